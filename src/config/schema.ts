@@ -1,0 +1,87 @@
+/**
+ * The policy file `.github/changegate.yml`, validated with zod. Unknown keys, wrong types and bad
+ * globs are errors; every key has a documented default.
+ */
+import picomatch from "picomatch";
+import { z } from "zod";
+
+
+const glob = z
+  .string()
+  .min(1, "a branch pattern cannot be empty")
+  .superRefine((value, ctx) => {
+    try {
+      picomatch.makeRe(value, { strictBrackets: true });
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: `invalid glob ${JSON.stringify(value)}: ${(err as Error).message}` });
+    }
+  });
+
+const projectKey = z
+  .string()
+  .regex(/^[A-Z][A-Z0-9_]{0,254}$/, "a Jira project key is upper-case letters, digits and _, starting with a letter (e.g. OPS)");
+
+export const TICKET_SOURCES = ["title", "branch", "body", "commits"] as const;
+
+const nonEmptyName = z.string().min(1, "cannot be empty");
+
+export const configSchema = z
+  .object({
+    branches: z.array(glob).min(1, "list at least one branch pattern (or omit the key to gate the default branch)").optional(),
+    approvals: z
+      .strictObject({
+        required: z.number().int().min(0).max(100).default(1),
+        dismiss_stale: z.boolean().default(true),
+        allow_contributors: z.boolean().default(false),
+      })
+      .prefault({}),
+    ci: z
+      .strictObject({
+        required: z.array(nonEmptyName).default([]),
+      })
+      .prefault({}),
+    tickets: z
+      .strictObject({
+        required: z.boolean().default(false),
+        projects: z.array(projectKey).default([]),
+        sources: z.array(z.enum(TICKET_SOURCES)).min(1, "name at least one source").default([...TICKET_SOURCES]),
+        allowed_states: z.array(nonEmptyName).default([]),
+      })
+      .prefault({})
+      .refine((t) => !t.required || t.projects.length > 0, {
+        message: "tickets.required is true but tickets.projects is empty: name the Jira project keys to look for",
+        path: ["projects"],
+      }),
+    emergency: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        label: nonEmptyName.default("emergency"),
+        approvals_required: z.number().int().min(0).max(100).default(0),
+        require_ci: z.boolean().default(false),
+        require_ticket: z.boolean().default(false),
+      })
+      .prefault({}),
+    audit: z
+      .strictObject({
+        issue_repo: z
+          .string()
+          .regex(/^[\w.-]+\/[\w.-]+$/, "expected owner/name")
+          .optional(),
+      })
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** The documented defaults: what applies when no policy file exists anywhere. */
+export function defaultConfig(): Config {
+  return configSchema.parse({});
+}
+
+/** Is `branch` gated by this config? Without `branches`, only the repository's default branch is. */
+export function isGatedBranch(config: Config, branch: string, defaultBranch: string): boolean {
+  const patterns = config.branches ?? [defaultBranch];
+  return patterns.some((p) => picomatch.isMatch(branch, p, { dot: true }));
+}

@@ -1,0 +1,351 @@
+/**
+ * gather: everything GitHub knows about one PR, in one GraphQL read (plus a page read only for PRs
+ * with more than 100 commits, reviews, comments or CI contexts, and one per `_extends`).
+ * The answer is parsed with zod at this edge; the rest of the pipeline trusts the types.
+ */
+import { z } from "zod";
+import { CHECK_NAME, CONFIG_PATH, DIGEST_MARKER } from "../contract.js";
+import type { ConfigFile } from "../config/load.js";
+import type { Actor, CiCheck, CiState, CommitInfo, Evidence, ReviewInfo, ReviewState } from "../policy/types.js";
+import type { PrRef } from "./types.js";
+import { CONTEXTS_PAGE_QUERY, EVIDENCE_QUERY, FILE_QUERY, prPageQuery } from "./query.js";
+import type { GraphqlAnswer, GraphqlReader } from "./reader.js";
+
+const page = z.object({ hasNextPage: z.boolean(), endCursor: z.string().nullable() });
+const actor = z.object({ __typename: z.string(), login: z.string() }).nullable();
+const blob = z.object({ text: z.string().nullable().optional(), isTruncated: z.boolean().optional() }).nullable().optional();
+
+const commitNode = z.object({
+  commit: z.object({
+    oid: z.string(),
+    messageHeadline: z.string(),
+    message: z.string(),
+    url: z.string(),
+    parents: z.object({ totalCount: z.number() }),
+    committer: z.object({ user: z.object({ login: z.string() }).nullable() }).nullable(),
+    authors: z.object({ nodes: z.array(z.object({ user: z.object({ login: z.string() }).nullable() }).nullable()) }),
+  }),
+});
+const reviewNode = z.object({
+  author: actor,
+  state: z.enum(["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"]),
+  submittedAt: z.string().nullable(),
+  url: z.string(),
+  commit: z.object({ oid: z.string() }).nullable(),
+  authorCanPushToRepository: z.boolean(),
+});
+const commentNode = z.object({ databaseId: z.number().nullable(), body: z.string(), viewerDidAuthor: z.boolean() });
+const contextNode = z.discriminatedUnion("__typename", [
+  z.object({
+    __typename: z.literal("CheckRun"),
+    databaseId: z.number().nullable(),
+    name: z.string(),
+    status: z.string(),
+    conclusion: z.string().nullable(),
+    detailsUrl: z.string().nullable(),
+    startedAt: z.string().nullable(),
+    checkSuite: z.object({ app: z.object({ databaseId: z.number().nullable(), slug: z.string() }).nullable() }).nullable(),
+  }),
+  z.object({
+    __typename: z.literal("StatusContext"),
+    context: z.string(),
+    state: z.string(),
+    targetUrl: z.string().nullable(),
+    creator: z.object({ login: z.string() }).nullable(),
+  }),
+]);
+const connection = <T extends z.ZodTypeAny>(node: T) => z.object({ pageInfo: page, nodes: z.array(node.nullable()) });
+
+const ownRun = z.object({
+  databaseId: z.number(),
+  status: z.string(),
+  conclusion: z.string().nullable(),
+  title: z.string().nullable(),
+  summary: z.string().nullable(),
+});
+
+const evidenceAnswer = z.object({
+  repository: z
+    .object({
+      nameWithOwner: z.string(),
+      defaultBranchRef: z.object({ name: z.string() }).nullable(),
+      policy: blob,
+      pullRequest: z
+        .object({
+          id: z.string(),
+          number: z.number(),
+          title: z.string(),
+          body: z.string(),
+          url: z.string(),
+          state: z.enum(["OPEN", "CLOSED", "MERGED"]),
+          isDraft: z.boolean(),
+          author: actor,
+          baseRefName: z.string(),
+          headRefName: z.string(),
+          headRefOid: z.string(),
+          mergedAt: z.string().nullable(),
+          mergedBy: z.object({ login: z.string() }).nullable(),
+          mergeCommit: z.object({ oid: z.string() }).nullable(),
+          labels: z.object({ nodes: z.array(z.object({ name: z.string() }).nullable()) }).nullable(),
+          commits: connection(commitNode),
+          reviews: connection(reviewNode).nullable(),
+          comments: connection(commentNode),
+          head: z.object({
+            nodes: z.array(
+              z
+                .object({
+                  commit: z.object({
+                    id: z.string(),
+                    oid: z.string(),
+                    statusCheckRollup: z.object({ contexts: connection(contextNode) }).nullable(),
+                    ownSuites: z
+                      .object({ nodes: z.array(z.object({ checkRuns: z.object({ nodes: z.array(ownRun.nullable()) }).nullable() }).nullable()) })
+                      .nullable(),
+                  }),
+                })
+                .nullable(),
+            ),
+          }),
+        })
+        .nullable(),
+    })
+    .nullable(),
+  org: z.object({ policy: blob }).nullable().optional(),
+});
+
+/** changegate's own check run on the head commit, as GitHub has it now. */
+export interface ExistingCheck {
+  id: number;
+  status: string;
+  conclusion: string | null;
+  title: string | null;
+  summary: string | null;
+}
+
+export interface Gathered {
+  evidence: Omit<Evidence, "tickets">;
+  configFiles: { repoFile: ConfigFile | null; orgFile: ConfigFile | null };
+  ownCheck: ExistingCheck | null;
+  digestComment: { id: number; body: string } | null;
+}
+
+export class GatherError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "GatherError";
+  }
+}
+
+export async function gather(reader: GraphqlReader, ref: PrRef, appId: number): Promise<Gathered> {
+  const answer = await reader.query(EVIDENCE_QUERY, {
+    owner: ref.owner,
+    name: ref.repo,
+    number: ref.number,
+    policyExpr: `HEAD:${CONFIG_PATH}`,
+    appId,
+    checkName: CHECK_NAME,
+  });
+  // The owner's `.github` repository may well not exist: that NOT_FOUND is expected, nothing else is.
+  const unexpected = answer.errors.filter((e) => !(e.type === "NOT_FOUND" && e.path?.[0] === "org"));
+  if (unexpected.length > 0) {
+    throw new GatherError(`GitHub answered the evidence query with errors: ${unexpected.map((e) => e.message).join("; ")}`);
+  }
+  const parsed = evidenceAnswer.safeParse(answer.data);
+  if (!parsed.success) {
+    throw new GatherError(`GitHub's answer to the evidence query is not what changegate expects: ${z.prettifyError(parsed.error)}`);
+  }
+  const repo = parsed.data.repository;
+  if (!repo) throw new GatherError(`repository ${ref.owner}/${ref.repo} not found or not accessible to the app`);
+  const pr = repo.pullRequest;
+  if (!pr) throw new GatherError(`pull request ${ref.owner}/${ref.repo}#${ref.number} not found`);
+
+  const commits = await rest(reader, pr.id, "commits", pr.commits, commitNode);
+  const reviews = pr.reviews ? await rest(reader, pr.id, "reviews", pr.reviews, reviewNode) : [];
+  const comments = await restComments(reader, pr.id, pr.comments);
+
+  const headNode = pr.head.nodes[0]?.commit ?? null;
+  const headMatches = headNode?.oid === pr.headRefOid;
+  let contexts: z.output<typeof contextNode>[] = [];
+  if (headMatches && headNode.statusCheckRollup) {
+    contexts = compact(headNode.statusCheckRollup.contexts.nodes);
+    let info = headNode.statusCheckRollup.contexts.pageInfo;
+    while (info.hasNextPage && info.endCursor) {
+      const next = await pageOf(reader, CONTEXTS_PAGE_QUERY, headNode.id, info.endCursor, ["node", "statusCheckRollup", "page"], contextNode);
+      contexts.push(...next.nodes);
+      info = next.pageInfo;
+    }
+  }
+  const ownRuns = headMatches
+    ? compact((headNode.ownSuites?.nodes ?? []).flatMap((s) => s?.checkRuns?.nodes ?? [])).sort((a, b) => b.databaseId - a.databaseId)
+    : [];
+
+  const nameWithOwner = repo.nameWithOwner;
+  const [owner, name] = nameWithOwner.split("/") as [string, string];
+  const repoText = blobText(repo.policy, `${nameWithOwner}:${CONFIG_PATH}`);
+  const orgText = blobText(parsed.data.org?.policy, `${owner}/.github:${CONFIG_PATH}`);
+  const digest = comments.find((c) => c.viewerDidAuthor && c.body.includes(DIGEST_MARKER) && c.databaseId !== null);
+
+  return {
+    evidence: {
+      repo: { owner, name, defaultBranch: repo.defaultBranchRef?.name ?? "main" },
+      pr: {
+        number: pr.number,
+        title: pr.title,
+        body: pr.body,
+        url: pr.url,
+        state: pr.state,
+        isDraft: pr.isDraft,
+        author: toActor(pr.author),
+        baseRef: pr.baseRefName,
+        headRef: pr.headRefName,
+        headSha: pr.headRefOid,
+        labels: compact(pr.labels?.nodes ?? []).map((l) => l.name),
+        mergedAt: pr.mergedAt,
+        mergedBy: pr.mergedBy?.login ?? null,
+        mergeCommitSha: pr.mergeCommit?.oid ?? null,
+      },
+      commits: commits.map(toCommit),
+      reviews: reviews.map(toReview),
+      checks: toChecks(contexts, appId),
+    },
+    configFiles: {
+      repoFile: repoText === null ? null : { repo: nameWithOwner, path: CONFIG_PATH, text: repoText },
+      orgFile: orgText === null ? null : { repo: `${owner}/.github`, path: CONFIG_PATH, text: orgText },
+    },
+    ownCheck: ownRuns[0]
+      ? { id: ownRuns[0].databaseId, status: ownRuns[0].status, conclusion: ownRuns[0].conclusion, title: ownRuns[0].title, summary: ownRuns[0].summary }
+      : null,
+    digestComment: digest ? { id: digest.databaseId!, body: digest.body } : null,
+  };
+}
+
+/** Reads a file from a repository's default branch; null when it does not exist. */
+export async function readFile(reader: GraphqlReader, fullName: string, path: string): Promise<string | null> {
+  const [owner, name] = fullName.split("/");
+  const answer = await reader.query(FILE_QUERY, { owner, name, expr: `HEAD:${path}` });
+  const unexpected = answer.errors.filter((e) => e.type !== "NOT_FOUND");
+  if (unexpected.length > 0) throw new GatherError(`reading ${fullName}:${path} failed: ${unexpected.map((e) => e.message).join("; ")}`);
+  const parsed = z.object({ repository: z.object({ object: blob }).nullable() }).safeParse(answer.data);
+  if (!parsed.success) throw new GatherError(`GitHub's answer for ${fullName}:${path} is malformed: ${z.prettifyError(parsed.error)}`);
+  return blobText(parsed.data.repository?.object, `${fullName}:${path}`);
+}
+
+function blobText(b: z.output<typeof blob>, label: string): string | null {
+  if (!b || typeof b.text !== "string") return null;
+  if (b.isTruncated) throw new GatherError(`${label} is too large for GitHub to return in full`);
+  return b.text;
+}
+
+function compact<T>(xs: (T | null | undefined)[]): T[] {
+  return xs.filter((x): x is T => x !== null && x !== undefined);
+}
+
+async function rest<T extends z.ZodTypeAny>(
+  reader: GraphqlReader,
+  prId: string,
+  name: "commits" | "reviews" | "comments",
+  first: { pageInfo: z.output<typeof page>; nodes: (z.output<T> | null)[] },
+  node: T,
+): Promise<z.output<T>[]> {
+  const out = compact(first.nodes);
+  let info = first.pageInfo;
+  while (info.hasNextPage && info.endCursor) {
+    const next = await pageOf(reader, prPageQuery(name), prId, info.endCursor, ["node", "page"], node);
+    out.push(...next.nodes);
+    info = next.pageInfo;
+  }
+  return out;
+}
+
+/** Comments: stop paging as soon as our digest comment is found. */
+async function restComments(
+  reader: GraphqlReader,
+  prId: string,
+  first: { pageInfo: z.output<typeof page>; nodes: (z.output<typeof commentNode> | null)[] },
+): Promise<z.output<typeof commentNode>[]> {
+  const out = compact(first.nodes);
+  let info = first.pageInfo;
+  const ours = () => out.some((c) => c.viewerDidAuthor && c.body.includes(DIGEST_MARKER));
+  while (!ours() && info.hasNextPage && info.endCursor) {
+    const next = await pageOf(reader, prPageQuery("comments"), prId, info.endCursor, ["node", "page"], commentNode);
+    out.push(...next.nodes);
+    info = next.pageInfo;
+  }
+  return out;
+}
+
+async function pageOf<T extends z.ZodTypeAny>(
+  reader: GraphqlReader,
+  query: string,
+  id: string,
+  after: string,
+  path: string[],
+  node: T,
+): Promise<{ pageInfo: z.output<typeof page>; nodes: z.output<T>[] }> {
+  const answer: GraphqlAnswer = await reader.query(query, { id, after });
+  if (answer.errors.length > 0) throw new GatherError(`GitHub answered a page query with errors: ${answer.errors.map((e) => e.message).join("; ")}`);
+  let value: unknown = answer.data;
+  for (const p of path) value = (value as Record<string, unknown> | null)?.[p];
+  const parsed = connection(node).safeParse(value);
+  if (!parsed.success) throw new GatherError(`GitHub's answer to a page query is malformed: ${z.prettifyError(parsed.error)}`);
+  return { pageInfo: parsed.data.pageInfo, nodes: compact(parsed.data.nodes) };
+}
+
+function toActor(a: z.output<typeof actor>): Actor | null {
+  if (!a) return null;
+  return { login: a.login, isBot: a.__typename === "Bot" || a.login.endsWith("[bot]") };
+}
+
+function toCommit(n: z.output<typeof commitNode>): CommitInfo {
+  const c = n.commit;
+  return {
+    oid: c.oid,
+    headline: c.messageHeadline,
+    message: c.message,
+    url: c.url,
+    isMerge: c.parents.totalCount > 1,
+    committer: c.committer?.user?.login ?? null,
+    authors: c.authors.nodes.map((a) => a?.user?.login ?? null),
+  };
+}
+
+function toReview(r: z.output<typeof reviewNode>): ReviewInfo {
+  return {
+    author: toActor(r.author),
+    state: r.state as ReviewState,
+    submittedAt: r.submittedAt,
+    commitOid: r.commit?.oid ?? null,
+    authorCanPush: r.authorCanPushToRepository,
+    url: r.url,
+  };
+}
+
+const PASSING_CONCLUSIONS = new Set(["SUCCESS", "NEUTRAL", "SKIPPED"]);
+
+/**
+ * Normalise the rollup: changegate's own runs are left out (they are the gate, not CI), and of
+ * several runs with one name from one app the newest counts.
+ */
+export function toChecks(contexts: z.output<typeof contextNode>[], appId: number): CiCheck[] {
+  const newest = new Map<string, { id: number; check: CiCheck }>();
+  const out: CiCheck[] = [];
+  for (const c of contexts) {
+    if (c.__typename === "StatusContext") {
+      const raw = c.state.toLowerCase();
+      const state: CiState = c.state === "SUCCESS" ? "success" : c.state === "PENDING" || c.state === "EXPECTED" ? "pending" : "failure";
+      out.push({ kind: "status", name: c.context, state, raw, source: c.creator?.login ?? null, url: c.targetUrl });
+      continue;
+    }
+    const app = c.checkSuite?.app ?? null;
+    if (app?.databaseId === appId) continue;
+    const completed = c.status === "COMPLETED";
+    const state: CiState = !completed ? "pending" : PASSING_CONCLUSIONS.has(c.conclusion ?? "") ? "success" : "failure";
+    const raw = (completed ? (c.conclusion ?? "unknown") : c.status).toLowerCase();
+    const check: CiCheck = { kind: "check_run", name: c.name, state, raw, source: app?.slug ?? null, url: c.detailsUrl };
+    const key = `${app?.databaseId ?? "?"}\u0000${c.name}`;
+    const id = c.databaseId ?? 0;
+    const prev = newest.get(key);
+    if (!prev || id > prev.id) newest.set(key, { id, check });
+  }
+  return [...[...newest.values()].map((v) => v.check), ...out];
+}

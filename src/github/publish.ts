@@ -1,0 +1,98 @@
+/**
+ * publish: the check run first (branch protection reads it), then the digest comment. A write whose
+ * content did not change is skipped, so an evaluation that changes nothing costs no write.
+ */
+import { CHECK_NAME, REEVALUATE_ACTION } from "../contract.js";
+import type { Report } from "../report/types.js";
+import type { ExistingCheck } from "./gather.js";
+import type { PrRef } from "./types.js";
+
+/** The slice of Octokit that publish needs (a ProbotOctokit satisfies it). */
+export interface Writer {
+  request(route: string, params: Record<string, unknown>): Promise<{ data: unknown }>;
+}
+
+export interface PublishTarget {
+  ref: PrRef;
+  headSha: string;
+  ownCheck: ExistingCheck | null;
+  digestComment: { id: number; body: string } | null;
+}
+
+export interface Published {
+  checkId: number | null;
+  commentId: number | null;
+  writes: number;
+}
+
+export function checkUnchanged(existing: ExistingCheck | null, report: Report): boolean {
+  if (!existing) return false;
+  const c = report.check;
+  return (
+    existing.status.toLowerCase() === c.status &&
+    (existing.conclusion?.toLowerCase() ?? null) === c.conclusion &&
+    existing.title === c.title &&
+    existing.summary === c.summary
+  );
+}
+
+export async function publish(octokit: Writer, target: PublishTarget, report: Report): Promise<Published> {
+  const { owner, repo } = target.ref;
+  let writes = 0;
+  let checkId = target.ownCheck?.id ?? null;
+  if (!checkUnchanged(target.ownCheck, report)) {
+    const c = report.check;
+    const body = {
+      owner,
+      repo,
+      name: CHECK_NAME,
+      status: c.status,
+      ...(c.conclusion ? { conclusion: c.conclusion } : {}),
+      output: { title: c.title, summary: c.summary },
+      actions: [{ label: "Re-evaluate", description: "Run changegate again now", identifier: REEVALUATE_ACTION }],
+    };
+    // A completed run cannot go back to in_progress: a new run replaces it then.
+    const reopen = target.ownCheck?.status.toLowerCase() === "completed" && c.status === "in_progress";
+    if (target.ownCheck && !reopen) {
+      await octokit.request("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", { ...body, check_run_id: target.ownCheck.id });
+    } else {
+      const res = await octokit.request("POST /repos/{owner}/{repo}/check-runs", { ...body, head_sha: target.headSha });
+      checkId = (res.data as { id: number }).id;
+    }
+    writes++;
+  }
+
+  let commentId = target.digestComment?.id ?? null;
+  if (target.digestComment) {
+    if (target.digestComment.body !== report.comment) {
+      try {
+        await octokit.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", {
+          owner,
+          repo,
+          comment_id: target.digestComment.id,
+          body: report.comment,
+        });
+        writes++;
+      } catch (err) {
+        // Someone deleted the digest since we read it: post it again rather than fail.
+        if ((err as { status?: number }).status !== 404) throw err;
+        commentId = await createComment(octokit, target.ref, report.comment);
+        writes += 2;
+      }
+    }
+  } else if (report.createComment) {
+    commentId = await createComment(octokit, target.ref, report.comment);
+    writes++;
+  }
+  return { checkId, commentId, writes };
+}
+
+async function createComment(octokit: Writer, ref: PrRef, body: string): Promise<number> {
+  const res = await octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", {
+    owner: ref.owner,
+    repo: ref.repo,
+    issue_number: ref.number,
+    body,
+  });
+  return (res.data as { id: number }).id;
+}

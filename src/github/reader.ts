@@ -1,0 +1,124 @@
+/**
+ * GraphQL reads for gather, kept off Probot's write queue.
+ *
+ * Probot's throttling puts every GraphQL POST in the 1-second write queue of its installation, so a
+ * read would wait behind the writes of other PRs. A read is not a write: reads go through a plain
+ * @octokit/core client authenticated with the same installation token, serial per installation
+ * (GitHub's guidance against concurrent requests), retried on 5xx by plugin-retry and on secondary
+ * rate limits (403/429 with retry-after) here, a bounded number of times.
+ */
+import { Octokit } from "@octokit/core";
+import { retry } from "@octokit/plugin-retry";
+
+const ReadOctokit = Octokit.plugin(retry);
+
+export interface ReaderOptions {
+  /** Retries of a failed read (5xx and secondary rate limits); 0 in unit tests. */
+  retries: number;
+  /** Longest wait honoured for a secondary rate limit's retry-after, in seconds. */
+  maxRetryAfterSeconds: number;
+}
+
+export const defaultReaderOptions: ReaderOptions = { retries: 3, maxRetryAfterSeconds: 60 };
+
+/** The GraphQL answer: data, and the errors GitHub returned beside it (partial results are normal). */
+export interface GraphqlAnswer {
+  data: unknown;
+  errors: { type?: string; path?: (string | number)[]; message: string }[];
+}
+
+export interface GraphqlReader {
+  query(query: string, variables: Record<string, unknown>): Promise<GraphqlAnswer>;
+  /** Reads made through this reader so far (the API budget is asserted on it). */
+  readonly reads: number;
+}
+
+interface TokenSource {
+  auth(options: { type: "installation" }): Promise<unknown>;
+  request: { endpoint: { DEFAULTS: { baseUrl: string } } };
+}
+
+const queues = new Map<string, Promise<unknown>>();
+
+/** Run `fn` after every earlier read of the same installation has finished. */
+function serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const prev = queues.get(key) ?? Promise.resolve();
+  const next = prev.then(fn, fn);
+  const settled = next.then(
+    () => undefined,
+    () => undefined,
+  );
+  queues.set(key, settled);
+  void settled.then(() => {
+    if (queues.get(key) === settled) queues.delete(key);
+  });
+  return next;
+}
+
+export function createReader(installationId: number, source: TokenSource, options: ReaderOptions = defaultReaderOptions): GraphqlReader {
+  let client: InstanceType<typeof ReadOctokit> | null = null;
+  let reads = 0;
+
+  async function getClient(): Promise<InstanceType<typeof ReadOctokit>> {
+    const auth = (await source.auth({ type: "installation" })) as { token?: string };
+    if (!auth?.token) throw new Error("could not obtain an installation token for the GraphQL read");
+    if (!client || (client as unknown as { __token: string }).__token !== auth.token) {
+      client = new ReadOctokit({
+        auth: auth.token,
+        baseUrl: source.request.endpoint.DEFAULTS.baseUrl,
+        request: { retries: options.retries },
+        retry: { enabled: options.retries > 0 },
+        userAgent: "changegate",
+      });
+      (client as unknown as { __token: string }).__token = auth.token;
+    }
+    return client;
+  }
+
+  async function once(query: string, variables: Record<string, unknown>): Promise<GraphqlAnswer> {
+    const octokit = await getClient();
+    reads++;
+    try {
+      const data = await octokit.graphql(query, variables);
+      return { data, errors: [] };
+    } catch (err) {
+      const e = err as { name?: string; data?: unknown; errors?: GraphqlAnswer["errors"] };
+      if (e.name === "GraphqlResponseError" && e.data) return { data: e.data, errors: e.errors ?? [] };
+      throw err;
+    }
+  }
+
+  return {
+    get reads() {
+      return reads;
+    },
+    query(query, variables) {
+      return serial(String(installationId), async () => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await once(query, variables);
+          } catch (err) {
+            const wait = secondaryLimitWait(err, options.maxRetryAfterSeconds);
+            if (wait === null || attempt >= options.retries) throw err;
+            await new Promise((r) => setTimeout(r, wait * 1000));
+          }
+        }
+      });
+    },
+  };
+}
+
+/** Seconds to wait if `err` is a secondary rate limit answer; null otherwise. */
+export function secondaryLimitWait(err: unknown, max: number): number | null {
+  const e = err as { status?: number; response?: { headers?: Record<string, string | undefined> }; message?: string };
+  if (e.status !== 403 && e.status !== 429) return null;
+  const headers = e.response?.headers ?? {};
+  const retryAfter = Number(headers["retry-after"]);
+  if (Number.isFinite(retryAfter) && retryAfter >= 0) return Math.min(retryAfter, max);
+  if (headers["x-ratelimit-remaining"] === "0") {
+    const reset = Number(headers["x-ratelimit-reset"]);
+    if (Number.isFinite(reset)) return Math.min(Math.max(0, reset - Date.now() / 1000), max);
+  }
+  if (/secondary rate limit/i.test(e.message ?? "")) return Math.min(60, max);
+  return null;
+}

@@ -1,0 +1,235 @@
+/**
+ * The Probot app: subscribes to the events that can change a PR's verdict, turns each into the PRs
+ * it concerns (locate), and hands them to the per-PR scheduler, which runs the pipeline. Webhook
+ * handlers return as soon as the work is queued; GitHub does not wait for evaluations.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ApplicationFunction, Context, Probot } from "probot";
+import { NoRecorder, type Recorder } from "./audit/recorder.js";
+import { REEVALUATE_ACTION } from "./contract.js";
+import { HeadIndex, openPullsForSha } from "./github/locate.js";
+import { createReader, defaultReaderOptions, type ReaderOptions } from "./github/reader.js";
+import { prKey, type PrRef } from "./github/types.js";
+import type { TicketLookupService } from "./jira/tickets.js";
+import { MemoryDeliveryLedger, type DeliveryLedger } from "./runtime/dedupe.js";
+import { runEvaluation, redactError, type EvaluationJob, type EvaluationOutcome, type PipelineDeps } from "./runtime/pipeline.js";
+import { Scheduler } from "./runtime/scheduler.js";
+
+export interface ChangegateOptions {
+  /** The GitHub App's id; default: APP_ID from the environment. Its own check runs are not CI. */
+  appId: number;
+  reader: ReaderOptions;
+  tickets: TicketLookupService | null;
+  recorder: Recorder;
+  ledger: DeliveryLedger;
+  publishBackoffMs: number[];
+  staleHeadBackoffMs: number[];
+  laterRetryMs: number[];
+  sleep: (ms: number) => Promise<void>;
+  /** Observe every finished evaluation (tests, benchmarks). */
+  onEvaluated?: (job: EvaluationJob, outcome: EvaluationOutcome) => void;
+}
+
+export interface Changegate {
+  appFn: ApplicationFunction;
+  /** Resolves when no evaluation is running or queued. */
+  idle(): Promise<void>;
+  stats(): { evaluations: number; coalesced: number; active: number; deliveries: number; duplicates: number };
+  /** Evaluate one PR now (used by the Jira webhook and re-checks). */
+  request(job: Omit<EvaluationJob, "attempt" | "merge" | "expectedHead"> & Partial<EvaluationJob>): Promise<void>;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export function defaultOptions(env: NodeJS.ProcessEnv = process.env): ChangegateOptions {
+  return {
+    appId: Number(env.APP_ID ?? 0),
+    reader: defaultReaderOptions,
+    tickets: null,
+    recorder: new NoRecorder(),
+    ledger: new MemoryDeliveryLedger(),
+    publishBackoffMs: [1000, 4000],
+    staleHeadBackoffMs: [500, 1000, 2000],
+    laterRetryMs: [30_000, 120_000, 600_000],
+    sleep,
+  };
+}
+
+export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Changegate {
+  const options: ChangegateOptions = { ...defaultOptions(), ...overrides };
+  const index = new HeadIndex();
+  /** Newest head announced by pull_request events, ordered by the PR's updated_at. */
+  const announced = new Map<string, { sha: string; updatedAt: string }>();
+  let deliveries = 0;
+  let duplicates = 0;
+  let probot: Probot | null = null;
+
+  const deps = (): PipelineDeps => ({
+    appId: options.appId,
+    log: probot!.log,
+    octokitFor: (id) => probot!.auth(id) as never,
+    readerFor: (id, octokit) => createReader(id, octokit as never, options.reader),
+    tickets: options.tickets,
+    recorder: options.recorder,
+    publishBackoffMs: options.publishBackoffMs,
+    staleHeadBackoffMs: options.staleHeadBackoffMs,
+    laterRetryMs: options.laterRetryMs,
+    retryLater: (job, delayMs) => {
+      setTimeout(() => void scheduler.request(prKey(job.ref), job), delayMs).unref();
+    },
+    now: () => new Date(),
+    sleep: options.sleep,
+  });
+
+  const scheduler = new Scheduler<EvaluationJob>(
+    async (_key, job) => {
+      const outcome = await runEvaluation(deps(), job);
+      if (outcome.headSha && outcome.kind !== "merge") index.set(job.ref, outcome.headSha);
+      options.onEvaluated?.(job, outcome);
+    },
+    {
+      merge: (pending, next) => ({
+        ...next,
+        expectedHead: next.expectedHead ?? pending.expectedHead,
+        merge: pending.merge || next.merge,
+        attempt: Math.min(pending.attempt, next.attempt),
+      }),
+      onError: (key, err) => probot?.log.error({ err: redactError(err), pr: key }, "evaluation crashed outside the pipeline"),
+    },
+  );
+
+  function enqueue(job: EvaluationJob): void {
+    void scheduler.request(prKey(job.ref), job);
+  }
+
+  async function firstTime(context: Context): Promise<boolean> {
+    deliveries++;
+    if (await options.ledger.claim(context.id)) return true;
+    duplicates++;
+    context.log.info({ delivery: context.id }, "duplicate delivery ignored");
+    return false;
+  }
+
+  function installationOf(context: Context): number {
+    const id = (context.payload as { installation?: { id?: number } }).installation?.id;
+    if (!id) throw new Error(`event ${context.name} ${context.id} carries no installation id`);
+    return id;
+  }
+
+  function fromPull(context: Context, pull: { number: number; head: { sha: string }; updated_at?: string }, merge = false): EvaluationJob {
+    const repo = context.repo();
+    const ref: PrRef = { installationId: installationOf(context), owner: repo.owner, repo: repo.repo, number: pull.number };
+    // Events can arrive out of order: only a newer PR state moves the announced head.
+    const key = prKey(ref);
+    const prev = announced.get(key);
+    const updatedAt = pull.updated_at ?? "";
+    if (!prev || updatedAt >= prev.updatedAt) announced.set(key, { sha: pull.head.sha, updatedAt });
+    index.set(ref, pull.head.sha);
+    const action = (context.payload as { action?: string }).action;
+    return {
+      ref,
+      deliveryId: context.id,
+      event: `${context.name}.${action ?? ""}`,
+      expectedHead: announced.get(key)!.sha,
+      merge,
+      attempt: 0,
+    };
+  }
+
+  async function fromSha(context: Context, sha: string, hinted: { number: number; base?: { repo?: { id?: number } } }[]): Promise<void> {
+    const repo = context.repo();
+    const repoId = (context.payload as { repository?: { id?: number } }).repository?.id;
+    // Payload PR lists can name PRs of other repositories sharing the commit: keep this repo's.
+    const numbers = hinted.filter((p) => !p.base?.repo?.id || p.base.repo.id === repoId).map((p) => p.number);
+    const refs = await openPullsForSha(context.octokit, index, installationOf(context), repo.owner, repo.repo, sha, numbers);
+    const action = (context.payload as { action?: string }).action;
+    for (const ref of refs) {
+      enqueue({ ref, deliveryId: context.id, event: `${context.name}${action ? `.${action}` : ""}`, expectedHead: announced.get(prKey(ref))?.sha ?? null, merge: false, attempt: 0 });
+    }
+  }
+
+  const appFn: ApplicationFunction = (app, { addHandler }) => {
+    probot = app;
+    if (!options.appId) app.log.warn("APP_ID is not set: changegate cannot tell its own check runs from CI");
+
+    app.on(
+      [
+        "pull_request.opened",
+        "pull_request.reopened",
+        "pull_request.synchronize",
+        "pull_request.edited",
+        "pull_request.ready_for_review",
+        "pull_request.converted_to_draft",
+        "pull_request.labeled",
+        "pull_request.unlabeled",
+        "pull_request.closed",
+      ],
+      async (context) => {
+        if (!(await firstTime(context))) return;
+        const pull = context.payload.pull_request;
+        if (context.payload.action === "closed") {
+          if (pull.merged) enqueue(fromPull(context, pull, true));
+          return;
+        }
+        enqueue(fromPull(context, pull));
+      },
+    );
+
+    app.on(["pull_request_review.submitted", "pull_request_review.edited", "pull_request_review.dismissed"], async (context) => {
+      if (!(await firstTime(context))) return;
+      const pull = context.payload.pull_request;
+      if (pull.state !== "open") return;
+      enqueue(fromPull(context, pull));
+    });
+
+    app.on("check_suite.completed", async (context) => {
+      const suite = context.payload.check_suite;
+      if (suite.app?.id === options.appId) return; // our own suite: no feedback loop
+      if (!(await firstTime(context))) return;
+      await fromSha(context, suite.head_sha, suite.pull_requests);
+    });
+
+    app.on(["check_run.completed", "check_run.rerequested", "check_run.requested_action"], async (context) => {
+      const run = context.payload.check_run;
+      const ours = run.app?.id === options.appId;
+      if (context.payload.action === "completed") {
+        if (ours) return; // completing our own check must not re-trigger us
+      } else {
+        if (!ours) return; // someone else's button
+        if (context.payload.action === "requested_action" && context.payload.requested_action?.identifier !== REEVALUATE_ACTION) return;
+      }
+      if (!(await firstTime(context))) return;
+      await fromSha(context, run.head_sha, run.pull_requests);
+    });
+
+    app.on("status", async (context) => {
+      if (!(await firstTime(context))) return;
+      await fromSha(context, context.payload.sha, []);
+    });
+
+    const health: Handler = (req, res) => {
+      if (req.method !== "GET" || req.url?.split("?")[0] !== "/healthz") return false;
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok", ...stats() }));
+      return true;
+    };
+    addHandler?.(health);
+  };
+
+  function stats() {
+    return { ...scheduler.stats, deliveries, duplicates };
+  }
+
+  return {
+    appFn,
+    idle: () => scheduler.idle(),
+    stats,
+    request: (job) =>
+      scheduler.request(prKey(job.ref), { expectedHead: null, merge: false, attempt: 0, ...job }),
+  };
+}
+
+/** For `probot run lib/index.js`: the app configured from the environment. */
+const defaultApp: ApplicationFunction = (app, opts) => createChangegate().appFn(app, opts);
+export default defaultApp;

@@ -1,0 +1,100 @@
+/**
+ * approvals: distinct reviewers whose latest opinion is APPROVED, on the head commit (dismiss_stale),
+ * with write access, who are neither the author, a bot, nor (by default) a contributor to the PR.
+ * Any reviewer whose latest opinion is CHANGES_REQUESTED blocks.
+ */
+import type { ApprovalsResult, Evidence, ReviewInfo, ReviewerLine } from "./types.js";
+import { plural, shortSha } from "./text.js";
+
+export interface ApprovalsSettings {
+  required: number;
+  dismissStale: boolean;
+  allowContributors: boolean;
+}
+
+/** The logins that authored or committed non-merge commits of the PR. */
+export function contributors(evidence: Evidence): Set<string> {
+  const out = new Set<string>();
+  for (const c of evidence.commits) {
+    if (c.isMerge) continue;
+    for (const a of c.authors) if (a) out.add(a.toLowerCase());
+    if (c.committer && !isWebFlow(c.committer)) out.add(c.committer.toLowerCase());
+  }
+  return out;
+}
+
+/** GitHub's own committer identity for web edits and squash merges: never a person. */
+function isWebFlow(login: string): boolean {
+  return login.toLowerCase() === "web-flow";
+}
+
+/** Each reviewer's latest opinion. COMMENTED and PENDING reviews express none; DISMISSED withdraws it. */
+export function latestOpinions(reviews: ReviewInfo[]): Map<string, ReviewInfo> {
+  const sorted = [...reviews].sort((a, b) => (a.submittedAt ?? "").localeCompare(b.submittedAt ?? ""));
+  const latest = new Map<string, ReviewInfo>();
+  for (const r of sorted) {
+    if (!r.author) continue;
+    if (r.state === "COMMENTED" || r.state === "PENDING") continue;
+    latest.set(r.author.login.toLowerCase(), r);
+  }
+  return latest;
+}
+
+export function evaluateApprovals(evidence: Evidence, s: ApprovalsSettings): ApprovalsResult {
+  const author = evidence.pr.author?.login.toLowerCase() ?? null;
+  const contrib = contributors(evidence);
+  const head = evidence.pr.headSha;
+  const reviewers: ReviewerLine[] = [];
+  const blockers: string[] = [];
+  let counted = 0;
+
+  for (const [login, r] of latestOpinions(evidence.reviews)) {
+    if (r.state === "DISMISSED") continue;
+    const line: ReviewerLine = {
+      login: r.author!.login,
+      state: r.state,
+      commitOid: r.commitOid,
+      submittedAt: r.submittedAt,
+      counted: false,
+      reason: "",
+    };
+    if (r.state === "CHANGES_REQUESTED") {
+      // Only someone who could merge can block: on a public repo anyone may leave a review.
+      if (r.authorCanPush) {
+        line.reason = "requested changes";
+        blockers.push(r.author!.login);
+      } else {
+        line.reason = "requested changes, but has no write access (not blocking)";
+      }
+    } else if (login === author) {
+      line.reason = "is the PR author";
+    } else if (r.author!.isBot) {
+      line.reason = "is a bot";
+    } else if (!r.authorCanPush) {
+      line.reason = "has no write access to the repository";
+    } else if (!s.allowContributors && contrib.has(login)) {
+      line.reason = "committed to this PR, so is not an independent reviewer";
+    } else if (s.dismissStale && r.commitOid !== head) {
+      line.reason = r.commitOid ? `approved ${shortSha(r.commitOid)}, not the head commit` : "approved an unknown commit, not the head commit";
+    } else {
+      line.counted = true;
+      counted++;
+    }
+    reviewers.push(line);
+  }
+
+  const todo: string[] = [];
+  for (const b of blockers) todo.push(`Address the changes requested by ${b}, then ask them to approve or dismiss their review.`);
+  const missing = Math.max(0, s.required - counted);
+  if (missing > 0) {
+    const stale = reviewers.some((r) => r.reason.includes("not the head commit"));
+    todo.push(
+      `Get ${plural(missing, "more approval")} from a reviewer with write access who did not commit to this PR` +
+        (stale ? " (approvals of earlier commits no longer count: ask for a fresh review of the head commit)." : "."),
+    );
+  }
+  const pass = missing === 0 && blockers.length === 0;
+  let summary = `${counted} of ${s.required} required`;
+  if (blockers.length > 0) summary += `; changes requested by ${blockers.join(", ")}`;
+  return { rule: "approvals", status: pass ? "pass" : "fail", summary, todo, required: s.required, counted, reviewers };
+}

@@ -1,0 +1,198 @@
+/**
+ * Plain data shared by the pipeline stages. Nothing here knows about Octokit, Jira or the store:
+ * gather produces `Evidence`, evaluate turns (Config, Evidence) into a `Verdict`, render turns
+ * that into text.
+ */
+import type { Config } from "../config/schema.js";
+
+export type { Config };
+
+/** Where the policy that judged a PR came from. */
+export interface PolicySource {
+  kind: "repo" | "org" | "defaults";
+  /** "owner/repo:.github/changegate.yml" for files; "built-in defaults" otherwise. */
+  location: string;
+  /** sha256 of the raw file text(s) that produced the config, "" for defaults. */
+  contentHash: string;
+}
+
+export interface Policy {
+  config: Config;
+  source: PolicySource;
+}
+
+export interface Actor {
+  login: string;
+  isBot: boolean;
+}
+
+export interface CommitInfo {
+  oid: string;
+  headline: string;
+  message: string;
+  /** GitHub logins of the commit's authors (co-authors included); null where the email maps to no user. */
+  authors: (string | null)[];
+  committer: string | null;
+  /** A merge commit (two or more parents): merging the base branch in does not make you a contributor. */
+  isMerge: boolean;
+  url: string;
+}
+
+export type ReviewState = "APPROVED" | "CHANGES_REQUESTED" | "COMMENTED" | "DISMISSED" | "PENDING";
+
+export interface ReviewInfo {
+  author: Actor | null;
+  state: ReviewState;
+  submittedAt: string | null;
+  /** The commit the review was left on; null when GitHub no longer knows it. */
+  commitOid: string | null;
+  /** GraphQL's authorCanPushToRepository: the reviewer has write access. */
+  authorCanPush: boolean;
+  url: string;
+}
+
+/** A CI signal on the head commit, check run or commit status, normalised. */
+export type CiState = "success" | "failure" | "pending";
+
+export interface CiCheck {
+  kind: "check_run" | "status";
+  name: string;
+  state: CiState;
+  /** GitHub's own word: a check conclusion/status or a commit status state, lower case. */
+  raw: string;
+  /** App slug for check runs, creator login for statuses. */
+  source: string | null;
+  url: string | null;
+}
+
+/** A ticket key found in the PR, with every place it was found. */
+export interface TicketRef {
+  key: string;
+  foundIn: TicketSource[];
+}
+
+export type TicketSource = "title" | "branch" | "body" | "commits";
+
+export interface TicketInfo {
+  key: string;
+  summary: string;
+  status: string;
+  url: string;
+}
+
+/**
+ * The outcome of looking tickets up. Each failure mode is distinct so the digest can tell a missing
+ * ticket from a Jira outage (an outage is never reported as "invalid ticket").
+ */
+export type TicketLookup =
+  | { kind: "not_needed" }
+  | { kind: "not_configured" }
+  | { kind: "ok"; found: TicketInfo[]; unknown: string[] }
+  | { kind: "auth_failed"; message: string }
+  | { kind: "unreachable"; message: string }
+  | { kind: "malformed"; message: string };
+
+export interface TicketEvidence {
+  refs: TicketRef[];
+  lookup: TicketLookup;
+}
+
+export interface PullRequestInfo {
+  number: number;
+  title: string;
+  body: string;
+  url: string;
+  state: "OPEN" | "CLOSED" | "MERGED";
+  isDraft: boolean;
+  author: Actor | null;
+  baseRef: string;
+  headRef: string;
+  headSha: string;
+  labels: string[];
+  mergedAt: string | null;
+  mergedBy: string | null;
+  mergeCommitSha: string | null;
+}
+
+/** Everything gathered for one evaluation of one PR. */
+export interface Evidence {
+  repo: { owner: string; name: string; defaultBranch: string };
+  pr: PullRequestInfo;
+  commits: CommitInfo[];
+  reviews: ReviewInfo[];
+  /** CI on the head commit, changegate's own check excluded, one entry per check name and source. */
+  checks: CiCheck[];
+  tickets: TicketEvidence;
+}
+
+export type RuleName = "approvals" | "ci" | "tickets";
+export type RuleStatus = "pass" | "fail" | "pending" | "skipped";
+
+export interface ReviewerLine {
+  login: string;
+  state: ReviewState;
+  commitOid: string | null;
+  submittedAt: string | null;
+  counted: boolean;
+  /** Why it did not count (stale, contributor, no write access, ...); empty when counted. */
+  reason: string;
+}
+
+export interface CiLine {
+  name: string;
+  kind: CiCheck["kind"];
+  state: CiState | "missing";
+  raw: string;
+  required: boolean;
+  url: string | null;
+}
+
+export interface TicketLine {
+  key: string;
+  foundIn: TicketSource[];
+  summary: string | null;
+  status: string | null;
+  url: string | null;
+  /** ok: allowed state; not_allowed: exists, wrong state; unknown: Jira does not know the key; unverified: could not be looked up. */
+  outcome: "ok" | "not_allowed" | "unknown" | "unverified";
+}
+
+interface RuleBase {
+  status: RuleStatus;
+  /** One line for the table. */
+  summary: string;
+  /** What the developer can do to make this rule pass (empty when passing). */
+  todo: string[];
+}
+
+export interface ApprovalsResult extends RuleBase {
+  rule: "approvals";
+  required: number;
+  counted: number;
+  reviewers: ReviewerLine[];
+}
+
+export interface CiResult extends RuleBase {
+  rule: "ci";
+  checks: CiLine[];
+}
+
+export interface TicketsResult extends RuleBase {
+  rule: "tickets";
+  tickets: TicketLine[];
+  allowedStates: string[];
+}
+
+export type RuleResult = ApprovalsResult | CiResult | TicketsResult;
+
+export type Conclusion = "success" | "failure" | "pending";
+
+export interface Verdict {
+  conclusion: Conclusion;
+  /** One line saying why: the check run's title. */
+  title: string;
+  gated: boolean;
+  emergency: boolean;
+  draft: boolean;
+  rules: RuleResult[];
+}

@@ -1,0 +1,171 @@
+/**
+ * render: verdict + evidence → the digest comment and the check-run output. Pure; every piece of
+ * user-controlled text goes through escape.ts.
+ */
+import { DIGEST_MARKER } from "../contract.js";
+import type { ConfigProblem } from "../config/load.js";
+import type { ApprovalsResult, CiResult, Evidence, Policy, RuleResult, RuleStatus, TicketsResult, Verdict } from "../policy/types.js";
+import { code, link, md } from "./escape.js";
+import { MAX_BODY, MAX_TITLE, type CheckOutput, type Report } from "./types.js";
+
+const MAX_SHIPPED_COMMITS = 100;
+
+const ICON: Record<RuleStatus, string> = { pass: "✅", fail: "❌", pending: "⏳", skipped: "➖" };
+const RULE_NAME: Record<RuleResult["rule"], string> = { approvals: "Approvals", ci: "CI", tickets: "Tickets" };
+
+export function renderVerdict(verdict: Verdict, evidence: Evidence, policy: Policy): Report {
+  const lines: string[] = [];
+  lines.push(headline(verdict));
+  lines.push("");
+  if (verdict.draft) lines.push("> [!NOTE]\n> This PR is a **draft**. changegate evaluates it anyway, so you know where it stands.\n");
+  if (verdict.emergency && verdict.conclusion !== "failure") {
+    lines.push(
+      "> [!CAUTION]\n> **EMERGENCY CHANGE.** This PR carries the emergency label, so the normal rules are relaxed. " +
+        "The merge is recorded as an emergency change and **a retroactive review will be required** after it ships.\n",
+    );
+  }
+  if (!verdict.gated) {
+    lines.push(`The base branch ${code(evidence.pr.baseRef)} is not gated by the policy, so changegate does not block this PR.`);
+  } else {
+    lines.push("| Rule | Status | Details |", "| --- | --- | --- |");
+    for (const r of verdict.rules) lines.push(`| ${RULE_NAME[r.rule]} | ${ICON[r.status]} ${r.status} | ${md(r.summary, 400)} |`);
+    lines.push("");
+    for (const r of verdict.rules) lines.push(...ruleSection(r, evidence));
+    const todo = verdict.rules.flatMap((r) => r.todo);
+    if (todo.length > 0) {
+      lines.push("### What to do", "");
+      todo.forEach((t, i) => lines.push(`${i + 1}. ${md(t, 500)}`));
+      lines.push("");
+    }
+    if (verdict.conclusion === "success") lines.push(...shipped(evidence));
+  }
+  lines.push(...footer(evidence, policy.source.kind === "defaults" ? "built-in defaults (no `.github/changegate.yml` in this repository or the owner's `.github` repository): 1 approval, all CI green" : `${md(policy.source.location)} (default branch)`));
+  const summary = bound(lines.join("\n"));
+  return {
+    check: checkFor(verdict, summary),
+    comment: `${summary}\n\n${DIGEST_MARKER}`,
+    createComment: verdict.gated,
+  };
+}
+
+export function renderConfigProblem(p: ConfigProblem, evidence: Evidence): Report {
+  const lines = [
+    "## ❌ changegate: the policy file is invalid",
+    "",
+    `changegate cannot judge this PR because the policy ${code(p.file, 300)} is invalid. Fix it on the default branch; this PR will be re-evaluated on its next event (or press **Re-evaluate** on the check).`,
+    "",
+    "| Key | Problem |",
+    "| --- | --- |",
+    ...p.issues.map((i) => `| ${i.path ? code(i.path) : "(whole file)"} | ${md(i.message, 500)} |`),
+    "",
+    ...footer(evidence, md(p.file)),
+  ];
+  const summary = bound(lines.join("\n"));
+  const first = p.issues[0];
+  const title = `Invalid policy ${p.file}: ${first ? `${first.path || "file"}: ${first.message}` : "invalid"}`;
+  return {
+    check: { status: "completed", conclusion: "failure", title: clip(title, MAX_TITLE), summary },
+    comment: `${summary}\n\n${DIGEST_MARKER}`,
+    createComment: true,
+  };
+}
+
+function headline(v: Verdict): string {
+  const draft = v.draft ? " (draft)" : "";
+  if (!v.gated) return `## ✅ changegate: not gated${draft}`;
+  if (v.emergency && v.conclusion === "success") return `## 🚨 changegate: EMERGENCY CHANGE — allowed, retroactive review required${draft}`;
+  if (v.conclusion === "success") return `## ✅ changegate: compliant — ready to merge${draft}`;
+  if (v.conclusion === "pending") return `## ⏳ changegate: waiting for CI${draft}`;
+  return `## ❌ changegate: not compliant${draft}`;
+}
+
+function ruleSection(r: RuleResult, e: Evidence): string[] {
+  switch (r.rule) {
+    case "approvals":
+      return approvalsSection(r, e);
+    case "ci":
+      return ciSection(r);
+    case "tickets":
+      return ticketsSection(r);
+  }
+}
+
+function approvalsSection(r: ApprovalsResult, e: Evidence): string[] {
+  const out = [`### Approvals: ${r.counted} of ${r.required} required`, ""];
+  if (r.reviewers.length === 0) {
+    out.push("No reviews yet.", "");
+    return out;
+  }
+  for (const rev of r.reviewers) {
+    const on = rev.commitOid ? ` on ${code(rev.commitOid.slice(0, 7))}${rev.commitOid === e.pr.headSha ? " (head)" : ""}` : "";
+    const when = rev.submittedAt ? ` at ${when_(rev.submittedAt)}` : "";
+    const verb = rev.state === "APPROVED" ? "approved" : "requested changes";
+    const why = rev.counted ? "counted" : `not counted: ${md(rev.reason)}`;
+    out.push(`- ${rev.counted ? "✅" : rev.state === "CHANGES_REQUESTED" ? "❌" : "➖"} ${md(rev.login, 60)} ${verb}${on}${when} — ${why}`);
+  }
+  out.push("");
+  return out;
+}
+
+function ciSection(r: CiResult): string[] {
+  const out = [`### CI: ${md(r.summary, 400)}`, ""];
+  if (r.checks.length === 0) return [...out, "No check runs or commit statuses on the head commit.", ""];
+  out.push("| Check | State | Required |", "| --- | --- | --- |");
+  for (const c of r.checks) {
+    const icon = c.state === "success" ? "✅" : c.state === "failure" ? "❌" : "⏳";
+    out.push(`| ${link(md(c.name, 120), c.url)} | ${icon} ${md(c.raw, 40)} | ${c.required ? "yes" : ""} |`);
+  }
+  out.push("");
+  return out;
+}
+
+function ticketsSection(r: TicketsResult): string[] {
+  if (r.tickets.length === 0 && r.status === "skipped") return [];
+  const allowed = r.allowedStates.length > 0 ? ` (allowed states: ${r.allowedStates.map((s) => md(s, 60)).join(", ")})` : "";
+  const out = [`### Tickets${allowed}`, ""];
+  if (r.tickets.length === 0) return [...out, "No ticket key found.", ""];
+  out.push("| Ticket | Found in | Summary | State | |", "| --- | --- | --- | --- | --- |");
+  for (const t of r.tickets) {
+    const verdict = { ok: "✅ allowed", not_allowed: "❌ state not allowed", unknown: "❌ unknown to Jira", unverified: "⚠️ not verified" }[t.outcome];
+    out.push(`| ${link(md(t.key, 40), t.url)} | ${t.foundIn.join(", ")} | ${t.summary === null ? "" : md(t.summary, 150)} | ${t.status === null ? "" : md(t.status, 60)} | ${verdict} |`);
+  }
+  out.push("");
+  return out;
+}
+
+function shipped(e: Evidence): string[] {
+  const commits = e.commits.filter((c) => !c.isMerge);
+  const shown = commits.slice(-MAX_SHIPPED_COMMITS);
+  const out = ["<details><summary>What is about to ship: " + `${commits.length} commit${commits.length === 1 ? "" : "s"}</summary>`, ""];
+  if (shown.length < commits.length) out.push(`(the last ${shown.length} of ${commits.length})`, "");
+  for (const c of shown) {
+    const authors = [...new Set(c.authors.filter((a): a is string => !!a))].map((a) => md(a, 60)).join(", ") || "unknown author";
+    out.push(`- ${link(code(c.oid.slice(0, 7)), c.url)} ${md(c.headline, 200)} — ${authors}`);
+  }
+  out.push("", "</details>", "");
+  return out;
+}
+
+function footer(e: Evidence, policy: string): string[] {
+  return ["---", `<sub>Head ${code(e.pr.headSha.slice(0, 12))} · Policy: ${policy} · Re-run: the **Re-evaluate** button on the \`changegate\` check</sub>`];
+}
+
+function checkFor(v: Verdict, summary: string): CheckOutput {
+  if (v.conclusion === "pending") return { status: "in_progress", conclusion: null, title: clip(v.title, MAX_TITLE), summary };
+  return { status: "completed", conclusion: v.conclusion, title: clip(v.title, MAX_TITLE), summary };
+}
+
+function when_(iso: string): string {
+  return `${iso.slice(0, 16).replace("T", " ")} UTC`;
+}
+
+export function clip(s: string, max: number): string {
+  const one = s.replace(/\s+/g, " ");
+  return one.length <= max ? one : `${one.slice(0, max - 1)}…`;
+}
+
+/** Keep a body under GitHub's limit without cutting an open code fence or details block in a way that hides the rest. */
+export function bound(body: string): string {
+  if (body.length <= MAX_BODY) return body;
+  return `${body.slice(0, MAX_BODY - 200)}\n\n</details>\n\n… (truncated: the full report exceeds GitHub's size limit)`;
+}
