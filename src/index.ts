@@ -214,7 +214,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok", ...stats() }));
       return true;
     };
-    addHandler?.(health);
+    registerRoute(app, addHandler, health);
   };
 
   function stats() {
@@ -228,6 +228,15 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     request: (job) =>
       scheduler.request(prKey(job.ref), { expectedHead: null, merge: false, attempt: 0, ...job }),
   };
+}
+
+/** Add an HTTP route; without a server (a bare Probot instance, as in tests) there is nothing to add it to. */
+export function registerRoute(app: Probot, addHandler: ((h: Handler) => void) | undefined, handler: Handler): void {
+  try {
+    addHandler?.(handler);
+  } catch (err) {
+    app.log.debug({ err: (err as Error).message }, "no HTTP server: route not registered");
+  }
 }
 
 /** For `probot run lib/index.js`: the app configured from the environment. */
