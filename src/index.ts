@@ -62,6 +62,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   const index = new HeadIndex();
   /** Newest head announced by pull_request events, ordered by the PR's updated_at. */
   const announced = new Map<string, { sha: string; updatedAt: string }>();
+  const digestIds = new Map<string, number>();
   let deliveries = 0;
   let duplicates = 0;
   let probot: Probot | null = null;
@@ -76,6 +77,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     publishBackoffMs: options.publishBackoffMs,
     staleHeadBackoffMs: options.staleHeadBackoffMs,
     laterRetryMs: options.laterRetryMs,
+    digestIds,
     retryLater: (job, delayMs) => {
       setTimeout(() => void scheduler.request(prKey(job.ref), job), delayMs).unref();
     },
@@ -146,7 +148,9 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     const refs = await openPullsForSha(context.octokit, index, installationOf(context), repo.owner, repo.repo, sha, numbers);
     const action = (context.payload as { action?: string }).action;
     for (const ref of refs) {
-      enqueue({ ref, deliveryId: context.id, event: `${context.name}${action ? `.${action}` : ""}`, expectedHead: announced.get(prKey(ref))?.sha ?? null, merge: false, attempt: 0 });
+      // The PR was found by this sha, so it is the head unless a pull_request event announced a newer one.
+      const expectedHead = announced.get(prKey(ref))?.sha ?? sha;
+      enqueue({ ref, deliveryId: context.id, event: `${context.name}${action ? `.${action}` : ""}`, expectedHead, merge: false, attempt: 0 });
     }
   }
 

@@ -2,7 +2,7 @@
  * publish: the check run first (branch protection reads it), then the digest comment. A write whose
  * content did not change is skipped, so an evaluation that changes nothing costs no write.
  */
-import { CHECK_NAME, REEVALUATE_ACTION } from "../contract.js";
+import { CHECK_NAME, DIGEST_MARKER, REEVALUATE_ACTION } from "../contract.js";
 import type { Report } from "../report/types.js";
 import type { ExistingCheck } from "./gather.js";
 import type { PrRef } from "./types.js";
@@ -95,4 +95,25 @@ async function createComment(octokit: Writer, ref: PrRef, body: string): Promise
     body,
   });
   return (res.data as { id: number }).id;
+}
+
+/**
+ * The digest comment, found by REST (only on the failure path, when the GraphQL read failed):
+ * a comment made by this app that carries the marker.
+ */
+export async function findDigestComment(octokit: Writer, ref: PrRef, appId: number): Promise<number | null> {
+  for (let page = 1; page <= 10; page++) {
+    const res = await octokit.request("GET /repos/{owner}/{repo}/issues/{issue_number}/comments", {
+      owner: ref.owner,
+      repo: ref.repo,
+      issue_number: ref.number,
+      per_page: 100,
+      page,
+    });
+    const comments = res.data as { id: number; body?: string; performed_via_github_app?: { id: number } | null }[];
+    const ours = comments.find((c) => c.performed_via_github_app?.id === appId && (c.body ?? "").includes(DIGEST_MARKER));
+    if (ours) return ours.id;
+    if (comments.length < 100) return null;
+  }
+  return null;
 }

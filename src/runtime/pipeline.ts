@@ -9,9 +9,9 @@ import { loadPolicy } from "../config/load.js";
 import { isGatedBranch } from "../config/schema.js";
 import { NON_COMPLIANT_PHRASE } from "../contract.js";
 import { gather, readFile, type Gathered } from "../github/gather.js";
-import { publish, type Writer } from "../github/publish.js";
+import { findDigestComment, publish, type Writer } from "../github/publish.js";
 import type { GraphqlReader } from "../github/reader.js";
-import { prLabel, type PrRef } from "../github/types.js";
+import { prKey, prLabel, type PrRef } from "../github/types.js";
 import { gatherTickets, type TicketLookupService } from "../jira/tickets.js";
 import { evaluate } from "../policy/evaluate.js";
 import type { Evidence, Policy, Verdict } from "../policy/types.js";
@@ -46,6 +46,8 @@ export interface PipelineDeps {
   publishBackoffMs: number[];
   /** Waits for GitHub's read to catch up with a head sha announced by a webhook (ms). */
   staleHeadBackoffMs: number[];
+  /** Digest comment ids seen per PR (prKey), so a failure report can replace the digest without a read. */
+  digestIds: Map<string, number>;
   /** Re-request an evaluation later (after a publishing failure). */
   retryLater(job: EvaluationJob, delayMs: number): void;
   /** Later retries after the whole publish failed; [] disables. */
@@ -131,14 +133,10 @@ export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Pro
     log.error({ err: redactError(se.original), stage: se.stage }, `changegate failed while evaluating ${prLabel(ref)}`);
     verdict = null;
     error = redact(se.original instanceof Error ? se.original.message : String(se.original));
-    report = renderFailure({ stage: se.stage, error: se.original, headSha: gathered?.evidence.pr.headSha ?? null, deliveryId: job.deliveryId });
+    report = renderFailure({ stage: se.stage, error: se.original, headSha: gathered?.evidence.pr.headSha ?? job.expectedHead, deliveryId: job.deliveryId });
   }
 
-  if (!gathered) {
-    // Without the head sha there is nothing to attach a check to: try again later.
-    scheduleLater(deps, job, log);
-    return { kind: "publish_failed", outcome: "failure", headSha: null, reads: reader.reads, writes: 0 };
-  }
+  if (!gathered) return await publishGatherFailure(deps, job, octokit, reader, report, log);
 
   const outcome = verdict?.conclusion ?? "failure";
   if (evidence) {
@@ -166,6 +164,7 @@ export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Pro
   for (let i = 0; i <= deps.publishBackoffMs.length; i++) {
     try {
       const published = await publish(octokit, target, report);
+      if (published.commentId) deps.digestIds.set(prKey(ref), published.commentId);
       log.info(
         { outcome: report.check.conclusion ?? report.check.status, writes: published.writes, reads: reader.reads, head: target.headSha },
         `evaluated ${prLabel(ref)}: ${report.check.title}`,
@@ -186,6 +185,43 @@ export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Pro
   }
   scheduleLater(deps, job, log);
   return { kind: "publish_failed", outcome: "failure", headSha: target.headSha, reads: reader.reads, writes: 0 };
+}
+
+/**
+ * Gather failed, so we know neither the PR's state nor our comment. The check still fails on the
+ * head the webhook named; the digest is replaced if we know (or can find) our comment. Then the
+ * evaluation is retried later: most such failures are GitHub having a bad minute.
+ */
+async function publishGatherFailure(
+  deps: PipelineDeps,
+  job: EvaluationJob,
+  octokit: Writer,
+  reader: GraphqlReader,
+  report: Report,
+  log: Logger,
+): Promise<EvaluationOutcome> {
+  scheduleLater(deps, job, log);
+  const headSha = job.expectedHead;
+  if (!headSha) {
+    log.error(`no head sha known for ${prLabel(job.ref)}: cannot attach a failure check; will retry`);
+    return { kind: "publish_failed", outcome: "failure", headSha: null, reads: reader.reads, writes: 0 };
+  }
+  const key = prKey(job.ref);
+  let commentId = deps.digestIds.get(key) ?? null;
+  if (commentId === null) {
+    commentId = await findDigestComment(octokit, job.ref, deps.appId).catch((err: unknown) => {
+      log.warn({ err: redactError(err) }, "could not look for the digest comment");
+      return null;
+    });
+  }
+  const target = { ref: job.ref, headSha, ownCheck: null, digestComment: commentId === null ? null : { id: commentId, body: "" } };
+  try {
+    const published = await publish(octokit, target, { ...report, createComment: false });
+    return { kind: "published", outcome: "failure", headSha, reads: reader.reads, writes: published.writes };
+  } catch (err) {
+    log.error({ err: redactError(err) }, `could not publish the failure report for ${prLabel(job.ref)}`);
+    return { kind: "publish_failed", outcome: "failure", headSha, reads: reader.reads, writes: 0 };
+  }
 }
 
 function scheduleLater(deps: PipelineDeps, job: EvaluationJob, log: Logger): void {

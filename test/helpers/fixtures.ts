@@ -2,6 +2,7 @@
  * Builders for GitHub-shaped data: GraphQL evidence answers and webhook payloads (typed with
  * @octokit/webhooks-types), so tests state only what matters to them.
  */
+import { DIGEST_MARKER } from "../../src/contract.js";
 import type { Evidence } from "../../src/policy/types.js";
 
 export const APP_ID = 4242;
@@ -117,7 +118,7 @@ export function evidenceData(s: EvidenceSpec = {}): Record<string, unknown> {
           pageInfo: { hasNextPage: false, endCursor: null },
           nodes: [
             { databaseId: 1, body: "LGTM, nice!", viewerDidAuthor: false },
-            ...(s.digest ? [{ databaseId: s.digest.id, body: s.digest.body, viewerDidAuthor: true }] : []),
+            ...(s.digest ? [{ databaseId: s.digest.id, body: s.digest.body.includes(DIGEST_MARKER) ? s.digest.body : `${s.digest.body}\n${DIGEST_MARKER}`, viewerDidAuthor: true }] : []),
           ],
         },
         head: {
@@ -150,7 +151,11 @@ export function evidenceData(s: EvidenceSpec = {}): Record<string, unknown> {
                     ],
                   },
                 },
-                ownSuites: { nodes: s.ownCheck ? [{ checkRuns: { nodes: [s.ownCheck] } }] : [] },
+                ownSuites: {
+                  nodes: s.ownCheck
+                    ? [{ checkRuns: { nodes: [{ databaseId: s.ownCheck.id, status: s.ownCheck.status, conclusion: s.ownCheck.conclusion, title: s.ownCheck.title, summary: s.ownCheck.summary }] } }]
+                    : [],
+                },
               },
             },
           ],

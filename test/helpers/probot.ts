@@ -42,7 +42,8 @@ export async function harness(options: Partial<ChangegateOptions> = {}): Promise
     appId: APP_ID,
     privateKey,
     log,
-    Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
+    // The function form runs after Probot's own defaults, so these settings win over them.
+    Octokit: ProbotOctokit.defaults((o: Record<string, unknown>) => ({ ...o, retry: { enabled: false }, throttle: { enabled: false } })),
   });
   const changegate = createChangegate({
     appId: APP_ID,
@@ -67,7 +68,8 @@ export async function harness(options: Partial<ChangegateOptions> = {}): Promise
 
 /** The installation token exchange Probot makes once per installation. */
 export function mockToken(scope: nock.Scope = nock(API)): nock.Scope {
-  return scope.post(`/app/installations/${INSTALLATION_ID}/access_tokens`).reply(201, {
+  // Optional: Probot caches the token, so only the first evaluation of a harness asks for it.
+  return scope.post(`/app/installations/${INSTALLATION_ID}/access_tokens`).optionally().reply(201, {
     token: TOKEN,
     expires_at: new Date(Date.now() + 3600_000).toISOString(),
     permissions: { checks: "write", pull_requests: "write", issues: "write", contents: "read" },
