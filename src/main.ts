@@ -6,14 +6,21 @@
 import { ProbotOctokit, run } from "probot";
 import { createChangegate } from "./index.js";
 
-/** Production Octokit: Probot's throttling stays on, and secondary rate limits are retried twice. */
+/**
+ * Production Octokit: Probot's throttling stays on, and secondary rate limits are retried twice.
+ * CHANGEGATE_THROTTLE=off (benchmarks only) turns the write spacing off to measure changegate itself.
+ */
+const throttleOff = process.env.CHANGEGATE_THROTTLE === "off";
 const Octokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
   ...options,
-  throttle: {
-    ...(options.throttle as object),
-    onSecondaryRateLimit: (_retryAfter: number, _opts: unknown, _octokit: unknown, retryCount: number) => retryCount < 2,
-  },
+  throttle: throttleOff
+    ? { enabled: false }
+    : {
+        ...(options.throttle as object),
+        onSecondaryRateLimit: (_retryAfter: number, _opts: unknown, _octokit: unknown, retryCount: number) => retryCount < 2,
+      },
 }));
+if (throttleOff) console.warn("CHANGEGATE_THROTTLE=off: GitHub write spacing is disabled (benchmarks only)");
 
 const changegate = createChangegate();
 const server = await run(changegate.appFn, { Octokit: Octokit as typeof ProbotOctokit });
