@@ -34,6 +34,8 @@ export interface Changegate {
   appFn: ApplicationFunction;
   /** Resolves when no evaluation is running or queued. */
   idle(): Promise<void>;
+  /** How many unfinished deliveries were resumed at start-up (resolves once they are queued). */
+  resumed(): Promise<number>;
   stats(): { evaluations: number; coalesced: number; active: number; deliveries: number; duplicates: number };
   /** Evaluate one PR now (used by the Jira webhook and re-checks). */
   request(job: Omit<EvaluationJob, "attempt" | "merge" | "expectedHead"> & Partial<EvaluationJob>): Promise<void>;
@@ -66,6 +68,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   let deliveries = 0;
   let duplicates = 0;
   let probot: Probot | null = null;
+  let ready: Promise<number> = Promise.resolve(0);
 
   const deps = (): PipelineDeps => ({
     appId: options.appId,
@@ -102,8 +105,33 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     },
   );
 
-  function enqueue(job: EvaluationJob): void {
-    void scheduler.request(prKey(job.ref), job);
+  /**
+   * Queue a delivery's evaluations. They are written to the ledger first, so a process killed
+   * before they finish picks them up again at start-up; the delivery is complete when every
+   * evaluation covering it has finished.
+   */
+  async function dispatch(deliveryId: string, jobs: EvaluationJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await options.ledger.pending(
+      deliveryId,
+      jobs.map(({ ref, event, expectedHead, merge }) => ({ ref, event, expectedHead, merge })),
+    );
+    void Promise.all(jobs.map((job) => scheduler.request(prKey(job.ref), job)))
+      .then(() => options.ledger.complete(deliveryId))
+      .catch((err: unknown) => probot?.log.error({ err: redactError(err), delivery: deliveryId }, "could not mark the delivery complete"));
+  }
+
+  /** Deliveries whose evaluations never finished (the process died): run them again. */
+  async function recover(): Promise<number> {
+    const open = await options.ledger.unfinished();
+    for (const { deliveryId, jobs } of open) {
+      probot?.log.info({ delivery: deliveryId, prs: jobs.length }, "resuming a delivery whose evaluation did not finish");
+      await dispatch(
+        deliveryId,
+        jobs.map((j) => ({ ...j, deliveryId, event: `${j.event} (resumed)`, attempt: 0 })),
+      );
+    }
+    return open.length;
   }
 
   async function firstTime(context: Context): Promise<boolean> {
@@ -147,11 +175,12 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     const numbers = hinted.filter((p) => !p.base?.repo?.id || p.base.repo.id === repoId).map((p) => p.number);
     const refs = await openPullsForSha(context.octokit, index, installationOf(context), repo.owner, repo.repo, sha, numbers);
     const action = (context.payload as { action?: string }).action;
-    for (const ref of refs) {
+    const event = `${context.name}${action ? `.${action}` : ""}`;
+    await dispatch(
+      context.id,
       // The PR was found by this sha, so it is the head unless a pull_request event announced a newer one.
-      const expectedHead = announced.get(prKey(ref))?.sha ?? sha;
-      enqueue({ ref, deliveryId: context.id, event: `${context.name}${action ? `.${action}` : ""}`, expectedHead, merge: false, attempt: 0 });
-    }
+      refs.map((ref) => ({ ref, deliveryId: context.id, event, expectedHead: announced.get(prKey(ref))?.sha ?? sha, merge: false, attempt: 0 })),
+    );
   }
 
   const appFn: ApplicationFunction = (app, { addHandler }) => {
@@ -174,10 +203,10 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
         if (!(await firstTime(context))) return;
         const pull = context.payload.pull_request;
         if (context.payload.action === "closed") {
-          if (pull.merged) enqueue(fromPull(context, pull, true));
+          if (pull.merged) await dispatch(context.id, [fromPull(context, pull, true)]);
           return;
         }
-        enqueue(fromPull(context, pull));
+        await dispatch(context.id, [fromPull(context, pull)]);
       },
     );
 
@@ -185,7 +214,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
       if (!(await firstTime(context))) return;
       const pull = context.payload.pull_request;
       if (pull.state !== "open") return;
-      enqueue(fromPull(context, pull));
+      await dispatch(context.id, [fromPull(context, pull)]);
     });
 
     app.on("check_suite.completed", async (context) => {
@@ -219,6 +248,10 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
       return true;
     };
     registerRoute(app, addHandler, health);
+    ready = recover().catch((err: unknown) => {
+      app.log.error({ err: redactError(err) }, "could not resume unfinished deliveries");
+      return 0;
+    });
   };
 
   function stats() {
@@ -227,7 +260,11 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
 
   return {
     appFn,
-    idle: () => scheduler.idle(),
+    idle: async () => {
+      await ready;
+      await scheduler.idle();
+    },
+    resumed: () => ready,
     stats,
     request: (job) =>
       scheduler.request(prKey(job.ref), { expectedHead: null, merge: false, attempt: 0, ...job }),

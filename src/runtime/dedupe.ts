@@ -1,14 +1,34 @@
 /**
- * Duplicate deliveries (same X-GitHub-Delivery) are processed once. In one process a bounded
- * in-memory set does it; the audit store can provide a shared one for several replicas.
+ * Deliveries: a delivery id (X-GitHub-Delivery) is processed once, and a delivery whose
+ * evaluations never finished (the process was killed) is picked up again at start-up.
+ *
+ * In one process a bounded in-memory ledger does it; the audit store provides a durable one shared
+ * by every replica.
  */
+import type { PrRef } from "../github/types.js";
+
+/** What a delivery asked for: enough to run it again after a crash. */
+export interface PendingJob {
+  ref: PrRef;
+  event: string;
+  expectedHead: string | null;
+  merge: boolean;
+}
+
 export interface DeliveryLedger {
-  /** true the first time an id is claimed, false for every repeat. */
+  /** true the first time an id is claimed (by any process), false for every repeat. */
   claim(deliveryId: string): Promise<boolean>;
+  /** The evaluations the delivery led to, recorded before they run. */
+  pending(deliveryId: string, jobs: PendingJob[]): Promise<void>;
+  /** Every evaluation of the delivery has finished. */
+  complete(deliveryId: string): Promise<void>;
+  /** Deliveries with recorded jobs that never completed (oldest first). */
+  unfinished(): Promise<{ deliveryId: string; jobs: PendingJob[] }[]>;
 }
 
 export class MemoryDeliveryLedger implements DeliveryLedger {
   private readonly seen = new Set<string>();
+  private readonly open = new Map<string, PendingJob[]>();
   constructor(private readonly max = 10_000) {}
 
   async claim(deliveryId: string): Promise<boolean> {
@@ -20,5 +40,17 @@ export class MemoryDeliveryLedger implements DeliveryLedger {
       if (oldest !== undefined) this.seen.delete(oldest);
     }
     return true;
+  }
+
+  async pending(deliveryId: string, jobs: PendingJob[]): Promise<void> {
+    if (jobs.length > 0) this.open.set(deliveryId, jobs);
+  }
+
+  async complete(deliveryId: string): Promise<void> {
+    this.open.delete(deliveryId);
+  }
+
+  async unfinished(): Promise<{ deliveryId: string; jobs: PendingJob[] }[]> {
+    return [...this.open.entries()].map(([deliveryId, jobs]) => ({ deliveryId, jobs }));
   }
 }

@@ -139,24 +139,23 @@ export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Pro
   if (!gathered) return await publishGatherFailure(deps, job, octokit, reader, report, log);
 
   const outcome = verdict?.conclusion ?? "failure";
-  if (evidence) {
-    try {
-      await deps.recorder.recordEvaluation({
-        at: deps.now().toISOString(),
-        deliveryId: job.deliveryId,
-        event: job.event,
-        ref,
-        evidence,
-        policy,
-        verdict,
-        outcome,
-        error,
-      });
-    } catch (err) {
-      // Fail closed: a verdict that is not on the record must not turn the check green.
-      log.error({ err: redactError(err) }, "the audit store failed to record the evaluation");
-      report = renderFailure({ stage: "record", error: err, headSha: gathered.evidence.pr.headSha, deliveryId: job.deliveryId });
-    }
+  try {
+    await deps.recorder.recordEvaluation({
+      at: deps.now().toISOString(),
+      deliveryId: job.deliveryId,
+      event: job.event,
+      ref,
+      // A failure after gather is recorded too, with the evidence we had.
+      evidence: evidence ?? { ...gathered.evidence, tickets: { refs: [], lookup: { kind: "not_needed" } } },
+      policy,
+      verdict,
+      outcome,
+      error,
+    });
+  } catch (err) {
+    // Fail closed: a verdict that is not on the record must not turn the check green.
+    log.error({ err: redactError(err) }, "the audit store failed to record the evaluation");
+    report = renderFailure({ stage: "record", error: err, headSha: gathered.evidence.pr.headSha, deliveryId: job.deliveryId });
   }
 
   const target = { ref, headSha: gathered.evidence.pr.headSha, ownCheck: gathered.ownCheck, digestComment: gathered.digestComment };

@@ -5,7 +5,8 @@
 import { afterEach, beforeEach, describe, expect, test } from "@jest/globals";
 import nock from "nock";
 import { DIGEST_MARKER } from "../../src/contract.js";
-import { APP_ID, evidenceData, HEAD, OLD, type EvidenceSpec } from "../helpers/fixtures.js";
+import { MemoryDeliveryLedger } from "../../src/runtime/dedupe.js";
+import { APP_ID, evidenceData, HEAD, INSTALLATION_ID, OLD, type EvidenceSpec } from "../helpers/fixtures.js";
 import { checkRunEvent, checkSuiteCompleted, pullRequestEvent, reviewEvent, statusEvent } from "../helpers/payloads.js";
 import { API, harness, mockToken, recordRequests, type Harness, type Recorded } from "../helpers/probot.js";
 
@@ -324,6 +325,31 @@ describe("events", () => {
     const h = await harness();
     await h.deliver("pull_request", pullRequestEvent("closed", { merged: false }));
     expect(h.changegate.stats().evaluations).toBe(0);
+  });
+});
+
+describe("deliveries", () => {
+  test("a delivery whose evaluation never finished (process killed) is resumed at start-up", async () => {
+    const ledger = new MemoryDeliveryLedger();
+    await ledger.claim("lost-1");
+    await ledger.pending("lost-1", [{ ref: { installationId: INSTALLATION_ID, owner: "acme", repo: "payments", number: 1 }, event: "pull_request.opened", expectedHead: HEAD, merge: false }]);
+    const gh = github({ reviews: [{ login: "alice" }] });
+    const h = await harness({ ledger });
+    await h.changegate.idle();
+    expect(await h.changegate.resumed()).toBe(1);
+    expect(gh.scope.pendingMocks()).toStrictEqual([]);
+    expect(await ledger.unfinished()).toEqual([]);
+  });
+
+  test("a finished delivery leaves nothing to resume, and its redelivery is ignored", async () => {
+    const ledger = new MemoryDeliveryLedger();
+    const h = await harness({ ledger });
+    const gh = github({ reviews: [] });
+    await h.deliver("pull_request", pullRequestEvent("opened"), "d-1");
+    await h.deliver("pull_request", pullRequestEvent("opened"), "d-1");
+    expect(gh.scope.pendingMocks()).toStrictEqual([]);
+    expect(await ledger.unfinished()).toEqual([]);
+    expect(h.changegate.stats().evaluations).toBe(1);
   });
 });
 
