@@ -13,6 +13,7 @@ import { prKey, type PrRef } from "./github/types.js";
 import type { TicketLookupService } from "./jira/tickets.js";
 import { MemoryDeliveryLedger, type DeliveryLedger } from "./runtime/dedupe.js";
 import { runEvaluation, redactError, type EvaluationJob, type EvaluationOutcome, type PipelineDeps } from "./runtime/pipeline.js";
+import { reconcile } from "./runtime/reconcile.js";
 import { Scheduler } from "./runtime/scheduler.js";
 
 export interface ChangegateOptions {
@@ -26,6 +27,8 @@ export interface ChangegateOptions {
   staleHeadBackoffMs: number[];
   laterRetryMs: number[];
   sleep: (ms: number) => Promise<void>;
+  /** Walk every installation's open PRs at start-up (finds events missed while down). */
+  reconcileOnStart: boolean;
   /** Observe every finished evaluation (tests, benchmarks). */
   onEvaluated?: (job: EvaluationJob, outcome: EvaluationOutcome) => void;
 }
@@ -55,6 +58,7 @@ export function defaultOptions(env: NodeJS.ProcessEnv = process.env): Changegate
     publishBackoffMs: [1000, 4000],
     staleHeadBackoffMs: [500, 1000, 2000],
     laterRetryMs: [30_000, 120_000, 600_000],
+    reconcileOnStart: env.RECONCILE_ON_START === "true",
     sleep,
   };
 }
@@ -69,6 +73,8 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   let duplicates = 0;
   let probot: Probot | null = null;
   let ready: Promise<number> = Promise.resolve(0);
+  /** Start-up work (resume, reconcile) that idle() waits for. */
+  let startup: Promise<unknown> = Promise.resolve();
 
   const deps = (): PipelineDeps => ({
     appId: options.appId,
@@ -252,6 +258,21 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
       app.log.error({ err: redactError(err) }, "could not resume unfinished deliveries");
       return 0;
     });
+    if (options.reconcileOnStart) {
+      startup = ready
+        .then(() =>
+          reconcile({
+            app: () => app.auth() as never,
+            installation: (id) => app.auth(id) as never,
+            evaluate: (ref, head) => {
+              index.set(ref, head);
+              void scheduler.request(prKey(ref), { ref, deliveryId: "reconcile", event: "reconcile", expectedHead: null, merge: false, attempt: 0 });
+            },
+            log: app.log,
+          }),
+        )
+        .catch((err: unknown) => app.log.error({ err: redactError(err) }, "reconcile failed"));
+    }
   };
 
   function stats() {
@@ -262,6 +283,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     appFn,
     idle: async () => {
       await ready;
+      await startup;
       await scheduler.idle();
     },
     resumed: () => ready,

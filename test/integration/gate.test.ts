@@ -353,6 +353,33 @@ describe("deliveries", () => {
   });
 });
 
+describe("reconcile", () => {
+  test("at start-up every installation's open PRs are evaluated (events missed while down)", async () => {
+    const gh = github({ number: 3, reviews: [{ login: "alice" }] });
+    gh.scope
+      .get("/app/installations")
+      .query(true)
+      .reply(200, [{ id: INSTALLATION_ID }])
+      .get("/installation/repositories")
+      .query(true)
+      .reply(200, { total_count: 2, repositories: [{ full_name: "acme/payments" }, { full_name: "acme/old", archived: true }] })
+      .get(`${REPO_PATH}/pulls`)
+      .query({ state: "open", per_page: 100, page: 1 })
+      .reply(200, [{ number: 3, head: { sha: HEAD } }]);
+    const h = await harness({ reconcileOnStart: true });
+    await h.changegate.idle();
+    expect(gh.scope.pendingMocks()).toStrictEqual([]);
+    expect(calls(gh.requests)).toEqual([
+      "GET /app/installations",
+      "GET /installation/repositories",
+      `GET ${REPO_PATH}/pulls`,
+      "POST /graphql",
+      `POST ${REPO_PATH}/check-runs`,
+      `POST ${REPO_PATH}/issues/3/comments`,
+    ]);
+  });
+});
+
 describe("merges", () => {
   test("a merge whose check was not green logs 'is non-compliant!' and writes nothing", async () => {
     const h = await harness();
