@@ -6,11 +6,15 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ApplicationFunction, Context, Probot } from "probot";
 import { NoRecorder, type Recorder } from "./audit/recorder.js";
+import { randomUUID } from "node:crypto";
 import { REEVALUATE_ACTION } from "./contract.js";
 import { HeadIndex, openPullsForSha } from "./github/locate.js";
 import { createReader, defaultReaderOptions, type ReaderOptions } from "./github/reader.js";
 import { prKey, type PrRef } from "./github/types.js";
+import type { JiraConfig } from "./jira/env.js";
+import { startTicketRecheck } from "./jira/recheck.js";
 import type { TicketLookupService } from "./jira/tickets.js";
+import { createJiraWebhookHandler, type TicketIndex } from "./jira/webhook.js";
 import { MemoryDeliveryLedger, type DeliveryLedger } from "./runtime/dedupe.js";
 import { runEvaluation, redactError, type EvaluationJob, type EvaluationOutcome, type PipelineDeps } from "./runtime/pipeline.js";
 import { reconcile } from "./runtime/reconcile.js";
@@ -27,6 +31,15 @@ export interface ChangegateOptions {
   staleHeadBackoffMs: number[];
   laterRetryMs: number[];
   sleep: (ms: number) => Promise<void>;
+  /**
+   * Jira re-evaluation: the webhook route (registered only with a secret) and the periodic re-check
+   * of PRs blocked only by tickets. `index` says which open PRs reference a key.
+   */
+  jira: {
+    config: JiraConfig;
+    index: TicketIndex & { waitingOnTickets(): Promise<PrRef[]> };
+    cache: { invalidate(key: string): void } | null;
+  } | null;
   /** Walk every installation's open PRs at start-up (finds events missed while down). */
   reconcileOnStart: boolean;
   /** Observe every finished evaluation (tests, benchmarks). */
@@ -40,6 +53,8 @@ export interface Changegate {
   /** How many unfinished deliveries were resumed at start-up (resolves once they are queued). */
   resumed(): Promise<number>;
   stats(): { evaluations: number; coalesced: number; active: number; deliveries: number; duplicates: number };
+  /** Stop background timers (the Jira re-check). */
+  stop(): void;
   /** Evaluate one PR now (used by the Jira webhook and re-checks). */
   request(job: Omit<EvaluationJob, "attempt" | "merge" | "expectedHead"> & Partial<EvaluationJob>): Promise<void>;
 }
@@ -59,6 +74,7 @@ export function defaultOptions(env: NodeJS.ProcessEnv = process.env): Changegate
     staleHeadBackoffMs: [500, 1000, 2000],
     laterRetryMs: [30_000, 120_000, 600_000],
     reconcileOnStart: env.RECONCILE_ON_START === "true",
+    jira: null,
     sleep,
   };
 }
@@ -73,6 +89,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   let duplicates = 0;
   let probot: Probot | null = null;
   let ready: Promise<number> = Promise.resolve(0);
+  let recheck: { stop(): void } | null = null;
   /** Start-up work (resume, reconcile) that idle() waits for. */
   let startup: Promise<unknown> = Promise.resolve();
 
@@ -254,6 +271,29 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
       return true;
     };
     registerRoute(app, addHandler, health);
+
+    const jira = options.jira;
+    if (jira?.config.webhookSecret) {
+      registerRoute(
+        app,
+        addHandler,
+        createJiraWebhookHandler({
+          secret: jira.config.webhookSecret,
+          index: jira.index,
+          cache: jira.cache,
+          log: app.log.child({ name: "jira-webhook" }),
+          evaluate: (ref, reason) => void request({ ref, deliveryId: `jira-${randomUUID()}`, event: reason }),
+        }),
+      );
+    }
+    if (jira) {
+      recheck = startTicketRecheck({
+        intervalMs: jira.config.recheckIntervalMs,
+        list: () => jira.index.waitingOnTickets(),
+        evaluate: (ref, reason) => request({ ref, deliveryId: `recheck-${randomUUID()}`, event: reason }),
+        log: app.log.child({ name: "jira-recheck" }),
+      });
+    }
     ready = recover().catch((err: unknown) => {
       app.log.error({ err: redactError(err) }, "could not resume unfinished deliveries");
       return 0;
@@ -279,8 +319,13 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     return { ...scheduler.stats, deliveries, duplicates };
   }
 
+  function request(job: Omit<EvaluationJob, "attempt" | "merge" | "expectedHead"> & Partial<EvaluationJob>): Promise<void> {
+    return scheduler.request(prKey(job.ref), { expectedHead: null, merge: false, attempt: 0, ...job });
+  }
+
   return {
     appFn,
+    stop: () => recheck?.stop(),
     idle: async () => {
       await ready;
       await startup;
@@ -288,8 +333,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     },
     resumed: () => ready,
     stats,
-    request: (job) =>
-      scheduler.request(prKey(job.ref), { expectedHead: null, merge: false, attempt: 0, ...job }),
+    request,
   };
 }
 

@@ -3,8 +3,36 @@
  * `npm start`: runs changegate with Probot's server. Without APP_ID, Probot's setup page registers
  * the GitHub App from app.yml. SIGTERM stops accepting webhooks and drains running evaluations.
  */
+import { Transform } from "node:stream";
+import { getTransformStream } from "@probot/pino";
+import { pino } from "pino";
 import { ProbotOctokit, run } from "probot";
+import { NoRecorder } from "./audit/recorder.js";
 import { createChangegate } from "./index.js";
+import { createJiraTicketService } from "./jira/client.js";
+import { describeJiraConfig, jiraConfigFromEnv, type JiraConfig } from "./jira/env.js";
+import { indexingRecorder, MemoryTicketIndex, scrubSecretQuery } from "./jira/webhook.js";
+import { redact, secretValues } from "./report/redact.js";
+
+/**
+ * Probot's logger, with every line scrubbed of secrets before it is formatted: known secret values,
+ * token-shaped strings, and a Jira Data Center `?secret=` token in an access-log URL.
+ */
+async function createLog() {
+  const secrets = secretValues();
+  const scrub = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      done(null, redact(scrubSecretQuery(chunk.toString()), secrets));
+    },
+  });
+  const format = await getTransformStream({
+    logFormat: process.env.LOG_FORMAT === "json" ? "json" : "pretty",
+    logLevelInString: process.env.LOG_LEVEL_IN_STRING === "true",
+    sentryDsn: process.env.SENTRY_DSN,
+  });
+  scrub.pipe(format).pipe(pino.destination(1) as unknown as NodeJS.WritableStream);
+  return pino({ level: process.env.LOG_LEVEL || "info", name: "probot", messageKey: process.env.LOG_MESSAGE_KEY || "msg" }, scrub);
+}
 
 /**
  * Production Octokit: Probot's throttling stays on, and secondary rate limits are retried twice.
@@ -20,16 +48,34 @@ const Octokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
         onSecondaryRateLimit: (_retryAfter: number, _opts: unknown, _octokit: unknown, retryCount: number) => retryCount < 2,
       },
 }));
-if (throttleOff) console.warn("CHANGEGATE_THROTTLE=off: GitHub write spacing is disabled (benchmarks only)");
 
-const changegate = createChangegate();
-const server = await run(changegate.appFn, { Octokit: Octokit as typeof ProbotOctokit });
+const log = await createLog();
+if (throttleOff) log.warn("CHANGEGATE_THROTTLE=off: GitHub write spacing is disabled (benchmarks only)");
+
+let jira: JiraConfig | null;
+try {
+  jira = jiraConfigFromEnv(process.env);
+} catch (err) {
+  log.fatal((err as Error).message);
+  process.exit(1);
+}
+log.info(describeJiraConfig(jira));
+const tickets = jira ? createJiraTicketService(jira) : null;
+const ticketIndex = new MemoryTicketIndex();
+
+const changegate = createChangegate({
+  tickets,
+  recorder: indexingRecorder(new NoRecorder(), ticketIndex),
+  jira: jira ? { config: jira, index: ticketIndex, cache: tickets } : null,
+});
+const server = await run(changegate.appFn, { Octokit: Octokit as typeof ProbotOctokit, log });
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
-  console.info(`${signal}: no longer accepting webhooks; finishing running evaluations`);
+  log.info(`${signal}: no longer accepting webhooks; finishing running evaluations`);
+  changegate.stop();
   const deadline = new Promise((r) => setTimeout(r, 25_000).unref());
   try {
     await server.stop();

@@ -13,7 +13,10 @@ export function extractTicketKeys(
 ): TicketRef[] {
   if (projects.length === 0) return [];
   const alternatives = projects.map(escapeRegExp).join("|");
-  const pattern = (flags: string) => new RegExp(`(?<![A-Za-z0-9_])(${alternatives})-([1-9][0-9]{0,9})(?![A-Za-z0-9_])`, flags);
+  // Boundaries: not glued to letters or digits. An underscore is a separator (`_OPS-12_` in
+  // markdown, branch `OPS-12_fix`) unless it joins a longer project key (`MY_OPS-12` is not OPS-12).
+  const pattern = (flags: string) =>
+    new RegExp(`(?<![A-Za-z0-9])(?<![A-Za-z0-9]_)(${alternatives})-([1-9][0-9]{0,9})(?![A-Za-z0-9])`, flags);
   const found = new Map<string, Set<TicketSource>>();
   const scan = (text: string, source: TicketSource, caseInsensitive: boolean) => {
     for (const m of text.matchAll(pattern(caseInsensitive ? "gi" : "g"))) {

@@ -1,0 +1,334 @@
+/**
+ * Re-evaluation when a ticket moves: `POST /api/jira/webhooks` receives Jira's issue events and
+ * re-evaluates every open PR that references the ticket, across repositories and installations,
+ * so moving OPS-12 to "Approved" turns the check green without anyone pushing.
+ *
+ * Authentication (JIRA_WEBHOOK_SECRET; without it the route is not registered at all):
+ *   - Jira Cloud admin webhooks sign the raw body: `X-Hub-Signature: sha256=<hex HMAC-SHA256>`.
+ *   - Jira Data Center cannot sign: the secret rides in the URL as `?secret=...` (weaker: URLs end
+ *     up in proxy and access logs). Both are compared in constant time.
+ * Unsigned or wrongly signed → 401; malformed JSON or an issue event without a key → 400; too big
+ * → 413. None of them changes anything. The handler answers as soon as the evaluations are queued.
+ *
+ * Which PRs reference a key comes from a `TicketIndex`: MemoryTicketIndex here, the audit store
+ * durably (same interface).
+ */
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { z } from "zod";
+import type { EvaluationRecord, MergeRecord, Recorder } from "../audit/recorder.js";
+import { prKey, prLabel, type PrRef } from "../github/types.js";
+import type { Verdict } from "../policy/types.js";
+import { ISSUE_KEY } from "./client.js";
+
+export const JIRA_WEBHOOK_PATH = "/api/jira/webhooks";
+export const MAX_JIRA_WEBHOOK_BYTES = 1024 * 1024;
+/** Events that can change whether a PR's tickets pass. issue_created: a PR may name a ticket before it exists. */
+export const JIRA_EVENTS = ["jira:issue_created", "jira:issue_updated", "jira:issue_deleted"] as const;
+/** Changelog fields that matter to the tickets rule (anything else, e.g. a new assignee, is ignored). */
+const RELEVANT_FIELDS = new Set(["status", "summary", "key", "project", "resolution"]);
+
+/** Which PRs reference a ticket key. The audit store implements this durably. */
+export interface TicketIndex {
+  /** Open PRs whose latest evaluation referenced `key` (upper case), in any repository or installation. */
+  prsForKey(key: string): Promise<PrRef[]>;
+}
+
+/** In-memory key → PR index (lost on restart; the audit store's index is the durable one). */
+export class MemoryTicketIndex implements TicketIndex {
+  private readonly byKey = new Map<string, Map<string, PrRef>>();
+  private readonly byPr = new Map<string, { ref: PrRef; keys: Set<string>; waiting: boolean }>();
+
+  /**
+   * Record what a PR references now. `open: false` (closed or merged) removes it. `waitingOnTickets`
+   * marks PRs whose only failing rule is tickets, for the periodic re-check.
+   */
+  update(ref: PrRef, keys: string[], open: boolean, waitingOnTickets = false): void {
+    const id = prKey(ref);
+    const old = this.byPr.get(id);
+    if (old) {
+      for (const k of old.keys) {
+        const prs = this.byKey.get(k);
+        prs?.delete(id);
+        if (prs?.size === 0) this.byKey.delete(k);
+      }
+      this.byPr.delete(id);
+    }
+    const upper = new Set(keys.map((k) => k.trim().toUpperCase()).filter((k) => k.length > 0));
+    if (!open || (upper.size === 0 && !waitingOnTickets)) return;
+    this.byPr.set(id, { ref, keys: upper, waiting: waitingOnTickets });
+    for (const k of upper) {
+      if (!this.byKey.has(k)) this.byKey.set(k, new Map());
+      this.byKey.get(k)!.set(id, ref);
+    }
+  }
+
+  async prsForKey(key: string): Promise<PrRef[]> {
+    return [...(this.byKey.get(key.trim().toUpperCase())?.values() ?? [])];
+  }
+
+  /** Open PRs whose only failing rule is tickets (for startTicketRecheck's `list`). */
+  async waitingOnTickets(): Promise<PrRef[]> {
+    return [...this.byPr.values()].filter((e) => e.waiting).map((e) => e.ref);
+  }
+
+  get size(): number {
+    return this.byPr.size;
+  }
+}
+
+/** True when the check fails and the tickets rule is the only rule failing (a ticket move could turn it green). */
+export function waitingOnTickets(verdict: Verdict | null): boolean {
+  if (!verdict || verdict.conclusion !== "failure") return false;
+  const failing = verdict.rules.filter((r) => r.status === "fail");
+  return failing.length > 0 && failing.every((r) => r.rule === "tickets");
+}
+
+/**
+ * A Recorder that keeps a MemoryTicketIndex up to date from every evaluation and merge, then hands
+ * the record on. (The store-backed recorder keeps its own durable index instead.)
+ */
+export function indexingRecorder(inner: Recorder, index: MemoryTicketIndex): Recorder {
+  return {
+    async recordEvaluation(rec: EvaluationRecord): Promise<void> {
+      const tickets = rec.verdict?.rules.find((r) => r.rule === "tickets");
+      // A policy that does not require tickets: a ticket moving cannot change this PR's check.
+      const keys = tickets?.status === "skipped" ? [] : rec.evidence.tickets.refs.map((r) => r.key);
+      index.update(rec.ref, keys, rec.evidence.pr.state === "OPEN", waitingOnTickets(rec.verdict));
+      await inner.recordEvaluation(rec);
+    },
+    async recordMerge(rec: MergeRecord): Promise<void> {
+      index.update(rec.ref, [], false);
+      await inner.recordMerge(rec);
+    },
+  };
+}
+
+interface Log {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface JiraWebhookOptions {
+  secret: string;
+  index: TicketIndex;
+  /** Queue an evaluation; the handler does not wait for it to finish. */
+  evaluate: (ref: PrRef, reason: string) => Promise<void> | void;
+  log: Log;
+  /** The ticket cache to invalidate (JiraTicketService) so the re-evaluation sees the new state. */
+  cache?: { invalidate(key: string): void } | null;
+  path?: string;
+  maxBodyBytes?: number;
+}
+
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+
+const payloadSchema = z.object({
+  webhookEvent: z.string().min(1),
+  issue_event_type_name: z.string().optional(),
+  issue: z.object({ key: z.string().optional() }).loose().optional(),
+  changelog: z
+    .object({
+      items: z
+        .array(z.object({ field: z.string().optional(), fieldId: z.string().optional(), fromString: z.string().nullish() }).loose())
+        .optional(),
+    })
+    .loose()
+    .nullish(),
+});
+
+/** Comment and worklog events arrive as jira:issue_updated too; they cannot change a ticket's state. */
+const IRRELEVANT_TYPES = /^issue_(comment|worklog)/;
+
+export function createJiraWebhookHandler(options: JiraWebhookOptions): HttpHandler {
+  const path = options.path ?? JIRA_WEBHOOK_PATH;
+  const limit = options.maxBodyBytes ?? MAX_JIRA_WEBHOOK_BYTES;
+  const secret = options.secret;
+  if (!secret) throw new Error("createJiraWebhookHandler needs a secret: without JIRA_WEBHOOK_SECRET the route must not be registered");
+
+  return async (req, res) => {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "http://changegate.invalid");
+    } catch {
+      return false;
+    }
+    if (url.pathname !== path) return false;
+    const token = url.searchParams.get("secret");
+    if (url.searchParams.has("secret")) {
+      // Keep the token out of anything that logs req.url after this point.
+      url.searchParams.set("secret", "[REDACTED]");
+      req.url = `${url.pathname}${url.search}`;
+    }
+
+    if (req.method !== "POST") {
+      reply(res, 405, { error: "use POST" }, { allow: "POST" });
+      return true;
+    }
+    const declared = Number(req.headers["content-length"] ?? "0");
+    if (Number.isFinite(declared) && declared > limit) {
+      req.resume();
+      reply(res, 413, { error: `body larger than ${limit} bytes` }, { connection: "close" });
+      return true;
+    }
+    let body: Buffer;
+    try {
+      const read = await readBody(req, limit);
+      if (read === null) {
+        req.resume();
+        reply(res, 413, { error: `body larger than ${limit} bytes` }, { connection: "close" });
+        return true;
+      }
+      body = read;
+    } catch {
+      if (!res.headersSent) reply(res, 400, { error: "could not read the request body" });
+      return true;
+    }
+
+    const signature = header(req, "x-hub-signature");
+    let how: "signature" | "token";
+    if (signature !== null) {
+      if (!signatureMatches(secret, body, signature)) {
+        options.log.warn({ path }, "Jira webhook rejected: X-Hub-Signature does not match JIRA_WEBHOOK_SECRET");
+        reply(res, 401, { error: "signature does not match" });
+        return true;
+      }
+      how = "signature";
+    } else if (token !== null) {
+      if (!tokenMatches(secret, token)) {
+        options.log.warn({ path }, "Jira webhook rejected: the ?secret= token does not match JIRA_WEBHOOK_SECRET");
+        reply(res, 401, { error: "secret does not match" });
+        return true;
+      }
+      how = "token";
+    } else {
+      options.log.warn({ path }, "Jira webhook rejected: neither X-Hub-Signature nor ?secret= was given");
+      reply(res, 401, { error: "unsigned request: sign with the webhook secret or pass ?secret=" });
+      return true;
+    }
+
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString("utf8"));
+    } catch {
+      reply(res, 400, { error: "body is not JSON" });
+      return true;
+    }
+    const parsed = payloadSchema.safeParse(json);
+    if (!parsed.success) {
+      reply(res, 400, { error: "not a Jira webhook payload: webhookEvent is missing" });
+      return true;
+    }
+    const event = parsed.data.webhookEvent;
+    if (!(JIRA_EVENTS as readonly string[]).includes(event)) {
+      reply(res, 200, { ignored: event });
+      return true;
+    }
+    const key = parsed.data.issue?.key?.trim().toUpperCase();
+    if (!key || !ISSUE_KEY.test(key)) {
+      reply(res, 400, { error: `${event} without a valid issue.key` });
+      return true;
+    }
+    const type = parsed.data.issue_event_type_name ?? "";
+    const items = parsed.data.changelog?.items;
+    if (event === "jira:issue_updated") {
+      const relevant = items && items.length > 0 ? items.some((i) => RELEVANT_FIELDS.has((i.fieldId ?? i.field ?? "").toLowerCase())) : !IRRELEVANT_TYPES.test(type);
+      if (!relevant) {
+        reply(res, 200, { ignored: `${event} ${key}: no change to status, summary or key` });
+        return true;
+      }
+    }
+    // A ticket moved to another project answers under its new key; PRs still naming the old one must hear of it.
+    const keys = new Set([key]);
+    for (const i of items ?? []) {
+      const field = (i.fieldId ?? i.field ?? "").toLowerCase();
+      const old = i.fromString?.trim().toUpperCase();
+      if (field === "key" && old && ISSUE_KEY.test(old)) keys.add(old);
+    }
+    for (const k of keys) options.cache?.invalidate(k);
+
+    let refs: PrRef[];
+    try {
+      const lists = await Promise.all([...keys].map((k) => options.index.prsForKey(k)));
+      const unique = new Map<string, PrRef>();
+      for (const r of lists.flat()) unique.set(prKey(r), r);
+      refs = [...unique.values()];
+    } catch (err) {
+      options.log.error({ err: (err as Error)?.message ?? String(err), keys: [...keys] }, "Jira webhook: the ticket index failed; Jira will retry");
+      reply(res, 503, { error: "ticket index unavailable" });
+      return true;
+    }
+
+    const reason = `${event} ${[...keys].join(", ")}`;
+    for (const ref of refs) {
+      try {
+        void Promise.resolve(options.evaluate(ref, reason)).catch((err: unknown) =>
+          options.log.error({ err: (err as Error)?.message ?? String(err), pr: prLabel(ref) }, "re-evaluation after a Jira webhook failed"),
+        );
+      } catch (err) {
+        options.log.error({ err: (err as Error)?.message ?? String(err), pr: prLabel(ref) }, "re-evaluation after a Jira webhook failed");
+      }
+    }
+    options.log.info(
+      { event, keys: [...keys], auth: how, prs: refs.map(prLabel) },
+      refs.length > 0 ? `Jira ${event} for ${key}: re-evaluating ${refs.length} PR${refs.length === 1 ? "" : "s"}` : `Jira ${event} for ${key}: no open PR references it`,
+    );
+    reply(res, refs.length > 0 ? 202 : 200, { event, keys: [...keys], evaluations: refs.length });
+    return true;
+  };
+}
+
+/** The raw body, or null when it exceeds `limit` bytes. */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
+    size += buf.length;
+    if (size > limit) return null;
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks);
+}
+
+function header(req: IncomingMessage, name: string): string | null {
+  const v = req.headers[name];
+  if (v === undefined) return null;
+  return Array.isArray(v) ? (v[0] ?? "") : v;
+}
+
+/** `sha256=<hex>` over the raw body, compared in constant time. */
+export function signatureMatches(secret: string, body: Buffer, signature: string): boolean {
+  const m = /^sha256=([0-9a-f]{64})$/i.exec(signature.trim());
+  if (!m) return false;
+  const expected = createHmac("sha256", secret).update(body).digest();
+  const given = Buffer.from(m[1]!, "hex");
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** Constant time whatever the lengths: compare digests, not the strings. */
+export function tokenMatches(secret: string, token: string): boolean {
+  const a = createHash("sha256").update(secret).digest();
+  const b = createHash("sha256").update(token).digest();
+  return timingSafeEqual(a, b);
+}
+
+/**
+ * Replace the value of any `secret=` query parameter in a log line. Probot's HTTP access log
+ * serialises `req.url` when the request arrives, before this handler can scrub it: a log stream
+ * that passes each line through this keeps a Data Center `?secret=` token out of the logs.
+ */
+export function scrubSecretQuery(text: string): string {
+  return text.replace(/([?&]secret=)[^&\s"'\\]+/g, "$1[REDACTED]");
+}
+
+/** For tests and docs: the header Jira Cloud would send for this body. */
+export function signBody(secret: string, body: string | Buffer): string {
+  return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+}
+
+function reply(res: ServerResponse, status: number, body: object, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(body));
+}
