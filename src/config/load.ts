@@ -115,9 +115,17 @@ function parseYaml(text: string, label: string): { value: Record<string, unknown
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const where = e.linePos ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : "";
-    return problem(label, "", `not valid YAML${where}: ${e.message.split("\n")[0]}`);
+    // prettyErrors already appends " at line L, column C:" to the message: say the position once.
+    const what = e.message.split("\n")[0]!.replace(/\s*at line \d+, column \d+:?\s*$/, "");
+    return problem(label, "", `not valid YAML${where}: ${what}`);
   }
-  const value: unknown = doc.toJS();
+  let value: unknown;
+  try {
+    // Throws for an alias to a missing anchor and for alias bombs (resource exhaustion).
+    value = doc.toJS();
+  } catch (err) {
+    return problem(label, "", `not valid YAML: ${(err as Error).message}`);
+  }
   if (value === null || value === undefined) return { value: {} };
   if (typeof value !== "object" || Array.isArray(value)) {
     return problem(label, "", "the file must be a YAML mapping (key: value pairs) at the top level");

@@ -10,6 +10,7 @@ const glob = z
   .string()
   .min(1, "a branch pattern cannot be empty")
   .superRefine((value, ctx) => {
+    if (value === "") return; // said once, by min(1)
     try {
       picomatch.makeRe(value, { strictBrackets: true });
     } catch (err) {
@@ -82,6 +83,7 @@ export function defaultConfig(): Config {
 
 /** Is `branch` gated by this config? Without `branches`, only the repository's default branch is. */
 export function isGatedBranch(config: Config, branch: string, defaultBranch: string): boolean {
-  const patterns = config.branches ?? [defaultBranch];
-  return patterns.some((p) => picomatch.isMatch(branch, p, { dot: true }));
+  // The default branch's name is a name, not a glob: "feature{a,b}" must not gate "featurea".
+  if (!config.branches) return branch === defaultBranch;
+  return config.branches.some((p) => picomatch.isMatch(branch, p, { dot: true }));
 }

@@ -18,6 +18,8 @@ interface Entry {
 /** sha → open PRs with that head, bounded, with a short memory of shas that have none. */
 export class HeadIndex {
   private readonly bySha = new Map<string, Entry>();
+  /** "owner/repo#number" → the bySha key of that PR's current head. */
+  private readonly headOf = new Map<string, string>();
   constructor(
     private readonly max = 20_000,
     private readonly negativeTtlMs = 60_000,
@@ -28,17 +30,22 @@ export class HeadIndex {
     return `${repoFullName.toLowerCase()}@${sha}`;
   }
 
+  private prKey(ref: PrRef): string {
+    return `${ref.owner}/${ref.repo}#${ref.number}`.toLowerCase();
+  }
+
   /** Record that `ref` has head `sha` (and forget it under its previous head). */
   set(ref: PrRef, sha: string): void {
     const k = this.key(`${ref.owner}/${ref.repo}`, sha);
+    const pk = this.prKey(ref);
+    const previous = this.headOf.get(pk);
+    if (previous !== undefined && previous !== k) this.drop(previous, ref.number);
     const entry = this.bySha.get(k);
     const refs = (entry?.refs ?? []).filter((r) => r.number !== ref.number);
     this.bySha.delete(k);
     this.bySha.set(k, { refs: [...refs, ref], at: this.now() });
-    if (this.bySha.size > this.max) {
-      const oldest = this.bySha.keys().next().value;
-      if (oldest !== undefined) this.bySha.delete(oldest);
-    }
+    this.headOf.set(pk, k);
+    this.trim();
   }
 
   get(repoFullName: string, sha: string): PrRef[] | undefined {
@@ -49,7 +56,40 @@ export class HeadIndex {
   }
 
   setNone(repoFullName: string, sha: string): void {
-    this.bySha.set(this.key(repoFullName, sha), { refs: [], at: this.now() });
+    const k = this.key(repoFullName, sha);
+    this.evict(k);
+    this.bySha.set(k, { refs: [], at: this.now() });
+    this.trim();
+  }
+
+  /** Entries held (for tests and metrics). */
+  get size(): number {
+    return this.bySha.size;
+  }
+
+  /** Remove PR `number` from the entry `k` (its head moved on). */
+  private drop(k: string, number: number): void {
+    const e = this.bySha.get(k);
+    if (!e) return;
+    const refs = e.refs.filter((r) => r.number !== number);
+    if (refs.length === 0) this.bySha.delete(k);
+    else e.refs = refs;
+  }
+
+  private evict(k: string): void {
+    const e = this.bySha.get(k);
+    if (!e) return;
+    this.bySha.delete(k);
+    for (const r of e.refs) if (this.headOf.get(this.prKey(r)) === k) this.headOf.delete(this.prKey(r));
+  }
+
+  /** Keep at most `max` entries, dropping the least recently set. */
+  private trim(): void {
+    while (this.bySha.size > this.max) {
+      const oldest = this.bySha.keys().next().value;
+      if (oldest === undefined) break;
+      this.evict(oldest);
+    }
   }
 }
 

@@ -66,8 +66,9 @@ export function createReader(installationId: number, source: TokenSource, option
       client = new ReadOctokit({
         auth: auth.token,
         baseUrl: source.request.endpoint.DEFAULTS.baseUrl,
-        request: { retries: options.retries },
-        retry: { enabled: options.retries > 0 },
+        // Not `request: { retries }`: plugin-retry reads that back from every failed request and would
+        // retry any error at once (403, 404, a secondary limit's retry-after ignored). 5xx only, here.
+        retry: { enabled: options.retries > 0, retries: options.retries },
         userAgent: "changegate",
       });
       (client as unknown as { __token: string }).__token = auth.token;
@@ -110,11 +111,14 @@ export function createReader(installationId: number, source: TokenSource, option
 
 /** Seconds to wait if `err` is a secondary rate limit answer; null otherwise. */
 export function secondaryLimitWait(err: unknown, max: number): number | null {
+  if (typeof err !== "object" || err === null) return null;
   const e = err as { status?: number; response?: { headers?: Record<string, string | undefined> }; message?: string };
   if (e.status !== 403 && e.status !== 429) return null;
   const headers = e.response?.headers ?? {};
-  const retryAfter = Number(headers["retry-after"]);
-  if (Number.isFinite(retryAfter) && retryAfter >= 0) return Math.min(retryAfter, max);
+  const header = String(headers["retry-after"] ?? "").trim();
+  // Seconds, or an HTTP date; an empty header is no instruction (Number("") would be 0).
+  const retryAfter = /^\d+$/.test(header) ? Number(header) : /GMT$/i.test(header) ? (Date.parse(header) - Date.now()) / 1000 : NaN;
+  if (Number.isFinite(retryAfter)) return Math.min(Math.max(0, retryAfter), max);
   if (headers["x-ratelimit-remaining"] === "0") {
     const reset = Number(headers["x-ratelimit-reset"]);
     if (Number.isFinite(reset)) return Math.min(Math.max(0, reset - Date.now() / 1000), max);

@@ -167,5 +167,12 @@ export function clip(s: string, max: number): string {
 /** Keep a body under GitHub's limit without cutting an open code fence or details block in a way that hides the rest. */
 export function bound(body: string): string {
   if (body.length <= MAX_BODY) return body;
-  return `${body.slice(0, MAX_BODY - 200)}\n\n</details>\n\n… (truncated: the full report exceeds GitHub's size limit)`;
+  // Cut at a line end, so no table row, link or escape sequence is left half-written.
+  const limit = MAX_BODY - 200;
+  const nl = body.lastIndexOf("\n", limit);
+  let cut = nl > limit / 2 ? nl : limit;
+  if (/[\ud800-\udbff]/.test(body.charAt(cut - 1))) cut--; // never split a surrogate pair
+  const kept = body.slice(0, cut);
+  const open = (kept.match(/<details>/g) ?? []).length - (kept.match(/<\/details>/g) ?? []).length;
+  return `${kept}\n\n${"</details>\n\n".repeat(Math.max(0, open))}… (truncated: the full report exceeds GitHub's size limit)`;
 }

@@ -15,6 +15,7 @@ export function md(text: string, maxLength = 300): string {
     .replace(/[\\`*_{}[\]()|~!#+-]/g, (c) => `\\${c}`)
     .replace(/@/g, `@${ZWSP}`) // @user and @org/team no longer ping
     .replace(/\\#(?=\d)/g, `\\#${ZWSP}`) // #123 no longer links/notifies another issue
+    .replace(/\b(GH)\\-(?=\d)/gi, `$1\\-${ZWSP}`) // nor does GH-123
     .replace(/:\/\//g, `:${ZWSP}//`); // no autolinks to arbitrary hosts
 }
 

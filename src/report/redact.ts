@@ -10,7 +10,7 @@ const PATTERNS: RegExp[] = [
   /\bgithub_pat_[A-Za-z0-9_]{20,}\b/g,
   /\bv1\.[0-9a-f]{40}\b/g, // legacy installation tokens
   /\b(Bearer|Basic|token)\s+[A-Za-z0-9._~+/=-]{12,}/gi, // Authorization header values
-  /(\/\/)[^/\s:@]+:[^/\s@]+@/g, // credentials in URLs (postgres://user:pass@host)
+  /(\/\/)[^/\s:@]+:[^/\s]+@/g, // credentials in URLs (postgres://user:pass@host), up to the last @ (a raw @ in the password)
   /\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b/g, // JWTs
 ];
 

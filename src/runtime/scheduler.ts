@@ -51,7 +51,11 @@ export class Scheduler<J> {
       try {
         await this.run(key, job);
       } catch (err) {
-        this.options.onError(key, err);
+        try {
+          this.options.onError(key, err);
+        } catch {
+          // A failing error handler must not end this loop: the slot would stay and wedge the key.
+        }
       }
       waiters.forEach((w) => w());
       // Everything requested during that run is served by one follow-up run.

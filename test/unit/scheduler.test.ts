@@ -1,0 +1,309 @@
+import { describe, expect, test } from "@jest/globals";
+import { MemoryDeliveryLedger } from "../../src/runtime/dedupe.js";
+import { Scheduler } from "../../src/runtime/scheduler.js";
+
+/** A promise the test resolves or rejects when it chooses. */
+function deferred<T = void>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Let every queued microtask (and promise chain) run. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+  await new Promise((r) => setImmediate(r));
+}
+
+interface Call {
+  key: string;
+  job: string[];
+  done: ReturnType<typeof deferred<void>>;
+}
+
+/** A scheduler whose runs finish only when the test says so; records concurrency per key. */
+function harness() {
+  const calls: Call[] = [];
+  const active = new Map<string, number>();
+  const maxActive = new Map<string, number>();
+  let maxTotal = 0;
+  let total = 0;
+  const errors: [string, unknown][] = [];
+  const scheduler = new Scheduler<string[]>(
+    async (key, job) => {
+      const done = deferred<void>();
+      calls.push({ key, job, done });
+      active.set(key, (active.get(key) ?? 0) + 1);
+      total++;
+      maxActive.set(key, Math.max(maxActive.get(key) ?? 0, active.get(key)!));
+      maxTotal = Math.max(maxTotal, total);
+      try {
+        await done.promise;
+      } finally {
+        active.set(key, active.get(key)! - 1);
+        total--;
+      }
+    },
+    { merge: (a, b) => [...a, ...b], onError: (key, err) => errors.push([key, err]) },
+  );
+  return {
+    scheduler,
+    calls,
+    errors,
+    maxActive,
+    get maxTotal() {
+      return maxTotal;
+    },
+    /** Finish the oldest unfinished run of `key`. */
+    finish(key: string, err?: unknown) {
+      const c = calls.find((x) => x.key === key && !(x as { finished?: boolean }).finished) as (Call & { finished?: boolean }) | undefined;
+      if (!c) throw new Error(`no run of ${key} to finish`);
+      c.finished = true;
+      if (err) c.done.reject(err);
+      else c.done.resolve();
+    },
+  };
+}
+
+/** Track whether a promise has resolved yet. */
+function track(p: Promise<void>) {
+  const state = { done: false };
+  void p.then(() => {
+    state.done = true;
+  });
+  return state;
+}
+
+describe("Scheduler", () => {
+  test("one run at a time per key", async () => {
+    const h = harness();
+    const a = track(h.scheduler.request("pr1", ["e1"]));
+    await settle();
+    expect(h.calls.map((c) => c.job)).toEqual([["e1"]]);
+    const b = track(h.scheduler.request("pr1", ["e2"]));
+    await settle();
+    expect(h.calls).toHaveLength(1); // e2 waits for e1's run
+    h.finish("pr1");
+    await settle();
+    expect(h.calls.map((c) => c.job)).toEqual([["e1"], ["e2"]]);
+    expect(b.done).toBe(false);
+    h.finish("pr1");
+    await settle();
+    expect(a.done).toBe(true);
+    expect(b.done).toBe(true);
+    expect(h.maxActive.get("pr1")).toBe(1);
+    expect(h.scheduler.active).toBe(0);
+  });
+
+  test("different keys run in parallel", async () => {
+    const h = harness();
+    const all = ["pr1", "pr2", "pr3"].map((k) => h.scheduler.request(k, [k]));
+    await settle();
+    expect(h.calls.map((c) => c.key)).toEqual(["pr1", "pr2", "pr3"]);
+    expect(h.maxTotal).toBe(3);
+    expect(h.scheduler.active).toBe(3);
+    h.finish("pr2");
+    h.finish("pr3");
+    h.finish("pr1");
+    await Promise.all(all);
+    expect(h.scheduler.active).toBe(0);
+  });
+
+  test.each([1, 2, 10, 100])("a burst of %i requests during a run → exactly one follow-up run with the merged job", async (n) => {
+    const h = harness();
+    const first = h.scheduler.request("pr", ["first"]);
+    await settle();
+    const burst = Array.from({ length: n }, (_, i) => track(h.scheduler.request("pr", [`e${i}`])));
+    await settle();
+    expect(h.calls).toHaveLength(1);
+    h.finish("pr");
+    await settle();
+    expect(h.calls).toHaveLength(2);
+    expect(h.calls[1]!.job).toEqual(Array.from({ length: n }, (_, i) => `e${i}`));
+    expect(burst.every((b) => !b.done)).toBe(true);
+    h.finish("pr");
+    await first;
+    await settle();
+    expect(burst.every((b) => b.done)).toBe(true);
+    expect(h.calls).toHaveLength(2);
+    expect(h.scheduler.stats).toEqual({ evaluations: 2, coalesced: n - 1, active: 0 });
+  });
+
+  test("requests during the follow-up run get a third run", async () => {
+    const h = harness();
+    void h.scheduler.request("pr", ["a"]);
+    await settle();
+    const b = track(h.scheduler.request("pr", ["b"]));
+    h.finish("pr");
+    await settle();
+    const c = track(h.scheduler.request("pr", ["c"]));
+    await settle();
+    expect(h.calls.map((x) => x.job)).toEqual([["a"], ["b"]]);
+    h.finish("pr");
+    await settle();
+    expect(b.done).toBe(true);
+    expect(c.done).toBe(false);
+    expect(h.calls.map((x) => x.job)).toEqual([["a"], ["b"], ["c"]]);
+    h.finish("pr");
+    await h.scheduler.idle();
+    expect(c.done).toBe(true);
+    expect(h.maxActive.get("pr")).toBe(1);
+  });
+
+  test("a request after completion starts a new run", async () => {
+    const h = harness();
+    const p1 = h.scheduler.request("pr", ["a"]);
+    await settle();
+    h.finish("pr");
+    await p1;
+    expect(h.scheduler.active).toBe(0);
+    const p2 = track(h.scheduler.request("pr", ["b"]));
+    await settle();
+    expect(h.calls.map((c) => c.job)).toEqual([["a"], ["b"]]);
+    expect(p2.done).toBe(false);
+    h.finish("pr");
+    await settle();
+    expect(p2.done).toBe(true);
+  });
+
+  test("a throwing run goes to onError and the scheduler keeps working", async () => {
+    const h = harness();
+    const p1 = h.scheduler.request("pr", ["a"]);
+    await settle();
+    const p2 = h.scheduler.request("pr", ["b"]);
+    const boom = new Error("boom");
+    h.finish("pr", boom);
+    await settle();
+    expect(h.errors).toEqual([["pr", boom]]);
+    expect(h.calls).toHaveLength(2); // the follow-up still ran
+    h.finish("pr");
+    await expect(p1).resolves.toBeUndefined();
+    await expect(p2).resolves.toBeUndefined();
+    const p3 = h.scheduler.request("pr", ["c"]);
+    await settle();
+    h.finish("pr");
+    await expect(p3).resolves.toBeUndefined();
+    expect(h.calls).toHaveLength(3);
+  });
+
+  test("a run that throws synchronously goes to onError too", async () => {
+    const errors: unknown[] = [];
+    let runs = 0;
+    const s = new Scheduler<number>(
+      ((_key: string, _job: number) => {
+        runs++;
+        throw new Error("sync");
+      }) as unknown as (key: string, job: number) => Promise<void>,
+      { merge: (_a, b) => b, onError: (_k, e) => errors.push(e) },
+    );
+    await s.request("k", 1);
+    await s.request("k", 2);
+    expect(runs).toBe(2);
+    expect(errors).toHaveLength(2);
+    expect(s.active).toBe(0);
+  });
+
+  test("an onError that throws does not wedge the key", async () => {
+    let runs = 0;
+    const s = new Scheduler<number>(
+      async () => {
+        runs++;
+        throw new Error("run failed");
+      },
+      {
+        merge: (_a, b) => b,
+        onError: () => {
+          throw new Error("logger failed");
+        },
+      },
+    );
+    await expect(s.request("k", 1)).resolves.toBeUndefined();
+    await expect(s.request("k", 2)).resolves.toBeUndefined();
+    await s.idle();
+    expect(runs).toBe(2);
+    expect(s.active).toBe(0);
+  });
+
+  test("request() resolves only after a run that started after it", async () => {
+    const h = harness();
+    const startedAfter: boolean[] = [];
+    void h.scheduler.request("pr", ["a"]);
+    await settle();
+    const runsBefore = h.calls.length;
+    const p = h.scheduler.request("pr", ["b"]).then(() => {
+      // a run that started after the request (index ≥ runsBefore) has finished
+      startedAfter.push(h.calls.length > runsBefore && (h.calls[runsBefore] as { finished?: boolean }).finished === true);
+    });
+    h.finish("pr"); // finishing the run that was already going does not resolve it
+    await settle();
+    expect(startedAfter).toEqual([]);
+    h.finish("pr");
+    await p;
+    expect(startedAfter).toEqual([true]);
+  });
+
+  test("idle() resolves when all runs, follow-ups included, are done", async () => {
+    const h = harness();
+    void h.scheduler.request("a", ["1"]);
+    void h.scheduler.request("b", ["1"]);
+    await settle();
+    void h.scheduler.request("a", ["2"]);
+    const idle = track(h.scheduler.idle());
+    await settle();
+    expect(idle.done).toBe(false);
+    h.finish("a");
+    h.finish("b");
+    await settle();
+    expect(idle.done).toBe(false); // a's follow-up is running
+    expect(h.scheduler.active).toBe(1);
+    h.finish("a");
+    await settle();
+    expect(idle.done).toBe(true);
+    expect(h.scheduler.active).toBe(0);
+    expect(h.scheduler.stats.evaluations).toBe(3);
+  });
+
+  test("idle() with nothing to do resolves at once", async () => {
+    const h = harness();
+    await expect(h.scheduler.idle()).resolves.toBeUndefined();
+  });
+});
+
+describe("MemoryDeliveryLedger", () => {
+  test("an id is claimed once", async () => {
+    const l = new MemoryDeliveryLedger();
+    expect(await l.claim("d1")).toBe(true);
+    expect(await l.claim("d1")).toBe(false);
+    expect(await l.claim("d1")).toBe(false);
+    expect(await l.claim("d2")).toBe(true);
+  });
+
+  test("concurrent claims of one id: exactly one wins", async () => {
+    const l = new MemoryDeliveryLedger();
+    const results = await Promise.all(Array.from({ length: 10 }, () => l.claim("same")));
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  test("memory is bounded: the oldest ids are forgotten", async () => {
+    const l = new MemoryDeliveryLedger(3);
+    for (const id of ["a", "b", "c", "d"]) expect(await l.claim(id)).toBe(true);
+    // a was evicted; b, c, d are remembered
+    expect(await l.claim("b")).toBe(false);
+    expect(await l.claim("c")).toBe(false);
+    expect(await l.claim("d")).toBe(false);
+    expect(await l.claim("a")).toBe(true);
+    expect((l as unknown as { seen: Set<string> }).seen.size).toBeLessThanOrEqual(3);
+  });
+
+  test("bounded under many ids", async () => {
+    const l = new MemoryDeliveryLedger(100);
+    for (let i = 0; i < 10_000; i++) await l.claim(`id-${i}`);
+    expect((l as unknown as { seen: Set<string> }).seen.size).toBe(100);
+    expect(await l.claim("id-9999")).toBe(false);
+    expect(await l.claim("id-0")).toBe(true);
+  });
+});
