@@ -71,7 +71,11 @@ export const configSchema = z
       })
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .refine((c) => !c.emergency.require_ticket || c.tickets.projects.length > 0, {
+    message: "emergency.require_ticket is true but tickets.projects is empty: name the Jira project keys to look for",
+    path: ["emergency", "require_ticket"],
+  });
 
 export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

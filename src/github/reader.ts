@@ -17,9 +17,11 @@ export interface ReaderOptions {
   retries: number;
   /** Longest wait honoured for a secondary rate limit's retry-after, in seconds. */
   maxRetryAfterSeconds: number;
+  /** A read that has not answered by then is aborted (and fails the evaluation), in ms. */
+  timeoutMs?: number;
 }
 
-export const defaultReaderOptions: ReaderOptions = { retries: 3, maxRetryAfterSeconds: 60 };
+export const defaultReaderOptions: ReaderOptions = { retries: 3, maxRetryAfterSeconds: 60, timeoutMs: 30_000 };
 
 /** The GraphQL answer: data, and the errors GitHub returned beside it (partial results are normal). */
 export interface GraphqlAnswer {
@@ -80,7 +82,12 @@ export function createReader(installationId: number, source: TokenSource, option
     const octokit = await getClient();
     reads++;
     try {
-      const data = await octokit.graphql(query, variables);
+      const timeoutMs = options.timeoutMs ?? 30_000;
+      const signal = AbortSignal.timeout(timeoutMs);
+      const data = await octokit.graphql(query, { ...variables, request: { signal } }).catch((err: unknown) => {
+        if (signal.aborted) throw new Error(`GitHub did not answer the GraphQL read within ${timeoutMs / 1000} s`, { cause: err });
+        throw err;
+      });
       return { data, errors: [] };
     } catch (err) {
       const e = err as { name?: string; data?: unknown; errors?: GraphqlAnswer["errors"] };

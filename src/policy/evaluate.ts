@@ -7,6 +7,19 @@ import { evaluateCi } from "./ci.js";
 import { evaluateTickets } from "./tickets.js";
 import type { Conclusion, Evidence, Policy, RuleResult, Verdict } from "./types.js";
 
+/** Does the PR carry the emergency label (and is the emergency path enabled)? */
+export function isEmergency(c: Policy["config"], labels: string[]): boolean {
+  return c.emergency.enabled && labels.some((l) => l.toLowerCase() === c.emergency.label.toLowerCase());
+}
+
+/**
+ * Must tickets be checked for this PR? Normally `tickets.required`; for an emergency change
+ * `emergency.require_ticket` decides, either way.
+ */
+export function ticketsRequired(c: Policy["config"], emergency: boolean): boolean {
+  return emergency ? c.emergency.require_ticket : c.tickets.required;
+}
+
 export function evaluate(policy: Policy, evidence: Evidence): Verdict {
   const c = policy.config;
   const draft = evidence.pr.isDraft;
@@ -21,7 +34,7 @@ export function evaluate(policy: Policy, evidence: Evidence): Verdict {
     };
   }
 
-  const emergency = c.emergency.enabled && evidence.pr.labels.some((l) => l.toLowerCase() === c.emergency.label.toLowerCase());
+  const emergency = isEmergency(c, evidence.pr.labels);
   const approvals = evaluateApprovals(evidence, {
     required: emergency ? c.emergency.approvals_required : c.approvals.required,
     dismissStale: c.approvals.dismiss_stale,
@@ -29,14 +42,14 @@ export function evaluate(policy: Policy, evidence: Evidence): Verdict {
   });
   const ci = emergency && !c.emergency.require_ci ? skippedForEmergency(evaluateCi(evidence.checks, [])) : evaluateCi(evidence.checks, c.ci.required);
   const ticketSettings = {
-    required: c.tickets.required,
+    required: ticketsRequired(c, emergency),
     projects: c.tickets.projects,
     sources: c.tickets.sources,
     allowedStates: c.tickets.allowed_states,
   };
   const tickets =
-    emergency && !c.emergency.require_ticket
-      ? skippedForEmergency(evaluateTickets(evidence.tickets, { ...ticketSettings, required: false }))
+    emergency && !ticketSettings.required
+      ? skippedForEmergency(evaluateTickets(evidence.tickets, ticketSettings))
       : evaluateTickets(evidence.tickets, ticketSettings);
 
   const rules: RuleResult[] = [approvals, ci, tickets];

@@ -13,7 +13,7 @@ import { findDigestComment, publish, type Writer } from "../github/publish.js";
 import type { GraphqlReader } from "../github/reader.js";
 import { prKey, prLabel, type PrRef } from "../github/types.js";
 import { gatherTickets, type TicketLookupService } from "../jira/tickets.js";
-import { evaluate } from "../policy/evaluate.js";
+import { evaluate, isEmergency, ticketsRequired } from "../policy/evaluate.js";
 import type { Evidence, Policy, Verdict } from "../policy/types.js";
 import { renderConfigProblem, renderVerdict } from "../report/digest.js";
 import { renderFailure, type Stage } from "../report/failure.js";
@@ -112,9 +112,8 @@ export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Pro
       policy = loaded.policy;
       const p = loaded.policy;
       const c = p.config;
-      const emergency = c.emergency.enabled && g.evidence.pr.labels.some((l) => l.toLowerCase() === c.emergency.label.toLowerCase());
       const needed =
-        c.tickets.required && (!emergency || c.emergency.require_ticket) && isGatedBranch(c, g.evidence.pr.baseRef, g.evidence.repo.defaultBranch);
+        ticketsRequired(c, isEmergency(c, g.evidence.pr.labels)) && isGatedBranch(c, g.evidence.pr.baseRef, g.evidence.repo.defaultBranch);
       const tickets = await stage("tickets", () => gatherTickets(c, g.evidence.pr, g.evidence.commits, deps.tickets, needed));
       evidence = { ...g.evidence, tickets };
       const e = evidence;
@@ -254,8 +253,7 @@ async function recordMerge(deps: PipelineDeps, job: EvaluationJob, g: Gathered, 
   const gated = loaded.ok ? isGatedBranch(loaded.policy.config, pr.baseRef, g.evidence.repo.defaultBranch) : true;
   const standing = g.ownCheck?.status.toLowerCase() === "completed" ? (g.ownCheck.conclusion?.toLowerCase() ?? "none") : g.ownCheck ? "pending" : "none";
   const outcome = standing === "success" ? "success" : standing === "failure" ? "failure" : standing === "pending" ? "pending" : "none";
-  const emergency =
-    loaded.ok && loaded.policy.config.emergency.enabled && pr.labels.some((l) => l.toLowerCase() === loaded.policy.config.emergency.label.toLowerCase());
+  const emergency = loaded.ok && isEmergency(loaded.policy.config, pr.labels);
   const bypass = gated && outcome !== "success";
   const label = prLabel(job.ref);
   if (bypass) {

@@ -167,7 +167,7 @@ export function evidenceData(s: EvidenceSpec = {}): Record<string, unknown> {
 }
 
 /** Evidence as gather produces it, for pure-stage tests. */
-export function evidence(over: Partial<Evidence> & { pr?: Partial<Evidence["pr"]> } = {}): Evidence {
+export function evidence(over: Omit<Partial<Evidence>, "pr"> & { pr?: Partial<Evidence["pr"]> } = {}): Evidence {
   const { pr, ...rest } = over;
   return {
     repo: { owner: OWNER, name: REPO, defaultBranch: "main" },

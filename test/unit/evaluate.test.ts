@@ -164,6 +164,21 @@ describe("emergency", () => {
     expect(v.rules.find((r) => r.rule === "tickets")!.status).not.toBe("skipped");
   });
 
+  test("require_ticket makes an emergency change need a ticket even when tickets are not required normally", () => {
+    const p = policy({ tickets: { projects: ["OPS"] }, emergency: { require_ticket: true } });
+    const emergencyWithout = evaluate(p, pr({ reviews: [], tickets: noTicket, ...label(["emergency"]) }));
+    expect(emergencyWithout.conclusion).toBe("failure");
+    expect(emergencyWithout.rules.find((r) => r.rule === "tickets")!.summary).toBe("no ticket referenced");
+    const normalWithout = evaluate(p, pr({ reviews: [approval("alice")], tickets: noTicket }));
+    expect(normalWithout.rules.find((r) => r.rule === "tickets")!.status).toBe("skipped");
+  });
+
+  test("emergency.require_ticket without tickets.projects is an invalid policy", () => {
+    const r = configSchema.safeParse({ emergency: { require_ticket: true } });
+    expect(r.success).toBe(false);
+    expect(r.error!.issues[0]!.path).toEqual(["emergency", "require_ticket"]);
+  });
+
   test("emergency.enabled false ignores the label", () => {
     const v = evaluate(policy({ emergency: { enabled: false } }), pr({ reviews: [], ...label(["emergency"]) }));
     expect(v.emergency).toBe(false);

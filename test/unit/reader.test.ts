@@ -81,6 +81,13 @@ describe("createReader", () => {
     expect(scope.pendingMocks()).toStrictEqual([]);
   });
 
+  test("a read that hangs is aborted after timeoutMs instead of holding the evaluation", async () => {
+    const scope = nock("https://api.github.com").post("/graphql").delay(2000).reply(200, { data: {} });
+    const reader = createReader(nextInstallation(), source(), { ...noRetry, timeoutMs: 50 });
+    await expect(reader.query(QUERY, { n: 1 })).rejects.toThrow("GitHub did not answer the GraphQL read within 0.05 s");
+    expect(scope.pendingMocks()).toStrictEqual([]);
+  });
+
   test("partial data with errors (GraphqlResponseError) is returned with the errors", async () => {
     const errors = [{ type: "NOT_FOUND", path: ["org"], message: "Could not resolve to a Repository with the name 'acme/.github'." }];
     const scope = nock("https://api.github.com")
