@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ApplicationFunction, Context, Probot } from "probot";
 import { NoRecorder, type Recorder } from "./audit/recorder.js";
+import { InProcessPrLock, PrLockTimeout, type PrLock } from "./audit/store.js";
 import { randomUUID } from "node:crypto";
 import { REEVALUATE_ACTION } from "./contract.js";
 import { HeadIndex, openPullsForSha } from "./github/locate.js";
@@ -40,6 +41,11 @@ export interface ChangegateOptions {
     index: TicketIndex & { waitingOnTickets(): Promise<PrRef[]> };
     cache: { invalidate(key: string): void } | null;
   } | null;
+  /**
+   * Single-flight per PR across processes (PostgreSQL advisory lock; in-process for SQLite). The
+   * evaluation runs holding it, so whichever replica evaluates next reads newer evidence.
+   */
+  prLock: PrLock;
   /** Walk every installation's open PRs at start-up (finds events missed while down). */
   reconcileOnStart: boolean;
   /** Observe every finished evaluation (tests, benchmarks). */
@@ -75,6 +81,7 @@ export function defaultOptions(env: NodeJS.ProcessEnv = process.env): Changegate
     laterRetryMs: [30_000, 120_000, 600_000],
     reconcileOnStart: env.RECONCILE_ON_START === "true",
     jira: null,
+    prLock: new InProcessPrLock(),
     sleep,
   };
 }
@@ -112,8 +119,17 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   });
 
   const scheduler = new Scheduler<EvaluationJob>(
-    async (_key, job) => {
-      const outcome = await runEvaluation(deps(), job);
+    async (key, job) => {
+      let outcome: EvaluationOutcome;
+      try {
+        outcome = await options.prLock.withPrLock(key, () => runEvaluation(deps(), job));
+      } catch (err) {
+        if (!(err instanceof PrLockTimeout)) throw err;
+        // Another replica is evaluating this PR (or stuck): try again later rather than pile up.
+        probot?.log.warn({ pr: key }, err.message);
+        setTimeout(() => void scheduler.request(key, job), 30_000).unref();
+        return;
+      }
       if (outcome.headSha && outcome.kind !== "merge") index.set(job.ref, outcome.headSha);
       options.onEvaluated?.(job, outcome);
     },

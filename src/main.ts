@@ -7,11 +7,11 @@ import { Transform } from "node:stream";
 import { getTransformStream } from "@probot/pino";
 import { pino } from "pino";
 import { ProbotOctokit, run } from "probot";
-import { NoRecorder } from "./audit/recorder.js";
+import { describeLocation, openStore, parseDatabaseUrl, StoreDeliveryLedger, StoreRecorder, type AuditStore } from "./audit/store.js";
 import { createChangegate } from "./index.js";
 import { createJiraTicketService } from "./jira/client.js";
 import { describeJiraConfig, jiraConfigFromEnv, type JiraConfig } from "./jira/env.js";
-import { indexingRecorder, MemoryTicketIndex, scrubSecretQuery } from "./jira/webhook.js";
+import { scrubSecretQuery } from "./jira/webhook.js";
 import { redact, secretValues } from "./report/redact.js";
 
 /**
@@ -61,12 +61,24 @@ try {
 }
 log.info(describeJiraConfig(jira));
 const tickets = jira ? createJiraTicketService(jira) : null;
-const ticketIndex = new MemoryTicketIndex();
+
+// The audit store (SQLite by default, PostgreSQL for replicas): migrated before any webhook is taken.
+let store: AuditStore;
+try {
+  store = await openStore(process.env.DATABASE_URL, { onError: (e) => log.error({ err: redact(e.message) }, "audit store error") });
+} catch (err) {
+  log.fatal(redact((err as Error).message));
+  process.exit(1);
+}
+log.info(`audit store: ${describeLocation(parseDatabaseUrl(process.env.DATABASE_URL))}`);
+const recorder = new StoreRecorder(store);
 
 const changegate = createChangegate({
   tickets,
-  recorder: indexingRecorder(new NoRecorder(), ticketIndex),
-  jira: jira ? { config: jira, index: ticketIndex, cache: tickets } : null,
+  recorder,
+  ledger: new StoreDeliveryLedger(store),
+  prLock: store.prLock(),
+  jira: jira ? { config: jira, index: recorder, cache: tickets } : null,
 });
 const server = await run(changegate.appFn, { Octokit: Octokit as typeof ProbotOctokit, log });
 
@@ -83,6 +95,7 @@ async function shutdown(signal: string): Promise<void> {
     // already stopped
   }
   await Promise.race([changegate.idle(), deadline]);
+  await store.close().catch(() => {});
   process.exit(0);
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));

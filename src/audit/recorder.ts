@@ -17,6 +17,11 @@ export interface EvaluationRecord {
   /** What the check says: the verdict's conclusion, or failure for errors and invalid policies. */
   outcome: "success" | "failure" | "pending";
   error: string | null;
+  /**
+   * Per-PR evaluation sequence from the store (AuditStore.nextSequence, taken before gathering): a
+   * bigger one saw newer evidence. Absent: the store assigns one when recording.
+   */
+  sequence?: number;
 }
 
 export interface MergeRecord {
@@ -33,15 +38,25 @@ export interface MergeRecord {
   /** The verdict for the merged head as changegate judges it now. */
   outcome: "success" | "failure" | "pending" | "none";
   emergency: boolean;
+  /** Was the base branch gated by the policy? Absent counts as gated (fail closed); see isBypass. */
+  gated?: boolean;
+}
+
+/** How a merge went on record: its id ("owner/name@seq"), and whether it was already there. */
+export interface MergeReceipt {
+  id: string;
+  duplicate: boolean;
 }
 
 export interface Recorder {
   recordEvaluation(rec: EvaluationRecord): Promise<void>;
-  recordMerge(rec: MergeRecord): Promise<void>;
+  recordMerge(rec: MergeRecord): Promise<MergeReceipt | null>;
 }
 
-/** Until a store is configured: nothing is persisted (the issue that adds the store replaces this). */
+/** A recorder that keeps nothing (tests of other stages; the app always runs with the store). */
 export class NoRecorder implements Recorder {
   async recordEvaluation(): Promise<void> {}
-  async recordMerge(): Promise<void> {}
+  async recordMerge(): Promise<MergeReceipt | null> {
+    return null;
+  }
 }

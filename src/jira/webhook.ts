@@ -16,7 +16,7 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import type { EvaluationRecord, MergeRecord, Recorder } from "../audit/recorder.js";
+import type { EvaluationRecord, MergeReceipt, MergeRecord, Recorder } from "../audit/recorder.js";
 import { prKey, prLabel, type PrRef } from "../github/types.js";
 import type { Verdict } from "../policy/types.js";
 import { ISSUE_KEY } from "./client.js";
@@ -97,9 +97,9 @@ export function indexingRecorder(inner: Recorder, index: MemoryTicketIndex): Rec
       index.update(rec.ref, keys, rec.evidence.pr.state === "OPEN", waitingOnTickets(rec.verdict));
       await inner.recordEvaluation(rec);
     },
-    async recordMerge(rec: MergeRecord): Promise<void> {
+    async recordMerge(rec: MergeRecord): Promise<MergeReceipt | null> {
       index.update(rec.ref, [], false);
-      await inner.recordMerge(rec);
+      return inner.recordMerge(rec);
     },
   };
 }

@@ -19,7 +19,8 @@ import { renderConfigProblem, renderVerdict } from "../report/digest.js";
 import { renderFailure, type Stage } from "../report/failure.js";
 import { redact } from "../report/redact.js";
 import type { Report } from "../report/types.js";
-import type { Recorder } from "../audit/recorder.js";
+import { isBypass, reportBypass } from "../audit/bypass.js";
+import type { MergeRecord, Recorder } from "../audit/recorder.js";
 
 export interface EvaluationJob {
   ref: PrRef;
@@ -98,7 +99,7 @@ export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Pro
   try {
     gathered = await stage("gather", () => gatherFresh(deps, reader, job, log));
     const g = gathered;
-    if (job.merge) return await recordMerge(deps, job, g, reader, log);
+    if (job.merge) return await recordMerge(deps, job, g, reader, octokit, log);
     if (g.evidence.pr.state !== "OPEN") {
       log.debug("PR is not open: nothing to publish");
       return { kind: "skipped", outcome: null, headSha: g.evidence.pr.headSha, reads: reader.reads, writes: 0 };
@@ -247,14 +248,21 @@ async function gatherFresh(deps: PipelineDeps, reader: GraphqlReader, job: Evalu
  * A merge: the verdict that stood for the merged head is changegate's own check run on it. Anything
  * but success on a gated branch is a bypass, logged with the phrase ops alarm on.
  */
-async function recordMerge(deps: PipelineDeps, job: EvaluationJob, g: Gathered, reader: GraphqlReader, log: Logger): Promise<EvaluationOutcome> {
+async function recordMerge(
+  deps: PipelineDeps,
+  job: EvaluationJob,
+  g: Gathered,
+  reader: GraphqlReader,
+  octokit: Writer,
+  log: Logger,
+): Promise<EvaluationOutcome> {
   const pr = g.evidence.pr;
   const loaded = await loadPolicy(g.configFiles, (repo, path) => readFile(reader, repo, path));
   const gated = loaded.ok ? isGatedBranch(loaded.policy.config, pr.baseRef, g.evidence.repo.defaultBranch) : true;
   const standing = g.ownCheck?.status.toLowerCase() === "completed" ? (g.ownCheck.conclusion?.toLowerCase() ?? "none") : g.ownCheck ? "pending" : "none";
   const outcome = standing === "success" ? "success" : standing === "failure" ? "failure" : standing === "pending" ? "pending" : "none";
   const emergency = loaded.ok && isEmergency(loaded.policy.config, pr.labels);
-  const bypass = gated && outcome !== "success";
+  const bypass = isBypass({ outcome, gated });
   const label = prLabel(job.ref);
   if (bypass) {
     log.warn(
@@ -264,7 +272,7 @@ async function recordMerge(deps: PipelineDeps, job: EvaluationJob, g: Gathered, 
   } else {
     log.info({ mergedBy: pr.mergedBy, url: pr.url, emergency }, `${label} merged${emergency ? " as an emergency change" : ""} (compliant)`);
   }
-  await deps.recorder.recordMerge({
+  const merge: MergeRecord = {
     at: deps.now().toISOString(),
     deliveryId: job.deliveryId,
     ref: job.ref,
@@ -277,7 +285,19 @@ async function recordMerge(deps: PipelineDeps, job: EvaluationJob, g: Gathered, 
     mergeCommitSha: pr.mergeCommitSha,
     outcome,
     emergency,
-  });
+    gated,
+  };
+  const receipt = await deps.recorder.recordMerge(merge);
+  const issueRepo = loaded.ok ? loaded.policy.config.audit.issue_repo : undefined;
+  if (bypass && issueRepo && !receipt?.duplicate) {
+    try {
+      const r = await reportBypass(octokit, issueRepo, merge, receipt?.id ?? null);
+      log.info({ issueRepo, issue: r.issueNumber }, `bypass of ${label} listed in ${issueRepo}#${r.issueNumber}`);
+    } catch (err) {
+      // The bypass is logged and on record already; the issue is a convenience for reviewers.
+      log.error({ err: redactError(err), issueRepo }, `could not list the bypass of ${label} in ${issueRepo}`);
+    }
+  }
   return { kind: "merge", outcome: outcome === "none" ? null : outcome, headSha: pr.headSha, reads: reader.reads, writes: 0, bypass };
 }
 

@@ -402,6 +402,46 @@ describe("merges", () => {
     expect(h.logs.some((l) => l.msg.includes("is non-compliant!") && l.msg.includes("missing"))).toBe(true);
   });
 
+  test("a bypass is listed in audit.issue_repo, once: a repeated merge record opens nothing", async () => {
+    const merges: { outcome: string; gated?: boolean }[] = [];
+    let duplicate = false;
+    const h = await harness({
+      recorder: {
+        recordEvaluation: async () => {},
+        recordMerge: async (rec) => {
+          merges.push({ outcome: rec.outcome, gated: rec.gated });
+          return { id: "acme/payments@7", duplicate };
+        },
+      },
+    });
+    const policy = "audit:\n  issue_repo: acme/compliance\n";
+    const merged = evidenceData({ state: "MERGED", mergedBy: "mallory", policy });
+    const scope = mockToken()
+      .post("/graphql")
+      .reply(200, { data: merged })
+      .get("/repos/acme/compliance/issues")
+      .query({ state: "open", labels: "changegate-bypass", per_page: 100 })
+      .reply(200, [])
+      .post("/repos/acme/compliance/issues", (b: { title: string; body: string; labels: string[] }) => b.body.includes("acme/payments@7") && b.labels[0] === "changegate-bypass")
+      .reply(201, { number: 12 });
+    await h.deliver("pull_request", pullRequestEvent("closed", { merged: true }));
+    expect(scope.pendingMocks()).toStrictEqual([]);
+    expect(merges).toEqual([{ outcome: "none", gated: true }]);
+    expect(h.logs.map((l) => l.msg)).toContainEqual(expect.stringContaining("listed in acme/compliance#12"));
+
+    duplicate = true;
+    const again = mockToken().post("/graphql").reply(200, { data: merged });
+    await h.deliver("pull_request", pullRequestEvent("closed", { merged: true }));
+    expect(again.pendingMocks()).toStrictEqual([]);
+  });
+
+  test("a merge into a branch that is not gated is not a bypass", async () => {
+    const h = await harness();
+    mockToken().post("/graphql").reply(200, { data: evidenceData({ state: "MERGED", base: "sandbox" }) });
+    await h.deliver("pull_request", pullRequestEvent("closed", { merged: true, base: "sandbox" }));
+    expect(h.logs.some((l) => l.msg.includes("is non-compliant!"))).toBe(false);
+  });
+
   test("a compliant merge is not flagged", async () => {
     const h = await harness();
     mockToken()
@@ -484,7 +524,7 @@ describe("failure report", () => {
         recordEvaluation: async () => {
           throw new Error("disk full");
         },
-        recordMerge: async () => {},
+        recordMerge: async () => null,
       },
     });
     const r = await evaluateOnce(h, { reviews: [{ login: "alice" }] });

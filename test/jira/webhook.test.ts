@@ -376,7 +376,7 @@ describe("MemoryTicketIndex", () => {
     const index = new MemoryTicketIndex();
     const seen: string[] = [];
     const recorder = indexingRecorder(
-      { recordEvaluation: async (r) => void seen.push(`eval ${r.ref.repo}`), recordMerge: async (r) => void seen.push(`merge ${r.ref.repo}`) },
+      { recordEvaluation: async (r) => void seen.push(`eval ${r.ref.repo}`), recordMerge: async (r) => (seen.push(`merge ${r.ref.repo}`), null) },
       index,
     );
     const ev = evidence({ tickets: { refs: [{ key: "OPS-7", foundIn: ["title"] }], lookup: { kind: "ok", found: [], unknown: ["OPS-7"] } } });

@@ -1,0 +1,185 @@
+/**
+ * Versioned schema migrations, run at start-up by Kysely's Migrator with an in-code provider.
+ * Rules: a migration is never edited once released, only added; migrations only add (tables,
+ * columns, indexes, triggers) and never drop or rewrite data; there are no `down` migrations.
+ * One schema for SQLite and PostgreSQL: text timestamps (ISO-8601 UTC, normalised so they sort),
+ * integer 0/1 flags, JSON payloads as canonical text. Only the append-only triggers differ by dialect.
+ */
+import { sql, type Kysely, type Migration, type MigrationProvider } from "kysely";
+
+export type Dialect = "sqlite" | "postgres";
+
+export const MIGRATION_TABLE = "changegate_migration";
+export const MIGRATION_LOCK_TABLE = "changegate_migration_lock";
+
+/** The audit tables (for the store's typed queries). */
+export interface AuditRecordTable {
+  /** The chain the record belongs to: the repository, lower-cased "owner/name". */
+  chain: string;
+  /** Position in the chain, from 1, without gaps. */
+  seq: number;
+  kind: "evaluation" | "merge";
+  recorded_at: string;
+  installation_id: number;
+  repo: string;
+  pr_number: number;
+  head_sha: string;
+  delivery_id: string;
+  outcome: string;
+  /** Per-PR evaluation sequence (null for merges): a bigger one saw newer evidence. */
+  sequence: number | null;
+  /** Merges: GitHub's merged_at, normalised to toISOString(). */
+  merged_at: string | null;
+  /** Merges: 1 when the merge bypassed the gate. */
+  bypass: number | null;
+  /** Merges: seq of the evaluation that stood for the merged head, in the same chain. */
+  standing_seq: number | null;
+  /** Canonical JSON of the full record. */
+  payload: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditChainTable {
+  chain: string;
+  seq: number;
+  hash: string;
+  updated_at: string;
+}
+
+export interface DeliveryTable {
+  delivery_id: string;
+  claimed_at: string;
+  /** JSON PendingJob[]: the evaluations the delivery led to (null until known). */
+  jobs: string | null;
+  completed_at: string | null;
+  /** Set when a starting process took the delivery over to resume it (a lease, see unfinished()). */
+  resumed_at: string | null;
+}
+
+export interface PrSequenceTable {
+  pr_key: string;
+  seq: number;
+}
+
+export interface TicketPrTable {
+  installation_id: number;
+  repo_key: string;
+  owner: string;
+  repo: string;
+  pr_number: number;
+  /** "" marks a PR waiting on tickets that references none. */
+  ticket_key: string;
+  open: number;
+  /** 1 when the tickets rule is the only one failing: the periodic ticket re-check visits it. */
+  waiting: number;
+  updated_at: string;
+}
+
+export interface AuditDatabase {
+  audit_record: AuditRecordTable;
+  audit_chain: AuditChainTable;
+  delivery: DeliveryTable;
+  pr_sequence: PrSequenceTable;
+  ticket_pr: TicketPrTable;
+}
+
+/** Every migration, by name; names sort in the order they must run. */
+export function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    "0001_audit_trail": {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable("audit_record")
+          .addColumn("chain", "text", (c) => c.notNull())
+          .addColumn("seq", "integer", (c) => c.notNull())
+          .addColumn("kind", "text", (c) => c.notNull())
+          .addColumn("recorded_at", "text", (c) => c.notNull())
+          .addColumn("installation_id", "bigint", (c) => c.notNull())
+          .addColumn("repo", "text", (c) => c.notNull())
+          .addColumn("pr_number", "integer", (c) => c.notNull())
+          .addColumn("head_sha", "text", (c) => c.notNull())
+          .addColumn("delivery_id", "text", (c) => c.notNull())
+          .addColumn("outcome", "text", (c) => c.notNull())
+          .addColumn("sequence", "integer")
+          .addColumn("merged_at", "text")
+          .addColumn("bypass", "integer")
+          .addColumn("standing_seq", "integer")
+          .addColumn("payload", "text", (c) => c.notNull())
+          .addColumn("prev_hash", "text", (c) => c.notNull())
+          .addColumn("hash", "text", (c) => c.notNull())
+          .addPrimaryKeyConstraint("audit_record_pk", ["chain", "seq"])
+          .execute();
+        await db.schema.createIndex("audit_record_pr").on("audit_record").columns(["chain", "pr_number", "seq"]).execute();
+        await db.schema.createIndex("audit_record_merged").on("audit_record").columns(["kind", "merged_at"]).execute();
+
+        await db.schema
+          .createTable("audit_chain")
+          .addColumn("chain", "text", (c) => c.primaryKey())
+          .addColumn("seq", "integer", (c) => c.notNull())
+          .addColumn("hash", "text", (c) => c.notNull())
+          .addColumn("updated_at", "text", (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable("delivery")
+          .addColumn("delivery_id", "text", (c) => c.primaryKey())
+          .addColumn("claimed_at", "text", (c) => c.notNull())
+          .addColumn("jobs", "text")
+          .addColumn("completed_at", "text")
+          .addColumn("resumed_at", "text")
+          .execute();
+        await db.schema.createIndex("delivery_claimed").on("delivery").column("claimed_at").execute();
+        await db.schema.createIndex("delivery_unfinished").on("delivery").columns(["completed_at", "claimed_at"]).execute();
+
+        await db.schema
+          .createTable("pr_sequence")
+          .addColumn("pr_key", "text", (c) => c.primaryKey())
+          .addColumn("seq", "integer", (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable("ticket_pr")
+          .addColumn("installation_id", "bigint", (c) => c.notNull())
+          .addColumn("repo_key", "text", (c) => c.notNull())
+          .addColumn("owner", "text", (c) => c.notNull())
+          .addColumn("repo", "text", (c) => c.notNull())
+          .addColumn("pr_number", "integer", (c) => c.notNull())
+          .addColumn("ticket_key", "text", (c) => c.notNull())
+          .addColumn("open", "integer", (c) => c.notNull())
+          .addColumn("waiting", "integer", (c) => c.notNull())
+          .addColumn("updated_at", "text", (c) => c.notNull())
+          .addPrimaryKeyConstraint("ticket_pr_pk", ["installation_id", "repo_key", "pr_number", "ticket_key"])
+          .execute();
+        await db.schema.createIndex("ticket_pr_key").on("ticket_pr").columns(["ticket_key", "open"]).execute();
+        await db.schema.createIndex("ticket_pr_waiting").on("ticket_pr").columns(["waiting", "open"]).execute();
+      },
+    },
+    "0002_append_only_guards": {
+      // Defence in depth: the app never updates or deletes audit records, and the database refuses
+      // to. Someone with DDL rights can drop the guard; the hash chain still shows what they changed.
+      async up(db: Kysely<any>) {
+        if (dialect === "sqlite") {
+          await sql`create trigger audit_record_no_update before update on audit_record
+            begin select raise(abort, 'audit records are append-only: update refused'); end`.execute(db);
+          await sql`create trigger audit_record_no_delete before delete on audit_record
+            begin select raise(abort, 'audit records are append-only: delete refused'); end`.execute(db);
+          return;
+        }
+        await sql`create or replace function changegate_audit_append_only() returns trigger language plpgsql as $$
+          begin
+            raise exception 'audit records are append-only: % refused', lower(tg_op);
+          end
+        $$`.execute(db);
+        await sql`create trigger audit_record_no_change before update or delete on audit_record
+          for each row execute function changegate_audit_append_only()`.execute(db);
+        await sql`create trigger audit_record_no_truncate before truncate on audit_record
+          for each statement execute function changegate_audit_append_only()`.execute(db);
+      },
+    },
+  };
+}
+
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  return { getMigrations: async () => migrations(dialect) };
+}

@@ -1,0 +1,171 @@
+/**
+ * What an audit record says, as plain JSON: built from the pipeline's EvaluationRecord and
+ * MergeRecord. Pure (no store, no I/O) so the exact content of a record is easy to test.
+ *
+ * Left out on purpose: the PR body and full commit messages (free text that can carry pasted
+ * secrets; where a ticket key was found is kept in tickets.refs[].foundIn).
+ */
+import type { EvaluationRecord, MergeRecord } from "./recorder.js";
+import type { CiCheck, CommitInfo, PolicySource, ReviewState, TicketEvidence, Verdict } from "../policy/types.js";
+import type { Config } from "../config/schema.js";
+
+export interface ReviewEvidence {
+  login: string | null;
+  bot: boolean;
+  state: ReviewState;
+  submittedAt: string | null;
+  commitOid: string | null;
+  authorCanPush: boolean;
+  url: string;
+}
+
+export interface EvaluationPayload {
+  type: "evaluation";
+  at: string;
+  deliveryId: string;
+  event: string;
+  installationId: number;
+  repo: string;
+  number: number;
+  url: string;
+  title: string;
+  author: string | null;
+  base: string;
+  headRef: string;
+  headSha: string;
+  draft: boolean;
+  labels: string[];
+  /** What the check says: success, failure or pending. */
+  outcome: EvaluationRecord["outcome"];
+  error: string | null;
+  emergency: boolean;
+  gated: boolean | null;
+  /** Per rule: status, summary, what was missing, and the lines it judged (reviewers, checks, tickets). */
+  verdict: Verdict | null;
+  evidence: {
+    reviews: ReviewEvidence[];
+    checks: CiCheck[];
+    tickets: TicketEvidence;
+    commits: Pick<CommitInfo, "oid" | "headline" | "authors" | "committer" | "isMerge">[];
+  };
+  policy: { source: PolicySource; config: Config } | null;
+  sequence: number | null;
+  changegateVersion: string;
+}
+
+export interface StandingVerdict {
+  /** The evaluation record (same chain) that stood for the merged head; null when there was none. */
+  seq: number;
+  hash: string;
+  outcome: string;
+  at: string;
+}
+
+export interface MergePayload {
+  type: "merge";
+  at: string;
+  deliveryId: string;
+  installationId: number;
+  repo: string;
+  number: number;
+  url: string;
+  title: string;
+  author: string | null;
+  headSha: string;
+  mergedBy: string | null;
+  mergedAt: string | null;
+  mergeCommitSha: string | null;
+  /** changegate's check on the merged head when it merged (success/failure/pending/none). */
+  outcome: MergeRecord["outcome"];
+  emergency: boolean;
+  gated: boolean | null;
+  bypass: boolean;
+  standing: StandingVerdict | null;
+  changegateVersion: string;
+}
+
+export type RecordPayload = EvaluationPayload | MergePayload;
+
+/** The chain a PR's records belong to: its repository. */
+export function chainOf(owner: string, repo: string): string {
+  return `${owner}/${repo}`.toLowerCase();
+}
+
+/** JSON round trip through plain data: drops undefined, turns class instances into plain objects. */
+function plain<T>(v: T): T {
+  return JSON.parse(JSON.stringify(v)) as T;
+}
+
+export function evaluationPayload(rec: EvaluationRecord, version: string): EvaluationPayload {
+  const e = rec.evidence;
+  return {
+    type: "evaluation",
+    at: rec.at,
+    deliveryId: rec.deliveryId,
+    event: rec.event,
+    installationId: rec.ref.installationId,
+    repo: `${rec.ref.owner}/${rec.ref.repo}`,
+    number: rec.ref.number,
+    url: e.pr.url,
+    title: e.pr.title,
+    author: e.pr.author?.login ?? null,
+    base: e.pr.baseRef,
+    headRef: e.pr.headRef,
+    headSha: e.pr.headSha,
+    draft: e.pr.isDraft,
+    labels: [...e.pr.labels],
+    outcome: rec.outcome,
+    error: rec.error,
+    emergency: rec.verdict?.emergency ?? false,
+    gated: rec.verdict?.gated ?? null,
+    verdict: rec.verdict ? plain(rec.verdict) : null,
+    evidence: {
+      reviews: e.reviews.map((r) => ({
+        login: r.author?.login ?? null,
+        bot: r.author?.isBot ?? false,
+        state: r.state,
+        submittedAt: r.submittedAt,
+        commitOid: r.commitOid,
+        authorCanPush: r.authorCanPush,
+        url: r.url,
+      })),
+      checks: plain(e.checks),
+      tickets: plain(e.tickets),
+      commits: e.commits.map((c) => ({ oid: c.oid, headline: c.headline, authors: [...c.authors], committer: c.committer, isMerge: c.isMerge })),
+    },
+    policy: rec.policy ? plain({ source: rec.policy.source, config: rec.policy.config }) : null,
+    sequence: rec.sequence ?? null,
+    changegateVersion: version,
+  };
+}
+
+export function mergePayload(rec: MergeRecord, bypass: boolean, standing: StandingVerdict | null, version: string): MergePayload {
+  return {
+    type: "merge",
+    at: rec.at,
+    deliveryId: rec.deliveryId,
+    installationId: rec.ref.installationId,
+    repo: `${rec.ref.owner}/${rec.ref.repo}`,
+    number: rec.ref.number,
+    url: rec.url,
+    title: rec.title,
+    author: rec.author,
+    headSha: rec.headSha,
+    mergedBy: rec.mergedBy,
+    mergedAt: rec.mergedAt,
+    mergeCommitSha: rec.mergeCommitSha,
+    outcome: rec.outcome,
+    emergency: rec.emergency,
+    gated: rec.gated ?? null,
+    bypass,
+    standing,
+    changegateVersion: version,
+  };
+}
+
+/** ISO-8601 UTC in one shape (toISOString), so stored times sort as text; throws on garbage. */
+export function normaliseTime(value: string): string {
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) throw new Error(`not a time: ${JSON.stringify(value)}`);
+  return d.toISOString();
+}

@@ -1,0 +1,354 @@
+#!/usr/bin/env node
+/**
+ * The `changegate` command, for auditors and ops:
+ *   changegate check [FILE]                      validate a policy file
+ *   changegate audit export --from --to …        the population of merged changes in a period
+ *   changegate audit show owner/name#N           every record of one PR
+ *   changegate audit verify                      walk the hash chains
+ * The store is DATABASE_URL or --database (same forms as the app). Exit codes: 0 ok; 1 the thing
+ * checked is bad (policy invalid, chain broken, PR unknown) or the command failed; 2 bad arguments;
+ * 3 the database cannot be reached or holds no audit trail.
+ *
+ * `main(argv, io)` is the whole program (tests call it); the last lines run it as the bin.
+ */
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import cliProgress from "cli-progress";
+import { Command, CommanderError, Option } from "commander";
+import { stringify } from "yaml";
+import { CONFIG_PATH } from "./contract.js";
+import { loadPolicy } from "./config/load.js";
+import { EXPORT_FORMATS, exportRows, writeExport, type ExportFormat, type ExportManifest, type Progress, CSV_COLUMNS } from "./audit/export.js";
+import { parsePrArgument, renderPrRecords } from "./audit/show.js";
+import { AuditStore, StoreError } from "./audit/store.js";
+import { verifyChains } from "./audit/verify.js";
+import { changegateVersion } from "./audit/version.js";
+import { redact } from "./report/redact.js";
+
+export interface CliIo {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown; isTTY?: boolean };
+  env: Record<string, string | undefined>;
+  cwd: string;
+  now: () => Date;
+}
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, database: 3 } as const;
+
+/** Exports at least this large show a progress bar (when stderr is a terminal). */
+export const PROGRESS_THRESHOLD = 2000;
+
+class CliError extends Error {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function processIo(): CliIo {
+  return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), now: () => new Date() };
+}
+
+/** Run the command line; resolves with the exit code (never throws, never calls process.exit). */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = buildProgram(io, (code) => (exitCode = code));
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage; // commander printed why
+    const message = redact(err instanceof Error ? err.message : String(err));
+    io.stderr.write(`changegate: ${message}\n`);
+    if (err instanceof CliError) return err.exitCode;
+    if (err instanceof StoreError) return err.kind === "config" ? EXIT.usage : EXIT.database;
+    return EXIT.failed;
+  }
+}
+
+function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
+  const program = new Command("changegate")
+    .description("changegate: SOC 2 change-management gate for pull requests (policy checks and the audit trail)")
+    .version(changegateVersion(), "-V, --version")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .showHelpAfterError("(add --help for usage)")
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 ok; 1 invalid policy, broken chain, unknown PR or failed command; 2 bad arguments; 3 database unreachable or not a changegate audit trail.",
+    );
+
+  const databaseOption = () =>
+    new Option("--database <url>", "audit store: sqlite:PATH, postgres://… (default: $DATABASE_URL, else sqlite:./data/changegate.db)");
+
+  program
+    .command("check")
+    .description(`validate a changegate policy file (default ${CONFIG_PATH}); prints each problem with its key path`)
+    .argument("[file]", "the policy file", CONFIG_PATH)
+    .action(async (file: string) => setExit(await checkPolicy(io, file)));
+
+  const audit = program.command("audit").description("the audit trail: export the population of changes, show one PR, verify the hash chains");
+
+  audit
+    .command("export")
+    .description("export every merged pull request of a period, one row per change, sorted by merged_at, repository, PR")
+    .requiredOption("--from <date>", "start of the period: YYYY-MM-DD (00:00 UTC) or an ISO time with zone, inclusive")
+    .requiredOption("--to <date>", "end of the period: YYYY-MM-DD (that whole day, UTC) or an ISO time with zone, exclusive")
+    .option("--repo <owner/name>", "only this repository")
+    .addOption(new Option("--format <format>", "output format").choices([...EXPORT_FORMATS]).default("csv"))
+    .option("--out <file>", "write here (atomically: a temporary file renamed when complete); default: stdout")
+    .option("--bom", "start a CSV with a UTF-8 byte order mark (for Excel)")
+    .addOption(databaseOption())
+    .addHelpText(
+      "after",
+      [
+        "",
+        "Completeness facts (query, generation time, changegate version, database, row count, chain heads):",
+        "  json   - a manifest first, the row count and complete:true last",
+        "  ndjson - a manifest line first, an end line with the row count last",
+        "  csv    - a sidecar FILE.manifest.json with the CSV's sha256 (with --out); on stderr otherwise",
+        `CSV columns: ${CSV_COLUMNS.join(", ")}`,
+      ].join("\n"),
+    )
+    .action(async (opts: ExportOpts) => setExit(await exportCommand(io, opts)));
+
+  audit
+    .command("show")
+    .description("every audit record of one pull request, oldest first")
+    .argument("<pr>", "owner/name#N (or the PR's URL)")
+    .option("--json", "print the records as JSON lines (the stored content) instead of text")
+    .addOption(databaseOption())
+    .action(async (pr: string, opts: { json?: boolean; database?: string }) => setExit(await showCommand(io, pr, opts)));
+
+  audit
+    .command("verify")
+    .description("walk every hash chain; exit 1 naming the first record of each chain that does not match")
+    .addOption(databaseOption())
+    .action(async (opts: { database?: string }) => setExit(await verifyCommand(io, opts)));
+
+  return program;
+}
+
+// ------------------------------------------------------------------ check
+
+async function checkPolicy(io: CliIo, file: string): Promise<number> {
+  const path = resolve(io.cwd, file);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    throw new CliError(EXIT.usage, code === "ENOENT" ? `no policy file at ${file}` : `cannot read ${file}: ${(err as Error).message}`);
+  }
+  const notes: string[] = [];
+  const result = await loadPolicy({ repoFile: { repo: "local/checkout", path: file, text }, orgFile: null }, async (repo, target) => {
+    // _extends names a file on GitHub: not followed here; this file is checked on its own.
+    notes.push(`_extends ${repo}:${target} is read from GitHub by the app; it was not followed here, so this file was checked on its own`);
+    return "";
+  });
+  for (const n of notes) io.stderr.write(`note: ${n}\n`);
+  if (!result.ok) {
+    io.stderr.write(`${file}: not a valid changegate policy\n`);
+    for (const issue of result.problem.issues) io.stderr.write(`  ${issue.path === "" ? "(file)" : issue.path}: ${issue.message}\n`);
+    return EXIT.failed;
+  }
+  io.stdout.write(`${file}: valid changegate policy. Effective settings (defaults filled in):\n\n${stringify(result.policy.config)}`);
+  return EXIT.ok;
+}
+
+// ------------------------------------------------------------------ export
+
+interface ExportOpts {
+  from: string;
+  to: string;
+  repo?: string;
+  format: ExportFormat;
+  out?: string;
+  bom?: boolean;
+  database?: string;
+}
+
+const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/**
+ * --from/--to: a day (YYYY-MM-DD, UTC; --to includes that whole day) or an instant with a zone.
+ * Returns the half-open period [from, to) as ISO instants.
+ */
+export function parsePeriod(fromArg: string, toArg: string): { from: string; to: string } {
+  const from = parseDateArg(fromArg, "--from", false);
+  const to = parseDateArg(toArg, "--to", true);
+  if (from >= to) throw new CliError(EXIT.usage, `--from ${fromArg} is not before --to ${toArg}: the period is empty`);
+  return { from, to };
+}
+
+function parseDateArg(arg: string, name: string, endOfDay: boolean): string {
+  const a = arg.trim();
+  const day = DAY.exec(a);
+  if (day) {
+    const [y, m, d] = [Number(day[1]), Number(day[2]), Number(day[3])];
+    const t = new Date(Date.UTC(y, m - 1, d));
+    if (t.getUTCFullYear() !== y || t.getUTCMonth() !== m - 1 || t.getUTCDate() !== d) {
+      throw new CliError(EXIT.usage, `${name} ${arg}: no such day`);
+    }
+    if (endOfDay) t.setUTCDate(t.getUTCDate() + 1);
+    return t.toISOString();
+  }
+  if (INSTANT.test(a)) {
+    const t = new Date(a);
+    if (!Number.isNaN(t.getTime())) return t.toISOString();
+  }
+  throw new CliError(EXIT.usage, `${name} ${JSON.stringify(arg)}: expected a day (2026-01-31) or a time with a zone (2026-01-31T12:00:00Z)`);
+}
+
+async function openForReading(io: CliIo, database: string | undefined): Promise<AuditStore> {
+  return AuditStore.open(database ?? io.env.DATABASE_URL, { migrate: false, mustExist: true, cwd: io.cwd, connectTimeoutMs: 10_000, poolSize: 2, lockPoolSize: 1 });
+}
+
+async function exportCommand(io: CliIo, opts: ExportOpts): Promise<number> {
+  const period = parsePeriod(opts.from, opts.to);
+  if (opts.repo !== undefined && !/^[\w.-]+\/[\w.-]+$/.test(opts.repo)) {
+    throw new CliError(EXIT.usage, `--repo ${JSON.stringify(opts.repo)}: expected owner/name`);
+  }
+  let out: string | null = null;
+  if (opts.out !== undefined) {
+    out = resolve(io.cwd, opts.out);
+    const dir = dirname(out);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CliError(EXIT.usage, `--out ${opts.out}: the directory ${dir} does not exist`);
+    if (existsSync(out) && statSync(out).isDirectory()) throw new CliError(EXIT.usage, `--out ${opts.out} is a directory`);
+  }
+
+  const store = await openForReading(io, opts.database);
+  try {
+    const query = { from: period.from, to: period.to, repo: opts.repo ?? null };
+    const total = await store.countMerges(query);
+    const manifest: ExportManifest = {
+      kind: "changegate audit export",
+      changegateVersion: changegateVersion(),
+      generatedAt: io.now().toISOString(),
+      database: store.description,
+      query: { ...query, fromArgument: opts.from, toArgument: opts.to, format: opts.format },
+      population: `every pull request merged with merged_at >= ${period.from} and < ${period.to}${opts.repo ? ` in ${opts.repo}` : ""}, as recorded by changegate, one row per merged pull request`,
+      sort: "merged_at, then repository, then pull request number",
+      columns: CSV_COLUMNS,
+      chainHeads: await store.chainHeads(),
+    };
+    const progress = io.stderr.isTTY && total >= PROGRESS_THRESHOLD ? progressBar(io, total, "exporting") : null;
+    const result = await writeExport(exportRows(store.merges(query)), manifest, {
+      format: opts.format,
+      out,
+      stdout: io.stdout,
+      progress,
+      bom: opts.bom ?? false,
+    });
+    if (out) {
+      io.stderr.write(`exported ${result.rows} merged change${result.rows === 1 ? "" : "s"} to ${result.files.join(" and ")} (sha256 ${result.sha256})\n`);
+    } else if (opts.format === "csv") {
+      io.stderr.write(`${JSON.stringify({ ...manifest, rows: result.rows, complete: true, sha256: result.sha256 })}\n`);
+    }
+    return EXIT.ok;
+  } finally {
+    await store.close();
+  }
+}
+
+function progressBar(io: CliIo, total: number, what: string): Progress {
+  const bar = new cliProgress.SingleBar(
+    { stream: io.stderr as NodeJS.WritableStream, format: `${what} [{bar}] {percentage}% {value}/{total}`, etaBuffer: 100, clearOnComplete: false, hideCursor: false },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0);
+  let stopped = false;
+  return {
+    increment: () => bar.increment(),
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      bar.stop();
+    },
+  };
+}
+
+// ------------------------------------------------------------------ show / verify
+
+async function showCommand(io: CliIo, arg: string, opts: { json?: boolean; database?: string }): Promise<number> {
+  const pr = parsePrArgument(arg);
+  if (!pr) throw new CliError(EXIT.usage, `${JSON.stringify(arg)}: expected owner/name#N, e.g. acme/payments#12`);
+  const store = await openForReading(io, opts.database);
+  try {
+    const rows = await store.prRecords(pr.repo, pr.number);
+    if (rows.length === 0) {
+      io.stderr.write(`no audit records for ${pr.repo}#${pr.number} in ${store.description}\n`);
+      return EXIT.failed;
+    }
+    if (opts.json) {
+      for (const r of rows) {
+        io.stdout.write(`${JSON.stringify({ record: `${r.chain}@${r.seq}`, hash: r.hash, prev_hash: r.prev_hash, ...JSON.parse(r.payload) })}\n`);
+      }
+    } else {
+      io.stdout.write(renderPrRecords(pr.repo, pr.number, rows));
+    }
+    return EXIT.ok;
+  } finally {
+    await store.close();
+  }
+}
+
+async function verifyCommand(io: CliIo, opts: { database?: string }): Promise<number> {
+  const store = await openForReading(io, opts.database);
+  try {
+    const total = io.stderr.isTTY ? await store.countRecords() : 0;
+    const progress = total >= PROGRESS_THRESHOLD ? progressBar(io, total, "verifying") : null;
+    let report;
+    try {
+      report = await verifyChains(store, progress ? () => progress.increment() : undefined);
+    } finally {
+      progress?.stop();
+    }
+    for (const p of report.problems) io.stderr.write(`MISMATCH ${p.record}: ${p.message}\n`);
+    if (!report.ok) {
+      io.stderr.write(
+        `audit trail verification FAILED: ${report.problems.length} of ${report.chains} chain${report.chains === 1 ? "" : "s"} broken (first: ${report.problems[0]!.record}); ${report.records} records read in ${store.description}\n`,
+      );
+      return EXIT.failed;
+    }
+    io.stdout.write(`audit trail OK: ${report.records} record${report.records === 1 ? "" : "s"} in ${report.chains} chain${report.chains === 1 ? "" : "s"} verified (${store.description})\n`);
+    if (report.heads.length > 0) {
+      io.stdout.write("chain heads (keep them: a later verify must reach at least these):\n");
+      for (const h of report.heads) io.stdout.write(`  ${h.chain}@${h.seq} ${h.hash}\n`);
+    }
+    return EXIT.ok;
+  } finally {
+    await store.close();
+  }
+}
+
+// ------------------------------------------------------------------ the bin
+
+function invokedDirectly(): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
+  // `changegate audit export … | head`: the reader went away; stop quietly (the output is incomplete: exit 1).
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(EXIT.failed);
+    throw err;
+  });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`changegate: ${redact(String(err))}\n`);
+      process.exitCode = EXIT.failed;
+    },
+  );
+}

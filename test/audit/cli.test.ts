@@ -1,0 +1,239 @@
+/** The `changegate` command through its `main(argv, io)`: what it prints and the exit codes. */
+import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { sql } from "kysely";
+import { AuditStore } from "../../src/audit/store.js";
+import { EXIT, main, parsePeriod, type CliIo } from "../../src/cli.js";
+import { goldenStore } from "./golden.js";
+import { tempDir } from "./records.js";
+
+const tmp = tempDir();
+const DB = join(tmp.dir, "golden.db");
+
+beforeAll(async () => {
+  await (await goldenStore(`sqlite:${DB}`)).close();
+});
+afterAll(() => tmp.cleanup());
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function run(argv: string[], env: Record<string, string | undefined> = { DATABASE_URL: `sqlite:${DB}` }, cwd = tmp.dir): Promise<Run> {
+  let stdout = "";
+  let stderr = "";
+  const io: CliIo = {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s), isTTY: false },
+    env,
+    cwd,
+    now: () => new Date("2026-04-02T12:00:00.000Z"),
+  };
+  const code = await main(argv, io);
+  return { code, stdout, stderr };
+}
+
+describe("help", () => {
+  test.each([[["--help"]], [["audit", "--help"]], [["audit", "export", "--help"]], [["audit", "show", "--help"]], [["audit", "verify", "--help"]], [["check", "--help"]]])(
+    "%j prints usage and exits 0",
+    async (argv) => {
+      const r = await run(argv);
+      expect(r.code).toBe(EXIT.ok);
+      expect(r.stdout).toMatch(/^Usage: changegate/);
+    },
+  );
+
+  test("no command: usage on stderr, exit 2", async () => {
+    const r = await run([]);
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.stderr).toMatch(/Usage: changegate/);
+  });
+});
+
+describe("bad arguments → a clear message and exit 2", () => {
+  test.each([
+    [["audit", "export", "--from", "2026-02-30", "--to", "2026-03-31"], /--from 2026-02-30: no such day/],
+    [["audit", "export", "--from", "March", "--to", "2026-03-31"], /--from "March": expected a day \(2026-01-31\) or a time with a zone/],
+    [["audit", "export", "--from", "2026-03-01T10:00:00", "--to", "2026-03-31"], /--from "2026-03-01T10:00:00": expected/],
+    [["audit", "export", "--from", "2026-04-01", "--to", "2026-03-01"], /is not before --to 2026-03-01: the period is empty/],
+    [["audit", "export", "--from", "2026-03-01", "--to", "2026-03-31", "--format", "xlsx"], /argument 'xlsx' is invalid\. Allowed choices are csv, json, ndjson/],
+    [["audit", "export", "--to", "2026-03-31"], /required option '--from <date>' not specified/],
+    [["audit", "export", "--from", "2026-03-01", "--to", "2026-03-31", "--repo", "payments"], /--repo "payments": expected owner\/name/],
+    [["audit", "export", "--from", "2026-03-01", "--to", "2026-03-31", "--out", "no/such/dir/x.csv"], /the directory .*no\/such\/dir does not exist/],
+    [["audit", "export", "--from", "2026-03-01", "--to", "2026-03-31", "--database", "mysql://u:pw@h/db"], /unsupported database URL \(scheme "mysql:"\)/],
+    [["audit", "show", "payments#1"], /"payments#1": expected owner\/name#N/],
+    [["audit", "frobnicate"], /unknown command 'frobnicate'/],
+  ])("%j", async (argv, message) => {
+    const r = await run(argv);
+    expect(r.stderr).toMatch(message);
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.stdout).toBe("");
+  });
+
+  test("days and instants: --to a day includes that whole day", () => {
+    expect(parsePeriod("2026-03-01", "2026-03-31")).toEqual({ from: "2026-03-01T00:00:00.000Z", to: "2026-04-01T00:00:00.000Z" });
+    expect(parsePeriod("2026-03-01T10:00:00+02:00", "2026-03-01T12:00:00Z")).toEqual({ from: "2026-03-01T08:00:00.000Z", to: "2026-03-01T12:00:00.000Z" });
+    expect(() => parsePeriod("2026-03-01", "2026-02-28")).toThrow(/empty/);
+  });
+});
+
+describe("the database cannot be used → exit 3", () => {
+  test("an unreachable PostgreSQL", async () => {
+    const r = await run(["audit", "verify", "--database", "postgres://auditor:pw-not-shown@127.0.0.1:1/audit"]);
+    expect(r.code).toBe(EXIT.database);
+    expect(r.stderr).toMatch(/cannot reach the audit database postgres:\/\/auditor@127\.0\.0\.1:1\/audit: .*ECONNREFUSED/);
+    expect(r.stderr).not.toMatch(/pw-not-shown/);
+  });
+
+  test("no SQLite file where DATABASE_URL (or the default) points: nothing is created", async () => {
+    const cwd = join(tmp.dir, "empty-cwd");
+    mkdirSync(cwd);
+    const r = await run(["audit", "export", "--from", "2026-03-01", "--to", "2026-03-31"], {}, cwd);
+    expect(r.code).toBe(EXIT.database);
+    expect(r.stderr).toMatch(/no audit database at .*empty-cwd\/data\/changegate\.db/);
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+});
+
+describe("audit export", () => {
+  test("--out: the CSV and its manifest, the query and the count recorded", async () => {
+    const r = await run(["audit", "export", "--from", "2026-03-01", "--to", "2026-03-31", "--out", "march.csv"]);
+    expect(r.code).toBe(EXIT.ok);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/^exported 4 merged changes to .*march\.csv and .*march\.csv\.manifest\.json \(sha256 [0-9a-f]{64}\)\n$/);
+    const csv = readFileSync(join(tmp.dir, "march.csv"), "utf8");
+    expect(csv.split("\r\n")[1]).toMatch(/^acme\/payments,5,/);
+    const manifest = JSON.parse(readFileSync(join(tmp.dir, "march.csv.manifest.json"), "utf8")) as Record<string, unknown>;
+    expect(manifest).toMatchObject({
+      kind: "changegate audit export",
+      generatedAt: "2026-04-02T12:00:00.000Z",
+      database: `sqlite:${DB}`,
+      query: { from: "2026-03-01T00:00:00.000Z", to: "2026-04-01T00:00:00.000Z", fromArgument: "2026-03-01", toArgument: "2026-03-31", repo: null, format: "csv" },
+      rows: 4,
+      complete: true,
+    });
+    expect(manifest.chainHeads).toEqual([
+      { chain: "acme/ledger", seq: 2, hash: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      { chain: "acme/payments", seq: 6, hash: expect.stringMatching(/^[0-9a-f]{64}$/) },
+    ]);
+  });
+
+  test("ndjson to stdout for one repository; --bom for Excel", async () => {
+    const r = await run(["audit", "export", "--from", "2026-03-01", "--to", "2026-03-31", "--repo", "acme/ledger", "--format", "ndjson"]);
+    expect(r.code).toBe(EXIT.ok);
+    const lines = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as { type: string; repo?: string });
+    expect(lines.map((l) => l.type)).toEqual(["manifest", "change", "end"]);
+    expect(lines[0]).toMatchObject({ query: { repo: "acme/ledger", format: "ndjson" } });
+    const bom = await run(["audit", "export", "--from", "2026-03-01", "--to", "2026-03-31", "--bom"]);
+    expect(bom.stdout.startsWith("\ufeffrepo,pr,")).toBe(true);
+    // CSV on stdout: the completeness facts go to stderr.
+    expect(JSON.parse(bom.stderr)).toMatchObject({ rows: 4, complete: true, query: { format: "csv" } });
+  });
+});
+
+describe("audit show", () => {
+  test("every record of one PR, readable", async () => {
+    const r = await run(["audit", "show", "acme/payments#2"]);
+    expect(r.code).toBe(EXIT.ok);
+    expect(r.stdout).toMatch(/^acme\/payments#2 {2}=HYPERLINK/);
+    expect(r.stdout).toMatch(/2 records in chain acme\/payments/);
+    expect(r.stdout).toMatch(/#3 {2}2026-03-01T07:00:00\.000Z {2}EVALUATION {2}FAILURE {2}head aaaaaaa/);
+    expect(r.stdout).toMatch(/approvals fail +0 of 1 required\n +- Get 1 more approval/);
+    expect(r.stdout).toMatch(/CI: build=failure/);
+    expect(r.stdout).toMatch(/#4 {2}.* {2}MERGE {2}BYPASS/);
+    expect(r.stdout).toMatch(/merged by mallory at 2026-03-01T08:00:00Z/);
+    expect(r.stdout).toMatch(/standing evaluation: #3 \(failure/);
+  });
+
+  test("--json prints the stored records; a PR URL works too", async () => {
+    const r = await run(["audit", "show", "https://github.com/acme/ledger/pull/3", "--json"]);
+    expect(r.code).toBe(EXIT.ok);
+    const recs = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as { record: string; type: string; emergency: boolean });
+    expect(recs.map((x) => [x.record, x.type, x.emergency])).toEqual([
+      ["acme/ledger@1", "evaluation", true],
+      ["acme/ledger@2", "merge", true],
+    ]);
+  });
+
+  test("a PR with no records: exit 1", async () => {
+    const r = await run(["audit", "show", "acme/payments#99"]);
+    expect(r.code).toBe(EXIT.failed);
+    expect(r.stderr).toMatch(/no audit records for acme\/payments#99/);
+  });
+});
+
+describe("audit verify", () => {
+  test("an intact trail: exit 0 with the chain heads", async () => {
+    const r = await run(["audit", "verify"]);
+    expect(r.code).toBe(EXIT.ok);
+    expect(r.stdout).toMatch(/^audit trail OK: 8 records in 2 chains verified/);
+    expect(r.stdout).toMatch(/ {2}acme\/payments@6 [0-9a-f]{64}\n/);
+  });
+
+  test("a tampered trail: exit 1 naming the first record that does not match", async () => {
+    const copy = join(tmp.dir, "tampered.db");
+    copyFileSync(DB, copy);
+    const store = await AuditStore.open(`sqlite:${copy}`);
+    await sql`drop trigger audit_record_no_update`.execute(store.db);
+    await sql`update audit_record set payload = replace(payload, '"mergedBy":"mallory"', '"mergedBy":"carol"') where chain = 'acme/payments' and seq = 4`.execute(store.db);
+    await store.close();
+    const r = await run(["audit", "verify", "--database", `sqlite:${copy}`]);
+    expect(r.code).toBe(EXIT.failed);
+    expect(r.stderr).toMatch(/^MISMATCH acme\/payments@4: record 4 was altered/);
+    expect(r.stderr).toMatch(/verification FAILED: 1 of 2 chains broken \(first: acme\/payments@4\)/);
+    expect(r.stdout).toBe("");
+  });
+});
+
+describe("check", () => {
+  const write = (name: string, text: string) => {
+    const dir = join(tmp.dir, "policies");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, name), text);
+    return join("policies", name);
+  };
+
+  test("a valid policy: exit 0 and the effective settings", async () => {
+    const file = write("ok.yml", "approvals:\n  required: 2\nbranches: [main, 'release/*']\n");
+    const r = await run(["check", file]);
+    expect(r.code).toBe(EXIT.ok);
+    expect(r.stdout).toMatch(/valid changegate policy/);
+    expect(r.stdout).toMatch(/required: 2/);
+    expect(r.stdout).toMatch(/dismiss_stale: true/);
+  });
+
+  test("an invalid policy: exit 1 with each problem's key path", async () => {
+    const file = write("bad.yml", "approvals:\n  required: -1\n  requried: 2\ntickets:\n  required: true\n");
+    const r = await run(["check", file]);
+    expect(r.code).toBe(EXIT.failed);
+    expect(r.stderr).toMatch(/bad\.yml: not a valid changegate policy/);
+    expect(r.stderr).toMatch(/ {2}approvals\.required: /);
+    expect(r.stderr).toMatch(/ {2}approvals\.requried: unknown key/);
+    expect(r.stderr).toMatch(/ {2}tickets\.projects: tickets\.required is true but tickets\.projects is empty/);
+  });
+
+  test("not YAML, a missing file, and _extends (not followed locally)", async () => {
+    const broken = await run(["check", write("broken.yml", "approvals: [\n")]);
+    expect(broken.code).toBe(EXIT.failed);
+    expect(broken.stderr).toMatch(/\(file\): not valid YAML/);
+    const missing = await run(["check", "policies/none.yml"]);
+    expect(missing.code).toBe(EXIT.usage);
+    expect(missing.stderr).toMatch(/no policy file at policies\/none\.yml/);
+    const ext = await run(["check", write("ext.yml", "_extends: acme/.github\napprovals:\n  required: 3\n")]);
+    expect(ext.code).toBe(EXIT.ok);
+    expect(ext.stderr).toMatch(/note: _extends acme\/\.github:\.github\/changegate\.yml .* was not followed here/);
+    expect(existsSync(join(tmp.dir, "policies", "ext.yml"))).toBe(true);
+  });
+
+  test("the default file is .github/changegate.yml", async () => {
+    const cwd = join(tmp.dir, "repo");
+    mkdirSync(join(cwd, ".github"), { recursive: true });
+    writeFileSync(join(cwd, ".github", "changegate.yml"), "ci:\n  required: [build]\n");
+    const r = await run(["check"], {}, cwd);
+    expect(r.code).toBe(EXIT.ok);
+    expect(r.stdout).toMatch(/^\.github\/changegate\.yml: valid/);
+  });
+});

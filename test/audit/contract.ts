@@ -1,0 +1,293 @@
+/**
+ * The store's behaviour, run against SQLite (store.sqlite.test.ts) and PostgreSQL
+ * (store.pg.test.ts). Every `factory().open()` is a separate store instance with its own
+ * connection(s) on the same database, as two processes would have.
+ */
+import { afterEach, describe, expect, test } from "@jest/globals";
+import { sql } from "kysely";
+import { migrations } from "../../src/audit/migrations.js";
+import { AuditStore, StoreDeliveryLedger, StoreRecorder } from "../../src/audit/store.js";
+import { verifyChains } from "../../src/audit/verify.js";
+import { prKey } from "../../src/github/types.js";
+import { OLD } from "../helpers/fixtures.js";
+import { evaluation, merge, ref, type StoreFactory } from "./records.js";
+
+export function storeContract(factory: () => StoreFactory): void {
+  const opened: AuditStore[] = [];
+  const open = async (...args: Parameters<StoreFactory["open"]>) => {
+    const s = await factory().open(...args);
+    opened.push(s);
+    return s;
+  };
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((s) => s.close()));
+  });
+
+  /** What someone with direct database access would have to do first to change records. */
+  async function dropGuards(store: AuditStore): Promise<void> {
+    if (store.dialect === "sqlite") {
+      await sql`drop trigger audit_record_no_update`.execute(store.db);
+      await sql`drop trigger audit_record_no_delete`.execute(store.db);
+    } else {
+      await sql`alter table audit_record disable trigger user`.execute(store.db);
+    }
+  }
+
+  async function fill(store: AuditStore, n: number): Promise<void> {
+    const rec = new StoreRecorder(store);
+    for (let i = 0; i < n; i++) {
+      await rec.recordEvaluation(evaluation({ number: 1 + (i % 2), at: `2026-03-01T10:00:0${i}.000Z`, approvers: [{ login: "alice", at: "2026-03-01T09:00:00Z" }] }));
+    }
+  }
+
+  describe("migrations", () => {
+    test("run once: a second start applies nothing and keeps every record", async () => {
+      const a = await open();
+      const names = Object.keys(migrations(a.dialect));
+      expect(await a.appliedMigrations()).toEqual(names);
+      await fill(a, 3);
+      const again = await a.migrate();
+      expect(again).toEqual({ applied: [], newer: [] });
+      const b = await open();
+      expect(await b.appliedMigrations()).toEqual(names);
+      expect(await b.countRecords()).toBe(3);
+      expect((await verifyChains(b)).ok).toBe(true);
+    });
+
+    test("a database migrated by a newer changegate is left alone", async () => {
+      const a = await open();
+      await sql`insert into changegate_migration (name, timestamp) values ('9999_from_the_future', '2030-01-01T00:00:00.000Z')`.execute(a.db);
+      const b = await open();
+      expect(await b.migrate()).toEqual({ applied: [], newer: ["9999_from_the_future"] });
+      await fill(b, 1);
+      expect(await b.countRecords()).toBe(1);
+    });
+  });
+
+  describe("the hash chain", () => {
+    test("evaluations and merges form one valid chain per repository", async () => {
+      const store = await open();
+      const rec = new StoreRecorder(store);
+      const e1 = await rec.appendEvaluation(evaluation({ number: 1, at: "2026-03-01T10:00:00Z" }));
+      const e2 = await rec.appendEvaluation(evaluation({ number: 2, at: "2026-03-01T10:01:00Z" }));
+      const other = await rec.appendEvaluation(evaluation({ number: 7, repo: "ledger", at: "2026-03-01T10:02:00Z" }));
+      const m = await rec.appendMerge(merge({ number: 1 }));
+      expect([e1.id, e2.id, m.id, other.id]).toEqual(["acme/payments@1", "acme/payments@2", "acme/payments@3", "acme/ledger@1"]);
+      const rows = [];
+      for await (const r of store.chainRecords("acme/payments")) rows.push(r);
+      expect(rows.map((r) => r.prev_hash)).toEqual(["0".repeat(64), e1.hash, e2.hash]);
+      const report = await verifyChains(store);
+      expect(report).toMatchObject({ ok: true, chains: 2, records: 4, problems: [] });
+      expect(report.heads).toEqual([
+        { chain: "acme/ledger", seq: 1, hash: other.hash },
+        { chain: "acme/payments", seq: 3, hash: m.hash },
+      ]);
+    });
+
+    test("the database refuses to update or delete a record", async () => {
+      const store = await open();
+      await fill(store, 1);
+      const attempt = async (q: ReturnType<typeof sql>) => {
+        try {
+          const r = await q.execute(store.db);
+          return `no error: ${String(r.numAffectedRows)} rows changed; ${await store.countRecords()} left`;
+        } catch (e) {
+          return (e as Error).message;
+        }
+      };
+      expect(await attempt(sql`update audit_record set outcome = 'success'`)).toMatch(/append-only: update refused/);
+      expect(await attempt(sql`delete from audit_record where seq = 1`)).toMatch(/append-only: delete refused/);
+      expect(await attempt(sql`delete from audit_record`)).toMatch(/append-only: delete refused/);
+      expect(await store.countRecords()).toBe(1);
+    });
+
+    test("a tampered record is named by verify", async () => {
+      const store = await open();
+      await fill(store, 4);
+      await dropGuards(store);
+      await sql`update audit_record set outcome = 'tampered' where chain = 'acme/payments' and seq = 3`.execute(store.db);
+      const report = await verifyChains(await open());
+      expect(report.ok).toBe(false);
+      expect(report.problems).toHaveLength(1);
+      expect(report.problems[0]).toMatchObject({ record: "acme/payments@3", seq: 3 });
+      expect(report.problems[0]!.message).toMatch(/record 3 was altered/);
+    });
+
+    test("a record removed from the middle is detected", async () => {
+      const store = await open();
+      await fill(store, 4);
+      await dropGuards(store);
+      await sql`delete from audit_record where chain = 'acme/payments' and seq = 2`.execute(store.db);
+      const report = await verifyChains(store);
+      expect(report.ok).toBe(false);
+      expect(report.problems[0]).toMatchObject({ record: "acme/payments@2" });
+      expect(report.problems[0]!.message).toMatch(/record 2 is missing/);
+    });
+
+    test("a record removed from the end is detected through the chain head", async () => {
+      const store = await open();
+      await fill(store, 4);
+      await dropGuards(store);
+      await sql`delete from audit_record where chain = 'acme/payments' and seq = 4`.execute(store.db);
+      const report = await verifyChains(store);
+      expect(report.ok).toBe(false);
+      expect(report.problems[0]).toMatchObject({ record: "acme/payments@4" });
+      expect(report.problems[0]!.message).toMatch(/records 4–4 were removed/);
+    });
+
+    test("a renumbered chain (record removed, the rest shifted down) breaks at the first shifted record", async () => {
+      const store = await open();
+      await fill(store, 4);
+      await dropGuards(store);
+      await sql`delete from audit_record where chain = 'acme/payments' and seq = 2`.execute(store.db);
+      await sql`update audit_record set seq = seq - 1 where chain = 'acme/payments' and seq > 2`.execute(store.db);
+      const report = await verifyChains(store);
+      expect(report.problems[0]).toMatchObject({ record: "acme/payments@2" });
+      expect(report.problems[0]!.message).toMatch(/does not follow record 1/);
+    });
+
+    test("appends from two store instances keep one gap-free valid chain", async () => {
+      const a = await open();
+      const b = await open();
+      const ra = new StoreRecorder(a);
+      const rb = new StoreRecorder(b);
+      const n = 30;
+      const append = (i: number) =>
+        (i % 2 === 0 ? ra : rb).appendEvaluation(evaluation({ number: 1 + (i % 3), deliveryId: `c-${i}`, at: "2026-03-01T10:00:00Z" }));
+      const results = [];
+      if (factory().concurrentInstances) {
+        results.push(...(await Promise.all(Array.from({ length: n }, (_, i) => append(i)))));
+      } else {
+        for (let i = 0; i < n; i++) results.push(await append(i)); // each instance continues the other's chain
+      }
+      expect(results.map((r) => r.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+      const report = await verifyChains(a);
+      expect(report).toMatchObject({ ok: true, records: n });
+    });
+  });
+
+  describe("merges", () => {
+    test("a merge names the evaluation that stood for the merged head, and bypass follows isBypass", async () => {
+      const store = await open();
+      const rec = new StoreRecorder(store);
+      await rec.appendEvaluation(evaluation({ number: 1, head: OLD, approvers: [{ login: "alice", at: "2026-03-01T09:00:00Z", commit: OLD }] }));
+      const stood = await rec.appendEvaluation(evaluation({ number: 1, sequence: 5 }));
+      await rec.appendEvaluation(evaluation({ number: 1, sequence: 4, approvers: [{ login: "alice", at: "2026-03-01T09:00:00Z" }] }));
+      const m = await rec.appendMerge(merge({ number: 1, outcome: "failure" }));
+      expect(m).toMatchObject({ bypass: true, duplicate: false, standing: { seq: stood.seq, hash: stood.hash, outcome: "failure" } });
+
+      const compliant = await rec.appendMerge(merge({ number: 2, outcome: "success" }));
+      expect(compliant).toMatchObject({ bypass: false, standing: null });
+      const ungated = await rec.appendMerge(merge({ number: 3, outcome: "none", gated: false }));
+      expect(ungated.bypass).toBe(false);
+      const unknownGate = await rec.appendMerge(merge({ number: 4, outcome: "pending" }));
+      expect(unknownGate.bypass).toBe(true);
+
+      const rows = await store.prRecords("ACME/Payments", 1);
+      expect(rows.map((r) => [r.kind, r.bypass])).toEqual([
+        ["evaluation", null],
+        ["evaluation", null],
+        ["evaluation", null],
+        ["merge", 1],
+      ]);
+    });
+
+    test("a merge delivered again is recorded once", async () => {
+      const a = await open();
+      const b = await open();
+      const first = await new StoreRecorder(a).appendMerge(merge({ number: 9, deliveryId: "m-1" }));
+      const again = await new StoreRecorder(b).appendMerge(merge({ number: 9, deliveryId: "m-1 (resumed)" }));
+      expect(again).toMatchObject({ duplicate: true, id: first.id, hash: first.hash });
+      expect(await a.countRecords()).toBe(1);
+    });
+  });
+
+  describe("several processes", () => {
+    test("a delivery id is claimed once across two store instances", async () => {
+      const a = new StoreDeliveryLedger(await open());
+      const b = new StoreDeliveryLedger(await open());
+      const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).claim("delivery-42")));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      expect(await a.claim("delivery-43")).toBe(true);
+      expect(await b.claim("delivery-43")).toBe(false);
+    });
+
+    test("unfinished deliveries are resumed once, oldest first, and completed ones never", async () => {
+      let t = Date.parse("2026-03-01T10:00:00Z");
+      const now = () => new Date((t += 1000));
+      const a = new StoreDeliveryLedger(await open({ now }));
+      const job = (n: number) => ({ ref: ref(n), event: "pull_request.opened", expectedHead: null, merge: false });
+      for (const id of ["d-1", "d-2", "d-3"]) await a.claim(id);
+      await a.pending("d-2", [job(2)]);
+      await a.pending("d-1", [job(1), job(11)]);
+      await a.pending("d-3", [job(3)]);
+      await a.complete("d-3");
+      const b = new StoreDeliveryLedger(await open({ now }));
+      const c = new StoreDeliveryLedger(await open({ now }));
+      expect(await b.unfinished()).toEqual([
+        { deliveryId: "d-1", jobs: [job(1), job(11)] },
+        { deliveryId: "d-2", jobs: [job(2)] },
+      ]);
+      expect(await c.unfinished()).toEqual([]);
+      // The process that took them over died too: after the lease another one takes them.
+      t += 11 * 60_000;
+      expect((await c.unfinished()).map((d) => d.deliveryId)).toEqual(["d-1", "d-2"]);
+    });
+
+    test("evaluation sequences are shared, and the newest evidence wins whoever recorded last", async () => {
+      const a = await open();
+      const b = await open();
+      const pr = ref(5);
+      const s1 = await a.nextSequence(pr);
+      const s2 = await b.nextSequence(pr);
+      const s3 = await a.nextSequence(pr);
+      expect([s1, s2, s3]).toEqual([1, 2, 3]);
+      expect(await b.nextSequence(ref(6))).toBe(1);
+      expect(await a.latestEvaluation(pr)).toBeNull();
+      // The evaluation that started last (3) finishes first; the older ones (1, 2) record after it.
+      await new StoreRecorder(a).recordEvaluation(evaluation({ number: 5, sequence: s3, head: "3".repeat(40) }));
+      await new StoreRecorder(b).recordEvaluation(evaluation({ number: 5, sequence: s1, head: "1".repeat(40) }));
+      expect(await b.latestEvaluation(pr)).toMatchObject({ sequence: 3, headSha: "3".repeat(40) });
+      expect(await b.isSuperseded(pr, s1)).toBe(true);
+      expect(await a.isSuperseded(pr, s2)).toBe(true);
+      expect(await a.isSuperseded(pr, s3)).toBe(false);
+      // Without a sequence from the pipeline the store takes the next one itself.
+      await new StoreRecorder(a).recordEvaluation(evaluation({ number: 5, head: "4".repeat(40) }));
+      expect(await b.latestEvaluation(pr)).toMatchObject({ sequence: 4, headSha: "4".repeat(40) });
+      expect(prKey(pr)).toBe("77:acme/payments#5");
+    });
+  });
+
+  describe("the Jira key → PR index", () => {
+    const needsTickets = { tickets: { required: true, projects: ["OPS"], allowed_states: ["Approved"] } };
+
+    test("follows each evaluation's ticket keys and closes on merge", async () => {
+      const store = await open();
+      const rec = new StoreRecorder(store);
+      await rec.recordEvaluation(evaluation({ number: 1, policy: needsTickets, tickets: [{ key: "OPS-1", status: "Approved" }, { key: "OPS-2", status: "Approved" }] }));
+      await rec.recordEvaluation(evaluation({ number: 2, repo: "ledger", policy: needsTickets, tickets: [{ key: "OPS-1", status: "Approved" }] }));
+      expect(await rec.prsForKey("ops-1")).toEqual([ref(2, "ledger"), ref(1)]);
+      expect(await rec.prsForKey("OPS-2")).toEqual([ref(1)]);
+      await rec.recordEvaluation(evaluation({ number: 1, policy: needsTickets, tickets: [{ key: "OPS-2", status: "Approved" }] }));
+      expect(await rec.prsForKey("OPS-1")).toEqual([ref(2, "ledger")]);
+      await rec.recordMerge(merge({ number: 1 }));
+      expect(await rec.prsForKey("OPS-2")).toEqual([]);
+      expect(await rec.prsForKey("")).toEqual([]);
+    });
+
+    test("a policy that skips the tickets rule indexes nothing; PRs failing only on tickets are listed for the re-check", async () => {
+      const store = await open();
+      const rec = new StoreRecorder(store);
+      await rec.recordEvaluation(evaluation({ number: 1, tickets: [{ key: "OPS-1", status: "Done" }] }));
+      expect(await rec.prsForKey("OPS-1")).toEqual([]);
+      const approved = [{ login: "alice", at: "2026-03-01T09:00:00Z" }];
+      await rec.recordEvaluation(evaluation({ number: 2, policy: needsTickets, approvers: approved, tickets: [{ key: "OPS-3", status: "Open" }] }));
+      await rec.recordEvaluation(evaluation({ number: 3, policy: needsTickets, approvers: approved, tickets: [] }));
+      await rec.recordEvaluation(evaluation({ number: 4, policy: needsTickets, tickets: [{ key: "OPS-4", status: "Open" }] }));
+      expect(await rec.prsForKey("OPS-3")).toEqual([ref(2)]);
+      expect(await rec.waitingOnTickets()).toEqual([ref(2), ref(3)]);
+      await rec.recordMerge(merge({ number: 2 }));
+      expect(await rec.waitingOnTickets()).toEqual([ref(3)]);
+    });
+  });
+}
