@@ -15,7 +15,7 @@
  */
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import Database from "better-sqlite3";
+import { openSqliteConnection, type SqliteConnection } from "./sqlite-driver.js";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Selectable } from "kysely";
 import pg from "pg";
 import type { EvaluationRecord, MergeReceipt, MergeRecord, Recorder } from "./recorder.js";
@@ -311,7 +311,7 @@ export class AuditStore {
 
   static async open(url: string | undefined, options: OpenOptions = {}): Promise<AuditStore> {
     const location = parseDatabaseUrl(url, options.cwd);
-    const store = location.dialect === "sqlite" ? openSqlite(location.path, options) : openPostgres(location.url, options);
+    const store = location.dialect === "sqlite" ? await openSqlite(location.path, options) : openPostgres(location.url, options);
     try {
       await sql`select 1`.execute(store.db).catch((err: unknown) => {
         throw new StoreError("unreachable", `cannot reach the audit database ${store.description}: ${redact(errorMessage(err))}`);
@@ -925,7 +925,7 @@ function errorMessage(err: unknown): string {
   return String(err);
 }
 
-function openSqlite(path: string, options: OpenOptions): AuditStore {
+async function openSqlite(path: string, options: OpenOptions): Promise<AuditStore> {
   const location: StoreLocation = { dialect: "sqlite", path };
   if (path !== ":memory:") {
     if (options.mustExist && !existsSync(path)) {
@@ -937,13 +937,13 @@ function openSqlite(path: string, options: OpenOptions): AuditStore {
       throw new StoreError("unreachable", `cannot create the directory for ${path}: ${errorMessage(err)}`);
     }
   }
-  let database: Database.Database;
+  let database: SqliteConnection;
   try {
-    database = new Database(path, { fileMustExist: options.mustExist ?? false, timeout: options.busyTimeoutMs ?? 10_000 });
-    if (path !== ":memory:") database.pragma("journal_mode = WAL");
+    database = await openSqliteConnection(path, { timeoutMs: options.busyTimeoutMs ?? 10_000 });
+    if (path !== ":memory:") database.exec("PRAGMA journal_mode = WAL");
     // FULL: a committed record survives a power cut too, not only a killed process.
-    database.pragma("synchronous = FULL");
-    database.pragma("foreign_keys = ON");
+    database.exec("PRAGMA synchronous = FULL");
+    database.exec("PRAGMA foreign_keys = ON");
   } catch (err) {
     throw new StoreError("unreachable", `cannot open the audit database sqlite:${path}: ${errorMessage(err)}`);
   }
