@@ -1,0 +1,100 @@
+/**
+ * Two changegate app instances on one PostgreSQL behave as one: a delivery is processed once
+ * whichever replica receives it, and two replicas never evaluate one PR at the same time (the
+ * evaluation holds the PR's advisory lock), so the later one always reads newer evidence.
+ * Needs TEST_DATABASE_URL (CI provides it and fails rather than skip without it).
+ */
+import { afterEach, beforeEach, describe, expect, test } from "@jest/globals";
+import nock from "nock";
+import { AuditStore, StoreDeliveryLedger, StoreRecorder } from "../../src/audit/store.js";
+import { evidenceData } from "../helpers/fixtures.js";
+import { pullRequestEvent, reviewEvent } from "../helpers/payloads.js";
+import { API, harness, mockToken, type Harness } from "../helpers/probot.js";
+import { pgSchema, pgTestUrl } from "../audit/records.js";
+
+const base = pgTestUrl();
+const REPO_PATH = "/repos/acme/payments";
+
+async function replica(url: string): Promise<{ h: Harness; store: AuditStore }> {
+  const store = await AuditStore.open(url);
+  const h = await harness({ recorder: new StoreRecorder(store), ledger: new StoreDeliveryLedger(store), prLock: store.prLock() });
+  return { h, store };
+}
+
+describe("two replicas on one PostgreSQL", () => {
+  if (!base) {
+    test("need TEST_DATABASE_URL (left out outside CI)", () => {
+      expect(base).toBeNull();
+    });
+    return;
+  }
+  let schema: { url: string; drop: () => Promise<void> };
+  let a: { h: Harness; store: AuditStore };
+  let b: { h: Harness; store: AuditStore };
+  beforeEach(async () => {
+    nock.disableNetConnect();
+    nock.enableNetConnect("127.0.0.1");
+    schema = await pgSchema(base);
+    a = await replica(schema.url);
+    b = await replica(schema.url);
+  });
+  afterEach(async () => {
+    await a.store.close();
+    await b.store.close();
+    await schema.drop();
+    nock.cleanAll();
+    nock.enableNetConnect();
+  });
+
+  test("a webhook delivered to both replicas is processed once", async () => {
+    const scope = mockToken(mockToken(nock(API)))
+      .post("/graphql")
+      .reply(200, { data: evidenceData({ reviews: [] }) })
+      .post(`${REPO_PATH}/check-runs`)
+      .reply(201, { id: 1 })
+      .post(`${REPO_PATH}/issues/1/comments`)
+      .reply(201, { id: 2 });
+    await Promise.all([
+      a.h.deliver("pull_request", pullRequestEvent("opened"), "same-delivery"),
+      b.h.deliver("pull_request", pullRequestEvent("opened"), "same-delivery"),
+    ]);
+    expect(scope.pendingMocks()).toStrictEqual([]);
+    expect(a.h.changegate.stats().evaluations + b.h.changegate.stats().evaluations).toBe(1);
+    expect(a.h.changegate.stats().duplicates + b.h.changegate.stats().duplicates).toBe(1);
+  });
+
+  test("two replicas never evaluate one PR at once: the second reads after the first published", async () => {
+    const order: string[] = [];
+    let reads = 0;
+    const scope = mockToken(mockToken(nock(API)))
+      .post("/graphql")
+      .times(2)
+      .reply(async () => {
+        const n = ++reads;
+        order.push(`read ${n}`);
+        await new Promise((r) => setTimeout(r, 150));
+        return [200, { data: evidenceData({ reviews: n === 1 ? [] : [{ login: "alice" }] }) }];
+      })
+      .post(`${REPO_PATH}/check-runs`)
+      .times(2)
+      .reply(201, (_uri: string, body: { conclusion: string }) => {
+        order.push(`check ${body.conclusion}`);
+        return { id: 1 };
+      })
+      .post(`${REPO_PATH}/issues/1/comments`)
+      .times(2)
+      .reply(201, () => {
+        order.push("comment");
+        return { id: 2 };
+      });
+    await Promise.all([
+      a.h.deliver("pull_request", pullRequestEvent("synchronize"), "d-a"),
+      b.h.deliver("pull_request_review", reviewEvent("submitted"), "d-b"),
+    ]);
+    expect(scope.pendingMocks()).toStrictEqual([]);
+    expect(order).toEqual(["read 1", "check failure", "comment", "read 2", "check success", "comment"]);
+    // Both verdicts are on the one shared record, in order.
+    const rows = await a.store.prRecords("acme/payments", 1);
+    expect(rows.filter((r) => r.kind === "evaluation").map((r) => r.outcome)).toEqual(["failure", "success"]);
+  });
+});
