@@ -39,8 +39,13 @@ async function createLog() {
  * CHANGEGATE_THROTTLE=off (benchmarks only) turns the write spacing off to measure changegate itself.
  */
 const throttleOff = process.env.CHANGEGATE_THROTTLE === "off";
+/** The `request` Probot gives the app's auth strategy, which has no GHES baseUrl of its own. */
+type AuthRequest = { defaults(options: { baseUrl: string }): unknown };
 const Octokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
   ...options,
+  // Probot hands the auth strategy a `request` without the GHE baseUrl, so tokens fetched through
+  // octokit.auth() (the GraphQL reader's) would be asked of api.github.com: give it ours.
+  ...withAuthBaseUrl(options),
   throttle: throttleOff
     ? { enabled: false }
     : {
@@ -48,6 +53,12 @@ const Octokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
         onSecondaryRateLimit: (_retryAfter: number, _opts: unknown, _octokit: unknown, retryCount: number) => retryCount < 2,
       },
 }));
+
+function withAuthBaseUrl(options: Record<string, unknown>): { auth?: unknown } {
+  const auth = options.auth as { request?: AuthRequest } | undefined;
+  if (!auth?.request || typeof options.baseUrl !== "string") return {};
+  return { auth: { ...auth, request: auth.request.defaults({ baseUrl: options.baseUrl }) } };
+}
 
 const log = await createLog();
 if (throttleOff) log.warn("CHANGEGATE_THROTTLE=off: GitHub write spacing is disabled (benchmarks only)");

@@ -237,6 +237,9 @@ async function gatherFresh(deps: PipelineDeps, reader: GraphqlReader, job: Evalu
   let g = await gather(reader, job.ref, deps.appId);
   for (const wait of deps.staleHeadBackoffMs) {
     if (!job.expectedHead || g.evidence.pr.headSha === job.expectedHead || g.evidence.pr.state !== "OPEN") break;
+    // The announced head is one of the PR's commits but no longer its head: the PR moved on (a newer
+    // push), so the read is ahead of the webhook, not behind it.
+    if (g.evidence.commits.some((c) => c.oid === job.expectedHead)) break;
     log.info({ expected: job.expectedHead, got: g.evidence.pr.headSha }, "GitHub's read lags behind the webhook: reading again");
     await deps.sleep(wait);
     g = await gather(reader, job.ref, deps.appId);

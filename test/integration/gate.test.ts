@@ -583,6 +583,14 @@ describe("concurrency", () => {
     expect(scope.pendingMocks()).toStrictEqual([]);
   });
 
+  test("a read that is ahead of the webhook (the announced head is an older commit of the PR) is not re-read", async () => {
+    const h = await harness({ staleHeadBackoffMs: [0, 0, 0] });
+    const gh = github({ head: HEAD, commits: [{ oid: OLD }, { oid: HEAD }], reviews: [] });
+    await h.deliver("pull_request", pullRequestEvent("synchronize", { head: OLD }));
+    expect(gh.scope.pendingMocks()).toStrictEqual([]);
+    expect(gh.requests.filter((r) => r.path === "/graphql")).toHaveLength(1);
+  });
+
   test("an out-of-order older pull_request event does not move the expected head back", async () => {
     const h = await harness({ staleHeadBackoffMs: [0] });
     const g1 = github({ head: HEAD, reviews: [] });
