@@ -173,8 +173,14 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     return open.length;
   }
 
+  /** Should this delivery be processed? Not a repeat, and sent to an installation of the app. */
   async function firstTime(context: Context): Promise<boolean> {
     deliveries++;
+    if (!(context.payload as { installation?: { id?: number } }).installation?.id) {
+      // A repository or organisation webhook pointed at changegate: nothing to authenticate as.
+      context.log.warn({ delivery: context.id, event: context.name }, "event without an installation ignored (is a repository webhook pointed at changegate?)");
+      return false;
+    }
     if (await options.ledger.claim(context.id)) return true;
     duplicates++;
     context.log.info({ delivery: context.id }, "duplicate delivery ignored");

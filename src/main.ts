@@ -8,6 +8,7 @@ import { getTransformStream } from "@probot/pino";
 import { pino } from "pino";
 import { ProbotOctokit, run } from "probot";
 import { describeLocation, openStore, parseDatabaseUrl, StoreDeliveryLedger, StoreRecorder, type AuditStore } from "./audit/store.js";
+import { fetchWithTimeout } from "./github/http.js";
 import { createChangegate } from "./index.js";
 import { createJiraTicketService } from "./jira/client.js";
 import { describeJiraConfig, jiraConfigFromEnv, type JiraConfig } from "./jira/env.js";
@@ -46,6 +47,8 @@ const Octokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
   // Probot hands the auth strategy a `request` without the GHE baseUrl, so tokens fetched through
   // octokit.auth() (the GraphQL reader's) would be asked of api.github.com: give it ours.
   ...withAuthBaseUrl(options),
+  // Every REST call has a deadline once it leaves the throttling queue (the GraphQL reader has its own).
+  request: { ...(options.request as object), fetch: fetchWithTimeout(30_000) },
   throttle: throttleOff
     ? { enabled: false }
     : {

@@ -31,7 +31,7 @@ interface Writer {
 }
 
 function writer(db: string, tag: string, count: number, burst: number): Writer {
-  const child = spawn(process.execPath, ["--import", join(fixtures, "register-ts.mjs"), join(fixtures, "append-child.ts"), db, tag, String(count), String(burst)], {
+  const child = spawn(process.execPath, ["--import", fileURLToPath(new URL("../support/register-ts.mjs", import.meta.url)), join(fixtures, "append-child.ts"), db, tag, String(count), String(burst)], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
   });

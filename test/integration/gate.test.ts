@@ -321,6 +321,16 @@ describe("events", () => {
     expect(h.changegate.stats()).toMatchObject({ evaluations: 1, duplicates: 1 });
   });
 
+  test("an event without an installation (a repository webhook) is ignored, not an error", async () => {
+    const h = await harness();
+    const payload = pullRequestEvent("opened") as unknown as Record<string, unknown>;
+    delete payload.installation;
+    await h.deliver("pull_request", payload);
+    expect(h.changegate.stats()).toMatchObject({ evaluations: 0, deliveries: 1 });
+    expect(h.logs.some((l) => l.level >= 50)).toBe(false);
+    expect(h.logs.map((l) => l.msg)).toContainEqual(expect.stringContaining("without an installation"));
+  });
+
   test("a closed, unmerged PR is not evaluated", async () => {
     const h = await harness();
     await h.deliver("pull_request", pullRequestEvent("closed", { merged: false }));

@@ -1,0 +1,307 @@
+/**
+ * `npm run bench`: changegate (a real process, `node lib/main.js`) against the GitHub and Jira
+ * simulator on this machine. Prints figures, never passes or fails:
+ *
+ *   1. webhook → final check latency for one PR at idle, production throttling on (and off: the
+ *      latency changegate itself adds);
+ *   2. sustained throughput with throttling off (CHANGEGATE_THROTTLE=off): N PRs receiving
+ *      interleaved bursts at a paced rate; webhooks/s accepted, evaluations/s completed, latency
+ *      under load, reads/writes and Jira requests per evaluation, every PR's final state checked;
+ *   3. a 50-PR × ~5-event burst in one installation with throttling on: time until every PR's check
+ *      is correct, against the floor set by the write spacing (1 s per write per installation, and
+ *      Probot's 3 s between new comments);
+ *   4. peak RSS of each changegate process.
+ *
+ * Flags: --quick (smaller sizes, for a smoke run). CHANGEGATE_E2E_ENTRY runs another build of
+ * lib/main.js.
+ */
+import { availableParallelism, cpus, totalmem } from "node:os";
+import { mismatches, simTickets } from "../test/sim/oracle.js";
+import type { SimPull, SimWebhook } from "../test/sim/model.js";
+import type { SimRequest } from "../test/sim/server.js";
+import { burst, play, type Burst } from "../test/sim/workload.js";
+import { World } from "../test/sim/world.js";
+
+const quick = process.argv.includes("--quick");
+const out: string[] = [];
+const say = (line = "") => {
+  out.push(line);
+  console.log(line);
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+const ms = (x: number) => (Number.isFinite(x) ? `${Math.round(x)} ms` : "n/a");
+const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
+const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "n/a");
+const f2 = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "n/a");
+
+function latencyRow(name: string, xs: number[]): string {
+  return `| ${name} | ${xs.length} | ${ms(pct(xs, 50))} | ${ms(pct(xs, 95))} | ${ms(pct(xs, 99))} | ${ms(Math.max(...xs))} |`;
+}
+
+/** The PRs (repo#number) a webhook concerns, for changegate's purposes; [] for events it ignores. */
+function prsOf(w: World, h: SimWebhook): string[] {
+  const p = h.payload as Record<string, any>;
+  const repo = p.repository?.full_name as string;
+  if (h.name === "pull_request" || h.name === "pull_request_review") return [`${repo}#${p.pull_request.number}`];
+  if (h.name === "check_run" && h.action === "completed" && p.check_run.app.id !== w.appId) return p.check_run.pull_requests.map((x: { number: number }) => `${repo}#${x.number}`);
+  if (h.name === "check_suite" && h.action === "completed" && p.check_suite.app.id !== w.appId) return p.check_suite.pull_requests.map((x: { number: number }) => `${repo}#${x.number}`);
+  if (h.name === "status") return w.model.openPullsWithHead(repo, p.sha).map((x) => `${repo}#${x.number}`);
+  return [];
+}
+
+/**
+ * Per PR: the time from the last webhook about it being sent to changegate having settled it — its
+ * check's final write, or (when the last event changed nothing) the last evidence read for it.
+ */
+function latencies(w: World, prs: SimPull[], hooks: SimWebhook[], reqs: SimRequest[]): number[] {
+  const sent = new Map(w.cg.deliveries.map((d) => [d.id, d.sentAt]));
+  const lastSent = new Map<string, number>();
+  for (const h of hooks) {
+    const at = sent.get(h.id);
+    if (at === undefined) continue;
+    for (const k of prsOf(w, h)) lastSent.set(k, Math.max(lastSent.get(k) ?? 0, at));
+  }
+  const lastRead = new Map<string, number>();
+  for (const r of reqs) {
+    if (r.operation !== "ChangegateEvidence" || r.doneAt === null) continue;
+    const k = `${r.repo}#${(r.body as { number?: number }).number}`;
+    lastRead.set(k, Math.max(lastRead.get(k) ?? 0, r.doneAt));
+  }
+  const out: number[] = [];
+  for (const pr of prs) {
+    const k = `${pr.repo}#${pr.number}`;
+    const t0 = lastSent.get(k);
+    const run = w.check(pr);
+    if (t0 === undefined || !run) continue;
+    const finalAt = run.history[run.history.length - 1]!.at;
+    out.push(Math.max(finalAt, lastRead.get(k) ?? 0) - t0);
+  }
+  return out;
+}
+
+/** One PR, all evidence in place, then one event: time to the check's final write (and the digest's). */
+async function idleSamples(w: World, n: number, gapMs: number): Promise<{ check: number[]; digest: number[] }> {
+  const org = w.org();
+  const { repo } = w.repo({ org });
+  const check: number[] = [];
+  const digest: number[] = [];
+  for (let i = 0; i < n + 2; i++) {
+    const pr = w.quietly(() => {
+      const p = w.model.openPullRequest(repo, { author: "dev" });
+      w.model.ci(p, "build", { conclusion: "success" });
+      w.model.review(p, { author: "alice" });
+      return p;
+    });
+    const before = w.model.webhooks.length;
+    w.model.editPullRequest(pr, { body: `sample ${i}` });
+    const hook = w.model.webhooks[before]!;
+    await w.settle(60_000);
+    const sentAt = w.cg.deliveries.find((d) => d.id === hook.id)!.sentAt;
+    const run = w.check(pr);
+    const comment = w.digest(pr);
+    const commentAt = w.sim.requests.find((r) => r.route === "POST /repos/{owner}/{repo}/issues/{issue_number}/comments" && r.repo === pr.repo && r.path.endsWith(`/issues/${pr.number}/comments`))?.doneAt;
+    // The first two warm the installation (token, connections) and are not counted.
+    if (i >= 2 && run?.conclusion === "success" && comment && commentAt) {
+      check.push(run.history[run.history.length - 1]!.at - sentAt);
+      digest.push(commentAt - sentAt);
+    }
+    // At idle: Probot's write spacing (1 s between writes, 3 s between new comments, per
+    // installation) has fully elapsed before the next event.
+    await sleep(gapMs);
+  }
+  return { check, digest };
+}
+
+interface BurstFigures {
+  prs: number;
+  webhooks: number;
+  acceptedPerSec: number;
+  offeredPerSec: number;
+  evaluations: number;
+  evalsPerSec: number;
+  reads: number;
+  writes: number;
+  jira: number;
+  maxReads: number;
+  maxWrites: number;
+  ticketEvaluations: number;
+  wrong: number;
+  lat: number[];
+  /** The simulator's own time to answer an evidence query (it shares the machine with changegate). */
+  simReadMs: number[];
+  locateReads: number;
+  settleMs: number;
+  deliverySpanMs: number;
+}
+
+async function runBurst(w: World, b: Burst, gapMs: number, ticketRepos: Set<string>): Promise<BurstFigures> {
+  const seq = w.sim.lastSeq;
+  const logFrom = w.cg.logs.length;
+  const deliveriesFrom = w.cg.deliveries.length;
+  const hooksFrom = w.model.webhooks.length;
+  const t0 = Date.now();
+  await play(b, gapMs);
+  await Promise.all([...w.cg.inFlight]);
+  const deliveries = w.cg.deliveries.slice(deliveriesFrom);
+  const lastAnswer = Math.max(...deliveries.map((d) => d.answeredAt ?? 0));
+  const firstSent = Math.min(...deliveries.map((d) => d.sentAt));
+  await w.settle(600_000);
+  const settled = Date.now();
+  const reqs = w.sim.since(seq);
+  const evals = w.cg.logs.slice(logFrom).filter((l) => typeof l.msg === "string" && l.msg.startsWith("evaluated "));
+  const wrong = (await Promise.all(b.prs.map((pr) => mismatches(w.model, w.appId, pr, simTickets(w.sim.jira))))).flat();
+  if (wrong.length) console.error(wrong.slice(0, 10));
+  const gh = reqs.filter((r) => r.target === "github" && !r.route.includes("access_tokens"));
+  const span = (lastAnswer - firstSent) / 1000;
+  return {
+    prs: b.prs.length,
+    webhooks: deliveries.length,
+    acceptedPerSec: deliveries.filter((d) => d.status !== null && d.status >= 200 && d.status < 300).length / span,
+    offeredPerSec: deliveries.length / ((Math.max(...deliveries.map((d) => d.sentAt)) - firstSent) / 1000 || 1),
+    evaluations: evals.length,
+    evalsPerSec: evals.length / ((settled - t0) / 1000),
+    reads: gh.filter((r) => r.route === "POST /graphql").length,
+    writes: gh.filter((r) => r.method !== "GET" && r.route !== "POST /graphql").length,
+    jira: reqs.filter((r) => r.target === "jira").length,
+    maxReads: Math.max(0, ...evals.map((l) => Number(l.reads))),
+    maxWrites: Math.max(0, ...evals.map((l) => Number(l.writes))),
+    ticketEvaluations: evals.filter((l) => ticketRepos.has(String(l.repo))).length,
+    wrong: wrong.length,
+    lat: latencies(w, b.prs, w.model.webhooks.slice(hooksFrom), reqs),
+    simReadMs: gh.filter((r) => r.operation === "ChangegateEvidence" && r.doneAt !== null).map((r) => r.doneAt! - r.at),
+    locateReads: gh.filter((r) => r.route === "GET /repos/{owner}/{repo}/pulls").length,
+    settleMs: settled - t0,
+    deliverySpanMs: lastAnswer - firstSent,
+  };
+}
+
+const TICKETS = 'tickets:\n  required: true\n  projects: [OPS]\n  allowed_states: ["Approved", "In Progress"]\n';
+
+async function main(): Promise<void> {
+  const started = new Date();
+  say(`# changegate benchmark`);
+  say();
+  say(`${started.toISOString()} · ${cpus()[0]?.model ?? "cpu"} · nproc ${availableParallelism()} · ${mb(totalmem())} RAM · Node ${process.version}${quick ? " · --quick" : ""}`);
+  say();
+
+  // ---------------------------------------------------------------- 1. idle latency
+  const prod = await World.start({ logLevel: "info" });
+  const off = await World.start({ logLevel: "info", jira: "cloud", env: { CHANGEGATE_THROTTLE: "off" } });
+  try {
+    const n = quick ? 8 : 30;
+    const on = await idleSamples(prod, n, 3100);
+    const unthrottled = await idleSamples(off, n, 100);
+    say(`## 1. One PR at idle: webhook sent → changegate's write reaches GitHub`);
+    say();
+    say(`| | samples | p50 | p95 | p99 | max |`);
+    say(`| --- | --- | --- | --- | --- | --- |`);
+    say(latencyRow("check, throttling on (production)", on.check));
+    say(latencyRow("digest, throttling on (production)", on.digest));
+    say(latencyRow("check, throttling off (changegate's own overhead)", unthrottled.check));
+    say(latencyRow("digest, throttling off", unthrottled.digest));
+    say();
+
+    // ---------------------------------------------------------------- 2. sustained throughput
+    const nPrs = quick ? 40 : 200;
+    const nOrgs = quick ? 4 : 10;
+    say(`## 2. Sustained load, throttling off: ${nPrs} PRs in ${nOrgs} installations (half the repositories require Jira tickets)`);
+    say();
+    say(`| round gap | webhooks | offered/s | accepted/s | evaluations | evaluations/s | latency p50 / p95 / p99 | GitHub reads/eval | writes/eval | max reads, writes in one eval | REST PR lookups (locate) | Jira req/eval (ticket PRs) | PRs wrong at the end | settle | simulator's own read time p50 / p95 |`);
+    say(`| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
+    for (const [k, gap] of (quick ? [200] : [1000, 400, 150]).entries()) {
+      const ticketRepos = new Set<string>();
+      for (let i = 0; i < nPrs; i++) off.sim.jira.setIssue(`OPS-${k * 10000 + i + 1}`, i % 5 === 0 ? "To Do" : "In Progress");
+      const b = burst(off, {
+        prs: nPrs,
+        orgs: nOrgs,
+        reposPerOrg: 2,
+        seed: 100 + k,
+        policies: [TICKETS, null],
+        titlePrefix: (i, repo) => {
+          if (!repo.files.has(".github/changegate.yml")) return "";
+          ticketRepos.add(repo.fullName);
+          return `OPS-${k * 10000 + i + 1} `;
+        },
+      });
+      const r = await runBurst(off, b, gap, ticketRepos);
+      say(
+        `| ${gap} ms | ${r.webhooks} | ${f1(r.offeredPerSec)} | ${f1(r.acceptedPerSec)} | ${r.evaluations} | ${f1(r.evalsPerSec)} | ${ms(pct(r.lat, 50))} / ${ms(pct(r.lat, 95))} / ${ms(pct(r.lat, 99))} | ${f2(r.reads / r.evaluations)} | ${f2(r.writes / r.evaluations)} | ${r.maxReads}, ${r.maxWrites} | ${r.locateReads} | ${f2(r.jira / Math.max(1, r.ticketEvaluations))} | ${r.wrong} of ${r.prs} | ${(r.settleMs / 1000).toFixed(1)} s | ${ms(pct(r.simReadMs, 50))} / ${ms(pct(r.simReadMs, 95))} |`,
+      );
+    }
+    say();
+
+    // ---------------------------------------------------------------- 3. the 50-PR burst, throttling on
+    const bigN = quick ? 12 : 50;
+    say(`## 3. ${bigN} PRs × ~5 events in one installation, throttling on (production)`);
+    say();
+    const b = burst(prod, { prs: bigN, orgs: 1, reposPerOrg: 3, seed: 7 });
+    const seq = prod.sim.lastSeq;
+    const logFrom = prod.cg.logs.length;
+    const hooksFrom = prod.model.webhooks.length;
+    const t0 = Date.now();
+    await play(b, 50);
+    const playedAt = Date.now();
+    // Watch from the end of the burst: the first moment every PR shows what its evidence says (and
+    // keeps showing it until changegate is idle).
+    let allCorrectAt = 0;
+    let done = false;
+    const watcher = (async () => {
+      while (!done) {
+        const wrong = (await Promise.all(b.prs.map((pr) => mismatches(prod.model, prod.appId, pr)))).flat();
+        if (wrong.length === 0 && prod.cg.inFlight.size === 0) allCorrectAt ||= Date.now();
+        else allCorrectAt = 0;
+        await sleep(250);
+      }
+    })();
+    await prod.settle(900_000);
+    done = true;
+    await watcher;
+    const settledAt = Date.now();
+    const wrongAtEnd = (await Promise.all(b.prs.map((pr) => mismatches(prod.model, prod.appId, pr)))).flat();
+    const reqs = prod.sim.since(seq);
+    const writes = reqs.filter((r) => r.target === "github" && r.method !== "GET" && r.route !== "POST /graphql" && !r.route.includes("access_tokens"));
+    const reads = reqs.filter((r) => r.route === "POST /graphql").length;
+    const evals = prod.cg.logs.slice(logFrom).filter((l) => typeof l.msg === "string" && l.msg.startsWith("evaluated "));
+    const firstSent = Math.min(...prod.cg.deliveries.filter((d) => d.sentAt >= t0).map((d) => d.sentAt));
+    const correctAfter = (allCorrectAt || settledAt) - firstSent;
+    // Probot's throttling spaces writes 1 s apart per installation, and content-creating writes (a new
+    // comment) 3 s apart: the least time the writes can take.
+    const created = writes.filter((r) => r.route === "POST /repos/{owner}/{repo}/issues/{issue_number}/comments").length;
+    const issueFloor = bigN * 2 * 1000;
+    const neededFloor = Math.max(bigN * 2 * 1000, bigN * 3000);
+    const madeFloor = Math.max(writes.length * 1000, created * 3000);
+    const lat = latencies(prod, b.prs, prod.model.webhooks.slice(hooksFrom), reqs);
+    say(`| figure | value |`);
+    say(`| --- | --- |`);
+    say(`| events (person/CI actions) | ${b.actions} (${f1(b.actions / bigN)} per PR); ${prod.cg.deliveries.filter((d) => d.sentAt >= t0).length} webhooks, played over ${((playedAt - t0) / 1000).toFixed(1)} s |`);
+    say(`| evaluations | ${evals.length} (${reads} reads: ${f2(reads / evals.length)} per evaluation) |`);
+    say(`| writes made | ${writes.length} (${f2(writes.length / evals.length)} per evaluation; ${writes.filter((r) => r.route.includes("check-runs")).length} check-run writes, ${writes.filter((r) => r.route.includes("comments")).length} comment writes of which ${created} new digests) |`);
+    say(`| time until every PR's check and digest were correct | ${(correctAfter / 1000).toFixed(1)} s |`);
+    say(`| floor as the issue defines it: 1 s × the writes needed (check + digest = 2 per PR) | ${(issueFloor / 1000).toFixed(0)} s → ratio ${f2(correctAfter / issueFloor)} |`);
+    say(`| floor with Probot's 3 s spacing of new comments too: max(1 s × 2 per PR, 3 s × 1 per PR) | ${(neededFloor / 1000).toFixed(0)} s → ratio ${f2(correctAfter / neededFloor)} |`);
+    say(`| floor of the writes changegate made: max(1 s × ${writes.length}, 3 s × ${created} new comments) | ${(madeFloor / 1000).toFixed(0)} s → ratio ${f2(correctAfter / madeFloor)} |`);
+    say(`| per-PR latency, last event → final check (p50 / p95 / p99) | ${ms(pct(lat, 50))} / ${ms(pct(lat, 95))} / ${ms(pct(lat, 99))} |`);
+    say(`| PRs wrong at the end | ${wrongAtEnd.length} of ${bigN} |`);
+    say();
+
+    say(`## 4. Peak RSS of the changegate process`);
+    say();
+    say(`| process | peak RSS |`);
+    say(`| --- | --- |`);
+    say(`| throttling on (sections 1 and 3) | ${mb(prod.cg.peakRss)} |`);
+    say(`| throttling off, Jira on (sections 1 and 2) | ${mb(off.cg.peakRss)} |`);
+    say();
+    say(`Command: \`npm run bench${quick ? " -- --quick" : ""}\`${process.env.CHANGEGATE_E2E_ENTRY ? ` (CHANGEGATE_E2E_ENTRY=${process.env.CHANGEGATE_E2E_ENTRY})` : ""}; ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s.`);
+  } finally {
+    await prod.stop();
+    await off.stop();
+  }
+}
+
+await main();

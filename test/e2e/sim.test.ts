@@ -1,0 +1,366 @@
+/**
+ * The simulator itself: it must reject what GitHub rejects and answer in GitHub's shapes, or the
+ * end-to-end suites prove nothing. GraphQL against GitHub's schema, REST against GitHub's OpenAPI
+ * description (GHES 3.19), app JWTs, faults, webhooks, and the Jira flavours.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import { generateKeyPairSync, createSign, createHmac } from "node:crypto";
+import { createRequire } from "node:module";
+import { CHECK_NAME, CONFIG_PATH, DIGEST_MARKER } from "../../src/contract.js";
+import { gather } from "../../src/github/gather.js";
+import { CONTEXTS_PAGE_QUERY, EVIDENCE_QUERY, FILE_QUERY, prPageQuery } from "../../src/github/query.js";
+import type { GraphqlReader } from "../../src/github/reader.js";
+import { allExamples } from "../sim/examples.js";
+import { executeGraphql, githubGraphqlSchema, type Viewer } from "../sim/graphql.js";
+import { SimHttpError, type SimInstallation, type SimRepo, type SimWebhook } from "../sim/model.js";
+import { Simulator } from "../sim/server.js";
+import { signature256 } from "../sim/webhooks.js";
+import { parse, validate } from "graphql";
+
+const APP_ID = 4242;
+const keys = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs1", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
+const otherKeys = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs1", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
+
+function jwt(privateKey: string, claims: Record<string, unknown>): string {
+  const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const body = `${enc({ alg: "RS256", typ: "JWT" })}.${enc(claims)}`;
+  const sig = createSign("RSA-SHA256").update(body).sign(privateKey).toString("base64url");
+  return `${body}.${sig}`;
+}
+
+let sim: Simulator;
+let inst: SimInstallation;
+let repo: SimRepo;
+let token = "";
+const hooks: SimWebhook[] = [];
+
+async function gh(method: string, path: string, body?: unknown, auth = `token ${token}`): Promise<{ status: number; json: any; headers: Headers }> {
+  const res = await fetch(`${sim.githubUrl}${path}`, { method, headers: { authorization: auth, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  let json: unknown = text;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, json, headers: res.headers };
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+
+beforeAll(async () => {
+  sim = await Simulator.start();
+  inst = sim.installApp({ id: APP_ID, slug: "changegate", privateKeyPem: keys.privateKey, events: ["pull_request", "pull_request_review", "check_run", "check_suite", "status"] }, "acme");
+  sim.model.onWebhook((h) => hooks.push(h));
+  repo = sim.model.addRepo({ owner: "acme", name: "payments", files: { [CONFIG_PATH]: "approvals:\n  required: 1\n" } });
+  const res = await gh("POST", `/api/v3/app/installations/${inst.id}/access_tokens`, {}, `bearer ${jwt(keys.privateKey, { iss: APP_ID, iat: now() - 30, exp: now() + 500 })}`);
+  expect(res.status).toBe(201);
+  token = res.json.token;
+});
+
+afterAll(async () => {
+  await sim?.stop();
+});
+
+describe("GraphQL against GitHub's schema", () => {
+  test("every query changegate sends is valid", () => {
+    for (const q of [EVIDENCE_QUERY, prPageQuery("commits"), prPageQuery("reviews"), prPageQuery("comments"), CONTEXTS_PAGE_QUERY, FILE_QUERY]) {
+      expect(validate(githubGraphqlSchema(), parse(q)).map((e) => e.message)).toEqual([]);
+    }
+  });
+
+  test("what GitHub rejects is rejected: unknown fields, missing or excessive pagination, too many nodes", async () => {
+    const run = async (query: string, variables: Record<string, unknown> = {}) => (await gh("POST", "/api/graphql", { query, variables })).json;
+    const unknown = await run(`query { repository(owner: "acme", name: "payments") { pushedDate } }`);
+    expect(unknown.errors[0].message).toMatch(/Cannot query field "pushedDate" on type "Repository"/);
+    expect(unknown.data).toBeUndefined();
+    const unbounded = await run(`query { repository(owner: "acme", name: "payments") { pullRequests { nodes { number } } } }`);
+    expect(unbounded.errors[0]).toMatchObject({ type: "MISSING_PAGINATION_BOUNDARIES", path: ["repository", "pullRequests"] });
+    const countOnly = await run(`query { repository(owner: "acme", name: "payments") { pullRequests { totalCount } } }`);
+    expect(countOnly.errors).toBeUndefined();
+    const excessive = await run(`query { repository(owner: "acme", name: "payments") { pullRequests(first: 101) { nodes { number } } } }`);
+    expect(excessive.errors[0].type).toBe("EXCESSIVE_PAGINATION");
+    const huge = await run(
+      `query { repository(owner: "acme", name: "payments") { pullRequests(first: 100) { nodes { commits(first: 100) { nodes { commit { authors(first: 100) { nodes { name } } } } } } } } }`,
+    );
+    expect(huge.errors[0].type).toBe("MAX_NODE_LIMIT_EXCEEDED");
+    const typed = await run(`query($n: Int!) { repository(owner: "acme", name: "payments") { pullRequest(number: $n) { number } } }`, { n: "one" });
+    expect(typed.errors[0].message).toMatch(/Int/);
+  });
+
+  test("a missing repository or pull request is NOT_FOUND with a path, beside the data that exists", async () => {
+    const res = await gh("POST", "/api/graphql", {
+      query: `query { repository(owner: "acme", name: "payments") { pullRequest(number: 999) { number } } org: repository(owner: "acme", name: ".github") { id } }`,
+    });
+    expect(res.json.data).toEqual({ repository: { pullRequest: null }, org: null });
+    expect(res.json.errors.map((e: { type: string; path: string[] }) => [e.type, e.path.join(".")])).toEqual([
+      ["NOT_FOUND", "repository.pullRequest"],
+      ["NOT_FOUND", "org"],
+    ]);
+  });
+
+  test("changegate's gather reads the simulator's state into the evidence it expects", async () => {
+    const m = sim.model;
+    const pr = m.openPullRequest(repo, { author: "dev", title: "OPS-1 faster", commits: [{ message: "one" }, { message: "two", authors: ["dev", "pair"] }] });
+    m.review(pr, { author: "alice" });
+    m.review(pr, { author: "carol", state: "COMMENTED" });
+    m.ci(pr, "build", { conclusion: "success" });
+    m.ci(pr, "build", { conclusion: "failure" }); // a re-run in the same suite: the newer counts
+    m.setStatus(repo, m.headSha(pr), { context: "legacy", state: "pending" });
+    const own = m.createCheckRun(repo, APP_ID, { name: CHECK_NAME, headSha: m.headSha(pr), status: "in_progress", title: "Waiting", summary: "s" });
+    m.addComment(repo, pr.number, `digest ${DIGEST_MARKER}`, "changegate[bot]", APP_ID);
+    m.addComment(repo, pr.number, `fake ${DIGEST_MARKER}`, "mallory", null);
+    const viewer: Viewer = { installation: inst, app: m.app(APP_ID), botLogin: "changegate[bot]" };
+    let reads = 0;
+    const reader: GraphqlReader = {
+      get reads() {
+        return reads;
+      },
+      async query(query, variables) {
+        reads++;
+        const r = executeGraphql(m, viewer, { query, variables });
+        return { data: r.body.data, errors: (r.body.errors ?? []) as never };
+      },
+    };
+    const g = await gather(reader, { installationId: inst.id, owner: "acme", repo: "payments", number: pr.number }, APP_ID);
+    expect(reads).toBe(1);
+    expect(g.evidence.pr).toMatchObject({ number: pr.number, title: "OPS-1 faster", state: "OPEN", headSha: m.headSha(pr), author: { login: "dev", isBot: false } });
+    expect(g.evidence.commits.map((c) => [c.headline, c.authors])).toEqual([
+      ["one", ["dev"]],
+      ["two", ["dev", "pair"]],
+    ]);
+    expect(g.evidence.reviews.map((r) => [r.author?.login, r.state, r.commitOid === m.headSha(pr), r.authorCanPush])).toEqual([
+      ["alice", "APPROVED", true, true],
+      ["carol", "COMMENTED", true, true],
+    ]);
+    expect(g.evidence.checks.map((c) => [c.kind, c.name, c.state])).toEqual([
+      ["check_run", "build", "failure"],
+      ["status", "legacy", "pending"],
+    ]);
+    expect(g.ownCheck).toMatchObject({ id: own.id, status: "IN_PROGRESS", title: "Waiting" });
+    expect(g.digestComment?.body).toBe(`digest ${DIGEST_MARKER}`);
+    expect(g.configFiles.repoFile?.text).toBe("approvals:\n  required: 1\n");
+    expect(g.configFiles.orgFile).toBeNull();
+  });
+
+  test("long PRs page: 130 commits come back in two pages with GitHub's cursors", async () => {
+    const m = sim.model;
+    const pr = m.openPullRequest(repo, { author: "dev", commits: Array.from({ length: 130 }, (_, i) => ({ message: `c${i}` })) });
+    const first = await gh("POST", "/api/graphql", { query: `query { repository(owner: "acme", name: "payments") { pullRequest(number: ${pr.number}) { id commits(first: 100) { totalCount pageInfo { hasNextPage endCursor } nodes { commit { oid } } } } } }` });
+    const c = first.json.data.repository.pullRequest.commits;
+    expect(c.totalCount).toBe(130);
+    expect(c.nodes).toHaveLength(100);
+    expect(c.pageInfo.hasNextPage).toBe(true);
+    const next = await gh("POST", "/api/graphql", { query: prPageQuery("commits"), variables: { id: first.json.data.repository.pullRequest.id, after: c.pageInfo.endCursor } });
+    expect(next.json.data.node.page.nodes).toHaveLength(30);
+    expect(next.json.data.node.page.pageInfo.hasNextPage).toBe(false);
+  });
+});
+
+/** A small JSON-schema check for OpenAPI 3.0 response schemas (type, nullable, required, enums, composition). */
+function conforms(schema: any, value: unknown, spec: any, path = "$"): string[] {
+  if (!schema) return [];
+  if (schema.$ref) return conforms(resolveRef(spec, schema.$ref), value, spec, path);
+  if (value === null) return schema.nullable || schema.type === undefined ? [] : [`${path}: null where ${schema.type} expected`];
+  if (schema.allOf) return schema.allOf.flatMap((s: any) => conforms(s, value, spec, path));
+  if (schema.anyOf || schema.oneOf) {
+    const options = schema.anyOf ?? schema.oneOf;
+    return options.some((s: any) => conforms(s, value, spec, path).length === 0) ? [] : [`${path}: matches none of ${options.length} alternatives`];
+  }
+  const t = schema.type;
+  const actual = Array.isArray(value) ? "array" : Number.isInteger(value) ? "integer" : typeof value;
+  if (t && !(t === actual || (t === "number" && actual === "integer"))) return [`${path}: ${actual} where ${t} expected`];
+  const out: string[] = [];
+  if (schema.enum && !schema.enum.includes(value)) out.push(`${path}: ${JSON.stringify(value)} not in ${JSON.stringify(schema.enum)}`);
+  if (t === "object" && value && typeof value === "object") {
+    for (const k of schema.required ?? []) if (!(k in (value as object))) out.push(`${path}.${k}: missing`);
+    for (const [k, s] of Object.entries(schema.properties ?? {})) if (k in (value as object)) out.push(...conforms(s, (value as any)[k], spec, `${path}.${k}`));
+  }
+  if (t === "array" && Array.isArray(value)) value.forEach((v, i) => out.push(...conforms(schema.items, v, spec, `${path}[${i}]`)));
+  return out;
+}
+
+function resolveRef(spec: any, ref: string): any {
+  return ref
+    .replace(/^#\//, "")
+    .split("/")
+    .reduce((o, k) => o?.[k.replace(/~1/g, "/").replace(/~0/g, "~")], spec);
+}
+
+describe("REST answers in the shapes of GitHub's OpenAPI description (GHES 3.19)", () => {
+  let spec: any;
+  const responseSchema = (path: string, method: string, status: number) => spec.paths[path][method].responses[String(status)].content["application/json"].schema;
+
+  beforeAll(() => {
+    spec = createRequire(import.meta.url)("@octokit/openapi/generated/ghes-3.19.json");
+  });
+
+  test("check runs, comments, pulls, statuses, installation tokens and repositories", async () => {
+    const m = sim.model;
+    const pr = m.openPullRequest(repo, { author: "dev" });
+    const head = m.headSha(pr);
+    const cases: [string, string, number, Promise<{ status: number; json: any }>][] = [];
+    const created = await gh("POST", "/api/v3/repos/acme/payments/check-runs", { name: CHECK_NAME, head_sha: head, status: "in_progress", output: { title: "t", summary: "s" } });
+    cases.push(["/repos/{owner}/{repo}/check-runs", "post", 201, Promise.resolve(created)]);
+    cases.push(["/repos/{owner}/{repo}/check-runs/{check_run_id}", "patch", 200, gh("PATCH", `/api/v3/repos/acme/payments/check-runs/${created.json.id}`, { conclusion: "success", output: { title: "t", summary: "s" } })]);
+    const comment = await gh("POST", `/api/v3/repos/acme/payments/issues/${pr.number}/comments`, { body: "hello" });
+    cases.push(["/repos/{owner}/{repo}/issues/{issue_number}/comments", "post", 201, Promise.resolve(comment)]);
+    cases.push(["/repos/{owner}/{repo}/issues/comments/{comment_id}", "patch", 200, gh("PATCH", `/api/v3/repos/acme/payments/issues/comments/${comment.json.id}`, { body: "edited" })]);
+    cases.push(["/repos/{owner}/{repo}/issues/{issue_number}/comments", "get", 200, gh("GET", `/api/v3/repos/acme/payments/issues/${pr.number}/comments`)]);
+    cases.push(["/repos/{owner}/{repo}/pulls", "get", 200, gh("GET", "/api/v3/repos/acme/payments/pulls?state=open&per_page=100&page=1")]);
+    cases.push(["/repos/{owner}/{repo}/pulls/{pull_number}", "get", 200, gh("GET", `/api/v3/repos/acme/payments/pulls/${pr.number}`)]);
+    cases.push(["/repos/{owner}/{repo}/statuses/{sha}", "post", 201, gh("POST", `/api/v3/repos/acme/payments/statuses/${head}`, { state: "success", context: "ci" })]);
+    cases.push(["/repos/{owner}/{repo}/commits/{ref}/check-runs", "get", 200, gh("GET", `/api/v3/repos/acme/payments/commits/${head}/check-runs`)]);
+    cases.push(["/installation/repositories", "get", 200, gh("GET", "/api/v3/installation/repositories")]);
+    cases.push(["/repos/{owner}/{repo}", "get", 200, gh("GET", "/api/v3/repos/acme/payments")]);
+    const tokenRes = gh("POST", `/api/v3/app/installations/${inst.id}/access_tokens`, {}, `bearer ${jwt(keys.privateKey, { iss: String(APP_ID), iat: now() - 30, exp: now() + 500 })}`);
+    cases.push(["/app/installations/{installation_id}/access_tokens", "post", 201, tokenRes]);
+    for (const [path, method, status, res] of cases) {
+      const r = await res;
+      expect([path, method, r.status]).toEqual([path, method, status]);
+      expect([path, method, conforms(responseSchema(path, method, status), r.json, spec)]).toEqual([path, method, []]);
+    }
+  });
+
+  test("GitHub's validation: unknown commit, missing conclusion, over-long actions, another app's check", async () => {
+    const m = sim.model;
+    const pr = m.openPullRequest(repo, { author: "dev" });
+    const head = m.headSha(pr);
+    expect((await gh("POST", "/api/v3/repos/acme/payments/check-runs", { name: "x", head_sha: "f".repeat(40) })).status).toBe(422);
+    expect((await gh("POST", "/api/v3/repos/acme/payments/check-runs", { name: "x", head_sha: head, status: "completed" })).status).toBe(422);
+    expect((await gh("POST", "/api/v3/repos/acme/payments/check-runs", { name: "x", head_sha: head, actions: [{ label: "A label far too long to fit", description: "d", identifier: "i" }] })).status).toBe(422);
+    const ci = m.ci(pr, "build", { status: "in_progress" });
+    expect((await gh("PATCH", `/api/v3/repos/acme/payments/check-runs/${ci.id}`, { conclusion: "success" })).status).toBe(403);
+    expect((await gh("POST", `/api/v3/repos/acme/payments/issues/${pr.number}/comments`, { body: "x".repeat(65537) })).status).toBe(422);
+  });
+});
+
+describe("authentication", () => {
+  test("app JWTs are verified with the app's public key and GitHub's claim rules", async () => {
+    const path = `/api/v3/app/installations/${inst.id}/access_tokens`;
+    const post = (t: string) => gh("POST", path, {}, `bearer ${t}`);
+    expect((await post(jwt(otherKeys.privateKey, { iss: APP_ID, iat: now() - 30, exp: now() + 500 }))).status).toBe(401);
+    expect((await post(jwt(keys.privateKey, { iss: APP_ID, iat: now() - 700, exp: now() - 100 }))).status).toBe(401);
+    expect((await post(jwt(keys.privateKey, { iss: APP_ID, iat: now(), exp: now() + 3600 }))).json.message).toMatch(/too far in the future/);
+    expect((await post("not.a.jwt")).status).toBe(401);
+    expect((await gh("POST", path, {}, `token ${token}`)).status).toBe(401);
+  });
+
+  test("installation tokens: bad token 401, another owner's repository 404 (REST) and NOT_FOUND (GraphQL)", async () => {
+    sim.model.addRepo({ owner: "other", name: "secret" });
+    expect((await gh("GET", "/api/v3/repos/acme/payments", undefined, "token ghs_bogus")).status).toBe(401);
+    expect((await gh("GET", "/api/v3/repos/other/secret")).status).toBe(404);
+    const q = await gh("POST", "/api/graphql", { query: `query { repository(owner: "other", name: "secret") { id } }` });
+    expect(q.json.errors[0].type).toBe("NOT_FOUND");
+  });
+});
+
+describe("faults", () => {
+  test("5xx for N calls, then normal answers; every request is recorded with its route", async () => {
+    const f = sim.fault({ route: "GET /repos/{owner}/{repo}", kind: "status", status: 502, times: 2 });
+    const seq = sim.lastSeq;
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await gh("GET", "/api/v3/repos/acme/payments")).status);
+    expect(statuses).toEqual([502, 502, 200]);
+    expect(f.hits).toBe(2);
+    expect(sim.since(seq).map((r) => [r.route, r.status, r.fault, r.installationId])).toEqual([
+      ["GET /repos/{owner}/{repo}", 502, "status", inst.id],
+      ["GET /repos/{owner}/{repo}", 502, "status", inst.id],
+      ["GET /repos/{owner}/{repo}", 200, null, inst.id],
+    ]);
+  });
+
+  test("secondary rate limits: 403 and 429 with retry-after and GitHub's message", async () => {
+    sim.fault({ operation: "Probe", kind: "secondary", retryAfterSeconds: 7, times: 1 });
+    sim.fault({ operation: "Probe", kind: "secondary", status: 429, times: 1 });
+    const first = await gh("POST", "/api/graphql", { query: "query Probe { viewer { login } }" });
+    expect(first.status).toBe(403);
+    expect(first.headers.get("retry-after")).toBe("7");
+    expect(first.json.message).toMatch(/secondary rate limit/);
+    expect((await gh("POST", "/api/graphql", { query: "query Probe { viewer { login } }" })).status).toBe(429);
+    expect((await gh("POST", "/api/graphql", { query: "query Probe { viewer { login } }" })).json.data.viewer.login).toBe("changegate");
+  });
+
+  test("hanging, slow, malformed and reset answers", async () => {
+    const hang = sim.fault({ route: "GET /rate_limit", kind: "hang", times: 1 });
+    await expect(fetch(`${sim.githubUrl}/api/v3/rate_limit`, { headers: { authorization: `token ${token}` }, signal: AbortSignal.timeout(300) })).rejects.toThrow();
+    expect(hang.hits).toBe(1);
+    sim.fault({ route: "GET /rate_limit", kind: "delay", ms: 200, times: 1 });
+    const t0 = Date.now();
+    expect((await gh("GET", "/api/v3/rate_limit")).status).toBe(200);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
+    sim.fault({ route: "GET /rate_limit", kind: "malformed", times: 1 });
+    const bad = await gh("GET", "/api/v3/rate_limit");
+    expect(typeof bad.json).toBe("string");
+    sim.fault({ route: "GET /rate_limit", kind: "reset", times: 1 });
+    await expect(fetch(`${sim.githubUrl}/api/v3/rate_limit`, { headers: { authorization: `token ${token}` } })).rejects.toThrow();
+  });
+});
+
+describe("webhooks", () => {
+  test("payloads are GitHub's examples carrying the simulator's objects, only for subscribed events, signed with HMAC-SHA256", () => {
+    hooks.length = 0;
+    const m = sim.model;
+    const pr = m.openPullRequest(repo, { author: "dev", labels: ["emergency"] });
+    m.review(pr, { author: "alice" });
+    m.addComment(repo, pr.number, "hi", "alice", null);
+    const opened = hooks.find((h) => h.name === "pull_request" && h.action === "opened")!;
+    const example = allExamples().find((g) => g.name === "pull_request")!.examples.find((e) => e.action === "opened")!;
+    for (const k of Object.keys(example)) expect(opened.payload).toHaveProperty(k);
+    expect(opened.payload).toMatchObject({ action: "opened", number: pr.number, installation: { id: inst.id }, repository: { full_name: "acme/payments" } });
+    expect((opened.payload.pull_request as { head: { sha: string } }).head.sha).toBe(m.headSha(pr));
+    expect(hooks.map((h) => `${h.name}.${h.action}`)).toEqual(["pull_request.opened", "pull_request.labeled", "pull_request_review.submitted"]);
+    const body = JSON.stringify(opened.payload);
+    expect(signature256("s3cret", body)).toBe(`sha256=${createHmac("sha256", "s3cret").update(body).digest("hex")}`);
+  });
+
+  test("GitHub refuses approving your own PR", () => {
+    const pr = sim.model.openPullRequest(repo, { author: "dev" });
+    expect(() => sim.model.review(pr, { author: "dev" })).toThrow(SimHttpError);
+    expect(sim.model.review(pr, { author: "dev", state: "COMMENTED" }).state).toBe("COMMENTED");
+  });
+});
+
+describe("Jira", () => {
+  const jira = async (method: string, path: string, body?: unknown, auth?: string) => {
+    const cred = auth ?? (sim.jira.flavour === "cloud" ? `Basic ${Buffer.from(`${sim.jira.email}:${sim.jira.apiToken}`).toString("base64")}` : `Bearer ${sim.jira.pat}`);
+    const res = await fetch(`${sim.jiraUrl}${path}`, { method, headers: { authorization: cred, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { status: res.status, json: (await res.json()) as any };
+  };
+
+  test("Cloud: bulkfetch omits unknown keys, search/jql returns ids unless fields are asked for, the old search is gone (410)", async () => {
+    sim.jira.flavour = "cloud";
+    sim.jira.setIssue("OPS-1", "In Progress", "Do it");
+    const bulk = await jira("POST", "/rest/api/3/issue/bulkfetch", { issueIdsOrKeys: ["OPS-1", "OPS-404"], fields: ["summary", "status"] });
+    expect(bulk.status).toBe(200);
+    expect(bulk.json.issues.map((i: any) => [i.key, i.fields.status.name, i.fields.summary])).toEqual([["OPS-1", "In Progress", "Do it"]]);
+    const ids = await jira("GET", "/rest/api/3/search/jql?jql=key%20in%20(OPS-1)");
+    expect(ids.json.issues).toEqual([{ id: expect.any(String) }]);
+    const withFields = await jira("POST", "/rest/api/3/search/jql", { jql: "key in (OPS-1)", fields: ["status"] });
+    expect(withFields.json.issues[0].fields.status.name).toBe("In Progress");
+    expect((await jira("POST", "/rest/api/3/search", { jql: "key in (OPS-1)" })).status).toBe(410);
+    expect((await jira("GET", "/rest/api/2/search?jql=key=OPS-1")).status).toBe(410);
+    expect((await jira("POST", "/rest/api/3/issue/bulkfetch", { issueIdsOrKeys: ["OPS-1"] }, "Basic bm9wZTpub3Bl")).status).toBe(401);
+  });
+
+  test("Data Center: /rest/api/2/search with a bearer token; unknown keys fail the query unless validateQuery is off", async () => {
+    sim.jira.flavour = "datacenter";
+    try {
+      const strict = await jira("POST", "/rest/api/2/search", { jql: "key in (OPS-1, OPS-404)", fields: ["summary", "status"] });
+      expect(strict.status).toBe(400);
+      expect(strict.json.errorMessages[0]).toContain("OPS-404");
+      const lenient = await jira("POST", "/rest/api/2/search", { jql: "key in (OPS-1, OPS-404)", fields: ["summary", "status"], validateQuery: false });
+      expect(lenient.json).toMatchObject({ total: 1, issues: [{ key: "OPS-1", fields: { status: { name: "In Progress" } } }] });
+      expect((await jira("POST", "/rest/api/3/issue/bulkfetch", { issueIdsOrKeys: ["OPS-1"] })).status).toBe(404);
+      expect((await jira("POST", "/rest/api/2/search", { jql: "key = OPS-1" }, "Bearer wrong")).status).toBe(401);
+    } finally {
+      sim.jira.flavour = "cloud";
+    }
+  });
+
+  test("Jira faults: 503 then recovery", async () => {
+    sim.fault({ target: "jira", kind: "status", status: 503, times: 1 });
+    expect((await jira("POST", "/rest/api/3/issue/bulkfetch", { issueIdsOrKeys: ["OPS-1"] })).status).toBe(503);
+    expect((await jira("POST", "/rest/api/3/issue/bulkfetch", { issueIdsOrKeys: ["OPS-1"] })).status).toBe(200);
+  });
+});

@@ -1,0 +1,789 @@
+/**
+ * The simulator's in-memory GitHub: apps, installations, users, repositories (default-branch files),
+ * pull requests with their commits, reviews, labels and comments, check suites and runs, commit
+ * statuses. Every state change that GitHub would announce produces the webhook GitHub would send
+ * (to the installations whose app subscribes to that event), handed to the listeners.
+ *
+ * Mutations made by changegate arrive through the HTTP layer (rest.ts, graphql.ts); mutations made
+ * by "people" and CI come from the test or benchmark through the methods below.
+ */
+import { createHash, randomUUID, type KeyObject } from "node:crypto";
+import { buildWebhook, type WebhookContext } from "./webhooks.js";
+
+export class SimHttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export interface SimApp {
+  id: number;
+  slug: string;
+  name: string;
+  owner: string;
+  /** Verifies the app's JWTs; null = any well-formed JWT naming the app is accepted. */
+  publicKey: KeyObject | null;
+  /** Webhook events the app subscribes to; null = it receives no webhooks (e.g. a CI app). */
+  events: string[] | null;
+  permissions: Record<string, string>;
+  nodeId: string;
+}
+
+export interface SimInstallation {
+  id: number;
+  appId: number;
+  account: string;
+  nodeId: string;
+  suspended: boolean;
+}
+
+export interface SimUser {
+  login: string;
+  id: number;
+  nodeId: string;
+  type: "User" | "Bot" | "Organization";
+}
+
+export interface SimRepo {
+  id: number;
+  nodeId: string;
+  owner: string;
+  name: string;
+  fullName: string;
+  defaultBranch: string;
+  private: boolean;
+  /** Files on the default branch (path → text). */
+  files: Map<string, string>;
+  /** Head of the default branch. */
+  baseSha: string;
+  /** Logins without write access (everyone else can push). */
+  readOnly: Set<string>;
+  createdAt: string;
+  nextIssueNumber: number;
+}
+
+export interface SimCommit {
+  sha: string;
+  nodeId: string;
+  repo: string;
+  message: string;
+  authors: (string | null)[];
+  committer: string | null;
+  parents: string[];
+  date: string;
+}
+
+export type ReviewState = "APPROVED" | "CHANGES_REQUESTED" | "COMMENTED" | "DISMISSED" | "PENDING";
+
+export interface SimReview {
+  id: number;
+  nodeId: string;
+  repo: string;
+  prNumber: number;
+  author: string;
+  state: ReviewState;
+  body: string;
+  commitId: string;
+  submittedAt: string;
+}
+
+export interface SimPull {
+  id: number;
+  nodeId: string;
+  repo: string;
+  number: number;
+  title: string;
+  body: string;
+  author: string;
+  state: "open" | "closed";
+  merged: boolean;
+  mergedAt: string | null;
+  mergedBy: string | null;
+  mergeCommitSha: string | null;
+  closedAt: string | null;
+  draft: boolean;
+  baseRef: string;
+  headRef: string;
+  /** Commit shas, oldest first; the last is the head. */
+  commits: string[];
+  labels: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface SimComment {
+  id: number;
+  nodeId: string;
+  repo: string;
+  issueNumber: number;
+  body: string;
+  author: string;
+  /** The app whose installation token created it (performed_via_github_app). */
+  appId: number | null;
+  createdAt: string;
+  updatedAt: string;
+  /** Every version of the body, with when it was written (Date.now()). */
+  history: { at: number; body: string }[];
+}
+
+export type CheckStatus = "queued" | "in_progress" | "completed" | "waiting" | "requested" | "pending";
+export const CHECK_STATUSES: CheckStatus[] = ["queued", "in_progress", "completed", "waiting", "requested", "pending"];
+export const CHECK_CONCLUSIONS = ["action_required", "cancelled", "failure", "neutral", "success", "skipped", "stale", "timed_out", "startup_failure"] as const;
+export type CheckConclusion = (typeof CHECK_CONCLUSIONS)[number];
+
+export interface SimSuite {
+  id: number;
+  nodeId: string;
+  repo: string;
+  headSha: string;
+  headBranch: string | null;
+  appId: number;
+  status: CheckStatus;
+  conclusion: CheckConclusion | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface SimCheckAction {
+  label: string;
+  description: string;
+  identifier: string;
+}
+
+export interface SimCheckRun {
+  id: number;
+  nodeId: string;
+  repo: string;
+  headSha: string;
+  suiteId: number;
+  appId: number;
+  name: string;
+  status: CheckStatus;
+  conclusion: CheckConclusion | null;
+  title: string | null;
+  summary: string | null;
+  text: string | null;
+  detailsUrl: string | null;
+  externalId: string;
+  startedAt: string;
+  completedAt: string | null;
+  actions: SimCheckAction[];
+  /** Every state the run went through (tests assert no stale verdict overwrote a newer one). */
+  history: { at: number; status: CheckStatus; conclusion: CheckConclusion | null; title: string | null }[];
+}
+
+export type StatusState = "error" | "failure" | "pending" | "success";
+
+export interface SimStatus {
+  id: number;
+  nodeId: string;
+  repo: string;
+  sha: string;
+  context: string;
+  state: StatusState;
+  targetUrl: string | null;
+  description: string | null;
+  creator: string;
+  createdAt: string;
+}
+
+export interface SimWebhook {
+  /** X-GitHub-Delivery */
+  id: string;
+  name: string;
+  action: string | null;
+  installationId: number;
+  appId: number;
+  payload: Record<string, unknown>;
+}
+
+export interface CommitSpec {
+  message?: string;
+  /** Logins; null = an author email that maps to no GitHub user. Default: the PR author. */
+  authors?: (string | null)[];
+  /** Default: the first author; "web-flow" for web edits. */
+  committer?: string | null;
+  /** Two or more parents make a merge commit (merging the base branch in). */
+  merge?: boolean;
+}
+
+export interface OpenPullSpec {
+  author?: string;
+  title?: string;
+  body?: string;
+  headRef?: string;
+  baseRef?: string;
+  draft?: boolean;
+  labels?: string[];
+  commits?: CommitSpec[];
+}
+
+const GITHUB_ACTIONS = { id: 15368, slug: "github-actions", name: "GitHub Actions" };
+
+/** The state and the state changes. */
+export class GitHubModel {
+  readonly apps = new Map<number, SimApp>();
+  readonly installations = new Map<number, SimInstallation>();
+  readonly users = new Map<string, SimUser>();
+  readonly repos = new Map<string, SimRepo>();
+  readonly commits = new Map<string, SimCommit>();
+  readonly pulls = new Map<string, SimPull>();
+  readonly reviews = new Map<number, SimReview>();
+  readonly comments = new Map<number, SimComment>();
+  readonly suites = new Map<number, SimSuite>();
+  readonly checkRuns = new Map<number, SimCheckRun>();
+  readonly statuses: SimStatus[] = [];
+  /** Webhooks produced so far, in order. */
+  readonly webhooks: SimWebhook[] = [];
+  /** Base URLs, set by the HTTP server once it listens. */
+  apiBase = "http://127.0.0.1/api/v3";
+  webBase = "http://127.0.0.1";
+
+  private nextId = 1000;
+  private clock = Math.floor(Date.now() / 1000) * 1000;
+  private readonly listeners: ((hook: SimWebhook) => void)[] = [];
+
+  constructor() {
+    this.addApp({ ...GITHUB_ACTIONS, owner: "github", events: null });
+  }
+
+  // ---------------------------------------------------------------- identity and time
+
+  id(): number {
+    return this.nextId++;
+  }
+
+  nodeId(prefix: string, id: number | string): string {
+    return `${prefix}_kw${Buffer.from(String(id)).toString("base64url")}`;
+  }
+
+  /** A new logical second: events get distinct, increasing timestamps (GitHub's are second-precision). */
+  tick(): string {
+    this.clock = Math.max(this.clock + 1000, Math.floor(Date.now() / 1000) * 1000);
+    return iso(this.clock);
+  }
+
+  stamp(): string {
+    return iso(this.clock);
+  }
+
+  onWebhook(listener: (hook: SimWebhook) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  // ---------------------------------------------------------------- apps, installations, users, repos
+
+  addApp(a: { id: number; slug: string; name?: string; owner?: string; publicKey?: KeyObject | null; events?: string[] | null; permissions?: Record<string, string> }): SimApp {
+    const app: SimApp = {
+      id: a.id,
+      slug: a.slug,
+      name: a.name ?? a.slug,
+      owner: a.owner ?? "acme",
+      publicKey: a.publicKey ?? null,
+      events: a.events ?? null,
+      permissions: a.permissions ?? { checks: "write", pull_requests: "write", issues: "write", contents: "read", statuses: "read", metadata: "read" },
+      nodeId: this.nodeId("A", a.id),
+    };
+    this.apps.set(app.id, app);
+    this.user(`${app.slug}[bot]`);
+    return app;
+  }
+
+  app(id: number): SimApp {
+    const a = this.apps.get(id);
+    if (!a) throw new Error(`simulator: no app ${id}`);
+    return a;
+  }
+
+  addInstallation(appId: number, account: string, id = this.id()): SimInstallation {
+    this.app(appId);
+    const inst: SimInstallation = { id, appId, account, nodeId: this.nodeId("MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u", id), suspended: false };
+    this.installations.set(id, inst);
+    this.user(account, "Organization");
+    return inst;
+  }
+
+  user(login: string, type?: SimUser["type"]): SimUser {
+    const key = login.toLowerCase();
+    let u = this.users.get(key);
+    if (!u) {
+      const id = this.id();
+      u = { login, id, nodeId: this.nodeId("U", id), type: type ?? (login.endsWith("[bot]") ? "Bot" : "User") };
+      this.users.set(key, u);
+    }
+    return u;
+  }
+
+  addRepo(r: { owner: string; name: string; defaultBranch?: string; private?: boolean; files?: Record<string, string> }): SimRepo {
+    const id = this.id();
+    const fullName = `${r.owner}/${r.name}`;
+    const repo: SimRepo = {
+      id,
+      nodeId: this.nodeId("R", id),
+      owner: r.owner,
+      name: r.name,
+      fullName,
+      defaultBranch: r.defaultBranch ?? "main",
+      private: r.private ?? true,
+      files: new Map(Object.entries(r.files ?? {})),
+      baseSha: "",
+      readOnly: new Set(),
+      createdAt: this.stamp(),
+      nextIssueNumber: 1,
+    };
+    this.user(r.owner, "Organization");
+    this.repos.set(fullName.toLowerCase(), repo);
+    repo.baseSha = this.addCommit(repo, { message: "Initial commit", authors: [r.owner], committer: "web-flow" }, []).sha;
+    return repo;
+  }
+
+  repo(fullName: string): SimRepo | undefined {
+    return this.repos.get(fullName.toLowerCase());
+  }
+
+  mustRepo(fullName: string): SimRepo {
+    const r = this.repo(fullName);
+    if (!r) throw new Error(`simulator: no repository ${fullName}`);
+    return r;
+  }
+
+  /** Write (or with null delete) a file on the default branch. */
+  setFile(repo: SimRepo, path: string, text: string | null): void {
+    if (text === null) repo.files.delete(path);
+    else repo.files.set(path, text);
+    repo.baseSha = this.addCommit(repo, { message: `Update ${path}`, authors: [repo.owner], committer: "web-flow" }, [repo.baseSha]).sha;
+  }
+
+  canPush(repo: SimRepo, login: string): boolean {
+    return !repo.readOnly.has(login.toLowerCase());
+  }
+
+  setWriteAccess(repo: SimRepo, login: string, canPush: boolean): void {
+    if (canPush) repo.readOnly.delete(login.toLowerCase());
+    else repo.readOnly.add(login.toLowerCase());
+  }
+
+  installationsFor(repo: SimRepo): SimInstallation[] {
+    return [...this.installations.values()].filter((i) => i.account.toLowerCase() === repo.owner.toLowerCase() && !i.suspended);
+  }
+
+  // ---------------------------------------------------------------- commits and pull requests
+
+  addCommit(repo: SimRepo, spec: CommitSpec, parents: string[], fallbackAuthor = repo.owner): SimCommit {
+    const n = this.id();
+    const message = spec.message ?? `Commit ${n}`;
+    const sha = createHash("sha1").update(`${repo.fullName}\u0000${n}\u0000${message}`).digest("hex");
+    const authors = spec.authors ?? [fallbackAuthor];
+    const committer = spec.committer === undefined ? (authors[0] ?? null) : spec.committer;
+    for (const a of [...authors, committer]) if (a) this.user(a);
+    const c: SimCommit = { sha, nodeId: this.nodeId("C", `${repo.id}:${sha}`), repo: repo.fullName, message, authors, committer, parents, date: this.stamp() };
+    this.commits.set(sha, c);
+    return c;
+  }
+
+  pullKey(repo: string, number: number): string {
+    return `${repo.toLowerCase()}#${number}`;
+  }
+
+  pull(repo: string, number: number): SimPull | undefined {
+    return this.pulls.get(this.pullKey(repo, number));
+  }
+
+  mustPull(repo: string, number: number): SimPull {
+    const p = this.pull(repo, number);
+    if (!p) throw new Error(`simulator: no pull request ${repo}#${number}`);
+    return p;
+  }
+
+  headSha(pr: SimPull): string {
+    return pr.commits[pr.commits.length - 1]!;
+  }
+
+  openPullRequest(repo: SimRepo, spec: OpenPullSpec = {}): SimPull {
+    const author = spec.author ?? "dev";
+    this.user(author);
+    const number = repo.nextIssueNumber++;
+    const id = this.id();
+    const at = this.tick();
+    const shas: string[] = [];
+    let parent = repo.baseSha;
+    for (const c of spec.commits ?? [{ message: `Change ${number}` }]) {
+      const commit = this.addCommit(repo, c, c.merge ? [parent, repo.baseSha] : [parent], author);
+      shas.push(commit.sha);
+      parent = commit.sha;
+    }
+    const pr: SimPull = {
+      id,
+      nodeId: this.nodeId("PR", id),
+      repo: repo.fullName,
+      number,
+      title: spec.title ?? `Change number ${number}`,
+      body: spec.body ?? "",
+      author,
+      state: "open",
+      merged: false,
+      mergedAt: null,
+      mergedBy: null,
+      mergeCommitSha: null,
+      closedAt: null,
+      draft: spec.draft ?? false,
+      baseRef: spec.baseRef ?? repo.defaultBranch,
+      headRef: spec.headRef ?? `feature-${number}`,
+      commits: shas,
+      labels: [],
+      createdAt: at,
+      updatedAt: at,
+    };
+    this.pulls.set(this.pullKey(repo.fullName, number), pr);
+    this.emit("pull_request", "opened", { repo, sender: author, pr });
+    for (const l of spec.labels ?? []) this.addLabel(pr, l, author);
+    return pr;
+  }
+
+  /** Push commits to the PR's branch (force: replace them). */
+  push(pr: SimPull, commits: CommitSpec[] = [{}], opts: { by?: string; force?: boolean } = {}): string {
+    const repo = this.mustRepo(pr.repo);
+    const before = this.headSha(pr);
+    let parent = opts.force ? repo.baseSha : before;
+    const shas: string[] = opts.force ? [] : [...pr.commits];
+    for (const c of commits) {
+      const commit = this.addCommit(repo, c, c.merge ? [parent, repo.baseSha] : [parent], opts.by ?? pr.author);
+      shas.push(commit.sha);
+      parent = commit.sha;
+    }
+    pr.commits = shas;
+    pr.updatedAt = this.tick();
+    this.emit("pull_request", "synchronize", { repo, sender: opts.by ?? pr.author, pr, before, after: this.headSha(pr) });
+    return this.headSha(pr);
+  }
+
+  editPullRequest(pr: SimPull, change: { title?: string; body?: string; baseRef?: string }, by = pr.author): void {
+    const repo = this.mustRepo(pr.repo);
+    const changes: Record<string, unknown> = {};
+    if (change.title !== undefined) {
+      changes.title = { from: pr.title };
+      pr.title = change.title;
+    }
+    if (change.body !== undefined) {
+      changes.body = { from: pr.body };
+      pr.body = change.body;
+    }
+    if (change.baseRef !== undefined) {
+      changes.base = { ref: { from: pr.baseRef }, sha: { from: repo.baseSha } };
+      pr.baseRef = change.baseRef;
+    }
+    pr.updatedAt = this.tick();
+    this.emit("pull_request", "edited", { repo, sender: by, pr, changes });
+  }
+
+  addLabel(pr: SimPull, name: string, by = pr.author): void {
+    if (!pr.labels.includes(name)) pr.labels.push(name);
+    pr.updatedAt = this.tick();
+    this.emit("pull_request", "labeled", { repo: this.mustRepo(pr.repo), sender: by, pr, label: name });
+  }
+
+  removeLabel(pr: SimPull, name: string, by = pr.author): void {
+    pr.labels = pr.labels.filter((l) => l !== name);
+    pr.updatedAt = this.tick();
+    this.emit("pull_request", "unlabeled", { repo: this.mustRepo(pr.repo), sender: by, pr, label: name });
+  }
+
+  setDraft(pr: SimPull, draft: boolean): void {
+    pr.draft = draft;
+    pr.updatedAt = this.tick();
+    this.emit("pull_request", draft ? "converted_to_draft" : "ready_for_review", { repo: this.mustRepo(pr.repo), sender: pr.author, pr });
+  }
+
+  /** A review. GitHub refuses approving or requesting changes on your own PR (force: pretend it did not). */
+  review(pr: SimPull, spec: { author: string; state?: ReviewState; body?: string; commit?: string; force?: boolean }): SimReview {
+    const state = spec.state ?? "APPROVED";
+    if (!spec.force && spec.author.toLowerCase() === pr.author.toLowerCase() && (state === "APPROVED" || state === "CHANGES_REQUESTED")) {
+      throw new SimHttpError(422, `Unprocessable Entity: "Review ${state === "APPROVED" ? "Can not approve" : "Can not request changes on"} your own pull request"`);
+    }
+    this.user(spec.author);
+    const id = this.id();
+    const r: SimReview = {
+      id,
+      nodeId: this.nodeId("PRR", id),
+      repo: pr.repo,
+      prNumber: pr.number,
+      author: spec.author,
+      state,
+      body: spec.body ?? "",
+      commitId: spec.commit ?? this.headSha(pr),
+      submittedAt: this.tick(),
+    };
+    this.reviews.set(id, r);
+    pr.updatedAt = r.submittedAt;
+    this.emit("pull_request_review", "submitted", { repo: this.mustRepo(pr.repo), sender: spec.author, pr, review: r });
+    return r;
+  }
+
+  dismissReview(review: SimReview, by: string): void {
+    const pr = this.mustPull(review.repo, review.prNumber);
+    review.state = "DISMISSED";
+    pr.updatedAt = this.tick();
+    this.emit("pull_request_review", "dismissed", { repo: this.mustRepo(pr.repo), sender: by, pr, review });
+  }
+
+  reviewsOf(pr: SimPull): SimReview[] {
+    return [...this.reviews.values()].filter((r) => r.repo === pr.repo && r.prNumber === pr.number).sort((a, b) => a.id - b.id);
+  }
+
+  merge(pr: SimPull, by: string): string {
+    if (pr.state !== "open") throw new SimHttpError(405, "Pull Request is not mergeable");
+    const repo = this.mustRepo(pr.repo);
+    const c = this.addCommit(repo, { message: `Merge pull request #${pr.number}`, authors: [by], committer: "web-flow" }, [repo.baseSha, this.headSha(pr)]);
+    repo.baseSha = c.sha;
+    const at = this.tick();
+    Object.assign(pr, { state: "closed", merged: true, mergedAt: at, mergedBy: by, mergeCommitSha: c.sha, closedAt: at, updatedAt: at });
+    this.user(by);
+    this.emit("pull_request", "closed", { repo, sender: by, pr });
+    return c.sha;
+  }
+
+  close(pr: SimPull, by = pr.author): void {
+    const at = this.tick();
+    Object.assign(pr, { state: "closed", closedAt: at, updatedAt: at });
+    this.emit("pull_request", "closed", { repo: this.mustRepo(pr.repo), sender: by, pr });
+  }
+
+  reopen(pr: SimPull, by = pr.author): void {
+    Object.assign(pr, { state: "open", closedAt: null, updatedAt: this.tick() });
+    this.emit("pull_request", "reopened", { repo: this.mustRepo(pr.repo), sender: by, pr });
+  }
+
+  openPullsWithHead(repo: string, sha: string): SimPull[] {
+    return [...this.pulls.values()].filter((p) => p.repo === repo && p.state === "open" && this.headSha(p) === sha);
+  }
+
+  // ---------------------------------------------------------------- comments
+
+  addComment(repo: SimRepo, issueNumber: number, body: string, author: string, appId: number | null): SimComment {
+    if (!this.pull(repo.fullName, issueNumber)) throw new SimHttpError(404, "Not Found");
+    if (body.length > 65536) throw new SimHttpError(422, "Validation Failed", { errors: [{ resource: "IssueComment", code: "custom", field: "body", message: "body is too long (maximum is 65536 characters)" }] });
+    const id = this.id();
+    const at = this.tick();
+    const c: SimComment = { id, nodeId: this.nodeId("IC", id), repo: repo.fullName, issueNumber, body, author, appId, createdAt: at, updatedAt: at, history: [{ at: Date.now(), body }] };
+    this.comments.set(id, c);
+    this.emit("issue_comment", "created", { repo, sender: author, pr: this.pull(repo.fullName, issueNumber), comment: c });
+    return c;
+  }
+
+  updateComment(comment: SimComment, body: string, by: string): void {
+    if (body.length > 65536) throw new SimHttpError(422, "Validation Failed", { errors: [{ resource: "IssueComment", code: "custom", field: "body", message: "body is too long (maximum is 65536 characters)" }] });
+    const from = comment.body;
+    comment.body = body;
+    comment.history.push({ at: Date.now(), body });
+    comment.updatedAt = this.tick();
+    this.emit("issue_comment", "edited", { repo: this.mustRepo(comment.repo), sender: by, pr: this.pull(comment.repo, comment.issueNumber), comment, changes: { body: { from } } });
+  }
+
+  deleteComment(comment: SimComment, by: string): void {
+    this.comments.delete(comment.id);
+    this.emit("issue_comment", "deleted", { repo: this.mustRepo(comment.repo), sender: by, pr: this.pull(comment.repo, comment.issueNumber), comment });
+  }
+
+  commentsOf(repo: string, issueNumber: number): SimComment[] {
+    return [...this.comments.values()].filter((c) => c.repo === repo && c.issueNumber === issueNumber).sort((a, b) => a.id - b.id);
+  }
+
+  // ---------------------------------------------------------------- checks and statuses
+
+  private suiteFor(repo: SimRepo, sha: string, appId: number): SimSuite {
+    for (const s of this.suites.values()) if (s.repo === repo.fullName && s.headSha === sha && s.appId === appId) return s;
+    const id = this.id();
+    const pr = [...this.pulls.values()].find((p) => p.repo === repo.fullName && p.commits.includes(sha));
+    const s: SimSuite = {
+      id,
+      nodeId: this.nodeId("CS", id),
+      repo: repo.fullName,
+      headSha: sha,
+      headBranch: pr?.headRef ?? null,
+      appId,
+      status: "queued",
+      conclusion: null,
+      createdAt: this.stamp(),
+      updatedAt: this.stamp(),
+    };
+    this.suites.set(id, s);
+    return s;
+  }
+
+  runsOfSuite(suite: SimSuite): SimCheckRun[] {
+    return [...this.checkRuns.values()].filter((r) => r.suiteId === suite.id).sort((a, b) => a.id - b.id);
+  }
+
+  runsOn(repo: string, sha: string): SimCheckRun[] {
+    return [...this.checkRuns.values()].filter((r) => r.repo === repo && r.headSha === sha).sort((a, b) => a.id - b.id);
+  }
+
+  /** Create a check run as app `appId` (REST POST check-runs, or CI in tests). */
+  createCheckRun(
+    repo: SimRepo,
+    appId: number,
+    input: {
+      name: string;
+      headSha: string;
+      status?: CheckStatus;
+      conclusion?: CheckConclusion | null;
+      title?: string | null;
+      summary?: string | null;
+      text?: string | null;
+      detailsUrl?: string | null;
+      externalId?: string;
+      actions?: SimCheckAction[];
+      startedAt?: string;
+      completedAt?: string | null;
+    },
+  ): SimCheckRun {
+    const commit = this.commits.get(input.headSha);
+    if (!commit || commit.repo !== repo.fullName) throw new SimHttpError(422, `No commit found for SHA: ${input.headSha}`);
+    const status = input.conclusion && !input.status ? "completed" : (input.status ?? "queued");
+    if (status === "completed" && !input.conclusion) throw new SimHttpError(422, "Invalid request.\n\nconclusion is required when status is completed.");
+    const suite = this.suiteFor(repo, input.headSha, appId);
+    const id = this.id();
+    const now = this.stamp();
+    const run: SimCheckRun = {
+      id,
+      nodeId: this.nodeId("CR", id),
+      repo: repo.fullName,
+      headSha: input.headSha,
+      suiteId: suite.id,
+      appId,
+      name: input.name,
+      status,
+      conclusion: status === "completed" ? (input.conclusion ?? null) : null,
+      title: input.title ?? null,
+      summary: input.summary ?? null,
+      text: input.text ?? null,
+      detailsUrl: input.detailsUrl ?? null,
+      externalId: input.externalId ?? "",
+      startedAt: input.startedAt ?? now,
+      completedAt: status === "completed" ? (input.completedAt ?? now) : null,
+      actions: input.actions ?? [],
+      history: [],
+    };
+    run.history.push({ at: Date.now(), status: run.status, conclusion: run.conclusion, title: run.title });
+    this.checkRuns.set(id, run);
+    const sender = `${this.app(appId).slug}[bot]`;
+    this.emit("check_run", "created", { repo, sender, run });
+    if (run.status === "completed") this.emit("check_run", "completed", { repo, sender, run });
+    this.refreshSuite(repo, suite, sender);
+    return run;
+  }
+
+  updateCheckRun(
+    run: SimCheckRun,
+    change: Partial<Pick<SimCheckRun, "name" | "status" | "conclusion" | "title" | "summary" | "text" | "detailsUrl" | "externalId" | "actions" | "completedAt">>,
+  ): void {
+    const wasCompleted = run.status === "completed";
+    if (change.conclusion && !change.status) change.status = "completed";
+    if (change.status === "completed" && !(change.conclusion ?? run.conclusion)) throw new SimHttpError(422, "Invalid request.\n\nconclusion is required when status is completed.");
+    Object.assign(run, Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)));
+    if (run.status !== "completed") run.conclusion = null;
+    if (run.status === "completed" && !run.completedAt) run.completedAt = this.stamp();
+    run.history.push({ at: Date.now(), status: run.status, conclusion: run.conclusion, title: run.title });
+    const repo = this.mustRepo(run.repo);
+    const sender = `${this.app(run.appId).slug}[bot]`;
+    if (run.status === "completed" && !wasCompleted) this.emit("check_run", "completed", { repo, sender, run });
+    this.refreshSuite(repo, this.suites.get(run.suiteId)!, sender);
+  }
+
+  private refreshSuite(repo: SimRepo, suite: SimSuite, sender: string): void {
+    const runs = this.runsOfSuite(suite);
+    const was = suite.status;
+    if (runs.every((r) => r.status === "completed")) {
+      suite.status = "completed";
+      const cs = runs.map((r) => r.conclusion);
+      const bad = ["failure", "timed_out", "cancelled", "action_required", "startup_failure", "stale"].find((c) => cs.includes(c as CheckConclusion));
+      suite.conclusion = (bad as CheckConclusion | undefined) ?? (cs.every((c) => c === "skipped") ? "skipped" : cs.every((c) => c === "neutral" || c === "skipped") ? "neutral" : "success");
+    } else {
+      suite.status = runs.some((r) => r.status !== "queued") ? "in_progress" : "queued";
+      suite.conclusion = null;
+    }
+    suite.updatedAt = this.stamp();
+    if (suite.status === "completed" && was !== "completed") this.emit("check_suite", "completed", { repo, sender, suite });
+  }
+
+  /** CI reports a check run (by default as GitHub Actions). */
+  ci(pr: SimPull | { repo: string; sha: string }, name: string, opts: { status?: CheckStatus; conclusion?: CheckConclusion; appId?: number; detailsUrl?: string } = {}): SimCheckRun {
+    const repoName = "number" in pr ? pr.repo : pr.repo;
+    const sha = "number" in pr ? this.headSha(pr) : pr.sha;
+    return this.createCheckRun(this.mustRepo(repoName), opts.appId ?? GITHUB_ACTIONS.id, {
+      name,
+      headSha: sha,
+      status: opts.status ?? (opts.conclusion ? "completed" : "in_progress"),
+      conclusion: opts.conclusion ?? null,
+      detailsUrl: opts.detailsUrl ?? `https://ci.example.com/${encodeURIComponent(name)}`,
+    });
+  }
+
+  setStatus(repo: SimRepo, sha: string, s: { context: string; state: StatusState; creator?: string; targetUrl?: string | null; description?: string | null }): SimStatus {
+    const commit = this.commits.get(sha);
+    if (!commit || commit.repo !== repo.fullName) throw new SimHttpError(422, `No commit found for SHA: ${sha}`);
+    const id = this.id();
+    const creator = s.creator ?? "ci-bot";
+    this.user(creator);
+    const st: SimStatus = {
+      id,
+      nodeId: this.nodeId("SC", id),
+      repo: repo.fullName,
+      sha,
+      context: s.context,
+      state: s.state,
+      targetUrl: s.targetUrl ?? null,
+      description: s.description ?? null,
+      creator,
+      createdAt: this.tick(),
+    };
+    this.statuses.push(st);
+    this.emit("status", null, { repo, sender: creator, status: st });
+    return st;
+  }
+
+  /** Latest status per context on a commit. */
+  latestStatuses(repo: string, sha: string): SimStatus[] {
+    const latest = new Map<string, SimStatus>();
+    for (const s of this.statuses) if (s.repo === repo && s.sha === sha) latest.set(s.context, s);
+    return [...latest.values()];
+  }
+
+  /** A user presses a button on a check run ("Re-evaluate"). */
+  requestAction(run: SimCheckRun, identifier: string, by: string): void {
+    this.emit("check_run", "requested_action", { repo: this.mustRepo(run.repo), sender: by, run, requestedAction: identifier });
+  }
+
+  rerequest(run: SimCheckRun, by: string): void {
+    this.emit("check_run", "rerequested", { repo: this.mustRepo(run.repo), sender: by, run });
+  }
+
+  // ---------------------------------------------------------------- webhooks
+
+  private emit(name: string, action: string | null, ctx: Omit<WebhookContext, "model" | "installation" | "name" | "action">): void {
+    for (const inst of this.installationsFor(ctx.repo)) {
+      const app = this.app(inst.appId);
+      if (!app.events || !app.events.includes(name)) continue;
+      // Button presses and re-requests go only to the app that owns the run or suite.
+      const ownerApp = ctx.run?.appId ?? ctx.suite?.appId;
+      const ownOnly = (name === "check_run" && (action === "rerequested" || action === "requested_action")) || (name === "check_suite" && action !== "completed");
+      if (ownOnly && ownerApp !== app.id) continue;
+      const payload = buildWebhook({ ...ctx, model: this, installation: inst, name, action });
+      const hook: SimWebhook = { id: randomUUID(), name, action, installationId: inst.id, appId: app.id, payload };
+      this.webhooks.push(hook);
+      for (const l of [...this.listeners]) l(hook);
+    }
+  }
+}
+
+export function iso(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
