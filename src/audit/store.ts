@@ -358,6 +358,9 @@ export class AuditStore {
         provider: migrationProvider(this.dialect),
         migrationTableName: MIGRATION_TABLE,
         migrationLockTableName: MIGRATION_LOCK_TABLE,
+        // PostgreSQL: name the schema on the search path. Left unset, Kysely's existence check sees
+        // its tables in any schema of the database, skips creating them here, then fails.
+        ...(this.dialect === "postgres" ? { migrationTableSchema: await this.currentSchema(db) } : {}),
       });
       const { error, results } = await migrator.migrateToLatest();
       if (error) throw new StoreError("schema", `migrating the audit database ${this.description} failed: ${redact(errorMessage(error))}`);
@@ -376,6 +379,13 @@ export class AuditStore {
         throw err;
       }
     });
+  }
+
+  private async currentSchema(db: Kysely<AuditDatabase>): Promise<string> {
+    const r = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+    const schema = r.rows[0]?.schema;
+    if (!schema) throw new StoreError("schema", `the audit database ${this.description} has no schema on its search_path to create tables in`);
+    return schema;
   }
 
   private async appliedMigrationsOn(db: Kysely<AuditDatabase>): Promise<string[]> {

@@ -1,0 +1,39 @@
+/**
+ * Two changegate databases in one PostgreSQL database, in different schemas (search_path): each
+ * migrates its own schema. (Kysely's existence check saw the other schema's migration tables,
+ * skipped creating them, then failed — found when the PostgreSQL suites ran in parallel.)
+ */
+import { describe, expect, test } from "@jest/globals";
+import { AuditStore } from "../../src/audit/store.js";
+import { pgSchema, pgTestUrl } from "./records.js";
+
+const base = pgTestUrl();
+
+describe("PostgreSQL schemas", () => {
+  if (!base) {
+    test("need TEST_DATABASE_URL (left out outside CI)", () => {
+      expect(base).toBeNull();
+    });
+    return;
+  }
+  test("a schema is migrated even when another schema of the database already holds changegate's tables", async () => {
+    const first = await pgSchema(base);
+    const second = await pgSchema(base);
+    try {
+      const a = await AuditStore.open(first.url);
+      const applied = await a.appliedMigrations();
+      await a.close();
+      expect(applied.length).toBeGreaterThan(0);
+      const b = await AuditStore.open(second.url);
+      try {
+        expect(await b.appliedMigrations()).toEqual(applied);
+        expect(await b.countRecords()).toBe(0);
+      } finally {
+        await b.close();
+      }
+    } finally {
+      await first.drop();
+      await second.drop();
+    }
+  });
+});
