@@ -19,6 +19,7 @@ import { createJiraWebhookHandler, type TicketIndex } from "./jira/webhook.js";
 import { MemoryDeliveryLedger, type DeliveryLedger } from "./runtime/dedupe.js";
 import { runEvaluation, redactError, type EvaluationJob, type EvaluationOutcome, type PipelineDeps } from "./runtime/pipeline.js";
 import { reconcile } from "./runtime/reconcile.js";
+import { BoundedMap } from "./runtime/bounded-map.js";
 import { Scheduler } from "./runtime/scheduler.js";
 
 export interface ChangegateOptions {
@@ -90,8 +91,8 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   const options: ChangegateOptions = { ...defaultOptions(), ...overrides };
   const index = new HeadIndex();
   /** Newest head announced by pull_request events, ordered by the PR's updated_at. */
-  const announced = new Map<string, { sha: string; updatedAt: string }>();
-  const digestIds = new Map<string, number>();
+  const announced = new BoundedMap<string, { sha: string; updatedAt: string }>(50_000);
+  const digestIds = new BoundedMap<string, number>(50_000);
   let deliveries = 0;
   let duplicates = 0;
   let probot: Probot | null = null;

@@ -307,3 +307,15 @@ describe("MemoryDeliveryLedger", () => {
     expect(await l.claim("id-0")).toBe(true);
   });
 });
+
+describe("BoundedMap", () => {
+  test("keeps the most recently written entries, up to its bound", async () => {
+    const { BoundedMap } = await import("../../src/runtime/bounded-map.js");
+    const m = new BoundedMap<string, number>(2);
+    m.set("a", 1).set("b", 2).set("a", 3).set("c", 4);
+    expect([...m.entries()]).toEqual([
+      ["a", 3],
+      ["c", 4],
+    ]);
+  });
+});
