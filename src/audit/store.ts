@@ -35,6 +35,7 @@ import {
 } from "./migrations.js";
 import { chainOf, evaluationPayload, mergePayload, normaliseTime, type StandingVerdict } from "./payload.js";
 import { changegateVersion } from "./version.js";
+import { ticketIndexEntry } from "../policy/tickets.js";
 
 export type StoreLocation = { dialect: "sqlite"; path: string } | { dialect: "postgres"; url: string };
 
@@ -569,11 +570,10 @@ export class AuditStore {
   private async indexTickets(tx: Kysely<AuditDatabase>, rec: EvaluationRecord): Promise<void> {
     const { ref } = rec;
     const repoKey = chainOf(ref.owner, ref.repo);
-    const tickets = rec.verdict?.rules.find((r) => r.rule === "tickets");
-    const refs = tickets?.status === "skipped" ? [] : rec.evidence.tickets.refs;
-    const waiting = waitingOnTicketsOnly(rec) ? 1 : 0;
+    const entry = ticketIndexEntry(rec.verdict, rec.evidence.tickets.refs);
+    const waiting = entry.waiting ? 1 : 0;
     const open = rec.evidence.pr.state === "OPEN" ? 1 : 0;
-    const keys = [...new Set(refs.map((r) => r.key.trim().toUpperCase()).filter((k) => k.length > 0))];
+    const keys = entry.keys;
     if (keys.length === 0 && waiting) keys.push("");
     let stale = tx
       .deleteFrom("ticket_pr")
@@ -901,13 +901,6 @@ function normaliseRow(r: AuditRow): AuditRow {
 }
 
 /** True when the check fails and the tickets rule is the only rule failing (as src/jira/webhook.ts decides). */
-function waitingOnTicketsOnly(rec: EvaluationRecord): boolean {
-  const v = rec.verdict;
-  if (!v || v.conclusion !== "failure") return false;
-  const failing = v.rules.filter((r) => r.status === "fail");
-  return failing.length > 0 && failing.every((r) => r.rule === "tickets");
-}
-
 function parseJobs(text: string | null): PendingJob[] | null {
   if (!text) return null;
   try {

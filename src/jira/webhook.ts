@@ -18,7 +18,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import type { EvaluationRecord, MergeReceipt, MergeRecord, Recorder } from "../audit/recorder.js";
 import { prKey, prLabel, type PrRef } from "../github/types.js";
-import type { Verdict } from "../policy/types.js";
+import { ticketIndexEntry } from "../policy/tickets.js";
 import { ISSUE_KEY } from "./client.js";
 
 export const JIRA_WEBHOOK_PATH = "/api/jira/webhooks";
@@ -77,13 +77,6 @@ export class MemoryTicketIndex implements TicketIndex {
   }
 }
 
-/** True when the check fails and the tickets rule is the only rule failing (a ticket move could turn it green). */
-export function waitingOnTickets(verdict: Verdict | null): boolean {
-  if (!verdict || verdict.conclusion !== "failure") return false;
-  const failing = verdict.rules.filter((r) => r.status === "fail");
-  return failing.length > 0 && failing.every((r) => r.rule === "tickets");
-}
-
 /**
  * A Recorder that keeps a MemoryTicketIndex up to date from every evaluation and merge, then hands
  * the record on. (The store-backed recorder keeps its own durable index instead.)
@@ -91,10 +84,8 @@ export function waitingOnTickets(verdict: Verdict | null): boolean {
 export function indexingRecorder(inner: Recorder, index: MemoryTicketIndex): Recorder {
   return {
     async recordEvaluation(rec: EvaluationRecord): Promise<void> {
-      const tickets = rec.verdict?.rules.find((r) => r.rule === "tickets");
-      // A policy that does not require tickets: a ticket moving cannot change this PR's check.
-      const keys = tickets?.status === "skipped" ? [] : rec.evidence.tickets.refs.map((r) => r.key);
-      index.update(rec.ref, keys, rec.evidence.pr.state === "OPEN", waitingOnTickets(rec.verdict));
+      const { keys, waiting } = ticketIndexEntry(rec.verdict, rec.evidence.tickets.refs);
+      index.update(rec.ref, keys, rec.evidence.pr.state === "OPEN", waiting);
       await inner.recordEvaluation(rec);
     },
     async recordMerge(rec: MergeRecord): Promise<MergeReceipt | null> {

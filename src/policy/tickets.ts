@@ -3,7 +3,7 @@
  * when `allowed_states` is set, be in one of those states. A Jira outage or rejected credentials
  * is reported as such, never as an invalid ticket, and never passes.
  */
-import type { TicketEvidence, TicketLine, TicketsResult } from "./types.js";
+import type { TicketEvidence, TicketLine, TicketRef, TicketsResult, Verdict } from "./types.js";
 
 export interface TicketSettings {
   required: boolean;
@@ -91,4 +91,17 @@ export function evaluateTickets(t: TicketEvidence, s: TicketSettings): TicketsRe
     todo,
     tickets: lines,
   };
+}
+
+/**
+ * What a ticket index keeps for a PR after an evaluation: the keys whose state can change its check
+ * (none when the policy skips the tickets rule), and whether tickets are the only thing failing (a
+ * ticket moving could turn it green: the periodic re-check's list). One definition for the
+ * in-memory index and the store's.
+ */
+export function ticketIndexEntry(verdict: Verdict | null, refs: TicketRef[]): { keys: string[]; waiting: boolean } {
+  const tickets = verdict?.rules.find((r) => r.rule === "tickets");
+  const keys = tickets?.status === "skipped" ? [] : [...new Set(refs.map((r) => r.key.trim().toUpperCase()).filter((k) => k.length > 0))];
+  const failing = verdict?.conclusion === "failure" ? verdict.rules.filter((r) => r.status === "fail") : [];
+  return { keys, waiting: failing.length > 0 && failing.every((r) => r.rule === "tickets") };
 }

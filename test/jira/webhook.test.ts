@@ -20,10 +20,10 @@ import {
   scrubSecretQuery,
   signatureMatches,
   tokenMatches,
-  waitingOnTickets,
   type HttpHandler,
   type JiraWebhookOptions,
 } from "../../src/jira/webhook.js";
+import { ticketIndexEntry } from "../../src/policy/tickets.js";
 import type { Verdict } from "../../src/policy/types.js";
 import { evidence } from "../helpers/fixtures.js";
 import { privateKey } from "../helpers/probot.js";
@@ -362,14 +362,22 @@ describe("MemoryTicketIndex", () => {
     expect(await index.waitingOnTickets()).toStrictEqual([PAYMENTS]);
   });
 
-  test("waitingOnTickets(verdict): failure with tickets the only failing rule", () => {
-    const rule = (r: "approvals" | "ci" | "tickets", status: "pass" | "fail") => ({ rule: r, status }) as unknown as Verdict["rules"][number];
+  test("ticketIndexEntry: waiting when tickets are the only failing rule; no keys when the rule is skipped", () => {
+    const rule = (r: "approvals" | "ci" | "tickets", status: "pass" | "fail" | "skipped") => ({ rule: r, status }) as unknown as Verdict["rules"][number];
     const verdict = (rules: Verdict["rules"], conclusion: Verdict["conclusion"] = "failure") =>
       ({ conclusion, title: "", gated: true, emergency: false, draft: false, rules }) as Verdict;
-    expect(waitingOnTickets(verdict([rule("approvals", "pass"), rule("tickets", "fail")]))).toBe(true);
-    expect(waitingOnTickets(verdict([rule("approvals", "fail"), rule("tickets", "fail")]))).toBe(false);
-    expect(waitingOnTickets(verdict([rule("tickets", "pass")], "success"))).toBe(false);
-    expect(waitingOnTickets(null)).toBe(false);
+    const waiting = (v: Verdict | null) => ticketIndexEntry(v, []).waiting;
+    expect(waiting(verdict([rule("approvals", "pass"), rule("tickets", "fail")]))).toBe(true);
+    expect(waiting(verdict([rule("approvals", "fail"), rule("tickets", "fail")]))).toBe(false);
+    expect(waiting(verdict([rule("tickets", "pass")], "success"))).toBe(false);
+    expect(waiting(null)).toBe(false);
+    const refs = [
+      { key: "ops-2", foundIn: ["branch" as const] },
+      { key: "OPS-2", foundIn: ["title" as const] },
+      { key: "OPS-1", foundIn: ["body" as const] },
+    ];
+    expect(ticketIndexEntry(verdict([rule("tickets", "fail")]), refs).keys).toEqual(["OPS-2", "OPS-1"]);
+    expect(ticketIndexEntry(verdict([rule("tickets", "skipped")], "success"), refs).keys).toEqual([]);
   });
 
   test("indexingRecorder keeps the index in step with evaluations and merges", async () => {
