@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ApplicationFunction, Context, Probot } from "probot";
-import { NoRecorder, type Recorder } from "./audit/recorder.js";
+import { MemoryRecorder, type Recorder } from "./audit/recorder.js";
 import { InProcessPrLock, PrLockTimeout, type PrLock } from "./audit/store.js";
 import { randomUUID } from "node:crypto";
 import { REEVALUATE_ACTION } from "./contract.js";
@@ -17,7 +17,9 @@ import { startTicketRecheck } from "./jira/recheck.js";
 import type { TicketLookupService } from "./jira/tickets.js";
 import { createJiraWebhookHandler, type TicketIndex } from "./jira/webhook.js";
 import { MemoryDeliveryLedger, type DeliveryLedger } from "./runtime/dedupe.js";
-import { runEvaluation, redactError, type EvaluationJob, type EvaluationOutcome, type PipelineDeps } from "./runtime/pipeline.js";
+import { reportStoreFailure, runEvaluation, redactError, type EvaluationJob, type EvaluationOutcome, type PipelineDeps } from "./runtime/pipeline.js";
+import { renderFailure } from "./report/failure.js";
+import { CHECK_NAME } from "./contract.js";
 import { reconcile } from "./runtime/reconcile.js";
 import { BoundedMap } from "./runtime/bounded-map.js";
 import { Scheduler } from "./runtime/scheduler.js";
@@ -75,7 +77,7 @@ export function defaultOptions(env: NodeJS.ProcessEnv = process.env): Changegate
     appId: Number(env.APP_ID ?? 0),
     reader: defaultReaderOptions,
     tickets: null,
-    recorder: new NoRecorder(),
+    recorder: new MemoryRecorder(),
     ledger: new MemoryDeliveryLedger(),
     publishBackoffMs: [1000, 4000],
     staleHeadBackoffMs: [500, 1000, 2000],
@@ -93,6 +95,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   /** Newest head announced by pull_request events, ordered by the PR's updated_at. */
   const announced = new BoundedMap<string, { sha: string; updatedAt: string }>(50_000);
   const digestIds = new BoundedMap<string, number>(50_000);
+  const lastSeen = new BoundedMap<string, { headSha: string; gated: boolean | null }>(50_000);
   let deliveries = 0;
   let duplicates = 0;
   let probot: Probot | null = null;
@@ -112,6 +115,11 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     staleHeadBackoffMs: options.staleHeadBackoffMs,
     laterRetryMs: options.laterRetryMs,
     digestIds,
+    lastSeen,
+    requestEvaluation: (ref, headSha, reason) => {
+      index.set(ref, headSha);
+      void scheduler.request(prKey(ref), { ref, deliveryId: `shared-head-${randomUUID()}`, event: reason, expectedHead: headSha, merge: false, attempt: 0 });
+    },
     retryLater: (job, delayMs) => {
       setTimeout(() => void scheduler.request(prKey(job.ref), job), delayMs).unref();
     },
@@ -125,7 +133,12 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
       try {
         outcome = await options.prLock.withPrLock(key, () => runEvaluation(deps(), job));
       } catch (err) {
-        if (!(err instanceof PrLockTimeout)) throw err;
+        if (!(err instanceof PrLockTimeout)) {
+          // The lock lives in the audit store: with the store down, fail the check and retry later.
+          outcome = await reportStoreFailure(deps(), job, err);
+          options.onEvaluated?.(job, outcome);
+          return;
+        }
         // Another replica is evaluating this PR (or stuck): try again later rather than pile up.
         probot?.log.warn({ pr: key }, err.message);
         setTimeout(() => void scheduler.request(key, job), 30_000).unref();
@@ -152,10 +165,14 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
    */
   async function dispatch(deliveryId: string, jobs: EvaluationJob[]): Promise<void> {
     if (jobs.length === 0) return;
-    await options.ledger.pending(
-      deliveryId,
-      jobs.map(({ ref, event, expectedHead, merge }) => ({ ref, event, expectedHead, merge })),
-    );
+    try {
+      await options.ledger.pending(
+        deliveryId,
+        jobs.map(({ ref, event, expectedHead, merge }) => ({ ref, event, expectedHead, merge })),
+      );
+    } catch (err) {
+      throw new StoreUnavailable(err);
+    }
     void Promise.all(jobs.map((job) => scheduler.request(prKey(job.ref), job)))
       .then(() => options.ledger.complete(deliveryId))
       .catch((err: unknown) => probot?.log.error({ err: redactError(err), delivery: deliveryId }, "could not mark the delivery complete"));
@@ -174,18 +191,81 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     return open.length;
   }
 
-  /** Should this delivery be processed? Not a repeat, and sent to an installation of the app. */
-  async function firstTime(context: Context): Promise<boolean> {
+  /**
+   * Take a delivery in: not a repeat, sent to an installation of the app, then `work` (locate and
+   * dispatch). If the audit store cannot be reached to claim or queue it, nothing is dropped
+   * silently: the check on the payload's head fails naming the store, and the intake is retried.
+   */
+  async function intake(context: Context, heads: () => string[], work: () => Promise<void>): Promise<void> {
     deliveries++;
     if (!(context.payload as { installation?: { id?: number } }).installation?.id) {
       // A repository or organisation webhook pointed at changegate: nothing to authenticate as.
       context.log.warn({ delivery: context.id, event: context.name }, "event without an installation ignored (is a repository webhook pointed at changegate?)");
-      return false;
+      return;
     }
-    if (await options.ledger.claim(context.id)) return true;
-    duplicates++;
-    context.log.info({ delivery: context.id }, "duplicate delivery ignored");
-    return false;
+    const attempt = async (n: number, claimed: boolean): Promise<void> => {
+      try {
+        if (!claimed) {
+          try {
+            claimed = await options.ledger.claim(context.id);
+          } catch (err) {
+            throw new StoreUnavailable(err);
+          }
+          if (!claimed) {
+            duplicates++;
+            context.log.info({ delivery: context.id }, "duplicate delivery ignored");
+            return;
+          }
+        }
+        await work();
+      } catch (err) {
+        if (!(err instanceof StoreUnavailable)) throw err;
+        await storeDown(context, heads, err.cause, n);
+        const delay = options.laterRetryMs[n];
+        if (delay === undefined) {
+          context.log.error({ delivery: context.id }, "giving up on a delivery the audit store could not take; the next event or a reconcile will evaluate its PRs");
+          return;
+        }
+        setTimeout(() => void attempt(n + 1, claimed).catch((e: unknown) => context.log.error({ err: redactError(e) }, "retrying a delivery failed")), delay).unref();
+      }
+    };
+    await attempt(0, false);
+  }
+
+  /** The store is down: fail changegate's check on each head the payload names (a new run supersedes ours). */
+  async function storeDown(context: Context, heads: () => string[], err: unknown, attempt: number): Promise<void> {
+    context.log.error({ err: redactError(err), delivery: context.id, attempt }, "the audit store is unavailable: failing the check and retrying the delivery later");
+    let shas: string[] = [];
+    let owner = "";
+    let repo = "";
+    try {
+      ({ owner, repo } = context.repo());
+      shas = heads().filter((h) => typeof h === "string" && /^[0-9a-f]{40}$/i.test(h));
+    } catch {
+      return; // a payload without the fields: nothing to attach a check to
+    }
+    for (const headSha of new Set(shas)) {
+      const f = renderFailure({ stage: "store", error: err, headSha, deliveryId: context.id });
+      try {
+        await context.octokit.request("POST /repos/{owner}/{repo}/check-runs", {
+          owner,
+          repo,
+          name: CHECK_NAME,
+          head_sha: headSha,
+          status: "completed",
+          conclusion: "failure",
+          output: { title: f.check.title, summary: f.check.summary },
+        });
+      } catch (e) {
+        context.log.error({ err: redactError(e) }, `could not fail the check on ${headSha.slice(0, 7)} either`);
+      }
+    }
+  }
+
+  /** The commit heads a check/status payload names, where they are known to be PR heads. */
+  function prHeads(context: Context, sha: string, hinted: unknown[]): string[] {
+    const { owner, repo } = context.repo();
+    return hinted.length > 0 || (index.get(`${owner}/${repo}`, sha)?.length ?? 0) > 0 ? [sha] : [];
   }
 
   function installationOf(context: Context): number {
@@ -246,28 +326,27 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
         "pull_request.closed",
       ],
       async (context) => {
-        if (!(await firstTime(context))) return;
         const pull = context.payload.pull_request;
         if (context.payload.action === "closed") {
-          if (pull.merged) await dispatch(context.id, [fromPull(context, pull, true)]);
+          if (pull?.merged) await intake(context, () => [], () => dispatch(context.id, [fromPull(context, pull, true)]));
           return;
         }
-        await dispatch(context.id, [fromPull(context, pull)]);
+        await intake(context, () => [pull.head.sha], () => dispatch(context.id, [fromPull(context, pull)]));
       },
     );
 
     app.on(["pull_request_review.submitted", "pull_request_review.edited", "pull_request_review.dismissed"], async (context) => {
-      if (!(await firstTime(context))) return;
       const pull = context.payload.pull_request;
-      if (pull.state !== "open") return;
-      await dispatch(context.id, [fromPull(context, pull)]);
+      await intake(context, () => (pull.state === "open" ? [pull.head.sha] : []), async () => {
+        if (pull.state !== "open") return;
+        await dispatch(context.id, [fromPull(context, pull)]);
+      });
     });
 
     app.on("check_suite.completed", async (context) => {
       const suite = context.payload.check_suite;
       if (suite.app?.id === options.appId) return; // our own suite: no feedback loop
-      if (!(await firstTime(context))) return;
-      await fromSha(context, suite.head_sha, suite.pull_requests);
+      await intake(context, () => prHeads(context, suite.head_sha, suite.pull_requests), () => fromSha(context, suite.head_sha, suite.pull_requests));
     });
 
     app.on(["check_run.completed", "check_run.rerequested", "check_run.requested_action"], async (context) => {
@@ -279,13 +358,12 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
         if (!ours) return; // someone else's button
         if (context.payload.action === "requested_action" && context.payload.requested_action?.identifier !== REEVALUATE_ACTION) return;
       }
-      if (!(await firstTime(context))) return;
-      await fromSha(context, run.head_sha, run.pull_requests);
+      await intake(context, () => prHeads(context, run.head_sha, run.pull_requests), () => fromSha(context, run.head_sha, run.pull_requests));
     });
 
     app.on("status", async (context) => {
-      if (!(await firstTime(context))) return;
-      await fromSha(context, context.payload.sha, []);
+      const sha = context.payload.sha;
+      await intake(context, () => prHeads(context, sha, []), () => fromSha(context, sha, []));
     });
 
     const health: Handler = (req, res) => {
@@ -358,6 +436,14 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     stats,
     request,
   };
+}
+
+/** The audit store failed to take a delivery (claim or queue): the intake fails closed and retries. */
+class StoreUnavailable extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`the audit store is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = "StoreUnavailable";
+  }
 }
 
 /** Add an HTTP route; without a server (a bare Probot instance, as in tests) there is nothing to add it to. */

@@ -1,7 +1,8 @@
 /**
- * Bypasses: a merge into a gated branch while changegate's check on the merged head was anything
- * but success (failure, pending, or no check at all). One definition, used by the pipeline's log
- * line, the audit record and the issue below.
+ * Bypasses: a merge into a gated branch while the merged PR's own verdict on the merged head was
+ * anything but success (failure, pending, or never judged). Not the check run: a commit shares it
+ * with every PR whose head it is. One definition, used by the pipeline's log line, the audit record
+ * and the issue below.
  *
  * When the policy names `audit.issue_repo`, each bypass is listed in one open issue per source
  * repository there: found by one GET (label + marker), then a comment on it, or a new issue.
@@ -32,13 +33,13 @@ export interface BypassReport {
 /** What the issue says about one bypass (user text escaped, nobody @-mentioned). */
 export function bypassEntry(merge: MergeRecord, recordId: string | null = null): string {
   const pr = `${merge.ref.owner}/${merge.ref.repo}#${merge.ref.number}`;
-  const check = merge.outcome === "none" ? "missing" : merge.outcome;
+  const verdict = merge.outcome === "none" ? "none (changegate never judged this head into this base)" : merge.outcome;
   const lines = [
     `### ${link(md(pr), merge.url)}: ${md(merge.title, 200)}`,
     "",
     `- merged by: ${merge.mergedBy ? code(merge.mergedBy, 100) : "unknown"} at ${md(merge.mergedAt ?? merge.at, 40)}`,
     `- author: ${merge.author ? code(merge.author, 100) : "unknown"}`,
-    `- changegate's check on \`${merge.headSha.slice(0, 12)}\`: **${check}**`,
+    `- changegate's verdict on \`${merge.headSha.slice(0, 12)}\`: **${verdict}**`,
     `- merge commit: ${merge.mergeCommitSha ? `\`${merge.mergeCommitSha.slice(0, 12)}\`` : "unknown"}`,
     `- emergency label: ${merge.emergency ? "yes" : "no"}`,
   ];
@@ -79,7 +80,7 @@ export async function reportBypass(writer: IssueWriter, issueRepo: string, merge
   }
   const body = [
     marker,
-    `Pull requests of \`${md(source, 200)}\` merged while changegate's check on the merged head was not green (a **bypass** of the change-management gate).`,
+    `Pull requests of \`${md(source, 200)}\` merged while changegate's verdict on the merged head was not compliant (a **bypass** of the change-management gate).`,
     "Each is on the audit record; review it, and record why it was accepted or what follows up. Each further bypass is added as a comment; close this issue once reviewed, and the next bypass opens a new one.",
     "",
     entry,

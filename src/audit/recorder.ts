@@ -3,7 +3,8 @@
  * Recorder before publishing; the store-backed recorder (SQLite/PostgreSQL) implements it.
  */
 import type { Evidence, Policy, Verdict } from "../policy/types.js";
-import type { PrRef } from "../github/types.js";
+import { prKey, type PrRef } from "../github/types.js";
+import { BoundedMap } from "../runtime/bounded-map.js";
 
 export interface EvaluationRecord {
   at: string;
@@ -35,7 +36,11 @@ export interface MergeRecord {
   mergedBy: string | null;
   mergedAt: string | null;
   mergeCommitSha: string | null;
-  /** The verdict for the merged head as changegate judges it now. */
+  /**
+   * The merged PR's own verdict for the merged head and base, as last recorded before the merge
+   * ("none": changegate never judged that head into that base). Not the check run, which a commit
+   * shares with every PR whose head it is.
+   */
   outcome: "success" | "failure" | "pending" | "none";
   emergency: boolean;
   /** Was the base branch gated by the policy? Absent counts as gated (fail closed); see isBypass. */
@@ -48,15 +53,67 @@ export interface MergeReceipt {
   duplicate: boolean;
 }
 
+/** A PR's own verdict, as recorded by its latest evaluation at one head. */
+export interface OwnVerdict {
+  number: number;
+  headSha: string;
+  /** The base branch it was judged against. */
+  base: string;
+  outcome: "success" | "failure" | "pending";
+  /** null when the evaluation failed before the policy was known. */
+  gated: boolean | null;
+  emergency: boolean;
+  /** The verdict's one-line title (the check title it stood for), or the error. */
+  title: string;
+}
+
+export interface RepoRef {
+  installationId: number;
+  owner: string;
+  repo: string;
+}
+
 export interface Recorder {
   recordEvaluation(rec: EvaluationRecord): Promise<void>;
   recordMerge(rec: MergeRecord): Promise<MergeReceipt | null>;
+  /** The latest recorded own verdict at `headSha` of each of these PRs of `repo` (absent: none recorded). */
+  verdictsAt(repo: RepoRef, headSha: string, numbers: number[]): Promise<Map<number, OwnVerdict>>;
 }
 
-/** A recorder that keeps nothing (tests of other stages; the app always runs with the store). */
-export class NoRecorder implements Recorder {
-  async recordEvaluation(): Promise<void> {}
+/** The OwnVerdict an evaluation record stands for. */
+export function ownVerdictOf(rec: EvaluationRecord): OwnVerdict {
+  return {
+    number: rec.ref.number,
+    headSha: rec.evidence.pr.headSha,
+    base: rec.evidence.pr.baseRef,
+    outcome: rec.outcome,
+    gated: rec.verdict?.gated ?? null,
+    emergency: rec.verdict?.emergency ?? false,
+    title: rec.verdict?.title ?? rec.error ?? "",
+  };
+}
+
+/**
+ * A recorder without a store (tests of other stages; the app always runs with the store): it keeps
+ * only each PR's latest own verdict, in memory and bounded, for the shared-head and merge decisions.
+ */
+export class MemoryRecorder implements Recorder {
+  private readonly latest = new BoundedMap<string, OwnVerdict>(50_000);
+
+  async recordEvaluation(rec: EvaluationRecord): Promise<void> {
+    this.latest.set(prKey(rec.ref), ownVerdictOf(rec));
+  }
+
   async recordMerge(): Promise<MergeReceipt | null> {
     return null;
+  }
+
+  async verdictsAt(repo: RepoRef, headSha: string, numbers: number[]): Promise<Map<number, OwnVerdict>> {
+    const out = new Map<number, OwnVerdict>();
+    for (const number of numbers) {
+      const v = this.latest.get(prKey({ ...repo, number }));
+      if (v && v.headSha === headSha) out.set(number, v);
+    }
+    return out;
   }
 }

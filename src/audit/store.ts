@@ -18,7 +18,7 @@ import { dirname, resolve } from "node:path";
 import { openSqliteConnection, type SqliteConnection } from "./sqlite-driver.js";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Selectable } from "kysely";
 import pg from "pg";
-import type { EvaluationRecord, MergeReceipt, MergeRecord, Recorder } from "./recorder.js";
+import type { EvaluationRecord, MergeReceipt, MergeRecord, OwnVerdict, Recorder, RepoRef } from "./recorder.js";
 import type { DeliveryLedger, PendingJob } from "../runtime/dedupe.js";
 import { prKey, type PrRef } from "../github/types.js";
 import { redact } from "../report/redact.js";
@@ -269,6 +269,10 @@ export class StoreRecorder implements Recorder, TicketIndex {
   /** recordMerge, resolving with the record's id, `bypass` (isBypass) and whether it was already recorded. */
   appendMerge(rec: MergeRecord): Promise<MergeRecorded> {
     return this.store.recordMerge(rec);
+  }
+
+  verdictsAt(repo: RepoRef, headSha: string, numbers: number[]): Promise<Map<number, OwnVerdict>> {
+    return this.store.verdictsAt(repo, headSha, numbers);
   }
 
   prsForKey(key: string): Promise<PrRef[]> {
@@ -653,6 +657,40 @@ export class AuditStore {
       .limit(1)
       .executeTakeFirst();
     return r ? { seq: r.seq, sequence: r.sequence ?? 0, headSha: r.head_sha, outcome: r.outcome, at: r.recorded_at } : null;
+  }
+
+  /**
+   * Each PR's own verdict at `headSha`: its latest recorded evaluation of that head (the one that saw
+   * the newest evidence). The shared-head check and the merge record are decided from these.
+   */
+  async verdictsAt(repo: RepoRef, headSha: string, numbers: number[]): Promise<Map<number, OwnVerdict>> {
+    const out = new Map<number, OwnVerdict>();
+    if (numbers.length === 0) return out;
+    const rows = await this.db
+      .selectFrom("audit_record")
+      .select(["pr_number", "sequence", "seq", "outcome", "payload"])
+      .where("chain", "=", chainOf(repo.owner, repo.repo))
+      .where("pr_number", "in", numbers)
+      .where("installation_id", "=", repo.installationId)
+      .where("kind", "=", "evaluation")
+      .where("head_sha", "=", headSha)
+      .orderBy("sequence", "desc")
+      .orderBy("seq", "desc")
+      .execute();
+    for (const r of rows) {
+      if (out.has(r.pr_number)) continue;
+      const p = JSON.parse(r.payload) as { base?: string; gated?: boolean | null; emergency?: boolean; error?: string | null; verdict?: { title?: string } | null };
+      out.set(r.pr_number, {
+        number: r.pr_number,
+        headSha,
+        base: p.base ?? "",
+        outcome: r.outcome as OwnVerdict["outcome"],
+        gated: p.gated ?? null,
+        emergency: p.emergency ?? false,
+        title: p.verdict?.title ?? p.error ?? "",
+      });
+    }
+    return out;
   }
 
   /** Has an evaluation that saw newer evidence than `sequence` been recorded (by any process)? Then don't publish. */

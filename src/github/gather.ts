@@ -54,6 +54,17 @@ const contextNode = z.discriminatedUnion("__typename", [
     creator: z.object({ login: z.string() }).nullable(),
   }),
 ]);
+const sharedHeadNode = z.object({
+  number: z.number(),
+  state: z.enum(["OPEN", "CLOSED", "MERGED"]),
+  baseRefName: z.string(),
+  headRefOid: z.string(),
+  baseRepository: z.object({ nameWithOwner: z.string() }).nullable(),
+});
+const sharedHeadConnection = z
+  .object({ pageInfo: z.object({ hasNextPage: z.boolean() }), nodes: z.array(sharedHeadNode.nullable()) })
+  .nullable()
+  .optional();
 const connection = <T extends z.ZodTypeAny>(node: T) => z.object({ pageInfo: page, nodes: z.array(node.nullable()) });
 
 const ownRun = z.object({
@@ -87,6 +98,7 @@ const evidenceAnswer = z.object({
           mergedBy: z.object({ login: z.string() }).nullable(),
           mergeCommit: z.object({ oid: z.string() }).nullable(),
           labels: z.object({ nodes: z.array(z.object({ name: z.string() }).nullable()) }).nullable(),
+          headRef: z.object({ associatedPullRequests: sharedHeadConnection }).nullable().optional(),
           commits: connection(commitNode),
           reviews: connection(reviewNode).nullable(),
           comments: connection(commentNode),
@@ -101,6 +113,7 @@ const evidenceAnswer = z.object({
                     ownSuites: z
                       .object({ nodes: z.array(z.object({ checkRuns: z.object({ nodes: z.array(ownRun.nullable()) }).nullable() }).nullable()) })
                       .nullable(),
+                    associatedPullRequests: sharedHeadConnection,
                   }),
                 })
                 .nullable(),
@@ -122,8 +135,16 @@ export interface ExistingCheck {
   summary: string | null;
 }
 
+/** Another open PR of the same repository whose head is this PR's head: they share one check run. */
+export interface SharedHeadPr {
+  number: number;
+  baseRef: string;
+}
+
 export interface Gathered {
   evidence: Omit<Evidence, "tickets">;
+  /** Open PRs of this repository with the same head commit (this PR excluded). */
+  sharedHead: SharedHeadPr[];
   configFiles: { repoFile: ConfigFile | null; orgFile: ConfigFile | null };
   ownCheck: ExistingCheck | null;
   digestComment: { id: number; body: string } | null;
@@ -180,6 +201,10 @@ export async function gather(reader: GraphqlReader, ref: PrRef, appId: number): 
     : [];
 
   const nameWithOwner = repo.nameWithOwner;
+  const sharedHead = sharedHeadPrs(nameWithOwner, pr.number, pr.headRefOid, [
+    headMatches ? headNode.associatedPullRequests : null,
+    pr.headRef?.associatedPullRequests,
+  ]);
   const [owner, name] = nameWithOwner.split("/") as [string, string];
   const repoText = blobText(repo.policy, `${nameWithOwner}:${CONFIG_PATH}`);
   const orgText = blobText(parsed.data.org?.policy, `${owner}/.github:${CONFIG_PATH}`);
@@ -208,6 +233,7 @@ export async function gather(reader: GraphqlReader, ref: PrRef, appId: number): 
       reviews: reviews.map(toReview),
       checks: toChecks(contexts, appId),
     },
+    sharedHead,
     configFiles: {
       repoFile: repoText === null ? null : { repo: nameWithOwner, path: CONFIG_PATH, text: repoText },
       orgFile: orgText === null ? null : { repo: `${owner}/.github`, path: CONFIG_PATH, text: orgText },
@@ -217,6 +243,32 @@ export async function gather(reader: GraphqlReader, ref: PrRef, appId: number): 
       : null,
     digestComment: digest ? { id: digest.databaseId!, body: digest.body } : null,
   };
+}
+
+/**
+ * The other open PRs of this repository whose head is `head`. GitHub lists them on the head commit
+ * (PRs containing it, while it is not on the default branch) and on the head branch (PRs from it);
+ * the union covers a release PR from the default branch too. Past 100 it cannot tell: fail.
+ */
+function sharedHeadPrs(
+  repo: string,
+  own: number,
+  head: string,
+  lists: z.output<typeof sharedHeadConnection>[],
+): SharedHeadPr[] {
+  const out = new Map<number, SharedHeadPr>();
+  for (const list of lists) {
+    if (!list) continue;
+    if (list.pageInfo.hasNextPage) {
+      throw new GatherError(`more than 100 pull requests are associated with head ${head.slice(0, 12)}: changegate cannot tell which share its check`);
+    }
+    for (const p of compact(list.nodes)) {
+      if (p.number === own || p.state !== "OPEN" || p.headRefOid !== head) continue;
+      if (p.baseRepository?.nameWithOwner.toLowerCase() !== repo.toLowerCase()) continue;
+      out.set(p.number, { number: p.number, baseRef: p.baseRefName });
+    }
+  }
+  return [...out.values()].sort((a, b) => a.number - b.number);
 }
 
 /** Reads a file from a repository's default branch; null when it does not exist. */

@@ -26,6 +26,9 @@ const CONTEXT_FIELDS = `
 
 const PAGE = `pageInfo { hasNextPage endCursor }`;
 
+/** Other PRs that may share the head commit (its check run is shared with them). */
+const SHARED_HEAD_FIELDS = `number state baseRefName headRefOid baseRepository { nameWithOwner }`;
+
 export const EVIDENCE_QUERY = `
 query ChangegateEvidence($owner: String!, $name: String!, $number: Int!, $policyExpr: String!, $appId: Int!, $checkName: String!) {
   repository(owner: $owner, name: $name) {
@@ -41,14 +44,16 @@ query ChangegateEvidence($owner: String!, $name: String!, $number: Int!, $policy
       commits(first: 100) { ${PAGE} nodes { ${COMMIT_FIELDS} } }
       reviews(first: 100) { ${PAGE} nodes { ${REVIEW_FIELDS} } }
       comments(first: 100) { ${PAGE} nodes { ${COMMENT_FIELDS} } }
+      headRef { associatedPullRequests(first: 100, states: [OPEN]) { pageInfo { hasNextPage } nodes { ${SHARED_HEAD_FIELDS} } } }
       head: commits(last: 1) {
         nodes {
           commit {
             id oid
             statusCheckRollup { contexts(first: 100) { ${PAGE} nodes { ${CONTEXT_FIELDS} } } }
             ownSuites: checkSuites(first: 10, filterBy: { appId: $appId }) {
-              nodes { checkRuns(first: 10, filterBy: { checkName: $checkName }) { nodes { databaseId status conclusion title summary } } }
+              nodes { checkRuns(first: 10, filterBy: { checkName: $checkName, checkType: LATEST }) { nodes { databaseId status conclusion title summary } } }
             }
+            associatedPullRequests(first: 100) { pageInfo { hasNextPage } nodes { ${SHARED_HEAD_FIELDS} } }
           }
         }
       }

@@ -92,6 +92,7 @@ export function indexingRecorder(inner: Recorder, index: MemoryTicketIndex): Rec
       index.update(rec.ref, [], false);
       return inner.recordMerge(rec);
     },
+    verdictsAt: (repo, headSha, numbers) => inner.verdictsAt(repo, headSha, numbers),
   };
 }
 

@@ -8,9 +8,10 @@ import { bound, clip } from "./digest.js";
 import { redact } from "./redact.js";
 import { MAX_TITLE, type Report } from "./types.js";
 
-export type Stage = "gather" | "tickets" | "evaluate" | "render" | "record" | "publish";
+export type Stage = "store" | "gather" | "tickets" | "evaluate" | "render" | "record" | "publish";
 
 const STAGE_TEXT: Record<Stage, string> = {
+  store: "reaching its audit store (the database that records every verdict is unavailable)",
   gather: "reading the pull request from GitHub",
   tickets: "looking up Jira tickets",
   evaluate: "evaluating the policy",

@@ -21,6 +21,8 @@ import { redact } from "../report/redact.js";
 import type { Report } from "../report/types.js";
 import { isBypass, reportBypass } from "../audit/bypass.js";
 import type { MergeRecord, Recorder } from "../audit/recorder.js";
+import { commitVerdict, type CommitVerdict, type HeadSharer } from "../policy/shared-head.js";
+import { showSharedHead } from "../report/shared-head.js";
 
 export interface EvaluationJob {
   ref: PrRef;
@@ -49,6 +51,13 @@ export interface PipelineDeps {
   staleHeadBackoffMs: number[];
   /** Digest comment ids seen per PR (prKey), so a failure report can replace the digest without a read. */
   digestIds: Map<string, number>;
+  /**
+   * What the last read of each PR (prKey) showed: its head (a failure with no announced head fails
+   * that one) and whether its base was gated (a first failure report then creates the digest).
+   */
+  lastSeen: Map<string, { headSha: string; gated: boolean | null }>;
+  /** Queue an evaluation of another PR (a PR sharing this head, whose digest or check must follow). */
+  requestEvaluation(ref: PrRef, headSha: string, reason: string): void;
   /** Re-request an evaluation later (after a publishing failure). */
   retryLater(job: EvaluationJob, delayMs: number): void;
   /** Later retries after the whole publish failed; [] disables. */
@@ -139,6 +148,20 @@ export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Pro
   if (!gathered) return await publishGatherFailure(deps, job, octokit, reader, report, log);
 
   const outcome = verdict?.conclusion ?? "failure";
+  const headSha = gathered.evidence.pr.headSha;
+  deps.lastSeen.set(prKey(ref), { headSha, gated: verdict ? verdict.gated : (deps.lastSeen.get(prKey(ref))?.gated ?? null) });
+
+  // The check belongs to the commit: with other open PRs on this head it shows the strictest verdict.
+  let sharing: SharedHead | null = null;
+  if (gathered.sharedHead.length > 0) {
+    try {
+      sharing = await shareHead(deps, job, gathered, policy, outcome);
+      report = showSharedHead(report, sharing.verdict, headSha);
+    } catch (err) {
+      log.error({ err: redactError(err) }, "the audit store failed to say how the PRs sharing this head were judged");
+      report = renderFailure({ stage: "record", error: err, headSha, deliveryId: job.deliveryId });
+    }
+  }
   try {
     await deps.recorder.recordEvaluation({
       at: deps.now().toISOString(),
@@ -168,6 +191,9 @@ export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Pro
         { outcome: report.check.conclusion ?? report.check.status, writes: published.writes, reads: reader.reads, head: target.headSha },
         `evaluated ${prLabel(ref)}: ${report.check.title}`,
       );
+      for (const number of sharing?.request ?? []) {
+        deps.requestEvaluation({ ...ref, number }, headSha, `shared head with #${ref.number}`);
+      }
       return { kind: "published", outcome, headSha: target.headSha, reads: reader.reads, writes: published.writes };
     } catch (err) {
       lastErr = err;
@@ -187,6 +213,20 @@ export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Pro
 }
 
 /**
+ * The audit store (or the PR lock it provides) failed before the evaluation could start: fail the
+ * check on the PR's head, naming the store, and try again later.
+ */
+export async function reportStoreFailure(deps: PipelineDeps, job: EvaluationJob, err: unknown): Promise<EvaluationOutcome> {
+  const { ref } = job;
+  const log = deps.log.child({ repo: `${ref.owner}/${ref.repo}`, pr: ref.number, delivery: job.deliveryId, event: job.event });
+  log.error({ err: redactError(err) }, `the audit store failed before ${prLabel(ref)} could be evaluated`);
+  const headSha = job.expectedHead ?? deps.lastSeen.get(prKey(ref))?.headSha ?? null;
+  const report = renderFailure({ stage: "store", error: err, headSha, deliveryId: job.deliveryId });
+  const octokit = await deps.octokitFor(ref.installationId);
+  return publishGatherFailure(deps, job, octokit, { reads: 0 }, report, log);
+}
+
+/**
  * Gather failed, so we know neither the PR's state nor our comment. The check still fails on the
  * head the webhook named; the digest is replaced if we know (or can find) our comment. Then the
  * evaluation is retried later: most such failures are GitHub having a bad minute.
@@ -195,27 +235,36 @@ async function publishGatherFailure(
   deps: PipelineDeps,
   job: EvaluationJob,
   octokit: Writer,
-  reader: GraphqlReader,
+  reader: { reads: number },
   report: Report,
   log: Logger,
 ): Promise<EvaluationOutcome> {
   scheduleLater(deps, job, log);
-  const headSha = job.expectedHead;
+  const key = prKey(job.ref);
+  const seen = deps.lastSeen.get(key);
+  // Jobs without an announced head (Jira, re-check, reconcile, resume) fail the head last seen.
+  const headSha = job.expectedHead ?? seen?.headSha ?? null;
   if (!headSha) {
     log.error(`no head sha known for ${prLabel(job.ref)}: cannot attach a failure check; will retry`);
     return { kind: "publish_failed", outcome: "failure", headSha: null, reads: reader.reads, writes: 0 };
   }
-  const key = prKey(job.ref);
   let commentId = deps.digestIds.get(key) ?? null;
+  let lookedUp = commentId !== null;
   if (commentId === null) {
-    commentId = await findDigestComment(octokit, job.ref, deps.appId).catch((err: unknown) => {
+    try {
+      commentId = await findDigestComment(octokit, job.ref, deps.appId);
+      lookedUp = true;
+    } catch (err) {
       log.warn({ err: redactError(err) }, "could not look for the digest comment");
-      return null;
-    });
+    }
   }
   const target = { ref: job.ref, headSha, ownCheck: null, digestComment: commentId === null ? null : { id: commentId, body: "" } };
+  // The report belongs where the digest would be: create it, unless we could not look for an
+  // existing one (no duplicates) or the PR's base is known not to be gated.
+  const createComment = lookedUp && seen?.gated !== false;
   try {
-    const published = await publish(octokit, target, { ...report, createComment: false });
+    const published = await publish(octokit, target, { ...report, createComment });
+    if (published.commentId !== null) deps.digestIds.set(key, published.commentId);
     return { kind: "published", outcome: "failure", headSha, reads: reader.reads, writes: published.writes };
   } catch (err) {
     log.error({ err: redactError(err) }, `could not publish the failure report for ${prLabel(job.ref)}`);
@@ -247,9 +296,43 @@ async function gatherFresh(deps: PipelineDeps, reader: GraphqlReader, job: Evalu
   return g;
 }
 
+interface SharedHead {
+  verdict: CommitVerdict;
+  /** PRs to evaluate next: unjudged gated sharers, and every sharer when this PR's verdict changed. */
+  request: number[];
+}
+
 /**
- * A merge: the verdict that stood for the merged head is changegate's own check run on it. Anything
- * but success on a gated branch is a bypass, logged with the phrase ops alarm on.
+ * The PRs sharing this PR's head, each with its own recorded verdict at this head (valid only for
+ * the base and gating it has now), and what the shared check therefore says.
+ */
+async function shareHead(deps: PipelineDeps, job: EvaluationJob, g: Gathered, policy: Policy | null, own: Verdict["conclusion"]): Promise<SharedHead> {
+  const { ref } = job;
+  const pr = g.evidence.pr;
+  const numbers = g.sharedHead.map((s) => s.number);
+  const known = await deps.recorder.verdictsAt(ref, pr.headSha, [ref.number, ...numbers]);
+  const sharers: HeadSharer[] = g.sharedHead.map((s) => {
+    // Same repository, same policy; an invalid policy gates everything (fail closed).
+    const gated = policy ? isGatedBranch(policy.config, s.baseRef, g.evidence.repo.defaultBranch) : true;
+    const v = known.get(s.number);
+    const current = v && v.base === s.baseRef && v.gated === gated;
+    return { number: s.number, baseRef: s.baseRef, gated, verdict: current ? { outcome: v.outcome, title: v.title } : null };
+  });
+  const verdict = commitVerdict(own, sharers);
+  // This PR's verdict as recorded before this evaluation: if it changed, the sharers' checks and
+  // digests (which name it) are out of date.
+  const before = known.get(ref.number);
+  const ownGated = policy ? isGatedBranch(policy.config, pr.baseRef, g.evidence.repo.defaultBranch) : null;
+  const changed = !before || before.outcome !== own || before.base !== pr.baseRef || before.gated !== ownGated;
+  const request = changed ? numbers : verdict.unjudged.map((s) => s.number);
+  return { verdict, request };
+}
+
+/**
+ * A merge, as GitHub's read (never the webhook payload) tells it. It is judged by the merged PR's
+ * own verdict for the merged head and base, as recorded before the merge, not by the check run,
+ * which the commit shares with every other PR whose head it is. No verdict on record, or anything
+ * but success into a gated branch, is a bypass, logged with the phrase ops alarm on.
  */
 async function recordMerge(
   deps: PipelineDeps,
@@ -260,17 +343,31 @@ async function recordMerge(
   log: Logger,
 ): Promise<EvaluationOutcome> {
   const pr = g.evidence.pr;
+  const label = prLabel(job.ref);
+  if (pr.state !== "MERGED" || !pr.mergedAt) {
+    // A forged or out-of-order "merged" event: nothing merged, nothing goes on the record. An open
+    // PR may be GitHub's read lagging behind the event: look again later.
+    const open = pr.state === "OPEN";
+    log.warn(
+      { state: pr.state, head: pr.headSha },
+      `a merge of ${label} was announced, but GitHub says the pull request is ${pr.state.toLowerCase()}: nothing recorded${open ? "; will look again" : ""}`,
+    );
+    if (open) scheduleLater(deps, job, log);
+    return { kind: "skipped", outcome: null, headSha: pr.headSha, reads: reader.reads, writes: 0 };
+  }
   const loaded = await loadPolicy(g.configFiles, (repo, path) => readFile(reader, repo, path));
   const gated = loaded.ok ? isGatedBranch(loaded.policy.config, pr.baseRef, g.evidence.repo.defaultBranch) : true;
-  const standing = g.ownCheck?.status.toLowerCase() === "completed" ? (g.ownCheck.conclusion?.toLowerCase() ?? "none") : g.ownCheck ? "pending" : "none";
-  const outcome = standing === "success" ? "success" : standing === "failure" ? "failure" : standing === "pending" ? "pending" : "none";
-  const emergency = loaded.ok && isEmergency(loaded.policy.config, pr.labels);
+  const own = (await deps.recorder.verdictsAt(job.ref, pr.headSha, [job.ref.number])).get(job.ref.number);
+  // Judged into another base (retargeted since), it is no verdict on this merge.
+  const standing = own && own.base === pr.baseRef ? own : null;
+  const outcome = standing?.outcome ?? "none";
+  const emergency = standing ? standing.emergency : loaded.ok && isEmergency(loaded.policy.config, pr.labels);
   const bypass = isBypass({ outcome, gated });
-  const label = prLabel(job.ref);
   if (bypass) {
+    const why = outcome === "none" ? `changegate never judged ${pr.headSha.slice(0, 7)} into ${pr.baseRef}` : `its verdict on ${pr.headSha.slice(0, 7)} was ${outcome}`;
     log.warn(
-      { mergedBy: pr.mergedBy, url: pr.url, check: outcome, head: pr.headSha },
-      `${label} merged by ${pr.mergedBy ?? "unknown"} ${NON_COMPLIANT_PHRASE} changegate's check was ${outcome === "none" ? "missing" : outcome} on ${pr.headSha.slice(0, 7)} ${pr.url}`,
+      { mergedBy: pr.mergedBy, url: pr.url, verdict: outcome, head: pr.headSha },
+      `${label} merged by ${pr.mergedBy ?? "unknown"} ${NON_COMPLIANT_PHRASE} ${why} ${pr.url}`,
     );
   } else {
     log.info({ mergedBy: pr.mergedBy, url: pr.url, emergency }, `${label} merged${emergency ? " as an emergency change" : ""} (compliant)`);

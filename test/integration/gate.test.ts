@@ -405,11 +405,11 @@ describe("merges", () => {
     expect(line?.msg).toContain("https://github.com/acme/payments/pull/1");
   });
 
-  test("a merge with no changegate check at all is a bypass too", async () => {
+  test("a merge changegate never judged is a bypass too", async () => {
     const h = await harness();
     mockToken().post("/graphql").reply(200, { data: evidenceData({ state: "MERGED" }) });
     await h.deliver("pull_request", pullRequestEvent("closed", { merged: true }));
-    expect(h.logs.some((l) => l.msg.includes("is non-compliant!") && l.msg.includes("missing"))).toBe(true);
+    expect(h.logs.some((l) => l.msg.includes("is non-compliant!") && l.msg.includes("never judged"))).toBe(true);
   });
 
   test("a bypass is listed in audit.issue_repo, once: a repeated merge record opens nothing", async () => {
@@ -422,6 +422,7 @@ describe("merges", () => {
           merges.push({ outcome: rec.outcome, gated: rec.gated });
           return { id: "acme/payments@7", duplicate };
         },
+        verdictsAt: async () => new Map(),
       },
     });
     const policy = "audit:\n  issue_repo: acme/compliance\n";
@@ -454,6 +455,7 @@ describe("merges", () => {
 
   test("a compliant merge is not flagged", async () => {
     const h = await harness();
+    await evaluateOnce(h, { reviews: [{ login: "alice" }] });
     mockToken()
       .post("/graphql")
       .reply(200, { data: evidenceData({ state: "MERGED", ownCheck: { id: 5, status: "COMPLETED", conclusion: "SUCCESS", title: "x", summary: "y" } }) });
@@ -535,6 +537,7 @@ describe("failure report", () => {
           throw new Error("disk full");
         },
         recordMerge: async () => null,
+        verdictsAt: async () => new Map(),
       },
     });
     const r = await evaluateOnce(h, { reviews: [{ login: "alice" }] });

@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "@jest/globals";
 import { createServer } from "node:http";
 import nock from "nock";
-import { NoRecorder } from "../../src/audit/recorder.js";
+import { MemoryRecorder } from "../../src/audit/recorder.js";
 import { createJiraTicketService } from "../../src/jira/client.js";
 import type { JiraConfig } from "../../src/jira/env.js";
 import { createJiraWebhookHandler, indexingRecorder, JIRA_WEBHOOK_PATH, MemoryTicketIndex, signBody } from "../../src/jira/webhook.js";
@@ -52,7 +52,7 @@ afterEach(() => {
 async function setup() {
   const index = new MemoryTicketIndex();
   const tickets = createJiraTicketService(config, { sleep: async () => {}, backoffMs: [1, 1] });
-  const h = await harness({ tickets, recorder: indexingRecorder(new NoRecorder(), index) });
+  const h = await harness({ tickets, recorder: indexingRecorder(new MemoryRecorder(), index) });
   let seq = 0;
   const handler = createJiraWebhookHandler({
     secret: SECRET,

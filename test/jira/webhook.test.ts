@@ -384,7 +384,7 @@ describe("MemoryTicketIndex", () => {
     const index = new MemoryTicketIndex();
     const seen: string[] = [];
     const recorder = indexingRecorder(
-      { recordEvaluation: async (r) => void seen.push(`eval ${r.ref.repo}`), recordMerge: async (r) => (seen.push(`merge ${r.ref.repo}`), null) },
+      { recordEvaluation: async (r) => void seen.push(`eval ${r.ref.repo}`), recordMerge: async (r) => (seen.push(`merge ${r.ref.repo}`), null), verdictsAt: async () => new Map() },
       index,
     );
     const ev = evidence({ tickets: { refs: [{ key: "OPS-7", foundIn: ["title"] }], lookup: { kind: "ok", found: [], unknown: ["OPS-7"] } } });
