@@ -104,7 +104,7 @@ export class MemoryRecorder implements Recorder {
     this.latest.set(prKey(rec.ref), ownVerdictOf(rec));
   }
 
-  async recordMerge(): Promise<MergeReceipt | null> {
+  async recordMerge(_rec: MergeRecord): Promise<MergeReceipt | null> {
     return null;
   }
 

@@ -61,11 +61,23 @@ export interface EvidenceSpec {
   ownCheck?: { id: number; status: string; conclusion: string | null; title: string; summary: string } | null;
   mergedBy?: string | null;
   defaultBranch?: string;
+  /** Other PRs GitHub associates with the head commit (the PR itself is listed too, as GitHub does). */
+  sharedHead?: { number: number; base: string; head?: string; state?: "OPEN" | "CLOSED" | "MERGED"; repo?: string }[];
 }
 
 /** The `data` of a GraphQL answer to EVIDENCE_QUERY. */
 export function evidenceData(s: EvidenceSpec = {}): Record<string, unknown> {
   const head = s.head ?? HEAD;
+  const associated = {
+    pageInfo: { hasNextPage: false },
+    nodes: [{ number: s.number ?? 1, base: s.base ?? "main" }, ...(s.sharedHead ?? [])].map((p) => ({
+      number: p.number,
+      state: ("state" in p ? p.state : undefined) ?? (p.number === (s.number ?? 1) ? (s.state ?? "OPEN") : "OPEN"),
+      baseRefName: p.base,
+      headRefOid: ("head" in p ? p.head : undefined) ?? head,
+      baseRepository: { nameWithOwner: ("repo" in p ? p.repo : undefined) ?? `${OWNER}/${REPO}` },
+    })),
+  };
   const commits = s.commits ?? [{ oid: head, message: "Change things", authors: [s.author ?? "dev"] }];
   const blob = (text: string | null | undefined) => (text === null || text === undefined ? null : { text, isTruncated: false });
   return {
@@ -89,6 +101,7 @@ export function evidenceData(s: EvidenceSpec = {}): Record<string, unknown> {
         mergedBy: s.state === "MERGED" ? { login: s.mergedBy ?? "merger" } : null,
         mergeCommit: s.state === "MERGED" ? { oid: "c".repeat(40) } : null,
         labels: { nodes: (s.labels ?? []).map((name) => ({ name })) },
+        headRef: { associatedPullRequests: associated },
         commits: {
           pageInfo: { hasNextPage: false, endCursor: null },
           nodes: commits.map((c, i) => ({
@@ -151,6 +164,7 @@ export function evidenceData(s: EvidenceSpec = {}): Record<string, unknown> {
                     ],
                   },
                 },
+                associatedPullRequests: associated,
                 ownSuites: {
                   nodes: s.ownCheck
                     ? [{ checkRuns: { nodes: [{ databaseId: s.ownCheck.id, status: s.ownCheck.status, conclusion: s.ownCheck.conclusion, title: s.ownCheck.title, summary: s.ownCheck.summary }] } }]
