@@ -14,7 +14,7 @@ export function showSharedHead(report: Report, cv: CommitVerdict, headSha: strin
   if (!s) return report;
   const pr = `#${s.number} into ${code(s.baseRef, 100)}`;
   const theirs = s.verdict
-    ? `${s.verdict.outcome === "failure" ? "is not compliant" : "is waiting"}: ${md(s.verdict.title, 300)}`
+    ? `${s.verdict.outcome === "failure" ? "is failing" : "is waiting"} (${md(s.verdict.title, 300)})`
     : "has not been judged at this commit yet (its evaluation is under way)";
   const note = [
     "> [!IMPORTANT]",

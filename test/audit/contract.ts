@@ -192,6 +192,22 @@ export function storeContract(factory: () => StoreFactory): void {
       ]);
     });
 
+    test("verdictsAt gives each PR's latest own verdict at one head, with the base and gating it was judged on", async () => {
+      const a = await open();
+      const b = await open();
+      const rec = new StoreRecorder(a);
+      await rec.recordEvaluation(evaluation({ number: 1, sequence: 1 }));
+      await rec.recordEvaluation(evaluation({ number: 1, sequence: 2, approvers: [{ login: "alice", at: "2026-03-01T09:00:00Z" }] }));
+      await rec.recordEvaluation(evaluation({ number: 2, sequence: 1, policy: { branches: ["release/*"] } }));
+      await rec.recordEvaluation(evaluation({ number: 3, head: OLD }));
+      const got = await new StoreRecorder(b).verdictsAt(ref(1), evaluation().evidence.pr.headSha, [1, 2, 3, 4]);
+      expect([...got.keys()].sort()).toEqual([1, 2]);
+      expect(got.get(1)).toMatchObject({ number: 1, base: "main", outcome: "success", gated: true, emergency: false });
+      expect(got.get(1)!.title).toMatch(/^Compliant/);
+      expect(got.get(2)).toMatchObject({ outcome: "success", gated: false });
+      expect(await new StoreRecorder(b).verdictsAt(ref(1), OLD, [])).toEqual(new Map());
+    });
+
     test("a merge delivered again is recorded once", async () => {
       const a = await open();
       const b = await open();

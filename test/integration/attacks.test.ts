@@ -81,7 +81,7 @@ describe("shared head commits", () => {
     const first = checks(requests)[0]!;
     expect(first.conclusion).toBe("failure");
     expect(first.output.title).toMatch(/^#1 into main \(same head commit\): Not compliant: approvals: 0 of 1 required/);
-    expect(first.output.summary).toContain("**#1 into `main`** is not compliant");
+    expect(first.output.summary).toContain("**#1 into `main`** is failing (Not compliant");
     expect(first.output.summary).toContain("not gated"); // #2's own verdict is still explained
     // #2 is not gated: no digest is created for it; #1's refreshed check stays failing.
     expect(comments(requests).every((c) => !c.includes("#1 into"))).toBe(true);
@@ -123,7 +123,7 @@ describe("shared head commits", () => {
     expect(secondCheck).toMatchObject({ conclusion: "failure" });
     expect(secondCheck!.output.title).toMatch(/^Not compliant/);
     const digest2 = comments(requests).at(-1)!;
-    expect(digest2).toContain("**#1 into `main`** is not compliant");
+    expect(digest2).toContain("**#1 into `main`** is failing (Not compliant");
     expect(digest2).toContain("compliant — ready to merge"); // its own verdict, still explained
     expect(digest2).toContain(DIGEST_MARKER);
   });

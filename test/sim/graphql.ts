@@ -373,7 +373,21 @@ class Resolvers {
     const repo = this.m.mustRepo(pr.repo);
     const web = `${this.m.webBase}/${pr.repo}/pull/${pr.number}`;
     const state = pr.merged ? "MERGED" : pr.state === "open" ? "OPEN" : "CLOSED";
-    const ref = (name: string, sha: string) => ({ __typename: "Ref", id: this.m.nodeId("REF", `${repo.id}:${name}`), name, prefix: "refs/heads/", target: () => this.commit(sha) });
+    const ref = (name: string, sha: string) => ({
+      __typename: "Ref",
+      id: this.m.nodeId("REF", `${repo.id}:${name}`),
+      name,
+      prefix: "refs/heads/",
+      target: () => this.commit(sha),
+      // PRs with this ref as their head ref, as GitHub lists them on a Ref.
+      associatedPullRequests: (args: ConnArgs & { states?: string[] | null }) => {
+        const prs = [...this.m.pulls.values()]
+          .filter((p) => p.repo === pr.repo && p.headRef === name)
+          .filter((p) => !args.states || args.states.includes(p.merged ? "MERGED" : p.state === "open" ? "OPEN" : "CLOSED"))
+          .sort((a, b) => a.number - b.number);
+        return connection("associatedPullRequests", prs, args, (p) => this.pullRequest(p));
+      },
+    });
     return {
       __typename: "PullRequest",
       id: pr.nodeId,
@@ -511,6 +525,14 @@ class Resolvers {
       author: () => gitActor(c.authors[0] ?? null),
       committer: () => gitActor(c.committer),
       authors: (args: ConnArgs) => connection("authors", c.authors, args, (a) => gitActor(a)),
+      // GitHub: the merged PR that introduced the commit; while it is not on the default branch,
+      // also the open PRs that contain it.
+      associatedPullRequests: (args: ConnArgs) => {
+        const prs = [...this.m.pulls.values()]
+          .filter((p) => p.repo === c.repo && ((p.state === "open" && p.commits.includes(sha)) || p.mergeCommitSha === sha))
+          .sort((a, b) => a.number - b.number);
+        return connection("associatedPullRequests", prs, args, (p) => this.pullRequest(p));
+      },
       statusCheckRollup: () => {
         const latest = latestRuns(runs());
         const sts = statuses();

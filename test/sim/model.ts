@@ -220,6 +220,8 @@ export interface OpenPullSpec {
   draft?: boolean;
   labels?: string[];
   commits?: CommitSpec[];
+  /** Open the PR from another PR's branch: same head ref, same commits (so the same head commit). */
+  sameHeadAs?: SimPull;
 }
 
 const GITHUB_ACTIONS = { id: 15368, slug: "github-actions", name: "GitHub Actions" };
@@ -413,9 +415,9 @@ export class GitHubModel {
     const number = repo.nextIssueNumber++;
     const id = this.id();
     const at = this.tick();
-    const shas: string[] = [];
+    const shas: string[] = spec.sameHeadAs ? [...spec.sameHeadAs.commits] : [];
     let parent = repo.baseSha;
-    for (const c of spec.commits ?? [{ message: `Change ${number}` }]) {
+    for (const c of spec.sameHeadAs ? [] : (spec.commits ?? [{ message: `Change ${number}` }])) {
       const commit = this.addCommit(repo, c, c.merge ? [parent, repo.baseSha] : [parent], author);
       shas.push(commit.sha);
       parent = commit.sha;
@@ -436,7 +438,7 @@ export class GitHubModel {
       closedAt: null,
       draft: spec.draft ?? false,
       baseRef: spec.baseRef ?? repo.defaultBranch,
-      headRef: spec.headRef ?? `feature-${number}`,
+      headRef: spec.headRef ?? spec.sameHeadAs?.headRef ?? `feature-${number}`,
       commits: shas,
       labels: [],
       createdAt: at,
