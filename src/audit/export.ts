@@ -40,9 +40,9 @@ export interface ExportRow {
   merged_by: string | null;
   merged_at: string;
   emergency: boolean;
-  /** Merged into a gated branch while changegate's check on the merged head was not success. */
+  /** Merged into a gated branch while the PR's own verdict on the merged head was not success. */
   bypass: boolean;
-  /** changegate's check on the merged head at merge time: success, failure, pending or none. */
+  /** The PR's own verdict on the merged head and base at merge time: success, failure, pending or none. */
   check_at_merge: string;
   base: string | null;
   head_sha: string;

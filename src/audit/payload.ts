@@ -75,7 +75,10 @@ export interface MergePayload {
   mergedBy: string | null;
   mergedAt: string | null;
   mergeCommitSha: string | null;
-  /** changegate's check on the merged head when it merged (success/failure/pending/none). */
+  /**
+   * The merged PR's own verdict on the merged head and base when it merged (success/failure/
+   * pending/none). Records made before shared-head checks (changegate 0.1) hold the check run's state.
+   */
   outcome: MergeRecord["outcome"];
   emergency: boolean;
   gated: boolean | null;

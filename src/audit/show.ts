@@ -68,11 +68,11 @@ function renderEvaluation(row: AuditRow, p: EvaluationPayload): string[] {
 }
 
 function renderMerge(row: AuditRow, p: MergePayload): string[] {
-  const check = p.outcome === "none" ? "missing" : p.outcome;
+  const verdict = p.outcome === "none" ? "none (never judged at this head and base)" : p.outcome;
   return [
     `#${row.seq}  ${row.recorded_at}  MERGE  ${p.bypass ? "BYPASS" : "compliant"}  head ${p.headSha.slice(0, 7)}  delivery ${clean(p.deliveryId)}`,
     `    merged by ${clean(p.mergedBy) || "unknown"} at ${p.mergedAt ?? "?"}; merge commit ${p.mergeCommitSha?.slice(0, 12) ?? "unknown"}`,
-    `    changegate's check on the merged head: ${check}${p.emergency ? "; EMERGENCY change" : ""}${p.gated === false ? "; base branch not gated" : ""}`,
+    `    the PR's own verdict on the merged head: ${verdict}${p.emergency ? "; EMERGENCY change" : ""}${p.gated === false ? "; base branch not gated" : ""}`,
     `    standing evaluation: ${p.standing ? `#${p.standing.seq} (${p.standing.outcome}, ${p.standing.at})` : "none recorded for this head"}`,
   ];
 }
