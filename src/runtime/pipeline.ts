@@ -179,6 +179,8 @@ export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Pro
     // Fail closed: a verdict that is not on the record must not turn the check green.
     log.error({ err: redactError(err) }, "the audit store failed to record the evaluation");
     report = renderFailure({ stage: "record", error: err, headSha: gathered.evidence.pr.headSha, deliveryId: job.deliveryId });
+    // Unrecorded, this verdict is invisible to the sharers: asking them to look again would loop.
+    sharing = null;
   }
 
   const target = { ref, headSha: gathered.evidence.pr.headSha, ownCheck: gathered.ownCheck, digestComment: gathered.digestComment };

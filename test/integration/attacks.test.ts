@@ -128,6 +128,31 @@ describe("shared head commits", () => {
     expect(digest2).toContain(DIGEST_MARKER);
   });
 
+  test("an unrecorded verdict asks no sharer to look again (a store that fails to record cannot start a loop)", async () => {
+    const h = await harness({
+      recorder: {
+        recordEvaluation: async () => {
+          throw new Error("disk full");
+        },
+        recordMerge: async () => null,
+        verdictsAt: async () => new Map(),
+      },
+    });
+    const scope = mockToken()
+      .post("/graphql")
+      .reply(200, { data: evidenceData({ number: 2, sharedHead: [{ number: 1, base: "main" }] }) })
+      .post(`${REPO_PATH}/check-runs`)
+      .reply(201, { id: 1 })
+      .post(`${REPO_PATH}/issues/2/comments`)
+      .reply(201, { id: 2 });
+    const requests = recordRequests(scope);
+    await h.deliver("pull_request", pullRequestEvent("opened", { number: 2 }));
+    await h.changegate.idle();
+    expect(scope.pendingMocks()).toStrictEqual([]);
+    expect(calls(requests)).toEqual(["POST /graphql", `POST ${REPO_PATH}/check-runs`, `POST ${REPO_PATH}/issues/2/comments`]);
+    expect(checks(requests)[0]).toMatchObject({ conclusion: "failure" });
+  });
+
   test("PRs of other repositories, closed PRs and PRs with another head are not sharers", async () => {
     const h = await harness();
     const spec: EvidenceSpec = {
