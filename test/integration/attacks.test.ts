@@ -151,6 +151,7 @@ describe("shared head commits", () => {
     expect(scope.pendingMocks()).toStrictEqual([]);
     expect(calls(requests)).toEqual(["POST /graphql", `POST ${REPO_PATH}/check-runs`, `POST ${REPO_PATH}/issues/2/comments`]);
     expect(checks(requests)[0]).toMatchObject({ conclusion: "failure" });
+    expect(h.logs.filter((l) => l.pr === 1)).toEqual([]); // #1 was not asked to evaluate
   });
 
   test("PRs of other repositories, closed PRs and PRs with another head are not sharers", async () => {
