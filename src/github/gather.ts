@@ -167,7 +167,8 @@ export async function gather(reader: GraphqlReader, ref: PrRef, appId: number): 
     checkName: CHECK_NAME,
   });
   // The owner's `.github` repository may well not exist: that NOT_FOUND is expected, nothing else is.
-  const unexpected = answer.errors.filter((e) => !(e.type === "NOT_FOUND" && e.path?.[0] === "org"));
+  // So may PRs of other repositories listed beside the head (a fork network): they are not sharers.
+  const unexpected = answer.errors.filter((e) => !(e.type === "NOT_FOUND" && e.path?.[0] === "org") && !aboutOtherPrs(e.path));
   if (unexpected.length > 0) {
     throw new GatherError(`GitHub answered the evidence query with errors: ${unexpected.map((e) => e.message).join("; ")}`);
   }
@@ -243,6 +244,12 @@ export async function gather(reader: GraphqlReader, ref: PrRef, appId: number): 
       : null,
     digestComment: digest ? { id: digest.databaseId!, body: digest.body } : null,
   };
+}
+
+/** An error under the PR lists of the head commit or head branch (a fork's branch, another repository's PR). */
+function aboutOtherPrs(path: (string | number)[] | undefined): boolean {
+  if (!path) return false;
+  return path.includes("associatedPullRequests") || (path[0] === "repository" && path[1] === "pullRequest" && path[2] === "headRef");
 }
 
 /**

@@ -154,6 +154,26 @@ describe("shared head commits", () => {
     expect(h.logs.filter((l) => l.pr === 1)).toEqual([]); // #1 was not asked to evaluate
   });
 
+  test("a fork's head branch the app cannot read does not fail the evaluation; other errors still do", async () => {
+    const h = await harness();
+    const data = evidenceData({ reviews: [{ login: "alice" }] }) as { repository: { pullRequest: Record<string, unknown> } };
+    data.repository.pullRequest.headRef = null;
+    const forbidden = { type: "FORBIDDEN", path: ["repository", "pullRequest", "headRef"], message: "Resource not accessible by integration" };
+    const scope = mockToken().post("/graphql").reply(200, { data, errors: [forbidden] }).post(`${REPO_PATH}/check-runs`).reply(201, { id: 1 }).post(`${REPO_PATH}/issues/1/comments`).reply(201, { id: 2 });
+    const requests = recordRequests(scope);
+    await h.deliver("pull_request", pullRequestEvent("opened"));
+    expect(scope.pendingMocks()).toStrictEqual([]);
+    expect(checks(requests)[0]).toMatchObject({ conclusion: "success" });
+
+    const other = { type: "FORBIDDEN", path: ["repository", "pullRequest", "reviews"], message: "Resource not accessible by integration" };
+    const again = mockToken().post("/graphql").reply(200, { data, errors: [other] }).post(`${REPO_PATH}/check-runs`).reply(201, { id: 3 }).patch(`${REPO_PATH}/issues/comments/2`).reply(200, { id: 2 });
+    const more = recordRequests(again);
+    await h.deliver("pull_request", pullRequestEvent("synchronize"));
+    expect(again.pendingMocks()).toStrictEqual([]);
+    expect(checks(more)[0]).toMatchObject({ conclusion: "failure" });
+    expect(checks(more)[0]!.output.title).toContain("reading the pull request");
+  });
+
   test("PRs of other repositories, closed PRs and PRs with another head are not sharers", async () => {
     const h = await harness();
     const spec: EvidenceSpec = {
