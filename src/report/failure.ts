@@ -2,7 +2,7 @@
  * The failure report: when changegate itself breaks, the check fails (never a silent pass) and the
  * digest says what failed, the error, and the stack trace, with secrets redacted.
  */
-import { codeBlock, code, md } from "./escape.js";
+import { codeBlock, code, cut, md } from "./escape.js";
 import { DIGEST_MARKER } from "../contract.js";
 import { bound, clip } from "./digest.js";
 import { redact } from "./redact.js";
@@ -39,7 +39,7 @@ export function renderFailure(f: FailureInfo, secrets?: string[]): Report {
     "",
     "<details><summary>Stack trace</summary>",
     "",
-    codeBlock(stack.slice(0, 20000)),
+    codeBlock(cut(stack, 20000)),
     "",
     "</details>",
     "",
