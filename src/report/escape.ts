@@ -30,6 +30,7 @@ export function code(text: string, maxLength = 100): string {
 
 /** A fenced code block that the content cannot close, with HTML left inert. */
 export function codeBlock(text: string): string {
+  text = wellFormed(text);
   const fence = "`".repeat(Math.max(3, longestRun(text, "`") + 1));
   return `${fence}text\n${text}\n${fence}`;
 }

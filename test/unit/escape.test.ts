@@ -1,6 +1,6 @@
 import { describe, expect, test } from "@jest/globals";
 import { bound, clip } from "../../src/report/digest.js";
-import { code, link, md } from "../../src/report/escape.js";
+import { code, codeBlock, link, md } from "../../src/report/escape.js";
 import { renderFailure } from "../../src/report/failure.js";
 import { MAX_BODY } from "../../src/report/types.js";
 
@@ -102,5 +102,17 @@ describe("truncation never leaves a lone surrogate", () => {
     const err = new Error(`${"z".repeat(k)}${"😀".repeat(2000)}`);
     const r = renderFailure({ stage: "gather", error: err, headSha: null, deliveryId: "d" });
     expect(LONE.test(r.check.title)).toBe(false);
+  });
+});
+
+describe("no lone surrogate reaches GitHub", () => {
+  test("codeBlock replaces lone surrogates", () => {
+    expect(codeBlock("a\ud83db")).toBe("```text\na\ufffdb\n```");
+  });
+
+  test("a failure whose message and stack hold a lone surrogate", () => {
+    const err = new Error("bad \udead text");
+    const r = renderFailure({ stage: "gather", error: err, headSha: null, deliveryId: "d" });
+    for (const t of [r.comment, r.check.title, r.check.summary]) expect(LONE.test(t)).toBe(false);
   });
 });
