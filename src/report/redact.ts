@@ -64,7 +64,7 @@ const RULES: Rule[] = [
   // backslash escapes, "…", or JSON-escaped \"…\"), else the value up to whitespace, `&` or a quote.
   // An unterminated quote redacts up to the next whitespace.
   [
-    /(?<![A-Za-z0-9_-])([A-Za-z0-9_-]*?(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key))(\s*=\s*)('(?:[^'\\]|\\.){0,512}'|"(?:[^"\\]|\\.){0,512}"|\\"(?:(?!\\")[\s\S]){0,512}\\"|['"][^\s"'<>&]{0,512}|(?:[^\s&"'<>\\]|\\(?!"))+)/gi,
+    /(?<![A-Za-z0-9_-])([A-Za-z0-9_-]*?(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key))(\s*=\s*)('(?:[^'\\]|\\.){0,512}'|"(?:[^"\\]|\\.){0,512}"|\\"(?:(?!\\")[\s\S]){0,512}\\"|['"][^\s"'<>&]{0,512}|(?:[^\s&"'<>\\]|\\\\|\\(?!"))+)/gi,
     (_m, key, eq) => `${key}${eq}${R}`,
   ],
   [/\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b/g, () => R], // JWTs

@@ -40,6 +40,15 @@ describe("password= in query strings and connection strings", () => {
   });
 });
 
+describe("password= in a JSON log line keeps the line valid JSON", () => {
+  test.each<[string]>([["password=abc\\"], ['password=abc\\" next'], ['password="q u o" next'], ["password=a\\\\b next"], ["sslmode=x password=p\"w next"]])("%s", (msg) => {
+    const out = redact(JSON.stringify({ msg }), []);
+    const parsed = JSON.parse(out) as { msg: string };
+    expect(parsed.msg).toContain("password=[REDACTED]");
+    expect(parsed.msg).not.toMatch(/abc|q u o|a\\|p"w/);
+  });
+});
+
 describe("PEM bodies without their header", () => {
   test("a real key's wrapped body", () => {
     const out = redact(`key material:\n${BODY}\nend`, []);
