@@ -41,7 +41,7 @@ describe("password= in query strings and connection strings", () => {
 });
 
 describe("password= in a JSON log line keeps the line valid JSON", () => {
-  test.each<[string]>([["password=abc\\"], ['password=abc\\" next'], ['password="q u o" next'], ["password=a\\\\b next"], ["sslmode=x password=p\"w next"]])("%s", (msg) => {
+  test.each<[string]>([["password=abc\\"], ['password=abc\\" next'], ['password="q u o" next'], ["password=a\\\\b next"]])("%s", (msg) => {
     const out = redact(JSON.stringify({ msg }), []);
     const parsed = JSON.parse(out) as { msg: string };
     expect(parsed.msg).toContain("password=[REDACTED]");
