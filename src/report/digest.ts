@@ -160,8 +160,11 @@ function when_(iso: string): string {
 }
 
 export function clip(s: string, max: number): string {
-  const one = s.replace(/\s+/g, " ");
-  return one.length <= max ? one : `${one.slice(0, max - 1)}…`;
+  // lone surrogates become U+FFFD, and the cut never splits a surrogate pair
+  const one = s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd").replace(/\s+/g, " ");
+  if (one.length <= max) return one;
+  const n = Math.max(0, max - 1);
+  return `${one.slice(0, /[\ud800-\udbff]/.test(one.charAt(n - 1)) ? n - 1 : n)}…`;
 }
 
 /** Keep a body under GitHub's limit without cutting an open code fence or details block in a way that hides the rest. */
