@@ -13,7 +13,8 @@ import { findDigestComment, publish, type Writer } from "../github/publish.js";
 import type { GraphqlReader } from "../github/reader.js";
 import { prKey, prLabel, type PrRef } from "../github/types.js";
 import { gatherTickets, type TicketLookupService } from "../jira/tickets.js";
-import { evaluate, isEmergency, ticketsRequired } from "../policy/evaluate.js";
+import { emergencyDeclaration, evaluate, isEmergency, ticketsRequired } from "../policy/evaluate.js";
+import { withDeclarerFacts } from "../github/declarer.js";
 import type { Evidence, Policy, Verdict } from "../policy/types.js";
 import { renderConfigProblem, renderVerdict } from "../report/digest.js";
 import { renderFailure, type Stage } from "../report/failure.js";
@@ -113,8 +114,10 @@ export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Pro
       policy = loaded.policy;
       const p = loaded.policy;
       const c = p.config;
+      // Who applied the emergency label (requests only when the PR carries it): src/github/declarer.ts
+      g.evidence = await stage("gather", () => withDeclarerFacts(octokit, ref, c, g.evidence));
       const needed =
-        ticketsRequired(c, isEmergency(c, g.evidence.pr.labels)) && isGatedBranch(c, g.evidence.pr.baseRef, g.evidence.repo.defaultBranch);
+        ticketsRequired(c, emergencyDeclaration(c, g.evidence).accepted) && isGatedBranch(c, g.evidence.pr.baseRef, g.evidence.repo.defaultBranch);
       const tickets = await stage("tickets", () => gatherTickets(c, g.evidence.pr, g.evidence.commits, deps.tickets, needed));
       evidence = { ...g.evidence, tickets };
       const e = evidence;
@@ -264,7 +267,11 @@ async function recordMerge(
   const gated = loaded.ok ? isGatedBranch(loaded.policy.config, pr.baseRef, g.evidence.repo.defaultBranch) : true;
   const standing = g.ownCheck?.status.toLowerCase() === "completed" ? (g.ownCheck.conclusion?.toLowerCase() ?? "none") : g.ownCheck ? "pending" : "none";
   const outcome = standing === "success" ? "success" : standing === "failure" ? "failure" : standing === "pending" ? "pending" : "none";
-  const emergency = loaded.ok && isEmergency(loaded.policy.config, pr.labels);
+  // An emergency only if the declaration is accepted (a label applied by someone not allowed is not one).
+  const emergency =
+    loaded.ok &&
+    isEmergency(loaded.policy.config, pr.labels) &&
+    emergencyDeclaration(loaded.policy.config, await withDeclarerFacts(octokit, job.ref, loaded.policy.config, g.evidence)).accepted;
   const bypass = isBypass({ outcome, gated });
   const label = prLabel(job.ref);
   if (bypass) {
