@@ -143,22 +143,30 @@ describe("emergency declarers", () => {
     expect(tickets.status).not.toBe("skipped");
   });
 
-  test("a merge carrying a label applied by someone not allowed is not recorded as an emergency", async () => {
+  test("a merge carrying a label applied by someone without write access is not recorded as an emergency", async () => {
     const { h, merges } = await recordingHarness();
     const scope = mockToken()
       .post("/graphql")
-      .reply(200, {
-        data: evidenceData({
-          ...EMERGENCY,
-          state: "MERGED",
-          policy: "emergency:\n  allowed_declarers: [oncall-lead]\n",
-          ownCheck: { id: 5, status: "COMPLETED", conclusion: "SUCCESS", title: "x", summary: "y" },
-        }),
-      });
+      .reply(200, { data: evidenceData({ ...EMERGENCY, state: "MERGED", ownCheck: { id: 5, status: "COMPLETED", conclusion: "SUCCESS", title: "x", summary: "y" } }) })
+      .get(PERMISSION)
+      .reply(200, { permission: "read", role_name: "triage" });
+    const requests = recordRequests(scope);
     await h.deliver("pull_request", pullRequestEvent("closed", { merged: true }));
     expect(scope.pendingMocks()).toStrictEqual([]);
+    expect(calls(requests)).toEqual(["POST /graphql", `GET ${PERMISSION}`]);
     expect(merges).toHaveLength(1);
     expect(merges[0]!.emergency).toBe(false);
+  });
+
+  test("a merge of an allowed emergency is recorded as one", async () => {
+    const { h, merges } = await recordingHarness();
+    mockToken()
+      .post("/graphql")
+      .reply(200, { data: evidenceData({ ...EMERGENCY, state: "MERGED", ownCheck: { id: 5, status: "COMPLETED", conclusion: "SUCCESS", title: "x", summary: "y" } }) })
+      .get(PERMISSION)
+      .reply(200, { permission: "admin", role_name: "admin" });
+    await h.deliver("pull_request", pullRequestEvent("closed", { merged: true }));
+    expect(merges.map((m) => m.emergency)).toEqual([true]);
   });
 });
 
