@@ -12,6 +12,7 @@
  * The decision itself is pure: src/policy/emergency.ts.
  */
 import { z } from "zod";
+import { isGatedBranch } from "../config/schema.js";
 import { declarerLogin, declarerTeams, emergencyLabelEvent, isEmergency } from "../policy/emergency.js";
 import type { Config, DeclarerFacts, Evidence } from "../policy/types.js";
 import type { Writer } from "./publish.js";
@@ -22,7 +23,7 @@ const permissionAnswer = z.object({ permission: z.string() });
 const membershipAnswer = z.object({ state: z.string() });
 
 /** The evidence, with `declarer` facts added when the emergency label needs them (same object otherwise). */
-export async function withDeclarerFacts<E extends Pick<Evidence, "pr" | "labelHistory" | "declarer">>(
+export async function withDeclarerFacts<E extends Pick<Evidence, "repo" | "pr" | "labelHistory" | "declarer">>(
   octokit: Writer,
   ref: Pick<PrRef, "owner" | "repo">,
   c: Config,
@@ -36,9 +37,11 @@ export async function declarerFacts(
   octokit: Writer,
   ref: Pick<PrRef, "owner" | "repo">,
   c: Config,
-  evidence: Pick<Evidence, "pr" | "labelHistory">,
+  evidence: Pick<Evidence, "repo" | "pr" | "labelHistory">,
 ): Promise<DeclarerFacts | null> {
   if (!isEmergency(c, evidence.pr.labels)) return null;
+  // A PR into a branch that is not gated is not judged at all: nothing to ask.
+  if (!isGatedBranch(c, evidence.pr.baseRef, evidence.repo.defaultBranch)) return null;
   const ev = emergencyLabelEvent(c, evidence);
   const login = declarerLogin(ev);
   // Unknown declarers and apps are decided without asking anyone.

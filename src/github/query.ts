@@ -8,7 +8,7 @@ const COMMIT_FIELDS = `
     id oid messageHeadline message url
     parents { totalCount }
     committer { ${GIT_ACTOR_FIELDS} }
-    authors(first: 100) { totalCount pageInfo { hasNextPage endCursor } nodes { ${GIT_ACTOR_FIELDS} } }
+    authors(first: 100) { pageInfo { hasNextPage endCursor } nodes { ${GIT_ACTOR_FIELDS} } }
   }`;
 
 const REVIEW_FIELDS = `

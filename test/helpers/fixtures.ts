@@ -121,7 +121,6 @@ export function evidenceData(s: EvidenceSpec = {}): Record<string, unknown> {
               parents: { totalCount: c.parents ?? 1 },
               committer: gitActor(c.committer === undefined ? (c.authors?.[0] ?? "dev") : c.committer),
               authors: {
-                totalCount: (c.authors ?? ["dev"]).length,
                 pageInfo: { hasNextPage: false, endCursor: null },
                 nodes: (c.authors ?? ["dev"]).map(gitActor),
               },

@@ -198,7 +198,7 @@ describe("unattributed commits", () => {
     const { h } = await recordingHarness();
     const data = evidenceData({ author: "dev", reviews: [{ login: "carol" }] }) as { repository: { pullRequest: { commits: { nodes: { commit: { authors: Record<string, unknown> } }[] } } } };
     const many = Array.from({ length: 100 }, (_, i) => ({ name: `co${i}`, email: `co${i}@x.example`, user: { login: `co${i}` } }));
-    data.repository.pullRequest.commits.nodes[0]!.commit.authors = { totalCount: 101, pageInfo: { hasNextPage: true, endCursor: "AUTH100" }, nodes: many };
+    data.repository.pullRequest.commits.nodes[0]!.commit.authors = { pageInfo: { hasNextPage: true, endCursor: "AUTH100" }, nodes: many };
     const scope = mockToken()
       .post("/graphql")
       .reply(200, { data })

@@ -237,6 +237,13 @@ describe("declarerFacts (the extra step, src/github/declarer.ts)", () => {
     await expect(declarerFacts(malformed, ref, configSchema.parse({}), labelled([ev("dev")]))).rejects.toThrow(/malformed/);
   });
 
+  test("a PR into a branch that is not gated: no request (it is not judged)", async () => {
+    const o = fakeOctokit({});
+    const e = labelled([ev("dev")]);
+    expect(await declarerFacts(o, ref, configSchema.parse({}), { ...e, pr: { ...e.pr, baseRef: "sandbox" } })).toBeNull();
+    expect(o.calls).toEqual([]);
+  });
+
   test("unknown declarers and apps need no request", async () => {
     const o = fakeOctokit({});
     expect(await declarerFacts(o, ref, configSchema.parse({}), labelled([]))).toBeNull();
