@@ -130,5 +130,5 @@ export function evaluateApprovals(evidence: Evidence, s: ApprovalsSettings): App
   let summary = `${counted} of ${s.required} required`;
   if (blockers.length > 0) summary += `; changes requested by ${blockers.join(", ")}`;
   if (blockedByUnattributed) summary += `; ${plural(unattributed.length, "commit")} not tied to a GitHub account`;
-  return { rule: "approvals", status: pass ? "pass" : "fail", summary, todo, required: s.required, counted, reviewers, unattributed };
+  return { rule: "approvals", status: pass ? "pass" : "fail", summary, todo, required: s.required, counted, reviewers, unattributed, unattributedBlock: blockedByUnattributed };
 }

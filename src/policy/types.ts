@@ -216,6 +216,8 @@ export interface ApprovalsResult extends RuleBase {
   reviewers: ReviewerLine[];
   /** Commits the contributor rule cannot tie to anyone; [] when none. */
   unattributed: UnattributedCommit[];
+  /** They fail the rule (approvals.block_unattributed_commits, with approvals required). */
+  unattributedBlock: boolean;
 }
 
 export interface CiResult extends RuleBase {

@@ -30,7 +30,8 @@ export function renderVerdict(verdict: Verdict, evidence: Evidence, policy: Poli
     lines.push(`> [!NOTE]\n> The emergency rules apply: ${declaredLine(verdict.declaration)}\n`);
   }
   if (verdict.declaration && !verdict.declaration.accepted) {
-    lines.push(`> [!WARNING]\n> **Emergency label ignored:** ${md(verdict.declaration.reason, 600)}.\n`);
+    const at = verdict.declaration.at ? ` (label applied at ${when_(verdict.declaration.at)})` : "";
+    lines.push(`> [!WARNING]\n> **Emergency label ignored:** ${md(verdict.declaration.reason, 600)}${at}.\n`);
   }
   if (!verdict.gated) {
     lines.push(`The base branch ${code(evidence.pr.baseRef)} is not gated by the policy, so changegate does not block this PR.`);
@@ -109,7 +110,7 @@ function unattributedLines(r: ApprovalsResult): string[] {
   const list = r.unattributed ?? [];
   if (list.length === 0) return [];
   const shown = list.slice(0, MAX_UNATTRIBUTED);
-  const blocking = r.status === "fail" && r.summary.includes("not tied to a GitHub account");
+  const blocking = r.unattributedBlock === true;
   const out = [
     `${blocking ? "❌" : "⚠️"} ${list.length} commit${list.length === 1 ? " is" : "s are"} not tied to a GitHub account, so changegate cannot tell whether a reviewer wrote ${list.length === 1 ? "it" : "them"}` +
       (blocking ? " (approvals.block_unattributed_commits):" : ":"),

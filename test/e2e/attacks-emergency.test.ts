@@ -77,10 +77,14 @@ describe("self-declared emergencies", () => {
     expect(check.conclusion).toBe("failure");
     expect(check.title).toMatch(/^Emergency label ignored · Not compliant: approvals: 0 of 1 required/);
     const digest = onlyDigest(w, pr);
-    expect(digest).toContain("**Emergency label ignored:** the emergency label was applied by @\u200bdev, who is not an allowed declarer \\(allowed: oncall\\-lead\\): judged by the normal rules.");
+    expect(digest).toContain(
+      `**Emergency label ignored:** the emergency label was applied by @\u200bdev, who is not an allowed declarer \\(allowed: oncall\\-lead\\): judged by the normal rules (label applied at ${pr.labelEvents[0]!.at.slice(0, 16).replace("T", " ")} UTC).`,
+    );
     expect(digest).not.toContain("EMERGENCY CHANGE");
     const last = records(pr).filter((r) => r.type === "evaluation").at(-1)!;
     expect(last).toMatchObject({ outcome: "failure", emergency: false, emergencyDeclaredBy: "dev", emergencyDeclarationAccepted: false });
+    const text = w.cg.cli(["audit", "show", `${pr.repo}#${pr.number}`]);
+    expect(text.stdout).toContain(`emergency label applied by dev at ${pr.labelEvents[0]!.at}: ignored (judged by the normal rules)`);
 
     // The on-call lead re-applies it: now it is an emergency, declared by them.
     w.model.removeLabel(pr, "emergency", "oncall-lead");

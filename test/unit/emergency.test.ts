@@ -134,7 +134,7 @@ describe("evaluate and render with a declaration", () => {
     expect(v.title).toMatch(/^Emergency label ignored · Not compliant: approvals: 0 of 1 required/);
     const body = renderVerdict(v, e, p).comment;
     expect(body).toContain("**Emergency label ignored:**");
-    expect(body).toContain("who is not an allowed declarer \\(allowed: oncall\\-lead, acme/sre, deploy\\-bot\\[bot\\]\\): judged by the normal rules.");
+    expect(body).toContain("who is not an allowed declarer \\(allowed: oncall\\-lead, acme/sre, deploy\\-bot\\[bot\\]\\): judged by the normal rules (label applied at 2026-11-20 03:00 UTC).");
     expect(body).not.toContain("EMERGENCY CHANGE");
     expect(body).not.toMatch(/(^|[^`])@dev\b/); // the declarer's login does not ping
   });

@@ -69,11 +69,13 @@ describe("approvals with unattributed commits", () => {
     const r = evaluateApprovals(evidence({ commits, reviews: [approval("carol")] }), settings());
     expect(r.status).toBe("pass");
     expect(r.unattributed).toHaveLength(1);
+    expect(r.unattributedBlock).toBe(false);
   });
 
   test("block_unattributed_commits: the approvals rule fails, saying what to do", () => {
     const r = evaluateApprovals(evidence({ commits, reviews: [approval("carol")] }), settings({ blockUnattributed: true }));
     expect(r.status).toBe("fail");
+    expect(r.unattributedBlock).toBe(true);
     expect(r.counted).toBe(1);
     expect(r.summary).toBe("1 of 1 required; 1 commit not tied to a GitHub account");
     expect(r.todo[0]).toMatch(/^Tie 1 commit \(ccccccc\) to GitHub accounts: link the commit e-mail to a GitHub account .* or rewrite the commit/);
