@@ -8,6 +8,8 @@
 import type { EvaluationRecord, MergeRecord } from "./recorder.js";
 import type { CiCheck, CommitInfo, PolicySource, ReviewState, TicketEvidence, Verdict } from "../policy/types.js";
 import type { Config } from "../config/schema.js";
+import { unattributedCommits } from "../policy/approvals.js";
+import { emergencyDeclaration } from "../policy/emergency.js";
 
 export interface ReviewEvidence {
   login: string | null;
@@ -39,6 +41,16 @@ export interface EvaluationPayload {
   outcome: EvaluationRecord["outcome"];
   error: string | null;
   emergency: boolean;
+  /**
+   * Who applied the emergency label and when (newest LabeledEvent), and whether the emergency rules
+   * applied because of it. Absent from records written before changegate recorded declarers; null
+   * when the PR did not carry the label (or was not evaluated).
+   */
+  emergencyDeclaredBy?: string | null;
+  emergencyDeclaredAt?: string | null;
+  emergencyDeclarationAccepted?: boolean | null;
+  /** Non-merge commits with an author or committer tied to no GitHub account (absent from older records). */
+  unattributedCommits?: { oid: string; who: string[] }[];
   gated: boolean | null;
   /** Per rule: status, summary, what was missing, and the lines it judged (reviewers, checks, tickets). */
   verdict: Verdict | null;
@@ -46,7 +58,7 @@ export interface EvaluationPayload {
     reviews: ReviewEvidence[];
     checks: CiCheck[];
     tickets: TicketEvidence;
-    commits: Pick<CommitInfo, "oid" | "headline" | "authors" | "committer" | "isMerge">[];
+    commits: Pick<CommitInfo, "oid" | "headline" | "authors" | "committer" | "isMerge" | "unlinked">[];
   };
   policy: { source: PolicySource; config: Config } | null;
   sequence: number | null;
@@ -101,6 +113,9 @@ function plain<T>(v: T): T {
 
 export function evaluationPayload(rec: EvaluationRecord, version: string): EvaluationPayload {
   const e = rec.evidence;
+  // The verdict's word; when evaluation failed, what the policy and evidence said about the label.
+  const declared = rec.verdict ? rec.verdict.declaration : rec.policy ? emergencyDeclaration(rec.policy.config, e) : undefined;
+  const declaration = declared?.labelled ? declared : null;
   return {
     type: "evaluation",
     at: rec.at,
@@ -120,6 +135,10 @@ export function evaluationPayload(rec: EvaluationRecord, version: string): Evalu
     outcome: rec.outcome,
     error: rec.error,
     emergency: rec.verdict?.emergency ?? false,
+    emergencyDeclaredBy: declaration?.declarer ?? null,
+    emergencyDeclaredAt: declaration?.at ?? null,
+    emergencyDeclarationAccepted: declaration?.accepted ?? null,
+    unattributedCommits: unattributedCommits(e).map((u) => ({ oid: u.oid, who: [...u.who] })),
     gated: rec.verdict?.gated ?? null,
     verdict: rec.verdict ? plain(rec.verdict) : null,
     evidence: {
@@ -134,7 +153,14 @@ export function evaluationPayload(rec: EvaluationRecord, version: string): Evalu
       })),
       checks: plain(e.checks),
       tickets: plain(e.tickets),
-      commits: e.commits.map((c) => ({ oid: c.oid, headline: c.headline, authors: [...c.authors], committer: c.committer, isMerge: c.isMerge })),
+      commits: e.commits.map((c) => ({
+        oid: c.oid,
+        headline: c.headline,
+        authors: [...c.authors],
+        committer: c.committer,
+        isMerge: c.isMerge,
+        ...(c.unlinked ? { unlinked: [...c.unlinked] } : {}),
+      })),
     },
     policy: rec.policy ? plain({ source: rec.policy.source, config: rec.policy.config }) : null,
     sequence: rec.sequence ?? null,

@@ -50,6 +50,14 @@ function renderEvaluation(row: AuditRow, p: EvaluationPayload): string[] {
       for (const t of r.todo) lines.push(`                        - ${clean(t)}`);
     }
   }
+  if (p.emergencyDeclarationAccepted !== undefined && p.emergencyDeclarationAccepted !== null) {
+    lines.push(
+      `    emergency label applied by ${clean(p.emergencyDeclaredBy) || "an unknown user"} at ${p.emergencyDeclaredAt ?? "?"}: ${p.emergencyDeclarationAccepted ? "accepted" : "ignored (judged by the normal rules)"}`,
+    );
+  }
+  if (p.unattributedCommits && p.unattributedCommits.length > 0) {
+    lines.push(`    commits tied to no GitHub account: ${p.unattributedCommits.map((u) => `${u.oid.slice(0, 7)} (${clean(u.who.join("; "))})`).join(", ")}`);
+  }
   if (p.error) lines.push(`    error: ${clean(p.error)}`);
   const reviews = p.evidence.reviews.filter((r) => r.state !== "COMMENTED" && r.state !== "PENDING");
   lines.push(

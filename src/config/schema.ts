@@ -26,6 +26,14 @@ export const TICKET_SOURCES = ["title", "branch", "body", "commits"] as const;
 
 const nonEmptyName = z.string().min(1, "cannot be empty");
 
+/** A GitHub login (an app as `name[bot]`) or a team as `org/team-slug`. */
+const declarer = z
+  .string()
+  .regex(
+    /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?|[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9_.-]{1,100})$/,
+    "expected a GitHub login (an app as name[bot]) or a team as org/team-slug",
+  );
+
 export const configSchema = z
   .object({
     branches: z.array(glob).min(1, "list at least one branch pattern (or omit the key to gate the default branch)").optional(),
@@ -34,6 +42,7 @@ export const configSchema = z
         required: z.number().int().min(0).max(100).default(1),
         dismiss_stale: z.boolean().default(true),
         allow_contributors: z.boolean().default(false),
+        block_unattributed_commits: z.boolean().default(false),
       })
       .prefault({}),
     ci: z
@@ -60,6 +69,10 @@ export const configSchema = z
         approvals_required: z.number().int().min(0).max(100).default(0),
         require_ci: z.boolean().default(false),
         require_ticket: z.boolean().default(false),
+        allowed_declarers: z
+          .array(declarer)
+          .min(1, "list at least one login or org/team (or set emergency.enabled: false to turn the emergency path off)")
+          .optional(),
       })
       .prefault({}),
     audit: z

@@ -6,25 +6,37 @@
 import { z } from "zod";
 import { CHECK_NAME, CONFIG_PATH, DIGEST_MARKER } from "../contract.js";
 import type { ConfigFile } from "../config/load.js";
-import type { Actor, CiCheck, CiState, CommitInfo, Evidence, ReviewInfo, ReviewState } from "../policy/types.js";
+import type { Actor, CiCheck, CiState, CommitInfo, Evidence, LabelHistory, ReviewInfo, ReviewState } from "../policy/types.js";
 import type { PrRef } from "./types.js";
-import { CONTEXTS_PAGE_QUERY, EVIDENCE_QUERY, FILE_QUERY, prPageQuery } from "./query.js";
+import { AUTHORS_PAGE_QUERY, CONTEXTS_PAGE_QUERY, EVIDENCE_QUERY, FILE_QUERY, prPageQuery } from "./query.js";
 import type { GraphqlAnswer, GraphqlReader } from "./reader.js";
 
 const page = z.object({ hasNextPage: z.boolean(), endCursor: z.string().nullable() });
 const actor = z.object({ __typename: z.string(), login: z.string() }).nullable();
 const blob = z.object({ text: z.string().nullable().optional(), isTruncated: z.boolean().optional() }).nullable().optional();
 
+const gitActor = z.object({
+  name: z.string().nullable().optional(),
+  email: z.string().nullable().optional(),
+  user: z.object({ login: z.string() }).nullable(),
+});
 const commitNode = z.object({
   commit: z.object({
+    id: z.string(),
     oid: z.string(),
     messageHeadline: z.string(),
     message: z.string(),
     url: z.string(),
     parents: z.object({ totalCount: z.number() }),
-    committer: z.object({ user: z.object({ login: z.string() }).nullable() }).nullable(),
-    authors: z.object({ nodes: z.array(z.object({ user: z.object({ login: z.string() }).nullable() }).nullable()) }),
+    committer: gitActor.nullable(),
+    authors: z.object({ pageInfo: page, nodes: z.array(gitActor.nullable()) }),
   }),
+});
+const labeledEvent = z.object({
+  __typename: z.literal("LabeledEvent"),
+  createdAt: z.string(),
+  actor: actor,
+  label: z.object({ name: z.string() }),
 });
 const reviewNode = z.object({
   author: actor,
@@ -99,6 +111,7 @@ const evidenceAnswer = z.object({
           mergeCommit: z.object({ oid: z.string() }).nullable(),
           labels: z.object({ nodes: z.array(z.object({ name: z.string() }).nullable()) }).nullable(),
           headRef: z.object({ associatedPullRequests: sharedHeadConnection }).nullable().optional(),
+          labelEvents: z.object({ pageInfo: z.object({ hasPreviousPage: z.boolean() }), nodes: z.array(labeledEvent.nullable()) }),
           commits: connection(commitNode),
           reviews: connection(reviewNode).nullable(),
           comments: connection(commentNode),
@@ -182,6 +195,7 @@ export async function gather(reader: GraphqlReader, ref: PrRef, appId: number): 
   if (!pr) throw new GatherError(`pull request ${ref.owner}/${ref.repo}#${ref.number} not found`);
 
   const commits = await rest(reader, pr.id, "commits", pr.commits, commitNode);
+  for (const c of commits) await allAuthors(reader, c);
   const reviews = pr.reviews ? await rest(reader, pr.id, "reviews", pr.reviews, reviewNode) : [];
   const comments = await restComments(reader, pr.id, pr.comments);
 
@@ -233,6 +247,7 @@ export async function gather(reader: GraphqlReader, ref: PrRef, appId: number): 
       commits: commits.map(toCommit),
       reviews: reviews.map(toReview),
       checks: toChecks(contexts, appId),
+      labelHistory: toLabelHistory(pr.labelEvents),
     },
     sharedHead,
     configFiles: {
@@ -355,8 +370,29 @@ function toActor(a: z.output<typeof actor>): Actor | null {
   return { login: a.login, isBot: a.__typename === "Bot" || a.login.endsWith("[bot]") };
 }
 
+/** Co-authors past the first page: read them all, or the contributor rule would miss a reviewer listed 101st. */
+async function allAuthors(reader: GraphqlReader, n: z.output<typeof commitNode>): Promise<void> {
+  const authors = n.commit.authors;
+  let info = authors.pageInfo;
+  while (info.hasNextPage && info.endCursor) {
+    const next = await pageOf(reader, AUTHORS_PAGE_QUERY, n.commit.id, info.endCursor, ["node", "page"], gitActor);
+    authors.nodes.push(...next.nodes);
+    info = next.pageInfo;
+  }
+}
+
+function identity(a: z.output<typeof gitActor> | null): string {
+  const name = a?.name?.trim();
+  const email = a?.email?.trim();
+  if (name && email) return `${name} <${email}>`;
+  return name || (email ? `<${email}>` : "(no name or e-mail)");
+}
+
 function toCommit(n: z.output<typeof commitNode>): CommitInfo {
   const c = n.commit;
+  const unlinked: string[] = [];
+  for (const a of c.authors.nodes) if (!a?.user) unlinked.push(`author ${identity(a)}`);
+  if (!c.committer?.user) unlinked.push(`committer ${identity(c.committer)}`);
   return {
     oid: c.oid,
     headline: c.messageHeadline,
@@ -365,7 +401,19 @@ function toCommit(n: z.output<typeof commitNode>): CommitInfo {
     isMerge: c.parents.totalCount > 1,
     committer: c.committer?.user?.login ?? null,
     authors: c.authors.nodes.map((a) => a?.user?.login ?? null),
+    ...(unlinked.length > 0 ? { unlinked } : {}),
   };
+}
+
+/** The newest LabeledEvent per label name (case-insensitive), from the last 100 label events. */
+function toLabelHistory(t: { pageInfo: { hasPreviousPage: boolean }; nodes: (z.output<typeof labeledEvent> | null)[] }): LabelHistory {
+  const newest = new Map<string, LabelHistory["events"][number]>();
+  for (const ev of compact(t.nodes)) {
+    const key = ev.label.name.toLowerCase();
+    const prev = newest.get(key);
+    if (!prev || ev.createdAt >= prev.at) newest.set(key, { label: ev.label.name, actor: toActor(ev.actor), at: ev.createdAt });
+  }
+  return { events: [...newest.values()], truncated: t.pageInfo.hasPreviousPage };
 }
 
 function toReview(r: z.output<typeof reviewNode>): ReviewInfo {

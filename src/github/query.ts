@@ -1,11 +1,14 @@
 /** The one GraphQL query behind an evaluation, and the follow-up page queries for long PRs. */
 
+const GIT_ACTOR_FIELDS = `name email user { login }`;
+
+/** Co-authors beyond the first 100 of a commit are read with AUTHORS_PAGE_QUERY (rare). */
 const COMMIT_FIELDS = `
   commit {
-    oid messageHeadline message url
+    id oid messageHeadline message url
     parents { totalCount }
-    committer { user { login } }
-    authors(first: 10) { nodes { user { login } } }
+    committer { ${GIT_ACTOR_FIELDS} }
+    authors(first: 100) { pageInfo { hasNextPage endCursor } nodes { ${GIT_ACTOR_FIELDS} } }
   }`;
 
 const REVIEW_FIELDS = `
@@ -41,6 +44,10 @@ query ChangegateEvidence($owner: String!, $name: String!, $number: Int!, $policy
       baseRefName headRefName headRefOid
       mergedAt mergedBy { login } mergeCommit { oid }
       labels(first: 100) { nodes { name } }
+      labelEvents: timelineItems(last: 100, itemTypes: [LABELED_EVENT]) {
+        pageInfo { hasPreviousPage }
+        nodes { __typename ... on LabeledEvent { createdAt actor { __typename login } label { name } } }
+      }
       commits(first: 100) { ${PAGE} nodes { ${COMMIT_FIELDS} } }
       reviews(first: 100) { ${PAGE} nodes { ${REVIEW_FIELDS} } }
       comments(first: 100) { ${PAGE} nodes { ${COMMENT_FIELDS} } }
@@ -76,6 +83,12 @@ query ChangegatePage($id: ID!, $after: String!) {
 export const CONTEXTS_PAGE_QUERY = `
 query ChangegateContexts($id: ID!, $after: String!) {
   node(id: $id) { ... on Commit { statusCheckRollup { page: contexts(first: 100, after: $after) { ${PAGE} nodes { ${CONTEXT_FIELDS} } } } } }
+}`;
+
+/** More co-authors of one commit (past the first 100). */
+export const AUTHORS_PAGE_QUERY = `
+query ChangegateAuthors($id: ID!, $after: String!) {
+  node(id: $id) { ... on Commit { page: authors(first: 100, after: $after) { ${PAGE} nodes { ${GIT_ACTOR_FIELDS} } } } }
 }`;
 
 /** A file on a repository's default branch (for `_extends`). */

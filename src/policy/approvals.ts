@@ -3,13 +3,37 @@
  * with write access, who are neither the author, a bot, nor (by default) a contributor to the PR.
  * Any reviewer whose latest opinion is CHANGES_REQUESTED blocks.
  */
-import type { ApprovalsResult, Evidence, ReviewInfo, ReviewerLine } from "./types.js";
+import type { ApprovalsResult, Evidence, ReviewInfo, ReviewerLine, UnattributedCommit } from "./types.js";
 import { plural, shortSha } from "./text.js";
 
 export interface ApprovalsSettings {
   required: number;
   dismissStale: boolean;
   allowContributors: boolean;
+  /** Fail while a commit cannot be tied to a GitHub user (approvals.block_unattributed_commits). */
+  blockUnattributed?: boolean;
+}
+
+/**
+ * Non-merge commits with an author or a committer whose e-mail maps to no GitHub user: the
+ * contributor rule cannot tell whether a reviewer wrote them. Merge commits are left out, as they
+ * are from the contributor rule (merging the base branch in makes nobody a contributor).
+ */
+export function unattributedCommits(evidence: Evidence): UnattributedCommit[] {
+  const out: UnattributedCommit[] = [];
+  for (const c of evidence.commits) {
+    if (c.isMerge) continue;
+    const authors = c.authors.filter((a) => a === null).length;
+    const committer = c.committer === null;
+    if (authors === 0 && !committer) continue;
+    let who = c.unlinked && c.unlinked.length > 0 ? [...c.unlinked] : [];
+    if (who.length === 0) {
+      if (authors > 0) who.push(authors === 1 ? "an author" : `${authors} authors`);
+      if (committer) who.push("the committer");
+    }
+    out.push({ oid: c.oid, headline: c.headline, who });
+  }
+  return out;
 }
 
 /** The logins that authored or committed non-merge commits of the PR. */
@@ -83,7 +107,16 @@ export function evaluateApprovals(evidence: Evidence, s: ApprovalsSettings): App
     reviewers.push(line);
   }
 
+  const unattributed = unattributedCommits(evidence);
+  // With no approval required there is no contributor rule to blind: an emergency stays possible.
+  const blockedByUnattributed = !!s.blockUnattributed && s.required > 0 && unattributed.length > 0;
   const todo: string[] = [];
+  if (blockedByUnattributed) {
+    todo.push(
+      `Tie ${plural(unattributed.length, "commit")} (${unattributed.map((u) => shortSha(u.oid)).join(", ")}) to GitHub accounts: ` +
+        "link the commit e-mail to a GitHub account (Settings → Emails) or rewrite the commit with a linked e-mail, then push.",
+    );
+  }
   for (const b of blockers) todo.push(`Address the changes requested by ${b}, then ask them to approve or dismiss their review.`);
   const missing = Math.max(0, s.required - counted);
   if (missing > 0) {
@@ -93,8 +126,9 @@ export function evaluateApprovals(evidence: Evidence, s: ApprovalsSettings): App
         (stale ? " (approvals of earlier commits no longer count: ask for a fresh review of the head commit)." : "."),
     );
   }
-  const pass = missing === 0 && blockers.length === 0;
+  const pass = missing === 0 && blockers.length === 0 && !blockedByUnattributed;
   let summary = `${counted} of ${s.required} required`;
   if (blockers.length > 0) summary += `; changes requested by ${blockers.join(", ")}`;
-  return { rule: "approvals", status: pass ? "pass" : "fail", summary, todo, required: s.required, counted, reviewers };
+  if (blockedByUnattributed) summary += `; ${plural(unattributed.length, "commit")} not tied to a GitHub account`;
+  return { rule: "approvals", status: pass ? "pass" : "fail", summary, todo, required: s.required, counted, reviewers, unattributed, unattributedBlock: blockedByUnattributed };
 }

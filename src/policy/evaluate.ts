@@ -4,13 +4,11 @@
 import { isGatedBranch } from "../config/schema.js";
 import { evaluateApprovals } from "./approvals.js";
 import { evaluateCi } from "./ci.js";
+import { emergencyDeclaration } from "./emergency.js";
 import { evaluateTickets } from "./tickets.js";
 import type { Conclusion, Evidence, Policy, RuleResult, Verdict } from "./types.js";
 
-/** Does the PR carry the emergency label (and is the emergency path enabled)? */
-export function isEmergency(c: Policy["config"], labels: string[]): boolean {
-  return c.emergency.enabled && labels.some((l) => l.toLowerCase() === c.emergency.label.toLowerCase());
-}
+export { emergencyDeclaration, isEmergency } from "./emergency.js";
 
 /**
  * Must tickets be checked for this PR? Normally `tickets.required`; for an emergency change
@@ -34,11 +32,13 @@ export function evaluate(policy: Policy, evidence: Evidence): Verdict {
     };
   }
 
-  const emergency = isEmergency(c, evidence.pr.labels);
+  const declaration = emergencyDeclaration(c, evidence);
+  const emergency = declaration.accepted;
   const approvals = evaluateApprovals(evidence, {
     required: emergency ? c.emergency.approvals_required : c.approvals.required,
     dismissStale: c.approvals.dismiss_stale,
     allowContributors: c.approvals.allow_contributors,
+    blockUnattributed: c.approvals.block_unattributed_commits,
   });
   const ci = emergency && !c.emergency.require_ci ? skippedForEmergency(evaluateCi(evidence.checks, [])) : evaluateCi(evidence.checks, c.ci.required);
   const ticketSettings = {
@@ -58,7 +58,15 @@ export function evaluate(policy: Policy, evidence: Evidence): Verdict {
     : rules.some((r) => r.status === "pending")
       ? "pending"
       : "success";
-  return { conclusion, title: titleFor(conclusion, rules, emergency, draft), gated: true, emergency, draft, rules };
+  return {
+    conclusion,
+    title: (declaration.labelled && !emergency ? "Emergency label ignored · " : "") + titleFor(conclusion, rules, emergency, draft),
+    gated: true,
+    emergency,
+    ...(declaration.labelled ? { declaration } : {}),
+    draft,
+    rules,
+  };
 }
 
 function skippedForEmergency<R extends RuleResult>(r: R): R {

@@ -36,6 +36,11 @@ export interface CommitInfo {
   /** A merge commit (two or more parents): merging the base branch in does not make you a contributor. */
   isMerge: boolean;
   url: string;
+  /**
+   * The git identities ("Name <email>", role first) of this commit's authors and committer that map
+   * to no GitHub user, for the digest; absent when gather did not say (the nulls above still count).
+   */
+  unlinked?: string[];
 }
 
 export type ReviewState = "APPROVED" | "CHANGES_REQUESTED" | "COMMENTED" | "DISMISSED" | "PENDING";
@@ -114,6 +119,33 @@ export interface PullRequestInfo {
   mergeCommitSha: string | null;
 }
 
+/** The newest time a label was applied to the PR, and by whom (a LabeledEvent). */
+export interface LabelEvent {
+  label: string;
+  /** null when GitHub no longer knows the actor (deleted account). */
+  actor: Actor | null;
+  at: string;
+}
+
+/** What the PR's timeline says about its labels: the newest LabeledEvent per label name. */
+export interface LabelHistory {
+  events: LabelEvent[];
+  /** Older label events exist than were read (only the last 100 are read). */
+  truncated: boolean;
+}
+
+/**
+ * Facts about whoever applied the emergency label, gathered (src/github/declarer.ts) only when the
+ * PR carries the label: what the main read cannot tell.
+ */
+export interface DeclarerFacts {
+  login: string;
+  /** Write, maintain or admin on the repository; null when it was not asked (not needed). */
+  canWrite: boolean | null;
+  /** The `org/team` entries of emergency.allowed_declarers the declarer is an active member of. */
+  teams: string[];
+}
+
 /** Everything gathered for one evaluation of one PR. */
 export interface Evidence {
   repo: { owner: string; name: string; defaultBranch: string };
@@ -123,6 +155,10 @@ export interface Evidence {
   /** CI on the head commit, changegate's own check excluded, one entry per check name and source. */
   checks: CiCheck[];
   tickets: TicketEvidence;
+  /** Absent = no label events known (treated as a complete, empty timeline). */
+  labelHistory?: LabelHistory;
+  /** Absent unless the PR carries the emergency label and the declarer needed checking. */
+  declarer?: DeclarerFacts;
 }
 
 export type RuleName = "approvals" | "ci" | "tickets";
@@ -165,11 +201,23 @@ interface RuleBase {
   todo: string[];
 }
 
+/** A non-merge commit some of whose authors (or its committer) map to no GitHub user. */
+export interface UnattributedCommit {
+  oid: string;
+  headline: string;
+  /** What is unlinked: "author Jane <jane@corp.example>", "committer", ... */
+  who: string[];
+}
+
 export interface ApprovalsResult extends RuleBase {
   rule: "approvals";
   required: number;
   counted: number;
   reviewers: ReviewerLine[];
+  /** Commits the contributor rule cannot tie to anyone; [] when none. */
+  unattributed: UnattributedCommit[];
+  /** They fail the rule (approvals.block_unattributed_commits, with approvals required). */
+  unattributedBlock: boolean;
 }
 
 export interface CiResult extends RuleBase {
@@ -187,12 +235,29 @@ export type RuleResult = ApprovalsResult | CiResult | TicketsResult;
 
 export type Conclusion = "success" | "failure" | "pending";
 
+/** Who applied the emergency label, when, and whether the emergency rules apply because of it. */
+export interface EmergencyDeclaration {
+  /** The PR carries the emergency label (and the emergency path is enabled). */
+  labelled: boolean;
+  /** Login of the newest LabeledEvent's actor for the label (apps as `name[bot]`); null = unknown. */
+  declarer: string | null;
+  /** When that label was applied; null = unknown. */
+  at: string | null;
+  /** The emergency rules apply. */
+  accepted: boolean;
+  /** One sentence for the digest: why the declaration was accepted or ignored. */
+  reason: string;
+}
+
 export interface Verdict {
   conclusion: Conclusion;
   /** One line saying why: the check run's title. */
   title: string;
   gated: boolean;
+  /** The emergency rules judged this PR (label present and the declaration accepted). */
   emergency: boolean;
+  /** Present when the PR carries the emergency label (on a gated branch), accepted or not. */
+  declaration?: EmergencyDeclaration;
   draft: boolean;
   rules: RuleResult[];
 }

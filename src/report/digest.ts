@@ -4,11 +4,12 @@
  */
 import { DIGEST_MARKER } from "../contract.js";
 import type { ConfigProblem } from "../config/load.js";
-import type { ApprovalsResult, CiResult, Evidence, Policy, RuleResult, RuleStatus, TicketsResult, Verdict } from "../policy/types.js";
+import type { ApprovalsResult, CiResult, EmergencyDeclaration, Evidence, Policy, RuleResult, RuleStatus, TicketsResult, Verdict } from "../policy/types.js";
 import { code, link, md } from "./escape.js";
 import { MAX_BODY, MAX_TITLE, type CheckOutput, type Report } from "./types.js";
 
 const MAX_SHIPPED_COMMITS = 100;
+const MAX_UNATTRIBUTED = 20;
 
 const ICON: Record<RuleStatus, string> = { pass: "✅", fail: "❌", pending: "⏳", skipped: "➖" };
 const RULE_NAME: Record<RuleResult["rule"], string> = { approvals: "Approvals", ci: "CI", tickets: "Tickets" };
@@ -21,8 +22,16 @@ export function renderVerdict(verdict: Verdict, evidence: Evidence, policy: Poli
   if (verdict.emergency && verdict.conclusion !== "failure") {
     lines.push(
       "> [!CAUTION]\n> **EMERGENCY CHANGE.** This PR carries the emergency label, so the normal rules are relaxed. " +
-        "The merge is recorded as an emergency change and **a retroactive review will be required** after it ships.\n",
+        "The merge is recorded as an emergency change and **a retroactive review will be required** after it ships." +
+        (verdict.declaration ? `\n> ${declaredLine(verdict.declaration)}` : "") +
+        "\n",
     );
+  } else if (verdict.emergency && verdict.declaration) {
+    lines.push(`> [!NOTE]\n> The emergency rules apply: ${declaredLine(verdict.declaration)}\n`);
+  }
+  if (verdict.declaration && !verdict.declaration.accepted) {
+    const at = verdict.declaration.at ? ` (label applied at ${when_(verdict.declaration.at)})` : "";
+    lines.push(`> [!WARNING]\n> **Emergency label ignored:** ${md(verdict.declaration.reason, 600)}${at}.\n`);
   }
   if (!verdict.gated) {
     lines.push(`The base branch ${code(evidence.pr.baseRef)} is not gated by the policy, so changegate does not block this PR.`);
@@ -90,8 +99,32 @@ function ruleSection(r: RuleResult, e: Evidence): string[] {
   }
 }
 
+/** "Declared by @x, who has write access. The label was applied at 2026-11-20 10:00 UTC." (logins escaped: no ping) */
+function declaredLine(d: EmergencyDeclaration): string {
+  const reason = md(d.reason, 400);
+  const when = d.at ? ` The label was applied at ${when_(d.at)}.` : "";
+  return `${reason.charAt(0).toUpperCase()}${reason.slice(1)}.${when}`;
+}
+
+function unattributedLines(r: ApprovalsResult): string[] {
+  const list = r.unattributed ?? [];
+  if (list.length === 0) return [];
+  const shown = list.slice(0, MAX_UNATTRIBUTED);
+  const blocking = r.unattributedBlock === true;
+  const out = [
+    `${blocking ? "❌" : "⚠️"} ${list.length} commit${list.length === 1 ? " is" : "s are"} not tied to a GitHub account, so changegate cannot tell whether a reviewer wrote ${list.length === 1 ? "it" : "them"}` +
+      (blocking ? " (approvals.block_unattributed_commits):" : ":"),
+    "",
+  ];
+  for (const u of shown) out.push(`- ${code(u.oid.slice(0, 7))} ${md(u.headline, 120)} — ${u.who.map((w) => md(w, 120)).join("; ")}`);
+  if (shown.length < list.length) out.push(`- … and ${list.length - shown.length} more`);
+  out.push("");
+  return out;
+}
+
 function approvalsSection(r: ApprovalsResult, e: Evidence): string[] {
   const out = [`### Approvals: ${r.counted} of ${r.required} required`, ""];
+  out.push(...unattributedLines(r));
   if (r.reviewers.length === 0) {
     out.push("No reviews yet.", "");
     return out;

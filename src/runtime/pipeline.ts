@@ -13,7 +13,8 @@ import { findDigestComment, publish, type Writer } from "../github/publish.js";
 import type { GraphqlReader } from "../github/reader.js";
 import { prKey, prLabel, type PrRef } from "../github/types.js";
 import { gatherTickets, type TicketLookupService } from "../jira/tickets.js";
-import { evaluate, isEmergency, ticketsRequired } from "../policy/evaluate.js";
+import { emergencyDeclaration, evaluate, isEmergency, ticketsRequired } from "../policy/evaluate.js";
+import { withDeclarerFacts } from "../github/declarer.js";
 import type { Evidence, Policy, Verdict } from "../policy/types.js";
 import { renderConfigProblem, renderVerdict } from "../report/digest.js";
 import { renderFailure, type Stage } from "../report/failure.js";
@@ -122,8 +123,10 @@ export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Pro
       policy = loaded.policy;
       const p = loaded.policy;
       const c = p.config;
+      // Who applied the emergency label (requests only when the PR carries it): src/github/declarer.ts
+      g.evidence = await stage("gather", () => withDeclarerFacts(octokit, ref, c, g.evidence));
       const needed =
-        ticketsRequired(c, isEmergency(c, g.evidence.pr.labels)) && isGatedBranch(c, g.evidence.pr.baseRef, g.evidence.repo.defaultBranch);
+        ticketsRequired(c, emergencyDeclaration(c, g.evidence).accepted) && isGatedBranch(c, g.evidence.pr.baseRef, g.evidence.repo.defaultBranch);
       const tickets = await stage("tickets", () => gatherTickets(c, g.evidence.pr, g.evidence.commits, deps.tickets, needed));
       evidence = { ...g.evidence, tickets };
       const e = evidence;
@@ -363,7 +366,13 @@ async function recordMerge(
   // Judged into another base (retargeted since), it is no verdict on this merge.
   const standing = own && own.base === pr.baseRef ? own : null;
   const outcome = standing?.outcome ?? "none";
-  const emergency = standing ? standing.emergency : loaded.ok && isEmergency(loaded.policy.config, pr.labels);
+  // An emergency only if the declaration was accepted: as the standing verdict judged it, or, with
+  // none, as judged now (a label applied by someone not allowed is not one).
+  const emergency = standing
+    ? standing.emergency
+    : loaded.ok &&
+      isEmergency(loaded.policy.config, pr.labels) &&
+      emergencyDeclaration(loaded.policy.config, await withDeclarerFacts(octokit, job.ref, loaded.policy.config, g.evidence)).accepted;
   const bypass = isBypass({ outcome, gated });
   if (bypass) {
     const why = outcome === "none" ? `changegate never judged ${pr.headSha.slice(0, 7)} into ${pr.baseRef}` : `its verdict on ${pr.headSha.slice(0, 7)} was ${outcome}`;

@@ -8,7 +8,7 @@ import { generateKeyPairSync, createSign, createHmac } from "node:crypto";
 import { createRequire } from "node:module";
 import { CHECK_NAME, CONFIG_PATH, DIGEST_MARKER } from "../../src/contract.js";
 import { gather } from "../../src/github/gather.js";
-import { CONTEXTS_PAGE_QUERY, EVIDENCE_QUERY, FILE_QUERY, prPageQuery } from "../../src/github/query.js";
+import { AUTHORS_PAGE_QUERY, CONTEXTS_PAGE_QUERY, EVIDENCE_QUERY, FILE_QUERY, prPageQuery } from "../../src/github/query.js";
 import type { GraphqlReader } from "../../src/github/reader.js";
 import { allExamples } from "../sim/examples.js";
 import { executeGraphql, githubGraphqlSchema, type Viewer } from "../sim/graphql.js";
@@ -64,7 +64,7 @@ afterAll(async () => {
 
 describe("GraphQL against GitHub's schema", () => {
   test("every query changegate sends is valid", () => {
-    for (const q of [EVIDENCE_QUERY, prPageQuery("commits"), prPageQuery("reviews"), prPageQuery("comments"), CONTEXTS_PAGE_QUERY, FILE_QUERY]) {
+    for (const q of [EVIDENCE_QUERY, prPageQuery("commits"), prPageQuery("reviews"), prPageQuery("comments"), CONTEXTS_PAGE_QUERY, FILE_QUERY, AUTHORS_PAGE_QUERY]) {
       expect(validate(githubGraphqlSchema(), parse(q)).map((e) => e.message)).toEqual([]);
     }
   });
@@ -143,6 +143,31 @@ describe("GraphQL against GitHub's schema", () => {
     expect(g.configFiles.orgFile).toBeNull();
   });
 
+  test("label events and unlinked commit authors: gather keeps the newest LabeledEvent per label and the unlinked identities", async () => {
+    const m = sim.model;
+    const pr = m.openPullRequest(repo, { author: "dev", labels: ["emergency"], commits: [{ message: "ghost", authors: [null, "dev"], committer: null }] });
+    m.addLabel(pr, "bug", "triager");
+    m.removeLabel(pr, "emergency", "dev");
+    m.addLabel(pr, "Emergency", "oncall-lead");
+    const viewer: Viewer = { installation: inst, app: m.app(APP_ID), botLogin: "changegate[bot]" };
+    const reader: GraphqlReader = {
+      reads: 0,
+      async query(query, variables) {
+        const r = executeGraphql(m, viewer, { query, variables });
+        return { data: r.body.data, errors: (r.body.errors ?? []) as never };
+      },
+    };
+    const g = await gather(reader, { installationId: inst.id, owner: "acme", repo: "payments", number: pr.number }, APP_ID);
+    const events = g.evidence.labelHistory!.events.map((e) => [e.label, e.actor?.login, e.at]).sort();
+    expect(events).toEqual([
+      ["Emergency", "oncall-lead", pr.labelEvents[2]!.at],
+      ["bug", "triager", pr.labelEvents[1]!.at],
+    ]);
+    expect(g.evidence.labelHistory!.truncated).toBe(false);
+    expect(g.evidence.commits[0]).toMatchObject({ authors: [null, "dev"], committer: null, unlinked: ["author Someone <someone@users.noreply.example.com>", "committer Someone <someone@users.noreply.example.com>"] });
+    m.close(pr); // keep the open-PR listings of later tests as they were
+  });
+
   test("long PRs page: 130 commits come back in two pages with GitHub's cursors", async () => {
     const m = sim.model;
     const pr = m.openPullRequest(repo, { author: "dev", commits: Array.from({ length: 130 }, (_, i) => ({ message: `c${i}` })) });
@@ -213,6 +238,9 @@ describe("REST answers in the shapes of GitHub's OpenAPI description (GHES 3.19)
     cases.push(["/repos/{owner}/{repo}/commits/{ref}/check-runs", "get", 200, gh("GET", `/api/v3/repos/acme/payments/commits/${head}/check-runs`)]);
     cases.push(["/installation/repositories", "get", 200, gh("GET", "/api/v3/installation/repositories")]);
     cases.push(["/repos/{owner}/{repo}", "get", 200, gh("GET", "/api/v3/repos/acme/payments")]);
+    m.addTeam("acme", "sre", ["dev"]);
+    cases.push(["/repos/{owner}/{repo}/collaborators/{username}/permission", "get", 200, gh("GET", "/api/v3/repos/acme/payments/collaborators/dev/permission")]);
+    cases.push(["/orgs/{org}/teams/{team_slug}/memberships/{username}", "get", 200, gh("GET", "/api/v3/orgs/acme/teams/sre/memberships/dev")]);
     const tokenRes = gh("POST", `/api/v3/app/installations/${inst.id}/access_tokens`, {}, `bearer ${jwt(keys.privateKey, { iss: String(APP_ID), iat: now() - 30, exp: now() + 500 })}`);
     cases.push(["/app/installations/{installation_id}/access_tokens", "post", 201, tokenRes]);
     for (const [path, method, status, res] of cases) {
@@ -232,6 +260,34 @@ describe("REST answers in the shapes of GitHub's OpenAPI description (GHES 3.19)
     const ci = m.ci(pr, "build", { status: "in_progress" });
     expect((await gh("PATCH", `/api/v3/repos/acme/payments/check-runs/${ci.id}`, { conclusion: "success" })).status).toBe(403);
     expect((await gh("POST", `/api/v3/repos/acme/payments/issues/${pr.number}/comments`, { body: "x".repeat(65537) })).status).toBe(422);
+  });
+});
+
+describe("declarer facts over REST: GitHub's 404 semantics", () => {
+  test("collaborator permission: role and base permission; 404 for a login that is no user", async () => {
+    const m = sim.model;
+    m.user("tessa");
+    m.setRole(repo, "tessa", "triage");
+    m.user("mona");
+    m.setRole(repo, "mona", "maintain");
+    const triage = await gh("GET", "/api/v3/repos/acme/payments/collaborators/tessa/permission");
+    expect([triage.status, triage.json.permission, triage.json.role_name]).toEqual([200, "read", "triage"]);
+    const maintain = await gh("GET", "/api/v3/repos/acme/payments/collaborators/mona/permission");
+    expect([maintain.status, maintain.json.permission, maintain.json.role_name]).toEqual([200, "write", "maintain"]);
+    expect((await gh("GET", "/api/v3/repos/acme/payments/collaborators/nobody-at-all/permission")).status).toBe(404);
+    m.setRole(repo, "tessa", "write");
+    expect((await gh("GET", "/api/v3/repos/acme/payments/collaborators/tessa/permission")).json.permission).toBe("write");
+  });
+
+  test("team membership: active or pending; 404 for a non-member, an unknown team, another organisation", async () => {
+    const m = sim.model;
+    m.addTeam("acme", "oncall", ["sam", { login: "pat", state: "pending" }]);
+    m.addTeam("other", "oncall", ["sam"]);
+    expect((await gh("GET", "/api/v3/orgs/acme/teams/oncall/memberships/sam")).json.state).toBe("active");
+    expect((await gh("GET", "/api/v3/orgs/acme/teams/oncall/memberships/pat")).json.state).toBe("pending");
+    expect((await gh("GET", "/api/v3/orgs/acme/teams/oncall/memberships/dev")).status).toBe(404);
+    expect((await gh("GET", "/api/v3/orgs/acme/teams/nope/memberships/sam")).status).toBe(404);
+    expect((await gh("GET", "/api/v3/orgs/other/teams/oncall/memberships/sam")).status).toBe(404);
   });
 });
 

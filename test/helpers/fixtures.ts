@@ -63,6 +63,17 @@ export interface EvidenceSpec {
   defaultBranch?: string;
   /** Other PRs GitHub associates with the head commit (the PR itself is listed too, as GitHub does). */
   sharedHead?: { number: number; base: string; head?: string; state?: "OPEN" | "CLOSED" | "MERGED"; repo?: string }[];
+  /** LabeledEvents on the timeline, oldest first (actor null = deleted account). Default: none. */
+  labelEvents?: { label: string; actor: string | null; bot?: boolean; at?: string }[];
+  /** Older label events exist than the last 100. */
+  labelEventsTruncated?: boolean;
+}
+
+/** A commit author/committer: a login, or null for an e-mail linked to no GitHub user. */
+function gitActor(login: string | null) {
+  return login === null
+    ? { name: "Somebody Unlinked", email: "somebody@unlinked.example", user: null }
+    : { name: login, email: `${login}@users.noreply.github.com`, user: { login } };
 }
 
 /** The `data` of a GraphQL answer to EVIDENCE_QUERY. */
@@ -102,17 +113,30 @@ export function evidenceData(s: EvidenceSpec = {}): Record<string, unknown> {
         mergeCommit: s.state === "MERGED" ? { oid: "c".repeat(40) } : null,
         labels: { nodes: (s.labels ?? []).map((name) => ({ name })) },
         headRef: { associatedPullRequests: associated },
+        labelEvents: {
+          pageInfo: { hasPreviousPage: s.labelEventsTruncated ?? false },
+          nodes: (s.labelEvents ?? []).map((ev, i) => ({
+            __typename: "LabeledEvent",
+            createdAt: ev.at ?? `2026-11-20T08:${String(i).padStart(2, "0")}:00Z`,
+            actor: ev.actor === null ? null : { __typename: ev.bot ? "Bot" : "User", login: ev.actor },
+            label: { name: ev.label },
+          })),
+        },
         commits: {
           pageInfo: { hasNextPage: false, endCursor: null },
           nodes: commits.map((c, i) => ({
             commit: {
+              id: `C_${i}`,
               oid: c.oid ?? (i === commits.length - 1 ? head : `${i}`.padStart(40, "0")),
               messageHeadline: (c.message ?? "commit").split("\n")[0],
               message: c.message ?? "commit",
               url: `https://github.com/${OWNER}/${REPO}/commit/${c.oid ?? i}`,
               parents: { totalCount: c.parents ?? 1 },
-              committer: { user: c.committer === null ? null : { login: c.committer ?? (c.authors?.[0] ?? "dev") } },
-              authors: { nodes: (c.authors ?? ["dev"]).map((a) => ({ user: a === null ? null : { login: a } })) },
+              committer: gitActor(c.committer === undefined ? (c.authors?.[0] ?? "dev") : c.committer),
+              authors: {
+                pageInfo: { hasNextPage: false, endCursor: null },
+                nodes: (c.authors ?? ["dev"]).map(gitActor),
+              },
             },
           })),
         },

@@ -449,6 +449,19 @@ class Resolvers {
         return connection("latestReviews", [...latest.values()], args, (r) => this.review(r, pr));
       },
       comments: (args: ConnArgs) => connection("comments", this.m.commentsOf(pr.repo, pr.number), args, (c) => this.comment(c)),
+      // Only LabeledEvents are modelled; asking for other item types alone returns none.
+      timelineItems: (args: ConnArgs & { itemTypes?: string[] | null; since?: string | null }) => {
+        const wanted = !args.itemTypes || args.itemTypes.includes("LABELED_EVENT");
+        const events = wanted ? (pr.labelEvents ?? []).filter((e) => !args.since || e.at >= args.since) : [];
+        return connection("timelineItems", events, args, (e) => ({
+          __typename: "LabeledEvent",
+          id: this.m.nodeId("LE", e.id),
+          createdAt: e.at,
+          actor: this.actor(e.actor),
+          label: { __typename: "Label", id: this.m.nodeId("LA", `${repo.id}:${e.label}`), name: e.label, color: "d73a4a", description: null },
+          labelable: () => this.pullRequest(pr),
+        }));
+      },
       participants: (args: ConnArgs) => connection("participants", [pr.author], args, (l) => this.actor(l)),
       totalCommentsCount: this.m.commentsOf(pr.repo, pr.number).length,
     };

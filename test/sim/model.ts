@@ -111,8 +111,17 @@ export interface SimPull {
   /** Commit shas, oldest first; the last is the head. */
   commits: string[];
   labels: string[];
+  /** Every time a label was applied, oldest first: the timeline's LabeledEvents (actor null = deleted account). */
+  labelEvents: SimLabelEvent[];
   createdAt: string;
   updatedAt: string;
+}
+
+export interface SimLabelEvent {
+  id: number;
+  label: string;
+  actor: string | null;
+  at: string;
 }
 
 export interface SimComment {
@@ -239,6 +248,10 @@ export class GitHubModel {
   readonly suites = new Map<number, SimSuite>();
   readonly checkRuns = new Map<number, SimCheckRun>();
   readonly statuses: SimStatus[] = [];
+  /** Teams ("org/slug", lower case) → member login (lower case) → membership state. */
+  readonly teams = new Map<string, Map<string, "active" | "pending">>();
+  /** Repository roles other than write ("owner/repo" lower case → login lower case → role); see setRole. */
+  readonly roles = new Map<string, Map<string, "admin" | "maintain" | "triage" | "read">>();
   /** Webhooks produced so far, in order. */
   readonly webhooks: SimWebhook[] = [];
   /** Base URLs, set by the HTTP server once it listens. */
@@ -364,6 +377,38 @@ export class GitHubModel {
     repo.baseSha = this.addCommit(repo, { message: `Update ${path}`, authors: [repo.owner], committer: "web-flow" }, [repo.baseSha]).sha;
   }
 
+  /** A team of an organisation, with its members (state active unless said). */
+  addTeam(org: string, slug: string, members: (string | { login: string; state: "active" | "pending" })[] = []): void {
+    this.user(org, "Organization");
+    const team = new Map<string, "active" | "pending">();
+    for (const mem of members) {
+      const { login, state } = typeof mem === "string" ? { login: mem, state: "active" as const } : mem;
+      this.user(login);
+      team.set(login.toLowerCase(), state);
+    }
+    this.teams.set(`${org}/${slug}`.toLowerCase(), team);
+  }
+
+  /**
+   * A repository role. triage and read take write access away (triage can still label); admin and
+   * maintain keep it. Without a role everyone can push (the simulator's default).
+   */
+  setRole(repo: SimRepo, login: string, role: "admin" | "maintain" | "write" | "triage" | "read"): void {
+    const key = repo.fullName.toLowerCase();
+    const roles = this.roles.get(key) ?? new Map<string, "admin" | "maintain" | "triage" | "read">();
+    if (role === "write") roles.delete(login.toLowerCase());
+    else roles.set(login.toLowerCase(), role);
+    this.roles.set(key, roles);
+    this.setWriteAccess(repo, login, role === "admin" || role === "maintain" || role === "write");
+  }
+
+  /** The collaborator permission GitHub reports: its base role and legacy permission. */
+  permissionOf(repo: SimRepo, login: string): { role: string; permission: string } {
+    const role = this.roles.get(repo.fullName.toLowerCase())?.get(login.toLowerCase()) ?? (this.canPush(repo, login) ? "write" : "read");
+    const permission = role === "maintain" ? "write" : role === "triage" ? "read" : role;
+    return { role, permission };
+  }
+
   canPush(repo: SimRepo, login: string): boolean {
     return !repo.readOnly.has(login.toLowerCase());
   }
@@ -441,6 +486,7 @@ export class GitHubModel {
       headRef: spec.headRef ?? spec.sameHeadAs?.headRef ?? `feature-${number}`,
       commits: shas,
       labels: [],
+      labelEvents: [],
       createdAt: at,
       updatedAt: at,
     };
@@ -489,6 +535,8 @@ export class GitHubModel {
   addLabel(pr: SimPull, name: string, by = pr.author): void {
     if (!pr.labels.includes(name)) pr.labels.push(name);
     pr.updatedAt = this.tick();
+    this.user(by);
+    pr.labelEvents.push({ id: this.id(), label: name, actor: by, at: pr.updatedAt });
     this.emit("pull_request", "labeled", { repo: this.mustRepo(pr.repo), sender: by, pr, label: name });
   }
 

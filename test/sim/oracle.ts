@@ -9,7 +9,9 @@ import { isGatedBranch } from "../../src/config/schema.js";
 import { gather, readFile } from "../../src/github/gather.js";
 import type { GraphqlReader } from "../../src/github/reader.js";
 import { gatherTickets, type TicketLookupService } from "../../src/jira/tickets.js";
-import { evaluate } from "../../src/policy/evaluate.js";
+import { withDeclarerFacts } from "../../src/github/declarer.js";
+import type { Writer } from "../../src/github/publish.js";
+import { emergencyDeclaration, evaluate, ticketsRequired } from "../../src/policy/evaluate.js";
 import { renderConfigProblem, renderVerdict } from "../../src/report/digest.js";
 import type { Report } from "../../src/report/types.js";
 import { executeGraphql } from "./graphql.js";
@@ -58,10 +60,31 @@ export async function expectedReport(model: GitHubModel, appId: number, pr: SimP
   const loaded = await loadPolicy(g.configFiles, (r, path) => readFile(reader, r, path));
   if (!loaded.ok) return renderConfigProblem(loaded.problem, { ...g.evidence, tickets: { refs: [], lookup: { kind: "not_needed" } } });
   const c = loaded.policy.config;
-  const emergency = c.emergency.enabled && g.evidence.pr.labels.some((l) => l.toLowerCase() === c.emergency.label.toLowerCase());
-  const needed = c.tickets.required && (!emergency || c.emergency.require_ticket) && isGatedBranch(c, g.evidence.pr.baseRef, g.evidence.repo.defaultBranch);
-  const evidence = { ...g.evidence, tickets: await gatherTickets(c, g.evidence.pr, g.evidence.commits, tickets, needed) };
+  const e0 = await withDeclarerFacts(modelFacts(model), { owner: repo.owner, repo: repo.name }, c, g.evidence);
+  const needed = ticketsRequired(c, emergencyDeclaration(c, e0).accepted) && isGatedBranch(c, g.evidence.pr.baseRef, g.evidence.repo.defaultBranch);
+  const evidence = { ...e0, tickets: await gatherTickets(c, g.evidence.pr, g.evidence.commits, tickets, needed) };
   return renderVerdict(evaluate(loaded.policy, evidence), evidence, loaded.policy);
+}
+
+/** The declarer lookups (collaborator permission, team membership) answered from the model, 404s included. */
+export function modelFacts(model: GitHubModel): Writer {
+  const notFound = () => Object.assign(new Error("Not Found"), { status: 404 });
+  return {
+    async request(route, params) {
+      const p = params as Record<string, string>;
+      if (route === "GET /repos/{owner}/{repo}/collaborators/{username}/permission") {
+        if (!model.users.has(p.username!.toLowerCase())) throw notFound();
+        const { role, permission } = model.permissionOf(model.mustRepo(`${p.owner}/${p.repo}`), p.username!);
+        return { data: { permission, role_name: role } };
+      }
+      if (route === "GET /orgs/{org}/teams/{team_slug}/memberships/{username}") {
+        const state = model.teams.get(`${p.org}/${p.team_slug}`.toLowerCase())?.get(p.username!.toLowerCase());
+        if (!state) throw notFound();
+        return { data: { state, role: "member" } };
+      }
+      throw new Error(`oracle: no model answer for ${route}`);
+    },
+  };
 }
 
 export interface Mismatch {

@@ -9,7 +9,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { Fault, SECONDARY_LIMIT_MESSAGE, type FaultSpec, type RequestFacts } from "./faults.js";
 import { executeGraphql, type Viewer } from "./graphql.js";
 import { JiraModel } from "./jira.js";
-import { checkRunJson, commentJson, commitJson, installationJson, labelJson, pullJson, pullSimpleJson, repoJson, reviewJson, statusJson, appJson } from "./json.js";
+import { checkRunJson, commentJson, commitJson, installationJson, labelJson, pullJson, pullSimpleJson, repoJson, reviewJson, statusJson, appJson, userJson } from "./json.js";
 import { CHECK_CONCLUSIONS, CHECK_STATUSES, GitHubModel, SimHttpError, type CheckConclusion, type CheckStatus, type SimApp, type SimInstallation, type SimRepo } from "./model.js";
 
 export interface SimRequest {
@@ -652,6 +652,22 @@ export class Simulator {
       const pr = m.pull(r.fullName, Number(ctx.params.issue_number));
       if (!pr) throw new SimHttpError(404, "Not Found");
       return { status: 200, body: pr.labels.map((l) => labelJson(m, r.fullName, l)) };
+    });
+    this.route("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission", (ctx) => {
+      const r = this.repoOf(ctx);
+      const login = ctx.params.username!;
+      // GitHub: 404 for a login that is no user; otherwise the user's (possibly "none"/"read") permission.
+      if (!m.users.has(login.toLowerCase())) throw new SimHttpError(404, "Not Found");
+      const { role, permission } = m.permissionOf(r, login);
+      return { status: 200, body: { permission, role_name: role, user: { ...userJson(m, login), permissions: { admin: permission === "admin", maintain: role === "maintain" || permission === "admin", push: permission !== "read", triage: role !== "read", pull: true }, role_name: role } } };
+    });
+    this.route("GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}", (ctx) => {
+      // Only the installation's own organisation is visible; an unknown team, or a user not in it, is 404.
+      if (ctx.params.org!.toLowerCase() !== ctx.auth!.installation.account.toLowerCase()) throw new SimHttpError(404, "Not Found");
+      const team = m.teams.get(`${ctx.params.org}/${ctx.params.team_slug}`.toLowerCase());
+      const state = team?.get(ctx.params.username!.toLowerCase());
+      if (!state) throw new SimHttpError(404, "Not Found");
+      return { status: 200, body: { url: `${m.apiBase}/teams/${ctx.params.team_slug}/memberships/${ctx.params.username}`, role: "member", state } };
     });
     this.route("GET", "/repos/{owner}/{repo}/contents/{path}", (ctx) => {
       const r = this.repoOf(ctx);

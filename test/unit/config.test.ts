@@ -50,7 +50,7 @@ describe("defaults", () => {
   test("the documented defaults", () => {
     const c = defaultConfig();
     expect(c.branches).toBeUndefined();
-    expect(c.approvals).toEqual({ required: 1, dismiss_stale: true, allow_contributors: false });
+    expect(c.approvals).toEqual({ required: 1, dismiss_stale: true, allow_contributors: false, block_unattributed_commits: false });
     expect(c.ci).toEqual({ required: [] });
     expect(c.tickets).toEqual({ required: false, projects: [], sources: ["title", "branch", "body", "commits"], allowed_states: [] });
     expect(c.emergency).toEqual({ enabled: true, label: "emergency", approvals_required: 0, require_ci: false, require_ticket: false });
@@ -69,7 +69,7 @@ describe("defaults", () => {
 
   test("a partial section keeps the other defaults of that section", async () => {
     const c = ok(await load("approvals:\n  required: 2\n"));
-    expect(c.approvals).toEqual({ required: 2, dismiss_stale: true, allow_contributors: false });
+    expect(c.approvals).toEqual({ required: 2, dismiss_stale: true, allow_contributors: false, block_unattributed_commits: false });
     expect(c.tickets.required).toBe(false);
   });
 });
@@ -139,7 +139,7 @@ describe("_extends", () => {
       ),
     );
     expect(c.branches).toEqual(["main"]);
-    expect(c.approvals).toEqual({ required: 3, dismiss_stale: true, allow_contributors: true });
+    expect(c.approvals).toEqual({ required: 3, dismiss_stale: true, allow_contributors: true, block_unattributed_commits: false });
     expect(c.tickets.required).toBe(true);
     expect(c.tickets.projects).toEqual(["OPS"]);
     expect(c.tickets.allowed_states).toEqual(["Approved"]);
@@ -153,7 +153,7 @@ describe("_extends", () => {
     });
     const r = await load("_extends: mid\nemergency:\n  require_ci: true\n", fetchFile);
     const c = ok(r);
-    expect(c.approvals).toEqual({ required: 2, dismiss_stale: false, allow_contributors: false });
+    expect(c.approvals).toEqual({ required: 2, dismiss_stale: false, allow_contributors: false, block_unattributed_commits: false });
     expect(c.emergency.label).toBe("hotfix");
     expect(c.emergency.require_ci).toBe(true);
     expect(fetchFile.reads).toEqual([`acme/mid:${CONFIG_PATH}`, `acme/root:${CONFIG_PATH}`]);
@@ -342,6 +342,7 @@ describe("a full valid file", () => {
       "  required: 2",
       "  dismiss_stale: true",
       "  allow_contributors: false",
+      "  block_unattributed_commits: true",
       "ci:",
       "  required: [build, test]",
       "tickets:",
@@ -355,16 +356,24 @@ describe("a full valid file", () => {
       "  approvals_required: 1",
       "  require_ci: true",
       "  require_ticket: false",
+      '  allowed_declarers: [oncall-lead, acme/sre, "deploy-bot[bot]"]',
       "audit:",
       "  issue_repo: acme/audit",
     ].join("\n");
     const c = ok(await load(text));
     expect(c).toEqual({
       branches: ["main", "release/*"],
-      approvals: { required: 2, dismiss_stale: true, allow_contributors: false },
+      approvals: { required: 2, dismiss_stale: true, allow_contributors: false, block_unattributed_commits: true },
       ci: { required: ["build", "test"] },
       tickets: { required: true, projects: ["OPS", "SEC_2", "A1"], sources: ["title", "branch"], allowed_states: ["Approved", "In Progress"] },
-      emergency: { enabled: true, label: "hotfix", approvals_required: 1, require_ci: true, require_ticket: false },
+      emergency: {
+        enabled: true,
+        label: "hotfix",
+        approvals_required: 1,
+        require_ci: true,
+        require_ticket: false,
+        allowed_declarers: ["oncall-lead", "acme/sre", "deploy-bot[bot]"],
+      },
       audit: { issue_repo: "acme/audit" },
     });
   });

@@ -1,0 +1,83 @@
+/**
+ * emergency: does the emergency label on a PR switch it to the emergency rules? Only if whoever
+ * applied it (the actor of the newest LabeledEvent of that label) may declare an emergency:
+ *   - `emergency.allowed_declarers` set: a listed login, or an active member of a listed `org/team`;
+ *     an unknown declarer is ignored (fail closed).
+ *   - not set: anyone with write access to the repository, the PR author included (a 3 a.m. fix
+ *     stays possible); an app is not accepted (an emergency is declared by a person); a declarer
+ *     GitHub no longer knows (deleted account) is accepted and recorded as unknown.
+ * Either way, a label whose LabeledEvent is older than the window changegate reads is ignored
+ * (re-applying the label fixes that). Pure: the facts come from src/github/declarer.ts.
+ */
+import type { Config, EmergencyDeclaration, Evidence, LabelEvent } from "./types.js";
+
+type Facts = Pick<Evidence, "pr" | "labelHistory" | "declarer">;
+
+/** Does the PR carry the emergency label (and is the emergency path enabled)? Says nothing about who applied it. */
+export function isEmergency(c: Config, labels: string[]): boolean {
+  return c.emergency.enabled && labels.some((l) => l.toLowerCase() === c.emergency.label.toLowerCase());
+}
+
+/** The newest LabeledEvent of the emergency label, if the timeline read has one. */
+export function emergencyLabelEvent(c: Config, e: Pick<Evidence, "labelHistory">): LabelEvent | null {
+  const name = c.emergency.label.toLowerCase();
+  let newest: LabelEvent | null = null;
+  for (const ev of e.labelHistory?.events ?? []) {
+    if (ev.label.toLowerCase() !== name) continue;
+    if (!newest || ev.at > newest.at) newest = ev;
+  }
+  return newest;
+}
+
+/** The login a declarer is known by in `allowed_declarers`: apps as `name[bot]`. */
+export function declarerLogin(ev: LabelEvent | null): string | null {
+  if (!ev?.actor) return null;
+  return ev.actor.isBot && !ev.actor.login.endsWith("[bot]") ? `${ev.actor.login}[bot]` : ev.actor.login;
+}
+
+/** The `org/team` entries of allowed_declarers. */
+export function declarerTeams(c: Config): string[] {
+  return (c.emergency.allowed_declarers ?? []).filter((d) => d.includes("/"));
+}
+
+export function emergencyDeclaration(c: Config, e: Facts): EmergencyDeclaration {
+  if (!isEmergency(c, e.pr.labels)) return { labelled: false, declarer: null, at: null, accepted: false, reason: "" };
+  const ev = emergencyLabelEvent(c, e);
+  const login = declarerLogin(ev);
+  const at = ev?.at ?? null;
+  const allowed = c.emergency.allowed_declarers;
+  const normal = "judged by the normal rules";
+  const ignore = (reason: string): EmergencyDeclaration => ({ labelled: true, declarer: login, at, accepted: false, reason });
+  const accept = (reason: string): EmergencyDeclaration => ({ labelled: true, declarer: login, at, accepted: true, reason });
+
+  if (!ev && e.labelHistory?.truncated) {
+    return ignore(
+      `the emergency label was applied before the last 100 label events on this PR, so changegate cannot tell who applied it: ${normal} (remove the label and apply it again)`,
+    );
+  }
+  if (allowed) {
+    const list = allowed.join(", ");
+    if (!login) {
+      return ignore(`the emergency label was applied by an unknown user (${ev ? "the account no longer exists" : "no label event found"}), and emergency.allowed_declarers is set (allowed: ${list}): ${normal}`);
+    }
+    if (allowed.some((a) => a.toLowerCase() === login.toLowerCase())) return accept(`declared by @${login}, an allowed declarer`);
+    const facts = e.declarer && e.declarer.login.toLowerCase() === login.toLowerCase() ? e.declarer : null;
+    const team = facts?.teams.find((t) => declarerTeams(c).some((d) => d.toLowerCase() === t.toLowerCase()));
+    if (team) return accept(`declared by @${login}, a member of ${team} (an allowed declarer)`);
+    if (!facts && declarerTeams(c).length > 0 && !ev!.actor!.isBot) {
+      return ignore(`the emergency label was applied by @${login}, whose team membership changegate could not check: ${normal}`);
+    }
+    return ignore(`the emergency label was applied by @${login}, who is not an allowed declarer (allowed: ${list}): ${normal}`);
+  }
+  if (!ev) return accept("declared by an unknown user (no label event found for the emergency label)");
+  if (!login) return accept("declared by an unknown user (the account that applied the label no longer exists)");
+  if (ev.actor!.isBot) {
+    return ignore(
+      `the emergency label was applied by the app @${login}, and only a person with write access may declare an emergency (list ${login} in emergency.allowed_declarers to allow it): ${normal}`,
+    );
+  }
+  const facts = e.declarer && e.declarer.login.toLowerCase() === login.toLowerCase() ? e.declarer : null;
+  if (facts?.canWrite === true) return accept(`declared by @${login}, who has write access`);
+  if (facts?.canWrite === false) return ignore(`the emergency label was applied by @${login}, who has no write access to the repository: ${normal}`);
+  return ignore(`the emergency label was applied by @${login}, whose write access changegate could not check: ${normal}`);
+}
