@@ -16,6 +16,7 @@
  * in flight across all evaluations. Every Jira failure becomes a TicketLookup kind, never a throw,
  * and no message carries a credential.
  */
+import { hideHosts } from "../report/failure.js";
 import { STATUS_CODES } from "node:http";
 import JiraApi from "jira-client";
 import { z } from "zod";
@@ -424,7 +425,8 @@ export class JiraTicketService implements TicketLookupService {
     if (answer.timeout) return this.fail("unreachable", `no answer from ${this.host} within ${this.config.timeoutMs} ms (JIRA_TIMEOUT_MS)${after}`);
     const what = answer.code ? NETWORK_WORDS[answer.code] : undefined;
     if (what) return this.fail("unreachable", `${what} (${answer.code}) talking to ${this.host}${after}`);
-    return this.fail("unreachable", `request to ${this.host} failed: ${answer.message}${answer.code ? ` (${answer.code})` : ""}${after}`);
+    // The digest shows this: the configured Jira host is known to its readers, other hosts and addresses are not.
+    return this.fail("unreachable", `request to ${this.host} failed: ${hideHosts(answer.message)}${answer.code ? ` (${answer.code})` : ""}${after}`);
   }
 
   private statusFailure(

@@ -226,6 +226,17 @@ describe("Jira Cloud (REST v3 bulkfetch)", () => {
     expect(sleeps).toStrictEqual([10, 20]);
   });
 
+  test("an unnamed network error keeps the Jira host but hides other hosts and addresses (the digest shows it)", async () => {
+    nock(CLOUD).post("/rest/api/3/issue/bulkfetch").times(3).replyWithError({ message: "tunnel through 10.20.30.40:3128 (squid.corp.internal:3128) refused", code: "EPROXY" });
+    const { svc } = service(cloudConfig(), { backoffMs: [1, 1] });
+    const result = await svc.lookup(["OPS-1"]);
+    expect(result.kind).toBe("unreachable");
+    const message = (result as { message: string }).message;
+    expect(message).toContain("acme.atlassian.net");
+    expect(message).not.toContain("10.20.30.40");
+    expect(message).not.toContain("squid.corp.internal");
+  });
+
   test("an answer that is not JSON (an SSO page) is malformed, not a crash", async () => {
     nock(CLOUD).post("/rest/api/3/issue/bulkfetch").reply(200, "<html><body>Log in</body></html>", { "content-type": "text/html;charset=UTF-8" });
     const { svc } = service(cloudConfig());
