@@ -71,12 +71,13 @@ describe("emergencyDeclaration (pure)", () => {
     expect(d).toMatchObject({ declarer: "dev", accepted: true });
   });
 
-  test("default: an unknown declarer (no event, or a deleted account) is accepted and recorded as unknown", () => {
+  test("default: an unknown declarer (no event, or a deleted account) is ignored: nobody's write access can be checked", () => {
     const none = emergencyDeclaration(policy().config, labelled([]));
-    expect(none).toMatchObject({ accepted: true, declarer: null, at: null });
-    expect(none.reason).toMatch(/^declared by an unknown user/);
+    expect(none).toMatchObject({ accepted: false, declarer: null, at: null });
+    expect(none.reason).toMatch(/no event saying who applied the emergency label: judged by the normal rules/);
     const ghost = emergencyDeclaration(policy().config, labelled([ev(null)]));
-    expect(ghost).toMatchObject({ accepted: true, declarer: null, at: "2026-11-20T03:00:00Z" });
+    expect(ghost).toMatchObject({ accepted: false, declarer: null, at: "2026-11-20T03:00:00Z" });
+    expect(ghost.reason).toMatch(/account that no longer exists/);
   });
 
   test("the label's event fell out of the window read (100+ newer label events): ignored in both modes", () => {
@@ -149,11 +150,13 @@ describe("evaluate and render with a declaration", () => {
     expect(body).toContain("Declared by @\u200bdev, who has write access. The label was applied at 2026-11-20 03:00 UTC.");
   });
 
-  test("an unknown declarer is said so in the digest", () => {
+  test("an unknown declarer is said so in the digest, and the PR is judged by the normal rules", () => {
     const p = policy();
-    const e = labelled([]);
-    const body = renderVerdict(evaluate(p, e), e, p).comment;
-    expect(body).toContain("Declared by an unknown user");
+    const e = labelled([ev(null)]);
+    const v = evaluate(p, e);
+    expect(v.emergency).toBe(false);
+    const body = renderVerdict(v, e, p).comment;
+    expect(body).toContain("account that no longer exists");
   });
 
   test("a PR without the label carries no declaration", () => {
