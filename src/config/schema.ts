@@ -34,6 +34,59 @@ const declarer = z
     "expected a GitHub login (an app as name[bot]) or a team as org/team-slug",
   );
 
+/**
+ * A `ci.required` entry after parsing: the check's name, and where it must come from. `app`: a check
+ * run from the GitHub App with that slug; `creator`: a commit status created by that login (a GitHub
+ * App's bot as `slug[bot]`). Neither: any check run or status of that name (the plain-string form).
+ */
+export interface RequiredCheck {
+  name: string;
+  app?: string;
+  creator?: string;
+}
+
+/** What a file may write: a plain name, or a mapping pinning the name to its source. */
+export type RequiredCheckInput = string | RequiredCheck;
+
+const pinnedCheck = z
+  .strictObject({
+    name: z.string({ error: "name the check (name: build)" }).min(1, "cannot be empty"),
+    app: z.string({ error: "expected the GitHub App's slug, e.g. github-actions" }).min(1, "cannot be empty").optional(),
+    creator: z.string({ error: "expected the login that creates the commit status" }).min(1, "cannot be empty").optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.app !== undefined && v.creator !== undefined) {
+      ctx.addIssue({ code: "custom", message: "give either app or creator, not both" });
+    } else if (v.app === undefined && v.creator === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: "pin the check to its source with app (a check run from that GitHub App) or creator (a commit status by that login), or write just the name",
+      });
+    }
+  });
+
+/**
+ * Plain strings stay valid and mean "any source"; every entry comes out as a RequiredCheck. The entry's
+ * kind is decided by its type first, so errors name what is wrong with the form the file used (a union
+ * would only say "Invalid input").
+ */
+const requiredCheck = z.custom<RequiredCheckInput>(() => true).transform((v, ctx): RequiredCheck => {
+  if (typeof v === "string") {
+    if (v === "") ctx.addIssue({ code: "custom", message: "cannot be empty" });
+    return { name: v };
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    ctx.addIssue({ code: "custom", message: "expected a check name, or { name, app } / { name, creator } pinning it to its source" });
+    return z.NEVER;
+  }
+  const parsed = pinnedCheck.safeParse(v);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) ctx.addIssue({ ...issue });
+    return z.NEVER;
+  }
+  return parsed.data;
+});
+
 export const configSchema = z
   .object({
     branches: z.array(glob).min(1, "list at least one branch pattern (or omit the key to gate the default branch)").optional(),
@@ -47,7 +100,7 @@ export const configSchema = z
       .prefault({}),
     ci: z
       .strictObject({
-        required: z.array(nonEmptyName).default([]),
+        required: z.array(requiredCheck).default([]),
       })
       .prefault({}),
     tickets: z

@@ -63,7 +63,7 @@ const contextNode = z.discriminatedUnion("__typename", [
     context: z.string(),
     state: z.string(),
     targetUrl: z.string().nullable(),
-    creator: z.object({ login: z.string() }).nullable(),
+    creator: z.object({ __typename: z.string(), login: z.string() }).nullable(),
   }),
 ]);
 const sharedHeadNode = z.object({
@@ -440,7 +440,10 @@ export function toChecks(contexts: z.output<typeof contextNode>[], appId: number
     if (c.__typename === "StatusContext") {
       const raw = c.state.toLowerCase();
       const state: CiState = c.state === "SUCCESS" ? "success" : c.state === "PENDING" || c.state === "EXPECTED" ? "pending" : "failure";
-      out.push({ kind: "status", name: c.context, state, raw, source: c.creator?.login ?? null, url: c.targetUrl });
+      // GraphQL spells a GitHub App's bot without "[bot]", like a user who took the same name: keep
+      // the REST spelling for bots, so a `creator` pin names one of them only.
+      const source = c.creator ? (c.creator.__typename === "Bot" && !c.creator.login.endsWith("[bot]") ? `${c.creator.login}[bot]` : c.creator.login) : null;
+      out.push({ kind: "status", name: c.context, state, raw, source, url: c.targetUrl });
       continue;
     }
     const app = c.checkSuite?.app ?? null;

@@ -25,7 +25,7 @@ const CONTEXT_FIELDS = `
     databaseId name status conclusion detailsUrl startedAt
     checkSuite { app { databaseId slug } }
   }
-  ... on StatusContext { context state targetUrl creator { login } }`;
+  ... on StatusContext { context state targetUrl creator { __typename login } }`;
 
 const PAGE = `pageInfo { hasNextPage endCursor }`;
 

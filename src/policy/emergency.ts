@@ -5,7 +5,8 @@
  *     an unknown declarer is ignored (fail closed).
  *   - not set: anyone with write access to the repository, the PR author included (a 3 a.m. fix
  *     stays possible); an app is not accepted (an emergency is declared by a person); a declarer
- *     GitHub no longer knows (deleted account, no label event) is ignored (fail closed).
+ *     GitHub no longer knows (deleted account) is ignored (fail closed); a label with no LabeledEvent
+ *     at all in a complete timeline (which GitHub does not produce) is accepted and recorded as unknown.
  * Either way, a label whose LabeledEvent is older than the window changegate reads is ignored
  * (re-applying the label fixes that). Pure: the facts come from src/github/declarer.ts.
  */
@@ -69,8 +70,10 @@ export function emergencyDeclaration(c: Config, e: Facts): EmergencyDeclaration 
     }
     return ignore(`the emergency label was applied by @${login}, who is not an allowed declarer (allowed: ${list}): ${normal}`);
   }
-  // Fail closed: write access cannot be checked for nobody (a deleted account must not be a way in).
-  if (!ev) return ignore(`changegate found no event saying who applied the emergency label: ${normal} (remove the label and apply it again)`);
+  // GitHub records a LabeledEvent for every label applied, so a complete timeline without one does
+  // not happen in practice (only in data from before timelines): accepted, recorded as unknown.
+  if (!ev) return accept("declared by an unknown user (no label event found for the emergency label)");
+  // A deleted account's write access cannot be checked: it must not be a way in (fail closed).
   if (!login) return ignore(`the emergency label was applied by an account that no longer exists, so changegate cannot check its write access: ${normal} (apply the label again)`);
   if (ev.actor!.isBot) {
     return ignore(

@@ -3,9 +3,9 @@
  * gather produces `Evidence`, evaluate turns (Config, Evidence) into a `Verdict`, render turns
  * that into text.
  */
-import type { Config } from "../config/schema.js";
+import type { Config, RequiredCheck } from "../config/schema.js";
 
-export type { Config };
+export type { Config, RequiredCheck };
 
 /** Where the policy that judged a PR came from. */
 export interface PolicySource {
@@ -65,7 +65,7 @@ export interface CiCheck {
   state: CiState;
   /** GitHub's own word: a check conclusion/status or a commit status state, lower case. */
   raw: string;
-  /** App slug for check runs, creator login for statuses. */
+  /** App slug for check runs; creator login for statuses (a GitHub App's bot as `slug[bot]`). */
   source: string | null;
   url: string | null;
 }
@@ -179,8 +179,18 @@ export interface CiLine {
   kind: CiCheck["kind"];
   state: CiState | "missing";
   raw: string;
+  /** The line meets (or, when missing, is) a `ci.required` entry. */
   required: boolean;
   url: string | null;
+  /** Who reported it: app slug (check run) or creator login (status); null when missing or GitHub does not say. */
+  source: string | null;
+  /** The `ci.required` entry this line meets (a pinned one before a plain one), or is missing for; null when not required. */
+  requirement: RequiredCheck | null;
+  /**
+   * Pinned entries of this name that the line did not meet because it came from another source or as
+   * another kind: it was reported, but does not count. Empty when it met an entry or none is pinned.
+   */
+  notCountedFor: RequiredCheck[];
 }
 
 export interface TicketLine {

@@ -4,7 +4,7 @@
  */
 import { DIGEST_MARKER } from "../contract.js";
 import type { ConfigProblem } from "../config/load.js";
-import type { ApprovalsResult, CiResult, EmergencyDeclaration, Evidence, Policy, RuleResult, RuleStatus, TicketsResult, Verdict } from "../policy/types.js";
+import type { ApprovalsResult, CiLine, CiResult, EmergencyDeclaration, Evidence, Policy, RequiredCheck, RuleResult, RuleStatus, TicketsResult, Verdict } from "../policy/types.js";
 import { code, link, md } from "./escape.js";
 import { MAX_BODY, MAX_TITLE, type CheckOutput, type Report } from "./types.js";
 
@@ -143,13 +143,57 @@ function approvalsSection(r: ApprovalsResult, e: Evidence): string[] {
 function ciSection(r: CiResult): string[] {
   const out = [`### CI: ${md(r.summary, 400)}`, ""];
   if (r.checks.length === 0) return [...out, "No check runs or commit statuses on the head commit.", ""];
-  out.push("| Check | State | Required |", "| --- | --- | --- |");
+  out.push("| Check | State | Required | Reported by |", "| --- | --- | --- | --- |");
   for (const c of r.checks) {
     const icon = c.state === "success" ? "✅" : c.state === "failure" ? "❌" : "⏳";
-    out.push(`| ${link(md(c.name, 120), c.url)} | ${icon} ${md(c.raw, 40)} | ${c.required ? "yes" : ""} |`);
+    out.push(`| ${link(md(c.name, 120), c.url)} | ${icon} ${md(c.raw, 40)} | ${requiredCell(c)} | ${c.state === "missing" ? "" : reportedBy(c)} |`);
   }
   out.push("");
+  const notes = r.checks.flatMap((c) => c.notCountedFor.map((pin) => `- ⚠️ ${notCounted(c, pin)}`));
+  if (notes.length > 0) out.push(...notes, "");
   return out;
+}
+
+/** "yes", "yes, pinned to a check run by app github-actions", "⚠️ not counted" or "". */
+function requiredCell(c: CiLine): string {
+  if (c.requirement) {
+    const pin = pinWords(c.requirement);
+    return pin === null ? "yes" : `yes, pinned to ${pin}`;
+  }
+  return c.notCountedFor.length > 0 ? "⚠️ not counted" : "";
+}
+
+/** The source of a reported result: "app github-actions" or "commit status by mallory". */
+function reportedBy(c: CiLine): string {
+  if (c.kind === "check_run") return c.source === null ? "a check run with no app" : `app ${md(c.source, 60)}`;
+  return c.source === null ? "a commit status with no creator" : `commit status by ${md(c.source, 60)}`;
+}
+
+/** What a pinned entry asks for: "a check run by app github-actions", "a commit status by jenkins-bot". */
+function pinWords(pin: RequiredCheck): string | null {
+  const parts = [
+    pin.app !== undefined ? `a check run by app ${md(pin.app, 60)}` : null,
+    pin.creator !== undefined ? `a commit status by ${md(pin.creator, 60)}` : null,
+  ].filter((p): p is string => p !== null);
+  return parts.length === 0 ? null : parts.join(" and ");
+}
+
+/**
+ * Why a same-named result from another source did not count: "**build** was reported by app
+ * evil-app, not github-actions: not counted". All of it is user text, so md(), not code spans
+ * (they would leave HTML, and our own marker, literal in the comment's source).
+ */
+function notCounted(c: CiLine, pin: RequiredCheck): string {
+  const name = `**${md(c.name, 120)}**`;
+  const who = c.source === null ? null : md(c.source, 60);
+  if (pin.app !== undefined && pin.creator === undefined && c.kind === "check_run") {
+    return `${name} was reported by ${who === null ? "a check run with no app" : `app ${who}`}, not ${md(pin.app, 60)}: not counted.`;
+  }
+  if (pin.creator !== undefined && pin.app === undefined && c.kind === "status") {
+    return `${name} was reported by ${who ?? "a commit status with no creator"}, not ${md(pin.creator, 60)}: not counted.`;
+  }
+  const as = c.kind === "check_run" ? `as a check run by ${who === null ? "no app" : `app ${who}`}` : `as a commit status by ${who ?? "no creator"}`;
+  return `${name} was reported ${as}, not as ${pinWords(pin) ?? "required"}: not counted.`;
 }
 
 function ticketsSection(r: TicketsResult): string[] {

@@ -228,6 +228,16 @@ describe("check", () => {
     expect(existsSync(join(tmp.dir, "policies", "ext.yml"))).toBe(true);
   });
 
+  test("ci.required entries pinned to their source: validated, and shown normalised", async () => {
+    const ok = await run(["check", write("pinned.yml", "ci:\n  required:\n    - lint\n    - { name: build, app: github-actions }\n    - { name: ci/jenkins, creator: jenkins-bot }\n")]);
+    expect(ok.code).toBe(EXIT.ok);
+    expect(ok.stdout).toContain("ci:\n  required:\n    - name: lint\n    - name: build\n      app: github-actions\n    - name: ci/jenkins\n      creator: jenkins-bot\n");
+    const bad = await run(["check", write("pinned-bad.yml", "ci:\n  required:\n    - lint\n    - { name: build, app: github-actions, creator: bob }\n    - { name: deploy }\n")]);
+    expect(bad.code).toBe(EXIT.failed);
+    expect(bad.stderr).toContain("  ci.required.1: give either app or creator, not both\n");
+    expect(bad.stderr).toMatch(/ {2}ci\.required\.2: pin the check to its source with app .* or creator /);
+  });
+
   test("the default file is .github/changegate.yml", async () => {
     const cwd = join(tmp.dir, "repo");
     mkdirSync(join(cwd, ".github"), { recursive: true });

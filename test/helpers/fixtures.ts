@@ -38,6 +38,8 @@ export interface CheckSpec {
 export interface StatusSpec {
   context: string;
   state: "SUCCESS" | "PENDING" | "FAILURE" | "ERROR" | "EXPECTED";
+  /** Who created it; default the user ci-bot. */
+  creator?: { __typename: "User" | "Bot"; login: string };
 }
 export interface EvidenceSpec {
   number?: number;
@@ -183,7 +185,7 @@ export function evidenceData(s: EvidenceSpec = {}): Record<string, unknown> {
                         context: st.context,
                         state: st.state,
                         targetUrl: null,
-                        creator: { login: "ci-bot" },
+                        creator: st.creator ?? { __typename: "User", login: "ci-bot" },
                       })),
                     ],
                   },

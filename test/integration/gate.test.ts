@@ -120,6 +120,51 @@ describe("verdicts", () => {
     expect(r.comment).toContain("acme/payments:.github/changegate.yml");
   });
 
+  test("a required check pinned to an app is met only by that app's check run, not by a same-named run or status from anyone else", async () => {
+    const h = await harness();
+    const policy = "ci:\n  required:\n    - { name: build, app: github-actions }\n    - { name: ci/jenkins, creator: jenkins-bot }\n";
+    const spoofs: EvidenceSpec = {
+      policy,
+      reviews: [{ login: "alice" }],
+      checks: [{ name: "build", conclusion: "SUCCESS", appId: 666, slug: "evil-app" }],
+      statuses: [
+        { context: "build", state: "SUCCESS", creator: { __typename: "User", login: "mallory" } },
+        { context: "ci/jenkins", state: "SUCCESS", creator: { __typename: "Bot", login: "jenkins-bot" } },
+      ],
+    };
+    const spoofed = await evaluateOnce(h, spoofs);
+    expect(calls(spoofed.requests)).toEqual(["POST /graphql", `POST ${REPO_PATH}/check-runs`, `POST ${REPO_PATH}/issues/1/comments`]);
+    expect(spoofed.check).toMatchObject({ status: "in_progress" });
+    expect(spoofed.check!.conclusion).toBeUndefined();
+    expect(spoofed.check!.output.title).toBe("Waiting: ci: waiting for build (check run by app github-actions), ci/jenkins (commit status by jenkins-bot)");
+    expect(spoofed.comment).toContain("**build** was reported by app evil\\-app, not github\\-actions: not counted.");
+    expect(spoofed.comment).toContain("**build** was reported as a commit status by mallory, not as a check run by app github\\-actions: not counted.");
+    // a GitHub App's bot is jenkins-bot[bot], not the user jenkins-bot the policy names
+    expect(spoofed.comment).toContain("**ci/jenkins** was reported by jenkins\\-bot\\[bot\\], not jenkins\\-bot: not counted.");
+
+    const real = await evaluateOnce(await harness(), {
+      ...spoofs,
+      checks: [...spoofs.checks!, { name: "build", conclusion: "SUCCESS" }],
+      statuses: [...spoofs.statuses!.slice(0, 1), { context: "ci/jenkins", state: "SUCCESS", creator: { __typename: "User", login: "jenkins-bot" } }],
+    });
+    expect(calls(real.requests)).toEqual(["POST /graphql", `POST ${REPO_PATH}/check-runs`, `POST ${REPO_PATH}/issues/1/comments`]);
+    expect(real.check).toMatchObject({ status: "completed", conclusion: "success" });
+    expect(real.comment).toContain("| [build](https://ci.example.com/build) | ✅ success | yes, pinned to a check run by app github\\-actions | app github\\-actions |");
+    expect(real.comment).toContain("| ci/jenkins | ✅ success | yes, pinned to a commit status by jenkins\\-bot | commit status by jenkins\\-bot |");
+    // the foreign ones are still listed, and still say why they did not count
+    expect(real.comment).toContain("**build** was reported by app evil\\-app, not github\\-actions: not counted.");
+  });
+
+  test("a failing foreign check of a pinned name still fails CI", async () => {
+    const h = await harness();
+    const r = await evaluateOnce(h, {
+      policy: "ci:\n  required: [{ name: build, app: github-actions }]\n",
+      reviews: [{ login: "alice" }],
+      checks: [{ name: "build", conclusion: "SUCCESS" }, { name: "build", conclusion: "FAILURE", appId: 666, slug: "evil-app" }],
+    });
+    expect(r.check).toMatchObject({ status: "completed", conclusion: "failure" });
+  });
+
   test("failing CI fails; changegate's own check run is not CI", async () => {
     const h = await harness();
     const r = await evaluateOnce(h, {

@@ -23,12 +23,17 @@ function run(name: string, status: string, conclusion: string | null, over: { ap
   };
 }
 
-function status(context: string, state: string): Context {
-  return { __typename: "StatusContext", context, state, targetUrl: "https://ci.example.com/s", creator: { login: "ci-bot" } };
+function status(context: string, state: string, creator: { __typename: string; login: string } | null = { __typename: "User", login: "ci-bot" }): Context {
+  return { __typename: "StatusContext", context, state, targetUrl: "https://ci.example.com/s", creator };
 }
 
-function check(name: string, state: CiState, raw = state as string): CiCheck {
-  return { kind: "check_run", name, state, raw, source: "github-actions", url: null };
+function check(name: string, state: CiState, raw = state as string, source: string | null = "github-actions"): CiCheck {
+  return { kind: "check_run", name, state, raw, source, url: null };
+}
+
+/** A commit status as gather reports it. */
+function stat(name: string, state: CiState, creator: string | null): CiCheck {
+  return { kind: "status", name, state, raw: state, source: creator, url: null };
 }
 
 describe("toChecks: check runs", () => {
@@ -123,6 +128,20 @@ describe("toChecks: commit statuses", () => {
   test("no contexts at all", () => {
     expect(toChecks([], APP)).toEqual([]);
   });
+
+  test("a status created by a GitHub App's bot is sourced login[bot]; a user of the same name is not", () => {
+    // GraphQL shows a bot's login without "[bot]": only __typename tells the app's bot from a user
+    // who registered the same name, so the source keeps GitHub's REST spelling for bots.
+    const out = toChecks([status("ci/a", "SUCCESS", { __typename: "Bot", login: "jenkins" }), status("ci/b", "SUCCESS", { __typename: "User", login: "jenkins" })], APP);
+    expect(out.map((c) => [c.name, c.source])).toEqual([
+      ["ci/a", "jenkins[bot]"],
+      ["ci/b", "jenkins"],
+    ]);
+  });
+
+  test("a status without a creator has no source", () => {
+    expect(toChecks([status("ci/a", "SUCCESS", null)], APP)[0]!.source).toBeNull();
+  });
 });
 
 describe("evaluateCi", () => {
@@ -212,5 +231,129 @@ describe("evaluateCi", () => {
     const r = evaluateCi(toChecks(contexts, APP), ["build"]);
     expect(r.status).toBe("pass");
     expect(r.checks).toHaveLength(2);
+  });
+});
+
+describe("evaluateCi: required checks pinned to their source", () => {
+  const ACTIONS_PIN = { name: "build", app: "github-actions" };
+  const JENKINS_PIN = { name: "ci/jenkins", creator: "jenkins-bot" };
+
+  test("a check run from the pinned app meets it; the line says whose it is and what it is pinned to", () => {
+    const r = evaluateCi([check("build", "success")], [ACTIONS_PIN]);
+    expect(r.status).toBe("pass");
+    expect(r.checks).toEqual([
+      { name: "build", kind: "check_run", state: "success", raw: "success", required: true, url: null, source: "github-actions", requirement: ACTIONS_PIN, notCountedFor: [] },
+    ]);
+  });
+
+  test("the app slug compares case-insensitively", () => {
+    expect(evaluateCi([check("build", "success", "success", "GitHub-Actions")], [{ name: "build", app: "github-actions" }]).status).toBe("pass");
+    expect(evaluateCi([check("build", "success")], [{ name: "build", app: "GITHUB-ACTIONS" }]).status).toBe("pass");
+  });
+
+  test("a foreign app's check run of that name does not count: pending, never green, and says whose it was", () => {
+    const r = evaluateCi([check("build", "success", "success", "evil-app")], [ACTIONS_PIN]);
+    expect(r.status).toBe("pending");
+    const foreign = r.checks.find((c) => c.state === "success")!;
+    expect(foreign).toMatchObject({ name: "build", source: "evil-app", required: false, requirement: null, notCountedFor: [ACTIONS_PIN] });
+    expect(r.checks).toContainEqual(
+      expect.objectContaining({ name: "build", state: "missing", kind: "check_run", required: true, requirement: ACTIONS_PIN, source: null, notCountedFor: [] }),
+    );
+    expect(r.summary).toBe("waiting for build (check run by app github-actions)");
+    expect(r.todo.join("\n")).toContain("build reported by app evil-app does not count: the policy requires it as a check run by app github-actions");
+  });
+
+  test("a spoofed commit status of that name does not meet an app pin", () => {
+    const r = evaluateCi([stat("build", "success", "mallory")], [ACTIONS_PIN]);
+    expect(r.status).toBe("pending");
+    expect(r.checks.find((c) => c.kind === "status")).toMatchObject({ source: "mallory", required: false, notCountedFor: [ACTIONS_PIN] });
+    expect(r.todo.join("\n")).toContain("build reported as a commit status by mallory does not count");
+  });
+
+  test("a check run without an app does not meet an app pin", () => {
+    expect(evaluateCi([check("build", "success", "success", null)], [ACTIONS_PIN]).status).toBe("pending");
+  });
+
+  test("the real run and a foreign one: the real one counts, the foreign one is listed and not counted", () => {
+    const r = evaluateCi([check("build", "success", "success", "evil-app"), check("build", "success")], [ACTIONS_PIN]);
+    expect(r.status).toBe("pass");
+    expect(r.checks).toHaveLength(2);
+    expect(r.checks.map((c) => [c.source, c.required, c.notCountedFor.length]).sort()).toEqual([
+      ["evil-app", false, 1],
+      ["github-actions", true, 0],
+    ]);
+    expect(r.todo).toEqual([]);
+  });
+
+  test("every reported result must still be green: a failing foreign check still fails CI", () => {
+    const r = evaluateCi([check("build", "failure", "failure", "evil-app"), check("build", "success")], [ACTIONS_PIN]);
+    expect(r.status).toBe("fail");
+    expect(r.todo[0]).toBe("Fix the failing check: build.");
+  });
+
+  test("a pending foreign check still holds CI", () => {
+    expect(evaluateCi([check("build", "pending", "queued", "evil-app"), check("build", "success")], [ACTIONS_PIN]).status).toBe("pending");
+  });
+
+  test("a failing pinned check fails", () => {
+    expect(evaluateCi([check("build", "failure")], [ACTIONS_PIN]).status).toBe("fail");
+  });
+
+  test("a creator pin is met by a commit status from that login (case-insensitive)", () => {
+    const r = evaluateCi([stat("ci/jenkins", "success", "Jenkins-Bot")], [JENKINS_PIN]);
+    expect(r.status).toBe("pass");
+    expect(r.checks[0]).toMatchObject({ required: true, requirement: JENKINS_PIN, source: "Jenkins-Bot" });
+  });
+
+  test("a creator pin is not met by another login, nor by a check run from an app of that name", () => {
+    const r = evaluateCi([stat("ci/jenkins", "success", "mallory"), check("ci/jenkins", "success", "success", "jenkins-bot")], [JENKINS_PIN]);
+    expect(r.status).toBe("pending");
+    expect(r.checks.filter((c) => c.state === "success").every((c) => !c.required && c.notCountedFor.length === 1)).toBe(true);
+    expect(r.checks).toContainEqual(expect.objectContaining({ name: "ci/jenkins", kind: "status", state: "missing", requirement: JENKINS_PIN }));
+    expect(r.summary).toBe("waiting for ci/jenkins (commit status by jenkins-bot)");
+  });
+
+  test("a status without a creator does not meet a creator pin", () => {
+    expect(evaluateCi([stat("ci/jenkins", "success", null)], [JENKINS_PIN]).status).toBe("pending");
+  });
+
+  test("a GitHub App's status (login[bot]) does not meet a pin to a user of the bare name", () => {
+    expect(evaluateCi([stat("ci/jenkins", "success", "jenkins-bot[bot]")], [JENKINS_PIN]).status).toBe("pending");
+    expect(evaluateCi([stat("ci/jenkins", "success", "jenkins-bot[bot]")], [{ name: "ci/jenkins", creator: "jenkins-bot[bot]" }]).status).toBe("pass");
+  });
+
+  test("a plain name is met by any source, as before", () => {
+    const r = evaluateCi([stat("build", "success", "mallory")], [{ name: "build" }]);
+    expect(r.status).toBe("pass");
+    expect(r.checks[0]).toMatchObject({ required: true, requirement: { name: "build" }, notCountedFor: [] });
+  });
+
+  test("a plain name and a pin of the same name: the pin is still needed", () => {
+    const r = evaluateCi([stat("build", "success", "mallory")], [{ name: "build" }, ACTIONS_PIN]);
+    expect(r.status).toBe("pending");
+    expect(evaluateCi([stat("build", "success", "mallory"), check("build", "success")], [{ name: "build" }, ACTIONS_PIN]).status).toBe("pass");
+  });
+
+  test("two pins of one name need both sources", () => {
+    const both = [ACTIONS_PIN, { name: "build", creator: "jenkins-bot" }];
+    expect(evaluateCi([check("build", "success")], both).status).toBe("pending");
+    const r = evaluateCi([check("build", "success"), stat("build", "success", "jenkins-bot")], both);
+    expect(r.status).toBe("pass");
+    expect(r.checks.every((c) => c.required && c.notCountedFor.length === 0)).toBe(true);
+  });
+
+  test("a pin naming both app and creator can never be met (fail closed)", () => {
+    expect(evaluateCi([check("build", "success"), stat("build", "success", "github-actions")], [{ name: "build", app: "github-actions", creator: "github-actions" }]).status).toBe("pending");
+  });
+
+  test("a requirement listed twice is one missing line", () => {
+    const r = evaluateCi([], [ACTIONS_PIN, { ...ACTIONS_PIN, app: "GitHub-Actions" }]);
+    expect(r.checks.filter((c) => c.state === "missing")).toHaveLength(1);
+  });
+
+  test("from toChecks: a foreign app's run and a writer's status do not meet the pin; the real run does", () => {
+    const spoofs = [run("build", "COMPLETED", "SUCCESS", { appId: 666, slug: "evil-app" }), status("build", "SUCCESS", { __typename: "User", login: "mallory" })];
+    expect(evaluateCi(toChecks(spoofs, APP), [ACTIONS_PIN]).status).toBe("pending");
+    expect(evaluateCi(toChecks([...spoofs, run("build", "COMPLETED", "SUCCESS")], APP), [ACTIONS_PIN]).status).toBe("pass");
   });
 });

@@ -334,6 +334,52 @@ describe("problems name the key path", () => {
   });
 });
 
+describe("ci.required: entries pinned to their source", () => {
+  test("plain names and pinned mappings, all normalised to { name, app?, creator? }", async () => {
+    const text = [
+      "ci:",
+      "  required:",
+      "    - build",
+      "    - { name: build, app: github-actions }",
+      "    - name: ci/jenkins",
+      "      creator: jenkins-bot",
+    ].join("\n");
+    expect(ok(await load(text)).ci.required).toEqual([{ name: "build" }, { name: "build", app: "github-actions" }, { name: "ci/jenkins", creator: "jenkins-bot" }]);
+  });
+
+  test.each<[string, string, { path: string; message: RegExp }[]]>([
+    ["both app and creator", "ci:\n  required:\n    - lint\n    - { name: build, app: github-actions, creator: bob }\n", [{ path: "ci.required.1", message: /^give either app or creator, not both$/ }]],
+    ["neither app nor creator", "ci:\n  required:\n    - { name: build }\n", [{ path: "ci.required.0", message: /app .* or creator .*or write just the name/ }]],
+    ["no name", "ci:\n  required:\n    - { app: github-actions }\n", [{ path: "ci.required.0.name", message: /name the check/ }]],
+    ["empty name", 'ci:\n  required:\n    - { name: "", app: github-actions }\n', [{ path: "ci.required.0.name", message: /empty/ }]],
+    ["empty app", 'ci:\n  required:\n    - { name: build, app: "" }\n', [{ path: "ci.required.0.app", message: /empty/ }]],
+    ["app not a string", "ci:\n  required:\n    - { name: build, app: [github-actions] }\n", [{ path: "ci.required.0.app", message: /slug/ }]],
+    ["creator not a string", "ci:\n  required:\n    - { name: build, creator: 7 }\n", [{ path: "ci.required.0.creator", message: /login/ }]],
+    ["unknown key in a pin", "ci:\n  required:\n    - { name: build, app: github-actions, from: x }\n", [{ path: "ci.required.0.from", message: /unknown key/ }]],
+    ["a typo for app", "ci:\n  required:\n    - { name: build, ap: github-actions }\n", [{ path: "ci.required.0.ap", message: /unknown key/ }, { path: "ci.required.0", message: /app .* or creator/ }]],
+    ["a number", "ci:\n  required: [build, 7]\n", [{ path: "ci.required.1", message: /expected a check name, or \{ name, app \} \/ \{ name, creator \}/ }]],
+    ["a list", "ci:\n  required: [[build]]\n", [{ path: "ci.required.0", message: /expected a check name/ }]],
+    ["null", "ci:\n  required: [~]\n", [{ path: "ci.required.0", message: /expected a check name/ }]],
+  ])("%s: the problem names the entry", async (_name, text, expected) => {
+    const found = issues(await load(text));
+    expect(found.map((i) => i.path)).toEqual(expected.map((e) => e.path));
+    found.forEach((f, i) => expect(f.message).toMatch(expected[i]!.message));
+  });
+
+  test("_extends: the extending file's list replaces the base's, pins included", async () => {
+    const base = "ci:\n  required:\n    - { name: build, app: github-actions }\n    - lint\n";
+    const fetchFile = files({ [`acme/.github:${CONFIG_PATH}`]: base });
+    expect(ok(await load("_extends: .github\n", fetchFile)).ci.required).toEqual([{ name: "build", app: "github-actions" }, { name: "lint" }]);
+    const c = ok(await load("_extends: .github\nci:\n  required: [{ name: build, creator: jenkins-bot }]\n", fetchFile));
+    expect(c.ci.required).toEqual([{ name: "build", creator: "jenkins-bot" }]);
+  });
+
+  test("a bad pin in an extended file names the key path", async () => {
+    const r = await load("_extends: base\n", files({ [`acme/base:${CONFIG_PATH}`]: "ci:\n  required: [{ name: build, app: a, creator: b }]\n" }));
+    expect(issues(r)).toEqual([{ path: "ci.required.0", message: "give either app or creator, not both" }]);
+  });
+});
+
 describe("a full valid file", () => {
   test("every documented key", async () => {
     const text = [
@@ -364,7 +410,7 @@ describe("a full valid file", () => {
     expect(c).toEqual({
       branches: ["main", "release/*"],
       approvals: { required: 2, dismiss_stale: true, allow_contributors: false, block_unattributed_commits: true },
-      ci: { required: ["build", "test"] },
+      ci: { required: [{ name: "build" }, { name: "test" }] },
       tickets: { required: true, projects: ["OPS", "SEC_2", "A1"], sources: ["title", "branch"], allowed_states: ["Approved", "In Progress"] },
       emergency: {
         enabled: true,

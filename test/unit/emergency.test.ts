@@ -71,10 +71,10 @@ describe("emergencyDeclaration (pure)", () => {
     expect(d).toMatchObject({ declarer: "dev", accepted: true });
   });
 
-  test("default: an unknown declarer (no event, or a deleted account) is ignored: nobody's write access can be checked", () => {
+  test("default: a deleted account's label is ignored (its write access cannot be checked); no event at all is accepted as unknown", () => {
     const none = emergencyDeclaration(policy().config, labelled([]));
-    expect(none).toMatchObject({ accepted: false, declarer: null, at: null });
-    expect(none.reason).toMatch(/no event saying who applied the emergency label: judged by the normal rules/);
+    expect(none).toMatchObject({ accepted: true, declarer: null, at: null });
+    expect(none.reason).toMatch(/^declared by an unknown user/);
     const ghost = emergencyDeclaration(policy().config, labelled([ev(null)]));
     expect(ghost).toMatchObject({ accepted: false, declarer: null, at: "2026-11-20T03:00:00Z" });
     expect(ghost.reason).toMatch(/account that no longer exists/);

@@ -220,6 +220,41 @@ describe("digest", () => {
     expect(body).toMatch(/\| deploy \| ⏳ not reported \| yes \|/);
   });
 
+  test("CI: each result says who reported it; a pinned requirement says what it is pinned to; foreign results say why they did not count", () => {
+    const checks: CiCheck[] = [
+      { kind: "check_run", name: "build", state: "success", raw: "success", source: "github-actions", url: null },
+      { kind: "check_run", name: "build", state: "success", raw: "success", source: "evil-app", url: null },
+      { kind: "status", name: "build", state: "success", raw: "success", source: "mallory", url: null },
+      { kind: "status", name: "ci/jenkins", state: "success", raw: "success", source: "mallory", url: null },
+      { kind: "status", name: "lint", state: "success", raw: "success", source: "ci-bot", url: null },
+    ];
+    const body = render({ ci: { required: ["lint", { name: "build", app: "github-actions" }, { name: "ci/jenkins", creator: "jenkins-bot" }] } }, { checks }).comment;
+    expect(body).toContain("| Check | State | Required | Reported by |");
+    expect(body).toContain("| build | ✅ success | yes, pinned to a check run by app github\\-actions | app github\\-actions |");
+    expect(body).toContain("| build | ✅ success | ⚠️ not counted | app evil\\-app |");
+    expect(body).toContain("| build | ✅ success | ⚠️ not counted | commit status by mallory |");
+    expect(body).toContain("| lint | ✅ success | yes | commit status by ci\\-bot |");
+    expect(body).toContain("| ci/jenkins | ⏳ not reported | yes, pinned to a commit status by jenkins\\-bot |  |");
+    expect(body).toContain("- ⚠️ **build** was reported by app evil\\-app, not github\\-actions: not counted.");
+    expect(body).toContain("- ⚠️ **build** was reported as a commit status by mallory, not as a check run by app github\\-actions: not counted.");
+    expect(body).toContain("- ⚠️ **ci/jenkins** was reported by mallory, not jenkins\\-bot: not counted.");
+    expect(body).toMatch(/^## ⏳ changegate: waiting for CI/);
+    expect(body).toContain("waiting for ci/jenkins \\(commit status by jenkins\\-bot\\)");
+    expectTablesIntact(body);
+  });
+
+  test("CI: a check run reported as a status-pinned name, and sources GitHub does not give", () => {
+    const checks: CiCheck[] = [
+      { kind: "check_run", name: "ci/jenkins", state: "success", raw: "success", source: null, url: null },
+      { kind: "status", name: "build", state: "success", raw: "success", source: null, url: null },
+    ];
+    const body = render({ ci: { required: [{ name: "build", creator: "ci-bot" }, { name: "ci/jenkins", app: "jenkins" }] } }, { checks }).comment;
+    expect(body).toContain("- ⚠️ **build** was reported by a commit status with no creator, not ci\\-bot: not counted.");
+    expect(body).toContain("- ⚠️ **ci/jenkins** was reported by a check run with no app, not jenkins: not counted.");
+    const crossed = render({ ci: { required: [{ name: "ci/jenkins", creator: "jenkins-bot" }] } }, { checks: [ci("ci/jenkins", "success")] }).comment;
+    expect(crossed).toContain("- ⚠️ **ci/jenkins** was reported as a check run by app a, not as a commit status by jenkins\\-bot: not counted.");
+  });
+
   test("tickets table", () => {
     const tickets: TicketEvidence = {
       refs: [
@@ -252,11 +287,16 @@ describe("escaping user text in the digest", () => {
       refs: [{ key: "OPS-1", foundIn: ["title"] }],
       lookup: { kind: "ok", found: [{ key: "OPS-1", summary: text, status: text, url: "https://jira.example.com/browse/OPS-1" }], unknown: [] },
     };
-    const config: ConfigInput = { ci: { required: [text] }, tickets: { required: true, projects: ["OPS"], allowed_states: [text, "Approved"] } };
+    const config: ConfigInput = { ci: { required: [text, { name: text, app: text }, { name: `${text} 2`, creator: text }] }, tickets: { required: true, projects: ["OPS"], allowed_states: [text, "Approved"] } };
     const evidenceOver = {
       pr: { title: text, body: text },
       commits: [commit(text, { authors: ["dev"] })],
-      checks: [ci(text, "failure", "https://ci.example.com/x"), ci(`${text} 2`, "success")],
+      checks: [
+        ci(text, "failure", "https://ci.example.com/x"),
+        ci(`${text} 2`, "success"),
+        { kind: "check_run" as const, name: text, state: "success" as const, raw: text, source: text, url: null },
+        { kind: "status" as const, name: `${text} 2`, state: "pending" as const, raw: text, source: text, url: null },
+      ],
       tickets,
     };
     const failing = render(config, evidenceOver);
