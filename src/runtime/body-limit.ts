@@ -13,8 +13,8 @@
  *   - routes that read their own bodies under a smaller cap (the Jira webhook, 1 MB) are named in
  *     `selfLimited` and get the stream untouched, after the Content-Length check.
  *
- * A refusal closes the connection (`Connection: close`) once the answer is sent; the rest of the
- * body is discarded, never stored.
+ * A refusal closes the connection shortly after the answer is sent (the rest of the body is
+ * discarded meanwhile, never stored).
  */
 import { Server, type IncomingMessage, type ServerResponse } from "node:http";
 
@@ -128,15 +128,30 @@ function readCapped(req: IncomingMessage, max: number): Promise<Read> {
 
 function refuse(req: IncomingMessage, res: ServerResponse, options: BodyLimitOptions, what: string): void {
   options.log?.warn({ method: req.method, path: pathname(req), limit: options.maxBytes }, `request body refused with 413: ${what}, over the ${options.maxBytes}-byte limit`);
+  const socket = req.socket;
   if (!res.headersSent) {
     const body = JSON.stringify({ error: `request body larger than ${options.maxBytes} bytes` });
-    res.writeHead(413, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), connection: "close" }).end(body);
+    // No `Connection: close`: Node would destroy the socket as soon as the answer is written, and a
+    // client still sending would get a reset instead of reading the 413. The socket is closed below.
+    res.writeHead(413, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) }).end(body);
   }
-  // Discard whatever is still coming (never buffer it); Node closes the connection once the answer
-  // is out (Connection: close). A client that keeps the socket open anyway is cut off shortly after.
+  // Discard whatever is still coming, never buffer it.
   req.resume();
-  res.once("finish", () => setTimeout(() => req.socket?.destroy(), 2000).unref());
+  // Close politely: once the answer is out, end our side (the client sees the connection finish),
+  // keep discarding what is already on its way for a moment, then close.
+  const linger = () => {
+    if (socket.destroyed) return;
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once("close", () => clearTimeout(timer));
+  };
+  if (res.writableFinished) linger();
+  else res.once("finish", linger);
 }
+
+/** How long a refused request's remaining bytes are read and dropped before the socket is closed. */
+const LINGER_MS = 2000;
 
 function failed(res: ServerResponse, options: BodyLimitOptions, err: unknown): void {
   options.log?.warn({ err: (err as Error)?.message ?? String(err) }, "request handler failed");
