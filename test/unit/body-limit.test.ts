@@ -94,11 +94,14 @@ function send(url: string, opts: { method?: string; path?: string; headers?: Rec
         res.on("error", done);
       },
     );
-    req.on("socket", (sock) => sock.once("close", () => (closed = true)));
+    req.on("socket", (sock) => {
+      sock.once("close", () => (closed = true));
+      sock.on("error", () => {}); // a reset after the answer is expected
+    });
     req.on("error", (err) => {
       if (!answered) reject(err);
     });
-    if (typeof opts.body === "function") Readable.from(opts.body()).on("error", () => {}).pipe(req);
+    if (typeof opts.body === "function") Readable.from(opts.body()).on("error", (err) => req.destroy(err)).pipe(req);
     else req.end(opts.body ?? undefined);
   });
 }
@@ -136,15 +139,7 @@ describe("limitRequestBodies", () => {
 
   test("a chunked body with no Content-Length, far over the cap, is cut off while streaming", async () => {
     const s = await bareServer();
-    let produced = 0;
-    async function* endless(): AsyncGenerator<Buffer> {
-      for (;;) {
-        produced += 16 * 1024;
-        if (produced > 200 * 1024 * 1024) throw new Error("the server read 200 MB");
-        yield Buffer.alloc(16 * 1024, 0x61);
-      }
-    }
-    const r = await send(s.url, { body: endless });
+    const r = await send(s.url, { body: () => chunks(64 * CAP) });
     expect(r.status).toBe(413);
     expect(r.closed).toBe(true);
     expect(s.seen).toEqual([]);
