@@ -19,6 +19,7 @@ import { Command, CommanderError, Option } from "commander";
 import { stringify } from "yaml";
 import { CONFIG_PATH } from "./contract.js";
 import { loadPolicy } from "./config/load.js";
+import { policySizeProblem } from "./config/limits.js";
 import { EXPORT_FORMATS, exportRows, writeExport, type ExportFormat, type ExportManifest, type Progress, CSV_COLUMNS } from "./audit/export.js";
 import { parsePrArgument, renderPrRecords } from "./audit/show.js";
 import { AuditStore, StoreError } from "./audit/store.js";
@@ -138,6 +139,9 @@ async function checkPolicy(io: CliIo, file: string): Promise<number> {
   const path = resolve(io.cwd, file);
   let text: string;
   try {
+    // The app refuses a policy over the size limit before parsing it: so does check, before reading it.
+    const tooBig = policySizeProblem(statSync(path).size);
+    if (tooBig) return invalidPolicy(io, file, [{ path: "", message: tooBig.message }]);
     text = readFileSync(path, "utf8");
   } catch (err) {
     const code = (err as { code?: string }).code;
@@ -150,13 +154,15 @@ async function checkPolicy(io: CliIo, file: string): Promise<number> {
     return "";
   });
   for (const n of notes) io.stderr.write(`note: ${n}\n`);
-  if (!result.ok) {
-    io.stderr.write(`${file}: not a valid changegate policy\n`);
-    for (const issue of result.problem.issues) io.stderr.write(`  ${issue.path === "" ? "(file)" : issue.path}: ${issue.message}\n`);
-    return EXIT.failed;
-  }
+  if (!result.ok) return invalidPolicy(io, file, result.problem.issues);
   io.stdout.write(`${file}: valid changegate policy. Effective settings (defaults filled in):\n\n${stringify(result.policy.config)}`);
   return EXIT.ok;
+}
+
+function invalidPolicy(io: CliIo, file: string, issues: { path: string; message: string }[]): number {
+  io.stderr.write(`${file}: not a valid changegate policy\n`);
+  for (const issue of issues) io.stderr.write(`  ${issue.path === "" ? "(file)" : issue.path}: ${issue.message}\n`);
+  return EXIT.failed;
 }
 
 // ------------------------------------------------------------------ export

@@ -12,8 +12,10 @@ import { fetchWithTimeout } from "./github/http.js";
 import { createChangegate } from "./index.js";
 import { createJiraTicketService } from "./jira/client.js";
 import { describeJiraConfig, jiraConfigFromEnv, type JiraConfig } from "./jira/env.js";
-import { scrubSecretQuery } from "./jira/webhook.js";
+import { JIRA_WEBHOOK_PATH, scrubSecretQuery } from "./jira/webhook.js";
 import { redact, secretValues } from "./report/redact.js";
+import { limitRequestBodies, MAX_REQUEST_BODY_BYTES, onFirstListen } from "./runtime/body-limit.js";
+import { webhookSecretProblem } from "./runtime/startup-checks.js";
 
 /**
  * Probot's logger, with every line scrubbed of secrets before it is formatted: known secret values,
@@ -64,6 +66,17 @@ function withAuthBaseUrl(options: Record<string, unknown>): { auth?: unknown } {
 }
 
 const log = await createLog();
+
+/** Log why changegate cannot run and exit non-zero, after the line is written. */
+async function fatal(message: string): Promise<never> {
+  log.fatal(message);
+  await new Promise((r) => setTimeout(r, 100));
+  process.exit(1);
+}
+
+// A registered app (APP_ID) must have its own webhook secret: Probot's default is public.
+const secretProblem = webhookSecretProblem(process.env);
+if (secretProblem) await fatal(secretProblem);
 if (throttleOff) log.warn("CHANGEGATE_THROTTLE=off: GitHub write spacing is disabled (benchmarks only)");
 
 let jira: JiraConfig | null;
@@ -94,7 +107,24 @@ const changegate = createChangegate({
   prLock: store.prLock(),
   jira: jira ? { config: jira, index: recorder, cache: tickets } : null,
 });
-const server = await run(changegate.appFn, { Octokit: Octokit as typeof ProbotOctokit, log });
+// Probot's run() creates and starts its HTTP server without handing it out. Just before that
+// server listens: look at WEBHOOK_SECRET again (run() has now read .env), and put the request body
+// limit in front of Probot's webhook middleware, which would otherwise buffer any body whole.
+const beforeListen = onFirstListen((http) => {
+  const problem = webhookSecretProblem(process.env);
+  if (problem) throw new Error(problem);
+  limitRequestBodies(http, { maxBytes: MAX_REQUEST_BODY_BYTES, selfLimited: [JIRA_WEBHOOK_PATH], log: log.child({ name: "http" }) });
+});
+let server: Awaited<ReturnType<typeof run>>;
+try {
+  server = await run(changegate.appFn, { Octokit: Octokit as typeof ProbotOctokit, log });
+} catch (err) {
+  await fatal(redact((err as Error).message));
+  throw err; // not reached
+} finally {
+  beforeListen.restore();
+}
+if (beforeListen.calls !== 1) await fatal("could not put the request body limit in front of Probot's HTTP server; changegate is not starting");
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

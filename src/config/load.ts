@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { CONFIG_PATH } from "../contract.js";
+import { policyTextProblem } from "./limits.js";
 import { configSchema } from "./schema.js";
 import type { Policy, PolicySource } from "../policy/types.js";
 
@@ -111,6 +112,10 @@ function parseExtends(ext: string, currentRepo: string): { repo: string; path: s
 }
 
 function parseYaml(text: string, label: string): { value: Record<string, unknown> } | { problem: ConfigProblem } {
+  // Size, nesting depth and anchors first: the yaml package recurses per level of nesting, and a
+  // file thousands of levels deep aborts the process (see limits.ts).
+  const limit = policyTextProblem(text);
+  if (limit) return problem(label, "", limit.message);
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;

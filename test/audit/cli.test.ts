@@ -238,6 +238,16 @@ describe("check", () => {
     expect(bad.stderr).toMatch(/ {2}ci\.required\.2: pin the check to its source with app .* or creator /);
   });
 
+  test("a policy nested 5,000 deep or over the size limit: exit 1 with the problem (never read whole, never parsed)", async () => {
+    const deep = await run(["check", write("deep.yml", `approvals:\n  required: 1\nx: ${"[".repeat(5000)}${"]".repeat(5000)}\n`)]);
+    expect(deep.code).toBe(EXIT.failed);
+    expect(deep.stderr).toMatch(/deep\.yml: not a valid changegate policy\n {2}\(file\): nested more than 32 levels deep at line 3 /);
+    const big = await run(["check", write("big.yml", `approvals:\n  required: 1\n${"# padding\n".repeat(100_000)}`)]);
+    expect(big.code).toBe(EXIT.failed);
+    expect(big.stderr).toMatch(/big\.yml: not a valid changegate policy\n {2}\(file\): the file is 1000025 bytes; a policy file may have at most 65536 bytes/);
+    expect(big.stdout).toBe("");
+  });
+
   test("the default file is .github/changegate.yml", async () => {
     const cwd = join(tmp.dir, "repo");
     mkdirSync(join(cwd, ".github"), { recursive: true });

@@ -419,7 +419,7 @@ describe("inside Probot's server", () => {
     const log = pino({ level: "silent" });
     const port = await freePort();
     const server = new Server({
-      Probot: Probot.defaults({ appId: 4242, privateKey, secret: "github-secret", log }),
+      Probot: Probot.defaults({ appId: 4242, privateKey, secret: "github-webhook-secret-0123", log }),
       port,
       host: "127.0.0.1",
       log,

@@ -1,0 +1,232 @@
+/**
+ * Attacks on changegate's edges, against the real process (`node lib/main.js`):
+ *   - no (or a short) WEBHOOK_SECRET: the process refuses to start, so nobody can forge deliveries
+ *     with Probot's public default secret; the setup flow (no APP_ID) still starts;
+ *   - a 200 MB unsigned POST (chunked with no length, or with a huge Content-Length): 413 while
+ *     streaming, the process's memory barely moves, and signed deliveries still work;
+ *   - a policy file nested 5,000 deep: an invalid policy naming its line, the process stays up
+ *     and other repositories are judged as before.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { appKeyPair, ENTRY, ensureBuilt, freePort, sleep } from "../sim/driver.js";
+import { World } from "../sim/world.js";
+import { onlyDigest } from "./helpers.js";
+
+const MB = 1024 * 1024;
+
+describe("start-up without a proper WEBHOOK_SECRET", () => {
+  let dir: string;
+  let privateKey: string;
+
+  beforeAll(async () => {
+    await ensureBuilt();
+    dir = mkdtempSync(join(tmpdir(), "changegate-startup-"));
+    privateKey = appKeyPair().privateKey;
+  }, 240_000);
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function start(env: Record<string, string>): Promise<{ status: number | null; signal: string | null; lines: { level: number; msg: string }[] }> {
+    const port = await freePort();
+    const r = spawnSync(process.execPath, [ENTRY], {
+      cwd: dir,
+      encoding: "utf8",
+      timeout: 30_000,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", PORT: String(port), HOST: "127.0.0.1", LOG_FORMAT: "json", DATABASE_URL: `sqlite:${join(dir, "audit.db")}`, ...env },
+    });
+    const lines = r.stdout
+      .split("\n")
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as { level: number; msg: string });
+    return { status: r.status, signal: r.signal, lines };
+  }
+
+  test("APP_ID set and WEBHOOK_SECRET missing: exit 1 with a fatal line naming the variable; it never listens", async () => {
+    const r = await start({ APP_ID: "4242", PRIVATE_KEY: privateKey });
+    expect({ status: r.status, signal: r.signal }).toEqual({ status: 1, signal: null });
+    const fatal = r.lines.filter((l) => l.level === 60);
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]!.msg).toMatch(/^WEBHOOK_SECRET is not set \(APP_ID is\).*at least 16 characters/);
+    expect(r.lines.some((l) => /Listening on/.test(l.msg))).toBe(false);
+  }, 60_000);
+
+  test("a WEBHOOK_SECRET shorter than 16 characters (Probot's own default among them): exit 1, the secret not echoed", async () => {
+    for (const secret of ["development", "fifteen-chars!!"]) {
+      const r = await start({ APP_ID: "4242", PRIVATE_KEY: privateKey, WEBHOOK_SECRET: secret });
+      expect({ status: r.status, signal: r.signal }).toEqual({ status: 1, signal: null });
+      const fatal = r.lines.filter((l) => l.level === 60);
+      expect(fatal.map((l) => l.msg)).toEqual([expect.stringMatching(new RegExp(`^WEBHOOK_SECRET is too short \\(${secret.length} characters; at least 16 are required\\)`))]);
+      expect(JSON.stringify(r.lines)).not.toContain(secret);
+    }
+  }, 60_000);
+
+  test("without APP_ID, Probot's setup flow starts and serves the setup page", async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [ENTRY], {
+      cwd: dir,
+      stdio: "ignore",
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", PORT: String(port), HOST: "127.0.0.1", LOG_FORMAT: "json", NO_SMEE_SETUP: "true", DATABASE_URL: `sqlite:${join(dir, "setup.db")}` },
+    });
+    try {
+      let status = 0;
+      let page = "";
+      for (let i = 0; i < 200 && status !== 200; i++) {
+        await sleep(100);
+        try {
+          const res = await fetch(`http://127.0.0.1:${port}/probot`, { signal: AbortSignal.timeout(2000) });
+          status = res.status;
+          page = await res.text();
+        } catch {
+          // not listening yet
+        }
+      }
+      expect(status).toBe(200);
+      expect(page).toMatch(/Register GitHub App/i);
+      expect(child.exitCode).toBeNull();
+    } finally {
+      child.kill("SIGKILL");
+    }
+  }, 60_000);
+});
+
+describe("a running app", () => {
+  let w: World;
+
+  beforeAll(async () => {
+    w = await World.start();
+  }, 240_000);
+
+  afterAll(async () => {
+    await w?.stop();
+  });
+
+  function rss(): number {
+    const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${w.cg.child.pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : 0;
+  }
+
+  /**
+   * POST `total` bytes of junk to the webhook path with GitHub's headers but no valid signature:
+   * chunked without a length, or with `contentLength` (which may lie). Resolves with the status
+   * and how many bytes the client handed to the socket before it read the answer.
+   */
+  function flood(total: number, contentLength?: number): Promise<{ status: number; sent: number; ms: number }> {
+    const t0 = Date.now();
+    return new Promise((resolve, reject) => {
+      let sent = 0;
+      let status = 0;
+      let stopped = false;
+      const headers: Record<string, string> = {
+        "content-type": "application/json",
+        "x-github-event": "pull_request",
+        "x-github-delivery": `flood-${Date.now()}`,
+        "x-hub-signature-256": `sha256=${"0".repeat(64)}`,
+      };
+      if (contentLength !== undefined) headers["content-length"] = String(contentLength);
+      const req = request(`${w.cg.url}/api/github/webhooks`, { method: "POST", headers }, (res) => {
+        status = res.statusCode ?? 0;
+        res.resume();
+        res.on("end", () => finish());
+        res.on("error", () => finish());
+      });
+      const finish = () => {
+        if (stopped) return;
+        stopped = true;
+        req.destroy();
+        resolve({ status, sent, ms: Date.now() - t0 });
+      };
+      req.on("error", (err) => (status ? finish() : reject(err)));
+      // The server closes the connection shortly after its answer: a reset then is expected.
+      req.on("socket", (sock) => sock.on("error", () => {}));
+      const chunk = Buffer.alloc(64 * 1024, 0x7b);
+      const pump = () => {
+        while (!stopped && sent < total) {
+          sent += chunk.length;
+          if (!req.write(chunk)) {
+            req.once("drain", pump);
+            return;
+          }
+        }
+        if (!stopped) req.end();
+      };
+      pump();
+    });
+  }
+
+  /** Peak RSS of the child while `fn` runs, sampled every 10 ms (and the driver's 100 ms samples). */
+  async function peakDuring<T>(fn: () => Promise<T>): Promise<{ result: T; growth: number }> {
+    await sleep(300);
+    const before = rss();
+    w.cg.peakRss = before;
+    let peak = before;
+    const timer = setInterval(() => (peak = Math.max(peak, rss())), 10);
+    try {
+      const result = await fn();
+      await sleep(300);
+      peak = Math.max(peak, rss(), w.cg.peakRss);
+      if (process.env.CHANGEGATE_E2E_VERBOSE) console.log(`RSS growth ${((peak - before) / MB).toFixed(1)} MB`);
+      return { result, growth: peak - before };
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  test("a 200 MB unsigned chunked POST with no Content-Length: 413 while streaming, memory grows < 50 MB", async () => {
+    const { result, growth } = await peakDuring(() => flood(200 * MB));
+    expect(result.status).toBe(413);
+    expect(growth).toBeLessThan(50 * MB);
+    expect(w.cg.exitInfo).toBeNull();
+    await w.cg.waitForLog((l) => /request body refused with 413: more than 26214400 bytes streamed/.test(l.msg));
+  }, 120_000);
+
+  test("a 200 MB POST announcing its (huge) Content-Length: 413 before the body is read, memory grows < 50 MB", async () => {
+    const { result, growth } = await peakDuring(() => flood(200 * MB, 200 * MB));
+    expect(result.status).toBe(413);
+    expect(growth).toBeLessThan(50 * MB);
+    // A Content-Length that lies (huge, with a small body) is refused the same way, without waiting for the body.
+    const lying = await flood(64 * 1024, 10 * 1024 * MB);
+    expect(lying.status).toBe(413);
+    await w.cg.waitForLog((l) => /request body refused with 413: Content-Length 209715200,/.test(l.msg));
+    await w.cg.waitForLog((l) => /request body refused with 413: Content-Length 10737418240,/.test(l.msg));
+  }, 120_000);
+
+  test("after the floods, signed deliveries still work: a normal PR passes", async () => {
+    const { repo } = w.repo();
+    const pr = w.model.openPullRequest(repo, { author: "dev" });
+    w.model.ci(pr, "build", { conclusion: "success" });
+    w.model.review(pr, { author: "alice" });
+    await w.settle(60_000);
+    expect(w.check(pr)).toMatchObject({ status: "completed", conclusion: "success" });
+    expect(onlyDigest(w, pr).split("\n")[0]).toContain("compliant");
+    expect(w.deliveries().filter((d) => d.status !== 200 && d.status !== 202)).toEqual([]);
+  }, 90_000);
+
+  test("a policy nested 5,000 deep: the check fails as an invalid policy naming the line; the process stays up; other repos pass", async () => {
+    const deep = `approvals:\n  required: 1\nbranches: [main]\nnotes: ${"[".repeat(5000)}${"]".repeat(5000)}\n`;
+    const { repo } = w.repo({ policy: deep });
+    const pr = w.model.openPullRequest(repo, { author: "dev" });
+    w.model.ci(pr, "build", { conclusion: "success" });
+    w.model.review(pr, { author: "alice" });
+    w.model.push(pr, [{ message: "again" }]);
+    await w.settle(60_000);
+    const check = w.check(pr);
+    expect(check).toMatchObject({ status: "completed", conclusion: "failure" });
+    expect(check!.title).toMatch(/^Invalid policy .*:\.github\/changegate\.yml: file: nested more than 32 levels deep at line 4/);
+    expect(onlyDigest(w, pr)).toContain("nested more than 32 levels deep at line 4");
+    expect(w.cg.exitInfo).toBeNull();
+    expect((await w.cg.health()).status).toBe("ok");
+
+    const other = w.repo({ policy: "approvals:\n  required: 1\n" });
+    const ok = w.model.openPullRequest(other.repo, { author: "dev" });
+    w.model.ci(ok, "build", { conclusion: "success" });
+    w.model.review(ok, { author: "alice" });
+    await w.settle(60_000);
+    expect(w.check(ok)).toMatchObject({ status: "completed", conclusion: "success" });
+    expect(w.cg.exitInfo).toBeNull();
+  }, 120_000);
+});

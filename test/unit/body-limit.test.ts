@@ -1,0 +1,263 @@
+/**
+ * The request body limit, on real HTTP servers: a bare one with a listener that reads bodies as
+ * Probot does, and Probot's own Server (its webhook middleware verifying a signed delivery from
+ * the body the limit read). Small caps keep it fast; the production cap is GitHub's 25 MB.
+ */
+import { afterEach, describe, expect, test } from "@jest/globals";
+import { createHmac } from "node:crypto";
+import { createServer, request, Server as HttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
+import { pino } from "pino";
+import { Probot, Server } from "probot";
+import { admit, limitRequestBodies, MAX_REQUEST_BODY_BYTES, onFirstListen } from "../../src/runtime/body-limit.js";
+import { privateKey } from "../helpers/probot.js";
+
+const CAP = 64 * 1024;
+
+interface Seen {
+  path: string;
+  body: string;
+  via: "req.body" | "stream";
+}
+
+/** A server whose listener reads the body the way Probot's getPayload does. */
+async function bareServer(selfLimited: string[] = []): Promise<{ url: string; seen: Seen[]; warnings: string[]; server: HttpServer }> {
+  const seen: Seen[] = [];
+  const warnings: string[] = [];
+  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    let body: string;
+    let via: Seen["via"];
+    if (typeof req.body === "string") {
+      body = req.body;
+      via = "req.body";
+    } else {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      body = Buffer.concat(chunks).toString("utf8");
+      via = "stream";
+    }
+    seen.push({ path: req.url ?? "", body, via });
+    res.writeHead(200).end(`got ${Buffer.byteLength(body)}`);
+  });
+  limitRequestBodies(server, { maxBytes: CAP, selfLimited, log: { warn: (_o, msg) => void warnings.push(msg) } });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  servers.push(server);
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, warnings, server };
+}
+
+const servers: HttpServer[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+});
+
+interface Answer {
+  status: number;
+  body: string;
+  /** The server closed the connection within 5 s of answering. */
+  closed: boolean;
+}
+
+/**
+ * Send a request; `body` is a string (Content-Length) or a chunk generator (chunked, no length).
+ * `headers` may lie about the length. Resolves with the answer even if the server stops reading.
+ */
+function send(url: string, opts: { method?: string; path?: string; headers?: Record<string, string>; body?: string | (() => AsyncGenerator<Buffer>) }): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    let answered: { status: number; body: string } | null = null;
+    let closed = false;
+    const req = request(
+      `${url}${opts.path ?? "/api/github/webhooks"}`,
+      { method: opts.method ?? "POST", agent: false, headers: { "content-type": "application/json", ...opts.headers } },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (text += c));
+        const done = () => {
+          if (answered) return;
+          answered = { status: res.statusCode ?? 0, body: text };
+          const t = setTimeout(() => {
+            req.destroy();
+            resolve({ ...answered!, closed });
+          }, 5000);
+          const finish = () => {
+            clearTimeout(t);
+            resolve({ ...answered!, closed: true });
+          };
+          if (closed) finish();
+          else req.socket?.once("close", finish);
+        };
+        res.on("end", done);
+        res.on("error", done);
+      },
+    );
+    req.on("socket", (sock) => {
+      sock.once("close", () => (closed = true));
+      sock.on("error", () => {}); // a reset after the answer is expected
+    });
+    req.on("error", (err) => {
+      if (!answered) reject(err);
+    });
+    if (typeof opts.body === "function") Readable.from(opts.body()).on("error", (err) => req.destroy(err)).pipe(req);
+    else req.end(opts.body ?? undefined);
+  });
+}
+
+async function* chunks(total: number, size = 16 * 1024): AsyncGenerator<Buffer> {
+  for (let sent = 0; sent < total; sent += size) yield Buffer.alloc(Math.min(size, total - sent), 0x61);
+}
+
+describe("limitRequestBodies", () => {
+  test("the cap is GitHub's 25 MB webhook payload limit", () => {
+    expect(MAX_REQUEST_BODY_BYTES).toBe(25 * 1024 * 1024);
+  });
+
+  test("a body within the cap reaches the listener whole, as req.body (UTF-8 intact)", async () => {
+    const s = await bareServer();
+    const body = JSON.stringify({ title: "Fix ünïcödé — 🚀", pad: "x".repeat(CAP - 100) });
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(CAP);
+    const r = await send(s.url, { body });
+    expect(r.status).toBe(200);
+    expect(s.seen).toEqual([{ path: "/api/github/webhooks", body, via: "req.body" }]);
+  });
+
+  test("exactly the cap passes, chunked or not; one byte more is 413 and the listener never runs", async () => {
+    const s = await bareServer();
+    expect((await send(s.url, { body: "a".repeat(CAP) })).status).toBe(200);
+    expect((await send(s.url, { body: () => chunks(CAP) })).status).toBe(200);
+    const over = await send(s.url, { body: "a".repeat(CAP + 1) });
+    expect(over).toEqual({ status: 413, body: JSON.stringify({ error: `request body larger than ${CAP} bytes` }), closed: true });
+    expect((await send(s.url, { body: () => chunks(CAP + 1) })).status).toBe(413);
+    expect(s.seen.map((x) => x.body.length)).toEqual([CAP, CAP]);
+    expect(s.warnings).toHaveLength(2);
+    expect(s.warnings[0]).toMatch(/request body refused with 413: Content-Length 65537/);
+    expect(s.warnings[1]).toMatch(/request body refused with 413: more than 65536 bytes streamed/);
+  });
+
+  test("a chunked body with no Content-Length, far over the cap, is cut off while streaming", async () => {
+    const s = await bareServer();
+    const r = await send(s.url, { body: () => chunks(64 * CAP) });
+    expect(r.status).toBe(413);
+    expect(r.closed).toBe(true);
+    expect(s.seen).toEqual([]);
+  });
+
+  test("a Content-Length over the cap is refused before a byte of the body is read (even if the body never comes)", async () => {
+    const s = await bareServer();
+    const r = await send(s.url, { headers: { "content-length": String(200 * 1024 * 1024) }, body: () => chunks(1024) });
+    expect(r.status).toBe(413);
+    expect(s.seen).toEqual([]);
+  });
+
+  test("any path: the cap is not only for the webhook route", async () => {
+    const s = await bareServer();
+    expect((await send(s.url, { path: "/anything/else?x=1", body: () => chunks(CAP + 1) })).status).toBe(413);
+    expect((await send(s.url, { path: "/anything/else", body: "{}" })).status).toBe(200);
+    expect(s.seen).toEqual([{ path: "/anything/else", body: "{}", via: "req.body" }]);
+  });
+
+  test("a self-limited route gets the stream itself (its own cap applies), after the Content-Length check", async () => {
+    const s = await bareServer(["/api/jira/webhooks"]);
+    expect((await send(s.url, { path: "/api/jira/webhooks?secret=abc", body: '{"a":1}' })).status).toBe(200);
+    expect(s.seen).toEqual([{ path: "/api/jira/webhooks?secret=abc", body: '{"a":1}', via: "stream" }]);
+    expect((await send(s.url, { path: "/api/jira/webhooks", body: "a".repeat(CAP + 1) })).status).toBe(413);
+    expect(s.warnings.join("\n")).not.toContain("secret");
+  });
+
+  test("requests without a body pass straight through; a keep-alive connection keeps working after them", async () => {
+    const s = await bareServer();
+    const req = { on: () => req, headers: {}, url: "/healthz", method: "GET" } as unknown as IncomingMessage;
+    expect(admit(req, {} as ServerResponse, { maxBytes: CAP })).toBe(true);
+    expect((await send(s.url, { method: "GET", path: "/healthz" })).status).toBe(200);
+    expect((await send(s.url, { body: "{}" })).status).toBe(200);
+  });
+
+  test("a client that disconnects mid-body: the listener never runs and the server carries on", async () => {
+    const s = await bareServer();
+    await new Promise<void>((resolve) => {
+      const req = request(`${s.url}/api/github/webhooks`, { method: "POST", headers: { "content-type": "application/json", "content-length": "5000" } });
+      req.on("error", () => resolve());
+      req.write("a".repeat(1000), () => setTimeout(() => req.destroy(), 50));
+      req.on("close", () => resolve());
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(s.seen).toEqual([]);
+    expect((await send(s.url, { body: "{}" })).status).toBe(200);
+  });
+});
+
+describe("onFirstListen", () => {
+  test("runs the hook once, on the first server to listen, before it binds; later servers are untouched", async () => {
+    const seen: { server: HttpServer; listening: boolean }[] = [];
+    const hook = onFirstListen((server) => seen.push({ server, listening: server.listening }));
+    const a = createServer((_q, r) => r.end());
+    const b = createServer((_q, r) => r.end());
+    servers.push(a, b);
+    await new Promise<void>((r) => a.listen(0, "127.0.0.1", r));
+    await new Promise<void>((r) => b.listen(0, "127.0.0.1", r));
+    expect(seen).toEqual([{ server: a, listening: false }]);
+    expect(hook.calls).toBe(1);
+    expect(Object.prototype.hasOwnProperty.call(HttpServer.prototype, "listen")).toBe(false);
+  });
+
+  test("a hook that throws stops the server from listening", async () => {
+    onFirstListen(() => {
+      throw new Error("refused");
+    });
+    const a = createServer();
+    expect(() => a.listen(0, "127.0.0.1")).toThrow("refused");
+    expect(a.listening).toBe(false);
+  });
+
+  test("restore() removes an unused hook", () => {
+    const hook = onFirstListen(() => {
+      throw new Error("should not run");
+    });
+    hook.restore();
+    expect(Object.prototype.hasOwnProperty.call(HttpServer.prototype, "listen")).toBe(false);
+    expect(hook.calls).toBe(0);
+  });
+});
+
+describe("in front of Probot's own server", () => {
+  test("a signed delivery within the cap is verified and received from req.body; a bigger one is 413 before Probot sees it", async () => {
+    const SECRET = "a-webhook-secret-for-tests-0123";
+    const received: string[] = [];
+    const log = pino({ level: "silent" });
+    const server = new Server({ port: 0, host: "127.0.0.1", log, Probot: Probot.defaults({ appId: 1, privateKey, secret: SECRET, log }) });
+    await server.load((app) => {
+      app.on("issues.opened", async (context) => void received.push(`${context.id} ${(context.payload as { issue: { title: string } }).issue.title}`));
+    });
+    const hook = onFirstListen((s) => limitRequestBodies(s, { maxBytes: CAP }));
+    const http = await server.start();
+    try {
+      expect(hook.calls).toBe(1);
+      const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+      const deliver = (payload: object, body = JSON.stringify(payload), chunked = false) =>
+        send(url, {
+          headers: {
+            "x-github-event": "issues",
+            "x-github-delivery": `d-${received.length + 1}`,
+            "x-hub-signature-256": `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`,
+          },
+          body: chunked ? async function* () { yield Buffer.from(body); } : body,
+        });
+      const payload = { action: "opened", issue: { title: "Ünïcödé ✓" }, repository: { id: 1 }, sender: { login: "x" } };
+      expect((await deliver(payload)).status).toBe(200);
+      expect((await deliver(payload, undefined, true)).status).toBe(200);
+      expect(received).toEqual(["d-1 Ünïcödé ✓", "d-2 Ünïcödé ✓"]);
+      // A forged signature is still refused by Probot.
+      const forged = await send(url, { headers: { "x-github-event": "issues", "x-github-delivery": "f", "x-hub-signature-256": `sha256=${"0".repeat(64)}` }, body: JSON.stringify(payload) });
+      expect(forged.status).toBe(400);
+      const big = { ...payload, pad: "x".repeat(CAP) };
+      expect((await deliver(big)).status).toBe(413);
+      expect((await deliver(big, undefined, true)).status).toBe(413);
+      expect(received).toHaveLength(2);
+    } finally {
+      await server.stop();
+    }
+  });
+});
