@@ -17,6 +17,14 @@ import { redact, secretValues } from "./report/redact.js";
 import { limitRequestBodies, MAX_REQUEST_BODY_BYTES, onFirstListen } from "./runtime/body-limit.js";
 import { webhookSecretProblem } from "./runtime/startup-checks.js";
 
+// Probot's run() reads ./.env (the environment wins over the file); read it the same way first, so
+// the log settings and the start-up checks below see what Probot will use.
+try {
+  process.loadEnvFile();
+} catch {
+  // no .env: the environment alone
+}
+
 /**
  * Probot's logger, with every line scrubbed of secrets before it is formatted: known secret values,
  * token-shaped strings, and a Jira Data Center `?secret=` token in an access-log URL.

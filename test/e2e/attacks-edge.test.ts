@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -62,6 +62,28 @@ describe("start-up without a proper WEBHOOK_SECRET", () => {
       const fatal = r.lines.filter((l) => l.level === 60);
       expect(fatal.map((l) => l.msg)).toEqual([expect.stringMatching(new RegExp(`^WEBHOOK_SECRET is too short \\(${secret.length} characters; at least 16 are required\\)`))]);
       expect(JSON.stringify(r.lines)).not.toContain(secret);
+    }
+  }, 60_000);
+
+  test("a WEBHOOK_SECRET in ./.env (where Probot's setup flow writes it) counts, as it does for Probot", async () => {
+    const own = mkdtempSync(join(tmpdir(), "changegate-dotenv-"));
+    writeFileSync(join(own, ".env"), `WEBHOOK_SECRET=${"s".repeat(32)}\n`);
+    const port = await freePort();
+    const child = spawn(process.execPath, [ENTRY], {
+      cwd: own,
+      stdio: ["ignore", "pipe", "ignore"],
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", PORT: String(port), HOST: "127.0.0.1", LOG_FORMAT: "json", APP_ID: "4242", PRIVATE_KEY: privateKey, DATABASE_URL: `sqlite:${join(own, "audit.db")}` },
+    });
+    let out = "";
+    child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
+    try {
+      for (let i = 0; i < 300 && !/Listening on/.test(out) && child.exitCode === null; i++) await sleep(100);
+      expect(out).toMatch(/Listening on/);
+      expect(out).not.toContain("WEBHOOK_SECRET is not set");
+      expect(child.exitCode).toBeNull();
+    } finally {
+      child.kill("SIGKILL");
+      rmSync(own, { recursive: true, force: true });
     }
   }, 60_000);
 
