@@ -72,6 +72,25 @@ describe("shared head commits", () => {
   }, 60_000);
 });
 
+describe("changegate's own check run", () => {
+  test("after many runs on one head (reopen cycles), the newest is the one updated", async () => {
+    const { repo } = w.repo({ policy: POLICY });
+    const m = w.model;
+    const pr = m.openPullRequest(repo, { author: "dev" });
+    m.ci(pr, "build", { conclusion: "success" });
+    await w.settle();
+    // Twelve earlier runs of changegate on this head, each newer than the last: more than a page of 10.
+    w.quietly(() => {
+      for (let i = 0; i < 12; i++) {
+        m.createCheckRun(repo, w.appId, { name: "changegate", headSha: m.headSha(pr), status: "completed", conclusion: "failure", title: `old run ${i}`, summary: "old" });
+      }
+    });
+    m.review(pr, { author: "alice" });
+    await w.settle();
+    expect(w.check(pr)).toMatchObject({ status: "completed", conclusion: "success" });
+  }, 60_000);
+});
+
 describe("base retargets", () => {
   test("retargeted to an ungated branch and back: re-evaluated each time; merged before changegate saw it back, a bypass", async () => {
     const { repo } = w.repo({ policy: POLICY });
