@@ -8,4 +8,7 @@ export default {
   },
   testMatch: ["<rootDir>/test/**/*.test.ts"],
   testTimeout: 30000,
+  // The PostgreSQL suites run whenever PostgreSQL is installed; otherwise the run ends saying so.
+  globalSetup: "<rootDir>/test/support/pg-setup.mjs",
+  globalTeardown: "<rootDir>/test/support/pg-teardown.mjs",
 };
