@@ -4,11 +4,9 @@
  * of head shas (filled by every pull_request event and evaluation) or, failing that, by listing the
  * repository's open PRs (check_suite.pull_requests is empty for PRs from forks).
  */
-import type { PrRef } from "./types.js";
+import type { OctokitLike, PrRef } from "./types.js";
 
-export interface PullsLister {
-  request(route: string, params: Record<string, unknown>): Promise<{ data: unknown }>;
-}
+export type PullsLister = OctokitLike;
 
 interface Entry {
   refs: PrRef[];

@@ -5,12 +5,10 @@
 import { CHECK_NAME, DIGEST_MARKER, REEVALUATE_ACTION } from "../contract.js";
 import type { Report } from "../report/types.js";
 import type { ExistingCheck } from "./gather.js";
-import type { PrRef } from "./types.js";
+import type { OctokitLike, PrRef } from "./types.js";
 
-/** The slice of Octokit that publish needs (a ProbotOctokit satisfies it). */
-export interface Writer {
-  request(route: string, params: Record<string, unknown>): Promise<{ data: unknown }>;
-}
+/** What publish writes through (a ProbotOctokit satisfies it). */
+export type Writer = OctokitLike;
 
 export interface PublishTarget {
   ref: PrRef;
