@@ -113,7 +113,7 @@ const changegate = createChangegate({
   recorder,
   ledger: new StoreDeliveryLedger(store),
   prLock: store.prLock(),
-  jira: jira ? { config: jira, index: recorder, cache: tickets } : null,
+  jira: jira ? { config: jira, ticketIndex: recorder, cache: tickets } : null,
 });
 // Probot's run() creates and starts its HTTP server without handing it out. Just before that
 // server listens: look at WEBHOOK_SECRET again (run() has now read .env), and put the request body

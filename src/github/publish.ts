@@ -115,3 +115,19 @@ export async function findDigestComment(octokit: Writer, ref: PrRef, appId: numb
   }
   return null;
 }
+
+/**
+ * A failing changegate check on `headSha`, created outright (no read, no digest): for when nothing
+ * else can be known, such as the audit store refusing a delivery. A later run supersedes it.
+ */
+export async function postFailedCheck(octokit: Writer, repo: { owner: string; repo: string }, headSha: string, report: Report): Promise<void> {
+  await octokit.request("POST /repos/{owner}/{repo}/check-runs", {
+    owner: repo.owner,
+    repo: repo.repo,
+    name: CHECK_NAME,
+    head_sha: headSha,
+    status: "completed",
+    conclusion: "failure",
+    output: { title: report.check.title, summary: report.check.summary },
+  });
+}

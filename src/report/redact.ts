@@ -124,3 +124,10 @@ export function redact(text: string, secrets: string[] = secretValues()): string
   for (const [pattern, replace] of RULES) out = out.replace(pattern, replace as (m: string, ...rest: unknown[]) => string);
   return out;
 }
+
+/** Errors go to the log with secrets scrubbed from message and stack. */
+export function redactError(err: unknown, secrets?: string[]): { message: string; stack?: string; status?: number } {
+  if (!(err instanceof Error)) return { message: redact(String(err), secrets) };
+  const status = (err as { status?: number }).status;
+  return { message: redact(err.message, secrets), stack: err.stack ? redact(err.stack, secrets) : undefined, ...(status ? { status } : {}) };
+}
