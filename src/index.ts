@@ -115,7 +115,8 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
         return;
       }
       // The lock lives in the audit store: with the store down, fail the check and retry later.
-      options.onEvaluated?.(job, await reportStoreFailure(deps(), job, err));
+      const failed = await reportStoreFailure(deps(), job, err);
+      options.onEvaluated?.(job, failed);
       return;
     }
     if (outcome.headSha && outcome.kind !== "merge") locator.heads.set(job.ref, outcome.headSha);
