@@ -14,6 +14,7 @@ import { startTicketRecheck } from "./jira/recheck.js";
 import type { TicketLookupService } from "./jira/tickets.js";
 import { createJiraWebhookHandler, type TicketIndex } from "./jira/webhook.js";
 import { redactError } from "./report/redact.js";
+import "./runtime/secrets.js"; // the environment's secret values are redacted by default
 import { MemoryDeliveryLedger, type DeliveryLedger } from "./runtime/dedupe.js";
 import { Intake } from "./runtime/intake.js";
 import { coalesceJobs, newJob, type EvaluationJob, type EvaluationOutcome, type JobRequest, type PipelineDeps } from "./runtime/job.js";

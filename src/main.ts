@@ -13,7 +13,8 @@ import { createChangegate } from "./index.js";
 import { createJiraTicketService } from "./jira/client.js";
 import { describeJiraConfig, jiraConfigFromEnv, type JiraConfig } from "./jira/env.js";
 import { JIRA_WEBHOOK_PATH, scrubSecretQuery } from "./jira/webhook.js";
-import { redact, secretValues } from "./report/redact.js";
+import { redact } from "./report/redact.js";
+import { secretValues } from "./runtime/secrets.js";
 import { limitRequestBodies, MAX_REQUEST_BODY_BYTES, onFirstListen } from "./runtime/body-limit.js";
 import { webhookSecretProblem } from "./runtime/startup-checks.js";
 
