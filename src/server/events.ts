@@ -29,9 +29,10 @@ export function subscribe(app: Probot, { appId, intake, locator }: EventDeps): v
       "pull_request.closed",
     ],
     async (context) => {
-    const pull = context.payload.pull_request;
-    if (context.payload.action !== "closed") return intake.take(context, () => [pull.head.sha], () => [locator.fromPull(context, pull)]);
-    if (pull?.merged) await intake.take(context, () => [], () => [locator.fromPull(context, pull, "merge")]);
+      const pull = context.payload.pull_request;
+      if (context.payload.action !== "closed") return intake.take(context, () => [pull.head.sha], () => [locator.fromPull(context, pull)]);
+      // Closed: only a merge is examined (GitHub's read confirms it; the payload is not trusted).
+      if (pull?.merged) await intake.take(context, () => [], () => [locator.fromPull(context, pull, "merge")]);
     },
   );
 
