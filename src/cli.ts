@@ -26,6 +26,7 @@ import { AuditStore, StoreError } from "./audit/store.js";
 import { verifyChains } from "./audit/verify.js";
 import { changegateVersion } from "./audit/version.js";
 import { redact } from "./report/redact.js";
+import "./runtime/secrets.js"; // the environment's secret values are redacted by default
 
 export interface CliIo {
   stdout: { write(s: string): unknown };

@@ -13,7 +13,8 @@ import { createChangegate } from "./index.js";
 import { createJiraTicketService } from "./jira/client.js";
 import { describeJiraConfig, jiraConfigFromEnv, type JiraConfig } from "./jira/env.js";
 import { JIRA_WEBHOOK_PATH, scrubSecretQuery } from "./jira/webhook.js";
-import { redact, secretValues } from "./report/redact.js";
+import { redact } from "./report/redact.js";
+import { secretValues } from "./runtime/secrets.js";
 import { limitRequestBodies, MAX_REQUEST_BODY_BYTES, onFirstListen } from "./runtime/body-limit.js";
 import { webhookSecretProblem } from "./runtime/startup-checks.js";
 
@@ -113,7 +114,7 @@ const changegate = createChangegate({
   recorder,
   ledger: new StoreDeliveryLedger(store),
   prLock: store.prLock(),
-  jira: jira ? { config: jira, index: recorder, cache: tickets } : null,
+  jira: jira ? { config: jira, ticketIndex: recorder, cache: tickets } : null,
 });
 // Probot's run() creates and starts its HTTP server without handing it out. Just before that
 // server listens: look at WEBHOOK_SECRET again (run() has now read .env), and put the request body

@@ -15,7 +15,7 @@ import { z } from "zod";
 import { isGatedBranch } from "../config/schema.js";
 import { declarerLogin, declarerTeams, emergencyLabelEvent, isEmergency } from "../policy/emergency.js";
 import type { Config, DeclarerFacts, Evidence } from "../policy/types.js";
-import type { Writer } from "./publish.js";
+import type { OctokitLike as Writer } from "./types.js";
 import type { PrRef } from "./types.js";
 
 const WRITE = new Set(["admin", "maintain", "write"]);

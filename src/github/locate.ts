@@ -1,14 +1,15 @@
 /**
- * locate: which open PRs does an event concern? pull_request and review events name their PR;
- * check_suite, check_run and status events name a commit, whose open PRs are found from an index
- * of head shas (filled by every pull_request event and evaluation) or, failing that, by listing the
- * repository's open PRs (check_suite.pull_requests is empty for PRs from forks).
+ * locate: which open PRs does an event concern, and what job does each get? pull_request and review
+ * events name their PR; check_suite, check_run and status events name a commit, whose open PRs are
+ * found from an index of head shas (filled by every pull_request event and evaluation) or, failing
+ * that, by listing the repository's open PRs (check_suite.pull_requests is empty for PRs from forks).
  */
-import type { PrRef } from "./types.js";
+import type { Context } from "probot";
+import { BoundedMap } from "../runtime/bounded-map.js";
+import { newJob, type EvaluationJob } from "../runtime/job.js";
+import { prKey, type OctokitLike, type PrRef } from "./types.js";
 
-export interface PullsLister {
-  request(route: string, params: Record<string, unknown>): Promise<{ data: unknown }>;
-}
+export type PullsLister = OctokitLike;
 
 interface Entry {
   refs: PrRef[];
@@ -127,4 +128,66 @@ export async function openPullsForSha(
   if (found.length === 0) index.setNone(full, sha);
   for (const ref of found) index.set(ref, sha);
   return found;
+}
+
+/** The installation an event was sent to (the caller has checked there is one). */
+export function installationOf(context: Pick<Context, "payload" | "name" | "id">): number {
+  const id = (context.payload as { installation?: { id?: number } }).installation?.id;
+  if (!id) throw new Error(`event ${context.name} ${context.id} carries no installation id`);
+  return id;
+}
+
+/** The PR fields a pull_request or review payload carries that locate reads. */
+export interface PullPayload {
+  number: number;
+  head: { sha: string };
+  updated_at?: string;
+}
+
+/** A PR a check or status payload names (check_suite.pull_requests and the like). */
+export interface HintedPull {
+  number: number;
+  base?: { repo?: { id?: number } };
+}
+
+/**
+ * Turns events into jobs: keeps the head index, and the newest head announced by pull_request
+ * events (ordered by the PR's updated_at: events can arrive out of order).
+ */
+export class Locator {
+  readonly heads = new HeadIndex();
+  private readonly announced = new BoundedMap<string, { sha: string; updatedAt: string }>(50_000);
+
+  /** The job for the PR a pull_request or review event names. */
+  fromPull(context: Context, pull: PullPayload, kind: EvaluationJob["kind"] = "evaluate"): EvaluationJob {
+    const repo = context.repo();
+    const ref: PrRef = { installationId: installationOf(context), owner: repo.owner, repo: repo.repo, number: pull.number };
+    // Only a newer PR state moves the announced head.
+    const key = prKey(ref);
+    const prev = this.announced.get(key);
+    const updatedAt = pull.updated_at ?? "";
+    if (!prev || updatedAt >= prev.updatedAt) this.announced.set(key, { sha: pull.head.sha, updatedAt });
+    this.heads.set(ref, pull.head.sha);
+    const action = (context.payload as { action?: string }).action;
+    return newJob({ ref, deliveryId: context.id, event: `${context.name}.${action ?? ""}`, expectedHead: this.announced.get(key)!.sha, kind });
+  }
+
+  /** The jobs for the open PRs whose head is `sha` (a check_suite, check_run or status event). */
+  async fromSha(context: Context, sha: string, hinted: HintedPull[]): Promise<EvaluationJob[]> {
+    const repo = context.repo();
+    const repoId = (context.payload as { repository?: { id?: number } }).repository?.id;
+    // Payload PR lists can name PRs of other repositories sharing the commit: keep this repo's.
+    const numbers = hinted.filter((p) => !p.base?.repo?.id || p.base.repo.id === repoId).map((p) => p.number);
+    const refs = await openPullsForSha(context.octokit, this.heads, installationOf(context), repo.owner, repo.repo, sha, numbers);
+    const action = (context.payload as { action?: string }).action;
+    const event = `${context.name}${action ? `.${action}` : ""}`;
+    // The PR was found by this sha, so it is the head unless a pull_request event announced a newer one.
+    return refs.map((ref) => newJob({ ref, deliveryId: context.id, event, expectedHead: this.announced.get(prKey(ref))?.sha ?? sha }));
+  }
+
+  /** The commit heads a check/status payload names, where they are known to be PR heads. */
+  prHeads(context: Context, sha: string, hinted: unknown[]): string[] {
+    const { owner, repo } = context.repo();
+    return hinted.length > 0 || (this.heads.get(`${owner}/${repo}`, sha)?.length ?? 0) > 0 ? [sha] : [];
+  }
 }

@@ -5,12 +5,10 @@
 import { CHECK_NAME, DIGEST_MARKER, REEVALUATE_ACTION } from "../contract.js";
 import type { Report } from "../report/types.js";
 import type { ExistingCheck } from "./gather.js";
-import type { PrRef } from "./types.js";
+import type { OctokitLike, PrRef } from "./types.js";
 
-/** The slice of Octokit that publish needs (a ProbotOctokit satisfies it). */
-export interface Writer {
-  request(route: string, params: Record<string, unknown>): Promise<{ data: unknown }>;
-}
+/** What publish writes through (a ProbotOctokit satisfies it). */
+export type Writer = OctokitLike;
 
 export interface PublishTarget {
   ref: PrRef;
@@ -116,4 +114,20 @@ export async function findDigestComment(octokit: Writer, ref: PrRef, appId: numb
     if (comments.length < 100) return null;
   }
   return null;
+}
+
+/**
+ * A failing changegate check on `headSha`, created outright (no read, no digest): for when nothing
+ * else can be known, such as the audit store refusing a delivery. A later run supersedes it.
+ */
+export async function postFailedCheck(octokit: Writer, repo: { owner: string; repo: string }, headSha: string, report: Report): Promise<void> {
+  await octokit.request("POST /repos/{owner}/{repo}/check-runs", {
+    owner: repo.owner,
+    repo: repo.repo,
+    name: CHECK_NAME,
+    head_sha: headSha,
+    status: "completed",
+    conclusion: "failure",
+    output: { title: report.check.title, summary: report.check.summary },
+  });
 }

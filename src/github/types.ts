@@ -14,3 +14,11 @@ export function prKey(ref: PrRef): string {
 export function prLabel(ref: Pick<PrRef, "owner" | "repo" | "number">): string {
   return `${ref.owner}/${ref.repo}#${ref.number}`;
 }
+
+/**
+ * The slice of Octokit that changegate's REST calls need (a ProbotOctokit satisfies it): one
+ * declaration for every GitHub read and write outside the GraphQL reader.
+ */
+export interface OctokitLike {
+  request(route: string, params: Record<string, unknown>): Promise<{ data: unknown }>;
+}

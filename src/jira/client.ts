@@ -21,7 +21,8 @@ import { STATUS_CODES } from "node:http";
 import JiraApi from "jira-client";
 import { z } from "zod";
 import type { TicketInfo, TicketLookup } from "../policy/types.js";
-import { redact, secretValues } from "../report/redact.js";
+import { redact } from "../report/redact.js";
+import { secretValues } from "../runtime/secrets.js";
 import type { JiraConfig } from "./env.js";
 import type { TicketLookupService } from "./tickets.js";
 

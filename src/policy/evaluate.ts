@@ -5,18 +5,12 @@ import { isGatedBranch } from "../config/schema.js";
 import { evaluateApprovals } from "./approvals.js";
 import { evaluateCi } from "./ci.js";
 import { emergencyDeclaration } from "./emergency.js";
-import { evaluateTickets } from "./tickets.js";
+import { evaluateTickets, ticketsRequired } from "./tickets.js";
 import type { Conclusion, Evidence, Policy, RuleResult, Verdict } from "./types.js";
 
 export { emergencyDeclaration, isEmergency } from "./emergency.js";
+export { ticketLookupNeeded, ticketsRequired } from "./tickets.js";
 
-/**
- * Must tickets be checked for this PR? Normally `tickets.required`; for an emergency change
- * `emergency.require_ticket` decides, either way.
- */
-export function ticketsRequired(c: Policy["config"], emergency: boolean): boolean {
-  return emergency ? c.emergency.require_ticket : c.tickets.required;
-}
 
 export function evaluate(policy: Policy, evidence: Evidence): Verdict {
   const c = policy.config;

@@ -1,20 +1,10 @@
 /**
- * Secrets never reach a comment, a check run or a log line: known secret values from the
- * environment are replaced (in the forms they take in JSON logs and URLs too), and so is anything
- * shaped like a token, a password or a private key.
+ * Secrets never reach a comment, a check run or a log line: known secret values are replaced (in
+ * the forms they take in JSON logs and URLs too), and so is anything shaped like a token, a
+ * password or a private key. Pure: this module never reads the environment. Which values are
+ * secret is said by the process edge (src/runtime/secrets.ts reads them from the environment and
+ * installs them as the default with useSecretSource); callers may also pass them explicitly.
  */
-const SECRET_ENV = [
-  "PRIVATE_KEY",
-  "WEBHOOK_SECRET",
-  "JIRA_API_TOKEN",
-  "JIRA_PAT",
-  "JIRA_WEBHOOK_SECRET",
-  "GITHUB_CLIENT_SECRET",
-  "DATABASE_URL",
-  "REDIS_URL",
-  "SENTRY_DSN",
-  "WEBHOOK_PROXY_URL",
-];
 
 const R = "[REDACTED]";
 
@@ -70,10 +60,16 @@ const RULES: Rule[] = [
   [/\beyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\b/g, () => R], // JWTs
 ];
 
-export function secretValues(env: NodeJS.ProcessEnv = process.env): string[] {
-  return SECRET_ENV.map((k) => env[k])
-    .filter((v): v is string => typeof v === "string" && v.length >= 6)
-    .sort((a, b) => b.length - a.length);
+let secretSource: () => string[] = () => [];
+
+/** Set where the default list of secret values comes from (the process edge does, once). */
+export function useSecretSource(source: () => string[]): void {
+  secretSource = source;
+}
+
+/** The secret values redact() replaces when it is given none. */
+export function knownSecrets(): string[] {
+  return secretSource();
 }
 
 const MIN_SECRET = 6;
@@ -113,7 +109,7 @@ export function secretForms(secrets: readonly string[]): string[] {
 
 const formsCache = new WeakMap<readonly string[], string[]>();
 
-export function redact(text: string, secrets: string[] = secretValues()): string {
+export function redact(text: string, secrets: string[] = knownSecrets()): string {
   let forms = formsCache.get(secrets);
   if (!forms) {
     forms = secretForms(secrets);
@@ -123,4 +119,11 @@ export function redact(text: string, secrets: string[] = secretValues()): string
   for (const s of forms) out = out.split(s).join(R);
   for (const [pattern, replace] of RULES) out = out.replace(pattern, replace as (m: string, ...rest: unknown[]) => string);
   return out;
+}
+
+/** Errors go to the log with secrets scrubbed from message and stack. */
+export function redactError(err: unknown, secrets?: string[]): { message: string; stack?: string; status?: number } {
+  if (!(err instanceof Error)) return { message: redact(String(err), secrets) };
+  const status = (err as { status?: number }).status;
+  return { message: redact(err.message, secrets), stack: err.stack ? redact(err.stack, secrets) : undefined, ...(status ? { status } : {}) };
 }

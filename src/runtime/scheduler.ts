@@ -5,7 +5,7 @@
  */
 export interface SchedulerOptions<J> {
   /** Combine the pending job with a newly requested one (e.g. keep the newest head sha, collect reasons). */
-  merge: (pending: J, next: J) => J;
+  coalesce: (pending: J, next: J) => J;
   /** Called for errors `run` lets escape (it should not): logged, never crash the process. */
   onError: (key: string, err: unknown) => void;
 }
@@ -34,7 +34,7 @@ export class Scheduler<J> {
     const slot = this.slots.get(key);
     if (slot) {
       this.coalesced += slot.pending ? 1 : 0;
-      slot.pending = slot.pending ? this.options.merge(slot.pending, job) : job;
+      slot.pending = slot.pending ? this.options.coalesce(slot.pending, job) : job;
       return new Promise((resolve) => slot.waiters.push(resolve));
     }
     const fresh: Slot<J> = { running: Promise.resolve(), pending: null, waiters: [] };

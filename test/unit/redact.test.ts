@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, test } from "@jest/globals";
-import { redact, secretValues } from "../../src/report/redact.js";
+import { redact } from "../../src/report/redact.js";
+import { secretValues } from "../../src/runtime/secrets.js";
 
 const PEM = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
 const BODY = PEM.split("\n").filter((l) => l && !l.startsWith("-----")).join("\n");

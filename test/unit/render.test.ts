@@ -6,7 +6,8 @@ import type { CiCheck, CommitInfo, Evidence, Policy, ReviewInfo, TicketEvidence 
 import { bound, clip, renderConfigProblem, renderVerdict } from "../../src/report/digest.js";
 import { code, codeBlock, link, md } from "../../src/report/escape.js";
 import { renderFailure, type Stage } from "../../src/report/failure.js";
-import { redact, secretValues } from "../../src/report/redact.js";
+import { redact } from "../../src/report/redact.js";
+import { secretValues } from "../../src/runtime/secrets.js";
 import { MAX_BODY, MAX_TITLE, type Report } from "../../src/report/types.js";
 import { evidence as fixtureEvidence, HEAD } from "../helpers/fixtures.js";
 

@@ -48,7 +48,7 @@ function harness() {
         total--;
       }
     },
-    { merge: (a, b) => [...a, ...b], onError: (key, err) => errors.push([key, err]) },
+    { coalesce: (a, b) => [...a, ...b], onError: (key, err) => errors.push([key, err]) },
   );
   return {
     scheduler,
@@ -198,7 +198,7 @@ describe("Scheduler", () => {
         runs++;
         throw new Error("sync");
       }) as unknown as (key: string, job: number) => Promise<void>,
-      { merge: (_a, b) => b, onError: (_k, e) => errors.push(e) },
+      { coalesce: (_a, b) => b, onError: (_k, e) => errors.push(e) },
     );
     await s.request("k", 1);
     await s.request("k", 2);
@@ -215,7 +215,7 @@ describe("Scheduler", () => {
         throw new Error("run failed");
       },
       {
-        merge: (_a, b) => b,
+        coalesce: (_a, b) => b,
         onError: () => {
           throw new Error("logger failed");
         },

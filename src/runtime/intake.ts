@@ -1,0 +1,151 @@
+/**
+ * intake: a delivery comes in once. It is claimed in the delivery ledger (a repeat is dropped),
+ * located into jobs, and the jobs are written to the ledger before they are queued, so a process
+ * killed before they finish resumes them at start-up. If the audit store cannot take a delivery
+ * (claim or queue), nothing is dropped silently: changegate's check fails on each head the payload
+ * names, naming the store, and the intake is retried later.
+ */
+import type { Context } from "probot";
+import type { Logger } from "pino";
+import { postFailedCheck } from "../github/publish.js";
+import { renderFailure } from "../report/failure.js";
+import { redactError } from "../report/redact.js";
+import type { DeliveryLedger, PendingJob } from "./dedupe.js";
+import { newJob, type EvaluationJob } from "./job.js";
+
+export interface IntakeOptions {
+  ledger: DeliveryLedger;
+  /** Waits before retrying a delivery the store could not take (ms); [] gives up at once. */
+  laterRetryMs: number[];
+  /** Queue one job (the scheduler); resolves when an evaluation covering it has finished. */
+  schedule(job: EvaluationJob): Promise<void>;
+  /** The app's log (known once Probot has loaded the app). */
+  log(): Logger | undefined;
+}
+
+/** The audit store failed to take a delivery (claim or queue): the intake fails closed and retries. */
+class StoreUnavailable extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`the audit store is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = "StoreUnavailable";
+  }
+}
+
+/** The ledger stores `merge: boolean` (rows written before `kind` existed resume the same way). */
+function toPending({ ref, event, expectedHead, kind }: EvaluationJob): PendingJob {
+  return { ref, event, expectedHead, merge: kind === "merge" };
+}
+
+function fromPending(deliveryId: string, pending: PendingJob): EvaluationJob {
+  return newJob({
+    ref: pending.ref,
+    deliveryId,
+    event: `${pending.event} (resumed)`,
+    expectedHead: pending.expectedHead,
+    kind: pending.merge ? "merge" : "evaluate",
+  });
+}
+
+export class Intake {
+  deliveries = 0;
+  duplicates = 0;
+
+  constructor(private readonly options: IntakeOptions) {}
+
+  /**
+   * Take a delivery in: not a repeat, sent to an installation of the app, then `locate` its jobs
+   * and dispatch them. `heads` are the commits to fail the check on if the store is down.
+   */
+  async take(context: Context, heads: () => string[], locate: () => EvaluationJob[] | Promise<EvaluationJob[]>): Promise<void> {
+    this.deliveries++;
+    if (!(context.payload as { installation?: { id?: number } }).installation?.id) {
+      // A repository or organisation webhook pointed at changegate: nothing to authenticate as.
+      context.log.warn({ delivery: context.id, event: context.name }, "event without an installation ignored (is a repository webhook pointed at changegate?)");
+      return;
+    }
+    await this.attempt(context, heads, locate, 0, false);
+  }
+
+  private async attempt(context: Context, heads: () => string[], locate: () => EvaluationJob[] | Promise<EvaluationJob[]>, n: number, claimed: boolean): Promise<void> {
+    try {
+      if (!claimed) {
+        claimed = await this.claim(context.id);
+        if (!claimed) {
+          this.duplicates++;
+          context.log.info({ delivery: context.id }, "duplicate delivery ignored");
+          return;
+        }
+      }
+      await this.dispatch(context.id, await locate());
+    } catch (err) {
+      if (!(err instanceof StoreUnavailable)) throw err;
+      await this.storeDown(context, heads, err.cause, n);
+      const delay = this.options.laterRetryMs[n];
+      if (delay === undefined) {
+        context.log.error({ delivery: context.id }, "giving up on a delivery the audit store could not take; the next event or a reconcile will evaluate its PRs");
+        return;
+      }
+      const retry = () =>
+        void this.attempt(context, heads, locate, n + 1, claimed).catch((e: unknown) => context.log.error({ err: redactError(e) }, "retrying a delivery failed"));
+      setTimeout(retry, delay).unref();
+    }
+  }
+
+  private async claim(deliveryId: string): Promise<boolean> {
+    try {
+      return await this.options.ledger.claim(deliveryId);
+    } catch (err) {
+      throw new StoreUnavailable(err);
+    }
+  }
+
+  /**
+   * Queue a delivery's jobs. They are written to the ledger first; the delivery is complete when
+   * every evaluation covering it has finished.
+   */
+  async dispatch(deliveryId: string, jobs: EvaluationJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    try {
+      await this.options.ledger.pending(deliveryId, jobs.map(toPending));
+    } catch (err) {
+      throw new StoreUnavailable(err);
+    }
+    void Promise.all(jobs.map((job) => this.options.schedule(job)))
+      .then(() => this.options.ledger.complete(deliveryId))
+      .catch((err: unknown) => this.options.log()?.error({ err: redactError(err), delivery: deliveryId }, "could not mark the delivery complete"));
+  }
+
+  /** Deliveries whose evaluations never finished (the process died): run them again. */
+  async resume(): Promise<number> {
+    const open = await this.options.ledger.unfinished();
+    for (const { deliveryId, jobs } of open) {
+      this.options.log()?.info({ delivery: deliveryId, prs: jobs.length }, "resuming a delivery whose evaluation did not finish");
+      await this.dispatch(
+        deliveryId,
+        jobs.map((pending) => fromPending(deliveryId, pending)),
+      );
+    }
+    return open.length;
+  }
+
+  /** The store is down: fail changegate's check on each head the payload names (a new run supersedes ours). */
+  private async storeDown(context: Context, heads: () => string[], err: unknown, attempt: number): Promise<void> {
+    context.log.error({ err: redactError(err), delivery: context.id, attempt }, "the audit store is unavailable: failing the check and retrying the delivery later");
+    let repo: { owner: string; repo: string };
+    let shas: string[];
+    try {
+      repo = context.repo();
+      shas = heads().filter((h) => typeof h === "string" && /^[0-9a-f]{40}$/i.test(h));
+    } catch {
+      return; // a payload without the fields: nothing to attach a check to
+    }
+    for (const headSha of new Set(shas)) {
+      const report = renderFailure({ stage: "store", error: err, headSha, deliveryId: context.id });
+      try {
+        await postFailedCheck(context.octokit, repo, headSha, report);
+      } catch (e) {
+        context.log.error({ err: redactError(e) }, `could not fail the check on ${headSha.slice(0, 7)} either`);
+      }
+    }
+  }
+}

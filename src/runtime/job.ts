@@ -1,0 +1,122 @@
+/**
+ * job: what the scheduler runs (one evaluation or merge examination of one PR), what the pipeline
+ * needs from the app (PipelineDeps), and what it reports back. Shared by the locate stage, which
+ * builds jobs from events, and the pipeline stages, which run them.
+ */
+import type { Logger } from "pino";
+import type { Recorder } from "../audit/recorder.js";
+import type { Writer } from "../github/publish.js";
+import type { GraphqlReader } from "../github/reader.js";
+import { prLabel, type PrRef } from "../github/types.js";
+import type { TicketLookupService } from "../jira/tickets.js";
+import type { Stage } from "../report/failure.js";
+
+export interface EvaluationJob {
+  ref: PrRef;
+  deliveryId: string;
+  /** The event that asked for it ("pull_request.synchronize"); coalesced jobs keep the newest. */
+  event: string;
+  /** Head sha announced by the newest pull_request event, if any: gather retries while GitHub's read lags behind it. */
+  expectedHead: string | null;
+  /** "merge" (pull_request.closed with merged: true): record it and flag a bypass; publish nothing. */
+  kind: "evaluate" | "merge";
+  /** How many times this evaluation was retried after a publishing failure. */
+  attempt: number;
+}
+
+/** A job as the caller knows it: the rest defaults (evaluate, no announced head, first attempt). */
+export type JobRequest = Pick<EvaluationJob, "ref" | "deliveryId" | "event"> & Partial<EvaluationJob>;
+
+/** The one way to build an EvaluationJob. */
+export function newJob(request: JobRequest): EvaluationJob {
+  return { expectedHead: null, kind: "evaluate", attempt: 0, ...request };
+}
+
+/** Two requests for one PR while it is being evaluated: one follow-up run serves both. */
+export function coalesceJobs(pending: EvaluationJob, next: EvaluationJob): EvaluationJob {
+  return {
+    ...next,
+    expectedHead: next.expectedHead ?? pending.expectedHead,
+    kind: pending.kind === "merge" || next.kind === "merge" ? "merge" : "evaluate",
+    attempt: Math.min(pending.attempt, next.attempt),
+  };
+}
+
+export interface PipelineDeps {
+  appId: number;
+  log: Logger;
+  /** An installation-authenticated Octokit (Probot's, with its throttling and retries). */
+  octokitFor(installationId: number): Promise<Writer & { auth: (o: { type: "installation" }) => Promise<unknown> }>;
+  readerFor(installationId: number, octokit: unknown): GraphqlReader;
+  tickets: TicketLookupService | null;
+  recorder: Recorder;
+  /** Attempts to publish before giving up on this evaluation; waits between them (ms). */
+  publishBackoffMs: number[];
+  /** Waits for GitHub's read to catch up with a head sha announced by a webhook (ms). */
+  staleHeadBackoffMs: number[];
+  /** Digest comment ids seen per PR (prKey), so a failure report can replace the digest without a read. */
+  digestIds: Map<string, number>;
+  /**
+   * What the last read of each PR (prKey) showed: its head (a failure with no announced head fails
+   * that one) and whether its base was gated (a first failure report then creates the digest).
+   */
+  lastSeen: Map<string, { headSha: string; gated: boolean | null }>;
+  /** Queue an evaluation of another PR (a PR sharing this head, whose digest or check must follow). */
+  requestEvaluation(ref: PrRef, headSha: string, reason: string): void;
+  /** Re-request an evaluation later (after a publishing failure). */
+  retryLater(job: EvaluationJob, delayMs: number): void;
+  /** Later retries after the whole publish failed; [] disables. */
+  laterRetryMs: number[];
+  now(): Date;
+  sleep(ms: number): Promise<void>;
+}
+
+export interface EvaluationOutcome {
+  kind: "published" | "skipped" | "merge" | "publish_failed";
+  outcome: "success" | "failure" | "pending" | null;
+  headSha: string | null;
+  reads: number;
+  writes: number;
+  bypass?: boolean;
+}
+
+/** One running job with what it runs with: its log, Octokit and counted GraphQL reader. */
+export interface Run {
+  job: EvaluationJob;
+  log: Logger;
+  octokit: Writer;
+  reader: GraphqlReader;
+}
+
+export function jobLog(deps: Pick<PipelineDeps, "log">, job: EvaluationJob): Logger {
+  const { ref } = job;
+  return deps.log.child({ repo: `${ref.owner}/${ref.repo}`, pr: ref.number, delivery: job.deliveryId, event: job.event });
+}
+
+/** A failure in a named stage (the failure report names it). */
+export class StageError extends Error {
+  constructor(
+    readonly stage: Stage,
+    readonly original: unknown,
+  ) {
+    super(original instanceof Error ? original.message : String(original));
+  }
+}
+
+export async function stage<T>(name: Stage, fn: () => Promise<T> | T): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw err instanceof StageError ? err : new StageError(name, err);
+  }
+}
+
+/** Ask for the job again after the next later-retry delay, or give up (the next event evaluates it). */
+export function scheduleLater(deps: PipelineDeps, job: EvaluationJob, log: Logger): void {
+  const delay = deps.laterRetryMs[job.attempt];
+  if (delay === undefined) {
+    log.error(`giving up on ${prLabel(job.ref)} after ${job.attempt} later retries; the next event will evaluate it again`);
+    return;
+  }
+  deps.retryLater({ ...job, attempt: job.attempt + 1 }, delay);
+}

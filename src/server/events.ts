@@ -1,0 +1,64 @@
+/**
+ * The webhook events that can change a PR's verdict, one thin handler each: skip what is not ours
+ * to judge, then hand the delivery to intake with how to locate its jobs. Handlers return as soon
+ * as the work is queued; GitHub does not wait for evaluations.
+ */
+import type { Probot } from "probot";
+import { REEVALUATE_ACTION } from "../contract.js";
+import type { Locator } from "../github/locate.js";
+import type { Intake } from "../runtime/intake.js";
+
+export interface EventDeps {
+  /** The app's id: its own check suites and runs are not CI and must not re-trigger it. */
+  appId: number;
+  intake: Intake;
+  locator: Locator;
+}
+
+export function subscribe(app: Probot, { appId, intake, locator }: EventDeps): void {
+  app.on(
+    [
+      "pull_request.opened",
+      "pull_request.reopened",
+      "pull_request.synchronize",
+      "pull_request.edited",
+      "pull_request.ready_for_review",
+      "pull_request.converted_to_draft",
+      "pull_request.labeled",
+      "pull_request.unlabeled",
+      "pull_request.closed",
+    ],
+    async (context) => {
+      const pull = context.payload.pull_request;
+      if (context.payload.action !== "closed") return intake.take(context, () => [pull.head.sha], () => [locator.fromPull(context, pull)]);
+      // Closed: only a merge is examined (GitHub's read confirms it; the payload is not trusted).
+      if (pull?.merged) await intake.take(context, () => [], () => [locator.fromPull(context, pull, "merge")]);
+    },
+  );
+
+  app.on(["pull_request_review.submitted", "pull_request_review.edited", "pull_request_review.dismissed"], async (context) => {
+    const pull = context.payload.pull_request;
+    const open = pull.state === "open";
+    await intake.take(context, () => (open ? [pull.head.sha] : []), () => (open ? [locator.fromPull(context, pull)] : []));
+  });
+
+  app.on("check_suite.completed", async (context) => {
+    const suite = context.payload.check_suite;
+    if (suite.app?.id === appId) return; // our own suite: no feedback loop
+    await intake.take(context, () => locator.prHeads(context, suite.head_sha, suite.pull_requests), () => locator.fromSha(context, suite.head_sha, suite.pull_requests));
+  });
+
+  app.on(["check_run.completed", "check_run.rerequested", "check_run.requested_action"], async (context) => {
+    const run = context.payload.check_run;
+    const ours = run.app?.id === appId;
+    // Completing our own check must not re-trigger us; the buttons on someone else's check are not ours.
+    if (context.payload.action === "completed" ? ours : !ours) return;
+    if (context.payload.action === "requested_action" && context.payload.requested_action?.identifier !== REEVALUATE_ACTION) return;
+    await intake.take(context, () => locator.prHeads(context, run.head_sha, run.pull_requests), () => locator.fromSha(context, run.head_sha, run.pull_requests));
+  });
+
+  app.on("status", async (context) => {
+    const sha = context.payload.sha;
+    await intake.take(context, () => locator.prHeads(context, sha, []), () => locator.fromSha(context, sha, []));
+  });
+}
