@@ -150,8 +150,12 @@ function refuse(req: IncomingMessage, res: ServerResponse, options: BodyLimitOpt
   else res.once("finish", linger);
 }
 
-/** How long a refused request's remaining bytes are read and dropped before the socket is closed. */
-const LINGER_MS = 2000;
+/**
+ * How long a refused request's remaining bytes are read and dropped before the socket is closed:
+ * long enough for a slow or busy client to read the 413 before the close resets the connection
+ * (nothing is kept meanwhile; the bytes cost bandwidth, never memory).
+ */
+const LINGER_MS = 10_000;
 
 function failed(res: ServerResponse, options: BodyLimitOptions, err: unknown): void {
   options.log?.warn({ err: (err as Error)?.message ?? String(err) }, "request handler failed");
