@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ApplicationFunction, Context, Probot } from "probot";
 import { MemoryRecorder, type Recorder } from "./audit/recorder.js";
-import { InProcessPrLock, PrLockTimeout, type PrLock } from "./audit/store.js";
+import { InProcessPrLock, PrLockTimeout, type PrLock } from "./audit/pr-lock.js";
 import { randomUUID } from "node:crypto";
 import { REEVALUATE_ACTION } from "./contract.js";
 import { HeadIndex, openPullsForSha } from "./github/locate.js";

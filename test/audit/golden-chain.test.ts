@@ -5,7 +5,8 @@
 import { describe, expect, test } from "@jest/globals";
 import { readFileSync } from "node:fs";
 import { GENESIS_HASH, recordHash } from "../../src/audit/hash.js";
-import { AuditStore, type AuditRow } from "../../src/audit/store.js";
+import { AuditStore } from "../../src/audit/database.js";
+import { AuditReader, type AuditRow } from "../../src/audit/reader.js";
 import { verifyChains } from "../../src/audit/verify.js";
 
 const golden = JSON.parse(readFileSync(new URL("./fixtures/golden-chain.json", import.meta.url), "utf8")) as {
@@ -34,7 +35,7 @@ describe("golden chain (hashes written by earlier code)", () => {
         .insertInto("audit_chain")
         .values(golden.heads.map((h) => ({ ...h, updated_at: "2026-03-03T00:00:00.000Z" })))
         .execute();
-      const report = await verifyChains(store);
+      const report = await verifyChains(new AuditReader(store));
       expect(report).toMatchObject({ ok: true, chains: 2, records: 8, problems: [] });
       expect(report.heads).toEqual(golden.heads);
     } finally {
