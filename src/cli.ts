@@ -22,7 +22,8 @@ import { loadPolicy } from "./config/load.js";
 import { policySizeProblem } from "./config/limits.js";
 import { EXPORT_FORMATS, exportRows, writeExport, type ExportFormat, type ExportManifest, type Progress, CSV_COLUMNS } from "./audit/export.js";
 import { parsePrArgument, renderPrRecords } from "./audit/show.js";
-import { AuditStore, StoreError } from "./audit/store.js";
+import { AuditStore, StoreError } from "./audit/database.js";
+import { AuditReader } from "./audit/reader.js";
 import { verifyChains } from "./audit/verify.js";
 import { changegateVersion } from "./audit/version.js";
 import { redact } from "./report/redact.js";
@@ -229,9 +230,10 @@ async function exportCommand(io: CliIo, opts: ExportOpts): Promise<number> {
   }
 
   const store = await openForReading(io, opts.database);
+  const reader = new AuditReader(store);
   try {
     const query = { from: period.from, to: period.to, repo: opts.repo ?? null };
-    const total = await store.countMerges(query);
+    const total = await reader.countMerges(query);
     const manifest: ExportManifest = {
       kind: "changegate audit export",
       changegateVersion: changegateVersion(),
@@ -241,10 +243,10 @@ async function exportCommand(io: CliIo, opts: ExportOpts): Promise<number> {
       population: `every pull request merged with merged_at >= ${period.from} and < ${period.to}${opts.repo ? ` in ${opts.repo}` : ""}, as recorded by changegate, one row per merged pull request`,
       sort: "merged_at, then repository, then pull request number",
       columns: CSV_COLUMNS,
-      chainHeads: await store.chainHeads(),
+      chainHeads: await reader.chainHeads(),
     };
     const progress = io.stderr.isTTY && total >= PROGRESS_THRESHOLD ? progressBar(io, total, "exporting") : null;
-    const result = await writeExport(exportRows(store.merges(query)), manifest, {
+    const result = await writeExport(exportRows(reader.merges(query)), manifest, {
       format: opts.format,
       out,
       stdout: io.stdout,
@@ -285,8 +287,9 @@ async function showCommand(io: CliIo, arg: string, opts: { json?: boolean; datab
   const pr = parsePrArgument(arg);
   if (!pr) throw new CliError(EXIT.usage, `${JSON.stringify(arg)}: expected owner/name#N, e.g. acme/payments#12`);
   const store = await openForReading(io, opts.database);
+  const reader = new AuditReader(store);
   try {
-    const rows = await store.prRecords(pr.repo, pr.number);
+    const rows = await reader.prRecords(pr.repo, pr.number);
     if (rows.length === 0) {
       io.stderr.write(`no audit records for ${pr.repo}#${pr.number} in ${store.description}\n`);
       return EXIT.failed;
@@ -306,12 +309,13 @@ async function showCommand(io: CliIo, arg: string, opts: { json?: boolean; datab
 
 async function verifyCommand(io: CliIo, opts: { database?: string }): Promise<number> {
   const store = await openForReading(io, opts.database);
+  const reader = new AuditReader(store);
   try {
-    const total = io.stderr.isTTY ? await store.countRecords() : 0;
+    const total = io.stderr.isTTY ? await reader.countRecords() : 0;
     const progress = total >= PROGRESS_THRESHOLD ? progressBar(io, total, "verifying") : null;
     let report;
     try {
-      report = await verifyChains(store, progress ? () => progress.increment() : undefined);
+      report = await verifyChains(reader, progress ? () => progress.increment() : undefined);
     } finally {
       progress?.stop();
     }

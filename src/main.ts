@@ -7,7 +7,11 @@ import { Transform } from "node:stream";
 import { getTransformStream } from "@probot/pino";
 import { pino } from "pino";
 import { ProbotOctokit, run } from "probot";
-import { describeLocation, openStore, parseDatabaseUrl, StoreDeliveryLedger, StoreRecorder, type AuditStore } from "./audit/store.js";
+import { ChainWriter } from "./audit/chain-writer.js";
+import { describeLocation, openStore, parseDatabaseUrl, type AuditStore } from "./audit/database.js";
+import { StoreDeliveryLedger } from "./audit/ledger.js";
+import { StoreTicketIndex } from "./audit/ticket-index.js";
+import { prLockFor } from "./runtime/pg-pr-lock.js";
 import { fetchWithTimeout } from "./github/http.js";
 import { createChangegate } from "./index.js";
 import { createJiraTicketService } from "./jira/client.js";
@@ -107,14 +111,14 @@ try {
   process.exit(1);
 }
 log.info(`audit store: ${describeLocation(parseDatabaseUrl(process.env.DATABASE_URL))}`);
-const recorder = new StoreRecorder(store);
+const recorder = new ChainWriter(store);
 
 const changegate = createChangegate({
   tickets,
   recorder,
   ledger: new StoreDeliveryLedger(store),
-  prLock: store.prLock(),
-  jira: jira ? { config: jira, ticketIndex: recorder, cache: tickets } : null,
+  prLock: prLockFor(store),
+  jira: jira ? { config: jira, ticketIndex: new StoreTicketIndex(store), cache: tickets } : null,
 });
 // Probot's run() creates and starts its HTTP server without handing it out. Just before that
 // server listens: look at WEBHOOK_SECRET again (run() has now read .env), and put the request body

@@ -14,7 +14,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import type { AuditRow } from "./store.js";
+import type { AuditRow } from "./reader.js";
 import type { EvaluationPayload, MergePayload } from "./payload.js";
 import { canonicalJson } from "./hash.js";
 

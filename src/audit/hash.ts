@@ -5,6 +5,7 @@
  * changing, inserting, moving or removing a row breaks the chain at that row.
  */
 import { createHash } from "node:crypto";
+import { AUDIT_RECORD_COLUMN_NAMES, type AuditRecordTable } from "./migrations.js";
 
 /** prev_hash of the first record of every chain. */
 export const GENESIS_HASH = "0".repeat(64);
@@ -41,44 +42,16 @@ export function sha256Hex(text: string): string {
   return createHash("sha256").update(text, "utf8").digest("hex");
 }
 
-/** The stored columns of an audit record, as hashed (everything but `hash`). */
-export interface HashedColumns {
-  chain: string;
-  seq: number;
-  kind: string;
-  recorded_at: string;
-  installation_id: number;
-  repo: string;
-  pr_number: number;
-  head_sha: string;
-  delivery_id: string;
-  outcome: string;
-  sequence: number | null;
-  merged_at: string | null;
-  bypass: number | null;
-  standing_seq: number | null;
-  payload: string;
-  prev_hash: string;
-}
+/**
+ * The stored columns of an audit record, as hashed: every column of audit_record but `hash`,
+ * derived from AUDIT_RECORD_COLUMNS (migrations.ts), so a new column is hashed without anyone
+ * remembering to list it here. (Key order does not matter: canonicalJson sorts keys.)
+ */
+export type HashedColumns = Omit<AuditRecordTable, "hash">;
 
-export const HASHED_COLUMNS: readonly (keyof HashedColumns)[] = [
-  "chain",
-  "seq",
-  "kind",
-  "recorded_at",
-  "installation_id",
-  "repo",
-  "pr_number",
-  "head_sha",
-  "delivery_id",
-  "outcome",
-  "sequence",
-  "merged_at",
-  "bypass",
-  "standing_seq",
-  "payload",
-  "prev_hash",
-];
+export const HASHED_COLUMNS: readonly (keyof HashedColumns)[] = AUDIT_RECORD_COLUMN_NAMES.filter(
+  (c): c is keyof HashedColumns => c !== "hash",
+);
 
 /** The record's own hash: SHA-256 of the canonical JSON of its hashed columns. */
 export function recordHash(row: HashedColumns): string {

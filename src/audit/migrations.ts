@@ -40,6 +40,41 @@ export interface AuditRecordTable {
   hash: string;
 }
 
+/**
+ * The one list of audit_record's columns, with how each is stored. `satisfies` ties it to
+ * AuditRecordTable both ways: a column added to the table type and missing here (or listed here
+ * and not in the table) does not compile. The hashed column set (hash.ts), the row normalisation
+ * and the export's join (reader.ts) are all derived from it, so no column can escape the hash.
+ */
+export const AUDIT_RECORD_COLUMNS = {
+  chain: "text",
+  seq: "integer",
+  kind: "text",
+  recorded_at: "text",
+  installation_id: "integer",
+  repo: "text",
+  pr_number: "integer",
+  head_sha: "text",
+  delivery_id: "text",
+  outcome: "text",
+  sequence: "integer?",
+  merged_at: "text?",
+  bypass: "integer?",
+  standing_seq: "integer?",
+  payload: "text",
+  prev_hash: "text",
+  hash: "text",
+} as const satisfies { [K in keyof AuditRecordTable]-?: ColumnStorage<AuditRecordTable[K]> };
+
+/** How a column is stored: text or integer, "?" when it may be null (checked against the table type). */
+type ColumnStorage<T> = null extends T ? `${StorageOf<NonNullable<T>>}?` : StorageOf<T>;
+type StorageOf<T> = [T] extends [string] ? "text" : [T] extends [number] ? "integer" : never;
+
+export type AuditRecordColumn = keyof typeof AUDIT_RECORD_COLUMNS;
+
+/** audit_record's column names, in table order. */
+export const AUDIT_RECORD_COLUMN_NAMES = Object.keys(AUDIT_RECORD_COLUMNS) as AuditRecordColumn[];
+
 export interface AuditChainTable {
   chain: string;
   seq: number;

@@ -1,10 +1,11 @@
 /**
  * record: the audit trail's entry point. The pipeline hands every verdict and every merge to a
- * Recorder before publishing; the store-backed recorder (SQLite/PostgreSQL) implements it.
+ * Recorder before publishing; ChainWriter (chain-writer.ts, SQLite/PostgreSQL) implements it in
+ * the app, MemoryRecorder below where no store is wired (tests of other stages).
  */
 import type { Evidence, Policy, Verdict } from "../policy/types.js";
-import { prKey, type PrRef } from "../github/types.js";
-import { BoundedMap } from "../runtime/bounded-map.js";
+import { BoundedMap } from "../bounded-map.js";
+import { prKey, type PrRef } from "../refs.js";
 
 export interface EvaluationRecord {
   at: string;
@@ -19,8 +20,8 @@ export interface EvaluationRecord {
   outcome: "success" | "failure" | "pending";
   error: string | null;
   /**
-   * Per-PR evaluation sequence from the store (AuditStore.nextSequence, taken before gathering): a
-   * bigger one saw newer evidence. Absent: the store assigns one when recording.
+   * Per-PR evaluation sequence: a bigger one saw newer evidence. The pipeline leaves it absent and
+   * ChainWriter assigns the PR's next one when recording (ChainWriter.nextSequence).
    */
   sequence?: number;
 }
@@ -74,7 +75,8 @@ export interface RepoRef {
 }
 
 export interface Recorder {
-  recordEvaluation(rec: EvaluationRecord): Promise<void>;
+  /** Resolves once recorded (ChainWriter with the record's id and hash, which the pipeline does not need). */
+  recordEvaluation(rec: EvaluationRecord): Promise<unknown>;
   recordMerge(rec: MergeRecord): Promise<MergeReceipt | null>;
   /** The latest recorded own verdict at `headSha` of each of these PRs of `repo` (absent: none recorded). */
   verdictsAt(repo: RepoRef, headSha: string, numbers: number[]): Promise<Map<number, OwnVerdict>>;

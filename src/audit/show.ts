@@ -2,7 +2,7 @@
  * `changegate audit show owner/name#N`: every record of one PR as readable text. Text from GitHub
  * (titles, logins, check names) is stripped of control characters so it cannot drive the terminal.
  */
-import type { AuditRow } from "./store.js";
+import type { AuditRow } from "./reader.js";
 import type { EvaluationPayload, MergePayload, RecordPayload } from "./payload.js";
 
 /** owner/name#N, or a pull request URL (https://github.com/owner/name/pull/N). */

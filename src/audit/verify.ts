@@ -8,7 +8,7 @@
  * Keep the chain heads an export prints (its manifest) and compare them later; see docs/audit.md.
  */
 import { GENESIS_HASH, recordHash } from "./hash.js";
-import type { AuditRow, AuditStore } from "./store.js";
+import type { AuditReader, AuditRow } from "./reader.js";
 
 export interface ChainProblem {
   chain: string;
@@ -28,7 +28,7 @@ export interface VerifyReport {
   heads: { chain: string; seq: number; hash: string }[];
 }
 
-export async function verifyChains(store: AuditStore, onRecord?: (n: number) => void): Promise<VerifyReport> {
+export async function verifyChains(store: AuditReader, onRecord?: (n: number) => void): Promise<VerifyReport> {
   const chains = await store.chains();
   const problems: ChainProblem[] = [];
   const heads: VerifyReport["heads"] = [];
@@ -45,7 +45,7 @@ export async function verifyChains(store: AuditStore, onRecord?: (n: number) => 
 }
 
 async function verifyChain(
-  store: AuditStore,
+  store: AuditReader,
   chain: string,
   onRecord: () => void,
 ): Promise<{ problem: ChainProblem | null; last: { seq: number; hash: string } | null }> {

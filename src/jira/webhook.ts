@@ -10,15 +10,14 @@
  * Unsigned or wrongly signed → 401; malformed JSON or an issue event without a key → 400; too big
  * → 413. None of them changes anything. The handler answers as soon as the evaluations are queued.
  *
- * Which PRs reference a key comes from a `TicketIndex`: MemoryTicketIndex here, the audit store
- * durably (same interface).
+ * Which PRs reference a key comes from a `TicketIndex` (src/refs.ts): the audit store's
+ * StoreTicketIndex in the app (src/audit/ticket-index.ts).
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import type { EvaluationRecord, MergeReceipt, MergeRecord, Recorder } from "../audit/recorder.js";
 import { prKey, prLabel, type PrRef } from "../github/types.js";
-import { ticketIndexEntry } from "../policy/tickets.js";
+import type { TicketIndex } from "../refs.js";
 import { ISSUE_KEY } from "./client.js";
 
 export const JIRA_WEBHOOK_PATH = "/api/jira/webhooks";
@@ -28,73 +27,7 @@ export const JIRA_EVENTS = ["jira:issue_created", "jira:issue_updated", "jira:is
 /** Changelog fields that matter to the tickets rule (anything else, e.g. a new assignee, is ignored). */
 const RELEVANT_FIELDS = new Set(["status", "summary", "key", "project", "resolution"]);
 
-/** Which PRs reference a ticket key. The audit store implements this durably. */
-export interface TicketIndex {
-  /** Open PRs whose latest evaluation referenced `key` (upper case), in any repository or installation. */
-  prsForKey(key: string): Promise<PrRef[]>;
-}
-
-/** In-memory key → PR index (lost on restart; the audit store's index is the durable one). */
-export class MemoryTicketIndex implements TicketIndex {
-  private readonly byKey = new Map<string, Map<string, PrRef>>();
-  private readonly byPr = new Map<string, { ref: PrRef; keys: Set<string>; waiting: boolean }>();
-
-  /**
-   * Record what a PR references now. `open: false` (closed or merged) removes it. `waitingOnTickets`
-   * marks PRs whose only failing rule is tickets, for the periodic re-check.
-   */
-  update(ref: PrRef, keys: string[], open: boolean, waitingOnTickets = false): void {
-    const id = prKey(ref);
-    const old = this.byPr.get(id);
-    if (old) {
-      for (const k of old.keys) {
-        const prs = this.byKey.get(k);
-        prs?.delete(id);
-        if (prs?.size === 0) this.byKey.delete(k);
-      }
-      this.byPr.delete(id);
-    }
-    const upper = new Set(keys.map((k) => k.trim().toUpperCase()).filter((k) => k.length > 0));
-    if (!open || (upper.size === 0 && !waitingOnTickets)) return;
-    this.byPr.set(id, { ref, keys: upper, waiting: waitingOnTickets });
-    for (const k of upper) {
-      if (!this.byKey.has(k)) this.byKey.set(k, new Map());
-      this.byKey.get(k)!.set(id, ref);
-    }
-  }
-
-  async prsForKey(key: string): Promise<PrRef[]> {
-    return [...(this.byKey.get(key.trim().toUpperCase())?.values() ?? [])];
-  }
-
-  /** Open PRs whose only failing rule is tickets (for startTicketRecheck's `list`). */
-  async waitingOnTickets(): Promise<PrRef[]> {
-    return [...this.byPr.values()].filter((e) => e.waiting).map((e) => e.ref);
-  }
-
-  get size(): number {
-    return this.byPr.size;
-  }
-}
-
-/**
- * A Recorder that keeps a MemoryTicketIndex up to date from every evaluation and merge, then hands
- * the record on. (The store-backed recorder keeps its own durable index instead.)
- */
-export function indexingRecorder(inner: Recorder, index: MemoryTicketIndex): Recorder {
-  return {
-    async recordEvaluation(rec: EvaluationRecord): Promise<void> {
-      const { keys, waiting } = ticketIndexEntry(rec.verdict, rec.evidence.tickets.refs);
-      index.update(rec.ref, keys, rec.evidence.pr.state === "OPEN", waiting);
-      await inner.recordEvaluation(rec);
-    },
-    async recordMerge(rec: MergeRecord): Promise<MergeReceipt | null> {
-      index.update(rec.ref, [], false);
-      return inner.recordMerge(rec);
-    },
-    verdictsAt: (repo, headSha, numbers) => inner.verdictsAt(repo, headSha, numbers),
-  };
-}
+export type { TicketIndex } from "../refs.js";
 
 interface Log {
   info(obj: object, msg: string): void;

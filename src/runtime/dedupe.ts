@@ -5,26 +5,8 @@
  * In one process a bounded in-memory ledger does it; the audit store provides a durable one shared
  * by every replica.
  */
-import type { PrRef } from "../github/types.js";
-
-/** What a delivery asked for: enough to run it again after a crash. */
-export interface PendingJob {
-  ref: PrRef;
-  event: string;
-  expectedHead: string | null;
-  merge: boolean;
-}
-
-export interface DeliveryLedger {
-  /** true the first time an id is claimed (by any process), false for every repeat. */
-  claim(deliveryId: string): Promise<boolean>;
-  /** The evaluations the delivery led to, recorded before they run. */
-  pending(deliveryId: string, jobs: PendingJob[]): Promise<void>;
-  /** Every evaluation of the delivery has finished. */
-  complete(deliveryId: string): Promise<void>;
-  /** Deliveries with recorded jobs that never completed (oldest first). */
-  unfinished(): Promise<{ deliveryId: string; jobs: PendingJob[] }[]>;
-}
+import type { DeliveryLedger, PendingJob } from "../refs.js";
+export type { DeliveryLedger, PendingJob } from "../refs.js";
 
 export class MemoryDeliveryLedger implements DeliveryLedger {
   private readonly seen = new Set<string>();

@@ -1,5 +1,7 @@
 import { describe, expect, test } from "@jest/globals";
-import { BYPASS_LABEL, bypassMarker, isBypass, reportBypass, type IssueWriter } from "../../src/audit/bypass.js";
+import { reportBypass, type IssueWriter } from "../../src/github/bypass-issue.js";
+import { isBypass } from "../../src/policy/merge.js";
+import { BYPASS_LABEL, bypassMarker } from "../../src/report/bypass.js";
 import { merge } from "./records.js";
 
 /** A fake Octokit: answers by route, records every request. */

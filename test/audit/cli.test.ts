@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sql } from "kysely";
-import { AuditStore } from "../../src/audit/store.js";
+import { AuditStore } from "../../src/audit/database.js";
 import { EXIT, main, parsePeriod, type CliIo } from "../../src/cli.js";
 import { goldenStore } from "./golden.js";
 import { tempDir } from "./records.js";

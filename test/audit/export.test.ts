@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { csvCell, exportRows, writeExport, type ExportManifest, type ExportRow } from "../../src/audit/export.js";
-import type { AuditStore } from "../../src/audit/store.js";
+import type { AuditStore } from "../../src/audit/database.js";
+import { AuditReader } from "../../src/audit/reader.js";
 import { goldenStore } from "./golden.js";
 import { tempDir } from "./records.js";
 
@@ -32,12 +33,12 @@ const manifest: ExportManifest = {
 
 async function exportText(format: "csv" | "json" | "ndjson", q: { from: string; to: string; repo?: string | null } = MARCH): Promise<string> {
   let out = "";
-  await writeExport(exportRows(store.merges(q)), { ...manifest, query: { ...manifest.query, format } }, { format, out: null, stdout: { write: (s) => (out += s) } });
+  await writeExport(exportRows(new AuditReader(store).merges(q)), { ...manifest, query: { ...manifest.query, format } }, { format, out: null, stdout: { write: (s) => (out += s) } });
   return out;
 }
 
 async function hashOf(chain: string, seq: number): Promise<string> {
-  for await (const r of store.chainRecords(chain)) if (r.seq === seq) return r.hash;
+  for await (const r of new AuditReader(store).chainRecords(chain)) if (r.seq === seq) return r.hash;
   throw new Error(`no record ${chain}@${seq}`);
 }
 
@@ -106,7 +107,7 @@ describe("JSON and NDJSON", () => {
 describe("the period and the repository", () => {
   const prs = async (q: { from: string; to: string; repo?: string | null }) => {
     const out: string[] = [];
-    for await (const row of exportRows(store.merges(q))) out.push(`${row.repo}#${row.pr}`);
+    for await (const row of exportRows(new AuditReader(store).merges(q))) out.push(`${row.repo}#${row.pr}`);
     return out;
   };
 
@@ -115,7 +116,7 @@ describe("the period and the repository", () => {
     expect(await prs({ from: "2026-03-01T00:00:00.001Z", to: "2026-03-01T08:00:00.001Z" })).toEqual(["acme/payments#2"]);
     expect(await prs({ from: "2026-04-01T00:00:00.000Z", to: "2026-05-01T00:00:00.000Z" })).toEqual(["acme/payments#4"]);
     expect(await prs({ from: "2025-01-01T00:00:00.000Z", to: "2026-01-01T00:00:00.000Z" })).toEqual([]);
-    expect(await store.countMerges(MARCH)).toBe(4);
+    expect(await new AuditReader(store).countMerges(MARCH)).toBe(4);
   });
 
   test("--repo keeps one repository, whatever its case", async () => {
@@ -126,7 +127,7 @@ describe("the period and the repository", () => {
 
   test("paging through many merges keeps the order, ties included", async () => {
     const all: string[] = [];
-    for await (const { merge } of store.merges({ from: "2000-01-01T00:00:00.000Z", to: "2100-01-01T00:00:00.000Z" }, 2)) all.push(`${merge.chain}@${merge.seq}`);
+    for await (const { merge } of new AuditReader(store).merges({ from: "2000-01-01T00:00:00.000Z", to: "2100-01-01T00:00:00.000Z" }, 2)) all.push(`${merge.chain}@${merge.seq}`);
     expect(all).toEqual(["acme/payments@6", "acme/payments@4", "acme/ledger@2", "acme/payments@2", "acme/payments@5"]);
   });
 });
@@ -134,7 +135,7 @@ describe("the period and the repository", () => {
 describe("files", () => {
   test("a CSV file and its manifest appear together, complete, with the CSV's sha256", async () => {
     const out = join(tmp.dir, "march.csv");
-    const result = await writeExport(exportRows(store.merges(MARCH)), manifest, { format: "csv", out, stdout: { write: () => {} } });
+    const result = await writeExport(exportRows(new AuditReader(store).merges(MARCH)), manifest, { format: "csv", out, stdout: { write: () => {} } });
     expect(result.files).toEqual([out, `${out}.manifest.json`]);
     const side = JSON.parse(readFileSync(`${out}.manifest.json`, "utf8")) as Record<string, unknown>;
     expect(side).toMatchObject({ kind: "changegate audit export", rows: 4, complete: true, file: "march.csv", sha256: result.sha256 });
@@ -146,7 +147,7 @@ describe("files", () => {
     mkdirSync(dir);
     async function* breaking(): AsyncGenerator<ExportRow> {
       let n = 0;
-      for await (const row of exportRows(store.merges(MARCH))) {
+      for await (const row of exportRows(new AuditReader(store).merges(MARCH))) {
         if (++n === 3) throw new Error("the database went away");
         yield row;
       }
@@ -162,11 +163,11 @@ describe("files", () => {
   test("the progress bar advances once per row and is stopped, also on failure", async () => {
     const calls: string[] = [];
     const progress = { increment: () => calls.push("+"), stop: () => calls.push("stop") };
-    await writeExport(exportRows(store.merges(MARCH)), manifest, { format: "ndjson", out: null, stdout: { write: () => {} }, progress });
+    await writeExport(exportRows(new AuditReader(store).merges(MARCH)), manifest, { format: "ndjson", out: null, stdout: { write: () => {} }, progress });
     expect(calls).toEqual(["+", "+", "+", "+", "stop"]);
     calls.length = 0;
     async function* failing(): AsyncGenerator<ExportRow> {
-      yield* exportRows(store.merges({ ...MARCH, repo: "acme/ledger" }));
+      yield* exportRows(new AuditReader(store).merges({ ...MARCH, repo: "acme/ledger" }));
       throw new Error("lost");
     }
     await expect(writeExport(failing(), manifest, { format: "csv", out: null, stdout: { write: () => {} }, progress })).rejects.toThrow("lost");

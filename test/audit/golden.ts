@@ -1,12 +1,13 @@
 /** The fixed records behind the export tests (golden CSV, formats, filters). */
-import { AuditStore, StoreRecorder } from "../../src/audit/store.js";
+import { ChainWriter } from "../../src/audit/chain-writer.js";
+import { AuditStore } from "../../src/audit/database.js";
 import { evaluation, merge } from "./records.js";
 
 export const needsTickets = { tickets: { required: true, projects: ["OPS"], allowed_states: ["Approved"] } };
 
 export async function goldenStore(url: string): Promise<AuditStore> {
   const store = await AuditStore.open(url);
-  const rec = new StoreRecorder(store);
+  const rec = new ChainWriter(store);
   // #1: compliant, one approval, CI green, ticket approved; merged 2026-03-02T10:00Z.
   await rec.recordEvaluation(
     evaluation({

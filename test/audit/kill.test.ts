@@ -6,7 +6,9 @@ import { afterAll, describe, expect, test } from "@jest/globals";
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AuditStore, StoreRecorder } from "../../src/audit/store.js";
+import { ChainWriter } from "../../src/audit/chain-writer.js";
+import { AuditStore } from "../../src/audit/database.js";
+import { AuditReader } from "../../src/audit/reader.js";
 import { verifyChains } from "../../src/audit/verify.js";
 import { evaluation, tempDir } from "./records.js";
 
@@ -81,17 +83,17 @@ describe("processes on one SQLite store", () => {
 
     const store = await AuditStore.open(`sqlite:${db}`); // as the restarted app would
     try {
-      const report = await verifyChains(store);
+      const report = await verifyChains(new AuditReader(store));
       expect(report.ok).toBe(true);
       expect(report.records).toBeGreaterThanOrEqual(w.committed.length);
       const stored = new Map<number, { delivery: string; hash: string }>();
-      for await (const r of store.chainRecords("acme/payments")) stored.set(r.seq, { delivery: r.delivery_id, hash: r.hash });
+      for await (const r of new AuditReader(store).chainRecords("acme/payments")) stored.set(r.seq, { delivery: r.delivery_id, hash: r.hash });
       const missing = w.committed.filter((c) => stored.get(c.seq)?.hash !== c.hash || stored.get(c.seq)?.delivery !== c.delivery);
       expect(missing).toEqual([]);
       // The restarted writer continues the same chain.
-      const next = await new StoreRecorder(store).appendEvaluation(evaluation({ number: 1, deliveryId: "after-restart" }));
+      const next = await new ChainWriter(store).recordEvaluation(evaluation({ number: 1, deliveryId: "after-restart" }));
       expect(next.seq).toBe(report.records + 1);
-      expect((await verifyChains(store)).ok).toBe(true);
+      expect((await verifyChains(new AuditReader(store))).ok).toBe(true);
     } finally {
       await store.close();
     }
@@ -108,9 +110,9 @@ describe("processes on one SQLite store", () => {
     expect([eb.code, eb.stderr]).toEqual([0, ""]);
     const store = await AuditStore.open(`sqlite:${db}`);
     try {
-      expect(await verifyChains(store)).toMatchObject({ ok: true, records: 120 });
+      expect(await verifyChains(new AuditReader(store))).toMatchObject({ ok: true, records: 120 });
       const deliveries: string[] = [];
-      for await (const r of store.chainRecords("acme/payments")) deliveries.push(r.delivery_id);
+      for await (const r of new AuditReader(store).chainRecords("acme/payments")) deliveries.push(r.delivery_id);
       expect(new Set(deliveries).size).toBe(120);
       expect([...a.committed, ...b.committed].map((c) => c.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
     } finally {
@@ -126,7 +128,7 @@ describe("processes on one SQLite store", () => {
     expect([ea.code, ea.stderr, eb.code, eb.stderr]).toEqual([0, "", 0, ""]);
     const store = await AuditStore.open(`sqlite:${db}`, { migrate: false });
     try {
-      expect(await verifyChains(store)).toMatchObject({ ok: true, records: 10 });
+      expect(await verifyChains(new AuditReader(store))).toMatchObject({ ok: true, records: 10 });
     } finally {
       await store.close();
     }

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import type { EvaluationRecord, MergeRecord } from "../../src/audit/recorder.js";
-import { AuditStore, type OpenOptions } from "../../src/audit/store.js";
+import { AuditStore, type OpenOptions } from "../../src/audit/database.js";
 import { configSchema, type ConfigInput } from "../../src/config/schema.js";
 import type { PrRef } from "../../src/github/types.js";
 import { evaluate } from "../../src/policy/evaluate.js";

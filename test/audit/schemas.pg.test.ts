@@ -4,7 +4,8 @@
  * skipped creating them, then failed — found when the PostgreSQL suites ran in parallel.)
  */
 import { describe, expect, test } from "@jest/globals";
-import { AuditStore } from "../../src/audit/store.js";
+import { AuditStore } from "../../src/audit/database.js";
+import { AuditReader } from "../../src/audit/reader.js";
 import { pgSchema, pgTestUrl } from "./records.js";
 
 const base = pgTestUrl();
@@ -27,7 +28,7 @@ describe("PostgreSQL schemas", () => {
       const b = await AuditStore.open(second.url);
       try {
         expect(await b.appliedMigrations()).toEqual(applied);
-        expect(await b.countRecords()).toBe(0);
+        expect(await new AuditReader(b).countRecords()).toBe(0);
       } finally {
         await b.close();
       }

@@ -7,7 +7,11 @@ import { afterEach, beforeEach, describe, expect, test } from "@jest/globals";
 import { sql } from "kysely";
 import pg from "pg";
 import { lockKey } from "../../src/audit/hash.js";
-import { AuditStore, PrLockTimeout, StoreRecorder } from "../../src/audit/store.js";
+import { ChainWriter } from "../../src/audit/chain-writer.js";
+import { AuditStore } from "../../src/audit/database.js";
+import { PrLockTimeout } from "../../src/runtime/pr-lock.js";
+import { AuditReader } from "../../src/audit/reader.js";
+import { prLockFor } from "../../src/runtime/pg-pr-lock.js";
 import { verifyChains } from "../../src/audit/verify.js";
 import { prKey } from "../../src/github/types.js";
 import { join } from "node:path";
@@ -60,7 +64,7 @@ if (base) {
     test("two replicas migrating a fresh database at the same time both start", async () => {
       const [a, b] = await Promise.all([open(), open()]);
       expect(await a.appliedMigrations()).toEqual(await b.appliedMigrations());
-      expect(await a.countRecords()).toBe(0);
+      expect(await new AuditReader(a).countRecords()).toBe(0);
     });
 
     test("heavy concurrent appends to one chain from two pools stay gap-free and valid", async () => {
@@ -68,11 +72,11 @@ if (base) {
       const b = await open({ poolSize: 8 });
       const n = 120;
       const results = await Promise.all(
-        Array.from({ length: n }, (_, i) => new StoreRecorder(i % 2 ? a : b).appendEvaluation(evaluation({ number: 1 + (i % 5), deliveryId: `p-${i}` }))),
+        Array.from({ length: n }, (_, i) => new ChainWriter(i % 2 ? a : b).recordEvaluation(evaluation({ number: 1 + (i % 5), deliveryId: `p-${i}` }))),
       );
       expect(new Set(results.map((r) => r.seq)).size).toBe(n);
       expect(Math.max(...results.map((r) => r.seq))).toBe(n);
-      expect(await verifyChains(b)).toMatchObject({ ok: true, records: n, chains: 1 });
+      expect(await verifyChains(new AuditReader(b))).toMatchObject({ ok: true, records: n, chains: 1 });
     });
 
     /** pg_locks' view of the advisory lock withPrLock takes for `key` (a bigint splits into classid, objid). */
@@ -109,7 +113,7 @@ if (base) {
       let releaseA!: () => void;
       let aInside!: () => void;
       const aEntered = new Promise<void>((r) => (aInside = r));
-      const first = a.withPrLock(key, async () => {
+      const first = prLockFor(a).withPrLock(key, async () => {
         events.push("a in");
         aInside();
         await new Promise<void>((r) => (releaseA = r));
@@ -117,14 +121,14 @@ if (base) {
         return "a";
       });
       await aEntered;
-      const second = b.withPrLock(key, async () => {
+      const second = prLockFor(b).withPrLock(key, async () => {
         events.push("b in");
         return "b";
       });
       await until(async () => (await waiters(key)) === 1);
       expect(events).toEqual(["a in"]);
       // Another PR is not held up.
-      expect(await b.withPrLock(prKey(ref(13)), async () => "other")).toBe("other");
+      expect(await prLockFor(b).withPrLock(prKey(ref(13)), async () => "other")).toBe("other");
       releaseA();
       expect(await first).toBe("a");
       expect(await second).toBe("b");
@@ -138,14 +142,14 @@ if (base) {
       let releaseA!: () => void;
       let aInside!: () => void;
       const aEntered = new Promise<void>((r) => (aInside = r));
-      const first = a.withPrLock(key, async () => {
+      const first = prLockFor(a).withPrLock(key, async () => {
         aInside();
         await new Promise<void>((r) => (releaseA = r));
-        await new StoreRecorder(a).recordEvaluation(evaluation({ number: 14 }));
+        await new ChainWriter(a).recordEvaluation(evaluation({ number: 14 }));
       });
       await aEntered;
       let ran = false;
-      const err = await b
+      const err = await prLockFor(b)
         .withPrLock(key, async () => {
           ran = true;
         })
@@ -154,8 +158,8 @@ if (base) {
       expect(ran).toBe(false);
       releaseA();
       await first;
-      expect(await b.countRecords()).toBe(1);
-      expect(await b.withPrLock(key, async () => "free again")).toBe("free again");
+      expect(await new AuditReader(b).countRecords()).toBe(1);
+      expect(await prLockFor(b).withPrLock(key, async () => "free again")).toBe("free again");
     });
 
     test("a replica that dies holding a PR lock releases it (its connection closes)", async () => {
@@ -165,7 +169,7 @@ if (base) {
       let aInside!: () => void;
       let finishA!: () => void;
       const aEntered = new Promise<void>((r) => (aInside = r));
-      const first = a.withPrLock(key, async () => {
+      const first = prLockFor(a).withPrLock(key, async () => {
         aInside();
         await new Promise<void>((r) => (finishA = r)); // hangs until the test lets it go
         return "a finished late";
@@ -180,9 +184,9 @@ if (base) {
       } finally {
         await c.end();
       }
-      expect(await b.withPrLock(key, async () => "taken over")).toBe("taken over");
-      // The survivor of a lost connection finishes without crashing the process (its lock was gone:
-      // the pipeline's isSuperseded check is what keeps its late result from overwriting).
+      expect(await prLockFor(b).withPrLock(key, async () => "taken over")).toBe("taken over");
+      // The survivor of a lost connection finishes without crashing the process (its lock was gone;
+      // the store still records its late result, after the other's, in chain order).
       finishA();
       expect(await first).toBe("a finished late");
     });
@@ -223,10 +227,10 @@ if (base) {
     test("records hold installation ids beyond 32 bits and read back as numbers", async () => {
       const a = await open();
       const big = { ...evaluation({ number: 3 }), ref: { ...ref(3), installationId: 5_000_000_000 } };
-      await new StoreRecorder(a).recordEvaluation(big);
-      const rows = await a.prRecords("acme/payments", 3);
+      await new ChainWriter(a).recordEvaluation(big);
+      const rows = await new AuditReader(a).prRecords("acme/payments", 3);
       expect(rows[0]!.installation_id).toBe(5_000_000_000);
-      expect(await verifyChains(a)).toMatchObject({ ok: true });
+      expect(await verifyChains(new AuditReader(a))).toMatchObject({ ok: true });
       const raw = await sql<{ n: number }>`select count(*) as n from audit_record`.execute(a.db);
       expect(raw.rows[0]!.n).toBe(1);
     });

@@ -2,7 +2,8 @@ import { afterAll, beforeEach, describe, expect, test } from "@jest/globals";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { sql } from "kysely";
-import { AuditStore, InProcessPrLock, parseDatabaseUrl, StoreError } from "../../src/audit/store.js";
+import { AuditStore, parseDatabaseUrl, StoreError } from "../../src/audit/database.js";
+import { InProcessPrLock } from "../../src/runtime/pr-lock.js";
 import { storeContract } from "./contract.js";
 import { tempDir } from "./records.js";
 

@@ -6,7 +6,11 @@
  */
 import { afterEach, beforeEach, describe, expect, test } from "@jest/globals";
 import nock from "nock";
-import { AuditStore, StoreDeliveryLedger, StoreRecorder } from "../../src/audit/store.js";
+import { ChainWriter } from "../../src/audit/chain-writer.js";
+import { AuditStore } from "../../src/audit/database.js";
+import { StoreDeliveryLedger } from "../../src/audit/ledger.js";
+import { AuditReader } from "../../src/audit/reader.js";
+import { prLockFor } from "../../src/runtime/pg-pr-lock.js";
 import { evidenceData } from "../helpers/fixtures.js";
 import { pullRequestEvent, reviewEvent } from "../helpers/payloads.js";
 import { API, harness, mockToken, type Harness } from "../helpers/probot.js";
@@ -17,7 +21,7 @@ const REPO_PATH = "/repos/acme/payments";
 
 async function replica(url: string): Promise<{ h: Harness; store: AuditStore }> {
   const store = await AuditStore.open(url);
-  const h = await harness({ recorder: new StoreRecorder(store), ledger: new StoreDeliveryLedger(store), prLock: store.prLock() });
+  const h = await harness({ recorder: new ChainWriter(store), ledger: new StoreDeliveryLedger(store), prLock: prLockFor(store) });
   return { h, store };
 }
 
@@ -94,7 +98,7 @@ describe("two replicas on one PostgreSQL", () => {
     expect(scope.pendingMocks()).toStrictEqual([]);
     expect(order).toEqual(["read 1", "check failure", "comment", "read 2", "check success", "comment"]);
     // Both verdicts are on the one shared record, in order.
-    const rows = await a.store.prRecords("acme/payments", 1);
+    const rows = await new AuditReader(a.store).prRecords("acme/payments", 1);
     expect(rows.filter((r) => r.kind === "evaluation").map((r) => r.outcome)).toEqual(["failure", "success"]);
   });
 });

@@ -13,9 +13,7 @@ import type { EvaluationRecord } from "../../src/audit/recorder.js";
 import type { PrRef } from "../../src/github/types.js";
 import {
   createJiraWebhookHandler,
-  indexingRecorder,
   JIRA_WEBHOOK_PATH,
-  MemoryTicketIndex,
   signBody,
   scrubSecretQuery,
   signatureMatches,
@@ -24,6 +22,7 @@ import {
   type JiraWebhookOptions,
 } from "../../src/jira/webhook.js";
 import { ticketIndexEntry } from "../../src/policy/tickets.js";
+import { indexingRecorder, MemoryTicketIndex } from "../helpers/ticket-index.js";
 import type { Verdict } from "../../src/policy/types.js";
 import { evidence } from "../helpers/fixtures.js";
 import { privateKey } from "../helpers/probot.js";

@@ -1,0 +1,98 @@
+/**
+ * The delivery ledger shared by every process (table delivery): a redelivered webhook is processed
+ * once (a unique insert), and the evaluations a delivery led to are written down before they run,
+ * so a delivery whose process was killed is resumed by the next process that starts.
+ */
+import type { DeliveryLedger, PendingJob } from "../refs.js";
+import type { AuditStore } from "./database.js";
+
+const DELIVERY_RETENTION_MS = 14 * 24 * 3600_000;
+const PRUNE_EVERY = 1000;
+/** A process that took over an unfinished delivery and died too: another may take it after this. */
+const RESUME_LEASE_MS = 10 * 60_000;
+
+export class StoreDeliveryLedger implements DeliveryLedger {
+  private claims = 0;
+
+  constructor(private readonly store: AuditStore) {}
+
+  /** true the first time any process claims `deliveryId`, false for every repeat. */
+  async claim(deliveryId: string): Promise<boolean> {
+    const now = this.store.now();
+    const r = await this.store.db
+      .insertInto("delivery")
+      .values({ delivery_id: deliveryId, claimed_at: now.toISOString() })
+      .onConflict((oc) => oc.column("delivery_id").doNothing())
+      .executeTakeFirst();
+    if (++this.claims % PRUNE_EVERY === 0) {
+      // GitHub redelivers at most 3 days back: ids older than the retention can go.
+      await this.store.db
+        .deleteFrom("delivery")
+        .where("claimed_at", "<", new Date(now.getTime() - DELIVERY_RETENTION_MS).toISOString())
+        .execute()
+        .catch(() => {});
+    }
+    return (r.numInsertedOrUpdatedRows ?? 0n) > 0n;
+  }
+
+  async pending(deliveryId: string, jobs: PendingJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    const text = JSON.stringify(jobs);
+    const now = this.store.now().toISOString();
+    await this.store.db
+      .insertInto("delivery")
+      .values({ delivery_id: deliveryId, claimed_at: now, jobs: text, completed_at: null, resumed_at: null })
+      .onConflict((oc) => oc.column("delivery_id").doUpdateSet({ jobs: text, completed_at: null }))
+      .execute();
+  }
+
+  async complete(deliveryId: string): Promise<void> {
+    await this.store.db.updateTable("delivery").set({ completed_at: this.store.now().toISOString() }).where("delivery_id", "=", deliveryId).execute();
+  }
+
+  /**
+   * Deliveries whose evaluations never finished, oldest first, taken over by this process: each is
+   * handed to one caller (a lease of RESUME_LEASE_MS), so replicas starting together do not all
+   * resume the same delivery. A delivery still running on a live replica may be resumed once more:
+   * evaluating again is harmless, and a merge is recorded once (recordMerge finds it on record).
+   */
+  async unfinished(): Promise<{ deliveryId: string; jobs: PendingJob[] }[]> {
+    const now = this.store.now();
+    const rows = await this.store.db
+      .updateTable("delivery")
+      .set({ resumed_at: now.toISOString() })
+      .where("completed_at", "is", null)
+      .where("jobs", "is not", null)
+      .where((eb) => eb.or([eb("resumed_at", "is", null), eb("resumed_at", "<", new Date(now.getTime() - RESUME_LEASE_MS).toISOString())]))
+      .returning(["delivery_id", "claimed_at", "jobs"])
+      .execute();
+    return rows
+      .sort((a, b) => a.claimed_at.localeCompare(b.claimed_at) || a.delivery_id.localeCompare(b.delivery_id))
+      .flatMap((r) => {
+        const jobs = parseJobs(r.jobs);
+        return jobs ? [{ deliveryId: r.delivery_id, jobs }] : [];
+      });
+  }
+}
+
+/** The jobs column as written by pending(); anything else (a damaged row) is skipped. */
+function parseJobs(text: string | null): PendingJob[] | null {
+  if (!text) return null;
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (!Array.isArray(v)) return null;
+    return v.filter(
+      (j): j is PendingJob =>
+        typeof j === "object" &&
+        j !== null &&
+        typeof j.ref?.installationId === "number" &&
+        typeof j.ref?.owner === "string" &&
+        typeof j.ref?.repo === "string" &&
+        typeof j.ref?.number === "number" &&
+        typeof j.event === "string" &&
+        typeof j.merge === "boolean",
+    );
+  } catch {
+    return null;
+  }
+}

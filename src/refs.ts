@@ -1,0 +1,43 @@
+/**
+ * Plain identifiers and interfaces shared across rooms (github/, runtime/, audit/, jira/). This
+ * module imports nothing, so any module may import it without pulling in another room.
+ */
+
+/** One pull request of one installation: the unit of scheduling. */
+export interface PrRef {
+  installationId: number;
+  owner: string;
+  repo: string;
+  number: number;
+}
+
+/** The scheduler's key for a PR (also the per-PR lock's and the per-PR sequence's key). */
+export function prKey(ref: PrRef): string {
+  return `${ref.installationId}:${ref.owner.toLowerCase()}/${ref.repo.toLowerCase()}#${ref.number}`;
+}
+
+/** What a delivery asked for: enough to run it again after a crash. */
+export interface PendingJob {
+  ref: PrRef;
+  event: string;
+  expectedHead: string | null;
+  merge: boolean;
+}
+
+/** A delivery id (X-GitHub-Delivery) is processed once; unfinished deliveries are resumed at start-up. */
+export interface DeliveryLedger {
+  /** true the first time an id is claimed (by any process), false for every repeat. */
+  claim(deliveryId: string): Promise<boolean>;
+  /** The evaluations the delivery led to, recorded before they run. */
+  pending(deliveryId: string, jobs: PendingJob[]): Promise<void>;
+  /** Every evaluation of the delivery has finished. */
+  complete(deliveryId: string): Promise<void>;
+  /** Deliveries with recorded jobs that never completed (oldest first). */
+  unfinished(): Promise<{ deliveryId: string; jobs: PendingJob[] }[]>;
+}
+
+/** Which PRs reference a Jira ticket key (the Jira webhook's view; the audit store keeps it durably). */
+export interface TicketIndex {
+  /** Open PRs whose latest evaluation referenced `key` (upper case), in any repository or installation. */
+  prsForKey(key: string): Promise<PrRef[]>;
+}
