@@ -2,6 +2,9 @@
  * gather: everything GitHub knows about one PR, in one GraphQL read (plus a page read only for PRs
  * with more than 100 commits, reviews, comments or CI contexts, and one per `_extends`).
  * The answer is parsed with zod at this edge; the rest of the pipeline trusts the types.
+ *
+ * One file on purpose (over 400 lines): the zod schema of the one evidence answer and its parsing
+ * into Evidence belong together, so a field added to the query is parsed next to where it is read.
  */
 import { z } from "zod";
 import { CHECK_NAME, CONFIG_PATH, DIGEST_MARKER } from "../contract.js";

@@ -15,6 +15,10 @@
  * in-flight sharing keep a burst of evaluations from hammering Jira; a semaphore bounds the requests
  * in flight across all evaluations. Every Jira failure becomes a TicketLookup kind, never a throw,
  * and no message carries a credential.
+ *
+ * One file on purpose (over 400 lines): Cloud and Data Center differ only in routes and answer
+ * shapes, and every failure mode (auth, network, status, malformed, rejected keys) is one class of
+ * answer to the same request; splitting them would scatter one exchange over several files.
  */
 import { hideHosts } from "../report/failure.js";
 import { STATUS_CODES } from "node:http";

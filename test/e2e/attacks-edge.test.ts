@@ -10,11 +10,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { appKeyPair, ENTRY, ensureBuilt, freePort, sleep } from "../sim/driver.js";
 import { World } from "../sim/world.js";
+import { rawRequest } from "../helpers/raw-http.js";
 import { onlyDigest } from "./helpers.js";
 
 const MB = 1024 * 1024;
@@ -137,47 +137,23 @@ describe("a running app", () => {
    * chunked without a length, or with `contentLength` (which may lie). Resolves with the status
    * and how many bytes the client handed to the socket before it read the answer.
    */
-  function flood(total: number, contentLength?: number): Promise<{ status: number; sent: number; ms: number }> {
+  async function flood(total: number, contentLength?: number): Promise<{ status: number; sent: number; ms: number }> {
     const t0 = Date.now();
-    return new Promise((resolve, reject) => {
-      let sent = 0;
-      let status = 0;
-      let stopped = false;
-      const headers: Record<string, string> = {
-        "content-type": "application/json",
-        "x-github-event": "pull_request",
-        "x-github-delivery": `flood-${Date.now()}`,
-        "x-hub-signature-256": `sha256=${"0".repeat(64)}`,
-      };
-      if (contentLength !== undefined) headers["content-length"] = String(contentLength);
-      const req = request(`${w.cg.url}/api/github/webhooks`, { method: "POST", headers }, (res) => {
-        status = res.statusCode ?? 0;
-        res.resume();
-        res.on("end", () => finish());
-        res.on("error", () => finish());
-      });
-      const finish = () => {
-        if (stopped) return;
-        stopped = true;
-        req.destroy();
-        resolve({ status, sent, ms: Date.now() - t0 });
-      };
-      req.on("error", (err) => (status ? finish() : reject(err)));
-      // The server closes the connection shortly after its answer: a reset then is expected.
-      req.on("socket", (sock) => sock.on("error", () => {}));
-      const chunk = Buffer.alloc(64 * 1024, 0x7b);
-      const pump = () => {
-        while (!stopped && sent < total) {
-          sent += chunk.length;
-          if (!req.write(chunk)) {
-            req.once("drain", pump);
-            return;
-          }
-        }
-        if (!stopped) req.end();
-      };
-      pump();
-    });
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      "x-github-event": "pull_request",
+      "x-github-delivery": `flood-${Date.now()}`,
+      "x-hub-signature-256": `sha256=${"0".repeat(64)}`,
+    };
+    if (contentLength !== undefined) headers["content-length"] = String(contentLength);
+    const chunk = Buffer.alloc(64 * 1024, 0x7b);
+    async function* junk(): AsyncGenerator<Buffer> {
+      for (let n = 0; n < total; n += chunk.length) yield chunk;
+    }
+    // A raw socket (test/helpers/raw-http.ts): not intercepted by nock, and it reads the answer
+    // whatever happens to the upload; the upload stops once the answer is in.
+    const r = await rawRequest(w.cg.url, { path: "/api/github/webhooks", headers, body: junk, stopOnAnswer: true, closeWaitMs: 1000 });
+    return { status: r.status, sent: r.sent, ms: Date.now() - t0 };
   }
 
   /** Peak RSS of the child while `fn` runs, sampled every 10 ms (and the driver's 100 ms samples). */

@@ -12,6 +12,7 @@ import { pino } from "pino";
 import { Probot, Server } from "probot";
 import { admit, limitRequestBodies, MAX_REQUEST_BODY_BYTES, onFirstListen } from "../../src/runtime/body-limit.js";
 import { privateKey } from "../helpers/probot.js";
+import { rawRequest } from "../helpers/raw-http.js";
 
 const CAP = 64 * 1024;
 
@@ -66,44 +67,13 @@ interface Answer {
  * `headers` may lie about the length. Resolves with the answer even if the server stops reading.
  */
 function send(url: string, opts: { method?: string; path?: string; headers?: Record<string, string>; body?: string | (() => AsyncGenerator<Buffer>) }): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    let answered: { status: number; body: string } | null = null;
-    let closed = false;
-    const req = request(
-      `${url}${opts.path ?? "/api/github/webhooks"}`,
-      { method: opts.method ?? "POST", agent: false, headers: { "content-type": "application/json", ...opts.headers } },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (text += c));
-        const done = () => {
-          if (answered) return;
-          answered = { status: res.statusCode ?? 0, body: text };
-          const t = setTimeout(() => {
-            req.destroy();
-            resolve({ ...answered!, closed });
-          }, 5000);
-          const finish = () => {
-            clearTimeout(t);
-            resolve({ ...answered!, closed: true });
-          };
-          if (closed) finish();
-          else req.socket?.once("close", finish);
-        };
-        res.on("end", done);
-        res.on("error", done);
-      },
-    );
-    req.on("socket", (sock) => {
-      sock.once("close", () => (closed = true));
-      sock.on("error", () => {}); // a reset after the answer is expected
-    });
-    req.on("error", (err) => {
-      if (!answered) reject(err);
-    });
-    if (typeof opts.body === "function") Readable.from(opts.body()).on("error", (err) => req.destroy(err)).pipe(req);
-    else req.end(opts.body ?? undefined);
-  });
+  // A raw socket: Node's http client may be patched by nock in this Jest worker (see raw-http.ts).
+  return rawRequest(url, {
+    method: opts.method ?? "POST",
+    path: opts.path ?? "/api/github/webhooks",
+    headers: { "content-type": "application/json", ...opts.headers },
+    body: opts.body,
+  }).then(({ status, body, closed }) => ({ status, body, closed }));
 }
 
 async function* chunks(total: number, size = 16 * 1024): AsyncGenerator<Buffer> {
