@@ -373,11 +373,21 @@ function toActor(a: z.output<typeof actor>): Actor | null {
   return { login: a.login, isBot: a.__typename === "Bot" || a.login.endsWith("[bot]") };
 }
 
-/** Co-authors past the first page: read them all, or the contributor rule would miss a reviewer listed 101st. */
+/** Pages of co-authors read per commit at most (100 each): past that a commit cannot be judged. */
+export const MAX_AUTHOR_PAGES = 10;
+
+/**
+ * Co-authors past the first page: read them all, or the contributor rule would miss a reviewer
+ * listed 101st. Co-author trailers are free text: a commit naming more than 1,000 people costs no
+ * more than ten reads; it fails the evaluation (closed) rather than being judged blind.
+ */
 async function allAuthors(reader: GraphqlReader, n: z.output<typeof commitNode>): Promise<void> {
   const authors = n.commit.authors;
   let info = authors.pageInfo;
-  while (info.hasNextPage && info.endCursor) {
+  for (let pages = 0; info.hasNextPage && info.endCursor; pages++) {
+    if (pages >= MAX_AUTHOR_PAGES) {
+      throw new GatherError(`commit ${n.commit.oid.slice(0, 12)} names more than ${(MAX_AUTHOR_PAGES + 1) * 100} authors: changegate cannot tell who contributed to it`);
+    }
     const next = await pageOf(reader, AUTHORS_PAGE_QUERY, n.commit.id, info.endCursor, ["node", "page"], gitActor);
     authors.nodes.push(...next.nodes);
     info = next.pageInfo;

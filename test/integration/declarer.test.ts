@@ -195,6 +195,28 @@ describe("unattributed commits", () => {
     expect(r.check.output.title).toBe("Not compliant: approvals: 1 of 1 required; 1 commit not tied to a GitHub account");
   });
 
+  test("a commit naming more co-authors than ten pages fails closed after ten page reads, not one per hundred", async () => {
+    const { h } = await recordingHarness();
+    const data = evidenceData({ author: "dev", reviews: [{ login: "carol" }] }) as { repository: { pullRequest: { commits: { nodes: { commit: { authors: Record<string, unknown> } }[] } } } };
+    const page = (i: number) => Array.from({ length: 100 }, (_, j) => ({ name: `co${i}-${j}`, email: `co${i}-${j}@x.example`, user: null }));
+    data.repository.pullRequest.commits.nodes[0]!.commit.authors = { pageInfo: { hasNextPage: true, endCursor: "P0" }, nodes: page(0) };
+    const scope = mockToken().post("/graphql").reply(200, { data });
+    for (let i = 1; i <= 10; i++) {
+      scope
+        .post("/graphql", (b: { query: string; variables: { after: string } }) => b.query.includes("ChangegateAuthors") && b.variables.after === `P${i - 1}`)
+        .reply(200, { data: { node: { page: { pageInfo: { hasNextPage: true, endCursor: `P${i}` }, nodes: page(i) } } } });
+    }
+    // Gather failed: the failure check on the announced head, and the report where the digest would be.
+    scope.post(`${REPO_PATH}/check-runs`).reply(201, { id: 555 }).get(`${REPO_PATH}/issues/1/comments`).query(true).reply(200, []).post(`${REPO_PATH}/issues/1/comments`).reply(201, { id: 777 });
+    const requests = recordRequests(scope);
+    await h.deliver("pull_request", pullRequestEvent("synchronize"));
+    expect(scope.pendingMocks()).toStrictEqual([]);
+    expect(calls(requests).filter((c) => c === "POST /graphql")).toHaveLength(11);
+    const check = requests.find((r) => r.path.includes("/check-runs"))!.body as unknown as CheckBody;
+    expect(check.conclusion).toBe("failure");
+    expect(check.output.title).toContain("names more than 1100 authors");
+  });
+
   test("co-authors beyond the first page are read: the 101st co-author's approval does not count", async () => {
     const { h } = await recordingHarness();
     const data = evidenceData({ author: "dev", reviews: [{ login: "carol" }] }) as { repository: { pullRequest: { commits: { nodes: { commit: { authors: Record<string, unknown> } }[] } } } };
