@@ -174,10 +174,14 @@ describe("a running app", () => {
     }
   }
 
-  test("a 200 MB unsigned chunked POST with no Content-Length: 413 while streaming, memory grows < 50 MB", async () => {
+  // A chunked body has no length to refuse up front: up to the 25 MB cap is legitimately held
+  // (GitHub may send that much), plus the allocator's slack for the 64 KB chunks discarded after the
+  // refusal, which RSS keeps until the next GC. CI measured up to 59 MB on a busy machine; buffering
+  // the whole body (the hole this closes) grew RSS by ~600 MB. 100 MB separates the two with margin.
+  test("a 200 MB unsigned chunked POST with no Content-Length: 413 while streaming, memory grows < 100 MB (cap 25 MB + GC slack)", async () => {
     const { result, growth } = await peakDuring(() => flood(200 * MB));
     expect(result.status).toBe(413);
-    expect(growth).toBeLessThan(50 * MB);
+    expect(growth).toBeLessThan(100 * MB);
     expect(w.cg.exitInfo).toBeNull();
     await w.cg.waitForLog((l) => /request body refused with 413: more than 26214400 bytes streamed/.test(l.msg));
   }, 120_000);
