@@ -19,7 +19,7 @@ import { describeJiraConfig, jiraConfigFromEnv, type JiraConfig } from "./jira/e
 import { JIRA_WEBHOOK_PATH, scrubSecretQuery } from "./jira/webhook.js";
 import { redact } from "./report/redact.js";
 import { secretValues } from "./runtime/secrets.js";
-import { limitRequestBodies, MAX_REQUEST_BODY_BYTES, onFirstListen } from "./runtime/body-limit.js";
+import { limitRequestBodies, MAX_IN_FLIGHT_BODY_BYTES, MAX_REQUEST_BODY_BYTES, onFirstListen } from "./runtime/body-limit.js";
 import { webhookSecretProblem } from "./runtime/startup-checks.js";
 
 // Probot's run() reads ./.env (the environment wins over the file); read it the same way first, so
@@ -126,7 +126,7 @@ const changegate = createChangegate({
 const beforeListen = onFirstListen((http) => {
   const problem = webhookSecretProblem(process.env);
   if (problem) throw new Error(problem);
-  limitRequestBodies(http, { maxBytes: MAX_REQUEST_BODY_BYTES, selfLimited: [JIRA_WEBHOOK_PATH], log: log.child({ name: "http" }) });
+  limitRequestBodies(http, { maxBytes: MAX_REQUEST_BODY_BYTES, maxInFlightBytes: MAX_IN_FLIGHT_BODY_BYTES, selfLimited: [JIRA_WEBHOOK_PATH], log: log.child({ name: "http" }) });
 });
 let server: Awaited<ReturnType<typeof run>>;
 try {

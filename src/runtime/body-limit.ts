@@ -15,14 +15,29 @@
  *
  * A refusal closes the connection shortly after the answer is sent (the rest of the body is
  * discarded meanwhile, never stored).
+ *
+ * One body under the cap is harmless; forty at once are a gigabyte. `maxInFlightBytes` bounds the
+ * bytes held by every request being read or handled at the same time (reserved as they arrive, or
+ * all at once for a declared Content-Length, and released when the answer is finished or the
+ * connection goes): a request that would cross it is answered 503 with Retry-After and closed the
+ * same way. Webhook deliveries are small, so only a flood of big bodies ever meets the budget.
  */
 import { Server, type IncomingMessage, type ServerResponse } from "node:http";
 
 /** GitHub caps webhook payloads at 25 MB; GitHub never sends more. */
 export const MAX_REQUEST_BODY_BYTES = 25 * 1024 * 1024;
 
+/**
+ * All request bodies held at once: four payloads of the biggest size GitHub sends. Real deliveries
+ * are kilobytes, so this only ever stops a flood of big bodies (which would otherwise hold
+ * 25 MB × connections).
+ */
+export const MAX_IN_FLIGHT_BODY_BYTES = 4 * MAX_REQUEST_BODY_BYTES;
+
 export interface BodyLimitOptions {
   maxBytes: number;
+  /** Bytes all requests together may hold at once (default: unbounded, for a bare `admit`). */
+  maxInFlightBytes?: number;
   /** Exact pathnames whose handler reads the body itself under its own, smaller cap. */
   selfLimited?: string[];
   log?: { warn(obj: object, msg: string): void };
@@ -51,8 +66,9 @@ export function limitRequestBodies(server: Server, options: BodyLimitOptions): v
       }
     }
   };
+  const budget = new ByteBudget(options.maxInFlightBytes ?? Number.POSITIVE_INFINITY);
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    const admitted = admit(req, res, options);
+    const admitted = admit(req, res, options, budget);
     if (admitted === true) pass(req, res);
     else if (admitted !== false) void admitted.then((ok) => ok && pass(req, res));
   });
@@ -62,7 +78,12 @@ export function limitRequestBodies(server: Server, options: BodyLimitOptions): v
  * true: go on now (no body to read, or a route that reads its own); false: answered here; a
  * promise: the body is being read, resolves true once it is in `req.body`.
  */
-export function admit(req: IncomingMessage, res: ServerResponse, options: BodyLimitOptions): boolean | Promise<boolean> {
+export function admit(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: BodyLimitOptions,
+  budget: ByteBudget = new ByteBudget(options.maxInFlightBytes ?? Number.POSITIVE_INFINITY),
+): boolean | Promise<boolean> {
   const max = options.maxBytes;
   const declared = contentLength(req);
   if (declared !== null && declared > max) {
@@ -73,9 +94,22 @@ export function admit(req: IncomingMessage, res: ServerResponse, options: BodyLi
   if (!chunked && (declared === null || declared === 0)) return true;
   if (options.selfLimited?.includes(pathname(req))) return true;
 
-  return readCapped(req, max).then((read) => {
+  // The request's share of the budget: all of a declared length now, a chunked body as it streams;
+  // given back once the answer is out or the connection is gone, whichever comes first.
+  const share = budget.share();
+  res.once("close", share.release);
+  if (declared !== null && !share.take(declared)) {
+    busy(req, res, options, `Content-Length ${declared} with ${budget.held} bytes already in flight`);
+    return false;
+  }
+
+  return readCapped(req, max, declared === null ? share : null).then((read) => {
     if (read.kind === "too-large") {
       refuse(req, res, options, `more than ${max} bytes streamed`);
+      return false;
+    }
+    if (read.kind === "busy") {
+      busy(req, res, options, `a streamed body would take the bytes in flight over ${budget.limit}`);
       return false;
     }
     if (read.kind === "failed") {
@@ -89,10 +123,42 @@ export function admit(req: IncomingMessage, res: ServerResponse, options: BodyLi
   });
 }
 
-type Read = { kind: "ok"; body: Buffer } | { kind: "too-large" } | { kind: "failed" };
+type Read = { kind: "ok"; body: Buffer } | { kind: "too-large" } | { kind: "busy" } | { kind: "failed" };
 
-/** The whole body, or "too-large" as soon as more than `max` bytes have arrived (nothing kept). */
-function readCapped(req: IncomingMessage, max: number): Promise<Read> {
+/**
+ * The bytes every request being read or handled holds together. A request takes its share as its
+ * body arrives and releases it once (more releases are no-ops).
+ */
+export class ByteBudget {
+  held = 0;
+  constructor(readonly limit: number) {}
+
+  share(): { take(n: number): boolean; release(): void } {
+    let mine = 0;
+    let released = false;
+    return {
+      take: (n: number) => {
+        if (released || this.held + n > this.limit) return false;
+        this.held += n;
+        mine += n;
+        return true;
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        this.held -= mine;
+        mine = 0;
+      },
+    };
+  }
+}
+
+/**
+ * The whole body, or "too-large" as soon as more than `max` bytes have arrived, or "busy" as soon as
+ * a chunk does not fit the shared budget (`share`: null when the whole length was taken up front).
+ * Nothing is kept after a refusal.
+ */
+function readCapped(req: IncomingMessage, max: number, share: { take(n: number): boolean } | null): Promise<Read> {
   return new Promise((resolve) => {
     let chunks: Buffer[] = [];
     let size = 0;
@@ -114,6 +180,11 @@ function readCapped(req: IncomingMessage, max: number): Promise<Read> {
         settle({ kind: "too-large" });
         return;
       }
+      if (share && !share.take(buf.length)) {
+        chunks = [];
+        settle({ kind: "busy" });
+        return;
+      }
       chunks.push(buf);
     };
     const onEnd = () => settle({ kind: "ok", body: Buffer.concat(chunks, size) });
@@ -128,12 +199,22 @@ function readCapped(req: IncomingMessage, max: number): Promise<Read> {
 
 function refuse(req: IncomingMessage, res: ServerResponse, options: BodyLimitOptions, what: string): void {
   options.log?.warn({ method: req.method, path: pathname(req), limit: options.maxBytes }, `request body refused with 413: ${what}, over the ${options.maxBytes}-byte limit`);
+  answerAndClose(req, res, 413, { error: `request body larger than ${options.maxBytes} bytes` });
+}
+
+/** Too many bytes in flight: 503, try again shortly (GitHub's redelivery, or the sender's retry). */
+function busy(req: IncomingMessage, res: ServerResponse, options: BodyLimitOptions, what: string): void {
+  options.log?.warn({ method: req.method, path: pathname(req), limit: options.maxInFlightBytes }, `request body refused with 503: ${what}`);
+  answerAndClose(req, res, 503, { error: "too many request bytes in flight; retry shortly" }, { "retry-after": "5" });
+}
+
+function answerAndClose(req: IncomingMessage, res: ServerResponse, status: number, answer: object, headers: Record<string, string> = {}): void {
   const socket = req.socket;
   if (!res.headersSent) {
-    const body = JSON.stringify({ error: `request body larger than ${options.maxBytes} bytes` });
+    const body = JSON.stringify(answer);
     // No `Connection: close`: Node would destroy the socket as soon as the answer is written, and a
-    // client still sending would get a reset instead of reading the 413. The socket is closed below.
-    res.writeHead(413, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) }).end(body);
+    // client still sending would get a reset instead of reading the answer. The socket is closed below.
+    res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) }).end(body);
   }
   // Discard whatever is still coming, never buffer it.
   req.resume();

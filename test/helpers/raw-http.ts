@@ -72,7 +72,7 @@ export function rawRequest(url: string, r: RawRequest = {}): Promise<RawAnswer> 
       const complete =
         sep >= 0 &&
         (length !== undefined ? received.length - (sep + 4) >= Number(length) : /\r\ntransfer-encoding: *chunked/i.test(head) && text.endsWith("0\r\n\r\n"));
-      if (status && status !== 413 && complete) finish();
+      if (status && status !== 413 && status !== 503 && complete) finish();
     });
     socket.on("error", () => {}); // a reset after the answer is expected; the answer is what counts
     socket.on("close", () => {

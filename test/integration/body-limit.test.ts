@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, test } from "@jest/globals";
 import { createHmac } from "node:crypto";
+import { connect, type Socket } from "node:net";
 import { createServer, request, Server as HttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
@@ -23,7 +24,7 @@ interface Seen {
 }
 
 /** A server whose listener reads the body the way Probot's getPayload does. */
-async function bareServer(selfLimited: string[] = []): Promise<{ url: string; seen: Seen[]; warnings: string[]; server: HttpServer }> {
+async function bareServer(selfLimited: string[] = [], maxInFlightBytes?: number): Promise<{ url: string; seen: Seen[]; warnings: string[]; server: HttpServer }> {
   const seen: Seen[] = [];
   const warnings: string[] = [];
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
@@ -41,7 +42,7 @@ async function bareServer(selfLimited: string[] = []): Promise<{ url: string; se
     seen.push({ path: req.url ?? "", body, via });
     res.writeHead(200).end(`got ${Buffer.byteLength(body)}`);
   });
-  limitRequestBodies(server, { maxBytes: CAP, selfLimited, log: { warn: (_o, msg) => void warnings.push(msg) } });
+  limitRequestBodies(server, { maxBytes: CAP, maxInFlightBytes, selfLimited, log: { warn: (_o, msg) => void warnings.push(msg) } });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   servers.push(server);
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, warnings, server };
@@ -156,6 +157,103 @@ describe("limitRequestBodies", () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(s.seen).toEqual([]);
     expect((await send(s.url, { body: "{}" })).status).toBe(200);
+  });
+});
+
+/**
+ * Start a POST on a raw socket, send `first` bytes of its body and hold the rest back: the server is
+ * left holding part of a body. `finish()` sends the rest and resolves with the status line's code.
+ */
+async function holdOpen(url: string, opts: { contentLength?: number; first: number }): Promise<{ socket: Socket; answer: Promise<string>; finish(rest: number): void }> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  await new Promise<void>((r) => socket.once("connect", () => r()));
+  let got = "";
+  const answer = new Promise<string>((resolve) => {
+    socket.on("data", (d) => {
+      got += d.toString("latin1");
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(got);
+      if (m) resolve(m[1]!);
+    });
+    socket.on("error", () => resolve("error"));
+    socket.on("close", () => resolve(got === "" ? "closed" : (/^HTTP\/1\.1 (\d{3})/.exec(got)?.[1] ?? "closed")));
+  });
+  const chunked = opts.contentLength === undefined;
+  const head = [
+    "POST /api/github/webhooks HTTP/1.1",
+    "host: 127.0.0.1",
+    "content-type: application/json",
+    chunked ? "transfer-encoding: chunked" : `content-length: ${opts.contentLength}`,
+    "",
+    "",
+  ].join("\r\n");
+  const part = (n: number) => (chunked ? `${n.toString(16)}\r\n${"a".repeat(n)}\r\n` : "a".repeat(n));
+  socket.write(head + (opts.first > 0 ? part(opts.first) : ""));
+  return {
+    socket,
+    answer,
+    finish: (rest: number) => socket.write((rest > 0 ? part(rest) : "") + (chunked ? "0\r\n\r\n" : "")),
+  };
+}
+
+describe("bytes in flight across requests", () => {
+  const sockets: Socket[] = [];
+  afterEach(() => {
+    for (const s of sockets.splice(0)) s.destroy();
+  });
+  const settle = () => new Promise((r) => setTimeout(r, 150));
+
+  test("declared lengths: two bodies of the cap fill a budget of twice the cap; a third is 503 with Retry-After; once one finishes, room is back", async () => {
+    const s = await bareServer([], 2 * CAP);
+    const a = await holdOpen(s.url, { contentLength: CAP, first: 10 });
+    const b = await holdOpen(s.url, { contentLength: CAP, first: 10 });
+    sockets.push(a.socket, b.socket);
+    await settle();
+    const third = await send(s.url, { body: "a".repeat(CAP) });
+    expect(third.status).toBe(503);
+    expect(third.closed).toBe(true);
+    expect(JSON.parse(third.body)).toEqual({ error: "too many request bytes in flight; retry shortly" });
+    expect(s.warnings.at(-1)).toMatch(/request body refused with 503: Content-Length 65536 with 131072 bytes already in flight/);
+    // A finishes: its share comes back once its answer is out.
+    a.finish(CAP - 10);
+    expect(await a.answer).toBe("200");
+    await settle();
+    expect((await send(s.url, { body: "a".repeat(CAP) })).status).toBe(200);
+    // Small bodies fit beside B the whole time.
+    expect((await send(s.url, { body: "{}" })).status).toBe(200);
+    expect(s.seen.map((x) => x.body.length)).toEqual([CAP, CAP, 2]);
+  });
+
+  test("chunked bodies take their share as they stream: the chunk that would cross the budget gets 503, the earlier body still completes", async () => {
+    const budget = Math.floor(1.5 * CAP);
+    const s = await bareServer([], budget);
+    const a = await holdOpen(s.url, { first: Math.floor(0.75 * CAP) });
+    sockets.push(a.socket);
+    await settle();
+    const b = await holdOpen(s.url, { first: Math.floor(0.9 * CAP) });
+    sockets.push(b.socket);
+    expect(await b.answer).toBe("503");
+    expect(s.warnings.at(-1)).toMatch(/request body refused with 503: a streamed body would take the bytes in flight over 98304/);
+    a.finish(100);
+    expect(await a.answer).toBe("200");
+    expect(s.seen.map((x) => x.body.length)).toEqual([Math.floor(0.75 * CAP) + 100]);
+  });
+
+  test("refused bodies give their share back: 413s and 503s never leak budget", async () => {
+    const s = await bareServer([], Math.floor(1.5 * CAP));
+    for (let i = 0; i < 10; i++) expect((await send(s.url, { body: () => chunks(CAP + 1) })).status).toBe(413);
+    await settle();
+    // Ten refusals later the whole budget is free: A may hold a full body.
+    const a = await holdOpen(s.url, { contentLength: CAP, first: 0 });
+    sockets.push(a.socket);
+    await settle();
+    for (let i = 0; i < 3; i++) expect((await send(s.url, { body: "a".repeat(CAP) })).status).toBe(503);
+    a.finish(CAP);
+    expect(await a.answer).toBe("200");
+    await settle();
+    // The three 503s took nothing with them: a full body fits again, twice in a row.
+    expect((await send(s.url, { body: "a".repeat(CAP) })).status).toBe(200);
+    expect((await send(s.url, { body: "a".repeat(CAP) })).status).toBe(200);
   });
 });
 
