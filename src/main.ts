@@ -19,6 +19,7 @@ import { describeJiraConfig, jiraConfigFromEnv, type JiraConfig } from "./jira/e
 import { JIRA_WEBHOOK_PATH, scrubSecretQuery } from "./jira/webhook.js";
 import { redact } from "./report/redact.js";
 import { secretValues } from "./runtime/secrets.js";
+import { boundedErrSerializer, boundLogLine } from "./runtime/log-bounds.js";
 import { limitRequestBodies, MAX_IN_FLIGHT_BODY_BYTES, MAX_REQUEST_BODY_BYTES, onFirstListen } from "./runtime/body-limit.js";
 import { webhookSecretProblem } from "./runtime/startup-checks.js";
 
@@ -38,7 +39,7 @@ async function createLog() {
   const secrets = secretValues();
   const scrub = new Transform({
     transform(chunk: Buffer, _enc, done) {
-      done(null, redact(scrubSecretQuery(chunk.toString()), secrets));
+      done(null, redact(scrubSecretQuery(boundLogLine(chunk.toString())), secrets));
     },
   });
   const format = await getTransformStream({
@@ -47,7 +48,10 @@ async function createLog() {
     sentryDsn: process.env.SENTRY_DSN,
   });
   scrub.pipe(format).pipe(pino.destination(1) as unknown as NodeJS.WritableStream);
-  return pino({ level: process.env.LOG_LEVEL || "info", name: "probot", messageKey: process.env.LOG_MESSAGE_KEY || "msg" }, scrub);
+  return pino(
+    { level: process.env.LOG_LEVEL || "info", name: "probot", messageKey: process.env.LOG_MESSAGE_KEY || "msg", serializers: { err: boundedErrSerializer } },
+    scrub,
+  );
 }
 
 /**
