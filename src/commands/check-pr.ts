@@ -41,6 +41,11 @@ export async function checkPr(io: CliIo, arg: string, opts: CheckPrOptions = {})
     return CHECK_PR_EXIT.usage;
   }
   const [owner, repo] = pr.repo.split("/") as [string, string];
+  if (/^\.+$/.test(owner) || /^\.+$/.test(repo)) {
+    // "../x#1" would walk up the API's URL path: not a repository name GitHub allows.
+    io.stderr.write(`changegate: ${JSON.stringify(arg)}: not a repository name\n`);
+    return CHECK_PR_EXIT.usage;
+  }
   const fail = (code: number, message: string) => {
     io.stderr.write(`changegate: ${redact(message)}\n`);
     return code;

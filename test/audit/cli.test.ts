@@ -304,6 +304,9 @@ describe("check FILE (the old spelling of config check)", () => {
     expect(badEnv.code).toBe(EXIT.usage);
     expect(badEnv.stderr).toMatch(/APP_ID must be the GitHub App's numeric id/);
     expect(badEnv.stderr).not.toContain("secret-key-material");
+    const dots = await run(["check", "../x#1"], { GITHUB_TOKEN: "t" });
+    expect(dots.code).toBe(EXIT.usage);
+    expect(dots.stderr).toMatch(/"\.\.\/x#1": not a repository name/);
   });
 });
 
