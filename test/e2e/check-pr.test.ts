@@ -10,6 +10,8 @@ import { EXIT, main, type CliIo } from "../../src/cli.js";
 import { appKeyPair } from "../sim/driver.js";
 import type { SimInstallation, SimRepo } from "../sim/model.js";
 import { Simulator } from "../sim/server.js";
+import { World } from "../sim/world.js";
+import { DIGEST_MARKER } from "../../src/contract.js";
 
 const APP_ID = 4343;
 let sim: Simulator;
@@ -163,4 +165,47 @@ describe("check owner/name#N: other credentials and errors", () => {
     expect(denied.stderr).toMatch(/GitHub refused the app's credentials/);
     expect(denied.stderr).not.toContain("PRIVATE KEY");
   }, 60_000);
+});
+
+describe("check owner/name#N prints what the running app posts", () => {
+  let w: World;
+  beforeAll(async () => {
+    w = await World.start();
+  }, 180_000);
+  afterAll(async () => {
+    await w?.stop();
+  });
+
+  const env = () => ({ APP_ID: String(w.appId), PRIVATE_KEY: w.privateKey, GHE_HOST: w.sim.gheHost, GHE_PROTOCOL: "http" });
+  async function cli(pr: { repo: string; number: number }) {
+    let stdout = "";
+    const io: CliIo = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: () => true, isTTY: false }, env: env(), cwd: process.cwd(), now: () => new Date() };
+    const code = await main(["check", "--json", `${pr.repo}#${pr.number}`], io);
+    return { code, out: JSON.parse(stdout) as { digest: string; conclusion: string; title: string } };
+  }
+
+  test("compliant, not compliant, and an emergency declared by a writer (the declarer read): the same digest and title as the app's", async () => {
+    const { repo } = w.repo({ policy: "approvals:\n  required: 1\nci:\n  required: [build]\n" });
+    w.model.setRole(repo, "oncall", "write");
+    const ok = w.model.openPullRequest(repo, { author: "dev", title: "ready" });
+    w.model.ci(ok, "build", { conclusion: "success" });
+    w.model.review(ok, { author: "alice" });
+    const bad = w.model.openPullRequest(repo, { author: "dev", title: "not ready" });
+    w.model.ci(bad, "build", { conclusion: "failure" });
+    const urgent = w.model.openPullRequest(repo, { author: "dev", title: "hotfix" });
+    w.model.addLabel(urgent, "emergency", "oncall");
+    await w.settle(120_000);
+    const expected = { [ok.number]: 0, [bad.number]: 1, [urgent.number]: 0 };
+    for (const pr of [ok, bad, urgent]) {
+      const before = w.sim.requests.length;
+      const { code, out } = await cli(pr);
+      const posted = w.digests(pr);
+      expect(posted).toHaveLength(1);
+      expect(`${out.digest}\n\n${DIGEST_MARKER}`).toBe(posted[0]!.body);
+      expect(out.title).toBe(w.check(pr)!.title);
+      expect(code).toBe(expected[pr.number]);
+      expectNoWrites(w.sim.requests.slice(before).filter((r) => r.target === "github"));
+    }
+    expect(w.sim.requests.some((r) => r.route === "GET /repos/{owner}/{repo}/collaborators/{username}/permission")).toBe(true);
+  }, 240_000);
 });
