@@ -54,9 +54,13 @@ export async function checkPr(io: CliIo, arg: string, opts: CheckPrOptions = {})
   let github;
   let tickets;
   try {
-    github = await cliGithub(io.env, owner, repo);
     const jira = jiraConfigFromEnv(io.env as NodeJS.ProcessEnv);
     tickets = jira ? createJiraTicketService(jira) : null;
+  } catch (err) {
+    return fail(CHECK_PR_EXIT.usage, `the Jira settings (JIRA_*) are not usable: ${(err as Error).message}`);
+  }
+  try {
+    github = await cliGithub(io.env, owner, repo);
   } catch (err) {
     if (err instanceof CredentialsError) return fail(CHECK_PR_EXIT.usage, err.message);
     return fail(CHECK_PR_EXIT.error, `could not authenticate to GitHub: ${(err as Error).message}`);

@@ -304,6 +304,10 @@ describe("check FILE (the old spelling of config check)", () => {
     expect(badEnv.code).toBe(EXIT.usage);
     expect(badEnv.stderr).toMatch(/APP_ID must be the GitHub App's numeric id/);
     expect(badEnv.stderr).not.toContain("secret-key-material");
+    const jira = await run(["check", "acme/payments#12"], { GITHUB_TOKEN: "t", JIRA_BASE_URL: "not a url", JIRA_API_TOKEN: "jira-secret-value" });
+    expect(jira.code).toBe(EXIT.usage);
+    expect(jira.stderr).toMatch(/the Jira settings \(JIRA_\*\) are not usable: Invalid Jira configuration/);
+    expect(jira.stderr).not.toContain("jira-secret-value");
     const dots = await run(["check", "../x#1"], { GITHUB_TOKEN: "t" });
     expect(dots.code).toBe(EXIT.usage);
     expect(dots.stderr).toMatch(/"\.\.\/x#1": not a repository name/);
