@@ -95,7 +95,8 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .argument("[pr]", "owner/name#N or the PR's URL (credentials: APP_ID + PRIVATE_KEY, or GITHUB_TOKEN)")
     .option("--json", "print one JSON object (verdict, title, digest) instead of text")
     .action(async (target: string | undefined, opts: { json?: boolean }) => {
-      if (target !== undefined && looksLikePr(target)) return setExit(await checkPr(io, target, opts));
+      // owner/name#N, a URL, or anything with a # was meant as a PR (checkPr says what is wrong with it).
+      if (target !== undefined && (looksLikePr(target) || /#|^https?:\/\//i.test(target))) return setExit(await checkPr(io, target, opts));
       // Before `check` evaluated PRs it validated a policy file: that still works, with a note.
       const file = target ?? CONFIG_PATH;
       io.stderr.write(`note: validating a policy is now \`changegate config check ${file}\`; \`changegate check\` without owner/name#N will stop validating files in a later version\n`);

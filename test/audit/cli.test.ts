@@ -308,6 +308,9 @@ describe("check FILE (the old spelling of config check)", () => {
     expect(jira.code).toBe(EXIT.usage);
     expect(jira.stderr).toMatch(/the Jira settings \(JIRA_\*\) are not usable: Invalid Jira configuration/);
     expect(jira.stderr).not.toContain("jira-secret-value");
+    const notPr = await run(["check", "acme/payments#0"], {});
+    expect(notPr.code).toBe(EXIT.usage);
+    expect(notPr.stderr).toMatch(/"acme\/payments#0": expected owner\/name#N or a pull request URL/);
     const dots = await run(["check", "../x#1"], { GITHUB_TOKEN: "t" });
     expect(dots.code).toBe(EXIT.usage);
     expect(dots.stderr).toMatch(/"\.\.\/x#1": not a repository name/);
