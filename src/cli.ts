@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 /**
  * The `changegate` command, for auditors and ops:
- *   changegate check [FILE]                      validate a policy file
+ *   changegate config check [FILE]               validate a policy file (key path and line of each problem)
+ *   changegate config schema [--out FILE]        the policy's JSON Schema
+ *   changegate check owner/name#N                evaluate one PR and print its digest; posts nothing
  *   changegate audit export --from --to …        the population of merged changes in a period
  *   changegate audit show owner/name#N           every record of one PR
  *   changegate audit verify                      walk the hash chains
  * The store is DATABASE_URL or --database (same forms as the app). Exit codes: 0 ok; 1 the thing
  * checked is bad (policy invalid, chain broken, PR unknown) or the command failed; 2 bad arguments;
- * 3 the database cannot be reached or holds no audit trail.
+ * 3 the database cannot be reached or holds no audit trail; 4 (check owner/name#N) GitHub or Jira failed.
  *
  * `main(argv, io)` is the whole program (tests call it); the last lines run it as the bin.
  */
@@ -16,10 +18,10 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import cliProgress from "cli-progress";
 import { Command, CommanderError, Option } from "commander";
-import { stringify } from "yaml";
 import { CONFIG_PATH } from "./contract.js";
-import { loadPolicy } from "./config/load.js";
-import { policySizeProblem } from "./config/limits.js";
+import { checkPr, looksLikePr } from "./commands/check-pr.js";
+import { configCheck } from "./commands/config-check.js";
+import { configSchemaCommand } from "./commands/config-schema.js";
 import { EXPORT_FORMATS, exportRows, writeExport, type ExportFormat, type ExportManifest, type Progress, CSV_COLUMNS } from "./audit/export.js";
 import { parsePrArgument, renderPrRecords } from "./audit/show.js";
 import { AuditStore, StoreError } from "./audit/database.js";
@@ -81,7 +83,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .showHelpAfterError("(add --help for usage)")
     .addHelpText(
       "after",
-      "\nExit codes: 0 ok; 1 invalid policy, broken chain, unknown PR or failed command; 2 bad arguments; 3 database unreachable or not a changegate audit trail.",
+      "\nExit codes: 0 ok; 1 invalid policy, non-compliant PR, broken chain, unknown PR or failed command; 2 bad arguments; 3 database unreachable or not a changegate audit trail; 4 GitHub or Jira failed (check owner/name#N).",
     );
 
   const databaseOption = () =>
@@ -89,9 +91,31 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
 
   program
     .command("check")
-    .description(`validate a changegate policy file (default ${CONFIG_PATH}); prints each problem with its key path`)
+    .description("evaluate one pull request as the app would and print its digest and verdict; posts and records nothing (exit 0 compliant, 1 not)")
+    .argument("[pr]", "owner/name#N or the PR's URL (credentials: APP_ID + PRIVATE_KEY, or GITHUB_TOKEN)")
+    .option("--json", "print one JSON object (verdict, title, digest) instead of text")
+    .action(async (target: string | undefined, opts: { json?: boolean }) => {
+      // owner/name#N, a URL, or anything with a # was meant as a PR (checkPr says what is wrong with it).
+      if (target !== undefined && (looksLikePr(target) || /#|^https?:\/\//i.test(target))) return setExit(await checkPr(io, target, opts));
+      // Before `check` evaluated PRs it validated a policy file: that still works, with a note.
+      const file = target ?? CONFIG_PATH;
+      io.stderr.write(`note: validating a policy is now \`changegate config check ${file}\`; \`changegate check\` without owner/name#N will stop validating files in a later version\n`);
+      setExit(await configCheck(io, file, opts));
+    });
+
+  const config = program.command("config").description("the policy file: validate it offline, print its JSON Schema");
+  config
+    .command("check")
+    .description(`validate a policy file with the app's own schema (default ${CONFIG_PATH}); each problem with its key path and line; exit 1 when invalid`)
     .argument("[file]", "the policy file", CONFIG_PATH)
-    .action(async (file: string) => setExit(await checkPolicy(io, file)));
+    .option("--json", "print one JSON object ({ file, valid, problems: [{ path, line, message }] })")
+    .addHelpText("after", "\nWith GITHUB_ACTIONS=true each problem is also printed as an ::error annotation on the file and line.")
+    .action(async (file: string, opts: { json?: boolean }) => setExit(await configCheck(io, file, opts)));
+  config
+    .command("schema")
+    .description("print the policy's JSON Schema (for editors: # yaml-language-server: $schema=…)")
+    .option("--out <file>", "write it to this file instead of stdout")
+    .action((opts: { out?: string }) => setExit(configSchemaCommand(io, opts)));
 
   const audit = program.command("audit").description("the audit trail: export the population of changes, show one PR, verify the hash chains");
 
@@ -133,38 +157,6 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .action(async (opts: { database?: string }) => setExit(await verifyCommand(io, opts)));
 
   return program;
-}
-
-// ------------------------------------------------------------------ check
-
-async function checkPolicy(io: CliIo, file: string): Promise<number> {
-  const path = resolve(io.cwd, file);
-  let text: string;
-  try {
-    // The app refuses a policy over the size limit before parsing it: so does check, before reading it.
-    const tooBig = policySizeProblem(statSync(path).size);
-    if (tooBig) return invalidPolicy(io, file, [{ path: "", message: tooBig.message }]);
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    throw new CliError(EXIT.usage, code === "ENOENT" ? `no policy file at ${file}` : `cannot read ${file}: ${(err as Error).message}`);
-  }
-  const notes: string[] = [];
-  const result = await loadPolicy({ repoFile: { repo: "local/checkout", path: file, text }, orgFile: null }, async (repo, target) => {
-    // _extends names a file on GitHub: not followed here; this file is checked on its own.
-    notes.push(`_extends ${repo}:${target} is read from GitHub by the app; it was not followed here, so this file was checked on its own`);
-    return "";
-  });
-  for (const n of notes) io.stderr.write(`note: ${n}\n`);
-  if (!result.ok) return invalidPolicy(io, file, result.problem.issues);
-  io.stdout.write(`${file}: valid changegate policy. Effective settings (defaults filled in):\n\n${stringify(result.policy.config)}`);
-  return EXIT.ok;
-}
-
-function invalidPolicy(io: CliIo, file: string, issues: { path: string; message: string }[]): number {
-  io.stderr.write(`${file}: not a valid changegate policy\n`);
-  for (const issue of issues) io.stderr.write(`  ${issue.path === "" ? "(file)" : issue.path}: ${issue.message}\n`);
-  return EXIT.failed;
 }
 
 // ------------------------------------------------------------------ export

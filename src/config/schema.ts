@@ -70,7 +70,7 @@ const pinnedCheck = z
  * kind is decided by its type first, so errors name what is wrong with the form the file used (a union
  * would only say "Invalid input").
  */
-const requiredCheck = z.custom<RequiredCheckInput>(() => true).transform((v, ctx): RequiredCheck => {
+export const requiredCheck = z.custom<RequiredCheckInput>(() => true).transform((v, ctx): RequiredCheck => {
   if (typeof v === "string") {
     if (v === "") ctx.addIssue({ code: "custom", message: "cannot be empty" });
     return { name: v };

@@ -60,13 +60,13 @@ export type Decision =
     };
 
 /** What an evaluation learned before it finished or failed: a failure is recorded with it too. */
-interface Progress {
+export interface Progress {
   gathered: Gathered | null;
   policy: Policy | null;
   evidence: Evidence | null;
 }
 
-interface Judgement {
+export interface Judgement {
   verdict: Verdict | null;
   report: Report;
   error: string | null;
@@ -149,8 +149,11 @@ async function judgeOrFail(deps: PipelineDeps, run: Run, progress: Progress): Pr
   }
 }
 
-/** config → tickets → evaluate → render, noting in `progress` what is known as it goes. */
-async function judge(deps: PipelineDeps, run: Run, gathered: Gathered, progress: Progress): Promise<Judgement> {
+/**
+ * config → tickets → evaluate → render, noting in `progress` what is known as it goes. Also run by
+ * `changegate check owner/name#N` (src/commands/check-pr.ts), which publishes and records nothing.
+ */
+export async function judge(deps: Pick<PipelineDeps, "tickets">, run: Pick<Run, "job" | "reader" | "octokit">, gathered: Gathered, progress: Progress): Promise<Judgement> {
   const { job, reader, octokit } = run;
   const loaded = await stage("gather", () => loadPolicy(gathered.configFiles, (repo, path) => readFile(reader, repo, path)));
   if (!loaded.ok) {

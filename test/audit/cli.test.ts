@@ -37,7 +37,7 @@ async function run(argv: string[], env: Record<string, string | undefined> = { D
 }
 
 describe("help", () => {
-  test.each([[["--help"]], [["audit", "--help"]], [["audit", "export", "--help"]], [["audit", "show", "--help"]], [["audit", "verify", "--help"]], [["check", "--help"]]])(
+  test.each([[["--help"]], [["audit", "--help"]], [["audit", "export", "--help"]], [["audit", "show", "--help"]], [["audit", "verify", "--help"]], [["check", "--help"]], [["config", "check", "--help"]], [["config", "schema", "--help"]]])(
     "%j prints usage and exits 0",
     async (argv) => {
       const r = await run(argv);
@@ -188,7 +188,7 @@ describe("audit verify", () => {
   });
 });
 
-describe("check", () => {
+describe("config check", () => {
   const write = (name: string, text: string) => {
     const dir = join(tmp.dir, "policies");
     mkdirSync(dir, { recursive: true });
@@ -198,7 +198,7 @@ describe("check", () => {
 
   test("a valid policy: exit 0 and the effective settings", async () => {
     const file = write("ok.yml", "approvals:\n  required: 2\nbranches: [main, 'release/*']\n");
-    const r = await run(["check", file]);
+    const r = await run(["config", "check", file]);
     expect(r.code).toBe(EXIT.ok);
     expect(r.stdout).toMatch(/valid changegate policy/);
     expect(r.stdout).toMatch(/required: 2/);
@@ -207,44 +207,44 @@ describe("check", () => {
 
   test("an invalid policy: exit 1 with each problem's key path", async () => {
     const file = write("bad.yml", "approvals:\n  required: -1\n  requried: 2\ntickets:\n  required: true\n");
-    const r = await run(["check", file]);
+    const r = await run(["config", "check", file]);
     expect(r.code).toBe(EXIT.failed);
-    expect(r.stderr).toMatch(/bad\.yml: not a valid changegate policy/);
-    expect(r.stderr).toMatch(/ {2}approvals\.required: /);
-    expect(r.stderr).toMatch(/ {2}approvals\.requried: unknown key/);
-    expect(r.stderr).toMatch(/ {2}tickets\.projects: tickets\.required is true but tickets\.projects is empty/);
+    expect(r.stderr).toMatch(/bad\.yml: not a valid changegate policy \(3 problems\)/);
+    expect(r.stderr).toMatch(/ {2}line 2: approvals\.required: /);
+    expect(r.stderr).toMatch(/ {2}line 3: approvals\.requried: unknown key/);
+    expect(r.stderr).toMatch(/ {2}line 4: tickets\.projects: tickets\.required is true but tickets\.projects is empty/);
   });
 
   test("not YAML, a missing file, and _extends (not followed locally)", async () => {
-    const broken = await run(["check", write("broken.yml", "approvals: [\n")]);
+    const broken = await run(["config", "check", write("broken.yml", "approvals: [\n")]);
     expect(broken.code).toBe(EXIT.failed);
-    expect(broken.stderr).toMatch(/\(file\): not valid YAML/);
-    const missing = await run(["check", "policies/none.yml"]);
+    expect(broken.stderr).toMatch(/ {2}line \d+: \(file\): not valid YAML/);
+    const missing = await run(["config", "check", "policies/none.yml"]);
     expect(missing.code).toBe(EXIT.usage);
     expect(missing.stderr).toMatch(/no policy file at policies\/none\.yml/);
-    const ext = await run(["check", write("ext.yml", "_extends: acme/.github\napprovals:\n  required: 3\n")]);
+    const ext = await run(["config", "check", write("ext.yml", "_extends: acme/.github\napprovals:\n  required: 3\n")]);
     expect(ext.code).toBe(EXIT.ok);
     expect(ext.stderr).toMatch(/note: _extends acme\/\.github:\.github\/changegate\.yml .* was not followed here/);
     expect(existsSync(join(tmp.dir, "policies", "ext.yml"))).toBe(true);
   });
 
   test("ci.required entries pinned to their source: validated, and shown normalised", async () => {
-    const ok = await run(["check", write("pinned.yml", "ci:\n  required:\n    - lint\n    - { name: build, app: github-actions }\n    - { name: ci/jenkins, creator: jenkins-bot }\n")]);
+    const ok = await run(["config", "check", write("pinned.yml", "ci:\n  required:\n    - lint\n    - { name: build, app: github-actions }\n    - { name: ci/jenkins, creator: jenkins-bot }\n")]);
     expect(ok.code).toBe(EXIT.ok);
     expect(ok.stdout).toContain("ci:\n  required:\n    - name: lint\n    - name: build\n      app: github-actions\n    - name: ci/jenkins\n      creator: jenkins-bot\n");
-    const bad = await run(["check", write("pinned-bad.yml", "ci:\n  required:\n    - lint\n    - { name: build, app: github-actions, creator: bob }\n    - { name: deploy }\n")]);
+    const bad = await run(["config", "check", write("pinned-bad.yml", "ci:\n  required:\n    - lint\n    - { name: build, app: github-actions, creator: bob }\n    - { name: deploy }\n")]);
     expect(bad.code).toBe(EXIT.failed);
-    expect(bad.stderr).toContain("  ci.required.1: give either app or creator, not both\n");
-    expect(bad.stderr).toMatch(/ {2}ci\.required\.2: pin the check to its source with app .* or creator /);
+    expect(bad.stderr).toContain("  line 4: ci.required.1: give either app or creator, not both\n");
+    expect(bad.stderr).toMatch(/ {2}line 5: ci\.required\.2: pin the check to its source with app .* or creator /);
   });
 
   test("a policy nested 5,000 deep or over the size limit: exit 1 with the problem (never read whole, never parsed)", async () => {
-    const deep = await run(["check", write("deep.yml", `approvals:\n  required: 1\nx: ${"[".repeat(5000)}${"]".repeat(5000)}\n`)]);
+    const deep = await run(["config", "check", write("deep.yml", `approvals:\n  required: 1\nx: ${"[".repeat(5000)}${"]".repeat(5000)}\n`)]);
     expect(deep.code).toBe(EXIT.failed);
-    expect(deep.stderr).toMatch(/deep\.yml: not a valid changegate policy\n {2}\(file\): nested more than 32 levels deep at line 3 /);
-    const big = await run(["check", write("big.yml", `approvals:\n  required: 1\n${"# padding\n".repeat(100_000)}`)]);
+    expect(deep.stderr).toMatch(/deep\.yml: not a valid changegate policy \(1 problem\)\n {2}line 3: \(file\): nested more than 32 levels deep at line 3 /);
+    const big = await run(["config", "check", write("big.yml", `approvals:\n  required: 1\n${"# padding\n".repeat(100_000)}`)]);
     expect(big.code).toBe(EXIT.failed);
-    expect(big.stderr).toMatch(/big\.yml: not a valid changegate policy\n {2}\(file\): the file is 1000025 bytes; a policy file may have at most 65536 bytes/);
+    expect(big.stderr).toMatch(/big\.yml: not a valid changegate policy \(1 problem\)\n {2}\(file\): the file is 1000025 bytes; a policy file may have at most 65536 bytes/);
     expect(big.stdout).toBe("");
   });
 
@@ -252,8 +252,82 @@ describe("check", () => {
     const cwd = join(tmp.dir, "repo");
     mkdirSync(join(cwd, ".github"), { recursive: true });
     writeFileSync(join(cwd, ".github", "changegate.yml"), "ci:\n  required: [build]\n");
-    const r = await run(["check"], {}, cwd);
+    const r = await run(["config", "check"], {}, cwd);
     expect(r.code).toBe(EXIT.ok);
     expect(r.stdout).toMatch(/^\.github\/changegate\.yml: valid/);
+  });
+
+  test("--json: one object with each problem's path and line; valid files carry the effective settings", async () => {
+    const bad = await run(["config", "check", "--json", write("j-bad.yml", "approvals:\n  required: many\n")]);
+    expect(bad.code).toBe(EXIT.failed);
+    expect(JSON.parse(bad.stdout)).toEqual({
+      file: "policies/j-bad.yml",
+      valid: false,
+      problems: [{ path: "approvals.required", line: 2, message: expect.stringMatching(/expected number/) }],
+      notes: [],
+    });
+    const ok = await run(["config", "check", "--json", write("j-ok.yml", "approvals:\n  required: 2\n")]);
+    expect(ok.code).toBe(EXIT.ok);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ valid: true, problems: [], config: { approvals: { required: 2, dismiss_stale: true } } });
+  });
+
+  test("in GitHub Actions: each problem is also an ::error annotation on the file and line", async () => {
+    const file = write("gha.yml", "approvals:\n  required: 1\nemergency:\n  labell: x\n");
+    const r = await run(["config", "check", file], { GITHUB_ACTIONS: "true" });
+    expect(r.code).toBe(EXIT.failed);
+    expect(r.stdout).toBe("::error file=policies/gha.yml,line=4,title=changegate policy::emergency.labell: unknown key (check the spelling against the config reference)\n");
+    const quiet = await run(["config", "check", file], {});
+    expect(quiet.stdout).toBe("");
+  });
+});
+
+describe("check FILE (the old spelling of config check)", () => {
+  test("still validates, with a note naming the new command", async () => {
+    const dir = join(tmp.dir, "old");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "p.yml"), "approvals:\n  required: -3\n");
+    const r = await run(["check", "old/p.yml"]);
+    expect(r.code).toBe(EXIT.failed);
+    expect(r.stderr).toContain("note: validating a policy is now `changegate config check old/p.yml`");
+    expect(r.stderr).toMatch(/ {2}line 2: approvals\.required: /);
+    const missing = await run(["check", "old/none.yml"]);
+    expect(missing.code).toBe(EXIT.usage);
+    expect(missing.stderr).toMatch(/no policy file at old\/none\.yml/);
+  });
+
+  test("owner/name#N is a pull request: without credentials, exit 2 naming what to set", async () => {
+    const r = await run(["check", "acme/payments#12"], {});
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.stderr).toMatch(/no GitHub credentials: set APP_ID and PRIVATE_KEY .* or GITHUB_TOKEN/);
+    expect(r.stderr).not.toMatch(/validating a policy/);
+    const badEnv = await run(["check", "https://github.com/acme/payments/pull/12"], { APP_ID: "12x", PRIVATE_KEY: "secret-key-material" });
+    expect(badEnv.code).toBe(EXIT.usage);
+    expect(badEnv.stderr).toMatch(/APP_ID must be the GitHub App's numeric id/);
+    expect(badEnv.stderr).not.toContain("secret-key-material");
+    const jira = await run(["check", "acme/payments#12"], { GITHUB_TOKEN: "t", JIRA_BASE_URL: "not a url", JIRA_API_TOKEN: "jira-secret-value" });
+    expect(jira.code).toBe(EXIT.usage);
+    expect(jira.stderr).toMatch(/the Jira settings \(JIRA_\*\) are not usable: Invalid Jira configuration/);
+    expect(jira.stderr).not.toContain("jira-secret-value");
+    const notPr = await run(["check", "acme/payments#0"], {});
+    expect(notPr.code).toBe(EXIT.usage);
+    expect(notPr.stderr).toMatch(/"acme\/payments#0": expected owner\/name#N or a pull request URL/);
+    const dots = await run(["check", "../x#1"], { GITHUB_TOKEN: "t" });
+    expect(dots.code).toBe(EXIT.usage);
+    expect(dots.stderr).toMatch(/"\.\.\/x#1": not a repository name/);
+  });
+});
+
+describe("config schema", () => {
+  test("prints the JSON Schema, or writes it with --out", async () => {
+    const r = await run(["config", "schema"]);
+    expect(r.code).toBe(EXIT.ok);
+    const schema = JSON.parse(r.stdout) as { properties: Record<string, unknown> };
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(["_extends", "approvals", "ci", "tickets", "emergency", "audit"]));
+    const out = await run(["config", "schema", "--out", "schema-out.json"]);
+    expect(out.code).toBe(EXIT.ok);
+    expect(readFileSync(join(tmp.dir, "schema-out.json"), "utf8")).toBe(r.stdout);
+    const bad = await run(["config", "schema", "--out", "no/such/dir/s.json"]);
+    expect(bad.code).toBe(EXIT.usage);
+    expect(bad.stderr).toMatch(/cannot write no\/such\/dir\/s\.json: ENOENT/);
   });
 });

@@ -171,19 +171,19 @@ describe("in a fresh process", () => {
     });
   }
 
-  test(`lib/cli.js check on the ${DEEP}-deep file: prints the problem and exits 1`, async () => {
+  test(`lib/cli.js config check on the ${DEEP}-deep file: prints the problem and exits 1`, async () => {
     await ensureBuilt();
     const dir = mkdtempSync(join(tmpdir(), "changegate-policy-"));
     try {
       writeFileSync(join(dir, "deep.yml"), hostile["flow mappings"]!.text);
-      const r = spawnSync(process.execPath, [join(ROOT, "lib", "cli.js"), "check", "deep.yml"], {
+      const r = spawnSync(process.execPath, [join(ROOT, "lib", "cli.js"), "config", "check", "deep.yml"], {
         cwd: dir,
         encoding: "utf8",
         timeout: 60_000,
         env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
       });
       expect({ status: r.status, signal: r.signal }).toEqual({ status: 1, signal: null });
-      expect(r.stderr).toBe(`deep.yml: not a valid changegate policy\n  (file): nested more than ${MAX_POLICY_DEPTH} levels deep at line 3 (collections inside collections); a policy needs only a few levels\n`);
+      expect(r.stderr).toBe(`deep.yml: not a valid changegate policy (1 problem)\n  line 3: (file): nested more than ${MAX_POLICY_DEPTH} levels deep at line 3 (collections inside collections); a policy needs only a few levels\n`);
       expect(r.stdout).toBe("");
     } finally {
       rmSync(dir, { recursive: true, force: true });

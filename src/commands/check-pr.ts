@@ -1,0 +1,117 @@
+/**
+ * `changegate check owner/name#N` (or the PR's URL): evaluate one pull request as the app would,
+ * and print the digest and the verdict, posting nothing and recording nothing.
+ *
+ * It runs the app's own stages: `gather` (the one GraphQL read) and the pipeline's `judge`
+ * (policy → declarer → tickets → evaluate → render), with the app's credentials or a GITHUB_TOKEN
+ * (github/cli-auth.ts) and the app's Jira settings (JIRA_* from the environment, as for `npm start`).
+ * No publish, no recorder: the only writes are the installation token's creation by GitHub's auth.
+ *
+ * Exit codes: 0 compliant (or not gated); 1 not compliant (failing, waiting for CI, or an invalid
+ * policy); 2 bad arguments or credentials; 4 the PR could not be evaluated (GitHub or Jira failed).
+ */
+import type { CliIo } from "../cli.js";
+import { parsePrArgument } from "../audit/show.js";
+import { CHECK_NAME } from "../contract.js";
+import { cliGithub, CredentialsError } from "../github/cli-auth.js";
+import { gather, type Gathered } from "../github/gather.js";
+import { createReader } from "../github/reader.js";
+import { createJiraTicketService } from "../jira/client.js";
+import { jiraConfigFromEnv } from "../jira/env.js";
+import { redact } from "../report/redact.js";
+import { digestForTerminal, terminalLine } from "../report/terminal.js";
+import { judge, newJob, type Progress } from "../runtime/pipeline.js";
+import { StageError } from "../runtime/job.js";
+
+export const CHECK_PR_EXIT = { compliant: 0, notCompliant: 1, usage: 2, error: 4 } as const;
+
+/** owner/name#N or a pull request URL. */
+export function looksLikePr(arg: string): boolean {
+  return parsePrArgument(arg) !== null;
+}
+
+export interface CheckPrOptions {
+  json?: boolean;
+}
+
+export async function checkPr(io: CliIo, arg: string, opts: CheckPrOptions = {}): Promise<number> {
+  const pr = parsePrArgument(arg);
+  if (!pr) {
+    io.stderr.write(`changegate: ${JSON.stringify(arg)}: expected owner/name#N or a pull request URL\n`);
+    return CHECK_PR_EXIT.usage;
+  }
+  const [owner, repo] = pr.repo.split("/") as [string, string];
+  if (/^\.+$/.test(owner) || /^\.+$/.test(repo)) {
+    // "../x#1" would walk up the API's URL path: not a repository name GitHub allows.
+    io.stderr.write(`changegate: ${JSON.stringify(arg)}: not a repository name\n`);
+    return CHECK_PR_EXIT.usage;
+  }
+  const fail = (code: number, message: string) => {
+    io.stderr.write(`changegate: ${redact(message)}\n`);
+    return code;
+  };
+
+  let github;
+  let tickets;
+  try {
+    const jira = jiraConfigFromEnv(io.env as NodeJS.ProcessEnv);
+    tickets = jira ? createJiraTicketService(jira) : null;
+  } catch (err) {
+    return fail(CHECK_PR_EXIT.usage, `the Jira settings (JIRA_*) are not usable: ${(err as Error).message}`);
+  }
+  try {
+    github = await cliGithub(io.env, owner, repo);
+  } catch (err) {
+    if (err instanceof CredentialsError) return fail(CHECK_PR_EXIT.usage, err.message);
+    return fail(CHECK_PR_EXIT.error, `could not authenticate to GitHub: ${(err as Error).message}`);
+  }
+  const ref = { installationId: github.installationId, owner, repo, number: pr.number };
+  const job = newJob({ ref, deliveryId: "changegate-cli", event: "cli.check" });
+  const reader = createReader(github.installationId, github.tokenSource, { retries: 2, maxRetryAfterSeconds: 60, timeoutMs: 30_000 });
+  const notes: string[] = [`read as ${github.via}; nothing is posted or recorded`];
+
+  let gathered: Gathered;
+  let judgement;
+  try {
+    gathered = await gather(reader, ref, github.appId);
+    if (github.appId === 0) {
+      // Without the app's id its own check run would count as CI: leave out check runs named like it.
+      gathered.evidence = { ...gathered.evidence, checks: gathered.evidence.checks.filter((c) => !(c.kind === "check_run" && c.name === CHECK_NAME)) };
+      notes.push(`APP_ID is not set: check runs named "${CHECK_NAME}" are not counted as CI (set APP_ID to the app's id to tell its own apart exactly)`);
+    }
+    if (gathered.evidence.pr.state !== "OPEN") {
+      notes.push(`the PR is ${gathered.evidence.pr.state.toLowerCase()}: the app no longer evaluates it; this is how it would judge it now`);
+    }
+    const progress: Progress = { gathered, policy: null, evidence: null };
+    judgement = await judge({ tickets }, { job, reader, octokit: github.octokit }, gathered, progress);
+  } catch (err) {
+    const original = err instanceof StageError ? err.original : err;
+    const stage = err instanceof StageError ? ` (${err.stage})` : "";
+    return fail(CHECK_PR_EXIT.error, `could not evaluate ${pr.repo}#${pr.number}${stage}: ${original instanceof Error ? original.message : String(original)}`);
+  }
+
+  const { report, verdict } = judgement;
+  const conclusion = verdict?.conclusion ?? "failure";
+  const outcome = verdict === null ? "invalid policy" : !verdict.gated ? "not gated" : conclusion === "success" ? "compliant" : conclusion === "pending" ? "waiting for CI" : "not compliant";
+  const code = conclusion === "success" ? CHECK_PR_EXIT.compliant : CHECK_PR_EXIT.notCompliant;
+  if (opts.json) {
+    io.stdout.write(
+      `${JSON.stringify({
+        pr: `${pr.repo}#${pr.number}`,
+        head: gathered.evidence.pr.headSha,
+        state: gathered.evidence.pr.state,
+        outcome,
+        conclusion,
+        title: report.check.title,
+        digest: report.check.summary,
+        reads: reader.reads,
+        notes,
+      })}\n`,
+    );
+    return code;
+  }
+  for (const n of notes) io.stderr.write(`note: ${n}\n`);
+  io.stdout.write(digestForTerminal(report.check.summary));
+  io.stdout.write(`\n${pr.repo}#${pr.number} at ${gathered.evidence.pr.headSha.slice(0, 12)}: ${outcome.toUpperCase()} — ${terminalLine(report.check.title)}\n`);
+  return code;
+}
