@@ -5,6 +5,8 @@
 import { afterEach, beforeEach, describe, expect, test } from "@jest/globals";
 import nock from "nock";
 import type { OwnVerdict, Recorder } from "../../src/audit/recorder.js";
+import { gather } from "../../src/github/gather.js";
+import type { GraphqlReader } from "../../src/github/reader.js";
 import { evidenceData, HEAD, INSTALLATION_ID } from "../helpers/fixtures.js";
 import { pullRequestEvent } from "../helpers/payloads.js";
 import { harness, mockToken, recordRequests, type Recorded } from "../helpers/probot.js";
@@ -61,6 +63,25 @@ describe("org floors", () => {
     const check = requests[1]!.body as { conclusion: string; output: { title: string } };
     expect(check.conclusion).toBe("failure");
     expect(check.output.title).toContain("acme/.github:.github/changegate.yml");
+  });
+});
+
+describe("the owner's .github repository itself", () => {
+  test("is not read twice: readOrg is false and its own file is also the org file", async () => {
+    const variables: Record<string, unknown>[] = [];
+    const reader = {
+      reads: 0,
+      query: async (_q: string, v: Record<string, unknown>) => {
+        variables.push(v);
+        return { data: evidenceData({ policy: ORG, reviews: [{ login: "alice" }] }), errors: [] };
+      },
+    } as unknown as GraphqlReader;
+    const g = await gather(reader, { installationId: INSTALLATION_ID, owner: "acme", repo: ".github", number: 1 }, 1);
+    expect(variables).toEqual([expect.objectContaining({ readOrg: false })]);
+    expect(g.configFiles.orgFile).toEqual({ repo: "acme/.github", path: ".github/changegate.yml", text: ORG });
+    const other = await gather(reader, { installationId: INSTALLATION_ID, owner: "acme", repo: "payments", number: 1 }, 1);
+    expect(variables[1]).toMatchObject({ readOrg: true });
+    expect(other.configFiles.orgFile).toBeNull();
   });
 });
 
