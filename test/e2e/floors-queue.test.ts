@@ -83,7 +83,8 @@ describe("merge queue", () => {
     expect(shown.stdout).toContain("MERGE GROUP DESTROYED  DESTROYED");
     expect(shown.stdout).toContain("(merged)");
     // The merge through the queue is recorded like any merge, from the PR's own verdict.
-    expect(shown.stdout).toMatch(/MERGE/);
+    expect(shown.stdout).toMatch(/ MERGE  compliant  head /);
+    expect(shown.stdout).toContain("merged by github-merge-queue");
     const badShown = w.cg.cli(["audit", "show", `${repo.fullName}#${bad.number}`]);
     expect(badShown.stdout).toContain("(dequeued)");
   }, 180_000);
