@@ -24,6 +24,7 @@ import { reconcile } from "./runtime/reconcile.js";
 import { BoundedMap } from "./runtime/bounded-map.js";
 import { Scheduler } from "./runtime/scheduler.js";
 import { subscribe } from "./server/events.js";
+import { handleMergeGroup } from "./runtime/merge-group.js";
 import { healthRoute } from "./server/health.js";
 import { registerRoute } from "./server/route.js";
 
@@ -133,7 +134,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   const appFn: ApplicationFunction = (app, { addHandler }) => {
     probot = app;
     if (!options.appId) app.log.warn("APP_ID is not set: changegate cannot tell its own check runs from CI");
-    subscribe(app, { appId: options.appId, intake, locator });
+    subscribe(app, { appId: options.appId, intake, locator, mergeGroup: (id, payload) => handleMergeGroup({ ...deps(), log: app.log }, id, payload) });
     registerRoute(app, addHandler, healthRoute(stats));
     recheck = startJira(app, addHandler, options.jira, request);
     resumed = intake.resume().catch((err: unknown) => {

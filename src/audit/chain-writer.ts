@@ -12,8 +12,8 @@ import { isBypass } from "../policy/merge.js";
 import type { AuditStore } from "./database.js";
 import { canonicalJson, GENESIS_HASH, recordHash, type HashedColumns } from "./hash.js";
 import type { AuditDatabase } from "./migrations.js";
-import { chainOf, evaluationPayload, mergePayload, normaliseTime, type StandingVerdict } from "./payload.js";
-import type { EvaluationRecord, MergeRecord, OwnVerdict, Recorder, RepoRef } from "./recorder.js";
+import { chainOf, evaluationPayload, mergeGroupPayload, mergePayload, normaliseTime, type StandingVerdict } from "./payload.js";
+import type { EvaluationRecord, MergeGroupRecord, MergeRecord, OwnVerdict, Recorder, RepoRef } from "./recorder.js";
 import { closePr, indexEvaluation } from "./ticket-index.js";
 import { changegateVersion } from "./version.js";
 
@@ -131,6 +131,26 @@ export class ChainWriter implements Recorder {
     );
     if (appended) return { ...appended, bypass, standing, duplicate: false };
     return { ...existing!, bypass, standing: null, duplicate: true };
+  }
+
+  /** Append a merge group's verdict or end (kind "merge_group"; no sequence, not a merge). */
+  async recordMergeGroup(rec: MergeGroupRecord): Promise<AppendedRecord> {
+    const { ref } = rec;
+    return this.append(chainOf(ref.owner, ref.repo), async () => ({
+      kind: "merge_group",
+      recorded_at: normaliseTime(rec.at),
+      installation_id: ref.installationId,
+      repo: `${ref.owner}/${ref.repo}`,
+      pr_number: ref.number,
+      head_sha: rec.headSha,
+      delivery_id: rec.deliveryId,
+      outcome: rec.outcome,
+      sequence: null,
+      merged_at: null,
+      bypass: null,
+      standing_seq: null,
+      payload: canonicalJson(mergeGroupPayload(rec, this.version)),
+    }));
   }
 
   /**

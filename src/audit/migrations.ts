@@ -18,7 +18,7 @@ export interface AuditRecordTable {
   chain: string;
   /** Position in the chain, from 1, without gaps. */
   seq: number;
-  kind: "evaluation" | "merge";
+  kind: "evaluation" | "merge" | "merge_group";
   recorded_at: string;
   installation_id: number;
   repo: string;

@@ -5,7 +5,7 @@
  * Left out on purpose: the PR body and full commit messages (free text that can carry pasted
  * secrets; where a ticket key was found is kept in tickets.refs[].foundIn).
  */
-import type { EvaluationRecord, MergeRecord } from "./recorder.js";
+import type { EvaluationRecord, MergeGroupRecord, MergeRecord } from "./recorder.js";
 import type { CiCheck, CommitInfo, PolicySource, ReviewState, TicketEvidence, Verdict } from "../policy/types.js";
 import type { Config } from "../config/schema.js";
 import { unattributedCommits } from "../policy/approvals.js";
@@ -188,6 +188,27 @@ export function mergePayload(rec: MergeRecord, bypass: boolean, standing: Standi
     gated: rec.gated ?? null,
     bypass,
     standing,
+    changegateVersion: version,
+  };
+}
+
+/** A merge group record's payload (record kind "merge_group"). */
+export function mergeGroupPayload(rec: MergeGroupRecord, version: string): Record<string, unknown> {
+  return {
+    type: "merge_group",
+    at: rec.at,
+    deliveryId: rec.deliveryId,
+    installationId: rec.ref.installationId,
+    repo: `${rec.ref.owner}/${rec.ref.repo}`,
+    number: rec.ref.number,
+    action: rec.action,
+    reason: rec.reason,
+    baseRef: rec.baseRef,
+    baseSha: rec.baseSha,
+    headSha: rec.headSha,
+    prs: rec.prs,
+    outcome: rec.outcome,
+    error: rec.error,
     changegateVersion: version,
   };
 }

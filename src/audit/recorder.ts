@@ -48,6 +48,27 @@ export interface MergeRecord {
   gated?: boolean;
 }
 
+/**
+ * A merge queue's group, as changegate judged it (`checks_requested`) or as GitHub dropped it
+ * (`destroyed`, with GitHub's reason: merged, dequeued, invalidated). Recorded on the chain of the
+ * repository, under the PR its temporary branch names.
+ */
+export interface MergeGroupRecord {
+  at: string;
+  deliveryId: string;
+  ref: PrRef;
+  action: "checks_requested" | "destroyed";
+  reason: string | null;
+  baseRef: string;
+  baseSha: string;
+  headSha: string;
+  /** The PRs in the group and their verdicts (checks_requested); [] when GitHub or the store could not say. */
+  prs: { number: number; headSha: string; ok: boolean; why: string }[];
+  /** What the check said (checks_requested), or "destroyed". */
+  outcome: "success" | "failure" | "destroyed";
+  error: string | null;
+}
+
 /** How a merge went on record: its id ("owner/name@seq"), and whether it was already there. */
 export interface MergeReceipt {
   id: string;
@@ -80,6 +101,8 @@ export interface Recorder {
   recordMerge(rec: MergeRecord): Promise<MergeReceipt | null>;
   /** The latest recorded own verdict at `headSha` of each of these PRs of `repo` (absent: none recorded). */
   verdictsAt(repo: RepoRef, headSha: string, numbers: number[]): Promise<Map<number, OwnVerdict>>;
+  /** A merge group's verdict or its end (src/runtime/merge-group.ts); a recorder without it cannot pass a group. */
+  recordMergeGroup?(rec: MergeGroupRecord): Promise<unknown>;
 }
 
 /** The OwnVerdict an evaluation record stands for. */
@@ -109,6 +132,8 @@ export class MemoryRecorder implements Recorder {
   async recordMerge(_rec: MergeRecord): Promise<MergeReceipt | null> {
     return null;
   }
+
+  async recordMergeGroup(_rec: MergeGroupRecord): Promise<void> {}
 
   async verdictsAt(repo: RepoRef, headSha: string, numbers: number[]): Promise<Map<number, OwnVerdict>> {
     const out = new Map<number, OwnVerdict>();

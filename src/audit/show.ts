@@ -30,11 +30,30 @@ export function renderPrRecords(repo: string, number: number, rows: AuditRow[]):
   for (const row of rows) {
     out.push("");
     const p = JSON.parse(row.payload) as RecordPayload;
-    if (p.type === "merge") out.push(...renderMerge(row, p));
+    if ((p as { type: string }).type === "merge_group") out.push(...renderMergeGroup(row, p as unknown as MergeGroupShown));
+    else if (p.type === "merge") out.push(...renderMerge(row, p));
     else out.push(...renderEvaluation(row, p));
     out.push(`    record ${row.chain}@${row.seq}  hash ${row.hash.slice(0, 16)}…  previous ${row.prev_hash.slice(0, 16)}…`);
   }
   return `${out.join("\n")}\n`;
+}
+
+interface MergeGroupShown {
+  action: string;
+  reason: string | null;
+  baseRef: string;
+  headSha: string;
+  outcome: string;
+  error: string | null;
+  prs: { number: number; ok: boolean; why: string }[];
+}
+
+/** A merge queue group this PR named (record kind merge_group). */
+function renderMergeGroup(row: AuditRow, p: MergeGroupShown): string[] {
+  const lines = [`#${row.seq}  ${row.recorded_at}  MERGE GROUP ${clean(p.action).toUpperCase()}  ${clean(p.outcome).toUpperCase()}  head ${clean(p.headSha).slice(0, 7)} into ${clean(p.baseRef)}${p.reason ? `  (${clean(p.reason)})` : ""}`];
+  for (const pr of p.prs ?? []) lines.push(`    #${pr.number} ${pr.ok ? "ok" : "NOT COMPLIANT"}: ${clean(pr.why)}`);
+  if (p.error) lines.push(`    ${clean(p.error)}`);
+  return lines;
 }
 
 function renderEvaluation(row: AuditRow, p: EvaluationPayload): string[] {

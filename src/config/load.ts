@@ -9,6 +9,7 @@ import type { z } from "zod";
 import { CONFIG_PATH } from "../contract.js";
 import { policyTextProblem } from "./limits.js";
 import { configSchema } from "./schema.js";
+import { applyFloors, enforceSchema, type Floors } from "./floors.js";
 import type { Policy, PolicySource } from "../policy/types.js";
 
 export interface ConfigFile {
@@ -43,9 +44,56 @@ export function fileLabel(f: { repo: string; path: string }): string {
 
 /**
  * Resolve which policy applies: the repository's own file, else the owner's `.github` repository's
- * file, else the built-in defaults.
+ * file, else the built-in defaults; then the org file's `enforce:` floors (src/config/floors.ts) on
+ * top, whichever applied. `defaultBranch` keeps the default branch gated when floors add branches.
  */
 export async function loadPolicy(
+  files: { repoFile: ConfigFile | null; orgFile: ConfigFile | null; defaultBranch?: string },
+  fetchFile: FetchFile,
+): Promise<LoadResult> {
+  // An org file that cannot be read as floors fails every repository: its floors are unknown.
+  const floors = readFloors(files.orgFile);
+  if ("problem" in floors) return { ok: false, problem: floors.problem };
+  const loaded = await loadOwnPolicy(files, fetchFile);
+  if (!loaded.ok || !floors.value || !files.orgFile) return loaded;
+  const floored = applyFloors(loaded.policy.config, floors.value, files.defaultBranch ?? null);
+  const orgLabel = fileLabel(files.orgFile);
+  if ("problem" in floored) {
+    return { ok: false, problem: { file: `${loaded.policy.source.location} with the floors of ${orgLabel}`, issues: [floored.problem] } };
+  }
+  const { source } = loaded.policy;
+  const hash = createHash("sha256").update(`${source.contentHash}\nenforce ${orgLabel}\n${files.orgFile.text}\n`);
+  return {
+    ok: true,
+    policy: {
+      config: floored.config,
+      source: { kind: source.kind, location: `${source.location} with the floors of ${orgLabel}`, contentHash: hash.digest("hex") },
+      floors: { location: orgLabel, notes: floored.notes },
+    },
+  };
+}
+
+/** The `enforce:` section of the org file: null without one; a problem naming the org file when invalid. */
+function readFloors(orgFile: ConfigFile | null): { value: Floors | null } | { problem: ConfigProblem } {
+  if (!orgFile) return { value: null };
+  const label = fileLabel(orgFile);
+  const parsed = parseYaml(orgFile.text, label);
+  if ("problem" in parsed) return parsed;
+  if (!("enforce" in parsed.value)) return { value: null };
+  const floors = enforceSchema.safeParse(parsed.value.enforce);
+  if (!floors.success) {
+    const issues = zodIssues(floors.error).map((i) => ({ ...i, path: i.path ? `enforce.${i.path}` : "enforce" }));
+    return { problem: { file: label, issues } };
+  }
+  return { value: floors.data };
+}
+
+/** Is this the owner's `.github` repository's policy file, the only place `enforce:` may appear? */
+function isOrgFile(f: { repo: string; path: string }): boolean {
+  return f.repo.toLowerCase().endsWith("/.github") && f.path === CONFIG_PATH;
+}
+
+async function loadOwnPolicy(
   files: { repoFile: ConfigFile | null; orgFile: ConfigFile | null },
   fetchFile: FetchFile,
 ): Promise<LoadResult> {
@@ -84,6 +132,10 @@ async function resolveExtends(file: ConfigFile, fetchFile: FetchFile, chain: Con
   const parsed = parseYaml(file.text, label);
   if ("problem" in parsed) return parsed;
   const { _extends: ext, ...own } = parsed.value;
+  if ("enforce" in own) {
+    if (!isOrgFile(file)) return problem(label, "enforce", "floors are read only from the owner's .github repository (owner/.github:.github/changegate.yml); a repository's own file cannot set them");
+    delete own.enforce; // read by readFloors; the rest of the org file is the default policy
+  }
   if (ext === undefined) return { value: own };
 
   if (typeof ext !== "string" || ext.trim() === "") {

@@ -161,7 +161,7 @@ export interface Gathered {
   evidence: Omit<Evidence, "tickets">;
   /** Open PRs of this repository with the same head commit (this PR excluded). */
   sharedHead: SharedHeadPr[];
-  configFiles: { repoFile: ConfigFile | null; orgFile: ConfigFile | null };
+  configFiles: { repoFile: ConfigFile | null; orgFile: ConfigFile | null; defaultBranch?: string };
   ownCheck: ExistingCheck | null;
   digestComment: { id: number; body: string } | null;
 }
@@ -181,6 +181,8 @@ export async function gather(reader: GraphqlReader, ref: PrRef, appId: number): 
     policyExpr: `HEAD:${CONFIG_PATH}`,
     appId,
     checkName: CHECK_NAME,
+    // The owner's `.github` repository is read beside every other one; for itself, its own file is the org file.
+    readOrg: !isOrgRepo(ref.repo),
   });
   // The owner's `.github` repository may well not exist: that NOT_FOUND is expected, nothing else is.
   // So may PRs of other repositories listed beside the head (a fork network): they are not sharers.
@@ -225,7 +227,7 @@ export async function gather(reader: GraphqlReader, ref: PrRef, appId: number): 
   ]);
   const [owner, name] = nameWithOwner.split("/") as [string, string];
   const repoText = blobText(repo.policy, `${nameWithOwner}:${CONFIG_PATH}`);
-  const orgText = blobText(parsed.data.org?.policy, `${owner}/.github:${CONFIG_PATH}`);
+  const orgText = isOrgRepo(ref.repo) ? repoText : blobText(parsed.data.org?.policy, `${owner}/.github:${CONFIG_PATH}`);
   const digest = comments.find((c) => c.viewerDidAuthor && c.body.includes(DIGEST_MARKER) && c.databaseId !== null);
 
   return {
@@ -256,12 +258,18 @@ export async function gather(reader: GraphqlReader, ref: PrRef, appId: number): 
     configFiles: {
       repoFile: repoText === null ? null : { repo: nameWithOwner, path: CONFIG_PATH, text: repoText },
       orgFile: orgText === null ? null : { repo: `${owner}/.github`, path: CONFIG_PATH, text: orgText },
+      defaultBranch: repo.defaultBranchRef?.name ?? "main",
     },
     ownCheck: ownRuns[0]
       ? { id: ownRuns[0].databaseId, status: ownRuns[0].status, conclusion: ownRuns[0].conclusion, title: ownRuns[0].title, summary: ownRuns[0].summary }
       : null,
     digestComment: digest ? { id: digest.databaseId!, body: digest.body } : null,
   };
+}
+
+/** The owner's `.github` repository: its policy file is the org file (GitHub names are case-insensitive). */
+function isOrgRepo(name: string): boolean {
+  return name.toLowerCase() === ".github";
 }
 
 /** An error under the PR lists of the head commit or head branch (a fork's branch, another repository's PR). */

@@ -33,7 +33,7 @@ const PAGE = `pageInfo { hasNextPage endCursor }`;
 const SHARED_HEAD_FIELDS = `number state baseRefName headRefOid baseRepository { nameWithOwner }`;
 
 export const EVIDENCE_QUERY = `
-query ChangegateEvidence($owner: String!, $name: String!, $number: Int!, $policyExpr: String!, $appId: Int!, $checkName: String!) {
+query ChangegateEvidence($owner: String!, $name: String!, $number: Int!, $policyExpr: String!, $appId: Int!, $checkName: String!, $readOrg: Boolean!) {
   repository(owner: $owner, name: $name) {
     nameWithOwner
     defaultBranchRef { name }
@@ -66,7 +66,7 @@ query ChangegateEvidence($owner: String!, $name: String!, $number: Int!, $policy
       }
     }
   }
-  org: repository(owner: $owner, name: ".github") {
+  org: repository(owner: $owner, name: ".github") @include(if: $readOrg) {
     policy: object(expression: $policyExpr) { ... on Blob { text isTruncated } }
   }
 }`;

@@ -19,6 +19,8 @@ export interface PolicySource {
 export interface Policy {
   config: Config;
   source: PolicySource;
+  /** The org file's `enforce:` floors, when it has any: where they come from and where they won. */
+  floors?: { location: string; notes: { key: string; message: string }[] };
 }
 
 export interface Actor {

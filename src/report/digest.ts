@@ -6,6 +6,7 @@ import { DIGEST_MARKER } from "../contract.js";
 import type { ConfigProblem } from "../config/load.js";
 import type { ApprovalsResult, CiLine, CiResult, EmergencyDeclaration, Evidence, Policy, RequiredCheck, RuleResult, RuleStatus, TicketsResult, Verdict } from "../policy/types.js";
 import { code, link, md } from "./escape.js";
+import { floorLines } from "./floors.js";
 import { MAX_BODY, MAX_TITLE, type CheckOutput, type Report } from "./types.js";
 
 const MAX_SHIPPED_COMMITS = 100;
@@ -48,6 +49,7 @@ export function renderVerdict(verdict: Verdict, evidence: Evidence, policy: Poli
     }
     if (verdict.conclusion === "success") lines.push(...shipped(evidence));
   }
+  lines.push(...floorLines(policy));
   lines.push(...footer(evidence, policy.source.kind === "defaults" ? "built-in defaults (no `.github/changegate.yml` in this repository or the owner's `.github` repository): 1 approval, all CI green" : `${md(policy.source.location)} (default branch)`));
   const summary = bound(lines.join("\n"));
   return {

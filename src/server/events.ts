@@ -13,9 +13,13 @@ export interface EventDeps {
   appId: number;
   intake: Intake;
   locator: Locator;
+  /** merge_group deliveries (src/runtime/merge-group.ts); absent: not handled. */
+  mergeGroup?: (deliveryId: string, payload: unknown) => Promise<unknown>;
 }
 
-export function subscribe(app: Probot, { appId, intake, locator }: EventDeps): void {
+export function subscribe(app: Probot, { appId, intake, locator, mergeGroup }: EventDeps): void {
+  if (mergeGroup) app.on("merge_group", async (context) => void (await mergeGroup(context.id, context.payload)));
+
   app.on(
     [
       "pull_request.opened",

@@ -321,6 +321,24 @@ class Resolvers {
         return pr ? ref(name, this.m.headSha(pr)) : null;
       },
       object: ({ expression, oid }: { expression?: string; oid?: string }) => this.object(r, expression ?? oid ?? ""),
+      mergeQueue: ({ branch }: { branch?: string }) => {
+        const name = branch ?? r.defaultBranch;
+        const entries = this.m.queueOf(r.fullName, name);
+        return {
+          __typename: "MergeQueue",
+          id: this.m.nodeId("MQ", `${r.id}:${name}`),
+          entries: (args: ConnArgs) =>
+            connection("entries", entries, args, (e) => ({
+              __typename: "MergeQueueEntry",
+              id: this.m.nodeId("MQE", `${r.id}:${e.pr.number}`),
+              position: entries.indexOf(e) + 1,
+              state: "AWAITING_CHECKS",
+              headCommit: () => this.commit(e.headSha),
+              baseCommit: () => this.commit(e.baseSha),
+              pullRequest: () => this.pullRequest(e.pr),
+            })),
+        };
+      },
       pullRequest: ({ number }: { number: number }) => {
         const pr = this.m.pull(r.fullName, number);
         if (!pr) throw new TypedError("NOT_FOUND", `Could not resolve to a PullRequest with the number of ${number}.`);

@@ -236,6 +236,14 @@ export interface OpenPullSpec {
 const GITHUB_ACTIONS = { id: 15368, slug: "github-actions", name: "GitHub Actions" };
 
 /** The state and the state changes. */
+/** A pull request in a merge queue: its group's head commit holds the base, every entry ahead, and it. */
+export interface SimQueueEntry {
+  pr: SimPull;
+  headSha: string;
+  baseSha: string;
+  headRef: string;
+}
+
 export class GitHubModel {
   readonly apps = new Map<number, SimApp>();
   readonly installations = new Map<number, SimInstallation>();
@@ -243,6 +251,8 @@ export class GitHubModel {
   readonly repos = new Map<string, SimRepo>();
   readonly commits = new Map<string, SimCommit>();
   readonly pulls = new Map<string, SimPull>();
+  /** Merge queues ("owner/name#branch", lower-cased) → entries in order (the front merges first). */
+  readonly mergeQueues = new Map<string, SimQueueEntry[]>();
   readonly reviews = new Map<number, SimReview>();
   readonly comments = new Map<number, SimComment>();
   readonly suites = new Map<number, SimSuite>();
@@ -609,6 +619,51 @@ export class GitHubModel {
   reopen(pr: SimPull, by = pr.author): void {
     Object.assign(pr, { state: "open", closedAt: null, updatedAt: this.tick() });
     this.emit("pull_request", "reopened", { repo: this.mustRepo(pr.repo), sender: by, pr });
+  }
+
+  queueOf(repo: string, branch: string): SimQueueEntry[] {
+    const key = `${repo}#${branch}`.toLowerCase();
+    let q = this.mergeQueues.get(key);
+    if (!q) this.mergeQueues.set(key, (q = []));
+    return q;
+  }
+
+  /**
+   * Add an open PR to its base's merge queue, as GitHub does: a merge group whose head commit is
+   * built on the entry ahead (or the base), on branch gh-readonly-queue/<base>/pr-<N>-<base sha>,
+   * announced with merge_group checks_requested.
+   */
+  enqueue(pr: SimPull, by = pr.author): SimQueueEntry {
+    if (pr.state !== "open") throw new SimHttpError(422, "Pull request is not open");
+    const repo = this.mustRepo(pr.repo);
+    const q = this.queueOf(repo.fullName, pr.baseRef);
+    if (q.some((e) => e.pr === pr)) throw new SimHttpError(422, "Pull request is already queued");
+    const parent = q.at(-1)?.headSha ?? repo.baseSha;
+    const c = this.addCommit(repo, { message: `Merge pull request #${pr.number} into merge queue`, authors: ["github-merge-queue[bot]"], committer: "web-flow" }, [parent, this.headSha(pr)]);
+    const entry: SimQueueEntry = { pr, headSha: c.sha, baseSha: repo.baseSha, headRef: `refs/heads/gh-readonly-queue/${pr.baseRef}/pr-${pr.number}-${repo.baseSha}` };
+    q.push(entry);
+    this.emit("merge_group", "checks_requested", { repo, sender: by, mergeGroup: entry });
+    return entry;
+  }
+
+  /** Take a PR out of the queue: its group is destroyed ("dequeued"). */
+  dequeue(pr: SimPull, reason: "dequeued" | "invalidated" = "dequeued"): void {
+    const repo = this.mustRepo(pr.repo);
+    const q = this.queueOf(repo.fullName, pr.baseRef);
+    const i = q.findIndex((e) => e.pr === pr);
+    if (i < 0) throw new SimHttpError(422, "Pull request is not queued");
+    const [entry] = q.splice(i, 1);
+    this.emit("merge_group", "destroyed", { repo, sender: "github-merge-queue[bot]", mergeGroup: entry!, reason });
+  }
+
+  /** The front entry's group passed its checks: GitHub merges it and destroys its group ("merged"). */
+  mergeQueueFront(repoName: string, branch: string): SimPull {
+    const q = this.queueOf(repoName, branch);
+    const entry = q.shift();
+    if (!entry) throw new SimHttpError(422, "The merge queue is empty");
+    this.merge(entry.pr, "github-merge-queue[bot]");
+    this.emit("merge_group", "destroyed", { repo: this.mustRepo(repoName), sender: "github-merge-queue[bot]", mergeGroup: entry, reason: "merged" });
+    return entry.pr;
   }
 
   openPullsWithHead(repo: string, sha: string): SimPull[] {

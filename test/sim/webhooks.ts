@@ -5,7 +5,7 @@
 import { createHmac } from "node:crypto";
 import { example, hasExample } from "./examples.js";
 import { checkRunJson, commitJson, commentJson, labelJson, pullJson, repoJson, reviewJson, suiteJson, userJson } from "./json.js";
-import type { GitHubModel, SimCheckRun, SimComment, SimInstallation, SimPull, SimRepo, SimReview, SimStatus, SimSuite } from "./model.js";
+import type { GitHubModel, SimCheckRun, SimComment, SimInstallation, SimPull, SimQueueEntry, SimRepo, SimReview, SimStatus, SimSuite } from "./model.js";
 
 export interface WebhookContext {
   model: GitHubModel;
@@ -25,6 +25,8 @@ export interface WebhookContext {
   before?: string;
   after?: string;
   requestedAction?: string;
+  mergeGroup?: SimQueueEntry;
+  reason?: string;
 }
 
 export function buildWebhook(ctx: WebhookContext): Record<string, unknown> {
@@ -47,6 +49,12 @@ export function buildWebhook(ctx: WebhookContext): Record<string, unknown> {
   if (ctx.run) p.check_run = checkRunJson(m, ctx.run);
   if (ctx.requestedAction !== undefined) p.requested_action = { identifier: ctx.requestedAction };
   if (ctx.suite) p.check_suite = suiteJson(m, ctx.suite);
+  if (ctx.mergeGroup) {
+    const g = ctx.mergeGroup;
+    const c = m.commits.get(g.headSha)!;
+    p.merge_group = { head_sha: g.headSha, head_ref: g.headRef, base_sha: g.baseSha, base_ref: `refs/heads/${g.pr.baseRef}`, head_commit: { id: c.sha, tree_id: c.sha, message: c.message, timestamp: c.date, author: { name: "GitHub", email: "noreply@github.com" }, committer: { name: "GitHub", email: "noreply@github.com" } } };
+    if (ctx.action === "destroyed") p.reason = ctx.reason ?? "dequeued";
+  }
   if (ctx.status) {
     const s = ctx.status;
     Object.assign(p, {

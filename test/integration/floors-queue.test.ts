@@ -1,0 +1,141 @@
+/**
+ * Org floors and the merge queue inside one process: real Probot, GitHub as nock, exact requests.
+ * Floors come in the one evidence read; a merge group costs one queue read and one check write.
+ */
+import { afterEach, beforeEach, describe, expect, test } from "@jest/globals";
+import nock from "nock";
+import type { OwnVerdict, Recorder } from "../../src/audit/recorder.js";
+import { gather } from "../../src/github/gather.js";
+import type { GraphqlReader } from "../../src/github/reader.js";
+import { evidenceData, HEAD, INSTALLATION_ID } from "../helpers/fixtures.js";
+import { pullRequestEvent } from "../helpers/payloads.js";
+import { harness, mockToken, recordRequests, type Recorded } from "../helpers/probot.js";
+
+const REPO_PATH = "/repos/acme/payments";
+const BASE_SHA = "b".repeat(40);
+const GROUP = "9".repeat(40);
+const ORG = "approvals:\n  required: 1\nenforce:\n  approvals:\n    required: 2\n  ci:\n    required: [build]\n";
+
+beforeEach(() => nock.disableNetConnect());
+afterEach(() => {
+  nock.cleanAll();
+  nock.enableNetConnect();
+});
+
+const calls = (requests: Recorded[]) => requests.map((r) => `${r.method} ${r.path.replace(/\?.*$/, "")}`);
+
+describe("org floors", () => {
+  test("a repository file asking for less: one read, the floor wins, the digest says which key and why", async () => {
+    const h = await harness();
+    const scope = mockToken()
+      .post("/graphql")
+      .reply(200, { data: evidenceData({ policy: "approvals:\n  required: 0\n", orgPolicy: ORG, reviews: [{ login: "alice" }] }) })
+      .post(`${REPO_PATH}/check-runs`)
+      .reply(201, { id: 555 })
+      .post(`${REPO_PATH}/issues/1/comments`)
+      .reply(201, { id: 777 });
+    const requests = recordRequests(scope);
+    await h.deliver("pull_request", pullRequestEvent("synchronize"));
+    expect(scope.pendingMocks()).toStrictEqual([]);
+    expect(calls(requests)).toEqual(["POST /graphql", `POST ${REPO_PATH}/check-runs`, `POST ${REPO_PATH}/issues/1/comments`]);
+    expect(requests[0]!.body).toMatchObject({ variables: { readOrg: true } });
+    const check = requests[1]!.body as { conclusion: string; output: { title: string } };
+    const comment = (requests[2]!.body as { body: string }).body;
+    expect(check.conclusion).toBe("failure");
+    expect(check.output.title).toContain("1 of 2 required");
+    expect(comment).toContain("Org floors applied");
+    expect(comment).toContain("`approvals.required`");
+    expect(comment).toContain("`ci.required`");
+  });
+
+  test("an invalid org file fails a repository that has its own valid file, naming the org file", async () => {
+    const h = await harness();
+    const scope = mockToken()
+      .post("/graphql")
+      .reply(200, { data: evidenceData({ policy: "approvals:\n  required: 3\n", orgPolicy: "enforce:\n  approvals:\n    required: lots\n", reviews: [{ login: "alice" }] }) })
+      .post(`${REPO_PATH}/check-runs`)
+      .reply(201, { id: 555 })
+      .post(`${REPO_PATH}/issues/1/comments`)
+      .reply(201, { id: 777 });
+    const requests = recordRequests(scope);
+    await h.deliver("pull_request", pullRequestEvent("synchronize"));
+    expect(calls(requests)).toHaveLength(3);
+    const check = requests[1]!.body as { conclusion: string; output: { title: string } };
+    expect(check.conclusion).toBe("failure");
+    expect(check.output.title).toContain("acme/.github:.github/changegate.yml");
+  });
+});
+
+describe("the owner's .github repository itself", () => {
+  test("is not read twice: readOrg is false and its own file is also the org file", async () => {
+    const variables: Record<string, unknown>[] = [];
+    const reader = {
+      reads: 0,
+      query: async (_q: string, v: Record<string, unknown>) => {
+        variables.push(v);
+        return { data: evidenceData({ policy: ORG, reviews: [{ login: "alice" }] }), errors: [] };
+      },
+    } as unknown as GraphqlReader;
+    const g = await gather(reader, { installationId: INSTALLATION_ID, owner: "acme", repo: ".github", number: 1 }, 1);
+    expect(variables).toEqual([expect.objectContaining({ readOrg: false })]);
+    expect(g.configFiles.orgFile).toEqual({ repo: "acme/.github", path: ".github/changegate.yml", text: ORG });
+    const other = await gather(reader, { installationId: INSTALLATION_ID, owner: "acme", repo: "payments", number: 1 }, 1);
+    expect(variables[1]).toMatchObject({ readOrg: true });
+    expect(other.configFiles.orgFile).toBeNull();
+  });
+});
+
+function recorderWith(verdicts: OwnVerdict[], down = false): Recorder & { groups: unknown[] } {
+  const groups: unknown[] = [];
+  return {
+    groups,
+    recordEvaluation: async () => undefined,
+    recordMerge: async () => null,
+    verdictsAt: async (_repo, headSha, numbers) => {
+      if (down) throw new Error("ECONNREFUSED");
+      return new Map(verdicts.filter((v) => v.headSha === headSha && numbers.includes(v.number)).map((v) => [v.number, v]));
+    },
+    recordMergeGroup: async (rec) => {
+      if (down) throw new Error("ECONNREFUSED");
+      groups.push(rec);
+    },
+  };
+}
+
+function mergeGroupEvent(action: string, extra: Record<string, unknown> = {}) {
+  return {
+    action,
+    ...extra,
+    installation: { id: INSTALLATION_ID },
+    repository: { id: 1, name: "payments", full_name: "acme/payments", owner: { login: "acme" } },
+    merge_group: { head_sha: GROUP, head_ref: `refs/heads/gh-readonly-queue/main/pr-1-${BASE_SHA}`, base_sha: BASE_SHA, base_ref: "refs/heads/main", head_commit: { id: GROUP } },
+    sender: { login: "github-merge-queue[bot]" },
+  };
+}
+
+const QUEUE = { repository: { mergeQueue: { entries: { pageInfo: { hasNextPage: false }, nodes: [{ position: 1, headCommit: { oid: GROUP }, pullRequest: { number: 1, headRefOid: HEAD } }] } } } };
+const own = (outcome: OwnVerdict["outcome"]): OwnVerdict => ({ number: 1, headSha: HEAD, base: "main", outcome, gated: true, emergency: false, title: "t" });
+
+describe("merge queue", () => {
+  for (const [name, recorder, conclusion] of [
+    ["compliant PR: success", recorderWith([own("success")]), "success"],
+    ["non-compliant PR: failure", recorderWith([own("failure")]), "failure"],
+    ["store down: failure", recorderWith([own("success")], true), "failure"],
+  ] as const) {
+    test(`checks_requested, ${name}; one queue read, one check on the group's head`, async () => {
+      const h = await harness({ recorder });
+      const scope = mockToken().post("/graphql").reply(200, { data: QUEUE }).post(`${REPO_PATH}/check-runs`).reply(201, { id: 1 });
+      const requests = recordRequests(scope);
+      await h.deliver("merge_group", mergeGroupEvent("checks_requested"));
+      expect(calls(requests)).toEqual(["POST /graphql", `POST ${REPO_PATH}/check-runs`]);
+      expect(requests[1]!.body).toMatchObject({ name: "changegate", head_sha: GROUP, status: "completed", conclusion });
+    });
+  }
+
+  test("destroyed: recorded, no request", async () => {
+    const recorder = recorderWith([]);
+    const h = await harness({ recorder });
+    await h.deliver("merge_group", mergeGroupEvent("destroyed", { reason: "merged" }));
+    expect(recorder.groups).toEqual([expect.objectContaining({ action: "destroyed", reason: "merged" })]);
+  });
+});
