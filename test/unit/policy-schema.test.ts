@@ -29,8 +29,10 @@ interface Row {
 function policyTableRows(readme: string): Row[] {
   const start = readme.indexOf(POLICY_HEADING);
   if (start < 0) throw new Error(`README.md has no "${POLICY_HEADING}" section`);
-  const next = readme.indexOf("\n## ", start + POLICY_HEADING.length);
-  const section = readme.slice(start, next < 0 ? undefined : next);
+  // The reference table is the section's own text, before its first subsection (### …) or the next
+  // section: subsections explain features with tables of their own (the org floors, say).
+  const ends = ["\n## ", "\n### "].map((h) => readme.indexOf(h, start + POLICY_HEADING.length)).filter((i) => i >= 0);
+  const section = readme.slice(start, ends.length > 0 ? Math.min(...ends) : undefined);
   const rows: Row[] = [];
   for (const line of section.split("\n")) {
     const m = /^\|\s*`([A-Za-z_][\w.]*)`\s*\|([^|]*)\|([^|]*)\|/.exec(line);
