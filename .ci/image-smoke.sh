@@ -44,8 +44,9 @@ cleanup() {
   if [ -z "${IMAGE_SMOKE_KEEP:-}" ]; then
     podman rmi -a -f >/dev/null 2>&1 || true
     # Only our own temp storage: unmount what podman left mounted there, then remove it.
-    grep -o " $WORK/[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-    rm -rf "$WORK"
+    awk -v w="$WORK/" 'index($2, w) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do umount -l "$m" || true; done
+    sleep 1
+    rm -rf "$WORK" || echo "image-smoke: could not remove $WORK" >&2
   else
     echo "image-smoke: kept $WORK" >&2
   fi
@@ -118,9 +119,17 @@ for _ in $(seq 1 60); do
   sleep 1
 done
 [ -n "$up" ] || fail "/healthz did not answer within 60 s"
-echo "/healthz: $(curl -fsS "http://127.0.0.1:$PORT/healthz")"
-echo "/readyz: $(curl -fsS "http://127.0.0.1:$PORT/readyz" || fail '/readyz is not 200')"
-curl -fsS "http://127.0.0.1:$PORT/metrics" | grep -q '^changegate_webhooks_total\|^# HELP changegate_' || fail "/metrics has no changegate metrics"
+curl -fsS -o "$WORK/healthz" "http://127.0.0.1:$PORT/healthz" || fail "/healthz is not 200"
+READY=""
+for _ in $(seq 1 20); do
+  if curl -fsS -o "$WORK/readyz" "http://127.0.0.1:$PORT/readyz"; then READY=1; break; fi
+  sleep 1
+done
+[ -n "$READY" ] || fail "/readyz is not 200: $(curl -sS "http://127.0.0.1:$PORT/readyz")"
+echo "/healthz: $(cat "$WORK/healthz")"
+echo "/readyz: $(cat "$WORK/readyz")"
+curl -fsS -o "$WORK/metrics" "http://127.0.0.1:$PORT/metrics" || fail "/metrics is not 200"
+grep -q '^changegate_evaluations_in_flight ' "$WORK/metrics" || fail "/metrics has no changegate metrics"
 UID_IN="$(podman exec "$CID" id -u)"
 [ "$UID_IN" != 0 ] || fail "the process runs as root"
 podman healthcheck run "$CID" >/dev/null || fail "HEALTHCHECK failed"
