@@ -107,11 +107,12 @@ echo "image size: $((SIZE / 1000000)) MB (base $((BASE_SIZE / 1000000)) MB, chan
 
 # 4. Run it: a registered app (APP_ID, key, webhook secret), SQLite in a named volume.
 openssl genrsa -out "$WORK/key.pem" 2048 2>/dev/null
-PORT="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
 podman volume create "$VOLUME" >/dev/null
-CID="$(podman run -d -p "127.0.0.1:$PORT:3000" -v "$VOLUME:/app/data" \
+CID="$(podman run -d -p "127.0.0.1::3000" -v "$VOLUME:/app/data" \
   -e APP_ID=12345 -e WEBHOOK_SECRET="smoke-$(openssl rand -hex 16)" -e PRIVATE_KEY="$(cat "$WORK/key.pem")" \
   -e GHE_HOST=127.0.0.1:9 -e GHE_PROTOCOL=http changegate:smoke)"
+PORT="$(podman port "$CID" 3000/tcp | head -1 | sed 's/.*://')"
+[ -n "$PORT" ] || fail "no host port for the container's 3000"
 up=""
 for _ in $(seq 1 60); do
   if curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then up=1; break; fi

@@ -68,7 +68,7 @@ describe("log settings", () => {
     expect(logFormat({ NODE_ENV: "development" })).toBe("pretty");
     expect(logFormat({ NODE_ENV: "production", LOG_FORMAT: "pretty" })).toBe("pretty");
     expect(logFormat({ LOG_FORMAT: "json" })).toBe("json");
-    expect(logFormat({ NODE_ENV: "production", LOG_FORMAT: "bogus" })).toBe("json");
+    expect(logFormat({ NODE_ENV: "production", LOG_FORMAT: "bogus" } as unknown as NodeJS.ProcessEnv)).toBe("json");
   });
 
   test("secret-bearing fields are redacted by name, at the top and one level down", () => {
