@@ -137,7 +137,8 @@ podman healthcheck run "$CID" >/dev/null || fail "HEALTHCHECK failed"
 echo "uid $UID_IN, HEALTHCHECK passed"
 MOUNT="$(podman volume inspect --format '{{.Mountpoint}}' "$VOLUME")"
 [ -s "$MOUNT/changegate.db" ] || fail "no SQLite database in the volume ($(ls -la "$MOUNT"))"
-echo "SQLite in the volume: $(ls -l "$MOUNT/changegate.db" | awk '{print $3":"$4, $5" bytes"}')"
+echo "SQLite in the volume: $(ls -ln "$MOUNT/changegate.db" | awk '{print "uid "$3", "$5" bytes"}')"
+[ "$(stat -c %u "$MOUNT/changegate.db")" = "$UID_IN" ] || fail "the database was not written by the container's user"
 
 # 5. SIGTERM (podman stop) drains and exits 0.
 podman stop -t 30 "$CID" >/dev/null
