@@ -63,7 +63,7 @@ describe("operations", () => {
     expect(w.cg.logs.some((l) => JSON.stringify(l).includes(TOKEN))).toBe(false);
   }, 120_000);
 
-  test("SIGTERM: not ready, drained, exit code 0", async () => {
+  test("SIGTERM: drained, exit code 0", async () => {
     const exit = await w.cg.kill("SIGTERM");
     expect(exit).toEqual({ code: 0, signal: null });
     expect(w.cg.logs.some((l) => typeof l.msg === "string" && l.msg.startsWith("SIGTERM: no longer accepting webhooks"))).toBe(true);
