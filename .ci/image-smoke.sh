@@ -38,11 +38,11 @@ cleanup() {
   local rc=$?
   if [ -n "$CID" ]; then
     [ $rc -ne 0 ] && podman logs "$CID" 2>&1 | tail -40 >&2
-    podman rm -f "$CID" >/dev/null 2>&1 || true
+    timeout 60 podman rm -f "$CID" >/dev/null 2>&1 || true
   fi
-  podman volume rm -f "$VOLUME" >/dev/null 2>&1 || true
+  timeout 60 podman volume rm -f "$VOLUME" >/dev/null 2>&1 || true
   if [ -z "${IMAGE_SMOKE_KEEP:-}" ]; then
-    podman rmi -a -f >/dev/null 2>&1 || true
+    # No `podman rmi`: it can stall on a storage lock, and the whole storage goes with $WORK anyway.
     # Only our own temp storage: unmount what podman left mounted there, then remove it.
     awk -v w="$WORK/" 'index($2, w) == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do umount -l "$m" || true; done
     sleep 1
