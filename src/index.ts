@@ -27,6 +27,11 @@ import { subscribe } from "./server/events.js";
 import { handleMergeGroup } from "./runtime/merge-group.js";
 import { healthRoute } from "./server/health.js";
 import { registerRoute } from "./server/route.js";
+import { instrumentOctokit, Metrics, type HookableOctokit } from "./runtime/metrics.js";
+import { observed, observeEvaluation } from "./runtime/observe.js";
+import { Readiness } from "./runtime/readiness.js";
+import { metricsRoute } from "./server/metrics.js";
+import { readyRoute } from "./server/ready.js";
 
 export { registerRoute } from "./server/route.js";
 
@@ -57,6 +62,12 @@ export interface ChangegateOptions {
   prLock: PrLock;
   /** Walk every installation's open PRs at start-up (finds events missed while down). */
   reconcileOnStart: boolean;
+  /** Prometheus metrics (GET /metrics); a write scheduler registers its queue depth with setSource. */
+  metrics: Metrics;
+  /** GET /metrics needs `Authorization: Bearer <metricsToken>` when set (METRICS_TOKEN). */
+  metricsToken: string | undefined;
+  /** GET /readyz: the checks the process edge adds (store, credentials) and the shutdown flag. */
+  readiness: Readiness;
   /** Observe every finished evaluation (tests, benchmarks). */
   onEvaluated?: (job: EvaluationJob, outcome: EvaluationOutcome) => void;
 }
@@ -68,6 +79,8 @@ export interface Changegate {
   /** How many unfinished deliveries were resumed at start-up (resolves once they are queued). */
   resumed(): Promise<number>;
   stats(): { evaluations: number; coalesced: number; active: number; deliveries: number; duplicates: number };
+  metrics: Metrics;
+  readiness: Readiness;
   /** Stop background timers (the Jira re-check). */
   stop(): void;
   /** Evaluate one PR now (used by the Jira webhook and re-checks). */
@@ -90,11 +103,15 @@ export function defaultOptions(env: NodeJS.ProcessEnv = process.env): Changegate
     jira: null,
     prLock: new InProcessPrLock(),
     sleep,
+    metrics: new Metrics(),
+    metricsToken: env.METRICS_TOKEN || undefined,
+    readiness: new Readiness(),
   };
 }
 
 export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Changegate {
   const options: ChangegateOptions = { ...defaultOptions(), ...overrides };
+  const observer = { metrics: options.metrics, log: () => probot?.log };
   const locator = new Locator();
   let probot: Probot | null = null;
   let recheck: { stop(): void } | null = null;
@@ -104,12 +121,12 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
 
   const schedule = (job: EvaluationJob) => scheduler.request(prKey(job.ref), job);
   const request = (job: JobRequest) => schedule(newJob(job));
-  const deps = pipelineDeps(options, () => probot!, locator, schedule);
+  const deps = pipelineDeps(options, () => probot!, locator, schedule, options.metrics);
   /** One job, holding the PR lock. A lock timeout means another replica has the PR: try later. */
   async function runJob(key: string, job: EvaluationJob): Promise<void> {
     let outcome: EvaluationOutcome;
     try {
-      outcome = await options.prLock.withPrLock(key, () => runEvaluation(deps(), job));
+      outcome = await options.prLock.withPrLock(key, () => observeEvaluation(observer, job, () => runEvaluation(deps(), job)));
     } catch (err) {
       if (isPrLockTimeout(err)) {
         probot?.log.warn({ pr: key }, err.message);
@@ -117,7 +134,9 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
         return;
       }
       // The lock lives in the audit store: with the store down, fail the check and retry later.
+      const started = performance.now();
       const failed = await reportStoreFailure(deps(), job, err);
+      observed(observer, job, failed, performance.now() - started, "store_failed");
       options.onEvaluated?.(job, failed);
       return;
     }
@@ -130,12 +149,17 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   });
   const intake = new Intake({ ledger: options.ledger, laterRetryMs: options.laterRetryMs, schedule, log: () => probot?.log });
   const stats = () => ({ ...scheduler.stats, deliveries: intake.deliveries, duplicates: intake.duplicates });
+  options.metrics.setSource("evaluations_in_flight", () => scheduler.active);
 
   const appFn: ApplicationFunction = (app, { addHandler }) => {
     probot = app;
     if (!options.appId) app.log.warn("APP_ID is not set: changegate cannot tell its own check runs from CI");
     subscribe(app, { appId: options.appId, intake, locator, mergeGroup: (id, payload) => handleMergeGroup({ ...deps(), log: app.log }, id, payload) });
     registerRoute(app, addHandler, healthRoute(stats));
+    app.onAny((context) => options.metrics.webhook(context.name));
+    options.readiness.add("credentials", () => appCredentials(app, options.appId));
+    registerRoute(app, addHandler, readyRoute(options.readiness));
+    registerRoute(app, addHandler, metricsRoute(options.metrics, options.metricsToken));
     recheck = startJira(app, addHandler, options.jira, request);
     resumed = intake.resume().catch((err: unknown) => {
       app.log.error({ err: redactError(err) }, "could not resume unfinished deliveries");
@@ -154,19 +178,25 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     },
     resumed: () => resumed,
     stats,
+    metrics: options.metrics,
+    readiness: options.readiness,
     request,
   };
 }
 
 /** What the pipeline runs with: the options, Probot's auth and log, and the per-PR memos. */
-function pipelineDeps(options: ChangegateOptions, app: () => Probot, locator: Locator, schedule: (job: EvaluationJob) => Promise<void>): () => PipelineDeps {
+function pipelineDeps(options: ChangegateOptions, app: () => Probot, locator: Locator, schedule: (job: EvaluationJob) => Promise<void>, metrics: Metrics): () => PipelineDeps {
   const digestIds = new BoundedMap<string, number>(50_000);
   const lastSeen = new BoundedMap<string, { headSha: string; gated: boolean | null }>(50_000);
   return () => ({
     appId: options.appId,
     log: app().log,
-    octokitFor: (id) => app().auth(id) as never,
-    readerFor: (id, octokit) => createReader(id, octokit as never, options.reader),
+    octokitFor: async (id) => {
+      const octokit = await app().auth(id);
+      instrumentOctokit(octokit as unknown as HookableOctokit, metrics, id);
+      return octokit as never;
+    },
+    readerFor: (id, octokit) => createReader(id, octokit as never, { ...options.reader, instrument: (client) => instrumentOctokit(client as HookableOctokit, metrics, id) }),
     tickets: options.tickets,
     recorder: options.recorder,
     publishBackoffMs: options.publishBackoffMs,
@@ -223,6 +253,14 @@ function reconcileAll(app: Probot, locator: Locator, schedule: (job: EvaluationJ
     },
     log: app.log,
   }).catch((err: unknown) => app.log.error({ err: redactError(err) }, "reconcile failed"));
+}
+
+/** The app's credentials are loaded: an app token can be signed (locally, no request). */
+async function appCredentials(app: Probot, appId: number): Promise<void> {
+  if (!appId) throw new Error("APP_ID is not set");
+  const octokit = (await app.auth()) as unknown as { auth(o: { type: "app" }): Promise<{ token?: string }> };
+  const auth = await octokit.auth({ type: "app" });
+  if (!auth?.token) throw new Error("the app's private key could not sign a token");
 }
 
 /** For `probot run lib/index.js`: the app configured from the environment. */

@@ -22,6 +22,10 @@ import { secretValues } from "./runtime/secrets.js";
 import { boundedErrSerializer, boundLogLine } from "./runtime/log-bounds.js";
 import { limitRequestBodies, MAX_IN_FLIGHT_BODY_BYTES, MAX_REQUEST_BODY_BYTES, onFirstListen } from "./runtime/body-limit.js";
 import { webhookSecretProblem } from "./runtime/startup-checks.js";
+import { Metrics } from "./runtime/metrics.js";
+import { Readiness, storeCheck } from "./runtime/readiness.js";
+import { loadSmeeClient, wantsWebhookProxy } from "./runtime/webhook-proxy.js";
+import { logFormat, REDACT_CENSOR, REDACT_PATHS } from "./runtime/log-options.js";
 
 // Probot's run() reads ./.env (the environment wins over the file); read it the same way first, so
 // the log settings and the start-up checks below see what Probot will use.
@@ -43,13 +47,19 @@ async function createLog() {
     },
   });
   const format = await getTransformStream({
-    logFormat: process.env.LOG_FORMAT === "json" ? "json" : "pretty",
+    logFormat: logFormat(process.env),
     logLevelInString: process.env.LOG_LEVEL_IN_STRING === "true",
     sentryDsn: process.env.SENTRY_DSN,
   });
   scrub.pipe(format).pipe(pino.destination(1) as unknown as NodeJS.WritableStream);
   return pino(
-    { level: process.env.LOG_LEVEL || "info", name: "probot", messageKey: process.env.LOG_MESSAGE_KEY || "msg", serializers: { err: boundedErrSerializer } },
+    {
+      level: process.env.LOG_LEVEL || "info",
+      name: "probot",
+      messageKey: process.env.LOG_MESSAGE_KEY || "msg",
+      serializers: { err: boundedErrSerializer },
+      redact: { paths: REDACT_PATHS, censor: REDACT_CENSOR },
+    },
     scrub,
   );
 }
@@ -104,7 +114,9 @@ try {
   process.exit(1);
 }
 log.info(describeJiraConfig(jira));
-const tickets = jira ? createJiraTicketService(jira) : null;
+const metrics = new Metrics();
+const readiness = new Readiness();
+const tickets = jira ? createJiraTicketService(jira, { onExchange: (status) => metrics.jira(status) }) : null;
 
 // The audit store (SQLite by default, PostgreSQL for replicas): migrated before any webhook is taken.
 let store: AuditStore;
@@ -116,6 +128,7 @@ try {
 }
 log.info(`audit store: ${describeLocation(parseDatabaseUrl(process.env.DATABASE_URL))}`);
 const recorder = new ChainWriter(store);
+readiness.add("store", storeCheck(store));
 
 const changegate = createChangegate({
   tickets,
@@ -123,6 +136,8 @@ const changegate = createChangegate({
   ledger: new StoreDeliveryLedger(store),
   prLock: prLockFor(store),
   jira: jira ? { config: jira, ticketIndex: new StoreTicketIndex(store), cache: tickets } : null,
+  metrics,
+  readiness,
 });
 // Probot's run() creates and starts its HTTP server without handing it out. Just before that
 // server listens: look at WEBHOOK_SECRET again (run() has now read .env), and put the request body
@@ -132,9 +147,12 @@ const beforeListen = onFirstListen((http) => {
   if (problem) throw new Error(problem);
   limitRequestBodies(http, { maxBytes: MAX_REQUEST_BODY_BYTES, maxInFlightBytes: MAX_IN_FLIGHT_BODY_BYTES, selfLimited: [JIRA_WEBHOOK_PATH], log: log.child({ name: "http" }) });
 });
+// smee.io for local development (setup page, WEBHOOK_PROXY_URL): a devDependency, said once if missing.
+const smee = wantsWebhookProxy(process.env) ? await loadSmeeClient() : { SmeeClient: null, problem: null };
+if (smee.problem) log.warn(smee.problem);
 let server: Awaited<ReturnType<typeof run>>;
 try {
-  server = await run(changegate.appFn, { Octokit: Octokit as typeof ProbotOctokit, log });
+  server = await run(changegate.appFn, { Octokit: Octokit as typeof ProbotOctokit, log, ...(smee.SmeeClient ? { SmeeClient: smee.SmeeClient as never } : {}) });
 } catch (err) {
   await fatal(redact((err as Error).message));
   throw err; // not reached
@@ -147,6 +165,7 @@ let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
+  readiness.shutdown();
   log.info(`${signal}: no longer accepting webhooks; finishing running evaluations`);
   changegate.stop();
   const deadline = new Promise((r) => setTimeout(r, 25_000).unref());

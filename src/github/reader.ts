@@ -19,6 +19,8 @@ export interface ReaderOptions {
   maxRetryAfterSeconds: number;
   /** A read that has not answered by then is aborted (and fails the evaluation), in ms. */
   timeoutMs?: number;
+  /** Called once with each client made (metrics hook its requests). */
+  instrument?: (client: unknown) => void;
 }
 
 export const defaultReaderOptions: ReaderOptions = { retries: 3, maxRetryAfterSeconds: 60, timeoutMs: 30_000 };
@@ -74,6 +76,7 @@ export function createReader(installationId: number, source: TokenSource, option
         userAgent: "changegate",
       });
       (client as unknown as { __token: string }).__token = auth.token;
+      options.instrument?.(client);
     }
     return client;
   }

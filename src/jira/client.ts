@@ -51,6 +51,8 @@ export interface JiraClientOptions {
   /** Clock for the cache (ms). */
   now?: () => number;
   log?: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
+  /** Called after each HTTP exchange with its status (null: no answer); metrics count them. */
+  onExchange?: (status: number | null) => void;
 }
 
 export interface JiraClientStats {
@@ -408,6 +410,7 @@ export class JiraTicketService implements TicketLookupService {
       headers["content-type"] = "application/json";
     }
     const timeout = o.timeout ?? this.config.timeoutMs;
+    let reported = false;
     try {
       const res = await fetch(o.uri, { method: o.method ?? "GET", headers, body: payload, redirect: "manual", signal: AbortSignal.timeout(timeout) });
       const text = await res.text();
@@ -419,8 +422,11 @@ export class JiraTicketService implements TicketLookupService {
       } catch {
         // not JSON: reported by the caller with the content type
       }
+      reported = true;
+      this.options.onExchange?.(res.status);
       return { kind: "response", status: res.status, headers: res.headers, text, json, isJson };
     } catch (err) {
+      if (!reported) this.options.onExchange?.(null);
       return networkExchange(err);
     }
   }

@@ -90,7 +90,7 @@ export interface Run {
 
 export function jobLog(deps: Pick<PipelineDeps, "log">, job: EvaluationJob): Logger {
   const { ref } = job;
-  return deps.log.child({ repo: `${ref.owner}/${ref.repo}`, pr: ref.number, delivery: job.deliveryId, event: job.event });
+  return deps.log.child({ repo: `${ref.owner}/${ref.repo}`, pr: ref.number, installation: ref.installationId, delivery: job.deliveryId, event: job.event });
 }
 
 /** A failure in a named stage (the failure report names it). */

@@ -16,6 +16,7 @@ const SECRET_ENV = [
   "REDIS_URL",
   "SENTRY_DSN",
   "WEBHOOK_PROXY_URL",
+  "METRICS_TOKEN",
 ];
 
 export function secretValues(env: NodeJS.ProcessEnv = process.env): string[] {

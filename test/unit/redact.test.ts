@@ -149,7 +149,7 @@ describe("known secret values in escaped forms", () => {
 });
 
 describe("secretValues", () => {
-  test.each(["PRIVATE_KEY", "WEBHOOK_SECRET", "JIRA_API_TOKEN", "JIRA_PAT", "JIRA_WEBHOOK_SECRET", "GITHUB_CLIENT_SECRET", "DATABASE_URL", "REDIS_URL", "SENTRY_DSN", "WEBHOOK_PROXY_URL"])(
+  test.each(["PRIVATE_KEY", "WEBHOOK_SECRET", "JIRA_API_TOKEN", "JIRA_PAT", "JIRA_WEBHOOK_SECRET", "GITHUB_CLIENT_SECRET", "DATABASE_URL", "REDIS_URL", "SENTRY_DSN", "WEBHOOK_PROXY_URL", "METRICS_TOKEN"])(
     "%s is a secret",
     (name) => {
       expect(secretValues({ [name]: "value-of-the-variable" })).toEqual(["value-of-the-variable"]);

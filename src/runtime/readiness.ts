@@ -1,0 +1,75 @@
+/**
+ * Readiness (`GET /readyz`): every registered check passes within a short deadline and the process
+ * is not shutting down. Checks are small functions that throw (or time out) when something is
+ * wrong: the audit store answers a trivial query, the app's credentials can sign a token. The
+ * reason is redacted before it leaves the process (it may quote a connection error).
+ */
+import { sql } from "kysely";
+import type { AuditStore } from "../audit/database.js";
+import { redact } from "../report/redact.js";
+
+export type ReadinessCheck = () => Promise<unknown> | unknown;
+
+export type ReadyState = { ready: true; checks: string[] } | { ready: false; check: string; reason: string };
+
+export const DEFAULT_READY_TIMEOUT_MS = 2000;
+
+export class Readiness {
+  private readonly checks: { name: string; fn: ReadinessCheck }[] = [];
+  private stopping = false;
+
+  constructor(private readonly timeoutMs: number = DEFAULT_READY_TIMEOUT_MS) {}
+
+  /** Add a named check (runs at each probe, in the order added). */
+  add(name: string, fn: ReadinessCheck): void {
+    this.checks.push({ name, fn });
+  }
+
+  /** From now on the process is not ready (SIGTERM: let the load balancer take it out). */
+  shutdown(): void {
+    this.stopping = true;
+  }
+
+  get shuttingDown(): boolean {
+    return this.stopping;
+  }
+
+  async probe(): Promise<ReadyState> {
+    if (this.stopping) return { ready: false, check: "shutdown", reason: "shutting down" };
+    if (this.checks.length === 0) return { ready: false, check: "startup", reason: "not started yet" };
+    for (const { name, fn } of this.checks) {
+      const failed = await withDeadline(name, fn, this.timeoutMs);
+      if (failed !== null) return { ready: false, check: name, reason: redact(failed).slice(0, 300) };
+    }
+    return { ready: true, checks: this.checks.map((c) => c.name) };
+  }
+}
+
+/** null when `fn` finished in time; otherwise why not. */
+async function withDeadline(name: string, fn: ReadinessCheck, ms: number): Promise<string | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`${name} did not answer within ${ms} ms`), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([
+      Promise.resolve()
+        .then(fn)
+        .then(
+          () => null,
+          (err: unknown) => (err instanceof Error ? err.message : String(err)) || `${name} failed`,
+        ),
+      deadline,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The audit store answers `select 1` (SQLite or PostgreSQL). */
+export function storeCheck(store: Pick<AuditStore, "db">): ReadinessCheck {
+  return async () => {
+    await sql`select 1`.execute(store.db);
+  };
+}

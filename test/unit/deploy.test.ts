@@ -1,0 +1,121 @@
+/**
+ * deploy/: the Prometheus rules file has the shape Prometheus loads (groups → rules with alert,
+ * expr, labels.severity, annotations.summary), covers the alerts ops need, and every metric named
+ * in it or in the Grafana dashboard exists in the app's registry; the Kubernetes manifest probes
+ * /healthz and /readyz on the container's port and runs as non-root.
+ */
+import { describe, expect, test } from "@jest/globals";
+import { readFileSync } from "node:fs";
+import { parse, parseAllDocuments } from "yaml";
+import { z } from "zod";
+import { Metrics } from "../../src/runtime/metrics.js";
+
+const read = (p: string) => readFileSync(new URL(`../../deploy/${p}`, import.meta.url), "utf8");
+
+const RulesFile = z.strictObject({
+  groups: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        interval: z.string().optional(),
+        rules: z
+          .array(
+            z.strictObject({
+              alert: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/),
+              expr: z.string().min(1),
+              for: z.string().regex(/^\d+[smhd]$/).optional(),
+              labels: z.object({ severity: z.enum(["critical", "warning", "info"]) }).catchall(z.string()),
+              annotations: z.object({ summary: z.string().min(1), description: z.string().optional() }).catchall(z.string()),
+            }),
+          )
+          .min(1),
+      }),
+    )
+    .min(1),
+});
+
+async function registeredNames(): Promise<Set<string>> {
+  const metrics = new Metrics();
+  const names = new Set<string>();
+  for (const m of await metrics.registry.getMetricsAsJSON()) {
+    names.add(m.name);
+    if (String(m.type) === "histogram") for (const s of ["_bucket", "_count", "_sum"]) names.add(`${m.name}${s}`);
+  }
+  return names;
+}
+
+function metricNames(text: string): string[] {
+  return [...new Set(text.match(/\bchangegate_[a-z0-9_]+/g) ?? [])];
+}
+
+describe("deploy/prometheus/alerts.yml", () => {
+  const doc = parse(read("prometheus/alerts.yml"));
+
+  test("has the shape of a Prometheus rules file", () => {
+    const parsed = RulesFile.safeParse(doc);
+    expect(parsed.success ? "" : z.prettifyError(parsed.error)).toBe("");
+  });
+
+  test("alerts on a bypass, error rates, queue depth and a low rate limit", () => {
+    const rules = RulesFile.parse(doc).groups.flatMap((g) => g.rules);
+    const byMetric = (m: string) => rules.filter((r) => r.expr.includes(m)).map((r) => r.alert);
+    expect(byMetric("changegate_bypasses_detected_total")).toEqual(["ChangegateBypassDetected"]);
+    expect(rules.find((r) => r.alert === "ChangegateBypassDetected")!.labels.severity).toBe("critical");
+    expect(byMetric("changegate_github_request_errors_total")).toHaveLength(1);
+    expect(byMetric("changegate_jira_request_errors_total")).toHaveLength(1);
+    expect(byMetric("changegate_write_queue_depth")).toHaveLength(1);
+    expect(byMetric("changegate_github_rate_limit_remaining")).toHaveLength(1);
+    expect(new Set(rules.map((r) => r.alert)).size).toBe(rules.length);
+  });
+
+  test("names only metrics the app exposes", async () => {
+    const names = await registeredNames();
+    const used = metricNames(read("prometheus/alerts.yml"));
+    expect(used.length).toBeGreaterThan(5);
+    expect(used.filter((n) => !names.has(n))).toEqual([]);
+  });
+});
+
+describe("deploy/grafana/changegate-dashboard.json", () => {
+  test("is a dashboard whose queries name only metrics the app exposes, each panel at least one", async () => {
+    const dash = JSON.parse(read("grafana/changegate-dashboard.json")) as { title: string; panels: { title: string; targets: { expr: string }[] }[] };
+    expect(dash.title).toBe("changegate");
+    const names = await registeredNames();
+    for (const panel of dash.panels) {
+      const used = panel.targets.flatMap((t) => metricNames(t.expr));
+      expect([panel.title, used.length > 0]).toEqual([panel.title, true]);
+      expect([panel.title, used.filter((n) => !names.has(n))]).toEqual([panel.title, []]);
+    }
+    const all = dash.panels.flatMap((p) => p.targets.flatMap((t) => metricNames(t.expr)));
+    for (const m of ["changegate_webhooks_total", "changegate_evaluations_total", "changegate_evaluation_duration_seconds_bucket", "changegate_bypasses_detected_total"]) {
+      expect(all).toContain(m);
+    }
+  });
+});
+
+describe("deploy/kubernetes/changegate.yaml", () => {
+  const docs = parseAllDocuments(read("kubernetes/changegate.yaml")).map((d) => d.toJS() as Record<string, any>);
+
+  test("a Deployment probing /healthz and /readyz on the container's port, non-root, secrets from a Secret", () => {
+    expect(docs.map((d) => d.kind).sort()).toEqual(["Deployment", "PersistentVolumeClaim", "Service"]);
+    const deployment = docs.find((d) => d.kind === "Deployment")!;
+    const pod = deployment.spec.template.spec;
+    const [container] = pod.containers;
+    expect(container.ports).toEqual([{ name: "http", containerPort: 3000 }]);
+    expect(container.livenessProbe.httpGet).toEqual({ path: "/healthz", port: "http" });
+    expect(container.readinessProbe.httpGet).toEqual({ path: "/readyz", port: "http" });
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+    expect(container.envFrom).toEqual([{ secretRef: { name: "changegate" } }]);
+    // `env` wins over `envFrom`: nothing the Secret may set is pinned there.
+    const pinned = (container.env as { name: string }[]).map((e) => e.name);
+    for (const k of ["APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "DATABASE_URL", "METRICS_TOKEN"]) expect(pinned).not.toContain(k);
+    expect(container.volumeMounts).toEqual([{ name: "data", mountPath: "/app/data" }]);
+    expect(pod.volumes[0].persistentVolumeClaim.claimName).toBe(docs.find((d) => d.kind === "PersistentVolumeClaim")!.metadata.name);
+    // SQLite: one writer, so never two pods at once.
+    expect(deployment.spec).toMatchObject({ replicas: 1, strategy: { type: "Recreate" } });
+    // Longer than the 25 s drain in main.ts.
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(25);
+    const service = docs.find((d) => d.kind === "Service")!;
+    expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels);
+  });
+});
