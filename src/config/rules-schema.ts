@@ -31,7 +31,6 @@ export function reviewRulesSchema(glob: z.ZodType<string>) {
   return z
     .array(rule)
     .max(50, "at most 50 rules")
-    .default([])
     .superRefine((rules, ctx) => {
       const seen = new Set<string>();
       rules.forEach((r, i) => {
@@ -39,7 +38,9 @@ export function reviewRulesSchema(glob: z.ZodType<string>) {
         if (seen.has(key)) ctx.addIssue({ code: "custom", message: `two rules are named ${JSON.stringify(r.name)}: rule names must be unique`, path: [i, "name"] });
         seen.add(key);
       });
-    });
+    })
+    // Absent (not []) when the file has none: existing policies parse, and are recorded, as before.
+    .optional();
 }
 
-export type ReviewRuleConfig = z.output<ReturnType<typeof reviewRulesSchema>>[number];
+export type ReviewRuleConfig = NonNullable<z.output<ReturnType<typeof reviewRulesSchema>>>[number];

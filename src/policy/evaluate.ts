@@ -48,7 +48,7 @@ export function evaluate(policy: Policy, evidence: Evidence): Verdict {
       : evaluateTickets(evidence.tickets, ticketSettings);
 
   // approvals.rules (team, path and CODEOWNERS rules): relaxed like approvals on an accepted emergency.
-  const reviewRules = evaluateRules(c.approvals.rules, evidence, { dismissStale: c.approvals.dismiss_stale, allowContributors: c.approvals.allow_contributors }).map((r) =>
+  const reviewRules = evaluateRules(c.approvals.rules ?? [], evidence, { dismissStale: c.approvals.dismiss_stale, allowContributors: c.approvals.allow_contributors }).map((r) =>
     emergency && r.status !== "skipped" ? skippedForEmergency(r) : r,
   );
   const rules: RuleResult[] = [approvals, ...reviewRules, ci, tickets];

@@ -34,8 +34,12 @@ export function needsFiles(rule: ReviewRuleConfig): boolean {
 /** The changed files matching the rule's paths (every file when it has none). A glob without `/` matches at any depth, as in .gitignore. */
 export function triggeredFiles(rule: ReviewRuleConfig, files: string[]): string[] {
   if (!rule.paths) return files;
-  const match = picomatch(rule.paths, { dot: true, basename: true });
-  return files.filter((f) => match(f));
+  // picomatch's own `basename` option applies to every pattern: split them instead.
+  const slashless = rule.paths.filter((p) => !p.includes("/"));
+  const anchored = rule.paths.filter((p) => p.includes("/"));
+  const base = slashless.length > 0 ? picomatch(slashless, { dot: true }) : () => false;
+  const full = anchored.length > 0 ? picomatch(anchored, { dot: true }) : () => false;
+  return files.filter((f) => full(f) || base(f.slice(f.lastIndexOf("/") + 1)));
 }
 
 /** Reviewers whose approval counts under the general discipline, lower-case login → their login. */
