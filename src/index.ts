@@ -24,6 +24,8 @@ import { reconcile } from "./runtime/reconcile.js";
 import { BoundedMap } from "./runtime/bounded-map.js";
 import { Scheduler } from "./runtime/scheduler.js";
 import { subscribe } from "./server/events.js";
+import { subscribeTeams } from "./server/team-events.js";
+import { TeamCache } from "./github/team-cache.js";
 import { healthRoute } from "./server/health.js";
 import { registerRoute } from "./server/route.js";
 
@@ -103,7 +105,8 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
 
   const schedule = (job: EvaluationJob) => scheduler.request(prKey(job.ref), job);
   const request = (job: JobRequest) => schedule(newJob(job));
-  const deps = pipelineDeps(options, () => probot!, locator, schedule);
+  const teams = new TeamCache();
+  const deps = pipelineDeps(options, () => probot!, locator, schedule, teams);
   /** One job, holding the PR lock. A lock timeout means another replica has the PR: try later. */
   async function runJob(key: string, job: EvaluationJob): Promise<void> {
     let outcome: EvaluationOutcome;
@@ -134,6 +137,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     probot = app;
     if (!options.appId) app.log.warn("APP_ID is not set: changegate cannot tell its own check runs from CI");
     subscribe(app, { appId: options.appId, intake, locator });
+    subscribeTeams(app, { intake, teams }); // approvals.rules: a team changed, its PRs are judged again
     registerRoute(app, addHandler, healthRoute(stats));
     recheck = startJira(app, addHandler, options.jira, request);
     resumed = intake.resume().catch((err: unknown) => {
@@ -158,7 +162,8 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
 }
 
 /** What the pipeline runs with: the options, Probot's auth and log, and the per-PR memos. */
-function pipelineDeps(options: ChangegateOptions, app: () => Probot, locator: Locator, schedule: (job: EvaluationJob) => Promise<void>): () => PipelineDeps {
+function pipelineDeps(options: ChangegateOptions, app: () => Probot, locator: Locator, schedule: (job: EvaluationJob) => Promise<void>, teamCache: TeamCache): () => PipelineDeps {
+  const teams = teamCache;
   const digestIds = new BoundedMap<string, number>(50_000);
   const lastSeen = new BoundedMap<string, { headSha: string; gated: boolean | null }>(50_000);
   return () => ({
@@ -167,6 +172,7 @@ function pipelineDeps(options: ChangegateOptions, app: () => Probot, locator: Lo
     octokitFor: (id) => app().auth(id) as never,
     readerFor: (id, octokit) => createReader(id, octokit as never, options.reader),
     tickets: options.tickets,
+    teams,
     recorder: options.recorder,
     publishBackoffMs: options.publishBackoffMs,
     staleHeadBackoffMs: options.staleHeadBackoffMs,

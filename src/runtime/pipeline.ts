@@ -9,6 +9,7 @@
 import { loadPolicy } from "../config/load.js";
 import { gather, readFile, type Gathered } from "../github/gather.js";
 import { withDeclarerFacts } from "../github/declarer.js";
+import { withRuleFacts } from "../github/rule-facts.js";
 import { publish } from "../github/publish.js";
 import type { GraphqlReader } from "../github/reader.js";
 import { prKey, prLabel } from "../github/types.js";
@@ -164,6 +165,8 @@ async function judge(deps: PipelineDeps, run: Run, gathered: Gathered, progress:
   progress.policy = policy;
   // Who applied the emergency label (requests only when the PR carries it): src/github/declarer.ts
   gathered.evidence = await stage("gather", () => withDeclarerFacts(octokit, job.ref, config, gathered.evidence));
+  // approvals.rules: files past 100 and team members, only when a rule needs them: src/github/rule-facts.ts
+  gathered.evidence = await stage("gather", () => withRuleFacts(reader, gathered, config, deps.teams ?? null, job.ref));
   const needed = ticketLookupNeeded(config, gathered.evidence);
   const tickets = await stage("tickets", () => gatherTickets(config, gathered.evidence.pr, gathered.evidence.commits, deps.tickets, needed));
   const evidence: Evidence = { ...gathered.evidence, tickets };
