@@ -25,7 +25,8 @@ export function subscribeTeams(app: Probot, { intake, teams }: TeamEventDeps): v
     const installationId = p.installation?.id;
     const org = p.organization?.login;
     if (!installationId || !org) return;
-    const slug = typeof p.team?.slug === "string" ? p.team.slug : null;
+    // A `team` event may rename the team (the payload has the new slug): forget the whole organisation's teams.
+    const slug = context.name === "membership" && typeof p.team?.slug === "string" ? p.team.slug : null;
     const refs = teams.invalidate(installationId, org, slug);
     await intake.take(
       context,
