@@ -25,6 +25,8 @@ import { BoundedMap } from "./runtime/bounded-map.js";
 import { Scheduler } from "./runtime/scheduler.js";
 import { subscribe } from "./server/events.js";
 import { handleMergeGroup } from "./runtime/merge-group.js";
+import { subscribeTeams } from "./server/team-events.js";
+import { TeamCache } from "./github/team-cache.js";
 import { healthRoute } from "./server/health.js";
 import { registerRoute } from "./server/route.js";
 import { instrumentOctokit, Metrics, type HookableOctokit } from "./runtime/metrics.js";
@@ -121,7 +123,8 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
 
   const schedule = (job: EvaluationJob) => scheduler.request(prKey(job.ref), job);
   const request = (job: JobRequest) => schedule(newJob(job));
-  const deps = pipelineDeps(options, () => probot!, locator, schedule, options.metrics);
+  const teams = new TeamCache();
+  const deps = pipelineDeps(options, () => probot!, locator, schedule, options.metrics, teams);
   /** One job, holding the PR lock. A lock timeout means another replica has the PR: try later. */
   async function runJob(key: string, job: EvaluationJob): Promise<void> {
     let outcome: EvaluationOutcome;
@@ -155,6 +158,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     probot = app;
     if (!options.appId) app.log.warn("APP_ID is not set: changegate cannot tell its own check runs from CI");
     subscribe(app, { appId: options.appId, intake, locator, mergeGroup: (id, payload) => handleMergeGroup({ ...deps(), log: app.log }, id, payload) });
+    subscribeTeams(app, { intake, teams }); // approvals.rules: a team changed, its PRs are judged again
     registerRoute(app, addHandler, healthRoute(stats));
     app.onAny((context) => options.metrics.webhook(context.name));
     options.readiness.add("credentials", () => appCredentials(app, options.appId));
@@ -185,7 +189,14 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
 }
 
 /** What the pipeline runs with: the options, Probot's auth and log, and the per-PR memos. */
-function pipelineDeps(options: ChangegateOptions, app: () => Probot, locator: Locator, schedule: (job: EvaluationJob) => Promise<void>, metrics: Metrics): () => PipelineDeps {
+function pipelineDeps(
+  options: ChangegateOptions,
+  app: () => Probot,
+  locator: Locator,
+  schedule: (job: EvaluationJob) => Promise<void>,
+  metrics: Metrics,
+  teams: TeamCache,
+): () => PipelineDeps {
   const digestIds = new BoundedMap<string, number>(50_000);
   const lastSeen = new BoundedMap<string, { headSha: string; gated: boolean | null }>(50_000);
   return () => ({
@@ -198,6 +209,7 @@ function pipelineDeps(options: ChangegateOptions, app: () => Probot, locator: Lo
     },
     readerFor: (id, octokit) => createReader(id, octokit as never, { ...options.reader, instrument: (client) => instrumentOctokit(client as HookableOctokit, metrics, id) }),
     tickets: options.tickets,
+    teams,
     recorder: options.recorder,
     publishBackoffMs: options.publishBackoffMs,
     staleHeadBackoffMs: options.staleHeadBackoffMs,

@@ -4,6 +4,7 @@
  */
 import picomatch from "picomatch";
 import { z } from "zod";
+import { reviewRulesSchema } from "./rules-schema.js";
 
 
 const glob = z
@@ -87,6 +88,9 @@ export const requiredCheck = z.custom<RequiredCheckInput>(() => true).transform(
   return parsed.data;
 });
 
+/** approvals.rules: team and path rules, CODEOWNERS (src/config/rules-schema.ts). */
+const reviewRules = reviewRulesSchema(glob);
+
 export const configSchema = z
   .object({
     branches: z.array(glob).min(1, "list at least one branch pattern (or omit the key to gate the default branch)").optional(),
@@ -96,6 +100,7 @@ export const configSchema = z
         dismiss_stale: z.boolean().default(true),
         allow_contributors: z.boolean().default(false),
         block_unattributed_commits: z.boolean().default(false),
+        rules: reviewRules,
       })
       .prefault({}),
     ci: z

@@ -11,12 +11,16 @@ import { CHECK_NAME, CONFIG_PATH, DIGEST_MARKER } from "../contract.js";
 import type { ConfigFile } from "../config/load.js";
 import type { Actor, CiCheck, CiState, CommitInfo, Evidence, LabelHistory, ReviewInfo, ReviewState } from "../policy/types.js";
 import type { PrRef } from "./types.js";
+import { CODEOWNERS_MAX_BYTES, CODEOWNERS_PATHS } from "../policy/codeowners.js";
 import { AUTHORS_PAGE_QUERY, CONTEXTS_PAGE_QUERY, EVIDENCE_QUERY, FILE_QUERY, prPageQuery } from "./query.js";
 import type { GraphqlAnswer, GraphqlReader } from "./reader.js";
 
 const page = z.object({ hasNextPage: z.boolean(), endCursor: z.string().nullable() });
 const actor = z.object({ __typename: z.string(), login: z.string() }).nullable();
 const blob = z.object({ text: z.string().nullable().optional(), isTruncated: z.boolean().optional() }).nullable().optional();
+const sizedBlob = z.object({ text: z.string().nullable().optional(), isTruncated: z.boolean().optional(), byteSize: z.number().optional() }).nullable().optional();
+export const fileNode = z.object({ path: z.string() });
+const filesConnection = z.object({ totalCount: z.number(), pageInfo: page, nodes: z.array(fileNode.nullable()) }).nullable().optional();
 
 const gitActor = z.object({
   name: z.string().nullable().optional(),
@@ -96,6 +100,9 @@ const evidenceAnswer = z.object({
       nameWithOwner: z.string(),
       defaultBranchRef: z.object({ name: z.string() }).nullable(),
       policy: blob,
+      codeownersGithub: sizedBlob,
+      codeownersRoot: sizedBlob,
+      codeownersDocs: sizedBlob,
       pullRequest: z
         .object({
           id: z.string(),
@@ -118,6 +125,7 @@ const evidenceAnswer = z.object({
           commits: connection(commitNode),
           reviews: connection(reviewNode).nullable(),
           comments: connection(commentNode),
+          files: filesConnection,
           head: z.object({
             nodes: z.array(
               z
@@ -164,6 +172,8 @@ export interface Gathered {
   configFiles: { repoFile: ConfigFile | null; orgFile: ConfigFile | null; defaultBranch?: string };
   ownCheck: ExistingCheck | null;
   digestComment: { id: number; body: string } | null;
+  /** Where the changed files continue past the first 100 (paged only when a rule needs them: rule-facts.ts). */
+  filesNext?: { prId: string; after: string };
 }
 
 export class GatherError extends Error {
@@ -253,7 +263,10 @@ export async function gather(reader: GraphqlReader, ref: PrRef, appId: number): 
       reviews: reviews.map(toReview),
       checks: toChecks(contexts, appId),
       labelHistory: toLabelHistory(pr.labelEvents),
+      ...changedFiles(pr.files),
+      ...codeownersOf(repo),
     },
+    ...(pr.files?.pageInfo.hasNextPage && pr.files.pageInfo.endCursor ? { filesNext: { prId: pr.id, after: pr.files.pageInfo.endCursor } } : {}),
     sharedHead,
     configFiles: {
       repoFile: repoText === null ? null : { repo: nameWithOwner, path: CONFIG_PATH, text: repoText },
@@ -270,6 +283,29 @@ export async function gather(reader: GraphqlReader, ref: PrRef, appId: number): 
 /** The owner's `.github` repository: its policy file is the org file (GitHub names are case-insensitive). */
 function isOrgRepo(name: string): boolean {
   return name.toLowerCase() === ".github";
+}
+
+/** The first page of changed files; complete when it is all of them. Absent when GitHub did not answer it. */
+function changedFiles(files: z.output<typeof filesConnection>): Pick<Evidence, "files"> {
+  if (!files) return {};
+  const paths = compact(files.nodes).map((f) => f.path);
+  return { files: { paths, total: files.totalCount, complete: !files.pageInfo.hasNextPage && paths.length >= files.totalCount } };
+}
+
+/** The CODEOWNERS GitHub would use (first of .github/, root, docs/); absent when none of them was asked. */
+function codeownersOf(repo: { codeownersGithub?: z.output<typeof sizedBlob>; codeownersRoot?: z.output<typeof sizedBlob>; codeownersDocs?: z.output<typeof sizedBlob> }): Pick<Evidence, "codeowners"> {
+  const candidates = [
+    [CODEOWNERS_PATHS[0], repo.codeownersGithub],
+    [CODEOWNERS_PATHS[1], repo.codeownersRoot],
+    [CODEOWNERS_PATHS[2], repo.codeownersDocs],
+  ] as const;
+  if (candidates.every(([, b]) => b === undefined)) return {};
+  for (const [path, b] of candidates) {
+    if (!b) continue;
+    const tooLarge = !!b.isTruncated || (b.byteSize ?? 0) > CODEOWNERS_MAX_BYTES || typeof b.text !== "string";
+    return { codeowners: { path, text: tooLarge ? "" : b.text!, tooLarge } };
+  }
+  return { codeowners: null };
 }
 
 /** An error under the PR lists of the head commit or head branch (a fork's branch, another repository's PR). */

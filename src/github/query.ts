@@ -32,12 +32,19 @@ const PAGE = `pageInfo { hasNextPage endCursor }`;
 /** Other PRs that may share the head commit (its check run is shared with them). */
 const SHARED_HEAD_FIELDS = `number state baseRefName headRefOid baseRepository { nameWithOwner }`;
 
+/** The default branch's CODEOWNERS candidates, in GitHub's order (approvals.rules, codeowners: true). */
+const CODEOWNERS_FIELDS = `
+    codeownersGithub: object(expression: "HEAD:.github/CODEOWNERS") { ... on Blob { text isTruncated byteSize } }
+    codeownersRoot: object(expression: "HEAD:CODEOWNERS") { ... on Blob { text isTruncated byteSize } }
+    codeownersDocs: object(expression: "HEAD:docs/CODEOWNERS") { ... on Blob { text isTruncated byteSize } }`;
+
 export const EVIDENCE_QUERY = `
 query ChangegateEvidence($owner: String!, $name: String!, $number: Int!, $policyExpr: String!, $appId: Int!, $checkName: String!, $readOrg: Boolean!) {
   repository(owner: $owner, name: $name) {
     nameWithOwner
     defaultBranchRef { name }
     policy: object(expression: $policyExpr) { ... on Blob { text isTruncated } }
+    ${CODEOWNERS_FIELDS}
     pullRequest(number: $number) {
       id number title body url state isDraft
       author { __typename login }
@@ -51,6 +58,7 @@ query ChangegateEvidence($owner: String!, $name: String!, $number: Int!, $policy
       commits(first: 100) { ${PAGE} nodes { ${COMMIT_FIELDS} } }
       reviews(first: 100) { ${PAGE} nodes { ${REVIEW_FIELDS} } }
       comments(first: 100) { ${PAGE} nodes { ${COMMENT_FIELDS} } }
+      files(first: 100) { totalCount ${PAGE} nodes { path } }
       headRef { associatedPullRequests(first: 100, states: [OPEN]) { pageInfo { hasNextPage } nodes { ${SHARED_HEAD_FIELDS} } } }
       head: commits(last: 1) {
         nodes {
@@ -95,4 +103,10 @@ query ChangegateAuthors($id: ID!, $after: String!) {
 export const FILE_QUERY = `
 query ChangegateFile($owner: String!, $name: String!, $expr: String!) {
   repository(owner: $owner, name: $name) { object(expression: $expr) { ... on Blob { text isTruncated } } }
+}`;
+
+/** More changed files of a PR (past the first 100; read only when a rule needs them). */
+export const FILES_PAGE_QUERY = `
+query ChangegateFiles($id: ID!, $after: String!) {
+  node(id: $id) { ... on PullRequest { page: files(first: 100, after: $after) { totalCount ${PAGE} nodes { path } } } }
 }`;

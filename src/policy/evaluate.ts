@@ -4,6 +4,7 @@
 import { isGatedBranch } from "../config/schema.js";
 import { evaluateApprovals } from "./approvals.js";
 import { evaluateCi } from "./ci.js";
+import { evaluateRules } from "./rules.js";
 import { emergencyDeclaration } from "./emergency.js";
 import { evaluateTickets, ticketsRequired } from "./tickets.js";
 import type { Conclusion, Evidence, Policy, RuleResult, Verdict } from "./types.js";
@@ -46,7 +47,11 @@ export function evaluate(policy: Policy, evidence: Evidence): Verdict {
       ? skippedForEmergency(evaluateTickets(evidence.tickets, ticketSettings))
       : evaluateTickets(evidence.tickets, ticketSettings);
 
-  const rules: RuleResult[] = [approvals, ci, tickets];
+  // approvals.rules (team, path and CODEOWNERS rules): relaxed like approvals on an accepted emergency.
+  const reviewRules = evaluateRules(c.approvals.rules ?? [], evidence, { dismissStale: c.approvals.dismiss_stale, allowContributors: c.approvals.allow_contributors }).map((r) =>
+    emergency && r.status !== "skipped" ? skippedForEmergency(r) : r,
+  );
+  const rules: RuleResult[] = [approvals, ...reviewRules, ci, tickets];
   const conclusion: Conclusion = rules.some((r) => r.status === "fail")
     ? "failure"
     : rules.some((r) => r.status === "pending")

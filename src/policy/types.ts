@@ -161,9 +161,34 @@ export interface Evidence {
   labelHistory?: LabelHistory;
   /** Absent unless the PR carries the emergency label and the declarer needed checking. */
   declarer?: DeclarerFacts;
+  /** The PR's changed files (approvals.rules); absent = not read, and a rule needing them fails. */
+  files?: ChangedFiles;
+  /** The default branch's CODEOWNERS as GitHub would pick it: null = none; absent = not read. */
+  codeowners?: CodeownersFile | null;
+  /**
+   * Active members (lower-case logins) of the teams approvals.rules needed, per `org/slug`
+   * (lower case); null = the team does not exist or the app cannot see it. A team not listed was
+   * not read (nobody counts through it).
+   */
+  teams?: Record<string, string[] | null>;
 }
 
-export type RuleName = "approvals" | "ci" | "tickets";
+export interface ChangedFiles {
+  paths: string[];
+  /** GitHub's count of changed files. */
+  total: number;
+  /** Every changed path is in `paths` (false past GitHub's 3,000-file limit, or when not paged). */
+  complete: boolean;
+}
+
+export interface CodeownersFile {
+  path: string;
+  text: string;
+  /** Over GitHub's 3 MB limit (or truncated by GitHub): GitHub does not load it. */
+  tooLarge: boolean;
+}
+
+export type RuleName = "approvals" | "ci" | "tickets" | "reviewers";
 export type RuleStatus = "pass" | "fail" | "pending" | "skipped";
 
 export interface ReviewerLine {
@@ -243,7 +268,26 @@ export interface TicketsResult extends RuleBase {
   allowedStates: string[];
 }
 
-export type RuleResult = ApprovalsResult | CiResult | TicketsResult;
+/** One approvals.rules entry's outcome (src/policy/rules.ts). */
+export interface ReviewRuleResult extends RuleBase {
+  rule: "reviewers";
+  /** The rule's name in the policy. */
+  name: string;
+  /** The rule applies to this PR (a changed file matches its paths, or it has none). */
+  triggered: boolean;
+  /** Changed files that triggered it (at most MAX_RULE_FILES), and how many there were. */
+  files: string[];
+  fileCount: number;
+  /** Who may approve: "@acme/sre", "@alice", "code owners"; [] = any eligible reviewer. */
+  mayApprove: string[];
+  required: number;
+  /** Eligible approvals counted for this rule, with the rule's teams each approver was in then. */
+  approvedBy: { login: string; teams: string[] }[];
+  /** What is missing, one line each ("needs 1 approval from @acme/sre for infra/main.tf"). */
+  missing: string[];
+}
+
+export type RuleResult = ApprovalsResult | CiResult | TicketsResult | ReviewRuleResult;
 
 export type Conclusion = "success" | "failure" | "pending";
 

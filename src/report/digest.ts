@@ -7,13 +7,14 @@ import type { ConfigProblem } from "../config/load.js";
 import type { ApprovalsResult, CiLine, CiResult, EmergencyDeclaration, Evidence, Policy, RequiredCheck, RuleResult, RuleStatus, TicketsResult, Verdict } from "../policy/types.js";
 import { code, link, md } from "./escape.js";
 import { floorLines } from "./floors.js";
+import { reviewRuleSection } from "./rules.js";
 import { MAX_BODY, MAX_TITLE, type CheckOutput, type Report } from "./types.js";
 
 const MAX_SHIPPED_COMMITS = 100;
 const MAX_UNATTRIBUTED = 20;
 
 const ICON: Record<RuleStatus, string> = { pass: "✅", fail: "❌", pending: "⏳", skipped: "➖" };
-const RULE_NAME: Record<RuleResult["rule"], string> = { approvals: "Approvals", ci: "CI", tickets: "Tickets" };
+const RULE_NAME: Record<RuleResult["rule"], string> = { approvals: "Approvals", ci: "CI", tickets: "Tickets", reviewers: "Reviewers" };
 
 export function renderVerdict(verdict: Verdict, evidence: Evidence, policy: Policy): Report {
   const lines: string[] = [];
@@ -98,6 +99,8 @@ function ruleSection(r: RuleResult, e: Evidence): string[] {
       return ciSection(r);
     case "tickets":
       return ticketsSection(r);
+    case "reviewers":
+      return reviewRuleSection(r);
   }
 }
 

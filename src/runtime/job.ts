@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import type { Recorder } from "../audit/recorder.js";
 import type { Writer } from "../github/publish.js";
 import type { GraphqlReader } from "../github/reader.js";
+import type { TeamCache } from "../github/team-cache.js";
 import { prLabel, type PrRef } from "../github/types.js";
 import type { TicketLookupService } from "../jira/tickets.js";
 import type { Stage } from "../report/failure.js";
@@ -49,6 +50,8 @@ export interface PipelineDeps {
   octokitFor(installationId: number): Promise<Writer & { auth: (o: { type: "installation" }) => Promise<unknown> }>;
   readerFor(installationId: number, octokit: unknown): GraphqlReader;
   tickets: TicketLookupService | null;
+  /** Team members for approvals.rules, cached per installation (absent: read every time). */
+  teams?: TeamCache;
   recorder: Recorder;
   /** Attempts to publish before giving up on this evaluation; waits between them (ms). */
   publishBackoffMs: number[];

@@ -9,6 +9,7 @@
 import { loadPolicy } from "../config/load.js";
 import { gather, readFile, type Gathered } from "../github/gather.js";
 import { withDeclarerFacts } from "../github/declarer.js";
+import { withRuleFacts } from "../github/rule-facts.js";
 import { publish } from "../github/publish.js";
 import type { GraphqlReader } from "../github/reader.js";
 import { prKey, prLabel } from "../github/types.js";
@@ -153,7 +154,7 @@ async function judgeOrFail(deps: PipelineDeps, run: Run, progress: Progress): Pr
  * config → tickets → evaluate → render, noting in `progress` what is known as it goes. Also run by
  * `changegate check owner/name#N` (src/commands/check-pr.ts), which publishes and records nothing.
  */
-export async function judge(deps: Pick<PipelineDeps, "tickets">, run: Pick<Run, "job" | "reader" | "octokit">, gathered: Gathered, progress: Progress): Promise<Judgement> {
+export async function judge(deps: Pick<PipelineDeps, "tickets"> & Partial<Pick<PipelineDeps, "teams">>, run: Pick<Run, "job" | "reader" | "octokit">, gathered: Gathered, progress: Progress): Promise<Judgement> {
   const { job, reader, octokit } = run;
   const loaded = await stage("gather", () => loadPolicy(gathered.configFiles, (repo, path) => readFile(reader, repo, path)));
   if (!loaded.ok) {
@@ -167,6 +168,8 @@ export async function judge(deps: Pick<PipelineDeps, "tickets">, run: Pick<Run, 
   progress.policy = policy;
   // Who applied the emergency label (requests only when the PR carries it): src/github/declarer.ts
   gathered.evidence = await stage("gather", () => withDeclarerFacts(octokit, job.ref, config, gathered.evidence));
+  // approvals.rules: files past 100 and team members, only when a rule needs them: src/github/rule-facts.ts
+  gathered.evidence = await stage("gather", () => withRuleFacts(reader, gathered, config, deps.teams ?? null, job.ref));
   const needed = ticketLookupNeeded(config, gathered.evidence);
   const tickets = await stage("tickets", () => gatherTickets(config, gathered.evidence.pr, gathered.evidence.commits, deps.tickets, needed));
   const evidence: Evidence = { ...gathered.evidence, tickets };

@@ -22,6 +22,7 @@ import {
   type ValueNode,
 } from "graphql";
 import type { GitHubModel, SimApp, SimCheckRun, SimComment, SimInstallation, SimPull, SimRepo, SimReview, SimStatus, SimSuite } from "./model.js";
+import { MAX_PR_FILES } from "./model.js";
 
 let cachedSchema: GraphQLSchema | null = null;
 export function githubGraphqlSchema(): GraphQLSchema {
@@ -252,6 +253,7 @@ class Resolvers {
       node: ({ id }: { id: string }) => this.node(id),
       nodes: ({ ids }: { ids: string[] }) => ids.map((id) => this.node(id)),
       viewer: () => this.actor(this.viewer.botLogin),
+      organization: ({ login }: { login: string }) => this.organization(login),
       rateLimit: () => ({ __typename: "RateLimit", limit: 5000, cost: 1, remaining: 4999, used: 1, nodeCount: 1, resetAt: new Date(Date.now() + 3600_000).toISOString() }),
     };
   }
@@ -268,11 +270,39 @@ class Resolvers {
       const [, sha] = raw.split(":");
       const c = sha ? this.m.commits.get(sha) : undefined;
       if (c && this.visible(this.m.mustRepo(c.repo))) return this.commit(c.sha);
+    } else if (prefix === "T") {
+      const [org, slug] = raw.split("/");
+      const t = org && slug ? this.team(org, slug) : null;
+      if (t) return t;
     } else if (prefix === "R") {
       const r = [...this.m.repos.values()].find((x) => String(x.id) === raw);
       if (r && this.visible(r)) return this.repository(r);
     }
     throw new TypedError("NOT_FOUND", `Could not resolve to a node with the global id of '${id}'`);
+  }
+
+  /** Only the installation's own organisation is visible (as for the REST membership route). */
+  private organization(login: string): Record<string, unknown> {
+    const u = this.m.users.get(login.toLowerCase());
+    if (!u || u.type !== "Organization" || login.toLowerCase() !== this.viewer.installation.account.toLowerCase()) {
+      throw new TypedError("NOT_FOUND", `Could not resolve to an Organization with the login of '${login}'.`);
+    }
+    return { __typename: "Organization", id: u.nodeId, login: u.login, team: ({ slug }: { slug: string }) => this.team(login, slug) };
+  }
+
+  /** A team: its active members (pending invitations are not members). */
+  private team(org: string, slug: string): Record<string, unknown> | null {
+    if (org.toLowerCase() !== this.viewer.installation.account.toLowerCase()) return null;
+    const members = this.m.teams.get(`${org}/${slug}`.toLowerCase());
+    if (!members) return null;
+    const active = [...members].filter(([, st]) => st === "active").map(([login]) => login).sort();
+    return {
+      __typename: "Team",
+      id: this.m.nodeId("T", `${org}/${slug}`.toLowerCase()),
+      slug,
+      name: slug,
+      members: (args: ConnArgs) => connection("members", active, args, (l) => this.actor(l)),
+    };
   }
 
   actor(login: string | null): Record<string, unknown> | null {
@@ -406,8 +436,14 @@ class Resolvers {
         return connection("associatedPullRequests", prs, args, (p) => this.pullRequest(p));
       },
     });
+    // GitHub lists at most the first MAX_PR_FILES changed files; totalCount still counts them all.
+    const listed = (pr.files ?? []).slice(0, MAX_PR_FILES);
     return {
       __typename: "PullRequest",
+      files: (args: ConnArgs) => {
+        const conn = connection("files", listed, args, (path) => ({ __typename: "PullRequestChangedFile", path, additions: 1, deletions: 0, changeType: "MODIFIED" }));
+        return { ...conn, totalCount: pr.files?.length ?? 0 };
+      },
       id: pr.nodeId,
       databaseId: pr.id,
       fullDatabaseId: String(pr.id),
@@ -442,7 +478,7 @@ class Resolvers {
       mergeable: pr.state === "open" ? "MERGEABLE" : "UNKNOWN",
       additions: pr.commits.length * 3,
       deletions: pr.commits.length,
-      changedFiles: pr.commits.length,
+      changedFiles: pr.files?.length ?? pr.commits.length,
       labels: (args: ConnArgs) =>
         connection("labels", pr.labels, args, (name) => ({ __typename: "Label", id: this.m.nodeId("LA", `${repo.id}:${name}`), name, color: "d73a4a", description: null })),
       commits: (args: ConnArgs) =>

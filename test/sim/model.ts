@@ -115,7 +115,12 @@ export interface SimPull {
   labelEvents: SimLabelEvent[];
   createdAt: string;
   updatedAt: string;
+  /** Changed paths (approvals.rules); GitHub lists at most the first MAX_PR_FILES. */
+  files?: string[];
 }
+
+/** GitHub lists at most this many changed files of a PR (REST and GraphQL). */
+export const MAX_PR_FILES = 3000;
 
 export interface SimLabelEvent {
   id: number;
@@ -231,6 +236,8 @@ export interface OpenPullSpec {
   commits?: CommitSpec[];
   /** Open the PR from another PR's branch: same head ref, same commits (so the same head commit). */
   sameHeadAs?: SimPull;
+  /** Changed paths (default: none listed). */
+  files?: string[];
 }
 
 const GITHUB_ACTIONS = { id: 15368, slug: "github-actions", name: "GitHub Actions" };
@@ -387,6 +394,36 @@ export class GitHubModel {
     repo.baseSha = this.addCommit(repo, { message: `Update ${path}`, authors: [repo.owner], committer: "web-flow" }, [repo.baseSha]).sha;
   }
 
+  /** Team members change (GitHub sends `membership` added/removed to the org's installations). */
+  setTeamMember(org: string, slug: string, login: string, member: boolean): void {
+    const team = this.teams.get(`${org}/${slug}`.toLowerCase());
+    if (!team) throw new Error(`no team ${org}/${slug}`);
+    this.user(login);
+    if (member) team.set(login.toLowerCase(), "active");
+    else team.delete(login.toLowerCase());
+    // GitHub's `membership` webhook, to each installation on the organisation whose app subscribes.
+    const orgUser = this.user(org, "Organization");
+    const member_ = this.user(login);
+    for (const inst of this.installations.values()) {
+      if (inst.account.toLowerCase() !== org.toLowerCase()) continue;
+      const app = this.app(inst.appId);
+      if (!app.events || !app.events.includes("membership")) continue;
+      const action = member ? "added" : "removed";
+      const payload = {
+        action,
+        scope: "team",
+        member: { login: member_.login, id: member_.id, node_id: member_.nodeId, type: "User" },
+        sender: { login: org, id: orgUser.id, type: "Organization" },
+        team: { name: slug, id: 1, node_id: this.nodeId("T", `${org}/${slug}`.toLowerCase()), slug },
+        organization: { login: orgUser.login, id: orgUser.id, node_id: orgUser.nodeId },
+        installation: { id: inst.id, node_id: inst.nodeId },
+      };
+      const hook: SimWebhook = { id: randomUUID(), name: "membership", action, installationId: inst.id, appId: app.id, payload };
+      this.webhooks.push(hook);
+      for (const l of [...this.listeners]) l(hook);
+    }
+  }
+
   /** A team of an organisation, with its members (state active unless said). */
   addTeam(org: string, slug: string, members: (string | { login: string; state: "active" | "pending" })[] = []): void {
     this.user(org, "Organization");
@@ -490,6 +527,7 @@ export class GitHubModel {
       mergedAt: null,
       mergedBy: null,
       mergeCommitSha: null,
+      ...(spec.files ? { files: [...spec.files] } : {}),
       closedAt: null,
       draft: spec.draft ?? false,
       baseRef: spec.baseRef ?? repo.defaultBranch,
