@@ -21,6 +21,7 @@ import { redact } from "./report/redact.js";
 import { secretValues } from "./runtime/secrets.js";
 import { limitRequestBodies, MAX_REQUEST_BODY_BYTES, onFirstListen } from "./runtime/body-limit.js";
 import { webhookSecretProblem } from "./runtime/startup-checks.js";
+import { parseScanInterval } from "./runtime/scan-schedule.js";
 
 // Probot's run() reads ./.env (the environment wins over the file); read it the same way first, so
 // the log settings and the start-up checks below see what Probot will use.
@@ -112,6 +113,12 @@ try {
 }
 log.info(`audit store: ${describeLocation(parseDatabaseUrl(process.env.DATABASE_URL))}`);
 const recorder = new ChainWriter(store);
+let scanIntervalMs: number | null = null;
+try {
+  scanIntervalMs = parseScanInterval(process.env.AUDIT_SCAN_INTERVAL);
+} catch (err) {
+  await fatal((err as Error).message);
+}
 
 const changegate = createChangegate({
   tickets,
@@ -119,6 +126,7 @@ const changegate = createChangegate({
   ledger: new StoreDeliveryLedger(store),
   prLock: prLockFor(store),
   jira: jira ? { config: jira, ticketIndex: new StoreTicketIndex(store), cache: tickets } : null,
+  auditScan: scanIntervalMs ? { intervalMs: scanIntervalMs, store } : null,
 });
 // Probot's run() creates and starts its HTTP server without handing it out. Just before that
 // server listens: look at WEBHOOK_SECRET again (run() has now read .env), and put the request body
