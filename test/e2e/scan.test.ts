@@ -105,7 +105,10 @@ describe("audit scan", () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ merged: 14, alreadyRecorded: 14, recorded: 0, bypasses: [] });
     const exported = await cli(["audit", "export", "--from", since, "--to", inAnHour(), "--repo", `${org}/service`, "--format", "json"]);
-    expect((JSON.parse(exported.stdout) as { rows: number }).rows).toBe(14);
+    const doc = JSON.parse(exported.stdout) as { rows: number; changes: { found_by: string; bypass: boolean; as_of_merge: string | null }[] };
+    expect(doc.rows).toBe(14);
+    expect(doc.changes.filter((c) => c.found_by === "scan").length).toBe(13);
+    expect(doc.changes.filter((c) => c.bypass).map((c) => c.as_of_merge)).toEqual(["failure"]);
   }, 180_000);
 });
 
