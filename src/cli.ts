@@ -30,6 +30,9 @@ import { verifyChains } from "./audit/verify.js";
 import { changegateVersion } from "./audit/version.js";
 import { redact } from "./report/redact.js";
 import "./runtime/secrets.js"; // the environment's secret values are redacted by default
+import { CommandError } from "./commands/errors.js";
+import { scanCommand, type ScanOpts } from "./commands/scan.js";
+import { completenessCommand, type CompletenessOpts } from "./commands/completeness.js";
 
 export interface CliIo {
   stdout: { write(s: string): unknown };
@@ -68,7 +71,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage; // commander printed why
     const message = redact(err instanceof Error ? err.message : String(err));
     io.stderr.write(`changegate: ${message}\n`);
-    if (err instanceof CliError) return err.exitCode;
+    if (err instanceof CliError || err instanceof CommandError) return err.exitCode;
     if (err instanceof StoreError) return err.kind === "config" ? EXIT.usage : EXIT.database;
     return EXIT.failed;
   }
@@ -155,6 +158,31 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .description("walk every hash chain; exit 1 naming the first record of each chain that does not match")
     .addOption(databaseOption())
     .action(async (opts: { database?: string }) => setExit(await verifyCommand(io, opts)));
+
+  audit
+    .command("scan")
+    .description("find merges (and their non-compliance) that the webhooks missed: judge each unrecorded merged PR as of its merge and record it")
+    .requiredOption("--since <date>", "start of the window: YYYY-MM-DD (00:00 UTC) or an ISO time with zone")
+    .option("--until <date>", "end of the window (a day counts whole); default: now")
+    .option("--org <org>", "only this organisation's installation")
+    .option("--repo <owner/name>", "only this repository")
+    .option("--json", "print the summary as one JSON object")
+    .addOption(databaseOption())
+    .addHelpText("after", "\nGitHub: APP_ID + PRIVATE_KEY (every installation), or GITHUB_TOKEN with --org/--repo. Exit 1 when some PR could not be judged.")
+    .action(async (opts: ScanOpts) => setExit(await scanCommand(io, opts, parsePeriod)));
+
+  audit
+    .command("completeness")
+    .description("compare, per repository, the merges GitHub reports in a period with the merge records; exit 1 when not complete")
+    .requiredOption("--from <date>", "start of the period: YYYY-MM-DD (00:00 UTC) or an ISO time with zone, inclusive")
+    .requiredOption("--to <date>", "end of the period: YYYY-MM-DD (that whole day, UTC) or an ISO time with zone, exclusive")
+    .option("--repo <owner/name>", "only this repository")
+    .option("--org <org>", "only this organisation's installation")
+    .option("--out <file>", "write the JSON report here")
+    .option("--beside <export-file>", "write the JSON report beside this export: x.csv -> x.completeness.json")
+    .option("--json", "print the JSON report instead of text")
+    .addOption(databaseOption())
+    .action(async (opts: CompletenessOpts) => setExit(await completenessCommand(io, opts, parsePeriod)));
 
   return program;
 }

@@ -21,6 +21,7 @@ import { coalesceJobs, newJob, type EvaluationJob, type EvaluationOutcome, type 
 import { reportStoreFailure, runEvaluation } from "./runtime/pipeline.js";
 import { InProcessPrLock, isPrLockTimeout, type PrLock } from "./runtime/pr-lock.js";
 import { reconcile } from "./runtime/reconcile.js";
+import { startAuditScan, type AuditScanOptions } from "./runtime/scan-wiring.js";
 import { BoundedMap } from "./runtime/bounded-map.js";
 import { Scheduler } from "./runtime/scheduler.js";
 import { subscribe } from "./server/events.js";
@@ -70,6 +71,8 @@ export interface ChangegateOptions {
   metricsToken: string | undefined;
   /** GET /readyz: the checks the process edge adds (store, credentials) and the shutdown flag. */
   readiness: Readiness;
+  /** The scheduled audit scan and stale-check reconcile (AUDIT_SCAN_INTERVAL); null: off. */
+  auditScan?: AuditScanOptions | null;
   /** Observe every finished evaluation (tests, benchmarks). */
   onEvaluated?: (job: EvaluationJob, outcome: EvaluationOutcome) => void;
 }
@@ -117,6 +120,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   const locator = new Locator();
   let probot: Probot | null = null;
   let recheck: { stop(): void } | null = null;
+  let auditScan: { stop(): void } | null = null;
   let resumed: Promise<number> = Promise.resolve(0);
   /** Start-up work (resume, reconcile) that idle() waits for. */
   let startup: Promise<unknown> = Promise.resolve();
@@ -170,11 +174,21 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
       return 0;
     });
     if (options.reconcileOnStart) startup = resumed.then(() => reconcileAll(app, locator, schedule));
+    if (options.auditScan) {
+      const evaluate = (ref: PrRef, head: string) => {
+        locator.heads.set(ref, head);
+        void schedule(newJob({ ref, deliveryId: `reconcile-${randomUUID()}`, event: "reconcile" }));
+      };
+      auditScan = startAuditScan({ app, scan: options.auditScan, appId: options.appId, recorder: options.recorder, ledger: options.ledger, tickets: options.tickets, reader: options.reader, evaluate });
+    }
   };
 
   return {
     appFn,
-    stop: () => recheck?.stop(),
+    stop: () => {
+      recheck?.stop();
+      auditScan?.stop();
+    },
     idle: async () => {
       await resumed;
       await startup;

@@ -26,6 +26,7 @@ import { Metrics } from "./runtime/metrics.js";
 import { Readiness, storeCheck } from "./runtime/readiness.js";
 import { loadSmeeClient, wantsWebhookProxy } from "./runtime/webhook-proxy.js";
 import { logFormat, REDACT_CENSOR, REDACT_PATHS } from "./runtime/log-options.js";
+import { parseScanInterval } from "./runtime/scan-schedule.js";
 
 // Probot's run() reads ./.env (the environment wins over the file); read it the same way first, so
 // the log settings and the start-up checks below see what Probot will use.
@@ -129,6 +130,12 @@ try {
 log.info(`audit store: ${describeLocation(parseDatabaseUrl(process.env.DATABASE_URL))}`);
 const recorder = new ChainWriter(store);
 readiness.add("store", storeCheck(store));
+let scanIntervalMs: number | null = null;
+try {
+  scanIntervalMs = parseScanInterval(process.env.AUDIT_SCAN_INTERVAL);
+} catch (err) {
+  await fatal((err as Error).message);
+}
 
 const changegate = createChangegate({
   tickets,
@@ -138,6 +145,7 @@ const changegate = createChangegate({
   jira: jira ? { config: jira, ticketIndex: new StoreTicketIndex(store), cache: tickets } : null,
   metrics,
   readiness,
+  auditScan: scanIntervalMs ? { intervalMs: scanIntervalMs, store } : null,
 });
 // Probot's run() creates and starts its HTTP server without handing it out. Just before that
 // server listens: look at WEBHOOK_SECRET again (run() has now read .env), and put the request body

@@ -56,6 +56,10 @@ export interface ExportRow {
   record: string;
   record_hash: string;
   evaluation_record: string | null;
+  /** How the merge reached the record: "webhook" (told by GitHub) or "scan" (found by `audit scan`). */
+  found_by: "webhook" | "scan";
+  /** The scan's verdict as of the merge (success/failure/pending) when no verdict stood; null otherwise. */
+  as_of_merge: string | null;
 }
 
 export const CSV_COLUMNS: readonly (keyof ExportRow)[] = [
@@ -85,6 +89,8 @@ export const CSV_COLUMNS: readonly (keyof ExportRow)[] = [
   "record",
   "record_hash",
   "evaluation_record",
+  "found_by",
+  "as_of_merge",
 ];
 
 /** One export row from a merge record and the evaluation that stood for the merged head. */
@@ -122,6 +128,8 @@ export function exportRow(merge: AuditRow, standing: AuditRow | null): ExportRow
     record: `${merge.chain}@${merge.seq}`,
     record_hash: merge.hash,
     evaluation_record: standing ? `${standing.chain}@${standing.seq}` : null,
+    found_by: m.foundBy ?? "webhook",
+    as_of_merge: m.asOfMerge?.outcome ?? null,
   };
 }
 

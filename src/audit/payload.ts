@@ -96,6 +96,10 @@ export interface MergePayload {
   gated: boolean | null;
   bypass: boolean;
   standing: StandingVerdict | null;
+  /** "scan": found by `changegate audit scan`, not told by a webhook (absent on webhook merges). */
+  foundBy?: "scan";
+  /** The scan's judgement as of the merge, when no verdict stood (absent otherwise). */
+  asOfMerge?: { outcome: string; title: string };
   changegateVersion: string;
 }
 
@@ -188,6 +192,8 @@ export function mergePayload(rec: MergeRecord, bypass: boolean, standing: Standi
     gated: rec.gated ?? null,
     bypass,
     standing,
+    ...(rec.foundBy ? { foundBy: rec.foundBy } : {}),
+    ...(rec.asOfMerge ? { asOfMerge: { ...rec.asOfMerge } } : {}),
     changegateVersion: version,
   };
 }

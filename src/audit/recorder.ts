@@ -46,6 +46,10 @@ export interface MergeRecord {
   emergency: boolean;
   /** Was the base branch gated by the policy? Absent counts as gated (fail closed); see isBypass. */
   gated?: boolean;
+  /** Found by `changegate audit scan` (the merge event was missed), not told by a webhook. */
+  foundBy?: "scan";
+  /** The scan's judgement as of the merge (runtime/as-of-merge.ts), when no verdict stood. */
+  asOfMerge?: { outcome: "success" | "failure" | "pending"; title: string };
 }
 
 /**

@@ -4,6 +4,7 @@
  * route, GraphQL operation, installation, status, timing) and may be answered by an injected fault.
  */
 import { createPublicKey, randomBytes, verify, type KeyObject } from "node:crypto";
+import { SearchRules, searchIssues } from "./search.js";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { Fault, SECONDARY_LIMIT_MESSAGE, type FaultSpec, type RequestFacts } from "./faults.js";
@@ -82,6 +83,8 @@ export class Simulator {
   gheHost = "";
   private readonly faults: Fault[] = [];
   private readonly routes: Route[] = [];
+  /** GitHub search's rules (cap, rate): test/sim/search.ts. */
+  readonly searchRules = new SearchRules();
   private readonly servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly hanging = new Set<ServerResponse>();
@@ -507,6 +510,7 @@ export class Simulator {
       return { status: 200, body: { resources: { core: r, graphql: r, search: r }, rate: r } };
     });
 
+    this.route("GET", "/search/issues", (ctx) => searchIssues(m, this.searchRules, { key: `installation:${ctx.auth!.installation.id}`, account: ctx.auth!.installation.account }, ctx.query));
     this.route("GET", "/installation/repositories", (ctx) => {
       const account = ctx.auth!.installation.account.toLowerCase();
       const repos = [...m.repos.values()].filter((r) => r.owner.toLowerCase() === account).sort((a, b) => a.id - b.id);

@@ -1,0 +1,79 @@
+/**
+ * `changegate audit completeness --from --to [--repo] [--org] [--out FILE | --beside EXPORT]`: per
+ * repository, the merges GitHub reports for the window (github/merged-search.ts) against the merge
+ * records (audit/merge-index.ts), compared by audit/completeness.ts. Prints the counts and every
+ * difference; writes the JSON report to --out, or beside an export (x.csv → x.completeness.json).
+ * Exit 0 complete, 1 not complete.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, statSync } from "node:fs";
+import { rename, rm, writeFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { compareMerges, completenessPathBeside, renderCompleteness, type GithubMerge } from "../audit/completeness.js";
+import { AuditStore } from "../audit/database.js";
+import { recordedMergesIn } from "../audit/merge-index.js";
+import { searchMergedPrs } from "../github/merged-search.js";
+import { scopeOf } from "../runtime/scan.js";
+import { usage } from "./errors.js";
+import { AccessError, githubTargets } from "./github-access.js";
+import type { ScanIo } from "./scan.js";
+
+export interface CompletenessOpts {
+  from: string;
+  to: string;
+  repo?: string;
+  org?: string;
+  out?: string;
+  beside?: string;
+  json?: boolean;
+  database?: string;
+}
+
+const REPO = /^[\w.-]+\/[\w.-]+$/;
+
+export async function completenessCommand(io: ScanIo, opts: CompletenessOpts, parsePeriod: (from: string, to: string) => { from: string; to: string }): Promise<number> {
+  const period = parsePeriod(opts.from, opts.to);
+  if (opts.repo !== undefined && !REPO.test(opts.repo)) throw usage(`--repo ${JSON.stringify(opts.repo)}: expected owner/name`);
+  if (opts.out && opts.beside) throw usage("--out and --beside both name where the report goes: give one");
+  const target = opts.out ? resolve(io.cwd, opts.out) : opts.beside ? completenessPathBeside(resolve(io.cwd, opts.beside)) : null;
+  if (target) {
+    const dir = dirname(target);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw usage(`the directory ${dir} does not exist`);
+  }
+  let targets;
+  try {
+    targets = await githubTargets(io.env, { org: opts.org, repo: opts.repo });
+  } catch (err) {
+    if (err instanceof AccessError) throw usage(err.message);
+    throw err;
+  }
+  const store = await AuditStore.open(opts.database ?? io.env.DATABASE_URL, { migrate: false, mustExist: true, cwd: io.cwd, connectTimeoutMs: 10_000, poolSize: 2, lockPoolSize: 1 });
+  const github: GithubMerge[] = [];
+  const accounts = new Set<string>();
+  let records;
+  try {
+    const search = io.env.CHANGEGATE_SEARCH_PACE_MS ? { paceMs: Number(io.env.CHANGEGATE_SEARCH_PACE_MS) } : {};
+    for (const t of targets) {
+      accounts.add(t.account.toLowerCase());
+      const found = await searchMergedPrs(t.octokit, { scope: scopeOf(t, { ...period, repo: opts.repo }), from: period.from, to: period.to }, search);
+      github.push(...found.map((f) => ({ repo: f.repo, number: f.number, mergedAt: f.mergedAt, url: f.url })));
+    }
+    records = (await recordedMergesIn(store, { ...period, repo: opts.repo ?? null })).filter((r) => accounts.has(r.chain.split("/")[0]!));
+  } finally {
+    await store.close();
+  }
+  const report = compareMerges({ ...period, generatedAt: io.now().toISOString() }, github, records, opts.repo ? [opts.repo] : []);
+  io.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderCompleteness(report));
+  if (target) {
+    const tmp = `${target}.${randomBytes(6).toString("hex")}.tmp`;
+    try {
+      await writeFile(tmp, `${JSON.stringify(report, null, 2)}\n`);
+      await rename(tmp, target);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    io.stderr.write(`completeness report written to ${target}\n`);
+  }
+  return report.complete ? 0 : 1;
+}

@@ -1,0 +1,88 @@
+/**
+ * `changegate audit scan --since DATE [--until DATE] [--org ORG] [--repo OWNER/NAME] [--json]`:
+ * find the merges the webhooks missed and put them on record (src/runtime/scan.ts). GitHub access:
+ * src/commands/github-access.ts. Exit 0 when every merged PR is on record (bypasses found are
+ * reported, on record, and not an error of the scan); 1 when some PR could not be judged.
+ */
+import { ChainWriter } from "../audit/chain-writer.js";
+import { AuditStore } from "../audit/database.js";
+import { createJiraTicketService } from "../jira/client.js";
+import { jiraConfigFromEnv } from "../jira/env.js";
+import { redact } from "../report/redact.js";
+import { scan, type ScanLog, type ScanSummary } from "../runtime/scan.js";
+import { usage } from "./errors.js";
+import { AccessError, githubTargets } from "./github-access.js";
+import { growingProgress } from "./progress.js";
+
+export interface ScanIo {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown; isTTY?: boolean };
+  env: Record<string, string | undefined>;
+  cwd: string;
+  now: () => Date;
+}
+
+export interface ScanOpts {
+  since: string;
+  until?: string;
+  org?: string;
+  repo?: string;
+  json?: boolean;
+  database?: string;
+}
+
+const REPO = /^[\w.-]+\/[\w.-]+$/;
+const OWNER = /^[\w.-]+$/;
+
+/** `parsePeriod` is the CLI's (day or instant; the end day counts whole). */
+export async function scanCommand(io: ScanIo, opts: ScanOpts, parsePeriod: (from: string, to: string) => { from: string; to: string }): Promise<number> {
+  const window = parsePeriod(opts.since, opts.until ?? io.now().toISOString());
+  if (opts.repo !== undefined && !REPO.test(opts.repo)) throw usage(`--repo ${JSON.stringify(opts.repo)}: expected owner/name`);
+  if (opts.org !== undefined && !OWNER.test(opts.org)) throw usage(`--org ${JSON.stringify(opts.org)}: expected an organisation name`);
+  if (opts.org && opts.repo && opts.repo.split("/")[0]!.toLowerCase() !== opts.org.toLowerCase()) throw usage(`--repo ${opts.repo} is not in --org ${opts.org}`);
+  let targets;
+  try {
+    targets = await githubTargets(io.env, { org: opts.org, repo: opts.repo });
+  } catch (err) {
+    if (err instanceof AccessError) throw usage(err.message);
+    throw err;
+  }
+  const jira = jiraConfigFromEnv(io.env as NodeJS.ProcessEnv);
+  const store = await AuditStore.open(opts.database ?? io.env.DATABASE_URL, { cwd: io.cwd, connectTimeoutMs: 10_000, poolSize: 2, lockPoolSize: 1 });
+  const progress = opts.json ? null : growingProgress(io.stderr, "scanning");
+  const line = (level: string) => (obj: object, msg: string) => {
+    if (!progress) io.stderr.write(`${level}${redact(msg)}\n`);
+  };
+  const log: ScanLog = { info: line(""), warn: line("WARN "), error: line("ERROR ") };
+  let summary: ScanSummary;
+  try {
+    summary = await scan(
+      {
+        targets,
+        store,
+        recorder: new ChainWriter(store),
+        appId: Number(io.env.APP_ID ?? 0),
+        tickets: jira ? createJiraTicketService(jira) : null,
+        log,
+        now: io.now,
+        search: io.env.CHANGEGATE_SEARCH_PACE_MS ? { paceMs: Number(io.env.CHANGEGATE_SEARCH_PACE_MS) } : {},
+        onFound: (n) => progress?.add(n),
+        onExamined: () => progress?.increment(),
+      },
+      { from: window.from, to: window.to, repo: opts.repo, org: opts.org },
+    );
+  } finally {
+    progress?.stop();
+    await store.close();
+  }
+  if (opts.json) {
+    io.stdout.write(`${JSON.stringify({ kind: "changegate-scan", ...summary })}\n`);
+  } else {
+    io.stdout.write(
+      `audit scan ${summary.from} .. ${summary.to}: ${summary.installations} installation${summary.installations === 1 ? "" : "s"}, ${summary.merged} merged PR${summary.merged === 1 ? "" : "s"}, ${summary.alreadyRecorded} already on record, ${summary.recorded} recorded now (${summary.compliant} compliant, ${summary.bypasses.length} non-compliant), ${summary.failed.length} failed\n`,
+    );
+    for (const b of summary.bypasses) io.stdout.write(`  NON-COMPLIANT ${b.pr} (${b.outcome}) ${b.url} record ${b.record ?? "?"}\n`);
+    for (const f of summary.failed) io.stdout.write(`  FAILED ${f.pr}: ${f.error}\n`);
+  }
+  return summary.failed.length > 0 ? 1 : 0;
+}

@@ -1,0 +1,57 @@
+/**
+ * The in-process schedule of the scan and the stale-check reconcile: AUDIT_SCAN_INTERVAL (off by
+ * default). Each tick claims the tick's id in the delivery ledger (`audit-scan:<bucket>`), which
+ * the store grants to one replica only, then scans the last `lookback` (twice the interval, at
+ * least a day) and reconciles open PRs. The timer is unref'd (it never keeps the process alive).
+ */
+import type { DeliveryLedger } from "../refs.js";
+
+export interface ScanScheduleDeps {
+  intervalMs: number;
+  ledger: DeliveryLedger;
+  now: () => Date;
+  /** Scan [from, to) and reconcile open PRs; errors are logged by the caller. */
+  run: (window: { from: string; to: string }) => Promise<unknown>;
+  log: { info(o: object, m: string): void; error(o: object, m: string): void };
+}
+
+const DAY = 86_400_000;
+
+/** AUDIT_SCAN_INTERVAL: "off"/absent, seconds ("3600"), or with a unit ("15m", "6h", "1d"); at least 60 s. */
+export function parseScanInterval(value: string | undefined): number | null {
+  if (value === undefined || value.trim() === "" || value.trim().toLowerCase() === "off") return null;
+  const m = /^(\d+)\s*(s|m|h|d)?$/i.exec(value.trim());
+  if (!m) throw new Error(`AUDIT_SCAN_INTERVAL=${JSON.stringify(value)}: expected seconds or a number with s, m, h or d (e.g. 6h), or off`);
+  const ms = Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: DAY }[(m[2] ?? "s").toLowerCase() as "s"];
+  if (ms < 60_000) throw new Error(`AUDIT_SCAN_INTERVAL=${value}: at least 60 seconds (GitHub search allows 30 requests a minute)`);
+  return ms;
+}
+
+/** One tick: runs only if this replica claims the tick. Exported for tests. */
+export async function scanTick(deps: ScanScheduleDeps): Promise<boolean> {
+  const now = deps.now().getTime();
+  const bucket = Math.floor(now / deps.intervalMs);
+  if (!(await deps.ledger.claim(`audit-scan:${deps.intervalMs}:${bucket}`))) return false;
+  const lookback = Math.max(2 * deps.intervalMs, DAY);
+  const window = { from: new Date(now - lookback).toISOString(), to: new Date(now).toISOString() };
+  try {
+    await deps.run(window);
+  } catch (err) {
+    deps.log.error({ err: (err as Error).message }, "the scheduled audit scan failed; the next tick tries again");
+  }
+  return true;
+}
+
+export function startScanSchedule(deps: ScanScheduleDeps): { stop(): void } {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    void scanTick(deps)
+      .catch((err: unknown) => deps.log.error({ err: (err as Error).message }, "the scheduled audit scan could not start"))
+      .finally(() => (running = false));
+  }, deps.intervalMs);
+  timer.unref();
+  deps.log.info({ intervalMs: deps.intervalMs }, `audit scan scheduled every ${Math.round(deps.intervalMs / 60_000)} min`);
+  return { stop: () => clearInterval(timer) };
+}

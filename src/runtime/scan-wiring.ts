@@ -1,0 +1,78 @@
+/**
+ * The scheduled scan in the app (AUDIT_SCAN_INTERVAL): the app's installations as scan targets,
+ * the scan (runtime/scan.ts) and the stale-check reconcile (runtime/reconcile-stale.ts) on the
+ * schedule of runtime/scan-schedule.ts.
+ */
+import type { Probot } from "probot";
+import type { AuditStore } from "../audit/database.js";
+import type { Recorder } from "../audit/recorder.js";
+import { createReader, type ReaderOptions } from "../github/reader.js";
+import type { OctokitLike } from "../github/types.js";
+import type { TicketLookupService } from "../jira/tickets.js";
+import type { DeliveryLedger, PrRef } from "../refs.js";
+import { redactError } from "../report/redact.js";
+import { reconcileStale } from "./reconcile-stale.js";
+import { scan, type ScanTarget } from "./scan.js";
+import { startScanSchedule } from "./scan-schedule.js";
+
+export interface AuditScanOptions {
+  intervalMs: number;
+  store: AuditStore;
+}
+
+export interface AuditScanWiring {
+  app: Probot;
+  scan: AuditScanOptions;
+  appId: number;
+  recorder: Recorder;
+  ledger: DeliveryLedger;
+  tickets: TicketLookupService | null;
+  reader: ReaderOptions;
+  evaluate: (ref: PrRef, head: string) => void;
+}
+
+async function appTargets(app: Probot, reader: ReaderOptions): Promise<ScanTarget[]> {
+  const jwt = (await app.auth()) as unknown as OctokitLike;
+  const out: ScanTarget[] = [];
+  for (let page = 1; page <= 100; page++) {
+    const res = await jwt.request("GET /app/installations", { per_page: 100, page });
+    const list = Array.isArray(res.data) ? (res.data as { id: number; account: { login: string; type?: string } | null; suspended_at?: string | null }[]) : [];
+    for (const inst of list) {
+      if (!inst.account || inst.suspended_at) continue;
+      const octokit = await app.auth(inst.id);
+      out.push({
+        installationId: inst.id,
+        account: inst.account.login,
+        accountType: inst.account.type === "User" ? "User" : "Organization",
+        octokit: octokit as unknown as OctokitLike,
+        reader: createReader(inst.id, octokit as never, reader),
+      });
+    }
+    if (list.length < 100) break;
+  }
+  return out;
+}
+
+export function startAuditScan(w: AuditScanWiring): { stop(): void } {
+  const log = w.app.log.child({ name: "audit-scan" });
+  return startScanSchedule({
+    intervalMs: w.scan.intervalMs,
+    ledger: w.ledger,
+    now: () => new Date(),
+    log,
+    run: async (window) => {
+      const targets = await appTargets(w.app, w.reader);
+      await scan({ targets, store: w.scan.store, recorder: w.recorder, appId: w.appId, tickets: w.tickets, log, now: () => new Date() }, window);
+      await reconcileStale({
+        app: () => w.app.auth() as never,
+        installation: (id) => w.app.auth(id) as never,
+        appId: w.appId,
+        evaluate: w.evaluate,
+        log,
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+        paceMs: 1000,
+        max: 500,
+      }).catch((err: unknown) => log.error({ err: redactError(err) }, "reconcile of stale checks failed"));
+    },
+  });
+}

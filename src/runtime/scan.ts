@@ -1,0 +1,164 @@
+/**
+ * The scan: the safety net behind the webhooks. For every target (installation), the PRs merged in
+ * the window (github/merged-search.ts); each with no merge record is judged as of its merge
+ * (runtime/as-of-merge.ts; a verdict changegate recorded for the merged head before the merge
+ * stands, as for a webhook merge), recorded with `foundBy: "scan"`, and a non-compliant one is a
+ * bypass: the `is non-compliant!` log line and the bypass issue. Idempotent: a PR with a merge
+ * record is skipped, and the recorder appends a merge once.
+ */
+import { randomUUID } from "node:crypto";
+import type { AuditStore } from "../audit/database.js";
+import { recordedMergeOf } from "../audit/merge-index.js";
+import type { MergeRecord, Recorder } from "../audit/recorder.js";
+import { NON_COMPLIANT_PHRASE } from "../contract.js";
+import { reportBypass } from "../github/bypass-issue.js";
+import { searchMergedPrs, type MergedPr, type MergedSearchOptions, type MergedSearchQuery } from "../github/merged-search.js";
+import type { GraphqlReader } from "../github/reader.js";
+import { prLabel, type OctokitLike } from "../github/types.js";
+import type { TicketLookupService } from "../jira/tickets.js";
+import { isBypass, standingVerdict } from "../policy/merge.js";
+import { redact } from "../report/redact.js";
+import { judgeAsOfMerge } from "./as-of-merge.js";
+
+export interface ScanTarget {
+  installationId: number;
+  account: string;
+  accountType: "Organization" | "User";
+  octokit: OctokitLike;
+  reader: GraphqlReader;
+}
+
+export interface ScanLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface ScanDeps {
+  targets: ScanTarget[];
+  store: AuditStore;
+  recorder: Recorder;
+  appId: number;
+  tickets: TicketLookupService | null;
+  log: ScanLog;
+  now: () => Date;
+  search?: MergedSearchOptions;
+  /** Progress: told how many merged PRs a target has, then once per PR examined. */
+  onFound?: (n: number) => void;
+  onExamined?: () => void;
+}
+
+export interface ScanWindow {
+  from: string;
+  to: string;
+  repo?: string;
+  org?: string;
+}
+
+export interface ScanSummary {
+  from: string;
+  to: string;
+  installations: number;
+  /** Merged PRs GitHub reports in the window. */
+  merged: number;
+  /** Of those, already on record (nothing done). */
+  alreadyRecorded: number;
+  /** Recorded by this scan. */
+  recorded: number;
+  compliant: number;
+  bypasses: { pr: string; url: string; outcome: string; record: string | null }[];
+  /** PRs that could not be judged or recorded (tried again by the next scan). */
+  failed: { pr: string; error: string }[];
+}
+
+/** The search scope of one target for this window. */
+export function scopeOf(t: ScanTarget, w: ScanWindow): MergedSearchQuery["scope"] {
+  if (w.repo) return { repo: w.repo };
+  return t.accountType === "User" ? { user: t.account } : { org: t.account };
+}
+
+export async function scan(deps: ScanDeps, w: ScanWindow): Promise<ScanSummary> {
+  const summary: ScanSummary = { from: w.from, to: w.to, installations: deps.targets.length, merged: 0, alreadyRecorded: 0, recorded: 0, compliant: 0, bypasses: [], failed: [] };
+  const runId = `scan-${randomUUID()}`;
+  for (const t of deps.targets) {
+    const prs = await searchMergedPrs(t.octokit, { scope: scopeOf(t, w), from: w.from, to: w.to }, deps.search);
+    prs.sort((a, b) => (a.mergedAt ?? "").localeCompare(b.mergedAt ?? "") || a.repo.localeCompare(b.repo) || a.number - b.number);
+    summary.merged += prs.length;
+    deps.onFound?.(prs.length);
+    for (const pr of prs) {
+      try {
+        await examine(deps, t, pr, runId, summary);
+      } catch (err) {
+        const error = redact(err instanceof Error ? err.message : String(err));
+        summary.failed.push({ pr: `${pr.repo}#${pr.number}`, error });
+        deps.log.error({ pr: `${pr.repo}#${pr.number}`, err: error }, `the scan could not judge ${pr.repo}#${pr.number}; the next scan tries again`);
+      } finally {
+        deps.onExamined?.();
+      }
+    }
+  }
+  deps.log.info(
+    { ...summary, bypasses: summary.bypasses.length, failed: summary.failed.length },
+    `audit scan ${w.from} .. ${w.to}: ${summary.merged} merged, ${summary.alreadyRecorded} on record, ${summary.recorded} recorded now (${summary.bypasses.length} non-compliant), ${summary.failed.length} failed`,
+  );
+  return summary;
+}
+
+async function examine(deps: ScanDeps, t: ScanTarget, found: MergedPr, runId: string, summary: ScanSummary): Promise<void> {
+  if (await recordedMergeOf(deps.store, found.repo, found.number)) {
+    summary.alreadyRecorded++;
+    return;
+  }
+  const [owner, repo] = found.repo.split("/") as [string, string];
+  const ref = { installationId: t.installationId, owner, repo, number: found.number };
+  const label = prLabel(ref);
+  const judged = await judgeAsOfMerge({ reader: t.reader, octokit: t.octokit, appId: deps.appId, tickets: deps.tickets }, ref);
+  const pr = judged.evidence.pr;
+  const own = (await deps.recorder.verdictsAt(ref, pr.headSha, [ref.number])).get(ref.number);
+  const standing = standingVerdict(own, pr.baseRef);
+  const outcome: MergeRecord["outcome"] = standing ? standing.outcome : judged.outcome;
+  const emergency = standing ? standing.emergency : judged.emergency;
+  const gated = judged.gated;
+  const merge: MergeRecord = {
+    at: deps.now().toISOString(),
+    deliveryId: runId,
+    ref,
+    url: pr.url,
+    title: pr.title,
+    author: pr.author?.login ?? null,
+    headSha: pr.headSha,
+    mergedBy: pr.mergedBy,
+    mergedAt: pr.mergedAt,
+    mergeCommitSha: pr.mergeCommitSha,
+    outcome,
+    emergency,
+    gated,
+    foundBy: "scan",
+    ...(standing ? {} : { asOfMerge: { outcome: judged.outcome, title: judged.verdict?.title ?? judged.problem ?? "" } }),
+  };
+  const receipt = await deps.recorder.recordMerge(merge);
+  if (receipt?.duplicate) {
+    summary.alreadyRecorded++;
+    return;
+  }
+  summary.recorded++;
+  if (!isBypass(merge)) {
+    summary.compliant++;
+    deps.log.info({ url: pr.url, outcome }, `${label} merged (compliant); its merge was missed and is now on record, found by the scan`);
+    return;
+  }
+  const why = standing ? `its verdict on ${pr.headSha.slice(0, 7)} was ${outcome}` : `judged as of its merge: ${outcome} (${judged.verdict?.title ?? judged.problem ?? ""})`;
+  deps.log.warn(
+    { mergedBy: pr.mergedBy, url: pr.url, verdict: outcome, head: pr.headSha, foundBy: "scan" },
+    `${label} merged by ${pr.mergedBy ?? "unknown"} ${NON_COMPLIANT_PHRASE} ${why} ${pr.url} (found by the scan)`,
+  );
+  summary.bypasses.push({ pr: label, url: pr.url, outcome, record: receipt?.id ?? null });
+  const issueRepo = judged.policy?.config.audit.issue_repo;
+  if (issueRepo) {
+    try {
+      await reportBypass(t.octokit, issueRepo, merge, receipt?.id ?? null);
+    } catch (err) {
+      deps.log.error({ err: redact((err as Error).message), issueRepo }, `could not list the bypass of ${label} in ${issueRepo}`);
+    }
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * The scan and completeness end to end: changegate's CLI (`lib/cli.js`) as the GitHub App against
+ * the simulator, whose search keeps GitHub's rules (test/sim/search.ts). Merges made while the
+ * webhooks were lost are found, judged as of their merge, recorded once; completeness lists what
+ * is missing and what is extra over a window larger than one search page.
+ */
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import { ChainWriter } from "../../src/audit/chain-writer.js";
+import { AuditStore } from "../../src/audit/database.js";
+import { NON_COMPLIANT_PHRASE } from "../../src/contract.js";
+import { Probot } from "probot";
+import { ENTRY } from "../sim/driver.js";
+import type { SimPull, SimRepo } from "../sim/model.js";
+import { World } from "../sim/world.js";
+
+let w: World;
+const POLICY = "approvals:\n  required: 1\n";
+
+beforeAll(async () => {
+  w = await World.start();
+}, 90_000);
+
+afterAll(async () => {
+  await w?.stop();
+});
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(dirname(ENTRY), "cli.js"), ...args], { cwd: w.cg.dataDir, env: { ...w.cg.env(), CHANGEGATE_SEARCH_PACE_MS: "0", ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const hourAgo = () => new Date(Date.now() - 3_600_000).toISOString();
+const inAnHour = () => new Date(Date.now() + 3_600_000).toISOString();
+
+function approvedMerge(repo: SimRepo): SimPull {
+  const pr = w.model.openPullRequest(repo, { author: "dev" });
+  w.model.review(pr, { author: "alice" });
+  w.model.merge(pr, "alice");
+  return pr;
+}
+
+describe("audit scan", () => {
+  let org = "";
+  let webhookPr: SimPull;
+  let bypassPr: SimPull;
+  let since = "";
+
+  beforeAll(async () => {
+    since = hourAgo();
+    const { repo, installation } = w.repo({ policy: POLICY });
+    org = installation.account;
+    // One merge changegate heard about.
+    webhookPr = w.model.openPullRequest(repo, { author: "dev" });
+    w.model.review(webhookPr, { author: "alice" });
+    await w.settle();
+    w.model.merge(webhookPr, "alice");
+    await w.settle();
+    // Twelve compliant merges and one unapproved, all while the webhooks were lost.
+    w.quietly(() => {
+      for (let i = 0; i < 12; i++) approvedMerge(repo);
+      bypassPr = w.model.openPullRequest(repo, { author: "dev" });
+      w.model.merge(bypassPr, "admin");
+    });
+    w.sim.searchRules.cap = 10; // 14 merges: the window must be sliced
+    w.sim.searchRules.perMinute = 10_000;
+  }, 120_000);
+
+  afterAll(() => {
+    w.sim.searchRules.cap = 1000;
+  });
+
+  test("finds every missed merge through sliced searches, records it, and reports the bypass", async () => {
+    const seq = w.sim.lastSeq;
+    const r = await cli(["audit", "scan", "--since", since, "--until", inAnHour(), "--org", org, "--json"]);
+    expect(r.stderr).toContain(NON_COMPLIANT_PHRASE);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout) as { merged: number; alreadyRecorded: number; recorded: number; compliant: number; bypasses: { pr: string; outcome: string }[]; failed: unknown[] };
+    expect(summary).toMatchObject({ kind: "changegate-scan", merged: 14, alreadyRecorded: 1, recorded: 13, compliant: 12, failed: [] });
+    expect(summary.bypasses).toEqual([expect.objectContaining({ pr: `${org}/service#${bypassPr.number}`, outcome: "failure" })]);
+    const searches = w.sim.since(seq, (x) => x.route === "GET /search/issues");
+    expect(searches.length).toBeGreaterThan(2);
+    expect(searches.every((x) => x.status === 200)).toBe(true);
+    const shown = await cli(["audit", "show", `${org}/service#${bypassPr.number}`, "--json"]);
+    expect(shown.code).toBe(0);
+    const merge = shown.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((x) => x.type === "merge")!;
+    expect(merge).toMatchObject({ foundBy: "scan", bypass: true, outcome: "failure", mergedBy: "admin", asOfMerge: { outcome: "failure" } });
+  }, 180_000);
+
+  test("twice: nothing is recorded twice", async () => {
+    const r = await cli(["audit", "scan", "--since", since, "--until", inAnHour(), "--org", org, "--json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ merged: 14, alreadyRecorded: 14, recorded: 0, bypasses: [] });
+    const exported = await cli(["audit", "export", "--from", since, "--to", inAnHour(), "--repo", `${org}/service`, "--format", "json"]);
+    const doc = JSON.parse(exported.stdout) as { rows: number; changes: { found_by: string; bypass: boolean; as_of_merge: string | null }[] };
+    expect(doc.rows).toBe(14);
+    expect(doc.changes.filter((c) => c.found_by === "scan").length).toBe(13);
+    expect(doc.changes.filter((c) => c.bypass).map((c) => c.as_of_merge)).toEqual(["failure"]);
+  }, 180_000);
+});
+
+describe("audit completeness", () => {
+  test("a missing and an extra record over a window larger than one search page", async () => {
+    const since = hourAgo();
+    const { repo, installation } = w.repo({ policy: POLICY });
+    const name = `${installation.account}/service`;
+    w.quietly(() => {
+      for (let i = 0; i < 104; i++) approvedMerge(repo);
+    });
+    const before = await cli(["audit", "completeness", "--from", since, "--to", inAnHour(), "--repo", name, "--json"]);
+    expect(before.code).toBe(1);
+    expect(JSON.parse(before.stdout)).toMatchObject({ complete: false, repositories: [{ repo: name, githubMerges: 104, records: 0 }] });
+
+    expect((await cli(["audit", "scan", "--since", since, "--until", inAnHour(), "--repo", name, "--json"])).code).toBe(0);
+    const complete = await cli(["audit", "completeness", "--from", since, "--to", inAnHour(), "--repo", name]);
+    expect(complete.stdout).toContain(`${name}: GitHub 104 merges, 104 records, complete`);
+    expect(complete.code).toBe(0);
+
+    // One more merge the scan has not seen, and a record of a merge GitHub does not know.
+    const missed = w.quietly(() => approvedMerge(repo));
+    const store = await AuditStore.open(w.cg.env().DATABASE_URL, { cwd: w.cg.dataDir });
+    try {
+      await new ChainWriter(store).recordMerge({
+        at: new Date().toISOString(),
+        deliveryId: "forged",
+        ref: { installationId: installation.id, owner: installation.account, repo: "service", number: 9999 },
+        url: "https://example.invalid/9999",
+        title: "never merged",
+        author: "dev",
+        headSha: "f".repeat(40),
+        mergedBy: "dev",
+        mergedAt: new Date().toISOString(),
+        mergeCommitSha: null,
+        outcome: "success",
+        emergency: false,
+        gated: true,
+      });
+    } finally {
+      await store.close();
+    }
+    const out = join(w.cg.dataDir, "q1.csv");
+    const r = await cli(["audit", "completeness", "--from", since, "--to", inAnHour(), "--repo", name, "--beside", out]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`missing record: #${missed.number}`);
+    expect(r.stdout).toContain("extra record: #9999");
+    const report = JSON.parse(readFileSync(join(w.cg.dataDir, "q1.completeness.json"), "utf8")) as Record<string, unknown>;
+    expect(Object.keys(report)).toEqual(["kind", "from", "to", "generatedAt", "complete", "repositories"]);
+    expect(report).toMatchObject({
+      kind: "changegate-completeness",
+      complete: false,
+      repositories: [{ repo: name, githubMerges: 105, records: 105, missing: [{ number: missed.number, mergedAt: missed.mergedAt, url: expect.stringContaining(`/pull/${missed.number}`) }], extra: [{ number: 9999, mergedAt: expect.any(String) }] }],
+    });
+  }, 240_000);
+
+  test("the simulator keeps search's rules: 30 a minute, then 403 with the reset; nothing past the cap", async () => {
+    const { installation } = w.repo({ policy: POLICY });
+    const probot = new Probot({ appId: w.appId, privateKey: w.privateKey, baseUrl: `http://${w.sim.gheHost}/api/v3` });
+    const app = await probot.auth();
+    const { token } = (await app.request("POST /app/installations/{installation_id}/access_tokens", { installation_id: installation.id })).data as { token: string };
+    const search = (q: string, page = 1) =>
+      fetch(`http://${w.sim.gheHost}/api/v3/search/issues?q=${encodeURIComponent(q)}&per_page=100&page=${page}`, { headers: { authorization: `token ${token}` } });
+    const q = `is:pr is:merged org:${installation.account} merged:2026-01-01..2026-01-02`;
+    w.sim.searchRules.perMinute = 30;
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 31; i++) statuses.push((await search(q)).status);
+      expect(statuses.slice(0, 30).every((s) => s === 200)).toBe(true);
+      const refused = await search(q);
+      expect(refused.status).toBe(403);
+      expect(refused.headers.get("x-ratelimit-remaining")).toBe("0");
+      expect(Number(refused.headers.get("x-ratelimit-reset"))).toBeGreaterThan(Date.now() / 1000);
+    } finally {
+      w.sim.searchRules.perMinute = 10_000;
+      w.sim.searchRules.calls.clear();
+    }
+    expect((await search(q, 11)).status).toBe(422);
+  }, 120_000);
+});
