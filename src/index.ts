@@ -8,6 +8,8 @@ import type { ApplicationFunction, Probot } from "probot";
 import { MemoryRecorder, type Recorder } from "./audit/recorder.js";
 import { Locator } from "./github/locate.js";
 import { createReader, defaultReaderOptions, type ReaderOptions } from "./github/reader.js";
+import { scheduledWriter, type InstallationOctokit } from "./github/scheduled-writer.js";
+import type { WriteScheduler } from "./github/write-scheduler.js";
 import { prKey, type PrRef } from "./github/types.js";
 import type { JiraConfig } from "./jira/env.js";
 import { startTicketRecheck } from "./jira/recheck.js";
@@ -56,6 +58,11 @@ export interface ChangegateOptions {
   prLock: PrLock;
   /** Walk every installation's open PRs at start-up (finds events missed while down). */
   reconcileOnStart: boolean;
+  /**
+   * Check and digest writes paced by GitHub's documented limits (github/write-scheduler.ts); null:
+   * they go through Probot's Octokit and its throttling (tests, CHANGEGATE_THROTTLE=off).
+   */
+  writes: WriteScheduler | null;
   /** Observe every finished evaluation (tests, benchmarks). */
   onEvaluated?: (job: EvaluationJob, outcome: EvaluationOutcome) => void;
 }
@@ -88,6 +95,7 @@ export function defaultOptions(env: NodeJS.ProcessEnv = process.env): Changegate
     reconcileOnStart: env.RECONCILE_ON_START === "true",
     jira: null,
     prLock: new InProcessPrLock(),
+    writes: null,
     sleep,
   };
 }
@@ -103,7 +111,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
 
   const schedule = (job: EvaluationJob) => scheduler.request(prKey(job.ref), job);
   const request = (job: JobRequest) => schedule(newJob(job));
-  const deps = pipelineDeps(options, () => probot!, locator, schedule);
+  const deps = pipelineDeps(options, () => probot!, locator, schedule, (key) => scheduler.pending(key));
   /** One job, holding the PR lock. A lock timeout means another replica has the PR: try later. */
   async function runJob(key: string, job: EvaluationJob): Promise<void> {
     let outcome: EvaluationOutcome;
@@ -158,7 +166,18 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
 }
 
 /** What the pipeline runs with: the options, Probot's auth and log, and the per-PR memos. */
-function pipelineDeps(options: ChangegateOptions, app: () => Probot, locator: Locator, schedule: (job: EvaluationJob) => Promise<void>): () => PipelineDeps {
+function pipelineDeps(
+  options: ChangegateOptions,
+  app: () => Probot,
+  locator: Locator,
+  schedule: (job: EvaluationJob) => Promise<void>,
+  pendingOf: (key: string) => EvaluationJob | null,
+): () => PipelineDeps {
+  const writes = options.writes;
+  // A queued write is superseded once a newer evaluation of its PR waits (not a merge: that one publishes nothing).
+  const writerFor = writes
+    ? (job: EvaluationJob, octokit: unknown) => scheduledWriter(writes, job.ref.installationId, octokit as InstallationOctokit, () => pendingOf(prKey(job.ref))?.kind === "evaluate")
+    : undefined;
   const digestIds = new BoundedMap<string, number>(50_000);
   const lastSeen = new BoundedMap<string, { headSha: string; gated: boolean | null }>(50_000);
   return () => ({
@@ -166,6 +185,7 @@ function pipelineDeps(options: ChangegateOptions, app: () => Probot, locator: Lo
     log: app().log,
     octokitFor: (id) => app().auth(id) as never,
     readerFor: (id, octokit) => createReader(id, octokit as never, options.reader),
+    writerFor,
     tickets: options.tickets,
     recorder: options.recorder,
     publishBackoffMs: options.publishBackoffMs,

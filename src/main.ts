@@ -21,6 +21,7 @@ import { redact } from "./report/redact.js";
 import { secretValues } from "./runtime/secrets.js";
 import { limitRequestBodies, MAX_REQUEST_BODY_BYTES, onFirstListen } from "./runtime/body-limit.js";
 import { webhookSecretProblem } from "./runtime/startup-checks.js";
+import { createProcessWrites, type ProcessWrites } from "./runtime/writes.js";
 
 // Probot's run() reads ./.env (the environment wins over the file); read it the same way first, so
 // the log settings and the start-up checks below see what Probot will use.
@@ -113,7 +114,19 @@ try {
 log.info(`audit store: ${describeLocation(parseDatabaseUrl(process.env.DATABASE_URL))}`);
 const recorder = new ChainWriter(store);
 
+// Check and digest writes are paced by GitHub's documented limits (not Probot's fixed spacing).
+let writes: ProcessWrites | null = null;
+if (!throttleOff) {
+  try {
+    writes = await createProcessWrites(process.env, () => log.child({ name: "writes" }));
+  } catch (err) {
+    await fatal(redact((err as Error).message));
+  }
+  log.info(writes!.description);
+}
+
 const changegate = createChangegate({
+  writes: writes?.scheduler ?? null,
   tickets,
   recorder,
   ledger: new StoreDeliveryLedger(store),
@@ -153,6 +166,7 @@ async function shutdown(signal: string): Promise<void> {
   }
   await Promise.race([changegate.idle(), deadline]);
   await store.close().catch(() => {});
+  await writes?.close().catch(() => {});
   process.exit(0);
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -48,6 +48,8 @@ export interface PipelineDeps {
   /** An installation-authenticated Octokit (Probot's, with its throttling and retries). */
   octokitFor(installationId: number): Promise<Writer & { auth: (o: { type: "installation" }) => Promise<unknown> }>;
   readerFor(installationId: number, octokit: unknown): GraphqlReader;
+  /** The writer for a job's check and digest (the write scheduler, github/write-scheduler.ts); absent: `octokit` itself. */
+  writerFor?(job: EvaluationJob, octokit: Writer): Writer;
   tickets: TicketLookupService | null;
   recorder: Recorder;
   /** Attempts to publish before giving up on this evaluation; waits between them (ms). */
