@@ -51,6 +51,8 @@ interface Lane {
   queue: Queued[];
   running: boolean;
   wake: (() => void) | null;
+  /** A write was submitted since the round began: look again before sleeping. */
+  dirty: boolean;
   nearCap: boolean;
 }
 
@@ -74,6 +76,7 @@ export class WriteScheduler {
     const p = new Promise<T>((resolve, reject) => {
       lane.queue.push({ req, seq: ++this.seq, secondaryRetries: 0, resolve: resolve as (v: unknown) => void, reject });
     });
+    lane.dirty = true;
     lane.wake?.();
     if (!lane.running) {
       lane.running = true;
@@ -103,7 +106,7 @@ export class WriteScheduler {
   private lane(id: number): Lane {
     let lane = this.lanes.get(id);
     if (!lane) {
-      lane = { queue: [], running: false, wake: null, nearCap: false };
+      lane = { queue: [], running: false, wake: null, dirty: false, nearCap: false };
       this.lanes.set(id, lane);
     }
     return lane;
@@ -118,12 +121,12 @@ export class WriteScheduler {
   private async pump(id: number, lane: Lane): Promise<void> {
     try {
       while (lane.queue.length > 0) {
+        lane.dirty = false;
         this.dropStale(lane);
         if (lane.queue.length === 0) break;
-        lane.queue.sort(WriteScheduler.order);
         let chosen: Queued | null = null;
         let wait = Infinity;
-        for (const q of lane.queue) {
+        for (const q of [...lane.queue].sort(WriteScheduler.order)) {
           let grant;
           try {
             grant = await this.options.limiter.acquire(id, { check: q.req.check, create: q.req.create });
@@ -144,7 +147,7 @@ export class WriteScheduler {
           if (grant.reason === "paused" || grant.reason === "spacing") break;
         }
         if (!chosen) {
-          if (wait > 0) await this.sleep(lane, Math.min(wait, 60_000));
+          if (wait > 0 && !lane.dirty) await this.sleep(lane, Math.min(wait, 60_000));
           continue;
         }
         lane.queue.splice(lane.queue.indexOf(chosen), 1);
