@@ -48,7 +48,9 @@ export function scheduledWriter(
     request(route, params) {
       const kind = SCHEDULED[route];
       if (!kind) return octokit.request(route, params);
-      return scheduler.submit({
+      // The token is fetched (or found in Probot's cache) before the write queues, so the slot's
+      // time is the send's time and not a token request's.
+      return octokit.auth({ type: "installation" }).then(() => scheduler.submit({
         installationId,
         ...kind,
         stale,
@@ -58,7 +60,7 @@ export function scheduledWriter(
           const res = await clientFor(auth.token, octokit.request.endpoint.DEFAULTS.baseUrl).request(route, params);
           return { data: res.data as unknown };
         },
-      });
+      }));
     },
   };
 }

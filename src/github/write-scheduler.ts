@@ -54,6 +54,8 @@ interface Lane {
   /** A write was submitted since the round began: look again before sleeping. */
   dirty: boolean;
   nearCap: boolean;
+  /** When this process last sent a write of the installation (local guard against event-loop lag). */
+  lastSentAt: number;
 }
 
 export interface WriteSchedulerOptions {
@@ -106,7 +108,7 @@ export class WriteScheduler {
   private lane(id: number): Lane {
     let lane = this.lanes.get(id);
     if (!lane) {
-      lane = { queue: [], running: false, wake: null, dirty: false, nearCap: false };
+      lane = { queue: [], running: false, wake: null, dirty: false, nearCap: false, lastSentAt: 0 };
       this.lanes.set(id, lane);
     }
     return lane;
@@ -164,13 +166,18 @@ export class WriteScheduler {
       if (lane.queue.length > 0) {
         lane.running = true;
         void this.pump(id, lane);
-      } else if (!lane.nearCap) {
+      } else if (!lane.nearCap && Date.now() - lane.lastSentAt >= this.options.limits.minGapMs) {
         this.lanes.delete(id);
       }
     }
   }
 
   private async send(id: number, lane: Lane, q: Queued): Promise<void> {
+    // The slot was reserved at acquire time; a busy event loop may have sent the previous write
+    // late: keep the spacing between what actually leaves this process too.
+    const gap = lane.lastSentAt + this.options.limits.minGapMs - Date.now();
+    if (gap > 0) await new Promise((r) => setTimeout(r, gap));
+    lane.lastSentAt = Date.now();
     try {
       this.counts.sent++;
       q.resolve(await q.req.send());
