@@ -8,6 +8,8 @@ import type { ApplicationFunction, Probot } from "probot";
 import { MemoryRecorder, type Recorder } from "./audit/recorder.js";
 import { Locator } from "./github/locate.js";
 import { createReader, defaultReaderOptions, type ReaderOptions } from "./github/reader.js";
+import { scheduledWriter, type InstallationOctokit } from "./github/scheduled-writer.js";
+import type { WriteScheduler } from "./github/write-scheduler.js";
 import { prKey, type PrRef } from "./github/types.js";
 import type { JiraConfig } from "./jira/env.js";
 import { startTicketRecheck } from "./jira/recheck.js";
@@ -73,6 +75,11 @@ export interface ChangegateOptions {
   readiness: Readiness;
   /** The scheduled audit scan and stale-check reconcile (AUDIT_SCAN_INTERVAL); null: off. */
   auditScan?: AuditScanOptions | null;
+  /**
+   * Check and digest writes paced by GitHub's documented limits (github/write-scheduler.ts); null:
+   * they go through Probot's Octokit and its throttling (tests, CHANGEGATE_THROTTLE=off).
+   */
+  writes: WriteScheduler | null;
   /** Observe every finished evaluation (tests, benchmarks). */
   onEvaluated?: (job: EvaluationJob, outcome: EvaluationOutcome) => void;
 }
@@ -107,6 +114,7 @@ export function defaultOptions(env: NodeJS.ProcessEnv = process.env): Changegate
     reconcileOnStart: env.RECONCILE_ON_START === "true",
     jira: null,
     prLock: new InProcessPrLock(),
+    writes: null,
     sleep,
     metrics: new Metrics(),
     metricsToken: env.METRICS_TOKEN || undefined,
@@ -128,7 +136,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   const schedule = (job: EvaluationJob) => scheduler.request(prKey(job.ref), job);
   const request = (job: JobRequest) => schedule(newJob(job));
   const teams = new TeamCache();
-  const deps = pipelineDeps(options, () => probot!, locator, schedule, options.metrics, teams);
+  const deps = pipelineDeps(options, () => probot!, locator, schedule, options.metrics, teams, (key) => scheduler.pending(key));
   /** One job, holding the PR lock. A lock timeout means another replica has the PR: try later. */
   async function runJob(key: string, job: EvaluationJob): Promise<void> {
     let outcome: EvaluationOutcome;
@@ -210,7 +218,13 @@ function pipelineDeps(
   schedule: (job: EvaluationJob) => Promise<void>,
   metrics: Metrics,
   teams: TeamCache,
+  pendingOf: (key: string) => EvaluationJob | null,
 ): () => PipelineDeps {
+  const writes = options.writes;
+  // A queued write is superseded once a newer evaluation of its PR waits (not a merge: that one publishes nothing).
+  const writerFor = writes
+    ? (job: EvaluationJob, octokit: unknown) => scheduledWriter(writes, job.ref.installationId, octokit as InstallationOctokit, () => pendingOf(prKey(job.ref))?.kind === "evaluate")
+    : undefined;
   const digestIds = new BoundedMap<string, number>(50_000);
   const lastSeen = new BoundedMap<string, { headSha: string; gated: boolean | null }>(50_000);
   return () => ({
@@ -222,6 +236,7 @@ function pipelineDeps(
       return octokit as never;
     },
     readerFor: (id, octokit) => createReader(id, octokit as never, { ...options.reader, instrument: (client) => instrumentOctokit(client as HookableOctokit, metrics, id) }),
+    writerFor,
     tickets: options.tickets,
     teams,
     recorder: options.recorder,

@@ -27,6 +27,7 @@ import { Readiness, storeCheck } from "./runtime/readiness.js";
 import { loadSmeeClient, wantsWebhookProxy } from "./runtime/webhook-proxy.js";
 import { logFormat, REDACT_CENSOR, REDACT_PATHS } from "./runtime/log-options.js";
 import { parseScanInterval } from "./runtime/scan-schedule.js";
+import { createProcessWrites, type ProcessWrites } from "./runtime/writes.js";
 
 // Probot's run() reads ./.env (the environment wins over the file); read it the same way first, so
 // the log settings and the start-up checks below see what Probot will use.
@@ -137,7 +138,19 @@ try {
   await fatal((err as Error).message);
 }
 
+// Check and digest writes are paced by GitHub's documented limits (not Probot's fixed spacing).
+let writes: ProcessWrites | null = null;
+if (!throttleOff) {
+  try {
+    writes = await createProcessWrites(process.env, () => log.child({ name: "writes" }));
+  } catch (err) {
+    await fatal(redact((err as Error).message));
+  }
+  log.info(writes!.description);
+}
+
 const changegate = createChangegate({
+  writes: writes?.scheduler ?? null,
   tickets,
   recorder,
   ledger: new StoreDeliveryLedger(store),
@@ -184,6 +197,7 @@ async function shutdown(signal: string): Promise<void> {
   }
   await Promise.race([changegate.idle(), deadline]);
   await store.close().catch(() => {});
+  await writes?.close().catch(() => {});
   process.exit(0);
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));

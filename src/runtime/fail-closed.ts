@@ -6,6 +6,7 @@
  */
 import { findDigestComment, publish, type Writer } from "../github/publish.js";
 import { prKey, prLabel } from "../github/types.js";
+import { isWriteSuperseded } from "../github/write-scheduler.js";
 import { renderFailure } from "../report/failure.js";
 import { redactError } from "../report/redact.js";
 import type { Report } from "../report/types.js";
@@ -18,7 +19,8 @@ export async function reportStoreFailure(deps: PipelineDeps, job: EvaluationJob,
   log.error({ err: redactError(err) }, `the audit store failed before ${prLabel(ref)} could be evaluated`);
   const headSha = job.expectedHead ?? deps.lastSeen.get(prKey(ref))?.headSha ?? null;
   const report = renderFailure({ stage: "store", error: err, headSha, deliveryId: job.deliveryId });
-  const octokit = await deps.octokitFor(ref.installationId);
+  const installationOctokit = await deps.octokitFor(ref.installationId);
+  const octokit = deps.writerFor?.(job, installationOctokit) ?? installationOctokit;
   return publishUnread(deps, { job, log, octokit, reader: { reads: 0 } }, report);
 }
 
@@ -50,6 +52,8 @@ export async function publishUnread(
     if (published.commentId !== null) deps.digestIds.set(key, published.commentId);
     return { kind: "published", outcome: "failure", headSha, reads: reader.reads, writes: published.writes };
   } catch (err) {
+    // Superseded: a newer evaluation of the PR is waiting and writes instead (this one retries later too).
+    if (isWriteSuperseded(err)) return { kind: "skipped", outcome: "failure", headSha, reads: reader.reads, writes: 0 };
     log.error({ err: redactError(err) }, `could not publish the failure report for ${prLabel(job.ref)}`);
     return { kind: "publish_failed", outcome: "failure", headSha, reads: reader.reads, writes: 0 };
   }

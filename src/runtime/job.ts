@@ -49,6 +49,8 @@ export interface PipelineDeps {
   /** An installation-authenticated Octokit (Probot's, with its throttling and retries). */
   octokitFor(installationId: number): Promise<Writer & { auth: (o: { type: "installation" }) => Promise<unknown> }>;
   readerFor(installationId: number, octokit: unknown): GraphqlReader;
+  /** The writer for a job's check and digest (the write scheduler, github/write-scheduler.ts); absent: `octokit` itself. */
+  writerFor?(job: EvaluationJob, octokit: Writer): Writer;
   tickets: TicketLookupService | null;
   /** Team members for approvals.rules, cached per installation (absent: read every time). */
   teams?: TeamCache;

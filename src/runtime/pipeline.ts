@@ -12,6 +12,7 @@ import { withDeclarerFacts } from "../github/declarer.js";
 import { withRuleFacts } from "../github/rule-facts.js";
 import { publish } from "../github/publish.js";
 import type { GraphqlReader } from "../github/reader.js";
+import { isWriteSuperseded } from "../github/write-scheduler.js";
 import { prKey, prLabel } from "../github/types.js";
 import { gatherTickets } from "../jira/tickets.js";
 import { evaluate } from "../policy/evaluate.js";
@@ -31,8 +32,9 @@ export { reportStoreFailure } from "./fail-closed.js";
 export { newJob, type EvaluationJob, type EvaluationOutcome, type PipelineDeps } from "./job.js";
 
 export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Promise<EvaluationOutcome> {
-  const octokit = await deps.octokitFor(job.ref.installationId);
-  const run: Run = { job, log: jobLog(deps, job), octokit, reader: deps.readerFor(job.ref.installationId, octokit) };
+  const installationOctokit = await deps.octokitFor(job.ref.installationId);
+  const octokit = deps.writerFor?.(job, installationOctokit) ?? installationOctokit;
+  const run: Run = { job, log: jobLog(deps, job), octokit, reader: deps.readerFor(job.ref.installationId, installationOctokit) };
   if (job.kind === "merge") return mergeStage(deps, run);
   const decision = await decide(deps, run);
   switch (decision.kind) {
@@ -199,6 +201,11 @@ export async function publishWithRetry(deps: PipelineDeps, run: Run, decision: E
       }
       return { kind: "published", outcome: decision.outcome, headSha: target.headSha, reads: reader.reads, writes: published.writes };
     } catch (err) {
+      if (isWriteSuperseded(err)) {
+        // A newer evaluation of this PR is waiting: it reads again and writes what is true then.
+        log.info({ head: target.headSha }, `result for ${prLabel(ref)} superseded before it was written`);
+        return { kind: "skipped", outcome: decision.outcome, headSha: target.headSha, reads: reader.reads, writes: 0 };
+      }
       lastErr = err;
       log.warn({ err: redactError(err), attempt: i + 1 }, "publishing the result failed");
       if (i < deps.publishBackoffMs.length) await deps.sleep(deps.publishBackoffMs[i]!);

@@ -66,6 +66,11 @@ export class Scheduler<J> {
     this.slots.delete(key);
   }
 
+  /** The follow-up job waiting for `key` while it is being evaluated, if any (a newer request). */
+  pending(key: string): J | null {
+    return this.slots.get(key)?.pending ?? null;
+  }
+
   /** PRs being evaluated now. */
   get active(): number {
     return this.slots.size;

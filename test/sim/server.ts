@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import { Fault, SECONDARY_LIMIT_MESSAGE, type FaultSpec, type RequestFacts } from "./faults.js";
 import { executeGraphql, type Viewer } from "./graphql.js";
+import { WriteLimitEnforcer, type SimWriteLimits } from "./write-limits.js";
 import { JiraModel } from "./jira.js";
 import { checkRunJson, commentJson, commitJson, installationJson, labelJson, pullJson, pullSimpleJson, repoJson, reviewJson, statusJson, appJson, userJson } from "./json.js";
 import { CHECK_CONCLUSIONS, CHECK_STATUSES, GitHubModel, SimHttpError, type CheckConclusion, type CheckStatus, type SimApp, type SimInstallation, type SimRepo } from "./model.js";
@@ -70,6 +71,8 @@ const DOCS = "https://docs.github.com/enterprise-server@3.19/rest";
 export interface SimulatorOptions {
   /** Seconds an installation token lives (GitHub: 3600). */
   tokenTtlSeconds?: number;
+  /** GitHub's limits on content-creating writes (test/sim/write-limits.ts); default 80/min, 500/h. */
+  writeLimits?: SimWriteLimits;
 }
 
 export class Simulator {
@@ -77,6 +80,8 @@ export class Simulator {
   readonly jira = new JiraModel();
   readonly requests: SimRequest[] = [];
   readonly tokens = new Map<string, { installationId: number; appId: number; expiresAt: number }>();
+  /** GitHub's write limits, enforced; `violations` lists every write refused by them. */
+  readonly writeLimits: WriteLimitEnforcer;
   githubUrl = "";
   jiraUrl = "";
   /** GHE_HOST for changegate: 127.0.0.1:PORT */
@@ -93,6 +98,7 @@ export class Simulator {
   private lastActivity = Date.now();
 
   private constructor(private readonly options: SimulatorOptions) {
+    this.writeLimits = new WriteLimitEnforcer(options.writeLimits);
     this.defineRoutes();
   }
 
@@ -244,6 +250,9 @@ export class Simulator {
       }
       case "secondary": {
         const status = s.status ?? 403;
+        if (rec.installationId !== null && WriteLimitEnforcer.isWrite(rec.method, rec.route)) {
+          this.writeLimits.secondaryAnswered(rec.installationId, Date.now() + (s.retryAfterSeconds ?? 1) * 1000);
+        }
         this.send(res, rec, {
           status,
           body: { message: SECONDARY_LIMIT_MESSAGE, documentation_url: `${DOCS}/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits` },
@@ -363,6 +372,15 @@ export class Simulator {
       if (params.installation_id) rec.installationId = Number(params.installation_id);
       const facts: RequestFacts = { target: "github", method, line: `${method} ${path}`, route: rec.route, operation: null, installationId: rec.installationId, repo: rec.repo };
       if (await this.applyFault(res, rec, facts)) return;
+      const refused = rec.installationId !== null && route.auth === "installation" ? this.writeLimits.admit(rec.installationId, method, rec.route) : null;
+      if (refused) {
+        rec.fault = "write-limit";
+        return this.send(res, rec, {
+          status: 403,
+          body: { message: SECONDARY_LIMIT_MESSAGE, documentation_url: `${DOCS}/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits` },
+          headers: { "retry-after": String(refused.retryAfterSeconds) },
+        });
+      }
       let answer: Answer;
       try {
         answer = route.handler(ctx);

@@ -10,7 +10,7 @@ import { parse as parseYaml } from "yaml";
 import { CHECK_NAME, DIGEST_MARKER } from "../../src/contract.js";
 import { appKeyPair, ChangegateProcess, ROOT, type Delivery } from "./driver.js";
 import type { SimCheckRun, SimComment, SimInstallation, SimPull, SimRepo, SimWebhook } from "./model.js";
-import { Simulator, type SimRequest } from "./server.js";
+import { Simulator, type SimRequest, type SimulatorOptions } from "./server.js";
 
 export const APP_SLUG = "changegate";
 
@@ -18,6 +18,8 @@ export interface WorldOptions {
   appId?: number;
   /** Extra environment for changegate (CHANGEGATE_*, JIRA_* overrides). */
   env?: Record<string, string | undefined>;
+  /** Simulator options (e.g. scaled-down write limits). */
+  sim?: SimulatorOptions;
   logLevel?: string;
   /** Start changegate configured for the simulator's Jira (cloud or Data Center). */
   jira?: "cloud" | "datacenter" | null;
@@ -67,7 +69,7 @@ export class World {
   }
 
   static async start(options: WorldOptions = {}): Promise<World> {
-    const sim = await Simulator.start();
+    const sim = await Simulator.start(options.sim);
     const appId = options.appId ?? 4242;
     const { privateKey } = appKeyPair();
     const secret = `whsec-${Math.random().toString(36).slice(2)}-${Date.now()}`;

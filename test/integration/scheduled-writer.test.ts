@@ -1,0 +1,52 @@
+/**
+ * The Writer publish() gets with the write scheduler on: the four writes of a result go through the
+ * scheduler and out with the installation's token (nock sees them); everything else goes to Probot's
+ * Octokit; a superseded write never reaches GitHub.
+ */
+import { afterEach, describe, expect, test } from "@jest/globals";
+import nock from "nock";
+import { scheduledWriter, type InstallationOctokit } from "../../src/github/scheduled-writer.js";
+import { GITHUB_WRITE_LIMITS, MemoryWriteLimiter } from "../../src/github/write-limits.js";
+import { WriteScheduler, WriteSuperseded } from "../../src/github/write-scheduler.js";
+
+const API = "https://api.github.com";
+const limits = { ...GITHUB_WRITE_LIMITS, minGapMs: 0 };
+
+function probotOctokit(calls: string[]): InstallationOctokit {
+  const request = Object.assign(async (route: string) => {
+    calls.push(route);
+    return { data: { via: "probot" } };
+  }, { endpoint: { DEFAULTS: { baseUrl: API } } });
+  return { auth: async () => ({ token: "ghs_scheduledwritertoken000000000000" }), request } as InstallationOctokit;
+}
+
+afterEach(() => {
+  nock.cleanAll();
+});
+
+describe("scheduledWriter", () => {
+  test("check and digest writes go through the scheduler with the installation token; the rest to Probot's Octokit", async () => {
+    const scheduler = new WriteScheduler({ limiter: new MemoryWriteLimiter(limits), limits, log: () => undefined });
+    const calls: string[] = [];
+    const writer = scheduledWriter(scheduler, 1, probotOctokit(calls), () => false);
+    const scope = nock(API, { reqheaders: { authorization: "token ghs_scheduledwritertoken000000000000" } })
+      .post("/repos/o/r/check-runs")
+      .reply(201, { id: 5 })
+      .patch("/repos/o/r/issues/comments/9")
+      .reply(200, { id: 9 });
+    await expect(writer.request("POST /repos/{owner}/{repo}/check-runs", { owner: "o", repo: "r", name: "changegate", head_sha: "a".repeat(40) })).resolves.toEqual({ data: { id: 5 } });
+    await expect(writer.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", { owner: "o", repo: "r", comment_id: 9, body: "x" })).resolves.toEqual({ data: { id: 9 } });
+    await expect(writer.request("GET /repos/{owner}/{repo}/collaborators/{username}/permission", { owner: "o", repo: "r", username: "u" })).resolves.toEqual({ data: { via: "probot" } });
+    expect(calls).toEqual(["GET /repos/{owner}/{repo}/collaborators/{username}/permission"]);
+    expect(scope.pendingMocks()).toStrictEqual([]);
+    expect(scheduler.counts.sent).toBe(2);
+  });
+
+  test("a superseded write is not sent", async () => {
+    const scheduler = new WriteScheduler({ limiter: new MemoryWriteLimiter(limits), limits, log: () => undefined });
+    const writer = scheduledWriter(scheduler, 1, probotOctokit([]), () => true);
+    const scope = nock(API).post("/repos/o/r/issues/1/comments").reply(201, { id: 1 });
+    await expect(writer.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", { owner: "o", repo: "r", issue_number: 1, body: "x" })).rejects.toBeInstanceOf(WriteSuperseded);
+    expect(scope.isDone()).toBe(false);
+  });
+});
