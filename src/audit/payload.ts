@@ -5,7 +5,7 @@
  * Left out on purpose: the PR body and full commit messages (free text that can carry pasted
  * secrets; where a ticket key was found is kept in tickets.refs[].foundIn).
  */
-import type { EvaluationRecord, MergeRecord } from "./recorder.js";
+import type { EvaluationRecord, MergeRecord, RetroReviewTerms } from "./recorder.js";
 import type { CiCheck, CommitInfo, PolicySource, ReviewState, TicketEvidence, Verdict } from "../policy/types.js";
 import type { Config } from "../config/schema.js";
 import { unattributedCommits } from "../policy/approvals.js";
@@ -96,6 +96,8 @@ export interface MergePayload {
   gated: boolean | null;
   bypass: boolean;
   standing: StandingVerdict | null;
+  /** Emergency merges into gated branches: when the retroactive review is due (absent from older records). */
+  retroReview?: RetroReviewTerms;
   changegateVersion: string;
 }
 
@@ -188,6 +190,7 @@ export function mergePayload(rec: MergeRecord, bypass: boolean, standing: Standi
     gated: rec.gated ?? null,
     bypass,
     standing,
+    ...(rec.retroReview ? { retroReview: { ...rec.retroReview } } : {}),
     changegateVersion: version,
   };
 }

@@ -46,6 +46,15 @@ export interface MergeRecord {
   emergency: boolean;
   /** Was the base branch gated by the policy? Absent counts as gated (fail closed); see isBypass. */
   gated?: boolean;
+  /** An emergency merge into a gated branch: when its retroactive review is due, and where an overdue one is listed. */
+  retroReview?: RetroReviewTerms;
+}
+
+export interface RetroReviewTerms {
+  dueAt: string;
+  withinHours: number;
+  /** The policy's audit.issue_repo at the merge (null: none). */
+  issueRepo: string | null;
 }
 
 /** How a merge went on record: its id ("owner/name@seq"), and whether it was already there. */
