@@ -17,6 +17,7 @@ import type { AfterMergeKind, AuditDatabase } from "./migrations.js";
 import { chainOf, normaliseTime, type MergePayload } from "./payload.js";
 import type { RetroReviewTerms } from "./recorder.js";
 import { changegateVersion } from "./version.js";
+import { normaliseRow, type AuditRow } from "./reader.js";
 
 /** An emergency (or any) merge as on record, with its retroactive review state. */
 export interface MergeOnRecord {
@@ -230,6 +231,21 @@ export class ChainAfterMerge implements AfterMergeStore {
     if (appended) return { id: appended.id, duplicate: false };
     return { id: existing!, duplicate: true };
   }
+}
+
+/** The records made about `merge` (a merge row) after it: for the export's after-merge columns. */
+export async function afterMergeRows(db: Db, merge: { chain: string; pr_number: number; installation_id: number; head_sha: string }): Promise<AuditRow[]> {
+  const rows = await db
+    .selectFrom("audit_record")
+    .selectAll()
+    .where("chain", "=", merge.chain)
+    .where("pr_number", "=", merge.pr_number)
+    .where("installation_id", "=", merge.installation_id)
+    .where("head_sha", "=", merge.head_sha)
+    .where("kind", "in", ["retro_review", "retro_overdue", "ticket_transition"] satisfies AfterMergeKind[])
+    .orderBy("seq")
+    .execute();
+  return rows.map(normaliseRow);
 }
 
 async function mergeRow(db: Db, ref: PrRef, headSha: string) {
