@@ -49,11 +49,11 @@ describe("CSV", () => {
     const c40 = "c".repeat(40);
     const f64 = "f".repeat(64);
     const expected = [
-      "repo,pr,title,author,approvers,approved_at,approvals_result,ci_result,ci_checks,tickets,tickets_result,merged_by,merged_at,emergency,bypass,check_at_merge,base,head_sha,merge_commit_sha,url,evaluated_at,policy,policy_hash,record,record_hash,evaluation_record",
-      `acme/payments,5,Make payments faster,dev,,,,,,,,merger,2026-03-01T00:00:00.000Z,false,true,none,,${a40},${c40},https://github.com/acme/payments/pull/5,,,,acme/payments@6,${h6},`,
-      `acme/payments,2,"'=HYPERLINK(""http://evil.example"",""click""), really",mallory,,,fail,fail,build: failure,,skipped,mallory,2026-03-01T08:00:00.000Z,false,true,failure,main,${a40},${c40},https://github.com/acme/payments/pull/2,2026-03-01T07:00:00.000Z,acme/payments:.github/changegate.yml,${f64},acme/payments@4,${h4},acme/payments@3`,
-      `acme/ledger,3,Make payments faster,dev,,,pass,skipped,build: success,OPS-9: not found in Jira,skipped,oncall,2026-03-02T10:00:00.000Z,true,false,success,main,${a40},${c40},https://github.com/acme/ledger/pull/3,2026-03-02T09:00:00.000Z,acme/ledger:.github/changegate.yml,${f64},acme/ledger@2,${l2},acme/ledger@1`,
-      `acme/payments,1,OPS-1 Speed up settlement,dev,alice,2026-03-01T09:30:00Z,pass,pass,build: success; lint: neutral,OPS-1: Approved,pass,carol,2026-03-02T10:00:00.000Z,false,false,success,main,${a40},${c40},https://github.com/acme/payments/pull/1,2026-03-01T10:00:00.000Z,acme/payments:.github/changegate.yml,${f64},acme/payments@2,${h2},acme/payments@1`,
+      "repo,pr,title,author,approvers,approved_at,approvals_result,ci_result,ci_checks,tickets,tickets_result,merged_by,merged_at,emergency,bypass,check_at_merge,base,head_sha,merge_commit_sha,url,evaluated_at,policy,policy_hash,record,record_hash,evaluation_record,emergency_declared_by,emergency_declared_at,retro_review,retro_reviewed_by,retro_reviewed_at,ticket_transitions",
+      `acme/payments,5,Make payments faster,dev,,,,,,,,merger,2026-03-01T00:00:00.000Z,false,true,none,,${a40},${c40},https://github.com/acme/payments/pull/5,,,,acme/payments@6,${h6},,,,,,,`,
+      `acme/payments,2,"'=HYPERLINK(""http://evil.example"",""click""), really",mallory,,,fail,fail,build: failure,,skipped,mallory,2026-03-01T08:00:00.000Z,false,true,failure,main,${a40},${c40},https://github.com/acme/payments/pull/2,2026-03-01T07:00:00.000Z,acme/payments:.github/changegate.yml,${f64},acme/payments@4,${h4},acme/payments@3,,,,,,`,
+      `acme/ledger,3,Make payments faster,dev,,,pass,skipped,build: success,OPS-9: not found in Jira,skipped,oncall,2026-03-02T10:00:00.000Z,true,false,success,main,${a40},${c40},https://github.com/acme/ledger/pull/3,2026-03-02T09:00:00.000Z,acme/ledger:.github/changegate.yml,${f64},acme/ledger@2,${l2},acme/ledger@1,,,,,,`,
+      `acme/payments,1,OPS-1 Speed up settlement,dev,alice,2026-03-01T09:30:00Z,pass,pass,build: success; lint: neutral,OPS-1: Approved,pass,carol,2026-03-02T10:00:00.000Z,false,false,success,main,${a40},${c40},https://github.com/acme/payments/pull/1,2026-03-01T10:00:00.000Z,acme/payments:.github/changegate.yml,${f64},acme/payments@2,${h2},acme/payments@1,,,,,,`,
       "",
     ].join("\r\n");
     expect(await exportText("csv")).toBe(expected);
