@@ -16,8 +16,10 @@ export type RetroState =
   | { kind: "reviewed"; by: string; at: string; via: "review" | "comment"; url: string; lateMs: number; dueAt: string }
   | { kind: "overdue"; dueAt: string; lateMs: number };
 
+/** A time as "2026-11-22 10:00 UTC", rebuilt from the parsed instant (never the raw text). */
 function when(iso: string): string {
-  return `${md(iso, 40).slice(0, 16).replace("T", " ")} UTC`;
+  const t = new Date(iso);
+  return Number.isNaN(t.getTime()) ? "an unknown time" : `${t.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
 
 export function retroSection(s: RetroState): string {
