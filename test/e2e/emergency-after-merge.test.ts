@@ -12,7 +12,7 @@ let w: World;
 
 beforeAll(async () => {
   // The overdue check runs every second here; review_within_hours is tiny in the overdue test.
-  w = await World.start({ jira: true, env: { RETRO_REVIEW_CHECK_INTERVAL_MS: "1000" } });
+  w = await World.start({ jira: "cloud", env: { RETRO_REVIEW_CHECK_INTERVAL_MS: "1000" } });
 }, 90_000);
 
 afterAll(async () => {
