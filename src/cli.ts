@@ -26,6 +26,7 @@ import { EXPORT_FORMATS, exportRows, writeExport, type ExportFormat, type Export
 import { parsePrArgument, renderPrRecords } from "./audit/show.js";
 import { AuditStore, StoreError } from "./audit/database.js";
 import { AuditReader } from "./audit/reader.js";
+import { afterMergeRows } from "./audit/after-merge.js";
 import { verifyChains } from "./audit/verify.js";
 import { changegateVersion } from "./audit/version.js";
 import { redact } from "./report/redact.js";
@@ -266,7 +267,7 @@ async function exportCommand(io: CliIo, opts: ExportOpts): Promise<number> {
       chainHeads: await reader.chainHeads(),
     };
     const progress = io.stderr.isTTY && total >= PROGRESS_THRESHOLD ? progressBar(io, total, "exporting") : null;
-    const result = await writeExport(exportRows(reader.merges(query)), manifest, {
+    const result = await writeExport(exportRows(reader.merges(query), (m) => afterMergeRows(store.db, m)), manifest, {
       format: opts.format,
       out,
       stdout: io.stdout,

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { ApplicationFunction, Probot } from "probot";
+import type { AfterMergeStore } from "./audit/after-merge.js";
 import { MemoryRecorder, type Recorder } from "./audit/recorder.js";
 import { Locator } from "./github/locate.js";
 import { createReader, defaultReaderOptions, type ReaderOptions } from "./github/reader.js";
@@ -14,6 +15,7 @@ import { prKey, type PrRef } from "./github/types.js";
 import type { JiraConfig } from "./jira/env.js";
 import { startTicketRecheck } from "./jira/recheck.js";
 import type { TicketLookupService } from "./jira/tickets.js";
+import type { TicketTransitioner } from "./jira/transition.js";
 import { createJiraWebhookHandler, type TicketIndex } from "./jira/webhook.js";
 import { redactError } from "./report/redact.js";
 import "./runtime/secrets.js"; // the environment's secret values are redacted by default
@@ -24,6 +26,7 @@ import { reportStoreFailure, runEvaluation } from "./runtime/pipeline.js";
 import { InProcessPrLock, isPrLockTimeout, type PrLock } from "./runtime/pr-lock.js";
 import { reconcile } from "./runtime/reconcile.js";
 import { startAuditScan, type AuditScanOptions } from "./runtime/scan-wiring.js";
+import { DEFAULT_OVERDUE_INTERVAL_MS, startOverdueCheck, type OverdueCheck } from "./runtime/overdue.js";
 import { BoundedMap } from "./runtime/bounded-map.js";
 import { Scheduler } from "./runtime/scheduler.js";
 import { subscribe } from "./server/events.js";
@@ -80,6 +83,14 @@ export interface ChangegateOptions {
    * they go through Probot's Octokit and its throttling (tests, CHANGEGATE_THROTTLE=off).
    */
   writes: WriteScheduler | null;
+  /** After-merge records: retroactive reviews of emergency merges, overdue marks, ticket transitions. */
+  afterMerge?: AfterMergeStore | null;
+  /** Jira transitions for tickets.transition_on_merge (null: Jira not configured). */
+  transitions?: TicketTransitioner | null;
+  /** The overdue check of retroactive reviews (runtime/overdue.ts); 0 turns the timer off. */
+  overdueIntervalMs?: number;
+  /** The clock (tests move it). */
+  now?: () => Date;
   /** Observe every finished evaluation (tests, benchmarks). */
   onEvaluated?: (job: EvaluationJob, outcome: EvaluationOutcome) => void;
 }
@@ -97,6 +108,8 @@ export interface Changegate {
   stop(): void;
   /** Evaluate one PR now (used by the Jira webhook and re-checks). */
   request(job: JobRequest): Promise<void>;
+  /** Run the overdue check of retroactive reviews now (resolves with how many this process reported). */
+  checkOverdue(): Promise<number>;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -129,6 +142,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   let probot: Probot | null = null;
   let recheck: { stop(): void } | null = null;
   let auditScan: { stop(): void } | null = null;
+  let overdue: OverdueCheck | null = null;
   let resumed: Promise<number> = Promise.resolve(0);
   /** Start-up work (resume, reconcile) that idle() waits for. */
   let startup: Promise<unknown> = Promise.resolve();
@@ -177,6 +191,16 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     registerRoute(app, addHandler, readyRoute(options.readiness));
     registerRoute(app, addHandler, metricsRoute(options.metrics, options.metricsToken));
     recheck = startJira(app, addHandler, options.jira, request);
+    if (options.afterMerge) {
+      const store = options.afterMerge;
+      overdue = startOverdueCheck({
+        intervalMs: options.overdueIntervalMs ?? DEFAULT_OVERDUE_INTERVAL_MS,
+        store,
+        octokitFor: (id) => app.auth(id) as never,
+        now: options.now ?? (() => new Date()),
+        log: app.log.child({ name: "retro-review" }),
+      });
+    }
     resumed = intake.resume().catch((err: unknown) => {
       app.log.error({ err: redactError(err) }, "could not resume unfinished deliveries");
       return 0;
@@ -196,7 +220,9 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     stop: () => {
       recheck?.stop();
       auditScan?.stop();
+      overdue?.stop();
     },
+    checkOverdue: () => overdue?.tick() ?? Promise.resolve(0),
     idle: async () => {
       await resumed;
       await startup;
@@ -252,8 +278,10 @@ function pipelineDeps(
     retryLater: (job, delayMs) => {
       setTimeout(() => void schedule(job), delayMs).unref();
     },
-    now: () => new Date(),
+    now: options.now ?? (() => new Date()),
     sleep: options.sleep,
+    afterMerge: options.afterMerge ?? null,
+    transitions: options.transitions ?? null,
   });
 }
 

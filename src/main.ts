@@ -8,6 +8,9 @@ import { getTransformStream } from "@probot/pino";
 import { pino } from "pino";
 import { ProbotOctokit, run } from "probot";
 import { ChainWriter } from "./audit/chain-writer.js";
+import { ChainAfterMerge } from "./audit/after-merge.js";
+import { JiraTransitioner } from "./jira/transition.js";
+import { overdueIntervalFromEnv } from "./runtime/overdue.js";
 import { describeLocation, openStore, parseDatabaseUrl, type AuditStore } from "./audit/database.js";
 import { StoreDeliveryLedger } from "./audit/ledger.js";
 import { StoreTicketIndex } from "./audit/ticket-index.js";
@@ -149,6 +152,14 @@ if (!throttleOff) {
   log.info(writes!.description);
 }
 
+let overdueIntervalMs: number;
+try {
+  overdueIntervalMs = overdueIntervalFromEnv(process.env);
+} catch (err) {
+  log.fatal((err as Error).message);
+  process.exit(1);
+}
+
 const changegate = createChangegate({
   writes: writes?.scheduler ?? null,
   tickets,
@@ -159,6 +170,9 @@ const changegate = createChangegate({
   metrics,
   readiness,
   auditScan: scanIntervalMs ? { intervalMs: scanIntervalMs, store } : null,
+  afterMerge: new ChainAfterMerge(recorder),
+  transitions: jira ? new JiraTransitioner(jira) : null,
+  overdueIntervalMs,
 });
 // Probot's run() creates and starts its HTTP server without handing it out. Just before that
 // server listens: look at WEBHOOK_SECRET again (run() has now read .env), and put the request body

@@ -207,7 +207,8 @@ export class ChainWriter implements Recorder {
    * Append one record to `chain` inside a transaction that holds the chain: the previous record is
    * read, the new one hashed and inserted, the chain head updated, and `after` run, atomically.
    */
-  private async append<P extends Omit<HashedColumns, "chain" | "seq" | "prev_hash"> | null>(
+  /** Also used by after-merge.ts (retroactive reviews, overdue marks, ticket transitions). */
+  async append<P extends Omit<HashedColumns, "chain" | "seq" | "prev_hash"> | null>(
     chain: string,
     prepare: (tx: Kysely<AuditDatabase>) => Promise<P>,
     after?: (tx: Kysely<AuditDatabase>) => Promise<void>,

@@ -17,6 +17,7 @@ import { basename, dirname, join } from "node:path";
 import type { AuditRow } from "./reader.js";
 import type { EvaluationPayload, MergePayload } from "./payload.js";
 import { canonicalJson } from "./hash.js";
+import { afterMergeColumns, transitionsText } from "./export-after-merge.js";
 
 export type ExportFormat = "csv" | "json" | "ndjson";
 export const EXPORT_FORMATS: readonly ExportFormat[] = ["csv", "json", "ndjson"];
@@ -60,6 +61,15 @@ export interface ExportRow {
   found_by: "webhook" | "scan";
   /** The scan's verdict as of the merge (success/failure/pending) when no verdict stood; null otherwise. */
   as_of_merge: string | null;
+  /** Who applied the emergency label and when (the standing evaluation's declaration); null otherwise. */
+  emergency_declared_by: string | null;
+  emergency_declared_at: string | null;
+  /** Emergency merges: reviewed, reviewed late, overdue, or due (not yet reviewed, not yet late); null otherwise. */
+  retro_review: string | null;
+  retro_reviewed_by: string | null;
+  retro_reviewed_at: string | null;
+  /** tickets.transition_on_merge: each ticket and what happened to it. */
+  ticket_transitions: { key: string; result: string; status: string | null; message: string | null }[];
 }
 
 export const CSV_COLUMNS: readonly (keyof ExportRow)[] = [
@@ -91,10 +101,16 @@ export const CSV_COLUMNS: readonly (keyof ExportRow)[] = [
   "evaluation_record",
   "found_by",
   "as_of_merge",
+  "emergency_declared_by",
+  "emergency_declared_at",
+  "retro_review",
+  "retro_reviewed_by",
+  "retro_reviewed_at",
+  "ticket_transitions",
 ];
 
 /** One export row from a merge record and the evaluation that stood for the merged head. */
-export function exportRow(merge: AuditRow, standing: AuditRow | null): ExportRow {
+export function exportRow(merge: AuditRow, standing: AuditRow | null, afterMerge: AuditRow[] = []): ExportRow {
   const m = JSON.parse(merge.payload) as MergePayload;
   const e = standing ? (JSON.parse(standing.payload) as EvaluationPayload) : null;
   const rule = <R extends "approvals" | "ci" | "tickets">(name: R) => e?.verdict?.rules.find((r) => r.rule === name) ?? null;
@@ -130,6 +146,7 @@ export function exportRow(merge: AuditRow, standing: AuditRow | null): ExportRow
     evaluation_record: standing ? `${standing.chain}@${standing.seq}` : null,
     found_by: m.foundBy ?? "webhook",
     as_of_merge: m.asOfMerge?.outcome ?? null,
+    ...afterMergeColumns(m, e, afterMerge),
   };
 }
 
@@ -182,6 +199,8 @@ function cellText(row: ExportRow, column: keyof ExportRow): string {
       return row.tickets.map((t) => `${t.key}: ${t.state}`).join("; ");
     case "approved_at":
       return row.approved_at.map((a) => a ?? "unknown").join("; ");
+    case "ticket_transitions":
+      return transitionsText(row.ticket_transitions);
     default: {
       const v = row[column];
       if (v === null || v === undefined) return "";
@@ -360,12 +379,15 @@ async function writeFormatted(rows: AsyncIterable<ExportRow>, manifest: ExportMa
 }
 
 /** Export rows from the store's merge records, one per merged PR (a repeated merge record is skipped). */
-export async function* exportRows(merges: AsyncIterable<{ merge: AuditRow; standing: AuditRow | null }>): AsyncGenerator<ExportRow> {
+export async function* exportRows(
+  merges: AsyncIterable<{ merge: AuditRow; standing: AuditRow | null }>,
+  afterMerge?: (merge: AuditRow) => Promise<AuditRow[]>,
+): AsyncGenerator<ExportRow> {
   const seen = new Set<string>();
   for await (const { merge, standing } of merges) {
     const id = canonicalJson([merge.chain, merge.installation_id, merge.pr_number, merge.head_sha]);
     if (seen.has(id)) continue;
     seen.add(id);
-    yield exportRow(merge, standing);
+    yield exportRow(merge, standing, afterMerge ? await afterMerge(merge) : []);
   }
 }

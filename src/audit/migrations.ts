@@ -9,6 +9,9 @@ import { sql, type Kysely, type Migration, type MigrationProvider } from "kysely
 
 export type Dialect = "sqlite" | "postgres";
 
+/** Records about a merge made after it (after-merge.ts): no new column, the payload says what. */
+export type AfterMergeKind = "retro_review" | "retro_overdue" | "ticket_transition";
+
 export const MIGRATION_TABLE = "changegate_migration";
 export const MIGRATION_LOCK_TABLE = "changegate_migration_lock";
 
@@ -18,7 +21,7 @@ export interface AuditRecordTable {
   chain: string;
   /** Position in the chain, from 1, without gaps. */
   seq: number;
-  kind: "evaluation" | "merge" | "merge_group";
+  kind: "evaluation" | "merge" | "merge_group" | AfterMergeKind;
   recorded_at: string;
   installation_id: number;
   repo: string;

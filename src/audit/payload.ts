@@ -5,7 +5,7 @@
  * Left out on purpose: the PR body and full commit messages (free text that can carry pasted
  * secrets; where a ticket key was found is kept in tickets.refs[].foundIn).
  */
-import type { EvaluationRecord, MergeGroupRecord, MergeRecord } from "./recorder.js";
+import type { EvaluationRecord, MergeGroupRecord, MergeRecord, RetroReviewTerms } from "./recorder.js";
 import type { CiCheck, CommitInfo, PolicySource, ReviewState, TicketEvidence, Verdict } from "../policy/types.js";
 import type { Config } from "../config/schema.js";
 import { unattributedCommits } from "../policy/approvals.js";
@@ -100,6 +100,8 @@ export interface MergePayload {
   foundBy?: "scan";
   /** The scan's judgement as of the merge, when no verdict stood (absent otherwise). */
   asOfMerge?: { outcome: string; title: string };
+  /** Emergency merges into gated branches: when the retroactive review is due (absent from older records). */
+  retroReview?: RetroReviewTerms;
   changegateVersion: string;
 }
 
@@ -194,6 +196,7 @@ export function mergePayload(rec: MergeRecord, bypass: boolean, standing: Standi
     standing,
     ...(rec.foundBy ? { foundBy: rec.foundBy } : {}),
     ...(rec.asOfMerge ? { asOfMerge: { ...rec.asOfMerge } } : {}),
+    ...(rec.retroReview ? { retroReview: { ...rec.retroReview } } : {}),
     changegateVersion: version,
   };
 }

@@ -50,6 +50,8 @@ export interface MergeRecord {
   foundBy?: "scan";
   /** The scan's judgement as of the merge (runtime/as-of-merge.ts), when no verdict stood. */
   asOfMerge?: { outcome: "success" | "failure" | "pending"; title: string };
+  /** An emergency merge into a gated branch: when its retroactive review is due, and where an overdue one is listed. */
+  retroReview?: RetroReviewTerms;
 }
 
 /**
@@ -71,6 +73,13 @@ export interface MergeGroupRecord {
   /** What the check said (checks_requested), or "destroyed". */
   outcome: "success" | "failure" | "destroyed";
   error: string | null;
+}
+
+export interface RetroReviewTerms {
+  dueAt: string;
+  withinHours: number;
+  /** The policy's audit.issue_repo at the merge (null: none). */
+  issueRepo: string | null;
 }
 
 /** How a merge went on record: its id ("owner/name@seq"), and whether it was already there. */

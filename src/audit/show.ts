@@ -4,6 +4,7 @@
  */
 import type { AuditRow } from "./reader.js";
 import type { EvaluationPayload, MergePayload, RecordPayload } from "./payload.js";
+import { renderAfterMerge } from "./show-after-merge.js";
 
 /** owner/name#N, or a pull request URL (https://github.com/owner/name/pull/N). */
 export function parsePrArgument(arg: string): { repo: string; number: number } | null {
@@ -32,6 +33,7 @@ export function renderPrRecords(repo: string, number: number, rows: AuditRow[]):
     const p = JSON.parse(row.payload) as RecordPayload;
     if ((p as { type: string }).type === "merge_group") out.push(...renderMergeGroup(row, p as unknown as MergeGroupShown));
     else if (p.type === "merge") out.push(...renderMerge(row, p));
+    else if (p.type !== "evaluation") out.push(...renderAfterMerge(row));
     else out.push(...renderEvaluation(row, p));
     out.push(`    record ${row.chain}@${row.seq}  hash ${row.hash.slice(0, 16)}…  previous ${row.prev_hash.slice(0, 16)}…`);
   }

@@ -114,6 +114,8 @@ export const configSchema = z
         projects: z.array(projectKey).default([]),
         sources: z.array(z.enum(TICKET_SOURCES)).min(1, "name at least one source").default([...TICKET_SOURCES]),
         allowed_states: z.array(nonEmptyName).default([]),
+        /** A Jira status or transition name: each ticket of a gated PR is moved there when the PR merges. */
+        transition_on_merge: nonEmptyName.max(255, "at most 255 characters").optional(),
       })
       .prefault({})
       .refine((t) => !t.required || t.projects.length > 0, {
@@ -131,6 +133,8 @@ export const configSchema = z
           .array(declarer)
           .min(1, "list at least one login or org/team (or set emergency.enabled: false to turn the emergency path off)")
           .optional(),
+        /** An emergency merge must be reviewed retroactively within this many hours of the merge. */
+        review_within_hours: z.number().positive("must be more than 0 hours").max(8760, "at most 8760 hours (a year)").default(48),
       })
       .prefault({}),
     audit: z

@@ -61,7 +61,7 @@ export async function declarerFacts(
   return { login, canWrite: await canWrite(octokit, ref, login), teams: [] };
 }
 
-async function canWrite(octokit: Writer, ref: Pick<PrRef, "owner" | "repo">, username: string): Promise<boolean> {
+export async function canWrite(octokit: Writer, ref: Pick<PrRef, "owner" | "repo">, username: string): Promise<boolean> {
   const data = await getOrNull(octokit, "GET /repos/{owner}/{repo}/collaborators/{username}/permission", { owner: ref.owner, repo: ref.repo, username });
   if (data === null) return false;
   const parsed = permissionAnswer.safeParse(data);

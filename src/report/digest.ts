@@ -25,6 +25,7 @@ export function renderVerdict(verdict: Verdict, evidence: Evidence, policy: Poli
     lines.push(
       "> [!CAUTION]\n> **EMERGENCY CHANGE.** This PR carries the emergency label, so the normal rules are relaxed. " +
         "The merge is recorded as an emergency change and **a retroactive review will be required** after it ships." +
+        ` **Retroactive review due within ${policy.config.emergency.review_within_hours} hours of the merge**: an approving review, or a comment reading \`/changegate approve\`, by someone with write access who did not write, merge or contribute to it.` +
         (verdict.declaration ? `\n> ${declaredLine(verdict.declaration)}` : "") +
         "\n",
     );

@@ -33,7 +33,8 @@ class StoreUnavailable extends Error {
 
 /** The ledger stores `merge: boolean` (rows written before `kind` existed resume the same way). */
 function toPending({ ref, event, expectedHead, kind }: EvaluationJob): PendingJob {
-  return { ref, event, expectedHead, merge: kind === "merge" };
+  // A retro job resumes as a merge examination, which looks for the retroactive review too.
+  return { ref, event, expectedHead, merge: kind === "merge" || kind === "retro" };
 }
 
 function fromPending(deliveryId: string, pending: PendingJob): EvaluationJob {

@@ -4,7 +4,9 @@
  * builds jobs from events, and the pipeline stages, which run them.
  */
 import type { Logger } from "pino";
+import type { AfterMergeStore } from "../audit/after-merge.js";
 import type { Recorder } from "../audit/recorder.js";
+import type { TicketTransitioner } from "../jira/transition.js";
 import type { Writer } from "../github/publish.js";
 import type { GraphqlReader } from "../github/reader.js";
 import type { TeamCache } from "../github/team-cache.js";
@@ -19,8 +21,11 @@ export interface EvaluationJob {
   event: string;
   /** Head sha announced by the newest pull_request event, if any: gather retries while GitHub's read lags behind it. */
   expectedHead: string | null;
-  /** "merge" (pull_request.closed with merged: true): record it and flag a bypass; publish nothing. */
-  kind: "evaluate" | "merge";
+  /**
+   * "merge" (pull_request.closed with merged: true): record it and flag a bypass; publish nothing.
+   * "retro": a review or `/changegate approve` comment on a merged PR (runtime/after-merge.ts).
+   */
+  kind: "evaluate" | "merge" | "retro";
   /** How many times this evaluation was retried after a publishing failure. */
   attempt: number;
 }
@@ -38,7 +43,8 @@ export function coalesceJobs(pending: EvaluationJob, next: EvaluationJob): Evalu
   return {
     ...next,
     expectedHead: next.expectedHead ?? pending.expectedHead,
-    kind: pending.kind === "merge" || next.kind === "merge" ? "merge" : "evaluate",
+    // A merge examination looks for the retroactive review too: it serves a retro request.
+    kind: pending.kind === "merge" || next.kind === "merge" ? "merge" : pending.kind === "retro" || next.kind === "retro" ? "retro" : "evaluate",
     attempt: Math.min(pending.attempt, next.attempt),
   };
 }
@@ -74,6 +80,10 @@ export interface PipelineDeps {
   laterRetryMs: number[];
   now(): Date;
   sleep(ms: number): Promise<void>;
+  /** After-merge records (retroactive reviews, ticket transitions); absent in tests of other stages. */
+  afterMerge?: AfterMergeStore | null;
+  /** Jira transitions for tickets.transition_on_merge; absent or null: Jira is not configured. */
+  transitions?: TicketTransitioner | null;
 }
 
 export interface EvaluationOutcome {

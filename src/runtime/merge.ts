@@ -12,6 +12,7 @@ import { readFile, type Gathered } from "../github/gather.js";
 import { prLabel } from "../github/types.js";
 import { judgeMerge, mergeNeedsDeclarer, standingVerdict } from "../policy/merge.js";
 import { redactError } from "../report/redact.js";
+import { afterMerge, retroReviewTerms } from "./after-merge.js";
 import { scheduleLater, type EvaluationOutcome, type PipelineDeps, type Run } from "./job.js";
 
 export async function examineMerge(deps: PipelineDeps, run: Run, gathered: Gathered): Promise<EvaluationOutcome> {
@@ -61,6 +62,7 @@ export async function examineMerge(deps: PipelineDeps, run: Run, gathered: Gathe
     outcome,
     emergency,
     gated,
+    ...retroReviewTerms(config, emergency, gated, pr.mergedAt),
   };
   const receipt = await deps.recorder.recordMerge(merge);
   const issueRepo = config?.audit.issue_repo;
@@ -73,5 +75,6 @@ export async function examineMerge(deps: PipelineDeps, run: Run, gathered: Gathe
       log.error({ err: redactError(err), issueRepo }, `could not list the bypass of ${label} in ${issueRepo}`);
     }
   }
+  await afterMerge(deps, run, gathered, config, merge, receipt);
   return { kind: "merge", outcome: outcome === "none" ? null : outcome, headSha: pr.headSha, reads: reader.reads, writes: 0, bypass };
 }

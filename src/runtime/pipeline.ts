@@ -26,6 +26,7 @@ import type { Report } from "../report/types.js";
 import { publishUnread } from "./fail-closed.js";
 import { jobLog, scheduleLater, stage, StageError, type EvaluationJob, type EvaluationOutcome, type PipelineDeps, type Run } from "./job.js";
 import { examineMerge } from "./merge.js";
+import { examineRetroJob } from "./after-merge.js";
 import { shareHead } from "./share-head.js";
 
 export { reportStoreFailure } from "./fail-closed.js";
@@ -36,6 +37,7 @@ export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Pro
   const octokit = deps.writerFor?.(job, installationOctokit) ?? installationOctokit;
   const run: Run = { job, log: jobLog(deps, job), octokit, reader: deps.readerFor(job.ref.installationId, installationOctokit) };
   if (job.kind === "merge") return mergeStage(deps, run);
+  if (job.kind === "retro") return mergeStage(deps, run, true);
   const decision = await decide(deps, run);
   switch (decision.kind) {
     case "not_open":
@@ -223,12 +225,12 @@ export async function publishWithRetry(deps: PipelineDeps, run: Run, decision: E
 }
 
 /** A merge: gather, then examine it; if that fails, nothing is published, but it is tried again. */
-async function mergeStage(deps: PipelineDeps, run: Run): Promise<EvaluationOutcome> {
+async function mergeStage(deps: PipelineDeps, run: Run, retro = false): Promise<EvaluationOutcome> {
   const { job, log, reader } = run;
   let gathered: Gathered | null = null;
   try {
     gathered = await gatherFresh(deps, reader, job, log);
-    return await examineMerge(deps, run, gathered);
+    return retro ? await examineRetroJob(deps, run, gathered, examineMerge) : await examineMerge(deps, run, gathered);
   } catch (err) {
     // The merge already happened: nothing to publish, but it must not go unexamined.
     const original = err instanceof StageError ? err.original : err;

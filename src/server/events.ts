@@ -6,6 +6,7 @@
 import type { Probot } from "probot";
 import { REEVALUATE_ACTION } from "../contract.js";
 import type { Locator } from "../github/locate.js";
+import { retroComment, retroJob } from "../github/locate-retro.js";
 import type { Intake } from "../runtime/intake.js";
 
 export interface EventDeps {
@@ -43,7 +44,14 @@ export function subscribe(app: Probot, { appId, intake, locator, mergeGroup }: E
   app.on(["pull_request_review.submitted", "pull_request_review.edited", "pull_request_review.dismissed"], async (context) => {
     const pull = context.payload.pull_request;
     const open = pull.state === "open";
-    await intake.take(context, () => (open ? [pull.head.sha] : []), () => (open ? [locator.fromPull(context, pull)] : []));
+    // On a merged PR, an approving review may be the retroactive review of an emergency change.
+    const retro = !open && context.payload.action === "submitted" && Boolean(pull.merged_at);
+    await intake.take(context, () => (open ? [pull.head.sha] : []), () => (open ? [locator.fromPull(context, pull)] : retro ? [retroJob(context, pull.number)] : []));
+  });
+
+  app.on("issue_comment.created", async (context) => {
+    const number = retroComment(context.payload);
+    if (number !== null) await intake.take(context, () => [], () => [retroJob(context, number)]);
   });
 
   app.on("check_suite.completed", async (context) => {

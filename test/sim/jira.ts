@@ -3,6 +3,10 @@
  * GET|POST search/jql; the removed /rest/api/{2,3}/search answer 410 Gone) or as Jira Data Center
  * (REST v2: GET|POST search, issue/{key}). Authentication as the flavour expects: Cloud basic auth
  * (email:API token), Data Center bearer personal access token.
+ * Transitions (both flavours, REST v2 and v3): GET issue/{key}/transitions lists those of the
+ * workflow leading away from the issue's status; POST issue/{key}/transitions {transition: {id}}
+ * answers 204 and moves it, 400 for a transition not available from its status (as Jira says it),
+ * 403 when the account may not transition it (`noTransitionPermission`), 404 for an unknown issue.
  */
 
 export interface JiraIssue {
@@ -35,6 +39,15 @@ export class JiraModel {
   apiToken = "jira-api-token-0123456789";
   pat = "jira-pat-0123456789abcdef";
   baseUrl = "http://127.0.0.1";
+  /** The workflow: every transition, from any status but its target (Jira lists none to the current status here). */
+  workflow: { id: string; name: string; to: string }[] = [
+    { id: "11", name: "To Do", to: "To Do" },
+    { id: "21", name: "Start progress", to: "In Progress" },
+    { id: "31", name: "Approve", to: "Approved" },
+    { id: "41", name: "Resolve", to: "Done" },
+  ];
+  /** Issue keys the account may browse but not transition (Jira answers 403). */
+  readonly noTransitionPermission = new Set<string>();
   private readonly listeners: ((hook: JiraWebhook) => void)[] = [];
 
   onWebhook(listener: (hook: JiraWebhook) => void): void {
@@ -170,6 +183,11 @@ export class JiraModel {
       return { status: 200, body: { expand: "schema,names", startAt, maxResults: max, total: result.issues.length, issues: page.map((i) => this.issueJson(i, fields, 2)) } };
     }
 
+    if ((m = /^\/rest\/api\/([23])\/issue\/([^/]+)\/transitions$/.exec(path)) && (method === "GET" || method === "POST")) {
+      if (m[1] === "3" && !cloud) return notFound();
+      return this.transitions(method, decodeURIComponent(m[2]!), b);
+    }
+
     if (method === "GET" && (m = /^\/rest\/api\/([23])\/issue\/([^/]+)$/.exec(path))) {
       const version = Number(m[1]) as 2 | 3;
       if (version === 3 && !cloud) return notFound();
@@ -183,6 +201,32 @@ export class JiraModel {
       return { status: 200, body: path.endsWith("myself") ? { accountId: "5b10a2844c20165700ede21g", emailAddress: this.email, displayName: "changegate", active: true } : { baseUrl: this.baseUrl, version: cloud ? "1001.0.0-SNAPSHOT" : "9.12.0", deploymentType: cloud ? "Cloud" : "Server" } };
     }
     return notFound();
+  }
+
+  private transitions(method: string, keyOrId: string, b: Record<string, unknown>): JiraAnswer {
+    const issue = this.find(keyOrId);
+    if (!issue) return { status: 404, body: { errorMessages: ["Issue does not exist or you do not have permission to see it."], errors: {} } };
+    const available = this.workflow.filter((t) => t.to.toLowerCase() !== issue.status.toLowerCase());
+    if (method === "GET") {
+      return {
+        status: 200,
+        body: {
+          expand: "transitions",
+          transitions: available.map((t) => ({ id: t.id, name: t.name, to: { id: t.id, name: t.to }, hasScreen: false, isGlobal: true, isInitial: false, isAvailable: true, isConditional: false, isLooped: false })),
+        },
+      };
+    }
+    if (this.noTransitionPermission.has(issue.key)) {
+      return { status: 403, body: { errorMessages: ["You do not have permission to transition this issue."], errors: {} } };
+    }
+    const t = b.transition as { id?: unknown } | undefined;
+    if (!t || typeof t !== "object" || (typeof t.id !== "string" && typeof t.id !== "number")) {
+      return { status: 400, body: { errorMessages: ["Missing 'transition' identifier"], errors: {} } };
+    }
+    const pick = available.find((x) => x.id === String(t.id));
+    if (!pick) return { status: 400, body: { errorMessages: [`Transition id '${String(t.id)}' is not valid for this issue.`], errors: {} } };
+    this.setIssue(issue.key, pick.to, issue.summary);
+    return { status: 204, body: undefined };
   }
 
   private find(keyOrId: string): JiraIssue | undefined {

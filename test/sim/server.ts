@@ -643,7 +643,10 @@ export class Simulator {
     this.route("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments", (ctx) => {
       const r = this.repoOf(ctx);
       if (!m.pull(r.fullName, Number(ctx.params.issue_number))) throw new SimHttpError(404, "Not Found");
-      const pg = this.page(ctx, m.commentsOf(r.fullName, Number(ctx.params.issue_number)), `/repos/${r.fullName}/issues/${ctx.params.issue_number}/comments`);
+      // `since`: only comments last updated at or after that time (GitHub's filter on updated_at).
+      const since = ctx.query.get("since");
+      const all = m.commentsOf(r.fullName, Number(ctx.params.issue_number)).filter((c) => !since || c.updatedAt >= new Date(since).toISOString());
+      const pg = this.page(ctx, all, `/repos/${r.fullName}/issues/${ctx.params.issue_number}/comments`);
       return { ...pg, body: pg.body.map((c) => commentJson(m, c)) };
     });
     this.route("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments", (ctx) => {

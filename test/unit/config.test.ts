@@ -53,7 +53,7 @@ describe("defaults", () => {
     expect(c.approvals).toEqual({ required: 1, dismiss_stale: true, allow_contributors: false, block_unattributed_commits: false });
     expect(c.ci).toEqual({ required: [] });
     expect(c.tickets).toEqual({ required: false, projects: [], sources: ["title", "branch", "body", "commits"], allowed_states: [] });
-    expect(c.emergency).toEqual({ enabled: true, label: "emergency", approvals_required: 0, require_ci: false, require_ticket: false });
+    expect(c.emergency).toEqual({ enabled: true, label: "emergency", approvals_required: 0, require_ci: false, require_ticket: false, review_within_hours: 48 });
   });
 
   test.each([
@@ -396,6 +396,7 @@ describe("a full valid file", () => {
       "  projects: [OPS, SEC_2, A1]",
       "  sources: [title, branch]",
       '  allowed_states: ["Approved", "In Progress"]',
+      "  transition_on_merge: Done",
       "emergency:",
       "  enabled: true",
       "  label: hotfix",
@@ -403,6 +404,7 @@ describe("a full valid file", () => {
       "  require_ci: true",
       "  require_ticket: false",
       '  allowed_declarers: [oncall-lead, acme/sre, "deploy-bot[bot]"]',
+      "  review_within_hours: 24",
       "audit:",
       "  issue_repo: acme/audit",
     ].join("\n");
@@ -411,7 +413,7 @@ describe("a full valid file", () => {
       branches: ["main", "release/*"],
       approvals: { required: 2, dismiss_stale: true, allow_contributors: false, block_unattributed_commits: true },
       ci: { required: [{ name: "build" }, { name: "test" }] },
-      tickets: { required: true, projects: ["OPS", "SEC_2", "A1"], sources: ["title", "branch"], allowed_states: ["Approved", "In Progress"] },
+      tickets: { required: true, projects: ["OPS", "SEC_2", "A1"], sources: ["title", "branch"], allowed_states: ["Approved", "In Progress"], transition_on_merge: "Done" },
       emergency: {
         enabled: true,
         label: "hotfix",
@@ -419,6 +421,7 @@ describe("a full valid file", () => {
         require_ci: true,
         require_ticket: false,
         allowed_declarers: ["oncall-lead", "acme/sre", "deploy-bot[bot]"],
+        review_within_hours: 24,
       },
       audit: { issue_repo: "acme/audit" },
     });

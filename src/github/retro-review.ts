@@ -1,0 +1,93 @@
+/**
+ * The GitHub side of a retroactive review (the decision is src/policy/retro-review.ts):
+ *   - candidates: approving reviews after the merge (from the one evidence read, with GraphQL's
+ *     authorCanPushToRepository) and `/changegate approve` comments after the merge
+ *     (`GET /repos/{owner}/{repo}/issues/{n}/comments?since=…`, at most 10 pages);
+ *   - write access of comment authors who pass every other test (`GET …/collaborators/{u}/permission`,
+ *     at most MAX_PERMISSION_READS per run, oldest first);
+ *   - writes: the `changegate/retro-review` check run on the merged head, and the digest's sections.
+ * Only an emergency merge on record pays for any of this.
+ */
+import { z } from "zod";
+import { isRetroApproveComment, judgeRetroReview, needsWriteCheck, type RetroCandidate, type RetroFacts, type RetroJudgement } from "../policy/retro-review.js";
+import type { Evidence } from "../policy/types.js";
+import { RETRO_CHECK_NAME } from "../report/after-merge.js";
+import type { CheckOutput } from "../report/types.js";
+import { canWrite } from "./declarer.js";
+import type { OctokitLike, PrRef } from "./types.js";
+
+export const MAX_COMMENT_PAGES = 10;
+export const MAX_PERMISSION_READS = 10;
+
+const restComment = z.object({
+  body: z.string().nullable().optional(),
+  created_at: z.string(),
+  html_url: z.string(),
+  user: z.object({ login: z.string(), type: z.string() }).nullable(),
+});
+
+/** Approving reviews and `/changegate approve` comments made after `mergedAt`. */
+export async function retroCandidates(octokit: OctokitLike, ref: PrRef, evidence: Pick<Evidence, "reviews">, mergedAt: string): Promise<RetroCandidate[]> {
+  const after = (at: string | null) => at !== null && Date.parse(at) > Date.parse(mergedAt);
+  const out: RetroCandidate[] = evidence.reviews
+    .filter((r) => r.state === "APPROVED" && after(r.submittedAt))
+    .map((r) => ({ login: r.author?.login ?? null, isBot: r.author?.isBot ?? false, at: r.submittedAt!, via: "review" as const, url: r.url, canWrite: r.authorCanPush }));
+  for (let page = 1; page <= MAX_COMMENT_PAGES; page++) {
+    const res = await octokit.request("GET /repos/{owner}/{repo}/issues/{issue_number}/comments", {
+      owner: ref.owner,
+      repo: ref.repo,
+      issue_number: ref.number,
+      since: mergedAt,
+      per_page: 100,
+      page,
+    });
+    const parsed = z.array(restComment).max(100).safeParse(res.data);
+    if (!parsed.success) throw new Error(`GitHub's list of comments on ${ref.owner}/${ref.repo}#${ref.number} is malformed: ${z.prettifyError(parsed.error).slice(0, 300)}`);
+    for (const c of parsed.data) {
+      if (!after(c.created_at) || !isRetroApproveComment(c.body ?? "")) continue;
+      out.push({ login: c.user?.login ?? null, isBot: c.user?.type === "Bot", at: c.created_at, via: "comment", url: c.html_url, canWrite: null });
+    }
+    if (parsed.data.length < 100) break;
+  }
+  return out;
+}
+
+/** Ask the write access of the candidates that need it (bounded), then judge. */
+export async function judgeWithWriteAccess(octokit: OctokitLike, ref: PrRef, facts: RetroFacts): Promise<RetroJudgement> {
+  const ask = needsWriteCheck(facts).slice(0, MAX_PERMISSION_READS);
+  const known = new Map<string, boolean>();
+  for (const c of ask) {
+    const login = c.login!.toLowerCase();
+    if (!known.has(login)) known.set(login, await canWrite(octokit, ref, c.login!));
+    if (known.get(login)) break; // the oldest qualifying one is found
+  }
+  const candidates = facts.candidates.map((c) => (c.canWrite === null && c.login && known.has(c.login.toLowerCase()) ? { ...c, canWrite: known.get(c.login.toLowerCase())! } : c));
+  return judgeRetroReview({ ...facts, candidates });
+}
+
+/** The `changegate/retro-review` check run on the merged head (a new run: the newest is the one shown). */
+export async function setRetroCheck(octokit: OctokitLike, ref: Pick<PrRef, "owner" | "repo">, headSha: string, c: CheckOutput): Promise<void> {
+  await octokit.request("POST /repos/{owner}/{repo}/check-runs", {
+    owner: ref.owner,
+    repo: ref.repo,
+    name: RETRO_CHECK_NAME,
+    head_sha: headSha,
+    status: c.status,
+    ...(c.conclusion ? { conclusion: c.conclusion } : {}),
+    output: { title: c.title, summary: c.summary },
+  });
+}
+
+/** Replace the digest comment's body (one PATCH); nothing when unchanged. */
+export async function editDigest(octokit: OctokitLike, ref: PrRef, digest: { id: number; body: string }, body: string): Promise<boolean> {
+  if (body === digest.body) return false;
+  await octokit.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", { owner: ref.owner, repo: ref.repo, comment_id: digest.id, body });
+  return true;
+}
+
+/** The digest comment's current body by REST (the overdue timer has no evidence read). */
+export async function digestBody(octokit: OctokitLike, ref: PrRef, commentId: number): Promise<string | null> {
+  const res = await octokit.request("GET /repos/{owner}/{repo}/issues/comments/{comment_id}", { owner: ref.owner, repo: ref.repo, comment_id: commentId });
+  const body = (res.data as { body?: unknown }).body;
+  return typeof body === "string" ? body : null;
+}
