@@ -28,6 +28,8 @@ import { verifyChains } from "./audit/verify.js";
 import { changegateVersion } from "./audit/version.js";
 import { redact } from "./report/redact.js";
 import "./runtime/secrets.js"; // the environment's secret values are redacted by default
+import { CommandError } from "./commands/errors.js";
+import { checkpointVerifyOptions, registerCheckpoint, verifyWithCheckpoints, wantsCheckpoints, type VerifyCheckpointOpts } from "./commands/checkpoint.js";
 
 export interface CliIo {
   stdout: { write(s: string): unknown };
@@ -67,6 +69,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     const message = redact(err instanceof Error ? err.message : String(err));
     io.stderr.write(`changegate: ${message}\n`);
     if (err instanceof CliError) return err.exitCode;
+    if (err instanceof CommandError) return err.exitCode;
     if (err instanceof StoreError) return err.kind === "config" ? EXIT.usage : EXIT.database;
     return EXIT.failed;
   }
@@ -126,11 +129,14 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .addOption(databaseOption())
     .action(async (pr: string, opts: { json?: boolean; database?: string }) => setExit(await showCommand(io, pr, opts)));
 
-  audit
-    .command("verify")
-    .description("walk every hash chain; exit 1 naming the first record of each chain that does not match")
-    .addOption(databaseOption())
-    .action(async (opts: { database?: string }) => setExit(await verifyCommand(io, opts)));
+  checkpointVerifyOptions(
+    audit
+      .command("verify")
+      .description("walk every hash chain; exit 1 naming the first record of each chain that does not match")
+      .addOption(databaseOption()),
+  ).action(async (opts: VerifyCheckpointOpts) => setExit(wantsCheckpoints(opts) ? await verifyWithCheckpoints(io, opts) : await verifyCommand(io, opts)));
+
+  registerCheckpoint(audit, io, setExit, databaseOption);
 
   return program;
 }

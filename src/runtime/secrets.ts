@@ -16,6 +16,8 @@ const SECRET_ENV = [
   "REDIS_URL",
   "SENTRY_DSN",
   "WEBHOOK_PROXY_URL",
+  "AUDIT_SIGNING_KEY",
+  "GITHUB_TOKEN",
 ];
 
 export function secretValues(env: NodeJS.ProcessEnv = process.env): string[] {
