@@ -21,6 +21,7 @@ import { redact } from "./report/redact.js";
 import { secretValues } from "./runtime/secrets.js";
 import { limitRequestBodies, MAX_REQUEST_BODY_BYTES, onFirstListen } from "./runtime/body-limit.js";
 import { webhookSecretProblem } from "./runtime/startup-checks.js";
+import { startCheckpointsFromEnv } from "./runtime/checkpoint-schedule.js";
 
 // Probot's run() reads ./.env (the environment wins over the file); read it the same way first, so
 // the log settings and the start-up checks below see what Probot will use.
@@ -112,6 +113,13 @@ try {
 }
 log.info(`audit store: ${describeLocation(parseDatabaseUrl(process.env.DATABASE_URL))}`);
 const recorder = new ChainWriter(store);
+// Signed checkpoints of the audit trail on a schedule (AUDIT_CHECKPOINT_INTERVAL; off by default).
+let checkpoints: { stop(): void } | null = null;
+try {
+  checkpoints = startCheckpointsFromEnv(store, process.env, log);
+} catch (err) {
+  await fatal(redact((err as Error).message));
+}
 
 const changegate = createChangegate({
   tickets,
@@ -145,6 +153,7 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   log.info(`${signal}: no longer accepting webhooks; finishing running evaluations`);
   changegate.stop();
+  checkpoints?.stop();
   const deadline = new Promise((r) => setTimeout(r, 25_000).unref());
   try {
     await server.stop();
