@@ -22,6 +22,7 @@ import { secretValues } from "./runtime/secrets.js";
 import { limitRequestBodies, MAX_REQUEST_BODY_BYTES, onFirstListen } from "./runtime/body-limit.js";
 import { webhookSecretProblem } from "./runtime/startup-checks.js";
 import { startCheckpointsFromEnv } from "./runtime/checkpoint-schedule.js";
+import { openAppStore } from "./audit/roles.js";
 
 // Probot's run() reads ./.env (the environment wins over the file); read it the same way first, so
 // the log settings and the start-up checks below see what Probot will use.
@@ -106,7 +107,8 @@ const tickets = jira ? createJiraTicketService(jira) : null;
 // The audit store (SQLite by default, PostgreSQL for replicas): migrated before any webhook is taken.
 let store: AuditStore;
 try {
-  store = await openStore(process.env.DATABASE_URL, { onError: (e) => log.error({ err: redact(e.message) }, "audit store error") });
+  // DATABASE_OWNER_URL set: migrations run as the owner role, the app as DATABASE_URL's restricted role.
+  store = await openAppStore(process.env, (url, o) => openStore(url, { ...o, onError: (e) => log.error({ err: redact(e.message) }, "audit store error") }));
 } catch (err) {
   log.fatal(redact((err as Error).message));
   process.exit(1);
