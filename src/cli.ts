@@ -30,6 +30,7 @@ import { redact } from "./report/redact.js";
 import "./runtime/secrets.js"; // the environment's secret values are redacted by default
 import { CommandError } from "./commands/errors.js";
 import { registerDb } from "./commands/db.js";
+import { registerReport } from "./commands/report.js";
 import { checkpointVerifyOptions, registerCheckpoint, verifyWithCheckpoints, wantsCheckpoints, type VerifyCheckpointOpts } from "./commands/checkpoint.js";
 
 export interface CliIo {
@@ -138,6 +139,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   ).action(async (opts: VerifyCheckpointOpts) => setExit(wantsCheckpoints(opts) ? await verifyWithCheckpoints(io, opts) : await verifyCommand(io, opts)));
 
   registerCheckpoint(audit, io, setExit, databaseOption);
+  registerReport(audit, io, setExit, databaseOption);
   registerDb(program, io, setExit, databaseOption);
 
   return program;
