@@ -4,7 +4,10 @@
  *   changegate check [FILE]                      validate a policy file
  *   changegate audit export --from --to …        the population of merged changes in a period
  *   changegate audit show owner/name#N           every record of one PR
- *   changegate audit verify                      walk the hash chains
+ *   changegate audit verify [--checkpoints F]    walk the hash chains (and check them against signed checkpoints)
+ *   changegate audit checkpoint [--out F]        sign every chain head and publish it (src/commands/checkpoint.ts)
+ *   changegate audit report --from --to --out    the auditor's HTML report (src/commands/report.ts)
+ *   changegate db migrate [--grant-app-role R]   migrations as the owner role (src/commands/db.ts)
  * The store is DATABASE_URL or --database (same forms as the app). Exit codes: 0 ok; 1 the thing
  * checked is bad (policy invalid, chain broken, PR unknown) or the command failed; 2 bad arguments;
  * 3 the database cannot be reached or holds no audit trail.
