@@ -8,7 +8,7 @@ import { appendFile, readFile, stat } from "node:fs/promises";
 import { AuditReader } from "./reader.js";
 import type { AuditStore } from "./database.js";
 import { checkpointStatement } from "./checkpoint-verify.js";
-import { checkpointLine, MAX_CHECKPOINT_LOG_BYTES, parseCheckpointTexts, signCheckpoint, type ParsedLog, type SignedCheckpoint, type SigningKey } from "./checkpoint.js";
+import { checkpointLine, MAX_CHECKPOINT_LOG_BYTES, parseCheckpointTexts, signatureValid, signCheckpoint, type ParsedLog, type SignedCheckpoint, type SigningKey } from "./checkpoint.js";
 import { changegateVersion } from "./version.js";
 
 export interface CheckpointLog {
@@ -65,18 +65,22 @@ export interface CheckpointOptions {
   now: () => Date;
   /** Used when the log cannot tell the next sequence (stdout) or is new: default 1. */
   sequence?: number;
+  /** Warnings about the log (entries that are not this key's checkpoints). */
+  notes?: (s: string) => void;
 }
 
 /**
- * Sign and append the next checkpoint. Refuses to extend a log whose entries do not parse (a log
- * someone tampered with is investigated, not appended to).
+ * Sign and append the next checkpoint. The sequence continues from the last checkpoint this key
+ * signed for this database: entries that do not parse or verify (anyone who may comment on the
+ * issue can post one) neither set the sequence nor stop checkpointing; they are passed to `notes`
+ * and `verify --checkpoints` reports them.
  */
 export async function publishCheckpoint(store: AuditStore, log: CheckpointLog, opts: CheckpointOptions): Promise<{ checkpoint: SignedCheckpoint; where: string }> {
   const existing = await log.read();
-  if (existing.malformed.length > 0) {
-    throw new Error(`the checkpoint log ${log.description} holds an entry that is not a checkpoint (${existing.malformed[0]!.where}: ${existing.malformed[0]!.message}): not appending to it`);
-  }
-  const last = existing.checkpoints.at(-1);
+  for (const m of existing.malformed) opts.notes?.(`${log.description}: ${m.where} is not a checkpoint (${m.message}); verify will report it`);
+  const own = existing.checkpoints.filter((cp) => cp.statement.database === opts.database && cp.statement.keyId === opts.key.keyId && signatureValid(cp, opts.key.publicKey));
+  if (own.length < existing.checkpoints.length) opts.notes?.(`${log.description}: ${existing.checkpoints.length - own.length} entr${existing.checkpoints.length - own.length === 1 ? "y is" : "ies are"} not this key's checkpoints of ${opts.database}; verify will report them`);
+  const last = own.at(-1);
   const sequence = last ? last.statement.sequence + 1 : (opts.sequence ?? 1);
   const statement = await checkpointStatement(new AuditReader(store), {
     database: opts.database,

@@ -93,7 +93,7 @@ export async function checkpointCommand(io: CommandIo, opts: CheckpointOpts): Pr
   const store = await openForReading(io, opts.database);
   try {
     const database = databaseIdentity(io.env, store, opts.databaseId);
-    const { checkpoint, where } = await publishCheckpoint(store, log, { key, database, now: io.now, ...(sequence !== undefined ? { sequence } : {}) });
+    const { checkpoint, where } = await publishCheckpoint(store, log, { key, database, now: io.now, notes: (n) => io.stderr.write(`note: ${n}\n`), ...(sequence !== undefined ? { sequence } : {}) });
     const s = checkpoint.statement;
     io.stderr.write(`checkpoint #${s.sequence} of ${s.chains.length} chain${s.chains.length === 1 ? "" : "s"} (${database}, key ${s.keyId}) published to ${where}\n`);
     return CODES.ok;

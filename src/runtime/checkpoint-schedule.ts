@@ -81,7 +81,7 @@ export function startCheckpointsFromEnv(
         target.kind === "file"
           ? new FileCheckpointLog(target.path)
           : new IssueCheckpointLog(await githubClientFor(target.repo, env), target.repo, null, (s) => log.warn(s));
-      const { where } = await publishCheckpoint(store, destination, { key: schedule.key, database: databaseIdentity(env, store), now: () => new Date() });
+      const { where } = await publishCheckpoint(store, destination, { key: schedule.key, database: databaseIdentity(env, store), now: () => new Date(), notes: (n) => log.warn(n) });
       return where;
     },
     log,

@@ -216,11 +216,14 @@ describe("audit checkpoint → verify --checkpoints", () => {
     expect(JSON.parse(r.stdout).statement.sequence).toBe(12);
   });
 
-  test("a log holding garbage is not appended to, and garbage in it fails verify", async () => {
-    writeFileSync(LOG, '{"statement": {"kind": "changegate-checkpoint"}, "signature": "x"}\n');
+  test("garbage or a forged high sequence in the log neither stops checkpointing nor sets the sequence; verify reports it", async () => {
+    const forged = signCheckpoint({ database: `sqlite:${DB}`, sequence: 999, at: "2026-04-02T12:00:00.000Z", changegateVersion: "x", chains: [] }, loadSigningKey(OTHER.privatePem));
+    writeFileSync(LOG, `{"statement": {"kind": "changegate-checkpoint"}, "signature": "x"}\n${JSON.stringify(forged)}\n`);
     const r = await run(["audit", "checkpoint", "--out", LOG]);
-    expect(r.code).toBe(EXIT.failed);
-    expect(r.stderr).toMatch(/not appending to it/);
+    expect(r.code).toBe(EXIT.ok);
+    expect(r.stderr).toMatch(/note: .* is not a checkpoint .*verify will report it/);
+    expect(r.stderr).toMatch(/note: .*1 entry is not this key's checkpoints/);
+    expect(r.stderr).toMatch(/checkpoint #1 of 2 chains/);
     const v = await run(["audit", "verify", "--checkpoints", LOG]);
     expect(v.code).toBe(EXIT.failed);
     expect(v.stderr).toMatch(/malformed checkpoint/);
