@@ -6,7 +6,10 @@
  *   changegate check owner/name#N                evaluate one PR and print its digest; posts nothing
  *   changegate audit export --from --to …        the population of merged changes in a period
  *   changegate audit show owner/name#N           every record of one PR
- *   changegate audit verify                      walk the hash chains
+ *   changegate audit verify [--checkpoints F]    walk the hash chains (and check them against signed checkpoints)
+ *   changegate audit checkpoint [--out F]        sign every chain head and publish it (src/commands/checkpoint.ts)
+ *   changegate audit report --from --to --out    the auditor's HTML report (src/commands/report.ts)
+ *   changegate db migrate [--grant-app-role R]   migrations as the owner role (src/commands/db.ts)
  * The store is DATABASE_URL or --database (same forms as the app). Exit codes: 0 ok; 1 the thing
  * checked is bad (policy invalid, chain broken, PR unknown) or the command failed; 2 bad arguments;
  * 3 the database cannot be reached or holds no audit trail; 4 (check owner/name#N) GitHub or Jira failed.
@@ -34,6 +37,9 @@ import "./runtime/secrets.js"; // the environment's secret values are redacted b
 import { CommandError } from "./commands/errors.js";
 import { scanCommand, type ScanOpts } from "./commands/scan.js";
 import { completenessCommand, type CompletenessOpts } from "./commands/completeness.js";
+import { registerDb } from "./commands/db.js";
+import { registerReport } from "./commands/report.js";
+import { checkpointVerifyOptions, registerCheckpoint, verifyWithCheckpoints, wantsCheckpoints, type VerifyCheckpointOpts } from "./commands/checkpoint.js";
 
 export interface CliIo {
   stdout: { write(s: string): unknown };
@@ -154,11 +160,16 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .addOption(databaseOption())
     .action(async (pr: string, opts: { json?: boolean; database?: string }) => setExit(await showCommand(io, pr, opts)));
 
-  audit
-    .command("verify")
-    .description("walk every hash chain; exit 1 naming the first record of each chain that does not match")
-    .addOption(databaseOption())
-    .action(async (opts: { database?: string }) => setExit(await verifyCommand(io, opts)));
+  checkpointVerifyOptions(
+    audit
+      .command("verify")
+      .description("walk every hash chain; exit 1 naming the first record of each chain that does not match")
+      .addOption(databaseOption()),
+  ).action(async (opts: VerifyCheckpointOpts) => setExit(wantsCheckpoints(opts) ? await verifyWithCheckpoints(io, opts) : await verifyCommand(io, opts)));
+
+  registerCheckpoint(audit, io, setExit, databaseOption);
+  registerReport(audit, io, setExit, databaseOption);
+  registerDb(program, io, setExit, databaseOption);
 
   audit
     .command("scan")

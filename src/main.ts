@@ -31,6 +31,8 @@ import { loadSmeeClient, wantsWebhookProxy } from "./runtime/webhook-proxy.js";
 import { logFormat, REDACT_CENSOR, REDACT_PATHS } from "./runtime/log-options.js";
 import { parseScanInterval } from "./runtime/scan-schedule.js";
 import { createProcessWrites, type ProcessWrites } from "./runtime/writes.js";
+import { startCheckpointsFromEnv } from "./runtime/checkpoint-schedule.js";
+import { openAppStore } from "./audit/roles.js";
 
 // Probot's run() reads ./.env (the environment wins over the file); read it the same way first, so
 // the log settings and the start-up checks below see what Probot will use.
@@ -126,7 +128,8 @@ const tickets = jira ? createJiraTicketService(jira, { onExchange: (status) => m
 // The audit store (SQLite by default, PostgreSQL for replicas): migrated before any webhook is taken.
 let store: AuditStore;
 try {
-  store = await openStore(process.env.DATABASE_URL, { onError: (e) => log.error({ err: redact(e.message) }, "audit store error") });
+  // DATABASE_OWNER_URL set: migrations run as the owner role, the app as DATABASE_URL's restricted role.
+  store = await openAppStore(process.env, (url, o) => openStore(url, { ...o, onError: (e) => log.error({ err: redact(e.message) }, "audit store error") }));
 } catch (err) {
   log.fatal(redact((err as Error).message));
   process.exit(1);
@@ -158,6 +161,14 @@ try {
 } catch (err) {
   log.fatal((err as Error).message);
   process.exit(1);
+}
+
+// Signed checkpoints of the audit trail on a schedule (AUDIT_CHECKPOINT_INTERVAL; off by default).
+let checkpoints: { stop(): void } | null = null;
+try {
+  checkpoints = startCheckpointsFromEnv(store, process.env, log);
+} catch (err) {
+  await fatal(redact((err as Error).message));
 }
 
 const changegate = createChangegate({
@@ -203,6 +214,7 @@ async function shutdown(signal: string): Promise<void> {
   readiness.shutdown();
   log.info(`${signal}: no longer accepting webhooks; finishing running evaluations`);
   changegate.stop();
+  checkpoints?.stop();
   const deadline = new Promise((r) => setTimeout(r, 25_000).unref());
   try {
     await server.stop();

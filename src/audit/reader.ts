@@ -29,6 +29,12 @@ export class AuditReader {
     return r ? { seq: Number(r.seq), hash: r.hash } : null;
   }
 
+  /** The record at one position of a chain, or null (checkpoint verification). */
+  async recordAt(chain: string, seq: number): Promise<AuditRow | null> {
+    const r = await this.store.db.selectFrom("audit_record").selectAll().where("chain", "=", chain).where("seq", "=", seq).executeTakeFirst();
+    return r ? normaliseRow(r) : null;
+  }
+
   async countRecords(chain?: string): Promise<number> {
     let q = this.store.db.selectFrom("audit_record").select((eb) => eb.fn.countAll<number>().as("n"));
     if (chain) q = q.where("chain", "=", chain);

@@ -85,3 +85,13 @@ function longestRun(s: string, ch: string): number {
   }
   return best;
 }
+
+/** Text for HTML (element content or a quoted attribute): &, <, >, " and ' escaped, lone surrogates fixed. */
+export function html(text: string | number | null | undefined): string {
+  return wellFormed(String(text ?? ""))
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&#39;");
+}

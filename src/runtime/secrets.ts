@@ -17,6 +17,9 @@ const SECRET_ENV = [
   "SENTRY_DSN",
   "WEBHOOK_PROXY_URL",
   "METRICS_TOKEN",
+  "AUDIT_SIGNING_KEY",
+  "DATABASE_OWNER_URL",
+  "GITHUB_TOKEN",
 ];
 
 export function secretValues(env: NodeJS.ProcessEnv = process.env): string[] {

@@ -1,0 +1,170 @@
+/**
+ * `changegate audit report` as one self-contained HTML file: inline CSS, charts as inline SVG
+ * rendered by echarts on the server (no script, no font, no image is fetched; a Content Security
+ * Policy forbids any request), every figure a link to the rows behind it (anchor ids in the table
+ * of the export's rows at the end). Every text from GitHub goes through escape.html. Pure.
+ */
+import * as echarts from "echarts";
+import { html } from "./escape.js";
+import { categoryOf, type Figure, type ReportModel } from "./audit-report-model.js";
+
+const CSS = `
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:1100px;color:#1f2328;padding:0 1em}
+h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #d0d7de;padding-bottom:.2em}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #d0d7de;padding:.25em .6em;text-align:left;vertical-align:top}
+th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums}
+.charts{display:flex;flex-wrap:wrap;gap:1em}.chart{border:1px solid #d0d7de;padding:.5em}
+.ok{color:#1a7f37;font-weight:600}.bad{color:#cf222e;font-weight:600}.none{color:#6e7781;font-style:italic}
+.rows td{font-size:12px}.set a{margin-right:.6em}:target{background:#fff8c5}
+`;
+
+function svgChart(width: number, height: number, option: echarts.EChartsCoreOption): string {
+  const chart = echarts.init(null, null, { renderer: "svg", ssr: true, width, height });
+  try {
+    chart.setOption({ animation: false, ...option });
+    return chart.renderToSVGString();
+  } finally {
+    chart.dispose();
+  }
+}
+
+function figureCell(f: Figure, text: string = String(f.value)): string {
+  return `<td class="n" data-figure="${html(f.id)}">${f.rows.length > 0 ? `<a href="#set-${html(f.id)}">${html(text)}</a>` : html(text)}</td>`;
+}
+
+function pct(n: number, total: number): string {
+  return total === 0 ? "–" : `${((100 * n) / total).toFixed(1)} %`;
+}
+
+function rowLink(m: ReportModel, i: number): string {
+  const r = m.rows[i]!;
+  return `<a href="#row-${i}">${html(r.repo)}#${r.pr}</a>`;
+}
+
+export function renderAuditReport(m: ReportModel): string {
+  const out: string[] = [];
+  const total = m.total.value;
+  out.push(
+    "<!doctype html>",
+    '<html lang="en"><head><meta charset="utf-8">',
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
+    `<title>changegate audit report ${html(m.from.slice(0, 10))} – ${html(m.to.slice(0, 10))}</title>`,
+    `<style>${CSS}</style></head><body>`,
+    `<h1>Change management report</h1>`,
+    `<p>Changes merged from <b data-period-from="${html(m.from)}">${html(m.from)}</b> (inclusive) to <b data-period-to="${html(m.to)}">${html(m.to)}</b> (exclusive), as recorded by changegate; generated ${html(m.generatedAt)}. Every figure links to the rows behind it; the rows are the same as <code>changegate audit export --from ${html(m.from)} --to ${html(m.to)}</code>.</p>`,
+  );
+
+  // ---- summary
+  out.push(`<h2 id="summary">Summary</h2><table><tr><th>Figure</th><th>Changes</th><th>Share</th></tr>`);
+  out.push(`<tr><td>${html(m.total.label)}</td>${figureCell(m.total)}<td class="n">${total === 0 ? "–" : "100.0 %"}</td></tr>`);
+  for (const c of m.categories) {
+    const unrecorded = c.label === "direct push" && !m.directPushesRecorded;
+    out.push(
+      `<tr><td>${html(c.label)}</td>${unrecorded ? `<td class="n none" data-figure="${html(c.id)}" data-none-recorded="true">none recorded</td><td class="n none">–</td>` : `${figureCell(c)}<td class="n" data-share="${html(c.id)}">${pct(c.value, total)}</td>`}</tr>`,
+    );
+  }
+  out.push(`</table>`);
+  out.push(
+    `<p class="none">compliant: merged with its own green verdict; emergency: merged under the emergency label; bypass: merged into a gated branch without a green verdict; other: merged into a branch the policy does not gate, or with no verdict on record. Direct pushes (commits pushed to a gated branch without a pull request) are ${m.directPushesRecorded ? "counted from their records" : "not recorded by this store yet: none recorded"}.</p>`,
+  );
+
+  // ---- charts
+  out.push(`<h2 id="charts">Pictures</h2><div class="charts">`);
+  out.push(
+    `<div class="chart" id="chart-weeks">${svgChart(620, 280, {
+      title: { text: "Changes per week", textStyle: { fontSize: 14 } },
+      grid: { left: 40, right: 10, top: 40, bottom: 60 },
+      xAxis: { type: "category", data: m.weeks.map((w) => w.label.replace("week of ", "")), axisLabel: { rotate: 45, fontSize: 10 } },
+      yAxis: { type: "value", minInterval: 1 },
+      series: [{ type: "bar", data: m.weeks.map((w) => w.value), label: { show: true, position: "top" } }],
+    })}</div>`,
+  );
+  const pieData = m.categories.filter((c) => c.value > 0).map((c) => ({ name: `${c.label} (${c.value})`, value: c.value }));
+  out.push(
+    `<div class="chart" id="chart-categories">${svgChart(420, 280, {
+      title: { text: "Share of changes", textStyle: { fontSize: 14 } },
+      series: [{ type: "pie", radius: ["30%", "60%"], top: 30, data: pieData.length > 0 ? pieData : [{ name: "no changes", value: 0 }], label: { formatter: "{b}" } }],
+    })}</div>`,
+  );
+  out.push(
+    `<div class="chart" id="chart-approvals">${svgChart(420, 260, {
+      title: { text: "Approvals per change", textStyle: { fontSize: 14 } },
+      grid: { left: 40, right: 10, top: 40, bottom: 30 },
+      xAxis: { type: "category", data: m.approvals.map((a) => a.label) },
+      yAxis: { type: "value", minInterval: 1 },
+      series: [{ type: "bar", data: m.approvals.map((a) => a.value), label: { show: true, position: "top" } }],
+    })}</div>`,
+  );
+  out.push(`</div>`);
+
+  // ---- weeks table
+  out.push(`<h2 id="weeks">Changes per week</h2><table><tr><th>Week (Monday, UTC)</th><th>Changes</th></tr>`);
+  for (const w of m.weeks) out.push(`<tr><td>${html(w.label)}</td>${figureCell(w)}</tr>`);
+  out.push(`</table>`);
+
+  // ---- approvals
+  out.push(`<h2 id="approvals">Approvals per change</h2><table><tr><th>Approvals on the merged head's standing evaluation</th><th>Changes</th></tr>`);
+  for (const a of m.approvals) out.push(`<tr><td>${html(a.label)}</td>${figureCell(a)}</tr>`);
+  out.push(`</table><p>Mean: <span data-figure="approvals-mean">${m.approvalsMean.toFixed(2)}</span> approvals per change.</p>`);
+
+  // ---- emergencies
+  out.push(`<h2 id="emergencies">Emergency changes and their retro-reviews</h2>`);
+  if (!m.retroReviewsRecorded) out.push(`<p class="none" data-retro-reviews="none recorded">Retro-reviews are not recorded by this store yet: none recorded.</p>`);
+  if (m.emergencies.length === 0) out.push(`<p data-figure="emergencies" data-value="0">No emergency changes in the period.</p>`);
+  else {
+    out.push(`<table data-figure="emergencies" data-value="${m.emergencies.length}"><tr><th>Change</th><th>Merged</th><th>Retro-review due by</th><th>Retro-review</th><th>Lead time</th><th>Status</th></tr>`);
+    for (const e of m.emergencies) {
+      out.push(
+        `<tr><td>${rowLink(m, e.row)}</td><td>${html(e.mergedAt)}</td><td>${html(e.dueBy)}</td><td>${e.review ? `${html(e.review.at)} by ${html(e.review.reviewer ?? "unknown")}` : '<span class="none">none recorded</span>'}</td><td class="n">${e.review ? `${e.review.leadHours} h` : "–"}</td><td class="${e.status.startsWith("reviewed in time") ? "ok" : "bad"}">${html(e.status)}</td></tr>`,
+      );
+    }
+    out.push(`</table>`);
+  }
+
+  // ---- completeness
+  out.push(`<h2 id="completeness">Completeness of the population</h2>`);
+  const c = m.completeness;
+  if (!c) out.push(`<p class="none" data-completeness="not checked">Not checked: run <code>changegate audit completeness --from … --to … --out FILE</code> and pass <code>--completeness FILE</code>.</p>`);
+  else {
+    const sameWindow = c.from === m.from && c.to === m.to;
+    out.push(
+      `<p data-completeness="${c.complete ? "complete" : "incomplete"}" class="${c.complete ? "ok" : "bad"}">${c.complete ? "Complete: every merge GitHub reports has its record, and no record is extra." : "Incomplete: see the differences below."} (checked ${html(c.generatedAt)} for ${html(c.from)} – ${html(c.to)}${sameWindow ? "" : ": NOT the window of this report"})</p>`,
+    );
+    out.push(`<table><tr><th>Repository</th><th>Merges on GitHub</th><th>Records</th><th>Missing records</th><th>Extra records</th></tr>`);
+    for (const r of c.repositories) {
+      out.push(
+        `<tr><td>${html(r.repo)}</td><td class="n">${r.githubMerges}</td><td class="n">${r.records}</td><td>${r.missing.map((x) => `#${x.number} (${html(x.mergedAt)})`).join(", ") || "none"}</td><td>${r.extra.map((x) => `#${x.number} (${html(x.mergedAt)})`).join(", ") || "none"}</td></tr>`,
+      );
+    }
+    out.push(`</table>`);
+  }
+
+  // ---- checkpoints
+  out.push(`<h2 id="checkpoints">Checkpoints</h2>`);
+  const k = m.checkpoints;
+  if (k.kind === "not checked") out.push(`<p class="none" data-checkpoints="not checked">Not checked: pass <code>--checkpoints FILE</code> (or <code>--from-issue owner/name#N</code>) and the public key.</p>`);
+  else if (k.kind === "ok")
+    out.push(
+      `<p class="ok" data-checkpoints="ok">Every chain still extends its signed head: ${k.checkpoints} checkpoint${k.checkpoints === 1 ? "" : "s"} verified, newest #${k.newestSequence} at ${html(k.newestAt)} (key ${html(k.keyId)}).</p>`,
+    );
+  else out.push(`<p class="bad" data-checkpoints="failed">Checkpoint verification FAILED:</p><ul>${k.problems.map((p) => `<li>${html(p)}</li>`).join("")}</ul>`);
+
+  // ---- row sets behind the figures
+  out.push(`<h2 id="sets">Rows behind each figure</h2>`);
+  for (const f of [m.total, ...m.categories, ...m.weeks, ...m.approvals]) {
+    if (f.rows.length === 0) continue;
+    out.push(`<div class="set" id="set-${html(f.id)}"><b>${html(f.label)}</b> (${f.rows.length}): ${f.rows.map((i) => rowLink(m, i)).join(" ")}</div>`);
+  }
+
+  // ---- the rows
+  out.push(`<h2 id="rows">The changes (${m.rows.length} rows of the export)</h2>`);
+  out.push(`<table class="rows"><tr><th>#</th><th>Change</th><th>Title</th><th>Author</th><th>Approvers</th><th>CI</th><th>Tickets</th><th>Merged by</th><th>Merged at</th><th>Category</th><th>Verdict at merge</th><th>Record</th></tr>`);
+  m.rows.forEach((r, i) => {
+    const url = /^https:\/\/[^\s"'<>]+$/.test(r.url) ? r.url : null;
+    out.push(
+      `<tr id="row-${i}" data-record="${html(r.record)}"><td class="n">${i + 1}</td><td>${url ? `<a href="${html(url)}">${html(r.repo)}#${r.pr}</a>` : `${html(r.repo)}#${r.pr}`}</td><td>${html(r.title)}</td><td>${html(r.author ?? "")}</td><td>${html(r.approvers.join(", "))}</td><td>${html(r.ci_result ?? "")}</td><td>${html(r.tickets.map((t) => `${t.key}: ${t.state}`).join("; "))}</td><td>${html(r.merged_by ?? "")}</td><td>${html(r.merged_at)}</td><td data-category="${categoryOf(r)}">${categoryOf(r)}</td><td>${html(r.check_at_merge)}</td><td><code>${html(r.record)}</code></td></tr>`,
+    );
+  });
+  out.push(`</table></body></html>\n`);
+  return out.join("\n");
+}
