@@ -20,10 +20,17 @@ export function expectBudget(w: World, pr: SimPull, seq: number, logFrom: number
     expect(l.reads).toBeLessThanOrEqual(1);
     expect(l.writes).toBeLessThanOrEqual(2);
   }
+  // Every job, published or not (a job whose write was superseded by a newer evaluation of the PR
+  // ends "skipped" after its read), logs one "evaluation finished" line with its reads and writes.
+  const finished = w.cg.logs
+    .slice(logFrom)
+    .filter((l) => l.msg === "evaluation finished" && l.repo === pr.repo && l.pr === pr.number);
+  for (const l of finished) expect(Number(l.reads)).toBeLessThanOrEqual(1);
   const seen = w.sim.since(seq, (r) => r.target === "github" && r.repo?.toLowerCase() === pr.repo.toLowerCase());
   const reads = seen.filter((r) => r.route === "POST /graphql").length;
   const writes = seen.filter((r) => r.method !== "GET" && r.route !== "POST /graphql").length;
-  expect(reads).toBe(lines.reduce((n, l) => n + Number(l.reads), 0));
+  expect(reads).toBe(finished.reduce((n, l) => n + Number(l.reads), 0));
+  expect(writes).toBe(finished.reduce((n, l) => n + Number(l.writes), 0));
   expect(writes).toBe(lines.reduce((n, l) => n + Number(l.writes), 0));
   return { reads, writes, evaluations: lines.length };
 }
