@@ -249,7 +249,13 @@ function pipelineDeps(
   const writes = options.writes;
   // A queued write is superseded once a newer evaluation of its PR waits (not a merge: that one publishes nothing).
   const writerFor = writes
-    ? (job: EvaluationJob, octokit: unknown) => scheduledWriter(writes, job.ref.installationId, octokit as InstallationOctokit, () => pendingOf(prKey(job.ref))?.kind === "evaluate")
+    ? (job: EvaluationJob, octokit: unknown) => scheduledWriter(
+          writes,
+          job.ref.installationId,
+          octokit as InstallationOctokit,
+          () => pendingOf(prKey(job.ref))?.kind === "evaluate",
+          (client) => instrumentOctokit(client as unknown as HookableOctokit, metrics, job.ref.installationId),
+        )
     : undefined;
   const digestIds = new BoundedMap<string, number>(50_000);
   const lastSeen = new BoundedMap<string, { headSha: string; gated: boolean | null }>(50_000);

@@ -26,12 +26,13 @@ export interface InstallationOctokit extends OctokitLike {
 const clients = new Map<string, Octokit>();
 
 /** A client per token (tokens are cached by Probot and change hourly); old ones are let go. */
-function clientFor(token: string, baseUrl: string): Octokit {
+function clientFor(token: string, baseUrl: string, instrument?: (client: Octokit) => void): Octokit {
   const key = `${baseUrl} ${token}`;
   let c = clients.get(key);
   if (!c) {
     if (clients.size >= 1000) clients.delete(clients.keys().next().value!);
     c = new Octokit({ auth: token, baseUrl, userAgent: "changegate", request: { fetch: fetchWithTimeout(30_000) } });
+    instrument?.(c);
     clients.set(key, c);
   }
   return c;
@@ -43,6 +44,8 @@ export function scheduledWriter(
   octokit: InstallationOctokit,
   /** True once a newer evaluation of this PR is waiting (its writes supersede these). */
   stale: () => boolean,
+  /** Called once on each new write client (the metrics count its requests). */
+  instrument?: (client: Octokit) => void,
 ): OctokitLike {
   return {
     request(route, params) {
@@ -57,7 +60,7 @@ export function scheduledWriter(
         send: async () => {
           const auth = (await octokit.auth({ type: "installation" })) as { token?: string };
           if (!auth?.token) throw new Error("could not obtain an installation token for a write");
-          const res = await clientFor(auth.token, octokit.request.endpoint.DEFAULTS.baseUrl).request(route, params);
+          const res = await clientFor(auth.token, octokit.request.endpoint.DEFAULTS.baseUrl, instrument).request(route, params);
           return { data: res.data as unknown };
         },
       }));

@@ -55,7 +55,7 @@ describe("operations", () => {
     expect(sample(text, "changegate_github_rate_limit_remaining", { installation: String(installation.id), resource: "graphql" })).toBe(4999);
     expect(sample(text, "changegate_process_resident_memory_bytes")).toBeGreaterThan(0);
 
-    const line = w.cg.logs.find((l) => l.msg === "evaluation finished" && l.pr === pr.number && l.repo === pr.repo);
+    const line = w.cg.logs.find((l) => l.msg === "evaluation finished" && l.pr === pr.number && l.repo === pr.repo && l.kind === "published");
     expect(line).toMatchObject({ installation: installation.id, head: w.model.headSha(pr), kind: "published", conclusion: "success" });
     expect(typeof line!.delivery).toBe("string");
     expect(typeof line!.durationMs).toBe("number");
