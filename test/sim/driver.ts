@@ -292,7 +292,16 @@ export class ChangegateProcess {
     if (sig !== null) headers["x-hub-signature-256"] = sig;
     const attempt = (async () => {
       try {
-        const res = await fetch(`${this.url}/api/github/webhooks`, { method: "POST", headers, body, signal: AbortSignal.timeout(10_000) });
+        const post = () => fetch(`${this.url}/api/github/webhooks`, { method: "POST", headers, body, signal: AbortSignal.timeout(10_000) });
+        let res: Response;
+        try {
+          res = await post();
+        } catch (err) {
+          // A pooled keep-alive socket the server closed while this (test) process was blocked, e.g.
+          // by the synchronous cli(): GitHub opens fresh connections, so send once more on a new one.
+          if (!staleSocket(err)) throw err;
+          res = await post();
+        }
         const text = await res.text();
         delivery.status = res.status;
         delivery.answeredAt = Date.now();
@@ -422,3 +431,9 @@ function lines(stream: NodeJS.ReadableStream, onLine: (l: string) => void): void
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** fetch's error for a connection that was closed before any answer (a stale keep-alive socket). */
+function staleSocket(err: unknown): boolean {
+  const code = (err as { cause?: { code?: string } })?.cause?.code;
+  return code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "UND_ERR_CLOSED";
+}
