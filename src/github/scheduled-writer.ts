@@ -53,10 +53,14 @@ export function scheduledWriter(
       if (!kind) return octokit.request(route, params);
       // The token is fetched (or found in Probot's cache) before the write queues, so the slot's
       // time is the send's time and not a token request's.
+      // Only a write that would make the check greener may be dropped for a newer evaluation: a check
+      // that goes to failure or back in progress is always sent, so a stream of events (a label
+      // toggled non-stop) can never hold an outdated green check in place.
+      const mayDrop = !kind.check || checkConclusion(params) === "success";
       return octokit.auth({ type: "installation" }).then(() => scheduler.submit({
         installationId,
         ...kind,
-        stale,
+        stale: mayDrop ? stale : () => false,
         send: async () => {
           const auth = (await octokit.auth({ type: "installation" })) as { token?: string };
           if (!auth?.token) throw new Error("could not obtain an installation token for a write");
@@ -66,4 +70,10 @@ export function scheduledWriter(
       }));
     },
   };
+}
+
+/** The conclusion a check-run write sets (undefined: none, e.g. in progress). */
+function checkConclusion(params: unknown): string | undefined {
+  const p = params as { conclusion?: unknown } | undefined;
+  return typeof p?.conclusion === "string" ? p.conclusion : undefined;
 }

@@ -49,4 +49,20 @@ describe("scheduledWriter", () => {
     await expect(writer.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", { owner: "o", repo: "r", issue_number: 1, body: "x" })).rejects.toBeInstanceOf(WriteSuperseded);
     expect(scope.isDone()).toBe(false);
   });
+
+  test("a check write that is not a success is sent even when superseded: only a greener check may wait for a newer evaluation", async () => {
+    const scheduler = new WriteScheduler({ limiter: new MemoryWriteLimiter(limits), limits, log: () => undefined });
+    const writer = scheduledWriter(scheduler, 1, probotOctokit([]), () => true);
+    const scope = nock(API)
+      .patch("/repos/o/r/check-runs/7", (b: { conclusion?: string }) => b.conclusion === "failure")
+      .reply(200, { id: 7 })
+      .patch("/repos/o/r/check-runs/7", (b: { status?: string; conclusion?: string }) => b.status === "in_progress" && b.conclusion === undefined)
+      .reply(200, { id: 7 });
+    const route = "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}";
+    await expect(writer.request(route, { owner: "o", repo: "r", check_run_id: 7, status: "completed", conclusion: "failure" })).resolves.toEqual({ data: { id: 7 } });
+    await expect(writer.request(route, { owner: "o", repo: "r", check_run_id: 7, status: "in_progress" })).resolves.toEqual({ data: { id: 7 } });
+    // A green check for an evaluation that is already outdated waits for the newer one instead.
+    await expect(writer.request(route, { owner: "o", repo: "r", check_run_id: 7, status: "completed", conclusion: "success" })).rejects.toBeInstanceOf(WriteSuperseded);
+    expect(scope.pendingMocks()).toStrictEqual([]);
+  });
 });
