@@ -4,6 +4,7 @@
  * the record, logged (a bypass with the phrase ops alarm on), and listed in the bypass issue.
  */
 import { loadPolicy } from "../config/load.js";
+import type { Config } from "../config/schema.js";
 import { NON_COMPLIANT_PHRASE } from "../contract.js";
 import type { MergeRecord } from "../audit/recorder.js";
 import { reportBypass } from "../github/bypass-issue.js";
@@ -48,22 +49,7 @@ export async function examineMerge(deps: PipelineDeps, run: Run, gathered: Gathe
   } else {
     log.info({ mergedBy: pr.mergedBy, url: pr.url, emergency }, `${label} merged${emergency ? " as an emergency change" : ""} (compliant)`);
   }
-  const merge: MergeRecord = {
-    at: deps.now().toISOString(),
-    deliveryId: job.deliveryId,
-    ref: job.ref,
-    url: pr.url,
-    title: pr.title,
-    author: pr.author?.login ?? null,
-    headSha: pr.headSha,
-    mergedBy: pr.mergedBy,
-    mergedAt: pr.mergedAt,
-    mergeCommitSha: pr.mergeCommitSha,
-    outcome,
-    emergency,
-    gated,
-    ...retroReviewTerms(config, emergency, gated, pr.mergedAt),
-  };
+  const merge = mergeRecordOf({ at: deps.now().toISOString(), deliveryId: job.deliveryId, ref: job.ref }, pr, { outcome, emergency, gated }, config);
   const receipt = await deps.recorder.recordMerge(merge);
   const issueRepo = config?.audit.issue_repo;
   if (bypass && issueRepo && !receipt?.duplicate) {
@@ -77,4 +63,29 @@ export async function examineMerge(deps: PipelineDeps, run: Run, gathered: Gathe
   }
   await afterMerge(deps, run, gathered, config, merge, receipt);
   return { kind: "merge", outcome: outcome === "none" ? null : outcome, headSha: pr.headSha, reads: reader.reads, writes: 0, bypass };
+}
+
+/**
+ * The merge record of a merged PR, as the webhook path and the scan both write it: GitHub's facts
+ * about the merge, the judgement, and (for an emergency merge into a gated branch) when its
+ * retroactive review is due.
+ */
+export function mergeRecordOf(
+  at: Pick<MergeRecord, "at" | "deliveryId" | "ref">,
+  pr: Gathered["evidence"]["pr"],
+  judged: Pick<MergeRecord, "outcome" | "emergency" | "gated">,
+  config: Config | null,
+): MergeRecord {
+  return {
+    ...at,
+    url: pr.url,
+    title: pr.title,
+    author: pr.author?.login ?? null,
+    headSha: pr.headSha,
+    mergedBy: pr.mergedBy,
+    mergedAt: pr.mergedAt,
+    mergeCommitSha: pr.mergeCommitSha,
+    ...judged,
+    ...retroReviewTerms(config, judged.emergency, judged.gated, pr.mergedAt!),
+  };
 }

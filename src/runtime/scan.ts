@@ -19,6 +19,7 @@ import type { TicketLookupService } from "../jira/tickets.js";
 import { isBypass, standingVerdict } from "../policy/merge.js";
 import { redact } from "../report/redact.js";
 import { judgeAsOfMerge } from "./as-of-merge.js";
+import { mergeRecordOf } from "./merge.js";
 
 export interface ScanTarget {
   installationId: number;
@@ -119,20 +120,10 @@ async function examine(deps: ScanDeps, t: ScanTarget, found: MergedPr, runId: st
   const outcome: MergeRecord["outcome"] = standing ? standing.outcome : judged.outcome;
   const emergency = standing ? standing.emergency : judged.emergency;
   const gated = judged.gated;
+  // As the webhook path writes it (runtime/merge.ts), so an emergency merge found late still gets
+  // its retroactive review's due time and is watched by the overdue check.
   const merge: MergeRecord = {
-    at: deps.now().toISOString(),
-    deliveryId: runId,
-    ref,
-    url: pr.url,
-    title: pr.title,
-    author: pr.author?.login ?? null,
-    headSha: pr.headSha,
-    mergedBy: pr.mergedBy,
-    mergedAt: pr.mergedAt,
-    mergeCommitSha: pr.mergeCommitSha,
-    outcome,
-    emergency,
-    gated,
+    ...mergeRecordOf({ at: deps.now().toISOString(), deliveryId: runId, ref }, pr, { outcome, emergency, gated }, judged.policy?.config ?? null),
     foundBy: "scan",
     ...(standing ? {} : { asOfMerge: { outcome: judged.outcome, title: judged.verdict?.title ?? judged.problem ?? "" } }),
   };
