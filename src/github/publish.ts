@@ -6,6 +6,7 @@ import { CHECK_NAME, DIGEST_MARKER, REEVALUATE_ACTION } from "../contract.js";
 import type { Report } from "../report/types.js";
 import type { ExistingCheck } from "./gather.js";
 import type { OctokitLike, PrRef } from "./types.js";
+import { isWriteSuperseded } from "./write-scheduler.js";
 
 /** What publish writes through (a ProbotOctokit satisfies it). */
 export type Writer = OctokitLike;
@@ -35,6 +36,17 @@ export function checkUnchanged(existing: ExistingCheck | null, report: Report): 
 }
 
 export async function publish(octokit: Writer, target: PublishTarget, report: Report): Promise<Published> {
+  const progress = { writes: 0 };
+  try {
+    return await publishCounted(octokit, target, report, progress);
+  } catch (err) {
+    // A write dropped for a newer evaluation: say how many of this result's writes went out before it.
+    if (isWriteSuperseded(err)) err.writesBefore = progress.writes;
+    throw err;
+  }
+}
+
+async function publishCounted(octokit: Writer, target: PublishTarget, report: Report, progress: { writes: number }): Promise<Published> {
   const { owner, repo } = target.ref;
   let writes = 0;
   let checkId = target.ownCheck?.id ?? null;
@@ -57,7 +69,7 @@ export async function publish(octokit: Writer, target: PublishTarget, report: Re
       const res = await octokit.request("POST /repos/{owner}/{repo}/check-runs", { ...body, head_sha: target.headSha });
       checkId = (res.data as { id: number }).id;
     }
-    writes++;
+    progress.writes = ++writes;
   }
 
   let commentId = target.digestComment?.id ?? null;
@@ -70,17 +82,17 @@ export async function publish(octokit: Writer, target: PublishTarget, report: Re
           comment_id: target.digestComment.id,
           body: report.comment,
         });
-        writes++;
+        progress.writes = ++writes;
       } catch (err) {
         // Someone deleted the digest since we read it: post it again rather than fail.
         if ((err as { status?: number }).status !== 404) throw err;
         commentId = await createComment(octokit, target.ref, report.comment);
-        writes += 2;
+        progress.writes = writes += 2;
       }
     }
   } else if (report.createComment) {
     commentId = await createComment(octokit, target.ref, report.comment);
-    writes++;
+    progress.writes = ++writes;
   }
   return { checkId, commentId, writes };
 }

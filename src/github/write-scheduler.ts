@@ -20,6 +20,8 @@ import type { WriteLimiter, WriteLimits } from "./write-limits.js";
 
 /** A queued write dropped because a newer evaluation of its PR will write instead. */
 export class WriteSuperseded extends Error {
+  /** Writes of the same result already sent before this one was dropped (publish() sets it). */
+  writesBefore = 0;
   constructor() {
     super("write superseded by a newer evaluation of the PR before it was sent");
     this.name = "WriteSuperseded";

@@ -53,7 +53,7 @@ export async function publishUnread(
     return { kind: "published", outcome: "failure", headSha, reads: reader.reads, writes: published.writes };
   } catch (err) {
     // Superseded: a newer evaluation of the PR is waiting and writes instead (this one retries later too).
-    if (isWriteSuperseded(err)) return { kind: "skipped", outcome: "failure", headSha, reads: reader.reads, writes: 0 };
+    if (isWriteSuperseded(err)) return { kind: "skipped", outcome: "failure", headSha, reads: reader.reads, writes: err.writesBefore };
     log.error({ err: redactError(err) }, `could not publish the failure report for ${prLabel(job.ref)}`);
     return { kind: "publish_failed", outcome: "failure", headSha, reads: reader.reads, writes: 0 };
   }

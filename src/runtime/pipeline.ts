@@ -206,7 +206,7 @@ export async function publishWithRetry(deps: PipelineDeps, run: Run, decision: E
       if (isWriteSuperseded(err)) {
         // A newer evaluation of this PR is waiting: it reads again and writes what is true then.
         log.info({ head: target.headSha }, `result for ${prLabel(ref)} superseded before it was written`);
-        return { kind: "skipped", outcome: decision.outcome, headSha: target.headSha, reads: reader.reads, writes: 0 };
+        return { kind: "skipped", outcome: decision.outcome, headSha: target.headSha, reads: reader.reads, writes: err.writesBefore };
       }
       lastErr = err;
       log.warn({ err: redactError(err), attempt: i + 1 }, "publishing the result failed");
