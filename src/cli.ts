@@ -35,6 +35,7 @@ import { changegateVersion } from "./audit/version.js";
 import { redact } from "./report/redact.js";
 import "./runtime/secrets.js"; // the environment's secret values are redacted by default
 import { CommandError } from "./commands/errors.js";
+import { CredentialsError } from "./github/cli-auth.js";
 import { scanCommand, type ScanOpts } from "./commands/scan.js";
 import { completenessCommand, type CompletenessOpts } from "./commands/completeness.js";
 import { registerDb } from "./commands/db.js";
@@ -79,6 +80,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     const message = redact(err instanceof Error ? err.message : String(err));
     io.stderr.write(`changegate: ${message}\n`);
     if (err instanceof CliError || err instanceof CommandError) return err.exitCode;
+    if (err instanceof CredentialsError) return EXIT.usage;
     if (err instanceof StoreError) return err.kind === "config" ? EXIT.usage : EXIT.database;
     return EXIT.failed;
   }
