@@ -44,3 +44,19 @@ export async function recordedMergesIn(store: AuditStore, q: { from: string; to:
   const rows = await s.orderBy("chain").orderBy("seq").execute();
   return rows.map((r) => ({ chain: r.chain, repo: r.repo, number: Number(r.pr_number), mergedAt: r.merged_at ?? "", record: `${r.chain}@${Number(r.seq)}` }));
 }
+
+/** The PR's recorded merge outcome (`changegate rehearse`: today's outcome beside the rehearsed one), if on record. */
+export async function recordedMergeOutcomeOf(store: AuditStore, repo: string, number: number): Promise<{ outcome: string; bypass: boolean; record: string } | null> {
+  const [owner, name] = repo.split("/") as [string, string];
+  const chain = chainOf(owner, name);
+  const r = await store.db
+    .selectFrom("audit_record")
+    .select(["chain", "seq", "outcome", "bypass"])
+    .where("chain", "=", chain)
+    .where("pr_number", "=", number)
+    .where("kind", "=", "merge")
+    .orderBy("seq")
+    .limit(1)
+    .executeTakeFirst();
+  return r ? { outcome: r.outcome, bypass: Number(r.bypass ?? 0) === 1, record: `${r.chain}@${Number(r.seq)}` } : null;
+}
