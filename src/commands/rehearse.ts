@@ -26,12 +26,11 @@ import { cliGithub, CredentialsError, type CliGithub } from "../github/cli-auth.
 import { readFile } from "../github/gather.js";
 import { searchMergedPrs } from "../github/merged-search.js";
 import { createReader } from "../github/reader.js";
-import { createJiraTicketService } from "../jira/client.js";
-import { jiraConfigFromEnv } from "../jira/env.js";
 import type { Policy } from "../policy/types.js";
 import { redact } from "../report/redact.js";
 import { firstUnmet, rehearsedOutcome, renderRehearsal, type Rehearsal, type RehearsalRow } from "../report/rehearsal.js";
 import { judgeAsOfMerge } from "../runtime/as-of-merge.js";
+import { cliTickets } from "./cli-tickets.js";
 import { configCheck } from "./config-check.js";
 import { growingProgress } from "./progress.js";
 
@@ -64,13 +63,9 @@ export async function rehearseCommand(io: CliIo, opts: RehearseOpts, parsePeriod
     io.stderr.write(checked.stderr);
     return checked.code;
   }
-  let tickets;
-  try {
-    const jira = jiraConfigFromEnv(io.env as NodeJS.ProcessEnv);
-    tickets = jira ? createJiraTicketService(jira) : null;
-  } catch (err) {
-    return fail(REHEARSE_EXIT.usage, `the Jira settings (JIRA_*) are not usable: ${(err as Error).message}`);
-  }
+  const jira = cliTickets(io.env);
+  if ("problem" in jira) return fail(REHEARSE_EXIT.usage, jira.problem);
+  const tickets = jira.tickets;
 
   // 2. GitHub: the app's installation on the repository, or a token.
   let github: CliGithub;

@@ -15,8 +15,11 @@
 import { readFileSync } from "node:fs";
 import { ProbotOctokit } from "probot";
 import { z } from "zod";
-import { createReader, defaultReaderOptions, type GraphqlReader } from "./reader.js";
+import { installationTarget, walkable, type GithubTarget, type InstallationItem } from "./installation-target.js";
+import { defaultReaderOptions } from "./reader.js";
 import type { OctokitLike } from "./types.js";
+
+export type { GithubTarget } from "./installation-target.js";
 
 export interface CliGithub {
   /** REST (the emergency declarer's extra read, the search); `check` and `rehearse` never write through it. */
@@ -28,16 +31,6 @@ export interface CliGithub {
   appId: number;
   /** How the command authenticated, for the user (never the secret). */
   via: string;
-}
-
-/** One installation to walk (the scan, completeness): an account and its clients. */
-export interface GithubTarget {
-  installationId: number;
-  /** The account (organisation or user) the installation is on. */
-  account: string;
-  accountType: "Organization" | "User";
-  octokit: OctokitLike;
-  reader: GraphqlReader;
 }
 
 export class CredentialsError extends Error {
@@ -144,7 +137,7 @@ export async function cliGithub(env: Record<string, string | undefined>, owner: 
   }
   if (e.APP_ID && !privateKey && !e.GITHUB_TOKEN) throw new CredentialsError("APP_ID is set but PRIVATE_KEY (or PRIVATE_KEY_PATH) is not");
   if (e.GITHUB_TOKEN) return viaToken();
-  throw new CredentialsError(`no GitHub credentials to reach ${owner}/${repo}: set APP_ID and PRIVATE_KEY (the app's, as for \`npm start\`), or GITHUB_TOKEN`);
+  throw new CredentialsError(`no GitHub credentials: set APP_ID and PRIVATE_KEY (the app's, as for \`npm start\`), or GITHUB_TOKEN`);
 }
 
 /** A REST client for one repository "owner/name" (`audit checkpoint`, `audit verify --from-issue`, `audit report`, the checkpoint timer). GITHUB_TOKEN first. */
@@ -152,12 +145,6 @@ export async function githubClientFor(repo: string, env: Record<string, string |
   const [owner, name] = repo.split("/");
   if (!owner || !name) throw new CredentialsError(`${JSON.stringify(repo)}: expected owner/name`);
   return (await cliGithub(env, owner, name, { preferToken: true })).octokit;
-}
-
-interface InstallationItem {
-  id: number;
-  account: { login: string; type?: string } | null;
-  suspended_at?: string | null;
 }
 
 const installationItem = z.object({
@@ -190,16 +177,9 @@ export async function githubTargets(env: Record<string, string | undefined>, onl
     }
     const out: GithubTarget[] = [];
     for (const inst of installations) {
-      if (!inst.account || inst.suspended_at) continue;
+      if (!walkable(inst)) continue;
       if (owner && inst.account.login.toLowerCase() !== owner.toLowerCase()) continue;
-      const octokit = new ProbotOctokit({ ...common, auth: { appId, privateKey, installationId: inst.id } });
-      out.push({
-        installationId: inst.id,
-        account: inst.account.login,
-        accountType: inst.account.type === "User" ? "User" : "Organization",
-        octokit: octokit as unknown as OctokitLike,
-        reader: createReader(inst.id, octokit as never, defaultReaderOptions),
-      });
+      out.push(installationTarget(inst, new ProbotOctokit({ ...common, auth: { appId, privateKey, installationId: inst.id } }), defaultReaderOptions));
     }
     if (owner && out.length === 0) throw new CredentialsError(`the GitHub App ${appId} is not installed on ${owner}`);
     return out;
@@ -208,7 +188,7 @@ export async function githubTargets(env: Record<string, string | undefined>, onl
   if (e.GITHUB_TOKEN) {
     if (!owner) throw new CredentialsError("with GITHUB_TOKEN, name what to read: --org ORG or --repo OWNER/NAME");
     const octokit = new ProbotOctokit({ ...common, auth: { token: e.GITHUB_TOKEN } });
-    return [{ installationId: 0, account: owner, accountType: "Organization", octokit: octokit as unknown as OctokitLike, reader: createReader(0, octokit as never, defaultReaderOptions) }];
+    return [installationTarget({ id: 0, account: { login: owner } }, octokit, defaultReaderOptions)];
   }
   throw new CredentialsError("no GitHub credentials: set APP_ID and PRIVATE_KEY (the GitHub App), or GITHUB_TOKEN with --org or --repo");
 }

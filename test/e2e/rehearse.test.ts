@@ -12,7 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ChainWriter } from "../../src/audit/chain-writer.js";
 import { AuditStore } from "../../src/audit/database.js";
-import { EXIT, main, type CliIo } from "../../src/cli.js";
+import { EXIT } from "../../src/cli.js";
+import { runCli } from "../helpers/cli-run.js";
 import { appKeyPair } from "../sim/driver.js";
 import type { SimPull, SimRepo } from "../sim/model.js";
 import { Simulator } from "../sim/server.js";
@@ -36,19 +37,9 @@ function appEnv(): Record<string, string> {
 }
 
 async function run(argv: string[], env: Record<string, string | undefined> = appEnv()) {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIo = {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s), isTTY: false },
-    env,
-    cwd: dir,
-    now: () => new Date(),
-  };
   const seq = sim.requests.length === 0 ? 0 : sim.requests[sim.requests.length - 1]!.seq;
-  const code = await main(argv, io);
-  const requests = sim.since(seq, () => true).filter((r) => r.target === "github");
-  return { code, stdout, stderr, requests };
+  const r = await runCli(argv, env, dir);
+  return { ...r, requests: sim.since(seq, () => true).filter((x) => x.target === "github") };
 }
 
 function expectNoWrites(requests: { method: string; route: string; body: unknown }[]) {
