@@ -4,6 +4,7 @@
  *   changegate config check [FILE]               validate a policy file (key path and line of each problem)
  *   changegate config schema [--out FILE]        the policy's JSON Schema
  *   changegate check owner/name#N                evaluate one PR and print its digest; posts nothing
+ *   changegate rehearse --policy F --repo R --since D  past merges against a proposed policy (src/commands/rehearse.ts)
  *   changegate audit export --from --to …        the population of merged changes in a period
  *   changegate audit show owner/name#N           every record of one PR
  *   changegate audit verify [--checkpoints F]    walk the hash chains (and check them against signed checkpoints)
@@ -35,9 +36,11 @@ import { changegateVersion } from "./audit/version.js";
 import { redact } from "./report/redact.js";
 import "./runtime/secrets.js"; // the environment's secret values are redacted by default
 import { CommandError } from "./commands/errors.js";
+import { CredentialsError } from "./github/cli-auth.js";
 import { scanCommand, type ScanOpts } from "./commands/scan.js";
 import { completenessCommand, type CompletenessOpts } from "./commands/completeness.js";
 import { registerDb } from "./commands/db.js";
+import { rehearseCommand, type RehearseOpts } from "./commands/rehearse.js";
 import { registerReport } from "./commands/report.js";
 import { checkpointVerifyOptions, registerCheckpoint, verifyWithCheckpoints, wantsCheckpoints, type VerifyCheckpointOpts } from "./commands/checkpoint.js";
 
@@ -79,6 +82,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     const message = redact(err instanceof Error ? err.message : String(err));
     io.stderr.write(`changegate: ${message}\n`);
     if (err instanceof CliError || err instanceof CommandError) return err.exitCode;
+    if (err instanceof CredentialsError) return EXIT.usage;
     if (err instanceof StoreError) return err.kind === "config" ? EXIT.usage : EXIT.database;
     return EXIT.failed;
   }
@@ -112,6 +116,18 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       io.stderr.write(`note: validating a policy is now \`changegate config check ${file}\`; \`changegate check\` without owner/name#N will stop validating files in a later version\n`);
       setExit(await configCheck(io, file, opts));
     });
+
+  program
+    .command("rehearse")
+    .description("judge the PRs merged in a window against a proposed policy, as of their merge: which would have been blocked and why; posts and records nothing (exit 0 none, 1 some)")
+    .requiredOption("--policy <file>", "the proposed policy file (checked as `config check` does; the org's enforce: floors still apply)")
+    .requiredOption("--repo <owner/name>", "the repository whose merges to rehearse")
+    .requiredOption("--since <date>", "start of the window: YYYY-MM-DD (00:00 UTC) or an ISO time with zone")
+    .option("--until <date>", "end of the window (a day counts whole); default: now")
+    .option("--json", "print the rehearsal as one JSON object")
+    .addOption(databaseOption())
+    .addHelpText("after", "\nGitHub: APP_ID + PRIVATE_KEY, or GITHUB_TOKEN. Today's recorded outcomes come from the audit store when there is one (read only). Exit 4 when GitHub failed.")
+    .action(async (opts: RehearseOpts) => setExit(await rehearseCommand(io, opts, parsePeriod)));
 
   const config = program.command("config").description("the policy file: validate it offline, print its JSON Schema");
   config

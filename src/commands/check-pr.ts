@@ -16,12 +16,11 @@ import { CHECK_NAME } from "../contract.js";
 import { cliGithub, CredentialsError } from "../github/cli-auth.js";
 import { gather, type Gathered } from "../github/gather.js";
 import { createReader } from "../github/reader.js";
-import { createJiraTicketService } from "../jira/client.js";
-import { jiraConfigFromEnv } from "../jira/env.js";
 import { redact } from "../report/redact.js";
 import { digestForTerminal, terminalLine } from "../report/terminal.js";
 import { judge, newJob, type Progress } from "../runtime/pipeline.js";
 import { StageError } from "../runtime/job.js";
+import { cliTickets } from "./cli-tickets.js";
 
 export const CHECK_PR_EXIT = { compliant: 0, notCompliant: 1, usage: 2, error: 4 } as const;
 
@@ -52,13 +51,9 @@ export async function checkPr(io: CliIo, arg: string, opts: CheckPrOptions = {})
   };
 
   let github;
-  let tickets;
-  try {
-    const jira = jiraConfigFromEnv(io.env as NodeJS.ProcessEnv);
-    tickets = jira ? createJiraTicketService(jira) : null;
-  } catch (err) {
-    return fail(CHECK_PR_EXIT.usage, `the Jira settings (JIRA_*) are not usable: ${(err as Error).message}`);
-  }
+  const jira = cliTickets(io.env);
+  if ("problem" in jira) return fail(CHECK_PR_EXIT.usage, jira.problem);
+  const tickets = jira.tickets;
   try {
     github = await cliGithub(io.env, owner, repo);
   } catch (err) {

@@ -13,7 +13,7 @@ import { databaseIdentity, FileCheckpointLog, publishCheckpoint, StreamCheckpoin
 import { verifyAgainstCheckpoints } from "../audit/checkpoint-verify.js";
 import { IssueCheckpointLog, parseIssueArgument } from "../github/checkpoint-issue.js";
 import type { OctokitLike } from "../github/types.js";
-import { githubClientFor } from "./github-client.js";
+import { githubClientFor } from "../github/cli-auth.js";
 import { CODES, CommandError } from "./errors.js";
 
 export interface CommandIo {

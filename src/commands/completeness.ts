@@ -15,7 +15,7 @@ import { recordedMergesIn } from "../audit/merge-index.js";
 import { searchMergedPrs } from "../github/merged-search.js";
 import { scopeOf } from "../runtime/scan.js";
 import { usage } from "./errors.js";
-import { AccessError, githubTargets } from "./github-access.js";
+import { CredentialsError, githubTargets } from "../github/cli-auth.js";
 import type { ScanIo } from "./scan.js";
 
 export interface CompletenessOpts {
@@ -44,7 +44,7 @@ export async function completenessCommand(io: ScanIo, opts: CompletenessOpts, pa
   try {
     targets = await githubTargets(io.env, { org: opts.org, repo: opts.repo });
   } catch (err) {
-    if (err instanceof AccessError) throw usage(err.message);
+    if (err instanceof CredentialsError) throw usage(err.message);
     throw err;
   }
   const store = await AuditStore.open(opts.database ?? io.env.DATABASE_URL, { migrate: false, mustExist: true, cwd: io.cwd, connectTimeoutMs: 10_000, poolSize: 2, lockPoolSize: 1 });

@@ -18,7 +18,7 @@ import { verifyAgainstCheckpoints } from "../audit/checkpoint-verify.js";
 import { IssueCheckpointLog, parseIssueArgument } from "../github/checkpoint-issue.js";
 import { buildReportModel, type CheckpointStatus, type CompletenessInput } from "../report/audit-report-model.js";
 import { renderAuditReport } from "../report/audit-report-html.js";
-import { githubClientFor } from "./github-client.js";
+import { githubClientFor } from "../github/cli-auth.js";
 import { CODES, CommandError } from "./errors.js";
 import type { CommandIo } from "./checkpoint.js";
 

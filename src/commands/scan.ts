@@ -1,7 +1,7 @@
 /**
  * `changegate audit scan --since DATE [--until DATE] [--org ORG] [--repo OWNER/NAME] [--json]`:
  * find the merges the webhooks missed and put them on record (src/runtime/scan.ts). GitHub access:
- * src/commands/github-access.ts. Exit 0 when every merged PR is on record (bypasses found are
+ * src/github/cli-auth.ts. Exit 0 when every merged PR is on record (bypasses found are
  * reported, on record, and not an error of the scan); 1 when some PR could not be judged.
  */
 import { ChainWriter } from "../audit/chain-writer.js";
@@ -11,7 +11,7 @@ import { jiraConfigFromEnv } from "../jira/env.js";
 import { redact } from "../report/redact.js";
 import { scan, type ScanLog, type ScanSummary } from "../runtime/scan.js";
 import { usage } from "./errors.js";
-import { AccessError, githubTargets } from "./github-access.js";
+import { CredentialsError, githubTargets } from "../github/cli-auth.js";
 import { growingProgress } from "./progress.js";
 
 export interface ScanIo {
@@ -44,7 +44,7 @@ export async function scanCommand(io: ScanIo, opts: ScanOpts, parsePeriod: (from
   try {
     targets = await githubTargets(io.env, { org: opts.org, repo: opts.repo });
   } catch (err) {
-    if (err instanceof AccessError) throw usage(err.message);
+    if (err instanceof CredentialsError) throw usage(err.message);
     throw err;
   }
   const jira = jiraConfigFromEnv(io.env as NodeJS.ProcessEnv);

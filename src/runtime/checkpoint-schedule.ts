@@ -9,7 +9,7 @@ import { loadSigningKey, type SigningKey } from "../audit/checkpoint.js";
 import { databaseIdentity, FileCheckpointLog, publishCheckpoint } from "../audit/checkpoint-publish.js";
 import type { AuditStore } from "../audit/database.js";
 import { IssueCheckpointLog } from "../github/checkpoint-issue.js";
-import { githubClientFor } from "../commands/github-client.js";
+import { githubClientFor } from "../github/cli-auth.js";
 
 export interface CheckpointSchedule {
   intervalMs: number;

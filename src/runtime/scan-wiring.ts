@@ -6,7 +6,8 @@
 import type { Probot } from "probot";
 import type { AuditStore } from "../audit/database.js";
 import type { Recorder } from "../audit/recorder.js";
-import { createReader, type ReaderOptions } from "../github/reader.js";
+import { installationTarget, walkable, type InstallationItem } from "../github/installation-target.js";
+import type { ReaderOptions } from "../github/reader.js";
 import type { OctokitLike } from "../github/types.js";
 import type { TicketLookupService } from "../jira/tickets.js";
 import type { DeliveryLedger, PrRef } from "../refs.js";
@@ -36,17 +37,10 @@ async function appTargets(app: Probot, reader: ReaderOptions): Promise<ScanTarge
   const out: ScanTarget[] = [];
   for (let page = 1; page <= 100; page++) {
     const res = await jwt.request("GET /app/installations", { per_page: 100, page });
-    const list = Array.isArray(res.data) ? (res.data as { id: number; account: { login: string; type?: string } | null; suspended_at?: string | null }[]) : [];
+    const list = Array.isArray(res.data) ? (res.data as InstallationItem[]) : [];
     for (const inst of list) {
-      if (!inst.account || inst.suspended_at) continue;
-      const octokit = await app.auth(inst.id);
-      out.push({
-        installationId: inst.id,
-        account: inst.account.login,
-        accountType: inst.account.type === "User" ? "User" : "Organization",
-        octokit: octokit as unknown as OctokitLike,
-        reader: createReader(inst.id, octokit as never, reader),
-      });
+      if (!walkable(inst)) continue;
+      out.push(installationTarget(inst, await app.auth(inst.id), reader));
     }
     if (list.length < 100) break;
   }

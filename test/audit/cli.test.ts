@@ -4,7 +4,8 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join } from "node:path";
 import { sql } from "kysely";
 import { AuditStore } from "../../src/audit/database.js";
-import { EXIT, main, parsePeriod, type CliIo } from "../../src/cli.js";
+import { EXIT, parsePeriod } from "../../src/cli.js";
+import { runCli } from "../helpers/cli-run.js";
 import { goldenStore } from "./golden.js";
 import { tempDir } from "./records.js";
 
@@ -23,17 +24,7 @@ interface Run {
 }
 
 async function run(argv: string[], env: Record<string, string | undefined> = { DATABASE_URL: `sqlite:${DB}` }, cwd = tmp.dir): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIo = {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s), isTTY: false },
-    env,
-    cwd,
-    now: () => new Date("2026-04-02T12:00:00.000Z"),
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
+  return runCli(argv, env, cwd, () => new Date("2026-04-02T12:00:00.000Z"));
 }
 
 describe("help", () => {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { createPublicKey } from "node:crypto";
 import { EXIT, main, type CliIo } from "../../src/cli.js";
 import { appKeyPair } from "../sim/driver.js";
+import { runCli } from "../helpers/cli-run.js";
 import type { SimInstallation, SimRepo } from "../sim/model.js";
 import { Simulator } from "../sim/server.js";
 import { World } from "../sim/world.js";
@@ -40,19 +41,9 @@ function appEnv(): Record<string, string> {
 }
 
 async function run(argv: string[], env: Record<string, string | undefined>) {
-  let stdout = "";
-  let stderr = "";
-  const io: CliIo = {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s), isTTY: false },
-    env,
-    cwd: process.cwd(),
-    now: () => new Date(),
-  };
   const seq = sim.requests.length === 0 ? 0 : sim.requests[sim.requests.length - 1]!.seq;
-  const code = await main(argv, io);
-  const requests = sim.since(seq, () => true).filter((r) => r.target === "github");
-  return { code, stdout, stderr, requests };
+  const r = await runCli(argv, env);
+  return { ...r, requests: sim.since(seq, () => true).filter((x) => x.target === "github") };
 }
 
 /** Every request was a read: GETs, GraphQL queries, and the installation token GitHub's auth creates. */
