@@ -19,7 +19,8 @@ const page = z.object({ hasNextPage: z.boolean(), endCursor: z.string().nullable
 const actor = z.object({ __typename: z.string(), login: z.string() }).nullable();
 const blob = z.object({ text: z.string().nullable().optional(), isTruncated: z.boolean().optional() }).nullable().optional();
 const sizedBlob = z.object({ text: z.string().nullable().optional(), isTruncated: z.boolean().optional(), byteSize: z.number().optional() }).nullable().optional();
-export const fileNode = z.object({ path: z.string() });
+/** changeType (PatchStatus): RENAMED files also changed their old path, which GraphQL does not give (renamed-files.ts). */
+export const fileNode = z.object({ path: z.string(), changeType: z.string() });
 const filesConnection = z.object({ totalCount: z.number(), pageInfo: page, nodes: z.array(fileNode.nullable()) }).nullable().optional();
 
 const gitActor = z.object({
@@ -289,7 +290,8 @@ function isOrgRepo(name: string): boolean {
 function changedFiles(files: z.output<typeof filesConnection>): Pick<Evidence, "files"> {
   if (!files) return {};
   const paths = compact(files.nodes).map((f) => f.path);
-  return { files: { paths, total: files.totalCount, complete: !files.pageInfo.hasNextPage && paths.length >= files.totalCount } };
+  const renamed = compact(files.nodes).filter((f) => f.changeType === "RENAMED").map((f) => f.path);
+  return { files: { paths, total: files.totalCount, complete: !files.pageInfo.hasNextPage && paths.length >= files.totalCount, renamed } };
 }
 
 /** The CODEOWNERS GitHub would use (first of .github/, root, docs/); absent when none of them was asked. */

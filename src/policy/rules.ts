@@ -12,6 +12,7 @@ import type { ReviewRuleConfig } from "../config/rules-schema.js";
 import { evaluateApprovals } from "./approvals.js";
 import { ownerName, ownersOf, parseCodeowners, type Owner } from "./codeowners.js";
 import { plural } from "./text.js";
+import { pathsToMatch, renamesUnseen } from "./renamed-paths.js";
 import type { Evidence, ReviewRuleResult } from "./types.js";
 
 /** GitHub lists at most this many changed files of a PR. */
@@ -58,8 +59,8 @@ export function teamsNeeded(rules: ReviewRuleConfig[], evidence: Evidence, s: Ru
   const out = new Set<string>();
   const files = evidence.files;
   for (const rule of rules) {
-    if (needsFiles(rule) && (!files || !files.complete)) continue;
-    const triggered = needsFiles(rule) ? triggeredFiles(rule, files!.paths) : [];
+    if (needsFiles(rule) && (!files || !files.complete || renamesUnseen(files))) continue;
+    const triggered = needsFiles(rule) ? triggeredFiles(rule, pathsToMatch(files!)) : [];
     if (needsFiles(rule) && triggered.length === 0) continue;
     for (const t of rule.teams ?? []) out.add(t.toLowerCase());
     if (rule.codeowners && evidence.codeowners && !evidence.codeowners.tooLarge) {
@@ -97,7 +98,23 @@ function evaluateRule(rule: ReviewRuleConfig, evidence: Evidence, eligible: Map<
       todo: [`Rule ${rule.name}: ${why}. Split the change into smaller pull requests.`],
     };
   }
-  const triggered = needsFiles(rule) ? triggeredFiles(rule, files!.paths) : [];
+  // A rename counts at its old path too (GraphQL names only the new one): src/policy/renamed-paths.ts
+  const unseen = needsFiles(rule) ? renamesUnseen(files!) : null;
+  if (unseen) {
+    return {
+      ...base,
+      status: "fail",
+      triggered: true,
+      files: [],
+      fileCount: 0,
+      mayApprove: mayApprove(rule),
+      approvedBy: [],
+      missing: [unseen],
+      summary: `${rule.name}: ${unseen}`,
+      todo: [`Rule ${rule.name}: ${unseen}.`],
+    };
+  }
+  const triggered = needsFiles(rule) ? triggeredFiles(rule, pathsToMatch(files!)) : [];
   const shown = triggered.slice(0, MAX_RULE_FILES);
   if (needsFiles(rule) && triggered.length === 0) {
     return {
