@@ -441,7 +441,7 @@ class Resolvers {
     return {
       __typename: "PullRequest",
       files: (args: ConnArgs) => {
-        const conn = connection("files", listed, args, (path) => ({ __typename: "PullRequestChangedFile", path, additions: 1, deletions: 0, changeType: "MODIFIED" }));
+        const conn = connection("files", listed, args, (path) => ({ __typename: "PullRequestChangedFile", path, additions: 1, deletions: 0, changeType: pr.renames && Object.hasOwn(pr.renames, path) ? "RENAMED" : "MODIFIED" }));
         return { ...conn, totalCount: pr.files?.length ?? 0 };
       },
       id: pr.nodeId,
