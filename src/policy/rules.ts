@@ -32,14 +32,21 @@ export function needsFiles(rule: ReviewRuleConfig): boolean {
   return rule.paths !== undefined || rule.codeowners;
 }
 
-/** The changed files matching the rule's paths (every file when it has none). A glob without `/` matches at any depth, as in .gitignore. */
+/**
+ * The changed files matching the rule's paths (every file when it has none), as in .gitignore: a glob
+ * without `/` matches at any depth; a leading `/` anchors (as every glob with a `/` is anchored); a
+ * trailing `/` names a directory; a glob matching a directory covers everything beneath it. So
+ * `/infra/`, `infra` and `infra/**` all cover `infra/main.tf` (none of them silently matches nothing).
+ */
 export function triggeredFiles(rule: ReviewRuleConfig, files: string[]): string[] {
   if (!rule.paths) return files;
   // picomatch's own `basename` option applies to every pattern: split them instead.
-  const slashless = rule.paths.filter((p) => !p.includes("/"));
-  const anchored = rule.paths.filter((p) => p.includes("/"));
+  const globs = rule.paths.map((p) => (p.includes("/") ? p.replace(/^\/+/, "").replace(/\/+$/, "") || "**" : p));
+  const slashless = globs.filter((p, i) => !rule.paths![i]!.includes("/"));
+  const anchored = globs.filter((p, i) => rule.paths![i]!.includes("/"));
   const base = slashless.length > 0 ? picomatch(slashless, { dot: true }) : () => false;
-  const full = anchored.length > 0 ? picomatch(anchored, { dot: true }) : () => false;
+  // `g/**` matches exactly the paths beneath a directory matching g: one match per file, whatever its depth.
+  const full = anchored.length + slashless.length > 0 ? picomatch([...anchored.flatMap((g) => [g, `${g}/**`]), ...slashless.map((g) => `**/${g}/**`)], { dot: true }) : () => false;
   return files.filter((f) => full(f) || base(f.slice(f.lastIndexOf("/") + 1)));
 }
 
