@@ -127,6 +127,8 @@ const evidenceAnswer = z.object({
           reviews: connection(reviewNode).nullable(),
           comments: connection(commentNode),
           files: filesConnection,
+          /** The PR's own count of changed files: a files list claiming fewer is not complete (fail closed). */
+          changedFiles: z.number().optional(),
           head: z.object({
             nodes: z.array(
               z
@@ -264,7 +266,7 @@ export async function gather(reader: GraphqlReader, ref: PrRef, appId: number): 
       reviews: reviews.map(toReview),
       checks: toChecks(contexts, appId),
       labelHistory: toLabelHistory(pr.labelEvents),
-      ...changedFiles(pr.files),
+      ...changedFiles(pr.files, pr.changedFiles),
       ...codeownersOf(repo),
     },
     ...(pr.files?.pageInfo.hasNextPage && pr.files.pageInfo.endCursor ? { filesNext: { prId: pr.id, after: pr.files.pageInfo.endCursor } } : {}),
@@ -287,8 +289,10 @@ function isOrgRepo(name: string): boolean {
 }
 
 /** The first page of changed files; complete when it is all of them. Absent when GitHub did not answer it. */
-function changedFiles(files: z.output<typeof filesConnection>): Pick<Evidence, "files"> {
+function changedFiles(files: z.output<typeof filesConnection>, prCount?: number): Pick<Evidence, "files"> {
   if (!files) return {};
+  // Never trust a list that counts fewer files than the PR says it changes (e.g. a count capped at 3,000).
+  if (prCount !== undefined && prCount > files.totalCount) files = { ...files, totalCount: prCount };
   const paths = compact(files.nodes).map((f) => f.path);
   const renamed = compact(files.nodes).filter((f) => f.changeType === "RENAMED").map((f) => f.path);
   return { files: { paths, total: files.totalCount, complete: !files.pageInfo.hasNextPage && paths.length >= files.totalCount, renamed } };

@@ -58,6 +58,7 @@ query ChangegateEvidence($owner: String!, $name: String!, $number: Int!, $policy
       commits(first: 100) { ${PAGE} nodes { ${COMMIT_FIELDS} } }
       reviews(first: 100) { ${PAGE} nodes { ${REVIEW_FIELDS} } }
       comments(first: 100) { ${PAGE} nodes { ${COMMENT_FIELDS} } }
+      changedFiles
       files(first: 100) { totalCount ${PAGE} nodes { path changeType } }
       headRef { associatedPullRequests(first: 100, states: [OPEN]) { pageInfo { hasNextPage } nodes { ${SHARED_HEAD_FIELDS} } } }
       head: commits(last: 1) {

@@ -87,3 +87,15 @@ describe("approvals.rules: a rename out of a protected path", () => {
     expect(r.check.conclusion).toBe("success");
   });
 });
+
+describe("approvals.rules: the files list counts fewer files than the PR changes", () => {
+  test("changedFiles above the list's totalCount: a path rule fails closed instead of passing on what it saw", async () => {
+    const data = withFiles({ policy: POLICY, reviews: [{ login: "alice" }] }, [{ path: "README.md", changeType: "MODIFIED" }]) as { repository: { pullRequest: Record<string, unknown> } };
+    data.repository.pullRequest.changedFiles = 3001;
+    const r = await evaluate(data, null, null);
+    expect(calls(r.requests)).toEqual(["POST /graphql", `POST ${REPO_PATH}/check-runs`, `POST ${REPO_PATH}/issues/1/comments`]);
+    expect((r.requests[0]!.body as { query: string }).query).toContain("changedFiles");
+    expect(r.check.conclusion).toBe("failure");
+    expect(r.check.output.title).toContain("3001 files");
+  });
+});

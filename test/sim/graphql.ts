@@ -478,7 +478,7 @@ class Resolvers {
       mergeable: pr.state === "open" ? "MERGEABLE" : "UNKNOWN",
       additions: pr.commits.length * 3,
       deletions: pr.commits.length,
-      changedFiles: pr.files?.length ?? pr.commits.length,
+      changedFiles: pr.files?.length ?? 0, // the same count as `files.totalCount` (changegate checks they agree)
       labels: (args: ConnArgs) =>
         connection("labels", pr.labels, args, (name) => ({ __typename: "Label", id: this.m.nodeId("LA", `${repo.id}:${name}`), name, color: "d73a4a", description: null })),
       commits: (args: ConnArgs) =>
