@@ -19,7 +19,8 @@ const page = z.object({ hasNextPage: z.boolean(), endCursor: z.string().nullable
 const actor = z.object({ __typename: z.string(), login: z.string() }).nullable();
 const blob = z.object({ text: z.string().nullable().optional(), isTruncated: z.boolean().optional() }).nullable().optional();
 const sizedBlob = z.object({ text: z.string().nullable().optional(), isTruncated: z.boolean().optional(), byteSize: z.number().optional() }).nullable().optional();
-export const fileNode = z.object({ path: z.string() });
+/** changeType (PatchStatus): RENAMED files also changed their old path, which GraphQL does not give (renamed-files.ts). */
+export const fileNode = z.object({ path: z.string(), changeType: z.string() });
 const filesConnection = z.object({ totalCount: z.number(), pageInfo: page, nodes: z.array(fileNode.nullable()) }).nullable().optional();
 
 const gitActor = z.object({
@@ -126,6 +127,8 @@ const evidenceAnswer = z.object({
           reviews: connection(reviewNode).nullable(),
           comments: connection(commentNode),
           files: filesConnection,
+          /** The PR's own count of changed files: a files list claiming fewer is not complete (fail closed). */
+          changedFiles: z.number().optional(),
           head: z.object({
             nodes: z.array(
               z
@@ -263,7 +266,7 @@ export async function gather(reader: GraphqlReader, ref: PrRef, appId: number): 
       reviews: reviews.map(toReview),
       checks: toChecks(contexts, appId),
       labelHistory: toLabelHistory(pr.labelEvents),
-      ...changedFiles(pr.files),
+      ...changedFiles(pr.files, pr.changedFiles),
       ...codeownersOf(repo),
     },
     ...(pr.files?.pageInfo.hasNextPage && pr.files.pageInfo.endCursor ? { filesNext: { prId: pr.id, after: pr.files.pageInfo.endCursor } } : {}),
@@ -286,10 +289,13 @@ function isOrgRepo(name: string): boolean {
 }
 
 /** The first page of changed files; complete when it is all of them. Absent when GitHub did not answer it. */
-function changedFiles(files: z.output<typeof filesConnection>): Pick<Evidence, "files"> {
+function changedFiles(files: z.output<typeof filesConnection>, prCount?: number): Pick<Evidence, "files"> {
   if (!files) return {};
+  // Never trust a list that counts fewer files than the PR says it changes (e.g. a count capped at 3,000).
+  if (prCount !== undefined && prCount > files.totalCount) files = { ...files, totalCount: prCount };
   const paths = compact(files.nodes).map((f) => f.path);
-  return { files: { paths, total: files.totalCount, complete: !files.pageInfo.hasNextPage && paths.length >= files.totalCount } };
+  const renamed = compact(files.nodes).filter((f) => f.changeType === "RENAMED").map((f) => f.path);
+  return { files: { paths, total: files.totalCount, complete: !files.pageInfo.hasNextPage && paths.length >= files.totalCount, renamed } };
 }
 
 /** The CODEOWNERS GitHub would use (first of .github/, root, docs/); absent when none of them was asked. */

@@ -58,7 +58,8 @@ query ChangegateEvidence($owner: String!, $name: String!, $number: Int!, $policy
       commits(first: 100) { ${PAGE} nodes { ${COMMIT_FIELDS} } }
       reviews(first: 100) { ${PAGE} nodes { ${REVIEW_FIELDS} } }
       comments(first: 100) { ${PAGE} nodes { ${COMMENT_FIELDS} } }
-      files(first: 100) { totalCount ${PAGE} nodes { path } }
+      changedFiles
+      files(first: 100) { totalCount ${PAGE} nodes { path changeType } }
       headRef { associatedPullRequests(first: 100, states: [OPEN]) { pageInfo { hasNextPage } nodes { ${SHARED_HEAD_FIELDS} } } }
       head: commits(last: 1) {
         nodes {
@@ -108,5 +109,5 @@ query ChangegateFile($owner: String!, $name: String!, $expr: String!) {
 /** More changed files of a PR (past the first 100; read only when a rule needs them). */
 export const FILES_PAGE_QUERY = `
 query ChangegateFiles($id: ID!, $after: String!) {
-  node(id: $id) { ... on PullRequest { page: files(first: 100, after: $after) { totalCount ${PAGE} nodes { path } } } }
+  node(id: $id) { ... on PullRequest { page: files(first: 100, after: $after) { totalCount ${PAGE} nodes { path changeType } } } }
 }`;

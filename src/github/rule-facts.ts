@@ -16,7 +16,9 @@ import type { PrRef } from "../refs.js";
 import { fileNode, GatherError, type Gathered } from "./gather.js";
 import { FILES_PAGE_QUERY } from "./query.js";
 import type { GraphqlReader } from "./reader.js";
+import { withPreviousPaths } from "./renamed-files.js";
 import type { TeamCache } from "./team-cache.js";
+import type { OctokitLike } from "./types.js";
 
 const page = z.object({ hasNextPage: z.boolean(), endCursor: z.string().nullable() });
 const filesPage = z.object({ totalCount: z.number(), pageInfo: page, nodes: z.array(fileNode.nullable()) });
@@ -49,12 +51,17 @@ export async function withRuleFacts(
   config: Config,
   cache: TeamCache | null,
   ref: PrRef,
+  octokit: OctokitLike | null = null,
 ): Promise<Gathered["evidence"]> {
   const rules = config.approvals.rules ?? [];
   if (rules.length === 0) return gathered.evidence;
   let evidence = gathered.evidence;
   if (rules.some(needsFiles) && evidence.files && !evidence.files.complete && gathered.filesNext && evidence.files.total <= MAX_PR_FILES) {
-    evidence = { ...evidence, files: await allFiles(reader, gathered.filesNext, evidence.files.paths, evidence.files.total) };
+    evidence = { ...evidence, files: await allFiles(reader, gathered.filesNext, evidence.files.paths, evidence.files.total, evidence.files.renamed ?? []) };
+  }
+  // Renamed files: their old paths too (REST, only when one is RENAMED): src/github/renamed-files.ts
+  if (rules.some(needsFiles) && evidence.files && (evidence.files.renamed?.length ?? 0) > 0) {
+    evidence = { ...evidence, files: await withPreviousPaths(octokit, ref, evidence.files) };
   }
   const settings = { dismissStale: config.approvals.dismiss_stale, allowContributors: config.approvals.allow_contributors };
   const needed = teamsNeeded(rules, { ...evidence, tickets: { refs: [], lookup: { kind: "not_needed" } } } as Evidence, settings);
@@ -78,8 +85,9 @@ export async function withRuleFacts(
   return { ...evidence, teams };
 }
 
-async function allFiles(reader: GraphqlReader, next: { prId: string; after: string }, first: string[], total: number): Promise<NonNullable<Evidence["files"]>> {
+async function allFiles(reader: GraphqlReader, next: { prId: string; after: string }, first: string[], total: number, firstRenamed: string[]): Promise<NonNullable<Evidence["files"]>> {
   const paths = [...first];
+  const renamed = [...firstRenamed];
   let after: string | null = next.after;
   let more = true;
   for (let pages = 0; more && after; pages++) {
@@ -89,10 +97,11 @@ async function allFiles(reader: GraphqlReader, next: { prId: string; after: stri
     const parsed = filesPage.safeParse((answer.data as { node?: { page?: unknown } } | null)?.node?.page);
     if (!parsed.success) throw new GatherError(`GitHub's answer to a files page query is malformed: ${z.prettifyError(parsed.error)}`);
     for (const n of parsed.data.nodes) if (n) paths.push(n.path);
+    for (const n of parsed.data.nodes) if (n?.changeType === "RENAMED") renamed.push(n.path);
     more = parsed.data.pageInfo.hasNextPage;
     after = parsed.data.pageInfo.endCursor;
   }
-  return { paths, total, complete: !more && paths.length >= total };
+  return { paths, total, complete: !more && paths.length >= total, renamed };
 }
 
 async function readTeams(reader: GraphqlReader, teams: string[]): Promise<Record<string, string[] | null>> {

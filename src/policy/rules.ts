@@ -12,6 +12,7 @@ import type { ReviewRuleConfig } from "../config/rules-schema.js";
 import { evaluateApprovals } from "./approvals.js";
 import { ownerName, ownersOf, parseCodeowners, type Owner } from "./codeowners.js";
 import { plural } from "./text.js";
+import { pathsToMatch, renamesUnseen } from "./renamed-paths.js";
 import type { Evidence, ReviewRuleResult } from "./types.js";
 
 /** GitHub lists at most this many changed files of a PR. */
@@ -31,14 +32,21 @@ export function needsFiles(rule: ReviewRuleConfig): boolean {
   return rule.paths !== undefined || rule.codeowners;
 }
 
-/** The changed files matching the rule's paths (every file when it has none). A glob without `/` matches at any depth, as in .gitignore. */
+/**
+ * The changed files matching the rule's paths (every file when it has none), as in .gitignore: a glob
+ * without `/` matches at any depth; a leading `/` anchors (as every glob with a `/` is anchored); a
+ * trailing `/` names a directory; a glob matching a directory covers everything beneath it. So
+ * `/infra/`, `infra` and `infra/**` all cover `infra/main.tf` (none of them silently matches nothing).
+ */
 export function triggeredFiles(rule: ReviewRuleConfig, files: string[]): string[] {
   if (!rule.paths) return files;
   // picomatch's own `basename` option applies to every pattern: split them instead.
-  const slashless = rule.paths.filter((p) => !p.includes("/"));
-  const anchored = rule.paths.filter((p) => p.includes("/"));
+  const globs = rule.paths.map((p) => (p.includes("/") ? p.replace(/^\/+/, "").replace(/\/+$/, "") || "**" : p));
+  const slashless = globs.filter((p, i) => !rule.paths![i]!.includes("/"));
+  const anchored = globs.filter((p, i) => rule.paths![i]!.includes("/"));
   const base = slashless.length > 0 ? picomatch(slashless, { dot: true }) : () => false;
-  const full = anchored.length > 0 ? picomatch(anchored, { dot: true }) : () => false;
+  // `g/**` matches exactly the paths beneath a directory matching g: one match per file, whatever its depth.
+  const full = anchored.length + slashless.length > 0 ? picomatch([...anchored.flatMap((g) => [g, `${g}/**`]), ...slashless.map((g) => `**/${g}/**`)], { dot: true }) : () => false;
   return files.filter((f) => full(f) || base(f.slice(f.lastIndexOf("/") + 1)));
 }
 
@@ -58,8 +66,8 @@ export function teamsNeeded(rules: ReviewRuleConfig[], evidence: Evidence, s: Ru
   const out = new Set<string>();
   const files = evidence.files;
   for (const rule of rules) {
-    if (needsFiles(rule) && (!files || !files.complete)) continue;
-    const triggered = needsFiles(rule) ? triggeredFiles(rule, files!.paths) : [];
+    if (needsFiles(rule) && (!files || !files.complete || renamesUnseen(files))) continue;
+    const triggered = needsFiles(rule) ? triggeredFiles(rule, pathsToMatch(files!)) : [];
     if (needsFiles(rule) && triggered.length === 0) continue;
     for (const t of rule.teams ?? []) out.add(t.toLowerCase());
     if (rule.codeowners && evidence.codeowners && !evidence.codeowners.tooLarge) {
@@ -97,7 +105,23 @@ function evaluateRule(rule: ReviewRuleConfig, evidence: Evidence, eligible: Map<
       todo: [`Rule ${rule.name}: ${why}. Split the change into smaller pull requests.`],
     };
   }
-  const triggered = needsFiles(rule) ? triggeredFiles(rule, files!.paths) : [];
+  // A rename counts at its old path too (GraphQL names only the new one): src/policy/renamed-paths.ts
+  const unseen = needsFiles(rule) ? renamesUnseen(files!) : null;
+  if (unseen) {
+    return {
+      ...base,
+      status: "fail",
+      triggered: true,
+      files: [],
+      fileCount: 0,
+      mayApprove: mayApprove(rule),
+      approvedBy: [],
+      missing: [unseen],
+      summary: `${rule.name}: ${unseen}`,
+      todo: [`Rule ${rule.name}: ${unseen}.`],
+    };
+  }
+  const triggered = needsFiles(rule) ? triggeredFiles(rule, pathsToMatch(files!)) : [];
   const shown = triggered.slice(0, MAX_RULE_FILES);
   if (needsFiles(rule) && triggered.length === 0) {
     return {

@@ -179,6 +179,14 @@ export interface ChangedFiles {
   total: number;
   /** Every changed path is in `paths` (false past GitHub's 3,000-file limit, or when not paged). */
   complete: boolean;
+  /** The paths (new) GitHub reports RENAMED (changeType); absent = none known. */
+  renamed?: string[];
+  /**
+   * The renamed files' previous paths (REST previous_filename: GraphQL gives only the new path),
+   * read only when a path or codeowners rule exists and a file was renamed; absent = not read.
+   * Incomplete (with why) = a rule needing files fails closed (src/policy/renamed-paths.ts).
+   */
+  previous?: { paths: string[]; complete: boolean; problem?: string };
 }
 
 export interface CodeownersFile {

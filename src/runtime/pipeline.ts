@@ -173,7 +173,7 @@ export async function judge(deps: Pick<PipelineDeps, "tickets"> & Partial<Pick<P
   // Who applied the emergency label (requests only when the PR carries it): src/github/declarer.ts
   gathered.evidence = await stage("gather", () => withDeclarerFacts(octokit, job.ref, config, gathered.evidence));
   // approvals.rules: files past 100 and team members, only when a rule needs them: src/github/rule-facts.ts
-  gathered.evidence = await stage("gather", () => withRuleFacts(reader, gathered, config, deps.teams ?? null, job.ref));
+  gathered.evidence = await stage("gather", () => withRuleFacts(reader, gathered, config, deps.teams ?? null, job.ref, octokit));
   const needed = ticketLookupNeeded(config, gathered.evidence);
   const tickets = await stage("tickets", () => gatherTickets(config, gathered.evidence.pr, gathered.evidence.commits, deps.tickets, needed));
   const evidence: Evidence = { ...gathered.evidence, tickets };

@@ -234,6 +234,8 @@ describe("REST answers in the shapes of GitHub's OpenAPI description (GHES 3.19)
     cases.push(["/repos/{owner}/{repo}/issues/{issue_number}/comments", "get", 200, gh("GET", `/api/v3/repos/acme/payments/issues/${pr.number}/comments`)]);
     cases.push(["/repos/{owner}/{repo}/pulls", "get", 200, gh("GET", "/api/v3/repos/acme/payments/pulls?state=open&per_page=100&page=1")]);
     cases.push(["/repos/{owner}/{repo}/pulls/{pull_number}", "get", 200, gh("GET", `/api/v3/repos/acme/payments/pulls/${pr.number}`)]);
+    const moved = m.openPullRequest(repo, { author: "dev", files: ["docs/a.tf", "b.md"], renames: { "docs/a.tf": "infra/a.tf" } });
+    cases.push(["/repos/{owner}/{repo}/pulls/{pull_number}/files", "get", 200, gh("GET", `/api/v3/repos/acme/payments/pulls/${moved.number}/files?per_page=100&page=1`)]);
     cases.push(["/repos/{owner}/{repo}/statuses/{sha}", "post", 201, gh("POST", `/api/v3/repos/acme/payments/statuses/${head}`, { state: "success", context: "ci" })]);
     cases.push(["/repos/{owner}/{repo}/commits/{ref}/check-runs", "get", 200, gh("GET", `/api/v3/repos/acme/payments/commits/${head}/check-runs`)]);
     cases.push(["/installation/repositories", "get", 200, gh("GET", "/api/v3/installation/repositories")]);

@@ -21,7 +21,7 @@ afterEach(() => {
 /** The evidence answer, with the PR's changed files and no CODEOWNERS. */
 function withFiles(spec: EvidenceSpec, files: string[]): Record<string, unknown> {
   const data = evidenceData(spec) as { repository: Record<string, unknown> & { pullRequest: Record<string, unknown> } };
-  data.repository.pullRequest.files = { totalCount: files.length, pageInfo: { hasNextPage: false, endCursor: null }, nodes: files.map((path) => ({ path })) };
+  data.repository.pullRequest.files = { totalCount: files.length, pageInfo: { hasNextPage: false, endCursor: null }, nodes: files.map((path) => ({ path, changeType: "MODIFIED" })) };
   data.repository.codeownersGithub = null;
   data.repository.codeownersRoot = null;
   data.repository.codeownersDocs = null;

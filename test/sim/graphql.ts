@@ -441,7 +441,7 @@ class Resolvers {
     return {
       __typename: "PullRequest",
       files: (args: ConnArgs) => {
-        const conn = connection("files", listed, args, (path) => ({ __typename: "PullRequestChangedFile", path, additions: 1, deletions: 0, changeType: "MODIFIED" }));
+        const conn = connection("files", listed, args, (path) => ({ __typename: "PullRequestChangedFile", path, additions: 1, deletions: 0, changeType: pr.renames && Object.hasOwn(pr.renames, path) ? "RENAMED" : "MODIFIED" }));
         return { ...conn, totalCount: pr.files?.length ?? 0 };
       },
       id: pr.nodeId,
@@ -478,7 +478,7 @@ class Resolvers {
       mergeable: pr.state === "open" ? "MERGEABLE" : "UNKNOWN",
       additions: pr.commits.length * 3,
       deletions: pr.commits.length,
-      changedFiles: pr.files?.length ?? pr.commits.length,
+      changedFiles: pr.files?.length ?? 0, // the same count as `files.totalCount` (changegate checks they agree)
       labels: (args: ConnArgs) =>
         connection("labels", pr.labels, args, (name) => ({ __typename: "Label", id: this.m.nodeId("LA", `${repo.id}:${name}`), name, color: "d73a4a", description: null })),
       commits: (args: ConnArgs) =>

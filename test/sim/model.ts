@@ -117,6 +117,8 @@ export interface SimPull {
   updatedAt: string;
   /** Changed paths (approvals.rules); GitHub lists at most the first MAX_PR_FILES. */
   files?: string[];
+  /** Renamed files among `files`: new path → previous path (GraphQL changeType RENAMED; REST previous_filename). */
+  renames?: Record<string, string>;
 }
 
 /** GitHub lists at most this many changed files of a PR (REST and GraphQL). */
@@ -238,6 +240,8 @@ export interface OpenPullSpec {
   sameHeadAs?: SimPull;
   /** Changed paths (default: none listed). */
   files?: string[];
+  /** Which of `files` are renames: new path → previous path. */
+  renames?: Record<string, string>;
 }
 
 const GITHUB_ACTIONS = { id: 15368, slug: "github-actions", name: "GitHub Actions" };
@@ -528,6 +532,7 @@ export class GitHubModel {
       mergedBy: null,
       mergeCommitSha: null,
       ...(spec.files ? { files: [...spec.files] } : {}),
+      ...(spec.renames ? { renames: { ...spec.renames } } : {}),
       closedAt: null,
       draft: spec.draft ?? false,
       baseRef: spec.baseRef ?? repo.defaultBranch,

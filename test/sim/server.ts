@@ -12,6 +12,8 @@ import { executeGraphql, type Viewer } from "./graphql.js";
 import { WriteLimitEnforcer, type SimWriteLimits } from "./write-limits.js";
 import { JiraModel } from "./jira.js";
 import { checkRunJson, commentJson, commitJson, installationJson, labelJson, pullJson, pullSimpleJson, repoJson, reviewJson, statusJson, appJson, userJson } from "./json.js";
+import { pullFileJson } from "./pull-files.js";
+import { MAX_PR_FILES } from "./model.js";
 import { CHECK_CONCLUSIONS, CHECK_STATUSES, GitHubModel, SimHttpError, type CheckConclusion, type CheckStatus, type SimApp, type SimInstallation, type SimRepo } from "./model.js";
 
 export interface SimRequest {
@@ -563,6 +565,14 @@ export class Simulator {
       if (!pr) throw new SimHttpError(404, "Not Found");
       const pg = this.page(ctx, m.reviewsOf(pr), `/repos/${r.fullName}/pulls/${pr.number}/reviews`);
       return { ...pg, body: pg.body.map((x) => reviewJson(m, x)) };
+    });
+    // The changed files, as GitHub lists them: per_page at most 100, the first 3,000 files only.
+    this.route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/files", (ctx) => {
+      const r = this.repoOf(ctx);
+      const pr = m.pull(r.fullName, Number(ctx.params.pull_number));
+      if (!pr) throw new SimHttpError(404, "Not Found");
+      const pg = this.page(ctx, (pr.files ?? []).slice(0, MAX_PR_FILES), `/repos/${r.fullName}/pulls/${pr.number}/files`);
+      return { ...pg, body: pg.body.map((f) => pullFileJson(m.apiBase, pr, f)) };
     });
     this.route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/commits", (ctx) => {
       const r = this.repoOf(ctx);
