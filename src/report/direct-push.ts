@@ -17,6 +17,6 @@ export function directPushEntry(rec: DirectPushRecord, recordId: string | null):
     `- commits without a merged pull request: ${shown.length ? shown.join(", ") + more : "none (the history was rewritten)"}`,
     `- policy: ${md(rec.policySource, 300)}`,
   ];
-  if (recordId) lines.push(`- audit record: \`${md(recordId, 300)}\``);
+  if (recordId) lines.push(`- audit record: ${code(recordId, 300)}`);
   return lines.join("\n");
 }
