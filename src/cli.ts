@@ -195,6 +195,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option("--org <org>", "only this organisation's installation")
     .option("--repo <owner/name>", "only this repository")
     .option("--json", "print the summary as one JSON object")
+    .option("--direct-pushes", "also find direct pushes to gated branches that the push webhooks missed (each gated branch's history in the window)")
     .addOption(databaseOption())
     .addHelpText("after", "\nGitHub: APP_ID + PRIVATE_KEY (every installation), or GITHUB_TOKEN with --org/--repo. Exit 1 when some PR could not be judged.")
     .action(async (opts: ScanOpts) => setExit(await scanCommand(io, opts, parsePeriod)));
@@ -288,13 +289,13 @@ async function exportCommand(io: CliIo, opts: ExportOpts): Promise<number> {
       generatedAt: io.now().toISOString(),
       database: store.description,
       query: { ...query, fromArgument: opts.from, toArgument: opts.to, format: opts.format },
-      population: `every pull request merged with merged_at >= ${period.from} and < ${period.to}${opts.repo ? ` in ${opts.repo}` : ""}, as recorded by changegate, one row per merged pull request`,
+      population: `every pull request merged with merged_at >= ${period.from} and < ${period.to}${opts.repo ? ` in ${opts.repo}` : ""}, as recorded by changegate, one row per merged pull request, and one per direct push to a gated branch (change_type direct_push)`,
       sort: "merged_at, then repository, then pull request number",
       columns: CSV_COLUMNS,
       chainHeads: await reader.chainHeads(),
     };
     const progress = io.stderr.isTTY && total >= PROGRESS_THRESHOLD ? progressBar(io, total, "exporting") : null;
-    const result = await writeExport(exportRows(reader.merges(query), (m) => afterMergeRows(store.db, m)), manifest, {
+    const result = await writeExport(exportRows(reader.merges({ ...query, directPushes: true }), (m) => afterMergeRows(store.db, m)), manifest, {
       format: opts.format,
       out,
       stdout: io.stdout,

@@ -31,6 +31,8 @@ import { BoundedMap } from "./runtime/bounded-map.js";
 import { Scheduler } from "./runtime/scheduler.js";
 import { subscribe } from "./server/events.js";
 import { handleMergeGroup } from "./runtime/merge-group.js";
+import type { DirectPushStore } from "./audit/direct-push.js";
+import { handlePush } from "./runtime/direct-push.js";
 import { subscribeTeams } from "./server/team-events.js";
 import { TeamCache } from "./github/team-cache.js";
 import { healthRoute } from "./server/health.js";
@@ -85,6 +87,8 @@ export interface ChangegateOptions {
   writes: WriteScheduler | null;
   /** After-merge records: retroactive reviews of emergency merges, overdue marks, ticket transitions. */
   afterMerge?: AfterMergeStore | null;
+  /** direct_push records: pushes to gated branches without a merged PR (null/absent: push events not handled). */
+  directPush?: DirectPushStore | null;
   /** Jira transitions for tickets.transition_on_merge (null: Jira not configured). */
   transitions?: TicketTransitioner | null;
   /** The overdue check of retroactive reviews (runtime/overdue.ts); 0 turns the timer off. */
@@ -183,7 +187,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   const appFn: ApplicationFunction = (app, { addHandler }) => {
     probot = app;
     if (!options.appId) app.log.warn("APP_ID is not set: changegate cannot tell its own check runs from CI");
-    subscribe(app, { appId: options.appId, intake, locator, mergeGroup: (id, payload) => handleMergeGroup({ ...deps(), log: app.log }, id, payload) });
+    subscribe(app, { appId: options.appId, intake, locator, mergeGroup: (id, payload) => handleMergeGroup({ ...deps(), log: app.log }, id, payload), push: pushHandler(app, options, deps) });
     subscribeTeams(app, { intake, teams }); // approvals.rules: a team changed, its PRs are judged again
     registerRoute(app, addHandler, healthRoute(stats));
     app.onAny((context) => options.metrics.webhook(context.name));
@@ -289,6 +293,17 @@ function pipelineDeps(
     afterMerge: options.afterMerge ?? null,
     transitions: options.transitions ?? null,
   });
+}
+
+/** push events (direct pushes), when a store for their records is wired. */
+function pushHandler(app: Probot, options: ChangegateOptions, deps: () => PipelineDeps): ((id: string, payload: unknown) => Promise<unknown>) | undefined {
+  const store = options.directPush;
+  if (!store) return undefined;
+  return (id, payload) =>
+    handlePush({ ...deps(), store, log: app.log, onDirectPush: () => options.metrics.bypass() }, id, payload).catch((err: unknown) => {
+      app.log.error({ err: redactError(err), delivery: id }, "a push could not be examined; the audit scan finds it later");
+      throw err;
+    });
 }
 
 /** Jira: the webhook route (only with a secret) and the periodic re-check of PRs waiting on tickets. */

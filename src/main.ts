@@ -9,6 +9,7 @@ import { pino } from "pino";
 import { ProbotOctokit, run } from "probot";
 import { ChainWriter } from "./audit/chain-writer.js";
 import { ChainAfterMerge } from "./audit/after-merge.js";
+import { ChainDirectPush } from "./audit/direct-push.js";
 import { JiraTransitioner } from "./jira/transition.js";
 import { overdueIntervalFromEnv } from "./runtime/overdue.js";
 import { describeLocation, openStore, parseDatabaseUrl, type AuditStore } from "./audit/database.js";
@@ -182,6 +183,7 @@ const changegate = createChangegate({
   readiness,
   auditScan: scanIntervalMs ? { intervalMs: scanIntervalMs, store } : null,
   afterMerge: new ChainAfterMerge(recorder),
+  directPush: new ChainDirectPush(recorder),
   transitions: jira ? new JiraTransitioner(jira) : null,
   overdueIntervalMs,
 });

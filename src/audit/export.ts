@@ -18,6 +18,7 @@ import type { AuditRow } from "./reader.js";
 import type { EvaluationPayload, MergePayload } from "./payload.js";
 import { canonicalJson } from "./hash.js";
 import { afterMergeColumns, transitionsText } from "./export-after-merge.js";
+import { directPushExportRow } from "./export-direct-push.js";
 
 export type ExportFormat = "csv" | "json" | "ndjson";
 export const EXPORT_FORMATS: readonly ExportFormat[] = ["csv", "json", "ndjson"];
@@ -70,6 +71,8 @@ export interface ExportRow {
   retro_reviewed_at: string | null;
   /** tickets.transition_on_merge: each ticket and what happened to it. */
   ticket_transitions: { key: string; result: string; status: string | null; message: string | null }[];
+  /** What kind of change reached the branch: a merged PR, or a direct (or force) push (export-direct-push.ts). */
+  change_type: "merge" | "direct_push";
 }
 
 export const CSV_COLUMNS: readonly (keyof ExportRow)[] = [
@@ -107,6 +110,7 @@ export const CSV_COLUMNS: readonly (keyof ExportRow)[] = [
   "retro_reviewed_by",
   "retro_reviewed_at",
   "ticket_transitions",
+  "change_type",
 ];
 
 /** One export row from a merge record and the evaluation that stood for the merged head. */
@@ -147,6 +151,7 @@ export function exportRow(merge: AuditRow, standing: AuditRow | null, afterMerge
     found_by: m.foundBy ?? "webhook",
     as_of_merge: m.asOfMerge?.outcome ?? null,
     ...afterMergeColumns(m, e, afterMerge),
+    change_type: "merge",
   };
 }
 
@@ -388,6 +393,10 @@ export async function* exportRows(
     const id = canonicalJson([merge.chain, merge.installation_id, merge.pr_number, merge.head_sha]);
     if (seen.has(id)) continue;
     seen.add(id);
+    if (merge.kind === "direct_push") {
+      yield directPushExportRow(merge);
+      continue;
+    }
     yield exportRow(merge, standing, afterMerge ? await afterMerge(merge) : []);
   }
 }

@@ -21,7 +21,7 @@ export interface AuditRecordTable {
   chain: string;
   /** Position in the chain, from 1, without gaps. */
   seq: number;
-  kind: "evaluation" | "merge" | "merge_group" | AfterMergeKind;
+  kind: "evaluation" | "merge" | "merge_group" | AfterMergeKind | "direct_push";
   recorded_at: string;
   installation_id: number;
   repo: string;

@@ -95,7 +95,7 @@ export class AuditReader {
         .leftJoin("audit_record as e", (j) => j.onRef("e.chain", "=", "m.chain").onRef("e.seq", "=", "m.standing_seq"))
         .selectAll("m")
         .select(STANDING_ALIASES)
-        .where("m.kind", "=", "merge")
+        .where("m.kind", "in", q.directPushes ? ["merge", "direct_push"] : ["merge"])
         .where("m.merged_at", ">=", q.from)
         .where("m.merged_at", "<", q.to);
       if (q.repo) s = s.where("m.chain", "=", q.repo.toLowerCase());
@@ -122,6 +122,8 @@ export interface MergeQuery {
   from: string;
   to: string;
   repo?: string | null;
+  /** Also yield direct_push records (pushes to gated branches without a merged PR): the export's change rows. */
+  directPushes?: boolean;
 }
 
 /** Same JS types from both drivers (PostgreSQL's bigint arrives as a number via the type parser). */

@@ -11,6 +11,7 @@ import type { Command, Option } from "commander";
 import { z } from "zod";
 import { AuditStore } from "../audit/database.js";
 import { exportRows, type ExportRow } from "../audit/export.js";
+import { reportDirectPushes, reportRetroReviews } from "../audit/report-records.js";
 import { AuditReader } from "../audit/reader.js";
 import { checkLog, CheckpointKeyError, loadPublicKey, trustedCheckpoints, type ParsedLog } from "../audit/checkpoint.js";
 import { databaseIdentity, FileCheckpointLog } from "../audit/checkpoint-publish.js";
@@ -161,9 +162,8 @@ export async function reportCommand(io: CommandIo, opts: ReportOpts): Promise<nu
       retroWindowDays,
       completeness,
       checkpoints,
-      // Not recorded by this version's store: the report says "none recorded".
-      directPushes: null,
-      retroReviews: null,
+      directPushes: await reportDirectPushes(store.db, { from: period.from, to: period.to, repo: opts.repo ?? null }),
+      retroReviews: await reportRetroReviews(store.db, rows),
     });
     const page = renderAuditReport(model);
     const temp = join(dirname(out), `.${basename(out)}.${process.pid}.partial`);

@@ -4,6 +4,7 @@
  * src/github/cli-auth.ts. Exit 0 when every merged PR is on record (bypasses found are
  * reported, on record, and not an error of the scan); 1 when some PR could not be judged.
  */
+import { ChainDirectPush } from "../audit/direct-push.js";
 import { ChainWriter } from "../audit/chain-writer.js";
 import { AuditStore } from "../audit/database.js";
 import { createJiraTicketService } from "../jira/client.js";
@@ -29,6 +30,8 @@ export interface ScanOpts {
   repo?: string;
   json?: boolean;
   database?: string;
+  /** --direct-pushes: also the gated branches' histories (runtime/scan-pushes.ts). */
+  directPushes?: boolean;
 }
 
 const REPO = /^[\w.-]+\/[\w.-]+$/;
@@ -55,12 +58,13 @@ export async function scanCommand(io: ScanIo, opts: ScanOpts, parsePeriod: (from
   };
   const log: ScanLog = { info: line(""), warn: line("WARN "), error: line("ERROR ") };
   let summary: ScanSummary;
+  const recorder = new ChainWriter(store);
   try {
     summary = await scan(
       {
         targets,
         store,
-        recorder: new ChainWriter(store),
+        recorder,
         appId: Number(io.env.APP_ID ?? 0),
         tickets: jira ? createJiraTicketService(jira) : null,
         log,
@@ -68,6 +72,7 @@ export async function scanCommand(io: ScanIo, opts: ScanOpts, parsePeriod: (from
         search: io.env.CHANGEGATE_SEARCH_PACE_MS ? { paceMs: Number(io.env.CHANGEGATE_SEARCH_PACE_MS) } : {},
         onFound: (n) => progress?.add(n),
         onExamined: () => progress?.increment(),
+        ...(opts.directPushes ? { directPushes: new ChainDirectPush(recorder) } : {}),
       },
       { from: window.from, to: window.to, repo: opts.repo, org: opts.org },
     );
@@ -82,7 +87,9 @@ export async function scanCommand(io: ScanIo, opts: ScanOpts, parsePeriod: (from
       `audit scan ${summary.from} .. ${summary.to}: ${summary.installations} installation${summary.installations === 1 ? "" : "s"}, ${summary.merged} merged PR${summary.merged === 1 ? "" : "s"}, ${summary.alreadyRecorded} already on record, ${summary.recorded} recorded now (${summary.compliant} compliant, ${summary.bypasses.length} non-compliant), ${summary.failed.length} failed\n`,
     );
     for (const b of summary.bypasses) io.stdout.write(`  NON-COMPLIANT ${b.pr} (${b.outcome}) ${b.url} record ${b.record ?? "?"}\n`);
+    for (const d of summary.directPushes?.recorded ?? []) io.stdout.write(`  NON-COMPLIANT direct push ${d.repo} ${d.branch} ${d.sha.slice(0, 12)} record ${d.record}\n`);
+    for (const t of summary.directPushes?.truncated ?? []) io.stdout.write(`  TRUNCATED ${t}: more commits than the scan reads in one window; scan a shorter window\n`);
     for (const f of summary.failed) io.stdout.write(`  FAILED ${f.pr}: ${f.error}\n`);
   }
-  return summary.failed.length > 0 ? 1 : 0;
+  return summary.failed.length > 0 || (summary.directPushes?.truncated.length ?? 0) > 0 ? 1 : 0;
 }

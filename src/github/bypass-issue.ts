@@ -21,12 +21,16 @@ export interface BypassReport {
  * already recorded and logged).
  */
 export async function reportBypass(writer: IssueWriter, issueRepo: string, merge: MergeRecord, recordId: string | null = null): Promise<BypassReport> {
+  if (!/^([\w.-]+)\/([\w.-]+)$/.test(issueRepo)) throw new Error(`audit.issue_repo must be owner/name, got ${JSON.stringify(issueRepo)}`);
+  return listInBypassIssue(writer, issueRepo, `${merge.ref.owner}/${merge.ref.repo}`, bypassEntry(merge, recordId));
+}
+
+/** Add `entry` to the open bypass issue of `source` (owner/name) in `issueRepo`, or open one (also direct pushes). */
+export async function listInBypassIssue(writer: IssueWriter, issueRepo: string, source: string, entry: string): Promise<BypassReport> {
   const m = /^([\w.-]+)\/([\w.-]+)$/.exec(issueRepo);
   if (!m) throw new Error(`audit.issue_repo must be owner/name, got ${JSON.stringify(issueRepo)}`);
   const [, owner, repo] = m;
-  const source = `${merge.ref.owner}/${merge.ref.repo}`;
   const marker = bypassMarker(source);
-  const entry = bypassEntry(merge, recordId);
 
   const res = await writer.request("GET /repos/{owner}/{repo}/issues", {
     owner,

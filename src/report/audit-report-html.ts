@@ -102,6 +102,13 @@ export function renderAuditReport(m: ReportModel): string {
   for (const w of m.weeks) out.push(`<tr><td>${html(w.label)}</td>${figureCell(w)}</tr>`);
   out.push(`</table>`);
 
+  // ---- direct pushes (direct_push records: commits pushed to a gated branch without a merged PR)
+  if (m.directPushList.length > 0) {
+    out.push(`<h2 id="direct-pushes">Direct pushes</h2><table data-figure="direct-pushes" data-value="${m.directPushList.length}"><tr><th>Repository</th><th>Pushed</th><th>By</th><th>Commit</th></tr>`);
+    for (const d of m.directPushList) out.push(`<tr><td>${html(d.repo)}</td><td>${html(d.at)}</td><td>${html(d.pusher ?? "unknown")}</td><td><code>${html(d.sha.slice(0, 12))}</code></td></tr>`);
+    out.push(`</table>`);
+  }
+
   // ---- approvals
   out.push(`<h2 id="approvals">Approvals per change</h2><table><tr><th>Approvals on the merged head's standing evaluation</th><th>Changes</th></tr>`);
   for (const a of m.approvals) out.push(`<tr><td>${html(a.label)}</td>${figureCell(a)}</tr>`);
@@ -110,6 +117,7 @@ export function renderAuditReport(m: ReportModel): string {
   // ---- emergencies
   out.push(`<h2 id="emergencies">Emergency changes and their retro-reviews</h2>`);
   if (!m.retroReviewsRecorded) out.push(`<p class="none" data-retro-reviews="none recorded">Retro-reviews are not recorded by this store yet: none recorded.</p>`);
+  else out.push(`<p data-retro-reviews="recorded">Retro-reviews are taken from their audit records (retro_review).</p>`);
   if (m.emergencies.length === 0) out.push(`<p data-figure="emergencies" data-value="0">No emergency changes in the period.</p>`);
   else {
     out.push(`<table data-figure="emergencies" data-value="${m.emergencies.length}"><tr><th>Change</th><th>Merged</th><th>Retro-review due by</th><th>Retro-review</th><th>Lead time</th><th>Status</th></tr>`);

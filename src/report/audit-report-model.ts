@@ -92,6 +92,8 @@ export interface ReportModel {
   weeks: Figure[];
   categories: Figure[];
   directPushesRecorded: boolean;
+  /** The direct pushes of the period, as recorded (empty when none or not recorded). */
+  directPushList: DirectPush[];
   retroReviewsRecorded: boolean;
   emergencies: EmergencyLine[];
   approvals: Figure[];
@@ -182,6 +184,7 @@ export function buildReportModel(input: ReportInput): ReportModel {
     weeks,
     categories,
     directPushesRecorded: input.directPushes !== null,
+    directPushList: input.directPushes ?? [],
     retroReviewsRecorded: input.retroReviews !== null,
     emergencies,
     approvals,

@@ -20,6 +20,8 @@ import { isBypass, standingVerdict } from "../policy/merge.js";
 import { redact } from "../report/redact.js";
 import { judgeAsOfMerge } from "./as-of-merge.js";
 import { mergeRecordOf } from "./merge.js";
+import type { DirectPushStore } from "../audit/direct-push.js";
+import { installationRepos, scanPushes } from "./scan-pushes.js";
 
 export interface ScanTarget {
   installationId: number;
@@ -47,6 +49,8 @@ export interface ScanDeps {
   /** Progress: told how many merged PRs a target has, then once per PR examined. */
   onFound?: (n: number) => void;
   onExamined?: () => void;
+  /** Also look for direct pushes whose push events were missed (runtime/scan-pushes.ts); absent: merges only. */
+  directPushes?: DirectPushStore;
 }
 
 export interface ScanWindow {
@@ -70,6 +74,8 @@ export interface ScanSummary {
   bypasses: { pr: string; url: string; outcome: string; record: string | null }[];
   /** PRs that could not be judged or recorded (tried again by the next scan). */
   failed: { pr: string; error: string }[];
+  /** With directPushes: the direct pushes this scan recorded, and branches whose window was over the bound. */
+  directPushes?: { recorded: { repo: string; branch: string; sha: string; record: string }[]; truncated: string[] };
 }
 
 /** The search scope of one target for this window. */
@@ -97,6 +103,7 @@ export async function scan(deps: ScanDeps, w: ScanWindow): Promise<ScanSummary> 
         deps.onExamined?.();
       }
     }
+    if (deps.directPushes) await scanTargetPushes(deps, deps.directPushes, t, w, runId, summary);
   }
   deps.log.info(
     { ...summary, bypasses: summary.bypasses.length, failed: summary.failed.length },
@@ -150,6 +157,29 @@ async function examine(deps: ScanDeps, t: ScanTarget, found: MergedPr, runId: st
       await reportBypass(t.octokit, issueRepo, merge, receipt?.id ?? null);
     } catch (err) {
       deps.log.error({ err: redact((err as Error).message), issueRepo }, `could not list the bypass of ${label} in ${issueRepo}`);
+    }
+  }
+}
+
+/** After the merges (so a missed merge is on record first): the direct pushes of the target's repositories. */
+async function scanTargetPushes(deps: ScanDeps, store: DirectPushStore, t: ScanTarget, w: ScanWindow, runId: string, summary: ScanSummary): Promise<void> {
+  const out = (summary.directPushes ??= { recorded: [], truncated: [] });
+  let repos: string[];
+  try {
+    repos = w.repo ? [w.repo] : await installationRepos(t.octokit, w.org);
+  } catch (err) {
+    summary.failed.push({ pr: `installation ${t.installationId}`, error: redact((err as Error).message) });
+    return;
+  }
+  for (const repo of repos) {
+    try {
+      const s = await scanPushes({ store, octokit: t.octokit, reader: t.reader, installationId: t.installationId, now: deps.now, log: deps.log }, repo, { from: w.from, to: w.to }, runId);
+      out.recorded.push(...s.recorded);
+      out.truncated.push(...s.truncated);
+    } catch (err) {
+      const error = redact(err instanceof Error ? err.message : String(err));
+      summary.failed.push({ pr: `${repo} (direct pushes)`, error });
+      deps.log.error({ repo, err: error }, `the scan could not look for direct pushes in ${repo}; the next scan tries again`);
     }
   }
 }

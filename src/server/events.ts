@@ -16,10 +16,13 @@ export interface EventDeps {
   locator: Locator;
   /** merge_group deliveries (src/runtime/merge-group.ts); absent: not handled. */
   mergeGroup?: (deliveryId: string, payload: unknown) => Promise<unknown>;
+  /** push deliveries: direct pushes to gated branches (src/runtime/direct-push.ts); absent: not handled. */
+  push?: (deliveryId: string, payload: unknown) => Promise<unknown>;
 }
 
-export function subscribe(app: Probot, { appId, intake, locator, mergeGroup }: EventDeps): void {
+export function subscribe(app: Probot, { appId, intake, locator, mergeGroup, push }: EventDeps): void {
   if (mergeGroup) app.on("merge_group", async (context) => void (await mergeGroup(context.id, context.payload)));
+  if (push) app.on("push", async (context) => void (await push(context.id, context.payload)));
 
   app.on(
     [

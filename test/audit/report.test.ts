@@ -16,7 +16,11 @@ import type { ExportRow } from "../../src/audit/export.js";
 import { buildReportModel, categoryOf, weekStart } from "../../src/report/audit-report-model.js";
 import { renderAuditReport } from "../../src/report/audit-report-html.js";
 import { goldenStore } from "./golden.js";
-import { tempDir } from "./records.js";
+import { merge, tempDir } from "./records.js";
+import { AuditStore } from "../../src/audit/database.js";
+import { ChainWriter } from "../../src/audit/chain-writer.js";
+import { ChainAfterMerge } from "../../src/audit/after-merge.js";
+import { ChainDirectPush } from "../../src/audit/direct-push.js";
 
 /** The page's document, in functions that run inside Chromium (no DOM lib in this project). */
 declare const document: { getElementById(id: string): unknown; querySelector(s: string): { getAttribute(n: string): string | null } | null; scripts: { length: number } };
@@ -115,7 +119,8 @@ describe("in headless Chromium, with no network", () => {
     expect(await figure("category-bypass")).toBe(count((r) => !r.emergency && r.bypass));
     expect(await figure("category-compliant")).toBe("1");
     expect(await figure("category-bypass")).toBe("2");
-    expect(await figure("category-direct-push")).toBe("none recorded");
+    // The store records direct pushes now: none in this period.
+    expect(await figure("category-direct-push")).toBe("0");
 
     // Weeks: each figure is the export's rows merged that week.
     for (const w of ["2026-02-23", "2026-03-02", "2026-03-09", "2026-03-16", "2026-03-23", "2026-03-30"]) {
@@ -139,7 +144,7 @@ describe("in headless Chromium, with no network", () => {
     // Emergencies, retro-reviews, completeness, checkpoints.
     expect(await page.locator('[data-figure="emergencies"]').getAttribute("data-value")).toBe(count((r) => r.emergency));
     await expect(page.locator('table[data-figure="emergencies"]').innerText()).resolves.toMatch(/overdue: no retro-review recorded/);
-    expect(await page.locator("[data-retro-reviews]").getAttribute("data-retro-reviews")).toBe("none recorded");
+    expect(await page.locator("[data-retro-reviews]").getAttribute("data-retro-reviews")).toBe("recorded");
     expect(await page.locator("[data-completeness]").getAttribute("data-completeness")).toBe("incomplete");
     await expect(page.locator("body").innerText()).resolves.toMatch(/#9 \(2026-03-09T10:00:00Z\)/);
     expect(await page.locator("[data-checkpoints]").getAttribute("data-checkpoints")).toBe("ok");
@@ -219,4 +224,55 @@ describe("the model and the page on their own", () => {
     expect(r.code).toBe(EXIT.ok);
     expect(readFileSync(join(tmp.dir, "r3.html"), "utf8")).toContain('data-completeness="incomplete"');
   });
+});
+
+describe("records behind the report (direct pushes, retro-reviews)", () => {
+  test("a recorded retro-review and a recorded direct push reach the report", async () => {
+    const db = join(tmp.dir, "retro.db");
+    const store = await AuditStore.open(`sqlite:${db}`);
+    try {
+      const writer = new ChainWriter(store);
+      await writer.recordMerge(merge({ number: 8, mergedAt: "2026-03-10T10:00:00Z", emergency: true }));
+      await writer.recordMerge(merge({ number: 9, mergedAt: "2026-03-11T10:00:00Z", emergency: true }));
+      await new ChainAfterMerge(writer).recordRetroReview({
+        at: "2026-03-10T16:00:00Z",
+        deliveryId: "r-1",
+        ref: { installationId: 77, owner: "acme", repo: "payments", number: 8 },
+        headSha: "a".repeat(40),
+        by: "lead",
+        reviewedAt: "2026-03-10T16:00:00Z",
+        via: "review",
+        url: "https://github.com/acme/payments/pull/8",
+        dueAt: "2026-03-12T10:00:00Z",
+        lateMs: 0,
+      });
+      await new ChainDirectPush(writer).recordDirectPush({
+        at: "2026-03-12T10:00:00Z",
+        deliveryId: "p-1",
+        installationId: 77,
+        owner: "acme",
+        repo: "payments",
+        branch: "main",
+        pusher: "mallory",
+        before: "b".repeat(40),
+        after: "e".repeat(40),
+        forced: false,
+        commitsWithoutPr: ["e".repeat(40)],
+        examined: 1,
+        pushedAt: "2026-03-12T10:00:00Z",
+        policySource: "defaults",
+      });
+    } finally {
+      await store.close();
+    }
+    const r = await run(["audit", "report", "--from", "2026-03-01", "--to", "2026-03-31", "--out", "retro.html", "--database", `sqlite:${db}`]);
+    expect(r.code).toBe(EXIT.ok);
+    const page = readFileSync(join(tmp.dir, "retro.html"), "utf8");
+    expect(page).toContain('data-retro-reviews="recorded"');
+    expect(page).toMatch(/2026-03-10T16:00:00Z by lead<\/td><td class="n">6 h<\/td><td class="ok">reviewed in time/);
+    expect(page).toMatch(/overdue: no retro-review recorded/); // #9: none recorded, past its window
+    expect(page).toMatch(/data-figure="category-direct-push">(<a [^>]*>)?1</);
+    expect(page).toContain('<table data-figure="direct-pushes" data-value="1">');
+    expect(page).toContain("mallory");
+  }, 60_000);
 });

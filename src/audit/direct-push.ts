@@ -1,0 +1,161 @@
+/**
+ * direct-push: the `direct_push` record, a change that reached a gated branch without a merged pull
+ * request (commits pushed straight to it, or a force push that rewrote it). One record per push, on
+ * the repository's chain, with pr_number 0 and head_sha the pushed `after` commit; merged_at holds
+ * when it reached the branch (so the export's window finds it) and bypass is 1 (non-compliant).
+ * First writer wins: a record for the same (repository, after) — a redelivery, another replica, or
+ * the scan — is found inside the chain transaction and nothing is appended. No new column.
+ */
+import type { Kysely } from "kysely";
+import type { ChainWriter } from "./chain-writer.js";
+import { canonicalJson } from "./hash.js";
+import type { AuditDatabase } from "./migrations.js";
+import { chainOf, normaliseTime } from "./payload.js";
+import { normaliseRow, type AuditRow } from "./reader.js";
+import { changegateVersion } from "./version.js";
+
+export interface DirectPushRecord {
+  at: string;
+  deliveryId: string;
+  installationId: number;
+  owner: string;
+  repo: string;
+  branch: string;
+  /** Who pushed (GitHub's pusher name), null when unknown (the scan: the commit's author is given instead). */
+  pusher: string | null;
+  /** The branch's commit before the push (null when unknown: found by the scan). */
+  before: string | null;
+  after: string;
+  forced: boolean;
+  /** The pushed commits that belong to no pull request merged into the branch. */
+  commitsWithoutPr: string[];
+  /** How many commits were examined (GitHub's payload lists at most 20). */
+  examined: number;
+  /** When it reached the branch (ISO). */
+  pushedAt: string;
+  /** Which policy gated the branch: "owner/name:.github/changegate.yml", "defaults", or "invalid policy (…)". */
+  policySource: string;
+  foundBy?: "scan";
+  /** The scan: the commit's author login/name, when GitHub gave one. */
+  author?: string | null;
+}
+
+export interface DirectPushReceipt {
+  id: string;
+  /** A direct_push record for this (repository, after) was on record already: nothing appended. */
+  duplicate: boolean;
+}
+
+export interface DirectPushStore {
+  recordDirectPush(rec: DirectPushRecord): Promise<DirectPushReceipt>;
+  /** Every commit sha a direct_push record of `repo` (owner/name) names (its after and its commits without PR). */
+  recordedPushShas(repo: string): Promise<Set<string>>;
+}
+
+export const DIRECT_PUSH_KIND = "direct_push" as const;
+
+type Db = Kysely<AuditDatabase>;
+
+export class ChainDirectPush implements DirectPushStore {
+  private readonly version = changegateVersion();
+  constructor(private readonly writer: ChainWriter) {}
+
+  private get db(): Db {
+    return this.writer.store.db;
+  }
+
+  async recordDirectPush(rec: DirectPushRecord): Promise<DirectPushReceipt> {
+    const chain = chainOf(rec.owner, rec.repo);
+    let existing: string | null = null;
+    const appended = await this.writer.append(chain, async (tx) => {
+      const prior = await tx
+        .selectFrom("audit_record")
+        .select("seq")
+        .where("chain", "=", chain)
+        .where("kind", "=", DIRECT_PUSH_KIND)
+        .where("head_sha", "=", rec.after)
+        .orderBy("seq")
+        .limit(1)
+        .executeTakeFirst();
+      if (prior) {
+        existing = `${chain}@${prior.seq}`;
+        return null;
+      }
+      return {
+        kind: DIRECT_PUSH_KIND,
+        recorded_at: normaliseTime(rec.at),
+        installation_id: rec.installationId,
+        repo: `${rec.owner}/${rec.repo}`,
+        pr_number: 0,
+        head_sha: rec.after,
+        delivery_id: rec.deliveryId,
+        outcome: rec.forced ? "force_push" : "direct_push",
+        sequence: null,
+        merged_at: normaliseTime(rec.pushedAt),
+        bypass: 1,
+        standing_seq: null,
+        payload: canonicalJson({
+          type: DIRECT_PUSH_KIND,
+          at: rec.at,
+          repo: `${rec.owner}/${rec.repo}`,
+          installationId: rec.installationId,
+          branch: rec.branch,
+          pusher: rec.pusher,
+          before: rec.before,
+          after: rec.after,
+          forced: rec.forced,
+          commitsWithoutPr: [...rec.commitsWithoutPr],
+          examined: rec.examined,
+          pushedAt: rec.pushedAt,
+          policySource: rec.policySource,
+          ...(rec.foundBy ? { foundBy: rec.foundBy } : {}),
+          ...(rec.author !== undefined ? { author: rec.author } : {}),
+          changegateVersion: this.version,
+        }),
+      };
+    });
+    if (appended) return { id: appended.id, duplicate: false };
+    return { id: existing!, duplicate: true };
+  }
+
+  async recordedPushShas(repo: string): Promise<Set<string>> {
+    const rows = await this.db.selectFrom("audit_record").select(["head_sha", "payload"]).where("chain", "=", repo.toLowerCase()).where("kind", "=", DIRECT_PUSH_KIND).execute();
+    const out = new Set<string>();
+    for (const r of rows) {
+      out.add(r.head_sha);
+      const p = parsePayload(r.payload);
+      for (const s of p?.commitsWithoutPr ?? []) out.add(s);
+    }
+    return out;
+  }
+}
+
+/** direct_push rows with merged_at in [from, to) (the export), optionally of one repository, by time. */
+export async function directPushRows(db: Db, q: { from: string; to: string; repo?: string }): Promise<AuditRow[]> {
+  let s = db.selectFrom("audit_record").selectAll().where("kind", "=", DIRECT_PUSH_KIND).where("merged_at", ">=", q.from).where("merged_at", "<", q.to);
+  if (q.repo) s = s.where("chain", "=", q.repo.toLowerCase());
+  const rows = await s.orderBy("merged_at").orderBy("chain").orderBy("seq").limit(100_000).execute();
+  return rows.map(normaliseRow);
+}
+
+export interface DirectPushPayload {
+  branch: string;
+  pusher: string | null;
+  before: string | null;
+  after: string;
+  forced: boolean;
+  commitsWithoutPr: string[];
+  pushedAt: string;
+  policySource: string;
+  foundBy?: "scan";
+  author?: string | null;
+}
+
+export function parsePayload(text: string): DirectPushPayload | null {
+  try {
+    const p = JSON.parse(text) as DirectPushPayload;
+    return p && typeof p === "object" && Array.isArray(p.commitsWithoutPr) ? p : null;
+  } catch {
+    return null;
+  }
+}

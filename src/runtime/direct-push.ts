@@ -1,0 +1,134 @@
+/**
+ * push events: a change that reaches a gated branch without a merged pull request. The payload
+ * (parsed with zod, bounded) says which branch, who pushed, before/after, forced, and the commits
+ * (GitHub lists at most 20); GitHub's read (github/push-facts.ts, one GraphQL query) says the policy
+ * and which pull requests each commit belongs to; policy/direct-push.ts decides. A direct push is
+ * recorded (`direct_push`, audit/direct-push.ts), logged with the `is non-compliant!` phrase, counted
+ * as a bypass, and listed in audit.issue_repo's bypass issue. Ignored: tag pushes, deleted
+ * branches, ungated branches. A redelivery (or the scan) finds the record for (repo, after) and
+ * repeats nothing. The policy is read as the pipeline reads it; an invalid policy gates every
+ * branch (fail closed).
+ */
+import type { Logger } from "pino";
+import { z } from "zod";
+import type { DirectPushRecord, DirectPushStore } from "../audit/direct-push.js";
+import { loadPolicy, fileLabel } from "../config/load.js";
+import { isGatedBranch } from "../config/schema.js";
+import { NON_COMPLIANT_PHRASE } from "../contract.js";
+import { listInBypassIssue } from "../github/bypass-issue.js";
+import { readFile } from "../github/gather.js";
+import { MAX_PUSH_COMMITS, pushFacts, SHA } from "../github/push-facts.js";
+import type { GraphqlReader } from "../github/reader.js";
+import type { OctokitLike } from "../github/types.js";
+import { judgePush } from "../policy/direct-push.js";
+import { directPushEntry } from "../report/direct-push.js";
+import { redact, redactError } from "../report/redact.js";
+
+export interface DirectPushDeps {
+  store: DirectPushStore;
+  octokitFor(installationId: number): Promise<OctokitLike>;
+  readerFor(installationId: number, octokit: OctokitLike): GraphqlReader;
+  now(): Date;
+  log: Logger;
+  /** Counted as a bypass (the bypasses metric). */
+  onDirectPush?: () => void;
+}
+
+export type PushOutcome = "ignored" | "not_gated" | "compliant" | "recorded" | "duplicate";
+
+const sha = z.string().regex(SHA, "expected a 40-hex commit sha");
+const payloadSchema = z.object({
+  ref: z.string().min(1).max(1024),
+  before: sha,
+  after: sha,
+  forced: z.boolean().optional().default(false),
+  deleted: z.boolean().optional().default(false),
+  created: z.boolean().optional().default(false),
+  pusher: z.object({ name: z.string().max(200).nullable().optional() }).nullable().optional(),
+  installation: z.object({ id: z.number().int().positive() }),
+  repository: z.object({
+    name: z.string().min(1).max(100),
+    owner: z.object({ login: z.string().min(1).max(100).optional(), name: z.string().min(1).max(100).optional() }),
+    pushed_at: z.union([z.number(), z.string()]).nullable().optional(),
+  }),
+  // GitHub lists at most 20 commits; anything longer is not GitHub's payload.
+  commits: z.array(z.object({ id: sha })).max(100).optional().default([]),
+});
+
+const ZERO = "0".repeat(40);
+
+export async function handlePush(deps: DirectPushDeps, deliveryId: string, payload: unknown): Promise<PushOutcome> {
+  const parsed = payloadSchema.safeParse(payload);
+  if (!parsed.success) {
+    deps.log.warn({ delivery: deliveryId, problem: z.prettifyError(parsed.error).slice(0, 500) }, "push event without the fields changegate needs: ignored");
+    return "ignored";
+  }
+  const p = parsed.data;
+  // Tag pushes and deleted branches change no branch's content: ignored (documented in the README).
+  if (!p.ref.startsWith("refs/heads/") || p.deleted || p.after === ZERO) return "ignored";
+  const owner = p.repository.owner.login ?? p.repository.owner.name;
+  if (!owner) return "ignored";
+  const branch = p.ref.slice("refs/heads/".length);
+  const repo = { owner, repo: p.repository.name };
+  const label = `${owner}/${p.repository.name}`;
+  const shas = [...new Set([...p.commits.map((c) => c.id), p.after])].slice(-MAX_PUSH_COMMITS);
+  const octokit = await deps.octokitFor(p.installation.id);
+  const reader = deps.readerFor(p.installation.id, octokit);
+  const facts = await pushFacts(reader, repo, shas);
+  const loaded = await loadPolicy(facts.configFiles, (r, path) => readFile(reader, r, path));
+  const config = loaded.ok ? loaded.policy.config : null;
+  const gated = config ? isGatedBranch(config, branch, facts.configFiles.defaultBranch) : true;
+  const policySource = !loaded.ok
+    ? `invalid policy (${loaded.problem.file}): every branch gated`
+    : facts.configFiles.repoFile
+      ? fileLabel(facts.configFiles.repoFile)
+      : facts.configFiles.orgFile
+        ? fileLabel(facts.configFiles.orgFile)
+        : "defaults";
+  const judged = judgePush({ branch, gated, forced: p.forced, commits: facts.commits });
+  if (!gated) return "not_gated";
+  if (!judged.record) {
+    deps.log.info({ repo: label, branch, after: p.after }, `push to ${label} ${branch}: ${judged.why} (compliant)`);
+    return "compliant";
+  }
+  const rec: DirectPushRecord = {
+    at: deps.now().toISOString(),
+    deliveryId,
+    installationId: p.installation.id,
+    ...repo,
+    branch,
+    pusher: p.pusher?.name ?? null,
+    before: p.created ? null : p.before,
+    after: p.after,
+    forced: p.forced,
+    commitsWithoutPr: judged.withoutPr,
+    examined: shas.length,
+    pushedAt: pushedAt(p.repository.pushed_at, deps.now()),
+    policySource,
+  };
+  const receipt = await deps.store.recordDirectPush(rec);
+  if (receipt.duplicate) {
+    deps.log.info({ repo: label, branch, after: p.after, record: receipt.id }, `push to ${label} ${branch} is on record already (${receipt.id}): nothing repeated`);
+    return "duplicate";
+  }
+  deps.onDirectPush?.();
+  deps.log.warn(
+    { repo: label, branch, pusher: rec.pusher, before: rec.before, after: rec.after, forced: rec.forced, commits: rec.commitsWithoutPr.length, record: receipt.id },
+    `${p.forced ? "force push" : "direct push"} to ${label} ${branch} by ${rec.pusher ?? "unknown"} ${NON_COMPLIANT_PHRASE} ${judged.why}`,
+  );
+  const issueRepo = config?.audit.issue_repo;
+  if (issueRepo) {
+    try {
+      await listInBypassIssue(octokit, issueRepo, label, directPushEntry(rec, receipt.id));
+    } catch (err) {
+      deps.log.error({ err: redactError(err), issueRepo }, `could not list the direct push to ${label} ${branch} in ${redact(issueRepo)}`);
+    }
+  }
+  return "recorded";
+}
+
+/** GitHub's repository.pushed_at (unix seconds on push events), else now. */
+function pushedAt(v: number | string | null | undefined, now: Date): string {
+  const t = typeof v === "number" ? v * 1000 : typeof v === "string" ? Date.parse(v) : NaN;
+  return Number.isFinite(t) && t > 0 ? new Date(t).toISOString() : now.toISOString();
+}

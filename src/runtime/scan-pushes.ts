@@ -1,0 +1,114 @@
+/**
+ * The scan's second half: direct pushes whose push events were missed. For each repository in scope,
+ * its policy (github/push-facts.ts, one read) names the gated branches; each gated branch's commits
+ * in the window (github/branch-history.ts, paged, bounded) are compared with the records: a commit
+ * that belongs to a pull request merged into the branch is the merge scan's business (a merge on
+ * record, or recorded by it); a commit named by a direct_push record is on record; any other commit
+ * is a direct push, recorded (`foundBy: "scan"`, one record per commit, after = the commit) and
+ * reported like the webhook's (`is non-compliant!`, the bypass issue). Idempotent: the store keeps
+ * one direct_push per (repository, after).
+ *
+ * Gated branches are the policy's literal names and the default branch; a glob in `branches` is
+ * matched against no list of refs here (documented: the webhook sees pushes to any gated branch).
+ */
+import type { DirectPushStore } from "../audit/direct-push.js";
+import { loadPolicy } from "../config/load.js";
+import { isGatedBranch } from "../config/schema.js";
+import { NON_COMPLIANT_PHRASE } from "../contract.js";
+import { listInBypassIssue } from "../github/bypass-issue.js";
+import { branchHistory } from "../github/branch-history.js";
+import { readFile } from "../github/gather.js";
+import { pushFacts } from "../github/push-facts.js";
+import type { GraphqlReader } from "../github/reader.js";
+import type { OctokitLike } from "../github/types.js";
+import { judgePush } from "../policy/direct-push.js";
+import { directPushEntry } from "../report/direct-push.js";
+import { redact } from "../report/redact.js";
+
+export interface PushScanDeps {
+  store: DirectPushStore;
+  octokit: OctokitLike;
+  reader: GraphqlReader;
+  installationId: number;
+  now: () => Date;
+  log: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
+}
+
+export interface PushScanSummary {
+  branches: number;
+  commits: number;
+  recorded: { repo: string; branch: string; sha: string; record: string }[];
+  truncated: string[];
+}
+
+const GLOB = /[*?[\]{}!()+@]/;
+
+export async function scanPushes(deps: PushScanDeps, repoName: string, window: { from: string; to: string }, runId: string): Promise<PushScanSummary> {
+  const summary: PushScanSummary = { branches: 0, commits: 0, recorded: [], truncated: [] };
+  const [owner, repo] = repoName.split("/") as [string, string];
+  const facts = await pushFacts(deps.reader, { owner, repo }, []);
+  const loaded = await loadPolicy(facts.configFiles, (r, path) => readFile(deps.reader, r, path));
+  const config = loaded.ok ? loaded.policy.config : null;
+  const defaultBranch = facts.configFiles.defaultBranch;
+  const names = new Set([defaultBranch, ...(config?.branches ?? []).filter((b) => !GLOB.test(b))]);
+  const branches = [...names].filter((b) => (config ? isGatedBranch(config, b, defaultBranch) : true));
+  const policySource = !loaded.ok ? `invalid policy (${loaded.problem.file}): every branch gated` : facts.configFiles.repoFile ? `${repoName}:.github/changegate.yml` : facts.configFiles.orgFile ? `${owner}/.github:.github/changegate.yml` : "defaults";
+  const onRecord = await deps.store.recordedPushShas(repoName);
+  for (const branch of branches) {
+    summary.branches++;
+    const { commits, truncated } = await branchHistory(deps.reader, repoName, branch, window);
+    if (truncated) summary.truncated.push(`${repoName} ${branch}`);
+    summary.commits += commits.length;
+    for (const c of commits) {
+      if (onRecord.has(c.sha)) continue;
+      if (!judgePush({ branch, gated: true, forced: false, commits: [c] }).record) continue; // a merged PR's commit
+      const receipt = await deps.store.recordDirectPush({
+        at: deps.now().toISOString(),
+        deliveryId: runId,
+        installationId: deps.installationId,
+        owner,
+        repo,
+        branch,
+        pusher: null,
+        before: null,
+        after: c.sha,
+        forced: false,
+        commitsWithoutPr: [c.sha],
+        examined: 1,
+        pushedAt: new Date(Date.parse(c.committedAt) || deps.now().getTime()).toISOString(),
+        policySource,
+        foundBy: "scan",
+        author: c.author,
+      });
+      onRecord.add(c.sha);
+      if (receipt.duplicate) continue;
+      summary.recorded.push({ repo: repoName, branch, sha: c.sha, record: receipt.id });
+      deps.log.warn(
+        { repo: repoName, branch, after: c.sha, author: c.author, record: receipt.id, foundBy: "scan" },
+        `direct push to ${repoName} ${branch} (commit ${c.sha.slice(0, 12)} by ${c.author ?? "unknown"}) ${NON_COMPLIANT_PHRASE} no merged pull request (found by the scan)`,
+      );
+      const issueRepo = config?.audit.issue_repo;
+      if (issueRepo) {
+        try {
+          const rec = { at: deps.now().toISOString(), deliveryId: runId, installationId: deps.installationId, owner, repo, branch, pusher: null, before: null, after: c.sha, forced: false, commitsWithoutPr: [c.sha], examined: 1, pushedAt: c.committedAt, policySource, foundBy: "scan" as const };
+          await listInBypassIssue(deps.octokit, issueRepo, repoName, directPushEntry(rec, receipt.id));
+        } catch (err) {
+          deps.log.error({ err: redact((err as Error).message), issueRepo }, `could not list the direct push to ${repoName} ${branch} in ${issueRepo}`);
+        }
+      }
+    }
+  }
+  return summary;
+}
+
+/** The installation's repositories (GET /installation/repositories, 100 a page, at most 10 pages). */
+export async function installationRepos(octokit: OctokitLike, org?: string): Promise<string[]> {
+  const out: string[] = [];
+  for (let page = 1; page <= 10; page++) {
+    const res = await octokit.request("GET /installation/repositories", { per_page: 100, page });
+    const list = (res.data as { repositories?: { full_name?: unknown }[] }).repositories ?? [];
+    for (const r of list) if (typeof r.full_name === "string" && (!org || r.full_name.toLowerCase().startsWith(`${org.toLowerCase()}/`))) out.push(r.full_name);
+    if (list.length < 100) break;
+  }
+  return out;
+}
