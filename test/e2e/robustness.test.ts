@@ -19,8 +19,8 @@ afterAll(async () => {
   await w?.stop();
 });
 
-const SUBSCRIBED = ["pull_request", "pull_request_review", "check_suite", "check_run", "status", "issue_comment", "membership", "merge_group", "team"];
-const UNSUBSCRIBED = ["ping", "push", "issues", "installation", "installation_repositories", "workflow_run", "pull_request_review_comment", "label", "repository"];
+const SUBSCRIBED = ["pull_request", "pull_request_review", "check_suite", "check_run", "status", "issue_comment", "membership", "merge_group", "team", "push"];
+const UNSUBSCRIBED = ["ping", "issues", "installation", "installation_repositories", "workflow_run", "pull_request_review_comment", "label", "repository"];
 
 test("the manifest subscribes to the events the sweep treats as subscribed", () => {
   expect([...manifestEvents()].sort()).toEqual([...SUBSCRIBED].sort());
