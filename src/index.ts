@@ -229,6 +229,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
       await resumed;
       await startup;
       await scheduler.idle();
+      await intake.flush();
     },
     resumed: () => resumed,
     stats,
