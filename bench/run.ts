@@ -25,6 +25,8 @@ import { World } from "../test/sim/world.js";
 const quick = process.argv.includes("--quick");
 /** --burst-only: section 3 (and the RSS of its process) alone, for the write scheduler's figures. */
 const burstOnly = process.argv.includes("--burst-only");
+/** --sustained-only: sections 1 (throttling off), 2 and 4, for the store-statement figures. */
+const sustainedOnly = process.argv.includes("--sustained-only");
 const out: string[] = [];
 const say = (line = "") => {
   out.push(line);
@@ -197,7 +199,7 @@ async function main(): Promise<void> {
   const off = await World.start({ logLevel: "info", jira: "cloud", env: { CHANGEGATE_THROTTLE: "off" } });
   try {
     if (!burstOnly) await idleAndSustained(prod, off);
-    await burstSection(prod);
+    if (!sustainedOnly) await burstSection(prod);
     say(`## 4. Peak RSS of the changegate process`);
     say();
     say(`| process | peak RSS |`);
@@ -215,7 +217,7 @@ async function main(): Promise<void> {
 async function idleAndSustained(prod: World, off: World): Promise<void> {
   {
     const n = quick ? 8 : 30;
-    const on = await idleSamples(prod, n, 3100);
+    const on = sustainedOnly ? { check: [], digest: [] } : await idleSamples(prod, n, 3100);
     const unthrottled = await idleSamples(off, n, 100);
     say(`## 1. One PR at idle: webhook sent → changegate's write reaches GitHub`);
     say();

@@ -41,6 +41,7 @@ import { instrumentOctokit, Metrics, type HookableOctokit } from "./runtime/metr
 import { observed, observeEvaluation } from "./runtime/observe.js";
 import { Readiness } from "./runtime/readiness.js";
 import { metricsRoute } from "./server/metrics.js";
+import { wireWriteMetrics } from "./runtime/write-metrics.js";
 import { readyRoute } from "./server/ready.js";
 
 export { registerRoute } from "./server/route.js";
@@ -183,6 +184,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   const intake = new Intake({ ledger: options.ledger, laterRetryMs: options.laterRetryMs, schedule, log: () => probot?.log });
   const stats = () => ({ ...scheduler.stats, deliveries: intake.deliveries, duplicates: intake.duplicates });
   options.metrics.setSource("evaluations_in_flight", () => scheduler.active);
+  if (options.writes) wireWriteMetrics(options.metrics, options.writes);
 
   const appFn: ApplicationFunction = (app, { addHandler }) => {
     probot = app;
@@ -231,6 +233,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
       await resumed;
       await startup;
       await scheduler.idle();
+      await intake.flush();
     },
     resumed: () => resumed,
     stats,

@@ -32,6 +32,13 @@ export interface DeliveryLedger {
   pending(deliveryId: string, jobs: PendingJob[]): Promise<void>;
   /** Every evaluation of the delivery has finished. */
   complete(deliveryId: string): Promise<void>;
+  /**
+   * Optional, one statement: claim a delivery whose jobs are already known and record them with
+   * it (true the first time, false for a repeat, which records nothing).
+   */
+  claimPending?(deliveryId: string, jobs: PendingJob[]): Promise<boolean>;
+  /** Optional, one statement: several deliveries complete (batched completions). */
+  completeMany?(deliveryIds: string[]): Promise<void>;
   /** Deliveries with recorded jobs that never completed (oldest first). */
   unfinished(): Promise<{ deliveryId: string; jobs: PendingJob[] }[]>;
 }

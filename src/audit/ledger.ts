@@ -10,6 +10,8 @@ const DELIVERY_RETENTION_MS = 14 * 24 * 3600_000;
 const PRUNE_EVERY = 1000;
 /** A process that took over an unfinished delivery and died too: another may take it after this. */
 const RESUME_LEASE_MS = 10 * 60_000;
+/** Ids per batched completion statement (well under SQLite's bound-parameter limit). */
+const COMPLETE_CHUNK = 500;
 
 export class StoreDeliveryLedger implements DeliveryLedger {
   private claims = 0;
@@ -33,6 +35,37 @@ export class StoreDeliveryLedger implements DeliveryLedger {
         .catch(() => {});
     }
     return (r.numInsertedOrUpdatedRows ?? 0n) > 0n;
+  }
+
+  /**
+   * claim() and pending() in one statement, for a delivery whose jobs are known before it is
+   * claimed: the row is written with its jobs, or not at all (a repeat).
+   */
+  async claimPending(deliveryId: string, jobs: PendingJob[]): Promise<boolean> {
+    const now = this.store.now();
+    const r = await this.store.db
+      .insertInto("delivery")
+      .values({ delivery_id: deliveryId, claimed_at: now.toISOString(), jobs: jobs.length > 0 ? JSON.stringify(jobs) : null, completed_at: null, resumed_at: null })
+      .onConflict((oc) => oc.column("delivery_id").doNothing())
+      .executeTakeFirst();
+    if (++this.claims % PRUNE_EVERY === 0) await this.prune(now);
+    return (r.numInsertedOrUpdatedRows ?? 0n) > 0n;
+  }
+
+  /** complete() for several deliveries in one statement per COMPLETE_CHUNK ids. */
+  async completeMany(deliveryIds: string[]): Promise<void> {
+    const at = this.store.now().toISOString();
+    for (let i = 0; i < deliveryIds.length; i += COMPLETE_CHUNK) {
+      await this.store.db.updateTable("delivery").set({ completed_at: at }).where("delivery_id", "in", deliveryIds.slice(i, i + COMPLETE_CHUNK)).execute();
+    }
+  }
+
+  private async prune(now: Date): Promise<void> {
+    await this.store.db
+      .deleteFrom("delivery")
+      .where("claimed_at", "<", new Date(now.getTime() - DELIVERY_RETENTION_MS).toISOString())
+      .execute()
+      .catch(() => {});
   }
 
   async pending(deliveryId: string, jobs: PendingJob[]): Promise<void> {

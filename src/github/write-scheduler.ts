@@ -71,7 +71,7 @@ export class WriteScheduler {
   private readonly lanes = new Map<number, Lane>();
   private seq = 0;
   /** Writes sent, dropped as superseded, and secondary-limit answers met (for logs and tests). */
-  readonly counts = { sent: 0, superseded: 0, secondaryLimits: 0 };
+  readonly counts = { sent: 0, superseded: 0, secondaryLimits: 0, nearCapWarnings: 0 };
 
   constructor(private readonly options: WriteSchedulerOptions) {}
 
@@ -224,6 +224,7 @@ export class WriteScheduler {
     const { perHour, checkReserve } = this.options.limits;
     const near = hourCount >= perHour - checkReserve;
     if (near && !lane.nearCap) {
+      this.counts.nearCapWarnings++;
       this.options.log()?.warn(
         { installation: id, creationsThisHour: hourCount, hourlyCap: perHour },
         `near GitHub's hourly cap of ${perHour} content-creating writes: digests wait, checks go on`,

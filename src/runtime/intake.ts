@@ -12,6 +12,21 @@ import { renderFailure } from "../report/failure.js";
 import { redactError } from "../report/redact.js";
 import type { DeliveryLedger, PendingJob } from "./dedupe.js";
 import { newJob, type EvaluationJob } from "./job.js";
+import { CompletionBatch } from "./completion-batch.js";
+
+const KNOWN = Symbol("changegate.intake.known");
+type Locate = (() => EvaluationJob[] | Promise<EvaluationJob[]>) & { [KNOWN]?: true };
+
+/**
+ * Marks a locate function as cheap and local (no request, no store: a pull_request payload names
+ * its PR). Its jobs are then worked out before the claim, and the claim and the jobs are written
+ * in one statement when the ledger can (claimPending). Unmarked locates still run after the claim,
+ * so a repeated delivery costs no GitHub read.
+ */
+export function knownJobs(fn: () => EvaluationJob[]): () => EvaluationJob[] {
+  (fn as Locate)[KNOWN] = true;
+  return fn;
+}
 
 export interface IntakeOptions {
   ledger: DeliveryLedger;
@@ -21,6 +36,8 @@ export interface IntakeOptions {
   schedule(job: EvaluationJob): Promise<void>;
   /** The app's log (known once Probot has loaded the app). */
   log(): Logger | undefined;
+  /** Batched completions (ledgers with completeMany): wait before a batch leaves (ms), and its size. */
+  completionBatch?: { delayMs: number; max: number };
 }
 
 /** The audit store failed to take a delivery (claim or queue): the intake fails closed and retries. */
@@ -51,7 +68,25 @@ export class Intake {
   deliveries = 0;
   duplicates = 0;
 
-  constructor(private readonly options: IntakeOptions) {}
+  private readonly completions: CompletionBatch | null;
+
+  constructor(private readonly options: IntakeOptions) {
+    const ledger = options.ledger;
+    const completeMany = ledger.completeMany?.bind(ledger);
+    this.completions = completeMany
+      ? new CompletionBatch({
+          write: completeMany,
+          delayMs: options.completionBatch?.delayMs ?? 100,
+          max: options.completionBatch?.max ?? 200,
+          onError: (err, ids) => this.options.log()?.error({ err: redactError(err), deliveries: ids.length }, "could not mark deliveries complete (they are resumed at the next start-up)"),
+        })
+      : null;
+  }
+
+  /** Write the completions waiting for their batch (idle, shutdown). */
+  flush(): Promise<void> {
+    return this.completions?.flush() ?? Promise.resolve();
+  }
 
   /**
    * Take a delivery in: not a repeat, sent to an installation of the app, then `locate` its jobs
@@ -69,6 +104,24 @@ export class Intake {
 
   private async attempt(context: Context, heads: () => string[], locate: () => EvaluationJob[] | Promise<EvaluationJob[]>, n: number, claimed: boolean): Promise<void> {
     try {
+      const ledger = this.options.ledger;
+      if (!claimed && (locate as Locate)[KNOWN] && ledger.claimPending) {
+        // Jobs known without a request: claim and record them in one statement.
+        const jobs = (await locate()).filter(Boolean);
+        let first: boolean;
+        try {
+          first = await ledger.claimPending(context.id, jobs.map(toPending));
+        } catch (err) {
+          throw new StoreUnavailable(err);
+        }
+        if (!first) {
+          this.duplicates++;
+          context.log.info({ delivery: context.id }, "duplicate delivery ignored");
+          return;
+        }
+        this.run(context.id, jobs);
+        return;
+      }
       if (!claimed) {
         claimed = await this.claim(context.id);
         if (!claimed) {
@@ -111,8 +164,15 @@ export class Intake {
     } catch (err) {
       throw new StoreUnavailable(err);
     }
+    this.run(deliveryId, jobs);
+  }
+
+  /** Queue jobs already on the ledger; the delivery is complete when every one has finished. */
+  private run(deliveryId: string, jobs: EvaluationJob[]): void {
+    if (jobs.length === 0) return;
+    const completions = this.completions;
     void Promise.all(jobs.map((job) => this.options.schedule(job)))
-      .then(() => this.options.ledger.complete(deliveryId))
+      .then(() => (completions ? completions.add(deliveryId) : this.options.ledger.complete(deliveryId)))
       .catch((err: unknown) => this.options.log()?.error({ err: redactError(err), delivery: deliveryId }, "could not mark the delivery complete"));
   }
 

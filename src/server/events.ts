@@ -8,6 +8,7 @@ import { REEVALUATE_ACTION } from "../contract.js";
 import type { Locator } from "../github/locate.js";
 import { retroComment, retroJob } from "../github/locate-retro.js";
 import type { Intake } from "../runtime/intake.js";
+import { knownJobs } from "../runtime/intake.js";
 
 export interface EventDeps {
   /** The app's id: its own check suites and runs are not CI and must not re-trigger it. */
@@ -38,9 +39,9 @@ export function subscribe(app: Probot, { appId, intake, locator, mergeGroup, pus
     ],
     async (context) => {
       const pull = context.payload.pull_request;
-      if (context.payload.action !== "closed") return intake.take(context, () => [pull.head.sha], () => [locator.fromPull(context, pull)]);
+      if (context.payload.action !== "closed") return intake.take(context, () => [pull.head.sha], knownJobs(() => [locator.fromPull(context, pull)]));
       // Closed: only a merge is examined (GitHub's read confirms it; the payload is not trusted).
-      if (pull?.merged) await intake.take(context, () => [], () => [locator.fromPull(context, pull, "merge")]);
+      if (pull?.merged) await intake.take(context, () => [], knownJobs(() => [locator.fromPull(context, pull, "merge")]));
     },
   );
 
@@ -49,12 +50,12 @@ export function subscribe(app: Probot, { appId, intake, locator, mergeGroup, pus
     const open = pull.state === "open";
     // On a merged PR, an approving review may be the retroactive review of an emergency change.
     const retro = !open && context.payload.action === "submitted" && Boolean(pull.merged_at);
-    await intake.take(context, () => (open ? [pull.head.sha] : []), () => (open ? [locator.fromPull(context, pull)] : retro ? [retroJob(context, pull.number)] : []));
+    await intake.take(context, () => (open ? [pull.head.sha] : []), knownJobs(() => (open ? [locator.fromPull(context, pull)] : retro ? [retroJob(context, pull.number)] : [])));
   });
 
   app.on("issue_comment.created", async (context) => {
     const number = retroComment(context.payload);
-    if (number !== null) await intake.take(context, () => [], () => [retroJob(context, number)]);
+    if (number !== null) await intake.take(context, () => [], knownJobs(() => [retroJob(context, number)]));
   });
 
   app.on("check_suite.completed", async (context) => {

@@ -232,6 +232,31 @@ export function storeContract(factory: () => StoreFactory): void {
       expect(await b.claim("delivery-43")).toBe(false);
     });
 
+    test("claimPending claims and records the jobs in one go, once across two store instances", async () => {
+      const a = new StoreDeliveryLedger(await open());
+      const b = new StoreDeliveryLedger(await open());
+      const job = (n: number) => ({ ref: ref(n), event: "pull_request.opened", expectedHead: null, merge: false });
+      const claims = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).claimPending("dp-1", [job(i + 1)])));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      const winner = claims.indexOf(true) + 1;
+      // A repeat records nothing: the winner's jobs stand, and the plain claim sees it taken.
+      expect(await a.claim("dp-1")).toBe(false);
+      expect(await b.claimPending("dp-2", [])).toBe(true);
+      expect(await a.claimPending("dp-2", [job(9)])).toBe(false);
+      expect(await new StoreDeliveryLedger(await open()).unfinished()).toEqual([{ deliveryId: "dp-1", jobs: [job(winner)] }]);
+    });
+
+    test("completeMany completes every delivery it names, and only those", async () => {
+      const a = new StoreDeliveryLedger(await open());
+      const job = (n: number) => ({ ref: ref(n), event: "pull_request.opened", expectedHead: null, merge: false });
+      const ids = Array.from({ length: 1203 }, (_, i) => `dm-${i}`);
+      for (const [i, id] of ids.entries()) expect(await a.claimPending(id, [job(i % 50)])).toBe(true);
+      await a.completeMany(ids.filter((id) => id !== "dm-7" && id !== "dm-1202"));
+      await a.completeMany([]);
+      const left = await new StoreDeliveryLedger(await open()).unfinished();
+      expect(left.map((d) => d.deliveryId).sort()).toEqual(["dm-1202", "dm-7"]);
+    });
+
     test("unfinished deliveries are resumed once, oldest first, and completed ones never", async () => {
       let t = Date.parse("2026-03-01T10:00:00Z");
       const now = () => new Date((t += 1000));

@@ -1,7 +1,7 @@
 /** The delivery ledger boundary: jobs go in as PendingJob rows and come back as EvaluationJobs. */
-import { expect, test } from "@jest/globals";
+import { describe, expect, test } from "@jest/globals";
 import { MemoryDeliveryLedger } from "../../src/runtime/dedupe.js";
-import { Intake } from "../../src/runtime/intake.js";
+import { Intake, knownJobs } from "../../src/runtime/intake.js";
 import { newJob, type EvaluationJob } from "../../src/runtime/job.js";
 
 const ref = { installationId: 77, owner: "acme", repo: "payments", number: 1 };
@@ -34,4 +34,83 @@ test("jobs are written to the ledger as rows the store keeps (merge: boolean), a
   expect(written).toStrictEqual([{ ref, event: "pull_request.closed", expectedHead: null, merge: true }]);
   await new Promise((r) => setImmediate(r));
   expect(await ledger.unfinished()).toStrictEqual([]);
+});
+
+describe("store statements per delivery", () => {
+  /** A ledger that logs each statement it would run. */
+  function countingLedger() {
+    const log: string[] = [];
+    const seen = new Set<string>();
+    const ledger = {
+      log,
+      async claim(id: string) {
+        log.push(`claim ${id}`);
+        if (seen.has(id)) return false;
+        seen.add(id);
+        return true;
+      },
+      async pending(id: string) {
+        log.push(`pending ${id}`);
+      },
+      async complete(id: string) {
+        log.push(`complete ${id}`);
+      },
+      async unfinished() {
+        return [];
+      },
+      async claimPending(id: string, jobs: unknown[]) {
+        log.push(`claimPending ${id} ${jobs.length}`);
+        if (seen.has(id)) return false;
+        seen.add(id);
+        return true;
+      },
+      async completeMany(ids: string[]) {
+        log.push(`completeMany ${ids.join(",")}`);
+      },
+    };
+    return ledger;
+  }
+  const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+  const context = (id: string) => ({ id, name: "pull_request", payload: { installation: { id: 77 } }, log: quiet, repo: () => ({ owner: "acme", repo: "payments" }) }) as never;
+  const job = (id: string, n = 1) => newJob({ ref: { ...ref, number: n }, deliveryId: id, event: "pull_request.opened" });
+
+  test("jobs known from the payload: one statement to claim and record them; completions leave in one batch", async () => {
+    const ledger = countingLedger();
+    const scheduled: EvaluationJob[] = [];
+    const intake = new Intake({ ledger, laterRetryMs: [], schedule: async (j) => void scheduled.push(j), log: () => undefined, completionBatch: { delayMs: 10_000, max: 100 } });
+    for (const id of ["d-1", "d-2", "d-3"]) await intake.take(context(id), () => [], knownJobs(() => [job(id)]));
+    await intake.take(context("d-2"), () => [], knownJobs(() => [job("d-2")]));
+    expect(intake.duplicates).toBe(1);
+    expect(scheduled.map((j) => j.deliveryId)).toEqual(["d-1", "d-2", "d-3"]);
+    await new Promise((r) => setImmediate(r));
+    expect(ledger.log).toEqual(["claimPending d-1 1", "claimPending d-2 1", "claimPending d-3 1", "claimPending d-2 1"]);
+    await intake.flush();
+    expect(ledger.log.slice(4)).toEqual(["completeMany d-1,d-2,d-3"]);
+  });
+
+  test("jobs that need a lookup: claimed first, so a repeat costs no lookup", async () => {
+    const ledger = countingLedger();
+    let lookups = 0;
+    const intake = new Intake({ ledger, laterRetryMs: [], schedule: async () => {}, log: () => undefined });
+    const locate = async () => {
+      lookups++;
+      return [job("d-9")];
+    };
+    await intake.take(context("d-9"), () => [], locate);
+    await intake.take(context("d-9"), () => [], locate);
+    expect(lookups).toBe(1);
+    await intake.flush();
+    expect(ledger.log).toEqual(["claim d-9", "pending d-9", "claim d-9", "completeMany d-9"]);
+  });
+
+  test("the store refusing the combined statement schedules nothing (fail closed, retried later)", async () => {
+    const ledger = countingLedger();
+    ledger.claimPending = async () => {
+      throw new Error("database is locked");
+    };
+    const scheduled: EvaluationJob[] = [];
+    const intake = new Intake({ ledger, laterRetryMs: [], schedule: async (j) => void scheduled.push(j), log: () => undefined });
+    await intake.take(context("d-5"), () => [], knownJobs(() => [job("d-5")]));
+    expect(scheduled).toEqual([]);
+  });
 });
