@@ -27,12 +27,17 @@ export interface WriteLimits {
   maxSecondaryRetries: number;
 }
 
+/**
+ * GitHub's documented limits. The two windows are kept 1 s longer than GitHub's: a creation is
+ * counted when its slot is taken, and reaches GitHub a little later (the event loop, the spacing
+ * wait, the connection), so a window of exactly 60 s let an 81st creation land inside GitHub's minute.
+ */
 export const GITHUB_WRITE_LIMITS: WriteLimits = {
   minGapMs: 1000,
   perMinute: 80,
-  minuteMs: 60_000,
+  minuteMs: 61_000,
   perHour: 500,
-  hourMs: 3_600_000,
+  hourMs: 3_601_000,
   checkReserve: 50,
   maxPauseMs: 15 * 60_000,
   maxSecondaryRetries: 5,

@@ -39,7 +39,7 @@ maybe(
     const env = {
       REDIS_URL: redis!.url,
       // The app's window is 10 % longer than the simulator's: a creation is stamped when its slot is
-      // reserved, and reaches GitHub a little later (see the report: the default 60 s has no margin).
+      // reserved, and reaches GitHub a little later (the default windows keep a 1 s margin for this).
       CHANGEGATE_WRITE_LIMITS: JSON.stringify({ perMinute, minuteMs: minuteMs + 1000, minGapMs: 400 }),
     };
     w = await World.start({ logLevel: "info", autoDeliver: false, sim: { writeLimits: { perMinute, minuteMs, perHour: 500, hourMs: 3_600_000 } }, env });
