@@ -10,6 +10,7 @@
 import { loadPolicy } from "../config/load.js";
 import { withDeclarerFacts } from "../github/declarer.js";
 import { gather, readFile, type Gathered } from "../github/gather.js";
+import { withRuleFacts } from "../github/rule-facts.js";
 import type { GraphqlReader } from "../github/reader.js";
 import type { OctokitLike } from "../github/types.js";
 import { gatherTickets, type TicketLookupService } from "../jira/tickets.js";
@@ -61,9 +62,13 @@ export async function judgeAsOfMerge(deps: AsOfMergeDeps, ref: PrRef, opts: { po
   }
   const config = policy.config;
   const withDeclarer = await withDeclarerFacts(deps.octokit, ref, config, evidenceAsOfMerge(gathered.evidence));
-  const needed = ticketLookupNeeded(config, withDeclarer);
-  const tickets = await gatherTickets(config, withDeclarer.pr, withDeclarer.commits, deps.tickets, needed);
-  const evidence: Evidence = { ...withDeclarer, tickets };
+  // approvals.rules: files past 100, renamed files' old paths and team members, read as the app reads
+  // them (github/rule-facts.ts); without them a team rule could only fail, and a compliant merge
+  // found by the scan would be recorded as a bypass.
+  const withRules = await withRuleFacts(deps.reader, { ...gathered, evidence: withDeclarer }, config, null, ref, deps.octokit);
+  const needed = ticketLookupNeeded(config, withRules);
+  const tickets = await gatherTickets(config, withRules.pr, withRules.commits, deps.tickets, needed);
+  const evidence: Evidence = { ...withRules, tickets };
   const verdict = evaluate(policy, evidence);
   return { gathered, evidence, policy, verdict, outcome: verdict.conclusion, gated: verdict.gated, emergency: verdict.emergency, problem: null };
 }

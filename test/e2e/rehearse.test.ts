@@ -191,4 +191,22 @@ describe("changegate rehearse", () => {
     expect(JSON.parse(j.stdout)).toMatchObject({ floors: { changed: [expect.objectContaining({ key: "approvals.required" })] }, blocked: 1 });
     expectNoWrites(j.requests);
   }, 90_000);
+
+  test("a team rule: a merge approved by a team member is judged with the team's members (read as the app does), not refused for want of them", async () => {
+    const infra = sim.model.addRepo({ owner, name: "infra", files: { ".github/changegate.yml": "approvals:\n  required: 1\n" } });
+    sim.model.addTeam(owner, "sre", ["sam"]);
+    const bySre = sim.model.openPullRequest(infra, { author: "dev", title: "by sre", files: ["infra/main.tf"] });
+    sim.model.review(bySre, { author: "sam" });
+    sim.model.merge(bySre, "sam");
+    const byOther = sim.model.openPullRequest(infra, { author: "dev", title: "by other", files: ["infra/vpc.tf"] });
+    sim.model.review(byOther, { author: "alice" });
+    sim.model.merge(byOther, "alice");
+    writeFileSync(join(dir, "team.yml"), `approvals:\n  required: 1\n  rules:\n    - name: infrastructure\n      paths: ["infra/**"]\n      teams: [${owner}/sre]\n      required: 1\n`);
+    const r = await run(["rehearse", "--policy", "team.yml", "--repo", infra.fullName, "--since", since, "--until", until, "--json"]);
+    const rows = (JSON.parse(r.stdout) as { rows: { pr: string; rehearsed: string; reason: string | null }[] }).rows;
+    const row = (pr: SimPull) => rows.find((x) => x.pr === `${infra.fullName}#${pr.number}`)!;
+    expect(row(bySre)).toMatchObject({ rehearsed: "allowed" });
+    expect(row(byOther)).toMatchObject({ rehearsed: "blocked", reason: expect.stringContaining(`needs 1 more approval from @${owner}/sre`) });
+    expectNoWrites(r.requests);
+  }, 90_000);
 });
