@@ -43,26 +43,30 @@ export class ChainWriter implements Recorder {
    */
   async recordEvaluation(rec: EvaluationRecord): Promise<AppendedRecord> {
     const { ref } = rec;
-    const sequence = rec.sequence ?? (await this.nextSequence(ref));
-    const payload = evaluationPayload({ ...rec, sequence }, this.version);
     const chain = chainOf(ref.owner, ref.repo);
     return this.append(
       chain,
-      async () => ({
-        kind: "evaluation",
-        recorded_at: normaliseTime(rec.at),
-        installation_id: ref.installationId,
-        repo: `${ref.owner}/${ref.repo}`,
-        pr_number: ref.number,
-        head_sha: rec.evidence.pr.headSha,
-        delivery_id: rec.deliveryId,
-        outcome: rec.outcome,
-        sequence,
-        merged_at: null,
-        bypass: null,
-        standing_seq: null,
-        payload: canonicalJson(payload),
-      }),
+      // The sequence is taken inside the chain's transaction: one commit (one fsync on SQLite) per
+      // evaluation instead of two, and a failed append burns no sequence number.
+      async (tx) => {
+        const sequence = rec.sequence ?? (await this.nextSequence(ref, tx));
+        const payload = evaluationPayload({ ...rec, sequence }, this.version);
+        return {
+          kind: "evaluation",
+          recorded_at: normaliseTime(rec.at),
+          installation_id: ref.installationId,
+          repo: `${ref.owner}/${ref.repo}`,
+          pr_number: ref.number,
+          head_sha: rec.evidence.pr.headSha,
+          delivery_id: rec.deliveryId,
+          outcome: rec.outcome,
+          sequence,
+          merged_at: null,
+          bypass: null,
+          standing_seq: null,
+          payload: canonicalJson(payload),
+        };
+      },
       (tx) => indexEvaluation(tx, rec, this.store.now().toISOString()),
     );
   }
@@ -193,8 +197,8 @@ export class ChainWriter implements Recorder {
    * today, so it is taken at recording time); verdictsAt and the merge's standing evaluation pick
    * the evaluation with the biggest sequence of a head.
    */
-  async nextSequence(ref: PrRef): Promise<number> {
-    const r = await this.store.db
+  async nextSequence(ref: PrRef, tx: Kysely<AuditDatabase> = this.store.db): Promise<number> {
+    const r = await tx
       .insertInto("pr_sequence")
       .values({ pr_key: prKey(ref), seq: 1 })
       .onConflict((oc) => oc.column("pr_key").doUpdateSet({ seq: sql<number>`pr_sequence.seq + 1` }))

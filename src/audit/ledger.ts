@@ -12,6 +12,8 @@ const PRUNE_EVERY = 1000;
 const RESUME_LEASE_MS = 10 * 60_000;
 /** Ids per batched completion statement (well under SQLite's bound-parameter limit). */
 const COMPLETE_CHUNK = 500;
+/** Claims per group-committed insert (5 parameters each: far under SQLite's and PostgreSQL's bounds). */
+const CLAIM_CHUNK = 200;
 
 export class StoreDeliveryLedger implements DeliveryLedger {
   private claims = 0;
@@ -19,37 +21,58 @@ export class StoreDeliveryLedger implements DeliveryLedger {
   constructor(private readonly store: AuditStore) {}
 
   /** true the first time any process claims `deliveryId`, false for every repeat. */
-  async claim(deliveryId: string): Promise<boolean> {
-    const now = this.store.now();
-    const r = await this.store.db
-      .insertInto("delivery")
-      .values({ delivery_id: deliveryId, claimed_at: now.toISOString() })
-      .onConflict((oc) => oc.column("delivery_id").doNothing())
-      .executeTakeFirst();
-    if (++this.claims % PRUNE_EVERY === 0) {
-      // GitHub redelivers at most 3 days back: ids older than the retention can go.
-      await this.store.db
-        .deleteFrom("delivery")
-        .where("claimed_at", "<", new Date(now.getTime() - DELIVERY_RETENTION_MS).toISOString())
-        .execute()
-        .catch(() => {});
-    }
-    return (r.numInsertedOrUpdatedRows ?? 0n) > 0n;
+  claim(deliveryId: string): Promise<boolean> {
+    return this.claimPending(deliveryId, []);
   }
 
   /**
    * claim() and pending() in one statement, for a delivery whose jobs are known before it is
    * claimed: the row is written with its jobs, or not at all (a repeat).
+   *
+   * Group commit: the claims asked for in the same turn of the event loop (up to CLAIM_CHUNK) are
+   * written by ONE multi-row insert, so a burst of webhooks costs one commit (one fsync on SQLite)
+   * per batch instead of one per delivery. Each caller still resolves only once its row is
+   * committed: nothing is acknowledged before it is durable.
    */
-  async claimPending(deliveryId: string, jobs: PendingJob[]): Promise<boolean> {
+  claimPending(deliveryId: string, jobs: PendingJob[]): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.claimQueue.push({ deliveryId, jobs: jobs.length > 0 ? JSON.stringify(jobs) : null, resolve, reject });
+      if (this.claimQueue.length >= CLAIM_CHUNK) void this.flushClaims();
+      else if (this.claimQueue.length === 1) setImmediate(() => void this.flushClaims());
+    });
+  }
+
+  private readonly claimQueue: { deliveryId: string; jobs: string | null; resolve(first: boolean): void; reject(err: unknown): void }[] = [];
+
+  private async flushClaims(): Promise<void> {
+    const batch = this.claimQueue.splice(0, CLAIM_CHUNK);
+    if (batch.length === 0) return;
+    if (this.claimQueue.length > 0) setImmediate(() => void this.flushClaims());
     const now = this.store.now();
-    const r = await this.store.db
-      .insertInto("delivery")
-      .values({ delivery_id: deliveryId, claimed_at: now.toISOString(), jobs: jobs.length > 0 ? JSON.stringify(jobs) : null, completed_at: null, resumed_at: null })
-      .onConflict((oc) => oc.column("delivery_id").doNothing())
-      .executeTakeFirst();
-    if (++this.claims % PRUNE_EVERY === 0) await this.prune(now);
-    return (r.numInsertedOrUpdatedRows ?? 0n) > 0n;
+    const claimedAt = now.toISOString();
+    // One row per id (a repeat inside the batch is a repeat), first occurrence wins.
+    const rows = new Map<string, string | null>();
+    for (const c of batch) if (!rows.has(c.deliveryId)) rows.set(c.deliveryId, c.jobs);
+    let inserted: Set<string>;
+    try {
+      const r = await this.store.db
+        .insertInto("delivery")
+        .values([...rows].map(([delivery_id, jobs]) => ({ delivery_id, claimed_at: claimedAt, jobs, completed_at: null, resumed_at: null })))
+        .onConflict((oc) => oc.column("delivery_id").doNothing())
+        .returning("delivery_id")
+        .execute();
+      inserted = new Set(r.map((x) => x.delivery_id));
+    } catch (err) {
+      for (const c of batch) c.reject(err);
+      return;
+    }
+    for (const c of batch) {
+      const first = inserted.delete(c.deliveryId);
+      c.resolve(first);
+    }
+    const before = this.claims;
+    this.claims += batch.length;
+    if (Math.floor(before / PRUNE_EVERY) !== Math.floor(this.claims / PRUNE_EVERY)) await this.prune(now);
   }
 
   /** complete() for several deliveries in one statement per COMPLETE_CHUNK ids. */

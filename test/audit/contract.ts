@@ -246,6 +246,32 @@ export function storeContract(factory: () => StoreFactory): void {
       expect(await new StoreDeliveryLedger(await open()).unfinished()).toEqual([{ deliveryId: "dp-1", jobs: [job(winner)] }]);
     });
 
+    test("claims asked for together are group-committed: one insert, each caller told whether it was first", async () => {
+      const store = await open();
+      const a = new StoreDeliveryLedger(store);
+      const job = (n: number) => ({ ref: ref(n), event: "pull_request.opened", expectedHead: null, merge: false });
+      expect(await a.claim("g-0")).toBe(true);
+      let inserts = 0;
+      const insertInto = store.db.insertInto.bind(store.db);
+      (store.db as { insertInto: unknown }).insertInto = ((t: "delivery") => {
+        if (t === "delivery") inserts++;
+        return insertInto(t);
+      }) as never;
+      // 450 claims in one turn: 3 batches of at most 200; repeats inside a batch and of an older claim.
+      const ids = Array.from({ length: 450 }, (_, i) => (i === 7 ? "g-3" : i === 9 ? "g-0" : `g-${i}`));
+      const got = await Promise.all(ids.map((id, i) => (i % 3 ? a.claimPending(id, [job(i)]) : a.claim(id))));
+      expect(inserts).toBe(3);
+      expect(got.filter((x) => !x)).toHaveLength(3);
+      expect(got[0]).toBe(false); // g-0, claimed before
+      expect(got[7]).toBe(false); // g-3 again, after its first claim at index 3 in the same batch
+      expect(got[9]).toBe(false); // g-0 again
+      expect(got[3]).toBe(true);
+      const unfinished = await new StoreDeliveryLedger(await open()).unfinished();
+      // Only the claims that carried jobs and won are pending, with their own jobs.
+      expect(unfinished.find((d) => d.deliveryId === "g-4")).toEqual({ deliveryId: "g-4", jobs: [job(4)] });
+      expect(unfinished.some((d) => d.deliveryId === "g-3" || d.deliveryId === "g-6")).toBe(false);
+    });
+
     test("completeMany completes every delivery it names, and only those", async () => {
       const a = new StoreDeliveryLedger(await open());
       const job = (n: number) => ({ ref: ref(n), event: "pull_request.opened", expectedHead: null, merge: false });

@@ -15,6 +15,8 @@ import { signature256 } from "./webhooks.js";
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** `npm start`'s entry; CHANGEGATE_E2E_ENTRY runs the suite against another build of it. */
 export const ENTRY = process.env.CHANGEGATE_E2E_ENTRY ?? join(ROOT, "lib", "main.js");
+/** Node flags for the changegate process only (bench diagnostics: `--cpu-prof`, heap flags), space-separated. */
+const NODE_ARGS = (process.env.CHANGEGATE_E2E_NODE_ARGS ?? "").split(" ").filter(Boolean);
 
 export interface LogLine {
   level: number;
@@ -186,7 +188,7 @@ export class ChangegateProcess {
     this.port = await freePort();
     this.url = `http://127.0.0.1:${this.port}`;
     this.exitInfo = null;
-    const child = spawn(process.execPath, [ENTRY], { cwd: this.dataDir, env: this.env(), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...NODE_ARGS, ENTRY], { cwd: this.dataDir, env: this.env(), stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
     this.exited = new Promise((r) =>
       child.on("exit", (code, signal) => {
