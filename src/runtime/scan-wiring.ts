@@ -14,7 +14,7 @@ import type { TicketLookupService } from "../jira/tickets.js";
 import type { DeliveryLedger, PrRef } from "../refs.js";
 import { redactError } from "../report/redact.js";
 import { reconcileStale } from "./reconcile-stale.js";
-import { scan, warnTruncated, type ScanTarget } from "./scan.js";
+import { scan, warnTruncated, type ScanDeps, type ScanLog, type ScanTarget } from "./scan.js";
 import type { DirectPushStore } from "../audit/direct-push.js";
 import { startScanSchedule } from "./scan-schedule.js";
 
@@ -54,6 +54,20 @@ async function appTargets(app: Probot, reader: ReaderOptions): Promise<ScanTarge
   return out;
 }
 
+/** The scheduled scan's deps: merges, and direct pushes whenever the app records them (as the CLI's default). */
+export function scheduledScanDeps(w: Omit<AuditScanWiring, "app" | "ledger" | "evaluate" | "reader">, targets: ScanTarget[], log: ScanLog): ScanDeps {
+  return {
+    targets,
+    store: w.scan.store,
+    recorder: w.recorder,
+    appId: w.appId,
+    tickets: w.tickets,
+    log,
+    now: () => new Date(),
+    ...(w.directPushes ? { directPushes: w.directPushes, directPushRecheckMs: w.recheckMs, sleep: w.sleep } : {}),
+  };
+}
+
 export function startAuditScan(w: AuditScanWiring): { stop(): void } {
   const log = w.app.log.child({ name: "audit-scan" });
   return startScanSchedule({
@@ -63,10 +77,7 @@ export function startAuditScan(w: AuditScanWiring): { stop(): void } {
     log,
     run: async (window) => {
       const targets = await appTargets(w.app, w.reader);
-      const summary = await scan(
-        { targets, store: w.scan.store, recorder: w.recorder, appId: w.appId, tickets: w.tickets, log, now: () => new Date(), ...(w.directPushes ? { directPushes: w.directPushes, directPushRecheckMs: w.recheckMs, sleep: w.sleep } : {}) },
-        window,
-      );
+      const summary = await scan(scheduledScanDeps(w, targets, log), window);
       warnTruncated(log, summary);
       await reconcileStale({
         app: () => w.app.auth() as never,
