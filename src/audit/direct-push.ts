@@ -46,7 +46,7 @@ export interface DirectPushRecord {
 
 export interface DirectPushReceipt {
   id: string;
-  /** A direct_push record for this (repository, after) was on record already: nothing appended. */
+  /** This push was on record already (the same delivery, or the same repository, branch, before and after): nothing appended. */
   duplicate: boolean;
 }
 
