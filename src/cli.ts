@@ -195,7 +195,8 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option("--org <org>", "only this organisation's installation")
     .option("--repo <owner/name>", "only this repository")
     .option("--json", "print the summary as one JSON object")
-    .option("--direct-pushes", "also find direct pushes to gated branches that the push webhooks missed (each gated branch's history in the window)")
+    .option("--direct-pushes", "also find direct pushes to gated branches that the push webhooks missed (each gated branch's history in the window; the default)")
+    .option("--no-direct-pushes", "skip the direct pushes: merges only")
     .addOption(databaseOption())
     .addHelpText("after", "\nGitHub: APP_ID + PRIVATE_KEY (every installation), or GITHUB_TOKEN with --org/--repo. Exit 1 when some PR could not be judged.")
     .action(async (opts: ScanOpts) => setExit(await scanCommand(io, opts, parsePeriod)));

@@ -90,6 +90,8 @@ export interface ChangegateOptions {
   afterMerge?: AfterMergeStore | null;
   /** direct_push records: pushes to gated branches without a merged PR (null/absent: push events not handled). */
   directPush?: DirectPushStore | null;
+  /** DIRECT_PUSH_RECHECK_MS: wait before a push's commits without a PR are read again (runtime/push-settle.ts; default 15 s). */
+  directPushRecheckMs?: number;
   /** Jira transitions for tickets.transition_on_merge (null: Jira not configured). */
   transitions?: TicketTransitioner | null;
   /** The overdue check of retroactive reviews (runtime/overdue.ts); 0 turns the timer off. */
@@ -217,7 +219,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
         locator.heads.set(ref, head);
         void schedule(newJob({ ref, deliveryId: `reconcile-${randomUUID()}`, event: "reconcile" }));
       };
-      auditScan = startAuditScan({ app, scan: options.auditScan, appId: options.appId, recorder: options.recorder, ledger: options.ledger, tickets: options.tickets, reader: options.reader, evaluate });
+      auditScan = startAuditScan({ app, scan: options.auditScan, appId: options.appId, recorder: options.recorder, ledger: options.ledger, tickets: options.tickets, reader: options.reader, evaluate, directPushes: options.directPush ?? null, recheckMs: options.directPushRecheckMs, sleep: options.sleep });
     }
   };
 
@@ -303,7 +305,7 @@ function pushHandler(app: Probot, options: ChangegateOptions, deps: () => Pipeli
   const store = options.directPush;
   if (!store) return undefined;
   return (id, payload) =>
-    handlePush({ ...deps(), store, log: app.log, onDirectPush: () => options.metrics.bypass() }, id, payload).catch((err: unknown) => {
+    handlePush({ ...deps(), store, log: app.log, onDirectPush: () => options.metrics.bypass(), recheckMs: options.directPushRecheckMs, sleep: options.sleep }, id, payload).catch((err: unknown) => {
       app.log.error({ err: redactError(err), delivery: id }, "a push could not be examined; the audit scan finds it later");
       throw err;
     });

@@ -31,6 +31,7 @@ import { Readiness, storeCheck } from "./runtime/readiness.js";
 import { loadSmeeClient, wantsWebhookProxy } from "./runtime/webhook-proxy.js";
 import { logFormat, REDACT_CENSOR, REDACT_PATHS } from "./runtime/log-options.js";
 import { parseScanInterval } from "./runtime/scan-schedule.js";
+import { DEFAULT_DIRECT_PUSH_RECHECK_MS, directPushRecheckFromEnv } from "./runtime/push-settle.js";
 import { createProcessWrites, type ProcessWrites } from "./runtime/writes.js";
 import { startCheckpointsFromEnv } from "./runtime/checkpoint-schedule.js";
 import { openAppStore } from "./audit/roles.js";
@@ -144,6 +145,12 @@ try {
 } catch (err) {
   await fatal((err as Error).message);
 }
+let directPushRecheckMs = DEFAULT_DIRECT_PUSH_RECHECK_MS;
+try {
+  directPushRecheckMs = directPushRecheckFromEnv(process.env);
+} catch (err) {
+  await fatal((err as Error).message);
+}
 
 // Check and digest writes are paced by GitHub's documented limits (not Probot's fixed spacing).
 let writes: ProcessWrites | null = null;
@@ -184,6 +191,7 @@ const changegate = createChangegate({
   auditScan: scanIntervalMs ? { intervalMs: scanIntervalMs, store } : null,
   afterMerge: new ChainAfterMerge(recorder),
   directPush: new ChainDirectPush(recorder),
+  directPushRecheckMs,
   transitions: jira ? new JiraTransitioner(jira) : null,
   overdueIntervalMs,
 });

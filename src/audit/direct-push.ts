@@ -3,8 +3,11 @@
  * request (commits pushed straight to it, or a force push that rewrote it). One record per push, on
  * the repository's chain, with pr_number 0 and head_sha the pushed `after` commit; merged_at holds
  * when it reached the branch (so the export's window finds it) and bypass is 1 (non-compliant).
- * First writer wins: a record for the same (repository, after) — a redelivery, another replica, or
- * the scan — is found inside the chain transaction and nothing is appended. No new column.
+ * First writer wins: the same push — the same delivery, or the same (repository, branch, before,
+ * after): a redelivery, another replica, a second scan — is found inside the chain transaction
+ * (serialised per chain across replicas) and nothing is appended (pushSeenBefore). A force push
+ * back to an `after` already on record (a reset to an old commit) has another `before`: it is a
+ * change of its own and is recorded. No new column.
  */
 import type { Kysely } from "kysely";
 import type { ChainWriter } from "./chain-writer.js";
@@ -13,6 +16,7 @@ import type { AuditDatabase } from "./migrations.js";
 import { chainOf, normaliseTime } from "./payload.js";
 import { normaliseRow, type AuditRow } from "./reader.js";
 import { changegateVersion } from "./version.js";
+import { mergedShasOnRecord } from "./merge-shas.js";
 
 export interface DirectPushRecord {
   at: string;
@@ -42,7 +46,7 @@ export interface DirectPushRecord {
 
 export interface DirectPushReceipt {
   id: string;
-  /** A direct_push record for this (repository, after) was on record already: nothing appended. */
+  /** This push was on record already (the same delivery, or the same repository, branch, before and after): nothing appended. */
   duplicate: boolean;
 }
 
@@ -50,6 +54,8 @@ export interface DirectPushStore {
   recordDirectPush(rec: DirectPushRecord): Promise<DirectPushReceipt>;
   /** Every commit sha a direct_push record of `repo` (owner/name) names (its after and its commits without PR). */
   recordedPushShas(repo: string): Promise<Set<string>>;
+  /** Of `shas`, those that are the merge commit or head of a merge on record into `branch` of `repo` (audit/merge-shas.ts). */
+  mergedOnRecord?(repo: string, branch: string, shas: readonly string[]): Promise<Set<string>>;
 }
 
 export const DIRECT_PUSH_KIND = "direct_push" as const;
@@ -68,15 +74,16 @@ export class ChainDirectPush implements DirectPushStore {
     const chain = chainOf(rec.owner, rec.repo);
     let existing: string | null = null;
     const appended = await this.writer.append(chain, async (tx) => {
-      const prior = await tx
+      const priors = await tx
         .selectFrom("audit_record")
-        .select("seq")
+        .select(["seq", "delivery_id", "payload"])
         .where("chain", "=", chain)
         .where("kind", "=", DIRECT_PUSH_KIND)
         .where("head_sha", "=", rec.after)
         .orderBy("seq")
-        .limit(1)
-        .executeTakeFirst();
+        .limit(1000)
+        .execute();
+      const prior = priors.find((p) => pushSeenBefore(rec, { deliveryId: p.delivery_id, payload: parsePayload(p.payload) }));
       if (prior) {
         existing = `${chain}@${prior.seq}`;
         return null;
@@ -118,6 +125,10 @@ export class ChainDirectPush implements DirectPushStore {
     return { id: existing!, duplicate: true };
   }
 
+  mergedOnRecord(repo: string, branch: string, shas: readonly string[]): Promise<Set<string>> {
+    return mergedShasOnRecord(this.db, repo, branch, shas);
+  }
+
   async recordedPushShas(repo: string): Promise<Set<string>> {
     const rows = await this.db.selectFrom("audit_record").select(["head_sha", "payload"]).where("chain", "=", repo.toLowerCase()).where("kind", "=", DIRECT_PUSH_KIND).execute();
     const out = new Set<string>();
@@ -128,6 +139,21 @@ export class ChainDirectPush implements DirectPushStore {
     }
     return out;
   }
+}
+
+/**
+ * Is `rec` a push already on record as `prior` (a direct_push row with the same repository and
+ * `after`)? The same delivery, or the same (branch, before): a redelivery, another replica, a
+ * second scan. And a scan's record (before unknown) of the branch is the same arrival of `after` as
+ * a later non-forced delivery of its push (GitHub redelivered after the scan found it). Anything
+ * else — a force push back to this `after` from another `before` — is a change of its own.
+ */
+export function pushSeenBefore(rec: Pick<DirectPushRecord, "deliveryId" | "branch" | "before" | "forced">, prior: { deliveryId: string | null; payload: DirectPushPayload | null }): boolean {
+  if (prior.deliveryId !== null && prior.deliveryId === rec.deliveryId) return true;
+  const p = prior.payload;
+  if (!p || p.branch !== rec.branch) return false;
+  if ((p.before ?? null) === (rec.before ?? null)) return true;
+  return p.foundBy === "scan" && p.before === null && !rec.forced;
 }
 
 /** direct_push rows with merged_at in [from, to) (the export), optionally of one repository, by time. */

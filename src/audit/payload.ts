@@ -87,6 +87,8 @@ export interface MergePayload {
   mergedBy: string | null;
   mergedAt: string | null;
   mergeCommitSha: string | null;
+  /** The branch it merged into (absent from older records): a push of its merge commit to this branch is this merge. */
+  baseRef?: string;
   /**
    * The merged PR's own verdict on the merged head and base when it merged (success/failure/
    * pending/none). Records made before shared-head checks (changegate 0.1) hold the check run's state.
@@ -189,6 +191,7 @@ export function mergePayload(rec: MergeRecord, bypass: boolean, standing: Standi
     mergedBy: rec.mergedBy,
     mergedAt: rec.mergedAt,
     mergeCommitSha: rec.mergeCommitSha,
+    ...(rec.baseRef ? { baseRef: rec.baseRef } : {}),
     outcome: rec.outcome,
     emergency: rec.emergency,
     gated: rec.gated ?? null,

@@ -37,6 +37,8 @@ export interface MergeRecord {
   mergedBy: string | null;
   mergedAt: string | null;
   mergeCommitSha: string | null;
+  /** The branch the PR merged into (records from before it was kept have none). */
+  baseRef?: string;
   /**
    * The merged PR's own verdict for the merged head and base, as last recorded before the merge
    * ("none": changegate never judged that head into that base). Not the check run, which a commit

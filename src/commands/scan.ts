@@ -1,8 +1,9 @@
 /**
  * `changegate audit scan --since DATE [--until DATE] [--org ORG] [--repo OWNER/NAME] [--json]`:
  * find the merges the webhooks missed and put them on record (src/runtime/scan.ts). GitHub access:
- * src/github/cli-auth.ts. Exit 0 when every merged PR is on record (bypasses found are
- * reported, on record, and not an error of the scan); 1 when some PR could not be judged.
+ * src/github/cli-auth.ts. Direct pushes too, unless --no-direct-pushes. Exit 0 when every merged PR
+ * is on record (bypasses found are reported, on record, and not an error of the scan); 1 when some
+ * PR could not be judged or a branch's history was truncated.
  */
 import { ChainDirectPush } from "../audit/direct-push.js";
 import { ChainWriter } from "../audit/chain-writer.js";
@@ -14,6 +15,7 @@ import { scan, type ScanLog, type ScanSummary } from "../runtime/scan.js";
 import { usage } from "./errors.js";
 import { CredentialsError, githubTargets } from "../github/cli-auth.js";
 import { growingProgress } from "./progress.js";
+import { directPushRecheckFromEnv } from "../runtime/push-settle.js";
 
 export interface ScanIo {
   stdout: { write(s: string): unknown };
@@ -30,7 +32,7 @@ export interface ScanOpts {
   repo?: string;
   json?: boolean;
   database?: string;
-  /** --direct-pushes: also the gated branches' histories (runtime/scan-pushes.ts). */
+  /** The gated branches' histories too (runtime/scan-pushes.ts): on unless --no-direct-pushes (false); --direct-pushes is accepted. */
   directPushes?: boolean;
 }
 
@@ -49,6 +51,12 @@ export async function scanCommand(io: ScanIo, opts: ScanOpts, parsePeriod: (from
   } catch (err) {
     if (err instanceof CredentialsError) throw usage(err.message);
     throw err;
+  }
+  let recheckMs: number;
+  try {
+    recheckMs = directPushRecheckFromEnv(io.env);
+  } catch (err) {
+    throw usage((err as Error).message);
   }
   const jira = jiraConfigFromEnv(io.env as NodeJS.ProcessEnv);
   const store = await AuditStore.open(opts.database ?? io.env.DATABASE_URL, { cwd: io.cwd, connectTimeoutMs: 10_000, poolSize: 2, lockPoolSize: 1 });
@@ -72,7 +80,7 @@ export async function scanCommand(io: ScanIo, opts: ScanOpts, parsePeriod: (from
         search: io.env.CHANGEGATE_SEARCH_PACE_MS ? { paceMs: Number(io.env.CHANGEGATE_SEARCH_PACE_MS) } : {},
         onFound: (n) => progress?.add(n),
         onExamined: () => progress?.increment(),
-        ...(opts.directPushes ? { directPushes: new ChainDirectPush(recorder) } : {}),
+        ...(opts.directPushes !== false ? { directPushes: new ChainDirectPush(recorder), directPushRecheckMs: recheckMs } : {}),
       },
       { from: window.from, to: window.to, repo: opts.repo, org: opts.org },
     );

@@ -5,9 +5,13 @@
  * and which pull requests each commit belongs to; policy/direct-push.ts decides. A direct push is
  * recorded (`direct_push`, audit/direct-push.ts), logged with the `is non-compliant!` phrase, counted
  * as a bypass, and listed in audit.issue_repo's bypass issue. Ignored: tag pushes, deleted
- * branches, ungated branches. A redelivery (or the scan) finds the record for (repo, after) and
- * repeats nothing. The policy is read as the pipeline reads it; an invalid policy gates every
- * branch (fail closed).
+ * branches, ungated branches. A redelivery (or the scan) finds the record for the same delivery or
+ * (repo, branch, before, after) and repeats nothing. The policy is read as the pipeline reads it; an
+ * invalid policy gates every branch (fail closed).
+ *
+ * Commits without a merged PR are settled first (runtime/push-settle.ts): the merge commit of a
+ * merge on record is the merge's, and the rest are read again once after DIRECT_PUSH_RECHECK_MS
+ * (GitHub may not have linked a just-merged PR's merge commit yet). Only what is left is recorded.
  */
 import type { Logger } from "pino";
 import { z } from "zod";
@@ -23,6 +27,7 @@ import type { OctokitLike } from "../github/types.js";
 import { judgePush } from "../policy/direct-push.js";
 import { directPushEntry } from "../report/direct-push.js";
 import { redact, redactError } from "../report/redact.js";
+import { DEFAULT_DIRECT_PUSH_RECHECK_MS, settleUncovered } from "./push-settle.js";
 
 export interface DirectPushDeps {
   store: DirectPushStore;
@@ -32,6 +37,9 @@ export interface DirectPushDeps {
   log: Logger;
   /** Counted as a bypass (the bypasses metric). */
   onDirectPush?: () => void;
+  /** DIRECT_PUSH_RECHECK_MS: the wait before commits without a PR are read again (default 15 s; 0: no wait, still one read). */
+  recheckMs?: number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export type PushOutcome = "ignored" | "not_gated" | "compliant" | "recorded" | "duplicate";
@@ -85,8 +93,21 @@ export async function handlePush(deps: DirectPushDeps, deliveryId: string, paylo
       : facts.configFiles.orgFile
         ? fileLabel(facts.configFiles.orgFile)
         : "defaults";
-  const judged = judgePush({ branch, gated, forced: p.forced, commits: facts.commits });
+  let judged = judgePush({ branch, gated, forced: p.forced, commits: facts.commits });
   if (!gated) return "not_gated";
+  if (judged.withoutPr.length > 0) {
+    const settled = await settleUncovered(
+      { store: deps.store, reader, recheckMs: deps.recheckMs ?? DEFAULT_DIRECT_PUSH_RECHECK_MS, sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))) },
+      label,
+      judged.withoutPr.map((sha) => ({ branch, sha })),
+    );
+    if (settled.merges.length > 0) {
+      deps.log.info({ repo: label, branch, after: p.after, merges: settled.merges }, `push to ${label} ${branch}: ${settled.merges.length} commit(s) without a PR at first belong to a merge (on record, or linked by GitHub since)`);
+    }
+    const still = new Set(settled.remaining.map((c) => c.sha));
+    // Judged again on the commits still without a merged PR (a force push is recorded regardless).
+    judged = judgePush({ branch, gated, forced: p.forced, commits: facts.commits.filter((c) => still.has(c.sha)) });
+  }
   if (!judged.record) {
     deps.log.info({ repo: label, branch, after: p.after }, `push to ${label} ${branch}: ${judged.why} (compliant)`);
     return "compliant";

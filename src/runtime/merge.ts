@@ -85,6 +85,7 @@ export function mergeRecordOf(
     mergedBy: pr.mergedBy,
     mergedAt: pr.mergedAt,
     mergeCommitSha: pr.mergeCommitSha,
+    baseRef: pr.baseRef,
     ...judged,
     ...retroReviewTerms(config, judged.emergency, judged.gated, pr.mergedAt!),
   };

@@ -3,10 +3,14 @@
  * its policy (github/push-facts.ts, one read) names the gated branches; each gated branch's commits
  * in the window (github/branch-history.ts, paged, bounded) are compared with the records: a commit
  * that belongs to a pull request merged into the branch is the merge scan's business (a merge on
- * record, or recorded by it); a commit named by a direct_push record is on record; any other commit
- * is a direct push, recorded (`foundBy: "scan"`, one record per commit, after = the commit) and
- * reported like the webhook's (`is non-compliant!`, the bypass issue). Idempotent: the store keeps
- * one direct_push per (repository, after).
+ * record, or recorded by it); a commit named by a direct_push record is on record. The others are
+ * settled as the webhook settles them (runtime/push-settle.ts: a merge on record into the branch
+ * whose merge commit or head it is; then, once per repository, one re-read after
+ * DIRECT_PUSH_RECHECK_MS: a commit GitHub has linked to a PR merged moments ago is the merge
+ * scan's, found by its next run). What is left is a direct push, recorded (`foundBy: "scan"`, one
+ * record per commit, after = the commit) and reported like the webhook's (`is non-compliant!`, the
+ * bypass issue). Idempotent: the store keeps one direct_push per (repository, branch, before,
+ * after), and a commit on record is skipped.
  *
  * Gated branches are the policy's literal names and the default branch; a glob in `branches` is
  * matched against no list of refs here (documented: the webhook sees pushes to any gated branch).
@@ -16,7 +20,7 @@ import { loadPolicy } from "../config/load.js";
 import { isGatedBranch } from "../config/schema.js";
 import { NON_COMPLIANT_PHRASE } from "../contract.js";
 import { listInBypassIssue } from "../github/bypass-issue.js";
-import { branchHistory } from "../github/branch-history.js";
+import { branchHistory, type HistoryCommit } from "../github/branch-history.js";
 import { readFile } from "../github/gather.js";
 import { pushFacts } from "../github/push-facts.js";
 import type { GraphqlReader } from "../github/reader.js";
@@ -24,6 +28,7 @@ import type { OctokitLike } from "../github/types.js";
 import { judgePush } from "../policy/direct-push.js";
 import { directPushEntry } from "../report/direct-push.js";
 import { redact } from "../report/redact.js";
+import { DEFAULT_DIRECT_PUSH_RECHECK_MS, settleUncovered } from "./push-settle.js";
 
 export interface PushScanDeps {
   store: DirectPushStore;
@@ -32,6 +37,9 @@ export interface PushScanDeps {
   installationId: number;
   now: () => Date;
   log: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
+  /** DIRECT_PUSH_RECHECK_MS (default 15 s) and the wait, for the re-read of commits without a PR. */
+  recheckMs?: number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface PushScanSummary {
@@ -54,6 +62,7 @@ export async function scanPushes(deps: PushScanDeps, repoName: string, window: {
   const branches = [...names].filter((b) => (config ? isGatedBranch(config, b, defaultBranch) : true));
   const policySource = !loaded.ok ? `invalid policy (${loaded.problem.file}): every branch gated` : facts.configFiles.repoFile ? `${repoName}:.github/changegate.yml` : facts.configFiles.orgFile ? `${owner}/.github:.github/changegate.yml` : "defaults";
   const onRecord = await deps.store.recordedPushShas(repoName);
+  const candidates: (HistoryCommit & { branch: string })[] = [];
   for (const branch of branches) {
     summary.branches++;
     const { commits, truncated } = await branchHistory(deps.reader, repoName, branch, window);
@@ -62,39 +71,50 @@ export async function scanPushes(deps: PushScanDeps, repoName: string, window: {
     for (const c of commits) {
       if (onRecord.has(c.sha)) continue;
       if (!judgePush({ branch, gated: true, forced: false, commits: [c] }).record) continue; // a merged PR's commit
-      const receipt = await deps.store.recordDirectPush({
-        at: deps.now().toISOString(),
-        deliveryId: runId,
-        installationId: deps.installationId,
-        owner,
-        repo,
-        branch,
-        pusher: null,
-        before: null,
-        after: c.sha,
-        forced: false,
-        commitsWithoutPr: [c.sha],
-        examined: 1,
-        pushedAt: new Date(Date.parse(c.committedAt) || deps.now().getTime()).toISOString(),
-        policySource,
-        foundBy: "scan",
-        author: c.author,
-      });
-      onRecord.add(c.sha);
-      if (receipt.duplicate) continue;
-      summary.recorded.push({ repo: repoName, branch, sha: c.sha, record: receipt.id });
-      deps.log.warn(
-        { repo: repoName, branch, after: c.sha, author: c.author, record: receipt.id, foundBy: "scan" },
-        `direct push to ${repoName} ${branch} (commit ${c.sha.slice(0, 12)} by ${c.author ?? "unknown"}) ${NON_COMPLIANT_PHRASE} no merged pull request (found by the scan)`,
-      );
-      const issueRepo = config?.audit.issue_repo;
-      if (issueRepo) {
-        try {
-          const rec = { at: deps.now().toISOString(), deliveryId: runId, installationId: deps.installationId, owner, repo, branch, pusher: null, before: null, after: c.sha, forced: false, commitsWithoutPr: [c.sha], examined: 1, pushedAt: c.committedAt, policySource, foundBy: "scan" as const };
-          await listInBypassIssue(deps.octokit, issueRepo, repoName, directPushEntry(rec, receipt.id));
-        } catch (err) {
-          deps.log.error({ err: redact((err as Error).message), issueRepo }, `could not list the direct push to ${repoName} ${branch} in ${issueRepo}`);
-        }
+      candidates.push({ ...c, branch });
+    }
+  }
+  const settled = await settleUncovered(
+    { store: deps.store, reader: deps.reader, recheckMs: deps.recheckMs ?? DEFAULT_DIRECT_PUSH_RECHECK_MS, sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))) },
+    repoName,
+    candidates,
+  );
+  if (settled.merges.length > 0) deps.log.info({ repo: repoName, merges: settled.merges }, `${repoName}: ${settled.merges.length} commit(s) without a PR in the history belong to a merge (on record, or linked by GitHub since): the merge scan's`);
+  for (const c of settled.remaining) {
+    const branch = c.branch;
+    if (onRecord.has(c.sha)) continue;
+    const receipt = await deps.store.recordDirectPush({
+      at: deps.now().toISOString(),
+      deliveryId: runId,
+      installationId: deps.installationId,
+      owner,
+      repo,
+      branch,
+      pusher: null,
+      before: null,
+      after: c.sha,
+      forced: false,
+      commitsWithoutPr: [c.sha],
+      examined: 1,
+      pushedAt: new Date(Date.parse(c.committedAt) || deps.now().getTime()).toISOString(),
+      policySource,
+      foundBy: "scan",
+      author: c.author,
+    });
+    onRecord.add(c.sha);
+    if (receipt.duplicate) continue;
+    summary.recorded.push({ repo: repoName, branch, sha: c.sha, record: receipt.id });
+    deps.log.warn(
+      { repo: repoName, branch, after: c.sha, author: c.author, record: receipt.id, foundBy: "scan" },
+      `direct push to ${repoName} ${branch} (commit ${c.sha.slice(0, 12)} by ${c.author ?? "unknown"}) ${NON_COMPLIANT_PHRASE} no merged pull request (found by the scan)`,
+    );
+    const issueRepo = config?.audit.issue_repo;
+    if (issueRepo) {
+      try {
+        const rec = { at: deps.now().toISOString(), deliveryId: runId, installationId: deps.installationId, owner, repo, branch, pusher: null, before: null, after: c.sha, forced: false, commitsWithoutPr: [c.sha], examined: 1, pushedAt: c.committedAt, policySource, foundBy: "scan" as const };
+        await listInBypassIssue(deps.octokit, issueRepo, repoName, directPushEntry(rec, receipt.id));
+      } catch (err) {
+        deps.log.error({ err: redact((err as Error).message), issueRepo }, `could not list the direct push to ${repoName} ${branch} in ${issueRepo}`);
       }
     }
   }

@@ -1,6 +1,7 @@
 /**
  * The scheduled scan in the app (AUDIT_SCAN_INTERVAL): the app's installations as scan targets,
- * the scan (runtime/scan.ts) and the stale-check reconcile (runtime/reconcile-stale.ts) on the
+ * the scan (runtime/scan.ts; with direct pushes when the app records them, a truncated branch
+ * history logged as a warning) and the stale-check reconcile (runtime/reconcile-stale.ts) on the
  * schedule of runtime/scan-schedule.ts.
  */
 import type { Probot } from "probot";
@@ -13,7 +14,8 @@ import type { TicketLookupService } from "../jira/tickets.js";
 import type { DeliveryLedger, PrRef } from "../refs.js";
 import { redactError } from "../report/redact.js";
 import { reconcileStale } from "./reconcile-stale.js";
-import { scan, type ScanTarget } from "./scan.js";
+import { scan, warnTruncated, type ScanDeps, type ScanLog, type ScanTarget } from "./scan.js";
+import type { DirectPushStore } from "../audit/direct-push.js";
 import { startScanSchedule } from "./scan-schedule.js";
 
 export interface AuditScanOptions {
@@ -30,6 +32,11 @@ export interface AuditScanWiring {
   tickets: TicketLookupService | null;
   reader: ReaderOptions;
   evaluate: (ref: PrRef, head: string) => void;
+  /** direct_push records: the scan also looks for missed direct pushes (runtime/scan-pushes.ts); null: merges only. */
+  directPushes?: DirectPushStore | null;
+  /** DIRECT_PUSH_RECHECK_MS and the wait (runtime/push-settle.ts). */
+  recheckMs?: number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 async function appTargets(app: Probot, reader: ReaderOptions): Promise<ScanTarget[]> {
@@ -47,6 +54,20 @@ async function appTargets(app: Probot, reader: ReaderOptions): Promise<ScanTarge
   return out;
 }
 
+/** The scheduled scan's deps: merges, and direct pushes whenever the app records them (as the CLI's default). */
+export function scheduledScanDeps(w: Omit<AuditScanWiring, "app" | "ledger" | "evaluate" | "reader">, targets: ScanTarget[], log: ScanLog): ScanDeps {
+  return {
+    targets,
+    store: w.scan.store,
+    recorder: w.recorder,
+    appId: w.appId,
+    tickets: w.tickets,
+    log,
+    now: () => new Date(),
+    ...(w.directPushes ? { directPushes: w.directPushes, directPushRecheckMs: w.recheckMs, sleep: w.sleep } : {}),
+  };
+}
+
 export function startAuditScan(w: AuditScanWiring): { stop(): void } {
   const log = w.app.log.child({ name: "audit-scan" });
   return startScanSchedule({
@@ -56,7 +77,8 @@ export function startAuditScan(w: AuditScanWiring): { stop(): void } {
     log,
     run: async (window) => {
       const targets = await appTargets(w.app, w.reader);
-      await scan({ targets, store: w.scan.store, recorder: w.recorder, appId: w.appId, tickets: w.tickets, log, now: () => new Date() }, window);
+      const summary = await scan(scheduledScanDeps(w, targets, log), window);
+      warnTruncated(log, summary);
       await reconcileStale({
         app: () => w.app.auth() as never,
         installation: (id) => w.app.auth(id) as never,

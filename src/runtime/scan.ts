@@ -51,6 +51,9 @@ export interface ScanDeps {
   onExamined?: () => void;
   /** Also look for direct pushes whose push events were missed (runtime/scan-pushes.ts); absent: merges only. */
   directPushes?: DirectPushStore;
+  /** DIRECT_PUSH_RECHECK_MS for the direct pushes' re-read (runtime/push-settle.ts; default 15 s), and the wait. */
+  directPushRecheckMs?: number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface ScanWindow {
@@ -173,7 +176,12 @@ async function scanTargetPushes(deps: ScanDeps, store: DirectPushStore, t: ScanT
   }
   for (const repo of repos) {
     try {
-      const s = await scanPushes({ store, octokit: t.octokit, reader: t.reader, installationId: t.installationId, now: deps.now, log: deps.log }, repo, { from: w.from, to: w.to }, runId);
+      const s = await scanPushes(
+        { store, octokit: t.octokit, reader: t.reader, installationId: t.installationId, now: deps.now, log: deps.log, recheckMs: deps.directPushRecheckMs, sleep: deps.sleep },
+        repo,
+        { from: w.from, to: w.to },
+        runId,
+      );
       out.recorded.push(...s.recorded);
       out.truncated.push(...s.truncated);
     } catch (err) {
@@ -181,5 +189,12 @@ async function scanTargetPushes(deps: ScanDeps, store: DirectPushStore, t: ScanT
       summary.failed.push({ pr: `${repo} (direct pushes)`, error });
       deps.log.error({ repo, err: error }, `the scan could not look for direct pushes in ${repo}; the next scan tries again`);
     }
+  }
+}
+
+/** The branches whose history in the window was over the bound: a warning each (the scheduled scan; the CLI prints TRUNCATED and exits 1). */
+export function warnTruncated(log: ScanLog, summary: ScanSummary): void {
+  for (const t of summary.directPushes?.truncated ?? []) {
+    log.warn({ branch: t, from: summary.from, to: summary.to }, `audit scan: the history of ${t} from ${summary.from} to ${summary.to} has more commits than the scan reads; direct pushes past the bound were not examined (run \`changegate audit scan --repo\` on shorter windows)`);
   }
 }

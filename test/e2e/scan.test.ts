@@ -2,7 +2,8 @@
  * The scan and completeness end to end: changegate's CLI (`lib/cli.js`) as the GitHub App against
  * the simulator, whose search keeps GitHub's rules (test/sim/search.ts). Merges made while the
  * webhooks were lost are found, judged as of their merge, recorded once; completeness lists what
- * is missing and what is extra over a window larger than one search page.
+ * is missing and what is extra over a window larger than one search page. These scans pass
+ * `--no-direct-pushes` (merges only; direct pushes are on by default, tested in test/e2e/push.test.ts).
  */
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -81,7 +82,7 @@ describe("audit scan", () => {
 
   test("finds every missed merge through sliced searches, records it, and reports the bypass", async () => {
     const seq = w.sim.lastSeq;
-    const r = await cli(["audit", "scan", "--since", since, "--until", inAnHour(), "--org", org, "--json"]);
+    const r = await cli(["audit", "scan", "--since", since, "--until", inAnHour(), "--org", org, "--json", "--no-direct-pushes"]);
     expect(r.stderr).toContain(NON_COMPLIANT_PHRASE);
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout) as { merged: number; alreadyRecorded: number; recorded: number; compliant: number; bypasses: { pr: string; outcome: string }[]; failed: unknown[] };
@@ -101,7 +102,7 @@ describe("audit scan", () => {
   }, 180_000);
 
   test("twice: nothing is recorded twice", async () => {
-    const r = await cli(["audit", "scan", "--since", since, "--until", inAnHour(), "--org", org, "--json"]);
+    const r = await cli(["audit", "scan", "--since", since, "--until", inAnHour(), "--org", org, "--json", "--no-direct-pushes"]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ merged: 14, alreadyRecorded: 14, recorded: 0, bypasses: [] });
     const exported = await cli(["audit", "export", "--from", since, "--to", inAnHour(), "--repo", `${org}/service`, "--format", "json"]);
@@ -124,7 +125,7 @@ describe("audit completeness", () => {
     expect(before.code).toBe(1);
     expect(JSON.parse(before.stdout)).toMatchObject({ complete: false, repositories: [{ repo: name, githubMerges: 104, records: 0 }] });
 
-    expect((await cli(["audit", "scan", "--since", since, "--until", inAnHour(), "--repo", name, "--json"])).code).toBe(0);
+    expect((await cli(["audit", "scan", "--since", since, "--until", inAnHour(), "--repo", name, "--json", "--no-direct-pushes"])).code).toBe(0);
     const complete = await cli(["audit", "completeness", "--from", since, "--to", inAnHour(), "--repo", name]);
     expect(complete.stdout).toContain(`${name}: GitHub 104 merges, 104 records, complete`);
     expect(complete.code).toBe(0);

@@ -1,7 +1,9 @@
 /**
  * The scan finds direct pushes whose push events were missed: the gated branch's history in the
  * window against the records. A commit of a merged PR is not one; a commit already on record (the
- * webhook's) is not recorded again; a second scan records nothing. Exact GraphQL request list.
+ * webhook's) is not recorded again; a second scan records nothing. Exact GraphQL request list: the
+ * commits without a PR are read again once (after DIRECT_PUSH_RECHECK_MS); one GitHub has linked to
+ * a PR merged moments ago, or the merge commit of a merge on record, is the merge scan's.
  */
 import { afterEach, beforeEach, expect, test } from "@jest/globals";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -64,11 +66,14 @@ test("the scan records the missed direct pushes of a gated branch once", async (
   // C's push was seen by the webhook already.
   await pushes.recordDirectPush({ at: "2026-11-20T08:01:00Z", deliveryId: "hook", installationId: 77, owner: "acme", repo: "payments", branch: "main", pusher: "eve", before: B, after: C, forced: false, commitsWithoutPr: [C], examined: 1, pushedAt: "2026-11-20T08:01:00Z", policySource: "defaults" });
   const queries: string[] = [];
-  const deps = { store: pushes, octokit: { request: async () => ({ data: {} }) } as never, reader: github(queries), installationId: 77, now: () => new Date("2026-11-21T00:00:00Z"), log };
+  const waits: number[] = [];
+  const deps = { store: pushes, octokit: { request: async () => ({ data: {} }) } as never, reader: github(queries), installationId: 77, now: () => new Date("2026-11-21T00:00:00Z"), log, sleep: async (ms: number) => void waits.push(ms) };
   const window = { from: "2026-11-20T00:00:00Z", to: "2026-11-21T00:00:00Z" };
   const first = await scanPushes(deps, "acme/payments", window, "scan-1");
   // release/* is a glob: only the literal gated branches are walked.
-  expect(queries).toStrictEqual(["ChangegatePush", "ChangegateBranchHistory refs/heads/main", "ChangegateBranchHistory after=p2 refs/heads/main"]);
+  // The policy, the history (two pages), and the re-read of the commit without a PR after 15 s.
+  expect(queries).toStrictEqual(["ChangegatePush", "ChangegateBranchHistory refs/heads/main", "ChangegateBranchHistory after=p2 refs/heads/main", "ChangegatePush"]);
+  expect(waits).toStrictEqual([15_000]);
   expect(first.recorded.map((r) => r.sha)).toStrictEqual([A]);
   expect(first.commits).toBe(3);
   expect(logs.filter((l) => l.includes("is non-compliant!"))).toStrictEqual([`direct push to acme/payments main (commit ${A.slice(0, 12)} by mallory) is non-compliant! no merged pull request (found by the scan)`]);
@@ -76,7 +81,77 @@ test("the scan records the missed direct pushes of a gated branch once", async (
   expect(rows.map((r) => r.head_sha)).toStrictEqual([C, A]);
   expect(JSON.parse(rows[1]!.payload)).toMatchObject({ foundBy: "scan", author: "mallory", before: null, after: A, branch: "main" });
 
-  const second = await scanPushes({ ...deps, reader: github([]) }, "acme/payments", window, "scan-2");
+  const again: string[] = [];
+  const second = await scanPushes({ ...deps, reader: github(again) }, "acme/payments", window, "scan-2");
   expect(second.recorded).toStrictEqual([]);
+  // Nothing left without a record: no re-read, no wait.
+  expect(again).toStrictEqual(["ChangegatePush", "ChangegateBranchHistory refs/heads/main", "ChangegateBranchHistory after=p2 refs/heads/main"]);
+  expect(waits).toStrictEqual([15_000]);
   expect(await store.db.selectFrom("audit_record").select("seq").where("kind", "=", "direct_push").execute()).toHaveLength(2);
+});
+
+/** GitHub where A has no PR in the history read; the re-read (ChangegatePush with c0) says `reread`. */
+function linkedLater(queries: string[], reread: { number: number; merged: boolean; baseRefName: string }[]): GraphqlReader {
+  let reads = 0;
+  return {
+    get reads() {
+      return reads;
+    },
+    async query(query: string, variables: Record<string, unknown>) {
+      reads++;
+      const name = /query (\w+)/.exec(query)![1]!;
+      queries.push(`${name}${variables.c0 ? ` c0=${String(variables.c0).slice(0, 4)}` : ""}`);
+      if (name === "ChangegatePush") {
+        const repository: Record<string, unknown> = { nameWithOwner: "acme/payments", defaultBranchRef: { name: "main" }, policy: null };
+        if (variables.c0) repository.c0 = { oid: variables.c0, associatedPullRequests: { nodes: reread } };
+        return { data: { repository, org: { policy: null } }, errors: [] };
+      }
+      return { data: { repository: { ref: { target: { history: { pageInfo: { hasNextPage: false, endCursor: null }, nodes: [commit(A, "web-flow", [])] } } } } }, errors: [] };
+    },
+  } as GraphqlReader;
+}
+
+function quietDeps(reader: GraphqlReader, waits: number[]) {
+  const log = { info: () => {}, warn: () => {}, error: () => {} };
+  return { store: new ChainDirectPush(new ChainWriter(store)), octokit: { request: async () => ({ data: {} }) } as never, reader, installationId: 77, now: () => new Date("2026-11-21T00:00:00Z"), log, sleep: async (ms: number) => void waits.push(ms) };
+}
+const WINDOW = { from: "2026-11-20T00:00:00Z", to: "2026-11-21T00:00:00Z" };
+
+test("a commit GitHub links to a PR merged moments ago is the merge scan's, not a direct push", async () => {
+  const queries: string[] = [];
+  const waits: number[] = [];
+  const s = await scanPushes({ ...quietDeps(linkedLater(queries, [{ number: 9, merged: true, baseRefName: "main" }]), waits), recheckMs: 0 }, "acme/payments", WINDOW, "scan-1");
+  expect(queries).toStrictEqual(["ChangegatePush", "ChangegateBranchHistory", "ChangegatePush c0=aaaa"]);
+  expect(waits).toStrictEqual([]);
+  expect(s.recorded).toStrictEqual([]);
+  expect(await store.db.selectFrom("audit_record").select("seq").where("kind", "=", "direct_push").execute()).toHaveLength(0);
+});
+
+test("a PR merged into another branch does not cover the commit on re-read; a merge on record into this branch does, without a re-read", async () => {
+  const queries: string[] = [];
+  const s = await scanPushes(quietDeps(linkedLater(queries, [{ number: 9, merged: true, baseRefName: "develop" }]), []), "acme/payments", WINDOW, "scan-1");
+  expect(s.recorded.map((r) => r.sha)).toStrictEqual([A]);
+
+  await store.close();
+  store = await AuditStore.open(`sqlite:${join(dir, "b.db")}`);
+  const writer = new ChainWriter(store);
+  await writer.recordMerge({
+    at: "2026-11-20T08:00:00Z",
+    deliveryId: "m",
+    ref: { installationId: 77, owner: "acme", repo: "payments", number: 9 },
+    url: "https://github.com/acme/payments/pull/9",
+    title: "t",
+    author: "dev",
+    headSha: C,
+    mergedBy: "carol",
+    mergedAt: "2026-11-20T08:00:00Z",
+    mergeCommitSha: A,
+    baseRef: "main",
+    outcome: "success",
+    emergency: false,
+  });
+  const fresh: string[] = [];
+  const t = await scanPushes(quietDeps(linkedLater(fresh, []), []), "acme/payments", WINDOW, "scan-2");
+  expect(fresh).toStrictEqual(["ChangegatePush", "ChangegateBranchHistory"]);
+  expect(t.recorded).toStrictEqual([]);
 });
