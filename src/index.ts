@@ -184,14 +184,15 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     onError: (key, err) => probot?.log.error({ err: redactError(err), pr: key }, "evaluation crashed outside the pipeline"),
   });
   const intake = new Intake({ ledger: options.ledger, laterRetryMs: options.laterRetryMs, schedule, log: () => probot?.log });
-  const stats = () => ({ ...scheduler.stats, deliveries: intake.deliveries, duplicates: intake.duplicates });
+  const pushes = new Set<Promise<unknown>>();
+  const stats = () => ({ ...scheduler.stats, active: scheduler.stats.active + pushes.size, deliveries: intake.deliveries, duplicates: intake.duplicates });
   options.metrics.setSource("evaluations_in_flight", () => scheduler.active);
   if (options.writes) wireWriteMetrics(options.metrics, options.writes);
 
   const appFn: ApplicationFunction = (app, { addHandler }) => {
     probot = app;
     if (!options.appId) app.log.warn("APP_ID is not set: changegate cannot tell its own check runs from CI");
-    subscribe(app, { appId: options.appId, intake, locator, mergeGroup: (id, payload) => handleMergeGroup({ ...deps(), log: app.log }, id, payload), push: pushHandler(app, options, deps) });
+    subscribe(app, { appId: options.appId, intake, locator, mergeGroup: (id, payload) => handleMergeGroup({ ...deps(), log: app.log }, id, payload), push: pushHandler(app, options, deps, pushes) });
     subscribeTeams(app, { intake, teams }); // approvals.rules: a team changed, its PRs are judged again
     registerRoute(app, addHandler, healthRoute(stats));
     app.onAny((context) => options.metrics.webhook(context.name));
@@ -235,6 +236,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
       await resumed;
       await startup;
       await scheduler.idle();
+      while (pushes.size > 0) await Promise.all([...pushes]);
       await intake.flush();
     },
     resumed: () => resumed,
@@ -300,15 +302,21 @@ function pipelineDeps(
   });
 }
 
-/** push events (direct pushes), when a store for their records is wired. */
-function pushHandler(app: Probot, options: ChangegateOptions, deps: () => PipelineDeps): ((id: string, payload: unknown) => Promise<unknown>) | undefined {
+/**
+ * push events (direct pushes), when a store for their records is wired. The examination runs after
+ * GitHub has its answer: it may wait DIRECT_PUSH_RECHECK_MS for GitHub to link a merge commit to its
+ * PR, far longer than a webhook may take. `pushes` holds the ones running (health's active count, idle()).
+ */
+function pushHandler(app: Probot, options: ChangegateOptions, deps: () => PipelineDeps, pushes: Set<Promise<unknown>>): ((id: string, payload: unknown) => void) | undefined {
   const store = options.directPush;
   if (!store) return undefined;
-  return (id, payload) =>
-    handlePush({ ...deps(), store, log: app.log, onDirectPush: () => options.metrics.bypass(), recheckMs: options.directPushRecheckMs, sleep: options.sleep }, id, payload).catch((err: unknown) => {
+  return (id, payload) => {
+    const running = handlePush({ ...deps(), store, log: app.log, onDirectPush: () => options.metrics.bypass(), recheckMs: options.directPushRecheckMs, sleep: options.sleep }, id, payload).catch((err: unknown) => {
       app.log.error({ err: redactError(err), delivery: id }, "a push could not be examined; the audit scan finds it later");
-      throw err;
     });
+    pushes.add(running);
+    void running.finally(() => pushes.delete(running));
+  };
 }
 
 /** Jira: the webhook route (only with a secret) and the periodic re-check of PRs waiting on tickets. */

@@ -18,12 +18,13 @@ export interface EventDeps {
   /** merge_group deliveries (src/runtime/merge-group.ts); absent: not handled. */
   mergeGroup?: (deliveryId: string, payload: unknown) => Promise<unknown>;
   /** push deliveries: direct pushes to gated branches (src/runtime/direct-push.ts); absent: not handled. */
-  push?: (deliveryId: string, payload: unknown) => Promise<unknown>;
+  push?: (deliveryId: string, payload: unknown) => void;
 }
 
 export function subscribe(app: Probot, { appId, intake, locator, mergeGroup, push }: EventDeps): void {
   if (mergeGroup) app.on("merge_group", async (context) => void (await mergeGroup(context.id, context.payload)));
-  if (push) app.on("push", async (context) => void (await push(context.id, context.payload)));
+  // Examined after GitHub has its answer (it may wait for GitHub to link merge commits to their PRs).
+  if (push) app.on("push", (context) => push(context.id, context.payload));
 
   app.on(
     [
