@@ -28,7 +28,7 @@ import { reconcile } from "./runtime/reconcile.js";
 import { startAuditScan, type AuditScanOptions } from "./runtime/scan-wiring.js";
 import { DEFAULT_OVERDUE_INTERVAL_MS, startOverdueCheck, type OverdueCheck } from "./runtime/overdue.js";
 import { BoundedMap } from "./runtime/bounded-map.js";
-import { Scheduler } from "./runtime/scheduler.js";
+import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, Scheduler } from "./runtime/scheduler.js";
 import { subscribe } from "./server/events.js";
 import { handleMergeGroup } from "./runtime/merge-group.js";
 import type { DirectPushStore } from "./audit/direct-push.js";
@@ -73,6 +73,8 @@ export interface ChangegateOptions {
   prLock: PrLock;
   /** Walk every installation's open PRs at start-up (finds events missed while down). */
   reconcileOnStart: boolean;
+  /** Evaluations running at once (MAX_CONCURRENT_EVALUATIONS; default 32); the rest wait, coalesced per PR. */
+  maxConcurrentEvaluations?: number;
   /** Prometheus metrics (GET /metrics); a write scheduler registers its queue depth with setSource. */
   metrics: Metrics;
   /** GET /metrics needs `Authorization: Bearer <metricsToken>` when set (METRICS_TOKEN). */
@@ -181,12 +183,14 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   }
   const scheduler = new Scheduler<EvaluationJob>(runJob, {
     coalesce: coalesceJobs,
+    maxRunning: options.maxConcurrentEvaluations ?? DEFAULT_MAX_CONCURRENT_EVALUATIONS,
     onError: (key, err) => probot?.log.error({ err: redactError(err), pr: key }, "evaluation crashed outside the pipeline"),
   });
   const intake = new Intake({ ledger: options.ledger, laterRetryMs: options.laterRetryMs, schedule, log: () => probot?.log });
   const pushes = new Set<Promise<unknown>>();
   const stats = () => ({ ...scheduler.stats, active: scheduler.stats.active + pushes.size, deliveries: intake.deliveries, duplicates: intake.duplicates });
   options.metrics.setSource("evaluations_in_flight", () => scheduler.active);
+  options.metrics.setSource("evaluations_queued", () => scheduler.queued);
   if (options.writes) wireWriteMetrics(options.metrics, options.writes);
 
   const appFn: ApplicationFunction = (app, { addHandler }) => {

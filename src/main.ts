@@ -4,6 +4,7 @@
  * the GitHub App from app.yml. SIGTERM stops accepting webhooks and drains running evaluations.
  */
 import { Transform } from "node:stream";
+import { limitHeapGrowth } from "./runtime/heap.js";
 import { getTransformStream } from "@probot/pino";
 import { pino } from "pino";
 import { ProbotOctokit, run } from "probot";
@@ -32,6 +33,7 @@ import { loadSmeeClient, wantsWebhookProxy } from "./runtime/webhook-proxy.js";
 import { logFormat, REDACT_CENSOR, REDACT_PATHS } from "./runtime/log-options.js";
 import { parseScanInterval } from "./runtime/scan-schedule.js";
 import { DEFAULT_DIRECT_PUSH_RECHECK_MS, directPushRecheckFromEnv } from "./runtime/push-settle.js";
+import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, maxConcurrentEvaluationsFromEnv } from "./runtime/scheduler.js";
 import { createProcessWrites, type ProcessWrites } from "./runtime/writes.js";
 import { startCheckpointsFromEnv } from "./runtime/checkpoint-schedule.js";
 import { openAppStore } from "./audit/roles.js";
@@ -101,7 +103,9 @@ function withAuthBaseUrl(options: Record<string, unknown>): { auth?: unknown } {
   return { auth: { ...auth, request: auth.request.defaults({ baseUrl: options.baseUrl }) } };
 }
 
+const heapGrowth = limitHeapGrowth();
 const log = await createLog();
+log.debug(heapGrowth);
 
 /** Log why changegate cannot run and exit non-zero, after the line is written. */
 async function fatal(message: string): Promise<never> {
@@ -142,6 +146,12 @@ readiness.add("store", storeCheck(store));
 let scanIntervalMs: number | null = null;
 try {
   scanIntervalMs = parseScanInterval(process.env.AUDIT_SCAN_INTERVAL);
+} catch (err) {
+  await fatal((err as Error).message);
+}
+let maxConcurrentEvaluations = DEFAULT_MAX_CONCURRENT_EVALUATIONS;
+try {
+  maxConcurrentEvaluations = maxConcurrentEvaluationsFromEnv(process.env);
 } catch (err) {
   await fatal((err as Error).message);
 }
@@ -192,6 +202,7 @@ const changegate = createChangegate({
   afterMerge: new ChainAfterMerge(recorder),
   directPush: new ChainDirectPush(recorder),
   directPushRecheckMs,
+  maxConcurrentEvaluations,
   transitions: jira ? new JiraTransitioner(jira) : null,
   overdueIntervalMs,
 });

@@ -10,7 +10,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 export const METRIC_PREFIX = "changegate_";
 
 /** Values read at scrape time from whoever owns them (the write scheduler registers its depth). */
-export type MetricSourceName = "write_queue_depth" | "evaluations_in_flight" | "write_near_hourly_cap" | "write_cap_warnings_total";
+export type MetricSourceName = "write_queue_depth" | "evaluations_in_flight" | "evaluations_queued" | "write_near_hourly_cap" | "write_cap_warnings_total";
 
 /** Bounded label values: the first `max` distinct values seen, then "other". */
 export class BoundedLabel {
@@ -119,7 +119,8 @@ export class Metrics {
         },
       });
     gauge("write_queue_depth", "GitHub writes waiting in the write queue (0 until a write scheduler registers its depth).");
-    gauge("evaluations_in_flight", "Evaluations running now.");
+    gauge("evaluations_in_flight", "PRs being evaluated now, or waiting for their turn (one job per PR).");
+    gauge("evaluations_queued", "PRs waiting for one of the MAX_CONCURRENT_EVALUATIONS evaluation slots.");
     gauge("write_near_hourly_cap", "1 while an installation is near GitHub's hourly cap of content-creating writes (digests wait, checks go on), else 0.");
     // Monotonic, read from the write scheduler at scrape time (a gauge: its value lives in the scheduler).
     gauge("write_cap_warnings_total", "Times an installation came near GitHub's hourly cap of content-creating writes (each logged as a warning).");

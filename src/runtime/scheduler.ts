@@ -8,6 +8,12 @@ export interface SchedulerOptions<J> {
   coalesce: (pending: J, next: J) => J;
   /** Called for errors `run` lets escape (it should not): logged, never crash the process. */
   onError: (key: string, err: unknown) => void;
+  /**
+   * At most this many runs at once across all keys (default: unbounded). The others wait, first come
+   * first served, as their (coalesced) job alone: a burst's backlog is one small job per PR, not a
+   * half-finished evaluation per PR holding its clients, answers and renderings.
+   */
+  maxRunning?: number;
 }
 
 interface Slot<J> {
@@ -20,6 +26,8 @@ export class Scheduler<J> {
   private readonly slots = new Map<string, Slot<J>>();
   private evaluations = 0;
   private coalesced = 0;
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(
     private readonly run: (key: string, job: J) => Promise<void>,
@@ -47,6 +55,13 @@ export class Scheduler<J> {
     let job: J | null = first;
     let waiters: (() => void)[] = [];
     while (job) {
+      await this.permit();
+      // Everything requested while this waited for its turn is served by this run.
+      if (slot.pending) {
+        job = this.options.coalesce(job, slot.pending);
+        slot.pending = null;
+        waiters.push(...slot.waiters.splice(0));
+      }
       this.evaluations++;
       try {
         await this.run(key, job);
@@ -56,6 +71,8 @@ export class Scheduler<J> {
         } catch {
           // A failing error handler must not end this loop: the slot would stay and wedge the key.
         }
+      } finally {
+        this.release();
       }
       waiters.forEach((w) => w());
       // Everything requested during that run is served by one follow-up run.
@@ -64,6 +81,27 @@ export class Scheduler<J> {
       waiters = slot.waiters.splice(0);
     }
     this.slots.delete(key);
+  }
+
+  private permit(): Promise<void> | void {
+    const max = this.options.maxRunning ?? Infinity;
+    if (this.running < max) {
+      this.running++;
+      return;
+    }
+    return new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Hands the permit to the longest-waiting run, if any. */
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.running--;
+  }
+
+  /** Runs waiting for a permit (maxRunning). */
+  get queued(): number {
+    return this.waiting.length;
   }
 
   /** The follow-up job waiting for `key` while it is being evaluated, if any (a newer request). */
@@ -86,4 +124,16 @@ export class Scheduler<J> {
       await Promise.all([...this.slots.values()].map((s) => s.running));
     }
   }
+}
+
+/** MAX_CONCURRENT_EVALUATIONS' default: enough to keep every installation's serial read busy. */
+export const DEFAULT_MAX_CONCURRENT_EVALUATIONS = 32;
+
+/** MAX_CONCURRENT_EVALUATIONS: evaluations running at once (1–1000); the rest wait as one job per PR. */
+export function maxConcurrentEvaluationsFromEnv(env: Record<string, string | undefined>): number {
+  const v = env.MAX_CONCURRENT_EVALUATIONS?.trim();
+  if (!v) return DEFAULT_MAX_CONCURRENT_EVALUATIONS;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 1000) throw new Error(`MAX_CONCURRENT_EVALUATIONS=${JSON.stringify(v)}: expected a whole number from 1 to 1000 (default ${DEFAULT_MAX_CONCURRENT_EVALUATIONS})`);
+  return n;
 }

@@ -95,6 +95,7 @@ describe("GET /metrics", () => {
     expect(evaluations).toHaveLength(1);
     expect(sample(text, "changegate_evaluation_duration_seconds_count", { kind: "evaluate" })).toBe(1);
     expect(sample(text, "changegate_evaluations_in_flight")).toBe(0);
+    expect(sample(text, "changegate_evaluations_queued")).toBe(0);
     expect(sample(text, "changegate_write_queue_depth")).toBe(0);
     expect(sample(text, "changegate_bypasses_detected_total")).toBe(0);
     expect(text).toContain("changegate_process_resident_memory_bytes");

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "@jest/globals";
 import { MemoryDeliveryLedger } from "../../src/runtime/dedupe.js";
-import { Scheduler } from "../../src/runtime/scheduler.js";
+import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, maxConcurrentEvaluationsFromEnv, Scheduler } from "../../src/runtime/scheduler.js";
+import { HEAP_GROWING_PERCENT, limitHeapGrowth } from "../../src/runtime/heap.js";
 
 /** A promise the test resolves or rejects when it chooses. */
 function deferred<T = void>() {
@@ -317,5 +318,80 @@ describe("BoundedMap", () => {
       ["a", 3],
       ["c", 4],
     ]);
+  });
+});
+
+describe("Scheduler limits (MAX_CONCURRENT_EVALUATIONS) and the heap", () => {
+  describe("maxRunning: a bounded backlog", () => {
+    function gated() {
+      const started: string[] = [];
+      const release = new Map<string, () => void>();
+      let running = 0;
+      let peak = 0;
+      const s = new Scheduler<string[]>(
+        async (key, job) => {
+          started.push(`${key}:${job.join("+")}`);
+          running++;
+          peak = Math.max(peak, running);
+          await new Promise<void>((r) => release.set(key, r));
+          running--;
+        },
+        { coalesce: (a, b) => [...a, ...b], onError: () => {}, maxRunning: 2 },
+      );
+      const tick = () => new Promise((r) => setImmediate(r));
+      return { s, started, release, peak: () => peak, tick };
+    }
+
+    test("at most maxRunning runs at once; the others wait first come first served", async () => {
+      const g = gated();
+      const done = ["a", "b", "c", "d"].map((k) => g.s.request(k, [k]));
+      await g.tick();
+      expect(g.started).toEqual(["a:a", "b:b"]);
+      expect(g.s.queued).toBe(2);
+      g.release.get("b")!();
+      await g.tick();
+      expect(g.started).toEqual(["a:a", "b:b", "c:c"]);
+      g.release.get("a")!();
+      await g.tick();
+      g.release.get("c")!();
+      await g.tick();
+      g.release.get("d")!();
+      await Promise.all(done);
+      expect(g.started).toEqual(["a:a", "b:b", "c:c", "d:d"]);
+      expect(g.peak()).toBe(2);
+      expect(g.s.queued).toBe(0);
+      expect(g.s.active).toBe(0);
+    });
+
+    test("requests for a PR waiting for its turn join its one job (the backlog is one job per PR)", async () => {
+      const g = gated();
+      const first = [g.s.request("a", ["a1"]), g.s.request("b", ["b1"])];
+      const waiting = [g.s.request("c", ["c1"]), g.s.request("c", ["c2"]), g.s.request("c", ["c3"])];
+      await g.tick();
+      expect(g.s.queued).toBe(1);
+      g.release.get("a")!();
+      await g.tick();
+      // c's three requests are served by its first run, which started after all of them.
+      expect(g.started).toEqual(["a:a1", "b:b1", "c:c1+c2+c3"]);
+      g.release.get("b")!();
+      g.release.get("c")!();
+      await Promise.all([...first, ...waiting]);
+      expect(g.started).toHaveLength(3);
+      expect(g.s.stats.evaluations).toBe(3);
+    });
+  });
+
+  test("MAX_CONCURRENT_EVALUATIONS: default, a valid value, and clear refusals", () => {
+    expect(maxConcurrentEvaluationsFromEnv({})).toBe(DEFAULT_MAX_CONCURRENT_EVALUATIONS);
+    expect(maxConcurrentEvaluationsFromEnv({ MAX_CONCURRENT_EVALUATIONS: " 8 " })).toBe(8);
+    for (const bad of ["0", "-1", "2.5", "1001", "lots"]) {
+      expect(() => maxConcurrentEvaluationsFromEnv({ MAX_CONCURRENT_EVALUATIONS: bad })).toThrow(/MAX_CONCURRENT_EVALUATIONS=.*whole number from 1 to 1000/);
+    }
+  });
+
+  test("the heap growing factor is set unless the operator set one", () => {
+    expect(limitHeapGrowth(["--heap-growing-percent=30"], "")).toMatch(/operator's own/);
+    expect(limitHeapGrowth([], "--max-old-space-size=512 --heap_growing_percent=50")).toMatch(/operator's own/);
+    expect(limitHeapGrowth([], "")).toBe(`heap growing factor: ${1 + HEAP_GROWING_PERCENT / 100}×`);
   });
 });
