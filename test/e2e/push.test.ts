@@ -199,6 +199,25 @@ describe("push webhooks", () => {
   }, 120_000);
 });
 
+describe("large pushes", () => {
+  // GitHub's push webhook lists up to 2,048 commits (the 20-commit limit is the timeline's only),
+  // so a push of 101 commits straight to main is an ordinary delivery and must be recorded.
+  // BUG (src/runtime/direct-push.ts, payloadSchema): `commits` is capped at .max(100), so this push
+  // is logged "push event without the fields changegate needs: ignored" and nothing is recorded
+  // (fail open). test.failing until the lead fixes it; then make it `test`.
+  test.failing("a direct push of 101 commits is recorded", async () => {
+    const repo = gatedRepo();
+    const { after } = w.model.directPush(repo, "main", Array.from({ length: 101 }, (_, i) => ({ message: `bulk ${i}` })), { by: "mallory" });
+    const hook = w.model.webhooks.filter((h) => h.name === "push").at(-1)!;
+    expect((hook.payload.commits as unknown[]).length).toBe(101);
+    await w.settle();
+    await until(() => pushDeliveries(repo, after).some((d) => d.status !== null));
+    await sleep(1500);
+    await w.settle();
+    expect(pushRecords(repo)).toEqual([expect.objectContaining({ after, branch: "main", pusher: "mallory" })]);
+  }, 120_000);
+});
+
 describe("audit scan --direct-pushes", () => {
   test("a push whose webhook was lost is found by the scan, recorded with foundBy scan; a second scan records nothing", async () => {
     const repo = gatedRepo();
