@@ -218,6 +218,25 @@ describe("large pushes", () => {
   }, 120_000);
 });
 
+describe("a push that changes the policy", () => {
+  // A direct push whose commit rewrites .github/changegate.yml so that main is no longer gated is
+  // still a direct push to a gated branch: main was gated when the push arrived.
+  // BUG (src/runtime/direct-push.ts): the handler reads the policy at HEAD, i.e. AFTER the push
+  // (github/push-facts.ts `policyExpr: HEAD:.github/changegate.yml`), so the push ungates itself and
+  // is ignored as "not gated": a direct push to main with no record, no log line, no issue. The
+  // scan (runtime/scan-pushes.ts) reads HEAD's policy too. test.failing until fixed (judge by the
+  // policy at `before`, or gate a push that changes the policy file).
+  test.failing("a direct push that ungates main in the same commit is recorded", async () => {
+    const repo = gatedRepo();
+    const { after } = w.model.directPush(repo, "main", [{ message: "stop gating main" }], { by: "mallory", files: { ".github/changegate.yml": "branches: [release]\n" } });
+    await w.settle();
+    await until(() => pushDeliveries(repo, after).some((d) => d.status !== null));
+    await sleep(1500);
+    await w.settle();
+    expect(pushRecords(repo)).toEqual([expect.objectContaining({ after, branch: "main", pusher: "mallory" })]);
+  }, 120_000);
+});
+
 describe("audit scan --direct-pushes", () => {
   test("a push whose webhook was lost is found by the scan, recorded with foundBy scan; a second scan records nothing", async () => {
     const repo = gatedRepo();

@@ -694,9 +694,15 @@ export class GitHubModel {
    * Commits pushed straight to a branch, as `git push` by `by` (default: the repository's owner).
    * Appended to the tip; with `force`, a new line of history replaces it: built on `onto` (default
    * the old tip's first parent, i.e. the tip is rewritten), forced: true, before = the old tip.
+   * `files` are written by the push (the default branch's files: what GraphQL's HEAD: answers).
    * Sends GitHub's `push` webhook. Returns before, after and the new commits (oldest first).
    */
-  directPush(repo: SimRepo, branch: string, commits: CommitSpec[] = [{}], opts: { by?: string; force?: boolean; onto?: string } = {}): { before: string; after: string; shas: string[] } {
+  directPush(
+    repo: SimRepo,
+    branch: string,
+    commits: CommitSpec[] = [{}],
+    opts: { by?: string; force?: boolean; onto?: string; /** Files the push writes (null: deletes) on the default branch. */ files?: Record<string, string | null> } = {},
+  ): { before: string; after: string; shas: string[] } {
     if (commits.length === 0) throw new Error("simulator: directPush needs at least one commit");
     const by = opts.by ?? repo.owner;
     this.user(by);
@@ -709,6 +715,7 @@ export class GitHubModel {
       parent = c.sha;
     }
     this.setBranchTip(repo, branch, parent);
+    if (branch === repo.defaultBranch) for (const [path, text] of Object.entries(opts.files ?? {})) text === null ? repo.files.delete(path) : repo.files.set(path, text);
     this.tick();
     this.emitPush(repo, branch, before, parent, by, !!opts.force);
     return { before, after: parent, shas };
