@@ -23,6 +23,7 @@ import {
 } from "graphql";
 import type { GitHubModel, SimApp, SimCheckRun, SimComment, SimInstallation, SimPull, SimRepo, SimReview, SimStatus, SimSuite } from "./model.js";
 import { MAX_PR_FILES } from "./model.js";
+import { historyOf } from "./branches.js";
 
 let cachedSchema: GraphQLSchema | null = null;
 export function githubGraphqlSchema(): GraphQLSchema {
@@ -347,6 +348,8 @@ class Resolvers {
       ref: ({ qualifiedName }: { qualifiedName: string }) => {
         const name = qualifiedName.replace(/^refs\/heads\//, "");
         if (name === r.defaultBranch) return ref(name, r.baseSha);
+        const branch = r.branches.get(name);
+        if (branch) return ref(name, branch);
         const pr = [...this.m.pulls.values()].find((p) => p.repo === r.fullName && p.headRef === name);
         return pr ? ref(name, this.m.headSha(pr)) : null;
       },
@@ -392,7 +395,7 @@ class Resolvers {
     const path = colon >= 0 ? expression.slice(colon + 1) : null;
     const onDefault = rev === "HEAD" || rev === r.defaultBranch || rev === `refs/heads/${r.defaultBranch}` || rev === r.baseSha;
     if (path === null) {
-      const sha = onDefault ? r.baseSha : this.m.commits.has(rev) ? rev : null;
+      const sha = onDefault ? r.baseSha : this.m.commits.get(rev)?.repo === r.fullName ? rev : null;
       return sha ? this.commit(sha) : null;
     }
     if (!onDefault) return null;
@@ -592,11 +595,19 @@ class Resolvers {
       author: () => gitActor(c.authors[0] ?? null),
       committer: () => gitActor(c.committer),
       authors: (args: ConnArgs) => connection("authors", c.authors, args, (a) => gitActor(a)),
-      // GitHub: the merged PR that introduced the commit; while it is not on the default branch,
-      // also the open PRs that contain it.
+      // The commits reachable from this one, newest first; since/until bound the commit date (inclusive).
+      history: (args: ConnArgs & { since?: string | null; until?: string | null }) => {
+        const since = args.since ? Date.parse(args.since) : -Infinity;
+        const until = args.until ? Date.parse(args.until) : Infinity;
+        if (Number.isNaN(since) || Number.isNaN(until)) throw new TypedError("INVALID_ARGUMENT", "since and until must be ISO-8601 timestamps");
+        const list = historyOf(this.m, sha).filter((h) => Date.parse(h.date) >= since && Date.parse(h.date) <= until);
+        return connection("history", list, args, (h) => this.commit(h.sha));
+      },
+      // GitHub: the merged PR that introduced the commit (its merge commit and its own commits);
+      // while it is not on the default branch, also the open PRs that contain it.
       associatedPullRequests: (args: ConnArgs) => {
         const prs = [...this.m.pulls.values()]
-          .filter((p) => p.repo === c.repo && ((p.state === "open" && p.commits.includes(sha)) || p.mergeCommitSha === sha))
+          .filter((p) => p.repo === c.repo && (((p.state === "open" || p.merged) && p.commits.includes(sha)) || p.mergeCommitSha === sha))
           .sort((a, b) => a.number - b.number);
         return connection("associatedPullRequests", prs, args, (p) => this.pullRequest(p));
       },

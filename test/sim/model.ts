@@ -8,6 +8,8 @@
  * by "people" and CI come from the test or benchmark through the methods below.
  */
 import { createHash, randomUUID, type KeyObject } from "node:crypto";
+import { historyOf, pushedCommits, type SimPush } from "./branches.js";
+import type { SimIssue } from "./issues.js";
 import { buildWebhook, type WebhookContext } from "./webhooks.js";
 
 export class SimHttpError extends Error {
@@ -60,6 +62,8 @@ export interface SimRepo {
   files: Map<string, string>;
   /** Head of the default branch. */
   baseSha: string;
+  /** Tips of the other branches a test named (name → sha); see branchTip, createBranch, directPush. */
+  branches: Map<string, string>;
   /** Logins without write access (everyone else can push). */
   readOnly: Set<string>;
   createdAt: string;
@@ -75,6 +79,8 @@ export interface SimCommit {
   committer: string | null;
   parents: string[];
   date: string;
+  /** Creation order (orders commits of the same second in a branch's history). */
+  seq: number;
 }
 
 export type ReviewState = "APPROVED" | "CHANGES_REQUESTED" | "COMMENTED" | "DISMISSED" | "PENDING";
@@ -273,6 +279,8 @@ export class GitHubModel {
   readonly teams = new Map<string, Map<string, "active" | "pending">>();
   /** Repository roles other than write ("owner/repo" lower case → login lower case → role); see setRole. */
   readonly roles = new Map<string, Map<string, "admin" | "maintain" | "triage" | "read">>();
+  /** Plain issues ("owner/name#n", lower-cased; test/sim/issues.ts), e.g. changegate's audit issue. */
+  readonly issues = new Map<string, SimIssue>();
   /** Webhooks produced so far, in order. */
   readonly webhooks: SimWebhook[] = [];
   /** Base URLs, set by the HTTP server once it listens. */
@@ -371,6 +379,7 @@ export class GitHubModel {
       private: r.private ?? true,
       files: new Map(Object.entries(r.files ?? {})),
       baseSha: "",
+      branches: new Map(),
       readOnly: new Set(),
       createdAt: this.stamp(),
       nextIssueNumber: 1,
@@ -482,7 +491,7 @@ export class GitHubModel {
     const authors = spec.authors ?? [fallbackAuthor];
     const committer = spec.committer === undefined ? (authors[0] ?? null) : spec.committer;
     for (const a of [...authors, committer]) if (a) this.user(a);
-    const c: SimCommit = { sha, nodeId: this.nodeId("C", `${repo.id}:${sha}`), repo: repo.fullName, message, authors, committer, parents, date: this.stamp() };
+    const c: SimCommit = { sha, nodeId: this.nodeId("C", `${repo.id}:${sha}`), repo: repo.fullName, message, authors, committer, parents, date: this.stamp(), seq: n };
     this.commits.set(sha, c);
     return c;
   }
@@ -644,13 +653,77 @@ export class GitHubModel {
   merge(pr: SimPull, by: string): string {
     if (pr.state !== "open") throw new SimHttpError(405, "Pull Request is not mergeable");
     const repo = this.mustRepo(pr.repo);
-    const c = this.addCommit(repo, { message: `Merge pull request #${pr.number}`, authors: [by], committer: "web-flow" }, [repo.baseSha, this.headSha(pr)]);
-    repo.baseSha = c.sha;
+    const before = this.branchTip(repo, pr.baseRef);
+    const c = this.addCommit(repo, { message: `Merge pull request #${pr.number}`, authors: [by], committer: "web-flow" }, [before, this.headSha(pr)]);
+    this.setBranchTip(repo, pr.baseRef, c.sha);
     const at = this.tick();
     Object.assign(pr, { state: "closed", merged: true, mergedAt: at, mergedBy: by, mergeCommitSha: c.sha, closedAt: at, updatedAt: at });
     this.user(by);
     this.emit("pull_request", "closed", { repo, sender: by, pr });
+    // GitHub's push for the merge commit: the PR's commits new to the base, and the merge commit.
+    this.emitPush(repo, pr.baseRef, before, c.sha, by, false);
     return c.sha;
+  }
+
+  // ---------------------------------------------------------------- branches and pushes (branches.ts)
+
+  /** A branch's tip: the default branch's is baseSha; another branch is created from it when first named. */
+  branchTip(repo: SimRepo, branch: string): string {
+    if (branch === repo.defaultBranch) return repo.baseSha;
+    return repo.branches.get(branch) ?? this.createBranch(repo, branch);
+  }
+
+  /** Create a branch at `from` (default: the default branch's tip); no webhook. */
+  createBranch(repo: SimRepo, branch: string, from = repo.baseSha): string {
+    if (branch === repo.defaultBranch) throw new SimHttpError(422, "Reference already exists");
+    repo.branches.set(branch, from);
+    return from;
+  }
+
+  private setBranchTip(repo: SimRepo, branch: string, sha: string): void {
+    if (branch === repo.defaultBranch) repo.baseSha = sha;
+    else repo.branches.set(branch, sha);
+  }
+
+  /** A branch's commits, newest first (GraphQL Commit.history). */
+  history(repo: SimRepo, branch: string): SimCommit[] {
+    return historyOf(this, this.branchTip(repo, branch));
+  }
+
+  /**
+   * Commits pushed straight to a branch, as `git push` by `by` (default: the repository's owner).
+   * Appended to the tip; with `force`, a new line of history replaces it: built on `onto` (default
+   * the old tip's first parent, i.e. the tip is rewritten), forced: true, before = the old tip.
+   * `files` are written by the push (the default branch's files: what GraphQL's HEAD: answers).
+   * Sends GitHub's `push` webhook. Returns before, after and the new commits (oldest first).
+   */
+  directPush(
+    repo: SimRepo,
+    branch: string,
+    commits: CommitSpec[] = [{}],
+    opts: { by?: string; force?: boolean; onto?: string; /** Files the push writes (null: deletes) on the default branch. */ files?: Record<string, string | null> } = {},
+  ): { before: string; after: string; shas: string[] } {
+    if (commits.length === 0) throw new Error("simulator: directPush needs at least one commit");
+    const by = opts.by ?? repo.owner;
+    this.user(by);
+    const before = this.branchTip(repo, branch);
+    let parent = opts.force ? (opts.onto ?? this.commits.get(before)?.parents[0] ?? before) : before;
+    const shas: string[] = [];
+    for (const spec of commits) {
+      const c = this.addCommit(repo, { authors: [by], ...spec }, [parent], by);
+      shas.push(c.sha);
+      parent = c.sha;
+    }
+    this.setBranchTip(repo, branch, parent);
+    if (branch === repo.defaultBranch) for (const [path, text] of Object.entries(opts.files ?? {})) text === null ? repo.files.delete(path) : repo.files.set(path, text);
+    this.tick();
+    this.emitPush(repo, branch, before, parent, by, !!opts.force);
+    return { before, after: parent, shas };
+  }
+
+  private emitPush(repo: SimRepo, branch: string, before: string, after: string, pusher: string, forced: boolean): void {
+    const push: SimPush = { ref: `refs/heads/${branch}`, before, after, created: false, deleted: false, forced, commits: pushedCommits(this, before, after), pusher };
+    this.emit("push", null, { repo, sender: pusher, push });
   }
 
   close(pr: SimPull, by = pr.author): void {
@@ -716,7 +789,7 @@ export class GitHubModel {
   // ---------------------------------------------------------------- comments
 
   addComment(repo: SimRepo, issueNumber: number, body: string, author: string, appId: number | null): SimComment {
-    if (!this.pull(repo.fullName, issueNumber)) throw new SimHttpError(404, "Not Found");
+    if (!this.pull(repo.fullName, issueNumber) && !this.issues.has(this.pullKey(repo.fullName, issueNumber))) throw new SimHttpError(404, "Not Found");
     if (body.length > 65536) throw new SimHttpError(422, "Validation Failed", { errors: [{ resource: "IssueComment", code: "custom", field: "body", message: "body is too long (maximum is 65536 characters)" }] });
     const id = this.id();
     const at = this.tick();

@@ -13,6 +13,7 @@ import { WriteLimitEnforcer, type SimWriteLimits } from "./write-limits.js";
 import { JiraModel } from "./jira.js";
 import { checkRunJson, commentJson, commitJson, installationJson, labelJson, pullJson, pullSimpleJson, repoJson, reviewJson, statusJson, appJson, userJson } from "./json.js";
 import { pullFileJson } from "./pull-files.js";
+import { issueJson, listIssues, openIssue } from "./issues.js";
 import { MAX_PR_FILES } from "./model.js";
 import { CHECK_CONCLUSIONS, CHECK_STATUSES, GitHubModel, SimHttpError, type CheckConclusion, type CheckStatus, type SimApp, type SimInstallation, type SimRepo } from "./model.js";
 
@@ -650,9 +651,19 @@ export class Simulator {
       return { ...pg, body: pg.body.map((s) => statusJson(m, s)) };
     });
 
+    this.route("GET", "/repos/{owner}/{repo}/issues", (ctx) => {
+      const r = this.repoOf(ctx);
+      const pg = this.page(ctx, listIssues(m, r, ctx.query), `/repos/${r.fullName}/issues`);
+      return pg;
+    });
+    this.route("POST", "/repos/{owner}/{repo}/issues", (ctx) => {
+      const r = this.repoOf(ctx);
+      const issue = openIssue(m, r, { title: ctx.body.title, body: ctx.body.body, labels: ctx.body.labels, author: ctx.auth!.botLogin, appId: ctx.auth!.app.id });
+      return { status: 201, body: issueJson(m, issue), headers: { location: `${m.apiBase}/repos/${r.fullName}/issues/${issue.number}` } };
+    });
     this.route("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments", (ctx) => {
       const r = this.repoOf(ctx);
-      if (!m.pull(r.fullName, Number(ctx.params.issue_number))) throw new SimHttpError(404, "Not Found");
+      if (!m.pull(r.fullName, Number(ctx.params.issue_number)) && !m.issues.has(m.pullKey(r.fullName, Number(ctx.params.issue_number)))) throw new SimHttpError(404, "Not Found");
       // `since`: only comments last updated at or after that time (GitHub's filter on updated_at).
       const since = ctx.query.get("since");
       const all = m.commentsOf(r.fullName, Number(ctx.params.issue_number)).filter((c) => !since || c.updatedAt >= new Date(since).toISOString());

@@ -3,7 +3,9 @@
  * (@octokit/webhooks-examples), with the objects it describes replaced by the simulator's state.
  */
 import { createHmac } from "node:crypto";
+import { pushFields, type SimPush } from "./branches.js";
 import { example, hasExample } from "./examples.js";
+import { issueJson } from "./issues.js";
 import { checkRunJson, commitJson, commentJson, labelJson, pullJson, repoJson, reviewJson, suiteJson, userJson } from "./json.js";
 import type { GitHubModel, SimCheckRun, SimComment, SimInstallation, SimPull, SimQueueEntry, SimRepo, SimReview, SimStatus, SimSuite } from "./model.js";
 
@@ -27,6 +29,8 @@ export interface WebhookContext {
   requestedAction?: string;
   mergeGroup?: SimQueueEntry;
   reason?: string;
+  /** push: the ref update (test/sim/branches.ts builds its fields). */
+  push?: SimPush;
 }
 
 export function buildWebhook(ctx: WebhookContext): Record<string, unknown> {
@@ -74,6 +78,8 @@ export function buildWebhook(ctx: WebhookContext): Record<string, unknown> {
   }
   if (ctx.comment) {
     p.comment = commentJson(m, ctx.comment);
+    const issue = ctx.pr ? undefined : m.issues.get(m.pullKey(ctx.comment.repo, ctx.comment.issueNumber));
+    if (issue) p.issue = issueJson(m, issue);
     if (ctx.pr) {
       const pr = pullJson(m, ctx.pr);
       p.issue = {
@@ -109,6 +115,7 @@ export function buildWebhook(ctx: WebhookContext): Record<string, unknown> {
     }
   }
   p.repository = repoJson(m, ctx.repo);
+  if (ctx.push) Object.assign(p, pushFields(m, ctx.repo, ctx.push, p.repository as Record<string, unknown>));
   p.sender = userJson(m, ctx.sender);
   p.installation = { id: ctx.installation.id, node_id: ctx.installation.nodeId };
   return p;

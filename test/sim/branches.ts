@@ -1,0 +1,100 @@
+/**
+ * Branches as commit histories, and the `push` webhook's payload. A repository's default branch
+ * tip is `SimRepo.baseSha`; other branches a test names live in `SimRepo.branches` (created from
+ * the default branch's tip when first used). A branch's history is every commit reachable from its
+ * tip through `parents`, newest first (GitHub's `Commit.history` order: by commit date, then by
+ * creation). The push payload follows GitHub's (`@octokit/webhooks-examples`' push example):
+ * `commits` lists the commits between `before` and `after`, oldest first, at most
+ * MAX_PUSH_PAYLOAD_COMMITS (GitHub's webhook limit; the 20-commit limit is the timeline's only),
+ * `head_commit` the new tip, `pusher {name,email}`, `repository.pushed_at`/`created_at` in unix
+ * seconds (a push payload's quirk), `created`, `deleted`, `forced`, `base_ref`, `compare`.
+ */
+import type { GitHubModel, SimCommit, SimRepo } from "./model.js";
+import { userJson } from "./json.js";
+
+/** GitHub's push webhook lists at most this many commits ("If necessary, use the Commits API"). */
+export const MAX_PUSH_PAYLOAD_COMMITS = 2048;
+
+export interface SimPush {
+  ref: string;
+  before: string;
+  after: string;
+  created: boolean;
+  deleted: boolean;
+  forced: boolean;
+  /** The pushed commits (reachable from after, not from before), oldest first. */
+  commits: string[];
+  pusher: string;
+}
+
+/** Every commit reachable from `tip`, newest first (by date, then creation order). */
+export function historyOf(m: GitHubModel, tip: string): SimCommit[] {
+  const seen = new Set<string>();
+  const out: SimCommit[] = [];
+  const stack = [tip];
+  while (stack.length > 0) {
+    const sha = stack.pop()!;
+    if (seen.has(sha)) continue;
+    seen.add(sha);
+    const c = m.commits.get(sha);
+    if (!c) continue;
+    out.push(c);
+    stack.push(...c.parents);
+  }
+  return out.sort((a, b) => (a.date === b.date ? b.seq - a.seq : a.date < b.date ? 1 : -1));
+}
+
+/** The commits reachable from `after` and not from `before`, oldest first (GitHub's compare). */
+export function pushedCommits(m: GitHubModel, before: string | null, after: string): string[] {
+  const old = new Set(before ? historyOf(m, before).map((c) => c.sha) : []);
+  return historyOf(m, after)
+    .filter((c) => !old.has(c.sha))
+    .reverse()
+    .map((c) => c.sha);
+}
+
+function commitEntry(m: GitHubModel, c: SimCommit): Record<string, unknown> {
+  const who = (login: string | null) => ({ name: login ?? "Someone", email: `${login ?? "someone"}@users.noreply.example.com`, ...(login ? { username: login } : {}) });
+  return {
+    id: c.sha,
+    tree_id: c.sha.split("").reverse().join(""),
+    distinct: true,
+    message: c.message,
+    timestamp: c.date,
+    url: `${m.webBase}/${c.repo}/commit/${c.sha}`,
+    author: who(c.authors[0] ?? null),
+    committer: who(c.committer),
+    added: [],
+    removed: [],
+    modified: [],
+  };
+}
+
+/** The push-specific fields of the payload (the caller adds installation and sender). */
+export function pushFields(m: GitHubModel, repo: SimRepo, push: SimPush, repository: Record<string, unknown>): Record<string, unknown> {
+  const listed = push.commits.slice(0, MAX_PUSH_PAYLOAD_COMMITS).map((s) => commitEntry(m, m.commits.get(s)!));
+  const head = m.commits.get(push.after);
+  const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+  const owner = userJson(m, repo.owner);
+  return {
+    ref: push.ref,
+    before: push.before,
+    after: push.after,
+    created: push.created,
+    deleted: push.deleted,
+    forced: push.forced,
+    base_ref: null,
+    compare: `${m.webBase}/${repo.fullName}/compare/${push.before.slice(0, 12)}...${push.after.slice(0, 12)}`,
+    commits: listed,
+    head_commit: head && !push.deleted ? commitEntry(m, head) : null,
+    pusher: { name: push.pusher, email: `${push.pusher}@users.noreply.example.com` },
+    repository: {
+      ...repository,
+      owner: { ...owner, name: repo.owner, email: null },
+      created_at: seconds(repo.createdAt),
+      pushed_at: seconds(m.stamp()),
+      stargazers: 0,
+      master_branch: repo.defaultBranch,
+    },
+  };
+}
