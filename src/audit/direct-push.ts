@@ -33,7 +33,7 @@ export interface DirectPushRecord {
   forced: boolean;
   /** The pushed commits that belong to no pull request merged into the branch. */
   commitsWithoutPr: string[];
-  /** How many commits were examined (GitHub's payload lists at most 20). */
+  /** How many commits were examined (every commit the payload lists, at most 2,048, and `after`). */
   examined: number;
   /** When it reached the branch (ISO). */
   pushedAt: string;
@@ -42,6 +42,8 @@ export interface DirectPushRecord {
   foundBy?: "scan";
   /** The scan: the commit's author login/name, when GitHub gave one. */
   author?: string | null;
+  /** The payload listed 2,048 commits (GitHub's limit): the push may hold more, never examined (recorded for that alone). */
+  listTruncated?: boolean;
 }
 
 export interface DirectPushReceipt {
@@ -117,6 +119,7 @@ export class ChainDirectPush implements DirectPushStore {
           policySource: rec.policySource,
           ...(rec.foundBy ? { foundBy: rec.foundBy } : {}),
           ...(rec.author !== undefined ? { author: rec.author } : {}),
+          ...(rec.listTruncated ? { listTruncated: true } : {}),
           changegateVersion: this.version,
         }),
       };
@@ -175,6 +178,7 @@ export interface DirectPushPayload {
   policySource: string;
   foundBy?: "scan";
   author?: string | null;
+  listTruncated?: boolean;
 }
 
 export function parsePayload(text: string): DirectPushPayload | null {

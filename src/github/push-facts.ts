@@ -13,12 +13,17 @@ import type { PushedCommitFacts } from "../policy/direct-push.js";
 import { GatherError } from "./gather.js";
 import type { GraphqlReader } from "./reader.js";
 
-/** GitHub's push payload lists at most 20 commits; `after` is added when not among them. */
+/** Commits asked per GraphQL read (a push's commits are read in chunks of this many; `after` is added when not among them). */
 export const MAX_PUSH_COMMITS = 21;
+/** GitHub's push webhook lists at most this many commits ("The array includes a maximum of 2048 commits"). */
+export const MAX_PUSH_PAYLOAD_COMMITS = 2048;
 /** Pull requests asked per commit (a commit in more than this many PRs is rare; none merged → uncovered). */
 export const PRS_PER_COMMIT = 10;
 
 export const SHA = /^[0-9a-f]{40}$/;
+
+/** The default branch's newest commit at or before $startUntil (the scan: the policy at the start of its window). */
+const START_FIELD = ` target @include(if: $readStart) { ... on Commit { history(first: 1, until: $startUntil) { nodes { oid } } } }`;
 
 export function pushFactsQuery(n: number): string {
   const vars = Array.from({ length: n }, (_, i) => `$c${i}: GitObjectID!`).join(", ");
@@ -28,11 +33,13 @@ export function pushFactsQuery(n: number): string {
       `    c${i}: object(oid: $c${i}) { ... on Commit { oid associatedPullRequests(first: ${PRS_PER_COMMIT}) { nodes { number merged baseRefName } } } }`,
   ).join("\n");
   return `
-query ChangegatePush($owner: String!, $name: String!, $policyExpr: String!, $readOrg: Boolean!${vars ? `, ${vars}` : ""}) {
+query ChangegatePush($owner: String!, $name: String!, $policyExpr: String!, $readOrg: Boolean!, $readBefore: Boolean = false, $beforeRev: String = "", $beforeExpr: String = "", $readStart: Boolean = false, $startUntil: GitTimestamp = "1970-01-01T00:00:00Z"${vars ? `, ${vars}` : ""}) {
   repository(owner: $owner, name: $name) {
     nameWithOwner
-    defaultBranchRef { name }
+    defaultBranchRef { name${START_FIELD} }
     policy: object(expression: $policyExpr) { ... on Blob { text isTruncated } }
+    beforeCommit: object(expression: $beforeRev) @include(if: $readBefore) { ... on Commit { oid } }
+    policyBefore: object(expression: $beforeExpr) @include(if: $readBefore) { ... on Blob { text isTruncated } }
 ${commits}
   }
   org: repository(owner: $owner, name: ".github") @include(if: $readOrg) {
@@ -53,18 +60,44 @@ const commitNode = z
 export interface PushFacts {
   configFiles: { repoFile: ConfigFile | null; orgFile: ConfigFile | null; defaultBranch: string };
   commits: PushedCommitFacts[];
+  /**
+   * Asked with `before` (a sha): the repository's policy file at that commit, the policy before the
+   * push (github/push-policy.ts). `known` false: GitHub does not know the commit (its file unknown).
+   */
+  before?: { sha: string; known: boolean; repoFile: ConfigFile | null };
+  /** Asked with `startUntil`: the default branch's newest commit at or before it (null: none). */
+  startSha?: string | null;
 }
 
-export async function pushFacts(reader: GraphqlReader, repo: { owner: string; repo: string }, shas: string[]): Promise<PushFacts> {
+export interface PushFactsOptions {
+  /** Also read the repository's policy file at this commit (in the same request). */
+  before?: string;
+  /** Also read which commit the default branch had at this time (the scan's window start). */
+  startUntil?: string;
+}
+
+export async function pushFacts(reader: GraphqlReader, repo: { owner: string; repo: string }, shas: string[], opts: PushFactsOptions = {}): Promise<PushFacts> {
   const list = shas.slice(0, MAX_PUSH_COMMITS);
   if (list.some((s) => !SHA.test(s))) throw new GatherError("a pushed commit id is not a 40-hex sha");
+  if (opts.before !== undefined && !SHA.test(opts.before)) throw new GatherError("the push's before is not a 40-hex sha");
   const variables: Record<string, unknown> = { owner: repo.owner, name: repo.repo, policyExpr: `HEAD:${CONFIG_PATH}`, readOrg: repo.repo.toLowerCase() !== ".github" };
+  if (opts.before !== undefined) Object.assign(variables, { readBefore: true, beforeRev: opts.before, beforeExpr: `${opts.before}:${CONFIG_PATH}` });
+  if (opts.startUntil !== undefined) Object.assign(variables, { readStart: true, startUntil: opts.startUntil });
   list.forEach((s, i) => (variables[`c${i}`] = s));
   const answer = await reader.query(pushFactsQuery(list.length), variables);
   const unexpected = answer.errors.filter((e) => e.type !== "NOT_FOUND");
   if (unexpected.length > 0) throw new GatherError(`reading the push to ${repo.owner}/${repo.repo} failed: ${unexpected.map((e) => e.message).join("; ").slice(0, 500)}`);
   const shape = z.object({
-    repository: z.looseObject({ nameWithOwner: z.string(), defaultBranchRef: z.object({ name: z.string() }).nullable().optional(), policy: blob }),
+    repository: z.looseObject({
+      nameWithOwner: z.string(),
+      defaultBranchRef: z
+        .object({ name: z.string(), target: z.object({ history: z.object({ nodes: z.array(z.object({ oid: z.string().regex(SHA) }).nullable()).max(1) }).optional() }).nullable().optional() })
+        .nullable()
+        .optional(),
+      policy: blob,
+      beforeCommit: z.object({ oid: z.string().regex(SHA).optional() }).nullable().optional(),
+      policyBefore: blob,
+    }),
     org: z.object({ policy: blob }).nullable().optional(),
   });
   const parsed = shape.safeParse(answer.data);
@@ -84,7 +117,7 @@ export async function pushFacts(reader: GraphqlReader, repo: { owner: string; re
     const prs = node.data.associatedPullRequests.nodes.filter((p): p is NonNullable<typeof p> => p !== null).map((p) => ({ number: p.number, merged: p.merged, baseRef: p.baseRefName }));
     return { sha, prs };
   });
-  return {
+  const out: PushFacts = {
     configFiles: {
       repoFile: repoText === null ? null : { repo: r.nameWithOwner, path: CONFIG_PATH, text: repoText },
       orgFile: orgText === null ? null : { repo: `${repo.owner}/.github`, path: CONFIG_PATH, text: orgText },
@@ -92,4 +125,29 @@ export async function pushFacts(reader: GraphqlReader, repo: { owner: string; re
     },
     commits,
   };
+  if (opts.before !== undefined) {
+    // The commit unknown to GitHub (or not a commit): its policy file cannot be known (the caller gates).
+    const known = r.beforeCommit?.oid === opts.before;
+    const beforeText = known ? text(r.policyBefore, `${r.nameWithOwner}@${opts.before.slice(0, 12)}:${CONFIG_PATH}`) : null;
+    out.before = { sha: opts.before, known, repoFile: beforeText === null ? null : { repo: r.nameWithOwner, path: CONFIG_PATH, text: beforeText } };
+  }
+  if (opts.startUntil !== undefined) out.startSha = r.defaultBranchRef?.target?.history?.nodes[0]?.oid ?? null;
+  return out;
+}
+
+/**
+ * Every commit of a push, MAX_PUSH_COMMITS per request: the first request also reads the policy
+ * (and `opts`), the others only commits. ceil(n / 21) GraphQL requests for n commits (n ≤ 2,049:
+ * the payload's 2,048 and `after`).
+ */
+export async function pushFactsAll(reader: GraphqlReader, repo: { owner: string; repo: string }, shas: string[], opts: PushFactsOptions = {}): Promise<PushFacts & { reads: number }> {
+  const first = await pushFacts(reader, repo, shas.slice(0, MAX_PUSH_COMMITS), opts);
+  const commits = [...first.commits];
+  let reads = 1;
+  for (let i = MAX_PUSH_COMMITS; i < shas.length; i += MAX_PUSH_COMMITS) {
+    const more = await pushFacts(reader, repo, shas.slice(i, i + MAX_PUSH_COMMITS));
+    commits.push(...more.commits);
+    reads++;
+  }
+  return { ...first, commits, reads };
 }

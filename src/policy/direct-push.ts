@@ -4,7 +4,9 @@
  *
  * A commit is covered when GitHub associates it with a pull request that is merged into this very
  * branch (its commits, or its merge/squash/rebase commit). A force push is recorded even when every
- * commit is covered: it rewrote the branch's history (before → after). Ungated branches: nothing.
+ * commit is covered: it rewrote the branch's history (before → after). So is a push whose commit
+ * list may be cut short (`listTruncated`: GitHub's payload lists at most 2,048 commits): the
+ * commits it did not list were never examined, so it is never judged compliant. Ungated branches: nothing.
  */
 
 /** GitHub's facts about one pushed commit; `prs` null when GitHub could not say (fail closed: uncovered). */
@@ -22,14 +24,16 @@ export interface DirectPushJudgement {
   why: string;
 }
 
-export function judgePush(input: { branch: string; gated: boolean; forced: boolean; commits: PushedCommitFacts[] }): DirectPushJudgement {
+export function judgePush(input: { branch: string; gated: boolean; forced: boolean; commits: PushedCommitFacts[]; listTruncated?: boolean }): DirectPushJudgement {
   if (!input.gated) return { record: false, withoutPr: [], why: `${input.branch} is not gated` };
   const withoutPr = input.commits.filter((c) => !coveredBy(c, input.branch)).map((c) => c.sha);
+  const cut = input.listTruncated ? "; the payload lists 2,048 commits, GitHub's limit, so the push may hold more that were not examined" : "";
   if (withoutPr.length > 0) {
     const n = withoutPr.length;
-    return { record: true, withoutPr, why: `${n} commit${n === 1 ? "" : "s"} pushed to ${input.branch} without a merged pull request${input.forced ? " (force push)" : ""}` };
+    return { record: true, withoutPr, why: `${n} commit${n === 1 ? "" : "s"} pushed to ${input.branch} without a merged pull request${input.forced ? " (force push)" : ""}${cut}` };
   }
-  if (input.forced) return { record: true, withoutPr, why: `force push rewrote the history of ${input.branch}` };
+  if (input.forced) return { record: true, withoutPr, why: `force push rewrote the history of ${input.branch}${cut}` };
+  if (input.listTruncated) return { record: true, withoutPr, why: `every listed commit belongs to a merged pull request${cut}` };
   return { record: false, withoutPr, why: "every commit belongs to a merged pull request" };
 }
 

@@ -1,13 +1,17 @@
 /**
  * push events: a change that reaches a gated branch without a merged pull request. The payload
  * (parsed with zod, bounded) says which branch, who pushed, before/after, forced, and the commits
- * (GitHub lists at most 20); GitHub's read (github/push-facts.ts, one GraphQL query) says the policy
- * and which pull requests each commit belongs to; policy/direct-push.ts decides. A direct push is
+ * (GitHub lists at most 2,048); GitHub's read (github/push-facts.ts: one GraphQL query per 21
+ * commits, every listed commit examined) says the policy and which pull requests each commit belongs
+ * to; policy/direct-push.ts decides. A payload listing 2,048 commits may be cut short by GitHub: it is
+ * never judged compliant (recorded, saying why: `listTruncated`). A direct push is
  * recorded (`direct_push`, audit/direct-push.ts), logged with the `is non-compliant!` phrase, counted
  * as a bypass, and listed in audit.issue_repo's bypass issue. Ignored: tag pushes, deleted
  * branches, ungated branches. A redelivery (or the scan) finds the record for the same delivery or
- * (repo, branch, before, after) and repeats nothing. The policy is read as the pipeline reads it; an
- * invalid policy gates every branch (fail closed).
+ * (repo, branch, before, after) and repeats nothing. The policy is read as the pipeline reads it
+ * (HEAD of the default branch) AND, for a push to the default branch, at `before` (in the same
+ * request): a push that rewrites the policy file cannot ungate itself (policy/push-gate.ts: gated
+ * when either gates; an invalid or unknown policy gates every branch: fail closed).
  *
  * Commits without a merged PR are settled first (runtime/push-settle.ts): the merge commit of a
  * merge on record is the merge's, and the rest are read again once after DIRECT_PUSH_RECHECK_MS
@@ -16,15 +20,14 @@
 import type { Logger } from "pino";
 import { z } from "zod";
 import type { DirectPushRecord, DirectPushStore } from "../audit/direct-push.js";
-import { loadPolicy, fileLabel } from "../config/load.js";
-import { isGatedBranch } from "../config/schema.js";
 import { NON_COMPLIANT_PHRASE } from "../contract.js";
 import { listInBypassIssue } from "../github/bypass-issue.js";
-import { readFile } from "../github/gather.js";
-import { MAX_PUSH_COMMITS, pushFacts, SHA } from "../github/push-facts.js";
+import { MAX_PUSH_PAYLOAD_COMMITS, pushFactsAll, SHA } from "../github/push-facts.js";
+import { policyPoint, unknownPoint } from "../github/push-policy.js";
 import type { GraphqlReader } from "../github/reader.js";
 import type { OctokitLike } from "../github/types.js";
 import { judgePush } from "../policy/direct-push.js";
+import { pushGate, type PolicyPoint } from "../policy/push-gate.js";
 import { directPushEntry } from "../report/direct-push.js";
 import { redact, redactError } from "../report/redact.js";
 import { DEFAULT_DIRECT_PUSH_RECHECK_MS, settleUncovered } from "./push-settle.js";
@@ -59,8 +62,8 @@ const payloadSchema = z.object({
     owner: z.object({ login: z.string().min(1).max(100).optional(), name: z.string().min(1).max(100).optional() }),
     pushed_at: z.union([z.number(), z.string()]).nullable().optional(),
   }),
-  // GitHub lists at most 20 commits; anything longer is not GitHub's payload.
-  commits: z.array(z.object({ id: sha })).max(100).optional().default([]),
+  // GitHub lists at most 2,048 commits; anything longer is not GitHub's payload.
+  commits: z.array(z.object({ id: sha })).max(MAX_PUSH_PAYLOAD_COMMITS).optional().default([]),
 });
 
 const ZERO = "0".repeat(40);
@@ -79,22 +82,27 @@ export async function handlePush(deps: DirectPushDeps, deliveryId: string, paylo
   const branch = p.ref.slice("refs/heads/".length);
   const repo = { owner, repo: p.repository.name };
   const label = `${owner}/${p.repository.name}`;
-  const shas = [...new Set([...p.commits.map((c) => c.id), p.after])].slice(-MAX_PUSH_COMMITS);
+  // Every listed commit is examined (21 a request); a list at GitHub's limit may be cut short.
+  const shas = [...new Set([...p.commits.map((c) => c.id), p.after])];
+  const listTruncated = p.commits.length >= MAX_PUSH_PAYLOAD_COMMITS;
   const octokit = await deps.octokitFor(p.installation.id);
   const reader = deps.readerFor(p.installation.id, octokit);
-  const facts = await pushFacts(reader, repo, shas);
-  const loaded = await loadPolicy(facts.configFiles, (r, path) => readFile(reader, r, path));
-  const config = loaded.ok ? loaded.policy.config : null;
-  const gated = config ? isGatedBranch(config, branch, facts.configFiles.defaultBranch) : true;
-  const policySource = !loaded.ok
-    ? `invalid policy (${loaded.problem.file}): every branch gated`
-    : facts.configFiles.repoFile
-      ? fileLabel(facts.configFiles.repoFile)
-      : facts.configFiles.orgFile
-        ? fileLabel(facts.configFiles.orgFile)
-        : "defaults";
-  let judged = judgePush({ branch, gated, forced: p.forced, commits: facts.commits });
+  const before = p.created || p.before === ZERO ? undefined : p.before;
+  const facts = await pushFactsAll(reader, repo, shas, before ? { before } : {});
+  const now = await policyPoint(reader, label, facts.configFiles, null);
+  // The policy before the push: the default branch's file at `before` (a push elsewhere, or one
+  // creating the branch, does not change the default branch's policy: now is then before too).
+  let earlier: PolicyPoint | null = null;
+  if (facts.before && branch === facts.configFiles.defaultBranch) {
+    earlier = facts.before.known
+      ? await policyPoint(reader, label, { ...facts.configFiles, repoFile: facts.before.repoFile }, { sha: facts.before.sha, when: "before the push" })
+      : unknownPoint(facts.before.sha, "before the push");
+  }
+  const gate = pushGate(branch, facts.configFiles.defaultBranch, now, earlier);
+  const config = now.config ?? earlier?.config ?? null;
+  const { gated, policySource } = gate;
   if (!gated) return "not_gated";
+  let judged = judgePush({ branch, gated, forced: p.forced, commits: facts.commits, listTruncated });
   if (judged.withoutPr.length > 0) {
     const settled = await settleUncovered(
       { store: deps.store, reader, recheckMs: deps.recheckMs ?? DEFAULT_DIRECT_PUSH_RECHECK_MS, sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))) },
@@ -106,7 +114,7 @@ export async function handlePush(deps: DirectPushDeps, deliveryId: string, paylo
     }
     const still = new Set(settled.remaining.map((c) => c.sha));
     // Judged again on the commits still without a merged PR (a force push is recorded regardless).
-    judged = judgePush({ branch, gated, forced: p.forced, commits: facts.commits.filter((c) => still.has(c.sha)) });
+    judged = judgePush({ branch, gated, forced: p.forced, commits: facts.commits.filter((c) => still.has(c.sha)), listTruncated });
   }
   if (!judged.record) {
     deps.log.info({ repo: label, branch, after: p.after }, `push to ${label} ${branch}: ${judged.why} (compliant)`);
@@ -126,6 +134,7 @@ export async function handlePush(deps: DirectPushDeps, deliveryId: string, paylo
     examined: shas.length,
     pushedAt: pushedAt(p.repository.pushed_at, deps.now()),
     policySource,
+    ...(listTruncated ? { listTruncated: true } : {}),
   };
   const receipt = await deps.store.recordDirectPush(rec);
   if (receipt.duplicate) {

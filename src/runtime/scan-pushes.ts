@@ -14,18 +14,22 @@
  *
  * Gated branches are the policy's literal names and the default branch; a glob in `branches` is
  * matched against no list of refs here (documented: the webhook sees pushes to any gated branch).
+ * The policy is read now (HEAD) AND as it was at the window's start (the default branch's newest
+ * commit at or before `from`: found in the policy read, its file one more read): a push in the
+ * window that rewrote the policy to ungate a branch does not hide that branch from the scan
+ * (policy/push-gate.ts: a branch is scanned when either policy gates it; an invalid or unknown
+ * policy gates every branch it can name). `policySource` says which policy gated the branch.
  */
 import type { DirectPushStore } from "../audit/direct-push.js";
-import { loadPolicy } from "../config/load.js";
-import { isGatedBranch } from "../config/schema.js";
-import { NON_COMPLIANT_PHRASE } from "../contract.js";
+import { CONFIG_PATH, NON_COMPLIANT_PHRASE } from "../contract.js";
 import { listInBypassIssue } from "../github/bypass-issue.js";
 import { branchHistory, type HistoryCommit } from "../github/branch-history.js";
-import { readFile } from "../github/gather.js";
 import { pushFacts } from "../github/push-facts.js";
+import { policyPoint, readFileAt, unknownPoint } from "../github/push-policy.js";
 import type { GraphqlReader } from "../github/reader.js";
 import type { OctokitLike } from "../github/types.js";
 import { judgePush } from "../policy/direct-push.js";
+import { scannableBranches, type PolicyPoint } from "../policy/push-gate.js";
 import { directPushEntry } from "../report/direct-push.js";
 import { redact } from "../report/redact.js";
 import { DEFAULT_DIRECT_PUSH_RECHECK_MS, settleUncovered } from "./push-settle.js";
@@ -49,21 +53,26 @@ export interface PushScanSummary {
   truncated: string[];
 }
 
-const GLOB = /[*?[\]{}!()+@]/;
-
 export async function scanPushes(deps: PushScanDeps, repoName: string, window: { from: string; to: string }, runId: string): Promise<PushScanSummary> {
   const summary: PushScanSummary = { branches: 0, commits: 0, recorded: [], truncated: [] };
   const [owner, repo] = repoName.split("/") as [string, string];
-  const facts = await pushFacts(deps.reader, { owner, repo }, []);
-  const loaded = await loadPolicy(facts.configFiles, (r, path) => readFile(deps.reader, r, path));
-  const config = loaded.ok ? loaded.policy.config : null;
+  const facts = await pushFacts(deps.reader, { owner, repo }, [], { startUntil: window.from });
+  const now = await policyPoint(deps.reader, repoName, facts.configFiles, null);
+  let earlier: PolicyPoint | null = null;
+  if (facts.startSha) {
+    const when = "at the start of the scan's window";
+    const file = await readFileAt(deps.reader, repoName, facts.startSha, CONFIG_PATH);
+    earlier = file.known
+      ? await policyPoint(deps.reader, repoName, { ...facts.configFiles, repoFile: file.text === null ? null : { repo: repoName, path: CONFIG_PATH, text: file.text } }, { sha: facts.startSha, when })
+      : unknownPoint(facts.startSha, when);
+  }
+  const config = now.config ?? earlier?.config ?? null;
   const defaultBranch = facts.configFiles.defaultBranch;
-  const names = new Set([defaultBranch, ...(config?.branches ?? []).filter((b) => !GLOB.test(b))]);
-  const branches = [...names].filter((b) => (config ? isGatedBranch(config, b, defaultBranch) : true));
-  const policySource = !loaded.ok ? `invalid policy (${loaded.problem.file}): every branch gated` : facts.configFiles.repoFile ? `${repoName}:.github/changegate.yml` : facts.configFiles.orgFile ? `${owner}/.github:.github/changegate.yml` : "defaults";
+  const gatedBranches = scannableBranches(defaultBranch, now, earlier);
+  const sourceOf = new Map(gatedBranches.map((b) => [b.branch, b.gate.policySource]));
   const onRecord = await deps.store.recordedPushShas(repoName);
   const candidates: (HistoryCommit & { branch: string })[] = [];
-  for (const branch of branches) {
+  for (const { branch } of gatedBranches) {
     summary.branches++;
     const { commits, truncated } = await branchHistory(deps.reader, repoName, branch, window);
     if (truncated) summary.truncated.push(`${repoName} ${branch}`);
@@ -82,6 +91,7 @@ export async function scanPushes(deps: PushScanDeps, repoName: string, window: {
   if (settled.merges.length > 0) deps.log.info({ repo: repoName, merges: settled.merges }, `${repoName}: ${settled.merges.length} commit(s) without a PR in the history belong to a merge (on record, or linked by GitHub since): the merge scan's`);
   for (const c of settled.remaining) {
     const branch = c.branch;
+    const policySource = sourceOf.get(branch) ?? now.source;
     if (onRecord.has(c.sha)) continue;
     const receipt = await deps.store.recordDirectPush({
       at: deps.now().toISOString(),

@@ -34,6 +34,8 @@ interface PushPayload {
   commitsWithoutPr: string[];
   foundBy?: string;
   author?: string | null;
+  policySource?: string;
+  examined?: number;
 }
 
 /** The repository's direct_push records, straight from the audit store (sqlite). */
@@ -201,11 +203,9 @@ describe("push webhooks", () => {
 
 describe("large pushes", () => {
   // GitHub's push webhook lists up to 2,048 commits (the 20-commit limit is the timeline's only),
-  // so a push of 101 commits straight to main is an ordinary delivery and must be recorded.
-  // BUG (src/runtime/direct-push.ts, payloadSchema): `commits` is capped at .max(100), so this push
-  // is logged "push event without the fields changegate needs: ignored" and nothing is recorded
-  // (fail open). test.failing until the lead fixes it; then make it `test`.
-  test.failing("a direct push of 101 commits is recorded", async () => {
+  // so a push of 101 commits straight to main is an ordinary delivery and must be recorded, every
+  // commit examined (21 a GraphQL read).
+  test("a direct push of 101 commits is recorded, every commit examined", async () => {
     const repo = gatedRepo();
     const { after } = w.model.directPush(repo, "main", Array.from({ length: 101 }, (_, i) => ({ message: `bulk ${i}` })), { by: "mallory" });
     const hook = w.model.webhooks.filter((h) => h.name === "push").at(-1)!;
@@ -214,26 +214,43 @@ describe("large pushes", () => {
     await until(() => pushDeliveries(repo, after).some((d) => d.status !== null));
     await sleep(1500);
     await w.settle();
-    expect(pushRecords(repo)).toEqual([expect.objectContaining({ after, branch: "main", pusher: "mallory" })]);
+    expect(pushRecords(repo)).toEqual([expect.objectContaining({ after, branch: "main", pusher: "mallory", examined: 101 })]);
+    expect(pushRecords(repo)[0]!.commitsWithoutPr).toHaveLength(101);
   }, 120_000);
 });
 
 describe("a push that changes the policy", () => {
   // A direct push whose commit rewrites .github/changegate.yml so that main is no longer gated is
   // still a direct push to a gated branch: main was gated when the push arrived.
-  // BUG (src/runtime/direct-push.ts): the handler reads the policy at HEAD, i.e. AFTER the push
-  // (github/push-facts.ts `policyExpr: HEAD:.github/changegate.yml`), so the push ungates itself and
-  // is ignored as "not gated": a direct push to main with no record, no log line, no issue. The
-  // scan (runtime/scan-pushes.ts) reads HEAD's policy too. test.failing until fixed (judge by the
-  // policy at `before`, or gate a push that changes the policy file).
-  test.failing("a direct push that ungates main in the same commit is recorded", async () => {
+  // The policy is read at HEAD (after the push) and at `before` (policy/push-gate.ts): gated when
+  // either gates it, and the record says which policy did.
+  test("a direct push that ungates main in the same commit is recorded", async () => {
     const repo = gatedRepo();
-    const { after } = w.model.directPush(repo, "main", [{ message: "stop gating main" }], { by: "mallory", files: { ".github/changegate.yml": "branches: [release]\n" } });
+    const { before, after } = w.model.directPush(repo, "main", [{ message: "stop gating main" }], { by: "mallory", files: { ".github/changegate.yml": "branches: [release]\n" } });
     await w.settle();
     await until(() => pushDeliveries(repo, after).some((d) => d.status !== null));
     await sleep(1500);
     await w.settle();
     expect(pushRecords(repo)).toEqual([expect.objectContaining({ after, branch: "main", pusher: "mallory" })]);
+    expect(pushRecords(repo)[0]!.policySource).toBe(`${repo.fullName}:.github/changegate.yml at ${before.slice(0, 12)} (before the push)`);
+  }, 120_000);
+
+  test("the next push to main, under the new policy that no longer gates it, is not recorded; a push to the newly gated branch is", async () => {
+    const repo = gatedRepo();
+    w.model.directPush(repo, "main", [{ message: "gate release only" }], { by: "mallory", files: { ".github/changegate.yml": "branches: [release]\n" } });
+    await w.settle();
+    await until(() => pushRecords(repo).length === 1);
+    const { after } = w.model.directPush(repo, "main", [{ message: "now ungated" }], { by: "dev" });
+    const rel = w.model.directPush(repo, "release", [{ message: "straight to release" }], { by: "dev" });
+    await w.settle();
+    await until(() => pushDeliveries(repo, after).some((d) => d.status !== null) && pushDeliveries(repo, rel.after).some((d) => d.status !== null));
+    await until(() => pushRecords(repo).length === 2);
+    await sleep(1500);
+    await w.settle();
+    expect(pushRecords(repo).map((r) => [r.branch, r.after])).toEqual([
+      ["main", expect.any(String)],
+      ["release", rel.after],
+    ]);
   }, 120_000);
 });
 

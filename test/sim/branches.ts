@@ -98,3 +98,21 @@ export function pushFields(m: GitHubModel, repo: SimRepo, push: SimPush, reposit
     },
   };
 }
+
+/**
+ * The files at a commit (GraphQL's `object(expression: "<sha>:<path>")`): the default branch's files
+ * as they were when it was the tip (snapshotted as the tip moves on), else those of its nearest
+ * first-parent ancestor that was (a commit of a PR or another branch: the simulator writes files
+ * on the default branch only); the current tip's are the repository's files. Null: not a commit
+ * of this repository.
+ */
+export function filesAt(m: GitHubModel, repo: SimRepo, sha: string): Map<string, string> | null {
+  const start = m.commits.get(sha);
+  if (!start || start.repo !== repo.fullName) return null;
+  for (let c: SimCommit | undefined = start; c; c = m.commits.get(c.parents[0] ?? "")) {
+    if (c.sha === repo.baseSha) return repo.files;
+    const snap = m.fileSnapshots.get(c.sha);
+    if (snap) return snap;
+  }
+  return new Map();
+}

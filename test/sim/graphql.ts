@@ -23,7 +23,9 @@ import {
 } from "graphql";
 import type { GitHubModel, SimApp, SimCheckRun, SimComment, SimInstallation, SimPull, SimRepo, SimReview, SimStatus, SimSuite } from "./model.js";
 import { MAX_PR_FILES } from "./model.js";
-import { historyOf } from "./branches.js";
+import { filesAt, historyOf } from "./branches.js";
+
+const SHA_REV = /^[0-9a-f]{40}$/;
 
 let cachedSchema: GraphQLSchema | null = null;
 export function githubGraphqlSchema(): GraphQLSchema {
@@ -398,11 +400,13 @@ class Resolvers {
       const sha = onDefault ? r.baseSha : this.m.commits.get(rev)?.repo === r.fullName ? rev : null;
       return sha ? this.commit(sha) : null;
     }
-    if (!onDefault) return null;
-    const text = r.files.get(path);
+    // `<sha>:<path>`: the files at that commit (branches.ts filesAt); other revisions: not modelled.
+    const files = onDefault ? r.files : SHA_REV.test(rev) ? filesAt(this.m, r, rev) : null;
+    if (!files) return null;
+    const text = files.get(path);
     if (text === undefined) {
       const prefix = path.replace(/\/?$/, "/");
-      const entries = [...r.files.keys()].filter((p) => p.startsWith(prefix) || path === "");
+      const entries = [...files.keys()].filter((p) => p.startsWith(prefix) || path === "");
       if (entries.length === 0) return null;
       return { __typename: "Tree", id: this.m.nodeId("T", `${r.id}:${path}`), oid: "0".repeat(40), entries: entries.map((p) => ({ __typename: "TreeEntry", name: p.slice(prefix.length).split("/")[0], path: p, type: "blob" })) };
     }

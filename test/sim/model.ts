@@ -267,6 +267,8 @@ export class GitHubModel {
   readonly users = new Map<string, SimUser>();
   readonly repos = new Map<string, SimRepo>();
   readonly commits = new Map<string, SimCommit>();
+  /** The default branch's files as they were at a former tip (sha → path → text): GraphQL's `<sha>:<path>` (branches.ts filesAt). */
+  readonly fileSnapshots = new Map<string, Map<string, string>>();
   readonly pulls = new Map<string, SimPull>();
   /** Merge queues ("owner/name#branch", lower-cased) → entries in order (the front merges first). */
   readonly mergeQueues = new Map<string, SimQueueEntry[]>();
@@ -402,6 +404,7 @@ export class GitHubModel {
 
   /** Write (or with null delete) a file on the default branch. */
   setFile(repo: SimRepo, path: string, text: string | null): void {
+    this.fileSnapshots.set(repo.baseSha, new Map(repo.files));
     if (text === null) repo.files.delete(path);
     else repo.files.set(path, text);
     repo.baseSha = this.addCommit(repo, { message: `Update ${path}`, authors: [repo.owner], committer: "web-flow" }, [repo.baseSha]).sha;
@@ -681,8 +684,10 @@ export class GitHubModel {
   }
 
   private setBranchTip(repo: SimRepo, branch: string, sha: string): void {
-    if (branch === repo.defaultBranch) repo.baseSha = sha;
-    else repo.branches.set(branch, sha);
+    if (branch === repo.defaultBranch) {
+      this.fileSnapshots.set(repo.baseSha, new Map(repo.files));
+      repo.baseSha = sha;
+    } else repo.branches.set(branch, sha);
   }
 
   /** A branch's commits, newest first (GraphQL Commit.history). */
