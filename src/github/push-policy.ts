@@ -62,7 +62,7 @@ export async function policyPoint(reader: GraphqlReader, repoName: string, files
   const file = files.repoFile ?? files.orgFile;
   const label = file ? fileLabel(file) : "defaults";
   // The repository's own file was read at that commit; the org file or the defaults were in effect there.
-  const source = !at ? label : files.repoFile ? `${label}${where}` : `${label} (in effect${where})`;
+  const source = !at ? label : files.repoFile ? `${label}${where}` : `${label} (in effect at ${at.sha.slice(0, 12)}, ${at.when})`;
   return { config: loaded.policy.config, source };
 }
 

@@ -272,3 +272,127 @@ test("a force push back to an `after` already on record is a change of its own; 
   expect(h.logs.filter((l) => l.msg.includes("is non-compliant!"))).toHaveLength(2);
   expect((await verifyChains(new AuditReader(store))).ok).toBe(true);
 });
+
+// ---------------------------------------------------------------- issue 11: large pushes and a push that changes the policy
+
+/** The n-th fake commit sha (40 hex). */
+const sha = (n: number) => `f${n.toString(16).padStart(39, "0")}`;
+
+/**
+ * GitHub answering ChangegatePush from its variables: each asked commit (c0..cN) with `prsOf`'s
+ * PRs, the policy at HEAD, and at the asked `before` (beforeRev/beforeExpr) the `beforePolicy`
+ * (`unknown`: GitHub does not know the commit).
+ */
+function answerPush(o: { head: string | null; before?: string | null | "unknown"; prsOf: (oid: string) => Prs }) {
+  return (_uri: string, body: { variables: Record<string, unknown> }) => {
+    const v = body.variables;
+    const repository: Record<string, unknown> = { nameWithOwner: "acme/payments", defaultBranchRef: { name: "main" }, policy: o.head === null ? null : { text: o.head, isTruncated: false } };
+    if (v.readBefore) {
+      const known = o.before !== "unknown";
+      repository.beforeCommit = known ? { oid: v.beforeRev } : null;
+      repository.policyBefore = known && typeof o.before === "string" ? { text: o.before, isTruncated: false } : null;
+    }
+    for (const [k, oid] of Object.entries(v)) if (/^c\d+$/.test(k)) repository[k] = { oid, associatedPullRequests: { nodes: o.prsOf(oid as string) } };
+    return { data: { repository, org: { policy: null } } };
+  };
+}
+const MERGED = [{ number: 7, merged: true, baseRefName: "main" }];
+const asked = (r: Recorded) => Object.keys((r.body.variables ?? {}) as Record<string, unknown>).filter((k) => /^c\d+$/.test(k)).length;
+
+test("a push of 101 commits is read whole, 21 commits a read: an early commit without a PR is found and recorded", async () => {
+  const h = await app({ directPushRecheckMs: 0 });
+  const commits = Array.from({ length: 101 }, (_, i) => ({ id: sha(i + 1) }));
+  const early = sha(1);
+  const scope = mockToken()
+    .post("/graphql")
+    .times(6)
+    .reply(200, answerPush({ head: null, before: null, prsOf: (oid) => (oid === early ? [] : MERGED) }));
+  const requests = recordRequests(scope);
+  await h.deliver("push", pushEvent({ after: sha(101), commits }));
+  expect(scope.pendingMocks()).toStrictEqual([]);
+  // ceil(101 / 21) = 5 reads of the push (the first also reads the policy before and after), then one re-read of the commit without a PR.
+  expect(calls(requests)).toStrictEqual(Array(6).fill("POST /graphql"));
+  expect(requests.map(asked)).toStrictEqual([21, 21, 21, 21, 17, 1]);
+  expect(requests.map((r) => (r.body.variables as Record<string, unknown>).readBefore === true)).toStrictEqual([true, false, false, false, false, false]);
+  const [rec] = await pushRecords();
+  expect(JSON.parse(rec!.payload)).toMatchObject({ after: sha(101), commitsWithoutPr: [early], examined: 101 });
+  expect(JSON.parse(rec!.payload).listTruncated).toBeUndefined();
+});
+
+test("a payload listing 2,048 commits (GitHub's limit, maybe cut short) is never judged compliant: recorded with listTruncated; 2,049 is refused", async () => {
+  const h = await app({ directPushRecheckMs: 0 });
+  const commits = Array.from({ length: 2048 }, (_, i) => ({ id: sha(i + 1) }));
+  const scope = mockToken()
+    .post("/graphql")
+    .times(98)
+    .reply(200, answerPush({ head: null, before: null, prsOf: () => MERGED }));
+  const requests = recordRequests(scope);
+  await h.deliver("push", pushEvent({ after: sha(2048), commits }));
+  expect(scope.pendingMocks()).toStrictEqual([]);
+  expect(requests).toHaveLength(98); // ceil(2048 / 21), no re-read: every listed commit has its merged PR
+  const [rec] = await pushRecords();
+  expect(rec).toMatchObject({ outcome: "direct_push", bypass: 1 });
+  expect(JSON.parse(rec!.payload)).toMatchObject({ commitsWithoutPr: [], examined: 2048, listTruncated: true });
+  expect(h.logs.find((l) => l.msg.includes("is non-compliant!"))?.msg).toContain("2,048");
+
+  await h.deliver("push", pushEvent({ after: sha(2049), commits: [...commits, { id: sha(2049) }] }));
+  expect(requests).toHaveLength(98);
+  expect(h.logs.filter((l) => l.msg.includes("push event without the fields"))).toHaveLength(1);
+});
+
+test("a direct push to main that rewrites the policy to ungate main is gated by the policy before it (one read for both)", async () => {
+  const h = await app({ directPushRecheckMs: 0 });
+  const scope = mockToken()
+    .post("/graphql")
+    .times(2)
+    .reply(200, answerPush({ head: "branches: [release]\n", before: "approvals:\n  required: 1\n", prsOf: () => [] }));
+  const requests = recordRequests(scope);
+  await h.deliver("push", pushEvent());
+  expect(scope.pendingMocks()).toStrictEqual([]);
+  expect(calls(requests)).toStrictEqual(["POST /graphql", "POST /graphql"]);
+  expect(requests[0]!.body.variables).toMatchObject({ readBefore: true, beforeRev: B, beforeExpr: `${B}:.github/changegate.yml`, policyExpr: "HEAD:.github/changegate.yml" });
+  const [rec] = await pushRecords();
+  expect(JSON.parse(rec!.payload)).toMatchObject({ after: A, commitsWithoutPr: [A], policySource: `acme/payments:.github/changegate.yml at ${B.slice(0, 12)} (before the push)` });
+});
+
+test.each([
+  ["an invalid policy", "branches: {not: a list}\n", `invalid policy (acme/payments:.github/changegate.yml) at ${B.slice(0, 12)} (before the push): every branch gated`],
+  ["a commit GitHub does not know", "unknown", `the policy before the push is unknown (commit ${B.slice(0, 12)} unknown to GitHub): every branch gated`],
+  ["no file (the defaults: main gated)", null, `defaults (in effect at ${B.slice(0, 12)}, before the push)`],
+] as const)("before the push, %s gates main (fail closed) though the policy after does not", async (_what, before, source) => {
+  {
+    const h = await app({ directPushRecheckMs: 0 });
+    const scope = mockToken()
+      .post("/graphql")
+      .times(2)
+      .reply(200, answerPush({ head: "branches: [release]\n", before, prsOf: () => [] }));
+    await h.deliver("push", pushEvent());
+    expect(scope.pendingMocks()).toStrictEqual([]);
+    const recs = await pushRecords();
+    expect(recs.map((r) => JSON.parse(r.payload).policySource)).toStrictEqual([source]);
+  }
+});
+
+test("ungated before and after: not recorded; a push to another branch or creating one is judged by the default branch's policy alone", async () => {
+  const h = await app({ directPushRecheckMs: 0 });
+  const scope = mockToken()
+    .post("/graphql")
+    .times(3)
+    .reply(200, answerPush({ head: "branches: [release]\n", before: "branches: [release]\n", prsOf: () => [] }));
+  const requests = recordRequests(scope);
+  await h.deliver("push", pushEvent());
+  // A file on the feature branch at `before` that would gate it is not the policy (the default branch's is).
+  nock.cleanAll();
+  const scope2 = mockToken()
+    .post("/graphql")
+    .times(2)
+    .reply(200, answerPush({ head: "branches: [release]\n", before: "branches: ['**']\n", prsOf: () => [] }));
+  const more = recordRequests(scope2);
+  await h.deliver("push", pushEvent({ ref: "refs/heads/feature/x" }));
+  await h.deliver("push", pushEvent({ ref: "refs/heads/feature/y", created: true, before: "0".repeat(40) }));
+  expect(calls(requests)).toStrictEqual(["POST /graphql"]);
+  expect(calls(more)).toStrictEqual(["POST /graphql", "POST /graphql"]);
+  expect((more[1]!.body.variables as Record<string, unknown>).readBefore).toBeUndefined();
+  expect(await pushRecords()).toHaveLength(0);
+  void scope;
+});
