@@ -56,7 +56,11 @@ export interface PushScanSummary {
 export async function scanPushes(deps: PushScanDeps, repoName: string, window: { from: string; to: string }, runId: string): Promise<PushScanSummary> {
   const summary: PushScanSummary = { branches: 0, commits: 0, recorded: [], truncated: [] };
   const [owner, repo] = repoName.split("/") as [string, string];
-  const facts = await pushFacts(deps.reader, { owner, repo }, [], { startUntil: window.from });
+  // The policy in force when the window opened: the default branch's newest commit strictly before
+  // `from` (history's until is inclusive and a commit at `from` is in the window).
+  const opened = Date.parse(window.from);
+  const startUntil = Number.isFinite(opened) ? new Date(opened - 1000).toISOString() : window.from;
+  const facts = await pushFacts(deps.reader, { owner, repo }, [], { startUntil });
   const now = await policyPoint(deps.reader, repoName, facts.configFiles, null);
   let earlier: PolicyPoint | null = null;
   if (facts.startSha) {

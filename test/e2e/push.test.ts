@@ -255,6 +255,18 @@ describe("a push that changes the policy", () => {
 });
 
 describe("audit scan --direct-pushes", () => {
+  test("a lost push that ungated main is found by the scan: main was gated at the window's start", async () => {
+    const repo = gatedRepo();
+    const since = w.model.tick();
+    const { after, before } = w.quietly(() => w.model.directPush(repo, "main", [{ message: "ungate main, quietly", authors: ["mallory"] }], { by: "mallory", files: { ".github/changegate.yml": "branches: [release]\n" } }));
+    await w.settle();
+    expect(pushDeliveries(repo, after)).toEqual([]);
+    const until_ = new Date(Date.parse(w.model.tick()) + 3_600_000).toISOString();
+    const out = await cli(["audit", "scan", "--since", since, "--until", until_, "--repo", repo.fullName, "--direct-pushes", "--json"]);
+    expect(out.code).toBe(0);
+    expect(pushRecords(repo)).toEqual([expect.objectContaining({ after, branch: "main", foundBy: "scan", policySource: `${repo.fullName}:.github/changegate.yml at ${before.slice(0, 12)} (at the start of the scan's window)` })]);
+  }, 180_000);
+
   test("a push whose webhook was lost is found by the scan, recorded with foundBy scan; a second scan records nothing", async () => {
     const repo = gatedRepo();
     // Merged through the gate (heard), then a direct push that changegate never hears of.

@@ -155,3 +155,29 @@ test("a PR merged into another branch does not cover the commit on re-read; a me
   expect(fresh).toStrictEqual(["ChangegatePush", "ChangegateBranchHistory"]);
   expect(t.recorded).toStrictEqual([]);
 });
+
+test("a branch ungated during the window is still scanned: the policy at the window's start (one more read) gates it", async () => {
+  const S = "5".repeat(40);
+  const queries: string[] = [];
+  const reader = {
+    reads: 0,
+    async query(query: string, variables: Record<string, unknown>) {
+      const name = /query (\w+)/.exec(query)![1]!;
+      queries.push(`${name}${variables.ref ? ` ${variables.ref}` : ""}${variables.rev ? ` ${String(variables.rev).slice(0, 4)}` : ""}${variables.c0 ? " c0" : ""}`);
+      if (name === "ChangegatePush") {
+        expect(variables).toMatchObject(variables.c0 ? {} : { readStart: true, startUntil: "2026-11-19T23:59:59.000Z" });
+        const repository: Record<string, unknown> = { nameWithOwner: "acme/payments", defaultBranchRef: { name: "main", target: { history: { nodes: [{ oid: S }] } } }, policy: { text: "branches: [release]\n", isTruncated: false } };
+        if (variables.c0) repository.c0 = { oid: variables.c0, associatedPullRequests: { nodes: [] } };
+        return { data: { repository, org: { policy: null } }, errors: [] };
+      }
+      if (name === "ChangegateFileAt") return { data: { repository: { commit: { oid: S }, file: null } }, errors: [] };
+      const nodes = variables.ref === "refs/heads/main" ? [commit(A, "mallory", [])] : [];
+      return { data: { repository: { ref: { target: { history: { pageInfo: { hasNextPage: false, endCursor: null }, nodes } } } } }, errors: [] };
+    },
+  } as unknown as GraphqlReader;
+  const s = await scanPushes({ ...quietDeps(reader, []), recheckMs: 0 }, "acme/payments", WINDOW, "scan-1");
+  expect(queries).toStrictEqual(["ChangegatePush", "ChangegateFileAt 5555", "ChangegateBranchHistory refs/heads/main", "ChangegateBranchHistory refs/heads/release", "ChangegatePush c0"]);
+  expect(s.recorded.map((r) => [r.branch, r.sha])).toStrictEqual([["main", A]]);
+  const [row] = await store.db.selectFrom("audit_record").selectAll().where("kind", "=", "direct_push").execute();
+  expect(JSON.parse(row!.payload)).toMatchObject({ policySource: `defaults (in effect at ${S.slice(0, 12)}, at the start of the scan's window)` });
+});
