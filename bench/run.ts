@@ -27,6 +27,10 @@ const quick = process.argv.includes("--quick");
 const burstOnly = process.argv.includes("--burst-only");
 /** --sustained-only: sections 1 (throttling off), 2 and 4, for the store-statement figures. */
 const sustainedOnly = process.argv.includes("--sustained-only");
+/** --paced-only: section 2b (three paces, added latency) and the RSS of its process. */
+const pacedOnly = process.argv.includes("--paced-only");
+/** --hour-only: section 3c (the 600-write hour on a 60x faster clock). */
+const hourOnly = process.argv.includes("--hour-only");
 const out: string[] = [];
 const say = (line = "") => {
   out.push(line);
@@ -196,18 +200,26 @@ async function main(): Promise<void> {
 
   // ---------------------------------------------------------------- 1. idle latency
   const prod = await World.start({ logLevel: "info" });
-  const off = await World.start({ logLevel: "info", jira: "cloud", env: { CHANGEGATE_THROTTLE: "off" } });
+  const off = await World.start({ logLevel: "info", jira: "cloud", env: { CHANGEGATE_THROTTLE: "off", ...(process.env.EXP_ENV ? JSON.parse(process.env.EXP_ENV) : {}) } });
   try {
-    if (!burstOnly) await idleAndSustained(prod, off);
-    if (!sustainedOnly) await burstSection(prod);
+    if (hourOnly) {
+      await hourSection();
+      return;
+    }
+    if (!burstOnly && !pacedOnly) await idleAndSustained(prod, off);
+    if (!burstOnly) await pacedSection(off);
+    if (!sustainedOnly && !pacedOnly) {
+      await burstSection(prod);
+      await hourSection();
+    }
     say(`## 4. Peak RSS of the changegate process`);
     say();
     say(`| process | peak RSS |`);
     say(`| --- | --- |`);
     say(`| production limits (sections 1 and 3) | ${mb(prod.cg.peakRss)} |`);
-    if (!burstOnly) say(`| throttling off, Jira on (sections 1 and 2) | ${mb(off.cg.peakRss)} |`);
+    if (!burstOnly) say(`| throttling off, Jira on (sections ${pacedOnly ? "2b" : "1, 2 and 2b"}) | ${mb(off.cg.peakRss)} |`);
     say();
-    say(`Command: \`npm run bench${quick ? " -- --quick" : ""}${burstOnly ? " -- --burst-only" : ""}\`${process.env.CHANGEGATE_E2E_ENTRY ? ` (CHANGEGATE_E2E_ENTRY=${process.env.CHANGEGATE_E2E_ENTRY})` : ""}; ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s.`);
+    say(`Command: \`npm run bench${quick ? " -- --quick" : ""}${burstOnly ? " -- --burst-only" : ""}${pacedOnly ? " -- --paced-only" : ""}${sustainedOnly ? " -- --sustained-only" : ""}\`${process.env.CHANGEGATE_E2E_ENTRY ? ` (CHANGEGATE_E2E_ENTRY=${process.env.CHANGEGATE_E2E_ENTRY})` : ""}; ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s.`);
   } finally {
     await prod.stop();
     await off.stop();
@@ -354,6 +366,190 @@ async function secondaryMidBurst(prod: World): Promise<void> {
   say(`| writes refused for coming early or over a window | ${prod.sim.writeLimits.violations.length - violationsBefore} |`);
   say(`| PRs wrong at the end (a lost write would leave one wrong) | ${wrong.length} of ${n} |`);
   say();
+}
+
+/**
+ * 2b. Webhooks at a steady pace, throttling off: the steps of a 200-PR burst are run just in time
+ * and their webhooks delivered at `rate` per second (held, then sent on a clock). Per webhook that
+ * concerns a PR, the added latency is from its sending to the end of the first evaluation of that PR
+ * that started after changegate had answered it (so it saw the event): changegate's own time, the
+ * simulator's answers included.
+ */
+async function paced(w: World, b: Burst, rate: number): Promise<{ sent: number; acceptedPerSec: number; offeredPerSec: number; evalsPerSec: number; lat: number[]; wrong: number; settleMs: number; durations: number[] }> {
+  const steps = b.rounds.flat();
+  const seqFrom = w.sim.lastSeq;
+  const logFrom = w.cg.logs.length;
+  const deliveriesFrom = w.cg.deliveries.length;
+  w.autoDeliver = false;
+  const hooks: SimWebhook[] = [];
+  const t0 = performance.now();
+  let i = 0;
+  try {
+    for (;;) {
+      const due = Math.floor(((performance.now() - t0) * rate) / 1000) + 1 - hooks.length;
+      for (let k = 0; k < due; k++) {
+        while (w.held.length === 0 && i < steps.length) steps[i++]!();
+        const h = w.held.shift();
+        if (!h) break;
+        hooks.push(h);
+        void w.cg.deliver(h.name, h.payload, { id: h.id });
+      }
+      if (w.held.length === 0 && i >= steps.length) break;
+      await sleep(2);
+    }
+  } finally {
+    w.autoDeliver = true;
+  }
+  await Promise.all([...w.cg.inFlight]);
+  const deliveries = w.cg.deliveries.slice(deliveriesFrom);
+  const cpuBench = process.cpuUsage();
+  const firstSent = Math.min(...deliveries.map((d) => d.sentAt));
+  const lastAnswer = Math.max(...deliveries.map((d) => d.answeredAt ?? 0));
+  const lastSent = Math.max(...deliveries.map((d) => d.sentAt));
+  await w.settle(600_000);
+  {
+    const reqs = w.sim.since(seqFrom).filter((r) => r.target === "github" && r.doneAt !== null);
+    const reads = reqs.filter((r) => r.route === "POST /graphql").map((r) => r.doneAt! - r.at);
+    const writes = reqs.filter((r) => r.method !== "GET" && r.route !== "POST /graphql").map((r) => r.doneAt! - r.at);
+    const jira = w.sim.since(seqFrom).filter((r) => r.target === "jira" && r.doneAt !== null).map((r) => r.doneAt! - r.at);
+    console.error(`rate ${rate}: sim graphql p50/p95 ${pct(reads, 50)}/${pct(reads, 95)} ms (${reads.length}); writes ${pct(writes, 50)}/${pct(writes, 95)} (${writes.length}); jira ${pct(jira, 50)}/${pct(jira, 95)} (${jira.length}); bench cpu user+sys ${((cpuBench.user + cpuBench.system) / 1e6).toFixed(1)} s`);
+  }
+  if (process.env.BENCH_DUMP) (await import("node:fs")).writeFileSync(`/tmp/paced-cg-${rate}.jsonl`, w.cg.logs.slice(logFrom).map((l) => JSON.stringify(l)).join("\n"));
+  const wrong = (await Promise.all(b.prs.map((pr) => mismatches(w.model, w.appId, pr, simTickets(w.sim.jira))))).flat();
+  if (wrong.length) {
+    console.error(wrong.slice(0, 10));
+    const orgs = new Set(wrong.map((x) => x.pr.split("/")[0]));
+    const lines = w.cg.logs.slice(logFrom).filter((l) => l.level >= 40 || [...orgs].some((o) => JSON.stringify(l).includes(o!)));
+    (await import("node:fs")).writeFileSync("/tmp/bench-wrong-logs.json", lines.map((l) => JSON.stringify(l)).join("\n"));
+  }
+  const evals = w.cg.logs.slice(logFrom).filter((l) => l.msg === "evaluation finished");
+  // An evaluation carries the delivery id of the newest request it serves (coalesced requests keep
+  // the newest): it saw every webhook of its PR sent no later than that delivery.
+  const sentAt = new Map(w.cg.deliveries.map((d) => [d.id, d.sentAt]));
+  const byPr = new Map<string, { served: number; end: number }[]>();
+  for (const l of evals) {
+    const served = sentAt.get(String(l.delivery));
+    if (served === undefined) continue;
+    const k = `${l.repo}#${l.pr}`;
+    const list = byPr.get(k) ?? [];
+    list.push({ served, end: Number(l.time) });
+    byPr.set(k, list);
+  }
+  const answered = new Map(deliveries.map((d) => [d.id, d]));
+  const lat: number[] = [];
+  const latDump: { t: number; name: string; lat: number }[] = [];
+  for (const h of hooks) {
+    const d = answered.get(h.id);
+    if (!d || d.status === null || d.status < 200 || d.status >= 300) continue;
+    for (const k of prsOf(w, h)) {
+      const ends = (byPr.get(k) ?? []).filter((x) => x.served >= d.sentAt).map((x) => x.end);
+      if (ends.length) {
+        lat.push(Math.min(...ends) - d.sentAt);
+        if (process.env.BENCH_DUMP) latDump.push({ t: d.sentAt - firstSent, name: `${h.name}.${h.action ?? ""}`, lat: Math.min(...ends) - d.sentAt });
+      }
+    }
+  }
+  if (process.env.BENCH_DUMP) (await import("node:fs")).writeFileSync(`/tmp/paced-lat-${rate}.json`, JSON.stringify(latDump));
+  const span = (lastAnswer - firstSent) / 1000;
+  return {
+    sent: deliveries.length,
+    offeredPerSec: deliveries.length / ((lastSent - firstSent) / 1000 || 1),
+    acceptedPerSec: deliveries.filter((d) => d.status !== null && d.status >= 200 && d.status < 300).length / span,
+    evalsPerSec: evals.length / ((Date.now() - firstSent) / 1000),
+    lat,
+    wrong: wrong.length,
+    settleMs: Date.now() - firstSent,
+    durations: evals.map((l) => Number(l.durationMs)),
+  };
+}
+
+async function pacedSection(off: World): Promise<void> {
+  const nPrs = quick ? 40 : 200;
+  const paces = process.env.BENCH_PACES ? process.env.BENCH_PACES.split(",").map(Number) : quick ? [100] : [100, 200, 300];
+  say(`## 2b. Webhooks at a steady pace, throttling off: ${nPrs} PRs in 10 installations, their ~${nPrs * 11} webhooks sent on a clock`);
+  say();
+  say(`| pace | webhooks | offered/s | accepted/s | evaluations/s | added latency p50 / p95 / p99 (webhook sent → end of the evaluation that saw it) | evaluation's own duration p50 / p95 | PRs wrong at the end | idle again after the last webhook |`);
+  say(`| --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
+  for (const [k, rate] of paces.entries()) {
+    for (let i = 0; i < nPrs; i++) off.sim.jira.setIssue(`OPS-${50000 + k * 10000 + i + 1}`, i % 5 === 0 ? "To Do" : "In Progress");
+    const b = burst(off, {
+      prs: nPrs,
+      orgs: quick ? 4 : 10,
+      reposPerOrg: 2,
+      seed: 300 + k,
+      policies: [TICKETS, null],
+      titlePrefix: (i, repo) => (repo.files.has(".github/changegate.yml") ? `OPS-${50000 + k * 10000 + i + 1} ` : ""),
+    });
+    const lastSentBefore = off.cg.deliveries.length;
+    const r = await paced(off, b, rate);
+    const lastSent = Math.max(...off.cg.deliveries.slice(lastSentBefore).map((d) => d.sentAt));
+    say(`| ${rate}/s | ${r.sent} | ${f1(r.offeredPerSec)} | ${f1(r.acceptedPerSec)} | ${f1(r.evalsPerSec)} | ${ms(pct(r.lat, 50))} / ${ms(pct(r.lat, 95))} / ${ms(pct(r.lat, 99))} (${r.lat.length} webhooks) | ${ms(pct(r.durations, 50))} / ${ms(pct(r.durations, 95))} | ${r.wrong} of ${nPrs} | ${((r.settleMs - (lastSent - Math.min(...off.cg.deliveries.slice(lastSentBefore).map((d) => d.sentAt)))) / 1000).toFixed(1)} s |`);
+  }
+  say();
+}
+
+/**
+ * 3c. The 600-write hour, on a clock 60× faster (an "hour" of 60 s, a "minute" of 1 s, writes ≥ 17 ms
+ * apart; changegate's windows keep their 1 s margin): 300 PRs opened in one installation need 300
+ * check runs and 300 digests, 600 creations against GitHub's cap of 500 an hour. The simulator
+ * enforces the scaled cap (a refusal is a violation).
+ */
+async function hourSection(): Promise<void> {
+  const n = quick ? 60 : 300;
+  const perHour = quick ? 100 : 500;
+  const reserve = quick ? 10 : 50;
+  const hourMs = 60_000;
+  const w = await World.start({
+    logLevel: "info",
+    sim: { writeLimits: { perMinute: 80, minuteMs: 1000, perHour, hourMs } },
+    env: { CHANGEGATE_WRITE_LIMITS: JSON.stringify({ perMinute: 80, minuteMs: 2000, perHour, hourMs: hourMs + 1000, checkReserve: reserve, minGapMs: 17 }) },
+  });
+  try {
+    const org = w.org();
+    const repos = [w.repo({ org, name: "h0" }).repo, w.repo({ org, name: "h1" }).repo];
+    const seq = w.sim.lastSeq;
+    const t0 = Date.now();
+    const prs = Array.from({ length: n }, (_, i) => w.model.openPullRequest(repos[i % 2]!, { author: "dev" }));
+    let checksAt = 0;
+    let done = false;
+    const watcher = (async () => {
+      while (!done) {
+        const wrong = (await Promise.all(prs.map((pr) => mismatches(w.model, w.appId, pr)))).flat();
+        if (!wrong.some((m) => !/digest/.test(m.problem))) checksAt ||= Date.now();
+        await sleep(250);
+      }
+    })();
+    await w.settle(900_000);
+    done = true;
+    await watcher;
+    const wrong = (await Promise.all(prs.map((pr) => mismatches(w.model, w.appId, pr)))).flat();
+    const creations = w.sim.since(seq, (r) => r.method === "POST" && (r.route === "POST /repos/{owner}/{repo}/check-runs" || r.route === "POST /repos/{owner}/{repo}/issues/{issue_number}/comments"));
+    let maxInHour = 0;
+    for (let a = 0, b = 0; b < creations.length; b++) {
+      while (creations[b]!.at - creations[a]!.at >= hourMs) a++;
+      maxInHour = Math.max(maxInHour, b - a + 1);
+    }
+    const checks = creations.filter((r) => r.route.includes("check-runs"));
+    const digests = creations.filter((r) => r.route.includes("comments"));
+    const lastCheck = Math.max(...checks.map((r) => r.at));
+    const waited = digests.filter((r) => r.at > lastCheck).length;
+    const warned = w.cg.logs.filter((l) => /near GitHub's hourly cap/.test(String(l.msg))).length;
+    say(`## 3c. The 600-write hour: ${n} new PRs in one installation (${n} check runs + ${n} digests = ${2 * n} creations against ${perHour} an hour), clock 60× faster`);
+    say();
+    say(`| figure | value |`);
+    say(`| --- | --- |`);
+    say(`| creations made (check runs / digests) | ${creations.length} (${checks.length} / ${digests.length}) |`);
+    say(`| most creations in any rolling "hour" (60 s), as GitHub saw them | ${maxInHour} (cap ${perHour}) |`);
+    say(`| refused by the simulator's enforced limits | ${w.sim.writeLimits.violations.length} |`);
+    say(`| every check correct after | ${((checksAt - t0) / 1000).toFixed(1)} s ("minutes": ${((checksAt - t0) / 1000).toFixed(1)}) |`);
+    say(`| digests created after the last check run (they waited for the "hour" to turn over) | ${waited} of ${digests.length} |`);
+    say(`| every check and digest correct after | ${((Date.now() - t0) / 1000).toFixed(1)} s |`);
+    say(`| "near GitHub's hourly cap" warnings logged | ${warned} |`);
+    say(`| PRs wrong at the end | ${wrong.length} of ${n} |`);
+    say();
+  } finally {
+    await w.stop();
+  }
 }
 
 await main();

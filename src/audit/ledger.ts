@@ -55,12 +55,12 @@ export class StoreDeliveryLedger implements DeliveryLedger {
     for (const c of batch) if (!rows.has(c.deliveryId)) rows.set(c.deliveryId, c.jobs);
     let inserted: Set<string>;
     try {
-      const r = await this.store.db
+      const r = await this.store.bookkeeping((db) => db
         .insertInto("delivery")
         .values([...rows].map(([delivery_id, jobs]) => ({ delivery_id, claimed_at: claimedAt, jobs, completed_at: null, resumed_at: null })))
         .onConflict((oc) => oc.column("delivery_id").doNothing())
         .returning("delivery_id")
-        .execute();
+        .execute());
       inserted = new Set(r.map((x) => x.delivery_id));
     } catch (err) {
       for (const c of batch) c.reject(err);
@@ -79,7 +79,8 @@ export class StoreDeliveryLedger implements DeliveryLedger {
   async completeMany(deliveryIds: string[]): Promise<void> {
     const at = this.store.now().toISOString();
     for (let i = 0; i < deliveryIds.length; i += COMPLETE_CHUNK) {
-      await this.store.db.updateTable("delivery").set({ completed_at: at }).where("delivery_id", "in", deliveryIds.slice(i, i + COMPLETE_CHUNK)).execute();
+      const ids = deliveryIds.slice(i, i + COMPLETE_CHUNK);
+      await this.store.bookkeeping((db) => db.updateTable("delivery").set({ completed_at: at }).where("delivery_id", "in", ids).execute());
     }
   }
 
@@ -95,15 +96,18 @@ export class StoreDeliveryLedger implements DeliveryLedger {
     if (jobs.length === 0) return;
     const text = JSON.stringify(jobs);
     const now = this.store.now().toISOString();
-    await this.store.db
-      .insertInto("delivery")
-      .values({ delivery_id: deliveryId, claimed_at: now, jobs: text, completed_at: null, resumed_at: null })
-      .onConflict((oc) => oc.column("delivery_id").doUpdateSet({ jobs: text, completed_at: null }))
-      .execute();
+    await this.store.bookkeeping((db) =>
+      db
+        .insertInto("delivery")
+        .values({ delivery_id: deliveryId, claimed_at: now, jobs: text, completed_at: null, resumed_at: null })
+        .onConflict((oc) => oc.column("delivery_id").doUpdateSet({ jobs: text, completed_at: null }))
+        .execute(),
+    );
   }
 
   async complete(deliveryId: string): Promise<void> {
-    await this.store.db.updateTable("delivery").set({ completed_at: this.store.now().toISOString() }).where("delivery_id", "=", deliveryId).execute();
+    const at = this.store.now().toISOString();
+    await this.store.bookkeeping((db) => db.updateTable("delivery").set({ completed_at: at }).where("delivery_id", "=", deliveryId).execute());
   }
 
   /**

@@ -31,7 +31,32 @@ export async function openSqliteConnection(path: string, options: SqliteOpenOpti
   const { default: Database } = await import("better-sqlite3");
   const db = new Database(path, { timeout: options.timeoutMs });
   // better-sqlite3's Database already has prepare/close/exec in the shape Kysely expects.
-  return Object.assign(db, { driver: "better-sqlite3" as const }) as unknown as SqliteConnection;
+  const prepare = db.prepare.bind(db) as (sql: string) => SqliteStatement;
+  return Object.assign(db, { driver: "better-sqlite3" as const, prepare: cachedPrepare(prepare) }) as unknown as SqliteConnection;
+}
+
+/** Prepared statements kept per SQL text (Kysely prepares every query anew; compiling one costs more than running it). */
+export const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * A bounded cache of prepared statements. Safe here: every statement runs to completion
+ * synchronously (changegate never streams a query), so a cached statement is never busy.
+ */
+export function cachedPrepare(prepare: (sql: string) => SqliteStatement, size = STATEMENT_CACHE_SIZE): (sql: string) => SqliteStatement {
+  const cache = new Map<string, SqliteStatement>();
+  return (sql) => {
+    const hit = cache.get(sql);
+    if (hit) {
+      // Most recently used last: the oldest goes first when the cache is full.
+      cache.delete(sql);
+      cache.set(sql, hit);
+      return hit;
+    }
+    const st = prepare(sql);
+    cache.set(sql, st);
+    if (cache.size > size) cache.delete(cache.keys().next().value!);
+    return st;
+  };
 }
 
 interface NodeStatement {
@@ -53,7 +78,7 @@ async function openNodeSqlite(path: string, options: SqliteOpenOptions): Promise
     driver: "node:sqlite",
     exec: (sql) => db.exec(sql),
     close: () => db.close(),
-    prepare(sql: string): SqliteStatement {
+    prepare: cachedPrepare((sql: string): SqliteStatement => {
       const st = db.prepare(sql);
       return {
         reader: st.columns().length > 0,
@@ -61,6 +86,6 @@ async function openNodeSqlite(path: string, options: SqliteOpenOptions): Promise
         run: (params) => st.run(...(params as unknown[])),
         iterate: (params) => st.iterate(...(params as unknown[])),
       } as SqliteStatement;
-    },
+    }),
   };
 }

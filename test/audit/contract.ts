@@ -252,11 +252,11 @@ export function storeContract(factory: () => StoreFactory): void {
       const job = (n: number) => ({ ref: ref(n), event: "pull_request.opened", expectedHead: null, merge: false });
       expect(await a.claim("g-0")).toBe(true);
       let inserts = 0;
-      const insertInto = store.db.insertInto.bind(store.db);
-      (store.db as { insertInto: unknown }).insertInto = ((t: "delivery") => {
-        if (t === "delivery") inserts++;
-        return insertInto(t);
-      }) as never;
+      const bookkeeping = store.bookkeeping.bind(store);
+      store.bookkeeping = ((fn: Parameters<typeof store.bookkeeping>[0]) => {
+        inserts++;
+        return bookkeeping(fn);
+      }) as typeof store.bookkeeping;
       // 450 claims in one turn: 3 batches of at most 200; repeats inside a batch and of an older claim.
       const ids = Array.from({ length: 450 }, (_, i) => (i === 7 ? "g-3" : i === 9 ? "g-0" : `g-${i}`));
       const got = await Promise.all(ids.map((id, i) => (i % 3 ? a.claimPending(id, [job(i)]) : a.claim(id))));

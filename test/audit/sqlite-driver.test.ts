@@ -1,5 +1,5 @@
 import { describe, expect, test } from "@jest/globals";
-import { hasNodeSqlite, openSqliteConnection } from "../../src/audit/sqlite-driver.js";
+import { cachedPrepare, hasNodeSqlite, openSqliteConnection } from "../../src/audit/sqlite-driver.js";
 
 describe("SQLite driver choice", () => {
   test.each([
@@ -32,6 +32,33 @@ describe("SQLite driver choice", () => {
         { a: 2, b: "two" },
       ]);
       expect([...select.iterate([2])].map((row) => (row as { b: string }).b)).toEqual(["two"]);
+    } finally {
+      db.close();
+    }
+  });
+
+  test("prepared statements are reused per SQL text, the least recently used evicted past the bound", async () => {
+    const compiled: string[] = [];
+    const prepare = cachedPrepare((sql) => {
+      compiled.push(sql);
+      return { reader: false, sql } as never;
+    }, 2);
+    const a = prepare("select 1");
+    expect(prepare("select 1")).toBe(a);
+    prepare("select 2");
+    prepare("select 1"); // now the most recent
+    prepare("select 3"); // evicts "select 2"
+    prepare("select 1");
+    prepare("select 2");
+    expect(compiled).toEqual(["select 1", "select 2", "select 3", "select 2"]);
+    const db = await openSqliteConnection(":memory:", { timeoutMs: 1000 });
+    try {
+      db.exec("CREATE TABLE c (a INTEGER)");
+      const ins = db.prepare("INSERT INTO c (a) VALUES (?)");
+      expect(db.prepare("INSERT INTO c (a) VALUES (?)")).toBe(ins);
+      ins.run([1]);
+      db.prepare("INSERT INTO c (a) VALUES (?)").run([2]);
+      expect(db.prepare("SELECT count(*) AS n FROM c").all([]).map((r) => Number((r as { n: number }).n))).toEqual([2]);
     } finally {
       db.close();
     }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { sql } from "kysely";
 import { AuditStore, parseDatabaseUrl, StoreError } from "../../src/audit/database.js";
 import { InProcessPrLock } from "../../src/runtime/pr-lock.js";
+import { StoreDeliveryLedger } from "../../src/audit/ledger.js";
 import { storeContract } from "./contract.js";
 import { tempDir } from "./records.js";
 
@@ -46,6 +47,24 @@ describe("DATABASE_URL", () => {
 });
 
 describe("SQLite specifics", () => {
+  test("the ledger's bookkeeping runs with synchronous NORMAL; audit records stay FULL, before and after", async () => {
+    const store = await AuditStore.open(`sqlite:${join(tmp.dir, "sync.db")}`);
+    try {
+      const level = async (db: typeof store.db) => (await sql<{ synchronous: number }>`pragma synchronous`.execute(db)).rows[0]!.synchronous;
+      expect(await level(store.db)).toBe(2); // FULL
+      const inside = await store.bookkeeping((db) => level(db));
+      expect(inside).toBe(1); // NORMAL
+      const ledger = new StoreDeliveryLedger(store);
+      expect(await ledger.claim("sync-1")).toBe(true);
+      await ledger.completeMany(["sync-1"]);
+      // A failing bookkeeping statement restores FULL too.
+      await expect(store.bookkeeping(() => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
+      expect(await level(store.db)).toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
+
   test("the default store creates its directory and runs in WAL mode", async () => {
     const cwd = join(tmp.dir, "fresh-install");
     const store = await AuditStore.open(undefined, { cwd });
