@@ -161,10 +161,10 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   const teams = new TeamCache();
   const deps = pipelineDeps(options, () => probot!, locator, schedule, options.metrics, teams, (key) => scheduler.pending(key));
   /** One job, holding the PR lock. A lock timeout means another replica has the PR: try later. */
-  async function runJob(key: string, job: EvaluationJob): Promise<void> {
+  async function runJob(key: string, job: EvaluationJob, release: () => void): Promise<void> {
     let outcome: EvaluationOutcome;
     try {
-      outcome = await options.prLock.withPrLock(key, () => observeEvaluation(observer, job, () => runEvaluation(deps(), job)));
+      outcome = await options.prLock.withPrLock(key, () => observeEvaluation(observer, job, () => runEvaluation({ ...deps(), publishing: release }, job)));
     } catch (err) {
       if (isPrLockTimeout(err)) {
         probot?.log.warn({ pr: key }, err.message);

@@ -84,6 +84,12 @@ export interface PipelineDeps {
   afterMerge?: AfterMergeStore | null;
   /** Jira transitions for tickets.transition_on_merge; absent or null: Jira is not configured. */
   transitions?: TicketTransitioner | null;
+  /**
+   * Called when the evaluation has decided and recorded, and starts publishing: it gives back its
+   * MAX_CONCURRENT_EVALUATIONS slot, since it now only waits on GitHub's write limits (near the
+   * hourly cap a digest may wait long; the next PRs' checks must not wait behind it).
+   */
+  publishing?(): void;
 }
 
 export interface EvaluationOutcome {

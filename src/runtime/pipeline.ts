@@ -45,6 +45,7 @@ export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Pro
     case "unread":
       return publishUnread(deps, run, decision.report);
     case "decided":
+      deps.publishing?.();
       return publishWithRetry(deps, run, decision);
   }
 }

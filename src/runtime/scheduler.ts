@@ -30,7 +30,8 @@ export class Scheduler<J> {
   private readonly waiting: (() => void)[] = [];
 
   constructor(
-    private readonly run: (key: string, job: J) => Promise<void>,
+    /** `release` gives the run's maxRunning slot back early (it then only waits, e.g. on GitHub writes). */
+    private readonly run: (key: string, job: J, release: () => void) => Promise<void>,
     private readonly options: SchedulerOptions<J>,
   ) {}
 
@@ -63,8 +64,14 @@ export class Scheduler<J> {
         waiters.push(...slot.waiters.splice(0));
       }
       this.evaluations++;
+      let held = true;
+      const release = () => {
+        if (!held) return;
+        held = false;
+        this.release();
+      };
       try {
-        await this.run(key, job);
+        await this.run(key, job, release);
       } catch (err) {
         try {
           this.options.onError(key, err);
@@ -72,7 +79,7 @@ export class Scheduler<J> {
           // A failing error handler must not end this loop: the slot would stay and wedge the key.
         }
       } finally {
-        this.release();
+        release();
       }
       waiters.forEach((w) => w());
       // Everything requested during that run is served by one follow-up run.

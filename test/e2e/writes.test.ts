@@ -60,7 +60,9 @@ describe("write scheduler near the hourly cap (a 40 s 'hour' of 10 creations)", 
     w = await World.start({
       logLevel: "info",
       sim: { writeLimits: { perMinute: 80, minuteMs: 60_000, perHour: 10, hourMs } },
-      env: { CHANGEGATE_WRITE_LIMITS: JSON.stringify({ perHour: 10, hourMs, checkReserve: 3, minGapMs: 300 }) },
+      // Fewer evaluation slots than PRs: an evaluation whose digest waits for the hour gives its slot
+      // back, or the next PRs' checks would wait behind it.
+      env: { CHANGEGATE_WRITE_LIMITS: JSON.stringify({ perHour: 10, hourMs, checkReserve: 3, minGapMs: 300 }), MAX_CONCURRENT_EVALUATIONS: "2" },
     });
     const { repo } = w.repo();
     const seq = w.sim.lastSeq;

@@ -381,6 +381,34 @@ describe("Scheduler limits (MAX_CONCURRENT_EVALUATIONS) and the heap", () => {
     });
   });
 
+  test("a run that gives its slot back early (it only waits on writes now) lets the next one start", async () => {
+    const started: number[] = [];
+    const finish = new Map<number, () => void>();
+    const s = new Scheduler<number>(
+      async (_key, job, release) => {
+        started.push(job);
+        if (job === 1) {
+          release(); // publishing: waits on GitHub's write limits without a slot
+          release(); // idempotent: one slot given back, not two
+        }
+        await new Promise<void>((r) => finish.set(job, r));
+      },
+      { coalesce: (_a, b) => b, onError: () => {}, maxRunning: 1 },
+    );
+    const all = [s.request("a", 1), s.request("b", 2), s.request("c", 3)];
+    await new Promise((r) => setImmediate(r));
+    // 1 gave its slot to 2 while still running; 2 holds it, so 3 waits.
+    expect(started).toEqual([1, 2]);
+    expect(s.queued).toBe(1);
+    finish.get(2)!();
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual([1, 2, 3]);
+    finish.get(1)!();
+    finish.get(3)!();
+    await Promise.all(all);
+    expect(s.queued).toBe(0);
+  });
+
   test("MAX_CONCURRENT_EVALUATIONS: default, a valid value, and clear refusals", () => {
     expect(maxConcurrentEvaluationsFromEnv({})).toBe(DEFAULT_MAX_CONCURRENT_EVALUATIONS);
     expect(maxConcurrentEvaluationsFromEnv({ MAX_CONCURRENT_EVALUATIONS: " 8 " })).toBe(8);
