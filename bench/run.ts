@@ -10,10 +10,17 @@
  *   3. a 50-PR × ~5-event burst in one installation with throttling on: time until every PR's check
  *      is correct, against the floor set by the write spacing (1 s per write per installation, and
  *      Probot's 3 s between new comments);
+ *   2b. webhooks sent on a clock at three paces (100, 200, 300/s), throttling off: accepted/s,
+ *      evaluations/s, the latency changegate adds to each webhook;
+ *   3b. a secondary-limit answer injected mid-burst; 3c. the 600-write hour on a 60× faster clock;
  *   4. peak RSS of each changegate process.
  *
- * Flags: --quick (smaller sizes, for a smoke run). CHANGEGATE_E2E_ENTRY runs another build of
- * lib/main.js.
+ * Flags: --quick (smaller sizes, for a smoke run); --sustained-only (1, 2, 2b, 4), --burst-only (3, 3b,
+ * 3c, 4), --paced-only (2b, 4), --hour-only (3c). CHANGEGATE_E2E_ENTRY runs another build of
+ * lib/main.js; CHANGEGATE_E2E_NODE_ARGS adds Node flags to it (e.g. --cpu-prof). BENCH_PACES=100,300
+ * picks 2b's paces; BENCH_DUMP=1 writes 2b's per-webhook latencies and changegate's log lines (and, when
+ * a PR ends wrong, the refused requests) to /tmp for analysis. EXP_ENV (JSON) adds environment
+ * variables to the throttling-off process.
  */
 import { availableParallelism, cpus, totalmem } from "node:os";
 import { mismatches, simTickets } from "../test/sim/oracle.js";
@@ -412,15 +419,20 @@ async function paced(w: World, b: Burst, rate: number): Promise<{ sent: number; 
     const reads = reqs.filter((r) => r.route === "POST /graphql").map((r) => r.doneAt! - r.at);
     const writes = reqs.filter((r) => r.method !== "GET" && r.route !== "POST /graphql").map((r) => r.doneAt! - r.at);
     const jira = w.sim.since(seqFrom).filter((r) => r.target === "jira" && r.doneAt !== null).map((r) => r.doneAt! - r.at);
+    const created = new Map<number, number>();
+    for (const r of reqs) if (r.method === "POST" && (r.route.endsWith("/check-runs") || r.route.endsWith("/comments")) && r.status !== null && r.status < 300) created.set(r.installationId!, (created.get(r.installationId!) ?? 0) + 1);
+    console.error(`rate ${rate}: creations per installation ${JSON.stringify([...created.values()])}; violations ${JSON.stringify(w.sim.writeLimits.violations.slice(-5))} total ${w.sim.writeLimits.violations.length}`);
     console.error(`rate ${rate}: sim graphql p50/p95 ${pct(reads, 50)}/${pct(reads, 95)} ms (${reads.length}); writes ${pct(writes, 50)}/${pct(writes, 95)} (${writes.length}); jira ${pct(jira, 50)}/${pct(jira, 95)} (${jira.length}); bench cpu user+sys ${((cpuBench.user + cpuBench.system) / 1e6).toFixed(1)} s`);
   }
   if (process.env.BENCH_DUMP) (await import("node:fs")).writeFileSync(`/tmp/paced-cg-${rate}.jsonl`, w.cg.logs.slice(logFrom).map((l) => JSON.stringify(l)).join("\n"));
   const wrong = (await Promise.all(b.prs.map((pr) => mismatches(w.model, w.appId, pr, simTickets(w.sim.jira))))).flat();
-  if (wrong.length) {
-    console.error(wrong.slice(0, 10));
+  if (wrong.length) console.error(wrong.slice(0, 10));
+  if (wrong.length && process.env.BENCH_DUMP) {
     const orgs = new Set(wrong.map((x) => x.pr.split("/")[0]));
     const lines = w.cg.logs.slice(logFrom).filter((l) => l.level >= 40 || [...orgs].some((o) => JSON.stringify(l).includes(o!)));
     (await import("node:fs")).writeFileSync("/tmp/bench-wrong-logs.json", lines.map((l) => JSON.stringify(l)).join("\n"));
+    const inst = new Set(w.sim.since(seqFrom).filter((r) => r.target === "github" && r.installationId !== null && r.status === 403).map((r) => r.installationId));
+    (await import("node:fs")).writeFileSync("/tmp/bench-wrong-reqs.json", JSON.stringify({ violations: w.sim.writeLimits.violations, reqs: w.sim.since(seqFrom).filter((r) => inst.has(r.installationId)).map((r) => ({ at: r.at, route: r.route, method: r.method, status: r.status, op: r.operation, inst: r.installationId, fault: r.fault })) }));
   }
   const evals = w.cg.logs.slice(logFrom).filter((l) => l.msg === "evaluation finished");
   // An evaluation carries the delivery id of the newest request it serves (coalesced requests keep
