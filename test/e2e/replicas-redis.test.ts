@@ -68,7 +68,10 @@ maybe(
     expect(creations.length).toBeGreaterThanOrEqual(2 * prs.length);
     // Both processes wrote (each served its PRs), and together never more than perMinute in a window.
     for (let i = 0; i + perMinute < creations.length; i++) expect(creations[i + perMinute]!.at - creations[i]!.at).toBeGreaterThanOrEqual(minuteMs - 100);
-    for (let i = 1; i < writes.length; i++) expect(writes[i]!.at - writes[i - 1]!.at).toBeGreaterThanOrEqual(350);
+    // Spaced across both replicas: slots are 400 ms apart on Redis's clock; what the simulator sees is
+    // arrival, which a busy CI machine delays by up to ~100 ms (338 ms seen once). Unshared spacing
+    // would show gaps near 0 ms.
+    for (let i = 1; i < writes.length; i++) expect(writes[i]!.at - writes[i - 1]!.at).toBeGreaterThanOrEqual(250);
     expect(w.cg.logs.some((l) => /shared through Redis/.test(String(l.msg)))).toBe(true);
     expect(second.logs.some((l) => /shared through Redis/.test(String(l.msg)))).toBe(true);
   },
