@@ -319,6 +319,8 @@ async function burstSection(prod: World): Promise<void> {
     const writes = reqs.filter((r) => r.target === "github" && r.method !== "GET" && r.route !== "POST /graphql" && !r.route.includes("access_tokens"));
     const reads = reqs.filter((r) => r.route === "POST /graphql").length;
     const evals = prod.cg.logs.slice(logFrom).filter((l) => typeof l.msg === "string" && l.msg.startsWith("evaluated "));
+    // Every evaluation, including those superseded before they wrote (their writes dropped).
+    const finished = prod.cg.logs.slice(logFrom).filter((l) => l.msg === "evaluation finished");
     const firstSent = Math.min(...prod.cg.deliveries.filter((d) => d.sentAt >= t0).map((d) => d.sentAt));
     const correctAfter = (allCorrectAt || settledAt) - firstSent;
     const checksCorrectAfter = (checksCorrectAt || settledAt) - firstSent;
@@ -335,8 +337,8 @@ async function burstSection(prod: World): Promise<void> {
     say(`| figure | value |`);
     say(`| --- | --- |`);
     say(`| events (person/CI actions) | ${b.actions} (${f1(b.actions / bigN)} per PR); ${prod.cg.deliveries.filter((d) => d.sentAt >= t0).length} webhooks, played over ${((playedAt - t0) / 1000).toFixed(1)} s |`);
-    say(`| evaluations | ${evals.length} (${reads} reads: ${f2(reads / evals.length)} per evaluation) |`);
-    say(`| writes made | ${writes.length} (${f2(writes.length / evals.length)} per evaluation; ${writes.filter((r) => r.route.includes("check-runs")).length} check-run writes, ${writes.filter((r) => r.route.includes("comments")).length} comment writes of which ${created} new digests) |`);
+    say(`| evaluations | ${finished.length}, of which ${evals.length} published (${reads} reads: ${f2(reads / finished.length)} per evaluation) |`);
+    say(`| writes made | ${writes.length} (${f2(writes.length / evals.length)} per published evaluation; ${writes.filter((r) => r.route.includes("check-runs")).length} check-run writes, ${writes.filter((r) => r.route.includes("comments")).length} comment writes of which ${created} new digests) |`);
     say(`| time until every PR's final check was correct | ${(checksCorrectAfter / 1000).toFixed(1)} s → ratio ${f2(checksCorrectAfter / checksFloor)} to its floor, 1 s × ${bigN} checks (${(checksFloor / 1000).toFixed(0)} s) |`);
     say(`| time until every PR's check and digest were correct | ${(correctAfter / 1000).toFixed(1)} s → ratio ${f2(correctAfter / issueFloor)} to its floor, max(1 s × 2 per PR, 0.75 s × 1 new comment per PR) (${(issueFloor / 1000).toFixed(0)} s) |`);
     say(`| floor of the writes changegate made: max(1 s × ${writes.length}, 0.75 s × ${created} new comments) | ${(madeFloor / 1000).toFixed(0)} s → ratio ${f2(correctAfter / madeFloor)} |`);
