@@ -1,4 +1,4 @@
-/** A small JSON-schema check for OpenAPI 3.0 schemas (type, nullable, required, enums, composition); the same rules as test/e2e/sim.test.ts's. */
+/** A small JSON-schema check for OpenAPI 3.0 schemas (type, nullable, required, enums, composition): REST answers (test/e2e/sim.test.ts) and webhook payloads (sim-branches). */
 export function conforms(schema: any, value: unknown, spec: any, path = "$"): string[] {
   if (!schema) return [];
   if (schema.$ref) return conforms(resolveRef(spec, schema.$ref), value, spec, path);
