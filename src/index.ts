@@ -316,6 +316,8 @@ function pushHandler(app: Probot, options: ChangegateOptions, deps: () => Pipeli
   if (!store) return undefined;
   return (id, payload) => {
     const running = handlePush({ ...deps(), store, log: app.log, onDirectPush: () => options.metrics.bypass(), recheckMs: options.directPushRecheckMs, sleep: options.sleep }, id, payload).catch((err: unknown) => {
+      // GitHub already has its answer: the error counter (and its alert) is what makes this seen.
+      options.metrics.evaluated("error", null);
       app.log.error({ err: redactError(err), delivery: id }, "a push could not be examined; the audit scan finds it later");
     });
     pushes.add(running);

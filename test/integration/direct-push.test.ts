@@ -114,6 +114,17 @@ test("a direct push to a gated branch is recorded, logged as non-compliant, list
   expect((await verifyChains(new AuditReader(store))).ok).toBe(true);
 });
 
+test("a push that cannot be examined (GitHub's answer unreadable) is logged and counted as an evaluation error, never recorded as compliant", async () => {
+  const h = await app();
+  const scope = mockToken().post("/graphql").reply(200, { data: { repository: "not a repository" } });
+  await h.deliver("push", pushEvent());
+  expect(scope.pendingMocks()).toStrictEqual([]);
+  expect(h.logs.some((l) => l.msg === "a push could not be examined; the audit scan finds it later")).toBe(true);
+  expect(h.logs.some((l) => /compliant\)$/.test(l.msg))).toBe(false);
+  expect(await h.changegate.metrics.registry.getSingleMetricAsString("changegate_evaluations_total")).toMatch(/kind="error"[^\n]* 1$/m);
+  expect(await pushRecords()).toHaveLength(0);
+});
+
 test("a force push is recorded with before and after even when every commit belongs to a merged PR", async () => {
   const h = await app();
   const scope = mockToken()
