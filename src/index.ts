@@ -251,6 +251,9 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   };
 }
 
+/** How long one installation's Octokit is reused before a fresh one is built (ms). */
+const INSTALLATION_CLIENT_TTL_MS = 10 * 60_000;
+
 /** What the pipeline runs with: the options, Probot's auth and log, and the per-PR memos. */
 function pipelineDeps(
   options: ChangegateOptions,
@@ -274,15 +277,32 @@ function pipelineDeps(
     : undefined;
   const digestIds = new BoundedMap<string, number>(50_000);
   const lastSeen = new BoundedMap<string, { headSha: string; gated: boolean | null }>(50_000);
+  // One installation Octokit per installation (its auth refreshes the token by itself), rebuilt after
+  // INSTALLATION_CLIENT_TTL_MS; and one GraphQL read client per installation and token. Building them
+  // per evaluation cost ~5 % of the CPU under load.
+  const installationClients = new BoundedMap<number, { at: number; octokit: Promise<unknown> }>(10_000);
+  const readClients = new BoundedMap<number, unknown>(10_000);
   return () => ({
     appId: options.appId,
     log: app().log,
     octokitFor: async (id) => {
-      const octokit = await app().auth(id);
-      instrumentOctokit(octokit as unknown as HookableOctokit, metrics, id);
-      return octokit as never;
+      const now = Date.now();
+      let held = installationClients.get(id);
+      if (!held || now - held.at > INSTALLATION_CLIENT_TTL_MS) {
+        const octokit = app()
+          .auth(id)
+          .then((o) => {
+            instrumentOctokit(o as unknown as HookableOctokit, metrics, id);
+            return o;
+          });
+        held = { at: now, octokit };
+        installationClients.set(id, held);
+        // A failure is not kept: the next evaluation asks again.
+        octokit.catch(() => installationClients.get(id) === held && installationClients.delete(id));
+      }
+      return (await held.octokit) as never;
     },
-    readerFor: (id, octokit) => createReader(id, octokit as never, { ...options.reader, instrument: (client) => instrumentOctokit(client as HookableOctokit, metrics, id) }),
+    readerFor: (id, octokit) => createReader(id, octokit as never, { ...options.reader, clients: readClients, instrument: (client) => instrumentOctokit(client as HookableOctokit, metrics, id) }),
     writerFor,
     tickets: options.tickets,
     teams,

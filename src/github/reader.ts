@@ -21,6 +21,12 @@ export interface ReaderOptions {
   timeoutMs?: number;
   /** Called once with each client made (metrics hook its requests). */
   instrument?: (client: unknown) => void;
+  /**
+   * Clients kept by installation (one app's own map), reused while the installation's token is the
+   * same: building an Octokit per evaluation cost more CPU under load than the read's own request.
+   * Absent: a client per reader.
+   */
+  clients?: Map<number, unknown>;
 }
 
 export const defaultReaderOptions: ReaderOptions = { retries: 3, maxRetryAfterSeconds: 60, timeoutMs: 30_000 };
@@ -60,7 +66,7 @@ function serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
 }
 
 export function createReader(installationId: number, source: TokenSource, options: ReaderOptions = defaultReaderOptions): GraphqlReader {
-  let client: InstanceType<typeof ReadOctokit> | null = null;
+  let client = (options.clients?.get(installationId) as InstanceType<typeof ReadOctokit> | undefined) ?? null;
   let reads = 0;
 
   async function getClient(): Promise<InstanceType<typeof ReadOctokit>> {
@@ -77,6 +83,7 @@ export function createReader(installationId: number, source: TokenSource, option
       });
       (client as unknown as { __token: string }).__token = auth.token;
       options.instrument?.(client);
+      options.clients?.set(installationId, client);
     }
     return client;
   }
