@@ -6,10 +6,10 @@
  * not a direct push; an ungated branch is ignored; a redelivery records nothing; a push whose
  * webhook was lost is found by `changegate audit scan --direct-pushes`, once.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { pathToFileURL } from "node:url";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import Database from "better-sqlite3";
 import { NON_COMPLIANT_PHRASE } from "../../src/contract.js";
 import { ENTRY } from "../sim/driver.js";
 import type { SimRepo } from "../sim/model.js";
@@ -38,21 +38,26 @@ interface PushPayload {
   examined?: number;
 }
 
-/** The repository's direct_push records, straight from the audit store (sqlite). */
+/**
+ * The repository's direct_push records, straight from the audit store (sqlite), read by a child
+ * process through changegate's own SQLite driver: node:sqlite on Node 24, better-sqlite3 on Node 20
+ * (whose native module is built for one Node version only).
+ */
 function pushRecords(repo: SimRepo): (PushPayload & { outcome: string; head_sha: string; bypass: number })[] {
   const file = w.cg.env().DATABASE_URL!.replace(/^sqlite:/, "");
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    const rows = db.prepare("select outcome, head_sha, bypass, payload from audit_record where chain = ? and kind = 'direct_push' order by seq").all(repo.fullName.toLowerCase()) as {
-      outcome: string;
-      head_sha: string;
-      bypass: number;
-      payload: string;
-    }[];
-    return rows.map((r) => ({ ...(JSON.parse(r.payload) as PushPayload), outcome: r.outcome, head_sha: r.head_sha, bypass: r.bypass }));
-  } finally {
-    db.close();
-  }
+  const driver = pathToFileURL(join(dirname(ENTRY), "audit", "sqlite-driver.js")).href;
+  const script = `import { openSqliteConnection } from ${JSON.stringify(driver)};
+const db = await openSqliteConnection(process.argv[1], { timeoutMs: 5000 });
+try {
+  const rows = db.prepare("select outcome, head_sha, bypass, payload from audit_record where chain = ? and kind = 'direct_push' order by seq").all([process.argv[2]]);
+  process.stdout.write(JSON.stringify(rows));
+} finally {
+  db.close();
+}`;
+  const r = spawnSync(process.execPath, ["--no-warnings", "--input-type=module", "-e", script, file, repo.fullName.toLowerCase()], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`reading the audit store failed: ${r.stderr}`);
+  const rows = JSON.parse(r.stdout) as { outcome: string; head_sha: string; bypass: number; payload: string }[];
+  return rows.map((row) => ({ ...(JSON.parse(row.payload) as PushPayload), outcome: row.outcome, head_sha: row.head_sha, bypass: Number(row.bypass) }));
 }
 
 function exported(repo: SimRepo): Record<string, unknown>[] {
