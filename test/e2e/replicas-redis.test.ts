@@ -68,10 +68,13 @@ maybe(
     expect(creations.length).toBeGreaterThanOrEqual(2 * prs.length);
     // Both processes wrote (each served its PRs), and together never more than perMinute in a window.
     for (let i = 0; i + perMinute < creations.length; i++) expect(creations[i + perMinute]!.at - creations[i]!.at).toBeGreaterThanOrEqual(minuteMs - 100);
-    // Spaced across both replicas: slots are 400 ms apart on Redis's clock; what the simulator sees is
-    // arrival, which a busy CI machine delays by up to ~100 ms (338 ms seen once). Unshared spacing
-    // would show gaps near 0 ms.
-    for (let i = 1; i < writes.length; i++) expect(writes[i]!.at - writes[i - 1]!.at).toBeGreaterThanOrEqual(250);
+    // Spaced across both replicas: slots are 400 ms apart on Redis's clock. What the simulator sees is
+    // arrival, and one replica's timer firing late on a busy CI machine brings two arrivals closer
+    // (338 ms and 242 ms seen). Unshared spacing would show two replicas' writes back to back (gaps
+    // near 0 ms) about half the time: no gap under 100 ms, and the typical gap is the slot.
+    const gaps = writes.slice(1).map((r, i) => r.at - writes[i]!.at).sort((a, b) => a - b);
+    expect(gaps[0]).toBeGreaterThanOrEqual(100);
+    expect(gaps[Math.floor(gaps.length / 2)]).toBeGreaterThanOrEqual(380);
     expect(w.cg.logs.some((l) => /shared through Redis/.test(String(l.msg)))).toBe(true);
     expect(second.logs.some((l) => /shared through Redis/.test(String(l.msg)))).toBe(true);
   },
