@@ -32,7 +32,8 @@ export class StoreDeliveryLedger implements DeliveryLedger {
    * Group commit: the claims asked for in the same turn of the event loop (up to CLAIM_CHUNK) are
    * written by ONE multi-row insert, so a burst of webhooks costs one commit (one fsync on SQLite)
    * per batch instead of one per delivery. Each caller still resolves only once its row is
-   * committed: nothing is acknowledged before it is durable.
+   * committed: nothing is acknowledged before that (what a commit of this bookkeeping survives:
+   * AuditStore.bookkeeping).
    */
   claimPending(deliveryId: string, jobs: PendingJob[]): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
