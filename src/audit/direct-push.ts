@@ -167,19 +167,8 @@ export async function directPushRows(db: Db, q: { from: string; to: string; repo
   return rows.map(normaliseRow);
 }
 
-export interface DirectPushPayload {
-  branch: string;
-  pusher: string | null;
-  before: string | null;
-  after: string;
-  forced: boolean;
-  commitsWithoutPr: string[];
-  pushedAt: string;
-  policySource: string;
-  foundBy?: "scan";
-  author?: string | null;
-  listTruncated?: boolean;
-}
+/** A direct_push record's payload as stored: the record without its columns (`examined` absent on early records). */
+export type DirectPushPayload = Omit<DirectPushRecord, "at" | "deliveryId" | "installationId" | "owner" | "repo" | "examined"> & { examined?: number };
 
 export function parsePayload(text: string): DirectPushPayload | null {
   try {

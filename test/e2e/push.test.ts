@@ -6,7 +6,7 @@
  * not a direct push; an ungated branch is ignored; a redelivery records nothing; a push whose
  * webhook was lost is found by `changegate audit scan --direct-pushes`, once.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { pathToFileURL } from "node:url";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
@@ -66,18 +66,8 @@ function exported(repo: SimRepo): Record<string, unknown>[] {
   return (JSON.parse(out.stdout) as { changes: Record<string, unknown>[] }).changes;
 }
 
-/** The CLI with the app's GitHub credentials (the scan reads GitHub). */
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(dirname(ENTRY), "cli.js"), ...args], { cwd: w.cg.dataDir, env: { ...w.cg.env(), CHANGEGATE_SEARCH_PACE_MS: "0" } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** The CLI with the app's GitHub credentials (the scan reads GitHub); the search is not paced in tests. */
+const cli = (args: string[]) => w.cg.cliAsApp(args, { CHANGEGATE_SEARCH_PACE_MS: "0" });
 
 async function until(what: () => boolean, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;

@@ -5,15 +5,13 @@
  * is missing and what is extra over a window larger than one search page. These scans pass
  * `--no-direct-pushes` (merges only; direct pushes are on by default, tested in test/e2e/push.test.ts).
  */
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { ChainWriter } from "../../src/audit/chain-writer.js";
 import { AuditStore } from "../../src/audit/database.js";
 import { NON_COMPLIANT_PHRASE } from "../../src/contract.js";
 import { Probot } from "probot";
-import { ENTRY } from "../sim/driver.js";
 import type { SimPull, SimRepo } from "../sim/model.js";
 import { World } from "../sim/world.js";
 
@@ -28,17 +26,8 @@ afterAll(async () => {
   await w?.stop();
 });
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(dirname(ENTRY), "cli.js"), ...args], { cwd: w.cg.dataDir, env: { ...w.cg.env(), CHANGEGATE_SEARCH_PACE_MS: "0", ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** The CLI with the app's credentials; the search is not paced in tests. */
+const cli = (args: string[], env: Record<string, string> = {}) => w.cg.cliAsApp(args, { CHANGEGATE_SEARCH_PACE_MS: "0", ...env });
 
 const hourAgo = () => new Date(Date.now() - 3_600_000).toISOString();
 const inAnHour = () => new Date(Date.now() + 3_600_000).toISOString();

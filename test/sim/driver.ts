@@ -375,6 +375,22 @@ export class ChangegateProcess {
     return { code: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
   }
 
+  /**
+   * The CLI with the app's own environment (its GitHub credentials and store: the scan reads
+   * GitHub), asynchronously so the simulator in this process can answer it. `env` adds variables.
+   */
+  cliAsApp(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((done, reject) => {
+      const child = spawn(process.execPath, [join(dirname(ENTRY), "cli.js"), ...args], { cwd: this.dataDir, env: { ...this.env(), ...env } });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("error", reject);
+      child.on("close", (code) => done({ code, stdout, stderr }));
+    });
+  }
+
   /** SIGKILL (crash) or SIGTERM (graceful); resolves once the process is gone. */
   async kill(signal: NodeJS.Signals = "SIGTERM", timeoutMs = 30_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (this.exitInfo) return this.exitInfo;
