@@ -28,7 +28,7 @@ import { reconcile } from "./runtime/reconcile.js";
 import { startAuditScan, type AuditScanOptions } from "./runtime/scan-wiring.js";
 import { DEFAULT_OVERDUE_INTERVAL_MS, startOverdueCheck, type OverdueCheck } from "./runtime/overdue.js";
 import { BoundedMap } from "./runtime/bounded-map.js";
-import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, Scheduler } from "./runtime/scheduler.js";
+import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, Scheduler, type SlotControl } from "./runtime/scheduler.js";
 import { subscribe } from "./server/events.js";
 import { handleMergeGroup } from "./runtime/merge-group.js";
 import type { DirectPushStore } from "./audit/direct-push.js";
@@ -161,10 +161,10 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   const teams = new TeamCache();
   const deps = pipelineDeps(options, () => probot!, locator, schedule, options.metrics, teams, (key) => scheduler.pending(key));
   /** One job, holding the PR lock. A lock timeout means another replica has the PR: try later. */
-  async function runJob(key: string, job: EvaluationJob, release: () => void): Promise<void> {
+  async function runJob(key: string, job: EvaluationJob, slot: SlotControl): Promise<void> {
     let outcome: EvaluationOutcome;
     try {
-      outcome = await options.prLock.withPrLock(key, () => observeEvaluation(observer, job, () => runEvaluation({ ...deps(), publishing: release }, job)));
+      outcome = await options.prLock.withPrLock(key, () => observeEvaluation(observer, job, () => runEvaluation({ ...deps(), publishing: slot, pause: slot.pause }, job)));
     } catch (err) {
       if (isPrLockTimeout(err)) {
         probot?.log.warn({ pr: key }, err.message);
@@ -184,6 +184,8 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   const scheduler = new Scheduler<EvaluationJob>(runJob, {
     coalesce: coalesceJobs,
     maxRunning: options.maxConcurrentEvaluations ?? DEFAULT_MAX_CONCURRENT_EVALUATIONS,
+    // Fair shares: while several installations wait, a freed slot goes to the one holding the fewest.
+    share: (_key, job) => String(job.ref.installationId),
     onError: (key, err) => probot?.log.error({ err: redactError(err), pr: key }, "evaluation crashed outside the pipeline"),
   });
   const intake = new Intake({ ledger: options.ledger, laterRetryMs: options.laterRetryMs, schedule, log: () => probot?.log });
@@ -302,7 +304,7 @@ function pipelineDeps(
       }
       return (await held.octokit) as never;
     },
-    readerFor: (id, octokit) => createReader(id, octokit as never, { ...options.reader, clients: readClients, instrument: (client) => instrumentOctokit(client as HookableOctokit, metrics, id) }),
+    readerFor: (id, octokit, pause) => createReader(id, octokit as never, { ...options.reader, clients: readClients, pause, instrument: (client) => instrumentOctokit(client as HookableOctokit, metrics, id) }),
     writerFor,
     tickets: options.tickets,
     teams,
