@@ -71,6 +71,11 @@ export interface ChangegateOptions {
    * evaluation runs holding it, so whichever replica evaluates next reads newer evidence.
    */
   prLock: PrLock;
+  /**
+   * How often the deliveries of a replica that died are looked for and resumed while this one runs
+   * (ms; default 60 s; 0: only at start-up). A delivery is resumed only once its holder is gone.
+   */
+  resumeSweepMs?: number;
   /** Walk every installation's open PRs at start-up (finds events missed while down). */
   reconcileOnStart: boolean;
   /** Evaluations running at once (MAX_CONCURRENT_EVALUATIONS; default 32); the rest wait, coalesced per PR. */
@@ -121,6 +126,9 @@ export interface Changegate {
   checkOverdue(): Promise<number>;
 }
 
+/** How often a running process looks for deliveries of a replica that died (ChangegateOptions.resumeSweepMs). */
+const DEFAULT_RESUME_SWEEP_MS = 60_000;
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function defaultOptions(env: NodeJS.ProcessEnv = process.env): ChangegateOptions {
@@ -152,6 +160,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   let recheck: { stop(): void } | null = null;
   let auditScan: { stop(): void } | null = null;
   let overdue: OverdueCheck | null = null;
+  let sweep: ReturnType<typeof setInterval> | null = null;
   let resumed: Promise<number> = Promise.resolve(0);
   /** Start-up work (resume, reconcile) that idle() waits for. */
   let startup: Promise<unknown> = Promise.resolve();
@@ -220,6 +229,13 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
       app.log.error({ err: redactError(err) }, "could not resume unfinished deliveries");
       return 0;
     });
+    const sweepMs = options.resumeSweepMs ?? DEFAULT_RESUME_SWEEP_MS;
+    if (sweepMs > 0) {
+      sweep = setInterval(() => {
+        void intake.resume().catch((err: unknown) => app.log.error({ err: redactError(err) }, "could not look for deliveries of a replica that died"));
+      }, sweepMs);
+      sweep.unref();
+    }
     if (options.reconcileOnStart) startup = resumed.then(() => reconcileAll(app, locator, schedule));
     if (options.auditScan) {
       const evaluate = (ref: PrRef, head: string) => {
@@ -233,6 +249,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   return {
     appFn,
     stop: () => {
+      if (sweep) clearInterval(sweep);
       recheck?.stop();
       auditScan?.stop();
       overdue?.stop();
