@@ -6,7 +6,7 @@
  * the export and the report are written.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
@@ -99,4 +99,18 @@ describe("npm run demo", () => {
     expect(existsSync(join(dir, "my-export.csv"))).toBe(true);
     expect(readFileSync(join(dir, "my-report.html"), "utf8")).toContain('data-checkpoints="ok"');
   });
+
+  test("refuses to replace a directory it did not make, and a bad argument (exit 2), touching nothing", () => {
+    const mine = join(dir, "precious");
+    mkdirSync(mine);
+    writeFileSync(join(mine, "keep.txt"), "mine");
+    const demo = (args: string[]) => spawnSync(process.execPath, ["--import", join(ROOT, "test/support/register-ts.mjs"), join(ROOT, "demo/run.ts"), ...args], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+    const refused = demo(["--out", "precious"]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toContain("exists and was not made by the demo");
+    expect(readFileSync(join(mine, "keep.txt"), "utf8")).toBe("mine");
+    const bad = demo(["--bogus"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("usage: npm run demo");
+  }, 60_000);
 });
