@@ -228,7 +228,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           for each statement execute function changegate_audit_append_only()`.execute(db);
       },
     },
-    "0003_background_lease": {
+    "0004_background_lease": {
       // Bookkeeping, not evidence: which replica runs a background job (the webhook redelivery) and
       // where its last run got to.
       async up(db: Kysely<any>) {
