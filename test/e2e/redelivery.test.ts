@@ -100,7 +100,7 @@ describe("failed deliveries are redelivered at start-up", () => {
     expect(redelivered.every((a) => a.status_code >= 200 && a.status_code < 300)).toBe(true);
 
     const rows = exported(repo);
-    expect(rows.filter((r) => r.change_type === "merge")).toEqual([expect.objectContaining({ pr_number: pr.number, bypass: true })]);
+    expect(rows.filter((r) => r.change_type === "merge")).toEqual([expect.objectContaining({ pr: pr.number, merged_by: "admin", bypass: true, found_by: "webhook" })]);
     expect(rows.filter((r) => r.change_type === "direct_push")).toEqual([expect.objectContaining({ head_sha: after, merged_by: "mallory", bypass: true, found_by: "webhook" })]);
     // Prometheus: found and redelivered counted.
     const metrics = await (await fetch(`${w.cg.url}/metrics`)).text();
@@ -119,7 +119,7 @@ describe("failed deliveries are redelivered at start-up", () => {
     await w.sim.deliveries.idle();
     await w.settle();
     const rows = exported(repo);
-    expect(rows.filter((r) => r.change_type === "merge" && r.pr_number === prNumber)).toHaveLength(1);
+    expect(rows.filter((r) => r.change_type === "merge" && r.pr === prNumber)).toHaveLength(1);
     expect(rows.filter((r) => r.change_type === "direct_push")).toHaveLength(1);
     expect(alarms("", from)).toEqual([]);
   }, 120_000);
