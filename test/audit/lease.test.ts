@@ -9,6 +9,7 @@ import { afterAll, afterEach, describe, expect, test } from "@jest/globals";
 import { join } from "node:path";
 import { AuditStore } from "../../src/audit/database.js";
 import { StoreLease } from "../../src/audit/lease.js";
+import { StoreDeliveryLedger } from "../../src/audit/ledger.js";
 import { startRedelivery } from "../../src/runtime/redelivery.js";
 import type { DeliveryAttempt } from "../../src/github/deliveries.js";
 import { pgSchema, pgTestUrl, tempDir } from "./records.js";
@@ -81,6 +82,18 @@ function leaseContract(name: string, target: () => Promise<{ url: string; done: 
         const got = await Promise.all([la.acquire(60_000), lb.acquire(60_000)]);
         expect(got.filter((g) => g !== null)).toHaveLength(1);
       }
+    });
+
+    test("the ledger says which deliveries some process claimed (what the redelivery skips)", async () => {
+      const t = await target();
+      cleanup = t.done;
+      const a = await open(t.url);
+      const ledger = new StoreDeliveryLedger(a);
+      expect(await ledger.claim("guid-claimed")).toBe(true);
+      expect(await ledger.claimPending("guid-with-jobs", [])).toBe(true);
+      const many = Array.from({ length: 1200 }, (_, i) => `guid-${i}`); // more than one statement's chunk
+      expect([...(await ledger.processed(["guid-claimed", "guid-never", "guid-with-jobs", ...many, "guid-claimed"]))].sort()).toEqual(["guid-claimed", "guid-with-jobs"]);
+      expect(await ledger.processed([])).toEqual(new Set());
     });
 
     test("two redelivery runs at once (two replicas): each failed delivery is redelivered once", async () => {
