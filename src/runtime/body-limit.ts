@@ -25,8 +25,10 @@
  *     the connection is closed (a slow-loris body is cut and its bytes returned). The HTTP server's
  *     own `headersTimeout`/`requestTimeout` are lowered to match (Node's defaults are 60 s and
  *     300 s), so a connection that never finishes its headers is cut too.
- *   - `maxRequestsPerClient`: open requests per remote address; one more is answered 429 with
- *     Retry-After. Behind a proxy every request has the proxy's address: raise it there.
+ *   - `maxRequestsPerClient`: requests per remote address whose body is still arriving (the phase a
+ *     client can stretch out); one more is answered 429 with Retry-After. A request whose body has
+ *     arrived no longer counts while it waits for its answer, so a burst of GitHub's deliveries
+ *     from one address is never refused. Behind a proxy every request has the proxy's address.
  *
  * A refusal closes the connection shortly after the answer is sent (the rest of the body is
  * discarded meanwhile, never stored, never charged).
@@ -49,7 +51,7 @@ export const MAX_IN_FLIGHT_BODY_BYTES = 4 * MAX_REQUEST_BODY_BYTES;
  */
 export const DEFAULT_BODY_TIMEOUT_MS = 20_000;
 
-/** HTTP_MAX_REQUESTS_PER_CLIENT's default: open requests per remote address. */
+/** HTTP_MAX_REQUESTS_PER_CLIENT's default: request bodies being read at once per remote address. */
 export const DEFAULT_MAX_REQUESTS_PER_CLIENT = 32;
 
 /** A route with its own, smaller cap and a check made before its body is read. */
@@ -70,7 +72,7 @@ export interface BodyLimitOptions {
   maxInFlightBytes?: number;
   /** The body must have arrived within this of the headers (ms; default: no deadline for a bare `admit`). */
   bodyTimeoutMs?: number;
-  /** Open requests per remote address (default: unbounded for a bare `admit`). */
+  /** Request bodies being read at once per remote address (default: unbounded for a bare `admit`). */
   maxRequestsPerClient?: number;
   /** Routes with their own cap and a preflight check (the Jira webhook). */
   routes?: RouteLimit[];
@@ -133,15 +135,6 @@ export function admit(
   clients: ClientCount | null = options.maxRequestsPerClient ? new ClientCount(options.maxRequestsPerClient) : null,
 ): boolean | Promise<boolean> {
   const path = pathname(req);
-  // One open request of this client until its answer is finished or its connection is gone.
-  if (clients) {
-    const leave = clients.enter(clientOf(req));
-    if (!leave) {
-      tooMany(req, res, options, clients);
-      return false;
-    }
-    res.once("close", leave);
-  }
   const route = options.routes?.find((r) => r.path === path);
   if (route?.preflight) {
     const refusal = route.preflight(req);
@@ -159,12 +152,26 @@ export function admit(
   const chunked = req.headers["transfer-encoding"] !== undefined;
   if (!chunked && (declared === null || declared === 0)) return true;
 
+  // One more body of this client being read (the phase a client can stretch out), until it has
+  // arrived or is refused, or the connection goes. A finished body no longer counts: a burst of
+  // GitHub's deliveries from one address waiting for their answers is never refused by this.
+  let leave: (() => void) | null = null;
+  if (clients) {
+    leave = clients.enter(clientOf(req));
+    if (!leave) {
+      tooMany(req, res, options, clients);
+      return false;
+    }
+    res.once("close", leave);
+  }
+
   // The request's share of the budget: the bytes that have arrived, as they arrive; given back once
   // the answer is out or the connection is gone, and at once when the body is refused.
   const share = budget.share();
   res.once("close", share.release);
 
   return readCapped(req, max, share, options.bodyTimeoutMs ?? null).then((read) => {
+    leave?.();
     if (read.kind !== "ok") share.release();
     if (read.kind === "too-large") {
       refuse(req, res, options, max, `more than ${max} bytes streamed`);
@@ -221,7 +228,7 @@ export class ByteBudget {
   }
 }
 
-/** Open requests per remote address, at most `limit` each. */
+/** Request bodies being read per remote address, at most `limit` each. */
 export class ClientCount {
   private readonly open = new Map<string, number>();
   constructor(readonly limit: number) {}
@@ -241,7 +248,7 @@ export class ClientCount {
     };
   }
 
-  /** Open requests of `client` (all clients: no argument). */
+  /** Bodies of `client` being read (all clients: no argument). */
   count(client?: string): number {
     if (client !== undefined) return this.open.get(client) ?? 0;
     let sum = 0;
@@ -301,10 +308,10 @@ function refuse(req: IncomingMessage, res: ServerResponse, options: BodyLimitOpt
   answerAndClose(req, res, 413, { error: `request body larger than ${max} bytes` });
 }
 
-/** This client has too many requests open: 429, try again shortly. */
+/** This client has too many bodies being read: 429, try again shortly. */
 function tooMany(req: IncomingMessage, res: ServerResponse, options: BodyLimitOptions, clients: ClientCount): void {
-  options.log?.warn({ method: req.method, path: pathname(req), client: clientOf(req), limit: clients.limit }, `request refused with 429: ${clients.limit} requests of this client already open`);
-  answerAndClose(req, res, 429, { error: "too many open requests from this address; retry shortly" }, { "retry-after": "5" });
+  options.log?.warn({ method: req.method, path: pathname(req), client: clientOf(req), limit: clients.limit }, `request refused with 429: ${clients.limit} request bodies of this client already being read`);
+  answerAndClose(req, res, 429, { error: "too many unfinished requests from this address; retry shortly" }, { "retry-after": "5" });
 }
 
 /** Too many bytes in flight: 503, try again shortly (GitHub's redelivery, or the sender's retry). */
@@ -394,7 +401,7 @@ export function onFirstListen(hook: (server: Server) => void): { restore(): void
 
 /**
  * HTTP_BODY_TIMEOUT_SECONDS (1–300, default 20) and HTTP_MAX_REQUESTS_PER_CLIENT (1–100000,
- * default 32): the body deadline and the open requests per remote address.
+ * default 32): the body deadline and the request bodies being read at once per remote address.
  */
 export function httpLimitsFromEnv(env: Record<string, string | undefined>): { bodyTimeoutMs: number; maxRequestsPerClient: number } {
   const whole = (name: string, min: number, max: number, fallback: number): number => {

@@ -28,6 +28,7 @@ async function bareServer(
   routes: RouteLimit[] = [],
   maxInFlightBytes?: number,
   more: Partial<BodyLimitOptions> = {},
+  answerDelayMs = 0,
 ): Promise<{ url: string; seen: Seen[]; warnings: string[]; server: HttpServer; limits: BodyLimits }> {
   const seen: Seen[] = [];
   const warnings: string[] = [];
@@ -47,6 +48,7 @@ async function bareServer(
       via = "stream";
     }
     seen.push({ path: req.url ?? "", body, via });
+    if (answerDelayMs > 0) await new Promise((r) => setTimeout(r, answerDelayMs));
     res.writeHead(200).end(`got ${Buffer.byteLength(body)}`);
   });
   const limits = limitRequestBodies(server, { maxBytes: CAP, maxInFlightBytes, routes, log: { warn: (_o, msg) => void warnings.push(msg) }, ...more });
@@ -331,7 +333,7 @@ describe("nobody holds the intake shut: the body deadline and the per-client cap
     expect(d.server.requestTimeout).toBe(40_000);
   });
 
-  test("per-client cap: one more open request from the same address is 429 with Retry-After; a finished one gives its slot back", async () => {
+  test("per-client cap: one more unfinished body from the same address is 429 with Retry-After; a body that has arrived gives its slot back", async () => {
     const s = await bareServer([], undefined, { maxRequestsPerClient: 2 });
     const a = await holdOpen(s.url, { contentLength: 100, first: 0 });
     const b = await holdOpen(s.url, { contentLength: 100, first: 0 });
@@ -339,10 +341,10 @@ describe("nobody holds the intake shut: the body deadline and the per-client cap
     await until("two open requests", () => s.limits.clients.count("127.0.0.1") === 2);
     const third = await rawRequest(s.url, { method: "POST", path: "/api/github/webhooks", body: "{}" });
     expect(third.status).toBe(429);
-    expect(JSON.parse(third.body)).toEqual({ error: "too many open requests from this address; retry shortly" });
-    expect(s.warnings.at(-1)).toMatch(/request refused with 429: 2 requests of this client already open/);
-    // Requests without a body count too (they are open requests), and are refused the same way.
-    expect((await send(s.url, { method: "GET", path: "/healthz" })).status).toBe(429);
+    expect(JSON.parse(third.body)).toEqual({ error: "too many unfinished requests from this address; retry shortly" });
+    expect(s.warnings.at(-1)).toMatch(/request refused with 429: 2 request bodies of this client already being read/);
+    // A request without a body has nothing to stretch out: it is not counted, nor refused.
+    expect((await send(s.url, { method: "GET", path: "/healthz" })).status).toBe(200);
     a.finish(100);
     expect(await a.answer).toBe("200");
     await until("A's slot to come back", () => s.limits.clients.count("127.0.0.1") === 1);
@@ -350,6 +352,14 @@ describe("nobody holds the intake shut: the body deadline and the per-client cap
     b.socket.destroy();
     await until("every slot back", () => s.limits.clients.count() === 0);
     expect(s.limits.budget.held).toBe(0);
+  });
+
+  test("per-client cap: a burst of complete deliveries from one address waiting for their answers is never refused (only unfinished bodies count)", async () => {
+    const s = await bareServer([], undefined, { maxRequestsPerClient: 2 }, 300);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => send(s.url, { body: '{"zen":"x"}' })));
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+    expect(s.seen).toHaveLength(10);
+    expect(s.warnings).toEqual([]);
   });
 
   test("bytes and client slots come back on every exit path: complete, too large, over budget, timed out, aborted", async () => {
