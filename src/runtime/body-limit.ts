@@ -178,7 +178,8 @@ export function admit(
       return false;
     }
     if (read.kind === "busy") {
-      busy(req, res, options, `a streamed body would take the bytes in flight over ${budget.limit}`);
+      const what = declared === null ? "a streamed body" : `Content-Length ${declared}: its bytes so far`;
+      busy(req, res, options, `${what} would take the bytes in flight over ${budget.limit} (${budget.held} held by other requests)`);
       return false;
     }
     if (read.kind === "timeout") {

@@ -253,7 +253,7 @@ describe("bytes in flight across requests", () => {
     expect(third.status).toBe(503);
     expect(third.closed).toBe(true);
     expect(JSON.parse(third.body)).toEqual({ error: "too many request bytes in flight; retry shortly" });
-    expect(s.warnings.at(-1)).toMatch(/request body refused with 503: a streamed body would take the bytes in flight over 131072/);
+    expect(s.warnings.at(-1)).toMatch(/request body refused with 503: Content-Length 65536: its bytes so far would take the bytes in flight over 131072 \(\d+ held by other requests\)/);
     // A finishes: its share comes back once its answer is out.
     a.finish(CAP - Math.floor(0.75 * CAP));
     expect(await a.answer).toBe("200");
