@@ -198,12 +198,15 @@ describe("a running app", () => {
   }, 120_000);
 
   test("16 parallel unsigned 24 MB POSTs (each under the cap): at most 100 MB of bodies held at once, the rest 503; memory grows < 450 MB", async () => {
-    // Measured 285 MB (four bodies held, each also decoded and hashed). Without the shared budget all 16
+    // Measured 285 MB (four bodies held, each also decoded and hashed; 264 MB charged by arrival). Without the shared budget all 16
     // are held (~1.1 GB); with the budget but the whole payload logged on the signature failure, 680-910 MB.
     const { result, growth } = await peakDuring(() => Promise.all(Array.from({ length: 16 }, () => flood(24 * MB, 24 * MB))));
     const statuses = result.map((r) => r.status);
     if (process.env.CHANGEGATE_E2E_VERBOSE) console.log(JSON.stringify(result));
-    expect(statuses.filter((s) => s === 503).length).toBeGreaterThanOrEqual(12);
+    // Bytes are charged as they arrive (issue 19), so which bodies finish depends on who sends first:
+    // measured 8 × 503 and 8 × 400 (declared lengths reserved up front gave 12 × 503). The budget
+    // must bite, and memory stays bounded by it (below).
+    expect(statuses.filter((s) => s === 503).length).toBeGreaterThanOrEqual(1);
     expect(statuses.every((s) => s === 503 || s === 400 || s === 401)).toBe(true);
     expect(growth).toBeLessThan(450 * MB);
     expect(w.cg.exitInfo).toBeNull();
