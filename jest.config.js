@@ -8,6 +8,8 @@ export default {
   },
   testMatch: ["<rootDir>/test/**/*.test.ts"],
   testTimeout: 30000,
+  // An HTTP interceptor (nock) a test file applied is removed when that file ends (see the file).
+  setupFilesAfterEnv: ["<rootDir>/test/support/http-interceptors.ts"],
   // The PostgreSQL suites run whenever PostgreSQL is installed; otherwise the run ends saying so.
   globalSetup: "<rootDir>/test/support/pg-setup.mjs",
   globalTeardown: "<rootDir>/test/support/pg-teardown.mjs",
