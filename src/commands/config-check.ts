@@ -43,6 +43,17 @@ export function repoOfRemote(url: string): string | null {
   return m ? `${m[1]}/${m[2]}` : null;
 }
 
+/** Shown for the .github repository's default branch when the checkout does not say (no origin/HEAD). */
+const DEFAULT_BRANCH_PLACEHOLDER = "<default branch>";
+
+/** The checkout's default branch (origin/HEAD), or null when git cannot say. */
+function defaultBranchOf(root: string): string | null {
+  if (!existsSync(join(root, ".git"))) return null;
+  const r = spawnSync("git", ["-C", root, "symbolic-ref", "--short", "refs/remotes/origin/HEAD"], { encoding: "utf8", timeout: 10_000 });
+  const ref = r.status === 0 ? r.stdout.trim() : "";
+  return ref.startsWith("origin/") ? ref.slice("origin/".length) : null;
+}
+
 /**
  * Is `path` the org file? Only `.github/changegate.yml` at the root of a checkout can be: the
  * checkout's repository is read from its git remote `origin`, else GITHUB_REPOSITORY (set by
@@ -95,7 +106,9 @@ export async function configCheck(io: CliIo, file: string, opts: ConfigCheckOpti
     checked.as === "org"
       ? { repoFile: null, orgFile: { repo: orgLabel, path: CONFIG_PATH, text } }
       : { repoFile: { repo: "local/checkout", path: file, text }, orgFile: null };
-  const result = await loadPolicy(files, async (repo, target) => {
+  // Floors that add branches keep the repository's default branch gated: name it, as the app does.
+  const defaultBranch = checked.as === "org" ? (defaultBranchOf(dirname(dirname(path))) ?? DEFAULT_BRANCH_PLACEHOLDER) : undefined;
+  const result = await loadPolicy({ ...files, defaultBranch }, async (repo, target) => {
     // _extends names a file on GitHub: not followed here; this file is checked on its own.
     notes.push(`_extends ${repo}:${target} is read from GitHub by the app; it was not followed here, so this file was checked on its own`);
     return "";
