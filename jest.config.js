@@ -1,6 +1,7 @@
 /** jest 30 + ts-jest in ESM mode; run through `npm test` (node --experimental-vm-modules). */
 export default {
-  testEnvironment: "node",
+  // jest's node environment; at teardown it disposes the HTTP interceptors (nock) a file applied.
+  testEnvironment: "<rootDir>/test/support/environment.cjs",
   extensionsToTreatAsEsm: [".ts"],
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
   transform: {
@@ -8,8 +9,6 @@ export default {
   },
   testMatch: ["<rootDir>/test/**/*.test.ts"],
   testTimeout: 30000,
-  // An HTTP interceptor (nock) a test file applied is removed when that file ends (see the file).
-  setupFilesAfterEnv: ["<rootDir>/test/support/http-interceptors.ts"],
   // The PostgreSQL suites run whenever PostgreSQL is installed; otherwise the run ends saying so.
   globalSetup: "<rootDir>/test/support/pg-setup.mjs",
   globalTeardown: "<rootDir>/test/support/pg-teardown.mjs",

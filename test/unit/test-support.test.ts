@@ -1,7 +1,7 @@
 /**
  * The test command's own support: a suite needing a missing tool is left out with a note locally
  * and fails with CI set (test/support/tools.ts); an HTTP interceptor a test file applied does not
- * outlive the file (test/support/http-interceptors.ts, checked in a child jest with two files in
+ * outlive the file (test/support/environment.cjs, checked in a child jest with two files in
  * one worker).
  */
 import { describe, expect, test } from "@jest/globals";
