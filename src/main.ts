@@ -37,6 +37,8 @@ import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, maxConcurrentEvaluationsFromEnv } f
 import { createProcessWrites, type ProcessWrites } from "./runtime/writes.js";
 import { startCheckpointsFromEnv } from "./runtime/checkpoint-schedule.js";
 import { openAppStore } from "./audit/roles.js";
+import { StoreLease } from "./audit/lease.js";
+import { LEASE_NAME, leaseHolder, redeliveryIntervalFromEnv } from "./runtime/redelivery.js";
 
 // Probot's run() reads ./.env (the environment wins over the file); read it the same way first, so
 // the log settings and the start-up checks below see what Probot will use.
@@ -173,6 +175,14 @@ if (!throttleOff) {
   log.info(writes!.description);
 }
 
+// Failed webhook deliveries asked of GitHub again (REDELIVERY_INTERVAL; default 5 min, 0: off).
+let redeliveryIntervalMs = 0;
+try {
+  redeliveryIntervalMs = redeliveryIntervalFromEnv(process.env);
+} catch (err) {
+  await fatal((err as Error).message);
+}
+
 let overdueIntervalMs: number;
 try {
   overdueIntervalMs = overdueIntervalFromEnv(process.env);
@@ -205,6 +215,7 @@ const changegate = createChangegate({
   maxConcurrentEvaluations,
   transitions: jira ? new JiraTransitioner(jira) : null,
   overdueIntervalMs,
+  redelivery: redeliveryIntervalMs > 0 ? { intervalMs: redeliveryIntervalMs, lease: new StoreLease(store, LEASE_NAME, leaseHolder()) } : null,
 });
 // Probot's run() creates and starts its HTTP server without handing it out. Just before that
 // server listens: look at WEBHOOK_SECRET again (run() has now read .env), and put the request body
@@ -227,6 +238,8 @@ try {
   beforeListen.restore();
 }
 if (beforeListen.calls !== 1) await fatal("could not put the request body limit in front of Probot's HTTP server; changegate is not starting");
+// The server listens now: a redelivery GitHub sends at once finds it.
+changegate.startRedelivery();
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
