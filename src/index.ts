@@ -213,6 +213,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   const stats = () => ({ ...scheduler.stats, active: scheduler.stats.active + pushes.size, deliveries: intake.deliveries, duplicates: intake.duplicates });
   options.metrics.setSource("evaluations_in_flight", () => scheduler.active);
   options.metrics.setSource("evaluations_queued", () => scheduler.queued);
+  options.metrics.setReadiness(async () => (await options.readiness.probe()).ready);
   if (options.writes) wireWriteMetrics(options.metrics, options.writes);
 
   const appFn: ApplicationFunction = (app, { addHandler }) => {
