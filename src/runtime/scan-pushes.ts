@@ -133,7 +133,8 @@ export async function scanPushes(deps: PushScanDeps, repoName: string, window: {
     const policySource = sourceOf.get(r.branch) ?? now.source;
     const rec = {
       at: deps.now().toISOString(),
-      deliveryId: runId,
+      // Its own id: the new line's commits are recorded after it by this run (the same delivery id would make them its duplicates).
+      deliveryId: `${runId}:forced:${r.branch}`,
       installationId: deps.installationId,
       owner,
       repo,

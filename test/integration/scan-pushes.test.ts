@@ -37,6 +37,14 @@ const commit = (oid: string, author: string, prs: { number: number; merged: bool
   associatedPullRequests: { nodes: prs },
 });
 
+/** GitHub's REST branch list: main (its head: A) and release. */
+const branches = {
+  async request(route: string) {
+    if (route === "GET /repos/{owner}/{repo}/branches") return { data: [{ name: "main", commit: { sha: A } }, { name: "release", commit: { sha: B } }] };
+    return { data: {} };
+  },
+};
+
 /** GitHub as a GraphQL reader: the policy read, then the history pages of `main` (two pages). */
 function github(queries: string[]): GraphqlReader {
   let reads = 0;
@@ -67,10 +75,10 @@ test("the scan records the missed direct pushes of a gated branch once", async (
   await pushes.recordDirectPush({ at: "2026-11-20T08:01:00Z", deliveryId: "hook", installationId: 77, owner: "acme", repo: "payments", branch: "main", pusher: "eve", before: B, after: C, forced: false, commitsWithoutPr: [C], examined: 1, pushedAt: "2026-11-20T08:01:00Z", policySource: "defaults" });
   const queries: string[] = [];
   const waits: number[] = [];
-  const deps = { store: pushes, octokit: { request: async () => ({ data: {} }) } as never, reader: github(queries), installationId: 77, now: () => new Date("2026-11-21T00:00:00Z"), log, sleep: async (ms: number) => void waits.push(ms) };
+  const deps = { store: pushes, octokit: branches as never, reader: github(queries), installationId: 77, now: () => new Date("2026-11-21T00:00:00Z"), log, sleep: async (ms: number) => void waits.push(ms) };
   const window = { from: "2026-11-20T00:00:00Z", to: "2026-11-21T00:00:00Z" };
   const first = await scanPushes(deps, "acme/payments", window, "scan-1");
-  // release/* is a glob: only the literal gated branches are walked.
+  // Every branch is listed (REST) and matched against the policy: release matches neither main nor release/*.
   // The policy, the history (two pages), and the re-read of the commit without a PR after 15 s.
   expect(queries).toStrictEqual(["ChangegatePush", "ChangegateBranchHistory refs/heads/main", "ChangegateBranchHistory after=p2 refs/heads/main", "ChangegatePush"]);
   expect(waits).toStrictEqual([15_000]);
@@ -113,7 +121,7 @@ function linkedLater(queries: string[], reread: { number: number; merged: boolea
 
 function quietDeps(reader: GraphqlReader, waits: number[]) {
   const log = { info: () => {}, warn: () => {}, error: () => {} };
-  return { store: new ChainDirectPush(new ChainWriter(store)), octokit: { request: async () => ({ data: {} }) } as never, reader, installationId: 77, now: () => new Date("2026-11-21T00:00:00Z"), log, sleep: async (ms: number) => void waits.push(ms) };
+  return { store: new ChainDirectPush(new ChainWriter(store)), octokit: branches as never, reader, installationId: 77, now: () => new Date("2026-11-21T00:00:00Z"), log, sleep: async (ms: number) => void waits.push(ms) };
 }
 const WINDOW = { from: "2026-11-20T00:00:00Z", to: "2026-11-21T00:00:00Z" };
 

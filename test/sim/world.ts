@@ -27,6 +27,8 @@ export interface WorldOptions {
   autoDeliver?: boolean;
   /** Turn on changegate's Jira webhook route with this secret; Jira's issue events are then delivered to it. */
   jiraWebhookSecret?: string;
+  /** GitHub's state before changegate starts (installations, repositories, merges: their webhooks are never delivered). */
+  setup?: (sim: Simulator, appId: number) => void;
 }
 
 /** The events changegate's manifest subscribes to. */
@@ -75,6 +77,7 @@ export class World {
     const secret = `whsec-${Math.random().toString(36).slice(2)}-${Date.now()}`;
     sim.model.addApp({ id: appId, slug: APP_SLUG, publicKey: createPublicKey(privateKey), events: manifestEvents() });
     if (options.jira) sim.jira.flavour = options.jira;
+    options.setup?.(sim, appId);
     const env = {
       ...(options.jira ? sim.jira.env() : {}),
       ...(options.jiraWebhookSecret ? { JIRA_WEBHOOK_SECRET: options.jiraWebhookSecret } : {}),
