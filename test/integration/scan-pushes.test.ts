@@ -189,3 +189,22 @@ test("a branch ungated during the window is still scanned: the policy at the win
   const [row] = await store.db.selectFrom("audit_record").selectAll().where("kind", "=", "direct_push").execute();
   expect(JSON.parse(row!.payload)).toMatchObject({ policySource: `defaults (in effect at ${S.slice(0, 12)}, at the start of the scan's window)` });
 });
+
+test("the installation's repositories are paged without a cap: 1,050 repositories over 11 pages", async () => {
+  const { installationRepos } = await import("../../src/runtime/scan-pushes.js");
+  const pages: number[] = [];
+  const octokit = {
+    async request(route: string, p: Record<string, unknown>) {
+      expect(route).toBe("GET /installation/repositories");
+      const page = Number(p.page);
+      pages.push(page);
+      const from = (page - 1) * 100;
+      const n = Math.max(0, Math.min(100, 1050 - from));
+      return { data: { total_count: 1050, repositories: Array.from({ length: n }, (_, i) => ({ full_name: `acme/r${from + i}` })) } };
+    },
+  };
+  const repos = await installationRepos(octokit);
+  expect(repos).toHaveLength(1050);
+  expect(repos.at(-1)).toBe("acme/r1049");
+  expect(pages).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+});
