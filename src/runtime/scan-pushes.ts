@@ -277,7 +277,8 @@ async function walkRefs(deps: PushScanDeps, repoName: string, branch: string, st
       page++;
     }
     if (!done) {
-      st = { head: st.head, walk: { ...walk, cursor: String(page + 1) } };
+      // `page` is the next page not read yet (the loop moved past the last one it read).
+      st = { head: st.head, walk: { ...walk, cursor: String(page) } };
       truncated = true;
       break;
     }

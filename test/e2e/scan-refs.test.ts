@@ -58,8 +58,15 @@ describe("audit scan walks refs", () => {
     expect(first.directPushes.recorded).toEqual([]);
     const { shas } = w.quietly(() => w.model.directPush(repo, "main", [{ message: "old-looking hotfix", authors: ["mallory"], date: "2019-03-01T10:00:00Z" }], { by: "mallory" }));
     expect(w.model.commits.get(shas[0]!)!.date).toBe("2019-03-01T10:00:00Z");
+    const seq = w.sim.lastSeq;
     const second = await scanRepo(name, since);
     expect(second.failed).toEqual([]);
+    // Refs, not dates: one branch list, one compare from the head on record, no history window.
+    const reqs = w.sim.since(seq, (x) => x.installationId === installation.id);
+    const routes = reqs.map((x) => (x.route === "POST /graphql" ? `graphql ${x.operation}` : x.route));
+    expect(routes.filter((r) => r === "GET /repos/{owner}/{repo}/branches")).toHaveLength(1);
+    expect(routes.filter((r) => r === "GET /repos/{owner}/{repo}/compare/{basehead}")).toHaveLength(1);
+    expect(routes.filter((r) => r === "graphql ChangegateBranchHistory")).toEqual([]);
     expect(second.directPushes.recorded.map((r) => [r.branch, r.sha])).toEqual([["main", shas[0]]]);
     const [rec] = await directPushPayloads(name);
     expect(rec).toMatchObject({ foundBy: "scan", after: shas[0], forced: false, branch: "main" });

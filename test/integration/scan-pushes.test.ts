@@ -208,3 +208,48 @@ test("the installation's repositories are paged without a cap: 1,050 repositorie
   expect(repos.at(-1)).toBe("acme/r1049");
   expect(pages).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
 });
+
+test("a walk over the bound (2,500 commits since the head on record) is kept and continued by the next run, 20 compare pages a run", async () => {
+  const { SqlBranchHeads } = await import("../../src/audit/branch-head.js");
+  const S = "1".repeat(40);
+  const T = "2".repeat(40);
+  const sha = (i: number) => `f${i.toString(16).padStart(39, "0")}`;
+  const heads = new SqlBranchHeads(store.db);
+  await heads.set("acme/payments", "main", { head: S, walk: null });
+  const pages: number[] = [];
+  const octokit = {
+    async request(route: string, p: Record<string, unknown>) {
+      if (route === "GET /repos/{owner}/{repo}/branches") return { data: [{ name: "main", commit: { sha: T } }] };
+      expect(route).toBe("GET /repos/{owner}/{repo}/compare/{basehead}");
+      expect(p.basehead).toBe(`${S}...${T}`);
+      const page = Number(p.page);
+      pages.push(page);
+      const commits = Array.from({ length: Math.max(0, Math.min(100, 2500 - (page - 1) * 100)) }, (_, k) => ({ sha: sha((page - 1) * 100 + k), commit: { committer: { date: "2019-01-01T00:00:00Z" } }, author: { login: "dev" } }));
+      return { data: { status: "ahead", total_commits: 2500, merge_base_commit: { sha: S }, commits } };
+    },
+  };
+  // Every commit belongs to a PR merged into main: nothing to record, only the walk is under test.
+  const reader = {
+    reads: 0,
+    async query(_q: string, variables: Record<string, unknown>) {
+      const repository: Record<string, unknown> = { nameWithOwner: "acme/payments", defaultBranchRef: { name: "main" }, policy: null };
+      for (const [k, v] of Object.entries(variables)) if (/^c\d+$/.test(k)) repository[k] = { oid: v, associatedPullRequests: { nodes: [{ number: 1, merged: true, baseRefName: "main" }] } };
+      return { data: { repository, org: { policy: null } }, errors: [] };
+    },
+  } as unknown as GraphqlReader;
+  const deps = { ...quietDeps(reader, []), octokit: octokit as never, heads };
+  const first = await scanPushes(deps, "acme/payments", WINDOW, "scan-1");
+  expect(first.truncated).toEqual(["acme/payments main"]);
+  expect(first.commits).toBe(2000);
+  expect(pages).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  expect(await heads.get("acme/payments", "main")).toEqual({ head: S, walk: { target: T, stop: S, cursor: "21" } });
+  pages.length = 0;
+  const second = await scanPushes(deps, "acme/payments", WINDOW, "scan-2");
+  expect(second.truncated).toEqual([]);
+  expect(second.commits).toBe(500);
+  expect(pages).toEqual([21, 22, 23, 24, 25]);
+  expect(await heads.get("acme/payments", "main")).toEqual({ head: T, walk: null });
+  pages.length = 0;
+  expect((await scanPushes(deps, "acme/payments", WINDOW, "scan-3")).commits).toBe(0);
+  expect(pages).toEqual([]); // the head on record is today's: no compare at all
+});
