@@ -10,6 +10,7 @@
  *   changegate audit verify [--checkpoints F]    walk the hash chains (and check them against signed checkpoints)
  *   changegate audit checkpoint [--out F]        sign every chain head and publish it (src/commands/checkpoint.ts)
  *   changegate audit report --from --to --out    the auditor's HTML report (src/commands/report.ts)
+ *   changegate audit sample --from --to --size --seed --out DIR  a reproducible sample with evidence (src/commands/sample.ts)
  *   changegate db migrate [--grant-app-role R]   migrations as the owner role (src/commands/db.ts)
  * The store is DATABASE_URL or --database (same forms as the app). Exit codes: 0 ok; 1 the thing
  * checked is bad (policy invalid, chain broken, PR unknown) or the command failed; 2 bad arguments;
@@ -26,11 +27,11 @@ import { CONFIG_PATH } from "./contract.js";
 import { checkPr, looksLikePr } from "./commands/check-pr.js";
 import { configCheck } from "./commands/config-check.js";
 import { configSchemaCommand } from "./commands/config-schema.js";
-import { EXPORT_FORMATS, exportRows, writeExport, type ExportFormat, type ExportManifest, type Progress, CSV_COLUMNS } from "./audit/export.js";
+import { EXPORT_FORMATS, writeExport, type ExportFormat, type ExportManifest, type Progress, CSV_COLUMNS } from "./audit/export.js";
 import { parsePrArgument, renderPrRecords } from "./audit/show.js";
 import { AuditStore, StoreError } from "./audit/database.js";
 import { AuditReader } from "./audit/reader.js";
-import { afterMergeRows } from "./audit/after-merge.js";
+import { exportPopulation } from "./audit/population.js";
 import { verifyChains } from "./audit/verify.js";
 import { changegateVersion } from "./audit/version.js";
 import { redact } from "./report/redact.js";
@@ -42,6 +43,7 @@ import { completenessCommand, type CompletenessOpts } from "./commands/completen
 import { registerDb } from "./commands/db.js";
 import { rehearseCommand, type RehearseOpts } from "./commands/rehearse.js";
 import { registerReport } from "./commands/report.js";
+import { registerSample } from "./commands/sample.js";
 import { checkpointVerifyOptions, registerCheckpoint, verifyWithCheckpoints, wantsCheckpoints, type VerifyCheckpointOpts } from "./commands/checkpoint.js";
 
 export interface CliIo {
@@ -185,6 +187,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
 
   registerCheckpoint(audit, io, setExit, databaseOption);
   registerReport(audit, io, setExit, databaseOption);
+  registerSample(audit, io, setExit, databaseOption);
   registerDb(program, io, setExit, databaseOption);
 
   audit
@@ -296,7 +299,7 @@ async function exportCommand(io: CliIo, opts: ExportOpts): Promise<number> {
       chainHeads: await reader.chainHeads(),
     };
     const progress = io.stderr.isTTY && total >= PROGRESS_THRESHOLD ? progressBar(io, total, "exporting") : null;
-    const result = await writeExport(exportRows(reader.merges({ ...query, directPushes: true }), (m) => afterMergeRows(store.db, m)), manifest, {
+    const result = await writeExport(exportPopulation(store, query), manifest, {
       format: opts.format,
       out,
       stdout: io.stdout,
