@@ -233,24 +233,36 @@ const manifestSchema = z
   })
   .strict();
 
-/** Every difference between DIR and the store (empty: the sample stands). */
-export async function verifySample(io: CommandIo, opts: SampleOpts): Promise<{ problems: string[]; entries: number }> {
-  const dir = resolve(io.cwd, opts.out);
+/** DIR/manifest.json parsed and checked against its own hash; a string saying what is wrong otherwise. */
+export async function readSampleManifest(dir: string, name: string): Promise<SampleManifest | string> {
+  const r = await parseSampleManifest(dir, name);
+  if (typeof r === "string") return r;
+  return manifestHash(r) === r.manifestSha256 ? r : "manifest.json: its content does not match its manifestSha256 (the manifest was edited)";
+}
+
+async function parseSampleManifest(dir: string, name: string): Promise<SampleManifest | string> {
   const mpath = join(dir, "manifest.json");
-  if (!existsSync(mpath) || !statSync(mpath).isFile()) throw new CommandError(CODES.usage, `--out ${opts.out}: no manifest.json (not a sample directory)`);
-  if (statSync(mpath).size > MAX_MANIFEST_BYTES) throw new CommandError(CODES.usage, `${opts.out}/manifest.json: larger than ${MAX_MANIFEST_BYTES} bytes, refused`);
+  if (!existsSync(mpath) || !statSync(mpath).isFile()) throw new CommandError(CODES.usage, `${name}: no manifest.json (not a sample directory)`);
+  if (statSync(mpath).size > MAX_MANIFEST_BYTES) throw new CommandError(CODES.usage, `${name}/manifest.json: larger than ${MAX_MANIFEST_BYTES} bytes, refused`);
   let json: unknown;
   try {
     json = JSON.parse(await readFile(mpath, "utf8"));
   } catch {
-    return { problems: ["manifest.json: not JSON"], entries: 0 };
+    return "manifest.json: not JSON";
   }
   const parsed = manifestSchema.safeParse(json);
   if (!parsed.success) {
     const i = parsed.error.issues[0]!;
-    return { problems: [`manifest.json: not a changegate sample manifest (${i.path.join(".") || "(file)"}: ${i.message})`], entries: 0 };
+    return `manifest.json: not a changegate sample manifest (${i.path.join(".") || "(file)"}: ${i.message})`;
   }
-  const m = parsed.data as SampleManifest;
+  return parsed.data as SampleManifest;
+}
+
+/** Every difference between DIR and the store (empty: the sample stands). */
+export async function verifySample(io: CommandIo, opts: SampleOpts): Promise<{ problems: string[]; entries: number }> {
+  const dir = resolve(io.cwd, opts.out);
+  const m = await parseSampleManifest(dir, `--out ${opts.out}`);
+  if (typeof m === "string") return { problems: [m], entries: 0 };
   const problems: string[] = [];
   if (manifestHash(m) !== m.manifestSha256) problems.push("manifest.json: its content does not match its manifestSha256 (the manifest was edited)");
   const csvPath = join(dir, "manifest.csv");
