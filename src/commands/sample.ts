@@ -74,7 +74,7 @@ function openForReading(io: CommandIo, database: string | undefined): Promise<Au
 function parseSize(arg: string): number {
   if (!/^\d{1,7}$/.test(arg.trim())) throw new CommandError(CODES.usage, `--size ${JSON.stringify(arg)}: expected a whole number from 1 to ${MAX_SAMPLE_SIZE}`);
   const n = Number(arg.trim());
-  if (n < 1 || n > MAX_SAMPLE_SIZE) throw new CommandError(CODES.usage, `--size ${arg}: expected a whole number from 1 to ${MAX_SAMPLE_SIZE}`);
+  if (n < 1 || n > MAX_SAMPLE_SIZE) throw new CommandError(CODES.usage, `--size ${JSON.stringify(arg)}: expected a whole number from 1 to ${MAX_SAMPLE_SIZE}`);
   return n;
 }
 
