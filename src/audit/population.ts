@@ -1,20 +1,22 @@
 /**
- * The population of changes in a period, as `audit export` writes it: merge records (one row per
- * merged PR) and direct_push records, each with its after-merge records. `audit export` and
- * `audit sample` both read it here, so the sample is drawn from exactly the export's rows.
+ * The population of changes in a period, as `changegate audit export` writes it and
+ * `changegate audit report` counts it: one row per merged pull request and one per direct push to a
+ * gated branch, each merge with its after-merge columns (retro-review, ticket transitions). Both
+ * commands read their rows here, so the report's figures are the export's rows by construction.
  */
-import type { AuditStore } from "./database.js";
 import { afterMergeRows } from "./after-merge.js";
+import type { AuditStore } from "./database.js";
 import { exportRows, type ExportRow } from "./export.js";
 import { AuditReader } from "./reader.js";
 
 export interface PopulationQuery {
+  /** ISO instants: merged_at >= from and < to. */
   from: string;
   to: string;
   repo: string | null;
 }
 
-export function exportPopulation(store: AuditStore, query: PopulationQuery): AsyncGenerator<ExportRow> {
+export function populationRows(store: AuditStore, q: PopulationQuery): AsyncGenerator<ExportRow> {
   const reader = new AuditReader(store);
-  return exportRows(reader.merges({ ...query, directPushes: true }), (m) => afterMergeRows(store.db, m));
+  return exportRows(reader.merges({ from: q.from, to: q.to, repo: q.repo, directPushes: true }), (m) => afterMergeRows(store.db, m));
 }

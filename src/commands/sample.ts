@@ -1,6 +1,7 @@
 /**
  * `changegate audit sample --from --to --size N --seed S [--repo] [--stratify] --out DIR`: a
- * reproducible random sample of `audit export`'s population (audit/population.ts) drawn by
+ * reproducible random sample of `audit export`'s population (audit/population.ts, the export's and
+ * the report's rows) drawn by
  * audit/sample.ts, written to DIR as manifest.json, manifest.csv and one evidence HTML file per
  * sampled change (report/sample-evidence-html.ts). `--verify --out DIR` checks an existing DIR:
  * the manifest's own hash, the CSV, every evidence file's SHA-256, every record's hash in the store
@@ -14,7 +15,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import type { Command, Option } from "commander";
 import { z } from "zod";
 import { AuditStore } from "../audit/database.js";
-import { exportPopulation } from "../audit/population.js";
+import { populationRows } from "../audit/population.js";
 import { AuditReader } from "../audit/reader.js";
 import {
   drawSample,
@@ -87,7 +88,7 @@ function parseSeed(arg: string): string {
 
 async function population(store: AuditStore, query: { from: string; to: string; repo: string | null }): Promise<ExportRow[]> {
   const rows: ExportRow[] = [];
-  for await (const row of exportPopulation(store, query)) rows.push(row);
+  for await (const row of populationRows(store, query)) rows.push(row);
   return rows;
 }
 

@@ -27,6 +27,8 @@ export interface WorldOptions {
   autoDeliver?: boolean;
   /** Turn on changegate's Jira webhook route with this secret; Jira's issue events are then delivered to it. */
   jiraWebhookSecret?: string;
+  /** Keep changegate's working directory and audit store (audit.db) here, and leave them after stop() (the demo). */
+  dataDir?: string;
 }
 
 /** The events changegate's manifest subscribes to. */
@@ -84,7 +86,7 @@ export class World {
     };
     let cg: ChangegateProcess;
     try {
-      cg = await ChangegateProcess.start({ sim, appId, privateKey, webhookSecret: secret, env, logLevel: options.logLevel });
+      cg = await ChangegateProcess.start({ sim, appId, privateKey, webhookSecret: secret, env, logLevel: options.logLevel, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
     } catch (err) {
       await sim.stop();
       throw err;
