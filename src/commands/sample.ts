@@ -9,7 +9,7 @@
  * every difference. Registered in src/cli.ts.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, statSync } from "node:fs";
 import { mkdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Command, Option } from "commander";
@@ -38,6 +38,7 @@ import { CODES, CommandError } from "./errors.js";
 import type { CommandIo } from "./checkpoint.js";
 
 export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+export const MAX_EVIDENCE_BYTES = 16 * 1024 * 1024;
 const MAX_SEED_LENGTH = 200;
 
 export interface SampleOpts {
@@ -243,7 +244,7 @@ export async function readSampleManifest(dir: string, name: string): Promise<Sam
 
 async function parseSampleManifest(dir: string, name: string): Promise<SampleManifest | string> {
   const mpath = join(dir, "manifest.json");
-  if (!existsSync(mpath) || !statSync(mpath).isFile()) throw new CommandError(CODES.usage, `${name}: no manifest.json (not a sample directory)`);
+  if (!existsSync(mpath) || !lstatSync(mpath).isFile()) throw new CommandError(CODES.usage, `${name}: no manifest.json (not a sample directory)`);
   if (statSync(mpath).size > MAX_MANIFEST_BYTES) throw new CommandError(CODES.usage, `${name}/manifest.json: larger than ${MAX_MANIFEST_BYTES} bytes, refused`);
   let json: unknown;
   try {
@@ -268,6 +269,7 @@ export async function verifySample(io: CommandIo, opts: SampleOpts): Promise<{ p
   if (manifestHash(m) !== m.manifestSha256) problems.push("manifest.json: its content does not match its manifestSha256 (the manifest was edited)");
   const csvPath = join(dir, "manifest.csv");
   if (!existsSync(csvPath)) problems.push("manifest.csv: missing");
+  else if (!lstatSync(csvPath).isFile() || lstatSync(csvPath).size > MAX_MANIFEST_BYTES) problems.push("manifest.csv: not a regular file of at most the manifest's size limit (refused)");
   else {
     const csv = await readFile(csvPath);
     if (sha256(csv) !== m.csvSha256) problems.push("manifest.csv: its SHA-256 is not the manifest's csvSha256 (the CSV was edited)");
@@ -292,7 +294,11 @@ export async function verifySample(io: CommandIo, opts: SampleOpts): Promise<{ p
         continue;
       }
       const epath = join(dir, e.evidence);
-      if (!existsSync(epath)) problems.push(`${who}: evidence file ${e.evidence} is missing`);
+      const st = existsSync(epath) ? lstatSync(epath) : null;
+      if (!st) problems.push(`${who}: evidence file ${e.evidence} is missing`);
+      // Only a regular file of a sane size is read (not a symlink, a FIFO or a device).
+      else if (!st.isFile()) problems.push(`${who}: evidence file ${e.evidence} is not a regular file (refused)`);
+      else if (st.size > MAX_EVIDENCE_BYTES) problems.push(`${who}: evidence file ${e.evidence} is larger than ${MAX_EVIDENCE_BYTES} bytes (refused)`);
       else if (sha256(await readFile(epath)) !== e.evidence_sha256) problems.push(`${who}: evidence file ${e.evidence} does not match its SHA-256 (edited)`);
     }
 

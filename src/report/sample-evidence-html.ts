@@ -102,7 +102,7 @@ export function renderEvidence(m: EvidenceModel): string {
   tr("Author", cell(r.author, "unknown"));
   tr(r.change_type === "direct_push" ? "Commit pushed (after)" : "Head SHA", `<code data-head-sha="${html(r.head_sha)}">${a(commitUrl(m, r.head_sha), r.head_sha)}</code>`);
   if (r.merge_commit_sha) tr("Merge commit", `<code>${a(commitUrl(m, r.merge_commit_sha), r.merge_commit_sha)}</code>`);
-  tr("Branch", cell(r.base, "unknown"));
+  tr("Branch", `${cell(r.base, "unknown")}${r.gated ? "" : " (not gated by the policy)"}`);
   tr(r.change_type === "direct_push" ? "Pushed by" : "Merged by", cell(r.merged_by, "unknown"));
   tr(r.change_type === "direct_push" ? "Pushed at" : "Merged at", html(r.merged_at));
   tr("Found by", html(r.found_by === "scan" ? "audit scan (the webhook was missed)" : "webhook"));
@@ -165,6 +165,7 @@ export function renderEvidence(m: EvidenceModel): string {
     tr("Declared at", cell(r.emergency_declared_at ?? d?.at ?? null, "unknown"));
     if (d) tr("Declaration", `${d.accepted ? "accepted" : "ignored"}: ${html(d.reason)}`);
     tr("Retroactive review", cell(r.retro_review, "not applicable"));
+    tr("Review due by", cell(r.retro_review_due_at, "no due time on record"));
     tr("Reviewed by", cell(r.retro_reviewed_by, "nobody yet"));
     tr("Reviewed at", cell(r.retro_reviewed_at, "not yet"));
     out.push(`</table>`);

@@ -6,7 +6,7 @@
  * links to it. Plus the draw on its own (allocation, rounding, size past the population).
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -217,6 +217,16 @@ describe("--verify", () => {
     expect(r.code).toBe(EXIT.failed);
     expect(r.stderr).toMatch(/evidence path "..\/..\/etc\/passwd" is not a file in DIR\/evidence \(refused\)/);
     expect(r.stderr).toMatch(/sample: redrawing with seed "Q1-2026" gives .*, the manifest lists .*/);
+  });
+
+  test("an evidence file swapped for a symlink to an endless device is refused, not read", async () => {
+    const dir = await copy("v4");
+    const e = manifestOf(dir).entries[0]!;
+    rmSync(join(tmp.dir, dir, e.evidence));
+    symlinkSync("/dev/zero", join(tmp.dir, dir, e.evidence));
+    const r = await run(["audit", "sample", "--verify", "--out", dir]);
+    expect(r.code).toBe(EXIT.failed);
+    expect(r.stderr).toMatch(/entry 1 .*evidence file evidence\/0001-\S+ is not a regular file \(refused\)/);
   });
 
   test("not a manifest: named, exit 1; --verify refuses draw options", async () => {
