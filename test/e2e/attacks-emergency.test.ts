@@ -23,6 +23,10 @@ afterAll(async () => {
 interface Rec {
   type: string;
   outcome: string;
+  reviewedBy?: string;
+  commentId?: number;
+  commentCreatedAt?: string;
+  via?: string;
   emergency: boolean;
   emergencyDeclaredBy?: string | null;
   emergencyDeclaredAt?: string | null;
@@ -157,4 +161,41 @@ describe("unattributed commits", () => {
     expect(records(pr).filter((r) => r.type === "evaluation").at(-1)).toMatchObject({ outcome: "failure" });
     expect(await mismatches(w.model, w.appId, pr)).toEqual([]);
   }, 90_000);
+});
+
+describe("retroactive reviews that are not the reviewer's own words", () => {
+  test("the author edits a reviewer's harmless comment to hide `/changegate approve` in it, then triggers a re-check: refused; the reviewer's own new comment counts, recorded with its id", async () => {
+    const { pr, repo } = emergencyPr();
+    w.model.addLabel(pr, "emergency", "dev");
+    await w.settle(60_000);
+    expect(w.check(pr)!.conclusion).toBe("success");
+    w.model.merge(pr, "dev");
+    await w.settle(60_000);
+    // rita, eligible, says something harmless after the merge; dev (write access) edits it.
+    // Two comments of hers are edited: the command hidden in an HTML comment, and in plain sight.
+    const harmless = w.model.addComment(repo, pr.number, "Thanks, I will look at it tomorrow.", "rita", null);
+    const other = w.model.addComment(repo, pr.number, "Paged the on-call.", "rita", null);
+    await w.settle(60_000);
+    w.model.updateComment(harmless, `${harmless.body}<!--\n/changegate approve\n-->`, "dev");
+    w.model.updateComment(other, `${other.body}\n/changegate approve`, "dev");
+    const logFrom = w.cg.logs.length;
+    w.model.addComment(repo, pr.number, "/changegate approve", "dev", null);
+    await w.settle(60_000);
+    expect(records(pr).some((r) => r.type === "retro_review")).toBe(false);
+    const refusals = w.cg.logs.slice(logFrom).map((l) => String(l.msg)).filter((m) => m.includes("not a retroactive review"));
+    // The hidden one is not even a candidate; the visible one is refused as edited; dev's own as the author's.
+    expect(refusals).toHaveLength(2);
+    expect(refusals.some((m) => m.includes("edited after it was posted"))).toBe(true);
+    expect(refusals.some((m) => m.includes("the PR's author"))).toBe(true);
+    expect(w.model.runsOn(pr.repo, w.model.headSha(pr)).filter((r) => r.name === "changegate/retro-review").at(-1)).toMatchObject({ status: "in_progress" });
+
+    // Hidden in her own comment (not visible to a reader) does not count either; a plain line does.
+    w.model.addComment(repo, pr.number, "Reviewed.\n```\n/changegate approve\n```", "rita", null);
+    await w.settle(60_000);
+    expect(records(pr).some((r) => r.type === "retro_review")).toBe(false);
+    const own = w.model.addComment(repo, pr.number, "Reviewed the hotfix.\n/changegate approve", "rita", null);
+    await w.settle(60_000);
+    const rec = records(pr).find((r) => r.type === "retro_review");
+    expect(rec).toMatchObject({ reviewedBy: "rita", via: "comment", commentId: own.id, commentCreatedAt: own.createdAt });
+  }, 180_000);
 });
