@@ -26,6 +26,8 @@ interface Rec {
   reviewedBy?: string;
   commentId?: number;
   commentCreatedAt?: string;
+  mergedAt?: string;
+  retroReview?: { dueAt: string; withinHours: number };
   via?: string;
   emergency: boolean;
   emergencyDeclaredBy?: string | null;
@@ -198,4 +200,23 @@ describe("retroactive reviews that are not the reviewer's own words", () => {
     const rec = records(pr).find((r) => r.type === "retro_review");
     expect(rec).toMatchObject({ reviewedBy: "rita", via: "comment", commentId: own.id, commentCreatedAt: own.createdAt });
   }, 180_000);
+});
+
+describe("org floors on the emergency path", () => {
+  test("a repository giving itself a year for the retroactive review gets the org floor's 24 hours: digest, merge record and due time", async () => {
+    const { repo } = w.repo({ policy: "emergency:\n  review_within_hours: 8760\n", orgPolicy: "enforce:\n  emergency:\n    review_within_hours: 24\n" });
+    const pr = w.model.openPullRequest(repo, { author: "dev" });
+    w.model.ci(pr, "build", { conclusion: "failure" });
+    w.model.addLabel(pr, "emergency", "dev");
+    await w.settle(60_000);
+    expect(w.check(pr)!.conclusion).toBe("success");
+    const digest = onlyDigest(w, pr);
+    expect(digest).toContain("Retroactive review due within 24 hours of the merge");
+    expect(digest).toContain("`emergency.review_within_hours`");
+    w.model.merge(pr, "dev");
+    await w.settle(60_000);
+    const merge = records(pr).find((r) => r.type === "merge")!;
+    expect(merge.retroReview).toMatchObject({ withinHours: 24 });
+    expect(Date.parse(merge.retroReview!.dueAt) - Date.parse(merge.mergedAt!)).toBe(24 * 3_600_000);
+  }, 120_000);
 });
