@@ -22,6 +22,20 @@ export interface PendingJob {
   event: string;
   expectedHead: string | null;
   merge: boolean;
+  /** The `labeled` deliveries' statements of the head (absent in rows written before them). */
+  labelClaims?: LabelClaim[];
+}
+
+/**
+ * What GitHub's signed `pull_request.labeled` delivery said: which label, who applied it, the PR's
+ * head then and its updated_at. Only ever narrows a declaration (src/policy/emergency.ts
+ * declaredOnFromClaims); GitHub's read decides everything else.
+ */
+export interface LabelClaim {
+  label: string;
+  sender: string;
+  headSha: string;
+  at: string;
 }
 
 /** A delivery id (X-GitHub-Delivery) is processed once; unfinished deliveries are resumed at start-up. */

@@ -11,6 +11,7 @@ import { postFailedCheck } from "../github/publish.js";
 import { renderFailure } from "../report/failure.js";
 import { redactError } from "../report/redact.js";
 import type { DeliveryLedger, PendingJob } from "./dedupe.js";
+import { isLabelClaim, MAX_LABEL_CLAIMS } from "./job.js";
 import { newJob, type EvaluationJob } from "./job.js";
 import { CompletionBatch } from "./completion-batch.js";
 
@@ -49,9 +50,9 @@ class StoreUnavailable extends Error {
 }
 
 /** The ledger stores `merge: boolean` (rows written before `kind` existed resume the same way). */
-function toPending({ ref, event, expectedHead, kind }: EvaluationJob): PendingJob {
+function toPending({ ref, event, expectedHead, kind, labelClaims }: EvaluationJob): PendingJob {
   // A retro job resumes as a merge examination, which looks for the retroactive review too.
-  return { ref, event, expectedHead, merge: kind === "merge" || kind === "retro" };
+  return { ref, event, expectedHead, merge: kind === "merge" || kind === "retro", ...(labelClaims?.length ? { labelClaims } : {}) };
 }
 
 function fromPending(deliveryId: string, pending: PendingJob): EvaluationJob {
@@ -61,6 +62,7 @@ function fromPending(deliveryId: string, pending: PendingJob): EvaluationJob {
     event: `${pending.event} (resumed)`,
     expectedHead: pending.expectedHead,
     kind: pending.merge ? "merge" : "evaluate",
+    ...(Array.isArray(pending.labelClaims) ? { labelClaims: pending.labelClaims.filter(isLabelClaim).slice(-MAX_LABEL_CLAIMS) } : {}),
   });
 }
 
