@@ -33,6 +33,7 @@ interface Rec {
   emergencyDeclaredBy?: string | null;
   emergencyDeclaredAt?: string | null;
   emergencyDeclarationAccepted?: boolean | null;
+  emergencyDeclaredOn?: string | null;
   unattributedCommits?: { oid: string; who: string[] }[];
   headSha: string;
 }
@@ -218,5 +219,77 @@ describe("org floors on the emergency path", () => {
     const merge = records(pr).find((r) => r.type === "merge")!;
     expect(merge.retroReview).toMatchObject({ withinHours: 24 });
     expect(Date.parse(merge.retroReview!.dueAt) - Date.parse(merge.mergedAt!)).toBe(24 * 3_600_000);
+  }, 120_000);
+});
+
+describe("an emergency declaration covers the head it was made on", () => {
+  const POLICY = "emergency:\n  allowed_declarers: [oncall-lead]\n";
+  const short = (sha: string) => sha.slice(0, 7);
+
+  test("the on-call lead declares on A; the author pushes B: not an emergency on B (digest says why, record keeps A); re-declared on B it is; a push of C then merged is a bypass", async () => {
+    const { pr } = emergencyPr(POLICY);
+    const a = w.model.headSha(pr);
+    w.model.addLabel(pr, "emergency", "oncall-lead");
+    await w.settle(60_000);
+    expect(w.check(pr)!.conclusion).toBe("success");
+    expect(records(pr).filter((r) => r.type === "evaluation").at(-1)).toMatchObject({ emergency: true, emergencyDeclaredBy: "oncall-lead", emergencyDeclaredOn: a });
+
+    const b = w.model.push(pr, [{ message: "one more thing" }], { by: "dev" });
+    w.model.ci(pr, "build", { conclusion: "failure" });
+    await w.settle(60_000);
+    const check = w.check(pr)!;
+    expect(check.conclusion).toBe("failure");
+    expect(check.title).toMatch(/^Emergency label ignored · /);
+    expect(onlyDigest(w, pr)).toContain(`the emergency was declared on commit ${short(a)}`);
+    expect(onlyDigest(w, pr)).toContain(`and the head is now ${short(b)}, pushed since`);
+    expect(records(pr).filter((r) => r.type === "evaluation").at(-1)).toMatchObject({ headSha: b, emergency: false, emergencyDeclaredBy: "oncall-lead", emergencyDeclaredOn: a, emergencyDeclarationAccepted: false });
+    expect(await mismatches(w.model, w.appId, pr)).toEqual([]);
+
+    // Declared again on B by the lead: it applies to B.
+    w.model.removeLabel(pr, "emergency", "oncall-lead");
+    w.model.addLabel(pr, "emergency", "oncall-lead");
+    await w.settle(60_000);
+    expect(w.check(pr)!.conclusion).toBe("success");
+    expect(records(pr).filter((r) => r.type === "evaluation").at(-1)).toMatchObject({ headSha: b, emergency: true, emergencyDeclaredOn: b });
+
+    // C pushed and merged at once: the merge is not an emergency, it is a bypass.
+    const c = w.model.push(pr, [{ message: "and this" }], { by: "dev" });
+    w.model.merge(pr, "dev");
+    await w.settle(60_000);
+    const merge = records(pr).find((r) => r.type === "merge")!;
+    expect(merge).toMatchObject({ headSha: c, emergency: false });
+    expect(w.cg.logs.some((l) => String(l.msg).includes(`${pr.repo}#${pr.number} merged by dev is non-compliant!`))).toBe(true);
+  }, 180_000);
+
+  test("a push racing the label (both webhooks held, then delivered together): the labeled delivery names A, the head is B: not an emergency", async () => {
+    const { pr } = emergencyPr(POLICY);
+    const a = w.model.headSha(pr);
+    await w.settle(60_000);
+    w.autoDeliver = false;
+    try {
+      w.model.addLabel(pr, "emergency", "oncall-lead");
+      w.model.push(pr, [{ message: "sneaked in" }], { by: "dev" });
+    } finally {
+      w.autoDeliver = true;
+    }
+    await w.release((hooks) => [...hooks].reverse());
+    await w.settle(60_000);
+    expect(w.check(pr)!.conclusion).toBe("failure");
+    expect(onlyDigest(w, pr)).toContain(`the emergency was declared on commit ${short(a)}`);
+    expect(records(pr).filter((r) => r.type === "evaluation").at(-1)).toMatchObject({ emergency: false, emergencyDeclaredOn: a });
+  }, 120_000);
+
+  test("a label whose labeled delivery was lost: changegate cannot tell the commit, so no emergency until it is applied again", async () => {
+    const { pr } = emergencyPr(POLICY);
+    await w.settle(60_000);
+    w.quietly(() => w.model.addLabel(pr, "emergency", "oncall-lead"));
+    w.model.ci(pr, "lint", { conclusion: "success" }); // another event makes changegate look again
+    await w.settle(60_000);
+    expect(w.check(pr)!.conclusion).toBe("failure");
+    expect(onlyDigest(w, pr)).toContain("cannot tell which commit the emergency label was applied on");
+    w.model.removeLabel(pr, "emergency", "oncall-lead");
+    w.model.addLabel(pr, "emergency", "oncall-lead");
+    await w.settle(60_000);
+    expect(w.check(pr)!.conclusion).toBe("success");
   }, 120_000);
 });
