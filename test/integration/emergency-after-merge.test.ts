@@ -90,7 +90,8 @@ async function emergencyMerge(h: Harness, declarer: "write" | "read" = "write", 
     .reply(201, { id: 555 })
     .post(`${REPO_PATH}/issues/1/comments`)
     .reply(201, { id: DIGEST.id });
-  await h.deliver("pull_request", pullRequestEvent("labeled"));
+  // GitHub's labeled delivery for that label event (fixtures date the first label event 08:00).
+  await h.deliver("pull_request", pullRequestEvent("labeled", { label: "emergency", sender: "oncall", updatedAt: "2026-11-20T08:00:00Z" }));
   expect(evaluated.pendingMocks()).toStrictEqual([]);
   clock = new Date("2026-11-20T10:00:05Z");
   const merged = mockToken().post("/graphql").reply(200, { data: evidenceData({ ...spec, state: "MERGED", mergedBy: "oncall", digest: DIGEST }) });
