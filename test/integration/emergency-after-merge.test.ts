@@ -182,7 +182,9 @@ describe("the retroactive review", () => {
     const h = await app();
     await emergencyMerge(h);
     clock = new Date("2026-11-21T12:00:00Z");
-    const comment = (login: string, at: string, body = "/changegate approve") => ({ body, created_at: at, html_url: `https://github.com/acme/payments/pull/1#c-${login}`, user: { login, type: "User" } });
+    let id = 100;
+    // GitHub's shape: an id, and updated_at = created_at for a comment never edited.
+    const comment = (login: string, at: string, body = "/changegate approve") => ({ id: id++, body, created_at: at, updated_at: at, html_url: `https://github.com/acme/payments/pull/1#c-${login}`, user: { login, type: "User" } });
     const scope = mockToken()
       .post("/graphql")
       .reply(200, { data: MERGED_WITH({ reviews: [{ login: "carol", at: "2026-11-21T07:00:00Z", canPush: true }] }) })
