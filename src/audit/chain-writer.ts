@@ -196,24 +196,7 @@ export class ChainWriter implements Recorder {
    * PR's evaluation records (the newest that established it); null when none did.
    */
   async declaredOn(ref: PrRef, labelledAt: string): Promise<string | null> {
-    // A GitHub timestamp: nothing in it can act as a LIKE wildcard; anything else is not looked up.
-    if (!/^[0-9][0-9T:.+-]{9,40}Z?$/.test(labelledAt)) return null;
-    const rows = await this.store.db
-      .selectFrom("audit_record")
-      .select(["payload"])
-      .where("chain", "=", chainOf(ref.owner, ref.repo))
-      .where("pr_number", "=", ref.number)
-      .where("installation_id", "=", ref.installationId)
-      .where("kind", "=", "evaluation")
-      .where("payload", "like", `%"emergencyDeclaredAt":"${labelledAt}"%`)
-      .orderBy("seq", "desc")
-      .limit(50)
-      .execute();
-    for (const r of rows) {
-      const p = JSON.parse(r.payload) as { emergencyDeclaredAt?: unknown; emergencyDeclaredOn?: unknown };
-      if (p.emergencyDeclaredAt === labelledAt && typeof p.emergencyDeclaredOn === "string") return p.emergencyDeclaredOn;
-    }
-    return null;
+    return declaredOnIn(this.store.db, ref, labelledAt);
   }
 
   /**
@@ -269,4 +252,26 @@ export class ChainWriter implements Recorder {
       return { chain, seq: row.seq, hash, id: `${chain}@${row.seq}` } as R;
     });
   }
+}
+
+/** ChainWriter.declaredOn on a store's database (also `changegate check`, which opens the store read-only). */
+export async function declaredOnIn(db: Kysely<AuditDatabase>, ref: PrRef, labelledAt: string): Promise<string | null> {
+  // A GitHub timestamp: nothing in it can act as a LIKE wildcard; anything else is not looked up.
+  if (!/^[0-9][0-9T:.+-]{9,40}Z?$/.test(labelledAt)) return null;
+  const rows = await db
+    .selectFrom("audit_record")
+    .select(["payload"])
+    .where("chain", "=", chainOf(ref.owner, ref.repo))
+    .where("pr_number", "=", ref.number)
+    .where("installation_id", "=", ref.installationId)
+    .where("kind", "=", "evaluation")
+    .where("payload", "like", `%"emergencyDeclaredAt":"${labelledAt}"%`)
+    .orderBy("seq", "desc")
+    .limit(50)
+    .execute();
+  for (const r of rows) {
+    const p = JSON.parse(r.payload) as { emergencyDeclaredAt?: unknown; emergencyDeclaredOn?: unknown };
+    if (p.emergencyDeclaredAt === labelledAt && typeof p.emergencyDeclaredOn === "string") return p.emergencyDeclaredOn;
+  }
+  return null;
 }

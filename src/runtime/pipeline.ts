@@ -160,7 +160,8 @@ async function judgeOrFail(deps: PipelineDeps, run: Run, progress: Progress): Pr
  * config → tickets → evaluate → render, noting in `progress` what is known as it goes. Also run by
  * `changegate check owner/name#N` (src/commands/check-pr.ts), which publishes and records nothing.
  */
-export async function judge(deps: Pick<PipelineDeps, "tickets"> & Partial<Pick<PipelineDeps, "teams" | "recorder">>, run: Pick<Run, "job" | "reader" | "octokit">, gathered: Gathered, progress: Progress): Promise<Judgement> {
+export async function judge(
+  deps: Pick<PipelineDeps, "tickets"> & Partial<Pick<PipelineDeps, "teams">> & { recorder?: Pick<PipelineDeps["recorder"], "declaredOn"> }, run: Pick<Run, "job" | "reader" | "octokit">, gathered: Gathered, progress: Progress): Promise<Judgement> {
   const { job, reader, octokit } = run;
   const loaded = await stage("gather", () => loadPolicy(gathered.configFiles, (repo, path) => readFile(reader, repo, path)));
   if (!loaded.ok) {
