@@ -26,11 +26,11 @@ import { CONFIG_PATH } from "./contract.js";
 import { checkPr, looksLikePr } from "./commands/check-pr.js";
 import { configCheck } from "./commands/config-check.js";
 import { configSchemaCommand } from "./commands/config-schema.js";
-import { EXPORT_FORMATS, exportRows, writeExport, type ExportFormat, type ExportManifest, type Progress, CSV_COLUMNS } from "./audit/export.js";
+import { EXPORT_FORMATS, writeExport, type ExportFormat, type ExportManifest, type Progress, CSV_COLUMNS } from "./audit/export.js";
 import { parsePrArgument, renderPrRecords } from "./audit/show.js";
 import { AuditStore, StoreError } from "./audit/database.js";
 import { AuditReader } from "./audit/reader.js";
-import { afterMergeRows } from "./audit/after-merge.js";
+import { populationRows } from "./audit/population.js";
 import { verifyChains } from "./audit/verify.js";
 import { changegateVersion } from "./audit/version.js";
 import { redact } from "./report/redact.js";
@@ -134,9 +134,15 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .command("check")
     .description(`validate a policy file with the app's own schema (default ${CONFIG_PATH}); each problem with its key path and line; exit 1 when invalid`)
     .argument("[file]", "the policy file", CONFIG_PATH)
-    .option("--json", "print one JSON object ({ file, valid, problems: [{ path, line, message }] })")
-    .addHelpText("after", "\nWith GITHUB_ACTIONS=true each problem is also printed as an ::error annotation on the file and line.")
-    .action(async (file: string, opts: { json?: boolean }) => setExit(await configCheck(io, file, opts)));
+    .option("--json", "print one JSON object ({ file, valid, checkedAs, problems: [{ path, line, message }] })")
+    .addOption(new Option("--org", "check it as the owner's .github repository's file: enforce: floors allowed and validated").conflicts("repo"))
+    .addOption(new Option("--repo", "check it as a repository's own file (enforce: is an error)"))
+    .addHelpText(
+      "after",
+      "\nWithout --org/--repo, .github/changegate.yml at the root of a checkout of a repository named .github (git remote origin, else GITHUB_REPOSITORY, else the directory's name) is checked as the org file." +
+        "\nWith GITHUB_ACTIONS=true each problem is also printed as an ::error annotation on the file and line.",
+    )
+    .action(async (file: string, opts: { json?: boolean; org?: boolean; repo?: boolean }) => setExit(await configCheck(io, file, opts)));
   config
     .command("schema")
     .description("print the policy's JSON Schema (for editors: # yaml-language-server: $schema=…)")
@@ -296,7 +302,7 @@ async function exportCommand(io: CliIo, opts: ExportOpts): Promise<number> {
       chainHeads: await reader.chainHeads(),
     };
     const progress = io.stderr.isTTY && total >= PROGRESS_THRESHOLD ? progressBar(io, total, "exporting") : null;
-    const result = await writeExport(exportRows(reader.merges({ ...query, directPushes: true }), (m) => afterMergeRows(store.db, m)), manifest, {
+    const result = await writeExport(populationRows(store, query), manifest, {
       format: opts.format,
       out,
       stdout: io.stdout,

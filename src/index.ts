@@ -21,16 +21,16 @@ import { redactError } from "./report/redact.js";
 import "./runtime/secrets.js"; // the environment's secret values are redacted by default
 import { MemoryDeliveryLedger, type DeliveryLedger } from "./runtime/dedupe.js";
 import { Intake } from "./runtime/intake.js";
-import { coalesceJobs, newJob, type EvaluationJob, type EvaluationOutcome, type JobRequest, type PipelineDeps } from "./runtime/job.js";
+import { coalesceJobs, jobKey, newJob, type EvaluationJob, type EvaluationOutcome, type JobRequest, type PipelineDeps } from "./runtime/job.js";
 import { reportStoreFailure, runEvaluation } from "./runtime/pipeline.js";
 import { InProcessPrLock, isPrLockTimeout, type PrLock } from "./runtime/pr-lock.js";
 import { reconcile } from "./runtime/reconcile.js";
 import { startAuditScan, type AuditScanOptions } from "./runtime/scan-wiring.js";
 import { DEFAULT_OVERDUE_INTERVAL_MS, startOverdueCheck, type OverdueCheck } from "./runtime/overdue.js";
 import { BoundedMap } from "./runtime/bounded-map.js";
-import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, Scheduler } from "./runtime/scheduler.js";
+import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, Scheduler, type SlotControl } from "./runtime/scheduler.js";
 import { subscribe } from "./server/events.js";
-import { handleMergeGroup } from "./runtime/merge-group.js";
+import { runGroupJob } from "./runtime/merge-group.js";
 import type { DirectPushStore } from "./audit/direct-push.js";
 import { handlePush } from "./runtime/direct-push.js";
 import { subscribeTeams } from "./server/team-events.js";
@@ -43,6 +43,8 @@ import { Readiness } from "./runtime/readiness.js";
 import { metricsRoute } from "./server/metrics.js";
 import { wireWriteMetrics } from "./runtime/write-metrics.js";
 import { readyRoute } from "./server/ready.js";
+import { listDeliveriesSince, redeliverAttempt, type AppOctokit } from "./github/deliveries.js";
+import { startRedelivery, type Redelivery, type RedeliveryDeps } from "./runtime/redelivery.js";
 
 export { registerRoute } from "./server/route.js";
 
@@ -71,6 +73,11 @@ export interface ChangegateOptions {
    * evaluation runs holding it, so whichever replica evaluates next reads newer evidence.
    */
   prLock: PrLock;
+  /**
+   * How often the deliveries of a replica that died are looked for and resumed while this one runs
+   * (ms; default 60 s; 0: only at start-up). A delivery is resumed only once its holder is gone.
+   */
+  resumeSweepMs?: number;
   /** Walk every installation's open PRs at start-up (finds events missed while down). */
   reconcileOnStart: boolean;
   /** Evaluations running at once (MAX_CONCURRENT_EVALUATIONS; default 32); the rest wait, coalesced per PR. */
@@ -98,6 +105,8 @@ export interface ChangegateOptions {
   transitions?: TicketTransitioner | null;
   /** The overdue check of retroactive reviews (runtime/overdue.ts); 0 turns the timer off. */
   overdueIntervalMs?: number;
+  /** Redelivery of failed webhook deliveries (REDELIVERY_INTERVAL; runtime/redelivery.ts): the interval and the store's lease; null: off. */
+  redelivery?: { intervalMs: number; lease: RedeliveryDeps["lease"] } | null;
   /** The clock (tests move it). */
   now?: () => Date;
   /** Observe every finished evaluation (tests, benchmarks). */
@@ -119,7 +128,12 @@ export interface Changegate {
   request(job: JobRequest): Promise<void>;
   /** Run the overdue check of retroactive reviews now (resolves with how many this process reported). */
   checkOverdue(): Promise<number>;
+  /** Start the redelivery of failed webhooks (once the server listens: a redelivery is sent to it at once); null when off. */
+  startRedelivery(): Redelivery | null;
 }
+
+/** How often a running process looks for deliveries of a replica that died (ChangegateOptions.resumeSweepMs). */
+const DEFAULT_RESUME_SWEEP_MS = 60_000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -152,19 +166,25 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   let recheck: { stop(): void } | null = null;
   let auditScan: { stop(): void } | null = null;
   let overdue: OverdueCheck | null = null;
+  let sweep: ReturnType<typeof setInterval> | null = null;
   let resumed: Promise<number> = Promise.resolve(0);
   /** Start-up work (resume, reconcile) that idle() waits for. */
   let startup: Promise<unknown> = Promise.resolve();
 
-  const schedule = (job: EvaluationJob) => scheduler.request(prKey(job.ref), job);
+  const schedule = (job: EvaluationJob) => scheduler.request(jobKey(job), job);
   const request = (job: JobRequest) => schedule(newJob(job));
   const teams = new TeamCache();
   const deps = pipelineDeps(options, () => probot!, locator, schedule, options.metrics, teams, (key) => scheduler.pending(key));
   /** One job, holding the PR lock. A lock timeout means another replica has the PR: try later. */
-  async function runJob(key: string, job: EvaluationJob, release: () => void): Promise<void> {
+  async function runJob(key: string, job: EvaluationJob, slot: SlotControl): Promise<void> {
+    // A merge group: judged from the store (no PR lock: it publishes on the group's own head).
+    if (job.kind === "group") {
+      await runGroupJob({ ...deps(), laterRetryMs: options.laterRetryMs }, job);
+      return;
+    }
     let outcome: EvaluationOutcome;
     try {
-      outcome = await options.prLock.withPrLock(key, () => observeEvaluation(observer, job, () => runEvaluation({ ...deps(), publishing: release }, job)));
+      outcome = await options.prLock.withPrLock(key, () => observeEvaluation(observer, job, () => runEvaluation({ ...deps(), publishing: slot, pause: slot.pause }, job)));
     } catch (err) {
       if (isPrLockTimeout(err)) {
         probot?.log.warn({ pr: key }, err.message);
@@ -184,6 +204,8 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   const scheduler = new Scheduler<EvaluationJob>(runJob, {
     coalesce: coalesceJobs,
     maxRunning: options.maxConcurrentEvaluations ?? DEFAULT_MAX_CONCURRENT_EVALUATIONS,
+    // Fair shares: while several installations wait, a freed slot goes to the one holding the fewest.
+    share: (_key, job) => String(job.ref.installationId),
     onError: (key, err) => probot?.log.error({ err: redactError(err), pr: key }, "evaluation crashed outside the pipeline"),
   });
   const intake = new Intake({ ledger: options.ledger, laterRetryMs: options.laterRetryMs, schedule, log: () => probot?.log });
@@ -191,12 +213,13 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   const stats = () => ({ ...scheduler.stats, active: scheduler.stats.active + pushes.size, deliveries: intake.deliveries, duplicates: intake.duplicates });
   options.metrics.setSource("evaluations_in_flight", () => scheduler.active);
   options.metrics.setSource("evaluations_queued", () => scheduler.queued);
+  options.metrics.setReadiness(async () => (await options.readiness.probe()).ready);
   if (options.writes) wireWriteMetrics(options.metrics, options.writes);
 
   const appFn: ApplicationFunction = (app, { addHandler }) => {
     probot = app;
     if (!options.appId) app.log.warn("APP_ID is not set: changegate cannot tell its own check runs from CI");
-    subscribe(app, { appId: options.appId, intake, locator, mergeGroup: (id, payload) => handleMergeGroup({ ...deps(), log: app.log }, id, payload), push: pushHandler(app, options, deps, pushes) });
+    subscribe(app, { appId: options.appId, intake, locator, mergeGroups: true, push: pushHandler(app, options, deps, pushes) });
     subscribeTeams(app, { intake, teams }); // approvals.rules: a team changed, its PRs are judged again
     registerRoute(app, addHandler, healthRoute(stats));
     app.onAny((context) => options.metrics.webhook(context.name));
@@ -218,6 +241,13 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
       app.log.error({ err: redactError(err) }, "could not resume unfinished deliveries");
       return 0;
     });
+    const sweepMs = options.resumeSweepMs ?? DEFAULT_RESUME_SWEEP_MS;
+    if (sweepMs > 0) {
+      sweep = setInterval(() => {
+        void intake.resume().catch((err: unknown) => app.log.error({ err: redactError(err) }, "could not look for deliveries of a replica that died"));
+      }, sweepMs);
+      sweep.unref();
+    }
     if (options.reconcileOnStart) startup = resumed.then(() => reconcileAll(app, locator, schedule));
     if (options.auditScan) {
       const evaluate = (ref: PrRef, head: string) => {
@@ -228,13 +258,46 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     }
   };
 
+  let redelivery: Redelivery | null = null;
+  const startRedeliveryOnce = (): Redelivery | null => {
+    const o = options.redelivery;
+    if (redelivery || !o || !probot) return redelivery;
+    const app = probot;
+    // One app-authenticated Octokit (its auth signs a fresh JWT when one expires); rebuilt after a failure.
+    let client: Promise<AppOctokit> | null = null;
+    const jwt = (): Promise<AppOctokit> => {
+      client ??= app.auth().then((octokit) => {
+        instrumentOctokit(octokit as unknown as HookableOctokit, options.metrics);
+        return octokit as unknown as AppOctokit;
+      });
+      client.catch(() => (client = null));
+      return client;
+    };
+    redelivery = startRedelivery({
+      intervalMs: o.intervalMs,
+      github: {
+        list: async (since, maxPages) => listDeliveriesSince(await jwt(), since, maxPages),
+        redeliver: async (id) => redeliverAttempt(await jwt(), id),
+      },
+      processed: (ids) => options.ledger.processed?.(ids) ?? Promise.resolve(new Set<string>()),
+      lease: o.lease,
+      now: options.now ?? (() => new Date()),
+      log: app.log.child({ name: "redelivery" }),
+      metrics: options.metrics,
+    });
+    return redelivery;
+  };
+
   return {
     appFn,
     stop: () => {
+      if (sweep) clearInterval(sweep);
       recheck?.stop();
       auditScan?.stop();
       overdue?.stop();
+      redelivery?.stop();
     },
+    startRedelivery: startRedeliveryOnce,
     checkOverdue: () => overdue?.tick() ?? Promise.resolve(0),
     idle: async () => {
       await resumed;
@@ -302,7 +365,7 @@ function pipelineDeps(
       }
       return (await held.octokit) as never;
     },
-    readerFor: (id, octokit) => createReader(id, octokit as never, { ...options.reader, clients: readClients, instrument: (client) => instrumentOctokit(client as HookableOctokit, metrics, id) }),
+    readerFor: (id, octokit, pause) => createReader(id, octokit as never, { ...options.reader, clients: readClients, pause, instrument: (client) => instrumentOctokit(client as HookableOctokit, metrics, id) }),
     writerFor,
     tickets: options.tickets,
     teams,

@@ -24,6 +24,8 @@ export interface PendingJob {
   merge: boolean;
   /** The `labeled` deliveries' statements of the head (absent in rows written before them). */
   labelClaims?: LabelClaim[];
+  /** A merge_group delivery: the group's facts from its payload (runtime/merge-group.ts); `ref.number` is the PR its branch names. */
+  group?: MergeGroupFacts;
 }
 
 /**
@@ -36,6 +38,16 @@ export interface LabelClaim {
   sender: string;
   headSha: string;
   at: string;
+}
+
+/** A merge_group delivery as a job: what its payload said (validated), enough to judge it again after a crash. */
+export interface MergeGroupFacts {
+  action: "checks_requested" | "destroyed";
+  reason: string | null;
+  headSha: string;
+  headRef: string;
+  baseSha: string;
+  baseRef: string;
 }
 
 /** A delivery id (X-GitHub-Delivery) is processed once; unfinished deliveries are resumed at start-up. */
@@ -53,6 +65,8 @@ export interface DeliveryLedger {
   claimPending?(deliveryId: string, jobs: PendingJob[]): Promise<boolean>;
   /** Optional, one statement: several deliveries complete (batched completions). */
   completeMany?(deliveryIds: string[]): Promise<void>;
+  /** Optional: which of these ids some process has claimed (the webhook redelivery skips them). */
+  processed?(deliveryIds: string[]): Promise<Set<string>>;
   /** Deliveries with recorded jobs that never completed (oldest first). */
   unfinished(): Promise<{ deliveryId: string; jobs: PendingJob[] }[]>;
 }

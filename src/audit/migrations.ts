@@ -93,6 +93,12 @@ export interface DeliveryTable {
   completed_at: string | null;
   /** Set when a starting process took the delivery over to resume it (a lease, see unfinished()). */
   resumed_at: string | null;
+  /**
+   * The process (a random id per start) that claimed or took the delivery over: another process resumes
+   * it only once that one is gone (ledger.ts: a session advisory lock on PostgreSQL). Null in rows
+   * written before 0003.
+   */
+  claimed_by: string | null;
 }
 
 export interface PrSequenceTable {
@@ -114,12 +120,25 @@ export interface TicketPrTable {
   updated_at: string;
 }
 
+/**
+ * A background job's lease and progress (audit/lease.ts): one row per job (`name`), held by one
+ * replica until `expires_at`; `position` is the job's own note of where its last run got to.
+ */
+export interface BackgroundLeaseTable {
+  name: string;
+  holder: string;
+  expires_at: string;
+  position: string | null;
+  updated_at: string;
+}
+
 export interface AuditDatabase {
   audit_record: AuditRecordTable;
   audit_chain: AuditChainTable;
   delivery: DeliveryTable;
   pr_sequence: PrSequenceTable;
   ticket_pr: TicketPrTable;
+  background_lease: BackgroundLeaseTable;
 }
 
 /** Every migration, by name; names sort in the order they must run. */
@@ -213,6 +232,27 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           for each row execute function changegate_audit_append_only()`.execute(db);
         await sql`create trigger audit_record_no_truncate before truncate on audit_record
           for each statement execute function changegate_audit_append_only()`.execute(db);
+      },
+    },
+    "0003_delivery_owner": {
+      // Which process holds a delivery: a replica starting up no longer resumes a delivery that a live
+      // replica claimed a moment ago and is evaluating (it was evaluated by both).
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable("delivery").addColumn("claimed_by", "text").execute();
+      },
+    },
+    "0004_background_lease": {
+      // Bookkeeping, not evidence: which replica runs a background job (the webhook redelivery) and
+      // where its last run got to.
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable("background_lease")
+          .addColumn("name", "text", (c) => c.primaryKey())
+          .addColumn("holder", "text", (c) => c.notNull())
+          .addColumn("expires_at", "text", (c) => c.notNull())
+          .addColumn("position", "text")
+          .addColumn("updated_at", "text", (c) => c.notNull())
+          .execute();
       },
     },
   };
