@@ -9,7 +9,7 @@ import type { AfterMergeStore } from "./audit/after-merge.js";
 import { MemoryRecorder, type Recorder } from "./audit/recorder.js";
 import { Locator } from "./github/locate.js";
 import { createReader, defaultReaderOptions, type ReaderOptions } from "./github/reader.js";
-import { scheduledWriter, type InstallationOctokit } from "./github/scheduled-writer.js";
+import { pacedOctokit, scheduledWriter, type InstallationOctokit } from "./github/scheduled-writer.js";
 import type { WriteScheduler } from "./github/write-scheduler.js";
 import { prKey, type PrRef } from "./github/types.js";
 import type { JiraConfig } from "./jira/env.js";
@@ -196,7 +196,10 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   const appFn: ApplicationFunction = (app, { addHandler }) => {
     probot = app;
     if (!options.appId) app.log.warn("APP_ID is not set: changegate cannot tell its own check runs from CI");
-    subscribe(app, { appId: options.appId, intake, locator, mergeGroup: (id, payload) => handleMergeGroup({ ...deps(), log: app.log }, id, payload), push: pushHandler(app, options, deps, pushes) });
+    // Every write outside an evaluation (the merge group's check, a direct push's bypass issue entry,
+    // the overdue timer's check and issue entry) goes through the same write scheduler.
+    const paced = pacedDeps(options.writes, options.metrics, deps);
+    subscribe(app, { appId: options.appId, intake, locator, mergeGroup: (id, payload) => handleMergeGroup({ ...paced(), log: app.log }, id, payload), push: pushHandler(app, options, paced, pushes) });
     subscribeTeams(app, { intake, teams }); // approvals.rules: a team changed, its PRs are judged again
     registerRoute(app, addHandler, healthRoute(stats));
     app.onAny((context) => options.metrics.webhook(context.name));
@@ -209,7 +212,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
       overdue = startOverdueCheck({
         intervalMs: options.overdueIntervalMs ?? DEFAULT_OVERDUE_INTERVAL_MS,
         store,
-        octokitFor: (id) => app.auth(id) as never,
+        octokitFor: pacedOctokitFor(options.writes, options.metrics, (id) => app.auth(id) as never),
         now: options.now ?? (() => new Date()),
         log: app.log.child({ name: "retro-review" }),
       });
@@ -251,6 +254,21 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   };
 }
 
+/** `octokitFor` with every write of the Octokit it gives paced by the write scheduler (unchanged without one). */
+function pacedOctokitFor<O>(writes: WriteScheduler | null, metrics: Metrics, octokitFor: (id: number) => Promise<O>): (id: number) => Promise<O> {
+  if (!writes) return octokitFor;
+  return async (id) =>
+    pacedOctokit(writes, id, (await octokitFor(id)) as unknown as InstallationOctokit, (client) => instrumentOctokit(client as unknown as HookableOctokit, metrics, id)) as unknown as O;
+}
+
+/** The pipeline's deps with `octokitFor` paced (the merge group and push handlers). */
+function pacedDeps(writes: WriteScheduler | null, metrics: Metrics, deps: () => PipelineDeps): () => PipelineDeps {
+  return () => {
+    const d = deps();
+    return { ...d, octokitFor: pacedOctokitFor(writes, metrics, (id) => d.octokitFor(id)) };
+  };
+}
+
 /** How long one installation's Octokit is reused before a fresh one is built (ms). */
 const INSTALLATION_CLIENT_TTL_MS = 10 * 60_000;
 
@@ -265,13 +283,15 @@ function pipelineDeps(
   pendingOf: (key: string) => EvaluationJob | null,
 ): () => PipelineDeps {
   const writes = options.writes;
-  // A queued write is superseded once a newer evaluation of its PR waits (not a merge: that one publishes nothing).
+  // An evaluation's queued write is superseded once a newer evaluation of its PR waits. A merge or
+  // retro job's writes (the bypass issue entry, the retro-review check, the digest's after-merge
+  // sections) are never dropped: a newer evaluation of a merged PR publishes nothing.
   const writerFor = writes
     ? (job: EvaluationJob, octokit: unknown) => scheduledWriter(
           writes,
           job.ref.installationId,
           octokit as InstallationOctokit,
-          () => pendingOf(prKey(job.ref))?.kind === "evaluate",
+          job.kind === "evaluate" ? () => pendingOf(prKey(job.ref))?.kind === "evaluate" : null,
           (client) => instrumentOctokit(client as unknown as HookableOctokit, metrics, job.ref.installationId),
         )
     : undefined;

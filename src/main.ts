@@ -36,6 +36,7 @@ import { DEFAULT_DIRECT_PUSH_RECHECK_MS, directPushRecheckFromEnv } from "./runt
 import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, maxConcurrentEvaluationsFromEnv } from "./runtime/scheduler.js";
 import { createProcessWrites, type ProcessWrites } from "./runtime/writes.js";
 import { startCheckpointsFromEnv } from "./runtime/checkpoint-schedule.js";
+import { pacedOctokit, type InstallationOctokit } from "./github/scheduled-writer.js";
 import { openAppStore } from "./audit/roles.js";
 
 // Probot's run() reads ./.env (the environment wins over the file); read it the same way first, so
@@ -184,7 +185,8 @@ try {
 // Signed checkpoints of the audit trail on a schedule (AUDIT_CHECKPOINT_INTERVAL; off by default).
 let checkpoints: { stop(): void } | null = null;
 try {
-  checkpoints = startCheckpointsFromEnv(store, process.env, log);
+  const scheduler = writes?.scheduler;
+  checkpoints = startCheckpointsFromEnv(store, process.env, log, scheduler ? (id, octokit) => pacedOctokit(scheduler, id, octokit as InstallationOctokit) : undefined);
 } catch (err) {
   await fatal(redact((err as Error).message));
 }

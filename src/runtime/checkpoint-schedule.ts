@@ -9,7 +9,15 @@ import { loadSigningKey, type SigningKey } from "../audit/checkpoint.js";
 import { databaseIdentity, FileCheckpointLog, publishCheckpoint } from "../audit/checkpoint-publish.js";
 import type { AuditStore } from "../audit/database.js";
 import { IssueCheckpointLog } from "../github/checkpoint-issue.js";
-import { githubClientFor } from "../github/cli-auth.js";
+import { cliGithub } from "../github/cli-auth.js";
+import type { OctokitLike } from "../github/types.js";
+
+/** The checkpoint issue's client (GITHUB_TOKEN first, as githubClientFor), its writes paced when `pace` is given. */
+async function pacedClient(repo: string, env: Record<string, string | undefined>, pace?: (installationId: number, octokit: OctokitLike) => OctokitLike): Promise<OctokitLike> {
+  const [owner = "", name = ""] = repo.split("/");
+  const gh = await cliGithub(env, owner, name, { preferToken: true });
+  return pace ? pace(gh.installationId, gh.octokit) : gh.octokit;
+}
 
 export interface CheckpointSchedule {
   intervalMs: number;
@@ -69,6 +77,8 @@ export function startCheckpointsFromEnv(
   store: AuditStore,
   env: Record<string, string | undefined>,
   log: { info(msg: string): void; warn(msg: string): void; error(msg: string): void },
+  /** The checkpoint issue's writes through the app's write scheduler (main.ts; absent: sent as they come). */
+  pace?: (installationId: number, octokit: OctokitLike) => OctokitLike,
 ): { stop(): void } | null {
   const schedule = checkpointScheduleFromEnv(env);
   if (!schedule) return null;
@@ -80,7 +90,7 @@ export function startCheckpointsFromEnv(
       const destination =
         target.kind === "file"
           ? new FileCheckpointLog(target.path)
-          : new IssueCheckpointLog(await githubClientFor(target.repo, env), target.repo, null, (s) => log.warn(s));
+          : new IssueCheckpointLog(await pacedClient(target.repo, env, pace), target.repo, null, (s) => log.warn(s));
       const { where } = await publishCheckpoint(store, destination, { key: schedule.key, database: databaseIdentity(env, store), now: () => new Date(), notes: (n) => log.warn(n) });
       return where;
     },
