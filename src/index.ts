@@ -39,7 +39,7 @@ import { healthRoute } from "./server/health.js";
 import { registerRoute } from "./server/route.js";
 import { instrumentOctokit, Metrics, type HookableOctokit } from "./runtime/metrics.js";
 import { observed, observeEvaluation } from "./runtime/observe.js";
-import { Readiness } from "./runtime/readiness.js";
+import { CREDENTIALS_CHECK_CACHE_MS, Readiness } from "./runtime/readiness.js";
 import { metricsRoute } from "./server/metrics.js";
 import { wireWriteMetrics } from "./runtime/write-metrics.js";
 import { readyRoute } from "./server/ready.js";
@@ -79,6 +79,8 @@ export interface ChangegateOptions {
   metrics: Metrics;
   /** GET /metrics needs `Authorization: Bearer <metricsToken>` when set (METRICS_TOKEN). */
   metricsToken: string | undefined;
+  /** False: /metrics is not served on the webhook port (METRICS_PORT: main.ts serves it on its own listener). Default true. */
+  metricsOnWebhookPort?: boolean;
   /** GET /readyz: the checks the process edge adds (store, credentials) and the shutdown flag. */
   readiness: Readiness;
   /** The scheduled audit scan and stale-check reconcile (AUDIT_SCAN_INTERVAL); null: off. */
@@ -203,9 +205,9 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     subscribeTeams(app, { intake, teams }); // approvals.rules: a team changed, its PRs are judged again
     registerRoute(app, addHandler, healthRoute(stats));
     app.onAny((context) => options.metrics.webhook(context.name));
-    options.readiness.add("credentials", () => appCredentials(app, options.appId));
+    options.readiness.add("credentials", () => appCredentials(app, options.appId), { cacheMs: CREDENTIALS_CHECK_CACHE_MS });
     registerRoute(app, addHandler, readyRoute(options.readiness));
-    registerRoute(app, addHandler, metricsRoute(options.metrics, options.metricsToken));
+    if (options.metricsOnWebhookPort !== false) registerRoute(app, addHandler, metricsRoute(options.metrics, options.metricsToken));
     recheck = startJira(app, addHandler, options.jira, request);
     if (options.afterMerge) {
       const store = options.afterMerge;
