@@ -93,6 +93,12 @@ export interface DeliveryTable {
   completed_at: string | null;
   /** Set when a starting process took the delivery over to resume it (a lease, see unfinished()). */
   resumed_at: string | null;
+  /**
+   * The process (a random id per start) that claimed or took the delivery over: another process resumes
+   * it only once that one is gone (ledger.ts: a session advisory lock on PostgreSQL). Null in rows
+   * written before 0003.
+   */
+  claimed_by: string | null;
 }
 
 export interface PrSequenceTable {
@@ -215,7 +221,14 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           for each statement execute function changegate_audit_append_only()`.execute(db);
       },
     },
-    "0003_chain_head_log": {
+    "0003_delivery_owner": {
+      // Which process holds a delivery: a replica starting up no longer resumes a delivery that a live
+      // replica claimed a moment ago and is evaluating (it was evaluated by both).
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable("delivery").addColumn("claimed_by", "text").execute();
+      },
+    },
+    "0004_chain_head_log": {
       // The chain heads become an insert-only log (one row per record appended: chain, seq, hash),
       // so the app's role needs no UPDATE on any audit table and cannot rewind a head; the head of a
       // chain is its row with the highest seq. The rows already there (one per chain) are kept as

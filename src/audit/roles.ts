@@ -11,7 +11,7 @@
  * ship without this decision; a table in none of them gets no rights at all):
  *   AUDIT_TABLES        SELECT, INSERT only: the evidence and anything hashed or signed.
  *                       audit_record (the records), audit_chain (the insert-only log of chain heads,
- *                       migration 0003: a head cannot be rewound with the app's credentials). Both
+ *                       migration 0004: a head cannot be rewound with the app's credentials). Both
  *                       also refuse UPDATE, DELETE and TRUNCATE by trigger, for the owner's sessions too.
  *   BOOKKEEPING_TABLES  SELECT, INSERT, UPDATE, DELETE: what the app needs to run, not evidence
  *                       (the delivery ledger, per-PR evaluation sequence, the Jira key index; leases
