@@ -43,6 +43,8 @@ import { CREDENTIALS_CHECK_CACHE_MS, Readiness } from "./runtime/readiness.js";
 import { metricsRoute } from "./server/metrics.js";
 import { wireWriteMetrics } from "./runtime/write-metrics.js";
 import { readyRoute } from "./server/ready.js";
+import { listDeliveriesSince, redeliverAttempt, type AppOctokit } from "./github/deliveries.js";
+import { startRedelivery, type Redelivery, type RedeliveryDeps } from "./runtime/redelivery.js";
 
 export { registerRoute } from "./server/route.js";
 
@@ -105,6 +107,8 @@ export interface ChangegateOptions {
   transitions?: TicketTransitioner | null;
   /** The overdue check of retroactive reviews (runtime/overdue.ts); 0 turns the timer off. */
   overdueIntervalMs?: number;
+  /** Redelivery of failed webhook deliveries (REDELIVERY_INTERVAL; runtime/redelivery.ts): the interval and the store's lease; null: off. */
+  redelivery?: { intervalMs: number; lease: RedeliveryDeps["lease"] } | null;
   /** The clock (tests move it). */
   now?: () => Date;
   /** Observe every finished evaluation (tests, benchmarks). */
@@ -126,6 +130,8 @@ export interface Changegate {
   request(job: JobRequest): Promise<void>;
   /** Run the overdue check of retroactive reviews now (resolves with how many this process reported). */
   checkOverdue(): Promise<number>;
+  /** Start the redelivery of failed webhooks (once the server listens: a redelivery is sent to it at once); null when off. */
+  startRedelivery(): Redelivery | null;
 }
 
 /** How often a running process looks for deliveries of a replica that died (ChangegateOptions.resumeSweepMs). */
@@ -247,8 +253,38 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
         locator.heads.set(ref, head);
         void schedule(newJob({ ref, deliveryId: `reconcile-${randomUUID()}`, event: "reconcile" }));
       };
-      auditScan = startAuditScan({ app, scan: options.auditScan, appId: options.appId, recorder: options.recorder, ledger: options.ledger, tickets: options.tickets, reader: options.reader, evaluate, directPushes: options.directPush ?? null, recheckMs: options.directPushRecheckMs, sleep: options.sleep });
+      auditScan = startAuditScan({ app, scan: options.auditScan, appId: options.appId, recorder: options.recorder, ledger: options.ledger, tickets: options.tickets, reader: options.reader, evaluate, directPushes: options.directPush ?? null, recheckMs: options.directPushRecheckMs, sleep: options.sleep, pace: pacedFor(options.writes, options.metrics) });
     }
+  };
+
+  let redelivery: Redelivery | null = null;
+  const startRedeliveryOnce = (): Redelivery | null => {
+    const o = options.redelivery;
+    if (redelivery || !o || !probot) return redelivery;
+    const app = probot;
+    // One app-authenticated Octokit (its auth signs a fresh JWT when one expires); rebuilt after a failure.
+    let client: Promise<AppOctokit> | null = null;
+    const jwt = (): Promise<AppOctokit> => {
+      client ??= app.auth().then((octokit) => {
+        instrumentOctokit(octokit as unknown as HookableOctokit, options.metrics);
+        return octokit as unknown as AppOctokit;
+      });
+      client.catch(() => (client = null));
+      return client;
+    };
+    redelivery = startRedelivery({
+      intervalMs: o.intervalMs,
+      github: {
+        list: async (since, maxPages) => listDeliveriesSince(await jwt(), since, maxPages),
+        redeliver: async (id) => redeliverAttempt(await jwt(), id),
+      },
+      processed: (ids) => options.ledger.processed?.(ids) ?? Promise.resolve(new Set<string>()),
+      lease: o.lease,
+      now: options.now ?? (() => new Date()),
+      log: app.log.child({ name: "redelivery" }),
+      metrics: options.metrics,
+    });
+    return redelivery;
   };
 
   return {
@@ -258,7 +294,9 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
       recheck?.stop();
       auditScan?.stop();
       overdue?.stop();
+      redelivery?.stop();
     },
+    startRedelivery: startRedeliveryOnce,
     checkOverdue: () => overdue?.tick() ?? Promise.resolve(0),
     idle: async () => {
       await resumed;
@@ -280,6 +318,12 @@ function pacedOctokitFor<O>(writes: WriteScheduler | null, metrics: Metrics, oct
   if (!writes) return octokitFor;
   return async (id) =>
     pacedOctokit(writes, id, (await octokitFor(id)) as unknown as InstallationOctokit, (client) => instrumentOctokit(client as unknown as HookableOctokit, metrics, id)) as unknown as O;
+}
+
+/** One installation's Octokit with its writes paced (the scheduled scan's targets); undefined without a scheduler. */
+function pacedFor(writes: WriteScheduler | null, metrics: Metrics): ((id: number, octokit: unknown) => unknown) | undefined {
+  if (!writes) return undefined;
+  return (id, octokit) => pacedOctokit(writes, id, octokit as InstallationOctokit, (client) => instrumentOctokit(client as unknown as HookableOctokit, metrics, id));
 }
 
 /** The pipeline's deps with `octokitFor` paced (the merge group and push handlers). */

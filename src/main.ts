@@ -39,6 +39,8 @@ import { startCheckpointsFromEnv } from "./runtime/checkpoint-schedule.js";
 import { metricsPortFromEnv, metricsRoute, OPEN_METRICS_WARNING, startMetricsServer } from "./server/metrics.js";
 import { pacedOctokit, type InstallationOctokit } from "./github/scheduled-writer.js";
 import { openAppStore } from "./audit/roles.js";
+import { StoreLease } from "./audit/lease.js";
+import { LEASE_NAME, leaseHolder, redeliveryIntervalFromEnv } from "./runtime/redelivery.js";
 
 // Probot's run() reads ./.env (the environment wins over the file); read it the same way first, so
 // the log settings and the start-up checks below see what Probot will use.
@@ -175,6 +177,14 @@ if (!throttleOff) {
   log.info(writes!.description);
 }
 
+// Failed webhook deliveries asked of GitHub again (REDELIVERY_INTERVAL; default 5 min, 0: off).
+let redeliveryIntervalMs = 0;
+try {
+  redeliveryIntervalMs = redeliveryIntervalFromEnv(process.env);
+} catch (err) {
+  await fatal((err as Error).message);
+}
+
 let overdueIntervalMs: number;
 try {
   overdueIntervalMs = overdueIntervalFromEnv(process.env);
@@ -219,6 +229,7 @@ const changegate = createChangegate({
   transitions: jira ? new JiraTransitioner(jira) : null,
   overdueIntervalMs,
   metricsOnWebhookPort: metricsPort === null,
+  redelivery: redeliveryIntervalMs > 0 ? { intervalMs: redeliveryIntervalMs, lease: new StoreLease(store, LEASE_NAME, leaseHolder()) } : null,
 });
 let metricsServer: { port: number; close(): Promise<void> } | null = null;
 if (metricsPort !== null) {
@@ -250,6 +261,8 @@ try {
   beforeListen.restore();
 }
 if (beforeListen.calls !== 1) await fatal("could not put the request body limit in front of Probot's HTTP server; changegate is not starting");
+// The server listens now: a redelivery GitHub sends at once finds it.
+changegate.startRedelivery();
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

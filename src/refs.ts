@@ -39,6 +39,8 @@ export interface DeliveryLedger {
   claimPending?(deliveryId: string, jobs: PendingJob[]): Promise<boolean>;
   /** Optional, one statement: several deliveries complete (batched completions). */
   completeMany?(deliveryIds: string[]): Promise<void>;
+  /** Optional: which of these ids some process has claimed (the webhook redelivery skips them). */
+  processed?(deliveryIds: string[]): Promise<Set<string>>;
   /** Deliveries with recorded jobs that never completed (oldest first). */
   unfinished(): Promise<{ deliveryId: string; jobs: PendingJob[] }[]>;
 }

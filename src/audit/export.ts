@@ -73,6 +73,14 @@ export interface ExportRow {
   ticket_transitions: { key: string; result: string; status: string | null; message: string | null }[];
   /** What kind of change reached the branch: a merged PR, or a direct (or force) push (export-direct-push.ts). */
   change_type: "merge" | "direct_push";
+  /**
+   * Did the policy gate the branch the change reached? false: an ungated branch (its check was the
+   * green "Not gated", so it is neither compliant nor a bypass). A record that does not say counts as
+   * gated (fail closed). Direct pushes are recorded only for gated branches.
+   */
+  gated: boolean;
+  /** Emergency merges into gated branches: when the retroactive review was due, as recorded at the merge; null otherwise. */
+  retro_review_due_at: string | null;
 }
 
 export const CSV_COLUMNS: readonly (keyof ExportRow)[] = [
@@ -111,6 +119,8 @@ export const CSV_COLUMNS: readonly (keyof ExportRow)[] = [
   "retro_reviewed_at",
   "ticket_transitions",
   "change_type",
+  "gated",
+  "retro_review_due_at",
 ];
 
 /** One export row from a merge record and the evaluation that stood for the merged head. */
@@ -152,6 +162,7 @@ export function exportRow(merge: AuditRow, standing: AuditRow | null, afterMerge
     as_of_merge: m.asOfMerge?.outcome ?? null,
     ...afterMergeColumns(m, e, afterMerge),
     change_type: "merge",
+    gated: m.gated !== false,
   };
 }
 

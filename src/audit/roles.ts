@@ -11,11 +11,12 @@
  * ship without this decision; a table in none of them gets no rights at all):
  *   AUDIT_TABLES        SELECT, INSERT only: the evidence and anything hashed or signed.
  *                       audit_record (the records), audit_chain (the insert-only log of chain heads,
- *                       migration 0004: a head cannot be rewound with the app's credentials). Both
+ *                       migration 0005: a head cannot be rewound with the app's credentials). Both
  *                       also refuse UPDATE, DELETE and TRUNCATE by trigger, for the owner's sessions too.
- *   BOOKKEEPING_TABLES  SELECT, INSERT, UPDATE, DELETE: what the app needs to run, not evidence
- *                       (the delivery ledger, per-PR evaluation sequence, the Jira key index; leases
- *                       and scan heads belong here when they are added).
+ *   BOOKKEEPING_TABLES  what the app needs to run, not evidence, with the rights each needs:
+ *                       the delivery ledger, per-PR evaluation sequence and Jira key index (SELECT,
+ *                       INSERT, UPDATE, DELETE), the background job lease (SELECT, INSERT, UPDATE);
+ *                       scan heads and other bookkeeping belong here when they are added.
  *   READ_ONLY_TABLES    SELECT: the migration tables (the app checks the schema is current).
  */
 import { sql } from "kysely";
@@ -27,15 +28,20 @@ const ROLE = /^[a-z_][a-z0-9_$]{0,62}$/;
 /** The evidence: the app's role may only add and read (never UPDATE, DELETE or TRUNCATE). */
 export const AUDIT_TABLES = ["audit_record", "audit_chain"] as const;
 
-/** What the app needs to run, not evidence: the app's role may change and remove rows. */
-export const BOOKKEEPING_TABLES = ["delivery", "pr_sequence", "ticket_pr"] as const;
+/** What the app needs to run, not evidence: the app's role may change (and mostly remove) rows. */
+export const BOOKKEEPING_TABLES: Readonly<Record<string, string>> = {
+  delivery: "select, insert, update, delete",
+  pr_sequence: "select, insert, update, delete",
+  ticket_pr: "select, insert, update, delete",
+  background_lease: "select, insert, update", // which replica runs a background job
+};
 
 /** The migration tables: read only (the app checks the schema is current). */
 export const READ_ONLY_TABLES = [MIGRATION_TABLE, MIGRATION_LOCK_TABLE] as const;
 
 export const APP_ROLE_PRIVILEGES: Record<string, string> = {
   ...Object.fromEntries(AUDIT_TABLES.map((t) => [t, "select, insert"])),
-  ...Object.fromEntries(BOOKKEEPING_TABLES.map((t) => [t, "select, insert, update, delete"])),
+  ...BOOKKEEPING_TABLES,
   ...Object.fromEntries(READ_ONLY_TABLES.map((t) => [t, "select"])),
 };
 

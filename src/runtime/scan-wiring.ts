@@ -37,9 +37,11 @@ export interface AuditScanWiring {
   /** DIRECT_PUSH_RECHECK_MS and the wait (runtime/push-settle.ts). */
   recheckMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** The scan's writes (bypass issue entries) through the app's write scheduler (index.ts; absent: sent as they come). */
+  pace?: (installationId: number, octokit: unknown) => unknown;
 }
 
-async function appTargets(app: Probot, reader: ReaderOptions): Promise<ScanTarget[]> {
+async function appTargets(app: Probot, reader: ReaderOptions, pace?: AuditScanWiring["pace"]): Promise<ScanTarget[]> {
   const jwt = (await app.auth()) as unknown as OctokitLike;
   const out: ScanTarget[] = [];
   for (let page = 1; page <= 100; page++) {
@@ -47,7 +49,8 @@ async function appTargets(app: Probot, reader: ReaderOptions): Promise<ScanTarge
     const list = Array.isArray(res.data) ? (res.data as InstallationItem[]) : [];
     for (const inst of list) {
       if (!walkable(inst)) continue;
-      out.push(installationTarget(inst, await app.auth(inst.id), reader));
+      const octokit = await app.auth(inst.id);
+      out.push(installationTarget(inst, pace ? pace(inst.id, octokit) : octokit, reader));
     }
     if (list.length < 100) break;
   }
@@ -76,7 +79,7 @@ export function startAuditScan(w: AuditScanWiring): { stop(): void } {
     now: () => new Date(),
     log,
     run: async (window) => {
-      const targets = await appTargets(w.app, w.reader);
+      const targets = await appTargets(w.app, w.reader, w.pace);
       const summary = await scan(scheduledScanDeps(w, targets, log), window);
       warnTruncated(log, summary);
       await reconcileStale({

@@ -70,7 +70,7 @@ async function tamper(fn: (db: AuditStore["db"]) => Promise<void>) {
   try {
     await sql`drop trigger audit_record_no_delete`.execute(store.db);
     await sql`drop trigger audit_record_no_update`.execute(store.db);
-    // The chain head log is insert-only too (migration 0004): an attacker with the file drops its guards as well.
+    // The chain head log is insert-only too (migration 0005): an attacker with the file drops its guards as well.
     await sql`drop trigger audit_chain_no_delete`.execute(store.db);
     await sql`drop trigger audit_chain_no_update`.execute(store.db);
     await fn(store.db);
