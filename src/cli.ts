@@ -134,9 +134,15 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .command("check")
     .description(`validate a policy file with the app's own schema (default ${CONFIG_PATH}); each problem with its key path and line; exit 1 when invalid`)
     .argument("[file]", "the policy file", CONFIG_PATH)
-    .option("--json", "print one JSON object ({ file, valid, problems: [{ path, line, message }] })")
-    .addHelpText("after", "\nWith GITHUB_ACTIONS=true each problem is also printed as an ::error annotation on the file and line.")
-    .action(async (file: string, opts: { json?: boolean }) => setExit(await configCheck(io, file, opts)));
+    .option("--json", "print one JSON object ({ file, valid, checkedAs, problems: [{ path, line, message }] })")
+    .addOption(new Option("--org", "check it as the owner's .github repository's file: enforce: floors allowed and validated").conflicts("repo"))
+    .addOption(new Option("--repo", "check it as a repository's own file (enforce: is an error)"))
+    .addHelpText(
+      "after",
+      "\nWithout --org/--repo, .github/changegate.yml at the root of a checkout of a repository named .github (git remote origin, else GITHUB_REPOSITORY, else the directory's name) is checked as the org file." +
+        "\nWith GITHUB_ACTIONS=true each problem is also printed as an ::error annotation on the file and line.",
+    )
+    .action(async (file: string, opts: { json?: boolean; org?: boolean; repo?: boolean }) => setExit(await configCheck(io, file, opts)));
   config
     .command("schema")
     .description("print the policy's JSON Schema (for editors: # yaml-language-server: $schema=…)")

@@ -21,7 +21,7 @@ import { redactError } from "./report/redact.js";
 import "./runtime/secrets.js"; // the environment's secret values are redacted by default
 import { MemoryDeliveryLedger, type DeliveryLedger } from "./runtime/dedupe.js";
 import { Intake } from "./runtime/intake.js";
-import { coalesceJobs, newJob, type EvaluationJob, type EvaluationOutcome, type JobRequest, type PipelineDeps } from "./runtime/job.js";
+import { coalesceJobs, jobKey, newJob, type EvaluationJob, type EvaluationOutcome, type JobRequest, type PipelineDeps } from "./runtime/job.js";
 import { reportStoreFailure, runEvaluation } from "./runtime/pipeline.js";
 import { InProcessPrLock, isPrLockTimeout, type PrLock } from "./runtime/pr-lock.js";
 import { reconcile } from "./runtime/reconcile.js";
@@ -30,7 +30,7 @@ import { DEFAULT_OVERDUE_INTERVAL_MS, startOverdueCheck, type OverdueCheck } fro
 import { BoundedMap } from "./runtime/bounded-map.js";
 import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, Scheduler, type SlotControl } from "./runtime/scheduler.js";
 import { subscribe } from "./server/events.js";
-import { handleMergeGroup } from "./runtime/merge-group.js";
+import { runGroupJob } from "./runtime/merge-group.js";
 import type { DirectPushStore } from "./audit/direct-push.js";
 import { handlePush } from "./runtime/direct-push.js";
 import { subscribeTeams } from "./server/team-events.js";
@@ -173,12 +173,17 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   /** Start-up work (resume, reconcile) that idle() waits for. */
   let startup: Promise<unknown> = Promise.resolve();
 
-  const schedule = (job: EvaluationJob) => scheduler.request(prKey(job.ref), job);
+  const schedule = (job: EvaluationJob) => scheduler.request(jobKey(job), job);
   const request = (job: JobRequest) => schedule(newJob(job));
   const teams = new TeamCache();
   const deps = pipelineDeps(options, () => probot!, locator, schedule, options.metrics, teams, (key) => scheduler.pending(key));
   /** One job, holding the PR lock. A lock timeout means another replica has the PR: try later. */
   async function runJob(key: string, job: EvaluationJob, slot: SlotControl): Promise<void> {
+    // A merge group: judged from the store (no PR lock: it publishes on the group's own head).
+    if (job.kind === "group") {
+      await runGroupJob({ ...pacedDeps(options.writes, options.metrics, deps)(), laterRetryMs: options.laterRetryMs }, job);
+      return;
+    }
     let outcome: EvaluationOutcome;
     try {
       outcome = await options.prLock.withPrLock(key, () => observeEvaluation(observer, job, () => runEvaluation({ ...deps(), publishing: slot, pause: slot.pause }, job)));
@@ -210,15 +215,15 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   const stats = () => ({ ...scheduler.stats, active: scheduler.stats.active + pushes.size, deliveries: intake.deliveries, duplicates: intake.duplicates });
   options.metrics.setSource("evaluations_in_flight", () => scheduler.active);
   options.metrics.setSource("evaluations_queued", () => scheduler.queued);
+  options.metrics.setReadiness(async () => (await options.readiness.probe()).ready);
   if (options.writes) wireWriteMetrics(options.metrics, options.writes);
 
   const appFn: ApplicationFunction = (app, { addHandler }) => {
     probot = app;
     if (!options.appId) app.log.warn("APP_ID is not set: changegate cannot tell its own check runs from CI");
     // Every write outside an evaluation (the merge group's check, a direct push's bypass issue entry,
-    // the overdue timer's check and issue entry) goes through the same write scheduler.
-    const paced = pacedDeps(options.writes, options.metrics, deps);
-    subscribe(app, { appId: options.appId, intake, locator, mergeGroup: (id, payload) => handleMergeGroup({ ...paced(), log: app.log }, id, payload), push: pushHandler(app, options, paced, pushes) });
+    // the overdue timer's check and issue entry, the scheduled scan's) goes through the same write scheduler.
+    subscribe(app, { appId: options.appId, intake, locator, mergeGroups: true, push: pushHandler(app, options, pacedDeps(options.writes, options.metrics, deps), pushes) });
     subscribeTeams(app, { intake, teams }); // approvals.rules: a team changed, its PRs are judged again
     registerRoute(app, addHandler, healthRoute(stats));
     app.onAny((context) => options.metrics.webhook(context.name));

@@ -21,11 +21,11 @@ import { fetchWithTimeout } from "./github/http.js";
 import { createChangegate } from "./index.js";
 import { createJiraTicketService } from "./jira/client.js";
 import { describeJiraConfig, jiraConfigFromEnv, type JiraConfig } from "./jira/env.js";
-import { JIRA_WEBHOOK_PATH, scrubSecretQuery } from "./jira/webhook.js";
+import { JIRA_WEBHOOK_PATH, jiraPreflight, MAX_JIRA_WEBHOOK_BYTES, scrubSecretQuery } from "./jira/webhook.js";
 import { redact } from "./report/redact.js";
 import { secretValues } from "./runtime/secrets.js";
 import { boundedErrSerializer, boundLogLine } from "./runtime/log-bounds.js";
-import { limitRequestBodies, MAX_IN_FLIGHT_BODY_BYTES, MAX_REQUEST_BODY_BYTES, onFirstListen } from "./runtime/body-limit.js";
+import { httpLimitsFromEnv, limitRequestBodies, MAX_IN_FLIGHT_BODY_BYTES, MAX_REQUEST_BODY_BYTES, onFirstListen } from "./runtime/body-limit.js";
 import { webhookSecretProblem } from "./runtime/startup-checks.js";
 import { Metrics } from "./runtime/metrics.js";
 import { Readiness, storeCheck } from "./runtime/readiness.js";
@@ -159,6 +159,13 @@ try {
 } catch (err) {
   await fatal((err as Error).message);
 }
+let httpLimits: ReturnType<typeof httpLimitsFromEnv>;
+try {
+  httpLimits = httpLimitsFromEnv(process.env);
+} catch (err) {
+  await fatal((err as Error).message);
+  throw err; // not reached
+}
 let directPushRecheckMs = DEFAULT_DIRECT_PUSH_RECHECK_MS;
 try {
   directPushRecheckMs = directPushRecheckFromEnv(process.env);
@@ -246,7 +253,12 @@ if (metricsPort !== null) {
 const beforeListen = onFirstListen((http) => {
   const problem = webhookSecretProblem(process.env);
   if (problem) throw new Error(problem);
-  limitRequestBodies(http, { maxBytes: MAX_REQUEST_BODY_BYTES, maxInFlightBytes: MAX_IN_FLIGHT_BODY_BYTES, selfLimited: [JIRA_WEBHOOK_PATH], log: log.child({ name: "http" }) });
+  const httpLog = log.child({ name: "http" });
+  // The Jira route (registered only with its secret): its secret checked before its body is read,
+  // its body read under the same in-flight budget as every other.
+  const jiraSecret = jira?.webhookSecret;
+  const routes = jiraSecret ? [{ path: JIRA_WEBHOOK_PATH, maxBytes: MAX_JIRA_WEBHOOK_BYTES, preflight: jiraPreflight(jiraSecret, log.child({ name: "jira-webhook" })) }] : [];
+  limitRequestBodies(http, { maxBytes: MAX_REQUEST_BODY_BYTES, maxInFlightBytes: MAX_IN_FLIGHT_BODY_BYTES, ...httpLimits, routes, log: httpLog });
 });
 // smee.io for local development (setup page, WEBHOOK_PROXY_URL): a devDependency, said once if missing.
 const smee = wantsWebhookProxy(process.env) ? await loadSmeeClient() : { SmeeClient: null, problem: null };

@@ -213,6 +213,8 @@ describe("audit checkpoint → verify --checkpoints", () => {
     const r = await run(["audit", "verify", "--checkpoints", LOG], { AUDIT_DATABASE_ID: "prod-us" });
     expect(r.code).toBe(EXIT.failed);
     expect(r.stderr).toMatch(/for another database: it is about "prod-eu", not "prod-us"/);
+    // And what to do when this store is that database (a backup restored at another URL).
+    expect(r.stderr).toMatch(/If this store is that database \(a restored backup, a copy, a new host\), verify with --database-id "prod-eu" \(or AUDIT_DATABASE_ID\)/);
     expect((await run(["audit", "verify", "--checkpoints", LOG], { AUDIT_DATABASE_ID: "prod-eu" })).code).toBe(EXIT.ok);
   });
 

@@ -65,7 +65,22 @@ describe("deploy/prometheus/alerts.yml", () => {
     expect(byMetric("changegate_jira_request_errors_total")).toHaveLength(1);
     expect(byMetric("changegate_write_queue_depth")).toHaveLength(1);
     expect(byMetric("changegate_github_rate_limit_remaining")).toHaveLength(1);
+    // Whatever the scrape job is called: readiness from changegate_ready (what /readyz answers), no hard-coded job.
+    expect(byMetric("changegate_ready").sort()).toEqual(["ChangegateAbsent", "ChangegateDown", "ChangegateNotReady"]);
+    expect(rules.filter((r) => /job\s*=/.test(r.expr)).map((r) => r.alert)).toEqual([]);
     expect(new Set(rules.map((r) => r.alert)).size).toBe(rules.length);
+  });
+
+  test("every label an annotation names survives the rule's aggregation", () => {
+    const lost: string[] = [];
+    for (const r of RulesFile.parse(doc).groups.flatMap((g) => g.rules)) {
+      const used = [...JSON.stringify(r.annotations).matchAll(/\$labels\.([a-z_]+)/g)].map((m) => m[1]!);
+      const by = /\bby\s*\(([^)]*)\)/.exec(r.expr);
+      if (!by) continue;
+      const kept = by[1]!.split(",").map((l) => l.trim());
+      for (const l of used) if (!kept.includes(l)) lost.push(`${r.alert}: $labels.${l} (by ${by[1]})`);
+    }
+    expect(lost).toEqual([]);
   });
 
   test("names only metrics the app exposes", async () => {
