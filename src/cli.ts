@@ -10,6 +10,7 @@
  *   changegate audit verify [--checkpoints F]    walk the hash chains (and check them against signed checkpoints)
  *   changegate audit checkpoint [--out F]        sign every chain head and publish it (src/commands/checkpoint.ts)
  *   changegate audit report --from --to --out    the auditor's HTML report (src/commands/report.ts)
+ *   changegate audit sample --from --to --size --seed --out DIR  a reproducible sample with evidence (src/commands/sample.ts)
  *   changegate db migrate [--grant-app-role R]   migrations as the owner role (src/commands/db.ts)
  * The store is DATABASE_URL or --database (same forms as the app). Exit codes: 0 ok; 1 the thing
  * checked is bad (policy invalid, chain broken, PR unknown) or the command failed; 2 bad arguments;
@@ -42,6 +43,7 @@ import { completenessCommand, type CompletenessOpts } from "./commands/completen
 import { registerDb } from "./commands/db.js";
 import { rehearseCommand, type RehearseOpts } from "./commands/rehearse.js";
 import { registerReport } from "./commands/report.js";
+import { registerSample } from "./commands/sample.js";
 import { checkpointVerifyOptions, registerCheckpoint, verifyWithCheckpoints, wantsCheckpoints, type VerifyCheckpointOpts } from "./commands/checkpoint.js";
 
 export interface CliIo {
@@ -191,6 +193,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
 
   registerCheckpoint(audit, io, setExit, databaseOption);
   registerReport(audit, io, setExit, databaseOption);
+  registerSample(audit, io, setExit, databaseOption);
   registerDb(program, io, setExit, databaseOption);
 
   audit

@@ -38,9 +38,11 @@ import { createProcessWrites, type ProcessWrites } from "./runtime/writes.js";
 import { startCheckpointsFromEnv } from "./runtime/checkpoint-schedule.js";
 import { metricsPortFromEnv, metricsRoute, OPEN_METRICS_WARNING, startMetricsServer } from "./server/metrics.js";
 import { pacedOctokit, type InstallationOctokit } from "./github/scheduled-writer.js";
+import type { OctokitLike } from "./github/types.js";
 import { openAppStore } from "./audit/roles.js";
 import { StoreLease } from "./audit/lease.js";
 import { LEASE_NAME, leaseHolder, redeliveryIntervalFromEnv } from "./runtime/redelivery.js";
+import { SqlBranchHeads } from "./audit/branch-head.js";
 
 // Probot's run() reads ./.env (the environment wins over the file); read it the same way first, so
 // the log settings and the start-up checks below see what Probot will use.
@@ -147,12 +149,17 @@ try {
 log.info(`audit store: ${describeLocation(parseDatabaseUrl(process.env.DATABASE_URL))}`);
 const recorder = new ChainWriter(store);
 readiness.add("store", storeCheck(store));
+// The scheduled scan: on by default with APP_ID (hourly); AUDIT_SCAN_INTERVAL=0 turns it off.
 let scanIntervalMs: number | null = null;
 try {
   scanIntervalMs = parseScanInterval(process.env.AUDIT_SCAN_INTERVAL);
 } catch (err) {
   await fatal((err as Error).message);
 }
+if (!process.env.APP_ID) scanIntervalMs = null;
+else if (scanIntervalMs === null) log.warn("the audit scan is off (AUDIT_SCAN_INTERVAL=0): merges and pushes whose webhooks are lost are not found until `changegate audit scan` is run");
+const ledger = new StoreDeliveryLedger(store);
+const branchHeads = new SqlBranchHeads(store.db);
 let maxConcurrentEvaluations = DEFAULT_MAX_CONCURRENT_EVALUATIONS;
 try {
   maxConcurrentEvaluations = maxConcurrentEvaluationsFromEnv(process.env);
@@ -210,11 +217,11 @@ try {
 }
 if (metricsPort === null && !process.env.METRICS_TOKEN) log.warn(OPEN_METRICS_WARNING);
 
-// Signed checkpoints of the audit trail on a schedule (AUDIT_CHECKPOINT_INTERVAL; off by default).
+// Signed checkpoints of the audit trail on a schedule: daily by default once AUDIT_SIGNING_KEY is set.
 let checkpoints: { stop(): void } | null = null;
 try {
   const scheduler = writes?.scheduler;
-  checkpoints = startCheckpointsFromEnv(store, process.env, log, scheduler ? (id, octokit) => pacedOctokit(scheduler, id, octokit as InstallationOctokit) : undefined);
+  checkpoints = startCheckpointsFromEnv(store, process.env, log, { ledger, metrics, ...(scheduler ? { pace: (id: number, octokit: OctokitLike) => pacedOctokit(scheduler, id, octokit as InstallationOctokit) } : {}) });
 } catch (err) {
   await fatal(redact((err as Error).message));
 }
@@ -223,7 +230,7 @@ const changegate = createChangegate({
   writes: writes?.scheduler ?? null,
   tickets,
   recorder,
-  ledger: new StoreDeliveryLedger(store),
+  ledger,
   prLock: prLockFor(store),
   jira: jira ? { config: jira, ticketIndex: new StoreTicketIndex(store), cache: tickets } : null,
   metrics,
@@ -232,6 +239,7 @@ const changegate = createChangegate({
   afterMerge: new ChainAfterMerge(recorder),
   directPush: new ChainDirectPush(recorder),
   directPushRecheckMs,
+  branchHeads,
   maxConcurrentEvaluations,
   transitions: jira ? new JiraTransitioner(jira) : null,
   overdueIntervalMs,

@@ -235,7 +235,7 @@ export class ChainWriter implements Recorder {
         .values({ ...row, hash })
         .execute();
       const updatedAt = this.store.now().toISOString();
-      // The head log is insert-only (migration 0005): one row per record, the highest seq is the head.
+      // The head log is insert-only (migration 0006): one row per record, the highest seq is the head.
       await tx.insertInto("audit_chain").values({ chain, seq: row.seq, hash, updated_at: updatedAt }).execute();
       if (after) await after(tx);
       return { chain, seq: row.seq, hash, id: `${chain}@${row.seq}` } as R;

@@ -11,12 +11,12 @@
  * ship without this decision; a table in none of them gets no rights at all):
  *   AUDIT_TABLES        SELECT, INSERT only: the evidence and anything hashed or signed.
  *                       audit_record (the records), audit_chain (the insert-only log of chain heads,
- *                       migration 0005: a head cannot be rewound with the app's credentials). Both
+ *                       migration 0006: a head cannot be rewound with the app's credentials). Both
  *                       also refuse UPDATE, DELETE and TRUNCATE by trigger, for the owner's sessions too.
  *   BOOKKEEPING_TABLES  what the app needs to run, not evidence, with the rights each needs:
  *                       the delivery ledger, per-PR evaluation sequence and Jira key index (SELECT,
- *                       INSERT, UPDATE, DELETE), the background job lease (SELECT, INSERT, UPDATE);
- *                       scan heads and other bookkeeping belong here when they are added.
+ *                       INSERT, UPDATE, DELETE), the background job lease (SELECT, INSERT, UPDATE), the
+ *                       scan's branch heads (SELECT, INSERT, UPDATE, DELETE); new bookkeeping here.
  *   READ_ONLY_TABLES    SELECT: the migration tables (the app checks the schema is current).
  */
 import { sql } from "kysely";
@@ -34,6 +34,7 @@ export const BOOKKEEPING_TABLES: Readonly<Record<string, string>> = {
   pr_sequence: "select, insert, update, delete",
   ticket_pr: "select, insert, update, delete",
   background_lease: "select, insert, update", // which replica runs a background job
+  branch_head: "select, insert, update, delete", // where the scan walked each branch to
 };
 
 /** The migration tables: read only (the app checks the schema is current). */

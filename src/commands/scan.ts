@@ -5,6 +5,7 @@
  * is on record (bypasses found are reported, on record, and not an error of the scan); 1 when some
  * PR could not be judged or a branch's history was truncated.
  */
+import { SqlBranchHeads } from "../audit/branch-head.js";
 import { ChainDirectPush } from "../audit/direct-push.js";
 import { ChainWriter } from "../audit/chain-writer.js";
 import { AuditStore } from "../audit/database.js";
@@ -82,7 +83,7 @@ export async function scanCommand(io: ScanIo, opts: ScanOpts, parsePeriod: (from
         search: io.env.CHANGEGATE_SEARCH_PACE_MS ? { paceMs: Number(io.env.CHANGEGATE_SEARCH_PACE_MS) } : {},
         onFound: (n) => progress?.add(n),
         onExamined: () => progress?.increment(),
-        ...(opts.directPushes !== false ? { directPushes: new ChainDirectPush(recorder), directPushRecheckMs: recheckMs } : {}),
+        ...(opts.directPushes !== false ? { directPushes: new ChainDirectPush(recorder), directPushRecheckMs: recheckMs, branchHeads: new SqlBranchHeads(store.db) } : {}),
       },
       { from: window.from, to: window.to, repo: opts.repo, org: opts.org },
     );
@@ -99,6 +100,7 @@ export async function scanCommand(io: ScanIo, opts: ScanOpts, parsePeriod: (from
     );
     for (const b of summary.bypasses) out(`  NON-COMPLIANT ${b.pr} (${b.outcome}) ${b.url} record ${b.record ?? "?"}`);
     for (const d of summary.directPushes?.recorded ?? []) out(`  NON-COMPLIANT direct push ${d.repo} ${d.branch} ${d.sha.slice(0, 12)} record ${d.record}`);
+    for (const f of summary.directPushes?.forced ?? []) out(`  NON-COMPLIANT force push ${f.repo} ${f.branch} ${f.before.slice(0, 12)} -> ${f.after.slice(0, 12)} record ${f.record}`);
     for (const t of summary.directPushes?.truncated ?? []) out(`  TRUNCATED ${t}: more commits than the scan reads in one window; scan a shorter window`);
     for (const f of summary.failed) out(`  FAILED ${f.pr}: ${f.error}`);
   }

@@ -111,6 +111,43 @@ export class Metrics {
     labelNames: ["result"] as const,
     registers: [this.registry],
   });
+  // The safety nets (issue 19): alert rules in deploy/prometheus/alerts.yml read these.
+  readonly scanLastSuccess = new Gauge({
+    name: `${METRIC_PREFIX}audit_scan_last_success_timestamp_seconds`,
+    help: "When the scheduled audit scan last finished with every installation searched (unix seconds; 0: not since this process started).",
+    registers: [this.registry],
+  });
+  readonly scanEnabled = new Gauge({
+    name: `${METRIC_PREFIX}audit_scan_enabled`,
+    help: "1 when the scheduled audit scan runs in this process (AUDIT_SCAN_INTERVAL, on by default), 0 when it is off.",
+    registers: [this.registry],
+  });
+  readonly scanFailures = new Counter({
+    name: `${METRIC_PREFIX}audit_scan_failures_total`,
+    help: "Scheduled scan failures, by stage: installation (one installation could not be searched; the others went on), run (the whole run), reconcile.",
+    labelNames: ["stage"] as const,
+    registers: [this.registry],
+  });
+  readonly checkpointLast = new Gauge({
+    name: `${METRIC_PREFIX}audit_checkpoint_last_timestamp_seconds`,
+    help: "The newest signed audit checkpoint this process knows of in its checkpoint log(s) (the oldest over destinations; unix seconds; 0: none, e.g. no AUDIT_SIGNING_KEY).",
+    registers: [this.registry],
+  });
+  readonly checkpointEnabled = new Gauge({
+    name: `${METRIC_PREFIX}audit_checkpoints_enabled`,
+    help: "1 when signed checkpoints are published on a schedule (AUDIT_SIGNING_KEY set), 0 when not.",
+    registers: [this.registry],
+  });
+  readonly checkpointFailures = new Counter({
+    name: `${METRIC_PREFIX}audit_checkpoint_failures_total`,
+    help: "Scheduled checkpoints that could not be published (per destination).",
+    registers: [this.registry],
+  });
+  readonly overdueOpen = new Gauge({
+    name: `${METRIC_PREFIX}retro_reviews_overdue_open`,
+    help: "Emergency merges whose retroactive review is overdue and still not made (at the last overdue check).",
+    registers: [this.registry],
+  });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const sources = this.sources;

@@ -70,7 +70,7 @@ async function tamper(fn: (db: AuditStore["db"]) => Promise<void>) {
   try {
     await sql`drop trigger audit_record_no_delete`.execute(store.db);
     await sql`drop trigger audit_record_no_update`.execute(store.db);
-    // The chain head log is insert-only too (migration 0005): an attacker with the file drops its guards as well.
+    // The chain head log is insert-only too (migration 0006): an attacker with the file drops its guards as well.
     await sql`drop trigger audit_chain_no_delete`.execute(store.db);
     await sql`drop trigger audit_chain_no_update`.execute(store.db);
     await fn(store.db);
@@ -274,7 +274,12 @@ describe("the pinned issue (default destination)", () => {
   function fakeGithub() {
     const issues: { number: number; body: string; labels: string[]; node_id: string; comments: string[] }[] = [];
     const calls: string[] = [];
-    const octokit: OctokitLike = {
+    const octokit: OctokitLike & { graphql(query: string, variables: Record<string, unknown>): Promise<unknown> } = {
+      // The pin goes to the client's own GraphQL endpoint (GHES: /api/graphql), never request("POST /graphql").
+      async graphql(query, variables) {
+        calls.push(`graphql ${/mutation (\w+)/.exec(query)?.[1]} ${String(variables.id)}`);
+        return {};
+      },
       async request(route, p) {
         calls.push(route);
         if (route === "GET /repos/{owner}/{repo}/issues") {
@@ -285,7 +290,6 @@ describe("the pinned issue (default destination)", () => {
           issues.push(i);
           return { data: { number: i.number, node_id: i.node_id } };
         }
-        if (route === "POST /graphql") return { data: {} };
         const issue = issues.find((i) => i.number === p.issue_number);
         if (!issue) throw new Error("Not Found");
         if (route === "POST /repos/{owner}/{repo}/issues/{issue_number}/comments") {
@@ -306,7 +310,7 @@ describe("the pinned issue (default destination)", () => {
     const gh = fakeGithub();
     const first = await run(["audit", "checkpoint"], { AUDIT_ISSUE_REPO: "acme/audit" }, gh.github);
     expect(first.code).toBe(EXIT.ok);
-    expect(gh.calls).toEqual(["GET /repos/{owner}/{repo}/issues", "GET /repos/{owner}/{repo}/issues", "POST /repos/{owner}/{repo}/issues", "POST /graphql", "POST /repos/{owner}/{repo}/issues/{issue_number}/comments"]);
+    expect(gh.calls).toEqual(["GET /repos/{owner}/{repo}/issues", "GET /repos/{owner}/{repo}/issues", "POST /repos/{owner}/{repo}/issues", "graphql ChangegatePinIssue I_1", "POST /repos/{owner}/{repo}/issues/{issue_number}/comments"]);
     expect(gh.issues[0]!.labels).toEqual([CHECKPOINT_LABEL]);
     expect(gh.issues[0]!.body).toContain(CHECKPOINT_MARKER);
     await appendRecords();
