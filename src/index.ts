@@ -9,7 +9,7 @@ import type { AfterMergeStore } from "./audit/after-merge.js";
 import { MemoryRecorder, type Recorder } from "./audit/recorder.js";
 import { Locator } from "./github/locate.js";
 import { createReader, defaultReaderOptions, type ReaderOptions } from "./github/reader.js";
-import { scheduledWriter, type InstallationOctokit } from "./github/scheduled-writer.js";
+import { pacedOctokit, scheduledWriter, type InstallationOctokit } from "./github/scheduled-writer.js";
 import type { WriteScheduler } from "./github/write-scheduler.js";
 import { prKey, type PrRef } from "./github/types.js";
 import type { JiraConfig } from "./jira/env.js";
@@ -40,7 +40,7 @@ import { healthRoute } from "./server/health.js";
 import { registerRoute } from "./server/route.js";
 import { instrumentOctokit, Metrics, type HookableOctokit } from "./runtime/metrics.js";
 import { observed, observeEvaluation } from "./runtime/observe.js";
-import { Readiness } from "./runtime/readiness.js";
+import { CREDENTIALS_CHECK_CACHE_MS, Readiness } from "./runtime/readiness.js";
 import { metricsRoute } from "./server/metrics.js";
 import { wireWriteMetrics } from "./runtime/write-metrics.js";
 import { readyRoute } from "./server/ready.js";
@@ -87,6 +87,8 @@ export interface ChangegateOptions {
   metrics: Metrics;
   /** GET /metrics needs `Authorization: Bearer <metricsToken>` when set (METRICS_TOKEN). */
   metricsToken: string | undefined;
+  /** False: /metrics is not served on the webhook port (METRICS_PORT: main.ts serves it on its own listener). Default true. */
+  metricsOnWebhookPort?: boolean;
   /** GET /readyz: the checks the process edge adds (store, credentials) and the shutdown flag. */
   readiness: Readiness;
   /** The scheduled audit scan and stale-check reconcile (AUDIT_SCAN_INTERVAL); null: off. */
@@ -182,7 +184,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   async function runJob(key: string, job: EvaluationJob, slot: SlotControl): Promise<void> {
     // A merge group: judged from the store (no PR lock: it publishes on the group's own head).
     if (job.kind === "group") {
-      await runGroupJob({ ...deps(), laterRetryMs: options.laterRetryMs }, job);
+      await runGroupJob({ ...pacedDeps(options.writes, options.metrics, deps)(), laterRetryMs: options.laterRetryMs }, job);
       return;
     }
     let outcome: EvaluationOutcome;
@@ -222,20 +224,22 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   const appFn: ApplicationFunction = (app, { addHandler }) => {
     probot = app;
     if (!options.appId) app.log.warn("APP_ID is not set: changegate cannot tell its own check runs from CI");
-    subscribe(app, { appId: options.appId, intake, locator, mergeGroups: true, push: pushHandler(app, options, deps, pushes) });
+    // Every write outside an evaluation (the merge group's check, a direct push's bypass issue entry,
+    // the overdue timer's check and issue entry, the scheduled scan's) goes through the same write scheduler.
+    subscribe(app, { appId: options.appId, intake, locator, mergeGroups: true, push: pushHandler(app, options, pacedDeps(options.writes, options.metrics, deps), pushes) });
     subscribeTeams(app, { intake, teams }); // approvals.rules: a team changed, its PRs are judged again
     registerRoute(app, addHandler, healthRoute(stats));
     app.onAny((context) => options.metrics.webhook(context.name));
-    options.readiness.add("credentials", () => appCredentials(app, options.appId));
+    options.readiness.add("credentials", () => appCredentials(app, options.appId), { cacheMs: CREDENTIALS_CHECK_CACHE_MS });
     registerRoute(app, addHandler, readyRoute(options.readiness));
-    registerRoute(app, addHandler, metricsRoute(options.metrics, options.metricsToken));
+    if (options.metricsOnWebhookPort !== false) registerRoute(app, addHandler, metricsRoute(options.metrics, options.metricsToken));
     recheck = startJira(app, addHandler, options.jira, request);
     if (options.afterMerge) {
       const store = options.afterMerge;
       overdue = startOverdueCheck({
         intervalMs: options.overdueIntervalMs ?? DEFAULT_OVERDUE_INTERVAL_MS,
         store,
-        octokitFor: (id) => app.auth(id) as never,
+        octokitFor: pacedOctokitFor(options.writes, options.metrics, (id) => app.auth(id) as never),
         now: options.now ?? (() => new Date()),
         log: app.log.child({ name: "retro-review" }),
         onOpen: (n) => options.metrics.overdueOpen.set(n),
@@ -258,7 +262,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
         locator.heads.set(ref, head);
         void schedule(newJob({ ref, deliveryId: `reconcile-${randomUUID()}`, event: "reconcile" }));
       };
-      auditScan = startAuditScan({ app, scan: options.auditScan, appId: options.appId, recorder: options.recorder, ledger: options.ledger, tickets: options.tickets, reader: options.reader, evaluate, directPushes: options.directPush ?? null, recheckMs: options.directPushRecheckMs, sleep: options.sleep, branchHeads: options.branchHeads ?? null, metrics: options.metrics });
+      auditScan = startAuditScan({ app, scan: options.auditScan, appId: options.appId, recorder: options.recorder, ledger: options.ledger, tickets: options.tickets, reader: options.reader, evaluate, directPushes: options.directPush ?? null, recheckMs: options.directPushRecheckMs, sleep: options.sleep, branchHeads: options.branchHeads ?? null, metrics: options.metrics, pace: pacedFor(options.writes, options.metrics) });
     }
     options.metrics.scanEnabled.set(options.auditScan ? 1 : 0);
   };
@@ -319,6 +323,27 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   };
 }
 
+/** `octokitFor` with every write of the Octokit it gives paced by the write scheduler (unchanged without one). */
+function pacedOctokitFor<O>(writes: WriteScheduler | null, metrics: Metrics, octokitFor: (id: number) => Promise<O>): (id: number) => Promise<O> {
+  if (!writes) return octokitFor;
+  return async (id) =>
+    pacedOctokit(writes, id, (await octokitFor(id)) as unknown as InstallationOctokit, (client) => instrumentOctokit(client as unknown as HookableOctokit, metrics, id)) as unknown as O;
+}
+
+/** One installation's Octokit with its writes paced (the scheduled scan's targets); undefined without a scheduler. */
+function pacedFor(writes: WriteScheduler | null, metrics: Metrics): ((id: number, octokit: unknown) => unknown) | undefined {
+  if (!writes) return undefined;
+  return (id, octokit) => pacedOctokit(writes, id, octokit as InstallationOctokit, (client) => instrumentOctokit(client as unknown as HookableOctokit, metrics, id));
+}
+
+/** The pipeline's deps with `octokitFor` paced (the merge group and push handlers). */
+function pacedDeps(writes: WriteScheduler | null, metrics: Metrics, deps: () => PipelineDeps): () => PipelineDeps {
+  return () => {
+    const d = deps();
+    return { ...d, octokitFor: pacedOctokitFor(writes, metrics, (id) => d.octokitFor(id)) };
+  };
+}
+
 /** How long one installation's Octokit is reused before a fresh one is built (ms). */
 const INSTALLATION_CLIENT_TTL_MS = 10 * 60_000;
 
@@ -333,13 +358,15 @@ function pipelineDeps(
   pendingOf: (key: string) => EvaluationJob | null,
 ): () => PipelineDeps {
   const writes = options.writes;
-  // A queued write is superseded once a newer evaluation of its PR waits (not a merge: that one publishes nothing).
+  // An evaluation's queued write is superseded once a newer evaluation of its PR waits. A merge or
+  // retro job's writes (the bypass issue entry, the retro-review check, the digest's after-merge
+  // sections) are never dropped: a newer evaluation of a merged PR publishes nothing.
   const writerFor = writes
     ? (job: EvaluationJob, octokit: unknown) => scheduledWriter(
           writes,
           job.ref.installationId,
           octokit as InstallationOctokit,
-          () => pendingOf(prKey(job.ref))?.kind === "evaluate",
+          job.kind === "evaluate" ? () => pendingOf(prKey(job.ref))?.kind === "evaluate" : null,
           (client) => instrumentOctokit(client as unknown as HookableOctokit, metrics, job.ref.installationId),
         )
     : undefined;

@@ -36,6 +36,9 @@ import { DEFAULT_DIRECT_PUSH_RECHECK_MS, directPushRecheckFromEnv } from "./runt
 import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, maxConcurrentEvaluationsFromEnv } from "./runtime/scheduler.js";
 import { createProcessWrites, type ProcessWrites } from "./runtime/writes.js";
 import { startCheckpointsFromEnv } from "./runtime/checkpoint-schedule.js";
+import { metricsPortFromEnv, metricsRoute, OPEN_METRICS_WARNING, startMetricsServer } from "./server/metrics.js";
+import { pacedOctokit, type InstallationOctokit } from "./github/scheduled-writer.js";
+import type { OctokitLike } from "./github/types.js";
 import { openAppStore } from "./audit/roles.js";
 import { StoreLease } from "./audit/lease.js";
 import { LEASE_NAME, leaseHolder, redeliveryIntervalFromEnv } from "./runtime/redelivery.js";
@@ -204,10 +207,21 @@ try {
   process.exit(1);
 }
 
+// GET /metrics: on a listener of its own with METRICS_PORT (not on the webhook port), else on the
+// webhook port, behind METRICS_TOKEN when set; neither set is said at start-up (what it shows).
+let metricsPort: number | null = null;
+try {
+  metricsPort = metricsPortFromEnv(process.env);
+} catch (err) {
+  await fatal((err as Error).message);
+}
+if (metricsPort === null && !process.env.METRICS_TOKEN) log.warn(OPEN_METRICS_WARNING);
+
 // Signed checkpoints of the audit trail on a schedule: daily by default once AUDIT_SIGNING_KEY is set.
 let checkpoints: { stop(): void } | null = null;
 try {
-  checkpoints = startCheckpointsFromEnv(store, process.env, log, { ledger, metrics });
+  const scheduler = writes?.scheduler;
+  checkpoints = startCheckpointsFromEnv(store, process.env, log, { ledger, metrics, ...(scheduler ? { pace: (id: number, octokit: OctokitLike) => pacedOctokit(scheduler, id, octokit as InstallationOctokit) } : {}) });
 } catch (err) {
   await fatal(redact((err as Error).message));
 }
@@ -229,8 +243,18 @@ const changegate = createChangegate({
   maxConcurrentEvaluations,
   transitions: jira ? new JiraTransitioner(jira) : null,
   overdueIntervalMs,
+  metricsOnWebhookPort: metricsPort === null,
   redelivery: redeliveryIntervalMs > 0 ? { intervalMs: redeliveryIntervalMs, lease: new StoreLease(store, LEASE_NAME, leaseHolder()) } : null,
 });
+let metricsServer: { port: number; close(): Promise<void> } | null = null;
+if (metricsPort !== null) {
+  try {
+    metricsServer = await startMetricsServer(metricsRoute(metrics, process.env.METRICS_TOKEN || undefined), metricsPort);
+  } catch (err) {
+    await fatal(`METRICS_PORT=${metricsPort}: cannot listen: ${(err as Error).message}`);
+  }
+  log.info(`GET /metrics on port ${metricsPort} only${process.env.METRICS_TOKEN ? " (METRICS_TOKEN required)" : ""}`);
+}
 // Probot's run() creates and starts its HTTP server without handing it out. Just before that
 // server listens: look at WEBHOOK_SECRET again (run() has now read .env), and put the request body
 // limit in front of Probot's webhook middleware, which would otherwise buffer any body whole.
@@ -274,6 +298,7 @@ async function shutdown(signal: string): Promise<void> {
   } catch {
     // already stopped
   }
+  await metricsServer?.close().catch(() => {});
   await Promise.race([changegate.idle(), deadline]);
   await store.close().catch(() => {});
   await writes?.close().catch(() => {});

@@ -217,7 +217,7 @@ export class ChainWriter implements Recorder {
 
   /**
    * Append one record to `chain` inside a transaction that holds the chain: the previous record is
-   * read, the new one hashed and inserted, the chain head updated, and `after` run, atomically.
+   * read, the new one hashed and inserted, the chain's head entry appended, and `after` run, atomically.
    */
   /** Also used by after-merge.ts (retroactive reviews, overdue marks, ticket transitions). */
   async append<P extends Omit<HashedColumns, "chain" | "seq" | "prev_hash"> | null>(
@@ -243,11 +243,8 @@ export class ChainWriter implements Recorder {
         .values({ ...row, hash })
         .execute();
       const updatedAt = this.store.now().toISOString();
-      await tx
-        .insertInto("audit_chain")
-        .values({ chain, seq: row.seq, hash, updated_at: updatedAt })
-        .onConflict((oc) => oc.column("chain").doUpdateSet({ seq: row.seq, hash, updated_at: updatedAt }))
-        .execute();
+      // The head log is insert-only (migration 0006): one row per record, the highest seq is the head.
+      await tx.insertInto("audit_chain").values({ chain, seq: row.seq, hash, updated_at: updatedAt }).execute();
       if (after) await after(tx);
       return { chain, seq: row.seq, hash, id: `${chain}@${row.seq}` } as R;
     });

@@ -289,6 +289,37 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    "0006_chain_head_log": {
+      // The chain heads become an insert-only log (one row per record appended: chain, seq, hash),
+      // so the app's role needs no UPDATE on any audit table and cannot rewind a head; the head of a
+      // chain is its row with the highest seq. The rows already there (one per chain) are kept as
+      // each chain's first log entry. Guarded like audit_record (update, delete, truncate refused).
+      async up(db: Kysely<any>) {
+        if (dialect === "sqlite") {
+          await sql`create table audit_chain_log (chain text not null, seq integer not null, hash text not null, updated_at text not null,
+            constraint audit_chain_pk primary key (chain, seq))`.execute(db);
+          await sql`insert into audit_chain_log (chain, seq, hash, updated_at) select chain, seq, hash, updated_at from audit_chain`.execute(db);
+          await sql`drop table audit_chain`.execute(db);
+          await sql`alter table audit_chain_log rename to audit_chain`.execute(db);
+          await sql`create trigger audit_chain_no_update before update on audit_chain
+            begin select raise(abort, 'chain heads are insert-only: update refused'); end`.execute(db);
+          await sql`create trigger audit_chain_no_delete before delete on audit_chain
+            begin select raise(abort, 'chain heads are insert-only: delete refused'); end`.execute(db);
+          return;
+        }
+        await sql`alter table audit_chain drop constraint audit_chain_pkey`.execute(db);
+        await sql`alter table audit_chain add constraint audit_chain_pk primary key (chain, seq)`.execute(db);
+        await sql`create or replace function changegate_audit_insert_only() returns trigger language plpgsql as $$
+          begin
+            raise exception '% is insert-only: % refused', tg_table_name, lower(tg_op);
+          end
+        $$`.execute(db);
+        await sql`create trigger audit_chain_no_change before update or delete on audit_chain
+          for each row execute function changegate_audit_insert_only()`.execute(db);
+        await sql`create trigger audit_chain_no_truncate before truncate on audit_chain
+          for each statement execute function changegate_audit_insert_only()`.execute(db);
+      },
+    },
   };
 }
 

@@ -14,18 +14,24 @@ export class AuditReader {
 
   /** Every chain, sorted. */
   async chains(): Promise<string[]> {
-    const a = await this.store.db.selectFrom("audit_chain").select("chain").execute();
+    const a = await this.store.db.selectFrom("audit_chain").select("chain").distinct().execute();
     const b = await this.store.db.selectFrom("audit_record").select("chain").distinct().execute();
     return [...new Set([...a, ...b].map((r) => r.chain))].sort();
   }
 
+  /** Each chain's head: its newest entry in the insert-only head log (audit_chain, one row per record). */
   async chainHeads(): Promise<{ chain: string; seq: number; hash: string }[]> {
-    const rows = await this.store.db.selectFrom("audit_chain").select(["chain", "seq", "hash"]).orderBy("chain").execute();
+    const rows = await this.store.db
+      .selectFrom("audit_chain as c")
+      .select(["c.chain", "c.seq", "c.hash"])
+      .where("c.seq", "=", (eb) => eb.selectFrom("audit_chain as n").select((e) => e.fn.max("n.seq").as("m")).whereRef("n.chain", "=", "c.chain"))
+      .orderBy("c.chain")
+      .execute();
     return rows.map((r) => ({ chain: r.chain, seq: Number(r.seq), hash: r.hash }));
   }
 
   async chainHead(chain: string): Promise<{ seq: number; hash: string } | null> {
-    const r = await this.store.db.selectFrom("audit_chain").select(["seq", "hash"]).where("chain", "=", chain).executeTakeFirst();
+    const r = await this.store.db.selectFrom("audit_chain").select(["seq", "hash"]).where("chain", "=", chain).orderBy("seq", "desc").limit(1).executeTakeFirst();
     return r ? { seq: Number(r.seq), hash: r.hash } : null;
   }
 

@@ -6,12 +6,18 @@
  * against the app's own credentials. The grants are generated here once: `changegate db migrate
  * --grant-app-role ROLE` runs them, docs/audit.md shows them, the PostgreSQL tests use them.
  *
- * What the app's role may do, table by table:
- *   audit_record                    SELECT, INSERT                  (the evidence: append-only)
- *   audit_chain                     SELECT, INSERT, UPDATE          (each chain's head moves forward)
- *   delivery, pr_sequence, ticket_pr, branch_head  SELECT, INSERT, UPDATE, DELETE  (bookkeeping, not evidence)
- *   background_lease                SELECT, INSERT, UPDATE          (which replica runs a background job)
- *   changegate_migration(_lock)     SELECT                          (the app checks the schema is current)
+ * What the app's role may do, table by table. Every table the migrations create must be in exactly
+ * one of the three lists below (test/audit/roles.pg.test.ts fails otherwise: a new table cannot
+ * ship without this decision; a table in none of them gets no rights at all):
+ *   AUDIT_TABLES        SELECT, INSERT only: the evidence and anything hashed or signed.
+ *                       audit_record (the records), audit_chain (the insert-only log of chain heads,
+ *                       migration 0006: a head cannot be rewound with the app's credentials). Both
+ *                       also refuse UPDATE, DELETE and TRUNCATE by trigger, for the owner's sessions too.
+ *   BOOKKEEPING_TABLES  what the app needs to run, not evidence, with the rights each needs:
+ *                       the delivery ledger, per-PR evaluation sequence and Jira key index (SELECT,
+ *                       INSERT, UPDATE, DELETE), the background job lease (SELECT, INSERT, UPDATE), the
+ *                       scan's branch heads (SELECT, INSERT, UPDATE, DELETE); new bookkeeping here.
+ *   READ_ONLY_TABLES    SELECT: the migration tables (the app checks the schema is current).
  */
 import { sql } from "kysely";
 import type { AuditStore } from "./database.js";
@@ -19,16 +25,25 @@ import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE } from "./migrations.js";
 
 const ROLE = /^[a-z_][a-z0-9_$]{0,62}$/;
 
-export const APP_ROLE_PRIVILEGES: Record<string, string> = {
-  audit_record: "select, insert",
-  audit_chain: "select, insert, update",
+/** The evidence: the app's role may only add and read (never UPDATE, DELETE or TRUNCATE). */
+export const AUDIT_TABLES = ["audit_record", "audit_chain"] as const;
+
+/** What the app needs to run, not evidence: the app's role may change (and mostly remove) rows. */
+export const BOOKKEEPING_TABLES: Readonly<Record<string, string>> = {
   delivery: "select, insert, update, delete",
   pr_sequence: "select, insert, update, delete",
   ticket_pr: "select, insert, update, delete",
-  background_lease: "select, insert, update",
-  branch_head: "select, insert, update, delete",
-  [MIGRATION_TABLE]: "select",
-  [MIGRATION_LOCK_TABLE]: "select",
+  background_lease: "select, insert, update", // which replica runs a background job
+  branch_head: "select, insert, update, delete", // where the scan walked each branch to
+};
+
+/** The migration tables: read only (the app checks the schema is current). */
+export const READ_ONLY_TABLES = [MIGRATION_TABLE, MIGRATION_LOCK_TABLE] as const;
+
+export const APP_ROLE_PRIVILEGES: Record<string, string> = {
+  ...Object.fromEntries(AUDIT_TABLES.map((t) => [t, "select, insert"])),
+  ...BOOKKEEPING_TABLES,
+  ...Object.fromEntries(READ_ONLY_TABLES.map((t) => [t, "select"])),
 };
 
 export function validRoleName(role: string): boolean {

@@ -5,7 +5,7 @@
  */
 import type { Command, Option } from "commander";
 import { AuditStore } from "../audit/database.js";
-import { grantAppRole, validRoleName } from "../audit/roles.js";
+import { AUDIT_TABLES, grantAppRole, validRoleName } from "../audit/roles.js";
 import { CODES, CommandError } from "./errors.js";
 import type { CommandIo } from "./checkpoint.js";
 
@@ -30,7 +30,7 @@ export async function migrateCommand(io: CommandIo, opts: { database?: string; g
     if (opts.grantAppRole !== undefined) {
       if (store.dialect !== "postgres") throw new CommandError(CODES.usage, "--grant-app-role is for PostgreSQL (SQLite has no roles)");
       const statements = await grantAppRole(store, opts.grantAppRole);
-      io.stdout.write(`granted ${opts.grantAppRole} the app's rights (${statements.length} statements): INSERT and SELECT on audit_record\n`);
+      io.stdout.write(`granted ${opts.grantAppRole} the app's rights (${statements.length} statements): INSERT and SELECT only on the audit tables (${AUDIT_TABLES.join(", ")})\n`);
     }
     return CODES.ok;
   } finally {

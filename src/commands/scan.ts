@@ -12,6 +12,7 @@ import { AuditStore } from "../audit/database.js";
 import { createJiraTicketService } from "../jira/client.js";
 import { jiraConfigFromEnv } from "../jira/env.js";
 import { redact } from "../report/redact.js";
+import { terminalLine } from "../report/terminal.js";
 import { scan, type ScanLog, type ScanSummary } from "../runtime/scan.js";
 import { usage } from "./errors.js";
 import { CredentialsError, githubTargets } from "../github/cli-auth.js";
@@ -63,7 +64,8 @@ export async function scanCommand(io: ScanIo, opts: ScanOpts, parsePeriod: (from
   const store = await AuditStore.open(opts.database ?? io.env.DATABASE_URL, { cwd: io.cwd, connectTimeoutMs: 10_000, poolSize: 2, lockPoolSize: 1 });
   const progress = opts.json ? null : growingProgress(io.stderr, "scanning");
   const line = (level: string) => (obj: object, msg: string) => {
-    if (!progress) io.stderr.write(`${level}${redact(msg)}\n`);
+    // Author names, titles and branch names are untrusted: no control character reaches the terminal.
+    if (!progress) io.stderr.write(`${level}${terminalLine(redact(msg))}\n`);
   };
   const log: ScanLog = { info: line(""), warn: line("WARN "), error: line("ERROR ") };
   let summary: ScanSummary;
@@ -92,14 +94,15 @@ export async function scanCommand(io: ScanIo, opts: ScanOpts, parsePeriod: (from
   if (opts.json) {
     io.stdout.write(`${JSON.stringify({ kind: "changegate-scan", ...summary })}\n`);
   } else {
-    io.stdout.write(
-      `audit scan ${summary.from} .. ${summary.to}: ${summary.installations} installation${summary.installations === 1 ? "" : "s"}, ${summary.merged} merged PR${summary.merged === 1 ? "" : "s"}, ${summary.alreadyRecorded} already on record, ${summary.recorded} recorded now (${summary.compliant} compliant, ${summary.bypasses.length} non-compliant), ${summary.failed.length} failed\n`,
+    const out = (text: string) => io.stdout.write(`${terminalLine(text)}\n`);
+    out(
+      `audit scan ${summary.from} .. ${summary.to}: ${summary.installations} installation${summary.installations === 1 ? "" : "s"}, ${summary.merged} merged PR${summary.merged === 1 ? "" : "s"}, ${summary.alreadyRecorded} already on record, ${summary.recorded} recorded now (${summary.compliant} compliant, ${summary.bypasses.length} non-compliant), ${summary.failed.length} failed`,
     );
-    for (const b of summary.bypasses) io.stdout.write(`  NON-COMPLIANT ${b.pr} (${b.outcome}) ${b.url} record ${b.record ?? "?"}\n`);
-    for (const d of summary.directPushes?.recorded ?? []) io.stdout.write(`  NON-COMPLIANT direct push ${d.repo} ${d.branch} ${d.sha.slice(0, 12)} record ${d.record}\n`);
-    for (const f of summary.directPushes?.forced ?? []) io.stdout.write(`  NON-COMPLIANT force push ${f.repo} ${f.branch} ${f.before.slice(0, 12)} -> ${f.after.slice(0, 12)} record ${f.record}\n`);
-    for (const t of summary.directPushes?.truncated ?? []) io.stdout.write(`  TRUNCATED ${t}: more commits than the scan reads in one window; scan a shorter window\n`);
-    for (const f of summary.failed) io.stdout.write(`  FAILED ${f.pr}: ${f.error}\n`);
+    for (const b of summary.bypasses) out(`  NON-COMPLIANT ${b.pr} (${b.outcome}) ${b.url} record ${b.record ?? "?"}`);
+    for (const d of summary.directPushes?.recorded ?? []) out(`  NON-COMPLIANT direct push ${d.repo} ${d.branch} ${d.sha.slice(0, 12)} record ${d.record}`);
+    for (const f of summary.directPushes?.forced ?? []) out(`  NON-COMPLIANT force push ${f.repo} ${f.branch} ${f.before.slice(0, 12)} -> ${f.after.slice(0, 12)} record ${f.record}`);
+    for (const t of summary.directPushes?.truncated ?? []) out(`  TRUNCATED ${t}: more commits than the scan reads in one window; scan a shorter window`);
+    for (const f of summary.failed) out(`  FAILED ${f.pr}: ${f.error}`);
   }
   return summary.failed.length > 0 || (summary.directPushes?.truncated.length ?? 0) > 0 ? 1 : 0;
 }

@@ -21,7 +21,11 @@ export interface WriteLimits {
   hourMs: number;
   /** Creations of the hour kept for checks: at `perHour - checkReserve` digests wait ("near the cap"). */
   checkReserve: number;
-  /** Longest pause honoured for one secondary-limit answer (ms). */
+  /**
+   * Longest pause honoured for one rate-limit answer (ms): GitHub's `x-ratelimit-reset` is at most
+   * an hour away, so an hour and a minute honours every real answer in full; a longer claim (a broken
+   * proxy) is cut there, logged, and the write tried again then.
+   */
   maxPauseMs: number;
   /** How many times one write is retried after secondary-limit answers before it fails. */
   maxSecondaryRetries: number;
@@ -39,7 +43,7 @@ export const GITHUB_WRITE_LIMITS: WriteLimits = {
   perHour: 500,
   hourMs: 3_601_000,
   checkReserve: 50,
-  maxPauseMs: 15 * 60_000,
+  maxPauseMs: 61 * 60_000,
   maxSecondaryRetries: 5,
 };
 

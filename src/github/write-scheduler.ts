@@ -1,18 +1,23 @@
 /**
- * write-scheduler: every check-run and digest write, one installation at a time, paced by GitHub's
- * documented limits (write-limits.ts) instead of Probot's fixed guess (3 s between new comments).
+ * write-scheduler: every write the app sends to GitHub (check runs, digests, the merge group's and
+ * the retro-review checks, the bypass, overdue and checkpoint issues and their comments; see
+ * scheduled-writer.ts), one installation at a time, paced by GitHub's documented limits
+ * (write-limits.ts) instead of Probot's fixed guess (3 s between new comments).
  *
  * - One write in flight per installation, ≥ 1 s apart; creations within 80/min and 500/h (shared
  *   by replicas when the limiter is Redis's).
- * - Order inside an installation: check-run writes before digest writes (branch protection reads
- *   the check), then the newest first.
+ * - Order inside an installation: urgent writes first, oldest first (a check that takes green away,
+ *   an audit issue entry: never starved by a stream of newer writes); then check-run writes before
+ *   digest writes (branch protection reads the check), the newest first.
  * - A queued write whose content is superseded before it leaves (a newer evaluation of its PR is
  *   already waiting, and will write what is true then) is dropped, not sent: WriteSuperseded.
  * - A secondary-limit answer (403/429 with retry-after or x-ratelimit-reset) pauses the whole
- *   installation until then; the write is queued again in front, never lost.
+ *   installation until then, the full time GitHub asks for (up to limits.maxPauseMs, an hour and a
+ *   minute: the longest any GitHub answer documents); the write is queued again in its place, never lost.
  * - Near the hourly cap (perHour - checkReserve creations) digests wait and checks go on; a
  *   warning is logged and `nearHourlyCap()` says so (for the metrics).
- * Reads do not come here (github/reader.ts), nor any other REST call (Probot's throttling keeps them).
+ * Reads do not come here (github/reader.ts), nor requests that create nothing in a repository
+ * (app-level calls such as a delivery's redelivery: Probot's throttling keeps them).
  */
 import type { Logger } from "pino";
 import { secondaryLimitWait } from "./reader.js";
@@ -36,6 +41,11 @@ export interface WriteRequest<T> {
   installationId: number;
   check: boolean;
   create: boolean;
+  /**
+   * Served before every non-urgent write, oldest first, so that no stream of newer writes can hold
+   * it back: a check write that is not a success (failure, in progress), an audit issue entry.
+   */
+  urgent?: boolean;
   /** True once the write's content is superseded (checked just before it is sent). */
   stale(): boolean;
   send(): Promise<T>;
@@ -116,8 +126,12 @@ export class WriteScheduler {
     return lane;
   }
 
-  /** Checks first, then the newest. */
+  /** Urgent writes first, oldest first (never starved); then checks, then the rest, the newest first. */
   private static order(a: Queued, b: Queued): number {
+    const ua = a.req.urgent === true;
+    const ub = b.req.urgent === true;
+    if (ua !== ub) return ua ? -1 : 1;
+    if (ua) return a.seq - b.seq;
     if (a.req.check !== b.req.check) return a.req.check ? -1 : 1;
     return b.seq - a.seq;
   }
@@ -194,6 +208,10 @@ export class WriteScheduler {
       const now = (this.options.now ?? Date.now)();
       // At least one spacing interval, even for a retry-after of 0.
       const until = now + Math.max(waitS * 1000, this.options.limits.minGapMs);
+      const asked = secondaryLimitWait(err, Infinity);
+      if (asked !== null && asked > waitS) {
+        this.options.log()?.warn({ installation: id, askedSeconds: Math.round(asked), waitSeconds: waitS }, "GitHub asked for a longer wait than any documented limit: waiting the longest documented one");
+      }
       this.options.log()?.warn({ installation: id, retryAfterSeconds: waitS, queued: lane.queue.length + 1 }, "GitHub answered a write with a rate limit: every write of this installation waits");
       try {
         await this.options.limiter.pause(id, until);

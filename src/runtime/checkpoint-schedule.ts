@@ -21,7 +21,15 @@ import { loadSigningKey, signatureValid, type SigningKey } from "../audit/checkp
 import { databaseIdentity, FileCheckpointLog, publishCheckpoint, type CheckpointLog } from "../audit/checkpoint-publish.js";
 import type { AuditStore } from "../audit/database.js";
 import { IssueCheckpointLog } from "../github/checkpoint-issue.js";
-import { githubClientFor, githubTargets } from "../github/cli-auth.js";
+import { cliGithub, githubTargets } from "../github/cli-auth.js";
+import type { OctokitLike } from "../github/types.js";
+
+/** The checkpoint issue's client (GITHUB_TOKEN first, as githubClientFor), its writes paced when `pace` is given. */
+async function pacedClient(repo: string, env: Record<string, string | undefined>, pace?: (installationId: number, octokit: OctokitLike) => OctokitLike): Promise<OctokitLike> {
+  const [owner = "", name = ""] = repo.split("/");
+  const gh = await cliGithub(env, owner, name, { preferToken: true });
+  return pace ? pace(gh.installationId, gh.octokit) : gh.octokit;
+}
 import type { GithubTarget } from "../github/installation-target.js";
 import { pushFacts } from "../github/push-facts.js";
 import { policyPoint } from "../github/push-policy.js";
@@ -228,7 +236,8 @@ export function startCheckpointsFromEnv(
   store: AuditStore,
   env: Record<string, string | undefined>,
   log: { info(msg: string): void; warn(msg: string): void; error(msg: string): void },
-  opts: { ledger?: DeliveryLedger; metrics?: Metrics } = {},
+  /** `pace`: the checkpoint issues' writes through the app's write scheduler (main.ts; absent: sent as they come). */
+  opts: { ledger?: DeliveryLedger; metrics?: Metrics; pace?: (installationId: number, octokit: OctokitLike) => OctokitLike } = {},
 ): { stop(): void } | null {
   const schedule = checkpointScheduleFromEnv(env);
   opts.metrics?.checkpointEnabled.set(schedule ? 1 : 0);
@@ -247,8 +256,10 @@ export function startCheckpointsFromEnv(
   const notes = (s: string) => log.warn(s);
   const destinations = async (): Promise<CheckpointDestination[]> => {
     if (target.kind === "file") return [{ name: target.path, log: new FileCheckpointLog(target.path), account: null }];
-    if (target.kind === "issue") return [{ name: `the pinned issue in ${target.repo}`, log: new IssueCheckpointLog(await githubClientFor(target.repo, env), target.repo, null, notes), account: null }];
-    return policyDestinations(await githubTargets(env, {}), log, notes);
+    if (target.kind === "issue") return [{ name: `the pinned issue in ${target.repo}`, log: new IssueCheckpointLog(await pacedClient(target.repo, env, opts.pace), target.repo, null, notes), account: null }];
+    const pace = opts.pace;
+    const targets = await githubTargets(env, {});
+    return policyDestinations(pace ? targets.map((t) => ({ ...t, octokit: pace(t.installationId, t.octokit) })) : targets, log, notes);
   };
   const ledger: Pick<DeliveryLedger, "claim"> = opts.ledger ?? { claim: async () => true };
   const runner = checkpointRunner({ store, schedule, database: databaseIdentity(env, store), ledger, destinations, now: () => new Date(), log, metrics: opts.metrics });

@@ -46,9 +46,11 @@ export interface AuditScanWiring {
   /** Where each branch stood at the last scan (audit/branch-head.ts): the scan walks refs from there. */
   branchHeads?: BranchHeadStore | null;
   metrics?: Metrics;
+  /** The scan's writes (bypass issue entries) through the app's write scheduler (index.ts; absent: sent as they come). */
+  pace?: (installationId: number, octokit: unknown) => unknown;
 }
 
-async function appTargets(app: Probot, reader: ReaderOptions, onFailed: (id: number, err: unknown) => void): Promise<ScanTarget[]> {
+async function appTargets(app: Probot, reader: ReaderOptions, onFailed: (id: number, err: unknown) => void, pace?: AuditScanWiring["pace"]): Promise<ScanTarget[]> {
   const jwt = (await app.auth()) as unknown as OctokitLike;
   const out: ScanTarget[] = [];
   for (let page = 1; page <= 100; page++) {
@@ -57,7 +59,8 @@ async function appTargets(app: Probot, reader: ReaderOptions, onFailed: (id: num
     for (const inst of list) {
       if (!walkable(inst)) continue;
       try {
-        out.push(installationTarget(inst, await app.auth(inst.id), reader));
+        const octokit = await app.auth(inst.id);
+        out.push(installationTarget(inst, pace ? pace(inst.id, octokit) : octokit, reader));
       } catch (err) {
         onFailed(inst.id, err); // its token: this installation is skipped, the others go on
       }
@@ -97,7 +100,7 @@ export function startAuditScan(w: AuditScanWiring): { stop(): void } {
           tokenFailures++;
           w.metrics?.scanFailures.inc({ stage: "installation" });
           log.error({ installation: id, err: redactError(err) }, `the scan could not get a token for installation ${id}; the other installations go on`);
-        });
+        }, w.pace);
         const summary = await scan(scheduledScanDeps(w, targets, log), window);
         warnTruncated(log, summary);
         complete = tokenFailures === 0 && !summary.failedTargets;

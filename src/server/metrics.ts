@@ -1,8 +1,10 @@
 /**
  * GET /metrics: Prometheus exposition. With METRICS_TOKEN set, only `Authorization: Bearer <token>`
- * gets it (compared in constant time); anything else is 401.
+ * gets it (compared in constant time); anything else is 401. With METRICS_PORT set it is served on
+ * a listener of its own and not on the webhook port (main.ts).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import { createServer } from "node:http";
 import type { Metrics } from "../runtime/metrics.js";
 import type { Route } from "./route.js";
 
@@ -29,5 +31,57 @@ export function metricsRoute(metrics: Pick<Metrics, "expose">, token: string | u
       res.writeHead(500, { "content-type": "text/plain" }).end("metrics unavailable\n");
     }
     return true;
+  };
+}
+
+/**
+ * METRICS_PORT: serve GET /metrics on a listener of its own (and not on the webhook port), so that
+ * only what can reach that port (a Prometheus in the cluster) can scrape. Unset or empty: null
+ * (/metrics on the webhook port, behind METRICS_TOKEN when set). Must be a port number other than PORT.
+ */
+export function metricsPortFromEnv(env: Record<string, string | undefined>): number | null {
+  const raw = env.METRICS_PORT?.trim();
+  if (raw === undefined || raw === "") return null;
+  if (!/^\d{1,5}$/.test(raw) || Number(raw) < 1 || Number(raw) > 65535) {
+    throw new Error(`METRICS_PORT=${JSON.stringify(raw.slice(0, 40))}: expected a port number (1 to 65535)`);
+  }
+  const port = Number(raw);
+  const webhookPort = Number(env.PORT?.trim() || 3000);
+  if (port === webhookPort) throw new Error(`METRICS_PORT=${port} is the webhook port (PORT): give /metrics a port of its own, or leave METRICS_PORT unset`);
+  return port;
+}
+
+/** What an open /metrics shows, for the start-up warning (docs/security.md says the same). */
+export const OPEN_METRICS_WARNING =
+  "GET /metrics on the webhook port needs no token: whoever reaches that port reads installation ids, request and error counts and the write queue; set METRICS_TOKEN or METRICS_PORT";
+
+/** The metrics listener (METRICS_PORT): /metrics only (404 for anything else); resolves once listening. */
+export async function startMetricsServer(route: Route, port: number, host?: string): Promise<{ port: number; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    Promise.resolve(route(req, res))
+      .then((handled) => {
+        if (!handled) res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+      })
+      .catch(() => {
+        if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" }).end("metrics unavailable\n");
+      });
+  });
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  return {
+    port: typeof address === "object" && address ? address.port : port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // a scraper's keep-alive connection must not hold the shutdown
+      }),
   };
 }

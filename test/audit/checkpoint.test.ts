@@ -70,6 +70,9 @@ async function tamper(fn: (db: AuditStore["db"]) => Promise<void>) {
   try {
     await sql`drop trigger audit_record_no_delete`.execute(store.db);
     await sql`drop trigger audit_record_no_update`.execute(store.db);
+    // The chain head log is insert-only too (migration 0006): an attacker with the file drops its guards as well.
+    await sql`drop trigger audit_chain_no_delete`.execute(store.db);
+    await sql`drop trigger audit_chain_no_update`.execute(store.db);
     await fn(store.db);
   } finally {
     await store.close();
@@ -124,7 +127,10 @@ describe("audit checkpoint → verify --checkpoints", () => {
     await tamper(async (db) => {
       await db.deleteFrom("audit_record").where("chain", "=", "acme/payments").where("seq", ">=", 5).execute();
       const r = await db.selectFrom("audit_record").select(["seq", "hash"]).where("chain", "=", "acme/payments").where("seq", "=", 4).executeTakeFirstOrThrow();
-      await db.updateTable("audit_chain").set({ seq: 4, hash: r.hash }).where("chain", "=", "acme/payments").execute();
+      // Rewinding the head: its newer entries removed from the head log, so the newest says record 4.
+      await db.deleteFrom("audit_chain").where("chain", "=", "acme/payments").where("seq", ">=", 5).execute();
+      const head = await db.selectFrom("audit_chain").select("hash").where("chain", "=", "acme/payments").where("seq", "=", 4).executeTakeFirstOrThrow();
+      expect(head.hash).toBe(r.hash);
     });
     expect((await run(["audit", "verify"])).code).toBe(EXIT.ok); // the gap the issue describes
     const r = await run(["audit", "verify", "--checkpoints", LOG]);
@@ -149,7 +155,7 @@ describe("audit checkpoint → verify --checkpoints", () => {
     await run(["audit", "checkpoint", "--out", LOG]);
     await tamper(async (db) => {
       await db.updateTable("audit_record").set({ hash: "e".repeat(64) }).where("chain", "=", "acme/ledger").where("seq", "=", 2).execute();
-      await db.updateTable("audit_chain").set({ hash: "e".repeat(64) }).where("chain", "=", "acme/ledger").execute();
+      await db.updateTable("audit_chain").set({ hash: "e".repeat(64) }).where("chain", "=", "acme/ledger").where("seq", "=", 2).execute();
     });
     const r = await run(["audit", "verify", "--checkpoints", LOG]);
     expect(r.code).toBe(EXIT.failed);

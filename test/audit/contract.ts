@@ -105,6 +105,25 @@ export function storeContract(factory: () => StoreFactory): void {
       expect(await new AuditReader(store).countRecords()).toBe(1);
     });
 
+    test("the chain heads are an insert-only log: one entry per record, the newest is the head, update and delete refused", async () => {
+      const store = await open();
+      await fill(store, 3);
+      const entries = await store.db.selectFrom("audit_chain").select(["chain", "seq"]).where("chain", "=", "acme/payments").orderBy("seq").execute();
+      expect(entries.map((e) => Number(e.seq))).toEqual([1, 2, 3]);
+      expect(await new AuditReader(store).chainHead("acme/payments")).toMatchObject({ seq: 3 });
+      const attempt = async (q: ReturnType<typeof sql>) => {
+        try {
+          await q.execute(store.db);
+          return "no error";
+        } catch (e) {
+          return (e as Error).message;
+        }
+      };
+      expect(await attempt(sql`update audit_chain set seq = 2, hash = 'x' where chain = 'acme/payments' and seq = 3`)).toMatch(/insert-only: update refused/);
+      expect(await attempt(sql`delete from audit_chain where chain = 'acme/payments' and seq = 3`)).toMatch(/insert-only: delete refused/);
+      expect(await new AuditReader(store).chainHead("acme/payments")).toMatchObject({ seq: 3 });
+    });
+
     test("a tampered record is named by verify", async () => {
       const store = await open();
       await fill(store, 4);

@@ -9,7 +9,7 @@ import pg from "pg";
 import { ChainWriter } from "../../src/audit/chain-writer.js";
 import { AuditStore } from "../../src/audit/database.js";
 import { AuditReader } from "../../src/audit/reader.js";
-import { appRoleGrants, openAppStore } from "../../src/audit/roles.js";
+import { appRoleGrants, AUDIT_TABLES, BOOKKEEPING_TABLES, openAppStore, READ_ONLY_TABLES } from "../../src/audit/roles.js";
 import { verifyChains } from "../../src/audit/verify.js";
 import { EXIT, main, type CliIo } from "../../src/cli.js";
 import { evaluation, merge, pgTestUrl } from "./records.js";
@@ -92,6 +92,52 @@ if (base) {
       ["create a table in the schema", "create table sneaky (x int)", /permission denied for schema/],
     ])("cannot %s", async (_what, statement, message) => {
       await expect(appClient.query(statement)).rejects.toThrow(message);
+    });
+
+    // Issue 20 item 8: no audit table (the records, the chain heads) may be changed with the app's credentials.
+    describe.each(AUDIT_TABLES)("audit table %s", (table) => {
+      test.each([
+        ["update", `update ${table} set seq = seq`],
+        ["delete", `delete from ${table}`],
+        ["truncate", `truncate ${table}`],
+      ])("refuses %s to the app's role", async (_what, statement) => {
+        await expect(appClient.query(statement)).rejects.toThrow(new RegExp(`permission denied for table ${table}`));
+      });
+
+      test("grants the app's role INSERT and SELECT, nothing else", async () => {
+        const privs = await appClient.query(
+          "select privilege_type from information_schema.role_table_grants where table_schema = $1 and table_name = $2 and grantee = $3 order by 1",
+          [schema, table, app],
+        );
+        expect(privs.rows.map((x: { privilege_type: string }) => x.privilege_type)).toEqual(["INSERT", "SELECT"]);
+      });
+
+      test("refuses update and delete even to the owner (trigger)", async () => {
+        const c = new pg.Client({ connectionString: urlAs(owner) });
+        await c.connect();
+        try {
+          await expect(c.query(`update ${table} set seq = seq`)).rejects.toThrow(/refused/);
+          await expect(c.query(`delete from ${table}`)).rejects.toThrow(/refused/);
+          await expect(c.query(`truncate ${table}`)).rejects.toThrow(/refused/);
+        } finally {
+          await c.end();
+        }
+      });
+    });
+
+    test("a rewound chain head cannot be written by the app: its head log only grows", async () => {
+      const before = await appClient.query("select chain, max(seq)::int as seq, count(*)::int as n from audit_chain group by chain");
+      expect(before.rows.length).toBeGreaterThan(0);
+      const { chain, seq } = before.rows[0] as { chain: string; seq: number };
+      // Inserting an older head again is refused (the log's key is chain + seq).
+      await expect(appClient.query("insert into audit_chain (chain, seq, hash, updated_at) values ($1, $2, $3, $4)", [chain, seq, "e".repeat(64), "x"])).rejects.toThrow(/duplicate key/);
+    });
+
+    test("every table in the schema is classified in src/audit/roles.ts (audit, bookkeeping or read-only)", async () => {
+      const r = await appClient.query("select table_name from information_schema.tables where table_schema = $1 and table_type = 'BASE TABLE' order by 1", [schema]);
+      const classified = new Set<string>([...AUDIT_TABLES, ...Object.keys(BOOKKEEPING_TABLES), ...READ_ONLY_TABLES]);
+      expect(r.rows.map((x: { table_name: string }) => x.table_name).filter((t: string) => !classified.has(t))).toEqual([]);
+      for (const t of AUDIT_TABLES) expect(Object.keys(BOOKKEEPING_TABLES)).not.toContain(t);
     });
 
     test("can insert and select records (and nothing more on them)", async () => {

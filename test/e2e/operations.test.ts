@@ -5,6 +5,7 @@
  * repository, PR, head and duration, and SIGTERM exits 0.
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import { createServer } from "node:net";
 import { World } from "../sim/world.js";
 
 const TOKEN = "metrics-token-for-the-e2e-test";
@@ -70,4 +71,45 @@ describe("operations", () => {
     expect(exit).toEqual({ code: 0, signal: null });
     expect(w.cg.logs.some((l) => typeof l.msg === "string" && l.msg.startsWith("SIGTERM: no longer accepting webhooks"))).toBe(true);
   }, 60_000);
+});
+
+/** A port nothing listens on now. */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+describe("METRICS_PORT (issue 20 item 9)", () => {
+  test("/metrics on its own port only: the webhook port does not serve it; no open-metrics warning", async () => {
+    const port = await freePort();
+    const m = await World.start({ env: { METRICS_PORT: String(port) } });
+    try {
+      expect((await fetch(`${m.cg.url}/metrics`)).status).toBe(404);
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain("changegate_process_resident_memory_bytes");
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(404);
+      expect((await fetch(`${m.cg.url}/readyz`)).status).toBe(200);
+      expect(m.cg.logs.some((l) => String(l.msg).startsWith(`GET /metrics on port ${port} only`))).toBe(true);
+      expect(m.cg.logs.some((l) => String(l.msg).includes("needs no token"))).toBe(false);
+      expect(await m.cg.kill("SIGTERM")).toEqual({ code: 0, signal: null });
+    } finally {
+      await m.stop();
+    }
+  }, 120_000);
+
+  test("without METRICS_TOKEN or METRICS_PORT the start-up log says what an open /metrics shows", async () => {
+    const m = await World.start({ env: {} });
+    try {
+      expect(m.cg.logs.some((l) => l.level === 40 && String(l.msg).includes("installation ids"))).toBe(true);
+    } finally {
+      await m.stop();
+    }
+  }, 120_000);
 });

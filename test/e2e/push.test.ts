@@ -290,4 +290,21 @@ describe("audit scan --direct-pushes", () => {
     expect(pushRecords(repo)).toHaveLength(1);
     expect(exported(repo).filter((r) => r.change_type === "direct_push")).toEqual([expect.objectContaining({ head_sha: after, found_by: "scan" })]);
   }, 180_000);
+
+  test("a git author name with terminal escapes does not reach the terminal through `audit scan` (issue 20 item 9)", async () => {
+    const repo = gatedRepo();
+    const since = w.model.tick();
+    const evil = "Mallory \u001b]0;owned\u0007\u001b[2J\u001b[31mGREEN\u202e";
+    const { after } = w.quietly(() => w.model.directPush(repo, "main", [{ message: "quiet push", authors: [null], unlinkedName: evil }], { by: "mallory" }));
+    await w.settle();
+    expect(pushRecords(repo)).toEqual([]);
+    const until_ = new Date(Date.parse(w.model.tick()) + 3_600_000).toISOString();
+    const out = await cli(["audit", "scan", "--since", since, "--until", until_, "--repo", repo.fullName, "--direct-pushes"]);
+    expect(out.code).toBe(0);
+    expect(pushRecords(repo)).toEqual([expect.objectContaining({ after, foundBy: "scan" })]);
+    // The name is shown, its control characters are not.
+    expect(out.stderr).toContain(NON_COMPLIANT_PHRASE);
+    expect(out.stderr).toContain("Mallory ]0;owned[2J[31mGREEN");
+    for (const text of [out.stdout, out.stderr]) expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+  }, 180_000);
 });

@@ -10,6 +10,8 @@ import type { GraphqlReader } from "../../src/github/reader.js";
 import { evidenceData, HEAD, INSTALLATION_ID } from "../helpers/fixtures.js";
 import { pullRequestEvent } from "../helpers/payloads.js";
 import { harness, mockToken, recordRequests, type Recorded } from "../helpers/probot.js";
+import { GITHUB_WRITE_LIMITS, MemoryWriteLimiter } from "../../src/github/write-limits.js";
+import { WriteScheduler } from "../../src/github/write-scheduler.js";
 import { MemoryDeliveryLedger } from "../../src/runtime/dedupe.js";
 
 const REPO_PATH = "/repos/acme/payments";
@@ -132,6 +134,17 @@ describe("merge queue", () => {
       expect(requests[1]!.body).toMatchObject({ name: "changegate", head_sha: GROUP, status: "completed", conclusion });
     });
   }
+
+  test("the group's check goes through the write scheduler like every other write (issue 20 item 7)", async () => {
+    const limits = { ...GITHUB_WRITE_LIMITS, minGapMs: 0 };
+    const writes = new WriteScheduler({ limiter: new MemoryWriteLimiter(limits), limits, log: () => undefined });
+    const h = await harness({ recorder: recorderWith([own("success")]), writes });
+    const scope = mockToken().post("/graphql").reply(200, { data: QUEUE }).post(`${REPO_PATH}/check-runs`).reply(201, { id: 1 });
+    const requests = recordRequests(scope);
+    await h.deliver("merge_group", mergeGroupEvent("checks_requested"));
+    expect(calls(requests)).toEqual(["POST /graphql", `POST ${REPO_PATH}/check-runs`]);
+    expect(writes.counts.sent).toBe(1);
+  });
 
   test("destroyed: recorded, no request", async () => {
     const recorder = recorderWith([]);

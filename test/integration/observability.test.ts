@@ -4,7 +4,7 @@
  * answers 503 with a reason when the store is down, slow, the credentials are missing or the
  * process is shutting down. GitHub is nock; the routes are served by a plain HTTP server.
  */
-import { afterAll, afterEach, beforeEach, describe, expect, test } from "@jest/globals";
+import { afterAll, afterEach, beforeEach, describe, expect, jest, test } from "@jest/globals";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
@@ -182,6 +182,34 @@ describe("GET /readyz", () => {
     expect(await ready()).toBe(0);
     h.changegate.readiness.shutdown();
     expect(await ready()).toBe(0);
+  });
+
+  test("a flood of probes signs the app's token once per few seconds, not once per probe (issue 20 item 9)", async () => {
+    const h = await harness();
+    const base = await serve(readyRoute(h.changegate.readiness));
+    const sign = jest.spyOn(globalThis.crypto.subtle, "sign");
+    try {
+      const answers = await Promise.all(Array.from({ length: 10 }, () => fetch(`${base}/readyz`)));
+      for (let i = 0; i < 10; i++) expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      expect(answers.map((r) => r.status)).toEqual(Array(10).fill(200));
+      // 20 probes: one RSA signature (the first), shared by the concurrent ones and reused after.
+      expect(sign.mock.calls.length).toBe(1);
+    } finally {
+      sign.mockRestore();
+    }
+  });
+
+  test("a cached check is run again once its time is up; an uncached one at every probe", async () => {
+    const readiness = new Readiness();
+    let expensive = 0;
+    let cheap = 0;
+    readiness.add("credentials", () => void expensive++, { cacheMs: 150 });
+    readiness.add("store", () => void cheap++);
+    for (let i = 0; i < 5; i++) expect(await readiness.probe()).toMatchObject({ ready: true });
+    expect([expensive, cheap]).toEqual([1, 5]);
+    await new Promise((r) => setTimeout(r, 200));
+    await readiness.probe();
+    expect([expensive, cheap]).toEqual([2, 6]);
   });
 
   test("a store that does not answer is not ready after the short deadline", async () => {

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, test } from "@jest/globals";
 import nock from "nock";
-import { scheduledWriter, type InstallationOctokit } from "../../src/github/scheduled-writer.js";
+import { pacedOctokit, scheduledWriter, type InstallationOctokit } from "../../src/github/scheduled-writer.js";
 import { GITHUB_WRITE_LIMITS, MemoryWriteLimiter } from "../../src/github/write-limits.js";
 import { WriteScheduler, WriteSuperseded } from "../../src/github/write-scheduler.js";
 
@@ -63,6 +63,72 @@ describe("scheduledWriter", () => {
     await expect(writer.request(route, { owner: "o", repo: "r", check_run_id: 7, status: "in_progress" })).resolves.toEqual({ data: { id: 7 } });
     // A green check for an evaluation that is already outdated waits for the newer one instead.
     await expect(writer.request(route, { owner: "o", repo: "r", check_run_id: 7, status: "completed", conclusion: "success" })).rejects.toBeInstanceOf(WriteSuperseded);
+    expect(scope.pendingMocks()).toStrictEqual([]);
+  });
+});
+
+describe("every write goes through the one scheduler (issue 20 item 7)", () => {
+  function counting() {
+    const kinds: { check: boolean; create: boolean; urgent: boolean }[] = [];
+    const scheduler = new WriteScheduler({ limiter: new MemoryWriteLimiter(limits), limits, log: () => undefined });
+    const submit = scheduler.submit.bind(scheduler);
+    scheduler.submit = (req) => {
+      kinds.push({ check: req.check, create: req.create, urgent: req.urgent === true });
+      return submit(req);
+    };
+    return { scheduler, kinds };
+  }
+
+  test("issues, issue comments, merge-group and retro-review checks and a GraphQL mutation are paced and counted; reads are not", async () => {
+    const { scheduler, kinds } = counting();
+    const calls: string[] = [];
+    const octokit = pacedOctokit(scheduler, 1, Object.assign(probotOctokit(calls), { extra: 42 }));
+    const scope = nock(API)
+      .post("/repos/o/audit/issues")
+      .reply(201, { number: 3 })
+      .post("/repos/o/audit/issues/3/comments")
+      .reply(201, { id: 4 })
+      .post("/repos/o/r/check-runs")
+      .reply(201, { id: 5 })
+      .post("/graphql")
+      .reply(200, { data: {} });
+    await octokit.request("POST /repos/{owner}/{repo}/issues", { owner: "o", repo: "audit", title: "t", body: "b" });
+    await octokit.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", { owner: "o", repo: "audit", issue_number: 3, body: "entry" });
+    await octokit.request("POST /repos/{owner}/{repo}/check-runs", { owner: "o", repo: "r", name: "changegate", head_sha: "a".repeat(40), conclusion: "success" });
+    await octokit.request("POST /graphql", { query: "mutation($id: ID!) { pinIssue(input: {issueId: $id}) { issue { number } } }", variables: { id: "I_1" } });
+    await octokit.request("GET /repos/{owner}/{repo}/issues", { owner: "o", repo: "audit" });
+    await octokit.request("POST /graphql", { query: "query { viewer { login } }" });
+    expect(scope.pendingMocks()).toStrictEqual([]);
+    expect(calls).toEqual(["GET /repos/{owner}/{repo}/issues", "POST /graphql"]);
+    expect(scheduler.counts.sent).toBe(4);
+    // Three creations (issue, comment, check run), one update (the pin); nothing of theirs may be dropped, so all go first.
+    expect(kinds).toEqual([
+      { check: false, create: true, urgent: true },
+      { check: false, create: true, urgent: true },
+      { check: true, create: true, urgent: true },
+      { check: false, create: false, urgent: true },
+    ]);
+    // The Octokit's other members are its own.
+    expect((octokit as unknown as { extra: number }).extra).toBe(42);
+    expect(octokit.request.endpoint.DEFAULTS.baseUrl).toBe(API);
+  });
+
+  test("a writer that may drop nothing (a merge's bypass entry) sends its comment even while a newer evaluation waits", async () => {
+    const { scheduler } = counting();
+    const writer = scheduledWriter(scheduler, 1, probotOctokit([]), null);
+    const scope = nock(API).post("/repos/o/audit/issues/3/comments").reply(201, { id: 1 });
+    await expect(writer.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", { owner: "o", repo: "audit", issue_number: 3, body: "bypass" })).resolves.toEqual({ data: { id: 1 } });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  test("an evaluation's failure check is urgent, its green check and digest are not", async () => {
+    const { scheduler, kinds } = counting();
+    const writer = scheduledWriter(scheduler, 1, probotOctokit([]), () => false);
+    const scope = nock(API).post("/repos/o/r/check-runs").times(2).reply(201, { id: 5 }).post("/repos/o/r/issues/1/comments").reply(201, { id: 6 });
+    await writer.request("POST /repos/{owner}/{repo}/check-runs", { owner: "o", repo: "r", head_sha: "a".repeat(40), conclusion: "failure" });
+    await writer.request("POST /repos/{owner}/{repo}/check-runs", { owner: "o", repo: "r", head_sha: "a".repeat(40), conclusion: "success" });
+    await writer.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", { owner: "o", repo: "r", issue_number: 1, body: "digest" });
+    expect(kinds.map((k) => k.urgent)).toEqual([true, false, false]);
     expect(scope.pendingMocks()).toStrictEqual([]);
   });
 });

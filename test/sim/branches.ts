@@ -54,7 +54,7 @@ export function pushedCommits(m: GitHubModel, before: string | null, after: stri
 }
 
 function commitEntry(m: GitHubModel, c: SimCommit): Record<string, unknown> {
-  const who = (login: string | null) => ({ name: login ?? "Someone", email: `${login ?? "someone"}@users.noreply.example.com`, ...(login ? { username: login } : {}) });
+  const who = (login: string | null) => ({ name: login ?? c.unlinkedName ?? "Someone", email: `${login ?? "someone"}@users.noreply.example.com`, ...(login ? { username: login } : {}) });
   return {
     id: c.sha,
     tree_id: c.sha.split("").reverse().join(""),

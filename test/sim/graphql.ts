@@ -584,7 +584,7 @@ class Resolvers {
     const repo = this.m.mustRepo(c.repo);
     const gitActor = (login: string | null) => ({
       __typename: "GitActor",
-      name: login ?? "Someone",
+      name: login ?? c.unlinkedName ?? "Someone",
       email: `${login ?? "someone"}@users.noreply.example.com`,
       date: c.date,
       user: login ? this.actor(login) : null,

@@ -283,7 +283,7 @@ export function suiteJson(m: GitHubModel, s: SimSuite): Json {
 
 function headCommitJson(m: GitHubModel, sha: string): Json {
   const c = m.commits.get(sha);
-  const who = (login: string | null | undefined) => ({ name: login ?? "Someone", email: `${login ?? "someone"}@users.noreply.example.com` });
+  const who = (login: string | null | undefined) => ({ name: login ?? c?.unlinkedName ?? "Someone", email: `${login ?? "someone"}@users.noreply.example.com` });
   return {
     id: sha,
     tree_id: sha.split("").reverse().join(""),
@@ -339,7 +339,7 @@ export function checkRunJson(m: GitHubModel, r: SimCheckRun): Json {
 
 export function commitJson(m: GitHubModel, c: SimCommit): Json {
   const api = `${m.apiBase}/repos/${c.repo}`;
-  const who = (login: string | null) => ({ name: login ?? "Someone", email: `${login ?? "someone"}@users.noreply.example.com`, date: c.date });
+  const who = (login: string | null) => ({ name: login ?? c.unlinkedName ?? "Someone", email: `${login ?? "someone"}@users.noreply.example.com`, date: c.date });
   return {
     sha: c.sha,
     node_id: c.nodeId,

@@ -76,6 +76,8 @@ export interface SimCommit {
   repo: string;
   message: string;
   authors: (string | null)[];
+  /** The git name of an author linked to no GitHub user (authors[i] null); default "Someone". Git names are free text (control characters too). */
+  unlinkedName?: string;
   committer: string | null;
   parents: string[];
   date: string;
@@ -229,6 +231,8 @@ export interface CommitSpec {
   message?: string;
   /** Logins; null = an author email that maps to no GitHub user. Default: the PR author. */
   authors?: (string | null)[];
+  /** The git name of the null authors (an email that maps to no GitHub user); default "Someone". */
+  unlinkedName?: string;
   /** Default: the first author; "web-flow" for web edits. */
   committer?: string | null;
   /** Two or more parents make a merge commit (merging the base branch in). */
@@ -498,7 +502,7 @@ export class GitHubModel {
     const authors = spec.authors ?? [fallbackAuthor];
     const committer = spec.committer === undefined ? (authors[0] ?? null) : spec.committer;
     for (const a of [...authors, committer]) if (a) this.user(a);
-    const c: SimCommit = { sha, nodeId: this.nodeId("C", `${repo.id}:${sha}`), repo: repo.fullName, message, authors, committer, parents, date: spec.date ? new Date(spec.date).toISOString().replace(/\.\d{3}Z$/, "Z") : this.stamp(), seq: n };
+    const c: SimCommit = { sha, nodeId: this.nodeId("C", `${repo.id}:${sha}`), repo: repo.fullName, message, authors, ...(spec.unlinkedName !== undefined ? { unlinkedName: spec.unlinkedName } : {}), committer, parents, date: spec.date ? new Date(spec.date).toISOString().replace(/\.\d{3}Z$/, "Z") : this.stamp(), seq: n };
     this.commits.set(sha, c);
     return c;
   }

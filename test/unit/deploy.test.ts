@@ -131,7 +131,11 @@ describe("deploy/kubernetes/changegate.yaml", () => {
     const deployment = docs.find((d) => d.kind === "Deployment")!;
     const pod = deployment.spec.template.spec;
     const [container] = pod.containers;
-    expect(container.ports).toEqual([{ name: "http", containerPort: 3000 }]);
+    // The webhook port, and /metrics on a port of its own (METRICS_PORT) that the Service does not expose.
+    expect(container.ports).toEqual([
+      { name: "http", containerPort: 3000 },
+      { name: "metrics", containerPort: 9464 },
+    ]);
     expect(container.livenessProbe.httpGet).toEqual({ path: "/healthz", port: "http" });
     expect(container.readinessProbe.httpGet).toEqual({ path: "/readyz", port: "http" });
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
@@ -147,6 +151,31 @@ describe("deploy/kubernetes/changegate.yaml", () => {
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(25);
     const service = docs.find((d) => d.kind === "Service")!;
     expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels);
+  });
+
+  test("/metrics is not open on the webhook port: METRICS_PORT set, scraped there, not exposed by the Service (issue 20 item 9)", () => {
+    const deployment = docs.find((d) => d.kind === "Deployment")!;
+    const [container] = deployment.spec.template.spec.containers;
+    const env = Object.fromEntries((container.env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
+    expect(env.METRICS_PORT).toBe("9464");
+    expect(deployment.spec.template.metadata.annotations["prometheus.io/port"]).toBe(env.METRICS_PORT);
+    const service = docs.find((d) => d.kind === "Service")!;
+    expect(service.spec.ports.map((p: { targetPort: string }) => p.targetPort)).toEqual(["http"]);
+  });
+
+  test("migrations run before the app in an init container: as the owner with the app's role granted (PostgreSQL), the owner's Secret only there (issue 20 item 8)", () => {
+    const pod = docs.find((d) => d.kind === "Deployment")!.spec.template.spec;
+    const [migrate] = pod.initContainers;
+    expect(migrate.name).toBe("migrate");
+    expect(migrate.image).toBe(pod.containers[0].image);
+    const script = (migrate.command as string[]).join(" ");
+    expect(script).toContain("node lib/cli.js db migrate --grant-app-role changegate_app");
+    expect(script).toMatch(/DATABASE_OWNER_URL/);
+    expect(migrate.envFrom).toEqual([{ secretRef: { name: "changegate" } }, { secretRef: { name: "changegate-db-owner", optional: true } }]);
+    // The app container never gets the owner's credentials.
+    expect(JSON.stringify(pod.containers)).not.toContain("changegate-db-owner");
+    expect(JSON.stringify(pod.containers)).not.toContain("DATABASE_OWNER_URL");
+    expect(migrate.volumeMounts).toEqual([{ name: "data", mountPath: "/app/data" }]);
   });
 
   test("runs with the safety nets on: the scan's and checkpoints' schedules, the signing key from its own Secret (required)", () => {

@@ -116,3 +116,18 @@ describe("smee-client for local development", () => {
     expect(wantsWebhookProxy({ APP_ID: "1", WEBHOOK_PROXY_URL: "https://smee.io/abc" })).toBe(true);
   });
 });
+
+describe("METRICS_PORT (issue 20 item 9)", () => {
+  test("unset or empty: none; a port: that port; anything else, or the webhook port: a message naming it", async () => {
+    const { metricsPortFromEnv } = await import("../../src/server/metrics.js");
+    expect(metricsPortFromEnv({})).toBeNull();
+    expect(metricsPortFromEnv({ METRICS_PORT: " " })).toBeNull();
+    expect(metricsPortFromEnv({ METRICS_PORT: "9464" })).toBe(9464);
+    expect(() => metricsPortFromEnv({ METRICS_PORT: "http" })).toThrow(/METRICS_PORT="http": expected a port number/);
+    expect(() => metricsPortFromEnv({ METRICS_PORT: "70000" })).toThrow(/METRICS_PORT/);
+    expect(() => metricsPortFromEnv({ METRICS_PORT: "0" })).toThrow(/METRICS_PORT/);
+    expect(() => metricsPortFromEnv({ METRICS_PORT: "3000" })).toThrow(/is the webhook port/);
+    expect(() => metricsPortFromEnv({ METRICS_PORT: "8080", PORT: "8080" })).toThrow(/is the webhook port/);
+    expect(metricsPortFromEnv({ METRICS_PORT: "3000", PORT: "8080" })).toBe(3000);
+  });
+});

@@ -175,3 +175,102 @@ describe("WriteScheduler", () => {
     expect(sent[5]!.at - sent[0]!.at).toBeGreaterThanOrEqual(60_000);
   });
 });
+
+describe("WriteScheduler: no starvation, the full reset honoured (issue 20 item 7)", () => {
+  let sent: { name: string; at: number }[];
+  beforeEach(() => {
+    jest.useFakeTimers({ now: 1_000_000 });
+    sent = [];
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+  const limits: WriteLimits = { ...GITHUB_WRITE_LIMITS, minGapMs: 1000, perMinute: 1000, perHour: 10_000, checkReserve: 0 };
+  function scheduler(l: WriteLimits = limits): WriteScheduler {
+    return new WriteScheduler({ limiter: new MemoryWriteLimiter(l), limits: l, log: () => undefined });
+  }
+  function write(s: WriteScheduler, name: string, o: { check: boolean; create: boolean; urgent?: boolean; fail?: () => unknown }) {
+    return s.submit({
+      installationId: 1,
+      check: o.check,
+      create: o.create,
+      urgent: o.urgent,
+      stale: () => false,
+      send: async () => {
+        const failure = o.fail?.();
+        if (failure) throw failure;
+        sent.push({ name, at: Date.now() });
+        return { data: name };
+      },
+    });
+  }
+
+  test("an older failure write is sent within a couple of slots while newer checks keep arriving faster than they can go", async () => {
+    const s = scheduler();
+    const first = write(s, "first", { check: true, create: true });
+    const failure = write(s, "failure", { check: true, create: false, urgent: true });
+    const stream: Promise<unknown>[] = [];
+    // Two new green checks a second (GitHub takes one a second): newest-first alone would never reach the failure.
+    for (let i = 0; i < 60; i++) {
+      stream.push(write(s, `green-${i}`, { check: true, create: true }));
+      await jest.advanceTimersByTimeAsync(500);
+    }
+    // Judged while the stream still runs (newest-first would only reach it once the stream stops).
+    const at = sent.findIndex((x) => x.name === "failure");
+    expect(at).toBeGreaterThanOrEqual(1);
+    expect(at).toBeLessThanOrEqual(2);
+    expect(sent[at]!.at - 1_000_000).toBeLessThanOrEqual(2000);
+    await jest.advanceTimersByTimeAsync(120_000);
+    await Promise.all([first, failure, ...stream]);
+  });
+
+  test("urgent writes among themselves go oldest first, ahead of newer checks and digests", async () => {
+    const s = scheduler();
+    const all = [
+      write(s, "head", { check: true, create: false }),
+      write(s, "urgent-1", { check: false, create: true, urgent: true }),
+      write(s, "digest", { check: false, create: false }),
+      write(s, "check", { check: true, create: false }),
+      write(s, "urgent-2", { check: true, create: false, urgent: true }),
+      write(s, "urgent-3", { check: false, create: true, urgent: true }),
+    ];
+    await jest.advanceTimersByTimeAsync(10_000);
+    await Promise.all(all);
+    expect(sent.map((x) => x.name)).toEqual(["head", "urgent-1", "urgent-2", "urgent-3", "check", "digest"]);
+  });
+
+  test("a 40-minute reset is honoured in full: nothing of the installation is sent before it", async () => {
+    const s = scheduler();
+    const resetAt = Math.floor((1_000_000 + 40 * 60_000) / 1000);
+    let limited = true;
+    const primary = () => {
+      if (!limited) return null;
+      limited = false;
+      return { status: 403, message: "API rate limit exceeded", response: { headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(resetAt) } } };
+    };
+    const a = write(s, "a", { check: true, create: true, fail: primary });
+    const b = write(s, "b", { check: false, create: true });
+    await jest.advanceTimersByTimeAsync(39 * 60_000);
+    expect(sent).toEqual([]);
+    await jest.advanceTimersByTimeAsync(2 * 60_000);
+    await Promise.all([a, b]);
+    expect(sent.map((x) => x.name)).toEqual(["a", "b"]);
+    expect(sent[0]!.at).toBeGreaterThanOrEqual(resetAt * 1000);
+  });
+
+  test("a wait longer than any GitHub answer documents is cut at an hour and a minute, not 15 minutes", async () => {
+    expect(GITHUB_WRITE_LIMITS.maxPauseMs).toBe(61 * 60_000);
+    const s = scheduler();
+    let limited = true;
+    const a = write(s, "a", {
+      check: true,
+      create: true,
+      fail: () => (limited ? ((limited = false), { status: 429, message: "slow down", response: { headers: { "retry-after": String(5 * 3600) } } }) : null),
+    });
+    await jest.advanceTimersByTimeAsync(60 * 60_000);
+    expect(sent).toEqual([]);
+    await jest.advanceTimersByTimeAsync(2 * 60_000);
+    await a;
+    expect(sent[0]!.at - 1_000_000).toBeGreaterThanOrEqual(61 * 60_000);
+  });
+});
