@@ -2,7 +2,7 @@
  * retro-review: after an emergency merge, who may review it retroactively, and when it is late.
  * A retroactive review is an approving review, or a `/changegate approve` comment, made after the
  * merge by someone with write access who is neither the PR's author, nor its merger, nor a
- * contributor (an author or committer of one of its non-merge commits), and not an app.
+ * contributor (an author or committer of one of its commits, merge commits included), and not an app.
  * Pure: the facts (reviews, comments, write access) come from src/github/retro-review.ts.
  */
 

@@ -35,7 +35,7 @@ export interface CommitInfo {
   /** GitHub logins of the commit's authors (co-authors included); null where the email maps to no user. */
   authors: (string | null)[];
   committer: string | null;
-  /** A merge commit (two or more parents): merging the base branch in does not make you a contributor. */
+  /** A merge commit (two or more parents): its author and committer count as contributors all the same (policy/approvals.ts). */
   isMerge: boolean;
   url: string;
   /**
@@ -263,6 +263,14 @@ export interface ApprovalsResult extends RuleBase {
   unattributed: UnattributedCommit[];
   /** They fail the rule (approvals.block_unattributed_commits, with approvals required). */
   unattributedBlock: boolean;
+  /** The PR's merge commits and whom each makes a contributor (for the digest); absent when none. */
+  mergeContributions?: MergeContribution[];
+}
+
+/** A merge commit of the PR and the people (lower-case logins: authors, committer unless web-flow) it makes contributors. */
+export interface MergeContribution {
+  oid: string;
+  logins: string[];
 }
 
 export interface CiResult extends RuleBase {
