@@ -49,5 +49,7 @@ export function directPushExportRow(row: AuditRow): ExportRow {
     retro_reviewed_at: null,
     ticket_transitions: [],
     change_type: "direct_push",
+    evidence_read_at: null,
+    read_at_scan_time: [],
   };
 }

@@ -70,6 +70,19 @@ export interface CiCheck {
   /** App slug for check runs; creator login for statuses (a GitHub App's bot as `slug[bot]`). */
   source: string | null;
   url: string | null;
+  /**
+   * When GitHub says the result began (a check run's startedAt, a status's createdAt) and when it
+   * reached the state above (a completed check run's completedAt, a status's createdAt; null while
+   * a check run runs). Absent from records and answers that did not carry them.
+   */
+  createdAt?: string | null;
+  completedAt?: string | null;
+  /**
+   * Judged as of a merge (policy/as-of-merge.ts), a result GitHub reports now but that was not in
+   * this state at the merge: created or completed after it, or with no time to tell. Its state is
+   * then "pending" (it never counts as green) and `raw` stays GitHub's word of now.
+   */
+  afterMerge?: "created_after_merge" | "completed_after_merge" | "time_unknown";
 }
 
 /** A ticket key found in the PR, with every place it was found. */
