@@ -1,5 +1,5 @@
 # changegate production image: Node 24 LTS, non-root, SQLite data in a volume.
-# Build: docker build -t changegate .   Run: see README ("Deployment").
+# Build: docker build -t changegate .   Run: see docs/operations.md ("Deployment").
 
 FROM node:24-bookworm-slim AS build
 WORKDIR /app

@@ -13,10 +13,12 @@
  *   2b. webhooks sent on a clock at three paces (100, 200, 300/s), throttling off: accepted/s,
  *      evaluations/s, the latency changegate adds to each webhook;
  *   3b. a secondary-limit answer injected mid-burst; 3c. the 600-write hour on a 60× faster clock;
- *   4. peak RSS of each changegate process.
+ *   4. peak RSS of each changegate process;
+ *   5. fairness: one installation's 40 PRs whose reads meet secondary limits, another's 5 PRs: the
+ *      second's webhook → check latency alone and beside the first.
  *
  * Flags: --quick (smaller sizes, for a smoke run); --sustained-only (1, 2, 2b, 4), --burst-only (3, 3b,
- * 3c, 4), --paced-only (2b, 4), --hour-only (3c). CHANGEGATE_E2E_ENTRY runs another build of
+ * 3c, 4), --paced-only (2b, 4), --hour-only (3c), --fair-only (5). CHANGEGATE_E2E_ENTRY runs another build of
  * lib/main.js; CHANGEGATE_E2E_NODE_ARGS adds Node flags to it (e.g. --cpu-prof). BENCH_PACES=100,300
  * picks 2b's paces; BENCH_DUMP=1 writes 2b's per-webhook latencies and changegate's log lines (and, when
  * a PR ends wrong, the refused requests) to /tmp for analysis. EXP_ENV (JSON) adds environment
@@ -38,6 +40,8 @@ const sustainedOnly = process.argv.includes("--sustained-only");
 const pacedOnly = process.argv.includes("--paced-only");
 /** --hour-only: section 3c (the 600-write hour on a 60x faster clock). */
 const hourOnly = process.argv.includes("--hour-only");
+/** --fair-only: section 5 (fairness between installations under a secondary limit). */
+const fairOnly = process.argv.includes("--fair-only");
 const out: string[] = [];
 const say = (line = "") => {
   out.push(line);
@@ -211,6 +215,10 @@ async function main(): Promise<void> {
   try {
     if (hourOnly) {
       await hourSection();
+      return;
+    }
+    if (fairOnly) {
+      await fairSection();
       return;
     }
     if (!burstOnly && !pacedOnly) await idleAndSustained(prod, off);
@@ -560,6 +568,54 @@ async function hourSection(): Promise<void> {
     say(`| every check and digest correct after | ${((Date.now() - t0) / 1000).toFixed(1)} s |`);
     say(`| "near GitHub's hourly cap" warnings logged | ${warned} |`);
     say(`| PRs wrong at the end | ${wrong.length} of ${n} |`);
+    say();
+  } finally {
+    await w.stop();
+  }
+}
+
+/**
+ * 5. Fairness between installations: MAX_CONCURRENT_EVALUATIONS=4, one installation ("busy") opens 40
+ * PRs whose GraphQL reads meet secondary limits (retry-after 3 s), another ("quiet") opens 5 PRs just
+ * after. The quiet installation's latency from opening a PR to its completed check, alone and beside
+ * the busy one (the target: within 2× of alone).
+ */
+async function fairSection(): Promise<void> {
+  const busyPrs = quick ? 12 : 40;
+  const quietPrs = 5;
+  const retryAfter = 3;
+  const w = await World.start({ logLevel: "info", env: { CHANGEGATE_THROTTLE: "off", MAX_CONCURRENT_EVALUATIONS: "4" } });
+  /** Open `n` PRs in `repo` at once; resolves with each one's open → completed check latency (ms). */
+  const openAndTime = async (repo: Parameters<typeof w.model.openPullRequest>[0], n: number): Promise<number[]> => {
+    const t0 = Date.now();
+    const prs = Array.from({ length: n }, () => w.model.openPullRequest(repo, { author: "dev" }));
+    const at = new Map<number, number>();
+    while (at.size < prs.length && Date.now() - t0 < 600_000) {
+      for (const pr of prs) if (!at.has(pr.number) && w.check(pr)?.status === "completed") at.set(pr.number, Date.now() - t0);
+      await sleep(20);
+    }
+    return prs.map((pr) => at.get(pr.number) ?? NaN);
+  };
+  try {
+    const busy = w.repo({ name: "busy" });
+    const quiet = w.repo({ name: "quiet" });
+    const alone = await openAndTime(quiet.repo, quietPrs);
+    await w.settle(600_000);
+    const fault = w.sim.fault({ route: "POST /graphql", installationId: busy.installation.id, kind: "secondary", retryAfterSeconds: retryAfter, times: busyPrs });
+    const busyDone = openAndTime(busy.repo, busyPrs);
+    await sleep(300);
+    const beside = await openAndTime(quiet.repo, quietPrs);
+    const busyLat = await busyDone;
+    await w.settle(600_000);
+    say(`## 5. Fairness: ${busyPrs} PRs of one installation whose reads meet secondary limits (retry-after ${retryAfter} s), ${quietPrs} of another, MAX_CONCURRENT_EVALUATIONS=4`);
+    say();
+    say(`| figure | PRs | p50 | p95 | max |`);
+    say(`| --- | --- | --- | --- | --- |`);
+    say(`| quiet installation alone: open → completed check | ${alone.length} | ${ms(pct(alone, 50))} | ${ms(pct(alone, 95))} | ${ms(Math.max(...alone))} |`);
+    say(`| quiet installation beside the busy one | ${beside.length} | ${ms(pct(beside, 50))} | ${ms(pct(beside, 95))} | ${ms(Math.max(...beside))} |`);
+    say(`| busy installation (its reads paused) | ${busyLat.length} | ${ms(pct(busyLat, 50))} | ${ms(pct(busyLat, 95))} | ${ms(Math.max(...busyLat))} |`);
+    say();
+    say(`Secondary-limit answers given to the busy installation: ${fault.hits}. Quiet p95 beside / alone: ${f2(pct(beside, 95) / pct(alone, 95))}× (target ≤ 2×).`);
     say();
   } finally {
     await w.stop();

@@ -28,7 +28,7 @@ import { reconcile } from "./runtime/reconcile.js";
 import { startAuditScan, type AuditScanOptions } from "./runtime/scan-wiring.js";
 import { DEFAULT_OVERDUE_INTERVAL_MS, startOverdueCheck, type OverdueCheck } from "./runtime/overdue.js";
 import { BoundedMap } from "./runtime/bounded-map.js";
-import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, Scheduler } from "./runtime/scheduler.js";
+import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, Scheduler, type SlotControl } from "./runtime/scheduler.js";
 import { subscribe } from "./server/events.js";
 import { handleMergeGroup } from "./runtime/merge-group.js";
 import type { DirectPushStore } from "./audit/direct-push.js";
@@ -71,6 +71,11 @@ export interface ChangegateOptions {
    * evaluation runs holding it, so whichever replica evaluates next reads newer evidence.
    */
   prLock: PrLock;
+  /**
+   * How often the deliveries of a replica that died are looked for and resumed while this one runs
+   * (ms; default 60 s; 0: only at start-up). A delivery is resumed only once its holder is gone.
+   */
+  resumeSweepMs?: number;
   /** Walk every installation's open PRs at start-up (finds events missed while down). */
   reconcileOnStart: boolean;
   /** Evaluations running at once (MAX_CONCURRENT_EVALUATIONS; default 32); the rest wait, coalesced per PR. */
@@ -121,6 +126,9 @@ export interface Changegate {
   checkOverdue(): Promise<number>;
 }
 
+/** How often a running process looks for deliveries of a replica that died (ChangegateOptions.resumeSweepMs). */
+const DEFAULT_RESUME_SWEEP_MS = 60_000;
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export function defaultOptions(env: NodeJS.ProcessEnv = process.env): ChangegateOptions {
@@ -152,6 +160,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   let recheck: { stop(): void } | null = null;
   let auditScan: { stop(): void } | null = null;
   let overdue: OverdueCheck | null = null;
+  let sweep: ReturnType<typeof setInterval> | null = null;
   let resumed: Promise<number> = Promise.resolve(0);
   /** Start-up work (resume, reconcile) that idle() waits for. */
   let startup: Promise<unknown> = Promise.resolve();
@@ -161,10 +170,10 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   const teams = new TeamCache();
   const deps = pipelineDeps(options, () => probot!, locator, schedule, options.metrics, teams, (key) => scheduler.pending(key));
   /** One job, holding the PR lock. A lock timeout means another replica has the PR: try later. */
-  async function runJob(key: string, job: EvaluationJob, release: () => void): Promise<void> {
+  async function runJob(key: string, job: EvaluationJob, slot: SlotControl): Promise<void> {
     let outcome: EvaluationOutcome;
     try {
-      outcome = await options.prLock.withPrLock(key, () => observeEvaluation(observer, job, () => runEvaluation({ ...deps(), publishing: release }, job)));
+      outcome = await options.prLock.withPrLock(key, () => observeEvaluation(observer, job, () => runEvaluation({ ...deps(), publishing: slot, pause: slot.pause }, job)));
     } catch (err) {
       if (isPrLockTimeout(err)) {
         probot?.log.warn({ pr: key }, err.message);
@@ -184,6 +193,8 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   const scheduler = new Scheduler<EvaluationJob>(runJob, {
     coalesce: coalesceJobs,
     maxRunning: options.maxConcurrentEvaluations ?? DEFAULT_MAX_CONCURRENT_EVALUATIONS,
+    // Fair shares: while several installations wait, a freed slot goes to the one holding the fewest.
+    share: (_key, job) => String(job.ref.installationId),
     onError: (key, err) => probot?.log.error({ err: redactError(err), pr: key }, "evaluation crashed outside the pipeline"),
   });
   const intake = new Intake({ ledger: options.ledger, laterRetryMs: options.laterRetryMs, schedule, log: () => probot?.log });
@@ -218,6 +229,13 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
       app.log.error({ err: redactError(err) }, "could not resume unfinished deliveries");
       return 0;
     });
+    const sweepMs = options.resumeSweepMs ?? DEFAULT_RESUME_SWEEP_MS;
+    if (sweepMs > 0) {
+      sweep = setInterval(() => {
+        void intake.resume().catch((err: unknown) => app.log.error({ err: redactError(err) }, "could not look for deliveries of a replica that died"));
+      }, sweepMs);
+      sweep.unref();
+    }
     if (options.reconcileOnStart) startup = resumed.then(() => reconcileAll(app, locator, schedule));
     if (options.auditScan) {
       const evaluate = (ref: PrRef, head: string) => {
@@ -231,6 +249,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   return {
     appFn,
     stop: () => {
+      if (sweep) clearInterval(sweep);
       recheck?.stop();
       auditScan?.stop();
       overdue?.stop();
@@ -302,7 +321,7 @@ function pipelineDeps(
       }
       return (await held.octokit) as never;
     },
-    readerFor: (id, octokit) => createReader(id, octokit as never, { ...options.reader, clients: readClients, instrument: (client) => instrumentOctokit(client as HookableOctokit, metrics, id) }),
+    readerFor: (id, octokit, pause) => createReader(id, octokit as never, { ...options.reader, clients: readClients, pause, instrument: (client) => instrumentOctokit(client as HookableOctokit, metrics, id) }),
     writerFor,
     tickets: options.tickets,
     teams,

@@ -155,8 +155,19 @@ export class AuditStore {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const fn of this.closers.splice(0)) await fn().catch(() => {});
     await this.db.destroy();
     await this.pgPool?.end();
+  }
+
+  private readonly closers: (() => Promise<void>)[] = [];
+  private closed = false;
+
+  /** Run `fn` when the store closes, before its pools end (a session held on the lock pool gives its connection back). */
+  onClose(fn: () => Promise<void>): void {
+    this.closers.push(fn);
   }
 
   /**

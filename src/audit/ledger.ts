@@ -3,8 +3,11 @@
  * once (a unique insert), and the evaluations a delivery led to are written down before they run,
  * so a delivery whose process was killed is resumed by the next process that starts.
  */
+import { randomUUID } from "node:crypto";
+import type pg from "pg";
 import type { DeliveryLedger, PendingJob } from "../refs.js";
 import type { AuditStore } from "./database.js";
+import { lockKey } from "./hash.js";
 
 const DELIVERY_RETENTION_MS = 14 * 24 * 3600_000;
 const PRUNE_EVERY = 1000;
@@ -15,10 +18,65 @@ const COMPLETE_CHUNK = 500;
 /** Claims per group-committed insert (5 parameters each: far under SQLite's and PostgreSQL's bounds). */
 const CLAIM_CHUNK = 200;
 
+/**
+ * Who holds a delivery. Every row names the process that claimed it (`claimed_by`, a random id per
+ * start); a process resumes a delivery only when its holder is gone. On PostgreSQL a process holds a
+ * session advisory lock on its id for as long as it lives (on a connection of the lock pool): the
+ * server drops it the moment the process or its connection dies, so "gone" is exact, with no
+ * heartbeat to wait out. On SQLite (one process per file) every holder but this process is gone.
+ *
+ * The window this closes: a replica starting while another evaluates took over the other's deliveries
+ * claimed a moment before (no completion yet) and evaluated them a second time.
+ */
 export class StoreDeliveryLedger implements DeliveryLedger {
   private claims = 0;
+  /** This process's id in `claimed_by`. */
+  readonly instance: string;
+  private alive: Promise<void> | null = null;
 
-  constructor(private readonly store: AuditStore) {}
+  constructor(
+    private readonly store: AuditStore,
+    options: { instance?: string } = {},
+  ) {
+    this.instance = options.instance ?? randomUUID();
+  }
+
+  /** PostgreSQL: hold the session lock that says this process is alive, before writing a row that names it. */
+  private live(): Promise<void> {
+    const pool = this.store.pgPool;
+    if (!pool) return Promise.resolve();
+    if (!this.alive) {
+      const held = (this.alive = holdSessionLock(pool, lockKey("replica", this.instance), (release) => this.store.onClose(release), () => {
+        // The connection broke: the lock is gone with it; the next write takes it again.
+        if (this.alive === held) this.alive = null;
+      }));
+      held.catch(() => this.alive === held && (this.alive = null));
+    }
+    return this.alive;
+  }
+
+  /** Whether the process `owner` still lives (holds its session lock); this process always does. */
+  private async holdersGone(owners: string[]): Promise<string[]> {
+    const others = owners.filter((o) => o !== this.instance);
+    const pool = this.store.pgPool;
+    if (!pool) return others; // SQLite: one process per file
+    if (others.length === 0) return [];
+    const client = await pool.connect();
+    const gone: string[] = [];
+    try {
+      for (const owner of others) {
+        const key = lockKey("replica", owner);
+        const r = await client.query<{ got: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS got", [key]);
+        if (r.rows[0]?.got) {
+          gone.push(owner);
+          await client.query("SELECT pg_advisory_unlock($1::bigint)", [key]);
+        }
+      }
+    } finally {
+      client.release();
+    }
+    return gone;
+  }
 
   /** true the first time any process claims `deliveryId`, false for every repeat. */
   claim(deliveryId: string): Promise<boolean> {
@@ -56,9 +114,12 @@ export class StoreDeliveryLedger implements DeliveryLedger {
     for (const c of batch) if (!rows.has(c.deliveryId)) rows.set(c.deliveryId, c.jobs);
     let inserted: Set<string>;
     try {
+      await this.live();
+      // Rows in one order in every process: two replicas' batches never wait on each other crosswise.
+      const values = [...rows].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([delivery_id, jobs]) => ({ delivery_id, claimed_at: claimedAt, jobs, completed_at: null, resumed_at: null, claimed_by: this.instance }));
       const r = await this.store.bookkeeping((db) => db
         .insertInto("delivery")
-        .values([...rows].map(([delivery_id, jobs]) => ({ delivery_id, claimed_at: claimedAt, jobs, completed_at: null, resumed_at: null })))
+        .values(values)
         .onConflict((oc) => oc.column("delivery_id").doNothing())
         .returning("delivery_id")
         .execute());
@@ -97,11 +158,12 @@ export class StoreDeliveryLedger implements DeliveryLedger {
     if (jobs.length === 0) return;
     const text = JSON.stringify(jobs);
     const now = this.store.now().toISOString();
+    await this.live();
     await this.store.bookkeeping((db) =>
       db
         .insertInto("delivery")
-        .values({ delivery_id: deliveryId, claimed_at: now, jobs: text, completed_at: null, resumed_at: null })
-        .onConflict((oc) => oc.column("delivery_id").doUpdateSet({ jobs: text, completed_at: null }))
+        .values({ delivery_id: deliveryId, claimed_at: now, jobs: text, completed_at: null, resumed_at: null, claimed_by: this.instance })
+        .onConflict((oc) => oc.column("delivery_id").doUpdateSet({ jobs: text, completed_at: null, claimed_by: this.instance }))
         .execute(),
     );
   }
@@ -112,19 +174,34 @@ export class StoreDeliveryLedger implements DeliveryLedger {
   }
 
   /**
-   * Deliveries whose evaluations never finished, oldest first, taken over by this process: each is
-   * handed to one caller (a lease of RESUME_LEASE_MS), so replicas starting together do not all
-   * resume the same delivery. A delivery still running on a live replica may be resumed once more:
-   * evaluating again is harmless, and a merge is recorded once (recordMerge finds it on record).
+   * Deliveries whose evaluations never finished and whose holder is gone (a process that died),
+   * oldest first, taken over by this process: each is handed to one caller, so replicas starting
+   * together do not all resume the same delivery, and a delivery a live replica is evaluating is left
+   * to it. A resumed delivery is held by this process from then on (and, for rows written before
+   * holders were recorded, by a lease of RESUME_LEASE_MS).
    */
   async unfinished(): Promise<{ deliveryId: string; jobs: PendingJob[] }[]> {
     const now = this.store.now();
-    const rows = await this.store.db
-      .updateTable("delivery")
-      .set({ resumed_at: now.toISOString() })
+    const leaseOver = new Date(now.getTime() - RESUME_LEASE_MS).toISOString();
+    await this.live();
+    const candidates = await this.store.db
+      .selectFrom("delivery")
+      .select("claimed_by")
+      .distinct()
       .where("completed_at", "is", null)
       .where("jobs", "is not", null)
-      .where((eb) => eb.or([eb("resumed_at", "is", null), eb("resumed_at", "<", new Date(now.getTime() - RESUME_LEASE_MS).toISOString())]))
+      .where((eb) => eb.or([eb("resumed_at", "is", null), eb("resumed_at", "<", leaseOver)]))
+      .execute();
+    const gone = await this.holdersGone(candidates.flatMap((c) => (c.claimed_by ? [c.claimed_by] : [])));
+    const unowned = candidates.some((c) => !c.claimed_by);
+    if (gone.length === 0 && !unowned) return [];
+    const rows = await this.store.db
+      .updateTable("delivery")
+      .set({ resumed_at: now.toISOString(), claimed_by: this.instance })
+      .where("completed_at", "is", null)
+      .where("jobs", "is not", null)
+      .where((eb) => eb.or([eb("resumed_at", "is", null), eb("resumed_at", "<", leaseOver)]))
+      .where((eb) => eb.or([eb("claimed_by", "is", null), ...(gone.length > 0 ? [eb("claimed_by", "in", gone)] : [])]))
       .returning(["delivery_id", "claimed_at", "jobs"])
       .execute();
     return rows
@@ -156,4 +233,30 @@ function parseJobs(text: string | null): PendingJob[] | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Take a session advisory lock on a connection of `pool` and keep that connection for as long as the
+ * process lives (`onClose` gives it back, destroyed, which ends the lock). `onBroken` is told when the
+ * connection fails (the server ended the lock).
+ */
+async function holdSessionLock(pool: pg.Pool, key: string, onClose: (release: () => Promise<void>) => void, onBroken: () => void): Promise<void> {
+  const client = await pool.connect();
+  let released = false;
+  const release = async () => {
+    if (released) return;
+    released = true;
+    client.release(true);
+  };
+  client.on("error", () => {
+    onBroken();
+    void release();
+  });
+  try {
+    await client.query("SELECT pg_advisory_lock($1::bigint)", [key]);
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  onClose(release);
 }

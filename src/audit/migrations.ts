@@ -93,6 +93,12 @@ export interface DeliveryTable {
   completed_at: string | null;
   /** Set when a starting process took the delivery over to resume it (a lease, see unfinished()). */
   resumed_at: string | null;
+  /**
+   * The process (a random id per start) that claimed or took the delivery over: another process resumes
+   * it only once that one is gone (ledger.ts: a session advisory lock on PostgreSQL). Null in rows
+   * written before 0003.
+   */
+  claimed_by: string | null;
 }
 
 export interface PrSequenceTable {
@@ -213,6 +219,13 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           for each row execute function changegate_audit_append_only()`.execute(db);
         await sql`create trigger audit_record_no_truncate before truncate on audit_record
           for each statement execute function changegate_audit_append_only()`.execute(db);
+      },
+    },
+    "0003_delivery_owner": {
+      // Which process holds a delivery: a replica starting up no longer resumes a delivery that a live
+      // replica claimed a moment ago and is evaluating (it was evaluated by both).
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable("delivery").addColumn("claimed_by", "text").execute();
       },
     },
   };

@@ -1,7 +1,7 @@
 /**
  * One-line descriptions of the policy's keys, shown by editors from the JSON Schema (hover and
  * completion). Kept apart from schema.ts so the schema stays easy to read and to merge; a key's own
- * `.describe()`/`.meta()` in schema.ts wins over the line here. The README's policy table is the
+ * `.describe()`/`.meta()` in schema.ts wins over the line here. The policy table in docs/policy.md is the
  * full reference (test/unit/policy-schema.test.ts keeps both in step with the schema).
  */
 export const KEY_DESCRIPTIONS: Record<string, string> = {

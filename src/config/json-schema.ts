@@ -40,7 +40,7 @@ export function policyJsonSchema(): JsonSchema {
   const out: JsonSchema = {
     $schema: schema.$schema,
     title: "changegate policy (.github/changegate.yml)",
-    description: "The changegate policy. Validate a file with `changegate config check FILE`; the README's policy reference explains every key.",
+    description: "The changegate policy. Validate a file with `changegate config check FILE`; docs/policy.md explains every key.",
     ...withoutDialect(schema),
   };
   out.properties = { _extends: { type: "string", minLength: 1 }, ...out.properties };

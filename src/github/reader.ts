@@ -27,6 +27,12 @@ export interface ReaderOptions {
    * Absent: a client per reader.
    */
   clients?: Map<number, unknown>;
+  /**
+   * The evaluation's scheduler slot: while this read waits out a rate-limit pause (its own sleep, or
+   * its turn behind an installation's read that sleeps), the slot is given back so that another
+   * installation's PR runs meanwhile. Absent: the wait holds the slot.
+   */
+  pause?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 export const defaultReaderOptions: ReaderOptions = { retries: 3, maxRetryAfterSeconds: 60, timeoutMs: 30_000 };
@@ -49,20 +55,76 @@ interface TokenSource {
 }
 
 const queues = new Map<string, Promise<unknown>>();
+/** Installations whose reads wait out a secondary rate limit now (a read sleeping on retry-after). */
+const pausedInstallations = new Map<string, number>();
 
-/** Run `fn` after every earlier read of the same installation has finished. */
-function serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Run `fn` after every earlier read of the same installation has finished. While this waits for
+ * its turn behind an installation that is paused by a rate limit, the wait goes through `pause`.
+ */
+function serial<T>(key: string, fn: () => Promise<T>, pause?: <U>(w: () => Promise<U>) => Promise<U>): Promise<T> {
   const prev = queues.get(key) ?? Promise.resolve();
-  const next = prev.then(fn, fn);
+  const turn = prev.then(
+    () => undefined,
+    () => undefined,
+  );
+  const next = waitTurn(key, turn, pause).then(fn);
   const settled = next.then(
     () => undefined,
     () => undefined,
   );
   queues.set(key, settled);
   void settled.then(() => {
-    if (queues.get(key) === settled) queues.delete(key);
+    if (queues.get(key) !== settled) return;
+    queues.delete(key);
+    // Nobody waits for a turn any more: the pause signal (and the reactions of earlier waits) goes too.
+    pauseStarts.delete(key);
   });
   return next;
+}
+
+/** Resolved when a pause of the installation starts (reads waiting for their turn then give their slots back). */
+const pauseStarts = new Map<string, { started: Promise<void>; start(): void }>();
+
+function pauseStarted(key: string): Promise<void> {
+  let held = pauseStarts.get(key);
+  if (!held) {
+    let start!: () => void;
+    const started = new Promise<void>((r) => (start = r));
+    held = { started, start };
+    pauseStarts.set(key, held);
+  }
+  return held.started;
+}
+
+/**
+ * Wait for this read's turn. Holding the slot while the installation's reads simply take turns; once
+ * the installation is paused by a rate limit (now or while waiting), the rest of the wait gives the slot back.
+ */
+async function waitTurn(key: string, turn: Promise<void>, pause?: <U>(w: () => Promise<U>) => Promise<U>): Promise<void> {
+  if (!pause) return turn;
+  if (!pausedInstallations.has(key)) {
+    let done = false;
+    const first = await Promise.race([turn.then(() => (done = true)), pauseStarted(key)]);
+    if (first === true || done) return;
+  }
+  await pause(() => turn);
+}
+
+/** Sleep `ms` with the installation marked as paused (reads queued behind it give their slots back). */
+async function pausedSleep(key: string, ms: number, pause?: <U>(w: () => Promise<U>) => Promise<U>): Promise<void> {
+  pausedInstallations.set(key, (pausedInstallations.get(key) ?? 0) + 1);
+  const starts = pauseStarts.get(key);
+  pauseStarts.delete(key);
+  starts?.start();
+  try {
+    const sleep = () => new Promise<void>((r) => setTimeout(r, ms));
+    await (pause ? pause(sleep) : sleep());
+  } finally {
+    const n = (pausedInstallations.get(key) ?? 1) - 1;
+    if (n > 0) pausedInstallations.set(key, n);
+    else pausedInstallations.delete(key);
+  }
 }
 
 export function createReader(installationId: number, source: TokenSource, options: ReaderOptions = defaultReaderOptions): GraphqlReader {
@@ -111,17 +173,22 @@ export function createReader(installationId: number, source: TokenSource, option
       return reads;
     },
     query(query, variables) {
-      return serial(String(installationId), async () => {
-        for (let attempt = 0; ; attempt++) {
-          try {
-            return await once(query, variables);
-          } catch (err) {
-            const wait = secondaryLimitWait(err, options.maxRetryAfterSeconds);
-            if (wait === null || attempt >= options.retries) throw err;
-            await new Promise((r) => setTimeout(r, wait * 1000));
+      const key = String(installationId);
+      return serial(
+        key,
+        async () => {
+          for (let attempt = 0; ; attempt++) {
+            try {
+              return await once(query, variables);
+            } catch (err) {
+              const wait = secondaryLimitWait(err, options.maxRetryAfterSeconds);
+              if (wait === null || attempt >= options.retries) throw err;
+              await pausedSleep(key, wait * 1000, options.pause);
+            }
           }
-        }
-      });
+        },
+        options.pause,
+      );
     },
   };
 }

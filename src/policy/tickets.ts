@@ -62,7 +62,7 @@ export function evaluateTickets(t: TicketEvidence, s: TicketSettings): TicketsRe
         ...base,
         status: "fail",
         summary: "Jira is not configured on this changegate server, so tickets cannot be checked",
-        todo: ["Ask the changegate operators to set JIRA_BASE_URL and Jira credentials (see the README), then re-run."],
+        todo: ["Ask the changegate operators to set JIRA_BASE_URL and Jira credentials (see docs/jira.md), then re-run."],
         tickets: lines,
       };
     case "auth_failed":

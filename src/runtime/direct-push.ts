@@ -75,7 +75,7 @@ export async function handlePush(deps: DirectPushDeps, deliveryId: string, paylo
     return "ignored";
   }
   const p = parsed.data;
-  // Tag pushes and deleted branches change no branch's content: ignored (documented in the README).
+  // Tag pushes and deleted branches change no branch's content: ignored (documented in docs/policy.md, "Events").
   if (!p.ref.startsWith("refs/heads/") || p.deleted || p.after === ZERO) return "ignored";
   const owner = p.repository.owner.login ?? p.repository.owner.name;
   if (!owner) return "ignored";

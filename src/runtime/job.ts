@@ -54,7 +54,8 @@ export interface PipelineDeps {
   log: Logger;
   /** An installation-authenticated Octokit (Probot's, with its throttling and retries). */
   octokitFor(installationId: number): Promise<Writer & { auth: (o: { type: "installation" }) => Promise<unknown> }>;
-  readerFor(installationId: number, octokit: unknown): GraphqlReader;
+  /** `pause` (the scheduler's): a read waiting out a rate-limit pause gives the evaluation's slot back meanwhile. */
+  readerFor(installationId: number, octokit: unknown, pause?: <T>(fn: () => Promise<T>) => Promise<T>): GraphqlReader;
   /** The writer for a job's check and digest (the write scheduler, github/write-scheduler.ts); absent: `octokit` itself. */
   writerFor?(job: EvaluationJob, octokit: Writer): Writer;
   tickets: TicketLookupService | null;
@@ -90,6 +91,11 @@ export interface PipelineDeps {
    * hourly cap a digest may wait long; the next PRs' checks must not wait behind it).
    */
   publishing?(): void;
+  /**
+   * Runs `fn` with the evaluation's slot given back (a rate-limit pause: another installation's PR
+   * runs meanwhile), and takes a slot again before returning. Absent: `fn` runs holding the slot.
+   */
+  pause?<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 export interface EvaluationOutcome {

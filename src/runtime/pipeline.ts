@@ -35,7 +35,7 @@ export { newJob, type EvaluationJob, type EvaluationOutcome, type PipelineDeps }
 export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Promise<EvaluationOutcome> {
   const installationOctokit = await deps.octokitFor(job.ref.installationId);
   const octokit = deps.writerFor?.(job, installationOctokit) ?? installationOctokit;
-  const run: Run = { job, log: jobLog(deps, job), octokit, reader: deps.readerFor(job.ref.installationId, installationOctokit) };
+  const run: Run = { job, log: jobLog(deps, job), octokit, reader: deps.readerFor(job.ref.installationId, installationOctokit, deps.pause) };
   if (job.kind === "merge") return mergeStage(deps, run);
   if (job.kind === "retro") return mergeStage(deps, run, true);
   const decision = await decide(deps, run);

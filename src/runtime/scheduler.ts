@@ -14,7 +14,20 @@ export interface SchedulerOptions<J> {
    * half-finished evaluation per PR holding its clients, answers and renderings.
    */
   maxRunning?: number;
+  /**
+   * The share a run belongs to (the installation): while runs of several shares wait for a slot, a
+   * freed slot goes to the waiting share holding the fewest slots (round robin among equals), so one
+   * installation's burst cannot hold every slot while another's PR waits. Default: one share.
+   */
+  share?: (key: string, job: J) => string;
 }
+
+/**
+ * What a run gets besides its job: calling it gives the run's slot back early (it then only waits,
+ * e.g. on GitHub writes); `pause(fn)` gives the slot back while `fn` runs (a rate-limit pause) and
+ * takes one again, fairly, before returning.
+ */
+export type SlotControl = (() => void) & { pause<T>(fn: () => Promise<T>): Promise<T> };
 
 interface Slot<J> {
   running: Promise<void>;
@@ -27,11 +40,17 @@ export class Scheduler<J> {
   private evaluations = 0;
   private coalesced = 0;
   private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  /** Runs waiting for a slot, per share, first come first served within a share. */
+  private readonly waiting = new Map<string, (() => void)[]>();
+  /** Slots held per share. */
+  private readonly held = new Map<string, number>();
+  /** Shares in the order they were last served (round robin among shares holding as many slots). */
+  private served = 0;
+  private readonly lastServed = new Map<string, number>();
 
   constructor(
-    /** `release` gives the run's maxRunning slot back early (it then only waits, e.g. on GitHub writes). */
-    private readonly run: (key: string, job: J, release: () => void) => Promise<void>,
+    /** `slot()` gives the run's maxRunning slot back early; `slot.pause(fn)` gives it back while fn runs. */
+    private readonly run: (key: string, job: J, slot: SlotControl) => Promise<void>,
     private readonly options: SchedulerOptions<J>,
   ) {}
 
@@ -56,7 +75,8 @@ export class Scheduler<J> {
     let job: J | null = first;
     let waiters: (() => void)[] = [];
     while (job) {
-      await this.permit();
+      const share = this.options.share?.(key, job) ?? "";
+      await this.permit(share);
       // Everything requested while this waited for its turn is served by this run.
       if (slot.pending) {
         job = this.options.coalesce(job, slot.pending);
@@ -68,10 +88,22 @@ export class Scheduler<J> {
       const release = () => {
         if (!held) return;
         held = false;
-        this.release();
+        this.release(share);
       };
+      const control: SlotControl = Object.assign(release, {
+        pause: async <T>(fn: () => Promise<T>): Promise<T> => {
+          if (!held) return fn();
+          release();
+          try {
+            return await fn();
+          } finally {
+            await this.permit(share);
+            held = true;
+          }
+        },
+      });
       try {
-        await this.run(key, job, release);
+        await this.run(key, job, control);
       } catch (err) {
         try {
           this.options.onError(key, err);
@@ -90,25 +122,69 @@ export class Scheduler<J> {
     this.slots.delete(key);
   }
 
-  private permit(): Promise<void> | void {
+  private permit(share: string): Promise<void> | void {
     const max = this.options.maxRunning ?? Infinity;
-    if (this.running < max) {
+    // A free slot is taken at once only when nobody waits: arrivals never overtake the queue.
+    if (this.running < max && this.queuedRuns === 0) {
       this.running++;
+      this.take(share);
       return;
     }
-    return new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.queuedRuns++;
+    return new Promise<void>((resolve) => {
+      const list = this.waiting.get(share);
+      if (list) list.push(resolve);
+      else this.waiting.set(share, [resolve]);
+    });
   }
 
-  /** Hands the permit to the longest-waiting run, if any. */
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.running--;
+  private queuedRuns = 0;
+
+  private take(share: string): void {
+    this.held.set(share, (this.held.get(share) ?? 0) + 1);
+    this.lastServed.set(share, ++this.served);
+  }
+
+  /**
+   * Hands the slot to a waiting run: of the shares with runs waiting, the one holding the fewest
+   * slots, and among those the one served longest ago (round robin). No one waiting: the slot is free.
+   */
+  private release(share: string): void {
+    const n = (this.held.get(share) ?? 1) - 1;
+    if (n > 0) this.held.set(share, n);
+    else {
+      this.held.delete(share);
+      if (!this.waiting.has(share)) this.lastServed.delete(share);
+    }
+    let best: string | null = null;
+    for (const s of this.waiting.keys()) {
+      if (best === null) {
+        best = s;
+        continue;
+      }
+      const d = (this.held.get(s) ?? 0) - (this.held.get(best) ?? 0);
+      if (d < 0 || (d === 0 && (this.lastServed.get(s) ?? 0) < (this.lastServed.get(best) ?? 0))) best = s;
+    }
+    if (best === null) {
+      this.running--;
+      return;
+    }
+    const list = this.waiting.get(best)!;
+    const next = list.shift()!;
+    if (list.length === 0) this.waiting.delete(best);
+    this.queuedRuns--;
+    this.take(best);
+    next();
   }
 
   /** Runs waiting for a permit (maxRunning). */
   get queued(): number {
-    return this.waiting.length;
+    return this.queuedRuns;
+  }
+
+  /** Slots held now, per share (metrics, tests). */
+  heldBy(share: string): number {
+    return this.held.get(share) ?? 0;
   }
 
   /** The follow-up job waiting for `key` while it is being evaluated, if any (a newer request). */

@@ -233,8 +233,9 @@ export function storeContract(factory: () => StoreFactory): void {
     });
 
     test("claimPending claims and records the jobs in one go, once across two store instances", async () => {
-      const a = new StoreDeliveryLedger(await open());
-      const b = new StoreDeliveryLedger(await open());
+      const [sa, sb] = [await open(), await open()];
+      const a = new StoreDeliveryLedger(sa);
+      const b = new StoreDeliveryLedger(sb);
       const job = (n: number) => ({ ref: ref(n), event: "pull_request.opened", expectedHead: null, merge: false });
       const claims = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).claimPending("dp-1", [job(i + 1)])));
       expect(claims.filter(Boolean)).toHaveLength(1);
@@ -243,6 +244,8 @@ export function storeContract(factory: () => StoreFactory): void {
       expect(await a.claim("dp-1")).toBe(false);
       expect(await b.claimPending("dp-2", [])).toBe(true);
       expect(await a.claimPending("dp-2", [job(9)])).toBe(false);
+      // Both processes die: a third resumes what they left.
+      await Promise.all([sa.close(), sb.close()]);
       expect(await new StoreDeliveryLedger(await open()).unfinished()).toEqual([{ deliveryId: "dp-1", jobs: [job(winner)] }]);
     });
 
@@ -266,6 +269,7 @@ export function storeContract(factory: () => StoreFactory): void {
       expect(got[7]).toBe(false); // g-3 again, after its first claim at index 3 in the same batch
       expect(got[9]).toBe(false); // g-0 again
       expect(got[3]).toBe(true);
+      await store.close(); // the process dies: another resumes its deliveries
       const unfinished = await new StoreDeliveryLedger(await open()).unfinished();
       // Only the claims that carried jobs and won are pending, with their own jobs.
       expect(unfinished.find((d) => d.deliveryId === "g-4")).toEqual({ deliveryId: "g-4", jobs: [job(4)] });
@@ -273,12 +277,14 @@ export function storeContract(factory: () => StoreFactory): void {
     });
 
     test("completeMany completes every delivery it names, and only those", async () => {
-      const a = new StoreDeliveryLedger(await open());
+      const sa = await open();
+      const a = new StoreDeliveryLedger(sa);
       const job = (n: number) => ({ ref: ref(n), event: "pull_request.opened", expectedHead: null, merge: false });
       const ids = Array.from({ length: 1203 }, (_, i) => `dm-${i}`);
       for (const [i, id] of ids.entries()) expect(await a.claimPending(id, [job(i % 50)])).toBe(true);
       await a.completeMany(ids.filter((id) => id !== "dm-7" && id !== "dm-1202"));
       await a.completeMany([]);
+      await sa.close(); // the process dies: another resumes its deliveries
       const left = await new StoreDeliveryLedger(await open()).unfinished();
       expect(left.map((d) => d.deliveryId).sort()).toEqual(["dm-1202", "dm-7"]);
     });
@@ -286,21 +292,25 @@ export function storeContract(factory: () => StoreFactory): void {
     test("unfinished deliveries are resumed once, oldest first, and completed ones never", async () => {
       let t = Date.parse("2026-03-01T10:00:00Z");
       const now = () => new Date((t += 1000));
-      const a = new StoreDeliveryLedger(await open({ now }));
+      const sa = await open({ now });
+      const a = new StoreDeliveryLedger(sa);
       const job = (n: number) => ({ ref: ref(n), event: "pull_request.opened", expectedHead: null, merge: false });
       for (const id of ["d-1", "d-2", "d-3"]) await a.claim(id);
       await a.pending("d-2", [job(2)]);
       await a.pending("d-1", [job(1), job(11)]);
       await a.pending("d-3", [job(3)]);
       await a.complete("d-3");
-      const b = new StoreDeliveryLedger(await open({ now }));
+      await sa.close(); // a dies with d-1 and d-2 unfinished
+      const sb = await open({ now });
+      const b = new StoreDeliveryLedger(sb);
       const c = new StoreDeliveryLedger(await open({ now }));
       expect(await b.unfinished()).toEqual([
         { deliveryId: "d-1", jobs: [job(1), job(11)] },
         { deliveryId: "d-2", jobs: [job(2)] },
       ]);
       expect(await c.unfinished()).toEqual([]);
-      // The process that took them over died too: after the lease another one takes them.
+      // The process that took them over died too: another one takes them.
+      await sb.close();
       t += 11 * 60_000;
       expect((await c.unfinished()).map((d) => d.deliveryId)).toEqual(["d-1", "d-2"]);
     });

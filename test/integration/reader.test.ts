@@ -130,6 +130,47 @@ describe("createReader", () => {
     expect(scope.pendingMocks()).toStrictEqual([]);
   });
 
+  test("a rate-limit pause gives the evaluation's slot back: the sleep and the turns of reads queued behind it", async () => {
+    const id = nextInstallation();
+    const scope = nock("https://api.github.com")
+      .post("/graphql")
+      .reply(403, { message: "You have exceeded a secondary rate limit." }, { "retry-after": "1" })
+      .post("/graphql")
+      .times(2)
+      .reply(200, { data: { viewer: { login: "x" } } });
+    const log: string[] = [];
+    const pauseOf = (who: string) => async <T>(fn: () => Promise<T>): Promise<T> => {
+      log.push(`${who} gives its slot back`);
+      try {
+        return await fn();
+      } finally {
+        log.push(`${who} takes a slot again`);
+      }
+    };
+    const options: ReaderOptions = { retries: 1, maxRetryAfterSeconds: 1 };
+    const first = createReader(id, source(), { ...options, pause: pauseOf("first") });
+    const second = createReader(id, source(), { ...options, pause: pauseOf("second") });
+    const a = first.query(QUERY, { n: 1 });
+    // Queued behind the first read before its pause starts: it gives its slot back once the pause begins.
+    const b = second.query(QUERY, { n: 2 });
+    await Promise.all([a, b]);
+    expect(log).toEqual(["first gives its slot back", "second gives its slot back", "first takes a slot again", "second takes a slot again"]);
+    expect(scope.pendingMocks()).toStrictEqual([]);
+  });
+
+  test("reads of one installation taking turns without a pause keep their slots", async () => {
+    const id = nextInstallation();
+    const scope = nock("https://api.github.com").post("/graphql").times(2).reply(200, { data: { viewer: { login: "x" } } });
+    const log: string[] = [];
+    const pause = async <T>(fn: () => Promise<T>): Promise<T> => {
+      log.push("paused");
+      return fn();
+    };
+    await Promise.all([createReader(id, source(), { ...noRetry, pause }).query(QUERY, { n: 1 }), createReader(id, source(), { ...noRetry, pause }).query(QUERY, { n: 2 })]);
+    expect(log).toEqual([]);
+    expect(scope.pendingMocks()).toStrictEqual([]);
+  });
+
   test("a second secondary limit after the one retry is thrown", async () => {
     const scope = nock("https://api.github.com")
       .post("/graphql")

@@ -67,6 +67,58 @@ describe("two replicas on one PostgreSQL", () => {
     expect(a.h.changegate.stats().duplicates + b.h.changegate.stats().duplicates).toBe(1);
   });
 
+  test("a replica starting while another evaluates a delivery does not take it over (it was evaluated by both)", async () => {
+    let answer!: () => void;
+    const answered = new Promise<void>((r) => (answer = r));
+    const scope = mockToken(nock(API))
+      .post("/graphql")
+      .reply(async () => {
+        await answered;
+        return [200, { data: evidenceData({ reviews: [] }) }];
+      })
+      .post(`${REPO_PATH}/check-runs`)
+      .reply(201, { id: 1 })
+      .post(`${REPO_PATH}/issues/1/comments`)
+      .reply(201, { id: 2 });
+    const delivered = a.h.deliver("pull_request", pullRequestEvent("opened"), "in-flight");
+    // a has claimed the delivery and is reading GitHub: its row is unfinished, its holder alive.
+    for (let i = 0; i < 100 && a.h.changegate.stats().active === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(a.h.changegate.stats().active).toBe(1);
+    const c = await replica(schema.url);
+    try {
+      expect(await c.h.changegate.resumed()).toBe(0);
+      answer();
+      await delivered;
+      await a.h.changegate.idle();
+      await c.h.changegate.idle();
+      expect(scope.pendingMocks()).toStrictEqual([]);
+      expect(a.h.changegate.stats().evaluations + c.h.changegate.stats().evaluations).toBe(1);
+    } finally {
+      answer();
+      await c.store.close();
+    }
+  });
+
+  test("a delivery whose replica died is resumed by another; one a live replica holds is not", async () => {
+    const job = { ref: { installationId: 1, owner: "acme", repo: "payments", number: 1 }, event: "pull_request.opened", expectedHead: null, merge: false };
+    const la = new StoreDeliveryLedger(a.store);
+    const lb = new StoreDeliveryLedger(b.store);
+    expect(await la.claimPending("held-by-a", [job])).toBe(true);
+    expect(await lb.unfinished()).toEqual([]);
+    // a dies: its connections close, and with them the session lock that said it was alive.
+    await a.store.close();
+    a.store = await AuditStore.open(schema.url); // afterEach closes it
+    const resumed = await lb.unfinished();
+    expect(resumed.map((r) => r.deliveryId)).toEqual(["held-by-a"]);
+    // Taken over once: a third process finds nothing while b lives.
+    const third = await AuditStore.open(schema.url);
+    try {
+      expect(await new StoreDeliveryLedger(third).unfinished()).toEqual([]);
+    } finally {
+      await third.close();
+    }
+  });
+
   test("two replicas never evaluate one PR at once: the second reads after the first published", async () => {
     const order: string[] = [];
     let reads = 0;

@@ -1,7 +1,7 @@
 /**
- * The policy's JSON Schema and its README reference cannot drift from the zod schema:
+ * The policy's JSON Schema and its reference in docs/policy.md cannot drift from the zod schema:
  *   - schema/changegate.schema.json is what `npm run schema` writes today;
- *   - every key of the schema has a row in the README's policy table, every row names a key of
+ *   - every key of the schema has a row in the policy table of docs/policy.md, every row names a key of
  *     the schema, and the Default column agrees with the schema's defaults;
  *   - the descriptions name only keys that exist.
  * Each failure message says exactly what to add or change.
@@ -16,7 +16,7 @@ import { policyJsonSchema, policyJsonSchemaText, schemaKeys, type JsonSchema } f
 import { configSchema } from "../../src/config/schema.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const README = readFileSync(join(ROOT, "README.md"), "utf8");
+const POLICY_DOC = readFileSync(join(ROOT, "docs", "policy.md"), "utf8");
 const POLICY_HEADING = "## The policy: `.github/changegate.yml`";
 
 interface Row {
@@ -26,13 +26,13 @@ interface Row {
 }
 
 /** The policy reference's rows: every `| \`key\` | type | default | meaning |` line of the policy section. */
-function policyTableRows(readme: string): Row[] {
-  const start = readme.indexOf(POLICY_HEADING);
-  if (start < 0) throw new Error(`README.md has no "${POLICY_HEADING}" section`);
+function policyTableRows(doc: string): Row[] {
+  const start = doc.indexOf(POLICY_HEADING);
+  if (start < 0) throw new Error(`docs/policy.md has no "${POLICY_HEADING}" section`);
   // The reference table is the section's own text, before its first subsection (### …) or the next
   // section: subsections explain features with tables of their own (the org floors, say).
-  const ends = ["\n## ", "\n### "].map((h) => readme.indexOf(h, start + POLICY_HEADING.length)).filter((i) => i >= 0);
-  const section = readme.slice(start, ends.length > 0 ? Math.min(...ends) : undefined);
+  const ends = ["\n## ", "\n### "].map((h) => doc.indexOf(h, start + POLICY_HEADING.length)).filter((i) => i >= 0);
+  const section = doc.slice(start, ends.length > 0 ? Math.min(...ends) : undefined);
   const rows: Row[] = [];
   for (const line of section.split("\n")) {
     const m = /^\|\s*`([A-Za-z_][\w.]*)`\s*\|([^|]*)\|([^|]*)\|/.exec(line);
@@ -41,7 +41,7 @@ function policyTableRows(readme: string): Row[] {
   return rows;
 }
 
-/** The default a README cell states: a single `literal` (read as YAML), or none (words such as "not set"). */
+/** The default a reference cell states: a single `literal` (read as YAML), or none (words such as "not set"). */
 function stated(cell: string): { literal: true; value: unknown } | { literal: false } {
   const m = /^`([^`]+)`$/.exec(cell);
   return m ? { literal: true, value: parse(m[1]!) } : { literal: false };
@@ -50,7 +50,7 @@ function stated(cell: string): { literal: true; value: unknown } | { literal: fa
 const schema = policyJsonSchema();
 // Keys starting with _ (_extends) are loader directives, documented in prose.
 const keys = schemaKeys(schema).filter((k) => !k.path.startsWith("_"));
-const rows = policyTableRows(README);
+const rows = policyTableRows(POLICY_DOC);
 
 describe("the committed JSON Schema", () => {
   test("schema/changegate.schema.json is current (run `npm run schema` and commit it)", () => {
@@ -105,7 +105,7 @@ describe("the committed JSON Schema", () => {
   });
 });
 
-describe("the README's policy reference", () => {
+describe("the policy reference (docs/policy.md)", () => {
   test("the table was found", () => {
     expect(rows.length).toBeGreaterThan(10);
   });
@@ -119,14 +119,14 @@ describe("the README's policy reference", () => {
         const def = d === undefined ? "not set" : `\`${JSON.stringify(d).replace(/"/g, "")}\``;
         return `| \`${k.path}\` | ${describeType(k.node)} | ${def} | ${typeof k.node.description === "string" ? k.node.description : "…"} |`;
       });
-      throw new Error(`README.md's policy table ("${POLICY_HEADING}") lacks ${missing.length} key(s) of the schema. Add these rows (and say what each means):\n${lines.join("\n")}`);
+      throw new Error(`docs/policy.md's policy table ("${POLICY_HEADING}") lacks ${missing.length} key(s) of the schema. Add these rows (and say what each means):\n${lines.join("\n")}`);
     }
   });
 
   test("every row names a key of the schema", () => {
     const known = new Set(schemaKeys(schema).map((k) => k.path));
     const unknown = rows.filter((r) => !known.has(r.key)).map((r) => r.key);
-    if (unknown.length > 0) throw new Error(`README.md's policy table documents keys the schema does not have: ${unknown.join(", ")} (remove the rows, or add the keys to src/config/schema.ts)`);
+    if (unknown.length > 0) throw new Error(`docs/policy.md's policy table documents keys the schema does not have: ${unknown.join(", ")} (remove the rows, or add the keys to src/config/schema.ts)`);
   });
 
   test("every row's Default agrees with the schema", () => {
@@ -138,16 +138,16 @@ describe("the README's policy reference", () => {
       const s = stated(r.default);
       const d = node.default;
       if (s.literal && JSON.stringify(s.value) !== JSON.stringify(d)) {
-        wrong.push(`${r.key}: the README says ${r.default}, the schema's default is ${d === undefined ? "none (write e.g. \"not set\")" : `\`${JSON.stringify(d)}\``}`);
+        wrong.push(`${r.key}: docs/policy.md says ${r.default}, the schema's default is ${d === undefined ? "none (write e.g. \"not set\")" : `\`${JSON.stringify(d)}\``}`);
       } else if (!s.literal && d !== undefined && !(typeof d === "object" && d !== null && !Array.isArray(d))) {
-        wrong.push(`${r.key}: the README says "${r.default}", the schema's default is \`${JSON.stringify(d)}\` (write it as \`${JSON.stringify(d).replace(/"/g, "")}\`)`);
+        wrong.push(`${r.key}: docs/policy.md says "${r.default}", the schema's default is \`${JSON.stringify(d)}\` (write it as \`${JSON.stringify(d).replace(/"/g, "")}\`)`);
       }
     }
-    if (wrong.length > 0) throw new Error(`README.md's policy table disagrees with the schema's defaults:\n${wrong.join("\n")}`);
+    if (wrong.length > 0) throw new Error(`docs/policy.md's policy table disagrees with the schema's defaults:\n${wrong.join("\n")}`);
   });
 
-  test("the drift checks can fail: a README without a key, with an unknown key, or with a wrong default", () => {
-    const without = policyTableRows(README.replace(/^\| `approvals\.required` .*\n/m, ""));
+  test("the drift checks can fail: a reference without a key, with an unknown key, or with a wrong default", () => {
+    const without = policyTableRows(POLICY_DOC.replace(/^\| `approvals\.required` .*\n/m, ""));
     expect(without.some((r) => r.key === "approvals.required")).toBe(false);
     expect(stated("`2`")).toEqual({ literal: true, value: 2 });
     expect(stated("the default branch")).toEqual({ literal: false });

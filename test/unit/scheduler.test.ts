@@ -409,6 +409,105 @@ describe("Scheduler limits (MAX_CONCURRENT_EVALUATIONS) and the heap", () => {
     expect(s.queued).toBe(0);
   });
 
+  describe("fair shares between installations", () => {
+    /** Keys "<installation>/<pr>"; runs finish when the test says so. */
+    function shared(maxRunning: number) {
+      const started: string[] = [];
+      const finish = new Map<string, () => void>();
+      const controls = new Map<string, import("../../src/runtime/scheduler.js").SlotControl>();
+      const s = new Scheduler<string>(
+        async (key, _job, slot) => {
+          started.push(key);
+          controls.set(key, slot);
+          await new Promise<void>((r) => finish.set(key, r));
+        },
+        { coalesce: (_a, b) => b, onError: () => {}, maxRunning, share: (key) => key.split("/")[0]! },
+      );
+      const tick = () => new Promise((r) => setImmediate(r));
+      return { s, started, finish, controls, tick };
+    }
+
+    test("a freed slot goes to the installation holding the fewest, not to the flood's next PR", async () => {
+      const g = shared(2);
+      const flood = Array.from({ length: 6 }, (_, i) => g.s.request(`big/${i}`, "x"));
+      await g.tick();
+      expect(g.started).toEqual(["big/0", "big/1"]);
+      const small = g.s.request("small/1", "x");
+      await g.tick();
+      // The flood asked first, but small holds no slot: the next freed slot is small's.
+      g.finish.get("big/0")!();
+      await g.tick();
+      expect(g.started).toEqual(["big/0", "big/1", "small/1"]);
+      expect(g.s.heldBy("big")).toBe(1);
+      expect(g.s.heldBy("small")).toBe(1);
+      g.finish.get("small/1")!();
+      await small;
+      for (let i = 1; i < 6; i++) {
+        await g.tick();
+        g.finish.get(`big/${i}`)!();
+      }
+      await Promise.all(flood);
+      expect(g.started.filter((k) => k.startsWith("big/"))).toHaveLength(6);
+      expect(g.s.queued).toBe(0);
+    });
+
+    test("one installation alone uses every slot", async () => {
+      const g = shared(3);
+      const all = Array.from({ length: 5 }, (_, i) => g.s.request(`one/${i}`, "x"));
+      await g.tick();
+      expect(g.started).toEqual(["one/0", "one/1", "one/2"]);
+      for (let i = 0; i < 5; i++) {
+        g.finish.get(`one/${i}`)!();
+        await g.tick();
+      }
+      await Promise.all(all);
+      expect(g.started).toHaveLength(5);
+    });
+
+    test("shares with as many slots are served in turn (round robin)", async () => {
+      const g = shared(1);
+      const all = [g.s.request("a/1", "x"), g.s.request("a/2", "x"), g.s.request("a/3", "x"), g.s.request("b/1", "x"), g.s.request("b/2", "x"), g.s.request("c/1", "x")];
+      await g.tick();
+      const order = () => g.started.slice();
+      for (const key of ["a/1", "b/1", "c/1", "a/2", "b/2", "a/3"]) {
+        expect(order().at(-1)).toBe(key);
+        g.finish.get(key)!();
+        await g.tick();
+      }
+      await Promise.all(all);
+      expect(g.started).toEqual(["a/1", "b/1", "c/1", "a/2", "b/2", "a/3"]);
+    });
+
+    test("a run waiting out a rate-limit pause gives its slot back, and takes one again after", async () => {
+      const g = shared(1);
+      const paused = g.s.request("slow/1", "x");
+      await g.tick();
+      const other = g.s.request("quick/1", "x");
+      await g.tick();
+      expect(g.started).toEqual(["slow/1"]);
+      let pauseOver!: () => void;
+      const afterPause = g.controls.get("slow/1")!.pause(() => new Promise<void>((r) => (pauseOver = r)));
+      await g.tick();
+      // slow/1 sleeps without its slot: quick/1 runs meanwhile.
+      expect(g.started).toEqual(["slow/1", "quick/1"]);
+      let resumed = false;
+      void afterPause.then(() => (resumed = true));
+      pauseOver();
+      await g.tick();
+      // The pause is over, but the only slot is quick/1's: slow/1 waits for it.
+      expect(resumed).toBe(false);
+      expect(g.s.queued).toBe(1);
+      g.finish.get("quick/1")!();
+      await other;
+      await g.tick();
+      expect(resumed).toBe(true);
+      g.finish.get("slow/1")!();
+      await paused;
+      expect(g.s.queued).toBe(0);
+      expect(g.s.heldBy("slow")).toBe(0);
+    });
+  });
+
   test("MAX_CONCURRENT_EVALUATIONS: default, a valid value, and clear refusals", () => {
     expect(maxConcurrentEvaluationsFromEnv({})).toBe(DEFAULT_MAX_CONCURRENT_EVALUATIONS);
     expect(maxConcurrentEvaluationsFromEnv({ MAX_CONCURRENT_EVALUATIONS: " 8 " })).toBe(8);
