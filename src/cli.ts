@@ -26,11 +26,11 @@ import { CONFIG_PATH } from "./contract.js";
 import { checkPr, looksLikePr } from "./commands/check-pr.js";
 import { configCheck } from "./commands/config-check.js";
 import { configSchemaCommand } from "./commands/config-schema.js";
-import { EXPORT_FORMATS, exportRows, writeExport, type ExportFormat, type ExportManifest, type Progress, CSV_COLUMNS } from "./audit/export.js";
+import { EXPORT_FORMATS, writeExport, type ExportFormat, type ExportManifest, type Progress, CSV_COLUMNS } from "./audit/export.js";
 import { parsePrArgument, renderPrRecords } from "./audit/show.js";
 import { AuditStore, StoreError } from "./audit/database.js";
 import { AuditReader } from "./audit/reader.js";
-import { afterMergeRows } from "./audit/after-merge.js";
+import { populationRows } from "./audit/population.js";
 import { verifyChains } from "./audit/verify.js";
 import { changegateVersion } from "./audit/version.js";
 import { redact } from "./report/redact.js";
@@ -296,7 +296,7 @@ async function exportCommand(io: CliIo, opts: ExportOpts): Promise<number> {
       chainHeads: await reader.chainHeads(),
     };
     const progress = io.stderr.isTTY && total >= PROGRESS_THRESHOLD ? progressBar(io, total, "exporting") : null;
-    const result = await writeExport(exportRows(reader.merges({ ...query, directPushes: true }), (m) => afterMergeRows(store.db, m)), manifest, {
+    const result = await writeExport(populationRows(store, query), manifest, {
       format: opts.format,
       out,
       stdout: io.stdout,

@@ -21,7 +21,7 @@ import { redactError } from "./report/redact.js";
 import "./runtime/secrets.js"; // the environment's secret values are redacted by default
 import { MemoryDeliveryLedger, type DeliveryLedger } from "./runtime/dedupe.js";
 import { Intake } from "./runtime/intake.js";
-import { coalesceJobs, newJob, type EvaluationJob, type EvaluationOutcome, type JobRequest, type PipelineDeps } from "./runtime/job.js";
+import { coalesceJobs, jobKey, newJob, type EvaluationJob, type EvaluationOutcome, type JobRequest, type PipelineDeps } from "./runtime/job.js";
 import { reportStoreFailure, runEvaluation } from "./runtime/pipeline.js";
 import { InProcessPrLock, isPrLockTimeout, type PrLock } from "./runtime/pr-lock.js";
 import { reconcile } from "./runtime/reconcile.js";
@@ -30,7 +30,7 @@ import { DEFAULT_OVERDUE_INTERVAL_MS, startOverdueCheck, type OverdueCheck } fro
 import { BoundedMap } from "./runtime/bounded-map.js";
 import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, Scheduler, type SlotControl } from "./runtime/scheduler.js";
 import { subscribe } from "./server/events.js";
-import { handleMergeGroup } from "./runtime/merge-group.js";
+import { runGroupJob } from "./runtime/merge-group.js";
 import type { DirectPushStore } from "./audit/direct-push.js";
 import { handlePush } from "./runtime/direct-push.js";
 import { subscribeTeams } from "./server/team-events.js";
@@ -43,6 +43,8 @@ import { Readiness } from "./runtime/readiness.js";
 import { metricsRoute } from "./server/metrics.js";
 import { wireWriteMetrics } from "./runtime/write-metrics.js";
 import { readyRoute } from "./server/ready.js";
+import { listDeliveriesSince, redeliverAttempt, type AppOctokit } from "./github/deliveries.js";
+import { startRedelivery, type Redelivery, type RedeliveryDeps } from "./runtime/redelivery.js";
 
 export { registerRoute } from "./server/route.js";
 
@@ -103,6 +105,8 @@ export interface ChangegateOptions {
   transitions?: TicketTransitioner | null;
   /** The overdue check of retroactive reviews (runtime/overdue.ts); 0 turns the timer off. */
   overdueIntervalMs?: number;
+  /** Redelivery of failed webhook deliveries (REDELIVERY_INTERVAL; runtime/redelivery.ts): the interval and the store's lease; null: off. */
+  redelivery?: { intervalMs: number; lease: RedeliveryDeps["lease"] } | null;
   /** The clock (tests move it). */
   now?: () => Date;
   /** Observe every finished evaluation (tests, benchmarks). */
@@ -124,6 +128,8 @@ export interface Changegate {
   request(job: JobRequest): Promise<void>;
   /** Run the overdue check of retroactive reviews now (resolves with how many this process reported). */
   checkOverdue(): Promise<number>;
+  /** Start the redelivery of failed webhooks (once the server listens: a redelivery is sent to it at once); null when off. */
+  startRedelivery(): Redelivery | null;
 }
 
 /** How often a running process looks for deliveries of a replica that died (ChangegateOptions.resumeSweepMs). */
@@ -165,12 +171,17 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   /** Start-up work (resume, reconcile) that idle() waits for. */
   let startup: Promise<unknown> = Promise.resolve();
 
-  const schedule = (job: EvaluationJob) => scheduler.request(prKey(job.ref), job);
+  const schedule = (job: EvaluationJob) => scheduler.request(jobKey(job), job);
   const request = (job: JobRequest) => schedule(newJob(job));
   const teams = new TeamCache();
   const deps = pipelineDeps(options, () => probot!, locator, schedule, options.metrics, teams, (key) => scheduler.pending(key));
   /** One job, holding the PR lock. A lock timeout means another replica has the PR: try later. */
   async function runJob(key: string, job: EvaluationJob, slot: SlotControl): Promise<void> {
+    // A merge group: judged from the store (no PR lock: it publishes on the group's own head).
+    if (job.kind === "group") {
+      await runGroupJob({ ...deps(), laterRetryMs: options.laterRetryMs }, job);
+      return;
+    }
     let outcome: EvaluationOutcome;
     try {
       outcome = await options.prLock.withPrLock(key, () => observeEvaluation(observer, job, () => runEvaluation({ ...deps(), publishing: slot, pause: slot.pause }, job)));
@@ -207,7 +218,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   const appFn: ApplicationFunction = (app, { addHandler }) => {
     probot = app;
     if (!options.appId) app.log.warn("APP_ID is not set: changegate cannot tell its own check runs from CI");
-    subscribe(app, { appId: options.appId, intake, locator, mergeGroup: (id, payload) => handleMergeGroup({ ...deps(), log: app.log }, id, payload), push: pushHandler(app, options, deps, pushes) });
+    subscribe(app, { appId: options.appId, intake, locator, mergeGroups: true, push: pushHandler(app, options, deps, pushes) });
     subscribeTeams(app, { intake, teams }); // approvals.rules: a team changed, its PRs are judged again
     registerRoute(app, addHandler, healthRoute(stats));
     app.onAny((context) => options.metrics.webhook(context.name));
@@ -246,6 +257,36 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     }
   };
 
+  let redelivery: Redelivery | null = null;
+  const startRedeliveryOnce = (): Redelivery | null => {
+    const o = options.redelivery;
+    if (redelivery || !o || !probot) return redelivery;
+    const app = probot;
+    // One app-authenticated Octokit (its auth signs a fresh JWT when one expires); rebuilt after a failure.
+    let client: Promise<AppOctokit> | null = null;
+    const jwt = (): Promise<AppOctokit> => {
+      client ??= app.auth().then((octokit) => {
+        instrumentOctokit(octokit as unknown as HookableOctokit, options.metrics);
+        return octokit as unknown as AppOctokit;
+      });
+      client.catch(() => (client = null));
+      return client;
+    };
+    redelivery = startRedelivery({
+      intervalMs: o.intervalMs,
+      github: {
+        list: async (since, maxPages) => listDeliveriesSince(await jwt(), since, maxPages),
+        redeliver: async (id) => redeliverAttempt(await jwt(), id),
+      },
+      processed: (ids) => options.ledger.processed?.(ids) ?? Promise.resolve(new Set<string>()),
+      lease: o.lease,
+      now: options.now ?? (() => new Date()),
+      log: app.log.child({ name: "redelivery" }),
+      metrics: options.metrics,
+    });
+    return redelivery;
+  };
+
   return {
     appFn,
     stop: () => {
@@ -253,7 +294,9 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
       recheck?.stop();
       auditScan?.stop();
       overdue?.stop();
+      redelivery?.stop();
     },
+    startRedelivery: startRedeliveryOnce,
     checkOverdue: () => overdue?.tick() ?? Promise.resolve(0),
     idle: async () => {
       await resumed;

@@ -21,11 +21,11 @@ import { fetchWithTimeout } from "./github/http.js";
 import { createChangegate } from "./index.js";
 import { createJiraTicketService } from "./jira/client.js";
 import { describeJiraConfig, jiraConfigFromEnv, type JiraConfig } from "./jira/env.js";
-import { JIRA_WEBHOOK_PATH, scrubSecretQuery } from "./jira/webhook.js";
+import { JIRA_WEBHOOK_PATH, jiraPreflight, MAX_JIRA_WEBHOOK_BYTES, scrubSecretQuery } from "./jira/webhook.js";
 import { redact } from "./report/redact.js";
 import { secretValues } from "./runtime/secrets.js";
 import { boundedErrSerializer, boundLogLine } from "./runtime/log-bounds.js";
-import { limitRequestBodies, MAX_IN_FLIGHT_BODY_BYTES, MAX_REQUEST_BODY_BYTES, onFirstListen } from "./runtime/body-limit.js";
+import { httpLimitsFromEnv, limitRequestBodies, MAX_IN_FLIGHT_BODY_BYTES, MAX_REQUEST_BODY_BYTES, onFirstListen } from "./runtime/body-limit.js";
 import { webhookSecretProblem } from "./runtime/startup-checks.js";
 import { Metrics } from "./runtime/metrics.js";
 import { Readiness, storeCheck } from "./runtime/readiness.js";
@@ -37,6 +37,8 @@ import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, maxConcurrentEvaluationsFromEnv } f
 import { createProcessWrites, type ProcessWrites } from "./runtime/writes.js";
 import { startCheckpointsFromEnv } from "./runtime/checkpoint-schedule.js";
 import { openAppStore } from "./audit/roles.js";
+import { StoreLease } from "./audit/lease.js";
+import { LEASE_NAME, leaseHolder, redeliveryIntervalFromEnv } from "./runtime/redelivery.js";
 
 // Probot's run() reads ./.env (the environment wins over the file); read it the same way first, so
 // the log settings and the start-up checks below see what Probot will use.
@@ -155,6 +157,13 @@ try {
 } catch (err) {
   await fatal((err as Error).message);
 }
+let httpLimits: ReturnType<typeof httpLimitsFromEnv>;
+try {
+  httpLimits = httpLimitsFromEnv(process.env);
+} catch (err) {
+  await fatal((err as Error).message);
+  throw err; // not reached
+}
 let directPushRecheckMs = DEFAULT_DIRECT_PUSH_RECHECK_MS;
 try {
   directPushRecheckMs = directPushRecheckFromEnv(process.env);
@@ -171,6 +180,14 @@ if (!throttleOff) {
     await fatal(redact((err as Error).message));
   }
   log.info(writes!.description);
+}
+
+// Failed webhook deliveries asked of GitHub again (REDELIVERY_INTERVAL; default 5 min, 0: off).
+let redeliveryIntervalMs = 0;
+try {
+  redeliveryIntervalMs = redeliveryIntervalFromEnv(process.env);
+} catch (err) {
+  await fatal((err as Error).message);
 }
 
 let overdueIntervalMs: number;
@@ -205,6 +222,7 @@ const changegate = createChangegate({
   maxConcurrentEvaluations,
   transitions: jira ? new JiraTransitioner(jira) : null,
   overdueIntervalMs,
+  redelivery: redeliveryIntervalMs > 0 ? { intervalMs: redeliveryIntervalMs, lease: new StoreLease(store, LEASE_NAME, leaseHolder()) } : null,
 });
 // Probot's run() creates and starts its HTTP server without handing it out. Just before that
 // server listens: look at WEBHOOK_SECRET again (run() has now read .env), and put the request body
@@ -212,7 +230,12 @@ const changegate = createChangegate({
 const beforeListen = onFirstListen((http) => {
   const problem = webhookSecretProblem(process.env);
   if (problem) throw new Error(problem);
-  limitRequestBodies(http, { maxBytes: MAX_REQUEST_BODY_BYTES, maxInFlightBytes: MAX_IN_FLIGHT_BODY_BYTES, selfLimited: [JIRA_WEBHOOK_PATH], log: log.child({ name: "http" }) });
+  const httpLog = log.child({ name: "http" });
+  // The Jira route (registered only with its secret): its secret checked before its body is read,
+  // its body read under the same in-flight budget as every other.
+  const jiraSecret = jira?.webhookSecret;
+  const routes = jiraSecret ? [{ path: JIRA_WEBHOOK_PATH, maxBytes: MAX_JIRA_WEBHOOK_BYTES, preflight: jiraPreflight(jiraSecret, log.child({ name: "jira-webhook" })) }] : [];
+  limitRequestBodies(http, { maxBytes: MAX_REQUEST_BODY_BYTES, maxInFlightBytes: MAX_IN_FLIGHT_BODY_BYTES, ...httpLimits, routes, log: httpLog });
 });
 // smee.io for local development (setup page, WEBHOOK_PROXY_URL): a devDependency, said once if missing.
 const smee = wantsWebhookProxy(process.env) ? await loadSmeeClient() : { SmeeClient: null, problem: null };
@@ -227,6 +250,8 @@ try {
   beforeListen.restore();
 }
 if (beforeListen.calls !== 1) await fatal("could not put the request body limit in front of Probot's HTTP server; changegate is not starting");
+// The server listens now: a redelivery GitHub sends at once finds it.
+changegate.startRedelivery();
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

@@ -22,6 +22,18 @@ export interface PendingJob {
   event: string;
   expectedHead: string | null;
   merge: boolean;
+  /** A merge_group delivery: the group's facts from its payload (runtime/merge-group.ts); `ref.number` is the PR its branch names. */
+  group?: MergeGroupFacts;
+}
+
+/** A merge_group delivery as a job: what its payload said (validated), enough to judge it again after a crash. */
+export interface MergeGroupFacts {
+  action: "checks_requested" | "destroyed";
+  reason: string | null;
+  headSha: string;
+  headRef: string;
+  baseSha: string;
+  baseRef: string;
 }
 
 /** A delivery id (X-GitHub-Delivery) is processed once; unfinished deliveries are resumed at start-up. */
@@ -39,6 +51,8 @@ export interface DeliveryLedger {
   claimPending?(deliveryId: string, jobs: PendingJob[]): Promise<boolean>;
   /** Optional, one statement: several deliveries complete (batched completions). */
   completeMany?(deliveryIds: string[]): Promise<void>;
+  /** Optional: which of these ids some process has claimed (the webhook redelivery skips them). */
+  processed?(deliveryIds: string[]): Promise<Set<string>>;
   /** Deliveries with recorded jobs that never completed (oldest first). */
   unfinished(): Promise<{ deliveryId: string; jobs: PendingJob[] }[]>;
 }

@@ -8,7 +8,10 @@ import type { AuditRow } from "./reader.js";
 import type { EvaluationPayload, MergePayload } from "./payload.js";
 import type { ExportRow } from "./export.js";
 
-type Columns = Pick<ExportRow, "emergency_declared_by" | "emergency_declared_at" | "retro_review" | "retro_reviewed_by" | "retro_reviewed_at" | "ticket_transitions">;
+type Columns = Pick<
+  ExportRow,
+  "emergency_declared_by" | "emergency_declared_at" | "retro_review" | "retro_reviewed_by" | "retro_reviewed_at" | "ticket_transitions" | "retro_review_due_at"
+>;
 
 interface RetroPayload {
   reviewedBy: string;
@@ -45,6 +48,8 @@ export function afterMergeColumns(m: MergePayload, e: EvaluationPayload | null, 
     retro_reviewed_by: by,
     retro_reviewed_at: at,
     ticket_transitions: (last?.results ?? []).map((r) => ({ key: r.key, result: r.result, status: r.status, message: r.message })),
+    // The due time the merge record fixed (the policy's emergency.review_within_hours at the merge).
+    retro_review_due_at: m.retroReview?.dueAt ?? null,
   };
 }
 

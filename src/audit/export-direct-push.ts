@@ -49,6 +49,9 @@ export function directPushExportRow(row: AuditRow): ExportRow {
     retro_reviewed_at: null,
     ticket_transitions: [],
     change_type: "direct_push",
+    // Recorded only for pushes to gated branches (runtime/direct-push.ts ignores the others).
+    gated: true,
+    retro_review_due_at: null,
     evidence_read_at: null,
     read_at_scan_time: [],
   };

@@ -74,6 +74,14 @@ export interface ExportRow {
   /** What kind of change reached the branch: a merged PR, or a direct (or force) push (export-direct-push.ts). */
   change_type: "merge" | "direct_push";
   /**
+   * Did the policy gate the branch the change reached? false: an ungated branch (its check was the
+   * green "Not gated", so it is neither compliant nor a bypass). A record that does not say counts as
+   * gated (fail closed). Direct pushes are recorded only for gated branches.
+   */
+  gated: boolean;
+  /** Emergency merges into gated branches: when the retroactive review was due, as recorded at the merge; null otherwise. */
+  retro_review_due_at: string | null;
+  /**
    * A merge found by the scan with no verdict standing: when the scan read the approvals, CI, tickets
    * and declarer in this row (then `evaluated_at` and `evaluation_record` stay null); null otherwise.
    */
@@ -126,6 +134,8 @@ export const CSV_COLUMNS: readonly (keyof ExportRow)[] = [
   "retro_reviewed_at",
   "ticket_transitions",
   "change_type",
+  "gated",
+  "retro_review_due_at",
   "evidence_read_at",
   "read_at_scan_time",
 ];
@@ -171,6 +181,7 @@ export function exportRow(merge: AuditRow, standing: AuditRow | null, afterMerge
     as_of_merge: m.asOfMerge?.outcome ?? null,
     ...afterMergeColumns(m, e, afterMerge),
     change_type: "merge",
+    gated: m.gated !== false,
     evidence_read_at: scanned ? (m.asOfMerge?.readAt ?? scanned.at) : null,
     read_at_scan_time: scanned ? (m.asOfMerge?.readAtScanTime ?? []).map((k) => SCAN_TIME_WORDS[k] ?? k) : [],
   };

@@ -146,6 +146,18 @@ export class StoreDeliveryLedger implements DeliveryLedger {
     }
   }
 
+  /** Which of `deliveryIds` some process has claimed (the redelivery's "already processed"). */
+  async processed(deliveryIds: string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    const unique = [...new Set(deliveryIds)];
+    for (let i = 0; i < unique.length; i += COMPLETE_CHUNK) {
+      const ids = unique.slice(i, i + COMPLETE_CHUNK);
+      const rows = await this.store.db.selectFrom("delivery").select("delivery_id").where("delivery_id", "in", ids).execute();
+      for (const r of rows) out.add(r.delivery_id);
+    }
+    return out;
+  }
+
   private async prune(now: Date): Promise<void> {
     await this.store.db
       .deleteFrom("delivery")

@@ -120,12 +120,25 @@ export interface TicketPrTable {
   updated_at: string;
 }
 
+/**
+ * A background job's lease and progress (audit/lease.ts): one row per job (`name`), held by one
+ * replica until `expires_at`; `position` is the job's own note of where its last run got to.
+ */
+export interface BackgroundLeaseTable {
+  name: string;
+  holder: string;
+  expires_at: string;
+  position: string | null;
+  updated_at: string;
+}
+
 export interface AuditDatabase {
   audit_record: AuditRecordTable;
   audit_chain: AuditChainTable;
   delivery: DeliveryTable;
   pr_sequence: PrSequenceTable;
   ticket_pr: TicketPrTable;
+  background_lease: BackgroundLeaseTable;
 }
 
 /** Every migration, by name; names sort in the order they must run. */
@@ -226,6 +239,20 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
       // replica claimed a moment ago and is evaluating (it was evaluated by both).
       async up(db: Kysely<any>) {
         await db.schema.alterTable("delivery").addColumn("claimed_by", "text").execute();
+      },
+    },
+    "0004_background_lease": {
+      // Bookkeeping, not evidence: which replica runs a background job (the webhook redelivery) and
+      // where its last run got to.
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable("background_lease")
+          .addColumn("name", "text", (c) => c.primaryKey())
+          .addColumn("holder", "text", (c) => c.notNull())
+          .addColumn("expires_at", "text", (c) => c.notNull())
+          .addColumn("position", "text")
+          .addColumn("updated_at", "text", (c) => c.notNull())
+          .execute();
       },
     },
   };

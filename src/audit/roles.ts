@@ -10,6 +10,7 @@
  *   audit_record                    SELECT, INSERT                  (the evidence: append-only)
  *   audit_chain                     SELECT, INSERT, UPDATE          (each chain's head moves forward)
  *   delivery, pr_sequence, ticket_pr  SELECT, INSERT, UPDATE, DELETE  (bookkeeping, not evidence)
+ *   background_lease                SELECT, INSERT, UPDATE          (which replica runs a background job)
  *   changegate_migration(_lock)     SELECT                          (the app checks the schema is current)
  */
 import { sql } from "kysely";
@@ -24,6 +25,7 @@ export const APP_ROLE_PRIVILEGES: Record<string, string> = {
   delivery: "select, insert, update, delete",
   pr_sequence: "select, insert, update, delete",
   ticket_pr: "select, insert, update, delete",
+  background_lease: "select, insert, update",
   [MIGRATION_TABLE]: "select",
   [MIGRATION_LOCK_TABLE]: "select",
 };

@@ -7,11 +7,11 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import type { Command, Option } from "commander";
+import { Option, type Command } from "commander";
 import { z } from "zod";
 import { AuditStore } from "../audit/database.js";
-import { exportRows, type ExportRow } from "../audit/export.js";
-import { reportDirectPushes, reportRetroReviews } from "../audit/report-records.js";
+import type { ExportRow } from "../audit/export.js";
+import { populationRows } from "../audit/population.js";
 import { AuditReader } from "../audit/reader.js";
 import { checkLog, CheckpointKeyError, loadPublicKey, trustedCheckpoints, type ParsedLog } from "../audit/checkpoint.js";
 import { databaseIdentity, FileCheckpointLog } from "../audit/checkpoint-publish.js";
@@ -72,7 +72,8 @@ export interface ReportOpts {
   fromIssue?: string;
   publicKey?: string;
   databaseId?: string;
-  retroWindowDays: string;
+  /** No longer used (the recorded due time is): refused with a message saying so. */
+  retroWindowDays?: string;
   database?: string;
 }
 
@@ -89,7 +90,7 @@ export function registerReport(audit: Command, io: CommandIo, setExit: (code: nu
     .option("--from-issue <owner/name#N>", "show the store checked against the checkpoints in this issue")
     .option("--public-key <pem-file|base64>", "the checkpoint signer's public key (default: $AUDIT_VERIFY_KEY)")
     .option("--database-id <id>", "the database the checkpoints must be about (default: $AUDIT_DATABASE_ID, else the store's URL)")
-    .option("--retro-window-days <n>", "days an emergency change's retro-review is due within", "5")
+    .addOption(new Option("--retro-window-days <n>", "no longer used: the recorded due time is").hideHelp())
     .addOption(databaseOption())
     .action(async (opts: ReportOpts) => setExit(await reportCommand(io, opts)));
 }
@@ -98,8 +99,12 @@ export async function reportCommand(io: CommandIo, opts: ReportOpts): Promise<nu
   const { parsePeriod } = await import("../cli.js");
   const period = parsePeriod(opts.from, opts.to);
   if (opts.repo !== undefined && !/^[\w.-]+\/[\w.-]+$/.test(opts.repo)) throw new CommandError(CODES.usage, `--repo ${JSON.stringify(opts.repo)}: expected owner/name`);
-  const retroWindowDays = Number(opts.retroWindowDays);
-  if (!Number.isFinite(retroWindowDays) || retroWindowDays <= 0 || retroWindowDays > 365) throw new CommandError(CODES.usage, `--retro-window-days ${JSON.stringify(opts.retroWindowDays)}: expected a number of days from 1 to 365`);
+  if (opts.retroWindowDays !== undefined) {
+    throw new CommandError(
+      CODES.usage,
+      "--retro-window-days is no longer used: each emergency change's retro-review is due when its merge record says (the policy's emergency.review_within_hours at the merge; `audit export` column retro_review_due_at)",
+    );
+  }
   const out = resolve(io.cwd, opts.out);
   if (!existsSync(dirname(out))) throw new CommandError(CODES.usage, `--out ${opts.out}: the directory ${dirname(out)} does not exist`);
   if (opts.checkpoints !== undefined && opts.fromIssue !== undefined) throw new CommandError(CODES.usage, "give --checkpoints or --from-issue, not both");
@@ -136,8 +141,9 @@ export async function reportCommand(io: CommandIo, opts: ReportOpts): Promise<nu
   const store = await AuditStore.open(opts.database ?? io.env.DATABASE_URL, { migrate: false, mustExist: true, cwd: io.cwd, connectTimeoutMs: 10_000, poolSize: 2, lockPoolSize: 1 });
   try {
     const reader = new AuditReader(store);
+    // The export's rows, by the export's own code: the report counts exactly what `audit export` lists.
     const rows: ExportRow[] = [];
-    for await (const row of exportRows(reader.merges({ from: period.from, to: period.to, repo: opts.repo ?? null }))) rows.push(row);
+    for await (const row of populationRows(store, { from: period.from, to: period.to, repo: opts.repo ?? null })) rows.push(row);
 
     let checkpoints: CheckpointStatus = { kind: "not checked" };
     if (log && keyOpts) {
@@ -156,13 +162,11 @@ export async function reportCommand(io: CommandIo, opts: ReportOpts): Promise<nu
     const model = buildReportModel({
       from: period.from,
       to: period.to,
+      repo: opts.repo ?? null,
       generatedAt: io.now().toISOString(),
       rows,
-      retroWindowDays,
       completeness,
       checkpoints,
-      directPushes: await reportDirectPushes(store.db, { from: period.from, to: period.to, repo: opts.repo ?? null }),
-      retroReviews: await reportRetroReviews(store.db, rows),
     });
     // echarts (about 0.7 s to load) only for this command, not for every `changegate` invocation.
     const { renderAuditReport } = await import("../report/audit-report-html.js");

@@ -91,45 +91,48 @@ export function createJiraWebhookHandler(options: JiraWebhookOptions): HttpHandl
       reply(res, 405, { error: "use POST" }, { allow: "POST" });
       return true;
     }
-    const declared = Number(req.headers["content-length"] ?? "0");
-    if (Number.isFinite(declared) && declared > limit) {
+    // The secret first: a wrong or missing one is refused before a byte of the body is read.
+    const auth = authenticateBeforeBody(secret, req, token);
+    if (auth.refusal) {
+      options.log.warn({ path }, auth.refusal.log);
       req.resume();
-      reply(res, 413, { error: `body larger than ${limit} bytes` }, { connection: "close" });
+      reply(res, 401, { error: auth.refusal.error }, { connection: "close" });
       return true;
     }
+    const how = auth.how;
     let body: Buffer;
-    try {
-      const read = await readBody(req, limit);
-      if (read === null) {
+    // In the app the HTTP edge (runtime/body-limit.ts) has read the body, under the shared budget.
+    const given = (req as { rawBody?: unknown }).rawBody;
+    if (Buffer.isBuffer(given)) {
+      if (given.length > limit) {
+        reply(res, 413, { error: `body larger than ${limit} bytes` });
+        return true;
+      }
+      body = given;
+    } else {
+      const declared = Number(req.headers["content-length"] ?? "0");
+      if (Number.isFinite(declared) && declared > limit) {
         req.resume();
         reply(res, 413, { error: `body larger than ${limit} bytes` }, { connection: "close" });
         return true;
       }
-      body = read;
-    } catch {
-      if (!res.headersSent) reply(res, 400, { error: "could not read the request body" });
-      return true;
+      try {
+        const read = await readBody(req, limit);
+        if (read === null) {
+          req.resume();
+          reply(res, 413, { error: `body larger than ${limit} bytes` }, { connection: "close" });
+          return true;
+        }
+        body = read;
+      } catch {
+        if (!res.headersSent) reply(res, 400, { error: "could not read the request body" });
+        return true;
+      }
     }
 
-    const signature = header(req, "x-hub-signature");
-    let how: "signature" | "token";
-    if (signature !== null) {
-      if (!signatureMatches(secret, body, signature)) {
-        options.log.warn({ path }, "Jira webhook rejected: X-Hub-Signature does not match JIRA_WEBHOOK_SECRET");
-        reply(res, 401, { error: "signature does not match" });
-        return true;
-      }
-      how = "signature";
-    } else if (token !== null) {
-      if (!tokenMatches(secret, token)) {
-        options.log.warn({ path }, "Jira webhook rejected: the ?secret= token does not match JIRA_WEBHOOK_SECRET");
-        reply(res, 401, { error: "secret does not match" });
-        return true;
-      }
-      how = "token";
-    } else {
-      options.log.warn({ path }, "Jira webhook rejected: neither X-Hub-Signature nor ?secret= was given");
-      reply(res, 401, { error: "unsigned request: sign with the webhook secret or pass ?secret=" });
+    if (how === "signature" && !signatureMatches(secret, body, header(req, "x-hub-signature")!)) {
+      options.log.warn({ path }, "Jira webhook rejected: X-Hub-Signature does not match JIRA_WEBHOOK_SECRET");
+      reply(res, 401, { error: "signature does not match" });
       return true;
     }
 
@@ -201,6 +204,48 @@ export function createJiraWebhookHandler(options: JiraWebhookOptions): HttpHandl
     );
     reply(res, refs.length > 0 ? 202 : 200, { event, keys: [...keys], evaluations: refs.length });
     return true;
+  };
+}
+
+type BeforeBody = { how: "signature" | "token"; refusal: null } | { how: null; refusal: { error: string; log: string } };
+
+/**
+ * What can be judged before the body is read: a `?secret=` token is checked whole; an
+ * X-Hub-Signature must be well formed (it is checked against the body once read); neither is 401.
+ */
+function authenticateBeforeBody(secret: string, req: IncomingMessage, token: string | null): BeforeBody {
+  const signature = header(req, "x-hub-signature");
+  if (signature !== null) {
+    if (!/^sha256=[0-9a-f]{64}$/i.test(signature.trim())) {
+      return { how: null, refusal: { error: "signature does not match", log: "Jira webhook rejected: X-Hub-Signature is not sha256=<64 hex digits>" } };
+    }
+    return { how: "signature", refusal: null };
+  }
+  if (token !== null) {
+    if (!tokenMatches(secret, token)) return { how: null, refusal: { error: "secret does not match", log: "Jira webhook rejected: the ?secret= token does not match JIRA_WEBHOOK_SECRET" } };
+    return { how: "token", refusal: null };
+  }
+  return { how: null, refusal: { error: "unsigned request: sign with the webhook secret or pass ?secret=", log: "Jira webhook rejected: neither X-Hub-Signature nor ?secret= was given" } };
+}
+
+/**
+ * For the HTTP edge (runtime/body-limit.ts `routes`): the Jira route's refusals that need no body
+ * (a method other than POST: 405; a missing or wrong secret, a malformed signature: 401), so its
+ * body is never read, nor charged to the in-flight budget, for a request that would be refused.
+ */
+export function jiraPreflight(secret: string, log?: Pick<Log, "warn">): (req: IncomingMessage) => { status: number; error: string; headers?: Record<string, string> } | null {
+  return (req) => {
+    if (req.method !== "POST") return { status: 405, error: "use POST", headers: { allow: "POST" } };
+    let token: string | null;
+    try {
+      token = new URL(req.url ?? "/", "http://changegate.invalid").searchParams.get("secret");
+    } catch {
+      return { status: 400, error: "malformed URL" };
+    }
+    const auth = authenticateBeforeBody(secret, req, token);
+    if (!auth.refusal) return null;
+    log?.warn({ path: JIRA_WEBHOOK_PATH }, auth.refusal.log);
+    return { status: 401, error: auth.refusal.error };
   };
 }
 

@@ -32,13 +32,18 @@ function figureCell(f: Figure, text: string = String(f.value)): string {
   return `<td class="n" data-figure="${html(f.id)}">${f.rows.length > 0 ? `<a href="#set-${html(f.id)}">${html(text)}</a>` : html(text)}</td>`;
 }
 
-function pct(n: number, total: number): string {
-  return total === 0 ? "–" : `${((100 * n) / total).toFixed(1)} %`;
+function share(tenths: number, total: number): string {
+  return total === 0 ? "–" : `${(tenths / 10).toFixed(1)} %`;
+}
+
+/** How a row is named: owner/name#N for a merged PR, owner/name direct push <sha> for a push. */
+function changeName(m: ReportModel, i: number): string {
+  const r = m.rows[i]!;
+  return r.change_type === "direct_push" ? `${html(r.repo)} direct push ${html(r.head_sha.slice(0, 12))}` : `${html(r.repo)}#${r.pr}`;
 }
 
 function rowLink(m: ReportModel, i: number): string {
-  const r = m.rows[i]!;
-  return `<a href="#row-${i}">${html(r.repo)}#${r.pr}</a>`;
+  return `<a href="#row-${i}">${changeName(m, i)}</a>`;
 }
 
 export function renderAuditReport(m: ReportModel): string {
@@ -51,21 +56,18 @@ export function renderAuditReport(m: ReportModel): string {
     `<title>changegate audit report ${html(m.from.slice(0, 10))} – ${html(m.to.slice(0, 10))}</title>`,
     `<style>${CSS}</style></head><body>`,
     `<h1>Change management report</h1>`,
-    `<p>Changes merged from <b data-period-from="${html(m.from)}">${html(m.from)}</b> (inclusive) to <b data-period-to="${html(m.to)}">${html(m.to)}</b> (exclusive), as recorded by changegate; generated ${html(m.generatedAt)}. Every figure links to the rows behind it; the rows are the same as <code>changegate audit export --from ${html(m.from)} --to ${html(m.to)}</code>.</p>`,
+    `<p>Changes (merged pull requests, and direct pushes to gated branches) from <b data-period-from="${html(m.from)}">${html(m.from)}</b> (inclusive) to <b data-period-to="${html(m.to)}">${html(m.to)}</b> (exclusive)${m.repo ? ` in <b data-repo="${html(m.repo)}">${html(m.repo)}</b>` : ""}, as recorded by changegate; generated ${html(m.generatedAt)}. Every figure links to the rows behind it; the rows are exactly those of <code>changegate audit export --from ${html(m.from)} --to ${html(m.to)}${m.repo ? ` --repo ${html(m.repo)}` : ""}</code>, and every figure counts them.</p>`,
   );
 
   // ---- summary
   out.push(`<h2 id="summary">Summary</h2><table><tr><th>Figure</th><th>Changes</th><th>Share</th></tr>`);
   out.push(`<tr><td>${html(m.total.label)}</td>${figureCell(m.total)}<td class="n">${total === 0 ? "–" : "100.0 %"}</td></tr>`);
   for (const c of m.categories) {
-    const unrecorded = c.label === "direct push" && !m.directPushesRecorded;
-    out.push(
-      `<tr><td>${html(c.label)}</td>${unrecorded ? `<td class="n none" data-figure="${html(c.id)}" data-none-recorded="true">none recorded</td><td class="n none">–</td>` : `${figureCell(c)}<td class="n" data-share="${html(c.id)}">${pct(c.value, total)}</td>`}</tr>`,
-    );
+    out.push(`<tr><td>${html(c.label)}</td>${figureCell(c)}<td class="n" data-share="${html(c.id)}">${share(c.shareTenths, total)}</td></tr>`);
   }
   out.push(`</table>`);
   out.push(
-    `<p class="none">compliant: merged with its own green verdict; emergency: merged under the emergency label; bypass: merged into a gated branch without a green verdict; other: merged into a branch the policy does not gate, or with no verdict on record. Direct pushes (commits pushed to a gated branch without a pull request) are ${m.directPushesRecorded ? "counted from their records" : "not recorded by this store yet: none recorded"}.</p>`,
+    `<p class="none">Each change is in exactly one category, and the shares sum to 100 %. compliant: merged into a gated branch with its own green verdict; emergency: merged into a gated branch under the emergency label; bypass: merged into a gated branch without a green verdict; direct push: commits pushed to a gated branch without a merged pull request (one row per push); other: merged into a branch the policy does not gate (the export's <code>gated</code> column is false), or with no verdict on record.</p>`,
   );
 
   // ---- charts
@@ -102,10 +104,13 @@ export function renderAuditReport(m: ReportModel): string {
   for (const w of m.weeks) out.push(`<tr><td>${html(w.label)}</td>${figureCell(w)}</tr>`);
   out.push(`</table>`);
 
-  // ---- direct pushes (direct_push records: commits pushed to a gated branch without a merged PR)
-  if (m.directPushList.length > 0) {
-    out.push(`<h2 id="direct-pushes">Direct pushes</h2><table data-figure="direct-pushes" data-value="${m.directPushList.length}"><tr><th>Repository</th><th>Pushed</th><th>By</th><th>Commit</th></tr>`);
-    for (const d of m.directPushList) out.push(`<tr><td>${html(d.repo)}</td><td>${html(d.at)}</td><td>${html(d.pusher ?? "unknown")}</td><td><code>${html(d.sha.slice(0, 12))}</code></td></tr>`);
+  // ---- direct pushes (the export's direct_push rows: commits pushed to a gated branch without a merged PR)
+  if (m.directPushes.length > 0) {
+    out.push(`<h2 id="direct-pushes">Direct pushes</h2><table data-figure="direct-pushes" data-value="${m.directPushes.length}"><tr><th>Change</th><th>Pushed</th><th>By</th><th>Branch</th><th>What</th></tr>`);
+    for (const i of m.directPushes) {
+      const d = m.rows[i]!;
+      out.push(`<tr><td>${rowLink(m, i)}</td><td>${html(d.merged_at)}</td><td>${html(d.merged_by ?? "unknown")}</td><td>${html(d.base ?? "unknown")}</td><td>${html(d.title)}</td></tr>`);
+    }
     out.push(`</table>`);
   }
 
@@ -116,14 +121,15 @@ export function renderAuditReport(m: ReportModel): string {
 
   // ---- emergencies
   out.push(`<h2 id="emergencies">Emergency changes and their retro-reviews</h2>`);
-  if (!m.retroReviewsRecorded) out.push(`<p class="none" data-retro-reviews="none recorded">Retro-reviews are not recorded by this store yet: none recorded.</p>`);
-  else out.push(`<p data-retro-reviews="recorded">Retro-reviews are taken from their audit records (retro_review).</p>`);
+  out.push(
+    `<p data-retro-reviews="recorded">The due time is the one the merge record fixed (the policy's <code>emergency.review_within_hours</code> at the merge); the review and its status are the export's <code>retro_review_due_at</code>, <code>retro_review</code>, <code>retro_reviewed_by</code> and <code>retro_reviewed_at</code> columns (from the retro_review and retro_overdue records).</p>`,
+  );
   if (m.emergencies.length === 0) out.push(`<p data-figure="emergencies" data-value="0">No emergency changes in the period.</p>`);
   else {
     out.push(`<table data-figure="emergencies" data-value="${m.emergencies.length}"><tr><th>Change</th><th>Merged</th><th>Retro-review due by</th><th>Retro-review</th><th>Lead time</th><th>Status</th></tr>`);
     for (const e of m.emergencies) {
       out.push(
-        `<tr><td>${rowLink(m, e.row)}</td><td>${html(e.mergedAt)}</td><td>${html(e.dueBy)}</td><td>${e.review ? `${html(e.review.at)} by ${html(e.review.reviewer ?? "unknown")}` : '<span class="none">none recorded</span>'}</td><td class="n">${e.review ? `${e.review.leadHours} h` : "–"}</td><td class="${e.status.startsWith("reviewed in time") ? "ok" : "bad"}">${html(e.status)}</td></tr>`,
+        `<tr data-retro-review="${html(e.retroReview ?? "none")}"><td>${rowLink(m, e.row)}</td><td>${html(e.mergedAt)}</td><td data-due-by>${e.dueBy ? html(e.dueBy) : '<span class="none">none on record</span>'}</td><td>${e.review ? `${html(e.review.at)} by ${html(e.review.reviewer ?? "unknown")}` : '<span class="none">none recorded</span>'}</td><td class="n">${e.review ? `${e.review.leadHours} h` : "–"}</td><td class="${e.status.startsWith("reviewed in time") ? "ok" : "bad"}">${html(e.status)}</td></tr>`,
       );
     }
     out.push(`</table>`);
@@ -166,11 +172,11 @@ export function renderAuditReport(m: ReportModel): string {
 
   // ---- the rows
   out.push(`<h2 id="rows">The changes (${m.rows.length} rows of the export)</h2>`);
-  out.push(`<table class="rows"><tr><th>#</th><th>Change</th><th>Title</th><th>Author</th><th>Approvers</th><th>CI</th><th>Tickets</th><th>Merged by</th><th>Merged at</th><th>Category</th><th>Verdict at merge</th><th>Record</th></tr>`);
+  out.push(`<table class="rows"><tr><th>#</th><th>Change</th><th>Title</th><th>Author</th><th>Approvers</th><th>CI</th><th>Tickets</th><th>Merged (pushed) by</th><th>Merged (pushed) at</th><th>Gated</th><th>Category</th><th>Verdict at merge</th><th>Record</th></tr>`);
   m.rows.forEach((r, i) => {
     const url = /^https:\/\/[^\s"'<>]+$/.test(r.url) ? r.url : null;
     out.push(
-      `<tr id="row-${i}" data-record="${html(r.record)}"><td class="n">${i + 1}</td><td>${url ? `<a href="${html(url)}">${html(r.repo)}#${r.pr}</a>` : `${html(r.repo)}#${r.pr}`}</td><td>${html(r.title)}</td><td>${html(r.author ?? "")}</td><td>${html(r.approvers.join(", "))}</td><td>${html(r.ci_result ?? "")}</td><td>${html(r.tickets.map((t) => `${t.key}: ${t.state}`).join("; "))}</td><td>${html(r.merged_by ?? "")}</td><td>${html(r.merged_at)}</td><td data-category="${categoryOf(r)}">${categoryOf(r)}</td><td>${html(r.check_at_merge)}</td><td><code>${html(r.record)}</code></td></tr>`,
+      `<tr id="row-${i}" data-record="${html(r.record)}"><td class="n">${i + 1}</td><td>${url ? `<a href="${html(url)}">${changeName(m, i)}</a>` : changeName(m, i)}</td><td>${html(r.title)}</td><td>${html(r.author ?? "")}</td><td>${html(r.approvers.join(", "))}</td><td>${html(r.ci_result ?? "")}</td><td>${html(r.tickets.map((t) => `${t.key}: ${t.state}`).join("; "))}</td><td>${html(r.merged_by ?? "")}</td><td>${html(r.merged_at)}</td><td data-gated="${r.gated}">${r.gated ? "yes" : "no"}</td><td data-category="${categoryOf(r)}">${categoryOf(r)}</td><td>${html(r.check_at_merge)}</td><td><code>${html(r.record)}</code></td></tr>`,
     );
   });
   out.push(`</table></body></html>\n`);

@@ -1,14 +1,16 @@
 /**
  * The figures of `changegate audit report`, built from the rows `audit export` produces for the
- * same window (so the report and the export cannot disagree). Pure: rows and facts in, numbers and
- * the row sets behind each number out. Every figure carries the indexes of its rows, which the
- * HTML links to.
+ * same window (src/audit/population.ts gives both commands the same rows, so the report and the
+ * export cannot disagree). Pure: rows and facts in, numbers and the row sets behind each number
+ * out. Every figure carries the indexes of its rows, which the HTML links to.
  *
- * Categories (one per change, first that applies): emergency (merged under the emergency label),
- * bypass (merged into a gated branch without its own green verdict), compliant (merged with its
- * own green verdict), other (merged into a branch the policy does not gate, or no verdict stood).
- * Direct pushes and retro-reviews are recorded by kinds of record that do not exist yet in every
- * store: without them the report says "none recorded", never a made-up zero that looks checked.
+ * One population: the total counts every row (merged PRs and direct pushes), and every row is in
+ * exactly one category, first that applies: direct push (change_type direct_push), other (a branch
+ * the policy does not gate: `gated` false), emergency (merged under the emergency label), bypass
+ * (merged into a gated branch without its own green verdict), compliant (merged with its own green
+ * verdict), other (no verdict stood). The shares are rounded so that they sum to exactly 100 %.
+ * An emergency's retro-review status and due time are the export's columns (the due time the merge
+ * record fixed from the policy's emergency.review_within_hours), never recomputed here.
  */
 import type { ExportRow } from "../audit/export.js";
 
@@ -21,6 +23,11 @@ export interface Figure {
   label: string;
   value: number;
   rows: number[];
+}
+
+/** A category's figure with its share of the total, in tenths of a percent (the shares sum to 1000). */
+export interface ShareFigure extends Figure {
+  shareTenths: number;
 }
 
 export interface CompletenessRepo {
@@ -44,32 +51,16 @@ export type CheckpointStatus =
   | { kind: "ok"; checkpoints: number; newestSequence: number; newestAt: string; keyId: string }
   | { kind: "failed"; problems: string[] };
 
-/** A direct push or retro-review as their records will say (other workers add the record kinds). */
-export interface DirectPush {
-  repo: string;
-  at: string;
-  pusher: string | null;
-  sha: string;
-}
-export interface RetroReview {
-  repo: string;
-  pr: number;
-  at: string;
-  reviewer: string | null;
-}
-
 export interface ReportInput {
   from: string;
   to: string;
+  /** The repository the report (and its export) is limited to; null: every repository. */
+  repo?: string | null;
   generatedAt: string;
+  /** Exactly the rows `audit export` gives for the window (src/audit/population.ts). */
   rows: ExportRow[];
-  /** Retro-reviews must come within this many days of an emergency merge. */
-  retroWindowDays: number;
   completeness: CompletenessInput | null;
   checkpoints: CheckpointStatus;
-  /** null: the store holds no such records (kind not recorded yet): "none recorded". */
-  directPushes: DirectPush[] | null;
-  retroReviews: RetroReview[] | null;
 }
 
 export interface EmergencyLine {
@@ -77,24 +68,26 @@ export interface EmergencyLine {
   repo: string;
   pr: number;
   mergedAt: string;
-  dueBy: string;
-  review: { at: string; reviewer: string | null; leadHours: number; withinWindow: boolean } | null;
-  /** "reviewed in time", "reviewed late", "overdue: none recorded", "open: none recorded yet". */
+  /** The recorded due time (export column retro_review_due_at); null when the record has none. */
+  dueBy: string | null;
+  review: { at: string; reviewer: string | null; leadHours: number } | null;
+  /** The export's retro_review column, as words: "reviewed in time", "reviewed late", "overdue: …", "open: …", "no due time on record". */
   status: string;
+  /** The export's retro_review column itself (reviewed, reviewed late, overdue, due, or null). */
+  retroReview: string | null;
 }
 
 export interface ReportModel {
   from: string;
   to: string;
+  repo: string | null;
   generatedAt: string;
   rows: ExportRow[];
   total: Figure;
   weeks: Figure[];
-  categories: Figure[];
-  directPushesRecorded: boolean;
-  /** The direct pushes of the period, as recorded (empty when none or not recorded). */
-  directPushList: DirectPush[];
-  retroReviewsRecorded: boolean;
+  categories: ShareFigure[];
+  /** The direct-push rows (indexes into rows). */
+  directPushes: number[];
   emergencies: EmergencyLine[];
   approvals: Figure[];
   approvalsMean: number;
@@ -104,7 +97,9 @@ export interface ReportModel {
 
 const DAY_MS = 86_400_000;
 
-export function categoryOf(row: ExportRow): Exclude<Category, "direct push"> {
+export function categoryOf(row: ExportRow): Category {
+  if (row.change_type === "direct_push") return "direct push";
+  if (!row.gated) return "other";
   if (row.emergency) return "emergency";
   if (row.bypass) return "bypass";
   if (row.check_at_merge === "success") return "compliant";
@@ -116,6 +111,43 @@ export function weekStart(iso: string): string {
   const d = new Date(iso);
   const day = (d.getUTCDay() + 6) % 7;
   return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - day)).toISOString().slice(0, 10);
+}
+
+/**
+ * Shares of `total` in tenths of a percent that sum to exactly 1000 (largest remainder: each share
+ * rounded down, the tenths left over go to the largest remainders, ties to the earlier category).
+ * All zero when total is 0.
+ */
+export function sharesInTenths(values: number[], total: number): number[] {
+  if (total <= 0) return values.map(() => 0);
+  const exact = values.map((v) => (v * 1000) / total);
+  const shares = exact.map(Math.floor);
+  let left = 1000 - shares.reduce((a, b) => a + b, 0);
+  const order = exact.map((x, i) => ({ i, r: x - Math.floor(x) })).sort((a, b) => b.r - a.r || a.i - b.i);
+  for (const { i } of order) {
+    if (left <= 0) break;
+    if (values[i]! === 0) continue;
+    shares[i]!++;
+    left--;
+  }
+  return shares;
+}
+
+function retroStatus(r: ExportRow, generatedAt: string): string {
+  switch (r.retro_review) {
+    case "reviewed":
+      return "reviewed in time";
+    case "reviewed late":
+      return "reviewed late";
+    case "overdue":
+      return "overdue: no retro-review recorded";
+    case "due":
+      // The store has no overdue record yet (the app writes it when the time passes); past the
+      // recorded due time it is overdue all the same.
+      return r.retro_review_due_at !== null && Date.parse(generatedAt) > Date.parse(r.retro_review_due_at) ? "overdue: no retro-review recorded" : "open: no retro-review recorded yet";
+    default:
+      return "no due time on record";
+  }
 }
 
 export function buildReportModel(input: ReportInput): ReportModel {
@@ -137,14 +169,17 @@ export function buildReportModel(input: ReportInput): ReportModel {
     }
   });
 
-  const categories: Figure[] = CATEGORIES.map((c) => ({ id: `category-${c.replace(/ /g, "-")}`, label: c, value: 0, rows: [] }));
+  const categories: ShareFigure[] = CATEGORIES.map((c) => ({ id: `category-${c.replace(/ /g, "-")}`, label: c, value: 0, rows: [], shareTenths: 0 }));
   rows.forEach((r, i) => {
     const f = categories.find((c) => c.label === categoryOf(r))!;
     f.value++;
     f.rows.push(i);
   });
-  const direct = categories.find((c) => c.label === "direct push")!;
-  direct.value = input.directPushes?.length ?? 0;
+  const shares = sharesInTenths(
+    categories.map((c) => c.value),
+    rows.length,
+  );
+  categories.forEach((c, i) => (c.shareTenths = shares[i]!));
 
   const approvals: Figure[] = ["0", "1", "2", "3 or more"].map((label) => ({ id: `approvals-${label.replace(/ /g, "-")}`, label, value: 0, rows: [] }));
   rows.forEach((r, i) => {
@@ -154,38 +189,27 @@ export function buildReportModel(input: ReportInput): ReportModel {
   });
   const approvalsMean = rows.length === 0 ? 0 : rows.reduce((n, r) => n + r.approvers.length, 0) / rows.length;
 
-  const windowMs = input.retroWindowDays * DAY_MS;
   const emergencies: EmergencyLine[] = [];
   rows.forEach((r, i) => {
-    if (!r.emergency) return;
+    if (!r.emergency || r.change_type !== "merge") return;
     const merged = Date.parse(r.merged_at);
-    const dueBy = new Date(merged + windowMs).toISOString();
-    const reviews = (input.retroReviews ?? []).filter((v) => v.repo.toLowerCase() === r.repo.toLowerCase() && v.pr === r.pr).sort((a, b) => a.at.localeCompare(b.at));
-    const first = reviews[0];
-    const review = first
-      ? { at: first.at, reviewer: first.reviewer, leadHours: Math.round(((Date.parse(first.at) - merged) / 3_600_000) * 10) / 10, withinWindow: Date.parse(first.at) - merged <= windowMs }
-      : null;
-    const status = review
-      ? review.withinWindow
-        ? "reviewed in time"
-        : "reviewed late"
-      : Date.parse(input.generatedAt) > merged + windowMs
-        ? "overdue: no retro-review recorded"
-        : "open: no retro-review recorded yet";
-    emergencies.push({ row: i, repo: r.repo, pr: r.pr, mergedAt: r.merged_at, dueBy, review, status });
+    const review =
+      r.retro_reviewed_at !== null
+        ? { at: r.retro_reviewed_at, reviewer: r.retro_reviewed_by, leadHours: Math.round(((Date.parse(r.retro_reviewed_at) - merged) / 3_600_000) * 10) / 10 }
+        : null;
+    emergencies.push({ row: i, repo: r.repo, pr: r.pr, mergedAt: r.merged_at, dueBy: r.retro_review_due_at, review, status: retroStatus(r, input.generatedAt), retroReview: r.retro_review });
   });
 
   return {
     from: input.from,
     to: input.to,
+    repo: input.repo ?? null,
     generatedAt: input.generatedAt,
     rows,
-    total: { id: "total", label: "changes merged", value: rows.length, rows: all },
+    total: { id: "total", label: "changes (merged pull requests and direct pushes)", value: rows.length, rows: all },
     weeks,
     categories,
-    directPushesRecorded: input.directPushes !== null,
-    directPushList: input.directPushes ?? [],
-    retroReviewsRecorded: input.retroReviews !== null,
+    directPushes: all.filter((i) => rows[i]!.change_type === "direct_push"),
     emergencies,
     approvals,
     approvalsMean,

@@ -10,17 +10,28 @@
  *     and refused with 413 the moment it passes the cap; a body within the cap is handed on as
  *     `req.body` (a string, decoded as Probot decodes it), which Probot's and @octokit/webhooks'
  *     getPayload use instead of reading the stream again;
- *   - routes that read their own bodies under a smaller cap (the Jira webhook, 1 MB) are named in
- *     `selfLimited` and get the stream untouched, after the Content-Length check.
+ *   - routes with their own, smaller cap (the Jira webhook, 1 MB) are named in `routes`: their
+ *     `preflight` (the Jira secret) is asked before a byte of the body is read, a refusal is
+ *     answered at once, and an accepted body is read here like any other, under the same budget,
+ *     and handed on as `req.rawBody` (a Buffer: a signature is over the raw bytes).
+ *
+ * Nobody can hold the intake shut (issue 19):
+ *   - `maxInFlightBytes` bounds the bytes held by every request being read or handled at the same
+ *     time. A request is charged for the bytes that have ARRIVED, chunk by chunk, never for the
+ *     length it declares: four idle connections declaring 25 MB each hold nothing. A chunk that would
+ *     cross the budget is answered 503 with Retry-After. The bytes are given back when the answer is
+ *     finished or the connection goes, and at once on any refusal (413, 503, 408, a client gone).
+ *   - `bodyTimeoutMs`: the whole body must have arrived within this of its headers, else 408 and
+ *     the connection is closed (a slow-loris body is cut and its bytes returned). The HTTP server's
+ *     own `headersTimeout`/`requestTimeout` are lowered to match (Node's defaults are 60 s and
+ *     300 s), so a connection that never finishes its headers is cut too.
+ *   - `maxRequestsPerClient`: requests per remote address whose body is still arriving (the phase a
+ *     client can stretch out); one more is answered 429 with Retry-After. A request whose body has
+ *     arrived no longer counts while it waits for its answer, so a burst of GitHub's deliveries
+ *     from one address is never refused. Behind a proxy every request has the proxy's address.
  *
  * A refusal closes the connection shortly after the answer is sent (the rest of the body is
- * discarded meanwhile, never stored).
- *
- * One body under the cap is harmless; forty at once are a gigabyte. `maxInFlightBytes` bounds the
- * bytes held by every request being read or handled at the same time (reserved as they arrive, or
- * all at once for a declared Content-Length, and released when the answer is finished or the
- * connection goes): a request that would cross it is answered 503 with Retry-After and closed the
- * same way. Webhook deliveries are small, so only a flood of big bodies ever meets the budget.
+ * discarded meanwhile, never stored, never charged).
  */
 import { Server, type IncomingMessage, type ServerResponse } from "node:http";
 
@@ -34,13 +45,44 @@ export const MAX_REQUEST_BODY_BYTES = 25 * 1024 * 1024;
  */
 export const MAX_IN_FLIGHT_BODY_BYTES = 4 * MAX_REQUEST_BODY_BYTES;
 
+/**
+ * HTTP_BODY_TIMEOUT_SECONDS' default: a request's body must have arrived within 20 s of its headers.
+ * GitHub gives up on a delivery after 10 s, so no real delivery is ever cut.
+ */
+export const DEFAULT_BODY_TIMEOUT_MS = 20_000;
+
+/** HTTP_MAX_REQUESTS_PER_CLIENT's default: request bodies being read at once per remote address. */
+export const DEFAULT_MAX_REQUESTS_PER_CLIENT = 32;
+
+/** A route with its own, smaller cap and a check made before its body is read. */
+export interface RouteLimit {
+  /** The exact pathname (no query). */
+  path: string;
+  maxBytes: number;
+  /**
+   * Asked before a byte of the body is read (the request's method, headers and URL only): a
+   * refusal is answered at once with its status, the body never read nor charged.
+   */
+  preflight?(req: IncomingMessage): { status: number; error: string; headers?: Record<string, string> } | null;
+}
+
 export interface BodyLimitOptions {
   maxBytes: number;
   /** Bytes all requests together may hold at once (default: unbounded, for a bare `admit`). */
   maxInFlightBytes?: number;
-  /** Exact pathnames whose handler reads the body itself under its own, smaller cap. */
-  selfLimited?: string[];
+  /** The body must have arrived within this of the headers (ms; default: no deadline for a bare `admit`). */
+  bodyTimeoutMs?: number;
+  /** Request bodies being read at once per remote address (default: unbounded for a bare `admit`). */
+  maxRequestsPerClient?: number;
+  /** Routes with their own cap and a preflight check (the Jira webhook). */
+  routes?: RouteLimit[];
   log?: { warn(obj: object, msg: string): void };
+}
+
+/** What limitRequestBodies holds, for tests and figures: the bytes in flight and the open requests per client. */
+export interface BodyLimits {
+  budget: ByteBudget;
+  clients: ClientCount;
 }
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => unknown;
@@ -52,7 +94,7 @@ const decoder = new TextDecoder("utf-8", { fatal: false });
  * Put the limit in front of the server's current 'request' listeners: they run only for requests
  * within it, with the body already read.
  */
-export function limitRequestBodies(server: Server, options: BodyLimitOptions): void {
+export function limitRequestBodies(server: Server, options: BodyLimitOptions): BodyLimits {
   const listeners = server.listeners("request") as RequestListener[];
   if (listeners.length === 0) throw new Error("limitRequestBodies: the server has no request listener to guard");
   server.removeAllListeners("request");
@@ -66,50 +108,83 @@ export function limitRequestBodies(server: Server, options: BodyLimitOptions): v
       }
     }
   };
-  const budget = new ByteBudget(options.maxInFlightBytes ?? Number.POSITIVE_INFINITY);
+  const timeout = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+  const opts: BodyLimitOptions = { ...options, bodyTimeoutMs: timeout, maxRequestsPerClient: options.maxRequestsPerClient ?? DEFAULT_MAX_REQUESTS_PER_CLIENT };
+  // Node's own deadlines as the backstop (checked every 30 s): headers within the body timeout, the
+  // whole request within twice it. Ours (below) cuts a body on time.
+  server.headersTimeout = Math.min(server.headersTimeout || Infinity, timeout);
+  server.requestTimeout = Math.min(server.requestTimeout || Infinity, 2 * timeout);
+  const limits: BodyLimits = { budget: new ByteBudget(options.maxInFlightBytes ?? Number.POSITIVE_INFINITY), clients: new ClientCount(opts.maxRequestsPerClient!) };
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    const admitted = admit(req, res, options, budget);
+    const admitted = admit(req, res, opts, limits.budget, limits.clients);
     if (admitted === true) pass(req, res);
     else if (admitted !== false) void admitted.then((ok) => ok && pass(req, res));
   });
+  return limits;
 }
 
 /**
- * true: go on now (no body to read, or a route that reads its own); false: answered here; a
- * promise: the body is being read, resolves true once it is in `req.body`.
+ * true: go on now (no body to read); false: answered here; a promise: the body is being read,
+ * resolves true once it is in `req.body` (and `req.rawBody` for a route).
  */
 export function admit(
   req: IncomingMessage,
   res: ServerResponse,
   options: BodyLimitOptions,
   budget: ByteBudget = new ByteBudget(options.maxInFlightBytes ?? Number.POSITIVE_INFINITY),
+  clients: ClientCount | null = options.maxRequestsPerClient ? new ClientCount(options.maxRequestsPerClient) : null,
 ): boolean | Promise<boolean> {
-  const max = options.maxBytes;
+  const path = pathname(req);
+  const route = options.routes?.find((r) => r.path === path);
+  if (route?.preflight) {
+    const refusal = route.preflight(req);
+    if (refusal) {
+      answerAndClose(req, res, refusal.status, { error: refusal.error }, refusal.headers);
+      return false;
+    }
+  }
+  const max = route ? Math.min(route.maxBytes, options.maxBytes) : options.maxBytes;
   const declared = contentLength(req);
   if (declared !== null && declared > max) {
-    refuse(req, res, options, `Content-Length ${declared}`);
+    refuse(req, res, options, max, `Content-Length ${declared}`);
     return false;
   }
   const chunked = req.headers["transfer-encoding"] !== undefined;
   if (!chunked && (declared === null || declared === 0)) return true;
-  if (options.selfLimited?.includes(pathname(req))) return true;
 
-  // The request's share of the budget: all of a declared length now, a chunked body as it streams;
-  // given back once the answer is out or the connection is gone, whichever comes first.
-  const share = budget.share();
-  res.once("close", share.release);
-  if (declared !== null && !share.take(declared)) {
-    busy(req, res, options, `Content-Length ${declared} with ${budget.held} bytes already in flight`);
-    return false;
+  // One more body of this client being read (the phase a client can stretch out), until it has
+  // arrived or is refused, or the connection goes. A finished body no longer counts: a burst of
+  // GitHub's deliveries from one address waiting for their answers is never refused by this.
+  let leave: (() => void) | null = null;
+  if (clients) {
+    leave = clients.enter(clientOf(req));
+    if (!leave) {
+      tooMany(req, res, options, clients);
+      return false;
+    }
+    res.once("close", leave);
   }
 
-  return readCapped(req, max, declared === null ? share : null).then((read) => {
+  // The request's share of the budget: the bytes that have arrived, as they arrive; given back once
+  // the answer is out or the connection is gone, and at once when the body is refused.
+  const share = budget.share();
+  res.once("close", share.release);
+
+  return readCapped(req, max, share, options.bodyTimeoutMs ?? null).then((read) => {
+    leave?.();
+    if (read.kind !== "ok") share.release();
     if (read.kind === "too-large") {
-      refuse(req, res, options, `more than ${max} bytes streamed`);
+      refuse(req, res, options, max, `more than ${max} bytes streamed`);
       return false;
     }
     if (read.kind === "busy") {
-      busy(req, res, options, `a streamed body would take the bytes in flight over ${budget.limit}`);
+      const what = declared === null ? "a streamed body" : `Content-Length ${declared}: its bytes so far`;
+      busy(req, res, options, `${what} would take the bytes in flight over ${budget.limit} (${budget.held} held by other requests)`);
+      return false;
+    }
+    if (read.kind === "timeout") {
+      options.log?.warn({ method: req.method, path, received: read.received, timeoutMs: options.bodyTimeoutMs }, `request body cut with 408: not complete ${options.bodyTimeoutMs} ms after its headers (${read.received} bytes arrived)`);
+      answerAndClose(req, res, 408, { error: `request body not received within ${Math.round((options.bodyTimeoutMs ?? 0) / 1000)} s` });
       return false;
     }
     if (read.kind === "failed") {
@@ -118,12 +193,13 @@ export function admit(
       req.socket?.destroy();
       return false;
     }
+    if (route) (req as { rawBody?: Buffer }).rawBody = read.body;
     req.body = decoder.decode(read.body);
     return true;
   });
 }
 
-type Read = { kind: "ok"; body: Buffer } | { kind: "too-large" } | { kind: "busy" } | { kind: "failed" };
+type Read = { kind: "ok"; body: Buffer } | { kind: "too-large" } | { kind: "busy" } | { kind: "timeout"; received: number } | { kind: "failed" };
 
 /**
  * The bytes every request being read or handled holds together. A request takes its share as its
@@ -153,19 +229,58 @@ export class ByteBudget {
   }
 }
 
+/** Request bodies being read per remote address, at most `limit` each. */
+export class ClientCount {
+  private readonly open = new Map<string, number>();
+  constructor(readonly limit: number) {}
+
+  /** A slot for one more request of `client`, or null when it has `limit` open; the function gives it back (once). */
+  enter(client: string): (() => void) | null {
+    const n = this.open.get(client) ?? 0;
+    if (n >= this.limit) return null;
+    this.open.set(client, n + 1);
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      const now = (this.open.get(client) ?? 1) - 1;
+      if (now <= 0) this.open.delete(client);
+      else this.open.set(client, now);
+    };
+  }
+
+  /** Bodies of `client` being read (all clients: no argument). */
+  count(client?: string): number {
+    if (client !== undefined) return this.open.get(client) ?? 0;
+    let sum = 0;
+    for (const n of this.open.values()) sum += n;
+    return sum;
+  }
+}
+
+/** The remote address (an IPv4 client on a dual-stack socket as plain IPv4). */
+function clientOf(req: IncomingMessage): string {
+  const a = req.socket?.remoteAddress ?? "unknown";
+  return a.startsWith("::ffff:") ? a.slice(7) : a;
+}
+
 /**
  * The whole body, or "too-large" as soon as more than `max` bytes have arrived, or "busy" as soon as
- * a chunk does not fit the shared budget (`share`: null when the whole length was taken up front).
- * Nothing is kept after a refusal.
+ * a chunk does not fit the shared budget, or "timeout" when it is not complete `timeoutMs` after the
+ * call. Nothing is kept after a refusal.
  */
-function readCapped(req: IncomingMessage, max: number, share: { take(n: number): boolean } | null): Promise<Read> {
+function readCapped(req: IncomingMessage, max: number, share: { take(n: number): boolean }, timeoutMs: number | null): Promise<Read> {
   return new Promise((resolve) => {
     let chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
+    const timer = timeoutMs === null ? null : setTimeout(() => settle({ kind: "timeout", received: size }), timeoutMs);
+    timer?.unref();
     const settle = (r: Read) => {
       if (settled) return;
       settled = true;
+      if (timer) clearTimeout(timer);
+      if (r.kind !== "ok") chunks = [];
       req.off("data", onData);
       req.off("end", onEnd);
       req.off("error", onError);
@@ -175,16 +290,8 @@ function readCapped(req: IncomingMessage, max: number, share: { take(n: number):
     const onData = (chunk: Buffer | string) => {
       const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
       size += buf.length;
-      if (size > max) {
-        chunks = [];
-        settle({ kind: "too-large" });
-        return;
-      }
-      if (share && !share.take(buf.length)) {
-        chunks = [];
-        settle({ kind: "busy" });
-        return;
-      }
+      if (size > max) return settle({ kind: "too-large" });
+      if (!share.take(buf.length)) return settle({ kind: "busy" });
       chunks.push(buf);
     };
     const onEnd = () => settle({ kind: "ok", body: Buffer.concat(chunks, size) });
@@ -197,9 +304,15 @@ function readCapped(req: IncomingMessage, max: number, share: { take(n: number):
   });
 }
 
-function refuse(req: IncomingMessage, res: ServerResponse, options: BodyLimitOptions, what: string): void {
-  options.log?.warn({ method: req.method, path: pathname(req), limit: options.maxBytes }, `request body refused with 413: ${what}, over the ${options.maxBytes}-byte limit`);
-  answerAndClose(req, res, 413, { error: `request body larger than ${options.maxBytes} bytes` });
+function refuse(req: IncomingMessage, res: ServerResponse, options: BodyLimitOptions, max: number, what: string): void {
+  options.log?.warn({ method: req.method, path: pathname(req), limit: max }, `request body refused with 413: ${what}, over the ${max}-byte limit`);
+  answerAndClose(req, res, 413, { error: `request body larger than ${max} bytes` });
+}
+
+/** This client has too many bodies being read: 429, try again shortly. */
+function tooMany(req: IncomingMessage, res: ServerResponse, options: BodyLimitOptions, clients: ClientCount): void {
+  options.log?.warn({ method: req.method, path: pathname(req), client: clientOf(req), limit: clients.limit }, `request refused with 429: ${clients.limit} request bodies of this client already being read`);
+  answerAndClose(req, res, 429, { error: "too many unfinished requests from this address; retry shortly" }, { "retry-after": "5" });
 }
 
 /** Too many bytes in flight: 503, try again shortly (GitHub's redelivery, or the sender's retry). */
@@ -284,5 +397,23 @@ export function onFirstListen(hook: (server: Server) => void): { restore(): void
     get calls() {
       return calls;
     },
+  };
+}
+
+/**
+ * HTTP_BODY_TIMEOUT_SECONDS (1–300, default 20) and HTTP_MAX_REQUESTS_PER_CLIENT (1–100000,
+ * default 32): the body deadline and the request bodies being read at once per remote address.
+ */
+export function httpLimitsFromEnv(env: Record<string, string | undefined>): { bodyTimeoutMs: number; maxRequestsPerClient: number } {
+  const whole = (name: string, min: number, max: number, fallback: number): number => {
+    const v = env[name]?.trim();
+    if (!v) return fallback;
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < min || n > max) throw new Error(`${name}=${JSON.stringify(v)}: expected a whole number from ${min} to ${max} (default ${fallback})`);
+    return n;
+  };
+  return {
+    bodyTimeoutMs: whole("HTTP_BODY_TIMEOUT_SECONDS", 1, 300, DEFAULT_BODY_TIMEOUT_MS / 1000) * 1000,
+    maxRequestsPerClient: whole("HTTP_MAX_REQUESTS_PER_CLIENT", 1, 100_000, DEFAULT_MAX_REQUESTS_PER_CLIENT),
   };
 }

@@ -24,6 +24,10 @@ export class MemoryDeliveryLedger implements DeliveryLedger {
     return true;
   }
 
+  async processed(deliveryIds: string[]): Promise<Set<string>> {
+    return new Set(deliveryIds.filter((id) => this.seen.has(id)));
+  }
+
   async pending(deliveryId: string, jobs: PendingJob[]): Promise<void> {
     if (jobs.length > 0) this.open.set(deliveryId, jobs);
   }

@@ -49,7 +49,9 @@ class StoreUnavailable extends Error {
 }
 
 /** The ledger stores `merge: boolean` (rows written before `kind` existed resume the same way). */
-function toPending({ ref, event, expectedHead, kind }: EvaluationJob): PendingJob {
+function toPending({ ref, event, expectedHead, kind, group }: EvaluationJob): PendingJob {
+  // A merge group keeps its facts (it resumes as a group job).
+  if (kind === "group" && group) return { ref, event, expectedHead: null, merge: false, group };
   // A retro job resumes as a merge examination, which looks for the retroactive review too.
   return { ref, event, expectedHead, merge: kind === "merge" || kind === "retro" };
 }
@@ -60,7 +62,8 @@ function fromPending(deliveryId: string, pending: PendingJob): EvaluationJob {
     deliveryId,
     event: `${pending.event} (resumed)`,
     expectedHead: pending.expectedHead,
-    kind: pending.merge ? "merge" : "evaluate",
+    kind: pending.group ? "group" : pending.merge ? "merge" : "evaluate",
+    ...(pending.group ? { group: pending.group } : {}),
   });
 }
 

@@ -10,7 +10,8 @@ import type { TicketTransitioner } from "../jira/transition.js";
 import type { Writer } from "../github/publish.js";
 import type { GraphqlReader } from "../github/reader.js";
 import type { TeamCache } from "../github/team-cache.js";
-import { prLabel, type PrRef } from "../github/types.js";
+import { prKey, prLabel, type PrRef } from "../github/types.js";
+import type { MergeGroupFacts } from "../refs.js";
 import type { TicketLookupService } from "../jira/tickets.js";
 import type { Stage } from "../report/failure.js";
 
@@ -24,8 +25,11 @@ export interface EvaluationJob {
   /**
    * "merge" (pull_request.closed with merged: true): record it and flag a bypass; publish nothing.
    * "retro": a review or `/changegate approve` comment on a merged PR (runtime/after-merge.ts).
+   * "group": a merge_group delivery (never coalesced with a PR's jobs: it has its own key).
    */
-  kind: "evaluate" | "merge" | "retro";
+  kind: "evaluate" | "merge" | "retro" | "group";
+  /** kind "group": a merge_group delivery, judged by runtime/merge-group.ts (scheduled under its own key, groupKey). */
+  group?: MergeGroupFacts;
   /** How many times this evaluation was retried after a publishing failure. */
   attempt: number;
 }
@@ -38,8 +42,21 @@ export function newJob(request: JobRequest): EvaluationJob {
   return { expectedHead: null, kind: "evaluate", attempt: 0, ...request };
 }
 
+/**
+ * The scheduler's key of a job: its PR's, or for a merge group its repository, head commit and
+ * action (two deliveries of the same group and action coalesce into one run; a group never waits
+ * behind, or coalesces with, its PR's evaluations).
+ */
+export function jobKey(job: EvaluationJob): string {
+  if (job.kind !== "group" || !job.group) return prKey(job.ref);
+  const { installationId, owner, repo } = job.ref;
+  return `group:${installationId}:${owner.toLowerCase()}/${repo.toLowerCase()}@${job.group.headSha}:${job.group.action}`;
+}
+
 /** Two requests for one PR while it is being evaluated: one follow-up run serves both. */
 export function coalesceJobs(pending: EvaluationJob, next: EvaluationJob): EvaluationJob {
+  // The same group and action (jobKey): the newer delivery's run serves both.
+  if (pending.kind === "group" || next.kind === "group") return { ...next, attempt: Math.min(pending.attempt, next.attempt) };
   return {
     ...next,
     expectedHead: next.expectedHead ?? pending.expectedHead,

@@ -5,6 +5,12 @@
  * Fail closed: a group GitHub or the store cannot account for, or a verdict that could not be
  * recorded, gets a failure check. The merge itself arrives as pull_request.closed (merged) and is
  * judged from the PR's own verdict like any merge (src/runtime/merge.ts).
+ *
+ * Like every other event (issue 19), a delivery goes through the intake: `mergeGroupJob` turns its
+ * payload into a job (validated facts), the delivery is claimed in the ledger with it and answered
+ * at once, and the scheduler runs `runGroupJob` later (a redelivery is a duplicate; a process killed
+ * meanwhile resumes the job at start-up; a run that throws, e.g. the check write, is retried after
+ * `laterRetryMs` like an evaluation).
  */
 import type { Logger } from "pino";
 import { z } from "zod";
@@ -13,8 +19,10 @@ import { groupMembers, postGroupCheck } from "../github/merge-group.js";
 import type { GraphqlReader } from "../github/reader.js";
 import type { OctokitLike } from "../github/types.js";
 import { judgeMergeGroup, parseQueueRef, type GroupMember, type GroupMemberVerdict } from "../policy/merge-group.js";
+import type { MergeGroupFacts } from "../refs.js";
 import { redact, redactError } from "../report/redact.js";
 import { renderGroupCheck, renderGroupFailure } from "../report/merge-group.js";
+import { newJob, type EvaluationJob } from "./job.js";
 
 export interface MergeGroupDeps {
   recorder: Recorder;
@@ -36,19 +44,96 @@ const payloadSchema = z.object({
   merge_group: z.object({ head_sha: sha, head_ref: ref, base_sha: sha, base_ref: ref }),
 });
 
-export async function handleMergeGroup(deps: MergeGroupDeps, deliveryId: string, payload: unknown): Promise<MergeGroupOutcome> {
+/** A job's facts as read back from the ledger (a damaged row is refused, never judged). */
+const factsSchema = z.object({
+  action: z.enum(["checks_requested", "destroyed"]),
+  reason: z.string().max(100).nullable(),
+  headSha: sha,
+  headRef: ref,
+  baseSha: sha,
+  baseRef: ref,
+});
+
+/**
+ * The job a merge_group delivery asks for, or null (logged) for a payload without the fields
+ * changegate needs or an action it does not handle. Pure: no request, no store (intake's knownJobs).
+ */
+export function mergeGroupJob(deliveryId: string, payload: unknown, log?: Pick<Logger, "warn">): EvaluationJob | null {
   const parsed = payloadSchema.safeParse(payload);
   if (!parsed.success) {
-    deps.log.warn({ delivery: deliveryId, problem: z.prettifyError(parsed.error).slice(0, 500) }, "merge_group event without the fields changegate needs: ignored");
-    return "ignored";
+    log?.warn({ delivery: deliveryId, problem: z.prettifyError(parsed.error).slice(0, 500) }, "merge_group event without the fields changegate needs: ignored");
+    return null;
   }
   const p = parsed.data;
-  if (p.action !== "checks_requested" && p.action !== "destroyed") return "ignored";
-  const repo = { owner: p.repository.owner.login, repo: p.repository.name };
-  const base = p.merge_group.base_ref.replace(/^refs\/heads\//, "");
-  const headSha = p.merge_group.head_sha;
-  const named = parseQueueRef(p.merge_group.head_ref);
+  if (p.action !== "checks_requested" && p.action !== "destroyed") return null;
+  const group: MergeGroupFacts = {
+    action: p.action,
+    reason: p.reason ?? null,
+    headSha: p.merge_group.head_sha,
+    headRef: p.merge_group.head_ref,
+    baseSha: p.merge_group.base_sha,
+    baseRef: p.merge_group.base_ref,
+  };
+  const named = parseQueueRef(group.headRef);
+  return newJob({
+    ref: { installationId: p.installation.id, owner: p.repository.owner.login, repo: p.repository.name, number: named?.number ?? 0 },
+    deliveryId,
+    event: `merge_group.${p.action}`,
+    kind: "group",
+    group,
+  });
+}
+
+/** The commits to fail `changegate` on if the store cannot take the delivery (a checks_requested group's head). */
+export function mergeGroupHeads(job: EvaluationJob | null): string[] {
+  return job?.group?.action === "checks_requested" ? [job.group.headSha] : [];
+}
+
+export interface GroupRunDeps extends MergeGroupDeps {
+  /** Waits before a run that threw is tried again; [] gives up at once. */
+  laterRetryMs: number[];
+  retryLater(job: EvaluationJob, delayMs: number): void;
+}
+
+/**
+ * A scheduled group job: judged, and on an error (GitHub's token, the check write) retried later
+ * like an evaluation. Never throws.
+ */
+export async function runGroupJob(deps: GroupRunDeps, job: EvaluationJob): Promise<MergeGroupOutcome> {
+  const facts = factsSchema.safeParse(job.group);
+  if (job.kind !== "group" || !facts.success) {
+    deps.log.error({ delivery: job.deliveryId }, "a merge group job without valid facts (a damaged ledger row?): dropped");
+    return "ignored";
+  }
+  try {
+    return await judgeGroup(deps, job.deliveryId, job.ref, facts.data);
+  } catch (err) {
+    const delay = deps.laterRetryMs[job.attempt];
+    const log = deps.log.child({ delivery: job.deliveryId, repo: `${job.ref.owner}/${job.ref.repo}`, head: facts.data.headSha });
+    if (delay === undefined) {
+      log.error({ err: redactError(err), attempts: job.attempt + 1 }, "giving up on a merge group: its check could not be written (GitHub's queue times the group out: it does not merge)");
+      return "failure";
+    }
+    log.warn({ err: redactError(err), retryInMs: delay }, "a merge group could not be judged or its check written; retrying later");
+    deps.retryLater({ ...job, attempt: job.attempt + 1 }, delay);
+    return "failure";
+  }
+}
+
+/** A payload judged at once (tests; the app goes through mergeGroupJob and runGroupJob). */
+export async function handleMergeGroup(deps: MergeGroupDeps, deliveryId: string, payload: unknown): Promise<MergeGroupOutcome> {
+  const job = mergeGroupJob(deliveryId, payload, deps.log);
+  if (!job?.group) return "ignored";
+  return judgeGroup(deps, deliveryId, job.ref, job.group);
+}
+
+async function judgeGroup(deps: MergeGroupDeps, deliveryId: string, pr: { installationId: number; owner: string; repo: string }, g: MergeGroupFacts): Promise<MergeGroupOutcome> {
+  const repo = { owner: pr.owner, repo: pr.repo };
+  const base = g.baseRef.replace(/^refs\/heads\//, "");
+  const headSha = g.headSha;
+  const named = parseQueueRef(g.headRef);
   const group = { base, headSha };
+  const p = { action: g.action, reason: g.reason, installation: { id: pr.installationId }, merge_group: { head_ref: g.headRef, base_sha: g.baseSha } };
   const record = (rest: Pick<MergeGroupRecord, "prs" | "outcome" | "error">): MergeGroupRecord => ({
     at: deps.now().toISOString(),
     deliveryId,

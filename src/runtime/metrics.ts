@@ -100,6 +100,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly redeliveries = new Counter({
+    name: `${METRIC_PREFIX}redeliveries_total`,
+    help: "Webhook deliveries that failed on every attempt and were not processed (found), asked of GitHub again (redelivered), or whose redelivery GitHub refused or could not take (refused).",
+    labelNames: ["result"] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const sources = this.sources;
     const gauge = (name: MetricSourceName, help: string) =>
@@ -160,6 +167,10 @@ export class Metrics {
 
   bypass(): void {
     this.bypasses.inc();
+  }
+
+  redelivery(result: "found" | "redelivered" | "refused", n = 1): void {
+    this.redeliveries.inc({ result }, n);
   }
 
   /** The exposition text and its content type. */

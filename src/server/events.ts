@@ -9,20 +9,27 @@ import type { Locator } from "../github/locate.js";
 import { retroComment, retroJob } from "../github/locate-retro.js";
 import type { Intake } from "../runtime/intake.js";
 import { knownJobs } from "../runtime/intake.js";
+import { mergeGroupHeads, mergeGroupJob } from "../runtime/merge-group.js";
 
 export interface EventDeps {
   /** The app's id: its own check suites and runs are not CI and must not re-trigger it. */
   appId: number;
   intake: Intake;
   locator: Locator;
-  /** merge_group deliveries (src/runtime/merge-group.ts); absent: not handled. */
-  mergeGroup?: (deliveryId: string, payload: unknown) => Promise<unknown>;
+  /** merge_group deliveries go through the intake as group jobs (src/runtime/merge-group.ts); false/absent: not handled. */
+  mergeGroups?: boolean;
   /** push deliveries: direct pushes to gated branches (src/runtime/direct-push.ts); absent: not handled. */
   push?: (deliveryId: string, payload: unknown) => void;
 }
 
-export function subscribe(app: Probot, { appId, intake, locator, mergeGroup, push }: EventDeps): void {
-  if (mergeGroup) app.on("merge_group", async (context) => void (await mergeGroup(context.id, context.payload)));
+export function subscribe(app: Probot, { appId, intake, locator, mergeGroups, push }: EventDeps): void {
+  // Claimed with its job and answered at once; the group is judged by the scheduler (issue 19).
+  if (mergeGroups) {
+    app.on("merge_group", async (context) => {
+      const job = mergeGroupJob(context.id, context.payload, context.log);
+      await intake.take(context, () => mergeGroupHeads(job), knownJobs(() => (job ? [job] : [])));
+    });
+  }
   // Examined after GitHub has its answer (it may wait for GitHub to link merge commits to their PRs).
   if (push) app.on("push", (context) => push(context.id, context.payload));
 

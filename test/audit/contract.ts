@@ -249,6 +249,14 @@ export function storeContract(factory: () => StoreFactory): void {
       expect(await new StoreDeliveryLedger(await open()).unfinished()).toEqual([{ deliveryId: "dp-1", jobs: [job(winner)] }]);
     });
 
+    test("a merge group's job keeps its facts through the store, so another process resumes it as a group (issue 19)", async () => {
+      const group = { action: "checks_requested" as const, reason: null, headSha: "9".repeat(40), headRef: `refs/heads/gh-readonly-queue/main/pr-3-${"b".repeat(40)}`, baseSha: "b".repeat(40), baseRef: "refs/heads/main" };
+      const job = { ref: ref(3), event: "merge_group.checks_requested", expectedHead: null, merge: false, group };
+      expect(await new StoreDeliveryLedger(await open()).claimPending("mg-1", [job])).toBe(true);
+      expect(await new StoreDeliveryLedger(await open()).claimPending("mg-1", [job])).toBe(false);
+      expect(await new StoreDeliveryLedger(await open()).unfinished()).toEqual([{ deliveryId: "mg-1", jobs: [job] }]);
+    });
+
     test("claims asked for together are group-committed: one insert, each caller told whether it was first", async () => {
       const store = await open();
       const a = new StoreDeliveryLedger(store);

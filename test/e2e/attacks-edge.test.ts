@@ -198,16 +198,20 @@ describe("a running app", () => {
   }, 120_000);
 
   test("16 parallel unsigned 24 MB POSTs (each under the cap): at most 100 MB of bodies held at once, the rest 503; memory grows < 450 MB", async () => {
-    // Measured 285 MB (four bodies held, each also decoded and hashed). Without the shared budget all 16
+    // Measured 285 MB (four bodies held, each also decoded and hashed; 264 MB charged by arrival). Without the shared budget all 16
     // are held (~1.1 GB); with the budget but the whole payload logged on the signature failure, 680-910 MB.
     const { result, growth } = await peakDuring(() => Promise.all(Array.from({ length: 16 }, () => flood(24 * MB, 24 * MB))));
     const statuses = result.map((r) => r.status);
     if (process.env.CHANGEGATE_E2E_VERBOSE) console.log(JSON.stringify(result));
-    expect(statuses.filter((s) => s === 503).length).toBeGreaterThanOrEqual(12);
+    // Bytes are charged as they arrive (issue 19), so which bodies finish depends on who sends first:
+    // measured 8 × 503 and 8 × 400 (declared lengths reserved up front gave 12 × 503). The budget
+    // must bite, and memory stays bounded by it (below).
+    expect(statuses.filter((s) => s === 503).length).toBeGreaterThanOrEqual(1);
     expect(statuses.every((s) => s === 503 || s === 400 || s === 401)).toBe(true);
     expect(growth).toBeLessThan(450 * MB);
     expect(w.cg.exitInfo).toBeNull();
-    await w.cg.waitForLog((l) => /request body refused with 503: Content-Length 25165824 with \d+ bytes already in flight/.test(l.msg));
+    // Charged by the bytes that arrive (issue 19), not by the declared length: the refusal names both.
+    await w.cg.waitForLog((l) => /request body refused with 503: Content-Length 25165824: its bytes so far would take the bytes in flight over 104857600 \(\d+ held by other requests\)/.test(l.msg));
   }, 180_000);
 
   test("after the floods, signed deliveries still work: a normal PR passes", async () => {

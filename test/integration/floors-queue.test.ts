@@ -10,6 +10,7 @@ import type { GraphqlReader } from "../../src/github/reader.js";
 import { evidenceData, HEAD, INSTALLATION_ID } from "../helpers/fixtures.js";
 import { pullRequestEvent } from "../helpers/payloads.js";
 import { harness, mockToken, recordRequests, type Recorded } from "../helpers/probot.js";
+import { MemoryDeliveryLedger } from "../../src/runtime/dedupe.js";
 
 const REPO_PATH = "/repos/acme/payments";
 const BASE_SHA = "b".repeat(40);
@@ -137,5 +138,79 @@ describe("merge queue", () => {
     const h = await harness({ recorder });
     await h.deliver("merge_group", mergeGroupEvent("destroyed", { reason: "merged" }));
     expect(recorder.groups).toEqual([expect.objectContaining({ action: "destroyed", reason: "merged" })]);
+  });
+});
+
+describe("merge queue through the intake (issue 19)", () => {
+  test("the delivery is answered before the group is judged: a slow check write does not hold the webhook", async () => {
+    const h = await harness({ recorder: recorderWith([own("success")]) });
+    const scope = mockToken().post("/graphql").reply(200, { data: QUEUE }).post(`${REPO_PATH}/check-runs`).delay(1500).reply(201, { id: 1 });
+    const requests = recordRequests(scope);
+    const started = performance.now();
+    await h.probot.receive({ id: "mg-slow", name: "merge_group", payload: mergeGroupEvent("checks_requested") } as never);
+    const answeredMs = performance.now() - started;
+    expect(answeredMs).toBeLessThan(1000);
+    await h.changegate.idle();
+    expect(calls(requests)).toEqual(["POST /graphql", `POST ${REPO_PATH}/check-runs`]);
+    expect(requests[1]!.body).toMatchObject({ name: "changegate", head_sha: GROUP, status: "completed", conclusion: "success" });
+  });
+
+  test("a redelivered merge_group (same delivery id) is judged once: one queue read, one check, one record", async () => {
+    const recorder = recorderWith([own("success")]);
+    const h = await harness({ recorder });
+    const scope = mockToken().post("/graphql").reply(200, { data: QUEUE }).post(`${REPO_PATH}/check-runs`).reply(201, { id: 1 });
+    const requests = recordRequests(scope);
+    await h.deliver("merge_group", mergeGroupEvent("checks_requested"), "mg-again");
+    await h.deliver("merge_group", mergeGroupEvent("checks_requested"), "mg-again");
+    expect(calls(requests)).toEqual(["POST /graphql", `POST ${REPO_PATH}/check-runs`]);
+    expect(recorder.groups).toHaveLength(1);
+    expect(h.changegate.stats().duplicates).toBe(1);
+  });
+
+  test("a check write that fails is retried later like an evaluation, and the group's check is right in the end", async () => {
+    const recorder = recorderWith([own("success")]);
+    const h = await harness({ recorder, laterRetryMs: [20] });
+    const scope = mockToken()
+      .post("/graphql")
+      .reply(200, { data: QUEUE })
+      .post(`${REPO_PATH}/check-runs`)
+      .reply(502, { message: "Bad Gateway" })
+      .post("/graphql")
+      .reply(200, { data: QUEUE })
+      .post(`${REPO_PATH}/check-runs`)
+      .reply(201, { id: 2 });
+    const requests = recordRequests(scope);
+    await h.deliver("merge_group", mergeGroupEvent("checks_requested"), "mg-retry");
+    const deadline = Date.now() + 5000;
+    while (requests.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await h.changegate.idle();
+    expect(calls(requests)).toEqual(["POST /graphql", `POST ${REPO_PATH}/check-runs`, "POST /graphql", `POST ${REPO_PATH}/check-runs`]);
+    expect(requests[3]!.body).toMatchObject({ name: "changegate", head_sha: GROUP, conclusion: "success" });
+    expect(scope.pendingMocks()).toStrictEqual([]);
+  });
+
+  test("a group the process died before judging is resumed from the ledger at start-up (as a group, not as its PR)", async () => {
+    const ledger = new MemoryDeliveryLedger();
+    await ledger.claim("mg-crash");
+    await ledger.pending("mg-crash", [
+      {
+        ref: { installationId: INSTALLATION_ID, owner: "acme", repo: "payments", number: 1 },
+        event: "merge_group.checks_requested",
+        expectedHead: null,
+        merge: false,
+        group: { action: "checks_requested", reason: null, headSha: GROUP, headRef: `refs/heads/gh-readonly-queue/main/pr-1-${BASE_SHA}`, baseSha: BASE_SHA, baseRef: "refs/heads/main" },
+      },
+    ]);
+    const scope = mockToken().post("/graphql").reply(200, { data: QUEUE }).post(`${REPO_PATH}/check-runs`).reply(201, { id: 1 });
+    const requests = recordRequests(scope);
+    const h = await harness({ recorder: recorderWith([own("success")]), ledger });
+    expect(await h.changegate.resumed()).toBe(1);
+    await h.changegate.idle();
+    expect(calls(requests)).toEqual(["POST /graphql", `POST ${REPO_PATH}/check-runs`]);
+    expect(requests[1]!.body).toMatchObject({ name: "changegate", head_sha: GROUP, conclusion: "success" });
+    expect(await ledger.unfinished()).toStrictEqual([]);
+    // The redelivery of the same id after the restart is a duplicate.
+    await h.deliver("merge_group", mergeGroupEvent("checks_requested"), "mg-crash");
+    expect(calls(requests)).toHaveLength(2);
   });
 });

@@ -6,6 +6,8 @@
  */
 import { afterEach, beforeEach, describe, expect, test } from "@jest/globals";
 import { createServer, type Server as HttpServer } from "node:http";
+import { connect, type Socket } from "node:net";
+import { limitRequestBodies } from "../../src/runtime/body-limit.js";
 import nock from "nock";
 import { pino } from "pino";
 import { Probot, Server } from "probot";
@@ -14,6 +16,8 @@ import type { PrRef } from "../../src/github/types.js";
 import {
   createJiraWebhookHandler,
   JIRA_WEBHOOK_PATH,
+  jiraPreflight,
+  MAX_JIRA_WEBHOOK_BYTES,
   signBody,
   scrubSecretQuery,
   signatureMatches,
@@ -452,5 +456,92 @@ describe("inside Probot's server", () => {
     } finally {
       await s.stop();
     }
+  });
+});
+
+describe("behind the HTTP edge, as main.ts wires it (runtime/body-limit.ts)", () => {
+  /** The route behind limitRequestBodies with the Jira route's preflight, as in main.ts. */
+  async function edge(maxInFlightBytes: number) {
+    const evaluated: PrRef[] = [];
+    const index = new MemoryTicketIndex();
+    index.update(PAYMENTS, ["OPS-12"], true);
+    const log = { info: () => {}, warn: () => {}, error: () => {} };
+    const handler = createJiraWebhookHandler({ secret: SECRET, index, evaluate: (ref) => void evaluated.push(ref), log });
+    const server = createServer(async (req, res) => {
+      if (!(await handler(req, res))) res.writeHead(404).end();
+    });
+    const limits = limitRequestBodies(server, {
+      maxBytes: 25 * 1024 * 1024,
+      maxInFlightBytes,
+      routes: [{ path: JIRA_WEBHOOK_PATH, maxBytes: MAX_JIRA_WEBHOOK_BYTES, preflight: jiraPreflight(SECRET) }],
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    open = { url: `http://127.0.0.1:${port}`, evaluated: [], invalidated: [], logs: [], index, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+    return { port, limits, evaluated };
+  }
+
+  /** Headers declaring `declared` body bytes, then `first` of them; resolves with the status line's code (or "none" after 3 s). */
+  async function partial(port: number, path: string, headers: Record<string, string>, declared: number, first: string) {
+    const socket = connect(port, "127.0.0.1");
+    sockets.push(socket);
+    await new Promise<void>((r) => socket.once("connect", () => r()));
+    let got = "";
+    const answer = new Promise<string>((resolve) => {
+      socket.on("data", (d) => {
+        got += d.toString("latin1");
+        const m = /^HTTP\/1\.1 (\d{3})/.exec(got);
+        if (m) resolve(m[1]!);
+      });
+      socket.on("error", () => resolve("error"));
+      setTimeout(() => resolve("none"), 3000).unref();
+    });
+    const head = Object.entries({ host: "127.0.0.1", "content-type": "application/json", "content-length": String(declared), ...headers }).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+    socket.write(`POST ${path} HTTP/1.1\r\n${head}\r\n${first}`);
+    return { socket, answer };
+  }
+  const sockets: Socket[] = [];
+  afterEach(() => {
+    for (const s of sockets.splice(0)) s.destroy();
+  });
+
+  test("a wrong or missing secret, or a malformed signature: 401 before a byte of the body is read or charged", async () => {
+    const { port, limits, evaluated } = await edge(4 * 1024 * 1024);
+    // Each declares a 1 MB body and sends none of it: the answer must not wait for the body.
+    for (const [path, headers] of [
+      [`${JIRA_WEBHOOK_PATH}?secret=guess`, {}],
+      [JIRA_WEBHOOK_PATH, {}],
+      [JIRA_WEBHOOK_PATH, { "x-hub-signature": "sha256=not-hex" }],
+    ] as const) {
+      const p = await partial(port, path, headers, MAX_JIRA_WEBHOOK_BYTES, "");
+      expect(await p.answer).toBe("401");
+      expect(p.socket.bytesWritten).toBeLessThan(300); // the request line and headers only: no body was sent, none read
+      expect(limits.budget.held).toBe(0);
+    }
+    expect(evaluated).toStrictEqual([]);
+  });
+
+  test("Jira bodies are charged to the shared budget as they arrive, and a right secret's body within it is accepted", async () => {
+    const { port, limits, evaluated } = await edge(3000);
+    // A right token, half a body: its arrived bytes are held in the budget.
+    const p = await partial(port, `${JIRA_WEBHOOK_PATH}?secret=${SECRET}`, {}, 2000, "x".repeat(1500));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(limits.budget.held).toBe(1500);
+    // A second right-token body that would take the budget over: 503, like any other route.
+    const text = JSON.stringify({ ...issueUpdated("OPS-12"), pad: "y".repeat(1800) });
+    const res = await fetch(`http://127.0.0.1:${port}${JIRA_WEBHOOK_PATH}?secret=${SECRET}`, { method: "POST", body: text });
+    expect(res.status).toBe(503);
+    p.socket.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(limits.budget.held).toBe(0);
+    // Within the budget: read at the edge, verified against the raw bytes, and acted on.
+    const small = JSON.stringify(issueUpdated("OPS-12"));
+    const ok = await fetch(`http://127.0.0.1:${port}${JIRA_WEBHOOK_PATH}`, { method: "POST", headers: { "x-hub-signature": signBody(SECRET, small) }, body: small });
+    expect(ok.status).toBe(202);
+    expect(evaluated).toStrictEqual([PAYMENTS]);
+    // A signature over other bytes is still refused after the body is read.
+    const forged = await fetch(`http://127.0.0.1:${port}${JIRA_WEBHOOK_PATH}`, { method: "POST", headers: { "x-hub-signature": signBody(SECRET, small + " ") }, body: small });
+    expect(forged.status).toBe(401);
+    expect(evaluated).toHaveLength(1);
   });
 });

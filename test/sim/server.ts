@@ -15,6 +15,7 @@ import { checkRunJson, commentJson, commitJson, installationJson, labelJson, pul
 import { pullFileJson } from "./pull-files.js";
 import { issueJson, listIssues, openIssue } from "./issues.js";
 import { MAX_PR_FILES } from "./model.js";
+import { DeliveryLog, deliveryItemJson, deliveryJson } from "./deliveries.js";
 import { CHECK_CONCLUSIONS, CHECK_STATUSES, GitHubModel, SimHttpError, type CheckConclusion, type CheckStatus, type SimApp, type SimInstallation, type SimRepo } from "./model.js";
 
 export interface SimRequest {
@@ -91,6 +92,8 @@ export class Simulator {
   gheHost = "";
   private readonly faults: Fault[] = [];
   private readonly routes: Route[] = [];
+  /** The apps' webhook delivery logs (test/sim/deliveries.ts): World sends the model's webhooks through it. */
+  readonly deliveries = new DeliveryLog();
   /** GitHub search's rules (cap, rate): test/sim/search.ts. */
   readonly searchRules = new SearchRules();
   private readonly servers: Server[] = [];
@@ -523,6 +526,54 @@ export class Simulator {
         const inst = r && m.installationsFor(r).find((i) => i.appId === ctx.jwtApp!.id);
         if (!inst) throw new SimHttpError(404, "Not Found");
         return { status: 200, body: installationJson(m, inst) };
+      },
+      "jwt",
+    );
+    // The app's webhook delivery log (app JWT only): newest first, cursor pagination (Link header).
+    this.route(
+      "GET",
+      "/app/hook/deliveries",
+      (ctx) => {
+        const perPage = Math.min(Math.max(Number(ctx.query.get("per_page") ?? 30) || 30, 1), 100);
+        const all = this.deliveries.list(ctx.jwtApp!.id);
+        const cursor = ctx.query.get("cursor");
+        let start = 0;
+        if (cursor) {
+          const m = /^v1_(\d+)$/.exec(cursor);
+          if (!m) throw new SimHttpError(400, "Invalid cursor");
+          start = all.findIndex((a) => a.id <= Number(m[1]));
+          if (start < 0) start = all.length;
+        }
+        const status = ctx.query.get("status");
+        const pageItems = all.slice(start, start + perPage);
+        const next = all[start + perPage];
+        const headers: Record<string, string> = {};
+        if (next) {
+          const q = new URLSearchParams({ per_page: String(perPage), cursor: `v1_${next.id}` });
+          headers.link = `<${this.model.apiBase}/app/hook/deliveries?${q.toString()}>; rel="next"`;
+        }
+        const shown = status === "success" ? pageItems.filter((a) => a.status_code < 400) : status === "failure" ? pageItems.filter((a) => a.status_code >= 400) : pageItems;
+        return { status: 200, body: shown.map(deliveryItemJson), headers };
+      },
+      "jwt",
+    );
+    this.route(
+      "GET",
+      "/app/hook/deliveries/{delivery_id}",
+      (ctx) => {
+        const a = this.deliveries.get(ctx.jwtApp!.id, Number(ctx.params.delivery_id));
+        if (!a) throw new SimHttpError(404, "Not Found");
+        return { status: 200, body: deliveryJson(a) };
+      },
+      "jwt",
+    );
+    this.route(
+      "POST",
+      "/app/hook/deliveries/{delivery_id}/attempts",
+      (ctx) => {
+        const sent = this.deliveries.redeliver(ctx.jwtApp!.id, Number(ctx.params.delivery_id));
+        if (!sent) throw new SimHttpError(404, "Not Found");
+        return { status: 202, body: {} };
       },
       "jwt",
     );

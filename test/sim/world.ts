@@ -27,6 +27,8 @@ export interface WorldOptions {
   autoDeliver?: boolean;
   /** Turn on changegate's Jira webhook route with this secret; Jira's issue events are then delivered to it. */
   jiraWebhookSecret?: string;
+  /** Keep changegate's working directory and audit store (audit.db) here, and leave them after stop() (the demo). */
+  dataDir?: string;
 }
 
 /** The events changegate's manifest subscribes to. */
@@ -59,9 +61,11 @@ export class World {
     options: WorldOptions,
   ) {
     this.autoDeliver = options.autoDeliver ?? true;
+    // GitHub's side of a delivery: sent to the app's URL and logged per attempt (GET /app/hook/deliveries).
+    sim.deliveries.setSender(appId, (name, body, guid) => this.cg.deliver(name, JSON.parse(body), { id: guid, body }));
     sim.model.onWebhook((hook) => {
       if (hook.appId !== this.appId) return;
-      if (this.autoDeliver) void this.cg.deliver(hook.name, hook.payload, { id: hook.id });
+      if (this.autoDeliver) void sim.deliveries.send(hook);
       else this.held.push(hook);
     });
     const jiraSecret = options.jiraWebhookSecret;
@@ -82,7 +86,7 @@ export class World {
     };
     let cg: ChangegateProcess;
     try {
-      cg = await ChangegateProcess.start({ sim, appId, privateKey, webhookSecret: secret, env, logLevel: options.logLevel });
+      cg = await ChangegateProcess.start({ sim, appId, privateKey, webhookSecret: secret, env, logLevel: options.logLevel, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
     } catch (err) {
       await sim.stop();
       throw err;
@@ -137,7 +141,7 @@ export class World {
   /** Deliver the held webhooks (in the given order, default as produced) and clear them. */
   async release(order: (hooks: SimWebhook[]) => SimWebhook[] = (h) => h): Promise<void> {
     const hooks = order(this.held.splice(0));
-    await Promise.all(hooks.map((h) => this.cg.deliver(h.name, h.payload, { id: h.id })));
+    await Promise.all(hooks.map((h) => this.sim.deliveries.send(h)));
   }
 
   settle(timeoutMs = 30_000): Promise<void> {

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "@jest/globals";
 import { MemoryDeliveryLedger } from "../../src/runtime/dedupe.js";
 import { Intake, knownJobs } from "../../src/runtime/intake.js";
-import { newJob, type EvaluationJob } from "../../src/runtime/job.js";
+import { jobKey, newJob, type EvaluationJob } from "../../src/runtime/job.js";
 
 const ref = { installationId: 77, owner: "acme", repo: "payments", number: 1 };
 
@@ -112,5 +112,28 @@ describe("store statements per delivery", () => {
     const intake = new Intake({ ledger, laterRetryMs: [], schedule: async (j) => void scheduled.push(j), log: () => undefined });
     await intake.take(context("d-5"), () => [], knownJobs(() => [job("d-5")]));
     expect(scheduled).toEqual([]);
+  });
+});
+
+describe("merge_group deliveries in the ledger (issue 19)", () => {
+  const facts = { action: "checks_requested" as const, reason: null, headSha: "9".repeat(40), headRef: `refs/heads/gh-readonly-queue/main/pr-1-${"b".repeat(40)}`, baseSha: "b".repeat(40), baseRef: "refs/heads/main" };
+
+  test("a group job is written with its facts and resumes as a group job, not as an evaluation of its PR", async () => {
+    const ledger = new MemoryDeliveryLedger();
+    const first = new Intake({ ledger, laterRetryMs: [], schedule: () => new Promise<void>(() => {}), log: () => undefined });
+    await first.dispatch("g-1", [newJob({ ref, deliveryId: "g-1", event: "merge_group.checks_requested", kind: "group", group: facts })]);
+    expect(await ledger.unfinished()).toStrictEqual([{ deliveryId: "g-1", jobs: [{ ref, event: "merge_group.checks_requested", expectedHead: null, merge: false, group: facts }] }]);
+    // The process dies before the group is judged; the next one resumes it.
+    const scheduled: EvaluationJob[] = [];
+    const next = new Intake({ ledger, laterRetryMs: [], schedule: async (job) => void scheduled.push(job), log: () => undefined });
+    expect(await next.resume()).toBe(1);
+    expect(scheduled).toStrictEqual([{ ref, deliveryId: "g-1", event: "merge_group.checks_requested (resumed)", expectedHead: null, kind: "group", group: facts, attempt: 0 }]);
+  });
+
+  test("jobKey: a group has its own key (repository, head, action), never its PR's", () => {
+    const job = newJob({ ref, deliveryId: "g", event: "merge_group.checks_requested", kind: "group", group: facts });
+    expect(jobKey(job)).toBe(`group:77:acme/payments@${"9".repeat(40)}:checks_requested`);
+    expect(jobKey({ ...job, group: { ...facts, action: "destroyed" } })).not.toBe(jobKey(job));
+    expect(jobKey(newJob({ ref, deliveryId: "p", event: "status" }))).toBe("77:acme/payments#1");
   });
 });
