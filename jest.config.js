@@ -1,6 +1,7 @@
 /** jest 30 + ts-jest in ESM mode; run through `npm test` (node --experimental-vm-modules). */
 export default {
-  testEnvironment: "node",
+  // jest's node environment; at teardown it disposes the HTTP interceptors (nock) a file applied.
+  testEnvironment: "<rootDir>/test/support/environment.cjs",
   extensionsToTreatAsEsm: [".ts"],
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
   transform: {

@@ -10,6 +10,7 @@
  *   changegate audit verify [--checkpoints F]    walk the hash chains (and check them against signed checkpoints)
  *   changegate audit checkpoint [--out F]        sign every chain head and publish it (src/commands/checkpoint.ts)
  *   changegate audit report --from --to --out    the auditor's HTML report (src/commands/report.ts)
+ *   changegate audit sample --from --to --size --seed --out DIR  a reproducible sample with evidence (src/commands/sample.ts)
  *   changegate db migrate [--grant-app-role R]   migrations as the owner role (src/commands/db.ts)
  * The store is DATABASE_URL or --database (same forms as the app). Exit codes: 0 ok; 1 the thing
  * checked is bad (policy invalid, chain broken, PR unknown) or the command failed; 2 bad arguments;
@@ -42,6 +43,7 @@ import { completenessCommand, type CompletenessOpts } from "./commands/completen
 import { registerDb } from "./commands/db.js";
 import { rehearseCommand, type RehearseOpts } from "./commands/rehearse.js";
 import { registerReport } from "./commands/report.js";
+import { registerSample } from "./commands/sample.js";
 import { checkpointVerifyOptions, registerCheckpoint, verifyWithCheckpoints, wantsCheckpoints, type VerifyCheckpointOpts } from "./commands/checkpoint.js";
 
 export interface CliIo {
@@ -134,9 +136,15 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .command("check")
     .description(`validate a policy file with the app's own schema (default ${CONFIG_PATH}); each problem with its key path and line; exit 1 when invalid`)
     .argument("[file]", "the policy file", CONFIG_PATH)
-    .option("--json", "print one JSON object ({ file, valid, problems: [{ path, line, message }] })")
-    .addHelpText("after", "\nWith GITHUB_ACTIONS=true each problem is also printed as an ::error annotation on the file and line.")
-    .action(async (file: string, opts: { json?: boolean }) => setExit(await configCheck(io, file, opts)));
+    .option("--json", "print one JSON object ({ file, valid, checkedAs, problems: [{ path, line, message }] })")
+    .addOption(new Option("--org", "check it as the owner's .github repository's file: enforce: floors allowed and validated").conflicts("repo"))
+    .addOption(new Option("--repo", "check it as a repository's own file (enforce: is an error)"))
+    .addHelpText(
+      "after",
+      "\nWithout --org/--repo, .github/changegate.yml at the root of a checkout of a repository named .github (git remote origin, else GITHUB_REPOSITORY, else the directory's name) is checked as the org file." +
+        "\nWith GITHUB_ACTIONS=true each problem is also printed as an ::error annotation on the file and line.",
+    )
+    .action(async (file: string, opts: { json?: boolean; org?: boolean; repo?: boolean }) => setExit(await configCheck(io, file, opts)));
   config
     .command("schema")
     .description("print the policy's JSON Schema (for editors: # yaml-language-server: $schema=…)")
@@ -185,6 +193,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
 
   registerCheckpoint(audit, io, setExit, databaseOption);
   registerReport(audit, io, setExit, databaseOption);
+  registerSample(audit, io, setExit, databaseOption);
   registerDb(program, io, setExit, databaseOption);
 
   audit

@@ -26,6 +26,7 @@ import { reportStoreFailure, runEvaluation } from "./runtime/pipeline.js";
 import { InProcessPrLock, isPrLockTimeout, type PrLock } from "./runtime/pr-lock.js";
 import { reconcile } from "./runtime/reconcile.js";
 import { startAuditScan, type AuditScanOptions } from "./runtime/scan-wiring.js";
+import type { BranchHeadStore } from "./audit/branch-head.js";
 import { DEFAULT_OVERDUE_INTERVAL_MS, startOverdueCheck, type OverdueCheck } from "./runtime/overdue.js";
 import { BoundedMap } from "./runtime/bounded-map.js";
 import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, Scheduler, type SlotControl } from "./runtime/scheduler.js";
@@ -101,6 +102,8 @@ export interface ChangegateOptions {
   directPush?: DirectPushStore | null;
   /** DIRECT_PUSH_RECHECK_MS: wait before a push's commits without a PR are read again (runtime/push-settle.ts; default 15 s). */
   directPushRecheckMs?: number;
+  /** Where each gated branch stood at the last scan (audit/branch-head.ts): examined pushes move it, the scan walks refs from it. */
+  branchHeads?: BranchHeadStore | null;
   /** Jira transitions for tickets.transition_on_merge (null: Jira not configured). */
   transitions?: TicketTransitioner | null;
   /** The overdue check of retroactive reviews (runtime/overdue.ts); 0 turns the timer off. */
@@ -213,6 +216,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   const stats = () => ({ ...scheduler.stats, active: scheduler.stats.active + pushes.size, deliveries: intake.deliveries, duplicates: intake.duplicates });
   options.metrics.setSource("evaluations_in_flight", () => scheduler.active);
   options.metrics.setSource("evaluations_queued", () => scheduler.queued);
+  options.metrics.setReadiness(async () => (await options.readiness.probe()).ready);
   if (options.writes) wireWriteMetrics(options.metrics, options.writes);
 
   const appFn: ApplicationFunction = (app, { addHandler }) => {
@@ -234,6 +238,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
         octokitFor: (id) => app.auth(id) as never,
         now: options.now ?? (() => new Date()),
         log: app.log.child({ name: "retro-review" }),
+        onOpen: (n) => options.metrics.overdueOpen.set(n),
       });
     }
     resumed = intake.resume().catch((err: unknown) => {
@@ -253,8 +258,9 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
         locator.heads.set(ref, head);
         void schedule(newJob({ ref, deliveryId: `reconcile-${randomUUID()}`, event: "reconcile" }));
       };
-      auditScan = startAuditScan({ app, scan: options.auditScan, appId: options.appId, recorder: options.recorder, ledger: options.ledger, tickets: options.tickets, reader: options.reader, evaluate, directPushes: options.directPush ?? null, recheckMs: options.directPushRecheckMs, sleep: options.sleep });
+      auditScan = startAuditScan({ app, scan: options.auditScan, appId: options.appId, recorder: options.recorder, ledger: options.ledger, tickets: options.tickets, reader: options.reader, evaluate, directPushes: options.directPush ?? null, recheckMs: options.directPushRecheckMs, sleep: options.sleep, branchHeads: options.branchHeads ?? null, metrics: options.metrics });
     }
+    options.metrics.scanEnabled.set(options.auditScan ? 1 : 0);
   };
 
   let redelivery: Redelivery | null = null;
@@ -397,7 +403,7 @@ function pushHandler(app: Probot, options: ChangegateOptions, deps: () => Pipeli
   const store = options.directPush;
   if (!store) return undefined;
   return (id, payload) => {
-    const running = handlePush({ ...deps(), store, log: app.log, onDirectPush: () => options.metrics.bypass(), recheckMs: options.directPushRecheckMs, sleep: options.sleep }, id, payload).catch((err: unknown) => {
+    const running = handlePush({ ...deps(), store, log: app.log, onDirectPush: () => options.metrics.bypass(), recheckMs: options.directPushRecheckMs, sleep: options.sleep, ...(options.branchHeads ? { heads: options.branchHeads } : {}) }, id, payload).catch((err: unknown) => {
       // GitHub already has its answer: the error counter (and its alert) is what makes this seen.
       options.metrics.evaluated("error", null);
       app.log.error({ err: redactError(err), delivery: id }, "a push could not be examined; the audit scan finds it later");

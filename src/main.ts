@@ -39,6 +39,7 @@ import { startCheckpointsFromEnv } from "./runtime/checkpoint-schedule.js";
 import { openAppStore } from "./audit/roles.js";
 import { StoreLease } from "./audit/lease.js";
 import { LEASE_NAME, leaseHolder, redeliveryIntervalFromEnv } from "./runtime/redelivery.js";
+import { SqlBranchHeads } from "./audit/branch-head.js";
 
 // Probot's run() reads ./.env (the environment wins over the file); read it the same way first, so
 // the log settings and the start-up checks below see what Probot will use.
@@ -145,12 +146,17 @@ try {
 log.info(`audit store: ${describeLocation(parseDatabaseUrl(process.env.DATABASE_URL))}`);
 const recorder = new ChainWriter(store);
 readiness.add("store", storeCheck(store));
+// The scheduled scan: on by default with APP_ID (hourly); AUDIT_SCAN_INTERVAL=0 turns it off.
 let scanIntervalMs: number | null = null;
 try {
   scanIntervalMs = parseScanInterval(process.env.AUDIT_SCAN_INTERVAL);
 } catch (err) {
   await fatal((err as Error).message);
 }
+if (!process.env.APP_ID) scanIntervalMs = null;
+else if (scanIntervalMs === null) log.warn("the audit scan is off (AUDIT_SCAN_INTERVAL=0): merges and pushes whose webhooks are lost are not found until `changegate audit scan` is run");
+const ledger = new StoreDeliveryLedger(store);
+const branchHeads = new SqlBranchHeads(store.db);
 let maxConcurrentEvaluations = DEFAULT_MAX_CONCURRENT_EVALUATIONS;
 try {
   maxConcurrentEvaluations = maxConcurrentEvaluationsFromEnv(process.env);
@@ -198,10 +204,10 @@ try {
   process.exit(1);
 }
 
-// Signed checkpoints of the audit trail on a schedule (AUDIT_CHECKPOINT_INTERVAL; off by default).
+// Signed checkpoints of the audit trail on a schedule: daily by default once AUDIT_SIGNING_KEY is set.
 let checkpoints: { stop(): void } | null = null;
 try {
-  checkpoints = startCheckpointsFromEnv(store, process.env, log);
+  checkpoints = startCheckpointsFromEnv(store, process.env, log, { ledger, metrics });
 } catch (err) {
   await fatal(redact((err as Error).message));
 }
@@ -210,7 +216,7 @@ const changegate = createChangegate({
   writes: writes?.scheduler ?? null,
   tickets,
   recorder,
-  ledger: new StoreDeliveryLedger(store),
+  ledger,
   prLock: prLockFor(store),
   jira: jira ? { config: jira, ticketIndex: new StoreTicketIndex(store), cache: tickets } : null,
   metrics,
@@ -219,6 +225,7 @@ const changegate = createChangegate({
   afterMerge: new ChainAfterMerge(recorder),
   directPush: new ChainDirectPush(recorder),
   directPushRecheckMs,
+  branchHeads,
   maxConcurrentEvaluations,
   transitions: jira ? new JiraTransitioner(jira) : null,
   overdueIntervalMs,

@@ -82,6 +82,8 @@ export interface AfterMergeStore {
   recordTransitions(rec: TransitionRecord): Promise<AfterMergeReceipt>;
   /** Emergency merges whose review was due before `now`, neither reviewed nor marked overdue (at most `limit`). */
   overdueMerges(now: Date, limit?: number): Promise<MergeOnRecord[]>;
+  /** How many emergency merges' reviews are due before `now` and not made (overdue marked or not): the open overdue reviews (a metric). */
+  openOverdueCount?(now: Date): Promise<number>;
 }
 
 type Db = Kysely<AuditDatabase>;
@@ -146,7 +148,16 @@ export class ChainAfterMerge implements AfterMergeStore {
     });
   }
 
+  async openOverdueCount(now: Date): Promise<number> {
+    return (await this.dueWithout(["retro_review"], now, 100_000)).length;
+  }
+
   async overdueMerges(now: Date, limit = 500): Promise<MergeOnRecord[]> {
+    return this.dueWithout(RETRO_KINDS, now, limit);
+  }
+
+  /** Merges with a retroactive review due before `now` and no record of `kinds` for them. */
+  private async dueWithout(kinds: AfterMergeKind[], now: Date, limit: number): Promise<MergeOnRecord[]> {
     const rows = await this.db
       .selectFrom("audit_record as m")
       .select(["m.chain", "m.seq", "m.payload", "m.installation_id", "m.pr_number", "m.head_sha", "m.merged_at"])
@@ -161,7 +172,7 @@ export class ChainAfterMerge implements AfterMergeStore {
               .whereRef("f.pr_number", "=", "m.pr_number")
               .whereRef("f.installation_id", "=", "m.installation_id")
               .whereRef("f.head_sha", "=", "m.head_sha")
-              .where("f.kind", "in", RETRO_KINDS),
+              .where("f.kind", "in", kinds),
           ),
         ),
       )

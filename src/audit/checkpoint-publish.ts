@@ -67,6 +67,8 @@ export interface CheckpointOptions {
   sequence?: number;
   /** Warnings about the log (entries that are not this key's checkpoints). */
   notes?: (s: string) => void;
+  /** Only these chains (a policy's issue repository gets its own organisation's chains); absent: every chain. */
+  chains?: (chain: string) => boolean;
 }
 
 /**
@@ -87,7 +89,7 @@ export async function publishCheckpoint(store: AuditStore, log: CheckpointLog, o
     sequence,
     at: opts.now().toISOString(),
     changegateVersion: changegateVersion(),
-  });
+  }, opts.chains);
   const checkpoint = signCheckpoint(statement, opts.key);
   const where = await log.append(checkpoint);
   return { checkpoint, where };

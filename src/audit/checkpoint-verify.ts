@@ -21,8 +21,9 @@ export interface CheckpointFinding {
 export async function checkpointStatement(
   reader: AuditReader,
   meta: { database: string; sequence: number; at: string; changegateVersion: string },
+  only?: (chain: string) => boolean,
 ): Promise<Omit<CheckpointStatement, "kind" | "format" | "keyId">> {
-  const chains: ChainHead[] = await reader.chainHeads();
+  const chains: ChainHead[] = (await reader.chainHeads()).filter((h) => !only || only(h.chain));
   return { ...meta, chains };
 }
 

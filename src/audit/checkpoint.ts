@@ -202,7 +202,14 @@ export function checkLog(log: ParsedLog, opts: LogCheckOptions): LogProblem[] {
       continue; // nothing an unverified statement says is used
     }
     if (s.database !== opts.database) {
-      problems.push({ checkpoint: name, message: `for another database: it is about ${JSON.stringify(s.database)}, not ${JSON.stringify(opts.database)}` });
+      // Most often a restored backup or a copy: the default name is the store's URL, which a copy does not share.
+      problems.push({
+        checkpoint: name,
+        message:
+          `for another database: it is about ${JSON.stringify(s.database)}, not ${JSON.stringify(opts.database)}. ` +
+          `If this store is that database (a restored backup, a copy, a new host), verify with --database-id ${JSON.stringify(s.database)} (or AUDIT_DATABASE_ID); ` +
+          `set AUDIT_DATABASE_ID on the app so its checkpoints name the database rather than its URL`,
+      });
       continue;
     }
     if (prev) {

@@ -132,7 +132,25 @@ export interface BackgroundLeaseTable {
   updated_at: string;
 }
 
+/**
+ * branch_head (bookkeeping, not evidence, not hashed): per repository and gated branch, the head the
+ * last scan (or an examined push webhook) saw; the next scan examines the commits reachable from
+ * today's head and not from it. walk_*: a walk over the scan's bound, to be continued by the next run
+ * (the commits of walk_target not reachable from walk_stop, from walk_cursor on).
+ */
+export interface BranchHeadTable {
+  /** Lower-cased "owner/name". */
+  repo_key: string;
+  branch: string;
+  head_sha: string;
+  walk_target: string | null;
+  walk_stop: string | null;
+  walk_cursor: string | null;
+  updated_at: string;
+}
+
 export interface AuditDatabase {
+  branch_head: BranchHeadTable;
   audit_record: AuditRecordTable;
   audit_chain: AuditChainTable;
   delivery: DeliveryTable;
@@ -252,6 +270,22 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn("expires_at", "text", (c) => c.notNull())
           .addColumn("position", "text")
           .addColumn("updated_at", "text", (c) => c.notNull())
+          .execute();
+      },
+    },
+    "0005_branch_head": {
+      // The scan's bookkeeping (runtime/scan-pushes.ts): no trigger, no hash; rows are updated in place.
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable("branch_head")
+          .addColumn("repo_key", "text", (c) => c.notNull())
+          .addColumn("branch", "text", (c) => c.notNull())
+          .addColumn("head_sha", "text", (c) => c.notNull())
+          .addColumn("walk_target", "text")
+          .addColumn("walk_stop", "text")
+          .addColumn("walk_cursor", "text")
+          .addColumn("updated_at", "text", (c) => c.notNull())
+          .addPrimaryKeyConstraint("branch_head_pk", ["repo_key", "branch"])
           .execute();
       },
     },

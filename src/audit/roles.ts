@@ -9,7 +9,7 @@
  * What the app's role may do, table by table:
  *   audit_record                    SELECT, INSERT                  (the evidence: append-only)
  *   audit_chain                     SELECT, INSERT, UPDATE          (each chain's head moves forward)
- *   delivery, pr_sequence, ticket_pr  SELECT, INSERT, UPDATE, DELETE  (bookkeeping, not evidence)
+ *   delivery, pr_sequence, ticket_pr, branch_head  SELECT, INSERT, UPDATE, DELETE  (bookkeeping, not evidence)
  *   background_lease                SELECT, INSERT, UPDATE          (which replica runs a background job)
  *   changegate_migration(_lock)     SELECT                          (the app checks the schema is current)
  */
@@ -26,6 +26,7 @@ export const APP_ROLE_PRIVILEGES: Record<string, string> = {
   pr_sequence: "select, insert, update, delete",
   ticket_pr: "select, insert, update, delete",
   background_lease: "select, insert, update",
+  branch_head: "select, insert, update, delete",
   [MIGRATION_TABLE]: "select",
   [MIGRATION_LOCK_TABLE]: "select",
 };

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { rename, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { Option, type Command } from "commander";
 import { z } from "zod";
 import { AuditStore } from "../audit/database.js";
@@ -17,7 +17,8 @@ import { checkLog, CheckpointKeyError, loadPublicKey, trustedCheckpoints, type P
 import { databaseIdentity, FileCheckpointLog } from "../audit/checkpoint-publish.js";
 import { verifyAgainstCheckpoints } from "../audit/checkpoint-verify.js";
 import { IssueCheckpointLog, parseIssueArgument } from "../github/checkpoint-issue.js";
-import { buildReportModel, type CheckpointStatus, type CompletenessInput } from "../report/audit-report-model.js";
+import { buildReportModel, type CheckpointStatus, type CompletenessInput, type SampleLink } from "../report/audit-report-model.js";
+import { readSampleManifest } from "./sample.js";
 import { githubClientFor } from "../github/cli-auth.js";
 import { CODES, CommandError } from "./errors.js";
 import type { CommandIo } from "./checkpoint.js";
@@ -74,6 +75,7 @@ export interface ReportOpts {
   databaseId?: string;
   /** No longer used (the recorded due time is): refused with a message saying so. */
   retroWindowDays?: string;
+  sample?: string;
   database?: string;
 }
 
@@ -90,6 +92,7 @@ export function registerReport(audit: Command, io: CommandIo, setExit: (code: nu
     .option("--from-issue <owner/name#N>", "show the store checked against the checkpoints in this issue")
     .option("--public-key <pem-file|base64>", "the checkpoint signer's public key (default: $AUDIT_VERIFY_KEY)")
     .option("--database-id <id>", "the database the checkpoints must be about (default: $AUDIT_DATABASE_ID, else the store's URL)")
+    .option("--sample <dir>", "link to the sample `changegate audit sample` drew for this same period into DIR")
     .addOption(new Option("--retro-window-days <n>", "no longer used: the recorded due time is").hideHelp())
     .addOption(databaseOption())
     .action(async (opts: ReportOpts) => setExit(await reportCommand(io, opts)));
@@ -116,6 +119,8 @@ export async function reportCommand(io: CommandIo, opts: ReportOpts): Promise<nu
     if (statSync(path).size > MAX_COMPLETENESS_BYTES) throw new CommandError(CODES.usage, `--completeness ${opts.completeness}: larger than ${MAX_COMPLETENESS_BYTES} bytes, refused`);
     completeness = parseCompleteness(readFileSync(path, "utf8"), opts.completeness);
   }
+
+  const sample = opts.sample === undefined ? null : await sampleLink(io, opts.sample, out, { from: period.from, to: period.to, repo: opts.repo ?? null });
 
   let log: ParsedLog | null = null;
   let keyOpts: { publicKey: ReturnType<typeof loadPublicKey>["publicKey"]; keyId: string } | null = null;
@@ -167,6 +172,7 @@ export async function reportCommand(io: CommandIo, opts: ReportOpts): Promise<nu
       rows,
       completeness,
       checkpoints,
+      sample,
     });
     // echarts (about 0.7 s to load) only for this command, not for every `changegate` invocation.
     const { renderAuditReport } = await import("../report/audit-report-html.js");
@@ -197,4 +203,17 @@ function readKey(io: CommandIo, arg: string | undefined): string | undefined {
   } catch {
     throw new CommandError(CODES.usage, `--public-key ${JSON.stringify(arg)}: not a key and no such file`);
   }
+}
+
+/** `--sample DIR`: a sample manifest (intact) of this same period and repository, linked relative to the report. */
+async function sampleLink(io: CommandIo, dirArg: string, out: string, query: { from: string; to: string; repo: string | null }): Promise<SampleLink> {
+  const dir = resolve(io.cwd, dirArg);
+  const r = await readSampleManifest(dir, `--sample ${dirArg}`);
+  if (typeof r === "string") throw new CommandError(CODES.usage, `--sample ${dirArg}: ${r}`);
+  const q = r.query;
+  if (q.from !== query.from || q.to !== query.to || (q.repo ?? null) !== query.repo) {
+    throw new CommandError(CODES.usage, `--sample ${dirArg}: drawn for ${q.from} to ${q.to}${q.repo ? ` in ${q.repo}` : ""}, not for this report's period ${query.from} to ${query.to}${query.repo ? ` in ${query.repo}` : ""}`);
+  }
+  const rel = relative(dirname(out), join(dir, "manifest.json")).split(sep).map(encodeURIComponent).join("/");
+  return { href: rel, seed: r.seed, entries: r.entries.length, population: r.population.total, stratify: r.stratify };
 }

@@ -5,6 +5,7 @@
  * is on record (bypasses found are reported, on record, and not an error of the scan); 1 when some
  * PR could not be judged or a branch's history was truncated.
  */
+import { SqlBranchHeads } from "../audit/branch-head.js";
 import { ChainDirectPush } from "../audit/direct-push.js";
 import { ChainWriter } from "../audit/chain-writer.js";
 import { AuditStore } from "../audit/database.js";
@@ -80,7 +81,7 @@ export async function scanCommand(io: ScanIo, opts: ScanOpts, parsePeriod: (from
         search: io.env.CHANGEGATE_SEARCH_PACE_MS ? { paceMs: Number(io.env.CHANGEGATE_SEARCH_PACE_MS) } : {},
         onFound: (n) => progress?.add(n),
         onExamined: () => progress?.increment(),
-        ...(opts.directPushes !== false ? { directPushes: new ChainDirectPush(recorder), directPushRecheckMs: recheckMs } : {}),
+        ...(opts.directPushes !== false ? { directPushes: new ChainDirectPush(recorder), directPushRecheckMs: recheckMs, branchHeads: new SqlBranchHeads(store.db) } : {}),
       },
       { from: window.from, to: window.to, repo: opts.repo, org: opts.org },
     );
@@ -96,6 +97,7 @@ export async function scanCommand(io: ScanIo, opts: ScanOpts, parsePeriod: (from
     );
     for (const b of summary.bypasses) io.stdout.write(`  NON-COMPLIANT ${b.pr} (${b.outcome}) ${b.url} record ${b.record ?? "?"}\n`);
     for (const d of summary.directPushes?.recorded ?? []) io.stdout.write(`  NON-COMPLIANT direct push ${d.repo} ${d.branch} ${d.sha.slice(0, 12)} record ${d.record}\n`);
+    for (const f of summary.directPushes?.forced ?? []) io.stdout.write(`  NON-COMPLIANT force push ${f.repo} ${f.branch} ${f.before.slice(0, 12)} -> ${f.after.slice(0, 12)} record ${f.record}\n`);
     for (const t of summary.directPushes?.truncated ?? []) io.stdout.write(`  TRUNCATED ${t}: more commits than the scan reads in one window; scan a shorter window\n`);
     for (const f of summary.failed) io.stdout.write(`  FAILED ${f.pr}: ${f.error}\n`);
   }

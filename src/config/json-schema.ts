@@ -11,6 +11,7 @@ import { z } from "zod";
 import { defaultConfig, requiredCheck } from "./schema.js";
 import { configSchema } from "./schema.js";
 import { KEY_DESCRIPTIONS } from "./descriptions.js";
+import { enforceSchema } from "./floors.js";
 
 export type JsonSchema = Record<string, unknown> & { properties?: Record<string, JsonSchema> };
 
@@ -26,16 +27,21 @@ export function policyJsonSchema(): JsonSchema {
   // Exactly one of app / creator when the mapping form is used.
   objectForm.oneOf = [{ required: ["app"] }, { required: ["creator"] }];
   const input = requiredCheck._zod.def.in;
-  const schema = z.toJSONSchema(configSchema, {
-    io: "input",
-    unrepresentable: "any",
-    override: (ctx) => {
-      if (ctx.zodSchema === requiredCheck || ctx.zodSchema === input) {
-        for (const k of Object.keys(ctx.jsonSchema)) delete ctx.jsonSchema[k];
-        Object.assign(ctx.jsonSchema, structuredClone(entry));
-      }
-    },
-  }) as JsonSchema;
+  const toJson = (zodSchema: z.ZodType) =>
+    z.toJSONSchema(zodSchema, {
+      io: "input",
+      unrepresentable: "any",
+      override: (ctx) => {
+        if (ctx.zodSchema === requiredCheck || ctx.zodSchema === input) {
+          for (const k of Object.keys(ctx.jsonSchema)) delete ctx.jsonSchema[k];
+          Object.assign(ctx.jsonSchema, structuredClone(entry));
+        }
+      },
+    }) as JsonSchema;
+  const schema = toJson(configSchema);
+  // enforce: the org file's floors (only the owner's .github repository's file may hold them;
+  // `changegate config check` says so for any other file: a JSON Schema cannot know which file it is).
+  const enforce = withoutDialect(toJson(enforceSchema));
 
   const out: JsonSchema = {
     $schema: schema.$schema,
@@ -43,10 +49,10 @@ export function policyJsonSchema(): JsonSchema {
     description: "The changegate policy. Validate a file with `changegate config check FILE`; docs/policy.md explains every key.",
     ...withoutDialect(schema),
   };
-  out.properties = { _extends: { type: "string", minLength: 1 }, ...out.properties };
+  out.properties = { _extends: { type: "string", minLength: 1 }, ...out.properties, enforce: { description: ENFORCE_DESCRIPTION, ...enforce } };
   const defaults = defaultConfig() as unknown as Record<string, unknown>;
   for (const key of schemaKeys(out)) {
-    const description = KEY_DESCRIPTIONS[key.path];
+    const description = key.path.startsWith("enforce.") ? floorDescription(key.path.slice("enforce.".length)) : KEY_DESCRIPTIONS[key.path];
     if (description !== undefined && key.node.description === undefined) key.node.description = description;
     if (key.leaf && key.node.default === undefined) {
       // Defaults zod applies after a transform do not show in the input form: take them from the parsed defaults.
@@ -55,6 +61,15 @@ export function policyJsonSchema(): JsonSchema {
     }
   }
   return out;
+}
+
+/** The org floors section and its keys: where they may appear, and what a floor of each key means. */
+const ENFORCE_DESCRIPTION =
+  "Org floors: only in the owner's .github repository's .github/changegate.yml (an error in any other file). They apply to every repository of the installation, which may tighten a floor, never weaken it. Check the file with `changegate config check --org`.";
+
+function floorDescription(key: string): string | undefined {
+  const d = KEY_DESCRIPTIONS[key];
+  return d === undefined ? undefined : `Org floor for ${key} (a repository may tighten it, never weaken it). ${d}`;
 }
 
 /** The schema as the committed file holds it. */

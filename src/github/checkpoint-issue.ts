@@ -94,7 +94,11 @@ export class IssueCheckpointLog implements CheckpointLog {
     this.number = data.number;
     if (typeof data.node_id === "string") {
       try {
-        await this.octokit.request("POST /graphql", { query: "mutation($id: ID!) { pinIssue(input: {issueId: $id}) { issue { number } } }", variables: { id: data.node_id } });
+        // The client's own GraphQL endpoint: on GitHub Enterprise Server it is /api/graphql, which
+        // `request("POST /graphql")` would miss (it resolves under the REST base, /api/v3/graphql).
+        const graphql = (this.octokit as { graphql?: (query: string, variables: Record<string, unknown>) => Promise<unknown> }).graphql;
+        if (typeof graphql !== "function") throw new Error("this GitHub client has no GraphQL endpoint");
+        await graphql.call(this.octokit, "mutation ChangegatePinIssue($id: ID!) { pinIssue(input: {issueId: $id}) { issue { number } } }", { id: data.node_id });
       } catch (err) {
         this.notes(`could not pin ${this.repo}#${data.number} (${(err as Error).message}); pin it by hand`);
       }

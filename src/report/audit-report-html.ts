@@ -163,6 +163,15 @@ export function renderAuditReport(m: ReportModel): string {
     );
   else out.push(`<p class="bad" data-checkpoints="failed">Checkpoint verification FAILED:</p><ul>${k.problems.map((p) => `<li>${html(p)}</li>`).join("")}</ul>`);
 
+  // ---- the sample drawn for this period
+  out.push(`<h2 id="sample">Sample</h2>`);
+  const sm = m.sample;
+  if (!sm) out.push(`<p class="none" data-sample="none">No sample linked: draw one with <code>changegate audit sample</code> and pass <code>--sample DIR</code>.</p>`);
+  else
+    out.push(
+      `<p data-sample="linked">${sm.entries} of ${sm.population} change${sm.population === 1 ? "" : "s"} drawn${sm.stratify ? " (stratified by kind)" : ""} with seed <code>${html(sm.seed)}</code>: <a href="${html(sm.href)}" data-sample-manifest>the sample's manifest</a>, with one evidence file per change beside it. Check it with <code>changegate audit sample --verify --out DIR</code>.</p>`,
+    );
+
   // ---- row sets behind the figures
   out.push(`<h2 id="sets">Rows behind each figure</h2>`);
   for (const f of [m.total, ...m.categories, ...m.weeks, ...m.approvals]) {

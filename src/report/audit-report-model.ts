@@ -61,6 +61,18 @@ export interface ReportInput {
   rows: ExportRow[];
   completeness: CompletenessInput | null;
   checkpoints: CheckpointStatus;
+  /** A sample drawn for the same period (`audit report --sample DIR`); null or absent: none given. */
+  sample?: SampleLink | null;
+}
+
+/** The sample `changegate audit sample` drew for the report's period, as the report links to it. */
+export interface SampleLink {
+  /** manifest.json relative to the report's directory (a URL path). */
+  href: string;
+  seed: string;
+  entries: number;
+  population: number;
+  stratify: boolean;
 }
 
 export interface EmergencyLine {
@@ -93,6 +105,7 @@ export interface ReportModel {
   approvalsMean: number;
   completeness: CompletenessInput | null;
   checkpoints: CheckpointStatus;
+  sample: SampleLink | null;
 }
 
 const DAY_MS = 86_400_000;
@@ -215,5 +228,6 @@ export function buildReportModel(input: ReportInput): ReportModel {
     approvalsMean,
     completeness: input.completeness,
     checkpoints: input.checkpoints,
+    sample: input.sample ?? null,
   };
 }

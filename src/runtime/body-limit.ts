@@ -405,15 +405,15 @@ export function onFirstListen(hook: (server: Server) => void): { restore(): void
  * default 32): the body deadline and the request bodies being read at once per remote address.
  */
 export function httpLimitsFromEnv(env: Record<string, string | undefined>): { bodyTimeoutMs: number; maxRequestsPerClient: number } {
-  const whole = (name: string, min: number, max: number, fallback: number): number => {
-    const v = env[name]?.trim();
+  const whole = (name: string, raw: string | undefined, min: number, max: number, fallback: number): number => {
+    const v = raw?.trim();
     if (!v) return fallback;
     const n = Number(v);
     if (!/^\d+$/.test(v) || n < min || n > max) throw new Error(`${name}=${JSON.stringify(v)}: expected a whole number from ${min} to ${max} (default ${fallback})`);
     return n;
   };
   return {
-    bodyTimeoutMs: whole("HTTP_BODY_TIMEOUT_SECONDS", 1, 300, DEFAULT_BODY_TIMEOUT_MS / 1000) * 1000,
-    maxRequestsPerClient: whole("HTTP_MAX_REQUESTS_PER_CLIENT", 1, 100_000, DEFAULT_MAX_REQUESTS_PER_CLIENT),
+    bodyTimeoutMs: whole("HTTP_BODY_TIMEOUT_SECONDS", env.HTTP_BODY_TIMEOUT_SECONDS, 1, 300, DEFAULT_BODY_TIMEOUT_MS / 1000) * 1000,
+    maxRequestsPerClient: whole("HTTP_MAX_REQUESTS_PER_CLIENT", env.HTTP_MAX_REQUESTS_PER_CLIENT, 1, 100_000, DEFAULT_MAX_REQUESTS_PER_CLIENT),
   };
 }

@@ -31,6 +31,7 @@ import { pushGate, type PolicyPoint } from "../policy/push-gate.js";
 import { directPushEntry } from "../report/direct-push.js";
 import { redact, redactError } from "../report/redact.js";
 import { DEFAULT_DIRECT_PUSH_RECHECK_MS, settleUncovered } from "./push-settle.js";
+import type { BranchHeadStore } from "../audit/branch-head.js";
 
 export interface DirectPushDeps {
   store: DirectPushStore;
@@ -43,6 +44,8 @@ export interface DirectPushDeps {
   /** DIRECT_PUSH_RECHECK_MS: the wait before commits without a PR are read again (default 15 s; 0: no wait, still one read). */
   recheckMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** The scan's bookkeeping: an examined push that continues the head on record moves it (audit/branch-head.ts). */
+  heads?: BranchHeadStore;
 }
 
 export type PushOutcome = "ignored" | "not_gated" | "compliant" | "recorded" | "duplicate";
@@ -75,6 +78,19 @@ export async function handlePush(deps: DirectPushDeps, deliveryId: string, paylo
     return "ignored";
   }
   const p = parsed.data;
+  const outcome = await examinePush(deps, deliveryId, p);
+  // Examined (whatever the verdict): the scan need not walk these commits again. Only a push that
+  // continues the head on record moves it; a push whose delivery was lost in between never is skipped.
+  const owner = p.repository.owner.login ?? p.repository.owner.name;
+  if (deps.heads && outcome !== "ignored" && owner && !p.created && p.before !== ZERO) {
+    await deps.heads.advance(`${owner}/${p.repository.name}`, p.ref.slice("refs/heads/".length), p.before, p.after).catch((err: unknown) => {
+      deps.log.warn({ err: redactError(err), delivery: deliveryId }, "could not note the branch's new head for the scan (the scan walks these commits again)");
+    });
+  }
+  return outcome;
+}
+
+async function examinePush(deps: DirectPushDeps, deliveryId: string, p: z.infer<typeof payloadSchema>): Promise<PushOutcome> {
   // Tag pushes and deleted branches change no branch's content: ignored (documented in docs/policy.md, "Events").
   if (!p.ref.startsWith("refs/heads/") || p.deleted || p.after === ZERO) return "ignored";
   const owner = p.repository.owner.login ?? p.repository.owner.name;

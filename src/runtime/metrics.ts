@@ -10,7 +10,10 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 export const METRIC_PREFIX = "changegate_";
 
 /** Values read at scrape time from whoever owns them (the write scheduler registers its depth). */
-export type MetricSourceName = "write_queue_depth" | "evaluations_in_flight" | "evaluations_queued" | "write_near_hourly_cap" | "write_cap_warnings_total";
+export type MetricSourceName = "write_queue_depth" | "evaluations_in_flight" | "evaluations_queued" | "write_near_hourly_cap";
+
+/** Monotonic counts whose value lives elsewhere, exported as counters (read at scrape time). */
+export type CounterSourceName = "write_cap_warnings_total";
 
 /** Bounded label values: the first `max` distinct values seen, then "other". */
 export class BoundedLabel {
@@ -42,6 +45,8 @@ export type Conclusion = "success" | "failure" | "pending" | "none";
 export class Metrics {
   readonly registry = new Registry();
   private readonly sources = new Map<MetricSourceName, () => number>();
+  private readonly counterSources = new Map<CounterSourceName, () => number>();
+  private readyProbe: (() => Promise<boolean>) | null = null;
   private readonly events = new BoundedLabel(64, /^[a-z_]{1,64}$/);
   private readonly installations = new BoundedLabel(2000, /^[0-9]{1,20}$/);
 
@@ -106,6 +111,43 @@ export class Metrics {
     labelNames: ["result"] as const,
     registers: [this.registry],
   });
+  // The safety nets (issue 19): alert rules in deploy/prometheus/alerts.yml read these.
+  readonly scanLastSuccess = new Gauge({
+    name: `${METRIC_PREFIX}audit_scan_last_success_timestamp_seconds`,
+    help: "When the scheduled audit scan last finished with every installation searched (unix seconds; 0: not since this process started).",
+    registers: [this.registry],
+  });
+  readonly scanEnabled = new Gauge({
+    name: `${METRIC_PREFIX}audit_scan_enabled`,
+    help: "1 when the scheduled audit scan runs in this process (AUDIT_SCAN_INTERVAL, on by default), 0 when it is off.",
+    registers: [this.registry],
+  });
+  readonly scanFailures = new Counter({
+    name: `${METRIC_PREFIX}audit_scan_failures_total`,
+    help: "Scheduled scan failures, by stage: installation (one installation could not be searched; the others went on), run (the whole run), reconcile.",
+    labelNames: ["stage"] as const,
+    registers: [this.registry],
+  });
+  readonly checkpointLast = new Gauge({
+    name: `${METRIC_PREFIX}audit_checkpoint_last_timestamp_seconds`,
+    help: "The newest signed audit checkpoint this process knows of in its checkpoint log(s) (the oldest over destinations; unix seconds; 0: none, e.g. no AUDIT_SIGNING_KEY).",
+    registers: [this.registry],
+  });
+  readonly checkpointEnabled = new Gauge({
+    name: `${METRIC_PREFIX}audit_checkpoints_enabled`,
+    help: "1 when signed checkpoints are published on a schedule (AUDIT_SIGNING_KEY set), 0 when not.",
+    registers: [this.registry],
+  });
+  readonly checkpointFailures = new Counter({
+    name: `${METRIC_PREFIX}audit_checkpoint_failures_total`,
+    help: "Scheduled checkpoints that could not be published (per destination).",
+    registers: [this.registry],
+  });
+  readonly overdueOpen = new Gauge({
+    name: `${METRIC_PREFIX}retro_reviews_overdue_open`,
+    help: "Emergency merges whose retroactive review is overdue and still not made (at the last overdue check).",
+    registers: [this.registry],
+  });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const sources = this.sources;
@@ -129,9 +171,53 @@ export class Metrics {
     gauge("evaluations_in_flight", "PRs being evaluated now, or waiting for their turn (one job per PR).");
     gauge("evaluations_queued", "PRs waiting for one of the MAX_CONCURRENT_EVALUATIONS evaluation slots.");
     gauge("write_near_hourly_cap", "1 while an installation is near GitHub's hourly cap of content-creating writes (digests wait, checks go on), else 0.");
-    // Monotonic, read from the write scheduler at scrape time (a gauge: its value lives in the scheduler).
-    gauge("write_cap_warnings_total", "Times an installation came near GitHub's hourly cap of content-creating writes (each logged as a warning).");
+    const counterSources = this.counterSources;
+    // Monotonic, its value lives in the write scheduler: a counter (rate() and increase() apply), read at scrape time.
+    new Counter({
+      name: `${METRIC_PREFIX}write_cap_warnings_total`,
+      help: "Times an installation came near GitHub's hourly cap of content-creating writes (each logged as a warning).",
+      registers: [this.registry],
+      collect() {
+        const fn = counterSources.get("write_cap_warnings_total");
+        if (!fn) return;
+        let v: number;
+        try {
+          v = Number(fn());
+        } catch {
+          return; // a broken source keeps the last value: never a drop that reads as a reset
+        }
+        if (!Number.isFinite(v) || v < 0) return;
+        this.reset();
+        if (v > 0) this.inc(v);
+      },
+    });
+    const metrics = this;
+    // What GET /readyz answers, at scrape time: 1 ready, 0 not (a failing check, shutting down, not started).
+    new Gauge({
+      name: `${METRIC_PREFIX}ready`,
+      help: "1 when GET /readyz would answer 200 (every readiness check passes), else 0.",
+      registers: [this.registry],
+      async collect() {
+        let ready = false;
+        try {
+          ready = metrics.readyProbe ? await metrics.readyProbe() : false;
+        } catch {
+          ready = false;
+        }
+        this.set(ready ? 1 : 0);
+      },
+    });
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+  }
+
+  /** Register the callback a counter is read from at scrape time (a monotonic count; replaces an earlier one). */
+  setCounterSource(name: CounterSourceName, fn: () => number): void {
+    this.counterSources.set(name, fn);
+  }
+
+  /** What changegate_ready reports at each scrape: the readiness probe's answer (index.ts wires /readyz's). */
+  setReadiness(probe: () => Promise<boolean>): void {
+    this.readyProbe = probe;
   }
 
   /** Register the callback a gauge is read from at scrape time (replaces an earlier one). */

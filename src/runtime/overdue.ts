@@ -37,6 +37,8 @@ export interface OverdueCheckOptions {
   octokitFor: (installationId: number) => Promise<OctokitLike>;
   now: () => Date;
   log: Pick<Logger, "info" | "warn" | "error">;
+  /** Told after each pass how many overdue reviews are still open (the retro_reviews_overdue_open metric). */
+  onOpen?: (n: number) => void;
   /** Tests: the timer functions (default: unref'd setTimeout). */
   timers?: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(h: unknown): void };
 }
@@ -71,6 +73,7 @@ export function startOverdueCheck(o: OverdueCheckOptions): OverdueCheck {
           o.log.error({ err: redactError(err), pr: m.record }, `could not mark the retroactive review of ${prLabel(m.ref)} overdue; will try again`);
         }
       }
+      if (o.onOpen && o.store.openOverdueCount) o.onOpen(await o.store.openOverdueCount(now));
     } catch (err) {
       o.log.error({ err: redactError(err) }, "the overdue check could not read the audit store; will try again");
     } finally {

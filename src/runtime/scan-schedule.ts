@@ -1,8 +1,11 @@
 /**
- * The in-process schedule of the scan and the stale-check reconcile: AUDIT_SCAN_INTERVAL (off by
- * default). Each tick claims the tick's id in the delivery ledger (`audit-scan:<bucket>`), which
- * the store grants to one replica only, then scans the last `lookback` (twice the interval, at
- * least a day) and reconciles open PRs. The timer is unref'd (it never keeps the process alive).
+ * The in-process schedule of the scan and the stale-check reconcile: AUDIT_SCAN_INTERVAL (on by
+ * default with APP_ID: hourly; `0` or `off` turns it off). Each tick claims the tick's id in the
+ * delivery ledger (`audit-scan:<interval>:<bucket>`, the bucket being now / interval), which the
+ * store grants to one replica only, then scans the last `lookback` (twice the interval, at least a
+ * day) and reconciles open PRs. The first tick comes FIRST_TICK_DELAY_MS after start, then one
+ * every interval: a process restarted more often than the interval still scans (once per bucket
+ * across restarts and replicas). The timer is unref'd (it never keeps the process alive).
  */
 import type { DeliveryLedger } from "../refs.js";
 
@@ -16,10 +19,15 @@ export interface ScanScheduleDeps {
 }
 
 const DAY = 86_400_000;
+/** The scan's default interval (AUDIT_SCAN_INTERVAL unset). */
+export const DEFAULT_SCAN_INTERVAL_MS = 3_600_000;
+/** The first tick after start: after the start-up work (resume, reconcile), before the first interval. */
+export const FIRST_TICK_DELAY_MS = 20_000;
 
-/** AUDIT_SCAN_INTERVAL: "off"/absent, seconds ("3600"), or with a unit ("15m", "6h", "1d"); at least 60 s. */
+/** AUDIT_SCAN_INTERVAL: absent/empty: hourly; "0" or "off": off (null); seconds ("3600"), or with a unit ("15m", "6h", "1d"); at least 60 s. */
 export function parseScanInterval(value: string | undefined): number | null {
-  if (value === undefined || value.trim() === "" || value.trim().toLowerCase() === "off") return null;
+  if (value === undefined || value.trim() === "") return DEFAULT_SCAN_INTERVAL_MS;
+  if (value.trim().toLowerCase() === "off" || value.trim() === "0") return null;
   const m = /^(\d+)\s*(s|m|h|d)?$/i.exec(value.trim());
   if (!m) throw new Error(`AUDIT_SCAN_INTERVAL=${JSON.stringify(value)}: expected seconds or a number with s, m, h or d (e.g. 6h), or off`);
   const ms = Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: DAY }[(m[2] ?? "s").toLowerCase() as "s"];
@@ -42,16 +50,24 @@ export async function scanTick(deps: ScanScheduleDeps): Promise<boolean> {
   return true;
 }
 
-export function startScanSchedule(deps: ScanScheduleDeps): { stop(): void } {
+export function startScanSchedule(deps: ScanScheduleDeps & { firstTickMs?: number }): { stop(): void } {
   let running = false;
-  const timer = setInterval(() => {
+  const tick = () => {
     if (running) return;
     running = true;
     void scanTick(deps)
       .catch((err: unknown) => deps.log.error({ err: (err as Error).message }, "the scheduled audit scan could not start"))
       .finally(() => (running = false));
-  }, deps.intervalMs);
+  };
+  const first = setTimeout(tick, deps.firstTickMs ?? FIRST_TICK_DELAY_MS);
+  first.unref();
+  const timer = setInterval(tick, deps.intervalMs);
   timer.unref();
-  deps.log.info({ intervalMs: deps.intervalMs }, `audit scan scheduled every ${Math.round(deps.intervalMs / 60_000)} min`);
-  return { stop: () => clearInterval(timer) };
+  deps.log.info({ intervalMs: deps.intervalMs }, `audit scan scheduled every ${Math.round(deps.intervalMs / 60_000)} min (first in ${Math.round((deps.firstTickMs ?? FIRST_TICK_DELAY_MS) / 1000)} s unless this interval's scan ran already; AUDIT_SCAN_INTERVAL=0 turns it off)`);
+  return {
+    stop: () => {
+      clearTimeout(first);
+      clearInterval(timer);
+    },
+  };
 }

@@ -1,8 +1,12 @@
 /**
- * The scheduled scan in the app (AUDIT_SCAN_INTERVAL): the app's installations as scan targets,
- * the scan (runtime/scan.ts; with direct pushes when the app records them, a truncated branch
- * history logged as a warning) and the stale-check reconcile (runtime/reconcile-stale.ts) on the
- * schedule of runtime/scan-schedule.ts.
+ * The scheduled scan in the app (AUDIT_SCAN_INTERVAL, hourly by default): the app's installations
+ * as scan targets, the scan (runtime/scan.ts; with direct pushes when the app records them, walking
+ * refs from the heads on record, a truncated walk logged as a warning) and the stale-check
+ * reconcile (runtime/reconcile-stale.ts) on the schedule of runtime/scan-schedule.ts. Nothing one
+ * installation does stops the others or the reconcile: an installation whose token or search
+ * fails is logged, counted (audit_scan_failures_total{stage="installation"}) and skipped; the
+ * reconcile runs whatever the scan did. audit_scan_last_success_timestamp_seconds moves only when
+ * every installation was searched.
  */
 import type { Probot } from "probot";
 import type { AuditStore } from "../audit/database.js";
@@ -17,6 +21,8 @@ import { reconcileStale } from "./reconcile-stale.js";
 import { scan, warnTruncated, type ScanDeps, type ScanLog, type ScanTarget } from "./scan.js";
 import type { DirectPushStore } from "../audit/direct-push.js";
 import { startScanSchedule } from "./scan-schedule.js";
+import type { BranchHeadStore } from "../audit/branch-head.js";
+import type { Metrics } from "./metrics.js";
 
 export interface AuditScanOptions {
   intervalMs: number;
@@ -37,9 +43,12 @@ export interface AuditScanWiring {
   /** DIRECT_PUSH_RECHECK_MS and the wait (runtime/push-settle.ts). */
   recheckMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** Where each branch stood at the last scan (audit/branch-head.ts): the scan walks refs from there. */
+  branchHeads?: BranchHeadStore | null;
+  metrics?: Metrics;
 }
 
-async function appTargets(app: Probot, reader: ReaderOptions): Promise<ScanTarget[]> {
+async function appTargets(app: Probot, reader: ReaderOptions, onFailed: (id: number, err: unknown) => void): Promise<ScanTarget[]> {
   const jwt = (await app.auth()) as unknown as OctokitLike;
   const out: ScanTarget[] = [];
   for (let page = 1; page <= 100; page++) {
@@ -47,7 +56,11 @@ async function appTargets(app: Probot, reader: ReaderOptions): Promise<ScanTarge
     const list = Array.isArray(res.data) ? (res.data as InstallationItem[]) : [];
     for (const inst of list) {
       if (!walkable(inst)) continue;
-      out.push(installationTarget(inst, await app.auth(inst.id), reader));
+      try {
+        out.push(installationTarget(inst, await app.auth(inst.id), reader));
+      } catch (err) {
+        onFailed(inst.id, err); // its token: this installation is skipped, the others go on
+      }
     }
     if (list.length < 100) break;
   }
@@ -64,7 +77,8 @@ export function scheduledScanDeps(w: Omit<AuditScanWiring, "app" | "ledger" | "e
     tickets: w.tickets,
     log,
     now: () => new Date(),
-    ...(w.directPushes ? { directPushes: w.directPushes, directPushRecheckMs: w.recheckMs, sleep: w.sleep } : {}),
+    ...(w.directPushes ? { directPushes: w.directPushes, directPushRecheckMs: w.recheckMs, sleep: w.sleep, ...(w.branchHeads ? { branchHeads: w.branchHeads } : {}) } : {}),
+    onTargetFailed: () => w.metrics?.scanFailures.inc({ stage: "installation" }),
   };
 }
 
@@ -76,9 +90,22 @@ export function startAuditScan(w: AuditScanWiring): { stop(): void } {
     now: () => new Date(),
     log,
     run: async (window) => {
-      const targets = await appTargets(w.app, w.reader);
-      const summary = await scan(scheduledScanDeps(w, targets, log), window);
-      warnTruncated(log, summary);
+      let complete = false;
+      try {
+        let tokenFailures = 0;
+        const targets = await appTargets(w.app, w.reader, (id, err) => {
+          tokenFailures++;
+          w.metrics?.scanFailures.inc({ stage: "installation" });
+          log.error({ installation: id, err: redactError(err) }, `the scan could not get a token for installation ${id}; the other installations go on`);
+        });
+        const summary = await scan(scheduledScanDeps(w, targets, log), window);
+        warnTruncated(log, summary);
+        complete = tokenFailures === 0 && !summary.failedTargets;
+      } catch (err) {
+        w.metrics?.scanFailures.inc({ stage: "run" });
+        log.error({ err: redactError(err) }, "the scheduled audit scan failed; the reconcile still runs, the next tick scans again");
+      }
+      if (complete) w.metrics?.scanLastSuccess.set(Date.now() / 1000);
       await reconcileStale({
         app: () => w.app.auth() as never,
         installation: (id) => w.app.auth(id) as never,
@@ -88,7 +115,10 @@ export function startAuditScan(w: AuditScanWiring): { stop(): void } {
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
         paceMs: 1000,
         max: 500,
-      }).catch((err: unknown) => log.error({ err: redactError(err) }, "reconcile of stale checks failed"));
+      }).catch((err: unknown) => {
+        w.metrics?.scanFailures.inc({ stage: "reconcile" });
+        log.error({ err: redactError(err) }, "reconcile of stale checks failed");
+      });
     },
   });
 }

@@ -22,6 +22,7 @@ import { judgeAsOfMerge } from "./as-of-merge.js";
 import { mergeRecordOf } from "./merge.js";
 import type { DirectPushStore } from "../audit/direct-push.js";
 import { installationRepos, scanPushes } from "./scan-pushes.js";
+import type { BranchHeadStore } from "../audit/branch-head.js";
 
 export interface ScanTarget {
   installationId: number;
@@ -54,6 +55,10 @@ export interface ScanDeps {
   /** DIRECT_PUSH_RECHECK_MS for the direct pushes' re-read (runtime/push-settle.ts; default 15 s), and the wait. */
   directPushRecheckMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** Where each branch stood at the last scan: the direct-push scan walks refs from there (audit/branch-head.ts). */
+  branchHeads?: BranchHeadStore;
+  /** Told when a target (installation) could not be searched: the others go on (metrics). */
+  onTargetFailed?: (t: ScanTarget, error: string) => void;
 }
 
 export interface ScanWindow {
@@ -78,7 +83,9 @@ export interface ScanSummary {
   /** PRs that could not be judged or recorded (tried again by the next scan). */
   failed: { pr: string; error: string }[];
   /** With directPushes: the direct pushes this scan recorded, and branches whose window was over the bound. */
-  directPushes?: { recorded: { repo: string; branch: string; sha: string; record: string }[]; truncated: string[] };
+  directPushes?: { recorded: { repo: string; branch: string; sha: string; record: string }[]; truncated: string[]; forced?: { repo: string; branch: string; before: string; after: string; record: string }[] };
+  /** Installations whose merged PRs could not be listed (their direct pushes are still looked for). */
+  failedTargets?: number;
 }
 
 /** The search scope of one target for this window. */
@@ -91,7 +98,18 @@ export async function scan(deps: ScanDeps, w: ScanWindow): Promise<ScanSummary> 
   const summary: ScanSummary = { from: w.from, to: w.to, installations: deps.targets.length, merged: 0, alreadyRecorded: 0, recorded: 0, compliant: 0, bypasses: [], failed: [] };
   const runId = `scan-${randomUUID()}`;
   for (const t of deps.targets) {
-    const prs = await searchMergedPrs(t.octokit, { scope: scopeOf(t, w), from: w.from, to: w.to }, deps.search);
+    // One installation whose search fails never stops the others (nor, in the app, the reconcile).
+    let prs: MergedPr[];
+    try {
+      prs = await searchMergedPrs(t.octokit, { scope: scopeOf(t, w), from: w.from, to: w.to }, deps.search);
+    } catch (err) {
+      const error = redact(err instanceof Error ? err.message : String(err));
+      summary.failed.push({ pr: `installation ${t.installationId} (${t.account})`, error });
+      summary.failedTargets = (summary.failedTargets ?? 0) + 1;
+      deps.onTargetFailed?.(t, error);
+      deps.log.error({ installation: t.installationId, account: t.account, err: error }, `the scan could not list the merges of installation ${t.installationId} (${t.account}); the other installations go on, the next scan tries again`);
+      prs = [];
+    }
     prs.sort((a, b) => (a.mergedAt ?? "").localeCompare(b.mergedAt ?? "") || a.repo.localeCompare(b.repo) || a.number - b.number);
     summary.merged += prs.length;
     deps.onFound?.(prs.length);
@@ -168,24 +186,28 @@ async function examine(deps: ScanDeps, t: ScanTarget, found: MergedPr, runId: st
 
 /** After the merges (so a missed merge is on record first): the direct pushes of the target's repositories. */
 async function scanTargetPushes(deps: ScanDeps, store: DirectPushStore, t: ScanTarget, w: ScanWindow, runId: string, summary: ScanSummary): Promise<void> {
-  const out = (summary.directPushes ??= { recorded: [], truncated: [] });
+  const out = (summary.directPushes ??= { recorded: [], truncated: [], forced: [] });
   let repos: string[];
   try {
     repos = w.repo ? [w.repo] : await installationRepos(t.octokit, w.org);
   } catch (err) {
-    summary.failed.push({ pr: `installation ${t.installationId}`, error: redact((err as Error).message) });
+    const error = redact((err as Error).message);
+    summary.failed.push({ pr: `installation ${t.installationId}`, error });
+    deps.onTargetFailed?.(t, error);
+    deps.log.error({ installation: t.installationId, err: error }, `the scan could not list the repositories of installation ${t.installationId}; the next scan tries again`);
     return;
   }
   for (const repo of repos) {
     try {
       const s = await scanPushes(
-        { store, octokit: t.octokit, reader: t.reader, installationId: t.installationId, now: deps.now, log: deps.log, recheckMs: deps.directPushRecheckMs, sleep: deps.sleep },
+        { store, octokit: t.octokit, reader: t.reader, installationId: t.installationId, now: deps.now, log: deps.log, recheckMs: deps.directPushRecheckMs, sleep: deps.sleep, heads: deps.branchHeads },
         repo,
         { from: w.from, to: w.to },
         runId,
       );
       out.recorded.push(...s.recorded);
       out.truncated.push(...s.truncated);
+      (out.forced ??= []).push(...s.forced);
     } catch (err) {
       const error = redact(err instanceof Error ? err.message : String(err));
       summary.failed.push({ pr: `${repo} (direct pushes)`, error });

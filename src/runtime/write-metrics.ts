@@ -10,5 +10,5 @@ import type { Metrics } from "./metrics.js";
 export function wireWriteMetrics(metrics: Metrics, writes: Pick<WriteScheduler, "depth" | "nearHourlyCap" | "counts">): void {
   metrics.setSource("write_queue_depth", () => writes.depth());
   metrics.setSource("write_near_hourly_cap", () => (writes.nearHourlyCap() ? 1 : 0));
-  metrics.setSource("write_cap_warnings_total", () => writes.counts.nearCapWarnings);
+  metrics.setCounterSource("write_cap_warnings_total", () => writes.counts.nearCapWarnings);
 }

@@ -207,6 +207,8 @@ describe("audit checkpoint → verify --checkpoints", () => {
     const r = await run(["audit", "verify", "--checkpoints", LOG], { AUDIT_DATABASE_ID: "prod-us" });
     expect(r.code).toBe(EXIT.failed);
     expect(r.stderr).toMatch(/for another database: it is about "prod-eu", not "prod-us"/);
+    // And what to do when this store is that database (a backup restored at another URL).
+    expect(r.stderr).toMatch(/If this store is that database \(a restored backup, a copy, a new host\), verify with --database-id "prod-eu" \(or AUDIT_DATABASE_ID\)/);
     expect((await run(["audit", "verify", "--checkpoints", LOG], { AUDIT_DATABASE_ID: "prod-eu" })).code).toBe(EXIT.ok);
   });
 
@@ -266,7 +268,12 @@ describe("the pinned issue (default destination)", () => {
   function fakeGithub() {
     const issues: { number: number; body: string; labels: string[]; node_id: string; comments: string[] }[] = [];
     const calls: string[] = [];
-    const octokit: OctokitLike = {
+    const octokit: OctokitLike & { graphql(query: string, variables: Record<string, unknown>): Promise<unknown> } = {
+      // The pin goes to the client's own GraphQL endpoint (GHES: /api/graphql), never request("POST /graphql").
+      async graphql(query, variables) {
+        calls.push(`graphql ${/mutation (\w+)/.exec(query)?.[1]} ${String(variables.id)}`);
+        return {};
+      },
       async request(route, p) {
         calls.push(route);
         if (route === "GET /repos/{owner}/{repo}/issues") {
@@ -277,7 +284,6 @@ describe("the pinned issue (default destination)", () => {
           issues.push(i);
           return { data: { number: i.number, node_id: i.node_id } };
         }
-        if (route === "POST /graphql") return { data: {} };
         const issue = issues.find((i) => i.number === p.issue_number);
         if (!issue) throw new Error("Not Found");
         if (route === "POST /repos/{owner}/{repo}/issues/{issue_number}/comments") {
@@ -298,7 +304,7 @@ describe("the pinned issue (default destination)", () => {
     const gh = fakeGithub();
     const first = await run(["audit", "checkpoint"], { AUDIT_ISSUE_REPO: "acme/audit" }, gh.github);
     expect(first.code).toBe(EXIT.ok);
-    expect(gh.calls).toEqual(["GET /repos/{owner}/{repo}/issues", "GET /repos/{owner}/{repo}/issues", "POST /repos/{owner}/{repo}/issues", "POST /graphql", "POST /repos/{owner}/{repo}/issues/{issue_number}/comments"]);
+    expect(gh.calls).toEqual(["GET /repos/{owner}/{repo}/issues", "GET /repos/{owner}/{repo}/issues", "POST /repos/{owner}/{repo}/issues", "graphql ChangegatePinIssue I_1", "POST /repos/{owner}/{repo}/issues/{issue_number}/comments"]);
     expect(gh.issues[0]!.labels).toEqual([CHECKPOINT_LABEL]);
     expect(gh.issues[0]!.body).toContain(CHECKPOINT_MARKER);
     await appendRecords();

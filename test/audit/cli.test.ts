@@ -254,6 +254,7 @@ describe("config check", () => {
     expect(JSON.parse(bad.stdout)).toEqual({
       file: "policies/j-bad.yml",
       valid: false,
+      checkedAs: "repo",
       problems: [{ path: "approvals.required", line: 2, message: expect.stringMatching(/expected number/) }],
       notes: [],
     });

@@ -54,6 +54,8 @@ describe("operations", () => {
     expect(sample(text, "changegate_github_requests_total", { api: "rest", status: "2xx" })).toBeGreaterThanOrEqual(2);
     expect(sample(text, "changegate_github_rate_limit_remaining", { installation: String(installation.id), resource: "graphql" })).toBe(4999);
     expect(sample(text, "changegate_process_resident_memory_bytes")).toBeGreaterThan(0);
+    // What /readyz answers, at the scrape: the ChangegateNotReady alert reads it.
+    expect(sample(text, "changegate_ready")).toBe(1);
 
     const line = w.cg.logs.find((l) => l.msg === "evaluation finished" && l.pr === pr.number && l.repo === pr.repo && l.kind === "published");
     expect(line).toMatchObject({ installation: installation.id, head: w.model.headSha(pr), kind: "published", conclusion: "success" });

@@ -297,7 +297,7 @@ describe("audit scan --direct-pushes", () => {
     expect(first.stderr).toContain(NON_COMPLIANT_PHRASE);
     expect(first.code).toBe(0);
     const summary = JSON.parse(first.stdout) as { directPushes?: { recorded: { repo: string; branch: string; sha: string }[]; truncated: string[] } };
-    expect(summary.directPushes).toEqual({ recorded: [expect.objectContaining({ repo: repo.fullName, branch: "main", sha: after })], truncated: [] });
+    expect(summary.directPushes).toEqual({ recorded: [expect.objectContaining({ repo: repo.fullName, branch: "main", sha: after })], truncated: [], forced: [] });
     expect(pushRecords(repo)).toEqual([expect.objectContaining({ after, branch: "main", foundBy: "scan", author: "mallory", forced: false })]);
 
     const second = await cli(["audit", "scan", "--since", since, "--until", until_, "--repo", repo.fullName, "--direct-pushes", "--json"]);

@@ -12,7 +12,7 @@ import type { SimRequest } from "../sim/server.js";
 import { World } from "../sim/world.js";
 import { requireRedis, startRedis, type TestRedis } from "../support/redis.js";
 
-const haveRedis = requireRedis("replicas-redis");
+const haveRedis = requireRedis(import.meta.url);
 const maybe = haveRedis ? test : test.skip;
 
 let redis: TestRedis | null = null;

@@ -172,10 +172,16 @@ describe("GET /readyz", () => {
     const up = await fetch(`${base}/readyz`);
     expect(up.status).toBe(200);
     expect(await up.json()).toEqual({ status: "ready", checks: ["credentials", "store"] });
+    // /metrics says the same at each scrape: changegate_ready 1, then 0 (what the ChangegateNotReady alert reads).
+    const ready = async () => sample((await h.changegate.metrics.expose()).body, "changegate_ready");
+    expect(await ready()).toBe(1);
     await store.close();
     const down = await fetch(`${base}/readyz`);
     expect(down.status).toBe(503);
     expect(await down.json()).toMatchObject({ status: "not_ready", check: "store" });
+    expect(await ready()).toBe(0);
+    h.changegate.readiness.shutdown();
+    expect(await ready()).toBe(0);
   });
 
   test("a store that does not answer is not ready after the short deadline", async () => {

@@ -38,6 +38,14 @@ const commit = (oid: string, author: string, prs: { number: number; merged: bool
   associatedPullRequests: { nodes: prs.map((p) => ({ ...p, baseRepository: { nameWithOwner: "acme/payments" } })) },
 });
 
+/** GitHub's REST branch list: main (its head: A) and release. */
+const branches = {
+  async request(route: string) {
+    if (route === "GET /repos/{owner}/{repo}/branches") return { data: [{ name: "main", commit: { sha: A } }, { name: "release", commit: { sha: B } }] };
+    return { data: {} };
+  },
+};
+
 /** GitHub as a GraphQL reader: the policy read, then the history pages of `main` (two pages). */
 function github(queries: string[]): GraphqlReader {
   let reads = 0;
@@ -68,10 +76,10 @@ test("the scan records the missed direct pushes of a gated branch once", async (
   await pushes.recordDirectPush({ at: "2026-11-20T08:01:00Z", deliveryId: "hook", installationId: 77, owner: "acme", repo: "payments", branch: "main", pusher: "eve", before: B, after: C, forced: false, commitsWithoutPr: [C], examined: 1, pushedAt: "2026-11-20T08:01:00Z", policySource: "defaults" });
   const queries: string[] = [];
   const waits: number[] = [];
-  const deps = { store: pushes, octokit: { request: async () => ({ data: {} }) } as never, reader: github(queries), installationId: 77, now: () => new Date("2026-11-21T00:00:00Z"), log, sleep: async (ms: number) => void waits.push(ms) };
+  const deps = { store: pushes, octokit: branches as never, reader: github(queries), installationId: 77, now: () => new Date("2026-11-21T00:00:00Z"), log, sleep: async (ms: number) => void waits.push(ms) };
   const window = { from: "2026-11-20T00:00:00Z", to: "2026-11-21T00:00:00Z" };
   const first = await scanPushes(deps, "acme/payments", window, "scan-1");
-  // release/* is a glob: only the literal gated branches are walked.
+  // Every branch is listed (REST) and matched against the policy: release matches neither main nor release/*.
   // The policy, the history (two pages), and the re-read of the commit without a PR after 15 s.
   expect(queries).toStrictEqual(["ChangegatePush", "ChangegateBranchHistory refs/heads/main", "ChangegateBranchHistory after=p2 refs/heads/main", "ChangegatePush"]);
   expect(waits).toStrictEqual([15_000]);
@@ -114,7 +122,7 @@ function linkedLater(queries: string[], reread: { number: number; merged: boolea
 
 function quietDeps(reader: GraphqlReader, waits: number[]) {
   const log = { info: () => {}, warn: () => {}, error: () => {} };
-  return { store: new ChainDirectPush(new ChainWriter(store)), octokit: { request: async () => ({ data: {} }) } as never, reader, installationId: 77, now: () => new Date("2026-11-21T00:00:00Z"), log, sleep: async (ms: number) => void waits.push(ms) };
+  return { store: new ChainDirectPush(new ChainWriter(store)), octokit: branches as never, reader, installationId: 77, now: () => new Date("2026-11-21T00:00:00Z"), log, sleep: async (ms: number) => void waits.push(ms) };
 }
 const WINDOW = { from: "2026-11-20T00:00:00Z", to: "2026-11-21T00:00:00Z" };
 
@@ -181,4 +189,68 @@ test("a branch ungated during the window is still scanned: the policy at the win
   expect(s.recorded.map((r) => [r.branch, r.sha])).toStrictEqual([["main", A]]);
   const [row] = await store.db.selectFrom("audit_record").selectAll().where("kind", "=", "direct_push").execute();
   expect(JSON.parse(row!.payload)).toMatchObject({ policySource: `defaults (in effect at ${S.slice(0, 12)}, at the start of the scan's window)` });
+});
+
+test("the installation's repositories are paged without a cap: 1,050 repositories over 11 pages", async () => {
+  const { installationRepos } = await import("../../src/runtime/scan-pushes.js");
+  const pages: number[] = [];
+  const octokit = {
+    async request(route: string, p: Record<string, unknown>) {
+      expect(route).toBe("GET /installation/repositories");
+      const page = Number(p.page);
+      pages.push(page);
+      const from = (page - 1) * 100;
+      const n = Math.max(0, Math.min(100, 1050 - from));
+      return { data: { total_count: 1050, repositories: Array.from({ length: n }, (_, i) => ({ full_name: `acme/r${from + i}` })) } };
+    },
+  };
+  const repos = await installationRepos(octokit);
+  expect(repos).toHaveLength(1050);
+  expect(repos.at(-1)).toBe("acme/r1049");
+  expect(pages).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+});
+
+test("a walk over the bound (2,500 commits since the head on record) is kept and continued by the next run, 20 compare pages a run", async () => {
+  const { SqlBranchHeads } = await import("../../src/audit/branch-head.js");
+  const S = "1".repeat(40);
+  const T = "2".repeat(40);
+  const sha = (i: number) => `f${i.toString(16).padStart(39, "0")}`;
+  const heads = new SqlBranchHeads(store.db);
+  await heads.set("acme/payments", "main", { head: S, walk: null });
+  const pages: number[] = [];
+  const octokit = {
+    async request(route: string, p: Record<string, unknown>) {
+      if (route === "GET /repos/{owner}/{repo}/branches") return { data: [{ name: "main", commit: { sha: T } }] };
+      expect(route).toBe("GET /repos/{owner}/{repo}/compare/{basehead}");
+      expect(p.basehead).toBe(`${S}...${T}`);
+      const page = Number(p.page);
+      pages.push(page);
+      const commits = Array.from({ length: Math.max(0, Math.min(100, 2500 - (page - 1) * 100)) }, (_, k) => ({ sha: sha((page - 1) * 100 + k), commit: { committer: { date: "2019-01-01T00:00:00Z" } }, author: { login: "dev" } }));
+      return { data: { status: "ahead", total_commits: 2500, merge_base_commit: { sha: S }, commits } };
+    },
+  };
+  // Every commit belongs to a PR merged into main: nothing to record, only the walk is under test.
+  const reader = {
+    reads: 0,
+    async query(_q: string, variables: Record<string, unknown>) {
+      const repository: Record<string, unknown> = { nameWithOwner: "acme/payments", defaultBranchRef: { name: "main" }, policy: null };
+      for (const [k, v] of Object.entries(variables)) if (/^c\d+$/.test(k)) repository[k] = { oid: v, associatedPullRequests: { nodes: [{ number: 1, merged: true, baseRefName: "main" }] } };
+      return { data: { repository, org: { policy: null } }, errors: [] };
+    },
+  } as unknown as GraphqlReader;
+  const deps = { ...quietDeps(reader, []), octokit: octokit as never, heads };
+  const first = await scanPushes(deps, "acme/payments", WINDOW, "scan-1");
+  expect(first.truncated).toEqual(["acme/payments main"]);
+  expect(first.commits).toBe(2000);
+  expect(pages).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  expect(await heads.get("acme/payments", "main")).toEqual({ head: S, walk: { target: T, stop: S, cursor: "21" } });
+  pages.length = 0;
+  const second = await scanPushes(deps, "acme/payments", WINDOW, "scan-2");
+  expect(second.truncated).toEqual([]);
+  expect(second.commits).toBe(500);
+  expect(pages).toEqual([21, 22, 23, 24, 25]);
+  expect(await heads.get("acme/payments", "main")).toEqual({ head: T, walk: null });
+  pages.length = 0;
+  expect((await scanPushes(deps, "acme/payments", WINDOW, "scan-3")).commits).toBe(0);
+  expect(pages).toEqual([]); // the head on record is today's: no compare at all
 });

@@ -10,7 +10,7 @@ import { GITHUB_WRITE_LIMITS, type WriteLimits } from "../../src/github/write-li
 import { WriteScheduler } from "../../src/github/write-scheduler.js";
 import { requireRedis, startRedis, type TestRedis } from "../support/redis.js";
 
-const run = requireRedis("write-limiter-redis");
+const run = requireRedis(import.meta.url);
 const d = run ? describe : describe.skip;
 
 const L: WriteLimits = { ...GITHUB_WRITE_LIMITS, minGapMs: 50, perMinute: 4, minuteMs: 2000, perHour: 6, hourMs: 6000, checkReserve: 2, maxPauseMs: 5000 };

@@ -116,3 +116,30 @@ export function filesAt(m: GitHubModel, repo: SimRepo, sha: string): Map<string,
   }
   return new Map();
 }
+
+/** Every branch of a repository and its tip (REST `GET /repos/{o}/{r}/branches`: by name). */
+export function branchList(m: GitHubModel, repo: SimRepo): { name: string; sha: string }[] {
+  const all = new Map<string, string>([[repo.defaultBranch, repo.baseSha], ...repo.branches]);
+  return [...all].map(([name, sha]) => ({ name, sha })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * GitHub's compare `base...head`: the commits reachable from head and not from base (oldest
+ * first), ahead_by/behind_by, status (identical, ahead, behind, diverged) and the merge base (the
+ * newest commit reachable from both). null: a sha this repository does not know (404).
+ */
+export function compareCommits(m: GitHubModel, repo: SimRepo, base: string, head: string): { status: string; aheadBy: number; behindBy: number; mergeBase: string | null; commits: string[] } | null {
+  const resolve = (ref: string) => (repo.branches.get(ref) ?? (ref === repo.defaultBranch ? repo.baseSha : ref));
+  const b = resolve(base);
+  const h = resolve(head);
+  const known = (sha: string) => m.commits.get(sha)?.repo === repo.fullName;
+  if (!known(b) || !known(h)) return null;
+  const fromBase = new Set(historyOf(m, b).map((c) => c.sha));
+  const fromHeadList = historyOf(m, h);
+  const fromHead = new Set(fromHeadList.map((c) => c.sha));
+  const ahead = pushedCommits(m, b, h);
+  const behindBy = [...fromBase].filter((s) => !fromHead.has(s)).length;
+  const mergeBase = fromHeadList.find((c) => fromBase.has(c.sha))?.sha ?? null;
+  const status = ahead.length === 0 && behindBy === 0 ? "identical" : behindBy === 0 ? "ahead" : ahead.length === 0 ? "behind" : "diverged";
+  return { status, aheadBy: ahead.length, behindBy, mergeBase, commits: ahead };
+}

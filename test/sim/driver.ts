@@ -178,6 +178,9 @@ export class ChangegateProcess {
       LOG_LEVEL: o.logLevel ?? "debug",
       LOG_FORMAT: "json",
       DATABASE_URL: `sqlite:${join(this.dataDir, "audit.db")}`,
+      // The scheduled scan is on by default in production; tests that do not ask for it keep it off
+      // (its reconcile and records would race their assertions). `AUDIT_SCAN_INTERVAL: undefined` in `env`: the default (on). "off", not "0": older builds (CHANGEGATE_E2E_ENTRY) accept it too.
+      AUDIT_SCAN_INTERVAL: "off",
       ...o.env,
       ...this.extraEnv,
     };

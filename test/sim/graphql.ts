@@ -257,6 +257,17 @@ class Resolvers {
       nodes: ({ ids }: { ids: string[] }) => ids.map((id) => this.node(id)),
       viewer: () => this.actor(this.viewer.botLogin),
       organization: ({ login }: { login: string }) => this.organization(login),
+      // Mutation.pinIssue: the issue must be visible to the caller (its installation's repositories);
+      // GitHub pins at most 3 issues per repository.
+      pinIssue: ({ input }: { input: { issueId: string } }) => {
+        const issue = [...this.m.issues.values()].find((i) => i.nodeId === input.issueId);
+        const repo = issue ? this.m.repo(issue.repo) : undefined;
+        if (!issue || !repo || !this.visible(repo)) throw new TypedError("NOT_FOUND", `Could not resolve to a node with the global id of '${input.issueId}'`);
+        const pinned = [...this.m.issues.values()].filter((i) => i.repo === issue.repo && i.pinned && i !== issue).length;
+        if (pinned >= 3) throw new TypedError("UNPROCESSABLE", "You can only pin up to 3 issues per repository.");
+        issue.pinned = true;
+        return { __typename: "PinIssuePayload", clientMutationId: null, issue: { __typename: "Issue", id: issue.nodeId, number: issue.number, title: issue.title } };
+      },
       rateLimit: () => ({ __typename: "RateLimit", limit: 5000, cost: 1, remaining: 4999, used: 1, nodeCount: 1, resetAt: new Date(Date.now() + 3600_000).toISOString() }),
     };
   }

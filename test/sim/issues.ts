@@ -23,6 +23,8 @@ export interface SimIssue {
   appId: number | null;
   createdAt: string;
   updatedAt: string;
+  /** Pinned by GraphQL's pinIssue (GitHub: at most 3 per repository). */
+  pinned?: boolean;
 }
 
 export function openIssue(m: GitHubModel, repo: SimRepo, spec: { title: unknown; body?: unknown; labels?: unknown; author: string; appId: number | null }): SimIssue {

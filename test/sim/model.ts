@@ -233,6 +233,8 @@ export interface CommitSpec {
   committer?: string | null;
   /** Two or more parents make a merge commit (merging the base branch in). */
   merge?: boolean;
+  /** The commit's date (author and committer), ISO: the pusher chooses it (e.g. back-dated to 2019). Default: now. */
+  date?: string;
 }
 
 export interface OpenPullSpec {
@@ -519,7 +521,7 @@ export class GitHubModel {
     const authors = spec.authors ?? [fallbackAuthor];
     const committer = spec.committer === undefined ? (authors[0] ?? null) : spec.committer;
     for (const a of [...authors, committer]) if (a) this.user(a);
-    const c: SimCommit = { sha, nodeId: this.nodeId("C", `${repo.id}:${sha}`), repo: repo.fullName, message, authors, committer, parents, date: this.stamp(), seq: n };
+    const c: SimCommit = { sha, nodeId: this.nodeId("C", `${repo.id}:${sha}`), repo: repo.fullName, message, authors, committer, parents, date: spec.date ? new Date(spec.date).toISOString().replace(/\.\d{3}Z$/, "Z") : this.stamp(), seq: n };
     this.commits.set(sha, c);
     return c;
   }

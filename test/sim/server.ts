@@ -16,6 +16,7 @@ import { pullFileJson } from "./pull-files.js";
 import { issueJson, listIssues, openIssue } from "./issues.js";
 import { MAX_PR_FILES } from "./model.js";
 import { DeliveryLog, deliveryItemJson, deliveryJson } from "./deliveries.js";
+import { branchList, compareCommits } from "./branches.js";
 import { CHECK_CONCLUSIONS, CHECK_STATUSES, GitHubModel, SimHttpError, type CheckConclusion, type CheckStatus, type SimApp, type SimInstallation, type SimRepo } from "./model.js";
 
 export interface SimRequest {
@@ -702,6 +703,42 @@ export class Simulator {
       return { ...pg, body: pg.body.map((s) => statusJson(m, s)) };
     });
 
+    this.route("GET", "/repos/{owner}/{repo}/branches", (ctx) => {
+      const r = this.repoOf(ctx);
+      const list = branchList(m, r).map((b) => ({ name: b.name, commit: { sha: b.sha, url: `${m.apiBase}/repos/${r.fullName}/commits/${b.sha}` }, protected: false }));
+      return this.page(ctx, list, `/repos/${r.fullName}/branches`);
+    });
+    // GitHub's compare: commits paged (per_page <= 100, page), at most 250 without pagination.
+    this.route("GET", "/repos/{owner}/{repo}/compare/{basehead}", (ctx) => {
+      const r = this.repoOf(ctx);
+      const parts = /^(.+?)\.\.\.(.+)$/.exec(ctx.params.basehead ?? "");
+      if (!parts) throw new SimHttpError(404, "Not Found");
+      const c = compareCommits(m, r, parts[1]!, parts[2]!);
+      if (!c) throw new SimHttpError(404, "Not Found");
+      const paged = ctx.query.has("page") || ctx.query.has("per_page");
+      const perPage = paged ? Math.min(Math.max(Number(ctx.query.get("per_page") ?? 30) || 30, 1), 100) : 250;
+      const page = Math.max(Number(ctx.query.get("page") ?? 1) || 1, 1);
+      const commits = c.commits.slice((page - 1) * perPage, page * perPage).map((sha) => commitJson(m, m.commits.get(sha)!));
+      const base = m.commits.get(c.mergeBase ?? "");
+      return {
+        status: 200,
+        body: {
+          url: `${m.apiBase}/repos/${r.fullName}/compare/${ctx.params.basehead}`,
+          html_url: `${m.webBase}/${r.fullName}/compare/${ctx.params.basehead}`,
+          permalink_url: `${m.webBase}/${r.fullName}/compare/${ctx.params.basehead}`,
+          diff_url: `${m.webBase}/${r.fullName}/compare/${ctx.params.basehead}.diff`,
+          patch_url: `${m.webBase}/${r.fullName}/compare/${ctx.params.basehead}.patch`,
+          base_commit: commitJson(m, m.commits.get(parts[1]!.length === 40 ? parts[1]! : c.mergeBase ?? "") ?? m.commits.get(r.baseSha)!),
+          merge_base_commit: base ? commitJson(m, base) : null,
+          status: c.status,
+          ahead_by: c.aheadBy,
+          behind_by: c.behindBy,
+          total_commits: c.aheadBy,
+          commits,
+          files: [],
+        },
+      };
+    });
     this.route("GET", "/repos/{owner}/{repo}/issues", (ctx) => {
       const r = this.repoOf(ctx);
       const pg = this.page(ctx, listIssues(m, r, ctx.query), `/repos/${r.fullName}/issues`);

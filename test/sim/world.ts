@@ -29,6 +29,8 @@ export interface WorldOptions {
   jiraWebhookSecret?: string;
   /** Keep changegate's working directory and audit store (audit.db) here, and leave them after stop() (the demo). */
   dataDir?: string;
+  /** GitHub's state before changegate starts (installations, repositories, merges: their webhooks are never delivered). */
+  setup?: (sim: Simulator, appId: number) => void;
 }
 
 /** The events changegate's manifest subscribes to. */
@@ -79,6 +81,7 @@ export class World {
     const secret = `whsec-${Math.random().toString(36).slice(2)}-${Date.now()}`;
     sim.model.addApp({ id: appId, slug: APP_SLUG, publicKey: createPublicKey(privateKey), events: manifestEvents() });
     if (options.jira) sim.jira.flavour = options.jira;
+    options.setup?.(sim, appId);
     const env = {
       ...(options.jira ? sim.jira.env() : {}),
       ...(options.jiraWebhookSecret ? { JIRA_WEBHOOK_SECRET: options.jiraWebhookSecret } : {}),

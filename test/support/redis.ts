@@ -1,21 +1,15 @@
 /**
  * A throw-away redis-server for one test file: a free port on 127.0.0.1, no persistence
- * (--save "" --appendonly no). Without redis-server the tests say why and are left out locally;
- * with CI set they fail instead (CI installs redis-server in .ci/run).
+ * (--save "" --appendonly no). Without redis-server the tests are left out locally, and the end of
+ * the run says so; with CI set they fail instead (CI installs redis-server in .ci/run). See tools.ts.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
+import { REDIS, requireTool, suiteName } from "./tools.js";
 
-export function redisAvailable(): boolean {
-  return spawnSync("sh", ["-c", "command -v redis-server"], { stdio: "ignore" }).status === 0;
-}
-
-/** Throws in CI when redis-server is missing; locally, says so and returns false. */
-export function requireRedis(suite: string): boolean {
-  if (redisAvailable()) return true;
-  if (process.env.CI) throw new Error(`${suite}: redis-server is not installed (CI must install it: .ci/run)`);
-  console.warn(`${suite}: left out, redis-server is not installed (apt-get install redis-server)`);
-  return false;
+/** redis-server is here; else CI: throws, locally: the suite (its file's import.meta.url) is noted as left out. */
+export function requireRedis(fileUrl: string): boolean {
+  return requireTool(REDIS, suiteName(fileUrl)) !== null;
 }
 
 function freePort(): Promise<number> {

@@ -65,7 +65,37 @@ describe("deploy/prometheus/alerts.yml", () => {
     expect(byMetric("changegate_jira_request_errors_total")).toHaveLength(1);
     expect(byMetric("changegate_write_queue_depth")).toHaveLength(1);
     expect(byMetric("changegate_github_rate_limit_remaining")).toHaveLength(1);
+    // Whatever the scrape job is called: readiness from changegate_ready (what /readyz answers), no hard-coded job.
+    expect(byMetric("changegate_ready").sort()).toEqual(["ChangegateAbsent", "ChangegateDown", "ChangegateNotReady"]);
+    expect(rules.filter((r) => /job\s*=/.test(r.expr)).map((r) => r.alert)).toEqual([]);
     expect(new Set(rules.map((r) => r.alert)).size).toBe(rules.length);
+  });
+
+  test("every label an annotation names survives the rule's aggregation", () => {
+    const lost: string[] = [];
+    for (const r of RulesFile.parse(doc).groups.flatMap((g) => g.rules)) {
+      const used = [...JSON.stringify(r.annotations).matchAll(/\$labels\.([a-z_]+)/g)].map((m) => m[1]!);
+      const by = /\bby\s*\(([^)]*)\)/.exec(r.expr);
+      if (!by) continue;
+      const kept = by[1]!.split(",").map((l) => l.trim());
+      for (const l of used) if (!kept.includes(l)) lost.push(`${r.alert}: $labels.${l} (by ${by[1]})`);
+    }
+    expect(lost).toEqual([]);
+  });
+
+  test("alerts on the safety nets: a stale or failing scan, a stale (or absent) checkpoint, overdue retroactive reviews", () => {
+    const rules = RulesFile.parse(doc).groups.flatMap((g) => g.rules);
+    const byMetric = (m: string) => rules.filter((r) => r.expr.includes(m)).map((r) => r.alert);
+    expect(byMetric("changegate_audit_scan_last_success_timestamp_seconds")).toEqual(["ChangegateAuditScanStale"]);
+    // Only while the scan is on (AUDIT_SCAN_INTERVAL=0 is a decision, not an outage).
+    expect(rules.find((r) => r.alert === "ChangegateAuditScanStale")!.expr).toContain("changegate_audit_scan_enabled");
+    expect(byMetric("changegate_audit_scan_failures_total")).toEqual(["ChangegateAuditScanFailures"]);
+    // No key: the gauge stays 0 and this fires (never gated on checkpoints being enabled).
+    expect(byMetric("changegate_audit_checkpoint_last_timestamp_seconds")).toEqual(["ChangegateCheckpointStale"]);
+    expect(rules.find((r) => r.alert === "ChangegateCheckpointStale")!.expr).not.toContain("enabled");
+    expect(byMetric("changegate_retro_reviews_overdue_open")).toEqual(["ChangegateRetroReviewOverdue"]);
+    // A restart starts the gauges at 0: the alerts look back over the previous process's values.
+    for (const a of ["ChangegateAuditScanStale", "ChangegateCheckpointStale"]) expect(rules.find((r) => r.alert === a)!.expr).toContain("max_over_time");
   });
 
   test("names only metrics the app exposes", async () => {
@@ -117,5 +147,17 @@ describe("deploy/kubernetes/changegate.yaml", () => {
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(25);
     const service = docs.find((d) => d.kind === "Service")!;
     expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels);
+  });
+
+  test("runs with the safety nets on: the scan's and checkpoints' schedules, the signing key from its own Secret (required)", () => {
+    const deployment = docs.find((d) => d.kind === "Deployment")!;
+    const [container] = deployment.spec.template.spec.containers;
+    const env = new Map((container.env as { name: string; value?: string; valueFrom?: any }[]).map((e) => [e.name, e]));
+    expect(env.get("AUDIT_SCAN_INTERVAL")?.value).toBe("1h");
+    expect(env.get("AUDIT_CHECKPOINT_INTERVAL")?.value).toBe("1d");
+    const key = env.get("AUDIT_SIGNING_KEY")!;
+    expect(key.value).toBeUndefined();
+    expect(key.valueFrom).toEqual({ secretKeyRef: { name: "changegate-audit-signing-key", key: "AUDIT_SIGNING_KEY" } }); // not optional: no key, no pod
+    expect(read("kubernetes/changegate.yaml")).toMatch(/openssl genpkey -algorithm ed25519/);
   });
 });

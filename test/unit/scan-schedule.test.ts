@@ -7,8 +7,10 @@ import { parseScanInterval, scanTick } from "../../src/runtime/scan-schedule.js"
 const quiet = { info: () => {}, error: () => {} };
 
 describe("AUDIT_SCAN_INTERVAL", () => {
-  test("off by default; seconds or a unit; under a minute or garbage is refused with the variable's name", () => {
-    expect(parseScanInterval(undefined)).toBeNull();
+  test("hourly by default; 0 or off turns it off; seconds or a unit; under a minute or garbage is refused with the variable's name", () => {
+    expect(parseScanInterval(undefined)).toBe(3_600_000);
+    expect(parseScanInterval("")).toBe(3_600_000);
+    expect(parseScanInterval("0")).toBeNull();
     expect(parseScanInterval("off")).toBeNull();
     expect(parseScanInterval("3600")).toBe(3_600_000);
     expect(parseScanInterval("6h")).toBe(21_600_000);

@@ -46,6 +46,8 @@ test("queue depth, near-cap flag and warning count follow the scheduler", async 
   expect(value(text, "write_near_hourly_cap")).toBe(1);
   expect(value(text, "write_cap_warnings_total")).toBe(1);
   expect(value(text, "write_queue_depth")).toBe(1);
+  // A monotonic count is a counter (rate() and increase() apply to it), not a gauge.
+  expect(text).toContain("# TYPE changegate_write_cap_warnings_total counter");
   expect(warnings.filter((w) => /hourly cap/.test(w))).toHaveLength(1);
 
   await jest.advanceTimersByTimeAsync(3_700_000);

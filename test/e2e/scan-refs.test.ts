@@ -1,0 +1,125 @@
+/**
+ * The scan walks refs, not dates (issue 19), end to end: changegate's CLI as the GitHub App against
+ * the simulator. After its first look at a branch the scan keeps the head it saw; the next scan
+ * examines the commits reachable from today's head and not from that one, whatever their dates:
+ * a direct push back-dated to 2019 whose delivery failed is found; a force push the webhook missed
+ * is found and recorded as forced; a branch gated by a glob is listed and walked. The checkpoint
+ * issue is pinned through the client's GraphQL endpoint (GHES: /api/graphql, not /api/v3/graphql).
+ */
+import { generateKeyPairSync } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
+import { AuditStore } from "../../src/audit/database.js";
+import { World } from "../sim/world.js";
+
+let w: World;
+const POLICY = "approvals:\n  required: 1\n";
+
+beforeAll(async () => {
+  w = await World.start();
+}, 90_000);
+
+afterAll(async () => {
+  await w?.stop();
+});
+
+/** The CLI with the app's credentials; no pacing, no re-read wait. */
+const cli = (args: string[], env: Record<string, string> = {}) => w.cg.cliAsApp(args, { CHANGEGATE_SEARCH_PACE_MS: "0", DIRECT_PUSH_RECHECK_MS: "0", ...env });
+/** The simulator's clock (a new logical second, ahead of real time when events are many) plus an hour. */
+const until = () => new Date(Date.parse(w.model.tick()) + 3_600_000).toISOString();
+
+interface ScanJson {
+  failed: unknown[];
+  directPushes: { recorded: { repo: string; branch: string; sha: string }[]; truncated: string[]; forced: { repo: string; branch: string; before: string; after: string; record: string }[] };
+}
+
+/** A scan whose window starts at `since` (after the repository's initial commit). */
+async function scanRepo(name: string, since: string): Promise<ScanJson> {
+  const r = await cli(["audit", "scan", "--since", since, "--until", until(), "--repo", name, "--json"]);
+  expect(r.stderr).not.toMatch(/ERROR/);
+  return JSON.parse(r.stdout) as ScanJson;
+}
+
+async function directPushPayloads(name: string): Promise<Record<string, unknown>[]> {
+  const store = await AuditStore.open(w.cg.env().DATABASE_URL, { cwd: w.cg.dataDir });
+  try {
+    const rows = await store.db.selectFrom("audit_record").select(["payload"]).where("kind", "=", "direct_push").where("chain", "=", name.toLowerCase()).orderBy("seq").execute();
+    return rows.map((r) => JSON.parse(r.payload) as Record<string, unknown>);
+  } finally {
+    await store.close();
+  }
+}
+
+describe("audit scan walks refs", () => {
+  test("a direct push back-dated to 2019 whose delivery failed is found by the next scan", async () => {
+    const { repo, installation } = w.repo({ policy: POLICY });
+    const name = `${installation.account}/service`;
+    const since = w.model.tick();
+    const first = await scanRepo(name, since); // the first look: the window, and main's head on record
+    expect(first.directPushes.recorded).toEqual([]);
+    const { shas } = w.quietly(() => w.model.directPush(repo, "main", [{ message: "old-looking hotfix", authors: ["mallory"], date: "2019-03-01T10:00:00Z" }], { by: "mallory" }));
+    expect(w.model.commits.get(shas[0]!)!.date).toBe("2019-03-01T10:00:00Z");
+    const seq = w.sim.lastSeq;
+    const second = await scanRepo(name, since);
+    expect(second.failed).toEqual([]);
+    // Refs, not dates: one branch list, one compare from the head on record, no history window.
+    const reqs = w.sim.since(seq, (x) => x.installationId === installation.id);
+    const routes = reqs.map((x) => (x.route === "POST /graphql" ? `graphql ${x.operation}` : x.route));
+    expect(routes.filter((r) => r === "GET /repos/{owner}/{repo}/branches")).toHaveLength(1);
+    expect(routes.filter((r) => r === "GET /repos/{owner}/{repo}/compare/{basehead}")).toHaveLength(1);
+    expect(routes.filter((r) => r === "graphql ChangegateBranchHistory")).toEqual([]);
+    expect(second.directPushes.recorded.map((r) => [r.branch, r.sha])).toEqual([["main", shas[0]]]);
+    const [rec] = await directPushPayloads(name);
+    expect(rec).toMatchObject({ foundBy: "scan", after: shas[0], forced: false, branch: "main" });
+    // Nothing found twice.
+    expect((await scanRepo(name, since)).directPushes.recorded).toEqual([]);
+  }, 180_000);
+
+  test("a force push the webhook missed is found and recorded as forced (before: the head the last scan saw)", async () => {
+    const { repo, installation } = w.repo({ policy: POLICY });
+    const name = `${installation.account}/service`;
+    const since = w.model.tick();
+    const { after: seen } = w.model.directPush(repo, "main", [{ message: "seen push", authors: ["mallory"] }], { by: "mallory" });
+    await w.settle();
+    await scanRepo(name, since); // main's head on record: `seen`
+    const rewritten = w.quietly(() => w.model.directPush(repo, "main", [{ message: "rewritten", authors: ["mallory"] }], { by: "mallory", force: true }));
+    expect(rewritten.before).toBe(seen);
+    const s = await scanRepo(name, since);
+    expect(s.directPushes.forced).toEqual([expect.objectContaining({ repo: name, branch: "main", before: seen, after: rewritten.after })]);
+    expect(s.directPushes.recorded.map((r) => r.sha)).toEqual(rewritten.shas); // the new line's commit, without a PR
+    const records = await directPushPayloads(name);
+    expect(records.filter((r) => r.forced === true)).toEqual([expect.objectContaining({ foundBy: "scan", before: seen, after: rewritten.after, branch: "main" })]);
+    expect((await scanRepo(name, since)).directPushes.forced).toEqual([]);
+  }, 180_000);
+
+  test("a branch gated by a glob (release/*) is listed and walked", async () => {
+    const { repo, installation } = w.repo({ policy: 'approvals:\n  required: 1\nbranches: ["release/*"]\n' });
+    const name = `${installation.account}/service`;
+    const since = w.model.tick();
+    w.quietly(() => w.model.createBranch(repo, "release/1.0"));
+    const { shas } = w.quietly(() => w.model.directPush(repo, "release/1.0", [{ message: "straight to release", authors: ["mallory"] }], { by: "mallory" }));
+    const s = await scanRepo(name, since);
+    expect(s.directPushes.recorded.map((r) => [r.branch, r.sha])).toEqual([["release/1.0", shas[0]]]);
+    // And once its head is on record, a later lost push to it is found by the walk.
+    const later = w.quietly(() => w.model.directPush(repo, "release/1.0", [{ message: "again", authors: ["mallory"], date: "2020-01-01T00:00:00Z" }], { by: "mallory" }));
+    expect((await scanRepo(name, since)).directPushes.recorded.map((r) => [r.branch, r.sha])).toEqual([["release/1.0", later.shas[0]]]);
+  }, 180_000);
+});
+
+describe("the checkpoint issue on GitHub Enterprise Server", () => {
+  test("is pinned through the client's GraphQL endpoint (/api/graphql; /api/v3/graphql is not GraphQL there)", async () => {
+    const { installation } = w.repo({ policy: POLICY, name: "audit" });
+    const issueRepo = `${installation.account}/audit`;
+    const key = generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" }).toString();
+    const seq = w.sim.lastSeq;
+    const r = await cli(["audit", "checkpoint"], { AUDIT_SIGNING_KEY: key, AUDIT_ISSUE_REPO: issueRepo });
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/could not pin/);
+    const issue = [...w.model.issues.values()].find((i) => i.repo === issueRepo)!;
+    expect(issue.pinned).toBe(true);
+    const pins = w.sim.since(seq, (x) => x.operation === "ChangegatePinIssue");
+    expect(pins.map((x) => [x.route, x.status])).toEqual([["POST /graphql", 200]]);
+    // The REST base does not serve GraphQL on GHES: what `request("POST /graphql")` reached before.
+    const app = await fetch(`http://${w.sim.gheHost}/api/v3/graphql`, { method: "POST", body: "{}" });
+    expect(app.status).toBe(404);
+  }, 120_000);
+});
