@@ -22,8 +22,22 @@ export interface PendingJob {
   event: string;
   expectedHead: string | null;
   merge: boolean;
+  /** The `labeled` deliveries' statements of the head (absent in rows written before them). */
+  labelClaims?: LabelClaim[];
   /** A merge_group delivery: the group's facts from its payload (runtime/merge-group.ts); `ref.number` is the PR its branch names. */
   group?: MergeGroupFacts;
+}
+
+/**
+ * What GitHub's signed `pull_request.labeled` delivery said: which label, who applied it, the PR's
+ * head then and its updated_at. Only ever narrows a declaration (src/policy/emergency.ts
+ * declaredOnFromClaims); GitHub's read decides everything else.
+ */
+export interface LabelClaim {
+  label: string;
+  sender: string;
+  headSha: string;
+  at: string;
 }
 
 /** A merge_group delivery as a job: what its payload said (validated), enough to judge it again after a crash. */

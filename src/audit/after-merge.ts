@@ -46,6 +46,8 @@ export interface RetroReviewRecord {
   reviewedAt: string;
   via: "review" | "comment";
   url: string;
+  /** A `/changegate approve` comment: its id, so the record names the exact comment (its creation time is reviewedAt). */
+  commentId?: number;
   dueAt: string;
   /** ms past due when reviewed (0: in time). */
   lateMs: number;
@@ -113,6 +115,7 @@ export class ChainAfterMerge implements AfterMergeStore {
       reviewedAt: rec.reviewedAt,
       via: rec.via,
       url: rec.url,
+      ...(rec.commentId !== undefined ? { commentId: rec.commentId, commentCreatedAt: rec.reviewedAt } : {}),
       dueAt: rec.dueAt,
       lateMs: rec.lateMs,
       changegateVersion: this.version,

@@ -192,6 +192,14 @@ export class ChainWriter implements Recorder {
   }
 
   /**
+   * The head an emergency declaration (its LabeledEvent at `labelledAt`) was made on, from this
+   * PR's evaluation records (the newest that established it); null when none did.
+   */
+  async declaredOn(ref: PrRef, labelledAt: string): Promise<string | null> {
+    return declaredOnIn(this.store.db, ref, labelledAt);
+  }
+
+  /**
    * The next evaluation sequence of a PR (1, 2, …), atomically across processes (table
    * pr_sequence). recordEvaluation takes one when the record brings none (the pipeline does not
    * today, so it is taken at recording time); verdictsAt and the merge's standing evaluation pick
@@ -244,4 +252,26 @@ export class ChainWriter implements Recorder {
       return { chain, seq: row.seq, hash, id: `${chain}@${row.seq}` } as R;
     });
   }
+}
+
+/** ChainWriter.declaredOn on a store's database (also `changegate check`, which opens the store read-only). */
+export async function declaredOnIn(db: Kysely<AuditDatabase>, ref: PrRef, labelledAt: string): Promise<string | null> {
+  // A GitHub timestamp: nothing in it can act as a LIKE wildcard; anything else is not looked up.
+  if (!/^[0-9][0-9T:.+-]{9,40}Z?$/.test(labelledAt)) return null;
+  const rows = await db
+    .selectFrom("audit_record")
+    .select(["payload"])
+    .where("chain", "=", chainOf(ref.owner, ref.repo))
+    .where("pr_number", "=", ref.number)
+    .where("installation_id", "=", ref.installationId)
+    .where("kind", "=", "evaluation")
+    .where("payload", "like", `%"emergencyDeclaredAt":"${labelledAt}"%`)
+    .orderBy("seq", "desc")
+    .limit(50)
+    .execute();
+  for (const r of rows) {
+    const p = JSON.parse(r.payload) as { emergencyDeclaredAt?: unknown; emergencyDeclaredOn?: unknown };
+    if (p.emergencyDeclaredAt === labelledAt && typeof p.emergencyDeclaredOn === "string") return p.emergencyDeclaredOn;
+  }
+  return null;
 }

@@ -49,6 +49,8 @@ export interface EvaluationPayload {
   emergencyDeclaredBy?: string | null;
   emergencyDeclaredAt?: string | null;
   emergencyDeclarationAccepted?: boolean | null;
+  /** The head the declaration was made on (the PR's head when the label was applied); null = unknown. Records since issue 20. */
+  emergencyDeclaredOn?: string | null;
   /** Non-merge commits with an author or committer tied to no GitHub account (absent from older records). */
   unattributedCommits?: { oid: string; who: string[] }[];
   gated: boolean | null;
@@ -166,6 +168,7 @@ export function evaluationPayload(rec: EvaluationRecord, version: string): Evalu
     emergencyDeclaredBy: declaration?.declarer ?? null,
     emergencyDeclaredAt: declaration?.at ?? null,
     emergencyDeclarationAccepted: declaration?.accepted ?? null,
+    emergencyDeclaredOn: declaration?.declaredOn ?? null,
     unattributedCommits: unattributedCommits(e).map((u) => ({ oid: u.oid, who: [...u.who] })),
     gated: rec.verdict?.gated ?? null,
     verdict: rec.verdict ? plain(rec.verdict) : null,

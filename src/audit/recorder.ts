@@ -131,6 +131,12 @@ export interface Recorder {
   verdictsAt(repo: RepoRef, headSha: string, numbers: number[]): Promise<Map<number, OwnVerdict>>;
   /** A merge group's verdict or its end (src/runtime/merge-group.ts); a recorder without it cannot pass a group. */
   recordMergeGroup?(rec: MergeGroupRecord): Promise<unknown>;
+  /**
+   * The head an emergency declaration of this PR was made on, as recorded by an earlier evaluation
+   * (`emergencyDeclaredOn`), for the LabeledEvent made at `labelledAt`; null when none is on record.
+   * A recorder without it knows none (the declaration then rests on this run's `labeled` deliveries).
+   */
+  declaredOn?(ref: PrRef, labelledAt: string): Promise<string | null>;
 }
 
 /** The OwnVerdict an evaluation record stands for. */
@@ -152,9 +158,16 @@ export function ownVerdictOf(rec: EvaluationRecord): OwnVerdict {
  */
 export class MemoryRecorder implements Recorder {
   private readonly latest = new BoundedMap<string, OwnVerdict>(50_000);
+  private readonly declared = new BoundedMap<string, string>(50_000);
 
   async recordEvaluation(rec: EvaluationRecord): Promise<void> {
     this.latest.set(prKey(rec.ref), ownVerdictOf(rec));
+    const d = rec.verdict?.declaration;
+    if (d?.at && d.declaredOn) this.declared.set(`${prKey(rec.ref)}@${d.at}`, d.declaredOn);
+  }
+
+  async declaredOn(ref: PrRef, labelledAt: string): Promise<string | null> {
+    return this.declared.get(`${prKey(ref)}@${labelledAt}`) ?? null;
   }
 
   async recordMerge(_rec: MergeRecord): Promise<MergeReceipt | null> {

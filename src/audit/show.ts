@@ -73,7 +73,9 @@ function renderEvaluation(row: AuditRow, p: EvaluationPayload): string[] {
   }
   if (p.emergencyDeclarationAccepted !== undefined && p.emergencyDeclarationAccepted !== null) {
     lines.push(
-      `    emergency label applied by ${clean(p.emergencyDeclaredBy) || "an unknown user"} at ${p.emergencyDeclaredAt ?? "?"}: ${p.emergencyDeclarationAccepted ? "accepted" : "ignored (judged by the normal rules)"}`,
+      `    emergency label applied by ${clean(p.emergencyDeclaredBy) || "an unknown user"} at ${p.emergencyDeclaredAt ?? "?"}: ${p.emergencyDeclarationAccepted ? "accepted" : "ignored (judged by the normal rules)"}${
+        typeof p.emergencyDeclaredOn === "string" ? `; declared on ${clean(p.emergencyDeclaredOn).slice(0, 12)}` : p.emergencyDeclaredOn === null ? "; on an unknown commit" : ""
+      }`,
     );
   }
   if (p.unattributedCommits && p.unattributedCommits.length > 0) {

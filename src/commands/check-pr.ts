@@ -21,6 +21,29 @@ import { digestForTerminal, terminalLine } from "../report/terminal.js";
 import { judge, newJob, type Progress } from "../runtime/pipeline.js";
 import { StageError } from "../runtime/job.js";
 import { cliTickets } from "./cli-tickets.js";
+import { declaredOnIn } from "../audit/chain-writer.js";
+import { openStore } from "../audit/database.js";
+import type { PrRef } from "../refs.js";
+
+/**
+ * The app's record of which commit each emergency declaration was made on (src/runtime/declared-on.ts),
+ * from the audit store DATABASE_URL names, opened read-only (no migration, never created). Without
+ * it an emergency label is not honoured here, and a note says why.
+ */
+async function declarationsOnRecord(env: Record<string, string | undefined>, notes: string[]) {
+  const url = env.DATABASE_URL;
+  if (!url) {
+    notes.push("DATABASE_URL is not set: which commit an emergency label was applied on is on the app's audit record, so an emergency declaration is not honoured here");
+    return null;
+  }
+  try {
+    const store = await openStore(url, { migrate: false, mustExist: true });
+    return { declaredOn: (ref: PrRef, at: string) => declaredOnIn(store.db, ref, at), close: () => store.close() };
+  } catch (err) {
+    notes.push(`the audit store could not be opened (${redact((err as Error).message)}): an emergency declaration is not honoured here`);
+    return null;
+  }
+}
 
 export const CHECK_PR_EXIT = { compliant: 0, notCompliant: 1, usage: 2, error: 4 } as const;
 
@@ -78,7 +101,13 @@ export async function checkPr(io: CliIo, arg: string, opts: CheckPrOptions = {})
       notes.push(`the PR is ${gathered.evidence.pr.state.toLowerCase()}: the app no longer evaluates it; this is how it would judge it now`);
     }
     const progress: Progress = { gathered, policy: null, evidence: null };
-    judgement = await judge({ tickets }, { job, reader, octokit: github.octokit }, gathered, progress);
+    // Which commit an emergency label was applied on is on the app's record: read it when DATABASE_URL names the store.
+    const recorder = await declarationsOnRecord(io.env, notes);
+    try {
+      judgement = await judge({ tickets, recorder: recorder ?? {} }, { job, reader, octokit: github.octokit }, gathered, progress);
+    } finally {
+      await recorder?.close();
+    }
   } catch (err) {
     const original = err instanceof StageError ? err.original : err;
     const stage = err instanceof StageError ? ` (${err.stage})` : "";

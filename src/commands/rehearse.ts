@@ -30,6 +30,8 @@ import type { Policy } from "../policy/types.js";
 import { redact } from "../report/redact.js";
 import { firstUnmet, rehearsedOutcome, renderRehearsal, type Rehearsal, type RehearsalRow } from "../report/rehearsal.js";
 import { judgeAsOfMerge } from "../runtime/as-of-merge.js";
+import type { PrRef } from "../refs.js";
+import { declaredOnIn } from "../audit/chain-writer.js";
 import { cliTickets } from "./cli-tickets.js";
 import { configCheck } from "./config-check.js";
 import { growingProgress } from "./progress.js";
@@ -125,7 +127,9 @@ export async function rehearseCommand(io: CliIo, opts: RehearseOpts, parsePeriod
     }
     prs.sort((a, b) => (a.mergedAt ?? "").localeCompare(b.mergedAt ?? "") || a.number - b.number);
     progress?.add(prs.length);
-    const deps = { reader, octokit: github.octokit, appId: github.appId, tickets };
+    // Which commit an emergency was declared on is on the record: without a store, no emergency is honoured.
+    const recorder = store ? { declaredOn: (ref: PrRef, at: string) => declaredOnIn(store!.db, ref, at) } : undefined;
+    const deps = { reader, octokit: github.octokit, appId: github.appId, tickets, ...(recorder ? { recorder } : {}) };
     for (const pr of prs) {
       const label = `${pr.repo}#${pr.number}`;
       const recorded = store ? await recordedMergeOutcomeOf(store, pr.repo, pr.number) : null;

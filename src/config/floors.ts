@@ -17,6 +17,7 @@
  *   emergency.approvals_required    the larger number
  *   emergency.require_ci / require_ticket  a floor of true forces true
  *   emergency.allowed_declarers     narrowed: only the floor's declarers (none left: emergencies off)
+ *   emergency.review_within_hours   the smaller number (a retroactive review due sooner)
  */
 import picomatch from "picomatch";
 import { z } from "zod";
@@ -57,6 +58,7 @@ export const enforceSchema = z
         require_ci: tight(true, "emergency.require_ci"),
         require_ticket: tight(true, "emergency.require_ticket"),
         allowed_declarers: emergencyShape.allowed_declarers,
+        review_within_hours: emergencyShape.review_within_hours.unwrap().optional(),
       })
       .optional(),
   })
@@ -165,6 +167,13 @@ export function applyFloors(config: Config, floors: Floors, defaultBranch: strin
   if (e?.require_ticket && !c.emergency.require_ticket) {
     note("emergency.require_ticket", "the org floor requires a ticket for emergency changes too");
     c.emergency.require_ticket = true;
+  }
+  if (e?.review_within_hours !== undefined && c.emergency.review_within_hours > e.review_within_hours) {
+    note(
+      "emergency.review_within_hours",
+      `the policy allows ${c.emergency.review_within_hours} hours for the retroactive review, the org floor at most ${e.review_within_hours}: ${e.review_within_hours} apply`,
+    );
+    c.emergency.review_within_hours = e.review_within_hours;
   }
   if (e?.allowed_declarers) {
     const own = c.emergency.allowed_declarers;

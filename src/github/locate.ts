@@ -8,6 +8,7 @@ import type { Context } from "probot";
 import { BoundedMap } from "../runtime/bounded-map.js";
 import { newJob, type EvaluationJob } from "../runtime/job.js";
 import { prKey, type OctokitLike, type PrRef } from "./types.js";
+import type { LabelClaim } from "../refs.js";
 
 export type PullsLister = OctokitLike;
 
@@ -137,6 +138,19 @@ export function installationOf(context: Pick<Context, "payload" | "name" | "id">
   return id;
 }
 
+/**
+ * A `pull_request.labeled` delivery's statement: the label, who applied it, the head then. It is
+ * GitHub's signed word about the moment of labelling; it only ever narrows a declaration (the
+ * read decides who applied which label when: src/policy/emergency.ts declaredOnFromClaims).
+ */
+export function labelClaim(payload: unknown, pull: PullPayload): LabelClaim | null {
+  const p = payload as { label?: { name?: unknown }; sender?: { login?: unknown } };
+  const label = p.label?.name;
+  const sender = p.sender?.login;
+  if (typeof label !== "string" || typeof sender !== "string" || typeof pull.updated_at !== "string" || !/^[0-9a-f]{40,64}$/i.test(pull.head.sha)) return null;
+  return { label: label.slice(0, 100), sender: sender.slice(0, 100), headSha: pull.head.sha, at: pull.updated_at };
+}
+
 /** The PR fields a pull_request or review payload carries that locate reads. */
 export interface PullPayload {
   number: number;
@@ -169,7 +183,8 @@ export class Locator {
     if (!prev || updatedAt >= prev.updatedAt) this.announced.set(key, { sha: pull.head.sha, updatedAt });
     this.heads.set(ref, pull.head.sha);
     const action = (context.payload as { action?: string }).action;
-    return newJob({ ref, deliveryId: context.id, event: `${context.name}.${action ?? ""}`, expectedHead: this.announced.get(key)!.sha, kind });
+    const claim = action === "labeled" ? labelClaim(context.payload, pull) : null;
+    return newJob({ ref, deliveryId: context.id, event: `${context.name}.${action ?? ""}`, expectedHead: this.announced.get(key)!.sha, kind, ...(claim ? { labelClaims: [claim] } : {}) });
   }
 
   /** The jobs for the open PRs whose head is `sha` (a check_suite, check_run or status event). */

@@ -1,8 +1,9 @@
 /**
  * The GitHub side of a retroactive review (the decision is src/policy/retro-review.ts):
  *   - candidates: approving reviews after the merge (from the one evidence read, with GraphQL's
- *     authorCanPushToRepository) and `/changegate approve` comments after the merge
- *     (`GET /repos/{owner}/{repo}/issues/{n}/comments?since=…`, at most 10 pages);
+ *     authorCanPushToRepository) and `/changegate approve` comments posted after the merge
+ *     (`GET /repos/{owner}/{repo}/issues/{n}/comments?since=…`, at most 10 pages), each with its id
+ *     and whether it was edited since it was posted (`updated_at` ≠ `created_at`: refused);
  *   - write access of comment authors who pass every other test (`GET …/collaborators/{u}/permission`,
  *     at most MAX_PERMISSION_READS per run, oldest first);
  *   - writes: the `changegate/retro-review` check run on the merged head, and the digest's sections.
@@ -20,8 +21,10 @@ export const MAX_COMMENT_PAGES = 10;
 export const MAX_PERMISSION_READS = 10;
 
 const restComment = z.object({
+  id: z.number().int(),
   body: z.string().nullable().optional(),
   created_at: z.string(),
+  updated_at: z.string(),
   html_url: z.string(),
   user: z.object({ login: z.string(), type: z.string() }).nullable(),
 });
@@ -45,7 +48,8 @@ export async function retroCandidates(octokit: OctokitLike, ref: PrRef, evidence
     if (!parsed.success) throw new Error(`GitHub's list of comments on ${ref.owner}/${ref.repo}#${ref.number} is malformed: ${z.prettifyError(parsed.error).slice(0, 300)}`);
     for (const c of parsed.data) {
       if (!after(c.created_at) || !isRetroApproveComment(c.body ?? "")) continue;
-      out.push({ login: c.user?.login ?? null, isBot: c.user?.type === "Bot", at: c.created_at, via: "comment", url: c.html_url, canWrite: null });
+      const edited = Date.parse(c.updated_at) !== Date.parse(c.created_at);
+      out.push({ login: c.user?.login ?? null, isBot: c.user?.type === "Bot", at: c.created_at, via: "comment", url: c.html_url, canWrite: null, commentId: c.id, edited });
     }
     if (parsed.data.length < 100) break;
   }

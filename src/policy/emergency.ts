@@ -8,11 +8,18 @@
  *     GitHub no longer knows (deleted account) is ignored (fail closed); a label with no LabeledEvent
  *     at all in a complete timeline (which GitHub does not produce) is accepted and recorded as unknown.
  * Either way, a label whose LabeledEvent is older than the window changegate reads is ignored
- * (re-applying the label fixes that). Pure: the facts come from src/github/declarer.ts.
+ * (re-applying the label fixes that).
+ * A declaration is tied to the head it was made on, like an approval: it applies only while the PR's
+ * head is the commit it was made on (`declaredOn`, established from GitHub's signed `labeled`
+ * delivery and kept on record: src/runtime/declared-on.ts). After a new head it no longer applies
+ * until someone allowed removes the label and applies it again; when changegate cannot tell which
+ * commit it was made on, it applies to none (fail closed).
+ * Pure: the facts come from src/github/declarer.ts and src/runtime/declared-on.ts.
  */
+import type { LabelClaim } from "../refs.js";
 import type { Config, EmergencyDeclaration, Evidence, LabelEvent } from "./types.js";
 
-type Facts = Pick<Evidence, "pr" | "labelHistory" | "declarer">;
+type Facts = Pick<Evidence, "pr" | "labelHistory" | "declarer" | "declaredOn">;
 
 /** Does the PR carry the emergency label (and is the emergency path enabled)? Says nothing about who applied it. */
 export function isEmergency(c: Config, labels: string[]): boolean {
@@ -48,8 +55,24 @@ export function emergencyDeclaration(c: Config, e: Facts): EmergencyDeclaration 
   const at = ev?.at ?? null;
   const allowed = c.emergency.allowed_declarers;
   const normal = "judged by the normal rules";
-  const ignore = (reason: string): EmergencyDeclaration => ({ labelled: true, declarer: login, at, accepted: false, reason });
-  const accept = (reason: string): EmergencyDeclaration => ({ labelled: true, declarer: login, at, accepted: true, reason });
+  // The head the declaration was made on: only for the newest LabeledEvent, whose time it names.
+  const declaredOn = ev ? (e.declaredOn && e.declaredOn.at === ev.at ? e.declaredOn.headSha : null) : undefined;
+  const on = declaredOn === undefined ? {} : { declaredOn };
+  const ignore = (reason: string): EmergencyDeclaration => ({ labelled: true, declarer: login, at, ...on, accepted: false, reason });
+  const accept = (reason: string): EmergencyDeclaration => {
+    if (declaredOn === undefined) return { labelled: true, declarer: login, at, accepted: true, reason };
+    if (declaredOn === null) {
+      return ignore(
+        `changegate cannot tell which commit the emergency label was applied on (it has no record of GitHub's labeled event for it), so the declaration applies to no commit: ${normal} (remove the label and apply it again)`,
+      );
+    }
+    if (declaredOn !== e.pr.headSha) {
+      return ignore(
+        `the emergency was declared on commit ${declaredOn.slice(0, 7)} (${reason}), and the head is now ${e.pr.headSha.slice(0, 7)}, pushed since: a declaration covers only the commit it was made on, so ${normal} (someone allowed to declare can remove the label and apply it again)`,
+      );
+    }
+    return { labelled: true, declarer: login, at, declaredOn, accepted: true, reason };
+  };
 
   if (!ev && e.labelHistory?.truncated) {
     return ignore(
@@ -84,4 +107,28 @@ export function emergencyDeclaration(c: Config, e: Facts): EmergencyDeclaration 
   if (facts?.canWrite === true) return accept(`declared by @${login}, who has write access`);
   if (facts?.canWrite === false) return ignore(`the emergency label was applied by @${login}, who has no write access to the repository: ${normal}`);
   return ignore(`the emergency label was applied by @${login}, whose write access changegate could not check: ${normal}`);
+}
+
+/** How far (ms) a `labeled` delivery's updated_at may precede the LabeledEvent's createdAt and still be that event's. */
+export const CLAIM_SLACK_MS = 2_000;
+
+/**
+ * The head the newest emergency LabeledEvent `ev` was applied on, from the `labeled` deliveries
+ * this run serves: those for the same label, by the event's actor, and not older than the event
+ * (an earlier labelling's delivery says nothing about this one). One head named by all of them:
+ * that head; none, or deliveries naming different heads: null (unknown, the declaration applies
+ * to no head).
+ */
+export function declaredOnFromClaims(c: Config, ev: LabelEvent, claims: LabelClaim[]): string | null {
+  const login = declarerLogin(ev)?.toLowerCase();
+  if (!login) return null;
+  const name = c.emergency.label.toLowerCase();
+  const at = Date.parse(ev.at);
+  if (Number.isNaN(at)) return null;
+  const heads = new Set(
+    claims
+      .filter((k) => k.label.toLowerCase() === name && k.sender.toLowerCase() === login && Date.parse(k.at) >= at - CLAIM_SLACK_MS)
+      .map((k) => k.headSha.toLowerCase()),
+  );
+  return heads.size === 1 ? [...heads][0]! : null;
 }

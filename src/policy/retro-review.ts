@@ -3,6 +3,10 @@
  * A retroactive review is an approving review, or a `/changegate approve` comment, made after the
  * merge by someone with write access who is neither the PR's author, nor its merger, nor a
  * contributor (an author or committer of one of its commits, merge commits included), and not an app.
+ * A comment counts only as its author wrote it: one edited since it was posted is refused (anyone
+ * with write access can edit anyone's comment, so its current text may be someone else's words),
+ * and the command counts only in the comment's rendered text (not in an HTML comment, a code block
+ * or inside a tag, where it would be invisible to a reader).
  * Pure: the facts (reviews, comments, write access) come from src/github/retro-review.ts.
  */
 
@@ -16,6 +20,10 @@ export interface RetroCandidate {
   url: string;
   /** Write access: true/false when known, null when it still has to be asked. */
   canWrite: boolean | null;
+  /** A comment's id (GitHub's databaseId); absent for a review. */
+  commentId?: number;
+  /** A comment edited since it was posted (GitHub's `updated_at` differs from `created_at`). */
+  edited?: boolean;
 }
 
 export interface RetroFacts {
@@ -35,12 +43,44 @@ export interface RetroRefusal {
 }
 
 export type RetroJudgement =
-  | { kind: "reviewed"; by: string; at: string; via: RetroCandidate["via"]; url: string; refused: RetroRefusal[] }
+  | { kind: "reviewed"; by: string; at: string; via: RetroCandidate["via"]; url: string; commentId?: number; refused: RetroRefusal[] }
   | { kind: "none"; refused: RetroRefusal[] };
 
-/** Is this comment body a retroactive approval? One line reading exactly `/changegate approve`. */
+/** Bodies are read up to this many characters (a comment is at most 65,536). */
+const MAX_BODY_READ = 10_000;
+
+/**
+ * Is this comment body a retroactive approval? One line of its rendered text reading exactly
+ * `/changegate approve` (at most 3 spaces before it: 4 or a tab make a code block).
+ */
 export function isRetroApproveComment(body: string): boolean {
-  return /^[ \t]*\/changegate[ \t]+approve[ \t]*$/im.test(body.slice(0, 10_000));
+  return /^ {0,3}\/changegate[ \t]+approve[ \t]*$/im.test(renderedText(body));
+}
+
+/**
+ * The text of a comment that a reader sees, as far as the command is concerned: HTML comments
+ * (an unclosed one hides the rest), fenced code blocks (an unclosed one runs to the end), HTML
+ * tags with their attributes (which may span lines; an unclosed `<` is shown as text, so it stays) are removed. Bounded: the first
+ * MAX_BODY_READ characters only, linear scans.
+ */
+export function renderedText(body: string): string {
+  let s = body.slice(0, MAX_BODY_READ).replace(/\r\n?/g, "\n");
+  s = s.replace(/<!--[\s\S]*?(?:-->|$)/g, "");
+  const out: string[] = [];
+  let fence: { ch: string; len: number } | null = null;
+  for (const line of s.split("\n")) {
+    const m = /^ {0,3}(`{3,}|~{3,})/.exec(line);
+    if (fence) {
+      if (m && m[1]![0] === fence.ch && m[1]!.length >= fence.len && line.trim() === m[1]) fence = null;
+      continue;
+    }
+    if (m && !(m[1]![0] === "`" && line.slice(line.indexOf(m[1]!) + m[1]!.length).includes("`"))) {
+      fence = { ch: m[1]![0]!, len: m[1]!.length };
+      continue;
+    }
+    out.push(line);
+  }
+  return out.join("\n").replace(/<\/?[A-Za-z][^<>]*>/g, "");
 }
 
 /** When the retroactive review of a merge is due (ISO). */
@@ -66,8 +106,9 @@ export function describeDuration(ms: number): string {
   return `${m} min`;
 }
 
-/** Why a candidate cannot count, by who they are (write access aside); null when they may. */
+/** Why a candidate cannot count, by who they are or an edit (write access aside); null when they may. */
 export function identityRefusal(f: Omit<RetroFacts, "candidates">, c: RetroCandidate): string | null {
+  if (c.edited) return "the comment was edited after it was posted, so it may not be its author's words (post a new comment)";
   if (!c.login) return "the account no longer exists";
   if (c.isBot) return "an app cannot review a change";
   const login = c.login.toLowerCase();
@@ -88,7 +129,7 @@ export function judgeRetroReview(f: RetroFacts): RetroJudgement {
   const refused: RetroRefusal[] = [];
   for (const c of sorted(f.candidates)) {
     const why = identityRefusal(f, c) ?? (c.canWrite === true ? null : c.canWrite === false ? "no write access to the repository" : "write access could not be checked");
-    if (why === null) return { kind: "reviewed", by: c.login!, at: c.at, via: c.via, url: c.url, refused };
+    if (why === null) return { kind: "reviewed", by: c.login!, at: c.at, via: c.via, url: c.url, ...(c.commentId !== undefined ? { commentId: c.commentId } : {}), refused };
     refused.push({ login: c.login, via: c.via, at: c.at, why });
   }
   return { kind: "none", refused };

@@ -161,6 +161,17 @@ export interface DeclarerFacts {
   teams: string[];
 }
 
+/**
+ * The commit the emergency label's newest LabeledEvent (at `at`) was applied on, as changegate
+ * established it (src/runtime/declared-on.ts): GitHub's signed `labeled` delivery for that label
+ * event named the PR's head then, and changegate recorded it. `headSha` null: not established
+ * (no such delivery seen, or deliveries disagreeing), so the declaration cannot apply to any head.
+ */
+export interface DeclaredOn {
+  at: string;
+  headSha: string | null;
+}
+
 /** Everything gathered for one evaluation of one PR. */
 export interface Evidence {
   repo: { owner: string; name: string; defaultBranch: string };
@@ -174,6 +185,8 @@ export interface Evidence {
   labelHistory?: LabelHistory;
   /** Absent unless the PR carries the emergency label and the declarer needed checking. */
   declarer?: DeclarerFacts;
+  /** Absent unless the PR carries the emergency label: the head its declaration was made on. */
+  declaredOn?: DeclaredOn;
   /** The PR's changed files (approvals.rules); absent = not read, and a rule needing them fails. */
   files?: ChangedFiles;
   /** The default branch's CODEOWNERS as GitHub would pick it: null = none; absent = not read. */
@@ -328,6 +341,11 @@ export interface EmergencyDeclaration {
   declarer: string | null;
   /** When that label was applied; null = unknown. */
   at: string | null;
+  /**
+   * The head the declaration was made on (the PR's head when the label was applied); null =
+   * unknown. Absent when the PR is not labelled or the timeline has no LabeledEvent for the label.
+   */
+  declaredOn?: string | null;
   /** The emergency rules apply. */
   accepted: boolean;
   /** One sentence for the digest: why the declaration was accepted or ignored. */

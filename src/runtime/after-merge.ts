@@ -115,6 +115,7 @@ async function examineRetro(deps: Deps, run: Run, gathered: Gathered, m: RetroTe
           reviewedAt: judgement.at,
           via: judgement.via,
           url: judgement.url,
+          ...(judgement.commentId !== undefined ? { commentId: judgement.commentId } : {}),
           dueAt: m.dueAt,
           lateMs,
         })

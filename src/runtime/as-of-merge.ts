@@ -19,6 +19,8 @@ import { evaluate } from "../policy/evaluate.js";
 import { ticketLookupNeeded } from "../policy/tickets.js";
 import type { Evidence, Policy, Verdict } from "../policy/types.js";
 import type { PrRef } from "../refs.js";
+import type { Recorder } from "../audit/recorder.js";
+import { withDeclaredOn } from "./declared-on.js";
 
 export interface AsOfMergeDeps {
   reader: GraphqlReader;
@@ -26,6 +28,8 @@ export interface AsOfMergeDeps {
   octokit: OctokitLike;
   appId: number;
   tickets: TicketLookupService | null;
+  /** Which commit an emergency declaration was made on, as recorded (absent: unknown, so no emergency). */
+  recorder?: Pick<Recorder, "declaredOn">;
 }
 
 export interface AsOfMergeJudgement {
@@ -61,7 +65,7 @@ export async function judgeAsOfMerge(deps: AsOfMergeDeps, ref: PrRef, opts: { po
     return { gathered, evidence, policy: null, verdict: null, outcome: "failure", gated: true, emergency: false, problem };
   }
   const config = policy.config;
-  const withDeclarer = await withDeclarerFacts(deps.octokit, ref, config, evidenceAsOfMerge(gathered.evidence));
+  const withDeclarer = await withDeclaredOn(deps.recorder ?? {}, ref, config, await withDeclarerFacts(deps.octokit, ref, config, evidenceAsOfMerge(gathered.evidence)));
   // approvals.rules: files past 100, renamed files' old paths and team members, read as the app reads
   // them (github/rule-facts.ts); without them a team rule could only fail, and a compliant merge
   // found by the scan would be recorded as a bypass.

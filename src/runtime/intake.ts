@@ -11,6 +11,7 @@ import { postFailedCheck } from "../github/publish.js";
 import { renderFailure } from "../report/failure.js";
 import { redactError } from "../report/redact.js";
 import type { DeliveryLedger, PendingJob } from "./dedupe.js";
+import { isLabelClaim, MAX_LABEL_CLAIMS } from "./job.js";
 import { newJob, type EvaluationJob } from "./job.js";
 import { CompletionBatch } from "./completion-batch.js";
 
@@ -49,11 +50,11 @@ class StoreUnavailable extends Error {
 }
 
 /** The ledger stores `merge: boolean` (rows written before `kind` existed resume the same way). */
-function toPending({ ref, event, expectedHead, kind, group }: EvaluationJob): PendingJob {
+function toPending({ ref, event, expectedHead, kind, group, labelClaims }: EvaluationJob): PendingJob {
   // A merge group keeps its facts (it resumes as a group job).
   if (kind === "group" && group) return { ref, event, expectedHead: null, merge: false, group };
   // A retro job resumes as a merge examination, which looks for the retroactive review too.
-  return { ref, event, expectedHead, merge: kind === "merge" || kind === "retro" };
+  return { ref, event, expectedHead, merge: kind === "merge" || kind === "retro", ...(labelClaims?.length ? { labelClaims } : {}) };
 }
 
 function fromPending(deliveryId: string, pending: PendingJob): EvaluationJob {
@@ -64,6 +65,7 @@ function fromPending(deliveryId: string, pending: PendingJob): EvaluationJob {
     expectedHead: pending.expectedHead,
     kind: pending.group ? "group" : pending.merge ? "merge" : "evaluate",
     ...(pending.group ? { group: pending.group } : {}),
+    ...(Array.isArray(pending.labelClaims) ? { labelClaims: pending.labelClaims.filter(isLabelClaim).slice(-MAX_LABEL_CLAIMS) } : {}),
   });
 }
 

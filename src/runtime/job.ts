@@ -11,7 +11,7 @@ import type { Writer } from "../github/publish.js";
 import type { GraphqlReader } from "../github/reader.js";
 import type { TeamCache } from "../github/team-cache.js";
 import { prKey, prLabel, type PrRef } from "../github/types.js";
-import type { MergeGroupFacts } from "../refs.js";
+import type { LabelClaim, MergeGroupFacts } from "../refs.js";
 import type { TicketLookupService } from "../jira/tickets.js";
 import type { Stage } from "../report/failure.js";
 
@@ -32,6 +32,17 @@ export interface EvaluationJob {
   group?: MergeGroupFacts;
   /** How many times this evaluation was retried after a publishing failure. */
   attempt: number;
+  /** `pull_request.labeled` deliveries this run serves: the head each named (runtime/declared-on.ts). */
+  labelClaims?: LabelClaim[];
+}
+
+/** Label claims kept per job (coalesced runs keep the newest). */
+export const MAX_LABEL_CLAIMS = 10;
+
+/** A label claim as stored in the ledger's jobs column (a damaged one is dropped). */
+export function isLabelClaim(v: unknown): v is LabelClaim {
+  const c = v as Partial<LabelClaim> | null;
+  return typeof c === "object" && c !== null && typeof c.label === "string" && typeof c.sender === "string" && typeof c.headSha === "string" && typeof c.at === "string";
 }
 
 /** A job as the caller knows it: the rest defaults (evaluate, no announced head, first attempt). */
@@ -63,6 +74,7 @@ export function coalesceJobs(pending: EvaluationJob, next: EvaluationJob): Evalu
     // A merge examination looks for the retroactive review too: it serves a retro request.
     kind: pending.kind === "merge" || next.kind === "merge" ? "merge" : pending.kind === "retro" || next.kind === "retro" ? "retro" : "evaluate",
     attempt: Math.min(pending.attempt, next.attempt),
+    ...(pending.labelClaims?.length || next.labelClaims?.length ? { labelClaims: [...(pending.labelClaims ?? []), ...(next.labelClaims ?? [])].slice(-MAX_LABEL_CLAIMS) } : {}),
   };
 }
 

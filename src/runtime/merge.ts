@@ -9,6 +9,7 @@ import { NON_COMPLIANT_PHRASE } from "../contract.js";
 import type { MergeRecord } from "../audit/recorder.js";
 import { reportBypass } from "../github/bypass-issue.js";
 import { withDeclarerFacts } from "../github/declarer.js";
+import { withDeclaredOn } from "./declared-on.js";
 import { readFile, type Gathered } from "../github/gather.js";
 import { prLabel } from "../github/types.js";
 import { judgeMerge, mergeNeedsDeclarer, standingVerdict } from "../policy/merge.js";
@@ -37,7 +38,7 @@ export async function examineMerge(deps: PipelineDeps, run: Run, gathered: Gathe
   // Who applied the emergency label matters only when no verdict stands for this merge.
   const evidence =
     config && mergeNeedsDeclarer(config, pr.labels, standingVerdict(own, pr.baseRef))
-      ? await withDeclarerFacts(octokit, job.ref, config, gathered.evidence)
+      ? await withDeclaredOn(deps.recorder, job.ref, config, await withDeclarerFacts(octokit, job.ref, config, gathered.evidence), job.labelClaims)
       : gathered.evidence;
   const { outcome, gated, emergency, bypass } = judgeMerge(config, evidence, own, gathered.evidence.repo.defaultBranch);
   if (bypass) {

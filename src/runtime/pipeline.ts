@@ -9,6 +9,7 @@
 import { loadPolicy } from "../config/load.js";
 import { gather, readFile, type Gathered } from "../github/gather.js";
 import { withDeclarerFacts } from "../github/declarer.js";
+import { withDeclaredOn } from "./declared-on.js";
 import { withRuleFacts } from "../github/rule-facts.js";
 import { publish } from "../github/publish.js";
 import type { GraphqlReader } from "../github/reader.js";
@@ -159,7 +160,8 @@ async function judgeOrFail(deps: PipelineDeps, run: Run, progress: Progress): Pr
  * config → tickets → evaluate → render, noting in `progress` what is known as it goes. Also run by
  * `changegate check owner/name#N` (src/commands/check-pr.ts), which publishes and records nothing.
  */
-export async function judge(deps: Pick<PipelineDeps, "tickets"> & Partial<Pick<PipelineDeps, "teams">>, run: Pick<Run, "job" | "reader" | "octokit">, gathered: Gathered, progress: Progress): Promise<Judgement> {
+export async function judge(
+  deps: Pick<PipelineDeps, "tickets"> & Partial<Pick<PipelineDeps, "teams">> & { recorder?: Pick<PipelineDeps["recorder"], "declaredOn"> }, run: Pick<Run, "job" | "reader" | "octokit">, gathered: Gathered, progress: Progress): Promise<Judgement> {
   const { job, reader, octokit } = run;
   const loaded = await stage("gather", () => loadPolicy(gathered.configFiles, (repo, path) => readFile(reader, repo, path)));
   if (!loaded.ok) {
@@ -173,6 +175,8 @@ export async function judge(deps: Pick<PipelineDeps, "tickets"> & Partial<Pick<P
   progress.policy = policy;
   // Who applied the emergency label (requests only when the PR carries it): src/github/declarer.ts
   gathered.evidence = await stage("gather", () => withDeclarerFacts(octokit, job.ref, config, gathered.evidence));
+  // Which commit the emergency label was applied on (on record, or this run's labeled deliveries): runtime/declared-on.ts
+  gathered.evidence = await stage("gather", () => withDeclaredOn(deps.recorder ?? {}, job.ref, config, gathered.evidence, job.labelClaims));
   // approvals.rules: files past 100 and team members, only when a rule needs them: src/github/rule-facts.ts
   gathered.evidence = await stage("gather", () => withRuleFacts(reader, gathered, config, deps.teams ?? null, job.ref, octokit));
   const needed = ticketLookupNeeded(config, gathered.evidence);

@@ -142,7 +142,7 @@ async function examine(deps: ScanDeps, t: ScanTarget, found: MergedPr, runId: st
   const ref = { installationId: t.installationId, owner, repo, number: found.number };
   const label = prLabel(ref);
   const readAt = deps.now().toISOString();
-  const judged = await judgeAsOfMerge({ reader: t.reader, octokit: t.octokit, appId: deps.appId, tickets: deps.tickets }, ref);
+  const judged = await judgeAsOfMerge({ reader: t.reader, octokit: t.octokit, appId: deps.appId, tickets: deps.tickets, recorder: deps.recorder }, ref);
   const pr = judged.evidence.pr;
   const own = (await deps.recorder.verdictsAt(ref, pr.headSha, [ref.number])).get(ref.number);
   const standing = standingVerdict(own, pr.baseRef);

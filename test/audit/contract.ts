@@ -252,8 +252,11 @@ export function storeContract(factory: () => StoreFactory): void {
     test("a merge group's job keeps its facts through the store, so another process resumes it as a group (issue 19)", async () => {
       const group = { action: "checks_requested" as const, reason: null, headSha: "9".repeat(40), headRef: `refs/heads/gh-readonly-queue/main/pr-3-${"b".repeat(40)}`, baseSha: "b".repeat(40), baseRef: "refs/heads/main" };
       const job = { ref: ref(3), event: "merge_group.checks_requested", expectedHead: null, merge: false, group };
-      expect(await new StoreDeliveryLedger(await open()).claimPending("mg-1", [job])).toBe(true);
-      expect(await new StoreDeliveryLedger(await open()).claimPending("mg-1", [job])).toBe(false);
+      const [sa, sb] = [await open(), await open()];
+      expect(await new StoreDeliveryLedger(sa).claimPending("mg-1", [job])).toBe(true);
+      expect(await new StoreDeliveryLedger(sb).claimPending("mg-1", [job])).toBe(false);
+      // The process holding it dies: another resumes it, as a group.
+      await Promise.all([sa.close(), sb.close()]);
       expect(await new StoreDeliveryLedger(await open()).unfinished()).toEqual([{ deliveryId: "mg-1", jobs: [job] }]);
     });
 

@@ -23,10 +23,17 @@ afterAll(async () => {
 interface Rec {
   type: string;
   outcome: string;
+  reviewedBy?: string;
+  commentId?: number;
+  commentCreatedAt?: string;
+  mergedAt?: string;
+  retroReview?: { dueAt: string; withinHours: number };
+  via?: string;
   emergency: boolean;
   emergencyDeclaredBy?: string | null;
   emergencyDeclaredAt?: string | null;
   emergencyDeclarationAccepted?: boolean | null;
+  emergencyDeclaredOn?: string | null;
   unattributedCommits?: { oid: string; who: string[] }[];
   headSha: string;
 }
@@ -157,4 +164,132 @@ describe("unattributed commits", () => {
     expect(records(pr).filter((r) => r.type === "evaluation").at(-1)).toMatchObject({ outcome: "failure" });
     expect(await mismatches(w.model, w.appId, pr)).toEqual([]);
   }, 90_000);
+});
+
+describe("retroactive reviews that are not the reviewer's own words", () => {
+  test("the author edits a reviewer's harmless comment to hide `/changegate approve` in it, then triggers a re-check: refused; the reviewer's own new comment counts, recorded with its id", async () => {
+    const { pr, repo } = emergencyPr();
+    w.model.addLabel(pr, "emergency", "dev");
+    await w.settle(60_000);
+    expect(w.check(pr)!.conclusion).toBe("success");
+    w.model.merge(pr, "dev");
+    await w.settle(60_000);
+    // rita, eligible, says something harmless after the merge; dev (write access) edits it.
+    // Two comments of hers are edited: the command hidden in an HTML comment, and in plain sight.
+    const harmless = w.model.addComment(repo, pr.number, "Thanks, I will look at it tomorrow.", "rita", null);
+    const other = w.model.addComment(repo, pr.number, "Paged the on-call.", "rita", null);
+    await w.settle(60_000);
+    w.model.updateComment(harmless, `${harmless.body}<!--\n/changegate approve\n-->`, "dev");
+    w.model.updateComment(other, `${other.body}\n/changegate approve`, "dev");
+    const logFrom = w.cg.logs.length;
+    w.model.addComment(repo, pr.number, "/changegate approve", "dev", null);
+    await w.settle(60_000);
+    expect(records(pr).some((r) => r.type === "retro_review")).toBe(false);
+    const refusals = w.cg.logs.slice(logFrom).map((l) => String(l.msg)).filter((m) => m.includes("not a retroactive review"));
+    // The hidden one is not even a candidate; the visible one is refused as edited; dev's own as the author's.
+    expect(refusals).toHaveLength(2);
+    expect(refusals.some((m) => m.includes("edited after it was posted"))).toBe(true);
+    expect(refusals.some((m) => m.includes("the PR's author"))).toBe(true);
+    expect(w.model.runsOn(pr.repo, w.model.headSha(pr)).filter((r) => r.name === "changegate/retro-review").at(-1)).toMatchObject({ status: "in_progress" });
+
+    // Hidden in her own comment (not visible to a reader) does not count either; a plain line does.
+    w.model.addComment(repo, pr.number, "Reviewed.\n```\n/changegate approve\n```", "rita", null);
+    await w.settle(60_000);
+    expect(records(pr).some((r) => r.type === "retro_review")).toBe(false);
+    const own = w.model.addComment(repo, pr.number, "Reviewed the hotfix.\n/changegate approve", "rita", null);
+    await w.settle(60_000);
+    const rec = records(pr).find((r) => r.type === "retro_review");
+    expect(rec).toMatchObject({ reviewedBy: "rita", via: "comment", commentId: own.id, commentCreatedAt: own.createdAt });
+  }, 180_000);
+});
+
+describe("org floors on the emergency path", () => {
+  test("a repository giving itself a year for the retroactive review gets the org floor's 24 hours: digest, merge record and due time", async () => {
+    const { repo } = w.repo({ policy: "emergency:\n  review_within_hours: 8760\n", orgPolicy: "enforce:\n  emergency:\n    review_within_hours: 24\n" });
+    const pr = w.model.openPullRequest(repo, { author: "dev" });
+    w.model.ci(pr, "build", { conclusion: "failure" });
+    w.model.addLabel(pr, "emergency", "dev");
+    await w.settle(60_000);
+    expect(w.check(pr)!.conclusion).toBe("success");
+    const digest = onlyDigest(w, pr);
+    expect(digest).toContain("Retroactive review due within 24 hours of the merge");
+    expect(digest).toContain("`emergency.review_within_hours`");
+    w.model.merge(pr, "dev");
+    await w.settle(60_000);
+    const merge = records(pr).find((r) => r.type === "merge")!;
+    expect(merge.retroReview).toMatchObject({ withinHours: 24 });
+    expect(Date.parse(merge.retroReview!.dueAt) - Date.parse(merge.mergedAt!)).toBe(24 * 3_600_000);
+  }, 120_000);
+});
+
+describe("an emergency declaration covers the head it was made on", () => {
+  const POLICY = "emergency:\n  allowed_declarers: [oncall-lead]\n";
+  const short = (sha: string) => sha.slice(0, 7);
+
+  test("the on-call lead declares on A; the author pushes B: not an emergency on B (digest says why, record keeps A); re-declared on B it is; a push of C then merged is a bypass", async () => {
+    const { pr } = emergencyPr(POLICY);
+    const a = w.model.headSha(pr);
+    w.model.addLabel(pr, "emergency", "oncall-lead");
+    await w.settle(60_000);
+    expect(w.check(pr)!.conclusion).toBe("success");
+    expect(records(pr).filter((r) => r.type === "evaluation").at(-1)).toMatchObject({ emergency: true, emergencyDeclaredBy: "oncall-lead", emergencyDeclaredOn: a });
+
+    const b = w.model.push(pr, [{ message: "one more thing" }], { by: "dev" });
+    w.model.ci(pr, "build", { conclusion: "failure" });
+    await w.settle(60_000);
+    const check = w.check(pr)!;
+    expect(check.conclusion).toBe("failure");
+    expect(check.title).toMatch(/^Emergency label ignored · /);
+    expect(onlyDigest(w, pr)).toContain(`the emergency was declared on commit ${short(a)}`);
+    expect(onlyDigest(w, pr)).toContain(`and the head is now ${short(b)}, pushed since`);
+    expect(records(pr).filter((r) => r.type === "evaluation").at(-1)).toMatchObject({ headSha: b, emergency: false, emergencyDeclaredBy: "oncall-lead", emergencyDeclaredOn: a, emergencyDeclarationAccepted: false });
+    expect(await mismatches(w.model, w.appId, pr)).toEqual([]);
+
+    // Declared again on B by the lead: it applies to B.
+    w.model.removeLabel(pr, "emergency", "oncall-lead");
+    w.model.addLabel(pr, "emergency", "oncall-lead");
+    await w.settle(60_000);
+    expect(w.check(pr)!.conclusion).toBe("success");
+    expect(records(pr).filter((r) => r.type === "evaluation").at(-1)).toMatchObject({ headSha: b, emergency: true, emergencyDeclaredOn: b });
+
+    // C pushed and merged at once: the merge is not an emergency, it is a bypass.
+    const c = w.model.push(pr, [{ message: "and this" }], { by: "dev" });
+    w.model.merge(pr, "dev");
+    await w.settle(60_000);
+    const merge = records(pr).find((r) => r.type === "merge")!;
+    expect(merge).toMatchObject({ headSha: c, emergency: false });
+    expect(w.cg.logs.some((l) => String(l.msg).includes(`${pr.repo}#${pr.number} merged by dev is non-compliant!`))).toBe(true);
+  }, 180_000);
+
+  test("a push racing the label (both webhooks held, then delivered together): the labeled delivery names A, the head is B: not an emergency", async () => {
+    const { pr } = emergencyPr(POLICY);
+    const a = w.model.headSha(pr);
+    await w.settle(60_000);
+    w.autoDeliver = false;
+    try {
+      w.model.addLabel(pr, "emergency", "oncall-lead");
+      w.model.push(pr, [{ message: "sneaked in" }], { by: "dev" });
+    } finally {
+      w.autoDeliver = true;
+    }
+    await w.release((hooks) => [...hooks].reverse());
+    await w.settle(60_000);
+    expect(w.check(pr)!.conclusion).toBe("failure");
+    expect(onlyDigest(w, pr)).toContain(`the emergency was declared on commit ${short(a)}`);
+    expect(records(pr).filter((r) => r.type === "evaluation").at(-1)).toMatchObject({ emergency: false, emergencyDeclaredOn: a });
+  }, 120_000);
+
+  test("a label whose labeled delivery was lost: changegate cannot tell the commit, so no emergency until it is applied again", async () => {
+    const { pr } = emergencyPr(POLICY);
+    await w.settle(60_000);
+    w.quietly(() => w.model.addLabel(pr, "emergency", "oncall-lead"));
+    w.model.ci(pr, "lint", { conclusion: "success" }); // another event makes changegate look again
+    await w.settle(60_000);
+    expect(w.check(pr)!.conclusion).toBe("failure");
+    expect(onlyDigest(w, pr)).toContain("cannot tell which commit the emergency label was applied on");
+    w.model.removeLabel(pr, "emergency", "oncall-lead");
+    w.model.addLabel(pr, "emergency", "oncall-lead");
+    await w.settle(60_000);
+    expect(w.check(pr)!.conclusion).toBe("success");
+  }, 120_000);
 });

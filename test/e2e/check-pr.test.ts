@@ -4,6 +4,7 @@
  * and writing nothing to GitHub (no check run, no comment) and nothing to any audit store.
  * In process (no build needed): `main(argv, io)` with the simulator's GHE_HOST.
  */
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { createPublicKey } from "node:crypto";
 import { EXIT, main, type CliIo } from "../../src/cli.js";
@@ -167,7 +168,8 @@ describe("check owner/name#N prints what the running app posts", () => {
     await w?.stop();
   });
 
-  const env = () => ({ APP_ID: String(w.appId), PRIVATE_KEY: w.privateKey, GHE_HOST: w.sim.gheHost, GHE_PROTOCOL: "http" });
+  // DATABASE_URL: the app's audit store, read-only, for the commit the emergency label was applied on.
+  const env = () => ({ APP_ID: String(w.appId), PRIVATE_KEY: w.privateKey, GHE_HOST: w.sim.gheHost, GHE_PROTOCOL: "http", DATABASE_URL: `sqlite:${join(w.cg.dataDir, "audit.db")}` });
   async function cli(pr: { repo: string; number: number }) {
     let stdout = "";
     const io: CliIo = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: () => true, isTTY: false }, env: env(), cwd: process.cwd(), now: () => new Date() };

@@ -15,7 +15,7 @@ const repository = {
 
 export function pullRequestEvent(
   action: PullRequestEvent["action"],
-  over: { number?: number; head?: string; merged?: boolean; updatedAt?: string; state?: "open" | "closed"; base?: string } = {},
+  over: { number?: number; head?: string; merged?: boolean; updatedAt?: string; state?: "open" | "closed"; base?: string; label?: string; sender?: string } = {},
 ): PullRequestEvent {
   const number = over.number ?? 1;
   return {
@@ -38,7 +38,8 @@ export function pullRequestEvent(
     },
     repository,
     installation: { id: INSTALLATION_ID, node_id: "I_1" },
-    sender: { login: "dev", id: 1, type: "User" },
+    sender: { login: over.sender ?? "dev", id: 1, type: over.sender?.endsWith("[bot]") ? "Bot" : "User" },
+    ...(over.label !== undefined ? { label: { id: 1, name: over.label, color: "ff0000", default: false } } : {}),
   } as unknown as PullRequestEvent;
 }
 

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, test } from "@jest/globals";
 import nock from "nock";
-import { evidenceData, type EvidenceSpec } from "../helpers/fixtures.js";
+import { evidenceData, HEAD, type EvidenceSpec } from "../helpers/fixtures.js";
 import { pullRequestEvent } from "../helpers/payloads.js";
 import { harness, mockToken, recordRequests, type Recorded } from "../helpers/probot.js";
 import type { EvaluationRecord, MergeRecord } from "../../src/audit/recorder.js";
@@ -30,7 +30,7 @@ function calls(requests: Recorded[]): string[] {
   return requests.map((r) => `${r.method} ${r.path.replace(/\?.*$/, "")}`);
 }
 
-async function recordingHarness() {
+async function recordingHarness(declaredOn: string | null = null) {
   const evaluations: EvaluationRecord[] = [];
   const merges: MergeRecord[] = [];
   const h = await harness({
@@ -43,6 +43,8 @@ async function recordingHarness() {
         return { id: "acme/payments@1", duplicate: false };
       },
       verdictsAt: async () => new Map(),
+      // The head an earlier evaluation recorded the declaration was made on (none by default).
+      declaredOn: async () => declaredOn,
     },
   });
   return { h, evaluations, merges };
@@ -57,7 +59,11 @@ async function evaluateWith(spec: EvidenceSpec, extra: (s: nock.Scope) => nock.S
     .post(`${REPO_PATH}/issues/1/comments`)
     .reply(201, { id: 777 });
   const requests = recordRequests(scope);
-  await h.deliver("pull_request", pullRequestEvent("labeled"));
+  // GitHub's labeled delivery for the newest label event: who applied which label, the head then.
+  const events = (spec.labelEvents ?? []).map((ev, i) => ({ ...ev, at: ev.at ?? `2026-11-20T08:${String(i).padStart(2, "0")}:00Z` }));
+  const newest = events.sort((a, b) => b.at.localeCompare(a.at))[0];
+  const sender = newest?.actor ? (newest.bot ? `${newest.actor}[bot]` : newest.actor) : "ghost";
+  await h.deliver("pull_request", pullRequestEvent("labeled", newest ? { label: newest.label, sender, updatedAt: newest.at } : {}));
   expect(scope.pendingMocks()).toStrictEqual([]);
   const check = requests.find((r) => r.path.includes("/check-runs"))!.body as unknown as CheckBody;
   const comment = (requests.find((r) => r.path.includes("/comments"))!.body as { body: string }).body;
@@ -159,8 +165,8 @@ describe("emergency declarers", () => {
     expect(merges[0]!.emergency).toBe(false);
   });
 
-  test("a merge of an allowed emergency is recorded as one", async () => {
-    const { h, merges } = await recordingHarness();
+  test("a merge of an allowed emergency is recorded as one (declared on the merged head, as on record)", async () => {
+    const { h, merges } = await recordingHarness(HEAD);
     mockToken()
       .post("/graphql")
       .reply(200, { data: evidenceData({ ...EMERGENCY, state: "MERGED", ownCheck: { id: 5, status: "COMPLETED", conclusion: "SUCCESS", title: "x", summary: "y" } }) })
@@ -168,6 +174,19 @@ describe("emergency declarers", () => {
       .reply(200, { permission: "admin", role_name: "admin" });
     await h.deliver("pull_request", pullRequestEvent("closed", { merged: true }));
     expect(merges.map((m) => m.emergency)).toEqual([true]);
+  });
+
+  test("a merge whose emergency was declared on another head, or on no head on record, is not an emergency", async () => {
+    for (const declaredOn of ["e".repeat(40), null]) {
+      const { h, merges } = await recordingHarness(declaredOn);
+      mockToken()
+        .post("/graphql")
+        .reply(200, { data: evidenceData({ ...EMERGENCY, state: "MERGED", ownCheck: { id: 5, status: "COMPLETED", conclusion: "SUCCESS", title: "x", summary: "y" } }) })
+        .get(PERMISSION)
+        .reply(200, { permission: "admin", role_name: "admin" });
+      await h.deliver("pull_request", pullRequestEvent("closed", { merged: true }));
+      expect(merges.map((m) => m.emergency)).toEqual([false]);
+    }
   });
 });
 

@@ -90,7 +90,8 @@ async function emergencyMerge(h: Harness, declarer: "write" | "read" = "write", 
     .reply(201, { id: 555 })
     .post(`${REPO_PATH}/issues/1/comments`)
     .reply(201, { id: DIGEST.id });
-  await h.deliver("pull_request", pullRequestEvent("labeled"));
+  // GitHub's labeled delivery for that label event (fixtures date the first label event 08:00).
+  await h.deliver("pull_request", pullRequestEvent("labeled", { label: "emergency", sender: "oncall", updatedAt: "2026-11-20T08:00:00Z" }));
   expect(evaluated.pendingMocks()).toStrictEqual([]);
   clock = new Date("2026-11-20T10:00:05Z");
   const merged = mockToken().post("/graphql").reply(200, { data: evidenceData({ ...spec, state: "MERGED", mergedBy: "oncall", digest: DIGEST }) });
@@ -181,7 +182,9 @@ describe("the retroactive review", () => {
     const h = await app();
     await emergencyMerge(h);
     clock = new Date("2026-11-21T12:00:00Z");
-    const comment = (login: string, at: string, body = "/changegate approve") => ({ body, created_at: at, html_url: `https://github.com/acme/payments/pull/1#c-${login}`, user: { login, type: "User" } });
+    let id = 100;
+    // GitHub's shape: an id, and updated_at = created_at for a comment never edited.
+    const comment = (login: string, at: string, body = "/changegate approve") => ({ id: id++, body, created_at: at, updated_at: at, html_url: `https://github.com/acme/payments/pull/1#c-${login}`, user: { login, type: "User" } });
     const scope = mockToken()
       .post("/graphql")
       .reply(200, { data: MERGED_WITH({ reviews: [{ login: "carol", at: "2026-11-21T07:00:00Z", canPush: true }] }) })

@@ -137,6 +137,8 @@ export interface SimLabelEvent {
   label: string;
   actor: string | null;
   at: string;
+  /** The PR's head when the label was applied (the truth the oracle holds changegate to; not in GitHub's read). */
+  headSha: string;
 }
 
 export interface SimComment {
@@ -628,7 +630,7 @@ export class GitHubModel {
     if (!pr.labels.includes(name)) pr.labels.push(name);
     pr.updatedAt = this.tick();
     this.user(by);
-    pr.labelEvents.push({ id: this.id(), label: name, actor: by, at: pr.updatedAt });
+    pr.labelEvents.push({ id: this.id(), label: name, actor: by, at: pr.updatedAt, headSha: this.headSha(pr) });
     this.emit("pull_request", "labeled", { repo: this.mustRepo(pr.repo), sender: by, pr, label: name });
   }
 

@@ -5,13 +5,15 @@
  * was left behind by a lost, stale or out-of-order evaluation.
  */
 import { loadPolicy } from "../../src/config/load.js";
-import { isGatedBranch } from "../../src/config/schema.js";
+import { isGatedBranch, type Config } from "../../src/config/schema.js";
 import { gather, readFile } from "../../src/github/gather.js";
 import type { GraphqlReader } from "../../src/github/reader.js";
 import { gatherTickets, type TicketLookupService } from "../../src/jira/tickets.js";
 import { withDeclarerFacts } from "../../src/github/declarer.js";
 import type { Writer } from "../../src/github/publish.js";
 import { emergencyDeclaration, evaluate, ticketsRequired } from "../../src/policy/evaluate.js";
+import { emergencyLabelEvent, isEmergency } from "../../src/policy/emergency.js";
+import type { Evidence } from "../../src/policy/types.js";
 import { renderConfigProblem, renderVerdict } from "../../src/report/digest.js";
 import type { Report } from "../../src/report/types.js";
 import { executeGraphql } from "./graphql.js";
@@ -60,10 +62,21 @@ export async function expectedReport(model: GitHubModel, appId: number, pr: SimP
   const loaded = await loadPolicy(g.configFiles, (r, path) => readFile(reader, r, path));
   if (!loaded.ok) return renderConfigProblem(loaded.problem, { ...g.evidence, tickets: { refs: [], lookup: { kind: "not_needed" } } });
   const c = loaded.policy.config;
-  const e0 = await withDeclarerFacts(modelFacts(model), { owner: repo.owner, repo: repo.name }, c, g.evidence);
+  const e0 = withModelDeclaredOn(pr, c, await withDeclarerFacts(modelFacts(model), { owner: repo.owner, repo: repo.name }, c, g.evidence));
   const needed = ticketsRequired(c, emergencyDeclaration(c, e0).accepted) && isGatedBranch(c, g.evidence.pr.baseRef, g.evidence.repo.defaultBranch);
   const evidence = { ...e0, tickets: await gatherTickets(c, g.evidence.pr, g.evidence.commits, tickets, needed) };
   return renderVerdict(evaluate(loaded.policy, evidence), evidence, loaded.policy);
+}
+
+/**
+ * The head the emergency label's newest LabeledEvent was applied on, from the model's truth (what
+ * GitHub's labeled webhook said; changegate must have established the same, unless it lost it).
+ */
+function withModelDeclaredOn<E extends Pick<Evidence, "pr" | "labelHistory" | "declaredOn">>(pr: SimPull, c: Config, e: E): E {
+  const ev = emergencyLabelEvent(c, e);
+  if (!isEmergency(c, e.pr.labels) || !ev) return e;
+  const sim = [...pr.labelEvents].reverse().find((x) => x.at === ev.at && x.label.toLowerCase() === ev.label.toLowerCase());
+  return { ...e, declaredOn: { at: ev.at, headSha: sim?.headSha ?? null } };
 }
 
 /** The declarer lookups (collaborator permission, team membership) answered from the model, 404s included. */

@@ -6,7 +6,8 @@ import { describe, expect, test } from "@jest/globals";
 import { configSchema, type ConfigInput } from "../../src/config/schema.js";
 import { declarerFacts } from "../../src/github/declarer.js";
 import type { Writer } from "../../src/github/publish.js";
-import { emergencyDeclaration } from "../../src/policy/emergency.js";
+import { declaredOnFromClaims, emergencyDeclaration } from "../../src/policy/emergency.js";
+import type { LabelClaim } from "../../src/refs.js";
 import { evaluate } from "../../src/policy/evaluate.js";
 import type { DeclarerFacts, Evidence, LabelEvent, Policy, ReviewInfo } from "../../src/policy/types.js";
 import { renderVerdict } from "../../src/report/digest.js";
@@ -24,18 +25,48 @@ const ev = (actor: string | null, over: Partial<LabelEvent> & { bot?: boolean } 
   return { label: "emergency", actor: actor === null ? null : { login: actor, isBot: bot ?? false }, at: "2026-11-20T03:00:00Z", ...rest };
 };
 
-/** A PR carrying the emergency label, with no approval and failing CI: only the emergency rules can pass it. */
-function labelled(events: LabelEvent[], declarer?: DeclarerFacts, truncated = false): Evidence {
+/**
+ * A PR carrying the emergency label, with no approval and failing CI: only the emergency rules can
+ * pass it. The newest emergency LabeledEvent was applied on the head (as changegate establishes it
+ * from the labeled delivery) unless `declaredOn` says otherwise.
+ */
+function labelled(events: LabelEvent[], declarer?: DeclarerFacts, truncated = false, declaredOn: string | null = HEAD): Evidence {
+  const newest = events.filter((e) => e.label.toLowerCase() === "emergency").sort((a, b) => b.at.localeCompare(a.at))[0];
   return evidence({
     pr: { labels: ["emergency"] },
     reviews: [],
     checks: [{ kind: "check_run", name: "build", state: "failure", raw: "failure", source: "github-actions", url: null }],
     labelHistory: { events, truncated },
     ...(declarer ? { declarer } : {}),
+    ...(newest ? { declaredOn: { at: newest.at, headSha: declaredOn } } : {}),
   });
 }
 
 const ALLOWED: ConfigInput = { emergency: { allowed_declarers: ["oncall-lead", "acme/sre", "deploy-bot[bot]"] } };
+
+describe("declaredOnFromClaims: which head the labeled deliveries name for the newest LabeledEvent (pure)", () => {
+  const c = policy().config;
+  const claim = (over: Partial<LabelClaim> = {}): LabelClaim => ({ label: "emergency", sender: "oncall-lead", headSha: "a".repeat(40), at: "2026-11-20T03:00:00Z", ...over });
+  const event = ev("oncall-lead");
+
+  test("the delivery of this labelling names the head", () => {
+    expect(declaredOnFromClaims(c, event, [claim()])).toBe("a".repeat(40));
+    expect(declaredOnFromClaims(c, event, [claim({ label: "Emergency", sender: "OnCall-Lead", at: "2026-11-20T03:00:01Z" })])).toBe("a".repeat(40));
+  });
+
+  test("another label, another sender, or an earlier labelling's delivery names nothing", () => {
+    expect(declaredOnFromClaims(c, event, [claim({ label: "bug" })])).toBeNull();
+    expect(declaredOnFromClaims(c, event, [claim({ sender: "dev" })])).toBeNull();
+    expect(declaredOnFromClaims(c, event, [claim({ at: "2026-11-20T02:59:00Z" })])).toBeNull();
+    expect(declaredOnFromClaims(c, event, [])).toBeNull();
+  });
+
+  test("deliveries naming different heads: unknown (fail closed); an app's sender is name[bot]", () => {
+    expect(declaredOnFromClaims(c, event, [claim(), claim({ headSha: "b".repeat(40) })])).toBeNull();
+    expect(declaredOnFromClaims(c, ev("deploy-bot", { bot: true }), [claim({ sender: "deploy-bot[bot]" })])).toBe("a".repeat(40));
+    expect(declaredOnFromClaims(c, ev(null), [claim()])).toBeNull();
+  });
+});
 
 describe("emergencyDeclaration (pure)", () => {
   test("no label: not labelled, nothing to accept", () => {
@@ -64,6 +95,28 @@ describe("emergencyDeclaration (pure)", () => {
     const events = [ev("oncall-lead", { at: "2026-11-20T01:00:00Z" }), ev("dev", { at: "2026-11-20T02:00:00Z" }), ev("ops", { label: "other", at: "2026-11-20T04:00:00Z" })];
     const d = emergencyDeclaration(policy(ALLOWED).config, labelled(events, { login: "dev", canWrite: null, teams: [] }));
     expect(d).toMatchObject({ declarer: "dev", at: "2026-11-20T02:00:00Z", accepted: false });
+  });
+
+  test("a declaration covers only the head it was made on: another head, or an unknown one, is judged by the normal rules", () => {
+    const facts = { login: "dev", canWrite: true, teams: [] };
+    const OTHER = "c".repeat(40);
+    const moved = emergencyDeclaration(policy().config, labelled([ev("dev")], facts, false, OTHER));
+    expect(moved).toMatchObject({ accepted: false, declarer: "dev", declaredOn: OTHER });
+    expect(moved.reason).toBe(
+      `the emergency was declared on commit ccccccc (declared by @dev, who has write access), and the head is now ${HEAD.slice(0, 7)}, pushed since: a declaration covers only the commit it was made on, so judged by the normal rules (someone allowed to declare can remove the label and apply it again)`,
+    );
+    const unknown = emergencyDeclaration(policy().config, labelled([ev("dev")], facts, false, null));
+    expect(unknown).toMatchObject({ accepted: false, declaredOn: null });
+    expect(unknown.reason).toMatch(/cannot tell which commit the emergency label was applied on/);
+    // A binding for an older LabeledEvent says nothing about the newest one.
+    const stale = { ...labelled([ev("dev")], facts), declaredOn: { at: "2026-11-20T02:00:00Z", headSha: HEAD } };
+    expect(emergencyDeclaration(policy().config, stale)).toMatchObject({ accepted: false, declaredOn: null });
+    // No binding at all (a caller that established none): not accepted either.
+    const { declaredOn: _, ...none } = labelled([ev("dev")], facts);
+    expect(emergencyDeclaration(policy().config, none).accepted).toBe(false);
+    expect(emergencyDeclaration(policy().config, labelled([ev("dev")], facts))).toMatchObject({ accepted: true, declaredOn: HEAD });
+    // Who declared is judged first: a declarer not allowed is refused for that, wherever it was made.
+    expect(emergencyDeclaration(policy(ALLOWED).config, labelled([ev("dev")], { login: "dev", canWrite: null, teams: [] }, false, OTHER)).reason).toMatch(/not an allowed declarer/);
   });
 
   test("label names match case-insensitively, as the label itself does", () => {

@@ -100,6 +100,19 @@ describe("applyFloors: a repository cannot weaken, and the note says which key a
     expect(r.notes[0]!.key).toBe("branches");
   });
 
+  test("review_within_hours: a longer window than the floor's gets the floor's; a shorter one stays", () => {
+    const r = applied(config({ emergency: { review_within_hours: 8760 } }), floors({ emergency: { review_within_hours: 24 } }));
+    expect(r.config.emergency.review_within_hours).toBe(24);
+    expect(r.notes).toEqual([{ key: "emergency.review_within_hours", message: expect.stringContaining("at most 24: 24 apply") }]);
+    const tighter = applied(config({ emergency: { review_within_hours: 4 } }), floors({ emergency: { review_within_hours: 24 } }));
+    expect(tighter.config.emergency.review_within_hours).toBe(4);
+    expect(tighter.notes).toEqual([]);
+    // The default (48) is lifted too: a repository without the key cannot keep a looser window.
+    expect(applied(config(), floors({ emergency: { review_within_hours: 12 } })).config.emergency.review_within_hours).toBe(12);
+    expect(enforceSchema.safeParse({ emergency: { review_within_hours: 0 } }).success).toBe(false);
+    expect(enforceSchema.safeParse({ emergency: { review_within_hours: 9000 } }).success).toBe(false);
+  });
+
   test("declarers outside the floor are dropped; none left turns the emergency path off", () => {
     const some = applied(config({ emergency: { allowed_declarers: ["alice", "mallory"] } }), floors({ emergency: { allowed_declarers: ["alice"] } }));
     expect(some.config.emergency.allowed_declarers).toEqual(["alice"]);

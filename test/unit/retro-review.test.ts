@@ -62,6 +62,18 @@ describe("who may review an emergency merge retroactively", () => {
     expect(j.refused.map((r) => r.login)).toEqual(["dev"]);
   });
 
+  test("an edited comment is refused, whoever wrote it, and costs no write-access read", () => {
+    const edited = cand("erin", { via: "comment", canWrite: null, commentId: 7, edited: true });
+    const f = facts([edited]);
+    expect(needsWriteCheck(f)).toEqual([]);
+    expect(judgeRetroReview(f)).toEqual({ kind: "none", refused: [expect.objectContaining({ login: "erin", why: expect.stringContaining("edited after it was posted") })] });
+    expect(judgeRetroReview(facts([cand("erin", { via: "comment", commentId: 7, edited: true })])).kind).toBe("none");
+  });
+
+  test("a counted comment carries its id into the judgement", () => {
+    expect(judgeRetroReview(facts([cand("erin", { via: "comment", commentId: 7, edited: false })]))).toMatchObject({ kind: "reviewed", by: "erin", commentId: 7 });
+  });
+
   test("identityRefusal compares logins case-insensitively", () => {
     expect(identityRefusal(facts([]), cand("DEV"))).toBe("the PR's author");
   });
@@ -76,9 +88,29 @@ describe("the /changegate approve comment", () => {
     ["please /changegate approve", false],
     ["`/changegate approve`", false],
     ["LGTM", false],
+    // Only the rendered text counts: nothing a reader cannot see.
+    ["Looks fine.<!--\n/changegate approve\n-->", false],
+    ["Looks fine.<!--\n/changegate approve", false],
+    ["<!-- x -->\n/changegate approve", true],
+    ["```\n/changegate approve\n```", false],
+    ["~~~~\n/changegate approve\n~~~", false],
+    ["```\nunclosed\n/changegate approve", false],
+    ["```\ncode\n```\n/changegate approve", true],
+    ["    /changegate approve", false],
+    ["\t/changegate approve", false],
+    ['<img alt="\n/changegate approve\n" src="x">', false],
+    ["a < b\n/changegate approve", true],
+    ["ok\r\n/changegate approve\r\n", true],
   ])("%j → %s", (body, expected) => {
     expect(isRetroApproveComment(body)).toBe(expected);
   });
+});
+
+test("a command past the first 10,000 characters is not read; a hostile body is judged quickly", () => {
+  expect(isRetroApproveComment(`${"x".repeat(10_000)}\n/changegate approve`)).toBe(false);
+  const t = Date.now();
+  expect(isRetroApproveComment("<a ".repeat(20_000) + "<!--".repeat(5_000) + "```\n".repeat(5_000))).toBe(false);
+  expect(Date.now() - t).toBeLessThan(500);
 });
 
 describe("due and late", () => {
