@@ -52,5 +52,7 @@ export function directPushExportRow(row: AuditRow): ExportRow {
     // Recorded only for pushes to gated branches (runtime/direct-push.ts ignores the others).
     gated: true,
     retro_review_due_at: null,
+    evidence_read_at: null,
+    read_at_scan_time: [],
   };
 }

@@ -81,7 +81,22 @@ export interface ExportRow {
   gated: boolean;
   /** Emergency merges into gated branches: when the retroactive review was due, as recorded at the merge; null otherwise. */
   retro_review_due_at: string | null;
+  /**
+   * A merge found by the scan with no verdict standing: when the scan read the approvals, CI, tickets
+   * and declarer in this row (then `evaluated_at` and `evaluation_record` stay null); null otherwise.
+   */
+  evidence_read_at: string | null;
+  /** What in this row was read at scan time, each with how it was judged as of the merge; [] when none. */
+  read_at_scan_time: string[];
 }
+
+/** How each part read at scan time was judged as of the merge (payload.ts READ_AT_SCAN_TIME). */
+const SCAN_TIME_WORDS: Record<string, string> = {
+  approvals: "approvals: reviews submitted by the merge",
+  ci: "ci: results created and completed by the merge (later ones not counted)",
+  emergency: "emergency: label applied by the merge",
+  tickets: "tickets: Jira state at scan time, not at the merge",
+};
 
 export const CSV_COLUMNS: readonly (keyof ExportRow)[] = [
   "repo",
@@ -121,12 +136,16 @@ export const CSV_COLUMNS: readonly (keyof ExportRow)[] = [
   "change_type",
   "gated",
   "retro_review_due_at",
+  "evidence_read_at",
+  "read_at_scan_time",
 ];
 
 /** One export row from a merge record and the evaluation that stood for the merged head. */
 export function exportRow(merge: AuditRow, standing: AuditRow | null, afterMerge: AuditRow[] = []): ExportRow {
   const m = JSON.parse(merge.payload) as MergePayload;
-  const e = standing ? (JSON.parse(standing.payload) as EvaluationPayload) : null;
+  // No verdict stood: what the scan read (at scan time, judged as of the merge), when it kept it.
+  const scanned = !standing ? (m.asOfMerge?.evaluation ?? null) : null;
+  const e = standing ? (JSON.parse(standing.payload) as EvaluationPayload) : scanned;
   const rule = <R extends "approvals" | "ci" | "tickets">(name: R) => e?.verdict?.rules.find((r) => r.rule === name) ?? null;
 
   const approvals = approvedReviews(e);
@@ -140,7 +159,7 @@ export function exportRow(merge: AuditRow, standing: AuditRow | null, afterMerge
     approved_at: approvals.map((a) => a.at),
     approvals_result: rule("approvals")?.status ?? null,
     ci_result: rule("ci")?.status ?? null,
-    ci_checks: (e?.evidence.checks ?? []).map((c) => ({ name: c.name, conclusion: c.raw || c.state })),
+    ci_checks: (e?.evidence.checks ?? []).map((c) => ({ name: c.name, conclusion: ciConclusion(c) })),
     tickets,
     tickets_result: rule("tickets")?.status ?? null,
     merged_by: m.mergedBy,
@@ -163,7 +182,17 @@ export function exportRow(merge: AuditRow, standing: AuditRow | null, afterMerge
     ...afterMergeColumns(m, e, afterMerge),
     change_type: "merge",
     gated: m.gated !== false,
+    evidence_read_at: scanned ? (m.asOfMerge?.readAt ?? scanned.at) : null,
+    read_at_scan_time: scanned ? (m.asOfMerge?.readAtScanTime ?? []).map((k) => SCAN_TIME_WORDS[k] ?? k) : [],
   };
+}
+
+/** GitHub's word; a result judged as of a merge that was not in that state at the merge says so. */
+function ciConclusion(c: EvaluationPayload["evidence"]["checks"][number]): string {
+  const word = c.raw || c.state;
+  if (!c.afterMerge) return word;
+  const why = { created_after_merge: "created after the merge", completed_after_merge: "completed after the merge", time_unknown: "time unknown" }[c.afterMerge];
+  return `${word} (${why}: not counted)`;
 }
 
 /** Each reviewer's latest opinion; those that are APPROVED, in approval order. */

@@ -5,7 +5,7 @@
  * Left out on purpose: the PR body and full commit messages (free text that can carry pasted
  * secrets; where a ticket key was found is kept in tickets.refs[].foundIn).
  */
-import type { EvaluationRecord, MergeGroupRecord, MergeRecord, RetroReviewTerms } from "./recorder.js";
+import type { AsOfMergeRead, EvaluationRecord, MergeGroupRecord, MergeRecord, RetroReviewTerms } from "./recorder.js";
 import type { CiCheck, CommitInfo, PolicySource, ReviewState, TicketEvidence, Verdict } from "../policy/types.js";
 import type { Config } from "../config/schema.js";
 import { unattributedCommits } from "../policy/approvals.js";
@@ -103,10 +103,30 @@ export interface MergePayload {
   /** "scan": found by `changegate audit scan`, not told by a webhook (absent on webhook merges). */
   foundBy?: "scan";
   /** The scan's judgement as of the merge, when no verdict stood (absent otherwise). */
-  asOfMerge?: { outcome: string; title: string };
+  asOfMerge?: AsOfMergePayload;
   /** Emergency merges into gated branches: when the retroactive review is due (absent from older records). */
   retroReview?: RetroReviewTerms;
   changegateVersion: string;
+}
+
+/**
+ * Evidence of a merge found by the scan, read at scan time (what the scan marks so). How each part
+ * was judged as of the merge (docs/audit.md): approvals from reviews submitted by the merge; CI from
+ * results created and completed by the merge (later ones never count); the emergency label from
+ * label events by the merge; tickets as Jira has them at scan time (their state at the merge is not
+ * known).
+ */
+export const READ_AT_SCAN_TIME = ["approvals", "ci", "emergency", "tickets"] as const;
+
+export interface AsOfMergePayload {
+  outcome: string;
+  title: string;
+  /** When the scan read the evidence below (absent from records made before the scan kept it). */
+  readAt?: string;
+  /** What was read at scan time: every part of `evaluation` (READ_AT_SCAN_TIME). */
+  readAtScanTime?: string[];
+  /** The scan's read, as an evaluation record says it (event "audit scan"); absent from older records. */
+  evaluation?: EvaluationPayload;
 }
 
 export type RecordPayload = EvaluationPayload | MergePayload;
@@ -201,10 +221,21 @@ export function mergePayload(rec: MergeRecord, bypass: boolean, standing: Standi
     bypass,
     standing,
     ...(rec.foundBy ? { foundBy: rec.foundBy } : {}),
-    ...(rec.asOfMerge ? { asOfMerge: { ...rec.asOfMerge } } : {}),
+    ...(rec.asOfMerge ? { asOfMerge: asOfMergePayload(rec, rec.asOfMerge, version) } : {}),
     ...(rec.retroReview ? { retroReview: { ...rec.retroReview } } : {}),
     changegateVersion: version,
   };
+}
+
+function asOfMergePayload(rec: MergeRecord, a: NonNullable<MergeRecord["asOfMerge"]>, version: string): AsOfMergePayload {
+  const out: AsOfMergePayload = { outcome: a.outcome, title: a.title };
+  if (!a.read) return out;
+  const evaluation = evaluationPayload(asEvaluation(rec, a, a.read), version);
+  return { ...out, readAt: a.read.at, readAtScanTime: [...READ_AT_SCAN_TIME], evaluation };
+}
+
+function asEvaluation(rec: MergeRecord, a: NonNullable<MergeRecord["asOfMerge"]>, read: AsOfMergeRead): EvaluationRecord {
+  return { at: read.at, deliveryId: rec.deliveryId, event: "audit scan", ref: rec.ref, evidence: read.evidence, policy: read.policy, verdict: read.verdict, outcome: a.outcome, error: read.verdict ? null : a.title };
 }
 
 /** A merge group record's payload (record kind "merge_group"). */

@@ -26,6 +26,19 @@ export interface EvaluationRecord {
   sequence?: number;
 }
 
+/**
+ * What the scan read for a merge the webhooks missed (at scan time) and judged as of the merge:
+ * the evidence (reviews by the merge, CI judged as of the merge, tickets as Jira has them now), the
+ * policy and the verdict. Kept on the merge record so the export has its approvals, CI and tickets.
+ */
+export interface AsOfMergeRead {
+  /** When the scan read GitHub and Jira (ISO-8601). */
+  at: string;
+  evidence: Evidence;
+  policy: Policy | null;
+  verdict: Verdict | null;
+}
+
 export interface MergeRecord {
   at: string;
   deliveryId: string;
@@ -51,7 +64,7 @@ export interface MergeRecord {
   /** Found by `changegate audit scan` (the merge event was missed), not told by a webhook. */
   foundBy?: "scan";
   /** The scan's judgement as of the merge (runtime/as-of-merge.ts), when no verdict stood. */
-  asOfMerge?: { outcome: "success" | "failure" | "pending"; title: string };
+  asOfMerge?: { outcome: "success" | "failure" | "pending"; title: string; read?: AsOfMergeRead };
   /** An emergency merge into a gated branch: when its retroactive review is due, and where an overdue one is listed. */
   retroReview?: RetroReviewTerms;
 }

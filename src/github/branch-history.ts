@@ -9,7 +9,7 @@
 import { z } from "zod";
 import type { PushedCommitFacts } from "../policy/direct-push.js";
 import { GatherError } from "./gather.js";
-import { PRS_PER_COMMIT, SHA } from "./push-facts.js";
+import { PRS_PER_COMMIT, PUSH_PR_FIELDS, pushPrNode, SHA, toPushedPrs } from "./push-facts.js";
 import type { GraphqlReader } from "./reader.js";
 import type { OctokitLike } from "./types.js";
 
@@ -27,7 +27,7 @@ query ChangegateBranchHistory($owner: String!, $name: String!, $ref: String!, $s
               oid
               committedDate
               author { name user { login } }
-              associatedPullRequests(first: ${PRS_PER_COMMIT}) { nodes { number merged baseRefName } }
+              associatedPullRequests(first: ${PRS_PER_COMMIT}) { nodes { ${PUSH_PR_FIELDS} } }
             }
           }
         }
@@ -40,7 +40,7 @@ const node = z.object({
   oid: z.string().regex(SHA),
   committedDate: z.string().max(64),
   author: z.object({ name: z.string().max(300).nullable().optional(), user: z.object({ login: z.string().max(100) }).nullable().optional() }).nullable().optional(),
-  associatedPullRequests: z.object({ nodes: z.array(z.object({ number: z.number().int(), merged: z.boolean(), baseRefName: z.string() }).nullable()) }).nullable().optional(),
+  associatedPullRequests: z.object({ nodes: z.array(pushPrNode.nullable()) }).nullable().optional(),
 });
 const answer = z.object({
   repository: z
@@ -80,7 +80,7 @@ export async function branchHistory(
     if (!history) return { commits, truncated: false }; // no such branch
     for (const n of history.nodes) {
       if (!n) continue;
-      const prs = n.associatedPullRequests ? n.associatedPullRequests.nodes.filter((p): p is NonNullable<typeof p> => p !== null).map((p) => ({ number: p.number, merged: p.merged, baseRef: p.baseRefName })) : null;
+      const prs = n.associatedPullRequests ? toPushedPrs(n.associatedPullRequests.nodes) : null;
       commits.push({ sha: n.oid, prs, committedAt: n.committedDate, author: n.author?.user?.login ?? n.author?.name ?? null });
     }
     if (!history.pageInfo.hasNextPage || !history.pageInfo.endCursor) return { commits, truncated: false };

@@ -64,6 +64,7 @@ const contextNode = z.discriminatedUnion("__typename", [
     conclusion: z.string().nullable(),
     detailsUrl: z.string().nullable(),
     startedAt: z.string().nullable(),
+    completedAt: z.string().nullable().optional(),
     checkSuite: z.object({ app: z.object({ databaseId: z.number().nullable(), slug: z.string() }).nullable() }).nullable(),
   }),
   z.object({
@@ -71,6 +72,7 @@ const contextNode = z.discriminatedUnion("__typename", [
     context: z.string(),
     state: z.string(),
     targetUrl: z.string().nullable(),
+    createdAt: z.string().nullable().optional(),
     creator: z.object({ __typename: z.string(), login: z.string() }).nullable(),
   }),
 ]);
@@ -506,7 +508,9 @@ export function toChecks(contexts: z.output<typeof contextNode>[], appId: number
       // GraphQL spells a GitHub App's bot without "[bot]", like a user who took the same name: keep
       // the REST spelling for bots, so a `creator` pin names one of them only.
       const source = c.creator ? (c.creator.__typename === "Bot" && !c.creator.login.endsWith("[bot]") ? `${c.creator.login}[bot]` : c.creator.login) : null;
-      out.push({ kind: "status", name: c.context, state, raw, source, url: c.targetUrl });
+      // A status is never updated: a new one replaces it, so it was in this state from createdAt on.
+      const at = c.createdAt === undefined ? {} : { createdAt: c.createdAt, completedAt: c.createdAt };
+      out.push({ kind: "status", name: c.context, state, raw, source, url: c.targetUrl, ...at });
       continue;
     }
     const app = c.checkSuite?.app ?? null;
@@ -514,7 +518,9 @@ export function toChecks(contexts: z.output<typeof contextNode>[], appId: number
     const completed = c.status === "COMPLETED";
     const state: CiState = !completed ? "pending" : PASSING_CONCLUSIONS.has(c.conclusion ?? "") ? "success" : "failure";
     const raw = (completed ? (c.conclusion ?? "unknown") : c.status).toLowerCase();
-    const check: CiCheck = { kind: "check_run", name: c.name, state, raw, source: app?.slug ?? null, url: c.detailsUrl };
+    // When it started and (completed) when it reached its conclusion: what the scan judges as of a merge.
+    const at = c.completedAt === undefined ? {} : { createdAt: c.startedAt, completedAt: completed ? c.completedAt : null };
+    const check: CiCheck = { kind: "check_run", name: c.name, state, raw, source: app?.slug ?? null, url: c.detailsUrl, ...at };
     const key = `${app?.databaseId ?? "?"}\u0000${c.name}`;
     const id = c.databaseId ?? 0;
     const prev = newest.get(key);

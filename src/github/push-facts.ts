@@ -20,6 +20,26 @@ export const MAX_PUSH_PAYLOAD_COMMITS = 2048;
 /** Pull requests asked per commit (a commit in more than this many PRs is rare; none merged → uncovered). */
 export const PRS_PER_COMMIT = 10;
 
+/**
+ * What is asked of each associated pull request. `baseRepository`: GitHub can associate a commit
+ * with pull requests of other repositories in its fork network; only one whose base repository is
+ * this repository vouches for a push (policy/direct-push.ts).
+ */
+export const PUSH_PR_FIELDS = "number merged baseRefName baseRepository { nameWithOwner }";
+
+/** One associated pull request as GitHub answers it (PUSH_PR_FIELDS). */
+export const pushPrNode = z.object({
+  number: z.number().int(),
+  merged: z.boolean(),
+  baseRefName: z.string(),
+  baseRepository: z.object({ nameWithOwner: z.string() }).nullable().optional(),
+});
+
+/** GitHub's associated pull requests of a commit, as the policy reads them (a base repository GitHub did not name: null). */
+export function toPushedPrs(nodes: (z.output<typeof pushPrNode> | null)[]): NonNullable<PushedCommitFacts["prs"]> {
+  return nodes.filter((p): p is NonNullable<typeof p> => p !== null).map((p) => ({ number: p.number, merged: p.merged, baseRef: p.baseRefName, baseRepo: p.baseRepository?.nameWithOwner ?? null }));
+}
+
 export const SHA = /^[0-9a-f]{40}$/;
 
 /** The default branch's newest commit at or before $startUntil (the scan: the policy at the start of its window). */
@@ -30,7 +50,7 @@ export function pushFactsQuery(n: number): string {
   const commits = Array.from(
     { length: n },
     (_, i) =>
-      `    c${i}: object(oid: $c${i}) { ... on Commit { oid associatedPullRequests(first: ${PRS_PER_COMMIT}) { nodes { number merged baseRefName } } } }`,
+      `    c${i}: object(oid: $c${i}) { ... on Commit { oid associatedPullRequests(first: ${PRS_PER_COMMIT}) { nodes { ${PUSH_PR_FIELDS} } } } }`,
   ).join("\n");
   return `
 query ChangegatePush($owner: String!, $name: String!, $policyExpr: String!, $readOrg: Boolean!, $readBefore: Boolean = false, $beforeRev: String = "", $beforeExpr: String = "", $readStart: Boolean = false, $startUntil: GitTimestamp = "1970-01-01T00:00:00Z"${vars ? `, ${vars}` : ""}) {
@@ -52,7 +72,7 @@ const blob = z.object({ text: z.string().nullable().optional(), isTruncated: z.b
 const commitNode = z
   .object({
     oid: z.string().regex(SHA),
-    associatedPullRequests: z.object({ nodes: z.array(z.object({ number: z.number().int(), merged: z.boolean(), baseRefName: z.string() }).nullable()) }).nullable().optional(),
+    associatedPullRequests: z.object({ nodes: z.array(pushPrNode.nullable()) }).nullable().optional(),
   })
   .nullable()
   .optional();
@@ -114,8 +134,7 @@ export async function pushFacts(reader: GraphqlReader, repo: { owner: string; re
     const node = commitNode.safeParse((r as Record<string, unknown>)[`c${i}`]);
     // Unknown to GitHub, or an answer we cannot read: no PR is known (fail closed: uncovered).
     if (!node.success || !node.data || node.data.oid !== sha || !node.data.associatedPullRequests) return { sha, prs: null };
-    const prs = node.data.associatedPullRequests.nodes.filter((p): p is NonNullable<typeof p> => p !== null).map((p) => ({ number: p.number, merged: p.merged, baseRef: p.baseRefName }));
-    return { sha, prs };
+    return { sha, prs: toPushedPrs(node.data.associatedPullRequests.nodes) };
   });
   const out: PushFacts = {
     configFiles: {

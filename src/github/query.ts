@@ -22,10 +22,10 @@ const COMMENT_FIELDS = `databaseId body viewerDidAuthor`;
 const CONTEXT_FIELDS = `
   __typename
   ... on CheckRun {
-    databaseId name status conclusion detailsUrl startedAt
+    databaseId name status conclusion detailsUrl startedAt completedAt
     checkSuite { app { databaseId slug } }
   }
-  ... on StatusContext { context state targetUrl creator { __typename login } }`;
+  ... on StatusContext { context state targetUrl createdAt creator { __typename login } }`;
 
 const PAGE = `pageInfo { hasNextPage endCursor }`;
 

@@ -2,8 +2,14 @@
  * approvals: distinct reviewers whose latest opinion is APPROVED, on the head commit (dismiss_stale),
  * with write access, who are neither the author, a bot, nor (by default) a contributor to the PR.
  * Any reviewer whose latest opinion is CHANGES_REQUESTED blocks.
+ *
+ * Contributors are the authors and committers of every commit of the PR, merge commits included:
+ * a merge commit can carry changes of its own (an "evil merge": its tree need not be what merging
+ * its parents gives), and changegate does not check that, so whoever made one is treated as having
+ * written it. GitHub's own committer identity (`web-flow`: web edits, "Update branch") is nobody;
+ * the person who clicked is the commit's author and counts.
  */
-import type { ApprovalsResult, Evidence, ReviewInfo, ReviewerLine, UnattributedCommit } from "./types.js";
+import type { ApprovalsResult, Evidence, MergeContribution, ReviewInfo, ReviewerLine, UnattributedCommit } from "./types.js";
 import { plural, shortSha } from "./text.js";
 
 export interface ApprovalsSettings {
@@ -15,14 +21,12 @@ export interface ApprovalsSettings {
 }
 
 /**
- * Non-merge commits with an author or a committer whose e-mail maps to no GitHub user: the
- * contributor rule cannot tell whether a reviewer wrote them. Merge commits are left out, as they
- * are from the contributor rule (merging the base branch in makes nobody a contributor).
+ * Commits (merge commits too: they count toward the contributor rule) with an author or a committer
+ * whose e-mail maps to no GitHub user: the contributor rule cannot tell whether a reviewer wrote them.
  */
 export function unattributedCommits(evidence: Evidence): UnattributedCommit[] {
   const out: UnattributedCommit[] = [];
   for (const c of evidence.commits) {
-    if (c.isMerge) continue;
     const authors = c.authors.filter((a) => a === null).length;
     const committer = c.committer === null;
     if (authors === 0 && !committer) continue;
@@ -36,14 +40,35 @@ export function unattributedCommits(evidence: Evidence): UnattributedCommit[] {
   return out;
 }
 
-/** The logins that authored or committed non-merge commits of the PR. */
-export function contributors(evidence: Evidence): Set<string> {
+/** The people (lower-case logins) of one commit: its authors and, unless it is GitHub itself, its committer. */
+function peopleOf(c: Evidence["commits"][number]): string[] {
   const out = new Set<string>();
-  for (const c of evidence.commits) {
-    if (c.isMerge) continue;
-    for (const a of c.authors) if (a) out.add(a.toLowerCase());
-    if (c.committer && !isWebFlow(c.committer)) out.add(c.committer.toLowerCase());
-  }
+  for (const a of c.authors) if (a) out.add(a.toLowerCase());
+  if (c.committer && !isWebFlow(c.committer)) out.add(c.committer.toLowerCase());
+  return [...out];
+}
+
+/** The logins that authored or committed commits of the PR, merge commits included. */
+export function contributors(evidence: Evidence): Set<string> {
+  return peopleOfAll(evidence.commits);
+}
+
+function peopleOfAll(commits: Evidence["commits"]): Set<string> {
+  const out = new Set<string>();
+  for (const c of commits) for (const p of peopleOf(c)) out.add(p);
+  return out;
+}
+
+/** The PR's merge commits and the people they make contributors (commits with nobody tied to a login left out). */
+export function mergeContributions(evidence: Pick<Evidence, "commits">): MergeContribution[] {
+  return evidence.commits.filter((c) => c.isMerge).map((c) => ({ oid: c.oid, logins: peopleOf(c) })).filter((m) => m.logins.length > 0);
+}
+
+/** Contributors who made nothing but merge commits: login → the first such merge commit. */
+function onlyThroughMerges(evidence: Pick<Evidence, "commits">): Map<string, string> {
+  const plain = peopleOfAll(evidence.commits.filter((c) => !c.isMerge));
+  const out = new Map<string, string>();
+  for (const m of mergeContributions(evidence)) for (const login of m.logins) if (!plain.has(login) && !out.has(login)) out.set(login, m.oid);
   return out;
 }
 
@@ -67,6 +92,7 @@ export function latestOpinions(reviews: ReviewInfo[]): Map<string, ReviewInfo> {
 export function evaluateApprovals(evidence: Evidence, s: ApprovalsSettings): ApprovalsResult {
   const author = evidence.pr.author?.login.toLowerCase() ?? null;
   const contrib = contributors(evidence);
+  const byMerge = onlyThroughMerges(evidence);
   const head = evidence.pr.headSha;
   const reviewers: ReviewerLine[] = [];
   const blockers: string[] = [];
@@ -97,7 +123,10 @@ export function evaluateApprovals(evidence: Evidence, s: ApprovalsSettings): App
     } else if (!r.authorCanPush) {
       line.reason = "has no write access to the repository";
     } else if (!s.allowContributors && contrib.has(login)) {
-      line.reason = "committed to this PR, so is not an independent reviewer";
+      const merge = byMerge.get(login);
+      line.reason = merge
+        ? `made merge commit ${shortSha(merge)} in this PR (a merge commit counts as its author's and committer's contribution), so is not an independent reviewer`
+        : "committed to this PR, so is not an independent reviewer";
     } else if (s.dismissStale && r.commitOid !== head) {
       line.reason = r.commitOid ? `approved ${shortSha(r.commitOid)}, not the head commit` : "approved an unknown commit, not the head commit";
     } else {
@@ -130,5 +159,17 @@ export function evaluateApprovals(evidence: Evidence, s: ApprovalsSettings): App
   let summary = `${counted} of ${s.required} required`;
   if (blockers.length > 0) summary += `; changes requested by ${blockers.join(", ")}`;
   if (blockedByUnattributed) summary += `; ${plural(unattributed.length, "commit")} not tied to a GitHub account`;
-  return { rule: "approvals", status: pass ? "pass" : "fail", summary, todo, required: s.required, counted, reviewers, unattributed, unattributedBlock: blockedByUnattributed };
+  const merges = mergeContributions(evidence);
+  return {
+    rule: "approvals",
+    status: pass ? "pass" : "fail",
+    summary,
+    todo,
+    required: s.required,
+    counted,
+    reviewers,
+    unattributed,
+    unattributedBlock: blockedByUnattributed,
+    ...(merges.length > 0 ? { mergeContributions: merges } : {}),
+  };
 }

@@ -2,7 +2,7 @@
  * retro-review: after an emergency merge, who may review it retroactively, and when it is late.
  * A retroactive review is an approving review, or a `/changegate approve` comment, made after the
  * merge by someone with write access who is neither the PR's author, nor its merger, nor a
- * contributor (an author or committer of one of its non-merge commits), and not an app.
+ * contributor (an author or committer of one of its commits, merge commits included), and not an app.
  * A comment counts only as its author wrote it: one edited since it was posted is refused (anyone
  * with write access can edit anyone's comment, so its current text may be someone else's words),
  * and the command counts only in the comment's rendered text (not in an HTML comment, a code block

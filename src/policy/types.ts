@@ -35,7 +35,7 @@ export interface CommitInfo {
   /** GitHub logins of the commit's authors (co-authors included); null where the email maps to no user. */
   authors: (string | null)[];
   committer: string | null;
-  /** A merge commit (two or more parents): merging the base branch in does not make you a contributor. */
+  /** A merge commit (two or more parents): its author and committer count as contributors all the same (policy/approvals.ts). */
   isMerge: boolean;
   url: string;
   /**
@@ -70,6 +70,19 @@ export interface CiCheck {
   /** App slug for check runs; creator login for statuses (a GitHub App's bot as `slug[bot]`). */
   source: string | null;
   url: string | null;
+  /**
+   * When GitHub says the result began (a check run's startedAt, a status's createdAt) and when it
+   * reached the state above (a completed check run's completedAt, a status's createdAt; null while
+   * a check run runs). Absent from records and answers that did not carry them.
+   */
+  createdAt?: string | null;
+  completedAt?: string | null;
+  /**
+   * Judged as of a merge (policy/as-of-merge.ts), a result GitHub reports now but that was not in
+   * this state at the merge: created or completed after it, or with no time to tell. Its state is
+   * then "pending" (it never counts as green) and `raw` stays GitHub's word of now.
+   */
+  afterMerge?: "created_after_merge" | "completed_after_merge" | "time_unknown";
 }
 
 /** A ticket key found in the PR, with every place it was found. */
@@ -276,6 +289,14 @@ export interface ApprovalsResult extends RuleBase {
   unattributed: UnattributedCommit[];
   /** They fail the rule (approvals.block_unattributed_commits, with approvals required). */
   unattributedBlock: boolean;
+  /** The PR's merge commits and whom each makes a contributor (for the digest); absent when none. */
+  mergeContributions?: MergeContribution[];
+}
+
+/** A merge commit of the PR and the people (lower-case logins: authors, committer unless web-flow) it makes contributors. */
+export interface MergeContribution {
+  oid: string;
+  logins: string[];
 }
 
 export interface CiResult extends RuleBase {

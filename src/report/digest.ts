@@ -128,9 +128,25 @@ function unattributedLines(r: ApprovalsResult): string[] {
   return out;
 }
 
+/** Merge commits count as their people's contributions: say whose, so a reviewer left out knows why. */
+function mergeLines(r: ApprovalsResult): string[] {
+  const list = r.mergeContributions ?? [];
+  if (list.length === 0) return [];
+  const shown = list.slice(0, MAX_UNATTRIBUTED);
+  const out: string[] = [];
+  for (const m of shown) {
+    const who = m.logins.map((l) => md(l, 60)).join(", ");
+    out.push(`- Merge commit ${code(m.oid.slice(0, 7))} by ${who} counts as ${m.logins.length === 1 ? `${who}'s contribution` : "their contribution"}.`);
+  }
+  if (shown.length < list.length) out.push(`- … and ${list.length - shown.length} more merge commits`);
+  out.push("", "<sub>changegate does not check what a merge commit changes, so whoever authored or committed one cannot approve this PR.</sub>", "");
+  return out;
+}
+
 function approvalsSection(r: ApprovalsResult, e: Evidence): string[] {
   const out = [`### Approvals: ${r.counted} of ${r.required} required`, ""];
   out.push(...unattributedLines(r));
+  out.push(...mergeLines(r));
   if (r.reviewers.length === 0) {
     out.push("No reviews yet.", "");
     return out;

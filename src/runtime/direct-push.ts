@@ -118,7 +118,7 @@ async function examinePush(deps: DirectPushDeps, deliveryId: string, p: z.infer<
   const config = now.config ?? earlier?.config ?? null;
   const { gated, policySource } = gate;
   if (!gated) return "not_gated";
-  let judged = judgePush({ branch, gated, forced: p.forced, commits: facts.commits, listTruncated });
+  let judged = judgePush({ repo: label, branch, gated, forced: p.forced, commits: facts.commits, listTruncated });
   if (judged.withoutPr.length > 0) {
     const settled = await settleUncovered(
       { store: deps.store, reader, recheckMs: deps.recheckMs ?? DEFAULT_DIRECT_PUSH_RECHECK_MS, sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))) },
@@ -130,7 +130,7 @@ async function examinePush(deps: DirectPushDeps, deliveryId: string, p: z.infer<
     }
     const still = new Set(settled.remaining.map((c) => c.sha));
     // Judged again on the commits still without a merged PR (a force push is recorded regardless).
-    judged = judgePush({ branch, gated, forced: p.forced, commits: facts.commits.filter((c) => still.has(c.sha)), listTruncated });
+    judged = judgePush({ repo: label, branch, gated, forced: p.forced, commits: facts.commits.filter((c) => still.has(c.sha)), listTruncated });
   }
   if (!judged.record) {
     deps.log.info({ repo: label, branch, after: p.after }, `push to ${label} ${branch}: ${judged.why} (compliant)`);

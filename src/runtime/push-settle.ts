@@ -71,7 +71,7 @@ export async function settleUncovered<C extends Candidate>(deps: SettleDeps, rep
   }
   left = left.filter((c) => {
     const facts = prsOf.get(c.sha) ?? { sha: c.sha, prs: null };
-    const covered = !judgePush({ branch: c.branch, gated: true, forced: false, commits: [facts] }).record;
+    const covered = !judgePush({ repo, branch: c.branch, gated: true, forced: false, commits: [facts] }).record;
     if (covered) merges.push({ sha: c.sha, by: "reread" });
     return !covered;
   });

@@ -125,7 +125,7 @@ export async function scanPushes(deps: PushScanDeps, repoName: string, window: {
     summary.commits += commits.length;
     for (const c of commits) {
       if (onRecord.has(c.sha)) continue;
-      if (!judgePush({ branch, gated: true, forced: false, commits: [c] }).record) continue; // a merged PR's commit
+      if (!judgePush({ repo: repoName, branch, gated: true, forced: false, commits: [c] }).record) continue; // a merged PR's commit
       candidates.push({ ...c, branch });
     }
   }

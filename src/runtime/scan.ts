@@ -141,6 +141,7 @@ async function examine(deps: ScanDeps, t: ScanTarget, found: MergedPr, runId: st
   const [owner, repo] = found.repo.split("/") as [string, string];
   const ref = { installationId: t.installationId, owner, repo, number: found.number };
   const label = prLabel(ref);
+  const readAt = deps.now().toISOString();
   const judged = await judgeAsOfMerge({ reader: t.reader, octokit: t.octokit, appId: deps.appId, tickets: deps.tickets, recorder: deps.recorder }, ref);
   const pr = judged.evidence.pr;
   const own = (await deps.recorder.verdictsAt(ref, pr.headSha, [ref.number])).get(ref.number);
@@ -153,7 +154,8 @@ async function examine(deps: ScanDeps, t: ScanTarget, found: MergedPr, runId: st
   const merge: MergeRecord = {
     ...mergeRecordOf({ at: deps.now().toISOString(), deliveryId: runId, ref }, pr, { outcome, emergency, gated }, judged.policy?.config ?? null),
     foundBy: "scan",
-    ...(standing ? {} : { asOfMerge: { outcome: judged.outcome, title: judged.verdict?.title ?? judged.problem ?? "" } }),
+    // No verdict stood: what the scan read (at scan time, judged as of the merge) goes on the record.
+    ...(standing ? {} : { asOfMerge: { outcome: judged.outcome, title: judged.verdict?.title ?? judged.problem ?? "", read: { at: readAt, evidence: judged.evidence, policy: judged.policy, verdict: judged.verdict } } }),
   };
   const receipt = await deps.recorder.recordMerge(merge);
   if (receipt?.duplicate) {

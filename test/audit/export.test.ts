@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { csvCell, exportRows, writeExport, type ExportManifest, type ExportRow } from "../../src/audit/export.js";
+import { csvCell, csvLine, exportRow, exportRows, writeExport, type ExportManifest, type ExportRow } from "../../src/audit/export.js";
+import { mergePayload } from "../../src/audit/payload.js";
 import type { AuditStore } from "../../src/audit/database.js";
 import { AuditReader } from "../../src/audit/reader.js";
 import { goldenStore } from "./golden.js";
-import { tempDir } from "./records.js";
+import { evaluation, merge, tempDir } from "./records.js";
+import type { AuditRow } from "../../src/audit/reader.js";
 
 const tmp = tempDir();
 let store: AuditStore;
@@ -49,11 +51,11 @@ describe("CSV", () => {
     const c40 = "c".repeat(40);
     const f64 = "f".repeat(64);
     const expected = [
-      "repo,pr,title,author,approvers,approved_at,approvals_result,ci_result,ci_checks,tickets,tickets_result,merged_by,merged_at,emergency,bypass,check_at_merge,base,head_sha,merge_commit_sha,url,evaluated_at,policy,policy_hash,record,record_hash,evaluation_record,found_by,as_of_merge,emergency_declared_by,emergency_declared_at,retro_review,retro_reviewed_by,retro_reviewed_at,ticket_transitions,change_type,gated,retro_review_due_at",
-      `acme/payments,5,Make payments faster,dev,,,,,,,,merger,2026-03-01T00:00:00.000Z,false,true,none,,${a40},${c40},https://github.com/acme/payments/pull/5,,,,acme/payments@6,${h6},,webhook,,,,,,,,merge,true,`,
-      `acme/payments,2,"'=HYPERLINK(""http://evil.example"",""click""), really",mallory,,,fail,fail,build: failure,,skipped,mallory,2026-03-01T08:00:00.000Z,false,true,failure,main,${a40},${c40},https://github.com/acme/payments/pull/2,2026-03-01T07:00:00.000Z,acme/payments:.github/changegate.yml,${f64},acme/payments@4,${h4},acme/payments@3,webhook,,,,,,,,merge,true,`,
-      `acme/ledger,3,Make payments faster,dev,,,pass,skipped,build: success,OPS-9: not found in Jira,skipped,oncall,2026-03-02T10:00:00.000Z,true,false,success,main,${a40},${c40},https://github.com/acme/ledger/pull/3,2026-03-02T09:00:00.000Z,acme/ledger:.github/changegate.yml,${f64},acme/ledger@2,${l2},acme/ledger@1,webhook,,,,,,,,merge,true,`,
-      `acme/payments,1,OPS-1 Speed up settlement,dev,alice,2026-03-01T09:30:00Z,pass,pass,build: success; lint: neutral,OPS-1: Approved,pass,carol,2026-03-02T10:00:00.000Z,false,false,success,main,${a40},${c40},https://github.com/acme/payments/pull/1,2026-03-01T10:00:00.000Z,acme/payments:.github/changegate.yml,${f64},acme/payments@2,${h2},acme/payments@1,webhook,,,,,,,,merge,true,`,
+      "repo,pr,title,author,approvers,approved_at,approvals_result,ci_result,ci_checks,tickets,tickets_result,merged_by,merged_at,emergency,bypass,check_at_merge,base,head_sha,merge_commit_sha,url,evaluated_at,policy,policy_hash,record,record_hash,evaluation_record,found_by,as_of_merge,emergency_declared_by,emergency_declared_at,retro_review,retro_reviewed_by,retro_reviewed_at,ticket_transitions,change_type,gated,retro_review_due_at,evidence_read_at,read_at_scan_time",
+      `acme/payments,5,Make payments faster,dev,,,,,,,,merger,2026-03-01T00:00:00.000Z,false,true,none,,${a40},${c40},https://github.com/acme/payments/pull/5,,,,acme/payments@6,${h6},,webhook,,,,,,,,merge,true,,,`,
+      `acme/payments,2,"'=HYPERLINK(""http://evil.example"",""click""), really",mallory,,,fail,fail,build: failure,,skipped,mallory,2026-03-01T08:00:00.000Z,false,true,failure,main,${a40},${c40},https://github.com/acme/payments/pull/2,2026-03-01T07:00:00.000Z,acme/payments:.github/changegate.yml,${f64},acme/payments@4,${h4},acme/payments@3,webhook,,,,,,,,merge,true,,,`,
+      `acme/ledger,3,Make payments faster,dev,,,pass,skipped,build: success,OPS-9: not found in Jira,skipped,oncall,2026-03-02T10:00:00.000Z,true,false,success,main,${a40},${c40},https://github.com/acme/ledger/pull/3,2026-03-02T09:00:00.000Z,acme/ledger:.github/changegate.yml,${f64},acme/ledger@2,${l2},acme/ledger@1,webhook,,,,,,,,merge,true,,,`,
+      `acme/payments,1,OPS-1 Speed up settlement,dev,alice,2026-03-01T09:30:00Z,pass,pass,build: success; lint: neutral,OPS-1: Approved,pass,carol,2026-03-02T10:00:00.000Z,false,false,success,main,${a40},${c40},https://github.com/acme/payments/pull/1,2026-03-01T10:00:00.000Z,acme/payments:.github/changegate.yml,${f64},acme/payments@2,${h2},acme/payments@1,webhook,,,,,,,,merge,true,,,`,
       "",
     ].join("\r\n");
     expect(await exportText("csv")).toBe(expected);
@@ -172,5 +174,44 @@ describe("files", () => {
     }
     await expect(writeExport(failing(), manifest, { format: "csv", out: null, stdout: { write: () => {} }, progress })).rejects.toThrow("lost");
     expect(calls).toEqual(["+", "stop"]);
+  });
+});
+
+describe("a merge found by the scan (no verdict stood)", () => {
+  const row = (payload: object) =>
+    ({ chain: "acme/payments", seq: 9, hash: "9".repeat(64), kind: "merge", payload: JSON.stringify(payload), recorded_at: "2026-03-05T00:00:01.000Z", merged_at: "2026-03-02T10:00:00.000Z", head_sha: "a".repeat(40), installation_id: 1, pr_number: 7 }) as unknown as AuditRow;
+
+  test("exports what the scan read (approvals, CI, tickets, policy), marked as read at scan time; CI after the merge says so", () => {
+    const read = evaluation({ number: 7, approvers: [{ login: "alice", at: "2026-03-01T09:00:00Z" }], tickets: [{ key: "OPS-1", status: "Done" }], policy: { tickets: { required: true, projects: ["OPS"] } }, state: "MERGED" });
+    const evidence = { ...read.evidence, checks: read.evidence.checks.map((c) => ({ ...c, state: "pending" as const, afterMerge: "completed_after_merge" as const })) };
+    const rec = { ...merge({ number: 7, outcome: "pending" }), foundBy: "scan" as const, asOfMerge: { outcome: "pending" as const, title: "waiting for build", read: { at: "2026-03-05T00:00:00.000Z", evidence, policy: read.policy, verdict: read.verdict } } };
+    const payload = mergePayload(rec, true, null, "test");
+    expect(payload.asOfMerge).toMatchObject({ outcome: "pending", readAt: "2026-03-05T00:00:00.000Z", readAtScanTime: ["approvals", "ci", "emergency", "tickets"], evaluation: { event: "audit scan", at: "2026-03-05T00:00:00.000Z" } });
+    const r = exportRow(row(payload), null);
+    expect(r).toMatchObject({
+      found_by: "scan",
+      approvers: ["alice"],
+      approved_at: ["2026-03-01T09:00:00Z"],
+      approvals_result: "pass",
+      tickets: [{ key: "OPS-1", state: "Done" }],
+      ci_checks: [{ name: "build", conclusion: "success (completed after the merge: not counted)" }],
+      policy: "acme/payments:.github/changegate.yml",
+      evaluated_at: null,
+      evaluation_record: null,
+      evidence_read_at: "2026-03-05T00:00:00.000Z",
+      read_at_scan_time: [
+        "approvals: reviews submitted by the merge",
+        "ci: results created and completed by the merge (later ones not counted)",
+        "emergency: label applied by the merge",
+        "tickets: Jira state at scan time, not at the merge",
+      ],
+    });
+    expect(csvLine(r)).toContain(`2026-03-05T00:00:00.000Z,"approvals: reviews submitted by the merge; ci: results created`);
+  });
+
+  test("a record from before the scan kept its read: nothing invented, nothing marked", () => {
+    const payload = mergePayload({ ...merge({ number: 7, outcome: "failure" }), foundBy: "scan", asOfMerge: { outcome: "failure", title: "0 of 1 approvals" } }, true, null, "test");
+    expect(payload.asOfMerge).toEqual({ outcome: "failure", title: "0 of 1 approvals" });
+    expect(exportRow(row(payload), null)).toMatchObject({ approvers: [], ci_checks: [], tickets: [], evidence_read_at: null, read_at_scan_time: [] });
   });
 });

@@ -30,6 +30,28 @@ function logsAbout(pr: SimPull, from = 0): string[] {
     .filter((m) => typeof m === "string" && m.includes(`${pr.repo}#${pr.number}`));
 }
 
+describe("merge commits", () => {
+  test("a reviewer who pushes a merge commit carrying their own change into the PR cannot approve it", async () => {
+    const { repo } = w.repo({ policy: POLICY });
+    const m = w.model;
+    const pr = m.openPullRequest(repo, { author: "dev" });
+    m.ci(pr, "build", { conclusion: "success" });
+    // alice merges main into the PR branch locally, slipping her own edit into the merge commit.
+    const head = m.push(pr, [{ message: "Merge branch 'main' into feature", authors: ["alice"], committer: "alice", merge: true }], { by: "alice" });
+    m.ci(pr, "build", { conclusion: "success" });
+    m.review(pr, { author: "alice", commit: head });
+    await w.settle();
+    expect(w.check(pr)).toMatchObject({ status: "completed", conclusion: "failure" });
+    const digest = w.digests(pr).at(-1)!.body;
+    expect(digest).toContain(`Merge commit \`${head.slice(0, 7)}\` by alice counts as alice's contribution`);
+    expect(digest).toContain(`made merge commit ${head.slice(0, 7)} in this PR`);
+    // Another reviewer, who made no commit, still can.
+    m.review(pr, { author: "bob", commit: head });
+    await w.settle();
+    expect(w.check(pr)).toMatchObject({ status: "completed", conclusion: "success" });
+  }, 60_000);
+});
+
 describe("shared head commits", () => {
   test("a PR into an ungated branch from the same branch cannot turn the gated PR's check green", async () => {
     const { repo } = w.repo({ policy: POLICY });

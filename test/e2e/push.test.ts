@@ -167,6 +167,22 @@ describe("push webhooks", () => {
     expect(exported(repo).map((r) => r.change_type)).toEqual(["merge"]);
   }, 120_000);
 
+  test("a PR of a fork, merged into the fork's main, does not vouch for a direct push of its commit to this repository's main", async () => {
+    const repo = gatedRepo();
+    const fork = w.model.forkRepo(repo, "mallory");
+    // mallory pushes straight to main; the push webhook is held while her fork's PR, holding the
+    // very commit, is merged into the fork's main (GitHub then names that PR for the commit).
+    w.autoDeliver = false;
+    const { after, shas } = w.model.directPush(repo, "main", [{ message: "unreviewed change" }], { by: "mallory" });
+    const forkPr = w.model.openPullRequest(fork, { author: "mallory", commitShas: shas });
+    w.model.merge(forkPr, "mallory");
+    w.autoDeliver = true;
+    await w.release();
+    await w.settle();
+    await until(() => pushRecords(repo).length > 0);
+    expect(pushRecords(repo)).toEqual([expect.objectContaining({ branch: "main", pusher: "mallory", after, outcome: "direct_push", commitsWithoutPr: shas })]);
+  }, 120_000);
+
   test("a push to an ungated branch is ignored", async () => {
     const repo = gatedRepo();
     const from = w.cg.logs.length;

@@ -102,6 +102,76 @@ describe("audit scan", () => {
   }, 180_000);
 });
 
+describe("the scan judges as of the merge", () => {
+  interface Row {
+    pr: number;
+    bypass: boolean;
+    found_by: string;
+    approvers: string[];
+    approvals_result: string | null;
+    ci_result: string | null;
+    ci_checks: { name: string; conclusion: string }[];
+    policy: string | null;
+    evidence_read_at: string | null;
+    read_at_scan_time: string[];
+  }
+
+  test("CI that turned green only after the merge does not count; the export carries what the scan read, marked as read at scan time", async () => {
+    const since = hourAgo();
+    const { repo, installation } = w.repo({ policy: "approvals:\n  required: 1\nci:\n  required: [build]\n" });
+    const name = `${installation.account}/service`;
+    const m = w.model;
+    let late!: SimPull;
+    let lateStatus!: SimPull;
+    let green!: SimPull;
+    w.quietly(() => {
+      // Approved, its required check still running when it merged; the run completes afterwards.
+      late = m.openPullRequest(repo, { author: "dev" });
+      m.review(late, { author: "alice" });
+      const run = m.ci(late, "build", { status: "in_progress" });
+      m.merge(late, "alice");
+      m.tick();
+      m.updateCheckRun(run, { status: "completed", conclusion: "success" });
+      // Approved, no CI at all when it merged; a green commit status is posted afterwards.
+      lateStatus = m.openPullRequest(repo, { author: "dev" });
+      m.review(lateStatus, { author: "alice" });
+      const head = m.headSha(lateStatus);
+      m.merge(lateStatus, "alice");
+      m.setStatus(repo, head, { context: "build", state: "success" });
+      // Approved and green before it merged: compliant.
+      green = m.openPullRequest(repo, { author: "dev" });
+      m.review(green, { author: "alice" });
+      m.ci(green, "build", { conclusion: "success" });
+      m.merge(green, "alice");
+    });
+    const r = await cli(["audit", "scan", "--since", since, "--until", inAnHour(), "--repo", name, "--json", "--no-direct-pushes"]);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout) as { recorded: number; compliant: number; bypasses: { pr: string; outcome: string }[] };
+    expect(summary).toMatchObject({ recorded: 3, compliant: 1 });
+    expect(summary.bypasses.map((b) => b.pr).sort()).toEqual([`${name}#${late.number}`, `${name}#${lateStatus.number}`].sort());
+    expect(summary.bypasses.every((b) => b.outcome === "pending")).toBe(true);
+
+    const exported = await cli(["audit", "export", "--from", since, "--to", inAnHour(), "--repo", name, "--format", "json"]);
+    expect(exported.code).toBe(0);
+    const rows = (JSON.parse(exported.stdout) as { changes: Row[] }).changes;
+    const row = (pr: SimPull) => rows.find((x) => x.pr === pr.number)!;
+    const marked = [
+      "approvals: reviews submitted by the merge",
+      "ci: results created and completed by the merge (later ones not counted)",
+      "emergency: label applied by the merge",
+      "tickets: Jira state at scan time, not at the merge",
+    ];
+    for (const pr of [late, lateStatus, green]) {
+      // What the scan read is exported (issue 21), and marked as read at scan time.
+      expect(row(pr)).toMatchObject({ found_by: "scan", approvers: ["alice"], approvals_result: "pass", policy: `${name}:.github/changegate.yml`, read_at_scan_time: marked });
+      expect(Number.isNaN(Date.parse(row(pr).evidence_read_at ?? ""))).toBe(false);
+    }
+    expect(row(late)).toMatchObject({ bypass: true, ci_result: "pending", ci_checks: [{ name: "build", conclusion: "success (completed after the merge: not counted)" }] });
+    expect(row(lateStatus)).toMatchObject({ bypass: true, ci_result: "pending", ci_checks: [{ name: "build", conclusion: "success (created after the merge: not counted)" }] });
+    expect(row(green)).toMatchObject({ bypass: false, ci_result: "pass", ci_checks: [{ name: "build", conclusion: "success" }] });
+  }, 180_000);
+});
+
 describe("audit completeness", () => {
   test("a missing and an extra record over a window larger than one search page", async () => {
     const since = hourAgo();

@@ -138,10 +138,21 @@ describe("GraphQL: histories and associated pull requests", () => {
     const res = gql(pushFactsQuery(shas.length), vars);
     expect(res.errors?.filter((e) => e.type !== "NOT_FOUND") ?? []).toEqual([]);
     const prs = (i: number) => res.data.repository[`c${i}`]?.associatedPullRequests?.nodes ?? null;
-    for (const i of [0, 1, 2]) expect(prs(i)).toEqual([{ number: pr.number, merged: true, baseRefName: "main" }]);
+    for (const i of [0, 1, 2]) expect(prs(i)).toEqual([{ number: pr.number, merged: true, baseRefName: "main", baseRepository: { nameWithOwner: repo.fullName } }]);
     expect(prs(3)).toEqual([]);
     expect(res.data.repository.c4).toBeNull();
     expect(res.data.repository.policy.text).toContain("approvals");
+  });
+
+  test("a fork's merged PR holding a commit of the upstream is named for it, with the fork as its base repository", () => {
+    const repo = newRepo();
+    const fork = sim.model.forkRepo(repo, "mallory");
+    const direct = sim.model.directPush(repo, "main", [{}], { by: "mallory" });
+    const forkPr = sim.model.openPullRequest(fork, { author: "mallory", commitShas: direct.shas });
+    sim.model.merge(forkPr, "mallory");
+    const res = gql(pushFactsQuery(1), { owner: "acme", name: repo.name, policyExpr: `HEAD:${CONFIG_PATH}`, readOrg: true, c0: direct.after });
+    expect(res.errors?.filter((e) => e.type !== "NOT_FOUND") ?? []).toEqual([]);
+    expect(res.data.repository.c0.associatedPullRequests.nodes).toEqual([{ number: forkPr.number, merged: true, baseRefName: "main", baseRepository: { nameWithOwner: fork.fullName } }]);
   });
 });
 

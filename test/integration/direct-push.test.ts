@@ -76,7 +76,8 @@ function pushAnswer(commits: [string, Prs][], policy: string | null = "audit:\n 
     defaultBranchRef: { name: "main" },
     policy: policy === null ? null : { text: policy, isTruncated: false },
   };
-  commits.forEach(([oid, prs], i) => (repository[`c${i}`] = { oid, associatedPullRequests: { nodes: prs } }));
+  // GitHub names each PR's base repository (only this repository's PRs cover a commit).
+  commits.forEach(([oid, prs], i) => (repository[`c${i}`] = { oid, associatedPullRequests: { nodes: prs.map((p) => ({ ...p, baseRepository: { nameWithOwner: "acme/payments" } })) } }));
   return { data: { repository, org: { policy: null } } };
 }
 
@@ -307,7 +308,7 @@ function answerPush(o: { head: string | null; before?: string | null | "unknown"
     return { data: { repository, org: { policy: null } } };
   };
 }
-const MERGED = [{ number: 7, merged: true, baseRefName: "main" }];
+const MERGED = [{ number: 7, merged: true, baseRefName: "main", baseRepository: { nameWithOwner: "acme/payments" } }];
 const asked = (r: Recorded) => Object.keys((r.body.variables ?? {}) as Record<string, unknown>).filter((k) => /^c\d+$/.test(k)).length;
 
 test("a push of 101 commits is read whole, 21 commits a read: an early commit without a PR is found and recorded", async () => {

@@ -34,7 +34,8 @@ const commit = (oid: string, author: string, prs: { number: number; merged: bool
   oid,
   committedDate: "2026-11-20T08:00:00Z",
   author: { name: author, user: { login: author } },
-  associatedPullRequests: { nodes: prs },
+  // GitHub names each PR's base repository (only this repository's PRs cover a commit).
+  associatedPullRequests: { nodes: prs.map((p) => ({ ...p, baseRepository: { nameWithOwner: "acme/payments" } })) },
 });
 
 /** GitHub's REST branch list: main (its head: A) and release. */
@@ -111,7 +112,7 @@ function linkedLater(queries: string[], reread: { number: number; merged: boolea
       queries.push(`${name}${variables.c0 ? ` c0=${String(variables.c0).slice(0, 4)}` : ""}`);
       if (name === "ChangegatePush") {
         const repository: Record<string, unknown> = { nameWithOwner: "acme/payments", defaultBranchRef: { name: "main" }, policy: null };
-        if (variables.c0) repository.c0 = { oid: variables.c0, associatedPullRequests: { nodes: reread } };
+        if (variables.c0) repository.c0 = { oid: variables.c0, associatedPullRequests: { nodes: reread.map((p) => ({ ...p, baseRepository: { nameWithOwner: "acme/payments" } })) } };
         return { data: { repository, org: { policy: null } }, errors: [] };
       }
       return { data: { repository: { ref: { target: { history: { pageInfo: { hasNextPage: false, endCursor: null }, nodes: [commit(A, "web-flow", [])] } } } } }, errors: [] };

@@ -619,10 +619,11 @@ class Resolvers {
         return connection("history", list, args, (h) => this.commit(h.sha));
       },
       // GitHub: the merged PR that introduced the commit (its merge commit and its own commits);
-      // while it is not on the default branch, also the open PRs that contain it.
+      // while it is not on the default branch, also the open PRs that contain it. PRs of other
+      // repositories of the fork network that contain the commit are named too (GitHub can).
       associatedPullRequests: (args: ConnArgs) => {
         const prs = [...this.m.pulls.values()]
-          .filter((p) => p.repo === c.repo && (((p.state === "open" || p.merged) && p.commits.includes(sha)) || p.mergeCommitSha === sha))
+          .filter((p) => (p.repo === c.repo || this.m.sameNetwork(p.repo, c.repo)) && (((p.state === "open" || p.merged) && p.commits.includes(sha)) || p.mergeCommitSha === sha))
           .sort((a, b) => a.number - b.number);
         return connection("associatedPullRequests", prs, args, (p) => this.pullRequest(p));
       },

@@ -68,6 +68,8 @@ export interface SimRepo {
   readOnly: Set<string>;
   createdAt: string;
   nextIssueNumber: number;
+  /** The fork network's root ("owner/name"): the repository itself unless it is a fork (forkRepo). */
+  network: string;
 }
 
 export interface SimCommit {
@@ -252,6 +254,8 @@ export interface OpenPullSpec {
   commits?: CommitSpec[];
   /** Open the PR from another PR's branch: same head ref, same commits (so the same head commit). */
   sameHeadAs?: SimPull;
+  /** Existing commits (oldest first) as the PR's commits, e.g. commits of another repository of its fork network. */
+  commitShas?: string[];
   /** Changed paths (default: none listed). */
   files?: string[];
   /** Which of `files` are renames: new path → previous path. */
@@ -393,11 +397,32 @@ export class GitHubModel {
       readOnly: new Set(),
       createdAt: this.stamp(),
       nextIssueNumber: 1,
+      network: fullName,
     };
     this.user(r.owner, "Organization");
     this.repos.set(fullName.toLowerCase(), repo);
     repo.baseSha = this.addCommit(repo, { message: "Initial commit", authors: [r.owner], committer: "web-flow" }, []).sha;
     return repo;
+  }
+
+  /**
+   * A fork of `upstream` owned by `owner`: the same fork network (GraphQL's Commit.associatedPullRequests
+   * may then name the fork's pull requests for a commit of the upstream, as GitHub can), its default
+   * branch at the upstream's tip, the upstream's files. No installation of it unless a test adds one.
+   */
+  forkRepo(upstream: SimRepo, owner: string, name = upstream.name): SimRepo {
+    const fork = this.addRepo({ owner, name, defaultBranch: upstream.defaultBranch, private: upstream.private, files: Object.fromEntries(upstream.files) });
+    this.user(owner, "User");
+    fork.network = upstream.network;
+    fork.baseSha = upstream.baseSha;
+    return fork;
+  }
+
+  /** Two repositories of one fork network (a repository and its forks). */
+  sameNetwork(a: string, b: string): boolean {
+    const ra = this.repo(a);
+    const rb = this.repo(b);
+    return !!ra && !!rb && ra.network.toLowerCase() === rb.network.toLowerCase();
   }
 
   repo(fullName: string): SimRepo | undefined {
@@ -531,9 +556,9 @@ export class GitHubModel {
     const number = repo.nextIssueNumber++;
     const id = this.id();
     const at = this.tick();
-    const shas: string[] = spec.sameHeadAs ? [...spec.sameHeadAs.commits] : [];
+    const shas: string[] = spec.sameHeadAs ? [...spec.sameHeadAs.commits] : spec.commitShas ? [...spec.commitShas] : [];
     let parent = repo.baseSha;
-    for (const c of spec.sameHeadAs ? [] : (spec.commits ?? [{ message: `Change ${number}` }])) {
+    for (const c of spec.sameHeadAs || spec.commitShas ? [] : (spec.commits ?? [{ message: `Change ${number}` }])) {
       const commit = this.addCommit(repo, c, c.merge ? [parent, repo.baseSha] : [parent], author);
       shas.push(commit.sha);
       parent = commit.sha;

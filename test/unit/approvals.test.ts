@@ -99,7 +99,11 @@ describe("who counts", () => {
     ["a committer", review("carol"), [commit({ authors: ["dev"], committer: "carol" })], false, /committed to this PR/],
     ["a contributor, other case", review("Carol"), [commit({ authors: ["cAROL"], committer: "dev" })], false, /committed to this PR/],
     ["a contributor when allow_contributors", review("carol"), [commit({ authors: ["carol"], committer: "dev" })], true, null],
-    ["author of a merge commit only", review("carol"), [commit({ authors: ["dev"] }), commit({ authors: ["carol"], committer: "carol", isMerge: true })], false, null],
+    // A merge commit can carry changes of its own: whoever made it is a contributor (issue 20).
+    ["author of a merge commit only", review("carol"), [commit({ authors: ["dev"] }), commit({ authors: ["carol"], committer: "carol", isMerge: true })], false, /made merge commit [0-9a-f]{7} in this PR/],
+    ["committer of a merge commit only", review("carol"), [commit({ authors: ["dev"] }), commit({ authors: ["dev"], committer: "carol", isMerge: true })], false, /made merge commit/],
+    ["GitHub's \"Update branch\" merge (committer web-flow): its author, the clicker, counts", review("carol"), [commit({ authors: ["dev"] }), commit({ authors: ["carol"], committer: "web-flow", isMerge: true })], false, /made merge commit/],
+    ["a merge commit by the PR author leaves other reviewers alone", review("alice"), [commit({ authors: ["dev"] }), commit({ authors: ["dev"], committer: "web-flow", isMerge: true })], false, null],
     ["web-flow committer is nobody", review("web-flow"), [commit({ authors: ["dev"], committer: "web-flow" })], false, null],
     ["a commit with an unknown author", review("alice"), [commit({ authors: [null], committer: null })], false, null],
   ])("%s", (_name, r, commits, allowContributors, reason) => {
@@ -118,7 +122,7 @@ describe("who counts", () => {
     }
   });
 
-  test("contributors(): authors and committers of non-merge commits, lower case, web-flow left out", () => {
+  test("contributors(): authors and committers of every commit (merge commits too), lower case, web-flow left out", () => {
     const c = contributors(
       evidence({
         commits: [
@@ -128,7 +132,16 @@ describe("who counts", () => {
         ],
       }),
     );
-    expect([...c].sort()).toEqual(["carol", "dev", "erin", "frank"]);
+    expect([...c].sort()).toEqual(["carol", "dev", "erin", "frank", "mallory"]);
+  });
+
+  test("a reviewer who also wrote a plain commit is told they committed; the digest's data names each merge commit and its people", () => {
+    const merge = commit({ authors: ["Carol"], committer: "web-flow", isMerge: true });
+    const result = run([review("carol"), review("alice")], {}, [commit({ authors: ["dev"] }), merge]);
+    expect(result.reviewers.find((r) => r.login === "carol")!.reason).toBe(`made merge commit ${merge.oid.slice(0, 7)} in this PR (a merge commit counts as its author's and committer's contribution), so is not an independent reviewer`);
+    expect(result.mergeContributions).toEqual([{ oid: merge.oid, logins: ["carol"] }]);
+    const both = run([review("carol")], {}, [commit({ authors: ["carol"] }), merge]);
+    expect(both.reviewers[0]!.reason).toBe("committed to this PR, so is not an independent reviewer");
   });
 });
 

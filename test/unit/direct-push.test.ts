@@ -8,35 +8,53 @@ const B = "b".repeat(40);
 
 describe("judgePush", () => {
   test("a commit without a merged PR into the branch is a direct push", () => {
-    const j = judgePush({ branch: "main", gated: true, forced: false, commits: [{ sha: A, prs: [] }, { sha: B, prs: [{ number: 1, merged: true, baseRef: "main" }] }] });
+    const j = judgePush({ repo: "acme/app", branch: "main", gated: true, forced: false, commits: [{ sha: A, prs: [] }, { sha: B, prs: [{ number: 1, merged: true, baseRef: "main", baseRepo: "acme/app" }] }] });
     expect(j).toMatchObject({ record: true, withoutPr: [A] });
   });
   test("commits of a PR merged into the branch (its merge commit too) are not", () => {
-    const j = judgePush({ branch: "main", gated: true, forced: false, commits: [{ sha: A, prs: [{ number: 3, merged: true, baseRef: "main" }] }] });
+    const j = judgePush({ repo: "acme/app", branch: "main", gated: true, forced: false, commits: [{ sha: A, prs: [{ number: 3, merged: true, baseRef: "main", baseRepo: "acme/app" }] }] });
     expect(j.record).toBe(false);
   });
   test("an open PR, or a PR merged into another branch, does not cover a commit", () => {
     const j = judgePush({
+      repo: "acme/app",
       branch: "main",
       gated: true,
       forced: false,
       commits: [
-        { sha: A, prs: [{ number: 3, merged: false, baseRef: "main" }] },
-        { sha: B, prs: [{ number: 4, merged: true, baseRef: "develop" }] },
+        { sha: A, prs: [{ number: 3, merged: false, baseRef: "main", baseRepo: "acme/app" }] },
+        { sha: B, prs: [{ number: 4, merged: true, baseRef: "develop", baseRepo: "acme/app" }] },
       ],
     });
     expect(j.withoutPr).toEqual([A, B]);
   });
+  test("a PR of another repository in the fork network, merged into its own main, does not cover a commit of this repository's main", () => {
+    const j = judgePush({
+      repo: "acme/app",
+      branch: "main",
+      gated: true,
+      forced: false,
+      commits: [
+        { sha: A, prs: [{ number: 7, merged: true, baseRef: "main", baseRepo: "mallory/app" }] },
+        { sha: B, prs: [{ number: 8, merged: true, baseRef: "main", baseRepo: null }] },
+      ],
+    });
+    expect(j).toMatchObject({ record: true, withoutPr: [A, B] });
+  });
+  test("the base repository is compared without regard to case (GitHub's names are case-insensitive)", () => {
+    const j = judgePush({ repo: "Acme/App", branch: "main", gated: true, forced: false, commits: [{ sha: A, prs: [{ number: 3, merged: true, baseRef: "main", baseRepo: "acme/app" }] }] });
+    expect(j.record).toBe(false);
+  });
   test("unknown facts fail closed", () => {
-    expect(judgePush({ branch: "main", gated: true, forced: false, commits: [{ sha: A, prs: null }] }).record).toBe(true);
+    expect(judgePush({ repo: "acme/app", branch: "main", gated: true, forced: false, commits: [{ sha: A, prs: null }] }).record).toBe(true);
   });
   test("a force push is recorded even when every commit belongs to a merged PR", () => {
-    const j = judgePush({ branch: "main", gated: true, forced: true, commits: [{ sha: A, prs: [{ number: 3, merged: true, baseRef: "main" }] }] });
+    const j = judgePush({ repo: "acme/app", branch: "main", gated: true, forced: true, commits: [{ sha: A, prs: [{ number: 3, merged: true, baseRef: "main", baseRepo: "acme/app" }] }] });
     expect(j).toMatchObject({ record: true, withoutPr: [] });
     expect(j.why).toContain("force push");
   });
   test("an ungated branch is never recorded", () => {
-    expect(judgePush({ branch: "feature", gated: false, forced: true, commits: [{ sha: A, prs: [] }] }).record).toBe(false);
+    expect(judgePush({ repo: "acme/app", branch: "feature", gated: false, forced: true, commits: [{ sha: A, prs: [] }] }).record).toBe(false);
   });
 });
 
@@ -45,6 +63,8 @@ test("the push query asks every commit in one request, by alias", () => {
   expect(q.match(/associatedPullRequests/g)).toHaveLength(3);
   expect(q).toContain("c2: object(oid: $c2)");
   expect(q).toContain("$c2: GitObjectID!");
+  // Each associated PR's base repository: only this repository's PRs cover a push.
+  expect(q.match(/baseRepository \{ nameWithOwner \}/g)).toHaveLength(3);
 });
 
 test("the issue entry escapes the pusher and the branch", () => {

@@ -46,16 +46,16 @@ describe("scannableBranches", () => {
 });
 
 describe("judgePush with a list at GitHub's limit", () => {
-  const covered = { sha: "a".repeat(40), prs: [{ number: 1, merged: true, baseRef: "main" }] };
+  const covered = { sha: "a".repeat(40), prs: [{ number: 1, merged: true, baseRef: "main", baseRepo: "acme/app" }] };
   test("every listed commit covered: still recorded, saying why", () => {
-    const j = judgePush({ branch: "main", gated: true, forced: false, commits: [covered], listTruncated: true });
+    const j = judgePush({ repo: "acme/app", branch: "main", gated: true, forced: false, commits: [covered], listTruncated: true });
     expect(j).toMatchObject({ record: true, withoutPr: [] });
     expect(j.why).toContain("2,048");
   });
   test("not at the limit: compliant as before", () => {
-    expect(judgePush({ branch: "main", gated: true, forced: false, commits: [covered], listTruncated: false }).record).toBe(false);
+    expect(judgePush({ repo: "acme/app", branch: "main", gated: true, forced: false, commits: [covered], listTruncated: false }).record).toBe(false);
   });
   test("an ungated branch stays ungated", () => {
-    expect(judgePush({ branch: "main", gated: false, forced: false, commits: [covered], listTruncated: true }).record).toBe(false);
+    expect(judgePush({ repo: "acme/app", branch: "main", gated: false, forced: false, commits: [covered], listTruncated: true }).record).toBe(false);
   });
 });

@@ -55,7 +55,7 @@ function reader(answers: Record<string, { number: number; merged: boolean; baseR
       const shas = Object.keys(v).filter((k) => /^c\d+$/.test(k)).map((k) => v[k] as string);
       asked.push(shas);
       const repository: Record<string, unknown> = { nameWithOwner: "acme/p", defaultBranchRef: { name: "main" }, policy: null };
-      shas.forEach((s, i) => (repository[`c${i}`] = { oid: s, associatedPullRequests: { nodes: answers[s] ?? [] } }));
+      shas.forEach((s, i) => (repository[`c${i}`] = { oid: s, associatedPullRequests: { nodes: (answers[s] ?? []).map((p) => ({ ...p, baseRepository: { nameWithOwner: "acme/p" } })) } }));
       return { data: { repository, org: null }, errors: [] };
     },
   } as unknown as GraphqlReader;

@@ -55,8 +55,8 @@ describe("unattributedCommits", () => {
     expect(unattributedCommits(evidence({ commits: [commit({ committer: null })] }))).toEqual([{ oid: HEAD, headline: "Change things", who: ["the committer"] }]);
   });
 
-  test("merge commits are left out, as they are from the contributor rule", () => {
-    expect(unattributedCommits(evidence({ commits: [commit({ authors: [null], committer: null, isMerge: true })] }))).toEqual([]);
+  test("merge commits count too, as they do for the contributor rule", () => {
+    expect(unattributedCommits(evidence({ commits: [commit({ authors: [null], committer: null, isMerge: true })] }))).toEqual([{ oid: HEAD, headline: "Change things", who: ["an author", "the committer"] }]);
   });
 
   test("fully linked commits: none", () => {
