@@ -94,7 +94,7 @@ describe("team and path rules", () => {
 
   test("an accepted emergency relaxes the rules like approvals", () => {
     const p = policy({ ...infra, emergency: { approvals_required: 0 } });
-    const e = evidence({ files: files("infra/a.tf"), pr: { labels: ["emergency"] }, labelHistory: { events: [{ label: "emergency", actor: { login: "lead", isBot: false }, at: "2026-11-20T09:00:00Z" }], truncated: false }, declarer: { login: "lead", canWrite: true, teams: [] } });
+    const e = evidence({ files: files("infra/a.tf"), pr: { labels: ["emergency"] }, labelHistory: { events: [{ label: "emergency", actor: { login: "lead", isBot: false }, at: "2026-11-20T09:00:00Z" }], truncated: false }, declarer: { login: "lead", canWrite: true, teams: [] }, declaredOn: { at: "2026-11-20T09:00:00Z", headSha: HEAD } });
     const v = evaluate(p, e);
     expect(v.emergency).toBe(true);
     expect(rule(e, p, "infrastructure").status).toBe("skipped");
