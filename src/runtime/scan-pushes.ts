@@ -112,6 +112,12 @@ export async function scanPushes(deps: PushScanDeps, repoName: string, window: {
       commits = h.commits;
     } else {
       const w = await walkRefs(deps, repoName, branch, state, b.sha);
+      if (w.moved) {
+        // The branch moved while the scan ran (a push examined meanwhile moved the head on record past
+        // the head listed): not a rewrite. The next run walks it from where it is then.
+        deps.log.info({ repo: repoName, branch }, `${repoName} ${branch} moved while the scan ran: walked by the next scan`);
+        continue;
+      }
       if (w.truncated) summary.truncated.push(`${repoName} ${branch}`);
       if (w.rewrite) rewrites.push({ branch, ...w.rewrite, examined: w.commits.length });
       moves.push({ branch, next: w.next });
@@ -222,6 +228,8 @@ interface RefWalk {
   /** The head on record is unknown to GitHub: the caller reads the branch's window instead. */
   gone: boolean;
   rewrite?: { before: string; after: string };
+  /** The head on record is not in the listed head's history because the branch moved since it was listed. */
+  moved?: boolean;
 }
 
 /**
@@ -244,6 +252,10 @@ async function walkRefs(deps: PushScanDeps, repoName: string, branch: string, st
       const first = await comparePage(deps.octokit, repoName, st.head, today, 1);
       budget--;
       if (!first || first.status === "behind" || first.status === "diverged") {
+        // Before calling it a rewrite (an immutable record): is `today` still the branch's head? A push
+        // examined after the branches were listed moves the head on record past the listed one.
+        const current = (await listBranches(deps.octokit, repoName)).find((x) => x.name === branch)?.sha;
+        if (current !== today) return { commits: [], next: state, truncated: false, gone: false, moved: true };
         rewrite = { before: st.head, after: today };
         if (!first || !first.mergeBase) {
           // GitHub no longer knows the old head (or they share no history): the new line is read by its window, like a first look.
@@ -268,7 +280,12 @@ async function walkRefs(deps: PushScanDeps, repoName: string, branch: string, st
     while (budget > 0) {
       const p = await comparePage(deps.octokit, repoName, walk.stop, walk.target, page);
       budget--;
-      if (!p) throw new Error(`${repoName} ${branch}: GitHub no longer knows ${walk.stop.slice(0, 12)} or ${walk.target.slice(0, 12)} in the middle of a walk`);
+      if (!p) {
+        // GitHub no longer knows the walk's ends (another force push, garbage-collected): start over
+        // from today's head by its window, like a first look, instead of failing every later run.
+        deps.log.warn({ repo: repoName, branch, stop: walk.stop, target: walk.target }, `${repoName} ${branch}: GitHub no longer knows the ends of the walk in progress; today's head is read by the scan's window instead`);
+        return { commits: [], next: { head: today, walk: null }, truncated: false, gone: true };
+      }
       listed.push(...p.commits);
       if (p.commits.length < COMPARE_PAGE_SIZE || page * COMPARE_PAGE_SIZE >= p.totalCommits) {
         done = true;

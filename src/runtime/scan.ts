@@ -211,6 +211,8 @@ async function scanTargetPushes(deps: ScanDeps, store: DirectPushStore, t: ScanT
     } catch (err) {
       const error = redact(err instanceof Error ? err.message : String(err));
       summary.failed.push({ pr: `${repo} (direct pushes)`, error });
+      // Not a complete scan: the last-success metric must not move (its alert fires).
+      summary.failedTargets = (summary.failedTargets ?? 0) + 1;
       deps.log.error({ repo, err: error }, `the scan could not look for direct pushes in ${repo}; the next scan tries again`);
     }
   }

@@ -5,7 +5,7 @@
  * commits without a PR are read again once (after DIRECT_PUSH_RECHECK_MS); one GitHub has linked to
  * a PR merged moments ago, or the merge commit of a merge on record, is the merge scan's.
  */
-import { afterEach, beforeEach, expect, test } from "@jest/globals";
+import { afterEach, beforeEach, describe, expect, test } from "@jest/globals";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -253,4 +253,76 @@ test("a walk over the bound (2,500 commits since the head on record) is kept and
   pages.length = 0;
   expect((await scanPushes(deps, "acme/payments", WINDOW, "scan-3")).commits).toBe(0);
   expect(pages).toEqual([]); // the head on record is today's: no compare at all
+});
+
+/**
+ * The refs walk against the push webhook: the scan lists main at L, then a push to main is examined
+ * and moves the head on record to X (a descendant of L). compare(X...L) answers "behind": that is not
+ * a rewrite, and no force push may be recorded (the record could never be taken back). A branch that
+ * really went back (still at L when read again) is one.
+ */
+describe("a branch that moved while the scan ran is not a force push", () => {
+  const L = "3".repeat(40);
+  const X = "4".repeat(40);
+  function setup(listedAfter: string) {
+    let listings = 0;
+    const octokit = {
+      async request(route: string, p: Record<string, unknown>) {
+        if (route === "GET /repos/{owner}/{repo}/branches") return { data: [{ name: "main", commit: { sha: listings++ === 0 ? L : listedAfter } }] };
+        expect(route).toBe("GET /repos/{owner}/{repo}/compare/{basehead}");
+        // After a rewrite the new line is walked from the merge base (L itself here: nothing new).
+        if (p.basehead === `${L}...${L}`) return { data: { status: "identical", total_commits: 0, merge_base_commit: { sha: L }, commits: [] } };
+        expect(p.basehead).toBe(`${X}...${L}`);
+        return { data: { status: "behind", total_commits: 0, merge_base_commit: { sha: L }, commits: [] } };
+      },
+    };
+    const reader = {
+      reads: 0,
+      async query() {
+        return { data: { repository: { nameWithOwner: "acme/payments", defaultBranchRef: { name: "main" }, policy: null }, org: { policy: null } }, errors: [] };
+      },
+    } as unknown as GraphqlReader;
+    return { octokit, reader };
+  }
+
+  test("moved on (read again, main is past the listed head): nothing recorded, the head on record kept", async () => {
+    const { SqlBranchHeads } = await import("../../src/audit/branch-head.js");
+    const heads = new SqlBranchHeads(store.db);
+    await heads.set("acme/payments", "main", { head: X, walk: null });
+    const { octokit, reader } = setup(X);
+    const s = await scanPushes({ ...quietDeps(reader, []), octokit: octokit as never, heads }, "acme/payments", WINDOW, "scan-race");
+    expect(s.forced).toEqual([]);
+    expect(s.recorded).toEqual([]);
+    expect(await heads.get("acme/payments", "main")).toEqual({ head: X, walk: null });
+  });
+
+  test("really went back (still at the listed head when read again): recorded as a force push found by the scan", async () => {
+    const { SqlBranchHeads } = await import("../../src/audit/branch-head.js");
+    const heads = new SqlBranchHeads(store.db);
+    await heads.set("acme/payments", "main", { head: X, walk: null });
+    const { octokit, reader } = setup(L);
+    const s = await scanPushes({ ...quietDeps(reader, []), octokit: octokit as never, heads }, "acme/payments", WINDOW, "scan-rewind");
+    expect(s.forced.map((f) => [f.branch, f.before, f.after])).toEqual([["main", X, L]]);
+  });
+});
+
+test("a walk whose ends GitHub no longer knows starts over by the window, instead of failing every later run", async () => {
+  const { SqlBranchHeads } = await import("../../src/audit/branch-head.js");
+  const S = "5".repeat(40);
+  const T = "6".repeat(40);
+  const heads = new SqlBranchHeads(store.db);
+  await heads.set("acme/payments", "main", { head: S, walk: { target: T, stop: S, cursor: "3" } });
+  const octokit = {
+    async request(route: string) {
+      if (route === "GET /repos/{owner}/{repo}/branches") return { data: [{ name: "main", commit: { sha: T } }] };
+      throw Object.assign(new Error("Not Found"), { status: 404 });
+    },
+  };
+  const queries: string[] = [];
+  const deps = { ...quietDeps(github(queries), []), octokit: octokit as never, heads };
+  const s = await scanPushes(deps, "acme/payments", WINDOW, "scan-gone");
+  // The window was read instead (the history query), and the head on record is today's.
+  expect(queries.some((q) => q.startsWith("ChangegateHistory") || q.includes("History"))).toBe(true);
+  expect(s.commits).toBeGreaterThan(0);
+  expect(await heads.get("acme/payments", "main")).toEqual({ head: T, walk: null });
 });
