@@ -249,7 +249,8 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
       app.log.error({ err: redactError(err) }, "could not resume unfinished deliveries");
       return 0;
     });
-    const sweepMs = options.resumeSweepMs ?? DEFAULT_RESUME_SWEEP_MS;
+    // The in-memory ledger holds only this process's deliveries (all alive): nothing to sweep.
+    const sweepMs = options.ledger instanceof MemoryDeliveryLedger ? 0 : (options.resumeSweepMs ?? DEFAULT_RESUME_SWEEP_MS);
     if (sweepMs > 0) {
       sweep = setInterval(() => {
         void intake.resume().catch((err: unknown) => app.log.error({ err: redactError(err) }, "could not look for deliveries of a replica that died"));

@@ -67,6 +67,11 @@ export interface DeliveryLedger {
   completeMany?(deliveryIds: string[]): Promise<void>;
   /** Optional: which of these ids some process has claimed (the webhook redelivery skips them). */
   processed?(deliveryIds: string[]): Promise<Set<string>>;
+  /**
+   * Optional: forget a claim that led to nothing (its jobs could not be located: GitHub failed the
+   * delivery, or will), so that GitHub's redelivery of it is processed rather than dropped as a repeat.
+   */
+  release?(deliveryId: string): Promise<void>;
   /** Deliveries with recorded jobs that never completed (oldest first). */
   unfinished(): Promise<{ deliveryId: string; jobs: PendingJob[] }[]>;
 }

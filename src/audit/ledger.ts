@@ -180,6 +180,11 @@ export class StoreDeliveryLedger implements DeliveryLedger {
     );
   }
 
+  /** A claim whose jobs were never located (nothing was queued): removed, so a redelivery is processed. */
+  async release(deliveryId: string): Promise<void> {
+    await this.store.bookkeeping((db) => db.deleteFrom("delivery").where("delivery_id", "=", deliveryId).where("jobs", "is", null).where("completed_at", "is", null).execute());
+  }
+
   async complete(deliveryId: string): Promise<void> {
     const at = this.store.now().toISOString();
     await this.store.bookkeeping((db) => db.updateTable("delivery").set({ completed_at: at }).where("delivery_id", "=", deliveryId).execute());

@@ -24,6 +24,10 @@ export class MemoryDeliveryLedger implements DeliveryLedger {
     return true;
   }
 
+  async release(deliveryId: string): Promise<void> {
+    if (!this.open.has(deliveryId)) this.seen.delete(deliveryId);
+  }
+
   async processed(deliveryIds: string[]): Promise<Set<string>> {
     return new Set(deliveryIds.filter((id) => this.seen.has(id)));
   }

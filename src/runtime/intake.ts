@@ -135,7 +135,16 @@ export class Intake {
           return;
         }
       }
-      await this.dispatch(context.id, await locate());
+      let jobs: EvaluationJob[];
+      try {
+        jobs = await locate();
+      } catch (err) {
+        // GitHub's read failed: Probot answers 500 and GitHub marks the delivery failed. Forget the
+        // claim, so that its redelivery (ours or an operator's) is processed, not dropped as a repeat.
+        await this.options.ledger.release?.(context.id).catch(() => {});
+        throw err;
+      }
+      await this.dispatch(context.id, jobs);
     } catch (err) {
       if (!(err instanceof StoreUnavailable)) throw err;
       await this.storeDown(context, heads, err.cause, n);

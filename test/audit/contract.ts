@@ -279,6 +279,17 @@ export function storeContract(factory: () => StoreFactory): void {
       expect(await new StoreDeliveryLedger(await open()).unfinished()).toEqual([{ deliveryId: "mg-1", jobs: [job] }]);
     });
 
+    test("release forgets a claim that led to nothing, never one with jobs", async () => {
+      const a = new StoreDeliveryLedger(await open());
+      const job = { ref: ref(1), event: "check_run.completed", expectedHead: null, merge: false };
+      expect(await a.claim("r-1")).toBe(true);
+      await a.release("r-1");
+      expect(await a.claim("r-1")).toBe(true); // the redelivery is processed
+      await a.pending("r-1", [job]);
+      await a.release("r-1");
+      expect(await a.claim("r-1")).toBe(false); // jobs queued: still a repeat
+    });
+
     test("claims asked for together are group-committed: one insert, each caller told whether it was first", async () => {
       const store = await open();
       const a = new StoreDeliveryLedger(store);

@@ -103,6 +103,23 @@ describe("store statements per delivery", () => {
     expect(ledger.log).toEqual(["claim d-9", "pending d-9", "claim d-9", "completeMany d-9"]);
   });
 
+  test("a delivery whose lookup failed (GitHub answered it 500) is forgotten: its redelivery is processed, not dropped as a repeat", async () => {
+    const ledger = new MemoryDeliveryLedger();
+    const scheduled: EvaluationJob[] = [];
+    const intake = new Intake({ ledger, laterRetryMs: [], schedule: async (j) => void scheduled.push(j), log: () => undefined });
+    let failing = true;
+    const locate = async () => {
+      if (failing) throw new Error("GitHub answered 502");
+      return [job("d-7")];
+    };
+    await expect(intake.take(context("d-7"), () => [], locate)).rejects.toThrow(/502/);
+    expect(await ledger.processed(["d-7"])).toEqual(new Set());
+    failing = false;
+    await intake.take(context("d-7"), () => [], locate);
+    expect(scheduled.map((j) => j.deliveryId)).toEqual(["d-7"]);
+    expect(intake.duplicates).toBe(0);
+  });
+
   test("the store refusing the combined statement schedules nothing (fail closed, retried later)", async () => {
     const ledger = countingLedger();
     ledger.claimPending = async () => {
