@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 
 SUITES=(
   test/audit/report.test.ts
+  test/audit/sample.test.ts
   test/integration/write-limiter-redis.test.ts
   test/e2e/replicas-redis.test.ts
   test/unit/alerts-promtool.test.ts

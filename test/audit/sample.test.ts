@@ -19,10 +19,14 @@ import { ChainWriter } from "../../src/audit/chain-writer.js";
 import { ChainDirectPush } from "../../src/audit/direct-push.js";
 import { goldenStore } from "./golden.js";
 import { evaluation, merge, tempDir } from "./records.js";
+import { CHROMIUM, requireTool, suiteName } from "../support/tools.js";
 
 declare const document: { scripts: { length: number } };
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+// Chromium: CHROMIUM_PATH, else `chromium` on the PATH. Without it the Chromium part is left out
+// locally, noted at the end of the run with the command that includes it; with CI set it fails.
+const chromiumPath = requireTool(CHROMIUM, suiteName(import.meta.url));
+const describeWithChromium = chromiumPath ? describe : describe.skip;
 const tmp = tempDir("changegate-sample-");
 const DB = join(tmp.dir, "sample.db");
 const ENV = { DATABASE_URL: `sqlite:${DB}` };
@@ -261,16 +265,15 @@ describe("audit report --sample", () => {
   });
 });
 
-describe("each evidence file in headless Chromium, with no network", () => {
+describeWithChromium("each evidence file in headless Chromium, with no network", () => {
   let context: BrowserContext;
   let profile: string;
   const requests: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) return;
     profile = mkdtempSync(join(tmpdir(), "changegate-chromium-"));
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
+      executablePath: chromiumPath!,
       headless: true,
       offline: true,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
@@ -285,8 +288,8 @@ describe("each evidence file in headless Chromium, with no network", () => {
     if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
-  test("Chromium is where CI installs it", () => {
-    expect(existsSync(CHROMIUM)).toBe(true);
+  test("Chromium is where it was found", () => {
+    expect(existsSync(chromiumPath!)).toBe(true);
   });
 
   test("shows the approvers and head SHA that audit export gives for that change; runs nothing, fetches nothing", async () => {
