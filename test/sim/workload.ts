@@ -5,18 +5,10 @@
  */
 import type { GitHubModel, SimCheckRun, SimInstallation, SimPull, SimRepo } from "./model.js";
 import type { World } from "./world.js";
+import { mulberry32 } from "../../src/audit/sample.js";
 
-/** mulberry32: a small seeded PRNG, so a failing burst can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the audit sample's): a small seeded PRNG, so a failing burst can be replayed. */
+export const prng = mulberry32;
 
 export interface BurstOptions {
   prs: number;
