@@ -67,9 +67,12 @@ function latencyRow(name: string, xs: number[]): string {
 function prsOf(w: World, h: SimWebhook): string[] {
   const p = h.payload as Record<string, any>;
   const repo = p.repository?.full_name as string;
-  if (h.name === "pull_request" || h.name === "pull_request_review") return [`${repo}#${p.pull_request.number}`];
-  if (h.name === "check_run" && h.action === "completed" && p.check_run.app.id !== w.appId) return p.check_run.pull_requests.map((x: { number: number }) => `${repo}#${x.number}`);
-  if (h.name === "check_suite" && h.action === "completed" && p.check_suite.app.id !== w.appId) return p.check_suite.pull_requests.map((x: { number: number }) => `${repo}#${x.number}`);
+  if (h.name === "pull_request" || h.name === "pull_request_review")
+    return [`${repo}#${p.pull_request.number}`];
+  if (h.name === "check_run" && h.action === "completed" && p.check_run.app.id !== w.appId)
+    return p.check_run.pull_requests.map((x: { number: number }) => `${repo}#${x.number}`);
+  if (h.name === "check_suite" && h.action === "completed" && p.check_suite.app.id !== w.appId)
+    return p.check_suite.pull_requests.map((x: { number: number }) => `${repo}#${x.number}`);
   if (h.name === "status") return w.model.openPullsWithHead(repo, p.sha).map((x) => `${repo}#${x.number}`);
   return [];
 }
@@ -105,7 +108,11 @@ function latencies(w: World, prs: SimPull[], hooks: SimWebhook[], reqs: SimReque
 }
 
 /** One PR, all evidence in place, then one event: time to the check's final write (and the digest's). */
-async function idleSamples(w: World, n: number, gapMs: number): Promise<{ check: number[]; digest: number[] }> {
+async function idleSamples(
+  w: World,
+  n: number,
+  gapMs: number,
+): Promise<{ check: number[]; digest: number[] }> {
   const org = w.org();
   const { repo } = w.repo({ org });
   const check: number[] = [];
@@ -124,7 +131,12 @@ async function idleSamples(w: World, n: number, gapMs: number): Promise<{ check:
     const sentAt = w.cg.deliveries.find((d) => d.id === hook.id)!.sentAt;
     const run = w.check(pr);
     const comment = w.digest(pr);
-    const commentAt = w.sim.requests.find((r) => r.route === "POST /repos/{owner}/{repo}/issues/{issue_number}/comments" && r.repo === pr.repo && r.path.endsWith(`/issues/${pr.number}/comments`))?.doneAt;
+    const commentAt = w.sim.requests.find(
+      (r) =>
+        r.route === "POST /repos/{owner}/{repo}/issues/{issue_number}/comments" &&
+        r.repo === pr.repo &&
+        r.path.endsWith(`/issues/${pr.number}/comments`),
+    )?.doneAt;
     // The first two warm the installation (token, connections) and are not counted.
     if (i >= 2 && run?.conclusion === "success" && comment && commentAt) {
       check.push(run.history[run.history.length - 1]!.at - sentAt);
@@ -173,16 +185,22 @@ async function runBurst(w: World, b: Burst, gapMs: number, ticketRepos: Set<stri
   await w.settle(600_000);
   const settled = Date.now();
   const reqs = w.sim.since(seq);
-  const evals = w.cg.logs.slice(logFrom).filter((l) => typeof l.msg === "string" && l.msg.startsWith("evaluated "));
-  const wrong = (await Promise.all(b.prs.map((pr) => mismatches(w.model, w.appId, pr, simTickets(w.sim.jira))))).flat();
+  const evals = w.cg.logs
+    .slice(logFrom)
+    .filter((l) => typeof l.msg === "string" && l.msg.startsWith("evaluated "));
+  const wrong = (
+    await Promise.all(b.prs.map((pr) => mismatches(w.model, w.appId, pr, simTickets(w.sim.jira))))
+  ).flat();
   if (wrong.length) console.error(wrong.slice(0, 10));
   const gh = reqs.filter((r) => r.target === "github" && !r.route.includes("access_tokens"));
   const span = (lastAnswer - firstSent) / 1000;
   return {
     prs: b.prs.length,
     webhooks: deliveries.length,
-    acceptedPerSec: deliveries.filter((d) => d.status !== null && d.status >= 200 && d.status < 300).length / span,
-    offeredPerSec: deliveries.length / ((Math.max(...deliveries.map((d) => d.sentAt)) - firstSent) / 1000 || 1),
+    acceptedPerSec:
+      deliveries.filter((d) => d.status !== null && d.status >= 200 && d.status < 300).length / span,
+    offeredPerSec:
+      deliveries.length / ((Math.max(...deliveries.map((d) => d.sentAt)) - firstSent) / 1000 || 1),
     evaluations: evals.length,
     evalsPerSec: evals.length / ((settled - t0) / 1000),
     reads: gh.filter((r) => r.route === "POST /graphql").length,
@@ -193,25 +211,34 @@ async function runBurst(w: World, b: Burst, gapMs: number, ticketRepos: Set<stri
     ticketEvaluations: evals.filter((l) => ticketRepos.has(String(l.repo))).length,
     wrong: wrong.length,
     lat: latencies(w, b.prs, w.model.webhooks.slice(hooksFrom), reqs),
-    simReadMs: gh.filter((r) => r.operation === "ChangegateEvidence" && r.doneAt !== null).map((r) => r.doneAt! - r.at),
+    simReadMs: gh
+      .filter((r) => r.operation === "ChangegateEvidence" && r.doneAt !== null)
+      .map((r) => r.doneAt! - r.at),
     locateReads: gh.filter((r) => r.route === "GET /repos/{owner}/{repo}/pulls").length,
     settleMs: settled - t0,
     deliverySpanMs: lastAnswer - firstSent,
   };
 }
 
-const TICKETS = 'tickets:\n  required: true\n  projects: [OPS]\n  allowed_states: ["Approved", "In Progress"]\n';
+const TICKETS =
+  'tickets:\n  required: true\n  projects: [OPS]\n  allowed_states: ["Approved", "In Progress"]\n';
 
 async function main(): Promise<void> {
   const started = new Date();
   say(`# changegate benchmark`);
   say();
-  say(`${started.toISOString()} · ${cpus()[0]?.model ?? "cpu"} · nproc ${availableParallelism()} · ${mb(totalmem())} RAM · Node ${process.version}${quick ? " · --quick" : ""}`);
+  say(
+    `${started.toISOString()} · ${cpus()[0]?.model ?? "cpu"} · nproc ${availableParallelism()} · ${mb(totalmem())} RAM · Node ${process.version}${quick ? " · --quick" : ""}`,
+  );
   say();
 
   // ---------------------------------------------------------------- 1. idle latency
   const prod = await World.start({ logLevel: "info" });
-  const off = await World.start({ logLevel: "info", jira: "cloud", env: { CHANGEGATE_THROTTLE: "off", ...(process.env.EXP_ENV ? JSON.parse(process.env.EXP_ENV) : {}) } });
+  const off = await World.start({
+    logLevel: "info",
+    jira: "cloud",
+    env: { CHANGEGATE_THROTTLE: "off", ...(process.env.EXP_ENV ? JSON.parse(process.env.EXP_ENV) : {}) },
+  });
   try {
     if (hourOnly) {
       await hourSection();
@@ -232,9 +259,14 @@ async function main(): Promise<void> {
     say(`| process | peak RSS |`);
     say(`| --- | --- |`);
     say(`| production limits (sections 1 and 3) | ${mb(prod.cg.peakRss)} |`);
-    if (!burstOnly) say(`| throttling off, Jira on (sections ${pacedOnly ? "2b" : "1, 2 and 2b"}) | ${mb(off.cg.peakRss)} |`);
+    if (!burstOnly)
+      say(
+        `| throttling off, Jira on (sections ${pacedOnly ? "2b" : "1, 2 and 2b"}) | ${mb(off.cg.peakRss)} |`,
+      );
     say();
-    say(`Command: \`npm run bench${quick ? " -- --quick" : ""}${burstOnly ? " -- --burst-only" : ""}${pacedOnly ? " -- --paced-only" : ""}${sustainedOnly ? " -- --sustained-only" : ""}\`${process.env.CHANGEGATE_E2E_ENTRY ? ` (CHANGEGATE_E2E_ENTRY=${process.env.CHANGEGATE_E2E_ENTRY})` : ""}; ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s.`);
+    say(
+      `Command: \`npm run bench${quick ? " -- --quick" : ""}${burstOnly ? " -- --burst-only" : ""}${pacedOnly ? " -- --paced-only" : ""}${sustainedOnly ? " -- --sustained-only" : ""}\`${process.env.CHANGEGATE_E2E_ENTRY ? ` (CHANGEGATE_E2E_ENTRY=${process.env.CHANGEGATE_E2E_ENTRY})` : ""}; ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s.`,
+    );
   } finally {
     await prod.stop();
     await off.stop();
@@ -259,13 +291,18 @@ async function idleAndSustained(prod: World, off: World): Promise<void> {
     // ---------------------------------------------------------------- 2. sustained throughput
     const nPrs = quick ? 40 : 200;
     const nOrgs = quick ? 4 : 10;
-    say(`## 2. Sustained load, throttling off: ${nPrs} PRs in ${nOrgs} installations (half the repositories require Jira tickets)`);
+    say(
+      `## 2. Sustained load, throttling off: ${nPrs} PRs in ${nOrgs} installations (half the repositories require Jira tickets)`,
+    );
     say();
-    say(`| round gap | webhooks | offered/s | accepted/s | evaluations | evaluations/s | latency p50 / p95 / p99 | GitHub reads/eval | writes/eval | max reads, writes in one eval | REST PR lookups (locate) | Jira req/eval (ticket PRs) | PRs wrong at the end | settle | simulator's own read time p50 / p95 |`);
+    say(
+      `| round gap | webhooks | offered/s | accepted/s | evaluations | evaluations/s | latency p50 / p95 / p99 | GitHub reads/eval | writes/eval | max reads, writes in one eval | REST PR lookups (locate) | Jira req/eval (ticket PRs) | PRs wrong at the end | settle | simulator's own read time p50 / p95 |`,
+    );
     say(`| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
     for (const [k, gap] of (quick ? [200] : [1000, 400, 150]).entries()) {
       const ticketRepos = new Set<string>();
-      for (let i = 0; i < nPrs; i++) off.sim.jira.setIssue(`OPS-${k * 10000 + i + 1}`, i % 5 === 0 ? "To Do" : "In Progress");
+      for (let i = 0; i < nPrs; i++)
+        off.sim.jira.setIssue(`OPS-${k * 10000 + i + 1}`, i % 5 === 0 ? "To Do" : "In Progress");
       const b = burst(off, {
         prs: nPrs,
         orgs: nOrgs,
@@ -284,7 +321,6 @@ async function idleAndSustained(prod: World, off: World): Promise<void> {
       );
     }
     say();
-
   }
 }
 
@@ -324,9 +360,17 @@ async function burstSection(prod: World): Promise<void> {
     const settledAt = Date.now();
     const wrongAtEnd = (await Promise.all(b.prs.map((pr) => mismatches(prod.model, prod.appId, pr)))).flat();
     const reqs = prod.sim.since(seq);
-    const writes = reqs.filter((r) => r.target === "github" && r.method !== "GET" && r.route !== "POST /graphql" && !r.route.includes("access_tokens"));
+    const writes = reqs.filter(
+      (r) =>
+        r.target === "github" &&
+        r.method !== "GET" &&
+        r.route !== "POST /graphql" &&
+        !r.route.includes("access_tokens"),
+    );
     const reads = reqs.filter((r) => r.route === "POST /graphql").length;
-    const evals = prod.cg.logs.slice(logFrom).filter((l) => typeof l.msg === "string" && l.msg.startsWith("evaluated "));
+    const evals = prod.cg.logs
+      .slice(logFrom)
+      .filter((l) => typeof l.msg === "string" && l.msg.startsWith("evaluated "));
     // Every evaluation, including those superseded before they wrote (their writes dropped).
     const finished = prod.cg.logs.slice(logFrom).filter((l) => l.msg === "evaluation finished");
     const firstSent = Math.min(...prod.cg.deliveries.filter((d) => d.sentAt >= t0).map((d) => d.sentAt));
@@ -334,7 +378,9 @@ async function burstSection(prod: World): Promise<void> {
     const checksCorrectAfter = (checksCorrectAt || settledAt) - firstSent;
     // Probot's throttling spaces writes 1 s apart per installation, and content-creating writes (a new
     // comment) 3 s apart: the least time the writes can take.
-    const created = writes.filter((r) => r.route === "POST /repos/{owner}/{repo}/issues/{issue_number}/comments").length;
+    const created = writes.filter(
+      (r) => r.route === "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",
+    ).length;
     // Issue 14's floors: 1 s × the writes needed (a check per PR; a check and a digest per PR), and
     // 0.75 s × new comments (80 per minute).
     const checksFloor = bigN * 1000;
@@ -344,15 +390,33 @@ async function burstSection(prod: World): Promise<void> {
     const lat = latencies(prod, b.prs, prod.model.webhooks.slice(hooksFrom), reqs);
     say(`| figure | value |`);
     say(`| --- | --- |`);
-    say(`| events (person/CI actions) | ${b.actions} (${f1(b.actions / bigN)} per PR); ${prod.cg.deliveries.filter((d) => d.sentAt >= t0).length} webhooks, played over ${((playedAt - t0) / 1000).toFixed(1)} s |`);
-    say(`| evaluations | ${finished.length}, of which ${evals.length} published (${reads} reads: ${f2(reads / finished.length)} per evaluation) |`);
-    say(`| writes made | ${writes.length} (${f2(writes.length / evals.length)} per published evaluation; ${writes.filter((r) => r.route.includes("check-runs")).length} check-run writes, ${writes.filter((r) => r.route.includes("comments")).length} comment writes of which ${created} new digests) |`);
-    say(`| time until every PR's final check was correct | ${(checksCorrectAfter / 1000).toFixed(1)} s → ratio ${f2(checksCorrectAfter / checksFloor)} to its floor, 1 s × ${bigN} checks (${(checksFloor / 1000).toFixed(0)} s) |`);
-    say(`| time until every PR's check and digest were correct | ${(correctAfter / 1000).toFixed(1)} s → ratio ${f2(correctAfter / issueFloor)} to its floor, max(1 s × 2 per PR, 0.75 s × 1 new comment per PR) (${(issueFloor / 1000).toFixed(0)} s) |`);
-    say(`| floor of the writes changegate made: max(1 s × ${writes.length}, 0.75 s × ${created} new comments) | ${(madeFloor / 1000).toFixed(0)} s → ratio ${f2(correctAfter / madeFloor)} |`);
-    say(`| gaps between consecutive writes (min / p50) | ${ms(Math.min(...writeGaps))} / ${ms(pct(writeGaps, 50))} |`);
-    say(`| writes refused by the simulator's enforced limits (80/min, 500/h, early after retry-after) | ${prod.sim.writeLimits.violations.length} |`);
-    say(`| per-PR latency, last event → final check (p50 / p95 / p99) | ${ms(pct(lat, 50))} / ${ms(pct(lat, 95))} / ${ms(pct(lat, 99))} |`);
+    say(
+      `| events (person/CI actions) | ${b.actions} (${f1(b.actions / bigN)} per PR); ${prod.cg.deliveries.filter((d) => d.sentAt >= t0).length} webhooks, played over ${((playedAt - t0) / 1000).toFixed(1)} s |`,
+    );
+    say(
+      `| evaluations | ${finished.length}, of which ${evals.length} published (${reads} reads: ${f2(reads / finished.length)} per evaluation) |`,
+    );
+    say(
+      `| writes made | ${writes.length} (${f2(writes.length / evals.length)} per published evaluation; ${writes.filter((r) => r.route.includes("check-runs")).length} check-run writes, ${writes.filter((r) => r.route.includes("comments")).length} comment writes of which ${created} new digests) |`,
+    );
+    say(
+      `| time until every PR's final check was correct | ${(checksCorrectAfter / 1000).toFixed(1)} s → ratio ${f2(checksCorrectAfter / checksFloor)} to its floor, 1 s × ${bigN} checks (${(checksFloor / 1000).toFixed(0)} s) |`,
+    );
+    say(
+      `| time until every PR's check and digest were correct | ${(correctAfter / 1000).toFixed(1)} s → ratio ${f2(correctAfter / issueFloor)} to its floor, max(1 s × 2 per PR, 0.75 s × 1 new comment per PR) (${(issueFloor / 1000).toFixed(0)} s) |`,
+    );
+    say(
+      `| floor of the writes changegate made: max(1 s × ${writes.length}, 0.75 s × ${created} new comments) | ${(madeFloor / 1000).toFixed(0)} s → ratio ${f2(correctAfter / madeFloor)} |`,
+    );
+    say(
+      `| gaps between consecutive writes (min / p50) | ${ms(Math.min(...writeGaps))} / ${ms(pct(writeGaps, 50))} |`,
+    );
+    say(
+      `| writes refused by the simulator's enforced limits (80/min, 500/h, early after retry-after) | ${prod.sim.writeLimits.violations.length} |`,
+    );
+    say(
+      `| per-PR latency, last event → final check (p50 / p95 / p99) | ${ms(pct(lat, 50))} / ${ms(pct(lat, 95))} / ${ms(pct(lat, 99))} |`,
+    );
     say(`| PRs wrong at the end | ${wrongAtEnd.length} of ${bigN} |`);
     say();
     await secondaryMidBurst(prod);
@@ -367,20 +431,40 @@ async function secondaryMidBurst(prod: World): Promise<void> {
   const installationId = b.installations[0]!.id;
   const seq = prod.sim.lastSeq;
   const violationsBefore = prod.sim.writeLimits.violations.length;
-  const fault = prod.sim.fault({ route: "POST /repos/{owner}/{repo}/issues/{issue_number}/comments", installationId, kind: "secondary", retryAfterSeconds: retryAfter, after: Math.floor(n / 3), times: 1 });
+  const fault = prod.sim.fault({
+    route: "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",
+    installationId,
+    kind: "secondary",
+    retryAfterSeconds: retryAfter,
+    after: Math.floor(n / 3),
+    times: 1,
+  });
   await play(b, 50);
   await prod.settle(900_000);
   const wrong = (await Promise.all(b.prs.map((pr) => mismatches(prod.model, prod.appId, pr)))).flat();
-  const writes = prod.sim.since(seq, (r) => r.target === "github" && r.installationId === installationId && r.method !== "GET" && r.route !== "POST /graphql");
+  const writes = prod.sim.since(
+    seq,
+    (r) =>
+      r.target === "github" &&
+      r.installationId === installationId &&
+      r.method !== "GET" &&
+      r.route !== "POST /graphql",
+  );
   const limited = writes.findIndex((r) => r.fault === "secondary");
   const nextGap = limited >= 0 && writes[limited + 1] ? writes[limited + 1]!.at - writes[limited]!.at : NaN;
-  say(`## 3b. ${n} PRs in one installation, a secondary-limit answer (retry-after ${retryAfter} s) injected mid-burst`);
+  say(
+    `## 3b. ${n} PRs in one installation, a secondary-limit answer (retry-after ${retryAfter} s) injected mid-burst`,
+  );
   say();
   say(`| figure | value |`);
   say(`| --- | --- |`);
   say(`| secondary-limit answers injected | ${fault.hits} |`);
-  say(`| next write of the installation after it | ${ms(nextGap)} later (retry-after ${retryAfter * 1000} ms) |`);
-  say(`| writes refused for coming early or over a window | ${prod.sim.writeLimits.violations.length - violationsBefore} |`);
+  say(
+    `| next write of the installation after it | ${ms(nextGap)} later (retry-after ${retryAfter * 1000} ms) |`,
+  );
+  say(
+    `| writes refused for coming early or over a window | ${prod.sim.writeLimits.violations.length - violationsBefore} |`,
+  );
   say(`| PRs wrong at the end (a lost write would leave one wrong) | ${wrong.length} of ${n} |`);
   say();
 }
@@ -392,7 +476,20 @@ async function secondaryMidBurst(prod: World): Promise<void> {
  * that started after changegate had answered it (so it saw the event): changegate's own time, the
  * simulator's answers included.
  */
-async function paced(w: World, b: Burst, rate: number): Promise<{ sent: number; acceptedPerSec: number; offeredPerSec: number; evalsPerSec: number; lat: number[]; wrong: number; settleMs: number; durations: number[] }> {
+async function paced(
+  w: World,
+  b: Burst,
+  rate: number,
+): Promise<{
+  sent: number;
+  acceptedPerSec: number;
+  offeredPerSec: number;
+  evalsPerSec: number;
+  lat: number[];
+  wrong: number;
+  settleMs: number;
+  durations: number[];
+}> {
   const steps = b.rounds.flat();
   const seqFrom = w.sim.lastSeq;
   const logFrom = w.cg.logs.length;
@@ -427,22 +524,74 @@ async function paced(w: World, b: Burst, rate: number): Promise<{ sent: number; 
   {
     const reqs = w.sim.since(seqFrom).filter((r) => r.target === "github" && r.doneAt !== null);
     const reads = reqs.filter((r) => r.route === "POST /graphql").map((r) => r.doneAt! - r.at);
-    const writes = reqs.filter((r) => r.method !== "GET" && r.route !== "POST /graphql").map((r) => r.doneAt! - r.at);
-    const jira = w.sim.since(seqFrom).filter((r) => r.target === "jira" && r.doneAt !== null).map((r) => r.doneAt! - r.at);
+    const writes = reqs
+      .filter((r) => r.method !== "GET" && r.route !== "POST /graphql")
+      .map((r) => r.doneAt! - r.at);
+    const jira = w.sim
+      .since(seqFrom)
+      .filter((r) => r.target === "jira" && r.doneAt !== null)
+      .map((r) => r.doneAt! - r.at);
     const created = new Map<number, number>();
-    for (const r of reqs) if (r.method === "POST" && (r.route.endsWith("/check-runs") || r.route.endsWith("/comments")) && r.status !== null && r.status < 300) created.set(r.installationId!, (created.get(r.installationId!) ?? 0) + 1);
-    console.error(`rate ${rate}: creations per installation ${JSON.stringify([...created.values()])}; violations ${JSON.stringify(w.sim.writeLimits.violations.slice(-5))} total ${w.sim.writeLimits.violations.length}`);
-    console.error(`rate ${rate}: sim graphql p50/p95 ${pct(reads, 50)}/${pct(reads, 95)} ms (${reads.length}); writes ${pct(writes, 50)}/${pct(writes, 95)} (${writes.length}); jira ${pct(jira, 50)}/${pct(jira, 95)} (${jira.length}); bench cpu user+sys ${((cpuBench.user + cpuBench.system) / 1e6).toFixed(1)} s`);
+    for (const r of reqs)
+      if (
+        r.method === "POST" &&
+        (r.route.endsWith("/check-runs") || r.route.endsWith("/comments")) &&
+        r.status !== null &&
+        r.status < 300
+      )
+        created.set(r.installationId!, (created.get(r.installationId!) ?? 0) + 1);
+    console.error(
+      `rate ${rate}: creations per installation ${JSON.stringify([...created.values()])}; violations ${JSON.stringify(w.sim.writeLimits.violations.slice(-5))} total ${w.sim.writeLimits.violations.length}`,
+    );
+    console.error(
+      `rate ${rate}: sim graphql p50/p95 ${pct(reads, 50)}/${pct(reads, 95)} ms (${reads.length}); writes ${pct(writes, 50)}/${pct(writes, 95)} (${writes.length}); jira ${pct(jira, 50)}/${pct(jira, 95)} (${jira.length}); bench cpu user+sys ${((cpuBench.user + cpuBench.system) / 1e6).toFixed(1)} s`,
+    );
   }
-  if (process.env.BENCH_DUMP) (await import("node:fs")).writeFileSync(`/tmp/paced-cg-${rate}.jsonl`, w.cg.logs.slice(logFrom).map((l) => JSON.stringify(l)).join("\n"));
-  const wrong = (await Promise.all(b.prs.map((pr) => mismatches(w.model, w.appId, pr, simTickets(w.sim.jira))))).flat();
+  if (process.env.BENCH_DUMP)
+    (await import("node:fs")).writeFileSync(
+      `/tmp/paced-cg-${rate}.jsonl`,
+      w.cg.logs
+        .slice(logFrom)
+        .map((l) => JSON.stringify(l))
+        .join("\n"),
+    );
+  const wrong = (
+    await Promise.all(b.prs.map((pr) => mismatches(w.model, w.appId, pr, simTickets(w.sim.jira))))
+  ).flat();
   if (wrong.length) console.error(wrong.slice(0, 10));
   if (wrong.length && process.env.BENCH_DUMP) {
     const orgs = new Set(wrong.map((x) => x.pr.split("/")[0]));
-    const lines = w.cg.logs.slice(logFrom).filter((l) => l.level >= 40 || [...orgs].some((o) => JSON.stringify(l).includes(o!)));
-    (await import("node:fs")).writeFileSync("/tmp/bench-wrong-logs.json", lines.map((l) => JSON.stringify(l)).join("\n"));
-    const inst = new Set(w.sim.since(seqFrom).filter((r) => r.target === "github" && r.installationId !== null && r.status === 403).map((r) => r.installationId));
-    (await import("node:fs")).writeFileSync("/tmp/bench-wrong-reqs.json", JSON.stringify({ violations: w.sim.writeLimits.violations, reqs: w.sim.since(seqFrom).filter((r) => inst.has(r.installationId)).map((r) => ({ at: r.at, route: r.route, method: r.method, status: r.status, op: r.operation, inst: r.installationId, fault: r.fault })) }));
+    const lines = w.cg.logs
+      .slice(logFrom)
+      .filter((l) => l.level >= 40 || [...orgs].some((o) => JSON.stringify(l).includes(o!)));
+    (await import("node:fs")).writeFileSync(
+      "/tmp/bench-wrong-logs.json",
+      lines.map((l) => JSON.stringify(l)).join("\n"),
+    );
+    const inst = new Set(
+      w.sim
+        .since(seqFrom)
+        .filter((r) => r.target === "github" && r.installationId !== null && r.status === 403)
+        .map((r) => r.installationId),
+    );
+    (await import("node:fs")).writeFileSync(
+      "/tmp/bench-wrong-reqs.json",
+      JSON.stringify({
+        violations: w.sim.writeLimits.violations,
+        reqs: w.sim
+          .since(seqFrom)
+          .filter((r) => inst.has(r.installationId))
+          .map((r) => ({
+            at: r.at,
+            route: r.route,
+            method: r.method,
+            status: r.status,
+            op: r.operation,
+            inst: r.installationId,
+            fault: r.fault,
+          })),
+      }),
+    );
   }
   const evals = w.cg.logs.slice(logFrom).filter((l) => l.msg === "evaluation finished");
   // An evaluation carries the delivery id of the newest request it serves (coalesced requests keep
@@ -467,16 +616,23 @@ async function paced(w: World, b: Burst, rate: number): Promise<{ sent: number; 
       const ends = (byPr.get(k) ?? []).filter((x) => x.served >= d.sentAt).map((x) => x.end);
       if (ends.length) {
         lat.push(Math.min(...ends) - d.sentAt);
-        if (process.env.BENCH_DUMP) latDump.push({ t: d.sentAt - firstSent, name: `${h.name}.${h.action ?? ""}`, lat: Math.min(...ends) - d.sentAt });
+        if (process.env.BENCH_DUMP)
+          latDump.push({
+            t: d.sentAt - firstSent,
+            name: `${h.name}.${h.action ?? ""}`,
+            lat: Math.min(...ends) - d.sentAt,
+          });
       }
     }
   }
-  if (process.env.BENCH_DUMP) (await import("node:fs")).writeFileSync(`/tmp/paced-lat-${rate}.json`, JSON.stringify(latDump));
+  if (process.env.BENCH_DUMP)
+    (await import("node:fs")).writeFileSync(`/tmp/paced-lat-${rate}.json`, JSON.stringify(latDump));
   const span = (lastAnswer - firstSent) / 1000;
   return {
     sent: deliveries.length,
     offeredPerSec: deliveries.length / ((lastSent - firstSent) / 1000 || 1),
-    acceptedPerSec: deliveries.filter((d) => d.status !== null && d.status >= 200 && d.status < 300).length / span,
+    acceptedPerSec:
+      deliveries.filter((d) => d.status !== null && d.status >= 200 && d.status < 300).length / span,
     evalsPerSec: evals.length / ((Date.now() - firstSent) / 1000),
     lat,
     wrong: wrong.length,
@@ -487,25 +643,37 @@ async function paced(w: World, b: Burst, rate: number): Promise<{ sent: number; 
 
 async function pacedSection(off: World): Promise<void> {
   const nPrs = quick ? 40 : 200;
-  const paces = process.env.BENCH_PACES ? process.env.BENCH_PACES.split(",").map(Number) : quick ? [100] : [100, 200, 300];
-  say(`## 2b. Webhooks at a steady pace, throttling off: ${nPrs} PRs in 10 installations, their ~${nPrs * 11} webhooks sent on a clock`);
+  const paces = process.env.BENCH_PACES
+    ? process.env.BENCH_PACES.split(",").map(Number)
+    : quick
+      ? [100]
+      : [100, 200, 300];
+  say(
+    `## 2b. Webhooks at a steady pace, throttling off: ${nPrs} PRs in 10 installations, their ~${nPrs * 11} webhooks sent on a clock`,
+  );
   say();
-  say(`| pace | webhooks | offered/s | accepted/s | evaluations/s | added latency p50 / p95 / p99 (webhook sent → end of the evaluation that saw it) | evaluation's own duration p50 / p95 | PRs wrong at the end | idle again after the last webhook |`);
+  say(
+    `| pace | webhooks | offered/s | accepted/s | evaluations/s | added latency p50 / p95 / p99 (webhook sent → end of the evaluation that saw it) | evaluation's own duration p50 / p95 | PRs wrong at the end | idle again after the last webhook |`,
+  );
   say(`| --- | --- | --- | --- | --- | --- | --- | --- | --- |`);
   for (const [k, rate] of paces.entries()) {
-    for (let i = 0; i < nPrs; i++) off.sim.jira.setIssue(`OPS-${50000 + k * 10000 + i + 1}`, i % 5 === 0 ? "To Do" : "In Progress");
+    for (let i = 0; i < nPrs; i++)
+      off.sim.jira.setIssue(`OPS-${50000 + k * 10000 + i + 1}`, i % 5 === 0 ? "To Do" : "In Progress");
     const b = burst(off, {
       prs: nPrs,
       orgs: quick ? 4 : 10,
       reposPerOrg: 2,
       seed: 300 + k,
       policies: [TICKETS, null],
-      titlePrefix: (i, repo) => (repo.files.has(".github/changegate.yml") ? `OPS-${50000 + k * 10000 + i + 1} ` : ""),
+      titlePrefix: (i, repo) =>
+        repo.files.has(".github/changegate.yml") ? `OPS-${50000 + k * 10000 + i + 1} ` : "",
     });
     const lastSentBefore = off.cg.deliveries.length;
     const r = await paced(off, b, rate);
     const lastSent = Math.max(...off.cg.deliveries.slice(lastSentBefore).map((d) => d.sentAt));
-    say(`| ${rate}/s | ${r.sent} | ${f1(r.offeredPerSec)} | ${f1(r.acceptedPerSec)} | ${f1(r.evalsPerSec)} | ${ms(pct(r.lat, 50))} / ${ms(pct(r.lat, 95))} / ${ms(pct(r.lat, 99))} (${r.lat.length} webhooks) | ${ms(pct(r.durations, 50))} / ${ms(pct(r.durations, 95))} | ${r.wrong} of ${nPrs} | ${((r.settleMs - (lastSent - Math.min(...off.cg.deliveries.slice(lastSentBefore).map((d) => d.sentAt)))) / 1000).toFixed(1)} s |`);
+    say(
+      `| ${rate}/s | ${r.sent} | ${f1(r.offeredPerSec)} | ${f1(r.acceptedPerSec)} | ${f1(r.evalsPerSec)} | ${ms(pct(r.lat, 50))} / ${ms(pct(r.lat, 95))} / ${ms(pct(r.lat, 99))} (${r.lat.length} webhooks) | ${ms(pct(r.durations, 50))} / ${ms(pct(r.durations, 95))} | ${r.wrong} of ${nPrs} | ${((r.settleMs - (lastSent - Math.min(...off.cg.deliveries.slice(lastSentBefore).map((d) => d.sentAt)))) / 1000).toFixed(1)} s |`,
+    );
   }
   say();
 }
@@ -524,14 +692,25 @@ async function hourSection(): Promise<void> {
   const w = await World.start({
     logLevel: "info",
     sim: { writeLimits: { perMinute: 80, minuteMs: 1000, perHour, hourMs } },
-    env: { CHANGEGATE_WRITE_LIMITS: JSON.stringify({ perMinute: 80, minuteMs: 2000, perHour, hourMs: hourMs + 1000, checkReserve: reserve, minGapMs: 17 }) },
+    env: {
+      CHANGEGATE_WRITE_LIMITS: JSON.stringify({
+        perMinute: 80,
+        minuteMs: 2000,
+        perHour,
+        hourMs: hourMs + 1000,
+        checkReserve: reserve,
+        minGapMs: 17,
+      }),
+    },
   });
   try {
     const org = w.org();
     const repos = [w.repo({ org, name: "h0" }).repo, w.repo({ org, name: "h1" }).repo];
     const seq = w.sim.lastSeq;
     const t0 = Date.now();
-    const prs = Array.from({ length: n }, (_, i) => w.model.openPullRequest(repos[i % 2]!, { author: "dev" }));
+    const prs = Array.from({ length: n }, (_, i) =>
+      w.model.openPullRequest(repos[i % 2]!, { author: "dev" }),
+    );
     let checksAt = 0;
     let done = false;
     const watcher = (async () => {
@@ -545,7 +724,13 @@ async function hourSection(): Promise<void> {
     done = true;
     await watcher;
     const wrong = (await Promise.all(prs.map((pr) => mismatches(w.model, w.appId, pr)))).flat();
-    const creations = w.sim.since(seq, (r) => r.method === "POST" && (r.route === "POST /repos/{owner}/{repo}/check-runs" || r.route === "POST /repos/{owner}/{repo}/issues/{issue_number}/comments"));
+    const creations = w.sim.since(
+      seq,
+      (r) =>
+        r.method === "POST" &&
+        (r.route === "POST /repos/{owner}/{repo}/check-runs" ||
+          r.route === "POST /repos/{owner}/{repo}/issues/{issue_number}/comments"),
+    );
     let maxInHour = 0;
     for (let a = 0, b = 0; b < creations.length; b++) {
       while (creations[b]!.at - creations[a]!.at >= hourMs) a++;
@@ -556,15 +741,25 @@ async function hourSection(): Promise<void> {
     const lastCheck = Math.max(...checks.map((r) => r.at));
     const waited = digests.filter((r) => r.at > lastCheck).length;
     const warned = w.cg.logs.filter((l) => /near GitHub's hourly cap/.test(String(l.msg))).length;
-    say(`## 3c. The 600-write hour: ${n} new PRs in one installation (${n} check runs + ${n} digests = ${2 * n} creations against ${perHour} an hour), clock 60× faster`);
+    say(
+      `## 3c. The 600-write hour: ${n} new PRs in one installation (${n} check runs + ${n} digests = ${2 * n} creations against ${perHour} an hour), clock 60× faster`,
+    );
     say();
     say(`| figure | value |`);
     say(`| --- | --- |`);
-    say(`| creations made (check runs / digests) | ${creations.length} (${checks.length} / ${digests.length}) |`);
-    say(`| most creations in any rolling "hour" (60 s), as GitHub saw them | ${maxInHour} (cap ${perHour}) |`);
+    say(
+      `| creations made (check runs / digests) | ${creations.length} (${checks.length} / ${digests.length}) |`,
+    );
+    say(
+      `| most creations in any rolling "hour" (60 s), as GitHub saw them | ${maxInHour} (cap ${perHour}) |`,
+    );
     say(`| refused by the simulator's enforced limits | ${w.sim.writeLimits.violations.length} |`);
-    say(`| every check correct after | ${((checksAt - t0) / 1000).toFixed(1)} s ("minutes": ${((checksAt - t0) / 1000).toFixed(1)}) |`);
-    say(`| digests created after the last check run (they waited for the "hour" to turn over) | ${waited} of ${digests.length} |`);
+    say(
+      `| every check correct after | ${((checksAt - t0) / 1000).toFixed(1)} s ("minutes": ${((checksAt - t0) / 1000).toFixed(1)}) |`,
+    );
+    say(
+      `| digests created after the last check run (they waited for the "hour" to turn over) | ${waited} of ${digests.length} |`,
+    );
     say(`| every check and digest correct after | ${((Date.now() - t0) / 1000).toFixed(1)} s |`);
     say(`| "near GitHub's hourly cap" warnings logged | ${warned} |`);
     say(`| PRs wrong at the end | ${wrong.length} of ${n} |`);
@@ -584,14 +779,21 @@ async function fairSection(): Promise<void> {
   const busyPrs = quick ? 12 : 40;
   const quietPrs = 5;
   const retryAfter = 3;
-  const w = await World.start({ logLevel: "info", env: { CHANGEGATE_THROTTLE: "off", MAX_CONCURRENT_EVALUATIONS: "4" } });
+  const w = await World.start({
+    logLevel: "info",
+    env: { CHANGEGATE_THROTTLE: "off", MAX_CONCURRENT_EVALUATIONS: "4" },
+  });
   /** Open `n` PRs in `repo` at once; resolves with each one's open → completed check latency (ms). */
-  const openAndTime = async (repo: Parameters<typeof w.model.openPullRequest>[0], n: number): Promise<number[]> => {
+  const openAndTime = async (
+    repo: Parameters<typeof w.model.openPullRequest>[0],
+    n: number,
+  ): Promise<number[]> => {
     const t0 = Date.now();
     const prs = Array.from({ length: n }, () => w.model.openPullRequest(repo, { author: "dev" }));
     const at = new Map<number, number>();
     while (at.size < prs.length && Date.now() - t0 < 600_000) {
-      for (const pr of prs) if (!at.has(pr.number) && w.check(pr)?.status === "completed") at.set(pr.number, Date.now() - t0);
+      for (const pr of prs)
+        if (!at.has(pr.number) && w.check(pr)?.status === "completed") at.set(pr.number, Date.now() - t0);
       await sleep(20);
     }
     return prs.map((pr) => at.get(pr.number) ?? NaN);
@@ -605,21 +807,37 @@ async function fairSection(): Promise<void> {
     await w.settle(600_000);
     const alone = await openAndTime(quiet.repo, quietPrs);
     await w.settle(600_000);
-    const fault = w.sim.fault({ route: "POST /graphql", installationId: busy.installation.id, kind: "secondary", retryAfterSeconds: retryAfter, times: busyPrs });
+    const fault = w.sim.fault({
+      route: "POST /graphql",
+      installationId: busy.installation.id,
+      kind: "secondary",
+      retryAfterSeconds: retryAfter,
+      times: busyPrs,
+    });
     const busyDone = openAndTime(busy.repo, busyPrs);
     await sleep(300);
     const beside = await openAndTime(quiet.repo, quietPrs);
     const busyLat = await busyDone;
     await w.settle(600_000);
-    say(`## 5. Fairness: ${busyPrs} PRs of one installation whose reads meet secondary limits (retry-after ${retryAfter} s), ${quietPrs} of another, MAX_CONCURRENT_EVALUATIONS=4`);
+    say(
+      `## 5. Fairness: ${busyPrs} PRs of one installation whose reads meet secondary limits (retry-after ${retryAfter} s), ${quietPrs} of another, MAX_CONCURRENT_EVALUATIONS=4`,
+    );
     say();
     say(`| figure | PRs | p50 | p95 | max |`);
     say(`| --- | --- | --- | --- | --- |`);
-    say(`| quiet installation alone: open → completed check | ${alone.length} | ${ms(pct(alone, 50))} | ${ms(pct(alone, 95))} | ${ms(Math.max(...alone))} |`);
-    say(`| quiet installation beside the busy one | ${beside.length} | ${ms(pct(beside, 50))} | ${ms(pct(beside, 95))} | ${ms(Math.max(...beside))} |`);
-    say(`| busy installation (its reads paused) | ${busyLat.length} | ${ms(pct(busyLat, 50))} | ${ms(pct(busyLat, 95))} | ${ms(Math.max(...busyLat))} |`);
+    say(
+      `| quiet installation alone: open → completed check | ${alone.length} | ${ms(pct(alone, 50))} | ${ms(pct(alone, 95))} | ${ms(Math.max(...alone))} |`,
+    );
+    say(
+      `| quiet installation beside the busy one | ${beside.length} | ${ms(pct(beside, 50))} | ${ms(pct(beside, 95))} | ${ms(Math.max(...beside))} |`,
+    );
+    say(
+      `| busy installation (its reads paused) | ${busyLat.length} | ${ms(pct(busyLat, 50))} | ${ms(pct(busyLat, 95))} | ${ms(Math.max(...busyLat))} |`,
+    );
     say();
-    say(`Secondary-limit answers given to the busy installation: ${fault.hits}. Quiet p95 beside / alone: ${f2(pct(beside, 95) / pct(alone, 95))}× (target ≤ 2×).`);
+    say(
+      `Secondary-limit answers given to the busy installation: ${fault.hits}. Quiet p95 beside / alone: ${f2(pct(beside, 95) / pct(alone, 95))}× (target ≤ 2×).`,
+    );
     say();
   } finally {
     await w.stop();

@@ -21,7 +21,15 @@ import { redactError } from "./report/redact.js";
 import "./runtime/secrets.js"; // the environment's secret values are redacted by default
 import { MemoryDeliveryLedger, type DeliveryLedger } from "./runtime/dedupe.js";
 import { Intake } from "./runtime/intake.js";
-import { coalesceJobs, jobKey, newJob, type EvaluationJob, type EvaluationOutcome, type JobRequest, type PipelineDeps } from "./runtime/job.js";
+import {
+  coalesceJobs,
+  jobKey,
+  newJob,
+  type EvaluationJob,
+  type EvaluationOutcome,
+  type JobRequest,
+  type PipelineDeps,
+} from "./runtime/job.js";
 import { reportStoreFailure, runEvaluation } from "./runtime/pipeline.js";
 import { InProcessPrLock, isPrLockTimeout, type PrLock } from "./runtime/pr-lock.js";
 import { reconcile } from "./runtime/reconcile.js";
@@ -179,17 +187,32 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   const schedule = (job: EvaluationJob) => scheduler.request(jobKey(job), job);
   const request = (job: JobRequest) => schedule(newJob(job));
   const teams = new TeamCache();
-  const deps = pipelineDeps(options, () => probot!, locator, schedule, options.metrics, teams, (key) => scheduler.pending(key));
+  const deps = pipelineDeps(
+    options,
+    () => probot!,
+    locator,
+    schedule,
+    options.metrics,
+    teams,
+    (key) => scheduler.pending(key),
+  );
   /** One job, holding the PR lock. A lock timeout means another replica has the PR: try later. */
   async function runJob(key: string, job: EvaluationJob, slot: SlotControl): Promise<void> {
     // A merge group: judged from the store (no PR lock: it publishes on the group's own head).
     if (job.kind === "group") {
-      await runGroupJob({ ...pacedDeps(options.writes, options.metrics, deps)(), laterRetryMs: options.laterRetryMs }, job);
+      await runGroupJob(
+        { ...pacedDeps(options.writes, options.metrics, deps)(), laterRetryMs: options.laterRetryMs },
+        job,
+      );
       return;
     }
     let outcome: EvaluationOutcome;
     try {
-      outcome = await options.prLock.withPrLock(key, () => observeEvaluation(observer, job, () => runEvaluation({ ...deps(), publishing: slot, pause: slot.pause }, job)));
+      outcome = await options.prLock.withPrLock(key, () =>
+        observeEvaluation(observer, job, () =>
+          runEvaluation({ ...deps(), publishing: slot, pause: slot.pause }, job),
+        ),
+      );
     } catch (err) {
       if (isPrLockTimeout(err)) {
         probot?.log.warn({ pr: key }, err.message);
@@ -211,11 +234,22 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     maxRunning: options.maxConcurrentEvaluations ?? DEFAULT_MAX_CONCURRENT_EVALUATIONS,
     // Fair shares: while several installations wait, a freed slot goes to the one holding the fewest.
     share: (_key, job) => String(job.ref.installationId),
-    onError: (key, err) => probot?.log.error({ err: redactError(err), pr: key }, "evaluation crashed outside the pipeline"),
+    onError: (key, err) =>
+      probot?.log.error({ err: redactError(err), pr: key }, "evaluation crashed outside the pipeline"),
   });
-  const intake = new Intake({ ledger: options.ledger, laterRetryMs: options.laterRetryMs, schedule, log: () => probot?.log });
+  const intake = new Intake({
+    ledger: options.ledger,
+    laterRetryMs: options.laterRetryMs,
+    schedule,
+    log: () => probot?.log,
+  });
   const pushes = new Set<Promise<unknown>>();
-  const stats = () => ({ ...scheduler.stats, active: scheduler.stats.active + pushes.size, deliveries: intake.deliveries, duplicates: intake.duplicates });
+  const stats = () => ({
+    ...scheduler.stats,
+    active: scheduler.stats.active + pushes.size,
+    deliveries: intake.deliveries,
+    duplicates: intake.duplicates,
+  });
   options.metrics.setSource("evaluations_in_flight", () => scheduler.active);
   options.metrics.setSource("evaluations_queued", () => scheduler.queued);
   options.metrics.setReadiness(async () => (await options.readiness.probe()).ready);
@@ -226,13 +260,22 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     if (!options.appId) app.log.warn("APP_ID is not set: changegate cannot tell its own check runs from CI");
     // Every write outside an evaluation (the merge group's check, a direct push's bypass issue entry,
     // the overdue timer's check and issue entry, the scheduled scan's) goes through the same write scheduler.
-    subscribe(app, { appId: options.appId, intake, locator, mergeGroups: true, push: pushHandler(app, options, pacedDeps(options.writes, options.metrics, deps), pushes) });
+    subscribe(app, {
+      appId: options.appId,
+      intake,
+      locator,
+      mergeGroups: true,
+      push: pushHandler(app, options, pacedDeps(options.writes, options.metrics, deps), pushes),
+    });
     subscribeTeams(app, { intake, teams }); // approvals.rules: a team changed, its PRs are judged again
     registerRoute(app, addHandler, healthRoute(stats));
     app.onAny((context) => options.metrics.webhook(context.name));
-    options.readiness.add("credentials", () => appCredentials(app, options.appId), { cacheMs: CREDENTIALS_CHECK_CACHE_MS });
+    options.readiness.add("credentials", () => appCredentials(app, options.appId), {
+      cacheMs: CREDENTIALS_CHECK_CACHE_MS,
+    });
     registerRoute(app, addHandler, readyRoute(options.readiness));
-    if (options.metricsOnWebhookPort !== false) registerRoute(app, addHandler, metricsRoute(options.metrics, options.metricsToken));
+    if (options.metricsOnWebhookPort !== false)
+      registerRoute(app, addHandler, metricsRoute(options.metrics, options.metricsToken));
     recheck = startJira(app, addHandler, options.jira, request);
     if (options.afterMerge) {
       const store = options.afterMerge;
@@ -250,10 +293,15 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
       return 0;
     });
     // The in-memory ledger holds only this process's deliveries (all alive): nothing to sweep.
-    const sweepMs = options.ledger instanceof MemoryDeliveryLedger ? 0 : (options.resumeSweepMs ?? DEFAULT_RESUME_SWEEP_MS);
+    const sweepMs =
+      options.ledger instanceof MemoryDeliveryLedger ? 0 : (options.resumeSweepMs ?? DEFAULT_RESUME_SWEEP_MS);
     if (sweepMs > 0) {
       sweep = setInterval(() => {
-        void intake.resume().catch((err: unknown) => app.log.error({ err: redactError(err) }, "could not look for deliveries of a replica that died"));
+        void intake
+          .resume()
+          .catch((err: unknown) =>
+            app.log.error({ err: redactError(err) }, "could not look for deliveries of a replica that died"),
+          );
       }, sweepMs);
       sweep.unref();
     }
@@ -263,7 +311,22 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
         locator.heads.set(ref, head);
         void schedule(newJob({ ref, deliveryId: `reconcile-${randomUUID()}`, event: "reconcile" }));
       };
-      auditScan = startAuditScan({ app, scan: options.auditScan, appId: options.appId, recorder: options.recorder, ledger: options.ledger, tickets: options.tickets, reader: options.reader, evaluate, directPushes: options.directPush ?? null, recheckMs: options.directPushRecheckMs, sleep: options.sleep, branchHeads: options.branchHeads ?? null, metrics: options.metrics, pace: pacedFor(options.writes, options.metrics) });
+      auditScan = startAuditScan({
+        app,
+        scan: options.auditScan,
+        appId: options.appId,
+        recorder: options.recorder,
+        ledger: options.ledger,
+        tickets: options.tickets,
+        reader: options.reader,
+        evaluate,
+        directPushes: options.directPush ?? null,
+        recheckMs: options.directPushRecheckMs,
+        sleep: options.sleep,
+        branchHeads: options.branchHeads ?? null,
+        metrics: options.metrics,
+        pace: pacedFor(options.writes, options.metrics),
+      });
     }
     options.metrics.scanEnabled.set(options.auditScan ? 1 : 0);
   };
@@ -325,20 +388,36 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
 }
 
 /** `octokitFor` with every write of the Octokit it gives paced by the write scheduler (unchanged without one). */
-function pacedOctokitFor<O>(writes: WriteScheduler | null, metrics: Metrics, octokitFor: (id: number) => Promise<O>): (id: number) => Promise<O> {
+function pacedOctokitFor<O>(
+  writes: WriteScheduler | null,
+  metrics: Metrics,
+  octokitFor: (id: number) => Promise<O>,
+): (id: number) => Promise<O> {
   if (!writes) return octokitFor;
   return async (id) =>
-    pacedOctokit(writes, id, (await octokitFor(id)) as unknown as InstallationOctokit, (client) => instrumentOctokit(client as unknown as HookableOctokit, metrics, id)) as unknown as O;
+    pacedOctokit(writes, id, (await octokitFor(id)) as unknown as InstallationOctokit, (client) =>
+      instrumentOctokit(client as unknown as HookableOctokit, metrics, id),
+    ) as unknown as O;
 }
 
 /** One installation's Octokit with its writes paced (the scheduled scan's targets); undefined without a scheduler. */
-function pacedFor(writes: WriteScheduler | null, metrics: Metrics): ((id: number, octokit: unknown) => unknown) | undefined {
+function pacedFor(
+  writes: WriteScheduler | null,
+  metrics: Metrics,
+): ((id: number, octokit: unknown) => unknown) | undefined {
   if (!writes) return undefined;
-  return (id, octokit) => pacedOctokit(writes, id, octokit as InstallationOctokit, (client) => instrumentOctokit(client as unknown as HookableOctokit, metrics, id));
+  return (id, octokit) =>
+    pacedOctokit(writes, id, octokit as InstallationOctokit, (client) =>
+      instrumentOctokit(client as unknown as HookableOctokit, metrics, id),
+    );
 }
 
 /** The pipeline's deps with `octokitFor` paced (the merge group and push handlers). */
-function pacedDeps(writes: WriteScheduler | null, metrics: Metrics, deps: () => PipelineDeps): () => PipelineDeps {
+function pacedDeps(
+  writes: WriteScheduler | null,
+  metrics: Metrics,
+  deps: () => PipelineDeps,
+): () => PipelineDeps {
   return () => {
     const d = deps();
     return { ...d, octokitFor: pacedOctokitFor(writes, metrics, (id) => d.octokitFor(id)) };
@@ -363,12 +442,14 @@ function pipelineDeps(
   // retro job's writes (the bypass issue entry, the retro-review check, the digest's after-merge
   // sections) are never dropped: a newer evaluation of a merged PR publishes nothing.
   const writerFor = writes
-    ? (job: EvaluationJob, octokit: unknown) => scheduledWriter(
+    ? (job: EvaluationJob, octokit: unknown) =>
+        scheduledWriter(
           writes,
           job.ref.installationId,
           octokit as InstallationOctokit,
           job.kind === "evaluate" ? () => pendingOf(prKey(job.ref))?.kind === "evaluate" : null,
-          (client) => instrumentOctokit(client as unknown as HookableOctokit, metrics, job.ref.installationId),
+          (client) =>
+            instrumentOctokit(client as unknown as HookableOctokit, metrics, job.ref.installationId),
         )
     : undefined;
   const digestIds = new BoundedMap<string, number>(50_000);
@@ -398,7 +479,13 @@ function pipelineDeps(
       }
       return (await held.octokit) as never;
     },
-    readerFor: (id, octokit, pause) => createReader(id, octokit as never, { ...options.reader, clients: readClients, pause, instrument: (client) => instrumentOctokit(client as HookableOctokit, metrics, id) }),
+    readerFor: (id, octokit, pause) =>
+      createReader(id, octokit as never, {
+        ...options.reader,
+        clients: readClients,
+        pause,
+        instrument: (client) => instrumentOctokit(client as HookableOctokit, metrics, id),
+      }),
     writerFor,
     tickets: options.tickets,
     teams,
@@ -410,7 +497,9 @@ function pipelineDeps(
     lastSeen,
     requestEvaluation: (ref, headSha, reason) => {
       locator.heads.set(ref, headSha);
-      void schedule(newJob({ ref, deliveryId: `shared-head-${randomUUID()}`, event: reason, expectedHead: headSha }));
+      void schedule(
+        newJob({ ref, deliveryId: `shared-head-${randomUUID()}`, event: reason, expectedHead: headSha }),
+      );
     },
     retryLater: (job, delayMs) => {
       setTimeout(() => void schedule(job), delayMs).unref();
@@ -427,14 +516,34 @@ function pipelineDeps(
  * GitHub has its answer: it may wait DIRECT_PUSH_RECHECK_MS for GitHub to link a merge commit to its
  * PR, far longer than a webhook may take. `pushes` holds the ones running (health's active count, idle()).
  */
-function pushHandler(app: Probot, options: ChangegateOptions, deps: () => PipelineDeps, pushes: Set<Promise<unknown>>): ((id: string, payload: unknown) => void) | undefined {
+function pushHandler(
+  app: Probot,
+  options: ChangegateOptions,
+  deps: () => PipelineDeps,
+  pushes: Set<Promise<unknown>>,
+): ((id: string, payload: unknown) => void) | undefined {
   const store = options.directPush;
   if (!store) return undefined;
   return (id, payload) => {
-    const running = handlePush({ ...deps(), store, log: app.log, onDirectPush: () => options.metrics.bypass(), recheckMs: options.directPushRecheckMs, sleep: options.sleep, ...(options.branchHeads ? { heads: options.branchHeads } : {}) }, id, payload).catch((err: unknown) => {
+    const running = handlePush(
+      {
+        ...deps(),
+        store,
+        log: app.log,
+        onDirectPush: () => options.metrics.bypass(),
+        recheckMs: options.directPushRecheckMs,
+        sleep: options.sleep,
+        ...(options.branchHeads ? { heads: options.branchHeads } : {}),
+      },
+      id,
+      payload,
+    ).catch((err: unknown) => {
       // GitHub already has its answer: the error counter (and its alert) is what makes this seen.
       options.metrics.evaluated("error", null);
-      app.log.error({ err: redactError(err), delivery: id }, "a push could not be examined; the audit scan finds it later");
+      app.log.error(
+        { err: redactError(err), delivery: id },
+        "a push could not be examined; the audit scan finds it later",
+      );
     });
     pushes.add(running);
     void running.finally(() => pushes.delete(running));
@@ -468,7 +577,11 @@ function startJira(
 }
 
 /** Evaluate every installation's open PRs (events missed while down). */
-function reconcileAll(app: Probot, locator: Locator, schedule: (job: EvaluationJob) => Promise<void>): Promise<unknown> {
+function reconcileAll(
+  app: Probot,
+  locator: Locator,
+  schedule: (job: EvaluationJob) => Promise<void>,
+): Promise<unknown> {
   return reconcile({
     app: () => app.auth() as never,
     installation: (id) => app.auth(id) as never,

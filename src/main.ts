@@ -21,11 +21,22 @@ import { fetchWithTimeout } from "./github/http.js";
 import { createChangegate } from "./index.js";
 import { createJiraTicketService } from "./jira/client.js";
 import { describeJiraConfig, jiraConfigFromEnv, type JiraConfig } from "./jira/env.js";
-import { JIRA_WEBHOOK_PATH, jiraPreflight, MAX_JIRA_WEBHOOK_BYTES, scrubSecretQuery } from "./jira/webhook.js";
+import {
+  JIRA_WEBHOOK_PATH,
+  jiraPreflight,
+  MAX_JIRA_WEBHOOK_BYTES,
+  scrubSecretQuery,
+} from "./jira/webhook.js";
 import { redact } from "./report/redact.js";
 import { secretValues } from "./runtime/secrets.js";
 import { boundedErrSerializer, boundLogLine } from "./runtime/log-bounds.js";
-import { httpLimitsFromEnv, limitRequestBodies, MAX_IN_FLIGHT_BODY_BYTES, MAX_REQUEST_BODY_BYTES, onFirstListen } from "./runtime/body-limit.js";
+import {
+  httpLimitsFromEnv,
+  limitRequestBodies,
+  MAX_IN_FLIGHT_BODY_BYTES,
+  MAX_REQUEST_BODY_BYTES,
+  onFirstListen,
+} from "./runtime/body-limit.js";
 import { webhookSecretProblem } from "./runtime/startup-checks.js";
 import { Metrics } from "./runtime/metrics.js";
 import { Readiness, storeCheck } from "./runtime/readiness.js";
@@ -36,7 +47,12 @@ import { DEFAULT_DIRECT_PUSH_RECHECK_MS, directPushRecheckFromEnv } from "./runt
 import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, maxConcurrentEvaluationsFromEnv } from "./runtime/scheduler.js";
 import { createProcessWrites, type ProcessWrites } from "./runtime/writes.js";
 import { startCheckpointsFromEnv } from "./runtime/checkpoint-schedule.js";
-import { metricsPortFromEnv, metricsRoute, OPEN_METRICS_WARNING, startMetricsServer } from "./server/metrics.js";
+import {
+  metricsPortFromEnv,
+  metricsRoute,
+  OPEN_METRICS_WARNING,
+  startMetricsServer,
+} from "./server/metrics.js";
 import { pacedOctokit, type InstallationOctokit } from "./github/scheduled-writer.js";
 import type { OctokitLike } from "./github/types.js";
 import { openAppStore } from "./audit/roles.js";
@@ -99,7 +115,8 @@ const Octokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
     ? { enabled: false }
     : {
         ...(options.throttle as object),
-        onSecondaryRateLimit: (_retryAfter: number, _opts: unknown, _octokit: unknown, retryCount: number) => retryCount < 2,
+        onSecondaryRateLimit: (_retryAfter: number, _opts: unknown, _octokit: unknown, retryCount: number) =>
+          retryCount < 2,
       },
 }));
 
@@ -141,7 +158,9 @@ const tickets = jira ? createJiraTicketService(jira, { onExchange: (status) => m
 let store: AuditStore;
 try {
   // DATABASE_OWNER_URL set: migrations run as the owner role, the app as DATABASE_URL's restricted role.
-  store = await openAppStore(process.env, (url, o) => openStore(url, { ...o, onError: (e) => log.error({ err: redact(e.message) }, "audit store error") }));
+  store = await openAppStore(process.env, (url, o) =>
+    openStore(url, { ...o, onError: (e) => log.error({ err: redact(e.message) }, "audit store error") }),
+  );
 } catch (err) {
   log.fatal(redact((err as Error).message));
   process.exit(1);
@@ -157,7 +176,10 @@ try {
   await fatal((err as Error).message);
 }
 if (!process.env.APP_ID) scanIntervalMs = null;
-else if (scanIntervalMs === null) log.warn("the audit scan is off (AUDIT_SCAN_INTERVAL=0): merges and pushes whose webhooks are lost are not found until `changegate audit scan` is run");
+else if (scanIntervalMs === null)
+  log.warn(
+    "the audit scan is off (AUDIT_SCAN_INTERVAL=0): merges and pushes whose webhooks are lost are not found until `changegate audit scan` is run",
+  );
 const ledger = new StoreDeliveryLedger(store);
 const branchHeads = new SqlBranchHeads(store.db);
 let maxConcurrentEvaluations = DEFAULT_MAX_CONCURRENT_EVALUATIONS;
@@ -221,7 +243,16 @@ if (metricsPort === null && !process.env.METRICS_TOKEN) log.warn(OPEN_METRICS_WA
 let checkpoints: { stop(): void } | null = null;
 try {
   const scheduler = writes?.scheduler;
-  checkpoints = startCheckpointsFromEnv(store, process.env, log, { ledger, metrics, ...(scheduler ? { pace: (id: number, octokit: OctokitLike) => pacedOctokit(scheduler, id, octokit as InstallationOctokit) } : {}) });
+  checkpoints = startCheckpointsFromEnv(store, process.env, log, {
+    ledger,
+    metrics,
+    ...(scheduler
+      ? {
+          pace: (id: number, octokit: OctokitLike) =>
+            pacedOctokit(scheduler, id, octokit as InstallationOctokit),
+        }
+      : {}),
+  });
 } catch (err) {
   await fatal(redact((err as Error).message));
 }
@@ -244,16 +275,24 @@ const changegate = createChangegate({
   transitions: jira ? new JiraTransitioner(jira) : null,
   overdueIntervalMs,
   metricsOnWebhookPort: metricsPort === null,
-  redelivery: redeliveryIntervalMs > 0 ? { intervalMs: redeliveryIntervalMs, lease: new StoreLease(store, LEASE_NAME, leaseHolder()) } : null,
+  redelivery:
+    redeliveryIntervalMs > 0
+      ? { intervalMs: redeliveryIntervalMs, lease: new StoreLease(store, LEASE_NAME, leaseHolder()) }
+      : null,
 });
 let metricsServer: { port: number; close(): Promise<void> } | null = null;
 if (metricsPort !== null) {
   try {
-    metricsServer = await startMetricsServer(metricsRoute(metrics, process.env.METRICS_TOKEN || undefined), metricsPort);
+    metricsServer = await startMetricsServer(
+      metricsRoute(metrics, process.env.METRICS_TOKEN || undefined),
+      metricsPort,
+    );
   } catch (err) {
     await fatal(`METRICS_PORT=${metricsPort}: cannot listen: ${(err as Error).message}`);
   }
-  log.info(`GET /metrics on port ${metricsPort} only${process.env.METRICS_TOKEN ? " (METRICS_TOKEN required)" : ""}`);
+  log.info(
+    `GET /metrics on port ${metricsPort} only${process.env.METRICS_TOKEN ? " (METRICS_TOKEN required)" : ""}`,
+  );
 }
 // Probot's run() creates and starts its HTTP server without handing it out. Just before that
 // server listens: look at WEBHOOK_SECRET again (run() has now read .env), and put the request body
@@ -265,22 +304,43 @@ const beforeListen = onFirstListen((http) => {
   // The Jira route (registered only with its secret): its secret checked before its body is read,
   // its body read under the same in-flight budget as every other.
   const jiraSecret = jira?.webhookSecret;
-  const routes = jiraSecret ? [{ path: JIRA_WEBHOOK_PATH, maxBytes: MAX_JIRA_WEBHOOK_BYTES, preflight: jiraPreflight(jiraSecret, log.child({ name: "jira-webhook" })) }] : [];
-  limitRequestBodies(http, { maxBytes: MAX_REQUEST_BODY_BYTES, maxInFlightBytes: MAX_IN_FLIGHT_BODY_BYTES, ...httpLimits, routes, log: httpLog });
+  const routes = jiraSecret
+    ? [
+        {
+          path: JIRA_WEBHOOK_PATH,
+          maxBytes: MAX_JIRA_WEBHOOK_BYTES,
+          preflight: jiraPreflight(jiraSecret, log.child({ name: "jira-webhook" })),
+        },
+      ]
+    : [];
+  limitRequestBodies(http, {
+    maxBytes: MAX_REQUEST_BODY_BYTES,
+    maxInFlightBytes: MAX_IN_FLIGHT_BODY_BYTES,
+    ...httpLimits,
+    routes,
+    log: httpLog,
+  });
 });
 // smee.io for local development (setup page, WEBHOOK_PROXY_URL): a devDependency, said once if missing.
 const smee = wantsWebhookProxy(process.env) ? await loadSmeeClient() : { SmeeClient: null, problem: null };
 if (smee.problem) log.warn(smee.problem);
 let server: Awaited<ReturnType<typeof run>>;
 try {
-  server = await run(changegate.appFn, { Octokit: Octokit as typeof ProbotOctokit, log, ...(smee.SmeeClient ? { SmeeClient: smee.SmeeClient as never } : {}) });
+  server = await run(changegate.appFn, {
+    Octokit: Octokit as typeof ProbotOctokit,
+    log,
+    ...(smee.SmeeClient ? { SmeeClient: smee.SmeeClient as never } : {}),
+  });
 } catch (err) {
   await fatal(redact((err as Error).message));
   throw err; // not reached
 } finally {
   beforeListen.restore();
 }
-if (beforeListen.calls !== 1) await fatal("could not put the request body limit in front of Probot's HTTP server; changegate is not starting");
+if (beforeListen.calls !== 1)
+  await fatal(
+    "could not put the request body limit in front of Probot's HTTP server; changegate is not starting",
+  );
 // The server listens now: a redelivery GitHub sends at once finds it.
 changegate.startRedelivery();
 

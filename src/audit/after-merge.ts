@@ -104,51 +104,80 @@ export class ChainAfterMerge implements AfterMergeStore {
   }
 
   async recordRetroReview(rec: RetroReviewRecord): Promise<AfterMergeReceipt> {
-    return this.appendOnce(rec.ref, rec.headSha, ["retro_review"], "retro_review", rec.at, rec.deliveryId, rec.lateMs > 0 ? "reviewed_late" : "reviewed", {
-      type: "retro_review",
-      at: rec.at,
-      repo: `${rec.ref.owner}/${rec.ref.repo}`,
-      number: rec.ref.number,
-      installationId: rec.ref.installationId,
-      headSha: rec.headSha,
-      reviewedBy: rec.by,
-      reviewedAt: rec.reviewedAt,
-      via: rec.via,
-      url: rec.url,
-      ...(rec.commentId !== undefined ? { commentId: rec.commentId, commentCreatedAt: rec.reviewedAt } : {}),
-      dueAt: rec.dueAt,
-      lateMs: rec.lateMs,
-      changegateVersion: this.version,
-    });
+    return this.appendOnce(
+      rec.ref,
+      rec.headSha,
+      ["retro_review"],
+      "retro_review",
+      rec.at,
+      rec.deliveryId,
+      rec.lateMs > 0 ? "reviewed_late" : "reviewed",
+      {
+        type: "retro_review",
+        at: rec.at,
+        repo: `${rec.ref.owner}/${rec.ref.repo}`,
+        number: rec.ref.number,
+        installationId: rec.ref.installationId,
+        headSha: rec.headSha,
+        reviewedBy: rec.by,
+        reviewedAt: rec.reviewedAt,
+        via: rec.via,
+        url: rec.url,
+        ...(rec.commentId !== undefined
+          ? { commentId: rec.commentId, commentCreatedAt: rec.reviewedAt }
+          : {}),
+        dueAt: rec.dueAt,
+        lateMs: rec.lateMs,
+        changegateVersion: this.version,
+      },
+    );
   }
 
   async recordOverdue(rec: OverdueRecord): Promise<AfterMergeReceipt> {
-    return this.appendOnce(rec.ref, rec.headSha, RETRO_KINDS, "retro_overdue", rec.at, "overdue-check", "overdue", {
-      type: "retro_overdue",
-      at: rec.at,
-      repo: `${rec.ref.owner}/${rec.ref.repo}`,
-      number: rec.ref.number,
-      installationId: rec.ref.installationId,
-      headSha: rec.headSha,
-      dueAt: rec.dueAt,
-      lateMs: rec.lateMs,
-      changegateVersion: this.version,
-    });
+    return this.appendOnce(
+      rec.ref,
+      rec.headSha,
+      RETRO_KINDS,
+      "retro_overdue",
+      rec.at,
+      "overdue-check",
+      "overdue",
+      {
+        type: "retro_overdue",
+        at: rec.at,
+        repo: `${rec.ref.owner}/${rec.ref.repo}`,
+        number: rec.ref.number,
+        installationId: rec.ref.installationId,
+        headSha: rec.headSha,
+        dueAt: rec.dueAt,
+        lateMs: rec.lateMs,
+        changegateVersion: this.version,
+      },
+    );
   }
 
   async recordTransitions(rec: TransitionRecord): Promise<AfterMergeReceipt> {
     const failed = rec.results.some((r) => r.result === "failed");
-    return this.appendOnce(rec.ref, rec.headSha, ["ticket_transition"], "ticket_transition", rec.at, rec.deliveryId, failed ? "failed" : "moved", {
-      type: "ticket_transition",
-      at: rec.at,
-      repo: `${rec.ref.owner}/${rec.ref.repo}`,
-      number: rec.ref.number,
-      installationId: rec.ref.installationId,
-      headSha: rec.headSha,
-      target: rec.target,
-      results: rec.results.map((r) => ({ ...r })),
-      changegateVersion: this.version,
-    });
+    return this.appendOnce(
+      rec.ref,
+      rec.headSha,
+      ["ticket_transition"],
+      "ticket_transition",
+      rec.at,
+      rec.deliveryId,
+      failed ? "failed" : "moved",
+      {
+        type: "ticket_transition",
+        at: rec.at,
+        repo: `${rec.ref.owner}/${rec.ref.repo}`,
+        number: rec.ref.number,
+        installationId: rec.ref.installationId,
+        headSha: rec.headSha,
+        target: rec.target,
+        results: rec.results.map((r) => ({ ...r })),
+        changegateVersion: this.version,
+      },
+    );
   }
 
   async openOverdueCount(now: Date): Promise<number> {
@@ -163,7 +192,15 @@ export class ChainAfterMerge implements AfterMergeStore {
   private async dueWithout(kinds: AfterMergeKind[], now: Date, limit: number): Promise<MergeOnRecord[]> {
     const rows = await this.db
       .selectFrom("audit_record as m")
-      .select(["m.chain", "m.seq", "m.payload", "m.installation_id", "m.pr_number", "m.head_sha", "m.merged_at"])
+      .select([
+        "m.chain",
+        "m.seq",
+        "m.payload",
+        "m.installation_id",
+        "m.pr_number",
+        "m.head_sha",
+        "m.merged_at",
+      ])
       .where("m.kind", "=", "merge")
       .where("m.payload", "like", '%"retroReview":{%')
       .where(({ not, exists, selectFrom }) =>
@@ -248,7 +285,10 @@ export class ChainAfterMerge implements AfterMergeStore {
 }
 
 /** The records made about `merge` (a merge row) after it: for the export's after-merge columns. */
-export async function afterMergeRows(db: Db, merge: { chain: string; pr_number: number; installation_id: number; head_sha: string }): Promise<AuditRow[]> {
+export async function afterMergeRows(
+  db: Db,
+  merge: { chain: string; pr_number: number; installation_id: number; head_sha: string },
+): Promise<AuditRow[]> {
   const rows = await db
     .selectFrom("audit_record")
     .selectAll()
@@ -301,7 +341,12 @@ async function mergeOnRecordIn(db: Db, ref: PrRef, headSha: string): Promise<Mer
   return m;
 }
 
-function toMerge(row: { chain: string; seq: number; payload: string; merged_at: string | null }): MergeOnRecord | null {
+function toMerge(row: {
+  chain: string;
+  seq: number;
+  payload: string;
+  merged_at: string | null;
+}): MergeOnRecord | null {
   let p: MergePayload;
   try {
     p = JSON.parse(row.payload) as MergePayload;

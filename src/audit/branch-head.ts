@@ -40,9 +40,17 @@ export class SqlBranchHeads implements BranchHeadStore {
   ) {}
 
   async get(repo: string, branch: string): Promise<BranchHead | null> {
-    const row = await this.db.selectFrom("branch_head").selectAll().where("repo_key", "=", repo.toLowerCase()).where("branch", "=", branch).executeTakeFirst();
+    const row = await this.db
+      .selectFrom("branch_head")
+      .selectAll()
+      .where("repo_key", "=", repo.toLowerCase())
+      .where("branch", "=", branch)
+      .executeTakeFirst();
     if (!row || !SHA.test(row.head_sha)) return null;
-    const walk = row.walk_target && row.walk_stop && SHA.test(row.walk_target) && SHA.test(row.walk_stop) ? { target: row.walk_target, stop: row.walk_stop, cursor: row.walk_cursor } : null;
+    const walk =
+      row.walk_target && row.walk_stop && SHA.test(row.walk_target) && SHA.test(row.walk_stop)
+        ? { target: row.walk_target, stop: row.walk_stop, cursor: row.walk_cursor }
+        : null;
     return { head: row.head_sha, walk };
   }
 

@@ -12,8 +12,22 @@ import { isBypass } from "../policy/merge.js";
 import type { AuditStore } from "./database.js";
 import { canonicalJson, GENESIS_HASH, recordHash, type HashedColumns } from "./hash.js";
 import type { AuditDatabase } from "./migrations.js";
-import { chainOf, evaluationPayload, mergeGroupPayload, mergePayload, normaliseTime, type StandingVerdict } from "./payload.js";
-import type { EvaluationRecord, MergeGroupRecord, MergeRecord, OwnVerdict, Recorder, RepoRef } from "./recorder.js";
+import {
+  chainOf,
+  evaluationPayload,
+  mergeGroupPayload,
+  mergePayload,
+  normaliseTime,
+  type StandingVerdict,
+} from "./payload.js";
+import type {
+  EvaluationRecord,
+  MergeGroupRecord,
+  MergeRecord,
+  OwnVerdict,
+  Recorder,
+  RepoRef,
+} from "./recorder.js";
 import { closePr, indexEvaluation } from "./ticket-index.js";
 import { changegateVersion } from "./version.js";
 
@@ -177,7 +191,13 @@ export class ChainWriter implements Recorder {
       .execute();
     for (const r of rows) {
       if (out.has(r.pr_number)) continue;
-      const p = JSON.parse(r.payload) as { base?: string; gated?: boolean | null; emergency?: boolean; error?: string | null; verdict?: { title?: string } | null };
+      const p = JSON.parse(r.payload) as {
+        base?: string;
+        gated?: boolean | null;
+        emergency?: boolean;
+        error?: string | null;
+        verdict?: { title?: string } | null;
+      };
       out.set(r.pr_number, {
         number: r.pr_number,
         headSha,
@@ -236,7 +256,12 @@ export class ChainWriter implements Recorder {
         .executeTakeFirst();
       const columns = await prepare(tx);
       if (columns === null) return null as R;
-      const row: HashedColumns = { ...columns, chain, seq: (last?.seq ?? 0) + 1, prev_hash: last?.hash ?? GENESIS_HASH };
+      const row: HashedColumns = {
+        ...columns,
+        chain,
+        seq: (last?.seq ?? 0) + 1,
+        prev_hash: last?.hash ?? GENESIS_HASH,
+      };
       const hash = recordHash(row);
       await tx
         .insertInto("audit_record")
@@ -244,7 +269,10 @@ export class ChainWriter implements Recorder {
         .execute();
       const updatedAt = this.store.now().toISOString();
       // The head log is insert-only (migration 0006): one row per record, the highest seq is the head.
-      await tx.insertInto("audit_chain").values({ chain, seq: row.seq, hash, updated_at: updatedAt }).execute();
+      await tx
+        .insertInto("audit_chain")
+        .values({ chain, seq: row.seq, hash, updated_at: updatedAt })
+        .execute();
       if (after) await after(tx);
       return { chain, seq: row.seq, hash, id: `${chain}@${row.seq}` } as R;
     });
@@ -252,7 +280,11 @@ export class ChainWriter implements Recorder {
 }
 
 /** ChainWriter.declaredOn on a store's database (also `changegate check`, which opens the store read-only). */
-export async function declaredOnIn(db: Kysely<AuditDatabase>, ref: PrRef, labelledAt: string): Promise<string | null> {
+export async function declaredOnIn(
+  db: Kysely<AuditDatabase>,
+  ref: PrRef,
+  labelledAt: string,
+): Promise<string | null> {
   // A GitHub timestamp: nothing in it can act as a LIKE wildcard; anything else is not looked up.
   if (!/^[0-9][0-9T:.+-]{9,40}Z?$/.test(labelledAt)) return null;
   const rows = await db
@@ -268,7 +300,8 @@ export async function declaredOnIn(db: Kysely<AuditDatabase>, ref: PrRef, labell
     .execute();
   for (const r of rows) {
     const p = JSON.parse(r.payload) as { emergencyDeclaredAt?: unknown; emergencyDeclaredOn?: unknown };
-    if (p.emergencyDeclaredAt === labelledAt && typeof p.emergencyDeclaredOn === "string") return p.emergencyDeclaredOn;
+    if (p.emergencyDeclaredAt === labelledAt && typeof p.emergencyDeclaredOn === "string")
+      return p.emergencyDeclaredOn;
   }
   return null;
 }

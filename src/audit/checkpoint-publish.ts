@@ -8,7 +8,16 @@ import { appendFile, readFile, stat } from "node:fs/promises";
 import { AuditReader } from "./reader.js";
 import type { AuditStore } from "./database.js";
 import { checkpointStatement } from "./checkpoint-verify.js";
-import { checkpointLine, MAX_CHECKPOINT_LOG_BYTES, parseCheckpointTexts, signatureValid, signCheckpoint, type ParsedLog, type SignedCheckpoint, type SigningKey } from "./checkpoint.js";
+import {
+  checkpointLine,
+  MAX_CHECKPOINT_LOG_BYTES,
+  parseCheckpointTexts,
+  signatureValid,
+  signCheckpoint,
+  type ParsedLog,
+  type SignedCheckpoint,
+  type SigningKey,
+} from "./checkpoint.js";
 import { changegateVersion } from "./version.js";
 
 export interface CheckpointLog {
@@ -35,7 +44,8 @@ export class FileCheckpointLog implements CheckpointLog {
       if ((err as { code?: string }).code === "ENOENT") return { checkpoints: [], malformed: [] };
       throw err;
     }
-    if (size > MAX_CHECKPOINT_LOG_BYTES) throw new Error(`${this.path} is larger than ${MAX_CHECKPOINT_LOG_BYTES} bytes: not a checkpoint log`);
+    if (size > MAX_CHECKPOINT_LOG_BYTES)
+      throw new Error(`${this.path} is larger than ${MAX_CHECKPOINT_LOG_BYTES} bytes: not a checkpoint log`);
     return parseCheckpointTexts([{ where: this.path, text: await readFile(this.path, "utf8") }]);
   }
 
@@ -77,26 +87,47 @@ export interface CheckpointOptions {
  * issue can post one) neither set the sequence nor stop checkpointing; they are passed to `notes`
  * and `verify --checkpoints` reports them.
  */
-export async function publishCheckpoint(store: AuditStore, log: CheckpointLog, opts: CheckpointOptions): Promise<{ checkpoint: SignedCheckpoint; where: string }> {
+export async function publishCheckpoint(
+  store: AuditStore,
+  log: CheckpointLog,
+  opts: CheckpointOptions,
+): Promise<{ checkpoint: SignedCheckpoint; where: string }> {
   const existing = await log.read();
-  for (const m of existing.malformed) opts.notes?.(`${log.description}: ${m.where} is not a checkpoint (${m.message}); verify will report it`);
-  const own = existing.checkpoints.filter((cp) => cp.statement.database === opts.database && cp.statement.keyId === opts.key.keyId && signatureValid(cp, opts.key.publicKey));
-  if (own.length < existing.checkpoints.length) opts.notes?.(`${log.description}: ${existing.checkpoints.length - own.length} entr${existing.checkpoints.length - own.length === 1 ? "y is" : "ies are"} not this key's checkpoints of ${opts.database}; verify will report them`);
+  for (const m of existing.malformed)
+    opts.notes?.(`${log.description}: ${m.where} is not a checkpoint (${m.message}); verify will report it`);
+  const own = existing.checkpoints.filter(
+    (cp) =>
+      cp.statement.database === opts.database &&
+      cp.statement.keyId === opts.key.keyId &&
+      signatureValid(cp, opts.key.publicKey),
+  );
+  if (own.length < existing.checkpoints.length)
+    opts.notes?.(
+      `${log.description}: ${existing.checkpoints.length - own.length} entr${existing.checkpoints.length - own.length === 1 ? "y is" : "ies are"} not this key's checkpoints of ${opts.database}; verify will report them`,
+    );
   const last = own.at(-1);
   const sequence = last ? last.statement.sequence + 1 : (opts.sequence ?? 1);
-  const statement = await checkpointStatement(new AuditReader(store), {
-    database: opts.database,
-    sequence,
-    at: opts.now().toISOString(),
-    changegateVersion: changegateVersion(),
-  }, opts.chains);
+  const statement = await checkpointStatement(
+    new AuditReader(store),
+    {
+      database: opts.database,
+      sequence,
+      at: opts.now().toISOString(),
+      changegateVersion: changegateVersion(),
+    },
+    opts.chains,
+  );
   const checkpoint = signCheckpoint(statement, opts.key);
   const where = await log.append(checkpoint);
   return { checkpoint, where };
 }
 
 /** AUDIT_DATABASE_ID, else the store's location without credentials. */
-export function databaseIdentity(env: Record<string, string | undefined>, store: { description: string }, override?: string): string {
+export function databaseIdentity(
+  env: Record<string, string | undefined>,
+  store: { description: string },
+  override?: string,
+): string {
   const id = (override ?? env.AUDIT_DATABASE_ID ?? "").trim();
   return id !== "" ? id : store.description;
 }

@@ -27,15 +27,21 @@ export async function checkpointStatement(
   return { ...meta, chains };
 }
 
-export async function verifyAgainstCheckpoints(reader: AuditReader, checkpoints: SignedCheckpoint[]): Promise<{ findings: CheckpointFinding[]; heads: number }> {
+export async function verifyAgainstCheckpoints(
+  reader: AuditReader,
+  checkpoints: SignedCheckpoint[],
+): Promise<{ findings: CheckpointFinding[]; heads: number }> {
   // Each distinct stated head once; the newest checkpoint stating it is the one named.
   const heads = new Map<string, { head: ChainHead; checkpoint: number }>();
   for (const cp of checkpoints) {
-    for (const h of cp.statement.chains) heads.set(`${h.chain}\u0000${h.seq}\u0000${h.hash}`, { head: h, checkpoint: cp.statement.sequence });
+    for (const h of cp.statement.chains)
+      heads.set(`${h.chain}\u0000${h.seq}\u0000${h.hash}`, { head: h, checkpoint: cp.statement.sequence });
   }
   const findings: CheckpointFinding[] = [];
   const reported = new Set<string>();
-  const sorted = [...heads.values()].sort((a, b) => a.head.chain.localeCompare(b.head.chain) || a.head.seq - b.head.seq);
+  const sorted = [...heads.values()].sort(
+    (a, b) => a.head.chain.localeCompare(b.head.chain) || a.head.seq - b.head.seq,
+  );
   for (const { head, checkpoint } of sorted) {
     if (reported.has(head.chain)) continue;
     const row = await reader.recordAt(head.chain, head.seq);

@@ -60,14 +60,20 @@ export interface SigningKey {
 /** AUDIT_SIGNING_KEY: PKCS#8 PEM or base64 DER of an Ed25519 private key. The value is never echoed. */
 export function loadSigningKey(text: string | undefined): SigningKey {
   const t = (text ?? "").trim();
-  if (t === "") throw new CheckpointKeyError("no signing key: set AUDIT_SIGNING_KEY to an Ed25519 private key (PKCS#8 PEM or base64 DER)");
+  if (t === "")
+    throw new CheckpointKeyError(
+      "no signing key: set AUDIT_SIGNING_KEY to an Ed25519 private key (PKCS#8 PEM or base64 DER)",
+    );
   let privateKey: KeyObject;
   try {
-    privateKey = t.includes("-----BEGIN") ? createPrivateKey(t) : createPrivateKey({ key: Buffer.from(t, "base64"), format: "der", type: "pkcs8" });
+    privateKey = t.includes("-----BEGIN")
+      ? createPrivateKey(t)
+      : createPrivateKey({ key: Buffer.from(t, "base64"), format: "der", type: "pkcs8" });
   } catch {
     throw new CheckpointKeyError("AUDIT_SIGNING_KEY is not a PKCS#8 private key (PEM or base64 DER)");
   }
-  if (privateKey.asymmetricKeyType !== "ed25519") throw new CheckpointKeyError(`AUDIT_SIGNING_KEY is a ${privateKey.asymmetricKeyType} key, not Ed25519`);
+  if (privateKey.asymmetricKeyType !== "ed25519")
+    throw new CheckpointKeyError(`AUDIT_SIGNING_KEY is a ${privateKey.asymmetricKeyType} key, not Ed25519`);
   const publicKey = createPublicKey(privateKey);
   return { privateKey, publicKey, keyId: keyIdOf(publicKey) };
 }
@@ -75,26 +81,38 @@ export function loadSigningKey(text: string | undefined): SigningKey {
 /** A public key: SPKI PEM or base64 DER of an Ed25519 key. */
 export function loadPublicKey(text: string | undefined): { publicKey: KeyObject; keyId: string } {
   const t = (text ?? "").trim();
-  if (t === "") throw new CheckpointKeyError("no public key: pass --public-key or set AUDIT_VERIFY_KEY (Ed25519, SPKI PEM or base64 DER)");
+  if (t === "")
+    throw new CheckpointKeyError(
+      "no public key: pass --public-key or set AUDIT_VERIFY_KEY (Ed25519, SPKI PEM or base64 DER)",
+    );
   let publicKey: KeyObject;
   try {
-    publicKey = t.includes("-----BEGIN") ? createPublicKey(t) : createPublicKey({ key: Buffer.from(t, "base64"), format: "der", type: "spki" });
+    publicKey = t.includes("-----BEGIN")
+      ? createPublicKey(t)
+      : createPublicKey({ key: Buffer.from(t, "base64"), format: "der", type: "spki" });
   } catch {
     throw new CheckpointKeyError("the public key is not an SPKI public key (PEM or base64 DER)");
   }
-  if (publicKey.asymmetricKeyType !== "ed25519") throw new CheckpointKeyError(`the public key is a ${publicKey.asymmetricKeyType} key, not Ed25519`);
+  if (publicKey.asymmetricKeyType !== "ed25519")
+    throw new CheckpointKeyError(`the public key is a ${publicKey.asymmetricKeyType} key, not Ed25519`);
   return { publicKey, keyId: keyIdOf(publicKey) };
 }
 
 export function keyIdOf(publicKey: KeyObject): string {
-  return createHash("sha256").update(publicKey.export({ format: "der", type: "spki" })).digest("hex").slice(0, 16);
+  return createHash("sha256")
+    .update(publicKey.export({ format: "der", type: "spki" }))
+    .digest("hex")
+    .slice(0, 16);
 }
 
 export function publicKeyPem(key: SigningKey): string {
   return key.publicKey.export({ format: "pem", type: "spki" }).toString();
 }
 
-export function signCheckpoint(statement: Omit<CheckpointStatement, "kind" | "format" | "keyId">, key: SigningKey): SignedCheckpoint {
+export function signCheckpoint(
+  statement: Omit<CheckpointStatement, "kind" | "format" | "keyId">,
+  key: SigningKey,
+): SignedCheckpoint {
   const full: CheckpointStatement = { kind: CHECKPOINT_KIND, format: 1, ...statement, keyId: key.keyId };
   const signature = sign(null, Buffer.from(canonicalJson(full)), key.privateKey).toString("base64");
   return { statement: full, signature };
@@ -102,7 +120,12 @@ export function signCheckpoint(statement: Omit<CheckpointStatement, "kind" | "fo
 
 export function signatureValid(cp: SignedCheckpoint, publicKey: KeyObject): boolean {
   try {
-    return verify(null, Buffer.from(canonicalJson(cp.statement)), publicKey, Buffer.from(cp.signature, "base64"));
+    return verify(
+      null,
+      Buffer.from(canonicalJson(cp.statement)),
+      publicKey,
+      Buffer.from(cp.signature, "base64"),
+    );
   } catch {
     return false;
   }
@@ -144,9 +167,15 @@ export function parseCheckpointTexts(texts: { where: string; text: string }[]): 
   let bytes = 0;
   for (const { where, text } of texts) {
     bytes += text.length;
-    if (bytes > MAX_CHECKPOINT_LOG_BYTES) throw new CheckpointKeyError(`the checkpoint log is larger than ${MAX_CHECKPOINT_LOG_BYTES} bytes: refused`);
+    if (bytes > MAX_CHECKPOINT_LOG_BYTES)
+      throw new CheckpointKeyError(
+        `the checkpoint log is larger than ${MAX_CHECKPOINT_LOG_BYTES} bytes: refused`,
+      );
     const fenced = [...text.matchAll(/```json\s*\n([\s\S]*?)\n```/g)].map((m) => m[1]!);
-    const entries = fenced.length > 0 ? fenced.map((e, i) => ({ where, e, i })) : text.split("\n").map((e, i) => ({ where: `${where}:${i + 1}`, e, i }));
+    const entries =
+      fenced.length > 0
+        ? fenced.map((e, i) => ({ where, e, i }))
+        : text.split("\n").map((e, i) => ({ where: `${where}:${i + 1}`, e, i }));
     for (const { where: w, e } of entries) {
       const line = e.trim();
       if (line === "" || (fenced.length === 0 && !line.startsWith("{"))) continue;
@@ -157,7 +186,11 @@ export function parseCheckpointTexts(texts: { where: string; text: string }[]): 
         malformed.push({ where: w, message: "not JSON" });
         continue;
       }
-      if ((json as { statement?: { kind?: unknown } } | null)?.statement?.kind !== CHECKPOINT_KIND && fenced.length === 0) continue;
+      if (
+        (json as { statement?: { kind?: unknown } } | null)?.statement?.kind !== CHECKPOINT_KIND &&
+        fenced.length === 0
+      )
+        continue;
       const r = signedCheckpointSchema.safeParse(json);
       if (!r.success) {
         const issue = r.error.issues[0]!;
@@ -191,14 +224,21 @@ export interface LogCheckOptions {
  * before it (no chain shrinks or disappears), and the newest at least `minSequence`.
  */
 export function checkLog(log: ParsedLog, opts: LogCheckOptions): LogProblem[] {
-  const problems: LogProblem[] = log.malformed.map((m) => ({ checkpoint: m.where, message: `malformed checkpoint: ${m.message}` }));
-  if (log.checkpoints.length === 0) problems.push({ checkpoint: "(log)", message: "the log holds no checkpoint" });
+  const problems: LogProblem[] = log.malformed.map((m) => ({
+    checkpoint: m.where,
+    message: `malformed checkpoint: ${m.message}`,
+  }));
+  if (log.checkpoints.length === 0)
+    problems.push({ checkpoint: "(log)", message: "the log holds no checkpoint" });
   let prev: CheckpointStatement | null = null;
   for (const cp of log.checkpoints) {
     const s = cp.statement;
     const name = `#${s.sequence} (${s.at})`;
     if (s.keyId !== opts.keyId || !signatureValid(cp, opts.publicKey)) {
-      problems.push({ checkpoint: name, message: `forged: the signature does not verify with key ${opts.keyId}${s.keyId !== opts.keyId ? ` (it names key ${s.keyId})` : ""}` });
+      problems.push({
+        checkpoint: name,
+        message: `forged: the signature does not verify with key ${opts.keyId}${s.keyId !== opts.keyId ? ` (it names key ${s.keyId})` : ""}`,
+      });
       continue; // nothing an unverified statement says is used
     }
     if (s.database !== opts.database) {
@@ -222,24 +262,48 @@ export function checkLog(log: ParsedLog, opts: LogCheckOptions): LogProblem[] {
               : `checkpoints ${prev.sequence + 1}–${s.sequence - 1} are missing from the log`,
         });
       }
-      if (s.at < prev.at) problems.push({ checkpoint: name, message: `replayed or out of order: made at ${s.at}, before the previous checkpoint (${prev.at})` });
+      if (s.at < prev.at)
+        problems.push({
+          checkpoint: name,
+          message: `replayed or out of order: made at ${s.at}, before the previous checkpoint (${prev.at})`,
+        });
       const now = new Map(s.chains.map((c) => [c.chain, c]));
       for (const c of prev.chains) {
         const n = now.get(c.chain);
-        if (!n) problems.push({ checkpoint: name, message: `chain ${c.chain} (${c.seq} records at #${prev.sequence}) is absent: it was deleted between checkpoints` });
-        else if (n.seq < c.seq) problems.push({ checkpoint: name, message: `chain ${c.chain} shrank from ${c.seq} to ${n.seq} records since #${prev.sequence}` });
-        else if (n.seq === c.seq && n.hash !== c.hash) problems.push({ checkpoint: name, message: `chain ${c.chain}'s record ${c.seq} changed hash since #${prev.sequence}` });
+        if (!n)
+          problems.push({
+            checkpoint: name,
+            message: `chain ${c.chain} (${c.seq} records at #${prev.sequence}) is absent: it was deleted between checkpoints`,
+          });
+        else if (n.seq < c.seq)
+          problems.push({
+            checkpoint: name,
+            message: `chain ${c.chain} shrank from ${c.seq} to ${n.seq} records since #${prev.sequence}`,
+          });
+        else if (n.seq === c.seq && n.hash !== c.hash)
+          problems.push({
+            checkpoint: name,
+            message: `chain ${c.chain}'s record ${c.seq} changed hash since #${prev.sequence}`,
+          });
       }
     }
     prev = s;
   }
   if (prev && opts.minSequence !== undefined && prev.sequence < opts.minSequence) {
-    problems.push({ checkpoint: `#${prev.sequence}`, message: `replayed: the newest checkpoint is #${prev.sequence}, but #${opts.minSequence} was seen before (--min-sequence): newer checkpoints were removed` });
+    problems.push({
+      checkpoint: `#${prev.sequence}`,
+      message: `replayed: the newest checkpoint is #${prev.sequence}, but #${opts.minSequence} was seen before (--min-sequence): newer checkpoints were removed`,
+    });
   }
   return problems;
 }
 
 /** The checkpoints whose signature and database check out (checkLog reports the others). */
 export function trustedCheckpoints(log: ParsedLog, opts: LogCheckOptions): SignedCheckpoint[] {
-  return log.checkpoints.filter((cp) => cp.statement.keyId === opts.keyId && cp.statement.database === opts.database && signatureValid(cp, opts.publicKey));
+  return log.checkpoints.filter(
+    (cp) =>
+      cp.statement.keyId === opts.keyId &&
+      cp.statement.database === opts.database &&
+      signatureValid(cp, opts.publicKey),
+  );
 }

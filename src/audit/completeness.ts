@@ -66,7 +66,8 @@ export function compareMerges(
     const seen = new Set<number>();
     const extra: { number: number; mergedAt: string }[] = [];
     for (const r of [...s.records].sort((a, b) => a.number - b.number)) {
-      if (!reported.has(r.number) || seen.has(r.number)) extra.push({ number: r.number, mergedAt: r.mergedAt });
+      if (!reported.has(r.number) || seen.has(r.number))
+        extra.push({ number: r.number, mergedAt: r.mergedAt });
       seen.add(r.number);
     }
     return { repo: s.name, githubMerges: s.github.length, records: s.records.length, missing, extra };
@@ -91,9 +92,15 @@ export function renderCompleteness(r: CompletenessReport): string {
   const lines: string[] = [`merges from ${r.from} to ${r.to}: ${r.complete ? "COMPLETE" : "NOT COMPLETE"}`];
   for (const repo of r.repositories) {
     const ok = repo.missing.length === 0 && repo.extra.length === 0;
-    lines.push(`  ${repo.repo}: GitHub ${repo.githubMerges} merge${repo.githubMerges === 1 ? "" : "s"}, ${repo.records} record${repo.records === 1 ? "" : "s"}${ok ? ", complete" : ""}`);
-    for (const m of repo.missing) lines.push(`    missing record: #${m.number} merged ${m.mergedAt} ${m.url}`);
-    for (const e of repo.extra) lines.push(`    extra record: #${e.number} merged ${e.mergedAt} (GitHub reports no such merge in the window)`);
+    lines.push(
+      `  ${repo.repo}: GitHub ${repo.githubMerges} merge${repo.githubMerges === 1 ? "" : "s"}, ${repo.records} record${repo.records === 1 ? "" : "s"}${ok ? ", complete" : ""}`,
+    );
+    for (const m of repo.missing)
+      lines.push(`    missing record: #${m.number} merged ${m.mergedAt} ${m.url}`);
+    for (const e of repo.extra)
+      lines.push(
+        `    extra record: #${e.number} merged ${e.mergedAt} (GitHub reports no such merge in the window)`,
+      );
   }
   return `${lines.join("\n")}\n`;
 }

@@ -19,7 +19,14 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
 import pg from "pg";
 import { redact } from "../report/redact.js";
 import { lockKey } from "./hash.js";
-import { MIGRATION_LOCK_TABLE, MIGRATION_TABLE, migrationProvider, migrations, type AuditDatabase, type Dialect } from "./migrations.js";
+import {
+  MIGRATION_LOCK_TABLE,
+  MIGRATION_TABLE,
+  migrationProvider,
+  migrations,
+  type AuditDatabase,
+  type Dialect,
+} from "./migrations.js";
 import { openSqliteConnection, type SqliteConnection } from "./sqlite-driver.js";
 
 export type StoreLocation = { dialect: "sqlite"; path: string } | { dialect: "postgres"; url: string };
@@ -135,10 +142,16 @@ export class AuditStore {
 
   static async open(url: string | undefined, options: OpenOptions = {}): Promise<AuditStore> {
     const location = parseDatabaseUrl(url, options.cwd);
-    const store = location.dialect === "sqlite" ? await openSqlite(location.path, options) : openPostgres(location.url, options);
+    const store =
+      location.dialect === "sqlite"
+        ? await openSqlite(location.path, options)
+        : openPostgres(location.url, options);
     try {
       await sql`select 1`.execute(store.db).catch((err: unknown) => {
-        throw new StoreError("unreachable", `cannot reach the audit database ${store.description}: ${redact(errorMessage(err))}`);
+        throw new StoreError(
+          "unreachable",
+          `cannot reach the audit database ${store.description}: ${redact(errorMessage(err))}`,
+        );
       });
       if (options.migrate ?? true) await store.migrate();
       else await store.assertSchema();
@@ -150,7 +163,12 @@ export class AuditStore {
   }
 
   /** @internal constructor for the open* helpers below. */
-  static create(db: Kysely<AuditDatabase>, location: StoreLocation, pgPool: pg.Pool | null, options: OpenOptions): AuditStore {
+  static create(
+    db: Kysely<AuditDatabase>,
+    location: StoreLocation,
+    pgPool: pg.Pool | null,
+    options: OpenOptions,
+  ): AuditStore {
     return new AuditStore(db, location, pgPool, options);
   }
 
@@ -247,8 +265,15 @@ export class AuditStore {
         ...(this.dialect === "postgres" ? { migrationTableSchema: await this.currentSchema(db) } : {}),
       });
       const { error, results } = await migrator.migrateToLatest();
-      if (error) throw new StoreError("schema", `migrating the audit database ${this.description} failed: ${redact(errorMessage(error))}`);
-      return { applied: (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName), newer: [] };
+      if (error)
+        throw new StoreError(
+          "schema",
+          `migrating the audit database ${this.description} failed: ${redact(errorMessage(error))}`,
+        );
+      return {
+        applied: (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName),
+        newer: [],
+      };
     };
     if (this.dialect === "postgres") return run(this.db); // Kysely: one transaction under an advisory lock
     // SQLite: DDL is transactional; BEGIN IMMEDIATE makes the whole run atomic and one process at a time.
@@ -258,14 +283,20 @@ export class AuditStore {
   private async currentSchema(db: Kysely<AuditDatabase>): Promise<string> {
     const r = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
     const schema = r.rows[0]?.schema;
-    if (!schema) throw new StoreError("schema", `the audit database ${this.description} has no schema on its search_path to create tables in`);
+    if (!schema)
+      throw new StoreError(
+        "schema",
+        `the audit database ${this.description} has no schema on its search_path to create tables in`,
+      );
     return schema;
   }
 
   private async appliedMigrationsOn(db: Kysely<AuditDatabase>): Promise<string[]> {
     // A plain query (not introspection): it sees exactly the tables on the search path.
     try {
-      const r = await sql<{ name: string }>`select name from ${sql.table(MIGRATION_TABLE)} order by name`.execute(db);
+      const r = await sql<{
+        name: string;
+      }>`select name from ${sql.table(MIGRATION_TABLE)} order by name`.execute(db);
       return r.rows.map((x) => x.name);
     } catch {
       return [];
@@ -277,7 +308,10 @@ export class AuditStore {
     try {
       await sql`select 1 from audit_record limit 1`.execute(this.db);
     } catch {
-      throw new StoreError("schema", `${this.description} holds no changegate audit trail (no audit_record table): is this the database changegate writes to?`);
+      throw new StoreError(
+        "schema",
+        `${this.description} holds no changegate audit trail (no audit_record table): is this the database changegate writes to?`,
+      );
     }
   }
 }
@@ -292,7 +326,10 @@ async function openSqlite(path: string, options: OpenOptions): Promise<AuditStor
   const location: StoreLocation = { dialect: "sqlite", path };
   if (path !== ":memory:") {
     if (options.mustExist && !existsSync(path)) {
-      throw new StoreError("unreachable", `no audit database at ${path} (set DATABASE_URL or --database to where changegate writes its records)`);
+      throw new StoreError(
+        "unreachable",
+        `no audit database at ${path} (set DATABASE_URL or --database to where changegate writes its records)`,
+      );
     }
     try {
       mkdirSync(dirname(path), { recursive: true });
@@ -308,7 +345,10 @@ async function openSqlite(path: string, options: OpenOptions): Promise<AuditStor
     database.exec("PRAGMA synchronous = FULL");
     database.exec("PRAGMA foreign_keys = ON");
   } catch (err) {
-    throw new StoreError("unreachable", `cannot open the audit database sqlite:${path}: ${errorMessage(err)}`);
+    throw new StoreError(
+      "unreachable",
+      `cannot open the audit database sqlite:${path}: ${errorMessage(err)}`,
+    );
   }
   const db = new Kysely<AuditDatabase>({ dialect: new SqliteDialect({ database }) });
   return AuditStore.create(db, location, null, options);
@@ -317,7 +357,9 @@ async function openSqlite(path: string, options: OpenOptions): Promise<AuditStor
 /** PostgreSQL's int8 (counts, bigint columns) as JS numbers: every value we store is far below 2^53. */
 const pgTypes = {
   getTypeParser: ((oid: number, format?: "text" | "binary") =>
-    oid === 20 ? (v: string) => Number(v) : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format)) as never,
+    oid === 20
+      ? (v: string) => Number(v)
+      : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format)) as never,
 };
 
 function openPostgres(url: string, options: OpenOptions): AuditStore {
@@ -329,17 +371,28 @@ function openPostgres(url: string, options: OpenOptions): AuditStore {
     application_name: "changegate",
     types: pgTypes,
   };
-  const pool = new pg.Pool({ ...common, max: options.poolSize ?? 10, statement_timeout: options.statementTimeoutMs ?? 30_000 });
+  const pool = new pg.Pool({
+    ...common,
+    max: options.poolSize ?? 10,
+    statement_timeout: options.statementTimeoutMs ?? 30_000,
+  });
   pool.on("error", onError);
   // Lock sessions: one per PR being evaluated, held while it runs. Waiting for a free one counts
   // against the lock timeout, like waiting for the lock itself.
-  const lockPool = new pg.Pool({ ...common, max: options.lockPoolSize ?? 20, connectionTimeoutMillis: options.lockTimeoutMs ?? 120_000 });
+  const lockPool = new pg.Pool({
+    ...common,
+    max: options.lockPoolSize ?? 20,
+    connectionTimeoutMillis: options.lockTimeoutMs ?? 120_000,
+  });
   lockPool.on("error", onError);
   const db = new Kysely<AuditDatabase>({ dialect: new PostgresDialect({ pool }) });
   return AuditStore.create(db, location, lockPool, options);
 }
 
 /** The app's entry point: open (and migrate) the store DATABASE_URL names. */
-export function openStore(url: string | undefined = process.env.DATABASE_URL, options: OpenOptions = {}): Promise<AuditStore> {
+export function openStore(
+  url: string | undefined = process.env.DATABASE_URL,
+  options: OpenOptions = {},
+): Promise<AuditStore> {
   return AuditStore.open(url, options);
 }

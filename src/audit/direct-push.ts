@@ -85,7 +85,9 @@ export class ChainDirectPush implements DirectPushStore {
         .orderBy("seq")
         .limit(1000)
         .execute();
-      const prior = priors.find((p) => pushSeenBefore(rec, { deliveryId: p.delivery_id, payload: parsePayload(p.payload) }));
+      const prior = priors.find((p) =>
+        pushSeenBefore(rec, { deliveryId: p.delivery_id, payload: parsePayload(p.payload) }),
+      );
       if (prior) {
         existing = `${chain}@${prior.seq}`;
         return null;
@@ -133,7 +135,12 @@ export class ChainDirectPush implements DirectPushStore {
   }
 
   async recordedPushShas(repo: string): Promise<Set<string>> {
-    const rows = await this.db.selectFrom("audit_record").select(["head_sha", "payload"]).where("chain", "=", repo.toLowerCase()).where("kind", "=", DIRECT_PUSH_KIND).execute();
+    const rows = await this.db
+      .selectFrom("audit_record")
+      .select(["head_sha", "payload"])
+      .where("chain", "=", repo.toLowerCase())
+      .where("kind", "=", DIRECT_PUSH_KIND)
+      .execute();
     const out = new Set<string>();
     for (const r of rows) {
       out.add(r.head_sha);
@@ -151,7 +158,10 @@ export class ChainDirectPush implements DirectPushStore {
  * a later non-forced delivery of its push (GitHub redelivered after the scan found it). Anything
  * else — a force push back to this `after` from another `before` — is a change of its own.
  */
-export function pushSeenBefore(rec: Pick<DirectPushRecord, "deliveryId" | "branch" | "before" | "forced">, prior: { deliveryId: string | null; payload: DirectPushPayload | null }): boolean {
+export function pushSeenBefore(
+  rec: Pick<DirectPushRecord, "deliveryId" | "branch" | "before" | "forced">,
+  prior: { deliveryId: string | null; payload: DirectPushPayload | null },
+): boolean {
   if (prior.deliveryId !== null && prior.deliveryId === rec.deliveryId) return true;
   const p = prior.payload;
   if (!p || p.branch !== rec.branch) return false;
@@ -160,15 +170,26 @@ export function pushSeenBefore(rec: Pick<DirectPushRecord, "deliveryId" | "branc
 }
 
 /** direct_push rows with merged_at in [from, to) (the export), optionally of one repository, by time. */
-export async function directPushRows(db: Db, q: { from: string; to: string; repo?: string }): Promise<AuditRow[]> {
-  let s = db.selectFrom("audit_record").selectAll().where("kind", "=", DIRECT_PUSH_KIND).where("merged_at", ">=", q.from).where("merged_at", "<", q.to);
+export async function directPushRows(
+  db: Db,
+  q: { from: string; to: string; repo?: string },
+): Promise<AuditRow[]> {
+  let s = db
+    .selectFrom("audit_record")
+    .selectAll()
+    .where("kind", "=", DIRECT_PUSH_KIND)
+    .where("merged_at", ">=", q.from)
+    .where("merged_at", "<", q.to);
   if (q.repo) s = s.where("chain", "=", q.repo.toLowerCase());
   const rows = await s.orderBy("merged_at").orderBy("chain").orderBy("seq").limit(100_000).execute();
   return rows.map(normaliseRow);
 }
 
 /** A direct_push record's payload as stored: the record without its columns (`examined` absent on early records). */
-export type DirectPushPayload = Omit<DirectPushRecord, "at" | "deliveryId" | "installationId" | "owner" | "repo" | "examined"> & { examined?: number };
+export type DirectPushPayload = Omit<
+  DirectPushRecord,
+  "at" | "deliveryId" | "installationId" | "owner" | "repo" | "examined"
+> & { examined?: number };
 
 export function parsePayload(text: string): DirectPushPayload | null {
   try {

@@ -10,7 +10,13 @@ import type { ExportRow } from "./export.js";
 
 type Columns = Pick<
   ExportRow,
-  "emergency_declared_by" | "emergency_declared_at" | "retro_review" | "retro_reviewed_by" | "retro_reviewed_at" | "ticket_transitions" | "retro_review_due_at"
+  | "emergency_declared_by"
+  | "emergency_declared_at"
+  | "retro_review"
+  | "retro_reviewed_by"
+  | "retro_reviewed_at"
+  | "ticket_transitions"
+  | "retro_review_due_at"
 >;
 
 interface RetroPayload {
@@ -24,7 +30,9 @@ interface TransitionPayload {
 }
 
 export function afterMergeColumns(m: MergePayload, e: EvaluationPayload | null, rows: AuditRow[]): Columns {
-  const mine = rows.filter((r) => r.head_sha === m.headSha && r.pr_number === m.number).sort((a, b) => a.seq - b.seq);
+  const mine = rows
+    .filter((r) => r.head_sha === m.headSha && r.pr_number === m.number)
+    .sort((a, b) => a.seq - b.seq);
   const review = mine.find((r) => r.kind === "retro_review");
   const overdue = mine.some((r) => r.kind === "retro_overdue");
   const transitions = mine.filter((r) => r.kind === "ticket_transition");
@@ -40,14 +48,22 @@ export function afterMergeColumns(m: MergePayload, e: EvaluationPayload | null, 
   } else if (overdue) retro = "overdue";
   else if (m.retroReview) retro = "due";
   // The last transition attempt says where each ticket ended up.
-  const last = transitions.length > 0 ? (JSON.parse(transitions[transitions.length - 1]!.payload) as TransitionPayload) : null;
+  const last =
+    transitions.length > 0
+      ? (JSON.parse(transitions[transitions.length - 1]!.payload) as TransitionPayload)
+      : null;
   return {
     emergency_declared_by: declared,
     emergency_declared_at: m.emergency ? (e?.emergencyDeclaredAt ?? null) : null,
     retro_review: retro,
     retro_reviewed_by: by,
     retro_reviewed_at: at,
-    ticket_transitions: (last?.results ?? []).map((r) => ({ key: r.key, result: r.result, status: r.status, message: r.message })),
+    ticket_transitions: (last?.results ?? []).map((r) => ({
+      key: r.key,
+      result: r.result,
+      status: r.status,
+      message: r.message,
+    })),
     // The due time the merge record fixed (the policy's emergency.review_within_hours at the merge).
     retro_review_due_at: m.retroReview?.dueAt ?? null,
   };
@@ -55,6 +71,12 @@ export function afterMergeColumns(m: MergePayload, e: EvaluationPayload | null, 
 
 export function transitionsText(list: Columns["ticket_transitions"]): string {
   return list
-    .map((t) => (t.result === "moved" ? `${t.key}: moved to ${t.status}` : t.result === "already" ? `${t.key}: already ${t.status}` : `${t.key}: failed (${t.message ?? "unknown"})`))
+    .map((t) =>
+      t.result === "moved"
+        ? `${t.key}: moved to ${t.status}`
+        : t.result === "already"
+          ? `${t.key}: already ${t.status}`
+          : `${t.key}: failed (${t.message ?? "unknown"})`,
+    )
     .join("; ");
 }

@@ -11,7 +11,9 @@ import type { AuditRow } from "./reader.js";
 export function directPushExportRow(row: AuditRow): ExportRow {
   const p = parsePayload(row.payload);
   const commits = p?.commitsWithoutPr ?? [];
-  const what = p?.forced ? `force push ${p.before ? p.before.slice(0, 12) : "unknown"} → ${row.head_sha.slice(0, 12)}` : "direct push";
+  const what = p?.forced
+    ? `force push ${p.before ? p.before.slice(0, 12) : "unknown"} → ${row.head_sha.slice(0, 12)}`
+    : "direct push";
   const title = `${what} to ${p?.branch ?? "unknown branch"}: ${commits.length ? `commits without a merged PR: ${commits.join(" ")}` : "history rewritten, every commit in a merged PR"}`;
   return {
     repo: row.repo,

@@ -141,12 +141,17 @@ export const CSV_COLUMNS: readonly (keyof ExportRow)[] = [
 ];
 
 /** One export row from a merge record and the evaluation that stood for the merged head. */
-export function exportRow(merge: AuditRow, standing: AuditRow | null, afterMerge: AuditRow[] = []): ExportRow {
+export function exportRow(
+  merge: AuditRow,
+  standing: AuditRow | null,
+  afterMerge: AuditRow[] = [],
+): ExportRow {
   const m = JSON.parse(merge.payload) as MergePayload;
   // No verdict stood: what the scan read (at scan time, judged as of the merge), when it kept it.
   const scanned = !standing ? (m.asOfMerge?.evaluation ?? null) : null;
   const e = standing ? (JSON.parse(standing.payload) as EvaluationPayload) : scanned;
-  const rule = <R extends "approvals" | "ci" | "tickets">(name: R) => e?.verdict?.rules.find((r) => r.rule === name) ?? null;
+  const rule = <R extends "approvals" | "ci" | "tickets">(name: R) =>
+    e?.verdict?.rules.find((r) => r.rule === name) ?? null;
 
   const approvals = approvedReviews(e);
   const tickets = ticketStates(e);
@@ -191,14 +196,20 @@ export function exportRow(merge: AuditRow, standing: AuditRow | null, afterMerge
 function ciConclusion(c: EvaluationPayload["evidence"]["checks"][number]): string {
   const word = c.raw || c.state;
   if (!c.afterMerge) return word;
-  const why = { created_after_merge: "created after the merge", completed_after_merge: "completed after the merge", time_unknown: "time unknown" }[c.afterMerge];
+  const why = {
+    created_after_merge: "created after the merge",
+    completed_after_merge: "completed after the merge",
+    time_unknown: "time unknown",
+  }[c.afterMerge];
   return `${word} (${why}: not counted)`;
 }
 
 /** Each reviewer's latest opinion; those that are APPROVED, in approval order. */
 function approvedReviews(e: EvaluationPayload | null): { login: string; at: string | null }[] {
   if (!e) return [];
-  const sorted = [...e.evidence.reviews].sort((a, b) => (a.submittedAt ?? "").localeCompare(b.submittedAt ?? ""));
+  const sorted = [...e.evidence.reviews].sort((a, b) =>
+    (a.submittedAt ?? "").localeCompare(b.submittedAt ?? ""),
+  );
   const latest = new Map<string, { login: string; state: string; at: string | null }>();
   for (const r of sorted) {
     if (!r.login || r.state === "COMMENTED" || r.state === "PENDING") continue;
@@ -213,16 +224,30 @@ function ticketStates(e: EvaluationPayload | null): { key: string; state: string
   if (lines && lines.rule === "tickets" && lines.tickets.length > 0) {
     return lines.tickets.map((t) => ({
       key: t.key,
-      state: t.outcome === "unknown" ? "not found in Jira" : t.outcome === "unverified" ? "unverified (Jira lookup failed)" : (t.status ?? t.outcome),
+      state:
+        t.outcome === "unknown"
+          ? "not found in Jira"
+          : t.outcome === "unverified"
+            ? "unverified (Jira lookup failed)"
+            : (t.status ?? t.outcome),
     }));
   }
   const lookup = e.evidence.tickets.lookup;
   return e.evidence.tickets.refs.map((r) => {
     if (lookup.kind === "ok") {
       const found = lookup.found.find((f) => f.key.toUpperCase() === r.key.toUpperCase());
-      return { key: r.key, state: found ? found.status : lookup.unknown.includes(r.key) ? "not found in Jira" : "not looked up" };
+      return {
+        key: r.key,
+        state: found ? found.status : lookup.unknown.includes(r.key) ? "not found in Jira" : "not looked up",
+      };
     }
-    return { key: r.key, state: lookup.kind === "not_needed" || lookup.kind === "not_configured" ? "not looked up" : `unverified (${lookup.kind})` };
+    return {
+      key: r.key,
+      state:
+        lookup.kind === "not_needed" || lookup.kind === "not_configured"
+          ? "not looked up"
+          : `unverified (${lookup.kind})`,
+    };
   });
 }
 
@@ -315,15 +340,23 @@ interface Sink {
 }
 
 /** Write `rows` in `format` to a file (atomically) or stdout. Nothing is left at `out` unless complete. */
-export async function writeExport(rows: AsyncIterable<ExportRow>, manifest: ExportManifest, options: WriteOptions): Promise<ExportResult> {
+export async function writeExport(
+  rows: AsyncIterable<ExportRow>,
+  manifest: ExportManifest,
+  options: WriteOptions,
+): Promise<ExportResult> {
   const hash = createHash("sha256");
   if (options.out === null) {
-    const stdout = options.stdout as { write(s: string): unknown; once?: (event: "drain", fn: () => void) => unknown };
+    const stdout = options.stdout as {
+      write(s: string): unknown;
+      once?: (event: "drain", fn: () => void) => unknown;
+    };
     const sink: Sink = {
       async write(s) {
         hash.update(s);
         // Respect back-pressure: a large export to a slow pipe is not buffered in memory.
-        if (stdout.write(s) === false && typeof stdout.once === "function") await new Promise<void>((r) => stdout.once!("drain", r));
+        if (stdout.write(s) === false && typeof stdout.once === "function")
+          await new Promise<void>((r) => stdout.once!("drain", r));
       },
     };
     const n = await writeFormatted(rows, manifest, options, sink);
@@ -333,13 +366,18 @@ export async function writeExport(rows: AsyncIterable<ExportRow>, manifest: Expo
   const out = options.out;
   const temps: string[] = [];
   const tempFor = (path: string) => {
-    const t = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.partial`);
+    const t = join(
+      dirname(path),
+      `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.partial`,
+    );
     temps.push(t);
     return t;
   };
   try {
     const dataTemp = tempFor(out);
-    const n = await withFile(dataTemp, async (sink) => writeFormatted(rows, manifest, options, { write: async (s) => (hash.update(s), sink.write(s)) }));
+    const n = await withFile(dataTemp, async (sink) =>
+      writeFormatted(rows, manifest, options, { write: async (s) => (hash.update(s), sink.write(s)) }),
+    );
     const sha256 = hash.digest("hex");
     const files = [out];
     let manifestTemp: string | null = null;
@@ -385,7 +423,12 @@ async function withFile<T>(path: string, fn: (sink: Sink) => Promise<T>): Promis
   }
 }
 
-async function writeFormatted(rows: AsyncIterable<ExportRow>, manifest: ExportManifest, options: WriteOptions, sink: Sink): Promise<number> {
+async function writeFormatted(
+  rows: AsyncIterable<ExportRow>,
+  manifest: ExportManifest,
+  options: WriteOptions,
+  sink: Sink,
+): Promise<number> {
   let n = 0;
   const tick = () => {
     n++;

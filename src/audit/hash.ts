@@ -22,10 +22,13 @@ export function canonicalJson(value: unknown): string {
     case "boolean":
       return value ? "true" : "false";
     case "object": {
-      if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`;
+      if (Array.isArray(value))
+        return `[${value.map((v) => (v === undefined ? "null" : canonicalJson(v))).join(",")}]`;
       const proto = Object.getPrototypeOf(value) as unknown;
       if (proto !== Object.prototype && proto !== null) {
-        throw new TypeError(`cannot serialise a ${(value as object).constructor?.name ?? "non-plain object"}: convert it to plain data first`);
+        throw new TypeError(
+          `cannot serialise a ${(value as object).constructor?.name ?? "non-plain object"}: convert it to plain data first`,
+        );
       }
       const obj = value as Record<string, unknown>;
       const keys = Object.keys(obj)

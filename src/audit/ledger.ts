@@ -46,10 +46,15 @@ export class StoreDeliveryLedger implements DeliveryLedger {
     const pool = this.store.pgPool;
     if (!pool) return Promise.resolve();
     if (!this.alive) {
-      const held = (this.alive = holdSessionLock(pool, lockKey("replica", this.instance), (release) => this.store.onClose(release), () => {
-        // The connection broke: the lock is gone with it; the next write takes it again.
-        if (this.alive === held) this.alive = null;
-      }));
+      const held = (this.alive = holdSessionLock(
+        pool,
+        lockKey("replica", this.instance),
+        (release) => this.store.onClose(release),
+        () => {
+          // The connection broke: the lock is gone with it; the next write takes it again.
+          if (this.alive === held) this.alive = null;
+        },
+      ));
       held.catch(() => this.alive === held && (this.alive = null));
     }
     return this.alive;
@@ -66,7 +71,9 @@ export class StoreDeliveryLedger implements DeliveryLedger {
     try {
       for (const owner of others) {
         const key = lockKey("replica", owner);
-        const r = await client.query<{ got: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS got", [key]);
+        const r = await client.query<{ got: boolean }>("SELECT pg_try_advisory_lock($1::bigint) AS got", [
+          key,
+        ]);
         if (r.rows[0]?.got) {
           gone.push(owner);
           await client.query("SELECT pg_advisory_unlock($1::bigint)", [key]);
@@ -95,13 +102,23 @@ export class StoreDeliveryLedger implements DeliveryLedger {
    */
   claimPending(deliveryId: string, jobs: PendingJob[]): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
-      this.claimQueue.push({ deliveryId, jobs: jobs.length > 0 ? JSON.stringify(jobs) : null, resolve, reject });
+      this.claimQueue.push({
+        deliveryId,
+        jobs: jobs.length > 0 ? JSON.stringify(jobs) : null,
+        resolve,
+        reject,
+      });
       if (this.claimQueue.length >= CLAIM_CHUNK) void this.flushClaims();
       else if (this.claimQueue.length === 1) setImmediate(() => void this.flushClaims());
     });
   }
 
-  private readonly claimQueue: { deliveryId: string; jobs: string | null; resolve(first: boolean): void; reject(err: unknown): void }[] = [];
+  private readonly claimQueue: {
+    deliveryId: string;
+    jobs: string | null;
+    resolve(first: boolean): void;
+    reject(err: unknown): void;
+  }[] = [];
 
   private async flushClaims(): Promise<void> {
     const batch = this.claimQueue.splice(0, CLAIM_CHUNK);
@@ -116,13 +133,24 @@ export class StoreDeliveryLedger implements DeliveryLedger {
     try {
       await this.live();
       // Rows in one order in every process: two replicas' batches never wait on each other crosswise.
-      const values = [...rows].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([delivery_id, jobs]) => ({ delivery_id, claimed_at: claimedAt, jobs, completed_at: null, resumed_at: null, claimed_by: this.instance }));
-      const r = await this.store.bookkeeping((db) => db
-        .insertInto("delivery")
-        .values(values)
-        .onConflict((oc) => oc.column("delivery_id").doNothing())
-        .returning("delivery_id")
-        .execute());
+      const values = [...rows]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([delivery_id, jobs]) => ({
+          delivery_id,
+          claimed_at: claimedAt,
+          jobs,
+          completed_at: null,
+          resumed_at: null,
+          claimed_by: this.instance,
+        }));
+      const r = await this.store.bookkeeping((db) =>
+        db
+          .insertInto("delivery")
+          .values(values)
+          .onConflict((oc) => oc.column("delivery_id").doNothing())
+          .returning("delivery_id")
+          .execute(),
+      );
       inserted = new Set(r.map((x) => x.delivery_id));
     } catch (err) {
       for (const c of batch) c.reject(err);
@@ -142,7 +170,9 @@ export class StoreDeliveryLedger implements DeliveryLedger {
     const at = this.store.now().toISOString();
     for (let i = 0; i < deliveryIds.length; i += COMPLETE_CHUNK) {
       const ids = deliveryIds.slice(i, i + COMPLETE_CHUNK);
-      await this.store.bookkeeping((db) => db.updateTable("delivery").set({ completed_at: at }).where("delivery_id", "in", ids).execute());
+      await this.store.bookkeeping((db) =>
+        db.updateTable("delivery").set({ completed_at: at }).where("delivery_id", "in", ids).execute(),
+      );
     }
   }
 
@@ -152,7 +182,11 @@ export class StoreDeliveryLedger implements DeliveryLedger {
     const unique = [...new Set(deliveryIds)];
     for (let i = 0; i < unique.length; i += COMPLETE_CHUNK) {
       const ids = unique.slice(i, i + COMPLETE_CHUNK);
-      const rows = await this.store.db.selectFrom("delivery").select("delivery_id").where("delivery_id", "in", ids).execute();
+      const rows = await this.store.db
+        .selectFrom("delivery")
+        .select("delivery_id")
+        .where("delivery_id", "in", ids)
+        .execute();
       for (const r of rows) out.add(r.delivery_id);
     }
     return out;
@@ -174,20 +208,38 @@ export class StoreDeliveryLedger implements DeliveryLedger {
     await this.store.bookkeeping((db) =>
       db
         .insertInto("delivery")
-        .values({ delivery_id: deliveryId, claimed_at: now, jobs: text, completed_at: null, resumed_at: null, claimed_by: this.instance })
-        .onConflict((oc) => oc.column("delivery_id").doUpdateSet({ jobs: text, completed_at: null, claimed_by: this.instance }))
+        .values({
+          delivery_id: deliveryId,
+          claimed_at: now,
+          jobs: text,
+          completed_at: null,
+          resumed_at: null,
+          claimed_by: this.instance,
+        })
+        .onConflict((oc) =>
+          oc.column("delivery_id").doUpdateSet({ jobs: text, completed_at: null, claimed_by: this.instance }),
+        )
         .execute(),
     );
   }
 
   /** A claim whose jobs were never located (nothing was queued): removed, so a redelivery is processed. */
   async release(deliveryId: string): Promise<void> {
-    await this.store.bookkeeping((db) => db.deleteFrom("delivery").where("delivery_id", "=", deliveryId).where("jobs", "is", null).where("completed_at", "is", null).execute());
+    await this.store.bookkeeping((db) =>
+      db
+        .deleteFrom("delivery")
+        .where("delivery_id", "=", deliveryId)
+        .where("jobs", "is", null)
+        .where("completed_at", "is", null)
+        .execute(),
+    );
   }
 
   async complete(deliveryId: string): Promise<void> {
     const at = this.store.now().toISOString();
-    await this.store.bookkeeping((db) => db.updateTable("delivery").set({ completed_at: at }).where("delivery_id", "=", deliveryId).execute());
+    await this.store.bookkeeping((db) =>
+      db.updateTable("delivery").set({ completed_at: at }).where("delivery_id", "=", deliveryId).execute(),
+    );
   }
 
   /**
@@ -218,7 +270,9 @@ export class StoreDeliveryLedger implements DeliveryLedger {
       .where("completed_at", "is", null)
       .where("jobs", "is not", null)
       .where((eb) => eb.or([eb("resumed_at", "is", null), eb("resumed_at", "<", leaseOver)]))
-      .where((eb) => eb.or([eb("claimed_by", "is", null), ...(gone.length > 0 ? [eb("claimed_by", "in", gone)] : [])]))
+      .where((eb) =>
+        eb.or([eb("claimed_by", "is", null), ...(gone.length > 0 ? [eb("claimed_by", "in", gone)] : [])]),
+      )
       .returning(["delivery_id", "claimed_at", "jobs"])
       .execute();
     return rows
@@ -257,7 +311,12 @@ function parseJobs(text: string | null): PendingJob[] | null {
  * process lives (`onClose` gives it back, destroyed, which ends the lock). `onBroken` is told when the
  * connection fails (the server ended the lock).
  */
-async function holdSessionLock(pool: pg.Pool, key: string, onClose: (release: () => Promise<void>) => void, onBroken: () => void): Promise<void> {
+async function holdSessionLock(
+  pool: pg.Pool,
+  key: string,
+  onClose: (release: () => Promise<void>) => void,
+  onBroken: () => void,
+): Promise<void> {
   const client = await pool.connect();
   let released = false;
   const release = async () => {

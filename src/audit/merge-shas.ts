@@ -17,7 +17,12 @@ const SHA = /^[0-9a-f]{40}$/;
 /** Shas per statement (each is one LIKE term). */
 const CHUNK = 50;
 
-export async function mergedShasOnRecord(db: Kysely<AuditDatabase>, repo: string, branch: string, shas: readonly string[]): Promise<Set<string>> {
+export async function mergedShasOnRecord(
+  db: Kysely<AuditDatabase>,
+  repo: string,
+  branch: string,
+  shas: readonly string[],
+): Promise<Set<string>> {
   const wanted = [...new Set(shas)].filter((s) => SHA.test(s));
   const out = new Set<string>();
   const chain = repo.toLowerCase();
@@ -28,7 +33,12 @@ export async function mergedShasOnRecord(db: Kysely<AuditDatabase>, repo: string
       .select(["head_sha", "payload"])
       .where("chain", "=", chain)
       .where("kind", "=", "merge")
-      .where((eb) => eb.or([eb("head_sha", "in", part), ...part.map((s) => eb("payload", "like", `%"mergeCommitSha":"${s}"%`))]))
+      .where((eb) =>
+        eb.or([
+          eb("head_sha", "in", part),
+          ...part.map((s) => eb("payload", "like", `%"mergeCommitSha":"${s}"%`)),
+        ]),
+      )
       .limit(10_000)
       .execute();
     const set = new Set(part);

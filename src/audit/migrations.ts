@@ -185,8 +185,16 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn("hash", "text", (c) => c.notNull())
           .addPrimaryKeyConstraint("audit_record_pk", ["chain", "seq"])
           .execute();
-        await db.schema.createIndex("audit_record_pr").on("audit_record").columns(["chain", "pr_number", "seq"]).execute();
-        await db.schema.createIndex("audit_record_merged").on("audit_record").columns(["kind", "merged_at"]).execute();
+        await db.schema
+          .createIndex("audit_record_pr")
+          .on("audit_record")
+          .columns(["chain", "pr_number", "seq"])
+          .execute();
+        await db.schema
+          .createIndex("audit_record_merged")
+          .on("audit_record")
+          .columns(["kind", "merged_at"])
+          .execute();
 
         await db.schema
           .createTable("audit_chain")
@@ -205,7 +213,11 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn("resumed_at", "text")
           .execute();
         await db.schema.createIndex("delivery_claimed").on("delivery").column("claimed_at").execute();
-        await db.schema.createIndex("delivery_unfinished").on("delivery").columns(["completed_at", "claimed_at"]).execute();
+        await db.schema
+          .createIndex("delivery_unfinished")
+          .on("delivery")
+          .columns(["completed_at", "claimed_at"])
+          .execute();
 
         await db.schema
           .createTable("pr_sequence")
@@ -226,8 +238,16 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn("updated_at", "text", (c) => c.notNull())
           .addPrimaryKeyConstraint("ticket_pr_pk", ["installation_id", "repo_key", "pr_number", "ticket_key"])
           .execute();
-        await db.schema.createIndex("ticket_pr_key").on("ticket_pr").columns(["ticket_key", "open"]).execute();
-        await db.schema.createIndex("ticket_pr_waiting").on("ticket_pr").columns(["waiting", "open"]).execute();
+        await db.schema
+          .createIndex("ticket_pr_key")
+          .on("ticket_pr")
+          .columns(["ticket_key", "open"])
+          .execute();
+        await db.schema
+          .createIndex("ticket_pr_waiting")
+          .on("ticket_pr")
+          .columns(["waiting", "open"])
+          .execute();
       },
     },
     "0002_append_only_guards": {
@@ -298,7 +318,9 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         if (dialect === "sqlite") {
           await sql`create table audit_chain_log (chain text not null, seq integer not null, hash text not null, updated_at text not null,
             constraint audit_chain_pk primary key (chain, seq))`.execute(db);
-          await sql`insert into audit_chain_log (chain, seq, hash, updated_at) select chain, seq, hash, updated_at from audit_chain`.execute(db);
+          await sql`insert into audit_chain_log (chain, seq, hash, updated_at) select chain, seq, hash, updated_at from audit_chain`.execute(
+            db,
+          );
           await sql`drop table audit_chain`.execute(db);
           await sql`alter table audit_chain_log rename to audit_chain`.execute(db);
           await sql`create trigger audit_chain_no_update before update on audit_chain

@@ -5,8 +5,21 @@
  * Left out on purpose: the PR body and full commit messages (free text that can carry pasted
  * secrets; where a ticket key was found is kept in tickets.refs[].foundIn).
  */
-import type { AsOfMergeRead, EvaluationRecord, MergeGroupRecord, MergeRecord, RetroReviewTerms } from "./recorder.js";
-import type { CiCheck, CommitInfo, PolicySource, ReviewState, TicketEvidence, Verdict } from "../policy/types.js";
+import type {
+  AsOfMergeRead,
+  EvaluationRecord,
+  MergeGroupRecord,
+  MergeRecord,
+  RetroReviewTerms,
+} from "./recorder.js";
+import type {
+  CiCheck,
+  CommitInfo,
+  PolicySource,
+  ReviewState,
+  TicketEvidence,
+  Verdict,
+} from "../policy/types.js";
 import type { Config } from "../config/schema.js";
 import { unattributedCommits } from "../policy/approvals.js";
 import { emergencyDeclaration } from "../policy/emergency.js";
@@ -144,7 +157,11 @@ function plain<T>(v: T): T {
 export function evaluationPayload(rec: EvaluationRecord, version: string): EvaluationPayload {
   const e = rec.evidence;
   // The verdict's word; when evaluation failed, what the policy and evidence said about the label.
-  const declared = rec.verdict ? rec.verdict.declaration : rec.policy ? emergencyDeclaration(rec.policy.config, e) : undefined;
+  const declared = rec.verdict
+    ? rec.verdict.declaration
+    : rec.policy
+      ? emergencyDeclaration(rec.policy.config, e)
+      : undefined;
   const declaration = declared?.labelled ? declared : null;
   return {
     type: "evaluation",
@@ -199,7 +216,12 @@ export function evaluationPayload(rec: EvaluationRecord, version: string): Evalu
   };
 }
 
-export function mergePayload(rec: MergeRecord, bypass: boolean, standing: StandingVerdict | null, version: string): MergePayload {
+export function mergePayload(
+  rec: MergeRecord,
+  bypass: boolean,
+  standing: StandingVerdict | null,
+  version: string,
+): MergePayload {
   return {
     type: "merge",
     at: rec.at,
@@ -227,15 +249,33 @@ export function mergePayload(rec: MergeRecord, bypass: boolean, standing: Standi
   };
 }
 
-function asOfMergePayload(rec: MergeRecord, a: NonNullable<MergeRecord["asOfMerge"]>, version: string): AsOfMergePayload {
+function asOfMergePayload(
+  rec: MergeRecord,
+  a: NonNullable<MergeRecord["asOfMerge"]>,
+  version: string,
+): AsOfMergePayload {
   const out: AsOfMergePayload = { outcome: a.outcome, title: a.title };
   if (!a.read) return out;
   const evaluation = evaluationPayload(asEvaluation(rec, a, a.read), version);
   return { ...out, readAt: a.read.at, readAtScanTime: [...READ_AT_SCAN_TIME], evaluation };
 }
 
-function asEvaluation(rec: MergeRecord, a: NonNullable<MergeRecord["asOfMerge"]>, read: AsOfMergeRead): EvaluationRecord {
-  return { at: read.at, deliveryId: rec.deliveryId, event: "audit scan", ref: rec.ref, evidence: read.evidence, policy: read.policy, verdict: read.verdict, outcome: a.outcome, error: read.verdict ? null : a.title };
+function asEvaluation(
+  rec: MergeRecord,
+  a: NonNullable<MergeRecord["asOfMerge"]>,
+  read: AsOfMergeRead,
+): EvaluationRecord {
+  return {
+    at: read.at,
+    deliveryId: rec.deliveryId,
+    event: "audit scan",
+    ref: rec.ref,
+    evidence: read.evidence,
+    policy: read.policy,
+    verdict: read.verdict,
+    outcome: a.outcome,
+    error: read.verdict ? null : a.title,
+  };
 }
 
 /** A merge group record's payload (record kind "merge_group"). */

@@ -18,5 +18,7 @@ export interface PopulationQuery {
 
 export function populationRows(store: AuditStore, q: PopulationQuery): AsyncGenerator<ExportRow> {
   const reader = new AuditReader(store);
-  return exportRows(reader.merges({ from: q.from, to: q.to, repo: q.repo, directPushes: true }), (m) => afterMergeRows(store.db, m));
+  return exportRows(reader.merges({ from: q.from, to: q.to, repo: q.repo, directPushes: true }), (m) =>
+    afterMergeRows(store.db, m),
+  );
 }

@@ -3,7 +3,12 @@
  * heads, a chain's records in order, a PR's records, merges in a period with the evaluation that
  * stood for each. It never writes.
  */
-import { AUDIT_RECORD_COLUMN_NAMES, AUDIT_RECORD_COLUMNS, type AuditRecordColumn, type AuditRecordTable } from "./migrations.js";
+import {
+  AUDIT_RECORD_COLUMN_NAMES,
+  AUDIT_RECORD_COLUMNS,
+  type AuditRecordColumn,
+  type AuditRecordTable,
+} from "./migrations.js";
 import type { Selectable } from "kysely";
 import type { AuditStore } from "./database.js";
 
@@ -24,20 +29,36 @@ export class AuditReader {
     const rows = await this.store.db
       .selectFrom("audit_chain as c")
       .select(["c.chain", "c.seq", "c.hash"])
-      .where("c.seq", "=", (eb) => eb.selectFrom("audit_chain as n").select((e) => e.fn.max("n.seq").as("m")).whereRef("n.chain", "=", "c.chain"))
+      .where("c.seq", "=", (eb) =>
+        eb
+          .selectFrom("audit_chain as n")
+          .select((e) => e.fn.max("n.seq").as("m"))
+          .whereRef("n.chain", "=", "c.chain"),
+      )
       .orderBy("c.chain")
       .execute();
     return rows.map((r) => ({ chain: r.chain, seq: Number(r.seq), hash: r.hash }));
   }
 
   async chainHead(chain: string): Promise<{ seq: number; hash: string } | null> {
-    const r = await this.store.db.selectFrom("audit_chain").select(["seq", "hash"]).where("chain", "=", chain).orderBy("seq", "desc").limit(1).executeTakeFirst();
+    const r = await this.store.db
+      .selectFrom("audit_chain")
+      .select(["seq", "hash"])
+      .where("chain", "=", chain)
+      .orderBy("seq", "desc")
+      .limit(1)
+      .executeTakeFirst();
     return r ? { seq: Number(r.seq), hash: r.hash } : null;
   }
 
   /** The record at one position of a chain, or null (checkpoint verification). */
   async recordAt(chain: string, seq: number): Promise<AuditRow | null> {
-    const r = await this.store.db.selectFrom("audit_record").selectAll().where("chain", "=", chain).where("seq", "=", seq).executeTakeFirst();
+    const r = await this.store.db
+      .selectFrom("audit_record")
+      .selectAll()
+      .where("chain", "=", chain)
+      .where("seq", "=", seq)
+      .executeTakeFirst();
     return r ? normaliseRow(r) : null;
   }
 
@@ -93,12 +114,17 @@ export class AuditReader {
    * Merge records with merged_at in [from, to) (ISO instants), optionally of one repository, sorted
    * by merged_at, repository, PR, each with the evaluation that stood for the merged head.
    */
-  async *merges(q: MergeQuery, pageSize = 500): AsyncGenerator<{ merge: AuditRow; standing: AuditRow | null }> {
+  async *merges(
+    q: MergeQuery,
+    pageSize = 500,
+  ): AsyncGenerator<{ merge: AuditRow; standing: AuditRow | null }> {
     let after: AuditRow | null = null;
     for (;;) {
       let s = this.store.db
         .selectFrom("audit_record as m")
-        .leftJoin("audit_record as e", (j) => j.onRef("e.chain", "=", "m.chain").onRef("e.seq", "=", "m.standing_seq"))
+        .leftJoin("audit_record as e", (j) =>
+          j.onRef("e.chain", "=", "m.chain").onRef("e.seq", "=", "m.standing_seq"),
+        )
         .selectAll("m")
         .select(STANDING_ALIASES)
         .where("m.kind", "in", q.directPushes ? ["merge", "direct_push"] : ["merge"])
@@ -108,10 +134,20 @@ export class AuditReader {
       if (after) {
         const a: AuditRow = after;
         s = s.where((eb) =>
-          eb(eb.refTuple("m.merged_at", "m.chain", "m.pr_number", "m.seq"), ">", eb.tuple(a.merged_at!, a.chain, a.pr_number, a.seq)),
+          eb(
+            eb.refTuple("m.merged_at", "m.chain", "m.pr_number", "m.seq"),
+            ">",
+            eb.tuple(a.merged_at!, a.chain, a.pr_number, a.seq),
+          ),
         );
       }
-      const rows = await s.orderBy("m.merged_at").orderBy("m.chain").orderBy("m.pr_number").orderBy("m.seq").limit(pageSize).execute();
+      const rows = await s
+        .orderBy("m.merged_at")
+        .orderBy("m.chain")
+        .orderBy("m.pr_number")
+        .orderBy("m.seq")
+        .limit(pageSize)
+        .execute();
       for (const r of rows) {
         const merge = normaliseRow(r);
         const standing = standingOf(r as unknown as Record<string, unknown>);

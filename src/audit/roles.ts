@@ -52,8 +52,12 @@ export function validRoleName(role: string): boolean {
 
 /** The SQL that gives `role` exactly the app's rights in `schema` (names checked, then quoted). */
 export function appRoleGrants(role: string, schema: string): string[] {
-  if (!validRoleName(role)) throw new Error(`role name ${JSON.stringify(role)}: use lower-case letters, digits and _ (at most 63)`);
-  if (!ROLE.test(schema)) throw new Error(`schema name ${JSON.stringify(schema)}: use lower-case letters, digits and _ (at most 63)`);
+  if (!validRoleName(role))
+    throw new Error(`role name ${JSON.stringify(role)}: use lower-case letters, digits and _ (at most 63)`);
+  if (!ROLE.test(schema))
+    throw new Error(
+      `schema name ${JSON.stringify(schema)}: use lower-case letters, digits and _ (at most 63)`,
+    );
   const r = `"${role}"`;
   const s = `"${schema}"`;
   return [
@@ -68,7 +72,10 @@ export function appRoleGrants(role: string, schema: string): string[] {
 
 /** Run the grants on `store` (PostgreSQL, connected as the tables' owner) for its current schema. */
 export async function grantAppRole(store: AuditStore, role: string): Promise<string[]> {
-  if (store.dialect !== "postgres") throw new Error("--grant-app-role is for PostgreSQL (SQLite has no roles: whoever can write the file owns it)");
+  if (store.dialect !== "postgres")
+    throw new Error(
+      "--grant-app-role is for PostgreSQL (SQLite has no roles: whoever can write the file owns it)",
+    );
   const r = await sql<{ schema: string }>`select current_schema() as schema`.execute(store.db);
   const schema = r.rows[0]?.schema;
   if (!schema) throw new Error(`${store.description} has no schema on its search_path`);

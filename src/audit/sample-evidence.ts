@@ -9,7 +9,13 @@ import type { AuditRow } from "./reader.js";
 import type { Positioned } from "./sample.js";
 import type { EvidenceModel } from "../report/sample-evidence-html.js";
 
-export function evidenceModel(index: number, p: Positioned, record: AuditRow, standing: AuditRow | null, generatedAt: string): EvidenceModel {
+export function evidenceModel(
+  index: number,
+  p: Positioned,
+  record: AuditRow,
+  standing: AuditRow | null,
+  generatedAt: string,
+): EvidenceModel {
   const row: ExportRow = p.row;
   let mergeOutcome = row.check_at_merge;
   if (record.kind === "merge") {
@@ -27,13 +33,30 @@ export function evidenceModel(index: number, p: Positioned, record: AuditRow, st
       headSha: e.headSha,
       reviews: [...e.evidence.reviews]
         .sort((a, b) => (a.submittedAt ?? "").localeCompare(b.submittedAt ?? ""))
-        .map((v) => ({ login: v.login, state: v.state, submittedAt: v.submittedAt, commitOid: v.commitOid, url: v.url ?? null })),
-      checks: e.evidence.checks.map((c) => ({ name: c.name, state: c.state, raw: c.raw, source: c.source, url: c.url })),
+        .map((v) => ({
+          login: v.login,
+          state: v.state,
+          submittedAt: v.submittedAt,
+          commitOid: v.commitOid,
+          url: v.url ?? null,
+        })),
+      checks: e.evidence.checks.map((c) => ({
+        name: c.name,
+        state: c.state,
+        raw: c.raw,
+        source: c.source,
+        url: c.url,
+      })),
       verdict: e.verdict
         ? {
             conclusion: e.verdict.conclusion,
             title: e.verdict.title,
-            rules: e.verdict.rules.map((x) => ({ rule: x.rule, name: x.rule === "reviewers" ? x.name : null, status: x.status, summary: x.summary })),
+            rules: e.verdict.rules.map((x) => ({
+              rule: x.rule,
+              name: x.rule === "reviewers" ? x.name : null,
+              status: x.status,
+              summary: x.summary,
+            })),
           }
         : null,
       declaration: d ? { declarer: d.declarer, at: d.at, accepted: d.accepted, reason: d.reason } : null,
@@ -41,5 +64,15 @@ export function evidenceModel(index: number, p: Positioned, record: AuditRow, st
     };
   }
   const host = /^(https?:\/\/[^/\s]+)\//i.exec(row.url)?.[1] ?? "https://github.com";
-  return { index, kind: p.kind, row, chain: p.chain, seq: p.seq, generatedAt, standing: model, mergeOutcome, webBase: host };
+  return {
+    index,
+    kind: p.kind,
+    row,
+    chain: p.chain,
+    seq: p.seq,
+    generatedAt,
+    standing: model,
+    mergeOutcome,
+    webBase: host,
+  };
 }

@@ -131,7 +131,13 @@ export function drawSample(rows: readonly ExportRow[], o: DrawOptions): Draw {
   let allocation: Record<SampleKind, number> | null = null;
   if (o.stratify) {
     allocation = allocate(o.size, counts);
-    sample = SAMPLE_KINDS.flatMap((kind) => fisherYates(population.filter((p) => p.kind === kind), allocation![kind], next));
+    sample = SAMPLE_KINDS.flatMap((kind) =>
+      fisherYates(
+        population.filter((p) => p.kind === kind),
+        allocation![kind],
+        next,
+      ),
+    );
   } else {
     sample = fisherYates(population, Math.min(o.size, population.length), next);
   }
@@ -182,11 +188,24 @@ export interface SampleManifest {
   manifestSha256: string;
 }
 
-export const SAMPLE_CSV_COLUMNS: readonly (keyof SampleEntry)[] = ["index", "repo", "pr", "commit", "kind", "chain", "seq", "record", "record_hash", "evidence", "evidence_sha256"];
+export const SAMPLE_CSV_COLUMNS: readonly (keyof SampleEntry)[] = [
+  "index",
+  "repo",
+  "pr",
+  "commit",
+  "kind",
+  "chain",
+  "seq",
+  "record",
+  "record_hash",
+  "evidence",
+  "evidence_sha256",
+];
 
 export function manifestCsv(entries: readonly SampleEntry[]): string {
   const lines = [SAMPLE_CSV_COLUMNS.join(",")];
-  for (const e of entries) lines.push(SAMPLE_CSV_COLUMNS.map((c) => csvCell(e[c] === null ? "" : String(e[c]))).join(","));
+  for (const e of entries)
+    lines.push(SAMPLE_CSV_COLUMNS.map((c) => csvCell(e[c] === null ? "" : String(e[c]))).join(","));
   return `${lines.join("\r\n")}\r\n`;
 }
 
@@ -194,7 +213,9 @@ export function sha256Text(s: string): string {
   return createHash("sha256").update(s, "utf8").digest("hex");
 }
 
-export function manifestHash(m: Omit<SampleManifest, "manifestSha256"> & { manifestSha256?: string }): string {
+export function manifestHash(
+  m: Omit<SampleManifest, "manifestSha256"> & { manifestSha256?: string },
+): string {
   const { manifestSha256: _omit, ...rest } = m;
   return sha256Text(canonicalJson(rest));
 }
@@ -202,7 +223,10 @@ export function manifestHash(m: Omit<SampleManifest, "manifestSha256"> & { manif
 /** The evidence file's name inside DIR: a fixed shape (verify refuses any other). */
 export function evidenceName(index: number, p: Positioned): string {
   const safe = p.row.repo.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^\.+/, "_");
-  const what = p.kind === "direct_push" ? `push-${p.row.head_sha.slice(0, 12).replace(/[^0-9a-f]/gi, "")}` : `pr-${p.row.pr}`;
+  const what =
+    p.kind === "direct_push"
+      ? `push-${p.row.head_sha.slice(0, 12).replace(/[^0-9a-f]/gi, "")}`
+      : `pr-${p.row.pr}`;
   return `evidence/${String(index).padStart(4, "0")}-${safe}-${what}.html`;
 }
 export const EVIDENCE_NAME = /^evidence\/\d{4,6}-[A-Za-z0-9._-]+\.html$/;

@@ -18,7 +18,10 @@ export function renderAfterMerge(row: AuditRow): string[] {
       const results = Array.isArray(p.results) ? (p.results as Record<string, unknown>[]) : [];
       return [
         `${head}  TICKETS MOVED ON MERGE  to ${s(p.target)}`,
-        ...results.map((r) => `    ${s(r.key)}: ${s(r.result)}${r.status ? ` (${s(r.status)})` : ""}${r.message ? ` ${s(r.message)}` : ""}`),
+        ...results.map(
+          (r) =>
+            `    ${s(r.key)}: ${s(r.result)}${r.status ? ` (${s(r.status)})` : ""}${r.message ? ` ${s(r.message)}` : ""}`,
+        ),
       ];
     }
     default:

@@ -9,7 +9,9 @@ import { renderAfterMerge } from "./show-after-merge.js";
 /** owner/name#N, or a pull request URL (https://github.com/owner/name/pull/N). */
 export function parsePrArgument(arg: string): { repo: string; number: number } | null {
   const a = arg.trim();
-  const m = /^([\w.-]+\/[\w.-]+)#(\d+)$/.exec(a) ?? /^https?:\/\/[^/\s]+\/([\w.-]+\/[\w.-]+)\/pull\/(\d+)\/?$/.exec(a);
+  const m =
+    /^([\w.-]+\/[\w.-]+)#(\d+)$/.exec(a) ??
+    /^https?:\/\/[^/\s]+\/([\w.-]+\/[\w.-]+)\/pull\/(\d+)\/?$/.exec(a);
   if (!m) return null;
   const number = Number(m[2]);
   if (!Number.isSafeInteger(number) || number < 1) return null;
@@ -31,11 +33,14 @@ export function renderPrRecords(repo: string, number: number, rows: AuditRow[]):
   for (const row of rows) {
     out.push("");
     const p = JSON.parse(row.payload) as RecordPayload;
-    if ((p as { type: string }).type === "merge_group") out.push(...renderMergeGroup(row, p as unknown as MergeGroupShown));
+    if ((p as { type: string }).type === "merge_group")
+      out.push(...renderMergeGroup(row, p as unknown as MergeGroupShown));
     else if (p.type === "merge") out.push(...renderMerge(row, p));
     else if (p.type !== "evaluation") out.push(...renderAfterMerge(row));
     else out.push(...renderEvaluation(row, p));
-    out.push(`    record ${row.chain}@${row.seq}  hash ${row.hash.slice(0, 16)}…  previous ${row.prev_hash.slice(0, 16)}…`);
+    out.push(
+      `    record ${row.chain}@${row.seq}  hash ${row.hash.slice(0, 16)}…  previous ${row.prev_hash.slice(0, 16)}…`,
+    );
   }
   return `${out.join("\n")}\n`;
 }
@@ -52,8 +57,11 @@ interface MergeGroupShown {
 
 /** A merge queue group this PR named (record kind merge_group). */
 function renderMergeGroup(row: AuditRow, p: MergeGroupShown): string[] {
-  const lines = [`#${row.seq}  ${row.recorded_at}  MERGE GROUP ${clean(p.action).toUpperCase()}  ${clean(p.outcome).toUpperCase()}  head ${clean(p.headSha).slice(0, 7)} into ${clean(p.baseRef)}${p.reason ? `  (${clean(p.reason)})` : ""}`];
-  for (const pr of p.prs ?? []) lines.push(`    #${pr.number} ${pr.ok ? "ok" : "NOT COMPLIANT"}: ${clean(pr.why)}`);
+  const lines = [
+    `#${row.seq}  ${row.recorded_at}  MERGE GROUP ${clean(p.action).toUpperCase()}  ${clean(p.outcome).toUpperCase()}  head ${clean(p.headSha).slice(0, 7)} into ${clean(p.baseRef)}${p.reason ? `  (${clean(p.reason)})` : ""}`,
+  ];
+  for (const pr of p.prs ?? [])
+    lines.push(`    #${pr.number} ${pr.ok ? "ok" : "NOT COMPLIANT"}: ${clean(pr.why)}`);
   if (p.error) lines.push(`    ${clean(p.error)}`);
   return lines;
 }
@@ -63,7 +71,9 @@ function renderEvaluation(row: AuditRow, p: EvaluationPayload): string[] {
   lines.push(
     `#${row.seq}  ${row.recorded_at}  EVALUATION  ${p.outcome.toUpperCase()}  head ${p.headSha.slice(0, 7)}  ${clean(p.event)}  delivery ${clean(p.deliveryId)}`,
   );
-  lines.push(`    base ${clean(p.base)} ← ${clean(p.headRef)}; author ${clean(p.author) || "unknown"}${p.draft ? "; draft" : ""}${p.emergency ? "; EMERGENCY" : ""}${p.gated === false ? "; base branch not gated" : ""}`);
+  lines.push(
+    `    base ${clean(p.base)} ← ${clean(p.headRef)}; author ${clean(p.author) || "unknown"}${p.draft ? "; draft" : ""}${p.emergency ? "; EMERGENCY" : ""}${p.gated === false ? "; base branch not gated" : ""}`,
+  );
   if (p.verdict) {
     lines.push(`    verdict: ${clean(p.verdict.title)}`);
     for (const r of p.verdict.rules) {
@@ -74,21 +84,32 @@ function renderEvaluation(row: AuditRow, p: EvaluationPayload): string[] {
   if (p.emergencyDeclarationAccepted !== undefined && p.emergencyDeclarationAccepted !== null) {
     lines.push(
       `    emergency label applied by ${clean(p.emergencyDeclaredBy) || "an unknown user"} at ${p.emergencyDeclaredAt ?? "?"}: ${p.emergencyDeclarationAccepted ? "accepted" : "ignored (judged by the normal rules)"}${
-        typeof p.emergencyDeclaredOn === "string" ? `; declared on ${clean(p.emergencyDeclaredOn).slice(0, 12)}` : p.emergencyDeclaredOn === null ? "; on an unknown commit" : ""
+        typeof p.emergencyDeclaredOn === "string"
+          ? `; declared on ${clean(p.emergencyDeclaredOn).slice(0, 12)}`
+          : p.emergencyDeclaredOn === null
+            ? "; on an unknown commit"
+            : ""
       }`,
     );
   }
   if (p.unattributedCommits && p.unattributedCommits.length > 0) {
-    lines.push(`    commits tied to no GitHub account: ${p.unattributedCommits.map((u) => `${u.oid.slice(0, 7)} (${clean(u.who.join("; "))})`).join(", ")}`);
+    lines.push(
+      `    commits tied to no GitHub account: ${p.unattributedCommits.map((u) => `${u.oid.slice(0, 7)} (${clean(u.who.join("; "))})`).join(", ")}`,
+    );
   }
   if (p.error) lines.push(`    error: ${clean(p.error)}`);
   const reviews = p.evidence.reviews.filter((r) => r.state !== "COMMENTED" && r.state !== "PENDING");
   lines.push(
     `    reviews: ${reviews.length === 0 ? "none" : reviews.map((r) => `${clean(r.login) || "ghost"} ${r.state} on ${r.commitOid?.slice(0, 7) ?? "?"} at ${r.submittedAt ?? "?"}`).join("; ")}`,
   );
-  lines.push(`    CI: ${p.evidence.checks.length === 0 ? "none" : p.evidence.checks.map((c) => `${clean(c.name)}=${clean(c.raw || c.state)}`).join(", ")}`);
+  lines.push(
+    `    CI: ${p.evidence.checks.length === 0 ? "none" : p.evidence.checks.map((c) => `${clean(c.name)}=${clean(c.raw || c.state)}`).join(", ")}`,
+  );
   const t = p.evidence.tickets;
-  const states = t.lookup.kind === "ok" ? new Map(t.lookup.found.map((f) => [f.key.toUpperCase(), f.status])) : new Map<string, string>();
+  const states =
+    t.lookup.kind === "ok"
+      ? new Map(t.lookup.found.map((f) => [f.key.toUpperCase(), f.status]))
+      : new Map<string, string>();
   lines.push(
     `    tickets: ${t.refs.length === 0 ? "none" : t.refs.map((r) => `${clean(r.key)} (${clean(states.get(r.key.toUpperCase()) ?? (t.lookup.kind === "ok" ? "not found" : t.lookup.kind))})`).join(", ")}`,
   );

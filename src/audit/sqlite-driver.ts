@@ -26,13 +26,19 @@ export function hasNodeSqlite(version: string = process.versions.node): boolean 
   return major >= 24 || (major === 23 && minor >= 11) || (major === 22 && minor >= 16);
 }
 
-export async function openSqliteConnection(path: string, options: SqliteOpenOptions): Promise<SqliteConnection> {
+export async function openSqliteConnection(
+  path: string,
+  options: SqliteOpenOptions,
+): Promise<SqliteConnection> {
   if (hasNodeSqlite()) return openNodeSqlite(path, options);
   const { default: Database } = await import("better-sqlite3");
   const db = new Database(path, { timeout: options.timeoutMs });
   // better-sqlite3's Database already has prepare/close/exec in the shape Kysely expects.
   const prepare = db.prepare.bind(db) as (sql: string) => SqliteStatement;
-  return Object.assign(db, { driver: "better-sqlite3" as const, prepare: cachedPrepare(prepare) }) as unknown as SqliteConnection;
+  return Object.assign(db, {
+    driver: "better-sqlite3" as const,
+    prepare: cachedPrepare(prepare),
+  }) as unknown as SqliteConnection;
 }
 
 /** Prepared statements kept per SQL text (Kysely prepares every query anew; compiling one costs more than running it). */
@@ -42,7 +48,10 @@ export const STATEMENT_CACHE_SIZE = 500;
  * A bounded cache of prepared statements. Safe here: every statement runs to completion
  * synchronously (changegate never streams a query), so a cached statement is never busy.
  */
-export function cachedPrepare(prepare: (sql: string) => SqliteStatement, size = STATEMENT_CACHE_SIZE): (sql: string) => SqliteStatement {
+export function cachedPrepare(
+  prepare: (sql: string) => SqliteStatement,
+  size = STATEMENT_CACHE_SIZE,
+): (sql: string) => SqliteStatement {
   const cache = new Map<string, SqliteStatement>();
   return (sql) => {
     const hit = cache.get(sql);
@@ -72,7 +81,9 @@ interface NodeDatabase {
 }
 
 async function openNodeSqlite(path: string, options: SqliteOpenOptions): Promise<SqliteConnection> {
-  const mod = (await import("node:sqlite" as string)) as { DatabaseSync: new (path: string, options: { timeout: number }) => NodeDatabase };
+  const mod = (await import("node:sqlite" as string)) as {
+    DatabaseSync: new (path: string, options: { timeout: number }) => NodeDatabase;
+  };
   const db = new mod.DatabaseSync(path, { timeout: options.timeoutMs });
   return {
     driver: "node:sqlite",

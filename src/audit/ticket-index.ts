@@ -27,7 +27,12 @@ export class StoreTicketIndex implements TicketIndex {
       .orderBy("pr_number")
       .orderBy("installation_id")
       .execute();
-    return rows.map((r) => ({ installationId: Number(r.installation_id), owner: r.owner, repo: r.repo, number: r.pr_number }));
+    return rows.map((r) => ({
+      installationId: Number(r.installation_id),
+      owner: r.owner,
+      repo: r.repo,
+      number: r.pr_number,
+    }));
   }
 
   /** Open PRs whose only failing rule is tickets (the periodic ticket re-check's list). */
@@ -43,7 +48,12 @@ export class StoreTicketIndex implements TicketIndex {
       .orderBy("pr_number")
       .orderBy("installation_id")
       .execute();
-    return rows.map((r) => ({ installationId: Number(r.installation_id), owner: r.owner, repo: r.repo, number: r.pr_number }));
+    return rows.map((r) => ({
+      installationId: Number(r.installation_id),
+      owner: r.owner,
+      repo: r.repo,
+      number: r.pr_number,
+    }));
   }
 }
 
@@ -51,7 +61,11 @@ export class StoreTicketIndex implements TicketIndex {
  * A PR's keys are replaced by those of its latest evaluation (none when the policy skips the
  * tickets rule), and `waiting` marks PRs whose only failing rule is tickets (ticketIndexEntry).
  */
-export async function indexEvaluation(tx: Kysely<AuditDatabase>, rec: EvaluationRecord, updatedAt: string): Promise<void> {
+export async function indexEvaluation(
+  tx: Kysely<AuditDatabase>,
+  rec: EvaluationRecord,
+  updatedAt: string,
+): Promise<void> {
   const { ref } = rec;
   const repoKey = chainOf(ref.owner, ref.repo);
   const entry = ticketIndexEntry(rec.verdict, rec.evidence.tickets.refs);
@@ -69,9 +83,21 @@ export async function indexEvaluation(tx: Kysely<AuditDatabase>, rec: Evaluation
   for (const key of keys) {
     await tx
       .insertInto("ticket_pr")
-      .values({ installation_id: ref.installationId, repo_key: repoKey, owner: ref.owner, repo: ref.repo, pr_number: ref.number, ticket_key: key, open, waiting, updated_at: updatedAt })
+      .values({
+        installation_id: ref.installationId,
+        repo_key: repoKey,
+        owner: ref.owner,
+        repo: ref.repo,
+        pr_number: ref.number,
+        ticket_key: key,
+        open,
+        waiting,
+        updated_at: updatedAt,
+      })
       .onConflict((oc) =>
-        oc.columns(["installation_id", "repo_key", "pr_number", "ticket_key"]).doUpdateSet({ open, waiting, owner: ref.owner, repo: ref.repo, updated_at: updatedAt }),
+        oc
+          .columns(["installation_id", "repo_key", "pr_number", "ticket_key"])
+          .doUpdateSet({ open, waiting, owner: ref.owner, repo: ref.repo, updated_at: updatedAt }),
       )
       .execute();
   }

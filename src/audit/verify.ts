@@ -28,7 +28,10 @@ export interface VerifyReport {
   heads: { chain: string; seq: number; hash: string }[];
 }
 
-export async function verifyChains(store: AuditReader, onRecord?: (n: number) => void): Promise<VerifyReport> {
+export async function verifyChains(
+  store: AuditReader,
+  onRecord?: (n: number) => void,
+): Promise<VerifyReport> {
   const chains = await store.chains();
   const problems: ChainProblem[] = [];
   const heads: VerifyReport["heads"] = [];
@@ -49,7 +52,12 @@ async function verifyChain(
   chain: string,
   onRecord: () => void,
 ): Promise<{ problem: ChainProblem | null; last: { seq: number; hash: string } | null }> {
-  const problem = (seq: number, message: string): ChainProblem => ({ chain, seq, record: `${chain}@${seq}`, message });
+  const problem = (seq: number, message: string): ChainProblem => ({
+    chain,
+    seq,
+    record: `${chain}@${seq}`,
+    message,
+  });
   let expectedSeq = 1;
   let prevHash = GENESIS_HASH;
   let last: AuditRow | null = null;
@@ -69,14 +77,20 @@ async function verifyChain(
     }
     if (row.prev_hash !== prevHash) {
       return {
-        problem: problem(row.seq, `record ${row.seq} does not follow record ${row.seq - 1}: its previous-record hash ${short(row.prev_hash)} is not ${short(prevHash)} (a record before it was changed, removed or inserted)`),
+        problem: problem(
+          row.seq,
+          `record ${row.seq} does not follow record ${row.seq - 1}: its previous-record hash ${short(row.prev_hash)} is not ${short(prevHash)} (a record before it was changed, removed or inserted)`,
+        ),
         last: last && { seq: last.seq, hash: last.hash },
       };
     }
     const actual = recordHash(row);
     if (actual !== row.hash) {
       return {
-        problem: problem(row.seq, `record ${row.seq} was altered: its content hashes to ${short(actual)}, not to the stored ${short(row.hash)}`),
+        problem: problem(
+          row.seq,
+          `record ${row.seq} was altered: its content hashes to ${short(actual)}, not to the stored ${short(row.hash)}`,
+        ),
         last: last && { seq: last.seq, hash: last.hash },
       };
     }
@@ -86,14 +100,38 @@ async function verifyChain(
   }
   const head = await store.chainHead(chain);
   if (!last) {
-    return { problem: head ? problem(1, `the chain head says ${head.seq} records, but the chain has none: records were removed`) : null, last: null };
+    return {
+      problem: head
+        ? problem(1, `the chain head says ${head.seq} records, but the chain has none: records were removed`)
+        : null,
+      last: null,
+    };
   }
-  if (!head) return { problem: problem(last.seq, "the chain has no head entry (audit_chain): the store's bookkeeping was removed"), last };
+  if (!head)
+    return {
+      problem: problem(
+        last.seq,
+        "the chain has no head entry (audit_chain): the store's bookkeeping was removed",
+      ),
+      last,
+    };
   if (head.seq !== last.seq || head.hash !== last.hash) {
     if (head.seq > last.seq) {
-      return { problem: problem(last.seq + 1, `the chain ends at record ${last.seq} but its head says ${head.seq}: records ${last.seq + 1}–${head.seq} were removed`), last };
+      return {
+        problem: problem(
+          last.seq + 1,
+          `the chain ends at record ${last.seq} but its head says ${head.seq}: records ${last.seq + 1}–${head.seq} were removed`,
+        ),
+        last,
+      };
     }
-    return { problem: problem(last.seq, `the chain head (record ${head.seq}, ${short(head.hash)}) does not match the last record (${last.seq}, ${short(last.hash)})`), last };
+    return {
+      problem: problem(
+        last.seq,
+        `the chain head (record ${head.seq}, ${short(head.hash)}) does not match the last record (${last.seq}, ${short(last.hash)})`,
+      ),
+      last,
+    };
   }
   return { problem: null, last };
 }

@@ -33,14 +33,21 @@ import type { PrRef } from "../refs.js";
 async function declarationsOnRecord(env: Record<string, string | undefined>, notes: string[]) {
   const url = env.DATABASE_URL;
   if (!url) {
-    notes.push("DATABASE_URL is not set: which commit an emergency label was applied on is on the app's audit record, so an emergency declaration is not honoured here");
+    notes.push(
+      "DATABASE_URL is not set: which commit an emergency label was applied on is on the app's audit record, so an emergency declaration is not honoured here",
+    );
     return null;
   }
   try {
     const store = await openStore(url, { migrate: false, mustExist: true });
-    return { declaredOn: (ref: PrRef, at: string) => declaredOnIn(store.db, ref, at), close: () => store.close() };
+    return {
+      declaredOn: (ref: PrRef, at: string) => declaredOnIn(store.db, ref, at),
+      close: () => store.close(),
+    };
   } catch (err) {
-    notes.push(`the audit store could not be opened (${redact((err as Error).message)}): an emergency declaration is not honoured here`);
+    notes.push(
+      `the audit store could not be opened (${redact((err as Error).message)}): an emergency declaration is not honoured here`,
+    );
     return null;
   }
 }
@@ -85,7 +92,11 @@ export async function checkPr(io: CliIo, arg: string, opts: CheckPrOptions = {})
   }
   const ref = { installationId: github.installationId, owner, repo, number: pr.number };
   const job = newJob({ ref, deliveryId: "changegate-cli", event: "cli.check" });
-  const reader = createReader(github.installationId, github.tokenSource, { retries: 2, maxRetryAfterSeconds: 60, timeoutMs: 30_000 });
+  const reader = createReader(github.installationId, github.tokenSource, {
+    retries: 2,
+    maxRetryAfterSeconds: 60,
+    timeoutMs: 30_000,
+  });
   const notes: string[] = [`read as ${github.via}; nothing is posted or recorded`];
 
   let gathered: Gathered;
@@ -94,29 +105,53 @@ export async function checkPr(io: CliIo, arg: string, opts: CheckPrOptions = {})
     gathered = await gather(reader, ref, github.appId);
     if (github.appId === 0) {
       // Without the app's id its own check run would count as CI: leave out check runs named like it.
-      gathered.evidence = { ...gathered.evidence, checks: gathered.evidence.checks.filter((c) => !(c.kind === "check_run" && c.name === CHECK_NAME)) };
-      notes.push(`APP_ID is not set: check runs named "${CHECK_NAME}" are not counted as CI (set APP_ID to the app's id to tell its own apart exactly)`);
+      gathered.evidence = {
+        ...gathered.evidence,
+        checks: gathered.evidence.checks.filter((c) => !(c.kind === "check_run" && c.name === CHECK_NAME)),
+      };
+      notes.push(
+        `APP_ID is not set: check runs named "${CHECK_NAME}" are not counted as CI (set APP_ID to the app's id to tell its own apart exactly)`,
+      );
     }
     if (gathered.evidence.pr.state !== "OPEN") {
-      notes.push(`the PR is ${gathered.evidence.pr.state.toLowerCase()}: the app no longer evaluates it; this is how it would judge it now`);
+      notes.push(
+        `the PR is ${gathered.evidence.pr.state.toLowerCase()}: the app no longer evaluates it; this is how it would judge it now`,
+      );
     }
     const progress: Progress = { gathered, policy: null, evidence: null };
     // Which commit an emergency label was applied on is on the app's record: read it when DATABASE_URL names the store.
     const recorder = await declarationsOnRecord(io.env, notes);
     try {
-      judgement = await judge({ tickets, recorder: recorder ?? {} }, { job, reader, octokit: github.octokit }, gathered, progress);
+      judgement = await judge(
+        { tickets, recorder: recorder ?? {} },
+        { job, reader, octokit: github.octokit },
+        gathered,
+        progress,
+      );
     } finally {
       await recorder?.close();
     }
   } catch (err) {
     const original = err instanceof StageError ? err.original : err;
     const stage = err instanceof StageError ? ` (${err.stage})` : "";
-    return fail(CHECK_PR_EXIT.error, `could not evaluate ${pr.repo}#${pr.number}${stage}: ${original instanceof Error ? original.message : String(original)}`);
+    return fail(
+      CHECK_PR_EXIT.error,
+      `could not evaluate ${pr.repo}#${pr.number}${stage}: ${original instanceof Error ? original.message : String(original)}`,
+    );
   }
 
   const { report, verdict } = judgement;
   const conclusion = verdict?.conclusion ?? "failure";
-  const outcome = verdict === null ? "invalid policy" : !verdict.gated ? "not gated" : conclusion === "success" ? "compliant" : conclusion === "pending" ? "waiting for CI" : "not compliant";
+  const outcome =
+    verdict === null
+      ? "invalid policy"
+      : !verdict.gated
+        ? "not gated"
+        : conclusion === "success"
+          ? "compliant"
+          : conclusion === "pending"
+            ? "waiting for CI"
+            : "not compliant";
   const code = conclusion === "success" ? CHECK_PR_EXIT.compliant : CHECK_PR_EXIT.notCompliant;
   if (opts.json) {
     io.stdout.write(
@@ -136,6 +171,8 @@ export async function checkPr(io: CliIo, arg: string, opts: CheckPrOptions = {})
   }
   for (const n of notes) io.stderr.write(`note: ${n}\n`);
   io.stdout.write(digestForTerminal(report.check.summary));
-  io.stdout.write(`\n${pr.repo}#${pr.number} at ${gathered.evidence.pr.headSha.slice(0, 12)}: ${outcome.toUpperCase()} — ${terminalLine(report.check.title)}\n`);
+  io.stdout.write(
+    `\n${pr.repo}#${pr.number} at ${gathered.evidence.pr.headSha.slice(0, 12)}: ${outcome.toUpperCase()} — ${terminalLine(report.check.title)}\n`,
+  );
   return code;
 }

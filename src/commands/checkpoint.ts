@@ -8,8 +8,23 @@ import { Option, type Command } from "commander";
 import { AuditStore } from "../audit/database.js";
 import { AuditReader } from "../audit/reader.js";
 import { verifyChains } from "../audit/verify.js";
-import { checkLog, CheckpointKeyError, loadPublicKey, loadSigningKey, MAX_CHECKPOINT_LOG_BYTES, publicKeyPem, trustedCheckpoints, type ParsedLog } from "../audit/checkpoint.js";
-import { databaseIdentity, FileCheckpointLog, publishCheckpoint, StreamCheckpointLog, type CheckpointLog } from "../audit/checkpoint-publish.js";
+import {
+  checkLog,
+  CheckpointKeyError,
+  loadPublicKey,
+  loadSigningKey,
+  MAX_CHECKPOINT_LOG_BYTES,
+  publicKeyPem,
+  trustedCheckpoints,
+  type ParsedLog,
+} from "../audit/checkpoint.js";
+import {
+  databaseIdentity,
+  FileCheckpointLog,
+  publishCheckpoint,
+  StreamCheckpointLog,
+  type CheckpointLog,
+} from "../audit/checkpoint-publish.js";
 import { verifyAgainstCheckpoints } from "../audit/checkpoint-verify.js";
 import { IssueCheckpointLog, parseIssueArgument } from "../github/checkpoint-issue.js";
 import type { OctokitLike } from "../github/types.js";
@@ -27,7 +42,14 @@ export interface CommandIo {
 }
 
 function openForReading(io: CommandIo, database: string | undefined): Promise<AuditStore> {
-  return AuditStore.open(database ?? io.env.DATABASE_URL, { migrate: false, mustExist: true, cwd: io.cwd, connectTimeoutMs: 10_000, poolSize: 2, lockPoolSize: 1 });
+  return AuditStore.open(database ?? io.env.DATABASE_URL, {
+    migrate: false,
+    mustExist: true,
+    cwd: io.cwd,
+    connectTimeoutMs: 10_000,
+    poolSize: 2,
+    lockPoolSize: 1,
+  });
 }
 
 const github = (io: CommandIo, repo: string) => (io.github ? io.github(repo) : githubClientFor(repo, io.env));
@@ -52,15 +74,37 @@ export interface CheckpointOpts {
   database?: string;
 }
 
-export function registerCheckpoint(audit: Command, io: CommandIo, setExit: (code: number) => void, databaseOption: () => Option): void {
+export function registerCheckpoint(
+  audit: Command,
+  io: CommandIo,
+  setExit: (code: number) => void,
+  databaseOption: () => Option,
+): void {
   audit
     .command("checkpoint")
-    .description("sign (Ed25519, AUDIT_SIGNING_KEY) every chain's length and head hash and publish it outside the database")
-    .option("--out <file>", "append the checkpoint to this file (one JSON line each), or - for stdout; default: a comment on the pinned checkpoint issue")
-    .option("--issue-repo <owner/name>", "the repository of the checkpoint issue (default: $AUDIT_ISSUE_REPO)")
-    .option("--sequence <n>", "the sequence number when the log cannot tell (stdout, or a new log): default 1")
-    .option("--database-id <id>", "the database's name in the statement (default: $AUDIT_DATABASE_ID, else its URL without credentials)")
-    .option("--print-public-key", "print the public key (PEM) and key id of AUDIT_SIGNING_KEY, for auditors, and exit")
+    .description(
+      "sign (Ed25519, AUDIT_SIGNING_KEY) every chain's length and head hash and publish it outside the database",
+    )
+    .option(
+      "--out <file>",
+      "append the checkpoint to this file (one JSON line each), or - for stdout; default: a comment on the pinned checkpoint issue",
+    )
+    .option(
+      "--issue-repo <owner/name>",
+      "the repository of the checkpoint issue (default: $AUDIT_ISSUE_REPO)",
+    )
+    .option(
+      "--sequence <n>",
+      "the sequence number when the log cannot tell (stdout, or a new log): default 1",
+    )
+    .option(
+      "--database-id <id>",
+      "the database's name in the statement (default: $AUDIT_DATABASE_ID, else its URL without credentials)",
+    )
+    .option(
+      "--print-public-key",
+      "print the public key (PEM) and key id of AUDIT_SIGNING_KEY, for auditors, and exit",
+    )
     .addOption(databaseOption())
     .action(async (opts: CheckpointOpts) => setExit(await checkpointCommand(io, opts)));
 }
@@ -74,28 +118,47 @@ export async function checkpointCommand(io: CommandIo, opts: CheckpointOpts): Pr
   let sequence: number | undefined;
   if (opts.sequence !== undefined) {
     sequence = Number(opts.sequence);
-    if (!Number.isSafeInteger(sequence) || sequence < 1) throw new CommandError(CODES.usage, `--sequence ${JSON.stringify(opts.sequence)}: expected a whole number from 1`);
+    if (!Number.isSafeInteger(sequence) || sequence < 1)
+      throw new CommandError(
+        CODES.usage,
+        `--sequence ${JSON.stringify(opts.sequence)}: expected a whole number from 1`,
+      );
   }
   let log: CheckpointLog;
   if (opts.out === "-") log = new StreamCheckpointLog(io.stdout);
   else if (opts.out !== undefined) {
     const path = resolve(io.cwd, opts.out);
-    if (!existsSync(dirname(path))) throw new CommandError(CODES.usage, `--out ${opts.out}: the directory ${dirname(path)} does not exist`);
-    if (existsSync(path) && statSync(path).isDirectory()) throw new CommandError(CODES.usage, `--out ${opts.out} is a directory`);
+    if (!existsSync(dirname(path)))
+      throw new CommandError(CODES.usage, `--out ${opts.out}: the directory ${dirname(path)} does not exist`);
+    if (existsSync(path) && statSync(path).isDirectory())
+      throw new CommandError(CODES.usage, `--out ${opts.out} is a directory`);
     log = new FileCheckpointLog(path);
   } else {
     const repo = (opts.issueRepo ?? io.env.AUDIT_ISSUE_REPO ?? "").trim();
     if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) {
-      throw new CommandError(CODES.usage, repo === "" ? "where to publish? --out FILE, --out - (stdout), or --issue-repo owner/name (or $AUDIT_ISSUE_REPO)" : `--issue-repo ${JSON.stringify(repo)}: expected owner/name`);
+      throw new CommandError(
+        CODES.usage,
+        repo === ""
+          ? "where to publish? --out FILE, --out - (stdout), or --issue-repo owner/name (or $AUDIT_ISSUE_REPO)"
+          : `--issue-repo ${JSON.stringify(repo)}: expected owner/name`,
+      );
     }
     log = new IssueCheckpointLog(await github(io, repo), repo, null, (s) => io.stderr.write(`note: ${s}\n`));
   }
   const store = await openForReading(io, opts.database);
   try {
     const database = databaseIdentity(io.env, store, opts.databaseId);
-    const { checkpoint, where } = await publishCheckpoint(store, log, { key, database, now: io.now, notes: (n) => io.stderr.write(`note: ${n}\n`), ...(sequence !== undefined ? { sequence } : {}) });
+    const { checkpoint, where } = await publishCheckpoint(store, log, {
+      key,
+      database,
+      now: io.now,
+      notes: (n) => io.stderr.write(`note: ${n}\n`),
+      ...(sequence !== undefined ? { sequence } : {}),
+    });
     const s = checkpoint.statement;
-    io.stderr.write(`checkpoint #${s.sequence} of ${s.chains.length} chain${s.chains.length === 1 ? "" : "s"} (${database}, key ${s.keyId}) published to ${where}\n`);
+    io.stderr.write(
+      `checkpoint #${s.sequence} of ${s.chains.length} chain${s.chains.length === 1 ? "" : "s"} (${database}, key ${s.keyId}) published to ${where}\n`,
+    );
     return CODES.ok;
   } finally {
     await store.close();
@@ -117,10 +180,22 @@ export interface VerifyCheckpointOpts {
 export function checkpointVerifyOptions(cmd: Command): Command {
   return cmd
     .option("--checkpoints <file>", "also check the store against the signed checkpoints in this file")
-    .option("--from-issue <owner/name#N>", "also check the store against the signed checkpoints in this issue's comments")
-    .option("--public-key <pem-file|base64>", "the checkpoint signer's Ed25519 public key (default: $AUDIT_VERIFY_KEY)")
-    .option("--database-id <id>", "the database the checkpoints must be about (default: $AUDIT_DATABASE_ID, else the store's URL without credentials)")
-    .option("--min-sequence <n>", "the newest checkpoint sequence you saw before: an older newest one is a replay");
+    .option(
+      "--from-issue <owner/name#N>",
+      "also check the store against the signed checkpoints in this issue's comments",
+    )
+    .option(
+      "--public-key <pem-file|base64>",
+      "the checkpoint signer's Ed25519 public key (default: $AUDIT_VERIFY_KEY)",
+    )
+    .option(
+      "--database-id <id>",
+      "the database the checkpoints must be about (default: $AUDIT_DATABASE_ID, else the store's URL without credentials)",
+    )
+    .option(
+      "--min-sequence <n>",
+      "the newest checkpoint sequence you saw before: an older newest one is a replay",
+    );
 }
 
 export function wantsCheckpoints(opts: VerifyCheckpointOpts): boolean {
@@ -131,7 +206,7 @@ function publicKeyText(io: CommandIo, arg: string | undefined): string | undefin
   const a = arg ?? io.env.AUDIT_VERIFY_KEY;
   if (a === undefined) return undefined;
   const t = a.trim();
-  if (t.includes("-----BEGIN") || /^[A-Za-z0-9+/=\s]+$/.test(t) && t.length > 40) return t;
+  if (t.includes("-----BEGIN") || (/^[A-Za-z0-9+/=\s]+$/.test(t) && t.length > 40)) return t;
   const path = resolve(io.cwd, t);
   try {
     return readFileSync(path, "utf8");
@@ -141,24 +216,38 @@ function publicKeyText(io: CommandIo, arg: string | undefined): string | undefin
 }
 
 export async function verifyWithCheckpoints(io: CommandIo, opts: VerifyCheckpointOpts): Promise<number> {
-  if (opts.checkpoints !== undefined && opts.fromIssue !== undefined) throw new CommandError(CODES.usage, "give --checkpoints or --from-issue, not both");
+  if (opts.checkpoints !== undefined && opts.fromIssue !== undefined)
+    throw new CommandError(CODES.usage, "give --checkpoints or --from-issue, not both");
   const { publicKey, keyId } = keyOrUsage(() => loadPublicKey(publicKeyText(io, opts.publicKey)));
   let minSequence: number | undefined;
   if (opts.minSequence !== undefined) {
     minSequence = Number(opts.minSequence);
-    if (!Number.isSafeInteger(minSequence) || minSequence < 1) throw new CommandError(CODES.usage, `--min-sequence ${JSON.stringify(opts.minSequence)}: expected a whole number from 1`);
+    if (!Number.isSafeInteger(minSequence) || minSequence < 1)
+      throw new CommandError(
+        CODES.usage,
+        `--min-sequence ${JSON.stringify(opts.minSequence)}: expected a whole number from 1`,
+      );
   }
   let log: ParsedLog;
   let source: string;
   if (opts.checkpoints !== undefined) {
     const path = resolve(io.cwd, opts.checkpoints);
-    if (!existsSync(path) || statSync(path).isDirectory()) throw new CommandError(CODES.usage, `--checkpoints ${opts.checkpoints}: no such file`);
-    if (statSync(path).size > MAX_CHECKPOINT_LOG_BYTES) throw new CommandError(CODES.failed, `--checkpoints ${opts.checkpoints}: larger than ${MAX_CHECKPOINT_LOG_BYTES} bytes, refused`);
+    if (!existsSync(path) || statSync(path).isDirectory())
+      throw new CommandError(CODES.usage, `--checkpoints ${opts.checkpoints}: no such file`);
+    if (statSync(path).size > MAX_CHECKPOINT_LOG_BYTES)
+      throw new CommandError(
+        CODES.failed,
+        `--checkpoints ${opts.checkpoints}: larger than ${MAX_CHECKPOINT_LOG_BYTES} bytes, refused`,
+      );
     log = await new FileCheckpointLog(path).read();
     source = opts.checkpoints;
   } else {
     const issue = parseIssueArgument(opts.fromIssue!);
-    if (!issue) throw new CommandError(CODES.usage, `--from-issue ${JSON.stringify(opts.fromIssue)}: expected owner/name#N`);
+    if (!issue)
+      throw new CommandError(
+        CODES.usage,
+        `--from-issue ${JSON.stringify(opts.fromIssue)}: expected owner/name#N`,
+      );
     log = await new IssueCheckpointLog(await github(io, issue.repo), issue.repo, issue.number).read();
     source = `${issue.repo}#${issue.number}`;
   }
@@ -175,7 +264,8 @@ export async function verifyWithCheckpoints(io: CommandIo, opts: VerifyCheckpoin
 
     for (const p of chains.problems) io.stderr.write(`MISMATCH ${p.record}: ${p.message}\n`);
     for (const p of logProblems) io.stderr.write(`CHECKPOINT ${p.checkpoint}: ${p.message}\n`);
-    for (const f of findings) io.stderr.write(`${f.kind.toUpperCase()} ${f.chain}@${f.position}: ${f.message}\n`);
+    for (const f of findings)
+      io.stderr.write(`${f.kind.toUpperCase()} ${f.chain}@${f.position}: ${f.message}\n`);
     const newest = trusted.at(-1)?.statement;
     if (!chains.ok || logProblems.length > 0 || findings.length > 0) {
       io.stderr.write(

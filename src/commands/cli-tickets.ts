@@ -4,7 +4,9 @@ import { jiraConfigFromEnv } from "../jira/env.js";
 import type { TicketLookupService } from "../jira/tickets.js";
 
 /** The service (null without JIRA_*), or why the settings are not usable (never their values). */
-export function cliTickets(env: Record<string, string | undefined>): { tickets: TicketLookupService | null } | { problem: string } {
+export function cliTickets(
+  env: Record<string, string | undefined>,
+): { tickets: TicketLookupService | null } | { problem: string } {
   try {
     const jira = jiraConfigFromEnv(env as NodeJS.ProcessEnv);
     return { tickets: jira ? createJiraTicketService(jira) : null };

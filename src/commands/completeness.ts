@@ -9,7 +9,12 @@ import { randomBytes } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { rename, rm, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { compareMerges, completenessPathBeside, renderCompleteness, type GithubMerge } from "../audit/completeness.js";
+import {
+  compareMerges,
+  completenessPathBeside,
+  renderCompleteness,
+  type GithubMerge,
+} from "../audit/completeness.js";
 import { AuditStore } from "../audit/database.js";
 import { recordedMergesIn } from "../audit/merge-index.js";
 import { searchMergedPrs } from "../github/merged-search.js";
@@ -31,11 +36,20 @@ export interface CompletenessOpts {
 
 const REPO = /^[\w.-]+\/[\w.-]+$/;
 
-export async function completenessCommand(io: ScanIo, opts: CompletenessOpts, parsePeriod: (from: string, to: string) => { from: string; to: string }): Promise<number> {
+export async function completenessCommand(
+  io: ScanIo,
+  opts: CompletenessOpts,
+  parsePeriod: (from: string, to: string) => { from: string; to: string },
+): Promise<number> {
   const period = parsePeriod(opts.from, opts.to);
-  if (opts.repo !== undefined && !REPO.test(opts.repo)) throw usage(`--repo ${JSON.stringify(opts.repo)}: expected owner/name`);
+  if (opts.repo !== undefined && !REPO.test(opts.repo))
+    throw usage(`--repo ${JSON.stringify(opts.repo)}: expected owner/name`);
   if (opts.out && opts.beside) throw usage("--out and --beside both name where the report goes: give one");
-  const target = opts.out ? resolve(io.cwd, opts.out) : opts.beside ? completenessPathBeside(resolve(io.cwd, opts.beside)) : null;
+  const target = opts.out
+    ? resolve(io.cwd, opts.out)
+    : opts.beside
+      ? completenessPathBeside(resolve(io.cwd, opts.beside))
+      : null;
   if (target) {
     const dir = dirname(target);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw usage(`the directory ${dir} does not exist`);
@@ -47,22 +61,44 @@ export async function completenessCommand(io: ScanIo, opts: CompletenessOpts, pa
     if (err instanceof CredentialsError) throw usage(err.message);
     throw err;
   }
-  const store = await AuditStore.open(opts.database ?? io.env.DATABASE_URL, { migrate: false, mustExist: true, cwd: io.cwd, connectTimeoutMs: 10_000, poolSize: 2, lockPoolSize: 1 });
+  const store = await AuditStore.open(opts.database ?? io.env.DATABASE_URL, {
+    migrate: false,
+    mustExist: true,
+    cwd: io.cwd,
+    connectTimeoutMs: 10_000,
+    poolSize: 2,
+    lockPoolSize: 1,
+  });
   const github: GithubMerge[] = [];
   const accounts = new Set<string>();
   let records;
   try {
-    const search = io.env.CHANGEGATE_SEARCH_PACE_MS ? { paceMs: Number(io.env.CHANGEGATE_SEARCH_PACE_MS) } : {};
+    const search = io.env.CHANGEGATE_SEARCH_PACE_MS
+      ? { paceMs: Number(io.env.CHANGEGATE_SEARCH_PACE_MS) }
+      : {};
     for (const t of targets) {
       accounts.add(t.account.toLowerCase());
-      const found = await searchMergedPrs(t.octokit, { scope: scopeOf(t, { ...period, repo: opts.repo }), from: period.from, to: period.to }, search);
-      github.push(...found.map((f) => ({ repo: f.repo, number: f.number, mergedAt: f.mergedAt, url: f.url })));
+      const found = await searchMergedPrs(
+        t.octokit,
+        { scope: scopeOf(t, { ...period, repo: opts.repo }), from: period.from, to: period.to },
+        search,
+      );
+      github.push(
+        ...found.map((f) => ({ repo: f.repo, number: f.number, mergedAt: f.mergedAt, url: f.url })),
+      );
     }
-    records = (await recordedMergesIn(store, { ...period, repo: opts.repo ?? null })).filter((r) => accounts.has(r.chain.split("/")[0]!));
+    records = (await recordedMergesIn(store, { ...period, repo: opts.repo ?? null })).filter((r) =>
+      accounts.has(r.chain.split("/")[0]!),
+    );
   } finally {
     await store.close();
   }
-  const report = compareMerges({ ...period, generatedAt: io.now().toISOString() }, github, records, opts.repo ? [opts.repo] : []);
+  const report = compareMerges(
+    { ...period, generatedAt: io.now().toISOString() },
+    github,
+    records,
+    opts.repo ? [opts.repo] : [],
+  );
   io.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderCompleteness(report));
   if (target) {
     const tmp = `${target}.${randomBytes(6).toString("hex")}.tmp`;

@@ -49,7 +49,10 @@ const DEFAULT_BRANCH_PLACEHOLDER = "<default branch>";
 /** The checkout's default branch (origin/HEAD), or null when git cannot say. */
 function defaultBranchOf(root: string): string | null {
   if (!existsSync(join(root, ".git"))) return null;
-  const r = spawnSync("git", ["-C", root, "symbolic-ref", "--short", "refs/remotes/origin/HEAD"], { encoding: "utf8", timeout: 10_000 });
+  const r = spawnSync("git", ["-C", root, "symbolic-ref", "--short", "refs/remotes/origin/HEAD"], {
+    encoding: "utf8",
+    timeout: 10_000,
+  });
   const ref = r.status === 0 ? r.stdout.trim() : "";
   return ref.startsWith("origin/") ? ref.slice("origin/".length) : null;
 }
@@ -65,7 +68,10 @@ export function orgFileOf(path: string, env: Record<string, string | undefined>)
   let repo: string | null = null;
   let source = "";
   if (existsSync(join(root, ".git"))) {
-    const r = spawnSync("git", ["-C", root, "remote", "get-url", "origin"], { encoding: "utf8", timeout: 10_000 });
+    const r = spawnSync("git", ["-C", root, "remote", "get-url", "origin"], {
+      encoding: "utf8",
+      timeout: 10_000,
+    });
     if (r.status === 0) {
       repo = repoOfRemote(r.stdout);
       source = `its git remote origin (${r.stdout.trim()})`;
@@ -77,9 +83,13 @@ export function orgFileOf(path: string, env: Record<string, string | undefined>)
   }
   if (repo) {
     const [owner, name] = repo.split("/") as [string, string];
-    return name.toLowerCase() === ".github" ? { as: "org", owner, why: `the checkout is ${repo}, from ${source}` } : { as: "repo", why: `the checkout is ${repo}, from ${source}` };
+    return name.toLowerCase() === ".github"
+      ? { as: "org", owner, why: `the checkout is ${repo}, from ${source}` }
+      : { as: "repo", why: `the checkout is ${repo}, from ${source}` };
   }
-  return basename(root) === ".github" ? { as: "org", owner: null, why: "the checkout's directory is named .github" } : { as: "repo", why: null };
+  return basename(root) === ".github"
+    ? { as: "org", owner: null, why: "the checkout's directory is named .github" }
+    : { as: "repo", why: null };
 }
 
 export async function configCheck(io: CliIo, file: string, opts: ConfigCheckOptions = {}): Promise<number> {
@@ -88,11 +98,19 @@ export async function configCheck(io: CliIo, file: string, opts: ConfigCheckOpti
   try {
     // The app refuses a policy over the size limit before parsing it: so does check, before reading it.
     const tooBig = policySizeProblem(statSync(path).size);
-    if (tooBig) return report(io, file, opts, { issues: [{ path: "", message: tooBig.message, line: null }], notes: [], config: null, as: null });
+    if (tooBig)
+      return report(io, file, opts, {
+        issues: [{ path: "", message: tooBig.message, line: null }],
+        notes: [],
+        config: null,
+        as: null,
+      });
     text = readFileSync(path, "utf8");
   } catch (err) {
     const code = (err as { code?: string }).code;
-    io.stderr.write(`changegate: ${code === "ENOENT" ? `no policy file at ${file}` : `cannot read ${file}: ${(err as Error).message}`}\n`);
+    io.stderr.write(
+      `changegate: ${code === "ENOENT" ? `no policy file at ${file}` : `cannot read ${file}: ${(err as Error).message}`}\n`,
+    );
     return USAGE;
   }
   const notes: string[] = [];
@@ -101,23 +119,38 @@ export async function configCheck(io: CliIo, file: string, opts: ConfigCheckOpti
     ? { as: "org", owner: detected?.as === "org" ? detected.owner : null, why: "--org" }
     : (detected ?? { as: "repo", why: "--repo" });
   const orgLabel = `${checked.as === "org" && checked.owner ? checked.owner : "<owner>"}/.github`;
-  if (checked.as === "org") notes.push(`checked as the org file ${orgLabel}:${CONFIG_PATH} (${checked.why}): its enforce: floors as the app reads them, the rest as the policy of repositories without their own file; --repo checks it as a repository's own file`);
+  if (checked.as === "org")
+    notes.push(
+      `checked as the org file ${orgLabel}:${CONFIG_PATH} (${checked.why}): its enforce: floors as the app reads them, the rest as the policy of repositories without their own file; --repo checks it as a repository's own file`,
+    );
   const files =
     checked.as === "org"
       ? { repoFile: null, orgFile: { repo: orgLabel, path: CONFIG_PATH, text } }
       : { repoFile: { repo: "local/checkout", path: file, text }, orgFile: null };
   // Floors that add branches keep the repository's default branch gated: name it, as the app does.
-  const defaultBranch = checked.as === "org" ? (defaultBranchOf(dirname(dirname(path))) ?? DEFAULT_BRANCH_PLACEHOLDER) : undefined;
+  const defaultBranch =
+    checked.as === "org"
+      ? (defaultBranchOf(dirname(dirname(path))) ?? DEFAULT_BRANCH_PLACEHOLDER)
+      : undefined;
   const result = await loadPolicy({ ...files, defaultBranch }, async (repo, target) => {
     // _extends names a file on GitHub: not followed here; this file is checked on its own.
-    notes.push(`_extends ${repo}:${target} is read from GitHub by the app; it was not followed here, so this file was checked on its own`);
+    notes.push(
+      `_extends ${repo}:${target} is read from GitHub by the app; it was not followed here, so this file was checked on its own`,
+    );
     return "";
   });
   if (!result.ok) {
     const issues = result.problem.issues.map((i) =>
-      checked.as === "repo" && i.path === "enforce" ? { ...i, message: `${i.message} (if this is the org's file, check it with --org)` } : i,
+      checked.as === "repo" && i.path === "enforce"
+        ? { ...i, message: `${i.message} (if this is the org's file, check it with --org)` }
+        : i,
     );
-    return report(io, file, opts, { issues: locateIssues(text, issues), notes, config: null, as: checked.as });
+    return report(io, file, opts, {
+      issues: locateIssues(text, issues),
+      notes,
+      config: null,
+      as: checked.as,
+    });
   }
   return report(io, file, opts, { issues: [], notes, config: result.policy.config, as: checked.as });
 }
@@ -133,7 +166,9 @@ interface Outcome {
 function report(io: CliIo, file: string, opts: ConfigCheckOptions, o: Outcome): number {
   const valid = o.issues.length === 0;
   if (opts.json) {
-    io.stdout.write(`${JSON.stringify({ file, valid, ...(o.as ? { checkedAs: o.as } : {}), problems: o.issues.map((i) => ({ path: i.path, line: i.line, message: i.message })), notes: o.notes, ...(valid ? { config: o.config } : {}) })}\n`);
+    io.stdout.write(
+      `${JSON.stringify({ file, valid, ...(o.as ? { checkedAs: o.as } : {}), problems: o.issues.map((i) => ({ path: i.path, line: i.line, message: i.message })), notes: o.notes, ...(valid ? { config: o.config } : {}) })}\n`,
+    );
     return valid ? OK : INVALID;
   }
   for (const n of o.notes) io.stderr.write(`note: ${n}\n`);
@@ -141,18 +176,32 @@ function report(io: CliIo, file: string, opts: ConfigCheckOptions, o: Outcome): 
     for (const i of o.issues) io.stdout.write(annotation(file, i));
   }
   if (valid) {
-    const what = o.as === "org" ? "valid changegate org policy (enforce: floors included). Effective settings for the .github repository itself (defaults filled in, floors applied)" : "valid changegate policy. Effective settings (defaults filled in)";
+    const what =
+      o.as === "org"
+        ? "valid changegate org policy (enforce: floors included). Effective settings for the .github repository itself (defaults filled in, floors applied)"
+        : "valid changegate policy. Effective settings (defaults filled in)";
     io.stdout.write(`${file}: ${what}:\n\n${stringify(o.config)}`);
     return OK;
   }
-  io.stderr.write(`${file}: not a valid changegate policy (${o.issues.length} problem${o.issues.length === 1 ? "" : "s"})\n`);
-  for (const i of o.issues) io.stderr.write(`  ${i.line === null ? "" : `line ${i.line}: `}${i.path === "" ? "(file)" : i.path}: ${i.message}\n`);
+  io.stderr.write(
+    `${file}: not a valid changegate policy (${o.issues.length} problem${o.issues.length === 1 ? "" : "s"})\n`,
+  );
+  for (const i of o.issues)
+    io.stderr.write(
+      `  ${i.line === null ? "" : `line ${i.line}: `}${i.path === "" ? "(file)" : i.path}: ${i.message}\n`,
+    );
   return INVALID;
 }
 
 /** A GitHub Actions workflow command: an error annotation on the file and line. */
 export function annotation(file: string, i: LocatedIssue): string {
-  const prop = (s: string) => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A").replace(/:/g, "%3A").replace(/,/g, "%2C");
+  const prop = (s: string) =>
+    s
+      .replace(/%/g, "%25")
+      .replace(/\r/g, "%0D")
+      .replace(/\n/g, "%0A")
+      .replace(/:/g, "%3A")
+      .replace(/,/g, "%2C");
   const data = (s: string) => s.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
   const line = i.line === null ? "" : `,line=${i.line}`;
   return `::error file=${prop(file)}${line},title=${prop("changegate policy")}::${data(`${i.path === "" ? "(file)" : i.path}: ${i.message}`)}\n`;

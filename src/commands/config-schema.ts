@@ -19,7 +19,9 @@ export function configSchemaCommand(io: CliIo, opts: { out?: string }): number {
     writeFileSync(`${out}.tmp`, text);
     renameSync(`${out}.tmp`, out);
   } catch (err) {
-    io.stderr.write(`changegate: cannot write ${opts.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
+    io.stderr.write(
+      `changegate: cannot write ${opts.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`,
+    );
     return 2;
   }
   io.stderr.write(`wrote ${opts.out}\n`);

@@ -9,28 +9,57 @@ import { AUDIT_TABLES, grantAppRole, validRoleName } from "../audit/roles.js";
 import { CODES, CommandError } from "./errors.js";
 import type { CommandIo } from "./checkpoint.js";
 
-export function registerDb(program: Command, io: CommandIo, setExit: (code: number) => void, databaseOption: () => Option): void {
+export function registerDb(
+  program: Command,
+  io: CommandIo,
+  setExit: (code: number) => void,
+  databaseOption: () => Option,
+): void {
   const db = program.command("db").description("the audit database's schema and roles");
   db.command("migrate")
-    .description("run pending schema migrations as the owner role (default: $DATABASE_OWNER_URL, else $DATABASE_URL)")
-    .option("--grant-app-role <role>", "PostgreSQL: let this role (the app's DATABASE_URL user) only INSERT and SELECT audit records")
+    .description(
+      "run pending schema migrations as the owner role (default: $DATABASE_OWNER_URL, else $DATABASE_URL)",
+    )
+    .option(
+      "--grant-app-role <role>",
+      "PostgreSQL: let this role (the app's DATABASE_URL user) only INSERT and SELECT audit records",
+    )
     .addOption(databaseOption())
-    .action(async (opts: { database?: string; grantAppRole?: string }) => setExit(await migrateCommand(io, opts)));
+    .action(async (opts: { database?: string; grantAppRole?: string }) =>
+      setExit(await migrateCommand(io, opts)),
+    );
 }
 
-export async function migrateCommand(io: CommandIo, opts: { database?: string; grantAppRole?: string }): Promise<number> {
+export async function migrateCommand(
+  io: CommandIo,
+  opts: { database?: string; grantAppRole?: string },
+): Promise<number> {
   if (opts.grantAppRole !== undefined && !validRoleName(opts.grantAppRole)) {
-    throw new CommandError(CODES.usage, `--grant-app-role ${JSON.stringify(opts.grantAppRole)}: a role name of lower-case letters, digits and _`);
+    throw new CommandError(
+      CODES.usage,
+      `--grant-app-role ${JSON.stringify(opts.grantAppRole)}: a role name of lower-case letters, digits and _`,
+    );
   }
   const url = opts.database ?? (io.env.DATABASE_OWNER_URL?.trim() || io.env.DATABASE_URL);
   // Opening migrates (pending migrations run in one transaction; a newer schema is left alone).
-  const store = await AuditStore.open(url, { migrate: true, cwd: io.cwd, connectTimeoutMs: 10_000, poolSize: 2, lockPoolSize: 1 });
+  const store = await AuditStore.open(url, {
+    migrate: true,
+    cwd: io.cwd,
+    connectTimeoutMs: 10_000,
+    poolSize: 2,
+    lockPoolSize: 1,
+  });
   try {
-    io.stdout.write(`${store.description}: schema migrated (${(await store.appliedMigrations()).join(", ")})\n`);
+    io.stdout.write(
+      `${store.description}: schema migrated (${(await store.appliedMigrations()).join(", ")})\n`,
+    );
     if (opts.grantAppRole !== undefined) {
-      if (store.dialect !== "postgres") throw new CommandError(CODES.usage, "--grant-app-role is for PostgreSQL (SQLite has no roles)");
+      if (store.dialect !== "postgres")
+        throw new CommandError(CODES.usage, "--grant-app-role is for PostgreSQL (SQLite has no roles)");
       const statements = await grantAppRole(store, opts.grantAppRole);
-      io.stdout.write(`granted ${opts.grantAppRole} the app's rights (${statements.length} statements): INSERT and SELECT only on the audit tables (${AUDIT_TABLES.join(", ")})\n`);
+      io.stdout.write(
+        `granted ${opts.grantAppRole} the app's rights (${statements.length} statements): INSERT and SELECT only on the audit tables (${AUDIT_TABLES.join(", ")})\n`,
+      );
     }
     return CODES.ok;
   } finally {

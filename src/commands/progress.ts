@@ -7,10 +7,18 @@ export interface GrowingProgress {
   stop(): void;
 }
 
-export function growingProgress(stream: { write(s: string): unknown; isTTY?: boolean }, what: string): GrowingProgress | null {
+export function growingProgress(
+  stream: { write(s: string): unknown; isTTY?: boolean },
+  what: string,
+): GrowingProgress | null {
   if (!stream.isTTY) return null;
   const bar = new cliProgress.SingleBar(
-    { stream: stream as NodeJS.WritableStream, format: `${what} [{bar}] {percentage}% {value}/{total}`, clearOnComplete: false, hideCursor: false },
+    {
+      stream: stream as NodeJS.WritableStream,
+      format: `${what} [{bar}] {percentage}% {value}/{total}`,
+      clearOnComplete: false,
+      hideCursor: false,
+    },
     cliProgress.Presets.shades_classic,
   );
   let total = 0;

@@ -28,7 +28,13 @@ import { searchMergedPrs } from "../github/merged-search.js";
 import { createReader } from "../github/reader.js";
 import type { Policy } from "../policy/types.js";
 import { redact } from "../report/redact.js";
-import { firstUnmet, rehearsedOutcome, renderRehearsal, type Rehearsal, type RehearsalRow } from "../report/rehearsal.js";
+import {
+  firstUnmet,
+  rehearsedOutcome,
+  renderRehearsal,
+  type Rehearsal,
+  type RehearsalRow,
+} from "../report/rehearsal.js";
 import { judgeAsOfMerge } from "../runtime/as-of-merge.js";
 import type { PrRef } from "../refs.js";
 import { declaredOnIn } from "../audit/chain-writer.js";
@@ -49,13 +55,18 @@ export interface RehearseOpts {
 
 const REPO = /^[\w.-]+\/[\w.-]+$/;
 
-export async function rehearseCommand(io: CliIo, opts: RehearseOpts, parsePeriod: (from: string, to: string) => { from: string; to: string }): Promise<number> {
+export async function rehearseCommand(
+  io: CliIo,
+  opts: RehearseOpts,
+  parsePeriod: (from: string, to: string) => { from: string; to: string },
+): Promise<number> {
   const fail = (code: number, message: string) => {
     io.stderr.write(`changegate: ${redact(message)}\n`);
     return code;
   };
   const window = parsePeriod(opts.since, opts.until ?? io.now().toISOString());
-  if (!REPO.test(opts.repo) || opts.repo.split("/").some((p) => /^\.+$/.test(p))) return fail(REHEARSE_EXIT.usage, `--repo ${JSON.stringify(opts.repo)}: expected owner/name`);
+  if (!REPO.test(opts.repo) || opts.repo.split("/").some((p) => /^\.+$/.test(p)))
+    return fail(REHEARSE_EXIT.usage, `--repo ${JSON.stringify(opts.repo)}: expected owner/name`);
   const [owner, name] = opts.repo.split("/") as [string, string];
 
   // 1. The proposed file, offline, as `config check` checks it: its messages, its exit code.
@@ -77,15 +88,27 @@ export async function rehearseCommand(io: CliIo, opts: RehearseOpts, parsePeriod
     if (err instanceof CredentialsError) return fail(REHEARSE_EXIT.usage, err.message);
     return fail(REHEARSE_EXIT.github, `could not authenticate to GitHub: ${(err as Error).message}`);
   }
-  const reader = createReader(github.installationId, github.tokenSource, { retries: 2, maxRetryAfterSeconds: 60, timeoutMs: 30_000 });
+  const reader = createReader(github.installationId, github.tokenSource, {
+    retries: 2,
+    maxRetryAfterSeconds: 60,
+    timeoutMs: 30_000,
+  });
   const notes: string[] = [`read as ${github.via}; nothing is posted or recorded`];
-  if (github.appId === 0) notes.push(`APP_ID is not set: changegate's own check run on a merged head may count as CI (set APP_ID to the app's id)`);
-  if (!tickets) notes.push("JIRA_* is not set: where the proposed policy requires tickets, they cannot be verified (fail closed: blocked)");
+  if (github.appId === 0)
+    notes.push(
+      `APP_ID is not set: changegate's own check run on a merged head may count as CI (set APP_ID to the app's id)`,
+    );
+  if (!tickets)
+    notes.push(
+      "JIRA_* is not set: where the proposed policy requires tickets, they cannot be verified (fail closed: blocked)",
+    );
 
   // 3. The proposed file as the repository's, with the org's floors (and _extends) as the app would load it.
   let policy: Policy;
   try {
-    const repoInfo = z.object({ default_branch: z.string().min(1).max(255) }).parse((await github.octokit.request("GET /repos/{owner}/{repo}", { owner, repo: name })).data);
+    const repoInfo = z
+      .object({ default_branch: z.string().min(1).max(255) })
+      .parse((await github.octokit.request("GET /repos/{owner}/{repo}", { owner, repo: name })).data);
     const orgText = await readFile(reader, `${owner}/.github`, CONFIG_PATH);
     const loaded = await loadPolicy(
       {
@@ -97,21 +120,33 @@ export async function rehearseCommand(io: CliIo, opts: RehearseOpts, parsePeriod
     );
     if (!loaded.ok) {
       io.stderr.write(`${opts.policy}: cannot be rehearsed on ${opts.repo}: ${loaded.problem.file}\n`);
-      for (const i of loaded.problem.issues) io.stderr.write(`  ${i.path === "" ? "(file)" : i.path}: ${i.message}\n`);
+      for (const i of loaded.problem.issues)
+        io.stderr.write(`  ${i.path === "" ? "(file)" : i.path}: ${i.message}\n`);
       return REHEARSE_EXIT.blocked;
     }
     policy = loaded.policy;
   } catch (err) {
-    return fail(REHEARSE_EXIT.github, `could not read ${opts.repo} or its org policy: ${(err as Error).message}`);
+    return fail(
+      REHEARSE_EXIT.github,
+      `could not read ${opts.repo} or its org policy: ${(err as Error).message}`,
+    );
   }
 
   // 4. Today's outcomes, read-only, when there is a store (named: it must open; default: if present).
   let store: AuditStore | null = null;
   const named = opts.database ?? io.env.DATABASE_URL;
   try {
-    store = await AuditStore.open(named, { migrate: false, mustExist: true, cwd: io.cwd, connectTimeoutMs: 10_000, poolSize: 1, lockPoolSize: 1 });
+    store = await AuditStore.open(named, {
+      migrate: false,
+      mustExist: true,
+      cwd: io.cwd,
+      connectTimeoutMs: 10_000,
+      poolSize: 1,
+      lockPoolSize: 1,
+    });
   } catch (err) {
-    if (named) return fail(REHEARSE_EXIT.database, `the audit store cannot be read: ${(err as Error).message}`);
+    if (named)
+      return fail(REHEARSE_EXIT.database, `the audit store cannot be read: ${(err as Error).message}`);
     notes.push("no audit store here (DATABASE_URL or --database): today's recorded outcomes are not shown");
   }
 
@@ -120,22 +155,43 @@ export async function rehearseCommand(io: CliIo, opts: RehearseOpts, parsePeriod
   try {
     let prs;
     try {
-      const search = io.env.CHANGEGATE_SEARCH_PACE_MS ? { paceMs: Number(io.env.CHANGEGATE_SEARCH_PACE_MS) } : {};
-      prs = await searchMergedPrs(github.octokit, { scope: { repo: opts.repo }, from: window.from, to: window.to }, search);
+      const search = io.env.CHANGEGATE_SEARCH_PACE_MS
+        ? { paceMs: Number(io.env.CHANGEGATE_SEARCH_PACE_MS) }
+        : {};
+      prs = await searchMergedPrs(
+        github.octokit,
+        { scope: { repo: opts.repo }, from: window.from, to: window.to },
+        search,
+      );
     } catch (err) {
-      return fail(REHEARSE_EXIT.github, `could not list the merges of ${opts.repo}: ${(err as Error).message}`);
+      return fail(
+        REHEARSE_EXIT.github,
+        `could not list the merges of ${opts.repo}: ${(err as Error).message}`,
+      );
     }
     prs.sort((a, b) => (a.mergedAt ?? "").localeCompare(b.mergedAt ?? "") || a.number - b.number);
     progress?.add(prs.length);
     // Which commit an emergency was declared on is on the record: without a store, no emergency is honoured.
-    const recorder = store ? { declaredOn: (ref: PrRef, at: string) => declaredOnIn(store!.db, ref, at) } : undefined;
-    const deps = { reader, octokit: github.octokit, appId: github.appId, tickets, ...(recorder ? { recorder } : {}) };
+    const recorder = store
+      ? { declaredOn: (ref: PrRef, at: string) => declaredOnIn(store!.db, ref, at) }
+      : undefined;
+    const deps = {
+      reader,
+      octokit: github.octokit,
+      appId: github.appId,
+      tickets,
+      ...(recorder ? { recorder } : {}),
+    };
     for (const pr of prs) {
       const label = `${pr.repo}#${pr.number}`;
       const recorded = store ? await recordedMergeOutcomeOf(store, pr.repo, pr.number) : null;
       const [o, n] = pr.repo.split("/") as [string, string];
       try {
-        const judged = await judgeAsOfMerge(deps, { installationId: github.installationId, owner: o, repo: n, number: pr.number }, { policy });
+        const judged = await judgeAsOfMerge(
+          deps,
+          { installationId: github.installationId, owner: o, repo: n, number: pr.number },
+          { policy },
+        );
         const outcome = rehearsedOutcome(judged.verdict);
         rows.push({
           pr: label,
@@ -145,10 +201,24 @@ export async function rehearseCommand(io: CliIo, opts: RehearseOpts, parsePeriod
           recorded: recorded ? (recorded.bypass ? `${recorded.outcome} (bypass)` : recorded.outcome) : null,
           rehearsed: outcome,
           conclusion: judged.outcome,
-          reason: outcome === "blocked" ? (judged.verdict ? firstUnmet(judged.verdict) : (judged.problem ?? "no verdict")) : null,
+          reason:
+            outcome === "blocked"
+              ? judged.verdict
+                ? firstUnmet(judged.verdict)
+                : (judged.problem ?? "no verdict")
+              : null,
         });
       } catch (err) {
-        rows.push({ pr: label, url: pr.url, mergedAt: pr.mergedAt, mergedBy: null, recorded: recorded?.outcome ?? null, rehearsed: "error", conclusion: null, reason: redact((err as Error).message) });
+        rows.push({
+          pr: label,
+          url: pr.url,
+          mergedAt: pr.mergedAt,
+          mergedBy: null,
+          recorded: recorded?.outcome ?? null,
+          rehearsed: "error",
+          conclusion: null,
+          reason: redact((err as Error).message),
+        });
       } finally {
         progress?.increment();
       }
@@ -181,7 +251,10 @@ export async function rehearseCommand(io: CliIo, opts: RehearseOpts, parsePeriod
 }
 
 /** `config check` on the file with its output held back (shown only when the file is not valid); the file's text when valid. */
-async function quietConfigCheck(io: CliIo, file: string): Promise<{ code: number; stdout: string; stderr: string; text: string }> {
+async function quietConfigCheck(
+  io: CliIo,
+  file: string,
+): Promise<{ code: number; stdout: string; stderr: string; text: string }> {
   let stdout = "";
   let stderr = "";
   let text = "";

@@ -13,11 +13,22 @@ import { AuditStore } from "../audit/database.js";
 import type { ExportRow } from "../audit/export.js";
 import { populationRows } from "../audit/population.js";
 import { AuditReader } from "../audit/reader.js";
-import { checkLog, CheckpointKeyError, loadPublicKey, trustedCheckpoints, type ParsedLog } from "../audit/checkpoint.js";
+import {
+  checkLog,
+  CheckpointKeyError,
+  loadPublicKey,
+  trustedCheckpoints,
+  type ParsedLog,
+} from "../audit/checkpoint.js";
 import { databaseIdentity, FileCheckpointLog } from "../audit/checkpoint-publish.js";
 import { verifyAgainstCheckpoints } from "../audit/checkpoint-verify.js";
 import { IssueCheckpointLog, parseIssueArgument } from "../github/checkpoint-issue.js";
-import { buildReportModel, type CheckpointStatus, type CompletenessInput, type SampleLink } from "../report/audit-report-model.js";
+import {
+  buildReportModel,
+  type CheckpointStatus,
+  type CompletenessInput,
+  type SampleLink,
+} from "../report/audit-report-model.js";
 import { readSampleManifest } from "./sample.js";
 import { githubClientFor } from "../github/cli-auth.js";
 import { CODES, CommandError } from "./errors.js";
@@ -38,7 +49,11 @@ const completenessSchema = z.object({
         repo: z.string().max(300),
         githubMerges: z.number().int().min(0),
         records: z.number().int().min(0),
-        missing: z.array(z.object({ number: z.number().int(), mergedAt: z.string().max(100), url: z.string().max(2000) })).max(1_000_000),
+        missing: z
+          .array(
+            z.object({ number: z.number().int(), mergedAt: z.string().max(100), url: z.string().max(2000) }),
+          )
+          .max(1_000_000),
         extra: z.array(z.object({ number: z.number().int(), mergedAt: z.string().max(100) })).max(1_000_000),
       }),
     )
@@ -56,10 +71,15 @@ export function parseCompleteness(text: string, name: string): CompletenessInput
   const r = completenessSchema.safeParse(json);
   if (!r.success) {
     const i = r.error.issues[0]!;
-    throw new CommandError(CODES.usage, `--completeness ${name}: not an \`audit completeness\` result (${i.path.join(".") || "(file)"}: ${i.message})`);
+    throw new CommandError(
+      CODES.usage,
+      `--completeness ${name}: not an \`audit completeness\` result (${i.path.join(".") || "(file)"}: ${i.message})`,
+    );
   }
   // Fail closed: a result that says complete but lists differences is not complete.
-  const anyDiff = r.data.repositories.some((x) => x.missing.length > 0 || x.extra.length > 0 || x.githubMerges !== x.records);
+  const anyDiff = r.data.repositories.some(
+    (x) => x.missing.length > 0 || x.extra.length > 0 || x.githubMerges !== x.records,
+  );
   return { ...r.data, complete: r.data.complete && !anyDiff };
 }
 
@@ -79,20 +99,39 @@ export interface ReportOpts {
   database?: string;
 }
 
-export function registerReport(audit: Command, io: CommandIo, setExit: (code: number) => void, databaseOption: () => Option): void {
+export function registerReport(
+  audit: Command,
+  io: CommandIo,
+  setExit: (code: number) => void,
+  databaseOption: () => Option,
+): void {
   audit
     .command("report")
-    .description("one self-contained HTML file for auditors: changes per week, shares, emergencies, approvals, completeness, checkpoints")
+    .description(
+      "one self-contained HTML file for auditors: changes per week, shares, emergencies, approvals, completeness, checkpoints",
+    )
     .requiredOption("--from <date>", "start of the period (as for export), inclusive")
     .requiredOption("--to <date>", "end of the period (as for export), exclusive")
     .requiredOption("--out <file>", "the HTML file to write")
     .option("--repo <owner/name>", "only this repository")
-    .option("--completeness <file>", "the JSON that `changegate audit completeness --out` wrote for this window")
+    .option(
+      "--completeness <file>",
+      "the JSON that `changegate audit completeness --out` wrote for this window",
+    )
     .option("--checkpoints <file>", "show the store checked against these signed checkpoints")
     .option("--from-issue <owner/name#N>", "show the store checked against the checkpoints in this issue")
-    .option("--public-key <pem-file|base64>", "the checkpoint signer's public key (default: $AUDIT_VERIFY_KEY)")
-    .option("--database-id <id>", "the database the checkpoints must be about (default: $AUDIT_DATABASE_ID, else the store's URL)")
-    .option("--sample <dir>", "link to the sample `changegate audit sample` drew for this same period into DIR")
+    .option(
+      "--public-key <pem-file|base64>",
+      "the checkpoint signer's public key (default: $AUDIT_VERIFY_KEY)",
+    )
+    .option(
+      "--database-id <id>",
+      "the database the checkpoints must be about (default: $AUDIT_DATABASE_ID, else the store's URL)",
+    )
+    .option(
+      "--sample <dir>",
+      "link to the sample `changegate audit sample` drew for this same period into DIR",
+    )
     .addOption(new Option("--retro-window-days <n>", "no longer used: the recorded due time is").hideHelp())
     .addOption(databaseOption())
     .action(async (opts: ReportOpts) => setExit(await reportCommand(io, opts)));
@@ -101,7 +140,8 @@ export function registerReport(audit: Command, io: CommandIo, setExit: (code: nu
 export async function reportCommand(io: CommandIo, opts: ReportOpts): Promise<number> {
   const { parsePeriod } = await import("../cli.js");
   const period = parsePeriod(opts.from, opts.to);
-  if (opts.repo !== undefined && !/^[\w.-]+\/[\w.-]+$/.test(opts.repo)) throw new CommandError(CODES.usage, `--repo ${JSON.stringify(opts.repo)}: expected owner/name`);
+  if (opts.repo !== undefined && !/^[\w.-]+\/[\w.-]+$/.test(opts.repo))
+    throw new CommandError(CODES.usage, `--repo ${JSON.stringify(opts.repo)}: expected owner/name`);
   if (opts.retroWindowDays !== undefined) {
     throw new CommandError(
       CODES.usage,
@@ -109,18 +149,28 @@ export async function reportCommand(io: CommandIo, opts: ReportOpts): Promise<nu
     );
   }
   const out = resolve(io.cwd, opts.out);
-  if (!existsSync(dirname(out))) throw new CommandError(CODES.usage, `--out ${opts.out}: the directory ${dirname(out)} does not exist`);
-  if (opts.checkpoints !== undefined && opts.fromIssue !== undefined) throw new CommandError(CODES.usage, "give --checkpoints or --from-issue, not both");
+  if (!existsSync(dirname(out)))
+    throw new CommandError(CODES.usage, `--out ${opts.out}: the directory ${dirname(out)} does not exist`);
+  if (opts.checkpoints !== undefined && opts.fromIssue !== undefined)
+    throw new CommandError(CODES.usage, "give --checkpoints or --from-issue, not both");
 
   let completeness: CompletenessInput | null = null;
   if (opts.completeness !== undefined) {
     const path = resolve(io.cwd, opts.completeness);
-    if (!existsSync(path) || statSync(path).isDirectory()) throw new CommandError(CODES.usage, `--completeness ${opts.completeness}: no such file`);
-    if (statSync(path).size > MAX_COMPLETENESS_BYTES) throw new CommandError(CODES.usage, `--completeness ${opts.completeness}: larger than ${MAX_COMPLETENESS_BYTES} bytes, refused`);
+    if (!existsSync(path) || statSync(path).isDirectory())
+      throw new CommandError(CODES.usage, `--completeness ${opts.completeness}: no such file`);
+    if (statSync(path).size > MAX_COMPLETENESS_BYTES)
+      throw new CommandError(
+        CODES.usage,
+        `--completeness ${opts.completeness}: larger than ${MAX_COMPLETENESS_BYTES} bytes, refused`,
+      );
     completeness = parseCompleteness(readFileSync(path, "utf8"), opts.completeness);
   }
 
-  const sample = opts.sample === undefined ? null : await sampleLink(io, opts.sample, out, { from: period.from, to: period.to, repo: opts.repo ?? null });
+  const sample =
+    opts.sample === undefined
+      ? null
+      : await sampleLink(io, opts.sample, out, { from: period.from, to: period.to, repo: opts.repo ?? null });
 
   let log: ParsedLog | null = null;
   let keyOpts: { publicKey: ReturnType<typeof loadPublicKey>["publicKey"]; keyId: string } | null = null;
@@ -133,22 +183,39 @@ export async function reportCommand(io: CommandIo, opts: ReportOpts): Promise<nu
     }
     if (opts.checkpoints !== undefined) {
       const path = resolve(io.cwd, opts.checkpoints);
-      if (!existsSync(path)) throw new CommandError(CODES.usage, `--checkpoints ${opts.checkpoints}: no such file`);
+      if (!existsSync(path))
+        throw new CommandError(CODES.usage, `--checkpoints ${opts.checkpoints}: no such file`);
       log = await new FileCheckpointLog(path).read();
     } else {
       const issue = parseIssueArgument(opts.fromIssue!);
-      if (!issue) throw new CommandError(CODES.usage, `--from-issue ${JSON.stringify(opts.fromIssue)}: expected owner/name#N`);
+      if (!issue)
+        throw new CommandError(
+          CODES.usage,
+          `--from-issue ${JSON.stringify(opts.fromIssue)}: expected owner/name#N`,
+        );
       const gh = io.github ? await io.github(issue.repo) : await githubClientFor(issue.repo, io.env);
       log = await new IssueCheckpointLog(gh, issue.repo, issue.number).read();
     }
   }
 
-  const store = await AuditStore.open(opts.database ?? io.env.DATABASE_URL, { migrate: false, mustExist: true, cwd: io.cwd, connectTimeoutMs: 10_000, poolSize: 2, lockPoolSize: 1 });
+  const store = await AuditStore.open(opts.database ?? io.env.DATABASE_URL, {
+    migrate: false,
+    mustExist: true,
+    cwd: io.cwd,
+    connectTimeoutMs: 10_000,
+    poolSize: 2,
+    lockPoolSize: 1,
+  });
   try {
     const reader = new AuditReader(store);
     // The export's rows, by the export's own code: the report counts exactly what `audit export` lists.
     const rows: ExportRow[] = [];
-    for await (const row of populationRows(store, { from: period.from, to: period.to, repo: opts.repo ?? null })) rows.push(row);
+    for await (const row of populationRows(store, {
+      from: period.from,
+      to: period.to,
+      repo: opts.repo ?? null,
+    }))
+      rows.push(row);
 
     let checkpoints: CheckpointStatus = { kind: "not checked" };
     if (log && keyOpts) {
@@ -161,7 +228,13 @@ export async function reportCommand(io: CommandIo, opts: ReportOpts): Promise<nu
       checkpoints =
         problems.length > 0 || !newest
           ? { kind: "failed", problems: problems.length > 0 ? problems : ["no trusted checkpoint"] }
-          : { kind: "ok", checkpoints: trusted.length, newestSequence: newest.sequence, newestAt: newest.at, keyId: keyOpts.keyId };
+          : {
+              kind: "ok",
+              checkpoints: trusted.length,
+              newestSequence: newest.sequence,
+              newestAt: newest.at,
+              keyId: keyOpts.keyId,
+            };
     }
 
     const model = buildReportModel({
@@ -206,14 +279,28 @@ function readKey(io: CommandIo, arg: string | undefined): string | undefined {
 }
 
 /** `--sample DIR`: a sample manifest (intact) of this same period and repository, linked relative to the report. */
-async function sampleLink(io: CommandIo, dirArg: string, out: string, query: { from: string; to: string; repo: string | null }): Promise<SampleLink> {
+async function sampleLink(
+  io: CommandIo,
+  dirArg: string,
+  out: string,
+  query: { from: string; to: string; repo: string | null },
+): Promise<SampleLink> {
   const dir = resolve(io.cwd, dirArg);
   const r = await readSampleManifest(dir, `--sample ${dirArg}`);
   if (typeof r === "string") throw new CommandError(CODES.usage, `--sample ${dirArg}: ${r}`);
   const q = r.query;
   if (q.from !== query.from || q.to !== query.to || (q.repo ?? null) !== query.repo) {
-    throw new CommandError(CODES.usage, `--sample ${dirArg}: drawn for ${q.from} to ${q.to}${q.repo ? ` in ${q.repo}` : ""}, not for this report's period ${query.from} to ${query.to}${query.repo ? ` in ${query.repo}` : ""}`);
+    throw new CommandError(
+      CODES.usage,
+      `--sample ${dirArg}: drawn for ${q.from} to ${q.to}${q.repo ? ` in ${q.repo}` : ""}, not for this report's period ${query.from} to ${query.to}${query.repo ? ` in ${query.repo}` : ""}`,
+    );
   }
   const rel = relative(dirname(out), join(dir, "manifest.json")).split(sep).map(encodeURIComponent).join("/");
-  return { href: rel, seed: r.seed, entries: r.entries.length, population: r.population.total, stratify: r.stratify };
+  return {
+    href: rel,
+    seed: r.seed,
+    entries: r.entries.length,
+    population: r.population.total,
+    stratify: r.stratify,
+  };
 }

@@ -53,30 +53,63 @@ export interface SampleOpts {
   database?: string;
 }
 
-export function registerSample(audit: Command, io: CommandIo, setExit: (code: number) => void, databaseOption: () => Option): void {
+export function registerSample(
+  audit: Command,
+  io: CommandIo,
+  setExit: (code: number) => void,
+  databaseOption: () => Option,
+): void {
   audit
     .command("sample")
-    .description("draw a reproducible random sample of the period's changes (audit export's population) with one HTML evidence file each; --verify checks a drawn one")
+    .description(
+      "draw a reproducible random sample of the period's changes (audit export's population) with one HTML evidence file each; --verify checks a drawn one",
+    )
     .option("--from <date>", "start of the period (as for export), inclusive")
     .option("--to <date>", "end of the period (as for export), exclusive")
-    .option("--size <n>", `how many changes to draw (1 to ${MAX_SAMPLE_SIZE}); more than the population takes all`)
+    .option(
+      "--size <n>",
+      `how many changes to draw (1 to ${MAX_SAMPLE_SIZE}); more than the population takes all`,
+    )
     .option("--seed <text>", "the seed: the same seed gives the same sample from the same records")
     .option("--repo <owner/name>", "only this repository")
     .option("--stratify", "draw from each kind (merge, emergency, direct_push) in proportion")
-    .requiredOption("--out <dir>", "the directory to write (must not exist or be empty); with --verify, the directory to check")
-    .option("--verify", "check an existing sample directory against the store instead of drawing; exit 1 naming every difference")
+    .requiredOption(
+      "--out <dir>",
+      "the directory to write (must not exist or be empty); with --verify, the directory to check",
+    )
+    .option(
+      "--verify",
+      "check an existing sample directory against the store instead of drawing; exit 1 naming every difference",
+    )
     .addOption(databaseOption())
-    .action(async (opts: SampleOpts) => setExit(opts.verify ? await verifySampleCommand(io, opts) : await sampleCommand(io, opts)));
+    .action(async (opts: SampleOpts) =>
+      setExit(opts.verify ? await verifySampleCommand(io, opts) : await sampleCommand(io, opts)),
+    );
 }
 
 function openForReading(io: CommandIo, database: string | undefined): Promise<AuditStore> {
-  return AuditStore.open(database ?? io.env.DATABASE_URL, { migrate: false, mustExist: true, cwd: io.cwd, connectTimeoutMs: 10_000, poolSize: 2, lockPoolSize: 1 });
+  return AuditStore.open(database ?? io.env.DATABASE_URL, {
+    migrate: false,
+    mustExist: true,
+    cwd: io.cwd,
+    connectTimeoutMs: 10_000,
+    poolSize: 2,
+    lockPoolSize: 1,
+  });
 }
 
 function parseSize(arg: string): number {
-  if (!/^\d{1,7}$/.test(arg.trim())) throw new CommandError(CODES.usage, `--size ${JSON.stringify(arg)}: expected a whole number from 1 to ${MAX_SAMPLE_SIZE}`);
+  if (!/^\d{1,7}$/.test(arg.trim()))
+    throw new CommandError(
+      CODES.usage,
+      `--size ${JSON.stringify(arg)}: expected a whole number from 1 to ${MAX_SAMPLE_SIZE}`,
+    );
   const n = Number(arg.trim());
-  if (n < 1 || n > MAX_SAMPLE_SIZE) throw new CommandError(CODES.usage, `--size ${JSON.stringify(arg)}: expected a whole number from 1 to ${MAX_SAMPLE_SIZE}`);
+  if (n < 1 || n > MAX_SAMPLE_SIZE)
+    throw new CommandError(
+      CODES.usage,
+      `--size ${JSON.stringify(arg)}: expected a whole number from 1 to ${MAX_SAMPLE_SIZE}`,
+    );
   return n;
 }
 
@@ -87,7 +120,10 @@ function parseSeed(arg: string): string {
   return arg;
 }
 
-async function population(store: AuditStore, query: { from: string; to: string; repo: string | null }): Promise<ExportRow[]> {
+async function population(
+  store: AuditStore,
+  query: { from: string; to: string; repo: string | null },
+): Promise<ExportRow[]> {
   const rows: ExportRow[] = [];
   for await (const row of populationRows(store, query)) rows.push(row);
   return rows;
@@ -97,15 +133,25 @@ const sha256 = (data: string | Buffer) => createHash("sha256").update(data).dige
 
 export async function sampleCommand(io: CommandIo, opts: SampleOpts): Promise<number> {
   const missing = (["from", "to", "size", "seed"] as const).filter((k) => opts[k] === undefined);
-  if (missing.length > 0) throw new CommandError(CODES.usage, `drawing a sample needs ${missing.map((k) => `--${k}`).join(", ")} (or --verify to check an existing one)`);
+  if (missing.length > 0)
+    throw new CommandError(
+      CODES.usage,
+      `drawing a sample needs ${missing.map((k) => `--${k}`).join(", ")} (or --verify to check an existing one)`,
+    );
   const { parsePeriod } = await import("../cli.js");
   const period = parsePeriod(opts.from!, opts.to!);
-  if (opts.repo !== undefined && !/^[\w.-]+\/[\w.-]+$/.test(opts.repo)) throw new CommandError(CODES.usage, `--repo ${JSON.stringify(opts.repo)}: expected owner/name`);
+  if (opts.repo !== undefined && !/^[\w.-]+\/[\w.-]+$/.test(opts.repo))
+    throw new CommandError(CODES.usage, `--repo ${JSON.stringify(opts.repo)}: expected owner/name`);
   const size = parseSize(opts.size!);
   const seed = parseSeed(opts.seed!);
   const out = resolve(io.cwd, opts.out);
-  if (!existsSync(dirname(out)) || !statSync(dirname(out)).isDirectory()) throw new CommandError(CODES.usage, `--out ${opts.out}: the directory ${dirname(out)} does not exist`);
-  if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0)) throw new CommandError(CODES.usage, `--out ${opts.out}: exists and is not an empty directory (a sample is never written over another)`);
+  if (!existsSync(dirname(out)) || !statSync(dirname(out)).isDirectory())
+    throw new CommandError(CODES.usage, `--out ${opts.out}: the directory ${dirname(out)} does not exist`);
+  if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0))
+    throw new CommandError(
+      CODES.usage,
+      `--out ${opts.out}: exists and is not an empty directory (a sample is never written over another)`,
+    );
 
   const store = await openForReading(io, opts.database);
   try {
@@ -121,7 +167,8 @@ export async function sampleCommand(io: CommandIo, opts: SampleOpts): Promise<nu
     for (const p of draw.sample) {
       index++;
       const record = await reader.recordAt(p.chain, p.seq);
-      if (!record || record.hash !== p.row.record_hash) throw new CommandError(CODES.failed, `record ${p.row.record} changed while the sample was drawn`);
+      if (!record || record.hash !== p.row.record_hash)
+        throw new CommandError(CODES.failed, `record ${p.row.record} changed while the sample was drawn`);
       const ev = p.row.evaluation_record ? await recordOf(reader, p.row.evaluation_record) : null;
       const page = renderEvidence(evidenceModel(index, p, record, ev, generatedAt));
       const name = evidenceName(index, p);
@@ -155,7 +202,8 @@ export async function sampleCommand(io: CommandIo, opts: SampleOpts): Promise<nu
         total: draw.population.length,
         byKind: draw.counts,
         sha256: populationDigest(draw.population),
-        definition: "audit export's rows for the same --from, --to and --repo: merged pull requests and direct pushes to gated branches",
+        definition:
+          "audit export's rows for the same --from, --to and --repo: merged pull requests and direct pushes to gated branches",
       },
       allocation: draw.allocation,
       tookAll: draw.tookAll,
@@ -177,7 +225,9 @@ export async function sampleCommand(io: CommandIo, opts: SampleOpts): Promise<nu
     } finally {
       await rm(temp, { recursive: true, force: true });
     }
-    const kinds = Object.entries(draw.counts).map(([k, n]) => `${k} ${n}`).join(", ");
+    const kinds = Object.entries(draw.counts)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(", ");
     io.stderr.write(
       `sampled ${entries.length} of ${draw.population.length} change${draw.population.length === 1 ? "" : "s"} (${kinds}) with seed ${JSON.stringify(seed)} into ${opts.out}${draw.tookAll ? ` (--size ${size} is not smaller than the population: every change is in the sample)` : ""}\n`,
     );
@@ -196,19 +246,40 @@ async function recordOf(reader: AuditReader, id: string) {
 
 const kind = z.enum(["merge", "emergency", "direct_push"]);
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
-const counts = z.object({ merge: z.number().int().min(0), emergency: z.number().int().min(0), direct_push: z.number().int().min(0) }).strict();
+const counts = z
+  .object({
+    merge: z.number().int().min(0),
+    emergency: z.number().int().min(0),
+    direct_push: z.number().int().min(0),
+  })
+  .strict();
 const manifestSchema = z
   .object({
     kind: z.literal("changegate audit sample"),
     changegateVersion: z.string().max(200),
     generatedAt: z.string().max(100),
     database: z.string().max(2000),
-    query: z.object({ from: z.string().max(100), to: z.string().max(100), fromArgument: z.string().max(200), toArgument: z.string().max(200), repo: z.string().max(300).nullable() }).strict(),
+    query: z
+      .object({
+        from: z.string().max(100),
+        to: z.string().max(100),
+        fromArgument: z.string().max(200),
+        toArgument: z.string().max(200),
+        repo: z.string().max(300).nullable(),
+      })
+      .strict(),
     seed: z.string().min(1).max(MAX_SEED_LENGTH),
     size: z.number().int().min(1).max(MAX_SAMPLE_SIZE),
     stratify: z.boolean(),
     algorithm: z.string().max(2000),
-    population: z.object({ total: z.number().int().min(0), byKind: counts, sha256: hex64, definition: z.string().max(2000) }).strict(),
+    population: z
+      .object({
+        total: z.number().int().min(0),
+        byKind: counts,
+        sha256: hex64,
+        definition: z.string().max(2000),
+      })
+      .strict(),
     allocation: counts.nullable(),
     tookAll: z.boolean(),
     entries: z
@@ -239,13 +310,20 @@ const manifestSchema = z
 export async function readSampleManifest(dir: string, name: string): Promise<SampleManifest | string> {
   const r = await parseSampleManifest(dir, name);
   if (typeof r === "string") return r;
-  return manifestHash(r) === r.manifestSha256 ? r : "manifest.json: its content does not match its manifestSha256 (the manifest was edited)";
+  return manifestHash(r) === r.manifestSha256
+    ? r
+    : "manifest.json: its content does not match its manifestSha256 (the manifest was edited)";
 }
 
 async function parseSampleManifest(dir: string, name: string): Promise<SampleManifest | string> {
   const mpath = join(dir, "manifest.json");
-  if (!existsSync(mpath) || !lstatSync(mpath).isFile()) throw new CommandError(CODES.usage, `${name}: no manifest.json (not a sample directory)`);
-  if (statSync(mpath).size > MAX_MANIFEST_BYTES) throw new CommandError(CODES.usage, `${name}/manifest.json: larger than ${MAX_MANIFEST_BYTES} bytes, refused`);
+  if (!existsSync(mpath) || !lstatSync(mpath).isFile())
+    throw new CommandError(CODES.usage, `${name}: no manifest.json (not a sample directory)`);
+  if (statSync(mpath).size > MAX_MANIFEST_BYTES)
+    throw new CommandError(
+      CODES.usage,
+      `${name}/manifest.json: larger than ${MAX_MANIFEST_BYTES} bytes, refused`,
+    );
   let json: unknown;
   try {
     json = JSON.parse(await readFile(mpath, "utf8"));
@@ -261,19 +339,26 @@ async function parseSampleManifest(dir: string, name: string): Promise<SampleMan
 }
 
 /** Every difference between DIR and the store (empty: the sample stands). */
-export async function verifySample(io: CommandIo, opts: SampleOpts): Promise<{ problems: string[]; entries: number }> {
+export async function verifySample(
+  io: CommandIo,
+  opts: SampleOpts,
+): Promise<{ problems: string[]; entries: number }> {
   const dir = resolve(io.cwd, opts.out);
   const m = await parseSampleManifest(dir, `--out ${opts.out}`);
   if (typeof m === "string") return { problems: [m], entries: 0 };
   const problems: string[] = [];
-  if (manifestHash(m) !== m.manifestSha256) problems.push("manifest.json: its content does not match its manifestSha256 (the manifest was edited)");
+  if (manifestHash(m) !== m.manifestSha256)
+    problems.push("manifest.json: its content does not match its manifestSha256 (the manifest was edited)");
   const csvPath = join(dir, "manifest.csv");
   if (!existsSync(csvPath)) problems.push("manifest.csv: missing");
-  else if (!lstatSync(csvPath).isFile() || lstatSync(csvPath).size > MAX_MANIFEST_BYTES) problems.push("manifest.csv: not a regular file of at most the manifest's size limit (refused)");
+  else if (!lstatSync(csvPath).isFile() || lstatSync(csvPath).size > MAX_MANIFEST_BYTES)
+    problems.push("manifest.csv: not a regular file of at most the manifest's size limit (refused)");
   else {
     const csv = await readFile(csvPath);
-    if (sha256(csv) !== m.csvSha256) problems.push("manifest.csv: its SHA-256 is not the manifest's csvSha256 (the CSV was edited)");
-    if (csv.toString("utf8") !== manifestCsv(m.entries)) problems.push("manifest.csv: does not list the manifest's entries");
+    if (sha256(csv) !== m.csvSha256)
+      problems.push("manifest.csv: its SHA-256 is not the manifest's csvSha256 (the CSV was edited)");
+    if (csv.toString("utf8") !== manifestCsv(m.entries))
+      problems.push("manifest.csv: does not list the manifest's entries");
   }
 
   const store = await openForReading(io, opts.database);
@@ -281,25 +366,36 @@ export async function verifySample(io: CommandIo, opts: SampleOpts): Promise<{ p
     const reader = new AuditReader(store);
     for (const e of m.entries) {
       const who = `entry ${e.index} (${e.record})`;
-      if (e.record !== `${e.chain}@${e.seq}`) problems.push(`${who}: record does not name chain ${JSON.stringify(e.chain)} position ${e.seq}`);
+      if (e.record !== `${e.chain}@${e.seq}`)
+        problems.push(`${who}: record does not name chain ${JSON.stringify(e.chain)} position ${e.seq}`);
       const rec = await reader.recordAt(e.chain, e.seq);
       if (!rec) problems.push(`${who}: no record at ${e.chain}@${e.seq} in the store`);
       else {
-        if (rec.hash !== e.record_hash) problems.push(`${who}: record hash ${e.record_hash} in the manifest, ${rec.hash} in the store`);
-        if (rec.head_sha !== e.commit) problems.push(`${who}: commit ${e.commit} in the manifest, ${rec.head_sha} in the store`);
-        if ((e.kind === "direct_push") !== (rec.kind === "direct_push")) problems.push(`${who}: kind ${e.kind} in the manifest, ${rec.kind} in the store`);
+        if (rec.hash !== e.record_hash)
+          problems.push(`${who}: record hash ${e.record_hash} in the manifest, ${rec.hash} in the store`);
+        if (rec.head_sha !== e.commit)
+          problems.push(`${who}: commit ${e.commit} in the manifest, ${rec.head_sha} in the store`);
+        if ((e.kind === "direct_push") !== (rec.kind === "direct_push"))
+          problems.push(`${who}: kind ${e.kind} in the manifest, ${rec.kind} in the store`);
       }
       if (!EVIDENCE_NAME.test(e.evidence)) {
-        problems.push(`${who}: evidence path ${JSON.stringify(e.evidence)} is not a file in DIR/evidence (refused)`);
+        problems.push(
+          `${who}: evidence path ${JSON.stringify(e.evidence)} is not a file in DIR/evidence (refused)`,
+        );
         continue;
       }
       const epath = join(dir, e.evidence);
       const st = existsSync(epath) ? lstatSync(epath) : null;
       if (!st) problems.push(`${who}: evidence file ${e.evidence} is missing`);
       // Only a regular file of a sane size is read (not a symlink, a FIFO or a device).
-      else if (!st.isFile()) problems.push(`${who}: evidence file ${e.evidence} is not a regular file (refused)`);
-      else if (st.size > MAX_EVIDENCE_BYTES) problems.push(`${who}: evidence file ${e.evidence} is larger than ${MAX_EVIDENCE_BYTES} bytes (refused)`);
-      else if (sha256(await readFile(epath)) !== e.evidence_sha256) problems.push(`${who}: evidence file ${e.evidence} does not match its SHA-256 (edited)`);
+      else if (!st.isFile())
+        problems.push(`${who}: evidence file ${e.evidence} is not a regular file (refused)`);
+      else if (st.size > MAX_EVIDENCE_BYTES)
+        problems.push(
+          `${who}: evidence file ${e.evidence} is larger than ${MAX_EVIDENCE_BYTES} bytes (refused)`,
+        );
+      else if (sha256(await readFile(epath)) !== e.evidence_sha256)
+        problems.push(`${who}: evidence file ${e.evidence} does not match its SHA-256 (edited)`);
     }
 
     // The draw itself: the same population and seed give the same sample.
@@ -307,11 +403,16 @@ export async function verifySample(io: CommandIo, opts: SampleOpts): Promise<{ p
     const draw = drawSample(rows, { size: m.size, seed: m.seed, stratify: m.stratify });
     const digest = populationDigest(draw.population);
     if (digest !== m.population.sha256 || draw.population.length !== m.population.total) {
-      problems.push(`population: ${draw.population.length} changes in the store for the period now (sha256 ${digest}), ${m.population.total} in the manifest (sha256 ${m.population.sha256})`);
+      problems.push(
+        `population: ${draw.population.length} changes in the store for the period now (sha256 ${digest}), ${m.population.total} in the manifest (sha256 ${m.population.sha256})`,
+      );
     }
     const drawn = draw.sample.map((p) => p.row.record).join(" ");
     const listed = m.entries.map((e) => e.record).join(" ");
-    if (drawn !== listed) problems.push(`sample: redrawing with seed ${JSON.stringify(m.seed)} gives ${drawn || "(none)"}, the manifest lists ${listed || "(none)"}`);
+    if (drawn !== listed)
+      problems.push(
+        `sample: redrawing with seed ${JSON.stringify(m.seed)} gives ${drawn || "(none)"}, the manifest lists ${listed || "(none)"}`,
+      );
     return { problems, entries: m.entries.length };
   } finally {
     await store.close();
@@ -320,13 +421,21 @@ export async function verifySample(io: CommandIo, opts: SampleOpts): Promise<{ p
 
 export async function verifySampleCommand(io: CommandIo, opts: SampleOpts): Promise<number> {
   const given = (["from", "to", "size", "seed", "repo"] as const).filter((k) => opts[k] !== undefined);
-  if (given.length > 0 || opts.stratify) throw new CommandError(CODES.usage, `--verify reads the period, size and seed from DIR/manifest.json: drop ${[...given.map((k) => `--${k}`), ...(opts.stratify ? ["--stratify"] : [])].join(", ")}`);
+  if (given.length > 0 || opts.stratify)
+    throw new CommandError(
+      CODES.usage,
+      `--verify reads the period, size and seed from DIR/manifest.json: drop ${[...given.map((k) => `--${k}`), ...(opts.stratify ? ["--stratify"] : [])].join(", ")}`,
+    );
   const { problems, entries } = await verifySample(io, opts);
   if (problems.length > 0) {
     for (const p of problems) io.stderr.write(`sample ${opts.out}: ${p}\n`);
-    io.stderr.write(`sample ${opts.out}: ${problems.length} difference${problems.length === 1 ? "" : "s"}: the sample does NOT match the store\n`);
+    io.stderr.write(
+      `sample ${opts.out}: ${problems.length} difference${problems.length === 1 ? "" : "s"}: the sample does NOT match the store\n`,
+    );
     return CODES.failed;
   }
-  io.stdout.write(`sample ${opts.out}: ${entries} entr${entries === 1 ? "y" : "ies"} match the store (manifest, CSV, evidence files, record hashes, and the draw)\n`);
+  io.stdout.write(
+    `sample ${opts.out}: ${entries} entr${entries === 1 ? "y" : "ies"} match the store (manifest, CSV, evidence files, record hashes, and the draw)\n`,
+  );
   return CODES.ok;
 }

@@ -42,11 +42,18 @@ const REPO = /^[\w.-]+\/[\w.-]+$/;
 const OWNER = /^[\w.-]+$/;
 
 /** `parsePeriod` is the CLI's (day or instant; the end day counts whole). */
-export async function scanCommand(io: ScanIo, opts: ScanOpts, parsePeriod: (from: string, to: string) => { from: string; to: string }): Promise<number> {
+export async function scanCommand(
+  io: ScanIo,
+  opts: ScanOpts,
+  parsePeriod: (from: string, to: string) => { from: string; to: string },
+): Promise<number> {
   const window = parsePeriod(opts.since, opts.until ?? io.now().toISOString());
-  if (opts.repo !== undefined && !REPO.test(opts.repo)) throw usage(`--repo ${JSON.stringify(opts.repo)}: expected owner/name`);
-  if (opts.org !== undefined && !OWNER.test(opts.org)) throw usage(`--org ${JSON.stringify(opts.org)}: expected an organisation name`);
-  if (opts.org && opts.repo && opts.repo.split("/")[0]!.toLowerCase() !== opts.org.toLowerCase()) throw usage(`--repo ${opts.repo} is not in --org ${opts.org}`);
+  if (opts.repo !== undefined && !REPO.test(opts.repo))
+    throw usage(`--repo ${JSON.stringify(opts.repo)}: expected owner/name`);
+  if (opts.org !== undefined && !OWNER.test(opts.org))
+    throw usage(`--org ${JSON.stringify(opts.org)}: expected an organisation name`);
+  if (opts.org && opts.repo && opts.repo.split("/")[0]!.toLowerCase() !== opts.org.toLowerCase())
+    throw usage(`--repo ${opts.repo} is not in --org ${opts.org}`);
   let targets;
   try {
     targets = await githubTargets(io.env, { org: opts.org, repo: opts.repo });
@@ -61,7 +68,12 @@ export async function scanCommand(io: ScanIo, opts: ScanOpts, parsePeriod: (from
     throw usage((err as Error).message);
   }
   const jira = jiraConfigFromEnv(io.env as NodeJS.ProcessEnv);
-  const store = await AuditStore.open(opts.database ?? io.env.DATABASE_URL, { cwd: io.cwd, connectTimeoutMs: 10_000, poolSize: 2, lockPoolSize: 1 });
+  const store = await AuditStore.open(opts.database ?? io.env.DATABASE_URL, {
+    cwd: io.cwd,
+    connectTimeoutMs: 10_000,
+    poolSize: 2,
+    lockPoolSize: 1,
+  });
   const progress = opts.json ? null : growingProgress(io.stderr, "scanning");
   const line = (level: string) => (obj: object, msg: string) => {
     // Author names, titles and branch names are untrusted: no control character reaches the terminal.
@@ -83,7 +95,13 @@ export async function scanCommand(io: ScanIo, opts: ScanOpts, parsePeriod: (from
         search: io.env.CHANGEGATE_SEARCH_PACE_MS ? { paceMs: Number(io.env.CHANGEGATE_SEARCH_PACE_MS) } : {},
         onFound: (n) => progress?.add(n),
         onExamined: () => progress?.increment(),
-        ...(opts.directPushes !== false ? { directPushes: new ChainDirectPush(recorder), directPushRecheckMs: recheckMs, branchHeads: new SqlBranchHeads(store.db) } : {}),
+        ...(opts.directPushes !== false
+          ? {
+              directPushes: new ChainDirectPush(recorder),
+              directPushRecheckMs: recheckMs,
+              branchHeads: new SqlBranchHeads(store.db),
+            }
+          : {}),
       },
       { from: window.from, to: window.to, repo: opts.repo, org: opts.org },
     );
@@ -98,10 +116,16 @@ export async function scanCommand(io: ScanIo, opts: ScanOpts, parsePeriod: (from
     out(
       `audit scan ${summary.from} .. ${summary.to}: ${summary.installations} installation${summary.installations === 1 ? "" : "s"}, ${summary.merged} merged PR${summary.merged === 1 ? "" : "s"}, ${summary.alreadyRecorded} already on record, ${summary.recorded} recorded now (${summary.compliant} compliant, ${summary.bypasses.length} non-compliant), ${summary.failed.length} failed`,
     );
-    for (const b of summary.bypasses) out(`  NON-COMPLIANT ${b.pr} (${b.outcome}) ${b.url} record ${b.record ?? "?"}`);
-    for (const d of summary.directPushes?.recorded ?? []) out(`  NON-COMPLIANT direct push ${d.repo} ${d.branch} ${d.sha.slice(0, 12)} record ${d.record}`);
-    for (const f of summary.directPushes?.forced ?? []) out(`  NON-COMPLIANT force push ${f.repo} ${f.branch} ${f.before.slice(0, 12)} -> ${f.after.slice(0, 12)} record ${f.record}`);
-    for (const t of summary.directPushes?.truncated ?? []) out(`  TRUNCATED ${t}: more commits than the scan reads in one window; scan a shorter window`);
+    for (const b of summary.bypasses)
+      out(`  NON-COMPLIANT ${b.pr} (${b.outcome}) ${b.url} record ${b.record ?? "?"}`);
+    for (const d of summary.directPushes?.recorded ?? [])
+      out(`  NON-COMPLIANT direct push ${d.repo} ${d.branch} ${d.sha.slice(0, 12)} record ${d.record}`);
+    for (const f of summary.directPushes?.forced ?? [])
+      out(
+        `  NON-COMPLIANT force push ${f.repo} ${f.branch} ${f.before.slice(0, 12)} -> ${f.after.slice(0, 12)} record ${f.record}`,
+      );
+    for (const t of summary.directPushes?.truncated ?? [])
+      out(`  TRUNCATED ${t}: more commits than the scan reads in one window; scan a shorter window`);
     for (const f of summary.failed) out(`  FAILED ${f.pr}: ${f.error}`);
   }
   return summary.failed.length > 0 || (summary.directPushes?.truncated.length ?? 0) > 0 ? 1 : 0;

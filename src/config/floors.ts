@@ -24,7 +24,9 @@ import { z } from "zod";
 import { configSchema, type Config, type RequiredCheck } from "./schema.js";
 
 const tight = <T extends boolean>(value: T, key: string) =>
-  z.literal(value, { error: `a floor can only set ${key}: ${value} (the other value enforces nothing)` }).optional();
+  z
+    .literal(value, { error: `a floor can only set ${key}: ${value} (the other value enforces nothing)` })
+    .optional();
 
 const configShape = configSchema.shape;
 const approvalsShape = configShape.approvals.unwrap().shape;
@@ -47,8 +49,14 @@ export const enforceSchema = z
     tickets: z
       .strictObject({
         required: tight(true, "tickets.required"),
-        projects: ticketsShape.projects.unwrap().min(1, "list at least one project (or omit the key)").optional(),
-        allowed_states: ticketsShape.allowed_states.unwrap().min(1, "list at least one state (or omit the key)").optional(),
+        projects: ticketsShape.projects
+          .unwrap()
+          .min(1, "list at least one project (or omit the key)")
+          .optional(),
+        allowed_states: ticketsShape.allowed_states
+          .unwrap()
+          .min(1, "list at least one state (or omit the key)")
+          .optional(),
       })
       .optional(),
     emergency: z
@@ -88,34 +96,55 @@ export interface FloorProblem {
  * The repository's config lifted to the floors. `defaultBranch` is needed only when the floors add
  * branches to a config that gates just the default branch (no `branches` key): it stays gated.
  */
-export function applyFloors(config: Config, floors: Floors, defaultBranch: string | null): Floored | { problem: FloorProblem } {
+export function applyFloors(
+  config: Config,
+  floors: Floors,
+  defaultBranch: string | null,
+): Floored | { problem: FloorProblem } {
   const c: Config = structuredClone(config);
   const notes: FloorNote[] = [];
   const note = (key: string, message: string) => notes.push({ key, message });
 
   if (floors.branches) {
     if (!c.branches && defaultBranch === null) {
-      return { problem: { path: "branches", message: "the org floor adds gated branches, but the repository's default branch is unknown here" } };
+      return {
+        problem: {
+          path: "branches",
+          message: "the org floor adds gated branches, but the repository's default branch is unknown here",
+        },
+      };
     }
     const own = c.branches ?? [literalGlob(defaultBranch!)];
     const missing = floors.branches.filter((p) => !own.includes(p));
     if (missing.length > 0) {
       c.branches = [...own, ...missing];
-      note("branches", `the org floor also gates ${missing.map((p) => JSON.stringify(p)).join(", ")}: a repository can add gated branches, not remove them`);
+      note(
+        "branches",
+        `the org floor also gates ${missing.map((p) => JSON.stringify(p)).join(", ")}: a repository can add gated branches, not remove them`,
+      );
     }
   }
 
   const a = floors.approvals;
   if (a?.required !== undefined && c.approvals.required < a.required) {
-    note("approvals.required", `the policy asks for ${c.approvals.required}, the org floor for at least ${a.required}: ${a.required} apply`);
+    note(
+      "approvals.required",
+      `the policy asks for ${c.approvals.required}, the org floor for at least ${a.required}: ${a.required} apply`,
+    );
     c.approvals.required = a.required;
   }
   if (a?.dismiss_stale && !c.approvals.dismiss_stale) {
-    note("approvals.dismiss_stale", "the policy turns it off, the org floor requires it: approvals of older commits do not count");
+    note(
+      "approvals.dismiss_stale",
+      "the policy turns it off, the org floor requires it: approvals of older commits do not count",
+    );
     c.approvals.dismiss_stale = true;
   }
   if (a?.allow_contributors === false && c.approvals.allow_contributors) {
-    note("approvals.allow_contributors", "the policy lets commit authors approve, the org floor does not: their approvals do not count");
+    note(
+      "approvals.allow_contributors",
+      "the policy lets commit authors approve, the org floor does not: their approvals do not count",
+    );
     c.approvals.allow_contributors = false;
   }
   if (a?.block_unattributed_commits && !c.approvals.block_unattributed_commits) {
@@ -127,7 +156,10 @@ export function applyFloors(config: Config, floors: Floors, defaultBranch: strin
     const missing = floors.ci.required.filter((f) => !c.ci.required.some((r) => sameCheck(r, f)));
     if (missing.length > 0) {
       c.ci.required = [...c.ci.required, ...missing];
-      note("ci.required", `the org floor also requires ${missing.map(checkWords).join(", ")}: a repository can add required checks, not remove them`);
+      note(
+        "ci.required",
+        `the org floor also requires ${missing.map(checkWords).join(", ")}: a repository can add required checks, not remove them`,
+      );
     }
   }
 
@@ -139,25 +171,38 @@ export function applyFloors(config: Config, floors: Floors, defaultBranch: strin
   if (t?.projects) {
     const narrowed = narrow(c.tickets.projects, t.projects);
     if (narrowed.dropped.length > 0 || c.tickets.projects.length === 0) {
-      if (c.tickets.projects.length > 0) note("tickets.projects", `only the org floor's projects count (${t.projects.join(", ")}): ${narrowed.dropped.join(", ")} ignored`);
+      if (c.tickets.projects.length > 0)
+        note(
+          "tickets.projects",
+          `only the org floor's projects count (${t.projects.join(", ")}): ${narrowed.dropped.join(", ")} ignored`,
+        );
       c.tickets.projects = narrowed.kept.length > 0 ? narrowed.kept : [...t.projects];
     }
   }
   if (t?.allowed_states) {
     const narrowed = narrow(c.tickets.allowed_states, t.allowed_states);
     if (narrowed.dropped.length > 0 || c.tickets.allowed_states.length === 0) {
-      note("tickets.allowed_states", `only the states the org floor allows count (${t.allowed_states.join(", ")})${narrowed.dropped.length > 0 ? `: ${narrowed.dropped.join(", ")} ignored` : ""}`);
+      note(
+        "tickets.allowed_states",
+        `only the states the org floor allows count (${t.allowed_states.join(", ")})${narrowed.dropped.length > 0 ? `: ${narrowed.dropped.join(", ")} ignored` : ""}`,
+      );
       c.tickets.allowed_states = narrowed.kept.length > 0 ? narrowed.kept : [...t.allowed_states];
     }
   }
 
   const e = floors.emergency;
   if (e?.enabled === false && c.emergency.enabled) {
-    note("emergency.enabled", "the org floor turns the emergency path off: the emergency label is not honoured");
+    note(
+      "emergency.enabled",
+      "the org floor turns the emergency path off: the emergency label is not honoured",
+    );
     c.emergency.enabled = false;
   }
   if (e?.approvals_required !== undefined && c.emergency.approvals_required < e.approvals_required) {
-    note("emergency.approvals_required", `the policy asks for ${c.emergency.approvals_required}, the org floor for at least ${e.approvals_required}: ${e.approvals_required} apply`);
+    note(
+      "emergency.approvals_required",
+      `the policy asks for ${c.emergency.approvals_required}, the org floor for at least ${e.approvals_required}: ${e.approvals_required} apply`,
+    );
     c.emergency.approvals_required = e.approvals_required;
   }
   if (e?.require_ci && !c.emergency.require_ci) {
@@ -178,16 +223,25 @@ export function applyFloors(config: Config, floors: Floors, defaultBranch: strin
   if (e?.allowed_declarers) {
     const own = c.emergency.allowed_declarers;
     if (!own) {
-      note("emergency.allowed_declarers", `only the org floor's declarers may declare an emergency (${e.allowed_declarers.join(", ")})`);
+      note(
+        "emergency.allowed_declarers",
+        `only the org floor's declarers may declare an emergency (${e.allowed_declarers.join(", ")})`,
+      );
       c.emergency.allowed_declarers = [...e.allowed_declarers];
     } else {
       const narrowed = narrow(own, e.allowed_declarers);
       if (narrowed.dropped.length > 0) {
         if (narrowed.kept.length > 0) {
-          note("emergency.allowed_declarers", `${narrowed.dropped.join(", ")} may not declare an emergency: not among the org floor's declarers`);
+          note(
+            "emergency.allowed_declarers",
+            `${narrowed.dropped.join(", ")} may not declare an emergency: not among the org floor's declarers`,
+          );
           c.emergency.allowed_declarers = narrowed.kept;
         } else if (c.emergency.enabled) {
-          note("emergency.allowed_declarers", `none of the policy's declarers (${own.join(", ")}) is among the org floor's: the emergency path is off`);
+          note(
+            "emergency.allowed_declarers",
+            `none of the policy's declarers (${own.join(", ")}) is among the org floor's: the emergency path is off`,
+          );
           c.emergency.enabled = false;
         }
       }
@@ -196,10 +250,22 @@ export function applyFloors(config: Config, floors: Floors, defaultBranch: strin
 
   // What the schema's refinements say of a single file, said again of the combination.
   if (c.tickets.required && c.tickets.projects.length === 0) {
-    return { problem: { path: "tickets.projects", message: "the org floor requires a ticket, but neither it nor the repository's policy names tickets.projects" } };
+    return {
+      problem: {
+        path: "tickets.projects",
+        message:
+          "the org floor requires a ticket, but neither it nor the repository's policy names tickets.projects",
+      },
+    };
   }
   if (c.emergency.require_ticket && c.tickets.projects.length === 0) {
-    return { problem: { path: "tickets.projects", message: "the org floor requires a ticket for emergencies, but neither it nor the repository's policy names tickets.projects" } };
+    return {
+      problem: {
+        path: "tickets.projects",
+        message:
+          "the org floor requires a ticket for emergencies, but neither it nor the repository's policy names tickets.projects",
+      },
+    };
   }
   return { config: c, notes };
 }
@@ -216,7 +282,10 @@ export function matchesBranch(branch: string, pattern: string): boolean {
 
 function narrow(own: string[], allowed: string[]): { kept: string[]; dropped: string[] } {
   const lower = new Set(allowed.map((s) => s.toLowerCase()));
-  return { kept: own.filter((s) => lower.has(s.toLowerCase())), dropped: own.filter((s) => !lower.has(s.toLowerCase())) };
+  return {
+    kept: own.filter((s) => lower.has(s.toLowerCase())),
+    dropped: own.filter((s) => !lower.has(s.toLowerCase())),
+  };
 }
 
 function sameCheck(a: RequiredCheck, b: RequiredCheck): boolean {

@@ -18,7 +18,11 @@ export type JsonSchema = Record<string, unknown> & { properties?: Record<string,
 /** The two forms a ci.required entry may take, as JSON Schema (the zod side is a custom parser). */
 const requiredCheckInput = z.union([
   z.string().min(1),
-  z.strictObject({ name: z.string().min(1), app: z.string().min(1).optional(), creator: z.string().min(1).optional() }),
+  z.strictObject({
+    name: z.string().min(1),
+    app: z.string().min(1).optional(),
+    creator: z.string().min(1).optional(),
+  }),
 ]);
 
 export function policyJsonSchema(): JsonSchema {
@@ -46,13 +50,20 @@ export function policyJsonSchema(): JsonSchema {
   const out: JsonSchema = {
     $schema: schema.$schema,
     title: "changegate policy (.github/changegate.yml)",
-    description: "The changegate policy. Validate a file with `changegate config check FILE`; docs/policy.md explains every key.",
+    description:
+      "The changegate policy. Validate a file with `changegate config check FILE`; docs/policy.md explains every key.",
     ...withoutDialect(schema),
   };
-  out.properties = { _extends: { type: "string", minLength: 1 }, ...out.properties, enforce: { description: ENFORCE_DESCRIPTION, ...enforce } };
+  out.properties = {
+    _extends: { type: "string", minLength: 1 },
+    ...out.properties,
+    enforce: { description: ENFORCE_DESCRIPTION, ...enforce },
+  };
   const defaults = defaultConfig() as unknown as Record<string, unknown>;
   for (const key of schemaKeys(out)) {
-    const description = key.path.startsWith("enforce.") ? floorDescription(key.path.slice("enforce.".length)) : KEY_DESCRIPTIONS[key.path];
+    const description = key.path.startsWith("enforce.")
+      ? floorDescription(key.path.slice("enforce.".length))
+      : KEY_DESCRIPTIONS[key.path];
     if (description !== undefined && key.node.description === undefined) key.node.description = description;
     if (key.leaf && key.node.default === undefined) {
       // Defaults zod applies after a transform do not show in the input form: take them from the parsed defaults.
@@ -69,7 +80,9 @@ const ENFORCE_DESCRIPTION =
 
 function floorDescription(key: string): string | undefined {
   const d = KEY_DESCRIPTIONS[key];
-  return d === undefined ? undefined : `Org floor for ${key} (a repository may tighten it, never weaken it). ${d}`;
+  return d === undefined
+    ? undefined
+    : `Org floor for ${key} (a repository may tighten it, never weaken it). ${d}`;
 }
 
 /** The schema as the committed file holds it. */
@@ -101,7 +114,10 @@ export function schemaKeys(schema: JsonSchema, prefix = ""): SchemaKey[] {
 function objectWithKeys(node: JsonSchema): JsonSchema | null {
   if (node.properties && Object.keys(node.properties).length > 0) return node;
   for (const k of ["anyOf", "oneOf", "allOf"] as const) {
-    const branches = (node[k] as JsonSchema[] | undefined)?.filter((b) => b.properties && Object.keys(b.properties).length > 0) ?? [];
+    const branches =
+      (node[k] as JsonSchema[] | undefined)?.filter(
+        (b) => b.properties && Object.keys(b.properties).length > 0,
+      ) ?? [];
     if (branches.length === 1) return branches[0]!;
   }
   return null;

@@ -44,7 +44,8 @@ export function policySizeProblem(bytes: number): TextProblem | null {
 /** The size and depth limits, checked in one linear pass; null when the text may be parsed. */
 export function policyTextProblem(text: string, maxDepth = MAX_POLICY_DEPTH): TextProblem | null {
   // A UTF-8 character is at most 3 bytes per UTF-16 unit: skip the count for small files.
-  const size = text.length * 3 <= MAX_POLICY_BYTES ? null : policySizeProblem(Buffer.byteLength(text, "utf8"));
+  const size =
+    text.length * 3 <= MAX_POLICY_BYTES ? null : policySizeProblem(Buffer.byteLength(text, "utf8"));
   if (size) return size;
   const scan = nestingDepth(text, maxDepth);
   if (scan.exceededAt !== null) {

@@ -59,15 +59,27 @@ export async function loadPolicy(
   const floored = applyFloors(loaded.policy.config, floors.value, files.defaultBranch ?? null);
   const orgLabel = fileLabel(files.orgFile);
   if ("problem" in floored) {
-    return { ok: false, problem: { file: `${loaded.policy.source.location} with the floors of ${orgLabel}`, issues: [floored.problem] } };
+    return {
+      ok: false,
+      problem: {
+        file: `${loaded.policy.source.location} with the floors of ${orgLabel}`,
+        issues: [floored.problem],
+      },
+    };
   }
   const { source } = loaded.policy;
-  const hash = createHash("sha256").update(`${source.contentHash}\nenforce ${orgLabel}\n${files.orgFile.text}\n`);
+  const hash = createHash("sha256").update(
+    `${source.contentHash}\nenforce ${orgLabel}\n${files.orgFile.text}\n`,
+  );
   return {
     ok: true,
     policy: {
       config: floored.config,
-      source: { kind: source.kind, location: `${source.location} with the floors of ${orgLabel}`, contentHash: hash.digest("hex") },
+      source: {
+        kind: source.kind,
+        location: `${source.location} with the floors of ${orgLabel}`,
+        contentHash: hash.digest("hex"),
+      },
       floors: { location: orgLabel, notes: floored.notes },
     },
   };
@@ -82,7 +94,10 @@ function readFloors(orgFile: ConfigFile | null): { value: Floors | null } | { pr
   if (!("enforce" in parsed.value)) return { value: null };
   const floors = enforceSchema.safeParse(parsed.value.enforce);
   if (!floors.success) {
-    const issues = zodIssues(floors.error).map((i) => ({ ...i, path: i.path ? `enforce.${i.path}` : "enforce" }));
+    const issues = zodIssues(floors.error).map((i) => ({
+      ...i,
+      path: i.path ? `enforce.${i.path}` : "enforce",
+    }));
     return { problem: { file: label, issues } };
   }
   return { value: floors.data };
@@ -101,7 +116,10 @@ async function loadOwnPolicy(
   if (!start) {
     return {
       ok: true,
-      policy: { config: configSchema.parse({}), source: { kind: "defaults", location: "built-in defaults", contentHash: "" } },
+      policy: {
+        config: configSchema.parse({}),
+        source: { kind: "defaults", location: "built-in defaults", contentHash: "" },
+      },
     };
   }
   const kind: PolicySource["kind"] = files.repoFile ? "repo" : "org";
@@ -111,7 +129,10 @@ async function loadOwnPolicy(
 
   const parsed = configSchema.safeParse(merged.value);
   if (!parsed.success) {
-    return { ok: false, problem: { file: chain.map(fileLabel).join(" extending "), issues: zodIssues(parsed.error) } };
+    return {
+      ok: false,
+      problem: { file: chain.map(fileLabel).join(" extending "), issues: zodIssues(parsed.error) },
+    };
   }
   const hash = createHash("sha256");
   for (const f of chain) hash.update(`${fileLabel(f)}\n${f.text}\n`);
@@ -133,7 +154,12 @@ async function resolveExtends(file: ConfigFile, fetchFile: FetchFile, chain: Con
   if ("problem" in parsed) return parsed;
   const { _extends: ext, ...own } = parsed.value;
   if ("enforce" in own) {
-    if (!isOrgFile(file)) return problem(label, "enforce", "floors are read only from the owner's .github repository (owner/.github:.github/changegate.yml); a repository's own file cannot set them");
+    if (!isOrgFile(file))
+      return problem(
+        label,
+        "enforce",
+        "floors are read only from the owner's .github repository (owner/.github:.github/changegate.yml); a repository's own file cannot set them",
+      );
     delete own.enforce; // read by readFloors; the rest of the org file is the default policy
   }
   if (ext === undefined) return { value: own };
@@ -145,12 +171,18 @@ async function resolveExtends(file: ConfigFile, fetchFile: FetchFile, chain: Con
     return problem(label, "_extends", `too many levels of _extends (more than ${MAX_EXTENDS_DEPTH})`);
   }
   const target = parseExtends(ext.trim(), file.repo);
-  if (!target) return problem(label, "_extends", `cannot understand ${JSON.stringify(ext)}: expected repo, owner/repo or owner/repo:path`);
+  if (!target)
+    return problem(
+      label,
+      "_extends",
+      `cannot understand ${JSON.stringify(ext)}: expected repo, owner/repo or owner/repo:path`,
+    );
   if (chain.some((f) => fileLabel(f).toLowerCase() === fileLabel(target).toLowerCase())) {
     return problem(label, "_extends", `${fileLabel(target)} extends itself (a loop)`);
   }
   const text = await fetchFile(target.repo, target.path);
-  if (text === null) return problem(label, "_extends", `${fileLabel(target)} does not exist (or the app cannot read it)`);
+  if (text === null)
+    return problem(label, "_extends", `${fileLabel(target)} does not exist (or the app cannot read it)`);
   const base = await resolveExtends({ ...target, text }, fetchFile, chain);
   if ("problem" in base) return base;
   return { value: deepMerge(base.value, own) };
@@ -163,7 +195,10 @@ function parseExtends(ext: string, currentRepo: string): { repo: string; path: s
   return { repo: `${owner}/${m[2]}`, path: m[3] ?? CONFIG_PATH };
 }
 
-function parseYaml(text: string, label: string): { value: Record<string, unknown> } | { problem: ConfigProblem } {
+function parseYaml(
+  text: string,
+  label: string,
+): { value: Record<string, unknown> } | { problem: ConfigProblem } {
   // Size, nesting depth and anchors first: the yaml package recurses per level of nesting, and a
   // file thousands of levels deep aborts the process (see limits.ts).
   const limit = policyTextProblem(text);
@@ -214,7 +249,10 @@ function zodIssues(error: z.ZodError): ConfigIssue[] {
     const path = issue.path.map(String).join(".");
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
-        out.push({ path: path ? `${path}.${key}` : key, message: "unknown key (check the spelling against the config reference)" });
+        out.push({
+          path: path ? `${path}.${key}` : key,
+          message: "unknown key (check the spelling against the config reference)",
+        });
       }
       continue;
     }

@@ -19,7 +19,11 @@ export interface LocatedIssue extends ConfigIssue {
 
 export function locateIssues(text: string, issues: ConfigIssue[]): LocatedIssue[] {
   const limit = policyTextProblem(text);
-  if (limit) return issues.map((i) => ({ ...i, line: i.path === "" ? (limit.line ?? lineInMessage(i.message)) : null }));
+  if (limit)
+    return issues.map((i) => ({
+      ...i,
+      line: i.path === "" ? (limit.line ?? lineInMessage(i.message)) : null,
+    }));
   const lineCounter = new LineCounter();
   let doc: ReturnType<typeof parseDocument> | null = null;
   try {
@@ -29,7 +33,8 @@ export function locateIssues(text: string, issues: ConfigIssue[]): LocatedIssue[
   }
   const lineOf = (offset: number) => lineCounter.linePos(offset).line;
   return issues.map((issue) => {
-    if (issue.path === "" || !doc || doc.errors.length > 0) return { ...issue, line: lineInMessage(issue.message) };
+    if (issue.path === "" || !doc || doc.errors.length > 0)
+      return { ...issue, line: lineInMessage(issue.message) };
     return { ...issue, line: lineOfPath(doc.contents as Node | null, issue.path.split("."), lineOf) };
   });
 }

@@ -6,7 +6,6 @@ import picomatch from "picomatch";
 import { z } from "zod";
 import { reviewRulesSchema } from "./rules-schema.js";
 
-
 const glob = z
   .string()
   .min(1, "a branch pattern cannot be empty")
@@ -15,13 +14,19 @@ const glob = z
     try {
       picomatch.makeRe(value, { strictBrackets: true });
     } catch (err) {
-      ctx.addIssue({ code: "custom", message: `invalid glob ${JSON.stringify(value)}: ${(err as Error).message}` });
+      ctx.addIssue({
+        code: "custom",
+        message: `invalid glob ${JSON.stringify(value)}: ${(err as Error).message}`,
+      });
     }
   });
 
 const projectKey = z
   .string()
-  .regex(/^[A-Z][A-Z0-9_]{0,254}$/, "a Jira project key is upper-case letters, digits and _, starting with a letter (e.g. OPS)");
+  .regex(
+    /^[A-Z][A-Z0-9_]{0,254}$/,
+    "a Jira project key is upper-case letters, digits and _, starting with a letter (e.g. OPS)",
+  );
 
 export const TICKET_SOURCES = ["title", "branch", "body", "commits"] as const;
 
@@ -52,8 +57,14 @@ export type RequiredCheckInput = string | RequiredCheck;
 const pinnedCheck = z
   .strictObject({
     name: z.string({ error: "name the check (name: build)" }).min(1, "cannot be empty"),
-    app: z.string({ error: "expected the GitHub App's slug, e.g. github-actions" }).min(1, "cannot be empty").optional(),
-    creator: z.string({ error: "expected the login that creates the commit status" }).min(1, "cannot be empty").optional(),
+    app: z
+      .string({ error: "expected the GitHub App's slug, e.g. github-actions" })
+      .min(1, "cannot be empty")
+      .optional(),
+    creator: z
+      .string({ error: "expected the login that creates the commit status" })
+      .min(1, "cannot be empty")
+      .optional(),
   })
   .superRefine((v, ctx) => {
     if (v.app !== undefined && v.creator !== undefined) {
@@ -61,7 +72,8 @@ const pinnedCheck = z
     } else if (v.app === undefined && v.creator === undefined) {
       ctx.addIssue({
         code: "custom",
-        message: "pin the check to its source with app (a check run from that GitHub App) or creator (a commit status by that login), or write just the name",
+        message:
+          "pin the check to its source with app (a check run from that GitHub App) or creator (a commit status by that login), or write just the name",
       });
     }
   });
@@ -71,29 +83,37 @@ const pinnedCheck = z
  * kind is decided by its type first, so errors name what is wrong with the form the file used (a union
  * would only say "Invalid input").
  */
-export const requiredCheck = z.custom<RequiredCheckInput>(() => true).transform((v, ctx): RequiredCheck => {
-  if (typeof v === "string") {
-    if (v === "") ctx.addIssue({ code: "custom", message: "cannot be empty" });
-    return { name: v };
-  }
-  if (typeof v !== "object" || v === null || Array.isArray(v)) {
-    ctx.addIssue({ code: "custom", message: "expected a check name, or { name, app } / { name, creator } pinning it to its source" });
-    return z.NEVER;
-  }
-  const parsed = pinnedCheck.safeParse(v);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) ctx.addIssue({ ...issue });
-    return z.NEVER;
-  }
-  return parsed.data;
-});
+export const requiredCheck = z
+  .custom<RequiredCheckInput>(() => true)
+  .transform((v, ctx): RequiredCheck => {
+    if (typeof v === "string") {
+      if (v === "") ctx.addIssue({ code: "custom", message: "cannot be empty" });
+      return { name: v };
+    }
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+      ctx.addIssue({
+        code: "custom",
+        message: "expected a check name, or { name, app } / { name, creator } pinning it to its source",
+      });
+      return z.NEVER;
+    }
+    const parsed = pinnedCheck.safeParse(v);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) ctx.addIssue({ ...issue });
+      return z.NEVER;
+    }
+    return parsed.data;
+  });
 
 /** approvals.rules: team and path rules, CODEOWNERS (src/config/rules-schema.ts). */
 const reviewRules = reviewRulesSchema(glob);
 
 export const configSchema = z
   .object({
-    branches: z.array(glob).min(1, "list at least one branch pattern (or omit the key to gate the default branch)").optional(),
+    branches: z
+      .array(glob)
+      .min(1, "list at least one branch pattern (or omit the key to gate the default branch)")
+      .optional(),
     approvals: z
       .strictObject({
         required: z.number().int().min(0).max(100).default(1),
@@ -112,14 +132,18 @@ export const configSchema = z
       .strictObject({
         required: z.boolean().default(false),
         projects: z.array(projectKey).default([]),
-        sources: z.array(z.enum(TICKET_SOURCES)).min(1, "name at least one source").default([...TICKET_SOURCES]),
+        sources: z
+          .array(z.enum(TICKET_SOURCES))
+          .min(1, "name at least one source")
+          .default([...TICKET_SOURCES]),
         allowed_states: z.array(nonEmptyName).default([]),
         /** A Jira status or transition name: each ticket of a gated PR is moved there when the PR merges. */
         transition_on_merge: nonEmptyName.max(255, "at most 255 characters").optional(),
       })
       .prefault({})
       .refine((t) => !t.required || t.projects.length > 0, {
-        message: "tickets.required is true but tickets.projects is empty: name the Jira project keys to look for",
+        message:
+          "tickets.required is true but tickets.projects is empty: name the Jira project keys to look for",
         path: ["projects"],
       }),
     emergency: z
@@ -131,10 +155,17 @@ export const configSchema = z
         require_ticket: z.boolean().default(false),
         allowed_declarers: z
           .array(declarer)
-          .min(1, "list at least one login or org/team (or set emergency.enabled: false to turn the emergency path off)")
+          .min(
+            1,
+            "list at least one login or org/team (or set emergency.enabled: false to turn the emergency path off)",
+          )
           .optional(),
         /** An emergency merge must be reviewed retroactively within this many hours of the merge. */
-        review_within_hours: z.number().positive("must be more than 0 hours").max(8760, "at most 8760 hours (a year)").default(48),
+        review_within_hours: z
+          .number()
+          .positive("must be more than 0 hours")
+          .max(8760, "at most 8760 hours (a year)")
+          .default(48),
       })
       .prefault({}),
     audit: z
@@ -148,7 +179,8 @@ export const configSchema = z
   })
   .strict()
   .refine((c) => !c.emergency.require_ticket || c.tickets.projects.length > 0, {
-    message: "emergency.require_ticket is true but tickets.projects is empty: name the Jira project keys to look for",
+    message:
+      "emergency.require_ticket is true but tickets.projects is empty: name the Jira project keys to look for",
     path: ["emergency", "require_ticket"],
   });
 

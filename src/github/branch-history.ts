@@ -39,8 +39,20 @@ query ChangegateBranchHistory($owner: String!, $name: String!, $ref: String!, $s
 const node = z.object({
   oid: z.string().regex(SHA),
   committedDate: z.string().max(64),
-  author: z.object({ name: z.string().max(300).nullable().optional(), user: z.object({ login: z.string().max(100) }).nullable().optional() }).nullable().optional(),
-  associatedPullRequests: z.object({ nodes: z.array(pushPrNode.nullable()) }).nullable().optional(),
+  author: z
+    .object({
+      name: z.string().max(300).nullable().optional(),
+      user: z
+        .object({ login: z.string().max(100) })
+        .nullable()
+        .optional(),
+    })
+    .nullable()
+    .optional(),
+  associatedPullRequests: z
+    .object({ nodes: z.array(pushPrNode.nullable()) })
+    .nullable()
+    .optional(),
 });
 const answer = z.object({
   repository: z
@@ -48,7 +60,14 @@ const answer = z.object({
       ref: z
         .object({
           target: z
-            .object({ history: z.object({ pageInfo: z.object({ hasNextPage: z.boolean(), endCursor: z.string().nullable() }), nodes: z.array(node.nullable()) }).optional() })
+            .object({
+              history: z
+                .object({
+                  pageInfo: z.object({ hasNextPage: z.boolean(), endCursor: z.string().nullable() }),
+                  nodes: z.array(node.nullable()),
+                })
+                .optional(),
+            })
             .nullable(),
         })
         .nullable(),
@@ -72,16 +91,37 @@ export async function branchHistory(
   const commits: HistoryCommit[] = [];
   let after: string | null = null;
   for (let page = 0; page < maxPages; page++) {
-    const res = await reader.query(BRANCH_HISTORY_QUERY, { owner, name, ref: `refs/heads/${branch}`, since: window.from, until: window.to, after });
-    if (res.errors.length > 0) throw new GatherError(`reading the history of ${repo} ${branch} failed: ${res.errors.map((e) => e.message).join("; ").slice(0, 500)}`);
+    const res = await reader.query(BRANCH_HISTORY_QUERY, {
+      owner,
+      name,
+      ref: `refs/heads/${branch}`,
+      since: window.from,
+      until: window.to,
+      after,
+    });
+    if (res.errors.length > 0)
+      throw new GatherError(
+        `reading the history of ${repo} ${branch} failed: ${res.errors
+          .map((e) => e.message)
+          .join("; ")
+          .slice(0, 500)}`,
+      );
     const parsed = answer.safeParse(res.data);
-    if (!parsed.success) throw new GatherError(`GitHub's history of ${repo} ${branch} is malformed: ${z.prettifyError(parsed.error).slice(0, 500)}`);
+    if (!parsed.success)
+      throw new GatherError(
+        `GitHub's history of ${repo} ${branch} is malformed: ${z.prettifyError(parsed.error).slice(0, 500)}`,
+      );
     const history = parsed.data.repository?.ref?.target?.history;
     if (!history) return { commits, truncated: false }; // no such branch
     for (const n of history.nodes) {
       if (!n) continue;
       const prs = n.associatedPullRequests ? toPushedPrs(n.associatedPullRequests.nodes) : null;
-      commits.push({ sha: n.oid, prs, committedAt: n.committedDate, author: n.author?.user?.login ?? n.author?.name ?? null });
+      commits.push({
+        sha: n.oid,
+        prs,
+        committedAt: n.committedDate,
+        author: n.author?.user?.login ?? n.author?.name ?? null,
+      });
     }
     if (!history.pageInfo.hasNextPage || !history.pageInfo.endCursor) return { commits, truncated: false };
     after = history.pageInfo.endCursor;
@@ -95,20 +135,36 @@ export const MAX_BRANCH_PAGES = 100;
 export const MAX_COMPARE_PAGES = 20;
 export const COMPARE_PAGE_SIZE = 100;
 
-const branchItem = z.object({ name: z.string().min(1).max(255), commit: z.object({ sha: z.string().regex(SHA) }) });
+const branchItem = z.object({
+  name: z.string().min(1).max(255),
+  commit: z.object({ sha: z.string().regex(SHA) }),
+});
 
 /** Every branch of `repo` and its head (REST, paged; every branch: a glob in the policy is matched against this list). */
-export async function listBranches(octokit: OctokitLike, repo: string): Promise<{ name: string; sha: string }[]> {
+export async function listBranches(
+  octokit: OctokitLike,
+  repo: string,
+): Promise<{ name: string; sha: string }[]> {
   const [owner, name] = repo.split("/") as [string, string];
   const out: { name: string; sha: string }[] = [];
   for (let page = 1; page <= MAX_BRANCH_PAGES; page++) {
-    const res = await octokit.request("GET /repos/{owner}/{repo}/branches", { owner, repo: name, per_page: 100, page });
+    const res = await octokit.request("GET /repos/{owner}/{repo}/branches", {
+      owner,
+      repo: name,
+      per_page: 100,
+      page,
+    });
     const parsed = z.array(branchItem).max(100).safeParse(res.data);
-    if (!parsed.success) throw new GatherError(`GitHub's branch list of ${repo} is malformed: ${z.prettifyError(parsed.error).slice(0, 500)}`);
+    if (!parsed.success)
+      throw new GatherError(
+        `GitHub's branch list of ${repo} is malformed: ${z.prettifyError(parsed.error).slice(0, 500)}`,
+      );
     for (const b of parsed.data) out.push({ name: b.name, sha: b.commit.sha });
     if (parsed.data.length < 100) return out;
   }
-  throw new GatherError(`${repo} has more than ${MAX_BRANCH_PAGES * 100} branches: not listed (the scan cannot tell which are gated)`);
+  throw new GatherError(
+    `${repo} has more than ${MAX_BRANCH_PAGES * 100} branches: not listed (the scan cannot tell which are gated)`,
+  );
 }
 
 export interface ComparePage {
@@ -123,13 +179,28 @@ export interface ComparePage {
 const compareAnswer = z.object({
   status: z.enum(["identical", "ahead", "behind", "diverged"]),
   total_commits: z.number().int().nonnegative(),
-  merge_base_commit: z.object({ sha: z.string().regex(SHA) }).nullable().optional(),
+  merge_base_commit: z
+    .object({ sha: z.string().regex(SHA) })
+    .nullable()
+    .optional(),
   commits: z
     .array(
       z.object({
         sha: z.string().regex(SHA),
-        commit: z.object({ committer: z.object({ date: z.string().max(64).optional() }).nullable().optional(), author: z.object({ name: z.string().max(300).optional() }).nullable().optional() }),
-        author: z.object({ login: z.string().max(100) }).nullable().optional(),
+        commit: z.object({
+          committer: z
+            .object({ date: z.string().max(64).optional() })
+            .nullable()
+            .optional(),
+          author: z
+            .object({ name: z.string().max(300).optional() })
+            .nullable()
+            .optional(),
+        }),
+        author: z
+          .object({ login: z.string().max(100) })
+          .nullable()
+          .optional(),
       }),
     )
     .max(250),
@@ -140,22 +211,41 @@ const compareAnswer = z.object({
  * oldest first, GitHub's pagination: `page`, per_page 100). null: GitHub does not know `base`
  * (404: the commit is gone, e.g. garbage-collected after a force push).
  */
-export async function comparePage(octokit: OctokitLike, repo: string, base: string, head: string, page: number): Promise<ComparePage | null> {
+export async function comparePage(
+  octokit: OctokitLike,
+  repo: string,
+  base: string,
+  head: string,
+  page: number,
+): Promise<ComparePage | null> {
   const [owner, name] = repo.split("/") as [string, string];
   let res: { data: unknown };
   try {
-    res = await octokit.request("GET /repos/{owner}/{repo}/compare/{basehead}", { owner, repo: name, basehead: `${base}...${head}`, per_page: COMPARE_PAGE_SIZE, page });
+    res = await octokit.request("GET /repos/{owner}/{repo}/compare/{basehead}", {
+      owner,
+      repo: name,
+      basehead: `${base}...${head}`,
+      per_page: COMPARE_PAGE_SIZE,
+      page,
+    });
   } catch (err) {
     if ((err as { status?: number }).status === 404) return null;
     throw err;
   }
   const parsed = compareAnswer.safeParse(res.data);
-  if (!parsed.success) throw new GatherError(`GitHub's comparison of ${repo} ${base.slice(0, 12)}...${head.slice(0, 12)} is malformed: ${z.prettifyError(parsed.error).slice(0, 500)}`);
+  if (!parsed.success)
+    throw new GatherError(
+      `GitHub's comparison of ${repo} ${base.slice(0, 12)}...${head.slice(0, 12)} is malformed: ${z.prettifyError(parsed.error).slice(0, 500)}`,
+    );
   const d = parsed.data;
   return {
     status: d.status,
     totalCommits: d.total_commits,
     mergeBase: d.merge_base_commit?.sha ?? null,
-    commits: d.commits.map((c) => ({ sha: c.sha, committedAt: c.commit.committer?.date ?? "", author: c.author?.login ?? c.commit.author?.name ?? null })),
+    commits: d.commits.map((c) => ({
+      sha: c.sha,
+      committedAt: c.commit.committer?.date ?? "",
+      author: c.author?.login ?? c.commit.author?.name ?? null,
+    })),
   };
 }

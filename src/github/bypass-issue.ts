@@ -20,13 +20,29 @@ export interface BypassReport {
  * repository, or open one. Throws on API errors (the caller logs and carries on: the bypass is
  * already recorded and logged).
  */
-export async function reportBypass(writer: IssueWriter, issueRepo: string, merge: MergeRecord, recordId: string | null = null): Promise<BypassReport> {
-  if (!/^([\w.-]+)\/([\w.-]+)$/.test(issueRepo)) throw new Error(`audit.issue_repo must be owner/name, got ${JSON.stringify(issueRepo)}`);
-  return listInBypassIssue(writer, issueRepo, `${merge.ref.owner}/${merge.ref.repo}`, bypassEntry(merge, recordId));
+export async function reportBypass(
+  writer: IssueWriter,
+  issueRepo: string,
+  merge: MergeRecord,
+  recordId: string | null = null,
+): Promise<BypassReport> {
+  if (!/^([\w.-]+)\/([\w.-]+)$/.test(issueRepo))
+    throw new Error(`audit.issue_repo must be owner/name, got ${JSON.stringify(issueRepo)}`);
+  return listInBypassIssue(
+    writer,
+    issueRepo,
+    `${merge.ref.owner}/${merge.ref.repo}`,
+    bypassEntry(merge, recordId),
+  );
 }
 
 /** Add `entry` to the open bypass issue of `source` (owner/name) in `issueRepo`, or open one (also direct pushes). */
-export async function listInBypassIssue(writer: IssueWriter, issueRepo: string, source: string, entry: string): Promise<BypassReport> {
+export async function listInBypassIssue(
+  writer: IssueWriter,
+  issueRepo: string,
+  source: string,
+  entry: string,
+): Promise<BypassReport> {
   const m = /^([\w.-]+)\/([\w.-]+)$/.exec(issueRepo);
   if (!m) throw new Error(`audit.issue_repo must be owner/name, got ${JSON.stringify(issueRepo)}`);
   const [, owner, repo] = m;
@@ -39,8 +55,16 @@ export async function listInBypassIssue(writer: IssueWriter, issueRepo: string, 
     labels: BYPASS_LABEL,
     per_page: 100,
   });
-  const issues = Array.isArray(res.data) ? (res.data as { number?: unknown; body?: unknown; pull_request?: unknown }[]) : [];
-  const existing = issues.find((i) => !i.pull_request && typeof i.number === "number" && typeof i.body === "string" && i.body.includes(marker));
+  const issues = Array.isArray(res.data)
+    ? (res.data as { number?: unknown; body?: unknown; pull_request?: unknown }[])
+    : [];
+  const existing = issues.find(
+    (i) =>
+      !i.pull_request &&
+      typeof i.number === "number" &&
+      typeof i.body === "string" &&
+      i.body.includes(marker),
+  );
   if (existing) {
     await writer.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", {
       owner,
@@ -59,6 +83,7 @@ export async function listInBypassIssue(writer: IssueWriter, issueRepo: string, 
     labels: [BYPASS_LABEL],
   });
   const number = (created.data as { number?: unknown }).number;
-  if (typeof number !== "number") throw new Error("GitHub created the bypass issue but returned no issue number");
+  if (typeof number !== "number")
+    throw new Error("GitHub created the bypass issue but returned no issue number");
   return { issueNumber: number, created: true };
 }

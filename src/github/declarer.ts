@@ -23,12 +23,9 @@ const permissionAnswer = z.object({ permission: z.string() });
 const membershipAnswer = z.object({ state: z.string() });
 
 /** The evidence, with `declarer` facts added when the emergency label needs them (same object otherwise). */
-export async function withDeclarerFacts<E extends Pick<Evidence, "repo" | "pr" | "labelHistory" | "declarer">>(
-  octokit: Writer,
-  ref: Pick<PrRef, "owner" | "repo">,
-  c: Config,
-  evidence: E,
-): Promise<E> {
+export async function withDeclarerFacts<
+  E extends Pick<Evidence, "repo" | "pr" | "labelHistory" | "declarer">,
+>(octokit: Writer, ref: Pick<PrRef, "owner" | "repo">, c: Config, evidence: E): Promise<E> {
   const facts = await declarerFacts(octokit, ref, c, evidence);
   return facts ? { ...evidence, declarer: facts } : evidence;
 }
@@ -61,21 +58,39 @@ export async function declarerFacts(
   return { login, canWrite: await canWrite(octokit, ref, login), teams: [] };
 }
 
-export async function canWrite(octokit: Writer, ref: Pick<PrRef, "owner" | "repo">, username: string): Promise<boolean> {
-  const data = await getOrNull(octokit, "GET /repos/{owner}/{repo}/collaborators/{username}/permission", { owner: ref.owner, repo: ref.repo, username });
+export async function canWrite(
+  octokit: Writer,
+  ref: Pick<PrRef, "owner" | "repo">,
+  username: string,
+): Promise<boolean> {
+  const data = await getOrNull(octokit, "GET /repos/{owner}/{repo}/collaborators/{username}/permission", {
+    owner: ref.owner,
+    repo: ref.repo,
+    username,
+  });
   if (data === null) return false;
   const parsed = permissionAnswer.safeParse(data);
-  if (!parsed.success) throw new Error(`GitHub's answer about ${username}'s permission on ${ref.owner}/${ref.repo} is malformed: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success)
+    throw new Error(
+      `GitHub's answer about ${username}'s permission on ${ref.owner}/${ref.repo} is malformed: ${z.prettifyError(parsed.error)}`,
+    );
   // `permission` is the base role (triage reads as read, maintain as write); custom role names are not trusted.
   return WRITE.has(parsed.data.permission.toLowerCase());
 }
 
 async function isActiveMember(octokit: Writer, team: string, username: string): Promise<boolean> {
   const [org, team_slug] = team.split("/") as [string, string];
-  const data = await getOrNull(octokit, "GET /orgs/{org}/teams/{team_slug}/memberships/{username}", { org, team_slug, username });
+  const data = await getOrNull(octokit, "GET /orgs/{org}/teams/{team_slug}/memberships/{username}", {
+    org,
+    team_slug,
+    username,
+  });
   if (data === null) return false;
   const parsed = membershipAnswer.safeParse(data);
-  if (!parsed.success) throw new Error(`GitHub's answer about ${username}'s membership of ${team} is malformed: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success)
+    throw new Error(
+      `GitHub's answer about ${username}'s membership of ${team} is malformed: ${z.prettifyError(parsed.error)}`,
+    );
   return parsed.data.state === "active";
 }
 

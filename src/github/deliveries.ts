@@ -37,7 +37,10 @@ const attemptSchema = z.object({
 
 /** The app-authenticated Octokit (app.auth() without an id): `request` with the answer's headers. */
 export interface AppOctokit {
-  request(route: string, params: Record<string, unknown>): Promise<{ status?: number; data: unknown; headers?: Record<string, unknown> }>;
+  request(
+    route: string,
+    params: Record<string, unknown>,
+  ): Promise<{ status?: number; data: unknown; headers?: Record<string, unknown> }>;
 }
 
 export const DELIVERIES_PER_PAGE = 100;
@@ -68,13 +71,20 @@ export function nextCursor(link: unknown): string | null {
 }
 
 /** The app's delivery attempts back to `since` (inclusive), at most `maxPages` pages of 100. */
-export async function listDeliveriesSince(octokit: AppOctokit, since: Date, maxPages: number): Promise<DeliveryListing> {
+export async function listDeliveriesSince(
+  octokit: AppOctokit,
+  since: Date,
+  maxPages: number,
+): Promise<DeliveryListing> {
   const attempts: DeliveryAttempt[] = [];
   let malformed = 0;
   let cursor: string | null = null;
   const sinceMs = since.getTime();
   for (let page = 1; page <= maxPages; page++) {
-    const res = await octokit.request("GET /app/hook/deliveries", { per_page: DELIVERIES_PER_PAGE, ...(cursor ? { cursor } : {}) });
+    const res = await octokit.request("GET /app/hook/deliveries", {
+      per_page: DELIVERIES_PER_PAGE,
+      ...(cursor ? { cursor } : {}),
+    });
     if (!Array.isArray(res.data)) throw new Error("GET /app/hook/deliveries did not answer a list");
     let reachedSince = false;
     for (const raw of res.data) {
@@ -101,7 +111,8 @@ export async function listDeliveriesSince(octokit: AppOctokit, since: Date, maxP
       });
     }
     cursor = nextCursor(res.headers?.link);
-    if (reachedSince || !cursor || res.data.length === 0) return { attempts, complete: true, malformed, pages: page };
+    if (reachedSince || !cursor || res.data.length === 0)
+      return { attempts, complete: true, malformed, pages: page };
   }
   return { attempts, complete: false, malformed, pages: maxPages };
 }

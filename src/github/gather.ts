@@ -9,7 +9,16 @@
 import { z } from "zod";
 import { CHECK_NAME, CONFIG_PATH, DIGEST_MARKER } from "../contract.js";
 import type { ConfigFile } from "../config/load.js";
-import type { Actor, CiCheck, CiState, CommitInfo, Evidence, LabelHistory, ReviewInfo, ReviewState } from "../policy/types.js";
+import type {
+  Actor,
+  CiCheck,
+  CiState,
+  CommitInfo,
+  Evidence,
+  LabelHistory,
+  ReviewInfo,
+  ReviewState,
+} from "../policy/types.js";
 import type { PrRef } from "./types.js";
 import { CODEOWNERS_MAX_BYTES, CODEOWNERS_PATHS } from "../policy/codeowners.js";
 import { AUTHORS_PAGE_QUERY, CONTEXTS_PAGE_QUERY, EVIDENCE_QUERY, FILE_QUERY, prPageQuery } from "./query.js";
@@ -17,11 +26,24 @@ import type { GraphqlAnswer, GraphqlReader } from "./reader.js";
 
 const page = z.object({ hasNextPage: z.boolean(), endCursor: z.string().nullable() });
 const actor = z.object({ __typename: z.string(), login: z.string() }).nullable();
-const blob = z.object({ text: z.string().nullable().optional(), isTruncated: z.boolean().optional() }).nullable().optional();
-const sizedBlob = z.object({ text: z.string().nullable().optional(), isTruncated: z.boolean().optional(), byteSize: z.number().optional() }).nullable().optional();
+const blob = z
+  .object({ text: z.string().nullable().optional(), isTruncated: z.boolean().optional() })
+  .nullable()
+  .optional();
+const sizedBlob = z
+  .object({
+    text: z.string().nullable().optional(),
+    isTruncated: z.boolean().optional(),
+    byteSize: z.number().optional(),
+  })
+  .nullable()
+  .optional();
 /** changeType (PatchStatus): RENAMED files also changed their old path, which GraphQL does not give (renamed-files.ts). */
 export const fileNode = z.object({ path: z.string(), changeType: z.string() });
-const filesConnection = z.object({ totalCount: z.number(), pageInfo: page, nodes: z.array(fileNode.nullable()) }).nullable().optional();
+const filesConnection = z
+  .object({ totalCount: z.number(), pageInfo: page, nodes: z.array(fileNode.nullable()) })
+  .nullable()
+  .optional();
 
 const gitActor = z.object({
   name: z.string().nullable().optional(),
@@ -54,7 +76,11 @@ const reviewNode = z.object({
   commit: z.object({ oid: z.string() }).nullable(),
   authorCanPushToRepository: z.boolean(),
 });
-const commentNode = z.object({ databaseId: z.number().nullable(), body: z.string(), viewerDidAuthor: z.boolean() });
+const commentNode = z.object({
+  databaseId: z.number().nullable(),
+  body: z.string(),
+  viewerDidAuthor: z.boolean(),
+});
 const contextNode = z.discriminatedUnion("__typename", [
   z.object({
     __typename: z.literal("CheckRun"),
@@ -65,7 +91,9 @@ const contextNode = z.discriminatedUnion("__typename", [
     detailsUrl: z.string().nullable(),
     startedAt: z.string().nullable(),
     completedAt: z.string().nullable().optional(),
-    checkSuite: z.object({ app: z.object({ databaseId: z.number().nullable(), slug: z.string() }).nullable() }).nullable(),
+    checkSuite: z
+      .object({ app: z.object({ databaseId: z.number().nullable(), slug: z.string() }).nullable() })
+      .nullable(),
   }),
   z.object({
     __typename: z.literal("StatusContext"),
@@ -87,7 +115,8 @@ const sharedHeadConnection = z
   .object({ pageInfo: z.object({ hasNextPage: z.boolean() }), nodes: z.array(sharedHeadNode.nullable()) })
   .nullable()
   .optional();
-const connection = <T extends z.ZodTypeAny>(node: T) => z.object({ pageInfo: page, nodes: z.array(node.nullable()) });
+const connection = <T extends z.ZodTypeAny>(node: T) =>
+  z.object({ pageInfo: page, nodes: z.array(node.nullable()) });
 
 const ownRun = z.object({
   databaseId: z.number(),
@@ -124,7 +153,10 @@ const evidenceAnswer = z.object({
           mergeCommit: z.object({ oid: z.string() }).nullable(),
           labels: z.object({ nodes: z.array(z.object({ name: z.string() }).nullable()) }).nullable(),
           headRef: z.object({ associatedPullRequests: sharedHeadConnection }).nullable().optional(),
-          labelEvents: z.object({ pageInfo: z.object({ hasPreviousPage: z.boolean() }), nodes: z.array(labeledEvent.nullable()) }),
+          labelEvents: z.object({
+            pageInfo: z.object({ hasPreviousPage: z.boolean() }),
+            nodes: z.array(labeledEvent.nullable()),
+          }),
           commits: connection(commitNode),
           reviews: connection(reviewNode).nullable(),
           comments: connection(commentNode),
@@ -140,7 +172,13 @@ const evidenceAnswer = z.object({
                     oid: z.string(),
                     statusCheckRollup: z.object({ contexts: connection(contextNode) }).nullable(),
                     ownSuites: z
-                      .object({ nodes: z.array(z.object({ checkRuns: z.object({ nodes: z.array(ownRun.nullable()) }).nullable() }).nullable()) })
+                      .object({
+                        nodes: z.array(
+                          z
+                            .object({ checkRuns: z.object({ nodes: z.array(ownRun.nullable()) }).nullable() })
+                            .nullable(),
+                        ),
+                      })
                       .nullable(),
                     associatedPullRequests: sharedHeadConnection,
                   }),
@@ -201,16 +239,23 @@ export async function gather(reader: GraphqlReader, ref: PrRef, appId: number): 
   });
   // The owner's `.github` repository may well not exist: that NOT_FOUND is expected, nothing else is.
   // So may PRs of other repositories listed beside the head (a fork network): they are not sharers.
-  const unexpected = answer.errors.filter((e) => !(e.type === "NOT_FOUND" && e.path?.[0] === "org") && !aboutOtherPrs(e.path));
+  const unexpected = answer.errors.filter(
+    (e) => !(e.type === "NOT_FOUND" && e.path?.[0] === "org") && !aboutOtherPrs(e.path),
+  );
   if (unexpected.length > 0) {
-    throw new GatherError(`GitHub answered the evidence query with errors: ${unexpected.map((e) => e.message).join("; ")}`);
+    throw new GatherError(
+      `GitHub answered the evidence query with errors: ${unexpected.map((e) => e.message).join("; ")}`,
+    );
   }
   const parsed = evidenceAnswer.safeParse(answer.data);
   if (!parsed.success) {
-    throw new GatherError(`GitHub's answer to the evidence query is not what changegate expects: ${z.prettifyError(parsed.error)}`);
+    throw new GatherError(
+      `GitHub's answer to the evidence query is not what changegate expects: ${z.prettifyError(parsed.error)}`,
+    );
   }
   const repo = parsed.data.repository;
-  if (!repo) throw new GatherError(`repository ${ref.owner}/${ref.repo} not found or not accessible to the app`);
+  if (!repo)
+    throw new GatherError(`repository ${ref.owner}/${ref.repo} not found or not accessible to the app`);
   const pr = repo.pullRequest;
   if (!pr) throw new GatherError(`pull request ${ref.owner}/${ref.repo}#${ref.number} not found`);
 
@@ -226,13 +271,22 @@ export async function gather(reader: GraphqlReader, ref: PrRef, appId: number): 
     contexts = compact(headNode.statusCheckRollup.contexts.nodes);
     let info = headNode.statusCheckRollup.contexts.pageInfo;
     while (info.hasNextPage && info.endCursor) {
-      const next = await pageOf(reader, CONTEXTS_PAGE_QUERY, headNode.id, info.endCursor, ["node", "statusCheckRollup", "page"], contextNode);
+      const next = await pageOf(
+        reader,
+        CONTEXTS_PAGE_QUERY,
+        headNode.id,
+        info.endCursor,
+        ["node", "statusCheckRollup", "page"],
+        contextNode,
+      );
       contexts.push(...next.nodes);
       info = next.pageInfo;
     }
   }
   const ownRuns = headMatches
-    ? compact((headNode.ownSuites?.nodes ?? []).flatMap((s) => s?.checkRuns?.nodes ?? [])).sort((a, b) => b.databaseId - a.databaseId)
+    ? compact((headNode.ownSuites?.nodes ?? []).flatMap((s) => s?.checkRuns?.nodes ?? [])).sort(
+        (a, b) => b.databaseId - a.databaseId,
+      )
     : [];
 
   const nameWithOwner = repo.nameWithOwner;
@@ -242,8 +296,12 @@ export async function gather(reader: GraphqlReader, ref: PrRef, appId: number): 
   ]);
   const [owner, name] = nameWithOwner.split("/") as [string, string];
   const repoText = blobText(repo.policy, `${nameWithOwner}:${CONFIG_PATH}`);
-  const orgText = isOrgRepo(ref.repo) ? repoText : blobText(parsed.data.org?.policy, `${owner}/.github:${CONFIG_PATH}`);
-  const digest = comments.find((c) => c.viewerDidAuthor && c.body.includes(DIGEST_MARKER) && c.databaseId !== null);
+  const orgText = isOrgRepo(ref.repo)
+    ? repoText
+    : blobText(parsed.data.org?.policy, `${owner}/.github:${CONFIG_PATH}`);
+  const digest = comments.find(
+    (c) => c.viewerDidAuthor && c.body.includes(DIGEST_MARKER) && c.databaseId !== null,
+  );
 
   return {
     evidence: {
@@ -271,7 +329,9 @@ export async function gather(reader: GraphqlReader, ref: PrRef, appId: number): 
       ...changedFiles(pr.files, pr.changedFiles),
       ...codeownersOf(repo),
     },
-    ...(pr.files?.pageInfo.hasNextPage && pr.files.pageInfo.endCursor ? { filesNext: { prId: pr.id, after: pr.files.pageInfo.endCursor } } : {}),
+    ...(pr.files?.pageInfo.hasNextPage && pr.files.pageInfo.endCursor
+      ? { filesNext: { prId: pr.id, after: pr.files.pageInfo.endCursor } }
+      : {}),
     sharedHead,
     configFiles: {
       repoFile: repoText === null ? null : { repo: nameWithOwner, path: CONFIG_PATH, text: repoText },
@@ -279,7 +339,13 @@ export async function gather(reader: GraphqlReader, ref: PrRef, appId: number): 
       defaultBranch: repo.defaultBranchRef?.name ?? "main",
     },
     ownCheck: ownRuns[0]
-      ? { id: ownRuns[0].databaseId, status: ownRuns[0].status, conclusion: ownRuns[0].conclusion, title: ownRuns[0].title, summary: ownRuns[0].summary }
+      ? {
+          id: ownRuns[0].databaseId,
+          status: ownRuns[0].status,
+          conclusion: ownRuns[0].conclusion,
+          title: ownRuns[0].title,
+          summary: ownRuns[0].summary,
+        }
       : null,
     digestComment: digest ? { id: digest.databaseId!, body: digest.body } : null,
   };
@@ -296,12 +362,25 @@ function changedFiles(files: z.output<typeof filesConnection>, prCount?: number)
   // Never trust a list that counts fewer files than the PR says it changes (e.g. a count capped at 3,000).
   if (prCount !== undefined && prCount > files.totalCount) files = { ...files, totalCount: prCount };
   const paths = compact(files.nodes).map((f) => f.path);
-  const renamed = compact(files.nodes).filter((f) => f.changeType === "RENAMED").map((f) => f.path);
-  return { files: { paths, total: files.totalCount, complete: !files.pageInfo.hasNextPage && paths.length >= files.totalCount, renamed } };
+  const renamed = compact(files.nodes)
+    .filter((f) => f.changeType === "RENAMED")
+    .map((f) => f.path);
+  return {
+    files: {
+      paths,
+      total: files.totalCount,
+      complete: !files.pageInfo.hasNextPage && paths.length >= files.totalCount,
+      renamed,
+    },
+  };
 }
 
 /** The CODEOWNERS GitHub would use (first of .github/, root, docs/); absent when none of them was asked. */
-function codeownersOf(repo: { codeownersGithub?: z.output<typeof sizedBlob>; codeownersRoot?: z.output<typeof sizedBlob>; codeownersDocs?: z.output<typeof sizedBlob> }): Pick<Evidence, "codeowners"> {
+function codeownersOf(repo: {
+  codeownersGithub?: z.output<typeof sizedBlob>;
+  codeownersRoot?: z.output<typeof sizedBlob>;
+  codeownersDocs?: z.output<typeof sizedBlob>;
+}): Pick<Evidence, "codeowners"> {
   const candidates = [
     [CODEOWNERS_PATHS[0], repo.codeownersGithub],
     [CODEOWNERS_PATHS[1], repo.codeownersRoot],
@@ -310,7 +389,8 @@ function codeownersOf(repo: { codeownersGithub?: z.output<typeof sizedBlob>; cod
   if (candidates.every(([, b]) => b === undefined)) return {};
   for (const [path, b] of candidates) {
     if (!b) continue;
-    const tooLarge = !!b.isTruncated || (b.byteSize ?? 0) > CODEOWNERS_MAX_BYTES || typeof b.text !== "string";
+    const tooLarge =
+      !!b.isTruncated || (b.byteSize ?? 0) > CODEOWNERS_MAX_BYTES || typeof b.text !== "string";
     return { codeowners: { path, text: tooLarge ? "" : b.text!, tooLarge } };
   }
   return { codeowners: null };
@@ -319,7 +399,10 @@ function codeownersOf(repo: { codeownersGithub?: z.output<typeof sizedBlob>; cod
 /** An error under the PR lists of the head commit or head branch (a fork's branch, another repository's PR). */
 function aboutOtherPrs(path: (string | number)[] | undefined): boolean {
   if (!path) return false;
-  return path.includes("associatedPullRequests") || (path[0] === "repository" && path[1] === "pullRequest" && path[2] === "headRef");
+  return (
+    path.includes("associatedPullRequests") ||
+    (path[0] === "repository" && path[1] === "pullRequest" && path[2] === "headRef")
+  );
 }
 
 /**
@@ -337,7 +420,9 @@ function sharedHeadPrs(
   for (const list of lists) {
     if (!list) continue;
     if (list.pageInfo.hasNextPage) {
-      throw new GatherError(`more than 100 pull requests are associated with head ${head.slice(0, 12)}: changegate cannot tell which share its check`);
+      throw new GatherError(
+        `more than 100 pull requests are associated with head ${head.slice(0, 12)}: changegate cannot tell which share its check`,
+      );
     }
     for (const p of compact(list.nodes)) {
       if (p.number === own || p.state !== "OPEN" || p.headRefOid !== head) continue;
@@ -349,13 +434,23 @@ function sharedHeadPrs(
 }
 
 /** Reads a file from a repository's default branch; null when it does not exist. */
-export async function readFile(reader: GraphqlReader, fullName: string, path: string): Promise<string | null> {
+export async function readFile(
+  reader: GraphqlReader,
+  fullName: string,
+  path: string,
+): Promise<string | null> {
   const [owner, name] = fullName.split("/");
   const answer = await reader.query(FILE_QUERY, { owner, name, expr: `HEAD:${path}` });
   const unexpected = answer.errors.filter((e) => e.type !== "NOT_FOUND");
-  if (unexpected.length > 0) throw new GatherError(`reading ${fullName}:${path} failed: ${unexpected.map((e) => e.message).join("; ")}`);
+  if (unexpected.length > 0)
+    throw new GatherError(
+      `reading ${fullName}:${path} failed: ${unexpected.map((e) => e.message).join("; ")}`,
+    );
   const parsed = z.object({ repository: z.object({ object: blob }).nullable() }).safeParse(answer.data);
-  if (!parsed.success) throw new GatherError(`GitHub's answer for ${fullName}:${path} is malformed: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success)
+    throw new GatherError(
+      `GitHub's answer for ${fullName}:${path} is malformed: ${z.prettifyError(parsed.error)}`,
+    );
   return blobText(parsed.data.repository?.object, `${fullName}:${path}`);
 }
 
@@ -396,7 +491,14 @@ async function restComments(
   let info = first.pageInfo;
   const ours = () => out.some((c) => c.viewerDidAuthor && c.body.includes(DIGEST_MARKER));
   while (!ours() && info.hasNextPage && info.endCursor) {
-    const next = await pageOf(reader, prPageQuery("comments"), prId, info.endCursor, ["node", "page"], commentNode);
+    const next = await pageOf(
+      reader,
+      prPageQuery("comments"),
+      prId,
+      info.endCursor,
+      ["node", "page"],
+      commentNode,
+    );
     out.push(...next.nodes);
     info = next.pageInfo;
   }
@@ -412,11 +514,15 @@ async function pageOf<T extends z.ZodTypeAny>(
   node: T,
 ): Promise<{ pageInfo: z.output<typeof page>; nodes: z.output<T>[] }> {
   const answer: GraphqlAnswer = await reader.query(query, { id, after });
-  if (answer.errors.length > 0) throw new GatherError(`GitHub answered a page query with errors: ${answer.errors.map((e) => e.message).join("; ")}`);
+  if (answer.errors.length > 0)
+    throw new GatherError(
+      `GitHub answered a page query with errors: ${answer.errors.map((e) => e.message).join("; ")}`,
+    );
   let value: unknown = answer.data;
   for (const p of path) value = (value as Record<string, unknown> | null)?.[p];
   const parsed = connection(node).safeParse(value);
-  if (!parsed.success) throw new GatherError(`GitHub's answer to a page query is malformed: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success)
+    throw new GatherError(`GitHub's answer to a page query is malformed: ${z.prettifyError(parsed.error)}`);
   return { pageInfo: parsed.data.pageInfo, nodes: compact(parsed.data.nodes) };
 }
 
@@ -438,9 +544,18 @@ async function allAuthors(reader: GraphqlReader, n: z.output<typeof commitNode>)
   let info = authors.pageInfo;
   for (let pages = 0; info.hasNextPage && info.endCursor; pages++) {
     if (pages >= MAX_AUTHOR_PAGES) {
-      throw new GatherError(`commit ${n.commit.oid.slice(0, 12)} names more than ${(MAX_AUTHOR_PAGES + 1) * 100} authors: changegate cannot tell who contributed to it`);
+      throw new GatherError(
+        `commit ${n.commit.oid.slice(0, 12)} names more than ${(MAX_AUTHOR_PAGES + 1) * 100} authors: changegate cannot tell who contributed to it`,
+      );
     }
-    const next = await pageOf(reader, AUTHORS_PAGE_QUERY, n.commit.id, info.endCursor, ["node", "page"], gitActor);
+    const next = await pageOf(
+      reader,
+      AUTHORS_PAGE_QUERY,
+      n.commit.id,
+      info.endCursor,
+      ["node", "page"],
+      gitActor,
+    );
     authors.nodes.push(...next.nodes);
     info = next.pageInfo;
   }
@@ -471,12 +586,16 @@ function toCommit(n: z.output<typeof commitNode>): CommitInfo {
 }
 
 /** The newest LabeledEvent per label name (case-insensitive), from the last 100 label events. */
-function toLabelHistory(t: { pageInfo: { hasPreviousPage: boolean }; nodes: (z.output<typeof labeledEvent> | null)[] }): LabelHistory {
+function toLabelHistory(t: {
+  pageInfo: { hasPreviousPage: boolean };
+  nodes: (z.output<typeof labeledEvent> | null)[];
+}): LabelHistory {
   const newest = new Map<string, LabelHistory["events"][number]>();
   for (const ev of compact(t.nodes)) {
     const key = ev.label.name.toLowerCase();
     const prev = newest.get(key);
-    if (!prev || ev.createdAt >= prev.at) newest.set(key, { label: ev.label.name, actor: toActor(ev.actor), at: ev.createdAt });
+    if (!prev || ev.createdAt >= prev.at)
+      newest.set(key, { label: ev.label.name, actor: toActor(ev.actor), at: ev.createdAt });
   }
   return { events: [...newest.values()], truncated: t.pageInfo.hasPreviousPage };
 }
@@ -504,10 +623,19 @@ export function toChecks(contexts: z.output<typeof contextNode>[], appId: number
   for (const c of contexts) {
     if (c.__typename === "StatusContext") {
       const raw = c.state.toLowerCase();
-      const state: CiState = c.state === "SUCCESS" ? "success" : c.state === "PENDING" || c.state === "EXPECTED" ? "pending" : "failure";
+      const state: CiState =
+        c.state === "SUCCESS"
+          ? "success"
+          : c.state === "PENDING" || c.state === "EXPECTED"
+            ? "pending"
+            : "failure";
       // GraphQL spells a GitHub App's bot without "[bot]", like a user who took the same name: keep
       // the REST spelling for bots, so a `creator` pin names one of them only.
-      const source = c.creator ? (c.creator.__typename === "Bot" && !c.creator.login.endsWith("[bot]") ? `${c.creator.login}[bot]` : c.creator.login) : null;
+      const source = c.creator
+        ? c.creator.__typename === "Bot" && !c.creator.login.endsWith("[bot]")
+          ? `${c.creator.login}[bot]`
+          : c.creator.login
+        : null;
       // A status is never updated: a new one replaces it, so it was in this state from createdAt on.
       const at = c.createdAt === undefined ? {} : { createdAt: c.createdAt, completedAt: c.createdAt };
       out.push({ kind: "status", name: c.context, state, raw, source, url: c.targetUrl, ...at });
@@ -516,11 +644,26 @@ export function toChecks(contexts: z.output<typeof contextNode>[], appId: number
     const app = c.checkSuite?.app ?? null;
     if (app?.databaseId === appId) continue;
     const completed = c.status === "COMPLETED";
-    const state: CiState = !completed ? "pending" : PASSING_CONCLUSIONS.has(c.conclusion ?? "") ? "success" : "failure";
+    const state: CiState = !completed
+      ? "pending"
+      : PASSING_CONCLUSIONS.has(c.conclusion ?? "")
+        ? "success"
+        : "failure";
     const raw = (completed ? (c.conclusion ?? "unknown") : c.status).toLowerCase();
     // When it started and (completed) when it reached its conclusion: what the scan judges as of a merge.
-    const at = c.completedAt === undefined ? {} : { createdAt: c.startedAt, completedAt: completed ? c.completedAt : null };
-    const check: CiCheck = { kind: "check_run", name: c.name, state, raw, source: app?.slug ?? null, url: c.detailsUrl, ...at };
+    const at =
+      c.completedAt === undefined
+        ? {}
+        : { createdAt: c.startedAt, completedAt: completed ? c.completedAt : null };
+    const check: CiCheck = {
+      kind: "check_run",
+      name: c.name,
+      state,
+      raw,
+      source: app?.slug ?? null,
+      url: c.detailsUrl,
+      ...at,
+    };
     const key = `${app?.databaseId ?? "?"}\u0000${c.name}`;
     const id = c.databaseId ?? 0;
     const prev = newest.get(key);

@@ -9,7 +9,8 @@ export function fetchWithTimeout(timeoutMs: number, base: typeof fetch = fetch):
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = init.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
     return base(input, { ...init, signal }).catch((err: unknown) => {
-      if (deadline.aborted) throw new Error(`GitHub did not answer within ${timeoutMs / 1000} s`, { cause: err });
+      if (deadline.aborted)
+        throw new Error(`GitHub did not answer within ${timeoutMs / 1000} s`, { cause: err });
       throw err;
     });
   };

@@ -23,11 +23,17 @@ export interface InstallationItem {
 }
 
 /** Suspended installations and those without an account are not walked. */
-export function walkable(inst: InstallationItem): inst is InstallationItem & { account: { login: string; type?: string } } {
+export function walkable(
+  inst: InstallationItem,
+): inst is InstallationItem & { account: { login: string; type?: string } } {
   return inst.account !== null && !inst.suspended_at;
 }
 
-export function installationTarget(inst: InstallationItem & { account: { login: string; type?: string } }, octokit: unknown, reader: ReaderOptions): GithubTarget {
+export function installationTarget(
+  inst: InstallationItem & { account: { login: string; type?: string } },
+  octokit: unknown,
+  reader: ReaderOptions,
+): GithubTarget {
   return {
     installationId: inst.id,
     account: inst.account.login,

@@ -21,7 +21,10 @@ export function retroJob(context: Context, number: number): EvaluationJob {
 
 /** An issue_comment payload that may be a retroactive approval of a merged (closed) PR. */
 export function retroComment(payload: unknown): number | null {
-  const p = payload as { issue?: { number?: unknown; state?: unknown; pull_request?: unknown }; comment?: { body?: unknown } };
+  const p = payload as {
+    issue?: { number?: unknown; state?: unknown; pull_request?: unknown };
+    comment?: { body?: unknown };
+  };
   if (!p.issue?.pull_request || p.issue.state !== "closed" || typeof p.issue.number !== "number") return null;
   return typeof p.comment?.body === "string" && isRetroApproveComment(p.comment.body) ? p.issue.number : null;
 }

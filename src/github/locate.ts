@@ -121,9 +121,16 @@ export async function openPullsForSha(
   if (known) return known;
   const found: PrRef[] = [];
   for (let page = 1; page <= 20; page++) {
-    const res = await octokit.request("GET /repos/{owner}/{repo}/pulls", { owner, repo, state: "open", per_page: 100, page });
+    const res = await octokit.request("GET /repos/{owner}/{repo}/pulls", {
+      owner,
+      repo,
+      state: "open",
+      per_page: 100,
+      page,
+    });
     const pulls = res.data as PullSummary[];
-    for (const p of pulls) if (p.head.sha === sha) found.push({ installationId, owner, repo, number: p.number });
+    for (const p of pulls)
+      if (p.head.sha === sha) found.push({ installationId, owner, repo, number: p.number });
     if (pulls.length < 100) break;
   }
   if (found.length === 0) index.setNone(full, sha);
@@ -147,8 +154,19 @@ export function labelClaim(payload: unknown, pull: PullPayload): LabelClaim | nu
   const p = payload as { label?: { name?: unknown }; sender?: { login?: unknown } };
   const label = p.label?.name;
   const sender = p.sender?.login;
-  if (typeof label !== "string" || typeof sender !== "string" || typeof pull.updated_at !== "string" || !/^[0-9a-f]{40,64}$/i.test(pull.head.sha)) return null;
-  return { label: label.slice(0, 100), sender: sender.slice(0, 100), headSha: pull.head.sha, at: pull.updated_at };
+  if (
+    typeof label !== "string" ||
+    typeof sender !== "string" ||
+    typeof pull.updated_at !== "string" ||
+    !/^[0-9a-f]{40,64}$/i.test(pull.head.sha)
+  )
+    return null;
+  return {
+    label: label.slice(0, 100),
+    sender: sender.slice(0, 100),
+    headSha: pull.head.sha,
+    at: pull.updated_at,
+  };
 }
 
 /** The PR fields a pull_request or review payload carries that locate reads. */
@@ -175,7 +193,12 @@ export class Locator {
   /** The job for the PR a pull_request or review event names. */
   fromPull(context: Context, pull: PullPayload, kind: EvaluationJob["kind"] = "evaluate"): EvaluationJob {
     const repo = context.repo();
-    const ref: PrRef = { installationId: installationOf(context), owner: repo.owner, repo: repo.repo, number: pull.number };
+    const ref: PrRef = {
+      installationId: installationOf(context),
+      owner: repo.owner,
+      repo: repo.repo,
+      number: pull.number,
+    };
     // Only a newer PR state moves the announced head.
     const key = prKey(ref);
     const prev = this.announced.get(key);
@@ -184,7 +207,14 @@ export class Locator {
     this.heads.set(ref, pull.head.sha);
     const action = (context.payload as { action?: string }).action;
     const claim = action === "labeled" ? labelClaim(context.payload, pull) : null;
-    return newJob({ ref, deliveryId: context.id, event: `${context.name}.${action ?? ""}`, expectedHead: this.announced.get(key)!.sha, kind, ...(claim ? { labelClaims: [claim] } : {}) });
+    return newJob({
+      ref,
+      deliveryId: context.id,
+      event: `${context.name}.${action ?? ""}`,
+      expectedHead: this.announced.get(key)!.sha,
+      kind,
+      ...(claim ? { labelClaims: [claim] } : {}),
+    });
   }
 
   /** The jobs for the open PRs whose head is `sha` (a check_suite, check_run or status event). */
@@ -193,11 +223,26 @@ export class Locator {
     const repoId = (context.payload as { repository?: { id?: number } }).repository?.id;
     // Payload PR lists can name PRs of other repositories sharing the commit: keep this repo's.
     const numbers = hinted.filter((p) => !p.base?.repo?.id || p.base.repo.id === repoId).map((p) => p.number);
-    const refs = await openPullsForSha(context.octokit, this.heads, installationOf(context), repo.owner, repo.repo, sha, numbers);
+    const refs = await openPullsForSha(
+      context.octokit,
+      this.heads,
+      installationOf(context),
+      repo.owner,
+      repo.repo,
+      sha,
+      numbers,
+    );
     const action = (context.payload as { action?: string }).action;
     const event = `${context.name}${action ? `.${action}` : ""}`;
     // The PR was found by this sha, so it is the head unless a pull_request event announced a newer one.
-    return refs.map((ref) => newJob({ ref, deliveryId: context.id, event, expectedHead: this.announced.get(prKey(ref))?.sha ?? sha }));
+    return refs.map((ref) =>
+      newJob({
+        ref,
+        deliveryId: context.id,
+        event,
+        expectedHead: this.announced.get(prKey(ref))?.sha ?? sha,
+      }),
+    );
   }
 
   /** The commit heads a check/status payload names, where they are known to be PR heads. */

@@ -66,24 +66,37 @@ export async function groupMembers(
   namedPr: number,
 ): Promise<GroupMember[]> {
   const res = await reader.query(MERGE_QUEUE_QUERY, { owner: repo.owner, name: repo.repo, branch: base });
-  if (res.errors.length > 0) throw new MergeGroupError(`GitHub answered the merge queue query with errors: ${res.errors.map((e) => e.message).join("; ")}`);
+  if (res.errors.length > 0)
+    throw new MergeGroupError(
+      `GitHub answered the merge queue query with errors: ${res.errors.map((e) => e.message).join("; ")}`,
+    );
   const parsed = answer.safeParse(res.data);
-  if (!parsed.success) throw new MergeGroupError(`GitHub's answer to the merge queue query is not what changegate expects: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success)
+    throw new MergeGroupError(
+      `GitHub's answer to the merge queue query is not what changegate expects: ${z.prettifyError(parsed.error)}`,
+    );
   const entries = parsed.data.repository?.mergeQueue?.entries;
   if (!entries) throw new MergeGroupError(`${base} has no merge queue that changegate can read`);
   const nodes = entries.nodes.filter((n) => n !== null).sort((a, b) => a.position - b.position);
   const own = nodes.find((n) => n.headCommit?.oid === headSha);
   if (!own) {
     const more = entries.pageInfo.hasNextPage ? " (the queue holds more than 100 entries)" : "";
-    throw new MergeGroupError(`the merge queue of ${base} lists no entry with head ${headSha.slice(0, 12)}${more}: the group's pull requests are unknown`);
+    throw new MergeGroupError(
+      `the merge queue of ${base} lists no entry with head ${headSha.slice(0, 12)}${more}: the group's pull requests are unknown`,
+    );
   }
   if (own.pullRequest?.number !== namedPr) {
-    throw new MergeGroupError(`the merge group's branch names #${namedPr}, but the queue's entry for ${headSha.slice(0, 12)} is ${own.pullRequest ? `#${own.pullRequest.number}` : "a pull request changegate cannot see"}`);
+    throw new MergeGroupError(
+      `the merge group's branch names #${namedPr}, but the queue's entry for ${headSha.slice(0, 12)} is ${own.pullRequest ? `#${own.pullRequest.number}` : "a pull request changegate cannot see"}`,
+    );
   }
   const members: GroupMember[] = [];
   for (const n of nodes) {
     if (n.position > own.position) break;
-    if (!n.pullRequest) throw new MergeGroupError(`an entry ahead of #${namedPr} in the merge queue is a pull request changegate cannot see`);
+    if (!n.pullRequest)
+      throw new MergeGroupError(
+        `an entry ahead of #${namedPr} in the merge queue is a pull request changegate cannot see`,
+      );
     members.push({ number: n.pullRequest.number, headSha: n.pullRequest.headRefOid });
   }
   return members;

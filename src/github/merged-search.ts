@@ -73,7 +73,12 @@ const BRANCH = /^[\w./-]+$/;
 
 /** The search query string for a slice [from, to) (whole seconds). */
 export function mergedQuery(q: MergedSearchQuery, from: number, to: number): string {
-  const scope = "repo" in q.scope ? `repo:${q.scope.repo}` : "org" in q.scope ? `org:${q.scope.org}` : `user:${q.scope.user}`;
+  const scope =
+    "repo" in q.scope
+      ? `repo:${q.scope.repo}`
+      : "org" in q.scope
+        ? `org:${q.scope.org}`
+        : `user:${q.scope.user}`;
   const base = q.base ? ` base:${q.base}` : "";
   return `is:pr is:merged ${scope}${base} merged:${isoSecond(from)}..${isoSecond(to - 1000)}`;
 }
@@ -83,14 +88,19 @@ function isoSecond(ms: number): string {
 }
 
 function checkQuery(q: MergedSearchQuery): { from: number; to: number } {
-  if ("repo" in q.scope && !REPO.test(q.scope.repo)) throw new MergedSearchError(`not a repository: ${JSON.stringify(q.scope.repo)} (expected owner/name)`);
-  if ("org" in q.scope && !OWNER.test(q.scope.org)) throw new MergedSearchError(`not an organisation: ${JSON.stringify(q.scope.org)}`);
-  if ("user" in q.scope && !OWNER.test(q.scope.user)) throw new MergedSearchError(`not a user: ${JSON.stringify(q.scope.user)}`);
-  if (q.base !== undefined && !BRANCH.test(q.base)) throw new MergedSearchError(`not a branch name: ${JSON.stringify(q.base)}`);
+  if ("repo" in q.scope && !REPO.test(q.scope.repo))
+    throw new MergedSearchError(`not a repository: ${JSON.stringify(q.scope.repo)} (expected owner/name)`);
+  if ("org" in q.scope && !OWNER.test(q.scope.org))
+    throw new MergedSearchError(`not an organisation: ${JSON.stringify(q.scope.org)}`);
+  if ("user" in q.scope && !OWNER.test(q.scope.user))
+    throw new MergedSearchError(`not a user: ${JSON.stringify(q.scope.user)}`);
+  if (q.base !== undefined && !BRANCH.test(q.base))
+    throw new MergedSearchError(`not a branch name: ${JSON.stringify(q.base)}`);
   // Whole seconds: the start rounds down, the end up, so the window is never narrowed.
   const from = Math.floor(Date.parse(q.from) / 1000) * 1000;
   const to = Math.ceil(Date.parse(q.to) / 1000) * 1000;
-  if (!Number.isFinite(from) || !Number.isFinite(to)) throw new MergedSearchError(`not a time window: ${q.from} .. ${q.to}`);
+  if (!Number.isFinite(from) || !Number.isFinite(to))
+    throw new MergedSearchError(`not a time window: ${q.from} .. ${q.to}`);
   if (from >= to) throw new MergedSearchError(`the window ${q.from} .. ${q.to} is empty`);
   return { from, to };
 }
@@ -99,7 +109,11 @@ function checkQuery(q: MergedSearchQuery): { from: number; to: number } {
  * Every PR merged in the window, each once, in no particular order. Throws MergedSearchError when
  * GitHub's answer is not a search answer or a one-second slice is over the cap.
  */
-export async function searchMergedPrs(client: OctokitLike, q: MergedSearchQuery, opts: MergedSearchOptions = {}): Promise<MergedPr[]> {
+export async function searchMergedPrs(
+  client: OctokitLike,
+  q: MergedSearchQuery,
+  opts: MergedSearchOptions = {},
+): Promise<MergedPr[]> {
   const window = checkQuery(q);
   const paceMs = opts.paceMs ?? SEARCH_PACE_MS;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -108,7 +122,10 @@ export async function searchMergedPrs(client: OctokitLike, q: MergedSearchQuery,
     if (requests++ > 0 && paceMs > 0) await sleep(paceMs);
     const res = await client.request("GET /search/issues", { q: query, per_page: SEARCH_PAGE_SIZE, page });
     const parsed = searchAnswer.safeParse(res.data);
-    if (!parsed.success) throw new MergedSearchError(`GitHub's search answer is not what changegate expects: ${z.prettifyError(parsed.error)}`);
+    if (!parsed.success)
+      throw new MergedSearchError(
+        `GitHub's search answer is not what changegate expects: ${z.prettifyError(parsed.error)}`,
+      );
     return parsed.data;
   };
 
@@ -149,9 +166,13 @@ export async function searchMergedPrs(client: OctokitLike, q: MergedSearchQuery,
     opts.onSlice?.({ from: isoSecond(from), to: isoSecond(to), total: first.total_count, split: false });
     for (const raw of items) {
       const item = searchItem.safeParse(raw);
-      if (!item.success) throw new MergedSearchError(`a search result is not a pull request: ${z.prettifyError(item.error)}`);
+      if (!item.success)
+        throw new MergedSearchError(`a search result is not a pull request: ${z.prettifyError(item.error)}`);
       const m = /\/repos\/([^/]+\/[^/]+)$/.exec(item.data.repository_url);
-      if (!m || !REPO.test(m[1]!)) throw new MergedSearchError(`a search result names no repository: ${JSON.stringify(item.data.repository_url)}`);
+      if (!m || !REPO.test(m[1]!))
+        throw new MergedSearchError(
+          `a search result names no repository: ${JSON.stringify(item.data.repository_url)}`,
+        );
       const pr: MergedPr = {
         repo: m[1]!,
         number: item.data.number,

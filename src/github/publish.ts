@@ -46,7 +46,12 @@ export async function publish(octokit: Writer, target: PublishTarget, report: Re
   }
 }
 
-async function publishCounted(octokit: Writer, target: PublishTarget, report: Report, progress: { writes: number }): Promise<Published> {
+async function publishCounted(
+  octokit: Writer,
+  target: PublishTarget,
+  report: Report,
+  progress: { writes: number },
+): Promise<Published> {
   const { owner, repo } = target.ref;
   let writes = 0;
   let checkId = target.ownCheck?.id ?? null;
@@ -59,14 +64,22 @@ async function publishCounted(octokit: Writer, target: PublishTarget, report: Re
       status: c.status,
       ...(c.conclusion ? { conclusion: c.conclusion } : {}),
       output: { title: c.title, summary: c.summary },
-      actions: [{ label: "Re-evaluate", description: "Run changegate again now", identifier: REEVALUATE_ACTION }],
+      actions: [
+        { label: "Re-evaluate", description: "Run changegate again now", identifier: REEVALUATE_ACTION },
+      ],
     };
     // A completed run cannot go back to in_progress: a new run replaces it then.
     const reopen = target.ownCheck?.status.toLowerCase() === "completed" && c.status === "in_progress";
     if (target.ownCheck && !reopen) {
-      await octokit.request("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", { ...body, check_run_id: target.ownCheck.id });
+      await octokit.request("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", {
+        ...body,
+        check_run_id: target.ownCheck.id,
+      });
     } else {
-      const res = await octokit.request("POST /repos/{owner}/{repo}/check-runs", { ...body, head_sha: target.headSha });
+      const res = await octokit.request("POST /repos/{owner}/{repo}/check-runs", {
+        ...body,
+        head_sha: target.headSha,
+      });
       checkId = (res.data as { id: number }).id;
     }
     progress.writes = ++writes;
@@ -120,8 +133,14 @@ export async function findDigestComment(octokit: Writer, ref: PrRef, appId: numb
       per_page: 100,
       page,
     });
-    const comments = res.data as { id: number; body?: string; performed_via_github_app?: { id: number } | null }[];
-    const ours = comments.find((c) => c.performed_via_github_app?.id === appId && (c.body ?? "").includes(DIGEST_MARKER));
+    const comments = res.data as {
+      id: number;
+      body?: string;
+      performed_via_github_app?: { id: number } | null;
+    }[];
+    const ours = comments.find(
+      (c) => c.performed_via_github_app?.id === appId && (c.body ?? "").includes(DIGEST_MARKER),
+    );
     if (ours) return ours.id;
     if (comments.length < 100) return null;
   }
@@ -132,7 +151,12 @@ export async function findDigestComment(octokit: Writer, ref: PrRef, appId: numb
  * A failing changegate check on `headSha`, created outright (no read, no digest): for when nothing
  * else can be known, such as the audit store refusing a delivery. A later run supersedes it.
  */
-export async function postFailedCheck(octokit: Writer, repo: { owner: string; repo: string }, headSha: string, report: Report): Promise<void> {
+export async function postFailedCheck(
+  octokit: Writer,
+  repo: { owner: string; repo: string },
+  headSha: string,
+  report: Report,
+): Promise<void> {
   await octokit.request("POST /repos/{owner}/{repo}/check-runs", {
     owner: repo.owner,
     repo: repo.repo,

@@ -36,8 +36,17 @@ export const pushPrNode = z.object({
 });
 
 /** GitHub's associated pull requests of a commit, as the policy reads them (a base repository GitHub did not name: null). */
-export function toPushedPrs(nodes: (z.output<typeof pushPrNode> | null)[]): NonNullable<PushedCommitFacts["prs"]> {
-  return nodes.filter((p): p is NonNullable<typeof p> => p !== null).map((p) => ({ number: p.number, merged: p.merged, baseRef: p.baseRefName, baseRepo: p.baseRepository?.nameWithOwner ?? null }));
+export function toPushedPrs(
+  nodes: (z.output<typeof pushPrNode> | null)[],
+): NonNullable<PushedCommitFacts["prs"]> {
+  return nodes
+    .filter((p): p is NonNullable<typeof p> => p !== null)
+    .map((p) => ({
+      number: p.number,
+      merged: p.merged,
+      baseRef: p.baseRefName,
+      baseRepo: p.baseRepository?.nameWithOwner ?? null,
+    }));
 }
 
 export const SHA = /^[0-9a-f]{40}$/;
@@ -68,11 +77,17 @@ ${commits}
 }`;
 }
 
-const blob = z.object({ text: z.string().nullable().optional(), isTruncated: z.boolean().optional() }).nullable().optional();
+const blob = z
+  .object({ text: z.string().nullable().optional(), isTruncated: z.boolean().optional() })
+  .nullable()
+  .optional();
 const commitNode = z
   .object({
     oid: z.string().regex(SHA),
-    associatedPullRequests: z.object({ nodes: z.array(pushPrNode.nullable()) }).nullable().optional(),
+    associatedPullRequests: z
+      .object({ nodes: z.array(pushPrNode.nullable()) })
+      .nullable()
+      .optional(),
   })
   .nullable()
   .optional();
@@ -96,32 +111,71 @@ export interface PushFactsOptions {
   startUntil?: string;
 }
 
-export async function pushFacts(reader: GraphqlReader, repo: { owner: string; repo: string }, shas: string[], opts: PushFactsOptions = {}): Promise<PushFacts> {
+export async function pushFacts(
+  reader: GraphqlReader,
+  repo: { owner: string; repo: string },
+  shas: string[],
+  opts: PushFactsOptions = {},
+): Promise<PushFacts> {
   const list = shas.slice(0, MAX_PUSH_COMMITS);
   if (list.some((s) => !SHA.test(s))) throw new GatherError("a pushed commit id is not a 40-hex sha");
-  if (opts.before !== undefined && !SHA.test(opts.before)) throw new GatherError("the push's before is not a 40-hex sha");
-  const variables: Record<string, unknown> = { owner: repo.owner, name: repo.repo, policyExpr: `HEAD:${CONFIG_PATH}`, readOrg: repo.repo.toLowerCase() !== ".github" };
-  if (opts.before !== undefined) Object.assign(variables, { readBefore: true, beforeRev: opts.before, beforeExpr: `${opts.before}:${CONFIG_PATH}` });
-  if (opts.startUntil !== undefined) Object.assign(variables, { readStart: true, startUntil: opts.startUntil });
+  if (opts.before !== undefined && !SHA.test(opts.before))
+    throw new GatherError("the push's before is not a 40-hex sha");
+  const variables: Record<string, unknown> = {
+    owner: repo.owner,
+    name: repo.repo,
+    policyExpr: `HEAD:${CONFIG_PATH}`,
+    readOrg: repo.repo.toLowerCase() !== ".github",
+  };
+  if (opts.before !== undefined)
+    Object.assign(variables, {
+      readBefore: true,
+      beforeRev: opts.before,
+      beforeExpr: `${opts.before}:${CONFIG_PATH}`,
+    });
+  if (opts.startUntil !== undefined)
+    Object.assign(variables, { readStart: true, startUntil: opts.startUntil });
   list.forEach((s, i) => (variables[`c${i}`] = s));
   const answer = await reader.query(pushFactsQuery(list.length), variables);
   const unexpected = answer.errors.filter((e) => e.type !== "NOT_FOUND");
-  if (unexpected.length > 0) throw new GatherError(`reading the push to ${repo.owner}/${repo.repo} failed: ${unexpected.map((e) => e.message).join("; ").slice(0, 500)}`);
+  if (unexpected.length > 0)
+    throw new GatherError(
+      `reading the push to ${repo.owner}/${repo.repo} failed: ${unexpected
+        .map((e) => e.message)
+        .join("; ")
+        .slice(0, 500)}`,
+    );
   const shape = z.object({
     repository: z.looseObject({
       nameWithOwner: z.string(),
       defaultBranchRef: z
-        .object({ name: z.string(), target: z.object({ history: z.object({ nodes: z.array(z.object({ oid: z.string().regex(SHA) }).nullable()).max(1) }).optional() }).nullable().optional() })
+        .object({
+          name: z.string(),
+          target: z
+            .object({
+              history: z
+                .object({ nodes: z.array(z.object({ oid: z.string().regex(SHA) }).nullable()).max(1) })
+                .optional(),
+            })
+            .nullable()
+            .optional(),
+        })
         .nullable()
         .optional(),
       policy: blob,
-      beforeCommit: z.object({ oid: z.string().regex(SHA).optional() }).nullable().optional(),
+      beforeCommit: z
+        .object({ oid: z.string().regex(SHA).optional() })
+        .nullable()
+        .optional(),
       policyBefore: blob,
     }),
     org: z.object({ policy: blob }).nullable().optional(),
   });
   const parsed = shape.safeParse(answer.data);
-  if (!parsed.success) throw new GatherError(`GitHub's answer about the push to ${repo.owner}/${repo.repo} is malformed: ${z.prettifyError(parsed.error).slice(0, 500)}`);
+  if (!parsed.success)
+    throw new GatherError(
+      `GitHub's answer about the push to ${repo.owner}/${repo.repo} is malformed: ${z.prettifyError(parsed.error).slice(0, 500)}`,
+    );
   const r = parsed.data.repository;
   const text = (b: z.output<typeof blob>, label: string): string | null => {
     if (!b || typeof b.text !== "string") return null;
@@ -133,7 +187,8 @@ export async function pushFacts(reader: GraphqlReader, repo: { owner: string; re
   const commits: PushedCommitFacts[] = list.map((sha, i) => {
     const node = commitNode.safeParse((r as Record<string, unknown>)[`c${i}`]);
     // Unknown to GitHub, or an answer we cannot read: no PR is known (fail closed: uncovered).
-    if (!node.success || !node.data || node.data.oid !== sha || !node.data.associatedPullRequests) return { sha, prs: null };
+    if (!node.success || !node.data || node.data.oid !== sha || !node.data.associatedPullRequests)
+      return { sha, prs: null };
     return { sha, prs: toPushedPrs(node.data.associatedPullRequests.nodes) };
   });
   const out: PushFacts = {
@@ -147,10 +202,17 @@ export async function pushFacts(reader: GraphqlReader, repo: { owner: string; re
   if (opts.before !== undefined) {
     // The commit unknown to GitHub (or not a commit): its policy file cannot be known (the caller gates).
     const known = r.beforeCommit?.oid === opts.before;
-    const beforeText = known ? text(r.policyBefore, `${r.nameWithOwner}@${opts.before.slice(0, 12)}:${CONFIG_PATH}`) : null;
-    out.before = { sha: opts.before, known, repoFile: beforeText === null ? null : { repo: r.nameWithOwner, path: CONFIG_PATH, text: beforeText } };
+    const beforeText = known
+      ? text(r.policyBefore, `${r.nameWithOwner}@${opts.before.slice(0, 12)}:${CONFIG_PATH}`)
+      : null;
+    out.before = {
+      sha: opts.before,
+      known,
+      repoFile: beforeText === null ? null : { repo: r.nameWithOwner, path: CONFIG_PATH, text: beforeText },
+    };
   }
-  if (opts.startUntil !== undefined) out.startSha = r.defaultBranchRef?.target?.history?.nodes[0]?.oid ?? null;
+  if (opts.startUntil !== undefined)
+    out.startSha = r.defaultBranchRef?.target?.history?.nodes[0]?.oid ?? null;
   return out;
 }
 
@@ -159,7 +221,12 @@ export async function pushFacts(reader: GraphqlReader, repo: { owner: string; re
  * (and `opts`), the others only commits. ceil(n / 21) GraphQL requests for n commits (n ≤ 2,049:
  * the payload's 2,048 and `after`).
  */
-export async function pushFactsAll(reader: GraphqlReader, repo: { owner: string; repo: string }, shas: string[], opts: PushFactsOptions = {}): Promise<PushFacts & { reads: number }> {
+export async function pushFactsAll(
+  reader: GraphqlReader,
+  repo: { owner: string; repo: string },
+  shas: string[],
+  opts: PushFactsOptions = {},
+): Promise<PushFacts & { reads: number }> {
   const first = await pushFacts(reader, repo, shas.slice(0, MAX_PUSH_COMMITS), opts);
   const commits = [...first.commits];
   let reads = 1;

@@ -22,22 +22,48 @@ query ChangegateFileAt($owner: String!, $name: String!, $rev: String!, $expr: St
   }
 }`;
 
-const blob = z.object({ text: z.string().nullable().optional(), isTruncated: z.boolean().optional() }).nullable().optional();
+const blob = z
+  .object({ text: z.string().nullable().optional(), isTruncated: z.boolean().optional() })
+  .nullable()
+  .optional();
 
 /** `path` of `fullName` at commit `rev`: its text, null when absent; `known` false when GitHub does not know the commit. */
-export async function readFileAt(reader: GraphqlReader, fullName: string, rev: string, path: string): Promise<{ known: boolean; text: string | null }> {
+export async function readFileAt(
+  reader: GraphqlReader,
+  fullName: string,
+  rev: string,
+  path: string,
+): Promise<{ known: boolean; text: string | null }> {
   if (!SHA.test(rev)) throw new GatherError(`${JSON.stringify(rev.slice(0, 60))} is not a 40-hex commit sha`);
   const [owner, name] = fullName.split("/");
   const answer = await reader.query(FILE_AT_QUERY, { owner, name, rev, expr: `${rev}:${path}` });
   const unexpected = answer.errors.filter((e) => e.type !== "NOT_FOUND");
-  if (unexpected.length > 0) throw new GatherError(`reading ${fullName}@${rev.slice(0, 12)}:${path} failed: ${unexpected.map((e) => e.message).join("; ").slice(0, 500)}`);
-  const parsed = z.object({ repository: z.object({ commit: z.object({ oid: z.string().optional() }).nullable().optional(), file: blob }).nullable() }).safeParse(answer.data);
-  if (!parsed.success) throw new GatherError(`GitHub's answer for ${fullName}@${rev.slice(0, 12)}:${path} is malformed: ${z.prettifyError(parsed.error).slice(0, 500)}`);
+  if (unexpected.length > 0)
+    throw new GatherError(
+      `reading ${fullName}@${rev.slice(0, 12)}:${path} failed: ${unexpected
+        .map((e) => e.message)
+        .join("; ")
+        .slice(0, 500)}`,
+    );
+  const parsed = z
+    .object({
+      repository: z
+        .object({ commit: z.object({ oid: z.string().optional() }).nullable().optional(), file: blob })
+        .nullable(),
+    })
+    .safeParse(answer.data);
+  if (!parsed.success)
+    throw new GatherError(
+      `GitHub's answer for ${fullName}@${rev.slice(0, 12)}:${path} is malformed: ${z.prettifyError(parsed.error).slice(0, 500)}`,
+    );
   const r = parsed.data.repository;
   if (!r || r.commit?.oid !== rev) return { known: false, text: null };
   const b = r.file;
   if (!b || typeof b.text !== "string") return { known: true, text: null };
-  if (b.isTruncated) throw new GatherError(`${fullName}@${rev.slice(0, 12)}:${path} is too large for GitHub to return in full`);
+  if (b.isTruncated)
+    throw new GatherError(
+      `${fullName}@${rev.slice(0, 12)}:${path} is too large for GitHub to return in full`,
+    );
   return { known: true, text: b.text };
 }
 
@@ -48,7 +74,12 @@ export interface PolicyFiles {
 }
 
 /** The loaded policy as a point (config null when invalid), with its source; `at`: the commit its repository file was read at (null: HEAD). */
-export async function policyPoint(reader: GraphqlReader, repoName: string, files: PolicyFiles, at: { sha: string; when: string } | null): Promise<PolicyPoint> {
+export async function policyPoint(
+  reader: GraphqlReader,
+  repoName: string,
+  files: PolicyFiles,
+  at: { sha: string; when: string } | null,
+): Promise<PolicyPoint> {
   const fetch = async (r: string, path: string): Promise<string | null> => {
     if (at && r.toLowerCase() === repoName.toLowerCase()) {
       const f = await readFileAt(reader, r, at.sha, path);
@@ -58,15 +89,23 @@ export async function policyPoint(reader: GraphqlReader, repoName: string, files
   };
   const loaded = await loadPolicy(files, fetch);
   const where = at ? ` at ${at.sha.slice(0, 12)} (${at.when})` : "";
-  if (!loaded.ok) return { config: null, source: `invalid policy (${loaded.problem.file})${where}: every branch gated` };
+  if (!loaded.ok)
+    return { config: null, source: `invalid policy (${loaded.problem.file})${where}: every branch gated` };
   const file = files.repoFile ?? files.orgFile;
   const label = file ? fileLabel(file) : "defaults";
   // The repository's own file was read at that commit; the org file or the defaults were in effect there.
-  const source = !at ? label : files.repoFile ? `${label}${where}` : `${label} (in effect at ${at.sha.slice(0, 12)}, ${at.when})`;
+  const source = !at
+    ? label
+    : files.repoFile
+      ? `${label}${where}`
+      : `${label} (in effect at ${at.sha.slice(0, 12)}, ${at.when})`;
   return { config: loaded.policy.config, source };
 }
 
 /** A point whose commit GitHub does not know: no config (every branch gated). */
 export function unknownPoint(sha: string, when: string): PolicyPoint {
-  return { config: null, source: `the policy ${when} is unknown (commit ${sha.slice(0, 12)} unknown to GitHub): every branch gated` };
+  return {
+    config: null,
+    source: `the policy ${when} is unknown (commit ${sha.slice(0, 12)} unknown to GitHub): every branch gated`,
+  };
 }

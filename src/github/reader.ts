@@ -35,7 +35,11 @@ export interface ReaderOptions {
   pause?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
-export const defaultReaderOptions: ReaderOptions = { retries: 3, maxRetryAfterSeconds: 60, timeoutMs: 30_000 };
+export const defaultReaderOptions: ReaderOptions = {
+  retries: 3,
+  maxRetryAfterSeconds: 60,
+  timeoutMs: 30_000,
+};
 
 /** The GraphQL answer: data, and the errors GitHub returned beside it (partial results are normal). */
 export interface GraphqlAnswer {
@@ -62,7 +66,11 @@ const pausedInstallations = new Map<string, number>();
  * Run `fn` after every earlier read of the same installation has finished. While this waits for
  * its turn behind an installation that is paused by a rate limit, the wait goes through `pause`.
  */
-function serial<T>(key: string, fn: () => Promise<T>, pause?: <U>(w: () => Promise<U>) => Promise<U>): Promise<T> {
+function serial<T>(
+  key: string,
+  fn: () => Promise<T>,
+  pause?: <U>(w: () => Promise<U>) => Promise<U>,
+): Promise<T> {
   const prev = queues.get(key) ?? Promise.resolve();
   const turn = prev.then(
     () => undefined,
@@ -101,7 +109,11 @@ function pauseStarted(key: string): Promise<void> {
  * Wait for this read's turn. Holding the slot while the installation's reads simply take turns; once
  * the installation is paused by a rate limit (now or while waiting), the rest of the wait gives the slot back.
  */
-async function waitTurn(key: string, turn: Promise<void>, pause?: <U>(w: () => Promise<U>) => Promise<U>): Promise<void> {
+async function waitTurn(
+  key: string,
+  turn: Promise<void>,
+  pause?: <U>(w: () => Promise<U>) => Promise<U>,
+): Promise<void> {
   if (!pause) return turn;
   if (!pausedInstallations.has(key)) {
     let done = false;
@@ -112,7 +124,11 @@ async function waitTurn(key: string, turn: Promise<void>, pause?: <U>(w: () => P
 }
 
 /** Sleep `ms` with the installation marked as paused (reads queued behind it give their slots back). */
-async function pausedSleep(key: string, ms: number, pause?: <U>(w: () => Promise<U>) => Promise<U>): Promise<void> {
+async function pausedSleep(
+  key: string,
+  ms: number,
+  pause?: <U>(w: () => Promise<U>) => Promise<U>,
+): Promise<void> {
   pausedInstallations.set(key, (pausedInstallations.get(key) ?? 0) + 1);
   const starts = pauseStarts.get(key);
   pauseStarts.delete(key);
@@ -127,7 +143,11 @@ async function pausedSleep(key: string, ms: number, pause?: <U>(w: () => Promise
   }
 }
 
-export function createReader(installationId: number, source: TokenSource, options: ReaderOptions = defaultReaderOptions): GraphqlReader {
+export function createReader(
+  installationId: number,
+  source: TokenSource,
+  options: ReaderOptions = defaultReaderOptions,
+): GraphqlReader {
   let client = (options.clients?.get(installationId) as InstanceType<typeof ReadOctokit> | undefined) ?? null;
   let reads = 0;
 
@@ -156,10 +176,15 @@ export function createReader(installationId: number, source: TokenSource, option
     try {
       const timeoutMs = options.timeoutMs ?? 30_000;
       const signal = AbortSignal.timeout(timeoutMs);
-      const data = await octokit.graphql(query, { ...variables, request: { signal } }).catch((err: unknown) => {
-        if (signal.aborted) throw new Error(`GitHub did not answer the GraphQL read within ${timeoutMs / 1000} s`, { cause: err });
-        throw err;
-      });
+      const data = await octokit
+        .graphql(query, { ...variables, request: { signal } })
+        .catch((err: unknown) => {
+          if (signal.aborted)
+            throw new Error(`GitHub did not answer the GraphQL read within ${timeoutMs / 1000} s`, {
+              cause: err,
+            });
+          throw err;
+        });
       return { data, errors: [] };
     } catch (err) {
       const e = err as { name?: string; data?: unknown; errors?: GraphqlAnswer["errors"] };
@@ -196,12 +221,20 @@ export function createReader(installationId: number, source: TokenSource, option
 /** Seconds to wait if `err` is a secondary rate limit answer; null otherwise. */
 export function secondaryLimitWait(err: unknown, max: number): number | null {
   if (typeof err !== "object" || err === null) return null;
-  const e = err as { status?: number; response?: { headers?: Record<string, string | undefined> }; message?: string };
+  const e = err as {
+    status?: number;
+    response?: { headers?: Record<string, string | undefined> };
+    message?: string;
+  };
   if (e.status !== 403 && e.status !== 429) return null;
   const headers = e.response?.headers ?? {};
   const header = String(headers["retry-after"] ?? "").trim();
   // Seconds, or an HTTP date; an empty header is no instruction (Number("") would be 0).
-  const retryAfter = /^\d+$/.test(header) ? Number(header) : /GMT$/i.test(header) ? (Date.parse(header) - Date.now()) / 1000 : NaN;
+  const retryAfter = /^\d+$/.test(header)
+    ? Number(header)
+    : /GMT$/i.test(header)
+      ? (Date.parse(header) - Date.now()) / 1000
+      : NaN;
   if (Number.isFinite(retryAfter)) return Math.min(Math.max(0, retryAfter), max);
   if (headers["x-ratelimit-remaining"] === "0") {
     const reset = Number(headers["x-ratelimit-reset"]);

@@ -17,14 +17,23 @@ import type { OctokitLike } from "./types.js";
 export const FILES_PER_PAGE = 100;
 export const MAX_LISTED_FILES = 3000;
 
-const restFile = z.object({ filename: z.string(), status: z.string(), previous_filename: z.string().optional() });
+const restFile = z.object({
+  filename: z.string(),
+  status: z.string(),
+  previous_filename: z.string().optional(),
+});
 const restPage = z.array(restFile).max(FILES_PER_PAGE);
 
 /** `files` with `previous` filled in when it has renamed files (the same object otherwise). */
-export async function withPreviousPaths(octokit: OctokitLike | null, ref: Pick<PrRef, "owner" | "repo" | "number">, files: ChangedFiles): Promise<ChangedFiles> {
+export async function withPreviousPaths(
+  octokit: OctokitLike | null,
+  ref: Pick<PrRef, "owner" | "repo" | "number">,
+  files: ChangedFiles,
+): Promise<ChangedFiles> {
   const renamed = files.renamed ?? [];
   if (renamed.length === 0 || !files.complete || files.previous) return files;
-  if (!octokit) return { ...files, previous: { paths: [], complete: false, problem: "no REST client to read them" } };
+  if (!octokit)
+    return { ...files, previous: { paths: [], complete: false, problem: "no REST client to read them" } };
   const wanted = new Set(renamed);
   const previous: string[] = [];
   try {
@@ -37,12 +46,24 @@ export async function withPreviousPaths(octokit: OctokitLike | null, ref: Pick<P
         page,
       });
       const parsed = restPage.safeParse(answer.data);
-      if (!parsed.success) return { ...files, previous: { paths: previous, complete: false, problem: "GitHub's files list was malformed" } };
+      if (!parsed.success)
+        return {
+          ...files,
+          previous: { paths: previous, complete: false, problem: "GitHub's files list was malformed" },
+        };
       for (const f of parsed.data) {
         if (f.status !== "renamed" || !wanted.has(f.filename)) continue;
         wanted.delete(f.filename);
         if (f.previous_filename) previous.push(f.previous_filename);
-        else return { ...files, previous: { paths: previous, complete: false, problem: "GitHub's files list gave a renamed file without its previous path" } };
+        else
+          return {
+            ...files,
+            previous: {
+              paths: previous,
+              complete: false,
+              problem: "GitHub's files list gave a renamed file without its previous path",
+            },
+          };
       }
       if (parsed.data.length < FILES_PER_PAGE) break;
     }
@@ -52,7 +73,14 @@ export async function withPreviousPaths(octokit: OctokitLike | null, ref: Pick<P
     return { ...files, previous: { paths: previous, complete: false, problem: why } };
   }
   if (wanted.size > 0) {
-    return { ...files, previous: { paths: previous, complete: false, problem: `GitHub's files list did not name ${wanted.size === 1 ? "it" : `${wanted.size} of them`}` } };
+    return {
+      ...files,
+      previous: {
+        paths: previous,
+        complete: false,
+        problem: `GitHub's files list did not name ${wanted.size === 1 ? "it" : `${wanted.size} of them`}`,
+      },
+    };
   }
   return { ...files, previous: { paths: previous, complete: true } };
 }

@@ -10,7 +10,14 @@
  * Only an emergency merge on record pays for any of this.
  */
 import { z } from "zod";
-import { isRetroApproveComment, judgeRetroReview, needsWriteCheck, type RetroCandidate, type RetroFacts, type RetroJudgement } from "../policy/retro-review.js";
+import {
+  isRetroApproveComment,
+  judgeRetroReview,
+  needsWriteCheck,
+  type RetroCandidate,
+  type RetroFacts,
+  type RetroJudgement,
+} from "../policy/retro-review.js";
 import type { Evidence } from "../policy/types.js";
 import { RETRO_CHECK_NAME } from "../report/after-merge.js";
 import type { CheckOutput } from "../report/types.js";
@@ -30,11 +37,23 @@ const restComment = z.object({
 });
 
 /** Approving reviews and `/changegate approve` comments made after `mergedAt`. */
-export async function retroCandidates(octokit: OctokitLike, ref: PrRef, evidence: Pick<Evidence, "reviews">, mergedAt: string): Promise<RetroCandidate[]> {
+export async function retroCandidates(
+  octokit: OctokitLike,
+  ref: PrRef,
+  evidence: Pick<Evidence, "reviews">,
+  mergedAt: string,
+): Promise<RetroCandidate[]> {
   const after = (at: string | null) => at !== null && Date.parse(at) > Date.parse(mergedAt);
   const out: RetroCandidate[] = evidence.reviews
     .filter((r) => r.state === "APPROVED" && after(r.submittedAt))
-    .map((r) => ({ login: r.author?.login ?? null, isBot: r.author?.isBot ?? false, at: r.submittedAt!, via: "review" as const, url: r.url, canWrite: r.authorCanPush }));
+    .map((r) => ({
+      login: r.author?.login ?? null,
+      isBot: r.author?.isBot ?? false,
+      at: r.submittedAt!,
+      via: "review" as const,
+      url: r.url,
+      canWrite: r.authorCanPush,
+    }));
   for (let page = 1; page <= MAX_COMMENT_PAGES; page++) {
     const res = await octokit.request("GET /repos/{owner}/{repo}/issues/{issue_number}/comments", {
       owner: ref.owner,
@@ -45,11 +64,23 @@ export async function retroCandidates(octokit: OctokitLike, ref: PrRef, evidence
       page,
     });
     const parsed = z.array(restComment).max(100).safeParse(res.data);
-    if (!parsed.success) throw new Error(`GitHub's list of comments on ${ref.owner}/${ref.repo}#${ref.number} is malformed: ${z.prettifyError(parsed.error).slice(0, 300)}`);
+    if (!parsed.success)
+      throw new Error(
+        `GitHub's list of comments on ${ref.owner}/${ref.repo}#${ref.number} is malformed: ${z.prettifyError(parsed.error).slice(0, 300)}`,
+      );
     for (const c of parsed.data) {
       if (!after(c.created_at) || !isRetroApproveComment(c.body ?? "")) continue;
       const edited = Date.parse(c.updated_at) !== Date.parse(c.created_at);
-      out.push({ login: c.user?.login ?? null, isBot: c.user?.type === "Bot", at: c.created_at, via: "comment", url: c.html_url, canWrite: null, commentId: c.id, edited });
+      out.push({
+        login: c.user?.login ?? null,
+        isBot: c.user?.type === "Bot",
+        at: c.created_at,
+        via: "comment",
+        url: c.html_url,
+        canWrite: null,
+        commentId: c.id,
+        edited,
+      });
     }
     if (parsed.data.length < 100) break;
   }
@@ -57,7 +88,11 @@ export async function retroCandidates(octokit: OctokitLike, ref: PrRef, evidence
 }
 
 /** Ask the write access of the candidates that need it (bounded), then judge. */
-export async function judgeWithWriteAccess(octokit: OctokitLike, ref: PrRef, facts: RetroFacts): Promise<RetroJudgement> {
+export async function judgeWithWriteAccess(
+  octokit: OctokitLike,
+  ref: PrRef,
+  facts: RetroFacts,
+): Promise<RetroJudgement> {
   const ask = needsWriteCheck(facts).slice(0, MAX_PERMISSION_READS);
   const known = new Map<string, boolean>();
   for (const c of ask) {
@@ -65,12 +100,21 @@ export async function judgeWithWriteAccess(octokit: OctokitLike, ref: PrRef, fac
     if (!known.has(login)) known.set(login, await canWrite(octokit, ref, c.login!));
     if (known.get(login)) break; // the oldest qualifying one is found
   }
-  const candidates = facts.candidates.map((c) => (c.canWrite === null && c.login && known.has(c.login.toLowerCase()) ? { ...c, canWrite: known.get(c.login.toLowerCase())! } : c));
+  const candidates = facts.candidates.map((c) =>
+    c.canWrite === null && c.login && known.has(c.login.toLowerCase())
+      ? { ...c, canWrite: known.get(c.login.toLowerCase())! }
+      : c,
+  );
   return judgeRetroReview({ ...facts, candidates });
 }
 
 /** The `changegate/retro-review` check run on the merged head (a new run: the newest is the one shown). */
-export async function setRetroCheck(octokit: OctokitLike, ref: Pick<PrRef, "owner" | "repo">, headSha: string, c: CheckOutput): Promise<void> {
+export async function setRetroCheck(
+  octokit: OctokitLike,
+  ref: Pick<PrRef, "owner" | "repo">,
+  headSha: string,
+  c: CheckOutput,
+): Promise<void> {
   await octokit.request("POST /repos/{owner}/{repo}/check-runs", {
     owner: ref.owner,
     repo: ref.repo,
@@ -83,15 +127,33 @@ export async function setRetroCheck(octokit: OctokitLike, ref: Pick<PrRef, "owne
 }
 
 /** Replace the digest comment's body (one PATCH); nothing when unchanged. */
-export async function editDigest(octokit: OctokitLike, ref: PrRef, digest: { id: number; body: string }, body: string): Promise<boolean> {
+export async function editDigest(
+  octokit: OctokitLike,
+  ref: PrRef,
+  digest: { id: number; body: string },
+  body: string,
+): Promise<boolean> {
   if (body === digest.body) return false;
-  await octokit.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", { owner: ref.owner, repo: ref.repo, comment_id: digest.id, body });
+  await octokit.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", {
+    owner: ref.owner,
+    repo: ref.repo,
+    comment_id: digest.id,
+    body,
+  });
   return true;
 }
 
 /** The digest comment's current body by REST (the overdue timer has no evidence read). */
-export async function digestBody(octokit: OctokitLike, ref: PrRef, commentId: number): Promise<string | null> {
-  const res = await octokit.request("GET /repos/{owner}/{repo}/issues/comments/{comment_id}", { owner: ref.owner, repo: ref.repo, comment_id: commentId });
+export async function digestBody(
+  octokit: OctokitLike,
+  ref: PrRef,
+  commentId: number,
+): Promise<string | null> {
+  const res = await octokit.request("GET /repos/{owner}/{repo}/issues/comments/{comment_id}", {
+    owner: ref.owner,
+    repo: ref.repo,
+    comment_id: commentId,
+  });
   const body = (res.data as { body?: unknown }).body;
   return typeof body === "string" ? body : null;
 }

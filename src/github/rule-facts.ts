@@ -40,7 +40,8 @@ export function teamsQuery(count: number): string {
   const vars = Array.from({ length: count }, (_, i) => `$o${i}: String!, $s${i}: String!`).join(", ");
   const fields = Array.from(
     { length: count },
-    (_, i) => `t${i}: organization(login: $o${i}) { team(slug: $s${i}) { id members(first: 100) { pageInfo { hasNextPage endCursor } nodes { login } } } }`,
+    (_, i) =>
+      `t${i}: organization(login: $o${i}) { team(slug: $s${i}) { id members(first: 100) { pageInfo { hasNextPage endCursor } nodes { login } } } }`,
   ).join("\n  ");
   return `query ChangegateTeams(${vars}) {\n  ${fields}\n}`;
 }
@@ -56,15 +57,37 @@ export async function withRuleFacts(
   const rules = config.approvals.rules ?? [];
   if (rules.length === 0) return gathered.evidence;
   let evidence = gathered.evidence;
-  if (rules.some(needsFiles) && evidence.files && !evidence.files.complete && gathered.filesNext && evidence.files.total <= MAX_PR_FILES) {
-    evidence = { ...evidence, files: await allFiles(reader, gathered.filesNext, evidence.files.paths, evidence.files.total, evidence.files.renamed ?? []) };
+  if (
+    rules.some(needsFiles) &&
+    evidence.files &&
+    !evidence.files.complete &&
+    gathered.filesNext &&
+    evidence.files.total <= MAX_PR_FILES
+  ) {
+    evidence = {
+      ...evidence,
+      files: await allFiles(
+        reader,
+        gathered.filesNext,
+        evidence.files.paths,
+        evidence.files.total,
+        evidence.files.renamed ?? [],
+      ),
+    };
   }
   // Renamed files: their old paths too (REST, only when one is RENAMED): src/github/renamed-files.ts
   if (rules.some(needsFiles) && evidence.files && (evidence.files.renamed?.length ?? 0) > 0) {
     evidence = { ...evidence, files: await withPreviousPaths(octokit, ref, evidence.files) };
   }
-  const settings = { dismissStale: config.approvals.dismiss_stale, allowContributors: config.approvals.allow_contributors };
-  const needed = teamsNeeded(rules, { ...evidence, tickets: { refs: [], lookup: { kind: "not_needed" } } } as Evidence, settings);
+  const settings = {
+    dismissStale: config.approvals.dismiss_stale,
+    allowContributors: config.approvals.allow_contributors,
+  };
+  const needed = teamsNeeded(
+    rules,
+    { ...evidence, tickets: { refs: [], lookup: { kind: "not_needed" } } } as Evidence,
+    settings,
+  );
   cache?.noteUse(ref, needed);
   if (needed.length === 0) return evidence;
   const teams: Record<string, string[] | null> = {};
@@ -74,7 +97,10 @@ export async function withRuleFacts(
     if (hit === undefined) missing.push(t);
     else teams[t] = hit;
   }
-  if (missing.length > MAX_TEAMS_PER_READ) throw new GatherError(`the rules involve ${missing.length} teams; changegate reads at most ${MAX_TEAMS_PER_READ} per evaluation`);
+  if (missing.length > MAX_TEAMS_PER_READ)
+    throw new GatherError(
+      `the rules involve ${missing.length} teams; changegate reads at most ${MAX_TEAMS_PER_READ} per evaluation`,
+    );
   if (missing.length > 0) {
     const read = await readTeams(reader, missing);
     for (const [t, members] of Object.entries(read)) {
@@ -85,7 +111,13 @@ export async function withRuleFacts(
   return { ...evidence, teams };
 }
 
-async function allFiles(reader: GraphqlReader, next: { prId: string; after: string }, first: string[], total: number, firstRenamed: string[]): Promise<NonNullable<Evidence["files"]>> {
+async function allFiles(
+  reader: GraphqlReader,
+  next: { prId: string; after: string },
+  first: string[],
+  total: number,
+  firstRenamed: string[],
+): Promise<NonNullable<Evidence["files"]>> {
   const paths = [...first];
   const renamed = [...firstRenamed];
   let after: string | null = next.after;
@@ -93,9 +125,15 @@ async function allFiles(reader: GraphqlReader, next: { prId: string; after: stri
   for (let pages = 0; more && after; pages++) {
     if (pages >= Math.ceil(MAX_PR_FILES / 100)) break;
     const answer = await reader.query(FILES_PAGE_QUERY, { id: next.prId, after });
-    if (answer.errors.length > 0) throw new GatherError(`GitHub answered a files page query with errors: ${answer.errors.map((e) => e.message).join("; ")}`);
+    if (answer.errors.length > 0)
+      throw new GatherError(
+        `GitHub answered a files page query with errors: ${answer.errors.map((e) => e.message).join("; ")}`,
+      );
     const parsed = filesPage.safeParse((answer.data as { node?: { page?: unknown } } | null)?.node?.page);
-    if (!parsed.success) throw new GatherError(`GitHub's answer to a files page query is malformed: ${z.prettifyError(parsed.error)}`);
+    if (!parsed.success)
+      throw new GatherError(
+        `GitHub's answer to a files page query is malformed: ${z.prettifyError(parsed.error)}`,
+      );
     for (const n of parsed.data.nodes) if (n) paths.push(n.path);
     for (const n of parsed.data.nodes) if (n?.changeType === "RENAMED") renamed.push(n.path);
     more = parsed.data.pageInfo.hasNextPage;
@@ -114,25 +152,42 @@ async function readTeams(reader: GraphqlReader, teams: string[]): Promise<Record
   const answer = await reader.query(teamsQuery(teams.length), vars);
   // An organisation the app cannot see is NOT_FOUND: its teams count nobody (the rule says so).
   const unexpected = answer.errors.filter((e) => e.type !== "NOT_FOUND");
-  if (unexpected.length > 0) throw new GatherError(`GitHub answered the team read with errors: ${unexpected.map((e) => e.message).join("; ")}`);
+  if (unexpected.length > 0)
+    throw new GatherError(
+      `GitHub answered the team read with errors: ${unexpected.map((e) => e.message).join("; ")}`,
+    );
   const data = (answer.data ?? {}) as Record<string, unknown>;
   const out: Record<string, string[] | null> = {};
   for (let i = 0; i < teams.length; i++) {
     const parsed = z.object({ team: teamNode }).nullable().optional().safeParse(data[`t${i}`]);
-    if (!parsed.success) throw new GatherError(`GitHub's answer about team ${teams[i]} is malformed: ${z.prettifyError(parsed.error)}`);
+    if (!parsed.success)
+      throw new GatherError(
+        `GitHub's answer about team ${teams[i]} is malformed: ${z.prettifyError(parsed.error)}`,
+      );
     const team = parsed.data?.team ?? null;
     if (!team) {
       out[teams[i]!] = null;
       continue;
     }
-    const members = team.members.nodes.filter((n): n is { login: string } => n !== null).map((n) => n.login.toLowerCase());
+    const members = team.members.nodes
+      .filter((n): n is { login: string } => n !== null)
+      .map((n) => n.login.toLowerCase());
     let info = team.members.pageInfo;
     for (let pages = 0; info.hasNextPage && info.endCursor; pages++) {
-      if (pages >= MAX_MEMBER_PAGES) throw new GatherError(`team ${teams[i]} has more than ${(MAX_MEMBER_PAGES + 1) * 100} members: changegate cannot read them all`);
+      if (pages >= MAX_MEMBER_PAGES)
+        throw new GatherError(
+          `team ${teams[i]} has more than ${(MAX_MEMBER_PAGES + 1) * 100} members: changegate cannot read them all`,
+        );
       const next = await reader.query(TEAM_MEMBERS_PAGE, { id: team.id, after: info.endCursor });
-      if (next.errors.length > 0) throw new GatherError(`GitHub answered a team members page with errors: ${next.errors.map((e) => e.message).join("; ")}`);
+      if (next.errors.length > 0)
+        throw new GatherError(
+          `GitHub answered a team members page with errors: ${next.errors.map((e) => e.message).join("; ")}`,
+        );
       const p = membersConn.safeParse((next.data as { node?: { page?: unknown } } | null)?.node?.page);
-      if (!p.success) throw new GatherError(`GitHub's answer to a team members page is malformed: ${z.prettifyError(p.error)}`);
+      if (!p.success)
+        throw new GatherError(
+          `GitHub's answer to a team members page is malformed: ${z.prettifyError(p.error)}`,
+        );
       for (const n of p.data.nodes) if (n) members.push(n.login.toLowerCase());
       info = p.data.pageInfo;
     }

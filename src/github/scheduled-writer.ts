@@ -27,7 +27,10 @@ export const CREATING = new Set([
   "POST /repos/{owner}/{repo}/statuses/{sha}",
 ]);
 
-const CHECK_ROUTES = new Set(["POST /repos/{owner}/{repo}/check-runs", "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}"]);
+const CHECK_ROUTES = new Set([
+  "POST /repos/{owner}/{repo}/check-runs",
+  "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}",
+]);
 
 /** The writes an evaluation makes on its own PR: its check run and its digest (the only ones a newer evaluation may supersede). */
 const OWN_RESULT = new Set([
@@ -63,7 +66,12 @@ function clientFor(token: string, baseUrl: string, instrument?: (client: Octokit
   let c = clients.get(key);
   if (!c) {
     if (clients.size >= 1000) clients.delete(clients.keys().next().value!);
-    c = new Octokit({ auth: token, baseUrl, userAgent: "changegate", request: { fetch: fetchWithTimeout(30_000) } });
+    c = new Octokit({
+      auth: token,
+      baseUrl,
+      userAgent: "changegate",
+      request: { fetch: fetchWithTimeout(30_000) },
+    });
     instrument?.(c);
     clients.set(key, c);
   }
@@ -97,18 +105,24 @@ export function scheduledWriter(
       const urgent = (kind.check && !green) || stale === null;
       // The token is fetched (or found in Probot's cache) before the write queues, so the slot's
       // time is the send's time and not a token request's.
-      return octokit.auth({ type: "installation" }).then(() => scheduler.submit({
-        installationId,
-        ...kind,
-        urgent,
-        stale: mayDrop ? stale : () => false,
-        send: async () => {
-          const auth = (await octokit.auth({ type: "installation" })) as { token?: string };
-          if (!auth?.token) throw new Error("could not obtain an installation token for a write");
-          const res = await clientFor(auth.token, octokit.request.endpoint.DEFAULTS.baseUrl, instrument).request(route, params);
-          return { data: res.data as unknown };
-        },
-      }));
+      return octokit.auth({ type: "installation" }).then(() =>
+        scheduler.submit({
+          installationId,
+          ...kind,
+          urgent,
+          stale: mayDrop ? stale : () => false,
+          send: async () => {
+            const auth = (await octokit.auth({ type: "installation" })) as { token?: string };
+            if (!auth?.token) throw new Error("could not obtain an installation token for a write");
+            const res = await clientFor(
+              auth.token,
+              octokit.request.endpoint.DEFAULTS.baseUrl,
+              instrument,
+            ).request(route, params);
+            return { data: res.data as unknown };
+          },
+        }),
+      );
     },
   };
 }
@@ -117,9 +131,17 @@ export function scheduledWriter(
  * The installation Octokit with every write paced by the scheduler and nothing dropped; everything
  * else (auth, graphql, reads, the endpoint defaults) is the Octokit's own.
  */
-export function pacedOctokit<O extends InstallationOctokit>(scheduler: WriteScheduler, installationId: number, octokit: O, instrument?: (client: Octokit) => void): O {
+export function pacedOctokit<O extends InstallationOctokit>(
+  scheduler: WriteScheduler,
+  installationId: number,
+  octokit: O,
+  instrument?: (client: Octokit) => void,
+): O {
   const writer = scheduledWriter(scheduler, installationId, octokit, null, instrument);
-  const request = Object.assign((route: string, params?: Record<string, unknown>) => writer.request(route, params ?? {}), { endpoint: octokit.request.endpoint });
+  const request = Object.assign(
+    (route: string, params?: Record<string, unknown>) => writer.request(route, params ?? {}),
+    { endpoint: octokit.request.endpoint },
+  );
   return new Proxy(octokit, {
     get(target, prop, receiver) {
       if (prop === "request") return request;

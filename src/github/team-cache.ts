@@ -13,7 +13,12 @@ export interface TeamCacheOptions {
   now: () => number;
 }
 
-export const defaultTeamCacheOptions: TeamCacheOptions = { ttlMs: 60_000, maxTeams: 2_000, maxPrs: 5_000, now: () => Date.now() };
+export const defaultTeamCacheOptions: TeamCacheOptions = {
+  ttlMs: 60_000,
+  maxTeams: 2_000,
+  maxPrs: 5_000,
+  now: () => Date.now(),
+};
 
 export class TeamCache {
   private readonly members: BoundedMap<string, { at: number; members: string[] | null }>;
@@ -54,7 +59,8 @@ export class TeamCache {
     const out: PrRef[] = [];
     for (const { ref, teams } of this.users.values()) {
       if (ref.installationId !== installationId) continue;
-      if (team === null ? [...teams].some((t) => t.startsWith(`${org.toLowerCase()}/`)) : teams.has(team)) out.push(ref);
+      if (team === null ? [...teams].some((t) => t.startsWith(`${org.toLowerCase()}/`)) : teams.has(team))
+        out.push(ref);
     }
     return out;
   }

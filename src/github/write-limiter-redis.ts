@@ -90,7 +90,12 @@ export class RedisWriteLimiter implements WriteLimiter {
       kind.check ? "1" : "0",
     )) as [number, number, string, number];
     if (r[0] === 1) return { ok: true, hourCount: Number(r[3]) };
-    return { ok: false, waitMs: Math.max(1, Number(r[1])), reason: r[2] as Exclude<Grant, { ok: true }>["reason"], hourCount: Number(r[3]) };
+    return {
+      ok: false,
+      waitMs: Math.max(1, Number(r[1])),
+      reason: r[2] as Exclude<Grant, { ok: true }>["reason"],
+      hourCount: Number(r[3]),
+    };
   }
 
   /** `untilMs` is turned into a duration from now, then placed on Redis's clock. */

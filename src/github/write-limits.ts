@@ -72,7 +72,7 @@ export function writeLimitsFromEnv(env: NodeJS.ProcessEnv): WriteLimits {
   try {
     json = JSON.parse(raw);
   } catch {
-    throw new Error("CHANGEGATE_WRITE_LIMITS is not JSON (expected e.g. {\"perHour\": 50, \"hourMs\": 60000})");
+    throw new Error('CHANGEGATE_WRITE_LIMITS is not JSON (expected e.g. {"perHour": 50, "hourMs": 60000})');
   }
   const parsed = limitsSchema.safeParse(json);
   if (!parsed.success) {
@@ -80,7 +80,8 @@ export function writeLimitsFromEnv(env: NodeJS.ProcessEnv): WriteLimits {
     throw new Error(`CHANGEGATE_WRITE_LIMITS: ${issue.path.join(".") || "(the object)"}: ${issue.message}`);
   }
   const limits = { ...GITHUB_WRITE_LIMITS, ...parsed.data };
-  if (limits.checkReserve >= limits.perHour) throw new Error("CHANGEGATE_WRITE_LIMITS: checkReserve must be below perHour");
+  if (limits.checkReserve >= limits.perHour)
+    throw new Error("CHANGEGATE_WRITE_LIMITS: checkReserve must be below perHour");
   return limits;
 }
 
@@ -118,21 +119,44 @@ export function decide(
 ): Grant {
   const hourly = state.creations.filter((t) => t > now - limits.hourMs);
   const hourCount = hourly.length;
-  if (state.pausedUntil > now) return { ok: false, waitMs: state.pausedUntil - now, reason: "paused", hourCount };
-  if (state.lastAt !== null && now - state.lastAt < limits.minGapMs) return { ok: false, waitMs: state.lastAt + limits.minGapMs - now, reason: "spacing", hourCount };
+  if (state.pausedUntil > now)
+    return { ok: false, waitMs: state.pausedUntil - now, reason: "paused", hourCount };
+  if (state.lastAt !== null && now - state.lastAt < limits.minGapMs)
+    return { ok: false, waitMs: state.lastAt + limits.minGapMs - now, reason: "spacing", hourCount };
   if (kind.create) {
     const minutely = hourly.filter((t) => t > now - limits.minuteMs);
-    if (minutely.length >= limits.perMinute) return { ok: false, waitMs: minutely[minutely.length - limits.perMinute]! + limits.minuteMs - now, reason: "minute", hourCount };
-    if (hourCount >= limits.perHour) return { ok: false, waitMs: hourly[hourCount - limits.perHour]! + limits.hourMs - now, reason: "hour", hourCount };
+    if (minutely.length >= limits.perMinute)
+      return {
+        ok: false,
+        waitMs: minutely[minutely.length - limits.perMinute]! + limits.minuteMs - now,
+        reason: "minute",
+        hourCount,
+      };
+    if (hourCount >= limits.perHour)
+      return {
+        ok: false,
+        waitMs: hourly[hourCount - limits.perHour]! + limits.hourMs - now,
+        reason: "hour",
+        hourCount,
+      };
     const digestCap = limits.perHour - limits.checkReserve;
-    if (!kind.check && hourCount >= digestCap) return { ok: false, waitMs: hourly[hourCount - digestCap]! + limits.hourMs - now, reason: "reserve", hourCount };
+    if (!kind.check && hourCount >= digestCap)
+      return {
+        ok: false,
+        waitMs: hourly[hourCount - digestCap]! + limits.hourMs - now,
+        reason: "reserve",
+        hourCount,
+      };
   }
   return { ok: true, hourCount: hourCount + (kind.create ? 1 : 0) };
 }
 
 /** One process's limiter: the state of each installation in memory. */
 export class MemoryWriteLimiter implements WriteLimiter {
-  private readonly state = new Map<number, { lastAt: number | null; pausedUntil: number; creations: number[] }>();
+  private readonly state = new Map<
+    number,
+    { lastAt: number | null; pausedUntil: number; creations: number[] }
+  >();
 
   constructor(
     private readonly limits: WriteLimits,

@@ -88,7 +88,13 @@ export class WriteScheduler {
   submit<T>(req: WriteRequest<T>): Promise<T> {
     const lane = this.lane(req.installationId);
     const p = new Promise<T>((resolve, reject) => {
-      lane.queue.push({ req, seq: ++this.seq, secondaryRetries: 0, resolve: resolve as (v: unknown) => void, reject });
+      lane.queue.push({
+        req,
+        seq: ++this.seq,
+        secondaryRetries: 0,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+      });
     });
     lane.dirty = true;
     lane.wake?.();
@@ -210,9 +216,19 @@ export class WriteScheduler {
       const until = now + Math.max(waitS * 1000, this.options.limits.minGapMs);
       const asked = secondaryLimitWait(err, Infinity);
       if (asked !== null && asked > waitS) {
-        this.options.log()?.warn({ installation: id, askedSeconds: Math.round(asked), waitSeconds: waitS }, "GitHub asked for a longer wait than any documented limit: waiting the longest documented one");
+        this.options
+          .log()
+          ?.warn(
+            { installation: id, askedSeconds: Math.round(asked), waitSeconds: waitS },
+            "GitHub asked for a longer wait than any documented limit: waiting the longest documented one",
+          );
       }
-      this.options.log()?.warn({ installation: id, retryAfterSeconds: waitS, queued: lane.queue.length + 1 }, "GitHub answered a write with a rate limit: every write of this installation waits");
+      this.options
+        .log()
+        ?.warn(
+          { installation: id, retryAfterSeconds: waitS, queued: lane.queue.length + 1 },
+          "GitHub answered a write with a rate limit: every write of this installation waits",
+        );
       try {
         await this.options.limiter.pause(id, until);
       } catch (e) {
@@ -243,12 +259,19 @@ export class WriteScheduler {
     const near = hourCount >= perHour - checkReserve;
     if (near && !lane.nearCap) {
       this.counts.nearCapWarnings++;
-      this.options.log()?.warn(
-        { installation: id, creationsThisHour: hourCount, hourlyCap: perHour },
-        `near GitHub's hourly cap of ${perHour} content-creating writes: digests wait, checks go on`,
-      );
+      this.options
+        .log()
+        ?.warn(
+          { installation: id, creationsThisHour: hourCount, hourlyCap: perHour },
+          `near GitHub's hourly cap of ${perHour} content-creating writes: digests wait, checks go on`,
+        );
     } else if (!near && lane.nearCap) {
-      this.options.log()?.info({ installation: id, creationsThisHour: hourCount }, "below GitHub's hourly cap again: digests go on");
+      this.options
+        .log()
+        ?.info(
+          { installation: id, creationsThisHour: hourCount },
+          "below GitHub's hourly cap again: digests go on",
+        );
     }
     lane.nearCap = near;
   }

@@ -40,7 +40,8 @@ export const MAX_CACHE_ENTRIES = 10_000;
 export const FIELDS = ["summary", "status"] as const;
 
 type Failure = Extract<TicketLookup, { kind: "auth_failed" | "unreachable" | "malformed" }>;
-type KeyResult = { kind: "found"; info: TicketInfo } | { kind: "unknown" } | { kind: "failed"; failure: Failure };
+type KeyResult =
+  { kind: "found"; info: TicketInfo } | { kind: "unknown" } | { kind: "failed"; failure: Failure };
 
 export interface JiraClientOptions {
   /** Waits between attempts after a 5xx, a 429 without Retry-After or a dropped connection; its length is the number of retries. */
@@ -94,7 +95,9 @@ const issueSchema = z.object({
 });
 const bulkFetchSchema = z.object({
   issues: z.array(issueSchema).default([]),
-  issueErrors: z.array(z.object({ id: z.string().optional(), errorMessage: z.string().optional() })).default([]),
+  issueErrors: z
+    .array(z.object({ id: z.string().optional(), errorMessage: z.string().optional() }))
+    .default([]),
 });
 const searchSchema = z.object({
   startAt: z.number().int().optional(),
@@ -107,7 +110,14 @@ const errorBodySchema = z.object({
   message: z.string().optional(),
 });
 
-const RETRYABLE_NETWORK = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "EAI_AGAIN", "UND_ERR_SOCKET", "ECONNABORTED"]);
+const RETRYABLE_NETWORK = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "EAI_AGAIN",
+  "UND_ERR_SOCKET",
+  "ECONNABORTED",
+]);
 
 /** Bounded concurrency: at most `limit` requests to Jira at once, the rest wait in order. */
 export class Semaphore {
@@ -168,8 +178,13 @@ export class JiraTicketService implements TicketLookupService {
     });
     this.api = api as unknown as JiraInternals;
     this.limiter = new Semaphore(config.maxConcurrency);
-    const own = auth.kind === "cloud" ? [auth.apiToken, Buffer.from(`${auth.email}:${auth.apiToken}`).toString("base64")] : [auth.pat];
-    this.secrets = [...own, ...secretValues()].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+    const own =
+      auth.kind === "cloud"
+        ? [auth.apiToken, Buffer.from(`${auth.email}:${auth.apiToken}`).toString("base64")]
+        : [auth.pat];
+    this.secrets = [...own, ...secretValues()]
+      .filter((s) => s.length > 0)
+      .sort((a, b) => b.length - a.length);
     this.backoffMs = options.backoffMs ?? [1000, 3000];
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
@@ -194,7 +209,12 @@ export class JiraTicketService implements TicketLookupService {
 
   /** Internal bookkeeping sizes (tests: nothing grows without bound). */
   sizes(): { cache: number; inflight: number; invalidated: number; outstanding: number } {
-    return { cache: this.cache.size, inflight: this.inflight.size, invalidated: this.invalidatedAt.size, outstanding: this.outstanding.size };
+    return {
+      cache: this.cache.size,
+      inflight: this.inflight.size,
+      invalidated: this.invalidatedAt.size,
+      outstanding: this.outstanding.size,
+    };
   }
 
   ticketUrl(key: string): string {
@@ -252,7 +272,8 @@ export class JiraTicketService implements TicketLookupService {
         const result = fetched.get(key) ?? { kind: "unknown" };
         into.set(key, result);
         const fresh = (this.invalidatedAt.get(key) ?? -1) <= startedAt;
-        if (this.config.cacheTtlMs > 0 && fresh && result.kind !== "failed") this.remember(key, result, expires);
+        if (this.config.cacheTtlMs > 0 && fresh && result.kind !== "failed")
+          this.remember(key, result, expires);
       }
     } finally {
       for (const key of keys) {
@@ -282,7 +303,8 @@ export class JiraTicketService implements TicketLookupService {
 
   private async fetchKeys(keys: string[]): Promise<Map<string, KeyResult>> {
     const chunks: string[][] = [];
-    for (let i = 0; i < keys.length; i += MAX_KEYS_PER_REQUEST) chunks.push(keys.slice(i, i + MAX_KEYS_PER_REQUEST));
+    for (let i = 0; i < keys.length; i += MAX_KEYS_PER_REQUEST)
+      chunks.push(keys.slice(i, i + MAX_KEYS_PER_REQUEST));
     const maps = await Promise.all(chunks.map((c) => this.fetchChunk(c)));
     return new Map(maps.flatMap((m) => [...m]));
   }
@@ -310,12 +332,22 @@ export class JiraTicketService implements TicketLookupService {
         const info = answer.found.get(k);
         if (info) out.set(k, { kind: "found", info });
         else if (answer.issueErrors.length > 0) {
-          out.set(k, { kind: "failed", failure: this.fail("unreachable", `Jira could not return every ticket: ${answer.issueErrors.slice(0, 3).join("; ")}`) });
+          out.set(k, {
+            kind: "failed",
+            failure: this.fail(
+              "unreachable",
+              `Jira could not return every ticket: ${answer.issueErrors.slice(0, 3).join("; ")}`,
+            ),
+          });
         } else out.set(k, { kind: "unknown" });
       }
       return out;
     }
-    for (const k of remaining) out.set(k, { kind: "failed", failure: this.fail("unreachable", "Jira kept rejecting the ticket query") });
+    for (const k of remaining)
+      out.set(k, {
+        kind: "failed",
+        failure: this.fail("unreachable", "Jira kept rejecting the ticket query"),
+      });
     return out;
   }
 
@@ -336,36 +368,71 @@ export class JiraTicketService implements TicketLookupService {
     for (let page = 0; page < 10; page++) {
       const body = cloud
         ? { issueIdsOrKeys: keys, fields: [...FIELDS], fieldsByKeys: false }
-        : { jql: `key in (${keys.map((k) => `"${k}"`).join(", ")})`, startAt, maxResults: keys.length, fields: [...FIELDS], validateQuery: false };
+        : {
+            jql: `key in (${keys.map((k) => `"${k}"`).join(", ")})`,
+            startAt,
+            maxResults: keys.length,
+            fields: [...FIELDS],
+            validateQuery: false,
+          };
       const { answer, attempts } = await this.exchange(path, body);
-      if (answer.kind === "network") return { kind: "failed", failure: this.networkFailure(answer, attempts) };
+      if (answer.kind === "network")
+        return { kind: "failed", failure: this.networkFailure(answer, attempts) };
       if (answer.status !== 200) return this.statusFailure(answer, attempts, keys, label);
       if (!answer.isJson) {
         const type = answer.headers.get("content-type") ?? "no content type";
-        return { kind: "failed", failure: this.fail("malformed", `the answer to ${label} is not JSON (${type}): is an SSO login page or proxy in front of Jira?`) };
+        return {
+          kind: "failed",
+          failure: this.fail(
+            "malformed",
+            `the answer to ${label} is not JSON (${type}): is an SSO login page or proxy in front of Jira?`,
+          ),
+        };
       }
       if (cloud) {
         const parsed = bulkFetchSchema.safeParse(answer.json);
-        if (!parsed.success) return { kind: "failed", failure: this.fail("malformed", `the answer to ${label} ${zodSummary(parsed.error)}`) };
+        if (!parsed.success)
+          return {
+            kind: "failed",
+            failure: this.fail("malformed", `the answer to ${label} ${zodSummary(parsed.error)}`),
+          };
         for (const issue of parsed.data.issues) this.addIssue(found, wanted, issue);
-        const issueErrors = parsed.data.issueErrors.map((e) => e.errorMessage ?? `issue ${e.id ?? "?"} failed`);
+        const issueErrors = parsed.data.issueErrors.map(
+          (e) => e.errorMessage ?? `issue ${e.id ?? "?"} failed`,
+        );
         return { kind: "ok", found, issueErrors };
       }
       const parsed = searchSchema.safeParse(answer.json);
-      if (!parsed.success) return { kind: "failed", failure: this.fail("malformed", `the answer to ${label} ${zodSummary(parsed.error)}`) };
+      if (!parsed.success)
+        return {
+          kind: "failed",
+          failure: this.fail("malformed", `the answer to ${label} ${zodSummary(parsed.error)}`),
+        };
       for (const issue of parsed.data.issues) this.addIssue(found, wanted, issue);
       const total = parsed.data.total ?? parsed.data.issues.length;
       startAt = (parsed.data.startAt ?? startAt) + parsed.data.issues.length;
       if (parsed.data.issues.length === 0 || startAt >= total) return { kind: "ok", found, issueErrors: [] };
     }
-    return { kind: "failed", failure: this.fail("malformed", `${label} kept paging past the keys asked for`) };
+    return {
+      kind: "failed",
+      failure: this.fail("malformed", `${label} kept paging past the keys asked for`),
+    };
   }
 
-  private addIssue(found: Map<string, TicketInfo>, wanted: Set<string>, issue: z.infer<typeof issueSchema>): void {
+  private addIssue(
+    found: Map<string, TicketInfo>,
+    wanted: Set<string>,
+    issue: z.infer<typeof issueSchema>,
+  ): void {
     const key = issue.key.toUpperCase();
     // A moved ticket answers under its new key: the PR's key is then unknown (reference the new one).
     if (!wanted.has(key)) return;
-    found.set(key, { key, summary: issue.fields.summary, status: issue.fields.status.name, url: this.ticketUrl(key) });
+    found.set(key, {
+      key,
+      summary: issue.fields.summary,
+      status: issue.fields.status.name,
+      url: this.ticketUrl(key),
+    });
   }
 
   /** One HTTP exchange through jira-client, retried on 5xx/429 (honouring Retry-After) and dropped connections. */
@@ -374,7 +441,9 @@ export class JiraTicketService implements TicketLookupService {
       const answer = await this.limiter.run(async () => {
         this.counters.requests++;
         const uri = this.api.makeUri({ pathname: path });
-        return (await this.api.doRequest(this.api.makeRequestHeader(uri, { method: "POST", body }))) as Exchange;
+        return (await this.api.doRequest(
+          this.api.makeRequestHeader(uri, { method: "POST", body }),
+        )) as Exchange;
       });
       const wait = this.retryDelay(answer, attempt);
       if (wait === null) return { answer, attempts: attempt };
@@ -389,7 +458,8 @@ export class JiraTicketService implements TicketLookupService {
   private retryDelay(answer: Exchange, attempt: number): number | null {
     if (attempt > this.backoffMs.length) return null;
     const backoff = this.backoffMs[attempt - 1]!;
-    if (answer.kind === "network") return !answer.timeout && answer.code && RETRYABLE_NETWORK.has(answer.code) ? backoff : null;
+    if (answer.kind === "network")
+      return !answer.timeout && answer.code && RETRYABLE_NETWORK.has(answer.code) ? backoff : null;
     if (answer.status !== 429 && answer.status < 500) return null;
     if (answer.status === 501) return null;
     const after = retryAfterMs(answer.headers.get("retry-after"), this.now());
@@ -412,7 +482,13 @@ export class JiraTicketService implements TicketLookupService {
     const timeout = o.timeout ?? this.config.timeoutMs;
     let reported = false;
     try {
-      const res = await fetch(o.uri, { method: o.method ?? "GET", headers, body: payload, redirect: "manual", signal: AbortSignal.timeout(timeout) });
+      const res = await fetch(o.uri, {
+        method: o.method ?? "GET",
+        headers,
+        body: payload,
+        redirect: "manual",
+        signal: AbortSignal.timeout(timeout),
+      });
       const text = await res.text();
       let json: unknown = undefined;
       let isJson = false;
@@ -433,11 +509,18 @@ export class JiraTicketService implements TicketLookupService {
 
   private networkFailure(answer: Extract<Exchange, { kind: "network" }>, attempts: number): Failure {
     const after = attempts > 1 ? ` (after ${attempts} attempts)` : "";
-    if (answer.timeout) return this.fail("unreachable", `no answer from ${this.host} within ${this.config.timeoutMs} ms (JIRA_TIMEOUT_MS)${after}`);
+    if (answer.timeout)
+      return this.fail(
+        "unreachable",
+        `no answer from ${this.host} within ${this.config.timeoutMs} ms (JIRA_TIMEOUT_MS)${after}`,
+      );
     const what = answer.code ? NETWORK_WORDS[answer.code] : undefined;
     if (what) return this.fail("unreachable", `${what} (${answer.code}) talking to ${this.host}${after}`);
     // The digest shows this: the configured Jira host is known to its readers, other hosts and addresses are not.
-    return this.fail("unreachable", `request to ${this.host} failed: ${hideHosts(answer.message)}${answer.code ? ` (${answer.code})` : ""}${after}`);
+    return this.fail(
+      "unreachable",
+      `request to ${this.host} failed: ${hideHosts(answer.message)}${answer.code ? ` (${answer.code})` : ""}${after}`,
+    );
   }
 
   private statusFailure(
@@ -452,17 +535,26 @@ export class JiraTicketService implements TicketLookupService {
     const detail = messages.length > 0 ? `: ${clip(messages.join("; "), 300)}` : "";
     const after = attempts > 1 ? ` after ${attempts} attempts` : "";
     const cloud = this.config.auth.kind === "cloud";
-    const failed = (kind: Failure["kind"], message: string) => ({ kind: "failed" as const, failure: this.fail(kind, message) });
+    const failed = (kind: Failure["kind"], message: string) => ({
+      kind: "failed" as const,
+      failure: this.fail(kind, message),
+    });
 
     if (status === 400 || status === 404) {
       // "An issue with key 'OPS-9' does not exist for field 'key'." / "The issue key 'OPS-9' for field 'key' is invalid."
-      const named = keys.filter((k) => messages.some((m) => m.toUpperCase().includes(`'${k}'`) || m.toUpperCase().includes(`"${k}"`)));
+      const named = keys.filter((k) =>
+        messages.some((m) => m.toUpperCase().includes(`'${k}'`) || m.toUpperCase().includes(`"${k}"`)),
+      );
       if (named.length > 0) return { kind: "rejected_keys", unknown: named };
-      if (status === 404 && messages.some((m) => /does not exist|not have permission to see it/i.test(m))) return { kind: "rejected_keys", unknown: keys };
+      if (status === 404 && messages.some((m) => /does not exist|not have permission to see it/i.test(m)))
+        return { kind: "rejected_keys", unknown: keys };
     }
     if (status === 401) {
       const which = cloud ? "JIRA_EMAIL + JIRA_API_TOKEN" : "JIRA_PAT";
-      return failed("auth_failed", `${http}: Jira did not accept ${which} (wrong, revoked or expired?)${detail}`);
+      return failed(
+        "auth_failed",
+        `${http}: Jira did not accept ${which} (wrong, revoked or expired?)${detail}`,
+      );
     }
     if (status === 403) {
       const denied = /AUTHENTICATION_DENIED/i.test(answer.headers.get("x-seraph-loginreason") ?? "");
@@ -471,7 +563,11 @@ export class JiraTicketService implements TicketLookupService {
         : "the Jira account may not browse these projects, or the token lacks the scope (it needs Browse projects)";
       return failed("auth_failed", `${http}: ${why}${detail}`);
     }
-    if (status === 404) return failed("unreachable", `${http} for ${label} at ${this.host}: check JIRA_BASE_URL (is this Jira ${cloud ? "Cloud" : "Data Center"}?)${detail}`);
+    if (status === 404)
+      return failed(
+        "unreachable",
+        `${http} for ${label} at ${this.host}: check JIRA_BASE_URL (is this Jira ${cloud ? "Cloud" : "Data Center"}?)${detail}`,
+      );
     if (status >= 300 && status < 400) {
       const location = answer.headers.get("location");
       let to = "elsewhere";
@@ -480,12 +576,18 @@ export class JiraTicketService implements TicketLookupService {
       } catch {
         // keep "elsewhere"
       }
-      return failed("unreachable", `${http}: Jira redirected to ${to}; JIRA_BASE_URL must be the Jira site itself, not a login page`);
+      return failed(
+        "unreachable",
+        `${http}: Jira redirected to ${to}; JIRA_BASE_URL must be the Jira site itself, not a login page`,
+      );
     }
     if (status === 429) {
       const wanted = retryAfterMs(answer.headers.get("retry-after"), this.now());
       if (wanted !== null && wanted > this.maxRetryAfterMs) {
-        return failed("unreachable", `${http}: Jira is rate-limiting changegate and asked to wait ${Math.ceil(wanted / 1000)} s${detail}`);
+        return failed(
+          "unreachable",
+          `${http}: Jira is rate-limiting changegate and asked to wait ${Math.ceil(wanted / 1000)} s${detail}`,
+        );
       }
       return failed("unreachable", `${http}: Jira is rate-limiting changegate${after}${detail}`);
     }
@@ -498,7 +600,10 @@ export class JiraTicketService implements TicketLookupService {
   }
 }
 
-export function createJiraTicketService(config: JiraConfig, options: JiraClientOptions = {}): JiraTicketService {
+export function createJiraTicketService(
+  config: JiraConfig,
+  options: JiraClientOptions = {},
+): JiraTicketService {
   return new JiraTicketService(config, options);
 }
 
@@ -521,7 +626,12 @@ const NETWORK_WORDS: Record<string, string> = {
 };
 
 function networkExchange(err: unknown): Extract<Exchange, { kind: "network" }> {
-  const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string; name?: string } } | null;
+  const e = err as {
+    name?: string;
+    message?: string;
+    code?: string;
+    cause?: { code?: string; message?: string; name?: string };
+  } | null;
   const timeout = e?.name === "TimeoutError" || e?.name === "AbortError" || e?.cause?.name === "TimeoutError";
   const code = e?.cause?.code ?? e?.code ?? null;
   const message = e?.cause?.message ?? e?.message ?? String(err);
@@ -543,11 +653,17 @@ function jiraMessages(answer: Extract<Exchange, { kind: "response" }>): string[]
   const parsed = errorBodySchema.safeParse(answer.json);
   if (!parsed.success) return [];
   const { errorMessages = [], errors = {}, message } = parsed.data;
-  return [...errorMessages, ...Object.entries(errors).map(([k, v]) => `${k}: ${String(v)}`), ...(message ? [message] : [])];
+  return [
+    ...errorMessages,
+    ...Object.entries(errors).map(([k, v]) => `${k}: ${String(v)}`),
+    ...(message ? [message] : []),
+  ];
 }
 
 function zodSummary(error: z.ZodError): string {
-  const parts = error.issues.slice(0, 3).map((i) => `${i.path.length > 0 ? i.path.join(".") : "(the body)"}: ${i.message}`);
+  const parts = error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.length > 0 ? i.path.join(".") : "(the body)"}: ${i.message}`);
   const more = error.issues.length > 3 ? ` (+${error.issues.length - 3} more)` : "";
   return `does not have the shape changegate expects: ${parts.join("; ")}${more}`;
 }

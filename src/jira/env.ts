@@ -15,7 +15,8 @@
  */
 import { z } from "zod";
 
-export type JiraAuth = { kind: "cloud"; email: string; apiToken: string } | { kind: "datacenter"; pat: string };
+export type JiraAuth =
+  { kind: "cloud"; email: string; apiToken: string } | { kind: "datacenter"; pat: string };
 
 export interface JiraConfig {
   /** Normalised: scheme, host, optional port and context path, no trailing slash. */
@@ -49,9 +50,18 @@ const CONFIGURING = ["JIRA_EMAIL", "JIRA_API_TOKEN", "JIRA_PAT", "JIRA_WEBHOOK_S
 export const MIN_WEBHOOK_SECRET_LENGTH = 16;
 
 /** Unset and blank are the same thing: a deployment template often leaves `JIRA_PAT=`. */
-const optionalText = z.preprocess((v) => (typeof v === "string" && v.trim() === "" ? undefined : v), z.string().optional());
+const optionalText = z.preprocess(
+  (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+  z.string().optional(),
+);
 
-function integer(name: string, fallback: number, min: number, max: number, extra?: (n: number) => string | null) {
+function integer(
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  extra?: (n: number) => string | null,
+) {
   return z.preprocess(
     (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
     z
@@ -61,7 +71,10 @@ function integer(name: string, fallback: number, min: number, max: number, extra
         if (raw === undefined) return fallback;
         const text = raw.trim();
         if (!/^\d+$/.test(text)) {
-          ctx.addIssue({ code: "custom", message: `${name} must be a whole number (${describeRange(min, max)}), got ${JSON.stringify(raw.slice(0, 40))}` });
+          ctx.addIssue({
+            code: "custom",
+            message: `${name} must be a whole number (${describeRange(min, max)}), got ${JSON.stringify(raw.slice(0, 40))}`,
+          });
           return z.NEVER;
         }
         const n = Number(text);
@@ -89,20 +102,34 @@ const baseUrl = z.string().transform((raw, ctx) => {
   try {
     url = new URL(text);
   } catch {
-    ctx.addIssue({ code: "custom", message: "JIRA_BASE_URL is not a URL: expected e.g. https://acme.atlassian.net or https://jira.acme.com/jira" });
+    ctx.addIssue({
+      code: "custom",
+      message:
+        "JIRA_BASE_URL is not a URL: expected e.g. https://acme.atlassian.net or https://jira.acme.com/jira",
+    });
     return z.NEVER;
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    ctx.addIssue({ code: "custom", message: `JIRA_BASE_URL must start with https:// (or http://), not ${url.protocol}//` });
+    ctx.addIssue({
+      code: "custom",
+      message: `JIRA_BASE_URL must start with https:// (or http://), not ${url.protocol}//`,
+    });
     return z.NEVER;
   }
   if (url.username || url.password) {
     // The value is not echoed: it carries a credential.
-    ctx.addIssue({ code: "custom", message: "JIRA_BASE_URL must not contain credentials (user:password@): use JIRA_EMAIL + JIRA_API_TOKEN or JIRA_PAT" });
+    ctx.addIssue({
+      code: "custom",
+      message:
+        "JIRA_BASE_URL must not contain credentials (user:password@): use JIRA_EMAIL + JIRA_API_TOKEN or JIRA_PAT",
+    });
     return z.NEVER;
   }
   if (url.search || url.hash) {
-    ctx.addIssue({ code: "custom", message: "JIRA_BASE_URL must not have a query string or fragment: give the site's base address only" });
+    ctx.addIssue({
+      code: "custom",
+      message: "JIRA_BASE_URL must not have a query string or fragment: give the site's base address only",
+    });
     return z.NEVER;
   }
   const path = url.pathname.replace(/\/+$/, "");
@@ -133,28 +160,48 @@ function crossProblems(env: Record<string, string | undefined>): string[] {
   if (env.JIRA_BASE_URL === undefined) {
     // Tuning knobs alone (e.g. from a shared template) do not configure Jira; a credential does.
     const named = CONFIGURING.filter((k) => env[k] !== undefined);
-    if (named.length > 0) problem(`JIRA_BASE_URL is not set, but ${named.join(", ")} ${named.length === 1 ? "is" : "are"}: set JIRA_BASE_URL too, or unset ${named.length === 1 ? "it" : "them"} to run without Jira`);
+    if (named.length > 0)
+      problem(
+        `JIRA_BASE_URL is not set, but ${named.join(", ")} ${named.length === 1 ? "is" : "are"}: set JIRA_BASE_URL too, or unset ${named.length === 1 ? "it" : "them"} to run without Jira`,
+      );
     return problems;
   }
   const cloud = env.JIRA_EMAIL !== undefined || env.JIRA_API_TOKEN !== undefined;
   const dc = env.JIRA_PAT !== undefined;
   if (cloud && dc) {
-    problem("both Jira Cloud credentials (JIRA_EMAIL/JIRA_API_TOKEN) and a Data Center token (JIRA_PAT) are set: keep only the pair for your Jira");
+    problem(
+      "both Jira Cloud credentials (JIRA_EMAIL/JIRA_API_TOKEN) and a Data Center token (JIRA_PAT) are set: keep only the pair for your Jira",
+    );
     return problems;
   }
   if (!cloud && !dc) {
-    problem("JIRA_BASE_URL is set but no credentials are: set JIRA_EMAIL + JIRA_API_TOKEN (Jira Cloud) or JIRA_PAT (Jira Data Center)");
+    problem(
+      "JIRA_BASE_URL is set but no credentials are: set JIRA_EMAIL + JIRA_API_TOKEN (Jira Cloud) or JIRA_PAT (Jira Data Center)",
+    );
     return problems;
   }
   if (cloud) {
-    if (env.JIRA_EMAIL === undefined) problem("JIRA_API_TOKEN is set but JIRA_EMAIL is not: Jira Cloud needs the account's email address with its API token");
-    else if (!z.email().safeParse(env.JIRA_EMAIL).success) problem("JIRA_EMAIL is not an email address: Jira Cloud authenticates with the Atlassian account's email and an API token");
-    if (env.JIRA_API_TOKEN === undefined) problem("JIRA_EMAIL is set but JIRA_API_TOKEN is not: create an API token at https://id.atlassian.com/manage-profile/security/api-tokens");
-    else if (/\s/.test(env.JIRA_API_TOKEN)) problem("JIRA_API_TOKEN contains whitespace: paste the token alone");
+    if (env.JIRA_EMAIL === undefined)
+      problem(
+        "JIRA_API_TOKEN is set but JIRA_EMAIL is not: Jira Cloud needs the account's email address with its API token",
+      );
+    else if (!z.email().safeParse(env.JIRA_EMAIL).success)
+      problem(
+        "JIRA_EMAIL is not an email address: Jira Cloud authenticates with the Atlassian account's email and an API token",
+      );
+    if (env.JIRA_API_TOKEN === undefined)
+      problem(
+        "JIRA_EMAIL is set but JIRA_API_TOKEN is not: create an API token at https://id.atlassian.com/manage-profile/security/api-tokens",
+      );
+    else if (/\s/.test(env.JIRA_API_TOKEN))
+      problem("JIRA_API_TOKEN contains whitespace: paste the token alone");
   }
-  if (dc && /\s/.test(env.JIRA_PAT!)) problem("JIRA_PAT contains whitespace: paste the token alone (without 'Bearer ')");
+  if (dc && /\s/.test(env.JIRA_PAT!))
+    problem("JIRA_PAT contains whitespace: paste the token alone (without 'Bearer ')");
   if (env.JIRA_WEBHOOK_SECRET !== undefined && env.JIRA_WEBHOOK_SECRET.length < MIN_WEBHOOK_SECRET_LENGTH) {
-    problem(`JIRA_WEBHOOK_SECRET is too short (${env.JIRA_WEBHOOK_SECRET.length} characters): use at least ${MIN_WEBHOOK_SECRET_LENGTH} random characters`);
+    problem(
+      `JIRA_WEBHOOK_SECRET is too short (${env.JIRA_WEBHOOK_SECRET.length} characters): use at least ${MIN_WEBHOOK_SECRET_LENGTH} random characters`,
+    );
   }
   return problems;
 }
@@ -170,7 +217,10 @@ export function jiraConfigFromEnv(env: NodeJS.ProcessEnv = process.env): JiraCon
     raw[k] = v === "" ? undefined : v;
   }
   const parsed = envSchema.safeParse(raw);
-  const problems = [...(parsed.success ? [] : parsed.error.issues.map((i) => i.message)), ...crossProblems(raw)];
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.map((i) => i.message)),
+    ...crossProblems(raw),
+  ];
   if (!parsed.success || problems.length > 0) {
     const lines = problems.map((m) => `  - ${scrub(m, raw)}`);
     throw new Error(`Invalid Jira configuration:\n${lines.join("\n")}\nSee docs/jira.md.`);
@@ -178,7 +228,9 @@ export function jiraConfigFromEnv(env: NodeJS.ProcessEnv = process.env): JiraCon
   const e = parsed.data;
   if (e.JIRA_BASE_URL === undefined) return null;
   const auth: JiraAuth =
-    e.JIRA_PAT !== undefined ? { kind: "datacenter", pat: e.JIRA_PAT.trim() } : { kind: "cloud", email: e.JIRA_EMAIL!.trim(), apiToken: e.JIRA_API_TOKEN!.trim() };
+    e.JIRA_PAT !== undefined
+      ? { kind: "datacenter", pat: e.JIRA_PAT.trim() }
+      : { kind: "cloud", email: e.JIRA_EMAIL!.trim(), apiToken: e.JIRA_API_TOKEN!.trim() };
   return {
     baseUrl: e.JIRA_BASE_URL,
     auth,
@@ -203,7 +255,10 @@ function scrub(message: string, raw: Record<string, string | undefined>): string
 /** A one-line description for the start-up log (no secrets). */
 export function describeJiraConfig(c: JiraConfig | null): string {
   if (!c) return "Jira not configured: repositories whose policy requires tickets will fail saying so";
-  const flavour = c.auth.kind === "cloud" ? "Jira Cloud (REST v3, API token)" : "Jira Data Center (REST v2, personal access token)";
+  const flavour =
+    c.auth.kind === "cloud"
+      ? "Jira Cloud (REST v3, API token)"
+      : "Jira Data Center (REST v2, personal access token)";
   return [
     `${flavour} at ${c.baseUrl}`,
     `timeout ${c.timeoutMs} ms`,

@@ -17,7 +17,11 @@ export interface TicketRecheckOptions {
   /** Re-evaluate one PR; awaited, so a tick costs at most maxPerTick evaluations in sequence. */
   evaluate: (ref: PrRef, reason: string) => Promise<void> | void;
   maxPerTick?: number;
-  log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  log?: {
+    info(obj: object, msg: string): void;
+    warn(obj: object, msg: string): void;
+    error(obj: object, msg: string): void;
+  };
   timers?: RecheckTimers;
 }
 
@@ -61,7 +65,10 @@ export function startTicketRecheck(options: TicketRecheckOptions): TicketRecheck
       try {
         refs = await options.list();
       } catch (err) {
-        options.log?.error({ err: (err as Error)?.message ?? String(err) }, "ticket re-check: could not list the PRs to re-check");
+        options.log?.error(
+          { err: (err as Error)?.message ?? String(err) },
+          "ticket re-check: could not list the PRs to re-check",
+        );
         return 0;
       }
       const byKey = new Map(refs.map((r) => [prKey(r), r]));
@@ -70,7 +77,8 @@ export function startTicketRecheck(options: TicketRecheckOptions): TicketRecheck
       const start = last === null ? 0 : ordered.findIndex((k) => k > last!);
       const from = start < 0 ? 0 : start;
       const batch: string[] = [];
-      for (let i = 0; i < Math.min(maxPerTick, ordered.length); i++) batch.push(ordered[(from + i) % ordered.length]!);
+      for (let i = 0; i < Math.min(maxPerTick, ordered.length); i++)
+        batch.push(ordered[(from + i) % ordered.length]!);
       let done = 0;
       for (const key of batch) {
         if (stopped) break;
@@ -78,12 +86,19 @@ export function startTicketRecheck(options: TicketRecheckOptions): TicketRecheck
         try {
           await options.evaluate(ref, RECHECK_REASON);
         } catch (err) {
-          options.log?.warn({ err: (err as Error)?.message ?? String(err), pr: prLabel(ref) }, "ticket re-check: re-evaluation failed");
+          options.log?.warn(
+            { err: (err as Error)?.message ?? String(err), pr: prLabel(ref) },
+            "ticket re-check: re-evaluation failed",
+          );
         }
         last = key;
         done++;
       }
-      if (done > 0) options.log?.info({ prs: done, waiting: ordered.length }, `ticket re-check: re-evaluated ${done} of ${ordered.length} PRs waiting on tickets`);
+      if (done > 0)
+        options.log?.info(
+          { prs: done, waiting: ordered.length },
+          `ticket re-check: re-evaluated ${done} of ${ordered.length} PRs waiting on tickets`,
+        );
       return done;
     } finally {
       running = false;

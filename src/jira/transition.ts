@@ -9,7 +9,12 @@
  */
 import { STATUS_CODES } from "node:http";
 import { z } from "zod";
-import { alreadyThere, pickTransition, type AvailableTransition, type TicketTransitionResult } from "../policy/transition.js";
+import {
+  alreadyThere,
+  pickTransition,
+  type AvailableTransition,
+  type TicketTransitionResult,
+} from "../policy/transition.js";
 import { redact } from "../report/redact.js";
 import { secretValues } from "../runtime/secrets.js";
 import type { JiraConfig } from "./env.js";
@@ -20,11 +25,20 @@ export const MAX_TRANSITIONS_PER_MERGE = 20;
 
 const transitionsSchema = z.object({
   transitions: z
-    .array(z.object({ id: z.union([z.string(), z.number()]).transform(String), name: z.string(), to: z.object({ name: z.string() }) }))
+    .array(
+      z.object({
+        id: z.union([z.string(), z.number()]).transform(String),
+        name: z.string(),
+        to: z.object({ name: z.string() }),
+      }),
+    )
     .max(500, "more than 500 transitions"),
 });
 const issueStatusSchema = z.object({ fields: z.object({ status: z.object({ name: z.string() }) }) });
-const errorSchema = z.object({ errorMessages: z.array(z.string()).optional(), errors: z.record(z.string(), z.unknown()).optional() });
+const errorSchema = z.object({
+  errorMessages: z.array(z.string()).optional(),
+  errors: z.record(z.string(), z.unknown()).optional(),
+});
 
 export interface TicketTransitioner {
   transition(keys: string[], target: string): Promise<TicketTransitionResult[]>;
@@ -37,8 +51,13 @@ export class JiraTransitioner implements TicketTransitioner {
   constructor(private readonly config: JiraConfig) {
     const auth = config.auth;
     this.api = `${config.baseUrl}/rest/api/${auth.kind === "cloud" ? "3" : "2"}`;
-    const own = auth.kind === "cloud" ? [auth.apiToken, Buffer.from(`${auth.email}:${auth.apiToken}`).toString("base64")] : [auth.pat];
-    this.secrets = [...own, ...secretValues()].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+    const own =
+      auth.kind === "cloud"
+        ? [auth.apiToken, Buffer.from(`${auth.email}:${auth.apiToken}`).toString("base64")]
+        : [auth.pat];
+    this.secrets = [...own, ...secretValues()]
+      .filter((s) => s.length > 0)
+      .sort((a, b) => b.length - a.length);
   }
 
   async transition(keys: string[], target: string): Promise<TicketTransitionResult[]> {
@@ -46,7 +65,9 @@ export class JiraTransitioner implements TicketTransitioner {
     const unique = [...new Set(keys.map((k) => k.trim().toUpperCase()))];
     for (const [i, key] of unique.entries()) {
       if (i >= MAX_TRANSITIONS_PER_MERGE) {
-        out.push(failed(key, `not attempted: at most ${MAX_TRANSITIONS_PER_MERGE} tickets are moved per merge`));
+        out.push(
+          failed(key, `not attempted: at most ${MAX_TRANSITIONS_PER_MERGE} tickets are moved per merge`),
+        );
         continue;
       }
       out.push(await this.one(key, target));
@@ -59,24 +80,43 @@ export class JiraTransitioner implements TicketTransitioner {
     const path = `/issue/${encodeURIComponent(key)}/transitions`;
     try {
       const listed = await this.call("GET", path);
-      if (listed.status !== 200) return failed(key, this.refusal(listed, `listing the transitions of ${key}`));
+      if (listed.status !== 200)
+        return failed(key, this.refusal(listed, `listing the transitions of ${key}`));
       const parsed = transitionsSchema.safeParse(listed.json);
-      if (!parsed.success) return failed(key, `Jira's list of transitions for ${key} is malformed: ${z.prettifyError(parsed.error).slice(0, 300)}`);
-      const available: AvailableTransition[] = parsed.data.transitions.map((t) => ({ id: t.id, name: t.name, to: t.to.name }));
+      if (!parsed.success)
+        return failed(
+          key,
+          `Jira's list of transitions for ${key} is malformed: ${z.prettifyError(parsed.error).slice(0, 300)}`,
+        );
+      const available: AvailableTransition[] = parsed.data.transitions.map((t) => ({
+        id: t.id,
+        name: t.name,
+        to: t.to.name,
+      }));
       const pick = pickTransition(available, target);
       if (!pick) {
         const status = await this.status(key);
-        if (alreadyThere(status, target)) return { key, result: "already", status, transition: null, message: null };
+        if (alreadyThere(status, target))
+          return { key, result: "already", status, transition: null, message: null };
         const names = available.map((t) => `${t.name} → ${t.to}`).join(", ") || "none";
-        return failed(key, `no transition to "${target}" is available from ${status ? `"${status}"` : "its status"} (available: ${names.slice(0, 300)})`);
+        return failed(
+          key,
+          `no transition to "${target}" is available from ${status ? `"${status}"` : "its status"} (available: ${names.slice(0, 300)})`,
+        );
       }
       const posted = await this.call("POST", path, { transition: { id: pick.id } });
-      if (posted.status !== 204 && posted.status !== 200) return failed(key, this.refusal(posted, `moving ${key} to "${pick.to}"`));
+      if (posted.status !== 204 && posted.status !== 200)
+        return failed(key, this.refusal(posted, `moving ${key} to "${pick.to}"`));
       return { key, result: "moved", status: pick.to, transition: pick.name, message: null };
     } catch (err) {
       const e = err as { name?: string; message?: string; cause?: { code?: string } };
       const timeout = e.name === "TimeoutError" || e.name === "AbortError";
-      return failed(key, timeout ? `no answer from Jira within ${this.config.timeoutMs} ms (JIRA_TIMEOUT_MS)` : this.clean(`request to Jira failed: ${e.cause?.code ?? e.message ?? String(err)}`));
+      return failed(
+        key,
+        timeout
+          ? `no answer from Jira within ${this.config.timeoutMs} ms (JIRA_TIMEOUT_MS)`
+          : this.clean(`request to Jira failed: ${e.cause?.code ?? e.message ?? String(err)}`),
+      );
     }
   }
 
@@ -90,7 +130,12 @@ export class JiraTransitioner implements TicketTransitioner {
   private refusal(res: { status: number; json: unknown }, what: string): string {
     const http = `HTTP ${res.status}${STATUS_CODES[res.status] ? ` ${STATUS_CODES[res.status]}` : ""}`;
     const body = errorSchema.safeParse(res.json);
-    const messages = body.success ? [...(body.data.errorMessages ?? []), ...Object.entries(body.data.errors ?? {}).map(([k, v]) => `${k}: ${String(v)}`)] : [];
+    const messages = body.success
+      ? [
+          ...(body.data.errorMessages ?? []),
+          ...Object.entries(body.data.errors ?? {}).map(([k, v]) => `${k}: ${String(v)}`),
+        ]
+      : [];
     const hint =
       res.status === 401
         ? " (Jira did not accept the credentials)"
@@ -99,18 +144,27 @@ export class JiraTransitioner implements TicketTransitioner {
           : res.status === 404
             ? " (no such ticket, or the account cannot see it)"
             : "";
-    return this.clean(`Jira refused ${what}: ${http}${hint}${messages.length ? `: ${messages.join("; ").slice(0, 300)}` : ""}`);
+    return this.clean(
+      `Jira refused ${what}: ${http}${hint}${messages.length ? `: ${messages.join("; ").slice(0, 300)}` : ""}`,
+    );
   }
 
   private clean(message: string): string {
     return redact(message, this.secrets);
   }
 
-  private async call(method: "GET" | "POST", path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  private async call(
+    method: "GET" | "POST",
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: unknown }> {
     const auth = this.config.auth;
     const headers: Record<string, string> = {
       accept: "application/json",
-      authorization: auth.kind === "cloud" ? `Basic ${Buffer.from(`${auth.email}:${auth.apiToken}`).toString("base64")}` : `Bearer ${auth.pat}`,
+      authorization:
+        auth.kind === "cloud"
+          ? `Basic ${Buffer.from(`${auth.email}:${auth.apiToken}`).toString("base64")}`
+          : `Bearer ${auth.pat}`,
     };
     if (body !== undefined) headers["content-type"] = "application/json";
     const res = await fetch(`${this.api}${path}`, {

@@ -56,7 +56,15 @@ const payloadSchema = z.object({
   changelog: z
     .object({
       items: z
-        .array(z.object({ field: z.string().optional(), fieldId: z.string().optional(), fromString: z.string().nullish() }).loose())
+        .array(
+          z
+            .object({
+              field: z.string().optional(),
+              fieldId: z.string().optional(),
+              fromString: z.string().nullish(),
+            })
+            .loose(),
+        )
         .optional(),
     })
     .loose()
@@ -70,7 +78,10 @@ export function createJiraWebhookHandler(options: JiraWebhookOptions): HttpHandl
   const path = options.path ?? JIRA_WEBHOOK_PATH;
   const limit = options.maxBodyBytes ?? MAX_JIRA_WEBHOOK_BYTES;
   const secret = options.secret;
-  if (!secret) throw new Error("createJiraWebhookHandler needs a secret: without JIRA_WEBHOOK_SECRET the route must not be registered");
+  if (!secret)
+    throw new Error(
+      "createJiraWebhookHandler needs a secret: without JIRA_WEBHOOK_SECRET the route must not be registered",
+    );
 
   return async (req, res) => {
     let url: URL;
@@ -161,7 +172,10 @@ export function createJiraWebhookHandler(options: JiraWebhookOptions): HttpHandl
     const type = parsed.data.issue_event_type_name ?? "";
     const items = parsed.data.changelog?.items;
     if (event === "jira:issue_updated") {
-      const relevant = items && items.length > 0 ? items.some((i) => RELEVANT_FIELDS.has((i.fieldId ?? i.field ?? "").toLowerCase())) : !IRRELEVANT_TYPES.test(type);
+      const relevant =
+        items && items.length > 0
+          ? items.some((i) => RELEVANT_FIELDS.has((i.fieldId ?? i.field ?? "").toLowerCase()))
+          : !IRRELEVANT_TYPES.test(type);
       if (!relevant) {
         reply(res, 200, { ignored: `${event} ${key}: no change to status, summary or key` });
         return true;
@@ -183,7 +197,10 @@ export function createJiraWebhookHandler(options: JiraWebhookOptions): HttpHandl
       for (const r of lists.flat()) unique.set(prKey(r), r);
       refs = [...unique.values()];
     } catch (err) {
-      options.log.error({ err: (err as Error)?.message ?? String(err), keys: [...keys] }, "Jira webhook: the ticket index failed; Jira will retry");
+      options.log.error(
+        { err: (err as Error)?.message ?? String(err), keys: [...keys] },
+        "Jira webhook: the ticket index failed; Jira will retry",
+      );
       reply(res, 503, { error: "ticket index unavailable" });
       return true;
     }
@@ -192,22 +209,31 @@ export function createJiraWebhookHandler(options: JiraWebhookOptions): HttpHandl
     for (const ref of refs) {
       try {
         void Promise.resolve(options.evaluate(ref, reason)).catch((err: unknown) =>
-          options.log.error({ err: (err as Error)?.message ?? String(err), pr: prLabel(ref) }, "re-evaluation after a Jira webhook failed"),
+          options.log.error(
+            { err: (err as Error)?.message ?? String(err), pr: prLabel(ref) },
+            "re-evaluation after a Jira webhook failed",
+          ),
         );
       } catch (err) {
-        options.log.error({ err: (err as Error)?.message ?? String(err), pr: prLabel(ref) }, "re-evaluation after a Jira webhook failed");
+        options.log.error(
+          { err: (err as Error)?.message ?? String(err), pr: prLabel(ref) },
+          "re-evaluation after a Jira webhook failed",
+        );
       }
     }
     options.log.info(
       { event, keys: [...keys], auth: how, prs: refs.map(prLabel) },
-      refs.length > 0 ? `Jira ${event} for ${key}: re-evaluating ${refs.length} PR${refs.length === 1 ? "" : "s"}` : `Jira ${event} for ${key}: no open PR references it`,
+      refs.length > 0
+        ? `Jira ${event} for ${key}: re-evaluating ${refs.length} PR${refs.length === 1 ? "" : "s"}`
+        : `Jira ${event} for ${key}: no open PR references it`,
     );
     reply(res, refs.length > 0 ? 202 : 200, { event, keys: [...keys], evaluations: refs.length });
     return true;
   };
 }
 
-type BeforeBody = { how: "signature" | "token"; refusal: null } | { how: null; refusal: { error: string; log: string } };
+type BeforeBody =
+  { how: "signature" | "token"; refusal: null } | { how: null; refusal: { error: string; log: string } };
 
 /**
  * What can be judged before the body is read: a `?secret=` token is checked whole; an
@@ -217,15 +243,34 @@ function authenticateBeforeBody(secret: string, req: IncomingMessage, token: str
   const signature = header(req, "x-hub-signature");
   if (signature !== null) {
     if (!/^sha256=[0-9a-f]{64}$/i.test(signature.trim())) {
-      return { how: null, refusal: { error: "signature does not match", log: "Jira webhook rejected: X-Hub-Signature is not sha256=<64 hex digits>" } };
+      return {
+        how: null,
+        refusal: {
+          error: "signature does not match",
+          log: "Jira webhook rejected: X-Hub-Signature is not sha256=<64 hex digits>",
+        },
+      };
     }
     return { how: "signature", refusal: null };
   }
   if (token !== null) {
-    if (!tokenMatches(secret, token)) return { how: null, refusal: { error: "secret does not match", log: "Jira webhook rejected: the ?secret= token does not match JIRA_WEBHOOK_SECRET" } };
+    if (!tokenMatches(secret, token))
+      return {
+        how: null,
+        refusal: {
+          error: "secret does not match",
+          log: "Jira webhook rejected: the ?secret= token does not match JIRA_WEBHOOK_SECRET",
+        },
+      };
     return { how: "token", refusal: null };
   }
-  return { how: null, refusal: { error: "unsigned request: sign with the webhook secret or pass ?secret=", log: "Jira webhook rejected: neither X-Hub-Signature nor ?secret= was given" } };
+  return {
+    how: null,
+    refusal: {
+      error: "unsigned request: sign with the webhook secret or pass ?secret=",
+      log: "Jira webhook rejected: neither X-Hub-Signature nor ?secret= was given",
+    },
+  };
 }
 
 /**
@@ -233,7 +278,10 @@ function authenticateBeforeBody(secret: string, req: IncomingMessage, token: str
  * (a method other than POST: 405; a missing or wrong secret, a malformed signature: 401), so its
  * body is never read, nor charged to the in-flight budget, for a request that would be refused.
  */
-export function jiraPreflight(secret: string, log?: Pick<Log, "warn">): (req: IncomingMessage) => { status: number; error: string; headers?: Record<string, string> } | null {
+export function jiraPreflight(
+  secret: string,
+  log?: Pick<Log, "warn">,
+): (req: IncomingMessage) => { status: number; error: string; headers?: Record<string, string> } | null {
   return (req) => {
     if (req.method !== "POST") return { status: 405, error: "use POST", headers: { allow: "POST" } };
     let token: string | null;
@@ -298,7 +346,12 @@ export function signBody(secret: string, body: string | Buffer): string {
   return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
 }
 
-function reply(res: ServerResponse, status: number, body: object, headers: Record<string, string> = {}): void {
+function reply(
+  res: ServerResponse,
+  status: number,
+  body: object,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) return;
   res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(body));
 }

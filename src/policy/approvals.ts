@@ -9,7 +9,14 @@
  * written it. GitHub's own committer identity (`web-flow`: web edits, "Update branch") is nobody;
  * the person who clicked is the commit's author and counts.
  */
-import type { ApprovalsResult, Evidence, MergeContribution, ReviewInfo, ReviewerLine, UnattributedCommit } from "./types.js";
+import type {
+  ApprovalsResult,
+  Evidence,
+  MergeContribution,
+  ReviewInfo,
+  ReviewerLine,
+  UnattributedCommit,
+} from "./types.js";
 import { plural, shortSha } from "./text.js";
 
 export interface ApprovalsSettings {
@@ -61,14 +68,18 @@ function peopleOfAll(commits: Evidence["commits"]): Set<string> {
 
 /** The PR's merge commits and the people they make contributors (commits with nobody tied to a login left out). */
 export function mergeContributions(evidence: Pick<Evidence, "commits">): MergeContribution[] {
-  return evidence.commits.filter((c) => c.isMerge).map((c) => ({ oid: c.oid, logins: peopleOf(c) })).filter((m) => m.logins.length > 0);
+  return evidence.commits
+    .filter((c) => c.isMerge)
+    .map((c) => ({ oid: c.oid, logins: peopleOf(c) }))
+    .filter((m) => m.logins.length > 0);
 }
 
 /** Contributors who made nothing but merge commits: login → the first such merge commit. */
 function onlyThroughMerges(evidence: Pick<Evidence, "commits">): Map<string, string> {
   const plain = peopleOfAll(evidence.commits.filter((c) => !c.isMerge));
   const out = new Map<string, string>();
-  for (const m of mergeContributions(evidence)) for (const login of m.logins) if (!plain.has(login) && !out.has(login)) out.set(login, m.oid);
+  for (const m of mergeContributions(evidence))
+    for (const login of m.logins) if (!plain.has(login) && !out.has(login)) out.set(login, m.oid);
   return out;
 }
 
@@ -128,7 +139,9 @@ export function evaluateApprovals(evidence: Evidence, s: ApprovalsSettings): App
         ? `made merge commit ${shortSha(merge)} in this PR (a merge commit counts as its author's and committer's contribution), so is not an independent reviewer`
         : "committed to this PR, so is not an independent reviewer";
     } else if (s.dismissStale && r.commitOid !== head) {
-      line.reason = r.commitOid ? `approved ${shortSha(r.commitOid)}, not the head commit` : "approved an unknown commit, not the head commit";
+      line.reason = r.commitOid
+        ? `approved ${shortSha(r.commitOid)}, not the head commit`
+        : "approved an unknown commit, not the head commit";
     } else {
       line.counted = true;
       counted++;
@@ -146,19 +159,23 @@ export function evaluateApprovals(evidence: Evidence, s: ApprovalsSettings): App
         "link the commit e-mail to a GitHub account (Settings → Emails) or rewrite the commit with a linked e-mail, then push.",
     );
   }
-  for (const b of blockers) todo.push(`Address the changes requested by ${b}, then ask them to approve or dismiss their review.`);
+  for (const b of blockers)
+    todo.push(`Address the changes requested by ${b}, then ask them to approve or dismiss their review.`);
   const missing = Math.max(0, s.required - counted);
   if (missing > 0) {
     const stale = reviewers.some((r) => r.reason.includes("not the head commit"));
     todo.push(
       `Get ${plural(missing, "more approval")} from a reviewer with write access who did not commit to this PR` +
-        (stale ? " (approvals of earlier commits no longer count: ask for a fresh review of the head commit)." : "."),
+        (stale
+          ? " (approvals of earlier commits no longer count: ask for a fresh review of the head commit)."
+          : "."),
     );
   }
   const pass = missing === 0 && blockers.length === 0 && !blockedByUnattributed;
   let summary = `${counted} of ${s.required} required`;
   if (blockers.length > 0) summary += `; changes requested by ${blockers.join(", ")}`;
-  if (blockedByUnattributed) summary += `; ${plural(unattributed.length, "commit")} not tied to a GitHub account`;
+  if (blockedByUnattributed)
+    summary += `; ${plural(unattributed.length, "commit")} not tied to a GitHub account`;
   const merges = mergeContributions(evidence);
   return {
     rule: "approvals",

@@ -22,14 +22,18 @@ export function checksAsOfMerge(checks: CiCheck[], mergedAtIso: string | null): 
     let after: CiCheck["afterMerge"];
     if (Number.isNaN(mergedAt) || Number.isNaN(created)) after = "time_unknown";
     else if (created > mergedAt) after = "created_after_merge";
-    else if (c.state !== "pending" && (Number.isNaN(completed) || completed > mergedAt)) after = "completed_after_merge";
+    else if (c.state !== "pending" && (Number.isNaN(completed) || completed > mergedAt))
+      after = "completed_after_merge";
     return after ? { ...c, state: "pending", afterMerge: after } : c;
   });
 }
 
-export function evidenceAsOfMerge<E extends Pick<Evidence, "pr" | "reviews" | "labelHistory" | "checks">>(evidence: E): E {
+export function evidenceAsOfMerge<E extends Pick<Evidence, "pr" | "reviews" | "labelHistory" | "checks">>(
+  evidence: E,
+): E {
   const mergedAt = evidence.pr.mergedAt === null ? Number.NaN : Date.parse(evidence.pr.mergedAt);
-  const byMerge = (at: string | null): boolean => at !== null && !Number.isNaN(mergedAt) && Date.parse(at) <= mergedAt;
+  const byMerge = (at: string | null): boolean =>
+    at !== null && !Number.isNaN(mergedAt) && Date.parse(at) <= mergedAt;
   const reviews: ReviewInfo[] = evidence.reviews.filter((r) => byMerge(r.submittedAt));
   const labelHistory: LabelHistory | undefined = evidence.labelHistory
     ? { ...evidence.labelHistory, events: evidence.labelHistory.events.filter((e) => byMerge(e.at)) }
@@ -38,7 +42,10 @@ export function evidenceAsOfMerge<E extends Pick<Evidence, "pr" | "reviews" | "l
   return {
     ...evidence,
     // A label that carries no event from before the merge was applied after it (complete timeline only).
-    pr: labelsThen && !labelHistory!.truncated ? { ...evidence.pr, labels: evidence.pr.labels.filter((l) => labelsThen.has(l)) } : evidence.pr,
+    pr:
+      labelsThen && !labelHistory!.truncated
+        ? { ...evidence.pr, labels: evidence.pr.labels.filter((l) => labelsThen.has(l)) }
+        : evidence.pr,
     reviews,
     checks: checksAsOfMerge(evidence.checks, evidence.pr.mergedAt),
     ...(labelHistory ? { labelHistory } : {}),

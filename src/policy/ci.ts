@@ -30,15 +30,21 @@ export function describeRequirement(r: RequiredCheck): string {
 
 /** "check run by app github-actions" / "commit status by jenkins-bot"; null for a plain entry. */
 export function pinText(r: RequiredCheck): string | null {
-  const pins = [r.app !== undefined ? `check run by app ${r.app}` : null, r.creator !== undefined ? `commit status by ${r.creator}` : null];
+  const pins = [
+    r.app !== undefined ? `check run by app ${r.app}` : null,
+    r.creator !== undefined ? `commit status by ${r.creator}` : null,
+  ];
   const given = pins.filter((p): p is string => p !== null);
   return given.length === 0 ? null : given.join(" and ");
 }
 
 /** "reported by app evil-app" / "reported as a commit status by mallory": who reported a result, in words. */
 export function describeSource(c: Pick<CiCheck, "kind" | "source">): string {
-  if (c.kind === "check_run") return c.source === null ? "reported as a check run with no app" : `reported by app ${c.source}`;
-  return c.source === null ? "reported as a commit status with no creator" : `reported as a commit status by ${c.source}`;
+  if (c.kind === "check_run")
+    return c.source === null ? "reported as a check run with no app" : `reported by app ${c.source}`;
+  return c.source === null
+    ? "reported as a commit status with no creator"
+    : `reported as a commit status by ${c.source}`;
 }
 
 export function evaluateCi(checks: CiCheck[], required: readonly (RequiredCheck | string)[]): CiResult {
@@ -47,12 +53,32 @@ export function evaluateCi(checks: CiCheck[], required: readonly (RequiredCheck 
     const met = reqs.filter((r) => meets(c, r));
     const requirement = met.find(isPinned) ?? met[0] ?? null;
     const notCountedFor = requirement ? [] : reqs.filter((r) => r.name === c.name && isPinned(r));
-    return { name: c.name, kind: c.kind, state: c.state, raw: c.raw, required: requirement !== null, url: c.url, source: c.source, requirement, notCountedFor };
+    return {
+      name: c.name,
+      kind: c.kind,
+      state: c.state,
+      raw: c.raw,
+      required: requirement !== null,
+      url: c.url,
+      source: c.source,
+      requirement,
+      notCountedFor,
+    };
   });
   for (const r of reqs) {
     if (checks.some((c) => meets(c, r))) continue;
     const kind = r.creator !== undefined && r.app === undefined ? "status" : "check_run";
-    lines.push({ name: r.name, kind, state: "missing", raw: "not reported", required: true, url: null, source: null, requirement: r, notCountedFor: [] });
+    lines.push({
+      name: r.name,
+      kind,
+      state: "missing",
+      raw: "not reported",
+      required: true,
+      url: null,
+      source: null,
+      requirement: r,
+      notCountedFor: [],
+    });
   }
   lines.sort((a, b) => order(a) - order(b) || a.name.localeCompare(b.name));
 
@@ -60,26 +86,47 @@ export function evaluateCi(checks: CiCheck[], required: readonly (RequiredCheck 
   const waiting = lines.filter((l) => l.state === "pending" || l.state === "missing");
   const todo: string[] = [];
   if (failed.length > 0) {
-    todo.push(`Fix the failing ${failed.length === 1 ? "check" : "checks"}: ${failed.map((l) => l.name).join(", ")}.`);
+    todo.push(
+      `Fix the failing ${failed.length === 1 ? "check" : "checks"}: ${failed.map((l) => l.name).join(", ")}.`,
+    );
   }
   const missing = lines.filter((l) => l.state === "missing");
   if (missing.length > 0) {
-    todo.push(`Make sure the required ${missing.length === 1 ? "check runs" : "checks run"} on the head commit: ${missing.map(label).join(", ")}.`);
+    todo.push(
+      `Make sure the required ${missing.length === 1 ? "check runs" : "checks run"} on the head commit: ${missing.map(label).join(", ")}.`,
+    );
   }
   // A foreign result only matters while the entry it imitates is unmet.
   for (const l of lines) {
     const unmet = l.notCountedFor.filter((r) => missing.some((m) => m.requirement === r));
     if (unmet.length === 0) continue;
-    todo.push(`${l.name} ${describeSource(l)} does not count: the policy requires it as ${unmet.map(pinWords).join(" and as ")}.`);
+    todo.push(
+      `${l.name} ${describeSource(l)} does not count: the policy requires it as ${unmet.map(pinWords).join(" and as ")}.`,
+    );
   }
 
   if (failed.length > 0) {
-    return { rule: "ci", status: "fail", summary: `${plural(failed.length, "check")} failed`, todo, checks: lines };
+    return {
+      rule: "ci",
+      status: "fail",
+      summary: `${plural(failed.length, "check")} failed`,
+      todo,
+      checks: lines,
+    };
   }
   if (waiting.length > 0) {
-    return { rule: "ci", status: "pending", summary: `waiting for ${waiting.map(label).join(", ")}`, todo, checks: lines };
+    return {
+      rule: "ci",
+      status: "pending",
+      summary: `waiting for ${waiting.map(label).join(", ")}`,
+      todo,
+      checks: lines,
+    };
   }
-  const summary = lines.length === 0 ? "no CI checks reported on the head commit" : `all ${plural(lines.length, "check")} passed`;
+  const summary =
+    lines.length === 0
+      ? "no CI checks reported on the head commit"
+      : `all ${plural(lines.length, "check")} passed`;
   return { rule: "ci", status: "pass", summary, todo, checks: lines };
 }
 

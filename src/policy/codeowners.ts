@@ -16,7 +16,8 @@
 export const CODEOWNERS_MAX_BYTES = 3 * 1024 * 1024;
 export const CODEOWNERS_PATHS = [".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"] as const;
 
-export type Owner = { kind: "user"; login: string } | { kind: "team"; team: string } | { kind: "email"; email: string };
+export type Owner =
+  { kind: "user"; login: string } | { kind: "team"; team: string } | { kind: "email"; email: string };
 
 export interface CodeownersEntry {
   line: number;
@@ -33,7 +34,9 @@ export interface Codeowners {
 }
 
 /** The file GitHub would use: the first that exists, in GitHub's order. */
-export function pickCodeowners(found: Partial<Record<(typeof CODEOWNERS_PATHS)[number], string | null>>): { path: string; text: string } | null {
+export function pickCodeowners(
+  found: Partial<Record<(typeof CODEOWNERS_PATHS)[number], string | null>>,
+): { path: string; text: string } | null {
   for (const p of CODEOWNERS_PATHS) {
     const text = found[p];
     if (typeof text === "string") return { path: p, text };
@@ -56,7 +59,8 @@ export function parseCodeowners(path: string, text: string): Codeowners {
     const line = i + 1;
     const trimmed = raw.trim();
     if (trimmed === "" || trimmed.startsWith("#")) return;
-    if (trimmed.length > MAX_LINE) return errors.push({ line, message: `longer than ${MAX_LINE} characters` });
+    if (trimmed.length > MAX_LINE)
+      return errors.push({ line, message: `longer than ${MAX_LINE} characters` });
     const hash = trimmed.search(/\s#/);
     const body = hash >= 0 ? trimmed.slice(0, hash) : trimmed;
     const [pattern, ...tokens] = body.split(/\s+/) as [string, ...string[]];
@@ -69,7 +73,11 @@ export function parseCodeowners(path: string, text: string): Codeowners {
       if (team) owners.push({ kind: "team", team: team[1]!.toLowerCase() });
       else if (user) owners.push({ kind: "user", login: user[1]!.toLowerCase() });
       else if (EMAIL.test(t)) owners.push({ kind: "email", email: t.toLowerCase() });
-      else return errors.push({ line, message: `${JSON.stringify(t.slice(0, 100))} is not a user, team or e-mail` });
+      else
+        return errors.push({
+          line,
+          message: `${JSON.stringify(t.slice(0, 100))} is not a user, team or e-mail`,
+        });
     }
     entries.push({ line, pattern, owners, regex: patternRegex(pattern) });
   });
@@ -100,7 +108,7 @@ export function patternRegex(pattern: string): RegExp {
   p = p.replace(/^\/+/, "");
   const noNested = pattern.endsWith("/*");
   let re = "";
-  for (let i = 0; i < p.length; ) {
+  for (let i = 0; i < p.length;) {
     if (p.startsWith("**/", i)) {
       re += "(?:.*/)?";
       i += 3;

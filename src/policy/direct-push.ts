@@ -29,20 +29,37 @@ export interface DirectPushJudgement {
 }
 
 /** `repo`: the repository pushed to ("owner/name"); only its own merged PRs cover a commit. */
-export function judgePush(input: { repo: string; branch: string; gated: boolean; forced: boolean; commits: PushedCommitFacts[]; listTruncated?: boolean }): DirectPushJudgement {
+export function judgePush(input: {
+  repo: string;
+  branch: string;
+  gated: boolean;
+  forced: boolean;
+  commits: PushedCommitFacts[];
+  listTruncated?: boolean;
+}): DirectPushJudgement {
   if (!input.gated) return { record: false, withoutPr: [], why: `${input.branch} is not gated` };
   const withoutPr = input.commits.filter((c) => !coveredBy(c, input.repo, input.branch)).map((c) => c.sha);
-  const cut = input.listTruncated ? "; the payload lists 2,048 commits, GitHub's limit, so the push may hold more that were not examined" : "";
+  const cut = input.listTruncated
+    ? "; the payload lists 2,048 commits, GitHub's limit, so the push may hold more that were not examined"
+    : "";
   if (withoutPr.length > 0) {
     const n = withoutPr.length;
-    return { record: true, withoutPr, why: `${n} commit${n === 1 ? "" : "s"} pushed to ${input.branch} without a merged pull request${input.forced ? " (force push)" : ""}${cut}` };
+    return {
+      record: true,
+      withoutPr,
+      why: `${n} commit${n === 1 ? "" : "s"} pushed to ${input.branch} without a merged pull request${input.forced ? " (force push)" : ""}${cut}`,
+    };
   }
-  if (input.forced) return { record: true, withoutPr, why: `force push rewrote the history of ${input.branch}${cut}` };
-  if (input.listTruncated) return { record: true, withoutPr, why: `every listed commit belongs to a merged pull request${cut}` };
+  if (input.forced)
+    return { record: true, withoutPr, why: `force push rewrote the history of ${input.branch}${cut}` };
+  if (input.listTruncated)
+    return { record: true, withoutPr, why: `every listed commit belongs to a merged pull request${cut}` };
   return { record: false, withoutPr, why: "every commit belongs to a merged pull request" };
 }
 
 function coveredBy(c: PushedCommitFacts, repo: string, branch: string): boolean {
   const here = repo.toLowerCase();
-  return (c.prs ?? []).some((pr) => pr.merged && pr.baseRef === branch && pr.baseRepo !== null && pr.baseRepo.toLowerCase() === here);
+  return (c.prs ?? []).some(
+    (pr) => pr.merged && pr.baseRef === branch && pr.baseRepo !== null && pr.baseRepo.toLowerCase() === here,
+  );
 }

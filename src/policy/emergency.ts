@@ -49,16 +49,28 @@ export function declarerTeams(c: Config): string[] {
 }
 
 export function emergencyDeclaration(c: Config, e: Facts): EmergencyDeclaration {
-  if (!isEmergency(c, e.pr.labels)) return { labelled: false, declarer: null, at: null, accepted: false, reason: "" };
+  if (!isEmergency(c, e.pr.labels))
+    return { labelled: false, declarer: null, at: null, accepted: false, reason: "" };
   const ev = emergencyLabelEvent(c, e);
   const login = declarerLogin(ev);
   const at = ev?.at ?? null;
   const allowed = c.emergency.allowed_declarers;
   const normal = "judged by the normal rules";
   // The head the declaration was made on: only for the newest LabeledEvent, whose time it names.
-  const declaredOn = ev ? (e.declaredOn && e.declaredOn.at === ev.at ? e.declaredOn.headSha : null) : undefined;
+  const declaredOn = ev
+    ? e.declaredOn && e.declaredOn.at === ev.at
+      ? e.declaredOn.headSha
+      : null
+    : undefined;
   const on = declaredOn === undefined ? {} : { declaredOn };
-  const ignore = (reason: string): EmergencyDeclaration => ({ labelled: true, declarer: login, at, ...on, accepted: false, reason });
+  const ignore = (reason: string): EmergencyDeclaration => ({
+    labelled: true,
+    declarer: login,
+    at,
+    ...on,
+    accepted: false,
+    reason,
+  });
   const accept = (reason: string): EmergencyDeclaration => {
     if (declaredOn === undefined) return { labelled: true, declarer: login, at, accepted: true, reason };
     if (declaredOn === null) {
@@ -82,22 +94,32 @@ export function emergencyDeclaration(c: Config, e: Facts): EmergencyDeclaration 
   if (allowed) {
     const list = allowed.join(", ");
     if (!login) {
-      return ignore(`the emergency label was applied by an unknown user (${ev ? "the account no longer exists" : "no label event found"}), and emergency.allowed_declarers is set (allowed: ${list}): ${normal}`);
+      return ignore(
+        `the emergency label was applied by an unknown user (${ev ? "the account no longer exists" : "no label event found"}), and emergency.allowed_declarers is set (allowed: ${list}): ${normal}`,
+      );
     }
-    if (allowed.some((a) => a.toLowerCase() === login.toLowerCase())) return accept(`declared by @${login}, an allowed declarer`);
+    if (allowed.some((a) => a.toLowerCase() === login.toLowerCase()))
+      return accept(`declared by @${login}, an allowed declarer`);
     const facts = e.declarer && e.declarer.login.toLowerCase() === login.toLowerCase() ? e.declarer : null;
     const team = facts?.teams.find((t) => declarerTeams(c).some((d) => d.toLowerCase() === t.toLowerCase()));
     if (team) return accept(`declared by @${login}, a member of ${team} (an allowed declarer)`);
     if (!facts && declarerTeams(c).length > 0 && !ev!.actor!.isBot) {
-      return ignore(`the emergency label was applied by @${login}, whose team membership changegate could not check: ${normal}`);
+      return ignore(
+        `the emergency label was applied by @${login}, whose team membership changegate could not check: ${normal}`,
+      );
     }
-    return ignore(`the emergency label was applied by @${login}, who is not an allowed declarer (allowed: ${list}): ${normal}`);
+    return ignore(
+      `the emergency label was applied by @${login}, who is not an allowed declarer (allowed: ${list}): ${normal}`,
+    );
   }
   // GitHub records a LabeledEvent for every label applied, so a complete timeline without one does
   // not happen in practice (only in data from before timelines): accepted, recorded as unknown.
   if (!ev) return accept("declared by an unknown user (no label event found for the emergency label)");
   // A deleted account's write access cannot be checked: it must not be a way in (fail closed).
-  if (!login) return ignore(`the emergency label was applied by an account that no longer exists, so changegate cannot check its write access: ${normal} (apply the label again)`);
+  if (!login)
+    return ignore(
+      `the emergency label was applied by an account that no longer exists, so changegate cannot check its write access: ${normal} (apply the label again)`,
+    );
   if (ev.actor!.isBot) {
     return ignore(
       `the emergency label was applied by the app @${login}, and only a person with write access may declare an emergency (list ${login} in emergency.allowed_declarers to allow it): ${normal}`,
@@ -105,8 +127,13 @@ export function emergencyDeclaration(c: Config, e: Facts): EmergencyDeclaration 
   }
   const facts = e.declarer && e.declarer.login.toLowerCase() === login.toLowerCase() ? e.declarer : null;
   if (facts?.canWrite === true) return accept(`declared by @${login}, who has write access`);
-  if (facts?.canWrite === false) return ignore(`the emergency label was applied by @${login}, who has no write access to the repository: ${normal}`);
-  return ignore(`the emergency label was applied by @${login}, whose write access changegate could not check: ${normal}`);
+  if (facts?.canWrite === false)
+    return ignore(
+      `the emergency label was applied by @${login}, who has no write access to the repository: ${normal}`,
+    );
+  return ignore(
+    `the emergency label was applied by @${login}, whose write access changegate could not check: ${normal}`,
+  );
 }
 
 /** How far (ms) a `labeled` delivery's updated_at may precede the LabeledEvent's createdAt and still be that event's. */
@@ -127,7 +154,12 @@ export function declaredOnFromClaims(c: Config, ev: LabelEvent, claims: LabelCla
   if (Number.isNaN(at)) return null;
   const heads = new Set(
     claims
-      .filter((k) => k.label.toLowerCase() === name && k.sender.toLowerCase() === login && Date.parse(k.at) >= at - CLAIM_SLACK_MS)
+      .filter(
+        (k) =>
+          k.label.toLowerCase() === name &&
+          k.sender.toLowerCase() === login &&
+          Date.parse(k.at) >= at - CLAIM_SLACK_MS,
+      )
       .map((k) => k.headSha.toLowerCase()),
   );
   return heads.size === 1 ? [...heads][0]! : null;

@@ -12,7 +12,6 @@ import type { Conclusion, Evidence, Policy, RuleResult, Verdict } from "./types.
 export { emergencyDeclaration, isEmergency } from "./emergency.js";
 export { ticketLookupNeeded, ticketsRequired } from "./tickets.js";
 
-
 export function evaluate(policy: Policy, evidence: Evidence): Verdict {
   const c = policy.config;
   const draft = evidence.pr.isDraft;
@@ -35,7 +34,10 @@ export function evaluate(policy: Policy, evidence: Evidence): Verdict {
     allowContributors: c.approvals.allow_contributors,
     blockUnattributed: c.approvals.block_unattributed_commits,
   });
-  const ci = emergency && !c.emergency.require_ci ? skippedForEmergency(evaluateCi(evidence.checks, [])) : evaluateCi(evidence.checks, c.ci.required);
+  const ci =
+    emergency && !c.emergency.require_ci
+      ? skippedForEmergency(evaluateCi(evidence.checks, []))
+      : evaluateCi(evidence.checks, c.ci.required);
   const ticketSettings = {
     required: ticketsRequired(c, emergency),
     projects: c.tickets.projects,
@@ -48,9 +50,10 @@ export function evaluate(policy: Policy, evidence: Evidence): Verdict {
       : evaluateTickets(evidence.tickets, ticketSettings);
 
   // approvals.rules (team, path and CODEOWNERS rules): relaxed like approvals on an accepted emergency.
-  const reviewRules = evaluateRules(c.approvals.rules ?? [], evidence, { dismissStale: c.approvals.dismiss_stale, allowContributors: c.approvals.allow_contributors }).map((r) =>
-    emergency && r.status !== "skipped" ? skippedForEmergency(r) : r,
-  );
+  const reviewRules = evaluateRules(c.approvals.rules ?? [], evidence, {
+    dismissStale: c.approvals.dismiss_stale,
+    allowContributors: c.approvals.allow_contributors,
+  }).map((r) => (emergency && r.status !== "skipped" ? skippedForEmergency(r) : r));
   const rules: RuleResult[] = [approvals, ...reviewRules, ci, tickets];
   const conclusion: Conclusion = rules.some((r) => r.status === "fail")
     ? "failure"
@@ -59,7 +62,9 @@ export function evaluate(policy: Policy, evidence: Evidence): Verdict {
       : "success";
   return {
     conclusion,
-    title: (declaration.labelled && !emergency ? "Emergency label ignored · " : "") + titleFor(conclusion, rules, emergency, draft),
+    title:
+      (declaration.labelled && !emergency ? "Emergency label ignored · " : "") +
+      titleFor(conclusion, rules, emergency, draft),
     gated: true,
     emergency,
     ...(declaration.labelled ? { declaration } : {}),
@@ -77,11 +82,16 @@ function titleFor(conclusion: Conclusion, rules: RuleResult[], emergency: boolea
   const problems = rules.filter((r) => r.status === "fail").map((r) => `${r.rule}: ${r.summary}`);
   const waiting = rules.filter((r) => r.status === "pending").map((r) => `${r.rule}: ${r.summary}`);
   if (emergency) {
-    if (conclusion === "success") return `${prefix}Emergency change: allowed by label; a retroactive review is required`;
+    if (conclusion === "success")
+      return `${prefix}Emergency change: allowed by label; a retroactive review is required`;
     if (conclusion === "pending") return `${prefix}Emergency change: waiting (${waiting.join("; ")})`;
     return `${prefix}Emergency change not allowed yet (${problems.join("; ")})`;
   }
-  if (conclusion === "success") return `${prefix}Compliant: ${rules.filter((r) => r.status === "pass").map((r) => `${r.rule} ok`).join(", ")}`;
+  if (conclusion === "success")
+    return `${prefix}Compliant: ${rules
+      .filter((r) => r.status === "pass")
+      .map((r) => `${r.rule} ok`)
+      .join(", ")}`;
   if (conclusion === "pending") return `${prefix}Waiting: ${waiting.join("; ")}`;
   return `${prefix}Not compliant: ${problems.join("; ")}`;
 }

@@ -32,21 +32,44 @@ export interface GroupJudgement {
   lines: { number: number; ok: boolean; why: string }[];
 }
 
-export function judgeMergeGroup(members: GroupMember[], verdicts: Map<number, GroupMemberVerdict>, base: string): GroupJudgement {
+export function judgeMergeGroup(
+  members: GroupMember[],
+  verdicts: Map<number, GroupMemberVerdict>,
+  base: string,
+): GroupJudgement {
   if (members.length === 0) {
-    return { conclusion: "failure", title: "changegate cannot tell which pull requests are in this merge group", lines: [] };
+    return {
+      conclusion: "failure",
+      title: "changegate cannot tell which pull requests are in this merge group",
+      lines: [],
+    };
   }
   const lines = members.map((m) => {
     const v = verdicts.get(m.number);
     const head = m.headSha.slice(0, 7);
-    if (!v) return { number: m.number, ok: false, why: `changegate has no recorded verdict for its head ${head}` };
-    if (v.base !== base) return { number: m.number, ok: false, why: `its verdict for ${head} was for base ${v.base}, not ${base}` };
-    if (v.outcome !== "success") return { number: m.number, ok: false, why: `its verdict for ${head} is ${v.outcome}: ${v.title}` };
+    if (!v)
+      return { number: m.number, ok: false, why: `changegate has no recorded verdict for its head ${head}` };
+    if (v.base !== base)
+      return {
+        number: m.number,
+        ok: false,
+        why: `its verdict for ${head} was for base ${v.base}, not ${base}`,
+      };
+    if (v.outcome !== "success")
+      return { number: m.number, ok: false, why: `its verdict for ${head} is ${v.outcome}: ${v.title}` };
     return { number: m.number, ok: true, why: `compliant at ${head}` };
   });
   const bad = lines.filter((l) => !l.ok);
   if (bad.length === 0) {
-    return { conclusion: "success", title: `Merge group compliant: ${members.length === 1 ? "its pull request has" : `all ${members.length} pull requests have`} a compliant verdict`, lines };
+    return {
+      conclusion: "success",
+      title: `Merge group compliant: ${members.length === 1 ? "its pull request has" : `all ${members.length} pull requests have`} a compliant verdict`,
+      lines,
+    };
   }
-  return { conclusion: "failure", title: `Merge group not compliant: ${bad.map((l) => `#${l.number}`).join(", ")}`, lines };
+  return {
+    conclusion: "failure",
+    title: `Merge group not compliant: ${bad.map((l) => `#${l.number}`).join(", ")}`,
+    lines,
+  };
 }

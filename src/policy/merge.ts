@@ -35,7 +35,10 @@ export function isBypass(merge: { outcome: MergeOutcome; gated?: boolean }): boo
 }
 
 /** The recorded verdict that stands for this merge: judged into another base (retargeted since), it is none. */
-export function standingVerdict<V extends RecordedVerdict>(own: V | null | undefined, baseRef: string): V | null {
+export function standingVerdict<V extends RecordedVerdict>(
+  own: V | null | undefined,
+  baseRef: string,
+): V | null {
   return own && own.base === baseRef ? own : null;
 }
 
@@ -43,7 +46,11 @@ export function standingVerdict<V extends RecordedVerdict>(own: V | null | undef
  * Must the emergency label's declarer be looked up (a GitHub read) before judging? Only with no
  * standing verdict, a valid policy, and the emergency label on the PR.
  */
-export function mergeNeedsDeclarer(config: Config | null, labels: string[], standing: RecordedVerdict | null): boolean {
+export function mergeNeedsDeclarer(
+  config: Config | null,
+  labels: string[],
+  standing: RecordedVerdict | null,
+): boolean {
   return !standing && config !== null && isEmergency(config, labels);
 }
 

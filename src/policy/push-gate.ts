@@ -27,9 +27,15 @@ function gates(p: PolicyPoint, branch: string, defaultBranch: string): boolean {
   return p.config === null || isGatedBranch(p.config, branch, defaultBranch);
 }
 
-export function pushGate(branch: string, defaultBranch: string, now: PolicyPoint, earlier: PolicyPoint | null): PushGate {
+export function pushGate(
+  branch: string,
+  defaultBranch: string,
+  now: PolicyPoint,
+  earlier: PolicyPoint | null,
+): PushGate {
   if (gates(now, branch, defaultBranch)) return { gated: true, policySource: now.source, by: "now" };
-  if (earlier && gates(earlier, branch, defaultBranch)) return { gated: true, policySource: earlier.source, by: "earlier" };
+  if (earlier && gates(earlier, branch, defaultBranch))
+    return { gated: true, policySource: earlier.source, by: "earlier" };
   return { gated: false, policySource: now.source, by: null };
 }
 
@@ -39,8 +45,14 @@ const GLOB = /[*?[\]{}!()+@]/;
  * The branches the scan reads: the default branch and every literal (glob-free) name in either
  * policy's `branches`; a glob matches no list of refs here. Then only those gated by either policy.
  */
-export function scannableBranches(defaultBranch: string, now: PolicyPoint, earlier: PolicyPoint | null): { branch: string; gate: PushGate }[] {
+export function scannableBranches(
+  defaultBranch: string,
+  now: PolicyPoint,
+  earlier: PolicyPoint | null,
+): { branch: string; gate: PushGate }[] {
   const names = new Set([defaultBranch]);
   for (const p of [now, earlier]) for (const b of p?.config?.branches ?? []) if (!GLOB.test(b)) names.add(b);
-  return [...names].map((branch) => ({ branch, gate: pushGate(branch, defaultBranch, now, earlier) })).filter((b) => b.gate.gated);
+  return [...names]
+    .map((branch) => ({ branch, gate: pushGate(branch, defaultBranch, now, earlier) }))
+    .filter((b) => b.gate.gated);
 }

@@ -20,7 +20,8 @@ export function renamesUnseen(files: ChangedFiles): string | null {
   const renamed = files.renamed?.length ?? 0;
   if (renamed === 0) return null;
   const what = renamed === 1 ? "a renamed file" : `${renamed} renamed files`;
-  if (!files.previous) return `the previous path of ${what} could not be read, so changegate cannot see what the rename moved out of`;
+  if (!files.previous)
+    return `the previous path of ${what} could not be read, so changegate cannot see what the rename moved out of`;
   if (!files.previous.complete) {
     return `the previous path of ${what} could not be read (${files.previous.problem ?? "incomplete answer"}), so changegate cannot see what the rename moved out of`;
   }

@@ -43,7 +43,15 @@ export interface RetroRefusal {
 }
 
 export type RetroJudgement =
-  | { kind: "reviewed"; by: string; at: string; via: RetroCandidate["via"]; url: string; commentId?: number; refused: RetroRefusal[] }
+  | {
+      kind: "reviewed";
+      by: string;
+      at: string;
+      via: RetroCandidate["via"];
+      url: string;
+      commentId?: number;
+      refused: RetroRefusal[];
+    }
   | { kind: "none"; refused: RetroRefusal[] };
 
 /** Bodies are read up to this many characters (a comment is at most 65,536). */
@@ -108,7 +116,8 @@ export function describeDuration(ms: number): string {
 
 /** Why a candidate cannot count, by who they are or an edit (write access aside); null when they may. */
 export function identityRefusal(f: Omit<RetroFacts, "candidates">, c: RetroCandidate): string | null {
-  if (c.edited) return "the comment was edited after it was posted, so it may not be its author's words (post a new comment)";
+  if (c.edited)
+    return "the comment was edited after it was posted, so it may not be its author's words (post a new comment)";
   if (!c.login) return "the account no longer exists";
   if (c.isBot) return "an app cannot review a change";
   const login = c.login.toLowerCase();
@@ -128,8 +137,23 @@ export function needsWriteCheck(f: RetroFacts): RetroCandidate[] {
 export function judgeRetroReview(f: RetroFacts): RetroJudgement {
   const refused: RetroRefusal[] = [];
   for (const c of sorted(f.candidates)) {
-    const why = identityRefusal(f, c) ?? (c.canWrite === true ? null : c.canWrite === false ? "no write access to the repository" : "write access could not be checked");
-    if (why === null) return { kind: "reviewed", by: c.login!, at: c.at, via: c.via, url: c.url, ...(c.commentId !== undefined ? { commentId: c.commentId } : {}), refused };
+    const why =
+      identityRefusal(f, c) ??
+      (c.canWrite === true
+        ? null
+        : c.canWrite === false
+          ? "no write access to the repository"
+          : "write access could not be checked");
+    if (why === null)
+      return {
+        kind: "reviewed",
+        by: c.login!,
+        at: c.at,
+        via: c.via,
+        url: c.url,
+        ...(c.commentId !== undefined ? { commentId: c.commentId } : {}),
+        refused,
+      };
     refused.push({ login: c.login, via: c.via, at: c.at, why });
   }
   return { kind: "none", refused };

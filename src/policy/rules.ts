@@ -41,18 +41,29 @@ export function needsFiles(rule: ReviewRuleConfig): boolean {
 export function triggeredFiles(rule: ReviewRuleConfig, files: string[]): string[] {
   if (!rule.paths) return files;
   // picomatch's own `basename` option applies to every pattern: split them instead.
-  const globs = rule.paths.map((p) => (p.includes("/") ? p.replace(/^\/+/, "").replace(/\/+$/, "") || "**" : p));
+  const globs = rule.paths.map((p) =>
+    p.includes("/") ? p.replace(/^\/+/, "").replace(/\/+$/, "") || "**" : p,
+  );
   const slashless = globs.filter((p, i) => !rule.paths![i]!.includes("/"));
   const anchored = globs.filter((p, i) => rule.paths![i]!.includes("/"));
   const base = slashless.length > 0 ? picomatch(slashless, { dot: true }) : () => false;
   // `g/**` matches exactly the paths beneath a directory matching g: one match per file, whatever its depth.
-  const full = anchored.length + slashless.length > 0 ? picomatch([...anchored.flatMap((g) => [g, `${g}/**`]), ...slashless.map((g) => `**/${g}/**`)], { dot: true }) : () => false;
+  const full =
+    anchored.length + slashless.length > 0
+      ? picomatch([...anchored.flatMap((g) => [g, `${g}/**`]), ...slashless.map((g) => `**/${g}/**`)], {
+          dot: true,
+        })
+      : () => false;
   return files.filter((f) => full(f) || base(f.slice(f.lastIndexOf("/") + 1)));
 }
 
 /** Reviewers whose approval counts under the general discipline, lower-case login → their login. */
 export function eligibleApprovers(evidence: Evidence, s: RuleSettings): Map<string, string> {
-  const general = evaluateApprovals(evidence, { required: 0, dismissStale: s.dismissStale, allowContributors: s.allowContributors });
+  const general = evaluateApprovals(evidence, {
+    required: 0,
+    dismissStale: s.dismissStale,
+    allowContributors: s.allowContributors,
+  });
   return new Map(general.reviewers.filter((r) => r.counted).map((r) => [r.login.toLowerCase(), r.login]));
 }
 
@@ -72,19 +83,28 @@ export function teamsNeeded(rules: ReviewRuleConfig[], evidence: Evidence, s: Ru
     for (const t of rule.teams ?? []) out.add(t.toLowerCase());
     if (rule.codeowners && evidence.codeowners && !evidence.codeowners.tooLarge) {
       const co = parseCodeowners(evidence.codeowners.path, evidence.codeowners.text);
-      for (const f of triggered) for (const o of ownersOf(co, f)?.owners ?? []) if (o.kind === "team") out.add(o.team);
+      for (const f of triggered)
+        for (const o of ownersOf(co, f)?.owners ?? []) if (o.kind === "team") out.add(o.team);
     }
   }
   return [...out].sort();
 }
 
-export function evaluateRules(rules: ReviewRuleConfig[], evidence: Evidence, s: RuleSettings): ReviewRuleResult[] {
+export function evaluateRules(
+  rules: ReviewRuleConfig[],
+  evidence: Evidence,
+  s: RuleSettings,
+): ReviewRuleResult[] {
   if (rules.length === 0) return [];
   const eligible = eligibleApprovers(evidence, s);
   return rules.map((rule) => evaluateRule(rule, evidence, eligible));
 }
 
-function evaluateRule(rule: ReviewRuleConfig, evidence: Evidence, eligible: Map<string, string>): ReviewRuleResult {
+function evaluateRule(
+  rule: ReviewRuleConfig,
+  evidence: Evidence,
+  eligible: Map<string, string>,
+): ReviewRuleResult {
   const base = { rule: "reviewers" as const, name: rule.name, required: rule.required };
   const files = evidence.files;
   if (needsFiles(rule) && (!files || !files.complete)) {
@@ -148,7 +168,11 @@ function mayApprove(rule: ReviewRuleConfig): string[] {
 }
 
 /** The teams of `teams` that `login` is a member of; `unknown` lists teams whose members were not read. */
-function membership(evidence: Evidence, login: string, teams: string[]): { in: string[]; unknown: string[]; invisible: string[] } {
+function membership(
+  evidence: Evidence,
+  login: string,
+  teams: string[],
+): { in: string[]; unknown: string[]; invisible: string[] } {
   const out = { in: [] as string[], unknown: [] as string[], invisible: [] as string[] };
   for (const t of teams) {
     const members = evidence.teams?.[t.toLowerCase()];
@@ -164,7 +188,13 @@ function fileList(files: string[]): string {
   return files.length > FILES_PER_LINE ? `${head} (+${files.length - FILES_PER_LINE} more)` : head;
 }
 
-function teamRule(rule: ReviewRuleConfig, evidence: Evidence, eligible: Map<string, string>, triggered: string[], shown: string[]): ReviewRuleResult {
+function teamRule(
+  rule: ReviewRuleConfig,
+  evidence: Evidence,
+  eligible: Map<string, string>,
+  triggered: string[],
+  shown: string[],
+): ReviewRuleResult {
   const teams = (rule.teams ?? []).map((t) => t.toLowerCase());
   const users = new Set((rule.users ?? []).map((u) => u.toLowerCase()));
   const anyone = teams.length === 0 && users.size === 0;
@@ -196,12 +226,20 @@ function teamRule(rule: ReviewRuleConfig, evidence: Evidence, eligible: Map<stri
     mayApprove: mayApprove(rule),
     approvedBy,
     missing: pass ? [] : missing,
-    summary: pass ? `${rule.name}: ${approvedBy.length} of ${rule.required} from ${who}` : `${rule.name}: ${missing[0]}`,
+    summary: pass
+      ? `${rule.name}: ${approvedBy.length} of ${rule.required} from ${who}`
+      : `${rule.name}: ${missing[0]}`,
     todo: pass ? [] : missing.map((m) => `Rule ${rule.name}: ${m}.`),
   };
 }
 
-function codeownersRule(rule: ReviewRuleConfig, evidence: Evidence, eligible: Map<string, string>, triggered: string[], shown: string[]): ReviewRuleResult {
+function codeownersRule(
+  rule: ReviewRuleConfig,
+  evidence: Evidence,
+  eligible: Map<string, string>,
+  triggered: string[],
+  shown: string[],
+): ReviewRuleResult {
   const fail = (why: string): ReviewRuleResult => ({
     rule: "reviewers",
     name: rule.name,
@@ -218,8 +256,12 @@ function codeownersRule(rule: ReviewRuleConfig, evidence: Evidence, eligible: Ma
   });
   const file = evidence.codeowners;
   if (file === undefined) return fail("the default branch's CODEOWNERS could not be read");
-  if (file === null) return fail("there is no CODEOWNERS file on the default branch (.github/CODEOWNERS, CODEOWNERS or docs/CODEOWNERS)");
-  if (file.tooLarge) return fail(`${file.path} is over GitHub's 3 MB limit, so GitHub (and changegate) cannot load it`);
+  if (file === null)
+    return fail(
+      "there is no CODEOWNERS file on the default branch (.github/CODEOWNERS, CODEOWNERS or docs/CODEOWNERS)",
+    );
+  if (file.tooLarge)
+    return fail(`${file.path} is over GitHub's 3 MB limit, so GitHub (and changegate) cannot load it`);
   const co = parseCodeowners(file.path, file.text);
 
   // Group files by their owners, so the digest says "needs 1 approval from @a or @b/c for x, y".
@@ -233,7 +275,9 @@ function codeownersRule(rule: ReviewRuleConfig, evidence: Evidence, eligible: Ma
       unowned.push(f);
       continue;
     }
-    const teams = owners.filter((o): o is Extract<Owner, { kind: "team" }> => o.kind === "team").map((o) => o.team);
+    const teams = owners
+      .filter((o): o is Extract<Owner, { kind: "team" }> => o.kind === "team")
+      .map((o) => o.team);
     let count = 0;
     for (const [login, display] of eligible) {
       const m = membership(evidence, login, teams);
@@ -256,11 +300,16 @@ function codeownersRule(rule: ReviewRuleConfig, evidence: Evidence, eligible: Ma
   const missing: string[] = [];
   for (const g of groups.values()) {
     if (g.files.length === 0) continue;
-    missing.push(`needs ${plural(g.short, "approval")} from ${g.owners.map(ownerName).join(" or ")} for ${fileList(g.files)}`);
+    missing.push(
+      `needs ${plural(g.short, "approval")} from ${g.owners.map(ownerName).join(" or ")} for ${fileList(g.files)}`,
+    );
   }
   for (const t of unknownTeams) missing.push(`the members of @${t} could not be read`);
   const approvedBy = [...approvers].map(([login, teams]) => ({ login, teams: [...teams].sort() }));
-  const mayApproveList = [...new Set([...groups.values()].flatMap((g) => g.owners.map(ownerName)))].slice(0, 20);
+  const mayApproveList = [...new Set([...groups.values()].flatMap((g) => g.owners.map(ownerName)))].slice(
+    0,
+    20,
+  );
   const pass = missing.length === 0;
   const owned = triggered.length - unowned.length;
   const notes = unowned.length > 0 ? `; ${plural(unowned.length, "file")} without a code owner` : "";

@@ -5,7 +5,15 @@
  */
 import { isGatedBranch } from "../config/schema.js";
 import { emergencyDeclaration } from "./emergency.js";
-import type { Config, Evidence, TicketEvidence, TicketLine, TicketRef, TicketsResult, Verdict } from "./types.js";
+import type {
+  Config,
+  Evidence,
+  TicketEvidence,
+  TicketLine,
+  TicketRef,
+  TicketsResult,
+  Verdict,
+} from "./types.js";
 
 /**
  * Must tickets be checked for this PR? Normally `tickets.required`; for an emergency change
@@ -19,8 +27,14 @@ export function ticketsRequired(c: Config, emergency: boolean): boolean {
  * Is a Jira lookup needed before evaluating? Only when tickets are required (for an accepted
  * emergency, as `emergency.require_ticket` says) and the PR's base is gated.
  */
-export function ticketLookupNeeded(c: Config, e: Pick<Evidence, "pr" | "repo" | "labelHistory" | "declarer">): boolean {
-  return ticketsRequired(c, emergencyDeclaration(c, e).accepted) && isGatedBranch(c, e.pr.baseRef, e.repo.defaultBranch);
+export function ticketLookupNeeded(
+  c: Config,
+  e: Pick<Evidence, "pr" | "repo" | "labelHistory" | "declarer">,
+): boolean {
+  return (
+    ticketsRequired(c, emergencyDeclaration(c, e).accepted) &&
+    isGatedBranch(c, e.pr.baseRef, e.repo.defaultBranch)
+  );
 }
 
 export interface TicketSettings {
@@ -36,10 +50,33 @@ export function evaluateTickets(t: TicketEvidence, s: TicketSettings): TicketsRe
   const found = t.lookup.kind === "ok" ? new Map(t.lookup.found.map((f) => [f.key, f])) : new Map();
   const lines: TicketLine[] = t.refs.map((ref) => {
     const info = found.get(ref.key);
-    if (t.lookup.kind !== "ok") return { key: ref.key, foundIn: ref.foundIn, summary: null, status: null, url: null, outcome: "unverified" };
-    if (!info) return { key: ref.key, foundIn: ref.foundIn, summary: null, status: null, url: null, outcome: "unknown" };
+    if (t.lookup.kind !== "ok")
+      return {
+        key: ref.key,
+        foundIn: ref.foundIn,
+        summary: null,
+        status: null,
+        url: null,
+        outcome: "unverified",
+      };
+    if (!info)
+      return {
+        key: ref.key,
+        foundIn: ref.foundIn,
+        summary: null,
+        status: null,
+        url: null,
+        outcome: "unknown",
+      };
     const ok = allowed.length === 0 || allowed.some((a) => a.toLowerCase() === info.status.toLowerCase());
-    return { key: ref.key, foundIn: ref.foundIn, summary: info.summary, status: info.status, url: info.url, outcome: ok ? "ok" : "not_allowed" };
+    return {
+      key: ref.key,
+      foundIn: ref.foundIn,
+      summary: info.summary,
+      status: info.status,
+      url: info.url,
+      outcome: ok ? "ok" : "not_allowed",
+    };
   });
 
   if (!s.required) {
@@ -51,7 +88,9 @@ export function evaluateTickets(t: TicketEvidence, s: TicketSettings): TicketsRe
       ...base,
       status: "fail",
       summary: "no ticket referenced",
-      todo: [`Reference a ticket of ${projects} (e.g. ${s.projects[0] ?? "OPS"}-123) in the ${s.sources.join(", ")}.`],
+      todo: [
+        `Reference a ticket of ${projects} (e.g. ${s.projects[0] ?? "OPS"}-123) in the ${s.sources.join(", ")}.`,
+      ],
       tickets: lines,
     };
   }
@@ -62,7 +101,9 @@ export function evaluateTickets(t: TicketEvidence, s: TicketSettings): TicketsRe
         ...base,
         status: "fail",
         summary: "Jira is not configured on this changegate server, so tickets cannot be checked",
-        todo: ["Ask the changegate operators to set JIRA_BASE_URL and Jira credentials (see docs/jira.md), then re-run."],
+        todo: [
+          "Ask the changegate operators to set JIRA_BASE_URL and Jira credentials (see docs/jira.md), then re-run.",
+        ],
         tickets: lines,
       };
     case "auth_failed":
@@ -95,8 +136,12 @@ export function evaluateTickets(t: TicketEvidence, s: TicketSettings): TicketsRe
   const todo: string[] = [];
   const unknown = lines.filter((l) => l.outcome === "unknown");
   const wrong = lines.filter((l) => l.outcome === "not_allowed");
-  if (unknown.length > 0) todo.push(`Fix the ticket reference${unknown.length === 1 ? "" : "s"} Jira does not know: ${unknown.map((l) => l.key).join(", ")}.`);
-  for (const l of wrong) todo.push(`Move ${l.key} from "${l.status}" to ${allowed.map((a) => `"${a}"`).join(" or ")}.`);
+  if (unknown.length > 0)
+    todo.push(
+      `Fix the ticket reference${unknown.length === 1 ? "" : "s"} Jira does not know: ${unknown.map((l) => l.key).join(", ")}.`,
+    );
+  for (const l of wrong)
+    todo.push(`Move ${l.key} from "${l.status}" to ${allowed.map((a) => `"${a}"`).join(" or ")}.`);
   const ok = lines.length - unknown.length - wrong.length;
   const problems = [
     unknown.length > 0 ? `${unknown.length} unknown to Jira` : "",
@@ -105,7 +150,10 @@ export function evaluateTickets(t: TicketEvidence, s: TicketSettings): TicketsRe
   return {
     ...base,
     status: problems.length === 0 ? "pass" : "fail",
-    summary: problems.length === 0 ? `${lines.map((l) => l.key).join(", ")} ${lines.length === 1 ? "is" : "are"} in an allowed state` : `${ok} of ${lines.length} ok; ${problems.join(", ")}`,
+    summary:
+      problems.length === 0
+        ? `${lines.map((l) => l.key).join(", ")} ${lines.length === 1 ? "is" : "are"} in an allowed state`
+        : `${ok} of ${lines.length} ok; ${problems.join(", ")}`,
     todo,
     tickets: lines,
   };
@@ -117,9 +165,15 @@ export function evaluateTickets(t: TicketEvidence, s: TicketSettings): TicketsRe
  * ticket moving could turn it green: the periodic re-check's list). One definition for the
  * in-memory index and the store's.
  */
-export function ticketIndexEntry(verdict: Verdict | null, refs: TicketRef[]): { keys: string[]; waiting: boolean } {
+export function ticketIndexEntry(
+  verdict: Verdict | null,
+  refs: TicketRef[],
+): { keys: string[]; waiting: boolean } {
   const tickets = verdict?.rules.find((r) => r.rule === "tickets");
-  const keys = tickets?.status === "skipped" ? [] : [...new Set(refs.map((r) => r.key.trim().toUpperCase()).filter((k) => k.length > 0))];
+  const keys =
+    tickets?.status === "skipped"
+      ? []
+      : [...new Set(refs.map((r) => r.key.trim().toUpperCase()).filter((k) => k.length > 0))];
   const failing = verdict?.conclusion === "failure" ? verdict.rules.filter((r) => r.status === "fail") : [];
   return { keys, waiting: failing.length > 0 && failing.every((r) => r.rule === "tickets") };
 }

@@ -28,7 +28,11 @@ export interface TicketTransitionResult {
 
 export function pickTransition(available: AvailableTransition[], target: string): AvailableTransition | null {
   const want = target.trim().toLowerCase();
-  return available.find((t) => t.name.trim().toLowerCase() === want) ?? available.find((t) => t.to.trim().toLowerCase() === want) ?? null;
+  return (
+    available.find((t) => t.name.trim().toLowerCase() === want) ??
+    available.find((t) => t.to.trim().toLowerCase() === want) ??
+    null
+  );
 }
 
 /** Is a ticket already where the target would take it (its status is named so)? */

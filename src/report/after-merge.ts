@@ -13,13 +13,23 @@ export const RETRO_CHECK_NAME = "changegate/retro-review";
 
 export type RetroState =
   | { kind: "due"; dueAt: string; withinHours: number }
-  | { kind: "reviewed"; by: string; at: string; via: "review" | "comment"; url: string; lateMs: number; dueAt: string }
+  | {
+      kind: "reviewed";
+      by: string;
+      at: string;
+      via: "review" | "comment";
+      url: string;
+      lateMs: number;
+      dueAt: string;
+    }
   | { kind: "overdue"; dueAt: string; lateMs: number };
 
 /** A time as "2026-11-22 10:00 UTC", rebuilt from the parsed instant (never the raw text). */
 function when(iso: string): string {
   const t = new Date(iso);
-  return Number.isNaN(t.getTime()) ? "an unknown time" : `${t.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  return Number.isNaN(t.getTime())
+    ? "an unknown time"
+    : `${t.toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
 
 export function retroSection(s: RetroState): string {
@@ -43,34 +53,61 @@ export function retroSection(s: RetroState): string {
 export function retroCheck(s: RetroState): CheckOutput {
   switch (s.kind) {
     case "due":
-      return { status: "in_progress", conclusion: null, title: `Retroactive review due by ${when(s.dueAt)}`, summary: retroSection(s) };
+      return {
+        status: "in_progress",
+        conclusion: null,
+        title: `Retroactive review due by ${when(s.dueAt)}`,
+        summary: retroSection(s),
+      };
     case "reviewed":
-      return { status: "completed", conclusion: "success", title: `Retroactively reviewed by ${s.by.slice(0, 100)}${s.lateMs > 0 ? " (late)" : ""}`, summary: retroSection(s) };
+      return {
+        status: "completed",
+        conclusion: "success",
+        title: `Retroactively reviewed by ${s.by.slice(0, 100)}${s.lateMs > 0 ? " (late)" : ""}`,
+        summary: retroSection(s),
+      };
     case "overdue":
-      return { status: "completed", conclusion: "failure", title: `Retroactive review overdue by ${describeDuration(s.lateMs)}`, summary: retroSection(s) };
+      return {
+        status: "completed",
+        conclusion: "failure",
+        title: `Retroactive review overdue by ${describeDuration(s.lateMs)}`,
+        summary: retroSection(s),
+      };
   }
 }
 
 export function transitionSection(target: string, results: TicketTransitionResult[]): string {
   const lines = [`### Tickets moved to ${code(target, 100)} on merge`];
   for (const r of results.slice(0, 50)) {
-    if (r.result === "moved") lines.push(`- ✅ ${code(r.key, 40)} → ${md(r.status ?? target, 100)} (transition ${md(r.transition ?? "", 100)})`);
-    else if (r.result === "already") lines.push(`- ✅ ${code(r.key, 40)} was already ${md(r.status ?? target, 100)}`);
+    if (r.result === "moved")
+      lines.push(
+        `- ✅ ${code(r.key, 40)} → ${md(r.status ?? target, 100)} (transition ${md(r.transition ?? "", 100)})`,
+      );
+    else if (r.result === "already")
+      lines.push(`- ✅ ${code(r.key, 40)} was already ${md(r.status ?? target, 100)}`);
     else lines.push(`- ❌ ${code(r.key, 40)} could not be moved: ${md(r.message ?? "unknown error", 400)}`);
   }
   if (results.length > 50) lines.push(`- … and ${results.length - 50} more (on the audit record)`);
-  if (results.some((r) => r.result === "failed")) lines.push("", "Move the tickets that failed by hand; the merge itself is recorded as it was.");
+  if (results.some((r) => r.result === "failed"))
+    lines.push("", "Move the tickets that failed by hand; the merge itself is recorded as it was.");
   return lines.join("\n");
 }
 
 /** `body` with the section `name` replaced by `section` (appended when missing). */
-export function withSection(body: string, name: "retro-review" | "ticket-transitions", section: string): string {
+export function withSection(
+  body: string,
+  name: "retro-review" | "ticket-transitions",
+  section: string,
+): string {
   const start = `<!-- changegate:${name} -->`;
   const end = `<!-- /changegate:${name} -->`;
   const block = `${start}\n${section}\n${end}`;
   const i = body.indexOf(start);
   const j = i >= 0 ? body.indexOf(end, i) : -1;
-  const next = i >= 0 && j >= 0 ? `${body.slice(0, i)}${block}${body.slice(j + end.length)}` : `${body}\n\n${block}`;
+  const next =
+    i >= 0 && j >= 0 ? `${body.slice(0, i)}${block}${body.slice(j + end.length)}` : `${body}\n\n${block}`;
   // Never past GitHub's limit: the section is short, so cut the older text above it.
-  return next.length <= MAX_BODY ? next : `${next.slice(0, MAX_BODY - block.length - 40)}\n\n…(cut)\n\n${block}`;
+  return next.length <= MAX_BODY
+    ? next
+    : `${next.slice(0, MAX_BODY - block.length - 40)}\n\n…(cut)\n\n${block}`;
 }

@@ -39,7 +39,9 @@ function share(tenths: number, total: number): string {
 /** How a row is named: owner/name#N for a merged PR, owner/name direct push <sha> for a push. */
 function changeName(m: ReportModel, i: number): string {
   const r = m.rows[i]!;
-  return r.change_type === "direct_push" ? `${html(r.repo)} direct push ${html(r.head_sha.slice(0, 12))}` : `${html(r.repo)}#${r.pr}`;
+  return r.change_type === "direct_push"
+    ? `${html(r.repo)} direct push ${html(r.head_sha.slice(0, 12))}`
+    : `${html(r.repo)}#${r.pr}`;
 }
 
 function rowLink(m: ReportModel, i: number): string {
@@ -61,9 +63,13 @@ export function renderAuditReport(m: ReportModel): string {
 
   // ---- summary
   out.push(`<h2 id="summary">Summary</h2><table><tr><th>Figure</th><th>Changes</th><th>Share</th></tr>`);
-  out.push(`<tr><td>${html(m.total.label)}</td>${figureCell(m.total)}<td class="n">${total === 0 ? "–" : "100.0 %"}</td></tr>`);
+  out.push(
+    `<tr><td>${html(m.total.label)}</td>${figureCell(m.total)}<td class="n">${total === 0 ? "–" : "100.0 %"}</td></tr>`,
+  );
   for (const c of m.categories) {
-    out.push(`<tr><td>${html(c.label)}</td>${figureCell(c)}<td class="n" data-share="${html(c.id)}">${share(c.shareTenths, total)}</td></tr>`);
+    out.push(
+      `<tr><td>${html(c.label)}</td>${figureCell(c)}<td class="n" data-share="${html(c.id)}">${share(c.shareTenths, total)}</td></tr>`,
+    );
   }
   out.push(`</table>`);
   out.push(
@@ -76,16 +82,30 @@ export function renderAuditReport(m: ReportModel): string {
     `<div class="chart" id="chart-weeks">${svgChart(620, 280, {
       title: { text: "Changes per week", textStyle: { fontSize: 14 } },
       grid: { left: 40, right: 10, top: 40, bottom: 60 },
-      xAxis: { type: "category", data: m.weeks.map((w) => w.label.replace("week of ", "")), axisLabel: { rotate: 45, fontSize: 10 } },
+      xAxis: {
+        type: "category",
+        data: m.weeks.map((w) => w.label.replace("week of ", "")),
+        axisLabel: { rotate: 45, fontSize: 10 },
+      },
       yAxis: { type: "value", minInterval: 1 },
       series: [{ type: "bar", data: m.weeks.map((w) => w.value), label: { show: true, position: "top" } }],
     })}</div>`,
   );
-  const pieData = m.categories.filter((c) => c.value > 0).map((c) => ({ name: `${c.label} (${c.value})`, value: c.value }));
+  const pieData = m.categories
+    .filter((c) => c.value > 0)
+    .map((c) => ({ name: `${c.label} (${c.value})`, value: c.value }));
   out.push(
     `<div class="chart" id="chart-categories">${svgChart(420, 280, {
       title: { text: "Share of changes", textStyle: { fontSize: 14 } },
-      series: [{ type: "pie", radius: ["30%", "60%"], top: 30, data: pieData.length > 0 ? pieData : [{ name: "no changes", value: 0 }], label: { formatter: "{b}" } }],
+      series: [
+        {
+          type: "pie",
+          radius: ["30%", "60%"],
+          top: 30,
+          data: pieData.length > 0 ? pieData : [{ name: "no changes", value: 0 }],
+          label: { formatter: "{b}" },
+        },
+      ],
     })}</div>`,
   );
   out.push(
@@ -94,7 +114,9 @@ export function renderAuditReport(m: ReportModel): string {
       grid: { left: 40, right: 10, top: 40, bottom: 30 },
       xAxis: { type: "category", data: m.approvals.map((a) => a.label) },
       yAxis: { type: "value", minInterval: 1 },
-      series: [{ type: "bar", data: m.approvals.map((a) => a.value), label: { show: true, position: "top" } }],
+      series: [
+        { type: "bar", data: m.approvals.map((a) => a.value), label: { show: true, position: "top" } },
+      ],
     })}</div>`,
   );
   out.push(`</div>`);
@@ -106,27 +128,38 @@ export function renderAuditReport(m: ReportModel): string {
 
   // ---- direct pushes (the export's direct_push rows: commits pushed to a gated branch without a merged PR)
   if (m.directPushes.length > 0) {
-    out.push(`<h2 id="direct-pushes">Direct pushes</h2><table data-figure="direct-pushes" data-value="${m.directPushes.length}"><tr><th>Change</th><th>Pushed</th><th>By</th><th>Branch</th><th>What</th></tr>`);
+    out.push(
+      `<h2 id="direct-pushes">Direct pushes</h2><table data-figure="direct-pushes" data-value="${m.directPushes.length}"><tr><th>Change</th><th>Pushed</th><th>By</th><th>Branch</th><th>What</th></tr>`,
+    );
     for (const i of m.directPushes) {
       const d = m.rows[i]!;
-      out.push(`<tr><td>${rowLink(m, i)}</td><td>${html(d.merged_at)}</td><td>${html(d.merged_by ?? "unknown")}</td><td>${html(d.base ?? "unknown")}</td><td>${html(d.title)}</td></tr>`);
+      out.push(
+        `<tr><td>${rowLink(m, i)}</td><td>${html(d.merged_at)}</td><td>${html(d.merged_by ?? "unknown")}</td><td>${html(d.base ?? "unknown")}</td><td>${html(d.title)}</td></tr>`,
+      );
     }
     out.push(`</table>`);
   }
 
   // ---- approvals
-  out.push(`<h2 id="approvals">Approvals per change</h2><table><tr><th>Approvals on the merged head's standing evaluation</th><th>Changes</th></tr>`);
+  out.push(
+    `<h2 id="approvals">Approvals per change</h2><table><tr><th>Approvals on the merged head's standing evaluation</th><th>Changes</th></tr>`,
+  );
   for (const a of m.approvals) out.push(`<tr><td>${html(a.label)}</td>${figureCell(a)}</tr>`);
-  out.push(`</table><p>Mean: <span data-figure="approvals-mean">${m.approvalsMean.toFixed(2)}</span> approvals per change.</p>`);
+  out.push(
+    `</table><p>Mean: <span data-figure="approvals-mean">${m.approvalsMean.toFixed(2)}</span> approvals per change.</p>`,
+  );
 
   // ---- emergencies
   out.push(`<h2 id="emergencies">Emergency changes and their retro-reviews</h2>`);
   out.push(
     `<p data-retro-reviews="recorded">The due time is the one the merge record fixed (the policy's <code>emergency.review_within_hours</code> at the merge); the review and its status are the export's <code>retro_review_due_at</code>, <code>retro_review</code>, <code>retro_reviewed_by</code> and <code>retro_reviewed_at</code> columns (from the retro_review and retro_overdue records).</p>`,
   );
-  if (m.emergencies.length === 0) out.push(`<p data-figure="emergencies" data-value="0">No emergency changes in the period.</p>`);
+  if (m.emergencies.length === 0)
+    out.push(`<p data-figure="emergencies" data-value="0">No emergency changes in the period.</p>`);
   else {
-    out.push(`<table data-figure="emergencies" data-value="${m.emergencies.length}"><tr><th>Change</th><th>Merged</th><th>Retro-review due by</th><th>Retro-review</th><th>Lead time</th><th>Status</th></tr>`);
+    out.push(
+      `<table data-figure="emergencies" data-value="${m.emergencies.length}"><tr><th>Change</th><th>Merged</th><th>Retro-review due by</th><th>Retro-review</th><th>Lead time</th><th>Status</th></tr>`,
+    );
     for (const e of m.emergencies) {
       out.push(
         `<tr data-retro-review="${html(e.retroReview ?? "none")}"><td>${rowLink(m, e.row)}</td><td>${html(e.mergedAt)}</td><td data-due-by>${e.dueBy ? html(e.dueBy) : '<span class="none">none on record</span>'}</td><td>${e.review ? `${html(e.review.at)} by ${html(e.review.reviewer ?? "unknown")}` : '<span class="none">none recorded</span>'}</td><td class="n">${e.review ? `${e.review.leadHours} h` : "–"}</td><td class="${e.status.startsWith("reviewed in time") ? "ok" : "bad"}">${html(e.status)}</td></tr>`,
@@ -138,13 +171,18 @@ export function renderAuditReport(m: ReportModel): string {
   // ---- completeness
   out.push(`<h2 id="completeness">Completeness of the population</h2>`);
   const c = m.completeness;
-  if (!c) out.push(`<p class="none" data-completeness="not checked">Not checked: run <code>changegate audit completeness --from … --to … --out FILE</code> and pass <code>--completeness FILE</code>.</p>`);
+  if (!c)
+    out.push(
+      `<p class="none" data-completeness="not checked">Not checked: run <code>changegate audit completeness --from … --to … --out FILE</code> and pass <code>--completeness FILE</code>.</p>`,
+    );
   else {
     const sameWindow = c.from === m.from && c.to === m.to;
     out.push(
       `<p data-completeness="${c.complete ? "complete" : "incomplete"}" class="${c.complete ? "ok" : "bad"}">${c.complete ? "Complete: every merge GitHub reports has its record, and no record is extra." : "Incomplete: see the differences below."} (checked ${html(c.generatedAt)} for ${html(c.from)} – ${html(c.to)}${sameWindow ? "" : ": NOT the window of this report"})</p>`,
     );
-    out.push(`<table><tr><th>Repository</th><th>Merges on GitHub</th><th>Records</th><th>Missing records</th><th>Extra records</th></tr>`);
+    out.push(
+      `<table><tr><th>Repository</th><th>Merges on GitHub</th><th>Records</th><th>Missing records</th><th>Extra records</th></tr>`,
+    );
     for (const r of c.repositories) {
       out.push(
         `<tr><td>${html(r.repo)}</td><td class="n">${r.githubMerges}</td><td class="n">${r.records}</td><td>${r.missing.map((x) => `#${x.number} (${html(x.mergedAt)})`).join(", ") || "none"}</td><td>${r.extra.map((x) => `#${x.number} (${html(x.mergedAt)})`).join(", ") || "none"}</td></tr>`,
@@ -156,17 +194,26 @@ export function renderAuditReport(m: ReportModel): string {
   // ---- checkpoints
   out.push(`<h2 id="checkpoints">Checkpoints</h2>`);
   const k = m.checkpoints;
-  if (k.kind === "not checked") out.push(`<p class="none" data-checkpoints="not checked">Not checked: pass <code>--checkpoints FILE</code> (or <code>--from-issue owner/name#N</code>) and the public key.</p>`);
+  if (k.kind === "not checked")
+    out.push(
+      `<p class="none" data-checkpoints="not checked">Not checked: pass <code>--checkpoints FILE</code> (or <code>--from-issue owner/name#N</code>) and the public key.</p>`,
+    );
   else if (k.kind === "ok")
     out.push(
       `<p class="ok" data-checkpoints="ok">Every chain still extends its signed head: ${k.checkpoints} checkpoint${k.checkpoints === 1 ? "" : "s"} verified, newest #${k.newestSequence} at ${html(k.newestAt)} (key ${html(k.keyId)}).</p>`,
     );
-  else out.push(`<p class="bad" data-checkpoints="failed">Checkpoint verification FAILED:</p><ul>${k.problems.map((p) => `<li>${html(p)}</li>`).join("")}</ul>`);
+  else
+    out.push(
+      `<p class="bad" data-checkpoints="failed">Checkpoint verification FAILED:</p><ul>${k.problems.map((p) => `<li>${html(p)}</li>`).join("")}</ul>`,
+    );
 
   // ---- the sample drawn for this period
   out.push(`<h2 id="sample">Sample</h2>`);
   const sm = m.sample;
-  if (!sm) out.push(`<p class="none" data-sample="none">No sample linked: draw one with <code>changegate audit sample</code> and pass <code>--sample DIR</code>.</p>`);
+  if (!sm)
+    out.push(
+      `<p class="none" data-sample="none">No sample linked: draw one with <code>changegate audit sample</code> and pass <code>--sample DIR</code>.</p>`,
+    );
   else
     out.push(
       `<p data-sample="linked">${sm.entries} of ${sm.population} change${sm.population === 1 ? "" : "s"} drawn${sm.stratify ? " (stratified by kind)" : ""} with seed <code>${html(sm.seed)}</code>: <a href="${html(sm.href)}" data-sample-manifest>the sample's manifest</a>, with one evidence file per change beside it. Check it with <code>changegate audit sample --verify --out DIR</code>.</p>`,
@@ -176,12 +223,16 @@ export function renderAuditReport(m: ReportModel): string {
   out.push(`<h2 id="sets">Rows behind each figure</h2>`);
   for (const f of [m.total, ...m.categories, ...m.weeks, ...m.approvals]) {
     if (f.rows.length === 0) continue;
-    out.push(`<div class="set" id="set-${html(f.id)}"><b>${html(f.label)}</b> (${f.rows.length}): ${f.rows.map((i) => rowLink(m, i)).join(" ")}</div>`);
+    out.push(
+      `<div class="set" id="set-${html(f.id)}"><b>${html(f.label)}</b> (${f.rows.length}): ${f.rows.map((i) => rowLink(m, i)).join(" ")}</div>`,
+    );
   }
 
   // ---- the rows
   out.push(`<h2 id="rows">The changes (${m.rows.length} rows of the export)</h2>`);
-  out.push(`<table class="rows"><tr><th>#</th><th>Change</th><th>Title</th><th>Author</th><th>Approvers</th><th>CI</th><th>Tickets</th><th>Merged (pushed) by</th><th>Merged (pushed) at</th><th>Gated</th><th>Category</th><th>Verdict at merge</th><th>Record</th></tr>`);
+  out.push(
+    `<table class="rows"><tr><th>#</th><th>Change</th><th>Title</th><th>Author</th><th>Approvers</th><th>CI</th><th>Tickets</th><th>Merged (pushed) by</th><th>Merged (pushed) at</th><th>Gated</th><th>Category</th><th>Verdict at merge</th><th>Record</th></tr>`,
+  );
   m.rows.forEach((r, i) => {
     const url = /^https:\/\/[^\s"'<>]+$/.test(r.url) ? r.url : null;
     out.push(

@@ -123,7 +123,9 @@ export function categoryOf(row: ExportRow): Category {
 export function weekStart(iso: string): string {
   const d = new Date(iso);
   const day = (d.getUTCDay() + 6) % 7;
-  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - day)).toISOString().slice(0, 10);
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - day))
+    .toISOString()
+    .slice(0, 10);
 }
 
 /**
@@ -157,7 +159,9 @@ function retroStatus(r: ExportRow, generatedAt: string): string {
     case "due":
       // The store has no overdue record yet (the app writes it when the time passes); past the
       // recorded due time it is overdue all the same.
-      return r.retro_review_due_at !== null && Date.parse(generatedAt) > Date.parse(r.retro_review_due_at) ? "overdue: no retro-review recorded" : "open: no retro-review recorded yet";
+      return r.retro_review_due_at !== null && Date.parse(generatedAt) > Date.parse(r.retro_review_due_at)
+        ? "overdue: no retro-review recorded"
+        : "open: no retro-review recorded yet";
     default:
       return "no due time on record";
   }
@@ -182,7 +186,13 @@ export function buildReportModel(input: ReportInput): ReportModel {
     }
   });
 
-  const categories: ShareFigure[] = CATEGORIES.map((c) => ({ id: `category-${c.replace(/ /g, "-")}`, label: c, value: 0, rows: [], shareTenths: 0 }));
+  const categories: ShareFigure[] = CATEGORIES.map((c) => ({
+    id: `category-${c.replace(/ /g, "-")}`,
+    label: c,
+    value: 0,
+    rows: [],
+    shareTenths: 0,
+  }));
   rows.forEach((r, i) => {
     const f = categories.find((c) => c.label === categoryOf(r))!;
     f.value++;
@@ -194,13 +204,19 @@ export function buildReportModel(input: ReportInput): ReportModel {
   );
   categories.forEach((c, i) => (c.shareTenths = shares[i]!));
 
-  const approvals: Figure[] = ["0", "1", "2", "3 or more"].map((label) => ({ id: `approvals-${label.replace(/ /g, "-")}`, label, value: 0, rows: [] }));
+  const approvals: Figure[] = ["0", "1", "2", "3 or more"].map((label) => ({
+    id: `approvals-${label.replace(/ /g, "-")}`,
+    label,
+    value: 0,
+    rows: [],
+  }));
   rows.forEach((r, i) => {
     const f = approvals[Math.min(r.approvers.length, 3)]!;
     f.value++;
     f.rows.push(i);
   });
-  const approvalsMean = rows.length === 0 ? 0 : rows.reduce((n, r) => n + r.approvers.length, 0) / rows.length;
+  const approvalsMean =
+    rows.length === 0 ? 0 : rows.reduce((n, r) => n + r.approvers.length, 0) / rows.length;
 
   const emergencies: EmergencyLine[] = [];
   rows.forEach((r, i) => {
@@ -208,9 +224,22 @@ export function buildReportModel(input: ReportInput): ReportModel {
     const merged = Date.parse(r.merged_at);
     const review =
       r.retro_reviewed_at !== null
-        ? { at: r.retro_reviewed_at, reviewer: r.retro_reviewed_by, leadHours: Math.round(((Date.parse(r.retro_reviewed_at) - merged) / 3_600_000) * 10) / 10 }
+        ? {
+            at: r.retro_reviewed_at,
+            reviewer: r.retro_reviewed_by,
+            leadHours: Math.round(((Date.parse(r.retro_reviewed_at) - merged) / 3_600_000) * 10) / 10,
+          }
         : null;
-    emergencies.push({ row: i, repo: r.repo, pr: r.pr, mergedAt: r.merged_at, dueBy: r.retro_review_due_at, review, status: retroStatus(r, input.generatedAt), retroReview: r.retro_review });
+    emergencies.push({
+      row: i,
+      repo: r.repo,
+      pr: r.pr,
+      mergedAt: r.merged_at,
+      dueBy: r.retro_review_due_at,
+      review,
+      status: retroStatus(r, input.generatedAt),
+      retroReview: r.retro_review,
+    });
   });
 
   return {
@@ -219,7 +248,12 @@ export function buildReportModel(input: ReportInput): ReportModel {
     repo: input.repo ?? null,
     generatedAt: input.generatedAt,
     rows,
-    total: { id: "total", label: "changes (merged pull requests and direct pushes)", value: rows.length, rows: all },
+    total: {
+      id: "total",
+      label: "changes (merged pull requests and direct pushes)",
+      value: rows.length,
+      rows: all,
+    },
     weeks,
     categories,
     directPushes: all.filter((i) => rows[i]!.change_type === "direct_push"),

@@ -15,7 +15,8 @@ export function bypassMarker(sourceRepo: string): string {
 /** What the issue says about one bypass. */
 export function bypassEntry(merge: MergeRecord, recordId: string | null = null): string {
   const pr = `${merge.ref.owner}/${merge.ref.repo}#${merge.ref.number}`;
-  const verdict = merge.outcome === "none" ? "none (changegate never judged this head into this base)" : merge.outcome;
+  const verdict =
+    merge.outcome === "none" ? "none (changegate never judged this head into this base)" : merge.outcome;
   const lines = [
     `### ${link(md(pr), merge.url)}: ${md(merge.title, 200)}`,
     "",

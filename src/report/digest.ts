@@ -4,7 +4,19 @@
  */
 import { DIGEST_MARKER } from "../contract.js";
 import type { ConfigProblem } from "../config/load.js";
-import type { ApprovalsResult, CiLine, CiResult, EmergencyDeclaration, Evidence, Policy, RequiredCheck, RuleResult, RuleStatus, TicketsResult, Verdict } from "../policy/types.js";
+import type {
+  ApprovalsResult,
+  CiLine,
+  CiResult,
+  EmergencyDeclaration,
+  Evidence,
+  Policy,
+  RequiredCheck,
+  RuleResult,
+  RuleStatus,
+  TicketsResult,
+  Verdict,
+} from "../policy/types.js";
 import { code, link, md } from "./escape.js";
 import { floorLines } from "./floors.js";
 import { reviewRuleSection } from "./rules.js";
@@ -14,13 +26,21 @@ const MAX_SHIPPED_COMMITS = 100;
 const MAX_UNATTRIBUTED = 20;
 
 const ICON: Record<RuleStatus, string> = { pass: "✅", fail: "❌", pending: "⏳", skipped: "➖" };
-const RULE_NAME: Record<RuleResult["rule"], string> = { approvals: "Approvals", ci: "CI", tickets: "Tickets", reviewers: "Reviewers" };
+const RULE_NAME: Record<RuleResult["rule"], string> = {
+  approvals: "Approvals",
+  ci: "CI",
+  tickets: "Tickets",
+  reviewers: "Reviewers",
+};
 
 export function renderVerdict(verdict: Verdict, evidence: Evidence, policy: Policy): Report {
   const lines: string[] = [];
   lines.push(headline(verdict));
   lines.push("");
-  if (verdict.draft) lines.push("> [!NOTE]\n> This PR is a **draft**. changegate evaluates it anyway, so you know where it stands.\n");
+  if (verdict.draft)
+    lines.push(
+      "> [!NOTE]\n> This PR is a **draft**. changegate evaluates it anyway, so you know where it stands.\n",
+    );
   if (verdict.emergency && verdict.conclusion !== "failure") {
     lines.push(
       "> [!CAUTION]\n> **EMERGENCY CHANGE.** This PR carries the emergency label, so the normal rules are relaxed. " +
@@ -37,10 +57,13 @@ export function renderVerdict(verdict: Verdict, evidence: Evidence, policy: Poli
     lines.push(`> [!WARNING]\n> **Emergency label ignored:** ${md(verdict.declaration.reason, 600)}${at}.\n`);
   }
   if (!verdict.gated) {
-    lines.push(`The base branch ${code(evidence.pr.baseRef)} is not gated by the policy, so changegate does not block this PR.`);
+    lines.push(
+      `The base branch ${code(evidence.pr.baseRef)} is not gated by the policy, so changegate does not block this PR.`,
+    );
   } else {
     lines.push("| Rule | Status | Details |", "| --- | --- | --- |");
-    for (const r of verdict.rules) lines.push(`| ${RULE_NAME[r.rule]} | ${ICON[r.status]} ${r.status} | ${md(r.summary, 400)} |`);
+    for (const r of verdict.rules)
+      lines.push(`| ${RULE_NAME[r.rule]} | ${ICON[r.status]} ${r.status} | ${md(r.summary, 400)} |`);
     lines.push("");
     for (const r of verdict.rules) lines.push(...ruleSection(r, evidence));
     const todo = verdict.rules.flatMap((r) => r.todo);
@@ -52,7 +75,14 @@ export function renderVerdict(verdict: Verdict, evidence: Evidence, policy: Poli
     if (verdict.conclusion === "success") lines.push(...shipped(evidence));
   }
   lines.push(...floorLines(policy));
-  lines.push(...footer(evidence, policy.source.kind === "defaults" ? "built-in defaults (no `.github/changegate.yml` in this repository or the owner's `.github` repository): 1 approval, all CI green" : `${md(policy.source.location)} (default branch)`));
+  lines.push(
+    ...footer(
+      evidence,
+      policy.source.kind === "defaults"
+        ? "built-in defaults (no `.github/changegate.yml` in this repository or the owner's `.github` repository): 1 approval, all CI green"
+        : `${md(policy.source.location)} (default branch)`,
+    ),
+  );
   const summary = bound(lines.join("\n"));
   return {
     check: checkFor(verdict, summary),
@@ -86,7 +116,8 @@ export function renderConfigProblem(p: ConfigProblem, evidence: Evidence): Repor
 function headline(v: Verdict): string {
   const draft = v.draft ? " (draft)" : "";
   if (!v.gated) return `## ✅ changegate: not gated${draft}`;
-  if (v.emergency && v.conclusion === "success") return `## 🚨 changegate: EMERGENCY CHANGE — allowed, retroactive review required${draft}`;
+  if (v.emergency && v.conclusion === "success")
+    return `## 🚨 changegate: EMERGENCY CHANGE — allowed, retroactive review required${draft}`;
   if (v.conclusion === "success") return `## ✅ changegate: compliant — ready to merge${draft}`;
   if (v.conclusion === "pending") return `## ⏳ changegate: waiting for CI${draft}`;
   return `## ❌ changegate: not compliant${draft}`;
@@ -122,7 +153,10 @@ function unattributedLines(r: ApprovalsResult): string[] {
       (blocking ? " (approvals.block_unattributed_commits):" : ":"),
     "",
   ];
-  for (const u of shown) out.push(`- ${code(u.oid.slice(0, 7))} ${md(u.headline, 120)} — ${u.who.map((w) => md(w, 120)).join("; ")}`);
+  for (const u of shown)
+    out.push(
+      `- ${code(u.oid.slice(0, 7))} ${md(u.headline, 120)} — ${u.who.map((w) => md(w, 120)).join("; ")}`,
+    );
   if (shown.length < list.length) out.push(`- … and ${list.length - shown.length} more`);
   out.push("");
   return out;
@@ -136,10 +170,16 @@ function mergeLines(r: ApprovalsResult): string[] {
   const out: string[] = [];
   for (const m of shown) {
     const who = m.logins.map((l) => md(l, 60)).join(", ");
-    out.push(`- Merge commit ${code(m.oid.slice(0, 7))} by ${who} counts as ${m.logins.length === 1 ? `${who}'s contribution` : "their contribution"}.`);
+    out.push(
+      `- Merge commit ${code(m.oid.slice(0, 7))} by ${who} counts as ${m.logins.length === 1 ? `${who}'s contribution` : "their contribution"}.`,
+    );
   }
   if (shown.length < list.length) out.push(`- … and ${list.length - shown.length} more merge commits`);
-  out.push("", "<sub>changegate does not check what a merge commit changes, so whoever authored or committed one cannot approve this PR.</sub>", "");
+  out.push(
+    "",
+    "<sub>changegate does not check what a merge commit changes, so whoever authored or committed one cannot approve this PR.</sub>",
+    "",
+  );
   return out;
 }
 
@@ -152,11 +192,15 @@ function approvalsSection(r: ApprovalsResult, e: Evidence): string[] {
     return out;
   }
   for (const rev of r.reviewers) {
-    const on = rev.commitOid ? ` on ${code(rev.commitOid.slice(0, 7))}${rev.commitOid === e.pr.headSha ? " (head)" : ""}` : "";
+    const on = rev.commitOid
+      ? ` on ${code(rev.commitOid.slice(0, 7))}${rev.commitOid === e.pr.headSha ? " (head)" : ""}`
+      : "";
     const when = rev.submittedAt ? ` at ${when_(rev.submittedAt)}` : "";
     const verb = rev.state === "APPROVED" ? "approved" : "requested changes";
     const why = rev.counted ? "counted" : `not counted: ${md(rev.reason)}`;
-    out.push(`- ${rev.counted ? "✅" : rev.state === "CHANGES_REQUESTED" ? "❌" : "➖"} ${md(rev.login, 60)} ${verb}${on}${when} — ${why}`);
+    out.push(
+      `- ${rev.counted ? "✅" : rev.state === "CHANGES_REQUESTED" ? "❌" : "➖"} ${md(rev.login, 60)} ${verb}${on}${when} — ${why}`,
+    );
   }
   out.push("");
   return out;
@@ -168,7 +212,9 @@ function ciSection(r: CiResult): string[] {
   out.push("| Check | State | Required | Reported by |", "| --- | --- | --- | --- |");
   for (const c of r.checks) {
     const icon = c.state === "success" ? "✅" : c.state === "failure" ? "❌" : "⏳";
-    out.push(`| ${link(md(c.name, 120), c.url)} | ${icon} ${md(c.raw, 40)} | ${requiredCell(c)} | ${c.state === "missing" ? "" : reportedBy(c)} |`);
+    out.push(
+      `| ${link(md(c.name, 120), c.url)} | ${icon} ${md(c.raw, 40)} | ${requiredCell(c)} | ${c.state === "missing" ? "" : reportedBy(c)} |`,
+    );
   }
   out.push("");
   const notes = r.checks.flatMap((c) => c.notCountedFor.map((pin) => `- ⚠️ ${notCounted(c, pin)}`));
@@ -187,7 +233,8 @@ function requiredCell(c: CiLine): string {
 
 /** The source of a reported result: "app github-actions" or "commit status by mallory". */
 function reportedBy(c: CiLine): string {
-  if (c.kind === "check_run") return c.source === null ? "a check run with no app" : `app ${md(c.source, 60)}`;
+  if (c.kind === "check_run")
+    return c.source === null ? "a check run with no app" : `app ${md(c.source, 60)}`;
   return c.source === null ? "a commit status with no creator" : `commit status by ${md(c.source, 60)}`;
 }
 
@@ -214,19 +261,32 @@ function notCounted(c: CiLine, pin: RequiredCheck): string {
   if (pin.creator !== undefined && pin.app === undefined && c.kind === "status") {
     return `${name} was reported by ${who ?? "a commit status with no creator"}, not ${md(pin.creator, 60)}: not counted.`;
   }
-  const as = c.kind === "check_run" ? `as a check run by ${who === null ? "no app" : `app ${who}`}` : `as a commit status by ${who ?? "no creator"}`;
+  const as =
+    c.kind === "check_run"
+      ? `as a check run by ${who === null ? "no app" : `app ${who}`}`
+      : `as a commit status by ${who ?? "no creator"}`;
   return `${name} was reported ${as}, not as ${pinWords(pin) ?? "required"}: not counted.`;
 }
 
 function ticketsSection(r: TicketsResult): string[] {
   if (r.tickets.length === 0 && r.status === "skipped") return [];
-  const allowed = r.allowedStates.length > 0 ? ` (allowed states: ${r.allowedStates.map((s) => md(s, 60)).join(", ")})` : "";
+  const allowed =
+    r.allowedStates.length > 0
+      ? ` (allowed states: ${r.allowedStates.map((s) => md(s, 60)).join(", ")})`
+      : "";
   const out = [`### Tickets${allowed}`, ""];
   if (r.tickets.length === 0) return [...out, "No ticket key found.", ""];
   out.push("| Ticket | Found in | Summary | State | |", "| --- | --- | --- | --- | --- |");
   for (const t of r.tickets) {
-    const verdict = { ok: "✅ allowed", not_allowed: "❌ state not allowed", unknown: "❌ unknown to Jira", unverified: "⚠️ not verified" }[t.outcome];
-    out.push(`| ${link(md(t.key, 40), t.url)} | ${t.foundIn.join(", ")} | ${t.summary === null ? "" : md(t.summary, 150)} | ${t.status === null ? "" : md(t.status, 60)} | ${verdict} |`);
+    const verdict = {
+      ok: "✅ allowed",
+      not_allowed: "❌ state not allowed",
+      unknown: "❌ unknown to Jira",
+      unverified: "⚠️ not verified",
+    }[t.outcome];
+    out.push(
+      `| ${link(md(t.key, 40), t.url)} | ${t.foundIn.join(", ")} | ${t.summary === null ? "" : md(t.summary, 150)} | ${t.status === null ? "" : md(t.status, 60)} | ${verdict} |`,
+    );
   }
   out.push("");
   return out;
@@ -235,10 +295,16 @@ function ticketsSection(r: TicketsResult): string[] {
 function shipped(e: Evidence): string[] {
   const commits = e.commits.filter((c) => !c.isMerge);
   const shown = commits.slice(-MAX_SHIPPED_COMMITS);
-  const out = ["<details><summary>What is about to ship: " + `${commits.length} commit${commits.length === 1 ? "" : "s"}</summary>`, ""];
+  const out = [
+    "<details><summary>What is about to ship: " +
+      `${commits.length} commit${commits.length === 1 ? "" : "s"}</summary>`,
+    "",
+  ];
   if (shown.length < commits.length) out.push(`(the last ${shown.length} of ${commits.length})`, "");
   for (const c of shown) {
-    const authors = [...new Set(c.authors.filter((a): a is string => !!a))].map((a) => md(a, 60)).join(", ") || "unknown author";
+    const authors =
+      [...new Set(c.authors.filter((a): a is string => !!a))].map((a) => md(a, 60)).join(", ") ||
+      "unknown author";
     out.push(`- ${link(code(c.oid.slice(0, 7)), c.url)} ${md(c.headline, 200)} — ${authors}`);
   }
   out.push("", "</details>", "");
@@ -246,11 +312,15 @@ function shipped(e: Evidence): string[] {
 }
 
 function footer(e: Evidence, policy: string): string[] {
-  return ["---", `<sub>Head ${code(e.pr.headSha.slice(0, 12))} · Policy: ${policy} · Re-run: the **Re-evaluate** button on the \`changegate\` check</sub>`];
+  return [
+    "---",
+    `<sub>Head ${code(e.pr.headSha.slice(0, 12))} · Policy: ${policy} · Re-run: the **Re-evaluate** button on the \`changegate\` check</sub>`,
+  ];
 }
 
 function checkFor(v: Verdict, summary: string): CheckOutput {
-  if (v.conclusion === "pending") return { status: "in_progress", conclusion: null, title: clip(v.title, MAX_TITLE), summary };
+  if (v.conclusion === "pending")
+    return { status: "in_progress", conclusion: null, title: clip(v.title, MAX_TITLE), summary };
   return { status: "completed", conclusion: v.conclusion, title: clip(v.title, MAX_TITLE), summary };
 }
 
@@ -260,7 +330,9 @@ function when_(iso: string): string {
 
 export function clip(s: string, max: number): string {
   // lone surrogates become U+FFFD, and the cut never splits a surrogate pair
-  const one = s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd").replace(/\s+/g, " ");
+  const one = s
+    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd")
+    .replace(/\s+/g, " ");
   if (one.length <= max) return one;
   const n = Math.max(0, max - 1);
   return `${one.slice(0, /[\ud800-\udbff]/.test(one.charAt(n - 1)) ? n - 1 : n)}…`;

@@ -8,7 +8,10 @@ import { code, md } from "./escape.js";
 
 export function directPushEntry(rec: DirectPushRecord, recordId: string | null): string {
   const shown = rec.commitsWithoutPr.slice(0, 20).map((s) => `\`${s.slice(0, 12)}\``);
-  const more = rec.commitsWithoutPr.length > shown.length ? ` and ${rec.commitsWithoutPr.length - shown.length} more` : "";
+  const more =
+    rec.commitsWithoutPr.length > shown.length
+      ? ` and ${rec.commitsWithoutPr.length - shown.length} more`
+      : "";
   const lines = [
     `### ${rec.forced ? "Force push" : "Direct push"} to ${code(rec.branch, 200)} of ${md(`${rec.owner}/${rec.repo}`, 200)}`,
     "",

@@ -6,7 +6,9 @@ const ZWSP = "\u200b";
 
 /** Escape text for inline markdown, including a table cell. Newlines collapse to spaces. */
 export function md(text: string, maxLength = 300): string {
-  let t = wellFormed(text).replace(/[\r\n\t]+/g, " ").trim();
+  let t = wellFormed(text)
+    .replace(/[\r\n\t]+/g, " ")
+    .trim();
   if (t.length > maxLength) t = `${cut(t, maxLength - 1)}…`;
   return t
     .replace(/&/g, "&amp;")
@@ -21,7 +23,9 @@ export function md(text: string, maxLength = 300): string {
 
 /** Text inside an inline code span: backticks cannot end it, newlines cannot break the table. */
 export function code(text: string, maxLength = 100): string {
-  let t = wellFormed(text).replace(/[\r\n\t]+/g, " ").replace(/\|/g, "¦");
+  let t = wellFormed(text)
+    .replace(/[\r\n\t]+/g, " ")
+    .replace(/\|/g, "¦");
   if (t.length > maxLength) t = `${cut(t, maxLength - 1)}…`;
   const fence = "`".repeat(longestRun(t, "`") + 1);
   const pad = t.startsWith("`") || t.endsWith("`") ? " " : "";

@@ -52,7 +52,12 @@ export function renderFailure(f: FailureInfo, secrets?: string[]): Report {
   ];
   const summary = bound(lines.join("\n"));
   return {
-    check: { status: "completed", conclusion: "failure", title: clip(`changegate error while ${STAGE_TEXT[f.stage]}: ${message}`, MAX_TITLE), summary },
+    check: {
+      status: "completed",
+      conclusion: "failure",
+      title: clip(`changegate error while ${STAGE_TEXT[f.stage]}: ${message}`, MAX_TITLE),
+      summary,
+    },
     comment: `${summary}\n\n${DIGEST_MARKER}`,
     createComment: true,
   };
@@ -109,7 +114,10 @@ const HOST_RULES: [RegExp, (m: string, ...g: string[]) => string][] = [
   [new RegExp(`(?<![\\w.])(?:${OCTET}\\.){3}${OCTET}(?![\\w]|\\.\\d)`, "g"), () => HOST],
   // IPv6 addresses: eight groups, or a `::` with at least one group (not times like 12:30:45).
   [
-    new RegExp(`(?<![\\w:.])(?:${H16}(?::${H16}){7}|(?:${H16}(?::${H16}){0,6})?::(?:${H16}(?::${H16}){0,6})?)(?:%[\\w.-]+)?(?![\\w:])`, "g"),
+    new RegExp(
+      `(?<![\\w:.])(?:${H16}(?::${H16}){7}|(?:${H16}(?::${H16}){0,6})?::(?:${H16}(?::${H16}){0,6})?)(?:%[\\w.-]+)?(?![\\w:])`,
+      "g",
+    ),
     (m) => (m === "::" ? m : HOST),
   ],
   // A dotted host name with a port (`cache.internal:6379`), never a file position (`x.js:10:5`).
@@ -127,6 +135,7 @@ const HOST_RULES: [RegExp, (m: string, ...g: string[]) => string][] = [
  */
 export function hideHosts(text: string): string {
   let out = text;
-  for (const [pattern, replace] of HOST_RULES) out = out.replace(pattern, replace as (m: string, ...rest: unknown[]) => string);
+  for (const [pattern, replace] of HOST_RULES)
+    out = out.replace(pattern, replace as (m: string, ...rest: unknown[]) => string);
   return out;
 }

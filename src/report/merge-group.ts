@@ -4,7 +4,10 @@ import { code, md } from "./escape.js";
 import { clip } from "./digest.js";
 import { MAX_TITLE } from "./types.js";
 
-export function renderGroupCheck(j: GroupJudgement, group: { base: string; headSha: string }): { conclusion: "success" | "failure"; title: string; summary: string } {
+export function renderGroupCheck(
+  j: GroupJudgement,
+  group: { base: string; headSha: string },
+): { conclusion: "success" | "failure"; title: string; summary: string } {
   const lines = [
     `Merge group into ${code(group.base)} at ${code(group.headSha.slice(0, 12))}: changegate passes it only when every pull request in it has its own compliant verdict, recorded for the head it was queued with.`,
     "",
@@ -14,7 +17,10 @@ export function renderGroupCheck(j: GroupJudgement, group: { base: string; headS
 }
 
 /** When the group cannot be judged (GitHub or the store cannot say): a failure naming why. */
-export function renderGroupFailure(why: string, group: { base: string; headSha: string }): { conclusion: "failure"; title: string; summary: string } {
+export function renderGroupFailure(
+  why: string,
+  group: { base: string; headSha: string },
+): { conclusion: "failure"; title: string; summary: string } {
   return {
     conclusion: "failure",
     title: "changegate could not judge this merge group",

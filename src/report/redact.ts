@@ -40,7 +40,13 @@ const RULES: Rule[] = [
   // breaks) of 40-76 base64 characters, plus a shorter `=`-padded last line (see pemBlock), or
   // (b) one unbroken run of 100 or more base64 characters; either way the lines hold upper case,
   // lower case and digits. Git shas and sha-256 digests (hex: no upper case, or no lower case) never qualify.
-  [new RegExp(`${RUN_START}(${B64}{40,76}(?:${SEP}${B64}{40,76})+={0,2})(?:(${SEP})(${B64}{1,39}={0,2}))?${RUN_END}`, "g"), pemBlock],
+  [
+    new RegExp(
+      `${RUN_START}(${B64}{40,76}(?:${SEP}${B64}{40,76})+={0,2})(?:(${SEP})(${B64}{1,39}={0,2}))?${RUN_END}`,
+      "g",
+    ),
+    pemBlock,
+  ],
   [new RegExp(`${RUN_START}${B64}{100,}={0,2}${RUN_END}`, "g"), (m) => (keyLike(m) ? R : m)],
   [/\bgh[pousr]_[A-Za-z0-9_]{20,}\b/g, () => R], // GitHub tokens
   [/\bgithub_pat_[A-Za-z0-9_]{20,}\b/g, () => R],
@@ -117,13 +123,21 @@ export function redact(text: string, secrets: string[] = knownSecrets()): string
   }
   let out = text;
   for (const s of forms) out = out.split(s).join(R);
-  for (const [pattern, replace] of RULES) out = out.replace(pattern, replace as (m: string, ...rest: unknown[]) => string);
+  for (const [pattern, replace] of RULES)
+    out = out.replace(pattern, replace as (m: string, ...rest: unknown[]) => string);
   return out;
 }
 
 /** Errors go to the log with secrets scrubbed from message and stack. */
-export function redactError(err: unknown, secrets?: string[]): { message: string; stack?: string; status?: number } {
+export function redactError(
+  err: unknown,
+  secrets?: string[],
+): { message: string; stack?: string; status?: number } {
   if (!(err instanceof Error)) return { message: redact(String(err), secrets) };
   const status = (err as { status?: number }).status;
-  return { message: redact(err.message, secrets), stack: err.stack ? redact(err.stack, secrets) : undefined, ...(status ? { status } : {}) };
+  return {
+    message: redact(err.message, secrets),
+    stack: err.stack ? redact(err.stack, secrets) : undefined,
+    ...(status ? { status } : {}),
+  };
 }

@@ -39,7 +39,8 @@ export interface Rehearsal {
 
 /** The first rule not met (failing, then pending), as one line. */
 export function firstUnmet(verdict: Verdict): string {
-  const unmet = verdict.rules.find((r) => r.status === "fail") ?? verdict.rules.find((r) => r.status === "pending");
+  const unmet =
+    verdict.rules.find((r) => r.status === "fail") ?? verdict.rules.find((r) => r.status === "pending");
   return unmet ? `${ruleName(unmet)}: ${unmet.summary}` : verdict.title;
 }
 
@@ -58,13 +59,17 @@ const HEAD = ["PR", "merged at", "merged by", "recorded", "rehearsed", "first un
 
 export function renderRehearsal(r: Rehearsal): string {
   const out: string[] = [];
-  out.push(`Rehearsal of ${terminalLine(r.policy.file)} on ${terminalLine(r.repo)}, merges ${r.from} .. ${r.to}`);
+  out.push(
+    `Rehearsal of ${terminalLine(r.policy.file)} on ${terminalLine(r.repo)}, merges ${r.from} .. ${r.to}`,
+  );
   out.push(`Policy: ${terminalLine(r.policy.source)}`);
   if (r.floors && r.floors.changed.length > 0) {
     out.push(`Org floors from ${terminalLine(r.floors.location)} changed the rehearsed policy:`);
     for (const c of r.floors.changed) out.push(`  ${terminalLine(c.key)}: ${terminalLine(c.message)}`);
   } else if (r.floors) {
-    out.push(`Org floors from ${terminalLine(r.floors.location)} apply; they did not change the proposed policy.`);
+    out.push(
+      `Org floors from ${terminalLine(r.floors.location)} apply; they did not change the proposed policy.`,
+    );
   }
   out.push("");
   const cells = r.rows.map((row) => [
@@ -76,7 +81,11 @@ export function renderRehearsal(r: Rehearsal): string {
     terminalLine(clip(row.reason ?? "", 120)),
   ]);
   const widths = HEAD.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]!))).join("  ").trimEnd();
+  const line = (c: string[]) =>
+    c
+      .map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   if (cells.length > 0) {
     out.push(line(HEAD));
     out.push(line(widths.map((w) => "-".repeat(w))));

@@ -15,12 +15,18 @@ export function reviewRuleSection(r: ReviewRuleResult): string[] {
   if (r.fileCount > 0) {
     const shown = r.files.slice(0, SHOWN_FILES);
     const more = r.fileCount - shown.length;
-    out.push(`Triggered by ${r.fileCount} file${r.fileCount === 1 ? "" : "s"}: ${shown.map((f) => code(f, 200)).join(", ")}${more > 0 ? `, and ${more} more` : ""}`);
+    out.push(
+      `Triggered by ${r.fileCount} file${r.fileCount === 1 ? "" : "s"}: ${shown.map((f) => code(f, 200)).join(", ")}${more > 0 ? `, and ${more} more` : ""}`,
+    );
   }
-  const who = r.mayApprove.length > 0 ? r.mayApprove.map((w) => md(w, 120)).join(", ") : "any eligible reviewer";
+  const who =
+    r.mayApprove.length > 0 ? r.mayApprove.map((w) => md(w, 120)).join(", ") : "any eligible reviewer";
   out.push(`May approve: ${who} (${r.required} required)`);
   if (r.approvedBy.length === 0) out.push("Approved by: nobody yet");
-  else out.push(`Approved by: ${r.approvedBy.map((a) => md(a.login, 60) + (a.teams.length > 0 ? ` (${a.teams.map((t) => md(`@${t}`, 120)).join(", ")})` : "")).join(", ")}`);
+  else
+    out.push(
+      `Approved by: ${r.approvedBy.map((a) => md(a.login, 60) + (a.teams.length > 0 ? ` (${a.teams.map((t) => md(`@${t}`, 120)).join(", ")})` : "")).join(", ")}`,
+    );
   out.push("");
   for (const m of r.missing) out.push(`- ❌ ${md(m, 500)}`);
   if (r.missing.length > 0) out.push("");

@@ -39,7 +39,11 @@ export interface EvidenceModel {
     headSha: string;
     reviews: EvidenceReview[];
     checks: EvidenceCheck[];
-    verdict: { conclusion: string; title: string; rules: { rule: string; name: string | null; status: string; summary: string }[] } | null;
+    verdict: {
+      conclusion: string;
+      title: string;
+      rules: { rule: string; name: string | null; status: string; summary: string }[];
+    } | null;
     declaration: { declarer: string | null; at: string | null; accepted: boolean; reason: string } | null;
     error: string | null;
   } | null;
@@ -49,7 +53,8 @@ export interface EvidenceModel {
   webBase: string;
 }
 
-export const ENFORCEMENT_NOT_OBSERVED = "not observed (changegate did not record branch enforcement for this period)";
+export const ENFORCEMENT_NOT_OBSERVED =
+  "not observed (changegate did not record branch enforcement for this period)";
 
 const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:980px;color:#1f2328;padding:0 1em}
@@ -72,7 +77,8 @@ function a(url: string | null | undefined, text: string): string {
 
 const yes = (b: boolean) => (b ? "yes" : "no");
 const none = (text: string) => `<span class="none">${html(text)}</span>`;
-const cell = (v: string | null | undefined, empty = "none recorded") => (v === null || v === undefined || v === "" ? none(empty) : html(v));
+const cell = (v: string | null | undefined, empty = "none recorded") =>
+  v === null || v === undefined || v === "" ? none(empty) : html(v);
 
 export function commitUrl(m: EvidenceModel, sha: string): string | null {
   if (!/^[0-9a-f]{7,64}$/i.test(sha) || !/^[\w.-]+\/[\w.-]+$/.test(m.row.repo)) return null;
@@ -82,7 +88,10 @@ export function commitUrl(m: EvidenceModel, sha: string): string | null {
 export function renderEvidence(m: EvidenceModel): string {
   const r = m.row;
   const s = m.standing;
-  const title = r.change_type === "direct_push" ? `${r.repo}: direct push ${r.head_sha.slice(0, 12)}` : `${r.repo}#${r.pr}: ${r.title}`;
+  const title =
+    r.change_type === "direct_push"
+      ? `${r.repo}: direct push ${r.head_sha.slice(0, 12)}`
+      : `${r.repo}#${r.pr}: ${r.title}`;
   const out: string[] = [];
   out.push(
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`,
@@ -94,14 +103,28 @@ export function renderEvidence(m: EvidenceModel): string {
 
   // ---- the change
   out.push(`<h2 id="change">The change</h2><table>`);
-  const tr = (k: string, v: string, attr = "") => out.push(`<tr${attr}><th>${html(k)}</th><td>${v}</td></tr>`);
+  const tr = (k: string, v: string, attr = "") =>
+    out.push(`<tr${attr}><th>${html(k)}</th><td>${v}</td></tr>`);
   tr("Repository", html(r.repo));
-  tr("Kind", html(m.kind === "direct_push" ? "direct push (no merged pull request)" : m.kind === "emergency" ? "emergency merge" : "merge"));
+  tr(
+    "Kind",
+    html(
+      m.kind === "direct_push"
+        ? "direct push (no merged pull request)"
+        : m.kind === "emergency"
+          ? "emergency merge"
+          : "merge",
+    ),
+  );
   if (r.change_type === "merge") tr("Pull request", a(r.url, `${r.repo}#${r.pr}`));
   tr("Title", html(r.title));
   tr("Author", cell(r.author, "unknown"));
-  tr(r.change_type === "direct_push" ? "Commit pushed (after)" : "Head SHA", `<code data-head-sha="${html(r.head_sha)}">${a(commitUrl(m, r.head_sha), r.head_sha)}</code>`);
-  if (r.merge_commit_sha) tr("Merge commit", `<code>${a(commitUrl(m, r.merge_commit_sha), r.merge_commit_sha)}</code>`);
+  tr(
+    r.change_type === "direct_push" ? "Commit pushed (after)" : "Head SHA",
+    `<code data-head-sha="${html(r.head_sha)}">${a(commitUrl(m, r.head_sha), r.head_sha)}</code>`,
+  );
+  if (r.merge_commit_sha)
+    tr("Merge commit", `<code>${a(commitUrl(m, r.merge_commit_sha), r.merge_commit_sha)}</code>`);
   tr("Branch", `${cell(r.base, "unknown")}${r.gated ? "" : " (not gated by the policy)"}`);
   tr(r.change_type === "direct_push" ? "Pushed by" : "Merged by", cell(r.merged_by, "unknown"));
   tr(r.change_type === "direct_push" ? "Pushed at" : "Merged at", html(r.merged_at));
@@ -114,7 +137,9 @@ export function renderEvidence(m: EvidenceModel): string {
     `<p>Approvers (each reviewer's latest review approved), as <code>audit export</code> lists them: <span data-approvers="${html(r.approvers.join(" "))}">${r.approvers.length ? r.approvers.map((x) => `<b>${html(x)}</b>`).join(", ") : none("none")}</span>. Approvals rule: ${cell(r.approvals_result, "not judged")}.</p>`,
   );
   if (s && s.reviews.length > 0) {
-    out.push(`<table><tr><th>Reviewer</th><th>Review</th><th>Commit reviewed</th><th>On the merged head</th><th>Submitted at</th></tr>`);
+    out.push(
+      `<table><tr><th>Reviewer</th><th>Review</th><th>Commit reviewed</th><th>On the merged head</th><th>Submitted at</th></tr>`,
+    );
     for (const v of s.reviews) {
       const onHead = v.commitOid !== null && v.commitOid === r.head_sha;
       out.push(
@@ -122,38 +147,68 @@ export function renderEvidence(m: EvidenceModel): string {
       );
     }
     out.push(`</table>`);
-  } else out.push(`<p class="none">${html(s ? "No reviews were recorded." : r.change_type === "direct_push" ? "A direct push has no reviews." : "No evaluation was recorded for the merged head.")}</p>`);
+  } else
+    out.push(
+      `<p class="none">${html(s ? "No reviews were recorded." : r.change_type === "direct_push" ? "A direct push has no reviews." : "No evaluation was recorded for the merged head.")}</p>`,
+    );
 
   // ---- CI
   out.push(`<h2 id="ci">CI checks and their sources</h2><p>CI rule: ${cell(r.ci_result, "not judged")}.</p>`);
   if (s && s.checks.length > 0) {
     out.push(`<table><tr><th>Check</th><th>Result</th><th>GitHub's word</th><th>Source</th></tr>`);
-    for (const c of s.checks) out.push(`<tr><td>${a(c.url, c.name)}</td><td>${html(c.state)}</td><td>${html(c.raw)}</td><td>${cell(c.source, "unknown")}</td></tr>`);
+    for (const c of s.checks)
+      out.push(
+        `<tr><td>${a(c.url, c.name)}</td><td>${html(c.state)}</td><td>${html(c.raw)}</td><td>${cell(c.source, "unknown")}</td></tr>`,
+      );
     out.push(`</table>`);
   } else out.push(`<p class="none">No CI checks were recorded.</p>`);
 
   // ---- tickets
-  out.push(`<h2 id="tickets">Tickets and their states</h2><p>Tickets rule: ${cell(r.tickets_result, "not judged")}.</p>`);
+  out.push(
+    `<h2 id="tickets">Tickets and their states</h2><p>Tickets rule: ${cell(r.tickets_result, "not judged")}.</p>`,
+  );
   if (r.tickets.length > 0) {
-    out.push(`<table><tr><th>Ticket</th><th>State when judged</th></tr>${r.tickets.map((t) => `<tr><td>${html(t.key)}</td><td>${html(t.state)}</td></tr>`).join("")}</table>`);
+    out.push(
+      `<table><tr><th>Ticket</th><th>State when judged</th></tr>${r.tickets.map((t) => `<tr><td>${html(t.key)}</td><td>${html(t.state)}</td></tr>`).join("")}</table>`,
+    );
   } else out.push(`<p class="none">No tickets were referenced.</p>`);
   if (r.ticket_transitions.length > 0) {
-    out.push(`<p>Moved on merge:</p><table><tr><th>Ticket</th><th>Result</th><th>Status</th><th>Message</th></tr>`);
-    for (const t of r.ticket_transitions) out.push(`<tr><td>${html(t.key)}</td><td>${html(t.result)}</td><td>${cell(t.status, "")}</td><td>${cell(t.message, "")}</td></tr>`);
+    out.push(
+      `<p>Moved on merge:</p><table><tr><th>Ticket</th><th>Result</th><th>Status</th><th>Message</th></tr>`,
+    );
+    for (const t of r.ticket_transitions)
+      out.push(
+        `<tr><td>${html(t.key)}</td><td>${html(t.result)}</td><td>${cell(t.status, "")}</td><td>${cell(t.message, "")}</td></tr>`,
+      );
     out.push(`</table>`);
   }
 
   // ---- verdict and digest
   out.push(`<h2 id="verdict">The verdict and the digest at the merge</h2>`);
-  out.push(`<p>changegate's check on the merged head at merge time: <b data-check-at-merge="${html(r.check_at_merge)}">${html(r.check_at_merge)}</b>${r.bypass ? ' <span class="bad">(merged without a passing check: bypass)</span>' : ""}. Merge record outcome: ${html(m.mergeOutcome)}.${r.as_of_merge ? ` Judged as of the merge by the scan: ${html(r.as_of_merge)}.` : ""}</p>`);
+  out.push(
+    `<p>changegate's check on the merged head at merge time: <b data-check-at-merge="${html(r.check_at_merge)}">${html(r.check_at_merge)}</b>${r.bypass ? ' <span class="bad">(merged without a passing check: bypass)</span>' : ""}. Merge record outcome: ${html(m.mergeOutcome)}.${r.as_of_merge ? ` Judged as of the merge by the scan: ${html(r.as_of_merge)}.` : ""}</p>`,
+  );
   if (s?.verdict) {
-    out.push(`<p>Standing evaluation ${html(s.record)} (recorded ${html(s.at)}, hash <code>${html(s.hash)}</code>) on head <code>${html(s.headSha)}</code>: <b>${html(s.verdict.conclusion)}</b>, “${html(s.verdict.title)}”.</p>`);
+    out.push(
+      `<p>Standing evaluation ${html(s.record)} (recorded ${html(s.at)}, hash <code>${html(s.hash)}</code>) on head <code>${html(s.headSha)}</code>: <b>${html(s.verdict.conclusion)}</b>, “${html(s.verdict.title)}”.</p>`,
+    );
     out.push(`<table><tr><th>Rule</th><th>Result</th><th>Digest line</th></tr>`);
-    for (const x of s.verdict.rules) out.push(`<tr><td>${html(x.name ? `${x.rule}: ${x.name}` : x.rule)}</td><td>${html(x.status)}</td><td>${html(x.summary)}</td></tr>`);
+    for (const x of s.verdict.rules)
+      out.push(
+        `<tr><td>${html(x.name ? `${x.rule}: ${x.name}` : x.rule)}</td><td>${html(x.status)}</td><td>${html(x.summary)}</td></tr>`,
+      );
     out.push(`</table>`);
-    out.push(`<p>Policy: ${cell(r.policy, "none")} (content hash <code>${cell(r.policy_hash, "none")}</code>).</p>`);
-  } else if (s) out.push(`<p class="bad">The standing evaluation ${html(s.record)} holds no verdict${s.error ? `: ${html(s.error)}` : ""}.</p>`);
-  else out.push(`<p class="none">${html(r.change_type === "direct_push" ? "A direct push is not evaluated: it is recorded as a bypass." : "No evaluation stood for the merged head.")}</p>`);
+    out.push(
+      `<p>Policy: ${cell(r.policy, "none")} (content hash <code>${cell(r.policy_hash, "none")}</code>).</p>`,
+    );
+  } else if (s)
+    out.push(
+      `<p class="bad">The standing evaluation ${html(s.record)} holds no verdict${s.error ? `: ${html(s.error)}` : ""}.</p>`,
+    );
+  else
+    out.push(
+      `<p class="none">${html(r.change_type === "direct_push" ? "A direct push is not evaluated: it is recorded as a bypass." : "No evaluation stood for the merged head.")}</p>`,
+    );
 
   // ---- emergency
   out.push(`<h2 id="emergency">Emergency declaration and retroactive review</h2>`);
@@ -172,7 +227,9 @@ export function renderEvidence(m: EvidenceModel): string {
   } else out.push(`<p class="none">Not an emergency change.</p>`);
 
   // ---- enforcement
-  out.push(`<h2 id="enforcement">Enforcement of the branch at that moment</h2><p class="none" data-enforcement="not observed">${html(ENFORCEMENT_NOT_OBSERVED)}</p>`);
+  out.push(
+    `<h2 id="enforcement">Enforcement of the branch at that moment</h2><p class="none" data-enforcement="not observed">${html(ENFORCEMENT_NOT_OBSERVED)}</p>`,
+  );
 
   // ---- record
   out.push(`<h2 id="record">The audit record</h2><table>`);
@@ -181,7 +238,9 @@ export function renderEvidence(m: EvidenceModel): string {
   tr("Record", `<code data-record-id>${html(r.record)}</code>`);
   tr("Record hash", `<code data-record-hash>${html(r.record_hash)}</code>`);
   tr("Evaluation record", cell(r.evaluation_record, "none"));
-  out.push(`</table><p>Check it: ${r.change_type === "merge" ? `<code>changegate audit show ${html(`${r.repo}#${r.pr}`)}</code> and ` : ""}<code>changegate audit verify</code>.</p>`);
+  out.push(
+    `</table><p>Check it: ${r.change_type === "merge" ? `<code>changegate audit show ${html(`${r.repo}#${r.pr}`)}</code> and ` : ""}<code>changegate audit verify</code>.</p>`,
+  );
   out.push(`</body></html>\n`);
   return out.join("\n");
 }

@@ -22,11 +22,16 @@ export function showSharedHead(report: Report, cv: CommitVerdict, headSha: strin
     "> This PR's own verdict follows; the check turns green only when every gated pull request with this head is compliant.",
     "",
   ].join("\n");
-  const titleText = s.verdict ? `#${s.number} into ${s.baseRef} (same head commit): ${s.verdict.title}` : `Waiting: #${s.number} into ${s.baseRef} (same head commit) has not been judged yet`;
+  const titleText = s.verdict
+    ? `#${s.number} into ${s.baseRef} (same head commit): ${s.verdict.title}`
+    : `Waiting: #${s.number} into ${s.baseRef} (same head commit) has not been judged yet`;
   const title = clip(titleText, MAX_TITLE);
   const summary = bound(`${note}\n${report.check.summary}`);
   return {
-    check: cv.conclusion === "pending" ? { status: "in_progress", conclusion: null, title, summary } : { status: "completed", conclusion: cv.conclusion, title, summary },
+    check:
+      cv.conclusion === "pending"
+        ? { status: "in_progress", conclusion: null, title, summary }
+        : { status: "completed", conclusion: cv.conclusion, title, summary },
     // The digest and the check summary say the same, as everywhere else.
     comment: `${summary}\n\n${DIGEST_MARKER}`,
     createComment: report.createComment,

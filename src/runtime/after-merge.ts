@@ -15,7 +15,13 @@ import { extractTicketKeys } from "../jira/keys.js";
 import type { TicketTransitioner } from "../jira/transition.js";
 import { contributors } from "../policy/approvals.js";
 import { describeDuration, lateBy, retroReviewDueAt } from "../policy/retro-review.js";
-import { retroCheck, retroSection, transitionSection, withSection, type RetroState } from "../report/after-merge.js";
+import {
+  retroCheck,
+  retroSection,
+  transitionSection,
+  withSection,
+  type RetroState,
+} from "../report/after-merge.js";
 import { redactError } from "../report/redact.js";
 import type { EvaluationOutcome, PipelineDeps, Run } from "./job.js";
 
@@ -28,14 +34,32 @@ export interface AfterMergeDeps {
 type Deps = PipelineDeps & AfterMergeDeps;
 
 /** An emergency merge into a gated branch owes a retroactive review: when, and where an overdue one is listed. */
-export function retroReviewTerms(config: Config | null, emergency: boolean, gated: boolean | undefined, mergedAt: string): Pick<MergeRecord, "retroReview"> {
+export function retroReviewTerms(
+  config: Config | null,
+  emergency: boolean,
+  gated: boolean | undefined,
+  mergedAt: string,
+): Pick<MergeRecord, "retroReview"> {
   if (!config || !emergency || gated === false) return {};
   const withinHours = config.emergency.review_within_hours;
-  return { retroReview: { dueAt: retroReviewDueAt(mergedAt, withinHours), withinHours, issueRepo: config.audit.issue_repo ?? null } };
+  return {
+    retroReview: {
+      dueAt: retroReviewDueAt(mergedAt, withinHours),
+      withinHours,
+      issueRepo: config.audit.issue_repo ?? null,
+    },
+  };
 }
 
 /** Called by examineMerge once the merge is on record. Never throws. */
-export async function afterMerge(deps: Deps, run: Run, gathered: Gathered, config: Config | null, merge: MergeRecord, receipt: MergeReceipt | null): Promise<void> {
+export async function afterMerge(
+  deps: Deps,
+  run: Run,
+  gathered: Gathered,
+  config: Config | null,
+  merge: MergeRecord,
+  receipt: MergeReceipt | null,
+): Promise<void> {
   const { log } = run;
   let body = gathered.digestComment?.body ?? null;
   const target = config?.tickets.transition_on_merge;
@@ -43,15 +67,27 @@ export async function afterMerge(deps: Deps, run: Run, gathered: Gathered, confi
     try {
       body = await transitionTickets(deps, run, gathered, config, target, body);
     } catch (err) {
-      log.error({ err: redactError(err) }, `could not move the tickets of ${prLabel(run.job.ref)} to ${target}`);
+      log.error(
+        { err: redactError(err) },
+        `could not move the tickets of ${prLabel(run.job.ref)} to ${target}`,
+      );
     }
   }
   if (merge.emergency && merge.retroReview && merge.mergedAt) {
     try {
-      const m = { mergedAt: merge.mergedAt, mergedBy: merge.mergedBy, author: merge.author, headSha: merge.headSha, ...merge.retroReview };
+      const m = {
+        mergedAt: merge.mergedAt,
+        mergedBy: merge.mergedBy,
+        author: merge.author,
+        headSha: merge.headSha,
+        ...merge.retroReview,
+      };
       body = await examineRetro(deps, run, gathered, m, body, !receipt?.duplicate);
     } catch (err) {
-      log.error({ err: redactError(err) }, `could not look for the retroactive review of ${prLabel(run.job.ref)}`);
+      log.error(
+        { err: redactError(err) },
+        `could not look for the retroactive review of ${prLabel(run.job.ref)}`,
+      );
     }
   }
   await writeDigest(run, gathered, body);
@@ -66,7 +102,13 @@ export async function examineRetroJob(
 ): Promise<EvaluationOutcome> {
   const { job, log, reader } = run;
   const pr = gathered.evidence.pr;
-  const skipped: EvaluationOutcome = { kind: "skipped", outcome: null, headSha: pr.headSha, reads: reader.reads, writes: 0 };
+  const skipped: EvaluationOutcome = {
+    kind: "skipped",
+    outcome: null,
+    headSha: pr.headSha,
+    reads: reader.reads,
+    writes: 0,
+  };
   if (pr.state !== "MERGED" || !pr.mergedAt) return skipped;
   const onRecord = deps.afterMerge ? await deps.afterMerge.mergeOnRecord(job.ref, pr.headSha) : null;
   // The merge itself was never examined (its event was missed): examine it now, which looks for the review too.
@@ -75,7 +117,15 @@ export async function examineRetroJob(
     log.debug("merged PR needs no retroactive review (not an emergency, or reviewed already)");
     return skipped;
   }
-  const body = await examineRetro(deps, run, gathered, { ...onRecord, ...onRecord.retroReview }, gathered.digestComment?.body ?? null, false, onRecord);
+  const body = await examineRetro(
+    deps,
+    run,
+    gathered,
+    { ...onRecord, ...onRecord.retroReview },
+    gathered.digestComment?.body ?? null,
+    false,
+    onRecord,
+  );
   await writeDigest(run, gathered, body);
   return skipped;
 }
@@ -90,7 +140,15 @@ interface RetroTerms {
 }
 
 /** Look for a qualifying retroactive review; record it once; the check and digest section say where it stands. */
-async function examineRetro(deps: Deps, run: Run, gathered: Gathered, m: RetroTerms, body: string | null, justMerged: boolean, onRecord?: MergeOnRecord): Promise<string | null> {
+async function examineRetro(
+  deps: Deps,
+  run: Run,
+  gathered: Gathered,
+  m: RetroTerms,
+  body: string | null,
+  justMerged: boolean,
+  onRecord?: MergeOnRecord,
+): Promise<string | null> {
   const { job, log, octokit } = run;
   const label = prLabel(job.ref);
   const candidates = await retroCandidates(octokit, job.ref, gathered.evidence, m.mergedAt);
@@ -98,10 +156,14 @@ async function examineRetro(deps: Deps, run: Run, gathered: Gathered, m: RetroTe
     mergedAt: m.mergedAt,
     author: m.author,
     mergedBy: m.mergedBy,
-    contributors: contributors({ ...gathered.evidence, tickets: { refs: [], lookup: { kind: "not_needed" } } }),
+    contributors: contributors({
+      ...gathered.evidence,
+      tickets: { refs: [], lookup: { kind: "not_needed" } },
+    }),
     candidates,
   });
-  for (const r of judgement.refused) log.info({ login: r.login, via: r.via, at: r.at }, `not a retroactive review of ${label}: ${r.why}`);
+  for (const r of judgement.refused)
+    log.info({ login: r.login, via: r.via, at: r.at }, `not a retroactive review of ${label}: ${r.why}`);
   let state: RetroState = { kind: "due", dueAt: m.dueAt, withinHours: m.withinHours };
   if (judgement.kind === "reviewed") {
     const lateMs = Math.max(0, Date.parse(judgement.at) - Date.parse(m.dueAt));
@@ -120,9 +182,20 @@ async function examineRetro(deps: Deps, run: Run, gathered: Gathered, m: RetroTe
           lateMs,
         })
       : null;
-    state = { kind: "reviewed", by: judgement.by, at: judgement.at, via: judgement.via, url: judgement.url, lateMs, dueAt: m.dueAt };
+    state = {
+      kind: "reviewed",
+      by: judgement.by,
+      at: judgement.at,
+      via: judgement.via,
+      url: judgement.url,
+      lateMs,
+      dueAt: m.dueAt,
+    };
     if (receipt && !receipt.duplicate) {
-      log.info({ reviewer: judgement.by, via: judgement.via, record: receipt.id, lateMs }, `${label} retroactively reviewed by ${judgement.by}${lateMs > 0 ? ` (${describeDuration(lateMs)} late)` : ""}`);
+      log.info(
+        { reviewer: judgement.by, via: judgement.via, record: receipt.id, lateMs },
+        `${label} retroactively reviewed by ${judgement.by}${lateMs > 0 ? ` (${describeDuration(lateMs)} late)` : ""}`,
+      );
       await setRetroCheck(octokit, job.ref, m.headSha, retroCheck(state));
     }
   } else if (onRecord?.overdue) {
@@ -133,22 +206,55 @@ async function examineRetro(deps: Deps, run: Run, gathered: Gathered, m: RetroTe
   return body === null ? null : withSection(body, "retro-review", retroSection(state));
 }
 
-async function transitionTickets(deps: Deps, run: Run, gathered: Gathered, config: Config, target: string, body: string | null): Promise<string | null> {
+async function transitionTickets(
+  deps: Deps,
+  run: Run,
+  gathered: Gathered,
+  config: Config,
+  target: string,
+  body: string | null,
+): Promise<string | null> {
   const { job, log } = run;
   const label = prLabel(job.ref);
   const pr = gathered.evidence.pr;
-  const keys = extractTicketKeys(pr, gathered.evidence.commits, config.tickets.projects, config.tickets.sources).map((r) => r.key);
+  const keys = extractTicketKeys(
+    pr,
+    gathered.evidence.commits,
+    config.tickets.projects,
+    config.tickets.sources,
+  ).map((r) => r.key);
   if (keys.length === 0) return body;
   const results = deps.transitions
     ? await deps.transitions.transition(keys, target)
-    : keys.map((key) => ({ key, result: "failed" as const, status: null, transition: null, message: "Jira is not configured (JIRA_BASE_URL)" }));
+    : keys.map((key) => ({
+        key,
+        result: "failed" as const,
+        status: null,
+        transition: null,
+        message: "Jira is not configured (JIRA_BASE_URL)",
+      }));
   for (const r of results) {
-    if (r.result === "failed") log.error({ ticket: r.key, target }, `could not move ${r.key} to ${target} after the merge of ${label}: ${r.message}`);
-    else log.info({ ticket: r.key, target, status: r.status }, `${r.key} ${r.result === "moved" ? "moved" : "was already"} to ${r.status} after the merge of ${label}`);
+    if (r.result === "failed")
+      log.error(
+        { ticket: r.key, target },
+        `could not move ${r.key} to ${target} after the merge of ${label}: ${r.message}`,
+      );
+    else
+      log.info(
+        { ticket: r.key, target, status: r.status },
+        `${r.key} ${r.result === "moved" ? "moved" : "was already"} to ${r.status} after the merge of ${label}`,
+      );
   }
   if (deps.afterMerge) {
     try {
-      await deps.afterMerge.recordTransitions({ at: deps.now().toISOString(), deliveryId: job.deliveryId, ref: job.ref, headSha: pr.headSha, target, results });
+      await deps.afterMerge.recordTransitions({
+        at: deps.now().toISOString(),
+        deliveryId: job.deliveryId,
+        ref: job.ref,
+        headSha: pr.headSha,
+        target,
+        results,
+      });
     } catch (err) {
       log.error({ err: redactError(err) }, `could not record the ticket transitions of ${label}`);
     }
@@ -161,6 +267,9 @@ async function writeDigest(run: Run, gathered: Gathered, body: string | null): P
   try {
     await editDigest(run.octokit, run.job.ref, gathered.digestComment, body);
   } catch (err) {
-    run.log.error({ err: redactError(err) }, `could not update the digest of ${prLabel(run.job.ref)} after the merge`);
+    run.log.error(
+      { err: redactError(err) },
+      `could not update the digest of ${prLabel(run.job.ref)} after the merge`,
+    );
   }
 }

@@ -49,10 +49,17 @@ export interface AsOfMergeJudgement {
 export class NotMergedError extends Error {}
 
 /** Judge `ref` as of its merge; `policy` replaces the repository's own (a rehearsal). Throws NotMergedError if GitHub says it is not merged. */
-export async function judgeAsOfMerge(deps: AsOfMergeDeps, ref: PrRef, opts: { policy?: Policy } = {}): Promise<AsOfMergeJudgement> {
+export async function judgeAsOfMerge(
+  deps: AsOfMergeDeps,
+  ref: PrRef,
+  opts: { policy?: Policy } = {},
+): Promise<AsOfMergeJudgement> {
   const gathered = await gather(deps.reader, ref, deps.appId);
   const pr = gathered.evidence.pr;
-  if (pr.state !== "MERGED" || !pr.mergedAt) throw new NotMergedError(`${ref.owner}/${ref.repo}#${ref.number} is ${pr.state.toLowerCase()}, not merged`);
+  if (pr.state !== "MERGED" || !pr.mergedAt)
+    throw new NotMergedError(
+      `${ref.owner}/${ref.repo}#${ref.number} is ${pr.state.toLowerCase()}, not merged`,
+    );
   let policy: Policy | null = opts.policy ?? null;
   let problem: string | null = null;
   if (!policy) {
@@ -61,18 +68,51 @@ export async function judgeAsOfMerge(deps: AsOfMergeDeps, ref: PrRef, opts: { po
     else problem = `invalid policy ${loaded.problem.file}`;
   }
   if (!policy) {
-    const evidence: Evidence = { ...evidenceAsOfMerge(gathered.evidence), tickets: { refs: [], lookup: { kind: "not_needed" } } };
-    return { gathered, evidence, policy: null, verdict: null, outcome: "failure", gated: true, emergency: false, problem };
+    const evidence: Evidence = {
+      ...evidenceAsOfMerge(gathered.evidence),
+      tickets: { refs: [], lookup: { kind: "not_needed" } },
+    };
+    return {
+      gathered,
+      evidence,
+      policy: null,
+      verdict: null,
+      outcome: "failure",
+      gated: true,
+      emergency: false,
+      problem,
+    };
   }
   const config = policy.config;
-  const withDeclarer = await withDeclaredOn(deps.recorder ?? {}, ref, config, await withDeclarerFacts(deps.octokit, ref, config, evidenceAsOfMerge(gathered.evidence)));
+  const withDeclarer = await withDeclaredOn(
+    deps.recorder ?? {},
+    ref,
+    config,
+    await withDeclarerFacts(deps.octokit, ref, config, evidenceAsOfMerge(gathered.evidence)),
+  );
   // approvals.rules: files past 100, renamed files' old paths and team members, read as the app reads
   // them (github/rule-facts.ts); without them a team rule could only fail, and a compliant merge
   // found by the scan would be recorded as a bypass.
-  const withRules = await withRuleFacts(deps.reader, { ...gathered, evidence: withDeclarer }, config, null, ref, deps.octokit);
+  const withRules = await withRuleFacts(
+    deps.reader,
+    { ...gathered, evidence: withDeclarer },
+    config,
+    null,
+    ref,
+    deps.octokit,
+  );
   const needed = ticketLookupNeeded(config, withRules);
   const tickets = await gatherTickets(config, withRules.pr, withRules.commits, deps.tickets, needed);
   const evidence: Evidence = { ...withRules, tickets };
   const verdict = evaluate(policy, evidence);
-  return { gathered, evidence, policy, verdict, outcome: verdict.conclusion, gated: verdict.gated, emergency: verdict.emergency, problem: null };
+  return {
+    gathered,
+    evidence,
+    policy,
+    verdict,
+    outcome: verdict.conclusion,
+    gated: verdict.gated,
+    emergency: verdict.emergency,
+    problem: null,
+  };
 }

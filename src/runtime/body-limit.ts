@@ -63,7 +63,9 @@ export interface RouteLimit {
    * Asked before a byte of the body is read (the request's method, headers and URL only): a
    * refusal is answered at once with its status, the body never read nor charged.
    */
-  preflight?(req: IncomingMessage): { status: number; error: string; headers?: Record<string, string> } | null;
+  preflight?(
+    req: IncomingMessage,
+  ): { status: number; error: string; headers?: Record<string, string> } | null;
 }
 
 export interface BodyLimitOptions {
@@ -96,7 +98,8 @@ const decoder = new TextDecoder("utf-8", { fatal: false });
  */
 export function limitRequestBodies(server: Server, options: BodyLimitOptions): BodyLimits {
   const listeners = server.listeners("request") as RequestListener[];
-  if (listeners.length === 0) throw new Error("limitRequestBodies: the server has no request listener to guard");
+  if (listeners.length === 0)
+    throw new Error("limitRequestBodies: the server has no request listener to guard");
   server.removeAllListeners("request");
   const pass = (req: IncomingMessage, res: ServerResponse) => {
     for (const listener of listeners) {
@@ -109,12 +112,19 @@ export function limitRequestBodies(server: Server, options: BodyLimitOptions): B
     }
   };
   const timeout = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
-  const opts: BodyLimitOptions = { ...options, bodyTimeoutMs: timeout, maxRequestsPerClient: options.maxRequestsPerClient ?? DEFAULT_MAX_REQUESTS_PER_CLIENT };
+  const opts: BodyLimitOptions = {
+    ...options,
+    bodyTimeoutMs: timeout,
+    maxRequestsPerClient: options.maxRequestsPerClient ?? DEFAULT_MAX_REQUESTS_PER_CLIENT,
+  };
   // Node's own deadlines as the backstop (checked every 30 s): headers within the body timeout, the
   // whole request within twice it. Ours (below) cuts a body on time.
   server.headersTimeout = Math.min(server.headersTimeout || Infinity, timeout);
   server.requestTimeout = Math.min(server.requestTimeout || Infinity, 2 * timeout);
-  const limits: BodyLimits = { budget: new ByteBudget(options.maxInFlightBytes ?? Number.POSITIVE_INFINITY), clients: new ClientCount(opts.maxRequestsPerClient!) };
+  const limits: BodyLimits = {
+    budget: new ByteBudget(options.maxInFlightBytes ?? Number.POSITIVE_INFINITY),
+    clients: new ClientCount(opts.maxRequestsPerClient!),
+  };
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     const admitted = admit(req, res, opts, limits.budget, limits.clients);
     if (admitted === true) pass(req, res);
@@ -132,7 +142,9 @@ export function admit(
   res: ServerResponse,
   options: BodyLimitOptions,
   budget: ByteBudget = new ByteBudget(options.maxInFlightBytes ?? Number.POSITIVE_INFINITY),
-  clients: ClientCount | null = options.maxRequestsPerClient ? new ClientCount(options.maxRequestsPerClient) : null,
+  clients: ClientCount | null = options.maxRequestsPerClient
+    ? new ClientCount(options.maxRequestsPerClient)
+    : null,
 ): boolean | Promise<boolean> {
   const path = pathname(req);
   const route = options.routes?.find((r) => r.path === path);
@@ -179,12 +191,22 @@ export function admit(
     }
     if (read.kind === "busy") {
       const what = declared === null ? "a streamed body" : `Content-Length ${declared}: its bytes so far`;
-      busy(req, res, options, `${what} would take the bytes in flight over ${budget.limit} (${budget.held} held by other requests)`);
+      busy(
+        req,
+        res,
+        options,
+        `${what} would take the bytes in flight over ${budget.limit} (${budget.held} held by other requests)`,
+      );
       return false;
     }
     if (read.kind === "timeout") {
-      options.log?.warn({ method: req.method, path, received: read.received, timeoutMs: options.bodyTimeoutMs }, `request body cut with 408: not complete ${options.bodyTimeoutMs} ms after its headers (${read.received} bytes arrived)`);
-      answerAndClose(req, res, 408, { error: `request body not received within ${Math.round((options.bodyTimeoutMs ?? 0) / 1000)} s` });
+      options.log?.warn(
+        { method: req.method, path, received: read.received, timeoutMs: options.bodyTimeoutMs },
+        `request body cut with 408: not complete ${options.bodyTimeoutMs} ms after its headers (${read.received} bytes arrived)`,
+      );
+      answerAndClose(req, res, 408, {
+        error: `request body not received within ${Math.round((options.bodyTimeoutMs ?? 0) / 1000)} s`,
+      });
       return false;
     }
     if (read.kind === "failed") {
@@ -199,7 +221,12 @@ export function admit(
   });
 }
 
-type Read = { kind: "ok"; body: Buffer } | { kind: "too-large" } | { kind: "busy" } | { kind: "timeout"; received: number } | { kind: "failed" };
+type Read =
+  | { kind: "ok"; body: Buffer }
+  | { kind: "too-large" }
+  | { kind: "busy" }
+  | { kind: "timeout"; received: number }
+  | { kind: "failed" };
 
 /**
  * The bytes every request being read or handled holds together. A request takes its share as its
@@ -269,12 +296,18 @@ function clientOf(req: IncomingMessage): string {
  * a chunk does not fit the shared budget, or "timeout" when it is not complete `timeoutMs` after the
  * call. Nothing is kept after a refusal.
  */
-function readCapped(req: IncomingMessage, max: number, share: { take(n: number): boolean }, timeoutMs: number | null): Promise<Read> {
+function readCapped(
+  req: IncomingMessage,
+  max: number,
+  share: { take(n: number): boolean },
+  timeoutMs: number | null,
+): Promise<Read> {
   return new Promise((resolve) => {
     let chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
-    const timer = timeoutMs === null ? null : setTimeout(() => settle({ kind: "timeout", received: size }), timeoutMs);
+    const timer =
+      timeoutMs === null ? null : setTimeout(() => settle({ kind: "timeout", received: size }), timeoutMs);
     timer?.unref();
     const settle = (r: Read) => {
       if (settled) return;
@@ -296,7 +329,8 @@ function readCapped(req: IncomingMessage, max: number, share: { take(n: number):
     };
     const onEnd = () => settle({ kind: "ok", body: Buffer.concat(chunks, size) });
     const onError = () => settle({ kind: "failed" });
-    const onClose = () => settle(req.complete ? { kind: "ok", body: Buffer.concat(chunks, size) } : { kind: "failed" });
+    const onClose = () =>
+      settle(req.complete ? { kind: "ok", body: Buffer.concat(chunks, size) } : { kind: "failed" });
     req.on("data", onData);
     req.on("end", onEnd);
     req.on("error", onError);
@@ -304,30 +338,74 @@ function readCapped(req: IncomingMessage, max: number, share: { take(n: number):
   });
 }
 
-function refuse(req: IncomingMessage, res: ServerResponse, options: BodyLimitOptions, max: number, what: string): void {
-  options.log?.warn({ method: req.method, path: pathname(req), limit: max }, `request body refused with 413: ${what}, over the ${max}-byte limit`);
+function refuse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: BodyLimitOptions,
+  max: number,
+  what: string,
+): void {
+  options.log?.warn(
+    { method: req.method, path: pathname(req), limit: max },
+    `request body refused with 413: ${what}, over the ${max}-byte limit`,
+  );
   answerAndClose(req, res, 413, { error: `request body larger than ${max} bytes` });
 }
 
 /** This client has too many bodies being read: 429, try again shortly. */
-function tooMany(req: IncomingMessage, res: ServerResponse, options: BodyLimitOptions, clients: ClientCount): void {
-  options.log?.warn({ method: req.method, path: pathname(req), client: clientOf(req), limit: clients.limit }, `request refused with 429: ${clients.limit} request bodies of this client already being read`);
-  answerAndClose(req, res, 429, { error: "too many unfinished requests from this address; retry shortly" }, { "retry-after": "5" });
+function tooMany(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: BodyLimitOptions,
+  clients: ClientCount,
+): void {
+  options.log?.warn(
+    { method: req.method, path: pathname(req), client: clientOf(req), limit: clients.limit },
+    `request refused with 429: ${clients.limit} request bodies of this client already being read`,
+  );
+  answerAndClose(
+    req,
+    res,
+    429,
+    { error: "too many unfinished requests from this address; retry shortly" },
+    { "retry-after": "5" },
+  );
 }
 
 /** Too many bytes in flight: 503, try again shortly (GitHub's redelivery, or the sender's retry). */
 function busy(req: IncomingMessage, res: ServerResponse, options: BodyLimitOptions, what: string): void {
-  options.log?.warn({ method: req.method, path: pathname(req), limit: options.maxInFlightBytes }, `request body refused with 503: ${what}`);
-  answerAndClose(req, res, 503, { error: "too many request bytes in flight; retry shortly" }, { "retry-after": "5" });
+  options.log?.warn(
+    { method: req.method, path: pathname(req), limit: options.maxInFlightBytes },
+    `request body refused with 503: ${what}`,
+  );
+  answerAndClose(
+    req,
+    res,
+    503,
+    { error: "too many request bytes in flight; retry shortly" },
+    { "retry-after": "5" },
+  );
 }
 
-function answerAndClose(req: IncomingMessage, res: ServerResponse, status: number, answer: object, headers: Record<string, string> = {}): void {
+function answerAndClose(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  answer: object,
+  headers: Record<string, string> = {},
+): void {
   const socket = req.socket;
   if (!res.headersSent) {
     const body = JSON.stringify(answer);
     // No `Connection: close`: Node would destroy the socket as soon as the answer is written, and a
     // client still sending would get a reset instead of reading the answer. The socket is closed below.
-    res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) }).end(body);
+    res
+      .writeHead(status, {
+        ...headers,
+        "content-type": "application/json",
+        "content-length": String(Buffer.byteLength(body)),
+      })
+      .end(body);
   }
   // Discard whatever is still coming, never buffer it.
   req.resume();
@@ -404,16 +482,41 @@ export function onFirstListen(hook: (server: Server) => void): { restore(): void
  * HTTP_BODY_TIMEOUT_SECONDS (1–300, default 20) and HTTP_MAX_REQUESTS_PER_CLIENT (1–100000,
  * default 32): the body deadline and the request bodies being read at once per remote address.
  */
-export function httpLimitsFromEnv(env: Record<string, string | undefined>): { bodyTimeoutMs: number; maxRequestsPerClient: number } {
-  const whole = (name: string, raw: string | undefined, min: number, max: number, fallback: number): number => {
+export function httpLimitsFromEnv(env: Record<string, string | undefined>): {
+  bodyTimeoutMs: number;
+  maxRequestsPerClient: number;
+} {
+  const whole = (
+    name: string,
+    raw: string | undefined,
+    min: number,
+    max: number,
+    fallback: number,
+  ): number => {
     const v = raw?.trim();
     if (!v) return fallback;
     const n = Number(v);
-    if (!/^\d+$/.test(v) || n < min || n > max) throw new Error(`${name}=${JSON.stringify(v)}: expected a whole number from ${min} to ${max} (default ${fallback})`);
+    if (!/^\d+$/.test(v) || n < min || n > max)
+      throw new Error(
+        `${name}=${JSON.stringify(v)}: expected a whole number from ${min} to ${max} (default ${fallback})`,
+      );
     return n;
   };
   return {
-    bodyTimeoutMs: whole("HTTP_BODY_TIMEOUT_SECONDS", env.HTTP_BODY_TIMEOUT_SECONDS, 1, 300, DEFAULT_BODY_TIMEOUT_MS / 1000) * 1000,
-    maxRequestsPerClient: whole("HTTP_MAX_REQUESTS_PER_CLIENT", env.HTTP_MAX_REQUESTS_PER_CLIENT, 1, 100_000, DEFAULT_MAX_REQUESTS_PER_CLIENT),
+    bodyTimeoutMs:
+      whole(
+        "HTTP_BODY_TIMEOUT_SECONDS",
+        env.HTTP_BODY_TIMEOUT_SECONDS,
+        1,
+        300,
+        DEFAULT_BODY_TIMEOUT_MS / 1000,
+      ) * 1000,
+    maxRequestsPerClient: whole(
+      "HTTP_MAX_REQUESTS_PER_CLIENT",
+      env.HTTP_MAX_REQUESTS_PER_CLIENT,
+      1,
+      100_000,
+      DEFAULT_MAX_REQUESTS_PER_CLIENT,
+    ),
   };
 }

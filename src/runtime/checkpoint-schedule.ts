@@ -18,14 +18,23 @@
  * logged and counted, never touches evaluations.
  */
 import { loadSigningKey, signatureValid, type SigningKey } from "../audit/checkpoint.js";
-import { databaseIdentity, FileCheckpointLog, publishCheckpoint, type CheckpointLog } from "../audit/checkpoint-publish.js";
+import {
+  databaseIdentity,
+  FileCheckpointLog,
+  publishCheckpoint,
+  type CheckpointLog,
+} from "../audit/checkpoint-publish.js";
 import type { AuditStore } from "../audit/database.js";
 import { IssueCheckpointLog } from "../github/checkpoint-issue.js";
 import { cliGithub, githubTargets } from "../github/cli-auth.js";
 import type { OctokitLike } from "../github/types.js";
 
 /** The checkpoint issue's client (GITHUB_TOKEN first, as githubClientFor), its writes paced when `pace` is given. */
-async function pacedClient(repo: string, env: Record<string, string | undefined>, pace?: (installationId: number, octokit: OctokitLike) => OctokitLike): Promise<OctokitLike> {
+async function pacedClient(
+  repo: string,
+  env: Record<string, string | undefined>,
+  pace?: (installationId: number, octokit: OctokitLike) => OctokitLike,
+): Promise<OctokitLike> {
   const [owner = "", name = ""] = repo.split("/");
   const gh = await cliGithub(env, owner, name, { preferToken: true });
   return pace ? pace(gh.installationId, gh.octokit) : gh.octokit;
@@ -38,7 +47,8 @@ import { redact } from "../report/redact.js";
 import type { Metrics } from "./metrics.js";
 import { installationRepos } from "./scan-pushes.js";
 
-export type CheckpointTarget = { kind: "file"; path: string } | { kind: "issue"; repo: string } | { kind: "policies" };
+export type CheckpointTarget =
+  { kind: "file"; path: string } | { kind: "issue"; repo: string } | { kind: "policies" };
 
 export interface CheckpointSchedule {
   intervalMs: number;
@@ -56,17 +66,30 @@ const MAX_TICK_MS = 3_600_000;
  * (`noKey` true: the caller warns). Throws a clear message when a setting is wrong, or when an
  * interval is set explicitly without a key.
  */
-export function checkpointScheduleFromEnv(env: Record<string, string | undefined>): CheckpointSchedule | null {
+export function checkpointScheduleFromEnv(
+  env: Record<string, string | undefined>,
+): CheckpointSchedule | null {
   const raw = (env.AUDIT_CHECKPOINT_INTERVAL ?? "").trim();
   if (raw === "off" || raw === "0") return null;
   let intervalMs = DEFAULT_CHECKPOINT_INTERVAL_MS;
   if (raw !== "") {
     const m = /^(\d+)\s*([smhd]?)$/i.exec(raw);
-    if (!m) throw new Error(`AUDIT_CHECKPOINT_INTERVAL ${JSON.stringify(raw)}: expected a duration such as 6h, 30m, 1d or a number of seconds (0 or off: no checkpoints)`);
-    const unit = { "": 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2]!.toLowerCase() as "" | "s" | "m" | "h" | "d"];
+    if (!m)
+      throw new Error(
+        `AUDIT_CHECKPOINT_INTERVAL ${JSON.stringify(raw)}: expected a duration such as 6h, 30m, 1d or a number of seconds (0 or off: no checkpoints)`,
+      );
+    const unit = { "": 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+      m[2]!.toLowerCase() as "" | "s" | "m" | "h" | "d"
+    ];
     intervalMs = Number(m[1]) * unit;
-    if (!Number.isSafeInteger(intervalMs) || intervalMs < MIN_CHECKPOINT_INTERVAL_MS || intervalMs > 30 * 86_400_000) {
-      throw new Error(`AUDIT_CHECKPOINT_INTERVAL ${JSON.stringify(raw)}: must be between 5 minutes and 30 days`);
+    if (
+      !Number.isSafeInteger(intervalMs) ||
+      intervalMs < MIN_CHECKPOINT_INTERVAL_MS ||
+      intervalMs > 30 * 86_400_000
+    ) {
+      throw new Error(
+        `AUDIT_CHECKPOINT_INTERVAL ${JSON.stringify(raw)}: must be between 5 minutes and 30 days`,
+      );
     }
   }
   // No key and no explicit interval: off (start-up warns). An explicit interval needs a key.
@@ -76,7 +99,10 @@ export function checkpointScheduleFromEnv(env: Record<string, string | undefined
   if (file !== "") return { intervalMs, key, target: { kind: "file", path: file } };
   const repo = (env.AUDIT_ISSUE_REPO ?? "").trim();
   if (repo !== "") {
-    if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) throw new Error(`AUDIT_ISSUE_REPO ${JSON.stringify(repo.slice(0, 200))}: expected owner/name (the repository of the pinned checkpoint issue)`);
+    if (!/^[\w.-]+\/[\w.-]+$/.test(repo))
+      throw new Error(
+        `AUDIT_ISSUE_REPO ${JSON.stringify(repo.slice(0, 200))}: expected owner/name (the repository of the pinned checkpoint issue)`,
+      );
     return { intervalMs, key, target: { kind: "issue", repo } };
   }
   return { intervalMs, key, target: { kind: "policies" } };
@@ -104,7 +130,12 @@ export interface CheckpointRunnerDeps {
 /** The newest checkpoint of this key and database in `log` (ISO), null when none. */
 async function newestOwn(log: CheckpointLog, deps: CheckpointRunnerDeps): Promise<string | null> {
   const parsed = await log.read();
-  const own = parsed.checkpoints.filter((cp) => cp.statement.database === deps.database && cp.statement.keyId === deps.schedule.key.keyId && signatureValid(cp, deps.schedule.key.publicKey));
+  const own = parsed.checkpoints.filter(
+    (cp) =>
+      cp.statement.database === deps.database &&
+      cp.statement.keyId === deps.schedule.key.keyId &&
+      signatureValid(cp, deps.schedule.key.publicKey),
+  );
   return own.at(-1)?.statement.at ?? null;
 }
 
@@ -117,10 +148,14 @@ export function checkpointRunner(deps: CheckpointRunnerDeps): { tick(): Promise<
     async tick(): Promise<string[]> {
       const now = deps.now();
       const interval = deps.schedule.intervalMs;
-      if (!cached || now.getTime() - cached.at >= interval) cached = { at: now.getTime(), list: await deps.destinations() };
+      if (!cached || now.getTime() - cached.at >= interval)
+        cached = { at: now.getTime(), list: await deps.destinations() };
       const dests = cached.list;
       if (dests.length === 0) {
-        if (!saidNone) deps.log.warn("audit checkpoints: no destination (no policy names audit.issue_repo; set AUDIT_ISSUE_REPO or AUDIT_CHECKPOINT_FILE): nothing published");
+        if (!saidNone)
+          deps.log.warn(
+            "audit checkpoints: no destination (no policy names audit.issue_repo; set AUDIT_ISSUE_REPO or AUDIT_CHECKPOINT_FILE): nothing published",
+          );
         saidNone = true;
         cached = null; // look again next tick
         return [];
@@ -135,7 +170,9 @@ export function checkpointRunner(deps: CheckpointRunnerDeps): { tick(): Promise<
           last = await newestOwn(d.log, deps);
         } catch (err) {
           deps.metrics?.checkpointFailures.inc();
-          deps.log.error(`audit checkpoint: could not read ${d.name}: ${redact(err instanceof Error ? err.message : String(err))}`);
+          deps.log.error(
+            `audit checkpoint: could not read ${d.name}: ${redact(err instanceof Error ? err.message : String(err))}`,
+          );
           times.set(d, 0);
           continue;
         }
@@ -165,7 +202,9 @@ export function checkpointRunner(deps: CheckpointRunnerDeps): { tick(): Promise<
           deps.log.info(`audit checkpoint #${checkpoint.statement.sequence} published to ${where}`);
         } catch (err) {
           deps.metrics?.checkpointFailures.inc();
-          deps.log.error(`audit checkpoint to ${d.name} failed (next try at the next tick): ${redact(err instanceof Error ? err.message : String(err))}`);
+          deps.log.error(
+            `audit checkpoint to ${d.name} failed (next try at the next tick): ${redact(err instanceof Error ? err.message : String(err))}`,
+          );
         }
       }
       gauge();
@@ -175,13 +214,22 @@ export function checkpointRunner(deps: CheckpointRunnerDeps): { tick(): Promise<
 }
 
 /** Run `tick` after `firstMs`, then every `everyMs`; runs never overlap; returns stop(). */
-export function startCheckpointSchedule(everyMs: number, tick: () => Promise<unknown>, log: { error(msg: string): void }, firstMs = FIRST_CHECKPOINT_TICK_MS): { stop(): void; running(): boolean } {
+export function startCheckpointSchedule(
+  everyMs: number,
+  tick: () => Promise<unknown>,
+  log: { error(msg: string): void },
+  firstMs = FIRST_CHECKPOINT_TICK_MS,
+): { stop(): void; running(): boolean } {
   let busy = false;
   const run = () => {
     if (busy) return;
     busy = true;
     tick()
-      .catch((err: unknown) => log.error(`audit checkpoint failed (next try in ${Math.round(everyMs / 60_000)} min): ${redact(err instanceof Error ? err.message : String(err))}`))
+      .catch((err: unknown) =>
+        log.error(
+          `audit checkpoint failed (next try in ${Math.round(everyMs / 60_000)} min): ${redact(err instanceof Error ? err.message : String(err))}`,
+        ),
+      )
       .finally(() => {
         busy = false;
       });
@@ -200,14 +248,20 @@ export function startCheckpointSchedule(everyMs: number, tick: () => Promise<unk
 }
 
 /** The pinned issue in each `audit.issue_repo` the installations' policies name, scoped to the installation's account. */
-export async function policyDestinations(targets: GithubTarget[], log: { warn(msg: string): void }, notes: (s: string) => void): Promise<CheckpointDestination[]> {
+export async function policyDestinations(
+  targets: GithubTarget[],
+  log: { warn(msg: string): void },
+  notes: (s: string) => void,
+): Promise<CheckpointDestination[]> {
   const out = new Map<string, CheckpointDestination>();
   for (const t of targets) {
     let repos: string[];
     try {
       repos = await installationRepos(t.octokit);
     } catch (err) {
-      log.warn(`audit checkpoints: could not list the repositories of installation ${t.installationId}: ${redact((err as Error).message)}`);
+      log.warn(
+        `audit checkpoints: could not list the repositories of installation ${t.installationId}: ${redact((err as Error).message)}`,
+      );
       continue;
     }
     for (const repoName of repos) {
@@ -219,9 +273,16 @@ export async function policyDestinations(targets: GithubTarget[], log: { warn(ms
         if (!issueRepo) continue;
         const account = t.account.toLowerCase();
         const key = `${account}\u0000${issueRepo.toLowerCase()}`;
-        if (!out.has(key)) out.set(key, { name: `the pinned issue in ${issueRepo} (${t.account}'s chains)`, log: new IssueCheckpointLog(t.octokit, issueRepo, null, notes), account });
+        if (!out.has(key))
+          out.set(key, {
+            name: `the pinned issue in ${issueRepo} (${t.account}'s chains)`,
+            log: new IssueCheckpointLog(t.octokit, issueRepo, null, notes),
+            account,
+          });
       } catch (err) {
-        log.warn(`audit checkpoints: could not read the policy of ${repoName}: ${redact((err as Error).message)}`);
+        log.warn(
+          `audit checkpoints: could not read the policy of ${repoName}: ${redact((err as Error).message)}`,
+        );
       }
     }
   }
@@ -237,7 +298,11 @@ export function startCheckpointsFromEnv(
   env: Record<string, string | undefined>,
   log: { info(msg: string): void; warn(msg: string): void; error(msg: string): void },
   /** `pace`: the checkpoint issues' writes through the app's write scheduler (main.ts; absent: sent as they come). */
-  opts: { ledger?: DeliveryLedger; metrics?: Metrics; pace?: (installationId: number, octokit: OctokitLike) => OctokitLike } = {},
+  opts: {
+    ledger?: DeliveryLedger;
+    metrics?: Metrics;
+    pace?: (installationId: number, octokit: OctokitLike) => OctokitLike;
+  } = {},
 ): { stop(): void } | null {
   const schedule = checkpointScheduleFromEnv(env);
   opts.metrics?.checkpointEnabled.set(schedule ? 1 : 0);
@@ -251,17 +316,50 @@ export function startCheckpointsFromEnv(
     return null;
   }
   const target = schedule.target;
-  const where = target.kind === "file" ? target.path : target.kind === "issue" ? `the pinned issue in ${target.repo}` : "the pinned issue in each policy's audit.issue_repo";
-  log.info(`audit checkpoints every ${Math.round(schedule.intervalMs / 60_000)} min to ${where} (key ${schedule.key.keyId}; AUDIT_CHECKPOINT_INTERVAL=0 turns them off)`);
+  const where =
+    target.kind === "file"
+      ? target.path
+      : target.kind === "issue"
+        ? `the pinned issue in ${target.repo}`
+        : "the pinned issue in each policy's audit.issue_repo";
+  log.info(
+    `audit checkpoints every ${Math.round(schedule.intervalMs / 60_000)} min to ${where} (key ${schedule.key.keyId}; AUDIT_CHECKPOINT_INTERVAL=0 turns them off)`,
+  );
   const notes = (s: string) => log.warn(s);
   const destinations = async (): Promise<CheckpointDestination[]> => {
-    if (target.kind === "file") return [{ name: target.path, log: new FileCheckpointLog(target.path), account: null }];
-    if (target.kind === "issue") return [{ name: `the pinned issue in ${target.repo}`, log: new IssueCheckpointLog(await pacedClient(target.repo, env, opts.pace), target.repo, null, notes), account: null }];
+    if (target.kind === "file")
+      return [{ name: target.path, log: new FileCheckpointLog(target.path), account: null }];
+    if (target.kind === "issue")
+      return [
+        {
+          name: `the pinned issue in ${target.repo}`,
+          log: new IssueCheckpointLog(
+            await pacedClient(target.repo, env, opts.pace),
+            target.repo,
+            null,
+            notes,
+          ),
+          account: null,
+        },
+      ];
     const pace = opts.pace;
     const targets = await githubTargets(env, {});
-    return policyDestinations(pace ? targets.map((t) => ({ ...t, octokit: pace(t.installationId, t.octokit) })) : targets, log, notes);
+    return policyDestinations(
+      pace ? targets.map((t) => ({ ...t, octokit: pace(t.installationId, t.octokit) })) : targets,
+      log,
+      notes,
+    );
   };
   const ledger: Pick<DeliveryLedger, "claim"> = opts.ledger ?? { claim: async () => true };
-  const runner = checkpointRunner({ store, schedule, database: databaseIdentity(env, store), ledger, destinations, now: () => new Date(), log, metrics: opts.metrics });
+  const runner = checkpointRunner({
+    store,
+    schedule,
+    database: databaseIdentity(env, store),
+    ledger,
+    destinations,
+    now: () => new Date(),
+    log,
+    metrics: opts.metrics,
+  });
   return startCheckpointSchedule(Math.min(schedule.intervalMs, MAX_TICK_MS), () => runner.tick(), log);
 }

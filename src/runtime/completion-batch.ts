@@ -44,7 +44,9 @@ export class CompletionBatch {
     const batch = this.ids;
     if (batch.length > 0) {
       this.ids = [];
-      this.chain = this.chain.then(() => this.options.write(batch)).catch((err: unknown) => this.options.onError(err, batch));
+      this.chain = this.chain
+        .then(() => this.options.write(batch))
+        .catch((err: unknown) => this.options.onError(err, batch));
     }
     return this.chain;
   }

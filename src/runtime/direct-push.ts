@@ -58,23 +58,40 @@ const payloadSchema = z.object({
   forced: z.boolean().optional().default(false),
   deleted: z.boolean().optional().default(false),
   created: z.boolean().optional().default(false),
-  pusher: z.object({ name: z.string().max(200).nullable().optional() }).nullable().optional(),
+  pusher: z
+    .object({ name: z.string().max(200).nullable().optional() })
+    .nullable()
+    .optional(),
   installation: z.object({ id: z.number().int().positive() }),
   repository: z.object({
     name: z.string().min(1).max(100),
-    owner: z.object({ login: z.string().min(1).max(100).optional(), name: z.string().min(1).max(100).optional() }),
+    owner: z.object({
+      login: z.string().min(1).max(100).optional(),
+      name: z.string().min(1).max(100).optional(),
+    }),
     pushed_at: z.union([z.number(), z.string()]).nullable().optional(),
   }),
   // GitHub lists at most 2,048 commits; anything longer is not GitHub's payload.
-  commits: z.array(z.object({ id: sha })).max(MAX_PUSH_PAYLOAD_COMMITS).optional().default([]),
+  commits: z
+    .array(z.object({ id: sha }))
+    .max(MAX_PUSH_PAYLOAD_COMMITS)
+    .optional()
+    .default([]),
 });
 
 const ZERO = "0".repeat(40);
 
-export async function handlePush(deps: DirectPushDeps, deliveryId: string, payload: unknown): Promise<PushOutcome> {
+export async function handlePush(
+  deps: DirectPushDeps,
+  deliveryId: string,
+  payload: unknown,
+): Promise<PushOutcome> {
   const parsed = payloadSchema.safeParse(payload);
   if (!parsed.success) {
-    deps.log.warn({ delivery: deliveryId, problem: z.prettifyError(parsed.error).slice(0, 500) }, "push event without the fields changegate needs: ignored");
+    deps.log.warn(
+      { delivery: deliveryId, problem: z.prettifyError(parsed.error).slice(0, 500) },
+      "push event without the fields changegate needs: ignored",
+    );
     return "ignored";
   }
   const p = parsed.data;
@@ -83,14 +100,23 @@ export async function handlePush(deps: DirectPushDeps, deliveryId: string, paylo
   // continues the head on record moves it; a push whose delivery was lost in between never is skipped.
   const owner = p.repository.owner.login ?? p.repository.owner.name;
   if (deps.heads && outcome !== "ignored" && owner && !p.created && p.before !== ZERO) {
-    await deps.heads.advance(`${owner}/${p.repository.name}`, p.ref.slice("refs/heads/".length), p.before, p.after).catch((err: unknown) => {
-      deps.log.warn({ err: redactError(err), delivery: deliveryId }, "could not note the branch's new head for the scan (the scan walks these commits again)");
-    });
+    await deps.heads
+      .advance(`${owner}/${p.repository.name}`, p.ref.slice("refs/heads/".length), p.before, p.after)
+      .catch((err: unknown) => {
+        deps.log.warn(
+          { err: redactError(err), delivery: deliveryId },
+          "could not note the branch's new head for the scan (the scan walks these commits again)",
+        );
+      });
   }
   return outcome;
 }
 
-async function examinePush(deps: DirectPushDeps, deliveryId: string, p: z.infer<typeof payloadSchema>): Promise<PushOutcome> {
+async function examinePush(
+  deps: DirectPushDeps,
+  deliveryId: string,
+  p: z.infer<typeof payloadSchema>,
+): Promise<PushOutcome> {
   // Tag pushes and deleted branches change no branch's content: ignored (documented in docs/policy.md, "Events").
   if (!p.ref.startsWith("refs/heads/") || p.deleted || p.after === ZERO) return "ignored";
   const owner = p.repository.owner.login ?? p.repository.owner.name;
@@ -111,29 +137,59 @@ async function examinePush(deps: DirectPushDeps, deliveryId: string, p: z.infer<
   let earlier: PolicyPoint | null = null;
   if (facts.before && branch === facts.configFiles.defaultBranch) {
     earlier = facts.before.known
-      ? await policyPoint(reader, label, { ...facts.configFiles, repoFile: facts.before.repoFile }, { sha: facts.before.sha, when: "before the push" })
+      ? await policyPoint(
+          reader,
+          label,
+          { ...facts.configFiles, repoFile: facts.before.repoFile },
+          { sha: facts.before.sha, when: "before the push" },
+        )
       : unknownPoint(facts.before.sha, "before the push");
   }
   const gate = pushGate(branch, facts.configFiles.defaultBranch, now, earlier);
   const config = now.config ?? earlier?.config ?? null;
   const { gated, policySource } = gate;
   if (!gated) return "not_gated";
-  let judged = judgePush({ repo: label, branch, gated, forced: p.forced, commits: facts.commits, listTruncated });
+  let judged = judgePush({
+    repo: label,
+    branch,
+    gated,
+    forced: p.forced,
+    commits: facts.commits,
+    listTruncated,
+  });
   if (judged.withoutPr.length > 0) {
     const settled = await settleUncovered(
-      { store: deps.store, reader, recheckMs: deps.recheckMs ?? DEFAULT_DIRECT_PUSH_RECHECK_MS, sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))) },
+      {
+        store: deps.store,
+        reader,
+        recheckMs: deps.recheckMs ?? DEFAULT_DIRECT_PUSH_RECHECK_MS,
+        sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      },
       label,
       judged.withoutPr.map((sha) => ({ branch, sha })),
     );
     if (settled.merges.length > 0) {
-      deps.log.info({ repo: label, branch, after: p.after, merges: settled.merges }, `push to ${label} ${branch}: ${settled.merges.length} commit(s) without a PR at first belong to a merge (on record, or linked by GitHub since)`);
+      deps.log.info(
+        { repo: label, branch, after: p.after, merges: settled.merges },
+        `push to ${label} ${branch}: ${settled.merges.length} commit(s) without a PR at first belong to a merge (on record, or linked by GitHub since)`,
+      );
     }
     const still = new Set(settled.remaining.map((c) => c.sha));
     // Judged again on the commits still without a merged PR (a force push is recorded regardless).
-    judged = judgePush({ repo: label, branch, gated, forced: p.forced, commits: facts.commits.filter((c) => still.has(c.sha)), listTruncated });
+    judged = judgePush({
+      repo: label,
+      branch,
+      gated,
+      forced: p.forced,
+      commits: facts.commits.filter((c) => still.has(c.sha)),
+      listTruncated,
+    });
   }
   if (!judged.record) {
-    deps.log.info({ repo: label, branch, after: p.after }, `push to ${label} ${branch}: ${judged.why} (compliant)`);
+    deps.log.info(
+      { repo: label, branch, after: p.after },
+      `push to ${label} ${branch}: ${judged.why} (compliant)`,
+    );
     return "compliant";
   }
   const rec: DirectPushRecord = {
@@ -154,12 +210,24 @@ async function examinePush(deps: DirectPushDeps, deliveryId: string, p: z.infer<
   };
   const receipt = await deps.store.recordDirectPush(rec);
   if (receipt.duplicate) {
-    deps.log.info({ repo: label, branch, after: p.after, record: receipt.id }, `push to ${label} ${branch} is on record already (${receipt.id}): nothing repeated`);
+    deps.log.info(
+      { repo: label, branch, after: p.after, record: receipt.id },
+      `push to ${label} ${branch} is on record already (${receipt.id}): nothing repeated`,
+    );
     return "duplicate";
   }
   deps.onDirectPush?.();
   deps.log.warn(
-    { repo: label, branch, pusher: rec.pusher, before: rec.before, after: rec.after, forced: rec.forced, commits: rec.commitsWithoutPr.length, record: receipt.id },
+    {
+      repo: label,
+      branch,
+      pusher: rec.pusher,
+      before: rec.before,
+      after: rec.after,
+      forced: rec.forced,
+      commits: rec.commitsWithoutPr.length,
+      record: receipt.id,
+    },
     `${p.forced ? "force push" : "direct push"} to ${label} ${branch} by ${rec.pusher ?? "unknown"} ${NON_COMPLIANT_PHRASE} ${judged.why}`,
   );
   const issueRepo = config?.audit.issue_repo;
@@ -167,7 +235,10 @@ async function examinePush(deps: DirectPushDeps, deliveryId: string, p: z.infer<
     try {
       await listInBypassIssue(octokit, issueRepo, label, directPushEntry(rec, receipt.id));
     } catch (err) {
-      deps.log.error({ err: redactError(err), issueRepo }, `could not list the direct push to ${label} ${branch} in ${redact(issueRepo)}`);
+      deps.log.error(
+        { err: redactError(err), issueRepo },
+        `could not list the direct push to ${label} ${branch} in ${redact(issueRepo)}`,
+      );
     }
   }
   return "recorded";

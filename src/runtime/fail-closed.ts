@@ -10,10 +10,21 @@ import { isWriteSuperseded } from "../github/write-scheduler.js";
 import { renderFailure } from "../report/failure.js";
 import { redactError } from "../report/redact.js";
 import type { Report } from "../report/types.js";
-import { jobLog, scheduleLater, type EvaluationJob, type EvaluationOutcome, type PipelineDeps, type Run } from "./job.js";
+import {
+  jobLog,
+  scheduleLater,
+  type EvaluationJob,
+  type EvaluationOutcome,
+  type PipelineDeps,
+  type Run,
+} from "./job.js";
 
 /** The audit store failed before the evaluation could start: fail the check naming the store, retry later. */
-export async function reportStoreFailure(deps: PipelineDeps, job: EvaluationJob, err: unknown): Promise<EvaluationOutcome> {
+export async function reportStoreFailure(
+  deps: PipelineDeps,
+  job: EvaluationJob,
+  err: unknown,
+): Promise<EvaluationOutcome> {
   const { ref } = job;
   const log = jobLog(deps, job);
   log.error({ err: redactError(err) }, `the audit store failed before ${prLabel(ref)} could be evaluated`);
@@ -43,7 +54,12 @@ export async function publishUnread(
     return { kind: "publish_failed", outcome: "failure", headSha: null, reads: reader.reads, writes: 0 };
   }
   const digest = await knownDigest(deps, run);
-  const target = { ref: job.ref, headSha, ownCheck: null, digestComment: digest.commentId === null ? null : { id: digest.commentId, body: "" } };
+  const target = {
+    ref: job.ref,
+    headSha,
+    ownCheck: null,
+    digestComment: digest.commentId === null ? null : { id: digest.commentId, body: "" },
+  };
   // The report belongs where the digest would be: create it, unless we could not look for an
   // existing one (no duplicates) or the PR's base is known not to be gated.
   const createComment = digest.lookedUp && seen?.gated !== false;
@@ -53,14 +69,18 @@ export async function publishUnread(
     return { kind: "published", outcome: "failure", headSha, reads: reader.reads, writes: published.writes };
   } catch (err) {
     // Superseded: a newer evaluation of the PR is waiting and writes instead (this one retries later too).
-    if (isWriteSuperseded(err)) return { kind: "skipped", outcome: "failure", headSha, reads: reader.reads, writes: err.writesBefore };
+    if (isWriteSuperseded(err))
+      return { kind: "skipped", outcome: "failure", headSha, reads: reader.reads, writes: err.writesBefore };
     log.error({ err: redactError(err) }, `could not publish the failure report for ${prLabel(job.ref)}`);
     return { kind: "publish_failed", outcome: "failure", headSha, reads: reader.reads, writes: 0 };
   }
 }
 
 /** Our digest comment's id: remembered, or looked up (lookedUp false: the lookup failed). */
-async function knownDigest(deps: PipelineDeps, run: Pick<Run, "job" | "log"> & { octokit: Writer }): Promise<{ commentId: number | null; lookedUp: boolean }> {
+async function knownDigest(
+  deps: PipelineDeps,
+  run: Pick<Run, "job" | "log"> & { octokit: Writer },
+): Promise<{ commentId: number | null; lookedUp: boolean }> {
   const remembered = deps.digestIds.get(prKey(run.job.ref));
   if (remembered !== undefined) return { commentId: remembered, lookedUp: true };
   try {

@@ -14,8 +14,12 @@ import { setFlagsFromString } from "node:v8";
 export const HEAP_GROWING_PERCENT = 50;
 
 /** Applies the growing factor unless the process was started with its own. Returns what it did. */
-export function limitHeapGrowth(execArgv: string[] = process.execArgv, nodeOptions: string = process.env.NODE_OPTIONS ?? ""): string {
-  if ([...execArgv, nodeOptions].some((a) => /--heap[-_]growing[-_]percent/.test(a))) return "heap growing factor: the operator's own";
+export function limitHeapGrowth(
+  execArgv: string[] = process.execArgv,
+  nodeOptions: string = process.env.NODE_OPTIONS ?? "",
+): string {
+  if ([...execArgv, nodeOptions].some((a) => /--heap[-_]growing[-_]percent/.test(a)))
+    return "heap growing factor: the operator's own";
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   return `heap growing factor: ${1 + HEAP_GROWING_PERCENT / 100}×`;
 }

@@ -54,7 +54,13 @@ function toPending({ ref, event, expectedHead, kind, group, labelClaims }: Evalu
   // A merge group keeps its facts (it resumes as a group job).
   if (kind === "group" && group) return { ref, event, expectedHead: null, merge: false, group };
   // A retro job resumes as a merge examination, which looks for the retroactive review too.
-  return { ref, event, expectedHead, merge: kind === "merge" || kind === "retro", ...(labelClaims?.length ? { labelClaims } : {}) };
+  return {
+    ref,
+    event,
+    expectedHead,
+    merge: kind === "merge" || kind === "retro",
+    ...(labelClaims?.length ? { labelClaims } : {}),
+  };
 }
 
 function fromPending(deliveryId: string, pending: PendingJob): EvaluationJob {
@@ -65,7 +71,9 @@ function fromPending(deliveryId: string, pending: PendingJob): EvaluationJob {
     expectedHead: pending.expectedHead,
     kind: pending.group ? "group" : pending.merge ? "merge" : "evaluate",
     ...(pending.group ? { group: pending.group } : {}),
-    ...(Array.isArray(pending.labelClaims) ? { labelClaims: pending.labelClaims.filter(isLabelClaim).slice(-MAX_LABEL_CLAIMS) } : {}),
+    ...(Array.isArray(pending.labelClaims)
+      ? { labelClaims: pending.labelClaims.filter(isLabelClaim).slice(-MAX_LABEL_CLAIMS) }
+      : {}),
   });
 }
 
@@ -83,7 +91,13 @@ export class Intake {
           write: completeMany,
           delayMs: options.completionBatch?.delayMs ?? 100,
           max: options.completionBatch?.max ?? 200,
-          onError: (err, ids) => this.options.log()?.error({ err: redactError(err), deliveries: ids.length }, "could not mark deliveries complete (they are resumed at the next start-up)"),
+          onError: (err, ids) =>
+            this.options
+              .log()
+              ?.error(
+                { err: redactError(err), deliveries: ids.length },
+                "could not mark deliveries complete (they are resumed at the next start-up)",
+              ),
         })
       : null;
   }
@@ -97,17 +111,30 @@ export class Intake {
    * Take a delivery in: not a repeat, sent to an installation of the app, then `locate` its jobs
    * and dispatch them. `heads` are the commits to fail the check on if the store is down.
    */
-  async take(context: Context, heads: () => string[], locate: () => EvaluationJob[] | Promise<EvaluationJob[]>): Promise<void> {
+  async take(
+    context: Context,
+    heads: () => string[],
+    locate: () => EvaluationJob[] | Promise<EvaluationJob[]>,
+  ): Promise<void> {
     this.deliveries++;
     if (!(context.payload as { installation?: { id?: number } }).installation?.id) {
       // A repository or organisation webhook pointed at changegate: nothing to authenticate as.
-      context.log.warn({ delivery: context.id, event: context.name }, "event without an installation ignored (is a repository webhook pointed at changegate?)");
+      context.log.warn(
+        { delivery: context.id, event: context.name },
+        "event without an installation ignored (is a repository webhook pointed at changegate?)",
+      );
       return;
     }
     await this.attempt(context, heads, locate, 0, false);
   }
 
-  private async attempt(context: Context, heads: () => string[], locate: () => EvaluationJob[] | Promise<EvaluationJob[]>, n: number, claimed: boolean): Promise<void> {
+  private async attempt(
+    context: Context,
+    heads: () => string[],
+    locate: () => EvaluationJob[] | Promise<EvaluationJob[]>,
+    n: number,
+    claimed: boolean,
+  ): Promise<void> {
     try {
       const ledger = this.options.ledger;
       if (!claimed && (locate as Locate)[KNOWN] && ledger.claimPending) {
@@ -150,11 +177,16 @@ export class Intake {
       await this.storeDown(context, heads, err.cause, n);
       const delay = this.options.laterRetryMs[n];
       if (delay === undefined) {
-        context.log.error({ delivery: context.id }, "giving up on a delivery the audit store could not take; the next event or a reconcile will evaluate its PRs");
+        context.log.error(
+          { delivery: context.id },
+          "giving up on a delivery the audit store could not take; the next event or a reconcile will evaluate its PRs",
+        );
         return;
       }
       const retry = () =>
-        void this.attempt(context, heads, locate, n + 1, claimed).catch((e: unknown) => context.log.error({ err: redactError(e) }, "retrying a delivery failed"));
+        void this.attempt(context, heads, locate, n + 1, claimed).catch((e: unknown) =>
+          context.log.error({ err: redactError(e) }, "retrying a delivery failed"),
+        );
       setTimeout(retry, delay).unref();
     }
   }
@@ -187,14 +219,23 @@ export class Intake {
     const completions = this.completions;
     void Promise.all(jobs.map((job) => this.options.schedule(job)))
       .then(() => (completions ? completions.add(deliveryId) : this.options.ledger.complete(deliveryId)))
-      .catch((err: unknown) => this.options.log()?.error({ err: redactError(err), delivery: deliveryId }, "could not mark the delivery complete"));
+      .catch((err: unknown) =>
+        this.options
+          .log()
+          ?.error({ err: redactError(err), delivery: deliveryId }, "could not mark the delivery complete"),
+      );
   }
 
   /** Deliveries whose evaluations never finished (the process died): run them again. */
   async resume(): Promise<number> {
     const open = await this.options.ledger.unfinished();
     for (const { deliveryId, jobs } of open) {
-      this.options.log()?.info({ delivery: deliveryId, prs: jobs.length }, "resuming a delivery whose evaluation did not finish");
+      this.options
+        .log()
+        ?.info(
+          { delivery: deliveryId, prs: jobs.length },
+          "resuming a delivery whose evaluation did not finish",
+        );
       await this.dispatch(
         deliveryId,
         jobs.map((pending) => fromPending(deliveryId, pending)),
@@ -204,8 +245,16 @@ export class Intake {
   }
 
   /** The store is down: fail changegate's check on each head the payload names (a new run supersedes ours). */
-  private async storeDown(context: Context, heads: () => string[], err: unknown, attempt: number): Promise<void> {
-    context.log.error({ err: redactError(err), delivery: context.id, attempt }, "the audit store is unavailable: failing the check and retrying the delivery later");
+  private async storeDown(
+    context: Context,
+    heads: () => string[],
+    err: unknown,
+    attempt: number,
+  ): Promise<void> {
+    context.log.error(
+      { err: redactError(err), delivery: context.id, attempt },
+      "the audit store is unavailable: failing the check and retrying the delivery later",
+    );
     let repo: { owner: string; repo: string };
     let shas: string[];
     try {
@@ -219,7 +268,10 @@ export class Intake {
       try {
         await postFailedCheck(context.octokit, repo, headSha, report);
       } catch (e) {
-        context.log.error({ err: redactError(e) }, `could not fail the check on ${headSha.slice(0, 7)} either`);
+        context.log.error(
+          { err: redactError(e) },
+          `could not fail the check on ${headSha.slice(0, 7)} either`,
+        );
       }
     }
   }

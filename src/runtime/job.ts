@@ -42,7 +42,14 @@ export const MAX_LABEL_CLAIMS = 10;
 /** A label claim as stored in the ledger's jobs column (a damaged one is dropped). */
 export function isLabelClaim(v: unknown): v is LabelClaim {
   const c = v as Partial<LabelClaim> | null;
-  return typeof c === "object" && c !== null && typeof c.label === "string" && typeof c.sender === "string" && typeof c.headSha === "string" && typeof c.at === "string";
+  return (
+    typeof c === "object" &&
+    c !== null &&
+    typeof c.label === "string" &&
+    typeof c.sender === "string" &&
+    typeof c.headSha === "string" &&
+    typeof c.at === "string"
+  );
 }
 
 /** A job as the caller knows it: the rest defaults (evaluate, no announced head, first attempt). */
@@ -67,14 +74,24 @@ export function jobKey(job: EvaluationJob): string {
 /** Two requests for one PR while it is being evaluated: one follow-up run serves both. */
 export function coalesceJobs(pending: EvaluationJob, next: EvaluationJob): EvaluationJob {
   // The same group and action (jobKey): the newer delivery's run serves both.
-  if (pending.kind === "group" || next.kind === "group") return { ...next, attempt: Math.min(pending.attempt, next.attempt) };
+  if (pending.kind === "group" || next.kind === "group")
+    return { ...next, attempt: Math.min(pending.attempt, next.attempt) };
   return {
     ...next,
     expectedHead: next.expectedHead ?? pending.expectedHead,
     // A merge examination looks for the retroactive review too: it serves a retro request.
-    kind: pending.kind === "merge" || next.kind === "merge" ? "merge" : pending.kind === "retro" || next.kind === "retro" ? "retro" : "evaluate",
+    kind:
+      pending.kind === "merge" || next.kind === "merge"
+        ? "merge"
+        : pending.kind === "retro" || next.kind === "retro"
+          ? "retro"
+          : "evaluate",
     attempt: Math.min(pending.attempt, next.attempt),
-    ...(pending.labelClaims?.length || next.labelClaims?.length ? { labelClaims: [...(pending.labelClaims ?? []), ...(next.labelClaims ?? [])].slice(-MAX_LABEL_CLAIMS) } : {}),
+    ...(pending.labelClaims?.length || next.labelClaims?.length
+      ? {
+          labelClaims: [...(pending.labelClaims ?? []), ...(next.labelClaims ?? [])].slice(-MAX_LABEL_CLAIMS),
+        }
+      : {}),
   };
 }
 
@@ -82,9 +99,15 @@ export interface PipelineDeps {
   appId: number;
   log: Logger;
   /** An installation-authenticated Octokit (Probot's, with its throttling and retries). */
-  octokitFor(installationId: number): Promise<Writer & { auth: (o: { type: "installation" }) => Promise<unknown> }>;
+  octokitFor(
+    installationId: number,
+  ): Promise<Writer & { auth: (o: { type: "installation" }) => Promise<unknown> }>;
   /** `pause` (the scheduler's): a read waiting out a rate-limit pause gives the evaluation's slot back meanwhile. */
-  readerFor(installationId: number, octokit: unknown, pause?: <T>(fn: () => Promise<T>) => Promise<T>): GraphqlReader;
+  readerFor(
+    installationId: number,
+    octokit: unknown,
+    pause?: <T>(fn: () => Promise<T>) => Promise<T>,
+  ): GraphqlReader;
   /** The writer for a job's check and digest (the write scheduler, github/write-scheduler.ts); absent: `octokit` itself. */
   writerFor?(job: EvaluationJob, octokit: Writer): Writer;
   tickets: TicketLookupService | null;
@@ -146,7 +169,13 @@ export interface Run {
 
 export function jobLog(deps: Pick<PipelineDeps, "log">, job: EvaluationJob): Logger {
   const { ref } = job;
-  return deps.log.child({ repo: `${ref.owner}/${ref.repo}`, pr: ref.number, installation: ref.installationId, delivery: job.deliveryId, event: job.event });
+  return deps.log.child({
+    repo: `${ref.owner}/${ref.repo}`,
+    pr: ref.number,
+    installation: ref.installationId,
+    delivery: job.deliveryId,
+    event: job.event,
+  });
 }
 
 /** A failure in a named stage (the failure report names it). */
@@ -171,7 +200,9 @@ export async function stage<T>(name: Stage, fn: () => Promise<T> | T): Promise<T
 export function scheduleLater(deps: PipelineDeps, job: EvaluationJob, log: Logger): void {
   const delay = deps.laterRetryMs[job.attempt];
   if (delay === undefined) {
-    log.error(`giving up on ${prLabel(job.ref)} after ${job.attempt} later retries; the next event will evaluate it again`);
+    log.error(
+      `giving up on ${prLabel(job.ref)} after ${job.attempt} later retries; the next event will evaluate it again`,
+    );
     return;
   }
   deps.retryLater({ ...job, attempt: job.attempt + 1 }, delay);

@@ -29,7 +29,10 @@ function dropPayloads(value: unknown, depth: number): unknown {
     if (k === "event" && v && typeof v === "object" && "payload" in (v as Serialized)) {
       const { payload, ...rest } = v as Serialized;
       const size = typeof payload === "string" ? Buffer.byteLength(payload) : undefined;
-      copy[k] = { ...rest, payload: size === undefined ? "[payload omitted]" : `[payload of ${size} bytes omitted]` };
+      copy[k] = {
+        ...rest,
+        payload: size === undefined ? "[payload omitted]" : `[payload of ${size} bytes omitted]`,
+      };
     } else {
       copy[k] = dropPayloads(v, depth + 1);
     }

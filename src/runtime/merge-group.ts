@@ -18,7 +18,12 @@ import type { MergeGroupRecord, Recorder } from "../audit/recorder.js";
 import { groupMembers, postGroupCheck } from "../github/merge-group.js";
 import type { GraphqlReader } from "../github/reader.js";
 import type { OctokitLike } from "../github/types.js";
-import { judgeMergeGroup, parseQueueRef, type GroupMember, type GroupMemberVerdict } from "../policy/merge-group.js";
+import {
+  judgeMergeGroup,
+  parseQueueRef,
+  type GroupMember,
+  type GroupMemberVerdict,
+} from "../policy/merge-group.js";
 import type { MergeGroupFacts } from "../refs.js";
 import { redact, redactError } from "../report/redact.js";
 import { renderGroupCheck, renderGroupFailure } from "../report/merge-group.js";
@@ -40,7 +45,10 @@ const payloadSchema = z.object({
   action: z.string(),
   reason: z.string().max(100).nullable().optional(),
   installation: z.object({ id: z.number().int().positive() }),
-  repository: z.object({ name: z.string().min(1).max(100), owner: z.object({ login: z.string().min(1).max(100) }) }),
+  repository: z.object({
+    name: z.string().min(1).max(100),
+    owner: z.object({ login: z.string().min(1).max(100) }),
+  }),
   merge_group: z.object({ head_sha: sha, head_ref: ref, base_sha: sha, base_ref: ref }),
 });
 
@@ -58,10 +66,17 @@ const factsSchema = z.object({
  * The job a merge_group delivery asks for, or null (logged) for a payload without the fields
  * changegate needs or an action it does not handle. Pure: no request, no store (intake's knownJobs).
  */
-export function mergeGroupJob(deliveryId: string, payload: unknown, log?: Pick<Logger, "warn">): EvaluationJob | null {
+export function mergeGroupJob(
+  deliveryId: string,
+  payload: unknown,
+  log?: Pick<Logger, "warn">,
+): EvaluationJob | null {
   const parsed = payloadSchema.safeParse(payload);
   if (!parsed.success) {
-    log?.warn({ delivery: deliveryId, problem: z.prettifyError(parsed.error).slice(0, 500) }, "merge_group event without the fields changegate needs: ignored");
+    log?.warn(
+      { delivery: deliveryId, problem: z.prettifyError(parsed.error).slice(0, 500) },
+      "merge_group event without the fields changegate needs: ignored",
+    );
     return null;
   }
   const p = parsed.data;
@@ -76,7 +91,12 @@ export function mergeGroupJob(deliveryId: string, payload: unknown, log?: Pick<L
   };
   const named = parseQueueRef(group.headRef);
   return newJob({
-    ref: { installationId: p.installation.id, owner: p.repository.owner.login, repo: p.repository.name, number: named?.number ?? 0 },
+    ref: {
+      installationId: p.installation.id,
+      owner: p.repository.owner.login,
+      repo: p.repository.name,
+      number: named?.number ?? 0,
+    },
     deliveryId,
     event: `merge_group.${p.action}`,
     kind: "group",
@@ -102,38 +122,65 @@ export interface GroupRunDeps extends MergeGroupDeps {
 export async function runGroupJob(deps: GroupRunDeps, job: EvaluationJob): Promise<MergeGroupOutcome> {
   const facts = factsSchema.safeParse(job.group);
   if (job.kind !== "group" || !facts.success) {
-    deps.log.error({ delivery: job.deliveryId }, "a merge group job without valid facts (a damaged ledger row?): dropped");
+    deps.log.error(
+      { delivery: job.deliveryId },
+      "a merge group job without valid facts (a damaged ledger row?): dropped",
+    );
     return "ignored";
   }
   try {
     return await judgeGroup(deps, job.deliveryId, job.ref, facts.data);
   } catch (err) {
     const delay = deps.laterRetryMs[job.attempt];
-    const log = deps.log.child({ delivery: job.deliveryId, repo: `${job.ref.owner}/${job.ref.repo}`, head: facts.data.headSha });
+    const log = deps.log.child({
+      delivery: job.deliveryId,
+      repo: `${job.ref.owner}/${job.ref.repo}`,
+      head: facts.data.headSha,
+    });
     if (delay === undefined) {
-      log.error({ err: redactError(err), attempts: job.attempt + 1 }, "giving up on a merge group: its check could not be written (GitHub's queue times the group out: it does not merge)");
+      log.error(
+        { err: redactError(err), attempts: job.attempt + 1 },
+        "giving up on a merge group: its check could not be written (GitHub's queue times the group out: it does not merge)",
+      );
       return "failure";
     }
-    log.warn({ err: redactError(err), retryInMs: delay }, "a merge group could not be judged or its check written; retrying later");
+    log.warn(
+      { err: redactError(err), retryInMs: delay },
+      "a merge group could not be judged or its check written; retrying later",
+    );
     deps.retryLater({ ...job, attempt: job.attempt + 1 }, delay);
     return "failure";
   }
 }
 
 /** A payload judged at once (tests; the app goes through mergeGroupJob and runGroupJob). */
-export async function handleMergeGroup(deps: MergeGroupDeps, deliveryId: string, payload: unknown): Promise<MergeGroupOutcome> {
+export async function handleMergeGroup(
+  deps: MergeGroupDeps,
+  deliveryId: string,
+  payload: unknown,
+): Promise<MergeGroupOutcome> {
   const job = mergeGroupJob(deliveryId, payload, deps.log);
   if (!job?.group) return "ignored";
   return judgeGroup(deps, deliveryId, job.ref, job.group);
 }
 
-async function judgeGroup(deps: MergeGroupDeps, deliveryId: string, pr: { installationId: number; owner: string; repo: string }, g: MergeGroupFacts): Promise<MergeGroupOutcome> {
+async function judgeGroup(
+  deps: MergeGroupDeps,
+  deliveryId: string,
+  pr: { installationId: number; owner: string; repo: string },
+  g: MergeGroupFacts,
+): Promise<MergeGroupOutcome> {
   const repo = { owner: pr.owner, repo: pr.repo };
   const base = g.baseRef.replace(/^refs\/heads\//, "");
   const headSha = g.headSha;
   const named = parseQueueRef(g.headRef);
   const group = { base, headSha };
-  const p = { action: g.action, reason: g.reason, installation: { id: pr.installationId }, merge_group: { head_ref: g.headRef, base_sha: g.baseSha } };
+  const p = {
+    action: g.action,
+    reason: g.reason,
+    installation: { id: pr.installationId },
+    merge_group: { head_ref: g.headRef, base_sha: g.baseSha },
+  };
   const record = (rest: Pick<MergeGroupRecord, "prs" | "outcome" | "error">): MergeGroupRecord => ({
     at: deps.now().toISOString(),
     deliveryId,
@@ -145,7 +192,12 @@ async function judgeGroup(deps: MergeGroupDeps, deliveryId: string, pr: { instal
     headSha,
     ...rest,
   });
-  const log = deps.log.child({ delivery: deliveryId, repo: `${repo.owner}/${repo.repo}`, head: headSha, base });
+  const log = deps.log.child({
+    delivery: deliveryId,
+    repo: `${repo.owner}/${repo.repo}`,
+    head: headSha,
+    base,
+  });
 
   if (p.action === "destroyed") {
     try {
@@ -170,32 +222,59 @@ async function judgeGroup(deps: MergeGroupDeps, deliveryId: string, pr: { instal
   };
 
   if (!named || named.base !== base) {
-    return fail(`the group's branch ${JSON.stringify(p.merge_group.head_ref.slice(0, 200))} is not a merge queue branch into ${base} (gh-readonly-queue/<base>/pr-<number>-<sha>)`);
+    return fail(
+      `the group's branch ${JSON.stringify(p.merge_group.head_ref.slice(0, 200))} is not a merge queue branch into ${base} (gh-readonly-queue/<base>/pr-<number>-<sha>)`,
+    );
   }
   let members: GroupMember[];
   try {
-    members = await groupMembers(deps.readerFor(p.installation.id, octokit), repo, base, headSha, named.number);
+    members = await groupMembers(
+      deps.readerFor(p.installation.id, octokit),
+      repo,
+      base,
+      headSha,
+      named.number,
+    );
   } catch (err) {
-    return fail(`GitHub could not say which pull requests are in this group: ${err instanceof Error ? err.message : String(err)}`);
+    return fail(
+      `GitHub could not say which pull requests are in this group: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   const verdicts = new Map<number, GroupMemberVerdict>();
   try {
     for (const m of members) {
-      const v = (await deps.recorder.verdictsAt({ installationId: p.installation.id, ...repo }, m.headSha, [m.number])).get(m.number);
+      const v = (
+        await deps.recorder.verdictsAt({ installationId: p.installation.id, ...repo }, m.headSha, [m.number])
+      ).get(m.number);
       if (v) verdicts.set(m.number, v);
     }
   } catch (err) {
-    log.error({ err: redactError(err) }, "the audit store could not say how the group's pull requests were judged");
-    return fail("the audit store is unavailable, so changegate cannot tell whether the group's pull requests are compliant");
+    log.error(
+      { err: redactError(err) },
+      "the audit store could not say how the group's pull requests were judged",
+    );
+    return fail(
+      "the audit store is unavailable, so changegate cannot tell whether the group's pull requests are compliant",
+    );
   }
   const judged = judgeMergeGroup(members, verdicts, base);
-  const prs = judged.lines.map((l) => ({ number: l.number, headSha: members.find((m) => m.number === l.number)!.headSha, ok: l.ok, why: l.why }));
+  const prs = judged.lines.map((l) => ({
+    number: l.number,
+    headSha: members.find((m) => m.number === l.number)!.headSha,
+    ok: l.ok,
+    why: l.why,
+  }));
   try {
     await recordGroup(deps.recorder, record({ prs, outcome: judged.conclusion, error: null }));
   } catch (err) {
     log.error({ err: redactError(err) }, "the audit store failed to record the merge group's verdict");
     // A verdict that is not on the record must not turn the check green.
-    await postGroupCheck(octokit, repo, headSha, renderGroupFailure("the audit store failed to record the group's verdict", group));
+    await postGroupCheck(
+      octokit,
+      repo,
+      headSha,
+      renderGroupFailure("the audit store failed to record the group's verdict", group),
+    );
     return "failure";
   }
   await postGroupCheck(octokit, repo, headSha, renderGroupCheck(judged, group));

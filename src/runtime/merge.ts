@@ -17,7 +17,11 @@ import { redactError } from "../report/redact.js";
 import { afterMerge, retroReviewTerms } from "./after-merge.js";
 import { scheduleLater, type EvaluationOutcome, type PipelineDeps, type Run } from "./job.js";
 
-export async function examineMerge(deps: PipelineDeps, run: Run, gathered: Gathered): Promise<EvaluationOutcome> {
+export async function examineMerge(
+  deps: PipelineDeps,
+  run: Run,
+  gathered: Gathered,
+): Promise<EvaluationOutcome> {
   const { job, log, reader, octokit } = run;
   const pr = gathered.evidence.pr;
   const label = prLabel(job.ref);
@@ -38,32 +42,67 @@ export async function examineMerge(deps: PipelineDeps, run: Run, gathered: Gathe
   // Who applied the emergency label matters only when no verdict stands for this merge.
   const evidence =
     config && mergeNeedsDeclarer(config, pr.labels, standingVerdict(own, pr.baseRef))
-      ? await withDeclaredOn(deps.recorder, job.ref, config, await withDeclarerFacts(octokit, job.ref, config, gathered.evidence), job.labelClaims)
+      ? await withDeclaredOn(
+          deps.recorder,
+          job.ref,
+          config,
+          await withDeclarerFacts(octokit, job.ref, config, gathered.evidence),
+          job.labelClaims,
+        )
       : gathered.evidence;
-  const { outcome, gated, emergency, bypass } = judgeMerge(config, evidence, own, gathered.evidence.repo.defaultBranch);
+  const { outcome, gated, emergency, bypass } = judgeMerge(
+    config,
+    evidence,
+    own,
+    gathered.evidence.repo.defaultBranch,
+  );
   if (bypass) {
-    const why = outcome === "none" ? `changegate never judged ${pr.headSha.slice(0, 7)} into ${pr.baseRef}` : `its verdict on ${pr.headSha.slice(0, 7)} was ${outcome}`;
+    const why =
+      outcome === "none"
+        ? `changegate never judged ${pr.headSha.slice(0, 7)} into ${pr.baseRef}`
+        : `its verdict on ${pr.headSha.slice(0, 7)} was ${outcome}`;
     log.warn(
       { mergedBy: pr.mergedBy, url: pr.url, verdict: outcome, head: pr.headSha },
       `${label} merged by ${pr.mergedBy ?? "unknown"} ${NON_COMPLIANT_PHRASE} ${why} ${pr.url}`,
     );
   } else {
-    log.info({ mergedBy: pr.mergedBy, url: pr.url, emergency }, `${label} merged${emergency ? " as an emergency change" : ""} (compliant)`);
+    log.info(
+      { mergedBy: pr.mergedBy, url: pr.url, emergency },
+      `${label} merged${emergency ? " as an emergency change" : ""} (compliant)`,
+    );
   }
-  const merge = mergeRecordOf({ at: deps.now().toISOString(), deliveryId: job.deliveryId, ref: job.ref }, pr, { outcome, emergency, gated }, config);
+  const merge = mergeRecordOf(
+    { at: deps.now().toISOString(), deliveryId: job.deliveryId, ref: job.ref },
+    pr,
+    { outcome, emergency, gated },
+    config,
+  );
   const receipt = await deps.recorder.recordMerge(merge);
   const issueRepo = config?.audit.issue_repo;
   if (bypass && issueRepo && !receipt?.duplicate) {
     try {
       const listed = await reportBypass(octokit, issueRepo, merge, receipt?.id ?? null);
-      log.info({ issueRepo, issue: listed.issueNumber }, `bypass of ${label} listed in ${issueRepo}#${listed.issueNumber}`);
+      log.info(
+        { issueRepo, issue: listed.issueNumber },
+        `bypass of ${label} listed in ${issueRepo}#${listed.issueNumber}`,
+      );
     } catch (err) {
       // The bypass is logged and on record already; the issue is a convenience for reviewers.
-      log.error({ err: redactError(err), issueRepo }, `could not list the bypass of ${label} in ${issueRepo}`);
+      log.error(
+        { err: redactError(err), issueRepo },
+        `could not list the bypass of ${label} in ${issueRepo}`,
+      );
     }
   }
   await afterMerge(deps, run, gathered, config, merge, receipt);
-  return { kind: "merge", outcome: outcome === "none" ? null : outcome, headSha: pr.headSha, reads: reader.reads, writes: 0, bypass };
+  return {
+    kind: "merge",
+    outcome: outcome === "none" ? null : outcome,
+    headSha: pr.headSha,
+    reads: reader.reads,
+    writes: 0,
+    bypass,
+  };
 }
 
 /**

@@ -10,7 +10,8 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 export const METRIC_PREFIX = "changegate_";
 
 /** Values read at scrape time from whoever owns them (the write scheduler registers its depth). */
-export type MetricSourceName = "write_queue_depth" | "evaluations_in_flight" | "evaluations_queued" | "write_near_hourly_cap";
+export type MetricSourceName =
+  "write_queue_depth" | "evaluations_in_flight" | "evaluations_queued" | "write_near_hourly_cap";
 
 /** Monotonic counts whose value lives elsewhere, exported as counters (read at scrape time). */
 export type CounterSourceName = "write_cap_warnings_total";
@@ -35,7 +36,8 @@ export class BoundedLabel {
 
 /** An HTTP status as a bounded label: "2xx".."5xx", or "network" when there was no answer. */
 export function statusClass(status: number | null | undefined): string {
-  if (typeof status !== "number" || !Number.isInteger(status) || status < 100 || status > 599) return "network";
+  if (typeof status !== "number" || !Number.isInteger(status) || status < 100 || status > 599)
+    return "network";
   return `${Math.floor(status / 100)}xx`;
 }
 
@@ -167,10 +169,16 @@ export class Metrics {
           this.set(v);
         },
       });
-    gauge("write_queue_depth", "GitHub writes waiting in the write queue (0 until a write scheduler registers its depth).");
+    gauge(
+      "write_queue_depth",
+      "GitHub writes waiting in the write queue (0 until a write scheduler registers its depth).",
+    );
     gauge("evaluations_in_flight", "PRs being evaluated now, or waiting for their turn (one job per PR).");
     gauge("evaluations_queued", "PRs waiting for one of the MAX_CONCURRENT_EVALUATIONS evaluation slots.");
-    gauge("write_near_hourly_cap", "1 while an installation is near GitHub's hourly cap of content-creating writes (digests wait, checks go on), else 0.");
+    gauge(
+      "write_near_hourly_cap",
+      "1 while an installation is near GitHub's hourly cap of content-creating writes (digests wait, checks go on), else 0.",
+    );
     const counterSources = this.counterSources;
     // Monotonic, its value lives in the write scheduler: a counter (rate() and increase() apply), read at scrape time.
     new Counter({
@@ -207,7 +215,8 @@ export class Metrics {
         this.set(ready ? 1 : 0);
       },
     });
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+    if (options.defaultMetrics ?? true)
+      collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
   }
 
   /** Register the callback a counter is read from at scrape time (a monotonic count; replaces an earlier one). */
@@ -231,17 +240,33 @@ export class Metrics {
 
   evaluated(kind: EvaluationKind, conclusion: Conclusion | null, seconds?: number): void {
     this.evaluations.inc({ kind, conclusion: conclusion ?? "none" });
-    if (seconds !== undefined) this.evaluationDuration.observe({ kind: kind === "merge" ? "merge" : "evaluate" }, seconds);
+    if (seconds !== undefined)
+      this.evaluationDuration.observe({ kind: kind === "merge" ? "merge" : "evaluate" }, seconds);
   }
 
-  github(api: "graphql" | "rest", status: number | null, headers?: Record<string, unknown>, installationId?: number): void {
+  github(
+    api: "graphql" | "rest",
+    status: number | null,
+    headers?: Record<string, unknown>,
+    installationId?: number,
+  ): void {
     const s = statusClass(status);
     this.githubRequests.inc({ api, status: s });
     if (s !== "2xx" && s !== "3xx") this.githubErrors.inc({ api, status: s });
     const remaining = Number(headers?.["x-ratelimit-remaining"]);
     if (headers?.["x-ratelimit-remaining"] !== undefined && Number.isFinite(remaining)) {
-      const resource = /^[a-z_]{1,32}$/.test(String(headers["x-ratelimit-resource"] ?? "")) ? String(headers["x-ratelimit-resource"]) : api === "graphql" ? "graphql" : "core";
-      this.rateLimitRemaining.set({ installation: this.installations.value(installationId ?? 0), resource: resource === "graphql" || resource === "core" ? resource : "other" }, remaining);
+      const resource = /^[a-z_]{1,32}$/.test(String(headers["x-ratelimit-resource"] ?? ""))
+        ? String(headers["x-ratelimit-resource"])
+        : api === "graphql"
+          ? "graphql"
+          : "core";
+      this.rateLimitRemaining.set(
+        {
+          installation: this.installations.value(installationId ?? 0),
+          resource: resource === "graphql" || resource === "core" ? resource : "other",
+        },
+        remaining,
+      );
     }
   }
 
@@ -268,7 +293,10 @@ export class Metrics {
 /** The shape of Octokit's hook (both Probot's Octokit and @octokit/core's). */
 export interface HookableOctokit {
   hook: {
-    wrap(name: "request", fn: (request: (options: unknown) => Promise<unknown>, options: unknown) => Promise<unknown>): void;
+    wrap(
+      name: "request",
+      fn: (request: (options: unknown) => Promise<unknown>, options: unknown) => Promise<unknown>,
+    ): void;
   };
 }
 
@@ -290,7 +318,12 @@ export function instrumentOctokit(octokit: HookableOctokit, metrics: Metrics, in
       return res;
     } catch (err) {
       const e = err as { status?: number; response?: { headers?: Record<string, unknown> } };
-      metrics.github(api, typeof e?.status === "number" ? e.status : null, e?.response?.headers, installationId);
+      metrics.github(
+        api,
+        typeof e?.status === "number" ? e.status : null,
+        e?.response?.headers,
+        installationId,
+      );
       throw err;
     }
   });

@@ -14,7 +14,11 @@ export interface Observer {
 }
 
 /** Run one evaluation, then count, time and log it. A throw is counted as an error and rethrown. */
-export async function observeEvaluation(observer: Observer, job: EvaluationJob, run: () => Promise<EvaluationOutcome>): Promise<EvaluationOutcome> {
+export async function observeEvaluation(
+  observer: Observer,
+  job: EvaluationJob,
+  run: () => Promise<EvaluationOutcome>,
+): Promise<EvaluationOutcome> {
   const now = observer.now ?? (() => performance.now());
   const started = now();
   let outcome: EvaluationOutcome;
@@ -29,7 +33,13 @@ export async function observeEvaluation(observer: Observer, job: EvaluationJob, 
 }
 
 /** Count and log an outcome reached another way (the store failed before the evaluation ran). */
-export function observed(observer: Observer, job: EvaluationJob, outcome: EvaluationOutcome, durationMs: number, kind?: "store_failed"): void {
+export function observed(
+  observer: Observer,
+  job: EvaluationJob,
+  outcome: EvaluationOutcome,
+  durationMs: number,
+  kind?: "store_failed",
+): void {
   const k = kind ?? outcome.kind;
   observer.metrics.evaluated(k, outcome.outcome, durationMs / 1000);
   if (outcome.bypass) observer.metrics.bypass();

@@ -25,9 +25,13 @@ export const DEFAULT_OVERDUE_INTERVAL_MS = 10 * 60_000;
 export function overdueIntervalFromEnv(env: NodeJS.ProcessEnv): number {
   const raw = env.RETRO_REVIEW_CHECK_INTERVAL_MS;
   if (raw === undefined || raw.trim() === "") return DEFAULT_OVERDUE_INTERVAL_MS;
-  if (!/^\d{1,10}$/.test(raw.trim())) throw new Error(`RETRO_REVIEW_CHECK_INTERVAL_MS must be a whole number of milliseconds (0 turns the overdue check off), got ${JSON.stringify(raw.slice(0, 40))}`);
+  if (!/^\d{1,10}$/.test(raw.trim()))
+    throw new Error(
+      `RETRO_REVIEW_CHECK_INTERVAL_MS must be a whole number of milliseconds (0 turns the overdue check off), got ${JSON.stringify(raw.slice(0, 40))}`,
+    );
   const ms = Number(raw.trim());
-  if (ms !== 0 && ms < 1000) throw new Error("RETRO_REVIEW_CHECK_INTERVAL_MS must be 0 (off) or at least 1000");
+  if (ms !== 0 && ms < 1000)
+    throw new Error("RETRO_REVIEW_CHECK_INTERVAL_MS must be 0 (off) or at least 1000");
   return ms;
 }
 
@@ -70,12 +74,18 @@ export function startOverdueCheck(o: OverdueCheckOptions): OverdueCheck {
         try {
           if (await reportOne(o, m, now)) reported++;
         } catch (err) {
-          o.log.error({ err: redactError(err), pr: m.record }, `could not mark the retroactive review of ${prLabel(m.ref)} overdue; will try again`);
+          o.log.error(
+            { err: redactError(err), pr: m.record },
+            `could not mark the retroactive review of ${prLabel(m.ref)} overdue; will try again`,
+          );
         }
       }
       if (o.onOpen && o.store.openOverdueCount) o.onOpen(await o.store.openOverdueCount(now));
     } catch (err) {
-      o.log.error({ err: redactError(err) }, "the overdue check could not read the audit store; will try again");
+      o.log.error(
+        { err: redactError(err) },
+        "the overdue check could not read the audit store; will try again",
+      );
     } finally {
       running = false;
     }
@@ -99,26 +109,51 @@ export function startOverdueCheck(o: OverdueCheckOptions): OverdueCheck {
   };
 }
 
-async function reportOne(o: OverdueCheckOptions, m: Awaited<ReturnType<AfterMergeStore["overdueMerges"]>>[number], now: Date): Promise<boolean> {
+async function reportOne(
+  o: OverdueCheckOptions,
+  m: Awaited<ReturnType<AfterMergeStore["overdueMerges"]>>[number],
+  now: Date,
+): Promise<boolean> {
   const terms = m.retroReview!;
   const lateMs = lateBy(terms.dueAt, now);
-  const receipt = await o.store.recordOverdue({ at: now.toISOString(), ref: m.ref, headSha: m.headSha, dueAt: terms.dueAt, lateMs });
+  const receipt = await o.store.recordOverdue({
+    at: now.toISOString(),
+    ref: m.ref,
+    headSha: m.headSha,
+    dueAt: terms.dueAt,
+    lateMs,
+  });
   // Another replica (or an earlier run) reported it, or the review came in meanwhile.
   if (receipt.duplicate) return false;
   const label = prLabel(m.ref);
   o.log.warn(
-    { url: m.url, mergedBy: m.mergedBy, mergedAt: m.mergedAt, dueAt: terms.dueAt, lateMs, record: receipt.id },
+    {
+      url: m.url,
+      mergedBy: m.mergedBy,
+      mergedAt: m.mergedAt,
+      dueAt: terms.dueAt,
+      lateMs,
+      record: receipt.id,
+    },
     `${label} ${NON_COMPLIANT_PHRASE} emergency change merged at ${m.mergedAt} has no retroactive review: it was due by ${terms.dueAt} and is ${describeDuration(lateMs)} late ${m.url}`,
   );
   let octokit: OctokitLike;
   try {
     octokit = await o.octokitFor(m.ref.installationId);
   } catch (err) {
-    o.log.error({ err: redactError(err) }, `could not reach GitHub for ${label}: no check or audit issue for its overdue review (it is logged and on record)`);
+    o.log.error(
+      { err: redactError(err) },
+      `could not reach GitHub for ${label}: no check or audit issue for its overdue review (it is logged and on record)`,
+    );
     return true;
   }
   try {
-    await setRetroCheck(octokit, m.ref, m.headSha, retroCheck({ kind: "overdue", dueAt: terms.dueAt, lateMs }));
+    await setRetroCheck(
+      octokit,
+      m.ref,
+      m.headSha,
+      retroCheck({ kind: "overdue", dueAt: terms.dueAt, lateMs }),
+    );
   } catch (err) {
     o.log.error({ err: redactError(err) }, `could not set the retro-review check of ${label}`);
   }
@@ -136,9 +171,15 @@ async function reportOne(o: OverdueCheckOptions, m: Awaited<ReturnType<AfterMerg
         lateMs,
         record: receipt.id,
       });
-      o.log.info({ issueRepo: terms.issueRepo, issue: listed.issueNumber }, `overdue review of ${label} listed in ${terms.issueRepo}#${listed.issueNumber}`);
+      o.log.info(
+        { issueRepo: terms.issueRepo, issue: listed.issueNumber },
+        `overdue review of ${label} listed in ${terms.issueRepo}#${listed.issueNumber}`,
+      );
     } catch (err) {
-      o.log.error({ err: redactError(err), issueRepo: terms.issueRepo }, `could not list the overdue review of ${label} in ${terms.issueRepo}`);
+      o.log.error(
+        { err: redactError(err), issueRepo: terms.issueRepo },
+        `could not list the overdue review of ${label} in ${terms.issueRepo}`,
+      );
     }
   }
   return true;

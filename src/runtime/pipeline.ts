@@ -25,7 +25,16 @@ import { redact, redactError } from "../report/redact.js";
 import { showSharedHead } from "../report/shared-head.js";
 import type { Report } from "../report/types.js";
 import { publishUnread } from "./fail-closed.js";
-import { jobLog, scheduleLater, stage, StageError, type EvaluationJob, type EvaluationOutcome, type PipelineDeps, type Run } from "./job.js";
+import {
+  jobLog,
+  scheduleLater,
+  stage,
+  StageError,
+  type EvaluationJob,
+  type EvaluationOutcome,
+  type PipelineDeps,
+  type Run,
+} from "./job.js";
 import { examineMerge } from "./merge.js";
 import { examineRetroJob } from "./after-merge.js";
 import { shareHead } from "./share-head.js";
@@ -36,13 +45,24 @@ export { newJob, type EvaluationJob, type EvaluationOutcome, type PipelineDeps }
 export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Promise<EvaluationOutcome> {
   const installationOctokit = await deps.octokitFor(job.ref.installationId);
   const octokit = deps.writerFor?.(job, installationOctokit) ?? installationOctokit;
-  const run: Run = { job, log: jobLog(deps, job), octokit, reader: deps.readerFor(job.ref.installationId, installationOctokit, deps.pause) };
+  const run: Run = {
+    job,
+    log: jobLog(deps, job),
+    octokit,
+    reader: deps.readerFor(job.ref.installationId, installationOctokit, deps.pause),
+  };
   if (job.kind === "merge") return mergeStage(deps, run);
   if (job.kind === "retro") return mergeStage(deps, run, true);
   const decision = await decide(deps, run);
   switch (decision.kind) {
     case "not_open":
-      return { kind: "skipped", outcome: null, headSha: decision.headSha, reads: run.reader.reads, writes: 0 };
+      return {
+        kind: "skipped",
+        outcome: null,
+        headSha: decision.headSha,
+        reads: run.reader.reads,
+        writes: 0,
+      };
     case "unread":
       return publishUnread(deps, run, decision.report);
     case "decided":
@@ -91,7 +111,10 @@ export async function decide(deps: PipelineDeps, run: Run): Promise<Decision> {
   const outcome = judgement.verdict?.conclusion ?? "failure";
   const headSha = gathered.evidence.pr.headSha;
   const key = prKey(job.ref);
-  deps.lastSeen.set(key, { headSha, gated: judgement.verdict ? judgement.verdict.gated : (deps.lastSeen.get(key)?.gated ?? null) });
+  deps.lastSeen.set(key, {
+    headSha,
+    gated: judgement.verdict ? judgement.verdict.gated : (deps.lastSeen.get(key)?.gated ?? null),
+  });
 
   // The check belongs to the commit: with other open PRs on this head it shows the strictest verdict.
   let report = judgement.report;
@@ -102,7 +125,10 @@ export async function decide(deps: PipelineDeps, run: Run): Promise<Decision> {
       report = showSharedHead(report, sharing.verdict, headSha);
       followUps = sharing.request;
     } catch (err) {
-      log.error({ err: redactError(err) }, "the audit store failed to say how the PRs sharing this head were judged");
+      log.error(
+        { err: redactError(err) },
+        "the audit store failed to say how the PRs sharing this head were judged",
+      );
       report = renderFailure({ stage: "record", error: err, headSha, deliveryId: job.deliveryId });
     }
   }
@@ -130,7 +156,11 @@ export async function decide(deps: PipelineDeps, run: Run): Promise<Decision> {
 }
 
 /** Gather and judge; a throw in any stage becomes the failure report naming that stage. */
-async function judgeOrFail(deps: PipelineDeps, run: Run, progress: Progress): Promise<Judgement | "not_open"> {
+async function judgeOrFail(
+  deps: PipelineDeps,
+  run: Run,
+  progress: Progress,
+): Promise<Judgement | "not_open"> {
   const { job, log } = run;
   try {
     const gathered = await stage("gather", () => gatherFresh(deps, run.reader, job, log));
@@ -142,7 +172,10 @@ async function judgeOrFail(deps: PipelineDeps, run: Run, progress: Progress): Pr
     return await judge(deps, run, gathered, progress);
   } catch (err) {
     const failed = err instanceof StageError ? err : new StageError("evaluate", err);
-    log.error({ err: redactError(failed.original), stage: failed.stage }, `changegate failed while evaluating ${prLabel(job.ref)}`);
+    log.error(
+      { err: redactError(failed.original), stage: failed.stage },
+      `changegate failed while evaluating ${prLabel(job.ref)}`,
+    );
     return {
       verdict: null,
       error: redact(failed.original instanceof Error ? failed.original.message : String(failed.original)),
@@ -161,9 +194,16 @@ async function judgeOrFail(deps: PipelineDeps, run: Run, progress: Progress): Pr
  * `changegate check owner/name#N` (src/commands/check-pr.ts), which publishes and records nothing.
  */
 export async function judge(
-  deps: Pick<PipelineDeps, "tickets"> & Partial<Pick<PipelineDeps, "teams">> & { recorder?: Pick<PipelineDeps["recorder"], "declaredOn"> }, run: Pick<Run, "job" | "reader" | "octokit">, gathered: Gathered, progress: Progress): Promise<Judgement> {
+  deps: Pick<PipelineDeps, "tickets"> &
+    Partial<Pick<PipelineDeps, "teams">> & { recorder?: Pick<PipelineDeps["recorder"], "declaredOn"> },
+  run: Pick<Run, "job" | "reader" | "octokit">,
+  gathered: Gathered,
+  progress: Progress,
+): Promise<Judgement> {
   const { job, reader, octokit } = run;
-  const loaded = await stage("gather", () => loadPolicy(gathered.configFiles, (repo, path) => readFile(reader, repo, path)));
+  const loaded = await stage("gather", () =>
+    loadPolicy(gathered.configFiles, (repo, path) => readFile(reader, repo, path)),
+  );
   if (!loaded.ok) {
     const evidence = withoutTickets(gathered.evidence);
     progress.evidence = evidence;
@@ -174,13 +214,21 @@ export async function judge(
   const config = policy.config;
   progress.policy = policy;
   // Who applied the emergency label (requests only when the PR carries it): src/github/declarer.ts
-  gathered.evidence = await stage("gather", () => withDeclarerFacts(octokit, job.ref, config, gathered.evidence));
+  gathered.evidence = await stage("gather", () =>
+    withDeclarerFacts(octokit, job.ref, config, gathered.evidence),
+  );
   // Which commit the emergency label was applied on (on record, or this run's labeled deliveries): runtime/declared-on.ts
-  gathered.evidence = await stage("gather", () => withDeclaredOn(deps.recorder ?? {}, job.ref, config, gathered.evidence, job.labelClaims));
+  gathered.evidence = await stage("gather", () =>
+    withDeclaredOn(deps.recorder ?? {}, job.ref, config, gathered.evidence, job.labelClaims),
+  );
   // approvals.rules: files past 100 and team members, only when a rule needs them: src/github/rule-facts.ts
-  gathered.evidence = await stage("gather", () => withRuleFacts(reader, gathered, config, deps.teams ?? null, job.ref, octokit));
+  gathered.evidence = await stage("gather", () =>
+    withRuleFacts(reader, gathered, config, deps.teams ?? null, job.ref, octokit),
+  );
   const needed = ticketLookupNeeded(config, gathered.evidence);
-  const tickets = await stage("tickets", () => gatherTickets(config, gathered.evidence.pr, gathered.evidence.commits, deps.tickets, needed));
+  const tickets = await stage("tickets", () =>
+    gatherTickets(config, gathered.evidence.pr, gathered.evidence.commits, deps.tickets, needed),
+  );
   const evidence: Evidence = { ...gathered.evidence, tickets };
   progress.evidence = evidence;
   const verdict = await stage("evaluate", () => evaluate(policy, evidence));
@@ -189,29 +237,55 @@ export async function judge(
 }
 
 /** Publish the decision, retrying; if it never goes out, at least fail the check, and retry later. */
-export async function publishWithRetry(deps: PipelineDeps, run: Run, decision: Extract<Decision, { kind: "decided" }>): Promise<EvaluationOutcome> {
+export async function publishWithRetry(
+  deps: PipelineDeps,
+  run: Run,
+  decision: Extract<Decision, { kind: "decided" }>,
+): Promise<EvaluationOutcome> {
   const { job, log, octokit, reader } = run;
   const { ref } = job;
   const { gathered, report } = decision;
-  const target = { ref, headSha: gathered.evidence.pr.headSha, ownCheck: gathered.ownCheck, digestComment: gathered.digestComment };
+  const target = {
+    ref,
+    headSha: gathered.evidence.pr.headSha,
+    ownCheck: gathered.ownCheck,
+    digestComment: gathered.digestComment,
+  };
   let lastErr: unknown = null;
   for (let i = 0; i <= deps.publishBackoffMs.length; i++) {
     try {
       const published = await publish(octokit, target, report);
       if (published.commentId) deps.digestIds.set(prKey(ref), published.commentId);
       log.info(
-        { outcome: report.check.conclusion ?? report.check.status, writes: published.writes, reads: reader.reads, head: target.headSha },
+        {
+          outcome: report.check.conclusion ?? report.check.status,
+          writes: published.writes,
+          reads: reader.reads,
+          head: target.headSha,
+        },
         `evaluated ${prLabel(ref)}: ${report.check.title}`,
       );
       for (const number of decision.followUps) {
         deps.requestEvaluation({ ...ref, number }, target.headSha, `shared head with #${ref.number}`);
       }
-      return { kind: "published", outcome: decision.outcome, headSha: target.headSha, reads: reader.reads, writes: published.writes };
+      return {
+        kind: "published",
+        outcome: decision.outcome,
+        headSha: target.headSha,
+        reads: reader.reads,
+        writes: published.writes,
+      };
     } catch (err) {
       if (isWriteSuperseded(err)) {
         // A newer evaluation of this PR is waiting: it reads again and writes what is true then.
         log.info({ head: target.headSha }, `result for ${prLabel(ref)} superseded before it was written`);
-        return { kind: "skipped", outcome: decision.outcome, headSha: target.headSha, reads: reader.reads, writes: err.writesBefore };
+        return {
+          kind: "skipped",
+          outcome: decision.outcome,
+          headSha: target.headSha,
+          reads: reader.reads,
+          writes: err.writesBefore,
+        };
       }
       lastErr = err;
       log.warn({ err: redactError(err), attempt: i + 1 }, "publishing the result failed");
@@ -220,13 +294,28 @@ export async function publishWithRetry(deps: PipelineDeps, run: Run, decision: E
   }
   // Could not publish the result: at least make sure the check is not left green or waiting.
   try {
-    const failure = renderFailure({ stage: "publish", error: lastErr, headSha: target.headSha, deliveryId: job.deliveryId });
-    await publish(octokit, target, { ...failure, comment: target.digestComment?.body ?? failure.comment, createComment: false });
+    const failure = renderFailure({
+      stage: "publish",
+      error: lastErr,
+      headSha: target.headSha,
+      deliveryId: job.deliveryId,
+    });
+    await publish(octokit, target, {
+      ...failure,
+      comment: target.digestComment?.body ?? failure.comment,
+      createComment: false,
+    });
   } catch (err) {
     log.error({ err: redactError(err) }, `could not publish the result for ${prLabel(ref)}`);
   }
   scheduleLater(deps, job, log);
-  return { kind: "publish_failed", outcome: "failure", headSha: target.headSha, reads: reader.reads, writes: 0 };
+  return {
+    kind: "publish_failed",
+    outcome: "failure",
+    headSha: target.headSha,
+    reads: reader.reads,
+    writes: 0,
+  };
 }
 
 /** A merge: gather, then examine it; if that fails, nothing is published, but it is tried again. */
@@ -235,13 +324,24 @@ async function mergeStage(deps: PipelineDeps, run: Run, retro = false): Promise<
   let gathered: Gathered | null = null;
   try {
     gathered = await gatherFresh(deps, reader, job, log);
-    return retro ? await examineRetroJob(deps, run, gathered, examineMerge) : await examineMerge(deps, run, gathered);
+    return retro
+      ? await examineRetroJob(deps, run, gathered, examineMerge)
+      : await examineMerge(deps, run, gathered);
   } catch (err) {
     // The merge already happened: nothing to publish, but it must not go unexamined.
     const original = err instanceof StageError ? err.original : err;
-    log.error({ err: redactError(original) }, `could not examine the merge of ${prLabel(job.ref)}; will retry`);
+    log.error(
+      { err: redactError(original) },
+      `could not examine the merge of ${prLabel(job.ref)}; will retry`,
+    );
     scheduleLater(deps, job, log);
-    return { kind: "publish_failed", outcome: null, headSha: gathered?.evidence.pr.headSha ?? null, reads: reader.reads, writes: 0 };
+    return {
+      kind: "publish_failed",
+      outcome: null,
+      headSha: gathered?.evidence.pr.headSha ?? null,
+      reads: reader.reads,
+      writes: 0,
+    };
   }
 }
 
@@ -250,7 +350,12 @@ function withoutTickets(evidence: Gathered["evidence"]): Evidence {
 }
 
 /** Gather, and if GitHub still shows an older head than a webhook announced, wait and read again. */
-async function gatherFresh(deps: PipelineDeps, reader: GraphqlReader, job: EvaluationJob, log: Run["log"]): Promise<Gathered> {
+async function gatherFresh(
+  deps: PipelineDeps,
+  reader: GraphqlReader,
+  job: EvaluationJob,
+  log: Run["log"],
+): Promise<Gathered> {
   let gathered = await gather(reader, job.ref, deps.appId);
   for (const wait of deps.staleHeadBackoffMs) {
     const pr = gathered.evidence.pr;
@@ -258,7 +363,10 @@ async function gatherFresh(deps: PipelineDeps, reader: GraphqlReader, job: Evalu
     // The announced head is one of the PR's commits but no longer its head: the PR moved on (a newer
     // push), so the read is ahead of the webhook, not behind it.
     if (gathered.evidence.commits.some((c) => c.oid === job.expectedHead)) break;
-    log.info({ expected: job.expectedHead, got: pr.headSha }, "GitHub's read lags behind the webhook: reading again");
+    log.info(
+      { expected: job.expectedHead, got: pr.headSha },
+      "GitHub's read lags behind the webhook: reading again",
+    );
     await deps.sleep(wait);
     gathered = await gather(reader, job.ref, deps.appId);
   }

@@ -10,8 +10,13 @@ export interface PrLock {
 }
 
 export class PrLockTimeout extends Error {
-  constructor(readonly key: string, timeoutMs: number) {
-    super(`another changegate process held the lock on ${key} for more than ${Math.round(timeoutMs / 1000)} s`);
+  constructor(
+    readonly key: string,
+    timeoutMs: number,
+  ) {
+    super(
+      `another changegate process held the lock on ${key} for more than ${Math.round(timeoutMs / 1000)} s`,
+    );
     this.name = "PrLockTimeout";
   }
 }

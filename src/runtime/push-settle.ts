@@ -28,9 +28,15 @@ export const MAX_DIRECT_PUSH_RECHECK_MS = 600_000;
 export function directPushRecheckFromEnv(env: Record<string, string | undefined>): number {
   const raw = env.DIRECT_PUSH_RECHECK_MS;
   if (raw === undefined || raw.trim() === "") return DEFAULT_DIRECT_PUSH_RECHECK_MS;
-  if (!/^\d+$/.test(raw.trim())) throw new Error(`DIRECT_PUSH_RECHECK_MS=${JSON.stringify(raw.slice(0, 40))}: expected a whole number of milliseconds (0 to ${MAX_DIRECT_PUSH_RECHECK_MS})`);
+  if (!/^\d+$/.test(raw.trim()))
+    throw new Error(
+      `DIRECT_PUSH_RECHECK_MS=${JSON.stringify(raw.slice(0, 40))}: expected a whole number of milliseconds (0 to ${MAX_DIRECT_PUSH_RECHECK_MS})`,
+    );
   const ms = Number(raw.trim());
-  if (ms > MAX_DIRECT_PUSH_RECHECK_MS) throw new Error(`DIRECT_PUSH_RECHECK_MS=${raw.trim()}: at most ${MAX_DIRECT_PUSH_RECHECK_MS} (10 minutes)`);
+  if (ms > MAX_DIRECT_PUSH_RECHECK_MS)
+    throw new Error(
+      `DIRECT_PUSH_RECHECK_MS=${raw.trim()}: at most ${MAX_DIRECT_PUSH_RECHECK_MS} (10 minutes)`,
+    );
   return ms;
 }
 
@@ -55,7 +61,11 @@ export interface Settled<C extends Candidate> {
   reads: number;
 }
 
-export async function settleUncovered<C extends Candidate>(deps: SettleDeps, repo: string, candidates: C[]): Promise<Settled<C>> {
+export async function settleUncovered<C extends Candidate>(
+  deps: SettleDeps,
+  repo: string,
+  candidates: C[],
+): Promise<Settled<C>> {
   const merges: Settled<C>["merges"] = [];
   const [owner, name] = repo.split("/") as [string, string];
   let left = await dropRecordedMerges(deps, repo, candidates, merges);
@@ -71,7 +81,8 @@ export async function settleUncovered<C extends Candidate>(deps: SettleDeps, rep
   }
   left = left.filter((c) => {
     const facts = prsOf.get(c.sha) ?? { sha: c.sha, prs: null };
-    const covered = !judgePush({ repo, branch: c.branch, gated: true, forced: false, commits: [facts] }).record;
+    const covered = !judgePush({ repo, branch: c.branch, gated: true, forced: false, commits: [facts] })
+      .record;
     if (covered) merges.push({ sha: c.sha, by: "reread" });
     return !covered;
   });
@@ -79,7 +90,12 @@ export async function settleUncovered<C extends Candidate>(deps: SettleDeps, rep
   return { remaining: left, merges, reads };
 }
 
-async function dropRecordedMerges<C extends Candidate>(deps: SettleDeps, repo: string, candidates: C[], merges: Settled<C>["merges"]): Promise<C[]> {
+async function dropRecordedMerges<C extends Candidate>(
+  deps: SettleDeps,
+  repo: string,
+  candidates: C[],
+  merges: Settled<C>["merges"],
+): Promise<C[]> {
   if (candidates.length === 0 || !deps.store.mergedOnRecord) return candidates;
   const byBranch = new Map<string, C[]>();
   for (const c of candidates) {
@@ -89,7 +105,11 @@ async function dropRecordedMerges<C extends Candidate>(deps: SettleDeps, repo: s
   }
   const out: C[] = [];
   for (const [branch, list] of byBranch) {
-    const on = await deps.store.mergedOnRecord(repo, branch, list.map((c) => c.sha));
+    const on = await deps.store.mergedOnRecord(
+      repo,
+      branch,
+      list.map((c) => c.sha),
+    );
     for (const c of list) {
       if (on.has(c.sha)) merges.push({ sha: c.sha, by: "merge_record" });
       else out.push(c);

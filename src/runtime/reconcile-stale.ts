@@ -24,7 +24,12 @@ export interface StaleReconcileDeps {
 
 const MAX_PAGES = 100;
 
-async function pages<T>(client: Lister, route: string, params: Record<string, unknown>, pick: (data: unknown) => T[]): Promise<T[]> {
+async function pages<T>(
+  client: Lister,
+  route: string,
+  params: Record<string, unknown>,
+  pick: (data: unknown) => T[],
+): Promise<T[]> {
   const out: T[] = [];
   for (let page = 1; page <= MAX_PAGES; page++) {
     const items = pick((await client.request(route, { ...params, per_page: 100, page })).data);
@@ -36,13 +41,28 @@ async function pages<T>(client: Lister, route: string, params: Record<string, un
 }
 
 /** Is there a `changegate` check run of this app on `head`? */
-async function hasOwnCheck(client: Lister, owner: string, repo: string, head: string, appId: number): Promise<boolean> {
-  const res = await client.request("GET /repos/{owner}/{repo}/commits/{ref}/check-runs", { owner, repo, ref: head, check_name: CHECK_NAME, app_id: appId, per_page: 100 });
+async function hasOwnCheck(
+  client: Lister,
+  owner: string,
+  repo: string,
+  head: string,
+  appId: number,
+): Promise<boolean> {
+  const res = await client.request("GET /repos/{owner}/{repo}/commits/{ref}/check-runs", {
+    owner,
+    repo,
+    ref: head,
+    check_name: CHECK_NAME,
+    app_id: appId,
+    per_page: 100,
+  });
   const runs = (res.data as { check_runs?: { app?: { id?: number } | null; name?: string }[] }).check_runs;
   return Array.isArray(runs) && runs.some((r) => r.name === CHECK_NAME && r.app?.id === appId);
 }
 
-export async function reconcileStale(deps: StaleReconcileDeps): Promise<{ prs: number; stale: number; queued: number }> {
+export async function reconcileStale(
+  deps: StaleReconcileDeps,
+): Promise<{ prs: number; stale: number; queued: number }> {
   const app = await deps.app();
   const installations = await pages(app, "GET /app/installations", {}, (d) => d as { id: number }[]);
   let prs = 0;
@@ -51,10 +71,20 @@ export async function reconcileStale(deps: StaleReconcileDeps): Promise<{ prs: n
   for (const inst of installations) {
     try {
       const client = await deps.installation(inst.id);
-      const repos = await pages(client, "GET /installation/repositories", {}, (d) => (d as { repositories: { full_name: string; archived?: boolean }[] }).repositories);
+      const repos = await pages(
+        client,
+        "GET /installation/repositories",
+        {},
+        (d) => (d as { repositories: { full_name: string; archived?: boolean }[] }).repositories,
+      );
       for (const r of repos.filter((x) => !x.archived)) {
         const [owner, repo] = r.full_name.split("/") as [string, string];
-        const pulls = await pages(client, "GET /repos/{owner}/{repo}/pulls", { owner, repo, state: "open" }, (d) => d as { number: number; head: { sha: string } }[]);
+        const pulls = await pages(
+          client,
+          "GET /repos/{owner}/{repo}/pulls",
+          { owner, repo, state: "open" },
+          (d) => d as { number: number; head: { sha: string } }[],
+        );
         for (const p of pulls) {
           prs++;
           if (await hasOwnCheck(client, owner, repo, p.head.sha, deps.appId)) continue;
@@ -66,9 +96,15 @@ export async function reconcileStale(deps: StaleReconcileDeps): Promise<{ prs: n
         }
       }
     } catch (err) {
-      deps.log.error({ installation: inst.id, err: (err as Error).message }, "reconcile could not walk an installation");
+      deps.log.error(
+        { installation: inst.id, err: (err as Error).message },
+        "reconcile could not walk an installation",
+      );
     }
   }
-  deps.log.info({ prs, stale, queued }, `reconcile: ${stale} of ${prs} open PRs had no changegate check on their head; ${queued} queued`);
+  deps.log.info(
+    { prs, stale, queued },
+    `reconcile: ${stale} of ${prs} open PRs had no changegate check on their head; ${queued} queued`,
+  );
   return { prs, stale, queued };
 }

@@ -24,7 +24,12 @@ export interface ReconcileDeps {
 
 const MAX_PAGES = 100;
 
-async function pages<T>(client: Lister, route: string, params: Record<string, unknown>, pick: (data: unknown) => T[]): Promise<T[]> {
+async function pages<T>(
+  client: Lister,
+  route: string,
+  params: Record<string, unknown>,
+  pick: (data: unknown) => T[],
+): Promise<T[]> {
   const out: T[] = [];
   for (let page = 1; page <= MAX_PAGES; page++) {
     const res = await client.request(route, { ...params, per_page: 100, page });
@@ -35,7 +40,9 @@ async function pages<T>(client: Lister, route: string, params: Record<string, un
   return out;
 }
 
-export async function reconcile(deps: ReconcileDeps): Promise<{ installations: number; repos: number; prs: number }> {
+export async function reconcile(
+  deps: ReconcileDeps,
+): Promise<{ installations: number; repos: number; prs: number }> {
   const app = await deps.app();
   const installations = await pages(app, "GET /app/installations", {}, (d) => d as { id: number }[]);
   let repos = 0;
@@ -43,19 +50,34 @@ export async function reconcile(deps: ReconcileDeps): Promise<{ installations: n
   for (const inst of installations) {
     try {
       const client = await deps.installation(inst.id);
-      const all = await pages(client, "GET /installation/repositories", {}, (d) => (d as { repositories: { full_name: string; archived?: boolean }[] }).repositories);
-      const wanted = all.filter((r) => !r.archived && (!deps.repo || r.full_name.toLowerCase() === deps.repo.toLowerCase()));
+      const all = await pages(
+        client,
+        "GET /installation/repositories",
+        {},
+        (d) => (d as { repositories: { full_name: string; archived?: boolean }[] }).repositories,
+      );
+      const wanted = all.filter(
+        (r) => !r.archived && (!deps.repo || r.full_name.toLowerCase() === deps.repo.toLowerCase()),
+      );
       for (const r of wanted) {
         repos++;
         const [owner, repo] = r.full_name.split("/") as [string, string];
-        const pulls = await pages(client, "GET /repos/{owner}/{repo}/pulls", { owner, repo, state: "open" }, (d) => d as { number: number; head: { sha: string } }[]);
+        const pulls = await pages(
+          client,
+          "GET /repos/{owner}/{repo}/pulls",
+          { owner, repo, state: "open" },
+          (d) => d as { number: number; head: { sha: string } }[],
+        );
         for (const p of pulls) {
           prs++;
           deps.evaluate({ installationId: inst.id, owner, repo, number: p.number }, p.head.sha);
         }
       }
     } catch (err) {
-      deps.log.error({ installation: inst.id, err: (err as Error).message }, "reconcile could not walk an installation");
+      deps.log.error(
+        { installation: inst.id, err: (err as Error).message },
+        "reconcile could not walk an installation",
+      );
     }
   }
   deps.log.info({ installations: installations.length, repos, prs }, "reconcile queued every open PR");

@@ -51,9 +51,15 @@ export function redeliveryIntervalFromEnv(env: Record<string, string | undefined
   const v = raw.trim().toLowerCase();
   if (v === "0" || v === "off") return 0;
   const m = /^(\d{1,9})\s*(s|m|h|d)?$/.exec(v);
-  if (!m) throw new Error(`REDELIVERY_INTERVAL=${JSON.stringify(raw.slice(0, 40))}: expected seconds or a number with s, m, h or d (e.g. 5m), or 0 to turn the redelivery of failed webhooks off`);
+  if (!m)
+    throw new Error(
+      `REDELIVERY_INTERVAL=${JSON.stringify(raw.slice(0, 40))}: expected seconds or a number with s, m, h or d (e.g. 5m), or 0 to turn the redelivery of failed webhooks off`,
+    );
   const ms = Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: DAY }[(m[2] ?? "s") as "s"];
-  if (ms < MIN_REDELIVERY_INTERVAL_MS || ms > DAY) throw new Error(`REDELIVERY_INTERVAL=${raw.trim()}: between 30 seconds and 1 day (GitHub keeps deliveries 3 days), or 0 for off`);
+  if (ms < MIN_REDELIVERY_INTERVAL_MS || ms > DAY)
+    throw new Error(
+      `REDELIVERY_INTERVAL=${raw.trim()}: between 30 seconds and 1 day (GitHub keeps deliveries 3 days), or 0 for off`,
+    );
   return ms;
 }
 
@@ -86,7 +92,10 @@ const ok = (status: number) => status >= 200 && status <= 299;
  * is older than `cutoff`: an earlier run already looked at it; this keeps a delivery that keeps
  * failing from being redelivered forever).
  */
-export function selectRedeliveries(attempts: DeliveryAttempt[], o: { cutoff: Date; events: ReadonlySet<string>; processed: ReadonlySet<string>; max: number }): Selection {
+export function selectRedeliveries(
+  attempts: DeliveryAttempt[],
+  o: { cutoff: Date; events: ReadonlySet<string>; processed: ReadonlySet<string>; max: number },
+): Selection {
   const byGuid = new Map<string, DeliveryAttempt[]>();
   for (const a of attempts) {
     const list = byGuid.get(a.guid);
@@ -101,7 +110,9 @@ export function selectRedeliveries(attempts: DeliveryAttempt[], o: { cutoff: Dat
       skipped.succeeded++;
       continue;
     }
-    const original = list.filter((a) => !a.redelivery).sort((a, b) => a.deliveredAt.localeCompare(b.deliveredAt))[0];
+    const original = list
+      .filter((a) => !a.redelivery)
+      .sort((a, b) => a.deliveredAt.localeCompare(b.deliveredAt))[0];
     if (!original || Date.parse(original.deliveredAt) < cutoff) {
       skipped.beforeWindow++;
       continue;
@@ -115,19 +126,34 @@ export function selectRedeliveries(attempts: DeliveryAttempt[], o: { cutoff: Dat
       continue;
     }
     const newest = [...list].sort((a, b) => b.deliveredAt.localeCompare(a.deliveredAt) || b.id - a.id)[0]!;
-    found.push({ guid, attemptId: newest.id, event: original.event, action: original.action, installationId: original.installationId, firstDeliveredAt: original.deliveredAt });
+    found.push({
+      guid,
+      attemptId: newest.id,
+      event: original.event,
+      action: original.action,
+      installationId: original.installationId,
+      firstDeliveredAt: original.deliveredAt,
+    });
   }
   found.sort((a, b) => a.firstDeliveredAt.localeCompare(b.firstDeliveredAt) || a.guid.localeCompare(b.guid));
   return { found, chosen: found.slice(0, Math.max(0, o.max)), skipped };
 }
 
 /** Where the next run starts listing (before the overlap): see runOnce. */
-export function nextPosition(o: { previous: string | null; attempts: DeliveryAttempt[]; leftover: Candidate[]; retry: Candidate[] }): string | null {
+export function nextPosition(o: {
+  previous: string | null;
+  attempts: DeliveryAttempt[];
+  leftover: Candidate[];
+  retry: Candidate[];
+}): string | null {
   // The events not yet asked for (the per-run bound) and those whose request failed for a reason
   // that may pass (5xx, no answer) must stay in the next run's window.
   const pinned = [...o.leftover, ...o.retry].map((c) => c.firstDeliveredAt).sort()[0];
   if (pinned) return pinned;
-  const newest = o.attempts.map((a) => a.deliveredAt).sort().at(-1);
+  const newest = o.attempts
+    .map((a) => a.deliveredAt)
+    .sort()
+    .at(-1);
   if (!newest) return o.previous;
   return o.previous && o.previous > newest ? o.previous : newest;
 }
@@ -200,7 +226,10 @@ export function startRedelivery(deps: RedeliveryDeps): Redelivery {
     try {
       lease = await deps.lease.acquire(LEASE_TTL_MS);
     } catch (err) {
-      deps.log.error({ err: redactError(err) }, "webhook redelivery: the audit store did not give the lease; the next run tries again");
+      deps.log.error(
+        { err: redactError(err) },
+        "webhook redelivery: the audit store did not give the lease; the next run tries again",
+      );
       return result;
     }
     if (!lease) return result;
@@ -213,8 +242,16 @@ export function startRedelivery(deps: RedeliveryDeps): Redelivery {
       const cutoff = new Date(Math.max(oldest, previous ? Date.parse(previous) - OVERLAP_MS : oldest));
       const listing = await deps.github.list(cutoff, maxPages);
       result.truncated = !listing.complete;
-      if (!listing.complete) deps.log.warn({ pages: listing.pages, since: cutoff.toISOString() }, "webhook deliveries: the list was cut at the per-run page bound; older failed deliveries are left to the audit scan");
-      if (listing.malformed > 0) deps.log.warn({ malformed: listing.malformed }, "webhook deliveries: entries of an unexpected shape were skipped");
+      if (!listing.complete)
+        deps.log.warn(
+          { pages: listing.pages, since: cutoff.toISOString() },
+          "webhook deliveries: the list was cut at the per-run page bound; older failed deliveries are left to the audit scan",
+        );
+      if (listing.malformed > 0)
+        deps.log.warn(
+          { malformed: listing.malformed },
+          "webhook deliveries: entries of an unexpected shape were skipped",
+        );
       const failedGuids = [...new Set(listing.attempts.filter((a) => !ok(a.statusCode)).map((a) => a.guid))];
       const processed = failedGuids.length > 0 ? await deps.processed(failedGuids) : new Set<string>();
       const selection = selectRedeliveries(listing.attempts, { cutoff, events, processed, max: maxPerRun });
@@ -225,7 +262,14 @@ export function startRedelivery(deps: RedeliveryDeps): Redelivery {
       for (const c of selection.chosen) {
         if (stopped || deps.now().getTime() - started > LEASE_TTL_MS / 2) break;
         asked++;
-        const line = { delivery: c.guid, event: c.event, action: c.action, installation: c.installationId, attempt: c.attemptId, firstDeliveredAt: c.firstDeliveredAt };
+        const line = {
+          delivery: c.guid,
+          event: c.event,
+          action: c.action,
+          installation: c.installationId,
+          attempt: c.attemptId,
+          firstDeliveredAt: c.firstDeliveredAt,
+        };
         try {
           await deps.github.redeliver(c.attemptId);
           result.redelivered.push(c.guid);
@@ -235,19 +279,38 @@ export function startRedelivery(deps: RedeliveryDeps): Redelivery {
           result.refused.push(c.guid);
           deps.metrics?.redelivery("refused");
           const status = (err as { status?: unknown })?.status;
-          deps.log.warn({ ...line, status: typeof status === "number" ? status : null }, "GitHub did not take the redelivery of a failed webhook delivery");
+          deps.log.warn(
+            { ...line, status: typeof status === "number" ? status : null },
+            "GitHub did not take the redelivery of a failed webhook delivery",
+          );
           if (transient(err)) retry.push(c);
         }
       }
       const leftover = selection.found.slice(selection.chosen.length).concat(selection.chosen.slice(asked));
       position = nextPosition({ previous, attempts: listing.attempts, leftover, retry });
       if (selection.found.length > 0 || leftover.length > 0) {
-        deps.log.info({ found: selection.found.length, redelivered: result.redelivered.length, refused: result.refused.length, left: leftover.length, skipped: selection.skipped }, "webhook redelivery run finished");
+        deps.log.info(
+          {
+            found: selection.found.length,
+            redelivered: result.redelivered.length,
+            refused: result.refused.length,
+            left: leftover.length,
+            skipped: selection.skipped,
+          },
+          "webhook redelivery run finished",
+        );
       }
     } catch (err) {
       deps.log.error({ err: redactError(err) }, "webhook redelivery run failed; the next run tries again");
     } finally {
-      await deps.lease.release(position).catch((err: unknown) => deps.log.error({ err: redactError(err) }, "could not release the webhook redelivery lease (it expires by itself)"));
+      await deps.lease
+        .release(position)
+        .catch((err: unknown) =>
+          deps.log.error(
+            { err: redactError(err) },
+            "could not release the webhook redelivery lease (it expires by itself)",
+          ),
+        );
     }
     return result;
   }
@@ -262,7 +325,10 @@ export function startRedelivery(deps: RedeliveryDeps): Redelivery {
     void runOnce().catch(() => {});
     timer = setInterval(() => void runOnce().catch(() => {}), deps.intervalMs);
     timer.unref();
-    deps.log.info({ intervalMs: deps.intervalMs }, `failed webhook deliveries are redelivered every ${Math.round(deps.intervalMs / 1000)} s`);
+    deps.log.info(
+      { intervalMs: deps.intervalMs },
+      `failed webhook deliveries are redelivered every ${Math.round(deps.intervalMs / 1000)} s`,
+    );
   }
   return {
     runOnce,

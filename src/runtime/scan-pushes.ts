@@ -37,7 +37,14 @@
 import type { DirectPushStore } from "../audit/direct-push.js";
 import { CONFIG_PATH, NON_COMPLIANT_PHRASE } from "../contract.js";
 import { listInBypassIssue } from "../github/bypass-issue.js";
-import { branchHistory, comparePage, COMPARE_PAGE_SIZE, listBranches, MAX_COMPARE_PAGES, type HistoryCommit } from "../github/branch-history.js";
+import {
+  branchHistory,
+  comparePage,
+  COMPARE_PAGE_SIZE,
+  listBranches,
+  MAX_COMPARE_PAGES,
+  type HistoryCommit,
+} from "../github/branch-history.js";
 import type { BranchHead, BranchHeadStore } from "../audit/branch-head.js";
 import { pushFacts, pushFactsAll } from "../github/push-facts.js";
 import { policyPoint, readFileAt, unknownPoint } from "../github/push-policy.js";
@@ -55,7 +62,11 @@ export interface PushScanDeps {
   reader: GraphqlReader;
   installationId: number;
   now: () => Date;
-  log: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void };
+  log: {
+    info(o: object, m: string): void;
+    warn(o: object, m: string): void;
+    error(o: object, m: string): void;
+  };
   /** DIRECT_PUSH_RECHECK_MS (default 15 s) and the wait, for the re-read of commits without a PR. */
   recheckMs?: number;
   sleep?: (ms: number) => Promise<void>;
@@ -73,7 +84,12 @@ export interface PushScanSummary {
   forced: { repo: string; branch: string; before: string; after: string; record: string }[];
 }
 
-export async function scanPushes(deps: PushScanDeps, repoName: string, window: { from: string; to: string }, runId: string): Promise<PushScanSummary> {
+export async function scanPushes(
+  deps: PushScanDeps,
+  repoName: string,
+  window: { from: string; to: string },
+  runId: string,
+): Promise<PushScanSummary> {
   const summary: PushScanSummary = { branches: 0, commits: 0, recorded: [], truncated: [], forced: [] };
   const [owner, repo] = repoName.split("/") as [string, string];
   // The policy in force when the window opened: the default branch's newest commit strictly before
@@ -87,13 +103,23 @@ export async function scanPushes(deps: PushScanDeps, repoName: string, window: {
     const when = "at the start of the scan's window";
     const file = await readFileAt(deps.reader, repoName, facts.startSha, CONFIG_PATH);
     earlier = file.known
-      ? await policyPoint(deps.reader, repoName, { ...facts.configFiles, repoFile: file.text === null ? null : { repo: repoName, path: CONFIG_PATH, text: file.text } }, { sha: facts.startSha, when })
+      ? await policyPoint(
+          deps.reader,
+          repoName,
+          {
+            ...facts.configFiles,
+            repoFile: file.text === null ? null : { repo: repoName, path: CONFIG_PATH, text: file.text },
+          },
+          { sha: facts.startSha, when },
+        )
       : unknownPoint(facts.startSha, when);
   }
   const config = now.config ?? earlier?.config ?? null;
   const defaultBranch = facts.configFiles.defaultBranch;
   const branches = await listBranches(deps.octokit, repoName);
-  const gatedBranches = branches.map((b) => ({ ...b, gate: pushGate(b.name, defaultBranch, now, earlier) })).filter((b) => b.gate.gated);
+  const gatedBranches = branches
+    .map((b) => ({ ...b, gate: pushGate(b.name, defaultBranch, now, earlier) }))
+    .filter((b) => b.gate.gated);
   const sourceOf = new Map(gatedBranches.map((b) => [b.name, b.gate.policySource]));
   const onRecord = await deps.store.recordedPushShas(repoName);
   const candidates: (HistoryCommit & { branch: string })[] = [];
@@ -115,7 +141,10 @@ export async function scanPushes(deps: PushScanDeps, repoName: string, window: {
       if (w.moved) {
         // The branch moved while the scan ran (a push examined meanwhile moved the head on record past
         // the head listed): not a rewrite. The next run walks it from where it is then.
-        deps.log.info({ repo: repoName, branch }, `${repoName} ${branch} moved while the scan ran: walked by the next scan`);
+        deps.log.info(
+          { repo: repoName, branch },
+          `${repoName} ${branch} moved while the scan ran: walked by the next scan`,
+        );
         continue;
       }
       if (w.truncated) summary.truncated.push(`${repoName} ${branch}`);
@@ -157,9 +186,23 @@ export async function scanPushes(deps: PushScanDeps, repoName: string, window: {
     };
     const receipt = await deps.store.recordDirectPush(rec);
     if (receipt.duplicate) continue;
-    summary.forced.push({ repo: repoName, branch: r.branch, before: r.before, after: r.after, record: receipt.id });
+    summary.forced.push({
+      repo: repoName,
+      branch: r.branch,
+      before: r.before,
+      after: r.after,
+      record: receipt.id,
+    });
     deps.log.warn(
-      { repo: repoName, branch: r.branch, before: r.before, after: r.after, forced: true, record: receipt.id, foundBy: "scan" },
+      {
+        repo: repoName,
+        branch: r.branch,
+        before: r.before,
+        after: r.after,
+        forced: true,
+        record: receipt.id,
+        foundBy: "scan",
+      },
       `force push to ${repoName} ${r.branch} (${r.before.slice(0, 12)} is no longer in its history; now ${r.after.slice(0, 12)}) ${NON_COMPLIANT_PHRASE} its history was rewritten (found by the scan)`,
     );
     const issueRepo = config?.audit.issue_repo;
@@ -167,16 +210,28 @@ export async function scanPushes(deps: PushScanDeps, repoName: string, window: {
       try {
         await listInBypassIssue(deps.octokit, issueRepo, repoName, directPushEntry(rec, receipt.id));
       } catch (err) {
-        deps.log.error({ err: redact((err as Error).message), issueRepo }, `could not list the force push to ${repoName} ${r.branch} in ${issueRepo}`);
+        deps.log.error(
+          { err: redact((err as Error).message), issueRepo },
+          `could not list the force push to ${repoName} ${r.branch} in ${issueRepo}`,
+        );
       }
     }
   }
   const settled = await settleUncovered(
-    { store: deps.store, reader: deps.reader, recheckMs: deps.recheckMs ?? DEFAULT_DIRECT_PUSH_RECHECK_MS, sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))) },
+    {
+      store: deps.store,
+      reader: deps.reader,
+      recheckMs: deps.recheckMs ?? DEFAULT_DIRECT_PUSH_RECHECK_MS,
+      sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+    },
     repoName,
     candidates,
   );
-  if (settled.merges.length > 0) deps.log.info({ repo: repoName, merges: settled.merges }, `${repoName}: ${settled.merges.length} commit(s) without a PR in the history belong to a merge (on record, or linked by GitHub since): the merge scan's`);
+  if (settled.merges.length > 0)
+    deps.log.info(
+      { repo: repoName, merges: settled.merges },
+      `${repoName}: ${settled.merges.length} commit(s) without a PR in the history belong to a merge (on record, or linked by GitHub since): the merge scan's`,
+    );
   for (const c of settled.remaining) {
     const branch = c.branch;
     const policySource = sourceOf.get(branch) ?? now.source;
@@ -209,10 +264,29 @@ export async function scanPushes(deps: PushScanDeps, repoName: string, window: {
     const issueRepo = config?.audit.issue_repo;
     if (issueRepo) {
       try {
-        const rec = { at: deps.now().toISOString(), deliveryId: runId, installationId: deps.installationId, owner, repo, branch, pusher: null, before: null, after: c.sha, forced: false, commitsWithoutPr: [c.sha], examined: 1, pushedAt: c.committedAt, policySource, foundBy: "scan" as const };
+        const rec = {
+          at: deps.now().toISOString(),
+          deliveryId: runId,
+          installationId: deps.installationId,
+          owner,
+          repo,
+          branch,
+          pusher: null,
+          before: null,
+          after: c.sha,
+          forced: false,
+          commitsWithoutPr: [c.sha],
+          examined: 1,
+          pushedAt: c.committedAt,
+          policySource,
+          foundBy: "scan" as const,
+        };
         await listInBypassIssue(deps.octokit, issueRepo, repoName, directPushEntry(rec, receipt.id));
       } catch (err) {
-        deps.log.error({ err: redact((err as Error).message), issueRepo }, `could not list the direct push to ${repoName} ${branch} in ${issueRepo}`);
+        deps.log.error(
+          { err: redact((err as Error).message), issueRepo },
+          `could not list the direct push to ${repoName} ${branch} in ${issueRepo}`,
+        );
       }
     }
   }
@@ -237,7 +311,13 @@ interface RefWalk {
  * MAX_COMPARE_PAGES this run); a walk left by the previous run is continued first. Each commit's
  * pull requests are read as a push's are (github/push-facts.ts, 21 a request).
  */
-async function walkRefs(deps: PushScanDeps, repoName: string, branch: string, state: BranchHead, today: string): Promise<RefWalk> {
+async function walkRefs(
+  deps: PushScanDeps,
+  repoName: string,
+  branch: string,
+  state: BranchHead,
+  today: string,
+): Promise<RefWalk> {
   const [owner, repo] = repoName.split("/") as [string, string];
   const listed: { sha: string; committedAt: string; author: string | null }[] = [];
   let budget = MAX_COMPARE_PAGES;
@@ -255,7 +335,8 @@ async function walkRefs(deps: PushScanDeps, repoName: string, branch: string, st
         // Before calling it a rewrite (an immutable record): is `today` still the branch's head? A push
         // examined after the branches were listed moves the head on record past the listed one.
         const current = (await listBranches(deps.octokit, repoName)).find((x) => x.name === branch)?.sha;
-        if (current !== today) return { commits: [], next: state, truncated: false, gone: false, moved: true };
+        if (current !== today)
+          return { commits: [], next: state, truncated: false, gone: false, moved: true };
         rewrite = { before: st.head, after: today };
         if (!first || !first.mergeBase) {
           // GitHub no longer knows the old head (or they share no history): the new line is read by its window, like a first look.
@@ -283,7 +364,10 @@ async function walkRefs(deps: PushScanDeps, repoName: string, branch: string, st
       if (!p) {
         // GitHub no longer knows the walk's ends (another force push, garbage-collected): start over
         // from today's head by its window, like a first look, instead of failing every later run.
-        deps.log.warn({ repo: repoName, branch, stop: walk.stop, target: walk.target }, `${repoName} ${branch}: GitHub no longer knows the ends of the walk in progress; today's head is read by the scan's window instead`);
+        deps.log.warn(
+          { repo: repoName, branch, stop: walk.stop, target: walk.target },
+          `${repoName} ${branch}: GitHub no longer knows the ends of the walk in progress; today's head is read by the scan's window instead`,
+        );
         return { commits: [], next: { head: today, walk: null }, truncated: false, gone: true };
       }
       listed.push(...p.commits);
@@ -304,7 +388,11 @@ async function walkRefs(deps: PushScanDeps, repoName: string, branch: string, st
   const shas = [...new Set(listed.map((c) => c.sha))];
   const facts = shas.length > 0 ? await pushFactsAll(deps.reader, { owner, repo }, shas) : { commits: [] };
   const about = new Map(listed.map((c) => [c.sha, c]));
-  const commits: HistoryCommit[] = facts.commits.map((f) => ({ ...f, committedAt: about.get(f.sha)?.committedAt ?? "", author: about.get(f.sha)?.author ?? null }));
+  const commits: HistoryCommit[] = facts.commits.map((f) => ({
+    ...f,
+    committedAt: about.get(f.sha)?.committedAt ?? "",
+    author: about.get(f.sha)?.author ?? null,
+  }));
   return { commits, next: st, truncated, gone, ...(rewrite ? { rewrite } : {}) };
 }
 
@@ -315,10 +403,16 @@ export const MAX_REPO_PAGES = 10_000;
 export async function installationRepos(octokit: OctokitLike, org?: string): Promise<string[]> {
   const out: string[] = [];
   for (let page = 1; ; page++) {
-    if (page > MAX_REPO_PAGES) throw new Error(`the installation lists more than ${MAX_REPO_PAGES * 100} repositories: not walked`);
+    if (page > MAX_REPO_PAGES)
+      throw new Error(`the installation lists more than ${MAX_REPO_PAGES * 100} repositories: not walked`);
     const res = await octokit.request("GET /installation/repositories", { per_page: 100, page });
     const list = (res.data as { repositories?: { full_name?: unknown }[] }).repositories ?? [];
-    for (const r of list) if (typeof r.full_name === "string" && (!org || r.full_name.toLowerCase().startsWith(`${org.toLowerCase()}/`))) out.push(r.full_name);
+    for (const r of list)
+      if (
+        typeof r.full_name === "string" &&
+        (!org || r.full_name.toLowerCase().startsWith(`${org.toLowerCase()}/`))
+      )
+        out.push(r.full_name);
     if (list.length < 100) break;
   }
   return out;

@@ -29,9 +29,15 @@ export function parseScanInterval(value: string | undefined): number | null {
   if (value === undefined || value.trim() === "") return DEFAULT_SCAN_INTERVAL_MS;
   if (value.trim().toLowerCase() === "off" || value.trim() === "0") return null;
   const m = /^(\d+)\s*(s|m|h|d)?$/i.exec(value.trim());
-  if (!m) throw new Error(`AUDIT_SCAN_INTERVAL=${JSON.stringify(value)}: expected seconds or a number with s, m, h or d (e.g. 6h), or off`);
+  if (!m)
+    throw new Error(
+      `AUDIT_SCAN_INTERVAL=${JSON.stringify(value)}: expected seconds or a number with s, m, h or d (e.g. 6h), or off`,
+    );
   const ms = Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: DAY }[(m[2] ?? "s").toLowerCase() as "s"];
-  if (ms < 60_000) throw new Error(`AUDIT_SCAN_INTERVAL=${value}: at least 60 seconds (GitHub search allows 30 requests a minute)`);
+  if (ms < 60_000)
+    throw new Error(
+      `AUDIT_SCAN_INTERVAL=${value}: at least 60 seconds (GitHub search allows 30 requests a minute)`,
+    );
   return ms;
 }
 
@@ -45,7 +51,10 @@ export async function scanTick(deps: ScanScheduleDeps): Promise<boolean> {
   try {
     await deps.run(window);
   } catch (err) {
-    deps.log.error({ err: (err as Error).message }, "the scheduled audit scan failed; the next tick tries again");
+    deps.log.error(
+      { err: (err as Error).message },
+      "the scheduled audit scan failed; the next tick tries again",
+    );
   }
   return true;
 }
@@ -56,14 +65,19 @@ export function startScanSchedule(deps: ScanScheduleDeps & { firstTickMs?: numbe
     if (running) return;
     running = true;
     void scanTick(deps)
-      .catch((err: unknown) => deps.log.error({ err: (err as Error).message }, "the scheduled audit scan could not start"))
+      .catch((err: unknown) =>
+        deps.log.error({ err: (err as Error).message }, "the scheduled audit scan could not start"),
+      )
       .finally(() => (running = false));
   };
   const first = setTimeout(tick, deps.firstTickMs ?? FIRST_TICK_DELAY_MS);
   first.unref();
   const timer = setInterval(tick, deps.intervalMs);
   timer.unref();
-  deps.log.info({ intervalMs: deps.intervalMs }, `audit scan scheduled every ${Math.round(deps.intervalMs / 60_000)} min (first in ${Math.round((deps.firstTickMs ?? FIRST_TICK_DELAY_MS) / 1000)} s unless this interval's scan ran already; AUDIT_SCAN_INTERVAL=0 turns it off)`);
+  deps.log.info(
+    { intervalMs: deps.intervalMs },
+    `audit scan scheduled every ${Math.round(deps.intervalMs / 60_000)} min (first in ${Math.round((deps.firstTickMs ?? FIRST_TICK_DELAY_MS) / 1000)} s unless this interval's scan ran already; AUDIT_SCAN_INTERVAL=0 turns it off)`,
+  );
   return {
     stop: () => {
       clearTimeout(first);

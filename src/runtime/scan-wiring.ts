@@ -50,7 +50,12 @@ export interface AuditScanWiring {
   pace?: (installationId: number, octokit: unknown) => unknown;
 }
 
-async function appTargets(app: Probot, reader: ReaderOptions, onFailed: (id: number, err: unknown) => void, pace?: AuditScanWiring["pace"]): Promise<ScanTarget[]> {
+async function appTargets(
+  app: Probot,
+  reader: ReaderOptions,
+  onFailed: (id: number, err: unknown) => void,
+  pace?: AuditScanWiring["pace"],
+): Promise<ScanTarget[]> {
   const jwt = (await app.auth()) as unknown as OctokitLike;
   const out: ScanTarget[] = [];
   for (let page = 1; page <= 100; page++) {
@@ -71,7 +76,11 @@ async function appTargets(app: Probot, reader: ReaderOptions, onFailed: (id: num
 }
 
 /** The scheduled scan's deps: merges, and direct pushes whenever the app records them (as the CLI's default). */
-export function scheduledScanDeps(w: Omit<AuditScanWiring, "app" | "ledger" | "evaluate" | "reader">, targets: ScanTarget[], log: ScanLog): ScanDeps {
+export function scheduledScanDeps(
+  w: Omit<AuditScanWiring, "app" | "ledger" | "evaluate" | "reader">,
+  targets: ScanTarget[],
+  log: ScanLog,
+): ScanDeps {
   return {
     targets,
     store: w.scan.store,
@@ -80,7 +89,14 @@ export function scheduledScanDeps(w: Omit<AuditScanWiring, "app" | "ledger" | "e
     tickets: w.tickets,
     log,
     now: () => new Date(),
-    ...(w.directPushes ? { directPushes: w.directPushes, directPushRecheckMs: w.recheckMs, sleep: w.sleep, ...(w.branchHeads ? { branchHeads: w.branchHeads } : {}) } : {}),
+    ...(w.directPushes
+      ? {
+          directPushes: w.directPushes,
+          directPushRecheckMs: w.recheckMs,
+          sleep: w.sleep,
+          ...(w.branchHeads ? { branchHeads: w.branchHeads } : {}),
+        }
+      : {}),
     onTargetFailed: () => w.metrics?.scanFailures.inc({ stage: "installation" }),
   };
 }
@@ -96,17 +112,28 @@ export function startAuditScan(w: AuditScanWiring): { stop(): void } {
       let complete = false;
       try {
         let tokenFailures = 0;
-        const targets = await appTargets(w.app, w.reader, (id, err) => {
-          tokenFailures++;
-          w.metrics?.scanFailures.inc({ stage: "installation" });
-          log.error({ installation: id, err: redactError(err) }, `the scan could not get a token for installation ${id}; the other installations go on`);
-        }, w.pace);
+        const targets = await appTargets(
+          w.app,
+          w.reader,
+          (id, err) => {
+            tokenFailures++;
+            w.metrics?.scanFailures.inc({ stage: "installation" });
+            log.error(
+              { installation: id, err: redactError(err) },
+              `the scan could not get a token for installation ${id}; the other installations go on`,
+            );
+          },
+          w.pace,
+        );
         const summary = await scan(scheduledScanDeps(w, targets, log), window);
         warnTruncated(log, summary);
         complete = tokenFailures === 0 && !summary.failedTargets;
       } catch (err) {
         w.metrics?.scanFailures.inc({ stage: "run" });
-        log.error({ err: redactError(err) }, "the scheduled audit scan failed; the reconcile still runs, the next tick scans again");
+        log.error(
+          { err: redactError(err) },
+          "the scheduled audit scan failed; the reconcile still runs, the next tick scans again",
+        );
       }
       if (complete) w.metrics?.scanLastSuccess.set(Date.now() / 1000);
       await reconcileStale({

@@ -12,7 +12,12 @@ import { recordedMergeOf } from "../audit/merge-index.js";
 import type { MergeRecord, Recorder } from "../audit/recorder.js";
 import { NON_COMPLIANT_PHRASE } from "../contract.js";
 import { reportBypass } from "../github/bypass-issue.js";
-import { searchMergedPrs, type MergedPr, type MergedSearchOptions, type MergedSearchQuery } from "../github/merged-search.js";
+import {
+  searchMergedPrs,
+  type MergedPr,
+  type MergedSearchOptions,
+  type MergedSearchQuery,
+} from "../github/merged-search.js";
 import type { GraphqlReader } from "../github/reader.js";
 import { prLabel, type OctokitLike } from "../github/types.js";
 import type { TicketLookupService } from "../jira/tickets.js";
@@ -83,7 +88,11 @@ export interface ScanSummary {
   /** PRs that could not be judged or recorded (tried again by the next scan). */
   failed: { pr: string; error: string }[];
   /** With directPushes: the direct pushes this scan recorded, and branches whose window was over the bound. */
-  directPushes?: { recorded: { repo: string; branch: string; sha: string; record: string }[]; truncated: string[]; forced?: { repo: string; branch: string; before: string; after: string; record: string }[] };
+  directPushes?: {
+    recorded: { repo: string; branch: string; sha: string; record: string }[];
+    truncated: string[];
+    forced?: { repo: string; branch: string; before: string; after: string; record: string }[];
+  };
   /** Installations whose merged PRs could not be listed (their direct pushes are still looked for). */
   failedTargets?: number;
 }
@@ -95,7 +104,17 @@ export function scopeOf(t: ScanTarget, w: ScanWindow): MergedSearchQuery["scope"
 }
 
 export async function scan(deps: ScanDeps, w: ScanWindow): Promise<ScanSummary> {
-  const summary: ScanSummary = { from: w.from, to: w.to, installations: deps.targets.length, merged: 0, alreadyRecorded: 0, recorded: 0, compliant: 0, bypasses: [], failed: [] };
+  const summary: ScanSummary = {
+    from: w.from,
+    to: w.to,
+    installations: deps.targets.length,
+    merged: 0,
+    alreadyRecorded: 0,
+    recorded: 0,
+    compliant: 0,
+    bypasses: [],
+    failed: [],
+  };
   const runId = `scan-${randomUUID()}`;
   for (const t of deps.targets) {
     // One installation whose search fails never stops the others (nor, in the app, the reconcile).
@@ -107,10 +126,18 @@ export async function scan(deps: ScanDeps, w: ScanWindow): Promise<ScanSummary> 
       summary.failed.push({ pr: `installation ${t.installationId} (${t.account})`, error });
       summary.failedTargets = (summary.failedTargets ?? 0) + 1;
       deps.onTargetFailed?.(t, error);
-      deps.log.error({ installation: t.installationId, account: t.account, err: error }, `the scan could not list the merges of installation ${t.installationId} (${t.account}); the other installations go on, the next scan tries again`);
+      deps.log.error(
+        { installation: t.installationId, account: t.account, err: error },
+        `the scan could not list the merges of installation ${t.installationId} (${t.account}); the other installations go on, the next scan tries again`,
+      );
       prs = [];
     }
-    prs.sort((a, b) => (a.mergedAt ?? "").localeCompare(b.mergedAt ?? "") || a.repo.localeCompare(b.repo) || a.number - b.number);
+    prs.sort(
+      (a, b) =>
+        (a.mergedAt ?? "").localeCompare(b.mergedAt ?? "") ||
+        a.repo.localeCompare(b.repo) ||
+        a.number - b.number,
+    );
     summary.merged += prs.length;
     deps.onFound?.(prs.length);
     for (const pr of prs) {
@@ -119,7 +146,10 @@ export async function scan(deps: ScanDeps, w: ScanWindow): Promise<ScanSummary> 
       } catch (err) {
         const error = redact(err instanceof Error ? err.message : String(err));
         summary.failed.push({ pr: `${pr.repo}#${pr.number}`, error });
-        deps.log.error({ pr: `${pr.repo}#${pr.number}`, err: error }, `the scan could not judge ${pr.repo}#${pr.number}; the next scan tries again`);
+        deps.log.error(
+          { pr: `${pr.repo}#${pr.number}`, err: error },
+          `the scan could not judge ${pr.repo}#${pr.number}; the next scan tries again`,
+        );
       } finally {
         deps.onExamined?.();
       }
@@ -133,7 +163,13 @@ export async function scan(deps: ScanDeps, w: ScanWindow): Promise<ScanSummary> 
   return summary;
 }
 
-async function examine(deps: ScanDeps, t: ScanTarget, found: MergedPr, runId: string, summary: ScanSummary): Promise<void> {
+async function examine(
+  deps: ScanDeps,
+  t: ScanTarget,
+  found: MergedPr,
+  runId: string,
+  summary: ScanSummary,
+): Promise<void> {
   if (await recordedMergeOf(deps.store, found.repo, found.number)) {
     summary.alreadyRecorded++;
     return;
@@ -142,7 +178,16 @@ async function examine(deps: ScanDeps, t: ScanTarget, found: MergedPr, runId: st
   const ref = { installationId: t.installationId, owner, repo, number: found.number };
   const label = prLabel(ref);
   const readAt = deps.now().toISOString();
-  const judged = await judgeAsOfMerge({ reader: t.reader, octokit: t.octokit, appId: deps.appId, tickets: deps.tickets, recorder: deps.recorder }, ref);
+  const judged = await judgeAsOfMerge(
+    {
+      reader: t.reader,
+      octokit: t.octokit,
+      appId: deps.appId,
+      tickets: deps.tickets,
+      recorder: deps.recorder,
+    },
+    ref,
+  );
   const pr = judged.evidence.pr;
   const own = (await deps.recorder.verdictsAt(ref, pr.headSha, [ref.number])).get(ref.number);
   const standing = standingVerdict(own, pr.baseRef);
@@ -152,10 +197,23 @@ async function examine(deps: ScanDeps, t: ScanTarget, found: MergedPr, runId: st
   // As the webhook path writes it (runtime/merge.ts), so an emergency merge found late still gets
   // its retroactive review's due time and is watched by the overdue check.
   const merge: MergeRecord = {
-    ...mergeRecordOf({ at: deps.now().toISOString(), deliveryId: runId, ref }, pr, { outcome, emergency, gated }, judged.policy?.config ?? null),
+    ...mergeRecordOf(
+      { at: deps.now().toISOString(), deliveryId: runId, ref },
+      pr,
+      { outcome, emergency, gated },
+      judged.policy?.config ?? null,
+    ),
     foundBy: "scan",
     // No verdict stood: what the scan read (at scan time, judged as of the merge) goes on the record.
-    ...(standing ? {} : { asOfMerge: { outcome: judged.outcome, title: judged.verdict?.title ?? judged.problem ?? "", read: { at: readAt, evidence: judged.evidence, policy: judged.policy, verdict: judged.verdict } } }),
+    ...(standing
+      ? {}
+      : {
+          asOfMerge: {
+            outcome: judged.outcome,
+            title: judged.verdict?.title ?? judged.problem ?? "",
+            read: { at: readAt, evidence: judged.evidence, policy: judged.policy, verdict: judged.verdict },
+          },
+        }),
   };
   const receipt = await deps.recorder.recordMerge(merge);
   if (receipt?.duplicate) {
@@ -165,10 +223,15 @@ async function examine(deps: ScanDeps, t: ScanTarget, found: MergedPr, runId: st
   summary.recorded++;
   if (!isBypass(merge)) {
     summary.compliant++;
-    deps.log.info({ url: pr.url, outcome }, `${label} merged (compliant); its merge was missed and is now on record, found by the scan`);
+    deps.log.info(
+      { url: pr.url, outcome },
+      `${label} merged (compliant); its merge was missed and is now on record, found by the scan`,
+    );
     return;
   }
-  const why = standing ? `its verdict on ${pr.headSha.slice(0, 7)} was ${outcome}` : `judged as of its merge: ${outcome} (${judged.verdict?.title ?? judged.problem ?? ""})`;
+  const why = standing
+    ? `its verdict on ${pr.headSha.slice(0, 7)} was ${outcome}`
+    : `judged as of its merge: ${outcome} (${judged.verdict?.title ?? judged.problem ?? ""})`;
   deps.log.warn(
     { mergedBy: pr.mergedBy, url: pr.url, verdict: outcome, head: pr.headSha, foundBy: "scan" },
     `${label} merged by ${pr.mergedBy ?? "unknown"} ${NON_COMPLIANT_PHRASE} ${why} ${pr.url} (found by the scan)`,
@@ -179,13 +242,23 @@ async function examine(deps: ScanDeps, t: ScanTarget, found: MergedPr, runId: st
     try {
       await reportBypass(t.octokit, issueRepo, merge, receipt?.id ?? null);
     } catch (err) {
-      deps.log.error({ err: redact((err as Error).message), issueRepo }, `could not list the bypass of ${label} in ${issueRepo}`);
+      deps.log.error(
+        { err: redact((err as Error).message), issueRepo },
+        `could not list the bypass of ${label} in ${issueRepo}`,
+      );
     }
   }
 }
 
 /** After the merges (so a missed merge is on record first): the direct pushes of the target's repositories. */
-async function scanTargetPushes(deps: ScanDeps, store: DirectPushStore, t: ScanTarget, w: ScanWindow, runId: string, summary: ScanSummary): Promise<void> {
+async function scanTargetPushes(
+  deps: ScanDeps,
+  store: DirectPushStore,
+  t: ScanTarget,
+  w: ScanWindow,
+  runId: string,
+  summary: ScanSummary,
+): Promise<void> {
   const out = (summary.directPushes ??= { recorded: [], truncated: [], forced: [] });
   let repos: string[];
   try {
@@ -194,13 +267,26 @@ async function scanTargetPushes(deps: ScanDeps, store: DirectPushStore, t: ScanT
     const error = redact((err as Error).message);
     summary.failed.push({ pr: `installation ${t.installationId}`, error });
     deps.onTargetFailed?.(t, error);
-    deps.log.error({ installation: t.installationId, err: error }, `the scan could not list the repositories of installation ${t.installationId}; the next scan tries again`);
+    deps.log.error(
+      { installation: t.installationId, err: error },
+      `the scan could not list the repositories of installation ${t.installationId}; the next scan tries again`,
+    );
     return;
   }
   for (const repo of repos) {
     try {
       const s = await scanPushes(
-        { store, octokit: t.octokit, reader: t.reader, installationId: t.installationId, now: deps.now, log: deps.log, recheckMs: deps.directPushRecheckMs, sleep: deps.sleep, heads: deps.branchHeads },
+        {
+          store,
+          octokit: t.octokit,
+          reader: t.reader,
+          installationId: t.installationId,
+          now: deps.now,
+          log: deps.log,
+          recheckMs: deps.directPushRecheckMs,
+          sleep: deps.sleep,
+          heads: deps.branchHeads,
+        },
         repo,
         { from: w.from, to: w.to },
         runId,
@@ -213,7 +299,10 @@ async function scanTargetPushes(deps: ScanDeps, store: DirectPushStore, t: ScanT
       summary.failed.push({ pr: `${repo} (direct pushes)`, error });
       // Not a complete scan: the last-success metric must not move (its alert fires).
       summary.failedTargets = (summary.failedTargets ?? 0) + 1;
-      deps.log.error({ repo, err: error }, `the scan could not look for direct pushes in ${repo}; the next scan tries again`);
+      deps.log.error(
+        { repo, err: error },
+        `the scan could not look for direct pushes in ${repo}; the next scan tries again`,
+      );
     }
   }
 }
@@ -221,6 +310,9 @@ async function scanTargetPushes(deps: ScanDeps, store: DirectPushStore, t: ScanT
 /** The branches whose history in the window was over the bound: a warning each (the scheduled scan; the CLI prints TRUNCATED and exits 1). */
 export function warnTruncated(log: ScanLog, summary: ScanSummary): void {
   for (const t of summary.directPushes?.truncated ?? []) {
-    log.warn({ branch: t, from: summary.from, to: summary.to }, `audit scan: the history of ${t} from ${summary.from} to ${summary.to} has more commits than the scan reads; direct pushes past the bound were not examined (run \`changegate audit scan --repo\` on shorter windows)`);
+    log.warn(
+      { branch: t, from: summary.from, to: summary.to },
+      `audit scan: the history of ${t} from ${summary.from} to ${summary.to} has more commits than the scan reads; direct pushes past the bound were not examined (run \`changegate audit scan --repo\` on shorter windows)`,
+    );
   }
 }

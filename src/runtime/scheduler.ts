@@ -217,6 +217,9 @@ export function maxConcurrentEvaluationsFromEnv(env: Record<string, string | und
   const v = env.MAX_CONCURRENT_EVALUATIONS?.trim();
   if (!v) return DEFAULT_MAX_CONCURRENT_EVALUATIONS;
   const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1 || n > 1000) throw new Error(`MAX_CONCURRENT_EVALUATIONS=${JSON.stringify(v)}: expected a whole number from 1 to 1000 (default ${DEFAULT_MAX_CONCURRENT_EVALUATIONS})`);
+  if (!/^\d+$/.test(v) || n < 1 || n > 1000)
+    throw new Error(
+      `MAX_CONCURRENT_EVALUATIONS=${JSON.stringify(v)}: expected a whole number from 1 to 1000 (default ${DEFAULT_MAX_CONCURRENT_EVALUATIONS})`,
+    );
   return n;
 }

@@ -31,14 +31,20 @@ export async function shareHead(
     const gated = policy ? isGatedBranch(policy.config, sharer.baseRef, defaultBranch) : true;
     const recorded = known.get(sharer.number);
     const current = recorded && recorded.base === sharer.baseRef && recorded.gated === gated;
-    return { number: sharer.number, baseRef: sharer.baseRef, gated, verdict: current ? { outcome: recorded.outcome, title: recorded.title } : null };
+    return {
+      number: sharer.number,
+      baseRef: sharer.baseRef,
+      gated,
+      verdict: current ? { outcome: recorded.outcome, title: recorded.title } : null,
+    };
   });
   const verdict = commitVerdict(own, sharers);
   // This PR's verdict as recorded before this evaluation: if it changed, the sharers' checks and
   // digests (which name it) are out of date.
   const before = known.get(ref.number);
   const ownGated = policy ? isGatedBranch(policy.config, pr.baseRef, defaultBranch) : null;
-  const changed = !before || before.outcome !== own || before.base !== pr.baseRef || before.gated !== ownGated;
+  const changed =
+    !before || before.outcome !== own || before.base !== pr.baseRef || before.gated !== ownGated;
   const request = changed ? numbers : verdict.unjudged.map((s) => s.number);
   return { verdict, request };
 }

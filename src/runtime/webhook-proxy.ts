@@ -6,7 +6,10 @@
  */
 export interface SmeeClientClass {
   createChannel(options?: { fetch?: typeof fetch; newChannelUrl?: string }): Promise<string>;
-  new (options: { source: string; target: string; logger?: unknown; fetch?: typeof fetch }): { start(): Promise<unknown>; stop(): Promise<void> | void };
+  new (options: { source: string; target: string; logger?: unknown; fetch?: typeof fetch }): {
+    start(): Promise<unknown>;
+    stop(): Promise<void> | void;
+  };
 }
 
 export const SMEE_MISSING =
@@ -14,10 +17,13 @@ export const SMEE_MISSING =
   "for local development, or run the relay yourself: npx smee-client@5 --url $WEBHOOK_PROXY_URL --target http://localhost:3000/api/github/webhooks";
 
 /** smee-client's SmeeClient, or null (with why) when it cannot be loaded. */
-export async function loadSmeeClient(importer: (name: string) => Promise<unknown> = (n) => import(n)): Promise<{ SmeeClient: SmeeClientClass | null; problem: string | null }> {
+export async function loadSmeeClient(
+  importer: (name: string) => Promise<unknown> = (n) => import(n),
+): Promise<{ SmeeClient: SmeeClientClass | null; problem: string | null }> {
   try {
     const mod = (await importer("smee-client")) as { SmeeClient?: SmeeClientClass };
-    if (typeof mod.SmeeClient?.createChannel !== "function") return { SmeeClient: null, problem: SMEE_MISSING };
+    if (typeof mod.SmeeClient?.createChannel !== "function")
+      return { SmeeClient: null, problem: SMEE_MISSING };
     return { SmeeClient: mod.SmeeClient, problem: null };
   } catch {
     return { SmeeClient: null, problem: SMEE_MISSING };

@@ -7,7 +7,10 @@
 import type { WriteScheduler } from "../github/write-scheduler.js";
 import type { Metrics } from "./metrics.js";
 
-export function wireWriteMetrics(metrics: Metrics, writes: Pick<WriteScheduler, "depth" | "nearHourlyCap" | "counts">): void {
+export function wireWriteMetrics(
+  metrics: Metrics,
+  writes: Pick<WriteScheduler, "depth" | "nearHourlyCap" | "counts">,
+): void {
   metrics.setSource("write_queue_depth", () => writes.depth());
   metrics.setSource("write_near_hourly_cap", () => (writes.nearHourlyCap() ? 1 : 0));
   metrics.setCounterSource("write_cap_warnings_total", () => writes.counts.nearCapWarnings);

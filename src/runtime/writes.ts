@@ -14,7 +14,10 @@ export interface ProcessWrites {
   close(): Promise<void>;
 }
 
-export async function createProcessWrites(env: NodeJS.ProcessEnv, log: () => Pick<Logger, "warn" | "info"> | undefined): Promise<ProcessWrites> {
+export async function createProcessWrites(
+  env: NodeJS.ProcessEnv,
+  log: () => Pick<Logger, "warn" | "info"> | undefined,
+): Promise<ProcessWrites> {
   const limits = writeLimitsFromEnv(env);
   const url = env.REDIS_URL?.trim();
   let limiter: WriteLimiter;
@@ -26,7 +29,8 @@ export async function createProcessWrites(env: NodeJS.ProcessEnv, log: () => Pic
     } catch {
       throw new Error("REDIS_URL is not a URL (expected redis://[user:password@]host:port[/db])");
     }
-    if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") throw new Error(`REDIS_URL must start with redis:// or rediss://, not ${parsed.protocol}//`);
+    if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:")
+      throw new Error(`REDIS_URL must start with redis:// or rediss://, not ${parsed.protocol}//`);
     const { RedisWriteLimiter } = await import("../github/write-limiter-redis.js");
     limiter = new RedisWriteLimiter(url, limits);
     where = `shared through Redis at ${parsed.hostname}:${parsed.port || 6379}`;

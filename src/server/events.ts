@@ -27,7 +27,11 @@ export function subscribe(app: Probot, { appId, intake, locator, mergeGroups, pu
   if (mergeGroups) {
     app.on("merge_group", async (context) => {
       const job = mergeGroupJob(context.id, context.payload, context.log);
-      await intake.take(context, () => mergeGroupHeads(job), knownJobs(() => (job ? [job] : [])));
+      await intake.take(
+        context,
+        () => mergeGroupHeads(job),
+        knownJobs(() => (job ? [job] : [])),
+      );
     });
   }
   // Examined after GitHub has its answer (it may wait for GitHub to link merge commits to their PRs).
@@ -47,29 +51,57 @@ export function subscribe(app: Probot, { appId, intake, locator, mergeGroups, pu
     ],
     async (context) => {
       const pull = context.payload.pull_request;
-      if (context.payload.action !== "closed") return intake.take(context, () => [pull.head.sha], knownJobs(() => [locator.fromPull(context, pull)]));
+      if (context.payload.action !== "closed")
+        return intake.take(
+          context,
+          () => [pull.head.sha],
+          knownJobs(() => [locator.fromPull(context, pull)]),
+        );
       // Closed: only a merge is examined (GitHub's read confirms it; the payload is not trusted).
-      if (pull?.merged) await intake.take(context, () => [], knownJobs(() => [locator.fromPull(context, pull, "merge")]));
+      if (pull?.merged)
+        await intake.take(
+          context,
+          () => [],
+          knownJobs(() => [locator.fromPull(context, pull, "merge")]),
+        );
     },
   );
 
-  app.on(["pull_request_review.submitted", "pull_request_review.edited", "pull_request_review.dismissed"], async (context) => {
-    const pull = context.payload.pull_request;
-    const open = pull.state === "open";
-    // On a merged PR, an approving review may be the retroactive review of an emergency change.
-    const retro = !open && context.payload.action === "submitted" && Boolean(pull.merged_at);
-    await intake.take(context, () => (open ? [pull.head.sha] : []), knownJobs(() => (open ? [locator.fromPull(context, pull)] : retro ? [retroJob(context, pull.number)] : [])));
-  });
+  app.on(
+    ["pull_request_review.submitted", "pull_request_review.edited", "pull_request_review.dismissed"],
+    async (context) => {
+      const pull = context.payload.pull_request;
+      const open = pull.state === "open";
+      // On a merged PR, an approving review may be the retroactive review of an emergency change.
+      const retro = !open && context.payload.action === "submitted" && Boolean(pull.merged_at);
+      await intake.take(
+        context,
+        () => (open ? [pull.head.sha] : []),
+        knownJobs(() =>
+          open ? [locator.fromPull(context, pull)] : retro ? [retroJob(context, pull.number)] : [],
+        ),
+      );
+    },
+  );
 
   app.on("issue_comment.created", async (context) => {
     const number = retroComment(context.payload);
-    if (number !== null) await intake.take(context, () => [], knownJobs(() => [retroJob(context, number)]));
+    if (number !== null)
+      await intake.take(
+        context,
+        () => [],
+        knownJobs(() => [retroJob(context, number)]),
+      );
   });
 
   app.on("check_suite.completed", async (context) => {
     const suite = context.payload.check_suite;
     if (suite.app?.id === appId) return; // our own suite: no feedback loop
-    await intake.take(context, () => locator.prHeads(context, suite.head_sha, suite.pull_requests), () => locator.fromSha(context, suite.head_sha, suite.pull_requests));
+    await intake.take(
+      context,
+      () => locator.prHeads(context, suite.head_sha, suite.pull_requests),
+      () => locator.fromSha(context, suite.head_sha, suite.pull_requests),
+    );
   });
 
   app.on(["check_run.completed", "check_run.rerequested", "check_run.requested_action"], async (context) => {
@@ -77,12 +109,24 @@ export function subscribe(app: Probot, { appId, intake, locator, mergeGroups, pu
     const ours = run.app?.id === appId;
     // Completing our own check must not re-trigger us; the buttons on someone else's check are not ours.
     if (context.payload.action === "completed" ? ours : !ours) return;
-    if (context.payload.action === "requested_action" && context.payload.requested_action?.identifier !== REEVALUATE_ACTION) return;
-    await intake.take(context, () => locator.prHeads(context, run.head_sha, run.pull_requests), () => locator.fromSha(context, run.head_sha, run.pull_requests));
+    if (
+      context.payload.action === "requested_action" &&
+      context.payload.requested_action?.identifier !== REEVALUATE_ACTION
+    )
+      return;
+    await intake.take(
+      context,
+      () => locator.prHeads(context, run.head_sha, run.pull_requests),
+      () => locator.fromSha(context, run.head_sha, run.pull_requests),
+    );
   });
 
   app.on("status", async (context) => {
     const sha = context.payload.sha;
-    await intake.take(context, () => locator.prHeads(context, sha, []), () => locator.fromSha(context, sha, []));
+    await intake.take(
+      context,
+      () => locator.prHeads(context, sha, []),
+      () => locator.fromSha(context, sha, []),
+    );
   });
 }

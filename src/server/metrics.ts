@@ -11,7 +11,9 @@ import type { Route } from "./route.js";
 /** Equal-length digests, so the comparison takes the same time whatever the guess. */
 export function tokenMatches(header: string | undefined, token: string): boolean {
   const m = /^Bearer ([^\s]+)$/i.exec((header ?? "").trim());
-  const given = createHash("sha256").update(m ? m[1]! : "").digest();
+  const given = createHash("sha256")
+    .update(m ? m[1]! : "")
+    .digest();
   const want = createHash("sha256").update(token).digest();
   return timingSafeEqual(given, want) && m !== null;
 }
@@ -21,7 +23,9 @@ export function metricsRoute(metrics: Pick<Metrics, "expose">, token: string | u
   return async (req, res) => {
     if (req.url?.split("?")[0] !== "/metrics" || req.method !== "GET") return false;
     if (required && !tokenMatches(req.headers.authorization, required)) {
-      res.writeHead(401, { "content-type": "text/plain", "www-authenticate": 'Bearer realm="metrics"' }).end("unauthorized\n");
+      res
+        .writeHead(401, { "content-type": "text/plain", "www-authenticate": 'Bearer realm="metrics"' })
+        .end("unauthorized\n");
       return true;
     }
     try {
@@ -47,7 +51,10 @@ export function metricsPortFromEnv(env: Record<string, string | undefined>): num
   }
   const port = Number(raw);
   const webhookPort = Number(env.PORT?.trim() || 3000);
-  if (port === webhookPort) throw new Error(`METRICS_PORT=${port} is the webhook port (PORT): give /metrics a port of its own, or leave METRICS_PORT unset`);
+  if (port === webhookPort)
+    throw new Error(
+      `METRICS_PORT=${port} is the webhook port (PORT): give /metrics a port of its own, or leave METRICS_PORT unset`,
+    );
   return port;
 }
 
@@ -56,14 +63,19 @@ export const OPEN_METRICS_WARNING =
   "GET /metrics on the webhook port needs no token: whoever reaches that port reads installation ids, request and error counts and the write queue; set METRICS_TOKEN or METRICS_PORT";
 
 /** The metrics listener (METRICS_PORT): /metrics only (404 for anything else); resolves once listening. */
-export async function startMetricsServer(route: Route, port: number, host?: string): Promise<{ port: number; close(): Promise<void> }> {
+export async function startMetricsServer(
+  route: Route,
+  port: number,
+  host?: string,
+): Promise<{ port: number; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     Promise.resolve(route(req, res))
       .then((handled) => {
         if (!handled) res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
       })
       .catch(() => {
-        if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" }).end("metrics unavailable\n");
+        if (!res.headersSent)
+          res.writeHead(500, { "content-type": "text/plain" }).end("metrics unavailable\n");
       });
   });
   server.requestTimeout = 10_000;

@@ -10,12 +10,16 @@ export function readyRoute(readiness: Pick<Readiness, "probe">): Route {
     try {
       const state = await readiness.probe();
       status = state.ready ? 200 : 503;
-      body = state.ready ? { status: "ready", checks: state.checks } : { status: "not_ready", check: state.check, reason: state.reason };
+      body = state.ready
+        ? { status: "ready", checks: state.checks }
+        : { status: "not_ready", check: state.check, reason: state.reason };
     } catch {
       status = 503;
       body = { status: "not_ready", check: "probe", reason: "the readiness probe failed" };
     }
-    res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(body));
+    res
+      .writeHead(status, { "content-type": "application/json", "cache-control": "no-store" })
+      .end(JSON.stringify(body));
     return true;
   };
 }

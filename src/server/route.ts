@@ -8,7 +8,11 @@ import type { Probot } from "probot";
 export type Route = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
 
 /** Add a route; without a server (a bare Probot instance, as in tests) there is nothing to add it to. */
-export function registerRoute(app: Probot, addHandler: ((route: Route) => void) | undefined, route: Route): void {
+export function registerRoute(
+  app: Probot,
+  addHandler: ((route: Route) => void) | undefined,
+  route: Route,
+): void {
   try {
     addHandler?.(route);
   } catch (err) {

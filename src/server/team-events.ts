@@ -31,7 +31,14 @@ export function subscribeTeams(app: Probot, { intake, teams }: TeamEventDeps): v
     await intake.take(
       context,
       () => [],
-      () => refs.map((ref) => newJob({ ref, deliveryId: context.id, event: `${context.name}.${(context.payload as { action?: string }).action ?? ""}` })),
+      () =>
+        refs.map((ref) =>
+          newJob({
+            ref,
+            deliveryId: context.id,
+            event: `${context.name}.${(context.payload as { action?: string }).action ?? ""}`,
+          }),
+        ),
     );
   });
 }

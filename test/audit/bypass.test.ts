@@ -5,7 +5,9 @@ import { BYPASS_LABEL, bypassMarker } from "../../src/report/bypass.js";
 import { merge } from "./records.js";
 
 /** A fake Octokit: answers by route, records every request. */
-function fakeWriter(answers: Record<string, unknown>): IssueWriter & { calls: { route: string; params: Record<string, unknown> }[] } {
+function fakeWriter(
+  answers: Record<string, unknown>,
+): IssueWriter & { calls: { route: string; params: Record<string, unknown> }[] } {
   const calls: { route: string; params: Record<string, unknown> }[] = [];
   return {
     calls,
@@ -29,7 +31,12 @@ describe("isBypass", () => {
 });
 
 describe("reportBypass", () => {
-  const bypass = merge({ number: 12, outcome: "failure", mergedBy: "mallory", title: "@everyone <b>hotfix</b> #3" });
+  const bypass = merge({
+    number: 12,
+    outcome: "failure",
+    mergedBy: "mallory",
+    title: "@everyone <b>hotfix</b> #3",
+  });
 
   test("no open bypass issue for the repository: one GET, then one new issue with label and marker", async () => {
     const w = fakeWriter({
@@ -39,9 +46,21 @@ describe("reportBypass", () => {
       ],
       "POST /repos/{owner}/{repo}/issues": { number: 41 },
     });
-    expect(await reportBypass(w, "acme/compliance", bypass, "acme/payments@7")).toEqual({ issueNumber: 41, created: true });
-    expect(w.calls.map((c) => c.route)).toEqual(["GET /repos/{owner}/{repo}/issues", "POST /repos/{owner}/{repo}/issues"]);
-    expect(w.calls[0]!.params).toEqual({ owner: "acme", repo: "compliance", state: "open", labels: BYPASS_LABEL, per_page: 100 });
+    expect(await reportBypass(w, "acme/compliance", bypass, "acme/payments@7")).toEqual({
+      issueNumber: 41,
+      created: true,
+    });
+    expect(w.calls.map((c) => c.route)).toEqual([
+      "GET /repos/{owner}/{repo}/issues",
+      "POST /repos/{owner}/{repo}/issues",
+    ]);
+    expect(w.calls[0]!.params).toEqual({
+      owner: "acme",
+      repo: "compliance",
+      state: "open",
+      labels: BYPASS_LABEL,
+      per_page: 100,
+    });
     const created = w.calls[1]!.params as { title: string; body: string; labels: string[] };
     expect(created.title).toBe("changegate: non-compliant merges in acme/payments");
     expect(created.labels).toEqual([BYPASS_LABEL]);
@@ -56,7 +75,9 @@ describe("reportBypass", () => {
 
   test("an open bypass issue for the repository: a comment on it", async () => {
     const w = fakeWriter({
-      "GET /repos/{owner}/{repo}/issues": [{ number: 9, body: `${bypassMarker("ACME/Payments")}\nearlier bypasses` }],
+      "GET /repos/{owner}/{repo}/issues": [
+        { number: 9, body: `${bypassMarker("ACME/Payments")}\nearlier bypasses` },
+      ],
       "POST /repos/{owner}/{repo}/issues/{issue_number}/comments": { id: 1 },
     });
     expect(await reportBypass(w, "acme/compliance", bypass)).toEqual({ issueNumber: 9, created: false });

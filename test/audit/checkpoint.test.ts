@@ -10,7 +10,13 @@ import { appendFileSync, copyFileSync, readFileSync, writeFileSync } from "node:
 import { join } from "node:path";
 import { sql } from "kysely";
 import { AuditStore } from "../../src/audit/database.js";
-import { checkLog, loadPublicKey, loadSigningKey, parseCheckpointTexts, signCheckpoint } from "../../src/audit/checkpoint.js";
+import {
+  checkLog,
+  loadPublicKey,
+  loadSigningKey,
+  parseCheckpointTexts,
+  signCheckpoint,
+} from "../../src/audit/checkpoint.js";
 import { EXIT, main, type CliIo } from "../../src/cli.js";
 import { CHECKPOINT_LABEL, CHECKPOINT_MARKER } from "../../src/github/checkpoint-issue.js";
 import type { OctokitLike } from "../../src/github/types.js";
@@ -55,7 +61,12 @@ async function run(argv: string[], env: Record<string, string | undefined> = {},
   const io: CliIo & { github?: Github } = {
     stdout: { write: (s: string) => (stdout += s) },
     stderr: { write: (s: string) => (stderr += s), isTTY: false },
-    env: { DATABASE_URL: `sqlite:${DB}`, AUDIT_SIGNING_KEY: KEY.privatePem, AUDIT_VERIFY_KEY: KEY.publicPem, ...env },
+    env: {
+      DATABASE_URL: `sqlite:${DB}`,
+      AUDIT_SIGNING_KEY: KEY.privatePem,
+      AUDIT_VERIFY_KEY: KEY.publicPem,
+      ...env,
+    },
     cwd: tmp.dir,
     now: () => new Date((clock += 60_000)),
     ...(github ? { github } : {}),
@@ -101,7 +112,11 @@ describe("audit checkpoint → verify --checkpoints", () => {
     const lines = readFileSync(LOG, "utf8").trim().split("\n");
     expect(lines).toHaveLength(2);
     const first = JSON.parse(lines[0]!);
-    expect(first.statement).toMatchObject({ kind: "changegate-checkpoint", sequence: 1, database: `sqlite:${DB}` });
+    expect(first.statement).toMatchObject({
+      kind: "changegate-checkpoint",
+      sequence: 1,
+      database: `sqlite:${DB}`,
+    });
     expect(first.statement.chains).toEqual([
       { chain: "acme/ledger", seq: 2, hash: expect.stringMatching(/^[0-9a-f]{64}$/) },
       { chain: "acme/payments", seq: 6, hash: expect.stringMatching(/^[0-9a-f]{64}$/) },
@@ -118,24 +133,42 @@ describe("audit checkpoint → verify --checkpoints", () => {
     expect(r.stdout).toMatch(/key id [0-9a-f]{16}/);
     await run(["audit", "checkpoint", "--out", LOG], { AUDIT_SIGNING_KEY: KEY.privateB64 });
     writeFileSync(join(tmp.dir, "pub.pem"), KEY.publicPem);
-    const v = await run(["audit", "verify", "--checkpoints", LOG, "--public-key", "pub.pem"], { AUDIT_VERIFY_KEY: undefined });
+    const v = await run(["audit", "verify", "--checkpoints", LOG, "--public-key", "pub.pem"], {
+      AUDIT_VERIFY_KEY: undefined,
+    });
     expect(v.code).toBe(EXIT.ok);
   });
 
   test("truncation: newest records deleted and the head rewound; plain verify is fooled, the checkpoint is not", async () => {
     await run(["audit", "checkpoint", "--out", LOG]);
     await tamper(async (db) => {
-      await db.deleteFrom("audit_record").where("chain", "=", "acme/payments").where("seq", ">=", 5).execute();
-      const r = await db.selectFrom("audit_record").select(["seq", "hash"]).where("chain", "=", "acme/payments").where("seq", "=", 4).executeTakeFirstOrThrow();
+      await db
+        .deleteFrom("audit_record")
+        .where("chain", "=", "acme/payments")
+        .where("seq", ">=", 5)
+        .execute();
+      const r = await db
+        .selectFrom("audit_record")
+        .select(["seq", "hash"])
+        .where("chain", "=", "acme/payments")
+        .where("seq", "=", 4)
+        .executeTakeFirstOrThrow();
       // Rewinding the head: its newer entries removed from the head log, so the newest says record 4.
       await db.deleteFrom("audit_chain").where("chain", "=", "acme/payments").where("seq", ">=", 5).execute();
-      const head = await db.selectFrom("audit_chain").select("hash").where("chain", "=", "acme/payments").where("seq", "=", 4).executeTakeFirstOrThrow();
+      const head = await db
+        .selectFrom("audit_chain")
+        .select("hash")
+        .where("chain", "=", "acme/payments")
+        .where("seq", "=", 4)
+        .executeTakeFirstOrThrow();
       expect(head.hash).toBe(r.hash);
     });
     expect((await run(["audit", "verify"])).code).toBe(EXIT.ok); // the gap the issue describes
     const r = await run(["audit", "verify", "--checkpoints", LOG]);
     expect(r.code).toBe(EXIT.failed);
-    expect(r.stderr).toMatch(/^TRUNCATED acme\/payments@5: .*signed 6 records, record 5 is missing \(first missing position 5\)/m);
+    expect(r.stderr).toMatch(
+      /^TRUNCATED acme\/payments@5: .*signed 6 records, record 5 is missing \(first missing position 5\)/m,
+    );
     expect(r.stderr).not.toMatch(/ledger/);
   });
 
@@ -148,14 +181,26 @@ describe("audit checkpoint → verify --checkpoints", () => {
     expect((await run(["audit", "verify"])).code).toBe(EXIT.ok);
     const r = await run(["audit", "verify", "--checkpoints", LOG]);
     expect(r.code).toBe(EXIT.failed);
-    expect(r.stderr).toMatch(/^DELETED acme\/ledger@1: chain acme\/ledger is gone: checkpoint #1 signed 2 records, the store has none/m);
+    expect(r.stderr).toMatch(
+      /^DELETED acme\/ledger@1: chain acme\/ledger is gone: checkpoint #1 signed 2 records, the store has none/m,
+    );
   });
 
   test("a rewritten chain (same length, other records) is found at the checkpointed position", async () => {
     await run(["audit", "checkpoint", "--out", LOG]);
     await tamper(async (db) => {
-      await db.updateTable("audit_record").set({ hash: "e".repeat(64) }).where("chain", "=", "acme/ledger").where("seq", "=", 2).execute();
-      await db.updateTable("audit_chain").set({ hash: "e".repeat(64) }).where("chain", "=", "acme/ledger").where("seq", "=", 2).execute();
+      await db
+        .updateTable("audit_record")
+        .set({ hash: "e".repeat(64) })
+        .where("chain", "=", "acme/ledger")
+        .where("seq", "=", 2)
+        .execute();
+      await db
+        .updateTable("audit_chain")
+        .set({ hash: "e".repeat(64) })
+        .where("chain", "=", "acme/ledger")
+        .where("seq", "=", 2)
+        .execute();
     });
     const r = await run(["audit", "verify", "--checkpoints", LOG]);
     expect(r.code).toBe(EXIT.failed);
@@ -178,11 +223,22 @@ describe("audit checkpoint → verify --checkpoints", () => {
     expect(r.stderr).toMatch(/^TRUNCATED acme\/payments@6/m);
 
     const own = loadSigningKey(OTHER.privatePem);
-    const fake = signCheckpoint({ database: `sqlite:${DB}`, sequence: 1, at: "2026-04-02T12:00:00.000Z", changegateVersion: "x", chains: [] }, own);
+    const fake = signCheckpoint(
+      {
+        database: `sqlite:${DB}`,
+        sequence: 1,
+        at: "2026-04-02T12:00:00.000Z",
+        changegateVersion: "x",
+        chains: [],
+      },
+      own,
+    );
     writeFileSync(LOG, `${JSON.stringify(fake)}\n`);
     const r2 = await run(["audit", "verify", "--checkpoints", LOG]);
     expect(r2.code).toBe(EXIT.failed);
-    expect(r2.stderr).toMatch(/forged: the signature does not verify with key [0-9a-f]{16} \(it names key [0-9a-f]{16}\)/);
+    expect(r2.stderr).toMatch(
+      /forged: the signature does not verify with key [0-9a-f]{16} \(it names key [0-9a-f]{16}\)/,
+    );
   });
 
   test("replayed: an older checkpoint appended as the newest is out of order", async () => {
@@ -214,8 +270,12 @@ describe("audit checkpoint → verify --checkpoints", () => {
     expect(r.code).toBe(EXIT.failed);
     expect(r.stderr).toMatch(/for another database: it is about "prod-eu", not "prod-us"/);
     // And what to do when this store is that database (a backup restored at another URL).
-    expect(r.stderr).toMatch(/If this store is that database \(a restored backup, a copy, a new host\), verify with --database-id "prod-eu" \(or AUDIT_DATABASE_ID\)/);
-    expect((await run(["audit", "verify", "--checkpoints", LOG], { AUDIT_DATABASE_ID: "prod-eu" })).code).toBe(EXIT.ok);
+    expect(r.stderr).toMatch(
+      /If this store is that database \(a restored backup, a copy, a new host\), verify with --database-id "prod-eu" \(or AUDIT_DATABASE_ID\)/,
+    );
+    expect(
+      (await run(["audit", "verify", "--checkpoints", LOG], { AUDIT_DATABASE_ID: "prod-eu" })).code,
+    ).toBe(EXIT.ok);
   });
 
   test("stdout: one JSON line, sequence as given", async () => {
@@ -225,8 +285,20 @@ describe("audit checkpoint → verify --checkpoints", () => {
   });
 
   test("garbage or a forged high sequence in the log neither stops checkpointing nor sets the sequence; verify reports it", async () => {
-    const forged = signCheckpoint({ database: `sqlite:${DB}`, sequence: 999, at: "2026-04-02T12:00:00.000Z", changegateVersion: "x", chains: [] }, loadSigningKey(OTHER.privatePem));
-    writeFileSync(LOG, `{"statement": {"kind": "changegate-checkpoint"}, "signature": "x"}\n${JSON.stringify(forged)}\n`);
+    const forged = signCheckpoint(
+      {
+        database: `sqlite:${DB}`,
+        sequence: 999,
+        at: "2026-04-02T12:00:00.000Z",
+        changegateVersion: "x",
+        chains: [],
+      },
+      loadSigningKey(OTHER.privatePem),
+    );
+    writeFileSync(
+      LOG,
+      `{"statement": {"kind": "changegate-checkpoint"}, "signature": "x"}\n${JSON.stringify(forged)}\n`,
+    );
     const r = await run(["audit", "checkpoint", "--out", LOG]);
     expect(r.code).toBe(EXIT.ok);
     expect(r.stderr).toMatch(/note: .* is not a checkpoint .*verify will report it/);
@@ -240,8 +312,12 @@ describe("audit checkpoint → verify --checkpoints", () => {
 
 describe("keys and arguments", () => {
   test("no signing key, a wrong key type, or a bad key: exit 2 and the value is never printed", async () => {
-    expect((await run(["audit", "checkpoint", "--out", LOG], { AUDIT_SIGNING_KEY: undefined })).stderr).toMatch(/no signing key: set AUDIT_SIGNING_KEY/);
-    const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ format: "pem", type: "pkcs8" }).toString();
+    expect(
+      (await run(["audit", "checkpoint", "--out", LOG], { AUDIT_SIGNING_KEY: undefined })).stderr,
+    ).toMatch(/no signing key: set AUDIT_SIGNING_KEY/);
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 })
+      .privateKey.export({ format: "pem", type: "pkcs8" })
+      .toString();
     const r = await run(["audit", "checkpoint", "--out", LOG], { AUDIT_SIGNING_KEY: rsa });
     expect(r.code).toBe(EXIT.usage);
     expect(r.stderr).toMatch(/is a rsa key, not Ed25519/);
@@ -265,16 +341,21 @@ describe("keys and arguments", () => {
     const b = signCheckpoint({ ...base, sequence: 4, at: "2026-01-02T00:00:00.000Z" }, k);
     const log = parseCheckpointTexts([{ where: "f", text: `${JSON.stringify(a)}\n${JSON.stringify(b)}\n` }]);
     const pub = loadPublicKey(KEY.publicB64);
-    expect(checkLog(log, { ...pub, database: "d" })).toEqual([{ checkpoint: "#4 (2026-01-02T00:00:00.000Z)", message: "checkpoints 2–3 are missing from the log" }]);
+    expect(checkLog(log, { ...pub, database: "d" })).toEqual([
+      { checkpoint: "#4 (2026-01-02T00:00:00.000Z)", message: "checkpoints 2–3 are missing from the log" },
+    ]);
   });
 });
 
 describe("the pinned issue (default destination)", () => {
   /** An in-memory GitHub: issues with comments, the calls it saw. */
   function fakeGithub() {
-    const issues: { number: number; body: string; labels: string[]; node_id: string; comments: string[] }[] = [];
+    const issues: { number: number; body: string; labels: string[]; node_id: string; comments: string[] }[] =
+      [];
     const calls: string[] = [];
-    const octokit: OctokitLike & { graphql(query: string, variables: Record<string, unknown>): Promise<unknown> } = {
+    const octokit: OctokitLike & {
+      graphql(query: string, variables: Record<string, unknown>): Promise<unknown>;
+    } = {
       // The pin goes to the client's own GraphQL endpoint (GHES: /api/graphql), never request("POST /graphql").
       async graphql(query, variables) {
         calls.push(`graphql ${/mutation (\w+)/.exec(query)?.[1]} ${String(variables.id)}`);
@@ -283,10 +364,20 @@ describe("the pinned issue (default destination)", () => {
       async request(route, p) {
         calls.push(route);
         if (route === "GET /repos/{owner}/{repo}/issues") {
-          return { data: issues.filter((i) => i.labels.includes(String(p.labels))).map((i) => ({ number: i.number, body: i.body })) };
+          return {
+            data: issues
+              .filter((i) => i.labels.includes(String(p.labels)))
+              .map((i) => ({ number: i.number, body: i.body })),
+          };
         }
         if (route === "POST /repos/{owner}/{repo}/issues") {
-          const i = { number: issues.length + 1, body: String(p.body), labels: p.labels as string[], node_id: `I_${issues.length + 1}`, comments: [] };
+          const i = {
+            number: issues.length + 1,
+            body: String(p.body),
+            labels: p.labels as string[],
+            node_id: `I_${issues.length + 1}`,
+            comments: [],
+          };
           issues.push(i);
           return { data: { number: i.number, node_id: i.node_id } };
         }
@@ -294,11 +385,17 @@ describe("the pinned issue (default destination)", () => {
         if (!issue) throw new Error("Not Found");
         if (route === "POST /repos/{owner}/{repo}/issues/{issue_number}/comments") {
           issue.comments.push(String(p.body));
-          return { data: { html_url: `https://github.com/acme/audit/issues/${issue.number}#c${issue.comments.length}` } };
+          return {
+            data: {
+              html_url: `https://github.com/acme/audit/issues/${issue.number}#c${issue.comments.length}`,
+            },
+          };
         }
         if (route === "GET /repos/{owner}/{repo}/issues/{issue_number}/comments") {
           const page = Number(p.page);
-          return { data: issue.comments.slice((page - 1) * 100, page * 100).map((body, i) => ({ id: i, body })) };
+          return {
+            data: issue.comments.slice((page - 1) * 100, page * 100).map((body, i) => ({ id: i, body })),
+          };
         }
         throw new Error(`unexpected ${route}`);
       },
@@ -310,12 +407,20 @@ describe("the pinned issue (default destination)", () => {
     const gh = fakeGithub();
     const first = await run(["audit", "checkpoint"], { AUDIT_ISSUE_REPO: "acme/audit" }, gh.github);
     expect(first.code).toBe(EXIT.ok);
-    expect(gh.calls).toEqual(["GET /repos/{owner}/{repo}/issues", "GET /repos/{owner}/{repo}/issues", "POST /repos/{owner}/{repo}/issues", "graphql ChangegatePinIssue I_1", "POST /repos/{owner}/{repo}/issues/{issue_number}/comments"]);
+    expect(gh.calls).toEqual([
+      "GET /repos/{owner}/{repo}/issues",
+      "GET /repos/{owner}/{repo}/issues",
+      "POST /repos/{owner}/{repo}/issues",
+      "graphql ChangegatePinIssue I_1",
+      "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",
+    ]);
     expect(gh.issues[0]!.labels).toEqual([CHECKPOINT_LABEL]);
     expect(gh.issues[0]!.body).toContain(CHECKPOINT_MARKER);
     await appendRecords();
     const second = await run(["audit", "checkpoint", "--issue-repo", "acme/audit"], {}, gh.github);
-    expect(second.stderr).toMatch(/checkpoint #2 .* published to https:\/\/github.com\/acme\/audit\/issues\/1#c2/);
+    expect(second.stderr).toMatch(
+      /checkpoint #2 .* published to https:\/\/github.com\/acme\/audit\/issues\/1#c2/,
+    );
     expect(gh.issues).toHaveLength(1);
     expect(gh.issues[0]!.comments[1]).toMatch(/^changegate audit checkpoint #2 at .*: 2 chains, 10 records/);
 

@@ -23,19 +23,29 @@ interface Run {
   stderr: string;
 }
 
-async function run(argv: string[], env: Record<string, string | undefined> = { DATABASE_URL: `sqlite:${DB}` }, cwd = tmp.dir): Promise<Run> {
+async function run(
+  argv: string[],
+  env: Record<string, string | undefined> = { DATABASE_URL: `sqlite:${DB}` },
+  cwd = tmp.dir,
+): Promise<Run> {
   return runCli(argv, env, cwd, () => new Date("2026-04-02T12:00:00.000Z"));
 }
 
 describe("help", () => {
-  test.each([[["--help"]], [["audit", "--help"]], [["audit", "export", "--help"]], [["audit", "show", "--help"]], [["audit", "verify", "--help"]], [["check", "--help"]], [["config", "check", "--help"]], [["config", "schema", "--help"]]])(
-    "%j prints usage and exits 0",
-    async (argv) => {
-      const r = await run(argv);
-      expect(r.code).toBe(EXIT.ok);
-      expect(r.stdout).toMatch(/^Usage: changegate/);
-    },
-  );
+  test.each([
+    [["--help"]],
+    [["audit", "--help"]],
+    [["audit", "export", "--help"]],
+    [["audit", "show", "--help"]],
+    [["audit", "verify", "--help"]],
+    [["check", "--help"]],
+    [["config", "check", "--help"]],
+    [["config", "schema", "--help"]],
+  ])("%j prints usage and exits 0", async (argv) => {
+    const r = await run(argv);
+    expect(r.code).toBe(EXIT.ok);
+    expect(r.stdout).toMatch(/^Usage: changegate/);
+  });
 
   test("no command: usage on stderr, exit 2", async () => {
     const r = await run([]);
@@ -47,14 +57,35 @@ describe("help", () => {
 describe("bad arguments → a clear message and exit 2", () => {
   test.each([
     [["audit", "export", "--from", "2026-02-30", "--to", "2026-03-31"], /--from 2026-02-30: no such day/],
-    [["audit", "export", "--from", "March", "--to", "2026-03-31"], /--from "March": expected a day \(2026-01-31\) or a time with a zone/],
-    [["audit", "export", "--from", "2026-03-01T10:00:00", "--to", "2026-03-31"], /--from "2026-03-01T10:00:00": expected/],
-    [["audit", "export", "--from", "2026-04-01", "--to", "2026-03-01"], /is not before --to 2026-03-01: the period is empty/],
-    [["audit", "export", "--from", "2026-03-01", "--to", "2026-03-31", "--format", "xlsx"], /argument 'xlsx' is invalid\. Allowed choices are csv, json, ndjson/],
+    [
+      ["audit", "export", "--from", "March", "--to", "2026-03-31"],
+      /--from "March": expected a day \(2026-01-31\) or a time with a zone/,
+    ],
+    [
+      ["audit", "export", "--from", "2026-03-01T10:00:00", "--to", "2026-03-31"],
+      /--from "2026-03-01T10:00:00": expected/,
+    ],
+    [
+      ["audit", "export", "--from", "2026-04-01", "--to", "2026-03-01"],
+      /is not before --to 2026-03-01: the period is empty/,
+    ],
+    [
+      ["audit", "export", "--from", "2026-03-01", "--to", "2026-03-31", "--format", "xlsx"],
+      /argument 'xlsx' is invalid\. Allowed choices are csv, json, ndjson/,
+    ],
     [["audit", "export", "--to", "2026-03-31"], /required option '--from <date>' not specified/],
-    [["audit", "export", "--from", "2026-03-01", "--to", "2026-03-31", "--repo", "payments"], /--repo "payments": expected owner\/name/],
-    [["audit", "export", "--from", "2026-03-01", "--to", "2026-03-31", "--out", "no/such/dir/x.csv"], /the directory .*no\/such\/dir does not exist/],
-    [["audit", "export", "--from", "2026-03-01", "--to", "2026-03-31", "--database", "mysql://u:pw@h/db"], /unsupported database URL \(scheme "mysql:"\)/],
+    [
+      ["audit", "export", "--from", "2026-03-01", "--to", "2026-03-31", "--repo", "payments"],
+      /--repo "payments": expected owner\/name/,
+    ],
+    [
+      ["audit", "export", "--from", "2026-03-01", "--to", "2026-03-31", "--out", "no/such/dir/x.csv"],
+      /the directory .*no\/such\/dir does not exist/,
+    ],
+    [
+      ["audit", "export", "--from", "2026-03-01", "--to", "2026-03-31", "--database", "mysql://u:pw@h/db"],
+      /unsupported database URL \(scheme "mysql:"\)/,
+    ],
     [["audit", "show", "payments#1"], /"payments#1": expected owner\/name#N/],
     [["audit", "frobnicate"], /unknown command 'frobnicate'/],
   ])("%j", async (argv, message) => {
@@ -65,17 +96,30 @@ describe("bad arguments → a clear message and exit 2", () => {
   });
 
   test("days and instants: --to a day includes that whole day", () => {
-    expect(parsePeriod("2026-03-01", "2026-03-31")).toEqual({ from: "2026-03-01T00:00:00.000Z", to: "2026-04-01T00:00:00.000Z" });
-    expect(parsePeriod("2026-03-01T10:00:00+02:00", "2026-03-01T12:00:00Z")).toEqual({ from: "2026-03-01T08:00:00.000Z", to: "2026-03-01T12:00:00.000Z" });
+    expect(parsePeriod("2026-03-01", "2026-03-31")).toEqual({
+      from: "2026-03-01T00:00:00.000Z",
+      to: "2026-04-01T00:00:00.000Z",
+    });
+    expect(parsePeriod("2026-03-01T10:00:00+02:00", "2026-03-01T12:00:00Z")).toEqual({
+      from: "2026-03-01T08:00:00.000Z",
+      to: "2026-03-01T12:00:00.000Z",
+    });
     expect(() => parsePeriod("2026-03-01", "2026-02-28")).toThrow(/empty/);
   });
 });
 
 describe("the database cannot be used → exit 3", () => {
   test("an unreachable PostgreSQL", async () => {
-    const r = await run(["audit", "verify", "--database", "postgres://auditor:pw-not-shown@127.0.0.1:1/audit"]);
+    const r = await run([
+      "audit",
+      "verify",
+      "--database",
+      "postgres://auditor:pw-not-shown@127.0.0.1:1/audit",
+    ]);
     expect(r.code).toBe(EXIT.database);
-    expect(r.stderr).toMatch(/cannot reach the audit database postgres:\/\/auditor@127\.0\.0\.1:1\/audit: .*ECONNREFUSED/);
+    expect(r.stderr).toMatch(
+      /cannot reach the audit database postgres:\/\/auditor@127\.0\.0\.1:1\/audit: .*ECONNREFUSED/,
+    );
     expect(r.stderr).not.toMatch(/pw-not-shown/);
   });
 
@@ -91,18 +135,39 @@ describe("the database cannot be used → exit 3", () => {
 
 describe("audit export", () => {
   test("--out: the CSV and its manifest, the query and the count recorded", async () => {
-    const r = await run(["audit", "export", "--from", "2026-03-01", "--to", "2026-03-31", "--out", "march.csv"]);
+    const r = await run([
+      "audit",
+      "export",
+      "--from",
+      "2026-03-01",
+      "--to",
+      "2026-03-31",
+      "--out",
+      "march.csv",
+    ]);
     expect(r.code).toBe(EXIT.ok);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toMatch(/^exported 4 merged changes to .*march\.csv and .*march\.csv\.manifest\.json \(sha256 [0-9a-f]{64}\)\n$/);
+    expect(r.stderr).toMatch(
+      /^exported 4 merged changes to .*march\.csv and .*march\.csv\.manifest\.json \(sha256 [0-9a-f]{64}\)\n$/,
+    );
     const csv = readFileSync(join(tmp.dir, "march.csv"), "utf8");
     expect(csv.split("\r\n")[1]).toMatch(/^acme\/payments,5,/);
-    const manifest = JSON.parse(readFileSync(join(tmp.dir, "march.csv.manifest.json"), "utf8")) as Record<string, unknown>;
+    const manifest = JSON.parse(readFileSync(join(tmp.dir, "march.csv.manifest.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
     expect(manifest).toMatchObject({
       kind: "changegate audit export",
       generatedAt: "2026-04-02T12:00:00.000Z",
       database: `sqlite:${DB}`,
-      query: { from: "2026-03-01T00:00:00.000Z", to: "2026-04-01T00:00:00.000Z", fromArgument: "2026-03-01", toArgument: "2026-03-31", repo: null, format: "csv" },
+      query: {
+        from: "2026-03-01T00:00:00.000Z",
+        to: "2026-04-01T00:00:00.000Z",
+        fromArgument: "2026-03-01",
+        toArgument: "2026-03-31",
+        repo: null,
+        format: "csv",
+      },
       rows: 4,
       complete: true,
     });
@@ -113,9 +178,23 @@ describe("audit export", () => {
   });
 
   test("ndjson to stdout for one repository; --bom for Excel", async () => {
-    const r = await run(["audit", "export", "--from", "2026-03-01", "--to", "2026-03-31", "--repo", "acme/ledger", "--format", "ndjson"]);
+    const r = await run([
+      "audit",
+      "export",
+      "--from",
+      "2026-03-01",
+      "--to",
+      "2026-03-31",
+      "--repo",
+      "acme/ledger",
+      "--format",
+      "ndjson",
+    ]);
     expect(r.code).toBe(EXIT.ok);
-    const lines = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as { type: string; repo?: string });
+    const lines = r.stdout
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; repo?: string });
     expect(lines.map((l) => l.type)).toEqual(["manifest", "change", "end"]);
     expect(lines[0]).toMatchObject({ query: { repo: "acme/ledger", format: "ndjson" } });
     const bom = await run(["audit", "export", "--from", "2026-03-01", "--to", "2026-03-31", "--bom"]);
@@ -142,7 +221,10 @@ describe("audit show", () => {
   test("--json prints the stored records; a PR URL works too", async () => {
     const r = await run(["audit", "show", "https://github.com/acme/ledger/pull/3", "--json"]);
     expect(r.code).toBe(EXIT.ok);
-    const recs = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as { record: string; type: string; emergency: boolean });
+    const recs = r.stdout
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { record: string; type: string; emergency: boolean });
     expect(recs.map((x) => [x.record, x.type, x.emergency])).toEqual([
       ["acme/ledger@1", "evaluation", true],
       ["acme/ledger@2", "merge", true],
@@ -169,7 +251,9 @@ describe("audit verify", () => {
     copyFileSync(DB, copy);
     const store = await AuditStore.open(`sqlite:${copy}`);
     await sql`drop trigger audit_record_no_update`.execute(store.db);
-    await sql`update audit_record set payload = replace(payload, '"mergedBy":"mallory"', '"mergedBy":"carol"') where chain = 'acme/payments' and seq = 4`.execute(store.db);
+    await sql`update audit_record set payload = replace(payload, '"mergedBy":"mallory"', '"mergedBy":"carol"') where chain = 'acme/payments' and seq = 4`.execute(
+      store.db,
+    );
     await store.close();
     const r = await run(["audit", "verify", "--database", `sqlite:${copy}`]);
     expect(r.code).toBe(EXIT.failed);
@@ -203,7 +287,9 @@ describe("config check", () => {
     expect(r.stderr).toMatch(/bad\.yml: not a valid changegate policy \(3 problems\)/);
     expect(r.stderr).toMatch(/ {2}line 2: approvals\.required: /);
     expect(r.stderr).toMatch(/ {2}line 3: approvals\.requried: unknown key/);
-    expect(r.stderr).toMatch(/ {2}line 4: tickets\.projects: tickets\.required is true but tickets\.projects is empty/);
+    expect(r.stderr).toMatch(
+      / {2}line 4: tickets\.projects: tickets\.required is true but tickets\.projects is empty/,
+    );
   });
 
   test("not YAML, a missing file, and _extends (not followed locally)", async () => {
@@ -213,29 +299,65 @@ describe("config check", () => {
     const missing = await run(["config", "check", "policies/none.yml"]);
     expect(missing.code).toBe(EXIT.usage);
     expect(missing.stderr).toMatch(/no policy file at policies\/none\.yml/);
-    const ext = await run(["config", "check", write("ext.yml", "_extends: acme/.github\napprovals:\n  required: 3\n")]);
+    const ext = await run([
+      "config",
+      "check",
+      write("ext.yml", "_extends: acme/.github\napprovals:\n  required: 3\n"),
+    ]);
     expect(ext.code).toBe(EXIT.ok);
-    expect(ext.stderr).toMatch(/note: _extends acme\/\.github:\.github\/changegate\.yml .* was not followed here/);
+    expect(ext.stderr).toMatch(
+      /note: _extends acme\/\.github:\.github\/changegate\.yml .* was not followed here/,
+    );
     expect(existsSync(join(tmp.dir, "policies", "ext.yml"))).toBe(true);
   });
 
   test("ci.required entries pinned to their source: validated, and shown normalised", async () => {
-    const ok = await run(["config", "check", write("pinned.yml", "ci:\n  required:\n    - lint\n    - { name: build, app: github-actions }\n    - { name: ci/jenkins, creator: jenkins-bot }\n")]);
+    const ok = await run([
+      "config",
+      "check",
+      write(
+        "pinned.yml",
+        "ci:\n  required:\n    - lint\n    - { name: build, app: github-actions }\n    - { name: ci/jenkins, creator: jenkins-bot }\n",
+      ),
+    ]);
     expect(ok.code).toBe(EXIT.ok);
-    expect(ok.stdout).toContain("ci:\n  required:\n    - name: lint\n    - name: build\n      app: github-actions\n    - name: ci/jenkins\n      creator: jenkins-bot\n");
-    const bad = await run(["config", "check", write("pinned-bad.yml", "ci:\n  required:\n    - lint\n    - { name: build, app: github-actions, creator: bob }\n    - { name: deploy }\n")]);
+    expect(ok.stdout).toContain(
+      "ci:\n  required:\n    - name: lint\n    - name: build\n      app: github-actions\n    - name: ci/jenkins\n      creator: jenkins-bot\n",
+    );
+    const bad = await run([
+      "config",
+      "check",
+      write(
+        "pinned-bad.yml",
+        "ci:\n  required:\n    - lint\n    - { name: build, app: github-actions, creator: bob }\n    - { name: deploy }\n",
+      ),
+    ]);
     expect(bad.code).toBe(EXIT.failed);
     expect(bad.stderr).toContain("  line 4: ci.required.1: give either app or creator, not both\n");
-    expect(bad.stderr).toMatch(/ {2}line 5: ci\.required\.2: pin the check to its source with app .* or creator /);
+    expect(bad.stderr).toMatch(
+      / {2}line 5: ci\.required\.2: pin the check to its source with app .* or creator /,
+    );
   });
 
   test("a policy nested 5,000 deep or over the size limit: exit 1 with the problem (never read whole, never parsed)", async () => {
-    const deep = await run(["config", "check", write("deep.yml", `approvals:\n  required: 1\nx: ${"[".repeat(5000)}${"]".repeat(5000)}\n`)]);
+    const deep = await run([
+      "config",
+      "check",
+      write("deep.yml", `approvals:\n  required: 1\nx: ${"[".repeat(5000)}${"]".repeat(5000)}\n`),
+    ]);
     expect(deep.code).toBe(EXIT.failed);
-    expect(deep.stderr).toMatch(/deep\.yml: not a valid changegate policy \(1 problem\)\n {2}line 3: \(file\): nested more than 32 levels deep at line 3 /);
-    const big = await run(["config", "check", write("big.yml", `approvals:\n  required: 1\n${"# padding\n".repeat(100_000)}`)]);
+    expect(deep.stderr).toMatch(
+      /deep\.yml: not a valid changegate policy \(1 problem\)\n {2}line 3: \(file\): nested more than 32 levels deep at line 3 /,
+    );
+    const big = await run([
+      "config",
+      "check",
+      write("big.yml", `approvals:\n  required: 1\n${"# padding\n".repeat(100_000)}`),
+    ]);
     expect(big.code).toBe(EXIT.failed);
-    expect(big.stderr).toMatch(/big\.yml: not a valid changegate policy \(1 problem\)\n {2}\(file\): the file is 1000025 bytes; a policy file may have at most 65536 bytes/);
+    expect(big.stderr).toMatch(
+      /big\.yml: not a valid changegate policy \(1 problem\)\n {2}\(file\): the file is 1000025 bytes; a policy file may have at most 65536 bytes/,
+    );
     expect(big.stdout).toBe("");
   });
 
@@ -249,7 +371,12 @@ describe("config check", () => {
   });
 
   test("--json: one object with each problem's path and line; valid files carry the effective settings", async () => {
-    const bad = await run(["config", "check", "--json", write("j-bad.yml", "approvals:\n  required: many\n")]);
+    const bad = await run([
+      "config",
+      "check",
+      "--json",
+      write("j-bad.yml", "approvals:\n  required: many\n"),
+    ]);
     expect(bad.code).toBe(EXIT.failed);
     expect(JSON.parse(bad.stdout)).toEqual({
       file: "policies/j-bad.yml",
@@ -260,14 +387,20 @@ describe("config check", () => {
     });
     const ok = await run(["config", "check", "--json", write("j-ok.yml", "approvals:\n  required: 2\n")]);
     expect(ok.code).toBe(EXIT.ok);
-    expect(JSON.parse(ok.stdout)).toMatchObject({ valid: true, problems: [], config: { approvals: { required: 2, dismiss_stale: true } } });
+    expect(JSON.parse(ok.stdout)).toMatchObject({
+      valid: true,
+      problems: [],
+      config: { approvals: { required: 2, dismiss_stale: true } },
+    });
   });
 
   test("in GitHub Actions: each problem is also an ::error annotation on the file and line", async () => {
     const file = write("gha.yml", "approvals:\n  required: 1\nemergency:\n  labell: x\n");
     const r = await run(["config", "check", file], { GITHUB_ACTIONS: "true" });
     expect(r.code).toBe(EXIT.failed);
-    expect(r.stdout).toBe("::error file=policies/gha.yml,line=4,title=changegate policy::emergency.labell: unknown key (check the spelling against the config reference)\n");
+    expect(r.stdout).toBe(
+      "::error file=policies/gha.yml,line=4,title=changegate policy::emergency.labell: unknown key (check the spelling against the config reference)\n",
+    );
     const quiet = await run(["config", "check", file], {});
     expect(quiet.stdout).toBe("");
   });
@@ -292,11 +425,18 @@ describe("check FILE (the old spelling of config check)", () => {
     expect(r.code).toBe(EXIT.usage);
     expect(r.stderr).toMatch(/no GitHub credentials: set APP_ID and PRIVATE_KEY .* or GITHUB_TOKEN/);
     expect(r.stderr).not.toMatch(/validating a policy/);
-    const badEnv = await run(["check", "https://github.com/acme/payments/pull/12"], { APP_ID: "12x", PRIVATE_KEY: "secret-key-material" });
+    const badEnv = await run(["check", "https://github.com/acme/payments/pull/12"], {
+      APP_ID: "12x",
+      PRIVATE_KEY: "secret-key-material",
+    });
     expect(badEnv.code).toBe(EXIT.usage);
     expect(badEnv.stderr).toMatch(/APP_ID must be the GitHub App's numeric id/);
     expect(badEnv.stderr).not.toContain("secret-key-material");
-    const jira = await run(["check", "acme/payments#12"], { GITHUB_TOKEN: "t", JIRA_BASE_URL: "not a url", JIRA_API_TOKEN: "jira-secret-value" });
+    const jira = await run(["check", "acme/payments#12"], {
+      GITHUB_TOKEN: "t",
+      JIRA_BASE_URL: "not a url",
+      JIRA_API_TOKEN: "jira-secret-value",
+    });
     expect(jira.code).toBe(EXIT.usage);
     expect(jira.stderr).toMatch(/the Jira settings \(JIRA_\*\) are not usable: Invalid Jira configuration/);
     expect(jira.stderr).not.toContain("jira-secret-value");
@@ -314,7 +454,9 @@ describe("config schema", () => {
     const r = await run(["config", "schema"]);
     expect(r.code).toBe(EXIT.ok);
     const schema = JSON.parse(r.stdout) as { properties: Record<string, unknown> };
-    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(["_extends", "approvals", "ci", "tickets", "emergency", "audit"]));
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining(["_extends", "approvals", "ci", "tickets", "emergency", "audit"]),
+    );
     const out = await run(["config", "schema", "--out", "schema-out.json"]);
     expect(out.code).toBe(EXIT.ok);
     expect(readFileSync(join(tmp.dir, "schema-out.json"), "utf8")).toBe(r.stdout);

@@ -40,7 +40,13 @@ export function storeContract(factory: () => StoreFactory): void {
   async function fill(store: AuditStore, n: number): Promise<void> {
     const rec = new ChainWriter(store);
     for (let i = 0; i < n; i++) {
-      await rec.recordEvaluation(evaluation({ number: 1 + (i % 2), at: `2026-03-01T10:00:0${i}.000Z`, approvers: [{ login: "alice", at: "2026-03-01T09:00:00Z" }] }));
+      await rec.recordEvaluation(
+        evaluation({
+          number: 1 + (i % 2),
+          at: `2026-03-01T10:00:0${i}.000Z`,
+          approvers: [{ login: "alice", at: "2026-03-01T09:00:00Z" }],
+        }),
+      );
     }
   }
 
@@ -60,7 +66,9 @@ export function storeContract(factory: () => StoreFactory): void {
 
     test("a database migrated by a newer changegate is left alone", async () => {
       const a = await open();
-      await sql`insert into changegate_migration (name, timestamp) values ('9999_from_the_future', '2030-01-01T00:00:00.000Z')`.execute(a.db);
+      await sql`insert into changegate_migration (name, timestamp) values ('9999_from_the_future', '2030-01-01T00:00:00.000Z')`.execute(
+        a.db,
+      );
       const b = await open();
       expect(await b.migrate()).toEqual({ applied: [], newer: ["9999_from_the_future"] });
       await fill(b, 1);
@@ -74,9 +82,16 @@ export function storeContract(factory: () => StoreFactory): void {
       const rec = new ChainWriter(store);
       const e1 = await rec.recordEvaluation(evaluation({ number: 1, at: "2026-03-01T10:00:00Z" }));
       const e2 = await rec.recordEvaluation(evaluation({ number: 2, at: "2026-03-01T10:01:00Z" }));
-      const other = await rec.recordEvaluation(evaluation({ number: 7, repo: "ledger", at: "2026-03-01T10:02:00Z" }));
+      const other = await rec.recordEvaluation(
+        evaluation({ number: 7, repo: "ledger", at: "2026-03-01T10:02:00Z" }),
+      );
       const m = await rec.recordMerge(merge({ number: 1 }));
-      expect([e1.id, e2.id, m.id, other.id]).toEqual(["acme/payments@1", "acme/payments@2", "acme/payments@3", "acme/ledger@1"]);
+      expect([e1.id, e2.id, m.id, other.id]).toEqual([
+        "acme/payments@1",
+        "acme/payments@2",
+        "acme/payments@3",
+        "acme/ledger@1",
+      ]);
       const rows = [];
       for await (const r of new AuditReader(store).chainRecords("acme/payments")) rows.push(r);
       expect(rows.map((r) => r.prev_hash)).toEqual(["0".repeat(64), e1.hash, e2.hash]);
@@ -99,8 +114,12 @@ export function storeContract(factory: () => StoreFactory): void {
           return (e as Error).message;
         }
       };
-      expect(await attempt(sql`update audit_record set outcome = 'success'`)).toMatch(/append-only: update refused/);
-      expect(await attempt(sql`delete from audit_record where seq = 1`)).toMatch(/append-only: delete refused/);
+      expect(await attempt(sql`update audit_record set outcome = 'success'`)).toMatch(
+        /append-only: update refused/,
+      );
+      expect(await attempt(sql`delete from audit_record where seq = 1`)).toMatch(
+        /append-only: delete refused/,
+      );
       expect(await attempt(sql`delete from audit_record`)).toMatch(/append-only: delete refused/);
       expect(await new AuditReader(store).countRecords()).toBe(1);
     });
@@ -108,7 +127,12 @@ export function storeContract(factory: () => StoreFactory): void {
     test("the chain heads are an insert-only log: one entry per record, the newest is the head, update and delete refused", async () => {
       const store = await open();
       await fill(store, 3);
-      const entries = await store.db.selectFrom("audit_chain").select(["chain", "seq"]).where("chain", "=", "acme/payments").orderBy("seq").execute();
+      const entries = await store.db
+        .selectFrom("audit_chain")
+        .select(["chain", "seq"])
+        .where("chain", "=", "acme/payments")
+        .orderBy("seq")
+        .execute();
       expect(entries.map((e) => Number(e.seq))).toEqual([1, 2, 3]);
       expect(await new AuditReader(store).chainHead("acme/payments")).toMatchObject({ seq: 3 });
       const attempt = async (q: ReturnType<typeof sql>) => {
@@ -119,8 +143,14 @@ export function storeContract(factory: () => StoreFactory): void {
           return (e as Error).message;
         }
       };
-      expect(await attempt(sql`update audit_chain set seq = 2, hash = 'x' where chain = 'acme/payments' and seq = 3`)).toMatch(/insert-only: update refused/);
-      expect(await attempt(sql`delete from audit_chain where chain = 'acme/payments' and seq = 3`)).toMatch(/insert-only: delete refused/);
+      expect(
+        await attempt(
+          sql`update audit_chain set seq = 2, hash = 'x' where chain = 'acme/payments' and seq = 3`,
+        ),
+      ).toMatch(/insert-only: update refused/);
+      expect(await attempt(sql`delete from audit_chain where chain = 'acme/payments' and seq = 3`)).toMatch(
+        /insert-only: delete refused/,
+      );
       expect(await new AuditReader(store).chainHead("acme/payments")).toMatchObject({ seq: 3 });
     });
 
@@ -128,7 +158,9 @@ export function storeContract(factory: () => StoreFactory): void {
       const store = await open();
       await fill(store, 4);
       await dropGuards(store);
-      await sql`update audit_record set outcome = 'tampered' where chain = 'acme/payments' and seq = 3`.execute(store.db);
+      await sql`update audit_record set outcome = 'tampered' where chain = 'acme/payments' and seq = 3`.execute(
+        store.db,
+      );
       const report = await verifyChains(new AuditReader(await open()));
       expect(report.ok).toBe(false);
       expect(report.problems).toHaveLength(1);
@@ -163,7 +195,9 @@ export function storeContract(factory: () => StoreFactory): void {
       await fill(store, 4);
       await dropGuards(store);
       await sql`delete from audit_record where chain = 'acme/payments' and seq = 2`.execute(store.db);
-      await sql`update audit_record set seq = seq - 1 where chain = 'acme/payments' and seq > 2`.execute(store.db);
+      await sql`update audit_record set seq = seq - 1 where chain = 'acme/payments' and seq > 2`.execute(
+        store.db,
+      );
       const report = await verifyChains(new AuditReader(store));
       expect(report.problems[0]).toMatchObject({ record: "acme/payments@2" });
       expect(report.problems[0]!.message).toMatch(/does not follow record 1/);
@@ -176,14 +210,18 @@ export function storeContract(factory: () => StoreFactory): void {
       const rb = new ChainWriter(b);
       const n = 30;
       const append = (i: number) =>
-        (i % 2 === 0 ? ra : rb).recordEvaluation(evaluation({ number: 1 + (i % 3), deliveryId: `c-${i}`, at: "2026-03-01T10:00:00Z" }));
+        (i % 2 === 0 ? ra : rb).recordEvaluation(
+          evaluation({ number: 1 + (i % 3), deliveryId: `c-${i}`, at: "2026-03-01T10:00:00Z" }),
+        );
       const results = [];
       if (factory().concurrentInstances) {
         results.push(...(await Promise.all(Array.from({ length: n }, (_, i) => append(i)))));
       } else {
         for (let i = 0; i < n; i++) results.push(await append(i)); // each instance continues the other's chain
       }
-      expect(results.map((r) => r.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+      expect(results.map((r) => r.seq).sort((x, y) => x - y)).toEqual(
+        Array.from({ length: n }, (_, i) => i + 1),
+      );
       const report = await verifyChains(new AuditReader(a));
       expect(report).toMatchObject({ ok: true, records: n });
     });
@@ -193,11 +231,23 @@ export function storeContract(factory: () => StoreFactory): void {
     test("a merge names the evaluation that stood for the merged head, and bypass follows isBypass", async () => {
       const store = await open();
       const rec = new ChainWriter(store);
-      await rec.recordEvaluation(evaluation({ number: 1, head: OLD, approvers: [{ login: "alice", at: "2026-03-01T09:00:00Z", commit: OLD }] }));
+      await rec.recordEvaluation(
+        evaluation({
+          number: 1,
+          head: OLD,
+          approvers: [{ login: "alice", at: "2026-03-01T09:00:00Z", commit: OLD }],
+        }),
+      );
       const stood = await rec.recordEvaluation(evaluation({ number: 1, sequence: 5 }));
-      await rec.recordEvaluation(evaluation({ number: 1, sequence: 4, approvers: [{ login: "alice", at: "2026-03-01T09:00:00Z" }] }));
+      await rec.recordEvaluation(
+        evaluation({ number: 1, sequence: 4, approvers: [{ login: "alice", at: "2026-03-01T09:00:00Z" }] }),
+      );
       const m = await rec.recordMerge(merge({ number: 1, outcome: "failure" }));
-      expect(m).toMatchObject({ bypass: true, duplicate: false, standing: { seq: stood.seq, hash: stood.hash, outcome: "failure" } });
+      expect(m).toMatchObject({
+        bypass: true,
+        duplicate: false,
+        standing: { seq: stood.seq, hash: stood.hash, outcome: "failure" },
+      });
 
       const compliant = await rec.recordMerge(merge({ number: 2, outcome: "success" }));
       expect(compliant).toMatchObject({ bypass: false, standing: null });
@@ -220,12 +270,20 @@ export function storeContract(factory: () => StoreFactory): void {
       const b = await open();
       const rec = new ChainWriter(a);
       await rec.recordEvaluation(evaluation({ number: 1, sequence: 1 }));
-      await rec.recordEvaluation(evaluation({ number: 1, sequence: 2, approvers: [{ login: "alice", at: "2026-03-01T09:00:00Z" }] }));
+      await rec.recordEvaluation(
+        evaluation({ number: 1, sequence: 2, approvers: [{ login: "alice", at: "2026-03-01T09:00:00Z" }] }),
+      );
       await rec.recordEvaluation(evaluation({ number: 2, sequence: 1, policy: { branches: ["release/*"] } }));
       await rec.recordEvaluation(evaluation({ number: 3, head: OLD }));
       const got = await new ChainWriter(b).verdictsAt(ref(1), evaluation().evidence.pr.headSha, [1, 2, 3, 4]);
       expect([...got.keys()].sort()).toEqual([1, 2]);
-      expect(got.get(1)).toMatchObject({ number: 1, base: "main", outcome: "success", gated: true, emergency: false });
+      expect(got.get(1)).toMatchObject({
+        number: 1,
+        base: "main",
+        outcome: "success",
+        gated: true,
+        emergency: false,
+      });
       expect(got.get(1)!.title).toMatch(/^Compliant/);
       expect(got.get(2)).toMatchObject({ outcome: "success", gated: false });
       expect(await new ChainWriter(b).verdictsAt(ref(1), OLD, [])).toEqual(new Map());
@@ -245,7 +303,9 @@ export function storeContract(factory: () => StoreFactory): void {
     test("a delivery id is claimed once across two store instances", async () => {
       const a = new StoreDeliveryLedger(await open());
       const b = new StoreDeliveryLedger(await open());
-      const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).claim("delivery-42")));
+      const claims = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).claim("delivery-42")),
+      );
       expect(claims.filter(Boolean)).toHaveLength(1);
       expect(await a.claim("delivery-43")).toBe(true);
       expect(await b.claim("delivery-43")).toBe(false);
@@ -255,8 +315,15 @@ export function storeContract(factory: () => StoreFactory): void {
       const [sa, sb] = [await open(), await open()];
       const a = new StoreDeliveryLedger(sa);
       const b = new StoreDeliveryLedger(sb);
-      const job = (n: number) => ({ ref: ref(n), event: "pull_request.opened", expectedHead: null, merge: false });
-      const claims = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).claimPending("dp-1", [job(i + 1)])));
+      const job = (n: number) => ({
+        ref: ref(n),
+        event: "pull_request.opened",
+        expectedHead: null,
+        merge: false,
+      });
+      const claims = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).claimPending("dp-1", [job(i + 1)])),
+      );
       expect(claims.filter(Boolean)).toHaveLength(1);
       const winner = claims.indexOf(true) + 1;
       // A repeat records nothing: the winner's jobs stand, and the plain claim sees it taken.
@@ -265,18 +332,35 @@ export function storeContract(factory: () => StoreFactory): void {
       expect(await a.claimPending("dp-2", [job(9)])).toBe(false);
       // Both processes die: a third resumes what they left.
       await Promise.all([sa.close(), sb.close()]);
-      expect(await new StoreDeliveryLedger(await open()).unfinished()).toEqual([{ deliveryId: "dp-1", jobs: [job(winner)] }]);
+      expect(await new StoreDeliveryLedger(await open()).unfinished()).toEqual([
+        { deliveryId: "dp-1", jobs: [job(winner)] },
+      ]);
     });
 
     test("a merge group's job keeps its facts through the store, so another process resumes it as a group (issue 19)", async () => {
-      const group = { action: "checks_requested" as const, reason: null, headSha: "9".repeat(40), headRef: `refs/heads/gh-readonly-queue/main/pr-3-${"b".repeat(40)}`, baseSha: "b".repeat(40), baseRef: "refs/heads/main" };
-      const job = { ref: ref(3), event: "merge_group.checks_requested", expectedHead: null, merge: false, group };
+      const group = {
+        action: "checks_requested" as const,
+        reason: null,
+        headSha: "9".repeat(40),
+        headRef: `refs/heads/gh-readonly-queue/main/pr-3-${"b".repeat(40)}`,
+        baseSha: "b".repeat(40),
+        baseRef: "refs/heads/main",
+      };
+      const job = {
+        ref: ref(3),
+        event: "merge_group.checks_requested",
+        expectedHead: null,
+        merge: false,
+        group,
+      };
       const [sa, sb] = [await open(), await open()];
       expect(await new StoreDeliveryLedger(sa).claimPending("mg-1", [job])).toBe(true);
       expect(await new StoreDeliveryLedger(sb).claimPending("mg-1", [job])).toBe(false);
       // The process holding it dies: another resumes it, as a group.
       await Promise.all([sa.close(), sb.close()]);
-      expect(await new StoreDeliveryLedger(await open()).unfinished()).toEqual([{ deliveryId: "mg-1", jobs: [job] }]);
+      expect(await new StoreDeliveryLedger(await open()).unfinished()).toEqual([
+        { deliveryId: "mg-1", jobs: [job] },
+      ]);
     });
 
     test("release forgets a claim that led to nothing, never one with jobs", async () => {
@@ -293,7 +377,12 @@ export function storeContract(factory: () => StoreFactory): void {
     test("claims asked for together are group-committed: one insert, each caller told whether it was first", async () => {
       const store = await open();
       const a = new StoreDeliveryLedger(store);
-      const job = (n: number) => ({ ref: ref(n), event: "pull_request.opened", expectedHead: null, merge: false });
+      const job = (n: number) => ({
+        ref: ref(n),
+        event: "pull_request.opened",
+        expectedHead: null,
+        merge: false,
+      });
       expect(await a.claim("g-0")).toBe(true);
       let inserts = 0;
       const bookkeeping = store.bookkeeping.bind(store);
@@ -320,7 +409,12 @@ export function storeContract(factory: () => StoreFactory): void {
     test("completeMany completes every delivery it names, and only those", async () => {
       const sa = await open();
       const a = new StoreDeliveryLedger(sa);
-      const job = (n: number) => ({ ref: ref(n), event: "pull_request.opened", expectedHead: null, merge: false });
+      const job = (n: number) => ({
+        ref: ref(n),
+        event: "pull_request.opened",
+        expectedHead: null,
+        merge: false,
+      });
       const ids = Array.from({ length: 1203 }, (_, i) => `dm-${i}`);
       for (const [i, id] of ids.entries()) expect(await a.claimPending(id, [job(i % 50)])).toBe(true);
       await a.completeMany(ids.filter((id) => id !== "dm-7" && id !== "dm-1202"));
@@ -335,7 +429,12 @@ export function storeContract(factory: () => StoreFactory): void {
       const now = () => new Date((t += 1000));
       const sa = await open({ now });
       const a = new StoreDeliveryLedger(sa);
-      const job = (n: number) => ({ ref: ref(n), event: "pull_request.opened", expectedHead: null, merge: false });
+      const job = (n: number) => ({
+        ref: ref(n),
+        event: "pull_request.opened",
+        expectedHead: null,
+        merge: false,
+      });
       for (const id of ["d-1", "d-2", "d-3"]) await a.claim(id);
       await a.pending("d-2", [job(2)]);
       await a.pending("d-1", [job(1), job(11)]);
@@ -367,8 +466,12 @@ export function storeContract(factory: () => StoreFactory): void {
       expect(await new ChainWriter(b).nextSequence(ref(6))).toBe(1);
       expect(await latestEvaluation(a, pr)).toBeNull();
       // The evaluation that started last (3) finishes first; the older ones (1, 2) record after it.
-      await new ChainWriter(a).recordEvaluation(evaluation({ number: 5, sequence: s3, head: "3".repeat(40) }));
-      await new ChainWriter(b).recordEvaluation(evaluation({ number: 5, sequence: s1, head: "1".repeat(40) }));
+      await new ChainWriter(a).recordEvaluation(
+        evaluation({ number: 5, sequence: s3, head: "3".repeat(40) }),
+      );
+      await new ChainWriter(b).recordEvaluation(
+        evaluation({ number: 5, sequence: s1, head: "1".repeat(40) }),
+      );
       expect(await latestEvaluation(b, pr)).toMatchObject({ sequence: 3, headSha: "3".repeat(40) });
       expect(await isSuperseded(b, pr, s1)).toBe(true);
       expect(await isSuperseded(a, pr, s2)).toBe(true);
@@ -387,11 +490,29 @@ export function storeContract(factory: () => StoreFactory): void {
       const store = await open();
       const rec = new ChainWriter(store);
       const index = new StoreTicketIndex(store);
-      await rec.recordEvaluation(evaluation({ number: 1, policy: needsTickets, tickets: [{ key: "OPS-1", status: "Approved" }, { key: "OPS-2", status: "Approved" }] }));
-      await rec.recordEvaluation(evaluation({ number: 2, repo: "ledger", policy: needsTickets, tickets: [{ key: "OPS-1", status: "Approved" }] }));
+      await rec.recordEvaluation(
+        evaluation({
+          number: 1,
+          policy: needsTickets,
+          tickets: [
+            { key: "OPS-1", status: "Approved" },
+            { key: "OPS-2", status: "Approved" },
+          ],
+        }),
+      );
+      await rec.recordEvaluation(
+        evaluation({
+          number: 2,
+          repo: "ledger",
+          policy: needsTickets,
+          tickets: [{ key: "OPS-1", status: "Approved" }],
+        }),
+      );
       expect(await index.prsForKey("ops-1")).toEqual([ref(2, "ledger"), ref(1)]);
       expect(await index.prsForKey("OPS-2")).toEqual([ref(1)]);
-      await rec.recordEvaluation(evaluation({ number: 1, policy: needsTickets, tickets: [{ key: "OPS-2", status: "Approved" }] }));
+      await rec.recordEvaluation(
+        evaluation({ number: 1, policy: needsTickets, tickets: [{ key: "OPS-2", status: "Approved" }] }),
+      );
       expect(await index.prsForKey("OPS-1")).toEqual([ref(2, "ledger")]);
       await rec.recordMerge(merge({ number: 1 }));
       expect(await index.prsForKey("OPS-2")).toEqual([]);
@@ -405,9 +526,20 @@ export function storeContract(factory: () => StoreFactory): void {
       await rec.recordEvaluation(evaluation({ number: 1, tickets: [{ key: "OPS-1", status: "Done" }] }));
       expect(await index.prsForKey("OPS-1")).toEqual([]);
       const approved = [{ login: "alice", at: "2026-03-01T09:00:00Z" }];
-      await rec.recordEvaluation(evaluation({ number: 2, policy: needsTickets, approvers: approved, tickets: [{ key: "OPS-3", status: "Open" }] }));
-      await rec.recordEvaluation(evaluation({ number: 3, policy: needsTickets, approvers: approved, tickets: [] }));
-      await rec.recordEvaluation(evaluation({ number: 4, policy: needsTickets, tickets: [{ key: "OPS-4", status: "Open" }] }));
+      await rec.recordEvaluation(
+        evaluation({
+          number: 2,
+          policy: needsTickets,
+          approvers: approved,
+          tickets: [{ key: "OPS-3", status: "Open" }],
+        }),
+      );
+      await rec.recordEvaluation(
+        evaluation({ number: 3, policy: needsTickets, approvers: approved, tickets: [] }),
+      );
+      await rec.recordEvaluation(
+        evaluation({ number: 4, policy: needsTickets, tickets: [{ key: "OPS-4", status: "Open" }] }),
+      );
       expect(await index.prsForKey("OPS-3")).toEqual([ref(2)]);
       expect(await index.waitingOnTickets()).toEqual([ref(2), ref(3)]);
       await rec.recordMerge(merge({ number: 2 }));
@@ -420,7 +552,10 @@ export function storeContract(factory: () => StoreFactory): void {
  * The recorded evaluation of a PR with the biggest sequence (the newest evidence), read straight
  * from the table: the store itself no longer offers this (issue 10: only tests called it).
  */
-async function latestEvaluation(store: AuditStore, pr: PrRef): Promise<{ seq: number; sequence: number; headSha: string; outcome: string; at: string } | null> {
+async function latestEvaluation(
+  store: AuditStore,
+  pr: PrRef,
+): Promise<{ seq: number; sequence: number; headSha: string; outcome: string; at: string } | null> {
   const r = await store.db
     .selectFrom("audit_record")
     .select(["seq", "sequence", "head_sha", "outcome", "recorded_at"])
@@ -432,7 +567,9 @@ async function latestEvaluation(store: AuditStore, pr: PrRef): Promise<{ seq: nu
     .orderBy("seq", "desc")
     .limit(1)
     .executeTakeFirst();
-  return r ? { seq: r.seq, sequence: r.sequence ?? 0, headSha: r.head_sha, outcome: r.outcome, at: r.recorded_at } : null;
+  return r
+    ? { seq: r.seq, sequence: r.sequence ?? 0, headSha: r.head_sha, outcome: r.outcome, at: r.recorded_at }
+    : null;
 }
 
 /** Has an evaluation that saw newer evidence than `sequence` been recorded? */

@@ -57,7 +57,15 @@ test("a direct push is one export row, after the merges of its time, change_type
     [1, "merge"],
     [0, "direct_push"],
   ]);
-  expect(rows[1]).toMatchObject({ repo: "acme/payments", merged_by: "mallory", bypass: true, base: "main", head_sha: A, merged_at: "2026-03-01T11:59:00.000Z", record: first.id });
+  expect(rows[1]).toMatchObject({
+    repo: "acme/payments",
+    merged_by: "mallory",
+    bypass: true,
+    base: "main",
+    head_sha: A,
+    merged_at: "2026-03-01T11:59:00.000Z",
+    record: first.id,
+  });
   expect(rows[1]!.title).toContain(`force push ${B.slice(0, 12)} → ${A.slice(0, 12)}`);
   expect(csvLine(rows[1]!).trimEnd().endsWith(",direct_push,true,,,")).toBe(true);
   // Without the option the merges alone (other readers of merges are unchanged).

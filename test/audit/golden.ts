@@ -14,24 +14,64 @@ export async function goldenStore(url: string): Promise<AuditStore> {
       number: 1,
       at: "2026-03-01T10:00:00Z",
       approvers: [{ login: "alice", at: "2026-03-01T09:30:00Z" }],
-      checks: [{ name: "build", state: "success" }, { name: "lint", state: "success", raw: "neutral" }],
+      checks: [
+        { name: "build", state: "success" },
+        { name: "lint", state: "success", raw: "neutral" },
+      ],
       tickets: [{ key: "OPS-1", status: "Approved" }],
       title: "OPS-1 Speed up settlement",
       policy: needsTickets,
     }),
   );
-  await rec.recordMerge(merge({ number: 1, mergedAt: "2026-03-02T10:00:00Z", mergedBy: "carol", title: "OPS-1 Speed up settlement" }));
+  await rec.recordMerge(
+    merge({
+      number: 1,
+      mergedAt: "2026-03-02T10:00:00Z",
+      mergedBy: "carol",
+      title: "OPS-1 Speed up settlement",
+    }),
+  );
   // #2: no approval, CI failing, a title built to run as a formula; merged anyway (bypass).
   const evil = '=HYPERLINK("http://evil.example","click"), really';
   await rec.recordEvaluation(
-    evaluation({ number: 2, at: "2026-03-01T07:00:00Z", author: "mallory", title: evil, checks: [{ name: "build", state: "failure" }] }),
+    evaluation({
+      number: 2,
+      at: "2026-03-01T07:00:00Z",
+      author: "mallory",
+      title: evil,
+      checks: [{ name: "build", state: "failure" }],
+    }),
   );
-  await rec.recordMerge(merge({ number: 2, mergedAt: "2026-03-01T08:00:00Z", mergedBy: "mallory", author: "mallory", title: evil, outcome: "failure" }));
+  await rec.recordMerge(
+    merge({
+      number: 2,
+      mergedAt: "2026-03-01T08:00:00Z",
+      mergedBy: "mallory",
+      author: "mallory",
+      title: evil,
+      outcome: "failure",
+    }),
+  );
   // #3 in another repository: emergency, merged at the same time as #1 (sorts before it by repository).
   await rec.recordEvaluation(
-    evaluation({ number: 3, repo: "ledger", at: "2026-03-02T09:00:00Z", labels: ["emergency"], tickets: [{ key: "OPS-9" }], policy: needsTickets }),
+    evaluation({
+      number: 3,
+      repo: "ledger",
+      at: "2026-03-02T09:00:00Z",
+      labels: ["emergency"],
+      tickets: [{ key: "OPS-9" }],
+      policy: needsTickets,
+    }),
   );
-  await rec.recordMerge(merge({ number: 3, repo: "ledger", mergedAt: "2026-03-02T10:00:00Z", mergedBy: "oncall", emergency: true }));
+  await rec.recordMerge(
+    merge({
+      number: 3,
+      repo: "ledger",
+      mergedAt: "2026-03-02T10:00:00Z",
+      mergedBy: "oncall",
+      emergency: true,
+    }),
+  );
   // #4: merged after the period; #5: merged at the very start of it, with no evaluation on record.
   await rec.recordMerge(merge({ number: 4, mergedAt: "2026-04-01T00:00:00Z" }));
   await rec.recordMerge(merge({ number: 5, mergedAt: "2026-03-01T00:00:00Z", outcome: "none" }));

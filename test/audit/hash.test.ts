@@ -63,7 +63,8 @@ describe("recordHash", () => {
       { payload: "{ }" },
       { prev_hash: "1".repeat(64) },
     ];
-    for (const c of changed) expect([Object.keys(c)[0], recordHash({ ...row, ...c })]).not.toEqual([Object.keys(c)[0], base]);
+    for (const c of changed)
+      expect([Object.keys(c)[0], recordHash({ ...row, ...c })]).not.toEqual([Object.keys(c)[0], base]);
     expect(recordHash({ ...row })).toBe(base);
   });
 });
@@ -71,7 +72,10 @@ describe("recordHash", () => {
 describe("audit show helpers", () => {
   test("a PR is owner/name#N or its URL", () => {
     expect(parsePrArgument("acme/payments#12")).toEqual({ repo: "acme/payments", number: 12 });
-    expect(parsePrArgument("https://github.com/acme/pay.ments/pull/3/")).toEqual({ repo: "acme/pay.ments", number: 3 });
+    expect(parsePrArgument("https://github.com/acme/pay.ments/pull/3/")).toEqual({
+      repo: "acme/pay.ments",
+      number: 3,
+    });
     expect(parsePrArgument("acme/payments#0")).toBeNull();
     expect(parsePrArgument("payments#1")).toBeNull();
     expect(parsePrArgument("acme/payments")).toBeNull();

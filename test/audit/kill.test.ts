@@ -33,10 +33,22 @@ interface Writer {
 }
 
 function writer(db: string, tag: string, count: number, burst: number): Writer {
-  const child = spawn(process.execPath, ["--import", fileURLToPath(new URL("../support/register-ts.mjs", import.meta.url)), join(fixtures, "append-child.ts"), db, tag, String(count), String(burst)], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      fileURLToPath(new URL("../support/register-ts.mjs", import.meta.url)),
+      join(fixtures, "append-child.ts"),
+      db,
+      tag,
+      String(count),
+      String(burst),
+    ],
+    {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   const committed: Committed[] = [];
   const waiting: { n: number; resolve: () => void }[] = [];
   let buffer = "";
@@ -56,8 +68,8 @@ function writer(db: string, tag: string, count: number, burst: number): Writer {
       w.resolve();
     }
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal, stderr })),
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>(
+    (resolve) => child.on("exit", (code, signal) => resolve({ code, signal, stderr })),
   );
   return {
     child,
@@ -67,7 +79,13 @@ function writer(db: string, tag: string, count: number, burst: number): Writer {
       new Promise<void>((resolve, reject) => {
         if (committed.length >= n) return resolve();
         waiting.push({ n, resolve });
-        void exited.then((e) => reject(new Error(`the writer exited (${e.code ?? e.signal}) after ${committed.length} commits: ${e.stderr}`)));
+        void exited.then((e) =>
+          reject(
+            new Error(
+              `the writer exited (${e.code ?? e.signal}) after ${committed.length} commits: ${e.stderr}`,
+            ),
+          ),
+        );
       }),
   };
 }
@@ -87,11 +105,16 @@ describe("processes on one SQLite store", () => {
       expect(report.ok).toBe(true);
       expect(report.records).toBeGreaterThanOrEqual(w.committed.length);
       const stored = new Map<number, { delivery: string; hash: string }>();
-      for await (const r of new AuditReader(store).chainRecords("acme/payments")) stored.set(r.seq, { delivery: r.delivery_id, hash: r.hash });
-      const missing = w.committed.filter((c) => stored.get(c.seq)?.hash !== c.hash || stored.get(c.seq)?.delivery !== c.delivery);
+      for await (const r of new AuditReader(store).chainRecords("acme/payments"))
+        stored.set(r.seq, { delivery: r.delivery_id, hash: r.hash });
+      const missing = w.committed.filter(
+        (c) => stored.get(c.seq)?.hash !== c.hash || stored.get(c.seq)?.delivery !== c.delivery,
+      );
       expect(missing).toEqual([]);
       // The restarted writer continues the same chain.
-      const next = await new ChainWriter(store).recordEvaluation(evaluation({ number: 1, deliveryId: "after-restart" }));
+      const next = await new ChainWriter(store).recordEvaluation(
+        evaluation({ number: 1, deliveryId: "after-restart" }),
+      );
       expect(next.seq).toBe(report.records + 1);
       expect((await verifyChains(new AuditReader(store))).ok).toBe(true);
     } finally {
@@ -112,9 +135,12 @@ describe("processes on one SQLite store", () => {
     try {
       expect(await verifyChains(new AuditReader(store))).toMatchObject({ ok: true, records: 120 });
       const deliveries: string[] = [];
-      for await (const r of new AuditReader(store).chainRecords("acme/payments")) deliveries.push(r.delivery_id);
+      for await (const r of new AuditReader(store).chainRecords("acme/payments"))
+        deliveries.push(r.delivery_id);
       expect(new Set(deliveries).size).toBe(120);
-      expect([...a.committed, ...b.committed].map((c) => c.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
+      expect([...a.committed, ...b.committed].map((c) => c.seq).sort((x, y) => x - y)).toEqual(
+        Array.from({ length: 120 }, (_, i) => i + 1),
+      );
     } finally {
       await store.close();
     }

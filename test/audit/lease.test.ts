@@ -92,7 +92,17 @@ function leaseContract(name: string, target: () => Promise<{ url: string; done: 
       expect(await ledger.claim("guid-claimed")).toBe(true);
       expect(await ledger.claimPending("guid-with-jobs", [])).toBe(true);
       const many = Array.from({ length: 1200 }, (_, i) => `guid-${i}`); // more than one statement's chunk
-      expect([...(await ledger.processed(["guid-claimed", "guid-never", "guid-with-jobs", ...many, "guid-claimed"]))].sort()).toEqual(["guid-claimed", "guid-with-jobs"]);
+      expect(
+        [
+          ...(await ledger.processed([
+            "guid-claimed",
+            "guid-never",
+            "guid-with-jobs",
+            ...many,
+            "guid-claimed",
+          ])),
+        ].sort(),
+      ).toEqual(["guid-claimed", "guid-with-jobs"]);
       expect(await ledger.processed([])).toEqual(new Set());
     });
 
@@ -101,7 +111,15 @@ function leaseContract(name: string, target: () => Promise<{ url: string; done: 
       cleanup = t.done;
       const at = new Date().toISOString();
       const attempts: DeliveryAttempt[] = Array.from({ length: 5 }, (_, i) => ({
-        id: 100 + i, guid: `guid-${i}`, deliveredAt: at, redelivery: false, statusCode: 502, event: "pull_request", action: "closed", installationId: 1, repositoryId: 2,
+        id: 100 + i,
+        guid: `guid-${i}`,
+        deliveredAt: at,
+        redelivery: false,
+        statusCode: 502,
+        event: "pull_request",
+        action: "closed",
+        installationId: 1,
+        repositoryId: 2,
       }));
       const asked: number[] = [];
       const github = {
@@ -113,7 +131,14 @@ function leaseContract(name: string, target: () => Promise<{ url: string; done: 
       };
       const run = async (holder: string) => {
         const store = await open(t.url);
-        return startRedelivery({ intervalMs: 0, github, processed: async () => new Set(), lease: new StoreLease(store, "webhook-redelivery", holder), now: () => new Date(), log: quiet });
+        return startRedelivery({
+          intervalMs: 0,
+          github,
+          processed: async () => new Set(),
+          lease: new StoreLease(store, "webhook-redelivery", holder),
+          now: () => new Date(),
+          log: quiet,
+        });
       };
       const r1 = await run("replica-a");
       const r2 = await run("replica-b");
@@ -124,7 +149,10 @@ function leaseContract(name: string, target: () => Promise<{ url: string; done: 
   });
 }
 
-leaseContract("SQLite", async () => ({ url: `sqlite:${join(tmp.dir, `lease-${++n}.db`)}`, done: async () => {} }));
+leaseContract("SQLite", async () => ({
+  url: `sqlite:${join(tmp.dir, `lease-${++n}.db`)}`,
+  done: async () => {},
+}));
 
 const pgBase = pgTestUrl();
 if (pgBase) {

@@ -20,7 +20,10 @@ function group(action: MergeGroupRecord["action"], outcome: MergeGroupRecord["ou
     baseRef: "main",
     baseSha: "b".repeat(40),
     headSha: "9".repeat(40),
-    prs: action === "destroyed" ? [] : [{ number: 1, headSha: "1".repeat(40), ok: true, why: "compliant at 1111111" }],
+    prs:
+      action === "destroyed"
+        ? []
+        : [{ number: 1, headSha: "1".repeat(40), ok: true, why: "compliant at 1111111" }],
     outcome,
     error: null,
   };
@@ -37,7 +40,12 @@ test("merge group records (checks_requested, destroyed) join the repository's ch
     const rows = [];
     for await (const r of new AuditReader(store).chainRecords("acme/payments")) rows.push(r);
     expect(rows.map((r) => r.kind)).toEqual(["evaluation", "merge_group", "merge_group"]);
-    expect(JSON.parse(rows[2]!.payload)).toMatchObject({ type: "merge_group", action: "destroyed", reason: "merged", headSha: "9".repeat(40) });
+    expect(JSON.parse(rows[2]!.payload)).toMatchObject({
+      type: "merge_group",
+      action: "destroyed",
+      reason: "merged",
+      headSha: "9".repeat(40),
+    });
     expect(await verifyChains(new AuditReader(store))).toMatchObject({ ok: true, records: 3, problems: [] });
     // The group's head is not the PR's head: no verdict of PR #1 stands for it.
     expect((await rec.verdictsAt(ref(1), "9".repeat(40), [1])).size).toBe(0);
@@ -52,7 +60,10 @@ test("audit show renders a merge group record as one (not as an evaluation)", as
   try {
     const rec = new ChainWriter(store);
     await rec.recordEvaluation(evaluation({ number: 1, at: "2026-03-01T10:00:00Z" }));
-    await rec.recordMergeGroup({ ...group("checks_requested", "failure"), prs: [{ number: 1, headSha: "1".repeat(40), ok: false, why: "its verdict is failure" }] });
+    await rec.recordMergeGroup({
+      ...group("checks_requested", "failure"),
+      prs: [{ number: 1, headSha: "1".repeat(40), ok: false, why: "its verdict is failure" }],
+    });
     const rows = [];
     for await (const r of new AuditReader(store).chainRecords("acme/payments")) rows.push(r);
     const text = renderPrRecords("acme/payments", 1, rows);

@@ -8,17 +8,43 @@ import { evidence, HEAD } from "../helpers/fixtures.js";
 describe("the evaluation record keeps approvals.rules", () => {
   test("each rule's outcome and the approver's team at that time; not the team's member list", () => {
     const policy: Policy = {
-      config: configSchema.parse({ approvals: { rules: [{ name: "infrastructure", paths: ["infra/**"], teams: ["acme/sre"] }, { name: "db", paths: ["db/**"], users: ["dba"] }] } }),
+      config: configSchema.parse({
+        approvals: {
+          rules: [
+            { name: "infrastructure", paths: ["infra/**"], teams: ["acme/sre"] },
+            { name: "db", paths: ["db/**"], users: ["dba"] },
+          ],
+        },
+      }),
       source: { kind: "repo", location: "acme/payments:.github/changegate.yml", contentHash: "x" },
     };
     const e = evidence({
       files: { paths: ["infra/a.tf"], total: 1, complete: true },
-      reviews: [{ author: { login: "sam", isBot: false }, state: "APPROVED", submittedAt: "2026-11-20T10:00:00Z", commitOid: HEAD, authorCanPush: true, url: "u" }],
+      reviews: [
+        {
+          author: { login: "sam", isBot: false },
+          state: "APPROVED",
+          submittedAt: "2026-11-20T10:00:00Z",
+          commitOid: HEAD,
+          authorCanPush: true,
+          url: "u",
+        },
+      ],
       teams: { "acme/sre": ["sam", "secret-member"] },
     });
     const verdict = evaluate(policy, e);
     const p = evaluationPayload(
-      { at: "2026-11-20T10:01:00Z", deliveryId: "d", event: "pull_request_review.submitted", ref: { installationId: 1, owner: "acme", repo: "payments", number: 1 }, evidence: e, policy, verdict, outcome: verdict.conclusion, error: null },
+      {
+        at: "2026-11-20T10:01:00Z",
+        deliveryId: "d",
+        event: "pull_request_review.submitted",
+        ref: { installationId: 1, owner: "acme", repo: "payments", number: 1 },
+        evidence: e,
+        policy,
+        verdict,
+        outcome: verdict.conclusion,
+        error: null,
+      },
       "test",
     );
     const rules = p.verdict!.rules.filter((r): r is ReviewRuleResult => r.rule === "reviewers");

@@ -53,7 +53,17 @@ export function evaluation(s: EvalSpec = {}): EvaluationRecord {
   const tickets = s.tickets ?? [];
   const base = evidence({
     repo: { owner, name: repo, defaultBranch: "main" },
-    commits: [{ oid: head, headline: "Change things", message: "Change things", authors: [s.author ?? "dev"], committer: s.author ?? "dev", isMerge: false, url: "https://github.com/x" }],
+    commits: [
+      {
+        oid: head,
+        headline: "Change things",
+        message: "Change things",
+        authors: [s.author ?? "dev"],
+        committer: s.author ?? "dev",
+        isMerge: false,
+        url: "https://github.com/x",
+      },
+    ],
     reviews: (s.approvers ?? []).map((a) => ({
       author: { login: a.login, isBot: false },
       state: "APPROVED" as const,
@@ -77,7 +87,14 @@ export function evaluation(s: EvalSpec = {}): EvaluationRecord {
           ? { kind: "not_needed" }
           : {
               kind: "ok",
-              found: tickets.filter((t) => t.status).map((t) => ({ key: t.key, summary: `Ticket ${t.key}`, status: t.status!, url: `https://jira.example/browse/${t.key}` })),
+              found: tickets
+                .filter((t) => t.status)
+                .map((t) => ({
+                  key: t.key,
+                  summary: `Ticket ${t.key}`,
+                  status: t.status!,
+                  url: `https://jira.example/browse/${t.key}`,
+                })),
               unknown: tickets.filter((t) => !t.status).map((t) => t.key),
             },
     },
@@ -162,7 +179,9 @@ export function pgTestUrl(env: Record<string, string | undefined> = process.env)
   const url = env.TEST_DATABASE_URL?.trim();
   if (url) return url;
   if (env.CI && env.CI !== "false" && env.CI !== "0") {
-    throw new Error("CI is set but TEST_DATABASE_URL is not: start PostgreSQL with `eval \"$(.ci/postgres.sh)\"` before `npm test`");
+    throw new Error(
+      'CI is set but TEST_DATABASE_URL is not: start PostgreSQL with `eval "$(.ci/postgres.sh)"` before `npm test`',
+    );
   }
   return null;
 }

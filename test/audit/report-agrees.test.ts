@@ -71,8 +71,12 @@ beforeAll(async () => {
     // #1 compliant: merged with its own green verdict into a gated branch.
     await writer.recordMerge(merge({ number: 1, mergedAt: "2026-03-02T10:00:00Z", outcome: "success" }));
     // #2 and #3 into a branch the policy does not gate: the green "Not gated" check.
-    await writer.recordMerge(merge({ number: 2, mergedAt: "2026-03-03T10:00:00Z", outcome: "success", gated: false }));
-    await writer.recordMerge(merge({ number: 3, mergedAt: "2026-03-04T10:00:00Z", outcome: "success", gated: false }));
+    await writer.recordMerge(
+      merge({ number: 2, mergedAt: "2026-03-03T10:00:00Z", outcome: "success", gated: false }),
+    );
+    await writer.recordMerge(
+      merge({ number: 3, mergedAt: "2026-03-04T10:00:00Z", outcome: "success", gated: false }),
+    );
     // #4 bypass: merged into a gated branch while its verdict was failure.
     await writer.recordMerge(merge({ number: 4, mergedAt: "2026-03-05T10:00:00Z", outcome: "failure" }));
     // #5 emergency, due 48 h after the merge (the policy's default), reviewed at 72 h: late.
@@ -114,10 +118,31 @@ beforeAll(async () => {
   } finally {
     await store.close();
   }
-  const e = await run(["audit", "export", "--from", "2026-03-01", "--to", "2026-03-31", "--format", "json", "--out", "export.json"]);
+  const e = await run([
+    "audit",
+    "export",
+    "--from",
+    "2026-03-01",
+    "--to",
+    "2026-03-31",
+    "--format",
+    "json",
+    "--out",
+    "export.json",
+  ]);
   expect(e.code).toBe(EXIT.ok);
-  exported = (JSON.parse(readFileSync(join(tmp.dir, "export.json"), "utf8")) as { changes: ExportRow[] }).changes;
-  const r = await run(["audit", "report", "--from", "2026-03-01", "--to", "2026-03-31", "--out", "report.html"]);
+  exported = (JSON.parse(readFileSync(join(tmp.dir, "export.json"), "utf8")) as { changes: ExportRow[] })
+    .changes;
+  const r = await run([
+    "audit",
+    "report",
+    "--from",
+    "2026-03-01",
+    "--to",
+    "2026-03-31",
+    "--out",
+    "report.html",
+  ]);
   expect(r.stderr).toContain("report of 7 changes written to report.html");
   expect(r.code).toBe(EXIT.ok);
   page = readFileSync(join(tmp.dir, "report.html"), "utf8");
@@ -135,13 +160,23 @@ describe("the report's figures are the export's", () => {
   test("each category counted from the export's columns; every row in exactly one; shares sum to 100 %", () => {
     const merged = (r: ExportRow) => r.change_type === "merge";
     const counts = {
-      "category-compliant": exported.filter((r) => merged(r) && r.gated && !r.emergency && !r.bypass && r.check_at_merge === "success").length,
+      "category-compliant": exported.filter(
+        (r) => merged(r) && r.gated && !r.emergency && !r.bypass && r.check_at_merge === "success",
+      ).length,
       "category-emergency": exported.filter((r) => merged(r) && r.gated && r.emergency).length,
       "category-bypass": exported.filter((r) => merged(r) && r.gated && !r.emergency && r.bypass).length,
       "category-direct-push": exported.filter((r) => r.change_type === "direct_push").length,
-      "category-other": exported.filter((r) => merged(r) && (!r.gated || (!r.emergency && !r.bypass && r.check_at_merge !== "success"))).length,
+      "category-other": exported.filter(
+        (r) => merged(r) && (!r.gated || (!r.emergency && !r.bypass && r.check_at_merge !== "success")),
+      ).length,
     };
-    expect(counts).toEqual({ "category-compliant": 1, "category-emergency": 1, "category-bypass": 1, "category-direct-push": 2, "category-other": 2 });
+    expect(counts).toEqual({
+      "category-compliant": 1,
+      "category-emergency": 1,
+      "category-bypass": 1,
+      "category-direct-push": 2,
+      "category-other": 2,
+    });
     for (const [id, n] of Object.entries(counts)) expect(figure(id)).toBe(n);
     const sum = Object.values(counts).reduce((a, b) => a + b, 0);
     expect(sum).toBe(figure("total"));
@@ -165,7 +200,12 @@ describe("the report's figures are the export's", () => {
 
   test("the emergency's due time and status are the recorded ones: due at 48 h, reviewed at 72 h, late in both", () => {
     const row = exported.find((r) => r.emergency)!;
-    expect(row).toMatchObject({ retro_review: "reviewed late", retro_review_due_at: DUE, retro_reviewed_at: REVIEWED, retro_reviewed_by: "lead" });
+    expect(row).toMatchObject({
+      retro_review: "reviewed late",
+      retro_review_due_at: DUE,
+      retro_reviewed_at: REVIEWED,
+      retro_reviewed_by: "lead",
+    });
     const line = /<tr data-retro-review="([^"]+)">(.*?)<\/tr>/.exec(page);
     expect(line).not.toBeNull();
     expect(line![1]).toBe(row.retro_review);
@@ -177,7 +217,18 @@ describe("the report's figures are the export's", () => {
   });
 
   test("--retro-window-days is refused with a message saying the recorded due time is used", async () => {
-    const r = await run(["audit", "report", "--from", "2026-03-01", "--to", "2026-03-31", "--out", "r2.html", "--retro-window-days", "5"]);
+    const r = await run([
+      "audit",
+      "report",
+      "--from",
+      "2026-03-01",
+      "--to",
+      "2026-03-31",
+      "--out",
+      "r2.html",
+      "--retro-window-days",
+      "5",
+    ]);
     expect(r.code).toBe(EXIT.usage);
     expect(r.stderr).toMatch(/--retro-window-days is no longer used: .*retro_review_due_at/);
   });

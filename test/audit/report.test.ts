@@ -24,7 +24,11 @@ import { ChainDirectPush } from "../../src/audit/direct-push.js";
 import { CHROMIUM, requireTool, suiteName } from "../support/tools.js";
 
 /** The page's document, in functions that run inside Chromium (no DOM lib in this project). */
-declare const document: { getElementById(id: string): unknown; querySelector(s: string): { getAttribute(n: string): string | null } | null; scripts: { length: number } };
+declare const document: {
+  getElementById(id: string): unknown;
+  querySelector(s: string): { getAttribute(n: string): string | null } | null;
+  scripts: { length: number };
+};
 
 // Chromium: CHROMIUM_PATH, else `chromium` on the PATH. Without it this part is left out locally
 // (the end of the run says so) and fails with CI set (test/support/tools.ts).
@@ -59,7 +63,15 @@ const completeness = {
   generatedAt: "2026-04-02T11:00:00.000Z",
   complete: false,
   repositories: [
-    { repo: "acme/payments", githubMerges: 4, records: 3, missing: [{ number: 9, mergedAt: "2026-03-09T10:00:00Z", url: "https://github.com/acme/payments/pull/9" }], extra: [] },
+    {
+      repo: "acme/payments",
+      githubMerges: 4,
+      records: 3,
+      missing: [
+        { number: 9, mergedAt: "2026-03-09T10:00:00Z", url: "https://github.com/acme/payments/pull/9" },
+      ],
+      extra: [],
+    },
     { repo: "acme/ledger", githubMerges: 1, records: 1, missing: [], extra: [] },
   ],
 };
@@ -70,11 +82,37 @@ beforeAll(async () => {
   await (await goldenStore(`sqlite:${DB}`)).close();
   writeFileSync(join(tmp.dir, "completeness.json"), JSON.stringify(completeness));
   expect((await run(["audit", "checkpoint", "--out", "checkpoints.ndjson"])).code).toBe(EXIT.ok);
-  const e = await run(["audit", "export", "--from", "2026-03-01", "--to", "2026-03-31", "--format", "json", "--out", "export.json"]);
+  const e = await run([
+    "audit",
+    "export",
+    "--from",
+    "2026-03-01",
+    "--to",
+    "2026-03-31",
+    "--format",
+    "json",
+    "--out",
+    "export.json",
+  ]);
   expect(e.code).toBe(EXIT.ok);
   exported = JSON.parse(readFileSync(join(tmp.dir, "export.json"), "utf8")).changes;
-  const r = await run(["audit", "report", "--from", "2026-03-01", "--to", "2026-03-31", "--out", "report.html", "--completeness", "completeness.json", "--checkpoints", "checkpoints.ndjson"]);
-  expect(r.stderr).toMatch(/report of 4 changes written to report.html \(completeness: INCOMPLETE; checkpoints: ok\)/);
+  const r = await run([
+    "audit",
+    "report",
+    "--from",
+    "2026-03-01",
+    "--to",
+    "2026-03-31",
+    "--out",
+    "report.html",
+    "--completeness",
+    "completeness.json",
+    "--checkpoints",
+    "checkpoints.ndjson",
+  ]);
+  expect(r.stderr).toMatch(
+    /report of 4 changes written to report.html \(completeness: INCOMPLETE; checkpoints: ok\)/,
+  );
   expect(r.code).toBe(EXIT.ok);
 }, 60_000);
 afterAll(() => tmp.cleanup());
@@ -90,7 +128,16 @@ describeWithChromium("in headless Chromium, with no network", () => {
       executablePath: chromiumPath!,
       headless: true,
       offline: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
     await context.route("**/*", (route) => {
       requests.push(route.request().url());
@@ -112,14 +159,17 @@ describeWithChromium("in headless Chromium, with no network", () => {
     const url = pathToFileURL(join(tmp.dir, "report.html")).href;
     await page.goto(url);
 
-    const figure = async (id: string) => (await page.locator(`[data-figure="${id}"]`).first().innerText()).trim();
+    const figure = async (id: string) =>
+      (await page.locator(`[data-figure="${id}"]`).first().innerText()).trim();
     expect(await figure("total")).toBe(String(exported.length));
     expect(exported).toHaveLength(4);
 
     // Shares, counted independently from the export's columns.
     const count = (f: (r: ExportRow) => boolean) => String(exported.filter(f).length);
     const merged = (r: ExportRow) => r.change_type === "merge" && r.gated;
-    expect(await figure("category-compliant")).toBe(count((r) => merged(r) && !r.emergency && !r.bypass && r.check_at_merge === "success"));
+    expect(await figure("category-compliant")).toBe(
+      count((r) => merged(r) && !r.emergency && !r.bypass && r.check_at_merge === "success"),
+    );
     expect(await figure("category-emergency")).toBe(count((r) => merged(r) && r.emergency));
     expect(await figure("category-bypass")).toBe(count((r) => merged(r) && !r.emergency && r.bypass));
     expect(await figure("category-compliant")).toBe("1");
@@ -130,7 +180,9 @@ describeWithChromium("in headless Chromium, with no network", () => {
     // Weeks: each figure is the export's rows merged that week.
     for (const w of ["2026-02-23", "2026-03-02", "2026-03-09", "2026-03-16", "2026-03-23", "2026-03-30"]) {
       const start = Date.parse(`${w}T00:00:00Z`);
-      expect(await figure(`week-${w}`)).toBe(count((r) => Date.parse(r.merged_at) >= start && Date.parse(r.merged_at) < start + 7 * 86_400_000));
+      expect(await figure(`week-${w}`)).toBe(
+        count((r) => Date.parse(r.merged_at) >= start && Date.parse(r.merged_at) < start + 7 * 86_400_000),
+      );
     }
     // Approvals per change.
     expect(await figure("approvals-1")).toBe(count((r) => r.approvers.length === 1));
@@ -139,17 +191,36 @@ describeWithChromium("in headless Chromium, with no network", () => {
     // Each figure's link leads to rows whose records are the export's rows of that figure.
     await page.locator('[data-figure="category-bypass"] a').click();
     expect(page.url()).toMatch(/#set-category-bypass$/);
-    const bypassRows = await page.locator("#set-category-bypass a").evaluateAll((as) => as.map((a) => document.querySelector(a.getAttribute("href")!)!.getAttribute("data-record")));
-    expect(bypassRows.sort()).toEqual(exported.filter((r) => merged(r) && !r.emergency && r.bypass).map((r) => r.record).sort());
-    const broken = await page.locator('a[href^="#"]').evaluateAll((as) => as.map((a) => a.getAttribute("href")!).filter((h) => !document.getElementById(h.slice(1))));
+    const bypassRows = await page
+      .locator("#set-category-bypass a")
+      .evaluateAll((as) =>
+        as.map((a) => document.querySelector(a.getAttribute("href")!)!.getAttribute("data-record")),
+      );
+    expect(bypassRows.sort()).toEqual(
+      exported
+        .filter((r) => merged(r) && !r.emergency && r.bypass)
+        .map((r) => r.record)
+        .sort(),
+    );
+    const broken = await page
+      .locator('a[href^="#"]')
+      .evaluateAll((as) =>
+        as.map((a) => a.getAttribute("href")!).filter((h) => !document.getElementById(h.slice(1))),
+      );
     expect(broken).toEqual([]);
-    const records = await page.locator("tr[data-record]").evaluateAll((trs) => trs.map((t) => t.getAttribute("data-record")));
+    const records = await page
+      .locator("tr[data-record]")
+      .evaluateAll((trs) => trs.map((t) => t.getAttribute("data-record")));
     expect(records).toEqual(exported.map((r) => r.record));
 
     // Emergencies, retro-reviews, completeness, checkpoints.
-    expect(await page.locator('[data-figure="emergencies"]').getAttribute("data-value")).toBe(count((r) => r.emergency));
+    expect(await page.locator('[data-figure="emergencies"]').getAttribute("data-value")).toBe(
+      count((r) => r.emergency),
+    );
     // The golden emergency merge is an older record without retro-review terms: no due time is made up.
-    await expect(page.locator('table[data-figure="emergencies"]').innerText()).resolves.toMatch(/none on record[\s\S]*no due time on record/);
+    await expect(page.locator('table[data-figure="emergencies"]').innerText()).resolves.toMatch(
+      /none on record[\s\S]*no due time on record/,
+    );
     expect(await page.locator("[data-retro-reviews]").getAttribute("data-retro-reviews")).toBe("recorded");
     expect(await page.locator("[data-completeness]").getAttribute("data-completeness")).toBe("incomplete");
     await expect(page.locator("body").innerText()).resolves.toMatch(/#9 \(2026-03-09T10:00:00Z\)/);
@@ -178,7 +249,9 @@ describe("the model and the page on their own", () => {
     expect(weekStart("2026-03-02T00:00:00Z")).toBe("2026-03-02");
     expect(categoryOf(row({ emergency: true, bypass: true }))).toBe("emergency");
     expect(categoryOf(row({ emergency: false, bypass: false, check_at_merge: "pending" }))).toBe("other");
-    expect(categoryOf(row({ gated: false, emergency: false, bypass: false, check_at_merge: "success" }))).toBe("other");
+    expect(
+      categoryOf(row({ gated: false, emergency: false, bypass: false, check_at_merge: "success" })),
+    ).toBe("other");
     expect(categoryOf(row({ change_type: "direct_push", bypass: true }))).toBe("direct push");
     const m = buildReportModel({
       from: "2026-03-01T00:00:00.000Z",
@@ -197,7 +270,11 @@ describe("the model and the page on their own", () => {
       completeness: null,
       checkpoints: { kind: "not checked" },
     });
-    expect(m.emergencies[0]).toMatchObject({ status: "reviewed in time", review: { leadHours: 6, reviewer: "lead" }, dueBy: "2026-03-04T00:00:00.000Z" });
+    expect(m.emergencies[0]).toMatchObject({
+      status: "reviewed in time",
+      review: { leadHours: 6, reviewer: "lead" },
+      dueBy: "2026-03-04T00:00:00.000Z",
+    });
     const page = renderAuditReport(m);
     expect(page).toContain('data-completeness="not checked"');
     expect(page).toContain('data-checkpoints="not checked"');
@@ -208,7 +285,14 @@ describe("the model and the page on their own", () => {
       from: "2026-03-01T00:00:00.000Z",
       to: "2026-03-08T00:00:00.000Z",
       generatedAt: "2026-03-09T00:00:00.000Z",
-      rows: [row({ title: '<img src=x onerror=alert(1)>"', author: "<script>", url: "javascript:alert(1)", merged_at: "2026-03-02T00:00:00.000Z" })],
+      rows: [
+        row({
+          title: '<img src=x onerror=alert(1)>"',
+          author: "<script>",
+          url: "javascript:alert(1)",
+          merged_at: "2026-03-02T00:00:00.000Z",
+        }),
+      ],
       completeness: null,
       checkpoints: { kind: "failed", problems: ["<b>forged</b>"] },
     });
@@ -219,18 +303,48 @@ describe("the model and the page on their own", () => {
 
   test.each([
     ["not JSON", "{", /--completeness c.json: not JSON/],
-    ["another file", JSON.stringify({ kind: "changegate audit export" }), /not an `audit completeness` result \(kind: /],
-    ["a negative count", JSON.stringify({ ...completeness, repositories: [{ ...completeness.repositories[0], records: -1 }] }), /repositories\.0\.records/],
+    [
+      "another file",
+      JSON.stringify({ kind: "changegate audit export" }),
+      /not an `audit completeness` result \(kind: /,
+    ],
+    [
+      "a negative count",
+      JSON.stringify({ ...completeness, repositories: [{ ...completeness.repositories[0], records: -1 }] }),
+      /repositories\.0\.records/,
+    ],
   ])("a completeness file that is %s is refused (exit 2)", async (_what, text, message) => {
     writeFileSync(join(tmp.dir, "c.json"), text);
-    const r = await run(["audit", "report", "--from", "2026-03-01", "--to", "2026-03-31", "--out", "r2.html", "--completeness", "c.json"]);
+    const r = await run([
+      "audit",
+      "report",
+      "--from",
+      "2026-03-01",
+      "--to",
+      "2026-03-31",
+      "--out",
+      "r2.html",
+      "--completeness",
+      "c.json",
+    ]);
     expect(r.stderr).toMatch(message);
     expect(r.code).toBe(EXIT.usage);
   });
 
   test("a completeness result claiming complete while listing a difference is shown incomplete (fail closed)", async () => {
     writeFileSync(join(tmp.dir, "c.json"), JSON.stringify({ ...completeness, complete: true }));
-    const r = await run(["audit", "report", "--from", "2026-03-01", "--to", "2026-03-31", "--out", "r3.html", "--completeness", "c.json"]);
+    const r = await run([
+      "audit",
+      "report",
+      "--from",
+      "2026-03-01",
+      "--to",
+      "2026-03-31",
+      "--out",
+      "r3.html",
+      "--completeness",
+      "c.json",
+    ]);
     expect(r.code).toBe(EXIT.ok);
     expect(readFileSync(join(tmp.dir, "r3.html"), "utf8")).toContain('data-completeness="incomplete"');
   });
@@ -243,8 +357,14 @@ describe("records behind the report (direct pushes, retro-reviews)", () => {
     try {
       const writer = new ChainWriter(store);
       const terms = (dueAt: string) => ({ retroReview: { dueAt, withinHours: 48, issueRepo: null } });
-      await writer.recordMerge({ ...merge({ number: 8, mergedAt: "2026-03-10T10:00:00Z", emergency: true }), ...terms("2026-03-12T10:00:00Z") });
-      await writer.recordMerge({ ...merge({ number: 9, mergedAt: "2026-03-11T10:00:00Z", emergency: true }), ...terms("2026-03-13T10:00:00Z") });
+      await writer.recordMerge({
+        ...merge({ number: 8, mergedAt: "2026-03-10T10:00:00Z", emergency: true }),
+        ...terms("2026-03-12T10:00:00Z"),
+      });
+      await writer.recordMerge({
+        ...merge({ number: 9, mergedAt: "2026-03-11T10:00:00Z", emergency: true }),
+        ...terms("2026-03-13T10:00:00Z"),
+      });
       await new ChainAfterMerge(writer).recordRetroReview({
         at: "2026-03-10T16:00:00Z",
         deliveryId: "r-1",
@@ -276,11 +396,24 @@ describe("records behind the report (direct pushes, retro-reviews)", () => {
     } finally {
       await store.close();
     }
-    const r = await run(["audit", "report", "--from", "2026-03-01", "--to", "2026-03-31", "--out", "retro.html", "--database", `sqlite:${db}`]);
+    const r = await run([
+      "audit",
+      "report",
+      "--from",
+      "2026-03-01",
+      "--to",
+      "2026-03-31",
+      "--out",
+      "retro.html",
+      "--database",
+      `sqlite:${db}`,
+    ]);
     expect(r.code).toBe(EXIT.ok);
     const page = readFileSync(join(tmp.dir, "retro.html"), "utf8");
     expect(page).toContain('data-retro-reviews="recorded"');
-    expect(page).toMatch(/2026-03-10T16:00:00Z by lead<\/td><td class="n">6 h<\/td><td class="ok">reviewed in time/);
+    expect(page).toMatch(
+      /2026-03-10T16:00:00Z by lead<\/td><td class="n">6 h<\/td><td class="ok">reviewed in time/,
+    );
     expect(page).toMatch(/overdue: no retro-review recorded/); // #9: none recorded, past its window
     expect(page).toMatch(/data-figure="category-direct-push">(<a [^>]*>)?1</);
     expect(page).toContain('<table data-figure="direct-pushes" data-value="1">');

@@ -58,7 +58,12 @@ describe("SQLite driver choice", () => {
       expect(db.prepare("INSERT INTO c (a) VALUES (?)")).toBe(ins);
       ins.run([1]);
       db.prepare("INSERT INTO c (a) VALUES (?)").run([2]);
-      expect(db.prepare("SELECT count(*) AS n FROM c").all([]).map((r) => Number((r as { n: number }).n))).toEqual([2]);
+      expect(
+        db
+          .prepare("SELECT count(*) AS n FROM c")
+          .all([])
+          .map((r) => Number((r as { n: number }).n)),
+      ).toEqual([2]);
     } finally {
       db.close();
     }

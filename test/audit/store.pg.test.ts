@@ -28,7 +28,9 @@ describe("pgTestUrl: CI never skips the PostgreSQL tests", () => {
     expect(() => pgTestUrl({ CI: "1", TEST_DATABASE_URL: " " })).toThrow(/\.ci\/postgres\.sh/);
     expect(pgTestUrl({})).toBeNull();
     expect(pgTestUrl({ CI: "false" })).toBeNull();
-    expect(pgTestUrl({ CI: "true", TEST_DATABASE_URL: "postgres://127.0.0.1/x" })).toBe("postgres://127.0.0.1/x");
+    expect(pgTestUrl({ CI: "true", TEST_DATABASE_URL: "postgres://127.0.0.1/x" })).toBe(
+      "postgres://127.0.0.1/x",
+    );
   });
 });
 
@@ -72,7 +74,11 @@ if (base) {
       const b = await open({ poolSize: 8 });
       const n = 120;
       const results = await Promise.all(
-        Array.from({ length: n }, (_, i) => new ChainWriter(i % 2 ? a : b).recordEvaluation(evaluation({ number: 1 + (i % 5), deliveryId: `p-${i}` }))),
+        Array.from({ length: n }, (_, i) =>
+          new ChainWriter(i % 2 ? a : b).recordEvaluation(
+            evaluation({ number: 1 + (i % 5), deliveryId: `p-${i}` }),
+          ),
+        ),
       );
       expect(new Set(results.map((r) => r.seq)).size).toBe(n);
       expect(Math.max(...results.map((r) => r.seq))).toBe(n);
@@ -90,7 +96,9 @@ if (base) {
       const c = new pg.Client({ connectionString: base! });
       await c.connect();
       try {
-        const r = await c.query(`select count(*)::int as n from pg_locks l where ${lockWhere(key)} and not l.granted`);
+        const r = await c.query(
+          `select count(*)::int as n from pg_locks l where ${lockWhere(key)} and not l.granted`,
+        );
         return (r.rows[0] as { n: number }).n;
       } finally {
         await c.end();
@@ -179,7 +187,9 @@ if (base) {
       const c = new pg.Client({ connectionString: base! });
       await c.connect();
       try {
-        const killed = await c.query(`select pg_terminate_backend(l.pid) as ok from pg_locks l where ${lockWhere(key)} and l.granted`);
+        const killed = await c.query(
+          `select pg_terminate_backend(l.pid) as ok from pg_locks l where ${lockWhere(key)} and l.granted`,
+        );
         expect(killed.rows).toEqual([{ ok: true }]);
       } finally {
         await c.end();
@@ -192,8 +202,12 @@ if (base) {
     });
 
     test("an unreachable server is a clear error naming the database without its password", async () => {
-      const err = await AuditStore.open("postgres://changegate:s3cretpw@127.0.0.1:1/audit", { connectTimeoutMs: 2000 }).catch((e: unknown) => e);
-      expect((err as Error).message).toMatch(/cannot reach the audit database postgres:\/\/changegate@127\.0\.0\.1:1\/audit/);
+      const err = await AuditStore.open("postgres://changegate:s3cretpw@127.0.0.1:1/audit", {
+        connectTimeoutMs: 2000,
+      }).catch((e: unknown) => e);
+      expect((err as Error).message).toMatch(
+        /cannot reach the audit database postgres:\/\/changegate@127\.0\.0\.1:1\/audit/,
+      );
       expect((err as Error).message).not.toMatch(/s3cretpw/);
     });
 
@@ -205,7 +219,13 @@ if (base) {
         const cli = async (argv: string[]) => {
           let stdout = "";
           let stderr = "";
-          const code = await main(argv, { stdout: { write: (x: string) => (stdout += x) }, stderr: { write: (x: string) => (stderr += x) }, env: {}, cwd: tmp.dir, now: () => new Date(0) });
+          const code = await main(argv, {
+            stdout: { write: (x: string) => (stdout += x) },
+            stderr: { write: (x: string) => (stderr += x) },
+            env: {},
+            cwd: tmp.dir,
+            now: () => new Date(0),
+          });
           return { code, stdout, stderr };
         };
         const period = ["audit", "export", "--from", "2026-03-01", "--to", "2026-03-31"];
@@ -215,8 +235,13 @@ if (base) {
         expect(fromPg.stdout.split("\r\n")).toHaveLength(6);
         expect(fromPg.stdout).toBe(fromSqlite.stdout);
         const verified = await cli(["audit", "verify", "--database", schema.url]);
-        expect(verified).toMatchObject({ code: 0, stdout: expect.stringMatching(/^audit trail OK: 8 records in 2 chains/) });
-        expect(verified.stdout.split("\n").slice(2)).toEqual((await cli(["audit", "verify", "--database", "sqlite:golden.db"])).stdout.split("\n").slice(2));
+        expect(verified).toMatchObject({
+          code: 0,
+          stdout: expect.stringMatching(/^audit trail OK: 8 records in 2 chains/),
+        });
+        expect(verified.stdout.split("\n").slice(2)).toEqual(
+          (await cli(["audit", "verify", "--database", "sqlite:golden.db"])).stdout.split("\n").slice(2),
+        );
         const shown = await cli(["audit", "show", "acme/ledger#3", "--database", schema.url]);
         expect(shown.stdout).toMatch(/MERGE {2}compliant/);
       } finally {

@@ -29,18 +29,38 @@ describe("SQLite store", () => {
 
 describe("DATABASE_URL", () => {
   test("unset means SQLite at ./data/changegate.db; sqlite: and postgres URLs are understood", () => {
-    expect(parseDatabaseUrl(undefined, "/srv/app")).toEqual({ dialect: "sqlite", path: "/srv/app/data/changegate.db" });
-    expect(parseDatabaseUrl("  ", "/srv/app")).toEqual({ dialect: "sqlite", path: "/srv/app/data/changegate.db" });
-    expect(parseDatabaseUrl("sqlite:audit.db", "/srv/app")).toEqual({ dialect: "sqlite", path: "/srv/app/audit.db" });
-    expect(parseDatabaseUrl("sqlite:///var/lib/cg.db", "/srv/app")).toEqual({ dialect: "sqlite", path: "/var/lib/cg.db" });
+    expect(parseDatabaseUrl(undefined, "/srv/app")).toEqual({
+      dialect: "sqlite",
+      path: "/srv/app/data/changegate.db",
+    });
+    expect(parseDatabaseUrl("  ", "/srv/app")).toEqual({
+      dialect: "sqlite",
+      path: "/srv/app/data/changegate.db",
+    });
+    expect(parseDatabaseUrl("sqlite:audit.db", "/srv/app")).toEqual({
+      dialect: "sqlite",
+      path: "/srv/app/audit.db",
+    });
+    expect(parseDatabaseUrl("sqlite:///var/lib/cg.db", "/srv/app")).toEqual({
+      dialect: "sqlite",
+      path: "/var/lib/cg.db",
+    });
     expect(parseDatabaseUrl("sqlite::memory:")).toEqual({ dialect: "sqlite", path: ":memory:" });
-    expect(parseDatabaseUrl("postgres://u:p@db:5432/cg")).toEqual({ dialect: "postgres", url: "postgres://u:p@db:5432/cg" });
-    expect(parseDatabaseUrl("postgresql://db/cg")).toEqual({ dialect: "postgres", url: "postgresql://db/cg" });
+    expect(parseDatabaseUrl("postgres://u:p@db:5432/cg")).toEqual({
+      dialect: "postgres",
+      url: "postgres://u:p@db:5432/cg",
+    });
+    expect(parseDatabaseUrl("postgresql://db/cg")).toEqual({
+      dialect: "postgres",
+      url: "postgresql://db/cg",
+    });
   });
 
   test("anything else is refused with the forms that work, and no credentials", () => {
     expect(() => parseDatabaseUrl("mysql://root:hunter2@db/cg")).toThrow(StoreError);
-    expect(() => parseDatabaseUrl("mysql://root:hunter2@db/cg")).toThrow(/scheme "mysql:".*sqlite:PATH, postgres:\/\//);
+    expect(() => parseDatabaseUrl("mysql://root:hunter2@db/cg")).toThrow(
+      /scheme "mysql:".*sqlite:PATH, postgres:\/\//,
+    );
     expect(() => parseDatabaseUrl("mysql://root:hunter2@db/cg")).not.toThrow(/hunter2/);
     expect(() => parseDatabaseUrl("sqlite:")).toThrow(/needs a path/);
   });
@@ -50,7 +70,8 @@ describe("SQLite specifics", () => {
   test("the ledger's bookkeeping runs with synchronous NORMAL; audit records stay FULL, before and after", async () => {
     const store = await AuditStore.open(`sqlite:${join(tmp.dir, "sync.db")}`);
     try {
-      const level = async (db: typeof store.db) => (await sql<{ synchronous: number }>`pragma synchronous`.execute(db)).rows[0]!.synchronous;
+      const level = async (db: typeof store.db) =>
+        (await sql<{ synchronous: number }>`pragma synchronous`.execute(db)).rows[0]!.synchronous;
       expect(await level(store.db)).toBe(2); // FULL
       const inside = await store.bookkeeping((db) => level(db));
       expect(inside).toBe(1); // NORMAL
@@ -80,7 +101,9 @@ describe("SQLite specifics", () => {
 
   test("reading a store that does not exist fails clearly and creates nothing", async () => {
     const path = join(tmp.dir, "nowhere", "changegate.db");
-    await expect(AuditStore.open(`sqlite:${path}`, { migrate: false, mustExist: true })).rejects.toThrow(/no audit database at .*nowhere/);
+    await expect(AuditStore.open(`sqlite:${path}`, { migrate: false, mustExist: true })).rejects.toThrow(
+      /no audit database at .*nowhere/,
+    );
     expect(existsSync(path)).toBe(false);
   });
 

@@ -49,9 +49,15 @@ describe("{ name: build, app: github-actions }", () => {
   test("a commit status `build` posted by a random writer does not satisfy it", async () => {
     w.model.setStatus(repo, w.model.headSha(pr), { context: "build", state: "success", creator: "mallory" });
     await w.settle();
-    expect(w.check(pr)).toMatchObject({ status: "in_progress", conclusion: null, title: "Waiting: ci: waiting for build (check run by app github-actions)" });
+    expect(w.check(pr)).toMatchObject({
+      status: "in_progress",
+      conclusion: null,
+      title: "Waiting: ci: waiting for build (check run by app github-actions)",
+    });
     const digest = onlyDigest(w, pr);
-    expect(digest).toContain("**build** was reported as a commit status by mallory, not as a check run by app github\\-actions: not counted.");
+    expect(digest).toContain(
+      "**build** was reported as a commit status by mallory, not as a check run by app github\\-actions: not counted.",
+    );
   });
 
   test("nor does another app's check run `build`, and the digest names that app", async () => {
@@ -59,16 +65,24 @@ describe("{ name: build, app: github-actions }", () => {
     await w.settle();
     expect(w.check(pr)).toMatchObject({ status: "in_progress", conclusion: null });
     const digest = onlyDigest(w, pr);
-    expect(digest).toContain("| [build](https://ci.example.com/build) | ✅ success | ⚠️ not counted | app evil\\-app |");
+    expect(digest).toContain(
+      "| [build](https://ci.example.com/build) | ✅ success | ⚠️ not counted | app evil\\-app |",
+    );
     expect(digest).toContain("**build** was reported by app evil\\-app, not github\\-actions: not counted.");
-    expect(digest).toContain("| build | ⏳ not reported | yes, pinned to a check run by app github\\-actions |  |");
+    expect(digest).toContain(
+      "| build | ⏳ not reported | yes, pinned to a check run by app github\\-actions |  |",
+    );
     expect(await mismatches(w.model, w.appId, pr)).toEqual([]);
   });
 
   test("the real GitHub Actions run does, with the foreign results still listed as not counted", async () => {
     w.model.ci(pr, "build", { conclusion: "success" });
     await w.settle();
-    expect(w.check(pr)).toMatchObject({ status: "completed", conclusion: "success", title: "Compliant: approvals ok, ci ok" });
+    expect(w.check(pr)).toMatchObject({
+      status: "completed",
+      conclusion: "success",
+      title: "Compliant: approvals ok, ci ok",
+    });
     const digest = onlyDigest(w, pr);
     expect(digest).toContain("yes, pinned to a check run by app github\\-actions | app github\\-actions |");
     expect(digest).toContain("**build** was reported by app evil\\-app, not github\\-actions: not counted.");
@@ -80,7 +94,11 @@ describe("{ name: build, app: github-actions }", () => {
   test("the foreign app's build failing afterwards still fails CI: every result must be green", async () => {
     w.model.ci(pr, "build", { conclusion: "failure", appId: evil.id });
     await w.settle();
-    expect(w.check(pr)).toMatchObject({ status: "completed", conclusion: "failure", title: "Not compliant: ci: 1 check failed" });
+    expect(w.check(pr)).toMatchObject({
+      status: "completed",
+      conclusion: "failure",
+      title: "Not compliant: ci: 1 check failed",
+    });
   });
 });
 
@@ -90,20 +108,29 @@ describe("{ name: ci/jenkins, creator: jenkins-bot }", () => {
     const sha = w.model.headSha(pr);
     w.model.setStatus(repo, sha, { context: "ci/jenkins", state: "success", creator: "mallory" });
     await w.settle();
-    expect(w.check(pr)).toMatchObject({ status: "in_progress", title: "Waiting: ci: waiting for ci/jenkins (commit status by jenkins-bot)" });
-    expect(onlyDigest(w, pr)).toContain("**ci/jenkins** was reported by mallory, not jenkins\\-bot: not counted.");
+    expect(w.check(pr)).toMatchObject({
+      status: "in_progress",
+      title: "Waiting: ci: waiting for ci/jenkins (commit status by jenkins-bot)",
+    });
+    expect(onlyDigest(w, pr)).toContain(
+      "**ci/jenkins** was reported by mallory, not jenkins\\-bot: not counted.",
+    );
 
     // GraphQL shows a bot as plain "jenkins-bot"; changegate must still tell it from the user.
     w.model.addApp({ id: 6_660_002, slug: "jenkins-bot", events: null });
     w.model.setStatus(repo, sha, { context: "ci/jenkins", state: "success", creator: "jenkins-bot[bot]" });
     await w.settle();
     expect(w.check(pr)).toMatchObject({ status: "in_progress" });
-    expect(onlyDigest(w, pr)).toContain("**ci/jenkins** was reported by jenkins\\-bot\\[bot\\], not jenkins\\-bot: not counted.");
+    expect(onlyDigest(w, pr)).toContain(
+      "**ci/jenkins** was reported by jenkins\\-bot\\[bot\\], not jenkins\\-bot: not counted.",
+    );
 
     w.model.setStatus(repo, sha, { context: "ci/jenkins", state: "success", creator: "jenkins-bot" });
     await w.settle();
     expect(w.check(pr)).toMatchObject({ status: "completed", conclusion: "success" });
-    expect(onlyDigest(w, pr)).toContain("| ci/jenkins | ✅ success | yes, pinned to a commit status by jenkins\\-bot | commit status by jenkins\\-bot |");
+    expect(onlyDigest(w, pr)).toContain(
+      "| ci/jenkins | ✅ success | yes, pinned to a commit status by jenkins\\-bot | commit status by jenkins\\-bot |",
+    );
   });
 
   test("a later spoofed status of that context replaces the real one in GitHub's rollup: the check goes back to waiting, never green", async () => {

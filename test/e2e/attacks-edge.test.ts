@@ -31,13 +31,23 @@ describe("start-up without a proper WEBHOOK_SECRET", () => {
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  async function start(env: Record<string, string>): Promise<{ status: number | null; signal: string | null; lines: { level: number; msg: string }[] }> {
+  async function start(
+    env: Record<string, string>,
+  ): Promise<{ status: number | null; signal: string | null; lines: { level: number; msg: string }[] }> {
     const port = await freePort();
     const r = spawnSync(process.execPath, [ENTRY], {
       cwd: dir,
       encoding: "utf8",
       timeout: 30_000,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", PORT: String(port), HOST: "127.0.0.1", LOG_FORMAT: "json", DATABASE_URL: `sqlite:${join(dir, "audit.db")}`, ...env },
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "",
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        LOG_FORMAT: "json",
+        DATABASE_URL: `sqlite:${join(dir, "audit.db")}`,
+        ...env,
+      },
     });
     const lines = r.stdout
       .split("\n")
@@ -60,7 +70,13 @@ describe("start-up without a proper WEBHOOK_SECRET", () => {
       const r = await start({ APP_ID: "4242", PRIVATE_KEY: privateKey, WEBHOOK_SECRET: secret });
       expect({ status: r.status, signal: r.signal }).toEqual({ status: 1, signal: null });
       const fatal = r.lines.filter((l) => l.level === 60);
-      expect(fatal.map((l) => l.msg)).toEqual([expect.stringMatching(new RegExp(`^WEBHOOK_SECRET is too short \\(${secret.length} characters; at least 16 are required\\)`))]);
+      expect(fatal.map((l) => l.msg)).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^WEBHOOK_SECRET is too short \\(${secret.length} characters; at least 16 are required\\)`,
+          ),
+        ),
+      ]);
       expect(JSON.stringify(r.lines)).not.toContain(secret);
     }
   }, 60_000);
@@ -72,7 +88,16 @@ describe("start-up without a proper WEBHOOK_SECRET", () => {
     const child = spawn(process.execPath, [ENTRY], {
       cwd: own,
       stdio: ["ignore", "pipe", "ignore"],
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", PORT: String(port), HOST: "127.0.0.1", LOG_FORMAT: "json", APP_ID: "4242", PRIVATE_KEY: privateKey, DATABASE_URL: `sqlite:${join(own, "audit.db")}` },
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "",
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        LOG_FORMAT: "json",
+        APP_ID: "4242",
+        PRIVATE_KEY: privateKey,
+        DATABASE_URL: `sqlite:${join(own, "audit.db")}`,
+      },
     });
     let out = "";
     child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
@@ -92,7 +117,15 @@ describe("start-up without a proper WEBHOOK_SECRET", () => {
     const child = spawn(process.execPath, [ENTRY], {
       cwd: dir,
       stdio: "ignore",
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", PORT: String(port), HOST: "127.0.0.1", LOG_FORMAT: "json", NO_SMEE_SETUP: "true", DATABASE_URL: `sqlite:${join(dir, "setup.db")}` },
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "",
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        LOG_FORMAT: "json",
+        NO_SMEE_SETUP: "true",
+        DATABASE_URL: `sqlite:${join(dir, "setup.db")}`,
+      },
     });
     try {
       let status = 0;
@@ -137,7 +170,10 @@ describe("a running app", () => {
    * chunked without a length, or with `contentLength` (which may lie). Resolves with the status
    * and how many bytes the client handed to the socket before it read the answer.
    */
-  async function flood(total: number, contentLength?: number): Promise<{ status: number; sent: number; ms: number }> {
+  async function flood(
+    total: number,
+    contentLength?: number,
+  ): Promise<{ status: number; sent: number; ms: number }> {
     const t0 = Date.now();
     const headers: Record<string, string> = {
       "content-type": "application/json",
@@ -152,7 +188,13 @@ describe("a running app", () => {
     }
     // A raw socket (test/helpers/raw-http.ts): not intercepted by nock, and it reads the answer
     // whatever happens to the upload; the upload stops once the answer is in.
-    const r = await rawRequest(w.cg.url, { path: "/api/github/webhooks", headers, body: junk, stopOnAnswer: true, closeWaitMs: 1000 });
+    const r = await rawRequest(w.cg.url, {
+      path: "/api/github/webhooks",
+      headers,
+      body: junk,
+      stopOnAnswer: true,
+      closeWaitMs: 1000,
+    });
     return { status: r.status, sent: r.sent, ms: Date.now() - t0 };
   }
 
@@ -167,7 +209,8 @@ describe("a running app", () => {
       const result = await fn();
       await sleep(300);
       peak = Math.max(peak, rss(), w.cg.peakRss);
-      if (process.env.CHANGEGATE_E2E_VERBOSE) console.log(`RSS growth ${((peak - before) / MB).toFixed(1)} MB`);
+      if (process.env.CHANGEGATE_E2E_VERBOSE)
+        console.log(`RSS growth ${((peak - before) / MB).toFixed(1)} MB`);
       return { result, growth: peak - before };
     } finally {
       clearInterval(timer);
@@ -183,7 +226,9 @@ describe("a running app", () => {
     expect(result.status).toBe(413);
     expect(growth).toBeLessThan(100 * MB);
     expect(w.cg.exitInfo).toBeNull();
-    await w.cg.waitForLog((l) => /request body refused with 413: more than 26214400 bytes streamed/.test(l.msg));
+    await w.cg.waitForLog((l) =>
+      /request body refused with 413: more than 26214400 bytes streamed/.test(l.msg),
+    );
   }, 120_000);
 
   test("a 200 MB POST announcing its (huge) Content-Length: 413 before the body is read, memory grows < 50 MB", async () => {
@@ -200,7 +245,9 @@ describe("a running app", () => {
   test("16 parallel unsigned 24 MB POSTs (each under the cap): at most 100 MB of bodies held at once, the rest 503; memory grows < 450 MB", async () => {
     // Measured 285 MB (four bodies held, each also decoded and hashed; 264 MB charged by arrival). Without the shared budget all 16
     // are held (~1.1 GB); with the budget but the whole payload logged on the signature failure, 680-910 MB.
-    const { result, growth } = await peakDuring(() => Promise.all(Array.from({ length: 16 }, () => flood(24 * MB, 24 * MB))));
+    const { result, growth } = await peakDuring(() =>
+      Promise.all(Array.from({ length: 16 }, () => flood(24 * MB, 24 * MB))),
+    );
     const statuses = result.map((r) => r.status);
     if (process.env.CHANGEGATE_E2E_VERBOSE) console.log(JSON.stringify(result));
     // Bytes are charged as they arrive (issue 19), so which bodies finish depends on who sends first:
@@ -211,7 +258,11 @@ describe("a running app", () => {
     expect(growth).toBeLessThan(450 * MB);
     expect(w.cg.exitInfo).toBeNull();
     // Charged by the bytes that arrive (issue 19), not by the declared length: the refusal names both.
-    await w.cg.waitForLog((l) => /request body refused with 503: Content-Length 25165824: its bytes so far would take the bytes in flight over 104857600 \(\d+ held by other requests\)/.test(l.msg));
+    await w.cg.waitForLog((l) =>
+      /request body refused with 503: Content-Length 25165824: its bytes so far would take the bytes in flight over 104857600 \(\d+ held by other requests\)/.test(
+        l.msg,
+      ),
+    );
   }, 180_000);
 
   test("after the floods, signed deliveries still work: a normal PR passes", async () => {
@@ -235,7 +286,9 @@ describe("a running app", () => {
     await w.settle(60_000);
     const check = w.check(pr);
     expect(check).toMatchObject({ status: "completed", conclusion: "failure" });
-    expect(check!.title).toMatch(/^Invalid policy .*:\.github\/changegate\.yml: file: nested more than 32 levels deep at line 4/);
+    expect(check!.title).toMatch(
+      /^Invalid policy .*:\.github\/changegate\.yml: file: nested more than 32 levels deep at line 4/,
+    );
     expect(onlyDigest(w, pr)).toContain("nested more than 32 levels deep at line 4");
     expect(w.cg.exitInfo).toBeNull();
     expect((await w.cg.health()).status).toBe("ok");

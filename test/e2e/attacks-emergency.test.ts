@@ -63,16 +63,33 @@ describe("self-declared emergencies", () => {
     const logFrom = w.cg.logs.length;
     w.model.addLabel(pr, "emergency", "dev");
     await w.settle(60_000);
-    expect(w.check(pr)).toMatchObject({ conclusion: "success", title: "Emergency change: allowed by label; a retroactive review is required" });
+    expect(w.check(pr)).toMatchObject({
+      conclusion: "success",
+      title: "Emergency change: allowed by label; a retroactive review is required",
+    });
     const digest = onlyDigest(w, pr);
     expect(digest).toContain("EMERGENCY CHANGE");
-    expect(digest).toContain(`Declared by @\u200bdev, who has write access. The label was applied at ${pr.labelEvents[0]!.at.slice(0, 16).replace("T", " ")} UTC.`);
+    expect(digest).toContain(
+      `Declared by @\u200bdev, who has write access. The label was applied at ${pr.labelEvents[0]!.at.slice(0, 16).replace("T", " ")} UTC.`,
+    );
     // The declarer's write access cost one extra read (the collaborator permission), no write.
-    const asked = w.sim.since(seq, (r) => r.target === "github" && r.route === "GET /repos/{owner}/{repo}/collaborators/{username}/permission");
+    const asked = w.sim.since(
+      seq,
+      (r) =>
+        r.target === "github" && r.route === "GET /repos/{owner}/{repo}/collaborators/{username}/permission",
+    );
     expect(asked.length).toBeGreaterThanOrEqual(1);
     expectBudget(w, pr, seq, logFrom);
-    const last = records(pr).filter((r) => r.type === "evaluation").at(-1)!;
-    expect(last).toMatchObject({ outcome: "success", emergency: true, emergencyDeclaredBy: "dev", emergencyDeclaredAt: pr.labelEvents[0]!.at, emergencyDeclarationAccepted: true });
+    const last = records(pr)
+      .filter((r) => r.type === "evaluation")
+      .at(-1)!;
+    expect(last).toMatchObject({
+      outcome: "success",
+      emergency: true,
+      emergencyDeclaredBy: "dev",
+      emergencyDeclaredAt: pr.labelEvents[0]!.at,
+      emergencyDeclarationAccepted: true,
+    });
     expect(await mismatches(w.model, w.appId, pr)).toEqual([]);
   }, 90_000);
 
@@ -88,10 +105,19 @@ describe("self-declared emergencies", () => {
       `**Emergency label ignored:** the emergency label was applied by @\u200bdev, who is not an allowed declarer \\(allowed: oncall\\-lead\\): judged by the normal rules (label applied at ${pr.labelEvents[0]!.at.slice(0, 16).replace("T", " ")} UTC).`,
     );
     expect(digest).not.toContain("EMERGENCY CHANGE");
-    const last = records(pr).filter((r) => r.type === "evaluation").at(-1)!;
-    expect(last).toMatchObject({ outcome: "failure", emergency: false, emergencyDeclaredBy: "dev", emergencyDeclarationAccepted: false });
+    const last = records(pr)
+      .filter((r) => r.type === "evaluation")
+      .at(-1)!;
+    expect(last).toMatchObject({
+      outcome: "failure",
+      emergency: false,
+      emergencyDeclaredBy: "dev",
+      emergencyDeclarationAccepted: false,
+    });
     const text = w.cg.cli(["audit", "show", `${pr.repo}#${pr.number}`]);
-    expect(text.stdout).toContain(`emergency label applied by dev at ${pr.labelEvents[0]!.at}: ignored (judged by the normal rules)`);
+    expect(text.stdout).toContain(
+      `emergency label applied by dev at ${pr.labelEvents[0]!.at}: ignored (judged by the normal rules)`,
+    );
 
     // The on-call lead re-applies it: now it is an emergency, declared by them.
     w.model.removeLabel(pr, "emergency", "oncall-lead");
@@ -99,7 +125,15 @@ describe("self-declared emergencies", () => {
     await w.settle(60_000);
     expect(w.check(pr)).toMatchObject({ conclusion: "success" });
     expect(onlyDigest(w, pr)).toContain("Declared by @\u200boncall\\-lead, an allowed declarer.");
-    expect(records(pr).filter((r) => r.type === "evaluation").at(-1)).toMatchObject({ emergency: true, emergencyDeclaredBy: "oncall-lead", emergencyDeclarationAccepted: true });
+    expect(
+      records(pr)
+        .filter((r) => r.type === "evaluation")
+        .at(-1),
+    ).toMatchObject({
+      emergency: true,
+      emergencyDeclaredBy: "oncall-lead",
+      emergencyDeclarationAccepted: true,
+    });
     expect(await mismatches(w.model, w.appId, pr)).toEqual([]);
   }, 90_000);
 
@@ -110,8 +144,14 @@ describe("self-declared emergencies", () => {
     w.model.addLabel(pr, "emergency", "tessa");
     await w.settle(60_000);
     expect(w.check(pr)!.conclusion).toBe("failure");
-    expect(onlyDigest(w, pr)).toContain("applied by @\u200btessa, who has no write access to the repository: judged by the normal rules");
-    expect(records(pr).filter((r) => r.type === "evaluation").at(-1)).toMatchObject({ emergency: false, emergencyDeclaredBy: "tessa", emergencyDeclarationAccepted: false });
+    expect(onlyDigest(w, pr)).toContain(
+      "applied by @\u200btessa, who has no write access to the repository: judged by the normal rules",
+    );
+    expect(
+      records(pr)
+        .filter((r) => r.type === "evaluation")
+        .at(-1),
+    ).toMatchObject({ emergency: false, emergencyDeclaredBy: "tessa", emergencyDeclarationAccepted: false });
   }, 90_000);
 
   test("allowed_declarers naming a team: an active member declares; the author, not a member, does not", async () => {
@@ -148,8 +188,18 @@ describe("unattributed commits", () => {
     await w.settle(60_000);
     expect(w.check(pr)!.conclusion).toBe("success");
     expect(onlyDigest(w, pr)).toContain("1 commit is not tied to a GitHub account");
-    const last = records(pr).filter((r) => r.type === "evaluation").at(-1)!;
-    expect(last.unattributedCommits).toEqual([{ oid: w.model.headSha(pr), who: ["author Someone <someone@users.noreply.example.com>", "committer Someone <someone@users.noreply.example.com>"] }]);
+    const last = records(pr)
+      .filter((r) => r.type === "evaluation")
+      .at(-1)!;
+    expect(last.unattributedCommits).toEqual([
+      {
+        oid: w.model.headSha(pr),
+        who: [
+          "author Someone <someone@users.noreply.example.com>",
+          "committer Someone <someone@users.noreply.example.com>",
+        ],
+      },
+    ]);
   }, 90_000);
 
   test("block_unattributed_commits: true → the reviewer's approval cannot make it green", async () => {
@@ -157,11 +207,17 @@ describe("unattributed commits", () => {
     await w.settle(60_000);
     const check = w.check(pr)!;
     expect(check.conclusion).toBe("failure");
-    expect(check.title).toBe("Not compliant: approvals: 1 of 1 required; 1 commit not tied to a GitHub account");
+    expect(check.title).toBe(
+      "Not compliant: approvals: 1 of 1 required; 1 commit not tied to a GitHub account",
+    );
     const digest = onlyDigest(w, pr);
     expect(digest).toContain("(approvals.block_unattributed_commits)");
     expect(digest).toContain("link the commit e\\-mail to a GitHub account");
-    expect(records(pr).filter((r) => r.type === "evaluation").at(-1)).toMatchObject({ outcome: "failure" });
+    expect(
+      records(pr)
+        .filter((r) => r.type === "evaluation")
+        .at(-1),
+    ).toMatchObject({ outcome: "failure" });
     expect(await mismatches(w.model, w.appId, pr)).toEqual([]);
   }, 90_000);
 });
@@ -185,27 +241,49 @@ describe("retroactive reviews that are not the reviewer's own words", () => {
     w.model.addComment(repo, pr.number, "/changegate approve", "dev", null);
     await w.settle(60_000);
     expect(records(pr).some((r) => r.type === "retro_review")).toBe(false);
-    const refusals = w.cg.logs.slice(logFrom).map((l) => String(l.msg)).filter((m) => m.includes("not a retroactive review"));
+    const refusals = w.cg.logs
+      .slice(logFrom)
+      .map((l) => String(l.msg))
+      .filter((m) => m.includes("not a retroactive review"));
     // The hidden one is not even a candidate; the visible one is refused as edited; dev's own as the author's.
     expect(refusals).toHaveLength(2);
     expect(refusals.some((m) => m.includes("edited after it was posted"))).toBe(true);
     expect(refusals.some((m) => m.includes("the PR's author"))).toBe(true);
-    expect(w.model.runsOn(pr.repo, w.model.headSha(pr)).filter((r) => r.name === "changegate/retro-review").at(-1)).toMatchObject({ status: "in_progress" });
+    expect(
+      w.model
+        .runsOn(pr.repo, w.model.headSha(pr))
+        .filter((r) => r.name === "changegate/retro-review")
+        .at(-1),
+    ).toMatchObject({ status: "in_progress" });
 
     // Hidden in her own comment (not visible to a reader) does not count either; a plain line does.
     w.model.addComment(repo, pr.number, "Reviewed.\n```\n/changegate approve\n```", "rita", null);
     await w.settle(60_000);
     expect(records(pr).some((r) => r.type === "retro_review")).toBe(false);
-    const own = w.model.addComment(repo, pr.number, "Reviewed the hotfix.\n/changegate approve", "rita", null);
+    const own = w.model.addComment(
+      repo,
+      pr.number,
+      "Reviewed the hotfix.\n/changegate approve",
+      "rita",
+      null,
+    );
     await w.settle(60_000);
     const rec = records(pr).find((r) => r.type === "retro_review");
-    expect(rec).toMatchObject({ reviewedBy: "rita", via: "comment", commentId: own.id, commentCreatedAt: own.createdAt });
+    expect(rec).toMatchObject({
+      reviewedBy: "rita",
+      via: "comment",
+      commentId: own.id,
+      commentCreatedAt: own.createdAt,
+    });
   }, 180_000);
 });
 
 describe("org floors on the emergency path", () => {
   test("a repository giving itself a year for the retroactive review gets the org floor's 24 hours: digest, merge record and due time", async () => {
-    const { repo } = w.repo({ policy: "emergency:\n  review_within_hours: 8760\n", orgPolicy: "enforce:\n  emergency:\n    review_within_hours: 24\n" });
+    const { repo } = w.repo({
+      policy: "emergency:\n  review_within_hours: 8760\n",
+      orgPolicy: "enforce:\n  emergency:\n    review_within_hours: 24\n",
+    });
     const pr = w.model.openPullRequest(repo, { author: "dev" });
     w.model.ci(pr, "build", { conclusion: "failure" });
     w.model.addLabel(pr, "emergency", "dev");
@@ -232,7 +310,11 @@ describe("an emergency declaration covers the head it was made on", () => {
     w.model.addLabel(pr, "emergency", "oncall-lead");
     await w.settle(60_000);
     expect(w.check(pr)!.conclusion).toBe("success");
-    expect(records(pr).filter((r) => r.type === "evaluation").at(-1)).toMatchObject({ emergency: true, emergencyDeclaredBy: "oncall-lead", emergencyDeclaredOn: a });
+    expect(
+      records(pr)
+        .filter((r) => r.type === "evaluation")
+        .at(-1),
+    ).toMatchObject({ emergency: true, emergencyDeclaredBy: "oncall-lead", emergencyDeclaredOn: a });
 
     const b = w.model.push(pr, [{ message: "one more thing" }], { by: "dev" });
     w.model.ci(pr, "build", { conclusion: "failure" });
@@ -242,7 +324,17 @@ describe("an emergency declaration covers the head it was made on", () => {
     expect(check.title).toMatch(/^Emergency label ignored · /);
     expect(onlyDigest(w, pr)).toContain(`the emergency was declared on commit ${short(a)}`);
     expect(onlyDigest(w, pr)).toContain(`and the head is now ${short(b)}, pushed since`);
-    expect(records(pr).filter((r) => r.type === "evaluation").at(-1)).toMatchObject({ headSha: b, emergency: false, emergencyDeclaredBy: "oncall-lead", emergencyDeclaredOn: a, emergencyDeclarationAccepted: false });
+    expect(
+      records(pr)
+        .filter((r) => r.type === "evaluation")
+        .at(-1),
+    ).toMatchObject({
+      headSha: b,
+      emergency: false,
+      emergencyDeclaredBy: "oncall-lead",
+      emergencyDeclaredOn: a,
+      emergencyDeclarationAccepted: false,
+    });
     expect(await mismatches(w.model, w.appId, pr)).toEqual([]);
 
     // Declared again on B by the lead: it applies to B.
@@ -250,7 +342,11 @@ describe("an emergency declaration covers the head it was made on", () => {
     w.model.addLabel(pr, "emergency", "oncall-lead");
     await w.settle(60_000);
     expect(w.check(pr)!.conclusion).toBe("success");
-    expect(records(pr).filter((r) => r.type === "evaluation").at(-1)).toMatchObject({ headSha: b, emergency: true, emergencyDeclaredOn: b });
+    expect(
+      records(pr)
+        .filter((r) => r.type === "evaluation")
+        .at(-1),
+    ).toMatchObject({ headSha: b, emergency: true, emergencyDeclaredOn: b });
 
     // C pushed and merged at once: the merge is not an emergency, it is a bypass.
     const c = w.model.push(pr, [{ message: "and this" }], { by: "dev" });
@@ -258,7 +354,11 @@ describe("an emergency declaration covers the head it was made on", () => {
     await w.settle(60_000);
     const merge = records(pr).find((r) => r.type === "merge")!;
     expect(merge).toMatchObject({ headSha: c, emergency: false });
-    expect(w.cg.logs.some((l) => String(l.msg).includes(`${pr.repo}#${pr.number} merged by dev is non-compliant!`))).toBe(true);
+    expect(
+      w.cg.logs.some((l) =>
+        String(l.msg).includes(`${pr.repo}#${pr.number} merged by dev is non-compliant!`),
+      ),
+    ).toBe(true);
   }, 180_000);
 
   test("a push racing the label (both webhooks held, then delivered together): the labeled delivery names A, the head is B: not an emergency", async () => {
@@ -276,7 +376,11 @@ describe("an emergency declaration covers the head it was made on", () => {
     await w.settle(60_000);
     expect(w.check(pr)!.conclusion).toBe("failure");
     expect(onlyDigest(w, pr)).toContain(`the emergency was declared on commit ${short(a)}`);
-    expect(records(pr).filter((r) => r.type === "evaluation").at(-1)).toMatchObject({ emergency: false, emergencyDeclaredOn: a });
+    expect(
+      records(pr)
+        .filter((r) => r.type === "evaluation")
+        .at(-1),
+    ).toMatchObject({ emergency: false, emergencyDeclaredOn: a });
   }, 120_000);
 
   test("a label whose labeled delivery was lost: changegate cannot tell the commit, so no emergency until it is applied again", async () => {

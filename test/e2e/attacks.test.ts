@@ -37,7 +37,11 @@ describe("merge commits", () => {
     const pr = m.openPullRequest(repo, { author: "dev" });
     m.ci(pr, "build", { conclusion: "success" });
     // alice merges main into the PR branch locally, slipping her own edit into the merge commit.
-    const head = m.push(pr, [{ message: "Merge branch 'main' into feature", authors: ["alice"], committer: "alice", merge: true }], { by: "alice" });
+    const head = m.push(
+      pr,
+      [{ message: "Merge branch 'main' into feature", authors: ["alice"], committer: "alice", merge: true }],
+      { by: "alice" },
+    );
     m.ci(pr, "build", { conclusion: "success" });
     m.review(pr, { author: "alice", commit: head });
     await w.settle();
@@ -69,7 +73,9 @@ describe("shared head commits", () => {
     // Never green in between: the ungated PR's evaluation showed the gated PR's verdict.
     const history = w.checks(gated).flatMap((r) => r.history);
     expect(history.filter((h) => h.conclusion === "success")).toEqual([]);
-    expect(history.map((h) => h.title)).toContainEqual(expect.stringContaining(`#${gated.number} into main (same head commit)`));
+    expect(history.map((h) => h.title)).toContainEqual(
+      expect.stringContaining(`#${gated.number} into main (same head commit)`),
+    );
     // Once it is approved, the shared check turns green: the ungated PR never held it back.
     m.review(gated, { author: "alice" });
     await w.settle();
@@ -78,7 +84,7 @@ describe("shared head commits", () => {
   }, 60_000);
 
   test("two gated PRs on one head: the easier verdict does not win, and each digest names the other", async () => {
-    const { repo } = w.repo({ policy: "branches: [main, \"release/*\"]\n" });
+    const { repo } = w.repo({ policy: 'branches: [main, "release/*"]\n' });
     const m = w.model;
     const release = m.openPullRequest(repo, { author: "dev", baseRef: "release/1.0", headRef: "hotfix" });
     m.ci(release, "build", { conclusion: "success" });
@@ -104,7 +110,14 @@ describe("changegate's own check run", () => {
     // Twelve earlier runs of changegate on this head, each newer than the last: more than a page of 10.
     w.quietly(() => {
       for (let i = 0; i < 12; i++) {
-        m.createCheckRun(repo, w.appId, { name: "changegate", headSha: m.headSha(pr), status: "completed", conclusion: "failure", title: `old run ${i}`, summary: "old" });
+        m.createCheckRun(repo, w.appId, {
+          name: "changegate",
+          headSha: m.headSha(pr),
+          status: "completed",
+          conclusion: "failure",
+          title: `old run ${i}`,
+          summary: "old",
+        });
       }
     });
     m.review(pr, { author: "alice" });
@@ -139,7 +152,9 @@ describe("base retargets", () => {
     m.merge(pr, "mallory");
     await w.settle();
     const lines = logsAbout(pr, from);
-    expect(lines).toContainEqual(expect.stringContaining(`merged by mallory ${NON_COMPLIANT_PHRASE} changegate never judged`));
+    expect(lines).toContainEqual(
+      expect.stringContaining(`merged by mallory ${NON_COMPLIANT_PHRASE} changegate never judged`),
+    );
   }, 60_000);
 });
 
@@ -149,16 +164,28 @@ describe("forged merges", () => {
     const m = w.model;
     const pr = m.openPullRequest(repo, { author: "dev" });
     await w.settle();
-    const opened = w.deliveries().find((d) => d.name === "pull_request" && d.action === "opened" && d.body.includes(`"full_name":"${pr.repo}"`))!;
+    const opened = w
+      .deliveries()
+      .find(
+        (d) =>
+          d.name === "pull_request" && d.action === "opened" && d.body.includes(`"full_name":"${pr.repo}"`),
+      )!;
     const payload = JSON.parse(opened.body) as { action: string; pull_request: Record<string, unknown> };
     payload.action = "closed";
-    Object.assign(payload.pull_request, { state: "closed", merged: true, merged_at: new Date().toISOString(), merged_by: { login: "mallory" } });
+    Object.assign(payload.pull_request, {
+      state: "closed",
+      merged: true,
+      merged_at: new Date().toISOString(),
+      merged_by: { login: "mallory" },
+    });
     const from = w.cg.logs.length;
     const answer = await w.cg.deliver("pull_request", payload);
     expect(answer.status).toBeLessThan(300);
     await w.settle();
     const lines = logsAbout(pr, from);
-    expect(lines).toContainEqual(expect.stringContaining("GitHub says the pull request is open: nothing recorded"));
+    expect(lines).toContainEqual(
+      expect.stringContaining("GitHub says the pull request is open: nothing recorded"),
+    );
     expect(lines.some((l) => l.includes(NON_COMPLIANT_PHRASE) || l.includes("(compliant)"))).toBe(false);
     const shown = w.cg.cli(["audit", "show", `${pr.repo}#${pr.number}`, "--json"]);
     expect(shown.stdout).not.toContain('"type":"merge"');
@@ -184,7 +211,8 @@ describe("the audit store down", () => {
       m.push(pr, [{ message: "More" }]);
       const deadline = Date.now() + 30_000;
       while (!(w.check(pr)?.status === "completed" && w.check(pr)?.conclusion === "failure")) {
-        if (Date.now() > deadline) throw new Error(`no failure check while the store was down: ${JSON.stringify(w.check(pr))}`);
+        if (Date.now() > deadline)
+          throw new Error(`no failure check while the store was down: ${JSON.stringify(w.check(pr))}`);
         await new Promise((r) => setTimeout(r, 200));
       }
       expect(w.check(pr)!.title).toContain("audit store");

@@ -34,7 +34,11 @@ afterAll(async () => {
 });
 
 function newRepo(policy: string | null = "approvals:\n  required: 1\nci:\n  required: [build]\n"): SimRepo {
-  return sim.model.addRepo({ owner, name: `svc${++repoSeq}`, files: policy === null ? {} : { ".github/changegate.yml": policy } });
+  return sim.model.addRepo({
+    owner,
+    name: `svc${++repoSeq}`,
+    files: policy === null ? {} : { ".github/changegate.yml": policy },
+  });
 }
 
 function appEnv(): Record<string, string> {
@@ -48,8 +52,15 @@ async function run(argv: string[], env: Record<string, string | undefined>) {
 }
 
 /** Every request was a read: GETs, GraphQL queries, and the installation token GitHub's auth creates. */
-function expectNoWrites(requests: { method: string; route: string; operation: string | null; body: unknown }[]) {
-  const writes = requests.filter((r) => r.method !== "GET" && r.route !== "POST /graphql" && r.route !== "POST /app/installations/{installation_id}/access_tokens");
+function expectNoWrites(
+  requests: { method: string; route: string; operation: string | null; body: unknown }[],
+) {
+  const writes = requests.filter(
+    (r) =>
+      r.method !== "GET" &&
+      r.route !== "POST /graphql" &&
+      r.route !== "POST /app/installations/{installation_id}/access_tokens",
+  );
   expect(writes).toEqual([]);
   for (const r of requests.filter((x) => x.route === "POST /graphql")) {
     expect(JSON.stringify(r.body)).not.toMatch(/\bmutation\b/);
@@ -64,14 +75,20 @@ describe("check owner/name#N with the app's credentials", () => {
     sim.model.review(pr, { author: "alice" });
     const checksBefore = sim.model.runsOn(repo.fullName, sim.model.headSha(pr)).length;
     const r = await run(["check", `${repo.fullName}#${pr.number}`], appEnv());
-    expect(r.stderr).toContain(`note: read as GitHub App ${APP_ID}, installation ${installation.id}; nothing is posted or recorded`);
+    expect(r.stderr).toContain(
+      `note: read as GitHub App ${APP_ID}, installation ${installation.id}; nothing is posted or recorded`,
+    );
     expect(r.code).toBe(EXIT.ok);
     expect(r.stdout).toMatch(/^## ✅ changegate: compliant — ready to merge/);
     expect(r.stdout).toMatch(new RegExp(`${repo.fullName}#${pr.number} at [0-9a-f]{12}: COMPLIANT — `));
     expect(r.stdout).not.toContain("changegate:digest");
     expect(r.requests.filter((x) => x.route === "POST /graphql")).toHaveLength(1);
     expect(r.requests.map((x) => x.route)).toEqual(
-      expect.arrayContaining(["GET /repos/{owner}/{repo}/installation", "POST /app/installations/{installation_id}/access_tokens", "POST /graphql"]),
+      expect.arrayContaining([
+        "GET /repos/{owner}/{repo}/installation",
+        "POST /app/installations/{installation_id}/access_tokens",
+        "POST /graphql",
+      ]),
     );
     expectNoWrites(r.requests);
     expect(sim.model.runsOn(repo.fullName, sim.model.headSha(pr))).toHaveLength(checksBefore);
@@ -91,7 +108,14 @@ describe("check owner/name#N with the app's credentials", () => {
 
     const j = await run(["check", "--json", `${repo.fullName}#${pr.number}`], appEnv());
     expect(j.code).toBe(EXIT.failed);
-    expect(JSON.parse(j.stdout)).toMatchObject({ pr: `${repo.fullName}#${pr.number}`, state: "OPEN", outcome: "not compliant", conclusion: "failure", reads: 1, head: sim.model.headSha(pr) });
+    expect(JSON.parse(j.stdout)).toMatchObject({
+      pr: `${repo.fullName}#${pr.number}`,
+      state: "OPEN",
+      outcome: "not compliant",
+      conclusion: "failure",
+      reads: 1,
+      head: sim.model.headSha(pr),
+    });
     expect(sim.model.commentsOf(repo.fullName, pr.number)).toEqual([]);
   }, 60_000);
 
@@ -115,7 +139,11 @@ describe("check owner/name#N with the app's credentials", () => {
 
   test("hostile text in the PR cannot drive the terminal: control characters are removed", async () => {
     const repo = newRepo("approvals:\n  required: 0\n");
-    const pr = sim.model.openPullRequest(repo, { author: "dev", title: "x \u001b]0;owned\u0007\u001b[2J", commits: [{ message: "boom \u001b[31mred\u202e" }] });
+    const pr = sim.model.openPullRequest(repo, {
+      author: "dev",
+      title: "x \u001b]0;owned\u0007\u001b[2J",
+      commits: [{ message: "boom \u001b[31mred\u202e" }],
+    });
     const r = await run(["check", `${repo.fullName}#${pr.number}`], appEnv());
     expect(r.code).toBe(EXIT.ok);
     expect(r.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
@@ -130,8 +158,16 @@ describe("check owner/name#N: other credentials and errors", () => {
     // A failing changegate check from an earlier evaluation must not fail the "all CI green" rule.
     sim.model.ci(pr, "changegate", { conclusion: "failure", appId: APP_ID });
     const token = "ghs_clitesttoken0000000000000000000000";
-    sim.tokens.set(token, { installationId: installation.id, appId: APP_ID, expiresAt: Date.now() + 3_600_000 });
-    const r = await run(["check", `${repo.fullName}#${pr.number}`], { GITHUB_TOKEN: token, GHE_HOST: sim.gheHost, GHE_PROTOCOL: "http" });
+    sim.tokens.set(token, {
+      installationId: installation.id,
+      appId: APP_ID,
+      expiresAt: Date.now() + 3_600_000,
+    });
+    const r = await run(["check", `${repo.fullName}#${pr.number}`], {
+      GITHUB_TOKEN: token,
+      GHE_HOST: sim.gheHost,
+      GHE_PROTOCOL: "http",
+    });
     expect(r.stderr).toContain("note: read as GITHUB_TOKEN");
     expect(r.stderr).toMatch(/APP_ID is not set: check runs named "changegate" are not counted as CI/);
     expect(r.code).toBe(EXIT.ok);
@@ -169,10 +205,22 @@ describe("check owner/name#N prints what the running app posts", () => {
   });
 
   // DATABASE_URL: the app's audit store, read-only, for the commit the emergency label was applied on.
-  const env = () => ({ APP_ID: String(w.appId), PRIVATE_KEY: w.privateKey, GHE_HOST: w.sim.gheHost, GHE_PROTOCOL: "http", DATABASE_URL: `sqlite:${join(w.cg.dataDir, "audit.db")}` });
+  const env = () => ({
+    APP_ID: String(w.appId),
+    PRIVATE_KEY: w.privateKey,
+    GHE_HOST: w.sim.gheHost,
+    GHE_PROTOCOL: "http",
+    DATABASE_URL: `sqlite:${join(w.cg.dataDir, "audit.db")}`,
+  });
   async function cli(pr: { repo: string; number: number }) {
     let stdout = "";
-    const io: CliIo = { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: () => true, isTTY: false }, env: env(), cwd: process.cwd(), now: () => new Date() };
+    const io: CliIo = {
+      stdout: { write: (s: string) => (stdout += s) },
+      stderr: { write: () => true, isTTY: false },
+      env: env(),
+      cwd: process.cwd(),
+      now: () => new Date(),
+    };
     const code = await main(["check", "--json", `${pr.repo}#${pr.number}`], io);
     return { code, out: JSON.parse(stdout) as { digest: string; conclusion: string; title: string } };
   }
@@ -199,6 +247,8 @@ describe("check owner/name#N prints what the running app posts", () => {
       expect(code).toBe(expected[pr.number]);
       expectNoWrites(w.sim.requests.slice(before).filter((r) => r.target === "github"));
     }
-    expect(w.sim.requests.some((r) => r.route === "GET /repos/{owner}/{repo}/collaborators/{username}/permission")).toBe(true);
+    expect(
+      w.sim.requests.some((r) => r.route === "GET /repos/{owner}/{repo}/collaborators/{username}/permission"),
+    ).toBe(true);
   }, 240_000);
 });

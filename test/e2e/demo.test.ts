@@ -25,7 +25,11 @@ beforeAll(async () => {
   out = join(dir, "out");
   run = await new Promise((done, reject) => {
     // From another directory than the repository, as paths printed relative to the caller's directory must work.
-    const child = spawn(process.execPath, ["--import", join(ROOT, "test/support/register-ts.mjs"), join(ROOT, "demo/run.ts"), "--out", "out"], { cwd: dir, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" } });
+    const child = spawn(
+      process.execPath,
+      ["--import", join(ROOT, "test/support/register-ts.mjs"), join(ROOT, "demo/run.ts"), "--out", "out"],
+      { cwd: dir, env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" } },
+    );
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -64,23 +68,51 @@ describe("npm run demo", () => {
   });
 
   test("the files it points to exist", () => {
-    for (const f of ["audit.db", "report.html", "export.csv", "export.csv.manifest.json", "export.json", "completeness.json", "completeness-before-scan.json", "checkpoints.ndjson", "checkpoints.pub", "bypass-issue.md", "changegate.log", "digests/payments-1.md", "digests/payments-2.md", "digests/payments-3.md"]) {
+    for (const f of [
+      "audit.db",
+      "report.html",
+      "export.csv",
+      "export.csv.manifest.json",
+      "export.json",
+      "completeness.json",
+      "completeness-before-scan.json",
+      "checkpoints.ndjson",
+      "checkpoints.pub",
+      "bypass-issue.md",
+      "changegate.log",
+      "digests/payments-1.md",
+      "digests/payments-2.md",
+      "digests/payments-3.md",
+    ]) {
       expect([f, existsSync(join(out, f))]).toEqual([f, true]);
     }
-    expect(readFileSync(join(out, "digests", "payments-2.md"), "utf8")).toContain("<!-- changegate:digest -->");
+    expect(readFileSync(join(out, "digests", "payments-2.md"), "utf8")).toContain(
+      "<!-- changegate:digest -->",
+    );
     expect(readFileSync(join(out, "bypass-issue.md"), "utf8")).toContain("mallory");
   });
 
   test("the export holds exactly the demo's six changes; the lost merge was found by the scan; the emergency's review was late", () => {
-    const rows = (JSON.parse(readFileSync(join(out, "export.json"), "utf8")) as { changes: ExportRow[] }).changes;
+    const rows = (JSON.parse(readFileSync(join(out, "export.json"), "utf8")) as { changes: ExportRow[] })
+      .changes;
     const counts: Record<string, number> = {};
     for (const r of rows) counts[categoryOf(r)] = (counts[categoryOf(r)] ?? 0) + 1;
     expect(counts).toEqual({ compliant: 2, emergency: 1, bypass: 1, "direct push": 1, other: 1 });
-    expect(rows.find((r) => r.repo === "acme/payments" && r.pr === 5)).toMatchObject({ found_by: "scan", check_at_merge: "success" });
-    expect(rows.find((r) => r.emergency)).toMatchObject({ retro_review: "reviewed late", retro_reviewed_by: "rita" });
+    expect(rows.find((r) => r.repo === "acme/payments" && r.pr === 5)).toMatchObject({
+      found_by: "scan",
+      check_at_merge: "success",
+    });
+    expect(rows.find((r) => r.emergency)).toMatchObject({
+      retro_review: "reviewed late",
+      retro_reviewed_by: "rita",
+    });
     expect(rows.find((r) => r.repo === "acme/website")).toMatchObject({ gated: false, bypass: false });
-    expect(JSON.parse(readFileSync(join(out, "completeness.json"), "utf8"))).toMatchObject({ complete: true });
-    expect(JSON.parse(readFileSync(join(out, "completeness-before-scan.json"), "utf8"))).toMatchObject({ complete: false });
+    expect(JSON.parse(readFileSync(join(out, "completeness.json"), "utf8"))).toMatchObject({
+      complete: true,
+    });
+    expect(JSON.parse(readFileSync(join(out, "completeness-before-scan.json"), "utf8"))).toMatchObject({
+      complete: false,
+    });
   });
 
   test("the printed commands work as printed: verify passes against the checkpoint, export and report write their files", () => {
@@ -88,10 +120,20 @@ describe("npm run demo", () => {
       .split("\n")
       .map((l) => l.trim())
       .filter((l) => l.startsWith("npx changegate "));
-    expect(commands.map((c) => c.split(" ").slice(2, 4).join(" "))).toEqual(["audit export", "audit show", "audit verify", "audit report"]);
+    expect(commands.map((c) => c.split(" ").slice(2, 4).join(" "))).toEqual([
+      "audit export",
+      "audit show",
+      "audit verify",
+      "audit report",
+    ]);
     for (const c of commands) {
       const args = c.split(" ").slice(2);
-      const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: "utf8", env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" }, timeout: 60_000 });
+      const r = spawnSync(process.execPath, [CLI, ...args], {
+        cwd: dir,
+        encoding: "utf8",
+        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
+        timeout: 60_000,
+      });
       expect([c, r.status, r.stderr]).toEqual([c, 0, expect.any(String)]);
       if (args[1] === "verify") expect(r.stdout).toMatch(/audit trail OK against 1 checkpoint/);
       if (args[1] === "show") expect(r.stdout).toMatch(/RETROACTIVE REVIEW\s+by rita .* LATE/);
@@ -104,7 +146,12 @@ describe("npm run demo", () => {
     const mine = join(dir, "precious");
     mkdirSync(mine);
     writeFileSync(join(mine, "keep.txt"), "mine");
-    const demo = (args: string[]) => spawnSync(process.execPath, ["--import", join(ROOT, "test/support/register-ts.mjs"), join(ROOT, "demo/run.ts"), ...args], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+    const demo = (args: string[]) =>
+      spawnSync(
+        process.execPath,
+        ["--import", join(ROOT, "test/support/register-ts.mjs"), join(ROOT, "demo/run.ts"), ...args],
+        { cwd: dir, encoding: "utf8", timeout: 60_000 },
+      );
     const refused = demo(["--out", "precious"]);
     expect(refused.status).toBe(2);
     expect(refused.stderr).toContain("exists and was not made by the demo");

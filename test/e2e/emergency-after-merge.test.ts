@@ -37,11 +37,16 @@ function records(pr: SimPull): Rec[] {
 }
 
 function retroRuns(pr: SimPull) {
-  return w.model.runsOn(pr.repo, pr.commits[pr.commits.length - 1]!).filter((r) => r.name === "changegate/retro-review");
+  return w.model
+    .runsOn(pr.repo, pr.commits[pr.commits.length - 1]!)
+    .filter((r) => r.name === "changegate/retro-review");
 }
 
 function digest(pr: SimPull): string {
-  return w.model.commentsOf(pr.repo, pr.number).find((c) => c.body.includes("<!-- changegate:digest -->"))?.body ?? "";
+  return (
+    w.model.commentsOf(pr.repo, pr.number).find((c) => c.body.includes("<!-- changegate:digest -->"))?.body ??
+    ""
+  );
 }
 
 async function until(what: () => boolean, ms = 60_000): Promise<void> {
@@ -73,20 +78,50 @@ describe("emergency changes after the merge", () => {
     w.model.addComment(repo, pr.number, "/changegate approve", "dev", null);
     await w.settle(60_000);
     expect(records(pr).some((r) => r.type === "retro_review")).toBe(false);
-    expect(w.cg.logs.some((l) => String(l.msg).includes("not a retroactive review") && String(l.msg).includes("the PR's author"))).toBe(true);
+    expect(
+      w.cg.logs.some(
+        (l) =>
+          String(l.msg).includes("not a retroactive review") && String(l.msg).includes("the PR's author"),
+      ),
+    ).toBe(true);
 
     w.model.addComment(repo, pr.number, "Checked the hotfix.\n/changegate approve", "rita", null);
     await w.settle(60_000);
     await until(() => records(pr).some((r) => r.type === "retro_review"));
-    expect(records(pr).find((r) => r.type === "retro_review")).toMatchObject({ reviewedBy: "rita", via: "comment" });
-    expect(records(pr).find((r) => r.type === "ticket_transition")).toMatchObject({ target: "Done", results: [{ key: "OPS-41", result: "moved", status: "Done" }] });
+    expect(records(pr).find((r) => r.type === "retro_review")).toMatchObject({
+      reviewedBy: "rita",
+      via: "comment",
+    });
+    expect(records(pr).find((r) => r.type === "ticket_transition")).toMatchObject({
+      target: "Done",
+      results: [{ key: "OPS-41", result: "moved", status: "Done" }],
+    });
     await until(() => retroRuns(pr).at(-1)?.conclusion === "success");
     expect(digest(pr)).toContain("Retroactively reviewed by");
 
-    const out = w.cg.cli(["audit", "export", "--from", "2000-01-01", "--to", "2100-01-01", "--repo", pr.repo, "--format", "json"]);
+    const out = w.cg.cli([
+      "audit",
+      "export",
+      "--from",
+      "2000-01-01",
+      "--to",
+      "2100-01-01",
+      "--repo",
+      pr.repo,
+      "--format",
+      "json",
+    ]);
     expect(out.code).toBe(0);
-    const row = (JSON.parse(out.stdout) as { changes: Record<string, unknown>[] }).changes.find((c) => c.pr === pr.number)!;
-    expect(row).toMatchObject({ emergency: true, emergency_declared_by: "dev", retro_review: "reviewed", retro_reviewed_by: "rita", ticket_transitions: [{ key: "OPS-41", result: "moved", status: "Done" }] });
+    const row = (JSON.parse(out.stdout) as { changes: Record<string, unknown>[] }).changes.find(
+      (c) => c.pr === pr.number,
+    )!;
+    expect(row).toMatchObject({
+      emergency: true,
+      emergency_declared_by: "dev",
+      retro_review: "reviewed",
+      retro_reviewed_by: "rita",
+      ticket_transitions: [{ key: "OPS-41", result: "moved", status: "Done" }],
+    });
   }, 180_000);
 
   test("no review in time: the timer logs it non-compliant with how late, fails the retro-review check, records it once", async () => {
@@ -96,13 +131,18 @@ describe("emergency changes after the merge", () => {
     await w.settle(60_000);
     w.model.merge(pr, "dev");
     await w.settle(60_000);
-    await until(() => w.cg.logs.some((l) => String(l.msg).includes(`${pr.repo}#${pr.number} is non-compliant!`)), 90_000);
+    await until(
+      () => w.cg.logs.some((l) => String(l.msg).includes(`${pr.repo}#${pr.number} is non-compliant!`)),
+      90_000,
+    );
     const line = w.cg.logs.find((l) => String(l.msg).includes(`${pr.repo}#${pr.number} is non-compliant!`))!;
     expect(String(line.msg)).toMatch(/no retroactive review: it was due by .* and is \d+ min late/);
     await until(() => retroRuns(pr).at(-1)?.conclusion === "failure");
     // Several more ticks: still one overdue record and one log line.
     await new Promise((r) => setTimeout(r, 3000));
     expect(records(pr).filter((r) => r.type === "retro_overdue")).toHaveLength(1);
-    expect(w.cg.logs.filter((l) => String(l.msg).includes(`${pr.repo}#${pr.number} is non-compliant!`))).toHaveLength(1);
+    expect(
+      w.cg.logs.filter((l) => String(l.msg).includes(`${pr.repo}#${pr.number} is non-compliant!`)),
+    ).toHaveLength(1);
   }, 180_000);
 });

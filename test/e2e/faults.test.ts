@@ -36,7 +36,13 @@ function expectCompliant(pr: SimPull): void {
 describe("reads", () => {
   test("502 on the evidence query: retried, then compliant", async () => {
     const { pr } = compliantPr();
-    const f = w.sim.fault({ operation: "ChangegateEvidence", repo: pr.repo, kind: "status", status: 502, times: 1 });
+    const f = w.sim.fault({
+      operation: "ChangegateEvidence",
+      repo: pr.repo,
+      kind: "status",
+      status: 502,
+      times: 1,
+    });
     await w.settle(60_000);
     expect(f.hits).toBe(1);
     expectCompliant(pr);
@@ -44,8 +50,22 @@ describe("reads", () => {
 
   test("secondary rate limits (403 and 429 with retry-after) on reads: waited out, then compliant", async () => {
     const { pr } = compliantPr();
-    const a = w.sim.fault({ operation: "ChangegateEvidence", repo: pr.repo, kind: "secondary", status: 403, retryAfterSeconds: 1, times: 1 });
-    const b = w.sim.fault({ operation: "ChangegateEvidence", repo: pr.repo, kind: "secondary", status: 429, retryAfterSeconds: 1, times: 1 });
+    const a = w.sim.fault({
+      operation: "ChangegateEvidence",
+      repo: pr.repo,
+      kind: "secondary",
+      status: 403,
+      retryAfterSeconds: 1,
+      times: 1,
+    });
+    const b = w.sim.fault({
+      operation: "ChangegateEvidence",
+      repo: pr.repo,
+      kind: "secondary",
+      status: 429,
+      retryAfterSeconds: 1,
+      times: 1,
+    });
     await w.settle(60_000);
     expect(a.hits + b.hits).toBe(2);
     expectCompliant(pr);
@@ -78,7 +98,13 @@ describe("reads", () => {
 describe("writes", () => {
   test("502 on creating the check run: retried, one check run, compliant", async () => {
     const { pr, installationId } = compliantPr();
-    const f = w.sim.fault({ route: "POST /repos/{owner}/{repo}/check-runs", installationId, kind: "status", status: 502, times: 1 });
+    const f = w.sim.fault({
+      route: "POST /repos/{owner}/{repo}/check-runs",
+      installationId,
+      kind: "status",
+      status: 502,
+      times: 1,
+    });
     await w.settle(60_000);
     expect(f.hits).toBe(1);
     expectCompliant(pr);
@@ -86,7 +112,13 @@ describe("writes", () => {
 
   test("a secondary rate limit on posting the digest: retried after retry-after, one digest", async () => {
     const { pr, installationId } = compliantPr();
-    const f = w.sim.fault({ route: "POST /repos/{owner}/{repo}/issues/{issue_number}/comments", installationId, kind: "secondary", retryAfterSeconds: 1, times: 1 });
+    const f = w.sim.fault({
+      route: "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",
+      installationId,
+      kind: "secondary",
+      retryAfterSeconds: 1,
+      times: 1,
+    });
     await w.settle(60_000);
     expect(f.hits).toBe(1);
     expectCompliant(pr);
@@ -99,7 +131,14 @@ describe("writes", () => {
     const build = w.model.ci(pr, "build", { status: "in_progress" });
     await w.settle(60_000);
     expect(w.check(pr)?.status).toBe("in_progress");
-    const f = w.sim.fault({ route: "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", installationId: installation.id, kind: "secondary", status: 429, retryAfterSeconds: 1, times: 1 });
+    const f = w.sim.fault({
+      route: "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}",
+      installationId: installation.id,
+      kind: "secondary",
+      status: 429,
+      retryAfterSeconds: 1,
+      times: 1,
+    });
     w.model.updateCheckRun(build, { conclusion: "success" });
     await w.settle(60_000);
     expect(f.hits).toBe(1);
@@ -120,7 +159,8 @@ describe("a hanging GitHub", () => {
     const f = w.sim.fault({ operation: "ChangegateEvidence", repo: pr.repo, kind: "hang", times: 1 });
     // GitHub itself gives up on a request after 10 s; changegate should not wait much longer.
     const deadline = Date.now() + 45_000;
-    while (Date.now() < deadline && w.check(pr)?.status !== "completed") await new Promise((r) => setTimeout(r, 250));
+    while (Date.now() < deadline && w.check(pr)?.status !== "completed")
+      await new Promise((r) => setTimeout(r, 250));
     expect(f.hits).toBe(1);
     expect(w.check(pr)?.status).toBe("completed");
   }, 60_000);

@@ -46,7 +46,10 @@ describe("org floors", () => {
     w.model.review(pr, { author: "alice" });
     await w.settle();
     expect(w.check(pr)).toMatchObject({ conclusion: "failure" });
-    const broken = w.repo({ policy: "approvals:\n  required: 5\n", orgPolicy: "enforce:\n  approvals:\n    required: -1\n" });
+    const broken = w.repo({
+      policy: "approvals:\n  required: 5\n",
+      orgPolicy: "enforce:\n  approvals:\n    required: -1\n",
+    });
     const pr2 = w.model.openPullRequest(broken.repo, { author: "dev" });
     await w.settle();
     expect(w.check(pr2)).toMatchObject({ conclusion: "failure" });

@@ -7,14 +7,26 @@ import type { World } from "../sim/world.js";
 
 /** changegate's "evaluated owner/repo#n: title" lines (one per published evaluation). */
 export function evaluations(w: World, pr?: SimPull, from = 0): LogLine[] {
-  return w.cg.logs.slice(from).filter((l) => typeof l.msg === "string" && l.msg.startsWith("evaluated ") && (!pr || (l.repo === pr.repo && l.pr === pr.number)));
+  return w.cg.logs
+    .slice(from)
+    .filter(
+      (l) =>
+        typeof l.msg === "string" &&
+        l.msg.startsWith("evaluated ") &&
+        (!pr || (l.repo === pr.repo && l.pr === pr.number)),
+    );
 }
 
 /**
  * The API budget, asserted two ways: every evaluation changegate logs stays within one GraphQL
  * read and two writes, and the simulator saw exactly the reads and writes those lines add up to.
  */
-export function expectBudget(w: World, pr: SimPull, seq: number, logFrom: number): { reads: number; writes: number; evaluations: number } {
+export function expectBudget(
+  w: World,
+  pr: SimPull,
+  seq: number,
+  logFrom: number,
+): { reads: number; writes: number; evaluations: number } {
   const lines = evaluations(w, pr, logFrom);
   for (const l of lines) {
     expect(l.reads).toBeLessThanOrEqual(1);
@@ -26,7 +38,10 @@ export function expectBudget(w: World, pr: SimPull, seq: number, logFrom: number
     .slice(logFrom)
     .filter((l) => l.msg === "evaluation finished" && l.repo === pr.repo && l.pr === pr.number);
   for (const l of finished) expect(Number(l.reads)).toBeLessThanOrEqual(1);
-  const seen = w.sim.since(seq, (r) => r.target === "github" && r.repo?.toLowerCase() === pr.repo.toLowerCase());
+  const seen = w.sim.since(
+    seq,
+    (r) => r.target === "github" && r.repo?.toLowerCase() === pr.repo.toLowerCase(),
+  );
   const reads = seen.filter((r) => r.route === "POST /graphql").length;
   const writes = seen.filter((r) => r.method !== "GET" && r.route !== "POST /graphql").length;
   expect(reads).toBe(finished.reduce((n, l) => n + Number(l.reads), 0));
@@ -59,7 +74,10 @@ export function staleDigestWrites(w: World, pr: SimPull): string[] {
       if (!sha) continue;
       const at = pr.commits.findIndex((c) => c.startsWith(sha));
       if (at < 0) continue; // a head force-pushed away
-      if (at < newest) problems.push(`${pr.repo}#${pr.number}: digest went back from ${pr.commits[newest]!.slice(0, 7)} to ${sha.slice(0, 7)}`);
+      if (at < newest)
+        problems.push(
+          `${pr.repo}#${pr.number}: digest went back from ${pr.commits[newest]!.slice(0, 7)} to ${sha.slice(0, 7)}`,
+        );
       newest = Math.max(newest, at);
     }
   }

@@ -23,7 +23,9 @@ afterAll(async () => {
 });
 
 /** A POST to the webhook route declaring `declared` body bytes and sending none; `answer` is the status line's code. */
-async function holdOpen(declared: number): Promise<{ socket: Socket; answer: Promise<{ status: string; at: number }> }> {
+async function holdOpen(
+  declared: number,
+): Promise<{ socket: Socket; answer: Promise<{ status: string; at: number }> }> {
   const { hostname, port } = new URL(w.cg.url);
   const socket = connect(Number(port), hostname);
   await new Promise<void>((r) => socket.once("connect", () => r()));
@@ -35,7 +37,9 @@ async function holdOpen(declared: number): Promise<{ socket: Socket; answer: Pro
       if (m) resolve({ status: m[1]!, at: Date.now() });
     });
     socket.on("error", () => resolve({ status: "error", at: Date.now() }));
-    socket.on("close", () => resolve({ status: /^HTTP\/1\.1 (\d{3})/.exec(got)?.[1] ?? "closed", at: Date.now() }));
+    socket.on("close", () =>
+      resolve({ status: /^HTTP\/1\.1 (\d{3})/.exec(got)?.[1] ?? "closed", at: Date.now() }),
+    );
   });
   socket.write(
     [
@@ -99,7 +103,10 @@ describe("the body budget cannot be held by declared lengths", () => {
 
 describe("merge_group through the intake", () => {
   function groupCheck(pr: SimPull, headSha: string) {
-    return w.model.runsOn(pr.repo, headSha).filter((r) => r.name === CHECK_NAME).at(-1);
+    return w.model
+      .runsOn(pr.repo, headSha)
+      .filter((r) => r.name === CHECK_NAME)
+      .at(-1);
   }
 
   test("with GitHub's check writes slow, a merge_group is answered at once (< 1 s) and its check is right later", async () => {
@@ -109,12 +116,18 @@ describe("merge_group through the intake", () => {
     await w.settle();
     expect(w.check(good)).toMatchObject({ conclusion: "success" });
 
-    const slow = w.sim.fault({ route: "POST /repos/{owner}/{repo}/check-runs", repo: repo.fullName, kind: "delay", ms: 4000 });
+    const slow = w.sim.fault({
+      route: "POST /repos/{owner}/{repo}/check-runs",
+      repo: repo.fullName,
+      kind: "delay",
+      ms: 4000,
+    });
     try {
       const entry = w.model.enqueue(good);
       // Answered before the slow write (4 s) could have finished.
       const deadline = Date.now() + 10_000;
-      while (lastDelivery("merge_group", "checks_requested").answeredAt === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      while (lastDelivery("merge_group", "checks_requested").answeredAt === null && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
       const d = lastDelivery("merge_group", "checks_requested");
       expect(d.status).toBeGreaterThanOrEqual(200);
       expect(d.status).toBeLessThan(300);

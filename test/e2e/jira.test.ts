@@ -8,7 +8,8 @@ import type { SimPull } from "../sim/model.js";
 import { World } from "../sim/world.js";
 import { evaluations, onlyDigest } from "./helpers.js";
 
-const POLICY = 'tickets:\n  required: true\n  projects: [OPS]\n  allowed_states: ["Approved", "In Progress"]\n';
+const POLICY =
+  'tickets:\n  required: true\n  projects: [OPS]\n  allowed_states: ["Approved", "In Progress"]\n';
 const TIMEOUT_MS = 1500;
 
 describe("Jira Cloud", () => {
@@ -16,7 +17,11 @@ describe("Jira Cloud", () => {
   let key = 100;
 
   beforeAll(async () => {
-    w = await World.start({ jira: "cloud", jiraWebhookSecret: "jira-webhook-secret-0123456789", env: { JIRA_TIMEOUT_MS: String(TIMEOUT_MS) } });
+    w = await World.start({
+      jira: "cloud",
+      jiraWebhookSecret: "jira-webhook-secret-0123456789",
+      env: { JIRA_TIMEOUT_MS: String(TIMEOUT_MS) },
+    });
   }, 90_000);
 
   afterAll(async () => {
@@ -26,7 +31,10 @@ describe("Jira Cloud", () => {
   /** A compliant-but-for-tickets PR whose title names `ticket` (or no ticket). */
   function prWithTicket(ticket: string | null, policy = POLICY): SimPull {
     const { repo } = w.repo({ policy });
-    const pr = w.model.openPullRequest(repo, { author: "dev", title: ticket ? `${ticket} Faster payments` : "Faster payments" });
+    const pr = w.model.openPullRequest(repo, {
+      author: "dev",
+      title: ticket ? `${ticket} Faster payments` : "Faster payments",
+    });
     w.model.ci(pr, "build", { conclusion: "success" });
     w.model.review(pr, { author: "alice" });
     return pr;
@@ -40,7 +48,10 @@ describe("Jira Cloud", () => {
     const logFrom = w.cg.logs.length;
     const pr = prWithTicket(k);
     await w.settle();
-    expect(w.check(pr)).toMatchObject({ conclusion: "success", title: "Compliant: approvals ok, ci ok, tickets ok" });
+    expect(w.check(pr)).toMatchObject({
+      conclusion: "success",
+      title: "Compliant: approvals ok, ci ok, tickets ok",
+    });
     const digest = onlyDigest(w, pr);
     expect(digest.replace(/\\/g, "")).toContain(k);
     expect(digest).toContain("Speed up the payment path");
@@ -61,8 +72,16 @@ describe("Jira Cloud", () => {
     w.sim.jira.setIssue(k, "Approved");
     await w.settle();
     // GitHub sends nothing but issue_comment.edited for changegate's own digest edit (subscribed for `/changegate approve`; edits are ignored).
-    expect(w.model.webhooks.slice(hooksBefore).filter((h) => h.name !== "issue_comment").map((h) => `${h.name}.${h.action}`)).toEqual([]);
-    expect(w.check(pr)).toMatchObject({ conclusion: "success", title: "Compliant: approvals ok, ci ok, tickets ok" });
+    expect(
+      w.model.webhooks
+        .slice(hooksBefore)
+        .filter((h) => h.name !== "issue_comment")
+        .map((h) => `${h.name}.${h.action}`),
+    ).toEqual([]);
+    expect(w.check(pr)).toMatchObject({
+      conclusion: "success",
+      title: "Compliant: approvals ok, ci ok, tickets ok",
+    });
   });
 
   test("an unknown key and a missing key fail, each saying which", async () => {
@@ -124,7 +143,11 @@ describe("Jira Cloud", () => {
       await w.settle();
       expect(w.check(pr)?.conclusion).toBe("failure");
       expect(w.check(pr)?.title).toContain("Jira rejected changegate's credentials");
-      const everything = [w.check(pr)?.summary ?? "", onlyDigest(w, pr), ...w.cg.logs.map((l) => JSON.stringify(l))].join("\n");
+      const everything = [
+        w.check(pr)?.summary ?? "",
+        onlyDigest(w, pr),
+        ...w.cg.logs.map((l) => JSON.stringify(l)),
+      ].join("\n");
       expect(everything.includes(real)).toBe(false);
     } finally {
       w.sim.jira.apiToken = real;
@@ -133,7 +156,11 @@ describe("Jira Cloud", () => {
 
   test("the emergency label waives the ticket rule by default", async () => {
     const { repo } = w.repo({ policy: POLICY });
-    const pr = w.model.openPullRequest(repo, { author: "dev", title: "Hotfix without a ticket", labels: ["emergency"] });
+    const pr = w.model.openPullRequest(repo, {
+      author: "dev",
+      title: "Hotfix without a ticket",
+      labels: ["emergency"],
+    });
     await w.settle();
     expect(w.check(pr)?.conclusion).toBe("success");
     expect(w.check(pr)?.title).toContain("Emergency change");
@@ -154,7 +181,11 @@ describe("Jira Data Center", () => {
   test("tickets are looked up with the personal access token in one search; unknown keys drop out without hiding the others", async () => {
     w.sim.jira.setIssue("OPS-7", "Approved", "Rotate the keys");
     const { repo } = w.repo({ policy: POLICY });
-    const pr = w.model.openPullRequest(repo, { author: "dev", title: "OPS-7 and OPS-8888: rotate", headRef: "ops-7-rotate" });
+    const pr = w.model.openPullRequest(repo, {
+      author: "dev",
+      title: "OPS-7 and OPS-8888: rotate",
+      headRef: "ops-7-rotate",
+    });
     w.model.ci(pr, "build", { conclusion: "success" });
     w.model.review(pr, { author: "alice" });
     const seq = w.sim.lastSeq;

@@ -46,7 +46,10 @@ describe("burst", () => {
  * deliveries were all answered 200 while evaluations still run (no PR gets another event, so only
  * changegate itself can pick those evaluations up).
  */
-async function burstWithCrash(seed: number, o: { midCrash: boolean; finalCrash: boolean }): Promise<ReturnType<typeof burst>> {
+async function burstWithCrash(
+  seed: number,
+  o: { midCrash: boolean; finalCrash: boolean },
+): Promise<ReturnType<typeof burst>> {
   const b = burst(w, { prs: 20, orgs: 2, seed });
   let activeAtKill = -1;
   await play(b, 25, async (k) => {

@@ -49,17 +49,38 @@ describe("operations", () => {
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(sample(text, "changegate_webhooks_total", { event: "pull_request" })).toBeGreaterThanOrEqual(1);
-    expect(sample(text, "changegate_evaluations_total", { kind: "published", conclusion: "success" })).toBeGreaterThanOrEqual(1);
-    expect(sample(text, "changegate_evaluation_duration_seconds_count", { kind: "evaluate" })).toBeGreaterThanOrEqual(1);
-    expect(sample(text, "changegate_github_requests_total", { api: "graphql", status: "2xx" })).toBeGreaterThanOrEqual(1);
-    expect(sample(text, "changegate_github_requests_total", { api: "rest", status: "2xx" })).toBeGreaterThanOrEqual(2);
-    expect(sample(text, "changegate_github_rate_limit_remaining", { installation: String(installation.id), resource: "graphql" })).toBe(4999);
+    expect(
+      sample(text, "changegate_evaluations_total", { kind: "published", conclusion: "success" }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(text, "changegate_evaluation_duration_seconds_count", { kind: "evaluate" }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(text, "changegate_github_requests_total", { api: "graphql", status: "2xx" }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(text, "changegate_github_requests_total", { api: "rest", status: "2xx" }),
+    ).toBeGreaterThanOrEqual(2);
+    expect(
+      sample(text, "changegate_github_rate_limit_remaining", {
+        installation: String(installation.id),
+        resource: "graphql",
+      }),
+    ).toBe(4999);
     expect(sample(text, "changegate_process_resident_memory_bytes")).toBeGreaterThan(0);
     // What /readyz answers, at the scrape: the ChangegateNotReady alert reads it.
     expect(sample(text, "changegate_ready")).toBe(1);
 
-    const line = w.cg.logs.find((l) => l.msg === "evaluation finished" && l.pr === pr.number && l.repo === pr.repo && l.kind === "published");
-    expect(line).toMatchObject({ installation: installation.id, head: w.model.headSha(pr), kind: "published", conclusion: "success" });
+    const line = w.cg.logs.find(
+      (l) =>
+        l.msg === "evaluation finished" && l.pr === pr.number && l.repo === pr.repo && l.kind === "published",
+    );
+    expect(line).toMatchObject({
+      installation: installation.id,
+      head: w.model.headSha(pr),
+      kind: "published",
+      conclusion: "success",
+    });
     expect(typeof line!.delivery).toBe("string");
     expect(typeof line!.durationMs).toBe("number");
     // The token is a secret: never in a log line.
@@ -69,7 +90,11 @@ describe("operations", () => {
   test("SIGTERM: drained, exit code 0", async () => {
     const exit = await w.cg.kill("SIGTERM");
     expect(exit).toEqual({ code: 0, signal: null });
-    expect(w.cg.logs.some((l) => typeof l.msg === "string" && l.msg.startsWith("SIGTERM: no longer accepting webhooks"))).toBe(true);
+    expect(
+      w.cg.logs.some(
+        (l) => typeof l.msg === "string" && l.msg.startsWith("SIGTERM: no longer accepting webhooks"),
+      ),
+    ).toBe(true);
   }, 60_000);
 });
 

@@ -33,14 +33,32 @@ function appJwt(): string {
   return `${body}.${createSign("RSA-SHA256").update(body).sign(w.privateKey).toString("base64url")}`;
 }
 
-async function gh(method: string, path: string, auth = `bearer ${appJwt()}`): Promise<{ status: number; json: any; headers: Headers }> {
-  const res = await fetch(`${w.sim.githubUrl}/api/v3${path}`, { method, headers: { authorization: auth, accept: "application/vnd.github+json" } });
+async function gh(
+  method: string,
+  path: string,
+  auth = `bearer ${appJwt()}`,
+): Promise<{ status: number; json: any; headers: Headers }> {
+  const res = await fetch(`${w.sim.githubUrl}/api/v3${path}`, {
+    method,
+    headers: { authorization: auth, accept: "application/vnd.github+json" },
+  });
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : null, headers: res.headers };
 }
 
 function exported(repo: SimRepo): Record<string, unknown>[] {
-  const out = w.cg.cli(["audit", "export", "--from", "2000-01-01", "--to", "2100-01-01", "--repo", repo.fullName, "--format", "json"]);
+  const out = w.cg.cli([
+    "audit",
+    "export",
+    "--from",
+    "2000-01-01",
+    "--to",
+    "2100-01-01",
+    "--repo",
+    repo.fullName,
+    "--format",
+    "json",
+  ]);
   expect(out.code).toBe(0);
   return (JSON.parse(out.stdout) as { changes: Record<string, unknown>[] }).changes;
 }
@@ -53,7 +71,10 @@ async function until(what: () => boolean, ms = 60_000): Promise<void> {
   }
 }
 
-const alarms = (text: string, from: number) => w.cg.logs.slice(from).filter((l) => typeof l.msg === "string" && l.msg.includes(NON_COMPLIANT_PHRASE) && l.msg.includes(text));
+const alarms = (text: string, from: number) =>
+  w.cg.logs
+    .slice(from)
+    .filter((l) => typeof l.msg === "string" && l.msg.includes(NON_COMPLIANT_PHRASE) && l.msg.includes(text));
 
 describe("failed deliveries are redelivered at start-up", () => {
   let repo: SimRepo;
@@ -72,23 +93,41 @@ describe("failed deliveries are redelivered at start-up", () => {
     await w.cg.kill("SIGKILL");
     const logged = w.sim.deliveries.attempts.length;
     w.model.merge(pr, "admin"); // pull_request closed (merged) and the push of the merge commit
-    const { after } = w.model.directPush(repo, "main", [{ message: "hotfix straight to main" }], { by: "mallory" });
+    const { after } = w.model.directPush(repo, "main", [{ message: "hotfix straight to main" }], {
+      by: "mallory",
+    });
     await w.sim.deliveries.idle();
     const failed = w.sim.deliveries.attempts.slice(logged);
     // Every attempt while down failed as GitHub logs a refused connection.
     expect(failed.length).toBeGreaterThanOrEqual(3);
-    expect(failed.every((a) => a.status_code === 502 && a.status === "failed to connect to host" && !a.redelivery)).toBe(true);
+    expect(
+      failed.every((a) => a.status_code === 502 && a.status === "failed to connect to host" && !a.redelivery),
+    ).toBe(true);
     mergeGuid = failed.find((a) => a.event === "pull_request" && a.action === "closed")!.guid;
     pushGuid = failed.find((a) => a.event === "push" && a.body.includes(`"after":"${after}"`))!.guid;
-    expect(exported(repo).filter((r) => r.change_type === "merge" || r.change_type === "direct_push")).toEqual([]);
+    expect(
+      exported(repo).filter((r) => r.change_type === "merge" || r.change_type === "direct_push"),
+    ).toEqual([]);
 
     const from = w.cg.logs.length;
     await w.cg.respawn();
     // The redelivery run at start-up asks for each failed delivery again, one log line each (no payload).
-    await until(() => w.cg.logs.slice(from).filter((l) => l.msg === "asked GitHub to redeliver a webhook delivery that failed on every attempt").length >= failed.length);
-    const asked = w.cg.logs.slice(from).filter((l) => l.msg === "asked GitHub to redeliver a webhook delivery that failed on every attempt");
+    await until(
+      () =>
+        w.cg.logs
+          .slice(from)
+          .filter(
+            (l) => l.msg === "asked GitHub to redeliver a webhook delivery that failed on every attempt",
+          ).length >= failed.length,
+    );
+    const asked = w.cg.logs
+      .slice(from)
+      .filter((l) => l.msg === "asked GitHub to redeliver a webhook delivery that failed on every attempt");
     expect(asked.map((l) => l.delivery).sort()).toEqual([...new Set(failed.map((a) => a.guid))].sort());
-    expect(asked.find((l) => l.delivery === mergeGuid)).toMatchObject({ event: "pull_request", action: "closed" });
+    expect(asked.find((l) => l.delivery === mergeGuid)).toMatchObject({
+      event: "pull_request",
+      action: "closed",
+    });
     expect(JSON.stringify(asked)).not.toContain("hotfix straight to main");
     await until(() => alarms(`#${pr.number}`, from).length > 0 && alarms("mallory", from).length > 0);
     await w.settle();
@@ -100,11 +139,19 @@ describe("failed deliveries are redelivered at start-up", () => {
     expect(redelivered.every((a) => a.status_code >= 200 && a.status_code < 300)).toBe(true);
 
     const rows = exported(repo);
-    expect(rows.filter((r) => r.change_type === "merge")).toEqual([expect.objectContaining({ pr: pr.number, merged_by: "admin", bypass: true, found_by: "webhook" })]);
-    expect(rows.filter((r) => r.change_type === "direct_push")).toEqual([expect.objectContaining({ head_sha: after, merged_by: "mallory", bypass: true, found_by: "webhook" })]);
+    expect(rows.filter((r) => r.change_type === "merge")).toEqual([
+      expect.objectContaining({ pr: pr.number, merged_by: "admin", bypass: true, found_by: "webhook" }),
+    ]);
+    expect(rows.filter((r) => r.change_type === "direct_push")).toEqual([
+      expect.objectContaining({ head_sha: after, merged_by: "mallory", bypass: true, found_by: "webhook" }),
+    ]);
     // Prometheus: found and redelivered counted.
     const metrics = await (await fetch(`${w.cg.url}/metrics`)).text();
-    expect(metrics).toMatch(new RegExp(`changegate_redeliveries_total\\{result="redelivered"\\} ${new Set(failed.map((a) => a.guid)).size}`));
+    expect(metrics).toMatch(
+      new RegExp(
+        `changegate_redeliveries_total\\{result="redelivered"\\} ${new Set(failed.map((a) => a.guid)).size}`,
+      ),
+    );
   }, 180_000);
 
   test("a redelivery delivered twice more is processed once: one merge record, one direct_push record", async () => {
@@ -113,7 +160,10 @@ describe("failed deliveries are redelivered at start-up", () => {
     const from = w.cg.logs.length;
     for (const guid of [mergeGuid, pushGuid]) {
       const id = attemptOf(guid);
-      const [a, b] = await Promise.all([gh("POST", `/app/hook/deliveries/${id}/attempts`), gh("POST", `/app/hook/deliveries/${id}/attempts`)]);
+      const [a, b] = await Promise.all([
+        gh("POST", `/app/hook/deliveries/${id}/attempts`),
+        gh("POST", `/app/hook/deliveries/${id}/attempts`),
+      ]);
       expect([a.status, b.status]).toEqual([202, 202]);
     }
     await w.sim.deliveries.idle();
@@ -130,10 +180,18 @@ describe("failed deliveries are redelivered at start-up", () => {
     await w.cg.kill("SIGTERM");
     const seq = w.sim.requests.at(-1)?.seq ?? 0;
     await w.cg.respawn();
-    await until(() => w.sim.since(seq, (r) => r.route === "GET /app/hook/deliveries" && r.status === 200).length > 0);
+    await until(
+      () => w.sim.since(seq, (r) => r.route === "GET /app/hook/deliveries" && r.status === 200).length > 0,
+    );
     await w.settle();
-    expect(w.sim.since(seq, (r) => r.route === "POST /app/hook/deliveries/{delivery_id}/attempts")).toEqual([]);
-    expect(w.cg.logs.slice(from).filter((l) => l.msg === "asked GitHub to redeliver a webhook delivery that failed on every attempt")).toEqual([]);
+    expect(w.sim.since(seq, (r) => r.route === "POST /app/hook/deliveries/{delivery_id}/attempts")).toEqual(
+      [],
+    );
+    expect(
+      w.cg.logs
+        .slice(from)
+        .filter((l) => l.msg === "asked GitHub to redeliver a webhook delivery that failed on every attempt"),
+    ).toEqual([]);
     expect(w.sim.deliveries.attempts.length).toBe(before);
   }, 120_000);
 });
@@ -141,7 +199,8 @@ describe("failed deliveries are redelivered at start-up", () => {
 describe("the simulator's delivery log in GitHub's shapes (GHES 3.19 OpenAPI)", () => {
   test("list (cursor pages, per_page <= 100), one delivery, a redelivery (202); an installation token is refused", async () => {
     const spec = createRequire(import.meta.url)("@octokit/openapi/generated/ghes-3.19.json");
-    const schema = (path: string, method: string, status: number) => spec.paths[path][method].responses[String(status)].content?.["application/json"]?.schema;
+    const schema = (path: string, method: string, status: number) =>
+      spec.paths[path][method].responses[String(status)].content?.["application/json"]?.schema;
     const first = await gh("GET", "/app/hook/deliveries?per_page=2");
     expect(first.status).toBe(200);
     expect(first.json).toHaveLength(2);

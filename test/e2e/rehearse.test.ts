@@ -33,7 +33,13 @@ let since = "";
 let until = "";
 
 function appEnv(): Record<string, string> {
-  return { APP_ID: String(APP_ID), PRIVATE_KEY: privateKey, GHE_HOST: sim.gheHost, GHE_PROTOCOL: "http", CHANGEGATE_SEARCH_PACE_MS: "0" };
+  return {
+    APP_ID: String(APP_ID),
+    PRIVATE_KEY: privateKey,
+    GHE_HOST: sim.gheHost,
+    GHE_PROTOCOL: "http",
+    CHANGEGATE_SEARCH_PACE_MS: "0",
+  };
 }
 
 async function run(argv: string[], env: Record<string, string | undefined> = appEnv()) {
@@ -43,15 +49,24 @@ async function run(argv: string[], env: Record<string, string | undefined> = app
 }
 
 function expectNoWrites(requests: { method: string; route: string; body: unknown }[]) {
-  const writes = requests.filter((r) => r.method !== "GET" && r.route !== "POST /graphql" && r.route !== "POST /app/installations/{installation_id}/access_tokens");
+  const writes = requests.filter(
+    (r) =>
+      r.method !== "GET" &&
+      r.route !== "POST /graphql" &&
+      r.route !== "POST /app/installations/{installation_id}/access_tokens",
+  );
   expect(writes).toEqual([]);
-  for (const r of requests.filter((x) => x.route === "POST /graphql")) expect(JSON.stringify(r.body)).not.toMatch(/\bmutation\b/);
+  for (const r of requests.filter((x) => x.route === "POST /graphql"))
+    expect(JSON.stringify(r.body)).not.toMatch(/\bmutation\b/);
 }
 
 async function recordCount(): Promise<number> {
   const store = await AuditStore.open(dbUrl, { migrate: false, mustExist: true });
   try {
-    const r = await store.db.selectFrom("audit_record").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+    const r = await store.db
+      .selectFrom("audit_record")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   } finally {
     await store.close();
@@ -67,7 +82,11 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "cg-rehearse-"));
   since = new Date(Date.now() - 3_600_000).toISOString();
   until = new Date(Date.now() + 3_600_000).toISOString();
-  repo = sim.model.addRepo({ owner, name: "payments", files: { ".github/changegate.yml": "approvals:\n  required: 1\n" } });
+  repo = sim.model.addRepo({
+    owner,
+    name: "payments",
+    files: { ".github/changegate.yml": "approvals:\n  required: 1\n" },
+  });
   twoApprovals = sim.model.openPullRequest(repo, { author: "dev", title: "two approvals" });
   sim.model.review(twoApprovals, { author: "alice" });
   sim.model.review(twoApprovals, { author: "bob" });
@@ -111,11 +130,25 @@ afterAll(async () => {
 describe("changegate rehearse", () => {
   test("a stricter policy: the table says which merges would have been blocked and why; exit 1; nothing written", async () => {
     const before = await recordCount();
-    const r = await run(["rehearse", "--policy", "strict.yml", "--repo", repo.fullName, "--since", since, "--until", until, "--database", dbUrl]);
+    const r = await run([
+      "rehearse",
+      "--policy",
+      "strict.yml",
+      "--repo",
+      repo.fullName,
+      "--since",
+      since,
+      "--until",
+      until,
+      "--database",
+      dbUrl,
+    ]);
     expect(r.stderr).toContain(`note: read as GitHub App ${APP_ID}`);
     expect(r.code).toBe(EXIT.failed);
     const lines = r.stdout.split("\n");
-    expect(lines.find((l) => l.startsWith("PR "))).toMatch(/PR\s+merged at\s+merged by\s+recorded\s+rehearsed\s+first unmet rule/);
+    expect(lines.find((l) => l.startsWith("PR "))).toMatch(
+      /PR\s+merged at\s+merged by\s+recorded\s+rehearsed\s+first unmet rule/,
+    );
     const row = (pr: SimPull) => lines.find((l) => l.startsWith(`${repo.fullName}#${pr.number} `)) ?? "";
     expect(row(twoApprovals)).toMatch(/\bALLOWED\b/);
     expect(row(oneApproval)).toMatch(/\bsuccess\b.*\bBLOCKED\b.*approvals: /);
@@ -128,9 +161,33 @@ describe("changegate rehearse", () => {
   }, 90_000);
 
   test("--json: the same rows as JSON; the policy in force today blocks only the unapproved merge", async () => {
-    const r = await run(["rehearse", "--policy", "same.yml", "--repo", repo.fullName, "--since", since, "--until", until, "--json", "--database", dbUrl]);
+    const r = await run([
+      "rehearse",
+      "--policy",
+      "same.yml",
+      "--repo",
+      repo.fullName,
+      "--since",
+      since,
+      "--until",
+      until,
+      "--json",
+      "--database",
+      dbUrl,
+    ]);
     expect(r.code).toBe(EXIT.failed);
-    const doc = JSON.parse(r.stdout) as { kind: string; merges: number; blocked: number; rows: { pr: string; rehearsed: string; recorded: string | null; reason: string | null; mergedBy: string }[] };
+    const doc = JSON.parse(r.stdout) as {
+      kind: string;
+      merges: number;
+      blocked: number;
+      rows: {
+        pr: string;
+        rehearsed: string;
+        recorded: string | null;
+        reason: string | null;
+        mergedBy: string;
+      }[];
+    };
     expect(doc).toMatchObject({ kind: "changegate-rehearsal", merges: 3, blocked: 1 });
     expect(doc.rows.map((x) => [x.pr, x.rehearsed])).toEqual([
       [`${repo.fullName}#${twoApprovals.number}`, "allowed"],
@@ -144,31 +201,116 @@ describe("changegate rehearse", () => {
 
   test("no merge would be blocked: exit 0", async () => {
     writeFileSync(join(dir, "lenient.yml"), "approvals:\n  required: 0\n");
-    const r = await run(["rehearse", "--policy", "lenient.yml", "--repo", repo.fullName, "--since", since, "--until", until, "--until", until]);
+    const r = await run([
+      "rehearse",
+      "--policy",
+      "lenient.yml",
+      "--repo",
+      repo.fullName,
+      "--since",
+      since,
+      "--until",
+      until,
+      "--until",
+      until,
+    ]);
     expect(r.stdout).toMatch(/^3 merges, 0 would have been blocked$/m);
     expect(r.stderr).toMatch(/no audit store here/);
     expect(r.code).toBe(EXIT.ok);
   }, 90_000);
 
   test("an invalid policy file: config check's messages, exit 1, before any GitHub call", async () => {
-    const r = await run(["rehearse", "--policy", "invalid.yml", "--repo", repo.fullName, "--since", since, "--until", until, "--until", until]);
+    const r = await run([
+      "rehearse",
+      "--policy",
+      "invalid.yml",
+      "--repo",
+      repo.fullName,
+      "--since",
+      since,
+      "--until",
+      until,
+      "--until",
+      until,
+    ]);
     const check = await run(["config", "check", "invalid.yml"]);
     expect(r.code).toBe(EXIT.failed);
     expect(r.stderr).toBe(check.stderr);
     expect(r.stderr).toMatch(/line 2: approvals\.required: /);
     expect(r.requests).toEqual([]);
-    const missing = await run(["rehearse", "--policy", "nope.yml", "--repo", repo.fullName, "--since", since, "--until", until, "--until", until]);
+    const missing = await run([
+      "rehearse",
+      "--policy",
+      "nope.yml",
+      "--repo",
+      repo.fullName,
+      "--since",
+      since,
+      "--until",
+      until,
+      "--until",
+      until,
+    ]);
     expect(missing.code).toBe(EXIT.usage);
     expect(missing.requests).toEqual([]);
   }, 60_000);
 
   test("bad arguments and credentials: exit 2, nothing secret printed", async () => {
-    expect((await run(["rehearse", "--policy", "strict.yml", "--repo", "not-a-repo", "--since", since, "--until", until, "--until", until])).code).toBe(EXIT.usage);
-    expect((await run(["rehearse", "--policy", "strict.yml", "--repo", repo.fullName, "--since", "yesterday"])).code).toBe(EXIT.usage);
-    const none = await run(["rehearse", "--policy", "strict.yml", "--repo", repo.fullName, "--since", since, "--until", until, "--until", until], { GHE_HOST: sim.gheHost, GHE_PROTOCOL: "http" });
+    expect(
+      (
+        await run([
+          "rehearse",
+          "--policy",
+          "strict.yml",
+          "--repo",
+          "not-a-repo",
+          "--since",
+          since,
+          "--until",
+          until,
+          "--until",
+          until,
+        ])
+      ).code,
+    ).toBe(EXIT.usage);
+    expect(
+      (await run(["rehearse", "--policy", "strict.yml", "--repo", repo.fullName, "--since", "yesterday"]))
+        .code,
+    ).toBe(EXIT.usage);
+    const none = await run(
+      [
+        "rehearse",
+        "--policy",
+        "strict.yml",
+        "--repo",
+        repo.fullName,
+        "--since",
+        since,
+        "--until",
+        until,
+        "--until",
+        until,
+      ],
+      { GHE_HOST: sim.gheHost, GHE_PROTOCOL: "http" },
+    );
     expect(none.code).toBe(EXIT.usage);
     expect(none.stderr).toMatch(/no GitHub credentials/);
-    const wrong = await run(["rehearse", "--policy", "strict.yml", "--repo", repo.fullName, "--since", since, "--until", until, "--until", until], { ...appEnv(), PRIVATE_KEY: appKeyPair().privateKey });
+    const wrong = await run(
+      [
+        "rehearse",
+        "--policy",
+        "strict.yml",
+        "--repo",
+        repo.fullName,
+        "--since",
+        since,
+        "--until",
+        until,
+        "--until",
+        until,
+      ],
+      { ...appEnv(), PRIVATE_KEY: appKeyPair().privateKey },
+    );
     expect(wrong.code).toBe(EXIT.usage);
     expect(wrong.stderr).toMatch(/GitHub refused the app's credentials/);
     expect(wrong.stderr).not.toContain("PRIVATE KEY");
@@ -177,36 +319,101 @@ describe("changegate rehearse", () => {
   test("the org's floors still apply to the rehearsed policy, and the output says so", async () => {
     const org = "floored-co";
     sim.model.addInstallation(APP_ID, org);
-    sim.model.addRepo({ owner: org, name: ".github", files: { ".github/changegate.yml": "enforce:\n  approvals:\n    required: 2\n" } });
+    sim.model.addRepo({
+      owner: org,
+      name: ".github",
+      files: { ".github/changegate.yml": "enforce:\n  approvals:\n    required: 2\n" },
+    });
     const svc = sim.model.addRepo({ owner: org, name: "svc", files: {} });
     const pr = sim.model.openPullRequest(svc, { author: "dev" });
     sim.model.review(pr, { author: "alice" });
     sim.model.merge(pr, "alice");
     writeFileSync(join(dir, "weak.yml"), "approvals:\n  required: 0\n");
-    const r = await run(["rehearse", "--policy", "weak.yml", "--repo", svc.fullName, "--since", since, "--until", until, "--until", until]);
-    expect(r.stdout).toMatch(new RegExp(`Org floors from ${org}/\\.github:\\.github/changegate\\.yml changed the rehearsed policy:\\n  approvals\\.required: `));
+    const r = await run([
+      "rehearse",
+      "--policy",
+      "weak.yml",
+      "--repo",
+      svc.fullName,
+      "--since",
+      since,
+      "--until",
+      until,
+      "--until",
+      until,
+    ]);
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `Org floors from ${org}/\\.github:\\.github/changegate\\.yml changed the rehearsed policy:\\n  approvals\\.required: `,
+      ),
+    );
     expect(r.stdout).toMatch(/^1 merge, 1 would have been blocked$/m);
     expect(r.code).toBe(EXIT.failed);
-    const j = await run(["rehearse", "--policy", "weak.yml", "--repo", svc.fullName, "--since", since, "--until", until, "--json"]);
-    expect(JSON.parse(j.stdout)).toMatchObject({ floors: { changed: [expect.objectContaining({ key: "approvals.required" })] }, blocked: 1 });
+    const j = await run([
+      "rehearse",
+      "--policy",
+      "weak.yml",
+      "--repo",
+      svc.fullName,
+      "--since",
+      since,
+      "--until",
+      until,
+      "--json",
+    ]);
+    expect(JSON.parse(j.stdout)).toMatchObject({
+      floors: { changed: [expect.objectContaining({ key: "approvals.required" })] },
+      blocked: 1,
+    });
     expectNoWrites(j.requests);
   }, 90_000);
 
   test("a team rule: a merge approved by a team member is judged with the team's members (read as the app does), not refused for want of them", async () => {
-    const infra = sim.model.addRepo({ owner, name: "infra", files: { ".github/changegate.yml": "approvals:\n  required: 1\n" } });
+    const infra = sim.model.addRepo({
+      owner,
+      name: "infra",
+      files: { ".github/changegate.yml": "approvals:\n  required: 1\n" },
+    });
     sim.model.addTeam(owner, "sre", ["sam"]);
-    const bySre = sim.model.openPullRequest(infra, { author: "dev", title: "by sre", files: ["infra/main.tf"] });
+    const bySre = sim.model.openPullRequest(infra, {
+      author: "dev",
+      title: "by sre",
+      files: ["infra/main.tf"],
+    });
     sim.model.review(bySre, { author: "sam" });
     sim.model.merge(bySre, "sam");
-    const byOther = sim.model.openPullRequest(infra, { author: "dev", title: "by other", files: ["infra/vpc.tf"] });
+    const byOther = sim.model.openPullRequest(infra, {
+      author: "dev",
+      title: "by other",
+      files: ["infra/vpc.tf"],
+    });
     sim.model.review(byOther, { author: "alice" });
     sim.model.merge(byOther, "alice");
-    writeFileSync(join(dir, "team.yml"), `approvals:\n  required: 1\n  rules:\n    - name: infrastructure\n      paths: ["infra/**"]\n      teams: [${owner}/sre]\n      required: 1\n`);
-    const r = await run(["rehearse", "--policy", "team.yml", "--repo", infra.fullName, "--since", since, "--until", until, "--json"]);
-    const rows = (JSON.parse(r.stdout) as { rows: { pr: string; rehearsed: string; reason: string | null }[] }).rows;
+    writeFileSync(
+      join(dir, "team.yml"),
+      `approvals:\n  required: 1\n  rules:\n    - name: infrastructure\n      paths: ["infra/**"]\n      teams: [${owner}/sre]\n      required: 1\n`,
+    );
+    const r = await run([
+      "rehearse",
+      "--policy",
+      "team.yml",
+      "--repo",
+      infra.fullName,
+      "--since",
+      since,
+      "--until",
+      until,
+      "--json",
+    ]);
+    const rows = (
+      JSON.parse(r.stdout) as { rows: { pr: string; rehearsed: string; reason: string | null }[] }
+    ).rows;
     const row = (pr: SimPull) => rows.find((x) => x.pr === `${infra.fullName}#${pr.number}`)!;
     expect(row(bySre)).toMatchObject({ rehearsed: "allowed" });
-    expect(row(byOther)).toMatchObject({ rehearsed: "blocked", reason: expect.stringContaining(`needs 1 more approval from @${owner}/sre`) });
+    expect(row(byOther)).toMatchObject({
+      rehearsed: "blocked",
+      reason: expect.stringContaining(`needs 1 more approval from @${owner}/sre`),
+    });
     expectNoWrites(r.requests);
   }, 90_000);
 });

@@ -29,7 +29,11 @@ afterAll(async () => {
 
 const CHECK_CREATE = "POST /repos/{owner}/{repo}/check-runs";
 const COMMENT_CREATE = "POST /repos/{owner}/{repo}/issues/{issue_number}/comments";
-const isWrite = (r: SimRequest) => r.target === "github" && r.method !== "GET" && r.route !== "POST /graphql" && !r.route.includes("access_tokens");
+const isWrite = (r: SimRequest) =>
+  r.target === "github" &&
+  r.method !== "GET" &&
+  r.route !== "POST /graphql" &&
+  !r.route.includes("access_tokens");
 
 maybe(
   "two replicas with REDIS_URL: the installation's creations stay within the shared per-minute limit, writes stay spaced, nothing lost",
@@ -42,8 +46,20 @@ maybe(
       // reserved, and reaches GitHub a little later (the default windows keep a 1 s margin for this).
       CHANGEGATE_WRITE_LIMITS: JSON.stringify({ perMinute, minuteMs: minuteMs + 1000, minGapMs: 400 }),
     };
-    w = await World.start({ logLevel: "info", autoDeliver: false, sim: { writeLimits: { perMinute, minuteMs, perHour: 500, hourMs: 3_600_000 } }, env });
-    second = await ChangegateProcess.start({ sim: w.sim, appId: w.appId, privateKey: w.privateKey, webhookSecret: w.secret, env, logLevel: "info" });
+    w = await World.start({
+      logLevel: "info",
+      autoDeliver: false,
+      sim: { writeLimits: { perMinute, minuteMs, perHour: 500, hourMs: 3_600_000 } },
+      env,
+    });
+    second = await ChangegateProcess.start({
+      sim: w.sim,
+      appId: w.appId,
+      privateKey: w.privateKey,
+      webhookSecret: w.secret,
+      env,
+      logLevel: "info",
+    });
     const { repo, installation } = w.repo();
     const seq = w.sim.lastSeq;
     const prs = Array.from({ length: 8 }, () => w!.model.openPullRequest(repo, { author: "dev" }));
@@ -53,11 +69,13 @@ maybe(
     expect(hooks.length).toBeGreaterThanOrEqual(prs.length);
     await Promise.all(
       hooks.map((h) => {
-        const n = (h.payload as { pull_request?: { number?: number }; number?: number }).pull_request?.number ?? 0;
+        const n =
+          (h.payload as { pull_request?: { number?: number }; number?: number }).pull_request?.number ?? 0;
         return procs[n % 2]!.deliver(h.name, h.payload, { id: h.id });
       }),
     );
-    for (let round = 0; round < 2; round++) for (const p of procs) await p.quiesce({ idleMs: 1500, timeoutMs: 240_000 });
+    for (let round = 0; round < 2; round++)
+      for (const p of procs) await p.quiesce({ idleMs: 1500, timeoutMs: 240_000 });
 
     const world = w;
     const problems = (await Promise.all(prs.map((pr) => mismatches(world.model, world.appId, pr)))).flat();
@@ -67,12 +85,16 @@ maybe(
     const creations = writes.filter((r) => r.route === CHECK_CREATE || r.route === COMMENT_CREATE);
     expect(creations.length).toBeGreaterThanOrEqual(2 * prs.length);
     // Both processes wrote (each served its PRs), and together never more than perMinute in a window.
-    for (let i = 0; i + perMinute < creations.length; i++) expect(creations[i + perMinute]!.at - creations[i]!.at).toBeGreaterThanOrEqual(minuteMs - 100);
+    for (let i = 0; i + perMinute < creations.length; i++)
+      expect(creations[i + perMinute]!.at - creations[i]!.at).toBeGreaterThanOrEqual(minuteMs - 100);
     // Spaced across both replicas: slots are 400 ms apart on Redis's clock. What the simulator sees is
     // arrival, and one replica's timer firing late on a busy CI machine brings two arrivals closer
     // (338 ms and 242 ms seen). Unshared spacing would show two replicas' writes back to back (gaps
     // near 0 ms) about half the time: no gap under 100 ms, and the typical gap is the slot.
-    const gaps = writes.slice(1).map((r, i) => r.at - writes[i]!.at).sort((a, b) => a - b);
+    const gaps = writes
+      .slice(1)
+      .map((r, i) => r.at - writes[i]!.at)
+      .sort((a, b) => a - b);
     expect(gaps[0]).toBeGreaterThanOrEqual(100);
     expect(gaps[Math.floor(gaps.length / 2)]).toBeGreaterThanOrEqual(380);
     expect(w.cg.logs.some((l) => /shared through Redis/.test(String(l.msg)))).toBe(true);

@@ -19,8 +19,28 @@ afterAll(async () => {
   await w?.stop();
 });
 
-const SUBSCRIBED = ["pull_request", "pull_request_review", "check_suite", "check_run", "status", "issue_comment", "membership", "merge_group", "team", "push"];
-const UNSUBSCRIBED = ["ping", "issues", "installation", "installation_repositories", "workflow_run", "pull_request_review_comment", "label", "repository"];
+const SUBSCRIBED = [
+  "pull_request",
+  "pull_request_review",
+  "check_suite",
+  "check_run",
+  "status",
+  "issue_comment",
+  "membership",
+  "merge_group",
+  "team",
+  "push",
+];
+const UNSUBSCRIBED = [
+  "ping",
+  "issues",
+  "installation",
+  "installation_repositories",
+  "workflow_run",
+  "pull_request_review_comment",
+  "label",
+  "repository",
+];
 
 test("the manifest subscribes to the events the sweep treats as subscribed", () => {
   expect([...manifestEvents()].sort()).toEqual([...SUBSCRIBED].sort());
@@ -38,7 +58,14 @@ test("every example payload is answered, nothing crashes, no secret is logged, a
     const { repo, installation } = w.repo();
     const payload = structuredClone(e.payload);
     payload.installation = { id: installation.id, node_id: installation.nodeId };
-    if (payload.repository) payload.repository = { ...(payload.repository as object), id: repo.id, name: repo.name, full_name: repo.fullName, owner: { login: repo.owner, id: 1, type: "Organization" } };
+    if (payload.repository)
+      payload.repository = {
+        ...(payload.repository as object),
+        id: repo.id,
+        name: repo.name,
+        full_name: repo.fullName,
+        owner: { login: repo.owner, id: 1, type: "Organization" },
+      };
     return w.cg.deliver(e.name, payload);
   });
   // Garbage a misconfigured proxy might forward, correctly signed.
@@ -56,7 +83,9 @@ test("every example payload is answered, nothing crashes, no secret is logged, a
   // Every delivery got an HTTP answer (GitHub would otherwise count it as failed and time out).
   expect(answers.filter((a) => a.status === 0).map((a) => a.delivery)).toEqual([]);
   // Unsubscribed events are acknowledged.
-  const unsubscribed = answers.slice(0, examples.length).filter((_a, i) => UNSUBSCRIBED.includes(examples[i]!.name));
+  const unsubscribed = answers
+    .slice(0, examples.length)
+    .filter((_a, i) => UNSUBSCRIBED.includes(examples[i]!.name));
   expect(unsubscribed.every((a) => a.status >= 200 && a.status < 300)).toBe(true);
 
   const secrets = [w.privateKey.split("\n")[1]!, w.secret, ...w.sim.tokens.keys()];

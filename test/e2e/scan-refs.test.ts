@@ -23,13 +23,18 @@ afterAll(async () => {
 });
 
 /** The CLI with the app's credentials; no pacing, no re-read wait. */
-const cli = (args: string[], env: Record<string, string> = {}) => w.cg.cliAsApp(args, { CHANGEGATE_SEARCH_PACE_MS: "0", DIRECT_PUSH_RECHECK_MS: "0", ...env });
+const cli = (args: string[], env: Record<string, string> = {}) =>
+  w.cg.cliAsApp(args, { CHANGEGATE_SEARCH_PACE_MS: "0", DIRECT_PUSH_RECHECK_MS: "0", ...env });
 /** The simulator's clock (a new logical second, ahead of real time when events are many) plus an hour. */
 const until = () => new Date(Date.parse(w.model.tick()) + 3_600_000).toISOString();
 
 interface ScanJson {
   failed: unknown[];
-  directPushes: { recorded: { repo: string; branch: string; sha: string }[]; truncated: string[]; forced: { repo: string; branch: string; before: string; after: string; record: string }[] };
+  directPushes: {
+    recorded: { repo: string; branch: string; sha: string }[];
+    truncated: string[];
+    forced: { repo: string; branch: string; before: string; after: string; record: string }[];
+  };
 }
 
 /** A scan whose window starts at `since` (after the repository's initial commit). */
@@ -42,7 +47,13 @@ async function scanRepo(name: string, since: string): Promise<ScanJson> {
 async function directPushPayloads(name: string): Promise<Record<string, unknown>[]> {
   const store = await AuditStore.open(w.cg.env().DATABASE_URL, { cwd: w.cg.dataDir });
   try {
-    const rows = await store.db.selectFrom("audit_record").select(["payload"]).where("kind", "=", "direct_push").where("chain", "=", name.toLowerCase()).orderBy("seq").execute();
+    const rows = await store.db
+      .selectFrom("audit_record")
+      .select(["payload"])
+      .where("kind", "=", "direct_push")
+      .where("chain", "=", name.toLowerCase())
+      .orderBy("seq")
+      .execute();
     return rows.map((r) => JSON.parse(r.payload) as Record<string, unknown>);
   } finally {
     await store.close();
@@ -56,7 +67,14 @@ describe("audit scan walks refs", () => {
     const since = w.model.tick();
     const first = await scanRepo(name, since); // the first look: the window, and main's head on record
     expect(first.directPushes.recorded).toEqual([]);
-    const { shas } = w.quietly(() => w.model.directPush(repo, "main", [{ message: "old-looking hotfix", authors: ["mallory"], date: "2019-03-01T10:00:00Z" }], { by: "mallory" }));
+    const { shas } = w.quietly(() =>
+      w.model.directPush(
+        repo,
+        "main",
+        [{ message: "old-looking hotfix", authors: ["mallory"], date: "2019-03-01T10:00:00Z" }],
+        { by: "mallory" },
+      ),
+    );
     expect(w.model.commits.get(shas[0]!)!.date).toBe("2019-03-01T10:00:00Z");
     const seq = w.sim.lastSeq;
     const second = await scanRepo(name, since);
@@ -78,16 +96,30 @@ describe("audit scan walks refs", () => {
     const { repo, installation } = w.repo({ policy: POLICY });
     const name = `${installation.account}/service`;
     const since = w.model.tick();
-    const { after: seen } = w.model.directPush(repo, "main", [{ message: "seen push", authors: ["mallory"] }], { by: "mallory" });
+    const { after: seen } = w.model.directPush(
+      repo,
+      "main",
+      [{ message: "seen push", authors: ["mallory"] }],
+      { by: "mallory" },
+    );
     await w.settle();
     await scanRepo(name, since); // main's head on record: `seen`
-    const rewritten = w.quietly(() => w.model.directPush(repo, "main", [{ message: "rewritten", authors: ["mallory"] }], { by: "mallory", force: true }));
+    const rewritten = w.quietly(() =>
+      w.model.directPush(repo, "main", [{ message: "rewritten", authors: ["mallory"] }], {
+        by: "mallory",
+        force: true,
+      }),
+    );
     expect(rewritten.before).toBe(seen);
     const s = await scanRepo(name, since);
-    expect(s.directPushes.forced).toEqual([expect.objectContaining({ repo: name, branch: "main", before: seen, after: rewritten.after })]);
+    expect(s.directPushes.forced).toEqual([
+      expect.objectContaining({ repo: name, branch: "main", before: seen, after: rewritten.after }),
+    ]);
     expect(s.directPushes.recorded.map((r) => r.sha)).toEqual(rewritten.shas); // the new line's commit, without a PR
     const records = await directPushPayloads(name);
-    expect(records.filter((r) => r.forced === true)).toEqual([expect.objectContaining({ foundBy: "scan", before: seen, after: rewritten.after, branch: "main" })]);
+    expect(records.filter((r) => r.forced === true)).toEqual([
+      expect.objectContaining({ foundBy: "scan", before: seen, after: rewritten.after, branch: "main" }),
+    ]);
     expect((await scanRepo(name, since)).directPushes.forced).toEqual([]);
   }, 180_000);
 
@@ -96,12 +128,25 @@ describe("audit scan walks refs", () => {
     const name = `${installation.account}/service`;
     const since = w.model.tick();
     w.quietly(() => w.model.createBranch(repo, "release/1.0"));
-    const { shas } = w.quietly(() => w.model.directPush(repo, "release/1.0", [{ message: "straight to release", authors: ["mallory"] }], { by: "mallory" }));
+    const { shas } = w.quietly(() =>
+      w.model.directPush(repo, "release/1.0", [{ message: "straight to release", authors: ["mallory"] }], {
+        by: "mallory",
+      }),
+    );
     const s = await scanRepo(name, since);
     expect(s.directPushes.recorded.map((r) => [r.branch, r.sha])).toEqual([["release/1.0", shas[0]]]);
     // And once its head is on record, a later lost push to it is found by the walk.
-    const later = w.quietly(() => w.model.directPush(repo, "release/1.0", [{ message: "again", authors: ["mallory"], date: "2020-01-01T00:00:00Z" }], { by: "mallory" }));
-    expect((await scanRepo(name, since)).directPushes.recorded.map((r) => [r.branch, r.sha])).toEqual([["release/1.0", later.shas[0]]]);
+    const later = w.quietly(() =>
+      w.model.directPush(
+        repo,
+        "release/1.0",
+        [{ message: "again", authors: ["mallory"], date: "2020-01-01T00:00:00Z" }],
+        { by: "mallory" },
+      ),
+    );
+    expect((await scanRepo(name, since)).directPushes.recorded.map((r) => [r.branch, r.sha])).toEqual([
+      ["release/1.0", later.shas[0]],
+    ]);
   }, 180_000);
 });
 

@@ -27,7 +27,8 @@ afterAll(async () => {
 });
 
 /** The CLI with the app's credentials; the search is not paced in tests. */
-const cli = (args: string[], env: Record<string, string> = {}) => w.cg.cliAsApp(args, { CHANGEGATE_SEARCH_PACE_MS: "0", ...env });
+const cli = (args: string[], env: Record<string, string> = {}) =>
+  w.cg.cliAsApp(args, { CHANGEGATE_SEARCH_PACE_MS: "0", ...env });
 
 const hourAgo = () => new Date(Date.now() - 3_600_000).toISOString();
 const inAnHour = () => new Date(Date.now() + 3_600_000).toISOString();
@@ -71,12 +72,39 @@ describe("audit scan", () => {
 
   test("finds every missed merge through sliced searches, records it, and reports the bypass", async () => {
     const seq = w.sim.lastSeq;
-    const r = await cli(["audit", "scan", "--since", since, "--until", inAnHour(), "--org", org, "--json", "--no-direct-pushes"]);
+    const r = await cli([
+      "audit",
+      "scan",
+      "--since",
+      since,
+      "--until",
+      inAnHour(),
+      "--org",
+      org,
+      "--json",
+      "--no-direct-pushes",
+    ]);
     expect(r.stderr).toContain(NON_COMPLIANT_PHRASE);
     expect(r.code).toBe(0);
-    const summary = JSON.parse(r.stdout) as { merged: number; alreadyRecorded: number; recorded: number; compliant: number; bypasses: { pr: string; outcome: string }[]; failed: unknown[] };
-    expect(summary).toMatchObject({ kind: "changegate-scan", merged: 14, alreadyRecorded: 1, recorded: 13, compliant: 12, failed: [] });
-    expect(summary.bypasses).toEqual([expect.objectContaining({ pr: `${org}/service#${bypassPr.number}`, outcome: "failure" })]);
+    const summary = JSON.parse(r.stdout) as {
+      merged: number;
+      alreadyRecorded: number;
+      recorded: number;
+      compliant: number;
+      bypasses: { pr: string; outcome: string }[];
+      failed: unknown[];
+    };
+    expect(summary).toMatchObject({
+      kind: "changegate-scan",
+      merged: 14,
+      alreadyRecorded: 1,
+      recorded: 13,
+      compliant: 12,
+      failed: [],
+    });
+    expect(summary.bypasses).toEqual([
+      expect.objectContaining({ pr: `${org}/service#${bypassPr.number}`, outcome: "failure" }),
+    ]);
     const searches = w.sim.since(seq, (x) => x.route === "GET /search/issues");
     expect(searches.length).toBeGreaterThan(2);
     expect(searches.every((x) => x.status === 200)).toBe(true);
@@ -87,15 +115,51 @@ describe("audit scan", () => {
       .split("\n")
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .find((x) => x.type === "merge")!;
-    expect(merge).toMatchObject({ foundBy: "scan", bypass: true, outcome: "failure", mergedBy: "admin", asOfMerge: { outcome: "failure" } });
+    expect(merge).toMatchObject({
+      foundBy: "scan",
+      bypass: true,
+      outcome: "failure",
+      mergedBy: "admin",
+      asOfMerge: { outcome: "failure" },
+    });
   }, 180_000);
 
   test("twice: nothing is recorded twice", async () => {
-    const r = await cli(["audit", "scan", "--since", since, "--until", inAnHour(), "--org", org, "--json", "--no-direct-pushes"]);
+    const r = await cli([
+      "audit",
+      "scan",
+      "--since",
+      since,
+      "--until",
+      inAnHour(),
+      "--org",
+      org,
+      "--json",
+      "--no-direct-pushes",
+    ]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ merged: 14, alreadyRecorded: 14, recorded: 0, bypasses: [] });
-    const exported = await cli(["audit", "export", "--from", since, "--to", inAnHour(), "--repo", `${org}/service`, "--format", "json"]);
-    const doc = JSON.parse(exported.stdout) as { rows: number; changes: { found_by: string; bypass: boolean; as_of_merge: string | null }[] };
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      merged: 14,
+      alreadyRecorded: 14,
+      recorded: 0,
+      bypasses: [],
+    });
+    const exported = await cli([
+      "audit",
+      "export",
+      "--from",
+      since,
+      "--to",
+      inAnHour(),
+      "--repo",
+      `${org}/service`,
+      "--format",
+      "json",
+    ]);
+    const doc = JSON.parse(exported.stdout) as {
+      rows: number;
+      changes: { found_by: string; bypass: boolean; as_of_merge: string | null }[];
+    };
     expect(doc.rows).toBe(14);
     expect(doc.changes.filter((c) => c.found_by === "scan").length).toBe(13);
     expect(doc.changes.filter((c) => c.bypass).map((c) => c.as_of_merge)).toEqual(["failure"]);
@@ -118,7 +182,9 @@ describe("the scan judges as of the merge", () => {
 
   test("CI that turned green only after the merge does not count; the export carries what the scan read, marked as read at scan time", async () => {
     const since = hourAgo();
-    const { repo, installation } = w.repo({ policy: "approvals:\n  required: 1\nci:\n  required: [build]\n" });
+    const { repo, installation } = w.repo({
+      policy: "approvals:\n  required: 1\nci:\n  required: [build]\n",
+    });
     const name = `${installation.account}/service`;
     const m = w.model;
     let late!: SimPull;
@@ -144,14 +210,42 @@ describe("the scan judges as of the merge", () => {
       m.ci(green, "build", { conclusion: "success" });
       m.merge(green, "alice");
     });
-    const r = await cli(["audit", "scan", "--since", since, "--until", inAnHour(), "--repo", name, "--json", "--no-direct-pushes"]);
+    const r = await cli([
+      "audit",
+      "scan",
+      "--since",
+      since,
+      "--until",
+      inAnHour(),
+      "--repo",
+      name,
+      "--json",
+      "--no-direct-pushes",
+    ]);
     expect(r.code).toBe(0);
-    const summary = JSON.parse(r.stdout) as { recorded: number; compliant: number; bypasses: { pr: string; outcome: string }[] };
+    const summary = JSON.parse(r.stdout) as {
+      recorded: number;
+      compliant: number;
+      bypasses: { pr: string; outcome: string }[];
+    };
     expect(summary).toMatchObject({ recorded: 3, compliant: 1 });
-    expect(summary.bypasses.map((b) => b.pr).sort()).toEqual([`${name}#${late.number}`, `${name}#${lateStatus.number}`].sort());
+    expect(summary.bypasses.map((b) => b.pr).sort()).toEqual(
+      [`${name}#${late.number}`, `${name}#${lateStatus.number}`].sort(),
+    );
     expect(summary.bypasses.every((b) => b.outcome === "pending")).toBe(true);
 
-    const exported = await cli(["audit", "export", "--from", since, "--to", inAnHour(), "--repo", name, "--format", "json"]);
+    const exported = await cli([
+      "audit",
+      "export",
+      "--from",
+      since,
+      "--to",
+      inAnHour(),
+      "--repo",
+      name,
+      "--format",
+      "json",
+    ]);
     expect(exported.code).toBe(0);
     const rows = (JSON.parse(exported.stdout) as { changes: Row[] }).changes;
     const row = (pr: SimPull) => rows.find((x) => x.pr === pr.number)!;
@@ -163,12 +257,30 @@ describe("the scan judges as of the merge", () => {
     ];
     for (const pr of [late, lateStatus, green]) {
       // What the scan read is exported (issue 21), and marked as read at scan time.
-      expect(row(pr)).toMatchObject({ found_by: "scan", approvers: ["alice"], approvals_result: "pass", policy: `${name}:.github/changegate.yml`, read_at_scan_time: marked });
+      expect(row(pr)).toMatchObject({
+        found_by: "scan",
+        approvers: ["alice"],
+        approvals_result: "pass",
+        policy: `${name}:.github/changegate.yml`,
+        read_at_scan_time: marked,
+      });
       expect(Number.isNaN(Date.parse(row(pr).evidence_read_at ?? ""))).toBe(false);
     }
-    expect(row(late)).toMatchObject({ bypass: true, ci_result: "pending", ci_checks: [{ name: "build", conclusion: "success (completed after the merge: not counted)" }] });
-    expect(row(lateStatus)).toMatchObject({ bypass: true, ci_result: "pending", ci_checks: [{ name: "build", conclusion: "success (created after the merge: not counted)" }] });
-    expect(row(green)).toMatchObject({ bypass: false, ci_result: "pass", ci_checks: [{ name: "build", conclusion: "success" }] });
+    expect(row(late)).toMatchObject({
+      bypass: true,
+      ci_result: "pending",
+      ci_checks: [{ name: "build", conclusion: "success (completed after the merge: not counted)" }],
+    });
+    expect(row(lateStatus)).toMatchObject({
+      bypass: true,
+      ci_result: "pending",
+      ci_checks: [{ name: "build", conclusion: "success (created after the merge: not counted)" }],
+    });
+    expect(row(green)).toMatchObject({
+      bypass: false,
+      ci_result: "pass",
+      ci_checks: [{ name: "build", conclusion: "success" }],
+    });
   }, 180_000);
 });
 
@@ -180,12 +292,49 @@ describe("audit completeness", () => {
     w.quietly(() => {
       for (let i = 0; i < 104; i++) approvedMerge(repo);
     });
-    const before = await cli(["audit", "completeness", "--from", since, "--to", inAnHour(), "--repo", name, "--json"]);
+    const before = await cli([
+      "audit",
+      "completeness",
+      "--from",
+      since,
+      "--to",
+      inAnHour(),
+      "--repo",
+      name,
+      "--json",
+    ]);
     expect(before.code).toBe(1);
-    expect(JSON.parse(before.stdout)).toMatchObject({ complete: false, repositories: [{ repo: name, githubMerges: 104, records: 0 }] });
+    expect(JSON.parse(before.stdout)).toMatchObject({
+      complete: false,
+      repositories: [{ repo: name, githubMerges: 104, records: 0 }],
+    });
 
-    expect((await cli(["audit", "scan", "--since", since, "--until", inAnHour(), "--repo", name, "--json", "--no-direct-pushes"])).code).toBe(0);
-    const complete = await cli(["audit", "completeness", "--from", since, "--to", inAnHour(), "--repo", name]);
+    expect(
+      (
+        await cli([
+          "audit",
+          "scan",
+          "--since",
+          since,
+          "--until",
+          inAnHour(),
+          "--repo",
+          name,
+          "--json",
+          "--no-direct-pushes",
+        ])
+      ).code,
+    ).toBe(0);
+    const complete = await cli([
+      "audit",
+      "completeness",
+      "--from",
+      since,
+      "--to",
+      inAnHour(),
+      "--repo",
+      name,
+    ]);
     expect(complete.stdout).toContain(`${name}: GitHub 104 merges, 104 records, complete`);
     expect(complete.code).toBe(0);
 
@@ -212,26 +361,65 @@ describe("audit completeness", () => {
       await store.close();
     }
     const out = join(w.cg.dataDir, "q1.csv");
-    const r = await cli(["audit", "completeness", "--from", since, "--to", inAnHour(), "--repo", name, "--beside", out]);
+    const r = await cli([
+      "audit",
+      "completeness",
+      "--from",
+      since,
+      "--to",
+      inAnHour(),
+      "--repo",
+      name,
+      "--beside",
+      out,
+    ]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`missing record: #${missed.number}`);
     expect(r.stdout).toContain("extra record: #9999");
-    const report = JSON.parse(readFileSync(join(w.cg.dataDir, "q1.completeness.json"), "utf8")) as Record<string, unknown>;
+    const report = JSON.parse(readFileSync(join(w.cg.dataDir, "q1.completeness.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
     expect(Object.keys(report)).toEqual(["kind", "from", "to", "generatedAt", "complete", "repositories"]);
     expect(report).toMatchObject({
       kind: "changegate-completeness",
       complete: false,
-      repositories: [{ repo: name, githubMerges: 105, records: 105, missing: [{ number: missed.number, mergedAt: missed.mergedAt, url: expect.stringContaining(`/pull/${missed.number}`) }], extra: [{ number: 9999, mergedAt: expect.any(String) }] }],
+      repositories: [
+        {
+          repo: name,
+          githubMerges: 105,
+          records: 105,
+          missing: [
+            {
+              number: missed.number,
+              mergedAt: missed.mergedAt,
+              url: expect.stringContaining(`/pull/${missed.number}`),
+            },
+          ],
+          extra: [{ number: 9999, mergedAt: expect.any(String) }],
+        },
+      ],
     });
   }, 240_000);
 
   test("the simulator keeps search's rules: 30 a minute, then 403 with the reset; nothing past the cap", async () => {
     const { installation } = w.repo({ policy: POLICY });
-    const probot = new Probot({ appId: w.appId, privateKey: w.privateKey, baseUrl: `http://${w.sim.gheHost}/api/v3` });
+    const probot = new Probot({
+      appId: w.appId,
+      privateKey: w.privateKey,
+      baseUrl: `http://${w.sim.gheHost}/api/v3`,
+    });
     const app = await probot.auth();
-    const { token } = (await app.request("POST /app/installations/{installation_id}/access_tokens", { installation_id: installation.id })).data as { token: string };
+    const { token } = (
+      await app.request("POST /app/installations/{installation_id}/access_tokens", {
+        installation_id: installation.id,
+      })
+    ).data as { token: string };
     const search = (q: string, page = 1) =>
-      fetch(`http://${w.sim.gheHost}/api/v3/search/issues?q=${encodeURIComponent(q)}&per_page=100&page=${page}`, { headers: { authorization: `token ${token}` } });
+      fetch(
+        `http://${w.sim.gheHost}/api/v3/search/issues?q=${encodeURIComponent(q)}&per_page=100&page=${page}`,
+        { headers: { authorization: `token ${token}` } },
+      );
     const q = `is:pr is:merged org:${installation.account} merged:2026-01-01..2026-01-02`;
     w.sim.searchRules.perMinute = 30;
     try {

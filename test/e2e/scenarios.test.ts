@@ -22,9 +22,17 @@ afterAll(async () => {
 });
 
 /** A PR in a fresh organisation (its own installation) with a policy, opened by `dev`. */
-function newPr(opts: { policy?: string; labels?: string[]; baseRef?: string; draft?: boolean; title?: string } = {}): { pr: SimPull; repo: SimRepo } {
+function newPr(
+  opts: { policy?: string; labels?: string[]; baseRef?: string; draft?: boolean; title?: string } = {},
+): { pr: SimPull; repo: SimRepo } {
   const { repo } = w.repo({ policy: opts.policy });
-  const pr = w.model.openPullRequest(repo, { author: "dev", labels: opts.labels, baseRef: opts.baseRef, draft: opts.draft, title: opts.title });
+  const pr = w.model.openPullRequest(repo, {
+    author: "dev",
+    labels: opts.labels,
+    baseRef: opts.baseRef,
+    draft: opts.draft,
+    title: opts.title,
+  });
   return { pr, repo };
 }
 
@@ -124,7 +132,11 @@ describe("verdicts", () => {
 
   test("a compliant PR: check success, one digest listing what ships, within the API budget", () => {
     const pr = s.compliant!;
-    expect(w.check(pr)).toMatchObject({ status: "completed", conclusion: "success", title: "Compliant: approvals ok, ci ok" });
+    expect(w.check(pr)).toMatchObject({
+      status: "completed",
+      conclusion: "success",
+      title: "Compliant: approvals ok, ci ok",
+    });
     const digest = onlyDigest(w, pr);
     expect(digest.split("\n")[0]).toContain("compliant");
     expect(digest).toContain("What is about to ship");
@@ -138,7 +150,10 @@ describe("verdicts", () => {
 
   test("no approval → failure that asks for one", () => {
     const pr = s.noApproval!;
-    expect(w.check(pr)).toMatchObject({ conclusion: "failure", title: "Not compliant: approvals: 0 of 1 required" });
+    expect(w.check(pr)).toMatchObject({
+      conclusion: "failure",
+      title: "Not compliant: approvals: 0 of 1 required",
+    });
     expect(onlyDigest(w, pr)).toContain("Get 1 more approval");
   });
 
@@ -186,25 +201,38 @@ describe("verdicts", () => {
 
   test("a required check that never reported keeps the check waiting, never green", () => {
     const pr = s.missingRequired!;
-    expect(w.check(pr)).toMatchObject({ status: "in_progress", conclusion: null, title: "Waiting: ci: waiting for integration" });
+    expect(w.check(pr)).toMatchObject({
+      status: "in_progress",
+      conclusion: null,
+      title: "Waiting: ci: waiting for integration",
+    });
     expect(onlyDigest(w, pr)).toContain("integration");
   });
 
   test("the emergency label relaxes the rules and says so", () => {
     const pr = s.emergency!;
-    expect(w.check(pr)).toMatchObject({ conclusion: "success", title: "Emergency change: allowed by label; a retroactive review is required" });
+    expect(w.check(pr)).toMatchObject({
+      conclusion: "success",
+      title: "Emergency change: allowed by label; a retroactive review is required",
+    });
     expect(onlyDigest(w, pr)).toContain("EMERGENCY CHANGE");
   });
 
   test("a PR into a branch the policy does not gate passes without a digest", () => {
     const pr = s.notGated!;
-    expect(w.check(pr)).toMatchObject({ conclusion: "success", title: "Not gated: release/1.x is not a gated branch" });
+    expect(w.check(pr)).toMatchObject({
+      conclusion: "success",
+      title: "Not gated: release/1.x is not a gated branch",
+    });
     expect(w.digests(pr)).toHaveLength(0);
   });
 
   test("a draft is evaluated and marked as one", () => {
     const pr = s.draft!;
-    expect(w.check(pr)).toMatchObject({ conclusion: "success", title: "Draft · Compliant: approvals ok, ci ok" });
+    expect(w.check(pr)).toMatchObject({
+      conclusion: "success",
+      title: "Draft · Compliant: approvals ok, ci ok",
+    });
   });
 
   test("every evaluation stays within one read and two writes; changegate's own check events cause no evaluation loop", () => {
@@ -212,7 +240,11 @@ describe("verdicts", () => {
     // changegate received its own check_run/check_suite events and ignored them: evaluations are
     // bounded by the events people and CI caused.
     const hooks = w.model.webhooks.filter((h) => h.appId === w.appId);
-    const own = hooks.filter((h) => (h.payload.check_run as { app?: { id?: number } } | undefined)?.app?.id === w.appId || (h.payload.check_suite as { app?: { id?: number } } | undefined)?.app?.id === w.appId);
+    const own = hooks.filter(
+      (h) =>
+        (h.payload.check_run as { app?: { id?: number } } | undefined)?.app?.id === w.appId ||
+        (h.payload.check_suite as { app?: { id?: number } } | undefined)?.app?.id === w.appId,
+    );
     expect(own.length).toBeGreaterThan(0);
     expect(evaluations(w, undefined, logFrom).length).toBeLessThanOrEqual(hooks.length - own.length);
     expect(errorLines(w, logFrom)).toEqual([]);
@@ -227,7 +259,11 @@ describe("CI pending → in progress → green on check_suite.completed", () => 
     const build = m.ci(pr, "build", { status: "in_progress" });
     await w.settle();
     const waiting = w.check(pr);
-    expect(waiting).toMatchObject({ status: "in_progress", conclusion: null, title: "Waiting: ci: waiting for build" });
+    expect(waiting).toMatchObject({
+      status: "in_progress",
+      conclusion: null,
+      title: "Waiting: ci: waiting for build",
+    });
     const before = onlyDigest(w, pr);
     expect(before.split("\n")[0]).toContain("waiting for CI");
 
@@ -271,7 +307,10 @@ describe("policy files", () => {
     w.model.ci(pr, "build", { conclusion: "success" });
     w.model.review(pr, { author: "alice" });
     await w.settle();
-    expect(w.check(pr)).toMatchObject({ conclusion: "failure", title: "Not compliant: approvals: 1 of 2 required" });
+    expect(w.check(pr)).toMatchObject({
+      conclusion: "failure",
+      title: "Not compliant: approvals: 1 of 2 required",
+    });
     // (markdown-escaped in the digest: org names may contain "-")
     expect(onlyDigest(w, pr).replace(/\\/g, "")).toContain(`${o.owner}/.github:.github/changegate.yml`);
     w.model.review(pr, { author: "erin" });
@@ -288,16 +327,28 @@ describe("policy files", () => {
     w.model.setFile(repo, ".github/changegate.yml", "approvals:\n  required: 2\n");
     w.model.editPullRequest(pr, { body: "poke" });
     await w.settle();
-    expect(w.check(pr)).toMatchObject({ conclusion: "failure", title: "Not compliant: approvals: 1 of 2 required" });
+    expect(w.check(pr)).toMatchObject({
+      conclusion: "failure",
+      title: "Not compliant: approvals: 1 of 2 required",
+    });
   });
 });
 
 describe("when changegate itself breaks", () => {
   test("a malformed answer while following _extends: check failure, digest with the error and its stack", async () => {
     const o = w.org();
-    w.model.addRepo({ owner: o.owner, name: "policies", files: { ".github/changegate.yml": "approvals:\n  required: 1\n" } });
+    w.model.addRepo({
+      owner: o.owner,
+      name: "policies",
+      files: { ".github/changegate.yml": "approvals:\n  required: 1\n" },
+    });
     const { repo } = w.repo({ org: o, policy: "_extends: policies\nci:\n  required: [build]\n" });
-    const fault = w.sim.fault({ operation: "ChangegateFile", installationId: o.installation.id, kind: "malformedData", data: { repository: { object: { text: 42 } } } });
+    const fault = w.sim.fault({
+      operation: "ChangegateFile",
+      installationId: o.installation.id,
+      kind: "malformedData",
+      data: { repository: { object: { text: 42 } } },
+    });
     const pr = w.model.openPullRequest(repo, { author: "dev" });
     await w.settle();
     fault.remove();
@@ -330,7 +381,9 @@ describe("when changegate itself breaks", () => {
     expect(failed?.summary).toContain("Stack trace");
     const digest = onlyDigest(w, pr);
     expect(digest).toContain("changegate failed");
-    expect(digest).toMatch(/GatherError: GitHub's answer to the evidence query is not what changegate expects/);
+    expect(digest).toMatch(
+      /GatherError: GitHub's answer to the evidence query is not what changegate expects/,
+    );
 
     // Someone presses Re-evaluate once GitHub is well again.
     m.requestAction(failed!, "reevaluate", "dev");
@@ -346,7 +399,13 @@ describe("deliveries", () => {
     w.model.ci(pr, "build", { conclusion: "success" });
     w.model.review(pr, { author: "alice" });
     await w.settle();
-    const opened = w.model.webhooks.find((h) => h.appId === w.appId && h.name === "pull_request" && h.action === "opened" && (h.payload.repository as { full_name: string }).full_name === pr.repo)!;
+    const opened = w.model.webhooks.find(
+      (h) =>
+        h.appId === w.appId &&
+        h.name === "pull_request" &&
+        h.action === "opened" &&
+        (h.payload.repository as { full_name: string }).full_name === pr.repo,
+    )!;
     const before = await w.cg.health();
     const seq = w.sim.lastSeq;
     const res = await w.cg.deliver("pull_request", opened.payload, { id: opened.id });
@@ -366,15 +425,28 @@ describe("deliveries", () => {
 
   test("a bad or missing signature is rejected and no API call is made", async () => {
     const { pr } = newPr();
-    const opened = w.model.webhooks.find((h) => h.appId === w.appId && (h.payload.repository as { full_name: string }).full_name === pr.repo)!;
+    const opened = w.model.webhooks.find(
+      (h) => h.appId === w.appId && (h.payload.repository as { full_name: string }).full_name === pr.repo,
+    )!;
     await w.settle();
     const installation = opened.installationId;
     const seq = w.sim.lastSeq;
     const health = await w.cg.health();
-    const forged = await w.cg.deliver("pull_request", { ...opened.payload, action: "synchronize" }, { secret: "not-the-secret" });
-    const unsigned = await w.cg.deliver("pull_request", { ...opened.payload, action: "synchronize" }, { signature: null });
+    const forged = await w.cg.deliver(
+      "pull_request",
+      { ...opened.payload, action: "synchronize" },
+      { secret: "not-the-secret" },
+    );
+    const unsigned = await w.cg.deliver(
+      "pull_request",
+      { ...opened.payload, action: "synchronize" },
+      { signature: null },
+    );
     const original = JSON.stringify(opened.payload);
-    const tampered = await w.cg.deliver("pull_request", null, { body: original.replace('"action":"opened"', '"action":"reopened"'), signature: signature256(w.secret, original) });
+    const tampered = await w.cg.deliver("pull_request", null, {
+      body: original.replace('"action":"opened"', '"action":"reopened"'),
+      signature: signature256(w.secret, original),
+    });
     for (const r of [forged, unsigned, tampered]) expect([400, 401]).toContain(r.status);
     await w.settle();
     expect(w.sim.since(seq, (r) => r.installationId === installation)).toEqual([]);
@@ -417,10 +489,16 @@ describe("merges", () => {
     w.model.merge(bad, "admin");
     w.model.merge(good, "alice");
     await w.settle();
-    const alarms = w.cg.logs.slice(logFrom).filter((l) => typeof l.msg === "string" && l.msg.includes(NON_COMPLIANT_PHRASE));
+    const alarms = w.cg.logs
+      .slice(logFrom)
+      .filter((l) => typeof l.msg === "string" && l.msg.includes(NON_COMPLIANT_PHRASE));
     expect(alarms).toHaveLength(1);
     expect(alarms[0]!.msg).toContain(`${bad.repo}#${bad.number}`);
     expect(alarms[0]!.msg).toContain("admin");
-    expect(w.cg.logs.slice(logFrom).some((l) => typeof l.msg === "string" && l.msg.includes(`${good.repo}#${good.number} merged`))).toBe(true);
+    expect(
+      w.cg.logs
+        .slice(logFrom)
+        .some((l) => typeof l.msg === "string" && l.msg.includes(`${good.repo}#${good.number} merged`)),
+    ).toBe(true);
   });
 });

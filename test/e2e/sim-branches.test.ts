@@ -34,7 +34,11 @@ afterAll(async () => {
 
 let n = 0;
 function newRepo(): SimRepo {
-  return sim.model.addRepo({ owner: "acme", name: `svc${++n}`, files: { [CONFIG_PATH]: "approvals:\n  required: 1\n" } });
+  return sim.model.addRepo({
+    owner: "acme",
+    name: `svc${++n}`,
+    files: { [CONFIG_PATH]: "approvals:\n  required: 1\n" },
+  });
 }
 
 function gql(query: string, variables: Record<string, unknown>): { data?: any; errors?: any[] } {
@@ -52,17 +56,34 @@ describe("push webhooks", () => {
     const pr = sim.model.openPullRequest(repo, { author: "dev", commits: [{}, {}] });
     const sha = sim.model.merge(pr, "alice");
     const hook = lastPush();
-    expect(hook.payload).toMatchObject({ ref: "refs/heads/main", before, after: sha, forced: false, created: false, deleted: false, base_ref: null, pusher: { name: "alice" }, sender: { login: "alice" }, installation: { id: inst.id } });
+    expect(hook.payload).toMatchObject({
+      ref: "refs/heads/main",
+      before,
+      after: sha,
+      forced: false,
+      created: false,
+      deleted: false,
+      base_ref: null,
+      pusher: { name: "alice" },
+      sender: { login: "alice" },
+      installation: { id: inst.id },
+    });
     expect((hook.payload.commits as { id: string }[]).map((c) => c.id)).toEqual([...pr.commits, sha]);
     expect((hook.payload.head_commit as { id: string }).id).toBe(sha);
-    const repository = hook.payload.repository as { pushed_at: unknown; created_at: unknown; full_name: string };
+    const repository = hook.payload.repository as {
+      pushed_at: unknown;
+      created_at: unknown;
+      full_name: string;
+    };
     expect(repository.full_name).toBe(repo.fullName);
     expect(Number.isInteger(repository.pushed_at)).toBe(true);
     expect(Number.isInteger(repository.created_at)).toBe(true);
     expect(conforms(spec.components.schemas["webhook-push"], hook.payload, spec)).toEqual([]);
     // The check bites: a payload without its pusher is not GitHub's.
     const { pusher: _pusher, ...withoutPusher } = hook.payload;
-    expect(conforms(spec.components.schemas["webhook-push"], withoutPusher, spec)).toContain("$.pusher: missing");
+    expect(conforms(spec.components.schemas["webhook-push"], withoutPusher, spec)).toContain(
+      "$.pusher: missing",
+    );
   });
 
   test("directPush appends; a force push replaces the tip with a new line (before = old tip); a merge into another base moves only that branch", () => {
@@ -71,7 +92,12 @@ describe("push webhooks", () => {
     const a = sim.model.directPush(repo, "main", [{ message: "a1" }, { message: "a2" }], { by: "mallory" });
     expect(a.before).toBe(start);
     expect(repo.baseSha).toBe(a.after);
-    expect(lastPush().payload).toMatchObject({ before: start, after: a.after, forced: false, pusher: { name: "mallory" } });
+    expect(lastPush().payload).toMatchObject({
+      before: start,
+      after: a.after,
+      forced: false,
+      pusher: { name: "mallory" },
+    });
     expect((lastPush().payload.commits as { id: string }[]).map((c) => c.id)).toEqual(a.shas);
     const f = sim.model.directPush(repo, "main", [{ message: "rewritten" }], { by: "mallory", force: true });
     expect(f.before).toBe(a.after);
@@ -89,7 +115,12 @@ describe("push webhooks", () => {
 
   test(`a push lists at most ${MAX_PUSH_PAYLOAD_COMMITS} commits (GitHub's webhook limit; 20 is the timeline's)`, () => {
     const repo = newRepo();
-    sim.model.directPush(repo, "main", Array.from({ length: MAX_PUSH_PAYLOAD_COMMITS + 2 }, () => ({})), { by: "bulk" });
+    sim.model.directPush(
+      repo,
+      "main",
+      Array.from({ length: MAX_PUSH_PAYLOAD_COMMITS + 2 }, () => ({})),
+      { by: "bulk" },
+    );
     expect((lastPush().payload.commits as unknown[]).length).toBe(MAX_PUSH_PAYLOAD_COMMITS);
   });
 
@@ -98,7 +129,12 @@ describe("push webhooks", () => {
     const repo = newRepo();
     const from = hooks.length;
     sim.model.directPush(repo, "main", [{}]);
-    expect(hooks.slice(from).filter((h) => h.name === "push").map((h) => h.appId)).toEqual([77]);
+    expect(
+      hooks
+        .slice(from)
+        .filter((h) => h.name === "push")
+        .map((h) => h.appId),
+    ).toEqual([77]);
   });
 });
 
@@ -106,7 +142,12 @@ describe("GraphQL: histories and associated pull requests", () => {
   test("history: newest first, since/until, 100 a page with cursors, first > 100 refused", () => {
     const repo = newRepo();
     const since = sim.model.tick();
-    const pushed = sim.model.directPush(repo, "main", Array.from({ length: 150 }, () => ({})), { by: "bulk" });
+    const pushed = sim.model.directPush(
+      repo,
+      "main",
+      Array.from({ length: 150 }, () => ({})),
+      { by: "bulk" },
+    );
     const until = sim.model.tick();
     const vars = { owner: "acme", name: repo.name, ref: "refs/heads/main", since, until, after: null };
     const p1 = gql(BRANCH_HISTORY_QUERY, vars);
@@ -133,12 +174,25 @@ describe("GraphQL: histories and associated pull requests", () => {
     const direct = sim.model.directPush(repo, "main", [{}], { by: "mallory" });
     const other = newRepo();
     const shas = [...pr.commits, sha, direct.after, other.baseSha];
-    const vars: Record<string, unknown> = { owner: "acme", name: repo.name, policyExpr: `HEAD:${CONFIG_PATH}`, readOrg: true };
+    const vars: Record<string, unknown> = {
+      owner: "acme",
+      name: repo.name,
+      policyExpr: `HEAD:${CONFIG_PATH}`,
+      readOrg: true,
+    };
     shas.forEach((s, i) => (vars[`c${i}`] = s));
     const res = gql(pushFactsQuery(shas.length), vars);
     expect(res.errors?.filter((e) => e.type !== "NOT_FOUND") ?? []).toEqual([]);
     const prs = (i: number) => res.data.repository[`c${i}`]?.associatedPullRequests?.nodes ?? null;
-    for (const i of [0, 1, 2]) expect(prs(i)).toEqual([{ number: pr.number, merged: true, baseRefName: "main", baseRepository: { nameWithOwner: repo.fullName } }]);
+    for (const i of [0, 1, 2])
+      expect(prs(i)).toEqual([
+        {
+          number: pr.number,
+          merged: true,
+          baseRefName: "main",
+          baseRepository: { nameWithOwner: repo.fullName },
+        },
+      ]);
     expect(prs(3)).toEqual([]);
     expect(res.data.repository.c4).toBeNull();
     expect(res.data.repository.policy.text).toContain("approvals");
@@ -150,9 +204,22 @@ describe("GraphQL: histories and associated pull requests", () => {
     const direct = sim.model.directPush(repo, "main", [{}], { by: "mallory" });
     const forkPr = sim.model.openPullRequest(fork, { author: "mallory", commitShas: direct.shas });
     sim.model.merge(forkPr, "mallory");
-    const res = gql(pushFactsQuery(1), { owner: "acme", name: repo.name, policyExpr: `HEAD:${CONFIG_PATH}`, readOrg: true, c0: direct.after });
+    const res = gql(pushFactsQuery(1), {
+      owner: "acme",
+      name: repo.name,
+      policyExpr: `HEAD:${CONFIG_PATH}`,
+      readOrg: true,
+      c0: direct.after,
+    });
     expect(res.errors?.filter((e) => e.type !== "NOT_FOUND") ?? []).toEqual([]);
-    expect(res.data.repository.c0.associatedPullRequests.nodes).toEqual([{ number: forkPr.number, merged: true, baseRefName: "main", baseRepository: { nameWithOwner: fork.fullName } }]);
+    expect(res.data.repository.c0.associatedPullRequests.nodes).toEqual([
+      {
+        number: forkPr.number,
+        merged: true,
+        baseRefName: "main",
+        baseRepository: { nameWithOwner: fork.fullName },
+      },
+    ]);
   });
 });
 
@@ -161,7 +228,13 @@ describe("REST: plain issues (the audit issue)", () => {
     const repo = newRepo();
     const pr = sim.model.openPullRequest(repo, { author: "dev", labels: ["changegate-bypass"] });
     const { openIssue, issueJson, listIssues } = await import("../sim/issues.js");
-    const issue = openIssue(sim.model, repo, { title: "Bypasses", body: "b", labels: ["changegate-bypass"], author: "gate[bot]", appId: 77 });
+    const issue = openIssue(sim.model, repo, {
+      title: "Bypasses",
+      body: "b",
+      labels: ["changegate-bypass"],
+      author: "gate[bot]",
+      appId: 77,
+    });
     expect(issue.number).toBe(pr.number + 1);
     expect(conforms(spec.components.schemas["issue"], issueJson(sim.model, issue), spec)).toEqual([]);
     const listed = listIssues(sim.model, repo, new URLSearchParams("state=open&labels=changegate-bypass"));

@@ -17,7 +17,11 @@ afterEach(async () => {
   w = null;
 });
 
-const isWrite = (r: SimRequest) => r.target === "github" && r.method !== "GET" && r.route !== "POST /graphql" && !r.route.includes("access_tokens");
+const isWrite = (r: SimRequest) =>
+  r.target === "github" &&
+  r.method !== "GET" &&
+  r.route !== "POST /graphql" &&
+  !r.route.includes("access_tokens");
 const CHECK_CREATE = "POST /repos/{owner}/{repo}/check-runs";
 const COMMENT_CREATE = "POST /repos/{owner}/{repo}/issues/{issue_number}/comments";
 
@@ -28,7 +32,14 @@ describe("write scheduler (production limits)", () => {
     const installationId = b.installations[0]!.id;
     const seq = w.sim.lastSeq;
     // The 5th digest creation is answered with a secondary limit (retry-after 3 s).
-    const fault = w.sim.fault({ route: COMMENT_CREATE, installationId, kind: "secondary", retryAfterSeconds: 3, after: 4, times: 1 });
+    const fault = w.sim.fault({
+      route: COMMENT_CREATE,
+      installationId,
+      kind: "secondary",
+      retryAfterSeconds: 3,
+      after: 4,
+      times: 1,
+    });
     await play(b, 20);
     await w.settle(300_000);
     const world = w;
@@ -39,7 +50,8 @@ describe("write scheduler (production limits)", () => {
 
     const writes = w.sim.since(seq, isWrite).filter((r) => r.installationId === installationId);
     // ≥ 1 s apart (as they reach the simulator; a few ms of jitter between leaving and arriving).
-    for (let i = 1; i < writes.length; i++) expect(writes[i]!.at - writes[i - 1]!.at).toBeGreaterThanOrEqual(950);
+    for (let i = 1; i < writes.length; i++)
+      expect(writes[i]!.at - writes[i - 1]!.at).toBeGreaterThanOrEqual(950);
     // Nothing of this installation between the secondary-limit answer and its retry-after.
     const limited = writes.find((r) => r.fault === "secondary")!;
     const next = writes[writes.indexOf(limited) + 1]!;
@@ -50,7 +62,9 @@ describe("write scheduler (production limits)", () => {
     const checksBeforeDigests = writes.slice(0, 8).filter((r) => r.route.includes("check-runs")).length;
     expect(checksBeforeDigests).toBeGreaterThanOrEqual(6);
     // The limited write was sent again (the oracle above found one digest per PR, none missing).
-    expect(w.cg.logs.some((l) => /rate limit: every write of this installation waits/.test(String(l.msg)))).toBe(true);
+    expect(
+      w.cg.logs.some((l) => /rate limit: every write of this installation waits/.test(String(l.msg))),
+    ).toBe(true);
   }, 400_000);
 });
 
@@ -62,7 +76,10 @@ describe("write scheduler near the hourly cap (a 40 s 'hour' of 10 creations)", 
       sim: { writeLimits: { perMinute: 80, minuteMs: 60_000, perHour: 10, hourMs } },
       // Fewer evaluation slots than PRs: an evaluation whose digest waits for the hour gives its slot
       // back, or the next PRs' checks would wait behind it.
-      env: { CHANGEGATE_WRITE_LIMITS: JSON.stringify({ perHour: 10, hourMs, checkReserve: 3, minGapMs: 300 }), MAX_CONCURRENT_EVALUATIONS: "2" },
+      env: {
+        CHANGEGATE_WRITE_LIMITS: JSON.stringify({ perHour: 10, hourMs, checkReserve: 3, minGapMs: 300 }),
+        MAX_CONCURRENT_EVALUATIONS: "2",
+      },
     });
     const { repo } = w.repo();
     const seq = w.sim.lastSeq;
@@ -72,11 +89,14 @@ describe("write scheduler near the hourly cap (a 40 s 'hour' of 10 creations)", 
     const problems = (await Promise.all(prs.map((pr) => mismatches(world.model, world.appId, pr)))).flat();
     expect(problems).toEqual([]);
     expect(w.sim.writeLimits.violations).toEqual([]);
-    const creations = w.sim.since(seq, isWrite).filter((r) => r.route === CHECK_CREATE || r.route === COMMENT_CREATE);
+    const creations = w.sim
+      .since(seq, isWrite)
+      .filter((r) => r.route === CHECK_CREATE || r.route === COMMENT_CREATE);
     expect(creations.filter((r) => r.route === CHECK_CREATE)).toHaveLength(6);
     expect(creations.filter((r) => r.route === COMMENT_CREATE)).toHaveLength(6);
     // Never more than 10 creations in any 40 s.
-    for (let i = 0; i + 10 < creations.length; i++) expect(creations[i + 10]!.at - creations[i]!.at).toBeGreaterThanOrEqual(hourMs - 50);
+    for (let i = 0; i + 10 < creations.length; i++)
+      expect(creations[i + 10]!.at - creations[i]!.at).toBeGreaterThanOrEqual(hourMs - 50);
     // Every check was created before the digests that had to wait for the hour to turn over.
     const lastCheck = Math.max(...creations.filter((r) => r.route === CHECK_CREATE).map((r) => r.at));
     const digests = creations.filter((r) => r.route === COMMENT_CREATE).map((r) => r.at);

@@ -7,7 +7,12 @@ export interface CliRun {
   stderr: string;
 }
 
-export async function runCli(argv: string[], env: Record<string, string | undefined>, cwd: string = process.cwd(), now: () => Date = () => new Date()): Promise<CliRun> {
+export async function runCli(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  cwd: string = process.cwd(),
+  now: () => Date = () => new Date(),
+): Promise<CliRun> {
   let stdout = "";
   let stderr = "";
   const io: CliIo = {

@@ -11,7 +11,11 @@ export const ROOT = join(import.meta.dirname, "..", "..");
 export function docPages(): [string, string][] {
   const pages: [string, string][] = [["README.md", readFileSync(join(ROOT, "README.md"), "utf8")]];
   const dir = join(ROOT, "docs");
-  if (existsSync(dir)) for (const f of readdirSync(dir).filter((n) => n.endsWith(".md")).sort()) pages.push([`docs/${f}`, readFileSync(join(dir, f), "utf8")]);
+  if (existsSync(dir))
+    for (const f of readdirSync(dir)
+      .filter((n) => n.endsWith(".md"))
+      .sort())
+      pages.push([`docs/${f}`, readFileSync(join(dir, f), "utf8")]);
   return pages;
 }
 

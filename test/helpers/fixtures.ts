@@ -64,7 +64,13 @@ export interface EvidenceSpec {
   mergedBy?: string | null;
   defaultBranch?: string;
   /** Other PRs GitHub associates with the head commit (the PR itself is listed too, as GitHub does). */
-  sharedHead?: { number: number; base: string; head?: string; state?: "OPEN" | "CLOSED" | "MERGED"; repo?: string }[];
+  sharedHead?: {
+    number: number;
+    base: string;
+    head?: string;
+    state?: "OPEN" | "CLOSED" | "MERGED";
+    repo?: string;
+  }[];
   /** LabeledEvents on the timeline, oldest first (actor null = deleted account). Default: none. */
   labelEvents?: { label: string; actor: string | null; bot?: boolean; at?: string }[];
   /** Older label events exist than the last 100. */
@@ -85,14 +91,16 @@ export function evidenceData(s: EvidenceSpec = {}): Record<string, unknown> {
     pageInfo: { hasNextPage: false },
     nodes: [{ number: s.number ?? 1, base: s.base ?? "main" }, ...(s.sharedHead ?? [])].map((p) => ({
       number: p.number,
-      state: ("state" in p ? p.state : undefined) ?? (p.number === (s.number ?? 1) ? (s.state ?? "OPEN") : "OPEN"),
+      state:
+        ("state" in p ? p.state : undefined) ?? (p.number === (s.number ?? 1) ? (s.state ?? "OPEN") : "OPEN"),
       baseRefName: p.base,
       headRefOid: ("head" in p ? p.head : undefined) ?? head,
       baseRepository: { nameWithOwner: ("repo" in p ? p.repo : undefined) ?? `${OWNER}/${REPO}` },
     })),
   };
   const commits = s.commits ?? [{ oid: head, message: "Change things", authors: [s.author ?? "dev"] }];
-  const blob = (text: string | null | undefined) => (text === null || text === undefined ? null : { text, isTruncated: false });
+  const blob = (text: string | null | undefined) =>
+    text === null || text === undefined ? null : { text, isTruncated: false };
   return {
     repository: {
       nameWithOwner: `${OWNER}/${REPO}`,
@@ -157,7 +165,17 @@ export function evidenceData(s: EvidenceSpec = {}): Record<string, unknown> {
           pageInfo: { hasNextPage: false, endCursor: null },
           nodes: [
             { databaseId: 1, body: "LGTM, nice!", viewerDidAuthor: false },
-            ...(s.digest ? [{ databaseId: s.digest.id, body: s.digest.body.includes(DIGEST_MARKER) ? s.digest.body : `${s.digest.body}\n${DIGEST_MARKER}`, viewerDidAuthor: true }] : []),
+            ...(s.digest
+              ? [
+                  {
+                    databaseId: s.digest.id,
+                    body: s.digest.body.includes(DIGEST_MARKER)
+                      ? s.digest.body
+                      : `${s.digest.body}\n${DIGEST_MARKER}`,
+                    viewerDidAuthor: true,
+                  },
+                ]
+              : []),
           ],
         },
         head: {
@@ -175,10 +193,13 @@ export function evidenceData(s: EvidenceSpec = {}): Record<string, unknown> {
                         databaseId: c.id ?? 1000 + i,
                         name: c.name,
                         status: c.status ?? "COMPLETED",
-                        conclusion: (c.status ?? "COMPLETED") === "COMPLETED" ? (c.conclusion ?? "SUCCESS") : null,
+                        conclusion:
+                          (c.status ?? "COMPLETED") === "COMPLETED" ? (c.conclusion ?? "SUCCESS") : null,
                         detailsUrl: `https://ci.example.com/${c.name}`,
                         startedAt: "2026-11-20T08:00:00Z",
-                        checkSuite: { app: { databaseId: c.appId ?? 15368, slug: c.slug ?? "github-actions" } },
+                        checkSuite: {
+                          app: { databaseId: c.appId ?? 15368, slug: c.slug ?? "github-actions" },
+                        },
                       })),
                       ...(s.statuses ?? []).map((st) => ({
                         __typename: "StatusContext",
@@ -193,7 +214,21 @@ export function evidenceData(s: EvidenceSpec = {}): Record<string, unknown> {
                 associatedPullRequests: associated,
                 ownSuites: {
                   nodes: s.ownCheck
-                    ? [{ checkRuns: { nodes: [{ databaseId: s.ownCheck.id, status: s.ownCheck.status, conclusion: s.ownCheck.conclusion, title: s.ownCheck.title, summary: s.ownCheck.summary }] } }]
+                    ? [
+                        {
+                          checkRuns: {
+                            nodes: [
+                              {
+                                databaseId: s.ownCheck.id,
+                                status: s.ownCheck.status,
+                                conclusion: s.ownCheck.conclusion,
+                                title: s.ownCheck.title,
+                                summary: s.ownCheck.summary,
+                              },
+                            ],
+                          },
+                        },
+                      ]
                     : [],
                 },
               },
@@ -207,13 +242,34 @@ export function evidenceData(s: EvidenceSpec = {}): Record<string, unknown> {
 }
 
 /** Evidence as gather produces it, for pure-stage tests. */
-export function evidence(over: Omit<Partial<Evidence>, "pr"> & { pr?: Partial<Evidence["pr"]> } = {}): Evidence {
+export function evidence(
+  over: Omit<Partial<Evidence>, "pr"> & { pr?: Partial<Evidence["pr"]> } = {},
+): Evidence {
   const { pr, ...rest } = over;
   return {
     repo: { owner: OWNER, name: REPO, defaultBranch: "main" },
-    commits: [{ oid: HEAD, headline: "Change things", message: "Change things", authors: ["dev"], committer: "dev", isMerge: false, url: "https://github.com/x" }],
+    commits: [
+      {
+        oid: HEAD,
+        headline: "Change things",
+        message: "Change things",
+        authors: ["dev"],
+        committer: "dev",
+        isMerge: false,
+        url: "https://github.com/x",
+      },
+    ],
     reviews: [],
-    checks: [{ kind: "check_run", name: "build", state: "success", raw: "success", source: "github-actions", url: null }],
+    checks: [
+      {
+        kind: "check_run",
+        name: "build",
+        state: "success",
+        raw: "success",
+        source: "github-actions",
+        url: null,
+      },
+    ],
     tickets: { refs: [], lookup: { kind: "not_needed" } },
     ...rest,
     pr: {

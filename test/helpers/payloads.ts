@@ -1,5 +1,11 @@
 /** Webhook payloads shaped like GitHub's (types from @octokit/webhooks-types). */
-import type { PullRequestEvent, PullRequestReviewEvent, CheckSuiteCompletedEvent, StatusEvent, CheckRunEvent } from "@octokit/webhooks-types";
+import type {
+  PullRequestEvent,
+  PullRequestReviewEvent,
+  CheckSuiteCompletedEvent,
+  StatusEvent,
+  CheckRunEvent,
+} from "@octokit/webhooks-types";
 import { APP_ID, HEAD, INSTALLATION_ID, OWNER, REPO } from "./fixtures.js";
 
 const repository = {
@@ -15,7 +21,16 @@ const repository = {
 
 export function pullRequestEvent(
   action: PullRequestEvent["action"],
-  over: { number?: number; head?: string; merged?: boolean; updatedAt?: string; state?: "open" | "closed"; base?: string; label?: string; sender?: string } = {},
+  over: {
+    number?: number;
+    head?: string;
+    merged?: boolean;
+    updatedAt?: string;
+    state?: "open" | "closed";
+    base?: string;
+    label?: string;
+    sender?: string;
+  } = {},
 ): PullRequestEvent {
   const number = over.number ?? 1;
   return {
@@ -39,11 +54,17 @@ export function pullRequestEvent(
     repository,
     installation: { id: INSTALLATION_ID, node_id: "I_1" },
     sender: { login: over.sender ?? "dev", id: 1, type: over.sender?.endsWith("[bot]") ? "Bot" : "User" },
-    ...(over.label !== undefined ? { label: { id: 1, name: over.label, color: "ff0000", default: false } } : {}),
+    ...(over.label !== undefined
+      ? { label: { id: 1, name: over.label, color: "ff0000", default: false } }
+      : {}),
   } as unknown as PullRequestEvent;
 }
 
-export function reviewEvent(action: PullRequestReviewEvent["action"], number = 1, head = HEAD): PullRequestReviewEvent {
+export function reviewEvent(
+  action: PullRequestReviewEvent["action"],
+  number = 1,
+  head = HEAD,
+): PullRequestReviewEvent {
   const pr = pullRequestEvent("opened", { number, head });
   return {
     action,
@@ -55,7 +76,9 @@ export function reviewEvent(action: PullRequestReviewEvent["action"], number = 1
   } as unknown as PullRequestReviewEvent;
 }
 
-export function checkSuiteCompleted(opts: { sha?: string; appId?: number; pulls?: number[] } = {}): CheckSuiteCompletedEvent {
+export function checkSuiteCompleted(
+  opts: { sha?: string; appId?: number; pulls?: number[] } = {},
+): CheckSuiteCompletedEvent {
   const pr = pullRequestEvent("opened");
   return {
     action: "completed",
@@ -65,7 +88,12 @@ export function checkSuiteCompleted(opts: { sha?: string; appId?: number; pulls?
       status: "completed",
       conclusion: "success",
       app: { id: opts.appId ?? 15368, slug: "github-actions" },
-      pull_requests: (opts.pulls ?? []).map((n) => ({ number: n, id: n, head: { sha: opts.sha ?? HEAD }, base: { repo: { id: 1001 } } })),
+      pull_requests: (opts.pulls ?? []).map((n) => ({
+        number: n,
+        id: n,
+        head: { sha: opts.sha ?? HEAD },
+        base: { repo: { id: 1001 } },
+      })),
     },
     repository: pr.repository,
     installation: pr.installation,
@@ -87,9 +115,16 @@ export function checkRunEvent(
       status: "completed",
       conclusion: "success",
       app: { id: opts.appId ?? 15368, slug: "ci" },
-      pull_requests: (opts.pulls ?? []).map((n) => ({ number: n, id: n, head: { sha: opts.sha ?? HEAD }, base: { repo: { id: 1001 } } })),
+      pull_requests: (opts.pulls ?? []).map((n) => ({
+        number: n,
+        id: n,
+        head: { sha: opts.sha ?? HEAD },
+        base: { repo: { id: 1001 } },
+      })),
     },
-    ...(action === "requested_action" ? { requested_action: { identifier: opts.identifier ?? "reevaluate" } } : {}),
+    ...(action === "requested_action"
+      ? { requested_action: { identifier: opts.identifier ?? "reevaluate" } }
+      : {}),
     repository: pr.repository,
     installation: pr.installation,
     sender: { login: "dev", id: 1, type: "User" },

@@ -43,7 +43,11 @@ export async function harness(options: Partial<ChangegateOptions> = {}): Promise
     privateKey,
     log,
     // The function form runs after Probot's own defaults, so these settings win over them.
-    Octokit: ProbotOctokit.defaults((o: Record<string, unknown>) => ({ ...o, retry: { enabled: false }, throttle: { enabled: false } })),
+    Octokit: ProbotOctokit.defaults((o: Record<string, unknown>) => ({
+      ...o,
+      retry: { enabled: false },
+      throttle: { enabled: false },
+    })),
   });
   const changegate = createChangegate({
     appId: APP_ID,
@@ -69,12 +73,15 @@ export async function harness(options: Partial<ChangegateOptions> = {}): Promise
 /** The installation token exchange Probot makes once per installation. */
 export function mockToken(scope: nock.Scope = nock(API)): nock.Scope {
   // Optional: Probot caches the token, so only the first evaluation of a harness asks for it.
-  return scope.post(`/app/installations/${INSTALLATION_ID}/access_tokens`).optionally().reply(201, {
-    token: TOKEN,
-    expires_at: new Date(Date.now() + 3600_000).toISOString(),
-    permissions: { checks: "write", pull_requests: "write", issues: "write", contents: "read" },
-    repository_selection: "all",
-  });
+  return scope
+    .post(`/app/installations/${INSTALLATION_ID}/access_tokens`)
+    .optionally()
+    .reply(201, {
+      token: TOKEN,
+      expires_at: new Date(Date.now() + 3600_000).toISOString(),
+      permissions: { checks: "write", pull_requests: "write", issues: "write", contents: "read" },
+      repository_selection: "all",
+    });
 }
 
 export interface Recorded {
@@ -94,7 +101,8 @@ export function recordRequests(...scopes: nock.Scope[]): Recorded[] {
       } catch {
         parsed = {};
       }
-      if (!req.path.includes("/access_tokens")) requests.push({ method: req.method, path: req.path, body: parsed });
+      if (!req.path.includes("/access_tokens"))
+        requests.push({ method: req.method, path: req.path, body: parsed });
     });
   }
   return requests;

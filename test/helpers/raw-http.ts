@@ -40,7 +40,8 @@ export function rawRequest(url: string, r: RawRequest = {}): Promise<RawAnswer> 
     const headers: Record<string, string> = { host: u.host, connection: "keep-alive", ...r.headers };
     const hasLength = Object.keys(headers).some((h) => h.toLowerCase() === "content-length");
     const streamed = typeof r.body === "function";
-    if (typeof r.body === "string" && !hasLength) headers["content-length"] = String(Buffer.byteLength(r.body));
+    if (typeof r.body === "string" && !hasLength)
+      headers["content-length"] = String(Buffer.byteLength(r.body));
     if (streamed && !hasLength) headers["transfer-encoding"] = "chunked";
     const chunked = streamed && !hasLength;
 
@@ -50,7 +51,8 @@ export function rawRequest(url: string, r: RawRequest = {}): Promise<RawAnswer> 
       const text = received.toString("utf8");
       const sep = text.indexOf("\r\n\r\n");
       let body = sep >= 0 ? text.slice(sep + 4) : "";
-      if (sep >= 0 && /\r\ntransfer-encoding: *chunked/i.test(text.slice(0, sep))) body = body.replace(/(?:^|\r\n)[0-9a-f]+\r\n/gi, "").replace(/\r\n$/, "");
+      if (sep >= 0 && /\r\ntransfer-encoding: *chunked/i.test(text.slice(0, sep)))
+        body = body.replace(/(?:^|\r\n)[0-9a-f]+\r\n/gi, "").replace(/\r\n$/, "");
       resolve({ status, body, closed, sent });
       socket.destroy();
     };
@@ -71,7 +73,9 @@ export function rawRequest(url: string, r: RawRequest = {}): Promise<RawAnswer> 
       const length = /\r\ncontent-length: *(\d+)/i.exec(head)?.[1];
       const complete =
         sep >= 0 &&
-        (length !== undefined ? received.length - (sep + 4) >= Number(length) : /\r\ntransfer-encoding: *chunked/i.test(head) && text.endsWith("0\r\n\r\n"));
+        (length !== undefined
+          ? received.length - (sep + 4) >= Number(length)
+          : /\r\ntransfer-encoding: *chunked/i.test(head) && text.endsWith("0\r\n\r\n"));
       if (status && status !== 413 && status !== 503 && complete) finish();
     });
     socket.on("error", () => {}); // a reset after the answer is expected; the answer is what counts
@@ -96,7 +100,11 @@ export function rawRequest(url: string, r: RawRequest = {}): Promise<RawAnswer> 
       } else if (streamed) {
         for await (const c of (r.body as () => AsyncIterable<Buffer>)()) {
           if (socket.destroyed || (r.stopOnAnswer && status)) break;
-          await write(chunked ? Buffer.concat([Buffer.from(`${c.length.toString(16)}\r\n`), c, Buffer.from("\r\n")]) : c);
+          await write(
+            chunked
+              ? Buffer.concat([Buffer.from(`${c.length.toString(16)}\r\n`), c, Buffer.from("\r\n")])
+              : c,
+          );
           sent += c.length;
         }
         if (chunked && !socket.destroyed && !(r.stopOnAnswer && status)) await write("0\r\n\r\n");

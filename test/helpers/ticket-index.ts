@@ -68,4 +68,3 @@ export function indexingRecorder(inner: Recorder, index: MemoryTicketIndex): Rec
     verdictsAt: (repo, headSha, numbers) => inner.verdictsAt(repo, headSha, numbers),
   };
 }
-

@@ -28,8 +28,12 @@ interface CheckBody {
 }
 
 const calls = (rs: Recorded[]) => rs.map((r) => `${r.method} ${r.path.replace(/\?.*$/, "")}`);
-const checks = (rs: Recorded[]) => rs.filter((r) => r.path.includes("/check-runs")).map((r) => r.body as unknown as CheckBody);
-const comments = (rs: Recorded[]) => rs.filter((r) => r.method !== "GET" && r.path.includes("/comments")).map((r) => (r.body as { body: string }).body);
+const checks = (rs: Recorded[]) =>
+  rs.filter((r) => r.path.includes("/check-runs")).map((r) => r.body as unknown as CheckBody);
+const comments = (rs: Recorded[]) =>
+  rs
+    .filter((r) => r.method !== "GET" && r.path.includes("/comments"))
+    .map((r) => (r.body as { body: string }).body);
 
 async function until(cond: () => boolean, ms = 3000): Promise<void> {
   const end = Date.now() + ms;
@@ -48,18 +52,35 @@ class CapturingRecorder extends MemoryRecorder {
   }
 }
 
-const failing = { id: 555, status: "COMPLETED", conclusion: "FAILURE", title: "Not compliant: approvals: 0 of 1 required", summary: "x" };
+const failing = {
+  id: 555,
+  status: "COMPLETED",
+  conclusion: "FAILURE",
+  title: "Not compliant: approvals: 0 of 1 required",
+  summary: "x",
+};
 
 describe("shared head commits", () => {
   test("a PR into an ungated branch with the head of a failing gated PR does not turn the shared check green", async () => {
     const h = await harness();
     // #1 feature → main: no approval, failure.
-    const one = mockToken().post("/graphql").reply(200, { data: evidenceData({ number: 1, reviews: [] }) }).post(`${REPO_PATH}/check-runs`).reply(201, { id: 555 }).post(`${REPO_PATH}/issues/1/comments`).reply(201, { id: 777 });
+    const one = mockToken()
+      .post("/graphql")
+      .reply(200, { data: evidenceData({ number: 1, reviews: [] }) })
+      .post(`${REPO_PATH}/check-runs`)
+      .reply(201, { id: 555 })
+      .post(`${REPO_PATH}/issues/1/comments`)
+      .reply(201, { id: 777 });
     await h.deliver("pull_request", pullRequestEvent("opened", { number: 1 }));
     expect(one.pendingMocks()).toStrictEqual([]);
 
     // #2 feature → develop (not gated), same head: the check stays failing and names #1.
-    const spec2: EvidenceSpec = { number: 2, base: "develop", sharedHead: [{ number: 1, base: "main" }], ownCheck: failing };
+    const spec2: EvidenceSpec = {
+      number: 2,
+      base: "develop",
+      sharedHead: [{ number: 1, base: "main" }],
+      ownCheck: failing,
+    };
     const two = mockToken()
       .post("/graphql")
       .reply(200, { data: evidenceData(spec2) })
@@ -67,7 +88,15 @@ describe("shared head commits", () => {
       .reply(200, { id: 555 })
       // #2's verdict is new, so #1 (which shares the head) is evaluated again to refresh its digest.
       .post("/graphql")
-      .reply(200, { data: evidenceData({ number: 1, reviews: [], sharedHead: [{ number: 2, base: "develop" }], ownCheck: failing, digest: { id: 777, body: "old" } }) })
+      .reply(200, {
+        data: evidenceData({
+          number: 1,
+          reviews: [],
+          sharedHead: [{ number: 2, base: "develop" }],
+          ownCheck: failing,
+          digest: { id: 777, body: "old" },
+        }),
+      })
       .patch(`${REPO_PATH}/check-runs/555`)
       .optionally()
       .reply(200, { id: 555 })
@@ -80,7 +109,9 @@ describe("shared head commits", () => {
     expect(two.pendingMocks()).toStrictEqual([]);
     const first = checks(requests)[0]!;
     expect(first.conclusion).toBe("failure");
-    expect(first.output.title).toMatch(/^#1 into main \(same head commit\): Not compliant: approvals: 0 of 1 required/);
+    expect(first.output.title).toMatch(
+      /^#1 into main \(same head commit\): Not compliant: approvals: 0 of 1 required/,
+    );
     expect(first.output.summary).toContain("**#1 into `main`** is failing (Not compliant");
     expect(first.output.summary).toContain("not gated"); // #2's own verdict is still explained
     // #2 is not gated: no digest is created for it; #1's refreshed check stays failing.
@@ -93,21 +124,42 @@ describe("shared head commits", () => {
     const scope = mockToken()
       // #2 → main, approved: compliant on its own.
       .post("/graphql")
-      .reply(200, { data: evidenceData({ number: 2, reviews: [{ login: "alice" }], sharedHead: [{ number: 1, base: "main" }] }) })
+      .reply(200, {
+        data: evidenceData({
+          number: 2,
+          reviews: [{ login: "alice" }],
+          sharedHead: [{ number: 1, base: "main" }],
+        }),
+      })
       .post(`${REPO_PATH}/check-runs`)
       .reply(201, { id: 555 })
       .post(`${REPO_PATH}/issues/2/comments`)
       .reply(201, { id: 778 })
       // #1 → main, unapproved, judged next: failure.
       .post("/graphql")
-      .reply(200, { data: evidenceData({ number: 1, reviews: [], sharedHead: [{ number: 2, base: "main" }], ownCheck: { ...failing, status: "IN_PROGRESS", conclusion: null } }) })
+      .reply(200, {
+        data: evidenceData({
+          number: 1,
+          reviews: [],
+          sharedHead: [{ number: 2, base: "main" }],
+          ownCheck: { ...failing, status: "IN_PROGRESS", conclusion: null },
+        }),
+      })
       .patch(`${REPO_PATH}/check-runs/555`)
       .reply(200, { id: 555 })
       .post(`${REPO_PATH}/issues/1/comments`)
       .reply(201, { id: 779 })
       // #1's verdict is new: #2 is evaluated again and names #1 in its digest.
       .post("/graphql")
-      .reply(200, { data: evidenceData({ number: 2, reviews: [{ login: "alice" }], sharedHead: [{ number: 1, base: "main" }], ownCheck: failing, digest: { id: 778, body: "old" } }) })
+      .reply(200, {
+        data: evidenceData({
+          number: 2,
+          reviews: [{ login: "alice" }],
+          sharedHead: [{ number: 1, base: "main" }],
+          ownCheck: failing,
+          digest: { id: 778, body: "old" },
+        }),
+      })
       .patch(`${REPO_PATH}/check-runs/555`)
       .optionally()
       .reply(200, { id: 555 })
@@ -149,24 +201,50 @@ describe("shared head commits", () => {
     await h.deliver("pull_request", pullRequestEvent("opened", { number: 2 }));
     await h.changegate.idle();
     expect(scope.pendingMocks()).toStrictEqual([]);
-    expect(calls(requests)).toEqual(["POST /graphql", `POST ${REPO_PATH}/check-runs`, `POST ${REPO_PATH}/issues/2/comments`]);
+    expect(calls(requests)).toEqual([
+      "POST /graphql",
+      `POST ${REPO_PATH}/check-runs`,
+      `POST ${REPO_PATH}/issues/2/comments`,
+    ]);
     expect(checks(requests)[0]).toMatchObject({ conclusion: "failure" });
     expect(h.logs.filter((l) => l.pr === 1)).toEqual([]); // #1 was not asked to evaluate
   });
 
   test("a fork's head branch the app cannot read does not fail the evaluation; other errors still do", async () => {
     const h = await harness();
-    const data = evidenceData({ reviews: [{ login: "alice" }] }) as { repository: { pullRequest: Record<string, unknown> } };
+    const data = evidenceData({ reviews: [{ login: "alice" }] }) as {
+      repository: { pullRequest: Record<string, unknown> };
+    };
     data.repository.pullRequest.headRef = null;
-    const forbidden = { type: "FORBIDDEN", path: ["repository", "pullRequest", "headRef"], message: "Resource not accessible by integration" };
-    const scope = mockToken().post("/graphql").reply(200, { data, errors: [forbidden] }).post(`${REPO_PATH}/check-runs`).reply(201, { id: 1 }).post(`${REPO_PATH}/issues/1/comments`).reply(201, { id: 2 });
+    const forbidden = {
+      type: "FORBIDDEN",
+      path: ["repository", "pullRequest", "headRef"],
+      message: "Resource not accessible by integration",
+    };
+    const scope = mockToken()
+      .post("/graphql")
+      .reply(200, { data, errors: [forbidden] })
+      .post(`${REPO_PATH}/check-runs`)
+      .reply(201, { id: 1 })
+      .post(`${REPO_PATH}/issues/1/comments`)
+      .reply(201, { id: 2 });
     const requests = recordRequests(scope);
     await h.deliver("pull_request", pullRequestEvent("opened"));
     expect(scope.pendingMocks()).toStrictEqual([]);
     expect(checks(requests)[0]).toMatchObject({ conclusion: "success" });
 
-    const other = { type: "FORBIDDEN", path: ["repository", "pullRequest", "reviews"], message: "Resource not accessible by integration" };
-    const again = mockToken().post("/graphql").reply(200, { data, errors: [other] }).post(`${REPO_PATH}/check-runs`).reply(201, { id: 3 }).patch(`${REPO_PATH}/issues/comments/2`).reply(200, { id: 2 });
+    const other = {
+      type: "FORBIDDEN",
+      path: ["repository", "pullRequest", "reviews"],
+      message: "Resource not accessible by integration",
+    };
+    const again = mockToken()
+      .post("/graphql")
+      .reply(200, { data, errors: [other] })
+      .post(`${REPO_PATH}/check-runs`)
+      .reply(201, { id: 3 })
+      .patch(`${REPO_PATH}/issues/comments/2`)
+      .reply(200, { id: 2 });
     const more = recordRequests(again);
     await h.deliver("pull_request", pullRequestEvent("synchronize"));
     expect(again.pendingMocks()).toStrictEqual([]);
@@ -185,7 +263,11 @@ describe("shared head commits", () => {
         { number: 4, base: "main", head: "d".repeat(40) },
       ],
     };
-    const scope = mockToken().post("/graphql").reply(200, { data: evidenceData(spec) }).post(`${REPO_PATH}/check-runs`).reply(201, { id: 1 });
+    const scope = mockToken()
+      .post("/graphql")
+      .reply(200, { data: evidenceData(spec) })
+      .post(`${REPO_PATH}/check-runs`)
+      .reply(201, { id: 1 });
     const requests = recordRequests(scope);
     await h.deliver("pull_request", pullRequestEvent("opened", { number: 2, base: "develop" }));
     expect(scope.pendingMocks()).toStrictEqual([]);
@@ -198,39 +280,65 @@ describe("merges", () => {
   test("a merge is judged by the PR's own verdict, not by a check a sibling turned green", async () => {
     const recorder = new CapturingRecorder();
     const h = await harness({ recorder });
-    const one = mockToken().post("/graphql").reply(200, { data: evidenceData({ reviews: [] }) }).post(`${REPO_PATH}/check-runs`).reply(201, { id: 555 }).post(`${REPO_PATH}/issues/1/comments`).reply(201, { id: 777 });
+    const one = mockToken()
+      .post("/graphql")
+      .reply(200, { data: evidenceData({ reviews: [] }) })
+      .post(`${REPO_PATH}/check-runs`)
+      .reply(201, { id: 555 })
+      .post(`${REPO_PATH}/issues/1/comments`)
+      .reply(201, { id: 777 });
     await h.deliver("pull_request", pullRequestEvent("opened"));
     expect(one.pendingMocks()).toStrictEqual([]);
     const green = { id: 555, status: "COMPLETED", conclusion: "SUCCESS", title: "Not gated", summary: "x" };
-    mockToken().post("/graphql").reply(200, { data: evidenceData({ state: "MERGED", mergedBy: "mallory", ownCheck: green }) });
+    mockToken()
+      .post("/graphql")
+      .reply(200, { data: evidenceData({ state: "MERGED", mergedBy: "mallory", ownCheck: green }) });
     await h.deliver("pull_request", pullRequestEvent("closed", { merged: true }));
     expect(recorder.merges).toHaveLength(1);
     expect(recorder.merges[0]).toMatchObject({ outcome: "failure", gated: true, mergedBy: "mallory" });
-    expect(h.logs.map((l) => l.msg)).toContainEqual(expect.stringMatching(/acme\/payments#1 merged by mallory is non-compliant! its verdict on aaaaaaa was failure/));
+    expect(h.logs.map((l) => l.msg)).toContainEqual(
+      expect.stringMatching(
+        /acme\/payments#1 merged by mallory is non-compliant! its verdict on aaaaaaa was failure/,
+      ),
+    );
   });
 
   test("a verdict for another base does not count: retargeted to an ungated branch and back, then merged", async () => {
     const recorder = new CapturingRecorder();
     const h = await harness({ recorder });
     // Judged while into develop (not gated): success.
-    mockToken().post("/graphql").reply(200, { data: evidenceData({ base: "develop" }) }).post(`${REPO_PATH}/check-runs`).reply(201, { id: 555 });
+    mockToken()
+      .post("/graphql")
+      .reply(200, { data: evidenceData({ base: "develop" }) })
+      .post(`${REPO_PATH}/check-runs`)
+      .reply(201, { id: 555 });
     await h.deliver("pull_request", pullRequestEvent("edited", { base: "develop" }));
     // Retargeted to main and merged before changegate judged it there.
-    mockToken().post("/graphql").reply(200, { data: evidenceData({ state: "MERGED", ownCheck: { ...failing, conclusion: "SUCCESS" } }) });
+    mockToken()
+      .post("/graphql")
+      .reply(200, {
+        data: evidenceData({ state: "MERGED", ownCheck: { ...failing, conclusion: "SUCCESS" } }),
+      });
     await h.deliver("pull_request", pullRequestEvent("closed", { merged: true }));
     expect(recorder.merges[0]).toMatchObject({ outcome: "none", gated: true });
-    expect(h.logs.map((l) => l.msg)).toContainEqual(expect.stringContaining("is non-compliant! changegate never judged aaaaaaa into main"));
+    expect(h.logs.map((l) => l.msg)).toContainEqual(
+      expect.stringContaining("is non-compliant! changegate never judged aaaaaaa into main"),
+    );
   });
 
   test("a merge GitHub does not confirm is not recorded", async () => {
     for (const state of ["OPEN", "CLOSED"] as const) {
       const recorder = new CapturingRecorder();
       const h = await harness({ recorder });
-      const scope = mockToken().post("/graphql").reply(200, { data: evidenceData({ state }) });
+      const scope = mockToken()
+        .post("/graphql")
+        .reply(200, { data: evidenceData({ state }) });
       await h.deliver("pull_request", pullRequestEvent("closed", { merged: true }));
       expect(scope.pendingMocks()).toStrictEqual([]);
       expect(recorder.merges).toEqual([]);
-      expect(h.logs.map((l) => l.msg)).toContainEqual(expect.stringContaining(`GitHub says the pull request is ${state.toLowerCase()}: nothing recorded`));
+      expect(h.logs.map((l) => l.msg)).toContainEqual(
+        expect.stringContaining(`GitHub says the pull request is ${state.toLowerCase()}: nothing recorded`),
+      );
       expect(h.logs.some((l) => l.msg.includes("is non-compliant!"))).toBe(false);
     }
   });
@@ -267,7 +375,12 @@ describe("the audit store down", () => {
     down = false;
     await until(() => scope.pendingMocks().length === 0);
     await h.changegate.idle();
-    expect(calls(requests)).toEqual([`POST ${REPO_PATH}/check-runs`, "POST /graphql", `POST ${REPO_PATH}/check-runs`, `POST ${REPO_PATH}/issues/1/comments`]);
+    expect(calls(requests)).toEqual([
+      `POST ${REPO_PATH}/check-runs`,
+      "POST /graphql",
+      `POST ${REPO_PATH}/check-runs`,
+      `POST ${REPO_PATH}/issues/1/comments`,
+    ]);
     expect(checks(requests)[1]).toMatchObject({ conclusion: "success" });
   });
 
@@ -329,7 +442,11 @@ describe("failures reach the PR", () => {
   test("no digest is created when changegate could not look for an existing one, nor for a PR known to be ungated", async () => {
     const h = await harness();
     // Known ungated from an earlier read.
-    mockToken().post("/graphql").reply(200, { data: evidenceData({ base: "develop" }) }).post(`${REPO_PATH}/check-runs`).reply(201, { id: 555 });
+    mockToken()
+      .post("/graphql")
+      .reply(200, { data: evidenceData({ base: "develop" }) })
+      .post(`${REPO_PATH}/check-runs`)
+      .reply(201, { id: 555 });
     await h.deliver("pull_request", pullRequestEvent("opened", { base: "develop" }));
     const scope = mockToken()
       .post("/graphql")
@@ -347,11 +464,27 @@ describe("failures reach the PR", () => {
 
   test("an evaluation with no announced head (Jira, re-check, reconcile) fails the head it last saw", async () => {
     const h = await harness();
-    mockToken().post("/graphql").reply(200, { data: evidenceData({ reviews: [] }) }).post(`${REPO_PATH}/check-runs`).reply(201, { id: 555 }).post(`${REPO_PATH}/issues/1/comments`).reply(201, { id: 777 });
+    mockToken()
+      .post("/graphql")
+      .reply(200, { data: evidenceData({ reviews: [] }) })
+      .post(`${REPO_PATH}/check-runs`)
+      .reply(201, { id: 555 })
+      .post(`${REPO_PATH}/issues/1/comments`)
+      .reply(201, { id: 777 });
     await h.deliver("pull_request", pullRequestEvent("opened"));
-    const scope = mockToken().post("/graphql").reply(502, { message: "Bad gateway" }).post(`${REPO_PATH}/check-runs`).reply(201, { id: 9 }).patch(`${REPO_PATH}/issues/comments/777`).reply(200, { id: 777 });
+    const scope = mockToken()
+      .post("/graphql")
+      .reply(502, { message: "Bad gateway" })
+      .post(`${REPO_PATH}/check-runs`)
+      .reply(201, { id: 9 })
+      .patch(`${REPO_PATH}/issues/comments/777`)
+      .reply(200, { id: 777 });
     const requests = recordRequests(scope);
-    await h.changegate.request({ ref: { installationId: INSTALLATION_ID, owner: "acme", repo: "payments", number: 1 }, deliveryId: "jira-1", event: "jira: OPS-1 changed" });
+    await h.changegate.request({
+      ref: { installationId: INSTALLATION_ID, owner: "acme", repo: "payments", number: 1 },
+      deliveryId: "jira-1",
+      event: "jira: OPS-1 changed",
+    });
     await h.changegate.idle();
     expect(scope.pendingMocks()).toStrictEqual([]);
     expect(checks(requests)[0]).toMatchObject({ head_sha: HEAD, conclusion: "failure" });

@@ -6,12 +6,27 @@
 import { afterEach, describe, expect, test } from "@jest/globals";
 import { createHmac } from "node:crypto";
 import { connect, type Socket } from "node:net";
-import { createServer, request, Server as HttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import {
+  createServer,
+  request,
+  Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import { pino } from "pino";
 import { Probot, Server } from "probot";
-import { admit, httpLimitsFromEnv, limitRequestBodies, MAX_REQUEST_BODY_BYTES, onFirstListen, type BodyLimitOptions, type BodyLimits, type RouteLimit } from "../../src/runtime/body-limit.js";
+import {
+  admit,
+  httpLimitsFromEnv,
+  limitRequestBodies,
+  MAX_REQUEST_BODY_BYTES,
+  onFirstListen,
+  type BodyLimitOptions,
+  type BodyLimits,
+  type RouteLimit,
+} from "../../src/runtime/body-limit.js";
 import { privateKey } from "../helpers/probot.js";
 import { rawRequest } from "../helpers/raw-http.js";
 
@@ -51,10 +66,22 @@ async function bareServer(
     if (answerDelayMs > 0) await new Promise((r) => setTimeout(r, answerDelayMs));
     res.writeHead(200).end(`got ${Buffer.byteLength(body)}`);
   });
-  const limits = limitRequestBodies(server, { maxBytes: CAP, maxInFlightBytes, routes, log: { warn: (_o, msg) => void warnings.push(msg) }, ...more });
+  const limits = limitRequestBodies(server, {
+    maxBytes: CAP,
+    maxInFlightBytes,
+    routes,
+    log: { warn: (_o, msg) => void warnings.push(msg) },
+    ...more,
+  });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   servers.push(server);
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, warnings, server, limits };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    warnings,
+    server,
+    limits,
+  };
 }
 
 /** Wait until `ok()` holds (polling), or fail naming `what`. */
@@ -87,7 +114,15 @@ interface Answer {
  * Send a request; `body` is a string (Content-Length) or a chunk generator (chunked, no length).
  * `headers` may lie about the length. Resolves with the answer even if the server stops reading.
  */
-function send(url: string, opts: { method?: string; path?: string; headers?: Record<string, string>; body?: string | (() => AsyncGenerator<Buffer>) }): Promise<Answer> {
+function send(
+  url: string,
+  opts: {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string | (() => AsyncGenerator<Buffer>);
+  },
+): Promise<Answer> {
   // A raw socket: Node's http client may be patched by nock in this Jest worker (see raw-http.ts).
   return rawRequest(url, {
     method: opts.method ?? "POST",
@@ -120,7 +155,11 @@ describe("limitRequestBodies", () => {
     expect((await send(s.url, { body: "a".repeat(CAP) })).status).toBe(200);
     expect((await send(s.url, { body: () => chunks(CAP) })).status).toBe(200);
     const over = await send(s.url, { body: "a".repeat(CAP + 1) });
-    expect(over).toEqual({ status: 413, body: JSON.stringify({ error: `request body larger than ${CAP} bytes` }), closed: true });
+    expect(over).toEqual({
+      status: 413,
+      body: JSON.stringify({ error: `request body larger than ${CAP} bytes` }),
+      closed: true,
+    });
     expect((await send(s.url, { body: () => chunks(CAP + 1) })).status).toBe(413);
     expect(s.seen.map((x) => x.body.length)).toEqual([CAP, CAP]);
     expect(s.warnings).toHaveLength(2);
@@ -138,7 +177,10 @@ describe("limitRequestBodies", () => {
 
   test("a Content-Length over the cap is refused before a byte of the body is read (even if the body never comes)", async () => {
     const s = await bareServer();
-    const r = await send(s.url, { headers: { "content-length": String(200 * 1024 * 1024) }, body: () => chunks(1024) });
+    const r = await send(s.url, {
+      headers: { "content-length": String(200 * 1024 * 1024) },
+      body: () => chunks(1024),
+    });
     expect(r.status).toBe(413);
     expect(s.seen).toEqual([]);
   });
@@ -154,16 +196,27 @@ describe("limitRequestBodies", () => {
     const route: RouteLimit = {
       path: "/api/jira/webhooks",
       maxBytes: 1024,
-      preflight: (req) => (req.url?.includes("secret=right") ? null : { status: 401, error: "secret does not match" }),
+      preflight: (req) =>
+        req.url?.includes("secret=right") ? null : { status: 401, error: "secret does not match" },
     };
     const s = await bareServer([route]);
-    expect((await send(s.url, { path: "/api/jira/webhooks?secret=right", body: '{"a":1}' })).status).toBe(200);
+    expect((await send(s.url, { path: "/api/jira/webhooks?secret=right", body: '{"a":1}' })).status).toBe(
+      200,
+    );
     expect(s.seen).toEqual([{ path: "/api/jira/webhooks?secret=right", body: '{"a":1}', via: "rawBody" }]);
     // The route's own cap (1 KB), not the server's: declared and streamed.
-    expect((await send(s.url, { path: "/api/jira/webhooks?secret=right", body: "a".repeat(1025) })).status).toBe(413);
-    expect((await send(s.url, { path: "/api/jira/webhooks?secret=right", body: () => chunks(2048, 256) })).status).toBe(413);
+    expect(
+      (await send(s.url, { path: "/api/jira/webhooks?secret=right", body: "a".repeat(1025) })).status,
+    ).toBe(413);
+    expect(
+      (await send(s.url, { path: "/api/jira/webhooks?secret=right", body: () => chunks(2048, 256) })).status,
+    ).toBe(413);
     // A wrong secret: 401 while the body has not been sent at all (the answer does not wait for it).
-    const held = await holdOpen(s.url, { path: "/api/jira/webhooks?secret=wrong", contentLength: 1000, first: 0 });
+    const held = await holdOpen(s.url, {
+      path: "/api/jira/webhooks?secret=wrong",
+      contentLength: 1000,
+      first: 0,
+    });
     sockets.push(held.socket);
     expect(await held.answer).toBe("401");
     expect(s.limits.budget.held).toBe(0);
@@ -188,7 +241,10 @@ describe("limitRequestBodies", () => {
     await until("the server to hold the first 1000 bytes", () => s.limits.budget.held === 1000);
     expect(s.limits.clients.count()).toBe(1);
     held.socket.destroy();
-    await until("the bytes and the client slot to come back", () => s.limits.budget.held === 0 && s.limits.clients.count() === 0);
+    await until(
+      "the bytes and the client slot to come back",
+      () => s.limits.budget.held === 0 && s.limits.clients.count() === 0,
+    );
     expect(s.seen).toEqual([]);
     expect((await send(s.url, { body: "{}" })).status).toBe(200);
     await until("the slot of the request that passed to come back", () => s.limits.clients.count() === 0);
@@ -199,7 +255,10 @@ describe("limitRequestBodies", () => {
  * Start a POST on a raw socket, send `first` bytes of its body and hold the rest back: the server is
  * left holding part of a body. `finish()` sends the rest and resolves with the status line's code.
  */
-async function holdOpen(url: string, opts: { contentLength?: number; first: number; path?: string }): Promise<{ socket: Socket; answer: Promise<string>; finish(rest: number): void; more(n: number): void }> {
+async function holdOpen(
+  url: string,
+  opts: { contentLength?: number; first: number; path?: string },
+): Promise<{ socket: Socket; answer: Promise<string>; finish(rest: number): void; more(n: number): void }> {
   const { hostname, port } = new URL(url);
   const socket = connect(Number(port), hostname);
   await new Promise<void>((r) => socket.once("connect", () => r()));
@@ -211,7 +270,9 @@ async function holdOpen(url: string, opts: { contentLength?: number; first: numb
       if (m) resolve(m[1]!);
     });
     socket.on("error", () => resolve("error"));
-    socket.on("close", () => resolve(got === "" ? "closed" : (/^HTTP\/1\.1 (\d{3})/.exec(got)?.[1] ?? "closed")));
+    socket.on("close", () =>
+      resolve(got === "" ? "closed" : (/^HTTP\/1\.1 (\d{3})/.exec(got)?.[1] ?? "closed")),
+    );
   });
   const chunked = opts.contentLength === undefined;
   const head = [
@@ -253,7 +314,9 @@ describe("bytes in flight across requests", () => {
     expect(third.status).toBe(503);
     expect(third.closed).toBe(true);
     expect(JSON.parse(third.body)).toEqual({ error: "too many request bytes in flight; retry shortly" });
-    expect(s.warnings.at(-1)).toMatch(/request body refused with 503: Content-Length 65536: its bytes so far would take the bytes in flight over 131072 \(\d+ held by other requests\)/);
+    expect(s.warnings.at(-1)).toMatch(
+      /request body refused with 503: Content-Length 65536: its bytes so far would take the bytes in flight over 131072 \(\d+ held by other requests\)/,
+    );
     // A finishes: its share comes back once its answer is out.
     a.finish(CAP - Math.floor(0.75 * CAP));
     expect(await a.answer).toBe("200");
@@ -272,7 +335,9 @@ describe("bytes in flight across requests", () => {
     const b = await holdOpen(s.url, { first: Math.floor(0.9 * CAP) });
     sockets.push(b.socket);
     expect(await b.answer).toBe("503");
-    expect(s.warnings.at(-1)).toMatch(/request body refused with 503: a streamed body would take the bytes in flight over 98304/);
+    expect(s.warnings.at(-1)).toMatch(
+      /request body refused with 503: a streamed body would take the bytes in flight over 98304/,
+    );
     a.finish(100);
     expect(await a.answer).toBe("200");
     expect(s.seen.map((x) => x.body.length)).toEqual([Math.floor(0.75 * CAP) + 100]);
@@ -280,7 +345,8 @@ describe("bytes in flight across requests", () => {
 
   test("refused bodies give their share back: 413s and 503s never leak budget", async () => {
     const s = await bareServer([], Math.floor(1.5 * CAP));
-    for (let i = 0; i < 10; i++) expect((await send(s.url, { body: () => chunks(CAP + 1) })).status).toBe(413);
+    for (let i = 0; i < 10; i++)
+      expect((await send(s.url, { body: () => chunks(CAP + 1) })).status).toBe(413);
     await settle();
     // Ten refusals later the whole budget is free: A may hold (almost) a full body.
     const a = await holdOpen(s.url, { contentLength: CAP, first: CAP - 10 });
@@ -312,8 +378,13 @@ describe("nobody holds the intake shut: the body deadline and the per-client cap
     const took = Date.now() - started;
     expect(took).toBeGreaterThanOrEqual(350);
     expect(took).toBeLessThan(5000);
-    await until("the loris' bytes and slot to come back", () => s.limits.budget.held === 0 && s.limits.clients.count() === 0);
-    expect(s.warnings.at(-1)).toMatch(/request body cut with 408: not complete 400 ms after its headers \(\d+ bytes arrived\)/);
+    await until(
+      "the loris' bytes and slot to come back",
+      () => s.limits.budget.held === 0 && s.limits.clients.count() === 0,
+    );
+    expect(s.warnings.at(-1)).toMatch(
+      /request body cut with 408: not complete 400 ms after its headers \(\d+ bytes arrived\)/,
+    );
     expect(s.seen).toEqual([]);
     // A chunked body that stops mid-way is cut the same way.
     const chunkedLoris = await holdOpen(s.url, { first: 50 });
@@ -341,8 +412,12 @@ describe("nobody holds the intake shut: the body deadline and the per-client cap
     await until("two open requests", () => s.limits.clients.count("127.0.0.1") === 2);
     const third = await rawRequest(s.url, { method: "POST", path: "/api/github/webhooks", body: "{}" });
     expect(third.status).toBe(429);
-    expect(JSON.parse(third.body)).toEqual({ error: "too many unfinished requests from this address; retry shortly" });
-    expect(s.warnings.at(-1)).toMatch(/request refused with 429: 2 request bodies of this client already being read/);
+    expect(JSON.parse(third.body)).toEqual({
+      error: "too many unfinished requests from this address; retry shortly",
+    });
+    expect(s.warnings.at(-1)).toMatch(
+      /request refused with 429: 2 request bodies of this client already being read/,
+    );
     // A request without a body has nothing to stretch out: it is not counted, nor refused.
     expect((await send(s.url, { method: "GET", path: "/healthz" })).status).toBe(200);
     a.finish(100);
@@ -364,7 +439,8 @@ describe("nobody holds the intake shut: the body deadline and the per-client cap
 
   test("bytes and client slots come back on every exit path: complete, too large, over budget, timed out, aborted", async () => {
     const s = await bareServer([], CAP + 1000, { bodyTimeoutMs: 300, maxRequestsPerClient: 8 });
-    const clean = async (what: string) => until(`nothing held after ${what}`, () => s.limits.budget.held === 0 && s.limits.clients.count() === 0);
+    const clean = async (what: string) =>
+      until(`nothing held after ${what}`, () => s.limits.budget.held === 0 && s.limits.clients.count() === 0);
     expect((await send(s.url, { body: "a".repeat(CAP) })).status).toBe(200);
     await clean("a complete body");
     expect((await send(s.url, { body: () => chunks(CAP + 1) })).status).toBe(413);
@@ -384,10 +460,18 @@ describe("nobody holds the intake shut: the body deadline and the per-client cap
 
   test("HTTP_BODY_TIMEOUT_SECONDS and HTTP_MAX_REQUESTS_PER_CLIENT: defaults, values, and a clear error for a bad one", () => {
     expect(httpLimitsFromEnv({})).toEqual({ bodyTimeoutMs: 20_000, maxRequestsPerClient: 32 });
-    expect(httpLimitsFromEnv({ HTTP_BODY_TIMEOUT_SECONDS: "45", HTTP_MAX_REQUESTS_PER_CLIENT: "500" })).toEqual({ bodyTimeoutMs: 45_000, maxRequestsPerClient: 500 });
-    expect(() => httpLimitsFromEnv({ HTTP_BODY_TIMEOUT_SECONDS: "0" })).toThrow('HTTP_BODY_TIMEOUT_SECONDS="0": expected a whole number from 1 to 300 (default 20)');
-    expect(() => httpLimitsFromEnv({ HTTP_BODY_TIMEOUT_SECONDS: "2.5" })).toThrow(/HTTP_BODY_TIMEOUT_SECONDS/);
-    expect(() => httpLimitsFromEnv({ HTTP_MAX_REQUESTS_PER_CLIENT: "lots" })).toThrow('HTTP_MAX_REQUESTS_PER_CLIENT="lots": expected a whole number from 1 to 100000 (default 32)');
+    expect(
+      httpLimitsFromEnv({ HTTP_BODY_TIMEOUT_SECONDS: "45", HTTP_MAX_REQUESTS_PER_CLIENT: "500" }),
+    ).toEqual({ bodyTimeoutMs: 45_000, maxRequestsPerClient: 500 });
+    expect(() => httpLimitsFromEnv({ HTTP_BODY_TIMEOUT_SECONDS: "0" })).toThrow(
+      'HTTP_BODY_TIMEOUT_SECONDS="0": expected a whole number from 1 to 300 (default 20)',
+    );
+    expect(() => httpLimitsFromEnv({ HTTP_BODY_TIMEOUT_SECONDS: "2.5" })).toThrow(
+      /HTTP_BODY_TIMEOUT_SECONDS/,
+    );
+    expect(() => httpLimitsFromEnv({ HTTP_MAX_REQUESTS_PER_CLIENT: "lots" })).toThrow(
+      'HTTP_MAX_REQUESTS_PER_CLIENT="lots": expected a whole number from 1 to 100000 (default 32)',
+    );
   });
 });
 
@@ -429,9 +513,20 @@ describe("in front of Probot's own server", () => {
     const SECRET = "a-webhook-secret-for-tests-0123";
     const received: string[] = [];
     const log = pino({ level: "silent" });
-    const server = new Server({ port: 0, host: "127.0.0.1", log, Probot: Probot.defaults({ appId: 1, privateKey, secret: SECRET, log }) });
+    const server = new Server({
+      port: 0,
+      host: "127.0.0.1",
+      log,
+      Probot: Probot.defaults({ appId: 1, privateKey, secret: SECRET, log }),
+    });
     await server.load((app) => {
-      app.on("issues.opened", async (context) => void received.push(`${context.id} ${(context.payload as { issue: { title: string } }).issue.title}`));
+      app.on(
+        "issues.opened",
+        async (context) =>
+          void received.push(
+            `${context.id} ${(context.payload as { issue: { title: string } }).issue.title}`,
+          ),
+      );
     });
     const hook = onFirstListen((s) => limitRequestBodies(s, { maxBytes: CAP }));
     const http = await server.start();
@@ -445,14 +540,30 @@ describe("in front of Probot's own server", () => {
             "x-github-delivery": `d-${received.length + 1}`,
             "x-hub-signature-256": `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`,
           },
-          body: chunked ? async function* () { yield Buffer.from(body); } : body,
+          body: chunked
+            ? async function* () {
+                yield Buffer.from(body);
+              }
+            : body,
         });
-      const payload = { action: "opened", issue: { title: "Ünïcödé ✓" }, repository: { id: 1 }, sender: { login: "x" } };
+      const payload = {
+        action: "opened",
+        issue: { title: "Ünïcödé ✓" },
+        repository: { id: 1 },
+        sender: { login: "x" },
+      };
       expect((await deliver(payload)).status).toBe(200);
       expect((await deliver(payload, undefined, true)).status).toBe(200);
       expect(received).toEqual(["d-1 Ünïcödé ✓", "d-2 Ünïcödé ✓"]);
       // A forged signature is still refused by Probot.
-      const forged = await send(url, { headers: { "x-github-event": "issues", "x-github-delivery": "f", "x-hub-signature-256": `sha256=${"0".repeat(64)}` }, body: JSON.stringify(payload) });
+      const forged = await send(url, {
+        headers: {
+          "x-github-event": "issues",
+          "x-github-delivery": "f",
+          "x-hub-signature-256": `sha256=${"0".repeat(64)}`,
+        },
+        body: JSON.stringify(payload),
+      });
       expect(forged.status).toBe(400);
       const big = { ...payload, pad: "x".repeat(CAP) };
       expect((await deliver(big)).status).toBe(413);

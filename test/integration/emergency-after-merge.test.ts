@@ -80,7 +80,11 @@ const EMERGENCY: EvidenceSpec = {
 const DIGEST = { id: 777, body: "## changegate digest" };
 
 /** Evaluate the labelled PR (the declarer's permission is read), then merge it. */
-async function emergencyMerge(h: Harness, declarer: "write" | "read" = "write", spec: EvidenceSpec = EMERGENCY): Promise<Recorded[]> {
+async function emergencyMerge(
+  h: Harness,
+  declarer: "write" | "read" = "write",
+  spec: EvidenceSpec = EMERGENCY,
+): Promise<Recorded[]> {
   const evaluated = mockToken()
     .post("/graphql")
     .reply(200, { data: evidenceData(spec) })
@@ -91,18 +95,29 @@ async function emergencyMerge(h: Harness, declarer: "write" | "read" = "write", 
     .post(`${REPO_PATH}/issues/1/comments`)
     .reply(201, { id: DIGEST.id });
   // GitHub's labeled delivery for that label event (fixtures date the first label event 08:00).
-  await h.deliver("pull_request", pullRequestEvent("labeled", { label: "emergency", sender: "oncall", updatedAt: "2026-11-20T08:00:00Z" }));
+  await h.deliver(
+    "pull_request",
+    pullRequestEvent("labeled", { label: "emergency", sender: "oncall", updatedAt: "2026-11-20T08:00:00Z" }),
+  );
   expect(evaluated.pendingMocks()).toStrictEqual([]);
   clock = new Date("2026-11-20T10:00:05Z");
-  const merged = mockToken().post("/graphql").reply(200, { data: evidenceData({ ...spec, state: "MERGED", mergedBy: "oncall", digest: DIGEST }) });
+  const merged = mockToken()
+    .post("/graphql")
+    .reply(200, { data: evidenceData({ ...spec, state: "MERGED", mergedBy: "oncall", digest: DIGEST }) });
   if (declarer === "write") {
     merged
-      .post(`${REPO_PATH}/check-runs`, (b: { name: string; status: string }) => b.name === "changegate/retro-review" && b.status === "in_progress")
+      .post(
+        `${REPO_PATH}/check-runs`,
+        (b: { name: string; status: string }) =>
+          b.name === "changegate/retro-review" && b.status === "in_progress",
+      )
       .reply(201, { id: 600 })
       .get(`${REPO_PATH}/issues/1/comments`)
       .query(true)
       .reply(200, [])
-      .patch(`${REPO_PATH}/issues/comments/${DIGEST.id}`, (b: { body: string }) => b.body.includes("Retroactive review due by 2026-11-22 10:00 UTC"))
+      .patch(`${REPO_PATH}/issues/comments/${DIGEST.id}`, (b: { body: string }) =>
+        b.body.includes("Retroactive review due by 2026-11-22 10:00 UTC"),
+      )
       .reply(200, {});
   }
   const requests = recordRequests(merged);
@@ -114,7 +129,11 @@ async function emergencyMerge(h: Harness, declarer: "write" | "read" = "write", 
 async function exported(): Promise<ExportRow[]> {
   const out: ExportRow[] = [];
   const reader = new AuditReader(store);
-  for await (const row of exportRows(reader.merges({ from: "2026-01-01T00:00:00.000Z", to: "2027-01-01T00:00:00.000Z" }), (m) => afterMergeRows(store.db, m))) out.push(row);
+  for await (const row of exportRows(
+    reader.merges({ from: "2026-01-01T00:00:00.000Z", to: "2027-01-01T00:00:00.000Z" }),
+    (m) => afterMergeRows(store.db, m),
+  ))
+    out.push(row);
   return out;
 }
 
@@ -123,18 +142,29 @@ async function kinds(): Promise<string[]> {
   return rows.map((r) => r.kind);
 }
 
-const MERGED_WITH = (over: EvidenceSpec) => evidenceData({ ...EMERGENCY, state: "MERGED", mergedBy: "oncall", digest: DIGEST, ...over });
+const MERGED_WITH = (over: EvidenceSpec) =>
+  evidenceData({ ...EMERGENCY, state: "MERGED", mergedBy: "oncall", digest: DIGEST, ...over });
 
 describe("the emergency merge", () => {
   test("allowed declarer: digest names the deadline, the merge owes a review (pending retro-review check, section in the digest)", async () => {
     const h = await app();
     const requests = await emergencyMerge(h);
-    expect(calls(requests)).toEqual(["POST /graphql", `GET ${REPO_PATH}/issues/1/comments`, `POST ${REPO_PATH}/check-runs`, `PATCH ${REPO_PATH}/issues/comments/777`]);
+    expect(calls(requests)).toEqual([
+      "POST /graphql",
+      `GET ${REPO_PATH}/issues/1/comments`,
+      `POST ${REPO_PATH}/check-runs`,
+      `PATCH ${REPO_PATH}/issues/comments/777`,
+    ]);
     const since = new URL(`https://x${requests[1]!.path}`).searchParams.get("since");
     expect(since).toBe("2026-11-20T10:00:00Z");
     expect(await kinds()).toEqual(["evaluation", "merge"]);
     const [row] = await exported();
-    expect(row).toMatchObject({ emergency: true, emergency_declared_by: "oncall", retro_review: "due", retro_reviewed_by: null });
+    expect(row).toMatchObject({
+      emergency: true,
+      emergency_declared_by: "oncall",
+      retro_review: "due",
+      retro_reviewed_by: null,
+    });
   });
 
   test("refused declarer (no write access): not an emergency, no review owed, no extra request", async () => {
@@ -158,21 +188,47 @@ describe("the retroactive review", () => {
       .get(`${REPO_PATH}/issues/1/comments`)
       .query(true)
       .reply(200, [])
-      .post(`${REPO_PATH}/check-runs`, (b: { name: string; conclusion: string; output: { title: string } }) => b.name === "changegate/retro-review" && b.conclusion === "success" && b.output.title.includes("bob"))
+      .post(
+        `${REPO_PATH}/check-runs`,
+        (b: { name: string; conclusion: string; output: { title: string } }) =>
+          b.name === "changegate/retro-review" &&
+          b.conclusion === "success" &&
+          b.output.title.includes("bob"),
+      )
       .reply(201, { id: 601 })
-      .patch(`${REPO_PATH}/issues/comments/${DIGEST.id}`, (b: { body: string }) => b.body.includes("Retroactively reviewed by `bob` at 2026-11-21 08:00 UTC"))
+      .patch(`${REPO_PATH}/issues/comments/${DIGEST.id}`, (b: { body: string }) =>
+        b.body.includes("Retroactively reviewed by `bob` at 2026-11-21 08:00 UTC"),
+      )
       .reply(200, {});
     const requests = recordRequests(scope);
-    const closed = { ...reviewEvent("submitted"), pull_request: { ...reviewEvent("submitted").pull_request, state: "closed", merged_at: "2026-11-20T10:00:00Z" } };
+    const closed = {
+      ...reviewEvent("submitted"),
+      pull_request: {
+        ...reviewEvent("submitted").pull_request,
+        state: "closed",
+        merged_at: "2026-11-20T10:00:00Z",
+      },
+    };
     await h.deliver("pull_request_review", closed);
     expect(scope.pendingMocks()).toStrictEqual([]);
-    expect(calls(requests)).toEqual(["POST /graphql", `GET ${REPO_PATH}/issues/1/comments`, `POST ${REPO_PATH}/check-runs`, `PATCH ${REPO_PATH}/issues/comments/777`]);
+    expect(calls(requests)).toEqual([
+      "POST /graphql",
+      `GET ${REPO_PATH}/issues/1/comments`,
+      `POST ${REPO_PATH}/check-runs`,
+      `PATCH ${REPO_PATH}/issues/comments/777`,
+    ]);
     expect(await kinds()).toEqual(["evaluation", "merge", "retro_review"]);
     const [row] = await exported();
-    expect(row).toMatchObject({ retro_review: "reviewed", retro_reviewed_by: "bob", retro_reviewed_at: "2026-11-21T08:00:00Z" });
+    expect(row).toMatchObject({
+      retro_review: "reviewed",
+      retro_reviewed_by: "bob",
+      retro_reviewed_at: "2026-11-21T08:00:00Z",
+    });
 
     // Reviewed already: a further review event reads the PR and stops.
-    const again = mockToken().post("/graphql").reply(200, { data: MERGED_WITH({ reviews }) });
+    const again = mockToken()
+      .post("/graphql")
+      .reply(200, { data: MERGED_WITH({ reviews }) });
     await h.deliver("pull_request_review", closed);
     expect(again.pendingMocks()).toStrictEqual([]);
     expect(await kinds()).toEqual(["evaluation", "merge", "retro_review"]);
@@ -184,10 +240,19 @@ describe("the retroactive review", () => {
     clock = new Date("2026-11-21T12:00:00Z");
     let id = 100;
     // GitHub's shape: an id, and updated_at = created_at for a comment never edited.
-    const comment = (login: string, at: string, body = "/changegate approve") => ({ id: id++, body, created_at: at, updated_at: at, html_url: `https://github.com/acme/payments/pull/1#c-${login}`, user: { login, type: "User" } });
+    const comment = (login: string, at: string, body = "/changegate approve") => ({
+      id: id++,
+      body,
+      created_at: at,
+      updated_at: at,
+      html_url: `https://github.com/acme/payments/pull/1#c-${login}`,
+      user: { login, type: "User" },
+    });
     const scope = mockToken()
       .post("/graphql")
-      .reply(200, { data: MERGED_WITH({ reviews: [{ login: "carol", at: "2026-11-21T07:00:00Z", canPush: true }] }) })
+      .reply(200, {
+        data: MERGED_WITH({ reviews: [{ login: "carol", at: "2026-11-21T07:00:00Z", canPush: true }] }),
+      })
       .get(`${REPO_PATH}/issues/1/comments`)
       .query(true)
       .reply(200, [
@@ -201,7 +266,11 @@ describe("the retroactive review", () => {
       .reply(200, { permission: "write" })
       .post(`${REPO_PATH}/check-runs`, (b: { conclusion: string }) => b.conclusion === "success")
       .reply(201, { id: 602 })
-      .patch(`${REPO_PATH}/issues/comments/${DIGEST.id}`, (b: { body: string }) => b.body.includes("Retroactively reviewed by `erin`") && b.body.includes("/changegate approve"))
+      .patch(
+        `${REPO_PATH}/issues/comments/${DIGEST.id}`,
+        (b: { body: string }) =>
+          b.body.includes("Retroactively reviewed by `erin`") && b.body.includes("/changegate approve"),
+      )
       .reply(200, {});
     const requests = recordRequests(scope);
     await h.deliver("issue_comment", {
@@ -214,7 +283,13 @@ describe("the retroactive review", () => {
     });
     expect(scope.pendingMocks()).toStrictEqual([]);
     // Only erin's write access is asked: the others are refused for who they are.
-    expect(calls(requests)).toEqual(["POST /graphql", `GET ${REPO_PATH}/issues/1/comments`, `GET ${REPO_PATH}/collaborators/erin/permission`, `POST ${REPO_PATH}/check-runs`, `PATCH ${REPO_PATH}/issues/comments/777`]);
+    expect(calls(requests)).toEqual([
+      "POST /graphql",
+      `GET ${REPO_PATH}/issues/1/comments`,
+      `GET ${REPO_PATH}/collaborators/erin/permission`,
+      `POST ${REPO_PATH}/check-runs`,
+      `PATCH ${REPO_PATH}/issues/comments/777`,
+    ]);
     const refusals = h.logs.filter((l) => l.msg.startsWith("not a retroactive review")).map((l) => l.msg);
     expect(refusals).toEqual([
       expect.stringContaining("a contributor to the PR's commits"),
@@ -223,7 +298,11 @@ describe("the retroactive review", () => {
       expect.stringContaining("a contributor to the PR's commits"),
     ]);
     const [row] = await exported();
-    expect(row).toMatchObject({ retro_review: "reviewed", retro_reviewed_by: "erin", retro_reviewed_at: "2026-11-21T11:00:00Z" });
+    expect(row).toMatchObject({
+      retro_review: "reviewed",
+      retro_reviewed_by: "erin",
+      retro_reviewed_at: "2026-11-21T11:00:00Z",
+    });
   });
 
   test("a comment that is not /changegate approve, or on an open PR, starts nothing", async () => {
@@ -259,12 +338,21 @@ describe("overdue", () => {
 
     clock = new Date("2026-11-22T13:12:00Z");
     const scope = mockToken()
-      .post(`${REPO_PATH}/check-runs`, (b: { name: string; conclusion: string; output: { title: string } }) => b.name === "changegate/retro-review" && b.conclusion === "failure" && b.output.title.includes("3 h 12 min"))
+      .post(
+        `${REPO_PATH}/check-runs`,
+        (b: { name: string; conclusion: string; output: { title: string } }) =>
+          b.name === "changegate/retro-review" &&
+          b.conclusion === "failure" &&
+          b.output.title.includes("3 h 12 min"),
+      )
       .reply(201, { id: 603 })
       .get("/repos/acme/compliance/issues")
       .query({ state: "open", labels: "changegate-bypass", per_page: 100 })
       .reply(200, [])
-      .post("/repos/acme/compliance/issues", (b: { body: string }) => b.body.includes("retroactive review") && b.body.includes("3 h 12 min late"))
+      .post(
+        "/repos/acme/compliance/issues",
+        (b: { body: string }) => b.body.includes("retroactive review") && b.body.includes("3 h 12 min late"),
+      )
       .reply(201, { number: 31 });
     expect(await restarted.changegate.checkOverdue()).toBe(1);
     expect(scope.pendingMocks()).toStrictEqual([]);
@@ -282,15 +370,26 @@ describe("overdue", () => {
     // A late review is still recorded, and the export says it was late.
     const late = mockToken()
       .post("/graphql")
-      .reply(200, { data: MERGED_WITH({ reviews: [{ login: "bob", at: "2026-11-23T08:00:00Z", canPush: true }] }) })
+      .reply(200, {
+        data: MERGED_WITH({ reviews: [{ login: "bob", at: "2026-11-23T08:00:00Z", canPush: true }] }),
+      })
       .get(`${REPO_PATH}/issues/1/comments`)
       .query(true)
       .reply(200, [])
       .post(`${REPO_PATH}/check-runs`)
       .reply(201, { id: 604 })
-      .patch(`${REPO_PATH}/issues/comments/${DIGEST.id}`, (b: { body: string }) => b.body.includes("after it was due"))
+      .patch(`${REPO_PATH}/issues/comments/${DIGEST.id}`, (b: { body: string }) =>
+        b.body.includes("after it was due"),
+      )
       .reply(200, {});
-    const closed = { ...reviewEvent("submitted"), pull_request: { ...reviewEvent("submitted").pull_request, state: "closed", merged_at: "2026-11-20T10:00:00Z" } };
+    const closed = {
+      ...reviewEvent("submitted"),
+      pull_request: {
+        ...reviewEvent("submitted").pull_request,
+        state: "closed",
+        merged_at: "2026-11-20T10:00:00Z",
+      },
+    };
     await replica.deliver("pull_request_review", closed);
     expect(late.pendingMocks()).toStrictEqual([]);
     expect((await exported())[0]).toMatchObject({ retro_review: "reviewed late", retro_reviewed_by: "bob" });
@@ -298,14 +397,32 @@ describe("overdue", () => {
 });
 
 describe("tickets.transition_on_merge", () => {
-  const ticketSpec: EvidenceSpec = { title: "OPS-1 Fix it", reviews: [{ login: "alice", canPush: true }], policy: "tickets:\n  projects: [OPS]\n  transition_on_merge: Done\n" };
+  const ticketSpec: EvidenceSpec = {
+    title: "OPS-1 Fix it",
+    reviews: [{ login: "alice", canPush: true }],
+    policy: "tickets:\n  projects: [OPS]\n  transition_on_merge: Done\n",
+  };
 
-  async function merge(h: Harness, jira: (s: nock.Scope) => nock.Scope, spec: EvidenceSpec = ticketSpec): Promise<{ github: Recorded[]; jira: nock.Scope }> {
-    const evaluated = mockToken().post("/graphql").reply(200, { data: evidenceData(spec) }).post(`${REPO_PATH}/check-runs`).reply(201, { id: 555 }).post(`${REPO_PATH}/issues/1/comments`).reply(201, { id: DIGEST.id });
+  async function merge(
+    h: Harness,
+    jira: (s: nock.Scope) => nock.Scope,
+    spec: EvidenceSpec = ticketSpec,
+  ): Promise<{ github: Recorded[]; jira: nock.Scope }> {
+    const evaluated = mockToken()
+      .post("/graphql")
+      .reply(200, { data: evidenceData(spec) })
+      .post(`${REPO_PATH}/check-runs`)
+      .reply(201, { id: 555 })
+      .post(`${REPO_PATH}/issues/1/comments`)
+      .reply(201, { id: DIGEST.id });
     await h.deliver("pull_request", pullRequestEvent("opened"));
     expect(evaluated.pendingMocks()).toStrictEqual([]);
     const j = jira(nock(JIRA));
-    const gh = mockToken().post("/graphql").reply(200, { data: evidenceData({ ...spec, state: "MERGED", digest: DIGEST }) }).patch(`${REPO_PATH}/issues/comments/${DIGEST.id}`).reply(200, {});
+    const gh = mockToken()
+      .post("/graphql")
+      .reply(200, { data: evidenceData({ ...spec, state: "MERGED", digest: DIGEST }) })
+      .patch(`${REPO_PATH}/issues/comments/${DIGEST.id}`)
+      .reply(200, {});
     const github = recordRequests(gh);
     await h.deliver("pull_request", pullRequestEvent("closed", { merged: true }));
     expect(gh.pendingMocks()).toStrictEqual([]);
@@ -317,7 +434,12 @@ describe("tickets.transition_on_merge", () => {
     const { github, jira } = await merge(h, (s) =>
       s
         .get("/rest/api/3/issue/OPS-1/transitions")
-        .reply(200, { transitions: [{ id: "21", name: "Start", to: { name: "In Progress" } }, { id: "31", name: "Resolve", to: { name: "Done" } }] })
+        .reply(200, {
+          transitions: [
+            { id: "21", name: "Start", to: { name: "In Progress" } },
+            { id: "31", name: "Resolve", to: { name: "Done" } },
+          ],
+        })
         .post("/rest/api/3/issue/OPS-1/transitions", { transition: { id: "31" } })
         .reply(204),
     );
@@ -325,7 +447,10 @@ describe("tickets.transition_on_merge", () => {
     expect((github[1]!.body as { body: string }).body).toContain("✅ `OPS-1` → Done (transition Resolve)");
     expect(await kinds()).toEqual(["evaluation", "merge", "ticket_transition"]);
     const [row] = await exported();
-    expect(row).toMatchObject({ bypass: false, ticket_transitions: [{ key: "OPS-1", result: "moved", status: "Done", message: null }] });
+    expect(row).toMatchObject({
+      bypass: false,
+      ticket_transitions: [{ key: "OPS-1", result: "moved", status: "Done", message: null }],
+    });
   });
 
   test("Jira refusing the transition (400): reported in the digest and the log; the merge record is untouched", async () => {
@@ -345,23 +470,29 @@ describe("tickets.transition_on_merge", () => {
     expect(line?.msg).toContain("is not valid for this issue");
     expect(JSON.stringify(h.logs)).not.toContain("jira-token-secret-123456");
     const [row] = await exported();
-    expect(row).toMatchObject({ bypass: false, check_at_merge: "success", ticket_transitions: [{ key: "OPS-1", result: "failed" }] });
+    expect(row).toMatchObject({
+      bypass: false,
+      check_at_merge: "success",
+      ticket_transitions: [{ key: "OPS-1", result: "failed" }],
+    });
   });
 
   test("403 and 404 are failures with their reason; a ticket already in the status is not moved", async () => {
     const h = await app({ jira: true });
     const three: EvidenceSpec = { ...ticketSpec, title: "OPS-1 OPS-2 OPS-3 Fix" };
-    const { jira } = await merge(h, (s) =>
-      s
-        .get("/rest/api/3/issue/OPS-1/transitions")
-        .reply(403, { errorMessages: ["You do not have permission"] })
-        .get("/rest/api/3/issue/OPS-2/transitions")
-        .reply(404, { errorMessages: ["Issue does not exist or you do not have permission to see it."] })
-        .get("/rest/api/3/issue/OPS-3/transitions")
-        .reply(200, { transitions: [{ id: "11", name: "Reopen", to: { name: "Open" } }] })
-        .get("/rest/api/3/issue/OPS-3")
-        .query({ fields: "status" })
-        .reply(200, { fields: { status: { name: "Done" } } }),
+    const { jira } = await merge(
+      h,
+      (s) =>
+        s
+          .get("/rest/api/3/issue/OPS-1/transitions")
+          .reply(403, { errorMessages: ["You do not have permission"] })
+          .get("/rest/api/3/issue/OPS-2/transitions")
+          .reply(404, { errorMessages: ["Issue does not exist or you do not have permission to see it."] })
+          .get("/rest/api/3/issue/OPS-3/transitions")
+          .reply(200, { transitions: [{ id: "11", name: "Reopen", to: { name: "Open" } }] })
+          .get("/rest/api/3/issue/OPS-3")
+          .query({ fields: "status" })
+          .reply(200, { fields: { status: { name: "Done" } } }),
       three,
     );
     expect(jira.pendingMocks()).toStrictEqual([]);

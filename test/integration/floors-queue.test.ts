@@ -17,7 +17,8 @@ import { MemoryDeliveryLedger } from "../../src/runtime/dedupe.js";
 const REPO_PATH = "/repos/acme/payments";
 const BASE_SHA = "b".repeat(40);
 const GROUP = "9".repeat(40);
-const ORG = "approvals:\n  required: 1\nenforce:\n  approvals:\n    required: 2\n  ci:\n    required: [build]\n";
+const ORG =
+  "approvals:\n  required: 1\nenforce:\n  approvals:\n    required: 2\n  ci:\n    required: [build]\n";
 
 beforeEach(() => nock.disableNetConnect());
 afterEach(() => {
@@ -32,7 +33,13 @@ describe("org floors", () => {
     const h = await harness();
     const scope = mockToken()
       .post("/graphql")
-      .reply(200, { data: evidenceData({ policy: "approvals:\n  required: 0\n", orgPolicy: ORG, reviews: [{ login: "alice" }] }) })
+      .reply(200, {
+        data: evidenceData({
+          policy: "approvals:\n  required: 0\n",
+          orgPolicy: ORG,
+          reviews: [{ login: "alice" }],
+        }),
+      })
       .post(`${REPO_PATH}/check-runs`)
       .reply(201, { id: 555 })
       .post(`${REPO_PATH}/issues/1/comments`)
@@ -40,7 +47,11 @@ describe("org floors", () => {
     const requests = recordRequests(scope);
     await h.deliver("pull_request", pullRequestEvent("synchronize"));
     expect(scope.pendingMocks()).toStrictEqual([]);
-    expect(calls(requests)).toEqual(["POST /graphql", `POST ${REPO_PATH}/check-runs`, `POST ${REPO_PATH}/issues/1/comments`]);
+    expect(calls(requests)).toEqual([
+      "POST /graphql",
+      `POST ${REPO_PATH}/check-runs`,
+      `POST ${REPO_PATH}/issues/1/comments`,
+    ]);
     expect(requests[0]!.body).toMatchObject({ variables: { readOrg: true } });
     const check = requests[1]!.body as { conclusion: string; output: { title: string } };
     const comment = (requests[2]!.body as { body: string }).body;
@@ -55,7 +66,13 @@ describe("org floors", () => {
     const h = await harness();
     const scope = mockToken()
       .post("/graphql")
-      .reply(200, { data: evidenceData({ policy: "approvals:\n  required: 3\n", orgPolicy: "enforce:\n  approvals:\n    required: lots\n", reviews: [{ login: "alice" }] }) })
+      .reply(200, {
+        data: evidenceData({
+          policy: "approvals:\n  required: 3\n",
+          orgPolicy: "enforce:\n  approvals:\n    required: lots\n",
+          reviews: [{ login: "alice" }],
+        }),
+      })
       .post(`${REPO_PATH}/check-runs`)
       .reply(201, { id: 555 })
       .post(`${REPO_PATH}/issues/1/comments`)
@@ -79,10 +96,22 @@ describe("the owner's .github repository itself", () => {
         return { data: evidenceData({ policy: ORG, reviews: [{ login: "alice" }] }), errors: [] };
       },
     } as unknown as GraphqlReader;
-    const g = await gather(reader, { installationId: INSTALLATION_ID, owner: "acme", repo: ".github", number: 1 }, 1);
+    const g = await gather(
+      reader,
+      { installationId: INSTALLATION_ID, owner: "acme", repo: ".github", number: 1 },
+      1,
+    );
     expect(variables).toEqual([expect.objectContaining({ readOrg: false })]);
-    expect(g.configFiles.orgFile).toEqual({ repo: "acme/.github", path: ".github/changegate.yml", text: ORG });
-    const other = await gather(reader, { installationId: INSTALLATION_ID, owner: "acme", repo: "payments", number: 1 }, 1);
+    expect(g.configFiles.orgFile).toEqual({
+      repo: "acme/.github",
+      path: ".github/changegate.yml",
+      text: ORG,
+    });
+    const other = await gather(
+      reader,
+      { installationId: INSTALLATION_ID, owner: "acme", repo: "payments", number: 1 },
+      1,
+    );
     expect(variables[1]).toMatchObject({ readOrg: true });
     expect(other.configFiles.orgFile).toBeNull();
   });
@@ -96,7 +125,9 @@ function recorderWith(verdicts: OwnVerdict[], down = false): Recorder & { groups
     recordMerge: async () => null,
     verdictsAt: async (_repo, headSha, numbers) => {
       if (down) throw new Error("ECONNREFUSED");
-      return new Map(verdicts.filter((v) => v.headSha === headSha && numbers.includes(v.number)).map((v) => [v.number, v]));
+      return new Map(
+        verdicts.filter((v) => v.headSha === headSha && numbers.includes(v.number)).map((v) => [v.number, v]),
+      );
     },
     recordMergeGroup: async (rec) => {
       if (down) throw new Error("ECONNREFUSED");
@@ -111,13 +142,36 @@ function mergeGroupEvent(action: string, extra: Record<string, unknown> = {}) {
     ...extra,
     installation: { id: INSTALLATION_ID },
     repository: { id: 1, name: "payments", full_name: "acme/payments", owner: { login: "acme" } },
-    merge_group: { head_sha: GROUP, head_ref: `refs/heads/gh-readonly-queue/main/pr-1-${BASE_SHA}`, base_sha: BASE_SHA, base_ref: "refs/heads/main", head_commit: { id: GROUP } },
+    merge_group: {
+      head_sha: GROUP,
+      head_ref: `refs/heads/gh-readonly-queue/main/pr-1-${BASE_SHA}`,
+      base_sha: BASE_SHA,
+      base_ref: "refs/heads/main",
+      head_commit: { id: GROUP },
+    },
     sender: { login: "github-merge-queue[bot]" },
   };
 }
 
-const QUEUE = { repository: { mergeQueue: { entries: { pageInfo: { hasNextPage: false }, nodes: [{ position: 1, headCommit: { oid: GROUP }, pullRequest: { number: 1, headRefOid: HEAD } }] } } } };
-const own = (outcome: OwnVerdict["outcome"]): OwnVerdict => ({ number: 1, headSha: HEAD, base: "main", outcome, gated: true, emergency: false, title: "t" });
+const QUEUE = {
+  repository: {
+    mergeQueue: {
+      entries: {
+        pageInfo: { hasNextPage: false },
+        nodes: [{ position: 1, headCommit: { oid: GROUP }, pullRequest: { number: 1, headRefOid: HEAD } }],
+      },
+    },
+  },
+};
+const own = (outcome: OwnVerdict["outcome"]): OwnVerdict => ({
+  number: 1,
+  headSha: HEAD,
+  base: "main",
+  outcome,
+  gated: true,
+  emergency: false,
+  title: "t",
+});
 
 describe("merge queue", () => {
   for (const [name, recorder, conclusion] of [
@@ -127,19 +181,36 @@ describe("merge queue", () => {
   ] as const) {
     test(`checks_requested, ${name}; one queue read, one check on the group's head`, async () => {
       const h = await harness({ recorder });
-      const scope = mockToken().post("/graphql").reply(200, { data: QUEUE }).post(`${REPO_PATH}/check-runs`).reply(201, { id: 1 });
+      const scope = mockToken()
+        .post("/graphql")
+        .reply(200, { data: QUEUE })
+        .post(`${REPO_PATH}/check-runs`)
+        .reply(201, { id: 1 });
       const requests = recordRequests(scope);
       await h.deliver("merge_group", mergeGroupEvent("checks_requested"));
       expect(calls(requests)).toEqual(["POST /graphql", `POST ${REPO_PATH}/check-runs`]);
-      expect(requests[1]!.body).toMatchObject({ name: "changegate", head_sha: GROUP, status: "completed", conclusion });
+      expect(requests[1]!.body).toMatchObject({
+        name: "changegate",
+        head_sha: GROUP,
+        status: "completed",
+        conclusion,
+      });
     });
   }
 
   test("the group's check goes through the write scheduler like every other write (issue 20 item 7)", async () => {
     const limits = { ...GITHUB_WRITE_LIMITS, minGapMs: 0 };
-    const writes = new WriteScheduler({ limiter: new MemoryWriteLimiter(limits), limits, log: () => undefined });
+    const writes = new WriteScheduler({
+      limiter: new MemoryWriteLimiter(limits),
+      limits,
+      log: () => undefined,
+    });
     const h = await harness({ recorder: recorderWith([own("success")]), writes });
-    const scope = mockToken().post("/graphql").reply(200, { data: QUEUE }).post(`${REPO_PATH}/check-runs`).reply(201, { id: 1 });
+    const scope = mockToken()
+      .post("/graphql")
+      .reply(200, { data: QUEUE })
+      .post(`${REPO_PATH}/check-runs`)
+      .reply(201, { id: 1 });
     const requests = recordRequests(scope);
     await h.deliver("merge_group", mergeGroupEvent("checks_requested"));
     expect(calls(requests)).toEqual(["POST /graphql", `POST ${REPO_PATH}/check-runs`]);
@@ -157,21 +228,39 @@ describe("merge queue", () => {
 describe("merge queue through the intake (issue 19)", () => {
   test("the delivery is answered before the group is judged: a slow check write does not hold the webhook", async () => {
     const h = await harness({ recorder: recorderWith([own("success")]) });
-    const scope = mockToken().post("/graphql").reply(200, { data: QUEUE }).post(`${REPO_PATH}/check-runs`).delay(1500).reply(201, { id: 1 });
+    const scope = mockToken()
+      .post("/graphql")
+      .reply(200, { data: QUEUE })
+      .post(`${REPO_PATH}/check-runs`)
+      .delay(1500)
+      .reply(201, { id: 1 });
     const requests = recordRequests(scope);
     const started = performance.now();
-    await h.probot.receive({ id: "mg-slow", name: "merge_group", payload: mergeGroupEvent("checks_requested") } as never);
+    await h.probot.receive({
+      id: "mg-slow",
+      name: "merge_group",
+      payload: mergeGroupEvent("checks_requested"),
+    } as never);
     const answeredMs = performance.now() - started;
     expect(answeredMs).toBeLessThan(1000);
     await h.changegate.idle();
     expect(calls(requests)).toEqual(["POST /graphql", `POST ${REPO_PATH}/check-runs`]);
-    expect(requests[1]!.body).toMatchObject({ name: "changegate", head_sha: GROUP, status: "completed", conclusion: "success" });
+    expect(requests[1]!.body).toMatchObject({
+      name: "changegate",
+      head_sha: GROUP,
+      status: "completed",
+      conclusion: "success",
+    });
   });
 
   test("a redelivered merge_group (same delivery id) is judged once: one queue read, one check, one record", async () => {
     const recorder = recorderWith([own("success")]);
     const h = await harness({ recorder });
-    const scope = mockToken().post("/graphql").reply(200, { data: QUEUE }).post(`${REPO_PATH}/check-runs`).reply(201, { id: 1 });
+    const scope = mockToken()
+      .post("/graphql")
+      .reply(200, { data: QUEUE })
+      .post(`${REPO_PATH}/check-runs`)
+      .reply(201, { id: 1 });
     const requests = recordRequests(scope);
     await h.deliver("merge_group", mergeGroupEvent("checks_requested"), "mg-again");
     await h.deliver("merge_group", mergeGroupEvent("checks_requested"), "mg-again");
@@ -197,7 +286,12 @@ describe("merge queue through the intake (issue 19)", () => {
     const deadline = Date.now() + 5000;
     while (requests.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await h.changegate.idle();
-    expect(calls(requests)).toEqual(["POST /graphql", `POST ${REPO_PATH}/check-runs`, "POST /graphql", `POST ${REPO_PATH}/check-runs`]);
+    expect(calls(requests)).toEqual([
+      "POST /graphql",
+      `POST ${REPO_PATH}/check-runs`,
+      "POST /graphql",
+      `POST ${REPO_PATH}/check-runs`,
+    ]);
     expect(requests[3]!.body).toMatchObject({ name: "changegate", head_sha: GROUP, conclusion: "success" });
     expect(scope.pendingMocks()).toStrictEqual([]);
   });
@@ -211,10 +305,21 @@ describe("merge queue through the intake (issue 19)", () => {
         event: "merge_group.checks_requested",
         expectedHead: null,
         merge: false,
-        group: { action: "checks_requested", reason: null, headSha: GROUP, headRef: `refs/heads/gh-readonly-queue/main/pr-1-${BASE_SHA}`, baseSha: BASE_SHA, baseRef: "refs/heads/main" },
+        group: {
+          action: "checks_requested",
+          reason: null,
+          headSha: GROUP,
+          headRef: `refs/heads/gh-readonly-queue/main/pr-1-${BASE_SHA}`,
+          baseSha: BASE_SHA,
+          baseRef: "refs/heads/main",
+        },
       },
     ]);
-    const scope = mockToken().post("/graphql").reply(200, { data: QUEUE }).post(`${REPO_PATH}/check-runs`).reply(201, { id: 1 });
+    const scope = mockToken()
+      .post("/graphql")
+      .reply(200, { data: QUEUE })
+      .post(`${REPO_PATH}/check-runs`)
+      .reply(201, { id: 1 });
     const requests = recordRequests(scope);
     const h = await harness({ recorder: recorderWith([own("success")]), ledger });
     expect(await h.changegate.resumed()).toBe(1);

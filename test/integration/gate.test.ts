@@ -7,7 +7,13 @@ import nock from "nock";
 import { DIGEST_MARKER } from "../../src/contract.js";
 import { MemoryDeliveryLedger } from "../../src/runtime/dedupe.js";
 import { APP_ID, evidenceData, HEAD, INSTALLATION_ID, OLD, type EvidenceSpec } from "../helpers/fixtures.js";
-import { checkRunEvent, checkSuiteCompleted, pullRequestEvent, reviewEvent, statusEvent } from "../helpers/payloads.js";
+import {
+  checkRunEvent,
+  checkSuiteCompleted,
+  pullRequestEvent,
+  reviewEvent,
+  statusEvent,
+} from "../helpers/payloads.js";
 import { API, harness, mockToken, recordRequests, type Harness, type Recorded } from "../helpers/probot.js";
 
 const REPO_PATH = "/repos/acme/payments";
@@ -30,21 +36,32 @@ interface CheckBody {
 }
 
 /** GitHub for one evaluation: the evidence read, then whichever writes the test expects. */
-function github(spec: EvidenceSpec, writes: { check?: "create" | "update" | "none"; comment?: "create" | "update" | "none" } = {}) {
-  const scope = mockToken().post("/graphql").reply(200, { data: evidenceData(spec) });
+function github(
+  spec: EvidenceSpec,
+  writes: { check?: "create" | "update" | "none"; comment?: "create" | "update" | "none" } = {},
+) {
+  const scope = mockToken()
+    .post("/graphql")
+    .reply(200, { data: evidenceData(spec) });
   const check = writes.check ?? "create";
   const comment = writes.comment ?? "create";
   if (check === "create") scope.post(`${REPO_PATH}/check-runs`).reply(201, { id: 555 });
-  if (check === "update") scope.patch(`${REPO_PATH}/check-runs/${spec.ownCheck?.id ?? 555}`).reply(200, { id: spec.ownCheck?.id ?? 555 });
-  if (comment === "create") scope.post(`${REPO_PATH}/issues/${spec.number ?? 1}/comments`).reply(201, { id: 777 });
-  if (comment === "update") scope.patch(`${REPO_PATH}/issues/comments/${spec.digest?.id ?? 777}`).reply(200, { id: 777 });
+  if (check === "update")
+    scope
+      .patch(`${REPO_PATH}/check-runs/${spec.ownCheck?.id ?? 555}`)
+      .reply(200, { id: spec.ownCheck?.id ?? 555 });
+  if (comment === "create")
+    scope.post(`${REPO_PATH}/issues/${spec.number ?? 1}/comments`).reply(201, { id: 777 });
+  if (comment === "update")
+    scope.patch(`${REPO_PATH}/issues/comments/${spec.digest?.id ?? 777}`).reply(200, { id: 777 });
   const requests = recordRequests(scope);
   return { scope, requests };
 }
 
 function written(requests: Recorded[]) {
   const check = requests.find((r) => r.path.includes("/check-runs"))?.body as CheckBody | undefined;
-  const comment = requests.find((r) => r.method !== "GET" && r.path.includes("/comments"))?.body as { body: string } | undefined;
+  const comment = requests.find((r) => r.method !== "GET" && r.path.includes("/comments"))?.body as
+    { body: string } | undefined;
   return { check, comment: comment?.body };
 }
 
@@ -52,7 +69,12 @@ function calls(requests: Recorded[]): string[] {
   return requests.map((r) => `${r.method} ${r.path.replace(/\?.*$/, "")}`);
 }
 
-async function evaluateOnce(h: Harness, spec: EvidenceSpec, writes?: Parameters<typeof github>[1], event: [string, unknown] = ["pull_request", pullRequestEvent("synchronize")]) {
+async function evaluateOnce(
+  h: Harness,
+  spec: EvidenceSpec,
+  writes?: Parameters<typeof github>[1],
+  event: [string, unknown] = ["pull_request", pullRequestEvent("synchronize")],
+) {
   const gh = github(spec, writes);
   await h.deliver(event[0], event[1]);
   expect(gh.scope.pendingMocks()).toStrictEqual([]);
@@ -63,9 +85,20 @@ describe("verdicts", () => {
   test("compliant: one read, the check before the comment, and the digest lists what ships", async () => {
     const h = await harness();
     const r = await evaluateOnce(h, { reviews: [{ login: "alice" }] });
-    expect(calls(r.requests)).toEqual(["POST /graphql", `POST ${REPO_PATH}/check-runs`, `POST ${REPO_PATH}/issues/1/comments`]);
-    expect(r.requests[0]!.body).toMatchObject({ variables: { appId: APP_ID, owner: "acme", name: "payments", number: 1 } });
-    expect(r.check).toMatchObject({ name: "changegate", head_sha: HEAD, status: "completed", conclusion: "success" });
+    expect(calls(r.requests)).toEqual([
+      "POST /graphql",
+      `POST ${REPO_PATH}/check-runs`,
+      `POST ${REPO_PATH}/issues/1/comments`,
+    ]);
+    expect(r.requests[0]!.body).toMatchObject({
+      variables: { appId: APP_ID, owner: "acme", name: "payments", number: 1 },
+    });
+    expect(r.check).toMatchObject({
+      name: "changegate",
+      head_sha: HEAD,
+      status: "completed",
+      conclusion: "success",
+    });
     expect(r.check!.output.title).toMatch(/^Compliant/);
     expect(r.check!.actions).toEqual([expect.objectContaining({ identifier: "reevaluate" })]);
     expect(r.comment).toContain(DIGEST_MARKER);
@@ -98,14 +131,19 @@ describe("verdicts", () => {
 
   test("changes requested by a writer blocks even with enough approvals", async () => {
     const h = await harness();
-    const r = await evaluateOnce(h, { reviews: [{ login: "alice" }, { login: "bob", state: "CHANGES_REQUESTED" }] });
+    const r = await evaluateOnce(h, {
+      reviews: [{ login: "alice" }, { login: "bob", state: "CHANGES_REQUESTED" }],
+    });
     expect(r.check!.conclusion).toBe("failure");
     expect(r.check!.output.title).toContain("changes requested by bob");
   });
 
   test("CI pending and nothing failed: in_progress, naming what it waits for", async () => {
     const h = await harness();
-    const r = await evaluateOnce(h, { reviews: [{ login: "alice" }], checks: [{ name: "build", status: "IN_PROGRESS" }] });
+    const r = await evaluateOnce(h, {
+      reviews: [{ login: "alice" }],
+      checks: [{ name: "build", status: "IN_PROGRESS" }],
+    });
     expect(r.check!.status).toBe("in_progress");
     expect(r.check!.conclusion).toBeUndefined();
     expect(r.check!.output.title).toBe("Waiting: ci: waiting for build");
@@ -122,7 +160,8 @@ describe("verdicts", () => {
 
   test("a required check pinned to an app is met only by that app's check run, not by a same-named run or status from anyone else", async () => {
     const h = await harness();
-    const policy = "ci:\n  required:\n    - { name: build, app: github-actions }\n    - { name: ci/jenkins, creator: jenkins-bot }\n";
+    const policy =
+      "ci:\n  required:\n    - { name: build, app: github-actions }\n    - { name: ci/jenkins, creator: jenkins-bot }\n";
     const spoofs: EvidenceSpec = {
       policy,
       reviews: [{ login: "alice" }],
@@ -133,26 +172,51 @@ describe("verdicts", () => {
       ],
     };
     const spoofed = await evaluateOnce(h, spoofs);
-    expect(calls(spoofed.requests)).toEqual(["POST /graphql", `POST ${REPO_PATH}/check-runs`, `POST ${REPO_PATH}/issues/1/comments`]);
+    expect(calls(spoofed.requests)).toEqual([
+      "POST /graphql",
+      `POST ${REPO_PATH}/check-runs`,
+      `POST ${REPO_PATH}/issues/1/comments`,
+    ]);
     expect(spoofed.check).toMatchObject({ status: "in_progress" });
     expect(spoofed.check!.conclusion).toBeUndefined();
-    expect(spoofed.check!.output.title).toBe("Waiting: ci: waiting for build (check run by app github-actions), ci/jenkins (commit status by jenkins-bot)");
-    expect(spoofed.comment).toContain("**build** was reported by app evil\\-app, not github\\-actions: not counted.");
-    expect(spoofed.comment).toContain("**build** was reported as a commit status by mallory, not as a check run by app github\\-actions: not counted.");
+    expect(spoofed.check!.output.title).toBe(
+      "Waiting: ci: waiting for build (check run by app github-actions), ci/jenkins (commit status by jenkins-bot)",
+    );
+    expect(spoofed.comment).toContain(
+      "**build** was reported by app evil\\-app, not github\\-actions: not counted.",
+    );
+    expect(spoofed.comment).toContain(
+      "**build** was reported as a commit status by mallory, not as a check run by app github\\-actions: not counted.",
+    );
     // a GitHub App's bot is jenkins-bot[bot], not the user jenkins-bot the policy names
-    expect(spoofed.comment).toContain("**ci/jenkins** was reported by jenkins\\-bot\\[bot\\], not jenkins\\-bot: not counted.");
+    expect(spoofed.comment).toContain(
+      "**ci/jenkins** was reported by jenkins\\-bot\\[bot\\], not jenkins\\-bot: not counted.",
+    );
 
     const real = await evaluateOnce(await harness(), {
       ...spoofs,
       checks: [...spoofs.checks!, { name: "build", conclusion: "SUCCESS" }],
-      statuses: [...spoofs.statuses!.slice(0, 1), { context: "ci/jenkins", state: "SUCCESS", creator: { __typename: "User", login: "jenkins-bot" } }],
+      statuses: [
+        ...spoofs.statuses!.slice(0, 1),
+        { context: "ci/jenkins", state: "SUCCESS", creator: { __typename: "User", login: "jenkins-bot" } },
+      ],
     });
-    expect(calls(real.requests)).toEqual(["POST /graphql", `POST ${REPO_PATH}/check-runs`, `POST ${REPO_PATH}/issues/1/comments`]);
+    expect(calls(real.requests)).toEqual([
+      "POST /graphql",
+      `POST ${REPO_PATH}/check-runs`,
+      `POST ${REPO_PATH}/issues/1/comments`,
+    ]);
     expect(real.check).toMatchObject({ status: "completed", conclusion: "success" });
-    expect(real.comment).toContain("| [build](https://ci.example.com/build) | ✅ success | yes, pinned to a check run by app github\\-actions | app github\\-actions |");
-    expect(real.comment).toContain("| ci/jenkins | ✅ success | yes, pinned to a commit status by jenkins\\-bot | commit status by jenkins\\-bot |");
+    expect(real.comment).toContain(
+      "| [build](https://ci.example.com/build) | ✅ success | yes, pinned to a check run by app github\\-actions | app github\\-actions |",
+    );
+    expect(real.comment).toContain(
+      "| ci/jenkins | ✅ success | yes, pinned to a commit status by jenkins\\-bot | commit status by jenkins\\-bot |",
+    );
     // the foreign ones are still listed, and still say why they did not count
-    expect(real.comment).toContain("**build** was reported by app evil\\-app, not github\\-actions: not counted.");
+    expect(real.comment).toContain(
+      "**build** was reported by app evil\\-app, not github\\-actions: not counted.",
+    );
   });
 
   test("a failing foreign check of a pinned name still fails CI", async () => {
@@ -160,7 +224,10 @@ describe("verdicts", () => {
     const r = await evaluateOnce(h, {
       policy: "ci:\n  required: [{ name: build, app: github-actions }]\n",
       reviews: [{ login: "alice" }],
-      checks: [{ name: "build", conclusion: "SUCCESS" }, { name: "build", conclusion: "FAILURE", appId: 666, slug: "evil-app" }],
+      checks: [
+        { name: "build", conclusion: "SUCCESS" },
+        { name: "build", conclusion: "FAILURE", appId: 666, slug: "evil-app" },
+      ],
     });
     expect(r.check).toMatchObject({ status: "completed", conclusion: "failure" });
   });
@@ -188,7 +255,11 @@ describe("verdicts", () => {
 
   test("emergency label: success titled Emergency change, digest demands a retroactive review", async () => {
     const h = await harness();
-    const r = await evaluateOnce(h, { labels: ["Emergency"], reviews: [], checks: [{ name: "build", conclusion: "FAILURE" }] });
+    const r = await evaluateOnce(h, {
+      labels: ["Emergency"],
+      reviews: [],
+      checks: [{ name: "build", conclusion: "FAILURE" }],
+    });
     expect(r.check!.conclusion).toBe("success");
     expect(r.check!.output.title).toContain("Emergency change");
     expect(r.comment).toContain("retroactive review will be required");
@@ -196,21 +267,32 @@ describe("verdicts", () => {
 
   test("base branch not gated: success 'Not gated' and no comment", async () => {
     const h = await harness();
-    const r = await evaluateOnce(h, { base: "experiments", policy: "branches: [main, 'release/*']\n" }, { comment: "none" });
+    const r = await evaluateOnce(
+      h,
+      { base: "experiments", policy: "branches: [main, 'release/*']\n" },
+      { comment: "none" },
+    );
     expect(r.check).toMatchObject({ conclusion: "success" });
     expect(r.check!.output.title).toBe("Not gated: experiments is not a gated branch");
   });
 
   test("the owner's .github policy applies when the repository has none", async () => {
     const h = await harness();
-    const r = await evaluateOnce(h, { policy: null, orgPolicy: "approvals:\n  required: 2\n", reviews: [{ login: "alice" }] });
+    const r = await evaluateOnce(h, {
+      policy: null,
+      orgPolicy: "approvals:\n  required: 2\n",
+      reviews: [{ login: "alice" }],
+    });
     expect(r.check!.output.title).toContain("1 of 2 required");
     expect(r.comment).toContain("acme/.github:.github/changegate.yml");
   });
 
   test("an invalid policy fails the check, naming the file, the key path and the problem", async () => {
     const h = await harness();
-    const r = await evaluateOnce(h, { policy: "approvals:\n  required: two\n  reviewers: 3\n", reviews: [{ login: "alice" }] });
+    const r = await evaluateOnce(h, {
+      policy: "approvals:\n  required: two\n  reviewers: 3\n",
+      reviews: [{ login: "alice" }],
+    });
     expect(r.check!.conclusion).toBe("failure");
     expect(r.check!.output.title).toContain("acme/payments:.github/changegate.yml");
     expect(r.check!.output.title).toContain("approvals.required");
@@ -220,8 +302,15 @@ describe("verdicts", () => {
 
   test("_extends reads the base policy with one more read", async () => {
     const h = await harness();
-    const gh = github({ policy: "_extends: acme/policies\nci:\n  required: [build]\n", reviews: [{ login: "alice" }] });
-    gh.scope.post("/graphql").reply(200, { data: { repository: { object: { text: "approvals:\n  required: 2\n", isTruncated: false } } } });
+    const gh = github({
+      policy: "_extends: acme/policies\nci:\n  required: [build]\n",
+      reviews: [{ login: "alice" }],
+    });
+    gh.scope
+      .post("/graphql")
+      .reply(200, {
+        data: { repository: { object: { text: "approvals:\n  required: 2\n", isTruncated: false } } },
+      });
     await h.deliver("pull_request", pullRequestEvent("opened"));
     expect(gh.scope.pendingMocks()).toStrictEqual([]);
     expect(written(gh.requests).check!.output.title).toContain("1 of 2 required");
@@ -234,7 +323,13 @@ describe("writes", () => {
     const first = await evaluateOnce(h, { reviews: [{ login: "alice" }] });
     const spec: EvidenceSpec = {
       reviews: [{ login: "alice" }],
-      ownCheck: { id: 555, status: "COMPLETED", conclusion: "SUCCESS", title: first.check!.output.title, summary: first.check!.output.summary },
+      ownCheck: {
+        id: 555,
+        status: "COMPLETED",
+        conclusion: "SUCCESS",
+        title: first.check!.output.title,
+        summary: first.check!.output.summary,
+      },
       digest: { id: 777, body: first.comment! },
     };
     const second = await evaluateOnce(h, spec, { check: "none", comment: "none" });
@@ -247,12 +342,22 @@ describe("writes", () => {
       h,
       {
         reviews: [],
-        ownCheck: { id: 555, status: "COMPLETED", conclusion: "SUCCESS", title: "Compliant: approvals ok", summary: "old" },
+        ownCheck: {
+          id: 555,
+          status: "COMPLETED",
+          conclusion: "SUCCESS",
+          title: "Compliant: approvals ok",
+          summary: "old",
+        },
         digest: { id: 777, body: `old\n${DIGEST_MARKER}` },
       },
       { check: "update", comment: "update" },
     );
-    expect(calls(r.requests)).toEqual(["POST /graphql", `PATCH ${REPO_PATH}/check-runs/555`, `PATCH ${REPO_PATH}/issues/comments/777`]);
+    expect(calls(r.requests)).toEqual([
+      "POST /graphql",
+      `PATCH ${REPO_PATH}/check-runs/555`,
+      `PATCH ${REPO_PATH}/issues/comments/777`,
+    ]);
     expect(r.check!.conclusion).toBe("failure");
   });
 
@@ -290,13 +395,19 @@ describe("writes", () => {
 describe("events", () => {
   test("a review re-evaluates its PR", async () => {
     const h = await harness();
-    const r = await evaluateOnce(h, { reviews: [{ login: "alice" }] }, {}, ["pull_request_review", reviewEvent("submitted")]);
+    const r = await evaluateOnce(h, { reviews: [{ login: "alice" }] }, {}, [
+      "pull_request_review",
+      reviewEvent("submitted"),
+    ]);
     expect(r.check!.conclusion).toBe("success");
   });
 
   test("check_suite completed with its PR list evaluates those PRs without a lookup", async () => {
     const h = await harness();
-    const r = await evaluateOnce(h, { number: 4, reviews: [{ login: "alice" }] }, {}, ["check_suite", checkSuiteCompleted({ pulls: [4] })]);
+    const r = await evaluateOnce(h, { number: 4, reviews: [{ login: "alice" }] }, {}, [
+      "check_suite",
+      checkSuiteCompleted({ pulls: [4] }),
+    ]);
     expect(calls(r.requests)[0]).toBe("POST /graphql");
     expect(r.requests[0]!.body).toMatchObject({ variables: { number: 4 } });
   });
@@ -313,13 +424,21 @@ describe("events", () => {
       ]);
     await h.deliver("check_suite", checkSuiteCompleted({ pulls: [] }));
     expect(gh.scope.pendingMocks()).toStrictEqual([]);
-    expect(calls(gh.requests)).toEqual([`GET ${REPO_PATH}/pulls`, "POST /graphql", `POST ${REPO_PATH}/check-runs`, `POST ${REPO_PATH}/issues/9/comments`]);
+    expect(calls(gh.requests)).toEqual([
+      `GET ${REPO_PATH}/pulls`,
+      "POST /graphql",
+      `POST ${REPO_PATH}/check-runs`,
+      `POST ${REPO_PATH}/issues/9/comments`,
+    ]);
   });
 
   test("a status event for a head seen in a pull_request event needs no lookup", async () => {
     const h = await harness();
     await evaluateOnce(h, { reviews: [] });
-    const r = await evaluateOnce(h, { reviews: [], digest: { id: 777, body: "x" } }, { comment: "update" }, ["status", statusEvent(HEAD)]);
+    const r = await evaluateOnce(h, { reviews: [], digest: { id: 777, body: "x" } }, { comment: "update" }, [
+      "status",
+      statusEvent(HEAD),
+    ]);
     expect(calls(r.requests)[0]).toBe("POST /graphql");
   });
 
@@ -342,7 +461,10 @@ describe("events", () => {
 
   test("Re-evaluate (requested_action) and re-run (rerequested) on our check evaluate now", async () => {
     const h = await harness();
-    await evaluateOnce(h, { reviews: [] }, {}, ["check_run", checkRunEvent("requested_action", { appId: APP_ID, pulls: [1] })]);
+    await evaluateOnce(h, { reviews: [] }, {}, [
+      "check_run",
+      checkRunEvent("requested_action", { appId: APP_ID, pulls: [1] }),
+    ]);
     await evaluateOnce(h, { reviews: [], digest: { id: 777, body: "x" } }, { comment: "update" }, [
       "check_run",
       checkRunEvent("rerequested", { appId: APP_ID, pulls: [1] }),
@@ -353,7 +475,10 @@ describe("events", () => {
   test("another app's button, and an unknown action identifier, are ignored", async () => {
     const h = await harness();
     await h.deliver("check_run", checkRunEvent("rerequested", { appId: 999, pulls: [1] }));
-    await h.deliver("check_run", checkRunEvent("requested_action", { appId: APP_ID, pulls: [1], identifier: "other" }));
+    await h.deliver(
+      "check_run",
+      checkRunEvent("requested_action", { appId: APP_ID, pulls: [1], identifier: "other" }),
+    );
     expect(h.changegate.stats().evaluations).toBe(0);
   });
 
@@ -387,7 +512,14 @@ describe("deliveries", () => {
   test("a delivery whose evaluation never finished (process killed) is resumed at start-up", async () => {
     const ledger = new MemoryDeliveryLedger();
     await ledger.claim("lost-1");
-    await ledger.pending("lost-1", [{ ref: { installationId: INSTALLATION_ID, owner: "acme", repo: "payments", number: 1 }, event: "pull_request.opened", expectedHead: HEAD, merge: false }]);
+    await ledger.pending("lost-1", [
+      {
+        ref: { installationId: INSTALLATION_ID, owner: "acme", repo: "payments", number: 1 },
+        event: "pull_request.opened",
+        expectedHead: HEAD,
+        merge: false,
+      },
+    ]);
     const gh = github({ reviews: [{ login: "alice" }] });
     const h = await harness({ ledger });
     await h.changegate.idle();
@@ -417,7 +549,10 @@ describe("reconcile", () => {
       .reply(200, [{ id: INSTALLATION_ID }])
       .get("/installation/repositories")
       .query(true)
-      .reply(200, { total_count: 2, repositories: [{ full_name: "acme/payments" }, { full_name: "acme/old", archived: true }] })
+      .reply(200, {
+        total_count: 2,
+        repositories: [{ full_name: "acme/payments" }, { full_name: "acme/old", archived: true }],
+      })
       .get(`${REPO_PATH}/pulls`)
       .query({ state: "open", per_page: 100, page: 1 })
       .reply(200, [{ number: 3, head: { sha: HEAD } }]);
@@ -441,7 +576,11 @@ describe("merges", () => {
     const scope = mockToken()
       .post("/graphql")
       .reply(200, {
-        data: evidenceData({ state: "MERGED", mergedBy: "mallory", ownCheck: { id: 5, status: "COMPLETED", conclusion: "FAILURE", title: "x", summary: "y" } }),
+        data: evidenceData({
+          state: "MERGED",
+          mergedBy: "mallory",
+          ownCheck: { id: 5, status: "COMPLETED", conclusion: "FAILURE", title: "x", summary: "y" },
+        }),
       });
     await h.deliver("pull_request", pullRequestEvent("closed", { merged: true }));
     expect(scope.pendingMocks()).toStrictEqual([]);
@@ -452,9 +591,13 @@ describe("merges", () => {
 
   test("a merge changegate never judged is a bypass too", async () => {
     const h = await harness();
-    mockToken().post("/graphql").reply(200, { data: evidenceData({ state: "MERGED" }) });
+    mockToken()
+      .post("/graphql")
+      .reply(200, { data: evidenceData({ state: "MERGED" }) });
     await h.deliver("pull_request", pullRequestEvent("closed", { merged: true }));
-    expect(h.logs.some((l) => l.msg.includes("is non-compliant!") && l.msg.includes("never judged"))).toBe(true);
+    expect(h.logs.some((l) => l.msg.includes("is non-compliant!") && l.msg.includes("never judged"))).toBe(
+      true,
+    );
   });
 
   test("a bypass is listed in audit.issue_repo, once: a repeated merge record opens nothing", async () => {
@@ -478,7 +621,11 @@ describe("merges", () => {
       .get("/repos/acme/compliance/issues")
       .query({ state: "open", labels: "changegate-bypass", per_page: 100 })
       .reply(200, [])
-      .post("/repos/acme/compliance/issues", (b: { title: string; body: string; labels: string[] }) => b.body.includes("acme/payments@7") && b.labels[0] === "changegate-bypass")
+      .post(
+        "/repos/acme/compliance/issues",
+        (b: { title: string; body: string; labels: string[] }) =>
+          b.body.includes("acme/payments@7") && b.labels[0] === "changegate-bypass",
+      )
       .reply(201, { number: 12 });
     await h.deliver("pull_request", pullRequestEvent("closed", { merged: true }));
     expect(scope.pendingMocks()).toStrictEqual([]);
@@ -493,7 +640,9 @@ describe("merges", () => {
 
   test("a merge into a branch that is not gated is not a bypass", async () => {
     const h = await harness();
-    mockToken().post("/graphql").reply(200, { data: evidenceData({ state: "MERGED", base: "sandbox" }) });
+    mockToken()
+      .post("/graphql")
+      .reply(200, { data: evidenceData({ state: "MERGED", base: "sandbox" }) });
     await h.deliver("pull_request", pullRequestEvent("closed", { merged: true, base: "sandbox" }));
     expect(h.logs.some((l) => l.msg.includes("is non-compliant!"))).toBe(false);
   });
@@ -503,7 +652,12 @@ describe("merges", () => {
     await evaluateOnce(h, { reviews: [{ login: "alice" }] });
     mockToken()
       .post("/graphql")
-      .reply(200, { data: evidenceData({ state: "MERGED", ownCheck: { id: 5, status: "COMPLETED", conclusion: "SUCCESS", title: "x", summary: "y" } }) });
+      .reply(200, {
+        data: evidenceData({
+          state: "MERGED",
+          ownCheck: { id: 5, status: "COMPLETED", conclusion: "SUCCESS", title: "x", summary: "y" },
+        }),
+      });
     await h.deliver("pull_request", pullRequestEvent("closed", { merged: true }));
     expect(h.logs.some((l) => l.msg.includes("is non-compliant!"))).toBe(false);
     expect(h.logs.map((l) => l.msg)).toContainEqual(expect.stringContaining("merged (compliant)"));
@@ -539,7 +693,9 @@ describe("failure report", () => {
 
   test("malformed evidence from GitHub is a failure report, not a crash or a pass", async () => {
     const h = await harness();
-    const data = evidenceData({ reviews: [{ login: "alice" }] }) as { repository: { pullRequest: Record<string, unknown> } };
+    const data = evidenceData({ reviews: [{ login: "alice" }] }) as {
+      repository: { pullRequest: Record<string, unknown> };
+    };
     data.repository.pullRequest.headRefOid = 42;
     const scope = mockToken()
       .post("/graphql")
@@ -609,11 +765,19 @@ describe("concurrency", () => {
       .patch(`${REPO_PATH}/issues/comments/777`)
       .reply(200, { id: 777 });
     const requests = recordRequests(scope);
-    const first = h.probot.receive({ id: "b0", name: "pull_request", payload: pullRequestEvent("opened") } as never);
+    const first = h.probot.receive({
+      id: "b0",
+      name: "pull_request",
+      payload: pullRequestEvent("opened"),
+    } as never);
     await new Promise((r) => setTimeout(r, 50));
     await Promise.all([
       h.probot.receive({ id: "b1", name: "pull_request_review", payload: reviewEvent("submitted") } as never),
-      h.probot.receive({ id: "b2", name: "check_suite", payload: checkSuiteCompleted({ pulls: [1] }) } as never),
+      h.probot.receive({
+        id: "b2",
+        name: "check_suite",
+        payload: checkSuiteCompleted({ pulls: [1] }),
+      } as never),
       h.probot.receive({ id: "b3", name: "status", payload: statusEvent(HEAD) } as never),
       h.probot.receive({ id: "b4", name: "pull_request", payload: pullRequestEvent("labeled") } as never),
     ]);
@@ -622,7 +786,8 @@ describe("concurrency", () => {
     expect(scope.pendingMocks()).toStrictEqual([]);
     expect(requests.filter((r) => r.path === "/graphql")).toHaveLength(2);
     expect(h.changegate.stats().evaluations).toBe(2);
-    const lastCheck = requests.filter((r) => r.path.endsWith("/check-runs")).at(-1)!.body as unknown as CheckBody;
+    const lastCheck = requests.filter((r) => r.path.endsWith("/check-runs")).at(-1)!
+      .body as unknown as CheckBody;
     expect(lastCheck.conclusion).toBe("success");
   });
 
@@ -652,10 +817,19 @@ describe("concurrency", () => {
   test("an out-of-order older pull_request event does not move the expected head back", async () => {
     const h = await harness({ staleHeadBackoffMs: [0] });
     const g1 = github({ head: HEAD, reviews: [] });
-    await h.deliver("pull_request", pullRequestEvent("synchronize", { head: HEAD, updatedAt: "2026-11-20T10:05:00Z" }));
+    await h.deliver(
+      "pull_request",
+      pullRequestEvent("synchronize", { head: HEAD, updatedAt: "2026-11-20T10:05:00Z" }),
+    );
     expect(g1.scope.pendingMocks()).toStrictEqual([]);
-    const g2 = github({ head: HEAD, reviews: [], digest: { id: 777, body: "x" } }, { check: "create", comment: "update" });
-    await h.deliver("pull_request", pullRequestEvent("synchronize", { head: OLD, updatedAt: "2026-11-20T10:01:00Z" }));
+    const g2 = github(
+      { head: HEAD, reviews: [], digest: { id: 777, body: "x" } },
+      { check: "create", comment: "update" },
+    );
+    await h.deliver(
+      "pull_request",
+      pullRequestEvent("synchronize", { head: OLD, updatedAt: "2026-11-20T10:01:00Z" }),
+    );
     expect(g2.scope.pendingMocks()).toStrictEqual([]);
     // One read only: the late event's old head was not taken as the expected head.
     expect(g2.requests.filter((r) => r.path === "/graphql")).toHaveLength(1);

@@ -67,7 +67,11 @@ describe("GET /metrics", () => {
     const h = await harness({ metrics });
     const scope = mockToken()
       .post("/graphql")
-      .reply(200, { data: evidenceData({ reviews: [{ login: "alice" }] }) }, { "x-ratelimit-remaining": "4321", "x-ratelimit-resource": "graphql" })
+      .reply(
+        200,
+        { data: evidenceData({ reviews: [{ login: "alice" }] }) },
+        { "x-ratelimit-remaining": "4321", "x-ratelimit-resource": "graphql" },
+      )
       .post(`${REPO_PATH}/check-runs`)
       .reply(201, { id: 555 }, { "x-ratelimit-remaining": "4999", "x-ratelimit-resource": "core" })
       .post(`${REPO_PATH}/issues/1/comments`)
@@ -87,10 +91,22 @@ describe("GET /metrics", () => {
     const text = await res.text();
     expect(sample(text, "changegate_webhooks_total", { event: "pull_request" })).toBe(1);
     expect(sample(text, "changegate_github_requests_total", { api: "graphql", status: "2xx" })).toBe(1);
-    expect(sample(text, "changegate_github_requests_total", { api: "rest", status: "2xx" })).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(text, "changegate_github_requests_total", { api: "rest", status: "2xx" }),
+    ).toBeGreaterThanOrEqual(1);
     expect(sample(text, "changegate_github_request_errors_total", { api: "rest", status: "5xx" })).toBe(1);
-    expect(sample(text, "changegate_github_rate_limit_remaining", { installation: String(INSTALLATION_ID), resource: "graphql" })).toBe(4321);
-    expect(sample(text, "changegate_github_rate_limit_remaining", { installation: String(INSTALLATION_ID), resource: "core" })).toBe(4999);
+    expect(
+      sample(text, "changegate_github_rate_limit_remaining", {
+        installation: String(INSTALLATION_ID),
+        resource: "graphql",
+      }),
+    ).toBe(4321);
+    expect(
+      sample(text, "changegate_github_rate_limit_remaining", {
+        installation: String(INSTALLATION_ID),
+        resource: "core",
+      }),
+    ).toBe(4999);
     const evaluations = text.split("\n").filter((l) => l.startsWith("changegate_evaluations_total{"));
     expect(evaluations).toHaveLength(1);
     expect(sample(text, "changegate_evaluation_duration_seconds_count", { kind: "evaluate" })).toBe(1);
@@ -148,9 +164,16 @@ describe("GET /metrics", () => {
     expect(none.status).toBe(401);
     expect(none.headers.get("www-authenticate")).toMatch(/^Bearer/);
     expect(await none.text()).not.toContain("changegate_");
-    expect((await fetch(`${base}/metrics`, { headers: { authorization: "Bearer s3cret-metrics-tokeN" } })).status).toBe(401);
-    expect((await fetch(`${base}/metrics`, { headers: { authorization: "Bearer s3cret-metrics-token-and-more" } })).status).toBe(401);
-    expect((await fetch(`${base}/metrics`, { headers: { authorization: "Basic s3cret-metrics-token" } })).status).toBe(401);
+    expect(
+      (await fetch(`${base}/metrics`, { headers: { authorization: "Bearer s3cret-metrics-tokeN" } })).status,
+    ).toBe(401);
+    expect(
+      (await fetch(`${base}/metrics`, { headers: { authorization: "Bearer s3cret-metrics-token-and-more" } }))
+        .status,
+    ).toBe(401);
+    expect(
+      (await fetch(`${base}/metrics`, { headers: { authorization: "Basic s3cret-metrics-token" } })).status,
+    ).toBe(401);
     const ok = await fetch(`${base}/metrics`, { headers: { authorization: "Bearer s3cret-metrics-token" } });
     expect(ok.status).toBe(200);
     expect(sample(await ok.text(), "changegate_bypasses_detected_total")).toBe(1);
@@ -218,7 +241,11 @@ describe("GET /readyz", () => {
     const base = await serve(readyRoute(readiness));
     const res = await fetch(`${base}/readyz`);
     expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ status: "not_ready", check: "store", reason: "store did not answer within 100 ms" });
+    expect(await res.json()).toEqual({
+      status: "not_ready",
+      check: "store",
+      reason: "store did not answer within 100 ms",
+    });
   });
 
   test("without APP_ID the credentials check fails; shutting down is not ready; no checks yet is not ready", async () => {

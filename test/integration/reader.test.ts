@@ -23,7 +23,11 @@ afterEach(() => {
 });
 
 describe("secondaryLimitWait", () => {
-  const err = (status: number, headers: Record<string, string> = {}, message = "") => ({ status, response: { headers }, message });
+  const err = (status: number, headers: Record<string, string> = {}, message = "") => ({
+    status,
+    response: { headers },
+    message,
+  });
   const now = () => Math.floor(Date.now() / 1000);
 
   test.each<[string, unknown, number, number | null]>([
@@ -36,11 +40,31 @@ describe("secondaryLimitWait", () => {
     ["garbage retry-after is no instruction", err(403, { "retry-after": "soon" }), 60, null],
     ["negative retry-after is no instruction", err(403, { "retry-after": "-5" }), 60, null],
     ["retry-after date in the past", err(403, { "retry-after": "Wed, 21 Oct 2015 07:28:00 GMT" }), 60, 0],
-    ["remaining 0, reset passed", err(403, { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(now() - 100) }), 60, 0],
-    ["remaining 0, reset far away: capped", err(403, { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(now() + 3600) }), 60, 60],
+    [
+      "remaining 0, reset passed",
+      err(403, { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(now() - 100) }),
+      60,
+      0,
+    ],
+    [
+      "remaining 0, reset far away: capped",
+      err(403, { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(now() + 3600) }),
+      60,
+      60,
+    ],
     ["remaining 0 without reset, no message", err(403, { "x-ratelimit-remaining": "0" }), 60, null],
-    ["remaining 1: not limited", err(403, { "x-ratelimit-remaining": "1", "x-ratelimit-reset": String(now() + 10) }), 60, null],
-    ["message only", err(403, {}, "You have exceeded a secondary rate limit. Please wait a few minutes."), 60, 60],
+    [
+      "remaining 1: not limited",
+      err(403, { "x-ratelimit-remaining": "1", "x-ratelimit-reset": String(now() + 10) }),
+      60,
+      null,
+    ],
+    [
+      "message only",
+      err(403, {}, "You have exceeded a secondary rate limit. Please wait a few minutes."),
+      60,
+      60,
+    ],
     ["message only, capped", err(403, {}, "You have exceeded a Secondary Rate Limit"), 7, 7],
     ["403 for another reason", err(403, {}, "Resource not accessible by integration"), 60, null],
     ["404", err(404, { "retry-after": "5" }), 60, null],
@@ -56,7 +80,10 @@ describe("secondaryLimitWait", () => {
   });
 
   test("remaining 0 with reset in 10 s waits until the reset", () => {
-    const w = secondaryLimitWait(err(403, { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(Date.now() / 1000 + 10) }), 60)!;
+    const w = secondaryLimitWait(
+      err(403, { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(Date.now() / 1000 + 10) }),
+      60,
+    )!;
     expect(w).toBeGreaterThan(8);
     expect(w).toBeLessThanOrEqual(10);
   });
@@ -70,7 +97,10 @@ describe("secondaryLimitWait", () => {
 describe("createReader", () => {
   test("returns the data, authenticated with the installation token, and counts the read", async () => {
     const scope = nock("https://api.github.com")
-      .post("/graphql", (body: { query: string; variables: { n: number } }) => body.query === QUERY && body.variables.n === 1)
+      .post(
+        "/graphql",
+        (body: { query: string; variables: { n: number } }) => body.query === QUERY && body.variables.n === 1,
+      )
       .matchHeader("authorization", /ghs_x/)
       .reply(200, { data: { viewer: { login: "changegate[bot]" } } });
     const reader = createReader(nextInstallation(), source(), noRetry);
@@ -84,12 +114,20 @@ describe("createReader", () => {
   test("a read that hangs is aborted after timeoutMs instead of holding the evaluation", async () => {
     const scope = nock("https://api.github.com").post("/graphql").delay(2000).reply(200, { data: {} });
     const reader = createReader(nextInstallation(), source(), { ...noRetry, timeoutMs: 50 });
-    await expect(reader.query(QUERY, { n: 1 })).rejects.toThrow("GitHub did not answer the GraphQL read within 0.05 s");
+    await expect(reader.query(QUERY, { n: 1 })).rejects.toThrow(
+      "GitHub did not answer the GraphQL read within 0.05 s",
+    );
     expect(scope.pendingMocks()).toStrictEqual([]);
   });
 
   test("partial data with errors (GraphqlResponseError) is returned with the errors", async () => {
-    const errors = [{ type: "NOT_FOUND", path: ["org"], message: "Could not resolve to a Repository with the name 'acme/.github'." }];
+    const errors = [
+      {
+        type: "NOT_FOUND",
+        path: ["org"],
+        message: "Could not resolve to a Repository with the name 'acme/.github'.",
+      },
+    ];
     const scope = nock("https://api.github.com")
       .post("/graphql")
       .reply(200, { data: { repository: { name: "x" }, org: null }, errors });
@@ -110,7 +148,10 @@ describe("createReader", () => {
   });
 
   test("reads counts every request", async () => {
-    const scope = nock("https://api.github.com").post("/graphql").times(3).reply(200, { data: { ok: true } });
+    const scope = nock("https://api.github.com")
+      .post("/graphql")
+      .times(3)
+      .reply(200, { data: { ok: true } });
     const reader = createReader(nextInstallation(), source(), noRetry);
     for (let i = 0; i < 3; i++) await reader.query(QUERY, { n: i });
     expect(reader.reads).toBe(3);
@@ -139,14 +180,16 @@ describe("createReader", () => {
       .times(2)
       .reply(200, { data: { viewer: { login: "x" } } });
     const log: string[] = [];
-    const pauseOf = (who: string) => async <T>(fn: () => Promise<T>): Promise<T> => {
-      log.push(`${who} gives its slot back`);
-      try {
-        return await fn();
-      } finally {
-        log.push(`${who} takes a slot again`);
-      }
-    };
+    const pauseOf =
+      (who: string) =>
+      async <T>(fn: () => Promise<T>): Promise<T> => {
+        log.push(`${who} gives its slot back`);
+        try {
+          return await fn();
+        } finally {
+          log.push(`${who} takes a slot again`);
+        }
+      };
     const options: ReaderOptions = { retries: 1, maxRetryAfterSeconds: 1 };
     const first = createReader(id, source(), { ...options, pause: pauseOf("first") });
     const second = createReader(id, source(), { ...options, pause: pauseOf("second") });
@@ -154,19 +197,30 @@ describe("createReader", () => {
     // Queued behind the first read before its pause starts: it gives its slot back once the pause begins.
     const b = second.query(QUERY, { n: 2 });
     await Promise.all([a, b]);
-    expect(log).toEqual(["first gives its slot back", "second gives its slot back", "first takes a slot again", "second takes a slot again"]);
+    expect(log).toEqual([
+      "first gives its slot back",
+      "second gives its slot back",
+      "first takes a slot again",
+      "second takes a slot again",
+    ]);
     expect(scope.pendingMocks()).toStrictEqual([]);
   });
 
   test("reads of one installation taking turns without a pause keep their slots", async () => {
     const id = nextInstallation();
-    const scope = nock("https://api.github.com").post("/graphql").times(2).reply(200, { data: { viewer: { login: "x" } } });
+    const scope = nock("https://api.github.com")
+      .post("/graphql")
+      .times(2)
+      .reply(200, { data: { viewer: { login: "x" } } });
     const log: string[] = [];
     const pause = async <T>(fn: () => Promise<T>): Promise<T> => {
       log.push("paused");
       return fn();
     };
-    await Promise.all([createReader(id, source(), { ...noRetry, pause }).query(QUERY, { n: 1 }), createReader(id, source(), { ...noRetry, pause }).query(QUERY, { n: 2 })]);
+    await Promise.all([
+      createReader(id, source(), { ...noRetry, pause }).query(QUERY, { n: 1 }),
+      createReader(id, source(), { ...noRetry, pause }).query(QUERY, { n: 2 }),
+    ]);
     expect(log).toEqual([]);
     expect(scope.pendingMocks()).toStrictEqual([]);
   });
@@ -193,7 +247,9 @@ describe("createReader", () => {
   });
 
   test("a 403 that is not a rate limit is not retried", async () => {
-    const scope = nock("https://api.github.com").post("/graphql").reply(403, { message: "Resource not accessible by integration" });
+    const scope = nock("https://api.github.com")
+      .post("/graphql")
+      .reply(403, { message: "Resource not accessible by integration" });
     const reader = createReader(nextInstallation(), source(), oneRetry);
     await expect(reader.query(QUERY, { n: 1 })).rejects.toMatchObject({ status: 403 });
     expect(reader.reads).toBe(1);

@@ -21,7 +21,11 @@ const REPO_PATH = "/repos/acme/payments";
 
 async function replica(url: string): Promise<{ h: Harness; store: AuditStore }> {
   const store = await AuditStore.open(url);
-  const h = await harness({ recorder: new ChainWriter(store), ledger: new StoreDeliveryLedger(store), prLock: prLockFor(store) });
+  const h = await harness({
+    recorder: new ChainWriter(store),
+    ledger: new StoreDeliveryLedger(store),
+    prLock: prLockFor(store),
+  });
   return { h, store };
 }
 
@@ -79,7 +83,8 @@ describeWithPostgres("two replicas on one PostgreSQL", () => {
       .reply(201, { id: 2 });
     const delivered = a.h.deliver("pull_request", pullRequestEvent("opened"), "in-flight");
     // a has claimed the delivery and is reading GitHub: its row is unfinished, its holder alive.
-    for (let i = 0; i < 100 && a.h.changegate.stats().active === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 100 && a.h.changegate.stats().active === 0; i++)
+      await new Promise((r) => setTimeout(r, 10));
     expect(a.h.changegate.stats().active).toBe(1);
     const c = await replica(schema.url);
     try {
@@ -97,7 +102,12 @@ describeWithPostgres("two replicas on one PostgreSQL", () => {
   });
 
   test("a delivery whose replica died is resumed by another; one a live replica holds is not", async () => {
-    const job = { ref: { installationId: 1, owner: "acme", repo: "payments", number: 1 }, event: "pull_request.opened", expectedHead: null, merge: false };
+    const job = {
+      ref: { installationId: 1, owner: "acme", repo: "payments", number: 1 },
+      event: "pull_request.opened",
+      expectedHead: null,
+      merge: false,
+    };
     const la = new StoreDeliveryLedger(a.store);
     const lb = new StoreDeliveryLedger(b.store);
     expect(await la.claimPending("held-by-a", [job])).toBe(true);

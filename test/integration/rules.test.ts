@@ -10,7 +10,8 @@ import { pullRequestEvent } from "../helpers/payloads.js";
 import { harness, mockToken, recordRequests, type Harness, type Recorded } from "../helpers/probot.js";
 
 const REPO_PATH = "/repos/acme/payments";
-const POLICY = 'approvals:\n  required: 1\n  rules:\n    - name: infrastructure\n      paths: ["infra/**", "*.tf"]\n      teams: [acme/sre]\n';
+const POLICY =
+  'approvals:\n  required: 1\n  rules:\n    - name: infrastructure\n      paths: ["infra/**", "*.tf"]\n      teams: [acme/sre]\n';
 
 beforeEach(() => nock.disableNetConnect());
 afterEach(() => {
@@ -20,17 +21,39 @@ afterEach(() => {
 
 /** The evidence answer, with the PR's changed files and no CODEOWNERS. */
 function withFiles(spec: EvidenceSpec, files: string[]): Record<string, unknown> {
-  const data = evidenceData(spec) as { repository: Record<string, unknown> & { pullRequest: Record<string, unknown> } };
-  data.repository.pullRequest.files = { totalCount: files.length, pageInfo: { hasNextPage: false, endCursor: null }, nodes: files.map((path) => ({ path, changeType: "MODIFIED" })) };
+  const data = evidenceData(spec) as {
+    repository: Record<string, unknown> & { pullRequest: Record<string, unknown> };
+  };
+  data.repository.pullRequest.files = {
+    totalCount: files.length,
+    pageInfo: { hasNextPage: false, endCursor: null },
+    nodes: files.map((path) => ({ path, changeType: "MODIFIED" })),
+  };
   data.repository.codeownersGithub = null;
   data.repository.codeownersRoot = null;
   data.repository.codeownersDocs = null;
   return data;
 }
 
-const teamAnswer = (members: string[]) => ({ t0: { team: { id: "T_sre", members: { pageInfo: { hasNextPage: false, endCursor: null }, nodes: members.map((login) => ({ login })) } } } });
+const teamAnswer = (members: string[]) => ({
+  t0: {
+    team: {
+      id: "T_sre",
+      members: {
+        pageInfo: { hasNextPage: false, endCursor: null },
+        nodes: members.map((login) => ({ login })),
+      },
+    },
+  },
+});
 
-async function evaluate(h: Harness, data: Record<string, unknown>, team: string[] | null, comment: "create" | "update" = "create", event: [string, unknown] = ["pull_request", pullRequestEvent("synchronize")]) {
+async function evaluate(
+  h: Harness,
+  data: Record<string, unknown>,
+  team: string[] | null,
+  comment: "create" | "update" = "create",
+  event: [string, unknown] = ["pull_request", pullRequestEvent("synchronize")],
+) {
   const scope = mockToken().post("/graphql").reply(200, { data });
   if (team) scope.post("/graphql").reply(200, { data: teamAnswer(team) });
   scope.post(`${REPO_PATH}/check-runs`).reply(201, { id: 555 });
@@ -39,7 +62,10 @@ async function evaluate(h: Harness, data: Record<string, unknown>, team: string[
   const requests = recordRequests(scope);
   await h.deliver(event[0], event[1]);
   expect(scope.pendingMocks()).toStrictEqual([]);
-  const check = requests.find((r) => r.path.includes("/check-runs"))?.body as { conclusion: string; output: { title: string } };
+  const check = requests.find((r) => r.path.includes("/check-runs"))?.body as {
+    conclusion: string;
+    output: { title: string };
+  };
   return { requests, check };
 }
 
@@ -48,12 +74,23 @@ const calls = (requests: Recorded[]) => requests.map((r) => `${r.method} ${r.pat
 describe("approvals.rules: the request budget", () => {
   test("a triggered team rule: the evidence read, then one team read; an outsider's approval is refused", async () => {
     const h = await harness();
-    const r = await evaluate(h, withFiles({ policy: POLICY, reviews: [{ login: "alice" }] }, ["infra/main.tf"]), ["sam"]);
-    expect(calls(r.requests)).toEqual(["POST /graphql", "POST /graphql", `POST ${REPO_PATH}/check-runs`, `POST ${REPO_PATH}/issues/1/comments`]);
+    const r = await evaluate(
+      h,
+      withFiles({ policy: POLICY, reviews: [{ login: "alice" }] }, ["infra/main.tf"]),
+      ["sam"],
+    );
+    expect(calls(r.requests)).toEqual([
+      "POST /graphql",
+      "POST /graphql",
+      `POST ${REPO_PATH}/check-runs`,
+      `POST ${REPO_PATH}/issues/1/comments`,
+    ]);
     expect(r.requests[1]!.body).toMatchObject({ variables: { o0: "acme", s0: "sre" } });
     expect((r.requests[1]!.body as { query: string }).query).toContain("ChangegateTeams");
     expect(r.check.conclusion).toBe("failure");
-    expect(r.check.output.title).toContain("infrastructure: needs 1 more approval from @acme/sre for infra/main.tf");
+    expect(r.check.output.title).toContain(
+      "infrastructure: needs 1 more approval from @acme/sre for infra/main.tf",
+    );
   });
 
   test("a team member's approval counts; the next evaluation uses the cache; a membership webhook forgets it", async () => {
@@ -79,8 +116,16 @@ describe("approvals.rules: the request budget", () => {
 
   test("a rule not triggered, or nobody eligible approved: one read only", async () => {
     const h = await harness();
-    const missed = await evaluate(h, withFiles({ policy: POLICY, reviews: [{ login: "alice" }] }, ["src/app.ts"]), null);
-    expect(calls(missed.requests)).toEqual(["POST /graphql", `POST ${REPO_PATH}/check-runs`, `POST ${REPO_PATH}/issues/1/comments`]);
+    const missed = await evaluate(
+      h,
+      withFiles({ policy: POLICY, reviews: [{ login: "alice" }] }, ["src/app.ts"]),
+      null,
+    );
+    expect(calls(missed.requests)).toEqual([
+      "POST /graphql",
+      `POST ${REPO_PATH}/check-runs`,
+      `POST ${REPO_PATH}/issues/1/comments`,
+    ]);
     expect(missed.check.conclusion).toBe("success");
     const h2 = await harness();
     const none = await evaluate(h2, withFiles({ policy: POLICY, reviews: [] }, ["infra/a.tf"]), null);

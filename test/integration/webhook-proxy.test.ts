@@ -26,7 +26,9 @@ async function listen(handler: (req: IncomingMessage, res: ServerResponse) => vo
 
 describe("smee-client", () => {
   test("Probot's loader (npxImport smee-client@5.0.0, onlyPackageRunner) finds the devDependency", async () => {
-    const mod = (await npxImport("smee-client@5.0.0", { onlyPackageRunner: true })) as { SmeeClient?: { createChannel?: unknown } };
+    const mod = (await npxImport("smee-client@5.0.0", { onlyPackageRunner: true })) as {
+      SmeeClient?: { createChannel?: unknown };
+    };
     expect(typeof mod.SmeeClient?.createChannel).toBe("function");
   });
 
@@ -40,7 +42,12 @@ describe("smee-client", () => {
         res.writeHead(200).end("ok");
       });
     });
-    const event = { "x-github-event": "ping", "x-github-delivery": "d-1", "x-hub-signature-256": "sha256=abc", body: { zen: "Keep it logically awesome." } };
+    const event = {
+      "x-github-event": "ping",
+      "x-github-delivery": "d-1",
+      "x-hub-signature-256": "sha256=abc",
+      body: { zen: "Keep it logically awesome." },
+    };
     const channel = await listen((_req, res) => {
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
       res.write(`event: ready\ndata: {}\n\n`);
@@ -48,8 +55,15 @@ describe("smee-client", () => {
     });
     const { SmeeClient } = await loadSmeeClient();
     const logs: string[] = [];
-    const logger = { info: (m: string) => logs.push(m), error: (m: unknown) => logs.push(`error ${String(m)}`) };
-    const client = new SmeeClient!({ source: `${channel}/channel`, target: `${target}/api/github/webhooks`, logger } as never);
+    const logger = {
+      info: (m: string) => logs.push(m),
+      error: (m: unknown) => logs.push(`error ${String(m)}`),
+    };
+    const client = new SmeeClient!({
+      source: `${channel}/channel`,
+      target: `${target}/api/github/webhooks`,
+      logger,
+    } as never);
     await client.start();
     try {
       const deadline = Date.now() + 15_000;
@@ -59,7 +73,11 @@ describe("smee-client", () => {
     }
     expect(received).toHaveLength(1);
     expect(received[0]!.path).toBe("/api/github/webhooks");
-    expect(received[0]!.headers).toMatchObject({ "x-github-event": "ping", "x-github-delivery": "d-1", "x-hub-signature-256": "sha256=abc" });
+    expect(received[0]!.headers).toMatchObject({
+      "x-github-event": "ping",
+      "x-github-delivery": "d-1",
+      "x-hub-signature-256": "sha256=abc",
+    });
     expect(JSON.parse(received[0]!.body)).toEqual(event.body);
   }, 30_000);
 });

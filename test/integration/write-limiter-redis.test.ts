@@ -13,7 +13,16 @@ import { requireRedis, startRedis, type TestRedis } from "../support/redis.js";
 const run = requireRedis(import.meta.url);
 const d = run ? describe : describe.skip;
 
-const L: WriteLimits = { ...GITHUB_WRITE_LIMITS, minGapMs: 50, perMinute: 4, minuteMs: 2000, perHour: 6, hourMs: 6000, checkReserve: 2, maxPauseMs: 5000 };
+const L: WriteLimits = {
+  ...GITHUB_WRITE_LIMITS,
+  minGapMs: 50,
+  perMinute: 4,
+  minuteMs: 2000,
+  perHour: 6,
+  hourMs: 6000,
+  checkReserve: 2,
+  maxPauseMs: 5000,
+};
 
 let redis: TestRedis;
 const limiters: RedisWriteLimiter[] = [];
@@ -45,11 +54,18 @@ d("RedisWriteLimiter", () => {
       expect(await a.acquire(1, { check: true, create: true })).toEqual({ ok: true, hourCount: i });
     }
     await new Promise((r) => setTimeout(r, 60));
-    expect(await a.acquire(1, { check: true, create: true })).toMatchObject({ ok: false, reason: "minute", hourCount: 4 });
+    expect(await a.acquire(1, { check: true, create: true })).toMatchObject({
+      ok: false,
+      reason: "minute",
+      hourCount: 4,
+    });
     expect(await a.acquire(1, { check: false, create: false })).toMatchObject({ ok: true });
     // 4 creations this "hour" = perHour - checkReserve: digests wait, checks go on (once the minute turns over).
     await new Promise((r) => setTimeout(r, 2100));
-    expect(await a.acquire(1, { check: false, create: true })).toMatchObject({ ok: false, reason: "reserve" });
+    expect(await a.acquire(1, { check: false, create: true })).toMatchObject({
+      ok: false,
+      reason: "reserve",
+    });
     expect(await a.acquire(1, { check: true, create: true })).toEqual({ ok: true, hourCount: 5 });
   }, 20_000);
 
@@ -64,12 +80,23 @@ d("RedisWriteLimiter", () => {
 
   test("two replicas serving one installation: writes spaced and creations within the windows, all sent", async () => {
     const sent: { at: number; create: boolean; replica: string }[] = [];
-    const schedulers = ["a", "b"].map((name) => ({ name, s: new WriteScheduler({ limiter: limiter("t3"), limits: L, log: () => undefined }) }));
+    const schedulers = ["a", "b"].map((name) => ({
+      name,
+      s: new WriteScheduler({ limiter: limiter("t3"), limits: L, log: () => undefined }),
+    }));
     const all: Promise<unknown>[] = [];
     for (let i = 0; i < 8; i++) {
       for (const { name, s } of schedulers) {
         const create = i % 2 === 0;
-        all.push(s.submit({ installationId: 9, check: true, create, stale: () => false, send: async () => void sent.push({ at: Date.now(), create, replica: name }) }));
+        all.push(
+          s.submit({
+            installationId: 9,
+            check: true,
+            create,
+            stale: () => false,
+            send: async () => void sent.push({ at: Date.now(), create, replica: name }),
+          }),
+        );
       }
     }
     await Promise.all(all);
@@ -78,8 +105,13 @@ d("RedisWriteLimiter", () => {
     const times = sent.map((x) => x.at).sort((p, q) => p - q);
     // Redis reserves each slot; the local clock sees it a few ms later at most.
     for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(40);
-    const creations = sent.filter((x) => x.create).map((x) => x.at).sort((p, q) => p - q);
-    for (let i = 0; i + L.perMinute < creations.length; i++) expect(creations[i + L.perMinute]! - creations[i]!).toBeGreaterThanOrEqual(L.minuteMs - 20);
-    for (let i = 0; i + L.perHour < creations.length; i++) expect(creations[i + L.perHour]! - creations[i]!).toBeGreaterThanOrEqual(L.hourMs - 20);
+    const creations = sent
+      .filter((x) => x.create)
+      .map((x) => x.at)
+      .sort((p, q) => p - q);
+    for (let i = 0; i + L.perMinute < creations.length; i++)
+      expect(creations[i + L.perMinute]! - creations[i]!).toBeGreaterThanOrEqual(L.minuteMs - 20);
+    for (let i = 0; i + L.perHour < creations.length; i++)
+      expect(creations[i + L.perHour]! - creations[i]!).toBeGreaterThanOrEqual(L.hourMs - 20);
   }, 60_000);
 });

@@ -5,7 +5,13 @@
 import { afterEach, beforeEach, describe, expect, test } from "@jest/globals";
 import { createServer } from "node:http";
 import nock from "nock";
-import { createJiraTicketService, JiraTicketService, MAX_CACHE_ENTRIES, retryAfterMs, type JiraClientOptions } from "../../src/jira/client.js";
+import {
+  createJiraTicketService,
+  JiraTicketService,
+  MAX_CACHE_ENTRIES,
+  retryAfterMs,
+  type JiraClientOptions,
+} from "../../src/jira/client.js";
 import type { JiraConfig } from "../../src/jira/env.js";
 import { evaluateTickets } from "../../src/policy/tickets.js";
 
@@ -40,15 +46,31 @@ interface Seen {
 /** Record every request a scope answered (path, JSON body, Authorization header). */
 function record(scope: nock.Scope): Seen[] {
   const seen: Seen[] = [];
-  scope.on("request", (req: { path: string; headers: Record<string, string | string[] | undefined> }, _i: unknown, body: string) => {
-    const auth = req.headers.authorization;
-    seen.push({ path: req.path, body: body ? (JSON.parse(body) as Record<string, unknown>) : {}, authorization: Array.isArray(auth) ? auth[0] : auth });
-  });
+  scope.on(
+    "request",
+    (
+      req: { path: string; headers: Record<string, string | string[] | undefined> },
+      _i: unknown,
+      body: string,
+    ) => {
+      const auth = req.headers.authorization;
+      seen.push({
+        path: req.path,
+        body: body ? (JSON.parse(body) as Record<string, unknown>) : {},
+        authorization: Array.isArray(auth) ? auth[0] : auth,
+      });
+    },
+  );
   return seen;
 }
 
 function issue(key: string, status: string, summary = `Summary of ${key}`) {
-  return { id: String(10000 + Number(key.split("-")[1])), key, self: `${CLOUD}/rest/api/3/issue/${key}`, fields: { summary, status: { name: status, id: "3" } } };
+  return {
+    id: String(10000 + Number(key.split("-")[1])),
+    key,
+    self: `${CLOUD}/rest/api/3/issue/${key}`,
+    fields: { summary, status: { name: status, id: "3" } },
+  };
 }
 
 function service(config: JiraConfig, opts: JiraClientOptions = {}) {
@@ -72,7 +94,11 @@ describe("Jira Cloud (REST v3 bulkfetch)", () => {
   test("one request for every key, only summary and status asked for; found and unknown keys", async () => {
     const scope = nock(CLOUD)
       .post("/rest/api/3/issue/bulkfetch")
-      .reply(200, { expand: "", issues: [issue("OPS-12", "Approved"), issue("OPS-7", "In Progress")], issueErrors: [] });
+      .reply(200, {
+        expand: "",
+        issues: [issue("OPS-12", "Approved"), issue("OPS-7", "In Progress")],
+        issueErrors: [],
+      });
     const seen = record(scope);
     const { svc } = service(cloudConfig());
 
@@ -81,8 +107,14 @@ describe("Jira Cloud (REST v3 bulkfetch)", () => {
     expect(scope.pendingMocks()).toStrictEqual([]);
     expect(seen).toHaveLength(1);
     expect(svc.stats().requests).toBe(1);
-    expect(seen[0]!.body).toStrictEqual({ issueIdsOrKeys: ["OPS-7", "OPS-12", "OPS-99"], fields: ["summary", "status"], fieldsByKeys: false });
-    expect(seen[0]!.authorization).toBe(`Basic ${Buffer.from(`gate@acme.com:${CLOUD_TOKEN}`).toString("base64")}`);
+    expect(seen[0]!.body).toStrictEqual({
+      issueIdsOrKeys: ["OPS-7", "OPS-12", "OPS-99"],
+      fields: ["summary", "status"],
+      fieldsByKeys: false,
+    });
+    expect(seen[0]!.authorization).toBe(
+      `Basic ${Buffer.from(`gate@acme.com:${CLOUD_TOKEN}`).toString("base64")}`,
+    );
     expect(result).toStrictEqual({
       kind: "ok",
       found: [
@@ -94,7 +126,9 @@ describe("Jira Cloud (REST v3 bulkfetch)", () => {
   });
 
   test("found and in an allowed state: the tickets rule passes on the lookup", async () => {
-    nock(CLOUD).post("/rest/api/3/issue/bulkfetch").reply(200, { issues: [issue("OPS-12", "Approved")] });
+    nock(CLOUD)
+      .post("/rest/api/3/issue/bulkfetch")
+      .reply(200, { issues: [issue("OPS-12", "Approved")] });
     const { svc } = service(cloudConfig());
     const lookup = await svc.lookup(["OPS-12"]);
     const result = evaluateTickets(
@@ -102,16 +136,29 @@ describe("Jira Cloud (REST v3 bulkfetch)", () => {
       { required: true, projects: ["OPS"], sources: ["title"], allowedStates: ["approved"] },
     );
     expect(result.status).toBe("pass");
-    expect(result.tickets[0]).toMatchObject({ key: "OPS-12", status: "Approved", outcome: "ok", url: `${CLOUD}/browse/OPS-12` });
+    expect(result.tickets[0]).toMatchObject({
+      key: "OPS-12",
+      status: "Approved",
+      outcome: "ok",
+      url: `${CLOUD}/browse/OPS-12`,
+    });
   });
 
   test("a key Jira does not know is unknown, not a failure, and does not hide the others", async () => {
-    nock(CLOUD).post("/rest/api/3/issue/bulkfetch").reply(200, { issues: [issue("OPS-1", "Done")] });
+    nock(CLOUD)
+      .post("/rest/api/3/issue/bulkfetch")
+      .reply(200, { issues: [issue("OPS-1", "Done")] });
     const { svc } = service(cloudConfig());
     const lookup = await svc.lookup(["OPS-1", "OPS-404"]);
     expect(lookup).toMatchObject({ kind: "ok", unknown: ["OPS-404"] });
     const result = evaluateTickets(
-      { refs: [{ key: "OPS-1", foundIn: ["title"] }, { key: "OPS-404", foundIn: ["body"] }], lookup },
+      {
+        refs: [
+          { key: "OPS-1", foundIn: ["title"] },
+          { key: "OPS-404", foundIn: ["body"] },
+        ],
+        lookup,
+      },
       { required: true, projects: ["OPS"], sources: ["title", "body"], allowedStates: ["Done"] },
     );
     expect(result.status).toBe("fail");
@@ -121,13 +168,18 @@ describe("Jira Cloud (REST v3 bulkfetch)", () => {
   test("a 404 saying the issue does not exist: every key asked for is unknown", async () => {
     nock(CLOUD)
       .post("/rest/api/3/issue/bulkfetch")
-      .reply(404, { errorMessages: ["Issue does not exist or you do not have permission to see it."], errors: {} });
+      .reply(404, {
+        errorMessages: ["Issue does not exist or you do not have permission to see it."],
+        errors: {},
+      });
     const { svc } = service(cloudConfig());
     expect(await svc.lookup(["OPS-5"])).toStrictEqual({ kind: "ok", found: [], unknown: ["OPS-5"] });
   });
 
   test("a 404 that is not about an issue (wrong base URL) is an error, not an unknown ticket", async () => {
-    nock(CLOUD).post("/rest/api/3/issue/bulkfetch").reply(404, "<html>Not Found</html>", { "content-type": "text/html" });
+    nock(CLOUD)
+      .post("/rest/api/3/issue/bulkfetch")
+      .reply(404, "<html>Not Found</html>", { "content-type": "text/html" });
     const { svc } = service(cloudConfig());
     const result = await svc.lookup(["OPS-5"]);
     expect(result.kind).toBe("unreachable");
@@ -137,14 +189,24 @@ describe("Jira Cloud (REST v3 bulkfetch)", () => {
   test("issueErrors (Jira could not fetch some issue) fail closed as unreachable", async () => {
     nock(CLOUD)
       .post("/rest/api/3/issue/bulkfetch")
-      .reply(200, { issues: [issue("OPS-1", "Done")], issueErrors: [{ id: "10002", errorMessage: "Retry later: index busy" }] });
+      .reply(200, {
+        issues: [issue("OPS-1", "Done")],
+        issueErrors: [{ id: "10002", errorMessage: "Retry later: index busy" }],
+      });
     const { svc } = service(cloudConfig());
     const result = await svc.lookup(["OPS-1", "OPS-2"]);
-    expect(result).toStrictEqual({ kind: "unreachable", message: "Jira could not return every ticket: Retry later: index busy" });
+    expect(result).toStrictEqual({
+      kind: "unreachable",
+      message: "Jira could not return every ticket: Retry later: index busy",
+    });
   });
 
   test("401: credentials rejected, named by variable, the token never in the message", async () => {
-    nock(CLOUD).post("/rest/api/3/issue/bulkfetch").reply(401, { errorMessages: ["You are not authenticated. Authentication required to perform this operation."] });
+    nock(CLOUD)
+      .post("/rest/api/3/issue/bulkfetch")
+      .reply(401, {
+        errorMessages: ["You are not authenticated. Authentication required to perform this operation."],
+      });
     const { svc, sleeps } = service(cloudConfig());
     const result = await svc.lookup(["OPS-1"]);
     expect(result.kind).toBe("auth_failed");
@@ -156,11 +218,15 @@ describe("Jira Cloud (REST v3 bulkfetch)", () => {
   });
 
   test("403: the account may not browse the project", async () => {
-    nock(CLOUD).post("/rest/api/3/issue/bulkfetch").reply(403, { errorMessages: ["Forbidden"] });
+    nock(CLOUD)
+      .post("/rest/api/3/issue/bulkfetch")
+      .reply(403, { errorMessages: ["Forbidden"] });
     const { svc } = service(cloudConfig());
     const result = await svc.lookup(["OPS-1"]);
     expect(result.kind).toBe("auth_failed");
-    expect((result as { message: string }).message).toMatch(/HTTP 403 Forbidden: .*Browse projects.*: Forbidden/);
+    expect((result as { message: string }).message).toMatch(
+      /HTTP 403 Forbidden: .*Browse projects.*: Forbidden/,
+    );
   });
 
   test("500 then success: retried after the Retry-After it asked for", async () => {
@@ -192,24 +258,36 @@ describe("Jira Cloud (REST v3 bulkfetch)", () => {
     nock(CLOUD).post("/rest/api/3/issue/bulkfetch").reply(429, {}, { "Retry-After": "600" });
     const { svc, sleeps } = service(cloudConfig());
     const result = await svc.lookup(["OPS-1"]);
-    expect(result).toStrictEqual({ kind: "unreachable", message: "HTTP 429 Too Many Requests: Jira is rate-limiting changegate and asked to wait 600 s" });
+    expect(result).toStrictEqual({
+      kind: "unreachable",
+      message: "HTTP 429 Too Many Requests: Jira is rate-limiting changegate and asked to wait 600 s",
+    });
     expect(sleeps).toStrictEqual([]);
   });
 
   test("5xx on every attempt: unreachable, naming the status and the attempts (bounded retries with backoff)", async () => {
-    const scope = nock(CLOUD).post("/rest/api/3/issue/bulkfetch").times(3).reply(503, "upstream down", { "content-type": "text/plain" });
+    const scope = nock(CLOUD)
+      .post("/rest/api/3/issue/bulkfetch")
+      .times(3)
+      .reply(503, "upstream down", { "content-type": "text/plain" });
     const { svc, sleeps } = service(cloudConfig(), { backoffMs: [100, 400] });
     const result = await svc.lookup(["OPS-1", "OPS-2"]);
     expect(scope.pendingMocks()).toStrictEqual([]);
     expect(sleeps).toStrictEqual([100, 400]);
-    expect(result).toStrictEqual({ kind: "unreachable", message: "HTTP 503 Service Unavailable from acme.atlassian.net after 3 attempts" });
+    expect(result).toStrictEqual({
+      kind: "unreachable",
+      message: "HTTP 503 Service Unavailable from acme.atlassian.net after 3 attempts",
+    });
   });
 
   test("timeout: no answer within JIRA_TIMEOUT_MS is unreachable, and is not retried", async () => {
     nock(CLOUD).post("/rest/api/3/issue/bulkfetch").delay(1000).reply(200, { issues: [] });
     const { svc, sleeps } = service(cloudConfig({ timeoutMs: 50 }));
     const result = await svc.lookup(["OPS-1"]);
-    expect(result).toStrictEqual({ kind: "unreachable", message: "no answer from acme.atlassian.net within 50 ms (JIRA_TIMEOUT_MS)" });
+    expect(result).toStrictEqual({
+      kind: "unreachable",
+      message: "no answer from acme.atlassian.net within 50 ms (JIRA_TIMEOUT_MS)",
+    });
     expect(sleeps).toStrictEqual([]);
     expect(svc.stats().requests).toBe(1);
   });
@@ -220,14 +298,25 @@ describe("Jira Cloud (REST v3 bulkfetch)", () => {
     const port = (server.address() as { port: number }).port;
     await new Promise<void>((r) => server.close(() => r()));
     nock.enableNetConnect("127.0.0.1");
-    const { svc, sleeps } = service(cloudConfig({ baseUrl: `http://127.0.0.1:${port}` }), { backoffMs: [10, 20] });
+    const { svc, sleeps } = service(cloudConfig({ baseUrl: `http://127.0.0.1:${port}` }), {
+      backoffMs: [10, 20],
+    });
     const result = await svc.lookup(["OPS-1"]);
-    expect(result).toStrictEqual({ kind: "unreachable", message: `connection refused (ECONNREFUSED) talking to 127.0.0.1:${port} (after 3 attempts)` });
+    expect(result).toStrictEqual({
+      kind: "unreachable",
+      message: `connection refused (ECONNREFUSED) talking to 127.0.0.1:${port} (after 3 attempts)`,
+    });
     expect(sleeps).toStrictEqual([10, 20]);
   });
 
   test("an unnamed network error keeps the Jira host but hides other hosts and addresses (the digest shows it)", async () => {
-    nock(CLOUD).post("/rest/api/3/issue/bulkfetch").times(3).replyWithError({ message: "tunnel through 10.20.30.40:3128 (squid.corp.internal:3128) refused", code: "EPROXY" });
+    nock(CLOUD)
+      .post("/rest/api/3/issue/bulkfetch")
+      .times(3)
+      .replyWithError({
+        message: "tunnel through 10.20.30.40:3128 (squid.corp.internal:3128) refused",
+        code: "EPROXY",
+      });
     const { svc } = service(cloudConfig(), { backoffMs: [1, 1] });
     const result = await svc.lookup(["OPS-1"]);
     expect(result.kind).toBe("unreachable");
@@ -238,11 +327,14 @@ describe("Jira Cloud (REST v3 bulkfetch)", () => {
   });
 
   test("an answer that is not JSON (an SSO page) is malformed, not a crash", async () => {
-    nock(CLOUD).post("/rest/api/3/issue/bulkfetch").reply(200, "<html><body>Log in</body></html>", { "content-type": "text/html;charset=UTF-8" });
+    nock(CLOUD)
+      .post("/rest/api/3/issue/bulkfetch")
+      .reply(200, "<html><body>Log in</body></html>", { "content-type": "text/html;charset=UTF-8" });
     const { svc } = service(cloudConfig());
     expect(await svc.lookup(["OPS-1"])).toStrictEqual({
       kind: "malformed",
-      message: "the answer to POST /rest/api/3/issue/bulkfetch is not JSON (text/html;charset=UTF-8): is an SSO login page or proxy in front of Jira?",
+      message:
+        "the answer to POST /rest/api/3/issue/bulkfetch is not JSON (text/html;charset=UTF-8): is an SSO login page or proxy in front of Jira?",
     });
   });
 
@@ -253,23 +345,33 @@ describe("Jira Cloud (REST v3 bulkfetch)", () => {
     const { svc } = service(cloudConfig());
     const result = await svc.lookup(["OPS-1"]);
     expect(result.kind).toBe("malformed");
-    expect((result as { message: string }).message).toMatch(/does not have the shape changegate expects: issues\.0\.fields\.status: /);
+    expect((result as { message: string }).message).toMatch(
+      /does not have the shape changegate expects: issues\.0\.fields\.status: /,
+    );
   });
 
   test("a redirect (SSO in front of Jira) is reported with the target host", async () => {
-    nock(CLOUD).post("/rest/api/3/issue/bulkfetch").reply(302, "", { location: "https://sso.acme.com/login?next=/jira" });
+    nock(CLOUD)
+      .post("/rest/api/3/issue/bulkfetch")
+      .reply(302, "", { location: "https://sso.acme.com/login?next=/jira" });
     const { svc } = service(cloudConfig());
     const result = await svc.lookup(["OPS-1"]);
     expect(result).toStrictEqual({
       kind: "unreachable",
-      message: "HTTP 302 Found: Jira redirected to sso.acme.com; JIRA_BASE_URL must be the Jira site itself, not a login page",
+      message:
+        "HTTP 302 Found: Jira redirected to sso.acme.com; JIRA_BASE_URL must be the Jira site itself, not a login page",
     });
   });
 
   test("credentials echoed back by Jira or a proxy are redacted from the message", async () => {
     nock(CLOUD)
       .post("/rest/api/3/issue/bulkfetch")
-      .reply(400, { errorMessages: [`bad token ${CLOUD_TOKEN}`, `header Basic ${Buffer.from(`gate@acme.com:${CLOUD_TOKEN}`).toString("base64")}`] });
+      .reply(400, {
+        errorMessages: [
+          `bad token ${CLOUD_TOKEN}`,
+          `header Basic ${Buffer.from(`gate@acme.com:${CLOUD_TOKEN}`).toString("base64")}`,
+        ],
+      });
     const { svc } = service(cloudConfig());
     const result = await svc.lookup(["OPS-1"]);
     const message = (result as { message: string }).message;
@@ -281,9 +383,15 @@ describe("Jira Cloud (REST v3 bulkfetch)", () => {
   test("more than 100 keys are split into requests of 100 (bulkfetch's limit)", async () => {
     const keys = Array.from({ length: 150 }, (_, i) => `OPS-${i + 1}`);
     const scope = nock(CLOUD)
-      .post("/rest/api/3/issue/bulkfetch", (b: { issueIdsOrKeys: string[] }) => b.issueIdsOrKeys.length === 100)
+      .post(
+        "/rest/api/3/issue/bulkfetch",
+        (b: { issueIdsOrKeys: string[] }) => b.issueIdsOrKeys.length === 100,
+      )
       .reply(200, { issues: [issue("OPS-1", "Done")] })
-      .post("/rest/api/3/issue/bulkfetch", (b: { issueIdsOrKeys: string[] }) => b.issueIdsOrKeys.length === 50)
+      .post(
+        "/rest/api/3/issue/bulkfetch",
+        (b: { issueIdsOrKeys: string[] }) => b.issueIdsOrKeys.length === 50,
+      )
       .reply(200, { issues: [issue("OPS-150", "Done")] });
     const { svc } = service(cloudConfig());
     const result = await svc.lookup(keys);
@@ -295,7 +403,11 @@ describe("Jira Cloud (REST v3 bulkfetch)", () => {
 
   test("keys that cannot be Jira keys are unknown without asking Jira (nothing odd reaches the JQL)", async () => {
     const { svc } = service(cloudConfig());
-    expect(await svc.lookup(['OPS-1") OR project = "X', "ops-0"])).toStrictEqual({ kind: "ok", found: [], unknown: ['OPS-1") OR PROJECT = "X', "OPS-0"] });
+    expect(await svc.lookup(['OPS-1") OR project = "X', "ops-0"])).toStrictEqual({
+      kind: "ok",
+      found: [],
+      unknown: ['OPS-1") OR PROJECT = "X', "OPS-0"],
+    });
     expect(svc.stats().requests).toBe(0);
   });
 });
@@ -304,7 +416,12 @@ describe("Jira Data Center (REST v2 search, bearer PAT)", () => {
   test("one search for every key, with a context path, bearer auth, validateQuery off", async () => {
     const scope = nock(DC_HOST)
       .post("/jira/rest/api/2/search")
-      .reply(200, { startAt: 0, maxResults: 3, total: 2, issues: [issue("OPS-12", "Ready for Release"), issue("CHG-3", "Approved")] });
+      .reply(200, {
+        startAt: 0,
+        maxResults: 3,
+        total: 2,
+        issues: [issue("OPS-12", "Ready for Release"), issue("CHG-3", "Approved")],
+      });
     const seen = record(scope);
     const { svc } = service(dcConfig());
 
@@ -323,8 +440,18 @@ describe("Jira Data Center (REST v2 search, bearer PAT)", () => {
     expect(result).toStrictEqual({
       kind: "ok",
       found: [
-        { key: "OPS-12", summary: "Summary of OPS-12", status: "Ready for Release", url: `${DC_HOST}/jira/browse/OPS-12` },
-        { key: "CHG-3", summary: "Summary of CHG-3", status: "Approved", url: `${DC_HOST}/jira/browse/CHG-3` },
+        {
+          key: "OPS-12",
+          summary: "Summary of OPS-12",
+          status: "Ready for Release",
+          url: `${DC_HOST}/jira/browse/OPS-12`,
+        },
+        {
+          key: "CHG-3",
+          summary: "Summary of CHG-3",
+          status: "Approved",
+          url: `${DC_HOST}/jira/browse/CHG-3`,
+        },
       ],
       unknown: ["OPS-77"],
     });
@@ -332,32 +459,53 @@ describe("Jira Data Center (REST v2 search, bearer PAT)", () => {
 
   test("a version that answers 400 for an unknown key: that key is unknown, the others are asked for again", async () => {
     const scope = nock(DC_HOST)
-      .post("/jira/rest/api/2/search", (b: { jql: string }) => b.jql === 'key in ("OPS-1", "OPS-999", "OPS-2")')
-      .reply(400, { errorMessages: ["An issue with key 'OPS-999' does not exist for field 'key'."], errors: {} })
+      .post(
+        "/jira/rest/api/2/search",
+        (b: { jql: string }) => b.jql === 'key in ("OPS-1", "OPS-999", "OPS-2")',
+      )
+      .reply(400, {
+        errorMessages: ["An issue with key 'OPS-999' does not exist for field 'key'."],
+        errors: {},
+      })
       .post("/jira/rest/api/2/search", (b: { jql: string }) => b.jql === 'key in ("OPS-1", "OPS-2")')
       .reply(200, { startAt: 0, total: 2, issues: [issue("OPS-1", "Approved"), issue("OPS-2", "Open")] });
     const { svc } = service(dcConfig());
     const result = await svc.lookup(["OPS-1", "OPS-999", "OPS-2"]);
     expect(scope.pendingMocks()).toStrictEqual([]);
     expect(result).toMatchObject({ kind: "ok", unknown: ["OPS-999"] });
-    expect((result as { found: { key: string }[] }).found.map((f) => f.key)).toStrictEqual(["OPS-1", "OPS-2"]);
+    expect((result as { found: { key: string }[] }).found.map((f) => f.key)).toStrictEqual([
+      "OPS-1",
+      "OPS-2",
+    ]);
   });
 
   test("400 naming every key: all unknown, no second request", async () => {
     nock(DC_HOST)
       .post("/jira/rest/api/2/search")
-      .reply(400, { errorMessages: ["The issue key 'OPS-8' for field 'key' is invalid.", "An issue with key 'OPS-9' does not exist for field 'key'."] });
+      .reply(400, {
+        errorMessages: [
+          "The issue key 'OPS-8' for field 'key' is invalid.",
+          "An issue with key 'OPS-9' does not exist for field 'key'.",
+        ],
+      });
     const { svc } = service(dcConfig());
-    expect(await svc.lookup(["OPS-8", "OPS-9"])).toStrictEqual({ kind: "ok", found: [], unknown: ["OPS-8", "OPS-9"] });
+    expect(await svc.lookup(["OPS-8", "OPS-9"])).toStrictEqual({
+      kind: "ok",
+      found: [],
+      unknown: ["OPS-8", "OPS-9"],
+    });
     expect(svc.stats().requests).toBe(1);
   });
 
   test("a 400 that names no key is Jira erroring, reported with Jira's words", async () => {
-    nock(DC_HOST).post("/jira/rest/api/2/search").reply(400, { errorMessages: ["Error in the JQL Query: something odd"] });
+    nock(DC_HOST)
+      .post("/jira/rest/api/2/search")
+      .reply(400, { errorMessages: ["Error in the JQL Query: something odd"] });
     const { svc } = service(dcConfig());
     expect(await svc.lookup(["OPS-1"])).toStrictEqual({
       kind: "unreachable",
-      message: "Jira refused POST /rest/api/2/search: HTTP 400 Bad Request: Error in the JQL Query: something odd",
+      message:
+        "Jira refused POST /rest/api/2/search: HTTP 400 Bad Request: Error in the JQL Query: something odd",
     });
   });
 
@@ -369,7 +517,10 @@ describe("Jira Data Center (REST v2 search, bearer PAT)", () => {
       .reply(403, "", { "x-seraph-loginreason": "AUTHENTICATION_DENIED" });
     const { svc } = service(dcConfig());
     const first = await svc.lookup(["OPS-1"]);
-    expect(first).toStrictEqual({ kind: "auth_failed", message: "HTTP 401 Unauthorized: Jira did not accept JIRA_PAT (wrong, revoked or expired?)" });
+    expect(first).toStrictEqual({
+      kind: "auth_failed",
+      message: "HTTP 401 Unauthorized: Jira did not accept JIRA_PAT (wrong, revoked or expired?)",
+    });
     const second = await svc.lookup(["OPS-1"]);
     expect(second.kind).toBe("auth_failed");
     expect((second as { message: string }).message).toContain("CAPTCHA");
@@ -392,22 +543,34 @@ describe("Jira Data Center (REST v2 search, bearer PAT)", () => {
     const { svc } = service(dcConfig());
     const result = await svc.lookup(["OPS-1"]);
     expect(result.kind).toBe("malformed");
-    expect((result as { message: string }).message).toContain("POST /rest/api/2/search does not have the shape changegate expects: issues:");
+    expect((result as { message: string }).message).toContain(
+      "POST /rest/api/2/search does not have the shape changegate expects: issues:",
+    );
   });
 });
 
 describe("cache, sharing and concurrency", () => {
   test("a cache hit makes no request; a partly cached lookup asks only for the new key", async () => {
     const scope = nock(CLOUD)
-      .post("/rest/api/3/issue/bulkfetch", (b: { issueIdsOrKeys: string[] }) => b.issueIdsOrKeys.join() === "OPS-1,OPS-2")
+      .post(
+        "/rest/api/3/issue/bulkfetch",
+        (b: { issueIdsOrKeys: string[] }) => b.issueIdsOrKeys.join() === "OPS-1,OPS-2",
+      )
       .reply(200, { issues: [issue("OPS-1", "Approved")] })
-      .post("/rest/api/3/issue/bulkfetch", (b: { issueIdsOrKeys: string[] }) => b.issueIdsOrKeys.join() === "OPS-3")
+      .post(
+        "/rest/api/3/issue/bulkfetch",
+        (b: { issueIdsOrKeys: string[] }) => b.issueIdsOrKeys.join() === "OPS-3",
+      )
       .reply(200, { issues: [issue("OPS-3", "Open")] });
     const { svc } = service(cloudConfig());
     const first = await svc.lookup(["OPS-1", "OPS-2"]);
     const again = await svc.lookup(["OPS-2", "OPS-1"]);
     expect(svc.stats().requests).toBe(1);
-    expect(again).toStrictEqual({ kind: "ok", found: (first as { found: unknown[] }).found, unknown: ["OPS-2"] });
+    expect(again).toStrictEqual({
+      kind: "ok",
+      found: (first as { found: unknown[] }).found,
+      unknown: ["OPS-2"],
+    });
     const third = await svc.lookup(["OPS-1", "OPS-3"]);
     expect(scope.pendingMocks()).toStrictEqual([]);
     expect(svc.stats()).toMatchObject({ requests: 2, cacheHits: 3 });
@@ -457,7 +620,10 @@ describe("cache, sharing and concurrency", () => {
   });
 
   test("JIRA_CACHE_TTL_MS=0 disables the cache", async () => {
-    nock(CLOUD).post("/rest/api/3/issue/bulkfetch").times(2).reply(200, { issues: [issue("OPS-1", "Open")] });
+    nock(CLOUD)
+      .post("/rest/api/3/issue/bulkfetch")
+      .times(2)
+      .reply(200, { issues: [issue("OPS-1", "Open")] });
     const { svc } = service(cloudConfig({ cacheTtlMs: 0 }));
     await svc.lookup(["OPS-1"]);
     await svc.lookup(["OPS-1"]);
@@ -465,7 +631,10 @@ describe("cache, sharing and concurrency", () => {
   });
 
   test("concurrent lookups of the same keys share one request", async () => {
-    const scope = nock(CLOUD).post("/rest/api/3/issue/bulkfetch").delay(30).reply(200, { issues: [issue("OPS-1", "Approved")] });
+    const scope = nock(CLOUD)
+      .post("/rest/api/3/issue/bulkfetch")
+      .delay(30)
+      .reply(200, { issues: [issue("OPS-1", "Approved")] });
     const { svc } = service(cloudConfig());
     const results = await Promise.all([svc.lookup(["OPS-1"]), svc.lookup(["OPS-1"]), svc.lookup(["ops-1"])]);
     expect(scope.pendingMocks()).toStrictEqual([]);
@@ -492,7 +661,14 @@ describe("cache, sharing and concurrency", () => {
     const results = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => svc.lookup([`OPS-${n}`])));
     expect(peak).toBe(2);
     expect(svc.stats().requests).toBe(6);
-    expect(results.map((r) => (r as { found: { key: string }[] }).found[0]!.key)).toStrictEqual(["OPS-1", "OPS-2", "OPS-3", "OPS-4", "OPS-5", "OPS-6"]);
+    expect(results.map((r) => (r as { found: { key: string }[] }).found[0]!.key)).toStrictEqual([
+      "OPS-1",
+      "OPS-2",
+      "OPS-3",
+      "OPS-4",
+      "OPS-5",
+      "OPS-6",
+    ]);
   });
 
   test("a request that started before invalidate() does not refill the cache with the old state", async () => {
@@ -534,10 +710,7 @@ describe("cache, sharing and concurrency", () => {
   });
 
   test("the cache is bounded (MAX_CACHE_ENTRIES), dropping the oldest", async () => {
-    nock(CLOUD)
-      .post("/rest/api/3/issue/bulkfetch")
-      .times(101)
-      .reply(200, { issues: [] });
+    nock(CLOUD).post("/rest/api/3/issue/bulkfetch").times(101).reply(200, { issues: [] });
     const { svc } = service(cloudConfig());
     const keys = Array.from({ length: MAX_CACHE_ENTRIES + 1 }, (_, i) => `OPS-${i + 1}`);
     await svc.lookup(keys);
@@ -549,7 +722,9 @@ describe("cache, sharing and concurrency", () => {
 describe("helpers", () => {
   test("Retry-After as seconds or as an HTTP date", () => {
     expect(retryAfterMs("7", 0)).toBe(7000);
-    expect(retryAfterMs("Wed, 21 Oct 2015 07:28:10 GMT", Date.parse("Wed, 21 Oct 2015 07:28:00 GMT"))).toBe(10_000);
+    expect(retryAfterMs("Wed, 21 Oct 2015 07:28:10 GMT", Date.parse("Wed, 21 Oct 2015 07:28:00 GMT"))).toBe(
+      10_000,
+    );
     expect(retryAfterMs("soon", 0)).toBeNull();
     expect(retryAfterMs(null, 0)).toBeNull();
   });

@@ -32,7 +32,13 @@ describe("valid configurations", () => {
   });
 
   test("Jira Cloud with the defaults", () => {
-    expect(jiraConfigFromEnv({ JIRA_BASE_URL: "https://acme.atlassian.net/", JIRA_EMAIL: "gate@acme.com", JIRA_API_TOKEN: TOKEN })).toStrictEqual({
+    expect(
+      jiraConfigFromEnv({
+        JIRA_BASE_URL: "https://acme.atlassian.net/",
+        JIRA_EMAIL: "gate@acme.com",
+        JIRA_API_TOKEN: TOKEN,
+      }),
+    ).toStrictEqual({
       baseUrl: "https://acme.atlassian.net",
       auth: { kind: "cloud", email: "gate@acme.com", apiToken: TOKEN },
       timeoutMs: 10_000,
@@ -66,7 +72,14 @@ describe("valid configurations", () => {
   });
 
   test("the start-up description names the flavour and never a secret", () => {
-    const text = describeJiraConfig(jiraConfigFromEnv({ JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_EMAIL: "a@b.co", JIRA_API_TOKEN: TOKEN, JIRA_WEBHOOK_SECRET: HOOK }));
+    const text = describeJiraConfig(
+      jiraConfigFromEnv({
+        JIRA_BASE_URL: "https://acme.atlassian.net",
+        JIRA_EMAIL: "a@b.co",
+        JIRA_API_TOKEN: TOKEN,
+        JIRA_WEBHOOK_SECRET: HOOK,
+      }),
+    );
     expect(text).toContain("Jira Cloud (REST v3, API token) at https://acme.atlassian.net");
     expect(text).toContain("webhook route on");
     for (const s of SECRETS) expect(text).not.toContain(s);
@@ -76,23 +89,92 @@ describe("valid configurations", () => {
 
 describe("half-configured: a clear message naming the variable", () => {
   test.each<[string, NodeJS.ProcessEnv, RegExp]>([
-    ["URL without credentials", { JIRA_BASE_URL: "https://acme.atlassian.net" }, /JIRA_BASE_URL is set but no credentials are: set JIRA_EMAIL \+ JIRA_API_TOKEN .* or JIRA_PAT/],
-    ["both kinds of credentials", { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_EMAIL: "a@b.co", JIRA_API_TOKEN: TOKEN, JIRA_PAT: PAT }, /both Jira Cloud credentials .* and a Data Center token \(JIRA_PAT\)/],
-    ["token without email", { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_API_TOKEN: TOKEN }, /JIRA_API_TOKEN is set but JIRA_EMAIL is not/],
-    ["email without token", { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_EMAIL: "a@b.co" }, /JIRA_EMAIL is set but JIRA_API_TOKEN is not/],
-    ["email that is not one", { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_EMAIL: "gatebot", JIRA_API_TOKEN: TOKEN }, /JIRA_EMAIL is not an email address/],
-    ["credentials without a URL", { JIRA_PAT: PAT, JIRA_WEBHOOK_SECRET: HOOK }, /JIRA_BASE_URL is not set, but JIRA_PAT, JIRA_WEBHOOK_SECRET are/],
+    [
+      "URL without credentials",
+      { JIRA_BASE_URL: "https://acme.atlassian.net" },
+      /JIRA_BASE_URL is set but no credentials are: set JIRA_EMAIL \+ JIRA_API_TOKEN .* or JIRA_PAT/,
+    ],
+    [
+      "both kinds of credentials",
+      {
+        JIRA_BASE_URL: "https://acme.atlassian.net",
+        JIRA_EMAIL: "a@b.co",
+        JIRA_API_TOKEN: TOKEN,
+        JIRA_PAT: PAT,
+      },
+      /both Jira Cloud credentials .* and a Data Center token \(JIRA_PAT\)/,
+    ],
+    [
+      "token without email",
+      { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_API_TOKEN: TOKEN },
+      /JIRA_API_TOKEN is set but JIRA_EMAIL is not/,
+    ],
+    [
+      "email without token",
+      { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_EMAIL: "a@b.co" },
+      /JIRA_EMAIL is set but JIRA_API_TOKEN is not/,
+    ],
+    [
+      "email that is not one",
+      { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_EMAIL: "gatebot", JIRA_API_TOKEN: TOKEN },
+      /JIRA_EMAIL is not an email address/,
+    ],
+    [
+      "credentials without a URL",
+      { JIRA_PAT: PAT, JIRA_WEBHOOK_SECRET: HOOK },
+      /JIRA_BASE_URL is not set, but JIRA_PAT, JIRA_WEBHOOK_SECRET are/,
+    ],
     ["not a URL", { JIRA_BASE_URL: "acme.atlassian.net", JIRA_PAT: PAT }, /JIRA_BASE_URL is not a URL/],
-    ["not http(s)", { JIRA_BASE_URL: "ftp://jira.acme.com", JIRA_PAT: PAT }, /JIRA_BASE_URL must start with https:\/\/ \(or http:\/\/\), not ftp:\/\//],
-    ["credentials in the URL", { JIRA_BASE_URL: "https://bot:hunter2pass@jira.acme.com", JIRA_PAT: PAT }, /JIRA_BASE_URL must not contain credentials/],
-    ["a query string in the URL", { JIRA_BASE_URL: "https://jira.acme.com/?os_authType=basic", JIRA_PAT: PAT }, /JIRA_BASE_URL must not have a query string/],
-    ["non-numeric timeout", { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_PAT: PAT, JIRA_TIMEOUT_MS: "10s" }, /JIRA_TIMEOUT_MS must be a whole number \(between 100 and 300000\), got "10s"/],
-    ["timeout out of range", { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_PAT: PAT, JIRA_TIMEOUT_MS: "0" }, /JIRA_TIMEOUT_MS must be between 100 and 300000, got 0/],
-    ["negative cache TTL", { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_PAT: PAT, JIRA_CACHE_TTL_MS: "-5" }, /JIRA_CACHE_TTL_MS must be a whole number/],
-    ["zero concurrency", { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_PAT: PAT, JIRA_MAX_CONCURRENCY: "0" }, /JIRA_MAX_CONCURRENCY must be between 1 and 64, got 0/],
-    ["a re-check every second", { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_PAT: PAT, JIRA_RECHECK_INTERVAL_MS: "1000" }, /JIRA_RECHECK_INTERVAL_MS must be 0 \(off\) or at least 10000 \(10 s\), got 1000/],
-    ["a short webhook secret", { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_PAT: PAT, JIRA_WEBHOOK_SECRET: "short-secret" }, /JIRA_WEBHOOK_SECRET is too short \(12 characters\): use at least 16/],
-    ["a PAT pasted with its Bearer prefix", { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_PAT: `Bearer ${PAT}` }, /JIRA_PAT contains whitespace/],
+    [
+      "not http(s)",
+      { JIRA_BASE_URL: "ftp://jira.acme.com", JIRA_PAT: PAT },
+      /JIRA_BASE_URL must start with https:\/\/ \(or http:\/\/\), not ftp:\/\//,
+    ],
+    [
+      "credentials in the URL",
+      { JIRA_BASE_URL: "https://bot:hunter2pass@jira.acme.com", JIRA_PAT: PAT },
+      /JIRA_BASE_URL must not contain credentials/,
+    ],
+    [
+      "a query string in the URL",
+      { JIRA_BASE_URL: "https://jira.acme.com/?os_authType=basic", JIRA_PAT: PAT },
+      /JIRA_BASE_URL must not have a query string/,
+    ],
+    [
+      "non-numeric timeout",
+      { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_PAT: PAT, JIRA_TIMEOUT_MS: "10s" },
+      /JIRA_TIMEOUT_MS must be a whole number \(between 100 and 300000\), got "10s"/,
+    ],
+    [
+      "timeout out of range",
+      { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_PAT: PAT, JIRA_TIMEOUT_MS: "0" },
+      /JIRA_TIMEOUT_MS must be between 100 and 300000, got 0/,
+    ],
+    [
+      "negative cache TTL",
+      { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_PAT: PAT, JIRA_CACHE_TTL_MS: "-5" },
+      /JIRA_CACHE_TTL_MS must be a whole number/,
+    ],
+    [
+      "zero concurrency",
+      { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_PAT: PAT, JIRA_MAX_CONCURRENCY: "0" },
+      /JIRA_MAX_CONCURRENCY must be between 1 and 64, got 0/,
+    ],
+    [
+      "a re-check every second",
+      { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_PAT: PAT, JIRA_RECHECK_INTERVAL_MS: "1000" },
+      /JIRA_RECHECK_INTERVAL_MS must be 0 \(off\) or at least 10000 \(10 s\), got 1000/,
+    ],
+    [
+      "a short webhook secret",
+      { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_PAT: PAT, JIRA_WEBHOOK_SECRET: "short-secret" },
+      /JIRA_WEBHOOK_SECRET is too short \(12 characters\): use at least 16/,
+    ],
+    [
+      "a PAT pasted with its Bearer prefix",
+      { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_PAT: `Bearer ${PAT}` },
+      /JIRA_PAT contains whitespace/,
+    ],
   ])("%s", (_name, env, expected) => {
     const message = problem(env);
     expect(message).toMatch(/^Invalid Jira configuration:\n/);
@@ -101,7 +183,12 @@ describe("half-configured: a clear message naming the variable", () => {
   });
 
   test("every problem is listed at once", () => {
-    const message = problem({ JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_API_TOKEN: TOKEN, JIRA_TIMEOUT_MS: "fast", JIRA_MAX_CONCURRENCY: "100" });
+    const message = problem({
+      JIRA_BASE_URL: "https://acme.atlassian.net",
+      JIRA_API_TOKEN: TOKEN,
+      JIRA_TIMEOUT_MS: "fast",
+      JIRA_MAX_CONCURRENCY: "100",
+    });
     expect(message.split("\n").filter((l) => l.startsWith("  - "))).toHaveLength(3);
     expect(message).toContain("JIRA_TIMEOUT_MS");
     expect(message).toContain("JIRA_MAX_CONCURRENCY");

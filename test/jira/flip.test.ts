@@ -19,7 +19,8 @@ import { API, harness, mockToken, recordRequests } from "../helpers/probot.js";
 const JIRA = "https://acme.atlassian.net";
 const SECRET = "flip-webhook-secret-0123456789";
 const REPO_PATH = "/repos/acme/payments";
-const POLICY = "approvals:\n  required: 0\ntickets:\n  required: true\n  projects: [OPS]\n  allowed_states: [Approved]\n";
+const POLICY =
+  "approvals:\n  required: 0\ntickets:\n  required: true\n  projects: [OPS]\n  allowed_states: [Approved]\n";
 
 const config: JiraConfig = {
   baseUrl: JIRA,
@@ -32,7 +33,15 @@ const config: JiraConfig = {
 };
 
 function ticket(status: string) {
-  return { issues: [{ id: "10012", key: "OPS-12", fields: { summary: "Rotate the signing keys", status: { name: status } } }] };
+  return {
+    issues: [
+      {
+        id: "10012",
+        key: "OPS-12",
+        fields: { summary: "Rotate the signing keys", status: { name: status } },
+      },
+    ],
+  };
 }
 
 interface CheckBody {
@@ -71,9 +80,21 @@ async function setup() {
 }
 
 function github(spec: EvidenceSpec, update: boolean) {
-  const scope = mockToken(nock(API)).post("/graphql").reply(200, { data: evidenceData(spec) });
-  if (update) scope.patch(`${REPO_PATH}/check-runs/555`).reply(200, { id: 555 }).patch(`${REPO_PATH}/issues/comments/777`).reply(200, { id: 777 });
-  else scope.post(`${REPO_PATH}/check-runs`).reply(201, { id: 555 }).post(`${REPO_PATH}/issues/1/comments`).reply(201, { id: 777 });
+  const scope = mockToken(nock(API))
+    .post("/graphql")
+    .reply(200, { data: evidenceData(spec) });
+  if (update)
+    scope
+      .patch(`${REPO_PATH}/check-runs/555`)
+      .reply(200, { id: 555 })
+      .patch(`${REPO_PATH}/issues/comments/777`)
+      .reply(200, { id: 777 });
+  else
+    scope
+      .post(`${REPO_PATH}/check-runs`)
+      .reply(201, { id: 555 })
+      .post(`${REPO_PATH}/issues/1/comments`)
+      .reply(201, { id: 777 });
   return { scope, requests: recordRequests(scope) };
 }
 
@@ -93,13 +114,21 @@ describe("a ticket moving in Jira re-evaluates the PR", () => {
       expect(first.conclusion).toBe("failure");
       expect(first.output.title).toBe("Not compliant: tickets: 0 of 1 ok; 1 in a state not allowed");
       expect(first.output.summary).toContain("In Review");
-      expect(await s.index.prsForKey("OPS-12")).toStrictEqual([{ installationId: INSTALLATION_ID, owner: "acme", repo: "payments", number: 1 }]);
+      expect(await s.index.prsForKey("OPS-12")).toStrictEqual([
+        { installationId: INSTALLATION_ID, owner: "acme", repo: "payments", number: 1 },
+      ]);
       expect(await s.index.waitingOnTickets()).toHaveLength(1);
       expect(s.tickets.stats().requests).toBe(1);
 
       // 2. Someone approves the ticket in Jira; Jira calls the webhook.
       const digest = { id: 777, body: "old digest" };
-      const ownCheck = { id: 555, status: "completed", conclusion: "failure", title: first.output.title, summary: first.output.summary };
+      const ownCheck = {
+        id: 555,
+        status: "completed",
+        conclusion: "failure",
+        title: first.output.title,
+        summary: first.output.summary,
+      };
       const gh2 = github({ ...SPEC, digest, ownCheck }, true);
       const jira2 = nock(JIRA).post("/rest/api/3/issue/bulkfetch").reply(200, ticket("Approved"));
       const payload = JSON.stringify({
@@ -107,7 +136,11 @@ describe("a ticket moving in Jira re-evaluates the PR", () => {
         issue: { key: "OPS-12", fields: { status: { name: "Approved" } } },
         changelog: { items: [{ field: "status", fromString: "In Review", toString: "Approved" }] },
       });
-      const res = await fetch(s.url, { method: "POST", headers: { "x-hub-signature": signBody(SECRET, payload) }, body: payload });
+      const res = await fetch(s.url, {
+        method: "POST",
+        headers: { "x-hub-signature": signBody(SECRET, payload) },
+        body: payload,
+      });
       expect(res.status).toBe(202);
       await s.h.changegate.idle();
 
@@ -127,12 +160,17 @@ describe("a ticket moving in Jira re-evaluates the PR", () => {
     const s = await setup();
     try {
       const gh = github(SPEC, false);
-      nock(JIRA).post("/rest/api/3/issue/bulkfetch").times(3).reply(503, "down", { "content-type": "text/plain" });
+      nock(JIRA)
+        .post("/rest/api/3/issue/bulkfetch")
+        .times(3)
+        .reply(503, "down", { "content-type": "text/plain" });
       await s.h.deliver("pull_request", pullRequestEvent("synchronize"));
       expect(gh.scope.pendingMocks()).toStrictEqual([]);
       const check = gh.requests.find((r) => r.path.includes("/check-runs"))!.body as unknown as CheckBody;
       expect(check.conclusion).toBe("failure");
-      expect(check.output.title).toBe("Not compliant: tickets: Jira could not be reached: HTTP 503 Service Unavailable from acme.atlassian.net after 3 attempts");
+      expect(check.output.title).toBe(
+        "Not compliant: tickets: Jira could not be reached: HTTP 503 Service Unavailable from acme.atlassian.net after 3 attempts",
+      );
       expect(check.output.summary).toContain("not verified");
       expect(check.output.summary).not.toContain("ATATT3xFfGF0flipcloudtoken123456");
     } finally {

@@ -79,7 +79,13 @@ describe("startTicketRecheck", () => {
     const t = manualTimers();
     const evaluated: number[] = [];
     let refs = [pr(1), pr(2), pr(3)];
-    const recheck = startTicketRecheck({ intervalMs: 30_000, maxPerTick: 2, list: async () => refs, evaluate: (r) => void evaluated.push(r.number), timers: t.timers });
+    const recheck = startTicketRecheck({
+      intervalMs: 30_000,
+      maxPerTick: 2,
+      list: async () => refs,
+      evaluate: (r) => void evaluated.push(r.number),
+      timers: t.timers,
+    });
     await t.fire();
     refs = [pr(1), pr(3), pr(4)]; // #2 went green, #4 is new
     await t.fire();
@@ -133,7 +139,11 @@ describe("startTicketRecheck", () => {
   test("a failing list or evaluation is logged and the re-check carries on", async () => {
     const t = manualTimers();
     const logged: string[] = [];
-    const log = { info() {}, warn: (_o: object, m: string) => void logged.push(m), error: (_o: object, m: string) => void logged.push(m) };
+    const log = {
+      info() {},
+      warn: (_o: object, m: string) => void logged.push(m),
+      error: (_o: object, m: string) => void logged.push(m),
+    };
     let calls = 0;
     const evaluated: number[] = [];
     const recheck = startTicketRecheck({
@@ -151,7 +161,10 @@ describe("startTicketRecheck", () => {
     });
     await t.fire();
     await t.fire();
-    expect(logged).toStrictEqual(["ticket re-check: could not list the PRs to re-check", "ticket re-check: re-evaluation failed"]);
+    expect(logged).toStrictEqual([
+      "ticket re-check: could not list the PRs to re-check",
+      "ticket re-check: re-evaluation failed",
+    ]);
     expect(evaluated).toStrictEqual([2]);
     expect(t.pending).toHaveLength(1);
     recheck.stop();
@@ -172,7 +185,11 @@ describe("startTicketRecheck", () => {
     try {
       const evaluated: number[] = [];
       const spy = jest.spyOn(globalThis, "setTimeout");
-      const recheck = startTicketRecheck({ intervalMs: 10_000, list: async () => [pr(7)], evaluate: (r) => void evaluated.push(r.number) });
+      const recheck = startTicketRecheck({
+        intervalMs: 10_000,
+        list: async () => [pr(7)],
+        evaluate: (r) => void evaluated.push(r.number),
+      });
       const handle = spy.mock.results[0]!.value as { hasRef(): boolean };
       spy.mockRestore();
       expect(handle.hasRef()).toBe(false);

@@ -17,8 +17,19 @@ afterAll(async () => {
 });
 
 function config(): JiraConfig {
-  const auth = sim.jira.flavour === "cloud" ? { kind: "cloud" as const, email: sim.jira.email, apiToken: sim.jira.apiToken } : { kind: "datacenter" as const, pat: sim.jira.pat };
-  return { baseUrl: sim.jiraUrl, auth, timeoutMs: 5000, cacheTtlMs: 0, maxConcurrency: 2, webhookSecret: null, recheckIntervalMs: 0 };
+  const auth =
+    sim.jira.flavour === "cloud"
+      ? { kind: "cloud" as const, email: sim.jira.email, apiToken: sim.jira.apiToken }
+      : { kind: "datacenter" as const, pat: sim.jira.pat };
+  return {
+    baseUrl: sim.jiraUrl,
+    auth,
+    timeoutMs: 5000,
+    cacheTtlMs: 0,
+    maxConcurrency: 2,
+    webhookSecret: null,
+    recheckIntervalMs: 0,
+  };
 }
 
 describe.each(["cloud", "datacenter"] as const)("Jira %s", (flavour) => {
@@ -44,7 +55,11 @@ describe.each(["cloud", "datacenter"] as const)("Jira %s", (flavour) => {
     expect(results[3]!.message).toContain("HTTP 404");
     // By transition name too.
     sim.jira.setIssue("OPS-5", "To Do");
-    expect((await t.transition(["OPS-5"], "start PROGRESS"))[0]).toMatchObject({ result: "moved", status: "In Progress", transition: "Start progress" });
+    expect((await t.transition(["OPS-5"], "start PROGRESS"))[0]).toMatchObject({
+      result: "moved",
+      status: "In Progress",
+      transition: "Start progress",
+    });
     const text = JSON.stringify(results);
     expect(text).not.toContain(sim.jira.apiToken);
     expect(text).not.toContain(sim.jira.pat);
@@ -65,11 +80,17 @@ test("the simulator refuses a transition not available from the ticket's status 
   sim.jira.setIssue("OPS-7", "Done");
   const res = await fetch(`${sim.jiraUrl}/rest/api/3/issue/OPS-7/transitions`, {
     method: "POST",
-    headers: { authorization: `Basic ${Buffer.from(`${sim.jira.email}:${sim.jira.apiToken}`).toString("base64")}`, "content-type": "application/json" },
+    headers: {
+      authorization: `Basic ${Buffer.from(`${sim.jira.email}:${sim.jira.apiToken}`).toString("base64")}`,
+      "content-type": "application/json",
+    },
     body: JSON.stringify({ transition: { id: "41" } }),
   });
   expect(res.status).toBe(400);
-  expect(await res.json()).toEqual({ errorMessages: ["Transition id '41' is not valid for this issue."], errors: {} });
+  expect(await res.json()).toEqual({
+    errorMessages: ["Transition id '41' is not valid for this issue."],
+    errors: {},
+  });
 });
 
 test("at most MAX_TRANSITIONS_PER_MERGE tickets per merge; keys that are not Jira keys are refused without a request", async () => {

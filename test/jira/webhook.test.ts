@@ -75,24 +75,45 @@ async function start(over: Partial<JiraWebhookOptions> = {}): Promise<Harness> {
     ...over,
   });
   const { server, url } = await listen([handler]);
-  open = { url, evaluated, invalidated, logs, index, close: () => new Promise<void>((r) => server.close(() => r())) };
+  open = {
+    url,
+    evaluated,
+    invalidated,
+    logs,
+    index,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
   return open;
 }
 
-function issueUpdated(key: string, items: { field: string; fromString?: string; toString?: string }[] = [{ field: "status", fromString: "In Review", toString: "Approved" }]) {
+function issueUpdated(
+  key: string,
+  items: { field: string; fromString?: string; toString?: string }[] = [
+    { field: "status", fromString: "In Review", toString: "Approved" },
+  ],
+) {
   return {
     timestamp: 1_700_000_000_000,
     webhookEvent: "jira:issue_updated",
     issue_event_type_name: "issue_generic",
     user: { accountId: "5b10a2844c20165700ede21g", displayName: "Release Manager" },
-    issue: { id: "10012", key, self: `https://acme.atlassian.net/rest/api/2/issue/10012`, fields: { summary: "Rotate keys", status: { name: "Approved" } } },
+    issue: {
+      id: "10012",
+      key,
+      self: `https://acme.atlassian.net/rest/api/2/issue/10012`,
+      fields: { summary: "Rotate keys", status: { name: "Approved" } },
+    },
     changelog: { id: "10400", items: items.map((i) => ({ fieldtype: "jira", ...i })) },
   };
 }
 
 async function post(h: Harness, body: string | object, headers: Record<string, string> = {}, query = "") {
   const text = typeof body === "string" ? body : JSON.stringify(body);
-  const res = await fetch(`${h.url}${JIRA_WEBHOOK_PATH}${query}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: text });
+  const res = await fetch(`${h.url}${JIRA_WEBHOOK_PATH}${query}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: text,
+  });
   return { status: res.status, body: (await res.json().catch(() => null)) as Record<string, unknown> | null };
 }
 
@@ -119,7 +140,10 @@ describe("authentication", () => {
     h.index.update(OTHER, ["OPS-3"], true);
     const [text, headers] = signed(issueUpdated("OPS-12"));
     const res = await post(h, text, headers);
-    expect(res).toStrictEqual({ status: 202, body: { event: "jira:issue_updated", keys: ["OPS-12"], evaluations: 2 } });
+    expect(res).toStrictEqual({
+      status: 202,
+      body: { event: "jira:issue_updated", keys: ["OPS-12"], evaluations: 2 },
+    });
     expect(h.invalidated).toStrictEqual(["OPS-12"]);
     expect(h.evaluated).toStrictEqual([
       { ref: PAYMENTS, reason: "jira:issue_updated OPS-12" },
@@ -174,7 +198,12 @@ describe("authentication", () => {
 
   test("the secret in the query is scrubbed from req.url before anything later logs it", async () => {
     let seenUrl = "";
-    const handler = createJiraWebhookHandler({ secret: SECRET, index: new MemoryTicketIndex(), evaluate: () => {}, log: { info() {}, warn() {}, error() {} } });
+    const handler = createJiraWebhookHandler({
+      secret: SECRET,
+      index: new MemoryTicketIndex(),
+      evaluate: () => {},
+      log: { info() {}, warn() {}, error() {} },
+    });
     const { server, url } = await listen([
       async (req, res) => {
         const done = await handler(req, res);
@@ -183,7 +212,10 @@ describe("authentication", () => {
       },
     ]);
     try {
-      const res = await fetch(`${url}${JIRA_WEBHOOK_PATH}?secret=${SECRET}`, { method: "POST", body: JSON.stringify(issueUpdated("OPS-1")) });
+      const res = await fetch(`${url}${JIRA_WEBHOOK_PATH}?secret=${SECRET}`, {
+        method: "POST",
+        body: JSON.stringify(issueUpdated("OPS-1")),
+      });
       expect(res.status).toBe(200);
       expect(seenUrl).toBe(`${JIRA_WEBHOOK_PATH}?secret=%5BREDACTED%5D`);
     } finally {
@@ -192,10 +224,16 @@ describe("authentication", () => {
   });
 
   test("scrubSecretQuery removes ?secret= values from a JSON log line, keeping the rest", () => {
-    const line = JSON.stringify({ req: { url: `/api/jira/webhooks?secret=${SECRET}&x=1` }, msg: `POST /api/jira/webhooks?a=b&secret=${SECRET} 202` });
+    const line = JSON.stringify({
+      req: { url: `/api/jira/webhooks?secret=${SECRET}&x=1` },
+      msg: `POST /api/jira/webhooks?a=b&secret=${SECRET} 202`,
+    });
     const scrubbed = scrubSecretQuery(line);
     expect(scrubbed).not.toContain(SECRET);
-    expect(JSON.parse(scrubbed)).toStrictEqual({ req: { url: "/api/jira/webhooks?secret=[REDACTED]&x=1" }, msg: "POST /api/jira/webhooks?a=b&secret=[REDACTED] 202" });
+    expect(JSON.parse(scrubbed)).toStrictEqual({
+      req: { url: "/api/jira/webhooks?secret=[REDACTED]&x=1" },
+      msg: "POST /api/jira/webhooks?a=b&secret=[REDACTED] 202",
+    });
   });
 
   test("signature and token checks are constant-time comparisons that reject near misses", () => {
@@ -203,7 +241,13 @@ describe("authentication", () => {
     const good = signBody(SECRET, body);
     expect(signatureMatches(SECRET, body, good)).toBe(true);
     expect(signatureMatches(SECRET, body, good.toUpperCase().replace("SHA256=", "sha256="))).toBe(true);
-    expect(signatureMatches(SECRET, body, good.replace(/.$/, (c) => (c === "0" ? "1" : "0")))).toBe(false);
+    expect(
+      signatureMatches(
+        SECRET,
+        body,
+        good.replace(/.$/, (c) => (c === "0" ? "1" : "0")),
+      ),
+    ).toBe(false);
     expect(signatureMatches(SECRET, body, good.replace("sha256=", "sha1="))).toBe(false);
     expect(signatureMatches(SECRET, body, "sha256=abc")).toBe(false);
     expect(tokenMatches(SECRET, SECRET)).toBe(true);
@@ -212,9 +256,14 @@ describe("authentication", () => {
   });
 
   test("no secret, no handler: it refuses to be built open", () => {
-    expect(() => createJiraWebhookHandler({ secret: "", index: new MemoryTicketIndex(), evaluate: () => {}, log: { info() {}, warn() {}, error() {} } })).toThrow(
-      /needs a secret/,
-    );
+    expect(() =>
+      createJiraWebhookHandler({
+        secret: "",
+        index: new MemoryTicketIndex(),
+        evaluate: () => {},
+        log: { info() {}, warn() {}, error() {} },
+      }),
+    ).toThrow(/needs a secret/);
   });
 });
 
@@ -232,7 +281,10 @@ describe("payloads", () => {
   test("an issue event without an issue key: 400", async () => {
     const h = await start();
     const [text, headers] = signed({ webhookEvent: "jira:issue_updated", issue: { id: "10012" } });
-    expect(await post(h, text, headers)).toStrictEqual({ status: 400, body: { error: "jira:issue_updated without a valid issue.key" } });
+    expect(await post(h, text, headers)).toStrictEqual({
+      status: 400,
+      body: { error: "jira:issue_updated without a valid issue.key" },
+    });
     const [text2, headers2] = signed({ issue: { key: "OPS-1" } });
     expect((await post(h, text2, headers2)).status).toBe(400);
   });
@@ -241,14 +293,20 @@ describe("payloads", () => {
     const h = await start();
     h.index.update(PAYMENTS, ["OPS-12"], true);
     const [text, headers] = signed(issueUpdated("OPS-404"));
-    expect(await post(h, text, headers)).toStrictEqual({ status: 200, body: { event: "jira:issue_updated", keys: ["OPS-404"], evaluations: 0 } });
+    expect(await post(h, text, headers)).toStrictEqual({
+      status: 200,
+      body: { event: "jira:issue_updated", keys: ["OPS-404"], evaluations: 0 },
+    });
     expect(h.evaluated).toStrictEqual([]);
   });
 
   test("jira:issue_deleted re-evaluates the PRs that referenced the ticket", async () => {
     const h = await start();
     h.index.update(PAYMENTS, ["OPS-12"], true);
-    const [text, headers] = signed({ webhookEvent: "jira:issue_deleted", issue: { id: "10012", key: "OPS-12", fields: {} } });
+    const [text, headers] = signed({
+      webhookEvent: "jira:issue_deleted",
+      issue: { id: "10012", key: "OPS-12", fields: {} },
+    });
     expect((await post(h, text, headers)).status).toBe(202);
     expect(h.evaluated).toStrictEqual([{ ref: PAYMENTS, reason: "jira:issue_deleted OPS-12" }]);
     expect(h.invalidated).toStrictEqual(["OPS-12"]);
@@ -265,7 +323,11 @@ describe("payloads", () => {
   test("other events are acknowledged and ignored", async () => {
     const h = await start();
     h.index.update(PAYMENTS, ["OPS-12"], true);
-    const [text, headers] = signed({ webhookEvent: "comment_created", issue: { key: "OPS-12" }, comment: { body: "hi" } });
+    const [text, headers] = signed({
+      webhookEvent: "comment_created",
+      issue: { key: "OPS-12" },
+      comment: { body: "hi" },
+    });
     expect(await post(h, text, headers)).toStrictEqual({ status: 200, body: { ignored: "comment_created" } });
     expect(h.evaluated).toStrictEqual([]);
   });
@@ -273,9 +335,15 @@ describe("payloads", () => {
   test("an update that touches neither status, summary nor key (e.g. assignee) is ignored", async () => {
     const h = await start();
     h.index.update(PAYMENTS, ["OPS-12"], true);
-    const [text, headers] = signed(issueUpdated("OPS-12", [{ field: "assignee", fromString: "A", toString: "B" }]));
+    const [text, headers] = signed(
+      issueUpdated("OPS-12", [{ field: "assignee", fromString: "A", toString: "B" }]),
+    );
     expect((await post(h, text, headers)).status).toBe(200);
-    const [text2, headers2] = signed({ ...issueUpdated("OPS-12"), changelog: undefined, issue_event_type_name: "issue_commented" });
+    const [text2, headers2] = signed({
+      ...issueUpdated("OPS-12"),
+      changelog: undefined,
+      issue_event_type_name: "issue_commented",
+    });
     expect((await post(h, text2, headers2)).status).toBe(200);
     expect(h.evaluated).toStrictEqual([]);
   });
@@ -284,9 +352,17 @@ describe("payloads", () => {
     const h = await start();
     h.index.update(PAYMENTS, ["OPS-12"], true);
     h.index.update(LEDGER, ["CHG-40"], true);
-    const [text, headers] = signed(issueUpdated("CHG-40", [{ field: "Key", fromString: "OPS-12", toString: "CHG-40" }, { field: "project", fromString: "Ops", toString: "Change" }]));
+    const [text, headers] = signed(
+      issueUpdated("CHG-40", [
+        { field: "Key", fromString: "OPS-12", toString: "CHG-40" },
+        { field: "project", fromString: "Ops", toString: "Change" },
+      ]),
+    );
     const res = await post(h, text, headers);
-    expect(res).toStrictEqual({ status: 202, body: { event: "jira:issue_updated", keys: ["CHG-40", "OPS-12"], evaluations: 2 } });
+    expect(res).toStrictEqual({
+      status: 202,
+      body: { event: "jira:issue_updated", keys: ["CHG-40", "OPS-12"], evaluations: 2 },
+    });
     expect(h.invalidated.sort()).toStrictEqual(["CHG-40", "OPS-12"]);
     expect(h.evaluated.map((e) => e.ref.repo).sort()).toStrictEqual(["ledger", "payments"]);
   });
@@ -311,7 +387,11 @@ describe("payloads", () => {
         else controller.close();
       },
     });
-    const res = await fetch(`${h.url}${JIRA_WEBHOOK_PATH}?secret=${SECRET}`, { method: "POST", body: stream, duplex: "half" } as RequestInit);
+    const res = await fetch(`${h.url}${JIRA_WEBHOOK_PATH}?secret=${SECRET}`, {
+      method: "POST",
+      body: stream,
+      duplex: "half",
+    } as RequestInit);
     expect(res.status).toBe(413);
     expect(h.evaluated).toStrictEqual([]);
   });
@@ -319,24 +399,31 @@ describe("payloads", () => {
   test("only POST on the exact path; other paths fall through to the next handler", async () => {
     const h = await start();
     expect((await fetch(`${h.url}${JIRA_WEBHOOK_PATH}`)).status).toBe(405);
-    expect((await fetch(`${h.url}/api/jira/webhooks/extra`, { method: "POST", body: "{}" })).status).toBe(404);
+    expect((await fetch(`${h.url}/api/jira/webhooks/extra`, { method: "POST", body: "{}" })).status).toBe(
+      404,
+    );
     expect((await fetch(`${h.url}/api/github/webhooks`, { method: "POST", body: "{}" })).status).toBe(404);
   });
 
   test("answers without waiting for the evaluations; a failing evaluation is logged, not thrown", async () => {
     const h = await start({
-      evaluate: (ref) => (ref.repo === "payments" ? new Promise<void>(() => {}) : Promise.reject(new Error("scheduler gone"))),
+      evaluate: (ref) =>
+        ref.repo === "payments" ? new Promise<void>(() => {}) : Promise.reject(new Error("scheduler gone")),
     });
     h.index.update(PAYMENTS, ["OPS-12"], true);
     h.index.update(LEDGER, ["OPS-12"], true);
     const [text, headers] = signed(issueUpdated("OPS-12"));
     expect((await post(h, text, headers)).status).toBe(202);
     await new Promise((r) => setImmediate(r));
-    expect(h.logs.filter((l) => l.level === "error").map((l) => l.msg)).toStrictEqual(["re-evaluation after a Jira webhook failed"]);
+    expect(h.logs.filter((l) => l.level === "error").map((l) => l.msg)).toStrictEqual([
+      "re-evaluation after a Jira webhook failed",
+    ]);
   });
 
   test("an index that fails: 503 so Jira retries, nothing evaluated", async () => {
-    const h = await start({ index: { prsForKey: async () => Promise.reject(new Error("database is locked")) } });
+    const h = await start({
+      index: { prsForKey: async () => Promise.reject(new Error("database is locked")) },
+    });
     const [text, headers] = signed(issueUpdated("OPS-12"));
     expect((await post(h, text, headers)).status).toBe(503);
     expect(h.evaluated).toStrictEqual([]);
@@ -366,7 +453,8 @@ describe("MemoryTicketIndex", () => {
   });
 
   test("ticketIndexEntry: waiting when tickets are the only failing rule; no keys when the rule is skipped", () => {
-    const rule = (r: "approvals" | "ci" | "tickets", status: "pass" | "fail" | "skipped") => ({ rule: r, status }) as unknown as Verdict["rules"][number];
+    const rule = (r: "approvals" | "ci" | "tickets", status: "pass" | "fail" | "skipped") =>
+      ({ rule: r, status }) as unknown as Verdict["rules"][number];
     const verdict = (rules: Verdict["rules"], conclusion: Verdict["conclusion"] = "failure") =>
       ({ conclusion, title: "", gated: true, emergency: false, draft: false, rules }) as Verdict;
     const waiting = (v: Verdict | null) => ticketIndexEntry(v, []).waiting;
@@ -387,20 +475,63 @@ describe("MemoryTicketIndex", () => {
     const index = new MemoryTicketIndex();
     const seen: string[] = [];
     const recorder = indexingRecorder(
-      { recordEvaluation: async (r) => void seen.push(`eval ${r.ref.repo}`), recordMerge: async (r) => (seen.push(`merge ${r.ref.repo}`), null), verdictsAt: async () => new Map() },
+      {
+        recordEvaluation: async (r) => void seen.push(`eval ${r.ref.repo}`),
+        recordMerge: async (r) => (seen.push(`merge ${r.ref.repo}`), null),
+        verdictsAt: async () => new Map(),
+      },
       index,
     );
-    const ev = evidence({ tickets: { refs: [{ key: "OPS-7", foundIn: ["title"] }], lookup: { kind: "ok", found: [], unknown: ["OPS-7"] } } });
-    const ticketsFail = { conclusion: "failure", title: "", gated: true, emergency: false, draft: false, rules: [{ rule: "tickets", status: "fail" }] } as unknown as Verdict;
-    const rec = { at: "", deliveryId: "d", event: "e", ref: PAYMENTS, evidence: ev, policy: null, verdict: ticketsFail, outcome: "failure", error: null } as EvaluationRecord;
+    const ev = evidence({
+      tickets: {
+        refs: [{ key: "OPS-7", foundIn: ["title"] }],
+        lookup: { kind: "ok", found: [], unknown: ["OPS-7"] },
+      },
+    });
+    const ticketsFail = {
+      conclusion: "failure",
+      title: "",
+      gated: true,
+      emergency: false,
+      draft: false,
+      rules: [{ rule: "tickets", status: "fail" }],
+    } as unknown as Verdict;
+    const rec = {
+      at: "",
+      deliveryId: "d",
+      event: "e",
+      ref: PAYMENTS,
+      evidence: ev,
+      policy: null,
+      verdict: ticketsFail,
+      outcome: "failure",
+      error: null,
+    } as EvaluationRecord;
     await recorder.recordEvaluation(rec);
     expect(await index.prsForKey("OPS-7")).toStrictEqual([PAYMENTS]);
     expect(await index.waitingOnTickets()).toStrictEqual([PAYMENTS]);
-    const skipped = { ...ticketsFail, conclusion: "success", rules: [{ rule: "tickets", status: "skipped" }] } as unknown as Verdict;
+    const skipped = {
+      ...ticketsFail,
+      conclusion: "success",
+      rules: [{ rule: "tickets", status: "skipped" }],
+    } as unknown as Verdict;
     await recorder.recordEvaluation({ ...rec, verdict: skipped, outcome: "success" });
     expect(await index.prsForKey("OPS-7")).toStrictEqual([]);
     await recorder.recordEvaluation(rec);
-    await recorder.recordMerge({ at: "", deliveryId: "m", ref: PAYMENTS, url: "", title: "", author: null, headSha: "", mergedBy: null, mergedAt: null, mergeCommitSha: null, outcome: "failure", emergency: false });
+    await recorder.recordMerge({
+      at: "",
+      deliveryId: "m",
+      ref: PAYMENTS,
+      url: "",
+      title: "",
+      author: null,
+      headSha: "",
+      mergedBy: null,
+      mergedAt: null,
+      mergeCommitSha: null,
+      outcome: "failure",
+      emergency: false,
+    });
     expect(await index.prsForKey("OPS-7")).toStrictEqual([]);
     expect(seen).toStrictEqual(["eval payments", "eval payments", "eval payments", "merge payments"]);
   });
@@ -428,7 +559,15 @@ describe("inside Probot's server", () => {
       log,
     });
     await server.load((_app, { addHandler }) => {
-      if (register) addHandler!(createJiraWebhookHandler({ secret: SECRET, index, evaluate: (ref) => void evaluated.push(ref), log }));
+      if (register)
+        addHandler!(
+          createJiraWebhookHandler({
+            secret: SECRET,
+            index,
+            evaluate: (ref) => void evaluated.push(ref),
+            log,
+          }),
+        );
     });
     await server.start();
     return { url: `http://127.0.0.1:${port}`, evaluated, stop: () => server.stop() };
@@ -438,7 +577,11 @@ describe("inside Probot's server", () => {
     const s = await probotServer(true);
     try {
       const text = JSON.stringify(issueUpdated("OPS-12"));
-      const res = await fetch(`${s.url}${JIRA_WEBHOOK_PATH}`, { method: "POST", headers: { "x-hub-signature": signBody(SECRET, text) }, body: text });
+      const res = await fetch(`${s.url}${JIRA_WEBHOOK_PATH}`, {
+        method: "POST",
+        headers: { "x-hub-signature": signBody(SECRET, text) },
+        body: text,
+      });
       expect(res.status).toBe(202);
       expect(s.evaluated).toStrictEqual([PAYMENTS]);
     } finally {
@@ -450,7 +593,11 @@ describe("inside Probot's server", () => {
     const s = await probotServer(false);
     try {
       const text = JSON.stringify(issueUpdated("OPS-12"));
-      const res = await fetch(`${s.url}${JIRA_WEBHOOK_PATH}`, { method: "POST", headers: { "x-hub-signature": signBody(SECRET, text) }, body: text });
+      const res = await fetch(`${s.url}${JIRA_WEBHOOK_PATH}`, {
+        method: "POST",
+        headers: { "x-hub-signature": signBody(SECRET, text) },
+        body: text,
+      });
       expect(res.status).toBe(404);
       expect(s.evaluated).toStrictEqual([]);
     } finally {
@@ -466,23 +613,47 @@ describe("behind the HTTP edge, as main.ts wires it (runtime/body-limit.ts)", ()
     const index = new MemoryTicketIndex();
     index.update(PAYMENTS, ["OPS-12"], true);
     const log = { info: () => {}, warn: () => {}, error: () => {} };
-    const handler = createJiraWebhookHandler({ secret: SECRET, index, evaluate: (ref) => void evaluated.push(ref), log });
+    const handler = createJiraWebhookHandler({
+      secret: SECRET,
+      index,
+      evaluate: (ref) => void evaluated.push(ref),
+      log,
+    });
     const server = createServer(async (req, res) => {
       if (!(await handler(req, res))) res.writeHead(404).end();
     });
     const limits = limitRequestBodies(server, {
       maxBytes: 25 * 1024 * 1024,
       maxInFlightBytes,
-      routes: [{ path: JIRA_WEBHOOK_PATH, maxBytes: MAX_JIRA_WEBHOOK_BYTES, preflight: jiraPreflight(SECRET) }],
+      routes: [
+        { path: JIRA_WEBHOOK_PATH, maxBytes: MAX_JIRA_WEBHOOK_BYTES, preflight: jiraPreflight(SECRET) },
+      ],
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as { port: number }).port;
-    open = { url: `http://127.0.0.1:${port}`, evaluated: [], invalidated: [], logs: [], index, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+    open = {
+      url: `http://127.0.0.1:${port}`,
+      evaluated: [],
+      invalidated: [],
+      logs: [],
+      index,
+      close: () =>
+        new Promise<void>((r) => {
+          server.closeAllConnections();
+          server.close(() => r());
+        }),
+    };
     return { port, limits, evaluated };
   }
 
   /** Headers declaring `declared` body bytes, then `first` of them; resolves with the status line's code (or "none" after 3 s). */
-  async function partial(port: number, path: string, headers: Record<string, string>, declared: number, first: string) {
+  async function partial(
+    port: number,
+    path: string,
+    headers: Record<string, string>,
+    declared: number,
+    first: string,
+  ) {
     const socket = connect(port, "127.0.0.1");
     sockets.push(socket);
     await new Promise<void>((r) => socket.once("connect", () => r()));
@@ -496,7 +667,14 @@ describe("behind the HTTP edge, as main.ts wires it (runtime/body-limit.ts)", ()
       socket.on("error", () => resolve("error"));
       setTimeout(() => resolve("none"), 3000).unref();
     });
-    const head = Object.entries({ host: "127.0.0.1", "content-type": "application/json", "content-length": String(declared), ...headers }).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+    const head = Object.entries({
+      host: "127.0.0.1",
+      "content-type": "application/json",
+      "content-length": String(declared),
+      ...headers,
+    })
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join("");
     socket.write(`POST ${path} HTTP/1.1\r\n${head}\r\n${first}`);
     return { socket, answer };
   }
@@ -529,18 +707,29 @@ describe("behind the HTTP edge, as main.ts wires it (runtime/body-limit.ts)", ()
     expect(limits.budget.held).toBe(1500);
     // A second right-token body that would take the budget over: 503, like any other route.
     const text = JSON.stringify({ ...issueUpdated("OPS-12"), pad: "y".repeat(1800) });
-    const res = await fetch(`http://127.0.0.1:${port}${JIRA_WEBHOOK_PATH}?secret=${SECRET}`, { method: "POST", body: text });
+    const res = await fetch(`http://127.0.0.1:${port}${JIRA_WEBHOOK_PATH}?secret=${SECRET}`, {
+      method: "POST",
+      body: text,
+    });
     expect(res.status).toBe(503);
     p.socket.destroy();
     await new Promise((r) => setTimeout(r, 200));
     expect(limits.budget.held).toBe(0);
     // Within the budget: read at the edge, verified against the raw bytes, and acted on.
     const small = JSON.stringify(issueUpdated("OPS-12"));
-    const ok = await fetch(`http://127.0.0.1:${port}${JIRA_WEBHOOK_PATH}`, { method: "POST", headers: { "x-hub-signature": signBody(SECRET, small) }, body: small });
+    const ok = await fetch(`http://127.0.0.1:${port}${JIRA_WEBHOOK_PATH}`, {
+      method: "POST",
+      headers: { "x-hub-signature": signBody(SECRET, small) },
+      body: small,
+    });
     expect(ok.status).toBe(202);
     expect(evaluated).toStrictEqual([PAYMENTS]);
     // A signature over other bytes is still refused after the body is read.
-    const forged = await fetch(`http://127.0.0.1:${port}${JIRA_WEBHOOK_PATH}`, { method: "POST", headers: { "x-hub-signature": signBody(SECRET, small + " ") }, body: small });
+    const forged = await fetch(`http://127.0.0.1:${port}${JIRA_WEBHOOK_PATH}`, {
+      method: "POST",
+      headers: { "x-hub-signature": signBody(SECRET, small + " ") },
+      body: small,
+    });
     expect(forged.status).toBe(401);
     expect(evaluated).toHaveLength(1);
   });

@@ -54,7 +54,11 @@ export function pushedCommits(m: GitHubModel, before: string | null, after: stri
 }
 
 function commitEntry(m: GitHubModel, c: SimCommit): Record<string, unknown> {
-  const who = (login: string | null) => ({ name: login ?? c.unlinkedName ?? "Someone", email: `${login ?? "someone"}@users.noreply.example.com`, ...(login ? { username: login } : {}) });
+  const who = (login: string | null) => ({
+    name: login ?? c.unlinkedName ?? "Someone",
+    email: `${login ?? "someone"}@users.noreply.example.com`,
+    ...(login ? { username: login } : {}),
+  });
   return {
     id: c.sha,
     tree_id: c.sha.split("").reverse().join(""),
@@ -71,8 +75,15 @@ function commitEntry(m: GitHubModel, c: SimCommit): Record<string, unknown> {
 }
 
 /** The push-specific fields of the payload (the caller adds installation and sender). */
-export function pushFields(m: GitHubModel, repo: SimRepo, push: SimPush, repository: Record<string, unknown>): Record<string, unknown> {
-  const listed = push.commits.slice(0, MAX_PUSH_PAYLOAD_COMMITS).map((s) => commitEntry(m, m.commits.get(s)!));
+export function pushFields(
+  m: GitHubModel,
+  repo: SimRepo,
+  push: SimPush,
+  repository: Record<string, unknown>,
+): Record<string, unknown> {
+  const listed = push.commits
+    .slice(0, MAX_PUSH_PAYLOAD_COMMITS)
+    .map((s) => commitEntry(m, m.commits.get(s)!));
   const head = m.commits.get(push.after);
   const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
   const owner = userJson(m, repo.owner);
@@ -120,7 +131,9 @@ export function filesAt(m: GitHubModel, repo: SimRepo, sha: string): Map<string,
 /** Every branch of a repository and its tip (REST `GET /repos/{o}/{r}/branches`: by name). */
 export function branchList(m: GitHubModel, repo: SimRepo): { name: string; sha: string }[] {
   const all = new Map<string, string>([[repo.defaultBranch, repo.baseSha], ...repo.branches]);
-  return [...all].map(([name, sha]) => ({ name, sha })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return [...all]
+    .map(([name, sha]) => ({ name, sha }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /**
@@ -128,8 +141,14 @@ export function branchList(m: GitHubModel, repo: SimRepo): { name: string; sha: 
  * first), ahead_by/behind_by, status (identical, ahead, behind, diverged) and the merge base (the
  * newest commit reachable from both). null: a sha this repository does not know (404).
  */
-export function compareCommits(m: GitHubModel, repo: SimRepo, base: string, head: string): { status: string; aheadBy: number; behindBy: number; mergeBase: string | null; commits: string[] } | null {
-  const resolve = (ref: string) => (repo.branches.get(ref) ?? (ref === repo.defaultBranch ? repo.baseSha : ref));
+export function compareCommits(
+  m: GitHubModel,
+  repo: SimRepo,
+  base: string,
+  head: string,
+): { status: string; aheadBy: number; behindBy: number; mergeBase: string | null; commits: string[] } | null {
+  const resolve = (ref: string) =>
+    repo.branches.get(ref) ?? (ref === repo.defaultBranch ? repo.baseSha : ref);
   const b = resolve(base);
   const h = resolve(head);
   const known = (sha: string) => m.commits.get(sha)?.repo === repo.fullName;
@@ -140,6 +159,13 @@ export function compareCommits(m: GitHubModel, repo: SimRepo, base: string, head
   const ahead = pushedCommits(m, b, h);
   const behindBy = [...fromBase].filter((s) => !fromHead.has(s)).length;
   const mergeBase = fromHeadList.find((c) => fromBase.has(c.sha))?.sha ?? null;
-  const status = ahead.length === 0 && behindBy === 0 ? "identical" : behindBy === 0 ? "ahead" : ahead.length === 0 ? "behind" : "diverged";
+  const status =
+    ahead.length === 0 && behindBy === 0
+      ? "identical"
+      : behindBy === 0
+        ? "ahead"
+        : ahead.length === 0
+          ? "behind"
+          : "diverged";
   return { status, aheadBy: ahead.length, behindBy, mergeBase, commits: ahead };
 }

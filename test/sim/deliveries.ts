@@ -42,12 +42,20 @@ export function deliveryJson(a: SimDeliveryAttempt): Record<string, unknown> {
   return {
     ...deliveryItemJson(a),
     url: "",
-    request: { headers: { "X-GitHub-Delivery": a.guid, "X-GitHub-Event": a.event, "Content-Type": "application/json" }, payload: JSON.parse(a.body) as Record<string, unknown> },
+    request: {
+      headers: { "X-GitHub-Delivery": a.guid, "X-GitHub-Event": a.event, "Content-Type": "application/json" },
+      payload: JSON.parse(a.body) as Record<string, unknown>,
+    },
     response: { headers: {}, payload: null },
   };
 }
 
-const statusText = (code: number) => (code >= 200 && code <= 299 ? "OK" : code === 502 ? "failed to connect to host" : `Invalid HTTP Response: ${code}`);
+const statusText = (code: number) =>
+  code >= 200 && code <= 299
+    ? "OK"
+    : code === 502
+      ? "failed to connect to host"
+      : `Invalid HTTP Response: ${code}`;
 
 export class DeliveryLog {
   /** Every attempt, oldest first. */
@@ -80,7 +88,16 @@ export class DeliveryLog {
   redeliver(appId: number, id: number): Promise<SimDeliveryAttempt> | null {
     const a = this.get(appId, id);
     if (!a) return null;
-    return this.attempt({ appId, guid: a.guid, event: a.event, action: a.action, installationId: a.installation_id, repositoryId: a.repository_id, body: a.body, redelivery: true });
+    return this.attempt({
+      appId,
+      guid: a.guid,
+      event: a.event,
+      action: a.action,
+      installationId: a.installation_id,
+      repositoryId: a.repository_id,
+      body: a.body,
+      redelivery: true,
+    });
   }
 
   get(appId: number, id: number): SimDeliveryAttempt | undefined {
@@ -97,7 +114,16 @@ export class DeliveryLog {
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 
-  private attempt(o: { appId: number; guid: string; event: string; action: string | null; installationId: number | null; repositoryId: number | null; body: string; redelivery: boolean }): Promise<SimDeliveryAttempt> {
+  private attempt(o: {
+    appId: number;
+    guid: string;
+    event: string;
+    action: string | null;
+    installationId: number | null;
+    repositoryId: number | null;
+    body: string;
+    redelivery: boolean;
+  }): Promise<SimDeliveryAttempt> {
     const send = this.senders.get(o.appId);
     const started = Date.now();
     const run = (async () => {

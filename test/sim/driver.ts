@@ -4,7 +4,16 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync, randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -95,7 +104,8 @@ export async function ensureBuilt(): Promise<void> {
       break;
     } catch {
       if (fresh()) return;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for another process to build lib/ (lock ${lock})`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for another process to build lib/ (lock ${lock})`);
       // A lock older than 3 minutes belongs to a build that died.
       try {
         if (Date.now() - statSync(lock).mtimeMs > 180_000) rmSync(lock, { recursive: true, force: true });
@@ -108,9 +118,14 @@ export async function ensureBuilt(): Promise<void> {
   try {
     if (fresh()) return;
     const tsc = join(ROOT, "node_modules", "typescript", "bin", "tsc");
-    const r = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], { cwd: ROOT, encoding: "utf8" });
+    const r = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
     if (r.status !== 0 || !existsSync(ENTRY)) {
-      throw new Error(`npm run build failed (exit ${r.status}); the end-to-end tests run lib/main.js:\n${(r.stdout + r.stderr).slice(0, 4000)}`);
+      throw new Error(
+        `npm run build failed (exit ${r.status}); the end-to-end tests run lib/main.js:\n${(r.stdout + r.stderr).slice(0, 4000)}`,
+      );
     }
     // Mark the build as fresh even where tsc left an unchanged main.js alone.
     const now = new Date();
@@ -142,7 +157,10 @@ export class ChangegateProcess {
   port = 0;
   url = "";
   child!: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> = Promise.resolve({ code: null, signal: null });
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> = Promise.resolve({
+    code: null,
+    signal: null,
+  });
   exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   readonly dataDir: string;
   private readonly logWaiters: { test: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
@@ -191,7 +209,11 @@ export class ChangegateProcess {
     this.port = await freePort();
     this.url = `http://127.0.0.1:${this.port}`;
     this.exitInfo = null;
-    const child = spawn(process.execPath, [...NODE_ARGS, ENTRY], { cwd: this.dataDir, env: this.env(), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...NODE_ARGS, ENTRY], {
+      cwd: this.dataDir,
+      env: this.env(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     this.child = child;
     this.exited = new Promise((r) =>
       child.on("exit", (code, signal) => {
@@ -206,14 +228,18 @@ export class ChangegateProcess {
     this.rssTimer.unref();
     const deadline = Date.now() + (this.options.startTimeoutMs ?? 20_000);
     for (;;) {
-      if (this.exitInfo) throw new Error(`changegate exited during start-up (${JSON.stringify(this.exitInfo)}):\n${this.logText()}`);
+      if (this.exitInfo)
+        throw new Error(
+          `changegate exited during start-up (${JSON.stringify(this.exitInfo)}):\n${this.logText()}`,
+        );
       try {
         const h = await this.health();
         if (h.status === "ok") return;
       } catch {
         // not listening yet
       }
-      if (Date.now() > deadline) throw new Error(`changegate did not start listening on ${this.url}:\n${this.logText()}`);
+      if (Date.now() > deadline)
+        throw new Error(`changegate did not start listening on ${this.url}:\n${this.logText()}`);
       await sleep(50);
     }
   }
@@ -232,7 +258,10 @@ export class ChangegateProcess {
     let line: LogLine;
     try {
       const parsed = JSON.parse(text) as LogLine;
-      line = typeof parsed === "object" && parsed && typeof parsed.level === "number" ? parsed : { level: 30, msg: text, raw: true };
+      line =
+        typeof parsed === "object" && parsed && typeof parsed.level === "number"
+          ? parsed
+          : { level: 30, msg: text, raw: true };
     } catch {
       line = { level: stderr ? 50 : 30, msg: text, raw: true };
     }
@@ -257,7 +286,10 @@ export class ChangegateProcess {
     const seen = this.logs.find(test);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolveLine, reject) => {
-      const t = setTimeout(() => reject(new Error(`no log line matched within ${timeoutMs} ms:\n${this.logText(30)}`)), timeoutMs);
+      const t = setTimeout(
+        () => reject(new Error(`no log line matched within ${timeoutMs} ms:\n${this.logText(30)}`)),
+        timeoutMs,
+      );
       this.logWaiters.push({
         test,
         resolve: (l) => {
@@ -282,7 +314,16 @@ export class ChangegateProcess {
     const body = opts.body ?? JSON.stringify(payload);
     const id = opts.id ?? randomUUID();
     const action = (payload as { action?: unknown } | null)?.action;
-    const delivery: Delivery = { id, name, body, action: typeof action === "string" ? action : null, sentAt: Date.now(), answeredAt: null, status: null, error: null };
+    const delivery: Delivery = {
+      id,
+      name,
+      body,
+      action: typeof action === "string" ? action : null,
+      sentAt: Date.now(),
+      answeredAt: null,
+      status: null,
+      error: null,
+    };
     this.deliveries.push(delivery);
     const headers: Record<string, string> = {
       "content-type": "application/json",
@@ -293,11 +334,20 @@ export class ChangegateProcess {
       "x-github-hook-installation-target-type": "integration",
       "x-github-hook-installation-target-id": String(this.options.appId),
     };
-    const sig = opts.signature === undefined ? signature256(opts.secret ?? this.options.webhookSecret, body) : opts.signature;
+    const sig =
+      opts.signature === undefined
+        ? signature256(opts.secret ?? this.options.webhookSecret, body)
+        : opts.signature;
     if (sig !== null) headers["x-hub-signature-256"] = sig;
     const attempt = (async () => {
       try {
-        const post = () => fetch(`${this.url}/api/github/webhooks`, { method: "POST", headers, body, signal: AbortSignal.timeout(10_000) });
+        const post = () =>
+          fetch(`${this.url}/api/github/webhooks`, {
+            method: "POST",
+            headers,
+            body,
+            signal: AbortSignal.timeout(10_000),
+          });
         let res: Response;
         try {
           res = await post();
@@ -327,11 +377,19 @@ export class ChangegateProcess {
   /** POST a Jira webhook to /api/jira/webhooks, signed as Jira Cloud's admin webhooks are (X-Hub-Signature). */
   async deliverJira(payload: unknown, secret: string | null): Promise<{ status: number; text: string }> {
     const body = JSON.stringify(payload);
-    const headers: Record<string, string> = { "content-type": "application/json", "user-agent": "Atlassian Webhook HTTP Client" };
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      "user-agent": "Atlassian Webhook HTTP Client",
+    };
     if (secret !== null) headers["x-hub-signature"] = signature256(secret, body);
     const attempt = (async () => {
       try {
-        const res = await fetch(`${this.url}/api/jira/webhooks`, { method: "POST", headers, body, signal: AbortSignal.timeout(10_000) });
+        const res = await fetch(`${this.url}/api/jira/webhooks`, {
+          method: "POST",
+          headers,
+          body,
+          signal: AbortSignal.timeout(10_000),
+        });
         return { status: res.status, text: await res.text() };
       } catch (err) {
         return { status: 0, text: (err as Error).message };
@@ -351,7 +409,8 @@ export class ChangegateProcess {
     const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
     let calm = 0;
     for (;;) {
-      if (this.exitInfo) throw new Error(`changegate exited (${JSON.stringify(this.exitInfo)}):\n${this.logText()}`);
+      if (this.exitInfo)
+        throw new Error(`changegate exited (${JSON.stringify(this.exitInfo)}):\n${this.logText()}`);
       if (this.inFlight.size === 0 && this.options.sim.idleFor() >= idleMs) {
         const h = await this.health().catch(() => null);
         if (h && h.active === 0 && this.inFlight.size === 0 && this.options.sim.idleFor() >= idleMs) {
@@ -360,7 +419,9 @@ export class ChangegateProcess {
       } else calm = 0;
       if (Date.now() > deadline) {
         const h = await this.health().catch((e: Error) => e.message);
-        throw new Error(`changegate did not quiesce: in-flight deliveries ${this.inFlight.size}, simulator idle ${this.options.sim.idleFor()} ms, health ${JSON.stringify(h)}\n${this.logText(20)}`);
+        throw new Error(
+          `changegate did not quiesce: in-flight deliveries ${this.inFlight.size}, simulator idle ${this.options.sim.idleFor()} ms, health ${JSON.stringify(h)}\n${this.logText(20)}`,
+        );
       }
       await sleep(Math.max(20, Math.floor(idleMs / 3)));
     }
@@ -372,7 +433,11 @@ export class ChangegateProcess {
     const r = spawnSync(process.execPath, [cliPath, ...args], {
       cwd: this.dataDir,
       encoding: "utf8",
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", DATABASE_URL: this.env().DATABASE_URL! },
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "",
+        DATABASE_URL: this.env().DATABASE_URL!,
+      },
       timeout: 60_000,
     });
     return { code: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
@@ -382,9 +447,15 @@ export class ChangegateProcess {
    * The CLI with the app's own environment (its GitHub credentials and store: the scan reads
    * GitHub), asynchronously so the simulator in this process can answer it. `env` adds variables.
    */
-  cliAsApp(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  cliAsApp(
+    args: string[],
+    env: Record<string, string> = {},
+  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((done, reject) => {
-      const child = spawn(process.execPath, [join(dirname(ENTRY), "cli.js"), ...args], { cwd: this.dataDir, env: { ...this.env(), ...env } });
+      const child = spawn(process.execPath, [join(dirname(ENTRY), "cli.js"), ...args], {
+        cwd: this.dataDir,
+        env: { ...this.env(), ...env },
+      });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -395,7 +466,10 @@ export class ChangegateProcess {
   }
 
   /** SIGKILL (crash) or SIGTERM (graceful); resolves once the process is gone. */
-  async kill(signal: NodeJS.Signals = "SIGTERM", timeoutMs = 30_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  async kill(
+    signal: NodeJS.Signals = "SIGTERM",
+    timeoutMs = 30_000,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (this.exitInfo) return this.exitInfo;
     this.child.kill(signal);
     const t = setTimeout(() => this.child.kill("SIGKILL"), timeoutMs);

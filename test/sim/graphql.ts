@@ -21,7 +21,18 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from "graphql";
-import type { GitHubModel, SimApp, SimCheckRun, SimComment, SimInstallation, SimPull, SimRepo, SimReview, SimStatus, SimSuite } from "./model.js";
+import type {
+  GitHubModel,
+  SimApp,
+  SimCheckRun,
+  SimComment,
+  SimInstallation,
+  SimPull,
+  SimRepo,
+  SimReview,
+  SimStatus,
+  SimSuite,
+} from "./model.js";
 import { MAX_PR_FILES } from "./model.js";
 import { filesAt, historyOf } from "./branches.js";
 
@@ -61,7 +72,10 @@ class TypedError extends Error {
 
 const documents = new Map<string, { doc: DocumentNode; errors: readonly GraphQLError[] }>();
 
-function prepare(query: string): { doc: DocumentNode | null; errors: { message: string; locations?: unknown; extensions?: unknown }[] } {
+function prepare(query: string): {
+  doc: DocumentNode | null;
+  errors: { message: string; locations?: unknown; extensions?: unknown }[];
+} {
   const cached = documents.get(query);
   if (cached) return { doc: cached.doc, errors: cached.errors.map(formatValidation) };
   let doc: DocumentNode;
@@ -121,21 +135,44 @@ export function nodeCount(doc: DocumentNode, variables: Record<string, unknown>)
     return total;
   };
   let total = 0;
-  for (const d of doc.definitions) if (d.kind === Kind.OPERATION_DEFINITION) total += walk(d.selectionSet, 1, 0);
+  for (const d of doc.definitions)
+    if (d.kind === Kind.OPERATION_DEFINITION) total += walk(d.selectionSet, 1, 0);
   return total;
 }
 
 export function executeGraphql(model: GitHubModel, viewer: Viewer, body: unknown): GraphqlResult {
   const b = (body ?? {}) as { query?: unknown; variables?: unknown; operationName?: unknown };
-  if (typeof b.query !== "string") return { body: { errors: [{ message: "A query attribute must be specified and must be a string." }] }, operation: null, repo: null };
-  const variables = (b.variables && typeof b.variables === "object" ? b.variables : {}) as Record<string, unknown>;
+  if (typeof b.query !== "string")
+    return {
+      body: { errors: [{ message: "A query attribute must be specified and must be a string." }] },
+      operation: null,
+      repo: null,
+    };
+  const variables = (b.variables && typeof b.variables === "object" ? b.variables : {}) as Record<
+    string,
+    unknown
+  >;
   const { doc, errors } = prepare(b.query);
   const operation = operationName(doc, b.operationName);
-  const repo = typeof variables.owner === "string" && typeof variables.name === "string" ? `${variables.owner}/${variables.name}` : null;
+  const repo =
+    typeof variables.owner === "string" && typeof variables.name === "string"
+      ? `${variables.owner}/${variables.name}`
+      : null;
   if (!doc || errors.length > 0) return { body: { errors }, operation, repo };
   const nodes = nodeCount(doc, variables);
   if (nodes > MAX_NODES) {
-    return { body: { errors: [{ message: `This query requests up to ${nodes} possible nodes which exceeds the maximum limit of ${MAX_NODES}.`, type: "MAX_NODE_LIMIT_EXCEEDED" }] }, operation, repo };
+    return {
+      body: {
+        errors: [
+          {
+            message: `This query requests up to ${nodes} possible nodes which exceeds the maximum limit of ${MAX_NODES}.`,
+            type: "MAX_NODE_LIMIT_EXCEEDED",
+          },
+        ],
+      },
+      operation,
+      repo,
+    };
   }
   const result = execute({
     schema: githubGraphqlSchema(),
@@ -151,7 +188,12 @@ export function executeGraphql(model: GitHubModel, viewer: Viewer, body: unknown
   if (result.errors?.length) {
     out.errors = result.errors.map((e) => {
       const original = e.originalError as (Error & { type?: string }) | undefined;
-      return { ...(original instanceof TypedError ? { type: original.type } : {}), path: e.path, locations: e.locations, message: e.message };
+      return {
+        ...(original instanceof TypedError ? { type: original.type } : {}),
+        path: e.path,
+        locations: e.locations,
+        message: e.message,
+      };
     });
   }
   return { body: out, operation, repo };
@@ -167,14 +209,20 @@ interface ConnArgs {
 const cursorOf = (i: number) => Buffer.from(`cursor:v2:${i}`).toString("base64");
 function indexOf(cursor: string): number {
   const m = /^cursor:v2:(\d+)$/.exec(Buffer.from(cursor, "base64").toString("utf8"));
-  if (!m) throw new TypedError("INVALID_CURSOR_ARGUMENTS", `\`${cursor}\` does not appear to be a valid cursor.`);
+  if (!m)
+    throw new TypedError("INVALID_CURSOR_ARGUMENTS", `\`${cursor}\` does not appear to be a valid cursor.`);
   return Number(m[1]);
 }
 
 /** The field being resolved (execution is synchronous): connections look at what it selects. */
 let currentInfo: GraphQLResolveInfo | null = null;
 
-function fieldResolver(source: unknown, args: Record<string, unknown>, context: unknown, info: GraphQLResolveInfo): unknown {
+function fieldResolver(
+  source: unknown,
+  args: Record<string, unknown>,
+  context: unknown,
+  info: GraphQLResolveInfo,
+): unknown {
   const value = (source as Record<string, unknown> | null)?.[info.fieldName];
   if (typeof value !== "function") return value;
   currentInfo = info;
@@ -196,19 +244,41 @@ function selectsNodes(info: GraphQLResolveInfo | null): boolean {
   return info.fieldNodes.some((f) => visit(f.selectionSet));
 }
 
-function connection<T>(name: string, items: T[], args: ConnArgs, toNode: (t: T) => unknown): Record<string, unknown> {
+function connection<T>(
+  name: string,
+  items: T[],
+  args: ConnArgs,
+  toNode: (t: T) => unknown,
+): Record<string, unknown> {
   const { first, last, after, before } = args;
   const info = currentInfo;
   if ((first === undefined || first === null) && (last === undefined || last === null)) {
-    if (!selectsNodes(info)) return { totalCount: items.length, nodes: [], edges: [], pageInfo: { hasNextPage: items.length > 0, hasPreviousPage: false, startCursor: null, endCursor: null } };
-    throw new TypedError("MISSING_PAGINATION_BOUNDARIES", `You must provide a \`first\` or \`last\` value to properly paginate the \`${name}\` connection.`);
+    if (!selectsNodes(info))
+      return {
+        totalCount: items.length,
+        nodes: [],
+        edges: [],
+        pageInfo: {
+          hasNextPage: items.length > 0,
+          hasPreviousPage: false,
+          startCursor: null,
+          endCursor: null,
+        },
+      };
+    throw new TypedError(
+      "MISSING_PAGINATION_BOUNDARIES",
+      `You must provide a \`first\` or \`last\` value to properly paginate the \`${name}\` connection.`,
+    );
   }
   for (const [k, v] of [
     ["first", first],
     ["last", last],
   ] as const) {
     if (v !== undefined && v !== null && (v < 0 || v > 100)) {
-      throw new TypedError("EXCESSIVE_PAGINATION", `Requesting ${v} records on the \`${name}\` connection exceeds the \`${k}\` limit of 100 records.`);
+      throw new TypedError(
+        "EXCESSIVE_PAGINATION",
+        `Requesting ${v} records on the \`${name}\` connection exceeds the \`${k}\` limit of 100 records.`,
+      );
     }
   }
   let start = after ? indexOf(after) + 1 : 0;
@@ -250,7 +320,11 @@ class Resolvers {
     return {
       repository: ({ owner, name }: { owner: string; name: string }) => {
         const r = this.m.repo(`${owner}/${name}`);
-        if (!r || !this.visible(r)) throw new TypedError("NOT_FOUND", `Could not resolve to a Repository with the name '${owner}/${name}'.`);
+        if (!r || !this.visible(r))
+          throw new TypedError(
+            "NOT_FOUND",
+            `Could not resolve to a Repository with the name '${owner}/${name}'.`,
+          );
         return this.repository(r);
       },
       node: ({ id }: { id: string }) => this.node(id),
@@ -262,13 +336,32 @@ class Resolvers {
       pinIssue: ({ input }: { input: { issueId: string } }) => {
         const issue = [...this.m.issues.values()].find((i) => i.nodeId === input.issueId);
         const repo = issue ? this.m.repo(issue.repo) : undefined;
-        if (!issue || !repo || !this.visible(repo)) throw new TypedError("NOT_FOUND", `Could not resolve to a node with the global id of '${input.issueId}'`);
-        const pinned = [...this.m.issues.values()].filter((i) => i.repo === issue.repo && i.pinned && i !== issue).length;
-        if (pinned >= 3) throw new TypedError("UNPROCESSABLE", "You can only pin up to 3 issues per repository.");
+        if (!issue || !repo || !this.visible(repo))
+          throw new TypedError(
+            "NOT_FOUND",
+            `Could not resolve to a node with the global id of '${input.issueId}'`,
+          );
+        const pinned = [...this.m.issues.values()].filter(
+          (i) => i.repo === issue.repo && i.pinned && i !== issue,
+        ).length;
+        if (pinned >= 3)
+          throw new TypedError("UNPROCESSABLE", "You can only pin up to 3 issues per repository.");
         issue.pinned = true;
-        return { __typename: "PinIssuePayload", clientMutationId: null, issue: { __typename: "Issue", id: issue.nodeId, number: issue.number, title: issue.title } };
+        return {
+          __typename: "PinIssuePayload",
+          clientMutationId: null,
+          issue: { __typename: "Issue", id: issue.nodeId, number: issue.number, title: issue.title },
+        };
       },
-      rateLimit: () => ({ __typename: "RateLimit", limit: 5000, cost: 1, remaining: 4999, used: 1, nodeCount: 1, resetAt: new Date(Date.now() + 3600_000).toISOString() }),
+      rateLimit: () => ({
+        __typename: "RateLimit",
+        limit: 5000,
+        cost: 1,
+        remaining: 4999,
+        used: 1,
+        nodeCount: 1,
+        resetAt: new Date(Date.now() + 3600_000).toISOString(),
+      }),
     };
   }
 
@@ -298,10 +391,19 @@ class Resolvers {
   /** Only the installation's own organisation is visible (as for the REST membership route). */
   private organization(login: string): Record<string, unknown> {
     const u = this.m.users.get(login.toLowerCase());
-    if (!u || u.type !== "Organization" || login.toLowerCase() !== this.viewer.installation.account.toLowerCase()) {
+    if (
+      !u ||
+      u.type !== "Organization" ||
+      login.toLowerCase() !== this.viewer.installation.account.toLowerCase()
+    ) {
       throw new TypedError("NOT_FOUND", `Could not resolve to an Organization with the login of '${login}'.`);
     }
-    return { __typename: "Organization", id: u.nodeId, login: u.login, team: ({ slug }: { slug: string }) => this.team(login, slug) };
+    return {
+      __typename: "Organization",
+      id: u.nodeId,
+      login: u.login,
+      team: ({ slug }: { slug: string }) => this.team(login, slug),
+    };
   }
 
   /** A team: its active members (pending invitations are not members). */
@@ -309,7 +411,10 @@ class Resolvers {
     if (org.toLowerCase() !== this.viewer.installation.account.toLowerCase()) return null;
     const members = this.m.teams.get(`${org}/${slug}`.toLowerCase());
     if (!members) return null;
-    const active = [...members].filter(([, st]) => st === "active").map(([login]) => login).sort();
+    const active = [...members]
+      .filter(([, st]) => st === "active")
+      .map(([login]) => login)
+      .sort();
     return {
       __typename: "Team",
       id: this.m.nodeId("T", `${org}/${slug}`.toLowerCase()),
@@ -337,12 +442,25 @@ class Resolvers {
   }
 
   private app(app: SimApp): Record<string, unknown> {
-    return { __typename: "App", id: app.nodeId, databaseId: app.id, slug: app.slug, name: app.name, url: `${this.m.webBase}/apps/${app.slug}` };
+    return {
+      __typename: "App",
+      id: app.nodeId,
+      databaseId: app.id,
+      slug: app.slug,
+      name: app.name,
+      url: `${this.m.webBase}/apps/${app.slug}`,
+    };
   }
 
   repository(r: SimRepo): Record<string, unknown> {
     const web = `${this.m.webBase}/${r.fullName}`;
-    const ref = (name: string, sha: string) => ({ __typename: "Ref", id: this.m.nodeId("REF", `${r.id}:${name}`), name, prefix: "refs/heads/", target: () => this.commit(sha) });
+    const ref = (name: string, sha: string) => ({
+      __typename: "Ref",
+      id: this.m.nodeId("REF", `${r.id}:${name}`),
+      name,
+      prefix: "refs/heads/",
+      target: () => this.commit(sha),
+    });
     return {
       __typename: "Repository",
       id: r.nodeId,
@@ -366,7 +484,8 @@ class Resolvers {
         const pr = [...this.m.pulls.values()].find((p) => p.repo === r.fullName && p.headRef === name);
         return pr ? ref(name, this.m.headSha(pr)) : null;
       },
-      object: ({ expression, oid }: { expression?: string; oid?: string }) => this.object(r, expression ?? oid ?? ""),
+      object: ({ expression, oid }: { expression?: string; oid?: string }) =>
+        this.object(r, expression ?? oid ?? ""),
       mergeQueue: ({ branch }: { branch?: string }) => {
         const name = branch ?? r.defaultBranch;
         const entries = this.m.queueOf(r.fullName, name);
@@ -387,7 +506,11 @@ class Resolvers {
       },
       pullRequest: ({ number }: { number: number }) => {
         const pr = this.m.pull(r.fullName, number);
-        if (!pr) throw new TypedError("NOT_FOUND", `Could not resolve to a PullRequest with the number of ${number}.`);
+        if (!pr)
+          throw new TypedError(
+            "NOT_FOUND",
+            `Could not resolve to a PullRequest with the number of ${number}.`,
+          );
         return this.pullRequest(pr);
       },
       pullRequests: (args: ConnArgs & { states?: string[]; headRefName?: string; baseRefName?: string }) => {
@@ -406,7 +529,11 @@ class Resolvers {
     const colon = expression.indexOf(":");
     const rev = colon >= 0 ? expression.slice(0, colon) : expression;
     const path = colon >= 0 ? expression.slice(colon + 1) : null;
-    const onDefault = rev === "HEAD" || rev === r.defaultBranch || rev === `refs/heads/${r.defaultBranch}` || rev === r.baseSha;
+    const onDefault =
+      rev === "HEAD" ||
+      rev === r.defaultBranch ||
+      rev === `refs/heads/${r.defaultBranch}` ||
+      rev === r.baseSha;
     if (path === null) {
       const sha = onDefault ? r.baseSha : this.m.commits.get(rev)?.repo === r.fullName ? rev : null;
       return sha ? this.commit(sha) : null;
@@ -419,7 +546,17 @@ class Resolvers {
       const prefix = path.replace(/\/?$/, "/");
       const entries = [...files.keys()].filter((p) => p.startsWith(prefix) || path === "");
       if (entries.length === 0) return null;
-      return { __typename: "Tree", id: this.m.nodeId("T", `${r.id}:${path}`), oid: "0".repeat(40), entries: entries.map((p) => ({ __typename: "TreeEntry", name: p.slice(prefix.length).split("/")[0], path: p, type: "blob" })) };
+      return {
+        __typename: "Tree",
+        id: this.m.nodeId("T", `${r.id}:${path}`),
+        oid: "0".repeat(40),
+        entries: entries.map((p) => ({
+          __typename: "TreeEntry",
+          name: p.slice(prefix.length).split("/")[0],
+          path: p,
+          type: "blob",
+        })),
+      };
     }
     const bytes = Buffer.byteLength(text);
     const truncated = bytes > BLOB_TEXT_LIMIT;
@@ -449,7 +586,11 @@ class Resolvers {
       associatedPullRequests: (args: ConnArgs & { states?: string[] | null }) => {
         const prs = [...this.m.pulls.values()]
           .filter((p) => p.repo === pr.repo && p.headRef === name)
-          .filter((p) => !args.states || args.states.includes(p.merged ? "MERGED" : p.state === "open" ? "OPEN" : "CLOSED"))
+          .filter(
+            (p) =>
+              !args.states ||
+              args.states.includes(p.merged ? "MERGED" : p.state === "open" ? "OPEN" : "CLOSED"),
+          )
           .sort((a, b) => a.number - b.number);
         return connection("associatedPullRequests", prs, args, (p) => this.pullRequest(p));
       },
@@ -459,7 +600,13 @@ class Resolvers {
     return {
       __typename: "PullRequest",
       files: (args: ConnArgs) => {
-        const conn = connection("files", listed, args, (path) => ({ __typename: "PullRequestChangedFile", path, additions: 1, deletions: 0, changeType: pr.renames && Object.hasOwn(pr.renames, path) ? "RENAMED" : "MODIFIED" }));
+        const conn = connection("files", listed, args, (path) => ({
+          __typename: "PullRequestChangedFile",
+          path,
+          additions: 1,
+          deletions: 0,
+          changeType: pr.renames && Object.hasOwn(pr.renames, path) ? "RENAMED" : "MODIFIED",
+        }));
         return { ...conn, totalCount: pr.files?.length ?? 0 };
       },
       id: pr.nodeId,
@@ -498,7 +645,13 @@ class Resolvers {
       deletions: pr.commits.length,
       changedFiles: pr.files?.length ?? 0, // the same count as `files.totalCount` (changegate checks they agree)
       labels: (args: ConnArgs) =>
-        connection("labels", pr.labels, args, (name) => ({ __typename: "Label", id: this.m.nodeId("LA", `${repo.id}:${name}`), name, color: "d73a4a", description: null })),
+        connection("labels", pr.labels, args, (name) => ({
+          __typename: "Label",
+          id: this.m.nodeId("LA", `${repo.id}:${name}`),
+          name,
+          color: "d73a4a",
+          description: null,
+        })),
       commits: (args: ConnArgs) =>
         connection("commits", pr.commits, args, (sha) => ({
           __typename: "PullRequestCommit",
@@ -517,10 +670,12 @@ class Resolvers {
       },
       latestReviews: (args: ConnArgs) => {
         const latest = new Map<string, SimReview>();
-        for (const r of this.m.reviewsOf(pr)) if (r.state !== "COMMENTED" && r.state !== "PENDING") latest.set(r.author.toLowerCase(), r);
+        for (const r of this.m.reviewsOf(pr))
+          if (r.state !== "COMMENTED" && r.state !== "PENDING") latest.set(r.author.toLowerCase(), r);
         return connection("latestReviews", [...latest.values()], args, (r) => this.review(r, pr));
       },
-      comments: (args: ConnArgs) => connection("comments", this.m.commentsOf(pr.repo, pr.number), args, (c) => this.comment(c)),
+      comments: (args: ConnArgs) =>
+        connection("comments", this.m.commentsOf(pr.repo, pr.number), args, (c) => this.comment(c)),
       // Only LabeledEvents are modelled; asking for other item types alone returns none.
       timelineItems: (args: ConnArgs & { itemTypes?: string[] | null; since?: string | null }) => {
         const wanted = !args.itemTypes || args.itemTypes.includes("LABELED_EVENT");
@@ -530,7 +685,13 @@ class Resolvers {
           id: this.m.nodeId("LE", e.id),
           createdAt: e.at,
           actor: this.actor(e.actor),
-          label: { __typename: "Label", id: this.m.nodeId("LA", `${repo.id}:${e.label}`), name: e.label, color: "d73a4a", description: null },
+          label: {
+            __typename: "Label",
+            id: this.m.nodeId("LA", `${repo.id}:${e.label}`),
+            name: e.label,
+            color: "d73a4a",
+            description: null,
+          },
           labelable: () => this.pullRequest(pr),
         }));
       },
@@ -614,8 +775,11 @@ class Resolvers {
       history: (args: ConnArgs & { since?: string | null; until?: string | null }) => {
         const since = args.since ? Date.parse(args.since) : -Infinity;
         const until = args.until ? Date.parse(args.until) : Infinity;
-        if (Number.isNaN(since) || Number.isNaN(until)) throw new TypedError("INVALID_ARGUMENT", "since and until must be ISO-8601 timestamps");
-        const list = historyOf(this.m, sha).filter((h) => Date.parse(h.date) >= since && Date.parse(h.date) <= until);
+        if (Number.isNaN(since) || Number.isNaN(until))
+          throw new TypedError("INVALID_ARGUMENT", "since and until must be ISO-8601 timestamps");
+        const list = historyOf(this.m, sha).filter(
+          (h) => Date.parse(h.date) >= since && Date.parse(h.date) <= until,
+        );
         return connection("history", list, args, (h) => this.commit(h.sha));
       },
       // GitHub: the merged PR that introduced the commit (its merge commit and its own commits);
@@ -623,7 +787,11 @@ class Resolvers {
       // repositories of the fork network that contain the commit are named too (GitHub can).
       associatedPullRequests: (args: ConnArgs) => {
         const prs = [...this.m.pulls.values()]
-          .filter((p) => (p.repo === c.repo || this.m.sameNetwork(p.repo, c.repo)) && (((p.state === "open" || p.merged) && p.commits.includes(sha)) || p.mergeCommitSha === sha))
+          .filter(
+            (p) =>
+              (p.repo === c.repo || this.m.sameNetwork(p.repo, c.repo)) &&
+              (((p.state === "open" || p.merged) && p.commits.includes(sha)) || p.mergeCommitSha === sha),
+          )
           .sort((a, b) => a.number - b.number);
         return connection("associatedPullRequests", prs, args, (p) => this.pullRequest(p));
       },
@@ -638,19 +806,37 @@ class Resolvers {
           state: rollupState(latest, sts),
           commit: () => this.commit(sha),
           contexts: (args: ConnArgs) =>
-            connection("contexts", items, args, (x) => ("context" in x ? this.statusContext(x) : this.checkRun(x))),
+            connection("contexts", items, args, (x) =>
+              "context" in x ? this.statusContext(x) : this.checkRun(x),
+            ),
         };
       },
       status: () => {
         const sts = statuses();
         if (sts.length === 0) return null;
-        return { __typename: "Status", id: this.m.nodeId("ST", `${repo.id}:${sha}`), state: rollupState([], sts), contexts: sts.map((s) => this.statusContext(s)) };
+        return {
+          __typename: "Status",
+          id: this.m.nodeId("ST", `${repo.id}:${sha}`),
+          state: rollupState([], sts),
+          contexts: sts.map((s) => this.statusContext(s)),
+        };
       },
-      checkSuites: (args: ConnArgs & { filterBy?: { appId?: number | null; checkName?: string | null } | null }) => {
+      checkSuites: (
+        args: ConnArgs & { filterBy?: { appId?: number | null; checkName?: string | null } | null },
+      ) => {
         const suites = [...this.m.suites.values()]
           .filter((s) => s.repo === c.repo && s.headSha === sha)
-          .filter((s) => args.filterBy?.appId === undefined || args.filterBy.appId === null || s.appId === args.filterBy.appId)
-          .filter((s) => !args.filterBy?.checkName || this.m.runsOfSuite(s).some((r) => r.name === args.filterBy!.checkName))
+          .filter(
+            (s) =>
+              args.filterBy?.appId === undefined ||
+              args.filterBy.appId === null ||
+              s.appId === args.filterBy.appId,
+          )
+          .filter(
+            (s) =>
+              !args.filterBy?.checkName ||
+              this.m.runsOfSuite(s).some((r) => r.name === args.filterBy!.checkName),
+          )
           .sort((a, b) => a.id - b.id);
         return connection("checkSuites", suites, args, (s) => this.suite(s));
       },
@@ -674,7 +860,14 @@ class Resolvers {
       branch: null,
       checkRuns: (
         args: ConnArgs & {
-          filterBy?: { checkName?: string | null; checkType?: string | null; appId?: number | null; status?: string | null; statuses?: string[] | null; conclusions?: string[] | null } | null;
+          filterBy?: {
+            checkName?: string | null;
+            checkType?: string | null;
+            appId?: number | null;
+            status?: string | null;
+            statuses?: string[] | null;
+            conclusions?: string[] | null;
+          } | null;
         },
       ) => {
         const f = args.filterBy ?? {};
@@ -684,7 +877,9 @@ class Resolvers {
           .filter((r) => f.appId === undefined || f.appId === null || r.appId === f.appId)
           .filter((r) => !f.status || upper(r.status) === f.status)
           .filter((r) => !f.statuses || f.statuses.includes(upper(r.status)!))
-          .filter((r) => !f.conclusions || (r.conclusion !== null && f.conclusions.includes(upper(r.conclusion)!)));
+          .filter(
+            (r) => !f.conclusions || (r.conclusion !== null && f.conclusions.includes(upper(r.conclusion)!)),
+          );
         if (f.checkType === "LATEST") runs = latestRuns(runs);
         return connection("checkRuns", runs, args, (r) => this.checkRun(r));
       },
@@ -747,7 +942,12 @@ function latestRuns(runs: SimCheckRun[]): SimCheckRun[] {
 function rollupState(runs: SimCheckRun[], statuses: SimStatus[]): string {
   const bad = new Set(["failure", "timed_out", "cancelled", "action_required", "startup_failure", "stale"]);
   if (statuses.some((s) => s.state === "error")) return "ERROR";
-  if (statuses.some((s) => s.state === "failure") || runs.some((r) => r.conclusion !== null && bad.has(r.conclusion))) return "FAILURE";
-  if (statuses.some((s) => s.state === "pending") || runs.some((r) => r.status !== "completed")) return "PENDING";
+  if (
+    statuses.some((s) => s.state === "failure") ||
+    runs.some((r) => r.conclusion !== null && bad.has(r.conclusion))
+  )
+    return "FAILURE";
+  if (statuses.some((s) => s.state === "pending") || runs.some((r) => r.status !== "completed"))
+    return "PENDING";
   return "SUCCESS";
 }

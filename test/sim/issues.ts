@@ -27,14 +27,48 @@ export interface SimIssue {
   pinned?: boolean;
 }
 
-export function openIssue(m: GitHubModel, repo: SimRepo, spec: { title: unknown; body?: unknown; labels?: unknown; author: string; appId: number | null }): SimIssue {
-  if (typeof spec.title !== "string" || spec.title.trim() === "") throw new SimHttpError(422, "Validation Failed", { errors: [{ resource: "Issue", code: "missing_field", field: "title" }] });
+export function openIssue(
+  m: GitHubModel,
+  repo: SimRepo,
+  spec: { title: unknown; body?: unknown; labels?: unknown; author: string; appId: number | null },
+): SimIssue {
+  if (typeof spec.title !== "string" || spec.title.trim() === "")
+    throw new SimHttpError(422, "Validation Failed", {
+      errors: [{ resource: "Issue", code: "missing_field", field: "title" }],
+    });
   const body = typeof spec.body === "string" ? spec.body : "";
-  if (body.length > 65536) throw new SimHttpError(422, "Validation Failed", { errors: [{ resource: "Issue", code: "custom", field: "body", message: "body is too long (maximum is 65536 characters)" }] });
-  const labels = Array.isArray(spec.labels) ? spec.labels.map((l) => (typeof l === "string" ? l : String((l as { name?: unknown })?.name ?? ""))).filter(Boolean) : [];
+  if (body.length > 65536)
+    throw new SimHttpError(422, "Validation Failed", {
+      errors: [
+        {
+          resource: "Issue",
+          code: "custom",
+          field: "body",
+          message: "body is too long (maximum is 65536 characters)",
+        },
+      ],
+    });
+  const labels = Array.isArray(spec.labels)
+    ? spec.labels
+        .map((l) => (typeof l === "string" ? l : String((l as { name?: unknown })?.name ?? "")))
+        .filter(Boolean)
+    : [];
   const id = m.id();
   const at = m.tick();
-  const issue: SimIssue = { id, nodeId: m.nodeId("I", id), repo: repo.fullName, number: repo.nextIssueNumber++, title: spec.title, body, labels, state: "open", author: spec.author, appId: spec.appId, createdAt: at, updatedAt: at };
+  const issue: SimIssue = {
+    id,
+    nodeId: m.nodeId("I", id),
+    repo: repo.fullName,
+    number: repo.nextIssueNumber++,
+    title: spec.title,
+    body,
+    labels,
+    state: "open",
+    author: spec.author,
+    appId: spec.appId,
+    createdAt: at,
+    updatedAt: at,
+  };
   m.issues.set(m.pullKey(repo.fullName, issue.number), issue);
   return issue;
 }
@@ -74,13 +108,29 @@ export function issueJson(m: GitHubModel, i: SimIssue): Record<string, unknown> 
 /** GitHub's issue listing: issues and pull requests of the repository, filtered, newest first. */
 export function listIssues(m: GitHubModel, repo: SimRepo, query: URLSearchParams): Record<string, unknown>[] {
   const state = query.get("state") ?? "open";
-  if (!["open", "closed", "all"].includes(state)) throw new SimHttpError(422, "Validation Failed", { errors: [{ resource: "Issue", code: "invalid", field: "state" }] });
-  const wanted = (query.get("labels") ?? "").split(",").map((l) => l.trim()).filter(Boolean);
+  if (!["open", "closed", "all"].includes(state))
+    throw new SimHttpError(422, "Validation Failed", {
+      errors: [{ resource: "Issue", code: "invalid", field: "state" }],
+    });
+  const wanted = (query.get("labels") ?? "")
+    .split(",")
+    .map((l) => l.trim())
+    .filter(Boolean);
   const issues = [...m.issues.values()].filter((i) => i.repo === repo.fullName);
   const pulls = [...m.pulls.values()].filter((p) => p.repo === repo.fullName);
   const all: { number: number; state: string; labels: string[]; json: () => Record<string, unknown> }[] = [
-    ...issues.map((i) => ({ number: i.number, state: i.state, labels: i.labels, json: () => issueJson(m, i) })),
-    ...pulls.map((p) => ({ number: p.number, state: p.state, labels: p.labels, json: () => pullAsIssue(m, p) })),
+    ...issues.map((i) => ({
+      number: i.number,
+      state: i.state,
+      labels: i.labels,
+      json: () => issueJson(m, i),
+    })),
+    ...pulls.map((p) => ({
+      number: p.number,
+      state: p.state,
+      labels: p.labels,
+      json: () => pullAsIssue(m, p),
+    })),
   ];
   return all
     .filter((x) => state === "all" || x.state === state)
@@ -102,6 +152,10 @@ function pullAsIssue(m: GitHubModel, p: SimPull): Record<string, unknown> {
     body: p.body || null,
     created_at: p.createdAt,
     updated_at: p.updatedAt,
-    pull_request: { url: `${api}/pulls/${p.number}`, html_url: `${m.webBase}/${p.repo}/pull/${p.number}`, merged_at: p.mergedAt },
+    pull_request: {
+      url: `${api}/pulls/${p.number}`,
+      html_url: `${m.webBase}/${p.repo}/pull/${p.number}`,
+      merged_at: p.mergedAt,
+    },
   };
 }

@@ -3,7 +3,19 @@
  * them (checked against @octokit/openapi in test/e2e/sim.test.ts).
  */
 import { example, rewrite } from "./examples.js";
-import type { GitHubModel, SimApp, SimCheckRun, SimComment, SimCommit, SimInstallation, SimPull, SimRepo, SimReview, SimStatus, SimSuite } from "./model.js";
+import type {
+  GitHubModel,
+  SimApp,
+  SimCheckRun,
+  SimComment,
+  SimCommit,
+  SimInstallation,
+  SimPull,
+  SimRepo,
+  SimReview,
+  SimStatus,
+  SimSuite,
+} from "./model.js";
 
 type Json = Record<string, unknown>;
 
@@ -44,7 +56,12 @@ export function userJson(m: GitHubModel, login: string): Json {
 
 export function repoJson(m: GitHubModel, r: SimRepo): Json {
   repoTemplate ??= (example("pull_request", "opened").repository as Json) ?? {};
-  const base = rewrite(repoTemplate, [["Codertocat/Hello-World", r.fullName], ...bases(m), ["git://github.com", `git://${new URL(m.webBase).host}`], ["git@github.com", `git@${new URL(m.webBase).host}`]]);
+  const base = rewrite(repoTemplate, [
+    ["Codertocat/Hello-World", r.fullName],
+    ...bases(m),
+    ["git://github.com", `git://${new URL(m.webBase).host}`],
+    ["git@github.com", `git@${new URL(m.webBase).host}`],
+  ]);
   const open = [...m.pulls.values()].filter((p) => p.repo === r.fullName && p.state === "open").length;
   return {
     ...base,
@@ -170,7 +187,20 @@ export function pullJson(m: GitHubModel, pr: SimPull): Json {
 /** The shorter form of GET /pulls (pull-request-simple). */
 export function pullSimpleJson(m: GitHubModel, pr: SimPull): Json {
   const full = pullJson(m, pr);
-  for (const k of ["merged", "mergeable", "rebaseable", "mergeable_state", "merged_by", "comments", "review_comments", "maintainer_can_modify", "commits", "additions", "deletions", "changed_files"]) {
+  for (const k of [
+    "merged",
+    "mergeable",
+    "rebaseable",
+    "mergeable_state",
+    "merged_by",
+    "comments",
+    "review_comments",
+    "maintainer_can_modify",
+    "commits",
+    "additions",
+    "deletions",
+    "changed_files",
+  ]) {
     delete full[k];
   }
   return full;
@@ -283,7 +313,10 @@ export function suiteJson(m: GitHubModel, s: SimSuite): Json {
 
 function headCommitJson(m: GitHubModel, sha: string): Json {
   const c = m.commits.get(sha);
-  const who = (login: string | null | undefined) => ({ name: login ?? c?.unlinkedName ?? "Someone", email: `${login ?? "someone"}@users.noreply.example.com` });
+  const who = (login: string | null | undefined) => ({
+    name: login ?? c?.unlinkedName ?? "Someone",
+    email: `${login ?? "someone"}@users.noreply.example.com`,
+  });
   return {
     id: sha,
     tree_id: sha.split("").reverse().join(""),
@@ -339,7 +372,11 @@ export function checkRunJson(m: GitHubModel, r: SimCheckRun): Json {
 
 export function commitJson(m: GitHubModel, c: SimCommit): Json {
   const api = `${m.apiBase}/repos/${c.repo}`;
-  const who = (login: string | null) => ({ name: login ?? c.unlinkedName ?? "Someone", email: `${login ?? "someone"}@users.noreply.example.com`, date: c.date });
+  const who = (login: string | null) => ({
+    name: login ?? c.unlinkedName ?? "Someone",
+    email: `${login ?? "someone"}@users.noreply.example.com`,
+    date: c.date,
+  });
   return {
     sha: c.sha,
     node_id: c.nodeId,
@@ -350,14 +387,24 @@ export function commitJson(m: GitHubModel, c: SimCommit): Json {
       tree: { sha: c.sha.split("").reverse().join(""), url: `${api}/git/trees/${c.sha}` },
       url: `${api}/git/commits/${c.sha}`,
       comment_count: 0,
-      verification: { verified: false, reason: "unsigned", signature: null, payload: null, verified_at: null },
+      verification: {
+        verified: false,
+        reason: "unsigned",
+        signature: null,
+        payload: null,
+        verified_at: null,
+      },
     },
     url: `${api}/commits/${c.sha}`,
     html_url: `${m.webBase}/${c.repo}/commit/${c.sha}`,
     comments_url: `${api}/commits/${c.sha}/comments`,
     author: c.authors[0] ? userJson(m, c.authors[0]) : null,
     committer: c.committer ? userJson(m, c.committer) : null,
-    parents: c.parents.map((p) => ({ sha: p, url: `${api}/commits/${p}`, html_url: `${m.webBase}/${c.repo}/commit/${p}` })),
+    parents: c.parents.map((p) => ({
+      sha: p,
+      url: `${api}/commits/${p}`,
+      html_url: `${m.webBase}/${c.repo}/commit/${p}`,
+    })),
   };
 }
 

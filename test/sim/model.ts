@@ -159,8 +159,25 @@ export interface SimComment {
 }
 
 export type CheckStatus = "queued" | "in_progress" | "completed" | "waiting" | "requested" | "pending";
-export const CHECK_STATUSES: CheckStatus[] = ["queued", "in_progress", "completed", "waiting", "requested", "pending"];
-export const CHECK_CONCLUSIONS = ["action_required", "cancelled", "failure", "neutral", "success", "skipped", "stale", "timed_out", "startup_failure"] as const;
+export const CHECK_STATUSES: CheckStatus[] = [
+  "queued",
+  "in_progress",
+  "completed",
+  "waiting",
+  "requested",
+  "pending",
+];
+export const CHECK_CONCLUSIONS = [
+  "action_required",
+  "cancelled",
+  "failure",
+  "neutral",
+  "success",
+  "skipped",
+  "stale",
+  "timed_out",
+  "startup_failure",
+] as const;
 export type CheckConclusion = (typeof CHECK_CONCLUSIONS)[number];
 
 export interface SimSuite {
@@ -339,7 +356,15 @@ export class GitHubModel {
 
   // ---------------------------------------------------------------- apps, installations, users, repos
 
-  addApp(a: { id: number; slug: string; name?: string; owner?: string; publicKey?: KeyObject | null; events?: string[] | null; permissions?: Record<string, string> }): SimApp {
+  addApp(a: {
+    id: number;
+    slug: string;
+    name?: string;
+    owner?: string;
+    publicKey?: KeyObject | null;
+    events?: string[] | null;
+    permissions?: Record<string, string>;
+  }): SimApp {
     const app: SimApp = {
       id: a.id,
       slug: a.slug,
@@ -347,7 +372,14 @@ export class GitHubModel {
       owner: a.owner ?? "acme",
       publicKey: a.publicKey ?? null,
       events: a.events ?? null,
-      permissions: a.permissions ?? { checks: "write", pull_requests: "write", issues: "write", contents: "read", statuses: "read", metadata: "read" },
+      permissions: a.permissions ?? {
+        checks: "write",
+        pull_requests: "write",
+        issues: "write",
+        contents: "read",
+        statuses: "read",
+        metadata: "read",
+      },
       nodeId: this.nodeId("A", a.id),
     };
     this.apps.set(app.id, app);
@@ -363,7 +395,13 @@ export class GitHubModel {
 
   addInstallation(appId: number, account: string, id = this.id()): SimInstallation {
     this.app(appId);
-    const inst: SimInstallation = { id, appId, account, nodeId: this.nodeId("MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u", id), suspended: false };
+    const inst: SimInstallation = {
+      id,
+      appId,
+      account,
+      nodeId: this.nodeId("MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u", id),
+      suspended: false,
+    };
     this.installations.set(id, inst);
     this.user(account, "Organization");
     return inst;
@@ -374,13 +412,24 @@ export class GitHubModel {
     let u = this.users.get(key);
     if (!u) {
       const id = this.id();
-      u = { login, id, nodeId: this.nodeId("U", id), type: type ?? (login.endsWith("[bot]") ? "Bot" : "User") };
+      u = {
+        login,
+        id,
+        nodeId: this.nodeId("U", id),
+        type: type ?? (login.endsWith("[bot]") ? "Bot" : "User"),
+      };
       this.users.set(key, u);
     }
     return u;
   }
 
-  addRepo(r: { owner: string; name: string; defaultBranch?: string; private?: boolean; files?: Record<string, string> }): SimRepo {
+  addRepo(r: {
+    owner: string;
+    name: string;
+    defaultBranch?: string;
+    private?: boolean;
+    files?: Record<string, string>;
+  }): SimRepo {
     const id = this.id();
     const fullName = `${r.owner}/${r.name}`;
     const repo: SimRepo = {
@@ -401,7 +450,11 @@ export class GitHubModel {
     };
     this.user(r.owner, "Organization");
     this.repos.set(fullName.toLowerCase(), repo);
-    repo.baseSha = this.addCommit(repo, { message: "Initial commit", authors: [r.owner], committer: "web-flow" }, []).sha;
+    repo.baseSha = this.addCommit(
+      repo,
+      { message: "Initial commit", authors: [r.owner], committer: "web-flow" },
+      [],
+    ).sha;
     return repo;
   }
 
@@ -411,7 +464,13 @@ export class GitHubModel {
    * branch at the upstream's tip, the upstream's files. No installation of it unless a test adds one.
    */
   forkRepo(upstream: SimRepo, owner: string, name = upstream.name): SimRepo {
-    const fork = this.addRepo({ owner, name, defaultBranch: upstream.defaultBranch, private: upstream.private, files: Object.fromEntries(upstream.files) });
+    const fork = this.addRepo({
+      owner,
+      name,
+      defaultBranch: upstream.defaultBranch,
+      private: upstream.private,
+      files: Object.fromEntries(upstream.files),
+    });
     this.user(owner, "User");
     fork.network = upstream.network;
     fork.baseSha = upstream.baseSha;
@@ -440,7 +499,11 @@ export class GitHubModel {
     this.fileSnapshots.set(repo.baseSha, new Map(repo.files));
     if (text === null) repo.files.delete(path);
     else repo.files.set(path, text);
-    repo.baseSha = this.addCommit(repo, { message: `Update ${path}`, authors: [repo.owner], committer: "web-flow" }, [repo.baseSha]).sha;
+    repo.baseSha = this.addCommit(
+      repo,
+      { message: `Update ${path}`, authors: [repo.owner], committer: "web-flow" },
+      [repo.baseSha],
+    ).sha;
   }
 
   /** Team members change (GitHub sends `membership` added/removed to the org's installations). */
@@ -467,14 +530,25 @@ export class GitHubModel {
         organization: { login: orgUser.login, id: orgUser.id, node_id: orgUser.nodeId },
         installation: { id: inst.id, node_id: inst.nodeId },
       };
-      const hook: SimWebhook = { id: randomUUID(), name: "membership", action, installationId: inst.id, appId: app.id, payload };
+      const hook: SimWebhook = {
+        id: randomUUID(),
+        name: "membership",
+        action,
+        installationId: inst.id,
+        appId: app.id,
+        payload,
+      };
       this.webhooks.push(hook);
       for (const l of [...this.listeners]) l(hook);
     }
   }
 
   /** A team of an organisation, with its members (state active unless said). */
-  addTeam(org: string, slug: string, members: (string | { login: string; state: "active" | "pending" })[] = []): void {
+  addTeam(
+    org: string,
+    slug: string,
+    members: (string | { login: string; state: "active" | "pending" })[] = [],
+  ): void {
     this.user(org, "Organization");
     const team = new Map<string, "active" | "pending">();
     for (const mem of members) {
@@ -500,7 +574,9 @@ export class GitHubModel {
 
   /** The collaborator permission GitHub reports: its base role and legacy permission. */
   permissionOf(repo: SimRepo, login: string): { role: string; permission: string } {
-    const role = this.roles.get(repo.fullName.toLowerCase())?.get(login.toLowerCase()) ?? (this.canPush(repo, login) ? "write" : "read");
+    const role =
+      this.roles.get(repo.fullName.toLowerCase())?.get(login.toLowerCase()) ??
+      (this.canPush(repo, login) ? "write" : "read");
     const permission = role === "maintain" ? "write" : role === "triage" ? "read" : role;
     return { role, permission };
   }
@@ -515,7 +591,9 @@ export class GitHubModel {
   }
 
   installationsFor(repo: SimRepo): SimInstallation[] {
-    return [...this.installations.values()].filter((i) => i.account.toLowerCase() === repo.owner.toLowerCase() && !i.suspended);
+    return [...this.installations.values()].filter(
+      (i) => i.account.toLowerCase() === repo.owner.toLowerCase() && !i.suspended,
+    );
   }
 
   // ---------------------------------------------------------------- commits and pull requests
@@ -527,7 +605,18 @@ export class GitHubModel {
     const authors = spec.authors ?? [fallbackAuthor];
     const committer = spec.committer === undefined ? (authors[0] ?? null) : spec.committer;
     for (const a of [...authors, committer]) if (a) this.user(a);
-    const c: SimCommit = { sha, nodeId: this.nodeId("C", `${repo.id}:${sha}`), repo: repo.fullName, message, authors, ...(spec.unlinkedName !== undefined ? { unlinkedName: spec.unlinkedName } : {}), committer, parents, date: spec.date ? new Date(spec.date).toISOString().replace(/\.\d{3}Z$/, "Z") : this.stamp(), seq: n };
+    const c: SimCommit = {
+      sha,
+      nodeId: this.nodeId("C", `${repo.id}:${sha}`),
+      repo: repo.fullName,
+      message,
+      authors,
+      ...(spec.unlinkedName !== undefined ? { unlinkedName: spec.unlinkedName } : {}),
+      committer,
+      parents,
+      date: spec.date ? new Date(spec.date).toISOString().replace(/\.\d{3}Z$/, "Z") : this.stamp(),
+      seq: n,
+    };
     this.commits.set(sha, c);
     return c;
   }
@@ -556,9 +645,15 @@ export class GitHubModel {
     const number = repo.nextIssueNumber++;
     const id = this.id();
     const at = this.tick();
-    const shas: string[] = spec.sameHeadAs ? [...spec.sameHeadAs.commits] : spec.commitShas ? [...spec.commitShas] : [];
+    const shas: string[] = spec.sameHeadAs
+      ? [...spec.sameHeadAs.commits]
+      : spec.commitShas
+        ? [...spec.commitShas]
+        : [];
     let parent = repo.baseSha;
-    for (const c of spec.sameHeadAs || spec.commitShas ? [] : (spec.commits ?? [{ message: `Change ${number}` }])) {
+    for (const c of spec.sameHeadAs || spec.commitShas
+      ? []
+      : (spec.commits ?? [{ message: `Change ${number}` }])) {
       const commit = this.addCommit(repo, c, c.merge ? [parent, repo.baseSha] : [parent], author);
       shas.push(commit.sha);
       parent = commit.sha;
@@ -601,17 +696,32 @@ export class GitHubModel {
     let parent = opts.force ? repo.baseSha : before;
     const shas: string[] = opts.force ? [] : [...pr.commits];
     for (const c of commits) {
-      const commit = this.addCommit(repo, c, c.merge ? [parent, repo.baseSha] : [parent], opts.by ?? pr.author);
+      const commit = this.addCommit(
+        repo,
+        c,
+        c.merge ? [parent, repo.baseSha] : [parent],
+        opts.by ?? pr.author,
+      );
       shas.push(commit.sha);
       parent = commit.sha;
     }
     pr.commits = shas;
     pr.updatedAt = this.tick();
-    this.emit("pull_request", "synchronize", { repo, sender: opts.by ?? pr.author, pr, before, after: this.headSha(pr) });
+    this.emit("pull_request", "synchronize", {
+      repo,
+      sender: opts.by ?? pr.author,
+      pr,
+      before,
+      after: this.headSha(pr),
+    });
     return this.headSha(pr);
   }
 
-  editPullRequest(pr: SimPull, change: { title?: string; body?: string; baseRef?: string }, by = pr.author): void {
+  editPullRequest(
+    pr: SimPull,
+    change: { title?: string; body?: string; baseRef?: string },
+    by = pr.author,
+  ): void {
     const repo = this.mustRepo(pr.repo);
     const changes: Record<string, unknown> = {};
     if (change.title !== undefined) {
@@ -634,7 +744,13 @@ export class GitHubModel {
     if (!pr.labels.includes(name)) pr.labels.push(name);
     pr.updatedAt = this.tick();
     this.user(by);
-    pr.labelEvents.push({ id: this.id(), label: name, actor: by, at: pr.updatedAt, headSha: this.headSha(pr) });
+    pr.labelEvents.push({
+      id: this.id(),
+      label: name,
+      actor: by,
+      at: pr.updatedAt,
+      headSha: this.headSha(pr),
+    });
     this.emit("pull_request", "labeled", { repo: this.mustRepo(pr.repo), sender: by, pr, label: name });
   }
 
@@ -647,14 +763,28 @@ export class GitHubModel {
   setDraft(pr: SimPull, draft: boolean): void {
     pr.draft = draft;
     pr.updatedAt = this.tick();
-    this.emit("pull_request", draft ? "converted_to_draft" : "ready_for_review", { repo: this.mustRepo(pr.repo), sender: pr.author, pr });
+    this.emit("pull_request", draft ? "converted_to_draft" : "ready_for_review", {
+      repo: this.mustRepo(pr.repo),
+      sender: pr.author,
+      pr,
+    });
   }
 
   /** A review. GitHub refuses approving or requesting changes on your own PR (force: pretend it did not). */
-  review(pr: SimPull, spec: { author: string; state?: ReviewState; body?: string; commit?: string; force?: boolean }): SimReview {
+  review(
+    pr: SimPull,
+    spec: { author: string; state?: ReviewState; body?: string; commit?: string; force?: boolean },
+  ): SimReview {
     const state = spec.state ?? "APPROVED";
-    if (!spec.force && spec.author.toLowerCase() === pr.author.toLowerCase() && (state === "APPROVED" || state === "CHANGES_REQUESTED")) {
-      throw new SimHttpError(422, `Unprocessable Entity: "Review ${state === "APPROVED" ? "Can not approve" : "Can not request changes on"} your own pull request"`);
+    if (
+      !spec.force &&
+      spec.author.toLowerCase() === pr.author.toLowerCase() &&
+      (state === "APPROVED" || state === "CHANGES_REQUESTED")
+    ) {
+      throw new SimHttpError(
+        422,
+        `Unprocessable Entity: "Review ${state === "APPROVED" ? "Can not approve" : "Can not request changes on"} your own pull request"`,
+      );
     }
     this.user(spec.author);
     const id = this.id();
@@ -671,7 +801,12 @@ export class GitHubModel {
     };
     this.reviews.set(id, r);
     pr.updatedAt = r.submittedAt;
-    this.emit("pull_request_review", "submitted", { repo: this.mustRepo(pr.repo), sender: spec.author, pr, review: r });
+    this.emit("pull_request_review", "submitted", {
+      repo: this.mustRepo(pr.repo),
+      sender: spec.author,
+      pr,
+      review: r,
+    });
     return r;
   }
 
@@ -683,17 +818,31 @@ export class GitHubModel {
   }
 
   reviewsOf(pr: SimPull): SimReview[] {
-    return [...this.reviews.values()].filter((r) => r.repo === pr.repo && r.prNumber === pr.number).sort((a, b) => a.id - b.id);
+    return [...this.reviews.values()]
+      .filter((r) => r.repo === pr.repo && r.prNumber === pr.number)
+      .sort((a, b) => a.id - b.id);
   }
 
   merge(pr: SimPull, by: string): string {
     if (pr.state !== "open") throw new SimHttpError(405, "Pull Request is not mergeable");
     const repo = this.mustRepo(pr.repo);
     const before = this.branchTip(repo, pr.baseRef);
-    const c = this.addCommit(repo, { message: `Merge pull request #${pr.number}`, authors: [by], committer: "web-flow" }, [before, this.headSha(pr)]);
+    const c = this.addCommit(
+      repo,
+      { message: `Merge pull request #${pr.number}`, authors: [by], committer: "web-flow" },
+      [before, this.headSha(pr)],
+    );
     this.setBranchTip(repo, pr.baseRef, c.sha);
     const at = this.tick();
-    Object.assign(pr, { state: "closed", merged: true, mergedAt: at, mergedBy: by, mergeCommitSha: c.sha, closedAt: at, updatedAt: at });
+    Object.assign(pr, {
+      state: "closed",
+      merged: true,
+      mergedAt: at,
+      mergedBy: by,
+      mergeCommitSha: c.sha,
+      closedAt: at,
+      updatedAt: at,
+    });
     this.user(by);
     this.emit("pull_request", "closed", { repo, sender: by, pr });
     // GitHub's push for the merge commit: the PR's commits new to the base, and the merge commit.
@@ -739,7 +888,15 @@ export class GitHubModel {
     repo: SimRepo,
     branch: string,
     commits: CommitSpec[] = [{}],
-    opts: { by?: string; force?: boolean; onto?: string; /** Files the push writes (null: deletes) on the default branch. */ files?: Record<string, string | null> } = {},
+    opts: {
+      by?: string;
+      force?: boolean;
+      onto?: string;
+      /** Files the push writes (null: deletes) on the default branch. */ files?: Record<
+        string,
+        string | null
+      >;
+    } = {},
   ): { before: string; after: string; shas: string[] } {
     if (commits.length === 0) throw new Error("simulator: directPush needs at least one commit");
     const by = opts.by ?? repo.owner;
@@ -753,14 +910,32 @@ export class GitHubModel {
       parent = c.sha;
     }
     this.setBranchTip(repo, branch, parent);
-    if (branch === repo.defaultBranch) for (const [path, text] of Object.entries(opts.files ?? {})) text === null ? repo.files.delete(path) : repo.files.set(path, text);
+    if (branch === repo.defaultBranch)
+      for (const [path, text] of Object.entries(opts.files ?? {}))
+        text === null ? repo.files.delete(path) : repo.files.set(path, text);
     this.tick();
     this.emitPush(repo, branch, before, parent, by, !!opts.force);
     return { before, after: parent, shas };
   }
 
-  private emitPush(repo: SimRepo, branch: string, before: string, after: string, pusher: string, forced: boolean): void {
-    const push: SimPush = { ref: `refs/heads/${branch}`, before, after, created: false, deleted: false, forced, commits: pushedCommits(this, before, after), pusher };
+  private emitPush(
+    repo: SimRepo,
+    branch: string,
+    before: string,
+    after: string,
+    pusher: string,
+    forced: boolean,
+  ): void {
+    const push: SimPush = {
+      ref: `refs/heads/${branch}`,
+      before,
+      after,
+      created: false,
+      deleted: false,
+      forced,
+      commits: pushedCommits(this, before, after),
+      pusher,
+    };
     this.emit("push", null, { repo, sender: pusher, push });
   }
 
@@ -793,8 +968,21 @@ export class GitHubModel {
     const q = this.queueOf(repo.fullName, pr.baseRef);
     if (q.some((e) => e.pr === pr)) throw new SimHttpError(422, "Pull request is already queued");
     const parent = q.at(-1)?.headSha ?? repo.baseSha;
-    const c = this.addCommit(repo, { message: `Merge pull request #${pr.number} into merge queue`, authors: ["github-merge-queue[bot]"], committer: "web-flow" }, [parent, this.headSha(pr)]);
-    const entry: SimQueueEntry = { pr, headSha: c.sha, baseSha: repo.baseSha, headRef: `refs/heads/gh-readonly-queue/${pr.baseRef}/pr-${pr.number}-${repo.baseSha}` };
+    const c = this.addCommit(
+      repo,
+      {
+        message: `Merge pull request #${pr.number} into merge queue`,
+        authors: ["github-merge-queue[bot]"],
+        committer: "web-flow",
+      },
+      [parent, this.headSha(pr)],
+    );
+    const entry: SimQueueEntry = {
+      pr,
+      headSha: c.sha,
+      baseSha: repo.baseSha,
+      headRef: `refs/heads/gh-readonly-queue/${pr.baseRef}/pr-${pr.number}-${repo.baseSha}`,
+    };
     q.push(entry);
     this.emit("merge_group", "checks_requested", { repo, sender: by, mergeGroup: entry });
     return entry;
@@ -807,7 +995,12 @@ export class GitHubModel {
     const i = q.findIndex((e) => e.pr === pr);
     if (i < 0) throw new SimHttpError(422, "Pull request is not queued");
     const [entry] = q.splice(i, 1);
-    this.emit("merge_group", "destroyed", { repo, sender: "github-merge-queue[bot]", mergeGroup: entry!, reason });
+    this.emit("merge_group", "destroyed", {
+      repo,
+      sender: "github-merge-queue[bot]",
+      mergeGroup: entry!,
+      reason,
+    });
   }
 
   /** The front entry's group passed its checks: GitHub merges it and destroys its group ("merged"). */
@@ -816,49 +1009,113 @@ export class GitHubModel {
     const entry = q.shift();
     if (!entry) throw new SimHttpError(422, "The merge queue is empty");
     this.merge(entry.pr, "github-merge-queue[bot]");
-    this.emit("merge_group", "destroyed", { repo: this.mustRepo(repoName), sender: "github-merge-queue[bot]", mergeGroup: entry, reason: "merged" });
+    this.emit("merge_group", "destroyed", {
+      repo: this.mustRepo(repoName),
+      sender: "github-merge-queue[bot]",
+      mergeGroup: entry,
+      reason: "merged",
+    });
     return entry.pr;
   }
 
   openPullsWithHead(repo: string, sha: string): SimPull[] {
-    return [...this.pulls.values()].filter((p) => p.repo === repo && p.state === "open" && this.headSha(p) === sha);
+    return [...this.pulls.values()].filter(
+      (p) => p.repo === repo && p.state === "open" && this.headSha(p) === sha,
+    );
   }
 
   // ---------------------------------------------------------------- comments
 
-  addComment(repo: SimRepo, issueNumber: number, body: string, author: string, appId: number | null): SimComment {
-    if (!this.pull(repo.fullName, issueNumber) && !this.issues.has(this.pullKey(repo.fullName, issueNumber))) throw new SimHttpError(404, "Not Found");
-    if (body.length > 65536) throw new SimHttpError(422, "Validation Failed", { errors: [{ resource: "IssueComment", code: "custom", field: "body", message: "body is too long (maximum is 65536 characters)" }] });
+  addComment(
+    repo: SimRepo,
+    issueNumber: number,
+    body: string,
+    author: string,
+    appId: number | null,
+  ): SimComment {
+    if (!this.pull(repo.fullName, issueNumber) && !this.issues.has(this.pullKey(repo.fullName, issueNumber)))
+      throw new SimHttpError(404, "Not Found");
+    if (body.length > 65536)
+      throw new SimHttpError(422, "Validation Failed", {
+        errors: [
+          {
+            resource: "IssueComment",
+            code: "custom",
+            field: "body",
+            message: "body is too long (maximum is 65536 characters)",
+          },
+        ],
+      });
     const id = this.id();
     const at = this.tick();
-    const c: SimComment = { id, nodeId: this.nodeId("IC", id), repo: repo.fullName, issueNumber, body, author, appId, createdAt: at, updatedAt: at, history: [{ at: Date.now(), body }] };
+    const c: SimComment = {
+      id,
+      nodeId: this.nodeId("IC", id),
+      repo: repo.fullName,
+      issueNumber,
+      body,
+      author,
+      appId,
+      createdAt: at,
+      updatedAt: at,
+      history: [{ at: Date.now(), body }],
+    };
     this.comments.set(id, c);
-    this.emit("issue_comment", "created", { repo, sender: author, pr: this.pull(repo.fullName, issueNumber), comment: c });
+    this.emit("issue_comment", "created", {
+      repo,
+      sender: author,
+      pr: this.pull(repo.fullName, issueNumber),
+      comment: c,
+    });
     return c;
   }
 
   updateComment(comment: SimComment, body: string, by: string): void {
-    if (body.length > 65536) throw new SimHttpError(422, "Validation Failed", { errors: [{ resource: "IssueComment", code: "custom", field: "body", message: "body is too long (maximum is 65536 characters)" }] });
+    if (body.length > 65536)
+      throw new SimHttpError(422, "Validation Failed", {
+        errors: [
+          {
+            resource: "IssueComment",
+            code: "custom",
+            field: "body",
+            message: "body is too long (maximum is 65536 characters)",
+          },
+        ],
+      });
     const from = comment.body;
     comment.body = body;
     comment.history.push({ at: Date.now(), body });
     comment.updatedAt = this.tick();
-    this.emit("issue_comment", "edited", { repo: this.mustRepo(comment.repo), sender: by, pr: this.pull(comment.repo, comment.issueNumber), comment, changes: { body: { from } } });
+    this.emit("issue_comment", "edited", {
+      repo: this.mustRepo(comment.repo),
+      sender: by,
+      pr: this.pull(comment.repo, comment.issueNumber),
+      comment,
+      changes: { body: { from } },
+    });
   }
 
   deleteComment(comment: SimComment, by: string): void {
     this.comments.delete(comment.id);
-    this.emit("issue_comment", "deleted", { repo: this.mustRepo(comment.repo), sender: by, pr: this.pull(comment.repo, comment.issueNumber), comment });
+    this.emit("issue_comment", "deleted", {
+      repo: this.mustRepo(comment.repo),
+      sender: by,
+      pr: this.pull(comment.repo, comment.issueNumber),
+      comment,
+    });
   }
 
   commentsOf(repo: string, issueNumber: number): SimComment[] {
-    return [...this.comments.values()].filter((c) => c.repo === repo && c.issueNumber === issueNumber).sort((a, b) => a.id - b.id);
+    return [...this.comments.values()]
+      .filter((c) => c.repo === repo && c.issueNumber === issueNumber)
+      .sort((a, b) => a.id - b.id);
   }
 
   // ---------------------------------------------------------------- checks and statuses
 
   private suiteFor(repo: SimRepo, sha: string, appId: number): SimSuite {
-    for (const s of this.suites.values()) if (s.repo === repo.fullName && s.headSha === sha && s.appId === appId) return s;
+    for (const s of this.suites.values())
+      if (s.repo === repo.fullName && s.headSha === sha && s.appId === appId) return s;
     const id = this.id();
     const pr = [...this.pulls.values()].find((p) => p.repo === repo.fullName && p.commits.includes(sha));
     const s: SimSuite = {
@@ -882,7 +1139,9 @@ export class GitHubModel {
   }
 
   runsOn(repo: string, sha: string): SimCheckRun[] {
-    return [...this.checkRuns.values()].filter((r) => r.repo === repo && r.headSha === sha).sort((a, b) => a.id - b.id);
+    return [...this.checkRuns.values()]
+      .filter((r) => r.repo === repo && r.headSha === sha)
+      .sort((a, b) => a.id - b.id);
   }
 
   /** Create a check run as app `appId` (REST POST check-runs, or CI in tests). */
@@ -905,9 +1164,11 @@ export class GitHubModel {
     },
   ): SimCheckRun {
     const commit = this.commits.get(input.headSha);
-    if (!commit || commit.repo !== repo.fullName) throw new SimHttpError(422, `No commit found for SHA: ${input.headSha}`);
+    if (!commit || commit.repo !== repo.fullName)
+      throw new SimHttpError(422, `No commit found for SHA: ${input.headSha}`);
     const status = input.conclusion && !input.status ? "completed" : (input.status ?? "queued");
-    if (status === "completed" && !input.conclusion) throw new SimHttpError(422, "Invalid request.\n\nconclusion is required when status is completed.");
+    if (status === "completed" && !input.conclusion)
+      throw new SimHttpError(422, "Invalid request.\n\nconclusion is required when status is completed.");
     const suite = this.suiteFor(repo, input.headSha, appId);
     const id = this.id();
     const now = this.stamp();
@@ -942,18 +1203,34 @@ export class GitHubModel {
 
   updateCheckRun(
     run: SimCheckRun,
-    change: Partial<Pick<SimCheckRun, "name" | "status" | "conclusion" | "title" | "summary" | "text" | "detailsUrl" | "externalId" | "actions" | "completedAt">>,
+    change: Partial<
+      Pick<
+        SimCheckRun,
+        | "name"
+        | "status"
+        | "conclusion"
+        | "title"
+        | "summary"
+        | "text"
+        | "detailsUrl"
+        | "externalId"
+        | "actions"
+        | "completedAt"
+      >
+    >,
   ): void {
     const wasCompleted = run.status === "completed";
     if (change.conclusion && !change.status) change.status = "completed";
-    if (change.status === "completed" && !(change.conclusion ?? run.conclusion)) throw new SimHttpError(422, "Invalid request.\n\nconclusion is required when status is completed.");
+    if (change.status === "completed" && !(change.conclusion ?? run.conclusion))
+      throw new SimHttpError(422, "Invalid request.\n\nconclusion is required when status is completed.");
     Object.assign(run, Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)));
     if (run.status !== "completed") run.conclusion = null;
     if (run.status === "completed" && !run.completedAt) run.completedAt = this.stamp();
     run.history.push({ at: Date.now(), status: run.status, conclusion: run.conclusion, title: run.title });
     const repo = this.mustRepo(run.repo);
     const sender = `${this.app(run.appId).slug}[bot]`;
-    if (run.status === "completed" && !wasCompleted) this.emit("check_run", "completed", { repo, sender, run });
+    if (run.status === "completed" && !wasCompleted)
+      this.emit("check_run", "completed", { repo, sender, run });
     this.refreshSuite(repo, this.suites.get(run.suiteId)!, sender);
   }
 
@@ -963,18 +1240,31 @@ export class GitHubModel {
     if (runs.every((r) => r.status === "completed")) {
       suite.status = "completed";
       const cs = runs.map((r) => r.conclusion);
-      const bad = ["failure", "timed_out", "cancelled", "action_required", "startup_failure", "stale"].find((c) => cs.includes(c as CheckConclusion));
-      suite.conclusion = (bad as CheckConclusion | undefined) ?? (cs.every((c) => c === "skipped") ? "skipped" : cs.every((c) => c === "neutral" || c === "skipped") ? "neutral" : "success");
+      const bad = ["failure", "timed_out", "cancelled", "action_required", "startup_failure", "stale"].find(
+        (c) => cs.includes(c as CheckConclusion),
+      );
+      suite.conclusion =
+        (bad as CheckConclusion | undefined) ??
+        (cs.every((c) => c === "skipped")
+          ? "skipped"
+          : cs.every((c) => c === "neutral" || c === "skipped")
+            ? "neutral"
+            : "success");
     } else {
       suite.status = runs.some((r) => r.status !== "queued") ? "in_progress" : "queued";
       suite.conclusion = null;
     }
     suite.updatedAt = this.stamp();
-    if (suite.status === "completed" && was !== "completed") this.emit("check_suite", "completed", { repo, sender, suite });
+    if (suite.status === "completed" && was !== "completed")
+      this.emit("check_suite", "completed", { repo, sender, suite });
   }
 
   /** CI reports a check run (by default as GitHub Actions). */
-  ci(pr: SimPull | { repo: string; sha: string }, name: string, opts: { status?: CheckStatus; conclusion?: CheckConclusion; appId?: number; detailsUrl?: string } = {}): SimCheckRun {
+  ci(
+    pr: SimPull | { repo: string; sha: string },
+    name: string,
+    opts: { status?: CheckStatus; conclusion?: CheckConclusion; appId?: number; detailsUrl?: string } = {},
+  ): SimCheckRun {
     const repoName = "number" in pr ? pr.repo : pr.repo;
     const sha = "number" in pr ? this.headSha(pr) : pr.sha;
     return this.createCheckRun(this.mustRepo(repoName), opts.appId ?? GITHUB_ACTIONS.id, {
@@ -986,9 +1276,20 @@ export class GitHubModel {
     });
   }
 
-  setStatus(repo: SimRepo, sha: string, s: { context: string; state: StatusState; creator?: string; targetUrl?: string | null; description?: string | null }): SimStatus {
+  setStatus(
+    repo: SimRepo,
+    sha: string,
+    s: {
+      context: string;
+      state: StatusState;
+      creator?: string;
+      targetUrl?: string | null;
+      description?: string | null;
+    },
+  ): SimStatus {
     const commit = this.commits.get(sha);
-    if (!commit || commit.repo !== repo.fullName) throw new SimHttpError(422, `No commit found for SHA: ${sha}`);
+    if (!commit || commit.repo !== repo.fullName)
+      throw new SimHttpError(422, `No commit found for SHA: ${sha}`);
     const id = this.id();
     const creator = s.creator ?? "ci-bot";
     this.user(creator);
@@ -1018,7 +1319,12 @@ export class GitHubModel {
 
   /** A user presses a button on a check run ("Re-evaluate"). */
   requestAction(run: SimCheckRun, identifier: string, by: string): void {
-    this.emit("check_run", "requested_action", { repo: this.mustRepo(run.repo), sender: by, run, requestedAction: identifier });
+    this.emit("check_run", "requested_action", {
+      repo: this.mustRepo(run.repo),
+      sender: by,
+      run,
+      requestedAction: identifier,
+    });
   }
 
   rerequest(run: SimCheckRun, by: string): void {
@@ -1027,16 +1333,29 @@ export class GitHubModel {
 
   // ---------------------------------------------------------------- webhooks
 
-  private emit(name: string, action: string | null, ctx: Omit<WebhookContext, "model" | "installation" | "name" | "action">): void {
+  private emit(
+    name: string,
+    action: string | null,
+    ctx: Omit<WebhookContext, "model" | "installation" | "name" | "action">,
+  ): void {
     for (const inst of this.installationsFor(ctx.repo)) {
       const app = this.app(inst.appId);
       if (!app.events || !app.events.includes(name)) continue;
       // Button presses and re-requests go only to the app that owns the run or suite.
       const ownerApp = ctx.run?.appId ?? ctx.suite?.appId;
-      const ownOnly = (name === "check_run" && (action === "rerequested" || action === "requested_action")) || (name === "check_suite" && action !== "completed");
+      const ownOnly =
+        (name === "check_run" && (action === "rerequested" || action === "requested_action")) ||
+        (name === "check_suite" && action !== "completed");
       if (ownOnly && ownerApp !== app.id) continue;
       const payload = buildWebhook({ ...ctx, model: this, installation: inst, name, action });
-      const hook: SimWebhook = { id: randomUUID(), name, action, installationId: inst.id, appId: app.id, payload };
+      const hook: SimWebhook = {
+        id: randomUUID(),
+        name,
+        action,
+        installationId: inst.id,
+        appId: app.id,
+        payload,
+      };
       this.webhooks.push(hook);
       for (const l of [...this.listeners]) l(hook);
     }

@@ -30,7 +30,11 @@ export function inProcessReader(model: GitHubModel, appId: number, installationI
     },
     async query(query, variables) {
       reads++;
-      const r = executeGraphql(model, { installation, app, botLogin: `${app.slug}[bot]` }, { query, variables });
+      const r = executeGraphql(
+        model,
+        { installation, app, botLogin: `${app.slug}[bot]` },
+        { query, variables },
+      );
       return { data: r.body.data, errors: (r.body.errors ?? []) as never };
     },
   };
@@ -44,7 +48,13 @@ export function simTickets(jira: JiraModel): TicketLookupService {
       const unknown = [];
       for (const key of keys) {
         const issue = jira.issues.get(key.toUpperCase());
-        if (issue) found.push({ key: issue.key, summary: issue.summary, status: issue.status, url: `${jira.baseUrl}/browse/${issue.key}` });
+        if (issue)
+          found.push({
+            key: issue.key,
+            summary: issue.summary,
+            status: issue.status,
+            url: `${jira.baseUrl}/browse/${issue.key}`,
+          });
         else unknown.push(key);
       }
       return { kind: "ok", found, unknown };
@@ -53,18 +63,40 @@ export function simTickets(jira: JiraModel): TicketLookupService {
 }
 
 /** The report a fresh evaluation of the PR's current state renders (null: the PR is not open). */
-export async function expectedReport(model: GitHubModel, appId: number, pr: SimPull, tickets: TicketLookupService | null = null): Promise<Report | null> {
+export async function expectedReport(
+  model: GitHubModel,
+  appId: number,
+  pr: SimPull,
+  tickets: TicketLookupService | null = null,
+): Promise<Report | null> {
   const repo = model.mustRepo(pr.repo);
   const installation = model.installationsFor(repo).find((i) => i.appId === appId)!;
   const reader = inProcessReader(model, appId, installation.id);
-  const g = await gather(reader, { installationId: installation.id, owner: repo.owner, repo: repo.name, number: pr.number }, appId);
+  const g = await gather(
+    reader,
+    { installationId: installation.id, owner: repo.owner, repo: repo.name, number: pr.number },
+    appId,
+  );
   if (g.evidence.pr.state !== "OPEN") return null;
   const loaded = await loadPolicy(g.configFiles, (r, path) => readFile(reader, r, path));
-  if (!loaded.ok) return renderConfigProblem(loaded.problem, { ...g.evidence, tickets: { refs: [], lookup: { kind: "not_needed" } } });
+  if (!loaded.ok)
+    return renderConfigProblem(loaded.problem, {
+      ...g.evidence,
+      tickets: { refs: [], lookup: { kind: "not_needed" } },
+    });
   const c = loaded.policy.config;
-  const e0 = withModelDeclaredOn(pr, c, await withDeclarerFacts(modelFacts(model), { owner: repo.owner, repo: repo.name }, c, g.evidence));
-  const needed = ticketsRequired(c, emergencyDeclaration(c, e0).accepted) && isGatedBranch(c, g.evidence.pr.baseRef, g.evidence.repo.defaultBranch);
-  const evidence = { ...e0, tickets: await gatherTickets(c, g.evidence.pr, g.evidence.commits, tickets, needed) };
+  const e0 = withModelDeclaredOn(
+    pr,
+    c,
+    await withDeclarerFacts(modelFacts(model), { owner: repo.owner, repo: repo.name }, c, g.evidence),
+  );
+  const needed =
+    ticketsRequired(c, emergencyDeclaration(c, e0).accepted) &&
+    isGatedBranch(c, g.evidence.pr.baseRef, g.evidence.repo.defaultBranch);
+  const evidence = {
+    ...e0,
+    tickets: await gatherTickets(c, g.evidence.pr, g.evidence.commits, tickets, needed),
+  };
   return renderVerdict(evaluate(loaded.policy, evidence), evidence, loaded.policy);
 }
 
@@ -72,10 +104,16 @@ export async function expectedReport(model: GitHubModel, appId: number, pr: SimP
  * The head the emergency label's newest LabeledEvent was applied on, from the model's truth (what
  * GitHub's labeled webhook said; changegate must have established the same, unless it lost it).
  */
-function withModelDeclaredOn<E extends Pick<Evidence, "pr" | "labelHistory" | "declaredOn">>(pr: SimPull, c: Config, e: E): E {
+function withModelDeclaredOn<E extends Pick<Evidence, "pr" | "labelHistory" | "declaredOn">>(
+  pr: SimPull,
+  c: Config,
+  e: E,
+): E {
   const ev = emergencyLabelEvent(c, e);
   if (!isEmergency(c, e.pr.labels) || !ev) return e;
-  const sim = [...pr.labelEvents].reverse().find((x) => x.at === ev.at && x.label.toLowerCase() === ev.label.toLowerCase());
+  const sim = [...pr.labelEvents]
+    .reverse()
+    .find((x) => x.at === ev.at && x.label.toLowerCase() === ev.label.toLowerCase());
   return { ...e, declaredOn: { at: ev.at, headSha: sim?.headSha ?? null } };
 }
 
@@ -91,7 +129,9 @@ export function modelFacts(model: GitHubModel): Writer {
         return { data: { permission, role_name: role } };
       }
       if (route === "GET /orgs/{org}/teams/{team_slug}/memberships/{username}") {
-        const state = model.teams.get(`${p.org}/${p.team_slug}`.toLowerCase())?.get(p.username!.toLowerCase());
+        const state = model.teams
+          .get(`${p.org}/${p.team_slug}`.toLowerCase())
+          ?.get(p.username!.toLowerCase());
         if (!state) throw notFound();
         return { data: { state, role: "member" } };
       }
@@ -127,14 +167,29 @@ export async function mismatches(
   if (!run) out.push({ pr: label, problem: `no ${checkName} check on the head ${head.slice(0, 7)}` });
   else {
     const got = { status: run.status, conclusion: run.conclusion, title: run.title };
-    const want = { status: report.check.status, conclusion: report.check.conclusion, title: report.check.title };
-    if (JSON.stringify(got) !== JSON.stringify(want)) out.push({ pr: label, problem: `check is ${JSON.stringify(got)}, evidence says ${JSON.stringify(want)}` });
-    else if (run.summary !== report.check.summary) out.push({ pr: label, problem: "check summary differs from the evidence's" });
+    const want = {
+      status: report.check.status,
+      conclusion: report.check.conclusion,
+      title: report.check.title,
+    };
+    if (JSON.stringify(got) !== JSON.stringify(want))
+      out.push({
+        pr: label,
+        problem: `check is ${JSON.stringify(got)}, evidence says ${JSON.stringify(want)}`,
+      });
+    else if (run.summary !== report.check.summary)
+      out.push({ pr: label, problem: "check summary differs from the evidence's" });
   }
-  const digests = model.commentsOf(pr.repo, pr.number).filter((c) => c.appId === appId && c.body.includes(marker));
+  const digests = model
+    .commentsOf(pr.repo, pr.number)
+    .filter((c) => c.appId === appId && c.body.includes(marker));
   if (report.createComment || digests.length > 0) {
     if (digests.length !== 1) out.push({ pr: label, problem: `${digests.length} digest comments` });
-    else if (digests[0]!.body !== report.comment) out.push({ pr: label, problem: `digest is stale: ${JSON.stringify(digests[0]!.body.split("\n")[0])} vs ${JSON.stringify(report.comment.split("\n")[0])}` });
+    else if (digests[0]!.body !== report.comment)
+      out.push({
+        pr: label,
+        problem: `digest is stale: ${JSON.stringify(digests[0]!.body.split("\n")[0])} vs ${JSON.stringify(report.comment.split("\n")[0])}`,
+      });
   }
   return out;
 }

@@ -1,7 +1,11 @@
 /** A PR's changed file as GitHub's REST files list shows it (`GET /repos/{o}/{r}/pulls/{n}/files`, diff-entry). */
 import type { SimPull } from "./model.js";
 
-export function pullFileJson(apiBase: string, pr: Pick<SimPull, "repo" | "renames">, filename: string): Record<string, unknown> {
+export function pullFileJson(
+  apiBase: string,
+  pr: Pick<SimPull, "repo" | "renames">,
+  filename: string,
+): Record<string, unknown> {
   const previous = pr.renames && Object.hasOwn(pr.renames, filename) ? pr.renames[filename] : undefined;
   const sha = "0".repeat(40);
   const web = apiBase.replace(/\/api\/v3$/, "");

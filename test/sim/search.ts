@@ -37,15 +37,28 @@ function range(v: string, end: boolean): number {
   return t;
 }
 
-export function searchIssues(m: GitHubModel, rules: SearchRules, caller: { key: string; account: string }, query: URLSearchParams): Answer {
+export function searchIssues(
+  m: GitHubModel,
+  rules: SearchRules,
+  caller: { key: string; account: string },
+  query: URLSearchParams,
+): Answer {
   const now = Date.now();
   const recent = (rules.calls.get(caller.key) ?? []).filter((t) => t > now - 60_000);
   if (recent.length >= rules.perMinute) {
     const reset = Math.ceil((recent[0]! + 60_000) / 1000);
     return {
       status: 403,
-      headers: { "x-ratelimit-limit": String(rules.perMinute), "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(reset), "x-ratelimit-resource": "search" },
-      body: { message: "API rate limit exceeded for installation.", documentation_url: "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting" },
+      headers: {
+        "x-ratelimit-limit": String(rules.perMinute),
+        "x-ratelimit-remaining": "0",
+        "x-ratelimit-reset": String(reset),
+        "x-ratelimit-resource": "search",
+      },
+      body: {
+        message: "API rate limit exceeded for installation.",
+        documentation_url: "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting",
+      },
     };
   }
   recent.push(now);
@@ -63,11 +76,13 @@ export function searchIssues(m: GitHubModel, rules: SearchRules, caller: { key: 
       if (token === "is:pr" || token === "type:pr") continue;
       else if (token === "is:merged") filters.push((p) => p.merged);
       else if (key === "repo") filters.push((p) => p.repo.toLowerCase() === value.toLowerCase());
-      else if (key === "org" || key === "user") filters.push((p) => p.repo.toLowerCase().startsWith(`${value.toLowerCase()}/`));
+      else if (key === "org" || key === "user")
+        filters.push((p) => p.repo.toLowerCase().startsWith(`${value.toLowerCase()}/`));
       else if (key === "base") filters.push((p) => p.baseRef === value);
       else if (key === "merged") {
         const [a, b] = value.split("..");
-        if (a === undefined || b === undefined) throw new Refusal(422, "Validation Failed: merged: needs a range A..B");
+        if (a === undefined || b === undefined)
+          throw new Refusal(422, "Validation Failed: merged: needs a range A..B");
         from = range(a, false);
         to = range(b, true);
       } else throw new Refusal(422, `Validation Failed: the simulator does not model the qualifier ${token}`);
@@ -78,12 +93,19 @@ export function searchIssues(m: GitHubModel, rules: SearchRules, caller: { key: 
       .filter((p) => p.mergedAt !== null && Date.parse(p.mergedAt) >= from && Date.parse(p.mergedAt) <= to)
       .sort((a, b) => Date.parse(b.mergedAt!) - Date.parse(a.mergedAt!) || b.number - a.number);
     const start = (page - 1) * perPage;
-    if (start >= rules.cap) throw new Refusal(422, `Only the first ${rules.cap} search results are available`);
-    const items = hits.slice(0, rules.cap).slice(start, start + perPage).map((p) => issueItem(m, p));
+    if (start >= rules.cap)
+      throw new Refusal(422, `Only the first ${rules.cap} search results are available`);
+    const items = hits
+      .slice(0, rules.cap)
+      .slice(start, start + perPage)
+      .map((p) => issueItem(m, p));
     return { status: 200, body: { total_count: hits.length, incomplete_results: false, items } };
   } catch (err) {
     if (!(err instanceof Refusal)) throw err;
-    return { status: err.status, body: { message: err.message, documentation_url: "https://docs.github.com/rest/search/search" } };
+    return {
+      status: err.status,
+      body: { message: err.message, documentation_url: "https://docs.github.com/rest/search/search" },
+    };
   }
 }
 
@@ -107,6 +129,12 @@ function issueItem(m: GitHubModel, p: SimPull): Record<string, unknown> {
     closed_at: p.closedAt,
     body: p.body === "" ? null : p.body,
     score: 1,
-    pull_request: { url: `${api}/pulls/${p.number}`, html_url: `${web}/pull/${p.number}`, diff_url: `${web}/pull/${p.number}.diff`, patch_url: `${web}/pull/${p.number}.patch`, merged_at: p.mergedAt },
+    pull_request: {
+      url: `${api}/pulls/${p.number}`,
+      html_url: `${web}/pull/${p.number}`,
+      diff_url: `${web}/pull/${p.number}.diff`,
+      patch_url: `${web}/pull/${p.number}.patch`,
+      merged_at: p.mergedAt,
+    },
   };
 }

@@ -11,13 +11,36 @@ import { Fault, SECONDARY_LIMIT_MESSAGE, type FaultSpec, type RequestFacts } fro
 import { executeGraphql, type Viewer } from "./graphql.js";
 import { WriteLimitEnforcer, type SimWriteLimits } from "./write-limits.js";
 import { JiraModel } from "./jira.js";
-import { checkRunJson, commentJson, commitJson, installationJson, labelJson, pullJson, pullSimpleJson, repoJson, reviewJson, statusJson, appJson, userJson } from "./json.js";
+import {
+  checkRunJson,
+  commentJson,
+  commitJson,
+  installationJson,
+  labelJson,
+  pullJson,
+  pullSimpleJson,
+  repoJson,
+  reviewJson,
+  statusJson,
+  appJson,
+  userJson,
+} from "./json.js";
 import { pullFileJson } from "./pull-files.js";
 import { issueJson, listIssues, openIssue } from "./issues.js";
 import { MAX_PR_FILES } from "./model.js";
 import { DeliveryLog, deliveryItemJson, deliveryJson } from "./deliveries.js";
 import { branchList, compareCommits } from "./branches.js";
-import { CHECK_CONCLUSIONS, CHECK_STATUSES, GitHubModel, SimHttpError, type CheckConclusion, type CheckStatus, type SimApp, type SimInstallation, type SimRepo } from "./model.js";
+import {
+  CHECK_CONCLUSIONS,
+  CHECK_STATUSES,
+  GitHubModel,
+  SimHttpError,
+  type CheckConclusion,
+  type CheckStatus,
+  type SimApp,
+  type SimInstallation,
+  type SimRepo,
+} from "./model.js";
 
 export interface SimRequest {
   seq: number;
@@ -130,7 +153,9 @@ export class Simulator {
       s.on("close", () => this.sockets.delete(s));
     });
     this.servers.push(server);
-    return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)));
+    return new Promise((resolve) =>
+      server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)),
+    );
   }
 
   async stop(): Promise<void> {
@@ -142,7 +167,11 @@ export class Simulator {
   // ---------------------------------------------------------------- set-up helpers
 
   /** Register an app (with the public key its JWTs are checked against) and install it on `account`. */
-  installApp(app: { id: number; slug: string; privateKeyPem?: string; events?: string[] | null }, account: string, installationId?: number): SimInstallation {
+  installApp(
+    app: { id: number; slug: string; privateKeyPem?: string; events?: string[] | null },
+    account: string,
+    installationId?: number,
+  ): SimInstallation {
     if (!this.model.apps.has(app.id)) {
       const publicKey: KeyObject | null = app.privateKeyPem ? createPublicKey(app.privateKeyPem) : null;
       this.model.addApp({ id: app.id, slug: app.slug, publicKey, events: app.events ?? null });
@@ -251,18 +280,27 @@ export class Simulator {
     switch (s.kind) {
       case "status": {
         const status = s.status ?? 502;
-        const body = rec.target === "jira" ? { errorMessages: [s.message ?? "Service unavailable"], errors: {} } : { message: s.message ?? (status >= 500 ? "Server Error" : "Error"), documentation_url: DOCS };
+        const body =
+          rec.target === "jira"
+            ? { errorMessages: [s.message ?? "Service unavailable"], errors: {} }
+            : { message: s.message ?? (status >= 500 ? "Server Error" : "Error"), documentation_url: DOCS };
         this.send(res, rec, { status, body });
         return true;
       }
       case "secondary": {
         const status = s.status ?? 403;
         if (rec.installationId !== null && WriteLimitEnforcer.isWrite(rec.method, rec.route)) {
-          this.writeLimits.secondaryAnswered(rec.installationId, Date.now() + (s.retryAfterSeconds ?? 1) * 1000);
+          this.writeLimits.secondaryAnswered(
+            rec.installationId,
+            Date.now() + (s.retryAfterSeconds ?? 1) * 1000,
+          );
         }
         this.send(res, rec, {
           status,
-          body: { message: SECONDARY_LIMIT_MESSAGE, documentation_url: `${DOCS}/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits` },
+          body: {
+            message: SECONDARY_LIMIT_MESSAGE,
+            documentation_url: `${DOCS}/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits`,
+          },
           headers: { "retry-after": String(s.retryAfterSeconds ?? 1), "x-ratelimit-remaining": "4000" },
         });
         return true;
@@ -278,10 +316,16 @@ export class Simulator {
         });
         return true;
       case "malformed":
-        this.send(res, rec, { status: 200, body: s.body ?? '{"data": {"repository": {"nameWithOwner": "trunc' });
+        this.send(res, rec, {
+          status: 200,
+          body: s.body ?? '{"data": {"repository": {"nameWithOwner": "trunc',
+        });
         return true;
       case "malformedData":
-        this.send(res, rec, { status: 200, body: { data: s.data ?? { repository: { nameWithOwner: 42, pullRequest: "not an object" } } } });
+        this.send(res, rec, {
+          status: 200,
+          body: { data: s.data ?? { repository: { nameWithOwner: 42, pullRequest: "not an object" } } },
+        });
         return true;
       case "reset":
         this.finish(rec, null);
@@ -302,17 +346,31 @@ export class Simulator {
         try {
           body = JSON.parse(raw);
         } catch {
-          this.send(res, rec, { status: 400, body: { errorMessages: ["Unexpected character in JSON body"], errors: {} } });
+          this.send(res, rec, {
+            status: 400,
+            body: { errorMessages: ["Unexpected character in JSON body"], errors: {} },
+          });
           return;
         }
       }
       rec.body = body ?? Object.fromEntries(url.searchParams);
-      const facts: RequestFacts = { target: "jira", method, line: `${method} ${url.pathname}`, route: rec.route, operation: null, installationId: null, repo: null };
+      const facts: RequestFacts = {
+        target: "jira",
+        method,
+        line: `${method} ${url.pathname}`,
+        route: rec.route,
+        operation: null,
+        installationId: null,
+        repo: null,
+      };
       if (await this.applyFault(res, rec, facts)) return;
       const a = this.jira.handle(method, url.pathname, url.searchParams, body, req.headers.authorization);
       this.send(res, rec, a);
     } catch (err) {
-      this.send(res, rec, { status: 500, body: { errorMessages: [`simulator error: ${(err as Error).message}`], errors: {} } });
+      this.send(res, rec, {
+        status: 500,
+        body: { errorMessages: [`simulator error: ${(err as Error).message}`], errors: {} },
+      });
     }
   }
 
@@ -327,7 +385,10 @@ export class Simulator {
         try {
           body = JSON.parse(raw) as Record<string, unknown>;
         } catch {
-          this.send(res, rec, { status: 400, body: { message: "Problems parsing JSON", documentation_url: DOCS } });
+          this.send(res, rec, {
+            status: 400,
+            body: { message: "Problems parsing JSON", documentation_url: DOCS },
+          });
           return;
         }
       }
@@ -335,16 +396,34 @@ export class Simulator {
       if (url.pathname === "/api/graphql") {
         rec.route = "POST /graphql";
         const query = typeof body.query === "string" ? body.query : "";
-        rec.operation = (typeof body.operationName === "string" && body.operationName) || /^\s*(?:query|mutation)\s+(\w+)/.exec(query)?.[1] || null;
+        rec.operation =
+          (typeof body.operationName === "string" && body.operationName) ||
+          /^\s*(?:query|mutation)\s+(\w+)/.exec(query)?.[1] ||
+          null;
         const vars = (body.variables ?? {}) as Record<string, unknown>;
         rec.body = vars;
-        rec.repo = typeof vars.owner === "string" && typeof vars.name === "string" ? `${vars.owner}/${vars.name}` : null;
+        rec.repo =
+          typeof vars.owner === "string" && typeof vars.name === "string"
+            ? `${vars.owner}/${vars.name}`
+            : null;
         const auth = this.installationAuth(req.headers.authorization);
         if (!auth.ok) return this.send(res, rec, auth.answer);
         rec.installationId = auth.auth.installation.id;
         rec.appId = auth.auth.app.id;
-        if (method !== "POST") return this.send(res, rec, { status: 404, body: { message: "Not Found", documentation_url: DOCS } });
-        const facts: RequestFacts = { target: "github", method, line: `${method} /graphql`, route: rec.route, operation: rec.operation, installationId: rec.installationId, repo: rec.repo };
+        if (method !== "POST")
+          return this.send(res, rec, {
+            status: 404,
+            body: { message: "Not Found", documentation_url: DOCS },
+          });
+        const facts: RequestFacts = {
+          target: "github",
+          method,
+          line: `${method} /graphql`,
+          route: rec.route,
+          operation: rec.operation,
+          installationId: rec.installationId,
+          repo: rec.repo,
+        };
         if (await this.applyFault(res, rec, facts)) return;
         const viewer: Viewer = auth.auth;
         const result = executeGraphql(this.model, viewer, body);
@@ -377,14 +456,28 @@ export class Simulator {
         rec.appId = auth.auth.app.id;
       }
       if (params.installation_id) rec.installationId = Number(params.installation_id);
-      const facts: RequestFacts = { target: "github", method, line: `${method} ${path}`, route: rec.route, operation: null, installationId: rec.installationId, repo: rec.repo };
+      const facts: RequestFacts = {
+        target: "github",
+        method,
+        line: `${method} ${path}`,
+        route: rec.route,
+        operation: null,
+        installationId: rec.installationId,
+        repo: rec.repo,
+      };
       if (await this.applyFault(res, rec, facts)) return;
-      const refused = rec.installationId !== null && route.auth === "installation" ? this.writeLimits.admit(rec.installationId, method, rec.route) : null;
+      const refused =
+        rec.installationId !== null && route.auth === "installation"
+          ? this.writeLimits.admit(rec.installationId, method, rec.route)
+          : null;
       if (refused) {
         rec.fault = "write-limit";
         return this.send(res, rec, {
           status: 403,
-          body: { message: SECONDARY_LIMIT_MESSAGE, documentation_url: `${DOCS}/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits` },
+          body: {
+            message: SECONDARY_LIMIT_MESSAGE,
+            documentation_url: `${DOCS}/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits`,
+          },
           headers: { "retry-after": String(refused.retryAfterSeconds) },
         });
       }
@@ -393,7 +486,10 @@ export class Simulator {
         answer = route.handler(ctx);
       } catch (err) {
         if (!(err instanceof SimHttpError)) throw err;
-        answer = { status: err.status, body: { message: err.message, documentation_url: DOCS, ...err.extra } };
+        answer = {
+          status: err.status,
+          body: { message: err.message, documentation_url: DOCS, ...err.extra },
+        };
       }
       this.send(res, rec, answer);
     } catch (err) {
@@ -413,18 +509,31 @@ export class Simulator {
     return null;
   }
 
-  private installationAuth(header: string | undefined): { ok: true; auth: Auth } | { ok: false; answer: Answer } {
+  private installationAuth(
+    header: string | undefined,
+  ): { ok: true; auth: Auth } | { ok: false; answer: Answer } {
     const m = /^(?:token|bearer)\s+(\S+)$/i.exec(header ?? "");
-    if (!m) return { ok: false, answer: { status: 401, body: { message: "Requires authentication", documentation_url: DOCS } } };
+    if (!m)
+      return {
+        ok: false,
+        answer: { status: 401, body: { message: "Requires authentication", documentation_url: DOCS } },
+      };
     const t = this.tokens.get(m[1]!);
-    if (!t || t.expiresAt < Date.now()) return { ok: false, answer: { status: 401, body: { message: "Bad credentials", documentation_url: DOCS } } };
+    if (!t || t.expiresAt < Date.now())
+      return {
+        ok: false,
+        answer: { status: 401, body: { message: "Bad credentials", documentation_url: DOCS } },
+      };
     const installation = this.model.installations.get(t.installationId)!;
     const app = this.model.app(t.appId);
     return { ok: true, auth: { installation, app, botLogin: `${app.slug}[bot]` } };
   }
 
   private jwtAuth(header: string | undefined): { ok: true; app: SimApp } | { ok: false; answer: Answer } {
-    const fail = (message: string): { ok: false; answer: Answer } => ({ ok: false, answer: { status: 401, body: { message, documentation_url: DOCS } } });
+    const fail = (message: string): { ok: false; answer: Answer } => ({
+      ok: false,
+      answer: { status: 401, body: { message, documentation_url: DOCS } },
+    });
     const m = /^bearer\s+([\w-]+)\.([\w-]+)\.([\w-]+)$/i.exec(header ?? "");
     if (!m) return fail("A JSON web token could not be decoded");
     let head: { alg?: string };
@@ -439,12 +548,25 @@ export class Simulator {
     const app = this.model.apps.get(Number(claims.iss));
     if (!app) return fail(`Integration not found`);
     const now = Date.now() / 1000;
-    if (typeof claims.exp !== "number" || typeof claims.iat !== "number") return fail("'Issued at' and 'Expiration time' claims are required");
-    if (claims.exp < now) return fail("'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires");
-    if (claims.exp - claims.iat > 600) return fail("'Expiration time' claim ('exp') is too far in the future");
-    if (claims.iat > now + 60) return fail("'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued");
+    if (typeof claims.exp !== "number" || typeof claims.iat !== "number")
+      return fail("'Issued at' and 'Expiration time' claims are required");
+    if (claims.exp < now)
+      return fail(
+        "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires",
+      );
+    if (claims.exp - claims.iat > 600)
+      return fail("'Expiration time' claim ('exp') is too far in the future");
+    if (claims.iat > now + 60)
+      return fail(
+        "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued",
+      );
     if (app.publicKey) {
-      const ok = verify("RSA-SHA256", Buffer.from(`${m[1]}.${m[2]}`), app.publicKey, Buffer.from(m[3]!, "base64url"));
+      const ok = verify(
+        "RSA-SHA256",
+        Buffer.from(`${m[1]}.${m[2]}`),
+        app.publicKey,
+        Buffer.from(m[3]!, "base64url"),
+      );
       if (!ok) return fail("A JSON web token could not be decoded");
     }
     return { ok: true, app };
@@ -452,7 +574,12 @@ export class Simulator {
 
   // ---------------------------------------------------------------- REST routes
 
-  private route(method: string, template: string, handler: Handler, auth: Route["auth"] = "installation"): void {
+  private route(
+    method: string,
+    template: string,
+    handler: Handler,
+    auth: Route["auth"] = "installation",
+  ): void {
     const names: string[] = [];
     const regex = new RegExp(
       "^" +
@@ -468,7 +595,8 @@ export class Simulator {
   /** The repository named by the route, if the caller's installation can see it. */
   private repoOf(ctx: Ctx): SimRepo {
     const r = this.model.repo(`${ctx.params.owner}/${ctx.params.repo}`);
-    if (!r || !ctx.auth || r.owner.toLowerCase() !== ctx.auth.installation.account.toLowerCase()) throw new SimHttpError(404, "Not Found");
+    if (!r || !ctx.auth || r.owner.toLowerCase() !== ctx.auth.installation.account.toLowerCase())
+      throw new SimHttpError(404, "Not Found");
     return r;
   }
 
@@ -503,12 +631,30 @@ export class Simulator {
         const ttl = (this.options.tokenTtlSeconds ?? 3600) * 1000;
         const expiresAt = Date.now() + ttl;
         this.tokens.set(token, { installationId: inst.id, appId: inst.appId, expiresAt });
-        return { status: 201, body: { token, expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, "Z"), permissions: m.app(inst.appId).permissions, repository_selection: "all" } };
+        return {
+          status: 201,
+          body: {
+            token,
+            expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, "Z"),
+            permissions: m.app(inst.appId).permissions,
+            repository_selection: "all",
+          },
+        };
       },
       "jwt",
     );
     this.route("GET", "/app", (ctx) => ({ status: 200, body: appJson(m, ctx.jwtApp!) }), "jwt");
-    this.route("GET", "/app/installations", (ctx) => ({ status: 200, body: [...m.installations.values()].filter((i) => i.appId === ctx.jwtApp!.id).map((i) => installationJson(m, i)) }), "jwt");
+    this.route(
+      "GET",
+      "/app/installations",
+      (ctx) => ({
+        status: 200,
+        body: [...m.installations.values()]
+          .filter((i) => i.appId === ctx.jwtApp!.id)
+          .map((i) => installationJson(m, i)),
+      }),
+      "jwt",
+    );
     this.route(
       "GET",
       "/app/installations/{installation_id}",
@@ -553,7 +699,12 @@ export class Simulator {
           const q = new URLSearchParams({ per_page: String(perPage), cursor: `v1_${next.id}` });
           headers.link = `<${this.model.apiBase}/app/hook/deliveries?${q.toString()}>; rel="next"`;
         }
-        const shown = status === "success" ? pageItems.filter((a) => a.status_code < 400) : status === "failure" ? pageItems.filter((a) => a.status_code >= 400) : pageItems;
+        const shown =
+          status === "success"
+            ? pageItems.filter((a) => a.status_code < 400)
+            : status === "failure"
+              ? pageItems.filter((a) => a.status_code >= 400)
+              : pageItems;
         return { status: 200, body: shown.map(deliveryItemJson), headers };
       },
       "jwt",
@@ -583,14 +734,34 @@ export class Simulator {
       return { status: 200, body: { resources: { core: r, graphql: r, search: r }, rate: r } };
     });
 
-    this.route("GET", "/search/issues", (ctx) => searchIssues(m, this.searchRules, { key: `installation:${ctx.auth!.installation.id}`, account: ctx.auth!.installation.account }, ctx.query));
+    this.route("GET", "/search/issues", (ctx) =>
+      searchIssues(
+        m,
+        this.searchRules,
+        { key: `installation:${ctx.auth!.installation.id}`, account: ctx.auth!.installation.account },
+        ctx.query,
+      ),
+    );
     this.route("GET", "/installation/repositories", (ctx) => {
       const account = ctx.auth!.installation.account.toLowerCase();
-      const repos = [...m.repos.values()].filter((r) => r.owner.toLowerCase() === account).sort((a, b) => a.id - b.id);
+      const repos = [...m.repos.values()]
+        .filter((r) => r.owner.toLowerCase() === account)
+        .sort((a, b) => a.id - b.id);
       const pg = this.page(ctx, repos, "/installation/repositories");
-      return { status: 200, headers: pg.headers, body: { total_count: repos.length, repository_selection: "all", repositories: pg.body.map((r) => repoJson(m, r)) } };
+      return {
+        status: 200,
+        headers: pg.headers,
+        body: {
+          total_count: repos.length,
+          repository_selection: "all",
+          repositories: pg.body.map((r) => repoJson(m, r)),
+        },
+      };
     });
-    this.route("GET", "/repos/{owner}/{repo}", (ctx) => ({ status: 200, body: { ...repoJson(m, this.repoOf(ctx)), network_count: 0, subscribers_count: 0 } }));
+    this.route("GET", "/repos/{owner}/{repo}", (ctx) => ({
+      status: 200,
+      body: { ...repoJson(m, this.repoOf(ctx)), network_count: 0, subscribers_count: 0 },
+    }));
 
     this.route("GET", "/repos/{owner}/{repo}/pulls", (ctx) => {
       const r = this.repoOf(ctx);
@@ -624,7 +795,11 @@ export class Simulator {
       const r = this.repoOf(ctx);
       const pr = m.pull(r.fullName, Number(ctx.params.pull_number));
       if (!pr) throw new SimHttpError(404, "Not Found");
-      const pg = this.page(ctx, (pr.files ?? []).slice(0, MAX_PR_FILES), `/repos/${r.fullName}/pulls/${pr.number}/files`);
+      const pg = this.page(
+        ctx,
+        (pr.files ?? []).slice(0, MAX_PR_FILES),
+        `/repos/${r.fullName}/pulls/${pr.number}/files`,
+      );
       return { ...pg, body: pg.body.map((f) => pullFileJson(m.apiBase, pr, f)) };
     });
     this.route("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/commits", (ctx) => {
@@ -636,21 +811,33 @@ export class Simulator {
     });
     this.route("GET", "/repos/{owner}/{repo}/commits/{ref}/pulls", (ctx) => {
       const r = this.repoOf(ctx);
-      const pulls = [...m.pulls.values()].filter((p) => p.repo === r.fullName && p.commits.includes(ctx.params.ref!));
+      const pulls = [...m.pulls.values()].filter(
+        (p) => p.repo === r.fullName && p.commits.includes(ctx.params.ref!),
+      );
       return { status: 200, body: pulls.map((p) => pullSimpleJson(m, p)) };
     });
 
     this.route("POST", "/repos/{owner}/{repo}/check-runs", (ctx) => {
       const r = this.repoOf(ctx);
       const input = checkRunInput(ctx.body, true);
-      const run = m.createCheckRun(r, ctx.auth!.app.id, { ...input, name: input.name!, headSha: String(ctx.body.head_sha) });
+      const run = m.createCheckRun(r, ctx.auth!.app.id, {
+        ...input,
+        name: input.name!,
+        headSha: String(ctx.body.head_sha),
+      });
       return { status: 201, body: checkRunJson(m, run) };
     });
     this.route("PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}", (ctx) => {
       const r = this.repoOf(ctx);
       const run = m.checkRuns.get(Number(ctx.params.check_run_id));
       if (!run || run.repo !== r.fullName) throw new SimHttpError(404, "Not Found");
-      if (run.appId !== ctx.auth!.app.id) throw new SimHttpError(403, "Invalid app_id `" + ctx.auth!.app.id + "` - check run can only be modified by the GitHub App that created it.");
+      if (run.appId !== ctx.auth!.app.id)
+        throw new SimHttpError(
+          403,
+          "Invalid app_id `" +
+            ctx.auth!.app.id +
+            "` - check run can only be modified by the GitHub App that created it.",
+        );
       const input = checkRunInput(ctx.body, false);
       m.updateCheckRun(run, input);
       return { status: 200, body: checkRunJson(m, run) };
@@ -679,13 +866,27 @@ export class Simulator {
       }
       runs.sort((a, b) => b.id - a.id);
       const pg = this.page(ctx, runs, `/repos/${r.fullName}/commits/${ctx.params.ref}/check-runs`);
-      return { status: 200, headers: pg.headers, body: { total_count: runs.length, check_runs: pg.body.map((x) => checkRunJson(m, x)) } };
+      return {
+        status: 200,
+        headers: pg.headers,
+        body: { total_count: runs.length, check_runs: pg.body.map((x) => checkRunJson(m, x)) },
+      };
     });
 
     this.route("POST", "/repos/{owner}/{repo}/statuses/{sha}", (ctx) => {
       const r = this.repoOf(ctx);
       const state = String(ctx.body.state ?? "");
-      if (!["error", "failure", "pending", "success"].includes(state)) throw new SimHttpError(422, "Validation Failed", { errors: [{ resource: "Status", code: "custom", field: "state", message: "state is not included in the list" }] });
+      if (!["error", "failure", "pending", "success"].includes(state))
+        throw new SimHttpError(422, "Validation Failed", {
+          errors: [
+            {
+              resource: "Status",
+              code: "custom",
+              field: "state",
+              message: "state is not included in the list",
+            },
+          ],
+        });
       const st = m.setStatus(r, ctx.params.sha!, {
         context: typeof ctx.body.context === "string" ? ctx.body.context : "default",
         state: state as "success",
@@ -705,7 +906,11 @@ export class Simulator {
 
     this.route("GET", "/repos/{owner}/{repo}/branches", (ctx) => {
       const r = this.repoOf(ctx);
-      const list = branchList(m, r).map((b) => ({ name: b.name, commit: { sha: b.sha, url: `${m.apiBase}/repos/${r.fullName}/commits/${b.sha}` }, protected: false }));
+      const list = branchList(m, r).map((b) => ({
+        name: b.name,
+        commit: { sha: b.sha, url: `${m.apiBase}/repos/${r.fullName}/commits/${b.sha}` },
+        protected: false,
+      }));
       return this.page(ctx, list, `/repos/${r.fullName}/branches`);
     });
     // GitHub's compare: commits paged (per_page <= 100, page), at most 250 without pagination.
@@ -718,7 +923,9 @@ export class Simulator {
       const paged = ctx.query.has("page") || ctx.query.has("per_page");
       const perPage = paged ? Math.min(Math.max(Number(ctx.query.get("per_page") ?? 30) || 30, 1), 100) : 250;
       const page = Math.max(Number(ctx.query.get("page") ?? 1) || 1, 1);
-      const commits = c.commits.slice((page - 1) * perPage, page * perPage).map((sha) => commitJson(m, m.commits.get(sha)!));
+      const commits = c.commits
+        .slice((page - 1) * perPage, page * perPage)
+        .map((sha) => commitJson(m, m.commits.get(sha)!));
       const base = m.commits.get(c.mergeBase ?? "");
       return {
         status: 200,
@@ -728,7 +935,11 @@ export class Simulator {
           permalink_url: `${m.webBase}/${r.fullName}/compare/${ctx.params.basehead}`,
           diff_url: `${m.webBase}/${r.fullName}/compare/${ctx.params.basehead}.diff`,
           patch_url: `${m.webBase}/${r.fullName}/compare/${ctx.params.basehead}.patch`,
-          base_commit: commitJson(m, m.commits.get(parts[1]!.length === 40 ? parts[1]! : c.mergeBase ?? "") ?? m.commits.get(r.baseSha)!),
+          base_commit: commitJson(
+            m,
+            m.commits.get(parts[1]!.length === 40 ? parts[1]! : (c.mergeBase ?? "")) ??
+              m.commits.get(r.baseSha)!,
+          ),
           merge_base_commit: base ? commitJson(m, base) : null,
           status: c.status,
           ahead_by: c.aheadBy,
@@ -746,23 +957,50 @@ export class Simulator {
     });
     this.route("POST", "/repos/{owner}/{repo}/issues", (ctx) => {
       const r = this.repoOf(ctx);
-      const issue = openIssue(m, r, { title: ctx.body.title, body: ctx.body.body, labels: ctx.body.labels, author: ctx.auth!.botLogin, appId: ctx.auth!.app.id });
-      return { status: 201, body: issueJson(m, issue), headers: { location: `${m.apiBase}/repos/${r.fullName}/issues/${issue.number}` } };
+      const issue = openIssue(m, r, {
+        title: ctx.body.title,
+        body: ctx.body.body,
+        labels: ctx.body.labels,
+        author: ctx.auth!.botLogin,
+        appId: ctx.auth!.app.id,
+      });
+      return {
+        status: 201,
+        body: issueJson(m, issue),
+        headers: { location: `${m.apiBase}/repos/${r.fullName}/issues/${issue.number}` },
+      };
     });
     this.route("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments", (ctx) => {
       const r = this.repoOf(ctx);
-      if (!m.pull(r.fullName, Number(ctx.params.issue_number)) && !m.issues.has(m.pullKey(r.fullName, Number(ctx.params.issue_number)))) throw new SimHttpError(404, "Not Found");
+      if (
+        !m.pull(r.fullName, Number(ctx.params.issue_number)) &&
+        !m.issues.has(m.pullKey(r.fullName, Number(ctx.params.issue_number)))
+      )
+        throw new SimHttpError(404, "Not Found");
       // `since`: only comments last updated at or after that time (GitHub's filter on updated_at).
       const since = ctx.query.get("since");
-      const all = m.commentsOf(r.fullName, Number(ctx.params.issue_number)).filter((c) => !since || c.updatedAt >= new Date(since).toISOString());
+      const all = m
+        .commentsOf(r.fullName, Number(ctx.params.issue_number))
+        .filter((c) => !since || c.updatedAt >= new Date(since).toISOString());
       const pg = this.page(ctx, all, `/repos/${r.fullName}/issues/${ctx.params.issue_number}/comments`);
       return { ...pg, body: pg.body.map((c) => commentJson(m, c)) };
     });
     this.route("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments", (ctx) => {
       const r = this.repoOf(ctx);
-      if (typeof ctx.body.body !== "string") throw new SimHttpError(422, "Invalid request.\n\n\"body\" wasn't supplied.");
-      const c = m.addComment(r, Number(ctx.params.issue_number), ctx.body.body, ctx.auth!.botLogin, ctx.auth!.app.id);
-      return { status: 201, body: commentJson(m, c), headers: { location: `${m.apiBase}/repos/${r.fullName}/issues/comments/${c.id}` } };
+      if (typeof ctx.body.body !== "string")
+        throw new SimHttpError(422, 'Invalid request.\n\n"body" wasn\'t supplied.');
+      const c = m.addComment(
+        r,
+        Number(ctx.params.issue_number),
+        ctx.body.body,
+        ctx.auth!.botLogin,
+        ctx.auth!.app.id,
+      );
+      return {
+        status: 201,
+        body: commentJson(m, c),
+        headers: { location: `${m.apiBase}/repos/${r.fullName}/issues/comments/${c.id}` },
+      };
     });
     const commentOf = (ctx: Ctx) => {
       const r = this.repoOf(ctx);
@@ -770,10 +1008,14 @@ export class Simulator {
       if (!c || c.repo !== r.fullName) throw new SimHttpError(404, "Not Found");
       return c;
     };
-    this.route("GET", "/repos/{owner}/{repo}/issues/comments/{comment_id}", (ctx) => ({ status: 200, body: commentJson(m, commentOf(ctx)) }));
+    this.route("GET", "/repos/{owner}/{repo}/issues/comments/{comment_id}", (ctx) => ({
+      status: 200,
+      body: commentJson(m, commentOf(ctx)),
+    }));
     this.route("PATCH", "/repos/{owner}/{repo}/issues/comments/{comment_id}", (ctx) => {
       const c = commentOf(ctx);
-      if (typeof ctx.body.body !== "string") throw new SimHttpError(422, "Invalid request.\n\n\"body\" wasn't supplied.");
+      if (typeof ctx.body.body !== "string")
+        throw new SimHttpError(422, 'Invalid request.\n\n"body" wasn\'t supplied.');
       m.updateComment(c, ctx.body.body, ctx.auth!.botLogin);
       return { status: 200, body: commentJson(m, c) };
     });
@@ -793,15 +1035,40 @@ export class Simulator {
       // GitHub: 404 for a login that is no user; otherwise the user's (possibly "none"/"read") permission.
       if (!m.users.has(login.toLowerCase())) throw new SimHttpError(404, "Not Found");
       const { role, permission } = m.permissionOf(r, login);
-      return { status: 200, body: { permission, role_name: role, user: { ...userJson(m, login), permissions: { admin: permission === "admin", maintain: role === "maintain" || permission === "admin", push: permission !== "read", triage: role !== "read", pull: true }, role_name: role } } };
+      return {
+        status: 200,
+        body: {
+          permission,
+          role_name: role,
+          user: {
+            ...userJson(m, login),
+            permissions: {
+              admin: permission === "admin",
+              maintain: role === "maintain" || permission === "admin",
+              push: permission !== "read",
+              triage: role !== "read",
+              pull: true,
+            },
+            role_name: role,
+          },
+        },
+      };
     });
     this.route("GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}", (ctx) => {
       // Only the installation's own organisation is visible; an unknown team, or a user not in it, is 404.
-      if (ctx.params.org!.toLowerCase() !== ctx.auth!.installation.account.toLowerCase()) throw new SimHttpError(404, "Not Found");
+      if (ctx.params.org!.toLowerCase() !== ctx.auth!.installation.account.toLowerCase())
+        throw new SimHttpError(404, "Not Found");
       const team = m.teams.get(`${ctx.params.org}/${ctx.params.team_slug}`.toLowerCase());
       const state = team?.get(ctx.params.username!.toLowerCase());
       if (!state) throw new SimHttpError(404, "Not Found");
-      return { status: 200, body: { url: `${m.apiBase}/teams/${ctx.params.team_slug}/memberships/${ctx.params.username}`, role: "member", state } };
+      return {
+        status: 200,
+        body: {
+          url: `${m.apiBase}/teams/${ctx.params.team_slug}/memberships/${ctx.params.username}`,
+          role: "member",
+          state,
+        },
+      };
     });
     this.route("GET", "/repos/{owner}/{repo}/contents/{path}", (ctx) => {
       const r = this.repoOf(ctx);
@@ -850,23 +1117,55 @@ function checkRunInput(body: Record<string, unknown>, create: boolean) {
     if (typeof body.head_sha !== "string") bad('"head_sha" wasn\'t supplied.');
   }
   const status = body.status as string | undefined;
-  if (status !== undefined && !CHECK_STATUSES.includes(status as CheckStatus)) bad(`${JSON.stringify(status)} is not a member of ["queued", "in_progress", "completed", "waiting", "requested", "pending"].`);
+  if (status !== undefined && !CHECK_STATUSES.includes(status as CheckStatus))
+    bad(
+      `${JSON.stringify(status)} is not a member of ["queued", "in_progress", "completed", "waiting", "requested", "pending"].`,
+    );
   const conclusion = body.conclusion as string | undefined;
-  if (conclusion !== undefined && conclusion !== null && !CHECK_CONCLUSIONS.includes(conclusion as CheckConclusion)) bad(`${JSON.stringify(conclusion)} is not a valid conclusion.`);
+  if (
+    conclusion !== undefined &&
+    conclusion !== null &&
+    !CHECK_CONCLUSIONS.includes(conclusion as CheckConclusion)
+  )
+    bad(`${JSON.stringify(conclusion)} is not a valid conclusion.`);
   const output = body.output as { title?: unknown; summary?: unknown; text?: unknown } | undefined;
   if (output !== undefined) {
     if (typeof output.title !== "string") bad('"title" wasn\'t supplied.');
     if (typeof output.summary !== "string") bad('"summary" wasn\'t supplied.');
-    if ((output.summary as string).length > 65535) throw new SimHttpError(422, "Validation Failed", { errors: [{ resource: "CheckRun", code: "custom", field: "summary", message: "summary is too long (maximum is 65535 characters)" }] });
-    if (typeof output.text === "string" && output.text.length > 65535) throw new SimHttpError(422, "Validation Failed", { errors: [{ resource: "CheckRun", code: "custom", field: "text", message: "text is too long (maximum is 65535 characters)" }] });
+    if ((output.summary as string).length > 65535)
+      throw new SimHttpError(422, "Validation Failed", {
+        errors: [
+          {
+            resource: "CheckRun",
+            code: "custom",
+            field: "summary",
+            message: "summary is too long (maximum is 65535 characters)",
+          },
+        ],
+      });
+    if (typeof output.text === "string" && output.text.length > 65535)
+      throw new SimHttpError(422, "Validation Failed", {
+        errors: [
+          {
+            resource: "CheckRun",
+            code: "custom",
+            field: "text",
+            message: "text is too long (maximum is 65535 characters)",
+          },
+        ],
+      });
   }
-  const actions = body.actions as { label?: unknown; description?: unknown; identifier?: unknown }[] | undefined;
+  const actions = body.actions as
+    { label?: unknown; description?: unknown; identifier?: unknown }[] | undefined;
   if (actions !== undefined) {
     if (!Array.isArray(actions) || actions.length > 3) bad("actions: maximum is 3 items");
     for (const a of actions) {
-      if (typeof a.label !== "string" || a.label.length > 20) bad("actions.label is too long (maximum is 20 characters)");
-      if (typeof a.description !== "string" || a.description.length > 40) bad("actions.description is too long (maximum is 40 characters)");
-      if (typeof a.identifier !== "string" || a.identifier.length > 20) bad("actions.identifier is too long (maximum is 20 characters)");
+      if (typeof a.label !== "string" || a.label.length > 20)
+        bad("actions.label is too long (maximum is 20 characters)");
+      if (typeof a.description !== "string" || a.description.length > 40)
+        bad("actions.description is too long (maximum is 40 characters)");
+      if (typeof a.identifier !== "string" || a.identifier.length > 20)
+        bad("actions.identifier is too long (maximum is 20 characters)");
     }
   }
   return {

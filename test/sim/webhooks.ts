@@ -6,8 +6,29 @@ import { createHmac } from "node:crypto";
 import { pushFields, type SimPush } from "./branches.js";
 import { example, hasExample } from "./examples.js";
 import { issueJson } from "./issues.js";
-import { checkRunJson, commitJson, commentJson, labelJson, pullJson, repoJson, reviewJson, suiteJson, userJson } from "./json.js";
-import type { GitHubModel, SimCheckRun, SimComment, SimInstallation, SimPull, SimQueueEntry, SimRepo, SimReview, SimStatus, SimSuite } from "./model.js";
+import {
+  checkRunJson,
+  commitJson,
+  commentJson,
+  labelJson,
+  pullJson,
+  repoJson,
+  reviewJson,
+  suiteJson,
+  userJson,
+} from "./json.js";
+import type {
+  GitHubModel,
+  SimCheckRun,
+  SimComment,
+  SimInstallation,
+  SimPull,
+  SimQueueEntry,
+  SimRepo,
+  SimReview,
+  SimStatus,
+  SimSuite,
+} from "./model.js";
 
 export interface WebhookContext {
   model: GitHubModel;
@@ -35,7 +56,11 @@ export interface WebhookContext {
 
 export function buildWebhook(ctx: WebhookContext): Record<string, unknown> {
   const m = ctx.model;
-  const base = hasExample(ctx.name, ctx.action) ? example(ctx.name, ctx.action) : hasExample(ctx.name) ? example(ctx.name) : {};
+  const base = hasExample(ctx.name, ctx.action)
+    ? example(ctx.name, ctx.action)
+    : hasExample(ctx.name)
+      ? example(ctx.name)
+      : {};
   delete base.organization;
   delete base.enterprise;
   const p: Record<string, unknown> = { ...base };
@@ -56,7 +81,20 @@ export function buildWebhook(ctx: WebhookContext): Record<string, unknown> {
   if (ctx.mergeGroup) {
     const g = ctx.mergeGroup;
     const c = m.commits.get(g.headSha)!;
-    p.merge_group = { head_sha: g.headSha, head_ref: g.headRef, base_sha: g.baseSha, base_ref: `refs/heads/${g.pr.baseRef}`, head_commit: { id: c.sha, tree_id: c.sha, message: c.message, timestamp: c.date, author: { name: "GitHub", email: "noreply@github.com" }, committer: { name: "GitHub", email: "noreply@github.com" } } };
+    p.merge_group = {
+      head_sha: g.headSha,
+      head_ref: g.headRef,
+      base_sha: g.baseSha,
+      base_ref: `refs/heads/${g.pr.baseRef}`,
+      head_commit: {
+        id: c.sha,
+        tree_id: c.sha,
+        message: c.message,
+        timestamp: c.date,
+        author: { name: "GitHub", email: "noreply@github.com" },
+        committer: { name: "GitHub", email: "noreply@github.com" },
+      },
+    };
     if (ctx.action === "destroyed") p.reason = ctx.reason ?? "dequeued";
   }
   if (ctx.status) {
@@ -107,7 +145,13 @@ export function buildWebhook(ctx: WebhookContext): Record<string, unknown> {
         author_association: "MEMBER",
         active_lock_reason: null,
         draft: ctx.pr.draft,
-        pull_request: { url: pr.url, html_url: pr.html_url, diff_url: pr.diff_url, patch_url: pr.patch_url, merged_at: ctx.pr.mergedAt },
+        pull_request: {
+          url: pr.url,
+          html_url: pr.html_url,
+          diff_url: pr.diff_url,
+          patch_url: pr.patch_url,
+          merged_at: ctx.pr.mergedAt,
+        },
         body: ctx.pr.body || null,
         performed_via_github_app: null,
         state_reason: null,

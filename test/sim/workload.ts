@@ -62,7 +62,10 @@ export function burst(w: World, o: BurstOptions): Burst {
     });
     steps.push(() => (holder.run = m.ci(pr(), "build", { status: "in_progress" })));
     const approver = rand() < 0.5 ? "alice" : "bob";
-    steps.push(() => void m.review(pr(), { author: approver, state: rand() < 0.12 ? "CHANGES_REQUESTED" : "APPROVED" }));
+    steps.push(
+      () =>
+        void m.review(pr(), { author: approver, state: rand() < 0.12 ? "CHANGES_REQUESTED" : "APPROVED" }),
+    );
     if (rand() < 0.5) {
       steps.push(() => {
         m.updateCheckRun(holder.run!, { status: "completed", conclusion: "cancelled" });
@@ -74,7 +77,10 @@ export function burst(w: World, o: BurstOptions): Burst {
     const conclusion = rand() < 0.8 ? "success" : "failure";
     steps.push(() => m.updateCheckRun(holder.run!, { status: "completed", conclusion }));
     if (rand() < 0.15) steps.push(() => m.addLabel(pr(), "emergency"));
-    if (rand() < 0.25) steps.push(() => m.editPullRequest(pr(), { title: `${o.titlePrefix?.(i, repo) ?? ""}Change ${i} (edited)` }));
+    if (rand() < 0.25)
+      steps.push(() =>
+        m.editPullRequest(pr(), { title: `${o.titlePrefix?.(i, repo) ?? ""}Change ${i} (edited)` }),
+      );
     actions += steps.length;
     scripts.push(steps);
   }
@@ -85,7 +91,11 @@ export function burst(w: World, o: BurstOptions): Burst {
 }
 
 /** Run the rounds, `gapMs` apart (the webhooks they cause are delivered as they happen). */
-export async function play(b: Burst, gapMs = 0, onRound?: (k: number) => void | Promise<void>): Promise<void> {
+export async function play(
+  b: Burst,
+  gapMs = 0,
+  onRound?: (k: number) => void | Promise<void>,
+): Promise<void> {
   for (let k = 0; k < b.rounds.length; k++) {
     for (const step of b.rounds[k]!) step();
     await onRound?.(k);

@@ -64,7 +64,9 @@ export class World {
   ) {
     this.autoDeliver = options.autoDeliver ?? true;
     // GitHub's side of a delivery: sent to the app's URL and logged per attempt (GET /app/hook/deliveries).
-    sim.deliveries.setSender(appId, (name, body, guid) => this.cg.deliver(name, JSON.parse(body), { id: guid, body }));
+    sim.deliveries.setSender(appId, (name, body, guid) =>
+      this.cg.deliver(name, JSON.parse(body), { id: guid, body }),
+    );
     sim.model.onWebhook((hook) => {
       if (hook.appId !== this.appId) return;
       if (this.autoDeliver) void sim.deliveries.send(hook);
@@ -79,7 +81,12 @@ export class World {
     const appId = options.appId ?? 4242;
     const { privateKey } = appKeyPair();
     const secret = `whsec-${Math.random().toString(36).slice(2)}-${Date.now()}`;
-    sim.model.addApp({ id: appId, slug: APP_SLUG, publicKey: createPublicKey(privateKey), events: manifestEvents() });
+    sim.model.addApp({
+      id: appId,
+      slug: APP_SLUG,
+      publicKey: createPublicKey(privateKey),
+      events: manifestEvents(),
+    });
     if (options.jira) sim.jira.flavour = options.jira;
     options.setup?.(sim, appId);
     const env = {
@@ -89,7 +96,15 @@ export class World {
     };
     let cg: ChangegateProcess;
     try {
-      cg = await ChangegateProcess.start({ sim, appId, privateKey, webhookSecret: secret, env, logLevel: options.logLevel, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
+      cg = await ChangegateProcess.start({
+        sim,
+        appId,
+        privateKey,
+        webhookSecret: secret,
+        env,
+        logLevel: options.logLevel,
+        ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+      });
     } catch (err) {
       await sim.stop();
       throw err;
@@ -114,7 +129,14 @@ export class World {
   }
 
   /** A repository in a new organisation, with an optional policy file. */
-  repo(opts: { policy?: string | null; orgPolicy?: string; name?: string; org?: { owner: string; installation: SimInstallation } } = {}): {
+  repo(
+    opts: {
+      policy?: string | null;
+      orgPolicy?: string;
+      name?: string;
+      org?: { owner: string; installation: SimInstallation };
+    } = {},
+  ): {
     repo: SimRepo;
     installation: SimInstallation;
   } {
@@ -122,7 +144,12 @@ export class World {
     const files: Record<string, string> = {};
     if (opts.policy) files[".github/changegate.yml"] = opts.policy;
     const repo = this.model.addRepo({ owner: o.owner, name: opts.name ?? "service", files });
-    if (opts.orgPolicy !== undefined) this.model.addRepo({ owner: o.owner, name: ".github", files: { ".github/changegate.yml": opts.orgPolicy } });
+    if (opts.orgPolicy !== undefined)
+      this.model.addRepo({
+        owner: o.owner,
+        name: ".github",
+        files: { ".github/changegate.yml": opts.orgPolicy },
+      });
     return { repo, installation: o.installation };
   }
 
@@ -153,17 +180,23 @@ export class World {
 
   /** changegate's newest check run on the PR's head. */
   check(pr: SimPull): SimCheckRun | undefined {
-    const runs = this.model.runsOn(pr.repo, this.model.headSha(pr)).filter((r) => r.appId === this.appId && r.name === CHECK_NAME);
+    const runs = this.model
+      .runsOn(pr.repo, this.model.headSha(pr))
+      .filter((r) => r.appId === this.appId && r.name === CHECK_NAME);
     return runs[runs.length - 1];
   }
 
   /** All of changegate's check runs on any commit of the PR. */
   checks(pr: SimPull): SimCheckRun[] {
-    return [...this.model.checkRuns.values()].filter((r) => r.repo === pr.repo && pr.commits.includes(r.headSha) && r.appId === this.appId);
+    return [...this.model.checkRuns.values()].filter(
+      (r) => r.repo === pr.repo && pr.commits.includes(r.headSha) && r.appId === this.appId,
+    );
   }
 
   digests(pr: SimPull): SimComment[] {
-    return this.model.commentsOf(pr.repo, pr.number).filter((c) => c.appId === this.appId && c.body.includes(DIGEST_MARKER));
+    return this.model
+      .commentsOf(pr.repo, pr.number)
+      .filter((c) => c.appId === this.appId && c.body.includes(DIGEST_MARKER));
   }
 
   digest(pr: SimPull): SimComment | undefined {
@@ -172,11 +205,16 @@ export class World {
 
   /** GitHub (and Jira) requests since `seq` made with this installation's token. */
   api(seq: number, installation?: SimInstallation): ApiCount {
-    const requests = this.sim.since(seq, (r) => r.target === "jira" || installation === undefined || r.installationId === installation.id);
+    const requests = this.sim.since(
+      seq,
+      (r) => r.target === "jira" || installation === undefined || r.installationId === installation.id,
+    );
     const gh = requests.filter((r) => r.target === "github");
     return {
       reads: gh.filter((r) => r.route === "POST /graphql").length,
-      writes: gh.filter((r) => r.method !== "GET" && r.route !== "POST /graphql" && !r.route.includes("access_tokens")).length,
+      writes: gh.filter(
+        (r) => r.method !== "GET" && r.route !== "POST /graphql" && !r.route.includes("access_tokens"),
+      ).length,
       restReads: gh.filter((r) => r.method === "GET").length,
       tokens: gh.filter((r) => r.route.includes("access_tokens")).length,
       jira: requests.filter((r) => r.target === "jira").length,
@@ -190,6 +228,8 @@ export class World {
 }
 
 /** The pieces of a check run a test usually asserts on. */
-export function summarize(run: SimCheckRun | undefined): { status: string; conclusion: string | null; title: string | null } | null {
+export function summarize(
+  run: SimCheckRun | undefined,
+): { status: string; conclusion: string | null; title: string | null } | null {
   return run ? { status: run.status, conclusion: run.conclusion, title: run.title } : null;
 }

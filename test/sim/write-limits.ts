@@ -25,7 +25,12 @@ export interface SimWriteLimits {
   hourMs: number;
 }
 
-export const GITHUB_LIMITS: SimWriteLimits = { perMinute: 80, minuteMs: 60_000, perHour: 500, hourMs: 3_600_000 };
+export const GITHUB_LIMITS: SimWriteLimits = {
+  perMinute: 80,
+  minuteMs: 60_000,
+  perHour: 500,
+  hourMs: 3_600_000,
+};
 
 export interface LimitViolation {
   kind: "minute" | "hour" | "early";
@@ -43,14 +48,21 @@ export class WriteLimitEnforcer {
   constructor(public limits: SimWriteLimits = GITHUB_LIMITS) {}
 
   static isWrite(method: string, route: string): boolean {
-    return method !== "GET" && method !== "HEAD" && route !== "POST /graphql" && !route.includes("/access_tokens");
+    return (
+      method !== "GET" && method !== "HEAD" && route !== "POST /graphql" && !route.includes("/access_tokens")
+    );
   }
 
   /**
    * A write arrives: null to let it through, else the refusal (retry-after in seconds). Counts the
    * creation when it goes through.
    */
-  admit(installationId: number, method: string, route: string, now = Date.now()): { retryAfterSeconds: number } | null {
+  admit(
+    installationId: number,
+    method: string,
+    route: string,
+    now = Date.now(),
+  ): { retryAfterSeconds: number } | null {
     if (!WriteLimitEnforcer.isWrite(method, route)) return null;
     const blocked = this.blockedUntil.get(installationId) ?? 0;
     if (blocked > now) {

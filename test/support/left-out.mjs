@@ -10,7 +10,10 @@ import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 export function recordLeftOut(entry, env = process.env) {
   const file = env.CHANGEGATE_LEFT_OUT_FILE;
   if (file) appendFileSync(file, `${JSON.stringify(entry)}\n`);
-  else process.stderr.write(`NOTE: ${entry.suite} left out: ${entry.tool} is not installed (${entry.install})\n`);
+  else
+    process.stderr.write(
+      `NOTE: ${entry.suite} left out: ${entry.tool} is not installed (${entry.install})\n`,
+    );
 }
 
 /** The suites left out so far (each once), and the file removed. */

@@ -23,7 +23,10 @@ function hasServerBinaries() {
 
 export default async function pgSetup() {
   // Suites left out for a missing tool are noted here by the workers (test/support/left-out.mjs).
-  process.env.CHANGEGATE_LEFT_OUT_FILE = join(mkdtempSync(join(tmpdir(), "changegate-left-out-")), "suites.ndjson");
+  process.env.CHANGEGATE_LEFT_OUT_FILE = join(
+    mkdtempSync(join(tmpdir(), "changegate-left-out-")),
+    "suites.ndjson",
+  );
   if (process.env.TEST_DATABASE_URL?.trim()) return;
   if (process.env.CHANGEGATE_PG_AUTOSTART === "false") {
     process.env.CHANGEGATE_PG_LEFT_OUT = "CHANGEGATE_PG_AUTOSTART=false and no TEST_DATABASE_URL";

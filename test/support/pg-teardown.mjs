@@ -17,12 +17,17 @@ export default async function pgTeardown() {
     );
   }
   const left = takeLeftOut();
-  if (process.env.CHANGEGATE_LEFT_OUT_FILE) rmSync(dirname(process.env.CHANGEGATE_LEFT_OUT_FILE), { recursive: true, force: true });
+  if (process.env.CHANGEGATE_LEFT_OUT_FILE)
+    rmSync(dirname(process.env.CHANGEGATE_LEFT_OUT_FILE), { recursive: true, force: true });
   if (left.length === 0) return;
   const one = left.length === 1;
-  process.stdout.write(`\nNOTE: ${left.length} suite${one ? " was" : "s were"} left out: a tool ${one ? "it needs" : "they need"} is not installed here:\n`);
+  process.stdout.write(
+    `\nNOTE: ${left.length} suite${one ? " was" : "s were"} left out: a tool ${one ? "it needs" : "they need"} is not installed here:\n`,
+  );
   for (const e of left) {
-    process.stdout.write(`      ${e.suite}: needs ${e.tool}. To include it: ${e.install}, then\n        node --experimental-vm-modules node_modules/jest/bin/jest.js ${e.suite}\n`);
+    process.stdout.write(
+      `      ${e.suite}: needs ${e.tool}. To include it: ${e.install}, then\n        node --experimental-vm-modules node_modules/jest/bin/jest.js ${e.suite}\n`,
+    );
   }
   process.stdout.write(`      (With CI set these suites fail instead of being left out.)\n`);
 }

@@ -49,7 +49,12 @@ function executable(path: string): boolean {
 export const CHROMIUM: Tool = {
   name: "Chromium",
   // CHROMIUM_PATH names it exactly (and must exist); otherwise `chromium` on the PATH (Debian's /usr/bin/chromium).
-  find: (env) => (env.CHROMIUM_PATH?.trim() ? (executable(env.CHROMIUM_PATH.trim()) ? env.CHROMIUM_PATH.trim() : null) : onPath(["chromium", "chromium-browser"], env)),
+  find: (env) =>
+    env.CHROMIUM_PATH?.trim()
+      ? executable(env.CHROMIUM_PATH.trim())
+        ? env.CHROMIUM_PATH.trim()
+        : null
+      : onPath(["chromium", "chromium-browser"], env),
   install: "apt-get install chromium (or set CHROMIUM_PATH)",
 };
 
@@ -82,7 +87,10 @@ export function suiteName(fileUrl: string): string {
 export function requireTool(tool: Tool, suite: string, env: Env = process.env): string | null {
   const found = tool.find(env);
   if (found) return found;
-  if (inCi(env)) throw new Error(`${suite}: ${tool.name} is not installed, and CI is set: CI never leaves a suite out (install it: ${tool.install}; .ci/run does)`);
+  if (inCi(env))
+    throw new Error(
+      `${suite}: ${tool.name} is not installed, and CI is set: CI never leaves a suite out (install it: ${tool.install}; .ci/run does)`,
+    );
   recordLeftOut({ suite, tool: tool.name, install: tool.install }, env);
   return null;
 }

@@ -5,10 +5,15 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
 export async function resolve(specifier, context, next) {
-  if (specifier.endsWith(".js") && (specifier.startsWith(".") || specifier.startsWith("/")) && context.parentURL?.endsWith(".ts")) {
+  if (
+    specifier.endsWith(".js") &&
+    (specifier.startsWith(".") || specifier.startsWith("/")) &&
+    context.parentURL?.endsWith(".ts")
+  ) {
     const candidate = new URL(specifier.replace(/\.js$/, ".ts"), context.parentURL);
     const asJs = new URL(specifier, context.parentURL);
-    if (!existsSync(fileURLToPath(asJs)) && existsSync(fileURLToPath(candidate))) return next(candidate.href, context);
+    if (!existsSync(fileURLToPath(asJs)) && existsSync(fileURLToPath(candidate)))
+      return next(candidate.href, context);
   }
   return next(specifier, context);
 }
@@ -18,7 +23,13 @@ export async function load(url, context, next) {
   const source = readFileSync(fileURLToPath(url), "utf8");
   const out = ts.transpileModule(source, {
     fileName: fileURLToPath(url),
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: false, inlineSourceMap: true, isolatedModules: true },
+    compilerOptions: {
+      module: ts.ModuleKind.ESNext,
+      target: ts.ScriptTarget.ES2022,
+      sourceMap: false,
+      inlineSourceMap: true,
+      isolatedModules: true,
+    },
   });
   return { format: "module", source: out.outputText, shortCircuit: true };
 }

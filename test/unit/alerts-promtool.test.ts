@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { describeWith, PROMTOOL } from "../support/tools.js";
 
 const DIR = join(import.meta.dirname, "..", "..", "deploy", "prometheus");
-const promtool = (...args: string[]) => spawnSync("promtool", args, { cwd: DIR, encoding: "utf8", timeout: 60_000 });
+const promtool = (...args: string[]) =>
+  spawnSync("promtool", args, { cwd: DIR, encoding: "utf8", timeout: 60_000 });
 
 describeWith(PROMTOOL, import.meta.url)("promtool", () => {
   test("check rules: alerts.yml loads", () => {

@@ -10,11 +10,16 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { docSection, ROOT } from "../helpers/docs.js";
 
-const app = parse(readFileSync(join(ROOT, "app.yml"), "utf8")) as { default_permissions: Record<string, string>; default_events: string[]; hook_attributes: { url: string } };
+const app = parse(readFileSync(join(ROOT, "app.yml"), "utf8")) as {
+  default_permissions: Record<string, string>;
+  default_events: string[];
+  hook_attributes: { url: string };
+};
 const install = docSection("Install it as a GitHub App").text.replace(/\s+/g, " ");
 
 /** GitHub's settings page names: check_run → "Check run"; statuses is "Commit statuses". */
-const uiName = (key: string) => ({ statuses: "Commit statuses" })[key] ?? key.charAt(0).toUpperCase() + key.slice(1).replace(/_/g, " ");
+const uiName = (key: string) =>
+  ({ statuses: "Commit statuses" })[key] ?? key.charAt(0).toUpperCase() + key.slice(1).replace(/_/g, " ");
 const uiLevel = (level: string) => ({ write: "read & write", read: "read" })[level] ?? level;
 
 /** The comma-separated list after "- <label>" (up to the full stop that ends it). */
@@ -27,7 +32,9 @@ function listAfter(label: string): string[] {
 describe("registering the app by hand (README) asks for what app.yml asks for", () => {
   test("every permission, at its level", () => {
     const documented = listAfter("Permissions").sort();
-    const wanted = Object.entries(app.default_permissions).map(([k, v]) => `${uiName(k)} *${uiLevel(v)}*`).sort();
+    const wanted = Object.entries(app.default_permissions)
+      .map(([k, v]) => `${uiName(k)} *${uiLevel(v)}*`)
+      .sort();
     expect(documented).toEqual(wanted);
   });
 
@@ -40,6 +47,8 @@ describe("registering the app by hand (README) asks for what app.yml asks for", 
 
   test("after the setup page: set the real webhook URL (app.yml's is a placeholder)", () => {
     expect(app.hook_attributes.url).toMatch(/example\.invalid/);
-    expect(install).toMatch(/After the setup page.*set its Webhook URL to `https:\/\/<your host>\/api\/github\/webhooks`/);
+    expect(install).toMatch(
+      /After the setup page.*set its Webhook URL to `https:\/\/<your host>\/api\/github\/webhooks`/,
+    );
   });
 });

@@ -1,15 +1,25 @@
 import { describe, expect, test } from "@jest/globals";
-import { contributors, evaluateApprovals, latestOpinions, type ApprovalsSettings } from "../../src/policy/approvals.js";
+import {
+  contributors,
+  evaluateApprovals,
+  latestOpinions,
+  type ApprovalsSettings,
+} from "../../src/policy/approvals.js";
 import type { CommitInfo, Evidence, ReviewInfo, ReviewState } from "../../src/policy/types.js";
 import { evidence as fixtureEvidence, HEAD, OLD } from "../helpers/fixtures.js";
 
 /** The fixture's evidence(), with `pr` overridable field by field. */
 type EvidenceOver = Omit<Partial<Evidence>, "pr"> & { pr?: Partial<Evidence["pr"]> };
-const evidence = (over: EvidenceOver = {}): Evidence => fixtureEvidence(over as Parameters<typeof fixtureEvidence>[0]);
+const evidence = (over: EvidenceOver = {}): Evidence =>
+  fixtureEvidence(over as Parameters<typeof fixtureEvidence>[0]);
 
 let clock = 0;
 /** A review, submitted after every review built before it (unless `at` says otherwise). */
-function review(login: string, state: ReviewState = "APPROVED", over: Partial<ReviewInfo> & { bot?: boolean } = {}): ReviewInfo {
+function review(
+  login: string,
+  state: ReviewState = "APPROVED",
+  over: Partial<ReviewInfo> & { bot?: boolean } = {},
+): ReviewInfo {
   clock++;
   const { bot, ...rest } = over;
   return {
@@ -24,10 +34,24 @@ function review(login: string, state: ReviewState = "APPROVED", over: Partial<Re
 }
 
 function commit(over: Partial<CommitInfo> = {}): CommitInfo {
-  return { oid: HEAD, headline: "x", message: "x", authors: ["dev"], committer: "dev", isMerge: false, url: "https://github.com/x", ...over };
+  return {
+    oid: HEAD,
+    headline: "x",
+    message: "x",
+    authors: ["dev"],
+    committer: "dev",
+    isMerge: false,
+    url: "https://github.com/x",
+    ...over,
+  };
 }
 
-const settings = (over: Partial<ApprovalsSettings> = {}): ApprovalsSettings => ({ required: 1, dismissStale: true, allowContributors: false, ...over });
+const settings = (over: Partial<ApprovalsSettings> = {}): ApprovalsSettings => ({
+  required: 1,
+  dismissStale: true,
+  allowContributors: false,
+  ...over,
+});
 
 function run(reviews: ReviewInfo[], s: Partial<ApprovalsSettings> = {}, commits?: CommitInfo[]) {
   return evaluateApprovals(evidence({ reviews, ...(commits ? { commits } : {}) }), settings(s));
@@ -41,7 +65,12 @@ describe("latest opinion per reviewer", () => {
     ["DISMISSED withdraws the approval", ["APPROVED", "DISMISSED"], "DISMISSED", false],
     ["CHANGES_REQUESTED then APPROVED approves", ["CHANGES_REQUESTED", "APPROVED"], "APPROVED", true],
     ["APPROVED then CHANGES_REQUESTED blocks", ["APPROVED", "CHANGES_REQUESTED"], "CHANGES_REQUESTED", false],
-    ["CHANGES_REQUESTED then COMMENTED still blocks", ["CHANGES_REQUESTED", "COMMENTED"], "CHANGES_REQUESTED", false],
+    [
+      "CHANGES_REQUESTED then COMMENTED still blocks",
+      ["CHANGES_REQUESTED", "COMMENTED"],
+      "CHANGES_REQUESTED",
+      false,
+    ],
     ["only COMMENTED expresses no opinion", ["COMMENTED", "COMMENTED"], null, false],
     ["DISMISSED then APPROVED approves again", ["DISMISSED", "APPROVED"], "APPROVED", true],
   ])("%s", (_name, states, latest, passes) => {
@@ -88,24 +117,110 @@ describe("latest opinion per reviewer", () => {
 });
 
 describe("who counts", () => {
-  test.each<[string, ReviewInfo, CommitInfo[] | undefined, ApprovalsSettings["allowContributors"], RegExp | null]>([
+  test.each<
+    [string, ReviewInfo, CommitInfo[] | undefined, ApprovalsSettings["allowContributors"], RegExp | null]
+  >([
     ["a writer who did not commit", review("alice"), undefined, false, null],
-    ["the PR author", review("dev"), [commit({ authors: ["someone"], committer: "someone" })], false, /PR author/],
-    ["the PR author, other case", review("DEV"), [commit({ authors: ["someone"], committer: "someone" })], true, /PR author/],
+    [
+      "the PR author",
+      review("dev"),
+      [commit({ authors: ["someone"], committer: "someone" })],
+      false,
+      /PR author/,
+    ],
+    [
+      "the PR author, other case",
+      review("DEV"),
+      [commit({ authors: ["someone"], committer: "someone" })],
+      true,
+      /PR author/,
+    ],
     ["a bot", review("renovate[bot]", "APPROVED", { bot: true }), undefined, false, /bot/],
-    ["a reviewer without write access", review("outsider", "APPROVED", { authorCanPush: false }), undefined, false, /no write access/],
-    ["a commit author", review("carol"), [commit({ authors: ["carol"], committer: "dev" })], false, /committed to this PR/],
-    ["a co-author", review("carol"), [commit({ authors: ["dev", "carol"], committer: "dev" })], false, /committed to this PR/],
-    ["a committer", review("carol"), [commit({ authors: ["dev"], committer: "carol" })], false, /committed to this PR/],
-    ["a contributor, other case", review("Carol"), [commit({ authors: ["cAROL"], committer: "dev" })], false, /committed to this PR/],
-    ["a contributor when allow_contributors", review("carol"), [commit({ authors: ["carol"], committer: "dev" })], true, null],
+    [
+      "a reviewer without write access",
+      review("outsider", "APPROVED", { authorCanPush: false }),
+      undefined,
+      false,
+      /no write access/,
+    ],
+    [
+      "a commit author",
+      review("carol"),
+      [commit({ authors: ["carol"], committer: "dev" })],
+      false,
+      /committed to this PR/,
+    ],
+    [
+      "a co-author",
+      review("carol"),
+      [commit({ authors: ["dev", "carol"], committer: "dev" })],
+      false,
+      /committed to this PR/,
+    ],
+    [
+      "a committer",
+      review("carol"),
+      [commit({ authors: ["dev"], committer: "carol" })],
+      false,
+      /committed to this PR/,
+    ],
+    [
+      "a contributor, other case",
+      review("Carol"),
+      [commit({ authors: ["cAROL"], committer: "dev" })],
+      false,
+      /committed to this PR/,
+    ],
+    [
+      "a contributor when allow_contributors",
+      review("carol"),
+      [commit({ authors: ["carol"], committer: "dev" })],
+      true,
+      null,
+    ],
     // A merge commit can carry changes of its own: whoever made it is a contributor (issue 20).
-    ["author of a merge commit only", review("carol"), [commit({ authors: ["dev"] }), commit({ authors: ["carol"], committer: "carol", isMerge: true })], false, /made merge commit [0-9a-f]{7} in this PR/],
-    ["committer of a merge commit only", review("carol"), [commit({ authors: ["dev"] }), commit({ authors: ["dev"], committer: "carol", isMerge: true })], false, /made merge commit/],
-    ["GitHub's \"Update branch\" merge (committer web-flow): its author, the clicker, counts", review("carol"), [commit({ authors: ["dev"] }), commit({ authors: ["carol"], committer: "web-flow", isMerge: true })], false, /made merge commit/],
-    ["a merge commit by the PR author leaves other reviewers alone", review("alice"), [commit({ authors: ["dev"] }), commit({ authors: ["dev"], committer: "web-flow", isMerge: true })], false, null],
-    ["web-flow committer is nobody", review("web-flow"), [commit({ authors: ["dev"], committer: "web-flow" })], false, null],
-    ["a commit with an unknown author", review("alice"), [commit({ authors: [null], committer: null })], false, null],
+    [
+      "author of a merge commit only",
+      review("carol"),
+      [commit({ authors: ["dev"] }), commit({ authors: ["carol"], committer: "carol", isMerge: true })],
+      false,
+      /made merge commit [0-9a-f]{7} in this PR/,
+    ],
+    [
+      "committer of a merge commit only",
+      review("carol"),
+      [commit({ authors: ["dev"] }), commit({ authors: ["dev"], committer: "carol", isMerge: true })],
+      false,
+      /made merge commit/,
+    ],
+    [
+      'GitHub\'s "Update branch" merge (committer web-flow): its author, the clicker, counts',
+      review("carol"),
+      [commit({ authors: ["dev"] }), commit({ authors: ["carol"], committer: "web-flow", isMerge: true })],
+      false,
+      /made merge commit/,
+    ],
+    [
+      "a merge commit by the PR author leaves other reviewers alone",
+      review("alice"),
+      [commit({ authors: ["dev"] }), commit({ authors: ["dev"], committer: "web-flow", isMerge: true })],
+      false,
+      null,
+    ],
+    [
+      "web-flow committer is nobody",
+      review("web-flow"),
+      [commit({ authors: ["dev"], committer: "web-flow" })],
+      false,
+      null,
+    ],
+    [
+      "a commit with an unknown author",
+      review("alice"),
+      [commit({ authors: [null], committer: null })],
+      false,
+      null,
+    ],
   ])("%s", (_name, r, commits, allowContributors, reason) => {
     const result = run([r], { allowContributors }, commits);
     expect(result.reviewers).toHaveLength(1);
@@ -138,7 +253,9 @@ describe("who counts", () => {
   test("a reviewer who also wrote a plain commit is told they committed; the digest's data names each merge commit and its people", () => {
     const merge = commit({ authors: ["Carol"], committer: "web-flow", isMerge: true });
     const result = run([review("carol"), review("alice")], {}, [commit({ authors: ["dev"] }), merge]);
-    expect(result.reviewers.find((r) => r.login === "carol")!.reason).toBe(`made merge commit ${merge.oid.slice(0, 7)} in this PR (a merge commit counts as its author's and committer's contribution), so is not an independent reviewer`);
+    expect(result.reviewers.find((r) => r.login === "carol")!.reason).toBe(
+      `made merge commit ${merge.oid.slice(0, 7)} in this PR (a merge commit counts as its author's and committer's contribution), so is not an independent reviewer`,
+    );
     expect(result.mergeContributions).toEqual([{ oid: merge.oid, logins: ["carol"] }]);
     const both = run([review("carol")], {}, [commit({ authors: ["carol"] }), merge]);
     expect(both.reviewers[0]!.reason).toBe("committed to this PR, so is not an independent reviewer");
@@ -194,7 +311,11 @@ describe("changes requested", () => {
   });
 
   test("several blockers are each named", () => {
-    const r = run([review("carol", "CHANGES_REQUESTED"), review("dan", "CHANGES_REQUESTED"), review("alice")]);
+    const r = run([
+      review("carol", "CHANGES_REQUESTED"),
+      review("dan", "CHANGES_REQUESTED"),
+      review("alice"),
+    ]);
     expect(r.todo.filter((t) => t.startsWith("Address"))).toHaveLength(2);
     expect(r.summary).toMatch(/carol, dan/);
   });

@@ -12,7 +12,12 @@ import { ChainWriter } from "../../src/audit/chain-writer.js";
 import type { SignedCheckpoint } from "../../src/audit/checkpoint.js";
 import { MemoryDeliveryLedger } from "../../src/runtime/dedupe.js";
 import { Metrics } from "../../src/runtime/metrics.js";
-import { checkpointRunner, checkpointScheduleFromEnv, startCheckpointSchedule, startCheckpointsFromEnv } from "../../src/runtime/checkpoint-schedule.js";
+import {
+  checkpointRunner,
+  checkpointScheduleFromEnv,
+  startCheckpointSchedule,
+  startCheckpointsFromEnv,
+} from "../../src/runtime/checkpoint-schedule.js";
 import { merge, tempDir } from "../audit/records.js";
 
 const KEY = generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" }).toString();
@@ -20,23 +25,44 @@ const KEY = generateKeyPairSync("ed25519").privateKey.export({ format: "pem", ty
 describe("checkpointScheduleFromEnv", () => {
   test("without a key: off; with a key: daily by default, to each policy's audit.issue_repo; 0 or off turns it off", () => {
     expect(checkpointScheduleFromEnv({})).toBeNull();
-    expect(checkpointScheduleFromEnv({ AUDIT_SIGNING_KEY: KEY })).toMatchObject({ intervalMs: 86_400_000, target: { kind: "policies" } });
-    expect(checkpointScheduleFromEnv({ AUDIT_CHECKPOINT_INTERVAL: "off", AUDIT_SIGNING_KEY: KEY })).toBeNull();
+    expect(checkpointScheduleFromEnv({ AUDIT_SIGNING_KEY: KEY })).toMatchObject({
+      intervalMs: 86_400_000,
+      target: { kind: "policies" },
+    });
+    expect(
+      checkpointScheduleFromEnv({ AUDIT_CHECKPOINT_INTERVAL: "off", AUDIT_SIGNING_KEY: KEY }),
+    ).toBeNull();
     expect(checkpointScheduleFromEnv({ AUDIT_CHECKPOINT_INTERVAL: "0", AUDIT_SIGNING_KEY: KEY })).toBeNull();
   });
 
   test("durations, destinations (AUDIT_CHECKPOINT_FILE, then AUDIT_ISSUE_REPO override the policies)", () => {
-    const s = checkpointScheduleFromEnv({ AUDIT_CHECKPOINT_INTERVAL: "6h", AUDIT_SIGNING_KEY: KEY, AUDIT_ISSUE_REPO: "acme/audit" });
+    const s = checkpointScheduleFromEnv({
+      AUDIT_CHECKPOINT_INTERVAL: "6h",
+      AUDIT_SIGNING_KEY: KEY,
+      AUDIT_ISSUE_REPO: "acme/audit",
+    });
     expect(s).toMatchObject({ intervalMs: 6 * 3_600_000, target: { kind: "issue", repo: "acme/audit" } });
-    expect(checkpointScheduleFromEnv({ AUDIT_CHECKPOINT_INTERVAL: "900", AUDIT_SIGNING_KEY: KEY, AUDIT_CHECKPOINT_FILE: "/var/cp.ndjson" })).toMatchObject({
+    expect(
+      checkpointScheduleFromEnv({
+        AUDIT_CHECKPOINT_INTERVAL: "900",
+        AUDIT_SIGNING_KEY: KEY,
+        AUDIT_CHECKPOINT_FILE: "/var/cp.ndjson",
+      }),
+    ).toMatchObject({
       intervalMs: 900_000,
       target: { kind: "file", path: "/var/cp.ndjson" },
     });
   });
 
   test.each([
-    [{ AUDIT_CHECKPOINT_INTERVAL: "often", AUDIT_SIGNING_KEY: KEY, AUDIT_ISSUE_REPO: "a/b" }, /expected a duration such as 6h/],
-    [{ AUDIT_CHECKPOINT_INTERVAL: "10s", AUDIT_SIGNING_KEY: KEY, AUDIT_ISSUE_REPO: "a/b" }, /between 5 minutes and 30 days/],
+    [
+      { AUDIT_CHECKPOINT_INTERVAL: "often", AUDIT_SIGNING_KEY: KEY, AUDIT_ISSUE_REPO: "a/b" },
+      /expected a duration such as 6h/,
+    ],
+    [
+      { AUDIT_CHECKPOINT_INTERVAL: "10s", AUDIT_SIGNING_KEY: KEY, AUDIT_ISSUE_REPO: "a/b" },
+      /between 5 minutes and 30 days/,
+    ],
     [{ AUDIT_CHECKPOINT_INTERVAL: "1h", AUDIT_ISSUE_REPO: "a/b" }, /no signing key: set AUDIT_SIGNING_KEY/],
     [{ AUDIT_SIGNING_KEY: KEY, AUDIT_ISSUE_REPO: "not a repo" }, /AUDIT_ISSUE_REPO .*expected owner\/name/],
   ])("bad settings %# are refused with a clear message", (env, message) => {
@@ -58,7 +84,12 @@ describe("checkpointScheduleFromEnv", () => {
   test("without a key, start-up warns once and /metrics shows checkpoints off and none made", async () => {
     const metrics = new Metrics({ defaultMetrics: false });
     const warnings: string[] = [];
-    const started = startCheckpointsFromEnv({} as never, {}, { info: () => {}, warn: (m) => void warnings.push(m), error: () => {} }, { metrics });
+    const started = startCheckpointsFromEnv(
+      {} as never,
+      {},
+      { info: () => {}, warn: (m) => void warnings.push(m), error: () => {} },
+      { metrics },
+    );
     expect(started).toBeNull();
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/AUDIT_SIGNING_KEY is not set/);
@@ -93,7 +124,10 @@ describe("checkpointRunner", () => {
       const w = new ChainWriter(store);
       await w.recordMerge(merge({ owner: "acme", repo: "one", number: 1 }));
       await w.recordMerge(merge({ owner: "other", repo: "two", number: 1 }));
-      const schedule = checkpointScheduleFromEnv({ AUDIT_SIGNING_KEY: KEY, AUDIT_CHECKPOINT_INTERVAL: "1h" })!;
+      const schedule = checkpointScheduleFromEnv({
+        AUDIT_SIGNING_KEY: KEY,
+        AUDIT_CHECKPOINT_INTERVAL: "1h",
+      })!;
       const acme = new MemoryLog("acme/audit");
       const ledger = new MemoryDeliveryLedger();
       let t = Date.parse("2026-03-01T12:00:00Z");
@@ -106,7 +140,11 @@ describe("checkpointRunner", () => {
         ledger,
         destinations: async () => [{ name: "acme/audit", log: acme, account: "acme" }],
         now: () => new Date(t),
-        log: { info: (m: string) => void logs.push(m), warn: (m: string) => void logs.push(m), error: (m: string) => void logs.push(`error ${m}`) },
+        log: {
+          info: (m: string) => void logs.push(m),
+          warn: (m: string) => void logs.push(m),
+          error: (m: string) => void logs.push(`error ${m}`),
+        },
         metrics,
       };
       const a = checkpointRunner(deps);
@@ -118,7 +156,9 @@ describe("checkpointRunner", () => {
       t += 60_000;
       expect(await a.tick()).toEqual(["acme/audit#1"]); // the owner retries
       expect(acme.entries[0]!.statement.chains.map((c) => c.chain)).toEqual(["acme/one"]); // never another organisation's chains
-      expect((await metrics.expose()).body).toMatch(new RegExp(`^changegate_audit_checkpoint_last_timestamp_seconds ${t / 1000}$`, "m"));
+      expect((await metrics.expose()).body).toMatch(
+        new RegExp(`^changegate_audit_checkpoint_last_timestamp_seconds ${t / 1000}$`, "m"),
+      );
       t += 30 * 60_000;
       expect(await a.tick()).toEqual([]); // not due yet
       expect(await b.tick()).toEqual([]);

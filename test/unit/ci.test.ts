@@ -9,7 +9,12 @@ const APP = 4242;
 const ACTIONS = 15368;
 
 let nextId = 1000;
-function run(name: string, status: string, conclusion: string | null, over: { appId?: number | null; slug?: string; id?: number | null } = {}): Context {
+function run(
+  name: string,
+  status: string,
+  conclusion: string | null,
+  over: { appId?: number | null; slug?: string; id?: number | null } = {},
+): Context {
   const appId = over.appId === undefined ? ACTIONS : over.appId;
   return {
     __typename: "CheckRun",
@@ -23,11 +28,20 @@ function run(name: string, status: string, conclusion: string | null, over: { ap
   };
 }
 
-function status(context: string, state: string, creator: { __typename: string; login: string } | null = { __typename: "User", login: "ci-bot" }): Context {
+function status(
+  context: string,
+  state: string,
+  creator: { __typename: string; login: string } | null = { __typename: "User", login: "ci-bot" },
+): Context {
   return { __typename: "StatusContext", context, state, targetUrl: "https://ci.example.com/s", creator };
 }
 
-function check(name: string, state: CiState, raw = state as string, source: string | null = "github-actions"): CiCheck {
+function check(
+  name: string,
+  state: CiState,
+  raw = state as string,
+  source: string | null = "github-actions",
+): CiCheck {
   return { kind: "check_run", name, state, raw, source, url: null };
 }
 
@@ -56,11 +70,21 @@ describe("toChecks: check runs", () => {
     ["REQUESTED", null, "pending", "requested"],
   ])("%s / %s → %s", (st, conclusion, state, raw) => {
     const [c] = toChecks([run("build", st, conclusion)], APP);
-    expect(c).toEqual({ kind: "check_run", name: "build", state, raw, source: "github-actions", url: "https://ci.example.com/build" });
+    expect(c).toEqual({
+      kind: "check_run",
+      name: "build",
+      state,
+      raw,
+      source: "github-actions",
+      url: "https://ci.example.com/build",
+    });
   });
 
   test("changegate's own check runs are not CI", () => {
-    const out = toChecks([run("changegate", "COMPLETED", "FAILURE", { appId: APP }), run("build", "COMPLETED", "SUCCESS")], APP);
+    const out = toChecks(
+      [run("changegate", "COMPLETED", "FAILURE", { appId: APP }), run("build", "COMPLETED", "SUCCESS")],
+      APP,
+    );
     expect(out.map((c) => c.name)).toEqual(["build"]);
   });
 
@@ -71,10 +95,39 @@ describe("toChecks: check runs", () => {
   });
 
   test.each([
-    ["newest failing", [["SUCCESS", 10], ["FAILURE", 11]], "failure"],
-    ["newest passing", [["FAILURE", 10], ["SUCCESS", 11]], "success"],
-    ["newest passing, listed first", [["SUCCESS", 12], ["FAILURE", 11], ["FAILURE", 10]], "success"],
-    ["newest failing, listed first", [["FAILURE", 12], ["SUCCESS", 11]], "failure"],
+    [
+      "newest failing",
+      [
+        ["SUCCESS", 10],
+        ["FAILURE", 11],
+      ],
+      "failure",
+    ],
+    [
+      "newest passing",
+      [
+        ["FAILURE", 10],
+        ["SUCCESS", 11],
+      ],
+      "success",
+    ],
+    [
+      "newest passing, listed first",
+      [
+        ["SUCCESS", 12],
+        ["FAILURE", 11],
+        ["FAILURE", 10],
+      ],
+      "success",
+    ],
+    [
+      "newest failing, listed first",
+      [
+        ["FAILURE", 12],
+        ["SUCCESS", 11],
+      ],
+      "failure",
+    ],
   ] as const)("several runs with one name from one app: the newest counts (%s)", (_name, runs, state) => {
     const out = toChecks(
       runs.map(([conclusion, id]) => run("build", "COMPLETED", conclusion, { id })),
@@ -85,13 +138,19 @@ describe("toChecks: check runs", () => {
   });
 
   test("a re-run in progress replaces the older failure", () => {
-    const out = toChecks([run("build", "COMPLETED", "FAILURE", { id: 1 }), run("build", "IN_PROGRESS", null, { id: 2 })], APP);
+    const out = toChecks(
+      [run("build", "COMPLETED", "FAILURE", { id: 1 }), run("build", "IN_PROGRESS", null, { id: 2 })],
+      APP,
+    );
     expect(out).toEqual([expect.objectContaining({ name: "build", state: "pending" })]);
   });
 
   test("same name from two apps: both count", () => {
     const out = toChecks(
-      [run("build", "COMPLETED", "SUCCESS", { appId: 1, slug: "a" }), run("build", "COMPLETED", "FAILURE", { appId: 2, slug: "b" })],
+      [
+        run("build", "COMPLETED", "SUCCESS", { appId: 1, slug: "a" }),
+        run("build", "COMPLETED", "FAILURE", { appId: 2, slug: "b" }),
+      ],
       APP,
     );
     expect(out).toHaveLength(2);
@@ -102,7 +161,13 @@ describe("toChecks: check runs", () => {
   });
 
   test("runs without an app are kept (newest per name)", () => {
-    const out = toChecks([run("x", "COMPLETED", "SUCCESS", { appId: null, id: 1 }), run("x", "COMPLETED", "FAILURE", { appId: null, id: 2 })], APP);
+    const out = toChecks(
+      [
+        run("x", "COMPLETED", "SUCCESS", { appId: null, id: 1 }),
+        run("x", "COMPLETED", "FAILURE", { appId: null, id: 2 }),
+      ],
+      APP,
+    );
     expect(out).toEqual([expect.objectContaining({ name: "x", state: "failure", source: null })]);
   });
 });
@@ -117,7 +182,16 @@ describe("toChecks: commit statuses", () => {
     ["SOMETHING_NEW", "failure"],
   ])("%s → %s", (state, expected) => {
     const out = toChecks([status("ci/jenkins", state)], APP);
-    expect(out).toEqual([{ kind: "status", name: "ci/jenkins", state: expected, raw: state.toLowerCase(), source: "ci-bot", url: "https://ci.example.com/s" }]);
+    expect(out).toEqual([
+      {
+        kind: "status",
+        name: "ci/jenkins",
+        state: expected,
+        raw: state.toLowerCase(),
+        source: "ci-bot",
+        url: "https://ci.example.com/s",
+      },
+    ]);
   });
 
   test("a status and a check run with one name both count", () => {
@@ -132,7 +206,13 @@ describe("toChecks: commit statuses", () => {
   test("a status created by a GitHub App's bot is sourced login[bot]; a user of the same name is not", () => {
     // GraphQL shows a bot's login without "[bot]": only __typename tells the app's bot from a user
     // who registered the same name, so the source keeps GitHub's REST spelling for bots.
-    const out = toChecks([status("ci/a", "SUCCESS", { __typename: "Bot", login: "jenkins" }), status("ci/b", "SUCCESS", { __typename: "User", login: "jenkins" })], APP);
+    const out = toChecks(
+      [
+        status("ci/a", "SUCCESS", { __typename: "Bot", login: "jenkins" }),
+        status("ci/b", "SUCCESS", { __typename: "User", login: "jenkins" }),
+      ],
+      APP,
+    );
     expect(out.map((c) => [c.name, c.source])).toEqual([
       ["ci/a", "jenkins[bot]"],
       ["ci/b", "jenkins"],
@@ -187,7 +267,9 @@ describe("evaluateCi", () => {
   test("required missing: pending, never green", () => {
     const r = evaluateCi([check("lint", "success")], ["build"]);
     expect(r.status).toBe("pending");
-    expect(r.checks).toContainEqual(expect.objectContaining({ name: "build", state: "missing", required: true, raw: "not reported" }));
+    expect(r.checks).toContainEqual(
+      expect.objectContaining({ name: "build", state: "missing", required: true, raw: "not reported" }),
+    );
     expect(r.todo.join(" ")).toContain("build");
   });
 
@@ -217,7 +299,15 @@ describe("evaluateCi", () => {
   });
 
   test("lines sorted: failures, missing, pending, success; then by name", () => {
-    const r = evaluateCi([check("z-ok", "success"), check("b-pend", "pending"), check("a-ok", "success"), check("y-fail", "failure")], ["m-missing"]);
+    const r = evaluateCi(
+      [
+        check("z-ok", "success"),
+        check("b-pend", "pending"),
+        check("a-ok", "success"),
+        check("y-fail", "failure"),
+      ],
+      ["m-missing"],
+    );
     expect(r.checks.map((c) => c.name)).toEqual(["y-fail", "m-missing", "b-pend", "a-ok", "z-ok"]);
   });
 
@@ -242,31 +332,68 @@ describe("evaluateCi: required checks pinned to their source", () => {
     const r = evaluateCi([check("build", "success")], [ACTIONS_PIN]);
     expect(r.status).toBe("pass");
     expect(r.checks).toEqual([
-      { name: "build", kind: "check_run", state: "success", raw: "success", required: true, url: null, source: "github-actions", requirement: ACTIONS_PIN, notCountedFor: [] },
+      {
+        name: "build",
+        kind: "check_run",
+        state: "success",
+        raw: "success",
+        required: true,
+        url: null,
+        source: "github-actions",
+        requirement: ACTIONS_PIN,
+        notCountedFor: [],
+      },
     ]);
   });
 
   test("the app slug compares case-insensitively", () => {
-    expect(evaluateCi([check("build", "success", "success", "GitHub-Actions")], [{ name: "build", app: "github-actions" }]).status).toBe("pass");
-    expect(evaluateCi([check("build", "success")], [{ name: "build", app: "GITHUB-ACTIONS" }]).status).toBe("pass");
+    expect(
+      evaluateCi(
+        [check("build", "success", "success", "GitHub-Actions")],
+        [{ name: "build", app: "github-actions" }],
+      ).status,
+    ).toBe("pass");
+    expect(evaluateCi([check("build", "success")], [{ name: "build", app: "GITHUB-ACTIONS" }]).status).toBe(
+      "pass",
+    );
   });
 
   test("a foreign app's check run of that name does not count: pending, never green, and says whose it was", () => {
     const r = evaluateCi([check("build", "success", "success", "evil-app")], [ACTIONS_PIN]);
     expect(r.status).toBe("pending");
     const foreign = r.checks.find((c) => c.state === "success")!;
-    expect(foreign).toMatchObject({ name: "build", source: "evil-app", required: false, requirement: null, notCountedFor: [ACTIONS_PIN] });
+    expect(foreign).toMatchObject({
+      name: "build",
+      source: "evil-app",
+      required: false,
+      requirement: null,
+      notCountedFor: [ACTIONS_PIN],
+    });
     expect(r.checks).toContainEqual(
-      expect.objectContaining({ name: "build", state: "missing", kind: "check_run", required: true, requirement: ACTIONS_PIN, source: null, notCountedFor: [] }),
+      expect.objectContaining({
+        name: "build",
+        state: "missing",
+        kind: "check_run",
+        required: true,
+        requirement: ACTIONS_PIN,
+        source: null,
+        notCountedFor: [],
+      }),
     );
     expect(r.summary).toBe("waiting for build (check run by app github-actions)");
-    expect(r.todo.join("\n")).toContain("build reported by app evil-app does not count: the policy requires it as a check run by app github-actions");
+    expect(r.todo.join("\n")).toContain(
+      "build reported by app evil-app does not count: the policy requires it as a check run by app github-actions",
+    );
   });
 
   test("a spoofed commit status of that name does not meet an app pin", () => {
     const r = evaluateCi([stat("build", "success", "mallory")], [ACTIONS_PIN]);
     expect(r.status).toBe("pending");
-    expect(r.checks.find((c) => c.kind === "status")).toMatchObject({ source: "mallory", required: false, notCountedFor: [ACTIONS_PIN] });
+    expect(r.checks.find((c) => c.kind === "status")).toMatchObject({
+      source: "mallory",
+      required: false,
+      notCountedFor: [ACTIONS_PIN],
+    });
     expect(r.todo.join("\n")).toContain("build reported as a commit status by mallory does not count");
   });
 
@@ -275,7 +402,10 @@ describe("evaluateCi: required checks pinned to their source", () => {
   });
 
   test("the real run and a foreign one: the real one counts, the foreign one is listed and not counted", () => {
-    const r = evaluateCi([check("build", "success", "success", "evil-app"), check("build", "success")], [ACTIONS_PIN]);
+    const r = evaluateCi(
+      [check("build", "success", "success", "evil-app"), check("build", "success")],
+      [ACTIONS_PIN],
+    );
     expect(r.status).toBe("pass");
     expect(r.checks).toHaveLength(2);
     expect(r.checks.map((c) => [c.source, c.required, c.notCountedFor.length]).sort()).toEqual([
@@ -286,13 +416,19 @@ describe("evaluateCi: required checks pinned to their source", () => {
   });
 
   test("every reported result must still be green: a failing foreign check still fails CI", () => {
-    const r = evaluateCi([check("build", "failure", "failure", "evil-app"), check("build", "success")], [ACTIONS_PIN]);
+    const r = evaluateCi(
+      [check("build", "failure", "failure", "evil-app"), check("build", "success")],
+      [ACTIONS_PIN],
+    );
     expect(r.status).toBe("fail");
     expect(r.todo[0]).toBe("Fix the failing check: build.");
   });
 
   test("a pending foreign check still holds CI", () => {
-    expect(evaluateCi([check("build", "pending", "queued", "evil-app"), check("build", "success")], [ACTIONS_PIN]).status).toBe("pending");
+    expect(
+      evaluateCi([check("build", "pending", "queued", "evil-app"), check("build", "success")], [ACTIONS_PIN])
+        .status,
+    ).toBe("pending");
   });
 
   test("a failing pinned check fails", () => {
@@ -306,10 +442,22 @@ describe("evaluateCi: required checks pinned to their source", () => {
   });
 
   test("a creator pin is not met by another login, nor by a check run from an app of that name", () => {
-    const r = evaluateCi([stat("ci/jenkins", "success", "mallory"), check("ci/jenkins", "success", "success", "jenkins-bot")], [JENKINS_PIN]);
+    const r = evaluateCi(
+      [stat("ci/jenkins", "success", "mallory"), check("ci/jenkins", "success", "success", "jenkins-bot")],
+      [JENKINS_PIN],
+    );
     expect(r.status).toBe("pending");
-    expect(r.checks.filter((c) => c.state === "success").every((c) => !c.required && c.notCountedFor.length === 1)).toBe(true);
-    expect(r.checks).toContainEqual(expect.objectContaining({ name: "ci/jenkins", kind: "status", state: "missing", requirement: JENKINS_PIN }));
+    expect(
+      r.checks.filter((c) => c.state === "success").every((c) => !c.required && c.notCountedFor.length === 1),
+    ).toBe(true);
+    expect(r.checks).toContainEqual(
+      expect.objectContaining({
+        name: "ci/jenkins",
+        kind: "status",
+        state: "missing",
+        requirement: JENKINS_PIN,
+      }),
+    );
     expect(r.summary).toBe("waiting for ci/jenkins (commit status by jenkins-bot)");
   });
 
@@ -318,8 +466,15 @@ describe("evaluateCi: required checks pinned to their source", () => {
   });
 
   test("a GitHub App's status (login[bot]) does not meet a pin to a user of the bare name", () => {
-    expect(evaluateCi([stat("ci/jenkins", "success", "jenkins-bot[bot]")], [JENKINS_PIN]).status).toBe("pending");
-    expect(evaluateCi([stat("ci/jenkins", "success", "jenkins-bot[bot]")], [{ name: "ci/jenkins", creator: "jenkins-bot[bot]" }]).status).toBe("pass");
+    expect(evaluateCi([stat("ci/jenkins", "success", "jenkins-bot[bot]")], [JENKINS_PIN]).status).toBe(
+      "pending",
+    );
+    expect(
+      evaluateCi(
+        [stat("ci/jenkins", "success", "jenkins-bot[bot]")],
+        [{ name: "ci/jenkins", creator: "jenkins-bot[bot]" }],
+      ).status,
+    ).toBe("pass");
   });
 
   test("a plain name is met by any source, as before", () => {
@@ -331,7 +486,12 @@ describe("evaluateCi: required checks pinned to their source", () => {
   test("a plain name and a pin of the same name: the pin is still needed", () => {
     const r = evaluateCi([stat("build", "success", "mallory")], [{ name: "build" }, ACTIONS_PIN]);
     expect(r.status).toBe("pending");
-    expect(evaluateCi([stat("build", "success", "mallory"), check("build", "success")], [{ name: "build" }, ACTIONS_PIN]).status).toBe("pass");
+    expect(
+      evaluateCi(
+        [stat("build", "success", "mallory"), check("build", "success")],
+        [{ name: "build" }, ACTIONS_PIN],
+      ).status,
+    ).toBe("pass");
   });
 
   test("two pins of one name need both sources", () => {
@@ -343,7 +503,12 @@ describe("evaluateCi: required checks pinned to their source", () => {
   });
 
   test("a pin naming both app and creator can never be met (fail closed)", () => {
-    expect(evaluateCi([check("build", "success"), stat("build", "success", "github-actions")], [{ name: "build", app: "github-actions", creator: "github-actions" }]).status).toBe("pending");
+    expect(
+      evaluateCi(
+        [check("build", "success"), stat("build", "success", "github-actions")],
+        [{ name: "build", app: "github-actions", creator: "github-actions" }],
+      ).status,
+    ).toBe("pending");
   });
 
   test("a requirement listed twice is one missing line", () => {
@@ -352,8 +517,13 @@ describe("evaluateCi: required checks pinned to their source", () => {
   });
 
   test("from toChecks: a foreign app's run and a writer's status do not meet the pin; the real run does", () => {
-    const spoofs = [run("build", "COMPLETED", "SUCCESS", { appId: 666, slug: "evil-app" }), status("build", "SUCCESS", { __typename: "User", login: "mallory" })];
+    const spoofs = [
+      run("build", "COMPLETED", "SUCCESS", { appId: 666, slug: "evil-app" }),
+      status("build", "SUCCESS", { __typename: "User", login: "mallory" }),
+    ];
     expect(evaluateCi(toChecks(spoofs, APP), [ACTIONS_PIN]).status).toBe("pending");
-    expect(evaluateCi(toChecks([...spoofs, run("build", "COMPLETED", "SUCCESS")], APP), [ACTIONS_PIN]).status).toBe("pass");
+    expect(
+      evaluateCi(toChecks([...spoofs, run("build", "COMPLETED", "SUCCESS")], APP), [ACTIONS_PIN]).status,
+    ).toBe("pass");
   });
 });

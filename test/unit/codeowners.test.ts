@@ -1,7 +1,10 @@
 import { describe, expect, test } from "@jest/globals";
 import { ownersOf, parseCodeowners, pickCodeowners } from "../../src/policy/codeowners.js";
 
-const owners = (text: string, file: string) => ownersOf(parseCodeowners(".github/CODEOWNERS", text), file)?.owners.map((o) => (o.kind === "user" ? `@${o.login}` : o.kind === "team" ? `@${o.team}` : o.email)) ?? null;
+const owners = (text: string, file: string) =>
+  ownersOf(parseCodeowners(".github/CODEOWNERS", text), file)?.owners.map((o) =>
+    o.kind === "user" ? `@${o.login}` : o.kind === "team" ? `@${o.team}` : o.email,
+  ) ?? null;
 
 describe("CODEOWNERS (GitHub's rules)", () => {
   test("the last matching line wins", () => {
@@ -37,7 +40,10 @@ describe("CODEOWNERS (GitHub's rules)", () => {
   });
 
   test("what does not work in CODEOWNERS is skipped and reported: !, [ ], \\#", () => {
-    const co = parseCodeowners("CODEOWNERS", "* @all\n!secret @b\n*.[ch] @c\n\\#file @d\nok.txt notAnOwner\n# comment\n");
+    const co = parseCodeowners(
+      "CODEOWNERS",
+      "* @all\n!secret @b\n*.[ch] @c\n\\#file @d\nok.txt notAnOwner\n# comment\n",
+    );
     expect(co.entries.map((e) => e.pattern)).toEqual(["*"]);
     expect(co.errors.map((e) => e.line)).toEqual([2, 3, 4, 5]);
     expect(ownersOf(co, "x.c")?.owners).toEqual([{ kind: "user", login: "all" }]);
@@ -54,8 +60,14 @@ describe("CODEOWNERS (GitHub's rules)", () => {
   });
 
   test("the first file found wins: .github/, root, docs/", () => {
-    expect(pickCodeowners({ "docs/CODEOWNERS": "d", CODEOWNERS: "r" })).toEqual({ path: "CODEOWNERS", text: "r" });
-    expect(pickCodeowners({ ".github/CODEOWNERS": "g", CODEOWNERS: "r" })).toEqual({ path: ".github/CODEOWNERS", text: "g" });
+    expect(pickCodeowners({ "docs/CODEOWNERS": "d", CODEOWNERS: "r" })).toEqual({
+      path: "CODEOWNERS",
+      text: "r",
+    });
+    expect(pickCodeowners({ ".github/CODEOWNERS": "g", CODEOWNERS: "r" })).toEqual({
+      path: ".github/CODEOWNERS",
+      text: "g",
+    });
     expect(pickCodeowners({ "docs/CODEOWNERS": "d" })).toEqual({ path: "docs/CODEOWNERS", text: "d" });
     expect(pickCodeowners({})).toBeNull();
   });

@@ -1,6 +1,12 @@
 import { describe, expect, test } from "@jest/globals";
 import { defaultConfig, isGatedBranch, type Config } from "../../src/config/schema.js";
-import { fileLabel, loadPolicy, type ConfigFile, type FetchFile, type LoadResult } from "../../src/config/load.js";
+import {
+  fileLabel,
+  loadPolicy,
+  type ConfigFile,
+  type FetchFile,
+  type LoadResult,
+} from "../../src/config/load.js";
 import { CONFIG_PATH } from "../../src/contract.js";
 
 const REPO = "acme/payments";
@@ -50,10 +56,27 @@ describe("defaults", () => {
   test("the documented defaults", () => {
     const c = defaultConfig();
     expect(c.branches).toBeUndefined();
-    expect(c.approvals).toEqual({ required: 1, dismiss_stale: true, allow_contributors: false, block_unattributed_commits: false });
+    expect(c.approvals).toEqual({
+      required: 1,
+      dismiss_stale: true,
+      allow_contributors: false,
+      block_unattributed_commits: false,
+    });
     expect(c.ci).toEqual({ required: [] });
-    expect(c.tickets).toEqual({ required: false, projects: [], sources: ["title", "branch", "body", "commits"], allowed_states: [] });
-    expect(c.emergency).toEqual({ enabled: true, label: "emergency", approvals_required: 0, require_ci: false, require_ticket: false, review_within_hours: 48 });
+    expect(c.tickets).toEqual({
+      required: false,
+      projects: [],
+      sources: ["title", "branch", "body", "commits"],
+      allowed_states: [],
+    });
+    expect(c.emergency).toEqual({
+      enabled: true,
+      label: "emergency",
+      approvals_required: 0,
+      require_ci: false,
+      require_ticket: false,
+      review_within_hours: 48,
+    });
   });
 
   test.each([
@@ -69,7 +92,12 @@ describe("defaults", () => {
 
   test("a partial section keeps the other defaults of that section", async () => {
     const c = ok(await load("approvals:\n  required: 2\n"));
-    expect(c.approvals).toEqual({ required: 2, dismiss_stale: true, allow_contributors: false, block_unattributed_commits: false });
+    expect(c.approvals).toEqual({
+      required: 2,
+      dismiss_stale: true,
+      allow_contributors: false,
+      block_unattributed_commits: false,
+    });
     expect(c.tickets.required).toBe(false);
   });
 });
@@ -77,7 +105,10 @@ describe("defaults", () => {
 describe("which file applies", () => {
   test("the repository's file wins over the org file", async () => {
     const r = await loadPolicy(
-      { repoFile: repoFile("approvals:\n  required: 3\n"), orgFile: repoFile("approvals:\n  required: 5\n", "acme/.github") },
+      {
+        repoFile: repoFile("approvals:\n  required: 3\n"),
+        orgFile: repoFile("approvals:\n  required: 5\n", "acme/.github"),
+      },
       noFetch,
     );
     expect(ok(r).approvals.required).toBe(3);
@@ -88,7 +119,10 @@ describe("which file applies", () => {
   });
 
   test("without a repository file, the owner's .github repository's file applies", async () => {
-    const r = await loadPolicy({ repoFile: null, orgFile: repoFile("approvals:\n  required: 5\n", "acme/.github") }, noFetch);
+    const r = await loadPolicy(
+      { repoFile: null, orgFile: repoFile("approvals:\n  required: 5\n", "acme/.github") },
+      noFetch,
+    );
     expect(ok(r).approvals.required).toBe(5);
     if (r.ok) {
       expect(r.policy.source.kind).toBe("org");
@@ -98,7 +132,10 @@ describe("which file applies", () => {
   });
 
   test("an invalid repository file is a problem even when the org file is fine (no silent fallback)", async () => {
-    const r = await loadPolicy({ repoFile: repoFile("approvals: 2\n"), orgFile: repoFile("{}", "acme/.github") }, noFetch);
+    const r = await loadPolicy(
+      { repoFile: repoFile("approvals: 2\n"), orgFile: repoFile("{}", "acme/.github") },
+      noFetch,
+    );
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.problem.file).toBe(`acme/payments:${CONFIG_PATH}`);
   });
@@ -134,12 +171,26 @@ describe("_extends", () => {
     const fetchFile = files({ [`acme/.github:${CONFIG_PATH}`]: base });
     const c = ok(
       await load(
-        ["_extends: .github", "branches: [main]", "approvals:", "  required: 3", "tickets:", "  projects: [OPS]", "ci:", "  required: []"].join("\n"),
+        [
+          "_extends: .github",
+          "branches: [main]",
+          "approvals:",
+          "  required: 3",
+          "tickets:",
+          "  projects: [OPS]",
+          "ci:",
+          "  required: []",
+        ].join("\n"),
         fetchFile,
       ),
     );
     expect(c.branches).toEqual(["main"]);
-    expect(c.approvals).toEqual({ required: 3, dismiss_stale: true, allow_contributors: true, block_unattributed_commits: false });
+    expect(c.approvals).toEqual({
+      required: 3,
+      dismiss_stale: true,
+      allow_contributors: true,
+      block_unattributed_commits: false,
+    });
     expect(c.tickets.required).toBe(true);
     expect(c.tickets.projects).toEqual(["OPS"]);
     expect(c.tickets.allowed_states).toEqual(["Approved"]);
@@ -149,11 +200,17 @@ describe("_extends", () => {
   test("chains of several files merge in order, nearest file wins", async () => {
     const fetchFile = files({
       [`acme/mid:${CONFIG_PATH}`]: "_extends: acme/root\napprovals:\n  required: 2\n",
-      [`acme/root:${CONFIG_PATH}`]: "approvals:\n  required: 1\n  dismiss_stale: false\nemergency:\n  label: hotfix\n",
+      [`acme/root:${CONFIG_PATH}`]:
+        "approvals:\n  required: 1\n  dismiss_stale: false\nemergency:\n  label: hotfix\n",
     });
     const r = await load("_extends: mid\nemergency:\n  require_ci: true\n", fetchFile);
     const c = ok(r);
-    expect(c.approvals).toEqual({ required: 2, dismiss_stale: false, allow_contributors: false, block_unattributed_commits: false });
+    expect(c.approvals).toEqual({
+      required: 2,
+      dismiss_stale: false,
+      allow_contributors: false,
+      block_unattributed_commits: false,
+    });
     expect(c.emergency.label).toBe("hotfix");
     expect(c.emergency.require_ci).toBe(true);
     expect(fetchFile.reads).toEqual([`acme/mid:${CONFIG_PATH}`, `acme/root:${CONFIG_PATH}`]);
@@ -166,8 +223,16 @@ describe("_extends", () => {
 
   test.each([
     ["a file extending itself", "_extends: payments\n", {}],
-    ["a loop through another file", "_extends: other\n", { [`acme/other:${CONFIG_PATH}`]: "_extends: acme/payments\n" }],
-    ["a loop spelled in another case", "_extends: other\n", { [`acme/other:${CONFIG_PATH}`]: "_extends: ACME/Payments\n" }],
+    [
+      "a loop through another file",
+      "_extends: other\n",
+      { [`acme/other:${CONFIG_PATH}`]: "_extends: acme/payments\n" },
+    ],
+    [
+      "a loop spelled in another case",
+      "_extends: other\n",
+      { [`acme/other:${CONFIG_PATH}`]: "_extends: ACME/Payments\n" },
+    ],
   ])("%s is a loop", async (_name, text, map) => {
     const found = issues(await load(text, files(map)));
     expect(found).toHaveLength(1);
@@ -180,7 +245,9 @@ describe("_extends", () => {
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.problem.file).toBe(`acme/payments:${CONFIG_PATH}`);
-    expect(r.problem.issues).toEqual([{ path: "_extends", message: expect.stringContaining(`acme/nowhere:${CONFIG_PATH} does not exist`) }]);
+    expect(r.problem.issues).toEqual([
+      { path: "_extends", message: expect.stringContaining(`acme/nowhere:${CONFIG_PATH} does not exist`) },
+    ]);
   });
 
   test("a problem in the extended file names that file", async () => {
@@ -193,7 +260,10 @@ describe("_extends", () => {
   });
 
   test("schema errors after merging name the whole chain", async () => {
-    const r = await load("_extends: base\n", files({ [`acme/base:${CONFIG_PATH}`]: "approvals:\n  required: lots\n" }));
+    const r = await load(
+      "_extends: base\n",
+      files({ [`acme/base:${CONFIG_PATH}`]: "approvals:\n  required: lots\n" }),
+    );
     expect(r.ok).toBe(false);
     if (!r.ok) {
       expect(r.problem.file).toBe(`acme/payments:${CONFIG_PATH} extending acme/base:${CONFIG_PATH}`);
@@ -247,16 +317,31 @@ describe("problems name the key path", () => {
     ["wrong type: string for number", "approvals:\n  required: two\n", ["approvals.required"], null],
     ["wrong type: negative", "approvals:\n  required: -1\n", ["approvals.required"], null],
     ["wrong type: fractional", "approvals:\n  required: 1.5\n", ["approvals.required"], null],
-    ["wrong type: string for boolean", "approvals:\n  dismiss_stale: 'yes'\n", ["approvals.dismiss_stale"], null],
+    [
+      "wrong type: string for boolean",
+      "approvals:\n  dismiss_stale: 'yes'\n",
+      ["approvals.dismiss_stale"],
+      null,
+    ],
     ["wrong type: scalar for section", "approvals: 2\n", ["approvals"], null],
     ["wrong type: branches as a string", "branches: main\n", ["branches"], null],
     ["bad glob", 'branches: ["release/["]\n', ["branches.0"], /invalid glob "release\/\["/],
     ["bad glob (brace)", 'branches: [main, "hotfix/{a"]\n', ["branches.1"], /invalid glob/],
     ["empty glob", 'branches: [""]\n', ["branches.0"], /empty/],
     ["empty branches list", "branches: []\n", ["branches"], /at least one branch/],
-    ["tickets.required without projects", "tickets:\n  required: true\n", ["tickets.projects"], /projects is empty/],
+    [
+      "tickets.required without projects",
+      "tickets:\n  required: true\n",
+      ["tickets.projects"],
+      /projects is empty/,
+    ],
     ["lower-case project key", "tickets:\n  projects: [ops]\n", ["tickets.projects.0"], /project key/],
-    ["project key starting with a digit", "tickets:\n  projects: [OPS, 1OPS]\n", ["tickets.projects.1"], /project key/],
+    [
+      "project key starting with a digit",
+      "tickets:\n  projects: [OPS, 1OPS]\n",
+      ["tickets.projects.1"],
+      /project key/,
+    ],
     ["project key with a dash", "tickets:\n  projects: [OPS-X]\n", ["tickets.projects.0"], /project key/],
     ["unknown source", "tickets:\n  sources: [title, wiki]\n", ["tickets.sources.1"], null],
     ["empty sources", "tickets:\n  sources: []\n", ["tickets.sources"], /at least one source/],
@@ -344,20 +429,72 @@ describe("ci.required: entries pinned to their source", () => {
       "    - name: ci/jenkins",
       "      creator: jenkins-bot",
     ].join("\n");
-    expect(ok(await load(text)).ci.required).toEqual([{ name: "build" }, { name: "build", app: "github-actions" }, { name: "ci/jenkins", creator: "jenkins-bot" }]);
+    expect(ok(await load(text)).ci.required).toEqual([
+      { name: "build" },
+      { name: "build", app: "github-actions" },
+      { name: "ci/jenkins", creator: "jenkins-bot" },
+    ]);
   });
 
   test.each<[string, string, { path: string; message: RegExp }[]]>([
-    ["both app and creator", "ci:\n  required:\n    - lint\n    - { name: build, app: github-actions, creator: bob }\n", [{ path: "ci.required.1", message: /^give either app or creator, not both$/ }]],
-    ["neither app nor creator", "ci:\n  required:\n    - { name: build }\n", [{ path: "ci.required.0", message: /app .* or creator .*or write just the name/ }]],
-    ["no name", "ci:\n  required:\n    - { app: github-actions }\n", [{ path: "ci.required.0.name", message: /name the check/ }]],
-    ["empty name", 'ci:\n  required:\n    - { name: "", app: github-actions }\n', [{ path: "ci.required.0.name", message: /empty/ }]],
-    ["empty app", 'ci:\n  required:\n    - { name: build, app: "" }\n', [{ path: "ci.required.0.app", message: /empty/ }]],
-    ["app not a string", "ci:\n  required:\n    - { name: build, app: [github-actions] }\n", [{ path: "ci.required.0.app", message: /slug/ }]],
-    ["creator not a string", "ci:\n  required:\n    - { name: build, creator: 7 }\n", [{ path: "ci.required.0.creator", message: /login/ }]],
-    ["unknown key in a pin", "ci:\n  required:\n    - { name: build, app: github-actions, from: x }\n", [{ path: "ci.required.0.from", message: /unknown key/ }]],
-    ["a typo for app", "ci:\n  required:\n    - { name: build, ap: github-actions }\n", [{ path: "ci.required.0.ap", message: /unknown key/ }, { path: "ci.required.0", message: /app .* or creator/ }]],
-    ["a number", "ci:\n  required: [build, 7]\n", [{ path: "ci.required.1", message: /expected a check name, or \{ name, app \} \/ \{ name, creator \}/ }]],
+    [
+      "both app and creator",
+      "ci:\n  required:\n    - lint\n    - { name: build, app: github-actions, creator: bob }\n",
+      [{ path: "ci.required.1", message: /^give either app or creator, not both$/ }],
+    ],
+    [
+      "neither app nor creator",
+      "ci:\n  required:\n    - { name: build }\n",
+      [{ path: "ci.required.0", message: /app .* or creator .*or write just the name/ }],
+    ],
+    [
+      "no name",
+      "ci:\n  required:\n    - { app: github-actions }\n",
+      [{ path: "ci.required.0.name", message: /name the check/ }],
+    ],
+    [
+      "empty name",
+      'ci:\n  required:\n    - { name: "", app: github-actions }\n',
+      [{ path: "ci.required.0.name", message: /empty/ }],
+    ],
+    [
+      "empty app",
+      'ci:\n  required:\n    - { name: build, app: "" }\n',
+      [{ path: "ci.required.0.app", message: /empty/ }],
+    ],
+    [
+      "app not a string",
+      "ci:\n  required:\n    - { name: build, app: [github-actions] }\n",
+      [{ path: "ci.required.0.app", message: /slug/ }],
+    ],
+    [
+      "creator not a string",
+      "ci:\n  required:\n    - { name: build, creator: 7 }\n",
+      [{ path: "ci.required.0.creator", message: /login/ }],
+    ],
+    [
+      "unknown key in a pin",
+      "ci:\n  required:\n    - { name: build, app: github-actions, from: x }\n",
+      [{ path: "ci.required.0.from", message: /unknown key/ }],
+    ],
+    [
+      "a typo for app",
+      "ci:\n  required:\n    - { name: build, ap: github-actions }\n",
+      [
+        { path: "ci.required.0.ap", message: /unknown key/ },
+        { path: "ci.required.0", message: /app .* or creator/ },
+      ],
+    ],
+    [
+      "a number",
+      "ci:\n  required: [build, 7]\n",
+      [
+        {
+          path: "ci.required.1",
+          message: /expected a check name, or \{ name, app \} \/ \{ name, creator \}/,
+        },
+      ],
+    ],
     ["a list", "ci:\n  required: [[build]]\n", [{ path: "ci.required.0", message: /expected a check name/ }]],
     ["null", "ci:\n  required: [~]\n", [{ path: "ci.required.0", message: /expected a check name/ }]],
   ])("%s: the problem names the entry", async (_name, text, expected) => {
@@ -369,13 +506,21 @@ describe("ci.required: entries pinned to their source", () => {
   test("_extends: the extending file's list replaces the base's, pins included", async () => {
     const base = "ci:\n  required:\n    - { name: build, app: github-actions }\n    - lint\n";
     const fetchFile = files({ [`acme/.github:${CONFIG_PATH}`]: base });
-    expect(ok(await load("_extends: .github\n", fetchFile)).ci.required).toEqual([{ name: "build", app: "github-actions" }, { name: "lint" }]);
-    const c = ok(await load("_extends: .github\nci:\n  required: [{ name: build, creator: jenkins-bot }]\n", fetchFile));
+    expect(ok(await load("_extends: .github\n", fetchFile)).ci.required).toEqual([
+      { name: "build", app: "github-actions" },
+      { name: "lint" },
+    ]);
+    const c = ok(
+      await load("_extends: .github\nci:\n  required: [{ name: build, creator: jenkins-bot }]\n", fetchFile),
+    );
     expect(c.ci.required).toEqual([{ name: "build", creator: "jenkins-bot" }]);
   });
 
   test("a bad pin in an extended file names the key path", async () => {
-    const r = await load("_extends: base\n", files({ [`acme/base:${CONFIG_PATH}`]: "ci:\n  required: [{ name: build, app: a, creator: b }]\n" }));
+    const r = await load(
+      "_extends: base\n",
+      files({ [`acme/base:${CONFIG_PATH}`]: "ci:\n  required: [{ name: build, app: a, creator: b }]\n" }),
+    );
     expect(issues(r)).toEqual([{ path: "ci.required.0", message: "give either app or creator, not both" }]);
   });
 });
@@ -411,9 +556,20 @@ describe("a full valid file", () => {
     const c = ok(await load(text));
     expect(c).toEqual({
       branches: ["main", "release/*"],
-      approvals: { required: 2, dismiss_stale: true, allow_contributors: false, block_unattributed_commits: true },
+      approvals: {
+        required: 2,
+        dismiss_stale: true,
+        allow_contributors: false,
+        block_unattributed_commits: true,
+      },
       ci: { required: [{ name: "build" }, { name: "test" }] },
-      tickets: { required: true, projects: ["OPS", "SEC_2", "A1"], sources: ["title", "branch"], allowed_states: ["Approved", "In Progress"], transition_on_merge: "Done" },
+      tickets: {
+        required: true,
+        projects: ["OPS", "SEC_2", "A1"],
+        sources: ["title", "branch"],
+        allowed_states: ["Approved", "In Progress"],
+        transition_on_merge: "Done",
+      },
       emergency: {
         enabled: true,
         label: "hotfix",
@@ -464,7 +620,9 @@ describe("content hash", () => {
 
 describe("fileLabel", () => {
   test("owner/name:path", () => {
-    expect(fileLabel({ repo: "acme/x", path: ".github/changegate.yml" })).toBe("acme/x:.github/changegate.yml");
+    expect(fileLabel({ repo: "acme/x", path: ".github/changegate.yml" })).toBe(
+      "acme/x:.github/changegate.yml",
+    );
   });
 });
 

@@ -23,9 +23,14 @@ const RulesFile = z.strictObject({
             z.strictObject({
               alert: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/),
               expr: z.string().min(1),
-              for: z.string().regex(/^\d+[smhd]$/).optional(),
+              for: z
+                .string()
+                .regex(/^\d+[smhd]$/)
+                .optional(),
               labels: z.object({ severity: z.enum(["critical", "warning", "info"]) }).catchall(z.string()),
-              annotations: z.object({ summary: z.string().min(1), description: z.string().optional() }).catchall(z.string()),
+              annotations: z
+                .object({ summary: z.string().min(1), description: z.string().optional() })
+                .catchall(z.string()),
             }),
           )
           .min(1),
@@ -39,7 +44,8 @@ async function registeredNames(): Promise<Set<string>> {
   const names = new Set<string>();
   for (const m of await metrics.registry.getMetricsAsJSON()) {
     names.add(m.name);
-    if (String(m.type) === "histogram") for (const s of ["_bucket", "_count", "_sum"]) names.add(`${m.name}${s}`);
+    if (String(m.type) === "histogram")
+      for (const s of ["_bucket", "_count", "_sum"]) names.add(`${m.name}${s}`);
   }
   return names;
 }
@@ -66,7 +72,11 @@ describe("deploy/prometheus/alerts.yml", () => {
     expect(byMetric("changegate_write_queue_depth")).toHaveLength(1);
     expect(byMetric("changegate_github_rate_limit_remaining")).toHaveLength(1);
     // Whatever the scrape job is called: readiness from changegate_ready (what /readyz answers), no hard-coded job.
-    expect(byMetric("changegate_ready").sort()).toEqual(["ChangegateAbsent", "ChangegateDown", "ChangegateNotReady"]);
+    expect(byMetric("changegate_ready").sort()).toEqual([
+      "ChangegateAbsent",
+      "ChangegateDown",
+      "ChangegateNotReady",
+    ]);
     expect(rules.filter((r) => /job\s*=/.test(r.expr)).map((r) => r.alert)).toEqual([]);
     expect(new Set(rules.map((r) => r.alert)).size).toBe(rules.length);
   });
@@ -86,16 +96,23 @@ describe("deploy/prometheus/alerts.yml", () => {
   test("alerts on the safety nets: a stale or failing scan, a stale (or absent) checkpoint, overdue retroactive reviews", () => {
     const rules = RulesFile.parse(doc).groups.flatMap((g) => g.rules);
     const byMetric = (m: string) => rules.filter((r) => r.expr.includes(m)).map((r) => r.alert);
-    expect(byMetric("changegate_audit_scan_last_success_timestamp_seconds")).toEqual(["ChangegateAuditScanStale"]);
+    expect(byMetric("changegate_audit_scan_last_success_timestamp_seconds")).toEqual([
+      "ChangegateAuditScanStale",
+    ]);
     // Only while the scan is on (AUDIT_SCAN_INTERVAL=0 is a decision, not an outage).
-    expect(rules.find((r) => r.alert === "ChangegateAuditScanStale")!.expr).toContain("changegate_audit_scan_enabled");
+    expect(rules.find((r) => r.alert === "ChangegateAuditScanStale")!.expr).toContain(
+      "changegate_audit_scan_enabled",
+    );
     expect(byMetric("changegate_audit_scan_failures_total")).toEqual(["ChangegateAuditScanFailures"]);
     // No key: the gauge stays 0 and this fires (never gated on checkpoints being enabled).
-    expect(byMetric("changegate_audit_checkpoint_last_timestamp_seconds")).toEqual(["ChangegateCheckpointStale"]);
+    expect(byMetric("changegate_audit_checkpoint_last_timestamp_seconds")).toEqual([
+      "ChangegateCheckpointStale",
+    ]);
     expect(rules.find((r) => r.alert === "ChangegateCheckpointStale")!.expr).not.toContain("enabled");
     expect(byMetric("changegate_retro_reviews_overdue_open")).toEqual(["ChangegateRetroReviewOverdue"]);
     // A restart starts the gauges at 0: the alerts look back over the previous process's values.
-    for (const a of ["ChangegateAuditScanStale", "ChangegateCheckpointStale"]) expect(rules.find((r) => r.alert === a)!.expr).toContain("max_over_time");
+    for (const a of ["ChangegateAuditScanStale", "ChangegateCheckpointStale"])
+      expect(rules.find((r) => r.alert === a)!.expr).toContain("max_over_time");
   });
 
   test("names only metrics the app exposes", async () => {
@@ -108,7 +125,10 @@ describe("deploy/prometheus/alerts.yml", () => {
 
 describe("deploy/grafana/changegate-dashboard.json", () => {
   test("is a dashboard whose queries name only metrics the app exposes, each panel at least one", async () => {
-    const dash = JSON.parse(read("grafana/changegate-dashboard.json")) as { title: string; panels: { title: string; targets: { expr: string }[] }[] };
+    const dash = JSON.parse(read("grafana/changegate-dashboard.json")) as {
+      title: string;
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
     expect(dash.title).toBe("changegate");
     const names = await registeredNames();
     for (const panel of dash.panels) {
@@ -117,14 +137,21 @@ describe("deploy/grafana/changegate-dashboard.json", () => {
       expect([panel.title, used.filter((n) => !names.has(n))]).toEqual([panel.title, []]);
     }
     const all = dash.panels.flatMap((p) => p.targets.flatMap((t) => metricNames(t.expr)));
-    for (const m of ["changegate_webhooks_total", "changegate_evaluations_total", "changegate_evaluation_duration_seconds_bucket", "changegate_bypasses_detected_total"]) {
+    for (const m of [
+      "changegate_webhooks_total",
+      "changegate_evaluations_total",
+      "changegate_evaluation_duration_seconds_bucket",
+      "changegate_bypasses_detected_total",
+    ]) {
       expect(all).toContain(m);
     }
   });
 });
 
 describe("deploy/kubernetes/changegate.yaml", () => {
-  const docs = parseAllDocuments(read("kubernetes/changegate.yaml")).map((d) => d.toJS() as Record<string, any>);
+  const docs = parseAllDocuments(read("kubernetes/changegate.yaml")).map(
+    (d) => d.toJS() as Record<string, any>,
+  );
 
   test("a Deployment probing /healthz and /readyz on the container's port, non-root, secrets from a Secret", () => {
     expect(docs.map((d) => d.kind).sort()).toEqual(["Deployment", "PersistentVolumeClaim", "Service"]);
@@ -142,9 +169,12 @@ describe("deploy/kubernetes/changegate.yaml", () => {
     expect(container.envFrom).toEqual([{ secretRef: { name: "changegate" } }]);
     // `env` wins over `envFrom`: nothing the Secret may set is pinned there.
     const pinned = (container.env as { name: string }[]).map((e) => e.name);
-    for (const k of ["APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "DATABASE_URL", "METRICS_TOKEN"]) expect(pinned).not.toContain(k);
+    for (const k of ["APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "DATABASE_URL", "METRICS_TOKEN"])
+      expect(pinned).not.toContain(k);
     expect(container.volumeMounts).toEqual([{ name: "data", mountPath: "/app/data" }]);
-    expect(pod.volumes[0].persistentVolumeClaim.claimName).toBe(docs.find((d) => d.kind === "PersistentVolumeClaim")!.metadata.name);
+    expect(pod.volumes[0].persistentVolumeClaim.claimName).toBe(
+      docs.find((d) => d.kind === "PersistentVolumeClaim")!.metadata.name,
+    );
     // SQLite: one writer, so never two pods at once.
     expect(deployment.spec).toMatchObject({ replicas: 1, strategy: { type: "Recreate" } });
     // Longer than the 25 s drain in main.ts.
@@ -156,7 +186,9 @@ describe("deploy/kubernetes/changegate.yaml", () => {
   test("/metrics is not open on the webhook port: METRICS_PORT set, scraped there, not exposed by the Service (issue 20 item 9)", () => {
     const deployment = docs.find((d) => d.kind === "Deployment")!;
     const [container] = deployment.spec.template.spec.containers;
-    const env = Object.fromEntries((container.env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
+    const env = Object.fromEntries(
+      (container.env as { name: string; value: string }[]).map((e) => [e.name, e.value]),
+    );
     expect(env.METRICS_PORT).toBe("9464");
     expect(deployment.spec.template.metadata.annotations["prometheus.io/port"]).toBe(env.METRICS_PORT);
     const service = docs.find((d) => d.kind === "Service")!;
@@ -171,7 +203,10 @@ describe("deploy/kubernetes/changegate.yaml", () => {
     const script = (migrate.command as string[]).join(" ");
     expect(script).toContain("node lib/cli.js db migrate --grant-app-role changegate_app");
     expect(script).toMatch(/DATABASE_OWNER_URL/);
-    expect(migrate.envFrom).toEqual([{ secretRef: { name: "changegate" } }, { secretRef: { name: "changegate-db-owner", optional: true } }]);
+    expect(migrate.envFrom).toEqual([
+      { secretRef: { name: "changegate" } },
+      { secretRef: { name: "changegate-db-owner", optional: true } },
+    ]);
     // The app container never gets the owner's credentials.
     expect(JSON.stringify(pod.containers)).not.toContain("changegate-db-owner");
     expect(JSON.stringify(pod.containers)).not.toContain("DATABASE_OWNER_URL");
@@ -181,12 +216,16 @@ describe("deploy/kubernetes/changegate.yaml", () => {
   test("runs with the safety nets on: the scan's and checkpoints' schedules, the signing key from its own Secret (required)", () => {
     const deployment = docs.find((d) => d.kind === "Deployment")!;
     const [container] = deployment.spec.template.spec.containers;
-    const env = new Map((container.env as { name: string; value?: string; valueFrom?: any }[]).map((e) => [e.name, e]));
+    const env = new Map(
+      (container.env as { name: string; value?: string; valueFrom?: any }[]).map((e) => [e.name, e]),
+    );
     expect(env.get("AUDIT_SCAN_INTERVAL")?.value).toBe("1h");
     expect(env.get("AUDIT_CHECKPOINT_INTERVAL")?.value).toBe("1d");
     const key = env.get("AUDIT_SIGNING_KEY")!;
     expect(key.value).toBeUndefined();
-    expect(key.valueFrom).toEqual({ secretKeyRef: { name: "changegate-audit-signing-key", key: "AUDIT_SIGNING_KEY" } }); // not optional: no key, no pod
+    expect(key.valueFrom).toEqual({
+      secretKeyRef: { name: "changegate-audit-signing-key", key: "AUDIT_SIGNING_KEY" },
+    }); // not optional: no key, no pod
     expect(read("kubernetes/changegate.yaml")).toMatch(/openssl genpkey -algorithm ed25519/);
   });
 });

@@ -8,11 +8,26 @@ const B = "b".repeat(40);
 
 describe("judgePush", () => {
   test("a commit without a merged PR into the branch is a direct push", () => {
-    const j = judgePush({ repo: "acme/app", branch: "main", gated: true, forced: false, commits: [{ sha: A, prs: [] }, { sha: B, prs: [{ number: 1, merged: true, baseRef: "main", baseRepo: "acme/app" }] }] });
+    const j = judgePush({
+      repo: "acme/app",
+      branch: "main",
+      gated: true,
+      forced: false,
+      commits: [
+        { sha: A, prs: [] },
+        { sha: B, prs: [{ number: 1, merged: true, baseRef: "main", baseRepo: "acme/app" }] },
+      ],
+    });
     expect(j).toMatchObject({ record: true, withoutPr: [A] });
   });
   test("commits of a PR merged into the branch (its merge commit too) are not", () => {
-    const j = judgePush({ repo: "acme/app", branch: "main", gated: true, forced: false, commits: [{ sha: A, prs: [{ number: 3, merged: true, baseRef: "main", baseRepo: "acme/app" }] }] });
+    const j = judgePush({
+      repo: "acme/app",
+      branch: "main",
+      gated: true,
+      forced: false,
+      commits: [{ sha: A, prs: [{ number: 3, merged: true, baseRef: "main", baseRepo: "acme/app" }] }],
+    });
     expect(j.record).toBe(false);
   });
   test("an open PR, or a PR merged into another branch, does not cover a commit", () => {
@@ -42,19 +57,47 @@ describe("judgePush", () => {
     expect(j).toMatchObject({ record: true, withoutPr: [A, B] });
   });
   test("the base repository is compared without regard to case (GitHub's names are case-insensitive)", () => {
-    const j = judgePush({ repo: "Acme/App", branch: "main", gated: true, forced: false, commits: [{ sha: A, prs: [{ number: 3, merged: true, baseRef: "main", baseRepo: "acme/app" }] }] });
+    const j = judgePush({
+      repo: "Acme/App",
+      branch: "main",
+      gated: true,
+      forced: false,
+      commits: [{ sha: A, prs: [{ number: 3, merged: true, baseRef: "main", baseRepo: "acme/app" }] }],
+    });
     expect(j.record).toBe(false);
   });
   test("unknown facts fail closed", () => {
-    expect(judgePush({ repo: "acme/app", branch: "main", gated: true, forced: false, commits: [{ sha: A, prs: null }] }).record).toBe(true);
+    expect(
+      judgePush({
+        repo: "acme/app",
+        branch: "main",
+        gated: true,
+        forced: false,
+        commits: [{ sha: A, prs: null }],
+      }).record,
+    ).toBe(true);
   });
   test("a force push is recorded even when every commit belongs to a merged PR", () => {
-    const j = judgePush({ repo: "acme/app", branch: "main", gated: true, forced: true, commits: [{ sha: A, prs: [{ number: 3, merged: true, baseRef: "main", baseRepo: "acme/app" }] }] });
+    const j = judgePush({
+      repo: "acme/app",
+      branch: "main",
+      gated: true,
+      forced: true,
+      commits: [{ sha: A, prs: [{ number: 3, merged: true, baseRef: "main", baseRepo: "acme/app" }] }],
+    });
     expect(j).toMatchObject({ record: true, withoutPr: [] });
     expect(j.why).toContain("force push");
   });
   test("an ungated branch is never recorded", () => {
-    expect(judgePush({ repo: "acme/app", branch: "feature", gated: false, forced: true, commits: [{ sha: A, prs: [] }] }).record).toBe(false);
+    expect(
+      judgePush({
+        repo: "acme/app",
+        branch: "feature",
+        gated: false,
+        forced: true,
+        commits: [{ sha: A, prs: [] }],
+      }).record,
+    ).toBe(false);
   });
 });
 
@@ -69,7 +112,22 @@ test("the push query asks every commit in one request, by alias", () => {
 
 test("the issue entry escapes the pusher and the branch", () => {
   const text = directPushEntry(
-    { at: "t", deliveryId: "d", installationId: 1, owner: "acme", repo: "payments", branch: "main`x", pusher: "@evil <b>", before: B, after: A, forced: true, commitsWithoutPr: [A], examined: 1, pushedAt: "2026-01-01T00:00:00.000Z", policySource: "defaults" },
+    {
+      at: "t",
+      deliveryId: "d",
+      installationId: 1,
+      owner: "acme",
+      repo: "payments",
+      branch: "main`x",
+      pusher: "@evil <b>",
+      before: B,
+      after: A,
+      forced: true,
+      commitsWithoutPr: [A],
+      examined: 1,
+      pushedAt: "2026-01-01T00:00:00.000Z",
+      policySource: "defaults",
+    },
     "acme/payments@4",
   );
   expect(text).toContain("Force push");

@@ -14,15 +14,24 @@ import { renderVerdict } from "../../src/report/digest.js";
 import { evidence as fixtureEvidence, HEAD } from "../helpers/fixtures.js";
 
 type EvidenceOver = Omit<Partial<Evidence>, "pr"> & { pr?: Partial<Evidence["pr"]> };
-const evidence = (over: EvidenceOver = {}): Evidence => fixtureEvidence(over as Parameters<typeof fixtureEvidence>[0]);
+const evidence = (over: EvidenceOver = {}): Evidence =>
+  fixtureEvidence(over as Parameters<typeof fixtureEvidence>[0]);
 
 function policy(input: ConfigInput = {}): Policy {
-  return { config: configSchema.parse(input), source: { kind: "repo", location: "acme/payments:.github/changegate.yml", contentHash: "x" } };
+  return {
+    config: configSchema.parse(input),
+    source: { kind: "repo", location: "acme/payments:.github/changegate.yml", contentHash: "x" },
+  };
 }
 
 const ev = (actor: string | null, over: Partial<LabelEvent> & { bot?: boolean } = {}): LabelEvent => {
   const { bot, ...rest } = over;
-  return { label: "emergency", actor: actor === null ? null : { login: actor, isBot: bot ?? false }, at: "2026-11-20T03:00:00Z", ...rest };
+  return {
+    label: "emergency",
+    actor: actor === null ? null : { login: actor, isBot: bot ?? false },
+    at: "2026-11-20T03:00:00Z",
+    ...rest,
+  };
 };
 
 /**
@@ -30,28 +39,56 @@ const ev = (actor: string | null, over: Partial<LabelEvent> & { bot?: boolean } 
  * pass it. The newest emergency LabeledEvent was applied on the head (as changegate establishes it
  * from the labeled delivery) unless `declaredOn` says otherwise.
  */
-function labelled(events: LabelEvent[], declarer?: DeclarerFacts, truncated = false, declaredOn: string | null = HEAD): Evidence {
-  const newest = events.filter((e) => e.label.toLowerCase() === "emergency").sort((a, b) => b.at.localeCompare(a.at))[0];
+function labelled(
+  events: LabelEvent[],
+  declarer?: DeclarerFacts,
+  truncated = false,
+  declaredOn: string | null = HEAD,
+): Evidence {
+  const newest = events
+    .filter((e) => e.label.toLowerCase() === "emergency")
+    .sort((a, b) => b.at.localeCompare(a.at))[0];
   return evidence({
     pr: { labels: ["emergency"] },
     reviews: [],
-    checks: [{ kind: "check_run", name: "build", state: "failure", raw: "failure", source: "github-actions", url: null }],
+    checks: [
+      {
+        kind: "check_run",
+        name: "build",
+        state: "failure",
+        raw: "failure",
+        source: "github-actions",
+        url: null,
+      },
+    ],
     labelHistory: { events, truncated },
     ...(declarer ? { declarer } : {}),
     ...(newest ? { declaredOn: { at: newest.at, headSha: declaredOn } } : {}),
   });
 }
 
-const ALLOWED: ConfigInput = { emergency: { allowed_declarers: ["oncall-lead", "acme/sre", "deploy-bot[bot]"] } };
+const ALLOWED: ConfigInput = {
+  emergency: { allowed_declarers: ["oncall-lead", "acme/sre", "deploy-bot[bot]"] },
+};
 
 describe("declaredOnFromClaims: which head the labeled deliveries name for the newest LabeledEvent (pure)", () => {
   const c = policy().config;
-  const claim = (over: Partial<LabelClaim> = {}): LabelClaim => ({ label: "emergency", sender: "oncall-lead", headSha: "a".repeat(40), at: "2026-11-20T03:00:00Z", ...over });
+  const claim = (over: Partial<LabelClaim> = {}): LabelClaim => ({
+    label: "emergency",
+    sender: "oncall-lead",
+    headSha: "a".repeat(40),
+    at: "2026-11-20T03:00:00Z",
+    ...over,
+  });
   const event = ev("oncall-lead");
 
   test("the delivery of this labelling names the head", () => {
     expect(declaredOnFromClaims(c, event, [claim()])).toBe("a".repeat(40));
-    expect(declaredOnFromClaims(c, event, [claim({ label: "Emergency", sender: "OnCall-Lead", at: "2026-11-20T03:00:01Z" })])).toBe("a".repeat(40));
+    expect(
+      declaredOnFromClaims(c, event, [
+        claim({ label: "Emergency", sender: "OnCall-Lead", at: "2026-11-20T03:00:01Z" }),
+      ]),
+    ).toBe("a".repeat(40));
   });
 
   test("another label, another sender, or an earlier labelling's delivery names nothing", () => {
@@ -63,37 +100,60 @@ describe("declaredOnFromClaims: which head the labeled deliveries name for the n
 
   test("deliveries naming different heads: unknown (fail closed); an app's sender is name[bot]", () => {
     expect(declaredOnFromClaims(c, event, [claim(), claim({ headSha: "b".repeat(40) })])).toBeNull();
-    expect(declaredOnFromClaims(c, ev("deploy-bot", { bot: true }), [claim({ sender: "deploy-bot[bot]" })])).toBe("a".repeat(40));
+    expect(
+      declaredOnFromClaims(c, ev("deploy-bot", { bot: true }), [claim({ sender: "deploy-bot[bot]" })]),
+    ).toBe("a".repeat(40));
     expect(declaredOnFromClaims(c, ev(null), [claim()])).toBeNull();
   });
 });
 
 describe("emergencyDeclaration (pure)", () => {
   test("no label: not labelled, nothing to accept", () => {
-    const d = emergencyDeclaration(policy().config, evidence({ labelHistory: { events: [ev("dev", { label: "bug" })], truncated: false } }));
+    const d = emergencyDeclaration(
+      policy().config,
+      evidence({ labelHistory: { events: [ev("dev", { label: "bug" })], truncated: false } }),
+    );
     expect(d).toEqual({ labelled: false, declarer: null, at: null, accepted: false, reason: "" });
   });
 
   test("default: the author self-applies the label with write access → accepted, declarer and time recorded", () => {
-    const d = emergencyDeclaration(policy().config, labelled([ev("dev")], { login: "dev", canWrite: true, teams: [] }));
+    const d = emergencyDeclaration(
+      policy().config,
+      labelled([ev("dev")], { login: "dev", canWrite: true, teams: [] }),
+    );
     expect(d).toMatchObject({ labelled: true, declarer: "dev", at: "2026-11-20T03:00:00Z", accepted: true });
     expect(d.reason).toBe("declared by @dev, who has write access");
   });
 
   test("default: a labeller without write access (triage) → ignored, judged by the normal rules", () => {
-    const d = emergencyDeclaration(policy().config, labelled([ev("triager")], { login: "triager", canWrite: false, teams: [] }));
+    const d = emergencyDeclaration(
+      policy().config,
+      labelled([ev("triager")], { login: "triager", canWrite: false, teams: [] }),
+    );
     expect(d.accepted).toBe(false);
     expect(d.reason).toMatch(/applied by @triager, who has no write access .*judged by the normal rules/);
   });
 
   test("default: facts missing or about someone else → ignored (fail closed)", () => {
     expect(emergencyDeclaration(policy().config, labelled([ev("dev")])).accepted).toBe(false);
-    expect(emergencyDeclaration(policy().config, labelled([ev("dev")], { login: "mallory", canWrite: true, teams: [] })).accepted).toBe(false);
+    expect(
+      emergencyDeclaration(
+        policy().config,
+        labelled([ev("dev")], { login: "mallory", canWrite: true, teams: [] }),
+      ).accepted,
+    ).toBe(false);
   });
 
   test("the newest LabeledEvent of the label decides (re-applied later by someone else)", () => {
-    const events = [ev("oncall-lead", { at: "2026-11-20T01:00:00Z" }), ev("dev", { at: "2026-11-20T02:00:00Z" }), ev("ops", { label: "other", at: "2026-11-20T04:00:00Z" })];
-    const d = emergencyDeclaration(policy(ALLOWED).config, labelled(events, { login: "dev", canWrite: null, teams: [] }));
+    const events = [
+      ev("oncall-lead", { at: "2026-11-20T01:00:00Z" }),
+      ev("dev", { at: "2026-11-20T02:00:00Z" }),
+      ev("ops", { label: "other", at: "2026-11-20T04:00:00Z" }),
+    ];
+    const d = emergencyDeclaration(
+      policy(ALLOWED).config,
+      labelled(events, { login: "dev", canWrite: null, teams: [] }),
+    );
     expect(d).toMatchObject({ declarer: "dev", at: "2026-11-20T02:00:00Z", accepted: false });
   });
 
@@ -109,18 +169,32 @@ describe("emergencyDeclaration (pure)", () => {
     expect(unknown).toMatchObject({ accepted: false, declaredOn: null });
     expect(unknown.reason).toMatch(/cannot tell which commit the emergency label was applied on/);
     // A binding for an older LabeledEvent says nothing about the newest one.
-    const stale = { ...labelled([ev("dev")], facts), declaredOn: { at: "2026-11-20T02:00:00Z", headSha: HEAD } };
+    const stale = {
+      ...labelled([ev("dev")], facts),
+      declaredOn: { at: "2026-11-20T02:00:00Z", headSha: HEAD },
+    };
     expect(emergencyDeclaration(policy().config, stale)).toMatchObject({ accepted: false, declaredOn: null });
     // No binding at all (a caller that established none): not accepted either.
     const { declaredOn: _, ...none } = labelled([ev("dev")], facts);
     expect(emergencyDeclaration(policy().config, none).accepted).toBe(false);
-    expect(emergencyDeclaration(policy().config, labelled([ev("dev")], facts))).toMatchObject({ accepted: true, declaredOn: HEAD });
+    expect(emergencyDeclaration(policy().config, labelled([ev("dev")], facts))).toMatchObject({
+      accepted: true,
+      declaredOn: HEAD,
+    });
     // Who declared is judged first: a declarer not allowed is refused for that, wherever it was made.
-    expect(emergencyDeclaration(policy(ALLOWED).config, labelled([ev("dev")], { login: "dev", canWrite: null, teams: [] }, false, OTHER)).reason).toMatch(/not an allowed declarer/);
+    expect(
+      emergencyDeclaration(
+        policy(ALLOWED).config,
+        labelled([ev("dev")], { login: "dev", canWrite: null, teams: [] }, false, OTHER),
+      ).reason,
+    ).toMatch(/not an allowed declarer/);
   });
 
   test("label names match case-insensitively, as the label itself does", () => {
-    const d = emergencyDeclaration(policy().config, labelled([ev("dev", { label: "EMERGENCY" })], { login: "dev", canWrite: true, teams: [] }));
+    const d = emergencyDeclaration(
+      policy().config,
+      labelled([ev("dev", { label: "EMERGENCY" })], { login: "dev", canWrite: true, teams: [] }),
+    );
     expect(d).toMatchObject({ declarer: "dev", accepted: true });
   });
 
@@ -135,7 +209,10 @@ describe("emergencyDeclaration (pure)", () => {
 
   test("the label's event fell out of the window read (100+ newer label events): ignored in both modes", () => {
     for (const input of [{}, ALLOWED]) {
-      const d = emergencyDeclaration(policy(input).config, labelled([ev("dev", { label: "noise" })], undefined, true));
+      const d = emergencyDeclaration(
+        policy(input).config,
+        labelled([ev("dev", { label: "noise" })], undefined, true),
+      );
       expect(d.accepted).toBe(false);
       expect(d.reason).toContain("remove the label and apply it again");
     }
@@ -148,18 +225,29 @@ describe("emergencyDeclaration (pure)", () => {
   });
 
   test("allowed_declarers: a listed login is accepted without facts; a listed app too", () => {
-    expect(emergencyDeclaration(policy(ALLOWED).config, labelled([ev("Oncall-Lead")]))).toMatchObject({ accepted: true, declarer: "Oncall-Lead" });
-    expect(emergencyDeclaration(policy(ALLOWED).config, labelled([ev("deploy-bot", { bot: true })]))).toMatchObject({ accepted: true, declarer: "deploy-bot[bot]" });
+    expect(emergencyDeclaration(policy(ALLOWED).config, labelled([ev("Oncall-Lead")]))).toMatchObject({
+      accepted: true,
+      declarer: "Oncall-Lead",
+    });
+    expect(
+      emergencyDeclaration(policy(ALLOWED).config, labelled([ev("deploy-bot", { bot: true })])),
+    ).toMatchObject({ accepted: true, declarer: "deploy-bot[bot]" });
   });
 
   test("allowed_declarers: an active member of a listed team is accepted", () => {
-    const d = emergencyDeclaration(policy(ALLOWED).config, labelled([ev("sam")], { login: "sam", canWrite: null, teams: ["acme/sre"] }));
+    const d = emergencyDeclaration(
+      policy(ALLOWED).config,
+      labelled([ev("sam")], { login: "sam", canWrite: null, teams: ["acme/sre"] }),
+    );
     expect(d).toMatchObject({ accepted: true, declarer: "sam" });
     expect(d.reason).toContain("a member of acme/sre");
   });
 
   test("allowed_declarers: the author, not listed, is ignored and the reason names the allowed list", () => {
-    const d = emergencyDeclaration(policy(ALLOWED).config, labelled([ev("dev")], { login: "dev", canWrite: null, teams: [] }));
+    const d = emergencyDeclaration(
+      policy(ALLOWED).config,
+      labelled([ev("dev")], { login: "dev", canWrite: null, teams: [] }),
+    );
     expect(d.accepted).toBe(false);
     expect(d.reason).toBe(
       "the emergency label was applied by @dev, who is not an allowed declarer (allowed: oncall-lead, acme/sre, deploy-bot[bot]): judged by the normal rules",
@@ -172,7 +260,10 @@ describe("emergencyDeclaration (pure)", () => {
   });
 
   test("allowed_declarers: a team claimed by facts but not listed does not count", () => {
-    const d = emergencyDeclaration(policy(ALLOWED).config, labelled([ev("sam")], { login: "sam", canWrite: true, teams: ["acme/everyone"] }));
+    const d = emergencyDeclaration(
+      policy(ALLOWED).config,
+      labelled([ev("sam")], { login: "sam", canWrite: true, teams: ["acme/everyone"] }),
+    );
     expect(d.accepted).toBe(false);
   });
 });
@@ -188,7 +279,9 @@ describe("evaluate and render with a declaration", () => {
     expect(v.title).toMatch(/^Emergency label ignored · Not compliant: approvals: 0 of 1 required/);
     const body = renderVerdict(v, e, p).comment;
     expect(body).toContain("**Emergency label ignored:**");
-    expect(body).toContain("who is not an allowed declarer \\(allowed: oncall\\-lead, acme/sre, deploy\\-bot\\[bot\\]\\): judged by the normal rules (label applied at 2026-11-20 03:00 UTC).");
+    expect(body).toContain(
+      "who is not an allowed declarer \\(allowed: oncall\\-lead, acme/sre, deploy\\-bot\\[bot\\]\\): judged by the normal rules (label applied at 2026-11-20 03:00 UTC).",
+    );
     expect(body).not.toContain("EMERGENCY CHANGE");
     expect(body).not.toMatch(/(^|[^`])@dev\b/); // the declarer's login does not ping
   });
@@ -200,7 +293,9 @@ describe("evaluate and render with a declaration", () => {
     expect(v).toMatchObject({ emergency: true, conclusion: "success" });
     const body = renderVerdict(v, e, p).comment;
     expect(body).toContain("EMERGENCY CHANGE");
-    expect(body).toContain("Declared by @\u200bdev, who has write access. The label was applied at 2026-11-20 03:00 UTC.");
+    expect(body).toContain(
+      "Declared by @\u200bdev, who has write access. The label was applied at 2026-11-20 03:00 UTC.",
+    );
   });
 
   test("an unknown declarer is said so in the digest, and the PR is judged by the normal rules", () => {
@@ -213,7 +308,14 @@ describe("evaluate and render with a declaration", () => {
   });
 
   test("a PR without the label carries no declaration", () => {
-    const review: ReviewInfo = { author: { login: "alice", isBot: false }, state: "APPROVED", submittedAt: "2026-11-20T09:00:00Z", commitOid: HEAD, authorCanPush: true, url: "u" };
+    const review: ReviewInfo = {
+      author: { login: "alice", isBot: false },
+      state: "APPROVED",
+      submittedAt: "2026-11-20T09:00:00Z",
+      commitOid: HEAD,
+      authorCanPush: true,
+      url: "u",
+    };
     const v = evaluate(policy(), evidence({ reviews: [review] }));
     expect(v.declaration).toBeUndefined();
     expect(v.title).toMatch(/^Compliant/);
@@ -257,11 +359,19 @@ describe("declarerFacts (the extra step, src/github/declarer.ts)", () => {
   }
   const ref = { owner: "acme", repo: "payments" };
   const perm = (login: string) => `GET /repos/acme/payments/collaborators/${login}/permission`;
-  const member = (team: string, login: string) => `GET /orgs/${team.split("/")[0]}/teams/${team.split("/")[1]}/memberships/${login}`;
+  const member = (team: string, login: string) =>
+    `GET /orgs/${team.split("/")[0]}/teams/${team.split("/")[1]}/memberships/${login}`;
 
   test("no emergency label: no request at all", async () => {
     const o = fakeOctokit({});
-    expect(await declarerFacts(o, ref, configSchema.parse({}), evidence({ labelHistory: { events: [ev("dev")], truncated: false } }))).toBeNull();
+    expect(
+      await declarerFacts(
+        o,
+        ref,
+        configSchema.parse({}),
+        evidence({ labelHistory: { events: [ev("dev")], truncated: false } }),
+      ),
+    ).toBeNull();
     expect(o.calls).toEqual([]);
   });
 
@@ -281,22 +391,32 @@ describe("declarerFacts (the extra step, src/github/declarer.ts)", () => {
 
   test("default rule: 404 (not a collaborator) → no write access", async () => {
     const o = fakeOctokit({ [perm("dev")]: { status: 404 } });
-    expect(await declarerFacts(o, ref, configSchema.parse({}), labelled([ev("dev")]))).toEqual({ login: "dev", canWrite: false, teams: [] });
+    expect(await declarerFacts(o, ref, configSchema.parse({}), labelled([ev("dev")]))).toEqual({
+      login: "dev",
+      canWrite: false,
+      teams: [],
+    });
   });
 
   test("any other error throws (the pipeline's failure report keeps the check from turning green)", async () => {
     for (const status of [403, 500]) {
       const o = fakeOctokit({ [perm("dev")]: { status } });
-      await expect(declarerFacts(o, ref, configSchema.parse({}), labelled([ev("dev")]))).rejects.toThrow(`HTTP ${status}`);
+      await expect(declarerFacts(o, ref, configSchema.parse({}), labelled([ev("dev")]))).rejects.toThrow(
+        `HTTP ${status}`,
+      );
     }
     const malformed = fakeOctokit({ [perm("dev")]: { status: 200, data: { role: "write" } } });
-    await expect(declarerFacts(malformed, ref, configSchema.parse({}), labelled([ev("dev")]))).rejects.toThrow(/malformed/);
+    await expect(
+      declarerFacts(malformed, ref, configSchema.parse({}), labelled([ev("dev")])),
+    ).rejects.toThrow(/malformed/);
   });
 
   test("a PR into a branch that is not gated: no request (it is not judged)", async () => {
     const o = fakeOctokit({});
     const e = labelled([ev("dev")]);
-    expect(await declarerFacts(o, ref, configSchema.parse({}), { ...e, pr: { ...e.pr, baseRef: "sandbox" } })).toBeNull();
+    expect(
+      await declarerFacts(o, ref, configSchema.parse({}), { ...e, pr: { ...e.pr, baseRef: "sandbox" } }),
+    ).toBeNull();
     expect(o.calls).toEqual([]);
   });
 
@@ -304,27 +424,45 @@ describe("declarerFacts (the extra step, src/github/declarer.ts)", () => {
     const o = fakeOctokit({});
     expect(await declarerFacts(o, ref, configSchema.parse({}), labelled([]))).toBeNull();
     expect(await declarerFacts(o, ref, configSchema.parse({}), labelled([ev(null)]))).toBeNull();
-    expect(await declarerFacts(o, ref, configSchema.parse({}), labelled([ev("labeler", { bot: true })]))).toBeNull();
+    expect(
+      await declarerFacts(o, ref, configSchema.parse({}), labelled([ev("labeler", { bot: true })])),
+    ).toBeNull();
     expect(o.calls).toEqual([]);
   });
 
   test("allowed_declarers: a listed login needs no request", async () => {
     const o = fakeOctokit({});
-    expect(await declarerFacts(o, ref, configSchema.parse(ALLOWED), labelled([ev("oncall-lead")]))).toBeNull();
+    expect(
+      await declarerFacts(o, ref, configSchema.parse(ALLOWED), labelled([ev("oncall-lead")])),
+    ).toBeNull();
     expect(o.calls).toEqual([]);
   });
 
   test("allowed_declarers: teams are asked in order until one answers active; pending and 404 are not membership", async () => {
-    const c = configSchema.parse({ emergency: { allowed_declarers: ["acme/sre", "acme/oncall", "acme/leads"] } });
+    const c = configSchema.parse({
+      emergency: { allowed_declarers: ["acme/sre", "acme/oncall", "acme/leads"] },
+    });
     const o = fakeOctokit({
       [member("acme/sre", "sam")]: { status: 404 },
       [member("acme/oncall", "sam")]: { status: 200, data: { state: "pending", role: "member" } },
       [member("acme/leads", "sam")]: { status: 200, data: { state: "active", role: "member" } },
     });
-    expect(await declarerFacts(o, ref, c, labelled([ev("sam")]))).toEqual({ login: "sam", canWrite: null, teams: ["acme/leads"] });
-    expect(o.calls).toEqual([member("acme/sre", "sam"), member("acme/oncall", "sam"), member("acme/leads", "sam")]);
+    expect(await declarerFacts(o, ref, c, labelled([ev("sam")]))).toEqual({
+      login: "sam",
+      canWrite: null,
+      teams: ["acme/leads"],
+    });
+    expect(o.calls).toEqual([
+      member("acme/sre", "sam"),
+      member("acme/oncall", "sam"),
+      member("acme/leads", "sam"),
+    ]);
     const first = fakeOctokit({ [member("acme/sre", "sam")]: { status: 200, data: { state: "active" } } });
-    expect(await declarerFacts(first, ref, c, labelled([ev("sam")]))).toEqual({ login: "sam", canWrite: null, teams: ["acme/sre"] });
+    expect(await declarerFacts(first, ref, c, labelled([ev("sam")]))).toEqual({
+      login: "sam",
+      canWrite: null,
+      teams: ["acme/sre"],
+    });
     expect(first.calls).toHaveLength(1);
   });
 });

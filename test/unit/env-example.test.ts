@@ -23,17 +23,23 @@ const READ_BY_PROBOT: Record<string, string> = {
 };
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Every environment variable src/ reads, with the files that read it. */
 function envReads(): Map<string, string[]> {
   const reads = new Map<string, string[]>();
-  const add = (name: string, file: string) => reads.set(name, [...new Set([...(reads.get(name) ?? []), file.slice(ROOT.length + 1)])]);
+  const add = (name: string, file: string) =>
+    reads.set(name, [...new Set([...(reads.get(name) ?? []), file.slice(ROOT.length + 1)])]);
   for (const file of sources(join(ROOT, "src"))) {
     // Comments name variables without reading them.
-    const code = readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
-    for (const m of code.matchAll(/\benv(?:\?)?\.([A-Z][A-Z0-9_]+)\b|\benv\[["']([A-Z][A-Z0-9_]+)["']\]/g)) add(m[1] ?? m[2]!, file);
+    const code = readFileSync(file, "utf8")
+      .replace(/\/\*[\s\S]*?\*\//g, "")
+      .replace(/^\s*\/\/.*$/gm, "");
+    for (const m of code.matchAll(/\benv(?:\?)?\.([A-Z][A-Z0-9_]+)\b|\benv\[["']([A-Z][A-Z0-9_]+)["']\]/g))
+      add(m[1] ?? m[2]!, file);
     // Environment schemas: z.object({ NAME: … }) whose keys are variable names.
     for (const block of code.matchAll(/z\.(?:strict)?[oO]bject\(\{([\s\S]*?)\n\}\)/g)) {
       const keys = [...block[1]!.matchAll(/^\s{2}([A-Z][A-Z0-9_]+):/gm)].map((k) => k[1]!);
@@ -54,12 +60,26 @@ describe(".env.example", () => {
   const names = listed();
 
   test("the scan finds the variables read every way src/ reads them", () => {
-    for (const n of ["APP_ID", "DATABASE_URL", "AUDIT_SCAN_INTERVAL", "MAX_CONCURRENT_EVALUATIONS", "JIRA_TIMEOUT_MS", "GITHUB_API_URL", "LOG_MESSAGE_KEY"]) expect([n, reads.has(n)]).toEqual([n, true]);
+    for (const n of [
+      "APP_ID",
+      "DATABASE_URL",
+      "AUDIT_SCAN_INTERVAL",
+      "MAX_CONCURRENT_EVALUATIONS",
+      "JIRA_TIMEOUT_MS",
+      "GITHUB_API_URL",
+      "LOG_MESSAGE_KEY",
+    ])
+      expect([n, reads.has(n)]).toEqual([n, true]);
   });
 
   test("lists every variable src/ reads", () => {
-    const missing = [...reads].filter(([n]) => !names.has(n) && !(n in NOT_SETTINGS)).map(([n, files]) => `${n} (read in ${files.join(", ")})`);
-    if (missing.length > 0) throw new Error(`.env.example lacks ${missing.length} variable(s) changegate reads; add each with a comment saying what it does:\n  ${missing.join("\n  ")}`);
+    const missing = [...reads]
+      .filter(([n]) => !names.has(n) && !(n in NOT_SETTINGS))
+      .map(([n, files]) => `${n} (read in ${files.join(", ")})`);
+    if (missing.length > 0)
+      throw new Error(
+        `.env.example lacks ${missing.length} variable(s) changegate reads; add each with a comment saying what it does:\n  ${missing.join("\n  ")}`,
+      );
   });
 
   test("lists nothing that is not read", () => {

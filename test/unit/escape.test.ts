@@ -17,7 +17,10 @@ describe("link(): the URL cannot break out of the link or the table", () => {
     ["https://ci.example.com/<b>", "[label](https://ci.example.com/%3Cb%3E)"],
     ["https://ci.example.com/a b", "[label](https://ci.example.com/a%20b)"],
     ["https://ci.example.com/run(1)", "[label](https://ci.example.com/run%281%29)"],
-    ["https://ci.example.com/x) [evil](javascript:alert(1)", "[label](https://ci.example.com/x%29%20%5Bevil%5D%28javascript:alert%281%29)"],
+    [
+      "https://ci.example.com/x) [evil](javascript:alert(1)",
+      "[label](https://ci.example.com/x%29%20%5Bevil%5D%28javascript:alert%281%29)",
+    ],
     ["https://ci.example.com/a\\b", "[label](https://ci.example.com/a%5Cb)"],
     ["https://ci.example.com/a\nb\tc\rd", "[label](https://ci.example.com/abcd)"],
     ["https://ci.example.com/a\u00a0b", "[label](https://ci.example.com/a%C2%A0b)"],
@@ -57,11 +60,13 @@ describe("truncation never leaves a lone surrogate", () => {
   ];
 
   test.each(samples.map((s) => [s]))("md(%j, every max)", (s) => {
-    for (let max = 1; max <= s.length + 1; max++) expect({ max, lone: LONE.test(md(s, max)) }).toEqual({ max, lone: false });
+    for (let max = 1; max <= s.length + 1; max++)
+      expect({ max, lone: LONE.test(md(s, max)) }).toEqual({ max, lone: false });
   });
 
   test.each(samples.map((s) => [s]))("code(%j, every max)", (s) => {
-    for (let max = 1; max <= s.length + 1; max++) expect({ max, lone: LONE.test(code(s, max)) }).toEqual({ max, lone: false });
+    for (let max = 1; max <= s.length + 1; max++)
+      expect({ max, lone: LONE.test(code(s, max)) }).toEqual({ max, lone: false });
   });
 
   test.each(samples.map((s) => [s]))("clip(%j, every max)", (s) => {

@@ -6,10 +6,14 @@ import { evidence as fixtureEvidence, HEAD } from "../helpers/fixtures.js";
 
 /** The fixture's evidence(), with `pr` overridable field by field. */
 type EvidenceOver = Omit<Partial<Evidence>, "pr"> & { pr?: Partial<Evidence["pr"]> };
-const evidence = (over: EvidenceOver = {}): Evidence => fixtureEvidence(over as Parameters<typeof fixtureEvidence>[0]);
+const evidence = (over: EvidenceOver = {}): Evidence =>
+  fixtureEvidence(over as Parameters<typeof fixtureEvidence>[0]);
 
 function policy(input: ConfigInput = {}): Policy {
-  return { config: configSchema.parse(input), source: { kind: "repo", location: "acme/payments:.github/changegate.yml", contentHash: "x" } };
+  return {
+    config: configSchema.parse(input),
+    source: { kind: "repo", location: "acme/payments:.github/changegate.yml", contentHash: "x" },
+  };
 }
 
 const approval = (login: string): ReviewInfo => ({
@@ -20,11 +24,25 @@ const approval = (login: string): ReviewInfo => ({
   authorCanPush: true,
   url: "https://github.com/x",
 });
-const ci = (name: string, state: CiCheck["state"]): CiCheck => ({ kind: "check_run", name, state, raw: state, source: "github-actions", url: null });
+const ci = (name: string, state: CiCheck["state"]): CiCheck => ({
+  kind: "check_run",
+  name,
+  state,
+  raw: state,
+  source: "github-actions",
+  url: null,
+});
 const green = [ci("build", "success")];
 const red = [ci("build", "failure")];
 const waiting = [ci("build", "pending")];
-const ticketOk: TicketEvidence = { refs: [{ key: "OPS-1", foundIn: ["title"] }], lookup: { kind: "ok", found: [{ key: "OPS-1", summary: "s", status: "Approved", url: "https://j/OPS-1" }], unknown: [] } };
+const ticketOk: TicketEvidence = {
+  refs: [{ key: "OPS-1", foundIn: ["title"] }],
+  lookup: {
+    kind: "ok",
+    found: [{ key: "OPS-1", summary: "s", status: "Approved", url: "https://j/OPS-1" }],
+    unknown: [],
+  },
+};
 const noTicket: TicketEvidence = { refs: [], lookup: { kind: "not_needed" } };
 
 function pr(over: EvidenceOver = {}): Evidence {
@@ -36,7 +54,14 @@ const ticketsOn: ConfigInput = { tickets: { required: true, projects: ["OPS"] } 
 describe("gating", () => {
   test("a base branch that is not gated: success, Not gated, no rules", () => {
     const v = evaluate(policy(), pr({ pr: { baseRef: "develop" }, reviews: [], checks: red }));
-    expect(v).toEqual({ conclusion: "success", title: "Not gated: develop is not a gated branch", gated: false, emergency: false, draft: false, rules: [] });
+    expect(v).toEqual({
+      conclusion: "success",
+      title: "Not gated: develop is not a gated branch",
+      gated: false,
+      emergency: false,
+      draft: false,
+      rules: [],
+    });
   });
 
   test("the default branch is gated when `branches` is unset", () => {
@@ -81,11 +106,41 @@ describe("normal path", () => {
     ["missing approval", { reviews: [] }, {}, "failure", /^Not compliant: approvals: 0 of 1 required$/],
     ["CI failing", { checks: red }, {}, "failure", /^Not compliant: ci: 1 check failed$/],
     ["CI pending", { checks: waiting }, {}, "pending", /^Waiting: ci: waiting for build$/],
-    ["CI pending but approvals missing: failure, not pending", { checks: waiting, reviews: [] }, {}, "failure", /^Not compliant: approvals/],
-    ["CI pending but ticket missing: failure", { checks: waiting }, ticketsOn, "failure", /^Not compliant: tickets: no ticket referenced$/],
-    ["required check missing: pending", {}, { ci: { required: ["deploy"] } }, "pending", /waiting for deploy/],
-    ["everything wrong: every problem in the title", { checks: red, reviews: [] }, ticketsOn, "failure", /approvals: .*; ci: .*; tickets: /],
-    ["Jira down: failure", { tickets: { refs: ticketOk.refs, lookup: { kind: "unreachable", message: "timeout" } } }, ticketsOn, "failure", /Jira could not be reached/],
+    [
+      "CI pending but approvals missing: failure, not pending",
+      { checks: waiting, reviews: [] },
+      {},
+      "failure",
+      /^Not compliant: approvals/,
+    ],
+    [
+      "CI pending but ticket missing: failure",
+      { checks: waiting },
+      ticketsOn,
+      "failure",
+      /^Not compliant: tickets: no ticket referenced$/,
+    ],
+    [
+      "required check missing: pending",
+      {},
+      { ci: { required: ["deploy"] } },
+      "pending",
+      /waiting for deploy/,
+    ],
+    [
+      "everything wrong: every problem in the title",
+      { checks: red, reviews: [] },
+      ticketsOn,
+      "failure",
+      /approvals: .*; ci: .*; tickets: /,
+    ],
+    [
+      "Jira down: failure",
+      { tickets: { refs: ticketOk.refs, lookup: { kind: "unreachable", message: "timeout" } } },
+      ticketsOn,
+      "failure",
+      /Jira could not be reached/,
+    ],
   ])("%s", (_name, over, config, conclusion, title) => {
     const v = evaluate(policy(config), pr(over));
     expect(v.conclusion).toBe(conclusion);
@@ -95,22 +150,31 @@ describe("normal path", () => {
 
   test("approvals.required 2 is honoured", () => {
     expect(evaluate(policy({ approvals: { required: 2 } }), pr()).conclusion).toBe("failure");
-    expect(evaluate(policy({ approvals: { required: 2 } }), pr({ reviews: [approval("alice"), approval("bob")] })).conclusion).toBe("success");
+    expect(
+      evaluate(policy({ approvals: { required: 2 } }), pr({ reviews: [approval("alice"), approval("bob")] }))
+        .conclusion,
+    ).toBe("success");
   });
 });
 
 describe("emergency", () => {
   const label = (labels: string[]) => ({ pr: { labels } });
 
-  test.each(["emergency", "EMERGENCY", "Emergency"])("label %j (case-insensitive) → success, Emergency change", (l) => {
-    const v = evaluate(policy(ticketsOn), pr({ reviews: [], checks: red, tickets: noTicket, ...label(["bug", l]) }));
-    expect(v.emergency).toBe(true);
-    expect(v.conclusion).toBe("success");
-    expect(v.title).toContain("Emergency change");
-    expect(v.rules.find((r) => r.rule === "ci")!.status).toBe("skipped");
-    expect(v.rules.find((r) => r.rule === "tickets")!.status).toBe("skipped");
-    for (const r of v.rules) expect(r.todo).toEqual([]);
-  });
+  test.each(["emergency", "EMERGENCY", "Emergency"])(
+    "label %j (case-insensitive) → success, Emergency change",
+    (l) => {
+      const v = evaluate(
+        policy(ticketsOn),
+        pr({ reviews: [], checks: red, tickets: noTicket, ...label(["bug", l]) }),
+      );
+      expect(v.emergency).toBe(true);
+      expect(v.conclusion).toBe("success");
+      expect(v.title).toContain("Emergency change");
+      expect(v.rules.find((r) => r.rule === "ci")!.status).toBe("skipped");
+      expect(v.rules.find((r) => r.rule === "tickets")!.status).toBe("skipped");
+      for (const r of v.rules) expect(r.todo).toEqual([]);
+    },
+  );
 
   test("a custom label", () => {
     const p = policy({ emergency: { label: "Hotfix-Now" } });
@@ -119,14 +183,20 @@ describe("emergency", () => {
   });
 
   test("emergency.approvals_required unmet → failure, saying the emergency change is not allowed yet", () => {
-    const v = evaluate(policy({ emergency: { approvals_required: 1 } }), pr({ reviews: [], ...label(["emergency"]) }));
+    const v = evaluate(
+      policy({ emergency: { approvals_required: 1 } }),
+      pr({ reviews: [], ...label(["emergency"]) }),
+    );
     expect(v.emergency).toBe(true);
     expect(v.conclusion).toBe("failure");
     expect(v.title).toMatch(/^Emergency change not allowed yet \(approvals: 0 of 1 required\)$/);
   });
 
   test("emergency.approvals_required met", () => {
-    const v = evaluate(policy({ approvals: { required: 3 }, emergency: { approvals_required: 1 } }), pr(label(["emergency"])));
+    const v = evaluate(
+      policy({ approvals: { required: 3 }, emergency: { approvals_required: 1 } }),
+      pr(label(["emergency"])),
+    );
     expect(v.conclusion).toBe("success");
     const a = v.rules.find((r) => r.rule === "approvals")!;
     expect(a.status).toBe("pass");
@@ -138,7 +208,10 @@ describe("emergency", () => {
     ["red", red, "failure"],
     ["pending", waiting, "pending"],
   ])("require_ci honoured: CI %s", (_n, checks, conclusion) => {
-    const v = evaluate(policy({ emergency: { require_ci: true } }), pr({ reviews: [], checks, ...label(["emergency"]) }));
+    const v = evaluate(
+      policy({ emergency: { require_ci: true } }),
+      pr({ reviews: [], checks, ...label(["emergency"]) }),
+    );
     expect(v.conclusion).toBe(conclusion);
     expect(v.rules.find((r) => r.rule === "ci")!.status).not.toBe("skipped");
     if (conclusion === "pending") expect(v.title).toMatch(/^Emergency change: waiting/);
@@ -146,7 +219,10 @@ describe("emergency", () => {
   });
 
   test("require_ci honours ci.required too", () => {
-    const v = evaluate(policy({ ci: { required: ["deploy"] }, emergency: { require_ci: true } }), pr({ ...label(["emergency"]) }));
+    const v = evaluate(
+      policy({ ci: { required: ["deploy"] }, emergency: { require_ci: true } }),
+      pr({ ...label(["emergency"]) }),
+    );
     expect(v.conclusion).toBe("pending");
   });
 
@@ -159,7 +235,10 @@ describe("emergency", () => {
     ["with a fine ticket", ticketOk, "success"],
     ["without a ticket", noTicket, "failure"],
   ])("require_ticket honoured: %s", (_n, tickets, conclusion) => {
-    const v = evaluate(policy({ ...ticketsOn, emergency: { require_ticket: true } }), pr({ reviews: [], tickets, ...label(["emergency"]) }));
+    const v = evaluate(
+      policy({ ...ticketsOn, emergency: { require_ticket: true } }),
+      pr({ reviews: [], tickets, ...label(["emergency"]) }),
+    );
     expect(v.conclusion).toBe(conclusion);
     expect(v.rules.find((r) => r.rule === "tickets")!.status).not.toBe("skipped");
   });
@@ -180,7 +259,10 @@ describe("emergency", () => {
   });
 
   test("emergency.enabled false ignores the label", () => {
-    const v = evaluate(policy({ emergency: { enabled: false } }), pr({ reviews: [], ...label(["emergency"]) }));
+    const v = evaluate(
+      policy({ emergency: { enabled: false } }),
+      pr({ reviews: [], ...label(["emergency"]) }),
+    );
     expect(v.emergency).toBe(false);
     expect(v.conclusion).toBe("failure");
     expect(v.title).toMatch(/^Not compliant/);

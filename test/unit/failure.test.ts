@@ -21,17 +21,53 @@ describe("the failure report names no internal host or address", () => {
     ["connect ECONNRESET 10.9.8.7:5432", "10.9.8.7", "connect ECONNRESET <host>:5432"],
     ["connect ECONNREFUSED ::1:5432", "::1", "connect ECONNREFUSED <host>:5432"],
     ["connect ECONNREFUSED fd00:ec2::254:443", "fd00:ec2", "connect ECONNREFUSED <host>:443"],
-    ["fetch failed calling https://jira.internal.acme:8443/rest/api/2/search?jql=x", "jira.internal.acme", "https://<host>:8443/rest/api/2/search?jql=x"],
-    ["cannot reach the audit database postgres://audit@db.internal:5432/changegate: timeout", "db.internal", "postgres://audit@<host>:5432/changegate"],
-    ["cannot reach postgres://[REDACTED]@pg-primary/changegate", "pg-primary", "postgres://[REDACTED]@<host>/changegate"],
+    [
+      "fetch failed calling https://jira.internal.acme:8443/rest/api/2/search?jql=x",
+      "jira.internal.acme",
+      "https://<host>:8443/rest/api/2/search?jql=x",
+    ],
+    [
+      "cannot reach the audit database postgres://audit@db.internal:5432/changegate: timeout",
+      "db.internal",
+      "postgres://audit@<host>:5432/changegate",
+    ],
+    [
+      "cannot reach postgres://[REDACTED]@pg-primary/changegate",
+      "pg-primary",
+      "postgres://[REDACTED]@<host>/changegate",
+    ],
     ["redis://cache:6379 is down", "cache", "redis://<host>:6379 is down"],
-    ["Connect Timeout Error (attempted address: jira.internal.acme:8443, timeout: 10000ms)", "jira.internal.acme", "(attempted address: <host>:8443, timeout: 10000ms)"],
-    ["Connect Timeout Error (attempted addresses: 10.0.0.1:443, 10.0.0.2:443, timeout: 10000ms)", "10.0.0.", "(attempted addresses: <host>:443, <host>:443, timeout"],
-    ["no pg_hba.conf entry for host \"10.1.2.3\", user \"audit\"", "10.1.2.3", "for host \"<host>\", user \"audit\""],
-    ["ping 2001:db8:0:0:1:0:0:1 and fe80::1%eth0 and [2001:db8::42]:443", "db8", "ping <host> and <host> and [<host>]:443"],
-    ["Hostname/IP does not match certificate's altnames: Host: jira.internal.acme. is not in the cert's altnames: DNS:*.corp.acme, DNS:corp.acme", "acme", "Host: <host> is not in the cert's altnames: DNS:<host>, DNS:<host>"],
-    ["the cache at cache-01.eu-west.internal:6379 did not answer", "cache-01", "the cache at <host>:6379 did not answer"],
-    ["GitHub Enterprise at https://github.acme.internal/api/graphql failed", "acme.internal", "https://<host>/api/graphql"],
+    [
+      "Connect Timeout Error (attempted address: jira.internal.acme:8443, timeout: 10000ms)",
+      "jira.internal.acme",
+      "(attempted address: <host>:8443, timeout: 10000ms)",
+    ],
+    [
+      "Connect Timeout Error (attempted addresses: 10.0.0.1:443, 10.0.0.2:443, timeout: 10000ms)",
+      "10.0.0.",
+      "(attempted addresses: <host>:443, <host>:443, timeout",
+    ],
+    ['no pg_hba.conf entry for host "10.1.2.3", user "audit"', "10.1.2.3", 'for host "<host>", user "audit"'],
+    [
+      "ping 2001:db8:0:0:1:0:0:1 and fe80::1%eth0 and [2001:db8::42]:443",
+      "db8",
+      "ping <host> and <host> and [<host>]:443",
+    ],
+    [
+      "Hostname/IP does not match certificate's altnames: Host: jira.internal.acme. is not in the cert's altnames: DNS:*.corp.acme, DNS:corp.acme",
+      "acme",
+      "Host: <host> is not in the cert's altnames: DNS:<host>, DNS:<host>",
+    ],
+    [
+      "the cache at cache-01.eu-west.internal:6379 did not answer",
+      "cache-01",
+      "the cache at <host>:6379 did not answer",
+    ],
+    [
+      "GitHub Enterprise at https://github.acme.internal/api/graphql failed",
+      "acme.internal",
+      "https://<host>/api/graphql",
+    ],
   ])("%s", (message, hidden, shown) => {
     const r = fail(new Error(message));
     for (const text of [r.comment, r.check.title, r.check.summary]) expect(text).not.toContain(hidden);
@@ -42,11 +78,14 @@ describe("the failure report names no internal host or address", () => {
 
   test("the stack and its causes are stripped too", () => {
     const root = Object.assign(new Error("connect ECONNREFUSED 10.0.3.7:5432"), { code: "ECONNREFUSED" });
-    root.stack = "Error: connect ECONNREFUSED 10.0.3.7:5432\n    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1555:16)";
+    root.stack =
+      "Error: connect ECONNREFUSED 10.0.3.7:5432\n    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1555:16)";
     const top = new Error("fetch failed", { cause: root });
     const r = fail(top);
     expect(r.comment).not.toContain("10.0.3.7");
-    expect(r.comment).toContain("Caused by: Error: connect ECONNREFUSED <host>:5432\n    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1555:16)");
+    expect(r.comment).toContain(
+      "Caused by: Error: connect ECONNREFUSED <host>:5432\n    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1555:16)",
+    );
   });
 
   test("hosts are stripped after redaction: credentials and hosts both go", () => {

@@ -87,19 +87,34 @@ describe("sources", () => {
     [["branch"], ["OPS-2"]],
     [["body"], ["OPS-1", "OPS-3"]],
     [["commits"], ["OPS-3", "OPS-4", "OPS-6"]],
-    [["title", "branch"], ["OPS-1", "OPS-2"]],
+    [
+      ["title", "branch"],
+      ["OPS-1", "OPS-2"],
+    ],
     [[], []],
   ])("only the configured sources %j", (sources, keys) => {
     expect(extractTicketKeys(pr, commits, ["OPS"], sources).map((r) => r.key)).toEqual(keys);
   });
 
   test("foundIn follows the canonical order, whatever the configured order", () => {
-    const r = extractTicketKeys({ title: "OPS-1", headRef: "OPS-1", body: "OPS-1" }, [{ message: "OPS-1", isMerge: false }], ["OPS"], ["commits", "body", "branch", "title"]);
+    const r = extractTicketKeys(
+      { title: "OPS-1", headRef: "OPS-1", body: "OPS-1" },
+      [{ message: "OPS-1", isMerge: false }],
+      ["OPS"],
+      ["commits", "body", "branch", "title"],
+    );
     expect(r).toEqual([{ key: "OPS-1", foundIn: ["title", "branch", "body", "commits"] }]);
   });
 
   test("merge commits are ignored", () => {
-    expect(extractTicketKeys({ title: "", headRef: "x", body: "" }, [{ message: "Merge OPS-9", isMerge: true }], ["OPS"], ALL)).toEqual([]);
+    expect(
+      extractTicketKeys(
+        { title: "", headRef: "x", body: "" },
+        [{ message: "Merge OPS-9", isMerge: true }],
+        ["OPS"],
+        ALL,
+      ),
+    ).toEqual([]);
   });
 
   test.each<[string, string[]]>([
@@ -111,7 +126,11 @@ describe("sources", () => {
     ["2023-04-11-245a825", []],
     ["ops-0", []],
   ])("branch %j matches case-insensitively → %j", (headRef, keys) => {
-    expect(extractTicketKeys({ title: "", headRef, body: "" }, [], ["OPS", "SEC_OPS"], ["branch"]).map((r) => r.key)).toEqual(keys);
+    expect(
+      extractTicketKeys({ title: "", headRef, body: "" }, [], ["OPS", "SEC_OPS"], ["branch"]).map(
+        (r) => r.key,
+      ),
+    ).toEqual(keys);
   });
 
   test.each<[TicketSource, string]>([
@@ -128,14 +147,25 @@ describe("sources", () => {
   });
 
   test("a key repeated many times is listed once", () => {
-    const r = extractTicketKeys({ title: "OPS-1 OPS-1", headRef: "OPS-1", body: "OPS-1 ".repeat(100) }, [], ["OPS"], ALL);
+    const r = extractTicketKeys(
+      { title: "OPS-1 OPS-1", headRef: "OPS-1", body: "OPS-1 ".repeat(100) },
+      [],
+      ["OPS"],
+      ALL,
+    );
     expect(r).toEqual([{ key: "OPS-1", foundIn: ["title", "branch", "body"] }]);
   });
 });
 
 describe("sorting", () => {
   test("by project, then numerically", () => {
-    expect(inTitle("OPS-10 OPS-9 ABC-100 OPS-100 ABC-2", ["OPS", "ABC"])).toEqual(["ABC-2", "ABC-100", "OPS-9", "OPS-10", "OPS-100"]);
+    expect(inTitle("OPS-10 OPS-9 ABC-100 OPS-100 ABC-2", ["OPS", "ABC"])).toEqual([
+      "ABC-2",
+      "ABC-100",
+      "OPS-9",
+      "OPS-10",
+      "OPS-100",
+    ]);
   });
 
   test("the result does not depend on the order keys appear", () => {
@@ -160,7 +190,11 @@ describe("regex safety", () => {
   });
 });
 
-function keys(text: { title?: string; branch?: string; body?: string; commits?: string[] }, projects = ["OPS"], sources = ALL): string[] {
+function keys(
+  text: { title?: string; branch?: string; body?: string; commits?: string[] },
+  projects = ["OPS"],
+  sources = ALL,
+): string[] {
   return extractTicketKeys(
     { title: text.title ?? "", headRef: text.branch ?? "", body: text.body ?? "" },
     (text.commits ?? []).map((message) => ({ message, isMerge: false })),
@@ -185,13 +219,26 @@ describe("extractTicketKeys", () => {
     ["a longer project key that merely ends like ours", { title: "DEVOPS-12" }, []],
     ["digits glued to the number", { title: "OPS-12a OPS-12b" }, []],
     ["no leading zero (Jira never issues OPS-012)", { title: "OPS-012 OPS-0" }, []],
-    ["punctuation around keys", { body: "(OPS-1) [OPS-2] OPS-3. OPS-4, OPS-5/OPS-6: 'OPS-7'" }, ["OPS-1", "OPS-2", "OPS-3", "OPS-4", "OPS-5", "OPS-6", "OPS-7"]],
+    [
+      "punctuation around keys",
+      { body: "(OPS-1) [OPS-2] OPS-3. OPS-4, OPS-5/OPS-6: 'OPS-7'" },
+      ["OPS-1", "OPS-2", "OPS-3", "OPS-4", "OPS-5", "OPS-6", "OPS-7"],
+    ],
     ["a browse URL", { body: "https://acme.atlassian.net/browse/OPS-42" }, ["OPS-42"]],
     ["only configured projects", { title: "OPS-1 CHG-2 SEC-3" }, ["CHG-2", "OPS-1"], ["OPS", "CHG"]],
     ["a longer underscore project key is not ours", { title: "MY_OPS-6" }, []],
-    ["project keys with digits and underscore", { title: "P2P-5 and MY_PROJ-6" }, ["MY_PROJ-6", "P2P-5"], ["P2P", "MY_PROJ"]],
+    [
+      "project keys with digits and underscore",
+      { title: "P2P-5 and MY_PROJ-6" },
+      ["MY_PROJ-6", "P2P-5"],
+      ["P2P", "MY_PROJ"],
+    ],
     ["no projects configured: nothing", { title: "OPS-1" }, [], []],
-    ["the same key in several places is one key", { title: "OPS-9", branch: "ops-9-x", body: "OPS-9", commits: ["OPS-9 wip"] }, ["OPS-9"]],
+    [
+      "the same key in several places is one key",
+      { title: "OPS-9", branch: "ops-9-x", body: "OPS-9", commits: ["OPS-9 wip"] },
+      ["OPS-9"],
+    ],
   ])("%s", (_name, text, expected, projects = ["OPS"]) => {
     expect(keys(text, projects)).toStrictEqual(expected);
   });
@@ -213,6 +260,12 @@ describe("extractTicketKeys", () => {
   });
 
   test("only the configured sources are read", () => {
-    expect(keys({ title: "OPS-1", branch: "OPS-2", body: "OPS-3", commits: ["OPS-4"] }, ["OPS"], ["branch", "commits"])).toStrictEqual(["OPS-2", "OPS-4"]);
+    expect(
+      keys(
+        { title: "OPS-1", branch: "OPS-2", body: "OPS-3", commits: ["OPS-4"] },
+        ["OPS"],
+        ["branch", "commits"],
+      ),
+    ).toStrictEqual(["OPS-2", "OPS-4"]);
   });
 });

@@ -4,7 +4,12 @@ import type { PrRef } from "../../src/github/types.js";
 
 const SHA = "a".repeat(40);
 const OTHER = "b".repeat(40);
-const ref = (number: number, repo = "payments", owner = "acme"): PrRef => ({ installationId: 7, owner, repo, number });
+const ref = (number: number, repo = "payments", owner = "acme"): PrRef => ({
+  installationId: 7,
+  owner,
+  repo,
+  number,
+});
 
 function clock(start = 1_000_000) {
   let t = start;
@@ -115,7 +120,9 @@ describe("HeadIndex", () => {
 });
 
 /** A fake REST lister: open PRs in pages of 100, recording each call. */
-function lister(pulls: { number: number; sha: string }[]): PullsLister & { calls: Record<string, unknown>[] } {
+function lister(
+  pulls: { number: number; sha: string }[],
+): PullsLister & { calls: Record<string, unknown>[] } {
   const calls: Record<string, unknown>[] = [];
   return {
     calls,
@@ -126,7 +133,12 @@ function lister(pulls: { number: number; sha: string }[]): PullsLister & { calls
       const per = params.per_page as number;
       const slice = pulls.slice((page - 1) * per, page * per);
       return {
-        data: slice.map((p) => ({ number: p.number, state: "open", head: { sha: p.sha }, base: { repo: { full_name: "acme/payments" } } })),
+        data: slice.map((p) => ({
+          number: p.number,
+          state: "open",
+          head: { sha: p.sha },
+          base: { repo: { full_name: "acme/payments" } },
+        })),
       };
     },
   };
@@ -176,7 +188,16 @@ describe("openPullsForSha", () => {
     const l2 = {
       calls: [] as unknown[],
       async request() {
-        return { data: [{ number: 8, state: "open", head: { sha: OTHER }, base: { sha: SHA, repo: { full_name: "acme/payments" } } }] };
+        return {
+          data: [
+            {
+              number: 8,
+              state: "open",
+              head: { sha: OTHER },
+              base: { sha: SHA, repo: { full_name: "acme/payments" } },
+            },
+          ],
+        };
       },
     };
     expect(await openPullsForSha(l2, new HeadIndex(), 7, "acme", "payments", SHA, [])).toEqual([]);
@@ -190,7 +211,10 @@ describe("openPullsForSha", () => {
     [200, 3],
     [250, 3],
   ])("%i open PRs → %i page reads (stops on a page under 100)", async (count, pages) => {
-    const pulls = Array.from({ length: count }, (_, n) => ({ number: n + 1, sha: n === count - 1 ? SHA : OTHER }));
+    const pulls = Array.from({ length: count }, (_, n) => ({
+      number: n + 1,
+      sha: n === count - 1 ? SHA : OTHER,
+    }));
     const l = lister(pulls);
     const out = await openPullsForSha(l, new HeadIndex(), 7, "acme", "payments", SHA, []);
     expect(l.calls.map((c) => c.page)).toEqual(Array.from({ length: pages }, (_, n) => n + 1));

@@ -3,7 +3,9 @@ import { boundedErrSerializer, boundLogLine, MAX_LOG_LINE_BYTES } from "../../sr
 
 /** The error @octokit/webhooks logs for a delivery whose signature does not match. */
 function signatureFailure(payload: string): AggregateError {
-  const inner = new Error("[@octokit/webhooks] signature does not match event payload and secret") as Error & { event: object; status: number };
+  const inner = new Error(
+    "[@octokit/webhooks] signature does not match event payload and secret",
+  ) as Error & { event: object; status: number };
   inner.event = { id: "d1", name: "pull_request", payload, signature: "sha256=00" };
   inner.status = 400;
   return new AggregateError([inner], inner.message);

@@ -5,11 +5,14 @@ import { isBypass, judgeMerge, mergeNeedsDeclarer, standingVerdict } from "../..
 import { evidence } from "../helpers/fixtures.js";
 
 const config = defaultConfig();
-const merged = (labels: string[] = [], baseRef = "main") => evidence({ pr: { state: "MERGED", baseRef, labels } });
+const merged = (labels: string[] = [], baseRef = "main") =>
+  evidence({ pr: { state: "MERGED", baseRef, labels } });
 
 describe("judgeMerge", () => {
   test("a success recorded for this base is compliant", () => {
-    expect(judgeMerge(config, merged(), { base: "main", outcome: "success", emergency: false }, "main")).toStrictEqual({
+    expect(
+      judgeMerge(config, merged(), { base: "main", outcome: "success", emergency: false }, "main"),
+    ).toStrictEqual({
       outcome: "success",
       gated: true,
       emergency: false,
@@ -18,8 +21,12 @@ describe("judgeMerge", () => {
   });
 
   test("failure or pending into a gated branch is a bypass; the standing verdict's emergency counts", () => {
-    expect(judgeMerge(config, merged(), { base: "main", outcome: "failure", emergency: false }, "main")).toMatchObject({ outcome: "failure", bypass: true });
-    expect(judgeMerge(config, merged(), { base: "main", outcome: "pending", emergency: true }, "main")).toMatchObject({ emergency: true, bypass: true });
+    expect(
+      judgeMerge(config, merged(), { base: "main", outcome: "failure", emergency: false }, "main"),
+    ).toMatchObject({ outcome: "failure", bypass: true });
+    expect(
+      judgeMerge(config, merged(), { base: "main", outcome: "pending", emergency: true }, "main"),
+    ).toMatchObject({ emergency: true, bypass: true });
   });
 
   test("a verdict for another base is none: never judged into this base", () => {
@@ -29,16 +36,33 @@ describe("judgeMerge", () => {
   });
 
   test("an ungated base is no bypass; an invalid policy (null) gates everything", () => {
-    expect(judgeMerge(config, merged([], "develop"), null, "main")).toMatchObject({ outcome: "none", gated: false, bypass: false });
-    expect(judgeMerge(null, merged([], "develop"), null, "main")).toMatchObject({ gated: true, bypass: true, emergency: false });
+    expect(judgeMerge(config, merged([], "develop"), null, "main")).toMatchObject({
+      outcome: "none",
+      gated: false,
+      bypass: false,
+    });
+    expect(judgeMerge(null, merged([], "develop"), null, "main")).toMatchObject({
+      gated: true,
+      bypass: true,
+      emergency: false,
+    });
   });
 
   test("with no standing verdict, the emergency label counts only if its declaration is accepted now", () => {
     expect(mergeNeedsDeclarer(config, ["emergency"], null)).toBe(true);
-    expect(mergeNeedsDeclarer(config, ["emergency"], { base: "main", outcome: "success", emergency: false })).toBe(false);
+    expect(
+      mergeNeedsDeclarer(config, ["emergency"], { base: "main", outcome: "success", emergency: false }),
+    ).toBe(false);
     expect(mergeNeedsDeclarer(null, ["emergency"], null)).toBe(false);
     // No label event and no declarer facts: not accepted.
-    expect(judgeMerge(config, { ...merged(["emergency"]), labelHistory: { events: [], truncated: true } }, null, "main").emergency).toBe(false);
+    expect(
+      judgeMerge(
+        config,
+        { ...merged(["emergency"]), labelHistory: { events: [], truncated: true } },
+        null,
+        "main",
+      ).emergency,
+    ).toBe(false);
   });
 
   test("isBypass: absent gated counts as gated", () => {

@@ -13,14 +13,9 @@ import { tokenMatches } from "../../src/server/metrics.js";
 describe("metric labels stay bounded", () => {
   test("the first N values, then other; odd values are other", () => {
     const label = new BoundedLabel(2, /^[a-z_]+$/);
-    expect(["push", "pull_request", "push", "issues", "Not-An-Event", "x".repeat(70)].map((v) => label.value(v))).toEqual([
-      "push",
-      "pull_request",
-      "push",
-      "other",
-      "other",
-      "other",
-    ]);
+    expect(
+      ["push", "pull_request", "push", "issues", "Not-An-Event", "x".repeat(70)].map((v) => label.value(v)),
+    ).toEqual(["push", "pull_request", "push", "other", "other", "other"]);
   });
 
   test("a flood of forged event names and installations adds a bounded number of series", async () => {
@@ -31,7 +26,9 @@ describe("metric labels stay bounded", () => {
     }
     const text = (await metrics.expose()).body;
     expect(text.split("\n").filter((l) => l.startsWith("changegate_webhooks_total{")).length).toBe(65);
-    expect(text.split("\n").filter((l) => l.startsWith("changegate_github_rate_limit_remaining{")).length).toBe(2001);
+    expect(
+      text.split("\n").filter((l) => l.startsWith("changegate_github_rate_limit_remaining{")).length,
+    ).toBe(2001);
   });
 
   test("status classes", () => {
@@ -55,7 +52,17 @@ describe("the metrics token", () => {
   test("only `Bearer <token>` exactly matches", () => {
     expect(tokenMatches("Bearer tok-123456", "tok-123456")).toBe(true);
     expect(tokenMatches("bearer tok-123456", "tok-123456")).toBe(true);
-    for (const h of [undefined, "", "Bearer", "Bearer ", "Bearer tok-12345", "Bearer tok-1234567", "Basic tok-123456", "tok-123456", "Bearer tok-123456 x"]) {
+    for (const h of [
+      undefined,
+      "",
+      "Bearer",
+      "Bearer ",
+      "Bearer tok-12345",
+      "Bearer tok-1234567",
+      "Basic tok-123456",
+      "tok-123456",
+      "Bearer tok-123456 x",
+    ]) {
       expect([h, tokenMatches(h, "tok-123456")]).toEqual([h, false]);
     }
   });
@@ -68,16 +75,23 @@ describe("log settings", () => {
     expect(logFormat({ NODE_ENV: "development" })).toBe("pretty");
     expect(logFormat({ NODE_ENV: "production", LOG_FORMAT: "pretty" })).toBe("pretty");
     expect(logFormat({ LOG_FORMAT: "json" })).toBe("json");
-    expect(logFormat({ NODE_ENV: "production", LOG_FORMAT: "bogus" } as unknown as NodeJS.ProcessEnv)).toBe("json");
+    expect(logFormat({ NODE_ENV: "production", LOG_FORMAT: "bogus" } as unknown as NodeJS.ProcessEnv)).toBe(
+      "json",
+    );
   });
 
   test("secret-bearing fields are redacted by name, at the top and one level down", () => {
     const lines: string[] = [];
-    const log = pino({ redact: { paths: REDACT_PATHS, censor: REDACT_CENSOR } }, { write: (s: string) => void lines.push(s) });
+    const log = pino(
+      { redact: { paths: REDACT_PATHS, censor: REDACT_CENSOR } },
+      { write: (s: string) => void lines.push(s) },
+    );
     log.info(
       {
         token: "ghs_abc",
-        req: { headers: { authorization: "token ghs_abc", "x-hub-signature-256": "sha256=ff", host: "example" } },
+        req: {
+          headers: { authorization: "token ghs_abc", "x-hub-signature-256": "sha256=ff", host: "example" },
+        },
         jira: { password: "pw-value" },
         err: { request: { headers: { authorization: "Bearer xyz-value" } } },
         repo: "acme/payments",
@@ -86,7 +100,11 @@ describe("log settings", () => {
     );
     const line = JSON.parse(lines[0]!) as Record<string, any>;
     expect(line.token).toBe(REDACT_CENSOR);
-    expect(line.req.headers).toEqual({ authorization: REDACT_CENSOR, "x-hub-signature-256": REDACT_CENSOR, host: "example" });
+    expect(line.req.headers).toEqual({
+      authorization: REDACT_CENSOR,
+      "x-hub-signature-256": REDACT_CENSOR,
+      host: "example",
+    });
     expect(line.jira.password).toBe(REDACT_CENSOR);
     expect(line.err.request.headers.authorization).toBe(REDACT_CENSOR);
     expect(line.repo).toBe("acme/payments");
@@ -123,7 +141,9 @@ describe("METRICS_PORT (issue 20 item 9)", () => {
     expect(metricsPortFromEnv({})).toBeNull();
     expect(metricsPortFromEnv({ METRICS_PORT: " " })).toBeNull();
     expect(metricsPortFromEnv({ METRICS_PORT: "9464" })).toBe(9464);
-    expect(() => metricsPortFromEnv({ METRICS_PORT: "http" })).toThrow(/METRICS_PORT="http": expected a port number/);
+    expect(() => metricsPortFromEnv({ METRICS_PORT: "http" })).toThrow(
+      /METRICS_PORT="http": expected a port number/,
+    );
     expect(() => metricsPortFromEnv({ METRICS_PORT: "70000" })).toThrow(/METRICS_PORT/);
     expect(() => metricsPortFromEnv({ METRICS_PORT: "0" })).toThrow(/METRICS_PORT/);
     expect(() => metricsPortFromEnv({ METRICS_PORT: "3000" })).toThrow(/is the webhook port/);

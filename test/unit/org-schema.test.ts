@@ -17,7 +17,7 @@ const schema = JSON.parse(readFileSync(join(ROOT, "schema", "changegate.schema.j
 const floors = docSection("Org floors");
 
 describe("the JSON Schema and the org file", () => {
-  test("the docs' org example (under \"Org floors\") is valid against it", () => {
+  test('the docs\' org example (under "Org floors") is valid against it', () => {
     const doc = parse(orgExample()) as Record<string, unknown>;
     expect(Object.keys(doc)).toContain("enforce");
     expect(schemaProblems(schema, doc)).toEqual([]);
@@ -34,13 +34,17 @@ describe("the JSON Schema and the org file", () => {
   });
 
   test("the floors table names every key the schema allows under enforce:", () => {
-    const allowed = schemaKeys(schema).filter((k) => k.path.startsWith("enforce.") && k.leaf).map((k) => k.path.slice("enforce.".length));
+    const allowed = schemaKeys(schema)
+      .filter((k) => k.path.startsWith("enforce.") && k.leaf)
+      .map((k) => k.path.slice("enforce.".length));
     expect(allowed.length).toBeGreaterThan(10);
     const missing = allowed.filter((k) => !floors.text.includes(`\`${k}`));
     expect(missing).toEqual([]);
   });
 
   test("the schema's enforce says where floors may appear", () => {
-    expect(String((schema.properties!.enforce as JsonSchema).description)).toMatch(/only in the owner's \.github repository's \.github\/changegate\.yml/);
+    expect(String((schema.properties!.enforce as JsonSchema).description)).toMatch(
+      /only in the owner's \.github repository's \.github\/changegate\.yml/,
+    );
   });
 });

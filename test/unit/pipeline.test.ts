@@ -11,7 +11,15 @@ import type { GraphqlReader } from "../../src/github/reader.js";
 import type { PrRef } from "../../src/github/types.js";
 import { newJob, type EvaluationJob, type PipelineDeps } from "../../src/runtime/job.js";
 import { runEvaluation } from "../../src/runtime/pipeline.js";
-import { APP_ID, evidenceData, HEAD, INSTALLATION_ID, OWNER, REPO, type EvidenceSpec } from "../helpers/fixtures.js";
+import {
+  APP_ID,
+  evidenceData,
+  HEAD,
+  INSTALLATION_ID,
+  OWNER,
+  REPO,
+  type EvidenceSpec,
+} from "../helpers/fixtures.js";
 
 const REF: PrRef = { installationId: INSTALLATION_ID, owner: OWNER, repo: REPO, number: 1 };
 
@@ -74,8 +82,10 @@ function setup(spec: EvidenceSpec, over: { recorder?: MemoryRecorder; failWrites
   return { deps, octokit, requested, retried, sleeps };
 }
 
-const job = (over: Partial<EvaluationJob> = {}) => newJob({ ref: REF, deliveryId: "d-1", event: "pull_request.opened", expectedHead: HEAD, ...over });
-const checkWrites = (calls: Call[]) => calls.filter((c) => c.route.includes("check-runs") && !c.route.startsWith("GET"));
+const job = (over: Partial<EvaluationJob> = {}) =>
+  newJob({ ref: REF, deliveryId: "d-1", event: "pull_request.opened", expectedHead: HEAD, ...over });
+const checkWrites = (calls: Call[]) =>
+  calls.filter((c) => c.route.includes("check-runs") && !c.route.startsWith("GET"));
 
 class FailingRecorder extends MemoryRecorder {
   override async recordEvaluation(_rec: EvaluationRecord): Promise<void> {
@@ -123,7 +133,12 @@ describe("runEvaluation with fake deps", () => {
     expect(outcome).toMatchObject({ kind: "merge", outcome: judged.outcome, headSha: HEAD, writes: 0 });
     expect(outcome.bypass).toBe(judged.outcome !== "success");
     expect(recorder.merges).toHaveLength(1);
-    expect(recorder.merges[0]).toMatchObject({ outcome: judged.outcome, gated: true, headSha: HEAD, mergedBy: "merger" });
+    expect(recorder.merges[0]).toMatchObject({
+      outcome: judged.outcome,
+      gated: true,
+      headSha: HEAD,
+      mergedBy: "merger",
+    });
     expect(checkWrites(merged.octokit.calls)).toStrictEqual([]);
   });
 
@@ -139,12 +154,19 @@ describe("runEvaluation with fake deps", () => {
     const s = setup({ sharedHead: [{ number: 2, base: "main" }] });
     const outcome = await runEvaluation(s.deps, job());
     expect(outcome.kind).toBe("published");
-    expect(s.requested).toStrictEqual([{ ref: { ...REF, number: 2 }, headSha: HEAD, reason: "shared head with #1" }]);
+    expect(s.requested).toStrictEqual([
+      { ref: { ...REF, number: 2 }, headSha: HEAD, reason: "shared head with #1" },
+    ]);
   });
 
   test("a closed PR is skipped without a write", async () => {
     const s = setup({ state: "CLOSED" });
-    expect(await runEvaluation(s.deps, job())).toMatchObject({ kind: "skipped", outcome: null, headSha: HEAD, writes: 0 });
+    expect(await runEvaluation(s.deps, job())).toMatchObject({
+      kind: "skipped",
+      outcome: null,
+      headSha: HEAD,
+      writes: 0,
+    });
     expect(s.octokit.calls).toStrictEqual([]);
   });
 });

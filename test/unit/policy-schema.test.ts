@@ -12,7 +12,12 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
 import { KEY_DESCRIPTIONS } from "../../src/config/descriptions.js";
-import { policyJsonSchema, policyJsonSchemaText, schemaKeys, type JsonSchema } from "../../src/config/json-schema.js";
+import {
+  policyJsonSchema,
+  policyJsonSchemaText,
+  schemaKeys,
+  type JsonSchema,
+} from "../../src/config/json-schema.js";
 import { configSchema } from "../../src/config/schema.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
@@ -31,7 +36,9 @@ function policyTableRows(doc: string): Row[] {
   if (start < 0) throw new Error(`docs/policy.md has no "${POLICY_HEADING}" section`);
   // The reference table is the section's own text, before its first subsection (### …) or the next
   // section: subsections explain features with tables of their own (the org floors, say).
-  const ends = ["\n## ", "\n### "].map((h) => doc.indexOf(h, start + POLICY_HEADING.length)).filter((i) => i >= 0);
+  const ends = ["\n## ", "\n### "]
+    .map((h) => doc.indexOf(h, start + POLICY_HEADING.length))
+    .filter((i) => i >= 0);
   const section = doc.slice(start, ends.length > 0 ? Math.min(...ends) : undefined);
   const rows: Row[] = [];
   for (const line of section.split("\n")) {
@@ -50,7 +57,9 @@ function stated(cell: string): { literal: true; value: unknown } | { literal: fa
 const schema = policyJsonSchema();
 // Keys starting with _ (_extends) are loader directives, documented in prose; enforce.* (the org
 // floors) has a table of its own, checked by test/unit/org-schema.test.ts.
-const keys = schemaKeys(schema).filter((k) => !k.path.startsWith("_") && k.path !== "enforce" && !k.path.startsWith("enforce."));
+const keys = schemaKeys(schema).filter(
+  (k) => !k.path.startsWith("_") && k.path !== "enforce" && !k.path.startsWith("enforce."),
+);
 const rows = policyTableRows(POLICY_DOC);
 
 describe("the committed JSON Schema", () => {
@@ -62,12 +71,22 @@ describe("the committed JSON Schema", () => {
       // missing: the comparison below says what to do
     }
     if (committed !== policyJsonSchemaText()) {
-      throw new Error("schema/changegate.schema.json is not what the zod schema gives today: run `npm run schema` and commit schema/changegate.schema.json");
+      throw new Error(
+        "schema/changegate.schema.json is not what the zod schema gives today: run `npm run schema` and commit schema/changegate.schema.json",
+      );
     }
   });
 
   test("it names every key of the zod schema, with its defaults, and refuses unknown keys", () => {
-    expect(keys.map((k) => k.path)).toEqual(expect.arrayContaining(["approvals.required", "ci.required", "tickets.sources", "emergency.allowed_declarers", "audit.issue_repo"]));
+    expect(keys.map((k) => k.path)).toEqual(
+      expect.arrayContaining([
+        "approvals.required",
+        "ci.required",
+        "tickets.sources",
+        "emergency.allowed_declarers",
+        "audit.issue_repo",
+      ]),
+    );
     const byPath = new Map(keys.map((k) => [k.path, k.node]));
     expect(byPath.get("approvals.required")!.default).toBe(1);
     expect(byPath.get("ci.required")!.default).toEqual([]);
@@ -85,8 +104,14 @@ describe("the committed JSON Schema", () => {
     const defaults: unknown = configSchema.parse({});
     const wrong: string[] = [];
     for (const k of keys.filter((x) => x.leaf && x.node.default !== undefined)) {
-      const actual = k.path.split(".").reduce<unknown>((v, seg) => (typeof v === "object" && v !== null ? (v as Record<string, unknown>)[seg] : undefined), defaults);
-      if (JSON.stringify(actual) !== JSON.stringify(k.node.default)) wrong.push(`${k.path}: schema ${JSON.stringify(k.node.default)}, zod ${JSON.stringify(actual)}`);
+      const actual = k.path
+        .split(".")
+        .reduce<unknown>(
+          (v, seg) => (typeof v === "object" && v !== null ? (v as Record<string, unknown>)[seg] : undefined),
+          defaults,
+        );
+      if (JSON.stringify(actual) !== JSON.stringify(k.node.default))
+        wrong.push(`${k.path}: schema ${JSON.stringify(k.node.default)}, zod ${JSON.stringify(actual)}`);
     }
     expect(wrong).toEqual([]);
   });
@@ -94,13 +119,20 @@ describe("the committed JSON Schema", () => {
   test("the descriptions name only keys that exist", () => {
     const all = new Set(schemaKeys(schema).map((k) => k.path));
     const stale = Object.keys(KEY_DESCRIPTIONS).filter((k) => !all.has(k));
-    if (stale.length > 0) throw new Error(`src/config/descriptions.ts describes keys the schema does not have: ${stale.join(", ")} (rename or remove them)`);
+    if (stale.length > 0)
+      throw new Error(
+        `src/config/descriptions.ts describes keys the schema does not have: ${stale.join(", ")} (rename or remove them)`,
+      );
   });
 
   test("z.toJSONSchema still represents the schema (no key falls back to an empty schema)", () => {
-    const empty = keys.filter((k) => Object.keys(k.node).filter((p) => p !== "description" && p !== "default").length === 0).map((k) => k.path);
+    const empty = keys
+      .filter((k) => Object.keys(k.node).filter((p) => p !== "description" && p !== "default").length === 0)
+      .map((k) => k.path);
     if (empty.length > 0) {
-      throw new Error(`these keys have no JSON Schema (a z.custom without an override in src/config/json-schema.ts?): ${empty.join(", ")}`);
+      throw new Error(
+        `these keys have no JSON Schema (a z.custom without an override in src/config/json-schema.ts?): ${empty.join(", ")}`,
+      );
     }
     expect(z.toJSONSchema).toBeDefined();
   });
@@ -120,14 +152,19 @@ describe("the policy reference (docs/policy.md)", () => {
         const def = d === undefined ? "not set" : `\`${JSON.stringify(d).replace(/"/g, "")}\``;
         return `| \`${k.path}\` | ${describeType(k.node)} | ${def} | ${typeof k.node.description === "string" ? k.node.description : "…"} |`;
       });
-      throw new Error(`docs/policy.md's policy table ("${POLICY_HEADING}") lacks ${missing.length} key(s) of the schema. Add these rows (and say what each means):\n${lines.join("\n")}`);
+      throw new Error(
+        `docs/policy.md's policy table ("${POLICY_HEADING}") lacks ${missing.length} key(s) of the schema. Add these rows (and say what each means):\n${lines.join("\n")}`,
+      );
     }
   });
 
   test("every row names a key of the schema", () => {
     const known = new Set(schemaKeys(schema).map((k) => k.path));
     const unknown = rows.filter((r) => !known.has(r.key)).map((r) => r.key);
-    if (unknown.length > 0) throw new Error(`docs/policy.md's policy table documents keys the schema does not have: ${unknown.join(", ")} (remove the rows, or add the keys to src/config/schema.ts)`);
+    if (unknown.length > 0)
+      throw new Error(
+        `docs/policy.md's policy table documents keys the schema does not have: ${unknown.join(", ")} (remove the rows, or add the keys to src/config/schema.ts)`,
+      );
   });
 
   test("every row's Default agrees with the schema", () => {
@@ -139,12 +176,23 @@ describe("the policy reference (docs/policy.md)", () => {
       const s = stated(r.default);
       const d = node.default;
       if (s.literal && JSON.stringify(s.value) !== JSON.stringify(d)) {
-        wrong.push(`${r.key}: docs/policy.md says ${r.default}, the schema's default is ${d === undefined ? "none (write e.g. \"not set\")" : `\`${JSON.stringify(d)}\``}`);
-      } else if (!s.literal && d !== undefined && !(typeof d === "object" && d !== null && !Array.isArray(d))) {
-        wrong.push(`${r.key}: docs/policy.md says "${r.default}", the schema's default is \`${JSON.stringify(d)}\` (write it as \`${JSON.stringify(d).replace(/"/g, "")}\`)`);
+        wrong.push(
+          `${r.key}: docs/policy.md says ${r.default}, the schema's default is ${d === undefined ? 'none (write e.g. "not set")' : `\`${JSON.stringify(d)}\``}`,
+        );
+      } else if (
+        !s.literal &&
+        d !== undefined &&
+        !(typeof d === "object" && d !== null && !Array.isArray(d))
+      ) {
+        wrong.push(
+          `${r.key}: docs/policy.md says "${r.default}", the schema's default is \`${JSON.stringify(d)}\` (write it as \`${JSON.stringify(d).replace(/"/g, "")}\`)`,
+        );
       }
     }
-    if (wrong.length > 0) throw new Error(`docs/policy.md's policy table disagrees with the schema's defaults:\n${wrong.join("\n")}`);
+    if (wrong.length > 0)
+      throw new Error(
+        `docs/policy.md's policy table disagrees with the schema's defaults:\n${wrong.join("\n")}`,
+      );
   });
 
   test("the drift checks can fail: a reference without a key, with an unknown key, or with a wrong default", () => {
@@ -152,7 +200,9 @@ describe("the policy reference (docs/policy.md)", () => {
     expect(without.some((r) => r.key === "approvals.required")).toBe(false);
     expect(stated("`2`")).toEqual({ literal: true, value: 2 });
     expect(stated("the default branch")).toEqual({ literal: false });
-    expect(policyTableRows(`${POLICY_HEADING}\n| \`approvals.requried\` | x | \`1\` | y |\n`)).toEqual([{ key: "approvals.requried", type: "x", default: "`1`" }]);
+    expect(policyTableRows(`${POLICY_HEADING}\n| \`approvals.requried\` | x | \`1\` | y |\n`)).toEqual([
+      { key: "approvals.requried", type: "x", default: "`1`" },
+    ]);
   });
 });
 

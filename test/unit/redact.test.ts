@@ -3,8 +3,12 @@ import { describe, expect, test } from "@jest/globals";
 import { redact } from "../../src/report/redact.js";
 import { secretValues } from "../../src/runtime/secrets.js";
 
-const PEM = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
-const BODY = PEM.split("\n").filter((l) => l && !l.startsWith("-----")).join("\n");
+const PEM = generateKeyPairSync("rsa", { modulusLength: 2048 })
+  .privateKey.export({ type: "pkcs1", format: "pem" })
+  .toString();
+const BODY = PEM.split("\n")
+  .filter((l) => l && !l.startsWith("-----"))
+  .join("\n");
 const BODY_LINES = BODY.split("\n");
 
 describe("URL credentials", () => {
@@ -12,7 +16,10 @@ describe("URL credentials", () => {
     ["redis://:pw-Secret9@cache.internal:6379/0", "redis://[REDACTED]@cache.internal:6379/0"],
     ["rediss://:pw-Secret9@cache.internal:6380", "rediss://[REDACTED]@cache.internal:6380"],
     ["postgres://u:pa/ss@h/db", "postgres://[REDACTED]@h/db"],
-    ["postgres://audit:a/b/c@db.internal:5432/changegate", "postgres://[REDACTED]@db.internal:5432/changegate"],
+    [
+      "postgres://audit:a/b/c@db.internal:5432/changegate",
+      "postgres://[REDACTED]@db.internal:5432/changegate",
+    ],
     ["postgres://audit:p@ss/w@rd@db.internal/x", "postgres://[REDACTED]@db.internal/x"],
     ['{"msg":"postgres://u:pa/ss@h/db failed"}', '{"msg":"postgres://[REDACTED]@h/db failed"}'],
     ["postgres://user:pass@db.example.com:5432/x", "postgres://[REDACTED]@db.example.com:5432/x"],
@@ -24,7 +31,10 @@ describe("URL credentials", () => {
 describe("password= in query strings and connection strings", () => {
   test.each<[string, string]>([
     ["GET /x?user=a&password=hunter2&db=y", "GET /x?user=a&password=[REDACTED]&db=y"],
-    ["postgres://h/db?sslmode=require&password=hunter2", "postgres://h/db?sslmode=require&password=[REDACTED]"],
+    [
+      "postgres://h/db?sslmode=require&password=hunter2",
+      "postgres://h/db?sslmode=require&password=[REDACTED]",
+    ],
     ["host=x password=secret user=y", "host=x password=[REDACTED] user=y"],
     ["host=x password = secret user=y", "host=x password = [REDACTED] user=y"],
     ["host=x password='se cr\\'et' user=y", "host=x password=[REDACTED] user=y"],
@@ -42,7 +52,12 @@ describe("password= in query strings and connection strings", () => {
 });
 
 describe("password= in a JSON log line keeps the line valid JSON", () => {
-  test.each<[string]>([["password=abc\\"], ['password=abc\\" next'], ['password="q u o" next'], ["password=a\\\\b next"]])("%s", (msg) => {
+  test.each<[string]>([
+    ["password=abc\\"],
+    ['password=abc\\" next'],
+    ['password="q u o" next'],
+    ["password=a\\\\b next"],
+  ])("%s", (msg) => {
     const out = redact(JSON.stringify({ msg }), []);
     const parsed = JSON.parse(out) as { msg: string };
     expect(parsed.msg).toContain("password=[REDACTED]");
@@ -77,7 +92,10 @@ describe("PEM bodies without their header", () => {
   });
 
   test("the short last line goes with the body unless it could be a word on the next line", () => {
-    const full = ["MIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu", "KUpRKfFLfRYC9AIKjbJTWit+CqvjWYzvQwECAwEAAQJAIJLixBy2qpFoS4DSmoEm"];
+    const full = [
+      "MIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu",
+      "KUpRKfFLfRYC9AIKjbJTWit+CqvjWYzvQwECAwEAAQJAIJLixBy2qpFoS4DSmoEm",
+    ];
     expect(redact(`${full.join("\n")}\no/BDe1Kq==`, [])).toBe("[REDACTED]");
     expect(redact(`${full.join("\n")}\nAbCdEfGhIjKlMnOpQr`, [])).toBe("[REDACTED]");
     expect(redact(`${full.join("\n")}\nend`, [])).toBe("[REDACTED]\nend");
@@ -94,8 +112,14 @@ describe("PEM bodies without their header", () => {
     ["two git shas", "9f6f47c992f459ad2c587ba749ae87b2e9e1a2b3\n992f459ad2c587ba749ae87b2e9e1a2b39f6f47c"],
     ["sha-256 lines", `${"ab12".repeat(16)}\n${"cd34".repeat(16)}\n${"ef56".repeat(16)}`],
     ["upper-case hex", `${"AB12CD34".repeat(8)}\n${"EF56AB12".repeat(8)}`],
-    ["a stack frame", "    at runEvaluation (/home/runner/work/changegate/changegate/lib/runtime/pipeline.js:120:15)"],
-    ["a long path", "/srv/apps/ChangeGate/releases/2026/build/lib/runtime/pipeline/Evaluate/Stage/Runner/x.js"],
+    [
+      "a stack frame",
+      "    at runEvaluation (/home/runner/work/changegate/changegate/lib/runtime/pipeline.js:120:15)",
+    ],
+    [
+      "a long path",
+      "/srv/apps/ChangeGate/releases/2026/build/lib/runtime/pipeline/Evaluate/Stage/Runner/x.js",
+    ],
     ["a GraphQL node id", "PR_kwDOABCDEF4567890abcdefghijABCDEFGH and MDExOlB1bGxSZXF1ZXN0MTIzNDU2Nzg5"],
     ["a short base64 value", "dGhpcyBpcyBzaG9ydA=="],
     ["prose", "Something went wrong while reading the pull request from GitHub, try again later please"],
@@ -144,20 +168,35 @@ describe("known secret values in escaped forms", () => {
 
   test("a percent-encoded secret in a URL", () => {
     const secret = "p@ss w/rd+1";
-    expect(redact(`https://x.example/cb?key=${encodeURIComponent(secret)}`, [secret])).toBe("https://x.example/cb?key=[REDACTED]");
+    expect(redact(`https://x.example/cb?key=${encodeURIComponent(secret)}`, [secret])).toBe(
+      "https://x.example/cb?key=[REDACTED]",
+    );
   });
 });
 
 describe("secretValues", () => {
-  test.each(["PRIVATE_KEY", "WEBHOOK_SECRET", "JIRA_API_TOKEN", "JIRA_PAT", "JIRA_WEBHOOK_SECRET", "GITHUB_CLIENT_SECRET", "DATABASE_URL", "REDIS_URL", "SENTRY_DSN", "WEBHOOK_PROXY_URL", "METRICS_TOKEN"])(
-    "%s is a secret",
-    (name) => {
-      expect(secretValues({ [name]: "value-of-the-variable" })).toEqual(["value-of-the-variable"]);
-    },
-  );
+  test.each([
+    "PRIVATE_KEY",
+    "WEBHOOK_SECRET",
+    "JIRA_API_TOKEN",
+    "JIRA_PAT",
+    "JIRA_WEBHOOK_SECRET",
+    "GITHUB_CLIENT_SECRET",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SENTRY_DSN",
+    "WEBHOOK_PROXY_URL",
+    "METRICS_TOKEN",
+  ])("%s is a secret", (name) => {
+    expect(secretValues({ [name]: "value-of-the-variable" })).toEqual(["value-of-the-variable"]);
+  });
 
   test("REDIS_URL, SENTRY_DSN and WEBHOOK_PROXY_URL values are redacted from log lines", () => {
-    const env = { REDIS_URL: "redis://cache.internal:6379/3", SENTRY_DSN: "https://abc123def456@o1.ingest.sentry.io/42", WEBHOOK_PROXY_URL: "https://smee.io/AbCdEf123456" };
+    const env = {
+      REDIS_URL: "redis://cache.internal:6379/3",
+      SENTRY_DSN: "https://abc123def456@o1.ingest.sentry.io/42",
+      WEBHOOK_PROXY_URL: "https://smee.io/AbCdEf123456",
+    };
     const line = `starting with ${env.REDIS_URL}, ${env.SENTRY_DSN} and ${env.WEBHOOK_PROXY_URL}`;
     expect(redact(line, secretValues(env))).toBe("starting with [REDACTED], [REDACTED] and [REDACTED]");
   });

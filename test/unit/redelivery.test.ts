@@ -6,7 +6,12 @@
 import { describe, expect, test } from "@jest/globals";
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
-import { listDeliveriesSince, nextCursor, type AppOctokit, type DeliveryAttempt } from "../../src/github/deliveries.js";
+import {
+  listDeliveriesSince,
+  nextCursor,
+  type AppOctokit,
+  type DeliveryAttempt,
+} from "../../src/github/deliveries.js";
 import {
   DEFAULT_REDELIVERY_INTERVAL_MS,
   GITHUB_KEEPS_DELIVERIES_MS,
@@ -21,12 +26,36 @@ import {
 const T0 = Date.parse("2026-12-06T10:00:00Z");
 const iso = (min: number) => new Date(T0 + min * 60_000).toISOString();
 let ids = 0;
-function attempt(guid: string, min: number, statusCode: number, o: Partial<DeliveryAttempt> = {}): DeliveryAttempt {
-  return { id: ++ids, guid, deliveredAt: iso(min), redelivery: false, statusCode, event: "pull_request", action: "closed", installationId: 7, repositoryId: 9, ...o };
+function attempt(
+  guid: string,
+  min: number,
+  statusCode: number,
+  o: Partial<DeliveryAttempt> = {},
+): DeliveryAttempt {
+  return {
+    id: ++ids,
+    guid,
+    deliveredAt: iso(min),
+    redelivery: false,
+    statusCode,
+    event: "pull_request",
+    action: "closed",
+    installationId: 7,
+    repositoryId: 9,
+    ...o,
+  };
 }
 const events = new Set(REDELIVERED_EVENTS);
-const select = (attempts: DeliveryAttempt[], o: { processed?: string[]; max?: number; cutoffMin?: number } = {}) =>
-  selectRedeliveries(attempts, { cutoff: new Date(T0 + (o.cutoffMin ?? -60) * 60_000), events, processed: new Set(o.processed ?? []), max: o.max ?? 100 });
+const select = (
+  attempts: DeliveryAttempt[],
+  o: { processed?: string[]; max?: number; cutoffMin?: number } = {},
+) =>
+  selectRedeliveries(attempts, {
+    cutoff: new Date(T0 + (o.cutoffMin ?? -60) * 60_000),
+    events,
+    processed: new Set(o.processed ?? []),
+    max: o.max ?? 100,
+  });
 
 describe("selectRedeliveries", () => {
   test("groups attempts by guid: a guid with any 2xx attempt is not redelivered, one that failed on every attempt is", () => {
@@ -40,11 +69,20 @@ describe("selectRedeliveries", () => {
     expect(s.found.map((c) => c.guid)).toEqual(["b"]);
     expect(s.skipped).toMatchObject({ succeeded: 2 });
     // The newest attempt of b is what GitHub is asked to deliver again; the event is the original's.
-    expect(s.found[0]).toMatchObject({ guid: "b", attemptId: ids - 1, event: "pull_request", action: "closed", installationId: 7, firstDeliveredAt: iso(3) });
+    expect(s.found[0]).toMatchObject({
+      guid: "b",
+      attemptId: ids - 1,
+      event: "pull_request",
+      action: "closed",
+      installationId: 7,
+      firstDeliveredAt: iso(3),
+    });
   });
 
   test("3xx and 4xx are failures (GitHub counts only 2xx as delivered to us)", () => {
-    expect(select([attempt("r", 1, 301), attempt("f", 2, 400), attempt("t", 3, 413)]).found.map((c) => c.guid)).toEqual(["r", "f", "t"]);
+    expect(
+      select([attempt("r", 1, 301), attempt("f", 2, 400), attempt("t", 3, 413)]).found.map((c) => c.guid),
+    ).toEqual(["r", "f", "t"]);
   });
 
   test("a guid the delivery ledger claimed is skipped (another replica or an earlier attempt processed it)", () => {
@@ -54,14 +92,20 @@ describe("selectRedeliveries", () => {
   });
 
   test("events changegate does not subscribe to are not redelivered", () => {
-    const s = select([attempt("i", 1, 502, { event: "installation", action: "created" }), attempt("p", 2, 502, { event: "push", action: null })]);
+    const s = select([
+      attempt("i", 1, 502, { event: "installation", action: "created" }),
+      attempt("p", 2, 502, { event: "push", action: null }),
+    ]);
     expect(s.found.map((c) => c.guid)).toEqual(["p"]);
     expect(s.skipped.unsubscribed).toBe(1);
   });
 
   test("a guid whose original attempt is before the window is left alone (an earlier run saw it): no endless redelivery", () => {
     // Only a redelivery of "old" is in the listed window; its original is older than the cutoff.
-    const s = select([attempt("old", 5, 502, { redelivery: true }), attempt("early", -90, 502), attempt("new", 6, 502)], { cutoffMin: 0 });
+    const s = select(
+      [attempt("old", 5, 502, { redelivery: true }), attempt("early", -90, 502), attempt("new", 6, 502)],
+      { cutoffMin: 0 },
+    );
     expect(s.found.map((c) => c.guid)).toEqual(["new"]);
     expect(s.skipped.beforeWindow).toBe(2);
   });
@@ -87,10 +131,16 @@ describe("REDELIVERY_INTERVAL", () => {
   });
 
   test("a bad value is refused with a message naming the variable", () => {
-    expect(() => redeliveryIntervalFromEnv({ REDELIVERY_INTERVAL: "5 minutes" })).toThrow(/REDELIVERY_INTERVAL="5 minutes": expected seconds or a number with s, m, h or d/);
+    expect(() => redeliveryIntervalFromEnv({ REDELIVERY_INTERVAL: "5 minutes" })).toThrow(
+      /REDELIVERY_INTERVAL="5 minutes": expected seconds or a number with s, m, h or d/,
+    );
     expect(() => redeliveryIntervalFromEnv({ REDELIVERY_INTERVAL: "-5" })).toThrow(/REDELIVERY_INTERVAL/);
-    expect(() => redeliveryIntervalFromEnv({ REDELIVERY_INTERVAL: "5" })).toThrow(/between 30 seconds and 1 day/);
-    expect(() => redeliveryIntervalFromEnv({ REDELIVERY_INTERVAL: "3d" })).toThrow(/between 30 seconds and 1 day/);
+    expect(() => redeliveryIntervalFromEnv({ REDELIVERY_INTERVAL: "5" })).toThrow(
+      /between 30 seconds and 1 day/,
+    );
+    expect(() => redeliveryIntervalFromEnv({ REDELIVERY_INTERVAL: "3d" })).toThrow(
+      /between 30 seconds and 1 day/,
+    );
   });
 
   test("the events redelivered are exactly the events app.yml subscribes to", () => {
@@ -101,14 +151,31 @@ describe("REDELIVERY_INTERVAL", () => {
 
 describe("listDeliveriesSince: GitHub's cursor paging", () => {
   test("nextCursor reads the rel=next link's cursor", () => {
-    expect(nextCursor('<https://api.github.com/app/hook/deliveries?per_page=100&cursor=v1_12345>; rel="next"')).toBe("v1_12345");
-    expect(nextCursor('<https://x/app/hook/deliveries?cursor=a>; rel="prev", <https://x/app/hook/deliveries?cursor=b&per_page=100>; rel="next"')).toBe("b");
+    expect(
+      nextCursor('<https://api.github.com/app/hook/deliveries?per_page=100&cursor=v1_12345>; rel="next"'),
+    ).toBe("v1_12345");
+    expect(
+      nextCursor(
+        '<https://x/app/hook/deliveries?cursor=a>; rel="prev", <https://x/app/hook/deliveries?cursor=b&per_page=100>; rel="next"',
+      ),
+    ).toBe("b");
     expect(nextCursor(undefined)).toBeNull();
     expect(nextCursor('<https://x/app/hook/deliveries?cursor=a>; rel="prev"')).toBeNull();
   });
 
   const raw = (id: number, min: number, o: Record<string, unknown> = {}) => ({
-    id, guid: `g${id}`, delivered_at: iso(min).replace(/\.\d{3}Z$/, "Z"), redelivery: false, duration: 0.1, status: "OK", status_code: 200, event: "push", action: null, installation_id: 1, repository_id: 2, ...o,
+    id,
+    guid: `g${id}`,
+    delivered_at: iso(min).replace(/\.\d{3}Z$/, "Z"),
+    redelivery: false,
+    duration: 0.1,
+    status: "OK",
+    status_code: 200,
+    event: "push",
+    action: null,
+    installation_id: 1,
+    repository_id: 2,
+    ...o,
   });
 
   function fakeGitHub(pages: unknown[][]): AppOctokit & { calls: Record<string, unknown>[] } {
@@ -119,7 +186,10 @@ describe("listDeliveriesSince: GitHub's cursor paging", () => {
         expect(route).toBe("GET /app/hook/deliveries");
         calls.push(params);
         const i = params.cursor ? Number(String(params.cursor).slice(1)) : 0;
-        const link = i + 1 < pages.length ? `<http://gh/api/v3/app/hook/deliveries?per_page=100&cursor=c${i + 1}>; rel="next"` : undefined;
+        const link =
+          i + 1 < pages.length
+            ? `<http://gh/api/v3/app/hook/deliveries?per_page=100&cursor=c${i + 1}>; rel="next"`
+            : undefined;
         return { data: pages[i], headers: link ? { link } : {} };
       },
     };
@@ -134,27 +204,55 @@ describe("listDeliveriesSince: GitHub's cursor paging", () => {
   });
 
   test("entries of another shape are dropped and counted, never guessed at; the page bound says the list is incomplete", async () => {
-    const gh = fakeGitHub([[raw(9, 30), { id: "x" }, raw(8, 20, { status_code: "500" })], [raw(7, 10)], [raw(6, 5)]]);
+    const gh = fakeGitHub([
+      [raw(9, 30), { id: "x" }, raw(8, 20, { status_code: "500" })],
+      [raw(7, 10)],
+      [raw(6, 5)],
+    ]);
     const r = await listDeliveriesSince(gh, new Date(T0), 2);
     expect(r.attempts.map((a) => a.id)).toEqual([9, 7]);
     expect(r).toMatchObject({ complete: false, malformed: 2, pages: 2 });
   });
 
   test("an answer that is not a list is an error", async () => {
-    await expect(listDeliveriesSince({ request: async () => ({ data: { message: "nope" } }) }, new Date(T0), 2)).rejects.toThrow(/did not answer a list/);
+    await expect(
+      listDeliveriesSince({ request: async () => ({ data: { message: "nope" } }) }, new Date(T0), 2),
+    ).rejects.toThrow(/did not answer a list/);
   });
 });
 
 describe("a run", () => {
-  function harness(attempts: DeliveryAttempt[], o: { position?: string | null; processed?: string[]; refuse?: Record<number, number>; maxPerRun?: number; leased?: boolean } = {}) {
-    const state = { position: o.position ?? null, held: false, listedSince: [] as string[], asked: [] as number[], lines: [] as { level: string; o: Record<string, unknown>; m: string }[], metrics: [] as string[] };
-    const log = (level: string) => (obj: object, m: string) => void state.lines.push({ level, o: obj as Record<string, unknown>, m });
+  function harness(
+    attempts: DeliveryAttempt[],
+    o: {
+      position?: string | null;
+      processed?: string[];
+      refuse?: Record<number, number>;
+      maxPerRun?: number;
+      leased?: boolean;
+    } = {},
+  ) {
+    const state = {
+      position: o.position ?? null,
+      held: false,
+      listedSince: [] as string[],
+      asked: [] as number[],
+      lines: [] as { level: string; o: Record<string, unknown>; m: string }[],
+      metrics: [] as string[],
+    };
+    const log = (level: string) => (obj: object, m: string) =>
+      void state.lines.push({ level, o: obj as Record<string, unknown>, m });
     const deps: RedeliveryDeps = {
       intervalMs: 0,
       github: {
         list: async (since) => {
           state.listedSince.push(since.toISOString());
-          return { attempts: attempts.filter((a) => a.deliveredAt >= since.toISOString()), complete: true, malformed: 0, pages: 1 };
+          return {
+            attempts: attempts.filter((a) => a.deliveredAt >= since.toISOString()),
+            complete: true,
+            malformed: 0,
+            pages: 1,
+          };
         },
         redeliver: async (id) => {
           const status = o.refuse?.[id];
@@ -187,7 +285,9 @@ describe("a run", () => {
     const { state, r } = harness(list);
     const res = await r.runOnce();
     expect(res).toMatchObject({ ran: true, found: 1, redelivered: ["lost"], refused: [] });
-    expect(state.listedSince).toEqual([new Date(T0 + 60 * 60_000 - GITHUB_KEEPS_DELIVERIES_MS).toISOString()]);
+    expect(state.listedSince).toEqual([
+      new Date(T0 + 60 * 60_000 - GITHUB_KEEPS_DELIVERIES_MS).toISOString(),
+    ]);
     expect(state.asked).toEqual([list[1]!.id]);
     const line = state.lines.find((l) => l.m.includes("redeliver a webhook delivery"))!;
     expect(line.o).toMatchObject({ delivery: "lost", event: "push", action: null });
@@ -213,8 +313,16 @@ describe("a run", () => {
   });
 
   test("processed guids are not asked for; a refusal is counted and logged; a transient failure keeps the event in the next window", async () => {
-    const list = [attempt("done", 10, 502), attempt("gone", 11, 502), attempt("busy", 12, 502), attempt("fine", 13, 502)];
-    const { state, r } = harness(list, { processed: ["done"], refuse: { [list[1]!.id]: 422, [list[2]!.id]: 503 } });
+    const list = [
+      attempt("done", 10, 502),
+      attempt("gone", 11, 502),
+      attempt("busy", 12, 502),
+      attempt("fine", 13, 502),
+    ];
+    const { state, r } = harness(list, {
+      processed: ["done"],
+      refuse: { [list[1]!.id]: 422, [list[2]!.id]: 503 },
+    });
     const res = await r.runOnce();
     expect(res).toMatchObject({ found: 3, redelivered: ["fine"], refused: ["gone", "busy"] });
     expect(state.metrics).toEqual(["found:3", "refused:1", "refused:1", "redelivered:1"]);
@@ -232,11 +340,21 @@ describe("a run", () => {
     const { state, r } = harness([], { position: iso(5) });
     const failing = startRedelivery({
       intervalMs: 0,
-      github: { list: async () => Promise.reject(Object.assign(new Error("boom"), { status: 500 })), redeliver: async () => {} },
+      github: {
+        list: async () => Promise.reject(Object.assign(new Error("boom"), { status: 500 })),
+        redeliver: async () => {},
+      },
       processed: async () => new Set(),
-      lease: { acquire: async () => ({ position: state.position }), release: async (p) => void (p !== undefined && (state.position = p)) },
+      lease: {
+        acquire: async () => ({ position: state.position }),
+        release: async (p) => void (p !== undefined && (state.position = p)),
+      },
       now: () => new Date(T0),
-      log: { info() {}, warn() {}, error: (o, m) => void state.lines.push({ level: "error", o: o as Record<string, unknown>, m }) },
+      log: {
+        info() {},
+        warn() {},
+        error: (o, m) => void state.lines.push({ level: "error", o: o as Record<string, unknown>, m }),
+      },
     });
     expect(await failing.runOnce()).toMatchObject({ ran: true, found: 0 });
     expect(state.position).toBe(iso(5));

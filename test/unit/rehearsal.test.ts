@@ -3,7 +3,15 @@ import { describe, expect, test } from "@jest/globals";
 import type { Verdict } from "../../src/policy/types.js";
 import { firstUnmet, rehearsedOutcome, renderRehearsal, type Rehearsal } from "../../src/report/rehearsal.js";
 
-const verdict = (v: Partial<Verdict>): Verdict => ({ conclusion: "failure", title: "not compliant", gated: true, emergency: false, draft: false, rules: [], ...v });
+const verdict = (v: Partial<Verdict>): Verdict => ({
+  conclusion: "failure",
+  title: "not compliant",
+  gated: true,
+  emergency: false,
+  draft: false,
+  rules: [],
+  ...v,
+});
 
 const base: Rehearsal = {
   kind: "changegate-rehearsal",
@@ -16,8 +24,26 @@ const base: Rehearsal = {
   blocked: 1,
   errors: 0,
   rows: [
-    { pr: "acme/svc#1", url: "u", mergedAt: "2026-01-02T00:00:00Z", mergedBy: "alice", recorded: "success", rehearsed: "allowed", conclusion: "success", reason: null },
-    { pr: "acme/svc#2", url: "u", mergedAt: "2026-01-03T00:00:00Z", mergedBy: "eve\u001b[2J", recorded: null, rehearsed: "blocked", conclusion: "failure", reason: "approvals: 1 of 2\u202e approvals" },
+    {
+      pr: "acme/svc#1",
+      url: "u",
+      mergedAt: "2026-01-02T00:00:00Z",
+      mergedBy: "alice",
+      recorded: "success",
+      rehearsed: "allowed",
+      conclusion: "success",
+      reason: null,
+    },
+    {
+      pr: "acme/svc#2",
+      url: "u",
+      mergedAt: "2026-01-03T00:00:00Z",
+      mergedBy: "eve\u001b[2J",
+      recorded: null,
+      rehearsed: "blocked",
+      conclusion: "failure",
+      reason: "approvals: 1 of 2\u202e approvals",
+    },
   ],
   notes: [],
 };
@@ -45,16 +71,31 @@ describe("rehearsal", () => {
     const out = renderRehearsal(base);
     expect(out).toMatch(/^PR\s+merged at\s+merged by\s+recorded\s+rehearsed\s+first unmet rule$/m);
     expect(out).toMatch(/^acme\/svc#1\s+2026-01-02T00:00:00Z\s+alice\s+success\s+ALLOWED$/m);
-    expect(out).toMatch(/^acme\/svc#2\s+2026-01-03T00:00:00Z\s+eve\[2J\s+-\s+BLOCKED\s+approvals: 1 of 2 approvals$/m);
+    expect(out).toMatch(
+      /^acme\/svc#2\s+2026-01-03T00:00:00Z\s+eve\[2J\s+-\s+BLOCKED\s+approvals: 1 of 2 approvals$/m,
+    );
     expect(out).toMatch(/^2 merges, 1 would have been blocked\n$/m);
     expect(out).not.toMatch(/[\u001b\u202e]/);
-    expect(renderRehearsal({ ...base, errors: 1 })).toMatch(/1 would have been blocked, 1 could not be judged/);
+    expect(renderRehearsal({ ...base, errors: 1 })).toMatch(
+      /1 would have been blocked, 1 could not be judged/,
+    );
   });
 
   test("floors that changed the proposed policy are listed; floors that did not are said once", () => {
-    const changed = renderRehearsal({ ...base, floors: { location: "acme/.github:.github/changegate.yml", changed: [{ key: "approvals.required", message: "the org floor is 2" }] } });
-    expect(changed).toMatch(/Org floors from acme\/\.github:\.github\/changegate\.yml changed the rehearsed policy:\n  approvals\.required: the org floor is 2/);
-    const unchanged = renderRehearsal({ ...base, floors: { location: "acme/.github:.github/changegate.yml", changed: [] } });
+    const changed = renderRehearsal({
+      ...base,
+      floors: {
+        location: "acme/.github:.github/changegate.yml",
+        changed: [{ key: "approvals.required", message: "the org floor is 2" }],
+      },
+    });
+    expect(changed).toMatch(
+      /Org floors from acme\/\.github:\.github\/changegate\.yml changed the rehearsed policy:\n  approvals\.required: the org floor is 2/,
+    );
+    const unchanged = renderRehearsal({
+      ...base,
+      floors: { location: "acme/.github:.github/changegate.yml", changed: [] },
+    });
     expect(unchanged).toMatch(/apply; they did not change the proposed policy/);
   });
 });

@@ -12,13 +12,29 @@ import type { ChangedFiles, Evidence, Policy, ReviewInfo, ReviewRuleResult } fro
 import { evidence, HEAD } from "../helpers/fixtures.js";
 
 function policy(input: ConfigInput): Policy {
-  return { config: configSchema.parse(input), source: { kind: "repo", location: "acme/payments:.github/changegate.yml", contentHash: "x" } };
+  return {
+    config: configSchema.parse(input),
+    source: { kind: "repo", location: "acme/payments:.github/changegate.yml", contentHash: "x" },
+  };
 }
-const approve = (login: string): ReviewInfo => ({ author: { login, isBot: false }, state: "APPROVED", submittedAt: "2026-11-20T10:00:00Z", commitOid: HEAD, authorCanPush: true, url: "https://x" });
-const infra = policy({ approvals: { required: 1, rules: [{ name: "infrastructure", paths: ["infra/**"], teams: ["acme/sre"], required: 1 }] } });
+const approve = (login: string): ReviewInfo => ({
+  author: { login, isBot: false },
+  state: "APPROVED",
+  submittedAt: "2026-11-20T10:00:00Z",
+  commitOid: HEAD,
+  authorCanPush: true,
+  url: "https://x",
+});
+const infra = policy({
+  approvals: {
+    required: 1,
+    rules: [{ name: "infrastructure", paths: ["infra/**"], teams: ["acme/sre"], required: 1 }],
+  },
+});
 const owners = policy({ approvals: { required: 1, rules: [{ name: "owners", codeowners: true }] } });
 const co = { path: ".github/CODEOWNERS", text: "* @alice\n/infra/ @acme/sre\n", tooLarge: false };
-const rule = (e: Evidence, p: Policy, name: string) => evaluate(p, e).rules.find((r): r is ReviewRuleResult => r.rule === "reviewers" && r.name === name)!;
+const rule = (e: Evidence, p: Policy, name: string) =>
+  evaluate(p, e).rules.find((r): r is ReviewRuleResult => r.rule === "reviewers" && r.name === name)!;
 const settings = { dismissStale: true, allowContributors: false };
 
 /** docs/network.yaml, renamed from infra/network.yaml (GraphQL: the new path, changeType RENAMED). */
@@ -32,7 +48,11 @@ const movedOut = (previous?: ChangedFiles["previous"]): ChangedFiles => ({
 
 describe("a rename out of a protected path", () => {
   test("triggers the path rule through its old path: an outsider's approval is refused", () => {
-    const e = evidence({ files: movedOut({ paths: ["infra/network.yaml"], complete: true }), reviews: [approve("alice")], teams: { "acme/sre": ["sam"] } });
+    const e = evidence({
+      files: movedOut({ paths: ["infra/network.yaml"], complete: true }),
+      reviews: [approve("alice")],
+      teams: { "acme/sre": ["sam"] },
+    });
     const r = rule(e, infra, "infrastructure");
     expect(r.triggered).toBe(true);
     expect(r.status).toBe("fail");
@@ -42,12 +62,21 @@ describe("a rename out of a protected path", () => {
   });
 
   test("an SRE's approval meets it", () => {
-    const e = evidence({ files: movedOut({ paths: ["infra/network.yaml"], complete: true }), reviews: [approve("sam")], teams: { "acme/sre": ["sam"] } });
+    const e = evidence({
+      files: movedOut({ paths: ["infra/network.yaml"], complete: true }),
+      reviews: [approve("sam")],
+      teams: { "acme/sre": ["sam"] },
+    });
     expect(rule(e, infra, "infrastructure").status).toBe("pass");
   });
 
   test("CODEOWNERS: the old path's owners must approve as well as the new path's", () => {
-    const e = evidence({ files: movedOut({ paths: ["infra/network.yaml"], complete: true }), codeowners: co, reviews: [approve("alice")], teams: { "acme/sre": ["sam"] } });
+    const e = evidence({
+      files: movedOut({ paths: ["infra/network.yaml"], complete: true }),
+      codeowners: co,
+      reviews: [approve("alice")],
+      teams: { "acme/sre": ["sam"] },
+    });
     const r = rule(e, owners, "owners");
     expect(r.status).toBe("fail");
     expect(r.missing).toEqual(["needs 1 approval from @acme/sre for infra/network.yaml"]);
@@ -58,8 +87,16 @@ describe("a rename out of a protected path", () => {
 
   test("old paths not read, or read in part: every rule needing files fails closed, and no team is read", () => {
     for (const previous of [undefined, { paths: [], complete: false, problem: "GitHub answered 502" }]) {
-      const e = evidence({ files: movedOut(previous), codeowners: co, reviews: [approve("sam")], teams: { "acme/sre": ["sam"] } });
-      for (const [p, name] of [[infra, "infrastructure"], [owners, "owners"]] as const) {
+      const e = evidence({
+        files: movedOut(previous),
+        codeowners: co,
+        reviews: [approve("sam")],
+        teams: { "acme/sre": ["sam"] },
+      });
+      for (const [p, name] of [
+        [infra, "infrastructure"],
+        [owners, "owners"],
+      ] as const) {
         const r = rule(e, p, name);
         expect(r.status).toBe("fail");
         expect(r.summary).toContain("previous path of a renamed file could not be read");
@@ -84,7 +121,13 @@ describe("pathsToMatch and renamesUnseen", () => {
   });
 
   test("old paths follow the new ones, once each", () => {
-    const f = { paths: ["docs/x", "y"], total: 2, complete: true, renamed: ["docs/x", "y"], previous: { paths: ["infra/x", "y"], complete: true } };
+    const f = {
+      paths: ["docs/x", "y"],
+      total: 2,
+      complete: true,
+      renamed: ["docs/x", "y"],
+      previous: { paths: ["infra/x", "y"], complete: true },
+    };
     expect(pathsToMatch(f)).toEqual(["docs/x", "y", "infra/x"]);
     expect(renamesUnseen(f)).toBeNull();
     expect(renamesUnseen({ ...f, previous: undefined })).toContain("2 renamed files");

@@ -2,7 +2,14 @@ import { afterEach, beforeEach, describe, expect, test } from "@jest/globals";
 import { configSchema, type ConfigInput } from "../../src/config/schema.js";
 import { DIGEST_MARKER } from "../../src/contract.js";
 import { evaluate } from "../../src/policy/evaluate.js";
-import type { CiCheck, CommitInfo, Evidence, Policy, ReviewInfo, TicketEvidence } from "../../src/policy/types.js";
+import type {
+  CiCheck,
+  CommitInfo,
+  Evidence,
+  Policy,
+  ReviewInfo,
+  TicketEvidence,
+} from "../../src/policy/types.js";
 import { bound, clip, renderConfigProblem, renderVerdict } from "../../src/report/digest.js";
 import { code, codeBlock, link, md } from "../../src/report/escape.js";
 import { renderFailure, type Stage } from "../../src/report/failure.js";
@@ -13,11 +20,19 @@ import { evidence as fixtureEvidence, HEAD } from "../helpers/fixtures.js";
 
 /** The fixture's evidence(), with `pr` overridable field by field. */
 type EvidenceOver = Omit<Partial<Evidence>, "pr"> & { pr?: Partial<Evidence["pr"]> };
-const evidence = (over: EvidenceOver = {}): Evidence => fixtureEvidence(over as Parameters<typeof fixtureEvidence>[0]);
+const evidence = (over: EvidenceOver = {}): Evidence =>
+  fixtureEvidence(over as Parameters<typeof fixtureEvidence>[0]);
 
 const ZWSP = "\u200b";
 
-function policy(input: ConfigInput = {}, source: Policy["source"] = { kind: "repo", location: "acme/payments:.github/changegate.yml", contentHash: "h" }): Policy {
+function policy(
+  input: ConfigInput = {},
+  source: Policy["source"] = {
+    kind: "repo",
+    location: "acme/payments:.github/changegate.yml",
+    contentHash: "h",
+  },
+): Policy {
   return { config: configSchema.parse(input), source };
 }
 const DEFAULTS: Policy["source"] = { kind: "defaults", location: "built-in defaults", contentHash: "" };
@@ -31,7 +46,14 @@ const approval = (login: string, over: Partial<ReviewInfo> = {}): ReviewInfo => 
   url: "https://github.com/x",
   ...over,
 });
-const ci = (name: string, state: CiCheck["state"], url: string | null = null): CiCheck => ({ kind: "check_run", name, state, raw: state, source: "a", url });
+const ci = (name: string, state: CiCheck["state"], url: string | null = null): CiCheck => ({
+  kind: "check_run",
+  name,
+  state,
+  raw: state,
+  source: "a",
+  url,
+});
 const commit = (headline: string, over: Partial<CommitInfo> = {}): CommitInfo => ({
   oid: "1234567890abcdef1234567890abcdef12345678",
   headline,
@@ -121,9 +143,16 @@ describe("digest", () => {
   });
 
   test("check output follows the verdict", () => {
-    expect(render({}, {}).check).toMatchObject({ status: "completed", conclusion: "success", title: "Compliant: approvals ok, ci ok" });
+    expect(render({}, {}).check).toMatchObject({
+      status: "completed",
+      conclusion: "success",
+      title: "Compliant: approvals ok, ci ok",
+    });
     expect(render({}, { reviews: [] }).check).toMatchObject({ status: "completed", conclusion: "failure" });
-    expect(render({}, { checks: [ci("build", "pending")] }).check).toMatchObject({ status: "in_progress", conclusion: null });
+    expect(render({}, { checks: [ci("build", "pending")] }).check).toMatchObject({
+      status: "in_progress",
+      conclusion: null,
+    });
   });
 
   test("not gated: no comment is created, no table", () => {
@@ -153,14 +182,20 @@ describe("digest", () => {
   });
 
   test("commits section only when compliant, merge commits left out", () => {
-    const commits = [commit("First change"), commit("Merge main", { isMerge: true }), commit("Second change")];
+    const commits = [
+      commit("First change"),
+      commit("Merge main", { isMerge: true }),
+      commit("Second change"),
+    ];
     const good = render({}, { commits }).comment;
     expect(good).toContain("What is about to ship: 2 commits");
     expect(good).toContain("First change");
     expect(good).not.toContain("Merge main");
     expect(good).toContain("[`1234567`](https://github.com/acme/payments/commit/1234567)");
     expect(render({}, { commits, reviews: [] }).comment).not.toContain("What is about to ship");
-    expect(render({}, { commits, checks: [ci("b", "pending")] }).comment).not.toContain("What is about to ship");
+    expect(render({}, { commits, checks: [ci("b", "pending")] }).comment).not.toContain(
+      "What is about to ship",
+    );
     expect(render({}, { commits, pr: { labels: ["emergency"] } }).comment).toContain("What is about to ship");
   });
 
@@ -175,11 +210,17 @@ describe("digest", () => {
   test("defaults in force are said so", () => {
     const body = render({}, {}, DEFAULTS).comment;
     expect(body).toContain("built-in defaults");
-    expect(body).toContain("no `.github/changegate.yml` in this repository or the owner's `.github` repository");
+    expect(body).toContain(
+      "no `.github/changegate.yml` in this repository or the owner's `.github` repository",
+    );
   });
 
   test("policy source and head sha in the footer", () => {
-    const body = render({}, {}, { kind: "org", location: "acme/.github:.github/changegate.yml", contentHash: "x" }).comment;
+    const body = render(
+      {},
+      {},
+      { kind: "org", location: "acme/.github:.github/changegate.yml", contentHash: "x" },
+    ).comment;
     const footer = body.split("\n").find((l) => l.startsWith("<sub>"))!;
     expect(footer).toContain(`\`${HEAD.slice(0, 12)}\``);
     expect(footer).toContain("acme/.github:.github/changegate.yml");
@@ -191,16 +232,24 @@ describe("digest", () => {
     const em = render({}, { reviews: [], pr: { labels: ["emergency"] } }).comment;
     expect(em).toContain("EMERGENCY CHANGE.");
     expect(em).toContain("retroactive review");
-    const refused = render({ emergency: { approvals_required: 1 } }, { reviews: [], pr: { labels: ["emergency"] } });
+    const refused = render(
+      { emergency: { approvals_required: 1 } },
+      { reviews: [], pr: { labels: ["emergency"] } },
+    );
     expect(refused.comment).not.toContain("[!CAUTION]");
     expect(refused.check.conclusion).toBe("failure");
   });
 
   test("reviewers are listed with why they did not count", () => {
-    const body = render({}, { reviews: [approval("alice"), approval("dev"), approval("stale", { commitOid: "f".repeat(40) })] }).comment;
+    const body = render(
+      {},
+      { reviews: [approval("alice"), approval("dev"), approval("stale", { commitOid: "f".repeat(40) })] },
+    ).comment;
     expect(body).toMatch(/✅ alice approved on `aaaaaaa` \(head\) at 2026-11-20 09:00 UTC — counted/);
     expect(body).toMatch(/➖ dev approved .* — not counted: is the PR author/);
-    expect(body).toMatch(/➖ stale approved on `fffffff` .* not counted: approved fffffff, not the head commit/);
+    expect(body).toMatch(
+      /➖ stale approved on `fffffff` .* not counted: approved fffffff, not the head commit/,
+    );
   });
 
   test("no reviews yet", () => {
@@ -208,9 +257,15 @@ describe("digest", () => {
   });
 
   test("CI table with links only for http(s) URLs, required marked", () => {
-    const body = render({ ci: { required: ["build"] } }, {
-      checks: [ci("build", "success", "https://ci.example.com/1"), ci("lint", "success", "javascript:alert(1)")],
-    }).comment;
+    const body = render(
+      { ci: { required: ["build"] } },
+      {
+        checks: [
+          ci("build", "success", "https://ci.example.com/1"),
+          ci("lint", "success", "javascript:alert(1)"),
+        ],
+      },
+    ).comment;
     expect(body).toContain("| [build](https://ci.example.com/1) | ✅ success | yes |");
     expect(body).toContain("| lint | ✅ success |  |");
     expect(body).not.toContain("javascript:");
@@ -223,21 +278,47 @@ describe("digest", () => {
 
   test("CI: each result says who reported it; a pinned requirement says what it is pinned to; foreign results say why they did not count", () => {
     const checks: CiCheck[] = [
-      { kind: "check_run", name: "build", state: "success", raw: "success", source: "github-actions", url: null },
+      {
+        kind: "check_run",
+        name: "build",
+        state: "success",
+        raw: "success",
+        source: "github-actions",
+        url: null,
+      },
       { kind: "check_run", name: "build", state: "success", raw: "success", source: "evil-app", url: null },
       { kind: "status", name: "build", state: "success", raw: "success", source: "mallory", url: null },
       { kind: "status", name: "ci/jenkins", state: "success", raw: "success", source: "mallory", url: null },
       { kind: "status", name: "lint", state: "success", raw: "success", source: "ci-bot", url: null },
     ];
-    const body = render({ ci: { required: ["lint", { name: "build", app: "github-actions" }, { name: "ci/jenkins", creator: "jenkins-bot" }] } }, { checks }).comment;
+    const body = render(
+      {
+        ci: {
+          required: [
+            "lint",
+            { name: "build", app: "github-actions" },
+            { name: "ci/jenkins", creator: "jenkins-bot" },
+          ],
+        },
+      },
+      { checks },
+    ).comment;
     expect(body).toContain("| Check | State | Required | Reported by |");
-    expect(body).toContain("| build | ✅ success | yes, pinned to a check run by app github\\-actions | app github\\-actions |");
+    expect(body).toContain(
+      "| build | ✅ success | yes, pinned to a check run by app github\\-actions | app github\\-actions |",
+    );
     expect(body).toContain("| build | ✅ success | ⚠️ not counted | app evil\\-app |");
     expect(body).toContain("| build | ✅ success | ⚠️ not counted | commit status by mallory |");
     expect(body).toContain("| lint | ✅ success | yes | commit status by ci\\-bot |");
-    expect(body).toContain("| ci/jenkins | ⏳ not reported | yes, pinned to a commit status by jenkins\\-bot |  |");
-    expect(body).toContain("- ⚠️ **build** was reported by app evil\\-app, not github\\-actions: not counted.");
-    expect(body).toContain("- ⚠️ **build** was reported as a commit status by mallory, not as a check run by app github\\-actions: not counted.");
+    expect(body).toContain(
+      "| ci/jenkins | ⏳ not reported | yes, pinned to a commit status by jenkins\\-bot |  |",
+    );
+    expect(body).toContain(
+      "- ⚠️ **build** was reported by app evil\\-app, not github\\-actions: not counted.",
+    );
+    expect(body).toContain(
+      "- ⚠️ **build** was reported as a commit status by mallory, not as a check run by app github\\-actions: not counted.",
+    );
     expect(body).toContain("- ⚠️ **ci/jenkins** was reported by mallory, not jenkins\\-bot: not counted.");
     expect(body).toMatch(/^## ⏳ changegate: waiting for CI/);
     expect(body).toContain("waiting for ci/jenkins \\(commit status by jenkins\\-bot\\)");
@@ -249,11 +330,30 @@ describe("digest", () => {
       { kind: "check_run", name: "ci/jenkins", state: "success", raw: "success", source: null, url: null },
       { kind: "status", name: "build", state: "success", raw: "success", source: null, url: null },
     ];
-    const body = render({ ci: { required: [{ name: "build", creator: "ci-bot" }, { name: "ci/jenkins", app: "jenkins" }] } }, { checks }).comment;
-    expect(body).toContain("- ⚠️ **build** was reported by a commit status with no creator, not ci\\-bot: not counted.");
-    expect(body).toContain("- ⚠️ **ci/jenkins** was reported by a check run with no app, not jenkins: not counted.");
-    const crossed = render({ ci: { required: [{ name: "ci/jenkins", creator: "jenkins-bot" }] } }, { checks: [ci("ci/jenkins", "success")] }).comment;
-    expect(crossed).toContain("- ⚠️ **ci/jenkins** was reported as a check run by app a, not as a commit status by jenkins\\-bot: not counted.");
+    const body = render(
+      {
+        ci: {
+          required: [
+            { name: "build", creator: "ci-bot" },
+            { name: "ci/jenkins", app: "jenkins" },
+          ],
+        },
+      },
+      { checks },
+    ).comment;
+    expect(body).toContain(
+      "- ⚠️ **build** was reported by a commit status with no creator, not ci\\-bot: not counted.",
+    );
+    expect(body).toContain(
+      "- ⚠️ **ci/jenkins** was reported by a check run with no app, not jenkins: not counted.",
+    );
+    const crossed = render(
+      { ci: { required: [{ name: "ci/jenkins", creator: "jenkins-bot" }] } },
+      { checks: [ci("ci/jenkins", "success")] },
+    ).comment;
+    expect(crossed).toContain(
+      "- ⚠️ **ci/jenkins** was reported as a check run by app a, not as a commit status by jenkins\\-bot: not counted.",
+    );
   });
 
   test("tickets table", () => {
@@ -262,11 +362,27 @@ describe("digest", () => {
         { key: "OPS-1", foundIn: ["title", "branch"] },
         { key: "OPS-2", foundIn: ["commits"] },
       ],
-      lookup: { kind: "ok", found: [{ key: "OPS-1", summary: "Rotate keys", status: "Done", url: "https://jira.example.com/browse/OPS-1" }], unknown: ["OPS-2"] },
+      lookup: {
+        kind: "ok",
+        found: [
+          {
+            key: "OPS-1",
+            summary: "Rotate keys",
+            status: "Done",
+            url: "https://jira.example.com/browse/OPS-1",
+          },
+        ],
+        unknown: ["OPS-2"],
+      },
     };
-    const body = render({ tickets: { required: true, projects: ["OPS"], allowed_states: ["Approved"] } }, { tickets }).comment;
+    const body = render(
+      { tickets: { required: true, projects: ["OPS"], allowed_states: ["Approved"] } },
+      { tickets },
+    ).comment;
     expect(body).toContain("### Tickets (allowed states: Approved)");
-    expect(body).toContain("| [OPS\\-1](https://jira.example.com/browse/OPS-1) | title, branch | Rotate keys | Done | ❌ state not allowed |");
+    expect(body).toContain(
+      "| [OPS\\-1](https://jira.example.com/browse/OPS-1) | title, branch | Rotate keys | Done | ❌ state not allowed |",
+    );
     expect(body).toContain("| OPS\\-2 | commits |  |  | ❌ unknown to Jira |");
   });
 
@@ -275,7 +391,10 @@ describe("digest", () => {
   });
 
   test("Jira down: tickets not verified, and said so", () => {
-    const tickets: TicketEvidence = { refs: [{ key: "OPS-1", foundIn: ["title"] }], lookup: { kind: "unreachable", message: "connect ETIMEDOUT" } };
+    const tickets: TicketEvidence = {
+      refs: [{ key: "OPS-1", foundIn: ["title"] }],
+      lookup: { kind: "unreachable", message: "connect ETIMEDOUT" },
+    };
     const body = render({ tickets: { required: true, projects: ["OPS"] } }, { tickets }).comment;
     expect(body).toContain("⚠️ not verified");
     expect(body).toContain("Jira could not be reached");
@@ -286,24 +405,48 @@ describe("escaping user text in the digest", () => {
   test.each(HOSTILE)("hostile text %j everywhere cannot ping, inject HTML, break a table or link", (text) => {
     const tickets: TicketEvidence = {
       refs: [{ key: "OPS-1", foundIn: ["title"] }],
-      lookup: { kind: "ok", found: [{ key: "OPS-1", summary: text, status: text, url: "https://jira.example.com/browse/OPS-1" }], unknown: [] },
+      lookup: {
+        kind: "ok",
+        found: [{ key: "OPS-1", summary: text, status: text, url: "https://jira.example.com/browse/OPS-1" }],
+        unknown: [],
+      },
     };
-    const config: ConfigInput = { ci: { required: [text, { name: text, app: text }, { name: `${text} 2`, creator: text }] }, tickets: { required: true, projects: ["OPS"], allowed_states: [text, "Approved"] } };
+    const config: ConfigInput = {
+      ci: { required: [text, { name: text, app: text }, { name: `${text} 2`, creator: text }] },
+      tickets: { required: true, projects: ["OPS"], allowed_states: [text, "Approved"] },
+    };
     const evidenceOver = {
       pr: { title: text, body: text },
       commits: [commit(text, { authors: ["dev"] })],
       checks: [
         ci(text, "failure", "https://ci.example.com/x"),
         ci(`${text} 2`, "success"),
-        { kind: "check_run" as const, name: text, state: "success" as const, raw: text, source: text, url: null },
-        { kind: "status" as const, name: `${text} 2`, state: "pending" as const, raw: text, source: text, url: null },
+        {
+          kind: "check_run" as const,
+          name: text,
+          state: "success" as const,
+          raw: text,
+          source: text,
+          url: null,
+        },
+        {
+          kind: "status" as const,
+          name: `${text} 2`,
+          state: "pending" as const,
+          raw: text,
+          source: text,
+          url: null,
+        },
       ],
       tickets,
     };
     const failing = render(config, evidenceOver);
     expectInert(failing.comment);
     // the compliant variant shows commit headlines
-    const passing = render({}, { pr: { title: text }, commits: [commit(text)], checks: [ci(text, "success")] });
+    const passing = render(
+      {},
+      { pr: { title: text }, commits: [commit(text)], checks: [ci(text, "success")] },
+    );
     expect(passing.comment).toContain("What is about to ship");
     expectInert(passing.comment);
     for (const r of [failing, passing]) {
@@ -325,7 +468,9 @@ describe("escaping user text in the digest", () => {
     );
     expect(r.comment.split("\n")[0]).toBe("## ❌ changegate: the policy file is invalid");
     expect(r.check.conclusion).toBe("failure");
-    expect(r.check.title).toMatch(/^Invalid policy acme\/payments:\.github\/changegate\.yml: branches\.0: invalid glob/);
+    expect(r.check.title).toMatch(
+      /^Invalid policy acme\/payments:\.github\/changegate\.yml: branches\.0: invalid glob/,
+    );
     expect(r.createComment).toBe(true);
     expect(r.comment).toContain("| `branches.0` |");
     expect(r.comment).toContain("| (whole file) |");
@@ -392,7 +537,10 @@ describe("escape.ts", () => {
     ["vbscript:msgbox", "label"],
     ["//evil.example/x", "label"],
     // characters that would end the link or start HTML are percent-encoded, so the link stays one link
-    ["https://ok.example/x) [evil](javascript:alert(1)", "[label](https://ok.example/x%29%20%5Bevil%5D%28javascript:alert%281%29)"],
+    [
+      "https://ok.example/x) [evil](javascript:alert(1)",
+      "[label](https://ok.example/x%29%20%5Bevil%5D%28javascript:alert%281%29)",
+    ],
     ["https://ok.example/a b", "[label](https://ok.example/a%20b)"],
     ["https://ok.example/<script>", "[label](https://ok.example/%3Cscript%3E)"],
     ["", "label"],
@@ -405,7 +553,13 @@ describe("escape.ts", () => {
 
 describe("size limits", () => {
   test("5,000 checks: the body stays under GitHub's limit and rows stay whole", () => {
-    const checks = Array.from({ length: 5000 }, (_, i) => ci(`check number ${i} with a long name ${"x".repeat(40)}`, i % 2 ? "failure" : "success", `https://ci.example.com/${i}`));
+    const checks = Array.from({ length: 5000 }, (_, i) =>
+      ci(
+        `check number ${i} with a long name ${"x".repeat(40)}`,
+        i % 2 ? "failure" : "success",
+        `https://ci.example.com/${i}`,
+      ),
+    );
     const r = render({}, { checks });
     expect(r.comment.length).toBeLessThanOrEqual(65536);
     expect(r.check.summary.length).toBeLessThanOrEqual(MAX_BODY);
@@ -425,8 +579,14 @@ describe("size limits", () => {
 
   test("huge commit headlines and a huge ticket list", () => {
     const commits = Array.from({ length: 100 }, (_, i) => commit(`${i} ${"z".repeat(5000)}`));
-    const refs = Array.from({ length: 3000 }, (_, i) => ({ key: `OPS-${i + 1}`, foundIn: ["body" as const] }));
-    const r = render({ tickets: { required: true, projects: ["OPS"] } }, { commits, tickets: { refs, lookup: { kind: "ok", found: [], unknown: [] } } });
+    const refs = Array.from({ length: 3000 }, (_, i) => ({
+      key: `OPS-${i + 1}`,
+      foundIn: ["body" as const],
+    }));
+    const r = render(
+      { tickets: { required: true, projects: ["OPS"] } },
+      { commits, tickets: { refs, lookup: { kind: "ok", found: [], unknown: [] } } },
+    );
     expect(r.comment.length).toBeLessThanOrEqual(65536);
     expectTablesIntact(r.comment);
   });
@@ -444,7 +604,8 @@ describe("size limits", () => {
 describe("failure report", () => {
   const saved: Record<string, string | undefined> = {};
   const ENV = {
-    PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAsecretkeymaterial\n-----END RSA PRIVATE KEY-----",
+    PRIVATE_KEY:
+      "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAsecretkeymaterial\n-----END RSA PRIVATE KEY-----",
     WEBHOOK_SECRET: "whsec-0123456789-topsecret",
     JIRA_API_TOKEN: "ATATT3xFfGF0-jira-cloud-token-value",
     JIRA_PAT: "NjQ5ODc2NTQzMjE6data-center-pat",
@@ -474,13 +635,18 @@ describe("failure report", () => {
     const r = fail(err, "tickets");
     expect(r.check.status).toBe("completed");
     expect(r.check.conclusion).toBe("failure");
-    expect(r.check.title).toBe("changegate error while looking up Jira tickets: GitHub answered 502 Bad Gateway");
+    expect(r.check.title).toBe(
+      "changegate error while looking up Jira tickets: GitHub answered 502 Bad Gateway",
+    );
     expect(r.createComment).toBe(true);
     const body = r.comment;
     expect(body.split("\n")[0]).toBe("## 💥 changegate failed — this is changegate's fault, not yours");
     expect(body).toContain("**looking up Jira tickets**");
     expect(body).toContain("**Error:** GitHub answered 502 Bad Gateway");
-    const details = body.slice(body.indexOf("<details><summary>Stack trace</summary>"), body.indexOf("</details>"));
+    const details = body.slice(
+      body.indexOf("<details><summary>Stack trace</summary>"),
+      body.indexOf("</details>"),
+    );
     expect(details).toContain("Error: GitHub answered 502 Bad Gateway");
     expect(details).toMatch(/\n\s+at .*render\.test\.ts/);
     expect(details).toContain("```text");
@@ -522,9 +688,17 @@ describe("failure report", () => {
     ["ghs_ token alone", GHS, GHS.slice(4)],
     ["Bearer header", "Authorization: Bearer abc.def-ghi_jkl.mnopqrstu", "abc.def-ghi_jkl"],
     ["Basic header", "authorization: Basic dXNlcjpwYXNzd29yZDEyMw==", "dXNlcjpwYXNzd29yZDEyMw"],
-    ["postgres URL", "connect failed: postgres://audit:Sup3rS3cret@db.internal:5432/changegate", "Sup3rS3cret"],
+    [
+      "postgres URL",
+      "connect failed: postgres://audit:Sup3rS3cret@db.internal:5432/changegate",
+      "Sup3rS3cret",
+    ],
     ["postgres URL with @ in the password", "postgres://audit:p@ssw0rd!@db.internal/x", "ssw0rd"],
-    ["PEM private key (not from env)", "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----", "MIIEvQIBADANBgkqhkiG9w0"],
+    [
+      "PEM private key (not from env)",
+      "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----",
+      "MIIEvQIBADANBgkqhkiG9w0",
+    ],
     ["JWT", "jwt eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiIxMjM0NSJ9.c2lnbmF0dXJlLXZhbHVl", "eyJpc3MiOiIxMjM0NSJ9"],
   ])("%s is redacted from message, title and stack", (_name, message, secret) => {
     const err = new Error(`outer failure: ${message}`);
@@ -560,7 +734,9 @@ describe("failure report", () => {
   });
 
   test("hostile text in the error cannot ping or inject HTML", () => {
-    const r = fail(new Error("@org/team <img src=x onerror=alert(1)> #12 [x](javascript:alert(1))\n# heading"));
+    const r = fail(
+      new Error("@org/team <img src=x onerror=alert(1)> #12 [x](javascript:alert(1))\n# heading"),
+    );
     const errorLine = r.comment.split("\n").find((l) => l.startsWith("**Error:**"))!;
     expect(errorLine).not.toMatch(/@(?!\u200b)/);
     expect(errorLine).not.toContain("<img");
@@ -568,7 +744,9 @@ describe("failure report", () => {
     expect(errorLine).not.toMatch(/(?<!\\)\]\(/);
     // the message's own newline stays inside the stack's code block, never a heading of the comment
     const outsideBlock = r.comment.replace(/```text\n[\s\S]*?\n```\n/, "");
-    expect(outsideBlock.split("\n").filter((l) => l.includes("heading"))).toEqual([expect.stringMatching(/^\*\*Error:\*\* /)]);
+    expect(outsideBlock.split("\n").filter((l) => l.includes("heading"))).toEqual([
+      expect.stringMatching(/^\*\*Error:\*\* /),
+    ]);
   });
 
   test("a stack full of backticks cannot close the code block", () => {
@@ -595,7 +773,12 @@ describe("failure report", () => {
 
 describe("redact", () => {
   test("secretValues takes the known variables, longest first, ignoring short ones", () => {
-    const v = secretValues({ PRIVATE_KEY: "pk-0123456789", WEBHOOK_SECRET: "abc", JIRA_PAT: "pat-01234567890123", OTHER: "not-a-secret-var" });
+    const v = secretValues({
+      PRIVATE_KEY: "pk-0123456789",
+      WEBHOOK_SECRET: "abc",
+      JIRA_PAT: "pat-01234567890123",
+      OTHER: "not-a-secret-var",
+    });
     expect(v).toEqual(["pat-01234567890123", "pk-0123456789"]);
   });
 
@@ -604,8 +787,12 @@ describe("redact", () => {
   });
 
   test("URL credentials keep the host", () => {
-    expect(redact("postgres://user:pass@db.example.com:5432/x", [])).toBe("postgres://[REDACTED]@db.example.com:5432/x");
-    expect(redact("https://x-access-token:abc@github.com/acme/x.git", [])).toBe("https://[REDACTED]@github.com/acme/x.git");
+    expect(redact("postgres://user:pass@db.example.com:5432/x", [])).toBe(
+      "postgres://[REDACTED]@db.example.com:5432/x",
+    );
+    expect(redact("https://x-access-token:abc@github.com/acme/x.git", [])).toBe(
+      "https://[REDACTED]@github.com/acme/x.git",
+    );
   });
 
   test("text without secrets is untouched", () => {

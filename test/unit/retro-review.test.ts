@@ -25,7 +25,13 @@ const cand = (login: string | null, over: Partial<RetroCandidate> = {}): RetroCa
   canWrite: true,
   ...over,
 });
-const facts = (candidates: RetroCandidate[]): RetroFacts => ({ mergedAt: MERGED, author: "dev", mergedBy: "Oncall", contributors: new Set(["carol"]), candidates });
+const facts = (candidates: RetroCandidate[]): RetroFacts => ({
+  mergedAt: MERGED,
+  author: "dev",
+  mergedBy: "Oncall",
+  contributors: new Set(["carol"]),
+  candidates,
+});
 
 describe("who may review an emergency merge retroactively", () => {
   test("an approving reviewer with write access, after the merge, who did not write, merge or contribute", () => {
@@ -44,10 +50,20 @@ describe("who may review an emergency merge retroactively", () => {
 
   test("no write access, an app, a deleted account, or before the merge: refused", () => {
     const j = judgeRetroReview(
-      facts([cand("reader", { canWrite: false }), cand("ci", { isBot: true }), cand(null), cand("early", { at: "2026-11-20T09:59:59Z" })]),
+      facts([
+        cand("reader", { canWrite: false }),
+        cand("ci", { isBot: true }),
+        cand(null),
+        cand("early", { at: "2026-11-20T09:59:59Z" }),
+      ]),
     );
     expect(j.kind).toBe("none");
-    expect(j.refused.map((r) => r.why).sort()).toEqual(["an app cannot review a change", "made before the merge", "no write access to the repository", "the account no longer exists"]);
+    expect(j.refused.map((r) => r.why).sort()).toEqual([
+      "an app cannot review a change",
+      "made before the merge",
+      "no write access to the repository",
+      "the account no longer exists",
+    ]);
   });
 
   test("unknown write access never counts (fail closed), and is what must be asked", () => {
@@ -57,7 +73,13 @@ describe("who may review an emergency merge retroactively", () => {
   });
 
   test("the oldest qualifying review is the one recorded", () => {
-    const j = judgeRetroReview(facts([cand("late", { at: "2026-11-21T00:00:00Z" }), cand("dev", { at: "2026-11-20T11:00:00Z" }), cand("first", { at: "2026-11-20T11:30:00Z" })]));
+    const j = judgeRetroReview(
+      facts([
+        cand("late", { at: "2026-11-21T00:00:00Z" }),
+        cand("dev", { at: "2026-11-20T11:00:00Z" }),
+        cand("first", { at: "2026-11-20T11:30:00Z" }),
+      ]),
+    );
     expect(j).toMatchObject({ kind: "reviewed", by: "first" });
     expect(j.refused.map((r) => r.login)).toEqual(["dev"]);
   });
@@ -66,12 +88,24 @@ describe("who may review an emergency merge retroactively", () => {
     const edited = cand("erin", { via: "comment", canWrite: null, commentId: 7, edited: true });
     const f = facts([edited]);
     expect(needsWriteCheck(f)).toEqual([]);
-    expect(judgeRetroReview(f)).toEqual({ kind: "none", refused: [expect.objectContaining({ login: "erin", why: expect.stringContaining("edited after it was posted") })] });
-    expect(judgeRetroReview(facts([cand("erin", { via: "comment", commentId: 7, edited: true })])).kind).toBe("none");
+    expect(judgeRetroReview(f)).toEqual({
+      kind: "none",
+      refused: [
+        expect.objectContaining({
+          login: "erin",
+          why: expect.stringContaining("edited after it was posted"),
+        }),
+      ],
+    });
+    expect(judgeRetroReview(facts([cand("erin", { via: "comment", commentId: 7, edited: true })])).kind).toBe(
+      "none",
+    );
   });
 
   test("a counted comment carries its id into the judgement", () => {
-    expect(judgeRetroReview(facts([cand("erin", { via: "comment", commentId: 7, edited: false })]))).toMatchObject({ kind: "reviewed", by: "erin", commentId: 7 });
+    expect(
+      judgeRetroReview(facts([cand("erin", { via: "comment", commentId: 7, edited: false })])),
+    ).toMatchObject({ kind: "reviewed", by: "erin", commentId: 7 });
   });
 
   test("identityRefusal compares logins case-insensitively", () => {
@@ -109,7 +143,9 @@ describe("the /changegate approve comment", () => {
 test("a command past the first 10,000 characters is not read; a hostile body is judged quickly", () => {
   expect(isRetroApproveComment(`${"x".repeat(10_000)}\n/changegate approve`)).toBe(false);
   const t = Date.now();
-  expect(isRetroApproveComment("<a ".repeat(20_000) + "<!--".repeat(5_000) + "```\n".repeat(5_000))).toBe(false);
+  expect(isRetroApproveComment("<a ".repeat(20_000) + "<!--".repeat(5_000) + "```\n".repeat(5_000))).toBe(
+    false,
+  );
   expect(Date.now() - t).toBeLessThan(500);
 });
 
@@ -144,12 +180,29 @@ describe("picking the transition", () => {
 
 describe("what the digest, the check and the issue say", () => {
   test("due: the deadline; reviewed: by whom and when (escaped, no ping); overdue: how late", () => {
-    expect(retroSection({ kind: "due", dueAt: "2026-11-22T10:00:00.000Z", withinHours: 48 })).toContain("Retroactive review due by 2026-11-22 10:00 UTC");
-    const reviewed = retroSection({ kind: "reviewed", by: "bob", at: "2026-11-21T09:00:00Z", via: "comment", url: "https://x/1", lateMs: 0, dueAt: "2026-11-22T10:00:00Z" });
+    expect(retroSection({ kind: "due", dueAt: "2026-11-22T10:00:00.000Z", withinHours: 48 })).toContain(
+      "Retroactive review due by 2026-11-22 10:00 UTC",
+    );
+    const reviewed = retroSection({
+      kind: "reviewed",
+      by: "bob",
+      at: "2026-11-21T09:00:00Z",
+      via: "comment",
+      url: "https://x/1",
+      lateMs: 0,
+      dueAt: "2026-11-22T10:00:00Z",
+    });
     expect(reviewed).toContain("Retroactively reviewed by `bob` at 2026-11-21 09:00 UTC");
     expect(reviewed).not.toContain("@bob");
-    expect(retroCheck({ kind: "overdue", dueAt: "2026-11-22T10:00:00Z", lateMs: 3_600_000 })).toMatchObject({ status: "completed", conclusion: "failure", title: "Retroactive review overdue by 1 h 0 min" });
-    expect(retroCheck({ kind: "due", dueAt: "2026-11-22T10:00:00Z", withinHours: 48 })).toMatchObject({ status: "in_progress", conclusion: null });
+    expect(retroCheck({ kind: "overdue", dueAt: "2026-11-22T10:00:00Z", lateMs: 3_600_000 })).toMatchObject({
+      status: "completed",
+      conclusion: "failure",
+      title: "Retroactive review overdue by 1 h 0 min",
+    });
+    expect(retroCheck({ kind: "due", dueAt: "2026-11-22T10:00:00Z", withinHours: 48 })).toMatchObject({
+      status: "in_progress",
+      conclusion: null,
+    });
   });
 
   test("sections are replaced in place, not stacked", () => {
@@ -157,7 +210,9 @@ describe("what the digest, the check and the issue say", () => {
     const twice = withSection(once, "retro-review", "B");
     expect(twice).toBe("digest\n\n<!-- changegate:retro-review -->\nB\n<!-- /changegate:retro-review -->");
     const both = withSection(twice, "ticket-transitions", "T");
-    expect(both).toContain("B\n<!-- /changegate:retro-review -->\n\n<!-- changegate:ticket-transitions -->\nT");
+    expect(both).toContain(
+      "B\n<!-- /changegate:retro-review -->\n\n<!-- changegate:ticket-transitions -->\nT",
+    );
   });
 
   test("transitions: moved, already there, failed with the reason (user text escaped)", () => {

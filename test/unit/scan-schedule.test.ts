@@ -25,7 +25,13 @@ describe("scanTick", () => {
     const ledger = new MemoryDeliveryLedger();
     const windows: { from: string; to: string }[] = [];
     const now = () => new Date("2026-03-01T12:00:30Z");
-    const deps = { intervalMs: 3_600_000, ledger, now, run: async (w: { from: string; to: string }) => void windows.push(w), log: quiet };
+    const deps = {
+      intervalMs: 3_600_000,
+      ledger,
+      now,
+      run: async (w: { from: string; to: string }) => void windows.push(w),
+      log: quiet,
+    };
     expect(await scanTick(deps)).toBe(true);
     expect(await scanTick(deps)).toBe(false);
     expect(windows).toEqual([{ from: "2026-02-28T12:00:30.000Z", to: "2026-03-01T12:00:30.000Z" }]);
@@ -61,9 +67,16 @@ describe("reconcileStale", () => {
     const client = {
       async request(route: string, params: Record<string, unknown> = {}) {
         if (route === "GET /app/installations") return { data: [{ id: 1 }] };
-        if (route === "GET /installation/repositories") return { data: { repositories: [{ full_name: "acme/payments" }, { full_name: "acme/old", archived: true }] } };
-        if (route === "GET /repos/{owner}/{repo}/pulls") return { data: ["h1", "h2", "h3", "h4"].map((h, i) => ({ number: i + 1, head: { sha: h } })) };
-        if (route === "GET /repos/{owner}/{repo}/commits/{ref}/check-runs") return { data: { check_runs: checks[String(params.ref)] } };
+        if (route === "GET /installation/repositories")
+          return {
+            data: {
+              repositories: [{ full_name: "acme/payments" }, { full_name: "acme/old", archived: true }],
+            },
+          };
+        if (route === "GET /repos/{owner}/{repo}/pulls")
+          return { data: ["h1", "h2", "h3", "h4"].map((h, i) => ({ number: i + 1, head: { sha: h } })) };
+        if (route === "GET /repos/{owner}/{repo}/commits/{ref}/check-runs")
+          return { data: { check_runs: checks[String(params.ref)] } };
         throw new Error(`unexpected ${route}`);
       },
     };

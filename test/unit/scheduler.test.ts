@@ -1,6 +1,10 @@
 import { describe, expect, test } from "@jest/globals";
 import { MemoryDeliveryLedger } from "../../src/runtime/dedupe.js";
-import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, maxConcurrentEvaluationsFromEnv, Scheduler } from "../../src/runtime/scheduler.js";
+import {
+  DEFAULT_MAX_CONCURRENT_EVALUATIONS,
+  maxConcurrentEvaluationsFromEnv,
+  Scheduler,
+} from "../../src/runtime/scheduler.js";
 import { HEAP_GROWING_PERCENT, limitHeapGrowth } from "../../src/runtime/heap.js";
 
 /** A promise the test resolves or rejects when it chooses. */
@@ -61,7 +65,8 @@ function harness() {
     },
     /** Finish the oldest unfinished run of `key`. */
     finish(key: string, err?: unknown) {
-      const c = calls.find((x) => x.key === key && !(x as { finished?: boolean }).finished) as (Call & { finished?: boolean }) | undefined;
+      const c = calls.find((x) => x.key === key && !(x as { finished?: boolean }).finished) as
+        (Call & { finished?: boolean }) | undefined;
       if (!c) throw new Error(`no run of ${key} to finish`);
       c.finished = true;
       if (err) c.done.reject(err);
@@ -114,25 +119,28 @@ describe("Scheduler", () => {
     expect(h.scheduler.active).toBe(0);
   });
 
-  test.each([1, 2, 10, 100])("a burst of %i requests during a run → exactly one follow-up run with the merged job", async (n) => {
-    const h = harness();
-    const first = h.scheduler.request("pr", ["first"]);
-    await settle();
-    const burst = Array.from({ length: n }, (_, i) => track(h.scheduler.request("pr", [`e${i}`])));
-    await settle();
-    expect(h.calls).toHaveLength(1);
-    h.finish("pr");
-    await settle();
-    expect(h.calls).toHaveLength(2);
-    expect(h.calls[1]!.job).toEqual(Array.from({ length: n }, (_, i) => `e${i}`));
-    expect(burst.every((b) => !b.done)).toBe(true);
-    h.finish("pr");
-    await first;
-    await settle();
-    expect(burst.every((b) => b.done)).toBe(true);
-    expect(h.calls).toHaveLength(2);
-    expect(h.scheduler.stats).toEqual({ evaluations: 2, coalesced: n - 1, active: 0 });
-  });
+  test.each([1, 2, 10, 100])(
+    "a burst of %i requests during a run → exactly one follow-up run with the merged job",
+    async (n) => {
+      const h = harness();
+      const first = h.scheduler.request("pr", ["first"]);
+      await settle();
+      const burst = Array.from({ length: n }, (_, i) => track(h.scheduler.request("pr", [`e${i}`])));
+      await settle();
+      expect(h.calls).toHaveLength(1);
+      h.finish("pr");
+      await settle();
+      expect(h.calls).toHaveLength(2);
+      expect(h.calls[1]!.job).toEqual(Array.from({ length: n }, (_, i) => `e${i}`));
+      expect(burst.every((b) => !b.done)).toBe(true);
+      h.finish("pr");
+      await first;
+      await settle();
+      expect(burst.every((b) => b.done)).toBe(true);
+      expect(h.calls).toHaveLength(2);
+      expect(h.scheduler.stats).toEqual({ evaluations: 2, coalesced: n - 1, active: 0 });
+    },
+  );
 
   test("requests during the follow-up run get a third run", async () => {
     const h = harness();
@@ -237,7 +245,9 @@ describe("Scheduler", () => {
     const runsBefore = h.calls.length;
     const p = h.scheduler.request("pr", ["b"]).then(() => {
       // a run that started after the request (index ≥ runsBefore) has finished
-      startedAfter.push(h.calls.length > runsBefore && (h.calls[runsBefore] as { finished?: boolean }).finished === true);
+      startedAfter.push(
+        h.calls.length > runsBefore && (h.calls[runsBefore] as { finished?: boolean }).finished === true,
+      );
     });
     h.finish("pr"); // finishing the run that was already going does not resolve it
     await settle();
@@ -466,7 +476,14 @@ describe("Scheduler limits (MAX_CONCURRENT_EVALUATIONS) and the heap", () => {
 
     test("shares with as many slots are served in turn (round robin)", async () => {
       const g = shared(1);
-      const all = [g.s.request("a/1", "x"), g.s.request("a/2", "x"), g.s.request("a/3", "x"), g.s.request("b/1", "x"), g.s.request("b/2", "x"), g.s.request("c/1", "x")];
+      const all = [
+        g.s.request("a/1", "x"),
+        g.s.request("a/2", "x"),
+        g.s.request("a/3", "x"),
+        g.s.request("b/1", "x"),
+        g.s.request("b/2", "x"),
+        g.s.request("c/1", "x"),
+      ];
       await g.tick();
       const order = () => g.started.slice();
       for (const key of ["a/1", "b/1", "c/1", "a/2", "b/2", "a/3"]) {
@@ -512,13 +529,17 @@ describe("Scheduler limits (MAX_CONCURRENT_EVALUATIONS) and the heap", () => {
     expect(maxConcurrentEvaluationsFromEnv({})).toBe(DEFAULT_MAX_CONCURRENT_EVALUATIONS);
     expect(maxConcurrentEvaluationsFromEnv({ MAX_CONCURRENT_EVALUATIONS: " 8 " })).toBe(8);
     for (const bad of ["0", "-1", "2.5", "1001", "lots"]) {
-      expect(() => maxConcurrentEvaluationsFromEnv({ MAX_CONCURRENT_EVALUATIONS: bad })).toThrow(/MAX_CONCURRENT_EVALUATIONS=.*whole number from 1 to 1000/);
+      expect(() => maxConcurrentEvaluationsFromEnv({ MAX_CONCURRENT_EVALUATIONS: bad })).toThrow(
+        /MAX_CONCURRENT_EVALUATIONS=.*whole number from 1 to 1000/,
+      );
     }
   });
 
   test("the heap growing factor is set unless the operator set one", () => {
     expect(limitHeapGrowth(["--heap-growing-percent=30"], "")).toMatch(/operator's own/);
-    expect(limitHeapGrowth([], "--max-old-space-size=512 --heap_growing_percent=50")).toMatch(/operator's own/);
+    expect(limitHeapGrowth([], "--max-old-space-size=512 --heap_growing_percent=50")).toMatch(
+      /operator's own/,
+    );
     expect(limitHeapGrowth([], "")).toBe(`heap growing factor: ${1 + HEAP_GROWING_PERCENT / 100}×`);
   });
 });

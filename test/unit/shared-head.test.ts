@@ -23,7 +23,10 @@ describe("commitVerdict", () => {
   test("failure > waiting > success, and the check names whose verdict it shows", () => {
     const failing = sharer(1, { verdict: { outcome: "failure", title: "Not compliant" } });
     const waiting = sharer(2, { verdict: { outcome: "pending", title: "Waiting" } });
-    expect(commitVerdict("success", [waiting, failing])).toMatchObject({ conclusion: "failure", shownFor: failing });
+    expect(commitVerdict("success", [waiting, failing])).toMatchObject({
+      conclusion: "failure",
+      shownFor: failing,
+    });
     expect(commitVerdict("success", [waiting])).toMatchObject({ conclusion: "pending", shownFor: waiting });
     expect(commitVerdict("pending", [waiting])).toMatchObject({ conclusion: "pending", shownFor: null });
     expect(commitVerdict("failure", [failing])).toMatchObject({ conclusion: "failure", shownFor: null });
@@ -31,7 +34,11 @@ describe("commitVerdict", () => {
 
   test("ungated sharers never count, whatever they say", () => {
     const ungated = sharer(1, { gated: false, verdict: { outcome: "failure", title: "x" } });
-    expect(commitVerdict("success", [ungated])).toEqual({ conclusion: "success", shownFor: null, unjudged: [] });
+    expect(commitVerdict("success", [ungated])).toEqual({
+      conclusion: "success",
+      shownFor: null,
+      unjudged: [],
+    });
   });
 
   test("an ungated PR never turns a gated sharer's failure green", () => {
@@ -43,13 +50,22 @@ describe("commitVerdict", () => {
     const unjudged = sharer(3, { verdict: null });
     const cv = commitVerdict("success", [unjudged]);
     expect(cv).toMatchObject({ conclusion: "pending", shownFor: unjudged, unjudged: [unjudged] });
-    expect(commitVerdict("failure", [unjudged])).toMatchObject({ conclusion: "failure", shownFor: null, unjudged: [unjudged] });
+    expect(commitVerdict("failure", [unjudged])).toMatchObject({
+      conclusion: "failure",
+      shownFor: null,
+      unjudged: [unjudged],
+    });
   });
 });
 
 describe("showSharedHead", () => {
   const own: Report = {
-    check: { status: "completed", conclusion: "success", title: "Compliant: approvals ok", summary: "## ✅ changegate: compliant" },
+    check: {
+      status: "completed",
+      conclusion: "success",
+      title: "Compliant: approvals ok",
+      summary: "## ✅ changegate: compliant",
+    },
     comment: `## ✅ changegate: compliant\n\n${DIGEST_MARKER}`,
     createComment: true,
   };
@@ -59,11 +75,16 @@ describe("showSharedHead", () => {
   });
 
   test("a stricter sharer: the check shows its verdict, the digest keeps its own and names the sharer", () => {
-    const s = sharer(12, { baseRef: "release/`x`", verdict: { outcome: "failure", title: "Not compliant: @bob <b>" } });
+    const s = sharer(12, {
+      baseRef: "release/`x`",
+      verdict: { outcome: "failure", title: "Not compliant: @bob <b>" },
+    });
     const r = showSharedHead(own, commitVerdict("success", [s]), HEAD);
     expect(r.check).toMatchObject({ status: "completed", conclusion: "failure" });
     expect(r.check.title).toBe("#12 into release/`x` (same head commit): Not compliant: @bob <b>");
-    expect(r.comment).toContain("**#12 into `` release/`x` ``** is failing (Not compliant: @\u200bbob &lt;b&gt;)");
+    expect(r.comment).toContain(
+      "**#12 into `` release/`x` ``** is failing (Not compliant: @\u200bbob &lt;b&gt;)",
+    );
     expect(r.comment).not.toContain("@bob"); // escaped: no ping
     expect(r.comment).not.toContain("<b>");
     expect(r.comment).toContain("## ✅ changegate: compliant");
@@ -74,7 +95,11 @@ describe("showSharedHead", () => {
 
   test("an unjudged sharer: the check waits (in progress) and says for whom", () => {
     const r = showSharedHead(own, commitVerdict("success", [sharer(5, { verdict: null })]), HEAD);
-    expect(r.check).toMatchObject({ status: "in_progress", conclusion: null, title: "Waiting: #5 into main (same head commit) has not been judged yet" });
+    expect(r.check).toMatchObject({
+      status: "in_progress",
+      conclusion: null,
+      title: "Waiting: #5 into main (same head commit) has not been judged yet",
+    });
     expect(r.comment).toContain("has not been judged at this commit yet");
   });
 });

@@ -14,7 +14,11 @@ describe("webhookSecretProblem", () => {
   test("a secret shorter than 16 characters is refused (Probot's own default among them), without echoing it", () => {
     for (const secret of ["development", "s3cr3t!", "0123456789abcde"]) {
       const p = webhookSecretProblem({ APP_ID: "123", WEBHOOK_SECRET: secret });
-      expect(p).toMatch(new RegExp(`^WEBHOOK_SECRET is too short \\(${secret.length} characters; at least 16 are required\\)`));
+      expect(p).toMatch(
+        new RegExp(
+          `^WEBHOOK_SECRET is too short \\(${secret.length} characters; at least 16 are required\\)`,
+        ),
+      );
       expect(p).not.toContain(secret);
     }
   });

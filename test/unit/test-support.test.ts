@@ -19,7 +19,9 @@ const absent: Tool = { name: "frobnicator", find: () => null, install: "apt-get 
 describe("a suite whose tool is missing", () => {
   test("with CI set it fails, naming the tool and how to install it", () => {
     for (const CI of ["true", "1", "yes"]) {
-      expect(() => requireTool(absent, "test/x.test.ts", { CI })).toThrow(/test\/x\.test\.ts: frobnicator is not installed, and CI is set.*apt-get install frobnicator/);
+      expect(() => requireTool(absent, "test/x.test.ts", { CI })).toThrow(
+        /test\/x\.test\.ts: frobnicator is not installed, and CI is set.*apt-get install frobnicator/,
+      );
     }
   });
 
@@ -30,7 +32,9 @@ describe("a suite whose tool is missing", () => {
       expect(requireTool(absent, "test/x.test.ts", env)).toBeNull();
       expect(requireTool(absent, "test/x.test.ts", env)).toBeNull();
       expect(readFileSync(env.CHANGEGATE_LEFT_OUT_FILE, "utf8").trim().split("\n")).toHaveLength(2);
-      expect(takeLeftOut(env)).toEqual([{ suite: "test/x.test.ts", tool: "frobnicator", install: "apt-get install frobnicator" }]);
+      expect(takeLeftOut(env)).toEqual([
+        { suite: "test/x.test.ts", tool: "frobnicator", install: "apt-get install frobnicator" },
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -51,7 +55,9 @@ describe("a suite whose tool is missing", () => {
 describe("HTTP interceptors end with their test file", () => {
   test("a file after one that imported nock, in the same worker, sends plain requests with no soft-deleted interceptor in the way", async () => {
     // The project's own jest configuration (its setup files), on two fixture files in name order.
-    const config = ((await import(pathToFileURL(join(ROOT, "jest.config.js")).href)) as { default: Record<string, unknown> }).default;
+    const config = (
+      (await import(pathToFileURL(join(ROOT, "jest.config.js")).href)) as { default: Record<string, unknown> }
+    ).default;
     const child = {
       ...config,
       rootDir: ROOT,
@@ -60,12 +66,23 @@ describe("HTTP interceptors end with their test file", () => {
       globalSetup: undefined,
       globalTeardown: undefined,
     };
-    const r = spawnSync(process.execPath, ["--experimental-vm-modules", join(ROOT, "node_modules/jest/bin/jest.js"), "--config", JSON.stringify(child), "-i", "--ci"], {
-      cwd: ROOT,
-      encoding: "utf8",
-      env: { ...process.env, NODE_OPTIONS: "" },
-      timeout: 120_000,
-    });
+    const r = spawnSync(
+      process.execPath,
+      [
+        "--experimental-vm-modules",
+        join(ROOT, "node_modules/jest/bin/jest.js"),
+        "--config",
+        JSON.stringify(child),
+        "-i",
+        "--ci",
+      ],
+      {
+        cwd: ROOT,
+        encoding: "utf8",
+        env: { ...process.env, NODE_OPTIONS: "" },
+        timeout: 120_000,
+      },
+    );
     const out = `${r.stdout}\n${r.stderr}`;
     expect(out).toMatch(/Tests:\s+2 passed, 2 total/);
     expect(out).not.toMatch(/after it was soft deleted/);

@@ -10,8 +10,16 @@ const settings = (over: Partial<TicketSettings> = {}): TicketSettings => ({
   ...over,
 });
 
-const ref = (key: string, ...foundIn: TicketRef["foundIn"]): TicketRef => ({ key, foundIn: foundIn.length ? foundIn : ["title"] });
-const info = (key: string, status: string, summary = `Summary of ${key}`): TicketInfo => ({ key, status, summary, url: `https://jira.example.com/browse/${key}` });
+const ref = (key: string, ...foundIn: TicketRef["foundIn"]): TicketRef => ({
+  key,
+  foundIn: foundIn.length ? foundIn : ["title"],
+});
+const info = (key: string, status: string, summary = `Summary of ${key}`): TicketInfo => ({
+  key,
+  status,
+  summary,
+  url: `https://jira.example.com/browse/${key}`,
+});
 const ok = (...found: TicketInfo[]): TicketLookup => ({ kind: "ok", found, unknown: [] });
 
 function t(refs: TicketRef[], lookup: TicketLookup): TicketEvidence {
@@ -33,29 +41,63 @@ describe("not required", () => {
   });
 
   test("found tickets are still listed with their state", () => {
-    const r = evaluateTickets(t([ref("OPS-1")], ok(info("OPS-1", "Done"))), settings({ required: false, allowedStates: ["Approved"] }));
-    expect(r.tickets).toEqual([expect.objectContaining({ key: "OPS-1", status: "Done", outcome: "not_allowed" })]);
+    const r = evaluateTickets(
+      t([ref("OPS-1")], ok(info("OPS-1", "Done"))),
+      settings({ required: false, allowedStates: ["Approved"] }),
+    );
+    expect(r.tickets).toEqual([
+      expect.objectContaining({ key: "OPS-1", status: "Done", outcome: "not_allowed" }),
+    ]);
   });
 });
 
 describe("no ticket referenced", () => {
-  test.each<TicketLookup>([{ kind: "not_needed" }, { kind: "not_configured" }, ok()])("lookup %j → fail naming the projects and sources", (lookup) => {
-    const r = evaluateTickets(t([], lookup), settings({ projects: ["OPS", "SEC"], sources: ["title", "branch"] }));
-    expect(r.status).toBe("fail");
-    expect(r.summary).toBe("no ticket referenced");
-    expect(r.todo).toEqual(["Reference a ticket of OPS, SEC (e.g. OPS-123) in the title, branch."]);
-  });
+  test.each<TicketLookup>([{ kind: "not_needed" }, { kind: "not_configured" }, ok()])(
+    "lookup %j → fail naming the projects and sources",
+    (lookup) => {
+      const r = evaluateTickets(
+        t([], lookup),
+        settings({ projects: ["OPS", "SEC"], sources: ["title", "branch"] }),
+      );
+      expect(r.status).toBe("fail");
+      expect(r.summary).toBe("no ticket referenced");
+      expect(r.todo).toEqual(["Reference a ticket of OPS, SEC (e.g. OPS-123) in the title, branch."]);
+    },
+  );
 });
 
 describe("lookup failures are never 'invalid ticket' and never pass", () => {
   test.each<[string, TicketLookup, RegExp, RegExp]>([
-    ["not_configured", { kind: "not_configured" }, /Jira is not configured/, /operators to set JIRA_BASE_URL/],
+    [
+      "not_configured",
+      { kind: "not_configured" },
+      /Jira is not configured/,
+      /operators to set JIRA_BASE_URL/,
+    ],
     ["not_needed (but required)", { kind: "not_needed" }, /Jira is not configured/, /operators/],
-    ["auth_failed", { kind: "auth_failed", message: "401 Unauthorized" }, /Jira rejected changegate's credentials: 401 Unauthorized/, /check the Jira credentials/],
-    ["unreachable", { kind: "unreachable", message: "connect ETIMEDOUT" }, /Jira could not be reached: connect ETIMEDOUT/, /not a problem with your ticket/],
-    ["malformed", { kind: "malformed", message: "issues[0].fields.status missing" }, /answer changegate cannot read: issues\[0\]/, /look at the logs/],
+    [
+      "auth_failed",
+      { kind: "auth_failed", message: "401 Unauthorized" },
+      /Jira rejected changegate's credentials: 401 Unauthorized/,
+      /check the Jira credentials/,
+    ],
+    [
+      "unreachable",
+      { kind: "unreachable", message: "connect ETIMEDOUT" },
+      /Jira could not be reached: connect ETIMEDOUT/,
+      /not a problem with your ticket/,
+    ],
+    [
+      "malformed",
+      { kind: "malformed", message: "issues[0].fields.status missing" },
+      /answer changegate cannot read: issues\[0\]/,
+      /look at the logs/,
+    ],
   ])("%s", (_name, lookup, summary, todo) => {
-    const r = evaluateTickets(t([ref("OPS-1"), ref("OPS-2", "branch")], lookup), settings({ allowedStates: ["Approved"] }));
+    const r = evaluateTickets(
+      t([ref("OPS-1"), ref("OPS-2", "branch")], lookup),
+      settings({ allowedStates: ["Approved"] }),
+    );
     expect(r.status).toBe("fail");
     expect(r.summary).toMatch(summary);
     expect(r.summary).not.toMatch(/invalid|unknown|does not know/i);
@@ -69,7 +111,10 @@ describe("lookup failures are never 'invalid ticket' and never pass", () => {
 
 describe("lookup ok", () => {
   test("a ticket in an allowed state passes", () => {
-    const r = evaluateTickets(t([ref("OPS-1")], ok(info("OPS-1", "Approved"))), settings({ allowedStates: ["Approved", "In Progress"] }));
+    const r = evaluateTickets(
+      t([ref("OPS-1")], ok(info("OPS-1", "Approved"))),
+      settings({ allowedStates: ["Approved", "In Progress"] }),
+    );
     expect(r.status).toBe("pass");
     expect(r.summary).toBe("OPS-1 is in an allowed state");
     expect(r.todo).toEqual([]);
@@ -89,12 +134,18 @@ describe("lookup ok", () => {
     ["IN PROGRESS", "In Progress"],
     ["approved", "APPROVED"],
   ])("state %j matches allowed %j case-insensitively", (state, allowed) => {
-    const r = evaluateTickets(t([ref("OPS-1")], ok(info("OPS-1", state))), settings({ allowedStates: [allowed] }));
+    const r = evaluateTickets(
+      t([ref("OPS-1")], ok(info("OPS-1", state))),
+      settings({ allowedStates: [allowed] }),
+    );
     expect(r.status).toBe("pass");
   });
 
   test("a state not allowed fails, naming the state and the allowed ones", () => {
-    const r = evaluateTickets(t([ref("OPS-1")], ok(info("OPS-1", "Done"))), settings({ allowedStates: ["Approved", "In Progress"] }));
+    const r = evaluateTickets(
+      t([ref("OPS-1")], ok(info("OPS-1", "Done"))),
+      settings({ allowedStates: ["Approved", "In Progress"] }),
+    );
     expect(r.status).toBe("fail");
     expect(r.summary).toBe("0 of 1 ok; 1 in a state not allowed");
     expect(r.todo).toEqual(['Move OPS-1 from "Done" to "Approved" or "In Progress".']);
@@ -102,18 +153,31 @@ describe("lookup ok", () => {
   });
 
   test("a state must match whole, not as a substring", () => {
-    const r = evaluateTickets(t([ref("OPS-1")], ok(info("OPS-1", "Not Approved"))), settings({ allowedStates: ["Approved"] }));
+    const r = evaluateTickets(
+      t([ref("OPS-1")], ok(info("OPS-1", "Not Approved"))),
+      settings({ allowedStates: ["Approved"] }),
+    );
     expect(r.status).toBe("fail");
   });
 
   test("allowed_states [] = the ticket must exist (any state)", () => {
-    const r = evaluateTickets(t([ref("OPS-1")], ok(info("OPS-1", "Closed"))), settings({ allowedStates: [] }));
+    const r = evaluateTickets(
+      t([ref("OPS-1")], ok(info("OPS-1", "Closed"))),
+      settings({ allowedStates: [] }),
+    );
     expect(r.status).toBe("pass");
     expect(r.tickets[0]!.outcome).toBe("ok");
   });
 
   test("an unknown key fails, naming it", () => {
-    const r = evaluateTickets(t([ref("OPS-1"), ref("OPS-99")], { kind: "ok", found: [info("OPS-1", "Approved")], unknown: ["OPS-99"] }), settings());
+    const r = evaluateTickets(
+      t([ref("OPS-1"), ref("OPS-99")], {
+        kind: "ok",
+        found: [info("OPS-1", "Approved")],
+        unknown: ["OPS-99"],
+      }),
+      settings(),
+    );
     expect(r.status).toBe("fail");
     expect(r.summary).toBe("1 of 2 ok; 1 unknown to Jira");
     expect(r.todo).toEqual(["Fix the ticket reference Jira does not know: OPS-99."]);
@@ -131,10 +195,16 @@ describe("lookup ok", () => {
 
   test("several tickets: every one must be fine", () => {
     const lookup = ok(info("OPS-1", "Approved"), info("OPS-2", "Done"), info("OPS-3", "Approved"));
-    const r = evaluateTickets(t([ref("OPS-1"), ref("OPS-2"), ref("OPS-3"), ref("OPS-4")], lookup), settings({ allowedStates: ["Approved"] }));
+    const r = evaluateTickets(
+      t([ref("OPS-1"), ref("OPS-2"), ref("OPS-3"), ref("OPS-4")], lookup),
+      settings({ allowedStates: ["Approved"] }),
+    );
     expect(r.status).toBe("fail");
     expect(r.summary).toBe("2 of 4 ok; 1 unknown to Jira, 1 in a state not allowed");
-    expect(r.todo).toEqual(["Fix the ticket reference Jira does not know: OPS-4.", 'Move OPS-2 from "Done" to "Approved".']);
+    expect(r.todo).toEqual([
+      "Fix the ticket reference Jira does not know: OPS-4.",
+      'Move OPS-2 from "Done" to "Approved".',
+    ]);
   });
 
   test("two unknown keys: plural wording", () => {
@@ -143,7 +213,10 @@ describe("lookup ok", () => {
   });
 
   test("all fine, several: plural wording", () => {
-    const r = evaluateTickets(t([ref("OPS-1"), ref("OPS-2")], ok(info("OPS-1", "A"), info("OPS-2", "B"))), settings());
+    const r = evaluateTickets(
+      t([ref("OPS-1"), ref("OPS-2")], ok(info("OPS-1", "A"), info("OPS-2", "B"))),
+      settings(),
+    );
     expect(r.status).toBe("pass");
     expect(r.summary).toBe("OPS-1, OPS-2 are in an allowed state");
   });

@@ -8,7 +8,15 @@ import { WriteScheduler } from "../../src/github/write-scheduler.js";
 import { Metrics } from "../../src/runtime/metrics.js";
 import { wireWriteMetrics } from "../../src/runtime/write-metrics.js";
 
-const L: WriteLimits = { ...GITHUB_WRITE_LIMITS, minGapMs: 1000, perMinute: 100, minuteMs: 60_000, perHour: 8, hourMs: 3_600_000, checkReserve: 3 };
+const L: WriteLimits = {
+  ...GITHUB_WRITE_LIMITS,
+  minGapMs: 1000,
+  perMinute: 100,
+  minuteMs: 60_000,
+  perHour: 8,
+  hourMs: 3_600_000,
+  checkReserve: 3,
+};
 
 beforeEach(() => {
   jest.useFakeTimers({ now: 1_000_000 });
@@ -25,13 +33,22 @@ function value(text: string, name: string): number {
 
 test("queue depth, near-cap flag and warning count follow the scheduler", async () => {
   const warnings: string[] = [];
-  const s = new WriteScheduler({ limiter: new MemoryWriteLimiter(L), limits: L, log: () => ({ warn: (_o: unknown, m?: string) => void warnings.push(m ?? ""), info: () => {} }) });
+  const s = new WriteScheduler({
+    limiter: new MemoryWriteLimiter(L),
+    limits: L,
+    log: () => ({ warn: (_o: unknown, m?: string) => void warnings.push(m ?? ""), info: () => {} }),
+  });
   const metrics = new Metrics({ defaultMetrics: false });
   wireWriteMetrics(metrics, s);
-  const write = (check: boolean) => s.submit({ installationId: 7, check, create: true, stale: () => false, send: async () => "ok" });
+  const write = (check: boolean) =>
+    s.submit({ installationId: 7, check, create: true, stale: () => false, send: async () => "ok" });
 
   let text = (await metrics.expose()).body;
-  expect([value(text, "write_queue_depth"), value(text, "write_near_hourly_cap"), value(text, "write_cap_warnings_total")]).toEqual([0, 0, 0]);
+  expect([
+    value(text, "write_queue_depth"),
+    value(text, "write_near_hourly_cap"),
+    value(text, "write_cap_warnings_total"),
+  ]).toEqual([0, 0, 0]);
 
   const checks = [1, 2, 3, 4, 5].map(() => write(true));
   text = (await metrics.expose()).body;
@@ -60,6 +77,12 @@ test("queue depth, near-cap flag and warning count follow the scheduler", async 
 test("without a scheduler the gauges read 0; a broken source reads NaN, never 0", async () => {
   const metrics = new Metrics({ defaultMetrics: false });
   expect(value((await metrics.expose()).body, "write_near_hourly_cap")).toBe(0);
-  wireWriteMetrics(metrics, { depth: () => 0, nearHourlyCap: () => { throw new Error("x"); }, counts: { sent: 0, superseded: 0, secondaryLimits: 0, nearCapWarnings: 0 } });
+  wireWriteMetrics(metrics, {
+    depth: () => 0,
+    nearHourlyCap: () => {
+      throw new Error("x");
+    },
+    counts: { sent: 0, superseded: 0, secondaryLimits: 0, nearCapWarnings: 0 },
+  });
   expect(value((await metrics.expose()).body, "write_near_hourly_cap")).toBeNaN();
 });

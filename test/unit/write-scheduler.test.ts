@@ -4,34 +4,72 @@
  * superseded writes. No figure here is a speed: every time asserted is the fake clock's.
  */
 import { afterEach, beforeEach, describe, expect, jest, test } from "@jest/globals";
-import { decide, GITHUB_WRITE_LIMITS, MemoryWriteLimiter, writeLimitsFromEnv, type WriteLimits } from "../../src/github/write-limits.js";
+import {
+  decide,
+  GITHUB_WRITE_LIMITS,
+  MemoryWriteLimiter,
+  writeLimitsFromEnv,
+  type WriteLimits,
+} from "../../src/github/write-limits.js";
 import { WriteScheduler, WriteSuperseded } from "../../src/github/write-scheduler.js";
 
-const L: WriteLimits = { ...GITHUB_WRITE_LIMITS, minGapMs: 1000, perMinute: 5, minuteMs: 60_000, perHour: 8, hourMs: 3_600_000, checkReserve: 3 };
+const L: WriteLimits = {
+  ...GITHUB_WRITE_LIMITS,
+  minGapMs: 1000,
+  perMinute: 5,
+  minuteMs: 60_000,
+  perHour: 8,
+  hourMs: 3_600_000,
+  checkReserve: 3,
+};
 
 describe("decide (pure)", () => {
   const fresh = { lastAt: null, pausedUntil: 0, creations: [] as number[] };
   test("the first write goes; the next waits for the 1 s spacing", () => {
     expect(decide(L, fresh, { check: true, create: true }, 10_000)).toEqual({ ok: true, hourCount: 1 });
-    expect(decide(L, { ...fresh, lastAt: 9_400 }, { check: true, create: false }, 10_000)).toEqual({ ok: false, waitMs: 400, reason: "spacing", hourCount: 0 });
+    expect(decide(L, { ...fresh, lastAt: 9_400 }, { check: true, create: false }, 10_000)).toEqual({
+      ok: false,
+      waitMs: 400,
+      reason: "spacing",
+      hourCount: 0,
+    });
   });
   test("a pause holds every write, updates too", () => {
-    expect(decide(L, { ...fresh, pausedUntil: 15_000 }, { check: true, create: false }, 10_000)).toMatchObject({ ok: false, reason: "paused", waitMs: 5000 });
+    expect(
+      decide(L, { ...fresh, pausedUntil: 15_000 }, { check: true, create: false }, 10_000),
+    ).toMatchObject({ ok: false, reason: "paused", waitMs: 5000 });
   });
   test("the rolling minute holds creations only, until its oldest creation leaves it", () => {
     const creations = [1000, 2000, 3000, 4000, 5000];
-    expect(decide(L, { ...fresh, creations }, { check: true, create: true }, 10_000)).toEqual({ ok: false, waitMs: 51_000, reason: "minute", hourCount: 5 });
+    expect(decide(L, { ...fresh, creations }, { check: true, create: true }, 10_000)).toEqual({
+      ok: false,
+      waitMs: 51_000,
+      reason: "minute",
+      hourCount: 5,
+    });
     expect(decide(L, { ...fresh, creations }, { check: true, create: false }, 10_000).ok).toBe(true);
     expect(decide(L, { ...fresh, creations }, { check: true, create: true }, 61_001).ok).toBe(true);
   });
   test("the rolling hour caps creations; near it digests wait and checks go on", () => {
     const five = [0, 100_000, 200_000, 300_000, 400_000];
     // 5 of 8 this hour = perHour - checkReserve: a digest creation waits until the oldest leaves the hour
-    expect(decide(L, { ...fresh, creations: five }, { check: false, create: true }, 500_000)).toEqual({ ok: false, waitMs: 3_100_000, reason: "reserve", hourCount: 5 });
-    expect(decide(L, { ...fresh, creations: five }, { check: true, create: true }, 500_000)).toEqual({ ok: true, hourCount: 6 });
+    expect(decide(L, { ...fresh, creations: five }, { check: false, create: true }, 500_000)).toEqual({
+      ok: false,
+      waitMs: 3_100_000,
+      reason: "reserve",
+      hourCount: 5,
+    });
+    expect(decide(L, { ...fresh, creations: five }, { check: true, create: true }, 500_000)).toEqual({
+      ok: true,
+      hourCount: 6,
+    });
     expect(decide(L, { ...fresh, creations: five }, { check: false, create: false }, 500_000).ok).toBe(true);
     const eight = [...five, 500_000, 600_000, 700_000];
-    expect(decide(L, { ...fresh, creations: eight }, { check: true, create: true }, 800_000)).toMatchObject({ ok: false, reason: "hour", waitMs: 2_800_000 });
+    expect(decide(L, { ...fresh, creations: eight }, { check: true, create: true }, 800_000)).toMatchObject({
+      ok: false,
+      reason: "hour",
+      waitMs: 2_800_000,
+    });
   });
 });
 
@@ -39,14 +77,26 @@ describe("writeLimitsFromEnv", () => {
   test("unset: GitHub's documented limits", () => {
     expect(writeLimitsFromEnv({})).toEqual(GITHUB_WRITE_LIMITS);
     // GitHub's 80 a minute and 500 an hour, each window kept 1 s longer for the time a write spends in transit.
-    expect(GITHUB_WRITE_LIMITS).toMatchObject({ minGapMs: 1000, perMinute: 80, minuteMs: 61_000, perHour: 500, hourMs: 3_601_000 });
+    expect(GITHUB_WRITE_LIMITS).toMatchObject({
+      minGapMs: 1000,
+      perMinute: 80,
+      minuteMs: 61_000,
+      perHour: 500,
+      hourMs: 3_601_000,
+    });
   });
   test("overrides are checked, with a message naming the key", () => {
-    expect(writeLimitsFromEnv({ CHANGEGATE_WRITE_LIMITS: '{"perHour": 60, "hourMs": 60000}' })).toMatchObject({ perHour: 60, hourMs: 60_000, perMinute: 80 });
+    expect(writeLimitsFromEnv({ CHANGEGATE_WRITE_LIMITS: '{"perHour": 60, "hourMs": 60000}' })).toMatchObject(
+      { perHour: 60, hourMs: 60_000, perMinute: 80 },
+    );
     expect(() => writeLimitsFromEnv({ CHANGEGATE_WRITE_LIMITS: "{nope" })).toThrow(/not JSON/);
     expect(() => writeLimitsFromEnv({ CHANGEGATE_WRITE_LIMITS: '{"perHour": -1}' })).toThrow(/perHour/);
-    expect(() => writeLimitsFromEnv({ CHANGEGATE_WRITE_LIMITS: '{"perhour": 5}' })).toThrow(/CHANGEGATE_WRITE_LIMITS/);
-    expect(() => writeLimitsFromEnv({ CHANGEGATE_WRITE_LIMITS: '{"perHour": 5, "checkReserve": 5}' })).toThrow(/checkReserve/);
+    expect(() => writeLimitsFromEnv({ CHANGEGATE_WRITE_LIMITS: '{"perhour": 5}' })).toThrow(
+      /CHANGEGATE_WRITE_LIMITS/,
+    );
+    expect(() =>
+      writeLimitsFromEnv({ CHANGEGATE_WRITE_LIMITS: '{"perHour": 5, "checkReserve": 5}' }),
+    ).toThrow(/checkReserve/);
   });
 });
 
@@ -67,7 +117,17 @@ describe("WriteScheduler", () => {
   function scheduler(limits: WriteLimits = L): WriteScheduler {
     return new WriteScheduler({ limiter: new MemoryWriteLimiter(limits), limits, log: () => log });
   }
-  function write(s: WriteScheduler, name: string, o: { check: boolean; create: boolean; stale?: () => boolean; fail?: () => unknown; installationId?: number }) {
+  function write(
+    s: WriteScheduler,
+    name: string,
+    o: {
+      check: boolean;
+      create: boolean;
+      stale?: () => boolean;
+      fail?: () => unknown;
+      installationId?: number;
+    },
+  ) {
     return s.submit({
       installationId: o.installationId ?? 1,
       check: o.check,
@@ -102,7 +162,10 @@ describe("WriteScheduler", () => {
 
   test("installations have their own lanes: one's spacing does not hold another", async () => {
     const s = scheduler();
-    await Promise.all([write(s, "a", { check: true, create: false, installationId: 1 }), write(s, "b", { check: true, create: false, installationId: 2 })]);
+    await Promise.all([
+      write(s, "a", { check: true, create: false, installationId: 1 }),
+      write(s, "b", { check: true, create: false, installationId: 2 }),
+    ]);
     expect(sent.map((x) => x.at)).toEqual([1_000_000, 1_000_000]);
   });
 
@@ -110,7 +173,9 @@ describe("WriteScheduler", () => {
     const s = scheduler();
     let newer = false;
     const first = write(s, "first", { check: true, create: true });
-    const stale = write(s, "stale", { check: true, create: false, stale: () => newer }).catch((e: unknown) => e);
+    const stale = write(s, "stale", { check: true, create: false, stale: () => newer }).catch(
+      (e: unknown) => e,
+    );
     newer = true;
     await jest.advanceTimersByTimeAsync(5000);
     await expect(first).resolves.toEqual({ data: "first" });
@@ -125,7 +190,11 @@ describe("WriteScheduler", () => {
     const secondary = () => {
       if (!limited) return null;
       limited = false;
-      return { status: 403, message: "You have exceeded a secondary rate limit", response: { headers: { "retry-after": "30" } } };
+      return {
+        status: 403,
+        message: "You have exceeded a secondary rate limit",
+        response: { headers: { "retry-after": "30" } },
+      };
     };
     const a = write(s, "a", { check: true, create: true, fail: secondary });
     const b = write(s, "b", { check: false, create: false });
@@ -141,7 +210,11 @@ describe("WriteScheduler", () => {
 
   test("other failures are the caller's: not retried here", async () => {
     const s = scheduler();
-    const p = write(s, "x", { check: true, create: false, fail: () => Object.assign(new Error("boom"), { status: 502 }) });
+    const p = write(s, "x", {
+      check: true,
+      create: false,
+      fail: () => Object.assign(new Error("boom"), { status: 502 }),
+    });
     await expect(p).rejects.toThrow("boom");
   });
 
@@ -185,11 +258,21 @@ describe("WriteScheduler: no starvation, the full reset honoured (issue 20 item 
   afterEach(() => {
     jest.useRealTimers();
   });
-  const limits: WriteLimits = { ...GITHUB_WRITE_LIMITS, minGapMs: 1000, perMinute: 1000, perHour: 10_000, checkReserve: 0 };
+  const limits: WriteLimits = {
+    ...GITHUB_WRITE_LIMITS,
+    minGapMs: 1000,
+    perMinute: 1000,
+    perHour: 10_000,
+    checkReserve: 0,
+  };
   function scheduler(l: WriteLimits = limits): WriteScheduler {
     return new WriteScheduler({ limiter: new MemoryWriteLimiter(l), limits: l, log: () => undefined });
   }
-  function write(s: WriteScheduler, name: string, o: { check: boolean; create: boolean; urgent?: boolean; fail?: () => unknown }) {
+  function write(
+    s: WriteScheduler,
+    name: string,
+    o: { check: boolean; create: boolean; urgent?: boolean; fail?: () => unknown },
+  ) {
     return s.submit({
       installationId: 1,
       check: o.check,
@@ -246,7 +329,11 @@ describe("WriteScheduler: no starvation, the full reset honoured (issue 20 item 
     const primary = () => {
       if (!limited) return null;
       limited = false;
-      return { status: 403, message: "API rate limit exceeded", response: { headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(resetAt) } } };
+      return {
+        status: 403,
+        message: "API rate limit exceeded",
+        response: { headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(resetAt) } },
+      };
     };
     const a = write(s, "a", { check: true, create: true, fail: primary });
     const b = write(s, "b", { check: false, create: true });
@@ -265,7 +352,11 @@ describe("WriteScheduler: no starvation, the full reset honoured (issue 20 item 
     const a = write(s, "a", {
       check: true,
       create: true,
-      fail: () => (limited ? ((limited = false), { status: 429, message: "slow down", response: { headers: { "retry-after": String(5 * 3600) } } }) : null),
+      fail: () =>
+        limited
+          ? ((limited = false),
+            { status: 429, message: "slow down", response: { headers: { "retry-after": String(5 * 3600) } } })
+          : null,
     });
     await jest.advanceTimersByTimeAsync(60 * 60_000);
     expect(sent).toEqual([]);
