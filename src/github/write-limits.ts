@@ -47,7 +47,7 @@ export const GITHUB_WRITE_LIMITS: WriteLimits = {
   maxSecondaryRetries: 5,
 };
 
-const limitsSchema = z
+export const limitsSchema = z
   .object({
     minGapMs: z.number().int().min(0).max(60_000),
     perMinute: z.number().int().min(1).max(10_000),
