@@ -18,6 +18,7 @@
  *
  * `main(argv, io)` is the whole program (tests call it); the last lines run it as the bin.
  */
+import { loadSettings, SettingsError } from "./settings.js";
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -103,7 +104,7 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     const message = redact(err instanceof Error ? err.message : String(err));
     io.stderr.write(`changegate: ${message}\n`);
     if (err instanceof CliError || err instanceof CommandError) return err.exitCode;
-    if (err instanceof CredentialsError) return EXIT.usage;
+    if (err instanceof CredentialsError || err instanceof SettingsError) return EXIT.usage;
     if (err instanceof StoreError) return err.kind === "config" ? EXIT.usage : EXIT.database;
     return EXIT.failed;
   }
@@ -363,7 +364,7 @@ function parseDateArg(arg: string, name: string, endOfDay: boolean): string {
 }
 
 async function openForReading(io: CliIo, database: string | undefined): Promise<AuditStore> {
-  return AuditStore.open(database ?? io.env.DATABASE_URL, {
+  return AuditStore.open(database ?? loadSettings(io.env, ["store"]).store.databaseUrl, {
     migrate: false,
     mustExist: true,
     cwd: io.cwd,

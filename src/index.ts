@@ -150,9 +150,10 @@ const DEFAULT_RESUME_SWEEP_MS = 60_000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export function defaultOptions(env: NodeJS.ProcessEnv = process.env): ChangegateOptions {
+/** The defaults; the process's settings (APP_ID, RECONCILE_ON_START, METRICS_TOKEN) are main.ts's to pass. */
+export function defaultOptions(): ChangegateOptions {
   return {
-    appId: Number(env.APP_ID ?? 0),
+    appId: 0,
     reader: defaultReaderOptions,
     tickets: null,
     recorder: new MemoryRecorder(),
@@ -160,13 +161,13 @@ export function defaultOptions(env: NodeJS.ProcessEnv = process.env): Changegate
     publishBackoffMs: [1000, 4000],
     staleHeadBackoffMs: [500, 1000, 2000],
     laterRetryMs: [30_000, 120_000, 600_000],
-    reconcileOnStart: env.RECONCILE_ON_START === "true",
+    reconcileOnStart: false,
     jira: null,
     prLock: new InProcessPrLock(),
     writes: null,
     sleep,
     metrics: new Metrics(),
-    metricsToken: env.METRICS_TOKEN || undefined,
+    metricsToken: undefined,
     readiness: new Readiness(),
   };
 }

@@ -318,8 +318,10 @@ export const settingsSchema = z.object({
   LOG_MESSAGE_KEY: matching(/^[\w.-]{1,64}$/, "expected a JSON key such as msg or message"),
   SENTRY_DSN: url(["https:", "http:"], "expected Sentry's DSN (https://…@….ingest.sentry.io/…)"),
   // --- store
-  DATABASE_URL: text.transform(databaseUrl),
-  DATABASE_OWNER_URL: text.transform(databaseUrl),
+  // Checked by the app's whole parse (WHOLE below); the CLI's commands say what is wrong with the
+  // URL they open as they always have (with --database too).
+  DATABASE_URL: text,
+  DATABASE_OWNER_URL: text,
   // --- writes
   REDIS_URL: url(["redis:", "rediss:"], "expected redis://[user:password@]host:port[/db] or rediss://…"),
   MAX_CONCURRENT_EVALUATIONS: int(1, 1000, DEFAULTS.maxConcurrentEvaluations),
@@ -394,14 +396,19 @@ export const settingsSchema = z.object({
 
 type Parsed = z.output<typeof settingsSchema>;
 
-function databaseUrl(v: string | undefined, ctx: z.RefinementCtx): string | undefined {
-  if (v === undefined) return v;
-  try {
-    parseDatabaseUrl(v); // its messages describe the URL without credentials
-    return v;
-  } catch (err) {
-    return refuse(ctx, (err as Error).message);
+/** The store's URLs (the app's whole parse): the scheme and shape, said without credentials. */
+function databaseUrlProblems(env: Env): string[] {
+  const problems: string[] = [];
+  for (const name of ["DATABASE_URL", "DATABASE_OWNER_URL"] as const) {
+    const v = env[name]?.trim();
+    if (v === undefined) continue;
+    try {
+      parseDatabaseUrl(v);
+    } catch (err) {
+      problems.push(`${name}${given(name, v)}: ${(err as Error).message}`);
+    }
   }
+  return problems;
 }
 
 function writeLimits(v: string | undefined, ctx: z.RefinementCtx): WriteLimits {
@@ -410,7 +417,7 @@ function writeLimits(v: string | undefined, ctx: z.RefinementCtx): WriteLimits {
   try {
     json = JSON.parse(v);
   } catch {
-    return refuse(ctx, 'expected JSON, e.g. {"perHour": 50, "hourMs": 60000}');
+    return refuse(ctx, 'not JSON (expected e.g. {"perHour": 50, "hourMs": 60000})');
   }
   const parsed = limitsSchema.safeParse(json);
   if (!parsed.success) {
@@ -482,6 +489,9 @@ const CROSS: Partial<Record<Group, (env: Env) => string[]>> = {
       : [];
   },
 };
+
+/** Checks of the app's whole parse only (every group asked for: main.ts). */
+const WHOLE: ((env: Env) => string[])[] = [databaseUrlProblems];
 
 function jiraCrossProblems(env: Env): string[] {
   const problems: string[] = [];
@@ -719,8 +729,12 @@ export function parseSettings<G extends Group>(
         issue.message.startsWith(name) ? issue.message : `${name}${given(name, raw[name])}: ${issue.message}`,
       );
     }
-  for (const g of groups) problems.push(...(CROSS[g]?.(raw) ?? []));
-  if (problems.length > 0) return { settings: null, problems: problems.map((p) => scrub(p, raw)) };
+  // Checks across variables see every variable (METRICS_PORT is checked against PORT).
+  const all = rawValues(env, Object.keys(SPECS) as SettingName[]);
+  for (const g of groups) problems.push(...(CROSS[g]?.(all) ?? []));
+  if (GROUPS.every((g) => (groups as readonly Group[]).includes(g)))
+    for (const w of WHOLE) problems.push(...w(all));
+  if (problems.length > 0) return { settings: null, problems: problems.map((p) => scrub(p, all)) };
   const parsed = result.data as Parsed;
   const settings = Object.fromEntries(groups.map((g) => [g, BUILD[g](parsed)])) as Pick<Settings, G>;
   return { settings, problems: [] };

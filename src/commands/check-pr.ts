@@ -10,6 +10,7 @@
  * Exit codes: 0 compliant (or not gated); 1 not compliant (failing, waiting for CI, or an invalid
  * policy); 2 bad arguments or credentials; 4 the PR could not be evaluated (GitHub or Jira failed).
  */
+import { loadSettings } from "../settings.js";
 import type { CliIo } from "../cli.js";
 import { parsePrArgument } from "../audit/show.js";
 import { CHECK_NAME } from "../contract.js";
@@ -31,7 +32,7 @@ import type { PrRef } from "../refs.js";
  * it an emergency label is not honoured here, and a note says why.
  */
 async function declarationsOnRecord(env: Record<string, string | undefined>, notes: string[]) {
-  const url = env.DATABASE_URL;
+  const url = loadSettings(env, ["store"]).store.databaseUrl;
   if (!url) {
     notes.push(
       "DATABASE_URL is not set: which commit an emergency label was applied on is on the app's audit record, so an emergency declaration is not honoured here",

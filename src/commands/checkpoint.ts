@@ -2,6 +2,7 @@
  * `changegate audit checkpoint` and `changegate audit verify --checkpoints FILE | --from-issue
  * owner/name#N`. Registered in src/cli.ts; the work is in src/audit/checkpoint*.ts.
  */
+import { loadSettings } from "../settings.js";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { Option, type Command } from "commander";
@@ -42,7 +43,7 @@ export interface CommandIo {
 }
 
 function openForReading(io: CommandIo, database: string | undefined): Promise<AuditStore> {
-  return AuditStore.open(database ?? io.env.DATABASE_URL, {
+  return AuditStore.open(database ?? loadSettings(io.env, ["store"]).store.databaseUrl, {
     migrate: false,
     mustExist: true,
     cwd: io.cwd,
@@ -110,7 +111,9 @@ export function registerCheckpoint(
 }
 
 export async function checkpointCommand(io: CommandIo, opts: CheckpointOpts): Promise<number> {
-  const key = keyOrUsage(() => loadSigningKey(io.env.AUDIT_SIGNING_KEY));
+  const key = keyOrUsage(
+    () => loadSettings(io.env, ["checkpoints"]).checkpoints.signingKey ?? loadSigningKey(undefined),
+  );
   if (opts.printPublicKey) {
     io.stdout.write(`${publicKeyPem(key)}key id ${key.keyId}\n`);
     return CODES.ok;
@@ -134,7 +137,7 @@ export async function checkpointCommand(io: CommandIo, opts: CheckpointOpts): Pr
       throw new CommandError(CODES.usage, `--out ${opts.out} is a directory`);
     log = new FileCheckpointLog(path);
   } else {
-    const repo = (opts.issueRepo ?? io.env.AUDIT_ISSUE_REPO ?? "").trim();
+    const repo = (opts.issueRepo ?? loadSettings(io.env, ["checkpoints"]).checkpoints.issueRepo ?? "").trim();
     if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) {
       throw new CommandError(
         CODES.usage,
@@ -147,7 +150,11 @@ export async function checkpointCommand(io: CommandIo, opts: CheckpointOpts): Pr
   }
   const store = await openForReading(io, opts.database);
   try {
-    const database = databaseIdentity(io.env, store, opts.databaseId);
+    const database = databaseIdentity(
+      loadSettings(io.env, ["audit"]).audit.databaseId,
+      store,
+      opts.databaseId,
+    );
     const { checkpoint, where } = await publishCheckpoint(store, log, {
       key,
       database,
@@ -203,7 +210,7 @@ export function wantsCheckpoints(opts: VerifyCheckpointOpts): boolean {
 }
 
 function publicKeyText(io: CommandIo, arg: string | undefined): string | undefined {
-  const a = arg ?? io.env.AUDIT_VERIFY_KEY;
+  const a = arg ?? loadSettings(io.env, ["audit"]).audit.verifyKey ?? undefined;
   if (a === undefined) return undefined;
   const t = a.trim();
   if (t.includes("-----BEGIN") || (/^[A-Za-z0-9+/=\s]+$/.test(t) && t.length > 40)) return t;
@@ -255,7 +262,11 @@ export async function verifyWithCheckpoints(io: CommandIo, opts: VerifyCheckpoin
   const store = await openForReading(io, opts.database);
   try {
     const reader = new AuditReader(store);
-    const database = databaseIdentity(io.env, store, opts.databaseId);
+    const database = databaseIdentity(
+      loadSettings(io.env, ["audit"]).audit.databaseId,
+      store,
+      opts.databaseId,
+    );
     const logOpts = { publicKey, keyId, database, ...(minSequence !== undefined ? { minSequence } : {}) };
     const logProblems = checkLog(log, logOpts);
     const trusted = trustedCheckpoints(log, logOpts);

@@ -5,6 +5,7 @@
  * difference; writes the JSON report to --out, or beside an export (x.csv → x.completeness.json).
  * Exit 0 complete, 1 not complete.
  */
+import { loadSettings } from "../settings.js";
 import { randomBytes } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { rename, rm, writeFile } from "node:fs/promises";
@@ -61,7 +62,7 @@ export async function completenessCommand(
     if (err instanceof CredentialsError) throw usage(err.message);
     throw err;
   }
-  const store = await AuditStore.open(opts.database ?? io.env.DATABASE_URL, {
+  const store = await AuditStore.open(opts.database ?? loadSettings(io.env, ["store"]).store.databaseUrl, {
     migrate: false,
     mustExist: true,
     cwd: io.cwd,
@@ -73,9 +74,8 @@ export async function completenessCommand(
   const accounts = new Set<string>();
   let records;
   try {
-    const search = io.env.CHANGEGATE_SEARCH_PACE_MS
-      ? { paceMs: Number(io.env.CHANGEGATE_SEARCH_PACE_MS) }
-      : {};
+    const paceMs = loadSettings(io.env, ["cli"]).cli.searchPaceMs;
+    const search = paceMs !== null ? { paceMs } : {};
     for (const t of targets) {
       accounts.add(t.account.toLowerCase());
       const found = await searchMergedPrs(

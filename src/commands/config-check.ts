@@ -12,6 +12,7 @@
  * a checkout of a repository named `.github`: the checkout's git remote `origin`, else
  * GITHUB_REPOSITORY (GitHub Actions), else the checkout's directory name (see `orgFileOf`).
  */
+import { loadSettings } from "../settings.js";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
@@ -77,8 +78,9 @@ export function orgFileOf(path: string, env: Record<string, string | undefined>)
       source = `its git remote origin (${r.stdout.trim()})`;
     }
   }
-  if (!repo && env.GITHUB_REPOSITORY?.includes("/")) {
-    repo = env.GITHUB_REPOSITORY.trim();
+  const fromActions = loadSettings(env, ["platform"]).platform.githubRepository;
+  if (!repo && fromActions?.includes("/")) {
+    repo = fromActions;
     source = `GITHUB_REPOSITORY (${repo})`;
   }
   if (repo) {
@@ -172,7 +174,7 @@ function report(io: CliIo, file: string, opts: ConfigCheckOptions, o: Outcome): 
     return valid ? OK : INVALID;
   }
   for (const n of o.notes) io.stderr.write(`note: ${n}\n`);
-  if (io.env.GITHUB_ACTIONS === "true") {
+  if (loadSettings(io.env, ["platform"]).platform.githubActions) {
     for (const i of o.issues) io.stdout.write(annotation(file, i));
   }
   if (valid) {

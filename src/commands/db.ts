@@ -3,6 +3,7 @@
  * (--database, else DATABASE_OWNER_URL, else DATABASE_URL) and, on PostgreSQL, give the app's role
  * exactly its rights (src/audit/roles.ts). Registered in src/cli.ts.
  */
+import { loadSettings } from "../settings.js";
 import type { Command, Option } from "commander";
 import { AuditStore } from "../audit/database.js";
 import { AUDIT_TABLES, grantAppRole, validRoleName } from "../audit/roles.js";
@@ -40,7 +41,8 @@ export async function migrateCommand(
       `--grant-app-role ${JSON.stringify(opts.grantAppRole)}: a role name of lower-case letters, digits and _`,
     );
   }
-  const url = opts.database ?? (io.env.DATABASE_OWNER_URL?.trim() || io.env.DATABASE_URL);
+  const urls = loadSettings(io.env, ["store"]).store;
+  const url = opts.database ?? (urls.ownerUrl || urls.databaseUrl);
   // Opening migrates (pending migrations run in one transaction; a newer schema is left alone).
   const store = await AuditStore.open(url, {
     migrate: true,

@@ -14,6 +14,7 @@
  * invalid); 2 bad arguments or credentials; 3 the named store cannot be read; 4 GitHub failed (the
  * search, or some PR could not be judged: the rehearsal is incomplete).
  */
+import { loadSettings } from "../settings.js";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
@@ -134,7 +135,8 @@ export async function rehearseCommand(
 
   // 4. Today's outcomes, read-only, when there is a store (named: it must open; default: if present).
   let store: AuditStore | null = null;
-  const named = opts.database ?? io.env.DATABASE_URL;
+  const named = opts.database ?? loadSettings(io.env, ["store"]).store.databaseUrl;
+  const paceMs = loadSettings(io.env, ["cli"]).cli.searchPaceMs;
   try {
     store = await AuditStore.open(named, {
       migrate: false,
@@ -155,9 +157,7 @@ export async function rehearseCommand(
   try {
     let prs;
     try {
-      const search = io.env.CHANGEGATE_SEARCH_PACE_MS
-        ? { paceMs: Number(io.env.CHANGEGATE_SEARCH_PACE_MS) }
-        : {};
+      const search = paceMs !== null ? { paceMs } : {};
       prs = await searchMergedPrs(
         github.octokit,
         { scope: { repo: opts.repo }, from: window.from, to: window.to },

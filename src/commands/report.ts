@@ -4,6 +4,7 @@
  * `audit completeness --out` wrote (parsed here with zod), and the checkpoint status, rendered by
  * src/report/audit-report-*.ts into one self-contained HTML file. Registered in src/cli.ts.
  */
+import { loadSettings } from "../settings.js";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
@@ -198,7 +199,7 @@ export async function reportCommand(io: CommandIo, opts: ReportOpts): Promise<nu
     }
   }
 
-  const store = await AuditStore.open(opts.database ?? io.env.DATABASE_URL, {
+  const store = await AuditStore.open(opts.database ?? loadSettings(io.env, ["store"]).store.databaseUrl, {
     migrate: false,
     mustExist: true,
     cwd: io.cwd,
@@ -219,7 +220,10 @@ export async function reportCommand(io: CommandIo, opts: ReportOpts): Promise<nu
 
     let checkpoints: CheckpointStatus = { kind: "not checked" };
     if (log && keyOpts) {
-      const lo = { ...keyOpts, database: databaseIdentity(io.env, store, opts.databaseId) };
+      const lo = {
+        ...keyOpts,
+        database: databaseIdentity(loadSettings(io.env, ["audit"]).audit.databaseId, store, opts.databaseId),
+      };
       const problems = checkLog(log, lo).map((p) => `checkpoint ${p.checkpoint}: ${p.message}`);
       const trusted = trustedCheckpoints(log, lo);
       const { findings } = await verifyAgainstCheckpoints(reader, trusted);
@@ -267,7 +271,7 @@ export async function reportCommand(io: CommandIo, opts: ReportOpts): Promise<nu
 }
 
 function readKey(io: CommandIo, arg: string | undefined): string | undefined {
-  const a = arg ?? io.env.AUDIT_VERIFY_KEY;
+  const a = arg ?? loadSettings(io.env, ["audit"]).audit.verifyKey ?? undefined;
   if (a === undefined) return undefined;
   const t = a.trim();
   if (t.includes("-----BEGIN") || (/^[A-Za-z0-9+/=\s]+$/.test(t) && t.length > 40)) return t;

@@ -8,6 +8,7 @@
  * by chain position, and the draw itself (same population, same seed, same sample); exit 1 naming
  * every difference. Registered in src/cli.ts.
  */
+import { loadSettings } from "../settings.js";
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, statSync } from "node:fs";
 import { mkdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
@@ -88,7 +89,7 @@ export function registerSample(
 }
 
 function openForReading(io: CommandIo, database: string | undefined): Promise<AuditStore> {
-  return AuditStore.open(database ?? io.env.DATABASE_URL, {
+  return AuditStore.open(database ?? loadSettings(io.env, ["store"]).store.databaseUrl, {
     migrate: false,
     mustExist: true,
     cwd: io.cwd,

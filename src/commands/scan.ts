@@ -5,19 +5,18 @@
  * is on record (bypasses found are reported, on record, and not an error of the scan); 1 when some
  * PR could not be judged or a branch's history was truncated.
  */
+import { loadSettings } from "../settings.js";
 import { SqlBranchHeads } from "../audit/branch-head.js";
 import { ChainDirectPush } from "../audit/direct-push.js";
 import { ChainWriter } from "../audit/chain-writer.js";
 import { AuditStore } from "../audit/database.js";
 import { createJiraTicketService } from "../jira/client.js";
-import { jiraConfigFromEnv } from "../jira/env.js";
 import { redact } from "../report/redact.js";
 import { terminalLine } from "../report/terminal.js";
 import { scan, type ScanLog, type ScanSummary } from "../runtime/scan.js";
 import { usage } from "./errors.js";
 import { CredentialsError, githubTargets } from "../github/cli-auth.js";
 import { growingProgress } from "./progress.js";
-import { directPushRecheckFromEnv } from "../runtime/push-settle.js";
 
 export interface ScanIo {
   stdout: { write(s: string): unknown };
@@ -61,14 +60,10 @@ export async function scanCommand(
     if (err instanceof CredentialsError) throw usage(err.message);
     throw err;
   }
-  let recheckMs: number;
-  try {
-    recheckMs = directPushRecheckFromEnv(io.env);
-  } catch (err) {
-    throw usage((err as Error).message);
-  }
-  const jira = jiraConfigFromEnv(io.env as NodeJS.ProcessEnv);
-  const store = await AuditStore.open(opts.database ?? io.env.DATABASE_URL, {
+  const settings = loadSettings(io.env, ["background", "jira", "store", "github", "cli"]);
+  const recheckMs = settings.background.directPushRecheckMs;
+  const jira = settings.jira;
+  const store = await AuditStore.open(opts.database ?? settings.store.databaseUrl, {
     cwd: io.cwd,
     connectTimeoutMs: 10_000,
     poolSize: 2,
@@ -88,11 +83,11 @@ export async function scanCommand(
         targets,
         store,
         recorder,
-        appId: Number(io.env.APP_ID ?? 0),
+        appId: settings.github.appId ?? 0,
         tickets: jira ? createJiraTicketService(jira) : null,
         log,
         now: io.now,
-        search: io.env.CHANGEGATE_SEARCH_PACE_MS ? { paceMs: Number(io.env.CHANGEGATE_SEARCH_PACE_MS) } : {},
+        search: settings.cli.searchPaceMs !== null ? { paceMs: settings.cli.searchPaceMs } : {},
         onFound: (n) => progress?.add(n),
         onExamined: () => progress?.increment(),
         ...(opts.directPushes !== false
