@@ -702,7 +702,7 @@ function scrub(message: string, raw: Env): string {
   let out = message;
   for (const k of SECRET_SETTINGS) {
     const v = raw[k]?.trim();
-    if (v && v.length >= 4) out = out.split(v).join("[REDACTED]");
+    if (v && v.length >= 8) out = out.split(v).join("[REDACTED]");
   }
   return out;
 }
