@@ -42,7 +42,7 @@ import { populationRows } from "./audit/population.js";
 import { verifyChains } from "./audit/verify.js";
 import { changegateVersion } from "./audit/version.js";
 import { redact } from "./report/redact.js";
-import "./runtime/secrets.js"; // the environment's secret values are redacted by default
+import "./ops/secrets.js"; // the environment's secret values are redacted by default
 import { CommandError } from "./commands/errors.js";
 import { CredentialsError } from "./github/cli-auth.js";
 import { scanCommand, type ScanOpts } from "./commands/scan.js";

@@ -24,7 +24,7 @@ export interface PendingJob {
   merge: boolean;
   /** The `labeled` deliveries' statements of the head (absent in rows written before them). */
   labelClaims?: LabelClaim[];
-  /** A merge_group delivery: the group's facts from its payload (runtime/merge-group.ts); `ref.number` is the PR its branch names. */
+  /** A merge_group delivery: the group's facts from its payload (flows/merge-group.ts); `ref.number` is the PR its branch names. */
   group?: MergeGroupFacts;
 }
 

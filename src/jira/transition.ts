@@ -16,7 +16,7 @@ import {
   type TicketTransitionResult,
 } from "../policy/transition.js";
 import { redact } from "../report/redact.js";
-import { secretValues } from "../runtime/secrets.js";
+import { secretValues } from "../ops/secrets.js";
 import type { JiraConfig } from "./env.js";
 import { ISSUE_KEY } from "./client.js";
 

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "@jest/globals";
 import nock from "nock";
 import { DIGEST_MARKER } from "../../src/contract.js";
-import { MemoryDeliveryLedger } from "../../src/runtime/dedupe.js";
+import { MemoryDeliveryLedger } from "../../src/intake/memory-ledger.js";
 import { APP_ID, evidenceData, HEAD, INSTALLATION_ID, OLD, type EvidenceSpec } from "../helpers/fixtures.js";
 import {
   checkRunEvent,

@@ -21,7 +21,7 @@ import {
   selectRedeliveries,
   startRedelivery,
   type RedeliveryDeps,
-} from "../../src/runtime/redelivery.js";
+} from "../../src/background/redelivery.js";
 
 const T0 = Date.parse("2026-12-06T10:00:00Z");
 const iso = (min: number) => new Date(T0 + min * 60_000).toISOString();

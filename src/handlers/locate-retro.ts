@@ -1,11 +1,11 @@
 /**
  * The `retro` job for a merged PR: a review submitted on it, or a `/changegate approve` comment
  * (issue_comment). The payload only routes the event; whether it is a retroactive review is decided
- * from GitHub's read (runtime/after-merge.ts).
+ * from GitHub's read (flows/after-merge.ts).
  */
 import type { Context } from "probot";
 import { isRetroApproveComment } from "../policy/retro-review.js";
-import { newJob, type EvaluationJob } from "../runtime/job.js";
+import { newJob, type EvaluationJob } from "../intake/job.js";
 import { installationOf } from "./locate.js";
 
 export function retroJob(context: Context, number: number): EvaluationJob {

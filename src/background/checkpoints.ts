@@ -44,7 +44,7 @@ import { pushFacts } from "../github/push-facts.js";
 import { policyPoint } from "../github/push-policy.js";
 import type { DeliveryLedger } from "../refs.js";
 import { redact } from "../report/redact.js";
-import type { Metrics } from "./metrics.js";
+import type { Metrics } from "../ops/metrics.js";
 import { installationRepos } from "./scan-pushes.js";
 
 export type CheckpointTarget =

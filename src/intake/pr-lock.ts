@@ -1,6 +1,6 @@
 /**
  * pr-lock: single-flight per PR. The in-process lock serves one process (SQLite); the PostgreSQL
- * advisory lock (runtime/pg-pr-lock.ts, with the audit store) serves replicas. This module loads
+ * advisory lock (intake/pg-pr-lock.ts, with the audit store) serves replicas. This module loads
  * neither pg nor Kysely, so the app gets an in-process lock without a database driver.
  */
 

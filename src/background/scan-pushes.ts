@@ -4,7 +4,7 @@
  * in the window (github/branch-history.ts, paged, bounded) are compared with the records: a commit
  * that belongs to a pull request merged into the branch is the merge scan's business (a merge on
  * record, or recorded by it); a commit named by a direct_push record is on record. The others are
- * settled as the webhook settles them (runtime/push-settle.ts: a merge on record into the branch
+ * settled as the webhook settles them (flows/push-settle.ts: a merge on record into the branch
  * whose merge commit or head it is; then, once per repository, one re-read after
  * DIRECT_PUSH_RECHECK_MS: a commit GitHub has linked to a PR merged moments ago is the merge
  * scan's, found by its next run). What is left is a direct push, recorded (`foundBy: "scan"`, one
@@ -54,7 +54,7 @@ import { judgePush } from "../policy/direct-push.js";
 import { pushGate, type PolicyPoint } from "../policy/push-gate.js";
 import { directPushEntry } from "../report/direct-push.js";
 import { redact } from "../report/redact.js";
-import { DEFAULT_DIRECT_PUSH_RECHECK_MS, settleUncovered } from "./push-settle.js";
+import { DEFAULT_DIRECT_PUSH_RECHECK_MS, settleUncovered } from "../flows/push-settle.js";
 
 export interface PushScanDeps {
   store: DirectPushStore;

@@ -4,7 +4,7 @@
  * bypass is counted too. The pipeline itself stays unaware of metrics.
  */
 import type { Logger } from "pino";
-import { jobLog, type EvaluationJob, type EvaluationOutcome } from "./job.js";
+import { jobLog, type EvaluationJob, type EvaluationOutcome } from "../intake/job.js";
 import type { Metrics } from "./metrics.js";
 
 export interface Observer {

@@ -4,8 +4,8 @@
  * set so that every replica serving an installation shares them. Redis is loaded only then.
  */
 import type { Logger } from "pino";
-import { MemoryWriteLimiter, writeLimitsFromEnv, type WriteLimiter } from "../github/write-limits.js";
-import { WriteScheduler } from "../github/write-scheduler.js";
+import { MemoryWriteLimiter, writeLimitsFromEnv, type WriteLimiter } from "./write-limits.js";
+import { WriteScheduler } from "./write-scheduler.js";
 
 export interface ProcessWrites {
   scheduler: WriteScheduler;
@@ -31,7 +31,7 @@ export async function createProcessWrites(
     }
     if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:")
       throw new Error(`REDIS_URL must start with redis:// or rediss://, not ${parsed.protocol}//`);
-    const { RedisWriteLimiter } = await import("../github/write-limiter-redis.js");
+    const { RedisWriteLimiter } = await import("./write-limiter-redis.js");
     limiter = new RedisWriteLimiter(url, limits);
     where = `shared through Redis at ${parsed.hostname}:${parsed.port || 6379}`;
   } else {

@@ -23,7 +23,7 @@ import {
   type RetroState,
 } from "../report/after-merge.js";
 import { redactError } from "../report/redact.js";
-import type { EvaluationOutcome, PipelineDeps, Run } from "./job.js";
+import type { EvaluationOutcome, PipelineDeps, Run } from "../intake/job.js";
 
 /** What the after-merge steps need beyond PipelineDeps (optional there: tests of other stages run without). */
 export interface AfterMergeDeps {

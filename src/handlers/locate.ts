@@ -5,9 +5,9 @@
  * that, by listing the repository's open PRs (check_suite.pull_requests is empty for PRs from forks).
  */
 import type { Context } from "probot";
-import { BoundedMap } from "../runtime/bounded-map.js";
-import { newJob, type EvaluationJob } from "../runtime/job.js";
-import { prKey, type OctokitLike, type PrRef } from "./types.js";
+import { BoundedMap } from "../bounded-map.js";
+import { newJob, type EvaluationJob } from "../intake/job.js";
+import { prKey, type OctokitLike, type PrRef } from "../github/types.js";
 import type { LabelClaim } from "../refs.js";
 
 export type PullsLister = OctokitLike;

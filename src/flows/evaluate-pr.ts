@@ -3,8 +3,8 @@
  *   decide:  gather → config → tickets → evaluate → render → record
  *   publish: the check and the digest, retried, then a failure check
  * Any throw before publish becomes a failure report (check = failure, digest = error + stack), so
- * changegate never passes silently. A merge is examined instead (src/runtime/merge.ts); a PR that
- * cannot be read fails closed (src/runtime/fail-closed.ts).
+ * changegate never passes silently. A merge is examined instead (src/flows/merge.ts); a PR that
+ * cannot be read fails closed (src/flows/fail-closed.ts).
  */
 import { loadPolicy } from "../config/load.js";
 import { gather, readFile, type Gathered } from "../github/gather.js";
@@ -34,13 +34,13 @@ import {
   type EvaluationOutcome,
   type PipelineDeps,
   type Run,
-} from "./job.js";
+} from "../intake/job.js";
 import { examineMerge } from "./merge.js";
 import { examineRetroJob } from "./after-merge.js";
 import { shareHead } from "./share-head.js";
 
 export { reportStoreFailure } from "./fail-closed.js";
-export { newJob, type EvaluationJob, type EvaluationOutcome, type PipelineDeps } from "./job.js";
+export { newJob, type EvaluationJob, type EvaluationOutcome, type PipelineDeps } from "../intake/job.js";
 
 export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Promise<EvaluationOutcome> {
   const installationOctokit = await deps.octokitFor(job.ref.installationId);
@@ -217,7 +217,7 @@ export async function judge(
   gathered.evidence = await stage("gather", () =>
     withDeclarerFacts(octokit, job.ref, config, gathered.evidence),
   );
-  // Which commit the emergency label was applied on (on record, or this run's labeled deliveries): runtime/declared-on.ts
+  // Which commit the emergency label was applied on (on record, or this run's labeled deliveries): flows/declared-on.ts
   gathered.evidence = await stage("gather", () =>
     withDeclaredOn(deps.recorder ?? {}, job.ref, config, gathered.evidence, job.labelClaims),
   );

@@ -6,7 +6,7 @@
  */
 import type pg from "pg";
 import { lockKey } from "../audit/hash.js";
-// Repointed to ./pr-lock.js when src/runtime/pr-lock.ts lands (issue 10).
+// Repointed to ./pr-lock.js when src/intake/pr-lock.ts lands (issue 10).
 import { InProcessPrLock, PrLockTimeout, type PrLock } from "./pr-lock.js";
 
 export class PgPrLock implements PrLock {

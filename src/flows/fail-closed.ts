@@ -17,7 +17,7 @@ import {
   type EvaluationOutcome,
   type PipelineDeps,
   type Run,
-} from "./job.js";
+} from "../intake/job.js";
 
 /** The audit store failed before the evaluation could start: fail the check naming the store, retry later. */
 export async function reportStoreFailure(

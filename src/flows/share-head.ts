@@ -6,7 +6,7 @@ import { isGatedBranch } from "../config/schema.js";
 import type { Gathered } from "../github/gather.js";
 import { commitVerdict, type CommitVerdict, type HeadSharer } from "../policy/shared-head.js";
 import type { Policy, Verdict } from "../policy/types.js";
-import type { EvaluationJob, PipelineDeps } from "./job.js";
+import type { EvaluationJob, PipelineDeps } from "../intake/job.js";
 
 export interface SharedHead {
   verdict: CommitVerdict;

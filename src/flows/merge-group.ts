@@ -4,7 +4,7 @@
  * that requires changegate and uses the queue does not deadlock. `destroyed`: recorded.
  * Fail closed: a group GitHub or the store cannot account for, or a verdict that could not be
  * recorded, gets a failure check. The merge itself arrives as pull_request.closed (merged) and is
- * judged from the PR's own verdict like any merge (src/runtime/merge.ts).
+ * judged from the PR's own verdict like any merge (src/flows/merge.ts).
  *
  * Like every other event (issue 19), a delivery goes through the intake: `mergeGroupJob` turns its
  * payload into a job (validated facts), the delivery is claimed in the ledger with it and answered
@@ -27,7 +27,7 @@ import {
 import type { MergeGroupFacts } from "../refs.js";
 import { redact, redactError } from "../report/redact.js";
 import { renderGroupCheck, renderGroupFailure } from "../report/merge-group.js";
-import { newJob, type EvaluationJob } from "./job.js";
+import { newJob, type EvaluationJob } from "../intake/job.js";
 
 export interface MergeGroupDeps {
   recorder: Recorder;

@@ -15,7 +15,7 @@ import { prLabel } from "../github/types.js";
 import { judgeMerge, mergeNeedsDeclarer, standingVerdict } from "../policy/merge.js";
 import { redactError } from "../report/redact.js";
 import { afterMerge, retroReviewTerms } from "./after-merge.js";
-import { scheduleLater, type EvaluationOutcome, type PipelineDeps, type Run } from "./job.js";
+import { scheduleLater, type EvaluationOutcome, type PipelineDeps, type Run } from "../intake/job.js";
 
 export async function examineMerge(
   deps: PipelineDeps,

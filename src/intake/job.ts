@@ -24,15 +24,15 @@ export interface EvaluationJob {
   expectedHead: string | null;
   /**
    * "merge" (pull_request.closed with merged: true): record it and flag a bypass; publish nothing.
-   * "retro": a review or `/changegate approve` comment on a merged PR (runtime/after-merge.ts).
+   * "retro": a review or `/changegate approve` comment on a merged PR (flows/after-merge.ts).
    * "group": a merge_group delivery (never coalesced with a PR's jobs: it has its own key).
    */
   kind: "evaluate" | "merge" | "retro" | "group";
-  /** kind "group": a merge_group delivery, judged by runtime/merge-group.ts (scheduled under its own key, groupKey). */
+  /** kind "group": a merge_group delivery, judged by flows/merge-group.ts (scheduled under its own key, groupKey). */
   group?: MergeGroupFacts;
   /** How many times this evaluation was retried after a publishing failure. */
   attempt: number;
-  /** `pull_request.labeled` deliveries this run serves: the head each named (runtime/declared-on.ts). */
+  /** `pull_request.labeled` deliveries this run serves: the head each named (flows/declared-on.ts). */
   labelClaims?: LabelClaim[];
 }
 

@@ -1,7 +1,7 @@
 /**
  * The scan: the safety net behind the webhooks. For every target (installation), the PRs merged in
  * the window (github/merged-search.ts); each with no merge record is judged as of its merge
- * (runtime/as-of-merge.ts; a verdict changegate recorded for the merged head before the merge
+ * (flows/as-of-merge.ts; a verdict changegate recorded for the merged head before the merge
  * stands, as for a webhook merge), recorded with `foundBy: "scan"`, and a non-compliant one is a
  * bypass: the `is non-compliant!` log line and the bypass issue. Idempotent: a PR with a merge
  * record is skipped, and the recorder appends a merge once.
@@ -23,8 +23,8 @@ import { prLabel, type OctokitLike } from "../github/types.js";
 import type { TicketLookupService } from "../jira/tickets.js";
 import { isBypass, standingVerdict } from "../policy/merge.js";
 import { redact } from "../report/redact.js";
-import { judgeAsOfMerge } from "./as-of-merge.js";
-import { mergeRecordOf } from "./merge.js";
+import { judgeAsOfMerge } from "../flows/as-of-merge.js";
+import { mergeRecordOf } from "../flows/merge.js";
 import type { DirectPushStore } from "../audit/direct-push.js";
 import { installationRepos, scanPushes } from "./scan-pushes.js";
 import type { BranchHeadStore } from "../audit/branch-head.js";
@@ -55,9 +55,9 @@ export interface ScanDeps {
   /** Progress: told how many merged PRs a target has, then once per PR examined. */
   onFound?: (n: number) => void;
   onExamined?: () => void;
-  /** Also look for direct pushes whose push events were missed (runtime/scan-pushes.ts); absent: merges only. */
+  /** Also look for direct pushes whose push events were missed (background/scan-pushes.ts); absent: merges only. */
   directPushes?: DirectPushStore;
-  /** DIRECT_PUSH_RECHECK_MS for the direct pushes' re-read (runtime/push-settle.ts; default 15 s), and the wait. */
+  /** DIRECT_PUSH_RECHECK_MS for the direct pushes' re-read (flows/push-settle.ts; default 15 s), and the wait. */
   directPushRecheckMs?: number;
   sleep?: (ms: number) => Promise<void>;
   /** Where each branch stood at the last scan: the direct-push scan walks refs from there (audit/branch-head.ts). */
@@ -194,7 +194,7 @@ async function examine(
   const outcome: MergeRecord["outcome"] = standing ? standing.outcome : judged.outcome;
   const emergency = standing ? standing.emergency : judged.emergency;
   const gated = judged.gated;
-  // As the webhook path writes it (runtime/merge.ts), so an emergency merge found late still gets
+  // As the webhook path writes it (flows/merge.ts), so an emergency merge found late still gets
   // its retroactive review's due time and is watched by the overdue check.
   const merge: MergeRecord = {
     ...mergeRecordOf(

@@ -1,8 +1,8 @@
 /**
  * The scheduled scan in the app (AUDIT_SCAN_INTERVAL, hourly by default): the app's installations
- * as scan targets, the scan (runtime/scan.ts; with direct pushes when the app records them, walking
+ * as scan targets, the scan (background/scan.ts; with direct pushes when the app records them, walking
  * refs from the heads on record, a truncated walk logged as a warning) and the stale-check
- * reconcile (runtime/reconcile-stale.ts) on the schedule of runtime/scan-schedule.ts. Nothing one
+ * reconcile (background/reconcile-stale.ts) on the schedule of background/scan-schedule.ts. Nothing one
  * installation does stops the others or the reconcile: an installation whose token or search
  * fails is logged, counted (audit_scan_failures_total{stage="installation"}) and skipped; the
  * reconcile runs whatever the scan did. audit_scan_last_success_timestamp_seconds moves only when
@@ -22,7 +22,7 @@ import { scan, warnTruncated, type ScanDeps, type ScanLog, type ScanTarget } fro
 import type { DirectPushStore } from "../audit/direct-push.js";
 import { startScanSchedule } from "./scan-schedule.js";
 import type { BranchHeadStore } from "../audit/branch-head.js";
-import type { Metrics } from "./metrics.js";
+import type { Metrics } from "../ops/metrics.js";
 
 export interface AuditScanOptions {
   intervalMs: number;
@@ -38,9 +38,9 @@ export interface AuditScanWiring {
   tickets: TicketLookupService | null;
   reader: ReaderOptions;
   evaluate: (ref: PrRef, head: string) => void;
-  /** direct_push records: the scan also looks for missed direct pushes (runtime/scan-pushes.ts); null: merges only. */
+  /** direct_push records: the scan also looks for missed direct pushes (background/scan-pushes.ts); null: merges only. */
   directPushes?: DirectPushStore | null;
-  /** DIRECT_PUSH_RECHECK_MS and the wait (runtime/push-settle.ts). */
+  /** DIRECT_PUSH_RECHECK_MS and the wait (flows/push-settle.ts). */
   recheckMs?: number;
   sleep?: (ms: number) => Promise<void>;
   /** Where each branch stood at the last scan (audit/branch-head.ts): the scan walks refs from there. */

@@ -5,8 +5,8 @@
  */
 import type { Probot } from "probot";
 import type { TeamCache } from "../github/team-cache.js";
-import { newJob } from "../runtime/job.js";
-import type { Intake } from "../runtime/intake.js";
+import { newJob } from "../intake/job.js";
+import type { Intake } from "../intake/intake.js";
 
 export interface TeamEventDeps {
   intake: Intake;
@@ -19,7 +19,7 @@ interface TeamPayload {
   team?: { slug?: string };
 }
 
-export function subscribeTeams(app: Probot, { intake, teams }: TeamEventDeps): void {
+export function onTeam(app: Probot, { intake, teams }: TeamEventDeps): void {
   app.on(["membership", "team"], async (context) => {
     const p = context.payload as TeamPayload;
     const installationId = p.installation?.id;

@@ -10,7 +10,7 @@ import type { Logger } from "pino";
 import { postFailedCheck } from "../github/publish.js";
 import { renderFailure } from "../report/failure.js";
 import { redactError } from "../report/redact.js";
-import type { DeliveryLedger, PendingJob } from "./dedupe.js";
+import type { DeliveryLedger, PendingJob } from "./memory-ledger.js";
 import { isLabelClaim, MAX_LABEL_CLAIMS } from "./job.js";
 import { newJob, type EvaluationJob } from "./job.js";
 import { CompletionBatch } from "./completion-batch.js";

@@ -13,7 +13,7 @@
  * request): a push that rewrites the policy file cannot ungate itself (policy/push-gate.ts: gated
  * when either gates; an invalid or unknown policy gates every branch: fail closed).
  *
- * Commits without a merged PR are settled first (runtime/push-settle.ts): the merge commit of a
+ * Commits without a merged PR are settled first (flows/push-settle.ts): the merge commit of a
  * merge on record is the merge's, and the rest are read again once after DIRECT_PUSH_RECHECK_MS
  * (GitHub may not have linked a just-merged PR's merge commit yet). Only what is left is recorded.
  */
