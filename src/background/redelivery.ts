@@ -29,6 +29,46 @@ export const OVERLAP_MS = 5 * 60_000;
 /** A run holds the lease this long at most; it stops asking for redeliveries at half of it. */
 export const LEASE_TTL_MS = 10 * 60_000;
 export const LEASE_NAME = "webhook-redelivery";
+/**
+ * Redeliveries asked for one delivery before changegate gives up on it (logged as an error; the
+ * audit scan still finds the change). A redelivery that fails again is asked again by the next run,
+ * counted across runs and replicas in the lease's position.
+ */
+export const MAX_REDELIVERIES_PER_DELIVERY = 8;
+/** Deliveries whose redeliveries are counted at once (the position stays small). */
+const MAX_COUNTED = 1000;
+
+/** What a run leaves for the next: where to list from, and how often each delivery was redelivered. */
+export interface Position {
+  at: string | null;
+  tries: Map<string, number>;
+}
+
+/** The lease's position: an ISO time (as written before the counts existed) or `{"at", "tries"}`. */
+export function decodePosition(raw: string | null): Position {
+  const tries = new Map<string, number>();
+  if (!raw) return { at: null, tries };
+  if (raw.startsWith("{")) {
+    try {
+      const o = JSON.parse(raw) as { at?: unknown; tries?: unknown };
+      const at = typeof o.at === "string" && Number.isFinite(Date.parse(o.at)) ? o.at : null;
+      if (o.tries && typeof o.tries === "object")
+        for (const [guid, n] of Object.entries(o.tries as Record<string, unknown>))
+          if (typeof n === "number" && Number.isInteger(n) && n > 0 && tries.size < MAX_COUNTED)
+            tries.set(guid.slice(0, 100), n);
+      return { at, tries };
+    } catch {
+      return { at: null, tries };
+    }
+  }
+  return { at: Number.isFinite(Date.parse(raw)) ? raw : null, tries };
+}
+
+export function encodePosition(p: Position): string | null {
+  if (p.tries.size === 0) return p.at;
+  const tries = Object.fromEntries([...p.tries].slice(-MAX_COUNTED));
+  return JSON.stringify({ at: p.at, tries });
+}
 
 /** The events changegate's manifest (app.yml) subscribes to: only these are redelivered. */
 export const REDELIVERED_EVENTS: readonly string[] = [
@@ -81,6 +121,8 @@ export interface Selection {
   /** The first `max` of found. */
   chosen: Candidate[];
   skipped: { succeeded: number; processed: number; unsubscribed: number; beforeWindow: number };
+  /** Redelivered MAX_REDELIVERIES_PER_DELIVERY times and failed each time: given up on (the scan finds them). */
+  exhausted: Candidate[];
 }
 
 const ok = (status: number) => status >= 200 && status <= 299;
@@ -89,12 +131,20 @@ const ok = (status: number) => status >= 200 && status <= 299;
  * Pure: which events to redeliver. Attempts are grouped by guid. A guid is skipped when any of its
  * attempts got a 2xx, when its event is not one we take, when the ledger claimed it (another replica
  * or an earlier attempt processed it), or when its original attempt is not in the listed window (it
- * is older than `cutoff`: an earlier run already looked at it; this keeps a delivery that keeps
- * failing from being redelivered forever).
+ * is older than `cutoff`: an earlier run already looked at it) unless an earlier run redelivered it
+ * (`tries`) and that redelivery failed too: then it is asked again, up to `maxTries` times in all,
+ * so a delivery that keeps failing is neither lost after one try nor redelivered forever.
  */
 export function selectRedeliveries(
   attempts: DeliveryAttempt[],
-  o: { cutoff: Date; events: ReadonlySet<string>; processed: ReadonlySet<string>; max: number },
+  o: {
+    cutoff: Date;
+    events: ReadonlySet<string>;
+    processed: ReadonlySet<string>;
+    max: number;
+    tries?: ReadonlyMap<string, number>;
+    maxTries?: number;
+  },
 ): Selection {
   const byGuid = new Map<string, DeliveryAttempt[]>();
   for (const a of attempts) {
@@ -104,6 +154,8 @@ export function selectRedeliveries(
   }
   const skipped = { succeeded: 0, processed: 0, unsubscribed: 0, beforeWindow: 0 };
   const found: Candidate[] = [];
+  const exhausted: Candidate[] = [];
+  const maxTries = o.maxTries ?? MAX_REDELIVERIES_PER_DELIVERY;
   const cutoff = o.cutoff.getTime();
   for (const [guid, list] of byGuid) {
     if (list.some((a) => ok(a.statusCode))) {
@@ -113,11 +165,13 @@ export function selectRedeliveries(
     const original = list
       .filter((a) => !a.redelivery)
       .sort((a, b) => a.deliveredAt.localeCompare(b.deliveredAt))[0];
-    if (!original || Date.parse(original.deliveredAt) < cutoff) {
+    const tried = o.tries?.get(guid) ?? 0;
+    if (tried === 0 && (!original || Date.parse(original.deliveredAt) < cutoff)) {
       skipped.beforeWindow++;
       continue;
     }
-    if (!o.events.has(original.event)) {
+    const first = original ?? [...list].sort((a, b) => a.deliveredAt.localeCompare(b.deliveredAt))[0]!;
+    if (!o.events.has(first.event)) {
       skipped.unsubscribed++;
       continue;
     }
@@ -126,17 +180,19 @@ export function selectRedeliveries(
       continue;
     }
     const newest = [...list].sort((a, b) => b.deliveredAt.localeCompare(a.deliveredAt) || b.id - a.id)[0]!;
-    found.push({
+    const candidate = {
       guid,
       attemptId: newest.id,
-      event: original.event,
-      action: original.action,
-      installationId: original.installationId,
-      firstDeliveredAt: original.deliveredAt,
-    });
+      event: first.event,
+      action: first.action,
+      installationId: first.installationId,
+      firstDeliveredAt: first.deliveredAt,
+    };
+    if (tried >= maxTries) exhausted.push(candidate);
+    else found.push(candidate);
   }
   found.sort((a, b) => a.firstDeliveredAt.localeCompare(b.firstDeliveredAt) || a.guid.localeCompare(b.guid));
-  return { found, chosen: found.slice(0, Math.max(0, o.max)), skipped };
+  return { found, chosen: found.slice(0, Math.max(0, o.max)), skipped, exhausted };
 }
 
 /** Where the next run starts listing (before the overlap): see runOnce. */
@@ -183,6 +239,8 @@ export interface RedeliveryDeps {
   /** Per-run bounds (tests lower them). */
   maxPerRun?: number;
   maxPages?: number;
+  /** Redeliveries of one delivery before giving up (MAX_REDELIVERIES_PER_DELIVERY). */
+  maxTries?: number;
   events?: readonly string[];
 }
 
@@ -216,6 +274,7 @@ export function startRedelivery(deps: RedeliveryDeps): Redelivery {
   const events = new Set(deps.events ?? REDELIVERED_EVENTS);
   const maxPerRun = deps.maxPerRun ?? MAX_REDELIVERIES_PER_RUN;
   const maxPages = deps.maxPages ?? MAX_PAGES_PER_RUN;
+  const maxTries = deps.maxTries ?? MAX_REDELIVERIES_PER_DELIVERY;
   let running: Promise<RunResult> | null = null;
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
@@ -238,7 +297,8 @@ export function startRedelivery(deps: RedeliveryDeps): Redelivery {
     let position: string | null | undefined = undefined; // undefined: leave the stored position alone
     try {
       const oldest = started - GITHUB_KEEPS_DELIVERIES_MS;
-      const previous = lease.position && Number.isFinite(Date.parse(lease.position)) ? lease.position : null;
+      const stored = decodePosition(lease.position);
+      const previous = stored.at;
       const cutoff = new Date(Math.max(oldest, previous ? Date.parse(previous) - OVERLAP_MS : oldest));
       const listing = await deps.github.list(cutoff, maxPages);
       result.truncated = !listing.complete;
@@ -254,7 +314,29 @@ export function startRedelivery(deps: RedeliveryDeps): Redelivery {
         );
       const failedGuids = [...new Set(listing.attempts.filter((a) => !ok(a.statusCode)).map((a) => a.guid))];
       const processed = failedGuids.length > 0 ? await deps.processed(failedGuids) : new Set<string>();
-      const selection = selectRedeliveries(listing.attempts, { cutoff, events, processed, max: maxPerRun });
+      const selection = selectRedeliveries(listing.attempts, {
+        cutoff,
+        events,
+        processed,
+        max: maxPerRun,
+        tries: stored.tries,
+        maxTries,
+      });
+      // Said once: a delivery given up on stays counted (past the bound) while it is in the window.
+      for (const c of selection.exhausted.filter((c) => stored.tries.get(c.guid) === maxTries)) {
+        result.refused.push(c.guid);
+        deps.metrics?.redelivery("refused");
+        deps.log.error(
+          {
+            delivery: c.guid,
+            event: c.event,
+            action: c.action,
+            installation: c.installationId,
+            redeliveries: stored.tries.get(c.guid),
+          },
+          "a webhook delivery failed on every redelivery; changegate stops asking (the audit scan finds the change)",
+        );
+      }
       result.found = selection.found.length;
       if (selection.found.length > 0) deps.metrics?.redelivery("found", selection.found.length);
       const retry: Candidate[] = [];
@@ -287,7 +369,16 @@ export function startRedelivery(deps: RedeliveryDeps): Redelivery {
         }
       }
       const leftover = selection.found.slice(selection.chosen.length).concat(selection.chosen.slice(asked));
-      position = nextPosition({ previous, attempts: listing.attempts, leftover, retry });
+      // The counts carry on only for deliveries still failing in the window and redelivered now or before.
+      const tries = new Map<string, number>();
+      const live = new Set([...selection.found, ...selection.exhausted].map((c) => c.guid));
+      for (const [guid, n] of stored.tries) if (live.has(guid)) tries.set(guid, n);
+      for (const c of selection.exhausted) tries.set(c.guid, maxTries + 1);
+      for (const guid of result.redelivered) tries.set(guid, (tries.get(guid) ?? 0) + 1);
+      position = encodePosition({
+        at: nextPosition({ previous, attempts: listing.attempts, leftover, retry }),
+        tries,
+      });
       if (selection.found.length > 0 || leftover.length > 0) {
         deps.log.info(
           {
