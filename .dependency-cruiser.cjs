@@ -65,7 +65,8 @@ module.exports = {
     {
       name: "config-only-pure",
       severity: "error",
-      comment: "config/ (the policy file) is given a file reader; it imports policy/ types and contract only.",
+      comment:
+        "config/ (the policy file) is given a file reader; it imports policy/ types and contract only.",
       from: { path: "^src/config/" },
       to: { path: IO_ROOMS, dependencyTypesNot: ["type-only"] },
     },
@@ -113,7 +114,8 @@ module.exports = {
     {
       name: "evidence-only-sources",
       severity: "error",
-      comment: "evidence/ completes a PR's evidence from github/, jira/ and policy/; it records and publishes nothing.",
+      comment:
+        "evidence/ completes a PR's evidence from github/, jira/ and policy/; it records and publishes nothing.",
       from: { path: "^src/evidence/" },
       to: {
         path: "^src/(audit|flows|intake|handlers|background|server|commands)/|^src/(index|main|cli)\\.ts$",
