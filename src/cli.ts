@@ -18,7 +18,7 @@
  *
  * `main(argv, io)` is the whole program (tests call it); the last lines run it as the bin.
  */
-import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { existsSync, realpathSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import cliProgress from "cli-progress";

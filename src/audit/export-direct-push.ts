@@ -5,7 +5,7 @@
  * PR and, for a force push, before → after; merged_by is the pusher, base the branch. Pure.
  */
 import { parsePayload } from "./direct-push.js";
-import type { ExportRow } from "./export.js";
+import type { ExportRow } from "./export-row.js";
 import type { AuditRow } from "./reader.js";
 
 export function directPushExportRow(row: AuditRow): ExportRow {

@@ -175,7 +175,7 @@ export class JiraTransitioner implements TicketTransitioner {
       signal: AbortSignal.timeout(this.config.timeoutMs),
     });
     const text = await cappedText(res, MAX_ANSWER_BYTES);
-    let json: unknown = null;
+    let json: unknown;
     try {
       json = text ? JSON.parse(text) : null;
     } catch {

@@ -160,7 +160,7 @@ export class Metrics {
         registers: [this.registry],
         collect() {
           const fn = sources.get(name);
-          let v = 0;
+          let v: number;
           try {
             v = fn ? Number(fn()) : 0;
           } catch {
@@ -199,6 +199,7 @@ export class Metrics {
         if (v > 0) this.inc(v);
       },
     });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- inside collect(), `this` is the Gauge
     const metrics = this;
     // What GET /readyz answers, at scrape time: 1 ready, 0 not (a failing check, shutting down, not started).
     new Gauge({
@@ -206,7 +207,7 @@ export class Metrics {
       help: "1 when GET /readyz would answer 200 (every readiness check passes), else 0.",
       registers: [this.registry],
       async collect() {
-        let ready = false;
+        let ready: boolean;
         try {
           ready = metrics.readyProbe ? await metrics.readyProbe() : false;
         } catch {

@@ -306,11 +306,9 @@ describe("verdicts", () => {
       policy: "_extends: acme/policies\nci:\n  required: [build]\n",
       reviews: [{ login: "alice" }],
     });
-    gh.scope
-      .post("/graphql")
-      .reply(200, {
-        data: { repository: { object: { text: "approvals:\n  required: 2\n", isTruncated: false } } },
-      });
+    gh.scope.post("/graphql").reply(200, {
+      data: { repository: { object: { text: "approvals:\n  required: 2\n", isTruncated: false } } },
+    });
     await h.deliver("pull_request", pullRequestEvent("opened"));
     expect(gh.scope.pendingMocks()).toStrictEqual([]);
     expect(written(gh.requests).check!.output.title).toContain("1 of 2 required");
