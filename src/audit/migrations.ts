@@ -21,7 +21,7 @@ export interface AuditRecordTable {
   chain: string;
   /** Position in the chain, from 1, without gaps. */
   seq: number;
-  kind: "evaluation" | "merge" | "merge_group" | AfterMergeKind | "direct_push";
+  kind: "evaluation" | "merge" | "merge_group" | AfterMergeKind | "direct_push" | "branch_enforcement";
   recorded_at: string;
   installation_id: number;
   repo: string;
@@ -149,8 +149,32 @@ export interface BranchHeadTable {
   updated_at: string;
 }
 
+/**
+ * branch_enforcement (bookkeeping, not evidence, not hashed; audit/enforcement.ts): per repository and
+ * gated branch, the last observation of whether the `changegate` check is in force there. Each CHANGE
+ * (and each observation after a gap) is a `branch_enforcement` record on the chain; this row only says
+ * when it was last observed, so that an evaluation reads GitHub only when that is over an hour ago.
+ */
+export interface BranchEnforcementTable {
+  /** Lower-cased "owner/name". */
+  repo_key: string;
+  branch: string;
+  installation_id: number;
+  /** "owner/name" as GitHub spells it. */
+  repo: string;
+  /** "enforced" | "not_enforced". */
+  state: string;
+  /** JSON Missing[] (policy/enforcement.ts). */
+  missing: string;
+  observed_at: string;
+  /** The record ("owner/name@seq") of the state's last change. */
+  record: string | null;
+  updated_at: string;
+}
+
 export interface AuditDatabase {
   branch_head: BranchHeadTable;
+  branch_enforcement: BranchEnforcementTable;
   audit_record: AuditRecordTable;
   audit_chain: AuditChainTable;
   delivery: DeliveryTable;
