@@ -366,6 +366,24 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           for each statement execute function changegate_audit_insert_only()`.execute(db);
       },
     },
+    "0007_branch_enforcement": {
+      // Bookkeeping of the enforcement observations (audit/enforcement.ts): no trigger, no hash; updated in place.
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable("branch_enforcement")
+          .addColumn("repo_key", "text", (c) => c.notNull())
+          .addColumn("branch", "text", (c) => c.notNull())
+          .addColumn("installation_id", "bigint", (c) => c.notNull())
+          .addColumn("repo", "text", (c) => c.notNull())
+          .addColumn("state", "text", (c) => c.notNull())
+          .addColumn("missing", "text", (c) => c.notNull())
+          .addColumn("observed_at", "text", (c) => c.notNull())
+          .addColumn("record", "text")
+          .addColumn("updated_at", "text", (c) => c.notNull())
+          .addPrimaryKeyConstraint("branch_enforcement_pk", ["repo_key", "branch"])
+          .execute();
+      },
+    },
   };
 }
 
