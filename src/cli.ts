@@ -51,6 +51,7 @@ import { registerDb } from "./commands/db.js";
 import { rehearseCommand, type RehearseOpts } from "./commands/rehearse.js";
 import { registerReport } from "./commands/report.js";
 import { registerSample } from "./commands/sample.js";
+import { registerEnforcement } from "./commands/enforcement.js";
 import {
   checkpointVerifyOptions,
   registerCheckpoint,
@@ -262,6 +263,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   registerCheckpoint(audit, io, setExit, databaseOption);
   registerReport(audit, io, setExit, databaseOption);
   registerSample(audit, io, setExit, databaseOption);
+  registerEnforcement(audit, io, setExit, databaseOption, parsePeriod);
   registerDb(program, io, setExit, databaseOption);
 
   audit

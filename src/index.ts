@@ -55,6 +55,9 @@ import { readyRoute } from "./server/ready.js";
 import { listDeliveriesSince, redeliverAttempt, type AppOctokit } from "./github/deliveries.js";
 import { startRedelivery, type Redelivery, type RedeliveryDeps } from "./background/redelivery.js";
 
+import type { EnforcementStore } from "./audit/enforcement.js";
+import { EnforcementFlow } from "./flows/enforcement.js";
+
 export { registerRoute } from "./server/route.js";
 
 export interface ChangegateOptions {
@@ -120,6 +123,8 @@ export interface ChangegateOptions {
   overdueIntervalMs?: number;
   /** Redelivery of failed webhook deliveries (REDELIVERY_INTERVAL; background/redelivery.ts): the interval and the store's lease; null: off. */
   redelivery?: { intervalMs: number; lease: RedeliveryDeps["lease"] } | null;
+  /** Branch enforcement observed and recorded (flows/enforcement.ts; null/absent: not observed, no digest line). */
+  enforcement?: EnforcementStore | null;
   /** The clock (tests move it). */
   now?: () => Date;
   /** Observe every finished evaluation (tests, benchmarks). */
@@ -195,7 +200,23 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     options.metrics,
     teams,
     (key) => scheduler.pending(key),
+    () => enforcement,
   );
+  const enforcementRuns = new Set<Promise<unknown>>();
+  const enforcement = options.enforcement
+    ? new EnforcementFlow({
+        store: options.enforcement,
+        appId: options.appId,
+        octokitFor: (id) => deps().octokitFor(id) as never,
+        now: options.now ?? (() => new Date()),
+        log: {
+          info: (o, m) => probot?.log.info(o, m),
+          warn: (o, m) => probot?.log.warn(o, m),
+          error: (o, m) => probot?.log.error(o, m),
+        },
+        onCount: (n) => options.metrics.branchesNotEnforced.set(n),
+      })
+    : null;
   /** One job, holding the PR lock. A lock timeout means another replica has the PR: try later. */
   async function runJob(key: string, job: EvaluationJob, slot: SlotControl): Promise<void> {
     // A merge group: judged from the store (no PR lock: it publishes on the group's own head).
@@ -265,6 +286,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
       intake,
       locator,
       teams,
+      enforcement: enforcement ? { flow: enforcement, running: enforcementRuns } : null,
       push: pushHandler(app, options, pacedDeps(options.writes, options.metrics, deps), pushes),
     });
     registerRoute(app, addHandler, healthRoute(stats));
@@ -325,6 +347,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
         branchHeads: options.branchHeads ?? null,
         metrics: options.metrics,
         pace: pacedFor(options.writes, options.metrics),
+        enforcement,
       });
     }
     options.metrics.scanEnabled.set(options.auditScan ? 1 : 0);
@@ -376,6 +399,8 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
       await startup;
       await scheduler.idle();
       while (pushes.size > 0) await Promise.all([...pushes]);
+      while (enforcementRuns.size > 0) await Promise.all([...enforcementRuns]);
+      await enforcement?.idle();
       await intake.flush();
     },
     resumed: () => resumed,
@@ -435,6 +460,7 @@ function pipelineDeps(
   metrics: Metrics,
   teams: TeamCache,
   pendingOf: (key: string) => EvaluationJob | null,
+  enforcement: () => PipelineDeps["enforcement"] = () => null,
 ): () => PipelineDeps {
   const writes = options.writes;
   // An evaluation's queued write is superseded once a newer evaluation of its PR waits. A merge or
@@ -507,6 +533,7 @@ function pipelineDeps(
     sleep: options.sleep,
     afterMerge: options.afterMerge ?? null,
     transitions: options.transitions ?? null,
+    enforcement: enforcement(),
   });
 }
 

@@ -11,6 +11,7 @@ import { ProbotOctokit, run } from "probot";
 import { ChainWriter } from "./audit/chain-writer.js";
 import { ChainAfterMerge } from "./audit/after-merge.js";
 import { ChainDirectPush } from "./audit/direct-push.js";
+import { ChainEnforcement } from "./audit/enforcement.js";
 import { JiraTransitioner } from "./jira/transition.js";
 import { overdueIntervalFromEnv } from "./background/overdue.js";
 import { describeLocation, openStore, parseDatabaseUrl, type AuditStore } from "./audit/database.js";
@@ -269,6 +270,7 @@ const changegate = createChangegate({
   auditScan: scanIntervalMs ? { intervalMs: scanIntervalMs, store } : null,
   afterMerge: new ChainAfterMerge(recorder),
   directPush: new ChainDirectPush(recorder),
+  enforcement: new ChainEnforcement(recorder),
   directPushRecheckMs,
   branchHeads,
   maxConcurrentEvaluations,

@@ -48,6 +48,8 @@ export interface AuditScanWiring {
   metrics?: Metrics;
   /** The scan's writes (bypass issue entries) through the app's write scheduler (index.ts; absent: sent as they come). */
   pace?: (installationId: number, octokit: unknown) => unknown;
+  /** Branch enforcement: every branch on the books observed again each run (flows/enforcement.ts); null: off. */
+  enforcement?: { scan(runId: string): Promise<number> } | null;
 }
 
 async function appTargets(
@@ -134,6 +136,10 @@ export function startAuditScan(w: AuditScanWiring): { stop(): void } {
           { err: redactError(err) },
           "the scheduled audit scan failed; the reconcile still runs, the next tick scans again",
         );
+      }
+      if (w.enforcement) {
+        // Each branch's failure is logged by the flow; the next run observes it again.
+        await w.enforcement.scan(`scan-${window.to}`).catch(() => 0);
       }
       if (complete) w.metrics?.scanLastSuccess.set(Date.now() / 1000);
       await reconcileStale({

@@ -195,7 +195,9 @@ async function judgeOrFail(
  */
 export async function judge(
   deps: Pick<PipelineDeps, "tickets"> &
-    Partial<Pick<PipelineDeps, "teams">> & { recorder?: Pick<PipelineDeps["recorder"], "declaredOn"> },
+    Partial<Pick<PipelineDeps, "teams" | "enforcement">> & {
+      recorder?: Pick<PipelineDeps["recorder"], "declaredOn">;
+    },
   run: Pick<Run, "job" | "reader" | "octokit">,
   gathered: Gathered,
   progress: Progress,
@@ -232,7 +234,21 @@ export async function judge(
   const evidence: Evidence = { ...gathered.evidence, tickets };
   progress.evidence = evidence;
   const verdict = await stage("evaluate", () => evaluate(policy, evidence));
-  const report = await stage("render", () => renderVerdict(verdict, evidence, policy));
+  // The base branch's enforcement as last observed (a stale one is read again in the background): flows/enforcement.ts
+  const base =
+    verdict.gated && deps.enforcement
+      ? await deps.enforcement.forEvaluation(
+          {
+            installationId: job.ref.installationId,
+            owner: job.ref.owner,
+            repo: job.ref.repo,
+            branch: evidence.pr.baseRef,
+            defaultBranch: gathered.configFiles.defaultBranch ?? null,
+          },
+          job.deliveryId,
+        )
+      : null;
+  const report = await stage("render", () => renderVerdict(verdict, evidence, policy, base));
   return { verdict, report, error: null };
 }
 

@@ -6,6 +6,8 @@
  */
 import type { Probot } from "probot";
 import type { TeamCache } from "../github/team-cache.js";
+import type { EnforcementFlow } from "../flows/enforcement.js";
+import { subscribeEnforcement } from "./enforcement.js";
 import { onCi } from "./ci.js";
 import { onComment } from "./comment.js";
 import type { HandlerDeps } from "./deps.js";
@@ -22,6 +24,8 @@ export interface SubscribeDeps extends HandlerDeps {
   teams: TeamCache;
   /** push deliveries: direct pushes to gated branches (flows/push.ts); absent: not handled. */
   push?: (deliveryId: string, payload: unknown) => void;
+  /** Ruleset and branch-protection events (handlers/enforcement.ts): the flow and the reads under way; absent: not observed. */
+  enforcement?: { flow: EnforcementFlow; running: Set<Promise<unknown>> } | null;
 }
 
 export function subscribe(app: Probot, deps: SubscribeDeps): void {
@@ -32,4 +36,5 @@ export function subscribe(app: Probot, deps: SubscribeDeps): void {
   onMergeGroup(app, deps);
   if (deps.push) onPush(app, deps.push);
   onTeam(app, deps);
+  if (deps.enforcement) subscribeEnforcement(app, deps.enforcement.flow, deps.enforcement.running);
 }

@@ -97,6 +97,8 @@ export function coalesceJobs(pending: EvaluationJob, next: EvaluationJob): Evalu
 
 export interface PipelineDeps {
   appId: number;
+  /** The base branch's enforcement for the digest (flows/enforcement.ts); absent: not observed, no line. */
+  enforcement?: BaseEnforcementSource | null;
   log: Logger;
   /** An installation-authenticated Octokit (Probot's, with its throttling and retries). */
   octokitFor(
@@ -206,4 +208,12 @@ export function scheduleLater(deps: PipelineDeps, job: EvaluationJob, log: Logge
     return;
   }
   deps.retryLater({ ...job, attempt: job.attempt + 1 }, delay);
+}
+
+/** flows/enforcement.ts's part in an evaluation: the last observation, never waiting for GitHub, never throwing. */
+export interface BaseEnforcementSource {
+  forEvaluation(
+    t: { installationId: number; owner: string; repo: string; branch: string; defaultBranch: string | null },
+    deliveryId: string,
+  ): Promise<{ state: "enforced" | "not_enforced"; missing: { text: string }[] } | null>;
 }

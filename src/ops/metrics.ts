@@ -145,6 +145,12 @@ export class Metrics {
     help: "Scheduled checkpoints that could not be published (per destination).",
     registers: [this.registry],
   });
+  /** Gated branches whose `changegate` check is not in force (flows/enforcement.ts, at each observation). */
+  readonly branchesNotEnforced = new Gauge({
+    name: `${METRIC_PREFIX}branches_not_enforced`,
+    help: "Gated branches where no ruleset or branch protection in force requires the changegate check pinned to the app (at the last observation).",
+    registers: [this.registry],
+  });
   readonly overdueOpen = new Gauge({
     name: `${METRIC_PREFIX}retro_reviews_overdue_open`,
     help: "Emergency merges whose retroactive review is overdue and still not made (at the last overdue check).",
