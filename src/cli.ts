@@ -19,7 +19,7 @@
  * `main(argv, io)` is the whole program (tests call it); the last lines run it as the bin.
  */
 import { loadSettings, SettingsError } from "./settings.js";
-import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { existsSync, realpathSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import cliProgress from "cli-progress";
@@ -43,7 +43,7 @@ import { populationRows } from "./audit/population.js";
 import { verifyChains } from "./audit/verify.js";
 import { changegateVersion } from "./audit/version.js";
 import { redact } from "./report/redact.js";
-import "./runtime/secrets.js"; // the environment's secret values are redacted by default
+import "./ops/secrets.js"; // the environment's secret values are redacted by default
 import { CommandError } from "./commands/errors.js";
 import { CredentialsError } from "./github/cli-auth.js";
 import { scanCommand, type ScanOpts } from "./commands/scan.js";
@@ -52,6 +52,7 @@ import { registerDb } from "./commands/db.js";
 import { rehearseCommand, type RehearseOpts } from "./commands/rehearse.js";
 import { registerReport } from "./commands/report.js";
 import { registerSample } from "./commands/sample.js";
+import { registerEnforcement } from "./commands/enforcement.js";
 import {
   checkpointVerifyOptions,
   registerCheckpoint,
@@ -263,6 +264,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   registerCheckpoint(audit, io, setExit, databaseOption);
   registerReport(audit, io, setExit, databaseOption);
   registerSample(audit, io, setExit, databaseOption);
+  registerEnforcement(audit, io, setExit, databaseOption, parsePeriod);
   registerDb(program, io, setExit, databaseOption);
 
   audit

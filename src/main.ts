@@ -4,18 +4,19 @@
  * the GitHub App from app.yml. SIGTERM stops accepting webhooks and drains running evaluations.
  */
 import { Transform } from "node:stream";
-import { limitHeapGrowth } from "./runtime/heap.js";
+import { limitHeapGrowth } from "./ops/heap.js";
 import { getTransformStream } from "@probot/pino";
 import { pino } from "pino";
 import { ProbotOctokit, run } from "probot";
 import { ChainWriter } from "./audit/chain-writer.js";
 import { ChainAfterMerge } from "./audit/after-merge.js";
 import { ChainDirectPush } from "./audit/direct-push.js";
+import { ChainEnforcement } from "./audit/enforcement.js";
 import { JiraTransitioner } from "./jira/transition.js";
 import { describeLocation, openStore, parseDatabaseUrl, type AuditStore } from "./audit/database.js";
 import { StoreDeliveryLedger } from "./audit/ledger.js";
 import { StoreTicketIndex } from "./audit/ticket-index.js";
-import { prLockFor } from "./runtime/pg-pr-lock.js";
+import { prLockFor } from "./intake/pg-pr-lock.js";
 import { fetchWithTimeout } from "./github/http.js";
 import { createChangegate } from "./index.js";
 import { createJiraTicketService } from "./jira/client.js";
@@ -27,28 +28,28 @@ import {
   scrubSecretQuery,
 } from "./jira/webhook.js";
 import { redact } from "./report/redact.js";
-import { secretValues } from "./runtime/secrets.js";
-import { boundedErrSerializer, boundLogLine } from "./runtime/log-bounds.js";
+import { secretValues } from "./ops/secrets.js";
+import { boundedErrSerializer, boundLogLine } from "./ops/log-bounds.js";
 import {
   limitRequestBodies,
   MAX_IN_FLIGHT_BODY_BYTES,
   MAX_REQUEST_BODY_BYTES,
   onFirstListen,
-} from "./runtime/body-limit.js";
-import { webhookSecretProblem } from "./runtime/startup-checks.js";
+} from "./server/body-limit.js";
+import { webhookSecretProblem } from "./server/startup-checks.js";
 import { loggingSettings, parseSettings, SettingsError, type Settings } from "./settings.js";
-import { Metrics } from "./runtime/metrics.js";
-import { Readiness, storeCheck } from "./runtime/readiness.js";
-import { loadSmeeClient, wantsWebhookProxy } from "./runtime/webhook-proxy.js";
-import { REDACT_CENSOR, REDACT_PATHS } from "./runtime/log-options.js";
-import { createProcessWrites, type ProcessWrites } from "./runtime/writes.js";
-import { startCheckpoints } from "./runtime/checkpoint-schedule.js";
+import { Metrics } from "./ops/metrics.js";
+import { Readiness, storeCheck } from "./ops/readiness.js";
+import { loadSmeeClient, wantsWebhookProxy } from "./server/webhook-proxy.js";
+import { REDACT_CENSOR, REDACT_PATHS } from "./ops/log-options.js";
+import { createProcessWrites, type ProcessWrites } from "./github/writes.js";
+import { startCheckpoints } from "./background/checkpoints.js";
 import { metricsRoute, OPEN_METRICS_WARNING, startMetricsServer } from "./server/metrics.js";
 import { pacedOctokit, type InstallationOctokit } from "./github/scheduled-writer.js";
 import type { OctokitLike } from "./github/types.js";
 import { openAppStore } from "./audit/roles.js";
 import { StoreLease } from "./audit/lease.js";
-import { LEASE_NAME, leaseHolder } from "./runtime/redelivery.js";
+import { LEASE_NAME, leaseHolder } from "./background/redelivery.js";
 import { SqlBranchHeads } from "./audit/branch-head.js";
 
 // Probot's run() reads ./.env (the environment wins over the file); read it the same way first, so
@@ -210,6 +211,7 @@ const changegate = createChangegate({
   auditScan: scanIntervalMs ? { intervalMs: scanIntervalMs, store } : null,
   afterMerge: new ChainAfterMerge(recorder),
   directPush: new ChainDirectPush(recorder),
+  enforcement: new ChainEnforcement(recorder),
   directPushRecheckMs: background.directPushRecheckMs,
   branchHeads,
   maxConcurrentEvaluations: settings.writes.maxConcurrentEvaluations,

@@ -17,7 +17,7 @@ import { loadSigningKey, type SigningKey } from "./audit/checkpoint.js";
 import { parseDatabaseUrl } from "./audit/database.js";
 import { GITHUB_WRITE_LIMITS, limitsSchema, type WriteLimits } from "./github/write-limits.js";
 import type { JiraAuth, JiraConfig } from "./jira/env.js";
-import { webhookSecretProblem } from "./runtime/startup-checks.js";
+import { webhookSecretProblem } from "./server/startup-checks.js";
 
 export type Env = Record<string, string | undefined>;
 
@@ -194,7 +194,7 @@ export type Group = (typeof GROUPS)[number];
 
 interface Spec {
   group: Group;
-  /** A secret: never echoed in a message, and redacted from every log line (runtime/secrets.ts). */
+  /** A secret: never echoed in a message, and redacted from every log line (ops/secrets.ts). */
   secret?: true;
   /** Not a secret, but may carry one (a URL with credentials): never echoed in a message. */
   quiet?: true;

@@ -21,7 +21,7 @@ export interface AuditRecordTable {
   chain: string;
   /** Position in the chain, from 1, without gaps. */
   seq: number;
-  kind: "evaluation" | "merge" | "merge_group" | AfterMergeKind | "direct_push";
+  kind: "evaluation" | "merge" | "merge_group" | AfterMergeKind | "direct_push" | "branch_enforcement";
   recorded_at: string;
   installation_id: number;
   repo: string;
@@ -149,8 +149,32 @@ export interface BranchHeadTable {
   updated_at: string;
 }
 
+/**
+ * branch_enforcement (bookkeeping, not evidence, not hashed; audit/enforcement.ts): per repository and
+ * gated branch, the last observation of whether the `changegate` check is in force there. Each CHANGE
+ * (and each observation after a gap) is a `branch_enforcement` record on the chain; this row only says
+ * when it was last observed, so that an evaluation reads GitHub only when that is over an hour ago.
+ */
+export interface BranchEnforcementTable {
+  /** Lower-cased "owner/name". */
+  repo_key: string;
+  branch: string;
+  installation_id: number;
+  /** "owner/name" as GitHub spells it. */
+  repo: string;
+  /** "enforced" | "not_enforced". */
+  state: string;
+  /** JSON Missing[] (policy/enforcement.ts). */
+  missing: string;
+  observed_at: string;
+  /** The record ("owner/name@seq") of the state's last change. */
+  record: string | null;
+  updated_at: string;
+}
+
 export interface AuditDatabase {
   branch_head: BranchHeadTable;
+  branch_enforcement: BranchEnforcementTable;
   audit_record: AuditRecordTable;
   audit_chain: AuditChainTable;
   delivery: DeliveryTable;
@@ -294,7 +318,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
       },
     },
     "0005_branch_head": {
-      // The scan's bookkeeping (runtime/scan-pushes.ts): no trigger, no hash; rows are updated in place.
+      // The scan's bookkeeping (background/scan-pushes.ts): no trigger, no hash; rows are updated in place.
       async up(db: Kysely<any>) {
         await db.schema
           .createTable("branch_head")
@@ -340,6 +364,24 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           for each row execute function changegate_audit_insert_only()`.execute(db);
         await sql`create trigger audit_chain_no_truncate before truncate on audit_chain
           for each statement execute function changegate_audit_insert_only()`.execute(db);
+      },
+    },
+    "0007_branch_enforcement": {
+      // Bookkeeping of the enforcement observations (audit/enforcement.ts): no trigger, no hash; updated in place.
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable("branch_enforcement")
+          .addColumn("repo_key", "text", (c) => c.notNull())
+          .addColumn("branch", "text", (c) => c.notNull())
+          .addColumn("installation_id", "bigint", (c) => c.notNull())
+          .addColumn("repo", "text", (c) => c.notNull())
+          .addColumn("state", "text", (c) => c.notNull())
+          .addColumn("missing", "text", (c) => c.notNull())
+          .addColumn("observed_at", "text", (c) => c.notNull())
+          .addColumn("record", "text")
+          .addColumn("updated_at", "text", (c) => c.notNull())
+          .addPrimaryKeyConstraint("branch_enforcement_pk", ["repo_key", "branch"])
+          .execute();
       },
     },
   };

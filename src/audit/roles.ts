@@ -35,6 +35,7 @@ export const BOOKKEEPING_TABLES: Readonly<Record<string, string>> = {
   ticket_pr: "select, insert, update, delete",
   background_lease: "select, insert, update", // which replica runs a background job
   branch_head: "select, insert, update, delete", // where the scan walked each branch to
+  branch_enforcement: "select, insert, update, delete", // when each gated branch's enforcement was last observed
 };
 
 /** The migration tables: read only (the app checks the schema is current). */

@@ -33,10 +33,23 @@ const RULE_NAME: Record<RuleResult["rule"], string> = {
   reviewers: "Reviewers",
 };
 
-export function renderVerdict(verdict: Verdict, evidence: Evidence, policy: Policy): Report {
+/** The base branch's enforcement as last observed (flows/enforcement.ts): the digest says when it is not in force. */
+export interface BaseEnforcement {
+  state: "enforced" | "not_enforced";
+  missing: { text: string }[];
+}
+
+export function renderVerdict(
+  verdict: Verdict,
+  evidence: Evidence,
+  policy: Policy,
+  base?: BaseEnforcement | null,
+): Report {
   const lines: string[] = [];
   lines.push(headline(verdict));
   lines.push("");
+  if (verdict.gated && base && base.state !== "enforced")
+    lines.push(enforcementLine(evidence.pr.baseRef, base), "");
   if (verdict.draft)
     lines.push(
       "> [!NOTE]\n> This PR is a **draft**. changegate evaluates it anyway, so you know where it stands.\n",
@@ -89,6 +102,12 @@ export function renderVerdict(verdict: Verdict, evidence: Evidence, policy: Poli
     comment: `${summary}\n\n${DIGEST_MARKER}`,
     createComment: verdict.gated,
   };
+}
+
+/** One line: the base branch does not require the check, and what to change (the check's conclusion is unchanged). */
+export function enforcementLine(branch: string, base: BaseEnforcement): string {
+  const what = base.missing.map((m) => md(m.text, 300)).join("; ");
+  return `> [!WARNING]\n> ${code(branch)} does not require the \`changegate\` check: merging is not blocked. To change: ${what || "require the `changegate` check, pinned to the changegate app"}.`;
 }
 
 export function renderConfigProblem(p: ConfigProblem, evidence: Evidence): Report {

@@ -226,7 +226,8 @@ export class ChangegateProcess {
     lines(child.stderr!, (l) => this.onLine(l, true));
     this.rssTimer = setInterval(() => this.sampleRss(), 100);
     this.rssTimer.unref();
-    const deadline = Date.now() + (this.options.startTimeoutMs ?? 20_000);
+    // Start-up loads every module: on a loaded 2-core CI machine it has taken over 20 s.
+    const deadline = Date.now() + (this.options.startTimeoutMs ?? 60_000);
     for (;;) {
       if (this.exitInfo)
         throw new Error(

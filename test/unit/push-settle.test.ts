@@ -8,9 +8,9 @@ import { loadSettings } from "../../src/settings.js";
 import { describe, expect, test } from "@jest/globals";
 import { pushSeenBefore, type DirectPushPayload } from "../../src/audit/direct-push.js";
 import type { GraphqlReader } from "../../src/github/reader.js";
-import { DEFAULT_DIRECT_PUSH_RECHECK_MS, settleUncovered } from "../../src/runtime/push-settle.js";
-import { warnTruncated, type ScanSummary } from "../../src/runtime/scan.js";
-import { scheduledScanDeps } from "../../src/runtime/scan-wiring.js";
+import { DEFAULT_DIRECT_PUSH_RECHECK_MS, settleUncovered } from "../../src/flows/push-settle.js";
+import { warnTruncated, type ScanSummary } from "../../src/background/scan.js";
+import { scheduledScanDeps } from "../../src/background/scan-wiring.js";
 
 const A = "a".repeat(40);
 const B = "b".repeat(40);

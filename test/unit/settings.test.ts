@@ -4,12 +4,12 @@
  */
 import { describe, expect, test } from "@jest/globals";
 import { generateKeyPairSync } from "node:crypto";
-import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_REQUESTS_PER_CLIENT } from "../../src/runtime/body-limit.js";
-import { DEFAULT_OVERDUE_INTERVAL_MS } from "../../src/runtime/overdue.js";
-import { DEFAULT_DIRECT_PUSH_RECHECK_MS } from "../../src/runtime/push-settle.js";
-import { DEFAULT_REDELIVERY_INTERVAL_MS } from "../../src/runtime/redelivery.js";
-import { DEFAULT_SCAN_INTERVAL_MS } from "../../src/runtime/scan-schedule.js";
-import { DEFAULT_MAX_CONCURRENT_EVALUATIONS } from "../../src/runtime/scheduler.js";
+import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_REQUESTS_PER_CLIENT } from "../../src/server/body-limit.js";
+import { DEFAULT_OVERDUE_INTERVAL_MS } from "../../src/background/overdue.js";
+import { DEFAULT_DIRECT_PUSH_RECHECK_MS } from "../../src/flows/push-settle.js";
+import { DEFAULT_REDELIVERY_INTERVAL_MS } from "../../src/background/redelivery.js";
+import { DEFAULT_SCAN_INTERVAL_MS } from "../../src/background/scan-schedule.js";
+import { DEFAULT_MAX_CONCURRENT_EVALUATIONS } from "../../src/intake/scheduler.js";
 import {
   DEFAULTS,
   GROUPS,

@@ -1,0 +1,141 @@
+/**
+ * `changegate audit enforcement --from --to [--repo] [--json]`: was the gate in force? Per repository
+ * and gated branch (every branch changegate observed), the periods in force and not in force, the
+ * first and last observation, and the gaps in observation, from the `branch_enforcement` records
+ * (audit/enforcement-timeline.ts). Exit 1 when a gated branch was not in force (or not observed) for
+ * part of the period. Read-only. Registered in src/cli.ts.
+ */
+import { loadSettings } from "../settings.js";
+import type { Command, Option } from "commander";
+import { AuditStore } from "../audit/database.js";
+import { branchesIn, enforcementRecords } from "../audit/enforcement.js";
+import { branchTimeline, type BranchTimeline } from "../audit/enforcement-timeline.js";
+import { CODES, CommandError } from "./errors.js";
+import type { CommandIo } from "./checkpoint.js";
+
+export interface EnforcementOpts {
+  from: string;
+  to: string;
+  repo?: string;
+  json?: boolean;
+  database?: string;
+}
+
+const REPO = /^[\w.-]+\/[\w.-]+$/;
+
+export interface EnforcementReport {
+  kind: "changegate-enforcement";
+  from: string;
+  to: string;
+  generatedAt: string;
+  inForce: boolean;
+  branches: BranchTimeline[];
+}
+
+/** Every observed branch's timeline over the period (the CLI and the HTML report). */
+export async function enforcementReport(
+  store: AuditStore,
+  period: { from: string; to: string },
+  repo: string | null,
+  now: Date,
+): Promise<EnforcementReport> {
+  // Every record, also those after the period: the first one after it says until when the state held.
+  const records = await enforcementRecords(store.db, repo ? { repo } : {});
+  const books = await branchesIn(store.db, repo ? { repo } : {});
+  const keys = new Map<string, { repo: string; branch: string }>();
+  for (const r of records)
+    keys.set(`${r.chain}\u0000${r.payload.branch}`, { repo: r.payload.repo, branch: r.payload.branch });
+  for (const b of books)
+    keys.set(`${b.repo.toLowerCase()}\u0000${b.branch}`, { repo: b.repo, branch: b.branch });
+  const branches = [...keys.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([key, k]) => {
+      const [chain] = key.split("\u0000") as [string];
+      const mine = records.filter((r) => r.chain === chain && r.payload.branch === k.branch);
+      const last = books.find((b) => b.repo.toLowerCase() === chain && b.branch === k.branch) ?? null;
+      return branchTimeline(k.repo, k.branch, mine, last, period, now);
+    });
+  return {
+    kind: "changegate-enforcement",
+    from: period.from,
+    to: period.to,
+    generatedAt: now.toISOString(),
+    inForce: branches.length > 0 && branches.every((b) => b.inForce),
+    branches,
+  };
+}
+
+export function renderEnforcementText(r: EnforcementReport): string {
+  const out: string[] = [`Branch enforcement ${r.from} .. ${r.to}`];
+  if (r.branches.length === 0)
+    out.push("No gated branch was ever observed: nothing shows the gate was in force.");
+  for (const b of r.branches) {
+    out.push(
+      "",
+      `${b.repo} ${b.branch}: ${b.inForce ? "IN FORCE for the whole period" : "NOT in force for part of the period"}`,
+      `  first observation: ${b.firstObservation ?? "never"}; last observation: ${b.lastObservation ?? "never"}`,
+    );
+    for (const p of b.periods) {
+      const what =
+        p.state === "enforced"
+          ? "in force"
+          : p.state === "not_enforced"
+            ? "NOT in force"
+            : "not observed (gap)";
+      out.push(`  ${p.from} .. ${p.to}  ${what}${p.missing.length ? `: ${p.missing.join("; ")}` : ""}`);
+    }
+    if (b.gaps.length > 0) out.push(`  gaps in observation: ${b.gaps.length}`);
+  }
+  return out.join("\n") + "\n";
+}
+
+export async function enforcementCommand(
+  io: CommandIo,
+  opts: EnforcementOpts,
+  parsePeriod: (from: string, to: string) => { from: string; to: string },
+): Promise<number> {
+  const period = parsePeriod(opts.from, opts.to);
+  if (opts.repo !== undefined && !REPO.test(opts.repo))
+    throw new CommandError(CODES.usage, `--repo ${JSON.stringify(opts.repo)}: expected owner/name`);
+  const store = await AuditStore.open(opts.database ?? loadSettings(io.env, ["store"]).store.databaseUrl, {
+    migrate: false,
+    mustExist: true,
+    cwd: io.cwd,
+    connectTimeoutMs: 10_000,
+    poolSize: 2,
+    lockPoolSize: 1,
+  });
+  try {
+    const report = await enforcementReport(store, period, opts.repo ?? null, io.now());
+    io.stdout.write(opts.json ? JSON.stringify(report) + "\n" : renderEnforcementText(report));
+    return report.inForce ? CODES.ok : CODES.failed;
+  } finally {
+    await store.close();
+  }
+}
+
+export function registerEnforcement(
+  audit: Command,
+  io: CommandIo,
+  setExit: (code: number) => void,
+  databaseOption: () => Option,
+  parsePeriod: (from: string, to: string) => { from: string; to: string },
+): void {
+  audit
+    .command("enforcement")
+    .description(
+      "was the gate in force? per repository and gated branch: periods in force and not, observations, gaps; exit 1 when not in force for part of the period",
+    )
+    .requiredOption(
+      "--from <date>",
+      "start of the period: YYYY-MM-DD (00:00 UTC) or an ISO time with zone, inclusive",
+    )
+    .requiredOption(
+      "--to <date>",
+      "end of the period: YYYY-MM-DD (that whole day, UTC) or an ISO time with zone, exclusive",
+    )
+    .option("--repo <owner/name>", "only this repository")
+    .option("--json", "print the report as one JSON object")
+    .addOption(databaseOption())
+    .action(async (opts: EnforcementOpts) => setExit(await enforcementCommand(io, opts, parsePeriod)));
+}
