@@ -13,7 +13,6 @@ import type { TeamCache } from "../github/team-cache.js";
 import { prKey, prLabel, type PrRef } from "../github/types.js";
 import type { LabelClaim, MergeGroupFacts } from "../refs.js";
 import type { TicketLookupService } from "../jira/tickets.js";
-import type { Stage } from "../report/failure.js";
 
 export interface EvaluationJob {
   ref: PrRef;
@@ -178,23 +177,7 @@ export function jobLog(deps: Pick<PipelineDeps, "log">, job: EvaluationJob): Log
   });
 }
 
-/** A failure in a named stage (the failure report names it). */
-export class StageError extends Error {
-  constructor(
-    readonly stage: Stage,
-    readonly original: unknown,
-  ) {
-    super(original instanceof Error ? original.message : String(original));
-  }
-}
-
-export async function stage<T>(name: Stage, fn: () => Promise<T> | T): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw err instanceof StageError ? err : new StageError(name, err);
-  }
-}
+export { StageError, stage } from "../stage.js";
 
 /** Ask for the job again after the next later-retry delay, or give up (the next event evaluates it). */
 export function scheduleLater(deps: PipelineDeps, job: EvaluationJob, log: Logger): void {
