@@ -128,7 +128,7 @@ export async function checkPr(io: CliIo, arg: string, opts: CheckPrOptions = {})
     const recorder = await declarationsOnRecord(io.env, notes);
     try {
       judgement = await judge(
-        { tickets, recorder: recorder ?? {} },
+        { tickets, declarations: recorder ?? {} },
         { job, reader, octokit: github.octokit },
         gathered,
       );

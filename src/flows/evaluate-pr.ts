@@ -8,7 +8,10 @@
  * silently. A merge is examined instead (flows/merge.ts); a PR that cannot be read fails closed
  * (flows/fail-closed.ts).
  */
+import type { Recorder } from "../audit/recorder.js";
 import type { Gathered } from "../github/gather.js";
+import type { TeamCache } from "../github/team-cache.js";
+import type { TicketLookupService } from "../jira/tickets.js";
 import { prKey, prLabel } from "../github/types.js";
 import { completeEvidence, NO_TICKETS, type EvidenceSources } from "../evidence/complete.js";
 import { readEvidence, readPolicy } from "../evidence/read.js";
@@ -38,13 +41,13 @@ export { reportStoreFailure } from "./fail-closed.js";
 export { newJob, type EvaluationJob, type EvaluationOutcome, type PipelineDeps } from "../intake/job.js";
 
 export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Promise<EvaluationOutcome> {
-  const installationOctokit = await deps.octokitFor(job.ref.installationId);
-  const octokit = deps.writerFor?.(job, installationOctokit) ?? installationOctokit;
+  const installationOctokit = await deps.github.octokitFor(job.ref.installationId);
+  const octokit = deps.github.writerFor?.(job, installationOctokit) ?? installationOctokit;
   const run: Run = {
     job,
     log: jobLog(deps, job),
     octokit,
-    reader: deps.readerFor(job.ref.installationId, installationOctokit, deps.pause),
+    reader: deps.github.readerFor(job.ref.installationId, installationOctokit, deps.slot?.pause),
   };
   if (job.kind === "merge") return runMergeJob(deps, run);
   if (job.kind === "retro") return runMergeJob(deps, run, true);
@@ -61,7 +64,7 @@ export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Pro
     case "unread":
       return publishUnread(deps, run, decision.report);
     case "decided":
-      deps.publishing?.();
+      deps.slot?.publishing();
       return publishWithRetry(deps, run, decision);
   }
 }
@@ -96,12 +99,18 @@ export async function decide(deps: PipelineDeps, run: Run): Promise<Decision> {
     run.log.debug("PR is not open: nothing to publish");
     return { kind: "not_open", headSha };
   }
-  const judgement = await judge(deps, run, read).catch((err: unknown) => failedJudgement(run, err, read));
+  const judgement = await judge(judgeDeps(deps), run, read).catch((err: unknown) =>
+    failedJudgement(run, err, read),
+  );
   const outcome = judgement.verdict?.conclusion ?? "failure";
   rememberHead(deps, job, headSha, judgement.verdict);
   const shared = await shareOrFail(deps, run, read, judgement, outcome);
   const recorded = await recordOrFail(deps, run, judgement, outcome, shared);
   return { kind: "decided", gathered: read, outcome, ...recorded };
+}
+
+function judgeDeps(deps: PipelineDeps): JudgeDeps {
+  return { tickets: deps.jira.tickets, teams: deps.memo.teams ?? null, declarations: deps.store.recorder };
 }
 
 function readOrFail(deps: PipelineDeps, run: Run): Promise<Gathered | StageError> {
@@ -110,11 +119,19 @@ function readOrFail(deps: PipelineDeps, run: Run): Promise<Gathered | StageError
     readEvidence(reader, job.ref, {
       appId: deps.appId,
       expectedHead: job.expectedHead,
-      staleHeadBackoffMs: deps.staleHeadBackoffMs,
-      sleep: deps.sleep,
+      staleHeadBackoffMs: deps.retry.staleHeadBackoffMs,
+      sleep: deps.clock.sleep,
       log,
     }),
   ).catch((err: StageError) => err);
+}
+
+/** What judging needs beyond the job's clients (check-pr passes its own). */
+export interface JudgeDeps {
+  tickets: TicketLookupService | null;
+  teams?: TeamCache | null;
+  /** Which commit an emergency declaration was made on, as recorded (absent: nothing on record). */
+  declarations?: Pick<Recorder, "declaredOn">;
 }
 
 /**
@@ -122,8 +139,7 @@ function readOrFail(deps: PipelineDeps, run: Run): Promise<Gathered | StageError
  * run by `changegate check owner/name#N` (src/commands/check-pr.ts), which publishes and records nothing.
  */
 export async function judge(
-  deps: Pick<PipelineDeps, "tickets"> &
-    Partial<Pick<PipelineDeps, "teams">> & { recorder?: Pick<PipelineDeps["recorder"], "declaredOn"> },
+  deps: JudgeDeps,
   run: Pick<Run, "job" | "reader" | "octokit">,
   read: Gathered,
 ): Promise<Judgement> {
@@ -141,7 +157,7 @@ export async function judge(
     reader,
     octokit,
     teams: deps.teams ?? null,
-    declarations: deps.recorder ?? {},
+    declarations: deps.declarations ?? {},
     tickets: deps.tickets,
   };
   const evidence = await stage("gather", () => completeEvidence(read, needs, sources), { policy });
@@ -186,9 +202,9 @@ function rememberHead(
   verdict: Verdict | null,
 ): void {
   const key = prKey(job.ref);
-  deps.lastSeen.set(key, {
+  deps.memo.lastSeen.set(key, {
     headSha,
-    gated: verdict ? verdict.gated : (deps.lastSeen.get(key)?.gated ?? null),
+    gated: verdict ? verdict.gated : (deps.memo.lastSeen.get(key)?.gated ?? null),
   });
 }
 
@@ -228,8 +244,8 @@ async function recordOrFail(
 ): Promise<Pick<Decided, "report" | "followUps">> {
   const { job, log } = run;
   try {
-    await deps.recorder.recordEvaluation({
-      at: deps.now().toISOString(),
+    await deps.store.recorder.recordEvaluation({
+      at: deps.clock.now().toISOString(),
       deliveryId: job.deliveryId,
       event: job.event,
       ref: job.ref,

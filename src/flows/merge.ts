@@ -44,7 +44,9 @@ export async function examineMerge(
   }
   const loaded = await readPolicy(gathered, reader);
   const config = loaded.ok ? loaded.policy.config : null;
-  const own = (await deps.recorder.verdictsAt(job.ref, pr.headSha, [job.ref.number])).get(job.ref.number);
+  const own = (await deps.store.recorder.verdictsAt(job.ref, pr.headSha, [job.ref.number])).get(
+    job.ref.number,
+  );
   // Who applied the emergency label matters only when no verdict stands for this merge.
   const evidence =
     config && mergeNeedsDeclarer(config, pr.labels, standingVerdict(own, pr.baseRef))
@@ -53,7 +55,7 @@ export async function examineMerge(
           ...(await completeDeclaration(gathered.evidence, evidenceNeeds(config, gathered, job.labelClaims), {
             ref: job.ref,
             octokit,
-            declarations: deps.recorder,
+            declarations: deps.store.recorder,
           })),
         }
       : gathered.evidence;
@@ -79,12 +81,12 @@ export async function examineMerge(
     );
   }
   const merge = mergeRecordOf(
-    { at: deps.now().toISOString(), deliveryId: job.deliveryId, ref: job.ref },
+    { at: deps.clock.now().toISOString(), deliveryId: job.deliveryId, ref: job.ref },
     pr,
     { outcome, emergency, gated },
     config,
   );
-  const receipt = await deps.recorder.recordMerge(merge);
+  const receipt = await deps.store.recorder.recordMerge(merge);
   const issueRepo = config?.audit.issue_repo;
   if (bypass && issueRepo && !receipt?.duplicate) {
     try {
@@ -120,8 +122,8 @@ export async function runMergeJob(deps: PipelineDeps, run: Run, retro = false): 
     gathered = await readEvidence(reader, job.ref, {
       appId: deps.appId,
       expectedHead: job.expectedHead,
-      staleHeadBackoffMs: deps.staleHeadBackoffMs,
-      sleep: deps.sleep,
+      staleHeadBackoffMs: deps.retry.staleHeadBackoffMs,
+      sleep: deps.clock.sleep,
       log,
     });
     return retro

@@ -38,10 +38,10 @@ export async function publishWithRetry(
     digestComment: gathered.digestComment,
   };
   let lastErr: unknown = null;
-  for (let i = 0; i <= deps.publishBackoffMs.length; i++) {
+  for (let i = 0; i <= deps.retry.publishBackoffMs.length; i++) {
     try {
       const published = await publish(octokit, target, report);
-      if (published.commentId) deps.digestIds.set(prKey(ref), published.commentId);
+      if (published.commentId) deps.memo.digestIds.set(prKey(ref), published.commentId);
       log.info(
         {
           outcome: report.check.conclusion ?? report.check.status,
@@ -52,7 +52,7 @@ export async function publishWithRetry(
         `evaluated ${prLabel(ref)}: ${report.check.title}`,
       );
       for (const number of decision.followUps) {
-        deps.requestEvaluation({ ...ref, number }, target.headSha, `shared head with #${ref.number}`);
+        deps.queue.requestEvaluation({ ...ref, number }, target.headSha, `shared head with #${ref.number}`);
       }
       return {
         kind: "published",
@@ -75,7 +75,7 @@ export async function publishWithRetry(
       }
       lastErr = err;
       log.warn({ err: redactError(err), attempt: i + 1 }, "publishing the result failed");
-      if (i < deps.publishBackoffMs.length) await deps.sleep(deps.publishBackoffMs[i]!);
+      if (i < deps.retry.publishBackoffMs.length) await deps.clock.sleep(deps.retry.publishBackoffMs[i]!);
     }
   }
   // Could not publish the result: at least make sure the check is not left green or waiting.
