@@ -18,7 +18,7 @@ import { gather, type Gathered } from "../github/gather.js";
 import { createReader } from "../github/reader.js";
 import { redact } from "../report/redact.js";
 import { digestForTerminal, terminalLine } from "../report/terminal.js";
-import { judge, newJob, type Progress } from "../flows/evaluate-pr.js";
+import { judge, newJob } from "../flows/evaluate-pr.js";
 import { StageError } from "../intake/job.js";
 import { cliTickets } from "./cli-tickets.js";
 import { declaredOnIn } from "../audit/chain-writer.js";
@@ -102,13 +102,19 @@ export async function checkPr(io: CliIo, arg: string, opts: CheckPrOptions = {})
   let gathered: Gathered;
   let judgement;
   try {
-    gathered = await gather(reader, ref, github.appId);
+    const read = await gather(reader, ref, github.appId);
+    // Without the app's id its own check run would count as CI: leave out check runs named like it.
+    gathered =
+      github.appId === 0
+        ? {
+            ...read,
+            evidence: {
+              ...read.evidence,
+              checks: read.evidence.checks.filter((c) => !(c.kind === "check_run" && c.name === CHECK_NAME)),
+            },
+          }
+        : read;
     if (github.appId === 0) {
-      // Without the app's id its own check run would count as CI: leave out check runs named like it.
-      gathered.evidence = {
-        ...gathered.evidence,
-        checks: gathered.evidence.checks.filter((c) => !(c.kind === "check_run" && c.name === CHECK_NAME)),
-      };
       notes.push(
         `APP_ID is not set: check runs named "${CHECK_NAME}" are not counted as CI (set APP_ID to the app's id to tell its own apart exactly)`,
       );
@@ -118,15 +124,13 @@ export async function checkPr(io: CliIo, arg: string, opts: CheckPrOptions = {})
         `the PR is ${gathered.evidence.pr.state.toLowerCase()}: the app no longer evaluates it; this is how it would judge it now`,
       );
     }
-    const progress: Progress = { gathered, policy: null, evidence: null };
     // Which commit an emergency label was applied on is on the app's record: read it when DATABASE_URL names the store.
     const recorder = await declarationsOnRecord(io.env, notes);
     try {
       judgement = await judge(
-        { tickets, recorder: recorder ?? {} },
+        { tickets, declarations: recorder ?? {} },
         { job, reader, octokit: github.octokit },
         gathered,
-        progress,
       );
     } finally {
       await recorder?.close();
