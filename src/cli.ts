@@ -29,7 +29,7 @@ import { Command, CommanderError } from "commander";
 import { StoreError } from "./audit/database.js";
 import { changegateVersion } from "./audit/version.js";
 import { redact } from "./report/redact.js";
-import "./runtime/secrets.js"; // the environment's secret values are redacted by default
+import "./ops/secrets.js"; // the environment's secret values are redacted by default
 import { CredentialsError } from "./github/cli-auth.js";
 import { registerCheck } from "./commands/check-pr.js";
 import { registerCheckpoint } from "./commands/checkpoint.js";

@@ -18,7 +18,7 @@ import {
 } from "../audit/completeness.js";
 import { recordedMergesIn } from "../audit/merge-index.js";
 import { searchMergedPrs } from "../github/merged-search.js";
-import { scopeOf } from "../runtime/scan.js";
+import { scopeOf } from "../background/scan.js";
 import { CredentialsError, githubTargets } from "../github/cli-auth.js";
 import {
   checkRepo,

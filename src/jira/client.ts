@@ -26,7 +26,7 @@ import JiraApi from "jira-client";
 import { z } from "zod";
 import type { TicketInfo, TicketLookup } from "../policy/types.js";
 import { redact } from "../report/redact.js";
-import { secretValues } from "../runtime/secrets.js";
+import { secretValues } from "../ops/secrets.js";
 import type { JiraConfig } from "./env.js";
 import type { TicketLookupService } from "./tickets.js";
 

@@ -16,7 +16,7 @@ import {
   type TicketTransitionResult,
 } from "../policy/transition.js";
 import { redact } from "../report/redact.js";
-import { secretValues } from "../runtime/secrets.js";
+import { secretValues } from "../ops/secrets.js";
 import type { JiraConfig } from "./env.js";
 import { ISSUE_KEY } from "./client.js";
 
@@ -175,7 +175,7 @@ export class JiraTransitioner implements TicketTransitioner {
       signal: AbortSignal.timeout(this.config.timeoutMs),
     });
     const text = await cappedText(res, MAX_ANSWER_BYTES);
-    let json: unknown = null;
+    let json: unknown;
     try {
       json = text ? JSON.parse(text) : null;
     } catch {
