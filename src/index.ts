@@ -31,23 +31,22 @@ import {
   type JobRequest,
   type PipelineDeps,
 } from "./intake/job.js";
-import { reportStoreFailure, runEvaluation } from "./flows/evaluate-pr.js";
-import { InProcessPrLock, isPrLockTimeout, type PrLock } from "./intake/pr-lock.js";
+import { jobRunner } from "./flows/run-job.js";
+import { InProcessPrLock, type PrLock } from "./intake/pr-lock.js";
 import { reconcile } from "./background/reconcile.js";
 import { startAuditScan, type AuditScanOptions } from "./background/scan-wiring.js";
 import type { BranchHeadStore } from "./audit/branch-head.js";
 import { DEFAULT_OVERDUE_INTERVAL_MS, startOverdueCheck, type OverdueCheck } from "./background/overdue.js";
 import { BoundedMap } from "./bounded-map.js";
-import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, Scheduler, type SlotControl } from "./intake/scheduler.js";
+import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, Scheduler } from "./intake/scheduler.js";
 import { subscribe } from "./handlers/index.js";
-import { runGroupJob } from "./flows/merge-group.js";
+import type { MergeGroupDeps } from "./flows/merge-group.js";
 import type { DirectPushStore } from "./audit/direct-push.js";
 import { handlePush } from "./flows/push.js";
 import { TeamCache } from "./github/team-cache.js";
 import { healthRoute } from "./server/health.js";
 import { registerRoute } from "./server/route.js";
 import { instrumentOctokit, Metrics, type HookableOctokit } from "./ops/metrics.js";
-import { observed, observeEvaluation } from "./ops/observe.js";
 import { CREDENTIALS_CHECK_CACHE_MS, Readiness } from "./ops/readiness.js";
 import { metricsRoute } from "./server/metrics.js";
 import { wireWriteMetrics } from "./ops/write-metrics.js";
@@ -208,7 +207,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     ? new EnforcementFlow({
         store: options.enforcement,
         appId: options.appId,
-        octokitFor: (id) => deps().octokitFor(id) as never,
+        octokitFor: (id) => deps().github.octokitFor(id) as never,
         now: options.now ?? (() => new Date()),
         log: {
           info: (o, m) => probot?.log.info(o, m),
@@ -218,39 +217,17 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
         onCount: (n) => options.metrics.branchesNotEnforced.set(n),
       })
     : null;
-  /** One job, holding the PR lock. A lock timeout means another replica has the PR: try later. */
-  async function runJob(key: string, job: EvaluationJob, slot: SlotControl): Promise<void> {
-    // A merge group: judged from the store (no PR lock: it publishes on the group's own head).
-    if (job.kind === "group") {
-      await runGroupJob(
-        { ...pacedDeps(options.writes, options.metrics, deps)(), laterRetryMs: options.laterRetryMs },
-        job,
-      );
-      return;
-    }
-    let outcome: EvaluationOutcome;
-    try {
-      outcome = await options.prLock.withPrLock(key, () =>
-        observeEvaluation(observer, job, () =>
-          runEvaluation({ ...deps(), publishing: slot, pause: slot.pause }, job),
-        ),
-      );
-    } catch (err) {
-      if (isPrLockTimeout(err)) {
-        probot?.log.warn({ pr: key }, err.message);
-        setTimeout(() => void schedule(job), 30_000).unref();
-        return;
-      }
-      // The lock lives in the audit store: with the store down, fail the check and retry later.
-      const started = performance.now();
-      const failed = await reportStoreFailure(deps(), job, err);
-      observed(observer, job, failed, performance.now() - started, "store_failed");
-      options.onEvaluated?.(job, failed);
-      return;
-    }
-    if (outcome.headSha && outcome.kind !== "merge") locator.heads.set(job.ref, outcome.headSha);
-    options.onEvaluated?.(job, outcome);
-  }
+  const paced = pacedDeps(options.writes, options.metrics, deps);
+  const runJob = jobRunner({
+    pipeline: deps,
+    group: () => ({ ...paced(), laterRetryMs: options.laterRetryMs, retryLater: deps().queue.retryLater }),
+    prLock: options.prLock,
+    observer,
+    schedule,
+    sawHead: (ref, head) => locator.heads.set(ref, head),
+    log: () => probot?.log,
+    onEvaluated: options.onEvaluated,
+  });
   const scheduler = new Scheduler<EvaluationJob>(runJob, {
     coalesce: coalesceJobs,
     maxRunning: options.maxConcurrentEvaluations ?? DEFAULT_MAX_CONCURRENT_EVALUATIONS,
@@ -288,7 +265,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
       locator,
       teams,
       enforcement: enforcement ? { flow: enforcement, running: enforcementRuns } : null,
-      push: pushHandler(app, options, pacedDeps(options.writes, options.metrics, deps), pushes),
+      push: pushHandler(app, options, paced, pushes),
     });
     registerRoute(app, addHandler, healthRoute(stats));
     app.onAny((context) => options.metrics.webhook(context.name));
@@ -437,15 +414,21 @@ function pacedFor(
     );
 }
 
-/** The pipeline's deps with `octokitFor` paced (the merge group and push handlers). */
+/** What the merge group and push flows take from the pipeline's deps, with `octokitFor` paced. */
 function pacedDeps(
   writes: WriteScheduler | null,
   metrics: Metrics,
   deps: () => PipelineDeps,
-): () => PipelineDeps {
+): () => MergeGroupDeps {
   return () => {
     const d = deps();
-    return { ...d, octokitFor: pacedOctokitFor(writes, metrics, (id) => d.octokitFor(id)) };
+    return {
+      recorder: d.store.recorder,
+      octokitFor: pacedOctokitFor(writes, metrics, (id) => d.github.octokitFor(id)),
+      readerFor: d.github.readerFor,
+      now: d.clock.now,
+      log: d.log,
+    };
   };
 }
 
@@ -485,26 +468,25 @@ function pipelineDeps(
   // per evaluation cost ~5 % of the CPU under load.
   const installationClients = new BoundedMap<number, { at: number; octokit: Promise<unknown> }>(10_000);
   const readClients = new BoundedMap<number, unknown>(10_000);
-  return () => ({
-    appId: options.appId,
-    log: app().log,
-    octokitFor: async (id) => {
-      const now = Date.now();
-      let held = installationClients.get(id);
-      if (!held || now - held.at > INSTALLATION_CLIENT_TTL_MS) {
-        const octokit = app()
-          .auth(id)
-          .then((o) => {
-            instrumentOctokit(o as unknown as HookableOctokit, metrics, id);
-            return o;
-          });
-        held = { at: now, octokit };
-        installationClients.set(id, held);
-        // A failure is not kept: the next evaluation asks again.
-        octokit.catch(() => installationClients.get(id) === held && installationClients.delete(id));
-      }
-      return (await held.octokit) as never;
-    },
+  const octokitFor = async (id: number) => {
+    const now = Date.now();
+    let held = installationClients.get(id);
+    if (!held || now - held.at > INSTALLATION_CLIENT_TTL_MS) {
+      const octokit = app()
+        .auth(id)
+        .then((o) => {
+          instrumentOctokit(o as unknown as HookableOctokit, metrics, id);
+          return o;
+        });
+      held = { at: now, octokit };
+      installationClients.set(id, held);
+      // A failure is not kept: the next evaluation asks again.
+      octokit.catch(() => installationClients.get(id) === held && installationClients.delete(id));
+    }
+    return (await held.octokit) as never;
+  };
+  const github: PipelineDeps["github"] = {
+    octokitFor,
     readerFor: (id, octokit, pause) =>
       createReader(id, octokit as never, {
         ...options.reader,
@@ -513,14 +495,8 @@ function pipelineDeps(
         instrument: (client) => instrumentOctokit(client as HookableOctokit, metrics, id),
       }),
     writerFor,
-    tickets: options.tickets,
-    teams,
-    recorder: options.recorder,
-    publishBackoffMs: options.publishBackoffMs,
-    staleHeadBackoffMs: options.staleHeadBackoffMs,
-    laterRetryMs: options.laterRetryMs,
-    digestIds,
-    lastSeen,
+  };
+  const queue: PipelineDeps["queue"] = {
     requestEvaluation: (ref, headSha, reason) => {
       locator.heads.set(ref, headSha);
       void schedule(
@@ -530,10 +506,21 @@ function pipelineDeps(
     retryLater: (job, delayMs) => {
       setTimeout(() => void schedule(job), delayMs).unref();
     },
-    now: options.now ?? (() => new Date()),
-    sleep: options.sleep,
-    afterMerge: options.afterMerge ?? null,
-    transitions: options.transitions ?? null,
+  };
+  return () => ({
+    appId: options.appId,
+    log: app().log,
+    github,
+    store: { recorder: options.recorder, afterMerge: options.afterMerge ?? null },
+    jira: { tickets: options.tickets, transitions: options.transitions ?? null },
+    memo: { digestIds, lastSeen, teams },
+    retry: {
+      publishBackoffMs: options.publishBackoffMs,
+      staleHeadBackoffMs: options.staleHeadBackoffMs,
+      laterRetryMs: options.laterRetryMs,
+    },
+    queue,
+    clock: { now: options.now ?? (() => new Date()), sleep: options.sleep },
     enforcement: enforcement(),
   });
 }
@@ -546,7 +533,7 @@ function pipelineDeps(
 function pushHandler(
   app: Probot,
   options: ChangegateOptions,
-  deps: () => PipelineDeps,
+  deps: () => MergeGroupDeps,
   pushes: Set<Promise<unknown>>,
 ): ((id: string, payload: unknown) => void) | undefined {
   const store = options.directPush;

@@ -6,6 +6,7 @@
  * PR could not be judged or a branch's history was truncated.
  */
 import { loadSettings } from "../settings.js";
+import type { Command } from "commander";
 import { SqlBranchHeads } from "../audit/branch-head.js";
 import { ChainDirectPush } from "../audit/direct-push.js";
 import { ChainWriter } from "../audit/chain-writer.js";
@@ -14,17 +15,16 @@ import { createJiraTicketService } from "../jira/client.js";
 import { redact } from "../report/redact.js";
 import { terminalLine } from "../report/terminal.js";
 import { scan, type ScanLog, type ScanSummary } from "../background/scan.js";
-import { usage } from "./errors.js";
 import { CredentialsError, githubTargets } from "../github/cli-auth.js";
-import { growingProgress } from "./progress.js";
-
-export interface ScanIo {
-  stdout: { write(s: string): unknown };
-  stderr: { write(s: string): unknown; isTTY?: boolean };
-  env: Record<string, string | undefined>;
-  cwd: string;
-  now: () => Date;
-}
+import {
+  checkRepo,
+  databaseOption,
+  parsePeriod,
+  progressBar,
+  usage,
+  type CliIo,
+  type SetExit,
+} from "./kit.js";
 
 export interface ScanOpts {
   since: string;
@@ -37,18 +37,36 @@ export interface ScanOpts {
   directPushes?: boolean;
 }
 
-const REPO = /^[\w.-]+\/[\w.-]+$/;
 const OWNER = /^[\w.-]+$/;
 
-/** `parsePeriod` is the CLI's (day or instant; the end day counts whole). */
-export async function scanCommand(
-  io: ScanIo,
-  opts: ScanOpts,
-  parsePeriod: (from: string, to: string) => { from: string; to: string },
-): Promise<number> {
+export function registerScan(audit: Command, io: CliIo, setExit: SetExit): void {
+  audit
+    .command("scan")
+    .description(
+      "find merges (and their non-compliance) that the webhooks missed: judge each unrecorded merged PR as of its merge and record it",
+    )
+    .requiredOption("--since <date>", "start of the window: YYYY-MM-DD (00:00 UTC) or an ISO time with zone")
+    .option("--until <date>", "end of the window (a day counts whole); default: now")
+    .option("--org <org>", "only this organisation's installation")
+    .option("--repo <owner/name>", "only this repository")
+    .option("--json", "print the summary as one JSON object")
+    .option(
+      "--direct-pushes",
+      "also find direct pushes to gated branches that the push webhooks missed (each gated branch's history in the window; the default)",
+    )
+    .option("--no-direct-pushes", "skip the direct pushes: merges only")
+    .addOption(databaseOption())
+    .addHelpText(
+      "after",
+      "\nGitHub: APP_ID + PRIVATE_KEY (every installation), or GITHUB_TOKEN with --org/--repo. Exit 1 when some PR could not be judged.",
+    )
+    .action(async (opts: ScanOpts) => setExit(await scanCommand(io, opts)));
+}
+
+/** The window: --since to --until (or now), as `parsePeriod` reads --from/--to. */
+export async function scanCommand(io: CliIo, opts: ScanOpts): Promise<number> {
   const window = parsePeriod(opts.since, opts.until ?? io.now().toISOString());
-  if (opts.repo !== undefined && !REPO.test(opts.repo))
-    throw usage(`--repo ${JSON.stringify(opts.repo)}: expected owner/name`);
+  checkRepo(opts.repo);
   if (opts.org !== undefined && !OWNER.test(opts.org))
     throw usage(`--org ${JSON.stringify(opts.org)}: expected an organisation name`);
   if (opts.org && opts.repo && opts.repo.split("/")[0]!.toLowerCase() !== opts.org.toLowerCase())
@@ -69,7 +87,7 @@ export async function scanCommand(
     poolSize: 2,
     lockPoolSize: 1,
   });
-  const progress = opts.json ? null : growingProgress(io.stderr, "scanning");
+  const progress = opts.json ? null : progressBar(io.stderr, "scanning");
   const line = (level: string) => (obj: object, msg: string) => {
     // Author names, titles and branch names are untrusted: no control character reaches the terminal.
     if (!progress) io.stderr.write(`${level}${terminalLine(redact(msg))}\n`);

@@ -25,13 +25,7 @@ import {
 import { redactError } from "../report/redact.js";
 import type { EvaluationOutcome, PipelineDeps, Run } from "../intake/job.js";
 
-/** What the after-merge steps need beyond PipelineDeps (optional there: tests of other stages run without). */
-export interface AfterMergeDeps {
-  afterMerge?: AfterMergeStore | null;
-  transitions?: TicketTransitioner | null;
-}
-
-type Deps = PipelineDeps & AfterMergeDeps;
+type Deps = PipelineDeps;
 
 /** An emergency merge into a gated branch owes a retroactive review: when, and where an overdue one is listed. */
 export function retroReviewTerms(
@@ -110,7 +104,9 @@ export async function examineRetroJob(
     writes: 0,
   };
   if (pr.state !== "MERGED" || !pr.mergedAt) return skipped;
-  const onRecord = deps.afterMerge ? await deps.afterMerge.mergeOnRecord(job.ref, pr.headSha) : null;
+  const onRecord = deps.store.afterMerge
+    ? await deps.store.afterMerge.mergeOnRecord(job.ref, pr.headSha)
+    : null;
   // The merge itself was never examined (its event was missed): examine it now, which looks for the review too.
   if (!onRecord) return examineMerge(deps, run, gathered);
   if (!onRecord.emergency || !onRecord.retroReview || onRecord.reviewed) {
@@ -167,9 +163,9 @@ async function examineRetro(
   let state: RetroState = { kind: "due", dueAt: m.dueAt, withinHours: m.withinHours };
   if (judgement.kind === "reviewed") {
     const lateMs = Math.max(0, Date.parse(judgement.at) - Date.parse(m.dueAt));
-    const receipt = deps.afterMerge
-      ? await deps.afterMerge.recordRetroReview({
-          at: deps.now().toISOString(),
+    const receipt = deps.store.afterMerge
+      ? await deps.store.afterMerge.recordRetroReview({
+          at: deps.clock.now().toISOString(),
           deliveryId: job.deliveryId,
           ref: job.ref,
           headSha: m.headSha,
@@ -199,7 +195,7 @@ async function examineRetro(
       await setRetroCheck(octokit, job.ref, m.headSha, retroCheck(state));
     }
   } else if (onRecord?.overdue) {
-    state = { kind: "overdue", dueAt: m.dueAt, lateMs: lateBy(m.dueAt, deps.now()) };
+    state = { kind: "overdue", dueAt: m.dueAt, lateMs: lateBy(m.dueAt, deps.clock.now()) };
   } else if (justMerged) {
     await setRetroCheck(octokit, job.ref, m.headSha, retroCheck(state));
   }
@@ -224,8 +220,8 @@ async function transitionTickets(
     config.tickets.sources,
   ).map((r) => r.key);
   if (keys.length === 0) return body;
-  const results = deps.transitions
-    ? await deps.transitions.transition(keys, target)
+  const results = deps.jira.transitions
+    ? await deps.jira.transitions.transition(keys, target)
     : keys.map((key) => ({
         key,
         result: "failed" as const,
@@ -245,10 +241,10 @@ async function transitionTickets(
         `${r.key} ${r.result === "moved" ? "moved" : "was already"} to ${r.status} after the merge of ${label}`,
       );
   }
-  if (deps.afterMerge) {
+  if (deps.store.afterMerge) {
     try {
-      await deps.afterMerge.recordTransitions({
-        at: deps.now().toISOString(),
+      await deps.store.afterMerge.recordTransitions({
+        at: deps.clock.now().toISOString(),
         deliveryId: job.deliveryId,
         ref: job.ref,
         headSha: pr.headSha,

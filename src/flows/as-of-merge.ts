@@ -7,20 +7,19 @@
  *
  * Fail closed: an invalid policy gives no verdict, outcome failure, gated.
  */
-import { loadPolicy } from "../config/load.js";
-import { withDeclarerFacts } from "../github/declarer.js";
-import { gather, readFile, type Gathered } from "../github/gather.js";
-import { withRuleFacts } from "../github/rule-facts.js";
+import { completeEvidence, NO_TICKETS } from "../evidence/complete.js";
+import { readPolicy } from "../evidence/read.js";
+import { gather, type Gathered } from "../github/gather.js";
 import type { GraphqlReader } from "../github/reader.js";
 import type { OctokitLike } from "../github/types.js";
-import { gatherTickets, type TicketLookupService } from "../jira/tickets.js";
+import type { TicketLookupService } from "../jira/tickets.js";
 import { evidenceAsOfMerge } from "../policy/as-of-merge.js";
 import { evaluate } from "../policy/evaluate.js";
-import { ticketLookupNeeded } from "../policy/tickets.js";
+import { evidenceNeeds } from "../policy/needs.js";
 import type { Evidence, Policy, Verdict } from "../policy/types.js";
 import type { PrRef } from "../refs.js";
 import type { Recorder } from "../audit/recorder.js";
-import { withDeclaredOn } from "./declared-on.js";
+import { StageError } from "../stage.js";
 
 export interface AsOfMergeDeps {
   reader: GraphqlReader;
@@ -63,15 +62,12 @@ export async function judgeAsOfMerge(
   let policy: Policy | null = opts.policy ?? null;
   let problem: string | null = null;
   if (!policy) {
-    const loaded = await loadPolicy(gathered.configFiles, (repo, path) => readFile(deps.reader, repo, path));
+    const loaded = await readPolicy(gathered, deps.reader);
     if (loaded.ok) policy = loaded.policy;
     else problem = `invalid policy ${loaded.problem.file}`;
   }
   if (!policy) {
-    const evidence: Evidence = {
-      ...evidenceAsOfMerge(gathered.evidence),
-      tickets: { refs: [], lookup: { kind: "not_needed" } },
-    };
+    const evidence: Evidence = { ...evidenceAsOfMerge(gathered.evidence), tickets: NO_TICKETS };
     return {
       gathered,
       evidence,
@@ -83,27 +79,21 @@ export async function judgeAsOfMerge(
       problem,
     };
   }
-  const config = policy.config;
-  const withDeclarer = await withDeclaredOn(
-    deps.recorder ?? {},
+  // The declarer, and approvals.rules' files past 100, renamed files' old paths and team members, read
+  // as the app reads them (evidence/complete.ts; no team cache): without them a team rule could only
+  // fail, and a compliant merge found by the scan would be recorded as a bypass.
+  const asOfMerge = { ...gathered, evidence: evidenceAsOfMerge(gathered.evidence) };
+  const evidence = await completeEvidence(asOfMerge, evidenceNeeds(policy.config, asOfMerge), {
     ref,
-    config,
-    await withDeclarerFacts(deps.octokit, ref, config, evidenceAsOfMerge(gathered.evidence)),
-  );
-  // approvals.rules: files past 100, renamed files' old paths and team members, read as the app reads
-  // them (github/rule-facts.ts); without them a team rule could only fail, and a compliant merge
-  // found by the scan would be recorded as a bypass.
-  const withRules = await withRuleFacts(
-    deps.reader,
-    { ...gathered, evidence: withDeclarer },
-    config,
-    null,
-    ref,
-    deps.octokit,
-  );
-  const needed = ticketLookupNeeded(config, withRules);
-  const tickets = await gatherTickets(config, withRules.pr, withRules.commits, deps.tickets, needed);
-  const evidence: Evidence = { ...withRules, tickets };
+    reader: deps.reader,
+    octokit: deps.octokit,
+    teams: null,
+    declarations: deps.recorder ?? {},
+    tickets: deps.tickets,
+  }).catch((err: unknown) => {
+    // The scan and rehearse report the error itself (no pipeline stage to name).
+    throw err instanceof StageError ? err.original : err;
+  });
   const verdict = evaluate(policy, evidence);
   return {
     gathered,

@@ -1,23 +1,22 @@
 /**
- * One evaluation of one PR, stage by stage:
- *   decide:  gather → config → tickets → evaluate → render → record
- *   publish: the check and the digest, retried, then a failure check
- * Any throw before publish becomes a failure report (check = failure, digest = error + stack), so
- * changegate never passes silently. A merge is examined instead (src/flows/merge.ts); a PR that
- * cannot be read fails closed (src/flows/fail-closed.ts).
+ * One evaluation of one PR, a straight line of steps that each return a value:
+ *   read (evidence/read) → policy (evidence/read) → needs (policy/needs) → complete
+ *   (evidence/complete) → evaluate (policy/evaluate) → render (report/digest) → record (the
+ *   recorder) → publish (flows/publish)
+ * A throw before publish becomes a failure report naming its stage (check = failure, digest =
+ * error + stack), recorded with what the StageError says was known, so changegate never passes
+ * silently. A merge is examined instead (flows/merge.ts); a PR that cannot be read fails closed
+ * (flows/fail-closed.ts).
  */
-import { loadPolicy } from "../config/load.js";
-import { gather, readFile, type Gathered } from "../github/gather.js";
-import { withDeclarerFacts } from "../github/declarer.js";
-import { withDeclaredOn } from "./declared-on.js";
-import { withRuleFacts } from "../github/rule-facts.js";
-import { publish } from "../github/publish.js";
-import type { GraphqlReader } from "../github/reader.js";
-import { isWriteSuperseded } from "../github/write-scheduler.js";
+import type { Recorder } from "../audit/recorder.js";
+import type { Gathered } from "../github/gather.js";
+import type { TeamCache } from "../github/team-cache.js";
+import type { TicketLookupService } from "../jira/tickets.js";
 import { prKey, prLabel } from "../github/types.js";
-import { gatherTickets } from "../jira/tickets.js";
+import { completeEvidence, NO_TICKETS, type EvidenceSources } from "../evidence/complete.js";
+import { readEvidence, readPolicy } from "../evidence/read.js";
 import { evaluate } from "../policy/evaluate.js";
-import { ticketLookupNeeded } from "../policy/tickets.js";
+import { evidenceNeeds } from "../policy/needs.js";
 import type { Evidence, Policy, Verdict } from "../policy/types.js";
 import { renderConfigProblem, renderVerdict } from "../report/digest.js";
 import { renderFailure } from "../report/failure.js";
@@ -27,32 +26,32 @@ import type { Report } from "../report/types.js";
 import { publishUnread } from "./fail-closed.js";
 import {
   jobLog,
-  scheduleLater,
   stage,
   StageError,
   type EvaluationJob,
   type EvaluationOutcome,
+  type BaseEnforcementSource,
   type PipelineDeps,
   type Run,
 } from "../intake/job.js";
-import { examineMerge } from "./merge.js";
-import { examineRetroJob } from "./after-merge.js";
+import { runMergeJob } from "./merge.js";
+import { publishWithRetry, type Decided } from "./publish.js";
 import { shareHead } from "./share-head.js";
 
 export { reportStoreFailure } from "./fail-closed.js";
 export { newJob, type EvaluationJob, type EvaluationOutcome, type PipelineDeps } from "../intake/job.js";
 
 export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Promise<EvaluationOutcome> {
-  const installationOctokit = await deps.octokitFor(job.ref.installationId);
-  const octokit = deps.writerFor?.(job, installationOctokit) ?? installationOctokit;
+  const installationOctokit = await deps.github.octokitFor(job.ref.installationId);
+  const octokit = deps.github.writerFor?.(job, installationOctokit) ?? installationOctokit;
   const run: Run = {
     job,
     log: jobLog(deps, job),
     octokit,
-    reader: deps.readerFor(job.ref.installationId, installationOctokit, deps.pause),
+    reader: deps.github.readerFor(job.ref.installationId, installationOctokit, deps.slot?.pause),
   };
-  if (job.kind === "merge") return mergeStage(deps, run);
-  if (job.kind === "retro") return mergeStage(deps, run, true);
+  if (job.kind === "merge") return runMergeJob(deps, run);
+  if (job.kind === "retro") return runMergeJob(deps, run, true);
   const decision = await decide(deps, run);
   switch (decision.kind) {
     case "not_open":
@@ -66,7 +65,7 @@ export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Pro
     case "unread":
       return publishUnread(deps, run, decision.report);
     case "decided":
-      deps.publishing?.();
+      deps.slot?.publishing();
       return publishWithRetry(deps, run, decision);
   }
 }
@@ -75,165 +74,102 @@ export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Pro
 export type Decision =
   /** The PR is closed (or merged): nothing to publish. */
   | { kind: "not_open"; headSha: string }
-  /** Gather failed: the failure report goes to the announced (or last seen) head. */
+  /** The read failed: the failure report goes to the announced (or last seen) head. */
   | { kind: "unread"; report: Report }
-  | {
-      kind: "decided";
-      gathered: Gathered;
-      report: Report;
-      outcome: Verdict["conclusion"];
-      /** PRs sharing this head to evaluate after publishing (their checks and digests name this one). */
-      followUps: number[];
-    };
+  | ({ kind: "decided" } & Decided);
 
-/** What an evaluation learned before it finished or failed: a failure is recorded with it too. */
-export interface Progress {
-  gathered: Gathered | null;
-  policy: Policy | null;
-  evidence: Evidence | null;
-}
-
+/** What judging a read PR gave: the verdict and its report, or the failure report and what was known. */
 export interface Judgement {
+  /** null: invalid, or not loaded before the failure. */
+  policy: Policy | null;
+  /** The evidence judged, or as far as it was completed before the failure. */
+  evidence: Evidence;
   verdict: Verdict | null;
   report: Report;
   error: string | null;
 }
 
-/** gather → verdict → report → record. Never throws for a stage's failure: it becomes the report. */
+/** read → judge → share the head → record. Never throws for a stage's failure: it becomes the report. */
 export async function decide(deps: PipelineDeps, run: Run): Promise<Decision> {
-  const { job, log } = run;
-  const progress: Progress = { gathered: null, policy: null, evidence: null };
-  const judgement = await judgeOrFail(deps, run, progress);
-  const { gathered } = progress;
-  if (judgement === "not_open") return { kind: "not_open", headSha: gathered!.evidence.pr.headSha };
-  if (!gathered) return { kind: "unread", report: judgement.report };
-
+  const { job } = run;
+  const read = await readOrFail(deps, run);
+  if (read instanceof StageError)
+    return { kind: "unread", report: failure(run, read, job.expectedHead).report };
+  const headSha = read.evidence.pr.headSha;
+  if (read.evidence.pr.state !== "OPEN") {
+    run.log.debug("PR is not open: nothing to publish");
+    return { kind: "not_open", headSha };
+  }
+  const judgement = await judge(judgeDeps(deps), run, read).catch((err: unknown) =>
+    failedJudgement(run, err, read),
+  );
   const outcome = judgement.verdict?.conclusion ?? "failure";
-  const headSha = gathered.evidence.pr.headSha;
-  const key = prKey(job.ref);
-  deps.lastSeen.set(key, {
-    headSha,
-    gated: judgement.verdict ? judgement.verdict.gated : (deps.lastSeen.get(key)?.gated ?? null),
-  });
-
-  // The check belongs to the commit: with other open PRs on this head it shows the strictest verdict.
-  let report = judgement.report;
-  let followUps: number[] = [];
-  if (gathered.sharedHead.length > 0) {
-    try {
-      const sharing = await shareHead(deps, job, gathered, progress.policy, outcome);
-      report = showSharedHead(report, sharing.verdict, headSha);
-      followUps = sharing.request;
-    } catch (err) {
-      log.error(
-        { err: redactError(err) },
-        "the audit store failed to say how the PRs sharing this head were judged",
-      );
-      report = renderFailure({ stage: "record", error: err, headSha, deliveryId: job.deliveryId });
-    }
-  }
-  try {
-    await deps.recorder.recordEvaluation({
-      at: deps.now().toISOString(),
-      deliveryId: job.deliveryId,
-      event: job.event,
-      ref: job.ref,
-      // A failure after gather is recorded too, with the evidence we had.
-      evidence: progress.evidence ?? withoutTickets(gathered.evidence),
-      policy: progress.policy,
-      verdict: judgement.verdict,
-      outcome,
-      error: judgement.error,
-    });
-  } catch (err) {
-    // Fail closed: a verdict that is not on the record must not turn the check green.
-    log.error({ err: redactError(err) }, "the audit store failed to record the evaluation");
-    report = renderFailure({ stage: "record", error: err, headSha, deliveryId: job.deliveryId });
-    // Unrecorded, this verdict is invisible to the sharers: asking them to look again would loop.
-    followUps = [];
-  }
-  return { kind: "decided", gathered, report, outcome, followUps };
+  rememberHead(deps, job, headSha, judgement.verdict);
+  const shared = await shareOrFail(deps, run, read, judgement, outcome);
+  const recorded = await recordOrFail(deps, run, judgement, outcome, shared);
+  return { kind: "decided", gathered: read, outcome, ...recorded };
 }
 
-/** Gather and judge; a throw in any stage becomes the failure report naming that stage. */
-async function judgeOrFail(
-  deps: PipelineDeps,
-  run: Run,
-  progress: Progress,
-): Promise<Judgement | "not_open"> {
-  const { job, log } = run;
-  try {
-    const gathered = await stage("gather", () => gatherFresh(deps, run.reader, job, log));
-    progress.gathered = gathered;
-    if (gathered.evidence.pr.state !== "OPEN") {
-      log.debug("PR is not open: nothing to publish");
-      return "not_open";
-    }
-    return await judge(deps, run, gathered, progress);
-  } catch (err) {
-    const failed = err instanceof StageError ? err : new StageError("evaluate", err);
-    log.error(
-      { err: redactError(failed.original), stage: failed.stage },
-      `changegate failed while evaluating ${prLabel(job.ref)}`,
-    );
-    return {
-      verdict: null,
-      error: redact(failed.original instanceof Error ? failed.original.message : String(failed.original)),
-      report: renderFailure({
-        stage: failed.stage,
-        error: failed.original,
-        headSha: progress.gathered?.evidence.pr.headSha ?? job.expectedHead,
-        deliveryId: job.deliveryId,
-      }),
-    };
-  }
+function judgeDeps(deps: PipelineDeps): JudgeDeps {
+  return {
+    tickets: deps.jira.tickets,
+    teams: deps.memo.teams ?? null,
+    declarations: deps.store.recorder,
+    enforcement: deps.enforcement ?? null,
+  };
+}
+
+function readOrFail(deps: PipelineDeps, run: Run): Promise<Gathered | StageError> {
+  const { job, log, reader } = run;
+  return stage("gather", () =>
+    readEvidence(reader, job.ref, {
+      appId: deps.appId,
+      expectedHead: job.expectedHead,
+      staleHeadBackoffMs: deps.retry.staleHeadBackoffMs,
+      sleep: deps.clock.sleep,
+      log,
+    }),
+  ).catch((err: StageError) => err);
+}
+
+/** What judging needs beyond the job's clients (check-pr passes its own). */
+export interface JudgeDeps {
+  tickets: TicketLookupService | null;
+  teams?: TeamCache | null;
+  /** Which commit an emergency declaration was made on, as recorded (absent: nothing on record). */
+  declarations?: Pick<Recorder, "declaredOn">;
+  /** The base branch's enforcement as last observed, for the digest's line (absent: no line). */
+  enforcement?: BaseEnforcementSource | null;
 }
 
 /**
- * config → tickets → evaluate → render, noting in `progress` what is known as it goes. Also run by
- * `changegate check owner/name#N` (src/commands/check-pr.ts), which publishes and records nothing.
+ * policy → needs → complete → evaluate → render. Throws a StageError carrying what was known. Also
+ * run by `changegate check owner/name#N` (src/commands/check-pr.ts), which publishes and records nothing.
  */
 export async function judge(
-  deps: Pick<PipelineDeps, "tickets"> &
-    Partial<Pick<PipelineDeps, "teams" | "enforcement">> & {
-      recorder?: Pick<PipelineDeps["recorder"], "declaredOn">;
-    },
+  deps: JudgeDeps,
   run: Pick<Run, "job" | "reader" | "octokit">,
-  gathered: Gathered,
-  progress: Progress,
+  read: Gathered,
 ): Promise<Judgement> {
   const { job, reader, octokit } = run;
-  const loaded = await stage("gather", () =>
-    loadPolicy(gathered.configFiles, (repo, path) => readFile(reader, repo, path)),
-  );
+  const loaded = await stage("gather", () => readPolicy(read, reader));
   if (!loaded.ok) {
-    const evidence = withoutTickets(gathered.evidence);
-    progress.evidence = evidence;
-    const report = await stage("render", () => renderConfigProblem(loaded.problem, evidence));
-    return { verdict: null, report, error: `invalid policy ${loaded.problem.file}` };
+    const evidence = withoutTickets(read.evidence);
+    const report = await stage("render", () => renderConfigProblem(loaded.problem, evidence), { evidence });
+    return { policy: null, evidence, verdict: null, report, error: `invalid policy ${loaded.problem.file}` };
   }
   const { policy } = loaded;
-  const config = policy.config;
-  progress.policy = policy;
-  // Who applied the emergency label (requests only when the PR carries it): src/github/declarer.ts
-  gathered.evidence = await stage("gather", () =>
-    withDeclarerFacts(octokit, job.ref, config, gathered.evidence),
-  );
-  // Which commit the emergency label was applied on (on record, or this run's labeled deliveries): flows/declared-on.ts
-  gathered.evidence = await stage("gather", () =>
-    withDeclaredOn(deps.recorder ?? {}, job.ref, config, gathered.evidence, job.labelClaims),
-  );
-  // approvals.rules: files past 100 and team members, only when a rule needs them: src/github/rule-facts.ts
-  gathered.evidence = await stage("gather", () =>
-    withRuleFacts(reader, gathered, config, deps.teams ?? null, job.ref, octokit),
-  );
-  const needed = ticketLookupNeeded(config, gathered.evidence);
-  const tickets = await stage("tickets", () =>
-    gatherTickets(config, gathered.evidence.pr, gathered.evidence.commits, deps.tickets, needed),
-  );
-  const evidence: Evidence = { ...gathered.evidence, tickets };
-  progress.evidence = evidence;
-  const verdict = await stage("evaluate", () => evaluate(policy, evidence));
+  const needs = evidenceNeeds(policy.config, read, job.labelClaims);
+  const sources: EvidenceSources = {
+    ref: job.ref,
+    reader,
+    octokit,
+    teams: deps.teams ?? null,
+    declarations: deps.declarations ?? {},
+    tickets: deps.tickets,
+  };
+  const evidence = await stage("gather", () => completeEvidence(read, needs, sources), { policy });
+  const verdict = await stage("evaluate", () => evaluate(policy, evidence), { policy, evidence });
   // The base branch's enforcement as last observed (a stale one is read again in the background): flows/enforcement.ts
   const base =
     verdict.gated && deps.enforcement
@@ -243,148 +179,120 @@ export async function judge(
             owner: job.ref.owner,
             repo: job.ref.repo,
             branch: evidence.pr.baseRef,
-            defaultBranch: gathered.configFiles.defaultBranch ?? null,
+            defaultBranch: read.configFiles.defaultBranch ?? null,
           },
           job.deliveryId,
         )
       : null;
-  const report = await stage("render", () => renderVerdict(verdict, evidence, policy, base));
-  return { verdict, report, error: null };
+  const report = await stage("render", () => renderVerdict(verdict, evidence, policy, base), {
+    policy,
+    evidence,
+  });
+  return { policy, evidence, verdict, report, error: null };
 }
 
-/** Publish the decision, retrying; if it never goes out, at least fail the check, and retry later. */
-export async function publishWithRetry(
+/** A stage failed: logged, and its failure report on `headSha`. */
+function failure(run: Pick<Run, "job" | "log">, err: unknown, headSha: string | null) {
+  const { job, log } = run;
+  const failed = err instanceof StageError ? err : new StageError("evaluate", err);
+  const original = failed.original;
+  log.error(
+    { err: redactError(original), stage: failed.stage },
+    `changegate failed while evaluating ${prLabel(job.ref)}`,
+  );
+  return {
+    known: failed.known,
+    error: redact(original instanceof Error ? original.message : String(original)),
+    report: renderFailure({ stage: failed.stage, error: original, headSha, deliveryId: job.deliveryId }),
+  };
+}
+
+/** Judging failed: the failure report, and what was known (the read's evidence at least) for the record. */
+function failedJudgement(run: Pick<Run, "job" | "log">, err: unknown, read: Gathered): Judgement {
+  const { known, error, report } = failure(run, err, read.evidence.pr.headSha);
+  return {
+    policy: known.policy ?? null,
+    evidence: known.evidence ?? withoutTickets(read.evidence),
+    verdict: null,
+    report,
+    error,
+  };
+}
+
+/** What the last read showed: its head, and whether it was gated (kept when there is no verdict). */
+function rememberHead(
+  deps: PipelineDeps,
+  job: EvaluationJob,
+  headSha: string,
+  verdict: Verdict | null,
+): void {
+  const key = prKey(job.ref);
+  deps.memo.lastSeen.set(key, {
+    headSha,
+    gated: verdict ? verdict.gated : (deps.memo.lastSeen.get(key)?.gated ?? null),
+  });
+}
+
+/** The check belongs to the commit: with other open PRs on this head it shows the strictest verdict. */
+async function shareOrFail(
   deps: PipelineDeps,
   run: Run,
-  decision: Extract<Decision, { kind: "decided" }>,
-): Promise<EvaluationOutcome> {
-  const { job, log, octokit, reader } = run;
-  const { ref } = job;
-  const { gathered, report } = decision;
-  const target = {
-    ref,
-    headSha: gathered.evidence.pr.headSha,
-    ownCheck: gathered.ownCheck,
-    digestComment: gathered.digestComment,
-  };
-  let lastErr: unknown = null;
-  for (let i = 0; i <= deps.publishBackoffMs.length; i++) {
-    try {
-      const published = await publish(octokit, target, report);
-      if (published.commentId) deps.digestIds.set(prKey(ref), published.commentId);
-      log.info(
-        {
-          outcome: report.check.conclusion ?? report.check.status,
-          writes: published.writes,
-          reads: reader.reads,
-          head: target.headSha,
-        },
-        `evaluated ${prLabel(ref)}: ${report.check.title}`,
-      );
-      for (const number of decision.followUps) {
-        deps.requestEvaluation({ ...ref, number }, target.headSha, `shared head with #${ref.number}`);
-      }
-      return {
-        kind: "published",
-        outcome: decision.outcome,
-        headSha: target.headSha,
-        reads: reader.reads,
-        writes: published.writes,
-      };
-    } catch (err) {
-      if (isWriteSuperseded(err)) {
-        // A newer evaluation of this PR is waiting: it reads again and writes what is true then.
-        log.info({ head: target.headSha }, `result for ${prLabel(ref)} superseded before it was written`);
-        return {
-          kind: "skipped",
-          outcome: decision.outcome,
-          headSha: target.headSha,
-          reads: reader.reads,
-          writes: err.writesBefore,
-        };
-      }
-      lastErr = err;
-      log.warn({ err: redactError(err), attempt: i + 1 }, "publishing the result failed");
-      if (i < deps.publishBackoffMs.length) await deps.sleep(deps.publishBackoffMs[i]!);
-    }
-  }
-  // Could not publish the result: at least make sure the check is not left green or waiting.
+  read: Gathered,
+  judgement: Judgement,
+  outcome: Verdict["conclusion"],
+): Promise<Pick<Decided, "report" | "followUps">> {
+  const { job, log } = run;
+  if (read.sharedHead.length === 0) return { report: judgement.report, followUps: [] };
+  const headSha = read.evidence.pr.headSha;
   try {
-    const failure = renderFailure({
-      stage: "publish",
-      error: lastErr,
-      headSha: target.headSha,
-      deliveryId: job.deliveryId,
-    });
-    await publish(octokit, target, {
-      ...failure,
-      comment: target.digestComment?.body ?? failure.comment,
-      createComment: false,
-    });
+    const sharing = await shareHead(deps, job, read, judgement.policy, outcome);
+    return { report: showSharedHead(judgement.report, sharing.verdict, headSha), followUps: sharing.request };
   } catch (err) {
-    log.error({ err: redactError(err) }, `could not publish the result for ${prLabel(ref)}`);
-  }
-  scheduleLater(deps, job, log);
-  return {
-    kind: "publish_failed",
-    outcome: "failure",
-    headSha: target.headSha,
-    reads: reader.reads,
-    writes: 0,
-  };
-}
-
-/** A merge: gather, then examine it; if that fails, nothing is published, but it is tried again. */
-async function mergeStage(deps: PipelineDeps, run: Run, retro = false): Promise<EvaluationOutcome> {
-  const { job, log, reader } = run;
-  let gathered: Gathered | null = null;
-  try {
-    gathered = await gatherFresh(deps, reader, job, log);
-    return retro
-      ? await examineRetroJob(deps, run, gathered, examineMerge)
-      : await examineMerge(deps, run, gathered);
-  } catch (err) {
-    // The merge already happened: nothing to publish, but it must not go unexamined.
-    const original = err instanceof StageError ? err.original : err;
     log.error(
-      { err: redactError(original) },
-      `could not examine the merge of ${prLabel(job.ref)}; will retry`,
+      { err: redactError(err) },
+      "the audit store failed to say how the PRs sharing this head were judged",
     );
-    scheduleLater(deps, job, log);
     return {
-      kind: "publish_failed",
-      outcome: null,
-      headSha: gathered?.evidence.pr.headSha ?? null,
-      reads: reader.reads,
-      writes: 0,
+      report: renderFailure({ stage: "record", error: err, headSha, deliveryId: job.deliveryId }),
+      followUps: [],
     };
   }
 }
 
-function withoutTickets(evidence: Gathered["evidence"]): Evidence {
-  return { ...evidence, tickets: { refs: [], lookup: { kind: "not_needed" } } };
+/** Put the evaluation on record (a failure too, with what was known); unrecorded, the check fails. */
+async function recordOrFail(
+  deps: PipelineDeps,
+  run: Run,
+  judgement: Judgement,
+  outcome: Verdict["conclusion"],
+  shared: Pick<Decided, "report" | "followUps">,
+): Promise<Pick<Decided, "report" | "followUps">> {
+  const { job, log } = run;
+  try {
+    await deps.store.recorder.recordEvaluation({
+      at: deps.clock.now().toISOString(),
+      deliveryId: job.deliveryId,
+      event: job.event,
+      ref: job.ref,
+      evidence: judgement.evidence,
+      policy: judgement.policy,
+      verdict: judgement.verdict,
+      outcome,
+      error: judgement.error,
+    });
+    return shared;
+  } catch (err) {
+    // Fail closed: a verdict that is not on the record must not turn the check green.
+    log.error({ err: redactError(err) }, "the audit store failed to record the evaluation");
+    const headSha = judgement.evidence.pr.headSha;
+    return {
+      report: renderFailure({ stage: "record", error: err, headSha, deliveryId: job.deliveryId }),
+      // Unrecorded, this verdict is invisible to the sharers: asking them to look again would loop.
+      followUps: [],
+    };
+  }
 }
 
-/** Gather, and if GitHub still shows an older head than a webhook announced, wait and read again. */
-async function gatherFresh(
-  deps: PipelineDeps,
-  reader: GraphqlReader,
-  job: EvaluationJob,
-  log: Run["log"],
-): Promise<Gathered> {
-  let gathered = await gather(reader, job.ref, deps.appId);
-  for (const wait of deps.staleHeadBackoffMs) {
-    const pr = gathered.evidence.pr;
-    if (!job.expectedHead || pr.headSha === job.expectedHead || pr.state !== "OPEN") break;
-    // The announced head is one of the PR's commits but no longer its head: the PR moved on (a newer
-    // push), so the read is ahead of the webhook, not behind it.
-    if (gathered.evidence.commits.some((c) => c.oid === job.expectedHead)) break;
-    log.info(
-      { expected: job.expectedHead, got: pr.headSha },
-      "GitHub's read lags behind the webhook: reading again",
-    );
-    await deps.sleep(wait);
-    gathered = await gather(reader, job.ref, deps.appId);
-  }
-  return gathered;
+function withoutTickets(evidence: Omit<Evidence, "tickets">): Evidence {
+  return { ...evidence, tickets: NO_TICKETS };
 }

@@ -28,10 +28,10 @@ export async function reportStoreFailure(
   const { ref } = job;
   const log = jobLog(deps, job);
   log.error({ err: redactError(err) }, `the audit store failed before ${prLabel(ref)} could be evaluated`);
-  const headSha = job.expectedHead ?? deps.lastSeen.get(prKey(ref))?.headSha ?? null;
+  const headSha = job.expectedHead ?? deps.memo.lastSeen.get(prKey(ref))?.headSha ?? null;
   const report = renderFailure({ stage: "store", error: err, headSha, deliveryId: job.deliveryId });
-  const installationOctokit = await deps.octokitFor(ref.installationId);
-  const octokit = deps.writerFor?.(job, installationOctokit) ?? installationOctokit;
+  const installationOctokit = await deps.github.octokitFor(ref.installationId);
+  const octokit = deps.github.writerFor?.(job, installationOctokit) ?? installationOctokit;
   return publishUnread(deps, { job, log, octokit, reader: { reads: 0 } }, report);
 }
 
@@ -47,7 +47,7 @@ export async function publishUnread(
   const { job, log, octokit, reader } = run;
   scheduleLater(deps, job, log);
   const key = prKey(job.ref);
-  const seen = deps.lastSeen.get(key);
+  const seen = deps.memo.lastSeen.get(key);
   const headSha = job.expectedHead ?? seen?.headSha ?? null;
   if (!headSha) {
     log.error(`no head sha known for ${prLabel(job.ref)}: cannot attach a failure check; will retry`);
@@ -65,7 +65,7 @@ export async function publishUnread(
   const createComment = digest.lookedUp && seen?.gated !== false;
   try {
     const published = await publish(octokit, target, { ...report, createComment });
-    if (published.commentId !== null) deps.digestIds.set(key, published.commentId);
+    if (published.commentId !== null) deps.memo.digestIds.set(key, published.commentId);
     return { kind: "published", outcome: "failure", headSha, reads: reader.reads, writes: published.writes };
   } catch (err) {
     // Superseded: a newer evaluation of the PR is waiting and writes instead (this one retries later too).
@@ -81,7 +81,7 @@ async function knownDigest(
   deps: PipelineDeps,
   run: Pick<Run, "job" | "log"> & { octokit: Writer },
 ): Promise<{ commentId: number | null; lookedUp: boolean }> {
-  const remembered = deps.digestIds.get(prKey(run.job.ref));
+  const remembered = deps.memo.digestIds.get(prKey(run.job.ref));
   if (remembered !== undefined) return { commentId: remembered, lookedUp: true };
   try {
     return { commentId: await findDigestComment(run.octokit, run.job.ref, deps.appId), lookedUp: true };

@@ -3,19 +3,25 @@
  * the merged PR's own verdict for the merged head and base as recorded before the merge, put on
  * the record, logged (a bypass with the phrase ops alarm on), and listed in the bypass issue.
  */
-import { loadPolicy } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { NON_COMPLIANT_PHRASE } from "../contract.js";
 import type { MergeRecord } from "../audit/recorder.js";
 import { reportBypass } from "../github/bypass-issue.js";
-import { withDeclarerFacts } from "../github/declarer.js";
-import { withDeclaredOn } from "./declared-on.js";
-import { readFile, type Gathered } from "../github/gather.js";
+import { completeDeclaration } from "../evidence/complete.js";
+import { readEvidence, readPolicy } from "../evidence/read.js";
+import type { Gathered } from "../github/gather.js";
 import { prLabel } from "../github/types.js";
 import { judgeMerge, mergeNeedsDeclarer, standingVerdict } from "../policy/merge.js";
+import { evidenceNeeds } from "../policy/needs.js";
 import { redactError } from "../report/redact.js";
-import { afterMerge, retroReviewTerms } from "./after-merge.js";
-import { scheduleLater, type EvaluationOutcome, type PipelineDeps, type Run } from "../intake/job.js";
+import { afterMerge, examineRetroJob, retroReviewTerms } from "./after-merge.js";
+import {
+  scheduleLater,
+  StageError,
+  type EvaluationOutcome,
+  type PipelineDeps,
+  type Run,
+} from "../intake/job.js";
 
 export async function examineMerge(
   deps: PipelineDeps,
@@ -36,19 +42,22 @@ export async function examineMerge(
     if (open) scheduleLater(deps, job, log);
     return { kind: "skipped", outcome: null, headSha: pr.headSha, reads: reader.reads, writes: 0 };
   }
-  const loaded = await loadPolicy(gathered.configFiles, (repo, path) => readFile(reader, repo, path));
+  const loaded = await readPolicy(gathered, reader);
   const config = loaded.ok ? loaded.policy.config : null;
-  const own = (await deps.recorder.verdictsAt(job.ref, pr.headSha, [job.ref.number])).get(job.ref.number);
+  const own = (await deps.store.recorder.verdictsAt(job.ref, pr.headSha, [job.ref.number])).get(
+    job.ref.number,
+  );
   // Who applied the emergency label matters only when no verdict stands for this merge.
   const evidence =
     config && mergeNeedsDeclarer(config, pr.labels, standingVerdict(own, pr.baseRef))
-      ? await withDeclaredOn(
-          deps.recorder,
-          job.ref,
-          config,
-          await withDeclarerFacts(octokit, job.ref, config, gathered.evidence),
-          job.labelClaims,
-        )
+      ? {
+          ...gathered.evidence,
+          ...(await completeDeclaration(gathered.evidence, evidenceNeeds(config, gathered, job.labelClaims), {
+            ref: job.ref,
+            octokit,
+            declarations: deps.store.recorder,
+          })),
+        }
       : gathered.evidence;
   const { outcome, gated, emergency, bypass } = judgeMerge(
     config,
@@ -72,12 +81,12 @@ export async function examineMerge(
     );
   }
   const merge = mergeRecordOf(
-    { at: deps.now().toISOString(), deliveryId: job.deliveryId, ref: job.ref },
+    { at: deps.clock.now().toISOString(), deliveryId: job.deliveryId, ref: job.ref },
     pr,
     { outcome, emergency, gated },
     config,
   );
-  const receipt = await deps.recorder.recordMerge(merge);
+  const receipt = await deps.store.recorder.recordMerge(merge);
   const issueRepo = config?.audit.issue_repo;
   if (bypass && issueRepo && !receipt?.duplicate) {
     try {
@@ -103,6 +112,39 @@ export async function examineMerge(
     writes: 0,
     bypass,
   };
+}
+
+/** A merge or retro job: read, then examine it; if that fails, nothing is published, but it is tried again. */
+export async function runMergeJob(deps: PipelineDeps, run: Run, retro = false): Promise<EvaluationOutcome> {
+  const { job, log, reader } = run;
+  let gathered: Gathered | null = null;
+  try {
+    gathered = await readEvidence(reader, job.ref, {
+      appId: deps.appId,
+      expectedHead: job.expectedHead,
+      staleHeadBackoffMs: deps.retry.staleHeadBackoffMs,
+      sleep: deps.clock.sleep,
+      log,
+    });
+    return retro
+      ? await examineRetroJob(deps, run, gathered, examineMerge)
+      : await examineMerge(deps, run, gathered);
+  } catch (err) {
+    // The merge already happened: nothing to publish, but it must not go unexamined.
+    const original = err instanceof StageError ? err.original : err;
+    log.error(
+      { err: redactError(original) },
+      `could not examine the merge of ${prLabel(job.ref)}; will retry`,
+    );
+    scheduleLater(deps, job, log);
+    return {
+      kind: "publish_failed",
+      outcome: null,
+      headSha: gathered?.evidence.pr.headSha ?? null,
+      reads: reader.reads,
+      writes: 0,
+    };
+  }
 }
 
 /**

@@ -15,7 +15,7 @@ export interface SharedHead {
 }
 
 export async function shareHead(
-  deps: Pick<PipelineDeps, "recorder">,
+  deps: Pick<PipelineDeps, "store">,
   job: EvaluationJob,
   gathered: Gathered,
   policy: Policy | null,
@@ -25,7 +25,7 @@ export async function shareHead(
   const pr = gathered.evidence.pr;
   const defaultBranch = gathered.evidence.repo.defaultBranch;
   const numbers = gathered.sharedHead.map((s) => s.number);
-  const known = await deps.recorder.verdictsAt(ref, pr.headSha, [ref.number, ...numbers]);
+  const known = await deps.store.recorder.verdictsAt(ref, pr.headSha, [ref.number, ...numbers]);
   const sharers: HeadSharer[] = gathered.sharedHead.map((sharer) => {
     // Same repository, same policy; an invalid policy gates everything (fail closed).
     const gated = policy ? isGatedBranch(policy.config, sharer.baseRef, defaultBranch) : true;

@@ -1,24 +1,18 @@
 /**
- * The facts approvals.rules need beyond the one evidence read, read only when a rule needs them:
- *   - changed files past the first 100 (FILES_PAGE_QUERY, one read per further 100), only when a
- *     rule has paths or codeowners and the PR has more than 100 files; past GitHub's 3,000-file
- *     limit nothing is paged: the rule fails closed (src/policy/rules.ts);
- *   - team members: ONE GraphQL read (ChangegateTeams) for every team a triggered rule names or that
- *     owns a triggered file, only when someone eligible approved, and only for teams not in the
- *     installation's cache (src/github/team-cache.ts). A team over 100 members costs one page read
- *     per further 100 members.
+ * The GitHub reads approvals.rules may need beyond the one evidence read (when: src/policy/needs.ts;
+ * composed by src/evidence/files.ts and src/evidence/teams.ts):
+ *   - changed files past the first 100 (FILES_PAGE_QUERY, one read per further 100); past GitHub's
+ *     3,000-file limit nothing is paged: the rule fails closed (src/policy/rules.ts);
+ *   - team members: ONE GraphQL read (ChangegateTeams) for several teams, and one page read per
+ *     further 100 members of a team over 100.
  * Errors throw (GatherError): the pipeline's failure report keeps the check from turning green.
  */
 import { z } from "zod";
-import type { Config, Evidence } from "../policy/types.js";
-import { MAX_PR_FILES, needsFiles, teamsNeeded } from "../policy/rules.js";
-import type { PrRef } from "../refs.js";
-import { fileNode, GatherError, type Gathered } from "./gather.js";
+import type { Evidence } from "../policy/types.js";
+import { MAX_PR_FILES } from "../policy/rules.js";
+import { fileNode, GatherError } from "./gather.js";
 import { FILES_PAGE_QUERY } from "./query.js";
 import type { GraphqlReader } from "./reader.js";
-import { withPreviousPaths } from "./renamed-files.js";
-import type { TeamCache } from "./team-cache.js";
-import type { OctokitLike } from "./types.js";
 
 const page = z.object({ hasNextPage: z.boolean(), endCursor: z.string().nullable() });
 const filesPage = z.object({ totalCount: z.number(), pageInfo: page, nodes: z.array(fileNode.nullable()) });
@@ -46,72 +40,8 @@ export function teamsQuery(count: number): string {
   return `query ChangegateTeams(${vars}) {\n  ${fields}\n}`;
 }
 
-export async function withRuleFacts(
-  reader: GraphqlReader,
-  gathered: Gathered,
-  config: Config,
-  cache: TeamCache | null,
-  ref: PrRef,
-  octokit: OctokitLike | null = null,
-): Promise<Gathered["evidence"]> {
-  const rules = config.approvals.rules ?? [];
-  if (rules.length === 0) return gathered.evidence;
-  let evidence = gathered.evidence;
-  if (
-    rules.some(needsFiles) &&
-    evidence.files &&
-    !evidence.files.complete &&
-    gathered.filesNext &&
-    evidence.files.total <= MAX_PR_FILES
-  ) {
-    evidence = {
-      ...evidence,
-      files: await allFiles(
-        reader,
-        gathered.filesNext,
-        evidence.files.paths,
-        evidence.files.total,
-        evidence.files.renamed ?? [],
-      ),
-    };
-  }
-  // Renamed files: their old paths too (REST, only when one is RENAMED): src/github/renamed-files.ts
-  if (rules.some(needsFiles) && evidence.files && (evidence.files.renamed?.length ?? 0) > 0) {
-    evidence = { ...evidence, files: await withPreviousPaths(octokit, ref, evidence.files) };
-  }
-  const settings = {
-    dismissStale: config.approvals.dismiss_stale,
-    allowContributors: config.approvals.allow_contributors,
-  };
-  const needed = teamsNeeded(
-    rules,
-    { ...evidence, tickets: { refs: [], lookup: { kind: "not_needed" } } } as Evidence,
-    settings,
-  );
-  cache?.noteUse(ref, needed);
-  if (needed.length === 0) return evidence;
-  const teams: Record<string, string[] | null> = {};
-  const missing: string[] = [];
-  for (const t of needed) {
-    const hit = cache?.get(ref.installationId, t);
-    if (hit === undefined) missing.push(t);
-    else teams[t] = hit;
-  }
-  if (missing.length > MAX_TEAMS_PER_READ)
-    throw new GatherError(
-      `the rules involve ${missing.length} teams; changegate reads at most ${MAX_TEAMS_PER_READ} per evaluation`,
-    );
-  if (missing.length > 0) {
-    const read = await readTeams(reader, missing);
-    for (const [t, members] of Object.entries(read)) {
-      teams[t] = members;
-      cache?.set(ref.installationId, t, members);
-    }
-  }
-  return { ...evidence, teams };
-}
-
-async function allFiles(
+/** The changed files past the first 100, paged from `next` (at most MAX_PR_FILES in all). */
+export async function readMoreFiles(
   reader: GraphqlReader,
   next: { prId: string; after: string },
   first: string[],
@@ -142,7 +72,15 @@ async function allFiles(
   return { paths, total, complete: !more && paths.length >= total, renamed };
 }
 
-async function readTeams(reader: GraphqlReader, teams: string[]): Promise<Record<string, string[] | null>> {
+/** The members of `teams` (lower-case `org/slug`) in one read, plus a page read per further 100 members. */
+export async function readTeams(
+  reader: GraphqlReader,
+  teams: string[],
+): Promise<Record<string, string[] | null>> {
+  if (teams.length > MAX_TEAMS_PER_READ)
+    throw new GatherError(
+      `the rules involve ${teams.length} teams; changegate reads at most ${MAX_TEAMS_PER_READ} per evaluation`,
+    );
   const vars: Record<string, string> = {};
   teams.forEach((t, i) => {
     const [org, slug] = t.split("/") as [string, string];

@@ -13,7 +13,6 @@ import type { TeamCache } from "../github/team-cache.js";
 import { prKey, prLabel, type PrRef } from "../github/types.js";
 import type { LabelClaim, MergeGroupFacts } from "../refs.js";
 import type { TicketLookupService } from "../jira/tickets.js";
-import type { Stage } from "../report/failure.js";
 
 export interface EvaluationJob {
   ref: PrRef;
@@ -95,11 +94,8 @@ export function coalesceJobs(pending: EvaluationJob, next: EvaluationJob): Evalu
   };
 }
 
-export interface PipelineDeps {
-  appId: number;
-  /** The base branch's enforcement for the digest (flows/enforcement.ts); absent: not observed, no line. */
-  enforcement?: BaseEnforcementSource | null;
-  log: Logger;
+/** GitHub's clients for a job. */
+export interface GithubClients {
   /** An installation-authenticated Octokit (Probot's, with its throttling and retries). */
   octokitFor(
     installationId: number,
@@ -112,44 +108,62 @@ export interface PipelineDeps {
   ): GraphqlReader;
   /** The writer for a job's check and digest (the write scheduler, github/write-scheduler.ts); absent: `octokit` itself. */
   writerFor?(job: EvaluationJob, octokit: Writer): Writer;
-  tickets: TicketLookupService | null;
-  /** Team members for approvals.rules, cached per installation (absent: read every time). */
-  teams?: TeamCache;
-  recorder: Recorder;
-  /** Attempts to publish before giving up on this evaluation; waits between them (ms). */
-  publishBackoffMs: number[];
-  /** Waits for GitHub's read to catch up with a head sha announced by a webhook (ms). */
-  staleHeadBackoffMs: number[];
-  /** Digest comment ids seen per PR (prKey), so a failure report can replace the digest without a read. */
-  digestIds: Map<string, number>;
-  /**
-   * What the last read of each PR (prKey) showed: its head (a failure with no announced head fails
-   * that one) and whether its base was gated (a first failure report then creates the digest).
-   */
-  lastSeen: Map<string, { headSha: string; gated: boolean | null }>;
-  /** Queue an evaluation of another PR (a PR sharing this head, whose digest or check must follow). */
-  requestEvaluation(ref: PrRef, headSha: string, reason: string): void;
-  /** Re-request an evaluation later (after a publishing failure). */
-  retryLater(job: EvaluationJob, delayMs: number): void;
-  /** Later retries after the whole publish failed; [] disables. */
-  laterRetryMs: number[];
-  now(): Date;
-  sleep(ms: number): Promise<void>;
-  /** After-merge records (retroactive reviews, ticket transitions); absent in tests of other stages. */
-  afterMerge?: AfterMergeStore | null;
-  /** Jira transitions for tickets.transition_on_merge; absent or null: Jira is not configured. */
-  transitions?: TicketTransitioner | null;
-  /**
-   * Called when the evaluation has decided and recorded, and starts publishing: it gives back its
-   * MAX_CONCURRENT_EVALUATIONS slot, since it now only waits on GitHub's write limits (near the
-   * hourly cap a digest may wait long; the next PRs' checks must not wait behind it).
-   */
-  publishing?(): void;
-  /**
-   * Runs `fn` with the evaluation's slot given back (a rate-limit pause: another installation's PR
-   * runs meanwhile), and takes a slot again before returning. Absent: `fn` runs holding the slot.
-   */
-  pause?<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/** What a job runs with, by concern. */
+export interface PipelineDeps {
+  appId: number;
+  log: Logger;
+  github: GithubClients;
+  /** The base branch's enforcement for the digest (flows/enforcement.ts); absent: not observed, no line. */
+  enforcement?: BaseEnforcementSource | null;
+  /** The audit store: evaluation and merge records; after-merge records (absent in tests of other stages). */
+  store: { recorder: Recorder; afterMerge?: AfterMergeStore | null };
+  /** Jira: ticket lookups; transitions for tickets.transition_on_merge (absent or null: not configured). */
+  jira: { tickets: TicketLookupService | null; transitions?: TicketTransitioner | null };
+  /** What this process remembers across evaluations. */
+  memo: {
+    /** Digest comment ids seen per PR (prKey), so a failure report can replace the digest without a read. */
+    digestIds: Map<string, number>;
+    /**
+     * What the last read of each PR (prKey) showed: its head (a failure with no announced head fails
+     * that one) and whether its base was gated (a first failure report then creates the digest).
+     */
+    lastSeen: Map<string, { headSha: string; gated: boolean | null }>;
+    /** Team members for approvals.rules, cached per installation (absent: read every time). */
+    teams?: TeamCache;
+  };
+  /** Waits (ms). */
+  retry: {
+    /** Attempts to publish before giving up on this evaluation; waits between them. */
+    publishBackoffMs: number[];
+    /** Waits for GitHub's read to catch up with a head sha announced by a webhook. */
+    staleHeadBackoffMs: number[];
+    /** Later retries after the whole publish failed; [] disables. */
+    laterRetryMs: number[];
+  };
+  /** Asking for more work. */
+  queue: {
+    /** Queue an evaluation of another PR (a PR sharing this head, whose digest or check must follow). */
+    requestEvaluation(ref: PrRef, headSha: string, reason: string): void;
+    /** Re-request an evaluation later (after a publishing failure). */
+    retryLater(job: EvaluationJob, delayMs: number): void;
+  };
+  clock: { now(): Date; sleep(ms: number): Promise<void> };
+  /** The job's MAX_CONCURRENT_EVALUATIONS slot (intake/scheduler.ts); absent: the job runs holding none. */
+  slot?: {
+    /**
+     * Called when the evaluation has decided and recorded, and starts publishing: it gives back its
+     * slot, since it now only waits on GitHub's write limits (near the hourly cap a digest may wait
+     * long; the next PRs' checks must not wait behind it).
+     */
+    publishing(): void;
+    /**
+     * Runs `fn` with the slot given back (a rate-limit pause: another installation's PR runs
+     * meanwhile), and takes a slot again before returning.
+     */
+    pause<T>(fn: () => Promise<T>): Promise<T>;
+  };
 }
 
 export interface EvaluationOutcome {
@@ -180,34 +194,22 @@ export function jobLog(deps: Pick<PipelineDeps, "log">, job: EvaluationJob): Log
   });
 }
 
-/** A failure in a named stage (the failure report names it). */
-export class StageError extends Error {
-  constructor(
-    readonly stage: Stage,
-    readonly original: unknown,
-  ) {
-    super(original instanceof Error ? original.message : String(original));
-  }
-}
-
-export async function stage<T>(name: Stage, fn: () => Promise<T> | T): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw err instanceof StageError ? err : new StageError(name, err);
-  }
-}
+export { StageError, stage } from "../stage.js";
 
 /** Ask for the job again after the next later-retry delay, or give up (the next event evaluates it). */
-export function scheduleLater(deps: PipelineDeps, job: EvaluationJob, log: Logger): void {
-  const delay = deps.laterRetryMs[job.attempt];
+export function scheduleLater(
+  deps: Pick<PipelineDeps, "retry" | "queue">,
+  job: EvaluationJob,
+  log: Logger,
+): void {
+  const delay = deps.retry.laterRetryMs[job.attempt];
   if (delay === undefined) {
     log.error(
       `giving up on ${prLabel(job.ref)} after ${job.attempt} later retries; the next event will evaluate it again`,
     );
     return;
   }
-  deps.retryLater({ ...job, attempt: job.attempt + 1 }, delay);
+  deps.queue.retryLater({ ...job, attempt: job.attempt + 1 }, delay);
 }
 
 /** flows/enforcement.ts's part in an evaluation: the last observation, never waiting for GitHub, never throwing. */

@@ -8,8 +8,9 @@ import { loadPolicy } from "../../src/config/load.js";
 import { isGatedBranch, type Config } from "../../src/config/schema.js";
 import { gather, readFile } from "../../src/github/gather.js";
 import type { GraphqlReader } from "../../src/github/reader.js";
-import { gatherTickets, type TicketLookupService } from "../../src/jira/tickets.js";
-import { withDeclarerFacts } from "../../src/github/declarer.js";
+import type { TicketLookupService } from "../../src/jira/tickets.js";
+import { declarerFacts } from "../../src/evidence/declarer.js";
+import { ticketEvidence } from "../../src/evidence/tickets.js";
 import type { Writer } from "../../src/github/publish.js";
 import { emergencyDeclaration, evaluate, ticketsRequired } from "../../src/policy/evaluate.js";
 import { emergencyLabelEvent, isEmergency } from "../../src/policy/emergency.js";
@@ -85,17 +86,19 @@ export async function expectedReport(
       tickets: { refs: [], lookup: { kind: "not_needed" } },
     });
   const c = loaded.policy.config;
-  const e0 = withModelDeclaredOn(
-    pr,
+  const declarer = await declarerFacts(
+    modelFacts(model),
+    { owner: repo.owner, repo: repo.name },
     c,
-    await withDeclarerFacts(modelFacts(model), { owner: repo.owner, repo: repo.name }, c, g.evidence),
+    g.evidence,
   );
+  const e0 = withModelDeclaredOn(pr, c, declarer ? { ...g.evidence, declarer } : g.evidence);
   const needed =
     ticketsRequired(c, emergencyDeclaration(c, e0).accepted) &&
     isGatedBranch(c, g.evidence.pr.baseRef, g.evidence.repo.defaultBranch);
   const evidence = {
     ...e0,
-    tickets: await gatherTickets(c, g.evidence.pr, g.evidence.commits, tickets, needed),
+    tickets: await ticketEvidence(c, g.evidence.pr, g.evidence.commits, tickets, needed),
   };
   return renderVerdict(evaluate(loaded.policy, evidence), evidence, loaded.policy);
 }

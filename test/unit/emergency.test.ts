@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "@jest/globals";
 import { configSchema, type ConfigInput } from "../../src/config/schema.js";
-import { declarerFacts } from "../../src/github/declarer.js";
+import { declarerFacts } from "../../src/evidence/declarer.js";
 import type { Writer } from "../../src/github/publish.js";
 import { declaredOnFromClaims, emergencyDeclaration } from "../../src/policy/emergency.js";
 import type { LabelClaim } from "../../src/refs.js";
@@ -341,7 +341,7 @@ describe("emergency.allowed_declarers in the policy", () => {
   });
 });
 
-describe("declarerFacts (the extra step, src/github/declarer.ts)", () => {
+describe("declarerFacts (the extra step, src/evidence/declarer.ts)", () => {
   type Answer = { status: number; data?: unknown };
   function fakeOctokit(answers: Record<string, Answer>): Writer & { calls: string[] } {
     const calls: string[] = [];

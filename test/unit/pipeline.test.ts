@@ -65,19 +65,16 @@ function setup(spec: EvidenceSpec, over: { recorder?: MemoryRecorder; failWrites
   const deps: PipelineDeps = {
     appId: APP_ID,
     log: pino({ level: "silent" }),
-    octokitFor: async () => octokit,
-    readerFor: () => fakeReader(spec),
-    tickets: null,
-    recorder: over.recorder ?? new MemoryRecorder(),
-    publishBackoffMs: [10, 20],
-    staleHeadBackoffMs: [],
-    digestIds: new Map(),
-    lastSeen: new Map(),
-    requestEvaluation: (ref, headSha, reason) => void requested.push({ ref, headSha, reason }),
-    retryLater: (job, delayMs) => void retried.push({ job, delayMs }),
-    laterRetryMs: [30_000],
-    now: () => new Date("2026-11-20T10:00:00Z"),
-    sleep: async (ms) => void sleeps.push(ms),
+    github: { octokitFor: async () => octokit, readerFor: () => fakeReader(spec) },
+    jira: { tickets: null },
+    store: { recorder: over.recorder ?? new MemoryRecorder() },
+    retry: { publishBackoffMs: [10, 20], staleHeadBackoffMs: [], laterRetryMs: [30_000] },
+    memo: { digestIds: new Map(), lastSeen: new Map() },
+    queue: {
+      requestEvaluation: (ref, headSha, reason) => void requested.push({ ref, headSha, reason }),
+      retryLater: (job, delayMs) => void retried.push({ job, delayMs }),
+    },
+    clock: { now: () => new Date("2026-11-20T10:00:00Z"), sleep: async (ms) => void sleeps.push(ms) },
   };
   return { deps, octokit, requested, retried, sleeps };
 }
