@@ -16,6 +16,11 @@ export function prKey(ref: PrRef): string {
   return `${ref.installationId}:${ref.owner.toLowerCase()}/${ref.repo.toLowerCase()}#${ref.number}`;
 }
 
+/** How messages and logs name a PR: "owner/name#N". */
+export function prLabel(ref: Pick<PrRef, "owner" | "repo" | "number">): string {
+  return `${ref.owner}/${ref.repo}#${ref.number}`;
+}
+
 /** What a delivery asked for: enough to run it again after a crash. */
 export interface PendingJob {
   ref: PrRef;

@@ -1,10 +1,5 @@
 /** Identifiers shared by the GitHub-facing stages. */
-import type { PrRef } from "../refs.js";
-export { prKey, type PrRef } from "../refs.js";
-
-export function prLabel(ref: Pick<PrRef, "owner" | "repo" | "number">): string {
-  return `${ref.owner}/${ref.repo}#${ref.number}`;
-}
+export { prKey, prLabel, type PrRef } from "../refs.js";
 
 /**
  * The slice of Octokit that changegate's REST calls need (a ProbotOctokit satisfies it): one

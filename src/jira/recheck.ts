@@ -4,7 +4,7 @@
  * after another. Ticks never overlap; a long list is walked round-robin across ticks so every PR
  * gets its turn. Off when intervalMs is 0. The timer is unref'd: it never keeps the process alive.
  */
-import { prKey, prLabel, type PrRef } from "../github/types.js";
+import { prKey, prLabel, type PrRef } from "../refs.js";
 
 export interface RecheckTimers {
   setTimeout(fn: () => void, ms: number): unknown;

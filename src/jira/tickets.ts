@@ -3,8 +3,13 @@
  * is behind `TicketLookupService` so the Jira client (and its cache) can be swapped or faked only
  * in tests.
  */
-import type { Config } from "../config/schema.js";
-import type { CommitInfo, PullRequestInfo, TicketEvidence, TicketLookup } from "../policy/types.js";
+import type {
+  CommitInfo,
+  PullRequestInfo,
+  TicketEvidence,
+  TicketLookup,
+  TicketSource,
+} from "../policy/types.js";
 import { extractTicketKeys } from "./keys.js";
 
 export interface TicketLookupService {
@@ -12,8 +17,13 @@ export interface TicketLookupService {
   lookup(keys: string[]): Promise<TicketLookup>;
 }
 
+/** The policy's `tickets` keys that say where keys are looked for (a Config fits; jira/ does not import config/). */
+export interface TicketScope {
+  tickets: { projects: string[]; sources: readonly TicketSource[] };
+}
+
 export async function gatherTickets(
-  config: Config,
+  config: TicketScope,
   pr: Pick<PullRequestInfo, "title" | "body" | "headRef">,
   commits: Pick<CommitInfo, "message" | "isMerge">[],
   service: TicketLookupService | null,

@@ -16,8 +16,7 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import { prKey, prLabel, type PrRef } from "../github/types.js";
-import type { TicketIndex } from "../refs.js";
+import { prKey, prLabel, type PrRef, type TicketIndex } from "../refs.js";
 import { ISSUE_KEY } from "./client.js";
 
 export const JIRA_WEBHOOK_PATH = "/api/jira/webhooks";
