@@ -18,7 +18,7 @@
  *
  * `main(argv, io)` is the whole program (tests call it); the last lines run it as the bin.
  */
-import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { existsSync, realpathSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import cliProgress from "cli-progress";
@@ -42,7 +42,7 @@ import { populationRows } from "./audit/population.js";
 import { verifyChains } from "./audit/verify.js";
 import { changegateVersion } from "./audit/version.js";
 import { redact } from "./report/redact.js";
-import "./runtime/secrets.js"; // the environment's secret values are redacted by default
+import "./ops/secrets.js"; // the environment's secret values are redacted by default
 import { CommandError } from "./commands/errors.js";
 import { CredentialsError } from "./github/cli-auth.js";
 import { scanCommand, type ScanOpts } from "./commands/scan.js";

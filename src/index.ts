@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { ApplicationFunction, Probot } from "probot";
 import type { AfterMergeStore } from "./audit/after-merge.js";
 import { MemoryRecorder, type Recorder } from "./audit/recorder.js";
-import { Locator } from "./github/locate.js";
+import { Locator } from "./handlers/locate.js";
 import { createReader, defaultReaderOptions, type ReaderOptions } from "./github/reader.js";
 import { pacedOctokit, scheduledWriter, type InstallationOctokit } from "./github/scheduled-writer.js";
 import type { WriteScheduler } from "./github/write-scheduler.js";
@@ -16,11 +16,12 @@ import type { JiraConfig } from "./jira/env.js";
 import { startTicketRecheck } from "./jira/recheck.js";
 import type { TicketLookupService } from "./jira/tickets.js";
 import type { TicketTransitioner } from "./jira/transition.js";
-import { createJiraWebhookHandler, type TicketIndex } from "./jira/webhook.js";
+import type { TicketIndex } from "./jira/webhook.js";
+import { onJiraWebhook } from "./handlers/jira.js";
 import { redactError } from "./report/redact.js";
-import "./runtime/secrets.js"; // the environment's secret values are redacted by default
-import { MemoryDeliveryLedger, type DeliveryLedger } from "./runtime/dedupe.js";
-import { Intake } from "./runtime/intake.js";
+import "./ops/secrets.js"; // the environment's secret values are redacted by default
+import { MemoryDeliveryLedger, type DeliveryLedger } from "./intake/memory-ledger.js";
+import { Intake } from "./intake/intake.js";
 import {
   coalesceJobs,
   jobKey,
@@ -29,31 +30,30 @@ import {
   type EvaluationOutcome,
   type JobRequest,
   type PipelineDeps,
-} from "./runtime/job.js";
-import { reportStoreFailure, runEvaluation } from "./runtime/pipeline.js";
-import { InProcessPrLock, isPrLockTimeout, type PrLock } from "./runtime/pr-lock.js";
-import { reconcile } from "./runtime/reconcile.js";
-import { startAuditScan, type AuditScanOptions } from "./runtime/scan-wiring.js";
+} from "./intake/job.js";
+import { reportStoreFailure, runEvaluation } from "./flows/evaluate-pr.js";
+import { InProcessPrLock, isPrLockTimeout, type PrLock } from "./intake/pr-lock.js";
+import { reconcile } from "./background/reconcile.js";
+import { startAuditScan, type AuditScanOptions } from "./background/scan-wiring.js";
 import type { BranchHeadStore } from "./audit/branch-head.js";
-import { DEFAULT_OVERDUE_INTERVAL_MS, startOverdueCheck, type OverdueCheck } from "./runtime/overdue.js";
-import { BoundedMap } from "./runtime/bounded-map.js";
-import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, Scheduler, type SlotControl } from "./runtime/scheduler.js";
-import { subscribe } from "./server/events.js";
-import { runGroupJob } from "./runtime/merge-group.js";
+import { DEFAULT_OVERDUE_INTERVAL_MS, startOverdueCheck, type OverdueCheck } from "./background/overdue.js";
+import { BoundedMap } from "./bounded-map.js";
+import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, Scheduler, type SlotControl } from "./intake/scheduler.js";
+import { subscribe } from "./handlers/index.js";
+import { runGroupJob } from "./flows/merge-group.js";
 import type { DirectPushStore } from "./audit/direct-push.js";
-import { handlePush } from "./runtime/direct-push.js";
-import { subscribeTeams } from "./server/team-events.js";
+import { handlePush } from "./flows/push.js";
 import { TeamCache } from "./github/team-cache.js";
 import { healthRoute } from "./server/health.js";
 import { registerRoute } from "./server/route.js";
-import { instrumentOctokit, Metrics, type HookableOctokit } from "./runtime/metrics.js";
-import { observed, observeEvaluation } from "./runtime/observe.js";
-import { CREDENTIALS_CHECK_CACHE_MS, Readiness } from "./runtime/readiness.js";
+import { instrumentOctokit, Metrics, type HookableOctokit } from "./ops/metrics.js";
+import { observed, observeEvaluation } from "./ops/observe.js";
+import { CREDENTIALS_CHECK_CACHE_MS, Readiness } from "./ops/readiness.js";
 import { metricsRoute } from "./server/metrics.js";
-import { wireWriteMetrics } from "./runtime/write-metrics.js";
+import { wireWriteMetrics } from "./ops/write-metrics.js";
 import { readyRoute } from "./server/ready.js";
 import { listDeliveriesSince, redeliverAttempt, type AppOctokit } from "./github/deliveries.js";
-import { startRedelivery, type Redelivery, type RedeliveryDeps } from "./runtime/redelivery.js";
+import { startRedelivery, type Redelivery, type RedeliveryDeps } from "./background/redelivery.js";
 
 export { registerRoute } from "./server/route.js";
 
@@ -110,15 +110,15 @@ export interface ChangegateOptions {
   afterMerge?: AfterMergeStore | null;
   /** direct_push records: pushes to gated branches without a merged PR (null/absent: push events not handled). */
   directPush?: DirectPushStore | null;
-  /** DIRECT_PUSH_RECHECK_MS: wait before a push's commits without a PR are read again (runtime/push-settle.ts; default 15 s). */
+  /** DIRECT_PUSH_RECHECK_MS: wait before a push's commits without a PR are read again (flows/push-settle.ts; default 15 s). */
   directPushRecheckMs?: number;
   /** Where each gated branch stood at the last scan (audit/branch-head.ts): examined pushes move it, the scan walks refs from it. */
   branchHeads?: BranchHeadStore | null;
   /** Jira transitions for tickets.transition_on_merge (null: Jira not configured). */
   transitions?: TicketTransitioner | null;
-  /** The overdue check of retroactive reviews (runtime/overdue.ts); 0 turns the timer off. */
+  /** The overdue check of retroactive reviews (background/overdue.ts); 0 turns the timer off. */
   overdueIntervalMs?: number;
-  /** Redelivery of failed webhook deliveries (REDELIVERY_INTERVAL; runtime/redelivery.ts): the interval and the store's lease; null: off. */
+  /** Redelivery of failed webhook deliveries (REDELIVERY_INTERVAL; background/redelivery.ts): the interval and the store's lease; null: off. */
   redelivery?: { intervalMs: number; lease: RedeliveryDeps["lease"] } | null;
   /** The clock (tests move it). */
   now?: () => Date;
@@ -264,10 +264,9 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
       appId: options.appId,
       intake,
       locator,
-      mergeGroups: true,
+      teams,
       push: pushHandler(app, options, pacedDeps(options.writes, options.metrics, deps), pushes),
     });
-    subscribeTeams(app, { intake, teams }); // approvals.rules: a team changed, its PRs are judged again
     registerRoute(app, addHandler, healthRoute(stats));
     app.onAny((context) => options.metrics.webhook(context.name));
     options.readiness.add("credentials", () => appCredentials(app, options.appId), {
@@ -550,7 +549,7 @@ function pushHandler(
   };
 }
 
-/** Jira: the webhook route (only with a secret) and the periodic re-check of PRs waiting on tickets. */
+/** Jira: the webhook route (only with a secret, handlers/jira.ts) and the periodic re-check of PRs waiting on tickets. */
 function startJira(
   app: Probot,
   addHandler: Parameters<typeof registerRoute>[1],
@@ -558,16 +557,7 @@ function startJira(
   request: (job: JobRequest) => Promise<void>,
 ): { stop(): void } | null {
   if (!jira) return null;
-  if (jira.config.webhookSecret) {
-    const route = createJiraWebhookHandler({
-      secret: jira.config.webhookSecret,
-      index: jira.ticketIndex,
-      cache: jira.cache,
-      log: app.log.child({ name: "jira-webhook" }),
-      evaluate: (ref, reason) => void request({ ref, deliveryId: `jira-${randomUUID()}`, event: reason }),
-    });
-    registerRoute(app, addHandler, route);
-  }
+  onJiraWebhook(app, addHandler, jira, request);
   return startTicketRecheck({
     intervalMs: jira.config.recheckIntervalMs,
     list: () => jira.ticketIndex.waitingOnTickets(),

@@ -4,7 +4,7 @@
  * the GitHub App from app.yml. SIGTERM stops accepting webhooks and drains running evaluations.
  */
 import { Transform } from "node:stream";
-import { limitHeapGrowth } from "./runtime/heap.js";
+import { limitHeapGrowth } from "./ops/heap.js";
 import { getTransformStream } from "@probot/pino";
 import { pino } from "pino";
 import { ProbotOctokit, run } from "probot";
@@ -12,11 +12,11 @@ import { ChainWriter } from "./audit/chain-writer.js";
 import { ChainAfterMerge } from "./audit/after-merge.js";
 import { ChainDirectPush } from "./audit/direct-push.js";
 import { JiraTransitioner } from "./jira/transition.js";
-import { overdueIntervalFromEnv } from "./runtime/overdue.js";
+import { overdueIntervalFromEnv } from "./background/overdue.js";
 import { describeLocation, openStore, parseDatabaseUrl, type AuditStore } from "./audit/database.js";
 import { StoreDeliveryLedger } from "./audit/ledger.js";
 import { StoreTicketIndex } from "./audit/ticket-index.js";
-import { prLockFor } from "./runtime/pg-pr-lock.js";
+import { prLockFor } from "./intake/pg-pr-lock.js";
 import { fetchWithTimeout } from "./github/http.js";
 import { createChangegate } from "./index.js";
 import { createJiraTicketService } from "./jira/client.js";
@@ -29,25 +29,25 @@ import {
   scrubSecretQuery,
 } from "./jira/webhook.js";
 import { redact } from "./report/redact.js";
-import { secretValues } from "./runtime/secrets.js";
-import { boundedErrSerializer, boundLogLine } from "./runtime/log-bounds.js";
+import { secretValues } from "./ops/secrets.js";
+import { boundedErrSerializer, boundLogLine } from "./ops/log-bounds.js";
 import {
   httpLimitsFromEnv,
   limitRequestBodies,
   MAX_IN_FLIGHT_BODY_BYTES,
   MAX_REQUEST_BODY_BYTES,
   onFirstListen,
-} from "./runtime/body-limit.js";
-import { webhookSecretProblem } from "./runtime/startup-checks.js";
-import { Metrics } from "./runtime/metrics.js";
-import { Readiness, storeCheck } from "./runtime/readiness.js";
-import { loadSmeeClient, wantsWebhookProxy } from "./runtime/webhook-proxy.js";
-import { logFormat, REDACT_CENSOR, REDACT_PATHS } from "./runtime/log-options.js";
-import { parseScanInterval } from "./runtime/scan-schedule.js";
-import { DEFAULT_DIRECT_PUSH_RECHECK_MS, directPushRecheckFromEnv } from "./runtime/push-settle.js";
-import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, maxConcurrentEvaluationsFromEnv } from "./runtime/scheduler.js";
-import { createProcessWrites, type ProcessWrites } from "./runtime/writes.js";
-import { startCheckpointsFromEnv } from "./runtime/checkpoint-schedule.js";
+} from "./server/body-limit.js";
+import { webhookSecretProblem } from "./server/startup-checks.js";
+import { Metrics } from "./ops/metrics.js";
+import { Readiness, storeCheck } from "./ops/readiness.js";
+import { loadSmeeClient, wantsWebhookProxy } from "./server/webhook-proxy.js";
+import { logFormat, REDACT_CENSOR, REDACT_PATHS } from "./ops/log-options.js";
+import { parseScanInterval } from "./background/scan-schedule.js";
+import { DEFAULT_DIRECT_PUSH_RECHECK_MS, directPushRecheckFromEnv } from "./flows/push-settle.js";
+import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, maxConcurrentEvaluationsFromEnv } from "./intake/scheduler.js";
+import { createProcessWrites, type ProcessWrites } from "./github/writes.js";
+import { startCheckpointsFromEnv } from "./background/checkpoints.js";
 import {
   metricsPortFromEnv,
   metricsRoute,
@@ -58,7 +58,7 @@ import { pacedOctokit, type InstallationOctokit } from "./github/scheduled-write
 import type { OctokitLike } from "./github/types.js";
 import { openAppStore } from "./audit/roles.js";
 import { StoreLease } from "./audit/lease.js";
-import { LEASE_NAME, leaseHolder, redeliveryIntervalFromEnv } from "./runtime/redelivery.js";
+import { LEASE_NAME, leaseHolder, redeliveryIntervalFromEnv } from "./background/redelivery.js";
 import { SqlBranchHeads } from "./audit/branch-head.js";
 
 // Probot's run() reads ./.env (the environment wins over the file); read it the same way first, so

@@ -16,7 +16,7 @@ export function prKey(ref: PrRef): string {
   return `${ref.installationId}:${ref.owner.toLowerCase()}/${ref.repo.toLowerCase()}#${ref.number}`;
 }
 
-/** How messages and logs name a PR: "owner/name#N". */
+/** owner/name#N, for logs and messages. */
 export function prLabel(ref: Pick<PrRef, "owner" | "repo" | "number">): string {
   return `${ref.owner}/${ref.repo}#${ref.number}`;
 }
@@ -29,7 +29,7 @@ export interface PendingJob {
   merge: boolean;
   /** The `labeled` deliveries' statements of the head (absent in rows written before them). */
   labelClaims?: LabelClaim[];
-  /** A merge_group delivery: the group's facts from its payload (runtime/merge-group.ts); `ref.number` is the PR its branch names. */
+  /** A merge_group delivery: the group's facts from its payload (flows/merge-group.ts); `ref.number` is the PR its branch names. */
   group?: MergeGroupFacts;
 }
 

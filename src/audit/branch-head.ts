@@ -1,7 +1,7 @@
 /**
  * branch-head: the scan's bookkeeping of where each gated branch stood (table branch_head; not
  * evidence, not on a hash chain: losing a row only makes the next scan fall back to its window).
- * The scan (runtime/scan-pushes.ts) reads the head it saw last, examines the commits reachable from
+ * The scan (background/scan-pushes.ts) reads the head it saw last, examines the commits reachable from
  * today's head and not from it, and then moves it; a walk over its bound is kept as walk_* and
  * continued by the next run. An examined push webhook moves the head only when it continues it
  * (`before` is the head on record, no walk pending): a push whose delivery was lost in between is

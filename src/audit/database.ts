@@ -11,7 +11,7 @@
  *   ticket-index.ts  StoreTicketIndex: the Jira key → PR index the writer keeps
  *   ledger.ts        StoreDeliveryLedger: webhook deliveries, processed once across replicas
  *   reader.ts        AuditReader: the read side of `changegate audit export | verify | show`
- *   src/runtime/pg-pr-lock.ts: the per-PR lock across replicas, on `pgPool`
+ *   src/intake/pg-pr-lock.ts: the per-PR lock across replicas, on `pgPool`
  */
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -117,7 +117,7 @@ export class AuditStore {
     readonly db: Kysely<AuditDatabase>,
     readonly location: StoreLocation,
     /**
-     * PostgreSQL: a pool of its own for per-PR lock sessions (src/runtime/pg-pr-lock.ts), null on
+     * PostgreSQL: a pool of its own for per-PR lock sessions (src/intake/pg-pr-lock.ts), null on
      * SQLite (one process per file: an in-process lock is enough).
      */
     readonly pgPool: pg.Pool | null,

@@ -6,7 +6,7 @@
  */
 import type { AuditRow } from "./reader.js";
 import type { EvaluationPayload, MergePayload } from "./payload.js";
-import type { ExportRow } from "./export.js";
+import type { ExportRow } from "./export-row.js";
 
 type Columns = Pick<
   ExportRow,

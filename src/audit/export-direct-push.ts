@@ -5,7 +5,7 @@
  * PR and, for a force push, before → after; merged_by is the pusher, base the branch. Pure.
  */
 import { parsePayload } from "./direct-push.js";
-import type { ExportRow } from "./export.js";
+import type { ExportRow } from "./export-row.js";
 import type { AuditRow } from "./reader.js";
 
 export function directPushExportRow(row: AuditRow): ExportRow {
@@ -51,7 +51,7 @@ export function directPushExportRow(row: AuditRow): ExportRow {
     retro_reviewed_at: null,
     ticket_transitions: [],
     change_type: "direct_push",
-    // Recorded only for pushes to gated branches (runtime/direct-push.ts ignores the others).
+    // Recorded only for pushes to gated branches (flows/push.ts ignores the others).
     gated: true,
     retro_review_due_at: null,
     evidence_read_at: null,

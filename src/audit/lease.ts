@@ -1,6 +1,6 @@
 /**
  * Background-job leases (table background_lease): one replica at a time runs a job such as the
- * webhook redelivery (runtime/redelivery.ts). A lease is taken by an upsert that only succeeds when
+ * webhook redelivery (background/redelivery.ts). A lease is taken by an upsert that only succeeds when
  * no row exists or the row's lease has expired, so two replicas asking at once get one answer each:
  * one holds it, the other does not. The holder writes the job's `position` (where its run got to)
  * when it lets go; a holder whose lease expired and was taken over writes nothing.

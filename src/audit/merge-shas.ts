@@ -2,7 +2,7 @@
  * merge-shas: which of some commits are the merge commit or the head of a merge on record into a
  * branch of a repository. A push to a gated branch can arrive before GitHub links its merge commit
  * to the PR; if the merge is on record already (the `pull_request.closed` webhook, or the scan),
- * that commit is the merge's, not a direct push (runtime/push-settle.ts).
+ * that commit is the merge's, not a direct push (flows/push-settle.ts).
  *
  * The merge record keeps `headSha` in its column and `mergeCommitSha`/`baseRef` in its payload
  * (`baseRef` since issue 11's direct pushes; an older record has none and covers nothing here:

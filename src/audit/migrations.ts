@@ -294,7 +294,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
       },
     },
     "0005_branch_head": {
-      // The scan's bookkeeping (runtime/scan-pushes.ts): no trigger, no hash; rows are updated in place.
+      // The scan's bookkeeping (background/scan-pushes.ts): no trigger, no hash; rows are updated in place.
       async up(db: Kysely<any>) {
         await db.schema
           .createTable("branch_head")

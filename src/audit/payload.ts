@@ -5,13 +5,7 @@
  * Left out on purpose: the PR body and full commit messages (free text that can carry pasted
  * secrets; where a ticket key was found is kept in tickets.refs[].foundIn).
  */
-import type {
-  AsOfMergeRead,
-  EvaluationRecord,
-  MergeGroupRecord,
-  MergeRecord,
-  RetroReviewTerms,
-} from "./recorder.js";
+import type { AsOfMergeRead, EvaluationRecord, MergeGroupRecord, MergeRecord } from "./recorder.js";
 import type {
   CiCheck,
   CommitInfo,

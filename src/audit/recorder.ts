@@ -63,7 +63,7 @@ export interface MergeRecord {
   gated?: boolean;
   /** Found by `changegate audit scan` (the merge event was missed), not told by a webhook. */
   foundBy?: "scan";
-  /** The scan's judgement as of the merge (runtime/as-of-merge.ts), when no verdict stood. */
+  /** The scan's judgement as of the merge (flows/as-of-merge.ts), when no verdict stood. */
   asOfMerge?: { outcome: "success" | "failure" | "pending"; title: string; read?: AsOfMergeRead };
   /** An emergency merge into a gated branch: when its retroactive review is due, and where an overdue one is listed. */
   retroReview?: RetroReviewTerms;
@@ -129,7 +129,7 @@ export interface Recorder {
   recordMerge(rec: MergeRecord): Promise<MergeReceipt | null>;
   /** The latest recorded own verdict at `headSha` of each of these PRs of `repo` (absent: none recorded). */
   verdictsAt(repo: RepoRef, headSha: string, numbers: number[]): Promise<Map<number, OwnVerdict>>;
-  /** A merge group's verdict or its end (src/runtime/merge-group.ts); a recorder without it cannot pass a group. */
+  /** A merge group's verdict or its end (src/flows/merge-group.ts); a recorder without it cannot pass a group. */
   recordMergeGroup?(rec: MergeGroupRecord): Promise<unknown>;
   /**
    * The head an emergency declaration of this PR was made on, as recorded by an earlier evaluation

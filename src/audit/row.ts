@@ -49,7 +49,7 @@ export function recordColumns(f: RecordFacts): RecordColumns {
     outcome: f.outcome,
     sequence: f.sequence ?? null,
     merged_at: f.mergedAt == null ? null : normaliseTime(f.mergedAt),
-    bypass: f.bypass == null ? null : f.bypass ? 1 : 0,
+    bypass: f.bypass == null ? null : Number(f.bypass),
     standing_seq: f.standingSeq ?? null,
     payload: canonicalJson(f.payload),
   };

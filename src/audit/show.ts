@@ -4,7 +4,6 @@
  */
 import type { AuditRow } from "./reader.js";
 import type { EvaluationPayload, MergePayload, RecordPayload } from "./payload.js";
-import { renderAfterMerge } from "./show-after-merge.js";
 
 /** owner/name#N, or a pull request URL (https://github.com/owner/name/pull/N). */
 export function parsePrArgument(arg: string): { repo: string; number: number } | null {
@@ -127,4 +126,32 @@ function renderMerge(row: AuditRow, p: MergePayload): string[] {
     `    the PR's own verdict on the merged head: ${verdict}${p.emergency ? "; EMERGENCY change" : ""}${p.gated === false ? "; base branch not gated" : ""}`,
     `    standing evaluation: ${p.standing ? `#${p.standing.seq} (${p.standing.outcome}, ${p.standing.at})` : "none recorded for this head"}`,
   ];
+}
+
+/** The lines of a record made after a merge (after-merge.ts kinds). */
+export function renderAfterMerge(row: AuditRow): string[] {
+  const p = JSON.parse(row.payload) as Record<string, unknown>;
+  const s = (v: unknown) => clean(String(v ?? ""));
+  const head = `#${row.seq}  ${row.recorded_at}`;
+  switch (p.type) {
+    case "retro_review":
+      return [
+        `${head}  RETROACTIVE REVIEW  by ${s(p.reviewedBy)} at ${s(p.reviewedAt)} (${s(p.via)})${Number(p.lateMs) > 0 ? `  LATE (due ${s(p.dueAt)})` : ""}`,
+        `    ${s(p.url)}; about merge ${s(p.mergeRecord)}`,
+      ];
+    case "retro_overdue":
+      return [`${head}  RETROACTIVE REVIEW OVERDUE  due ${s(p.dueAt)}; about merge ${s(p.mergeRecord)}`];
+    case "ticket_transition": {
+      const results = Array.isArray(p.results) ? (p.results as Record<string, unknown>[]) : [];
+      return [
+        `${head}  TICKETS MOVED ON MERGE  to ${s(p.target)}`,
+        ...results.map(
+          (r) =>
+            `    ${s(r.key)}: ${s(r.result)}${r.status ? ` (${s(r.status)})` : ""}${r.message ? ` ${s(r.message)}` : ""}`,
+        ),
+      ];
+    }
+    default:
+      return [`${head}  ${s(row.kind).toUpperCase()}`];
+  }
 }

@@ -18,15 +18,15 @@ import { gather, type Gathered } from "../github/gather.js";
 import { createReader } from "../github/reader.js";
 import { redact } from "../report/redact.js";
 import { digestForTerminal, terminalLine } from "../report/terminal.js";
-import { judge, newJob, type Progress } from "../runtime/pipeline.js";
-import { StageError } from "../runtime/job.js";
+import { judge, newJob, type Progress } from "../flows/evaluate-pr.js";
+import { StageError } from "../intake/job.js";
 import { cliTickets } from "./cli-tickets.js";
 import { declaredOnIn } from "../audit/chain-writer.js";
 import { openStore } from "../audit/database.js";
 import type { PrRef } from "../refs.js";
 
 /**
- * The app's record of which commit each emergency declaration was made on (src/runtime/declared-on.ts),
+ * The app's record of which commit each emergency declaration was made on (src/flows/declared-on.ts),
  * from the audit store DATABASE_URL names, opened read-only (no migration, never created). Without
  * it an emergency label is not honoured here, and a note says why.
  */

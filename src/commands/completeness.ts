@@ -18,7 +18,7 @@ import {
 import { AuditStore } from "../audit/database.js";
 import { recordedMergesIn } from "../audit/merge-index.js";
 import { searchMergedPrs } from "../github/merged-search.js";
-import { scopeOf } from "../runtime/scan.js";
+import { scopeOf } from "../background/scan.js";
 import { usage } from "./errors.js";
 import { CredentialsError, githubTargets } from "../github/cli-auth.js";
 import type { ScanIo } from "./scan.js";

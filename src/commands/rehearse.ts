@@ -1,6 +1,6 @@
 /**
  * `changegate rehearse --policy FILE --repo owner/name --since DATE [--until DATE] [--json]`: judge
- * every PR merged in the window (github/merged-search.ts) as of its merge (runtime/as-of-merge.ts)
+ * every PR merged in the window (github/merged-search.ts) as of its merge (flows/as-of-merge.ts)
  * against a proposed policy, and print which would have been blocked and why
  * (report/rehearsal.ts). The way to roll out a stricter policy without surprising anyone.
  *
@@ -35,7 +35,7 @@ import {
   type Rehearsal,
   type RehearsalRow,
 } from "../report/rehearsal.js";
-import { judgeAsOfMerge } from "../runtime/as-of-merge.js";
+import { judgeAsOfMerge } from "../flows/as-of-merge.js";
 import type { PrRef } from "../refs.js";
 import { declaredOnIn } from "../audit/chain-writer.js";
 import { cliTickets } from "./cli-tickets.js";

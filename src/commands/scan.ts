@@ -1,6 +1,6 @@
 /**
  * `changegate audit scan --since DATE [--until DATE] [--org ORG] [--repo OWNER/NAME] [--json]`:
- * find the merges the webhooks missed and put them on record (src/runtime/scan.ts). GitHub access:
+ * find the merges the webhooks missed and put them on record (src/background/scan.ts). GitHub access:
  * src/github/cli-auth.ts. Direct pushes too, unless --no-direct-pushes. Exit 0 when every merged PR
  * is on record (bypasses found are reported, on record, and not an error of the scan); 1 when some
  * PR could not be judged or a branch's history was truncated.
@@ -13,11 +13,11 @@ import { createJiraTicketService } from "../jira/client.js";
 import { jiraConfigFromEnv } from "../jira/env.js";
 import { redact } from "../report/redact.js";
 import { terminalLine } from "../report/terminal.js";
-import { scan, type ScanLog, type ScanSummary } from "../runtime/scan.js";
+import { scan, type ScanLog, type ScanSummary } from "../background/scan.js";
 import { usage } from "./errors.js";
 import { CredentialsError, githubTargets } from "../github/cli-auth.js";
 import { growingProgress } from "./progress.js";
-import { directPushRecheckFromEnv } from "../runtime/push-settle.js";
+import { directPushRecheckFromEnv } from "../flows/push-settle.js";
 
 export interface ScanIo {
   stdout: { write(s: string): unknown };
@@ -34,7 +34,7 @@ export interface ScanOpts {
   repo?: string;
   json?: boolean;
   database?: string;
-  /** The gated branches' histories too (runtime/scan-pushes.ts): on unless --no-direct-pushes (false); --direct-pushes is accepted. */
+  /** The gated branches' histories too (background/scan-pushes.ts): on unless --no-direct-pushes (false); --direct-pushes is accepted. */
   directPushes?: boolean;
 }
 

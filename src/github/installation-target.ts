@@ -1,6 +1,6 @@
 /**
  * One installation of the app as something to walk (the scan, `audit completeness`): its account
- * and its clients. Built the same way by the app's scheduled scan (runtime/scan-wiring.ts) and the
+ * and its clients. Built the same way by the app's scheduled scan (background/scan-wiring.ts) and the
  * command line (github/cli-auth.ts).
  */
 import { createReader, type ReaderOptions, type GraphqlReader } from "./reader.js";

@@ -241,7 +241,7 @@ export class WriteScheduler {
 
   private dropStale(lane: Lane): void {
     for (const q of [...lane.queue]) {
-      let stale = false;
+      let stale: boolean;
       try {
         stale = q.req.stale();
       } catch {

@@ -111,7 +111,7 @@ export function createJiraWebhookHandler(options: JiraWebhookOptions): HttpHandl
     }
     const how = auth.how;
     let body: Buffer;
-    // In the app the HTTP edge (runtime/body-limit.ts) has read the body, under the shared budget.
+    // In the app the HTTP edge (server/body-limit.ts) has read the body, under the shared budget.
     const given = (req as { rawBody?: unknown }).rawBody;
     if (Buffer.isBuffer(given)) {
       if (given.length > limit) {
@@ -273,7 +273,7 @@ function authenticateBeforeBody(secret: string, req: IncomingMessage, token: str
 }
 
 /**
- * For the HTTP edge (runtime/body-limit.ts `routes`): the Jira route's refusals that need no body
+ * For the HTTP edge (server/body-limit.ts `routes`): the Jira route's refusals that need no body
  * (a method other than POST: 405; a missing or wrong secret, a malformed signature: 401), so its
  * body is never read, nor charged to the in-flight budget, for a request that would be refused.
  */

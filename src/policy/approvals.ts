@@ -37,7 +37,7 @@ export function unattributedCommits(evidence: Evidence): UnattributedCommit[] {
     const authors = c.authors.filter((a) => a === null).length;
     const committer = c.committer === null;
     if (authors === 0 && !committer) continue;
-    let who = c.unlinked && c.unlinked.length > 0 ? [...c.unlinked] : [];
+    const who = c.unlinked && c.unlinked.length > 0 ? [...c.unlinked] : [];
     if (who.length === 0) {
       if (authors > 0) who.push(authors === 1 ? "an author" : `${authors} authors`);
       if (committer) who.push("the committer");

@@ -11,10 +11,10 @@
  * (re-applying the label fixes that).
  * A declaration is tied to the head it was made on, like an approval: it applies only while the PR's
  * head is the commit it was made on (`declaredOn`, established from GitHub's signed `labeled`
- * delivery and kept on record: src/runtime/declared-on.ts). After a new head it no longer applies
+ * delivery and kept on record: src/flows/declared-on.ts). After a new head it no longer applies
  * until someone allowed removes the label and applies it again; when changegate cannot tell which
  * commit it was made on, it applies to none (fail closed).
- * Pure: the facts come from src/github/declarer.ts and src/runtime/declared-on.ts.
+ * Pure: the facts come from src/github/declarer.ts and src/flows/declared-on.ts.
  */
 import type { LabelClaim } from "../refs.js";
 import type { Config, EmergencyDeclaration, Evidence, LabelEvent } from "./types.js";

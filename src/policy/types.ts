@@ -163,7 +163,7 @@ export interface DeclarerFacts {
 
 /**
  * The commit the emergency label's newest LabeledEvent (at `at`) was applied on, as changegate
- * established it (src/runtime/declared-on.ts): GitHub's signed `labeled` delivery for that label
+ * established it (src/flows/declared-on.ts): GitHub's signed `labeled` delivery for that label
  * event named the PR's head then, and changegate recorded it. `headSha` null: not established
  * (no such delivery seen, or deliveries disagreeing), so the declaration cannot apply to any head.
  */

@@ -2,7 +2,7 @@
  * Secrets never reach a comment, a check run or a log line: known secret values are replaced (in
  * the forms they take in JSON logs and URLs too), and so is anything shaped like a token, a
  * password or a private key. Pure: this module never reads the environment. Which values are
- * secret is said by the process edge (src/runtime/secrets.ts reads them from the environment and
+ * secret is said by the process edge (src/ops/secrets.ts reads them from the environment and
  * installs them as the default with useSecretSource); callers may also pass them explicitly.
  */
 

@@ -4,6 +4,7 @@
  * undone for reading, and every control character is removed, so a PR title or commit message
  * carrying terminal escape sequences (ESC [ …) or bidi overrides cannot act on the terminal.
  */
+// eslint-disable-next-line no-control-regex -- removing control characters is this module's job
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 export function digestForTerminal(markdown: string): string {

@@ -5,7 +5,7 @@
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
-import type { Metrics } from "../runtime/metrics.js";
+import type { Metrics } from "../ops/metrics.js";
 import type { Route } from "./route.js";
 
 /** Equal-length digests, so the comparison takes the same time whatever the guess. */

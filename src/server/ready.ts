@@ -1,5 +1,5 @@
 /** GET /readyz: 200 when every readiness check passes, else 503 with a JSON reason. */
-import type { Readiness } from "../runtime/readiness.js";
+import type { Readiness } from "../ops/readiness.js";
 import type { Route } from "./route.js";
 
 export function readyRoute(readiness: Pick<Readiness, "probe">): Route {

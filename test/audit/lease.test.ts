@@ -2,7 +2,7 @@
  * Background-job leases (audit/lease.ts) on SQLite and, with TEST_DATABASE_URL, PostgreSQL: one
  * holder at a time, even when two stores (replicas) ask at once; the position a holder leaves is
  * what the next holder reads; an expired lease is taken over, and its old holder then writes nothing.
- * The redelivery's own runs (runtime/redelivery.ts) against the lease: two at once redeliver each
+ * The redelivery's own runs (background/redelivery.ts) against the lease: two at once redeliver each
  * failed delivery once.
  */
 import { afterAll, afterEach, describe, expect, test } from "@jest/globals";
@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { AuditStore } from "../../src/audit/database.js";
 import { StoreLease } from "../../src/audit/lease.js";
 import { StoreDeliveryLedger } from "../../src/audit/ledger.js";
-import { startRedelivery } from "../../src/runtime/redelivery.js";
+import { startRedelivery } from "../../src/background/redelivery.js";
 import type { DeliveryAttempt } from "../../src/github/deliveries.js";
 import { pgSchema, pgTestUrl, tempDir } from "./records.js";
 

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { sql } from "kysely";
 import { AuditStore, parseDatabaseUrl, StoreError } from "../../src/audit/database.js";
-import { InProcessPrLock } from "../../src/runtime/pr-lock.js";
+import { InProcessPrLock } from "../../src/intake/pr-lock.js";
 import { StoreDeliveryLedger } from "../../src/audit/ledger.js";
 import { storeContract } from "./contract.js";
 import { tempDir } from "./records.js";

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, test } from "@jest/globals";
 import nock from "nock";
 import { MemoryRecorder, type MergeRecord } from "../../src/audit/recorder.js";
 import { DIGEST_MARKER } from "../../src/contract.js";
-import { MemoryDeliveryLedger } from "../../src/runtime/dedupe.js";
+import { MemoryDeliveryLedger } from "../../src/intake/memory-ledger.js";
 import { evidenceData, HEAD, INSTALLATION_ID, type EvidenceSpec } from "../helpers/fixtures.js";
 import { pullRequestEvent } from "../helpers/payloads.js";
 import { harness, mockToken, recordRequests, type Recorded } from "../helpers/probot.js";

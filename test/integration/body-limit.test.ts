@@ -26,7 +26,7 @@ import {
   type BodyLimitOptions,
   type BodyLimits,
   type RouteLimit,
-} from "../../src/runtime/body-limit.js";
+} from "../../src/server/body-limit.js";
 import { privateKey } from "../helpers/probot.js";
 import { rawRequest } from "../helpers/raw-http.js";
 

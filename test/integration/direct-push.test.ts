@@ -264,7 +264,7 @@ test("a hostile payload is refused cheaply (no read, nothing recorded)", async (
   expect(h.logs.filter((l) => l.msg.includes("push event without the fields"))).toHaveLength(2);
 });
 
-/** A merge on record, as the pull_request.closed webhook (runtime/merge.ts) writes it. */
+/** A merge on record, as the pull_request.closed webhook (flows/merge.ts) writes it. */
 async function recordMerge(over: {
   number: number;
   headSha: string;

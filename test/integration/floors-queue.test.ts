@@ -12,7 +12,7 @@ import { pullRequestEvent } from "../helpers/payloads.js";
 import { harness, mockToken, recordRequests, type Recorded } from "../helpers/probot.js";
 import { GITHUB_WRITE_LIMITS, MemoryWriteLimiter } from "../../src/github/write-limits.js";
 import { WriteScheduler } from "../../src/github/write-scheduler.js";
-import { MemoryDeliveryLedger } from "../../src/runtime/dedupe.js";
+import { MemoryDeliveryLedger } from "../../src/intake/memory-ledger.js";
 
 const REPO_PATH = "/repos/acme/payments";
 const BASE_SHA = "b".repeat(40);

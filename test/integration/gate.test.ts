@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "@jest/globals";
 import nock from "nock";
 import { DIGEST_MARKER } from "../../src/contract.js";
-import { MemoryDeliveryLedger } from "../../src/runtime/dedupe.js";
+import { MemoryDeliveryLedger } from "../../src/intake/memory-ledger.js";
 import { APP_ID, evidenceData, HEAD, INSTALLATION_ID, OLD, type EvidenceSpec } from "../helpers/fixtures.js";
 import {
   checkRunEvent,
@@ -306,11 +306,9 @@ describe("verdicts", () => {
       policy: "_extends: acme/policies\nci:\n  required: [build]\n",
       reviews: [{ login: "alice" }],
     });
-    gh.scope
-      .post("/graphql")
-      .reply(200, {
-        data: { repository: { object: { text: "approvals:\n  required: 2\n", isTruncated: false } } },
-      });
+    gh.scope.post("/graphql").reply(200, {
+      data: { repository: { object: { text: "approvals:\n  required: 2\n", isTruncated: false } } },
+    });
     await h.deliver("pull_request", pullRequestEvent("opened"));
     expect(gh.scope.pendingMocks()).toStrictEqual([]);
     expect(written(gh.requests).check!.output.title).toContain("1 of 2 required");

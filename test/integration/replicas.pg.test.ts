@@ -10,7 +10,7 @@ import { ChainWriter } from "../../src/audit/chain-writer.js";
 import { AuditStore } from "../../src/audit/database.js";
 import { StoreDeliveryLedger } from "../../src/audit/ledger.js";
 import { AuditReader } from "../../src/audit/reader.js";
-import { prLockFor } from "../../src/runtime/pg-pr-lock.js";
+import { prLockFor } from "../../src/intake/pg-pr-lock.js";
 import { evidenceData } from "../helpers/fixtures.js";
 import { pullRequestEvent, reviewEvent } from "../helpers/payloads.js";
 import { API, harness, mockToken, type Harness } from "../helpers/probot.js";

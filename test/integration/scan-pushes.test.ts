@@ -13,7 +13,7 @@ import { ChainWriter } from "../../src/audit/chain-writer.js";
 import { AuditStore } from "../../src/audit/database.js";
 import { ChainDirectPush } from "../../src/audit/direct-push.js";
 import type { GraphqlReader } from "../../src/github/reader.js";
-import { scanPushes } from "../../src/runtime/scan-pushes.js";
+import { scanPushes } from "../../src/background/scan-pushes.js";
 
 const A = "a".repeat(40);
 const B = "b".repeat(40);
@@ -357,7 +357,7 @@ test("a branch ungated during the window is still scanned: the policy at the win
 });
 
 test("the installation's repositories are paged without a cap: 1,050 repositories over 11 pages", async () => {
-  const { installationRepos } = await import("../../src/runtime/scan-pushes.js");
+  const { installationRepos } = await import("../../src/background/scan-pushes.js");
   const pages: number[] = [];
   const octokit = {
     async request(route: string, p: Record<string, unknown>) {

@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, test } from "@jest/globals";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { npxImport } from "npx-import-light";
-import { loadSmeeClient } from "../../src/runtime/webhook-proxy.js";
+import { loadSmeeClient } from "../../src/server/webhook-proxy.js";
 
 const servers: Server[] = [];
 afterAll(async () => {

@@ -310,13 +310,10 @@ describe("Jira Cloud (REST v3 bulkfetch)", () => {
   });
 
   test("an unnamed network error keeps the Jira host but hides other hosts and addresses (the digest shows it)", async () => {
-    nock(CLOUD)
-      .post("/rest/api/3/issue/bulkfetch")
-      .times(3)
-      .replyWithError({
-        message: "tunnel through 10.20.30.40:3128 (squid.corp.internal:3128) refused",
-        code: "EPROXY",
-      });
+    nock(CLOUD).post("/rest/api/3/issue/bulkfetch").times(3).replyWithError({
+      message: "tunnel through 10.20.30.40:3128 (squid.corp.internal:3128) refused",
+      code: "EPROXY",
+    });
     const { svc } = service(cloudConfig(), { backoffMs: [1, 1] });
     const result = await svc.lookup(["OPS-1"]);
     expect(result.kind).toBe("unreachable");

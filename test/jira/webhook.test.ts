@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "@jest/globals";
 import { createServer, type Server as HttpServer } from "node:http";
 import { connect, type Socket } from "node:net";
-import { limitRequestBodies } from "../../src/runtime/body-limit.js";
+import { limitRequestBodies } from "../../src/server/body-limit.js";
 import nock from "nock";
 import { pino } from "pino";
 import { Probot, Server } from "probot";
@@ -606,7 +606,7 @@ describe("inside Probot's server", () => {
   });
 });
 
-describe("behind the HTTP edge, as main.ts wires it (runtime/body-limit.ts)", () => {
+describe("behind the HTTP edge, as main.ts wires it (server/body-limit.ts)", () => {
   /** The route behind limitRequestBodies with the Jira route's preflight, as in main.ts. */
   async function edge(maxInFlightBytes: number) {
     const evaluated: PrRef[] = [];

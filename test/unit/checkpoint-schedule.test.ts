@@ -10,14 +10,14 @@ import type { CheckpointLog } from "../../src/audit/checkpoint-publish.js";
 import { AuditStore } from "../../src/audit/database.js";
 import { ChainWriter } from "../../src/audit/chain-writer.js";
 import type { SignedCheckpoint } from "../../src/audit/checkpoint.js";
-import { MemoryDeliveryLedger } from "../../src/runtime/dedupe.js";
-import { Metrics } from "../../src/runtime/metrics.js";
+import { MemoryDeliveryLedger } from "../../src/intake/memory-ledger.js";
+import { Metrics } from "../../src/ops/metrics.js";
 import {
   checkpointRunner,
   checkpointScheduleFromEnv,
   startCheckpointSchedule,
   startCheckpointsFromEnv,
-} from "../../src/runtime/checkpoint-schedule.js";
+} from "../../src/background/checkpoints.js";
 import { merge, tempDir } from "../audit/records.js";
 
 const KEY = generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" }).toString();

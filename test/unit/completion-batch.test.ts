@@ -1,6 +1,6 @@
 /** Batched delivery completions: one write per batch, by size or after the delay, flushed on demand. */
 import { afterEach, beforeEach, expect, jest, test } from "@jest/globals";
-import { CompletionBatch } from "../../src/runtime/completion-batch.js";
+import { CompletionBatch } from "../../src/intake/completion-batch.js";
 
 beforeEach(() => {
   jest.useFakeTimers();

@@ -8,7 +8,7 @@ import { describe, expect, test } from "@jest/globals";
 import { readFileSync } from "node:fs";
 import { parse, parseAllDocuments } from "yaml";
 import { z } from "zod";
-import { Metrics } from "../../src/runtime/metrics.js";
+import { Metrics } from "../../src/ops/metrics.js";
 
 const read = (p: string) => readFileSync(new URL(`../../deploy/${p}`, import.meta.url), "utf8");
 

@@ -97,7 +97,7 @@ describe("the failure report names no internal host or address", () => {
 
 describe("hideHosts leaves the rest alone", () => {
   test.each<[string]>([
-    ["    at runEvaluation (/app/lib/runtime/pipeline.js:120:15)"],
+    ["    at runEvaluation (/app/lib/flows/evaluate-pr.js:120:15)"],
     ["    at file:///app/lib/main.js:82:11"],
     ["    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)"],
     ["    at async Promise.all (index 0)"],

@@ -1,8 +1,8 @@
 /** The delivery ledger boundary: jobs go in as PendingJob rows and come back as EvaluationJobs. */
 import { describe, expect, test } from "@jest/globals";
-import { MemoryDeliveryLedger } from "../../src/runtime/dedupe.js";
-import { Intake, knownJobs } from "../../src/runtime/intake.js";
-import { jobKey, newJob, type EvaluationJob } from "../../src/runtime/job.js";
+import { MemoryDeliveryLedger } from "../../src/intake/memory-ledger.js";
+import { Intake, knownJobs } from "../../src/intake/intake.js";
+import { jobKey, newJob, type EvaluationJob } from "../../src/intake/job.js";
 
 const ref = { installationId: 77, owner: "acme", repo: "payments", number: 1 };
 

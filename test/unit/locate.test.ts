@@ -1,5 +1,5 @@
 import { describe, expect, test } from "@jest/globals";
-import { HeadIndex, openPullsForSha, type PullsLister } from "../../src/github/locate.js";
+import { HeadIndex, openPullsForSha, type PullsLister } from "../../src/handlers/locate.js";
 import type { PrRef } from "../../src/github/types.js";
 
 const SHA = "a".repeat(40);

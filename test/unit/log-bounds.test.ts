@@ -1,5 +1,5 @@
 import { describe, expect, test } from "@jest/globals";
-import { boundedErrSerializer, boundLogLine, MAX_LOG_LINE_BYTES } from "../../src/runtime/log-bounds.js";
+import { boundedErrSerializer, boundLogLine, MAX_LOG_LINE_BYTES } from "../../src/ops/log-bounds.js";
 
 /** The error @octokit/webhooks logs for a delivery whose signature does not match. */
 function signatureFailure(payload: string): AggregateError {

@@ -3,7 +3,7 @@ import pino from "pino";
 import type { MergeGroupRecord, OwnVerdict, Recorder, RepoRef } from "../../src/audit/recorder.js";
 import type { GraphqlAnswer, GraphqlReader } from "../../src/github/reader.js";
 import { judgeMergeGroup, parseQueueRef } from "../../src/policy/merge-group.js";
-import { handleMergeGroup, type MergeGroupDeps } from "../../src/runtime/merge-group.js";
+import { handleMergeGroup, type MergeGroupDeps } from "../../src/flows/merge-group.js";
 
 const BASE_SHA = "b".repeat(40);
 const GROUP = "9".repeat(40);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "@jest/globals";
 import { configSchema } from "../../src/config/schema.js";
 import type { Gathered } from "../../src/github/gather.js";
-import { mergeRecordOf } from "../../src/runtime/merge.js";
+import { mergeRecordOf } from "../../src/flows/merge.js";
 
 const pr = {
   url: "https://github.com/acme/pay/pull/7",

@@ -5,9 +5,9 @@
  */
 import { describe, expect, test } from "@jest/globals";
 import { pino } from "pino";
-import { logFormat, REDACT_CENSOR, REDACT_PATHS } from "../../src/runtime/log-options.js";
-import { BoundedLabel, Metrics, statusClass } from "../../src/runtime/metrics.js";
-import { loadSmeeClient, SMEE_MISSING, wantsWebhookProxy } from "../../src/runtime/webhook-proxy.js";
+import { logFormat, REDACT_CENSOR, REDACT_PATHS } from "../../src/ops/log-options.js";
+import { BoundedLabel, Metrics, statusClass } from "../../src/ops/metrics.js";
+import { loadSmeeClient, SMEE_MISSING, wantsWebhookProxy } from "../../src/server/webhook-proxy.js";
 import { tokenMatches } from "../../src/server/metrics.js";
 
 describe("metric labels stay bounded", () => {

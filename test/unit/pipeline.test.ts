@@ -9,8 +9,8 @@ import { pino } from "pino";
 import { MemoryRecorder, type EvaluationRecord, type MergeRecord } from "../../src/audit/recorder.js";
 import type { GraphqlReader } from "../../src/github/reader.js";
 import type { PrRef } from "../../src/github/types.js";
-import { newJob, type EvaluationJob, type PipelineDeps } from "../../src/runtime/job.js";
-import { runEvaluation } from "../../src/runtime/pipeline.js";
+import { newJob, type EvaluationJob, type PipelineDeps } from "../../src/intake/job.js";
+import { runEvaluation } from "../../src/flows/evaluate-pr.js";
 import {
   APP_ID,
   evidenceData,

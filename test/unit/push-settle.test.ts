@@ -11,9 +11,9 @@ import {
   DEFAULT_DIRECT_PUSH_RECHECK_MS,
   directPushRecheckFromEnv,
   settleUncovered,
-} from "../../src/runtime/push-settle.js";
-import { warnTruncated, type ScanSummary } from "../../src/runtime/scan.js";
-import { scheduledScanDeps } from "../../src/runtime/scan-wiring.js";
+} from "../../src/flows/push-settle.js";
+import { warnTruncated, type ScanSummary } from "../../src/background/scan.js";
+import { scheduledScanDeps } from "../../src/background/scan-wiring.js";
 
 const A = "a".repeat(40);
 const B = "b".repeat(40);

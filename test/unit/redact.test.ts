@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, test } from "@jest/globals";
 import { redact } from "../../src/report/redact.js";
-import { secretValues } from "../../src/runtime/secrets.js";
+import { secretValues } from "../../src/ops/secrets.js";
 
 const PEM = generateKeyPairSync("rsa", { modulusLength: 2048 })
   .privateKey.export({ type: "pkcs1", format: "pem" })
@@ -114,11 +114,11 @@ describe("PEM bodies without their header", () => {
     ["upper-case hex", `${"AB12CD34".repeat(8)}\n${"EF56AB12".repeat(8)}`],
     [
       "a stack frame",
-      "    at runEvaluation (/home/runner/work/changegate/changegate/lib/runtime/pipeline.js:120:15)",
+      "    at runEvaluation (/home/runner/work/changegate/changegate/lib/flows/evaluate-pr.js:120:15)",
     ],
     [
       "a long path",
-      "/srv/apps/ChangeGate/releases/2026/build/lib/runtime/pipeline/Evaluate/Stage/Runner/x.js",
+      "/srv/apps/ChangeGate/releases/2026/build/lib/flows/evaluate-pr/Evaluate/Stage/Runner/x.js",
     ],
     ["a GraphQL node id", "PR_kwDOABCDEF4567890abcdefghijABCDEFGH and MDExOlB1bGxSZXF1ZXN0MTIzNDU2Nzg5"],
     ["a short base64 value", "dGhpcyBpcyBzaG9ydA=="],

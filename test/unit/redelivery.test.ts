@@ -17,11 +17,13 @@ import {
   GITHUB_KEEPS_DELIVERIES_MS,
   OVERLAP_MS,
   REDELIVERED_EVENTS,
+  decodePosition,
+  encodePosition,
   redeliveryIntervalFromEnv,
   selectRedeliveries,
   startRedelivery,
   type RedeliveryDeps,
-} from "../../src/runtime/redelivery.js";
+} from "../../src/background/redelivery.js";
 
 const T0 = Date.parse("2026-12-06T10:00:00Z");
 const iso = (min: number) => new Date(T0 + min * 60_000).toISOString();
@@ -293,8 +295,8 @@ describe("a run", () => {
     expect(line.o).toMatchObject({ delivery: "lost", event: "push", action: null });
     expect(JSON.stringify(state.lines)).not.toContain("payload");
     expect(state.metrics).toEqual(["found:1", "redelivered:1"]);
-    // The next run starts from the newest attempt listed, less the overlap.
-    expect(state.position).toBe(iso(20));
+    // The next run starts from the newest attempt listed, less the overlap; "lost" was redelivered once.
+    expect(decodePosition(state.position)).toEqual({ at: iso(20), tries: new Map([["lost", 1]]) });
     await r.runOnce();
     expect(state.listedSince[1]).toBe(new Date(T0 + 20 * 60_000 - OVERLAP_MS).toISOString());
   });
@@ -303,7 +305,7 @@ describe("a run", () => {
     const list = Array.from({ length: 5 }, (_, i) => attempt(`g${i}`, 50 - i, 502));
     const { state, r } = harness(list, { maxPerRun: 2 });
     expect((await r.runOnce()).redelivered).toEqual(["g4", "g3"]);
-    expect(state.position).toBe(iso(48)); // g2's first attempt
+    expect(decodePosition(state.position).at).toBe(iso(48)); // g2's first attempt
     // GitHub now shows the two redeliveries as delivered; the next run takes the next two.
     list.push(attempt("g4", 55, 200, { redelivery: true }), attempt("g3", 55, 200, { redelivery: true }));
     expect((await r.runOnce()).redelivered).toEqual(["g2", "g1"]);
@@ -326,8 +328,46 @@ describe("a run", () => {
     const res = await r.runOnce();
     expect(res).toMatchObject({ found: 3, redelivered: ["fine"], refused: ["gone", "busy"] });
     expect(state.metrics).toEqual(["found:3", "refused:1", "refused:1", "redelivered:1"]);
-    expect(state.position).toBe(iso(12)); // busy's first attempt: asked again next run
+    expect(decodePosition(state.position).at).toBe(iso(12)); // busy's first attempt: asked again next run
     expect(state.lines.filter((l) => l.level === "warn").map((l) => l.o.status)).toEqual([422, 503]);
+  });
+
+  test("a redelivery that fails too is asked again by the next runs, up to the bound, then given up on once, loudly", async () => {
+    const list = [attempt("flaky", 10, 502)];
+    const { state, r } = harness(list);
+    const maxTries = 8;
+    for (let i = 1; i <= maxTries; i++) {
+      const res = await r.runOnce();
+      expect(res.redelivered).toEqual(["flaky"]);
+      expect(decodePosition(state.position).tries.get("flaky")).toBe(i);
+      // GitHub's log now holds the redelivery, which failed as well (later than every earlier attempt).
+      list.push(attempt("flaky", 10 + i * 5, 502, { redelivery: true }));
+    }
+    const giveUp = await r.runOnce();
+    expect(giveUp).toMatchObject({ redelivered: [], refused: ["flaky"] });
+    const errors = state.lines.filter((l) => l.level === "error");
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.o).toMatchObject({ delivery: "flaky", redeliveries: maxTries });
+    // Still in the window on the next run: neither asked again nor said again.
+    const after = await r.runOnce();
+    expect(after).toMatchObject({ redelivered: [], refused: [] });
+    expect(state.lines.filter((l) => l.level === "error")).toHaveLength(1);
+    expect(state.asked).toHaveLength(maxTries);
+  });
+
+  test("a redelivery that succeeds ends the count; a position written before the counts is still read", async () => {
+    const list = [attempt("once", 10, 502)];
+    const { state, r } = harness(list, { position: iso(5) });
+    expect((await r.runOnce()).redelivered).toEqual(["once"]);
+    list.push(attempt("once", 30, 200, { redelivery: true }));
+    expect((await r.runOnce()).redelivered).toEqual([]);
+    expect(decodePosition(state.position)).toEqual({ at: iso(30), tries: new Map() });
+    expect(state.position).toBe(iso(30)); // no counts: the plain form
+    expect(decodePosition("not json {")).toEqual({ at: null, tries: new Map() });
+    expect(decodePosition(encodePosition({ at: iso(1), tries: new Map([["g", 2]]) }))).toEqual({
+      at: iso(1),
+      tries: new Map([["g", 2]]),
+    });
   });
 
   test("another replica holds the lease: nothing is listed or asked", async () => {

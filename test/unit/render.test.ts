@@ -14,7 +14,7 @@ import { bound, clip, renderConfigProblem, renderVerdict } from "../../src/repor
 import { code, codeBlock, link, md } from "../../src/report/escape.js";
 import { renderFailure, type Stage } from "../../src/report/failure.js";
 import { redact } from "../../src/report/redact.js";
-import { secretValues } from "../../src/runtime/secrets.js";
+import { secretValues } from "../../src/ops/secrets.js";
 import { MAX_BODY, MAX_TITLE, type Report } from "../../src/report/types.js";
 import { evidence as fixtureEvidence, HEAD } from "../helpers/fixtures.js";
 

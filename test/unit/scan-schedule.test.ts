@@ -1,8 +1,8 @@
 /** The scan's schedule (one replica a tick, via the ledger) and the stale-check reconcile, with fakes. */
 import { describe, expect, test } from "@jest/globals";
-import { MemoryDeliveryLedger } from "../../src/runtime/dedupe.js";
-import { reconcileStale } from "../../src/runtime/reconcile-stale.js";
-import { parseScanInterval, scanTick } from "../../src/runtime/scan-schedule.js";
+import { MemoryDeliveryLedger } from "../../src/intake/memory-ledger.js";
+import { reconcileStale } from "../../src/background/reconcile-stale.js";
+import { parseScanInterval, scanTick } from "../../src/background/scan-schedule.js";
 
 const quiet = { info: () => {}, error: () => {} };
 

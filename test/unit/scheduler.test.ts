@@ -1,11 +1,11 @@
 import { describe, expect, test } from "@jest/globals";
-import { MemoryDeliveryLedger } from "../../src/runtime/dedupe.js";
+import { MemoryDeliveryLedger } from "../../src/intake/memory-ledger.js";
 import {
   DEFAULT_MAX_CONCURRENT_EVALUATIONS,
   maxConcurrentEvaluationsFromEnv,
   Scheduler,
-} from "../../src/runtime/scheduler.js";
-import { HEAP_GROWING_PERCENT, limitHeapGrowth } from "../../src/runtime/heap.js";
+} from "../../src/intake/scheduler.js";
+import { HEAP_GROWING_PERCENT, limitHeapGrowth } from "../../src/ops/heap.js";
 
 /** A promise the test resolves or rejects when it chooses. */
 function deferred<T = void>() {
@@ -321,7 +321,7 @@ describe("MemoryDeliveryLedger", () => {
 
 describe("BoundedMap", () => {
   test("keeps the most recently written entries, up to its bound", async () => {
-    const { BoundedMap } = await import("../../src/runtime/bounded-map.js");
+    const { BoundedMap } = await import("../../src/bounded-map.js");
     const m = new BoundedMap<string, number>(2);
     m.set("a", 1).set("b", 2).set("a", 3).set("c", 4);
     expect([...m.entries()]).toEqual([
@@ -424,7 +424,7 @@ describe("Scheduler limits (MAX_CONCURRENT_EVALUATIONS) and the heap", () => {
     function shared(maxRunning: number) {
       const started: string[] = [];
       const finish = new Map<string, () => void>();
-      const controls = new Map<string, import("../../src/runtime/scheduler.js").SlotControl>();
+      const controls = new Map<string, import("../../src/intake/scheduler.js").SlotControl>();
       const s = new Scheduler<string>(
         async (key, _job, slot) => {
           started.push(key);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "@jest/globals";
-import { MIN_WEBHOOK_SECRET_LENGTH, webhookSecretProblem } from "../../src/runtime/startup-checks.js";
+import { MIN_WEBHOOK_SECRET_LENGTH, webhookSecretProblem } from "../../src/server/startup-checks.js";
 
 describe("webhookSecretProblem", () => {
   test("APP_ID set and no WEBHOOK_SECRET (or an empty / blank one): refused, naming the variable and what is needed", () => {

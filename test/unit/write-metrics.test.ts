@@ -5,8 +5,8 @@
 import { afterEach, beforeEach, expect, jest, test } from "@jest/globals";
 import { GITHUB_WRITE_LIMITS, MemoryWriteLimiter, type WriteLimits } from "../../src/github/write-limits.js";
 import { WriteScheduler } from "../../src/github/write-scheduler.js";
-import { Metrics } from "../../src/runtime/metrics.js";
-import { wireWriteMetrics } from "../../src/runtime/write-metrics.js";
+import { Metrics } from "../../src/ops/metrics.js";
+import { wireWriteMetrics } from "../../src/ops/write-metrics.js";
 
 const L: WriteLimits = {
   ...GITHUB_WRITE_LIMITS,
