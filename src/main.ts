@@ -20,6 +20,7 @@ import { prLockFor } from "./intake/pg-pr-lock.js";
 import { fetchWithTimeout } from "./github/http.js";
 import { createChangegate } from "./index.js";
 import { createJiraTicketService } from "./jira/client.js";
+import { JiraHttp } from "./jira/http.js";
 import { describeJiraConfig } from "./jira/env.js";
 import {
   JIRA_WEBHOOK_PATH,
@@ -150,7 +151,9 @@ const jira = settings.jira;
 log.info(describeJiraConfig(jira));
 const metrics = new Metrics();
 const readiness = new Readiness();
-const tickets = jira ? createJiraTicketService(jira, { onExchange: (status) => metrics.jira(status) }) : null;
+// One Jira HTTP client: lookups and transitions share JIRA_MAX_CONCURRENCY and the metrics.
+const jiraHttp = jira ? new JiraHttp(jira, { onExchange: (status) => metrics.jira(status) }) : null;
+const tickets = jira && jiraHttp ? createJiraTicketService(jira, { http: jiraHttp }) : null;
 
 // The audit store (SQLite by default, PostgreSQL for replicas): migrated before any webhook is taken.
 // DATABASE_OWNER_URL set: migrations run as the owner role, the app as DATABASE_URL's restricted role.
@@ -215,7 +218,7 @@ const changegate = createChangegate({
   directPushRecheckMs: background.directPushRecheckMs,
   branchHeads,
   maxConcurrentEvaluations: settings.writes.maxConcurrentEvaluations,
-  transitions: jira ? new JiraTransitioner(jira) : null,
+  transitions: jira && jiraHttp ? new JiraTransitioner(jira, { http: jiraHttp }) : null,
   overdueIntervalMs: background.overdueIntervalMs,
   metricsOnWebhookPort: metricsPort === null,
   redelivery:

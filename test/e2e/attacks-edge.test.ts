@@ -283,7 +283,8 @@ describe("a running app", () => {
     // measured 8 × 503 and 8 × 400 (declared lengths reserved up front gave 12 × 503). The budget
     // must bite, and memory stays bounded by it (below).
     expect(statuses.filter((s) => s === 503).length).toBeGreaterThanOrEqual(1);
-    expect(statuses.every((s) => s === 503 || s === 400 || s === 401)).toBe(true);
+    // Any other answer is named in the failure (with its timing), so a rare one can be told apart.
+    expect(result.filter((r) => r.status !== 503 && r.status !== 400 && r.status !== 401)).toEqual([]);
     expect(growth).toBeLessThan(450 * MB);
     expect(w.cg.exitInfo).toBeNull();
     // Charged by the bytes that arrive (issue 19), not by the declared length: the refusal names both.
