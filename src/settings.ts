@@ -1,7 +1,8 @@
 /**
  * settings: every environment variable changegate (the app and the command line) reads, in ONE zod
  * schema, parsed once at the edges (main.ts, the CLI's commands) into typed, grouped settings that
- * the rest of the code is handed. Nothing else reads process.env.
+ * the rest of the code is handed. Nothing else reads process.env. One file on purpose (over 400
+ * lines): every variable, its default and its rule are read in one place, as `.env.example` lists them.
  *
  * Parsing reports EVERY problem at once: each names the variable, what was given (a secret's value
  * never: only its length) and what is allowed. Unset and blank are the same thing (a deployment

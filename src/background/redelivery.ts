@@ -72,6 +72,8 @@ export function encodePosition(p: Position): string | null {
 
 /** The events changegate's manifest (app.yml) subscribes to: only these are redelivered. */
 export const REDELIVERED_EVENTS: readonly string[] = [
+  "branch_protection_configuration",
+  "branch_protection_rule",
   "check_run",
   "check_suite",
   "issue_comment",
@@ -80,6 +82,7 @@ export const REDELIVERED_EVENTS: readonly string[] = [
   "pull_request",
   "pull_request_review",
   "push",
+  "repository_ruleset",
   "status",
   "team",
 ];

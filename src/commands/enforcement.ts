@@ -53,7 +53,7 @@ export async function enforcementReport(
   for (const b of books)
     keys.set(`${b.repo.toLowerCase()}\u0000${b.branch}`, { repo: b.repo, branch: b.branch });
   const branches = [...keys.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .sort(([a], [b]) => Number(a > b) - Number(a < b))
     .map(([key, k]) => {
       const [chain] = key.split("\u0000") as [string];
       const mine = records.filter((r) => r.chain === chain && r.payload.branch === k.branch);
@@ -70,6 +70,11 @@ export async function enforcementReport(
   };
 }
 
+const STATE_TEXT: Record<string, string> = {
+  enforced: "in force",
+  not_enforced: "NOT in force",
+};
+
 export function renderEnforcementText(r: EnforcementReport): string {
   const out: string[] = [`Branch enforcement ${r.from} .. ${r.to}`];
   if (r.branches.length === 0)
@@ -81,12 +86,7 @@ export function renderEnforcementText(r: EnforcementReport): string {
       `  first observation: ${b.firstObservation ?? "never"}; last observation: ${b.lastObservation ?? "never"}`,
     );
     for (const p of b.periods) {
-      const what =
-        p.state === "enforced"
-          ? "in force"
-          : p.state === "not_enforced"
-            ? "NOT in force"
-            : "not observed (gap)";
+      const what = STATE_TEXT[p.state] ?? "not observed (gap)";
       out.push(`  ${p.from} .. ${p.to}  ${what}${p.missing.length ? `: ${p.missing.join("; ")}` : ""}`);
     }
     if (b.gaps.length > 0) out.push(`  gaps in observation: ${b.gaps.length}`);
