@@ -30,6 +30,9 @@ const SUBSCRIBED = [
   "merge_group",
   "team",
   "push",
+  "repository_ruleset",
+  "branch_protection_rule",
+  "branch_protection_configuration",
 ];
 const UNSUBSCRIBED = [
   "ping",
