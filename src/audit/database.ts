@@ -28,6 +28,7 @@ import {
   type AuditDatabase,
   type Dialect,
 } from "./migrations.js";
+import { GroupCommit } from "./group-commit.js";
 import { openSqliteConnection, type SqliteConnection } from "./sqlite-driver.js";
 
 export type StoreLocation = { dialect: "sqlite"; path: string } | { dialect: "postgres"; url: string };
@@ -213,7 +214,9 @@ export class AuditStore {
 
   /**
    * Run `fn` in a write transaction that holds `chain` across processes: a transaction-scoped
-   * advisory lock on PostgreSQL, BEGIN IMMEDIATE (the whole database) on SQLite.
+   * advisory lock on PostgreSQL, BEGIN IMMEDIATE (the whole database) on SQLite, where the appends
+   * of one event-loop turn share one transaction and one fsync, each in its own savepoint
+   * (group-commit.ts); it resolves once that transaction is committed.
    */
   async inChainTransaction<T>(chain: string, fn: (tx: Kysely<AuditDatabase>) => Promise<T>): Promise<T> {
     if (this.dialect === "postgres") {
@@ -222,8 +225,11 @@ export class AuditStore {
         return fn(trx);
       });
     }
-    return this.immediate(fn);
+    return this.groupCommit.run(fn);
   }
+
+  /** SQLite: the appends waiting for the next group transaction (group-commit.ts). */
+  readonly groupCommit = new GroupCommit<AuditDatabase>((fn) => this.db.connection().execute(fn));
 
   /** SQLite: BEGIN IMMEDIATE … COMMIT on one connection (one writer at a time, across processes). */
   private immediate<T>(fn: (conn: Kysely<AuditDatabase>) => Promise<T>): Promise<T> {
