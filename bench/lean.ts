@@ -250,6 +250,7 @@ export async function soakSection(say: Say, quick: boolean): Promise<void> {
           .map((pr) => mismatches(w.model, w.appId, pr, simTickets(w.sim.jira))),
       )
     ).flat();
+    if (wrongOpen.length) console.error(JSON.stringify(wrongOpen.slice(0, 10), null, 1));
     say(
       `PRs opened: ${n}; open PRs wrong at the end: ${wrongOpen.length}; writes refused by the simulator's limits: ${w.sim.writeLimits.violations.length}; peak RSS ${mib(w.cg.peakRss)}.`,
     );
