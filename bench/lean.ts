@@ -10,7 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
-import { mismatches, simTickets } from "../test/sim/oracle.js";
+import { expectedReport, mismatches, simTickets } from "../test/sim/oracle.js";
 import type { SimPull } from "../test/sim/model.js";
 import { burst, play } from "../test/sim/workload.js";
 import { World } from "../test/sim/world.js";
@@ -212,12 +212,12 @@ export async function soakSection(say: Say, quick: boolean): Promise<void> {
         await sleep(t0 + minute * 60_000 - Date.now());
         const m = await selfMetrics(w);
         const hooks = w.cg.deliveries.length - hooksBefore;
-        hooksBefore = w.cg.deliveries.length;
         samples.push({ minute, rss: rssOf(w.cg.child.pid), ...m, hooks, load: load() });
         console.error(`soak minute ${minute}: ${JSON.stringify(samples[samples.length - 1])}`);
-        // The simulator keeps every webhook, request and delivery: drop the old ones (bench memory, not changegate's).
+        // The driver keeps every delivery and log line: drop the old ones (bench memory, not changegate's).
         w.cg.deliveries.splice(0, Math.max(0, w.cg.deliveries.length - 5000));
         w.cg.logs.splice(0, Math.max(0, w.cg.logs.length - 5000));
+        hooksBefore = w.cg.deliveries.length;
       }
     } finally {
       clearInterval(pace);
@@ -251,6 +251,18 @@ export async function soakSection(say: Say, quick: boolean): Promise<void> {
       )
     ).flat();
     if (wrongOpen.length) console.error(JSON.stringify(wrongOpen.slice(0, 10), null, 1));
+    // The first lines where a wrong PR's check summary and what its evidence says part.
+    for (const label of [...new Set(wrongOpen.map((x) => x.pr))].slice(0, 3)) {
+      const pr = [...w.model.pulls.values()].find((p) => `${p.repo}#${p.number}` === label)!;
+      const want = (await expectedReport(w.model, w.appId, pr, simTickets(w.sim.jira)))?.check.summary ?? "";
+      const got = (w.check(pr)?.summary ?? "").split("\n");
+      const lines = want.split("\n");
+      for (let i = 0, shown = 0; i < Math.max(got.length, lines.length) && shown < 4; i++)
+        if (got[i] !== lines[i]) {
+          shown++;
+          console.error(`${label} line ${i}:\n  check:    ${got[i]}\n  evidence: ${lines[i]}`);
+        }
+    }
     say(
       `PRs opened: ${n}; open PRs wrong at the end: ${wrongOpen.length}; writes refused by the simulator's limits: ${w.sim.writeLimits.violations.length}; peak RSS ${mib(w.cg.peakRss)}.`,
     );
