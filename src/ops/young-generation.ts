@@ -7,7 +7,10 @@
  * it at 2 while the new space is below the cap and sets it to 1 (no growth) once it reaches it,
  * looking again after every scavenge. Imported first by main.ts (a side effect on import), so it
  * applies before the app's modules are loaded. An operator's own `--max-semi-space-size` or
- * `--semi-space-growth-factor` (NODE_OPTIONS or the command line) wins. Measured in bench/RESULTS.md.
+ * `--semi-space-growth-factor` (NODE_OPTIONS or the command line) wins: `npm start` and the
+ * Dockerfile give `--max-semi-space-size=4` (the same cap from the first byte: the static import graph
+ * is parsed before any module runs, and that alone grew the young generation to 16 MB), so this
+ * module is the fallback for `node lib/main.js` run bare. Measured in bench/RESULTS.md.
  */
 import { constants, PerformanceObserver } from "node:perf_hooks";
 import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
