@@ -17,7 +17,10 @@
  *   5. fairness: one installation's 40 PRs whose reads meet secondary limits, another's 5 PRs: the
  *      second's webhook → check latency alone and beside the first.
  *
- * Flags: --quick (smaller sizes, for a smoke run); --sustained-only (1, 2, 2b, 4), --burst-only (3, 3b,
+ *   0. RSS at rest; 6. 20 installations × 10 PRs at once, per installation; 7. the soak (bench/lean.ts;
+ *      the soak runs only with --soak-only: 20 minutes, BENCH_SOAK_MINUTES).
+ *
+ * Flags: --quick (smaller sizes, for a smoke run); --rest-only (0), --installations-only (6), --soak-only (7); --sustained-only (1, 2, 2b, 4), --burst-only (3, 3b,
  * 3c, 4), --paced-only (2b, 4), --hour-only (3c), --fair-only (5). CHANGEGATE_E2E_ENTRY runs another build of
  * lib/main.js; CHANGEGATE_E2E_NODE_ARGS adds Node flags to it (e.g. --cpu-prof). BENCH_PACES=100,300
  * picks 2b's paces; BENCH_DUMP=1 writes 2b's per-webhook latencies and changegate's log lines (and, when
@@ -30,6 +33,7 @@ import type { SimPull, SimWebhook } from "../test/sim/model.js";
 import type { SimRequest } from "../test/sim/server.js";
 import { burst, play, type Burst } from "../test/sim/workload.js";
 import { World } from "../test/sim/world.js";
+import { installationsSection, restSection, soakSection } from "./lean.js";
 
 const quick = process.argv.includes("--quick");
 /** --burst-only: section 3 (and the RSS of its process) alone, for the write scheduler's figures. */
@@ -42,6 +46,10 @@ const pacedOnly = process.argv.includes("--paced-only");
 const hourOnly = process.argv.includes("--hour-only");
 /** --fair-only: section 5 (fairness between installations under a secondary limit). */
 const fairOnly = process.argv.includes("--fair-only");
+/** --rest-only: section 0 (RSS at rest). --installations-only: section 6. --soak-only: section 7 (bench/lean.ts). */
+const restOnly = process.argv.includes("--rest-only");
+const installationsOnly = process.argv.includes("--installations-only");
+const soakOnly = process.argv.includes("--soak-only");
 const out: string[] = [];
 const say = (line = "") => {
   out.push(line);
@@ -231,6 +239,13 @@ async function main(): Promise<void> {
     `${started.toISOString()} · ${cpus()[0]?.model ?? "cpu"} · nproc ${availableParallelism()} · ${mb(totalmem())} RAM · Node ${process.version}${quick ? " · --quick" : ""}`,
   );
   say();
+  if (restOnly || installationsOnly || soakOnly) {
+    if (restOnly) await restSection(say);
+    if (installationsOnly) await installationsSection(say, quick);
+    if (soakOnly) await soakSection(say, quick);
+    return;
+  }
+  if (!burstOnly && !sustainedOnly && !pacedOnly && !hourOnly && !fairOnly) await restSection(say);
 
   // ---------------------------------------------------------------- 1. idle latency
   const prod = await World.start({ logLevel: "info" });
@@ -253,6 +268,7 @@ async function main(): Promise<void> {
     if (!sustainedOnly && !pacedOnly) {
       await burstSection(prod);
       await hourSection();
+      await installationsSection(say, quick);
     }
     say(`## 4. Peak RSS of the changegate process`);
     say();

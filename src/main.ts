@@ -3,6 +3,8 @@
  * `npm start`: runs changegate with Probot's server. Without APP_ID, Probot's setup page registers
  * the GitHub App from app.yml. SIGTERM stops accepting webhooks and drains running evaluations.
  */
+// First: the young generation's cap applies before the app's modules are loaded (ops/young-generation.ts).
+import { youngGeneration } from "./ops/young-generation.js";
 import { Transform } from "node:stream";
 import { limitHeapGrowth } from "./ops/heap.js";
 import { getTransformStream } from "@probot/pino";
@@ -125,6 +127,8 @@ function withAuthBaseUrl(options: Record<string, unknown>): { auth?: unknown } {
 const heapGrowth = limitHeapGrowth(process.execArgv, checked.settings?.platform.nodeOptions ?? "");
 const log = await createLog(loggingSettings(process.env));
 log.debug(heapGrowth);
+youngGeneration.start();
+log.debug(youngGeneration.description);
 
 /** Log why changegate cannot run and exit non-zero, after the line is written. */
 async function fatal(message: string): Promise<never> {

@@ -1,5 +1,5 @@
 /**
- * Plain identifiers and interfaces shared across rooms (github/, runtime/, audit/, jira/). This
+ * Plain identifiers and interfaces shared across rooms (github/, jira/, audit/ and the process rooms). This
  * module imports nothing, so any module may import it without pulling in another room.
  */
 

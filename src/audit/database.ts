@@ -16,7 +16,8 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
-import pg from "pg";
+// pg is loaded only when DATABASE_URL names PostgreSQL (openPostgres): a SQLite deployment never pays for it.
+import type pg from "pg";
 import { redact } from "../report/redact.js";
 import { lockKey } from "./hash.js";
 import {
@@ -27,6 +28,7 @@ import {
   type AuditDatabase,
   type Dialect,
 } from "./migrations.js";
+import { GroupCommit } from "./group-commit.js";
 import { openSqliteConnection, type SqliteConnection } from "./sqlite-driver.js";
 
 export type StoreLocation = { dialect: "sqlite"; path: string } | { dialect: "postgres"; url: string };
@@ -145,7 +147,7 @@ export class AuditStore {
     const store =
       location.dialect === "sqlite"
         ? await openSqlite(location.path, options)
-        : openPostgres(location.url, options);
+        : await openPostgres(location.url, options);
     try {
       await sql`select 1`.execute(store.db).catch((err: unknown) => {
         throw new StoreError(
@@ -212,7 +214,9 @@ export class AuditStore {
 
   /**
    * Run `fn` in a write transaction that holds `chain` across processes: a transaction-scoped
-   * advisory lock on PostgreSQL, BEGIN IMMEDIATE (the whole database) on SQLite.
+   * advisory lock on PostgreSQL, BEGIN IMMEDIATE (the whole database) on SQLite, where the appends
+   * of one event-loop turn share one transaction and one fsync, each in its own savepoint
+   * (group-commit.ts); it resolves once that transaction is committed.
    */
   async inChainTransaction<T>(chain: string, fn: (tx: Kysely<AuditDatabase>) => Promise<T>): Promise<T> {
     if (this.dialect === "postgres") {
@@ -221,8 +225,11 @@ export class AuditStore {
         return fn(trx);
       });
     }
-    return this.immediate(fn);
+    return this.groupCommit.run(fn);
   }
+
+  /** SQLite: the appends waiting for the next group transaction (group-commit.ts). */
+  readonly groupCommit = new GroupCommit<AuditDatabase>((fn) => this.db.connection().execute(fn));
 
   /** SQLite: BEGIN IMMEDIATE … COMMIT on one connection (one writer at a time, across processes). */
   private immediate<T>(fn: (conn: Kysely<AuditDatabase>) => Promise<T>): Promise<T> {
@@ -355,23 +362,26 @@ async function openSqlite(path: string, options: OpenOptions): Promise<AuditStor
 }
 
 /** PostgreSQL's int8 (counts, bigint columns) as JS numbers: every value we store is far below 2^53. */
-const pgTypes = {
-  getTypeParser: ((oid: number, format?: "text" | "binary") =>
-    oid === 20
-      ? (v: string) => Number(v)
-      : (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format)) as never,
-};
+function pgTypes(types: typeof pg.types) {
+  return {
+    getTypeParser: ((oid: number, format?: "text" | "binary") =>
+      oid === 20
+        ? (v: string) => Number(v)
+        : (types.getTypeParser as (o: number, f?: string) => unknown)(oid, format)) as never,
+  };
+}
 
-function openPostgres(url: string, options: OpenOptions): AuditStore {
+async function openPostgres(url: string, options: OpenOptions): Promise<AuditStore> {
+  const { default: pgModule } = await import("pg");
   const location: StoreLocation = { dialect: "postgres", url };
   const onError = (err: Error) => options.onError?.(new Error(redact(err.message)));
   const common = {
     connectionString: url,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     application_name: "changegate",
-    types: pgTypes,
+    types: pgTypes(pgModule.types),
   };
-  const pool = new pg.Pool({
+  const pool = new pgModule.Pool({
     ...common,
     max: options.poolSize ?? 10,
     statement_timeout: options.statementTimeoutMs ?? 30_000,
@@ -379,7 +389,7 @@ function openPostgres(url: string, options: OpenOptions): AuditStore {
   pool.on("error", onError);
   // Lock sessions: one per PR being evaluated, held while it runs. Waiting for a free one counts
   // against the lock timeout, like waiting for the lock itself.
-  const lockPool = new pg.Pool({
+  const lockPool = new pgModule.Pool({
     ...common,
     max: options.lockPoolSize ?? 20,
     connectionTimeoutMillis: options.lockTimeoutMs ?? 120_000,

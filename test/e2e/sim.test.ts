@@ -444,6 +444,35 @@ describe("REST answers in the shapes of GitHub's OpenAPI description (GHES 3.19)
       (await gh("PATCH", `/api/v3/repos/acme/payments/check-runs/${ci.id}`, { conclusion: "success" }))
         .status,
     ).toBe(403);
+    // A completed run cannot be reopened: the PATCH is accepted, the run stays completed with its
+    // conclusion (its output changes); its conclusion can be changed in place.
+    const own = (
+      await gh("POST", "/api/v3/repos/acme/payments/check-runs", {
+        name: "x",
+        head_sha: head,
+        status: "completed",
+        conclusion: "success",
+        output: { title: "green", summary: "s" },
+      })
+    ).json as { id: number };
+    const before = m.ignoredReopens;
+    const reopened = await gh("PATCH", `/api/v3/repos/acme/payments/check-runs/${own.id}`, {
+      status: "in_progress",
+      output: { title: "Waiting", summary: "s" },
+    });
+    expect(reopened.status).toBe(200);
+    expect(reopened.json).toMatchObject({
+      status: "completed",
+      conclusion: "success",
+      output: { title: "Waiting" },
+    });
+    expect(m.ignoredReopens - before).toBe(1);
+    const flipped = await gh("PATCH", `/api/v3/repos/acme/payments/check-runs/${own.id}`, {
+      status: "completed",
+      conclusion: "failure",
+      output: { title: "red", summary: "s" },
+    });
+    expect(flipped.json).toMatchObject({ status: "completed", conclusion: "failure" });
     expect(
       (
         await gh("POST", `/api/v3/repos/acme/payments/issues/${pr.number}/comments`, {

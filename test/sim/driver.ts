@@ -24,8 +24,17 @@ import { signature256 } from "./webhooks.js";
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** `npm start`'s entry; CHANGEGATE_E2E_ENTRY runs the suite against another build of it. */
 export const ENTRY = process.env.CHANGEGATE_E2E_ENTRY ?? join(ROOT, "lib", "main.js");
-/** Node flags for the changegate process only (bench diagnostics: `--cpu-prof`, heap flags), space-separated. */
-const NODE_ARGS = (process.env.CHANGEGATE_E2E_NODE_ARGS ?? "").split(" ").filter(Boolean);
+/** The Node flags of `npm start` (and the Dockerfile's CMD): the process is tested as it runs in production. */
+export const START_FLAGS: string[] = (() => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split(/\s+/);
+  return words.slice(1, words.indexOf("lib/main.js"));
+})();
+/** Node flags for the changegate process (`npm start`'s, then bench diagnostics: `--cpu-prof`, heap flags), space-separated. */
+const NODE_ARGS = [
+  ...START_FLAGS,
+  ...(process.env.CHANGEGATE_E2E_NODE_ARGS ?? "").split(" ").filter(Boolean),
+];
 
 export interface LogLine {
   level: number;

@@ -1201,6 +1201,9 @@ export class GitHubModel {
     return run;
   }
 
+  /** PATCHes that asked a completed check run to go back to queued/in_progress (GitHub ignores the status). */
+  ignoredReopens = 0;
+
   updateCheckRun(
     run: SimCheckRun,
     change: Partial<
@@ -1220,6 +1223,14 @@ export class GitHubModel {
     >,
   ): void {
     const wasCompleted = run.status === "completed";
+    // GitHub: "Once a check run transitions from the in_progress state to completed state, it's not
+    // possible to modify its status" (GitHub staff, community forum). The request is accepted and the
+    // run stays completed with its conclusion (reports: Mergify #1989, tektoncd/pipelines-as-code
+    // #2305); its output still changes. Counted, so tests can see a reopen that did not happen.
+    if (wasCompleted && change.status !== undefined && change.status !== "completed") {
+      this.ignoredReopens++;
+      change = { ...change, status: undefined, conclusion: undefined };
+    }
     if (change.conclusion && !change.status) change.status = "completed";
     if (change.status === "completed" && !(change.conclusion ?? run.conclusion))
       throw new SimHttpError(422, "Invalid request.\n\nconclusion is required when status is completed.");

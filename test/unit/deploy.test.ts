@@ -229,3 +229,16 @@ describe("deploy/kubernetes/changegate.yaml", () => {
     expect(read("kubernetes/changegate.yaml")).toMatch(/openssl genpkey -algorithm ed25519/);
   });
 });
+
+describe("the start command", () => {
+  test("the Dockerfile's CMD runs lib/main.js with npm start's Node flags (the young generation's cap)", () => {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      scripts: { start: string };
+    };
+    const dockerfile = readFileSync(new URL("../../Dockerfile", import.meta.url), "utf8");
+    const cmd = /^CMD (\[.*\])$/m.exec(dockerfile);
+    expect(cmd).not.toBeNull();
+    expect((JSON.parse(cmd![1]!) as string[]).join(" ")).toBe(pkg.scripts.start);
+    expect(pkg.scripts.start).toMatch(/--max-semi-space-size=4 lib\/main\.js$/);
+  });
+});
