@@ -146,6 +146,14 @@ module.exports = {
       to: { path: "^src/(background|commands)/" },
     },
     {
+      name: "commands-not-the-app",
+      severity: "error",
+      comment:
+        "commands/ (the CLI) reuses the stages (evidence, flows, background's scan) but never the app's own edge: no handler, intake, server or ops module (no folder may import everything).",
+      from: { path: "^src/commands/" },
+      to: { path: "^src/(handlers|intake|server|ops)/|^src/(index|main)\\.ts$" },
+    },
+    {
       name: "commands-only-from-cli",
       severity: "error",
       comment: "commands/ is the CLI's: only cli.ts (and commands/ itself) import it.",

@@ -20,7 +20,7 @@ import { createReader } from "../github/reader.js";
 import { redact } from "../report/redact.js";
 import { digestForTerminal, terminalLine } from "../report/terminal.js";
 import { judge, newJob } from "../flows/evaluate-pr.js";
-import { StageError } from "../intake/job.js";
+import { StageError } from "../stage.js";
 import { cliTickets } from "./cli-tickets.js";
 import { declaredOnIn } from "../audit/chain-writer.js";
 import type { PrRef } from "../refs.js";
