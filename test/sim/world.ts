@@ -39,6 +39,14 @@ export function manifestEvents(): string[] {
   return manifest.default_events ?? [];
 }
 
+/** The permissions changegate's manifest asks for (the installation grants them unless a test says otherwise). */
+export function manifestPermissions(): Record<string, string> {
+  const manifest = parseYaml(readFileSync(join(ROOT, "app.yml"), "utf8")) as {
+    default_permissions?: Record<string, string>;
+  };
+  return { ...(manifest.default_permissions ?? {}) };
+}
+
 export interface ApiCount {
   reads: number;
   writes: number;
@@ -86,6 +94,7 @@ export class World {
       slug: APP_SLUG,
       publicKey: createPublicKey(privateKey),
       events: manifestEvents(),
+      permissions: manifestPermissions(),
     });
     if (options.jira) sim.jira.flavour = options.jira;
     options.setup?.(sim, appId);
