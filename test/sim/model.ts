@@ -1362,10 +1362,11 @@ export class GitHubModel {
   }
 
   /** A repository ruleset (`repository_ruleset` created). */
-  addRuleset(repo: SimRepo, spec: RulesetSpec, by = repo.owner): SimRuleset {
+  addRuleset(repo: SimRepo, spec: RulesetSpec, by = repo.owner, opts: { silent?: boolean } = {}): SimRuleset {
     const r = newRuleset(this, { repo }, spec);
     this.rulesets.set(r.id, r);
-    this.emit("repository_ruleset", "created", { repo, sender: by, ruleset: r });
+    // silent: a fixture (the state before the test), no webhook.
+    if (!opts.silent) this.emit("repository_ruleset", "created", { repo, sender: by, ruleset: r });
     return r;
   }
 

@@ -144,6 +144,11 @@ export class World {
       orgPolicy?: string;
       name?: string;
       org?: { owner: string; installation: SimInstallation };
+      /**
+       * An active ruleset requiring the `changegate` check from this app on every branch, set up
+       * without a webhook (default true: a well-configured repository; false: nothing requires it).
+       */
+      enforced?: boolean;
     } = {},
   ): {
     repo: SimRepo;
@@ -153,6 +158,17 @@ export class World {
     const files: Record<string, string> = {};
     if (opts.policy) files[".github/changegate.yml"] = opts.policy;
     const repo = this.model.addRepo({ owner: o.owner, name: opts.name ?? "service", files });
+    if (opts.enforced ?? true)
+      this.model.addRuleset(
+        repo,
+        {
+          name: "changegate required",
+          include: ["~ALL"],
+          checks: [{ context: CHECK_NAME, appId: this.appId }],
+        },
+        o.owner,
+        { silent: true },
+      );
     if (opts.orgPolicy !== undefined)
       this.model.addRepo({
         owner: o.owner,
