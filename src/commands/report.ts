@@ -30,6 +30,7 @@ import {
   type SampleLink,
 } from "../report/audit-report-model.js";
 import { readSampleManifest } from "./sample.js";
+import { enforcementReport } from "./enforcement.js";
 import { githubClientFor } from "../github/cli-auth.js";
 import { CODES, CommandError } from "./errors.js";
 import type { CommandIo } from "./checkpoint.js";
@@ -237,6 +238,8 @@ export async function reportCommand(io: CommandIo, opts: ReportOpts): Promise<nu
             };
     }
 
+    // Each gated branch's enforcement over the period, as `audit enforcement` gives it.
+    const enforcement = await enforcementReport(store, period, opts.repo ?? null, io.now());
     const model = buildReportModel({
       from: period.from,
       to: period.to,
@@ -246,6 +249,7 @@ export async function reportCommand(io: CommandIo, opts: ReportOpts): Promise<nu
       completeness,
       checkpoints,
       sample,
+      enforcement: enforcement.branches,
     });
     // echarts (about 0.7 s to load) only for this command, not for every `changegate` invocation.
     const { renderAuditReport } = await import("../report/audit-report-html.js");
