@@ -3,7 +3,8 @@
  * repository, the merges GitHub reports for the window (github/merged-search.ts) against the merge
  * records (audit/merge-index.ts), compared by audit/completeness.ts. Prints the counts and every
  * difference; writes the JSON report to --out, or beside an export (x.csv → x.completeness.json).
- * Exit 0 complete, 1 not complete.
+ * Exit 0 complete, 1 not complete. The text adds one line per gated branch not in force (or not
+ * observed) for part of the window (audit enforcement has the periods); the JSON stays the contract.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
@@ -12,6 +13,7 @@ import { dirname, resolve } from "node:path";
 import {
   compareMerges,
   completenessPathBeside,
+  enforcementGapLines,
   renderCompleteness,
   type GithubMerge,
 } from "../audit/completeness.js";
@@ -22,6 +24,7 @@ import { scopeOf } from "../background/scan.js";
 import { usage } from "./errors.js";
 import { CredentialsError, githubTargets } from "../github/cli-auth.js";
 import type { ScanIo } from "./scan.js";
+import { enforcementReport } from "./enforcement.js";
 
 export interface CompletenessOpts {
   from: string;
@@ -72,6 +75,7 @@ export async function completenessCommand(
   const github: GithubMerge[] = [];
   const accounts = new Set<string>();
   let records;
+  let enforcement;
   try {
     const search = io.env.CHANGEGATE_SEARCH_PACE_MS
       ? { paceMs: Number(io.env.CHANGEGATE_SEARCH_PACE_MS) }
@@ -90,6 +94,10 @@ export async function completenessCommand(
     records = (await recordedMergesIn(store, { ...period, repo: opts.repo ?? null })).filter((r) =>
       accounts.has(r.chain.split("/")[0]!),
     );
+    // The gated branches of the same accounts whose check was not in force for part of the window.
+    enforcement = (await enforcementReport(store, period, opts.repo ?? null, io.now())).branches.filter((b) =>
+      accounts.has(b.repo.split("/")[0]!.toLowerCase()),
+    );
   } finally {
     await store.close();
   }
@@ -99,7 +107,11 @@ export async function completenessCommand(
     records,
     opts.repo ? [opts.repo] : [],
   );
-  io.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderCompleteness(report));
+  io.stdout.write(
+    opts.json
+      ? `${JSON.stringify(report, null, 2)}\n`
+      : renderCompleteness(report) + enforcementGapLines(period, enforcement).join("\n") + "\n",
+  );
   if (target) {
     const tmp = `${target}.${randomBytes(6).toString("hex")}.tmp`;
     try {

@@ -7,6 +7,7 @@
  * Once observed, an evaluation costs no extra read.
  */
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
@@ -285,6 +286,37 @@ describe("losing and regaining enforcement", () => {
     expect(text.code).toBe(1);
     expect(text.stdout).toContain(`${repo.fullName} main: NOT in force for part of the period`);
     expect(text.stdout).toContain("only in evaluate mode");
+
+    // The HTML report: the same periods in its enforcement section.
+    const html = join(w.cg.dataDir, `enforcement-${repo.name}-${Date.now()}.html`);
+    const report = w.cg.cli([
+      "audit",
+      "report",
+      "--from",
+      t.firstObservation!,
+      "--to",
+      now,
+      "--repo",
+      repo.fullName,
+      "--out",
+      html,
+    ]);
+    expect([report.code, report.stderr]).toEqual([0, expect.stringContaining("written to")]);
+    const page = readFileSync(html, "utf8");
+    expect(page).toContain('data-enforcement="not in force"');
+    expect(page).toContain(`<tr data-branch="${repo.fullName} main" data-in-force="false">`);
+    expect(page).toMatch(/data-chart="enforcement-timeline"><svg/);
+    const rows = /<table data-periods="[^"]+ main">([\s\S]*?)<\/table>/.exec(page)?.[1] ?? "";
+    expect([...rows.matchAll(/data-period="(\w+)"/g)].map((m) => m[1])).toEqual(
+      t.periods.filter((p) => Date.parse(p.to) > Date.parse(t.firstObservation!)).map((p) => p.state),
+    );
+
+    // audit completeness mentions the gap.
+    const comp = await w.cg.cliAsApp(
+      ["audit", "completeness", "--from", t.firstObservation!, "--to", now, "--repo", repo.fullName],
+      { CHANGEGATE_SEARCH_PACE_MS: "0" },
+    );
+    expect(comp.stdout).toContain(`enforcement gap: ${repo.fullName} main: not in force`);
   }, 240_000);
 
   test("classic protection removed by a rule deletion and the configuration turned off: recorded from the webhooks", async () => {
