@@ -51,7 +51,7 @@ import { CREDENTIALS_CHECK_CACHE_MS, Readiness } from "./ops/readiness.js";
 import { metricsRoute } from "./server/metrics.js";
 import { wireWriteMetrics } from "./ops/write-metrics.js";
 import { readyRoute } from "./server/ready.js";
-import { listDeliveriesSince, redeliverAttempt, type AppOctokit } from "./github/deliveries.js";
+import { appDeliveryLog } from "./github/deliveries.js";
 import { startRedelivery, type Redelivery, type RedeliveryDeps } from "./background/redelivery.js";
 
 import type { EnforcementStore } from "./audit/enforcement.js";
@@ -154,9 +154,10 @@ const DEFAULT_RESUME_SWEEP_MS = 60_000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export function defaultOptions(env: NodeJS.ProcessEnv = process.env): ChangegateOptions {
+/** The defaults; the process's settings (APP_ID, RECONCILE_ON_START, METRICS_TOKEN) are main.ts's to pass. */
+export function defaultOptions(): ChangegateOptions {
   return {
-    appId: Number(env.APP_ID ?? 0),
+    appId: 0,
     reader: defaultReaderOptions,
     tickets: null,
     recorder: new MemoryRecorder(),
@@ -164,13 +165,13 @@ export function defaultOptions(env: NodeJS.ProcessEnv = process.env): Changegate
     publishBackoffMs: [1000, 4000],
     staleHeadBackoffMs: [500, 1000, 2000],
     laterRetryMs: [30_000, 120_000, 600_000],
-    reconcileOnStart: env.RECONCILE_ON_START === "true",
+    reconcileOnStart: false,
     jira: null,
     prLock: new InProcessPrLock(),
     writes: null,
     sleep,
     metrics: new Metrics(),
-    metricsToken: env.METRICS_TOKEN || undefined,
+    metricsToken: undefined,
     readiness: new Readiness(),
   };
 }
@@ -183,7 +184,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   let recheck: { stop(): void } | null = null;
   let auditScan: { stop(): void } | null = null;
   let overdue: OverdueCheck | null = null;
-  let sweep: ReturnType<typeof setInterval> | null = null;
+  let sweep: { stop(): void } | null = null;
   let resumed: Promise<number> = Promise.resolve(0);
   /** Start-up work (resume, reconcile) that idle() waits for. */
   let startup: Promise<unknown> = Promise.resolve();
@@ -291,18 +292,11 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
       return 0;
     });
     // The in-memory ledger holds only this process's deliveries (all alive): nothing to sweep.
-    const sweepMs =
-      options.ledger instanceof MemoryDeliveryLedger ? 0 : (options.resumeSweepMs ?? DEFAULT_RESUME_SWEEP_MS);
-    if (sweepMs > 0) {
-      sweep = setInterval(() => {
-        void intake
-          .resume()
-          .catch((err: unknown) =>
-            app.log.error({ err: redactError(err) }, "could not look for deliveries of a replica that died"),
-          );
-      }, sweepMs);
-      sweep.unref();
-    }
+    sweep = intake.sweep(
+      options.ledger instanceof MemoryDeliveryLedger ? 0 : (options.resumeSweepMs ?? DEFAULT_RESUME_SWEEP_MS),
+      (err) =>
+        app.log.error({ err: redactError(err) }, "could not look for deliveries of a replica that died"),
+    );
     if (options.reconcileOnStart) startup = resumed.then(() => reconcileAll(app, locator, schedule));
     if (options.auditScan) {
       const evaluate = (ref: PrRef, head: string) => {
@@ -335,22 +329,12 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
     const o = options.redelivery;
     if (redelivery || !o || !probot) return redelivery;
     const app = probot;
-    // One app-authenticated Octokit (its auth signs a fresh JWT when one expires); rebuilt after a failure.
-    let client: Promise<AppOctokit> | null = null;
-    const jwt = (): Promise<AppOctokit> => {
-      client ??= app.auth().then((octokit) => {
-        instrumentOctokit(octokit as unknown as HookableOctokit, options.metrics);
-        return octokit as unknown as AppOctokit;
-      });
-      client.catch(() => (client = null));
-      return client;
-    };
     redelivery = startRedelivery({
       intervalMs: o.intervalMs,
-      github: {
-        list: async (since, maxPages) => listDeliveriesSince(await jwt(), since, maxPages),
-        redeliver: async (id) => redeliverAttempt(await jwt(), id),
-      },
+      github: appDeliveryLog(
+        () => app.auth() as Promise<unknown>,
+        (octokit) => instrumentOctokit(octokit as HookableOctokit, options.metrics),
+      ),
       processed: (ids) => options.ledger.processed?.(ids) ?? Promise.resolve(new Set<string>()),
       lease: o.lease,
       now: options.now ?? (() => new Date()),
@@ -363,7 +347,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
   return {
     appFn,
     stop: () => {
-      if (sweep) clearInterval(sweep);
+      sweep?.stop();
       recheck?.stop();
       auditScan?.stop();
       overdue?.stop();

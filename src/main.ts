@@ -13,7 +13,6 @@ import { ChainAfterMerge } from "./audit/after-merge.js";
 import { ChainDirectPush } from "./audit/direct-push.js";
 import { ChainEnforcement } from "./audit/enforcement.js";
 import { JiraTransitioner } from "./jira/transition.js";
-import { overdueIntervalFromEnv } from "./background/overdue.js";
 import { describeLocation, openStore, parseDatabaseUrl, type AuditStore } from "./audit/database.js";
 import { StoreDeliveryLedger } from "./audit/ledger.js";
 import { StoreTicketIndex } from "./audit/ticket-index.js";
@@ -21,7 +20,8 @@ import { prLockFor } from "./intake/pg-pr-lock.js";
 import { fetchWithTimeout } from "./github/http.js";
 import { createChangegate } from "./index.js";
 import { createJiraTicketService } from "./jira/client.js";
-import { describeJiraConfig, jiraConfigFromEnv, type JiraConfig } from "./jira/env.js";
+import { JiraHttp } from "./jira/http.js";
+import { describeJiraConfig } from "./jira/env.js";
 import {
   JIRA_WEBHOOK_PATH,
   jiraPreflight,
@@ -32,33 +32,25 @@ import { redact } from "./report/redact.js";
 import { secretValues } from "./ops/secrets.js";
 import { boundedErrSerializer, boundLogLine } from "./ops/log-bounds.js";
 import {
-  httpLimitsFromEnv,
   limitRequestBodies,
   MAX_IN_FLIGHT_BODY_BYTES,
   MAX_REQUEST_BODY_BYTES,
   onFirstListen,
 } from "./server/body-limit.js";
 import { webhookSecretProblem } from "./server/startup-checks.js";
+import { loggingSettings, parseSettings, SettingsError, type Settings } from "./settings.js";
 import { Metrics } from "./ops/metrics.js";
 import { Readiness, storeCheck } from "./ops/readiness.js";
 import { loadSmeeClient, wantsWebhookProxy } from "./server/webhook-proxy.js";
-import { logFormat, REDACT_CENSOR, REDACT_PATHS } from "./ops/log-options.js";
-import { parseScanInterval } from "./background/scan-schedule.js";
-import { DEFAULT_DIRECT_PUSH_RECHECK_MS, directPushRecheckFromEnv } from "./flows/push-settle.js";
-import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, maxConcurrentEvaluationsFromEnv } from "./intake/scheduler.js";
+import { REDACT_CENSOR, REDACT_PATHS } from "./ops/log-options.js";
 import { createProcessWrites, type ProcessWrites } from "./github/writes.js";
-import { startCheckpointsFromEnv } from "./background/checkpoints.js";
-import {
-  metricsPortFromEnv,
-  metricsRoute,
-  OPEN_METRICS_WARNING,
-  startMetricsServer,
-} from "./server/metrics.js";
+import { startCheckpoints } from "./background/checkpoints.js";
+import { metricsRoute, OPEN_METRICS_WARNING, startMetricsServer } from "./server/metrics.js";
 import { pacedOctokit, type InstallationOctokit } from "./github/scheduled-writer.js";
 import type { OctokitLike } from "./github/types.js";
 import { openAppStore } from "./audit/roles.js";
 import { StoreLease } from "./audit/lease.js";
-import { LEASE_NAME, leaseHolder, redeliveryIntervalFromEnv } from "./background/redelivery.js";
+import { LEASE_NAME, leaseHolder } from "./background/redelivery.js";
 import { SqlBranchHeads } from "./audit/branch-head.js";
 
 // Probot's run() reads ./.env (the environment wins over the file); read it the same way first, so
@@ -73,7 +65,7 @@ try {
  * Probot's logger, with every line scrubbed of secrets before it is formatted: known secret values,
  * token-shaped strings, and a Jira Data Center `?secret=` token in an access-log URL.
  */
-async function createLog() {
+async function createLog(logging: Settings["logging"]) {
   const secrets = secretValues();
   const scrub = new Transform({
     transform(chunk: Buffer, _enc, done) {
@@ -81,16 +73,16 @@ async function createLog() {
     },
   });
   const format = await getTransformStream({
-    logFormat: logFormat(process.env),
-    logLevelInString: process.env.LOG_LEVEL_IN_STRING === "true",
-    sentryDsn: process.env.SENTRY_DSN,
+    logFormat: logging.format,
+    logLevelInString: logging.levelInString,
+    sentryDsn: logging.sentryDsn ?? undefined,
   });
   scrub.pipe(format).pipe(pino.destination(1) as unknown as NodeJS.WritableStream);
   return pino(
     {
-      level: process.env.LOG_LEVEL || "info",
+      level: logging.level,
       name: "probot",
-      messageKey: process.env.LOG_MESSAGE_KEY || "msg",
+      messageKey: logging.messageKey,
       serializers: { err: boundedErrSerializer },
       redact: { paths: REDACT_PATHS, censor: REDACT_CENSOR },
     },
@@ -98,11 +90,14 @@ async function createLog() {
   );
 }
 
+// Every setting, parsed once: all that is wrong is said at once, and changegate does not start.
+const checked = parseSettings(process.env);
+
 /**
  * Production Octokit: Probot's throttling stays on, and secondary rate limits are retried twice.
  * CHANGEGATE_THROTTLE=off (benchmarks only) turns the write spacing off to measure changegate itself.
  */
-const throttleOff = process.env.CHANGEGATE_THROTTLE === "off";
+const throttleOff = checked.settings?.writes.throttleOff ?? false;
 /** The `request` Probot gives the app's auth strategy, which has no GHES baseUrl of its own. */
 type AuthRequest = { defaults(options: { baseUrl: string }): unknown };
 const Octokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
@@ -127,8 +122,8 @@ function withAuthBaseUrl(options: Record<string, unknown>): { auth?: unknown } {
   return { auth: { ...auth, request: auth.request.defaults({ baseUrl: options.baseUrl }) } };
 }
 
-const heapGrowth = limitHeapGrowth();
-const log = await createLog();
+const heapGrowth = limitHeapGrowth(process.execArgv, checked.settings?.platform.nodeOptions ?? "");
+const log = await createLog(loggingSettings(process.env));
 log.debug(heapGrowth);
 
 /** Log why changegate cannot run and exit non-zero, after the line is written. */
@@ -138,125 +133,71 @@ async function fatal(message: string): Promise<never> {
   process.exit(1);
 }
 
-// A registered app (APP_ID) must have its own webhook secret: Probot's default is public.
-const secretProblem = webhookSecretProblem(process.env);
-if (secretProblem) await fatal(secretProblem);
+/** A start-up step that does I/O (the store, Redis, a listener): its failure is fatal, said without secrets. */
+async function orFatal<T>(step: Promise<T>, prefix = ""): Promise<T> {
+  try {
+    return await step;
+  } catch (err) {
+    return fatal(prefix + redact((err as Error).message));
+  }
+}
+
+if (checked.settings === null) await fatal(new SettingsError(checked.problems).message);
+const settings = checked.settings!;
+const { background } = settings;
 if (throttleOff) log.warn("CHANGEGATE_THROTTLE=off: GitHub write spacing is disabled (benchmarks only)");
 
-let jira: JiraConfig | null;
-try {
-  jira = jiraConfigFromEnv(process.env);
-} catch (err) {
-  log.fatal((err as Error).message);
-  process.exit(1);
-}
+const jira = settings.jira;
 log.info(describeJiraConfig(jira));
 const metrics = new Metrics();
 const readiness = new Readiness();
-const tickets = jira ? createJiraTicketService(jira, { onExchange: (status) => metrics.jira(status) }) : null;
+// One Jira HTTP client: lookups and transitions share JIRA_MAX_CONCURRENCY and the metrics.
+const jiraHttp = jira ? new JiraHttp(jira, { onExchange: (status) => metrics.jira(status) }) : null;
+const tickets = jira && jiraHttp ? createJiraTicketService(jira, { http: jiraHttp }) : null;
 
 // The audit store (SQLite by default, PostgreSQL for replicas): migrated before any webhook is taken.
-let store: AuditStore;
-try {
-  // DATABASE_OWNER_URL set: migrations run as the owner role, the app as DATABASE_URL's restricted role.
-  store = await openAppStore(process.env, (url, o) =>
+// DATABASE_OWNER_URL set: migrations run as the owner role, the app as DATABASE_URL's restricted role.
+const store: AuditStore = await orFatal(
+  openAppStore(settings.store, (url, o) =>
     openStore(url, { ...o, onError: (e) => log.error({ err: redact(e.message) }, "audit store error") }),
-  );
-} catch (err) {
-  log.fatal(redact((err as Error).message));
-  process.exit(1);
-}
-log.info(`audit store: ${describeLocation(parseDatabaseUrl(process.env.DATABASE_URL))}`);
+  ),
+);
+log.info(`audit store: ${describeLocation(parseDatabaseUrl(settings.store.databaseUrl))}`);
 const recorder = new ChainWriter(store);
 readiness.add("store", storeCheck(store));
 // The scheduled scan: on by default with APP_ID (hourly); AUDIT_SCAN_INTERVAL=0 turns it off.
-let scanIntervalMs: number | null = null;
-try {
-  scanIntervalMs = parseScanInterval(process.env.AUDIT_SCAN_INTERVAL);
-} catch (err) {
-  await fatal((err as Error).message);
-}
-if (!process.env.APP_ID) scanIntervalMs = null;
-else if (scanIntervalMs === null)
+const scanIntervalMs = settings.github.appId === null ? null : background.scanIntervalMs;
+if (settings.github.appId !== null && scanIntervalMs === null)
   log.warn(
     "the audit scan is off (AUDIT_SCAN_INTERVAL=0): merges and pushes whose webhooks are lost are not found until `changegate audit scan` is run",
   );
 const ledger = new StoreDeliveryLedger(store);
 const branchHeads = new SqlBranchHeads(store.db);
-let maxConcurrentEvaluations = DEFAULT_MAX_CONCURRENT_EVALUATIONS;
-try {
-  maxConcurrentEvaluations = maxConcurrentEvaluationsFromEnv(process.env);
-} catch (err) {
-  await fatal((err as Error).message);
-}
-let httpLimits: ReturnType<typeof httpLimitsFromEnv>;
-try {
-  httpLimits = httpLimitsFromEnv(process.env);
-} catch (err) {
-  await fatal((err as Error).message);
-  throw err; // not reached
-}
-let directPushRecheckMs = DEFAULT_DIRECT_PUSH_RECHECK_MS;
-try {
-  directPushRecheckMs = directPushRecheckFromEnv(process.env);
-} catch (err) {
-  await fatal((err as Error).message);
-}
 
 // Check and digest writes are paced by GitHub's documented limits (not Probot's fixed spacing).
 let writes: ProcessWrites | null = null;
 if (!throttleOff) {
-  try {
-    writes = await createProcessWrites(process.env, () => log.child({ name: "writes" }));
-  } catch (err) {
-    await fatal(redact((err as Error).message));
-  }
-  log.info(writes!.description);
-}
-
-// Failed webhook deliveries asked of GitHub again (REDELIVERY_INTERVAL; default 5 min, 0: off).
-let redeliveryIntervalMs = 0;
-try {
-  redeliveryIntervalMs = redeliveryIntervalFromEnv(process.env);
-} catch (err) {
-  await fatal((err as Error).message);
-}
-
-let overdueIntervalMs: number;
-try {
-  overdueIntervalMs = overdueIntervalFromEnv(process.env);
-} catch (err) {
-  log.fatal((err as Error).message);
-  process.exit(1);
+  writes = await orFatal(createProcessWrites(settings.writes, () => log.child({ name: "writes" })));
+  log.info(writes.description);
 }
 
 // GET /metrics: on a listener of its own with METRICS_PORT (not on the webhook port), else on the
 // webhook port, behind METRICS_TOKEN when set; neither set is said at start-up (what it shows).
-let metricsPort: number | null = null;
-try {
-  metricsPort = metricsPortFromEnv(process.env);
-} catch (err) {
-  await fatal((err as Error).message);
-}
-if (metricsPort === null && !process.env.METRICS_TOKEN) log.warn(OPEN_METRICS_WARNING);
+const metricsPort = settings.metrics.port;
+if (metricsPort === null && !settings.metrics.token) log.warn(OPEN_METRICS_WARNING);
 
 // Signed checkpoints of the audit trail on a schedule: daily by default once AUDIT_SIGNING_KEY is set.
-let checkpoints: { stop(): void } | null = null;
-try {
-  const scheduler = writes?.scheduler;
-  checkpoints = startCheckpointsFromEnv(store, process.env, log, {
-    ledger,
-    metrics,
-    ...(scheduler
-      ? {
-          pace: (id: number, octokit: OctokitLike) =>
-            pacedOctokit(scheduler, id, octokit as InstallationOctokit),
-        }
-      : {}),
-  });
-} catch (err) {
-  await fatal(redact((err as Error).message));
-}
+const scheduler = writes?.scheduler;
+const checkpoints = startCheckpoints(store, settings, log, {
+  ledger,
+  metrics,
+  ...(scheduler
+    ? {
+        pace: (id: number, octokit: OctokitLike) =>
+          pacedOctokit(scheduler, id, octokit as InstallationOctokit),
+      }
+    : {}),
+});
 
 const changegate = createChangegate({
   writes: writes?.scheduler ?? null,
@@ -267,33 +208,35 @@ const changegate = createChangegate({
   jira: jira ? { config: jira, ticketIndex: new StoreTicketIndex(store), cache: tickets } : null,
   metrics,
   readiness,
+  appId: settings.github.appId ?? 0,
+  reconcileOnStart: background.reconcileOnStart,
+  metricsToken: settings.metrics.token ?? undefined,
   auditScan: scanIntervalMs ? { intervalMs: scanIntervalMs, store } : null,
   afterMerge: new ChainAfterMerge(recorder),
   directPush: new ChainDirectPush(recorder),
   enforcement: new ChainEnforcement(recorder),
-  directPushRecheckMs,
+  directPushRecheckMs: background.directPushRecheckMs,
   branchHeads,
-  maxConcurrentEvaluations,
-  transitions: jira ? new JiraTransitioner(jira) : null,
-  overdueIntervalMs,
+  maxConcurrentEvaluations: settings.writes.maxConcurrentEvaluations,
+  transitions: jira && jiraHttp ? new JiraTransitioner(jira, { http: jiraHttp }) : null,
+  overdueIntervalMs: background.overdueIntervalMs,
   metricsOnWebhookPort: metricsPort === null,
   redelivery:
-    redeliveryIntervalMs > 0
-      ? { intervalMs: redeliveryIntervalMs, lease: new StoreLease(store, LEASE_NAME, leaseHolder()) }
+    background.redeliveryIntervalMs > 0
+      ? {
+          intervalMs: background.redeliveryIntervalMs,
+          lease: new StoreLease(store, LEASE_NAME, leaseHolder()),
+        }
       : null,
 });
 let metricsServer: { port: number; close(): Promise<void> } | null = null;
 if (metricsPort !== null) {
-  try {
-    metricsServer = await startMetricsServer(
-      metricsRoute(metrics, process.env.METRICS_TOKEN || undefined),
-      metricsPort,
-    );
-  } catch (err) {
-    await fatal(`METRICS_PORT=${metricsPort}: cannot listen: ${(err as Error).message}`);
-  }
+  metricsServer = await orFatal(
+    startMetricsServer(metricsRoute(metrics, settings.metrics.token ?? undefined), metricsPort),
+    `METRICS_PORT=${metricsPort}: cannot listen: `,
+  );
   log.info(
-    `GET /metrics on port ${metricsPort} only${process.env.METRICS_TOKEN ? " (METRICS_TOKEN required)" : ""}`,
+    `GET /metrics on port ${metricsPort} only${settings.metrics.token ? " (METRICS_TOKEN required)" : ""}`,
   );
 }
 // Probot's run() creates and starts its HTTP server without handing it out. Just before that
@@ -318,27 +261,24 @@ const beforeListen = onFirstListen((http) => {
   limitRequestBodies(http, {
     maxBytes: MAX_REQUEST_BODY_BYTES,
     maxInFlightBytes: MAX_IN_FLIGHT_BODY_BYTES,
-    ...httpLimits,
+    bodyTimeoutMs: settings.http.bodyTimeoutMs,
+    maxRequestsPerClient: settings.http.maxRequestsPerClient,
     routes,
     log: httpLog,
   });
 });
 // smee.io for local development (setup page, WEBHOOK_PROXY_URL): a devDependency, said once if missing.
-const smee = wantsWebhookProxy(process.env) ? await loadSmeeClient() : { SmeeClient: null, problem: null };
+const smee = wantsWebhookProxy(settings.github.appId, settings.webhooks.proxyUrl)
+  ? await loadSmeeClient()
+  : { SmeeClient: null, problem: null };
 if (smee.problem) log.warn(smee.problem);
-let server: Awaited<ReturnType<typeof run>>;
-try {
-  server = await run(changegate.appFn, {
+const server = await orFatal(
+  run(changegate.appFn, {
     Octokit: Octokit as typeof ProbotOctokit,
     log,
     ...(smee.SmeeClient ? { SmeeClient: smee.SmeeClient as never } : {}),
-  });
-} catch (err) {
-  await fatal(redact((err as Error).message));
-  throw err; // not reached
-} finally {
-  beforeListen.restore();
-}
+  }).finally(() => beforeListen.restore()),
+);
 if (beforeListen.calls !== 1)
   await fatal(
     "could not put the request body limit in front of Probot's HTTP server; changegate is not starting",

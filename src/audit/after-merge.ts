@@ -12,12 +12,12 @@ import type { Kysely } from "kysely";
 import type { TicketTransitionResult } from "../policy/transition.js";
 import type { PrRef } from "../refs.js";
 import type { ChainWriter } from "./chain-writer.js";
-import { canonicalJson } from "./hash.js";
 import type { AfterMergeKind, AuditDatabase } from "./migrations.js";
-import { chainOf, normaliseTime, type MergePayload } from "./payload.js";
+import { chainOf, type MergePayload } from "./payload.js";
 import type { RetroReviewTerms } from "./recorder.js";
 import { changegateVersion } from "./version.js";
 import { normaliseRow, type AuditRow } from "./reader.js";
+import { recordColumns } from "./row.js";
 
 /** An emergency (or any) merge as on record, with its retroactive review state. */
 export interface MergeOnRecord {
@@ -262,22 +262,17 @@ export class ChainAfterMerge implements AfterMergeStore {
         existing = `${chain}@${prior.seq}`;
         return null;
       }
-      return {
+      return recordColumns({
         kind,
-        recorded_at: normaliseTime(at),
-        installation_id: ref.installationId,
-        repo: `${ref.owner}/${ref.repo}`,
-        pr_number: ref.number,
-        head_sha: headSha,
-        delivery_id: deliveryId,
+        at,
+        ref,
+        headSha,
+        deliveryId,
         outcome,
-        sequence: null,
-        merged_at: null,
-        bypass: null,
         // The merge record this one is about.
-        standing_seq: merge?.seq ?? null,
-        payload: canonicalJson({ ...payload, mergeRecord: merge ? `${chain}@${merge.seq}` : null }),
-      };
+        standingSeq: merge?.seq ?? null,
+        payload: { ...payload, mergeRecord: merge ? `${chain}@${merge.seq}` : null },
+      });
     });
     if (appended) return { id: appended.id, duplicate: false };
     return { id: existing!, duplicate: true };

@@ -10,14 +10,13 @@ import { sql, type Kysely } from "kysely";
 import { prKey, type PrRef } from "../refs.js";
 import { isBypass } from "../policy/merge.js";
 import type { AuditStore } from "./database.js";
-import { canonicalJson, GENESIS_HASH, recordHash, type HashedColumns } from "./hash.js";
+import { GENESIS_HASH, recordHash, type HashedColumns } from "./hash.js";
 import type { AuditDatabase } from "./migrations.js";
 import {
   chainOf,
   evaluationPayload,
   mergeGroupPayload,
   mergePayload,
-  normaliseTime,
   type StandingVerdict,
 } from "./payload.js";
 import type {
@@ -28,6 +27,7 @@ import type {
   Recorder,
   RepoRef,
 } from "./recorder.js";
+import { recordColumns } from "./row.js";
 import { closePr, indexEvaluation } from "./ticket-index.js";
 import { changegateVersion } from "./version.js";
 
@@ -65,21 +65,16 @@ export class ChainWriter implements Recorder {
       async (tx) => {
         const sequence = rec.sequence ?? (await this.nextSequence(ref, tx));
         const payload = evaluationPayload({ ...rec, sequence }, this.version);
-        return {
+        return recordColumns({
           kind: "evaluation",
-          recorded_at: normaliseTime(rec.at),
-          installation_id: ref.installationId,
-          repo: `${ref.owner}/${ref.repo}`,
-          pr_number: ref.number,
-          head_sha: rec.evidence.pr.headSha,
-          delivery_id: rec.deliveryId,
+          at: rec.at,
+          ref,
+          headSha: rec.evidence.pr.headSha,
+          deliveryId: rec.deliveryId,
           outcome: rec.outcome,
           sequence,
-          merged_at: null,
-          bypass: null,
-          standing_seq: null,
-          payload: canonicalJson(payload),
-        };
+          payload,
+        });
       },
       (tx) => indexEvaluation(tx, rec, this.store.now().toISOString()),
     );
@@ -129,21 +124,18 @@ export class ChainWriter implements Recorder {
           .executeTakeFirst();
         standing = s ? { seq: s.seq, hash: s.hash, outcome: s.outcome, at: s.recorded_at } : null;
         const payload = mergePayload(rec, bypass, standing, this.version);
-        return {
+        return recordColumns({
           kind: "merge",
-          recorded_at: normaliseTime(rec.at),
-          installation_id: ref.installationId,
-          repo: `${ref.owner}/${ref.repo}`,
-          pr_number: ref.number,
-          head_sha: rec.headSha,
-          delivery_id: rec.deliveryId,
+          at: rec.at,
+          ref,
+          headSha: rec.headSha,
+          deliveryId: rec.deliveryId,
           outcome: rec.outcome,
-          sequence: null,
-          merged_at: normaliseTime(rec.mergedAt ?? rec.at),
-          bypass: bypass ? 1 : 0,
-          standing_seq: standing?.seq ?? null,
-          payload: canonicalJson(payload),
-        };
+          mergedAt: rec.mergedAt ?? rec.at,
+          bypass,
+          standingSeq: standing?.seq ?? null,
+          payload,
+        });
       },
       (tx) => closePr(tx, ref, this.store.now().toISOString()),
     );
@@ -154,21 +146,17 @@ export class ChainWriter implements Recorder {
   /** Append a merge group's verdict or end (kind "merge_group"; no sequence, not a merge). */
   async recordMergeGroup(rec: MergeGroupRecord): Promise<AppendedRecord> {
     const { ref } = rec;
-    return this.append(chainOf(ref.owner, ref.repo), async () => ({
-      kind: "merge_group",
-      recorded_at: normaliseTime(rec.at),
-      installation_id: ref.installationId,
-      repo: `${ref.owner}/${ref.repo}`,
-      pr_number: ref.number,
-      head_sha: rec.headSha,
-      delivery_id: rec.deliveryId,
-      outcome: rec.outcome,
-      sequence: null,
-      merged_at: null,
-      bypass: null,
-      standing_seq: null,
-      payload: canonicalJson(mergeGroupPayload(rec, this.version)),
-    }));
+    return this.append(chainOf(ref.owner, ref.repo), async () =>
+      recordColumns({
+        kind: "merge_group",
+        at: rec.at,
+        ref,
+        headSha: rec.headSha,
+        deliveryId: rec.deliveryId,
+        outcome: rec.outcome,
+        payload: mergeGroupPayload(rec, this.version),
+      }),
+    );
   }
 
   /**

@@ -124,10 +124,11 @@ export async function publishCheckpoint(
 
 /** AUDIT_DATABASE_ID, else the store's location without credentials. */
 export function databaseIdentity(
-  env: Record<string, string | undefined>,
+  /** AUDIT_DATABASE_ID (settings.audit.databaseId). */
+  configured: string | null,
   store: { description: string },
   override?: string,
 ): string {
-  const id = (override ?? env.AUDIT_DATABASE_ID ?? "").trim();
+  const id = (override ?? configured ?? "").trim();
   return id !== "" ? id : store.description;
 }

@@ -390,9 +390,6 @@ function openPostgres(url: string, options: OpenOptions): AuditStore {
 }
 
 /** The app's entry point: open (and migrate) the store DATABASE_URL names. */
-export function openStore(
-  url: string | undefined = process.env.DATABASE_URL,
-  options: OpenOptions = {},
-): Promise<AuditStore> {
+export function openStore(url: string | undefined, options: OpenOptions = {}): Promise<AuditStore> {
   return AuditStore.open(url, options);
 }

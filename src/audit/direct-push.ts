@@ -11,10 +11,10 @@
  */
 import type { Kysely } from "kysely";
 import type { ChainWriter } from "./chain-writer.js";
-import { canonicalJson } from "./hash.js";
 import type { AuditDatabase } from "./migrations.js";
-import { chainOf, normaliseTime } from "./payload.js";
+import { chainOf } from "./payload.js";
 import { normaliseRow, type AuditRow } from "./reader.js";
+import { recordColumns } from "./row.js";
 import { changegateVersion } from "./version.js";
 import { mergedShasOnRecord } from "./merge-shas.js";
 
@@ -92,20 +92,17 @@ export class ChainDirectPush implements DirectPushStore {
         existing = `${chain}@${prior.seq}`;
         return null;
       }
-      return {
+      return recordColumns({
         kind: DIRECT_PUSH_KIND,
-        recorded_at: normaliseTime(rec.at),
-        installation_id: rec.installationId,
-        repo: `${rec.owner}/${rec.repo}`,
-        pr_number: 0,
-        head_sha: rec.after,
-        delivery_id: rec.deliveryId,
+        at: rec.at,
+        // No pull request: number 0.
+        ref: { installationId: rec.installationId, owner: rec.owner, repo: rec.repo, number: 0 },
+        headSha: rec.after,
+        deliveryId: rec.deliveryId,
         outcome: rec.forced ? "force_push" : "direct_push",
-        sequence: null,
-        merged_at: normaliseTime(rec.pushedAt),
-        bypass: 1,
-        standing_seq: null,
-        payload: canonicalJson({
+        mergedAt: rec.pushedAt,
+        bypass: true,
+        payload: {
           type: DIRECT_PUSH_KIND,
           at: rec.at,
           repo: `${rec.owner}/${rec.repo}`,
@@ -123,8 +120,8 @@ export class ChainDirectPush implements DirectPushStore {
           ...(rec.author !== undefined ? { author: rec.author } : {}),
           ...(rec.listTruncated ? { listTruncated: true } : {}),
           changegateVersion: this.version,
-        }),
-      };
+        },
+      });
     });
     if (appended) return { id: appended.id, duplicate: false };
     return { id: existing!, duplicate: true };

@@ -5,13 +5,7 @@
  * Left out on purpose: the PR body and full commit messages (free text that can carry pasted
  * secrets; where a ticket key was found is kept in tickets.refs[].foundIn).
  */
-import type {
-  AsOfMergeRead,
-  EvaluationRecord,
-  MergeGroupRecord,
-  MergeRecord,
-  RetroReviewTerms,
-} from "./recorder.js";
+import type { AsOfMergeRead, EvaluationRecord, MergeGroupRecord, MergeRecord } from "./recorder.js";
 import type {
   CiCheck,
   CommitInfo,
@@ -88,39 +82,23 @@ export interface StandingVerdict {
   at: string;
 }
 
-export interface MergePayload {
+/**
+ * A merge record's payload: the MergeRecord it was made from (one type, not a copy of its fields),
+ * with the PR named by its parts instead of `ref`, and what recording added. `outcome`: records made
+ * before shared-head checks (changegate 0.1) hold the check run's state instead of the PR's own verdict.
+ */
+export type MergePayload = Omit<MergeRecord, "ref" | "gated" | "asOfMerge"> & {
   type: "merge";
-  at: string;
-  deliveryId: string;
   installationId: number;
   repo: string;
   number: number;
-  url: string;
-  title: string;
-  author: string | null;
-  headSha: string;
-  mergedBy: string | null;
-  mergedAt: string | null;
-  mergeCommitSha: string | null;
-  /** The branch it merged into (absent from older records): a push of its merge commit to this branch is this merge. */
-  baseRef?: string;
-  /**
-   * The merged PR's own verdict on the merged head and base when it merged (success/failure/
-   * pending/none). Records made before shared-head checks (changegate 0.1) hold the check run's state.
-   */
-  outcome: MergeRecord["outcome"];
-  emergency: boolean;
   gated: boolean | null;
   bypass: boolean;
   standing: StandingVerdict | null;
-  /** "scan": found by `changegate audit scan`, not told by a webhook (absent on webhook merges). */
-  foundBy?: "scan";
   /** The scan's judgement as of the merge, when no verdict stood (absent otherwise). */
   asOfMerge?: AsOfMergePayload;
-  /** Emergency merges into gated branches: when the retroactive review is due (absent from older records). */
-  retroReview?: RetroReviewTerms;
   changegateVersion: string;
-}
+};
 
 /**
  * Evidence of a merge found by the scan, read at scan time (what the scan marks so). How each part

@@ -93,12 +93,11 @@ export async function grantAppRole(store: AuditStore, role: string): Promise<str
  * migrates and runs (SQLite, simple setups).
  */
 export async function openAppStore(
-  env: Record<string, string | undefined>,
+  store: { databaseUrl: string | undefined; ownerUrl: string | null },
   open: (url: string | undefined, options: { migrate: boolean }) => Promise<AuditStore>,
 ): Promise<AuditStore> {
-  const ownerUrl = env.DATABASE_OWNER_URL?.trim();
-  if (!ownerUrl) return open(env.DATABASE_URL, { migrate: true });
-  const owner = await open(ownerUrl, { migrate: true });
+  if (!store.ownerUrl) return open(store.databaseUrl, { migrate: true });
+  const owner = await open(store.ownerUrl, { migrate: true });
   await owner.close();
-  return open(env.DATABASE_URL, { migrate: false });
+  return open(store.databaseUrl, { migrate: false });
 }

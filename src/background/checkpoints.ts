@@ -17,7 +17,8 @@
  * a failed destination at its next tick). Runs never overlap; the timer is unref'd; a failure is
  * logged and counted, never touches evaluations.
  */
-import { loadSigningKey, signatureValid, type SigningKey } from "../audit/checkpoint.js";
+import { signatureValid, type SigningKey } from "../audit/checkpoint.js";
+import type { Settings } from "../settings.js";
 import {
   databaseIdentity,
   FileCheckpointLog,
@@ -32,11 +33,11 @@ import type { OctokitLike } from "../github/types.js";
 /** The checkpoint issue's client (GITHUB_TOKEN first, as githubClientFor), its writes paced when `pace` is given. */
 async function pacedClient(
   repo: string,
-  env: Record<string, string | undefined>,
+  github: Pick<Settings, "github">,
   pace?: (installationId: number, octokit: OctokitLike) => OctokitLike,
 ): Promise<OctokitLike> {
   const [owner = "", name = ""] = repo.split("/");
-  const gh = await cliGithub(env, owner, name, { preferToken: true });
+  const gh = await cliGithub(github, owner, name, { preferToken: true });
   return pace ? pace(gh.installationId, gh.octokit) : gh.octokit;
 }
 import type { GithubTarget } from "../github/installation-target.js";
@@ -56,56 +57,21 @@ export interface CheckpointSchedule {
   target: CheckpointTarget;
 }
 
-export const MIN_CHECKPOINT_INTERVAL_MS = 5 * 60_000;
-export const DEFAULT_CHECKPOINT_INTERVAL_MS = 86_400_000;
 export const FIRST_CHECKPOINT_TICK_MS = 20_000;
 const MAX_TICK_MS = 3_600_000;
 
 /**
- * The schedule the environment asks for. null: off (AUDIT_CHECKPOINT_INTERVAL=0/off) or no key
- * (`noKey` true: the caller warns). Throws a clear message when a setting is wrong, or when an
- * interval is set explicitly without a key.
+ * The schedule the settings ask for (src/settings.ts checked them: an interval set without a key is
+ * refused there). null: off (AUDIT_CHECKPOINT_INTERVAL=0/off) or no key (the caller warns).
  */
-export function checkpointScheduleFromEnv(
-  env: Record<string, string | undefined>,
-): CheckpointSchedule | null {
-  const raw = (env.AUDIT_CHECKPOINT_INTERVAL ?? "").trim();
-  if (raw === "off" || raw === "0") return null;
-  let intervalMs = DEFAULT_CHECKPOINT_INTERVAL_MS;
-  if (raw !== "") {
-    const m = /^(\d+)\s*([smhd]?)$/i.exec(raw);
-    if (!m)
-      throw new Error(
-        `AUDIT_CHECKPOINT_INTERVAL ${JSON.stringify(raw)}: expected a duration such as 6h, 30m, 1d or a number of seconds (0 or off: no checkpoints)`,
-      );
-    const unit = { "": 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
-      m[2]!.toLowerCase() as "" | "s" | "m" | "h" | "d"
-    ];
-    intervalMs = Number(m[1]) * unit;
-    if (
-      !Number.isSafeInteger(intervalMs) ||
-      intervalMs < MIN_CHECKPOINT_INTERVAL_MS ||
-      intervalMs > 30 * 86_400_000
-    ) {
-      throw new Error(
-        `AUDIT_CHECKPOINT_INTERVAL ${JSON.stringify(raw)}: must be between 5 minutes and 30 days`,
-      );
-    }
-  }
-  // No key and no explicit interval: off (start-up warns). An explicit interval needs a key.
-  if ((env.AUDIT_SIGNING_KEY ?? "").trim() === "" && raw === "") return null;
-  const key = loadSigningKey(env.AUDIT_SIGNING_KEY); // throws without naming the value
-  const file = (env.AUDIT_CHECKPOINT_FILE ?? "").trim();
-  if (file !== "") return { intervalMs, key, target: { kind: "file", path: file } };
-  const repo = (env.AUDIT_ISSUE_REPO ?? "").trim();
-  if (repo !== "") {
-    if (!/^[\w.-]+\/[\w.-]+$/.test(repo))
-      throw new Error(
-        `AUDIT_ISSUE_REPO ${JSON.stringify(repo.slice(0, 200))}: expected owner/name (the repository of the pinned checkpoint issue)`,
-      );
-    return { intervalMs, key, target: { kind: "issue", repo } };
-  }
-  return { intervalMs, key, target: { kind: "policies" } };
+export function checkpointSchedule(c: Settings["checkpoints"]): CheckpointSchedule | null {
+  if (c.intervalMs === null || c.signingKey === null) return null;
+  const target: CheckpointTarget = c.file
+    ? { kind: "file", path: c.file }
+    : c.issueRepo
+      ? { kind: "issue", repo: c.issueRepo }
+      : { kind: "policies" };
+  return { intervalMs: c.intervalMs, key: c.signingKey, target };
 }
 
 /** One place checkpoints go: its log, and which chains it covers (null: every chain). */
@@ -290,12 +256,11 @@ export async function policyDestinations(
 }
 
 /**
- * main.ts's one call: read the schedule from the environment and start it on `store` (throws when
- * the settings are wrong, so the app refuses to start rather than silently not checkpointing).
+ * main.ts's one call: start the schedule the settings ask for on `store` (null when off, said once).
  */
-export function startCheckpointsFromEnv(
+export function startCheckpoints(
   store: AuditStore,
-  env: Record<string, string | undefined>,
+  settings: Pick<Settings, "github" | "checkpoints" | "audit">,
   log: { info(msg: string): void; warn(msg: string): void; error(msg: string): void },
   /** `pace`: the checkpoint issues' writes through the app's write scheduler (main.ts; absent: sent as they come). */
   opts: {
@@ -304,10 +269,10 @@ export function startCheckpointsFromEnv(
     pace?: (installationId: number, octokit: OctokitLike) => OctokitLike;
   } = {},
 ): { stop(): void } | null {
-  const schedule = checkpointScheduleFromEnv(env);
+  const schedule = checkpointSchedule(settings.checkpoints);
   opts.metrics?.checkpointEnabled.set(schedule ? 1 : 0);
   if (!schedule) {
-    const off = ["0", "off"].includes((env.AUDIT_CHECKPOINT_INTERVAL ?? "").trim());
+    const off = settings.checkpoints.intervalMs === null;
     log.warn(
       off
         ? "audit checkpoints are off (AUDIT_CHECKPOINT_INTERVAL=0): nothing outside the database vouches for the audit trail; /metrics shows no checkpoint"
@@ -334,7 +299,7 @@ export function startCheckpointsFromEnv(
         {
           name: `the pinned issue in ${target.repo}`,
           log: new IssueCheckpointLog(
-            await pacedClient(target.repo, env, opts.pace),
+            await pacedClient(target.repo, settings, opts.pace),
             target.repo,
             null,
             notes,
@@ -343,7 +308,7 @@ export function startCheckpointsFromEnv(
         },
       ];
     const pace = opts.pace;
-    const targets = await githubTargets(env, {});
+    const targets = await githubTargets(settings, {});
     return policyDestinations(
       pace ? targets.map((t) => ({ ...t, octokit: pace(t.installationId, t.octokit) })) : targets,
       log,
@@ -354,7 +319,7 @@ export function startCheckpointsFromEnv(
   const runner = checkpointRunner({
     store,
     schedule,
-    database: databaseIdentity(env, store),
+    database: databaseIdentity(settings.audit.databaseId, store),
     ledger,
     destinations,
     now: () => new Date(),

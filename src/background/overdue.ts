@@ -21,20 +21,6 @@ import { redactError } from "../report/redact.js";
 
 export const DEFAULT_OVERDUE_INTERVAL_MS = 10 * 60_000;
 
-/** RETRO_REVIEW_CHECK_INTERVAL_MS: a whole number of ms (0: off); anything else is refused at start-up. */
-export function overdueIntervalFromEnv(env: NodeJS.ProcessEnv): number {
-  const raw = env.RETRO_REVIEW_CHECK_INTERVAL_MS;
-  if (raw === undefined || raw.trim() === "") return DEFAULT_OVERDUE_INTERVAL_MS;
-  if (!/^\d{1,10}$/.test(raw.trim()))
-    throw new Error(
-      `RETRO_REVIEW_CHECK_INTERVAL_MS must be a whole number of milliseconds (0 turns the overdue check off), got ${JSON.stringify(raw.slice(0, 40))}`,
-    );
-  const ms = Number(raw.trim());
-  if (ms !== 0 && ms < 1000)
-    throw new Error("RETRO_REVIEW_CHECK_INTERVAL_MS must be 0 (off) or at least 1000");
-  return ms;
-}
-
 export interface OverdueCheckOptions {
   intervalMs: number;
   store: AfterMergeStore;

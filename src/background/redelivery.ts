@@ -72,6 +72,8 @@ export function encodePosition(p: Position): string | null {
 
 /** The events changegate's manifest (app.yml) subscribes to: only these are redelivered. */
 export const REDELIVERED_EVENTS: readonly string[] = [
+  "branch_protection_configuration",
+  "branch_protection_rule",
   "check_run",
   "check_suite",
   "issue_comment",
@@ -80,28 +82,10 @@ export const REDELIVERED_EVENTS: readonly string[] = [
   "pull_request",
   "pull_request_review",
   "push",
+  "repository_ruleset",
   "status",
   "team",
 ];
-
-/** REDELIVERY_INTERVAL: absent/empty = 5 min; "0" or "off" = off; seconds ("300") or with a unit ("5m", "1h"); 30 s to 1 day. */
-export function redeliveryIntervalFromEnv(env: Record<string, string | undefined>): number {
-  const raw = env.REDELIVERY_INTERVAL;
-  if (raw === undefined || raw.trim() === "") return DEFAULT_REDELIVERY_INTERVAL_MS;
-  const v = raw.trim().toLowerCase();
-  if (v === "0" || v === "off") return 0;
-  const m = /^(\d{1,9})\s*(s|m|h|d)?$/.exec(v);
-  if (!m)
-    throw new Error(
-      `REDELIVERY_INTERVAL=${JSON.stringify(raw.slice(0, 40))}: expected seconds or a number with s, m, h or d (e.g. 5m), or 0 to turn the redelivery of failed webhooks off`,
-    );
-  const ms = Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: DAY }[(m[2] ?? "s") as "s"];
-  if (ms < MIN_REDELIVERY_INTERVAL_MS || ms > DAY)
-    throw new Error(
-      `REDELIVERY_INTERVAL=${raw.trim()}: between 30 seconds and 1 day (GitHub keeps deliveries 3 days), or 0 for off`,
-    );
-  return ms;
-}
 
 /** One event whose every listed attempt failed: what a redelivery is asked for. */
 export interface Candidate {

@@ -24,23 +24,6 @@ export const DEFAULT_SCAN_INTERVAL_MS = 3_600_000;
 /** The first tick after start: after the start-up work (resume, reconcile), before the first interval. */
 export const FIRST_TICK_DELAY_MS = 20_000;
 
-/** AUDIT_SCAN_INTERVAL: absent/empty: hourly; "0" or "off": off (null); seconds ("3600"), or with a unit ("15m", "6h", "1d"); at least 60 s. */
-export function parseScanInterval(value: string | undefined): number | null {
-  if (value === undefined || value.trim() === "") return DEFAULT_SCAN_INTERVAL_MS;
-  if (value.trim().toLowerCase() === "off" || value.trim() === "0") return null;
-  const m = /^(\d+)\s*(s|m|h|d)?$/i.exec(value.trim());
-  if (!m)
-    throw new Error(
-      `AUDIT_SCAN_INTERVAL=${JSON.stringify(value)}: expected seconds or a number with s, m, h or d (e.g. 6h), or off`,
-    );
-  const ms = Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: DAY }[(m[2] ?? "s").toLowerCase() as "s"];
-  if (ms < 60_000)
-    throw new Error(
-      `AUDIT_SCAN_INTERVAL=${value}: at least 60 seconds (GitHub search allows 30 requests a minute)`,
-    );
-  return ms;
-}
-
 /** One tick: runs only if this replica claims the tick. Exported for tests. */
 export async function scanTick(deps: ScanScheduleDeps): Promise<boolean> {
   const now = deps.now().getTime();

@@ -10,9 +10,10 @@
  * Exit codes: 0 compliant (or not gated); 1 not compliant (failing, waiting for CI, or an invalid
  * policy); 2 bad arguments or credentials; 4 the PR could not be evaluated (GitHub or Jira failed).
  */
-import type { CliIo } from "../cli.js";
+import { loadSettings } from "../settings.js";
+import type { Command } from "commander";
 import { parsePrArgument } from "../audit/show.js";
-import { CHECK_NAME } from "../contract.js";
+import { CHECK_NAME, CONFIG_PATH } from "../contract.js";
 import { cliGithub, CredentialsError } from "../github/cli-auth.js";
 import { gather, type Gathered } from "../github/gather.js";
 import { createReader } from "../github/reader.js";
@@ -22,16 +23,17 @@ import { judge, newJob } from "../flows/evaluate-pr.js";
 import { StageError } from "../intake/job.js";
 import { cliTickets } from "./cli-tickets.js";
 import { declaredOnIn } from "../audit/chain-writer.js";
-import { openStore } from "../audit/database.js";
 import type { PrRef } from "../refs.js";
+import { configCheck } from "./config-check.js";
+import { EXIT, openForReading, type CliIo, type SetExit } from "./kit.js";
 
 /**
  * The app's record of which commit each emergency declaration was made on (src/flows/declared-on.ts),
  * from the audit store DATABASE_URL names, opened read-only (no migration, never created). Without
  * it an emergency label is not honoured here, and a note says why.
  */
-async function declarationsOnRecord(env: Record<string, string | undefined>, notes: string[]) {
-  const url = env.DATABASE_URL;
+async function declarationsOnRecord(io: CliIo, notes: string[]) {
+  const url = loadSettings(io.env, ["store"]).store.databaseUrl;
   if (!url) {
     notes.push(
       "DATABASE_URL is not set: which commit an emergency label was applied on is on the app's audit record, so an emergency declaration is not honoured here",
@@ -39,7 +41,7 @@ async function declarationsOnRecord(env: Record<string, string | undefined>, not
     return null;
   }
   try {
-    const store = await openStore(url, { migrate: false, mustExist: true });
+    const store = await openForReading(io, url);
     return {
       declaredOn: (ref: PrRef, at: string) => declaredOnIn(store.db, ref, at),
       close: () => store.close(),
@@ -52,7 +54,34 @@ async function declarationsOnRecord(env: Record<string, string | undefined>, not
   }
 }
 
-export const CHECK_PR_EXIT = { compliant: 0, notCompliant: 1, usage: 2, error: 4 } as const;
+export const CHECK_PR_EXIT = {
+  compliant: EXIT.ok,
+  notCompliant: EXIT.failed,
+  usage: EXIT.usage,
+  error: EXIT.github,
+} as const;
+
+/** `changegate check owner/name#N`; `changegate check [FILE]` still validates a policy file, with a note. */
+export function registerCheck(program: Command, io: CliIo, setExit: SetExit): void {
+  program
+    .command("check")
+    .description(
+      "evaluate one pull request as the app would and print its digest and verdict; posts and records nothing (exit 0 compliant, 1 not)",
+    )
+    .argument("[pr]", "owner/name#N or the PR's URL (credentials: APP_ID + PRIVATE_KEY, or GITHUB_TOKEN)")
+    .option("--json", "print one JSON object (verdict, title, digest) instead of text")
+    .action(async (target: string | undefined, opts: { json?: boolean }) => {
+      // owner/name#N, a URL, or anything with a # was meant as a PR (checkPr says what is wrong with it).
+      if (target !== undefined && (looksLikePr(target) || /#|^https?:\/\//i.test(target)))
+        return setExit(await checkPr(io, target, opts));
+      // Before `check` evaluated PRs it validated a policy file: that still works, with a note.
+      const file = target ?? CONFIG_PATH;
+      io.stderr.write(
+        `note: validating a policy is now \`changegate config check ${file}\`; \`changegate check\` without owner/name#N will stop validating files in a later version\n`,
+      );
+      setExit(await configCheck(io, file, opts));
+    });
+}
 
 /** owner/name#N or a pull request URL. */
 export function looksLikePr(arg: string): boolean {
@@ -125,7 +154,7 @@ export async function checkPr(io: CliIo, arg: string, opts: CheckPrOptions = {})
       );
     }
     // Which commit an emergency label was applied on is on the app's record: read it when DATABASE_URL names the store.
-    const recorder = await declarationsOnRecord(io.env, notes);
+    const recorder = await declarationsOnRecord(io, notes);
     try {
       judgement = await judge(
         { tickets, declarations: recorder ?? {} },

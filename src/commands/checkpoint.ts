@@ -2,10 +2,10 @@
  * `changegate audit checkpoint` and `changegate audit verify --checkpoints FILE | --from-issue
  * owner/name#N`. Registered in src/cli.ts; the work is in src/audit/checkpoint*.ts.
  */
+import { loadSettings } from "../settings.js";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { Option, type Command } from "commander";
-import { AuditStore } from "../audit/database.js";
+import type { Command } from "commander";
 import { AuditReader } from "../audit/reader.js";
 import { verifyChains } from "../audit/verify.js";
 import {
@@ -27,38 +27,22 @@ import {
 } from "../audit/checkpoint-publish.js";
 import { verifyAgainstCheckpoints } from "../audit/checkpoint-verify.js";
 import { IssueCheckpointLog, parseIssueArgument } from "../github/checkpoint-issue.js";
-import type { OctokitLike } from "../github/types.js";
-import { githubClientFor } from "../github/cli-auth.js";
-import { CODES, CommandError } from "./errors.js";
-
-export interface CommandIo {
-  stdout: { write(s: string): unknown };
-  stderr: { write(s: string): unknown; isTTY?: boolean };
-  env: Record<string, string | undefined>;
-  cwd: string;
-  now: () => Date;
-  /** Tests inject a GitHub client; otherwise one is made from the environment. */
-  github?: (repo: string) => Promise<OctokitLike>;
-}
-
-function openForReading(io: CommandIo, database: string | undefined): Promise<AuditStore> {
-  return AuditStore.open(database ?? io.env.DATABASE_URL, {
-    migrate: false,
-    mustExist: true,
-    cwd: io.cwd,
-    connectTimeoutMs: 10_000,
-    poolSize: 2,
-    lockPoolSize: 1,
-  });
-}
-
-const github = (io: CommandIo, repo: string) => (io.github ? io.github(repo) : githubClientFor(repo, io.env));
+import {
+  CliError,
+  databaseOption,
+  EXIT,
+  githubFor,
+  openForReading,
+  usage,
+  type CliIo,
+  type SetExit,
+} from "./kit.js";
 
 function keyOrUsage<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof CheckpointKeyError) throw new CommandError(CODES.usage, err.message);
+    if (err instanceof CheckpointKeyError) throw usage(err.message);
     throw err;
   }
 }
@@ -74,12 +58,7 @@ export interface CheckpointOpts {
   database?: string;
 }
 
-export function registerCheckpoint(
-  audit: Command,
-  io: CommandIo,
-  setExit: (code: number) => void,
-  databaseOption: () => Option,
-): void {
+export function registerCheckpoint(audit: Command, io: CliIo, setExit: SetExit): void {
   audit
     .command("checkpoint")
     .description(
@@ -109,45 +88,48 @@ export function registerCheckpoint(
     .action(async (opts: CheckpointOpts) => setExit(await checkpointCommand(io, opts)));
 }
 
-export async function checkpointCommand(io: CommandIo, opts: CheckpointOpts): Promise<number> {
-  const key = keyOrUsage(() => loadSigningKey(io.env.AUDIT_SIGNING_KEY));
+export async function checkpointCommand(io: CliIo, opts: CheckpointOpts): Promise<number> {
+  const key = keyOrUsage(
+    () => loadSettings(io.env, ["checkpoints"]).checkpoints.signingKey ?? loadSigningKey(undefined),
+  );
   if (opts.printPublicKey) {
     io.stdout.write(`${publicKeyPem(key)}key id ${key.keyId}\n`);
-    return CODES.ok;
+    return EXIT.ok;
   }
   let sequence: number | undefined;
   if (opts.sequence !== undefined) {
     sequence = Number(opts.sequence);
     if (!Number.isSafeInteger(sequence) || sequence < 1)
-      throw new CommandError(
-        CODES.usage,
-        `--sequence ${JSON.stringify(opts.sequence)}: expected a whole number from 1`,
-      );
+      throw usage(`--sequence ${JSON.stringify(opts.sequence)}: expected a whole number from 1`);
   }
   let log: CheckpointLog;
   if (opts.out === "-") log = new StreamCheckpointLog(io.stdout);
   else if (opts.out !== undefined) {
     const path = resolve(io.cwd, opts.out);
     if (!existsSync(dirname(path)))
-      throw new CommandError(CODES.usage, `--out ${opts.out}: the directory ${dirname(path)} does not exist`);
-    if (existsSync(path) && statSync(path).isDirectory())
-      throw new CommandError(CODES.usage, `--out ${opts.out} is a directory`);
+      throw usage(`--out ${opts.out}: the directory ${dirname(path)} does not exist`);
+    if (existsSync(path) && statSync(path).isDirectory()) throw usage(`--out ${opts.out} is a directory`);
     log = new FileCheckpointLog(path);
   } else {
-    const repo = (opts.issueRepo ?? io.env.AUDIT_ISSUE_REPO ?? "").trim();
+    const repo = (opts.issueRepo ?? loadSettings(io.env, ["checkpoints"]).checkpoints.issueRepo ?? "").trim();
     if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) {
-      throw new CommandError(
-        CODES.usage,
+      throw usage(
         repo === ""
           ? "where to publish? --out FILE, --out - (stdout), or --issue-repo owner/name (or $AUDIT_ISSUE_REPO)"
           : `--issue-repo ${JSON.stringify(repo)}: expected owner/name`,
       );
     }
-    log = new IssueCheckpointLog(await github(io, repo), repo, null, (s) => io.stderr.write(`note: ${s}\n`));
+    log = new IssueCheckpointLog(await githubFor(io, repo), repo, null, (s) =>
+      io.stderr.write(`note: ${s}\n`),
+    );
   }
   const store = await openForReading(io, opts.database);
   try {
-    const database = databaseIdentity(io.env, store, opts.databaseId);
+    const database = databaseIdentity(
+      loadSettings(io.env, ["audit"]).audit.databaseId,
+      store,
+      opts.databaseId,
+    );
     const { checkpoint, where } = await publishCheckpoint(store, log, {
       key,
       database,
@@ -159,7 +141,7 @@ export async function checkpointCommand(io: CommandIo, opts: CheckpointOpts): Pr
     io.stderr.write(
       `checkpoint #${s.sequence} of ${s.chains.length} chain${s.chains.length === 1 ? "" : "s"} (${database}, key ${s.keyId}) published to ${where}\n`,
     );
-    return CODES.ok;
+    return EXIT.ok;
   } finally {
     await store.close();
   }
@@ -176,7 +158,7 @@ export interface VerifyCheckpointOpts {
   minSequence?: string;
 }
 
-/** The options `audit verify` gains (added to the existing command in src/cli.ts). */
+/** The options `audit verify` gains (added to the command in verify.ts). */
 export function checkpointVerifyOptions(cmd: Command): Command {
   return cmd
     .option("--checkpoints <file>", "also check the store against the signed checkpoints in this file")
@@ -202,8 +184,9 @@ export function wantsCheckpoints(opts: VerifyCheckpointOpts): boolean {
   return opts.checkpoints !== undefined || opts.fromIssue !== undefined;
 }
 
-function publicKeyText(io: CommandIo, arg: string | undefined): string | undefined {
-  const a = arg ?? io.env.AUDIT_VERIFY_KEY;
+/** --public-key (a PEM, base64, or a file) or AUDIT_VERIFY_KEY: the key's text, or undefined. */
+export function publicKeyText(io: CliIo, arg: string | undefined): string | undefined {
+  const a = arg ?? loadSettings(io.env, ["audit"]).audit.verifyKey ?? undefined;
   if (a === undefined) return undefined;
   const t = a.trim();
   if (t.includes("-----BEGIN") || (/^[A-Za-z0-9+/=\s]+$/.test(t) && t.length > 40)) return t;
@@ -211,51 +194,48 @@ function publicKeyText(io: CommandIo, arg: string | undefined): string | undefin
   try {
     return readFileSync(path, "utf8");
   } catch {
-    throw new CommandError(CODES.usage, `--public-key ${JSON.stringify(arg)}: not a key and no such file`);
+    throw usage(`--public-key ${JSON.stringify(arg)}: not a key and no such file`);
   }
 }
 
-export async function verifyWithCheckpoints(io: CommandIo, opts: VerifyCheckpointOpts): Promise<number> {
+export async function verifyWithCheckpoints(io: CliIo, opts: VerifyCheckpointOpts): Promise<number> {
   if (opts.checkpoints !== undefined && opts.fromIssue !== undefined)
-    throw new CommandError(CODES.usage, "give --checkpoints or --from-issue, not both");
+    throw usage("give --checkpoints or --from-issue, not both");
   const { publicKey, keyId } = keyOrUsage(() => loadPublicKey(publicKeyText(io, opts.publicKey)));
   let minSequence: number | undefined;
   if (opts.minSequence !== undefined) {
     minSequence = Number(opts.minSequence);
     if (!Number.isSafeInteger(minSequence) || minSequence < 1)
-      throw new CommandError(
-        CODES.usage,
-        `--min-sequence ${JSON.stringify(opts.minSequence)}: expected a whole number from 1`,
-      );
+      throw usage(`--min-sequence ${JSON.stringify(opts.minSequence)}: expected a whole number from 1`);
   }
   let log: ParsedLog;
   let source: string;
   if (opts.checkpoints !== undefined) {
     const path = resolve(io.cwd, opts.checkpoints);
     if (!existsSync(path) || statSync(path).isDirectory())
-      throw new CommandError(CODES.usage, `--checkpoints ${opts.checkpoints}: no such file`);
+      throw usage(`--checkpoints ${opts.checkpoints}: no such file`);
     if (statSync(path).size > MAX_CHECKPOINT_LOG_BYTES)
-      throw new CommandError(
-        CODES.failed,
+      throw new CliError(
+        EXIT.failed,
         `--checkpoints ${opts.checkpoints}: larger than ${MAX_CHECKPOINT_LOG_BYTES} bytes, refused`,
       );
     log = await new FileCheckpointLog(path).read();
     source = opts.checkpoints;
   } else {
     const issue = parseIssueArgument(opts.fromIssue!);
-    if (!issue)
-      throw new CommandError(
-        CODES.usage,
-        `--from-issue ${JSON.stringify(opts.fromIssue)}: expected owner/name#N`,
-      );
-    log = await new IssueCheckpointLog(await github(io, issue.repo), issue.repo, issue.number).read();
+    if (!issue) throw usage(`--from-issue ${JSON.stringify(opts.fromIssue)}: expected owner/name#N`);
+    log = await new IssueCheckpointLog(await githubFor(io, issue.repo), issue.repo, issue.number).read();
     source = `${issue.repo}#${issue.number}`;
   }
 
   const store = await openForReading(io, opts.database);
   try {
     const reader = new AuditReader(store);
-    const database = databaseIdentity(io.env, store, opts.databaseId);
+    const database = databaseIdentity(
+      loadSettings(io.env, ["audit"]).audit.databaseId,
+      store,
+      opts.databaseId,
+    );
     const logOpts = { publicKey, keyId, database, ...(minSequence !== undefined ? { minSequence } : {}) };
     const logProblems = checkLog(log, logOpts);
     const trusted = trustedCheckpoints(log, logOpts);
@@ -271,12 +251,12 @@ export async function verifyWithCheckpoints(io: CommandIo, opts: VerifyCheckpoin
       io.stderr.write(
         `audit trail verification against checkpoints FAILED: ${chains.problems.length} broken chain(s), ${logProblems.length} checkpoint problem(s), ${findings.length} chain(s) not extending their checkpointed head (${source}, ${store.description})\n`,
       );
-      return CODES.failed;
+      return EXIT.failed;
     }
     io.stdout.write(
       `audit trail OK against ${trusted.length} checkpoint${trusted.length === 1 ? "" : "s"} from ${source} (newest #${newest!.sequence} at ${newest!.at}, key ${keyId}): every one of ${heads} checkpointed chain head${heads === 1 ? "" : "s"} is still in the store, ${chains.records} records in ${chains.chains} chains verified\n`,
     );
-    return CODES.ok;
+    return EXIT.ok;
   } finally {
     await store.close();
   }

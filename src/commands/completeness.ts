@@ -6,6 +6,8 @@
  * Exit 0 complete, 1 not complete. The text adds one line per gated branch not in force (or not
  * observed) for part of the window (audit enforcement has the periods); the JSON stays the contract.
  */
+import { loadSettings } from "../settings.js";
+import type { Command } from "commander";
 import { randomBytes } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { rename, rm, writeFile } from "node:fs/promises";
@@ -17,13 +19,20 @@ import {
   renderCompleteness,
   type GithubMerge,
 } from "../audit/completeness.js";
-import { AuditStore } from "../audit/database.js";
 import { recordedMergesIn } from "../audit/merge-index.js";
 import { searchMergedPrs } from "../github/merged-search.js";
 import { scopeOf } from "../background/scan.js";
-import { usage } from "./errors.js";
 import { CredentialsError, githubTargets } from "../github/cli-auth.js";
-import type { ScanIo } from "./scan.js";
+import {
+  checkRepo,
+  databaseOption,
+  openForReading,
+  parsePeriod,
+  periodOptions,
+  usage,
+  type CliIo,
+  type SetExit,
+} from "./kit.js";
 import { enforcementReport } from "./enforcement.js";
 
 export interface CompletenessOpts {
@@ -37,16 +46,29 @@ export interface CompletenessOpts {
   database?: string;
 }
 
-const REPO = /^[\w.-]+\/[\w.-]+$/;
+export function registerCompleteness(audit: Command, io: CliIo, setExit: SetExit): void {
+  periodOptions(
+    audit
+      .command("completeness")
+      .description(
+        "compare, per repository, the merges GitHub reports in a period with the merge records; exit 1 when not complete",
+      ),
+  )
+    .option("--repo <owner/name>", "only this repository")
+    .option("--org <org>", "only this organisation's installation")
+    .option("--out <file>", "write the JSON report here")
+    .option(
+      "--beside <export-file>",
+      "write the JSON report beside this export: x.csv -> x.completeness.json",
+    )
+    .option("--json", "print the JSON report instead of text")
+    .addOption(databaseOption())
+    .action(async (opts: CompletenessOpts) => setExit(await completenessCommand(io, opts)));
+}
 
-export async function completenessCommand(
-  io: ScanIo,
-  opts: CompletenessOpts,
-  parsePeriod: (from: string, to: string) => { from: string; to: string },
-): Promise<number> {
+export async function completenessCommand(io: CliIo, opts: CompletenessOpts): Promise<number> {
   const period = parsePeriod(opts.from, opts.to);
-  if (opts.repo !== undefined && !REPO.test(opts.repo))
-    throw usage(`--repo ${JSON.stringify(opts.repo)}: expected owner/name`);
+  checkRepo(opts.repo);
   if (opts.out && opts.beside) throw usage("--out and --beside both name where the report goes: give one");
   const target = opts.out
     ? resolve(io.cwd, opts.out)
@@ -64,22 +86,14 @@ export async function completenessCommand(
     if (err instanceof CredentialsError) throw usage(err.message);
     throw err;
   }
-  const store = await AuditStore.open(opts.database ?? io.env.DATABASE_URL, {
-    migrate: false,
-    mustExist: true,
-    cwd: io.cwd,
-    connectTimeoutMs: 10_000,
-    poolSize: 2,
-    lockPoolSize: 1,
-  });
+  const store = await openForReading(io, opts.database);
   const github: GithubMerge[] = [];
   const accounts = new Set<string>();
   let records;
   let enforcement;
   try {
-    const search = io.env.CHANGEGATE_SEARCH_PACE_MS
-      ? { paceMs: Number(io.env.CHANGEGATE_SEARCH_PACE_MS) }
-      : {};
+    const paceMs = loadSettings(io.env, ["cli"]).cli.searchPaceMs;
+    const search = paceMs !== null ? { paceMs } : {};
     for (const t of targets) {
       accounts.add(t.account.toLowerCase());
       const found = await searchMergedPrs(

@@ -12,19 +12,21 @@
  * a checkout of a repository named `.github`: the checkout's git remote `origin`, else
  * GITHUB_REPOSITORY (GitHub Actions), else the checkout's directory name (see `orgFileOf`).
  */
+import { loadSettings } from "../settings.js";
+import { Option, type Command } from "commander";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { CONFIG_PATH } from "../contract.js";
 import { stringify } from "yaml";
-import type { CliIo } from "../cli.js";
+import { EXIT, type CliIo, type SetExit } from "./kit.js";
 import { policySizeProblem } from "../config/limits.js";
 import { loadPolicy } from "../config/load.js";
 import { locateIssues, type LocatedIssue } from "../config/locate.js";
 
-const OK = 0;
-const INVALID = 1;
-const USAGE = 2;
+const OK = EXIT.ok;
+const INVALID = EXIT.failed;
+const USAGE = EXIT.usage;
 
 export interface ConfigCheckOptions {
   json?: boolean;
@@ -77,8 +79,9 @@ export function orgFileOf(path: string, env: Record<string, string | undefined>)
       source = `its git remote origin (${r.stdout.trim()})`;
     }
   }
-  if (!repo && env.GITHUB_REPOSITORY?.includes("/")) {
-    repo = env.GITHUB_REPOSITORY.trim();
+  const fromActions = loadSettings(env, ["platform"]).platform.githubRepository;
+  if (!repo && fromActions?.includes("/")) {
+    repo = fromActions;
     source = `GITHUB_REPOSITORY (${repo})`;
   }
   if (repo) {
@@ -90,6 +93,32 @@ export function orgFileOf(path: string, env: Record<string, string | undefined>)
   return basename(root) === ".github"
     ? { as: "org", owner: null, why: "the checkout's directory is named .github" }
     : { as: "repo", why: null };
+}
+
+export function registerConfigCheck(config: Command, io: CliIo, setExit: SetExit): void {
+  config
+    .command("check")
+    .description(
+      `validate a policy file with the app's own schema (default ${CONFIG_PATH}); each problem with its key path and line; exit 1 when invalid`,
+    )
+    .argument("[file]", "the policy file", CONFIG_PATH)
+    .option(
+      "--json",
+      "print one JSON object ({ file, valid, checkedAs, problems: [{ path, line, message }] })",
+    )
+    .addOption(
+      new Option(
+        "--org",
+        "check it as the owner's .github repository's file: enforce: floors allowed and validated",
+      ).conflicts("repo"),
+    )
+    .addOption(new Option("--repo", "check it as a repository's own file (enforce: is an error)"))
+    .addHelpText(
+      "after",
+      "\nWithout --org/--repo, .github/changegate.yml at the root of a checkout of a repository named .github (git remote origin, else GITHUB_REPOSITORY, else the directory's name) is checked as the org file." +
+        "\nWith GITHUB_ACTIONS=true each problem is also printed as an ::error annotation on the file and line.",
+    )
+    .action(async (file: string, opts: ConfigCheckOptions) => setExit(await configCheck(io, file, opts)));
 }
 
 export async function configCheck(io: CliIo, file: string, opts: ConfigCheckOptions = {}): Promise<number> {
@@ -172,7 +201,7 @@ function report(io: CliIo, file: string, opts: ConfigCheckOptions, o: Outcome): 
     return valid ? OK : INVALID;
   }
   for (const n of o.notes) io.stderr.write(`note: ${n}\n`);
-  if (io.env.GITHUB_ACTIONS === "true") {
+  if (loadSettings(io.env, ["platform"]).platform.githubActions) {
     for (const i of o.issues) io.stdout.write(annotation(file, i));
   }
   if (valid) {

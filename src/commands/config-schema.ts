@@ -5,14 +5,23 @@
  */
 import { renameSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
-import type { CliIo } from "../cli.js";
+import type { Command } from "commander";
 import { policyJsonSchemaText } from "../config/json-schema.js";
+import { EXIT, type CliIo, type SetExit } from "./kit.js";
+
+export function registerConfigSchema(config: Command, io: CliIo, setExit: SetExit): void {
+  config
+    .command("schema")
+    .description("print the policy's JSON Schema (for editors: # yaml-language-server: $schema=…)")
+    .option("--out <file>", "write it to this file instead of stdout")
+    .action((opts: { out?: string }) => setExit(configSchemaCommand(io, opts)));
+}
 
 export function configSchemaCommand(io: CliIo, opts: { out?: string }): number {
   const text = policyJsonSchemaText();
   if (opts.out === undefined) {
     io.stdout.write(text);
-    return 0;
+    return EXIT.ok;
   }
   const out = resolve(io.cwd, opts.out);
   try {
@@ -22,8 +31,8 @@ export function configSchemaCommand(io: CliIo, opts: { out?: string }): number {
     io.stderr.write(
       `changegate: cannot write ${opts.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`,
     );
-    return 2;
+    return EXIT.usage;
   }
   io.stderr.write(`wrote ${opts.out}\n`);
-  return 0;
+  return EXIT.ok;
 }

@@ -3,18 +3,13 @@
  * (--database, else DATABASE_OWNER_URL, else DATABASE_URL) and, on PostgreSQL, give the app's role
  * exactly its rights (src/audit/roles.ts). Registered in src/cli.ts.
  */
-import type { Command, Option } from "commander";
+import { loadSettings } from "../settings.js";
+import type { Command } from "commander";
 import { AuditStore } from "../audit/database.js";
 import { AUDIT_TABLES, grantAppRole, validRoleName } from "../audit/roles.js";
-import { CODES, CommandError } from "./errors.js";
-import type { CommandIo } from "./checkpoint.js";
+import { databaseOption, EXIT, usage, type CliIo, type SetExit } from "./kit.js";
 
-export function registerDb(
-  program: Command,
-  io: CommandIo,
-  setExit: (code: number) => void,
-  databaseOption: () => Option,
-): void {
+export function registerDb(program: Command, io: CliIo, setExit: SetExit): void {
   const db = program.command("db").description("the audit database's schema and roles");
   db.command("migrate")
     .description(
@@ -31,16 +26,16 @@ export function registerDb(
 }
 
 export async function migrateCommand(
-  io: CommandIo,
+  io: CliIo,
   opts: { database?: string; grantAppRole?: string },
 ): Promise<number> {
   if (opts.grantAppRole !== undefined && !validRoleName(opts.grantAppRole)) {
-    throw new CommandError(
-      CODES.usage,
+    throw usage(
       `--grant-app-role ${JSON.stringify(opts.grantAppRole)}: a role name of lower-case letters, digits and _`,
     );
   }
-  const url = opts.database ?? (io.env.DATABASE_OWNER_URL?.trim() || io.env.DATABASE_URL);
+  const urls = loadSettings(io.env, ["store"]).store;
+  const url = opts.database ?? (urls.ownerUrl || urls.databaseUrl);
   // Opening migrates (pending migrations run in one transaction; a newer schema is left alone).
   const store = await AuditStore.open(url, {
     migrate: true,
@@ -55,13 +50,13 @@ export async function migrateCommand(
     );
     if (opts.grantAppRole !== undefined) {
       if (store.dialect !== "postgres")
-        throw new CommandError(CODES.usage, "--grant-app-role is for PostgreSQL (SQLite has no roles)");
+        throw usage("--grant-app-role is for PostgreSQL (SQLite has no roles)");
       const statements = await grantAppRole(store, opts.grantAppRole);
       io.stdout.write(
         `granted ${opts.grantAppRole} the app's rights (${statements.length} statements): INSERT and SELECT only on the audit tables (${AUDIT_TABLES.join(", ")})\n`,
       );
     }
-    return CODES.ok;
+    return EXIT.ok;
   } finally {
     await store.close();
   }

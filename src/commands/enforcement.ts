@@ -5,12 +5,20 @@
  * (audit/enforcement-timeline.ts). Exit 1 when a gated branch was not in force (or not observed) for
  * part of the period. Read-only. Registered in src/cli.ts.
  */
-import type { Command, Option } from "commander";
-import { AuditStore } from "../audit/database.js";
+import type { Command } from "commander";
+import type { AuditStore } from "../audit/database.js";
 import { branchesIn, enforcementRecords } from "../audit/enforcement.js";
 import { branchTimeline, type BranchTimeline } from "../audit/enforcement-timeline.js";
-import { CODES, CommandError } from "./errors.js";
-import type { CommandIo } from "./checkpoint.js";
+import {
+  checkRepo,
+  databaseOption,
+  EXIT,
+  openForReading,
+  parsePeriod,
+  periodOptions,
+  type CliIo,
+  type SetExit,
+} from "./kit.js";
 
 export interface EnforcementOpts {
   from: string;
@@ -19,8 +27,6 @@ export interface EnforcementOpts {
   json?: boolean;
   database?: string;
 }
-
-const REPO = /^[\w.-]+\/[\w.-]+$/;
 
 export interface EnforcementReport {
   kind: "changegate-enforcement";
@@ -47,7 +53,7 @@ export async function enforcementReport(
   for (const b of books)
     keys.set(`${b.repo.toLowerCase()}\u0000${b.branch}`, { repo: b.repo, branch: b.branch });
   const branches = [...keys.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .sort(([a], [b]) => Number(a > b) - Number(a < b))
     .map(([key, k]) => {
       const [chain] = key.split("\u0000") as [string];
       const mine = records.filter((r) => r.chain === chain && r.payload.branch === k.branch);
@@ -64,6 +70,11 @@ export async function enforcementReport(
   };
 }
 
+const STATE_TEXT: Record<string, string> = {
+  enforced: "in force",
+  not_enforced: "NOT in force",
+};
+
 export function renderEnforcementText(r: EnforcementReport): string {
   const out: string[] = [`Branch enforcement ${r.from} .. ${r.to}`];
   if (r.branches.length === 0)
@@ -75,12 +86,7 @@ export function renderEnforcementText(r: EnforcementReport): string {
       `  first observation: ${b.firstObservation ?? "never"}; last observation: ${b.lastObservation ?? "never"}`,
     );
     for (const p of b.periods) {
-      const what =
-        p.state === "enforced"
-          ? "in force"
-          : p.state === "not_enforced"
-            ? "NOT in force"
-            : "not observed (gap)";
+      const what = STATE_TEXT[p.state] ?? "not observed (gap)";
       out.push(`  ${p.from} .. ${p.to}  ${what}${p.missing.length ? `: ${p.missing.join("; ")}` : ""}`);
     }
     if (b.gaps.length > 0) out.push(`  gaps in observation: ${b.gaps.length}`);
@@ -88,53 +94,29 @@ export function renderEnforcementText(r: EnforcementReport): string {
   return out.join("\n") + "\n";
 }
 
-export async function enforcementCommand(
-  io: CommandIo,
-  opts: EnforcementOpts,
-  parsePeriod: (from: string, to: string) => { from: string; to: string },
-): Promise<number> {
+export async function enforcementCommand(io: CliIo, opts: EnforcementOpts): Promise<number> {
   const period = parsePeriod(opts.from, opts.to);
-  if (opts.repo !== undefined && !REPO.test(opts.repo))
-    throw new CommandError(CODES.usage, `--repo ${JSON.stringify(opts.repo)}: expected owner/name`);
-  const store = await AuditStore.open(opts.database ?? io.env.DATABASE_URL, {
-    migrate: false,
-    mustExist: true,
-    cwd: io.cwd,
-    connectTimeoutMs: 10_000,
-    poolSize: 2,
-    lockPoolSize: 1,
-  });
+  checkRepo(opts.repo);
+  const store = await openForReading(io, opts.database);
   try {
     const report = await enforcementReport(store, period, opts.repo ?? null, io.now());
     io.stdout.write(opts.json ? JSON.stringify(report) + "\n" : renderEnforcementText(report));
-    return report.inForce ? CODES.ok : CODES.failed;
+    return report.inForce ? EXIT.ok : EXIT.failed;
   } finally {
     await store.close();
   }
 }
 
-export function registerEnforcement(
-  audit: Command,
-  io: CommandIo,
-  setExit: (code: number) => void,
-  databaseOption: () => Option,
-  parsePeriod: (from: string, to: string) => { from: string; to: string },
-): void {
-  audit
-    .command("enforcement")
-    .description(
-      "was the gate in force? per repository and gated branch: periods in force and not, observations, gaps; exit 1 when not in force for part of the period",
-    )
-    .requiredOption(
-      "--from <date>",
-      "start of the period: YYYY-MM-DD (00:00 UTC) or an ISO time with zone, inclusive",
-    )
-    .requiredOption(
-      "--to <date>",
-      "end of the period: YYYY-MM-DD (that whole day, UTC) or an ISO time with zone, exclusive",
-    )
+export function registerEnforcement(audit: Command, io: CliIo, setExit: SetExit): void {
+  periodOptions(
+    audit
+      .command("enforcement")
+      .description(
+        "was the gate in force? per repository and gated branch: periods in force and not, observations, gaps; exit 1 when not in force for part of the period",
+      ),
+  )
     .option("--repo <owner/name>", "only this repository")
     .option("--json", "print the report as one JSON object")
     .addOption(databaseOption())
-    .action(async (opts: EnforcementOpts) => setExit(await enforcementCommand(io, opts, parsePeriod)));
+    .action(async (opts: EnforcementOpts) => setExit(await enforcementCommand(io, opts)));
 }

@@ -14,11 +14,12 @@
  * invalid); 2 bad arguments or credentials; 3 the named store cannot be read; 4 GitHub failed (the
  * search, or some PR could not be judged: the rehearsal is incomplete).
  */
+import { loadSettings } from "../settings.js";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
-import type { CliIo } from "../cli.js";
-import { AuditStore } from "../audit/database.js";
+import type { Command } from "commander";
+import type { AuditStore } from "../audit/database.js";
 import { recordedMergeOutcomeOf } from "../audit/merge-index.js";
 import { loadPolicy } from "../config/load.js";
 import { CONFIG_PATH } from "../contract.js";
@@ -40,9 +41,23 @@ import type { PrRef } from "../refs.js";
 import { declaredOnIn } from "../audit/chain-writer.js";
 import { cliTickets } from "./cli-tickets.js";
 import { configCheck } from "./config-check.js";
-import { growingProgress } from "./progress.js";
+import {
+  databaseOption,
+  EXIT,
+  openForReading,
+  parsePeriod,
+  progressBar,
+  type CliIo,
+  type SetExit,
+} from "./kit.js";
 
-export const REHEARSE_EXIT = { none: 0, blocked: 1, usage: 2, database: 3, github: 4 } as const;
+export const REHEARSE_EXIT = {
+  none: EXIT.ok,
+  blocked: EXIT.failed,
+  usage: EXIT.usage,
+  database: EXIT.database,
+  github: EXIT.github,
+} as const;
 
 export interface RehearseOpts {
   policy: string;
@@ -55,11 +70,29 @@ export interface RehearseOpts {
 
 const REPO = /^[\w.-]+\/[\w.-]+$/;
 
-export async function rehearseCommand(
-  io: CliIo,
-  opts: RehearseOpts,
-  parsePeriod: (from: string, to: string) => { from: string; to: string },
-): Promise<number> {
+export function registerRehearse(program: Command, io: CliIo, setExit: SetExit): void {
+  program
+    .command("rehearse")
+    .description(
+      "judge the PRs merged in a window against a proposed policy, as of their merge: which would have been blocked and why; posts and records nothing (exit 0 none, 1 some)",
+    )
+    .requiredOption(
+      "--policy <file>",
+      "the proposed policy file (checked as `config check` does; the org's enforce: floors still apply)",
+    )
+    .requiredOption("--repo <owner/name>", "the repository whose merges to rehearse")
+    .requiredOption("--since <date>", "start of the window: YYYY-MM-DD (00:00 UTC) or an ISO time with zone")
+    .option("--until <date>", "end of the window (a day counts whole); default: now")
+    .option("--json", "print the rehearsal as one JSON object")
+    .addOption(databaseOption())
+    .addHelpText(
+      "after",
+      "\nGitHub: APP_ID + PRIVATE_KEY, or GITHUB_TOKEN. Today's recorded outcomes come from the audit store when there is one (read only). Exit 4 when GitHub failed.",
+    )
+    .action(async (opts: RehearseOpts) => setExit(await rehearseCommand(io, opts)));
+}
+
+export async function rehearseCommand(io: CliIo, opts: RehearseOpts): Promise<number> {
   const fail = (code: number, message: string) => {
     io.stderr.write(`changegate: ${redact(message)}\n`);
     return code;
@@ -134,30 +167,22 @@ export async function rehearseCommand(
 
   // 4. Today's outcomes, read-only, when there is a store (named: it must open; default: if present).
   let store: AuditStore | null = null;
-  const named = opts.database ?? io.env.DATABASE_URL;
+  const named = opts.database ?? loadSettings(io.env, ["store"]).store.databaseUrl;
+  const paceMs = loadSettings(io.env, ["cli"]).cli.searchPaceMs;
   try {
-    store = await AuditStore.open(named, {
-      migrate: false,
-      mustExist: true,
-      cwd: io.cwd,
-      connectTimeoutMs: 10_000,
-      poolSize: 1,
-      lockPoolSize: 1,
-    });
+    store = await openForReading(io, opts.database);
   } catch (err) {
     if (named)
       return fail(REHEARSE_EXIT.database, `the audit store cannot be read: ${(err as Error).message}`);
     notes.push("no audit store here (DATABASE_URL or --database): today's recorded outcomes are not shown");
   }
 
-  const progress = opts.json ? null : growingProgress(io.stderr, "rehearsing");
+  const progress = opts.json ? null : progressBar(io.stderr, "rehearsing");
   const rows: RehearsalRow[] = [];
   try {
     let prs;
     try {
-      const search = io.env.CHANGEGATE_SEARCH_PACE_MS
-        ? { paceMs: Number(io.env.CHANGEGATE_SEARCH_PACE_MS) }
-        : {};
+      const search = paceMs !== null ? { paceMs } : {};
       prs = await searchMergedPrs(
         github.octokit,
         { scope: { repo: opts.repo }, from: window.from, to: window.to },

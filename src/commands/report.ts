@@ -4,12 +4,12 @@
  * `audit completeness --out` wrote (parsed here with zod), and the checkpoint status, rendered by
  * src/report/audit-report-*.ts into one self-contained HTML file. Registered in src/cli.ts.
  */
+import { loadSettings } from "../settings.js";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { Option, type Command } from "commander";
 import { z } from "zod";
-import { AuditStore } from "../audit/database.js";
 import type { ExportRow } from "../audit/export.js";
 import { populationRows } from "../audit/population.js";
 import { AuditReader } from "../audit/reader.js";
@@ -29,11 +29,20 @@ import {
   type CompletenessInput,
   type SampleLink,
 } from "../report/audit-report-model.js";
+import { publicKeyText } from "./checkpoint.js";
 import { readSampleManifest } from "./sample.js";
+import {
+  checkRepo,
+  databaseOption,
+  EXIT,
+  githubFor,
+  openForReading,
+  parsePeriod,
+  usage,
+  type CliIo,
+  type SetExit,
+} from "./kit.js";
 import { enforcementReport } from "./enforcement.js";
-import { githubClientFor } from "../github/cli-auth.js";
-import { CODES, CommandError } from "./errors.js";
-import type { CommandIo } from "./checkpoint.js";
 
 export const MAX_COMPLETENESS_BYTES = 32 * 1024 * 1024;
 
@@ -67,13 +76,12 @@ export function parseCompleteness(text: string, name: string): CompletenessInput
   try {
     json = JSON.parse(text);
   } catch {
-    throw new CommandError(CODES.usage, `--completeness ${name}: not JSON`);
+    throw usage(`--completeness ${name}: not JSON`);
   }
   const r = completenessSchema.safeParse(json);
   if (!r.success) {
     const i = r.error.issues[0]!;
-    throw new CommandError(
-      CODES.usage,
+    throw usage(
       `--completeness ${name}: not an \`audit completeness\` result (${i.path.join(".") || "(file)"}: ${i.message})`,
     );
   }
@@ -100,12 +108,7 @@ export interface ReportOpts {
   database?: string;
 }
 
-export function registerReport(
-  audit: Command,
-  io: CommandIo,
-  setExit: (code: number) => void,
-  databaseOption: () => Option,
-): void {
+export function registerReport(audit: Command, io: CliIo, setExit: SetExit): void {
   audit
     .command("report")
     .description(
@@ -138,31 +141,27 @@ export function registerReport(
     .action(async (opts: ReportOpts) => setExit(await reportCommand(io, opts)));
 }
 
-export async function reportCommand(io: CommandIo, opts: ReportOpts): Promise<number> {
-  const { parsePeriod } = await import("../cli.js");
+export async function reportCommand(io: CliIo, opts: ReportOpts): Promise<number> {
   const period = parsePeriod(opts.from, opts.to);
-  if (opts.repo !== undefined && !/^[\w.-]+\/[\w.-]+$/.test(opts.repo))
-    throw new CommandError(CODES.usage, `--repo ${JSON.stringify(opts.repo)}: expected owner/name`);
+  checkRepo(opts.repo);
   if (opts.retroWindowDays !== undefined) {
-    throw new CommandError(
-      CODES.usage,
+    throw usage(
       "--retro-window-days is no longer used: each emergency change's retro-review is due when its merge record says (the policy's emergency.review_within_hours at the merge; `audit export` column retro_review_due_at)",
     );
   }
   const out = resolve(io.cwd, opts.out);
   if (!existsSync(dirname(out)))
-    throw new CommandError(CODES.usage, `--out ${opts.out}: the directory ${dirname(out)} does not exist`);
+    throw usage(`--out ${opts.out}: the directory ${dirname(out)} does not exist`);
   if (opts.checkpoints !== undefined && opts.fromIssue !== undefined)
-    throw new CommandError(CODES.usage, "give --checkpoints or --from-issue, not both");
+    throw usage("give --checkpoints or --from-issue, not both");
 
   let completeness: CompletenessInput | null = null;
   if (opts.completeness !== undefined) {
     const path = resolve(io.cwd, opts.completeness);
     if (!existsSync(path) || statSync(path).isDirectory())
-      throw new CommandError(CODES.usage, `--completeness ${opts.completeness}: no such file`);
+      throw usage(`--completeness ${opts.completeness}: no such file`);
     if (statSync(path).size > MAX_COMPLETENESS_BYTES)
-      throw new CommandError(
-        CODES.usage,
+      throw usage(
         `--completeness ${opts.completeness}: larger than ${MAX_COMPLETENESS_BYTES} bytes, refused`,
       );
     completeness = parseCompleteness(readFileSync(path, "utf8"), opts.completeness);
@@ -177,36 +176,24 @@ export async function reportCommand(io: CommandIo, opts: ReportOpts): Promise<nu
   let keyOpts: { publicKey: ReturnType<typeof loadPublicKey>["publicKey"]; keyId: string } | null = null;
   if (opts.checkpoints !== undefined || opts.fromIssue !== undefined) {
     try {
-      keyOpts = loadPublicKey(readKey(io, opts.publicKey));
+      keyOpts = loadPublicKey(publicKeyText(io, opts.publicKey));
     } catch (err) {
-      if (err instanceof CheckpointKeyError) throw new CommandError(CODES.usage, err.message);
+      if (err instanceof CheckpointKeyError) throw usage(err.message);
       throw err;
     }
     if (opts.checkpoints !== undefined) {
       const path = resolve(io.cwd, opts.checkpoints);
-      if (!existsSync(path))
-        throw new CommandError(CODES.usage, `--checkpoints ${opts.checkpoints}: no such file`);
+      if (!existsSync(path)) throw usage(`--checkpoints ${opts.checkpoints}: no such file`);
       log = await new FileCheckpointLog(path).read();
     } else {
       const issue = parseIssueArgument(opts.fromIssue!);
-      if (!issue)
-        throw new CommandError(
-          CODES.usage,
-          `--from-issue ${JSON.stringify(opts.fromIssue)}: expected owner/name#N`,
-        );
-      const gh = io.github ? await io.github(issue.repo) : await githubClientFor(issue.repo, io.env);
+      if (!issue) throw usage(`--from-issue ${JSON.stringify(opts.fromIssue)}: expected owner/name#N`);
+      const gh = await githubFor(io, issue.repo);
       log = await new IssueCheckpointLog(gh, issue.repo, issue.number).read();
     }
   }
 
-  const store = await AuditStore.open(opts.database ?? io.env.DATABASE_URL, {
-    migrate: false,
-    mustExist: true,
-    cwd: io.cwd,
-    connectTimeoutMs: 10_000,
-    poolSize: 2,
-    lockPoolSize: 1,
-  });
+  const store = await openForReading(io, opts.database);
   try {
     const reader = new AuditReader(store);
     // The export's rows, by the export's own code: the report counts exactly what `audit export` lists.
@@ -220,7 +207,10 @@ export async function reportCommand(io: CommandIo, opts: ReportOpts): Promise<nu
 
     let checkpoints: CheckpointStatus = { kind: "not checked" };
     if (log && keyOpts) {
-      const lo = { ...keyOpts, database: databaseIdentity(io.env, store, opts.databaseId) };
+      const lo = {
+        ...keyOpts,
+        database: databaseIdentity(loadSettings(io.env, ["audit"]).audit.databaseId, store, opts.databaseId),
+      };
       const problems = checkLog(log, lo).map((p) => `checkpoint ${p.checkpoint}: ${p.message}`);
       const trusted = trustedCheckpoints(log, lo);
       const { findings } = await verifyAgainstCheckpoints(reader, trusted);
@@ -264,38 +254,25 @@ export async function reportCommand(io: CommandIo, opts: ReportOpts): Promise<nu
     io.stderr.write(
       `report of ${rows.length} change${rows.length === 1 ? "" : "s"} written to ${opts.out} (completeness: ${completeness ? (completeness.complete ? "complete" : "INCOMPLETE") : "not checked"}; checkpoints: ${checkpoints.kind})\n`,
     );
-    return CODES.ok;
+    return EXIT.ok;
   } finally {
     await store.close();
   }
 }
 
-function readKey(io: CommandIo, arg: string | undefined): string | undefined {
-  const a = arg ?? io.env.AUDIT_VERIFY_KEY;
-  if (a === undefined) return undefined;
-  const t = a.trim();
-  if (t.includes("-----BEGIN") || (/^[A-Za-z0-9+/=\s]+$/.test(t) && t.length > 40)) return t;
-  try {
-    return readFileSync(resolve(io.cwd, t), "utf8");
-  } catch {
-    throw new CommandError(CODES.usage, `--public-key ${JSON.stringify(arg)}: not a key and no such file`);
-  }
-}
-
 /** `--sample DIR`: a sample manifest (intact) of this same period and repository, linked relative to the report. */
 async function sampleLink(
-  io: CommandIo,
+  io: CliIo,
   dirArg: string,
   out: string,
   query: { from: string; to: string; repo: string | null },
 ): Promise<SampleLink> {
   const dir = resolve(io.cwd, dirArg);
   const r = await readSampleManifest(dir, `--sample ${dirArg}`);
-  if (typeof r === "string") throw new CommandError(CODES.usage, `--sample ${dirArg}: ${r}`);
+  if (typeof r === "string") throw usage(`--sample ${dirArg}: ${r}`);
   const q = r.query;
   if (q.from !== query.from || q.to !== query.to || (q.repo ?? null) !== query.repo) {
-    throw new CommandError(
-      CODES.usage,
+    throw usage(
       `--sample ${dirArg}: drawn for ${q.from} to ${q.to}${q.repo ? ` in ${q.repo}` : ""}, not for this report's period ${query.from} to ${query.to}${query.repo ? ` in ${query.repo}` : ""}`,
     );
   }

@@ -12,9 +12,9 @@ import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, statSync } from "node:fs";
 import { mkdir, readFile, rename, rm, rmdir, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
-import type { Command, Option } from "commander";
+import type { Command } from "commander";
 import { z } from "zod";
-import { AuditStore } from "../audit/database.js";
+import type { AuditStore } from "../audit/database.js";
 import { populationRows } from "../audit/population.js";
 import { AuditReader, type AuditRow } from "../audit/reader.js";
 import {
@@ -35,8 +35,17 @@ import { branchesIn, enforcementRecords } from "../audit/enforcement.js";
 import { changegateVersion } from "../audit/version.js";
 import type { ExportRow } from "../audit/export.js";
 import { renderEvidence } from "../report/sample-evidence-html.js";
-import { CODES, CommandError } from "./errors.js";
-import type { CommandIo } from "./checkpoint.js";
+import {
+  checkRepo,
+  CliError,
+  databaseOption,
+  EXIT,
+  openForReading,
+  parsePeriod,
+  usage,
+  type CliIo,
+  type SetExit,
+} from "./kit.js";
 
 export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 export const MAX_EVIDENCE_BYTES = 16 * 1024 * 1024;
@@ -54,12 +63,7 @@ export interface SampleOpts {
   database?: string;
 }
 
-export function registerSample(
-  audit: Command,
-  io: CommandIo,
-  setExit: (code: number) => void,
-  databaseOption: () => Option,
-): void {
+export function registerSample(audit: Command, io: CliIo, setExit: SetExit): void {
   audit
     .command("sample")
     .description(
@@ -88,35 +92,18 @@ export function registerSample(
     );
 }
 
-function openForReading(io: CommandIo, database: string | undefined): Promise<AuditStore> {
-  return AuditStore.open(database ?? io.env.DATABASE_URL, {
-    migrate: false,
-    mustExist: true,
-    cwd: io.cwd,
-    connectTimeoutMs: 10_000,
-    poolSize: 2,
-    lockPoolSize: 1,
-  });
-}
-
 function parseSize(arg: string): number {
   if (!/^\d{1,7}$/.test(arg.trim()))
-    throw new CommandError(
-      CODES.usage,
-      `--size ${JSON.stringify(arg)}: expected a whole number from 1 to ${MAX_SAMPLE_SIZE}`,
-    );
+    throw usage(`--size ${JSON.stringify(arg)}: expected a whole number from 1 to ${MAX_SAMPLE_SIZE}`);
   const n = Number(arg.trim());
   if (n < 1 || n > MAX_SAMPLE_SIZE)
-    throw new CommandError(
-      CODES.usage,
-      `--size ${JSON.stringify(arg)}: expected a whole number from 1 to ${MAX_SAMPLE_SIZE}`,
-    );
+    throw usage(`--size ${JSON.stringify(arg)}: expected a whole number from 1 to ${MAX_SAMPLE_SIZE}`);
   return n;
 }
 
 function parseSeed(arg: string): string {
   if (arg.length === 0 || arg.length > MAX_SEED_LENGTH || /[\p{Cc}]/u.test(arg)) {
-    throw new CommandError(CODES.usage, `--seed: expected 1 to ${MAX_SEED_LENGTH} printable characters`);
+    throw usage(`--seed: expected 1 to ${MAX_SEED_LENGTH} printable characters`);
   }
   return arg;
 }
@@ -132,25 +119,21 @@ async function population(
 
 const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
 
-export async function sampleCommand(io: CommandIo, opts: SampleOpts): Promise<number> {
+export async function sampleCommand(io: CliIo, opts: SampleOpts): Promise<number> {
   const missing = (["from", "to", "size", "seed"] as const).filter((k) => opts[k] === undefined);
   if (missing.length > 0)
-    throw new CommandError(
-      CODES.usage,
+    throw usage(
       `drawing a sample needs ${missing.map((k) => `--${k}`).join(", ")} (or --verify to check an existing one)`,
     );
-  const { parsePeriod } = await import("../cli.js");
   const period = parsePeriod(opts.from!, opts.to!);
-  if (opts.repo !== undefined && !/^[\w.-]+\/[\w.-]+$/.test(opts.repo))
-    throw new CommandError(CODES.usage, `--repo ${JSON.stringify(opts.repo)}: expected owner/name`);
+  checkRepo(opts.repo);
   const size = parseSize(opts.size!);
   const seed = parseSeed(opts.seed!);
   const out = resolve(io.cwd, opts.out);
   if (!existsSync(dirname(out)) || !statSync(dirname(out)).isDirectory())
-    throw new CommandError(CODES.usage, `--out ${opts.out}: the directory ${dirname(out)} does not exist`);
+    throw usage(`--out ${opts.out}: the directory ${dirname(out)} does not exist`);
   if (existsSync(out) && (!statSync(out).isDirectory() || readdirSync(out).length > 0))
-    throw new CommandError(
-      CODES.usage,
+    throw usage(
       `--out ${opts.out}: exists and is not an empty directory (a sample is never written over another)`,
     );
 
@@ -179,7 +162,7 @@ export async function sampleCommand(io: CommandIo, opts: SampleOpts): Promise<nu
       index++;
       const record = await reader.recordAt(p.chain, p.seq);
       if (!record || record.hash !== p.row.record_hash)
-        throw new CommandError(CODES.failed, `record ${p.row.record} changed while the sample was drawn`);
+        throw new CliError(EXIT.failed, `record ${p.row.record} changed while the sample was drawn`);
       const ev = p.row.evaluation_record ? await recordOf(reader, p.row.evaluation_record) : null;
       const page = renderEvidence(
         evidenceModel(index, p, record, ev, generatedAt, enforcementOf(p.row, record, ev)),
@@ -244,7 +227,7 @@ export async function sampleCommand(io: CommandIo, opts: SampleOpts): Promise<nu
     io.stderr.write(
       `sampled ${entries.length} of ${draw.population.length} change${draw.population.length === 1 ? "" : "s"} (${kinds}) with seed ${JSON.stringify(seed)} into ${opts.out}${draw.tookAll ? ` (--size ${size} is not smaller than the population: every change is in the sample)` : ""}\n`,
     );
-    return CODES.ok;
+    return EXIT.ok;
   } finally {
     await store.close();
   }
@@ -331,12 +314,9 @@ export async function readSampleManifest(dir: string, name: string): Promise<Sam
 async function parseSampleManifest(dir: string, name: string): Promise<SampleManifest | string> {
   const mpath = join(dir, "manifest.json");
   if (!existsSync(mpath) || !lstatSync(mpath).isFile())
-    throw new CommandError(CODES.usage, `${name}: no manifest.json (not a sample directory)`);
+    throw usage(`${name}: no manifest.json (not a sample directory)`);
   if (statSync(mpath).size > MAX_MANIFEST_BYTES)
-    throw new CommandError(
-      CODES.usage,
-      `${name}/manifest.json: larger than ${MAX_MANIFEST_BYTES} bytes, refused`,
-    );
+    throw usage(`${name}/manifest.json: larger than ${MAX_MANIFEST_BYTES} bytes, refused`);
   let json: unknown;
   try {
     json = JSON.parse(await readFile(mpath, "utf8"));
@@ -353,7 +333,7 @@ async function parseSampleManifest(dir: string, name: string): Promise<SampleMan
 
 /** Every difference between DIR and the store (empty: the sample stands). */
 export async function verifySample(
-  io: CommandIo,
+  io: CliIo,
   opts: SampleOpts,
 ): Promise<{ problems: string[]; entries: number }> {
   const dir = resolve(io.cwd, opts.out);
@@ -432,11 +412,10 @@ export async function verifySample(
   }
 }
 
-export async function verifySampleCommand(io: CommandIo, opts: SampleOpts): Promise<number> {
+export async function verifySampleCommand(io: CliIo, opts: SampleOpts): Promise<number> {
   const given = (["from", "to", "size", "seed", "repo"] as const).filter((k) => opts[k] !== undefined);
   if (given.length > 0 || opts.stratify)
-    throw new CommandError(
-      CODES.usage,
+    throw usage(
       `--verify reads the period, size and seed from DIR/manifest.json: drop ${[...given.map((k) => `--${k}`), ...(opts.stratify ? ["--stratify"] : [])].join(", ")}`,
     );
   const { problems, entries } = await verifySample(io, opts);
@@ -445,10 +424,10 @@ export async function verifySampleCommand(io: CommandIo, opts: SampleOpts): Prom
     io.stderr.write(
       `sample ${opts.out}: ${problems.length} difference${problems.length === 1 ? "" : "s"}: the sample does NOT match the store\n`,
     );
-    return CODES.failed;
+    return EXIT.failed;
   }
   io.stdout.write(
     `sample ${opts.out}: ${entries} entr${entries === 1 ? "y" : "ies"} match the store (manifest, CSV, evidence files, record hashes, and the draw)\n`,
   );
-  return CODES.ok;
+  return EXIT.ok;
 }

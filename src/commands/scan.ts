@@ -5,27 +5,26 @@
  * is on record (bypasses found are reported, on record, and not an error of the scan); 1 when some
  * PR could not be judged or a branch's history was truncated.
  */
+import { loadSettings } from "../settings.js";
+import type { Command } from "commander";
 import { SqlBranchHeads } from "../audit/branch-head.js";
 import { ChainDirectPush } from "../audit/direct-push.js";
 import { ChainWriter } from "../audit/chain-writer.js";
 import { AuditStore } from "../audit/database.js";
 import { createJiraTicketService } from "../jira/client.js";
-import { jiraConfigFromEnv } from "../jira/env.js";
 import { redact } from "../report/redact.js";
 import { terminalLine } from "../report/terminal.js";
 import { scan, type ScanLog, type ScanSummary } from "../background/scan.js";
-import { usage } from "./errors.js";
 import { CredentialsError, githubTargets } from "../github/cli-auth.js";
-import { growingProgress } from "./progress.js";
-import { directPushRecheckFromEnv } from "../flows/push-settle.js";
-
-export interface ScanIo {
-  stdout: { write(s: string): unknown };
-  stderr: { write(s: string): unknown; isTTY?: boolean };
-  env: Record<string, string | undefined>;
-  cwd: string;
-  now: () => Date;
-}
+import {
+  checkRepo,
+  databaseOption,
+  parsePeriod,
+  progressBar,
+  usage,
+  type CliIo,
+  type SetExit,
+} from "./kit.js";
 
 export interface ScanOpts {
   since: string;
@@ -38,18 +37,36 @@ export interface ScanOpts {
   directPushes?: boolean;
 }
 
-const REPO = /^[\w.-]+\/[\w.-]+$/;
 const OWNER = /^[\w.-]+$/;
 
-/** `parsePeriod` is the CLI's (day or instant; the end day counts whole). */
-export async function scanCommand(
-  io: ScanIo,
-  opts: ScanOpts,
-  parsePeriod: (from: string, to: string) => { from: string; to: string },
-): Promise<number> {
+export function registerScan(audit: Command, io: CliIo, setExit: SetExit): void {
+  audit
+    .command("scan")
+    .description(
+      "find merges (and their non-compliance) that the webhooks missed: judge each unrecorded merged PR as of its merge and record it",
+    )
+    .requiredOption("--since <date>", "start of the window: YYYY-MM-DD (00:00 UTC) or an ISO time with zone")
+    .option("--until <date>", "end of the window (a day counts whole); default: now")
+    .option("--org <org>", "only this organisation's installation")
+    .option("--repo <owner/name>", "only this repository")
+    .option("--json", "print the summary as one JSON object")
+    .option(
+      "--direct-pushes",
+      "also find direct pushes to gated branches that the push webhooks missed (each gated branch's history in the window; the default)",
+    )
+    .option("--no-direct-pushes", "skip the direct pushes: merges only")
+    .addOption(databaseOption())
+    .addHelpText(
+      "after",
+      "\nGitHub: APP_ID + PRIVATE_KEY (every installation), or GITHUB_TOKEN with --org/--repo. Exit 1 when some PR could not be judged.",
+    )
+    .action(async (opts: ScanOpts) => setExit(await scanCommand(io, opts)));
+}
+
+/** The window: --since to --until (or now), as `parsePeriod` reads --from/--to. */
+export async function scanCommand(io: CliIo, opts: ScanOpts): Promise<number> {
   const window = parsePeriod(opts.since, opts.until ?? io.now().toISOString());
-  if (opts.repo !== undefined && !REPO.test(opts.repo))
-    throw usage(`--repo ${JSON.stringify(opts.repo)}: expected owner/name`);
+  checkRepo(opts.repo);
   if (opts.org !== undefined && !OWNER.test(opts.org))
     throw usage(`--org ${JSON.stringify(opts.org)}: expected an organisation name`);
   if (opts.org && opts.repo && opts.repo.split("/")[0]!.toLowerCase() !== opts.org.toLowerCase())
@@ -61,20 +78,16 @@ export async function scanCommand(
     if (err instanceof CredentialsError) throw usage(err.message);
     throw err;
   }
-  let recheckMs: number;
-  try {
-    recheckMs = directPushRecheckFromEnv(io.env);
-  } catch (err) {
-    throw usage((err as Error).message);
-  }
-  const jira = jiraConfigFromEnv(io.env as NodeJS.ProcessEnv);
-  const store = await AuditStore.open(opts.database ?? io.env.DATABASE_URL, {
+  const settings = loadSettings(io.env, ["background", "jira", "store", "github", "cli"]);
+  const recheckMs = settings.background.directPushRecheckMs;
+  const jira = settings.jira;
+  const store = await AuditStore.open(opts.database ?? settings.store.databaseUrl, {
     cwd: io.cwd,
     connectTimeoutMs: 10_000,
     poolSize: 2,
     lockPoolSize: 1,
   });
-  const progress = opts.json ? null : growingProgress(io.stderr, "scanning");
+  const progress = opts.json ? null : progressBar(io.stderr, "scanning");
   const line = (level: string) => (obj: object, msg: string) => {
     // Author names, titles and branch names are untrusted: no control character reaches the terminal.
     if (!progress) io.stderr.write(`${level}${terminalLine(redact(msg))}\n`);
@@ -88,11 +101,11 @@ export async function scanCommand(
         targets,
         store,
         recorder,
-        appId: Number(io.env.APP_ID ?? 0),
+        appId: settings.github.appId ?? 0,
         tickets: jira ? createJiraTicketService(jira) : null,
         log,
         now: io.now,
-        search: io.env.CHANGEGATE_SEARCH_PACE_MS ? { paceMs: Number(io.env.CHANGEGATE_SEARCH_PACE_MS) } : {},
+        search: settings.cli.searchPaceMs !== null ? { paceMs: settings.cli.searchPaceMs } : {},
         onFound: (n) => progress?.add(n),
         onExamined: () => progress?.increment(),
         ...(opts.directPushes !== false

@@ -5,14 +5,13 @@
  * Nothing here touches the merge record or can make a merge look compliant: a failure is logged
  * (and shown in the digest) and the rest carries on.
  */
-import type { AfterMergeStore, MergeOnRecord } from "../audit/after-merge.js";
+import type { MergeOnRecord } from "../audit/after-merge.js";
 import type { MergeReceipt, MergeRecord } from "../audit/recorder.js";
 import type { Config } from "../config/schema.js";
 import type { Gathered } from "../github/gather.js";
 import { editDigest, judgeWithWriteAccess, retroCandidates, setRetroCheck } from "../github/retro-review.js";
 import { prLabel } from "../github/types.js";
 import { extractTicketKeys } from "../jira/keys.js";
-import type { TicketTransitioner } from "../jira/transition.js";
 import { contributors } from "../policy/approvals.js";
 import { describeDuration, lateBy, retroReviewDueAt } from "../policy/retro-review.js";
 import {

@@ -171,7 +171,7 @@ export class EnforcementFlow {
   async forEvaluation(t: BranchTarget, deliveryId: string): Promise<LastObservation | null> {
     const key = keyOf(t);
     const now = this.deps.now().getTime();
-    let obs: LastObservation | null = null;
+    let obs: LastObservation | null;
     try {
       const m = this.memo.get(key);
       if (m && now - m.at < MEMO_MS) obs = m.obs;

@@ -24,22 +24,6 @@ export const DEFAULT_DIRECT_PUSH_RECHECK_MS = 15_000;
 /** Longest wait allowed (GitHub links a merge commit within seconds; a delivery should not wait longer). */
 export const MAX_DIRECT_PUSH_RECHECK_MS = 600_000;
 
-/** DIRECT_PUSH_RECHECK_MS: milliseconds, 0..600000; absent or empty: 15000. */
-export function directPushRecheckFromEnv(env: Record<string, string | undefined>): number {
-  const raw = env.DIRECT_PUSH_RECHECK_MS;
-  if (raw === undefined || raw.trim() === "") return DEFAULT_DIRECT_PUSH_RECHECK_MS;
-  if (!/^\d+$/.test(raw.trim()))
-    throw new Error(
-      `DIRECT_PUSH_RECHECK_MS=${JSON.stringify(raw.slice(0, 40))}: expected a whole number of milliseconds (0 to ${MAX_DIRECT_PUSH_RECHECK_MS})`,
-    );
-  const ms = Number(raw.trim());
-  if (ms > MAX_DIRECT_PUSH_RECHECK_MS)
-    throw new Error(
-      `DIRECT_PUSH_RECHECK_MS=${raw.trim()}: at most ${MAX_DIRECT_PUSH_RECHECK_MS} (10 minutes)`,
-    );
-  return ms;
-}
-
 export interface SettleDeps {
   store: Pick<DirectPushStore, "mergedOnRecord">;
   reader: GraphqlReader;

@@ -23,6 +23,9 @@ import {
 } from "./installation-target.js";
 import { defaultReaderOptions } from "./reader.js";
 import type { OctokitLike } from "./types.js";
+import { parseSettings, type Settings } from "../settings.js";
+
+type GithubSettings = Settings["github"];
 
 export type { GithubTarget } from "./installation-target.js";
 
@@ -48,58 +51,25 @@ export class CredentialsError extends Error {
   }
 }
 
-const envSchema = z.object({
-  APP_ID: z
-    .string()
-    .regex(/^\d{1,12}$/, "APP_ID must be the GitHub App's numeric id")
-    .refine((v) => Number(v) > 0, "APP_ID must be the GitHub App's numeric id")
-    .optional(),
-  PRIVATE_KEY: z.string().min(1).optional(),
-  PRIVATE_KEY_PATH: z.string().min(1).optional(),
-  GITHUB_TOKEN: z.string().min(1).optional(),
-  GHE_HOST: z
-    .string()
-    .regex(
-      /^[A-Za-z0-9.-]+(?::\d{1,5})?$/,
-      "GHE_HOST must be a host name (and port), e.g. github.example.com",
-    )
-    .optional(),
-  GHE_PROTOCOL: z.enum(["https", "http"], { error: "GHE_PROTOCOL must be https or http" }).optional(),
-  GITHUB_API_URL: z
-    .string()
-    .regex(
-      /^https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?(\/[\w./-]*)?$/,
-      "GITHUB_API_URL must be an http(s) URL without credentials, e.g. https://api.github.com",
-    )
-    .optional(),
-});
+/** Where the credentials come from: a plain environment (parsed here), or settings already loaded (the app). */
+export type Credentials = Record<string, string | undefined> | Pick<Settings, "github">;
 
-type CliEnv = z.output<typeof envSchema>;
-
-function parseEnv(env: Record<string, string | undefined>): CliEnv {
-  const blank = (v: string | undefined) => (v === undefined || v.trim() === "" ? undefined : v.trim());
-  const parsed = envSchema.safeParse({
-    APP_ID: blank(env.APP_ID),
-    PRIVATE_KEY: env.PRIVATE_KEY === undefined || env.PRIVATE_KEY.trim() === "" ? undefined : env.PRIVATE_KEY,
-    PRIVATE_KEY_PATH: blank(env.PRIVATE_KEY_PATH),
-    GITHUB_TOKEN: blank(env.GITHUB_TOKEN),
-    GHE_HOST: blank(env.GHE_HOST),
-    GHE_PROTOCOL: blank(env.GHE_PROTOCOL),
-    GITHUB_API_URL: blank(env.GITHUB_API_URL),
-  });
-  // Messages only, never the values.
-  if (!parsed.success) throw new CredentialsError(parsed.error.issues.map((i) => i.message).join("; "));
-  return parsed.data;
+/** The GitHub settings (src/settings.ts), a malformed one a CredentialsError naming it (never its value). */
+function parseEnv(source: Credentials): GithubSettings {
+  if (typeof source.github === "object" && source.github !== null) return source.github;
+  const parsed = parseSettings(source as Record<string, string | undefined>, ["github"]);
+  if (parsed.settings === null) throw new CredentialsError(parsed.problems.join("; "));
+  return parsed.settings.github;
 }
 
-function baseUrlOf(e: CliEnv): string {
-  if (e.GHE_HOST) return `${e.GHE_PROTOCOL ?? "https"}://${e.GHE_HOST}/api/v3`;
-  if (e.GITHUB_API_URL) return e.GITHUB_API_URL.replace(/\/+$/, "");
+function baseUrlOf(e: GithubSettings): string {
+  if (e.gheHost) return `${e.gheProtocol}://${e.gheHost}/api/v3`;
+  if (e.apiUrl) return e.apiUrl.replace(/\/+$/, "");
   return "https://api.github.com";
 }
 
-export function githubBaseUrl(env: Record<string, string | undefined>): string {
-  return baseUrlOf(parseEnv(env));
+export function githubBaseUrl(source: Credentials): string {
+  return baseUrlOf(parseEnv(source));
 }
 
 function readKey(path: string): string {
@@ -112,11 +82,11 @@ function readKey(path: string): string {
   }
 }
 
-function appKey(e: CliEnv): string | null {
-  return e.PRIVATE_KEY
-    ? e.PRIVATE_KEY.replace(/\\n/g, "\n")
-    : e.PRIVATE_KEY_PATH
-      ? readKey(e.PRIVATE_KEY_PATH)
+function appKey(e: GithubSettings): string | null {
+  return e.privateKey
+    ? e.privateKey.replace(/\\n/g, "\n")
+    : e.privateKeyPath
+      ? readKey(e.privateKeyPath)
       : null;
 }
 
@@ -136,27 +106,27 @@ function appRefused(err: unknown, appId: number): never {
 
 /** Authenticate for reading `owner/repo` (the app's installation on it, or a token). Throws CredentialsError naming what to set. */
 export async function cliGithub(
-  env: Record<string, string | undefined>,
+  source: Credentials,
   owner: string,
   repo: string,
   opts: { preferToken?: boolean } = {},
 ): Promise<CliGithub> {
-  const e = parseEnv(env);
+  const e = parseEnv(source);
   const common = clientOptions(baseUrlOf(e));
   const viaToken = (): CliGithub => {
-    const octokit = new ProbotOctokit({ ...common, auth: { token: e.GITHUB_TOKEN! } });
+    const octokit = new ProbotOctokit({ ...common, auth: { token: e.token! } });
     return {
       octokit: octokit as unknown as OctokitLike,
       tokenSource: octokit as never,
       installationId: 0,
-      appId: e.APP_ID ? Number(e.APP_ID) : 0,
+      appId: e.appId ?? 0,
       via: "GITHUB_TOKEN",
     };
   };
-  if (opts.preferToken && e.GITHUB_TOKEN) return viaToken();
+  if (opts.preferToken && e.token) return viaToken();
   const privateKey = appKey(e);
-  if (e.APP_ID && privateKey) {
-    const appId = Number(e.APP_ID);
+  if (e.appId && privateKey) {
+    const appId = e.appId;
     const app = new ProbotOctokit({ ...common, auth: { appId, privateKey } });
     let installationId: number;
     try {
@@ -178,22 +148,19 @@ export async function cliGithub(
       via: `GitHub App ${appId}, installation ${installationId}`,
     };
   }
-  if (e.APP_ID && !privateKey && !e.GITHUB_TOKEN)
+  if (e.appId && !privateKey && !e.token)
     throw new CredentialsError("APP_ID is set but PRIVATE_KEY (or PRIVATE_KEY_PATH) is not");
-  if (e.GITHUB_TOKEN) return viaToken();
+  if (e.token) return viaToken();
   throw new CredentialsError(
     `no GitHub credentials: set APP_ID and PRIVATE_KEY (the app's, as for \`npm start\`), or GITHUB_TOKEN`,
   );
 }
 
 /** A REST client for one repository "owner/name" (`audit checkpoint`, `audit verify --from-issue`, `audit report`, the checkpoint timer). GITHUB_TOKEN first. */
-export async function githubClientFor(
-  repo: string,
-  env: Record<string, string | undefined>,
-): Promise<OctokitLike> {
+export async function githubClientFor(repo: string, source: Credentials): Promise<OctokitLike> {
   const [owner, name] = repo.split("/");
   if (!owner || !name) throw new CredentialsError(`${JSON.stringify(repo)}: expected owner/name`);
-  return (await cliGithub(env, owner, name, { preferToken: true })).octokit;
+  return (await cliGithub(source, owner, name, { preferToken: true })).octokit;
 }
 
 const installationItem = z.object({
@@ -204,15 +171,15 @@ const installationItem = z.object({
 
 /** The installations to walk (`audit scan`, `audit completeness`); `only` narrows to one account (an --org, or a --repo's owner). */
 export async function githubTargets(
-  env: Record<string, string | undefined>,
+  source: Credentials,
   only: { org?: string; repo?: string },
 ): Promise<GithubTarget[]> {
-  const e = parseEnv(env);
+  const e = parseEnv(source);
   const common = clientOptions(baseUrlOf(e));
   const owner = only.repo?.split("/")[0] ?? only.org;
   const privateKey = appKey(e);
-  if (e.APP_ID && privateKey) {
-    const appId = Number(e.APP_ID);
+  if (e.appId && privateKey) {
+    const appId = e.appId;
     const app = new ProbotOctokit({ ...common, auth: { appId, privateKey } });
     const installations: InstallationItem[] = [];
     for (let page = 1; page <= 100; page++) {
@@ -246,12 +213,12 @@ export async function githubTargets(
       throw new CredentialsError(`the GitHub App ${appId} is not installed on ${owner}`);
     return out;
   }
-  if (e.APP_ID && !privateKey && !e.GITHUB_TOKEN)
+  if (e.appId && !privateKey && !e.token)
     throw new CredentialsError("APP_ID is set but PRIVATE_KEY (or PRIVATE_KEY_PATH) is not");
-  if (e.GITHUB_TOKEN) {
+  if (e.token) {
     if (!owner)
       throw new CredentialsError("with GITHUB_TOKEN, name what to read: --org ORG or --repo OWNER/NAME");
-    const octokit = new ProbotOctokit({ ...common, auth: { token: e.GITHUB_TOKEN } });
+    const octokit = new ProbotOctokit({ ...common, auth: { token: e.token } });
     return [installationTarget({ id: 0, account: { login: owner } }, octokit, defaultReaderOptions)];
   }
   throw new CredentialsError(

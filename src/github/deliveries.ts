@@ -121,3 +121,29 @@ export async function listDeliveriesSince(
 export async function redeliverAttempt(octokit: AppOctokit, id: number): Promise<void> {
   await octokit.request("POST /app/hook/deliveries/{delivery_id}/attempts", { delivery_id: id });
 }
+
+/**
+ * The app's delivery log as the redelivery needs it, through one app-authenticated Octokit (its auth
+ * signs a fresh JWT when one expires), built on first use and rebuilt after a failure.
+ */
+export function appDeliveryLog(
+  appAuth: () => Promise<unknown>,
+  instrument: (octokit: unknown) => void,
+): {
+  list(since: Date, maxPages: number): Promise<DeliveryListing>;
+  redeliver(attemptId: number): Promise<void>;
+} {
+  let client: Promise<AppOctokit> | null = null;
+  const jwt = (): Promise<AppOctokit> => {
+    client ??= appAuth().then((octokit) => {
+      instrument(octokit);
+      return octokit as AppOctokit;
+    });
+    client.catch(() => (client = null));
+    return client;
+  };
+  return {
+    list: async (since, maxPages) => listDeliveriesSince(await jwt(), since, maxPages),
+    redeliver: async (id) => redeliverAttempt(await jwt(), id),
+  };
+}

@@ -47,7 +47,7 @@ export const GITHUB_WRITE_LIMITS: WriteLimits = {
   maxSecondaryRetries: 5,
 };
 
-const limitsSchema = z
+export const limitsSchema = z
   .object({
     minGapMs: z.number().int().min(0).max(60_000),
     perMinute: z.number().int().min(1).max(10_000),
@@ -61,29 +61,7 @@ const limitsSchema = z
   .partial()
   .strict();
 
-/**
- * CHANGEGATE_WRITE_LIMITS (tests and the bench only: a scaled-down hour): a JSON object overriding
- * some of GITHUB_WRITE_LIMITS. Unset: GitHub's limits. Invalid: an error naming what is wrong.
- */
-export function writeLimitsFromEnv(env: NodeJS.ProcessEnv): WriteLimits {
-  const raw = env.CHANGEGATE_WRITE_LIMITS?.trim();
-  if (!raw) return GITHUB_WRITE_LIMITS;
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw new Error('CHANGEGATE_WRITE_LIMITS is not JSON (expected e.g. {"perHour": 50, "hourMs": 60000})');
-  }
-  const parsed = limitsSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new Error(`CHANGEGATE_WRITE_LIMITS: ${issue.path.join(".") || "(the object)"}: ${issue.message}`);
-  }
-  const limits = { ...GITHUB_WRITE_LIMITS, ...parsed.data };
-  if (limits.checkReserve >= limits.perHour)
-    throw new Error("CHANGEGATE_WRITE_LIMITS: checkReserve must be below perHour");
-  return limits;
-}
+/** CHANGEGATE_WRITE_LIMITS (tests and the bench only: a scaled-down hour) is parsed by src/settings.ts with `limitsSchema`. */
 
 /** What a write is, for the limits: a check or a digest, creating content or not. */
 export interface WriteKind {

@@ -4,7 +4,8 @@
  * set so that every replica serving an installation shares them. Redis is loaded only then.
  */
 import type { Logger } from "pino";
-import { MemoryWriteLimiter, writeLimitsFromEnv, type WriteLimiter } from "./write-limits.js";
+import { MemoryWriteLimiter, type WriteLimiter } from "./write-limits.js";
+import type { Settings } from "../settings.js";
 import { WriteScheduler } from "./write-scheduler.js";
 
 export interface ProcessWrites {
@@ -15,22 +16,15 @@ export interface ProcessWrites {
 }
 
 export async function createProcessWrites(
-  env: NodeJS.ProcessEnv,
+  writes: Pick<Settings["writes"], "limits" | "redisUrl">,
   log: () => Pick<Logger, "warn" | "info"> | undefined,
 ): Promise<ProcessWrites> {
-  const limits = writeLimitsFromEnv(env);
-  const url = env.REDIS_URL?.trim();
+  const { limits, redisUrl: url } = writes;
   let limiter: WriteLimiter;
   let where: string;
   if (url) {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new Error("REDIS_URL is not a URL (expected redis://[user:password@]host:port[/db])");
-    }
-    if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:")
-      throw new Error(`REDIS_URL must start with redis:// or rediss://, not ${parsed.protocol}//`);
+    // settings.ts checked it is a redis:// or rediss:// URL.
+    const parsed = new URL(url);
     const { RedisWriteLimiter } = await import("./write-limiter-redis.js");
     limiter = new RedisWriteLimiter(url, limits);
     where = `shared through Redis at ${parsed.hostname}:${parsed.port || 6379}`;

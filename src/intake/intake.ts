@@ -227,6 +227,17 @@ export class Intake {
   }
 
   /** Deliveries whose evaluations never finished (the process died): run them again. */
+  /**
+   * Look for the deliveries of a replica that died every `ms` while this one runs (0: never); a
+   * failed look is reported and the next one tries again.
+   */
+  sweep(ms: number, onError: (err: unknown) => void): { stop(): void } {
+    if (ms <= 0) return { stop: () => {} };
+    const timer = setInterval(() => void this.resume().catch(onError), ms);
+    timer.unref();
+    return { stop: () => clearInterval(timer) };
+  }
+
   async resume(): Promise<number> {
     const open = await this.options.ledger.unfinished();
     for (const { deliveryId, jobs } of open) {

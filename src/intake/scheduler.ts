@@ -211,15 +211,3 @@ export class Scheduler<J> {
 
 /** MAX_CONCURRENT_EVALUATIONS' default: enough to keep every installation's serial read busy. */
 export const DEFAULT_MAX_CONCURRENT_EVALUATIONS = 32;
-
-/** MAX_CONCURRENT_EVALUATIONS: evaluations running at once (1–1000); the rest wait as one job per PR. */
-export function maxConcurrentEvaluationsFromEnv(env: Record<string, string | undefined>): number {
-  const v = env.MAX_CONCURRENT_EVALUATIONS?.trim();
-  if (!v) return DEFAULT_MAX_CONCURRENT_EVALUATIONS;
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < 1 || n > 1000)
-    throw new Error(
-      `MAX_CONCURRENT_EVALUATIONS=${JSON.stringify(v)}: expected a whole number from 1 to 1000 (default ${DEFAULT_MAX_CONCURRENT_EVALUATIONS})`,
-    );
-  return n;
-}

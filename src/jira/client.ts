@@ -1,8 +1,6 @@
 /**
- * Ticket lookups against Jira, built on jira-client: it builds the REST URIs (base path, API
- * version) and the credentials; the HTTP exchange is the `request` hook jira-client documents,
- * implemented here with fetch so that the status, Retry-After and the body of an error survive
- * (jira-client's own request turns every 4xx/5xx into an opaque string).
+ * Ticket lookups against Jira, through the one Jira HTTP client (http.ts: base URL and API
+ * version, credentials, deadline, no redirects, bounded answers, retries, redaction).
  *
  *   Jira Cloud        POST /rest/api/3/issue/bulkfetch  {issueIdsOrKeys, fields: [summary, status]}
  *                     keys Jira does not know are simply absent from `issues`.
@@ -20,15 +18,14 @@
  * shapes, and every failure mode (auth, network, status, malformed, rejected keys) is one class of
  * answer to the same request; splitting them would scatter one exchange over several files.
  */
-import { hideHosts } from "../report/failure.js";
 import { STATUS_CODES } from "node:http";
-import JiraApi from "jira-client";
 import { z } from "zod";
 import type { TicketInfo, TicketLookup } from "../policy/types.js";
-import { redact } from "../report/redact.js";
-import { secretValues } from "../ops/secrets.js";
 import type { JiraConfig } from "./env.js";
+import { JiraHttp, type JiraAnswer, type JiraHttpOptions } from "./http.js";
 import type { TicketLookupService } from "./tickets.js";
+
+export { retryAfterMs, Semaphore } from "./http.js";
 
 /** A Jira issue key as changegate extracts it (project keys are upper-case letters, digits and _). */
 export const ISSUE_KEY = /^[A-Z][A-Z0-9_]*-[1-9][0-9]*$/;
@@ -43,17 +40,12 @@ type Failure = Extract<TicketLookup, { kind: "auth_failed" | "unreachable" | "ma
 type KeyResult =
   { kind: "found"; info: TicketInfo } | { kind: "unknown" } | { kind: "failed"; failure: Failure };
 
-export interface JiraClientOptions {
-  /** Waits between attempts after a 5xx, a 429 without Retry-After or a dropped connection; its length is the number of retries. */
-  backoffMs?: number[];
-  /** A Retry-After longer than this is not waited for: the lookup reports Jira unreachable instead. */
-  maxRetryAfterMs?: number;
-  sleep?: (ms: number) => Promise<void>;
-  /** Clock for the cache (ms). */
+export interface JiraClientOptions extends JiraHttpOptions {
+  /** Clock for the cache (ms); also Retry-After dates. */
   now?: () => number;
   log?: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
-  /** Called after each HTTP exchange with its status (null: no answer); metrics count them. */
-  onExchange?: (status: number | null) => void;
+  /** The HTTP client to share (main.ts: lookups and transitions under one concurrency bound); one of its own otherwise. */
+  http?: JiraHttp;
 }
 
 export interface JiraClientStats {
@@ -65,26 +57,7 @@ export interface JiraClientStats {
   shared: number;
 }
 
-/** What the transport hands back to jira-client: never a rejection, so the status survives. */
-type Exchange =
-  | { kind: "response"; status: number; headers: Headers; text: string; json: unknown; isJson: boolean }
-  | { kind: "network"; code: string | null; timeout: boolean; message: string };
-
-/** The options jira-client passes to its `request` hook (postman-request's shape). */
-interface TransportOptions {
-  uri: string;
-  method?: string;
-  body?: unknown;
-  timeout?: number;
-  auth?: { user?: string; pass?: string; bearer?: string };
-}
-
-/** jira-client's URI and header helpers (typed private in @types/jira-client, public in the library). */
-interface JiraInternals {
-  makeUri(options: { pathname: string }): string;
-  makeRequestHeader(uri: string, options?: Record<string, unknown>): Record<string, unknown>;
-  doRequest(options: Record<string, unknown>): Promise<unknown>;
-}
+type Exchange = JiraAnswer;
 
 const issueSchema = z.object({
   key: z.string().min(1),
@@ -110,37 +83,8 @@ const errorBodySchema = z.object({
   message: z.string().optional(),
 });
 
-const RETRYABLE_NETWORK = new Set([
-  "ECONNRESET",
-  "ECONNREFUSED",
-  "EPIPE",
-  "EAI_AGAIN",
-  "UND_ERR_SOCKET",
-  "ECONNABORTED",
-]);
-
-/** Bounded concurrency: at most `limit` requests to Jira at once, the rest wait in order. */
-export class Semaphore {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.active++;
-    try {
-      return await fn();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.active--;
-    }
-  }
-}
-
 export class JiraTicketService implements TicketLookupService {
-  private readonly api: JiraInternals;
-  private readonly limiter: Semaphore;
+  private readonly http: JiraHttp;
   private readonly cache = new Map<string, { result: KeyResult; expires: number }>();
   private readonly inflight = new Map<string, Promise<KeyResult>>();
   /**
@@ -150,11 +94,6 @@ export class JiraTicketService implements TicketLookupService {
   private epoch = 0;
   private readonly invalidatedAt = new Map<string, number>();
   private readonly outstanding = new Map<string, number>();
-  private readonly secrets: string[];
-  private readonly host: string;
-  private readonly backoffMs: number[];
-  private readonly maxRetryAfterMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
   private readonly counters: JiraClientStats = { lookups: 0, requests: 0, cacheHits: 0, shared: 0 };
 
@@ -162,32 +101,7 @@ export class JiraTicketService implements TicketLookupService {
     private readonly config: JiraConfig,
     private readonly options: JiraClientOptions = {},
   ) {
-    const url = new URL(config.baseUrl);
-    this.host = url.host;
-    const auth = config.auth;
-    const api = new JiraApi({
-      protocol: url.protocol.replace(/:$/, ""),
-      host: url.hostname,
-      port: url.port || undefined,
-      base: url.pathname.replace(/\/+$/, ""),
-      apiVersion: auth.kind === "cloud" ? "3" : "2",
-      strictSSL: true,
-      timeout: config.timeoutMs,
-      request: (o: TransportOptions) => this.transport(o),
-      ...(auth.kind === "cloud" ? { username: auth.email, password: auth.apiToken } : { bearer: auth.pat }),
-    });
-    this.api = api as unknown as JiraInternals;
-    this.limiter = new Semaphore(config.maxConcurrency);
-    const own =
-      auth.kind === "cloud"
-        ? [auth.apiToken, Buffer.from(`${auth.email}:${auth.apiToken}`).toString("base64")]
-        : [auth.pat];
-    this.secrets = [...own, ...secretValues()]
-      .filter((s) => s.length > 0)
-      .sort((a, b) => b.length - a.length);
-    this.backoffMs = options.backoffMs ?? [1000, 3000];
-    this.maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
-    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.http = options.http ?? new JiraHttp(config, options);
     this.now = options.now ?? Date.now;
   }
 
@@ -359,8 +273,9 @@ export class JiraTicketService implements TicketLookupService {
     | { kind: "failed"; failure: Failure }
   > {
     const cloud = this.config.auth.kind === "cloud";
+    // Cloud answers 410 Gone on /search: its bulk read is issue/bulkfetch.
     const path = cloud ? "/issue/bulkfetch" : "/search";
-    const label = `POST ${cloud ? "/rest/api/3/issue/bulkfetch" : "/rest/api/2/search"}`;
+    const label = this.http.label("POST", path);
     const found = new Map<string, TicketInfo>();
     const wanted = new Set(keys);
     let startAt = 0;
@@ -379,6 +294,11 @@ export class JiraTicketService implements TicketLookupService {
       if (answer.kind === "network")
         return { kind: "failed", failure: this.networkFailure(answer, attempts) };
       if (answer.status !== 200) return this.statusFailure(answer, attempts, keys, label);
+      if (answer.tooLarge)
+        return {
+          kind: "failed",
+          failure: this.fail("malformed", `the answer to ${label} is larger than changegate reads`),
+        };
       if (!answer.isJson) {
         const type = answer.headers.get("content-type") ?? "no content type";
         return {
@@ -435,92 +355,15 @@ export class JiraTicketService implements TicketLookupService {
     });
   }
 
-  /** One HTTP exchange through jira-client, retried on 5xx/429 (honouring Retry-After) and dropped connections. */
+  /** One HTTP exchange (retries included: http.ts), counted in stats(). */
   private async exchange(path: string, body: unknown): Promise<{ answer: Exchange; attempts: number }> {
-    for (let attempt = 1; ; attempt++) {
-      const answer = await this.limiter.run(async () => {
-        this.counters.requests++;
-        const uri = this.api.makeUri({ pathname: path });
-        return (await this.api.doRequest(
-          this.api.makeRequestHeader(uri, { method: "POST", body }),
-        )) as Exchange;
-      });
-      const wait = this.retryDelay(answer, attempt);
-      if (wait === null) return { answer, attempts: attempt };
-      this.options.log?.warn(
-        { attempt, waitMs: wait, status: answer.kind === "response" ? answer.status : answer.code },
-        "Jira lookup failed; retrying",
-      );
-      await this.sleep(wait);
-    }
-  }
-
-  private retryDelay(answer: Exchange, attempt: number): number | null {
-    if (attempt > this.backoffMs.length) return null;
-    const backoff = this.backoffMs[attempt - 1]!;
-    if (answer.kind === "network")
-      return !answer.timeout && answer.code && RETRYABLE_NETWORK.has(answer.code) ? backoff : null;
-    if (answer.status !== 429 && answer.status < 500) return null;
-    if (answer.status === 501) return null;
-    const after = retryAfterMs(answer.headers.get("retry-after"), this.now());
-    if (after === null) return backoff;
-    return after <= this.maxRetryAfterMs ? after : null;
-  }
-
-  /** jira-client's `request` hook: fetch with a timeout, no redirects, and the whole answer kept. */
-  private async transport(o: TransportOptions): Promise<Exchange> {
-    const headers: Record<string, string> = { accept: "application/json" };
-    if (o.auth?.bearer) headers.authorization = `Bearer ${o.auth.bearer}`;
-    else if (o.auth?.user !== undefined && o.auth.pass !== undefined) {
-      headers.authorization = `Basic ${Buffer.from(`${o.auth.user}:${o.auth.pass}`).toString("base64")}`;
-    }
-    let payload: string | undefined;
-    if (o.body !== undefined) {
-      payload = JSON.stringify(o.body);
-      headers["content-type"] = "application/json";
-    }
-    const timeout = o.timeout ?? this.config.timeoutMs;
-    let reported = false;
-    try {
-      const res = await fetch(o.uri, {
-        method: o.method ?? "GET",
-        headers,
-        body: payload,
-        redirect: "manual",
-        signal: AbortSignal.timeout(timeout),
-      });
-      const text = await res.text();
-      let json: unknown = undefined;
-      let isJson = false;
-      try {
-        json = JSON.parse(text);
-        isJson = true;
-      } catch {
-        // not JSON: reported by the caller with the content type
-      }
-      reported = true;
-      this.options.onExchange?.(res.status);
-      return { kind: "response", status: res.status, headers: res.headers, text, json, isJson };
-    } catch (err) {
-      if (!reported) this.options.onExchange?.(null);
-      return networkExchange(err);
-    }
+    const done = await this.http.request("POST", path, body);
+    this.counters.requests += done.attempts;
+    return done;
   }
 
   private networkFailure(answer: Extract<Exchange, { kind: "network" }>, attempts: number): Failure {
-    const after = attempts > 1 ? ` (after ${attempts} attempts)` : "";
-    if (answer.timeout)
-      return this.fail(
-        "unreachable",
-        `no answer from ${this.host} within ${this.config.timeoutMs} ms (JIRA_TIMEOUT_MS)${after}`,
-      );
-    const what = answer.code ? NETWORK_WORDS[answer.code] : undefined;
-    if (what) return this.fail("unreachable", `${what} (${answer.code}) talking to ${this.host}${after}`);
-    // The digest shows this: the configured Jira host is known to its readers, other hosts and addresses are not.
-    return this.fail(
-      "unreachable",
-      `request to ${this.host} failed: ${hideHosts(answer.message)}${answer.code ? ` (${answer.code})` : ""}${after}`,
-    );
+    return this.fail("unreachable", this.http.describeNetwork(answer, attempts));
   }
 
   private statusFailure(
@@ -566,7 +409,7 @@ export class JiraTicketService implements TicketLookupService {
     if (status === 404)
       return failed(
         "unreachable",
-        `${http} for ${label} at ${this.host}: check JIRA_BASE_URL (is this Jira ${cloud ? "Cloud" : "Data Center"}?)${detail}`,
+        `${http} for ${label} at ${this.http.host}: check JIRA_BASE_URL (is this Jira ${cloud ? "Cloud" : "Data Center"}?)${detail}`,
       );
     if (status >= 300 && status < 400) {
       const location = answer.headers.get("location");
@@ -582,8 +425,8 @@ export class JiraTicketService implements TicketLookupService {
       );
     }
     if (status === 429) {
-      const wanted = retryAfterMs(answer.headers.get("retry-after"), this.now());
-      if (wanted !== null && wanted > this.maxRetryAfterMs) {
+      const wanted = this.http.retryAfter(answer);
+      if (wanted !== null && this.http.waitsTooLong(wanted)) {
         return failed(
           "unreachable",
           `${http}: Jira is rate-limiting changegate and asked to wait ${Math.ceil(wanted / 1000)} s${detail}`,
@@ -591,12 +434,12 @@ export class JiraTicketService implements TicketLookupService {
       }
       return failed("unreachable", `${http}: Jira is rate-limiting changegate${after}${detail}`);
     }
-    if (status >= 500) return failed("unreachable", `${http} from ${this.host}${after}${detail}`);
+    if (status >= 500) return failed("unreachable", `${http} from ${this.http.host}${after}${detail}`);
     return failed("unreachable", `Jira refused ${label}: ${http}${detail}`);
   }
 
   private fail(kind: Failure["kind"], message: string): Failure {
-    return { kind, message: redact(message, this.secrets) };
+    return { kind, message: this.http.clean(message) };
   }
 }
 
@@ -605,47 +448,6 @@ export function createJiraTicketService(
   options: JiraClientOptions = {},
 ): JiraTicketService {
   return new JiraTicketService(config, options);
-}
-
-const NETWORK_WORDS: Record<string, string> = {
-  ECONNREFUSED: "connection refused",
-  ECONNRESET: "connection reset",
-  ENOTFOUND: "host not found",
-  EAI_AGAIN: "DNS lookup failed",
-  ETIMEDOUT: "connection timed out",
-  EHOSTUNREACH: "host unreachable",
-  ENETUNREACH: "network unreachable",
-  EPIPE: "connection closed",
-  UND_ERR_SOCKET: "connection closed",
-  UND_ERR_CONNECT_TIMEOUT: "connection timed out",
-  CERT_HAS_EXPIRED: "TLS certificate expired",
-  DEPTH_ZERO_SELF_SIGNED_CERT: "TLS certificate not trusted",
-  SELF_SIGNED_CERT_IN_CHAIN: "TLS certificate not trusted",
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "TLS certificate not trusted",
-  ERR_TLS_CERT_ALTNAME_INVALID: "TLS certificate does not match the host",
-};
-
-function networkExchange(err: unknown): Extract<Exchange, { kind: "network" }> {
-  const e = err as {
-    name?: string;
-    message?: string;
-    code?: string;
-    cause?: { code?: string; message?: string; name?: string };
-  } | null;
-  const timeout = e?.name === "TimeoutError" || e?.name === "AbortError" || e?.cause?.name === "TimeoutError";
-  const code = e?.cause?.code ?? e?.code ?? null;
-  const message = e?.cause?.message ?? e?.message ?? String(err);
-  return { kind: "network", code: typeof code === "string" ? code : null, timeout, message };
-}
-
-/** Retry-After is seconds or an HTTP date. */
-export function retryAfterMs(header: string | null, now: number): number | null {
-  if (!header) return null;
-  const text = header.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text);
-  if (Number.isNaN(at)) return null;
-  return Math.max(0, at - now);
 }
 
 function jiraMessages(answer: Extract<Exchange, { kind: "response" }>): string[] {

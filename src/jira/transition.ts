@@ -4,8 +4,10 @@
  *   POST /rest/api/{3|2}/issue/{key}/transitions        {"transition": {"id": …}}  → 204
  * API 3 on Jira Cloud, 2 on Data Center (same shapes). The transition is picked by name or target
  * status (src/policy/transition.ts); when none matches, one GET of the ticket's status tells
- * "already there" from "not possible". Every request has the Jira timeout; every failure becomes a
- * `failed` result with a message free of credentials, never a throw.
+ * "already there" from "not possible". Requests go through the one Jira HTTP client (http.ts:
+ * deadline, no redirects, bounded answers, retries); the POST that moves a ticket is repeated only
+ * when Jira cannot have acted on it. Every failure becomes a `failed` result with a message free of
+ * credentials, never a throw.
  */
 import { STATUS_CODES } from "node:http";
 import { z } from "zod";
@@ -15,10 +17,9 @@ import {
   type AvailableTransition,
   type TicketTransitionResult,
 } from "../policy/transition.js";
-import { redact } from "../report/redact.js";
-import { secretValues } from "../ops/secrets.js";
 import type { JiraConfig } from "./env.js";
 import { ISSUE_KEY } from "./client.js";
+import { JiraHttp, type JiraAnswer, type JiraHttpOptions } from "./http.js";
 
 /** At most this many tickets are moved per merge (more are reported as not attempted). */
 export const MAX_TRANSITIONS_PER_MERGE = 20;
@@ -45,19 +46,11 @@ export interface TicketTransitioner {
 }
 
 export class JiraTransitioner implements TicketTransitioner {
-  private readonly secrets: string[];
-  private readonly api: string;
+  private readonly http: JiraHttp;
 
-  constructor(private readonly config: JiraConfig) {
-    const auth = config.auth;
-    this.api = `${config.baseUrl}/rest/api/${auth.kind === "cloud" ? "3" : "2"}`;
-    const own =
-      auth.kind === "cloud"
-        ? [auth.apiToken, Buffer.from(`${auth.email}:${auth.apiToken}`).toString("base64")]
-        : [auth.pat];
-    this.secrets = [...own, ...secretValues()]
-      .filter((s) => s.length > 0)
-      .sort((a, b) => b.length - a.length);
+  /** `options.http`: the HTTP client to share with the lookups (one concurrency bound); one of its own otherwise. */
+  constructor(config: JiraConfig, options: JiraHttpOptions & { http?: JiraHttp } = {}) {
+    this.http = options.http ?? new JiraHttp(config, options);
   }
 
   async transition(keys: string[], target: string): Promise<TicketTransitionResult[]> {
@@ -78,51 +71,43 @@ export class JiraTransitioner implements TicketTransitioner {
   private async one(key: string, target: string): Promise<TicketTransitionResult> {
     if (!ISSUE_KEY.test(key)) return failed(key, "not a Jira issue key");
     const path = `/issue/${encodeURIComponent(key)}/transitions`;
-    try {
-      const listed = await this.call("GET", path);
-      if (listed.status !== 200)
-        return failed(key, this.refusal(listed, `listing the transitions of ${key}`));
-      const parsed = transitionsSchema.safeParse(listed.json);
-      if (!parsed.success)
-        return failed(
-          key,
-          `Jira's list of transitions for ${key} is malformed: ${z.prettifyError(parsed.error).slice(0, 300)}`,
-        );
-      const available: AvailableTransition[] = parsed.data.transitions.map((t) => ({
-        id: t.id,
-        name: t.name,
-        to: t.to.name,
-      }));
-      const pick = pickTransition(available, target);
-      if (!pick) {
-        const status = await this.status(key);
-        if (alreadyThere(status, target))
-          return { key, result: "already", status, transition: null, message: null };
-        const names = available.map((t) => `${t.name} → ${t.to}`).join(", ") || "none";
-        return failed(
-          key,
-          `no transition to "${target}" is available from ${status ? `"${status}"` : "its status"} (available: ${names.slice(0, 300)})`,
-        );
-      }
-      const posted = await this.call("POST", path, { transition: { id: pick.id } });
-      if (posted.status !== 204 && posted.status !== 200)
-        return failed(key, this.refusal(posted, `moving ${key} to "${pick.to}"`));
-      return { key, result: "moved", status: pick.to, transition: pick.name, message: null };
-    } catch (err) {
-      const e = err as { name?: string; message?: string; cause?: { code?: string } };
-      const timeout = e.name === "TimeoutError" || e.name === "AbortError";
+    const listed = await this.call("GET", path);
+    if (listed.kind === "network")
+      return failed(key, this.http.describeNetwork(listed.answer, listed.attempts));
+    if (listed.status !== 200) return failed(key, this.refusal(listed, `listing the transitions of ${key}`));
+    const parsed = transitionsSchema.safeParse(listed.json);
+    if (!parsed.success)
       return failed(
         key,
-        timeout
-          ? `no answer from Jira within ${this.config.timeoutMs} ms (JIRA_TIMEOUT_MS)`
-          : this.clean(`request to Jira failed: ${e.cause?.code ?? e.message ?? String(err)}`),
+        `Jira's list of transitions for ${key} is malformed: ${z.prettifyError(parsed.error).slice(0, 300)}`,
+      );
+    const available: AvailableTransition[] = parsed.data.transitions.map((t) => ({
+      id: t.id,
+      name: t.name,
+      to: t.to.name,
+    }));
+    const pick = pickTransition(available, target);
+    if (!pick) {
+      const status = await this.status(key);
+      if (alreadyThere(status, target))
+        return { key, result: "already", status, transition: null, message: null };
+      const names = available.map((t) => `${t.name} → ${t.to}`).join(", ") || "none";
+      return failed(
+        key,
+        `no transition to "${target}" is available from ${status ? `"${status}"` : "its status"} (available: ${names.slice(0, 300)})`,
       );
     }
+    const posted = await this.call("POST", path, { transition: { id: pick.id } }, "unprocessed");
+    if (posted.kind === "network")
+      return failed(key, this.http.describeNetwork(posted.answer, posted.attempts));
+    if (posted.status !== 204 && posted.status !== 200)
+      return failed(key, this.refusal(posted, `moving ${key} to "${pick.to}"`));
+    return { key, result: "moved", status: pick.to, transition: pick.name, message: null };
   }
 
   private async status(key: string): Promise<string | null> {
     const res = await this.call("GET", `/issue/${encodeURIComponent(key)}?fields=status`);
-    if (res.status !== 200) return null;
+    if (res.kind === "network" || res.status !== 200) return null;
     const parsed = issueStatusSchema.safeParse(res.json);
     return parsed.success ? parsed.data.fields.status.name : null;
   }
@@ -144,66 +129,25 @@ export class JiraTransitioner implements TicketTransitioner {
           : res.status === 404
             ? " (no such ticket, or the account cannot see it)"
             : "";
-    return this.clean(
+    return this.http.clean(
       `Jira refused ${what}: ${http}${hint}${messages.length ? `: ${messages.join("; ").slice(0, 300)}` : ""}`,
     );
   }
 
-  private clean(message: string): string {
-    return redact(message, this.secrets);
-  }
-
+  /** One request (http.ts retries it as `retry` allows): the status and the JSON body (null when none or not JSON). */
   private async call(
     method: "GET" | "POST",
     path: string,
     body?: unknown,
-  ): Promise<{ status: number; json: unknown }> {
-    const auth = this.config.auth;
-    const headers: Record<string, string> = {
-      accept: "application/json",
-      authorization:
-        auth.kind === "cloud"
-          ? `Basic ${Buffer.from(`${auth.email}:${auth.apiToken}`).toString("base64")}`
-          : `Bearer ${auth.pat}`,
-    };
-    if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await fetch(`${this.api}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      redirect: "manual",
-      signal: AbortSignal.timeout(this.config.timeoutMs),
-    });
-    const text = await cappedText(res, MAX_ANSWER_BYTES);
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : null;
-    } catch {
-      json = null;
-    }
-    return { status: res.status, json };
+    retry: "idempotent" | "unprocessed" = "idempotent",
+  ): Promise<
+    | { kind: "response"; status: number; json: unknown }
+    | { kind: "network"; answer: Extract<JiraAnswer, { kind: "network" }>; attempts: number }
+  > {
+    const { answer, attempts } = await this.http.request(method, path, body, retry);
+    if (answer.kind === "network") return { kind: "network", answer, attempts };
+    return { kind: "response", status: answer.status, json: answer.isJson ? answer.json : null };
   }
-}
-
-/** A hostile or broken server cannot make us hold a huge answer: transitions lists are small. */
-const MAX_ANSWER_BYTES = 1_000_000;
-
-async function cappedText(res: Response, max: number): Promise<string> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      return "";
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 function failed(key: string, message: string): TicketTransitionResult {

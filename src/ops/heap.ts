@@ -16,7 +16,8 @@ export const HEAP_GROWING_PERCENT = 50;
 /** Applies the growing factor unless the process was started with its own. Returns what it did. */
 export function limitHeapGrowth(
   execArgv: string[] = process.execArgv,
-  nodeOptions: string = process.env.NODE_OPTIONS ?? "",
+  /** NODE_OPTIONS (settings.platform.nodeOptions). */
+  nodeOptions: string,
 ): string {
   if ([...execArgv, nodeOptions].some((a) => /--heap[-_]growing[-_]percent/.test(a)))
     return "heap growing factor: the operator's own";

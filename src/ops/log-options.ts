@@ -1,6 +1,5 @@
 /**
- * The process log's settings: JSON lines in production (NODE_ENV=production or LOG_FORMAT=json),
- * pretty in development; pino's redact paths remove secret-bearing fields by name before a line is
+ * The process log's redaction (its format, level and key are settings: src/settings.ts): pino's redact paths remove secret-bearing fields by name before a line is
  * written (main.ts also scrubs known secret values and token shapes from every line, see
  * report/redact.ts).
  */
@@ -28,8 +27,3 @@ export const REDACT_PATHS = [
 ];
 
 export const REDACT_CENSOR = "[REDACTED]";
-
-export function logFormat(env: NodeJS.ProcessEnv): "json" | "pretty" {
-  if (env.LOG_FORMAT === "json" || env.LOG_FORMAT === "pretty") return env.LOG_FORMAT;
-  return env.NODE_ENV === "production" ? "json" : "pretty";
-}

@@ -4,23 +4,10 @@
  * replaces (main, the CLI and the app module import it); report/ itself never reads process.env.
  */
 import { useSecretSource } from "../report/redact.js";
+import { SECRET_SETTINGS } from "../settings.js";
 
-const SECRET_ENV = [
-  "PRIVATE_KEY",
-  "WEBHOOK_SECRET",
-  "JIRA_API_TOKEN",
-  "JIRA_PAT",
-  "JIRA_WEBHOOK_SECRET",
-  "GITHUB_CLIENT_SECRET",
-  "DATABASE_URL",
-  "REDIS_URL",
-  "SENTRY_DSN",
-  "WEBHOOK_PROXY_URL",
-  "METRICS_TOKEN",
-  "AUDIT_SIGNING_KEY",
-  "DATABASE_OWNER_URL",
-  "GITHUB_TOKEN",
-];
+/** The settings that are secrets (src/settings.ts), and the setup page's client secret (Probot's). */
+const SECRET_ENV: readonly string[] = [...SECRET_SETTINGS, "GITHUB_CLIENT_SECRET"];
 
 export function secretValues(env: NodeJS.ProcessEnv = process.env): string[] {
   return SECRET_ENV.map((k) => env[k])

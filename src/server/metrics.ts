@@ -38,26 +38,6 @@ export function metricsRoute(metrics: Pick<Metrics, "expose">, token: string | u
   };
 }
 
-/**
- * METRICS_PORT: serve GET /metrics on a listener of its own (and not on the webhook port), so that
- * only what can reach that port (a Prometheus in the cluster) can scrape. Unset or empty: null
- * (/metrics on the webhook port, behind METRICS_TOKEN when set). Must be a port number other than PORT.
- */
-export function metricsPortFromEnv(env: Record<string, string | undefined>): number | null {
-  const raw = env.METRICS_PORT?.trim();
-  if (raw === undefined || raw === "") return null;
-  if (!/^\d{1,5}$/.test(raw) || Number(raw) < 1 || Number(raw) > 65535) {
-    throw new Error(`METRICS_PORT=${JSON.stringify(raw.slice(0, 40))}: expected a port number (1 to 65535)`);
-  }
-  const port = Number(raw);
-  const webhookPort = Number(env.PORT?.trim() || 3000);
-  if (port === webhookPort)
-    throw new Error(
-      `METRICS_PORT=${port} is the webhook port (PORT): give /metrics a port of its own, or leave METRICS_PORT unset`,
-    );
-  return port;
-}
-
 /** What an open /metrics shows, for the start-up warning (docs/security.md says the same). */
 export const OPEN_METRICS_WARNING =
   "GET /metrics on the webhook port needs no token: whoever reaches that port reads installation ids, request and error counts and the write queue; set METRICS_TOKEN or METRICS_PORT";

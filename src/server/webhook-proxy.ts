@@ -31,6 +31,6 @@ export async function loadSmeeClient(
 }
 
 /** Whether Probot will want a relay: the setup page (no APP_ID) or a WEBHOOK_PROXY_URL. */
-export function wantsWebhookProxy(env: NodeJS.ProcessEnv): boolean {
-  return !env.APP_ID || Boolean(env.WEBHOOK_PROXY_URL);
+export function wantsWebhookProxy(appId: number | null, proxyUrl: string | null): boolean {
+  return !appId || Boolean(proxyUrl);
 }

@@ -430,7 +430,7 @@ describe("check FILE (the old spelling of config check)", () => {
       PRIVATE_KEY: "secret-key-material",
     });
     expect(badEnv.code).toBe(EXIT.usage);
-    expect(badEnv.stderr).toMatch(/APP_ID must be the GitHub App's numeric id/);
+    expect(badEnv.stderr).toMatch(/APP_ID="12x": expected the GitHub App's numeric id/);
     expect(badEnv.stderr).not.toContain("secret-key-material");
     const jira = await run(["check", "acme/payments#12"], {
       GITHUB_TOKEN: "t",
@@ -438,7 +438,9 @@ describe("check FILE (the old spelling of config check)", () => {
       JIRA_API_TOKEN: "jira-secret-value",
     });
     expect(jira.code).toBe(EXIT.usage);
-    expect(jira.stderr).toMatch(/the Jira settings \(JIRA_\*\) are not usable: Invalid Jira configuration/);
+    expect(jira.stderr).toMatch(
+      /the Jira settings \(JIRA_\*\) are not usable: \d+ settings? (is|are) wrong:\n {2}- JIRA_BASE_URL is not a URL/,
+    );
     expect(jira.stderr).not.toContain("jira-secret-value");
     const notPr = await run(["check", "acme/payments#0"], {});
     expect(notPr.code).toBe(EXIT.usage);

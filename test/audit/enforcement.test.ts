@@ -12,7 +12,6 @@ import { AuditReader } from "../../src/audit/reader.js";
 import { verifyChains } from "../../src/audit/verify.js";
 import { EnforcementFlow } from "../../src/flows/enforcement.js";
 import { enforcementCommand } from "../../src/commands/enforcement.js";
-import { parsePeriod } from "../../src/cli.js";
 import { renderVerdict } from "../../src/report/digest.js";
 import { tempDir } from "./records.js";
 import { configSchema } from "../../src/config/schema.js";
@@ -277,11 +276,11 @@ describe("audit enforcement: the timeline from the records", () => {
     expect((await verifyChains(new AuditReader(store))).ok).toBe(true);
 
     const whole = io();
-    const code = await enforcementCommand(
-      whole.io as never,
-      { from: "2026-01-01T00:00:00Z", to: "2026-01-01T10:00:00Z", json: true },
-      parsePeriod,
-    );
+    const code = await enforcementCommand(whole.io as never, {
+      from: "2026-01-01T00:00:00Z",
+      to: "2026-01-01T10:00:00Z",
+      json: true,
+    });
     expect(code).toBe(1);
     const report = JSON.parse(whole.out.join(""));
     const b = report.branches[0];
@@ -299,11 +298,10 @@ describe("audit enforcement: the timeline from the records", () => {
     // The hours before the loss alone: in force, exit 0.
     const before = io();
     expect(
-      await enforcementCommand(
-        before.io as never,
-        { from: "2026-01-01T00:00:00Z", to: "2026-01-01T04:00:00Z" },
-        parsePeriod,
-      ),
+      await enforcementCommand(before.io as never, {
+        from: "2026-01-01T00:00:00Z",
+        to: "2026-01-01T04:00:00Z",
+      }),
     ).toBe(0);
     expect(before.out.join("")).toMatch(/IN FORCE for the whole period/);
   });
@@ -331,11 +329,11 @@ describe("audit enforcement: the timeline from the records", () => {
     ]);
     expect(fake.requests).toHaveLength(1);
     const run = io();
-    await enforcementCommand(
-      run.io as never,
-      { from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z", json: true },
-      parsePeriod,
-    );
+    await enforcementCommand(run.io as never, {
+      from: "2026-01-01T00:00:00Z",
+      to: "2026-01-02T00:00:00Z",
+      json: true,
+    });
     expect(
       JSON.parse(run.out.join("")).branches.map(
         (b: { repo: string; branch: string }) => `${b.repo} ${b.branch}`,
@@ -350,11 +348,11 @@ describe("audit enforcement: the timeline from the records", () => {
     expect(r.reason).toBe("resumed");
     const run = io();
     expect(
-      await enforcementCommand(
-        run.io as never,
-        { from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z", json: true },
-        parsePeriod,
-      ),
+      await enforcementCommand(run.io as never, {
+        from: "2026-01-01T00:00:00Z",
+        to: "2026-01-02T00:00:00Z",
+        json: true,
+      }),
     ).toBe(1);
     const b = JSON.parse(run.out.join("")).branches[0];
     // Two observations a day apart: nothing vouches for the state in between.

@@ -4,6 +4,7 @@
  * own role, and that role cannot disable or drop the triggers, alter the tables, update, delete or
  * truncate records, or switch triggers off for its session.
  */
+import { loadSettings } from "../../src/settings.js";
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import pg from "pg";
 import { ChainWriter } from "../../src/audit/chain-writer.js";
@@ -89,7 +90,7 @@ if (base) {
   describe("the app's role", () => {
     test("records, reads and verifies through the app (DATABASE_OWNER_URL migrates, DATABASE_URL runs without DDL)", async () => {
       const store = await openAppStore(
-        { DATABASE_OWNER_URL: urlAs(owner), DATABASE_URL: urlAs(app) },
+        loadSettings({ DATABASE_OWNER_URL: urlAs(owner), DATABASE_URL: urlAs(app) }, ["store"]).store,
         (url, o) => AuditStore.open(url, o),
       );
       try {

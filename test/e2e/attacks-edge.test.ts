@@ -61,7 +61,36 @@ describe("start-up without a proper WEBHOOK_SECRET", () => {
     expect({ status: r.status, signal: r.signal }).toEqual({ status: 1, signal: null });
     const fatal = r.lines.filter((l) => l.level === 60);
     expect(fatal).toHaveLength(1);
-    expect(fatal[0]!.msg).toMatch(/^WEBHOOK_SECRET is not set \(APP_ID is\).*at least 16 characters/);
+    expect(fatal[0]!.msg).toMatch(
+      /^1 setting is wrong:\n {2}- WEBHOOK_SECRET is not set \(APP_ID is\).*at least 16 characters/,
+    );
+    expect(r.lines.some((l) => /Listening on/.test(l.msg))).toBe(false);
+  }, 60_000);
+
+  test("several settings wrong at once: exit 1 with ONE fatal line listing every one (no secret echoed); it never listens", async () => {
+    const secret = "hunter2-jira-pat-value";
+    const r = await start({
+      APP_ID: "4242",
+      PRIVATE_KEY: privateKey,
+      WEBHOOK_SECRET: "0123456789abcdef-e2e",
+      REDELIVERY_INTERVAL: "5 minutes",
+      MAX_CONCURRENT_EVALUATIONS: "lots",
+      HTTP_BODY_TIMEOUT_SECONDS: "0",
+      JIRA_PAT: secret,
+    });
+    expect({ status: r.status, signal: r.signal }).toEqual({ status: 1, signal: null });
+    const fatal = r.lines.filter((l) => l.level === 60);
+    expect(fatal).toHaveLength(1);
+    const lines = fatal[0]!.msg.split("\n");
+    expect(lines[0]).toBe("4 settings are wrong:");
+    for (const name of [
+      "REDELIVERY_INTERVAL",
+      "MAX_CONCURRENT_EVALUATIONS",
+      "HTTP_BODY_TIMEOUT_SECONDS",
+      "JIRA_PAT",
+    ])
+      expect([name, lines.filter((l) => l.startsWith("  - ") && l.includes(name)).length]).toEqual([name, 1]);
+    expect(JSON.stringify(r.lines)).not.toContain(secret);
     expect(r.lines.some((l) => /Listening on/.test(l.msg))).toBe(false);
   }, 60_000);
 
@@ -73,7 +102,7 @@ describe("start-up without a proper WEBHOOK_SECRET", () => {
       expect(fatal.map((l) => l.msg)).toEqual([
         expect.stringMatching(
           new RegExp(
-            `^WEBHOOK_SECRET is too short \\(${secret.length} characters; at least 16 are required\\)`,
+            `^1 setting is wrong:\\n {2}- WEBHOOK_SECRET is too short \\(${secret.length} characters; at least 16 are required\\)`,
           ),
         ),
       ]);
@@ -254,7 +283,8 @@ describe("a running app", () => {
     // measured 8 × 503 and 8 × 400 (declared lengths reserved up front gave 12 × 503). The budget
     // must bite, and memory stays bounded by it (below).
     expect(statuses.filter((s) => s === 503).length).toBeGreaterThanOrEqual(1);
-    expect(statuses.every((s) => s === 503 || s === 400 || s === 401)).toBe(true);
+    // Any other answer is named in the failure (with its timing), so a rare one can be told apart.
+    expect(result.filter((r) => r.status !== 503 && r.status !== 400 && r.status !== 401)).toEqual([]);
     expect(growth).toBeLessThan(450 * MB);
     expect(w.cg.exitInfo).toBeNull();
     // Charged by the bytes that arrive (issue 19), not by the declared length: the refusal names both.

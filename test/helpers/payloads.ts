@@ -102,7 +102,7 @@ export function checkSuiteCompleted(
 }
 
 export function checkRunEvent(
-  action: "completed" | "rerequested" | "requested_action",
+  action: "created" | "completed" | "rerequested" | "requested_action",
   opts: { sha?: string; appId?: number; pulls?: number[]; identifier?: string } = {},
 ): CheckRunEvent {
   const pr = pullRequestEvent("opened");
@@ -112,8 +112,8 @@ export function checkRunEvent(
       id: 9,
       name: opts.appId === APP_ID ? "changegate" : "build",
       head_sha: opts.sha ?? HEAD,
-      status: "completed",
-      conclusion: "success",
+      status: action === "created" ? "in_progress" : "completed",
+      conclusion: action === "created" ? null : "success",
       app: { id: opts.appId ?? 15368, slug: "ci" },
       pull_requests: (opts.pulls ?? []).map((n) => ({
         number: n,

@@ -3,6 +3,7 @@
  * Probot does, and Probot's own Server (its webhook middleware verifying a signed delivery from
  * the body the limit read). Small caps keep it fast; the production cap is GitHub's 25 MB.
  */
+import { loadSettings } from "../../src/settings.js";
 import { afterEach, describe, expect, test } from "@jest/globals";
 import { createHmac } from "node:crypto";
 import { connect, type Socket } from "node:net";
@@ -19,7 +20,6 @@ import { pino } from "pino";
 import { Probot, Server } from "probot";
 import {
   admit,
-  httpLimitsFromEnv,
   limitRequestBodies,
   MAX_REQUEST_BODY_BYTES,
   onFirstListen,
@@ -464,7 +464,7 @@ describe("nobody holds the intake shut: the body deadline and the per-client cap
       httpLimitsFromEnv({ HTTP_BODY_TIMEOUT_SECONDS: "45", HTTP_MAX_REQUESTS_PER_CLIENT: "500" }),
     ).toEqual({ bodyTimeoutMs: 45_000, maxRequestsPerClient: 500 });
     expect(() => httpLimitsFromEnv({ HTTP_BODY_TIMEOUT_SECONDS: "0" })).toThrow(
-      'HTTP_BODY_TIMEOUT_SECONDS="0": expected a whole number from 1 to 300 (default 20)',
+      'HTTP_BODY_TIMEOUT_SECONDS="0": expected between 1 second and 5 minutes (default 20 seconds)',
     );
     expect(() => httpLimitsFromEnv({ HTTP_BODY_TIMEOUT_SECONDS: "2.5" })).toThrow(
       /HTTP_BODY_TIMEOUT_SECONDS/,
@@ -474,6 +474,12 @@ describe("nobody holds the intake shut: the body deadline and the per-client cap
     );
   });
 });
+
+/** HTTP_BODY_TIMEOUT_SECONDS and HTTP_MAX_REQUESTS_PER_CLIENT as the settings give them (src/settings.ts). */
+function httpLimitsFromEnv(env: Record<string, string>) {
+  const { bodyTimeoutMs, maxRequestsPerClient } = loadSettings(env, ["http"]).http;
+  return { bodyTimeoutMs, maxRequestsPerClient };
+}
 
 describe("onFirstListen", () => {
   test("runs the hook once, on the first server to listen, before it binds; later servers are untouched", async () => {

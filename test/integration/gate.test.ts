@@ -457,6 +457,16 @@ describe("events", () => {
     expect(h.changegate.stats().evaluations).toBe(0);
   });
 
+  test("a CI check run created after the evaluation evaluates again (its pending run holds the verdict); our own does not", async () => {
+    const h = await harness();
+    await evaluateOnce(h, { reviews: [] }, {}, [
+      "check_run",
+      checkRunEvent("created", { appId: 999, pulls: [1] }),
+    ]);
+    await h.deliver("check_run", checkRunEvent("created", { appId: APP_ID, pulls: [1] }));
+    expect(h.changegate.stats().evaluations).toBe(1);
+  });
+
   test("Re-evaluate (requested_action) and re-run (rerequested) on our check evaluate now", async () => {
     const h = await harness();
     await evaluateOnce(h, { reviews: [] }, {}, [

@@ -3,14 +3,18 @@
  * variable, never a secret's value) for every half-configured one.
  */
 import { describe, expect, test } from "@jest/globals";
-import { describeJiraConfig, jiraConfigFromEnv } from "../../src/jira/env.js";
+import { describeJiraConfig } from "../../src/jira/env.js";
+import { loadSettings } from "../../src/settings.js";
+
+/** The Jira settings as src/settings.ts gives them (its `jira` group). */
+const jiraConfigFromEnv = (env: Record<string, string>) => loadSettings(env, ["jira"]).jira;
 
 const TOKEN = "ATATT3xFfGF0secretcloudtoken42";
 const PAT = "MzQ1Njc4OTAxMjM0secretpat99";
 const HOOK = "whsec-0123456789abcdef-secret";
 const SECRETS = [TOKEN, PAT, HOOK, "hunter2pass"];
 
-function problem(env: NodeJS.ProcessEnv): string {
+function problem(env: Record<string, string>): string {
   try {
     jiraConfigFromEnv(env);
   } catch (err) {
@@ -88,7 +92,7 @@ describe("valid configurations", () => {
 });
 
 describe("half-configured: a clear message naming the variable", () => {
-  test.each<[string, NodeJS.ProcessEnv, RegExp]>([
+  test.each<[string, Record<string, string>, RegExp]>([
     [
       "URL without credentials",
       { JIRA_BASE_URL: "https://acme.atlassian.net" },
@@ -142,28 +146,28 @@ describe("half-configured: a clear message naming the variable", () => {
     ],
     [
       "non-numeric timeout",
-      { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_PAT: PAT, JIRA_TIMEOUT_MS: "10s" },
-      /JIRA_TIMEOUT_MS must be a whole number \(between 100 and 300000\), got "10s"/,
+      { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_PAT: PAT, JIRA_TIMEOUT_MS: "10 seconds" },
+      /JIRA_TIMEOUT_MS="10 seconds": expected milliseconds or a number with s, m, h or d/,
     ],
     [
       "timeout out of range",
       { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_PAT: PAT, JIRA_TIMEOUT_MS: "0" },
-      /JIRA_TIMEOUT_MS must be between 100 and 300000, got 0/,
+      /JIRA_TIMEOUT_MS="0": expected between 100 ms and 5 minutes/,
     ],
     [
       "negative cache TTL",
       { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_PAT: PAT, JIRA_CACHE_TTL_MS: "-5" },
-      /JIRA_CACHE_TTL_MS must be a whole number/,
+      /JIRA_CACHE_TTL_MS="-5": expected milliseconds/,
     ],
     [
       "zero concurrency",
       { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_PAT: PAT, JIRA_MAX_CONCURRENCY: "0" },
-      /JIRA_MAX_CONCURRENCY must be between 1 and 64, got 0/,
+      /JIRA_MAX_CONCURRENCY="0": expected a whole number from 1 to 64/,
     ],
     [
       "a re-check every second",
       { JIRA_BASE_URL: "https://acme.atlassian.net", JIRA_PAT: PAT, JIRA_RECHECK_INTERVAL_MS: "1000" },
-      /JIRA_RECHECK_INTERVAL_MS must be 0 \(off\) or at least 10000 \(10 s\), got 1000/,
+      /JIRA_RECHECK_INTERVAL_MS="1000": expected between 10 seconds and 1 day, or 0 or off to turn it off/,
     ],
     [
       "a short webhook secret",
@@ -177,9 +181,9 @@ describe("half-configured: a clear message naming the variable", () => {
     ],
   ])("%s", (_name, env, expected) => {
     const message = problem(env);
-    expect(message).toMatch(/^Invalid Jira configuration:\n/);
+    expect(message).toMatch(/^\d+ settings? (is|are) wrong:\n/);
     expect(message).toMatch(expected);
-    expect(message).toContain("See docs/jira.md.");
+    expect(message).toContain("(Jira: docs/jira.md).");
   });
 
   test("every problem is listed at once", () => {

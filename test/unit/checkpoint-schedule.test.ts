@@ -4,6 +4,7 @@
  * replicas (the ledger), a failure retried by the replica that claimed the interval, runs never
  * overlap, the timer never holds the process.
  */
+import { loadSettings } from "../../src/settings.js";
 import { afterEach, describe, expect, jest, test } from "@jest/globals";
 import { generateKeyPairSync } from "node:crypto";
 import type { CheckpointLog } from "../../src/audit/checkpoint-publish.js";
@@ -14,13 +15,17 @@ import { MemoryDeliveryLedger } from "../../src/intake/memory-ledger.js";
 import { Metrics } from "../../src/ops/metrics.js";
 import {
   checkpointRunner,
-  checkpointScheduleFromEnv,
+  checkpointSchedule,
   startCheckpointSchedule,
-  startCheckpointsFromEnv,
+  startCheckpoints,
 } from "../../src/background/checkpoints.js";
 import { merge, tempDir } from "../audit/records.js";
 
 const KEY = generateKeyPairSync("ed25519").privateKey.export({ format: "pem", type: "pkcs8" }).toString();
+
+/** The schedule the settings give (src/settings.ts checks the variables, checkpointSchedule reads them). */
+const checkpointScheduleFromEnv = (env: Record<string, string>) =>
+  checkpointSchedule(loadSettings(env, ["checkpoints"]).checkpoints);
 
 describe("checkpointScheduleFromEnv", () => {
   test("without a key: off; with a key: daily by default, to each policy's audit.issue_repo; 0 or off turns it off", () => {
@@ -57,14 +62,17 @@ describe("checkpointScheduleFromEnv", () => {
   test.each([
     [
       { AUDIT_CHECKPOINT_INTERVAL: "often", AUDIT_SIGNING_KEY: KEY, AUDIT_ISSUE_REPO: "a/b" },
-      /expected a duration such as 6h/,
+      /AUDIT_CHECKPOINT_INTERVAL="often": expected seconds or a number with s, m, h or d/,
     ],
     [
       { AUDIT_CHECKPOINT_INTERVAL: "10s", AUDIT_SIGNING_KEY: KEY, AUDIT_ISSUE_REPO: "a/b" },
       /between 5 minutes and 30 days/,
     ],
     [{ AUDIT_CHECKPOINT_INTERVAL: "1h", AUDIT_ISSUE_REPO: "a/b" }, /no signing key: set AUDIT_SIGNING_KEY/],
-    [{ AUDIT_SIGNING_KEY: KEY, AUDIT_ISSUE_REPO: "not a repo" }, /AUDIT_ISSUE_REPO .*expected owner\/name/],
+    [
+      { AUDIT_SIGNING_KEY: KEY, AUDIT_ISSUE_REPO: "not a repo" },
+      /AUDIT_ISSUE_REPO="not a repo": expected owner\/name/,
+    ],
   ])("bad settings %# are refused with a clear message", (env, message) => {
     expect(() => checkpointScheduleFromEnv(env)).toThrow(message);
   });
@@ -84,9 +92,9 @@ describe("checkpointScheduleFromEnv", () => {
   test("without a key, start-up warns once and /metrics shows checkpoints off and none made", async () => {
     const metrics = new Metrics({ defaultMetrics: false });
     const warnings: string[] = [];
-    const started = startCheckpointsFromEnv(
+    const started = startCheckpoints(
       {} as never,
-      {},
+      loadSettings({}, ["github", "checkpoints", "audit"]),
       { info: () => {}, warn: (m) => void warnings.push(m), error: () => {} },
       { metrics },
     );

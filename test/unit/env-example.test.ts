@@ -1,26 +1,31 @@
 /**
- * .env.example lists every variable changegate reads, and nothing it does not read: the names are
- * found in src/ as `env.X`, `env?.X`, `process.env.X`, `env["X"]`, or as a key of an environment
- * schema (an ALL_CAPS key of a `z.object({ … })` parsed from the environment: jira/env.ts,
- * github/cli-auth.ts). A variable another helper adds without listing it fails here, by name.
+ * .env.example and the settings schema (src/settings.ts) name the same variables, both ways: every
+ * key of the schema is listed (but what the platform sets: NOT_SETTINGS), and every listed name is a
+ * key of the schema (or read by Probot alone: READ_BY_PROBOT). And src/ reads no variable outside
+ * the schema: names read as `env.X`, `env?.X`, `process.env.X` or `env["X"]` anywhere in src/ must
+ * be keys of it. A variable another helper adds without listing it fails here, by name.
  */
 import { describe, expect, test } from "@jest/globals";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { settingsSchema } from "../../src/settings.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 
-/** Set by the platform, not by an operator: read, but not settings to list. */
+/** Set by the platform, not by an operator: in the schema, but not settings to list. */
 const NOT_SETTINGS: Record<string, string> = {
   GITHUB_ACTIONS: "set by GitHub Actions (config check prints annotations)",
   GITHUB_REPOSITORY: "set by GitHub Actions (config check finds the org file)",
   NODE_OPTIONS: "Node's own (heap.ts respects an operator's --heap-growing-percent)",
 };
-/** Listed, and read by Probot rather than by src/. */
+/** Listed, and read by Probot rather than by src/ (listed names the schema may leave out). */
 const READ_BY_PROBOT: Record<string, string> = {
-  PORT: "Probot's HTTP server port",
+  PORT: "Probot's HTTP server port (the schema checks it: METRICS_PORT must differ)",
   HOST: "Probot's HTTP server interface",
 };
+
+/** The schema's keys: every variable changegate reads. */
+const SCHEMA = new Set(Object.keys(settingsSchema.shape));
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -40,11 +45,6 @@ function envReads(): Map<string, string[]> {
       .replace(/^\s*\/\/.*$/gm, "");
     for (const m of code.matchAll(/\benv(?:\?)?\.([A-Z][A-Z0-9_]+)\b|\benv\[["']([A-Z][A-Z0-9_]+)["']\]/g))
       add(m[1] ?? m[2]!, file);
-    // Environment schemas: z.object({ NAME: … }) whose keys are variable names.
-    for (const block of code.matchAll(/z\.(?:strict)?[oO]bject\(\{([\s\S]*?)\n\}\)/g)) {
-      const keys = [...block[1]!.matchAll(/^\s{2}([A-Z][A-Z0-9_]+):/gm)].map((k) => k[1]!);
-      for (const k of keys) add(k, file);
-    }
   }
   return reads;
 }
@@ -55,36 +55,41 @@ function listed(): Set<string> {
   return new Set([...text.matchAll(/^(?:#\s?)?([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]!));
 }
 
-describe(".env.example", () => {
+describe(".env.example and the settings schema", () => {
   const reads = envReads();
   const names = listed();
 
   test("the scan finds the variables read every way src/ reads them", () => {
-    for (const n of [
-      "APP_ID",
-      "DATABASE_URL",
-      "AUDIT_SCAN_INTERVAL",
-      "MAX_CONCURRENT_EVALUATIONS",
-      "JIRA_TIMEOUT_MS",
-      "GITHUB_API_URL",
-      "LOG_MESSAGE_KEY",
-    ])
+    for (const n of ["APP_ID", "WEBHOOK_SECRET", "METRICS_PORT", "JIRA_EMAIL", "AUDIT_SIGNING_KEY"])
       expect([n, reads.has(n)]).toEqual([n, true]);
   });
 
-  test("lists every variable src/ reads", () => {
-    const missing = [...reads]
-      .filter(([n]) => !names.has(n) && !(n in NOT_SETTINGS))
+  test("src/ reads only variables of the schema", () => {
+    const outside = [...reads]
+      .filter(([n]) => !SCHEMA.has(n))
       .map(([n, files]) => `${n} (read in ${files.join(", ")})`);
+    if (outside.length > 0)
+      throw new Error(
+        `src/ reads ${outside.length} variable(s) that are not in src/settings.ts's schema; add each there (and to .env.example):\n  ${outside.join("\n  ")}`,
+      );
+  });
+
+  test("lists every key of the schema", () => {
+    const missing = [...SCHEMA].filter((n) => !names.has(n) && !(n in NOT_SETTINGS));
     if (missing.length > 0)
       throw new Error(
         `.env.example lacks ${missing.length} variable(s) changegate reads; add each with a comment saying what it does:\n  ${missing.join("\n  ")}`,
       );
   });
 
-  test("lists nothing that is not read", () => {
-    const unread = [...names].filter((n) => !reads.has(n) && !(n in READ_BY_PROBOT));
+  test("lists nothing that is not a key of the schema (or Probot's own)", () => {
+    const unread = [...names].filter((n) => !SCHEMA.has(n) && !(n in READ_BY_PROBOT));
     expect(unread).toEqual([]);
+  });
+
+  test("what the platform sets is in the schema but not listed", () => {
+    for (const n of Object.keys(NOT_SETTINGS))
+      expect([n, SCHEMA.has(n), names.has(n)]).toEqual([n, true, false]);
   });
 
   test("every listed variable has a comment above it", () => {

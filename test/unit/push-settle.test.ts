@@ -4,20 +4,20 @@
  * recorded `after` is new), settleUncovered with fakes (no wait and no read when nothing is left),
  * the scheduled scan's deps (direct pushes included) and its truncation warning.
  */
+import { loadSettings } from "../../src/settings.js";
 import { describe, expect, test } from "@jest/globals";
 import { pushSeenBefore, type DirectPushPayload } from "../../src/audit/direct-push.js";
 import type { GraphqlReader } from "../../src/github/reader.js";
-import {
-  DEFAULT_DIRECT_PUSH_RECHECK_MS,
-  directPushRecheckFromEnv,
-  settleUncovered,
-} from "../../src/flows/push-settle.js";
+import { DEFAULT_DIRECT_PUSH_RECHECK_MS, settleUncovered } from "../../src/flows/push-settle.js";
 import { warnTruncated, type ScanSummary } from "../../src/background/scan.js";
 import { scheduledScanDeps } from "../../src/background/scan-wiring.js";
 
 const A = "a".repeat(40);
 const B = "b".repeat(40);
 const C = "c".repeat(40);
+
+const directPushRecheckFromEnv = (env: Record<string, string>) =>
+  loadSettings(env, ["background"]).background.directPushRecheckMs;
 
 describe("DIRECT_PUSH_RECHECK_MS", () => {
   test("15 s by default; 0 allowed; garbage, negatives and over 10 minutes refused with the variable's name", () => {
@@ -26,7 +26,9 @@ describe("DIRECT_PUSH_RECHECK_MS", () => {
     expect(directPushRecheckFromEnv({ DIRECT_PUSH_RECHECK_MS: " " })).toBe(15_000);
     expect(directPushRecheckFromEnv({ DIRECT_PUSH_RECHECK_MS: "0" })).toBe(0);
     expect(directPushRecheckFromEnv({ DIRECT_PUSH_RECHECK_MS: "2500" })).toBe(2500);
-    for (const bad of ["15s", "-1", "1e3", "abc", "600001"])
+    // A duration with a unit is a duration like any other (src/settings.ts): 15s is 15000 ms.
+    expect(directPushRecheckFromEnv({ DIRECT_PUSH_RECHECK_MS: "15s" })).toBe(15_000);
+    for (const bad of ["-1", "1e3", "abc", "600001", "11m", "off"])
       expect(() => directPushRecheckFromEnv({ DIRECT_PUSH_RECHECK_MS: bad })).toThrow(
         /DIRECT_PUSH_RECHECK_MS/,
       );

@@ -3,6 +3,7 @@
  * succeeded, processed, unsubscribed and before-the-window ones skipped; a bound per run), where
  * the next run starts, REDELIVERY_INTERVAL, and the listing's cursor paging.
  */
+import { loadSettings } from "../../src/settings.js";
 import { describe, expect, test } from "@jest/globals";
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
@@ -19,7 +20,6 @@ import {
   REDELIVERED_EVENTS,
   decodePosition,
   encodePosition,
-  redeliveryIntervalFromEnv,
   selectRedeliveries,
   startRedelivery,
   type RedeliveryDeps,
@@ -119,6 +119,9 @@ describe("selectRedeliveries", () => {
     expect(s.chosen.map((c) => c.guid)).toEqual(["g6", "g5", "g4"]);
   });
 });
+
+const redeliveryIntervalFromEnv = (env: Record<string, string>) =>
+  loadSettings(env, ["background"]).background.redeliveryIntervalMs;
 
 describe("REDELIVERY_INTERVAL", () => {
   test("default 5 minutes; 0 or off turns it off; seconds or a unit", () => {

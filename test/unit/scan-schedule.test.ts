@@ -2,7 +2,11 @@
 import { describe, expect, test } from "@jest/globals";
 import { MemoryDeliveryLedger } from "../../src/intake/memory-ledger.js";
 import { reconcileStale } from "../../src/background/reconcile-stale.js";
-import { parseScanInterval, scanTick } from "../../src/background/scan-schedule.js";
+import { scanTick } from "../../src/background/scan-schedule.js";
+import { loadSettings } from "../../src/settings.js";
+
+const parseScanInterval = (value: string | undefined) =>
+  loadSettings({ AUDIT_SCAN_INTERVAL: value }, ["background"]).background.scanIntervalMs;
 
 const quiet = { info: () => {}, error: () => {} };
 

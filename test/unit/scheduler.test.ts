@@ -1,10 +1,7 @@
 import { describe, expect, test } from "@jest/globals";
+import { loadSettings } from "../../src/settings.js";
 import { MemoryDeliveryLedger } from "../../src/intake/memory-ledger.js";
-import {
-  DEFAULT_MAX_CONCURRENT_EVALUATIONS,
-  maxConcurrentEvaluationsFromEnv,
-  Scheduler,
-} from "../../src/intake/scheduler.js";
+import { DEFAULT_MAX_CONCURRENT_EVALUATIONS, Scheduler } from "../../src/intake/scheduler.js";
 import { HEAP_GROWING_PERCENT, limitHeapGrowth } from "../../src/ops/heap.js";
 
 /** A promise the test resolves or rejects when it chooses. */
@@ -524,6 +521,9 @@ describe("Scheduler limits (MAX_CONCURRENT_EVALUATIONS) and the heap", () => {
       expect(g.s.heldBy("slow")).toBe(0);
     });
   });
+
+  const maxConcurrentEvaluationsFromEnv = (env: Record<string, string>) =>
+    loadSettings(env, ["writes"]).writes.maxConcurrentEvaluations;
 
   test("MAX_CONCURRENT_EVALUATIONS: default, a valid value, and clear refusals", () => {
     expect(maxConcurrentEvaluationsFromEnv({})).toBe(DEFAULT_MAX_CONCURRENT_EVALUATIONS);

@@ -3,12 +3,12 @@
  * setTimeout together): order, spacing, windows, the checks' reserve, secondary-limit pauses, and
  * superseded writes. No figure here is a speed: every time asserted is the fake clock's.
  */
+import { loadSettings } from "../../src/settings.js";
 import { afterEach, beforeEach, describe, expect, jest, test } from "@jest/globals";
 import {
   decide,
   GITHUB_WRITE_LIMITS,
   MemoryWriteLimiter,
-  writeLimitsFromEnv,
   type WriteLimits,
 } from "../../src/github/write-limits.js";
 import { WriteScheduler, WriteSuperseded } from "../../src/github/write-scheduler.js";
@@ -72,6 +72,8 @@ describe("decide (pure)", () => {
     });
   });
 });
+
+const writeLimitsFromEnv = (env: Record<string, string>) => loadSettings(env, ["writes"]).writes.limits;
 
 describe("writeLimitsFromEnv", () => {
   test("unset: GitHub's documented limits", () => {
