@@ -3,7 +3,11 @@
  * GitHub reports for the window against the merge records of the same window. A merge with no
  * record is `missing`; a record GitHub does not report as merged in the window is `extra`. The
  * report's JSON shape is a contract (`changegate audit report` reads it): keep it exactly.
+ * The text also names each gated branch whose `changegate` check was not in force (or not observed)
+ * for part of the window (`enforcementGapLines`, from audit/enforcement-timeline.ts); the JSON and
+ * the exit code are about the population only.
  */
+import type { BranchTimeline } from "./enforcement-timeline.js";
 export interface GithubMerge {
   repo: string;
   number: number;
@@ -103,4 +107,31 @@ export function renderCompleteness(r: CompletenessReport): string {
       );
   }
   return `${lines.join("\n")}\n`;
+}
+
+const hoursOf = (ms: number) => `${(ms / 3_600_000).toFixed(1)} h`;
+
+/**
+ * One line per gated branch not in force, or not observed, for part of the window (none: one line
+ * saying so; no branch ever observed: one line saying nothing shows the gate was in force).
+ */
+export function enforcementGapLines(
+  window: { from: string; to: string },
+  branches: BranchTimeline[],
+): string[] {
+  const see = `changegate audit enforcement --from ${window.from} --to ${window.to}`;
+  if (branches.length === 0)
+    return [`enforcement: no gated branch was ever observed: nothing shows the gate was in force (${see})`];
+  const gaps = branches.filter((b) => !b.inForce);
+  if (gaps.length === 0) return ["enforcement: every gated branch was in force for the whole window"];
+  return gaps.map((b) => {
+    const ms = { not_enforced: 0, not_observed: 0 };
+    for (const p of b.periods)
+      if (p.state !== "enforced") ms[p.state] += Date.parse(p.to) - Date.parse(p.from);
+    const parts = [
+      ...(ms.not_enforced > 0 ? [`not in force ${hoursOf(ms.not_enforced)}`] : []),
+      ...(ms.not_observed > 0 ? [`not observed ${hoursOf(ms.not_observed)}`] : []),
+    ];
+    return `enforcement gap: ${b.repo} ${b.branch}: ${parts.join(", ") || "not in force for part of the window"} (${see} --repo ${b.repo})`;
+  });
 }

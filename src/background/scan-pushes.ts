@@ -82,6 +82,8 @@ export interface PushScanSummary {
   truncated: string[];
   /** Force pushes found by the scan (a head on record no longer an ancestor of today's). */
   forced: { repo: string; branch: string; before: string; after: string; record: string }[];
+  /** The branches the policy gates now (branch enforcement seeds them: flows/enforcement.ts). */
+  gated?: { repo: string; branch: string; defaultBranch: string }[];
 }
 
 export async function scanPushes(
@@ -121,6 +123,9 @@ export async function scanPushes(
     .map((b) => ({ ...b, gate: pushGate(b.name, defaultBranch, now, earlier) }))
     .filter((b) => b.gate.gated);
   const sourceOf = new Map(gatedBranches.map((b) => [b.name, b.gate.policySource]));
+  summary.gated = gatedBranches
+    .filter((b) => b.gate.by === "now")
+    .map((b) => ({ repo: repoName, branch: b.name, defaultBranch }));
   const onRecord = await deps.store.recordedPushShas(repoName);
   const candidates: (HistoryCommit & { branch: string })[] = [];
   const moves: { branch: string; next: BranchHead }[] = [];

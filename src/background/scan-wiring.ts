@@ -23,6 +23,7 @@ import type { DirectPushStore } from "../audit/direct-push.js";
 import { startScanSchedule } from "./scan-schedule.js";
 import type { BranchHeadStore } from "../audit/branch-head.js";
 import type { Metrics } from "../ops/metrics.js";
+import type { SeedBranch } from "../flows/enforcement.js";
 
 export interface AuditScanOptions {
   intervalMs: number;
@@ -48,8 +49,14 @@ export interface AuditScanWiring {
   metrics?: Metrics;
   /** The scan's writes (bypass issue entries) through the app's write scheduler (index.ts; absent: sent as they come). */
   pace?: (installationId: number, octokit: unknown) => unknown;
-  /** Branch enforcement: every branch on the books observed again each run (flows/enforcement.ts); null: off. */
-  enforcement?: { scan(runId: string): Promise<number> } | null;
+  /**
+   * Branch enforcement: every branch on the books observed again each run, and every branch the
+   * policy gates that the scan found (seeded: a gated branch never evaluated is observed too;
+   * flows/enforcement.ts); null: off.
+   */
+  enforcement?: {
+    scan(runId: string, installationId?: number, seed?: readonly SeedBranch[]): Promise<number>;
+  } | null;
 }
 
 async function appTargets(
@@ -112,6 +119,7 @@ export function startAuditScan(w: AuditScanWiring): { stop(): void } {
     log,
     run: async (window) => {
       let complete = false;
+      let seed: SeedBranch[] = [];
       try {
         let tokenFailures = 0;
         const targets = await appTargets(
@@ -128,6 +136,7 @@ export function startAuditScan(w: AuditScanWiring): { stop(): void } {
           w.pace,
         );
         const summary = await scan(scheduledScanDeps(w, targets, log), window);
+        seed = summary.directPushes?.gated ?? [];
         warnTruncated(log, summary);
         complete = tokenFailures === 0 && !summary.failedTargets;
       } catch (err) {
@@ -139,7 +148,7 @@ export function startAuditScan(w: AuditScanWiring): { stop(): void } {
       }
       if (w.enforcement) {
         // Each branch's failure is logged by the flow; the next run observes it again.
-        await w.enforcement.scan(`scan-${window.to}`).catch(() => 0);
+        await w.enforcement.scan(`scan-${window.to}`, undefined, seed).catch(() => 0);
       }
       if (complete) w.metrics?.scanLastSuccess.set(Date.now() / 1000);
       await reconcileStale({

@@ -92,6 +92,8 @@ export interface ScanSummary {
     recorded: { repo: string; branch: string; sha: string; record: string }[];
     truncated: string[];
     forced?: { repo: string; branch: string; before: string; after: string; record: string }[];
+    /** The branches the policy gates now, per installation (branch enforcement seeds them). */
+    gated?: { installationId: number; repo: string; branch: string; defaultBranch: string }[];
   };
   /** Installations whose merged PRs could not be listed (their direct pushes are still looked for). */
   failedTargets?: number;
@@ -294,6 +296,7 @@ async function scanTargetPushes(
       out.recorded.push(...s.recorded);
       out.truncated.push(...s.truncated);
       (out.forced ??= []).push(...s.forced);
+      (out.gated ??= []).push(...(s.gated ?? []).map((g) => ({ installationId: t.installationId, ...g })));
     } catch (err) {
       const error = redact(err instanceof Error ? err.message : String(err));
       summary.failed.push({ pr: `${repo} (direct pushes)`, error });

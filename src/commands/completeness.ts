@@ -3,7 +3,8 @@
  * repository, the merges GitHub reports for the window (github/merged-search.ts) against the merge
  * records (audit/merge-index.ts), compared by audit/completeness.ts. Prints the counts and every
  * difference; writes the JSON report to --out, or beside an export (x.csv → x.completeness.json).
- * Exit 0 complete, 1 not complete.
+ * Exit 0 complete, 1 not complete. The text adds one line per gated branch not in force (or not
+ * observed) for part of the window (audit enforcement has the periods); the JSON stays the contract.
  */
 import { loadSettings } from "../settings.js";
 import type { Command } from "commander";
@@ -14,6 +15,7 @@ import { dirname, resolve } from "node:path";
 import {
   compareMerges,
   completenessPathBeside,
+  enforcementGapLines,
   renderCompleteness,
   type GithubMerge,
 } from "../audit/completeness.js";
@@ -31,6 +33,7 @@ import {
   type CliIo,
   type SetExit,
 } from "./kit.js";
+import { enforcementReport } from "./enforcement.js";
 
 export interface CompletenessOpts {
   from: string;
@@ -87,6 +90,7 @@ export async function completenessCommand(io: CliIo, opts: CompletenessOpts): Pr
   const github: GithubMerge[] = [];
   const accounts = new Set<string>();
   let records;
+  let enforcement;
   try {
     const paceMs = loadSettings(io.env, ["cli"]).cli.searchPaceMs;
     const search = paceMs !== null ? { paceMs } : {};
@@ -104,6 +108,10 @@ export async function completenessCommand(io: CliIo, opts: CompletenessOpts): Pr
     records = (await recordedMergesIn(store, { ...period, repo: opts.repo ?? null })).filter((r) =>
       accounts.has(r.chain.split("/")[0]!),
     );
+    // The gated branches of the same accounts whose check was not in force for part of the window.
+    enforcement = (await enforcementReport(store, period, opts.repo ?? null, io.now())).branches.filter((b) =>
+      accounts.has(b.repo.split("/")[0]!.toLowerCase()),
+    );
   } finally {
     await store.close();
   }
@@ -113,7 +121,11 @@ export async function completenessCommand(io: CliIo, opts: CompletenessOpts): Pr
     records,
     opts.repo ? [opts.repo] : [],
   );
-  io.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : renderCompleteness(report));
+  io.stdout.write(
+    opts.json
+      ? `${JSON.stringify(report, null, 2)}\n`
+      : renderCompleteness(report) + enforcementGapLines(period, enforcement).join("\n") + "\n",
+  );
   if (target) {
     const tmp = `${target}.${randomBytes(6).toString("hex")}.tmp`;
     try {

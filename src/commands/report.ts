@@ -42,6 +42,7 @@ import {
   type CliIo,
   type SetExit,
 } from "./kit.js";
+import { enforcementReport } from "./enforcement.js";
 
 export const MAX_COMPLETENESS_BYTES = 32 * 1024 * 1024;
 
@@ -227,6 +228,8 @@ export async function reportCommand(io: CliIo, opts: ReportOpts): Promise<number
             };
     }
 
+    // Each gated branch's enforcement over the period, as `audit enforcement` gives it.
+    const enforcement = await enforcementReport(store, period, opts.repo ?? null, io.now());
     const model = buildReportModel({
       from: period.from,
       to: period.to,
@@ -236,6 +239,7 @@ export async function reportCommand(io: CliIo, opts: ReportOpts): Promise<number
       completeness,
       checkpoints,
       sample,
+      enforcement: enforcement.branches,
     });
     // echarts (about 0.7 s to load) only for this command, not for every `changegate` invocation.
     const { renderAuditReport } = await import("../report/audit-report-html.js");

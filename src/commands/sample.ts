@@ -16,7 +16,7 @@ import type { Command } from "commander";
 import { z } from "zod";
 import type { AuditStore } from "../audit/database.js";
 import { populationRows } from "../audit/population.js";
-import { AuditReader } from "../audit/reader.js";
+import { AuditReader, type AuditRow } from "../audit/reader.js";
 import {
   drawSample,
   EVIDENCE_NAME,
@@ -30,7 +30,8 @@ import {
   type SampleEntry,
   type SampleManifest,
 } from "../audit/sample.js";
-import { evidenceModel } from "../audit/sample-evidence.js";
+import { branchOfChange, enforcementAt, evidenceModel } from "../audit/sample-evidence.js";
+import { branchesIn, enforcementRecords } from "../audit/enforcement.js";
 import { changegateVersion } from "../audit/version.js";
 import type { ExportRow } from "../audit/export.js";
 import { renderEvidence } from "../report/sample-evidence-html.js";
@@ -144,6 +145,16 @@ export async function sampleCommand(io: CliIo, opts: SampleOpts): Promise<number
     const reader = new AuditReader(store);
     const generatedAt = io.now().toISOString();
 
+    // Branch enforcement at each change's moment, from the branch_enforcement records.
+    const enfRecords = await enforcementRecords(store.db, opts.repo ? { repo: opts.repo } : {});
+    const enfBooks = await branchesIn(store.db, opts.repo ? { repo: opts.repo } : {});
+    const enforcementOf = (row: ExportRow, record: AuditRow, ev: AuditRow | null) => {
+      const branch = branchOfChange(record, ev);
+      if (!branch) return null;
+      const last =
+        enfBooks.find((b) => b.repo.toLowerCase() === row.repo.toLowerCase() && b.branch === branch) ?? null;
+      return enforcementAt(enfRecords, last, row.repo, branch, row.merged_at, io.now());
+    };
     const files = new Map<string, string>();
     const entries: SampleEntry[] = [];
     let index = 0;
@@ -153,7 +164,9 @@ export async function sampleCommand(io: CliIo, opts: SampleOpts): Promise<number
       if (!record || record.hash !== p.row.record_hash)
         throw new CliError(EXIT.failed, `record ${p.row.record} changed while the sample was drawn`);
       const ev = p.row.evaluation_record ? await recordOf(reader, p.row.evaluation_record) : null;
-      const page = renderEvidence(evidenceModel(index, p, record, ev, generatedAt));
+      const page = renderEvidence(
+        evidenceModel(index, p, record, ev, generatedAt, enforcementOf(p.row, record, ev)),
+      );
       const name = evidenceName(index, p);
       files.set(name, page);
       entries.push({

@@ -44,6 +44,14 @@ export interface EnforcementFlowDeps {
   onCount?: (notEnforced: number) => void;
 }
 
+/** A branch the policy gates, found by the scheduled scan (seeded even when never evaluated). */
+export interface SeedBranch {
+  installationId: number;
+  repo: string;
+  branch: string;
+  defaultBranch: string | null;
+}
+
 const keyOf = (t: { owner: string; repo: string; branch: string }) =>
   `${t.owner}/${t.repo}`.toLowerCase() + `\u0000${t.branch}`;
 
@@ -110,17 +118,34 @@ export class EnforcementFlow {
     );
   }
 
-  /** The scheduled scan: every branch on the books of one installation (or all). */
-  async scan(runId: string, installationId?: number): Promise<number> {
+  /**
+   * The scheduled scan: every branch on the books of one installation (or all), and the gated
+   * branches the scan found (`seed`: a gated branch never evaluated is observed too, once each).
+   */
+  async scan(runId: string, installationId?: number, seed: readonly SeedBranch[] = []): Promise<number> {
     const known = await this.deps.store.branches(installationId === undefined ? {} : { installationId });
-    return this.observeAll(
-      known.map((b) => {
-        const [owner, repo] = b.repo.split("/") as [string, string];
-        return { installationId: b.installationId, owner, repo, branch: b.branch, defaultBranch: null };
-      }),
-      "scan",
-      runId,
-    );
+    const targets = new Map<string, BranchTarget>();
+    const add = (b: {
+      installationId: number;
+      repo: string;
+      branch: string;
+      defaultBranch: string | null;
+    }) => {
+      const [owner, repo] = b.repo.split("/") as [string, string];
+      if (!owner || !repo) return;
+      const t = {
+        installationId: b.installationId,
+        owner,
+        repo,
+        branch: b.branch,
+        defaultBranch: b.defaultBranch,
+      };
+      const had = targets.get(keyOf(t));
+      if (!had || (had.defaultBranch === null && t.defaultBranch !== null)) targets.set(keyOf(t), t);
+    };
+    for (const b of known) add({ ...b, defaultBranch: null });
+    for (const b of seed) if (installationId === undefined || b.installationId === installationId) add(b);
+    return this.observeAll([...targets.values()], "scan", runId);
   }
 
   private async observeAll(targets: BranchTarget[], trigger: string, deliveryId: string): Promise<number> {

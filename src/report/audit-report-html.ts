@@ -6,7 +6,13 @@
  */
 import * as echarts from "echarts";
 import { html } from "./escape.js";
-import { categoryOf, type Figure, type ReportModel } from "./audit-report-model.js";
+import {
+  categoryOf,
+  PERIOD_STATES,
+  type EnforcementSection,
+  type Figure,
+  type ReportModel,
+} from "./audit-report-model.js";
 
 const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:1100px;color:#1f2328;padding:0 1em}
@@ -191,6 +197,9 @@ export function renderAuditReport(m: ReportModel): string {
     out.push(`</table>`);
   }
 
+  // ---- enforcement: was the gate in force?
+  out.push(...enforcementHtml(m));
+
   // ---- checkpoints
   out.push(`<h2 id="checkpoints">Checkpoints</h2>`);
   const k = m.checkpoints;
@@ -241,4 +250,104 @@ export function renderAuditReport(m: ReportModel): string {
   });
   out.push(`</table></body></html>\n`);
   return out.join("\n");
+}
+
+const STATE_WORDS = {
+  enforced: "in force",
+  not_enforced: "NOT in force",
+  not_observed: "not observed",
+} as const;
+const STATE_COLOURS = { enforced: "#1a7f37", not_enforced: "#cf222e", not_observed: "#8c959f" } as const;
+
+/**
+ * The timeline figure: one horizontal bar per gated branch across the period, a segment per period
+ * (stacked: the n-th series holds every branch's n-th period), coloured by state.
+ */
+function enforcementFigure(e: EnforcementSection, from: string, to: string): string {
+  const start = Date.parse(from);
+  const end = Date.parse(to);
+  const names = e.branches.map((b) => `${b.repo} ${b.branch}`);
+  const most = Math.max(0, ...e.branches.map((b) => b.periods.length));
+  const series = [];
+  for (let i = 0; i < most; i++)
+    series.push({
+      type: "bar",
+      stack: "timeline",
+      barWidth: 14,
+      data: e.branches.map((b) => {
+        const p = b.periods[i];
+        if (!p) return 0;
+        // The first period starts where the timeline starts (its offset is an invisible first segment).
+        return { value: p.ms / 3_600_000, itemStyle: { color: STATE_COLOURS[p.state] } };
+      }),
+    });
+  const offsets = e.branches.map((b) =>
+    b.periods[0] ? (Date.parse(b.periods[0].from) - start) / 3_600_000 : 0,
+  );
+  const day = (h: number) => new Date(start + h * 3_600_000).toISOString().slice(0, 10);
+  return svgChart(900, 60 + 26 * names.length, {
+    grid: { left: 260, right: 30, top: 10, bottom: 40 },
+    xAxis: {
+      type: "value",
+      min: 0,
+      max: Math.max(1, (end - start) / 3_600_000),
+      axisLabel: { formatter: (h: number) => day(h) },
+    },
+    yAxis: { type: "category", data: names, inverse: true },
+    series: [
+      { type: "bar", stack: "timeline", barWidth: 14, data: offsets, itemStyle: { color: "transparent" } },
+      ...series,
+    ],
+  });
+}
+
+function hours(ms: number): string {
+  const h = ms / 3_600_000;
+  return h >= 48 ? `${(h / 24).toFixed(1)} d` : `${h.toFixed(1)} h`;
+}
+
+function enforcementHtml(m: ReportModel): string[] {
+  const out: string[] = [`<h2 id="enforcement">Enforcement: was the gate in force?</h2>`];
+  const e = m.enforcement;
+  if (!e) {
+    out.push(
+      `<p class="none" data-enforcement="not checked">Not given: <code>changegate audit enforcement --from … --to …</code> shows it.</p>`,
+    );
+    return out;
+  }
+  if (e.branches.length === 0) {
+    out.push(
+      `<p class="bad" data-enforcement="none observed">No gated branch was ever observed: nothing shows that a required <code>changegate</code> check blocked merging in this period.</p>`,
+    );
+    return out;
+  }
+  out.push(
+    `<p data-enforcement="${e.inForce ? "in force" : "not in force"}" class="${e.inForce ? "ok" : "bad"}">${e.inForce ? "Every gated branch required the changegate check, pinned to the changegate app, for the whole period." : "Some gated branch did not require the changegate check (or was not observed) for part of the period: see the periods below."} A branch is in force while a required <code>changegate</code> status check pinned to the changegate app is in force on it (an active ruleset or classic branch protection), as changegate observed it (<code>branch_enforcement</code> records: on each change, on the hourly scan, on the ruleset and branch-protection webhooks). A stretch longer than the gap bound without an observation is <i>not observed</i>; the stretch in which a change happened counts as not in force. The same as <code>changegate audit enforcement --from ${html(m.from)} --to ${html(m.to)}${m.repo ? ` --repo ${html(m.repo)}` : ""}</code>.</p>`,
+  );
+  out.push(
+    `<div class="chart" data-chart="enforcement-timeline">${enforcementFigure(e, m.from, m.to)}</div>`,
+  );
+  out.push(
+    `<p class="none">${PERIOD_STATES.map((s) => `<span style="color:${STATE_COLOURS[s]}">■</span> ${STATE_WORDS[s]}`).join(" &nbsp; ")}</p>`,
+  );
+  out.push(
+    `<table data-figure="enforcement"><tr><th>Repository</th><th>Branch</th><th>In force</th><th>Not in force</th><th>Not observed</th><th>First observation</th><th>Last observation</th></tr>`,
+  );
+  for (const b of e.branches)
+    out.push(
+      `<tr data-branch="${html(`${b.repo} ${b.branch}`)}" data-in-force="${b.inForce}"><td>${html(b.repo)}</td><td><code>${html(b.branch)}</code></td>${PERIOD_STATES.map((s) => `<td class="n" data-state="${s}">${hours(b.ms[s])} (${(b.shareTenths[s] / 10).toFixed(1)} %)</td>`).join("")}<td>${html(b.firstObservation ?? "never")}</td><td>${html(b.lastObservation ?? "never")}</td></tr>`,
+    );
+  out.push(`</table>`);
+  for (const b of e.branches) {
+    out.push(
+      `<h3>${html(b.repo)} <code>${html(b.branch)}</code>: <span class="${b.inForce ? "ok" : "bad"}">${b.inForce ? "in force for the whole period" : "NOT in force for part of the period"}</span></h3>`,
+      `<table data-periods="${html(`${b.repo} ${b.branch}`)}"><tr><th>From</th><th>To</th><th>State</th><th>Length</th><th>What was missing</th></tr>`,
+    );
+    for (const p of b.periods)
+      out.push(
+        `<tr data-period="${p.state}"><td>${html(p.from)}</td><td>${html(p.to)}</td><td class="${p.state === "enforced" ? "ok" : "bad"}">${STATE_WORDS[p.state]}</td><td class="n">${hours(p.ms)}</td><td>${html(p.missing.join("; "))}</td></tr>`,
+      );
+    out.push(`</table>`);
+  }
+  return out;
 }

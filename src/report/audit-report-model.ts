@@ -12,6 +12,7 @@
  * An emergency's retro-review status and due time are the export's columns (the due time the merge
  * record fixed from the policy's emergency.review_within_hours), never recomputed here.
  */
+import type { BranchTimeline, PeriodState } from "../audit/enforcement-timeline.js";
 import type { ExportRow } from "../audit/export.js";
 
 export type Category = "compliant" | "emergency" | "bypass" | "direct push" | "other";
@@ -63,6 +64,63 @@ export interface ReportInput {
   checkpoints: CheckpointStatus;
   /** A sample drawn for the same period (`audit report --sample DIR`); null or absent: none given. */
   sample?: SampleLink | null;
+  /** Each gated branch's enforcement timeline over the period (audit/enforcement-timeline.ts); null/absent: not given. */
+  enforcement?: BranchTimeline[] | null;
+}
+
+/** One stretch of a branch's timeline, with its length. */
+export interface EnforcementPeriod {
+  from: string;
+  to: string;
+  state: PeriodState;
+  missing: string[];
+  ms: number;
+}
+
+/** A gated branch's enforcement over the report's period: its periods and how long each state lasted. */
+export interface EnforcementBranch {
+  repo: string;
+  branch: string;
+  inForce: boolean;
+  firstObservation: string | null;
+  lastObservation: string | null;
+  periods: EnforcementPeriod[];
+  /** Milliseconds per state, and their shares of the branch's timeline in tenths of a percent (summing to 1000). */
+  ms: Record<PeriodState, number>;
+  shareTenths: Record<PeriodState, number>;
+}
+
+export interface EnforcementSection {
+  /** Every gated branch in force for the whole period (false when no branch was observed). */
+  inForce: boolean;
+  branches: EnforcementBranch[];
+}
+
+export const PERIOD_STATES: readonly PeriodState[] = ["enforced", "not_enforced", "not_observed"];
+
+/** The report's enforcement section from the branches' timelines (pure). */
+export function enforcementSection(timelines: BranchTimeline[]): EnforcementSection {
+  const branches = timelines.map((t): EnforcementBranch => {
+    const periods = t.periods.map((p) => ({ ...p, ms: Math.max(0, Date.parse(p.to) - Date.parse(p.from)) }));
+    const ms: Record<PeriodState, number> = { enforced: 0, not_enforced: 0, not_observed: 0 };
+    for (const p of periods) ms[p.state] += p.ms;
+    const total = PERIOD_STATES.reduce((n, s) => n + ms[s], 0);
+    const tenths = sharesInTenths(
+      PERIOD_STATES.map((s) => ms[s]),
+      total,
+    );
+    return {
+      repo: t.repo,
+      branch: t.branch,
+      inForce: t.inForce,
+      firstObservation: t.firstObservation,
+      lastObservation: t.lastObservation,
+      periods,
+      ms,
+      shareTenths: { enforced: tenths[0]!, not_enforced: tenths[1]!, not_observed: tenths[2]! },
+    };
+  });
+  return { inForce: branches.length > 0 && branches.every((b) => b.inForce), branches };
 }
 
 /** The sample `changegate audit sample` drew for the report's period, as the report links to it. */
@@ -106,6 +164,8 @@ export interface ReportModel {
   completeness: CompletenessInput | null;
   checkpoints: CheckpointStatus;
   sample: SampleLink | null;
+  /** null: not given (the command always gives it; a model built without it says "not checked"). */
+  enforcement: EnforcementSection | null;
 }
 
 const DAY_MS = 86_400_000;
@@ -263,5 +323,6 @@ export function buildReportModel(input: ReportInput): ReportModel {
     completeness: input.completeness,
     checkpoints: input.checkpoints,
     sample: input.sample ?? null,
+    enforcement: input.enforcement ? enforcementSection(input.enforcement) : null,
   };
 }

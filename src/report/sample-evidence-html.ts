@@ -51,6 +51,15 @@ export interface EvidenceModel {
   mergeOutcome: string;
   /** The web host the PR lives on (https://github.com or a GHE host), for commit links. */
   webBase: string;
+  /** The branch's enforcement at the change's moment from its records (audit/sample-evidence.ts); null: never recorded. */
+  enforcement?: {
+    branch: string;
+    at: string;
+    state: "enforced" | "not_enforced" | "not_observed";
+    missing: string[];
+    record: string | null;
+    hash: string | null;
+  } | null;
 }
 
 export const ENFORCEMENT_NOT_OBSERVED =
@@ -227,9 +236,25 @@ export function renderEvidence(m: EvidenceModel): string {
   } else out.push(`<p class="none">Not an emergency change.</p>`);
 
   // ---- enforcement
-  out.push(
-    `<h2 id="enforcement">Enforcement of the branch at that moment</h2><p class="none" data-enforcement="not observed">${html(ENFORCEMENT_NOT_OBSERVED)}</p>`,
-  );
+  out.push(`<h2 id="enforcement">Enforcement of the branch at that moment</h2>`);
+  const en = m.enforcement;
+  if (!en) out.push(`<p class="none" data-enforcement="not observed">${html(ENFORCEMENT_NOT_OBSERVED)}</p>`);
+  else {
+    const words =
+      en.state === "enforced"
+        ? "in force: a required `changegate` check pinned to the changegate app"
+        : en.state === "not_enforced"
+          ? "NOT in force: merging was not blocked by the `changegate` check"
+          : "not observed at that moment (a gap in changegate's observation of the branch)";
+    out.push(
+      `<p class="${en.state === "enforced" ? "ok" : "bad"}" data-enforcement="${en.state}"><code>${html(en.branch)}</code> at ${html(en.at)}: ${html(words)}</p>`,
+    );
+    if (en.missing.length > 0)
+      out.push(`<ul data-enforcement-missing>${en.missing.map((x) => `<li>${html(x)}</li>`).join("")}</ul>`);
+    out.push(
+      `<p class="none">${en.record ? `As recorded by <code data-enforcement-record>${html(en.record)}</code> (hash <code>${html(en.hash ?? "")}</code>), the last branch_enforcement record before the change` : "No branch_enforcement record before the change"}; the same timeline as <code>changegate audit enforcement</code>.</p>`,
+    );
+  }
 
   // ---- record
   out.push(`<h2 id="record">The audit record</h2><table>`);

@@ -306,6 +306,41 @@ describe("audit enforcement: the timeline from the records", () => {
     expect(before.out.join("")).toMatch(/IN FORCE for the whole period/);
   });
 
+  test("the scheduled scan seeds the gated branches it found: a branch never evaluated is observed, once, and listed", async () => {
+    await flow.observe(REPO, "evaluation", "e1");
+    fake.requests.length = 0;
+    later(60);
+    const failed = await flow.scan("scan-1", undefined, [
+      { installationId: 7, repo: "acme/payments", branch: "main", defaultBranch: "main" },
+      { installationId: 7, repo: "acme/payments", branch: "release", defaultBranch: "main" },
+      { installationId: 8, repo: "other/thing", branch: "main", defaultBranch: "main" },
+    ]);
+    expect(failed).toBe(0);
+    // main (on the books and seeded) once, release and other/thing seeded: one read each.
+    expect(fake.requests).toHaveLength(3);
+    expect(
+      (await records()).map((r) => `${r.payload.repo} ${r.payload.branch} ${r.payload.trigger}`),
+    ).toEqual(["acme/payments main evaluation", "acme/payments release scan", "other/thing main scan"]);
+    // One installation's scan seeds only its own branches.
+    fake.requests.length = 0;
+    later(60);
+    await flow.scan("scan-2", 8, [
+      { installationId: 7, repo: "acme/payments", branch: "hotfix", defaultBranch: "main" },
+    ]);
+    expect(fake.requests).toHaveLength(1);
+    const run = io();
+    await enforcementCommand(run.io as never, {
+      from: "2026-01-01T00:00:00Z",
+      to: "2026-01-02T00:00:00Z",
+      json: true,
+    });
+    expect(
+      JSON.parse(run.out.join("")).branches.map(
+        (b: { repo: string; branch: string }) => `${b.repo} ${b.branch}`,
+      ),
+    ).toEqual(["acme/payments main", "acme/payments release", "other/thing main"]);
+  });
+
   test("a gap in observation (changegate down for a day) is a gap, and a resumed record marks its end", async () => {
     await flow.observe(REPO, "scan", "s1");
     later(24 * 60);

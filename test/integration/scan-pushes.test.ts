@@ -346,6 +346,8 @@ test("a branch ungated during the window is still scanned: the policy at the win
     "ChangegatePush c0",
   ]);
   expect(s.recorded.map((r) => [r.branch, r.sha])).toStrictEqual([["main", A]]);
+  // Branch enforcement is seeded with the branches the policy gates now (release), not main, gated only at the window's start.
+  expect(s.gated?.map((g) => g.branch)).toStrictEqual(["release"]);
   const [row] = await store.db
     .selectFrom("audit_record")
     .selectAll()

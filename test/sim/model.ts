@@ -10,7 +10,16 @@
 import { createHash, randomUUID, type KeyObject } from "node:crypto";
 import { historyOf, pushedCommits, type SimPush } from "./branches.js";
 import type { SimIssue } from "./issues.js";
-import { buildWebhook, type WebhookContext } from "./webhooks.js";
+import {
+  ADMIN_EVENTS,
+  newRuleset,
+  protectionKey,
+  type RulesetSpec,
+  type SimProtection,
+  type SimRequiredCheck,
+  type SimRuleset,
+} from "./rulesets.js";
+import { buildWebhook, orgRulesetWebhook, type WebhookContext } from "./webhooks.js";
 
 export class SimHttpError extends Error {
   constructor(
@@ -41,6 +50,8 @@ export interface SimInstallation {
   account: string;
   nodeId: string;
   suspended: boolean;
+  /** The permissions the installation was granted (null: the app's; an organisation may not have accepted new ones yet). */
+  permissions: Record<string, string> | null;
 }
 
 export interface SimUser {
@@ -70,6 +81,8 @@ export interface SimRepo {
   nextIssueNumber: number;
   /** The fork network's root ("owner/name"): the repository itself unless it is a fork (forkRepo). */
   network: string;
+  /** branch_protection_configuration disabled: classic protection is off for the whole repository (rules kept). */
+  protectionDisabled?: boolean;
 }
 
 export interface SimCommit {
@@ -312,6 +325,10 @@ export class GitHubModel {
   readonly roles = new Map<string, Map<string, "admin" | "maintain" | "triage" | "read">>();
   /** Plain issues ("owner/name#n", lower-cased; test/sim/issues.ts), e.g. changegate's audit issue. */
   readonly issues = new Map<string, SimIssue>();
+  /** Rulesets of repositories and organisations (test/sim/rulesets.ts), by id. */
+  readonly rulesets = new Map<number, SimRuleset>();
+  /** Classic branch protection ("owner/name#branch", lower-cased; rulesets.ts protectionKey). */
+  readonly protections = new Map<string, SimProtection>();
   /** Webhooks produced so far, in order. */
   readonly webhooks: SimWebhook[] = [];
   /** Base URLs, set by the HTTP server once it listens. */
@@ -401,6 +418,7 @@ export class GitHubModel {
       account,
       nodeId: this.nodeId("MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u", id),
       suspended: false,
+      permissions: null,
     };
     this.installations.set(id, inst);
     this.user(account, "Organization");
@@ -1342,6 +1360,152 @@ export class GitHubModel {
     this.emit("check_run", "rerequested", { repo: this.mustRepo(run.repo), sender: by, run });
   }
 
+  // ---------------------------------------------------------------- rulesets and branch protection (rulesets.ts)
+
+  /** The installation's granted permissions (its own, else its app's). */
+  permissionsOf(inst: SimInstallation): Record<string, string> {
+    return inst.permissions ?? this.app(inst.appId).permissions;
+  }
+
+  /** Grant or take away installation permissions (e.g. `administration: read` not accepted). */
+  setInstallationPermissions(inst: SimInstallation, permissions: Record<string, string>): void {
+    inst.permissions = { ...permissions };
+  }
+
+  /** A repository ruleset (`repository_ruleset` created). */
+  addRuleset(repo: SimRepo, spec: RulesetSpec, by = repo.owner, opts: { silent?: boolean } = {}): SimRuleset {
+    const r = newRuleset(this, { repo }, spec);
+    this.rulesets.set(r.id, r);
+    // silent: a fixture (the state before the test), no webhook.
+    if (!opts.silent) this.emit("repository_ruleset", "created", { repo, sender: by, ruleset: r });
+    return r;
+  }
+
+  /** An organisation ruleset (applies to every repository of `org`; `repository_ruleset` without a repository). */
+  addOrgRuleset(org: string, spec: RulesetSpec, by = org): SimRuleset {
+    const r = newRuleset(this, { org }, spec);
+    this.rulesets.set(r.id, r);
+    this.emitOrg(org, "repository_ruleset", "created", by, r);
+    return r;
+  }
+
+  /** Change a ruleset (enforcement, patterns, required checks): `repository_ruleset` edited with `changes`. */
+  editRuleset(
+    r: SimRuleset,
+    change: {
+      enforcement?: SimRuleset["enforcement"];
+      checks?: SimRequiredCheck[];
+      include?: string[];
+      exclude?: string[];
+      name?: string;
+    },
+    by?: string,
+  ): void {
+    const changes: Record<string, unknown> = {};
+    if (change.name !== undefined && change.name !== r.name) {
+      changes.name = { from: r.name };
+      r.name = change.name;
+    }
+    if (change.enforcement !== undefined && change.enforcement !== r.enforcement) {
+      changes.enforcement = { from: r.enforcement };
+      r.enforcement = change.enforcement;
+    }
+    if (change.include !== undefined || change.exclude !== undefined) {
+      const before = structuredClone(r.conditions);
+      if (change.include !== undefined) r.conditions.ref_name.include = [...change.include];
+      if (change.exclude !== undefined) r.conditions.ref_name.exclude = [...change.exclude];
+      changes.conditions = { updated: [{ condition: before, changes: {} }] };
+    }
+    if (change.checks !== undefined) {
+      const i = r.rules.findIndex((x) => x.type === "required_status_checks");
+      const rule = {
+        type: "required_status_checks",
+        parameters: {
+          strict_required_status_checks_policy: false,
+          do_not_enforce_on_create: false,
+          required_status_checks: change.checks.map((c) =>
+            typeof c.appId === "number"
+              ? { context: c.context, integration_id: c.appId }
+              : { context: c.context },
+          ),
+        },
+      };
+      if (i >= 0) {
+        r.rules[i] = rule;
+        changes.rules = { updated: [{ rule, changes: { configuration: { from: "{}" } } }] };
+      } else {
+        r.rules.push(rule);
+        changes.rules = { added: [rule] };
+      }
+    }
+    r.updatedAt = this.tick();
+    this.rulesetEvent(r, "edited", by, changes);
+  }
+
+  deleteRuleset(r: SimRuleset, by?: string): void {
+    this.rulesets.delete(r.id);
+    this.rulesetEvent(r, "deleted", by);
+  }
+
+  private rulesetEvent(r: SimRuleset, action: string, by?: string, changes?: Record<string, unknown>): void {
+    if (r.sourceType === "Organization")
+      this.emitOrg(r.source, "repository_ruleset", action, by ?? r.source, r, changes);
+    else {
+      const repo = this.mustRepo(r.source);
+      this.emit("repository_ruleset", action, {
+        repo,
+        sender: by ?? repo.owner,
+        ruleset: r,
+        ...(changes ? { changes } : {}),
+      });
+    }
+  }
+
+  /** Classic protection of a branch with required checks (null: protected without required checks). */
+  protectBranch(
+    repo: SimRepo,
+    branch: string,
+    checks: SimRequiredCheck[] | null,
+    by = repo.owner,
+  ): SimProtection {
+    const key = protectionKey(repo.fullName, branch);
+    const had = this.protections.get(key);
+    const at = this.tick();
+    const p: SimProtection = {
+      id: had?.id ?? this.id(),
+      repo: repo.fullName,
+      branch,
+      checks: checks ? checks.map((c) => ({ ...c })) : null,
+      strict: false,
+      createdAt: had?.createdAt ?? at,
+      updatedAt: at,
+    };
+    this.protections.set(key, p);
+    this.emit("branch_protection_rule", had ? "edited" : "created", {
+      repo,
+      sender: by,
+      protection: p,
+      ...(had
+        ? { changes: { required_status_checks: { from: (had.checks ?? []).map((c) => c.context) } } }
+        : {}),
+    });
+    return p;
+  }
+
+  unprotectBranch(repo: SimRepo, branch: string, by = repo.owner): void {
+    const key = protectionKey(repo.fullName, branch);
+    const had = this.protections.get(key);
+    if (!had) return;
+    this.protections.delete(key);
+    this.emit("branch_protection_rule", "deleted", { repo, sender: by, protection: had });
+  }
+
+  /** All classic protection of the repository turned off or on again (`branch_protection_configuration`). */
+  setBranchProtectionEnabled(repo: SimRepo, enabled: boolean, by = repo.owner): void {
+    repo.protectionDisabled = !enabled;
+    this.emit("branch_protection_configuration", enabled ? "enabled" : "disabled", { repo, sender: by });
+  }
+
   // ---------------------------------------------------------------- webhooks
 
   private emit(
@@ -1352,6 +1516,8 @@ export class GitHubModel {
     for (const inst of this.installationsFor(ctx.repo)) {
       const app = this.app(inst.appId);
       if (!app.events || !app.events.includes(name)) continue;
+      // GitHub sends the ruleset and branch protection events only with `administration: read`.
+      if (ADMIN_EVENTS.has(name) && !grants(this.permissionsOf(inst), "administration")) continue;
       // Button presses and re-requests go only to the app that owns the run or suite.
       const ownerApp = ctx.run?.appId ?? ctx.suite?.appId;
       const ownOnly =
@@ -1371,7 +1537,37 @@ export class GitHubModel {
       for (const l of [...this.listeners]) l(hook);
     }
   }
+
+  /** An organisation's `repository_ruleset` event: to the organisation's installations, no `repository`. */
+  private emitOrg(
+    org: string,
+    name: string,
+    action: string,
+    sender: string,
+    ruleset: SimRuleset,
+    changes?: Record<string, unknown>,
+  ): void {
+    for (const inst of this.installations.values()) {
+      if (inst.suspended || inst.account.toLowerCase() !== org.toLowerCase()) continue;
+      const app = this.app(inst.appId);
+      if (!app.events || !app.events.includes(name)) continue;
+      if (ADMIN_EVENTS.has(name) && !grants(this.permissionsOf(inst), "administration")) continue;
+      const payload = orgRulesetWebhook(this, inst, action, sender, ruleset, changes);
+      const hook: SimWebhook = {
+        id: randomUUID(),
+        name,
+        action,
+        installationId: inst.id,
+        appId: app.id,
+        payload,
+      };
+      this.webhooks.push(hook);
+      for (const l of [...this.listeners]) l(hook);
+    }
+  }
 }
+
+const grants = (p: Record<string, string>, name: string) => p[name] === "read" || p[name] === "write";
 
 export function iso(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");

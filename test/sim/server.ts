@@ -30,6 +30,7 @@ import { issueJson, listIssues, openIssue } from "./issues.js";
 import { MAX_PR_FILES } from "./model.js";
 import { DeliveryLog, deliveryItemJson, deliveryJson } from "./deliveries.js";
 import { branchList, compareCommits } from "./branches.js";
+import { branchRules, classicRequiredChecks, rulesetJson, rulesetsOf } from "./rulesets.js";
 import {
   CHECK_CONCLUSIONS,
   CHECK_STATUSES,
@@ -636,7 +637,7 @@ export class Simulator {
           body: {
             token,
             expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, "Z"),
-            permissions: m.app(inst.appId).permissions,
+            permissions: m.permissionsOf(inst),
             repository_selection: "all",
           },
         };
@@ -912,6 +913,42 @@ export class Simulator {
         protected: false,
       }));
       return this.page(ctx, list, `/repos/${r.fullName}/branches`);
+    });
+    // Rules in force on a branch (active rulesets only), the rulesets, classic required checks (rulesets.ts).
+    this.route("GET", "/repos/{owner}/{repo}/rules/branches/{branch}", (ctx) => {
+      const r = this.repoOf(ctx);
+      return this.page(
+        ctx,
+        branchRules(m, r, ctx.params.branch!),
+        `/repos/${r.fullName}/rules/branches/${encodeURIComponent(ctx.params.branch!)}`,
+      );
+    });
+    this.route("GET", "/repos/{owner}/{repo}/rulesets", (ctx) => {
+      const r = this.repoOf(ctx);
+      const parents = ctx.query.get("includes_parents") !== "false";
+      const targets = (ctx.query.get("targets") ?? "")
+        .split(",")
+        .map((t) => t.trim())
+        .filter(Boolean);
+      const list = rulesetsOf(m, r, parents).filter(
+        (x) => targets.length === 0 || targets.includes(x.target),
+      );
+      const pg = this.page(ctx, list, `/repos/${r.fullName}/rulesets`);
+      return { ...pg, body: pg.body.map((x) => rulesetJson(m, x, false)) };
+    });
+    this.route("GET", "/repos/{owner}/{repo}/rulesets/{ruleset_id}", (ctx) => {
+      const r = this.repoOf(ctx);
+      const parents = ctx.query.get("includes_parents") !== "false";
+      const found = rulesetsOf(m, r, parents).find((x) => x.id === Number(ctx.params.ruleset_id));
+      if (!found) throw new SimHttpError(404, "Not Found");
+      return { status: 200, body: rulesetJson(m, found, true) };
+    });
+    this.route("GET", "/repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks", (ctx) => {
+      const r = this.repoOf(ctx);
+      return {
+        status: 200,
+        body: classicRequiredChecks(m, r, ctx.params.branch!, m.permissionsOf(ctx.auth!.installation)),
+      };
     });
     // GitHub's compare: commits paged (per_page <= 100, page), at most 250 without pagination.
     this.route("GET", "/repos/{owner}/{repo}/compare/{basehead}", (ctx) => {

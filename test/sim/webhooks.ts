@@ -17,6 +17,7 @@ import {
   suiteJson,
   userJson,
 } from "./json.js";
+import { protectionRuleJson, rulesetJson, type SimProtection, type SimRuleset } from "./rulesets.js";
 import type {
   GitHubModel,
   SimCheckRun,
@@ -52,6 +53,10 @@ export interface WebhookContext {
   reason?: string;
   /** push: the ref update (test/sim/branches.ts builds its fields). */
   push?: SimPush;
+  /** repository_ruleset: the ruleset (rulesets.ts). */
+  ruleset?: SimRuleset;
+  /** branch_protection_rule: the classic protection rule. */
+  protection?: SimProtection;
 }
 
 export function buildWebhook(ctx: WebhookContext): Record<string, unknown> {
@@ -158,11 +163,32 @@ export function buildWebhook(ctx: WebhookContext): Record<string, unknown> {
       };
     }
   }
+  if (ctx.ruleset) p.repository_ruleset = rulesetJson(m, ctx.ruleset, true);
+  if (ctx.protection) p.rule = protectionRuleJson(ctx.repo, ctx.protection);
+  if (ctx.name === "branch_protection_rule" && !ctx.changes) delete p.changes;
   p.repository = repoJson(m, ctx.repo);
   if (ctx.push) Object.assign(p, pushFields(m, ctx.repo, ctx.push, p.repository as Record<string, unknown>));
   p.sender = userJson(m, ctx.sender);
   p.installation = { id: ctx.installation.id, node_id: ctx.installation.nodeId };
   return p;
+}
+
+/** An organisation ruleset's `repository_ruleset` event (GitHub sends no `repository`). */
+export function orgRulesetWebhook(
+  m: GitHubModel,
+  installation: SimInstallation,
+  action: string,
+  sender: string,
+  ruleset: SimRuleset,
+  changes?: Record<string, unknown>,
+): Record<string, unknown> {
+  return {
+    action,
+    repository_ruleset: rulesetJson(m, ruleset, true),
+    ...(changes ? { changes } : {}),
+    sender: userJson(m, sender),
+    installation: { id: installation.id, node_id: installation.nodeId },
+  };
 }
 
 /** X-Hub-Signature-256 for a body. */

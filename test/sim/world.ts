@@ -39,6 +39,14 @@ export function manifestEvents(): string[] {
   return manifest.default_events ?? [];
 }
 
+/** The permissions changegate's manifest asks for (the installation grants them unless a test says otherwise). */
+export function manifestPermissions(): Record<string, string> {
+  const manifest = parseYaml(readFileSync(join(ROOT, "app.yml"), "utf8")) as {
+    default_permissions?: Record<string, string>;
+  };
+  return { ...(manifest.default_permissions ?? {}) };
+}
+
 export interface ApiCount {
   reads: number;
   writes: number;
@@ -86,6 +94,7 @@ export class World {
       slug: APP_SLUG,
       publicKey: createPublicKey(privateKey),
       events: manifestEvents(),
+      permissions: manifestPermissions(),
     });
     if (options.jira) sim.jira.flavour = options.jira;
     options.setup?.(sim, appId);
@@ -135,6 +144,11 @@ export class World {
       orgPolicy?: string;
       name?: string;
       org?: { owner: string; installation: SimInstallation };
+      /**
+       * An active ruleset requiring the `changegate` check from this app on every branch, set up
+       * without a webhook (default true: a well-configured repository; false: nothing requires it).
+       */
+      enforced?: boolean;
     } = {},
   ): {
     repo: SimRepo;
@@ -144,6 +158,17 @@ export class World {
     const files: Record<string, string> = {};
     if (opts.policy) files[".github/changegate.yml"] = opts.policy;
     const repo = this.model.addRepo({ owner: o.owner, name: opts.name ?? "service", files });
+    if (opts.enforced ?? true)
+      this.model.addRuleset(
+        repo,
+        {
+          name: "changegate required",
+          include: ["~ALL"],
+          checks: [{ context: CHECK_NAME, appId: this.appId }],
+        },
+        o.owner,
+        { silent: true },
+      );
     if (opts.orgPolicy !== undefined)
       this.model.addRepo({
         owner: o.owner,

@@ -1,6 +1,11 @@
 /** compareMerges: the completeness report, its exact shape, missing and extra records. Pure. */
 import { describe, expect, test } from "@jest/globals";
-import { compareMerges, completenessPathBeside, renderCompleteness } from "../../src/audit/completeness.js";
+import {
+  compareMerges,
+  completenessPathBeside,
+  enforcementGapLines,
+  renderCompleteness,
+} from "../../src/audit/completeness.js";
 
 const window = {
   from: "2026-03-01T00:00:00.000Z",
@@ -78,5 +83,47 @@ describe("compareMerges", () => {
   test("beside an export: x.csv gives x.completeness.json", () => {
     expect(completenessPathBeside("/tmp/q1.csv")).toBe("/tmp/q1.completeness.json");
     expect(completenessPathBeside("/tmp/q1")).toBe("/tmp/q1.completeness.json");
+  });
+});
+
+describe("enforcementGapLines (issue 23)", () => {
+  const period = { from: "2026-03-01T00:00:00.000Z", to: "2026-03-02T00:00:00.000Z" };
+  const timeline = (
+    branch: string,
+    states: [string, string, "enforced" | "not_enforced" | "not_observed"][],
+  ) => {
+    const periods = states.map(([from, to, state]) => ({ from, to, state, missing: [] }));
+    return {
+      repo: "acme/payments",
+      branch,
+      firstObservation: null,
+      lastObservation: null,
+      periods,
+      gaps: [],
+      inForce: periods.every((p) => p.state === "enforced"),
+    };
+  };
+
+  test("one line per branch not in force or not observed, with how long; none when every branch was in force", () => {
+    const lines = enforcementGapLines(period, [
+      timeline("main", [
+        ["2026-03-01T00:00:00.000Z", "2026-03-01T02:00:00.000Z", "not_observed"],
+        ["2026-03-01T02:00:00.000Z", "2026-03-01T05:00:00.000Z", "not_enforced"],
+        ["2026-03-01T05:00:00.000Z", "2026-03-02T00:00:00.000Z", "enforced"],
+      ]),
+      timeline("release", [["2026-03-01T00:00:00.000Z", "2026-03-02T00:00:00.000Z", "enforced"]]),
+      timeline("hotfix", [["2026-03-01T00:00:00.000Z", "2026-03-02T00:00:00.000Z", "not_observed"]]),
+    ]);
+    expect(lines).toEqual([
+      "enforcement gap: acme/payments main: not in force 3.0 h, not observed 2.0 h (changegate audit enforcement --from 2026-03-01T00:00:00.000Z --to 2026-03-02T00:00:00.000Z --repo acme/payments)",
+      "enforcement gap: acme/payments hotfix: not observed 24.0 h (changegate audit enforcement --from 2026-03-01T00:00:00.000Z --to 2026-03-02T00:00:00.000Z --repo acme/payments)",
+    ]);
+    expect(
+      enforcementGapLines(period, [
+        timeline("main", [["2026-03-01T00:00:00.000Z", "2026-03-02T00:00:00.000Z", "enforced"]]),
+      ]),
+    ).toEqual(["enforcement: every gated branch was in force for the whole window"]);
+    // Nothing observed is never "in force".
+    expect(enforcementGapLines(period, [])[0]).toMatch(/^enforcement: no gated branch was ever observed/);
   });
 });
