@@ -123,7 +123,10 @@ export async function scanCommand(io: CliIo, opts: ScanOpts): Promise<number> {
     await store.close();
   }
   if (opts.json) {
-    io.stdout.write(`${JSON.stringify({ kind: "changegate-scan", ...summary })}\n`);
+    // `gated` is the app's (it seeds branch enforcement); the command's JSON keeps its documented shape.
+    const { gated: _gated, ...pushes } = summary.directPushes ?? {};
+    const shown = summary.directPushes ? { ...summary, directPushes: pushes } : summary;
+    io.stdout.write(`${JSON.stringify({ kind: "changegate-scan", ...shown })}\n`);
   } else {
     const out = (text: string) => io.stdout.write(`${terminalLine(text)}\n`);
     out(
