@@ -10,7 +10,7 @@ import { evaluateTickets, ticketsRequired } from "./tickets.js";
 import type { Conclusion, Evidence, Policy, RuleResult, Verdict } from "./types.js";
 
 export { emergencyDeclaration, isEmergency } from "./emergency.js";
-export { ticketLookupNeeded, ticketsRequired } from "./tickets.js";
+export { ticketsRequired } from "./tickets.js";
 
 export function evaluate(policy: Policy, evidence: Evidence): Verdict {
   const c = policy.config;

@@ -3,17 +3,7 @@
  * when `allowed_states` is set, be in one of those states. A Jira outage or rejected credentials
  * is reported as such, never as an invalid ticket, and never passes.
  */
-import { isGatedBranch } from "../config/schema.js";
-import { emergencyDeclaration } from "./emergency.js";
-import type {
-  Config,
-  Evidence,
-  TicketEvidence,
-  TicketLine,
-  TicketRef,
-  TicketsResult,
-  Verdict,
-} from "./types.js";
+import type { Config, TicketEvidence, TicketLine, TicketRef, TicketsResult, Verdict } from "./types.js";
 
 /**
  * Must tickets be checked for this PR? Normally `tickets.required`; for an emergency change
@@ -21,20 +11,6 @@ import type {
  */
 export function ticketsRequired(c: Config, emergency: boolean): boolean {
   return emergency ? c.emergency.require_ticket : c.tickets.required;
-}
-
-/**
- * Is a Jira lookup needed before evaluating? Only when tickets are required (for an accepted
- * emergency, as `emergency.require_ticket` says) and the PR's base is gated.
- */
-export function ticketLookupNeeded(
-  c: Config,
-  e: Pick<Evidence, "pr" | "repo" | "labelHistory" | "declarer">,
-): boolean {
-  return (
-    ticketsRequired(c, emergencyDeclaration(c, e).accepted) &&
-    isGatedBranch(c, e.pr.baseRef, e.repo.defaultBranch)
-  );
 }
 
 export interface TicketSettings {
