@@ -26,6 +26,7 @@ import type { Report } from "../report/types.js";
 import { publishUnread } from "./fail-closed.js";
 import {
   jobLog,
+  Laps,
   stage,
   StageError,
   type EvaluationJob,
@@ -42,6 +43,13 @@ export { reportStoreFailure } from "./fail-closed.js";
 export { newJob, type EvaluationJob, type EvaluationOutcome, type PipelineDeps } from "../intake/job.js";
 
 export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Promise<EvaluationOutcome> {
+  const laps = new Laps();
+  const outcome = await evaluateTimed(deps, job, laps);
+  laps.lap(outcome.kind === "published" ? "publish" : "end");
+  return { ...outcome, stepsMs: laps.ms };
+}
+
+async function evaluateTimed(deps: PipelineDeps, job: EvaluationJob, laps: Laps): Promise<EvaluationOutcome> {
   const installationOctokit = await deps.github.octokitFor(job.ref.installationId);
   const octokit = deps.github.writerFor?.(job, installationOctokit) ?? installationOctokit;
   const run: Run = {
@@ -49,7 +57,9 @@ export async function runEvaluation(deps: PipelineDeps, job: EvaluationJob): Pro
     log: jobLog(deps, job),
     octokit,
     reader: deps.github.readerFor(job.ref.installationId, installationOctokit, deps.slot?.pause),
+    laps,
   };
+  laps.lap("auth");
   if (job.kind === "merge") return runMergeJob(deps, run);
   if (job.kind === "retro") return runMergeJob(deps, run, true);
   const decision = await decide(deps, run);
@@ -93,6 +103,7 @@ export interface Judgement {
 export async function decide(deps: PipelineDeps, run: Run): Promise<Decision> {
   const { job } = run;
   const read = await readOrFail(deps, run);
+  run.laps?.lap("read");
   if (read instanceof StageError)
     return { kind: "unread", report: failure(run, read, job.expectedHead).report };
   const headSha = read.evidence.pr.headSha;
@@ -103,10 +114,13 @@ export async function decide(deps: PipelineDeps, run: Run): Promise<Decision> {
   const judgement = await judge(judgeDeps(deps), run, read).catch((err: unknown) =>
     failedJudgement(run, err, read),
   );
+  run.laps?.lap("judge");
   const outcome = judgement.verdict?.conclusion ?? "failure";
   rememberHead(deps, job, headSha, judgement.verdict);
   const shared = await shareOrFail(deps, run, read, judgement, outcome);
+  run.laps?.lap("share");
   const recorded = await recordOrFail(deps, run, judgement, outcome, shared);
+  run.laps?.lap("record");
   return { kind: "decided", gathered: read, outcome, ...recorded };
 }
 

@@ -173,6 +173,8 @@ export interface EvaluationOutcome {
   reads: number;
   writes: number;
   bypass?: boolean;
+  /** Where the evaluation's time went, per step in ms (read, judge, record, publish…): logged. */
+  stepsMs?: Record<string, number>;
 }
 
 /** One running job with what it runs with: its log, Octokit and counted GraphQL reader. */
@@ -181,6 +183,19 @@ export interface Run {
   log: Logger;
   octokit: Writer;
   reader: GraphqlReader;
+  /** Times the evaluation's steps (absent: not timed). */
+  laps?: Laps;
+}
+
+/** A stopwatch for an evaluation's steps: `lap(step)` adds the time since the previous lap to `step`. */
+export class Laps {
+  readonly ms: Record<string, number> = {};
+  private last = performance.now();
+  lap(step: string): void {
+    const now = performance.now();
+    this.ms[step] = Math.round((this.ms[step] ?? 0) + (now - this.last));
+    this.last = now;
+  }
 }
 
 export function jobLog(deps: Pick<PipelineDeps, "log">, job: EvaluationJob): Logger {

@@ -54,6 +54,7 @@ export function observed(
       reads: outcome.reads,
       writes: outcome.writes,
       ...(outcome.bypass ? { bypass: true } : {}),
+      ...(outcome.stepsMs ? { stepsMs: outcome.stepsMs } : {}),
     },
     "evaluation finished",
   );
