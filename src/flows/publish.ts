@@ -1,5 +1,5 @@
 /**
- * Publishing a decided evaluation: the check run, then the digest (github/publish.ts), retried;
+ * Publishing a decided evaluation: the check run and the digest together (github/publish.ts), retried;
  * if it never goes out, at least a failure check, and the evaluation again later. PRs sharing the
  * head are asked to follow once it is out.
  */

@@ -1,6 +1,6 @@
 /**
- * publish: the check run first (branch protection reads it), then the digest comment. A write whose
- * content did not change is skipped, so an evaluation that changes nothing costs no write.
+ * publish: the check run (what branch protection reads) and the digest comment, written together. A
+ * write whose content did not change is skipped, so an evaluation that changes nothing costs no write.
  */
 import { CHECK_NAME, DIGEST_MARKER, REEVALUATE_ACTION } from "../contract.js";
 import type { Report } from "../report/types.js";
@@ -52,62 +52,92 @@ async function publishCounted(
   report: Report,
   progress: { writes: number },
 ): Promise<Published> {
-  const { owner, repo } = target.ref;
-  let writes = 0;
-  let checkId = target.ownCheck?.id ?? null;
-  if (!checkUnchanged(target.ownCheck, report)) {
-    const c = report.check;
-    const body = {
-      owner,
-      repo,
-      name: CHECK_NAME,
-      status: c.status,
-      ...(c.conclusion ? { conclusion: c.conclusion } : {}),
-      output: { title: c.title, summary: c.summary },
-      actions: [
-        { label: "Re-evaluate", description: "Run changegate again now", identifier: REEVALUATE_ACTION },
-      ],
-    };
-    // A completed run cannot go back to in_progress: a new run replaces it then.
-    const reopen = target.ownCheck?.status.toLowerCase() === "completed" && c.status === "in_progress";
-    if (target.ownCheck && !reopen) {
-      await octokit.request("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", {
-        ...body,
-        check_run_id: target.ownCheck.id,
-      });
-    } else {
-      const res = await octokit.request("POST /repos/{owner}/{repo}/check-runs", {
-        ...body,
-        head_sha: target.headSha,
-      });
-      checkId = (res.data as { id: number }).id;
-    }
-    progress.writes = ++writes;
-  }
+  // The check and the digest go out together: neither waits for the other's round trip. A write
+  // that went out is remembered on the target, so a retry of the same report skips it.
+  const [check, digest] = await Promise.allSettled([
+    writeCheck(octokit, target, report, progress),
+    writeDigest(octokit, target, report, progress),
+  ]);
+  if (check.status === "rejected") throw check.reason;
+  if (digest.status === "rejected") throw digest.reason;
+  return { checkId: check.value, commentId: digest.value, writes: progress.writes };
+}
 
-  let commentId = target.digestComment?.id ?? null;
-  if (target.digestComment) {
-    if (target.digestComment.body !== report.comment) {
-      try {
-        await octokit.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", {
-          owner,
-          repo,
-          comment_id: target.digestComment.id,
-          body: report.comment,
-        });
-        progress.writes = ++writes;
-      } catch (err) {
-        // Someone deleted the digest since we read it: post it again rather than fail.
-        if ((err as { status?: number }).status !== 404) throw err;
-        commentId = await createComment(octokit, target.ref, report.comment);
-        progress.writes = writes += 2;
-      }
-    }
-  } else if (report.createComment) {
-    commentId = await createComment(octokit, target.ref, report.comment);
-    progress.writes = ++writes;
+/** The check run, if it changed: PATCHed in place, or a new run. Returns its id. */
+async function writeCheck(
+  octokit: Writer,
+  target: PublishTarget,
+  report: Report,
+  progress: { writes: number },
+): Promise<number | null> {
+  const { owner, repo } = target.ref;
+  if (checkUnchanged(target.ownCheck, report)) return target.ownCheck?.id ?? null;
+  const c = report.check;
+  const body = {
+    owner,
+    repo,
+    name: CHECK_NAME,
+    status: c.status,
+    ...(c.conclusion ? { conclusion: c.conclusion } : {}),
+    output: { title: c.title, summary: c.summary },
+    actions: [
+      { label: "Re-evaluate", description: "Run changegate again now", identifier: REEVALUATE_ACTION },
+    ],
+  };
+  // A completed run cannot go back to in_progress: a new run replaces it then.
+  const reopen = target.ownCheck?.status.toLowerCase() === "completed" && c.status === "in_progress";
+  let id: number;
+  if (target.ownCheck && !reopen) {
+    id = target.ownCheck.id;
+    await octokit.request("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", {
+      ...body,
+      check_run_id: id,
+    });
+  } else {
+    const res = await octokit.request("POST /repos/{owner}/{repo}/check-runs", {
+      ...body,
+      head_sha: target.headSha,
+    });
+    id = (res.data as { id: number }).id;
   }
-  return { checkId, commentId, writes };
+  progress.writes++;
+  target.ownCheck = { id, status: c.status, conclusion: c.conclusion, title: c.title, summary: c.summary };
+  return id;
+}
+
+/** The digest comment, if it changed: edited in place, or posted (again, if someone deleted it). */
+async function writeDigest(
+  octokit: Writer,
+  target: PublishTarget,
+  report: Report,
+  progress: { writes: number },
+): Promise<number | null> {
+  const existing = target.digestComment;
+  if (existing) {
+    if (existing.body === report.comment) return existing.id;
+    let id = existing.id;
+    try {
+      await octokit.request("PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}", {
+        owner: target.ref.owner,
+        repo: target.ref.repo,
+        comment_id: existing.id,
+        body: report.comment,
+      });
+      progress.writes++;
+    } catch (err) {
+      // Someone deleted the digest since we read it: post it again rather than fail.
+      if ((err as { status?: number }).status !== 404) throw err;
+      id = await createComment(octokit, target.ref, report.comment);
+      progress.writes += 2;
+    }
+    target.digestComment = { id, body: report.comment };
+    return id;
+  }
+  if (!report.createComment) return null;
+  const id = await createComment(octokit, target.ref, report.comment);
+  progress.writes++;
+  target.digestComment = { id, body: report.comment };
+  return id;
 }
 
 async function createComment(octokit: Writer, ref: PrRef, body: string): Promise<number> {

@@ -76,9 +76,9 @@ describe("GET /metrics", () => {
       .reply(201, { id: 555 }, { "x-ratelimit-remaining": "4999", "x-ratelimit-resource": "core" })
       .post(`${REPO_PATH}/issues/1/comments`)
       .reply(500, { message: "boom" })
-      // the failure report that follows (the check, then the digest)
-      .post(`${REPO_PATH}/check-runs`)
-      .reply(201, { id: 556 })
+      // the failure report that follows: the run written a moment ago, changed in place
+      .patch(`${REPO_PATH}/check-runs/555`)
+      .reply(200, { id: 555 })
       .post(`${REPO_PATH}/issues/1/comments`)
       .optionally()
       .reply(201, { id: 777 });
@@ -140,6 +140,13 @@ describe("GET /metrics", () => {
       conclusion: "success",
     });
     expect(typeof line!.durationMs).toBe("number");
+    // Where the time went, step by step: every step of a published evaluation is there.
+    const steps = line!.stepsMs as Record<string, number>;
+    expect(Object.keys(steps)).toEqual(["auth", "read", "judge", "share", "record", "publish"]);
+    for (const ms of Object.values(steps)) expect(ms).toBeGreaterThanOrEqual(0);
+    expect(Object.values(steps).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(
+      (line!.durationMs as number) + 6,
+    );
   });
 
   test("a registered source feeds its gauge at scrape time; a broken one shows NaN, not 0", async () => {
