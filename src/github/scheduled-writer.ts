@@ -58,6 +58,14 @@ export interface InstallationOctokit extends OctokitLike {
   request: OctokitLike["request"] & { endpoint: { DEFAULTS: { baseUrl: string } } };
 }
 
+/** The write's fetch (30 s deadline) that tells the scheduler the moment the request leaves. */
+function leavingFetch(leaving: () => void): typeof fetch {
+  return fetchWithTimeout(30_000, (input, init) => {
+    leaving();
+    return fetch(input, init);
+  });
+}
+
 const clients = new Map<string, Octokit>();
 
 /** A client per token (tokens are cached by Probot and change hourly); old ones are let go. */
@@ -111,14 +119,17 @@ export function scheduledWriter(
           ...kind,
           urgent,
           stale: mayDrop ? stale : () => false,
-          send: async () => {
+          send: async (leaving) => {
             const auth = (await octokit.auth({ type: "installation" })) as { token?: string };
             if (!auth?.token) throw new Error("could not obtain an installation token for a write");
             const res = await clientFor(
               auth.token,
               octokit.request.endpoint.DEFAULTS.baseUrl,
               instrument,
-            ).request(route, params);
+            ).request(route, {
+              ...params,
+              request: { ...(params as { request?: object }).request, fetch: leavingFetch(leaving) },
+            });
             return { data: res.data as unknown };
           },
         }),

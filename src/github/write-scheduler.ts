@@ -48,7 +48,12 @@ export interface WriteRequest<T> {
   urgent?: boolean;
   /** True once the write's content is superseded (checked just before it is sent). */
   stale(): boolean;
-  send(): Promise<T>;
+  /**
+   * Sends the write. `leaving()`, called by the sender just as the request goes onto the wire (after
+   * its own token and hook work), moves the lane's clock to that moment: GitHub sees when a write
+   * arrives, not when this process meant to send it.
+   */
+  send(leaving: () => void): Promise<T>;
 }
 
 interface Queued {
@@ -202,7 +207,11 @@ export class WriteScheduler {
     lane.lastSentAt = Date.now();
     try {
       this.counts.sent++;
-      q.resolve(await q.req.send());
+      q.resolve(
+        await q.req.send(() => {
+          lane.lastSentAt = Math.max(lane.lastSentAt, Date.now());
+        }),
+      );
     } catch (err) {
       const waitS = secondaryLimitWait(err, this.options.limits.maxPauseMs / 1000);
       if (waitS === null || q.secondaryRetries >= this.options.limits.maxSecondaryRetries) {

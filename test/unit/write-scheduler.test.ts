@@ -162,6 +162,30 @@ describe("WriteScheduler", () => {
     expect(s.depth()).toBe(0);
   });
 
+  test("spacing counts from when a write left, not when it was meant to: a slow first send does not crowd the next", async () => {
+    const s = scheduler();
+    const left: number[] = [];
+    // The first write spends 300 ms on its token and hooks before it goes onto the wire; the second none.
+    const send = (delayMs: number) => async (leaving: () => void) => {
+      await new Promise((r) => setTimeout(r, delayMs));
+      leaving();
+      left.push(Date.now());
+      return { data: null };
+    };
+    const a = s.submit({
+      installationId: 1,
+      check: true,
+      create: false,
+      stale: () => false,
+      send: send(300),
+    });
+    const b = s.submit({ installationId: 1, check: true, create: false, stale: () => false, send: send(0) });
+    await jest.advanceTimersByTimeAsync(5_000);
+    await Promise.all([a, b]);
+    expect(left).toHaveLength(2);
+    expect(left[1]! - left[0]!).toBeGreaterThanOrEqual(1000);
+  });
+
   test("installations have their own lanes: one's spacing does not hold another", async () => {
     const s = scheduler();
     await Promise.all([
