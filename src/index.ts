@@ -282,6 +282,7 @@ export function createChangegate(overrides: Partial<ChangegateOptions> = {}): Ch
         intervalMs: options.overdueIntervalMs ?? DEFAULT_OVERDUE_INTERVAL_MS,
         store,
         octokitFor: pacedOctokitFor(options.writes, options.metrics, (id) => app.auth(id) as never),
+        appId: options.appId,
         now: options.now ?? (() => new Date()),
         log: app.log.child({ name: "retro-review" }),
         onOpen: (n) => options.metrics.overdueOpen.set(n),

@@ -25,6 +25,8 @@ export interface OverdueCheckOptions {
   intervalMs: number;
   store: AfterMergeStore;
   octokitFor: (installationId: number) => Promise<OctokitLike>;
+  /** This app's id: its open retro-review run is completed in place (absent: any run of that name). */
+  appId?: number;
   now: () => Date;
   log: Pick<Logger, "info" | "warn" | "error">;
   /** Told after each pass how many overdue reviews are still open (the retro_reviews_overdue_open metric). */
@@ -139,6 +141,7 @@ async function reportOne(
       m.ref,
       m.headSha,
       retroCheck({ kind: "overdue", dueAt: terms.dueAt, lateMs }),
+      o.appId,
     );
   } catch (err) {
     o.log.error({ err: redactError(err) }, `could not set the retro-review check of ${label}`);

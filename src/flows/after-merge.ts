@@ -191,12 +191,12 @@ async function examineRetro(
         { reviewer: judgement.by, via: judgement.via, record: receipt.id, lateMs },
         `${label} retroactively reviewed by ${judgement.by}${lateMs > 0 ? ` (${describeDuration(lateMs)} late)` : ""}`,
       );
-      await setRetroCheck(octokit, job.ref, m.headSha, retroCheck(state));
+      await setRetroCheck(octokit, job.ref, m.headSha, retroCheck(state), deps.appId);
     }
   } else if (onRecord?.overdue) {
     state = { kind: "overdue", dueAt: m.dueAt, lateMs: lateBy(m.dueAt, deps.clock.now()) };
   } else if (justMerged) {
-    await setRetroCheck(octokit, job.ref, m.headSha, retroCheck(state));
+    await setRetroCheck(octokit, job.ref, m.headSha, retroCheck(state), deps.appId);
   }
   return body === null ? null : withSection(body, "retro-review", retroSection(state));
 }

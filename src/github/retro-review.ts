@@ -114,16 +114,57 @@ export async function setRetroCheck(
   ref: Pick<PrRef, "owner" | "repo">,
   headSha: string,
   c: CheckOutput,
+  /** This app's id: only its own run is completed in place (0 or absent: any run of that name). */
+  appId?: number,
 ): Promise<void> {
-  await octokit.request("POST /repos/{owner}/{repo}/check-runs", {
+  const body = {
     owner: ref.owner,
     repo: ref.repo,
     name: RETRO_CHECK_NAME,
-    head_sha: headSha,
     status: c.status,
     ...(c.conclusion ? { conclusion: c.conclusion } : {}),
     output: { title: c.title, summary: c.summary },
+  };
+  // Due → reviewed or overdue: the run opened at the merge is completed in place (an update, not a
+  // creation against the 80/min and 500/h). A completed run is never reopened or changed again:
+  // a new run replaces it then.
+  const open = c.status === "completed" ? await openRetroRun(octokit, ref, headSha, appId) : null;
+  if (open !== null) {
+    try {
+      await octokit.request("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", {
+        ...body,
+        check_run_id: open,
+      });
+      return;
+    } catch (err) {
+      // Gone, or not ours to change: a new run says it instead.
+      const status = (err as { status?: number }).status;
+      if (status !== 404 && status !== 403 && status !== 422) throw err;
+    }
+  }
+  await octokit.request("POST /repos/{owner}/{repo}/check-runs", { ...body, head_sha: headSha });
+}
+
+/** The newest retro-review run on `headSha` if it is still in progress (this app's, when its id is known). */
+async function openRetroRun(
+  octokit: OctokitLike,
+  ref: Pick<PrRef, "owner" | "repo">,
+  headSha: string,
+  appId: number | undefined,
+): Promise<number | null> {
+  const res = await octokit.request("GET /repos/{owner}/{repo}/commits/{ref}/check-runs", {
+    owner: ref.owner,
+    repo: ref.repo,
+    ref: headSha,
+    check_name: RETRO_CHECK_NAME,
+    filter: "latest",
+    ...(appId ? { app_id: appId } : {}),
+    per_page: 10,
   });
+  const runs = (res.data as { check_runs?: { id: number; status: string; app?: { id: number } | null }[] })
+    .check_runs;
+  const newest = (runs ?? []).filter((r) => !appId || r.app?.id === appId).sort((a, b) => b.id - a.id)[0];
+  return newest && newest.status !== "completed" ? newest.id : null;
 }
 
 /** Replace the digest comment's body (one PATCH); nothing when unchanged. */

@@ -5,8 +5,10 @@
  *     an unknown declarer is ignored (fail closed).
  *   - not set: anyone with write access to the repository, the PR author included (a 3 a.m. fix
  *     stays possible); an app is not accepted (an emergency is declared by a person); a declarer
- *     GitHub no longer knows (deleted account) is ignored (fail closed); a label with no LabeledEvent
- *     at all in a complete timeline (which GitHub does not produce) is accepted and recorded as unknown.
+ *     GitHub no longer knows (deleted account) is ignored (fail closed), and so is a label with no
+ *     LabeledEvent at all in a complete timeline (which GitHub does not produce): nobody is known to
+ *     have declared it, on no known commit. (Evidence with no timeline at all, from before changegate
+ *     read one, is judged as it was then: accepted, the declarer unknown.)
  * Either way, a label whose LabeledEvent is older than the window changegate reads is ignored
  * (re-applying the label fixes that).
  * A declaration is tied to the head it was made on, like an approval: it applies only while the PR's
@@ -112,9 +114,16 @@ export function emergencyDeclaration(c: Config, e: Facts): EmergencyDeclaration 
       `the emergency label was applied by @${login}, who is not an allowed declarer (allowed: ${list}): ${normal}`,
     );
   }
-  // GitHub records a LabeledEvent for every label applied, so a complete timeline without one does
-  // not happen in practice (only in data from before timelines): accepted, recorded as unknown.
-  if (!ev) return accept("declared by an unknown user (no label event found for the emergency label)");
+  // GitHub records a LabeledEvent for every label applied, so a complete timeline without one is
+  // data changegate cannot vouch for: who applied it and on which commit are unknown (fail closed).
+  // Evidence with no timeline at all (a record from before changegate read timelines): as before,
+  // accepted and recorded as unknown.
+  if (!ev && !e.labelHistory)
+    return accept("declared by an unknown user (the evidence carries no label events)");
+  if (!ev)
+    return ignore(
+      `changegate found no record of who applied the emergency label or on which commit (GitHub's timeline has no label event for it): ${normal} (remove the label and apply it again)`,
+    );
   // A deleted account's write access cannot be checked: it must not be a way in (fail closed).
   if (!login)
     return ignore(

@@ -97,6 +97,8 @@ describe("emergency changes after the merge", () => {
       results: [{ key: "OPS-41", result: "moved", status: "Done" }],
     });
     await until(() => retroRuns(pr).at(-1)?.conclusion === "success");
+    // The run opened at the merge was completed in place: one run, no second creation.
+    expect(retroRuns(pr)).toHaveLength(1);
     expect(digest(pr)).toContain("Retroactively reviewed by");
 
     const out = w.cg.cli([

@@ -17,7 +17,7 @@ import { exportRows, type ExportRow } from "../../src/audit/export.js";
 import { AuditReader } from "../../src/audit/reader.js";
 import type { JiraConfig } from "../../src/jira/env.js";
 import { JiraTransitioner } from "../../src/jira/transition.js";
-import { evidenceData, INSTALLATION_ID, type EvidenceSpec } from "../helpers/fixtures.js";
+import { APP_ID, evidenceData, HEAD, INSTALLATION_ID, type EvidenceSpec } from "../helpers/fixtures.js";
 import { pullRequestEvent, reviewEvent } from "../helpers/payloads.js";
 import { harness, mockToken, recordRequests, type Harness, type Recorded } from "../helpers/probot.js";
 
@@ -142,6 +142,12 @@ async function kinds(): Promise<string[]> {
   return rows.map((r) => r.kind);
 }
 
+/** GitHub's list of retro-review runs on the head: the one opened at the merge, still in progress. */
+const OPEN_RETRO_RUN = {
+  total_count: 1,
+  check_runs: [{ id: 600, name: "changegate/retro-review", status: "in_progress", app: { id: APP_ID } }],
+};
+
 const MERGED_WITH = (over: EvidenceSpec) =>
   evidenceData({ ...EMERGENCY, state: "MERGED", mergedBy: "oncall", digest: DIGEST, ...over });
 
@@ -188,14 +194,18 @@ describe("the retroactive review", () => {
       .get(`${REPO_PATH}/issues/1/comments`)
       .query(true)
       .reply(200, [])
-      .post(
-        `${REPO_PATH}/check-runs`,
+      // The run opened at the merge (600) is completed in place: an update, not a new creation.
+      .get(`${REPO_PATH}/commits/${HEAD}/check-runs`)
+      .query({ check_name: "changegate/retro-review", filter: "latest", app_id: APP_ID, per_page: 10 })
+      .reply(200, OPEN_RETRO_RUN)
+      .patch(
+        `${REPO_PATH}/check-runs/600`,
         (b: { name: string; conclusion: string; output: { title: string } }) =>
           b.name === "changegate/retro-review" &&
           b.conclusion === "success" &&
           b.output.title.includes("bob"),
       )
-      .reply(201, { id: 601 })
+      .reply(200, { id: 600 })
       .patch(`${REPO_PATH}/issues/comments/${DIGEST.id}`, (b: { body: string }) =>
         b.body.includes("Retroactively reviewed by `bob` at 2026-11-21 08:00 UTC"),
       )
@@ -214,7 +224,8 @@ describe("the retroactive review", () => {
     expect(calls(requests)).toEqual([
       "POST /graphql",
       `GET ${REPO_PATH}/issues/1/comments`,
-      `POST ${REPO_PATH}/check-runs`,
+      `GET ${REPO_PATH}/commits/${HEAD}/check-runs`,
+      `PATCH ${REPO_PATH}/check-runs/600`,
       `PATCH ${REPO_PATH}/issues/comments/777`,
     ]);
     expect(await kinds()).toEqual(["evaluation", "merge", "retro_review"]);
@@ -264,8 +275,11 @@ describe("the retroactive review", () => {
       ])
       .get(`${REPO_PATH}/collaborators/erin/permission`)
       .reply(200, { permission: "write" })
-      .post(`${REPO_PATH}/check-runs`, (b: { conclusion: string }) => b.conclusion === "success")
-      .reply(201, { id: 602 })
+      .get(`${REPO_PATH}/commits/${HEAD}/check-runs`)
+      .query(true)
+      .reply(200, OPEN_RETRO_RUN)
+      .patch(`${REPO_PATH}/check-runs/600`, (b: { conclusion: string }) => b.conclusion === "success")
+      .reply(200, { id: 600 })
       .patch(
         `${REPO_PATH}/issues/comments/${DIGEST.id}`,
         (b: { body: string }) =>
@@ -287,7 +301,8 @@ describe("the retroactive review", () => {
       "POST /graphql",
       `GET ${REPO_PATH}/issues/1/comments`,
       `GET ${REPO_PATH}/collaborators/erin/permission`,
-      `POST ${REPO_PATH}/check-runs`,
+      `GET ${REPO_PATH}/commits/${HEAD}/check-runs`,
+      `PATCH ${REPO_PATH}/check-runs/600`,
       `PATCH ${REPO_PATH}/issues/comments/777`,
     ]);
     const refusals = h.logs.filter((l) => l.msg.startsWith("not a retroactive review")).map((l) => l.msg);
@@ -338,14 +353,17 @@ describe("overdue", () => {
 
     clock = new Date("2026-11-22T13:12:00Z");
     const scope = mockToken()
-      .post(
-        `${REPO_PATH}/check-runs`,
+      .get(`${REPO_PATH}/commits/${HEAD}/check-runs`)
+      .query({ check_name: "changegate/retro-review", filter: "latest", app_id: APP_ID, per_page: 10 })
+      .reply(200, OPEN_RETRO_RUN)
+      .patch(
+        `${REPO_PATH}/check-runs/600`,
         (b: { name: string; conclusion: string; output: { title: string } }) =>
           b.name === "changegate/retro-review" &&
           b.conclusion === "failure" &&
           b.output.title.includes("3 h 12 min"),
       )
-      .reply(201, { id: 603 })
+      .reply(200, { id: 600 })
       .get("/repos/acme/compliance/issues")
       .query({ state: "open", labels: "changegate-bypass", per_page: 100 })
       .reply(200, [])
@@ -376,7 +394,14 @@ describe("overdue", () => {
       .get(`${REPO_PATH}/issues/1/comments`)
       .query(true)
       .reply(200, [])
-      .post(`${REPO_PATH}/check-runs`)
+      // The run says overdue (completed): a completed run is not changed again, a new run says it.
+      .get(`${REPO_PATH}/commits/${HEAD}/check-runs`)
+      .query(true)
+      .reply(200, {
+        total_count: 1,
+        check_runs: [{ id: 600, name: "changegate/retro-review", status: "completed", app: { id: APP_ID } }],
+      })
+      .post(`${REPO_PATH}/check-runs`, (b: { conclusion: string }) => b.conclusion === "success")
       .reply(201, { id: 604 })
       .patch(`${REPO_PATH}/issues/comments/${DIGEST.id}`, (b: { body: string }) =>
         b.body.includes("after it was due"),

@@ -253,16 +253,18 @@ describe("verdicts", () => {
     expect(r.check!.output.title).toMatch(/^Draft · /);
   });
 
-  test("emergency label: success titled Emergency change, digest demands a retroactive review", async () => {
+  test("emergency label GitHub's timeline has no label event for: ignored (nobody known declared it), normal rules", async () => {
+    // The accepted path (a label event, the labeled delivery, write access) is test/integration/declarer.test.ts.
     const h = await harness();
     const r = await evaluateOnce(h, {
       labels: ["Emergency"],
       reviews: [],
       checks: [{ name: "build", conclusion: "FAILURE" }],
     });
-    expect(r.check!.conclusion).toBe("success");
-    expect(r.check!.output.title).toContain("Emergency change");
-    expect(r.comment).toContain("retroactive review will be required");
+    expect(r.check!.conclusion).toBe("failure");
+    expect(r.check!.output.title).toMatch(/^Emergency label ignored/);
+    expect(r.comment).toContain("no record of who applied the emergency label or on which commit");
+    expect(r.comment).not.toContain("retroactive review will be required");
   });
 
   test("base branch not gated: success 'Not gated' and no comment", async () => {

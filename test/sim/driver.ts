@@ -33,6 +33,9 @@ export const START_FLAGS: string[] = (() => {
 /** Node flags for the changegate process (`npm start`'s, then bench diagnostics: `--cpu-prof`, heap flags), space-separated. */
 const NODE_ARGS = [
   ...START_FLAGS,
+  // A changegate whose test process died stops too (test/support/exit-with-parent.mjs).
+  "--import",
+  new URL("../support/exit-with-parent.mjs", import.meta.url).href,
   ...(process.env.CHANGEGATE_E2E_NODE_ARGS ?? "").split(" ").filter(Boolean),
 ];
 

@@ -198,10 +198,15 @@ describe("emergencyDeclaration (pure)", () => {
     expect(d).toMatchObject({ declarer: "dev", accepted: true });
   });
 
-  test("default: a deleted account's label is ignored (its write access cannot be checked); no event at all is accepted as unknown", () => {
+  test("default: a deleted account's label is ignored (its write access cannot be checked), and so is a label a complete timeline has no event for", () => {
     const none = emergencyDeclaration(policy().config, labelled([]));
-    expect(none).toMatchObject({ accepted: true, declarer: null, at: null });
-    expect(none.reason).toMatch(/^declared by an unknown user/);
+    expect(none).toMatchObject({ accepted: false, declarer: null, at: null });
+    expect(none.reason).toMatch(/no record of who applied the emergency label or on which commit/);
+    // Evidence with no timeline at all (a record from before changegate read timelines): judged as then.
+    const { labelHistory: _, ...old } = labelled([]);
+    const legacy = emergencyDeclaration(policy().config, old);
+    expect(legacy).toMatchObject({ accepted: true, declarer: null, at: null });
+    expect(legacy.reason).toMatch(/^declared by an unknown user/);
     const ghost = emergencyDeclaration(policy().config, labelled([ev(null)]));
     expect(ghost).toMatchObject({ accepted: false, declarer: null, at: "2026-11-20T03:00:00Z" });
     expect(ghost.reason).toMatch(/account that no longer exists/);

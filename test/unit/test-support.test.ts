@@ -89,3 +89,29 @@ describe("HTTP interceptors end with their test file", () => {
     expect(r.status).toBe(0);
   }, 150_000);
 });
+
+describe("a changegate the driver started dies with its test process", () => {
+  test("a parent killed outright leaves no child running (test/support/exit-with-parent.mjs)", async () => {
+    const preload = pathToFileURL(join(ROOT, "test", "support", "exit-with-parent.mjs")).href;
+    // The parent starts a long-lived child with the preload, prints its pid, and is killed with SIGKILL.
+    const parent = `
+      const { spawn } = require("node:child_process");
+      const c = spawn(process.execPath, ["--import", ${JSON.stringify(preload)}, "-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" });
+      process.stdout.write(String(c.pid), () => setTimeout(() => process.kill(process.pid, "SIGKILL"), 200));
+    `;
+    const out = spawnSync(process.execPath, ["-e", parent], { encoding: "utf8", timeout: 10_000 });
+    const pid = Number(out.stdout);
+    expect(pid).toBeGreaterThan(0);
+    // Gone, or a zombie waiting for whoever adopted it to reap it: either way it no longer runs.
+    const alive = () => {
+      try {
+        return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+      } catch {
+        return false;
+      }
+    };
+    const deadline = Date.now() + 10_000;
+    while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(alive()).toBe(false);
+  });
+});
