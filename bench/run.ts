@@ -27,6 +27,7 @@
  * a PR ends wrong, the refused requests) to /tmp for analysis. EXP_ENV (JSON) adds environment
  * variables to the throttling-off process.
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { availableParallelism, cpus, totalmem } from "node:os";
 import { mismatches, simTickets } from "../test/sim/oracle.js";
 import type { SimPull, SimWebhook } from "../test/sim/model.js";
@@ -512,6 +513,9 @@ async function paced(
   const deliveriesFrom = w.cg.deliveries.length;
   w.autoDeliver = false;
   const hooks: SimWebhook[] = [];
+  // The simulator and driver share this process: its own stalls delay every answer changegate waits for.
+  const benchLoop = monitorEventLoopDelay({ resolution: 10 });
+  benchLoop.enable();
   const t0 = performance.now();
   let i = 0;
   try {
@@ -531,6 +535,7 @@ async function paced(
     w.autoDeliver = true;
   }
   await Promise.all([...w.cg.inFlight]);
+  benchLoop.disable();
   const deliveries = w.cg.deliveries.slice(deliveriesFrom);
   const cpuBench = process.cpuUsage();
   const firstSent = Math.min(...deliveries.map((d) => d.sentAt));
@@ -560,7 +565,7 @@ async function paced(
       `rate ${rate}: creations per installation ${JSON.stringify([...created.values()])}; violations ${JSON.stringify(w.sim.writeLimits.violations.slice(-5))} total ${w.sim.writeLimits.violations.length}`,
     );
     console.error(
-      `rate ${rate}: sim graphql p50/p95 ${pct(reads, 50)}/${pct(reads, 95)} ms (${reads.length}); writes ${pct(writes, 50)}/${pct(writes, 95)} (${writes.length}); jira ${pct(jira, 50)}/${pct(jira, 95)} (${jira.length}); bench cpu user+sys ${((cpuBench.user + cpuBench.system) / 1e6).toFixed(1)} s`,
+      `rate ${rate}: sim graphql p50/p95 ${pct(reads, 50)}/${pct(reads, 95)} ms (${reads.length}); writes ${pct(writes, 50)}/${pct(writes, 95)} (${writes.length}); jira ${pct(jira, 50)}/${pct(jira, 95)} (${jira.length}); bench cpu user+sys ${((cpuBench.user + cpuBench.system) / 1e6).toFixed(1)} s; the simulator's own event-loop delay p99 / max ${(benchLoop.percentile(99) / 1e6).toFixed(0)} / ${(benchLoop.max / 1e6).toFixed(0)} ms`,
     );
   }
   if (process.env.BENCH_DUMP)
