@@ -128,7 +128,9 @@ export async function setRetroCheck(
   // Due → reviewed or overdue: the run opened at the merge is completed in place (an update, not a
   // creation against the 80/min and 500/h). A completed run is never reopened or changed again:
   // a new run replaces it then.
-  const open = c.status === "completed" ? await openRetroRun(octokit, ref, headSha, appId) : null;
+  // If the run cannot be looked up, a new run says it: the lookup only saves a creation.
+  const open =
+    c.status === "completed" ? await openRetroRun(octokit, ref, headSha, appId).catch(() => null) : null;
   if (open !== null) {
     try {
       await octokit.request("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", {

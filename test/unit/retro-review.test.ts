@@ -14,6 +14,7 @@ import {
 import { alreadyThere, pickTransition } from "../../src/policy/transition.js";
 import { retroCheck, retroSection, transitionSection, withSection } from "../../src/report/after-merge.js";
 import { overdueEntry } from "../../src/report/overdue.js";
+import { setRetroCheck } from "../../src/github/retro-review.js";
 
 const MERGED = "2026-11-20T10:00:00Z";
 const cand = (login: string | null, over: Partial<RetroCandidate> = {}): RetroCandidate => ({
@@ -245,5 +246,85 @@ describe("what the digest, the check and the issue say", () => {
     expect(entry).toContain("2 h 0 min late");
     expect(entry).toContain("`acme/payments@9`");
     expect(entry).not.toMatch(/(^|[^`\\])@everyone/);
+  });
+});
+
+describe("the retro-review check run (setRetroCheck)", () => {
+  const ref = { owner: "acme", repo: "payments" };
+  const head = "c".repeat(40);
+  const reviewed = retroCheck({
+    kind: "reviewed",
+    by: "bob",
+    at: "2026-11-21T08:00:00Z",
+    via: "review",
+    url: "https://github.com/acme/payments/pull/1#r",
+    lateMs: 0,
+    dueAt: "2026-11-22T10:00:00Z",
+  });
+  function octokit(runs: (() => unknown) | null, patch: () => unknown = () => ({ data: {} })) {
+    const calls: string[] = [];
+    return {
+      calls,
+      o: {
+        request: async (route: string, params: Record<string, unknown>) => {
+          calls.push(route);
+          if (route.startsWith("GET ")) {
+            if (!runs) throw Object.assign(new Error("server error"), { status: 502 });
+            return { data: runs() };
+          }
+          if (route.startsWith("PATCH ")) return patch();
+          return { data: { id: 900, params } };
+        },
+      },
+    };
+  }
+
+  test("due (in progress) → reviewed: this app's open run is completed in place, no second creation", async () => {
+    const { o, calls } = octokit(() => ({
+      check_runs: [
+        { id: 700, status: "in_progress", app: { id: 99 } },
+        { id: 600, status: "in_progress", app: { id: 4242 } },
+      ],
+    }));
+    await setRetroCheck(o as never, ref, head, reviewed, 4242);
+    expect(calls).toEqual([
+      "GET /repos/{owner}/{repo}/commits/{ref}/check-runs",
+      "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}",
+    ]);
+  });
+
+  test("the newest run is completed already, someone else's, or the lookup fails: a new run says it", async () => {
+    for (const runs of [
+      () => ({ check_runs: [{ id: 600, status: "completed", app: { id: 4242 } }] }),
+      () => ({ check_runs: [{ id: 700, status: "in_progress", app: { id: 99 } }] }),
+      null,
+    ]) {
+      const { o, calls } = octokit(runs);
+      await setRetroCheck(o as never, ref, head, reviewed, 4242);
+      expect(calls).toEqual([
+        "GET /repos/{owner}/{repo}/commits/{ref}/check-runs",
+        "POST /repos/{owner}/{repo}/check-runs",
+      ]);
+    }
+  });
+
+  test("an update GitHub refuses (the run is gone or not ours) falls back to a new run; the due run is always a new one", async () => {
+    const { o, calls } = octokit(
+      () => ({ check_runs: [{ id: 600, status: "in_progress", app: { id: 4242 } }] }),
+      () => {
+        throw Object.assign(new Error("Not Found"), { status: 404 });
+      },
+    );
+    await setRetroCheck(o as never, ref, head, reviewed, 4242);
+    expect(calls.at(-1)).toBe("POST /repos/{owner}/{repo}/check-runs");
+    const due = octokit(null);
+    await setRetroCheck(
+      due.o as never,
+      ref,
+      head,
+      retroCheck({ kind: "due", dueAt: "2026-11-22T10:00:00Z", withinHours: 48 }),
+      4242,
+    );
+    expect(due.calls).toEqual(["POST /repos/{owner}/{repo}/check-runs"]);
   });
 });
