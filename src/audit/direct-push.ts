@@ -35,7 +35,7 @@ export interface DirectPushRecord {
   commitsWithoutPr: string[];
   /** How many commits were examined (every commit the payload lists, at most 2,048, and `after`). */
   examined: number;
-  /** When it reached the branch (ISO). */
+  /** When it reached the branch (ISO); see pushedAtIsWhenFound. */
   pushedAt: string;
   /** Which policy gated the branch: "owner/name:.github/changegate.yml", "defaults", or "invalid policy (…)". */
   policySource: string;
@@ -44,6 +44,12 @@ export interface DirectPushRecord {
   author?: string | null;
   /** The payload listed 2,048 commits (GitHub's limit): the push may hold more, never examined (recorded for that alone). */
   listTruncated?: boolean;
+  /**
+   * A force push found by the scan that GitHub's repository activity did not date: `pushedAt` is
+   * when the scan found it (it reached the branch earlier), `pusher` null. Absent on other records
+   * (older records lack it: written before the activity was read).
+   */
+  pushedAtIsWhenFound?: boolean;
 }
 
 export interface DirectPushReceipt {
@@ -119,6 +125,7 @@ export class ChainDirectPush implements DirectPushStore {
           ...(rec.foundBy ? { foundBy: rec.foundBy } : {}),
           ...(rec.author !== undefined ? { author: rec.author } : {}),
           ...(rec.listTruncated ? { listTruncated: true } : {}),
+          ...(rec.pushedAtIsWhenFound ? { pushedAtIsWhenFound: true } : {}),
           changegateVersion: this.version,
         },
       });

@@ -14,7 +14,7 @@ export function directPushExportRow(row: AuditRow): ExportRow {
   const what = p?.forced
     ? `force push ${p.before ? p.before.slice(0, 12) : "unknown"} → ${row.head_sha.slice(0, 12)}`
     : "direct push";
-  const title = `${what} to ${p?.branch ?? "unknown branch"}: ${commits.length ? `commits without a merged PR: ${commits.join(" ")}` : "history rewritten, every commit in a merged PR"}`;
+  const title = `${what} to ${p?.branch ?? "unknown branch"}: ${commits.length ? `commits without a merged PR: ${commits.join(" ")}` : "history rewritten, every commit in a merged PR"}${p?.pushedAtIsWhenFound ? " (merged_at: when the scan found it, not when it was pushed)" : ""}`;
   return {
     repo: row.repo,
     pr: 0,

@@ -27,7 +27,9 @@
  * `head_on_record...today`, paged 100 at a time), whatever their dates. A head on record that is no
  * longer an ancestor of today's (compare says behind or diverged, or GitHub no longer knows it) was
  * rewritten: a direct_push record `forced: true, foundBy: "scan"`, before = the head on record,
- * after = today's head; the new line's own commits (from the merge base) are examined like any
+ * after = today's head, its time and pusher from GitHub's repository activity (github/activity.ts:
+ * the force push to today's head, from the head on record if listed) when GitHub has it, else the
+ * time the scan found it and `pushedAtIsWhenFound: true`; the new line's own commits (from the merge base) are examined like any
  * other. Bound: MAX_COMPARE_PAGES pages (2,000 commits) per branch per run; a longer walk is kept
  * (target, stop, next page) and continued by the next run before anything newer, so a huge
  * divergence is walked in slices of 2,000 commits, one slice per run. The head moves only after
@@ -46,6 +48,7 @@ import {
   type HistoryCommit,
 } from "../github/branch-history.js";
 import type { BranchHead, BranchHeadStore } from "../audit/branch-head.js";
+import { findForcePush } from "../github/activity.js";
 import { pushFacts, pushFactsAll } from "../github/push-facts.js";
 import { policyPoint, readFileAt, unknownPoint } from "../github/push-policy.js";
 import type { GraphqlReader } from "../github/reader.js";
@@ -171,23 +174,28 @@ export async function scanPushes(
   }
   for (const r of rewrites) {
     const policySource = sourceOf.get(r.branch) ?? now.source;
+    // When it happened and who did it: GitHub's repository activity (github/activity.ts); else the
+    // time the scan found it, and the record says so.
+    const activity = await findForcePush(deps.octokit, repoName, r.branch, r);
+    const foundAt = deps.now().toISOString();
     const rec = {
-      at: deps.now().toISOString(),
+      at: foundAt,
       // Its own id: the new line's commits are recorded after it by this run (the same delivery id would make them its duplicates).
       deliveryId: `${runId}:forced:${r.branch}`,
       installationId: deps.installationId,
       owner,
       repo,
       branch: r.branch,
-      pusher: null,
+      pusher: activity?.actor ?? null,
       before: r.before,
       after: r.after,
       forced: true,
       commitsWithoutPr: [],
       examined: r.examined,
-      pushedAt: deps.now().toISOString(),
+      pushedAt: activity?.at ?? foundAt,
       policySource,
       foundBy: "scan" as const,
+      ...(activity ? {} : { pushedAtIsWhenFound: true }),
     };
     const receipt = await deps.store.recordDirectPush(rec);
     if (receipt.duplicate) continue;
@@ -207,6 +215,9 @@ export async function scanPushes(
         forced: true,
         record: receipt.id,
         foundBy: "scan",
+        pushedAt: rec.pushedAt,
+        pusher: rec.pusher,
+        ...(activity ? {} : { pushedAtIsWhenFound: true }),
       },
       `force push to ${repoName} ${r.branch} (${r.before.slice(0, 12)} is no longer in its history; now ${r.after.slice(0, 12)}) ${NON_COMPLIANT_PHRASE} its history was rewritten (found by the scan)`,
     );

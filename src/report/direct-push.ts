@@ -15,7 +15,9 @@ export function directPushEntry(rec: DirectPushRecord, recordId: string | null):
   const lines = [
     `### ${rec.forced ? "Force push" : "Direct push"} to ${code(rec.branch, 200)} of ${md(`${rec.owner}/${rec.repo}`, 200)}`,
     "",
-    `- pushed by: ${rec.pusher ? code(rec.pusher, 100) : "unknown"} at ${md(rec.pushedAt, 40)}${rec.foundBy === "scan" ? " (found by the scan)" : ""}`,
+    rec.pushedAtIsWhenFound
+      ? `- pushed by: unknown, before ${md(rec.pushedAt, 40)} (when the scan found it; GitHub's activity did not list it)`
+      : `- pushed by: ${rec.pusher ? code(rec.pusher, 100) : "unknown"} at ${md(rec.pushedAt, 40)}${rec.foundBy === "scan" ? " (found by the scan)" : ""}`,
     `- before → after: \`${rec.before ? rec.before.slice(0, 12) : "unknown"}\` → \`${rec.after.slice(0, 12)}\``,
     `- commits without a merged pull request: ${shown.length ? shown.join(", ") + more : "none (the history was rewritten)"}`,
     `- policy: ${md(rec.policySource, 300)}`,

@@ -60,6 +60,24 @@ async function directPushPayloads(name: string): Promise<Record<string, unknown>
   }
 }
 
+/** The merged_at column (the export's) of the direct_push record of `after` with `outcome`. */
+async function mergedAtOf(name: string, after: string, outcome: string): Promise<string | null> {
+  const store = await AuditStore.open(w.cg.env().DATABASE_URL, { cwd: w.cg.dataDir });
+  try {
+    const row = await store.db
+      .selectFrom("audit_record")
+      .select(["merged_at"])
+      .where("kind", "=", "direct_push")
+      .where("chain", "=", name.toLowerCase())
+      .where("head_sha", "=", after)
+      .where("outcome", "=", outcome)
+      .executeTakeFirst();
+    return row?.merged_at ?? null;
+  } finally {
+    await store.close();
+  }
+}
+
 describe("audit scan walks refs", () => {
   test("a direct push back-dated to 2019 whose delivery failed is found by the next scan", async () => {
     const { repo, installation } = w.repo({ policy: POLICY });
@@ -110,6 +128,8 @@ describe("audit scan walks refs", () => {
         force: true,
       }),
     );
+    // When the simulator made the force push (its clock: whole seconds; the scan's time has its milliseconds).
+    const forcedAt = new Date(w.model.stamp()).toISOString();
     expect(rewritten.before).toBe(seen);
     const s = await scanRepo(name, since);
     expect(s.directPushes.forced).toEqual([
@@ -117,10 +137,63 @@ describe("audit scan walks refs", () => {
     ]);
     expect(s.directPushes.recorded.map((r) => r.sha)).toEqual(rewritten.shas); // the new line's commit, without a PR
     const records = await directPushPayloads(name);
-    expect(records.filter((r) => r.forced === true)).toEqual([
+    const forced = records.filter((r) => r.forced === true);
+    expect(forced).toEqual([
       expect.objectContaining({ foundBy: "scan", before: seen, after: rewritten.after, branch: "main" }),
     ]);
+    // The time and pusher GitHub's repository activity gives, not the scan's time and no one.
+    expect(forced[0]).toMatchObject({ pushedAt: forcedAt, pusher: "mallory" });
+    expect(forced[0]!.pushedAtIsWhenFound).toBeUndefined();
+    expect(await mergedAtOf(name, rewritten.after, "force_push")).toBe(forcedAt);
     expect((await scanRepo(name, since)).directPushes.forced).toEqual([]);
+  }, 180_000);
+
+  test("a force push GitHub's activity does not list (404: not on this GitHub version) keeps the scan's time and says so", async () => {
+    const { repo, installation } = w.repo({ policy: POLICY });
+    const name = `${installation.account}/service`;
+    const since = w.model.tick();
+    const { after: seen } = w.model.directPush(
+      repo,
+      "main",
+      [{ message: "seen push", authors: ["mallory"] }],
+      {
+        by: "mallory",
+      },
+    );
+    await w.settle();
+    await scanRepo(name, since);
+    const rewritten = w.quietly(() =>
+      w.model.directPush(repo, "main", [{ message: "rewritten", authors: ["mallory"] }], {
+        by: "mallory",
+        force: true,
+      }),
+    );
+    const forcedAt = new Date(w.model.stamp()).toISOString();
+    const f = w.sim.fault({
+      route: "GET /repos/{owner}/{repo}/activity",
+      repo: name,
+      kind: "status",
+      status: 404,
+    });
+    try {
+      const started = Date.now();
+      const s = await scanRepo(name, since);
+      const ended = Date.now();
+      expect(f.hits).toBeGreaterThan(0);
+      expect(s.directPushes.forced).toEqual([
+        expect.objectContaining({ repo: name, branch: "main", before: seen, after: rewritten.after }),
+      ]);
+      const forced = (await directPushPayloads(name)).filter((r) => r.forced === true);
+      expect(forced).toEqual([
+        expect.objectContaining({ foundBy: "scan", pusher: null, pushedAtIsWhenFound: true }),
+      ]);
+      const at = Date.parse(forced[0]!.pushedAt as string);
+      expect(at).toBeGreaterThanOrEqual(started - 1000);
+      expect(at).toBeLessThanOrEqual(ended + 1000);
+      expect(forced[0]!.pushedAt).not.toBe(forcedAt);
+    } finally {
+      f.remove();
+    }
   }, 180_000);
 
   test("a branch gated by a glob (release/*) is listed and walked", async () => {

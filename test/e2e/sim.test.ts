@@ -381,6 +381,15 @@ describe("REST answers in the shapes of GitHub's OpenAPI description (GHES 3.19)
       gh("GET", `/api/v3/repos/acme/payments/commits/${head}/check-runs`),
     ]);
     cases.push(["/installation/repositories", "get", 200, gh("GET", "/api/v3/installation/repositories")]);
+    m.createBranch(repo, "activity-shape");
+    m.directPush(repo, "activity-shape", [{}], { by: "dev" });
+    m.directPush(repo, "activity-shape", [{}], { by: "dev", force: true });
+    cases.push([
+      "/repos/{owner}/{repo}/activity",
+      "get",
+      200,
+      gh("GET", "/api/v3/repos/acme/payments/activity?ref=activity-shape&per_page=100"),
+    ]);
     cases.push(["/repos/{owner}/{repo}", "get", 200, gh("GET", "/api/v3/repos/acme/payments")]);
     m.addTeam("acme", "sre", ["dev"]);
     cases.push([
@@ -480,6 +489,56 @@ describe("REST answers in the shapes of GitHub's OpenAPI description (GHES 3.19)
         })
       ).status,
     ).toBe(422);
+  });
+});
+
+describe("repository activity (GET /repos/{o}/{r}/activity)", () => {
+  test("every branch update, newest first; filters; cursor pages by the Link header; GitHub's validation; Contents: read", async () => {
+    const m = sim.model;
+    const r = m.addRepo({ owner: "acme", name: "activity", files: {} });
+    const pushes = [1, 2, 3].map((i) => m.directPush(r, "main", [{ message: `p${i}` }], { by: "dev" }));
+    const forced = m.directPush(r, "main", [{ message: "rewritten" }], { by: "mallory", force: true });
+    const forcedAt = m.stamp();
+    m.directPush(r, "dev", [{ message: "elsewhere" }], { by: "dev" });
+    const base = "/api/v3/repos/acme/activity/activity";
+    const one = await gh("GET", `${base}?ref=refs/heads/main&activity_type=force_push`);
+    expect(one.status).toBe(200);
+    expect(one.json).toEqual([
+      expect.objectContaining({
+        before: pushes[2]!.after,
+        after: forced.after,
+        ref: "refs/heads/main",
+        timestamp: forcedAt,
+        activity_type: "force_push",
+        actor: expect.objectContaining({ login: "mallory" }),
+      }),
+    ]);
+    // A branch name alone is the same ref; newest first; two a page, the rest by the next cursor.
+    const p1 = await gh("GET", `${base}?ref=main&per_page=2`);
+    expect(p1.json.map((a: { after: string }) => a.after)).toEqual([forced.after, pushes[2]!.after]);
+    const next = /<([^>]+)>; rel="next"/.exec(p1.headers.get("link") ?? "")?.[1];
+    expect(next).toMatch(/[?&]after=/);
+    const p2 = await gh("GET", next!.slice(next!.indexOf("/api/v3")));
+    expect(p2.json.map((a: { after: string }) => a.after)).toEqual([pushes[1]!.after, pushes[0]!.after]);
+    expect(p2.headers.get("link")).not.toMatch(/rel="next"/);
+    expect(p2.headers.get("link")).toMatch(/rel="prev"/);
+    const asc = await gh("GET", `${base}?ref=main&direction=asc&activity_type=push&actor=dev`);
+    expect(asc.json.map((a: { after: string }) => a.after)).toEqual(pushes.map((p) => p.after));
+    for (const q of [
+      "per_page=101",
+      "per_page=0",
+      "activity_type=rebase",
+      "direction=up",
+      "time_period=decade",
+      "after=bogus",
+    ])
+      expect([q, (await gh("GET", `${base}?${q}`)).status]).toEqual([q, 422]);
+    m.setInstallationPermissions(inst, { checks: "write", metadata: "read" });
+    try {
+      expect((await gh("GET", base)).status).toBe(403);
+    } finally {
+      inst.permissions = null;
+    }
   });
 });
 

@@ -459,6 +459,8 @@ describe("a branch that moved while the scan ran is not a force push", () => {
       async request(route: string, p: Record<string, unknown>) {
         if (route === "GET /repos/{owner}/{repo}/branches")
           return { data: [{ name: "main", commit: { sha: listings++ === 0 ? L : listedAfter } }] };
+        // GitHub's repository activity lists no force push: the record keeps the time it was found.
+        if (route === "GET /repos/{owner}/{repo}/activity") return { data: [] };
         expect(route).toBe("GET /repos/{owner}/{repo}/compare/{basehead}");
         // After a rewrite the new line is walked from the merge base (L itself here: nothing new).
         if (p.basehead === `${L}...${L}`)

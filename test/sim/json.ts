@@ -5,6 +5,7 @@
 import { example, rewrite } from "./examples.js";
 import type {
   GitHubModel,
+  SimActivity,
   SimApp,
   SimCheckRun,
   SimComment,
@@ -446,5 +447,19 @@ export function installationJson(m: GitHubModel, i: SimInstallation): Json {
     single_file_paths: [],
     suspended_by: null,
     suspended_at: null,
+  };
+}
+
+/** An entry of GET /repos/{o}/{r}/activity (GitHub's `activity` schema). */
+export function activityJson(m: GitHubModel, a: SimActivity): Json {
+  return {
+    id: a.id,
+    node_id: a.nodeId,
+    before: a.before,
+    after: a.after,
+    ref: a.ref,
+    timestamp: a.timestamp,
+    activity_type: a.activityType,
+    actor: a.actor === null ? null : userJson(m, a.actor),
   };
 }

@@ -85,6 +85,23 @@ export interface SimRepo {
   protectionDisabled?: boolean;
 }
 
+/** GitHub's repository activity (GET /repos/{o}/{r}/activity): one entry per branch update, oldest first. */
+export interface SimActivity {
+  id: number;
+  nodeId: string;
+  /** "owner/name" */
+  repo: string;
+  before: string;
+  after: string;
+  /** refs/heads/<branch> */
+  ref: string;
+  /** ISO, the model's clock when the branch moved. */
+  timestamp: string;
+  activityType:
+    "push" | "force_push" | "branch_creation" | "branch_deletion" | "pr_merge" | "merge_queue_merge";
+  actor: string | null;
+}
+
 export interface SimCommit {
   sha: string;
   nodeId: string;
@@ -331,6 +348,8 @@ export class GitHubModel {
   readonly protections = new Map<string, SimProtection>();
   /** Webhooks produced so far, in order. */
   readonly webhooks: SimWebhook[] = [];
+  /** Repository activity (branch updates), oldest first; a test may remove entries (GitHub's activity without them). */
+  readonly activities: SimActivity[] = [];
   /** Base URLs, set by the HTTP server once it listens. */
   apiBase = "http://127.0.0.1/api/v3";
   webBase = "http://127.0.0.1";
@@ -863,6 +882,7 @@ export class GitHubModel {
     });
     this.user(by);
     this.emit("pull_request", "closed", { repo, sender: by, pr });
+    this.recordActivity(repo, pr.baseRef, before, c.sha, "pr_merge", by);
     // GitHub's push for the merge commit: the PR's commits new to the base, and the merge commit.
     this.emitPush(repo, pr.baseRef, before, c.sha, by, false);
     return c.sha;
@@ -880,6 +900,7 @@ export class GitHubModel {
   createBranch(repo: SimRepo, branch: string, from = repo.baseSha): string {
     if (branch === repo.defaultBranch) throw new SimHttpError(422, "Reference already exists");
     repo.branches.set(branch, from);
+    this.recordActivity(repo, branch, "0".repeat(40), from, "branch_creation", repo.owner);
     return from;
   }
 
@@ -932,8 +953,34 @@ export class GitHubModel {
       for (const [path, text] of Object.entries(opts.files ?? {}))
         text === null ? repo.files.delete(path) : repo.files.set(path, text);
     this.tick();
+    this.recordActivity(repo, branch, before, parent, opts.force ? "force_push" : "push", by);
     this.emitPush(repo, branch, before, parent, by, !!opts.force);
     return { before, after: parent, shas };
+  }
+
+  /** A branch update in the repository's activity, at the model's clock. */
+  private recordActivity(
+    repo: SimRepo,
+    branch: string,
+    before: string,
+    after: string,
+    activityType: SimActivity["activityType"],
+    actor: string | null,
+  ): SimActivity {
+    const id = this.id();
+    const a: SimActivity = {
+      id,
+      nodeId: this.nodeId("RA", id),
+      repo: repo.fullName,
+      before,
+      after,
+      ref: `refs/heads/${branch}`,
+      timestamp: this.stamp(),
+      activityType,
+      actor,
+    };
+    this.activities.push(a);
+    return a;
   }
 
   private emitPush(

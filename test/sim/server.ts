@@ -12,6 +12,7 @@ import { executeGraphql, type Viewer } from "./graphql.js";
 import { WriteLimitEnforcer, type SimWriteLimits } from "./write-limits.js";
 import { JiraModel } from "./jira.js";
 import {
+  activityJson,
   checkRunJson,
   commentJson,
   commitJson,
@@ -949,6 +950,80 @@ export class Simulator {
         status: 200,
         body: classicRequiredChecks(m, r, ctx.params.branch!, m.permissionsOf(ctx.auth!.installation)),
       };
+    });
+    // Repository activity (Contents: read): branch updates, newest first by default; filters ref
+    // (refs/heads/<b> or <b>), actor, time_period, activity_type; per_page <= 100; cursor
+    // pagination (before / after cursors in the Link header); a value outside the documented
+    // enums, a per_page over 100 or an unknown cursor is 422.
+    this.route("GET", "/repos/{owner}/{repo}/activity", (ctx) => {
+      const r = this.repoOf(ctx);
+      const perms = m.permissionsOf(ctx.auth!.installation);
+      if (!["read", "write"].includes(perms.contents ?? ""))
+        throw new SimHttpError(403, "Resource not accessible by integration");
+      const q = ctx.query;
+      const perPage = q.has("per_page") ? Number(q.get("per_page")) : 30;
+      if (!Number.isInteger(perPage) || perPage < 1 || perPage > 100)
+        throw new SimHttpError(422, "per_page must be between 1 and 100");
+      const direction = q.get("direction") ?? "desc";
+      if (direction !== "asc" && direction !== "desc") throw new SimHttpError(422, "Invalid direction");
+      const type = q.get("activity_type");
+      const types = [
+        "push",
+        "force_push",
+        "branch_creation",
+        "branch_deletion",
+        "pr_merge",
+        "merge_queue_merge",
+      ];
+      if (type !== null && !types.includes(type)) throw new SimHttpError(422, "Invalid activity_type");
+      const periods: Record<string, number> = { day: 1, week: 7, month: 30, quarter: 91, year: 365 };
+      const period = q.get("time_period");
+      if (period !== null && !(period in periods)) throw new SimHttpError(422, "Invalid time_period");
+      const ref = q.get("ref");
+      const fullRef = ref === null ? null : ref.startsWith("refs/") ? ref : `refs/heads/${ref}`;
+      const actor = q.get("actor")?.toLowerCase() ?? null;
+      const since = period ? Date.parse(m.stamp()) - periods[period]! * 86_400_000 : null;
+      const all = m.activities
+        .filter(
+          (a) =>
+            a.repo.toLowerCase() === r.fullName.toLowerCase() &&
+            (fullRef === null || a.ref === fullRef) &&
+            (type === null || a.activityType === type) &&
+            (actor === null || a.actor?.toLowerCase() === actor) &&
+            (since === null || Date.parse(a.timestamp) >= since),
+        )
+        .sort((a, b) => (direction === "desc" ? b.id - a.id : a.id - b.id));
+      const cursorOf = (id: number) => Buffer.from(`activity:${id}`).toString("base64url");
+      const at = (cursor: string): number => {
+        const mm = /^activity:(\d+)$/.exec(Buffer.from(cursor, "base64url").toString());
+        const i = mm ? all.findIndex((a) => a.id === Number(mm[1])) : -1;
+        if (i < 0) throw new SimHttpError(422, "Invalid cursor");
+        return i;
+      };
+      const after = q.get("after");
+      const before = q.get("before");
+      let start = 0;
+      let end = all.length;
+      if (after) start = at(after) + 1;
+      if (before) end = at(before);
+      const items =
+        before && !after
+          ? all.slice(Math.max(start, end - perPage), end)
+          : all.slice(start, Math.min(end, start + perPage));
+      const links: string[] = [];
+      const link = (k: "after" | "before", id: number, rel: string) => {
+        const p = new URLSearchParams(q);
+        p.delete("after");
+        p.delete("before");
+        p.set(k, cursorOf(id));
+        links.push(`<${m.apiBase}/repos/${r.fullName}/activity?${p.toString()}>; rel="${rel}"`);
+      };
+      const first = items[0];
+      const last = items.at(-1);
+      if (last && all.indexOf(last) < all.length - 1) link("after", last.id, "next");
+      if (first && all.indexOf(first) > 0) link("before", first.id, "prev");
+      const headers: Record<string, string> = links.length ? { link: links.join(", ") } : {};
+      return { status: 200, body: items.map((a) => activityJson(m, a)), headers };
     });
     // GitHub's compare: commits paged (per_page <= 100, page), at most 250 without pagination.
     this.route("GET", "/repos/{owner}/{repo}/compare/{basehead}", (ctx) => {

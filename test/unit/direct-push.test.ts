@@ -136,3 +136,41 @@ test("the issue entry escapes the pusher and the branch", () => {
   expect(text).toContain("``main`x``");
   expect(text).toContain("acme/payments@4");
 });
+
+test("a force push the scan could not date says its time is when it was found, in the issue entry and the export's title", async () => {
+  const { directPushExportRow } = await import("../../src/audit/export-direct-push.js");
+  const rec = {
+    at: "2026-01-02T00:00:00.000Z",
+    deliveryId: "scan-1:forced:main",
+    installationId: 1,
+    owner: "acme",
+    repo: "payments",
+    branch: "main",
+    pusher: null,
+    before: B,
+    after: A,
+    forced: true,
+    commitsWithoutPr: [],
+    examined: 0,
+    pushedAt: "2026-01-02T00:00:00.000Z",
+    policySource: "defaults",
+    foundBy: "scan" as const,
+    pushedAtIsWhenFound: true,
+  };
+  expect(directPushEntry(rec, null)).toMatch(/pushed by: unknown, before 2026.*\(when the scan found it/);
+  const row = (payload: object) =>
+    ({
+      repo: "acme/payments",
+      head_sha: A,
+      merged_at: rec.pushedAt,
+      recorded_at: rec.at,
+      chain: "acme/payments",
+      seq: 1,
+      hash: "h",
+      payload: JSON.stringify(payload),
+    }) as never;
+  expect(directPushExportRow(row(rec)).title).toMatch(/merged_at: when the scan found it/);
+  const { pushedAtIsWhenFound: _, ...dated } = rec;
+  expect(directPushExportRow(row(dated)).title).not.toMatch(/when the scan found it/);
+  expect(directPushEntry(dated, null)).not.toMatch(/when the scan found it/);
+});

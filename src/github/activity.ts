@@ -1,0 +1,116 @@
+/**
+ * activity: when a force push the scan found happened, and who made it, from GitHub's repository
+ * activity (REST `GET /repos/{owner}/{repo}/activity`, `activity_type=force_push`, `ref` the
+ * branch, newest first, cursor pagination by the `Link` header; repository Contents: read, which
+ * the app has). The scan only sees that a head on record is no longer in the branch's history; the
+ * activity says when today's head reached it. Parsed with zod at the edge; at most
+ * MAX_ACTIVITY_PAGES pages of 100 are read. An activity GitHub will not give (403 without
+ * permission, 404/410 where the endpoint does not exist, e.g. an older GitHub Enterprise Server,
+ * 422) is null: the caller records the time it found the push and says so. Other failures (a
+ * rate limit, 5xx, a malformed answer) throw like the scan's other reads.
+ */
+import { z } from "zod";
+import { GatherError } from "./gather.js";
+import { SHA } from "./push-facts.js";
+import type { OctokitLike } from "./types.js";
+
+/** Pages of activity read per force push (100 each): a bound, not GitHub's. */
+export const MAX_ACTIVITY_PAGES = 5;
+export const ACTIVITY_PAGE_SIZE = 100;
+
+export interface ForcePushActivity {
+  /** When GitHub says the force push happened (ISO). */
+  at: string;
+  /** Who made it (login), null when GitHub names no one. */
+  actor: string | null;
+  /** The activity's before and after matched the head on record and today's (else: only its after did). */
+  exact: boolean;
+}
+
+const item = z.object({
+  before: z.string().max(64),
+  after: z.string().max(64),
+  timestamp: z.string().max(64),
+  activity_type: z.string().max(64),
+  actor: z
+    .object({ login: z.string().max(100) })
+    .nullable()
+    .optional(),
+});
+const answer = z.array(item).max(ACTIVITY_PAGE_SIZE);
+
+/** Statuses that say the activity is not GitHub's to give here (permission, version, validation): no lookup, not a failure. */
+const UNAVAILABLE = new Set([403, 404, 410, 422]);
+
+/**
+ * The force push of `repo` (owner/name) `branch` from `before` (the head on record) to `after`
+ * (today's head); failing that exact pair, the newest force push whose after is `after`; null when
+ * neither is in the pages read, or GitHub does not give the activity.
+ */
+export async function findForcePush(
+  octokit: OctokitLike,
+  repo: string,
+  branch: string,
+  heads: { before: string; after: string },
+  maxPages = MAX_ACTIVITY_PAGES,
+): Promise<ForcePushActivity | null> {
+  if (!SHA.test(heads.after)) return null;
+  const [owner, name] = repo.split("/") as [string, string];
+  let newest: { at: string; actor: string | null; ms: number } | null = null;
+  let cursor: string | null = null;
+  for (let page = 0; page < maxPages; page++) {
+    let res: { data: unknown; headers?: Record<string, unknown> };
+    try {
+      res = (await octokit.request("GET /repos/{owner}/{repo}/activity", {
+        owner,
+        repo: name,
+        ref: `refs/heads/${branch}`,
+        activity_type: "force_push",
+        direction: "desc",
+        per_page: ACTIVITY_PAGE_SIZE,
+        ...(cursor ? { after: cursor } : {}),
+      })) as { data: unknown; headers?: Record<string, unknown> };
+    } catch (err) {
+      if (unavailable(err)) return null;
+      throw err;
+    }
+    const parsed = answer.safeParse(res.data);
+    if (!parsed.success)
+      throw new GatherError(
+        `GitHub's activity of ${repo} ${branch} is malformed: ${z.prettifyError(parsed.error).slice(0, 500)}`,
+      );
+    for (const a of parsed.data) {
+      if (a.activity_type !== "force_push" || a.after.toLowerCase() !== heads.after.toLowerCase()) continue;
+      const ms = Date.parse(a.timestamp);
+      if (!Number.isFinite(ms)) continue;
+      const found = { at: new Date(ms).toISOString(), actor: a.actor?.login ?? null };
+      if (a.before.toLowerCase() === heads.before.toLowerCase()) return { ...found, exact: true };
+      if (!newest || ms > newest.ms) newest = { ...found, ms };
+    }
+    cursor = nextAfter(res.headers?.link);
+    if (!cursor) break;
+  }
+  return newest ? { at: newest.at, actor: newest.actor, exact: false } : null;
+}
+
+function unavailable(err: unknown): boolean {
+  const e = err as { status?: unknown; message?: unknown };
+  if (typeof e.status !== "number" || !UNAVAILABLE.has(e.status)) return false;
+  // A 403 that is a rate limit is a failure to retry, not a missing permission.
+  return !(e.status === 403 && typeof e.message === "string" && /rate limit/i.test(e.message));
+}
+
+/** The `after` cursor of the `rel="next"` link, or null on the last page. */
+export function nextAfter(link: unknown): string | null {
+  if (typeof link !== "string" || link.length > 10_000) return null;
+  for (const part of link.split(",")) {
+    const m = /<([^>]*)>\s*;\s*rel="next"/.exec(part);
+    if (!m) continue;
+    try {
+      return new URL(m[1]!, "http://x").searchParams.get("after");
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
