@@ -45,11 +45,18 @@ export interface DirectPushRecord {
   /** The payload listed 2,048 commits (GitHub's limit): the push may hold more, never examined (recorded for that alone). */
   listTruncated?: boolean;
   /**
-   * A force push found by the scan that GitHub's repository activity did not date: `pushedAt` is
-   * when the scan found it (it reached the branch earlier), `pusher` null. Absent on other records
-   * (older records lack it: written before the activity was read).
+   * A push found by the scan (a force push, or a commit found between the head on record and
+   * today's head) that GitHub's repository activity did not date: `pushedAt` is when the scan found
+   * it (it reached the branch earlier), `pusher` null. Absent on other records (older records lack
+   * it: written before the activity was read).
    */
   pushedAtIsWhenFound?: boolean;
+  /**
+   * A commit found by the scan between the head on record and today's head: the commit's own date
+   * (the pusher's to choose), kept beside `pushedAt` (when its push reached the branch, or when the
+   * scan found it). Absent on other records.
+   */
+  committedAt?: string;
 }
 
 export interface DirectPushReceipt {
@@ -126,6 +133,7 @@ export class ChainDirectPush implements DirectPushStore {
           ...(rec.author !== undefined ? { author: rec.author } : {}),
           ...(rec.listTruncated ? { listTruncated: true } : {}),
           ...(rec.pushedAtIsWhenFound ? { pushedAtIsWhenFound: true } : {}),
+          ...(rec.committedAt !== undefined ? { committedAt: rec.committedAt } : {}),
           changegateVersion: this.version,
         },
       });

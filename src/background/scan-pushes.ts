@@ -35,6 +35,15 @@
  * divergence is walked in slices of 2,000 commits, one slice per run. The head moves only after
  * the walk's commits are recorded (a crash walks them again; records are idempotent). The first
  * look at a branch (no head on record) reads the window as before, and records today's head.
+ *
+ * When a commit reached the branch: a commit of the walk (not the first look's window, whose
+ * commits keep their commit date) is dated by the push that brought it, not by its commit date (the
+ * pusher's to choose): the chain of branch updates from the head on record to today's head in
+ * GitHub's repository activity (github/activity.ts findPushChain), the first update whose after
+ * reaches the commit through its parents (compare's order follows commit dates). Without the
+ * chain (not in the pages read, the activity unavailable, a walk continued from an earlier run):
+ * the time the scan found it, `pushedAtIsWhenFound: true`. The commit's date is kept in
+ * `committedAt`.
  */
 import type { DirectPushStore } from "../audit/direct-push.js";
 import { CONFIG_PATH, NON_COMPLIANT_PHRASE } from "../contract.js";
@@ -48,7 +57,7 @@ import {
   type HistoryCommit,
 } from "../github/branch-history.js";
 import type { BranchHead, BranchHeadStore } from "../audit/branch-head.js";
-import { findForcePush } from "../github/activity.js";
+import { findForcePush, findPushChain, pushOfCommit, type ChainPush } from "../github/activity.js";
 import { pushFacts, pushFactsAll } from "../github/push-facts.js";
 import { policyPoint, readFileAt, unknownPoint } from "../github/push-policy.js";
 import type { GraphqlReader } from "../github/reader.js";
@@ -133,6 +142,12 @@ export async function scanPushes(
   const candidates: (HistoryCommit & { branch: string })[] = [];
   const moves: { branch: string; next: BranchHead }[] = [];
   const rewrites: { branch: string; before: string; after: string; examined: number }[] = [];
+  // Branches walked by refs this run: the pushes that brought their commits can be read (github/activity.ts).
+  // graph null: a walk continued from an earlier run, whose commits the chain cannot place.
+  const walked = new Map<
+    string,
+    { before: string; after: string; graph: Map<string, string[]> | null; complete: boolean }
+  >();
   for (const b of gatedBranches) {
     const branch = b.name;
     summary.branches++;
@@ -159,6 +174,13 @@ export async function scanPushes(
       if (w.rewrite) rewrites.push({ branch, ...w.rewrite, examined: w.commits.length });
       moves.push({ branch, next: w.next });
       commits = w.commits;
+      if (!w.gone)
+        walked.set(branch, {
+          before: state.head,
+          after: b.sha,
+          graph: w.whole && w.graph ? w.graph : null,
+          complete: !w.truncated,
+        });
       if (w.gone) {
         const h = await branchHistory(deps.reader, repoName, branch, window);
         if (h.truncated) summary.truncated.push(`${repoName} ${branch}`);
@@ -248,10 +270,45 @@ export async function scanPushes(
       { repo: repoName, merges: settled.merges },
       `${repoName}: ${settled.merges.length} commit(s) without a PR in the history belong to a merge (on record, or linked by GitHub since): the merge scan's`,
     );
+  // A commit found between the head on record and today's head reached the branch with a push the
+  // scan did not see: its time and pusher are that push's, from GitHub's repository activity (the
+  // chain of branch updates from the head on record to today's head), not the commit's own date
+  // (the pusher's to choose). Without the chain, the time the scan found it, and the record says so.
+  // The first look at a branch (a window by date, no head on record) keeps the commit's date.
+  const chains = new Map<string, Promise<ChainPush[] | null>>();
+  const dateOf = async (
+    c: HistoryCommit & { branch: string },
+  ): Promise<{
+    pushedAt: string;
+    pusher: string | null;
+    pushedAtIsWhenFound?: true;
+    committedAt?: string;
+  }> => {
+    const w = walked.get(c.branch);
+    if (!w)
+      return {
+        pushedAt: new Date(Date.parse(c.committedAt) || deps.now().getTime()).toISOString(),
+        pusher: null,
+      };
+    let push: ChainPush | undefined;
+    if (w.graph) {
+      let chain = chains.get(c.branch);
+      if (!chain) {
+        chain = findPushChain(deps.octokit, repoName, c.branch, { before: w.before, after: w.after });
+        chains.set(c.branch, chain);
+      }
+      push = pushOfCommit((await chain) ?? [], w.graph, c.sha, w.complete);
+    }
+    const committedAt = c.committedAt ? { committedAt: c.committedAt } : {};
+    return push
+      ? { pushedAt: push.at, pusher: push.actor, ...committedAt }
+      : { pushedAt: deps.now().toISOString(), pusher: null, pushedAtIsWhenFound: true, ...committedAt };
+  };
   for (const c of settled.remaining) {
     const branch = c.branch;
     const policySource = sourceOf.get(branch) ?? now.source;
     if (onRecord.has(c.sha)) continue;
+    const dated = await dateOf(c);
     const receipt = await deps.store.recordDirectPush({
       at: deps.now().toISOString(),
       deliveryId: runId,
@@ -259,13 +316,12 @@ export async function scanPushes(
       owner,
       repo,
       branch,
-      pusher: null,
       before: null,
       after: c.sha,
       forced: false,
       commitsWithoutPr: [c.sha],
       examined: 1,
-      pushedAt: new Date(Date.parse(c.committedAt) || deps.now().getTime()).toISOString(),
+      ...dated,
       policySource,
       foundBy: "scan",
       author: c.author,
@@ -274,7 +330,17 @@ export async function scanPushes(
     if (receipt.duplicate) continue;
     summary.recorded.push({ repo: repoName, branch, sha: c.sha, record: receipt.id });
     deps.log.warn(
-      { repo: repoName, branch, after: c.sha, author: c.author, record: receipt.id, foundBy: "scan" },
+      {
+        repo: repoName,
+        branch,
+        after: c.sha,
+        author: c.author,
+        record: receipt.id,
+        foundBy: "scan",
+        pushedAt: dated.pushedAt,
+        pusher: dated.pusher,
+        ...(dated.pushedAtIsWhenFound ? { pushedAtIsWhenFound: true } : {}),
+      },
       `direct push to ${repoName} ${branch} (commit ${c.sha.slice(0, 12)} by ${c.author ?? "unknown"}) ${NON_COMPLIANT_PHRASE} no merged pull request (found by the scan)`,
     );
     const issueRepo = config?.audit.issue_repo;
@@ -287,13 +353,12 @@ export async function scanPushes(
           owner,
           repo,
           branch,
-          pusher: null,
           before: null,
           after: c.sha,
           forced: false,
           commitsWithoutPr: [c.sha],
           examined: 1,
-          pushedAt: c.committedAt,
+          ...dated,
           policySource,
           foundBy: "scan" as const,
         };
@@ -313,6 +378,14 @@ export async function scanPushes(
 
 interface RefWalk {
   commits: HistoryCommit[];
+  /** The commits compare listed and their parents (lower case), to date them by the pushes that brought them. */
+  graph?: Map<string, string[]>;
+  /**
+   * `graph` begins at compare's oldest commit from the head on record (or the merge base of a
+   * rewrite) to today's head, read by this run (no walk continued from an earlier run); it may
+   * stop at the bound.
+   */
+  whole?: boolean;
   next: BranchHead;
   truncated: boolean;
   /** The head on record is unknown to GitHub: the caller reads the branch's window instead. */
@@ -335,7 +408,7 @@ async function walkRefs(
   today: string,
 ): Promise<RefWalk> {
   const [owner, repo] = repoName.split("/") as [string, string];
-  const listed: { sha: string; committedAt: string; author: string | null }[] = [];
+  const listed: { sha: string; committedAt: string; author: string | null; parents?: string[] }[] = [];
   let budget = MAX_COMPARE_PAGES;
   let st: BranchHead = state;
   let rewrite: RefWalk["rewrite"];
@@ -409,7 +482,15 @@ async function walkRefs(
     committedAt: about.get(f.sha)?.committedAt ?? "",
     author: about.get(f.sha)?.author ?? null,
   }));
-  return { commits, next: st, truncated, gone, ...(rewrite ? { rewrite } : {}) };
+  return {
+    commits,
+    next: st,
+    truncated,
+    gone,
+    graph: new Map(listed.map((c) => [c.sha.toLowerCase(), (c.parents ?? []).map((x) => x.toLowerCase())])),
+    whole: !state.walk && !gone,
+    ...(rewrite ? { rewrite } : {}),
+  };
 }
 
 /** A guard against an answer that never ends (1,000,000 repositories), not a cap on real installations. */

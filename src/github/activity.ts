@@ -8,6 +8,10 @@
  * permission, 404/410 where the endpoint does not exist, e.g. an older GitHub Enterprise Server,
  * 422) is null: the caller records the time it found the push and says so. Other failures (a
  * rate limit, 5xx, a malformed answer) throw like the scan's other reads.
+ *
+ * findPushChain: the branch updates (every activity type: push, force_push, pr_merge, …; a merged
+ * pull request between two lost pushes is a link of the chain) that led from the head on record
+ * to today's head, so the scan dates each commit it found by the push that brought it.
  */
 import { z } from "zod";
 import { GatherError } from "./gather.js";
@@ -91,6 +95,109 @@ export async function findForcePush(
     if (!cursor) break;
   }
   return newest ? { at: newest.at, actor: newest.actor, exact: false } : null;
+}
+
+export interface ChainPush {
+  /** The branch's head after this update. */
+  after: string;
+  /** When GitHub says the branch was updated (ISO). */
+  at: string;
+  /** Who updated it (login), null when GitHub names no one. */
+  actor: string | null;
+}
+
+/**
+ * The branch updates of `repo` `branch` leading from `heads.before` (the head on record) to
+ * `heads.after` (today's head), oldest first: the newest update whose after is today's head, then
+ * the newest older one whose after is its before, and so on until one's before is the head on
+ * record. Null when the chain is not complete within `maxPages` pages (newest first), or GitHub
+ * does not give the activity (403 without permission, 404, 410, 422; a rate limit or 5xx throws).
+ */
+export async function findPushChain(
+  octokit: OctokitLike,
+  repo: string,
+  branch: string,
+  heads: { before: string; after: string },
+  maxPages = MAX_ACTIVITY_PAGES,
+): Promise<ChainPush[] | null> {
+  if (!SHA.test(heads.after) || !SHA.test(heads.before)) return null;
+  const stop = heads.before.toLowerCase();
+  if (stop === heads.after.toLowerCase()) return [];
+  const [owner, name] = repo.split("/") as [string, string];
+  const chain: ChainPush[] = []; // newest first while walking
+  let need = heads.after.toLowerCase();
+  let cursor: string | null = null;
+  for (let page = 0; page < maxPages; page++) {
+    let res: { data: unknown; headers?: Record<string, unknown> };
+    try {
+      res = (await octokit.request("GET /repos/{owner}/{repo}/activity", {
+        owner,
+        repo: name,
+        ref: `refs/heads/${branch}`,
+        direction: "desc",
+        per_page: ACTIVITY_PAGE_SIZE,
+        ...(cursor ? { after: cursor } : {}),
+      })) as { data: unknown; headers?: Record<string, unknown> };
+    } catch (err) {
+      if (unavailable(err)) return null;
+      throw err;
+    }
+    const parsed = answer.safeParse(res.data);
+    if (!parsed.success)
+      throw new GatherError(
+        `GitHub's activity of ${repo} ${branch} is malformed: ${z.prettifyError(parsed.error).slice(0, 500)}`,
+      );
+    for (const a of parsed.data) {
+      if (a.after.toLowerCase() !== need) continue;
+      const ms = Date.parse(a.timestamp);
+      if (!Number.isFinite(ms)) return null;
+      chain.push({ after: a.after, at: new Date(ms).toISOString(), actor: a.actor?.login ?? null });
+      need = a.before.toLowerCase();
+      if (need === stop) return chain.reverse();
+    }
+    cursor = nextAfter(res.headers?.link);
+    if (!cursor) break;
+  }
+  return null;
+}
+
+/**
+ * The push of `chain` (oldest first, its last update's after today's head) that brought `sha`, a
+ * commit of `graph` (compare's commits from the head on record, or a rewrite's merge base, to
+ * today's head, each with its parents): the first update whose after reaches `sha` through
+ * parents within `graph` (the commits reachable from it and not from the previous update's after:
+ * ancestry, never compare's order, which follows the commits' dates, the pusher's to choose). An
+ * update whose after is not in `graph` is skipped (rewritten away by a later force push). When
+ * `graph` stops short (`complete` false: the walk's bound) only a chain of one update dates: it
+ * brought every commit listed. Undefined when no update is found (the caller does not date it).
+ */
+export function pushOfCommit(
+  chain: readonly ChainPush[],
+  graph: ReadonlyMap<string, readonly string[]>,
+  sha: string,
+  complete = true,
+): ChainPush | undefined {
+  const target = sha.toLowerCase();
+  if (!graph.has(target)) return undefined;
+  if (!complete) return chain.length === 1 ? chain[0] : undefined;
+  for (const p of chain) {
+    const start = p.after.toLowerCase();
+    if (!graph.has(start)) continue;
+    const seen = new Set<string>([start]);
+    const stack = [start];
+    while (stack.length > 0) {
+      const s = stack.pop()!;
+      if (s === target) return p;
+      for (const parent of graph.get(s) ?? []) {
+        const q = parent.toLowerCase();
+        if (graph.has(q) && !seen.has(q)) {
+          seen.add(q);
+          stack.push(q);
+        }
+      }
+    }
+  }
+  return undefined;
 }
 
 function unavailable(err: unknown): boolean {

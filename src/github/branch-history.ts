@@ -173,7 +173,8 @@ export interface ComparePage {
   /** Commits reachable from head and not from base (GitHub counts them all; the page lists up to 100, oldest first). */
   totalCommits: number;
   mergeBase: string | null;
-  commits: { sha: string; committedAt: string; author: string | null }[];
+  /** `parents`: the commit's parents as GitHub lists them (absent when it did not). */
+  commits: { sha: string; committedAt: string; author: string | null; parents?: string[] }[];
 }
 
 const compareAnswer = z.object({
@@ -200,6 +201,10 @@ const compareAnswer = z.object({
         author: z
           .object({ login: z.string().max(100) })
           .nullable()
+          .optional(),
+        parents: z
+          .array(z.object({ sha: z.string().regex(SHA) }))
+          .max(1000)
           .optional(),
       }),
     )
@@ -246,6 +251,7 @@ export async function comparePage(
       sha: c.sha,
       committedAt: c.commit.committer?.date ?? "",
       author: c.author?.login ?? c.commit.author?.name ?? null,
+      ...(c.parents ? { parents: c.parents.map((x) => x.sha) } : {}),
     })),
   };
 }

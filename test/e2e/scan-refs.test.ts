@@ -94,6 +94,8 @@ describe("audit scan walks refs", () => {
       ),
     );
     expect(w.model.commits.get(shas[0]!)!.date).toBe("2019-03-01T10:00:00Z");
+    // When the simulator made the push (its clock), not the commit's date.
+    const pushedAt = new Date(w.model.stamp()).toISOString();
     const seq = w.sim.lastSeq;
     const second = await scanRepo(name, since);
     expect(second.failed).toEqual([]);
@@ -106,6 +108,11 @@ describe("audit scan walks refs", () => {
     expect(second.directPushes.recorded.map((r) => [r.branch, r.sha])).toEqual([["main", shas[0]]]);
     const [rec] = await directPushPayloads(name);
     expect(rec).toMatchObject({ foundBy: "scan", after: shas[0], forced: false, branch: "main" });
+    // Dated by the push that brought it (GitHub's repository activity), not by the commit's own date:
+    // the export's merged_at puts it in the period it reached the branch. The commit's date is kept.
+    expect(rec).toMatchObject({ pushedAt, pusher: "mallory", committedAt: "2019-03-01T10:00:00Z" });
+    expect(rec!.pushedAtIsWhenFound).toBeUndefined();
+    expect(await mergedAtOf(name, shas[0]!, "direct_push")).toBe(pushedAt);
     // Nothing found twice.
     expect((await scanRepo(name, since)).directPushes.recorded).toEqual([]);
   }, 180_000);
@@ -137,6 +144,11 @@ describe("audit scan walks refs", () => {
     ]);
     expect(s.directPushes.recorded.map((r) => r.sha)).toEqual(rewritten.shas); // the new line's commit, without a PR
     const records = await directPushPayloads(name);
+    // The new line's commit reached the branch with the force push: its time and pusher.
+    expect(records.find((r) => r.forced === false && r.after === rewritten.shas[0])).toMatchObject({
+      pushedAt: forcedAt,
+      pusher: "mallory",
+    });
     const forced = records.filter((r) => r.forced === true);
     expect(forced).toEqual([
       expect.objectContaining({ foundBy: "scan", before: seen, after: rewritten.after, branch: "main" }),
@@ -146,6 +158,94 @@ describe("audit scan walks refs", () => {
     expect(forced[0]!.pushedAtIsWhenFound).toBeUndefined();
     expect(await mergedAtOf(name, rewritten.after, "force_push")).toBe(forcedAt);
     expect((await scanRepo(name, since)).directPushes.forced).toEqual([]);
+  }, 180_000);
+
+  test("two lost pushes with a merged pull request between them: each commit takes the time and pusher of its own push", async () => {
+    const { repo, installation } = w.repo({ policy: POLICY });
+    const name = `${installation.account}/service`;
+    const since = w.model.tick();
+    await scanRepo(name, since); // main's head on record
+    const one = w.quietly(() =>
+      w.model.directPush(
+        repo,
+        "main",
+        [{ message: "first", authors: ["mallory"], date: "2019-03-01T10:00:00Z" }],
+        {
+          by: "mallory",
+        },
+      ),
+    );
+    const firstAt = new Date(w.model.stamp()).toISOString();
+    w.model.tick();
+    const pr = w.quietly(() => w.model.openPullRequest(repo, { author: "dev" }));
+    w.quietly(() => w.model.review(pr, { author: "alice" }));
+    w.quietly(() => w.model.merge(pr, "alice"));
+    w.model.tick();
+    const two = w.quietly(() =>
+      w.model.directPush(
+        repo,
+        "main",
+        [
+          { message: "second", authors: ["eve"], date: "2018-01-01T00:00:00Z" },
+          { message: "third", authors: ["eve"], date: "2018-01-02T00:00:00Z" },
+        ],
+        { by: "eve" },
+      ),
+    );
+    const secondAt = new Date(w.model.stamp()).toISOString();
+    expect(secondAt).not.toBe(firstAt);
+    const s = await scanRepo(name, since);
+    expect(s.directPushes.recorded.map((r) => r.sha).sort()).toEqual([...one.shas, ...two.shas].sort());
+    const records = await directPushPayloads(name);
+    const of = (sha: string) => records.find((r) => r.after === sha);
+    expect(of(one.shas[0]!)).toMatchObject({ pushedAt: firstAt, pusher: "mallory" });
+    for (const sha of two.shas) expect(of(sha)).toMatchObject({ pushedAt: secondAt, pusher: "eve" });
+    for (const r of records) expect(r.pushedAtIsWhenFound).toBeUndefined();
+  }, 180_000);
+
+  test("a back-dated direct push GitHub's activity does not date (404) keeps the scan's time and says so", async () => {
+    const { repo, installation } = w.repo({ policy: POLICY });
+    const name = `${installation.account}/service`;
+    const since = w.model.tick();
+    await scanRepo(name, since); // main's head on record
+    const { shas } = w.quietly(() =>
+      w.model.directPush(
+        repo,
+        "main",
+        [{ message: "old-looking hotfix", authors: ["mallory"], date: "2019-03-01T10:00:00Z" }],
+        { by: "mallory" },
+      ),
+    );
+    const pushedAt = new Date(w.model.stamp()).toISOString();
+    const f = w.sim.fault({
+      route: "GET /repos/{owner}/{repo}/activity",
+      repo: name,
+      kind: "status",
+      status: 404,
+    });
+    try {
+      const started = Date.now();
+      const s = await scanRepo(name, since);
+      const ended = Date.now();
+      expect(f.hits).toBeGreaterThan(0);
+      expect(s.directPushes.recorded.map((r) => [r.branch, r.sha])).toEqual([["main", shas[0]]]);
+      const [rec] = await directPushPayloads(name);
+      expect(rec).toMatchObject({
+        foundBy: "scan",
+        after: shas[0],
+        pusher: null,
+        author: "mallory",
+        pushedAtIsWhenFound: true,
+        committedAt: "2019-03-01T10:00:00Z",
+      });
+      const at = Date.parse(rec!.pushedAt as string);
+      expect(at).toBeGreaterThanOrEqual(started - 1000);
+      expect(at).toBeLessThanOrEqual(ended + 1000);
+      expect(rec!.pushedAt).not.toBe(pushedAt);
+      expect(await mergedAtOf(name, shas[0]!, "direct_push")).toBe(rec!.pushedAt);
+    } finally {
+      f.remove();
+    }
   }, 180_000);
 
   test("a force push GitHub's activity does not list (404: not on this GitHub version) keeps the scan's time and says so", async () => {

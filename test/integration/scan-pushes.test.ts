@@ -390,10 +390,26 @@ test("a walk over the bound (2,500 commits since the head on record) is kept and
   const heads = new SqlBranchHeads(store.db);
   await heads.set("acme/payments", "main", { head: S, walk: null });
   const pages: number[] = [];
+  let activityReads = 0;
   const octokit = {
     async request(route: string, p: Record<string, unknown>) {
       if (route === "GET /repos/{owner}/{repo}/branches")
         return { data: [{ name: "main", commit: { sha: T } }] };
+      if (route === "GET /repos/{owner}/{repo}/activity") {
+        activityReads++;
+        // GitHub's repository activity: the one push that moved main from S to T.
+        return {
+          data: [
+            {
+              before: S,
+              after: T,
+              timestamp: "2026-11-30T12:00:00Z",
+              activity_type: "push",
+              actor: { login: "mallory" },
+            },
+          ],
+        };
+      }
       expect(route).toBe("GET /repos/{owner}/{repo}/compare/{basehead}");
       expect(p.basehead).toBe(`${S}...${T}`);
       const page = Number(p.page);
@@ -406,7 +422,7 @@ test("a walk over the bound (2,500 commits since the head on record) is kept and
       return { data: { status: "ahead", total_commits: 2500, merge_base_commit: { sha: S }, commits } };
     },
   };
-  // Every commit belongs to a PR merged into main: nothing to record, only the walk is under test.
+  // No commit is linked to a merged PR (the reader's aliases are not pushFactsAll's): each is recorded.
   const reader = {
     reads: 0,
     async query(_q: string, variables: Record<string, unknown>) {
@@ -429,6 +445,26 @@ test("a walk over the bound (2,500 commits since the head on record) is kept and
   expect(first.truncated).toEqual(["acme/payments main"]);
   expect(first.commits).toBe(2000);
   expect(pages).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+  // Dated by the push that brought them (the activity's chain S -> T, read once), not their 2019 date,
+  // though the walk stopped short of T at the bound.
+  const pushedAt = async (sha: string) =>
+    JSON.parse(
+      (
+        await store.db
+          .selectFrom("audit_record")
+          .select(["payload"])
+          .where("kind", "=", "direct_push")
+          .where("head_sha", "=", sha)
+          .executeTakeFirstOrThrow()
+      ).payload,
+    ) as Record<string, unknown>;
+  expect(activityReads).toBe(1);
+  expect(await pushedAt(sha(0))).toMatchObject({
+    pushedAt: "2026-11-30T12:00:00.000Z",
+    pusher: "mallory",
+    committedAt: "2019-01-01T00:00:00Z",
+  });
+  expect((await pushedAt(sha(1999))).pushedAt).toBe("2026-11-30T12:00:00.000Z");
   expect(await heads.get("acme/payments", "main")).toEqual({
     head: S,
     walk: { target: T, stop: S, cursor: "21" },
@@ -438,6 +474,13 @@ test("a walk over the bound (2,500 commits since the head on record) is kept and
   expect(second.truncated).toEqual([]);
   expect(second.commits).toBe(500);
   expect(pages).toEqual([21, 22, 23, 24, 25]);
+  // A walk continued from an earlier run: its positions are not the chain's to place, so the time found.
+  expect(activityReads).toBe(1);
+  expect(await pushedAt(sha(2000))).toMatchObject({
+    pushedAtIsWhenFound: true,
+    pusher: null,
+    committedAt: "2019-01-01T00:00:00Z",
+  });
   expect(await heads.get("acme/payments", "main")).toEqual({ head: T, walk: null });
   pages.length = 0;
   expect((await scanPushes(deps, "acme/payments", WINDOW, "scan-3")).commits).toBe(0);
