@@ -16,6 +16,7 @@
 import { z } from "zod";
 import { GatherError } from "./gather.js";
 import { SHA } from "./push-facts.js";
+import { nextPageParam } from "./deliveries.js";
 import type { OctokitLike } from "./types.js";
 
 /** Pages of activity read per force push (100 each): a bound, not GitHub's. */
@@ -209,15 +210,5 @@ function unavailable(err: unknown): boolean {
 
 /** The `after` cursor of the `rel="next"` link, or null on the last page. */
 export function nextAfter(link: unknown): string | null {
-  if (typeof link !== "string" || link.length > 10_000) return null;
-  for (const part of link.split(",")) {
-    const m = /<([^>]*)>\s*;\s*rel="next"/.exec(part);
-    if (!m) continue;
-    try {
-      return new URL(m[1]!, "http://x").searchParams.get("after");
-    } catch {
-      return null;
-    }
-  }
-  return null;
+  return nextPageParam(link, "after");
 }

@@ -57,12 +57,17 @@ export interface DeliveryListing {
 
 /** The `cursor` of the `rel="next"` link, or null on the last page. */
 export function nextCursor(link: unknown): string | null {
+  return nextPageParam(link, "cursor");
+}
+
+/** A query parameter (`cursor`, `after`, …) of a `Link` header's `rel="next"` URL, or null on the last page. */
+export function nextPageParam(link: unknown, param: string): string | null {
   if (typeof link !== "string" || link.length > 10_000) return null;
   for (const part of link.split(",")) {
     const m = /<([^>]*)>\s*;\s*rel="next"/.exec(part);
     if (!m) continue;
     try {
-      return new URL(m[1]!, "http://x").searchParams.get("cursor");
+      return new URL(m[1]!, "http://x").searchParams.get(param);
     } catch {
       return null;
     }
