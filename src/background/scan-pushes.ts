@@ -57,7 +57,7 @@ import {
   type HistoryCommit,
 } from "../github/branch-history.js";
 import type { BranchHead, BranchHeadStore } from "../audit/branch-head.js";
-import { findForcePush, findPushChain, pushOfCommit, type ChainPush } from "../github/activity.js";
+import { findForcePush, findPushChain, pushesOfCommits, type ChainPush } from "../github/activity.js";
 import { pushFacts, pushFactsAll } from "../github/push-facts.js";
 import { policyPoint, readFileAt, unknownPoint } from "../github/push-policy.js";
 import type { GraphqlReader } from "../github/reader.js";
@@ -275,7 +275,8 @@ export async function scanPushes(
   // chain of branch updates from the head on record to today's head), not the commit's own date
   // (the pusher's to choose). Without the chain, the time the scan found it, and the record says so.
   // The first look at a branch (a window by date, no head on record) keeps the commit's date.
-  const chains = new Map<string, Promise<ChainPush[] | null>>();
+  // Per branch: which push brought each commit, worked out once (one activity lookup, one graph walk).
+  const brought = new Map<string, Promise<Map<string, ChainPush>>>();
   const dateOf = async (
     c: HistoryCommit & { branch: string },
   ): Promise<{
@@ -292,12 +293,15 @@ export async function scanPushes(
       };
     let push: ChainPush | undefined;
     if (w.graph) {
-      let chain = chains.get(c.branch);
-      if (!chain) {
-        chain = findPushChain(deps.octokit, repoName, c.branch, { before: w.before, after: w.after });
-        chains.set(c.branch, chain);
+      const graph = w.graph;
+      let pushes = brought.get(c.branch);
+      if (!pushes) {
+        pushes = findPushChain(deps.octokit, repoName, c.branch, { before: w.before, after: w.after }).then(
+          (chain) => pushesOfCommits(chain ?? [], graph, w.complete),
+        );
+        brought.set(c.branch, pushes);
       }
-      push = pushOfCommit((await chain) ?? [], w.graph, c.sha, w.complete);
+      push = (await pushes).get(c.sha.toLowerCase());
     }
     const committedAt = c.committedAt ? { committedAt: c.committedAt } : {};
     return push
@@ -309,7 +313,7 @@ export async function scanPushes(
     const policySource = sourceOf.get(branch) ?? now.source;
     if (onRecord.has(c.sha)) continue;
     const dated = await dateOf(c);
-    const receipt = await deps.store.recordDirectPush({
+    const rec = {
       at: deps.now().toISOString(),
       deliveryId: runId,
       installationId: deps.installationId,
@@ -323,9 +327,10 @@ export async function scanPushes(
       examined: 1,
       ...dated,
       policySource,
-      foundBy: "scan",
+      foundBy: "scan" as const,
       author: c.author,
-    });
+    };
+    const receipt = await deps.store.recordDirectPush(rec);
     onRecord.add(c.sha);
     if (receipt.duplicate) continue;
     summary.recorded.push({ repo: repoName, branch, sha: c.sha, record: receipt.id });
@@ -346,22 +351,6 @@ export async function scanPushes(
     const issueRepo = config?.audit.issue_repo;
     if (issueRepo) {
       try {
-        const rec = {
-          at: deps.now().toISOString(),
-          deliveryId: runId,
-          installationId: deps.installationId,
-          owner,
-          repo,
-          branch,
-          before: null,
-          after: c.sha,
-          forced: false,
-          commitsWithoutPr: [c.sha],
-          examined: 1,
-          ...dated,
-          policySource,
-          foundBy: "scan" as const,
-        };
         await listInBypassIssue(deps.octokit, issueRepo, repoName, directPushEntry(rec, receipt.id));
       } catch (err) {
         deps.log.error(

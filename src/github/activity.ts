@@ -47,6 +47,52 @@ const answer = z.array(item).max(ACTIVITY_PAGE_SIZE);
 /** Statuses that say the activity is not GitHub's to give here (permission, version, validation): no lookup, not a failure. */
 const UNAVAILABLE = new Set([403, 404, 410, 422]);
 
+type ActivityItem = z.infer<typeof item>;
+
+/**
+ * The activity of `repo` `branch`, newest first, a page (≤ 100) at a time, at most `maxPages`:
+ * null for the whole when GitHub does not give it (403 without permission, 404/410 where the
+ * endpoint does not exist, 422); a rate limit, 5xx or a malformed page throws.
+ */
+async function* activityPages(
+  octokit: OctokitLike,
+  repo: string,
+  branch: string,
+  query: { activity_type?: string },
+  maxPages: number,
+): AsyncGenerator<ActivityItem[] | null> {
+  const [owner, name] = repo.split("/") as [string, string];
+  let cursor: string | null = null;
+  for (let page = 0; page < maxPages; page++) {
+    let res: { data: unknown; headers?: Record<string, unknown> };
+    try {
+      res = (await octokit.request("GET /repos/{owner}/{repo}/activity", {
+        owner,
+        repo: name,
+        ref: `refs/heads/${branch}`,
+        ...query,
+        direction: "desc",
+        per_page: ACTIVITY_PAGE_SIZE,
+        ...(cursor ? { after: cursor } : {}),
+      })) as { data: unknown; headers?: Record<string, unknown> };
+    } catch (err) {
+      if (unavailable(err)) {
+        yield null;
+        return;
+      }
+      throw err;
+    }
+    const parsed = answer.safeParse(res.data);
+    if (!parsed.success)
+      throw new GatherError(
+        `GitHub's activity of ${repo} ${branch} is malformed: ${z.prettifyError(parsed.error).slice(0, 500)}`,
+      );
+    yield parsed.data;
+    cursor = nextAfter(res.headers?.link);
+    if (!cursor) return;
+  }
+}
+
 /**
  * The force push of `repo` (owner/name) `branch` from `before` (the head on record) to `after`
  * (today's head); failing that exact pair, the newest force push whose after is `after`; null when
@@ -60,31 +106,10 @@ export async function findForcePush(
   maxPages = MAX_ACTIVITY_PAGES,
 ): Promise<ForcePushActivity | null> {
   if (!SHA.test(heads.after)) return null;
-  const [owner, name] = repo.split("/") as [string, string];
   let newest: { at: string; actor: string | null; ms: number } | null = null;
-  let cursor: string | null = null;
-  for (let page = 0; page < maxPages; page++) {
-    let res: { data: unknown; headers?: Record<string, unknown> };
-    try {
-      res = (await octokit.request("GET /repos/{owner}/{repo}/activity", {
-        owner,
-        repo: name,
-        ref: `refs/heads/${branch}`,
-        activity_type: "force_push",
-        direction: "desc",
-        per_page: ACTIVITY_PAGE_SIZE,
-        ...(cursor ? { after: cursor } : {}),
-      })) as { data: unknown; headers?: Record<string, unknown> };
-    } catch (err) {
-      if (unavailable(err)) return null;
-      throw err;
-    }
-    const parsed = answer.safeParse(res.data);
-    if (!parsed.success)
-      throw new GatherError(
-        `GitHub's activity of ${repo} ${branch} is malformed: ${z.prettifyError(parsed.error).slice(0, 500)}`,
-      );
-    for (const a of parsed.data) {
+  for await (const page of activityPages(octokit, repo, branch, { activity_type: "force_push" }, maxPages)) {
+    if (!page) return null;
+    for (const a of page) {
       if (a.activity_type !== "force_push" || a.after.toLowerCase() !== heads.after.toLowerCase()) continue;
       const ms = Date.parse(a.timestamp);
       if (!Number.isFinite(ms)) continue;
@@ -92,8 +117,6 @@ export async function findForcePush(
       if (a.before.toLowerCase() === heads.before.toLowerCase()) return { ...found, exact: true };
       if (!newest || ms > newest.ms) newest = { ...found, ms };
     }
-    cursor = nextAfter(res.headers?.link);
-    if (!cursor) break;
   }
   return newest ? { at: newest.at, actor: newest.actor, exact: false } : null;
 }
@@ -124,31 +147,11 @@ export async function findPushChain(
   if (!SHA.test(heads.after) || !SHA.test(heads.before)) return null;
   const stop = heads.before.toLowerCase();
   if (stop === heads.after.toLowerCase()) return [];
-  const [owner, name] = repo.split("/") as [string, string];
   const chain: ChainPush[] = []; // newest first while walking
   let need = heads.after.toLowerCase();
-  let cursor: string | null = null;
-  for (let page = 0; page < maxPages; page++) {
-    let res: { data: unknown; headers?: Record<string, unknown> };
-    try {
-      res = (await octokit.request("GET /repos/{owner}/{repo}/activity", {
-        owner,
-        repo: name,
-        ref: `refs/heads/${branch}`,
-        direction: "desc",
-        per_page: ACTIVITY_PAGE_SIZE,
-        ...(cursor ? { after: cursor } : {}),
-      })) as { data: unknown; headers?: Record<string, unknown> };
-    } catch (err) {
-      if (unavailable(err)) return null;
-      throw err;
-    }
-    const parsed = answer.safeParse(res.data);
-    if (!parsed.success)
-      throw new GatherError(
-        `GitHub's activity of ${repo} ${branch} is malformed: ${z.prettifyError(parsed.error).slice(0, 500)}`,
-      );
-    for (const a of parsed.data) {
+  for await (const page of activityPages(octokit, repo, branch, {}, maxPages)) {
+    if (!page) return null;
+    for (const a of page) {
       if (a.after.toLowerCase() !== need) continue;
       const ms = Date.parse(a.timestamp);
       if (!Number.isFinite(ms)) return null;
@@ -156,8 +159,6 @@ export async function findPushChain(
       need = a.before.toLowerCase();
       if (need === stop) return chain.reverse();
     }
-    cursor = nextAfter(res.headers?.link);
-    if (!cursor) break;
   }
   return null;
 }
@@ -178,27 +179,40 @@ export function pushOfCommit(
   sha: string,
   complete = true,
 ): ChainPush | undefined {
-  const target = sha.toLowerCase();
-  if (!graph.has(target)) return undefined;
-  if (!complete) return chain.length === 1 ? chain[0] : undefined;
+  return pushesOfCommits(chain, graph, complete).get(sha.toLowerCase());
+}
+
+/**
+ * pushOfCommit for every commit of `graph` at once (keys lower case), in one walk of the graph: a
+ * commit reached from an earlier update is that update's, and so are its ancestors, so a later
+ * update's walk stops there. O(commits + parents) whatever the number of updates.
+ */
+export function pushesOfCommits(
+  chain: readonly ChainPush[],
+  graph: ReadonlyMap<string, readonly string[]>,
+  complete = true,
+): Map<string, ChainPush> {
+  const brought = new Map<string, ChainPush>();
+  if (!complete) {
+    if (chain.length === 1) for (const sha of graph.keys()) brought.set(sha, chain[0]!);
+    return brought;
+  }
   for (const p of chain) {
     const start = p.after.toLowerCase();
-    if (!graph.has(start)) continue;
-    const seen = new Set<string>([start]);
+    if (!graph.has(start) || brought.has(start)) continue;
+    brought.set(start, p);
     const stack = [start];
     while (stack.length > 0) {
-      const s = stack.pop()!;
-      if (s === target) return p;
-      for (const parent of graph.get(s) ?? []) {
+      for (const parent of graph.get(stack.pop()!) ?? []) {
         const q = parent.toLowerCase();
-        if (graph.has(q) && !seen.has(q)) {
-          seen.add(q);
+        if (graph.has(q) && !brought.has(q)) {
+          brought.set(q, p);
           stack.push(q);
         }
       }
     }
   }
-  return undefined;
+  return brought;
 }
 
 function unavailable(err: unknown): boolean {
